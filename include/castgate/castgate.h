@@ -1,0 +1,8 @@
+/* castgate — umbrella header. Include this one. */
+#ifndef CASTGATE_H
+#define CASTGATE_H
+
+#include <castgate/error.h>
+#include <castgate/ctx.h>
+
+#endif

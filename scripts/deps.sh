@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package castgate builds, tests, demos and benchmarks
+# with. Idempotent: quiet when everything is already there.
+set -euo pipefail
+PKGS=(
+  build-essential cmake pkg-config clang libclang-rt-14-dev
+  libssl-dev openssl libuv1-dev libwslay-dev libhttp-parser-dev libxml2-dev libxml2-utils
+  libcrypt-dev libldns-dev libcmocka-dev valgrind
+  testssl.sh curl bind9 bind9-dnsutils iproute2
+)
+# Node.js runs the pinned npm peers (Sofie mos-connection, ws); a machine that
+# already has node and npm (from any source) keeps them.
+command -v node >/dev/null && command -v npm >/dev/null || PKGS+=(nodejs npm)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  [ "$(id -u)" = 0 ] || { echo "deps: need root to install: ${missing[*]}" >&2; exit 1; }
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Pinned npm packages used by interop tests and benchmarks (package-lock.json).
+here=$(cd "$(dirname "$0")/.." && pwd)
+if [ -f "$here/tests/interop/package-lock.json" ] && [ ! -d "$here/tests/interop/node_modules" ]; then
+  echo "deps: npm ci (tests/interop)"
+  (cd "$here/tests/interop" && npm ci --no-audit --no-fund --silent)
+fi

@@ -1,0 +1,96 @@
+#include "core/core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum cg_err cg__cur_u8(struct cg_cur *c, uint8_t *v)
+{
+    CG_CHECK(cg__cur_left(c) >= 1, CG_EAGAIN);
+    *v = c->p[c->off++];
+    return CG_OK;
+}
+
+enum cg_err cg__cur_u16be(struct cg_cur *c, uint16_t *v)
+{
+    CG_CHECK(cg__cur_left(c) >= 2, CG_EAGAIN);
+    *v = (uint16_t)((c->p[c->off] << 8) | c->p[c->off + 1]);
+    c->off += 2;
+    return CG_OK;
+}
+
+enum cg_err cg__cur_bytes(struct cg_cur *c, size_t n, const uint8_t **p)
+{
+    CG_CHECK(cg__cur_left(c) >= n, CG_EAGAIN);
+    *p = c->p + c->off;
+    c->off += n;
+    return CG_OK;
+}
+
+void cg__buf_init(struct cg_buf *b, size_t max)
+{
+    memset(b, 0, sizeof(*b));
+    b->max = max != 0 ? max : SIZE_MAX;
+}
+
+void cg__buf_free(struct cg_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void cg__buf_reset(struct cg_buf *b) { b->len = 0; }
+
+enum cg_err cg__buf_reserve(struct cg_buf *b, size_t extra)
+{
+    CG_CHECK(extra <= b->max && b->len <= b->max - extra, CG_ETOOBIG);
+    size_t need = b->len + extra;
+    if (need <= b->cap)
+        return CG_OK;
+    size_t cap = b->cap != 0 ? b->cap : 256;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    if (cap > b->max)
+        cap = b->max;
+    uint8_t *p = realloc(b->data, cap);
+    CG_CHECK(p != NULL, CG_ENOMEM);
+    b->data = p;
+    b->cap = cap;
+    return CG_OK;
+}
+
+enum cg_err cg__buf_append(struct cg_buf *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return CG_OK;
+    CG_GUARD(cg__buf_reserve(b, n));
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return CG_OK;
+}
+
+enum cg_err cg__buf_printf(struct cg_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    CG_CHECK(n >= 0, CG_EINTERNAL);
+    CG_GUARD(cg__buf_reserve(b, (size_t)n + 1));
+    va_start(ap, fmt);
+    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return CG_OK;
+}
+
+void cg__buf_consume(struct cg_buf *b, size_t n)
+{
+    if (n >= b->len) {
+        b->len = 0;
+        return;
+    }
+    memmove(b->data, b->data + n, b->len - n);
+    b->len -= n;
+}

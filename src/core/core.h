@@ -1,0 +1,109 @@
+/* castgate core — internal helpers shared by every module (not installed). */
+#ifndef CG_CORE_H
+#define CG_CORE_H
+
+#include <castgate/castgate.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Error flow, s2n-style: functions read top to bottom along the happy path.
+ *   enum cg_err rc = CG_OK;
+ *   CG_TRY(step());                    -- on failure: rc = failure; goto out
+ *   CG_ENSURE(len <= max, CG_ETOOBIG); -- on false: rc = code; goto out
+ * out:
+ *   cleanup; return rc;
+ * Both need a local `rc` and an `out:` label. */
+#define CG_TRY(expr)                                                                               \
+    do {                                                                                           \
+        enum cg_err cg__e = (expr);                                                                \
+        if (cg__e != CG_OK) {                                                                      \
+            rc = cg__e;                                                                            \
+            goto out;                                                                              \
+        }                                                                                          \
+    } while (0)
+#define CG_ENSURE(cond, err)                                                                       \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            rc = (err);                                                                            \
+            goto out;                                                                              \
+        }                                                                                          \
+    } while (0)
+/* For functions without cleanup: return at once. */
+#define CG_GUARD(expr)                                                                             \
+    do {                                                                                           \
+        enum cg_err cg__e = (expr);                                                                \
+        if (cg__e != CG_OK)                                                                        \
+            return cg__e;                                                                          \
+    } while (0)
+#define CG_CHECK(cond, err)                                                                        \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return (err);                                                                          \
+    } while (0)
+
+#define CG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define CG_UNUSED(x) ((void)(x))
+
+/* ---- logging (ctx.c) ---- */
+#if defined(__GNUC__)
+#define CG_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CG_PRINTF(f, a)
+#endif
+void cg__log(struct cg_ctx *ctx, enum cg_log_level level, const char *component, const char *fmt,
+             ...) CG_PRINTF(4, 5);
+void cg__vlog(struct cg_ctx *ctx, enum cg_log_level level, const char *component,
+              const char *fmt, va_list ap);
+bool cg__log_enabled(const struct cg_ctx *ctx, enum cg_log_level level);
+
+/* ---- memory and strings (util.c) ---- */
+char *cg__strdup(const char *s);               /* NULL on NULL or OOM */
+char *cg__strndup(const char *s, size_t n);    /* NULL on OOM */
+void cg__wipe_free(void *p, size_t n);         /* cleanse then free; NULL ok */
+bool cg__ct_equal(const void *a, const void *b, size_t n); /* constant time */
+uint64_t cg__now_ms(void);                     /* monotonic milliseconds */
+/* Copies src into dst (size dstsz) and escapes anything that is not printable
+ * ASCII as \xHH, so peer-supplied text can go into a log line safely. */
+void cg__log_escape(char *dst, size_t dstsz, const char *src, size_t srclen);
+
+/* Reads a whole file (at most max bytes) into a fresh NUL-terminated buffer. */
+enum cg_err cg__read_file(const char *path, size_t max, uint8_t **out, size_t *out_len);
+/* CG_OK when path is a regular file not readable or writable by group/others
+ * (private keys, credential files); CG_EPERM otherwise, CG_EFILE if missing. */
+enum cg_err cg__check_private_file(const char *path);
+
+/* ---- byte cursor: all wire parsing goes through one (buf.c) ---- */
+struct cg_cur {
+    const uint8_t *p;
+    size_t len;
+    size_t off;
+};
+static inline void cg__cur_init(struct cg_cur *c, const void *p, size_t len)
+{
+    c->p = (const uint8_t *)p;
+    c->len = len;
+    c->off = 0;
+}
+static inline size_t cg__cur_left(const struct cg_cur *c) { return c->len - c->off; }
+enum cg_err cg__cur_u8(struct cg_cur *c, uint8_t *v);
+enum cg_err cg__cur_u16be(struct cg_cur *c, uint16_t *v);
+enum cg_err cg__cur_bytes(struct cg_cur *c, size_t n, const uint8_t **p);
+
+/* ---- growable byte buffer with a hard cap (buf.c) ---- */
+struct cg_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    size_t max; /* 0: SIZE_MAX */
+};
+void cg__buf_init(struct cg_buf *b, size_t max);
+void cg__buf_free(struct cg_buf *b);
+void cg__buf_reset(struct cg_buf *b); /* len = 0, memory kept */
+enum cg_err cg__buf_reserve(struct cg_buf *b, size_t extra); /* CG_ETOOBIG past max */
+enum cg_err cg__buf_append(struct cg_buf *b, const void *p, size_t n);
+enum cg_err cg__buf_printf(struct cg_buf *b, const char *fmt, ...) CG_PRINTF(2, 3);
+void cg__buf_consume(struct cg_buf *b, size_t n); /* drop n bytes from the front */
+
+#endif

@@ -1,0 +1,101 @@
+#include "core/core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+char *cg__strdup(const char *s) { return s != NULL ? cg__strndup(s, strlen(s)) : NULL; }
+
+char *cg__strndup(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d == NULL)
+        return NULL;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+void cg__wipe_free(void *p, size_t n)
+{
+    if (p == NULL)
+        return;
+    OPENSSL_cleanse(p, n);
+    free(p);
+}
+
+bool cg__ct_equal(const void *a, const void *b, size_t n) { return CRYPTO_memcmp(a, b, n) == 0; }
+
+uint64_t cg__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void cg__log_escape(char *dst, size_t dstsz, const char *src, size_t srclen)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    if (dstsz == 0)
+        return;
+    for (size_t i = 0; i < srclen; i++) {
+        unsigned char c = (unsigned char)src[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            if (o + 1 >= dstsz)
+                break;
+            dst[o++] = (char)c;
+        } else {
+            if (o + 4 >= dstsz)
+                break;
+            dst[o++] = '\\';
+            dst[o++] = 'x';
+            dst[o++] = hex[c >> 4];
+            dst[o++] = hex[c & 15];
+        }
+    }
+    dst[o] = '\0';
+}
+
+enum cg_err cg__read_file(const char *path, size_t max, uint8_t **out, size_t *out_len)
+{
+    enum cg_err rc = CG_OK;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    CG_CHECK(fd >= 0, CG_EFILE);
+    struct stat st;
+    CG_ENSURE(fstat(fd, &st) == 0 && S_ISREG(st.st_mode), CG_EFILE);
+    CG_ENSURE((uint64_t)st.st_size <= max, CG_ETOOBIG);
+    data = malloc((size_t)st.st_size + 1);
+    CG_ENSURE(data != NULL, CG_ENOMEM);
+    while (len < (size_t)st.st_size) {
+        ssize_t n = read(fd, data + len, (size_t)st.st_size - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        CG_ENSURE(n > 0, CG_EIO);
+        len += (size_t)n;
+    }
+    data[len] = '\0';
+    *out = data;
+    *out_len = len;
+    data = NULL;
+out:
+    free(data);
+    close(fd);
+    return rc;
+}
+
+enum cg_err cg__check_private_file(const char *path)
+{
+    struct stat st;
+    CG_CHECK(path != NULL, CG_EINVAL);
+    CG_CHECK(stat(path, &st) == 0 && S_ISREG(st.st_mode), CG_EFILE);
+    CG_CHECK((st.st_mode & (S_IRWXG | S_IRWXO)) == 0, CG_EPERM);
+    return CG_OK;
+}

@@ -1,0 +1,78 @@
+/* castgate tls — the BCP-003-01 TLS profile (internal interface).
+ *
+ * Server side: one SSL_CTX per listener, built from the profile (TLS 1.2 and
+ * 1.3 only, B-03/B-04 suites in order, server preference, DH auto, no
+ * compression, tickets per option), holding several certificate chains (RSA
+ * and ECDSA, B-13) and stapling OCSP responses fetched from each leaf's AIA
+ * responder (B-12), refreshed on a timer on the context's loop, fetched off the
+ * loop thread (uv_queue_work).
+ *
+ * Client side: an SSL_CTX that verifies peers against a trust store (B-14),
+ * matches host names with a trailing dot tolerated (B-32), asks for a staple
+ * and refuses a revoked one, and never continues after a failed handshake
+ * (B-31) unless the insecure switch is on (logged loudly).
+ *
+ * net/ owns the SSL objects and the sockets; this module only builds and
+ * maintains contexts and answers per-connection questions.
+ */
+#ifndef CG_TLS_H
+#define CG_TLS_H
+
+#include "core/core.h"
+
+#include <openssl/ssl.h>
+
+struct cg_tls_server;
+struct cg_tls_client;
+
+struct cg_tls_cert_paths {
+    const char *chain_file; /* PEM: leaf first, then intermediates */
+    const char *key_file;   /* PEM private key; must be mode 0600 or stricter */
+};
+
+struct cg_tls_server_opts {
+    const struct cg_tls_cert_paths *certs; /* at least one; RSA and/or ECDSA */
+    size_t ncerts;
+    bool session_tickets;      /* default false (B-06); true: keys rotated */
+    bool ocsp_stapling;        /* default true (B-12) */
+    unsigned ocsp_min_refresh_s; /* floor between fetches; 0: 60 */
+    const char *ocsp_responder_override; /* NULL: use each leaf's AIA URL */
+};
+
+/* Builds the server context. Fails with a logged reason naming the file:
+ * CG_EFILE, CG_EPERM (key readable by group/others), CG_ECERT, CG_EKEY,
+ * CG_EKEYMISMATCH, CG_ECONFIG (two certs of one key type), CG_ETLS. */
+enum cg_err cg__tls_server_new(struct cg_ctx *ctx, const struct cg_tls_server_opts *opts,
+                               struct cg_tls_server **out);
+/* Stops timers and outstanding fetches (their results are dropped). NULL ok. */
+void cg__tls_server_free(struct cg_tls_server *srv);
+/* The SSL_CTX to create connections from (owned by srv; SSL_new() holds a
+ * reference, so connections may outlive a reload). */
+SSL_CTX *cg__tls_server_ssl_ctx(struct cg_tls_server *srv);
+
+struct cg_tls_client_opts {
+    const char *ca_file;         /* PEM bundle of trusted roots, or NULL */
+    const char *ca_dir;          /* OpenSSL hashed directory (c_rehash), or NULL */
+    const uint8_t *pin_sha256;   /* 32-byte SHA-256 of the peer's leaf (DER), or NULL */
+    bool allow_self_signed;      /* M-06: off by default */
+    bool require_staple;         /* refuse a peer without a good OCSP staple */
+    bool insecure_no_verify;     /* B-31: express permission to go on after a failed check */
+    const struct cg_tls_cert_paths *client_cert; /* optional client certificate */
+};
+
+enum cg_err cg__tls_client_new(struct cg_ctx *ctx, const struct cg_tls_client_opts *opts,
+                               struct cg_tls_client **out);
+void cg__tls_client_free(struct cg_tls_client *cli);
+SSL_CTX *cg__tls_client_ssl_ctx(struct cg_tls_client *cli);
+/* Prepares a fresh client SSL for host: SNI (without a trailing dot), host
+ * name verification (B-32), OCSP status request. */
+enum cg_err cg__tls_client_prepare(struct cg_tls_client *cli, SSL *ssl, const char *host);
+/* After a completed handshake: CG_OK, or why the peer is not acceptable
+ * (CG_EVERIFY, CG_EREVOKED, CG_EEXPIRED). Logged. A failure here means the
+ * caller closes the connection without sending application data (B-31). */
+enum cg_err cg__tls_client_check(struct cg_tls_client *cli, SSL *ssl, const char *host);
+
+/* Drains OpenSSL's error queue into one log line "what: reason; reason". */
+void cg__tls_log_errors(struct cg_ctx *ctx, enum cg_log_level level, const char *what);
+
+#endif

@@ -1,0 +1,30 @@
+/* Shared helpers for the cmocka unit tests. */
+#ifndef CG_TESTUTIL_H
+#define CG_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <castgate/castgate.h>
+
+/* A log sink that keeps every line, for asserting on what was logged. */
+struct tu_log {
+    char text[65536];
+    size_t len;
+    unsigned lines;
+};
+void tu_log_fn(void *user, enum cg_log_level level, const char *component, const char *message);
+int tu_log_has(const struct tu_log *log, const char *needle);
+
+/* Path of a file in the source tree or in ../shared (from the environment
+ * ctest sets); returns a static buffer. */
+const char *tu_src_path(const char *rel);
+const char *tu_shared_path(const char *rel);
+
+/* Reads a whole file; fails the test if it cannot. Caller frees. */
+uint8_t *tu_read(const char *path, size_t *len);
+
+#endif

@@ -1,0 +1,18 @@
+/* The castgate program's subcommands. Each lives in tools/cmd_<name>.c and
+ * returns a process exit status (0 ok, 1 failure, 2 usage). */
+#ifndef CG_TOOLS_COMMANDS_H
+#define CG_TOOLS_COMMANDS_H
+
+struct cg_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+};
+
+int cmd_version(int argc, char **argv);
+
+/* Every subcommand, in --help order. Add a row here and a tools/cmd_X.c. */
+#define CG_COMMANDS                                                                                \
+    {"version", "print the version", cmd_version},
+
+#endif
