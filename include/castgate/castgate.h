@@ -4,5 +4,6 @@
 
 #include <castgate/error.h>
 #include <castgate/ctx.h>
+#include <castgate/dnssd.h>
 
 #endif
