@@ -37,6 +37,8 @@ struct cg_tls_server_opts {
     bool ocsp_stapling;        /* default true (B-12) */
     unsigned ocsp_min_refresh_s; /* floor between fetches; 0: 60 */
     const char *ocsp_responder_override; /* NULL: use each leaf's AIA URL */
+    unsigned ticket_rotate_s;  /* ticket key period when session_tickets; 0: 3600 */
+    unsigned ocsp_timeout_s;   /* one OCSP HTTP exchange, connect included; 0: 10 */
 };
 
 /* Builds the server context. Fails with a logged reason naming the file:
@@ -49,6 +51,13 @@ void cg__tls_server_free(struct cg_tls_server *srv);
 /* The SSL_CTX to create connections from (owned by srv; SSL_new() holds a
  * reference, so connections may outlive a reload). */
 SSL_CTX *cg__tls_server_ssl_ctx(struct cg_tls_server *srv);
+/* Installs a DER OCSPResponse as the staple of the leaf it answers for, after
+ * the same checks a fetched one gets (signature, times, status). For tests and
+ * for operators who fetch responses themselves. CG_ENOTFOUND: it answers for
+ * none of the leaves; CG_EOCSP / CG_EEXPIRED: unusable. Loop thread only. */
+enum cg_err cg__tls_server_set_staple(struct cg_tls_server *srv, const uint8_t *der, size_t len);
+/* How many leaves have a staple that has not expired (tests, status pages). */
+size_t cg__tls_server_stapled(const struct cg_tls_server *srv);
 
 struct cg_tls_client_opts {
     const char *ca_file;         /* PEM bundle of trusted roots, or NULL */
@@ -68,8 +77,12 @@ SSL_CTX *cg__tls_client_ssl_ctx(struct cg_tls_client *cli);
  * name verification (B-32), OCSP status request. */
 enum cg_err cg__tls_client_prepare(struct cg_tls_client *cli, SSL *ssl, const char *host);
 /* After a completed handshake: CG_OK, or why the peer is not acceptable
- * (CG_EVERIFY, CG_EREVOKED, CG_EEXPIRED). Logged. A failure here means the
- * caller closes the connection without sending application data (B-31). */
+ * (CG_EVERIFY, CG_EREVOKED, CG_EEXPIRED, CG_EOCSP). Logged. A failure here
+ * means the caller closes the connection without sending application data
+ * (B-31). Also callable after a FAILED handshake: it then returns why (the
+ * same codes, or CG_EHANDSHAKE when TLS itself failed) — never CG_OK.
+ * With insecure_no_verify it returns CG_OK after a completed handshake and
+ * logs a CG_LOG_WARN line every time. CG_ESTATE: ssl was not prepared. */
 enum cg_err cg__tls_client_check(struct cg_tls_client *cli, SSL *ssl, const char *host);
 
 /* Drains OpenSSL's error queue into one log line "what: reason; reason". */

@@ -1,0 +1,352 @@
+/* The client context: trust store (B-14), host names (B-32), staples (B-12),
+ * self-signed policy and pinning (M-06), and never going on after a failed
+ * check unless the operator said so (B-31). */
+#include "tls/tls_int.h"
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cg_tls_client {
+    struct cg_ctx *ctx;
+    SSL_CTX *ssl_ctx;
+    uint8_t pin[32];
+    bool has_pin, allow_self_signed, require_staple, insecure;
+};
+
+/* What the callbacks saw during one handshake (SSL ex_data, freed with the SSL). */
+struct conn_state {
+    struct cg_tls_client *cli;
+    int verify_err;   /* first X509_V_ERR_* refused, 0: none */
+    enum cg_err fail; /* reason set by a callback, CG_OK: none */
+    bool by_pin, self_signed;
+    int ocsp; /* V_OCSP_CERTSTATUS_*, -1: no staple checked */
+    char host[256];
+};
+
+static int conn_idx = -1;
+static uv_once_t conn_once = UV_ONCE_INIT;
+static void conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                      void *argp)
+{
+    CG_UNUSED(parent), CG_UNUSED(ad), CG_UNUSED(idx), CG_UNUSED(argl), CG_UNUSED(argp);
+    free(ptr);
+}
+static void conn_idx_init(void) { conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_free); }
+
+static struct conn_state *state_of(SSL *s)
+{
+    return s != NULL && conn_idx >= 0 ? SSL_get_ex_data(s, conn_idx) : NULL;
+}
+
+static enum cg_err err_of(int x509_err)
+{
+    switch (x509_err) {
+    case X509_V_OK:
+        return CG_OK;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return CG_EEXPIRED;
+    case X509_V_ERR_CERT_REVOKED:
+        return CG_EREVOKED;
+    default:
+        return CG_EVERIFY;
+    }
+}
+
+static bool pin_matches(const struct cg_tls_client *cli, X509 *leaf)
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    if (!cli->has_pin || leaf == NULL || X509_digest(leaf, EVP_sha256(), md, &n) != 1 || n != 32)
+        return false;
+    return cg__ct_equal(md, cli->pin, sizeof(md));
+}
+
+/* Errors a pin may excuse: who issued the leaf. Never the name or the dates. */
+static bool trust_error(int e)
+{
+    return e == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT || e == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+           e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+           e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+           e == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE || e == X509_V_ERR_CERT_UNTRUSTED;
+}
+
+static int verify_cb(int ok, X509_STORE_CTX *x)
+{
+    SSL *s = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+    struct conn_state *st = state_of(s);
+    if (st == NULL)
+        return ok;
+    struct cg_tls_client *cli = st->cli;
+    X509 *leaf = X509_STORE_CTX_get0_cert(x);
+    if (ok) {
+        if (X509_STORE_CTX_get_error_depth(x) != 0 || !cli->has_pin || pin_matches(cli, leaf))
+            return 1;
+        X509_STORE_CTX_set_error(x, X509_V_ERR_APPLICATION_VERIFICATION); /* pin mismatch */
+    }
+    int err = X509_STORE_CTX_get_error(x);
+    if (trust_error(err) && pin_matches(cli, leaf)) {
+        st->by_pin = true;
+        return 1;
+    }
+    if (err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT && cli->allow_self_signed) {
+        st->self_signed = true;
+        return 1;
+    }
+    if (st->verify_err == X509_V_OK)
+        st->verify_err = err;
+    return cli->insecure ? 1 : 0;
+}
+
+/* Checks the stapled response once the chain is known. 0 aborts the handshake. */
+static int status_cb(SSL *s, void *arg)
+{
+    CG_UNUSED(arg);
+    struct conn_state *st = state_of(s);
+    if (st == NULL)
+        return 1;
+    struct cg_tls_client *cli = st->cli;
+    const unsigned char *p = NULL;
+    long len = SSL_get_tlsext_status_ocsp_resp(s, &p);
+    STACK_OF(X509) *vchain = SSL_get0_verified_chain(s);
+    X509 *leaf = SSL_get0_peer_certificate(s);
+    X509 *issuer = sk_X509_num(vchain) > 1 ? sk_X509_value(vchain, 1) : NULL;
+    if (len <= 0 || p == NULL || issuer == NULL || leaf == NULL) {
+        if (!cli->require_staple)
+            return 1;
+        st->fail = CG_EOCSP; /* checked (and logged) in cg__tls_client_check */
+        return cli->insecure ? 1 : 0;
+    }
+    OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, len);
+    int status = -1;
+    long next = 0;
+    enum cg_err rc = resp == NULL ? CG_EOCSP
+                                  : cg__tls_ocsp_check(cli->ctx, resp, leaf, issuer,
+                                                       SSL_get_peer_cert_chain(s),
+                                                       SSL_CTX_get_cert_store(cli->ssl_ctx),
+                                                       &status, &next);
+    OCSP_RESPONSE_free(resp);
+    st->ocsp = status;
+    if (rc == CG_OK && status == V_OCSP_CERTSTATUS_REVOKED)
+        rc = CG_EREVOKED;
+    else if (rc == CG_OK && status != V_OCSP_CERTSTATUS_GOOD)
+        rc = CG_EOCSP;
+    if (rc != CG_OK && st->fail == CG_OK)
+        st->fail = rc;
+    return rc == CG_OK || cli->insecure ? 1 : 0;
+}
+
+static enum cg_err load_trust(struct cg_tls_client *cli, const struct cg_tls_client_opts *o)
+{
+    if (o->ca_file == NULL && o->ca_dir == NULL) {
+        cg__log(cli->ctx, CG_LOG_INFO, CG_TLS_COMPONENT,
+                "no CA file or directory given: using the system trust store");
+        if (SSL_CTX_set_default_verify_paths(cli->ssl_ctx) != 1) {
+            cg__tls_log_errors(cli->ctx, CG_LOG_ERROR, "cannot load the system trust store");
+            return CG_EFILE;
+        }
+        return CG_OK;
+    }
+    if (SSL_CTX_load_verify_locations(cli->ssl_ctx, o->ca_file, o->ca_dir) != 1) {
+        cg__tls_log_errors(cli->ctx, CG_LOG_ERROR, "cannot load trusted roots");
+        cg__log(cli->ctx, CG_LOG_ERROR, CG_TLS_COMPONENT, "trusted roots: file %s, dir %s",
+                o->ca_file ? o->ca_file : "-", o->ca_dir ? o->ca_dir : "-");
+        return CG_EFILE;
+    }
+    return CG_OK;
+}
+
+static enum cg_err load_client_cert(struct cg_tls_client *cli, const struct cg_tls_cert_paths *p)
+{
+    struct cg_tls_loaded l;
+    CG_GUARD(cg__tls_load_pair(cli->ctx, p, &l));
+    enum cg_err rc = CG_OK;
+    if (SSL_CTX_use_cert_and_key(cli->ssl_ctx, l.leaf, l.key, l.chain, 1) != 1) {
+        cg__tls_log_errors(cli->ctx, CG_LOG_ERROR, p->chain_file);
+        rc = CG_ECERT;
+    } else {
+        cg__tls_log_cert(cli->ctx, p->chain_file, l.leaf);
+    }
+    cg__tls_loaded_clear(&l);
+    return rc;
+}
+
+static void copy_opts(struct cg_tls_client *cli, const struct cg_tls_client_opts *o)
+{
+    cli->has_pin = o->pin_sha256 != NULL;
+    if (cli->has_pin)
+        memcpy(cli->pin, o->pin_sha256, sizeof(cli->pin));
+    cli->allow_self_signed = o->allow_self_signed;
+    cli->require_staple = o->require_staple;
+    cli->insecure = o->insecure_no_verify;
+    if (cli->insecure)
+        cg__log(cli->ctx, CG_LOG_WARN, CG_TLS_COMPONENT,
+                "INSECURE: insecure_no_verify is on; peers will NOT be authenticated (B-31)");
+}
+
+enum cg_err cg__tls_client_new(struct cg_ctx *ctx, const struct cg_tls_client_opts *opts,
+                               struct cg_tls_client **out)
+{
+    enum cg_err rc = CG_OK;
+    CG_CHECK(ctx != NULL && opts != NULL && out != NULL, CG_EINVAL);
+    *out = NULL;
+    uv_once(&conn_once, conn_idx_init);
+    CG_CHECK(conn_idx >= 0, CG_ENOMEM);
+    struct cg_tls_client *cli = calloc(1, sizeof(*cli));
+    CG_CHECK(cli != NULL, CG_ENOMEM);
+    cli->ctx = ctx;
+    copy_opts(cli, opts);
+    cli->ssl_ctx = SSL_CTX_new(TLS_client_method());
+    if (cli->ssl_ctx == NULL) {
+        cg__tls_log_errors(ctx, CG_LOG_ERROR, "cannot create the client TLS context");
+        CG_ENSURE(false, CG_ETLS);
+    }
+    CG_TRY(cg__tls_profile_apply(ctx, cli->ssl_ctx, false));
+    CG_TRY(load_trust(cli, opts));
+    if (opts->client_cert != NULL)
+        CG_TRY(load_client_cert(cli, opts->client_cert));
+    SSL_CTX_set_verify(cli->ssl_ctx, SSL_VERIFY_PEER, verify_cb);
+    SSL_CTX_set_tlsext_status_cb(cli->ssl_ctx, status_cb);
+    *out = cli;
+    cli = NULL;
+out:
+    cg__tls_client_free(cli);
+    return rc;
+}
+
+void cg__tls_client_free(struct cg_tls_client *cli)
+{
+    if (cli == NULL)
+        return;
+    SSL_CTX_free(cli->ssl_ctx);
+    OPENSSL_cleanse(cli->pin, sizeof(cli->pin));
+    free(cli);
+}
+
+SSL_CTX *cg__tls_client_ssl_ctx(struct cg_tls_client *cli)
+{
+    return cli != NULL ? cli->ssl_ctx : NULL;
+}
+
+/* ---- per connection ---- */
+
+/* B-32: DNS-SD hands out "host.example.com."; certificates never carry the
+ * root label, so match and send SNI without it. */
+static enum cg_err host_without_dot(const char *host, char *out, size_t outsz)
+{
+    size_t n = host != NULL ? strlen(host) : 0;
+    if (n > 0 && host[n - 1] == '.')
+        n--;
+    CG_CHECK(n > 0 && n < outsz && memchr(host, '\0', n) == NULL, CG_EINVAL);
+    memcpy(out, host, n);
+    out[n] = '\0';
+    return CG_OK;
+}
+
+static bool is_ip_literal(const char *h)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, h, buf) == 1 || inet_pton(AF_INET6, h, buf) == 1;
+}
+
+static enum cg_err set_peer_name(SSL *ssl, const char *h)
+{
+    X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+    if (is_ip_literal(h)) /* no SNI for addresses (RFC 6066 §3) */
+        return X509_VERIFY_PARAM_set1_ip_asc(vp, h) == 1 ? CG_OK : CG_EINVAL;
+    X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (X509_VERIFY_PARAM_set1_host(vp, h, 0) != 1 || SSL_set_tlsext_host_name(ssl, h) != 1)
+        return CG_ETLS;
+    return CG_OK;
+}
+
+enum cg_err cg__tls_client_prepare(struct cg_tls_client *cli, SSL *ssl, const char *host)
+{
+    CG_CHECK(cli != NULL && ssl != NULL && SSL_get_SSL_CTX(ssl) == cli->ssl_ctx, CG_EINVAL);
+    CG_CHECK(state_of(ssl) == NULL, CG_ESTATE);
+    struct conn_state *st = calloc(1, sizeof(*st));
+    CG_CHECK(st != NULL, CG_ENOMEM);
+    st->cli = cli;
+    st->ocsp = -1;
+    enum cg_err rc = host_without_dot(host, st->host, sizeof(st->host));
+    if (rc == CG_OK && SSL_set_ex_data(ssl, conn_idx, st) != 1)
+        rc = CG_ENOMEM;
+    if (rc != CG_OK) {
+        free(st);
+        return rc;
+    }
+    CG_GUARD(set_peer_name(ssl, st->host));
+    /* B-12/B-14: ask for a staple; status_cb judges it. */
+    CG_CHECK(SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp) == 1, CG_ETLS);
+    return CG_OK;
+}
+
+/* Why this peer is not acceptable, or CG_OK. */
+static enum cg_err judge(struct cg_tls_client *cli, struct conn_state *st, SSL *ssl, int *x509_err)
+{
+    X509 *peer = SSL_get0_peer_certificate(ssl);
+    long vr = SSL_get_verify_result(ssl);
+    *x509_err = st->verify_err != X509_V_OK ? st->verify_err : (int)vr;
+    if (peer == NULL)
+        return CG_EVERIFY;
+    if (st->fail != CG_OK)
+        return st->fail;
+    if (st->verify_err != X509_V_OK)
+        return err_of(st->verify_err);
+    if (vr != X509_V_OK && !st->by_pin && !st->self_signed)
+        return err_of((int)vr);
+    if (cli->has_pin && !pin_matches(cli, peer))
+        return CG_EVERIFY;
+    if (cli->require_staple && st->ocsp != V_OCSP_CERTSTATUS_GOOD)
+        return st->ocsp == V_OCSP_CERTSTATUS_REVOKED ? CG_EREVOKED : CG_EOCSP;
+    *x509_err = X509_V_OK;
+    return CG_OK;
+}
+
+static const char *why_text(enum cg_err rc, int x509_err)
+{
+    if (x509_err != X509_V_OK)
+        return X509_verify_cert_error_string(x509_err);
+    if (rc == CG_EOCSP)
+        return "no usable OCSP staple";
+    return cg_strerror(rc);
+}
+
+enum cg_err cg__tls_client_check(struct cg_tls_client *cli, SSL *ssl, const char *host)
+{
+    struct conn_state *st = state_of(ssl);
+    CG_CHECK(cli != NULL && st != NULL && st->cli == cli, CG_ESTATE);
+    char h[300];
+    cg__log_escape(h, sizeof(h), host != NULL ? host : st->host,
+                   strlen(host != NULL ? host : st->host));
+    int x509_err = X509_V_OK;
+    enum cg_err rc;
+    if (!SSL_is_init_finished(ssl)) {
+        x509_err = st->verify_err;
+        rc = st->fail != CG_OK ? st->fail : err_of(x509_err);
+        rc = rc != CG_OK ? rc : CG_EHANDSHAKE;
+        cg__log(cli->ctx, CG_LOG_ERROR, CG_TLS_COMPONENT, "TLS to %s failed: %s (%s)", h,
+                cg_strerror(rc), why_text(rc, x509_err));
+        return rc;
+    }
+    rc = judge(cli, st, ssl, &x509_err);
+    if (cli->insecure) {
+        cg__log(cli->ctx, CG_LOG_WARN, CG_TLS_COMPONENT,
+                "INSECURE: continuing with %s without authenticating it (%s); "
+                "insecure_no_verify is on (B-31)",
+                h, rc == CG_OK ? "it would have passed" : why_text(rc, x509_err));
+        return CG_OK;
+    }
+    if (rc != CG_OK) {
+        cg__log(cli->ctx, CG_LOG_ERROR, CG_TLS_COMPONENT, "refusing %s: %s (%s)", h,
+                cg_strerror(rc), why_text(rc, x509_err));
+        return rc;
+    }
+    if (st->by_pin || st->self_signed)
+        cg__log(cli->ctx, CG_LOG_INFO, CG_TLS_COMPONENT, "%s: accepted %s certificate", h,
+                st->by_pin ? "a pinned" : "a self-signed (allow_self_signed)");
+    return CG_OK;
+}

@@ -1,0 +1,90 @@
+/* castgate tls — private to src/tls (not for other modules). */
+#ifndef CG_TLS_INT_H
+#define CG_TLS_INT_H
+
+#include "tls/tls.h"
+
+#include <openssl/ocsp.h>
+#include <openssl/x509.h>
+#include <time.h>
+#include <uv.h>
+
+#define CG_TLS_COMPONENT "tls"
+#define CG_TLS_MAX_LEAVES 2 /* one RSA, one ECDSA (B-13) */
+
+/* ---- profile.c: the BCP-003-01 settings both sides share ---- */
+extern const char cg__tls13_suites[]; /* B-03, in server priority order */
+extern const char cg__tls12_suites[]; /* B-04, in server priority order */
+enum cg_err cg__tls_profile_apply(struct cg_ctx *ctx, SSL_CTX *ssl_ctx, bool server);
+
+/* ---- certs.c: one certificate chain and its key ---- */
+struct cg_tls_loaded {
+    X509 *leaf;
+    STACK_OF(X509) *chain; /* intermediates, may be empty */
+    EVP_PKEY *key;
+    int key_type; /* EVP_PKEY_RSA or EVP_PKEY_EC */
+};
+enum cg_err cg__tls_load_pair(struct cg_ctx *ctx, const struct cg_tls_cert_paths *p,
+                              struct cg_tls_loaded *out);
+void cg__tls_loaded_clear(struct cg_tls_loaded *l);
+void cg__tls_log_cert(struct cg_ctx *ctx, const char *what, X509 *x);
+/* Seconds from now until t (negative when t is past); false if t is invalid. */
+bool cg__tls_secs_until(const ASN1_TIME *t, long *secs);
+
+/* ---- tickets.c: session ticket keys rotated on a timer (B-06) ---- */
+struct cg_tls_tickets;
+enum cg_err cg__tls_tickets_new(struct cg_ctx *ctx, SSL_CTX *ssl_ctx, unsigned period_s,
+                                struct cg_tls_tickets **out);
+void cg__tls_tickets_free(struct cg_tls_tickets *tk);
+void cg__tls_tickets_rotate(struct cg_tls_tickets *tk); /* what the timer does; tests */
+
+/* ---- server: one leaf per key type, with its stapled OCSP response ---- */
+struct cg_tls_fetch;
+struct cg_tls_leaf {
+    struct cg_tls_server *srv;
+    X509 *cert;
+    X509 *issuer;         /* from the chain; NULL: no stapling for this leaf */
+    char *ocsp_url;       /* NULL: no responder */
+    char name[64];        /* "RSA leaf" / "ECDSA leaf", for logs */
+    uint8_t *staple;      /* DER OCSPResponse, or NULL */
+    size_t staple_len;
+    time_t staple_expires; /* wall clock: the response's nextUpdate */
+    int staple_status;     /* V_OCSP_CERTSTATUS_* */
+    uv_timer_t *timer;     /* refresh / retry; closed on free */
+    struct cg_tls_fetch *fetch; /* outstanding fetch, or NULL */
+    unsigned failures;
+};
+
+struct cg_tls_server {
+    struct cg_ctx *ctx;
+    SSL_CTX *ssl_ctx;
+    struct cg_tls_leaf leaves[CG_TLS_MAX_LEAVES];
+    size_t nleaves;
+    struct cg_tls_tickets *tickets;
+    bool ocsp;
+    unsigned ocsp_min_refresh_s;
+    unsigned ocsp_timeout_s;
+};
+
+/* ---- staple.c: the server's status callback and staple storage ---- */
+void cg__tls_staple_install_cb(struct cg_tls_server *srv);
+/* Verifies a DER OCSPResponse for leaf and, if usable, makes it the staple. */
+enum cg_err cg__tls_staple_accept(struct cg_tls_leaf *leaf, const uint8_t *der, size_t len,
+                                  long *valid_for_s);
+
+/* ---- ocsp.c: response checks shared by server and client ---- */
+/* Checks a basic response: signature by issuer or a delegated responder
+ * (trusted: issuer; extra: untrusted certs), this/nextUpdate sane, status of
+ * cert found. *status gets V_OCSP_CERTSTATUS_*, *next the nextUpdate (may be
+ * NULL in the response). */
+enum cg_err cg__tls_ocsp_check(struct cg_ctx *ctx, OCSP_RESPONSE *resp, X509 *cert,
+                               X509 *issuer, STACK_OF(X509) *extra, X509_STORE *store,
+                               int *status, long *next_in_s);
+char *cg__tls_ocsp_url(X509 *cert); /* first OCSP URL in AIA, or NULL */
+
+/* ---- fetch.c: fetching off the loop thread and the refresh timer ---- */
+enum cg_err cg__tls_fetch_start(struct cg_tls_leaf *leaf);
+void cg__tls_fetch_schedule(struct cg_tls_leaf *leaf, uint64_t delay_ms);
+void cg__tls_fetch_stop(struct cg_tls_leaf *leaf);
+
+#endif
