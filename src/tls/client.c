@@ -9,24 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct cg_tls_client {
-    struct cg_ctx *ctx;
-    SSL_CTX *ssl_ctx;
-    uint8_t pin[32];
-    bool has_pin, allow_self_signed, require_staple, insecure;
-};
-
-/* What the callbacks saw during one handshake (SSL ex_data, freed with the SSL). */
-struct conn_state {
-    struct cg_tls_client *cli;
-    int verify_err;   /* first X509_V_ERR_* refused, 0: none */
-    enum cg_err fail; /* reason set by a callback, CG_OK: none */
-    bool by_pin, self_signed;
-    int ocsp; /* V_OCSP_CERTSTATUS_*, -1: no staple checked */
-    char host[256];
-};
-
-static int conn_idx = -1;
+int cg__tls_conn_idx = -1;
 static uv_once_t conn_once = UV_ONCE_INIT;
 static void conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
                       void *argp)
@@ -34,14 +17,17 @@ static void conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long
     CG_UNUSED(parent), CG_UNUSED(ad), CG_UNUSED(idx), CG_UNUSED(argl), CG_UNUSED(argp);
     free(ptr);
 }
-static void conn_idx_init(void) { conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_free); }
-
-static struct conn_state *state_of(SSL *s)
+static void conn_idx_init(void)
 {
-    return s != NULL && conn_idx >= 0 ? SSL_get_ex_data(s, conn_idx) : NULL;
+    cg__tls_conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_free);
 }
 
-static enum cg_err err_of(int x509_err)
+struct cg_tls_conn *cg__tls_conn_of(SSL *s)
+{
+    return s != NULL && cg__tls_conn_idx >= 0 ? SSL_get_ex_data(s, cg__tls_conn_idx) : NULL;
+}
+
+enum cg_err cg__tls_x509_err(int x509_err)
 {
     switch (x509_err) {
     case X509_V_OK:
@@ -56,7 +42,7 @@ static enum cg_err err_of(int x509_err)
     }
 }
 
-static bool pin_matches(const struct cg_tls_client *cli, X509 *leaf)
+bool cg__tls_pin_matches(const struct cg_tls_client *cli, X509 *leaf)
 {
     unsigned char md[32];
     unsigned int n = 0;
@@ -77,18 +63,18 @@ static bool trust_error(int e)
 static int verify_cb(int ok, X509_STORE_CTX *x)
 {
     SSL *s = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
-    struct conn_state *st = state_of(s);
+    struct cg_tls_conn *st = cg__tls_conn_of(s);
     if (st == NULL)
         return ok;
     struct cg_tls_client *cli = st->cli;
     X509 *leaf = X509_STORE_CTX_get0_cert(x);
     if (ok) {
-        if (X509_STORE_CTX_get_error_depth(x) != 0 || !cli->has_pin || pin_matches(cli, leaf))
+        if (X509_STORE_CTX_get_error_depth(x) != 0 || !cli->has_pin || cg__tls_pin_matches(cli, leaf))
             return 1;
         X509_STORE_CTX_set_error(x, X509_V_ERR_APPLICATION_VERIFICATION); /* pin mismatch */
     }
     int err = X509_STORE_CTX_get_error(x);
-    if (trust_error(err) && pin_matches(cli, leaf)) {
+    if (trust_error(err) && cg__tls_pin_matches(cli, leaf)) {
         st->by_pin = true;
         return 1;
     }
@@ -105,7 +91,7 @@ static int verify_cb(int ok, X509_STORE_CTX *x)
 static int status_cb(SSL *s, void *arg)
 {
     CG_UNUSED(arg);
-    struct conn_state *st = state_of(s);
+    struct cg_tls_conn *st = cg__tls_conn_of(s);
     if (st == NULL)
         return 1;
     struct cg_tls_client *cli = st->cli;
@@ -194,7 +180,7 @@ enum cg_err cg__tls_client_new(struct cg_ctx *ctx, const struct cg_tls_client_op
     CG_CHECK(ctx != NULL && opts != NULL && out != NULL, CG_EINVAL);
     *out = NULL;
     uv_once(&conn_once, conn_idx_init);
-    CG_CHECK(conn_idx >= 0, CG_ENOMEM);
+    CG_CHECK(cg__tls_conn_idx >= 0, CG_ENOMEM);
     struct cg_tls_client *cli = calloc(1, sizeof(*cli));
     CG_CHECK(cli != NULL, CG_ENOMEM);
     cli->ctx = ctx;
@@ -229,124 +215,4 @@ void cg__tls_client_free(struct cg_tls_client *cli)
 SSL_CTX *cg__tls_client_ssl_ctx(struct cg_tls_client *cli)
 {
     return cli != NULL ? cli->ssl_ctx : NULL;
-}
-
-/* ---- per connection ---- */
-
-/* B-32: DNS-SD hands out "host.example.com."; certificates never carry the
- * root label, so match and send SNI without it. */
-static enum cg_err host_without_dot(const char *host, char *out, size_t outsz)
-{
-    size_t n = host != NULL ? strlen(host) : 0;
-    if (n > 0 && host[n - 1] == '.')
-        n--;
-    CG_CHECK(n > 0 && n < outsz && memchr(host, '\0', n) == NULL, CG_EINVAL);
-    memcpy(out, host, n);
-    out[n] = '\0';
-    return CG_OK;
-}
-
-static bool is_ip_literal(const char *h)
-{
-    unsigned char buf[16];
-    return inet_pton(AF_INET, h, buf) == 1 || inet_pton(AF_INET6, h, buf) == 1;
-}
-
-static enum cg_err set_peer_name(SSL *ssl, const char *h)
-{
-    X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
-    if (is_ip_literal(h)) /* no SNI for addresses (RFC 6066 §3) */
-        return X509_VERIFY_PARAM_set1_ip_asc(vp, h) == 1 ? CG_OK : CG_EINVAL;
-    X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    if (X509_VERIFY_PARAM_set1_host(vp, h, 0) != 1 || SSL_set_tlsext_host_name(ssl, h) != 1)
-        return CG_ETLS;
-    return CG_OK;
-}
-
-enum cg_err cg__tls_client_prepare(struct cg_tls_client *cli, SSL *ssl, const char *host)
-{
-    CG_CHECK(cli != NULL && ssl != NULL && SSL_get_SSL_CTX(ssl) == cli->ssl_ctx, CG_EINVAL);
-    CG_CHECK(state_of(ssl) == NULL, CG_ESTATE);
-    struct conn_state *st = calloc(1, sizeof(*st));
-    CG_CHECK(st != NULL, CG_ENOMEM);
-    st->cli = cli;
-    st->ocsp = -1;
-    enum cg_err rc = host_without_dot(host, st->host, sizeof(st->host));
-    if (rc == CG_OK && SSL_set_ex_data(ssl, conn_idx, st) != 1)
-        rc = CG_ENOMEM;
-    if (rc != CG_OK) {
-        free(st);
-        return rc;
-    }
-    CG_GUARD(set_peer_name(ssl, st->host));
-    /* B-12/B-14: ask for a staple; status_cb judges it. */
-    CG_CHECK(SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp) == 1, CG_ETLS);
-    return CG_OK;
-}
-
-/* Why this peer is not acceptable, or CG_OK. */
-static enum cg_err judge(struct cg_tls_client *cli, struct conn_state *st, SSL *ssl, int *x509_err)
-{
-    X509 *peer = SSL_get0_peer_certificate(ssl);
-    long vr = SSL_get_verify_result(ssl);
-    *x509_err = st->verify_err != X509_V_OK ? st->verify_err : (int)vr;
-    if (peer == NULL)
-        return CG_EVERIFY;
-    if (st->fail != CG_OK)
-        return st->fail;
-    if (st->verify_err != X509_V_OK)
-        return err_of(st->verify_err);
-    if (vr != X509_V_OK && !st->by_pin && !st->self_signed)
-        return err_of((int)vr);
-    if (cli->has_pin && !pin_matches(cli, peer))
-        return CG_EVERIFY;
-    if (cli->require_staple && st->ocsp != V_OCSP_CERTSTATUS_GOOD)
-        return st->ocsp == V_OCSP_CERTSTATUS_REVOKED ? CG_EREVOKED : CG_EOCSP;
-    *x509_err = X509_V_OK;
-    return CG_OK;
-}
-
-static const char *why_text(enum cg_err rc, int x509_err)
-{
-    if (x509_err != X509_V_OK)
-        return X509_verify_cert_error_string(x509_err);
-    if (rc == CG_EOCSP)
-        return "no usable OCSP staple";
-    return cg_strerror(rc);
-}
-
-enum cg_err cg__tls_client_check(struct cg_tls_client *cli, SSL *ssl, const char *host)
-{
-    struct conn_state *st = state_of(ssl);
-    CG_CHECK(cli != NULL && st != NULL && st->cli == cli, CG_ESTATE);
-    char h[300];
-    cg__log_escape(h, sizeof(h), host != NULL ? host : st->host,
-                   strlen(host != NULL ? host : st->host));
-    int x509_err = X509_V_OK;
-    enum cg_err rc;
-    if (!SSL_is_init_finished(ssl)) {
-        x509_err = st->verify_err;
-        rc = st->fail != CG_OK ? st->fail : err_of(x509_err);
-        rc = rc != CG_OK ? rc : CG_EHANDSHAKE;
-        cg__log(cli->ctx, CG_LOG_ERROR, CG_TLS_COMPONENT, "TLS to %s failed: %s (%s)", h,
-                cg_strerror(rc), why_text(rc, x509_err));
-        return rc;
-    }
-    rc = judge(cli, st, ssl, &x509_err);
-    if (cli->insecure) {
-        cg__log(cli->ctx, CG_LOG_WARN, CG_TLS_COMPONENT,
-                "INSECURE: continuing with %s without authenticating it (%s); "
-                "insecure_no_verify is on (B-31)",
-                h, rc == CG_OK ? "it would have passed" : why_text(rc, x509_err));
-        return CG_OK;
-    }
-    if (rc != CG_OK) {
-        cg__log(cli->ctx, CG_LOG_ERROR, CG_TLS_COMPONENT, "refusing %s: %s (%s)", h,
-                cg_strerror(rc), why_text(rc, x509_err));
-        return rc;
-    }
-    if (st->by_pin || st->self_signed)
-        cg__log(cli->ctx, CG_LOG_INFO, CG_TLS_COMPONENT, "%s: accepted %s certificate", h,
-                st->by_pin ? "a pinned" : "a self-signed (allow_self_signed)");
-    return CG_OK;
 }

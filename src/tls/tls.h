@@ -46,7 +46,12 @@ struct cg_tls_server_opts {
  * CG_EKEYMISMATCH, CG_ECONFIG (two certs of one key type), CG_ETLS. */
 enum cg_err cg__tls_server_new(struct cg_ctx *ctx, const struct cg_tls_server_opts *opts,
                                struct cg_tls_server **out);
-/* Stops timers and outstanding fetches (their results are dropped). NULL ok. */
+/* Stops timers and outstanding fetches (their results are dropped). NULL ok.
+ * Connections made from its SSL_CTX may live on (a reload: build a new server,
+ * point new connections at it, free the old one): the OCSP and ticket
+ * callbacks are detached first, so they just get no staple and no tickets.
+ * The timers' memory is released by the loop (uv_close), so run it or
+ * cg_ctx_free() afterwards. Loop thread only. */
 void cg__tls_server_free(struct cg_tls_server *srv);
 /* The SSL_CTX to create connections from (owned by srv; SSL_new() holds a
  * reference, so connections may outlive a reload). */
@@ -69,12 +74,18 @@ struct cg_tls_client_opts {
     const struct cg_tls_cert_paths *client_cert; /* optional client certificate */
 };
 
+/* CG_EFILE: the trust store cannot be loaded (no ca_file/ca_dir: the system
+ * store); client_cert as for the server (CG_EPERM, CG_EKEYMISMATCH, ...). */
 enum cg_err cg__tls_client_new(struct cg_ctx *ctx, const struct cg_tls_client_opts *opts,
                                struct cg_tls_client **out);
+/* Free it after the SSL objects prepared with it (their callbacks use it). */
 void cg__tls_client_free(struct cg_tls_client *cli);
 SSL_CTX *cg__tls_client_ssl_ctx(struct cg_tls_client *cli);
 /* Prepares a fresh client SSL for host: SNI (without a trailing dot), host
  * name verification (B-32), OCSP status request. */
+/* An IP literal is matched against IP SANs and sent without SNI. Call once
+ * per SSL, before SSL_connect. CG_EINVAL (empty host, ssl not from cli's
+ * SSL_CTX), CG_ESTATE (prepared already). */
 enum cg_err cg__tls_client_prepare(struct cg_tls_client *cli, SSL *ssl, const char *host);
 /* After a completed handshake: CG_OK, or why the peer is not acceptable
  * (CG_EVERIFY, CG_EREVOKED, CG_EEXPIRED, CG_EOCSP). Logged. A failure here

@@ -82,6 +82,28 @@ enum cg_err cg__tls_ocsp_check(struct cg_ctx *ctx, OCSP_RESPONSE *resp, X509 *ce
                                int *status, long *next_in_s);
 char *cg__tls_ocsp_url(X509 *cert); /* first OCSP URL in AIA, or NULL */
 
+/* ---- client.c / client_conn.c ---- */
+struct cg_tls_client {
+    struct cg_ctx *ctx;
+    SSL_CTX *ssl_ctx;
+    uint8_t pin[32];
+    bool has_pin, allow_self_signed, require_staple, insecure;
+};
+
+/* What the callbacks saw during one handshake (SSL ex_data, freed with the SSL). */
+struct cg_tls_conn {
+    struct cg_tls_client *cli;
+    int verify_err;   /* first X509_V_ERR_* refused, 0: none */
+    enum cg_err fail; /* reason set by a callback, CG_OK: none */
+    bool by_pin, self_signed;
+    int ocsp; /* V_OCSP_CERTSTATUS_*, -1: no staple checked */
+    char host[256];
+};
+extern int cg__tls_conn_idx; /* SSL ex_data index of struct cg_tls_conn */
+struct cg_tls_conn *cg__tls_conn_of(SSL *s);
+enum cg_err cg__tls_x509_err(int x509_err); /* X509_V_ERR_* -> CG_E* */
+bool cg__tls_pin_matches(const struct cg_tls_client *cli, X509 *leaf);
+
 /* ---- fetch.c: fetching off the loop thread and the refresh timer ---- */
 enum cg_err cg__tls_fetch_start(struct cg_tls_leaf *leaf);
 void cg__tls_fetch_schedule(struct cg_tls_leaf *leaf, uint64_t delay_ms);

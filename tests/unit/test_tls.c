@@ -47,6 +47,7 @@ static char g_dir[256];
 static int g_port;
 static struct cg_ctx *g_ctx;
 static struct tu_log g_log;
+static pid_t g_responder; /* a live `openssl ocsp`, killed by teardown too */
 
 static const char *pki(const char *name)
 {
@@ -86,16 +87,20 @@ static int group_setup(void **state)
              "openssl ocsp -issuer intermediate.pem -cert $c.pem -no_nonce -reqout $c.req "
              ">/dev/null 2>&1 && openssl ocsp -index index.txt -CA intermediate.pem "
              "-rsigner ocsp-signer.pem -rkey ocsp-signer.key -reqin $c.req -respout $c.ocsp "
-             "-ndays 1 >/dev/null 2>&1 || exit 1; done",
+             "-ndays 1 >/dev/null 2>&1 || exit 1; done && "
+             "openssl ocsp -index index.txt -CA intermediate.pem -rsigner untrusted-leaf.pem "
+             "-rkey untrusted-leaf.key -reqin server-rsa.req -respout badsig.ocsp -ndays 1 "
+             ">/dev/null 2>&1",
              g_dir);
     if (system(cmd) != 0)
         return -1;
     return cg_ctx_new(&g_ctx) == CG_OK ? 0 : -1;
 }
 
+static int stop_responder(void **state);
 static int group_teardown(void **state)
 {
-    (void)state;
+    stop_responder(state);
     cg_ctx_free(g_ctx);
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
@@ -361,22 +366,28 @@ static void only_rsa12(SSL *c)
 static void test_leaf_per_key_type(void **state)
 {
     (void)state; /* BCP B-13: RSA and ECDSA at once, each with its chain */
-    struct cg_tls_server *srv = server2("server-rsa", "server-ecdsa");
+    /* The ECDSA chain file carries the root too, so the chains differ. */
+    char cmd[2200];
+    snprintf(cmd, sizeof(cmd), "cat '%s' '%s' > '%s' && cp -p '%s' '%s'",
+             pki("server-ecdsa.chain.pem"), pki("root-ca.pem"), pki("ecdsa-full.chain.pem"),
+             pki("server-ecdsa.key"), pki("ecdsa-full.key"));
+    assert_int_equal(system(cmd), 0);
+    struct cg_tls_server *srv = server2("server-rsa", "ecdsa-full");
     struct cg_tls_client *cli = client();
     struct {
         void (*tweak)(SSL *);
-        int type;
-    } cases[] = {{only_ecdsa13, EVP_PKEY_EC},
-                 {only_rsa13, EVP_PKEY_RSA},
-                 {only_ecdsa12, EVP_PKEY_EC},
-                 {only_rsa12, EVP_PKEY_RSA}};
+        int type, chain_len;
+    } cases[] = {{only_ecdsa13, EVP_PKEY_EC, 3},
+                 {only_rsa13, EVP_PKEY_RSA, 2},
+                 {only_ecdsa12, EVP_PKEY_EC, 3},
+                 {only_rsa12, EVP_PKEY_RSA, 2}};
     for (size_t i = 0; i < CG_ARRAY_LEN(cases); i++) {
         struct conn k = connect_to(cli, srv, "localhost", cases[i].tweak);
         assert_true(k.ok);
         assert_int_equal(k.check, CG_OK);
         assert_int_equal(peer_key_type(k.c), cases[i].type);
-        /* The chain came along: leaf + intermediate. */
-        assert_int_equal(sk_X509_num(SSL_get_peer_cert_chain(k.c)), 2);
+        /* Its own chain came along: RSA leaf + intermediate, ECDSA leaf + both CAs. */
+        assert_int_equal(sk_X509_num(SSL_get_peer_cert_chain(k.c)), cases[i].chain_len);
         conn_free(&k);
     }
     cg__tls_client_free(cli);
@@ -393,6 +404,12 @@ static void test_trailing_dot_host(void **state)
     assert_int_equal(k.check, CG_OK);
     /* SNI went out without the dot. */
     assert_string_equal(SSL_get_servername(k.s, TLSEXT_NAMETYPE_host_name), "localhost");
+    conn_free(&k);
+    /* An address is matched as an IP SAN (none here, B-11) and sent without SNI. */
+    k = connect_to(cli, srv, "127.0.0.1", NULL);
+    assert_false(k.ok);
+    assert_int_equal(k.check, CG_EVERIFY);
+    assert_null(SSL_get_servername(k.s, TLSEXT_NAMETYPE_host_name));
     conn_free(&k);
     assert_int_equal(cg__tls_client_prepare(cli, NULL, "x"), CG_EINVAL);
     SSL *c = SSL_new(cg__tls_client_ssl_ctx(cli));
@@ -624,6 +641,9 @@ static void test_staple_good_and_revoked(void **state)
     conn_free(&k);
     cg__tls_client_free(cli);
     assert_int_equal(cg__tls_server_set_staple(good, (const uint8_t *)"junk", 4), CG_EOCSP);
+    /* Signed by someone the issuer never delegated to: not stapled. */
+    assert_int_equal(set_staple_file(bad, "badsig.ocsp"), CG_EOCSP);
+    assert_true(tu_log_has(&g_log, "signature does not verify"));
     cg__tls_server_free(good);
     cg__tls_server_free(bad);
 }
@@ -698,17 +718,22 @@ static pid_t start_responder(void)
     return -1;
 }
 
-static void stop_responder(pid_t pid)
+static int stop_responder(void **state)
 {
-    kill(pid, SIGKILL); /* see scripts/ocsp-responder.sh */
-    int st;
-    waitpid(pid, &st, 0);
+    (void)state;
+    if (g_responder > 0) {
+        kill(g_responder, SIGKILL); /* see scripts/ocsp-responder.sh */
+        int st;
+        waitpid(g_responder, &st, 0);
+        g_responder = 0;
+    }
+    return 0;
 }
 
 static void test_staple_fetched_from_responder(void **state)
 {
     (void)state; /* BCP B-12: fetch from the AIA responder, off the loop thread */
-    pid_t pid = start_responder();
+    g_responder = start_responder();
     struct cg_tls_server_opts o = {.ocsp_stapling = true, .ocsp_min_refresh_s = 1,
                                    .ocsp_timeout_s = 2};
     struct cg_tls_server *srv = server_opts(&o, "server-rsa", "server-ecdsa");
@@ -720,7 +745,7 @@ static void test_staple_fetched_from_responder(void **state)
     assert_int_equal(k.check, CG_OK);
     conn_free(&k);
     /* Responder down: the next fetch fails, the last good staple stays. */
-    stop_responder(pid);
+    stop_responder(NULL);
     for (size_t i = 0; i < srv->nleaves; i++)
         assert_int_equal(cg__tls_fetch_start(&srv->leaves[i]), CG_OK);
     bool failed = run_until(srv, fetch_failed, 20000);
@@ -853,7 +878,8 @@ int main(void)
         cmocka_unit_test_setup(test_config_errors, test_setup),
         cmocka_unit_test_setup(test_log_errors, test_setup),
         cmocka_unit_test_setup(test_staple_good_and_revoked, test_setup),
-        cmocka_unit_test_setup(test_staple_fetched_from_responder, test_setup),
+        cmocka_unit_test_setup_teardown(test_staple_fetched_from_responder, test_setup,
+                                        stop_responder),
         cmocka_unit_test_setup(test_no_responder_logged, test_setup),
         cmocka_unit_test_setup(test_session_tickets, test_setup),
         cmocka_unit_test_setup(test_injected_failures, test_setup),
