@@ -6,7 +6,7 @@ PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libssl-dev openssl libuv1-dev libwslay-dev libhttp-parser-dev libxml2-dev libxml2-utils
   libcrypt-dev libldns-dev libavahi-client-dev libcmocka-dev valgrind
-  testssl.sh curl bind9 bind9-dnsutils iproute2 avahi-daemon avahi-utils dbus-daemon
+  testssl.sh curl bind9 bind9-dnsutils iproute2 avahi-daemon avahi-utils dbus-daemon python3
 )
 # Node.js runs the pinned npm peers (Sofie mos-connection, ws); a machine that
 # already has node and npm (from any source) keeps them.
