@@ -12,11 +12,13 @@ struct cg_command {
 int cmd_version(int argc, char **argv);
 int cmd_discover(int argc, char **argv);
 int cmd_dnssd(int argc, char **argv);
+int cmd_mos(int argc, char **argv);
 
 /* Every subcommand, in --help order. Add a row here and a tools/cmd_X.c. */
 #define CG_COMMANDS                                                                                \
     {"version", "print the version", cmd_version},                                                 \
     {"discover", "list DNS-SD instances of a service type (unicast)", cmd_discover},               \
-    {"dnssd", "register/withdraw DNS-SD records by DNS UPDATE, or print zone records", cmd_dnssd},
+    {"dnssd", "register/withdraw DNS-SD records by DNS UPDATE, or print zone records", cmd_dnssd}, \
+    {"mos", "MOS tools (inspect a captured stream)", cmd_mos},
 
 #endif

@@ -5,5 +5,6 @@
 #include <castgate/error.h>
 #include <castgate/ctx.h>
 #include <castgate/dnssd.h>
+#include <castgate/mos.h>
 
 #endif

@@ -1,0 +1,289 @@
+/* castgate — the MOS codec (sans-I/O): encodings, stream framing, envelope,
+ * message catalogue and builders. ../shared/spec/mos.md gives the M-xx IDs.
+ *
+ * Nothing here does I/O, logs or keeps global state: every function works on
+ * the bytes and the objects it is given, so any of them may be called from
+ * any callback and from several threads on distinct objects. Byte offsets are
+ * counted from the first byte ever fed to the object (the stream offset), so
+ * an error can be located in a capture.
+ *
+ * Encodings (M-04, M-21): MOS travels as UCS-2 big-endian without a BOM. This
+ * codec accepts UTF-16BE (UCS-2 plus surrogate pairs, since real peers send
+ * them, ERRATA 40) and offers UTF-8 as a per-peer option.
+ */
+#ifndef CASTGATE_MOS_H
+#define CASTGATE_MOS_H
+
+#include <castgate/error.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum cg_mos_encoding {
+    CG_MOS_UCS2BE = 0, /* UTF-16BE, no BOM: the MOS wire default */
+    CG_MOS_UTF8 = 1    /* UTF-8: a per-peer option (M-21) */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Encoding conversion (streaming)                                          */
+/* ------------------------------------------------------------------------ */
+
+/* A streaming converter between UTF-16BE and UTF-8. The struct is public so
+ * it can live on the stack without allocation; its fields are private except
+ * error_offset. Input may be split anywhere (odd offsets, inside a surrogate
+ * pair or a UTF-8 sequence). A leading U+FEFF (BOM) is dropped. Invalid input
+ * is never replaced: it stops the conversion with CG_EENCODING. */
+struct cg_mos_conv {
+    uint64_t offset;       /* input bytes consumed so far */
+    uint64_t error_offset; /* after CG_EENCODING: stream offset of the bad sequence */
+    uint64_t seq_start;    /* private */
+    uint32_t cp;           /* private: code point being assembled */
+    uint32_t min;          /* private: smallest code point for this UTF-8 length */
+    uint16_t high;         /* private: pending high surrogate (0: none) */
+    uint8_t byte;          /* private: pending first byte of a UTF-16 unit */
+    uint8_t need;          /* private: UTF-8 continuation bytes still needed */
+    uint8_t from;          /* private: the input encoding */
+    bool have_byte;        /* private */
+    bool started;          /* private: past the first character (BOM check) */
+    bool failed;           /* private: a CG_EENCODING was returned */
+};
+
+/* Prepares c to convert from `from` to the other encoding (UCS2BE -> UTF8 or
+ * UTF8 -> UCS2BE). Cannot fail; c may be reused by calling this again. */
+CG_API void cg_mos_conv_init(struct cg_mos_conv *c, enum cg_mos_encoding from);
+
+/* Converts as much of in[0..in_len) as fits in out[0..out_cap). *consumed and
+ * *produced receive the byte counts. Bytes of an incomplete character are kept
+ * in c and count as consumed. Output needs at most 3/2 of the input for
+ * UTF-16BE -> UTF-8 and at most 2x for UTF-8 -> UTF-16BE; with less room the
+ * call stops early and returns CG_OK with *consumed < in_len (call again).
+ * Returns CG_OK, CG_EINVAL (NULL argument), or CG_EENCODING (lone or reversed
+ * surrogate, invalid or overlong UTF-8, a code point above U+10FFFF or a
+ * UTF-8-encoded surrogate); then c->error_offset holds the stream offset of
+ * the offending sequence, everything before it has been converted, and every
+ * later call returns CG_EENCODING until cg_mos_conv_init(). */
+CG_API enum cg_err cg_mos_conv_feed(struct cg_mos_conv *c, const void *in, size_t in_len,
+                                    void *out, size_t out_cap, size_t *consumed,
+                                    size_t *produced);
+
+/* Ends the stream. Returns CG_OK, or CG_EENCODING when a character was left
+ * incomplete (an odd trailing byte, a high surrogate, a truncated UTF-8
+ * sequence); c->error_offset then says where it began. */
+CG_API enum cg_err cg_mos_conv_finish(struct cg_mos_conv *c);
+
+/* One-shot conversion of a whole buffer into a fresh NUL-terminated buffer
+ * (*out, *out_len without the NUL; free it with cg_mos_free). On
+ * CG_EENCODING *err_offset (if not NULL) receives the offset of the bad
+ * sequence and *out is NULL. Returns CG_OK, CG_EINVAL, CG_ENOMEM, CG_EENCODING. */
+CG_API enum cg_err cg_mos_convert(enum cg_mos_encoding from, const void *in, size_t in_len,
+                                  uint8_t **out, size_t *out_len, uint64_t *err_offset);
+
+/* Frees a buffer returned by this API. NULL is a no-op. */
+CG_API void cg_mos_free(void *p);
+
+/* ------------------------------------------------------------------------ */
+/* Stream framer (M-21)                                                     */
+/* ------------------------------------------------------------------------ */
+
+#define CG_MOS_DEFAULT_MAX_MESSAGE (16u * 1024u * 1024u)
+
+/* Cuts a TCP byte stream into whole messages: each one runs from its root
+ * `<mos` to the `</mos>` that closes it (nesting of <mos> elements counted;
+ * `</mos>` inside CDATA, comments, processing instructions and quoted
+ * attribute values ignored). It scans the native encoding directly, keeps
+ * only the message in progress, and never rescans bytes it has seen. Between
+ * messages it skips whitespace, XML declarations and comments; anything else
+ * is junk, reported once per run of junk. It does not check well-formedness
+ * (see cg_mos_validate). */
+struct cg_mos_framer;
+
+/* A framer event. data/len: the message bytes in the framer's encoding
+ * (for CG_OK), owned by the framer and valid until its next call. offset: the
+ * stream offset of the message's first byte, or of the error. */
+struct cg_mos_frame {
+    const uint8_t *data;
+    size_t len;
+    uint64_t offset;
+};
+
+/* Creates a framer for enc whose messages may be at most max_message bytes
+ * (0: CG_MOS_DEFAULT_MAX_MESSAGE). Returns CG_OK, CG_EINVAL, CG_ENOMEM. */
+CG_API enum cg_err cg_mos_framer_new(enum cg_mos_encoding enc, size_t max_message,
+                                     struct cg_mos_framer **out);
+
+/* Frees the framer. NULL is a no-op. */
+CG_API void cg_mos_framer_free(struct cg_mos_framer *f);
+
+/* Appends len bytes read from the stream (copied). Call cg_mos_framer_next()
+ * until it returns CG_EAGAIN before feeding again; then the framer holds at
+ * most one partial message plus one feed. Returns CG_OK, CG_EINVAL, CG_ENOMEM. */
+CG_API enum cg_err cg_mos_framer_feed(struct cg_mos_framer *f, const void *data, size_t len);
+
+/* Produces the next event:
+ *   CG_OK        a whole message in *frame;
+ *   CG_EAGAIN    nothing more until more bytes are fed;
+ *   CG_EJUNK     bytes that are neither whitespace nor a message start at
+ *                frame->offset; the framer skips them and resynchronises at
+ *                the next `<mos`;
+ *   CG_ETOOBIG   the message starting at frame->offset passed max_message; the
+ *                framer drops it, keeps scanning to its closing `</mos>`
+ *                without buffering, and continues with the next message.
+ * After CG_EJUNK or CG_ETOOBIG simply call again. */
+CG_API enum cg_err cg_mos_framer_next(struct cg_mos_framer *f, struct cg_mos_frame *frame);
+
+/* Ends the stream: CG_OK if it ended cleanly between messages; CG_EAGAIN if
+ * it ended inside a message (frame->offset: where that message began);
+ * CG_EENCODING if a UTF-16BE stream ended on an odd byte. */
+CG_API enum cg_err cg_mos_framer_finish(struct cg_mos_framer *f, struct cg_mos_frame *frame);
+
+/* ------------------------------------------------------------------------ */
+/* Envelope (M-20, M-11)                                                    */
+/* ------------------------------------------------------------------------ */
+
+#define CG_MOS_ID_MAX 128 /* characters (M-24) */
+
+enum cg_mos_msgid {
+    CG_MOS_MSGID_ABSENT = 0, /* no <messageID> or an empty one (legacy, plug-in) */
+    CG_MOS_MSGID_OK = 1,     /* 1..2^31-1, decimal, 0x hex or x hex */
+    CG_MOS_MSGID_RANGE = 2,  /* a number outside 1..2^31-1 (0, 4433250443): kept verbatim */
+    CG_MOS_MSGID_BAD = 3     /* not a number: kept verbatim */
+};
+
+/* A byte span inside the message given to cg_mos_envelope_parse. */
+struct cg_mos_span {
+    size_t off;
+    size_t len;
+};
+
+/* What the envelope says. Text fields are UTF-8, NUL-terminated, with the
+ * predefined entities and character references decoded and surrounding
+ * whitespace trimmed; "" when absent. */
+struct cg_mos_envelope {
+    char mos_id[4 * CG_MOS_ID_MAX + 1];
+    char ncs_id[4 * CG_MOS_ID_MAX + 1];
+    char message_id[4 * CG_MOS_ID_MAX + 1]; /* verbatim, to echo in a reply */
+    char name[64];                          /* the message element's name */
+    bool has_mos_id;
+    bool has_ncs_id;
+    enum cg_mos_msgid message_id_kind;
+    uint32_t message_id_value;  /* when CG_MOS_MSGID_OK */
+    struct cg_mos_span element; /* the message element, '<' to its final '>' */
+};
+
+/* Reads the envelope of one whole message (msg, len: bytes in enc, e.g. a
+ * framer event or one WebSocket message; a leading BOM, XML declaration,
+ * comments and whitespace are skipped). Envelope children are matched by name
+ * in any order (Sofie writes ncsID first); the message element is the one
+ * other child and is located as a byte span only: its content is not decoded
+ * and passes through untouched. This does not check that the XML is
+ * well-formed; cg_mos_validate does. Returns CG_OK; CG_EINVAL; CG_EENVELOPE
+ * (no <mos> root, no message element, two message elements, an envelope
+ * field that is not plain text or longer than CG_MOS_ID_MAX characters,
+ * bytes after the root); CG_EENCODING (a field is not valid text). A missing
+ * mosID or ncsID (has_* false) and an odd messageID are not errors: the caller
+ * decides how strict to be (M-11). *detail, if not NULL, receives a static
+ * English reason on failure. */
+CG_API enum cg_err cg_mos_envelope_parse(enum cg_mos_encoding enc, const void *msg, size_t len,
+                                         struct cg_mos_envelope *env, const char **detail);
+
+/* The full check, with libxml2: msg must be one well-formed XML document whose
+ * root is <mos> holding exactly one element other than mosID, ncsID and
+ * messageID. No DTD is loaded and no network is used. Costs a full parse; a
+ * relay that only frames and routes need not call it. Returns CG_OK, CG_EINVAL,
+ * CG_ENOMEM, CG_EXML (not well-formed; *err_offset, if not NULL, gets the byte
+ * offset libxml2 reports, or 0), CG_EENVELOPE (well-formed but not one message). */
+CG_API enum cg_err cg_mos_validate(enum cg_mos_encoding enc, const void *msg, size_t len,
+                                   uint64_t *err_offset);
+
+/* Parses a messageID text (decimal, "0x1F" or "x1F", M-11/M-24). Returns
+ * CG_MOS_MSGID_OK with *value set, or another kind; never overflows. */
+CG_API enum cg_mos_msgid cg_mos_message_id_parse(const char *text, uint32_t *value);
+
+/* ------------------------------------------------------------------------ */
+/* Message catalogue (M-12, M-23, M-03)                                     */
+/* ------------------------------------------------------------------------ */
+
+enum cg_mos_channel {
+    CG_MOS_CH_MOM = 1,   /* lower port 10540: object messages */
+    CG_MOS_CH_RO = 2,    /* upper port 10541: running-order messages */
+    CG_MOS_CH_AUX = 4,   /* 10542: object search */
+    CG_MOS_CH_PLUGIN = 8 /* ActiveX/HTML5 plug-in, never on a socket */
+};
+
+struct cg_mos_msg_info {
+    const char *name;       /* element name, case-sensitive */
+    int profile;            /* 0..7; -1 for plug-in messages */
+    unsigned channels;      /* enum cg_mos_channel bits */
+    const char *answer;     /* the message that answers it, NULL if none */
+    bool is_reply;          /* it only ever answers another message */
+    const char *replies_to; /* the one request it answers (mosObj: mosReqObj), or NULL
+                               (mosAck/roAck answer any request on their channel) */
+    bool removed_in_4;      /* M-12: a 4.0 endpoint never initiates it */
+};
+
+/* Looks up a message by element name (len bytes, need not be NUL-terminated).
+ * Returns the static entry or NULL if unknown. Socket messages win over
+ * plug-in messages of the same name (roStorySend, mosItemReplace). */
+CG_API const struct cg_mos_msg_info *cg_mos_msg_lookup(const char *name, size_t len);
+
+/* The whole table: *count receives the number of entries. */
+CG_API const struct cg_mos_msg_info *cg_mos_msg_table(size_t *count);
+
+/* "mom", "ro", "aux", "mom+ro", "plugin", … for a channels bit set; a static
+ * string, "none" for 0. */
+CG_API const char *cg_mos_channel_name(unsigned channels);
+
+/* ------------------------------------------------------------------------ */
+/* Builders                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Every builder writes exactly the spec's envelope order (mosID, ncsID,
+ * messageID, message), escapes text for XML, and returns a fresh buffer in
+ * enc (*out, *out_len; free with cg_mos_free). message_id is echoed verbatim
+ * (NULL: no <messageID>, for legacy peers, M-11). mos_id and ncs_id must be
+ * 1..CG_MOS_ID_MAX characters of valid UTF-8. Each returns CG_OK, CG_EINVAL
+ * (NULL or over-long argument, invalid UTF-8), CG_ENOMEM. */
+
+/* keepAlive (M-09): no messageID. */
+CG_API enum cg_err cg_mos_build_keepalive(enum cg_mos_encoding enc, const char *mos_id,
+                                          const char *ncs_id, uint8_t **out, size_t *out_len);
+
+/* heartbeat (M-10) with <time> in the M-24 format for unix_ms (UTC):
+ * YYYY-MM-DDThh:mm:ss,dddZ. */
+CG_API enum cg_err cg_mos_build_heartbeat(enum cg_mos_encoding enc, const char *mos_id,
+                                          const char *ncs_id, const char *message_id,
+                                          int64_t unix_ms, uint8_t **out, size_t *out_len);
+
+/* reqMachInfo (profile 0). */
+CG_API enum cg_err cg_mos_build_req_mach_info(enum cg_mos_encoding enc, const char *mos_id,
+                                              const char *ncs_id, const char *message_id,
+                                              uint8_t **out, size_t *out_len);
+
+/* A mosAck NACK: <mosAck><objID/><objRev>0</objRev><status>NACK</status>
+ * <statusDescription>description</statusDescription></mosAck>. obj_id may be
+ * NULL (empty objID). */
+CG_API enum cg_err cg_mos_build_mos_nack(enum cg_mos_encoding enc, const char *mos_id,
+                                         const char *ncs_id, const char *message_id,
+                                         const char *obj_id, const char *description,
+                                         uint8_t **out, size_t *out_len);
+
+/* A roAck NACK: <roAck><roID/><roStatus>description</roStatus></roAck>
+ * (roStatus carries the reason, as in the spec's "Unknown object" example).
+ * ro_id may be NULL. */
+CG_API enum cg_err cg_mos_build_ro_nack(enum cg_mos_encoding enc, const char *mos_id,
+                                        const char *ncs_id, const char *message_id,
+                                        const char *ro_id, const char *description,
+                                        uint8_t **out, size_t *out_len);
+
+/* Formats unix_ms as a MOS time (M-24) into buf (at least 25 bytes):
+ * "2009-04-11T17:20:42,000Z". Returns CG_OK, CG_EINVAL, CG_ERANGE. */
+CG_API enum cg_err cg_mos_format_time(int64_t unix_ms, char *buf, size_t bufsz);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,406 @@
+/* MOS envelope (M-20): <mos><mosID/><ncsID/><messageID/> and one message
+ * element. The fields are read forward from the root; the message element is
+ * found as a byte span and its end is checked backward from the root's
+ * `</mos>` (the usual layout: fields first, message last), so a 4 MB roCreate
+ * costs a few hundred bytes of scanning here. Only when that check fails
+ * (fields after the message, trailing comments) is the element skipped
+ * forward. Whether the XML is well-formed is cg_mos_validate's business. */
+#include "mos/mos.h"
+
+#include <string.h>
+
+/* A text cursor over the native encoding. */
+struct tc {
+    const uint8_t *p;
+    size_t n; /* length, rounded down to whole units */
+    unsigned w;
+};
+
+static unsigned ch_at(const struct tc *t, size_t i) { return cg__mos_ch(t->p, i, t->w); }
+
+/* Does the ASCII string s sit at i? */
+static bool match(const struct tc *t, size_t i, const char *s)
+{
+    for (; *s != 0; s++, i += t->w)
+        if (i >= t->n || ch_at(t, i) != (unsigned char)*s)
+            return false;
+    return true;
+}
+
+/* Position just after the next occurrence of s at or after i, or 0. */
+static size_t find_after(const struct tc *t, size_t i, const char *s)
+{
+    for (;;) {
+        i = cg__mos_find(t->p, i, t->n, t->w, (unsigned char)s[0]);
+        if (i >= t->n)
+            return 0;
+        if (match(t, i, s))
+            return i + strlen(s) * t->w;
+        i += t->w;
+    }
+}
+
+static size_t skip_space(const struct tc *t, size_t i)
+{
+    while (i < t->n && cg__mos_is_space(ch_at(t, i)))
+        i += t->w;
+    return i;
+}
+
+enum mk { MK_START, MK_END, MK_OTHER };
+
+/* One piece of markup starting at a '<'. */
+struct markup {
+    enum mk kind;
+    size_t name, name_len; /* byte span of the tag name */
+    size_t end;            /* just after the final '>' */
+    bool empty;            /* <x/> */
+};
+
+static bool name_delim(unsigned ch) { return cg__mos_is_space(ch) || ch == '/' || ch == '>'; }
+
+/* Reads the tag at i ('<'). Returns false if it is not terminated. */
+static bool read_markup(const struct tc *t, size_t i, struct markup *m)
+{
+    const unsigned w = t->w;
+    memset(m, 0, sizeof(*m));
+    m->kind = MK_OTHER;
+    if (match(t, i, "<!--"))
+        return (m->end = find_after(t, i + 4 * w, "-->")) != 0;
+    if (match(t, i, "<![CDATA["))
+        return (m->end = find_after(t, i + 9 * w, "]]>")) != 0;
+    if (match(t, i, "<?"))
+        return (m->end = find_after(t, i + 2 * w, "?>")) != 0;
+    if (match(t, i, "<!"))
+        return (m->end = find_after(t, i + 2 * w, ">")) != 0;
+    size_t j = i + w;
+    m->kind = MK_START;
+    if (j < t->n && ch_at(t, j) == '/') {
+        m->kind = MK_END;
+        j += w;
+    }
+    m->name = j;
+    while (j < t->n && !name_delim(ch_at(t, j)) && ch_at(t, j) != '<')
+        j += w;
+    m->name_len = j - m->name;
+    if (m->name_len == 0)
+        return false;
+    /* Attributes: '>' may appear inside quoted values. */
+    unsigned last = 0;
+    while (j < t->n) {
+        unsigned ch = ch_at(t, j);
+        if (ch == '"' || ch == '\'') {
+            j = cg__mos_find(t->p, j + w, t->n, w, ch);
+            if (j >= t->n)
+                return false;
+        } else if (ch == '>') {
+            m->end = j + w;
+            m->empty = m->kind == MK_START && last == '/';
+            return true;
+        } else if (ch == '<') {
+            return false;
+        }
+        if (!cg__mos_is_space(ch))
+            last = ch;
+        j += w;
+    }
+    return false;
+}
+
+static bool name_is(const struct tc *t, const struct markup *m, const char *s)
+{
+    return m->name_len == strlen(s) * t->w && match(t, m->name, s);
+}
+
+/* Skips prolog or epilog material: whitespace, comments, PIs. */
+static size_t skip_misc(const struct tc *t, size_t i)
+{
+    for (;;) {
+        i = skip_space(t, i);
+        struct markup m;
+        if (i >= t->n || ch_at(t, i) != '<' || !(match(t, i, "<!--") || match(t, i, "<?")))
+            return i;
+        if (!read_markup(t, i, &m))
+            return i;
+        i = m.end;
+    }
+}
+
+/* Skips the element whose start tag is m (not empty), counting nesting by
+ * name-agnostic depth. Returns the position after its end tag, or 0. */
+static size_t skip_element(const struct tc *t, const struct markup *start)
+{
+    size_t i = start->end;
+    unsigned depth = 1;
+    while (depth > 0) {
+        i = cg__mos_find(t->p, i, t->n, t->w, '<');
+        struct markup m;
+        if (i >= t->n || !read_markup(t, i, &m))
+            return 0;
+        if (m.kind == MK_START && !m.empty)
+            depth++;
+        else if (m.kind == MK_END)
+            depth--;
+        i = m.end;
+    }
+    return i;
+}
+
+/* Decodes an envelope field's text (raw span in the native encoding) into
+ * dst as UTF-8: entities decoded, whitespace trimmed, at most CG_MOS_ID_MAX
+ * characters. */
+static enum cg_err field_text(const struct tc *t, size_t off, size_t len, char *dst,
+                              size_t dstsz, const char **why)
+{
+    uint8_t raw[4 * CG_MOS_ID_MAX * 4 + 16];
+    *why = "envelope field too long";
+    CG_CHECK(len / t->w <= sizeof(raw) / 3, CG_EENVELOPE); /* worst case 3 bytes per unit */
+    size_t used = 0, made = 0;
+    if (t->w == 2) {
+        struct cg_mos_conv c;
+        cg_mos_conv_init(&c, CG_MOS_UCS2BE);
+        c.started = true; /* a U+FEFF inside a field is not a BOM */
+        *why = "envelope field is not valid UTF-16";
+        CG_CHECK(cg_mos_conv_feed(&c, t->p + off, len, raw, sizeof(raw), &used, &made) == CG_OK,
+                 CG_EENCODING);
+        CG_CHECK(cg_mos_conv_finish(&c) == CG_OK, CG_EENCODING);
+    } else {
+        uint8_t scratch[2 * sizeof(raw)]; /* UTF-16 output, only to validate */
+        struct cg_mos_conv c;
+        cg_mos_conv_init(&c, CG_MOS_UTF8);
+        c.started = true;
+        *why = "envelope field is not valid UTF-8";
+        CG_CHECK(cg_mos_conv_feed(&c, t->p + off, len, scratch, sizeof(scratch), &used, &made) ==
+                     CG_OK,
+                 CG_EENCODING);
+        CG_CHECK(cg_mos_conv_finish(&c) == CG_OK, CG_EENCODING);
+        memcpy(raw, t->p + off, len);
+        made = len;
+    }
+    return cg__mos_xml_unescape(raw, made, dst, dstsz, why);
+}
+
+enum cg_mos_msgid cg_mos_message_id_parse(const char *s, uint32_t *value)
+{
+    if (s == NULL || *s == 0)
+        return CG_MOS_MSGID_ABSENT;
+    unsigned base = 10;
+    if ((s[0] == '0' && (s[1] == 'x' || s[1] == 'X')))
+        base = 16, s += 2;
+    else if (s[0] == 'x' || s[0] == 'X')
+        base = 16, s += 1;
+    if (*s == 0)
+        return CG_MOS_MSGID_BAD;
+    uint64_t v = 0;
+    bool big = false;
+    for (; *s != 0; s++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if (base == 16 && *s >= 'a' && *s <= 'f')
+            d = (unsigned)(*s - 'a' + 10);
+        else if (base == 16 && *s >= 'A' && *s <= 'F')
+            d = (unsigned)(*s - 'A' + 10);
+        else
+            return CG_MOS_MSGID_BAD;
+        if (!big) {
+            v = v * base + d; /* v <= 2^31 here: no overflow */
+            big = v > INT32_MAX;
+        }
+    }
+    if (big || v == 0)
+        return CG_MOS_MSGID_RANGE;
+    if (value != NULL)
+        *value = (uint32_t)v;
+    return CG_MOS_MSGID_OK;
+}
+
+/* Reads an envelope field whose start tag is m; *next receives the position
+ * after its end tag. */
+static enum cg_err read_field(const struct tc *t, const struct markup *m, char *dst, size_t dstsz,
+                              size_t *next, const char **why)
+{
+    dst[0] = 0;
+    if (m->empty) {
+        *next = m->end;
+        return CG_OK;
+    }
+    size_t close = cg__mos_find(t->p, m->end, t->n, t->w, '<');
+    struct markup e;
+    *why = "envelope field is not plain text";
+    CG_CHECK(close < t->n && read_markup(t, close, &e), CG_EENVELOPE);
+    CG_CHECK(e.kind == MK_END && e.name_len == m->name_len &&
+                 memcmp(t->p + e.name, t->p + m->name, m->name_len) == 0,
+             CG_EENVELOPE);
+    *next = e.end;
+    return field_text(t, m->end, close - m->end, dst, dstsz, why);
+}
+
+/* Fast path: is the element starting at m the last child, closed by a
+ * matching end tag just before the root's `</mos>`? Sets *elem_end. */
+static bool last_child(const struct tc *t, const struct markup *m, size_t *elem_end,
+                       size_t *root_end)
+{
+    const unsigned w = t->w;
+    size_t i = t->n;
+    while (i >= w && cg__mos_is_space(ch_at(t, i - w)))
+        i -= w;
+    /* `</mos>` possibly with spaces before '>' */
+    if (i < 7 * w || ch_at(t, i - w) != '>')
+        return false;
+    *root_end = i;
+    i -= w;
+    while (i >= w && cg__mos_is_space(ch_at(t, i - w)))
+        i -= w;
+    if (i < 5 * w || !match(t, i - 5 * w, "</mos"))
+        return false;
+    i -= 5 * w;
+    while (i >= w && cg__mos_is_space(ch_at(t, i - w)))
+        i -= w;
+    /* `</name` + spaces + '>' */
+    if (i < w || ch_at(t, i - w) != '>')
+        return false;
+    size_t gt = i - w;
+    size_t j = gt;
+    while (j >= w && cg__mos_is_space(ch_at(t, j - w)))
+        j -= w;
+    if (j < m->name_len + 2 * w)
+        return false;
+    size_t name = j - m->name_len;
+    if (name <= m->end || ch_at(t, name - w) != '/' || ch_at(t, name - 2 * w) != '<' ||
+        memcmp(t->p + name, t->p + m->name, m->name_len) != 0)
+        return false;
+    *elem_end = gt + w;
+    return true;
+}
+
+struct envctx {
+    const struct tc *t;
+    struct cg_mos_envelope *env;
+    const char **why;
+    bool have_msg;
+    bool seen_msgid;
+};
+
+static enum cg_err take_message(struct envctx *x, size_t at, const struct markup *m, size_t *next,
+                                bool *done)
+{
+    const struct tc *t = x->t;
+    *x->why = "more than one message element";
+    CG_CHECK(!x->have_msg, CG_EENVELOPE);
+    x->have_msg = true;
+    size_t chars = m->name_len / t->w;
+    *x->why = "message element name is not ASCII or too long";
+    CG_CHECK(chars < sizeof(x->env->name), CG_EENVELOPE);
+    for (size_t k = 0; k < chars; k++) {
+        unsigned ch = ch_at(t, m->name + k * t->w);
+        CG_CHECK(ch != CG__MOS_OTHER, CG_EENVELOPE);
+        x->env->name[k] = (char)ch;
+    }
+    x->env->name[chars] = 0;
+    x->env->element.off = at;
+    size_t end = 0, root_end = 0;
+    if (m->empty) {
+        end = m->end;
+    } else if (last_child(t, m, &end, &root_end)) {
+        x->env->element.len = end - at;
+        *done = true; /* nothing but `</mos>` follows */
+        *next = root_end;
+        return CG_OK;
+    } else {
+        end = skip_element(t, m);
+        *x->why = "message element is not closed";
+        CG_CHECK(end != 0, CG_EENVELOPE);
+    }
+    x->env->element.len = end - at;
+    *next = end;
+    return CG_OK;
+}
+
+static enum cg_err child(struct envctx *x, size_t i, size_t *next, bool *done)
+{
+    const struct tc *t = x->t;
+    struct cg_mos_envelope *env = x->env;
+    struct markup m;
+    *x->why = "unterminated markup in the envelope";
+    CG_CHECK(read_markup(t, i, &m), CG_EENVELOPE);
+    if (m.kind == MK_OTHER) { /* comment, PI, CDATA at envelope level */
+        *next = m.end;
+        return CG_OK;
+    }
+    if (m.kind == MK_END) {
+        *x->why = "unexpected end tag in the envelope";
+        CG_CHECK(name_is(t, &m, "mos"), CG_EENVELOPE);
+        *next = m.end;
+        *done = true;
+        return CG_OK;
+    }
+    bool dup = false;
+    enum cg_err rc = CG_OK;
+    if (name_is(t, &m, "mosID")) {
+        dup = env->has_mos_id;
+        env->has_mos_id = true;
+        rc = read_field(t, &m, env->mos_id, sizeof(env->mos_id), next, x->why);
+    } else if (name_is(t, &m, "ncsID")) {
+        dup = env->has_ncs_id;
+        env->has_ncs_id = true;
+        rc = read_field(t, &m, env->ncs_id, sizeof(env->ncs_id), next, x->why);
+    } else if (name_is(t, &m, "messageID")) {
+        dup = x->seen_msgid;
+        x->seen_msgid = true;
+        rc = read_field(t, &m, env->message_id, sizeof(env->message_id), next, x->why);
+        if (rc == CG_OK)
+            env->message_id_kind = cg_mos_message_id_parse(env->message_id,
+                                                           &env->message_id_value);
+    } else {
+        return take_message(x, i, &m, next, done);
+    }
+    *x->why = "envelope field appears twice";
+    CG_CHECK(!dup, CG_EENVELOPE);
+    return rc;
+}
+
+static size_t skip_bom(const struct tc *t)
+{
+    if (t->w == 2 && t->n >= 2 && t->p[0] == 0xFE && t->p[1] == 0xFF)
+        return 2;
+    if (t->w == 1 && t->n >= 3 && t->p[0] == 0xEF && t->p[1] == 0xBB && t->p[2] == 0xBF)
+        return 3;
+    return 0;
+}
+
+enum cg_err cg_mos_envelope_parse(enum cg_mos_encoding enc, const void *msg, size_t len,
+                                  struct cg_mos_envelope *env, const char **detail)
+{
+    const char *why = "invalid argument";
+    enum cg_err rc = CG_OK;
+    CG_ENSURE(env != NULL && (msg != NULL || len == 0), CG_EINVAL);
+    CG_ENSURE(enc == CG_MOS_UCS2BE || enc == CG_MOS_UTF8, CG_EINVAL);
+    memset(env, 0, sizeof(*env));
+    struct tc t = {msg, 0, enc == CG_MOS_UCS2BE ? 2 : 1};
+    t.n = len - len % t.w;
+    /* Prolog, then the root start tag <mos ...>. */
+    size_t i = skip_misc(&t, skip_bom(&t));
+    struct markup root;
+    why = "no <mos> root element";
+    CG_ENSURE(i < t.n && ch_at(&t, i) == '<' && read_markup(&t, i, &root), CG_EENVELOPE);
+    CG_ENSURE(root.kind == MK_START && name_is(&t, &root, "mos") && !root.empty, CG_EENVELOPE);
+    struct envctx x = {&t, env, &why, false, false};
+    bool done = false;
+    i = root.end;
+    while (!done) {
+        i = cg__mos_find(t.p, i, t.n, t.w, '<'); /* text at envelope level is ignored */
+        why = "the root element is not closed";
+        CG_ENSURE(i < t.n, CG_EENVELOPE);
+        CG_TRY(child(&x, i, &i, &done));
+    }
+    why = "no message element";
+    CG_ENSURE(x.have_msg, CG_EENVELOPE);
+    i = skip_misc(&t, i);
+    why = "bytes after the root element";
+    CG_ENSURE(i >= t.n && len % t.w == 0, CG_EENVELOPE);
+out:
+    if (rc != CG_OK && detail != NULL)
+        *detail = why;
+    return rc;
+}

@@ -1,0 +1,493 @@
+/* The MOS TCP stream framer (M-21): no length prefix, so a message ends at
+ * the `</mos>` that closes its root element. A small lexer over the native
+ * encoding tells markup from text so that `</mos>` inside CDATA, comments,
+ * PIs or attribute values does not count, and counts nested <mos> elements
+ * (a payload may carry one). It does not track other elements: a payload
+ * with unbalanced tags (the spec's own `<objTB>59.94<objTB>`, ERRATA 2) must
+ * not make the framer swallow the next message. Scanning resumes where it
+ * stopped, so each byte is looked at once; text runs go through memchr. */
+#include "mos/mos.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum fstate {
+    F_TEXT,       /* character data, or between messages */
+    F_JUNK,       /* between messages, skipping junk to the next '<' */
+    F_LT,         /* after '<' */
+    F_BANG,       /* after '<!' */
+    F_BANG_DASH,  /* after '<!-' */
+    F_COMMENT,    /* inside <!-- -->; k counts trailing '-' */
+    F_CDATA_OPEN, /* after '<![', matching "CDATA["; k chars matched */
+    F_CDATA,      /* inside CDATA; k counts trailing ']' */
+    F_DECL,       /* other <! markup: skipped to '>' */
+    F_PI,         /* inside <? ?>; k = 1 after '?' */
+    F_STAG_NAME,  /* start-tag name */
+    F_STAG,       /* start-tag attributes */
+    F_DQ,         /* "attribute value" */
+    F_SQ,         /* 'attribute value' */
+    F_ETAG_NAME,  /* end-tag name */
+    F_ETAG        /* after an end-tag name, up to '>' */
+};
+
+struct cg_mos_framer {
+    uint8_t *buf;
+    size_t len, cap;
+    size_t head;      /* bytes before head are dead (dropped on the next feed) */
+    size_t pos;       /* next byte to scan */
+    size_t lt;        /* '<' of the markup being read outside a message */
+    size_t msg_start; /* '<' of the root <mos> of the message in progress */
+    uint64_t base;    /* stream offset of buf[0] */
+    size_t max;
+    unsigned w;       /* unit width: 2 (UTF-16BE) or 1 (UTF-8) */
+    enum fstate st;
+    unsigned k;       /* per-state counter */
+    unsigned nlen;    /* tag name length so far */
+    unsigned depth;   /* open <mos> elements */
+    bool name_mos;    /* the tag name so far is a prefix of "mos" */
+    bool slash;       /* start tag: last significant char was '/' */
+    bool in_msg;      /* between a root `<mos` and its `</mos>` */
+    bool discard;     /* the message in progress is oversized: drop it */
+    bool in_junk;     /* a junk run has been reported */
+};
+
+enum cg_err cg_mos_framer_new(enum cg_mos_encoding enc, size_t max_message,
+                              struct cg_mos_framer **out)
+{
+    CG_CHECK(out != NULL && (enc == CG_MOS_UCS2BE || enc == CG_MOS_UTF8), CG_EINVAL);
+    struct cg_mos_framer *f = calloc(1, sizeof(*f));
+    CG_CHECK(f != NULL, CG_ENOMEM);
+    f->w = enc == CG_MOS_UCS2BE ? 2 : 1;
+    f->max = max_message != 0 ? max_message : CG_MOS_DEFAULT_MAX_MESSAGE;
+    f->st = F_TEXT;
+    *out = f;
+    return CG_OK;
+}
+
+void cg_mos_framer_free(struct cg_mos_framer *f)
+{
+    if (f == NULL)
+        return;
+    free(f->buf);
+    free(f);
+}
+
+enum cg_err cg_mos_framer_feed(struct cg_mos_framer *f, const void *data, size_t len)
+{
+    CG_CHECK(f != NULL && (data != NULL || len == 0), CG_EINVAL);
+    if (f->head > 0) { /* drop dead bytes; head is unit-aligned */
+        memmove(f->buf, f->buf + f->head, f->len - f->head);
+        f->len -= f->head;
+        f->pos -= f->head;
+        f->lt -= f->lt >= f->head ? f->head : f->lt;
+        f->msg_start -= f->msg_start >= f->head ? f->head : f->msg_start;
+        f->base += f->head;
+        f->head = 0;
+    }
+    CG_CHECK(len <= SIZE_MAX - f->len, CG_ENOMEM);
+    if (f->len + len > f->cap) {
+        size_t cap = f->cap != 0 ? f->cap : 4096;
+        while (cap < f->len + len)
+            cap = cap > SIZE_MAX / 2 ? f->len + len : cap * 2;
+        uint8_t *p = realloc(f->buf, cap);
+        CG_CHECK(p != NULL, CG_ENOMEM);
+        f->buf = p;
+        f->cap = cap;
+    }
+    if (len > 0)
+        memcpy(f->buf + f->len, data, len);
+    f->len += len;
+    return CG_OK;
+}
+
+size_t cg__mos_find(const uint8_t *p, size_t i, size_t end, unsigned w, unsigned ch)
+{
+    if (w == 1) {
+        const uint8_t *q = i < end ? memchr(p + i, (int)ch, end - i) : NULL;
+        return q != NULL ? (size_t)(q - p) : end;
+    }
+    /* UTF-16BE: the ASCII byte sits at the odd index of a unit whose high
+     * byte is zero. */
+    size_t j = i + 1;
+    while (j < end) {
+        const uint8_t *q = memchr(p + j, (int)ch, end - j);
+        if (q == NULL)
+            return end;
+        j = (size_t)(q - p);
+        if (((j - i) & 1) == 1 && p[j - 1] == 0)
+            return j - 1;
+        j++;
+    }
+    return end;
+}
+
+/* Junk between messages: reported once per run, at `at`. */
+static bool junk(struct cg_mos_framer *f, size_t at, struct cg_mos_frame *fr)
+{
+    f->st = F_JUNK;
+    if (f->in_junk)
+        return false;
+    f->in_junk = true;
+    fr->data = NULL;
+    fr->len = 0;
+    fr->offset = f->base + at;
+    return true;
+}
+
+/* The tag name ends: was it exactly "mos"? */
+static bool name_is_mos(const struct cg_mos_framer *f) { return f->name_mos && f->nlen == 3; }
+
+static void name_char(struct cg_mos_framer *f, unsigned ch)
+{
+    if (f->nlen < 3 && ch == (unsigned char)"mos"[f->nlen])
+        f->nlen++;
+    else {
+        f->name_mos = false;
+        f->nlen = 4;
+    }
+}
+
+enum ev { EV_NONE, EV_MSG, EV_JUNK, EV_BIG };
+
+/* A root-level `</mos>` or `<mos/>` ended at `end`. */
+static enum ev message_end(struct cg_mos_framer *f, size_t end, struct cg_mos_frame *fr)
+{
+    bool dropped = f->discard;
+    f->in_msg = f->discard = false;
+    f->depth = 0;
+    f->st = F_TEXT;
+    f->head = end;
+    f->pos = end;
+    if (dropped)
+        return EV_NONE;
+    fr->data = f->buf + f->msg_start;
+    fr->len = end - f->msg_start;
+    fr->offset = f->base + f->msg_start;
+    return EV_MSG;
+}
+
+static enum ev lex(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos_frame *fr);
+
+/* Markup outside a message turned out to be junk; a '<' that revealed it may
+ * itself start the next message. */
+static enum ev bad_markup(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos_frame *fr)
+{
+    bool report = junk(f, f->lt, fr);
+    if (ch == '<') {
+        f->st = F_LT;
+        f->lt = i;
+    }
+    return report ? EV_JUNK : EV_NONE;
+}
+
+/* Handles one character outside any message. */
+static enum ev outside(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos_frame *fr)
+{
+    switch (f->st) {
+    case F_TEXT:
+        if (cg__mos_is_space(ch))
+            return EV_NONE;
+        if (ch == '<') {
+            f->st = F_LT;
+            f->lt = i;
+            return EV_NONE;
+        }
+        return junk(f, i, fr) ? EV_JUNK : EV_NONE;
+    case F_JUNK:
+        if (ch == '<') {
+            f->st = F_LT;
+            f->lt = i;
+        }
+        return EV_NONE;
+    case F_LT:
+        if (ch == '?') {
+            f->st = F_PI;
+            f->k = 0;
+        } else if (ch == '!') {
+            f->st = F_BANG;
+        } else if (ch == 'm') {
+            f->st = F_STAG_NAME;
+            f->name_mos = true;
+            f->nlen = 1;
+        } else {
+            return bad_markup(f, i, ch, fr);
+        }
+        return EV_NONE;
+    case F_BANG:
+        if (ch == '-') {
+            f->st = F_BANG_DASH;
+            return EV_NONE;
+        }
+        return bad_markup(f, i, ch, fr);
+    case F_BANG_DASH:
+        if (ch == '-') {
+            f->st = F_COMMENT;
+            f->k = 0;
+            return EV_NONE;
+        }
+        return bad_markup(f, i, ch, fr);
+    case F_STAG_NAME:
+        if (!cg__mos_is_space(ch) && ch != '/' && ch != '>' && ch != '<') {
+            name_char(f, ch);
+            return EV_NONE;
+        }
+        if (!name_is_mos(f) || ch == '<')
+            return bad_markup(f, i, ch, fr);
+        /* The root <mos starts a message; the lexer takes the delimiter. */
+        f->in_msg = true;
+        f->in_junk = false;
+        f->msg_start = f->lt;
+        f->depth = 0;
+        f->slash = false;
+        return lex(f, i, ch, fr);
+    default:
+        return EV_NONE; /* comments and PIs are lexed by the common code */
+    }
+}
+
+static enum ev start_tag_end(struct cg_mos_framer *f, size_t i, struct cg_mos_frame *fr)
+{
+    f->st = F_TEXT;
+    if (!name_is_mos(f))
+        return EV_NONE;
+    if (!f->slash) {
+        f->depth++;
+        return EV_NONE;
+    }
+    if (f->depth == 0) /* <mos/> at the root: an (empty) message */
+        return message_end(f, i + f->w, fr);
+    return EV_NONE;
+}
+
+static enum ev end_tag_end(struct cg_mos_framer *f, size_t i, struct cg_mos_frame *fr)
+{
+    f->st = F_TEXT;
+    if (!name_is_mos(f) || f->depth == 0)
+        return EV_NONE;
+    if (--f->depth == 0)
+        return message_end(f, i + f->w, fr);
+    return EV_NONE;
+}
+
+/* Handles one character inside markup or a message (the lexer proper). */
+static enum ev lex(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos_frame *fr)
+{
+    switch (f->st) {
+    case F_TEXT:
+    case F_JUNK:
+        if (ch == '<') {
+            f->st = F_LT;
+            f->lt = i;
+        }
+        break;
+    case F_LT:
+        if (ch == '!') {
+            f->st = F_BANG;
+        } else if (ch == '?') {
+            f->st = F_PI;
+            f->k = 0;
+        } else if (ch == '/') {
+            f->st = F_ETAG_NAME;
+            f->name_mos = true;
+            f->nlen = 0;
+        } else {
+            f->st = F_STAG_NAME;
+            f->name_mos = true;
+            f->nlen = 0;
+            f->slash = false;
+            name_char(f, ch);
+        }
+        break;
+    case F_BANG:
+        if (ch == '-') {
+            f->st = F_BANG_DASH;
+        } else if (ch == '[') {
+            f->st = F_CDATA_OPEN;
+            f->k = 0;
+        } else {
+            f->st = F_DECL;
+        }
+        break;
+    case F_BANG_DASH:
+        f->st = ch == '-' ? F_COMMENT : F_DECL;
+        f->k = 0;
+        break;
+    case F_COMMENT:
+        if (ch == '-')
+            f->k++;
+        else if (ch == '>' && f->k >= 2)
+            f->st = F_TEXT, f->in_junk = f->in_msg ? f->in_junk : false;
+        else
+            f->k = 0;
+        break;
+    case F_CDATA_OPEN:
+        if (ch == (unsigned char)"CDATA["[f->k]) {
+            if (++f->k == 6) {
+                f->st = F_CDATA;
+                f->k = 0;
+            }
+        } else {
+            f->st = F_DECL;
+        }
+        break;
+    case F_CDATA:
+        if (ch == ']')
+            f->k++;
+        else if (ch == '>' && f->k >= 2)
+            f->st = F_TEXT;
+        else
+            f->k = 0;
+        break;
+    case F_DECL:
+        if (ch == '>')
+            f->st = F_TEXT;
+        break;
+    case F_PI:
+        if (ch == '>' && f->k == 1)
+            f->st = F_TEXT, f->in_junk = f->in_msg ? f->in_junk : false;
+        else
+            f->k = ch == '?';
+        break;
+    case F_STAG_NAME:
+        if (ch == '>')
+            return start_tag_end(f, i, fr);
+        if (ch == '/')
+            f->st = F_STAG, f->slash = true;
+        else if (cg__mos_is_space(ch))
+            f->st = F_STAG;
+        else
+            name_char(f, ch);
+        break;
+    case F_STAG:
+        if (ch == '>')
+            return start_tag_end(f, i, fr);
+        if (ch == '"')
+            f->st = F_DQ, f->slash = false;
+        else if (ch == '\'')
+            f->st = F_SQ, f->slash = false;
+        else if (ch == '/')
+            f->slash = true;
+        else if (!cg__mos_is_space(ch))
+            f->slash = false;
+        break;
+    case F_DQ:
+        if (ch == '"')
+            f->st = F_STAG;
+        break;
+    case F_SQ:
+        if (ch == '\'')
+            f->st = F_STAG;
+        break;
+    case F_ETAG_NAME:
+        if (ch == '>')
+            return end_tag_end(f, i, fr);
+        if (cg__mos_is_space(ch))
+            f->st = F_ETAG;
+        else
+            name_char(f, ch);
+        break;
+    case F_ETAG:
+        if (ch == '>')
+            return end_tag_end(f, i, fr);
+        break;
+    }
+    return EV_NONE;
+}
+
+/* Skips runs no state cares about with memchr: text to '<', comment to '-',
+ * CDATA to ']', attribute values to their quote. Returns the new position. */
+static size_t skip_run(const struct cg_mos_framer *f, size_t i, size_t end)
+{
+    switch (f->st) {
+    case F_TEXT:
+        return f->in_msg ? cg__mos_find(f->buf, i, end, f->w, '<') : i;
+    case F_JUNK:
+        return cg__mos_find(f->buf, i, end, f->w, '<');
+    case F_COMMENT:
+        return f->k == 0 ? cg__mos_find(f->buf, i, end, f->w, '-') : i;
+    case F_CDATA:
+        return f->k == 0 ? cg__mos_find(f->buf, i, end, f->w, ']') : i;
+    case F_DQ:
+        return cg__mos_find(f->buf, i, end, f->w, '"');
+    case F_SQ:
+        return cg__mos_find(f->buf, i, end, f->w, '\'');
+    default:
+        return i;
+    }
+}
+
+/* Marks what the next feed may drop. */
+static void settle(struct cg_mos_framer *f)
+{
+    if (f->in_msg && !f->discard)
+        f->head = f->msg_start;
+    else if (!f->in_msg && f->st != F_TEXT && f->st != F_JUNK)
+        f->head = f->lt;
+    else
+        f->head = f->pos;
+}
+
+enum cg_err cg_mos_framer_next(struct cg_mos_framer *f, struct cg_mos_frame *fr)
+{
+    CG_CHECK(f != NULL && fr != NULL, CG_EINVAL);
+    const unsigned w = f->w;
+    const size_t end = f->len - (f->len - f->head) % w; /* whole units only */
+    size_t i = f->pos;
+    while (i < end) {
+        if (f->in_msg && !f->discard) {
+            /* M-21 bounded buffer: a message may not grow past max. */
+            if (i + w - f->msg_start > f->max) {
+                f->discard = true;
+                f->pos = i;
+                fr->data = NULL;
+                fr->len = 0;
+                fr->offset = f->base + f->msg_start;
+                return CG_ETOOBIG;
+            }
+        }
+        size_t lim = f->in_msg && !f->discard && f->msg_start + f->max < end
+                         ? f->msg_start + f->max
+                         : end;
+        size_t j = skip_run(f, i, lim);
+        if (j != i) { /* re-check the size limit first */
+            i = j;
+            continue;
+        }
+        unsigned ch = cg__mos_ch(f->buf, i, w);
+        enum ev ev = EV_NONE;
+        if (!f->in_msg && f->st != F_COMMENT && f->st != F_PI)
+            ev = outside(f, i, ch, fr);
+        else
+            ev = lex(f, i, ch, fr);
+        if (ev == EV_MSG)
+            return CG_OK; /* message_end moved pos */
+        i += w;
+        if (ev == EV_JUNK) {
+            f->pos = i;
+            return CG_EJUNK;
+        }
+    }
+    f->pos = i > end ? end : i;
+    settle(f);
+    return CG_EAGAIN;
+}
+
+enum cg_err cg_mos_framer_finish(struct cg_mos_framer *f, struct cg_mos_frame *fr)
+{
+    CG_CHECK(f != NULL && fr != NULL, CG_EINVAL);
+    fr->data = NULL;
+    fr->len = 0;
+    if (f->in_msg && !f->discard) {
+        fr->offset = f->base + f->msg_start;
+        return CG_EAGAIN;
+    }
+    if (!f->in_msg && f->st != F_TEXT && f->st != F_JUNK && !f->in_junk) {
+        fr->offset = f->base + f->lt; /* a markup start cut off at the end */
+        return CG_EJUNK;
+    }
+    if ((f->len - f->head) % f->w != 0) {
+        fr->offset = f->base + f->len - 1;
+        return CG_EENCODING;
+    }
+    return CG_OK;
+}

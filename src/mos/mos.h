@@ -1,0 +1,40 @@
+/* castgate mos — internal helpers shared by the codec's files (not installed). */
+#ifndef CG_MOS_INTERNAL_H
+#define CG_MOS_INTERNAL_H
+
+#include "core/core.h"
+#include <castgate/mos.h>
+
+/* A character reader over the native encoding: ASCII characters come back as
+ * themselves, anything else (non-ASCII, or a UTF-16 unit with a non-zero high
+ * byte) as CG__MOS_OTHER, which never matches markup. `w` is the unit width:
+ * 2 for UTF-16BE, 1 for UTF-8. */
+#define CG__MOS_OTHER 0x100
+
+static inline unsigned cg__mos_ch(const uint8_t *p, size_t i, unsigned w)
+{
+    if (w == 1)
+        return p[i] < 0x80 ? p[i] : CG__MOS_OTHER;
+    return (p[i] == 0 && p[i + 1] < 0x80) ? p[i + 1] : CG__MOS_OTHER;
+}
+
+static inline bool cg__mos_is_space(unsigned ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+/* Position of the next `ch` (ASCII) at or after i within [i, end), aligned to
+ * the unit width, or `end`. memchr does the scanning. */
+size_t cg__mos_find(const uint8_t *p, size_t i, size_t end, unsigned w, unsigned ch);
+
+/* Decodes XML text (the five predefined entities and character references)
+ * from src (UTF-8, n bytes) into dst (NUL-terminated), trims surrounding XML
+ * whitespace, and checks it is at most CG_MOS_ID_MAX characters. On failure
+ * *why gets a reason: CG_EENVELOPE (bad entity, too long). */
+enum cg_err cg__mos_xml_unescape(const uint8_t *src, size_t n, char *dst, size_t dstsz,
+                                 const char **why);
+
+/* Appends s (UTF-8, NUL-terminated) to b with &, <, >, " and ' escaped. */
+enum cg_err cg__mos_xml_escape(struct cg_buf *b, const char *s);
+
+#endif

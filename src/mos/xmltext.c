@@ -1,0 +1,123 @@
+/* XML text helpers for envelope fields and builders: the five predefined
+ * entities and character references, nothing that needs a DTD. */
+#include "mos/mos.h"
+
+#include <string.h>
+
+static size_t put_utf8(char *o, uint32_t cp)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Parses the entity at src[i] ('&'); returns its length, 0 if invalid. */
+static size_t entity(const uint8_t *src, size_t i, size_t n, uint32_t *cp)
+{
+    static const struct {
+        const char *name;
+        uint32_t cp;
+    } named[] = {{"lt;", '<'}, {"gt;", '>'}, {"amp;", '&'}, {"quot;", '"'}, {"apos;", '\''}};
+    for (size_t k = 0; k < CG_ARRAY_LEN(named); k++) {
+        size_t l = strlen(named[k].name);
+        if (n - i - 1 >= l && memcmp(src + i + 1, named[k].name, l) == 0) {
+            *cp = named[k].cp;
+            return l + 1;
+        }
+    }
+    if (n - i < 4 || src[i + 1] != '#')
+        return 0;
+    size_t j = i + 2;
+    unsigned base = 10;
+    if (src[j] == 'x') {
+        base = 16;
+        j++;
+    }
+    uint32_t v = 0;
+    size_t digits = 0;
+    for (; j < n && src[j] != ';'; j++, digits++) {
+        unsigned d;
+        uint8_t c = src[j];
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (base == 16 && (c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+            d = (unsigned)((c | 0x20) - 'a' + 10);
+        else
+            return 0;
+        if (v > 0x10FFFF)
+            return 0;
+        v = v * base + d;
+    }
+    if (j >= n || digits == 0 || v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+        return 0;
+    *cp = v;
+    return j + 1 - i;
+}
+
+static bool xml_space(uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+enum cg_err cg__mos_xml_unescape(const uint8_t *src, size_t n, char *dst, size_t dstsz,
+                                 const char **why)
+{
+    size_t o = 0, chars = 0;
+    while (n > 0 && xml_space(src[n - 1]))
+        n--;
+    size_t i = 0;
+    while (i < n && xml_space(src[i]))
+        i++;
+    while (i < n) {
+        *why = "envelope field too long";
+        CG_CHECK(dstsz - o > 4, CG_EENVELOPE);
+        if (src[i] == '&') {
+            uint32_t cp = 0;
+            size_t l = entity(src, i, n, &cp);
+            *why = "invalid entity in an envelope field";
+            CG_CHECK(l != 0, CG_EENVELOPE);
+            o += put_utf8(dst + o, cp);
+            i += l;
+            chars++;
+        } else {
+            chars += (src[i] & 0xC0) != 0x80; /* count lead bytes only */
+            dst[o++] = (char)src[i++];
+        }
+        *why = "envelope field longer than 128 characters";
+        CG_CHECK(chars <= CG_MOS_ID_MAX, CG_EENVELOPE);
+    }
+    dst[o] = 0;
+    return CG_OK;
+}
+
+enum cg_err cg__mos_xml_escape(struct cg_buf *b, const char *s)
+{
+    for (;;) {
+        size_t run = strcspn(s, "&<>\"'");
+        CG_GUARD(cg__buf_append(b, s, run));
+        s += run;
+        if (*s == 0)
+            return CG_OK;
+        const char *e = *s == '&'   ? "&amp;"
+                        : *s == '<' ? "&lt;"
+                        : *s == '>' ? "&gt;"
+                        : *s == '"' ? "&quot;"
+                                    : "&apos;";
+        CG_GUARD(cg__buf_append(b, e, strlen(e)));
+        s++;
+    }
+}
