@@ -55,7 +55,7 @@
 void cg__log(struct cg_ctx *ctx, enum cg_log_level level, const char *component, const char *fmt,
              ...) CG_PRINTF(4, 5);
 void cg__vlog(struct cg_ctx *ctx, enum cg_log_level level, const char *component,
-              const char *fmt, va_list ap);
+              const char *fmt, va_list ap) CG_PRINTF(4, 0);
 bool cg__log_enabled(const struct cg_ctx *ctx, enum cg_log_level level);
 
 /* ---- memory and strings (util.c) ---- */

@@ -69,6 +69,8 @@ static const struct cg_mos_msg_info table[] = {
     /* Plug-in messages (4.0 §5.3): window.postMessage/ActiveX, never on a
      * socket. roStorySend and mosItemReplace also exist there; the socket
      * entries above win on lookup. */
+    {"roStorySend", -1, PLUG, "ncsAck", false, NULL, false},
+    {"mosItemReplace", -1, PLUG, "ncsAck", false, NULL, false},
     {"ncsAck", -1, PLUG, NULL, true, NULL, false},
     {"ncsReqAppInfo", -1, PLUG, "ncsAppInfo", false, NULL, false},
     {"ncsAppInfo", -1, PLUG, NULL, true, "ncsReqAppInfo", false},

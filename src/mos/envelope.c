@@ -290,11 +290,13 @@ static enum cg_err take_message(struct envctx *x, size_t at, const struct markup
     CG_CHECK(!x->have_msg, CG_EENVELOPE);
     x->have_msg = true;
     size_t chars = m->name_len / t->w;
-    *x->why = "message element name is not ASCII or too long";
+    *x->why = "message element name is not an ASCII XML name or too long";
     CG_CHECK(chars < sizeof(x->env->name), CG_EENVELOPE);
     for (size_t k = 0; k < chars; k++) {
         unsigned ch = ch_at(t, m->name + k * t->w);
-        CG_CHECK(ch != CG__MOS_OTHER, CG_EENVELOPE);
+        bool alpha = (ch | 0x20) >= 'a' && (ch | 0x20) <= 'z';
+        bool more = k > 0 && ((ch >= '0' && ch <= '9') || ch == '-' || ch == '.');
+        CG_CHECK(alpha || more || ch == '_' || ch == ':', CG_EENVELOPE);
         x->env->name[k] = (char)ch;
     }
     x->env->name[chars] = 0;

@@ -73,8 +73,10 @@ enum cg_err cg_mos_validate(enum cg_mos_encoding enc, const void *msg, size_t le
     CG_CHECK(len <= INT_MAX, CG_ETOOBIG);
     if (err_offset != NULL)
         *err_offset = 0;
+    if (len == 0)
+        return CG_EXML; /* libxml2 refuses to make a context for nothing */
     xmlInitParser();
-    xmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt(len > 0 ? msg : "", (int)len);
+    xmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt(msg, (int)len);
     CG_CHECK(ctxt != NULL, CG_ENOMEM);
     struct vstate v = {.ctxt = ctxt};
     xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NODICT);
@@ -87,7 +89,7 @@ enum cg_err cg_mos_validate(enum cg_mos_encoding enc, const void *msg, size_t le
     ctxt->userData = &v;
     ctxt->replaceEntities = 0;
     enum cg_err rc = CG_OK;
-    if (len == 0 || xmlSwitchEncoding(ctxt, enc == CG_MOS_UCS2BE ? XML_CHAR_ENCODING_UTF16BE
+    if (xmlSwitchEncoding(ctxt, enc == CG_MOS_UCS2BE ? XML_CHAR_ENCODING_UTF16BE
                                                                   : XML_CHAR_ENCODING_UTF8) != 0) {
         rc = CG_EXML;
     } else {

@@ -65,7 +65,8 @@ static size_t entity(const uint8_t *src, size_t i, size_t n, uint32_t *cp)
             return 0;
         v = v * base + d;
     }
-    if (j >= n || digits == 0 || v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+    if (j >= n || digits == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) ||
+        (v < 0x20 && v != 0x9 && v != 0xA && v != 0xD))
         return 0;
     *cp = v;
     return j + 1 - i;
@@ -94,6 +95,8 @@ enum cg_err cg__mos_xml_unescape(const uint8_t *src, size_t n, char *dst, size_t
             i += l;
             chars++;
         } else {
+            *why = "control character in an envelope field";
+            CG_CHECK(src[i] >= 0x20 || xml_space(src[i]), CG_EENVELOPE);
             chars += (src[i] & 0xC0) != 0x80; /* count lead bytes only */
             dst[o++] = (char)src[i++];
         }
