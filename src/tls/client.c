@@ -125,23 +125,34 @@ static int status_cb(SSL *s, void *arg)
     return rc == CG_OK || cli->insecure ? 1 : 0;
 }
 
-static enum cg_err load_trust(struct cg_tls_client *cli, const struct cg_tls_client_opts *o)
+static bool fill_store(X509_STORE *st, const char *ca_file, const char *ca_dir)
 {
-    if (o->ca_file == NULL && o->ca_dir == NULL) {
-        cg__log(cli->ctx, CG_LOG_INFO, CG_TLS_COMPONENT,
-                "no CA file or directory given: using the system trust store");
-        if (SSL_CTX_set_default_verify_paths(cli->ssl_ctx) != 1) {
-            cg__tls_log_errors(cli->ctx, CG_LOG_ERROR, "cannot load the system trust store");
-            return CG_EFILE;
-        }
-        return CG_OK;
-    }
-    if (SSL_CTX_load_verify_locations(cli->ssl_ctx, o->ca_file, o->ca_dir) != 1) {
+    if (ca_file == NULL && ca_dir == NULL)
+        return X509_STORE_set_default_paths(st) == 1;
+    return (ca_file == NULL || X509_STORE_load_file(st, ca_file) == 1) &&
+           (ca_dir == NULL || X509_STORE_load_path(st, ca_dir) == 1);
+}
+
+/* BCP B-14: roots are installed by putting them in the file or directory and
+ * removed by taking them out and calling this again: the store is rebuilt
+ * from scratch, so a removed root is trusted by no later handshake. */
+enum cg_err cg__tls_client_set_trust(struct cg_tls_client *cli, const char *ca_file,
+                                     const char *ca_dir)
+{
+    CG_CHECK(cli != NULL, CG_EINVAL);
+    X509_STORE *st = X509_STORE_new();
+    CG_CHECK(st != NULL, CG_ENOMEM);
+    if (!fill_store(st, ca_file, ca_dir)) {
+        X509_STORE_free(st);
         cg__tls_log_errors(cli->ctx, CG_LOG_ERROR, "cannot load trusted roots");
         cg__log(cli->ctx, CG_LOG_ERROR, CG_TLS_COMPONENT, "trusted roots: file %s, dir %s",
-                o->ca_file ? o->ca_file : "-", o->ca_dir ? o->ca_dir : "-");
+                ca_file ? ca_file : "-", ca_dir ? ca_dir : "-");
         return CG_EFILE;
     }
+    SSL_CTX_set_cert_store(cli->ssl_ctx, st); /* frees the previous store */
+    cg__log(cli->ctx, CG_LOG_INFO, CG_TLS_COMPONENT, "trusted roots loaded from %s%s%s",
+            ca_file ? ca_file : "", ca_file && ca_dir ? " and " : "",
+            ca_dir ? ca_dir : (ca_file ? "" : "the system trust store"));
     return CG_OK;
 }
 
@@ -191,7 +202,7 @@ enum cg_err cg__tls_client_new(struct cg_ctx *ctx, const struct cg_tls_client_op
         CG_ENSURE(false, CG_ETLS);
     }
     CG_TRY(cg__tls_profile_apply(ctx, cli->ssl_ctx, false));
-    CG_TRY(load_trust(cli, opts));
+    CG_TRY(cg__tls_client_set_trust(cli, opts->ca_file, opts->ca_dir));
     if (opts->client_cert != NULL)
         CG_TRY(load_client_cert(cli, opts->client_cert));
     SSL_CTX_set_verify(cli->ssl_ctx, SSL_VERIFY_PEER, verify_cb);

@@ -78,6 +78,12 @@ struct cg_tls_client_opts {
  * store); client_cert as for the server (CG_EPERM, CG_EKEYMISMATCH, ...). */
 enum cg_err cg__tls_client_new(struct cg_ctx *ctx, const struct cg_tls_client_opts *opts,
                                struct cg_tls_client **out);
+/* Replaces the trust store with the roots now in ca_file and/or ca_dir (both
+ * NULL: the system store). How roots are removed (B-14): take them out of the
+ * file or directory and call this; later handshakes no longer trust them.
+ * CG_EFILE (logged) leaves the old store in place. Loop thread only. */
+enum cg_err cg__tls_client_set_trust(struct cg_tls_client *cli, const char *ca_file,
+                                     const char *ca_dir);
 /* Free it after the SSL objects prepared with it (their callbacks use it). */
 void cg__tls_client_free(struct cg_tls_client *cli);
 SSL_CTX *cg__tls_client_ssl_ctx(struct cg_tls_client *cli);

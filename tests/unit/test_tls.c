@@ -76,7 +76,7 @@ static int group_setup(void **state)
     if (mkdtemp(g_dir) == NULL)
         return -1;
     g_port = free_port();
-    char cmd[1024];
+    char cmd[2048];
     snprintf(cmd, sizeof(cmd), "bash '%s' --dir '%s' --ocsp-port %d >/dev/null",
              tu_src_path("scripts/dev-pki.sh"), g_dir, g_port);
     if (system(cmd) != 0)
@@ -90,6 +90,12 @@ static int group_setup(void **state)
              "-ndays 1 >/dev/null 2>&1 || exit 1; done && "
              "openssl ocsp -index index.txt -CA intermediate.pem -rsigner untrusted-leaf.pem "
              "-rkey untrusted-leaf.key -reqin server-rsa.req -respout badsig.ocsp -ndays 1 "
+             ">/dev/null 2>&1 && "
+             "s=$(openssl x509 -noout -serial -in server-rsa.pem | cut -d= -f2) && "
+             "grep -v \"\t$s\t\" index.txt > unknown-index.txt && "
+             "cp index.txt.attr unknown-index.txt.attr && "
+             "openssl ocsp -index unknown-index.txt -CA intermediate.pem -rsigner ocsp-signer.pem "
+             "-rkey ocsp-signer.key -reqin server-rsa.req -respout unknown.ocsp -ndays 1 "
              ">/dev/null 2>&1",
              g_dir);
     if (system(cmd) != 0)
@@ -497,6 +503,43 @@ static void test_self_signed_policy_and_pin(void **state)
     cg__tls_server_free(ca);
 }
 
+static void test_trust_store_reload(void **state)
+{
+    (void)state; /* BCP B-14: install and remove roots */
+    struct cg_tls_server *srv = server2("server-rsa", NULL);
+    struct cg_tls_server *other = server2("untrusted-leaf", NULL);
+    struct cg_tls_client *cli = client();
+    struct conn k = connect_to(cli, srv, "localhost", NULL);
+    assert_int_equal(k.check, CG_OK);
+    conn_free(&k);
+    /* Our root removed, the other one installed. */
+    assert_int_equal(cg__tls_client_set_trust(cli, pki("untrusted-root.pem"), NULL), CG_OK);
+    k = connect_to(cli, srv, "localhost", NULL);
+    assert_false(k.ok);
+    assert_int_equal(k.check, CG_EVERIFY);
+    conn_free(&k);
+    k = connect_to(cli, other, "localhost", NULL);
+    assert_int_equal(k.check, CG_OK);
+    conn_free(&k);
+    /* A bad path keeps the store as it was. */
+    assert_int_equal(cg__tls_client_set_trust(cli, pki("missing.pem"), NULL), CG_EFILE);
+    k = connect_to(cli, other, "localhost", NULL);
+    assert_int_equal(k.check, CG_OK);
+    conn_free(&k);
+    /* A hashed directory works too. */
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && cp '%s' '%s/' && openssl rehash '%s' >/dev/null 2>&1",
+             pki("cadir"), pki("root-ca.pem"), pki("cadir"), pki("cadir"));
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(cg__tls_client_set_trust(cli, NULL, pki("cadir")), CG_OK);
+    k = connect_to(cli, srv, "localhost", NULL);
+    assert_int_equal(k.check, CG_OK);
+    conn_free(&k);
+    cg__tls_client_free(cli);
+    cg__tls_server_free(srv);
+    cg__tls_server_free(other);
+}
+
 static void test_insecure_switch_logs_loudly(void **state)
 {
     (void)state; /* BCP B-31 */
@@ -644,6 +687,9 @@ static void test_staple_good_and_revoked(void **state)
     /* Signed by someone the issuer never delegated to: not stapled. */
     assert_int_equal(set_staple_file(bad, "badsig.ocsp"), CG_EOCSP);
     assert_true(tu_log_has(&g_log, "signature does not verify"));
+    /* A responder that does not know the certificate: nothing to staple. */
+    assert_int_equal(set_staple_file(good, "unknown.ocsp"), CG_EOCSP);
+    assert_true(tu_log_has(&g_log, "does not know the certificate"));
     cg__tls_server_free(good);
     cg__tls_server_free(bad);
 }
@@ -873,6 +919,7 @@ int main(void)
         cmocka_unit_test_setup(test_trailing_dot_host, test_setup),
         cmocka_unit_test_setup(test_negative_matrix, test_setup),
         cmocka_unit_test_setup(test_self_signed_policy_and_pin, test_setup),
+        cmocka_unit_test_setup(test_trust_store_reload, test_setup),
         cmocka_unit_test_setup(test_insecure_switch_logs_loudly, test_setup),
         cmocka_unit_test_setup(test_key_permissions, test_setup),
         cmocka_unit_test_setup(test_config_errors, test_setup),
