@@ -1,6 +1,6 @@
 /* Fuzz target: DNS replies as castgate's DNS-SD code reads them (untrusted
  * bytes from the network): UPDATE replies with and without TSIG, and query
- * answers for every type browse asks for. */
+ * answers for every type browse asks for, SOA replies (primary lookup). */
 #include "dnssd/dnssd.h"
 
 #include <stdlib.h>
@@ -40,6 +40,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct cg__recs r;
         if (cg__dnssd_read_answer(data, size, &req, qname, types[i], &r) == CG_OK)
             cg__dnssd_recs_clear(&r);
+    }
+    ldns_rdf *zone = NULL, *mname = NULL;
+    if (cg__dnssd_read_soa(data, size, &req, &zone, &mname) == CG_OK) {
+        ldns_rdf_deep_free(zone);
+        ldns_rdf_deep_free(mname);
     }
     ldns_rdf_deep_free(qname);
     cg__dnssd_msg_clear(&req);

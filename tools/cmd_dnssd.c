@@ -21,15 +21,18 @@ struct reg_args {
 
 static const char reg_usage[] =
     "usage: castgate dnssd register|zone --domain D --instance NAME --type _mos._tcp\n"
-    "                --host H --port P [--server IP[:PORT]] [--txt k=v]... [--subtype _x]...\n"
+    "                --host H --port P [--server IP[:PORT] | --resolver IP[:PORT]]\n"
+    "                [--txt k=v]... [--subtype _x]...\n"
     "                [--tsig-key FILE] [--cert PEM] [--ttl S] [--refresh S] [--priority N]\n"
     "                [--weight N] [--mdns-interface IF]... [--timeout MS] [--once] [-v]\n"
     "\n"
     "register  adds the DNS-SD records (PTR, SRV, TXT) to --server by DNS UPDATE (RFC 2136),\n"
     "          signed with the TSIG key in FILE (BIND key file, mode 0600) if given, keeps\n"
     "          them fresh, and withdraws them on SIGINT/SIGTERM. --cert refuses a host name\n"
-    "          the certificate does not carry (BCP-003-01 B-42). Without --server, multicast\n"
-    "          DNS (Avahi) is used on the --mdns-interface interfaces only (B-41). --once\n"
+    "          the certificate does not carry (BCP-003-01 B-42). Without --server, the zone's\n"
+    "          primary (SOA MNAME) is found through --resolver (or /etc/resolv.conf) and\n"
+    "          updated on the resolver's port. Only with no DNS server configured at all is\n"
+    "          multicast DNS (Avahi) used, on the --mdns-interface interfaces only (B-41). --once\n"
     "          exits after the first outcome (0 registered, 1 failed), leaving the records.\n"
     "zone      prints the same records as zone-file lines, for a static zone.\n";
 
@@ -69,9 +72,9 @@ static int reg_opt(struct reg_args *a, const char *k, const char *v)
     struct cg_dnssd_opts *o = &a->o;
     unsigned long n = 0;
     const char **strs[] = {&o->server, &o->domain, &o->instance, &o->type,
-                           &o->host, &o->tsig_key_file, &o->cert_file};
+                           &o->host, &o->tsig_key_file, &o->cert_file, &o->resolver};
     static const char *const names[] = {"--server", "--domain", "--instance", "--type",
-                                        "--host", "--tsig-key", "--cert"};
+                                        "--host", "--tsig-key", "--cert", "--resolver"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(k, names[i]) == 0) {
             *strs[i] = v;

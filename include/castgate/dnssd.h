@@ -42,8 +42,9 @@ struct cg_dnssd_browse;
 /* What to advertise and where. All strings are copied by cg_dnssd_new(). */
 struct cg_dnssd_opts {
     /* Unicast DNS server that takes the UPDATE: "IPv4", "IPv4:PORT", "IPv6",
-     * "[IPv6]:PORT" (port 53 by default). NULL: no DNS server configured, so
-     * multicast is used on mdns_interfaces (and it is an error if none). */
+     * "[IPv6]:PORT" (port 53 by default). NULL: the zone's primary is looked
+     * up (see resolver), or, with no DNS server configured at all, multicast
+     * is used on mdns_interfaces. */
     const char *server;
     const char *domain;   /* zone to register in ("studio.example.com"); "local" for mDNS */
     const char *instance; /* instance label, UTF-8, 1..63 bytes, no control characters */
@@ -67,12 +68,18 @@ struct cg_dnssd_opts {
      * names (CN/SAN, trailing dot tolerated) or cg_dnssd_new() fails (B-42). */
     const char *cert_file;
     /* Interfaces for the multicast fallback ("eth0"); used only when server
-     * is NULL. Multicast never leaves the link (B-41). */
+     * and resolver are NULL. Multicast never leaves the link (B-41). */
     const char *const *mdns_interfaces;
     size_t nmdns_interfaces;
     /* Non-zero: cg_dnssd_free() leaves the records in place (no best-effort
      * withdraw), as a one-shot registration tool wants. */
     int keep_on_free;
+    /* With server NULL: the resolver ("IP[:PORT]") asked for the SOA of
+     * domain; the UPDATE then goes to the SOA's primary (MNAME, its A record
+     * from the same resolver) on the resolver's port, in the zone the SOA
+     * names (RFC 2136 §4). NULL with server NULL and no mdns_interfaces: the
+     * first nameserver of /etc/resolv.conf. */
+    const char *resolver;
 };
 
 enum cg_dnssd_state {
@@ -127,8 +134,8 @@ CG_API enum cg_err cg_dnssd_withdraw(struct cg_dnssd *d, cg_dnssd_done_fn done, 
  * are not called. NULL is a no-op. Not from inside state_fn. */
 CG_API void cg_dnssd_free(struct cg_dnssd *d);
 
-/* Whether the multicast fallback would be used for opts (server NULL and at
- * least one interface named): the B-41 decision, for callers and tests. */
+/* Whether the multicast fallback would be used for opts (server and
+ * resolver NULL, at least one interface named): the B-41 decision. */
 CG_API int cg_dnssd_uses_multicast(const struct cg_dnssd_opts *opts);
 
 /* B-42: CG_OK when host (a trailing dot is ignored, B-32) is one of the names

@@ -213,8 +213,7 @@ static void on_answer(void *user, enum cg_err err, const uint8_t *wire, size_t l
     advance(b);
 }
 
-/* The first "nameserver" line of /etc/resolv.conf. */
-static enum cg_err system_server(struct sockaddr_storage *ss)
+enum cg_err cg__dnssd_system_server(struct sockaddr_storage *ss)
 {
     FILE *f = fopen("/etc/resolv.conf", "r");
     char line[256], addr[128];
@@ -241,7 +240,7 @@ static enum cg_err start(struct cg_dnssd_browse *b, const struct cg_dnssd_browse
     CG_CHECK(b->type_name != NULL, CG_EINVAL);
     if (o->server != NULL) {
         CG_CHECK(cg__dnssd_parse_server(o->server, &ss) == CG_OK, CG_EINVAL);
-    } else if (system_server(&ss) != CG_OK) {
+    } else if (cg__dnssd_system_server(&ss) != CG_OK) {
         cg__log(b->ctx, CG_LOG_ERROR, CG_DNSSD_COMPONENT,
                 "no DNS server given and none in /etc/resolv.conf");
         return CG_ECONFIG;

@@ -117,6 +117,13 @@ enum cg_err cg__dnssd_read_answer(const uint8_t *wire, size_t len, const struct 
                                   const ldns_rdf *qname, ldns_rr_type qtype,
                                   struct cg__recs *out);
 void cg__dnssd_recs_clear(struct cg__recs *r);
+/* From a reply to an SOA query (untrusted bytes): the zone (the SOA's owner)
+ * and its primary (MNAME), from the answer or the authority section.
+ * CG_ENOTFOUND when there is no SOA, CG_EPROTO when malformed. */
+enum cg_err cg__dnssd_read_soa(const uint8_t *wire, size_t len, const struct cg__msg *req,
+                               ldns_rdf **zone, ldns_rdf **mname);
+/* The first "nameserver" of /etc/resolv.conf. CG_ECONFIG if none. */
+enum cg_err cg__dnssd_system_server(struct sockaddr_storage *ss);
 
 /* ---- transport (io.c) ---- */
 struct cg__dx;

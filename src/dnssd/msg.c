@@ -624,6 +624,39 @@ out:
     return rc;
 }
 
+static bool first_soa(ldns_rr_list *l, ldns_rdf **zone, ldns_rdf **mname)
+{
+    for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
+        const ldns_rr *rr = ldns_rr_list_rr(l, i);
+        if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA || ldns_rr_rd_count(rr) < 1 ||
+            ldns_rdf_get_type(ldns_rr_rdf(rr, 0)) != LDNS_RDF_TYPE_DNAME)
+            continue;
+        *zone = ldns_rdf_clone(ldns_rr_owner(rr));
+        *mname = ldns_rdf_clone(ldns_rr_rdf(rr, 0));
+        return true;
+    }
+    return false;
+}
+
+enum cg_err cg__dnssd_read_soa(const uint8_t *wire, size_t len, const struct cg__msg *req,
+                               ldns_rdf **zone, ldns_rdf **mname)
+{
+    ldns_pkt *pkt = NULL;
+    *zone = *mname = NULL;
+    CG_GUARD(reply_pkt(wire, len, req, LDNS_PACKET_QUERY, &pkt));
+    /* The SOA is the answer at a zone apex, or in the authority section of
+     * a NOERROR/NXDOMAIN reply for a name inside the zone. */
+    if (!first_soa(ldns_pkt_answer(pkt), zone, mname))
+        first_soa(ldns_pkt_authority(pkt), zone, mname);
+    ldns_pkt_free(pkt);
+    if (*zone != NULL && *mname != NULL)
+        return CG_OK;
+    ldns_rdf_deep_free(*zone);
+    ldns_rdf_deep_free(*mname);
+    *zone = *mname = NULL;
+    return CG_ENOTFOUND;
+}
+
 /* ---- public: zone text and the multicast decision ---- */
 
 enum cg_err cg_dnssd_zone_text(const struct cg_dnssd_opts *opts, char **out)
@@ -659,7 +692,8 @@ void cg_dnssd_text_free(char *text) { free(text); }
 
 int cg_dnssd_uses_multicast(const struct cg_dnssd_opts *opts)
 {
-    /* B-41: multicast only where no DNS server exists, and only on the
-     * interfaces named. */
-    return opts != NULL && opts->server == NULL && opts->nmdns_interfaces > 0;
+    /* B-41: multicast only where no DNS server is configured, and only on
+     * the interfaces named. */
+    return opts != NULL && opts->server == NULL && opts->resolver == NULL &&
+           opts->nmdns_interfaces > 0;
 }

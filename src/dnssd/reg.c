@@ -10,7 +10,9 @@
  * failure the retry timer with a capped exponential backoff. */
 #include "dnssd/dnssd.h"
 
+#include <arpa/inet.h>
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -23,6 +25,8 @@ struct cg_dnssd {
     struct cg__tsig_key key;
     bool use_key;
     struct cg__dx *dx;
+    struct cg__dx *rdx; /* resolver, while the zone's primary is looked up */
+    uint16_t primary_port;
     struct cg__mdns *mdns;
     uv_timer_t timer;
     bool timer_open;
@@ -37,6 +41,8 @@ struct cg_dnssd {
     bool tried_add, tried_replace, ever_registered, keep_on_free;
     unsigned backoff_s, max_backoff_s, refresh_s, timeout_ms;
     struct cg__msg msg;
+    struct cg__msg qmsg; /* SOA / A query to the resolver */
+    ldns_rdf *mname;     /* the zone's primary */
     char name[160]; /* instance name for logs (escaped) */
 };
 
@@ -59,12 +65,22 @@ static uint16_t new_id(void)
 
 static void on_reply(void *user, enum cg_err err, const uint8_t *wire, size_t len);
 static void start_round(struct cg_dnssd *d);
+static void find_primary(struct cg_dnssd *d);
 
 static void on_timer(uv_timer_t *t)
 {
     struct cg_dnssd *d = t->data;
-    if (d->phase == PH_IDLE || d->phase == PH_REGISTERED)
+    if (d->phase != PH_IDLE && d->phase != PH_REGISTERED)
+        return;
+    if (d->dx == NULL)
+        find_primary(d);
+    else
         start_round(d);
+}
+
+static const char *peer(const struct cg_dnssd *d)
+{
+    return cg__dx_peer(d->dx != NULL ? d->dx : d->rdx);
 }
 
 static void arm(struct cg_dnssd *d, unsigned seconds)
@@ -76,7 +92,7 @@ static void fail(struct cg_dnssd *d, enum cg_err err, const char *why)
 {
     d->phase = PH_IDLE;
     cg__log(d->ctx, CG_LOG_ERROR, CG_DNSSD_COMPONENT,
-            "registering %s at %s failed: %s; retrying in %us", d->name, cg__dx_peer(d->dx), why,
+            "registering %s at %s failed: %s; retrying in %us", d->name, peer(d), why,
             d->backoff_s);
     arm(d, d->backoff_s);
     d->backoff_s = d->backoff_s * 2 > d->max_backoff_s ? d->max_backoff_s : d->backoff_s * 2;
@@ -101,6 +117,93 @@ static void attempt(struct cg_dnssd *d, enum cg__upd_kind kind)
     }
     d->phase = kind == CG__UPD_WITHDRAW ? PH_WITHDRAWING : PH_SENDING;
 }
+
+/* ---- finding the zone's primary (RFC 2136 §4: the SOA MNAME) ---- */
+
+static void query_resolver(struct cg_dnssd *d, const ldns_rdf *name, ldns_rr_type type,
+                           cg__dx_fn fn)
+{
+    cg__dnssd_msg_clear(&d->qmsg);
+    enum cg_err rc = cg__dnssd_build_query(name, type, new_id(), &d->qmsg);
+    if (rc == CG_OK)
+        rc = cg__dx_send(d->rdx, &d->qmsg, d->timeout_ms, 3, fn, d);
+    if (rc != CG_OK) {
+        fail(d, rc, cg_strerror(rc));
+        return;
+    }
+    d->phase = PH_SENDING;
+}
+
+static const char *io_why(enum cg_err err)
+{
+    return err == CG_ETIMEDOUT ? "no answer from the server (timeout)"
+           : err == CG_ENET    ? "the server is unreachable"
+                               : cg_strerror(err);
+}
+
+static void on_primary_a(void *user, enum cg_err err, const uint8_t *wire, size_t len)
+{
+    struct cg_dnssd *d = user;
+    struct cg__recs r = {0};
+    struct sockaddr_storage ss;
+    char addr[80];
+    if (err == CG_OK)
+        err = cg__dnssd_read_answer(wire, len, &d->qmsg, d->mname, LDNS_RR_TYPE_A, &r);
+    if (err != CG_OK) {
+        fail(d, err, err == CG_EPROTO ? "malformed reply from the resolver" : io_why(err));
+        return;
+    }
+    if (r.n == 0) {
+        cg__dnssd_recs_clear(&r);
+        fail(d, CG_ENOTFOUND, "the zone's primary (SOA MNAME) has no A record");
+        return;
+    }
+    snprintf(addr, sizeof(addr), "%s:%u", r.v[0].text, d->primary_port);
+    cg__dnssd_recs_clear(&r);
+    err = cg__dnssd_parse_server(addr, &ss);
+    if (err == CG_OK)
+        err = cg__dx_new(d->ctx, (const struct sockaddr *)&ss, &d->dx);
+    if (err != CG_OK) {
+        fail(d, err, "cannot use the primary's address");
+        return;
+    }
+    char *z = ldns_rdf2str(d->svc.zone), *m = ldns_rdf2str(d->mname);
+    cg__log(d->ctx, CG_LOG_INFO, CG_DNSSD_COMPONENT, "zone %s: primary %s at %s",
+            z != NULL ? z : "?", m != NULL ? m : "?", cg__dx_peer(d->dx));
+    free(z);
+    free(m);
+    cg__dx_free(d->rdx); /* inside its own callback: safe, it touches nothing after */
+    d->rdx = NULL;
+    d->phase = PH_IDLE;
+    start_round(d);
+}
+
+static void on_soa(void *user, enum cg_err err, const uint8_t *wire, size_t len)
+{
+    struct cg_dnssd *d = user;
+    ldns_rdf *zone = NULL, *mname = NULL;
+    if (err == CG_OK)
+        err = cg__dnssd_read_soa(wire, len, &d->qmsg, &zone, &mname);
+    if (err != CG_OK) {
+        fail(d, err, err == CG_ENOTFOUND ? "the resolver knows no SOA for the domain"
+                     : err == CG_EPROTO  ? "malformed reply from the resolver"
+                                         : io_why(err));
+        return;
+    }
+    /* The zone to update is the one the SOA names (the domain may be inside it). */
+    ldns_rdf_deep_free(d->svc.zone);
+    d->svc.zone = zone;
+    ldns_rdf_deep_free(d->mname);
+    d->mname = mname;
+    query_resolver(d, d->mname, LDNS_RR_TYPE_A, on_primary_a);
+}
+
+static void find_primary(struct cg_dnssd *d)
+{
+    notify(d, CG_DNSSD_REGISTERING, CG_OK);
+    query_resolver(d, d->svc.zone, LDNS_RR_TYPE_SOA, on_soa);
+}
+
 
 static void start_round(struct cg_dnssd *d)
 {
@@ -186,13 +289,28 @@ static void on_reply(void *user, enum cg_err err, const uint8_t *wire, size_t le
         fail(d, err, why);
 }
 
+static enum cg_err parse_addr(struct cg_dnssd *d, const char *what, const char *text,
+                              struct sockaddr_storage *ss)
+{
+    if (cg__dnssd_parse_server(text, ss) == CG_OK)
+        return CG_OK;
+    cg__log(d->ctx, CG_LOG_ERROR, CG_DNSSD_COMPONENT, "%s '%s' is not IP[:PORT] or [IPv6]:PORT",
+            what, text);
+    return CG_EINVAL;
+}
+
 static enum cg_err init_unicast(struct cg_dnssd *d, const struct cg_dnssd_opts *o)
 {
     struct sockaddr_storage ss;
-    if (cg__dnssd_parse_server(o->server, &ss) != CG_OK) {
+    if (o->server != NULL)
+        CG_GUARD(parse_addr(d, "DNS server", o->server, &ss));
+    else if (o->resolver != NULL)
+        CG_GUARD(parse_addr(d, "resolver", o->resolver, &ss));
+    else if (cg__dnssd_system_server(&ss) != CG_OK) {
         cg__log(d->ctx, CG_LOG_ERROR, CG_DNSSD_COMPONENT,
-                "DNS server '%s' is not IP[:PORT] or [IPv6]:PORT", o->server);
-        return CG_EINVAL;
+                "no DNS server configured (none given, none in /etc/resolv.conf) and no "
+                "interface named for multicast DNS");
+        return CG_ECONFIG;
     }
     if (o->tsig_key_file != NULL) {
         CG_GUARD(cg__dnssd_key_load(d->ctx, o->tsig_key_file, &d->key));
@@ -201,7 +319,12 @@ static enum cg_err init_unicast(struct cg_dnssd *d, const struct cg_dnssd_opts *
     if (o->nmdns_interfaces > 0)
         cg__log(d->ctx, CG_LOG_INFO, CG_DNSSD_COMPONENT,
                 "a DNS server is configured: multicast DNS is not used (BCP-003-01 B-41)");
-    return cg__dx_new(d->ctx, (const struct sockaddr *)&ss, &d->dx);
+    if (o->server != NULL)
+        return cg__dx_new(d->ctx, (const struct sockaddr *)&ss, &d->dx);
+    /* The primary is asked on the resolver's port (53 in practice). */
+    d->primary_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                     : ((struct sockaddr_in *)&ss)->sin_port);
+    return cg__dx_new(d->ctx, (const struct sockaddr *)&ss, &d->rdx);
 }
 
 static void on_mdns(void *user, enum cg_dnssd_state st, enum cg_err err)
@@ -222,11 +345,6 @@ static enum cg_err init(struct cg_dnssd *d, const struct cg_dnssd_opts *o)
         CG_GUARD(cg_dnssd_check_host(d->ctx, o->host, o->cert_file));
     if (cg_dnssd_uses_multicast(o))
         return cg__mdns_new(d->ctx, o, on_mdns, d, &d->mdns);
-    if (o->server == NULL) {
-        cg__log(d->ctx, CG_LOG_ERROR, CG_DNSSD_COMPONENT,
-                "no DNS server configured and no interface named for multicast DNS");
-        return CG_ECONFIG;
-    }
     return init_unicast(d, o);
 }
 
@@ -235,6 +353,9 @@ static void on_closed(uv_handle_t *h) { free(h->data); }
 static void release(struct cg_dnssd *d)
 {
     cg__dx_free(d->dx);
+    cg__dx_free(d->rdx);
+    ldns_rdf_deep_free(d->mname);
+    cg__dnssd_msg_clear(&d->qmsg);
     cg__mdns_free(d->mdns);
     cg__dnssd_svc_clear(&d->svc);
     cg__dnssd_key_clear(&d->key);
@@ -273,8 +394,8 @@ enum cg_err cg_dnssd_new(struct cg_ctx *ctx, const struct cg_dnssd_opts *opts,
     uv_timer_init(cg_ctx_loop(ctx), &d->timer);
     d->timer.data = d;
     d->timer_open = true;
-    if (d->dx != NULL)
-        arm(d, 0); /* first UPDATE from the loop, never from this call */
+    if (d->mdns == NULL)
+        arm(d, 0); /* first message from the loop, never from this call */
     *out = d;
     return CG_OK;
 }
@@ -283,12 +404,12 @@ enum cg_err cg_dnssd_refresh(struct cg_dnssd *d)
 {
     CG_CHECK(d != NULL, CG_EINVAL);
     CG_CHECK(d->phase != PH_WITHDRAWING && d->phase != PH_WITHDRAWN, CG_ESTATE);
-    if (d->dx != NULL && d->phase != PH_SENDING)
+    if (d->mdns == NULL && d->phase != PH_SENDING)
         arm(d, 0);
     return CG_OK;
 }
 
-static void on_mdns_withdrawn(uv_timer_t *t)
+static void on_quick_withdrawn(uv_timer_t *t)
 {
     struct cg_dnssd *d = t->data;
     withdrawn(d, CG_OK, NULL);
@@ -301,11 +422,14 @@ enum cg_err cg_dnssd_withdraw(struct cg_dnssd *d, cg_dnssd_done_fn done, void *u
     uv_timer_stop(&d->timer);
     d->done_fn = done;
     d->done_user = user;
-    if (d->mdns != NULL) {
-        cg__mdns_free(d->mdns); /* Avahi removes the records when the group goes */
+    if (d->mdns != NULL || d->dx == NULL) {
+        /* Avahi removes the records when the group goes; without a primary
+         * found yet, nothing was ever registered. */
+        cg__mdns_free(d->mdns);
         d->mdns = NULL;
+        cg__dx_cancel(d->rdx);
         d->phase = PH_WITHDRAWING;
-        uv_timer_start(&d->timer, on_mdns_withdrawn, 0, 0);
+        uv_timer_start(&d->timer, on_quick_withdrawn, 0, 0);
         return CG_OK;
     }
     cg__dx_cancel(d->dx);

@@ -105,6 +105,16 @@ ok "world-readable key file refused"
 grep -q "multicast DNS is not used" "$T/uni.err" || fail "no B-41 decision line"
 ok "DNS server configured: multicast not used"
 
+# 9b. no --server: the zone's primary is found by SOA through --resolver (RFC 2136 §4);
+# the domain is inside the zone, so the UPDATE names zone example.test.
+"$CASTGATE" dnssd register --resolver "127.0.0.1:$PORT" --domain studio.example.test \
+  --type _mos._tcp --tsig-key "$T/tsig.key" --instance Found --host gw1.example.test --port 444 \
+  --once 2> "$T/soa.err" || { cat "$T/soa.err"; fail "registration via SOA primary"; }
+grep -q "zone example.test.: primary ns.example.test. at 127.0.0.1:$PORT" "$T/soa.err" \
+  || { cat "$T/soa.err"; fail "no primary log line"; }
+[ "$(q Found._mos._tcp.studio.example.test SRV)" = "0 0 444 gw1.example.test." ] || fail "SOA-path SRV"
+ok "primary found by SOA query through the resolver; records in the enclosing zone"
+
 # 10. static zone text
 "$CASTGATE" dnssd zone --domain example.test --type _mos._tcp --instance "Studio A" \
   --host gw1.example.test --port 443 "${txt_a[@]}" > "$T/zone.txt"

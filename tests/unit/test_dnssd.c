@@ -2,7 +2,7 @@
  * reading, rcode mapping, key files, host against certificate, zone text,
  * the registration state machine against a scripted in-process server, and
  * failure injection. */
-// CG_WRAP: ldns_pkt2wire PEM_read_bio_X509
+// CG_WRAP: ldns_pkt2wire PEM_read_bio_X509 fopen
 #include "testutil.h"
 #include "dnssd/dnssd.h"
 
@@ -33,6 +33,17 @@ X509 *__wrap_PEM_read_bio_X509(BIO *bp, X509 **x, pem_password_cb *cb, void *u);
 X509 *__wrap_PEM_read_bio_X509(BIO *bp, X509 **x, pem_password_cb *cb, void *u)
 {
     return fail_pem ? NULL : __real_PEM_read_bio_X509(bp, x, cb, u);
+}
+
+/* Hides /etc/resolv.conf when armed: "no DNS server configured anywhere". */
+static int hide_resolv_conf;
+FILE *__real_fopen(const char *path, const char *mode);
+FILE *__wrap_fopen(const char *path, const char *mode);
+FILE *__wrap_fopen(const char *path, const char *mode)
+{
+    if (hide_resolv_conf && strcmp(path, "/etc/resolv.conf") == 0)
+        return NULL;
+    return __real_fopen(path, mode);
 }
 
 static const char *const good_txt[] = {"api_proto=wss", "path=/mos/Communication",
@@ -462,6 +473,46 @@ static void test_answer_reading(void **state)
     ldns_rdf_deep_free(q);
 }
 
+static void test_soa_reading(void **state)
+{
+    (void)state;
+    ldns_rdf *q = ldns_dname_new_frm_str("studio.example.test.");
+    struct cg__msg m;
+    ldns_pkt *p = NULL;
+    ldns_rdf *zone = NULL, *mname = NULL;
+    uint8_t *w = NULL;
+    size_t wl = 0;
+    ldns_rr *rr = NULL;
+    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_SOA, 9, &m), CG_OK);
+    assert_int_equal(ldns_wire2pkt(&p, m.wire, m.len), LDNS_STATUS_OK);
+    ldns_pkt_set_qr(p, true);
+    /* no SOA at all */
+    assert_int_equal(ldns_pkt2wire(&w, p, &wl), LDNS_STATUS_OK);
+    assert_int_equal(cg__dnssd_read_soa(w, wl, &m, &zone, &mname), CG_ENOTFOUND);
+    free(w);
+    /* the name is inside the zone: SOA in the authority section */
+    ldns_pkt_set_rcode(p, LDNS_RCODE_NXDOMAIN);
+    assert_int_equal(ldns_rr_new_frm_str(&rr, "example.test. 60 IN SOA ns.example.test. "
+                                              "admin.example.test. 1 3600 600 86400 60",
+                                         0, NULL, NULL),
+                     LDNS_STATUS_OK);
+    ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, rr);
+    assert_int_equal(ldns_pkt2wire(&w, p, &wl), LDNS_STATUS_OK);
+    assert_int_equal(cg__dnssd_read_soa(w, wl, &m, &zone, &mname), CG_OK);
+    char *z = ldns_rdf2str(zone), *n = ldns_rdf2str(mname);
+    assert_string_equal(z, "example.test.");
+    assert_string_equal(n, "ns.example.test.");
+    free(z);
+    free(n);
+    ldns_rdf_deep_free(zone);
+    ldns_rdf_deep_free(mname);
+    assert_int_equal(cg__dnssd_read_soa(w, wl - 3, &m, &zone, &mname), CG_EPROTO);
+    free(w);
+    ldns_pkt_free(p);
+    cg__dnssd_msg_clear(&m);
+    ldns_rdf_deep_free(q);
+}
+
 /* ---- host against certificate ---- */
 
 static void make_cert(const char *path, const char *cn, const char *san)
@@ -569,8 +620,16 @@ static void test_multicast_decision(void **state)
     assert_int_equal(cg_ctx_new(&ctx), CG_OK);
     cg_ctx_set_log(ctx, tu_log_fn, &log, CG_LOG_DEBUG);
     o = base_opts();
+    hide_resolv_conf = 1;
     assert_int_equal(cg_dnssd_new(ctx, &o, NULL, NULL, &d), CG_ECONFIG);
+    hide_resolv_conf = 0;
     assert_true(tu_log_has(&log, "no DNS server configured"));
+    /* a resolver counts as a configured DNS server: no multicast */
+    o.resolver = "127.0.0.1:9";
+    o.mdns_interfaces = ifs;
+    o.nmdns_interfaces = 1;
+    assert_false(cg_dnssd_uses_multicast(&o));
+    o = base_opts();
     o.server = "not-an-ip";
     assert_int_equal(cg_dnssd_new(ctx, &o, NULL, NULL, &d), CG_EINVAL);
     o.server = "127.0.0.1:9";
@@ -783,6 +842,7 @@ int main(void)
         cmocka_unit_test(test_reply_reading),
         cmocka_unit_test(test_rcode_mapping),
         cmocka_unit_test(test_answer_reading),
+        cmocka_unit_test(test_soa_reading),
         cmocka_unit_test(test_host_in_cert),
         cmocka_unit_test(test_zone_text),
         cmocka_unit_test(test_multicast_decision),
