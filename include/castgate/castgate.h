@@ -6,5 +6,6 @@
 #include <castgate/ctx.h>
 #include <castgate/dnssd.h>
 #include <castgate/mos.h>
+#include <castgate/server.h>
 
 #endif

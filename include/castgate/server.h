@@ -1,0 +1,196 @@
+/* castgate — the secure HTTPS/WSS endpoint engine (BCP-003-01).
+ *
+ * A struct cg_server listens on one or more TCP addresses and speaks TLS only
+ * (B-20): TLS 1.2 and 1.3 with the BCP-003-01 suites in server order (B-01..
+ * B-06), several certificates at once (RSA and ECDSA, B-13) with OCSP stapling
+ * (B-12). Over TLS it serves HTTP/1.1 routes and WebSocket routes (wss only,
+ * B-26) under shared rules: 405 + Allow for any method a route does not allow
+ * (B-22), 4xx for invalid requests (413/431 for oversize, B-23), HSTS on every
+ * response (B-21), CORS only for configured origins (B-25), and a log line for
+ * every rejected request with peer, method, path and reason but never
+ * credentials (B-24).
+ *
+ * Threading: everything runs on the context's loop thread; callbacks are
+ * called there and may call any function of this header, including closing
+ * the connection they are called for.
+ */
+#ifndef CASTGATE_SERVER_H
+#define CASTGATE_SERVER_H
+
+#include <castgate/ctx.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct cg_server_config;
+struct cg_server;
+struct cg_http_request;
+struct cg_http_response;
+struct cg_ws;
+
+/* ---- configuration (copied by cg_server_new; may be freed after) ---- */
+
+/* Creates a configuration with secure defaults: no listener, no certificate,
+ * HSTS max-age 31536000, no CORS origin, OCSP stapling on, session tickets
+ * off, and the limits listed for enum cg_server_limit. */
+CG_API enum cg_err cg_server_config_new(struct cg_server_config **out);
+CG_API void cg_server_config_free(struct cg_server_config *cfg);
+
+/* Adds a listening address: a numeric IPv4 or IPv6 address ("127.0.0.1",
+ * "::1") and a port (0: any free port, see cg_server_port). CG_EINVAL for a
+ * name or malformed address. */
+CG_API enum cg_err cg_server_config_add_listen(struct cg_server_config *cfg, const char *addr,
+                                               uint16_t port);
+
+/* Adds a certificate: chain_file holds the leaf first then intermediates (PEM),
+ * key_file its private key (PEM), which must not be readable by group or
+ * others. One RSA and one ECDSA certificate may be added; the handshake picks
+ * the one the client supports (B-13). Files are read by cg_server_new. */
+CG_API enum cg_err cg_server_config_add_cert(struct cg_server_config *cfg, const char *chain_file,
+                                             const char *key_file);
+
+/* Strict-Transport-Security (B-21): max_age in seconds, 0 disables the header.
+ * Values below 15552000 are accepted but logged as a warning at start. */
+CG_API enum cg_err cg_server_config_set_hsts(struct cg_server_config *cfg, uint32_t max_age,
+                                             bool include_subdomains);
+
+/* Adds an origin ("https://ui.example.com") allowed by CORS (B-25). "*" is
+ * refused unless allow_any is true. No origin configured: no CORS headers. */
+CG_API enum cg_err cg_server_config_add_cors_origin(struct cg_server_config *cfg,
+                                                    const char *origin, bool allow_any);
+
+/* OCSP stapling (B-12), on by default; responder NULL: each certificate's own
+ * AIA responder URL. */
+CG_API enum cg_err cg_server_config_set_ocsp(struct cg_server_config *cfg, bool enabled,
+                                             const char *responder);
+
+/* TLS session tickets (B-06), off by default; when on, ticket keys rotate. */
+CG_API enum cg_err cg_server_config_set_session_tickets(struct cg_server_config *cfg, bool on);
+
+enum cg_server_limit {
+    CG_LIMIT_MAX_CONNECTIONS = 0,  /* default 10000; further connections are closed at once */
+    CG_LIMIT_MAX_HEADER_BYTES = 1, /* default 16384; more: 431 */
+    CG_LIMIT_MAX_BODY_BYTES = 2,   /* default 1048576; more: 413 */
+    CG_LIMIT_MAX_WS_MESSAGE = 3,   /* default 16777216; more: close 1009 */
+    CG_LIMIT_HANDSHAKE_MS = 4,     /* default 10000: TLS handshake must finish */
+    CG_LIMIT_HEADER_MS = 5,        /* default 10000: request headers must arrive (slowloris) */
+    CG_LIMIT_IDLE_MS = 6,          /* default 60000: idle HTTP keep-alive connection */
+    CG_LIMIT_WS_PING_MS = 7,       /* default 30000: ping a silent WebSocket peer */
+    CG_LIMIT_WS_PONG_MS = 8,       /* default 30000: close if nothing arrives after a ping */
+    CG_LIMIT_MAX_WRITE_QUEUE = 9   /* default 8388608 bytes queued to one peer before reads pause */
+};
+/* Sets a limit; CG_ERANGE for 0 or a value the engine cannot honour. */
+CG_API enum cg_err cg_server_config_set_limit(struct cg_server_config *cfg,
+                                              enum cg_server_limit which, uint64_t value);
+
+/* ---- the server ---- */
+
+/* Builds a server from cfg on ctx: loads and checks certificates and keys
+ * (CG_EFILE, CG_EPERM, CG_ECERT, CG_EKEY, CG_EKEYMISMATCH, each logged with
+ * the file's name), binds every listener (CG_ENET). Nothing is accepted until
+ * cg_server_start. */
+CG_API enum cg_err cg_server_new(struct cg_ctx *ctx, const struct cg_server_config *cfg,
+                                 struct cg_server **out);
+
+/* Closes every listener and connection (WebSocket peers get close 1001) and
+ * frees the server. The context's loop must run afterwards for libuv to
+ * release the handles (cg_ctx_free does that). NULL is a no-op. */
+CG_API void cg_server_free(struct cg_server *srv);
+
+/* Starts accepting. CG_ESTATE if already started. */
+CG_API enum cg_err cg_server_start(struct cg_server *srv);
+
+/* The bound port of listener idx (in cg_server_config_add_listen order), or 0. */
+CG_API uint16_t cg_server_port(const struct cg_server *srv, size_t idx);
+
+/* Open connections right now. */
+CG_API size_t cg_server_connections(const struct cg_server *srv);
+
+/* HTTP methods, as a bit set for routes. Any other method (TRACE, CONNECT,
+ * PROPFIND, or one no RFC defines) always gets 405 (B-22). */
+enum cg_http_method {
+    CG_HTTP_GET = 1u << 0,
+    CG_HTTP_HEAD = 1u << 1,
+    CG_HTTP_POST = 1u << 2,
+    CG_HTTP_PUT = 1u << 3,
+    CG_HTTP_DELETE = 1u << 4,
+    CG_HTTP_PATCH = 1u << 5,
+    CG_HTTP_OPTIONS = 1u << 6
+};
+
+/* Handles one request; fill res (default: 204 No Content). Called only for an
+ * allowed method on an exact path match, after size checks. */
+typedef void (*cg_http_handler)(void *user, const struct cg_http_request *req,
+                                struct cg_http_response *res);
+
+/* Adds an HTTP route for an exact path ("/x-nmos/node/v1.3/self"). methods is
+ * a non-empty set of enum cg_http_method. CG_EEXIST if the path has a route. */
+CG_API enum cg_err cg_server_add_http_route(struct cg_server *srv, const char *path,
+                                            unsigned methods, cg_http_handler handler,
+                                            void *user);
+
+struct cg_ws_handlers {
+    /* Decides on an upgrade request (GET with valid WebSocket headers). Return
+     * 101 to accept, or the HTTP status to refuse with (400, 401, 403, 404…);
+     * res may carry a body and headers (e.g. WWW-Authenticate). May set
+     * *conn_user, later available as cg_ws_user(). NULL: accept all. */
+    int (*on_upgrade)(void *user, const struct cg_http_request *req,
+                      struct cg_http_response *res, void **conn_user);
+    /* The connection is open; ws is valid until on_close returns. */
+    void (*on_open)(void *user, struct cg_ws *ws);
+    /* One complete message (fragments reassembled). data is valid only during
+     * the call. binary: opcode 2; otherwise text, already checked as UTF-8. */
+    void (*on_message)(void *user, struct cg_ws *ws, bool binary, const uint8_t *data,
+                       size_t len);
+    /* The connection ended: code is the close code received or sent (1006 when
+     * the transport failed without a close frame). */
+    void (*on_close)(void *user, struct cg_ws *ws, uint16_t code);
+};
+
+/* Adds a WebSocket route on an exact path (GET only: anything else 405).
+ * handlers is copied. */
+CG_API enum cg_err cg_server_add_ws_route(struct cg_server *srv, const char *path,
+                                          const struct cg_ws_handlers *handlers, void *user);
+
+/* ---- requests and responses (valid only during the callback) ---- */
+
+CG_API const char *cg_http_request_method(const struct cg_http_request *req);
+CG_API const char *cg_http_request_path(const struct cg_http_request *req);  /* no query */
+CG_API const char *cg_http_request_query(const struct cg_http_request *req); /* "" if none */
+CG_API const char *cg_http_request_peer(const struct cg_http_request *req);  /* "ip:port" */
+/* Header value by case-insensitive name, or NULL. Repeated headers: the first. */
+CG_API const char *cg_http_request_header(const struct cg_http_request *req, const char *name);
+CG_API const uint8_t *cg_http_request_body(const struct cg_http_request *req, size_t *len);
+
+/* Sets status and body (copied); content_type may be NULL when len is 0. */
+CG_API enum cg_err cg_http_response_set(struct cg_http_response *res, int status,
+                                        const char *content_type, const void *body,
+                                        size_t len);
+/* Adds a header; CG_EINVAL for a bad name or a value with CR, LF or NUL. */
+CG_API enum cg_err cg_http_response_add_header(struct cg_http_response *res, const char *name,
+                                               const char *value);
+/* A reason for the log line of a refused request (B-24); copied. Never put
+ * credentials in it. */
+CG_API void cg_http_response_set_log_reason(struct cg_http_response *res, const char *reason);
+
+/* ---- WebSocket connections ---- */
+
+/* Queues one message (copied). CG_ECLOSED after close, CG_ETOOBIG past the
+ * configured maximum message size. */
+CG_API enum cg_err cg_ws_send(struct cg_ws *ws, bool binary, const void *data, size_t len);
+/* Starts the closing handshake with code and a short reason (may be NULL). */
+CG_API void cg_ws_close(struct cg_ws *ws, uint16_t code, const char *reason);
+CG_API void *cg_ws_user(const struct cg_ws *ws);
+CG_API void cg_ws_set_user(struct cg_ws *ws, void *user);
+CG_API const char *cg_ws_peer(const struct cg_ws *ws); /* "ip:port" */
+/* Bytes queued towards the peer and not yet written to the socket. */
+CG_API size_t cg_ws_queued(const struct cg_ws *ws);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,100 @@
+/* castgate http — HTTP/1.1 request parsing and response rules (internal).
+ *
+ * Sans-I/O: the parser takes bytes and says when a request is complete or
+ * what 4xx it deserves; the response builder applies the rules every endpoint
+ * shares (B-21 HSTS, B-22 405 + Allow, B-25 CORS). The network layer (net/)
+ * moves the bytes.
+ */
+#ifndef CG_HTTP_H
+#define CG_HTTP_H
+
+#include "core/core.h"
+
+#include <castgate/server.h>
+#include <http_parser.h>
+
+struct cg_http_header {
+    char *name;
+    char *value;
+};
+
+/* The definition of the public opaque request. */
+struct cg_http_request {
+    char method[32];
+    unsigned method_bit; /* enum cg_http_method bit, 0 for any other method */
+    char *path;          /* decoded? no: as sent, without the query */
+    char *query;         /* "" if none */
+    char peer[64];
+    struct cg_http_header *headers;
+    size_t nheaders;
+    struct cg_buf body;
+    bool upgrade;    /* Connection: upgrade + Upgrade header seen */
+    bool keep_alive; /* the client may send another request */
+};
+
+struct cg_http_parser {
+    http_parser p;
+    struct cg_http_request req;
+    struct cg_buf url;
+    struct cg_buf field;
+    struct cg_buf value;
+    struct cg_buf line; /* the request line as received, for unknown methods */
+    bool in_value;
+    bool line_done;
+    bool bad_method; /* an unknown method: wait for the request line, then 405 */
+    bool complete;
+    size_t header_bytes;
+    size_t max_header;
+    size_t max_body;
+    int error_status;         /* 0, or the 4xx this request gets */
+    const char *error_reason; /* static string for the log (B-24) */
+};
+
+void cg__http_parser_init(struct cg_http_parser *hp, size_t max_header, size_t max_body);
+void cg__http_parser_free(struct cg_http_parser *hp);
+/* Forgets the finished request, ready for the next one on the connection. */
+void cg__http_parser_reset(struct cg_http_parser *hp);
+/* Feeds bytes. Returns how many were consumed: after a complete request (or
+ * an upgrade) the rest belongs to the next request or to the WebSocket.
+ * Check hp->complete and hp->error_status after each call. */
+size_t cg__http_parser_feed(struct cg_http_parser *hp, const uint8_t *data, size_t len);
+
+/* Method name -> enum cg_http_method bit, 0 if not one routes can allow. */
+unsigned cg__http_method_bit(const char *method);
+/* "GET, HEAD" for a method set; out holds at least 64 bytes. */
+void cg__http_allow_string(unsigned methods, char *out, size_t outsz);
+const char *cg__http_status_text(int status);
+const char *cg__http_request_header(const struct cg_http_request *req, const char *name);
+/* True when the comma-separated header value holds token (case-insensitive). */
+bool cg__http_header_has_token(const char *value, const char *token);
+
+/* The definition of the public opaque response. */
+struct cg_http_response {
+    int status;
+    char content_type[128];
+    struct cg_buf headers; /* extra "Name: value\r\n" lines */
+    struct cg_buf body;
+    char log_reason[160];
+    bool close; /* send Connection: close and close after writing */
+};
+
+/* What every response of a server carries. */
+struct cg_http_policy {
+    uint32_t hsts_max_age; /* 0: no HSTS header */
+    bool hsts_subdomains;
+    char **cors_origins; /* "*" allowed only if configured so */
+    size_t ncors;
+};
+
+void cg__http_response_init(struct cg_http_response *res);
+void cg__http_response_free(struct cg_http_response *res);
+/* Serialises res for req (req may be NULL for a request that never parsed)
+ * into out, adding Content-Length, HSTS (B-21), CORS for an allowed Origin
+ * (B-25), nosniff, Cache-Control on errors, and Connection: close. */
+enum cg_err cg__http_response_write(const struct cg_http_response *res,
+                                    const struct cg_http_request *req,
+                                    const struct cg_http_policy *pol, struct cg_buf *out);
+/* The Access-Control-Allow-Origin value for origin, or NULL (B-25). */
+const char *cg__http_cors_match(const struct cg_http_policy *pol, const char *origin);
+
+#endif

@@ -1,0 +1,275 @@
+/* HTTP/1.1 request parsing over nodejs http-parser, with castgate's limits:
+ * header bytes (431), body bytes (413), URL length (414), and a request line
+ * with a method http-parser does not know (405, B-22). */
+#include "http/http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LINE_MAX_BYTES 8192
+
+static struct cg_http_parser *hp_of(http_parser *p) { return p->data; }
+
+static int fail(struct cg_http_parser *hp, int status, const char *reason)
+{
+    if (hp->error_status == 0) {
+        hp->error_status = status;
+        hp->error_reason = reason;
+    }
+    return -1;
+}
+
+static int count_header_bytes(struct cg_http_parser *hp, size_t n)
+{
+    hp->header_bytes += n;
+    if (hp->header_bytes > hp->max_header)
+        return fail(hp, 431, "request headers too large");
+    return 0;
+}
+
+static int on_message_begin(http_parser *p)
+{
+    hp_of(p)->header_bytes = 0;
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+    struct cg_http_parser *hp = hp_of(p);
+    if (hp->url.len + n > LINE_MAX_BYTES)
+        return fail(hp, 414, "request target too long");
+    if (count_header_bytes(hp, n) != 0)
+        return -1;
+    return cg__buf_append(&hp->url, at, n) == CG_OK ? 0 : fail(hp, 500, "out of memory");
+}
+
+static int store_header(struct cg_http_parser *hp)
+{
+    struct cg_http_request *r = &hp->req;
+    if (r->nheaders >= 100)
+        return fail(hp, 431, "too many request headers");
+    struct cg_http_header *h = realloc(r->headers, (r->nheaders + 1) * sizeof(*h));
+    if (h == NULL)
+        return fail(hp, 500, "out of memory");
+    r->headers = h;
+    h[r->nheaders].name = cg__strndup((char *)hp->field.data, hp->field.len);
+    h[r->nheaders].value = cg__strndup((char *)hp->value.data, hp->value.len);
+    r->nheaders++;
+    if (h[r->nheaders - 1].name == NULL || h[r->nheaders - 1].value == NULL)
+        return fail(hp, 500, "out of memory");
+    cg__buf_reset(&hp->field);
+    cg__buf_reset(&hp->value);
+    return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+    struct cg_http_parser *hp = hp_of(p);
+    if (count_header_bytes(hp, n) != 0)
+        return -1;
+    if (hp->in_value) {
+        if (store_header(hp) != 0)
+            return -1;
+        hp->in_value = false;
+    }
+    return cg__buf_append(&hp->field, at, n) == CG_OK ? 0 : fail(hp, 431, "header too large");
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+    struct cg_http_parser *hp = hp_of(p);
+    if (count_header_bytes(hp, n) != 0)
+        return -1;
+    hp->in_value = true;
+    return cg__buf_append(&hp->value, at, n) == CG_OK ? 0 : fail(hp, 431, "header too large");
+}
+
+static int split_url(struct cg_http_parser *hp)
+{
+    struct cg_http_request *r = &hp->req;
+    const char *u = (const char *)hp->url.data;
+    size_t n = hp->url.len;
+    if (n == 0 || (u[0] != '/' && hp->req.method_bit != 0))
+        return fail(hp, 400, "request target is not an absolute path");
+    const char *q = memchr(u, '?', n);
+    size_t plen = q != NULL ? (size_t)(q - u) : n;
+    r->path = cg__strndup(u, plen);
+    r->query = q != NULL ? cg__strndup(q + 1, n - plen - 1) : cg__strdup("");
+    if (r->path == NULL || r->query == NULL)
+        return fail(hp, 500, "out of memory");
+    if (memchr(r->path, '\0', plen) != NULL)
+        return fail(hp, 400, "NUL in request target");
+    return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    struct cg_http_parser *hp = hp_of(p);
+    struct cg_http_request *r = &hp->req;
+    if (hp->in_value && store_header(hp) != 0)
+        return -1;
+    hp->in_value = false;
+    if (p->http_major != 1)
+        return fail(hp, 505, "HTTP version not supported");
+    snprintf(r->method, sizeof(r->method), "%s", http_method_str((enum http_method)p->method));
+    r->method_bit = cg__http_method_bit(r->method);
+    if (split_url(hp) != 0)
+        return -1;
+    if (p->http_minor == 1 && cg__http_request_header(r, "Host") == NULL)
+        return fail(hp, 400, "missing Host header");
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > hp->max_body)
+        return fail(hp, 413, "request body too large");
+    r->keep_alive = http_should_keep_alive(p) != 0;
+    /* CONNECT never turns the connection into a tunnel here: it ends as a
+     * complete request that no route allows, so it gets 405 (B-22). */
+    r->upgrade = p->upgrade != 0 && p->method != HTTP_CONNECT;
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+    struct cg_http_parser *hp = hp_of(p);
+    if (hp->req.body.len + n > hp->max_body)
+        return fail(hp, 413, "request body too large");
+    return cg__buf_append(&hp->req.body, at, n) == CG_OK ? 0 : fail(hp, 500, "out of memory");
+}
+
+static int on_message_complete(http_parser *p)
+{
+    hp_of(p)->complete = true;
+    http_parser_pause(p, 1); /* one request at a time: the rest waits */
+    return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+void cg__http_parser_init(struct cg_http_parser *hp, size_t max_header, size_t max_body)
+{
+    memset(hp, 0, sizeof(*hp));
+    hp->max_header = max_header;
+    hp->max_body = max_body;
+    cg__buf_init(&hp->url, 0);
+    cg__buf_init(&hp->field, max_header);
+    cg__buf_init(&hp->value, max_header);
+    cg__buf_init(&hp->line, LINE_MAX_BYTES);
+    cg__buf_init(&hp->req.body, max_body);
+    http_parser_init(&hp->p, HTTP_REQUEST);
+    hp->p.data = hp;
+}
+
+static void free_request(struct cg_http_request *r)
+{
+    for (size_t i = 0; i < r->nheaders; i++) {
+        free(r->headers[i].name);
+        free(r->headers[i].value);
+    }
+    free(r->headers);
+    free(r->path);
+    free(r->query);
+    cg__buf_free(&r->body);
+}
+
+void cg__http_parser_free(struct cg_http_parser *hp)
+{
+    free_request(&hp->req);
+    cg__buf_free(&hp->url);
+    cg__buf_free(&hp->field);
+    cg__buf_free(&hp->value);
+    cg__buf_free(&hp->line);
+}
+
+void cg__http_parser_reset(struct cg_http_parser *hp)
+{
+    char peer[sizeof(hp->req.peer)];
+    memcpy(peer, hp->req.peer, sizeof(peer));
+    size_t max_header = hp->max_header, max_body = hp->max_body;
+    cg__http_parser_free(hp);
+    cg__http_parser_init(hp, max_header, max_body);
+    memcpy(hp->req.peer, peer, sizeof(peer));
+}
+
+static bool is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* The request line of a method http-parser refused: "TOKEN SP target SP …".
+ * A valid token gets 405 (B-22), anything else 400. */
+static void finish_bad_method(struct cg_http_parser *hp)
+{
+    const char *s = (const char *)hp->line.data;
+    size_t n = hp->line.len, i = 0;
+    while (i < n && i < sizeof(hp->req.method) - 1 && is_tchar((unsigned char)s[i]))
+        i++;
+    if (i == 0 || i >= n || s[i] != ' ') {
+        fail(hp, 400, "malformed request line");
+        return;
+    }
+    memcpy(hp->req.method, s, i);
+    hp->req.method[i] = '\0';
+    size_t t = ++i;
+    while (i < n && s[i] != ' ' && s[i] != '\r' && s[i] != '\n')
+        i++;
+    if (cg__buf_append(&hp->url, s + t, i - t) != CG_OK || split_url(hp) != 0) {
+        fail(hp, 400, "malformed request target");
+        return;
+    }
+    fail(hp, 405, "method not allowed");
+}
+
+static size_t feed_line(struct cg_http_parser *hp, const uint8_t *data, size_t len)
+{
+    size_t take = len;
+    const uint8_t *lf = memchr(data, '\n', len);
+    if (lf != NULL)
+        take = (size_t)(lf - data) + 1;
+    if (cg__buf_append(&hp->line, data, take) != CG_OK) {
+        fail(hp, 400, "request line too long");
+        return take;
+    }
+    if (lf != NULL) {
+        hp->line_done = true;
+        if (hp->bad_method)
+            finish_bad_method(hp);
+    }
+    return take;
+}
+
+size_t cg__http_parser_feed(struct cg_http_parser *hp, const uint8_t *data, size_t len)
+{
+    if (hp->error_status != 0 || hp->complete)
+        return 0;
+    if (hp->bad_method)
+        return feed_line(hp, data, len);
+    if (!hp->line_done)
+        feed_line(hp, data, len); /* keep a copy of the request line */
+    size_t used = http_parser_execute(&hp->p, &settings, (const char *)data, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&hp->p);
+    if (e == HPE_PAUSED) {
+        http_parser_pause(&hp->p, 0);
+        return used;
+    }
+    if (hp->p.upgrade && hp->req.path != NULL) { /* the rest is not HTTP */
+        hp->complete = true;
+        return used;
+    }
+    if (e == HPE_INVALID_METHOD && hp->error_status == 0) {
+        hp->bad_method = true;
+        if (hp->line_done)
+            finish_bad_method(hp);
+        return len;
+    }
+    if (e != HPE_OK && hp->error_status == 0)
+        fail(hp, 400, http_errno_description(e));
+    return used;
+}

@@ -1,0 +1,29 @@
+/* The definition of the public struct cg_server_config (internal). */
+#ifndef CG_NET_CONFIG_H
+#define CG_NET_CONFIG_H
+
+#include "net/net.h"
+
+#include <netinet/in.h>
+
+#define CG_SERVER_NLIMITS 10
+
+struct cg_server_config {
+    struct {
+        char addr[INET6_ADDRSTRLEN];
+        uint16_t port;
+    } *listen;
+    size_t nlisten;
+    struct cg_tls_cert_paths *certs;
+    size_t ncerts;
+    uint32_t hsts_max_age;
+    bool hsts_subdomains;
+    char **cors;
+    size_t ncors;
+    bool ocsp;
+    char *ocsp_responder;
+    bool tickets;
+    struct cg_server_limits lim;
+};
+
+#endif

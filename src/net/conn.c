@@ -1,0 +1,388 @@
+/* One TLS connection over libuv: the state machine behind every socket. */
+#include "net/net.h"
+#include "ws/ws.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LINGER_MS 5000
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+
+struct wreq {
+    uv_write_t req;
+    uv_buf_t buf;
+    struct cg_conn *conn;
+    char data[];
+};
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct cg_conn *c = h->data;
+    if (--c->open_handles > 0)
+        return;
+    if (c->ws != NULL)
+        cg__ws_free(c->ws);
+    SSL_free(c->ssl); /* frees both BIOs */
+    cg__http_parser_free(&c->hp);
+    free(c);
+}
+
+static void unlink_conn(struct cg_conn *c)
+{
+    struct cg_server *s = c->srv;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else if (s->conns == c)
+        s->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    s->nconns--;
+}
+
+void cg__conn_close(struct cg_conn *c, const char *why)
+{
+    if (c->state == CG_CONN_CLOSED)
+        return;
+    c->state = CG_CONN_CLOSED;
+    cg__log(c->ctx, CG_LOG_DEBUG, "net", "%s: closed (%s)", c->peer, why);
+    unlink_conn(c);
+    if (c->ws != NULL)
+        cg__ws_on_transport_closed(c->ws); /* the app hears of it once */
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct wreq *w = (struct wreq *)req;
+    struct cg_conn *c = w->conn;
+    c->queued -= w->buf.len;
+    free(w);
+    if (c->state == CG_CONN_CLOSED)
+        return;
+    if (status < 0) {
+        cg__conn_close(c, uv_strerror(status));
+        return;
+    }
+    if (c->state == CG_CONN_DRAINING && c->queued == 0) {
+        cg__conn_close(c, "drained");
+        return;
+    }
+    uint64_t max = cg__lim(c->srv, CG_LIMIT_MAX_WRITE_QUEUE);
+    if (c->read_paused && c->queued <= max / 2) {
+        c->read_paused = false;
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    }
+    if (c->state == CG_CONN_WS && c->queued <= max / 2 && cg__ws_on_writable(c->ws) != CG_OK)
+        cg__conn_drain_and_close(c);
+}
+
+static enum cg_err queue_write(struct cg_conn *c, const uint8_t *p, size_t n)
+{
+    struct wreq *w = malloc(sizeof(*w) + n);
+    CG_CHECK(w != NULL, CG_ENOMEM);
+    memcpy(w->data, p, n);
+    w->buf = uv_buf_init(w->data, (unsigned)n);
+    w->conn = c;
+    int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &w->buf, 1, on_write);
+    if (r < 0) {
+        free(w);
+        return CG_ENET;
+    }
+    c->queued += n;
+    return CG_OK;
+}
+
+/* Moves SSL's ciphertext to the socket: straight away when the socket takes
+ * it (uv_try_write keeps order: it refuses while writes are queued), queued
+ * otherwise. */
+static enum cg_err flush(struct cg_conn *c)
+{
+    static uint8_t scratch[65536];
+    for (;;) {
+        int n = BIO_read(c->net_out, scratch, sizeof(scratch));
+        if (n <= 0)
+            return CG_OK;
+        uv_buf_t b = uv_buf_init((char *)scratch, (unsigned)n);
+        int done = c->queued == 0 ? uv_try_write((uv_stream_t *)&c->tcp, &b, 1) : UV_EAGAIN;
+        if (done < 0 && done != UV_EAGAIN)
+            return CG_ENET;
+        size_t sent = done > 0 ? (size_t)done : 0;
+        if (sent < (size_t)n)
+            CG_GUARD(queue_write(c, scratch + sent, (size_t)n - sent));
+    }
+}
+
+static void pause_if_blocked(struct cg_conn *c)
+{
+    if (!c->read_paused && cg__conn_write_blocked(c)) {
+        c->read_paused = true; /* a peer that does not read stops being read */
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    }
+}
+
+bool cg__conn_write_blocked(const struct cg_conn *c)
+{
+    return c->queued > cg__lim(c->srv, CG_LIMIT_MAX_WRITE_QUEUE);
+}
+
+enum cg_err cg__conn_write(struct cg_conn *c, const void *data, size_t len)
+{
+    CG_CHECK(c->state == CG_CONN_HTTP || c->state == CG_CONN_WS, CG_ECLOSED);
+    const uint8_t *p = data;
+    while (len > 0) {
+        int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
+        int n = SSL_write(c->ssl, p, chunk);
+        if (n <= 0) {
+            cg__tls_log_errors(c->ctx, CG_LOG_WARN, "TLS write");
+            return CG_ETLS;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    enum cg_err rc = flush(c);
+    pause_if_blocked(c);
+    return rc;
+}
+
+void cg__conn_drain_and_close(struct cg_conn *c)
+{
+    if (c->state == CG_CONN_CLOSED || c->state == CG_CONN_DRAINING)
+        return;
+    if (c->state != CG_CONN_TLS)
+        SSL_shutdown(c->ssl); /* queues close_notify; we do not wait for the peer's */
+    c->state = CG_CONN_DRAINING;
+    if (flush(c) != CG_OK || c->queued == 0) {
+        cg__conn_close(c, "done");
+        return;
+    }
+    cg__conn_arm_timer(c, LINGER_MS);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct cg_conn *c = t->data;
+    switch (c->state) {
+    case CG_CONN_TLS:
+        cg__log(c->ctx, CG_LOG_WARN, "tls", "%s: TLS handshake timed out", c->peer);
+        cg__conn_close(c, "handshake timeout");
+        break;
+    case CG_CONN_HTTP:
+        if (c->request_started)
+            cg__server_reject(c, 408, "request not received in time");
+        else
+            cg__conn_close(c, "idle");
+        break;
+    case CG_CONN_WS: {
+        uint64_t ping = cg__lim(c->srv, CG_LIMIT_WS_PING_MS);
+        uint64_t pong = cg__lim(c->srv, CG_LIMIT_WS_PONG_MS);
+        uint64_t quiet = cg__now_ms() - c->last_rx_ms;
+        if (cg__ws_close_sent(c->ws)) {
+            cg__conn_close(c, "close not answered");
+        } else if (quiet >= ping + pong) {
+            cg__log(c->ctx, CG_LOG_WARN, "ws", "%s: no answer to ping: closing", c->peer);
+            cg__conn_close(c, "ping timeout");
+        } else if (quiet >= ping) {
+            cg__ws_ping(c->ws);
+            cg__conn_arm_timer(c, ping + pong - quiet);
+        } else {
+            cg__conn_arm_timer(c, ping - quiet);
+        }
+        break;
+    }
+    case CG_CONN_DRAINING:
+        cg__conn_close(c, "linger timeout");
+        break;
+    case CG_CONN_CLOSED:
+    case CG_CONN_NSTATES:
+        break;
+    }
+}
+
+void cg__conn_arm_timer(struct cg_conn *c, uint64_t ms)
+{
+    if (c->state != CG_CONN_CLOSED)
+        uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+static void deliver(struct cg_conn *c, const uint8_t *p, size_t n)
+{
+    if (c->state == CG_CONN_HTTP) {
+        cg__server_on_http_data(c, p, n);
+    } else if (c->state == CG_CONN_WS) {
+        if (cg__ws_on_data(c->ws, p, n) != CG_OK)
+            cg__conn_drain_and_close(c);
+    }
+}
+
+static bool handshake(struct cg_conn *c)
+{
+    int r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        c->state = CG_CONN_HTTP;
+        cg__log(c->ctx, CG_LOG_DEBUG, "tls", "%s: %s %s", c->peer, SSL_get_version(c->ssl),
+                SSL_get_cipher_name(c->ssl));
+        cg__conn_arm_timer(c, cg__lim(c->srv, CG_LIMIT_HEADER_MS));
+        return true;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    flush(c); /* the server's flight, or an alert */
+    if (e == SSL_ERROR_WANT_READ)
+        return false;
+    char what[128];
+    snprintf(what, sizeof(what), "%s: TLS handshake refused", c->peer);
+    cg__tls_log_errors(c->ctx, CG_LOG_WARN, what); /* B-24 */
+    cg__conn_drain_and_close(c);
+    return false;
+}
+
+static void pump(struct cg_conn *c)
+{
+    if (c->state == CG_CONN_TLS && !handshake(c))
+        return;
+    uint8_t *buf = c->srv->readbuf; /* the ciphertext was copied into net_in */
+    while (c->state == CG_CONN_HTTP || c->state == CG_CONN_WS) {
+        int n = SSL_read(c->ssl, buf, sizeof(c->srv->readbuf));
+        if (n > 0) {
+            deliver(c, buf, (size_t)n);
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, n);
+        if (e == SSL_ERROR_WANT_READ)
+            break;
+        if (e == SSL_ERROR_ZERO_RETURN) {
+            cg__conn_drain_and_close(c); /* the peer's close_notify */
+        } else {
+            cg__tls_log_errors(c->ctx, CG_LOG_INFO, "TLS read");
+            cg__conn_close(c, "TLS error");
+        }
+        return;
+    }
+    if (c->state != CG_CONN_CLOSED && flush(c) != CG_OK)
+        cg__conn_close(c, "write failed");
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    CG_UNUSED(hint);
+    struct cg_conn *c = h->data;
+    *buf = uv_buf_init((char *)c->srv->readbuf, sizeof(c->srv->readbuf));
+}
+
+/* B-20: a TLS connection starts with a handshake record (22). Anything else,
+ * a plain-HTTP request above all, gets no answer at all: not even an alert. */
+static bool plain_text_on_tls_port(struct cg_conn *c, uint8_t first)
+{
+    if (first == 0x16)
+        return false;
+    cg__log(c->ctx, CG_LOG_WARN, "http", "%s: rejected: plain-text bytes on the TLS port (%s)",
+            c->peer, first >= 'A' && first <= 'Z' ? "plain HTTP" : "not TLS");
+    cg__conn_close(c, "not TLS");
+    return true;
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct cg_conn *c = s->data;
+    if (n < 0) {
+        cg__conn_close(c, n == UV_EOF ? "peer closed" : uv_strerror((int)n));
+        return;
+    }
+    if (n == 0 || c->state == CG_CONN_CLOSED)
+        return;
+    c->last_rx_ms = cg__now_ms();
+    if (!c->first_byte_seen) {
+        c->first_byte_seen = true;
+        if (plain_text_on_tls_port(c, (uint8_t)b->base[0]))
+            return;
+    }
+    if (BIO_write(c->net_in, b->base, (int)n) != (int)n) {
+        cg__conn_close(c, "out of memory");
+        return;
+    }
+    pump(c);
+}
+
+static enum cg_err conn_init_tls(struct cg_conn *c)
+{
+    c->ssl = SSL_new(cg__tls_server_ssl_ctx(c->srv->tls));
+    CG_CHECK(c->ssl != NULL, CG_ENOMEM);
+    c->net_in = BIO_new(BIO_s_mem());
+    c->net_out = BIO_new(BIO_s_mem());
+    if (c->net_in == NULL || c->net_out == NULL) {
+        BIO_free(c->net_in);
+        BIO_free(c->net_out);
+        c->net_in = c->net_out = NULL;
+        return CG_ENOMEM;
+    }
+    SSL_set_bio(c->ssl, c->net_in, c->net_out);
+    SSL_set_accept_state(c->ssl);
+    SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS); /* small idle connections */
+    return CG_OK;
+}
+
+static void peer_name(struct cg_conn *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    char ip[INET6_ADDRSTRLEN] = "?";
+    uint16_t port = 0;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        } else {
+            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        }
+    }
+    snprintf(c->peer, sizeof(c->peer), ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+             (unsigned)port);
+}
+
+void cg__conn_accept(struct cg_server *srv, uv_stream_t *listener)
+{
+    struct cg_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        cg__log(srv->ctx, CG_LOG_ERROR, "net", "out of memory: connection left in the backlog");
+        return;
+    }
+    c->srv = srv;
+    c->ctx = srv->ctx;
+    uv_loop_t *loop = cg_ctx_loop(srv->ctx);
+    uv_tcp_init(loop, &c->tcp);
+    uv_timer_init(loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->open_handles = 2;
+    cg__http_parser_init(&c->hp, cg__lim(srv, CG_LIMIT_MAX_HEADER_BYTES),
+                         cg__lim(srv, CG_LIMIT_MAX_BODY_BYTES));
+    c->next = srv->conns; /* linked first so cg__conn_close can unlink */
+    if (srv->conns != NULL)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+        cg__conn_close(c, "accept failed");
+        return;
+    }
+    peer_name(c);
+    memcpy(c->hp.req.peer, c->peer, sizeof(c->peer));
+    if (srv->nconns > cg__lim(srv, CG_LIMIT_MAX_CONNECTIONS)) {
+        cg__log(srv->ctx, CG_LOG_WARN, "net", "%s: refused: connection limit (%llu) reached",
+                c->peer, (unsigned long long)cg__lim(srv, CG_LIMIT_MAX_CONNECTIONS));
+        cg__conn_close(c, "connection limit");
+        return;
+    }
+    if (conn_init_tls(c) != CG_OK) {
+        cg__conn_close(c, "out of memory");
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    cg__conn_arm_timer(c, cg__lim(srv, CG_LIMIT_HANDSHAKE_MS));
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}

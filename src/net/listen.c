@@ -1,0 +1,169 @@
+/* Server life: TLS context, listeners, start, free. */
+#include "net/config.h"
+#include "ws/ws.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void free_server(struct cg_server *s)
+{
+    for (size_t i = 0; i < s->nroutes; i++)
+        free(s->routes[i].path);
+    for (size_t i = 0; i < s->policy.ncors; i++)
+        free(s->policy.cors_origins[i]);
+    free(s->policy.cors_origins);
+    free(s->routes);
+    free(s->listeners);
+    cg__tls_server_free(s->tls);
+    free(s);
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    struct cg_listener *l = h->data;
+    struct cg_server *s = l->srv;
+    l->open = false;
+    for (size_t i = 0; i < s->nlisteners; i++)
+        if (s->listeners[i].open)
+            return;
+    free_server(s);
+}
+
+static enum cg_err copy_policy(struct cg_server *s, const struct cg_server_config *cfg)
+{
+    s->policy.hsts_max_age = cfg->hsts_max_age;
+    s->policy.hsts_subdomains = cfg->hsts_subdomains;
+    if (cfg->ncors == 0)
+        return CG_OK;
+    s->policy.cors_origins = calloc(cfg->ncors, sizeof(char *));
+    CG_CHECK(s->policy.cors_origins != NULL, CG_ENOMEM);
+    for (size_t i = 0; i < cfg->ncors; i++) {
+        s->policy.cors_origins[i] = cg__strdup(cfg->cors[i]);
+        CG_CHECK(s->policy.cors_origins[i] != NULL, CG_ENOMEM);
+        s->policy.ncors++;
+    }
+    return CG_OK;
+}
+
+static enum cg_err bind_one(struct cg_server *s, struct cg_listener *l, const char *addr,
+                            uint16_t port)
+{
+    struct sockaddr_storage ss;
+    bool v6 = strchr(addr, ':') != NULL;
+    int r = v6 ? uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss)
+               : uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss);
+    CG_CHECK(r == 0, CG_EINVAL);
+    uv_tcp_init(cg_ctx_loop(s->ctx), &l->tcp);
+    l->tcp.data = l;
+    l->srv = s;
+    l->open = true;
+    r = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, v6 ? UV_TCP_IPV6ONLY : 0);
+    struct sockaddr_storage got;
+    int len = sizeof(got);
+    if (r == 0)
+        r = uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&got, &len);
+    if (r != 0) {
+        cg__log(s->ctx, CG_LOG_ERROR, "net", "cannot bind %s port %u: %s", addr, (unsigned)port,
+                uv_strerror(r));
+        return CG_ENET;
+    }
+    l->port = ntohs(v6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+                       : ((struct sockaddr_in *)&got)->sin_port);
+    return CG_OK;
+}
+
+static enum cg_err build(struct cg_server *s, const struct cg_server_config *cfg)
+{
+    CG_CHECK(cfg->ncerts > 0, CG_ECONFIG);
+    CG_CHECK(cfg->nlisten > 0, CG_ECONFIG);
+    s->lim = cfg->lim;
+    CG_GUARD(copy_policy(s, cfg));
+    if (cfg->hsts_max_age > 0 && cfg->hsts_max_age < 15552000)
+        cg__log(s->ctx, CG_LOG_WARN, "http", "HSTS max-age %u is below 15552000 (B-21)",
+                (unsigned)cfg->hsts_max_age);
+    if (cfg->hsts_max_age == 0)
+        cg__log(s->ctx, CG_LOG_WARN, "http", "HSTS disabled by configuration (B-21)");
+    struct cg_tls_server_opts o = {.certs = cfg->certs, .ncerts = cfg->ncerts,
+                                   .session_tickets = cfg->tickets, .ocsp_stapling = cfg->ocsp,
+                                   .ocsp_responder_override = cfg->ocsp_responder};
+    CG_GUARD(cg__tls_server_new(s->ctx, &o, &s->tls));
+    s->listeners = calloc(cfg->nlisten, sizeof(*s->listeners));
+    CG_CHECK(s->listeners != NULL, CG_ENOMEM);
+    for (size_t i = 0; i < cfg->nlisten; i++) {
+        s->nlisteners++;
+        CG_GUARD(bind_one(s, &s->listeners[i], cfg->listen[i].addr, cfg->listen[i].port));
+    }
+    return CG_OK;
+}
+
+enum cg_err cg_server_new(struct cg_ctx *ctx, const struct cg_server_config *cfg,
+                          struct cg_server **out)
+{
+    CG_CHECK(ctx != NULL && cfg != NULL && out != NULL, CG_EINVAL);
+    *out = NULL;
+    struct cg_server *s = calloc(1, sizeof(*s));
+    CG_CHECK(s != NULL, CG_ENOMEM);
+    s->ctx = ctx;
+    enum cg_err rc = build(s, cfg);
+    if (rc != CG_OK) {
+        cg_server_free(s);
+        return rc;
+    }
+    *out = s;
+    return CG_OK;
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+    struct cg_listener *lst = l->data;
+    if (status < 0) {
+        cg__log(lst->srv->ctx, CG_LOG_WARN, "net", "accept: %s", uv_strerror(status));
+        return;
+    }
+    cg__conn_accept(lst->srv, l);
+}
+
+enum cg_err cg_server_start(struct cg_server *srv)
+{
+    CG_CHECK(srv != NULL, CG_EINVAL);
+    CG_CHECK(!srv->started, CG_ESTATE);
+    for (size_t i = 0; i < srv->nlisteners; i++) {
+        int r = uv_listen((uv_stream_t *)&srv->listeners[i].tcp, 511, on_connection);
+        if (r != 0) {
+            cg__log(srv->ctx, CG_LOG_ERROR, "net", "listen: %s", uv_strerror(r));
+            return CG_ENET;
+        }
+    }
+    srv->started = true;
+    return CG_OK;
+}
+
+void cg_server_free(struct cg_server *srv)
+{
+    if (srv == NULL || srv->freeing)
+        return;
+    srv->freeing = true;
+    while (srv->conns != NULL) {
+        struct cg_conn *c = srv->conns;
+        if (c->state == CG_CONN_WS)
+            cg_ws_close(c->ws, 1001, "server shutting down");
+        cg__conn_close(c, "server shutting down");
+    }
+    bool any = false;
+    for (size_t i = 0; i < srv->nlisteners; i++) {
+        if (srv->listeners[i].open) {
+            any = true;
+            uv_close((uv_handle_t *)&srv->listeners[i].tcp, on_listener_closed);
+        }
+    }
+    if (!any)
+        free_server(srv);
+}
+
+uint16_t cg_server_port(const struct cg_server *srv, size_t idx)
+{
+    return srv != NULL && idx < srv->nlisteners ? srv->listeners[idx].port : 0;
+}
+
+size_t cg_server_connections(const struct cg_server *srv) { return srv != NULL ? srv->nconns : 0; }

@@ -1,0 +1,117 @@
+/* castgate net — TCP over libuv, TLS over memory BIOs, one state machine per
+ * socket (internal).
+ *
+ * libuv delivers ciphertext; it goes into the SSL's read BIO, plaintext comes
+ * out of SSL_read and is handed to the current protocol (HTTP, then
+ * WebSocket). Everything SSL writes lands in the write BIO and is flushed to
+ * the socket with uv_write. The libuv callbacks are thin adapters that call
+ * into the state machine (conn.c); the protocol logic is in server.c (routing
+ * and rules) and ws/ (frames).
+ *
+ * Lifetime: cg__conn_close() only starts closing (uv_close on the handles);
+ * the memory is released in the last close callback, which libuv runs on a
+ * later loop iteration. So a connection may be closed from inside any of its
+ * own callbacks: callers check conn->state after calling out.
+ */
+#ifndef CG_NET_H
+#define CG_NET_H
+
+#include "core/core.h"
+#include "http/http.h"
+#include "tls/tls.h"
+
+#include <castgate/server.h>
+#include <uv.h>
+
+enum cg_conn_state {
+    CG_CONN_TLS = 0,   /* TLS handshake in progress */
+    CG_CONN_HTTP,      /* reading or answering HTTP requests */
+    CG_CONN_WS,        /* WebSocket frames */
+    CG_CONN_DRAINING,  /* writing the last bytes, then closing */
+    CG_CONN_CLOSED,    /* handles closing; memory freed in the last close callback */
+    CG_CONN_NSTATES
+};
+
+struct cg_server;
+
+struct cg_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    struct cg_server *srv;
+    struct cg_ctx *ctx;
+    SSL *ssl;
+    BIO *net_in;  /* ciphertext from the socket, read by SSL */
+    BIO *net_out; /* ciphertext written by SSL, to the socket */
+    enum cg_conn_state state;
+    char peer[64];
+    struct cg_http_parser hp;
+    bool served_one;      /* a request was answered: the next wait is "idle" */
+    bool request_started; /* bytes of the next request have arrived */
+    bool read_paused;
+    bool first_byte_seen;
+    struct cg_ws *ws;
+    size_t queued;      /* bytes handed to uv_write and not yet written */
+    int open_handles;   /* tcp + timer not yet closed */
+    uint64_t last_rx_ms;
+    struct cg_conn *prev, *next;
+};
+
+/* The server (server.c); conn.c needs its limits and lists. */
+struct cg_route {
+    char *path;
+    unsigned methods;      /* HTTP routes */
+    cg_http_handler handler;
+    struct cg_ws_handlers ws; /* WebSocket routes (ws.on_message != NULL or is_ws) */
+    bool is_ws;
+    void *user;
+};
+
+struct cg_server_limits {
+    uint64_t v[10]; /* indexed by enum cg_server_limit */
+};
+
+struct cg_listener {
+    uv_tcp_t tcp;
+    struct cg_server *srv;
+    uint16_t port;
+    bool open;
+};
+
+struct cg_server {
+    struct cg_ctx *ctx;
+    struct cg_tls_server *tls;
+    struct cg_http_policy policy;
+    struct cg_server_limits lim;
+    struct cg_listener *listeners;
+    size_t nlisteners;
+    struct cg_route *routes;
+    size_t nroutes;
+    struct cg_conn *conns; /* doubly linked list of open connections */
+    size_t nconns;
+    bool started;
+    bool freeing;
+    uint8_t readbuf[65536]; /* one read buffer per server: reads are consumed at once */
+};
+
+static inline uint64_t cg__lim(const struct cg_server *s, enum cg_server_limit w)
+{
+    return s->lim.v[w];
+}
+
+/* conn.c */
+void cg__conn_accept(struct cg_server *srv, uv_stream_t *listener);
+/* Encrypts and queues plaintext for the peer. */
+enum cg_err cg__conn_write(struct cg_conn *c, const void *data, size_t len);
+/* Finishes writing what is queued (plus a TLS close_notify), then closes. */
+void cg__conn_drain_and_close(struct cg_conn *c);
+/* Closes now, dropping anything unwritten. */
+void cg__conn_close(struct cg_conn *c, const char *why);
+/* Arms the connection's single timer for the current state. */
+void cg__conn_arm_timer(struct cg_conn *c, uint64_t ms);
+bool cg__conn_write_blocked(const struct cg_conn *c);
+
+/* server.c: plaintext for the HTTP state, and what the timer means there. */
+void cg__server_on_http_data(struct cg_conn *c, const uint8_t *data, size_t len);
+void cg__server_reject(struct cg_conn *c, int status, const char *reason);
+
+#endif

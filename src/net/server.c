@@ -1,0 +1,252 @@
+/* The server: listeners, routes, and the rules every request goes through
+ * (B-20..B-26). */
+#include "net/config.h"
+#include "ws/ws.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- rejected requests (B-22, B-23, B-24) ---- */
+
+static const struct cg_route *find_route(const struct cg_server *s, const char *path)
+{
+    for (size_t i = 0; path != NULL && i < s->nroutes; i++)
+        if (strcmp(s->routes[i].path, path) == 0)
+            return &s->routes[i];
+    return NULL;
+}
+
+static unsigned route_methods(const struct cg_route *rt)
+{
+    return rt == NULL ? 0 : rt->is_ws ? CG_HTTP_GET : rt->methods;
+}
+
+/* B-24: who, what, why — never headers, so never credentials. */
+static void log_rejected(struct cg_conn *c, int status, const char *reason)
+{
+    const struct cg_http_request *r = &c->hp.req;
+    char method[sizeof(r->method) * 4], path[200];
+    cg__log_escape(method, sizeof(method), r->method, strlen(r->method));
+    cg__log_escape(path, sizeof(path), r->path != NULL ? r->path : "", r->path != NULL ? strlen(r->path) : 0);
+    cg__log(c->ctx, CG_LOG_WARN, "http", "%s: rejected %d: %s %s: %s", c->peer, status,
+            method[0] ? method : "-", path[0] ? path : "-", reason);
+}
+
+static void send_response(struct cg_conn *c, struct cg_http_response *res)
+{
+    struct cg_buf out;
+    cg__buf_init(&out, 0);
+    const struct cg_http_request *req = c->hp.req.path != NULL ? &c->hp.req : NULL;
+    enum cg_err rc = cg__http_response_write(res, req, &c->srv->policy, &out);
+    if (rc == CG_OK)
+        rc = cg__conn_write(c, out.data, out.len);
+    cg__buf_free(&out);
+    if (rc != CG_OK)
+        cg__conn_close(c, "response failed");
+}
+
+void cg__server_reject(struct cg_conn *c, int status, const char *reason)
+{
+    struct cg_http_response res;
+    cg__http_response_init(&res);
+    res.close = true; /* after a refusal the rest of the stream is not trusted */
+    char body[256];
+    int n = snprintf(body, sizeof(body), "%d %s: %s\n", status, cg__http_status_text(status), reason);
+    cg_http_response_set(&res, status, "text/plain; charset=utf-8", body, (size_t)n);
+    if (status == 405) {
+        char allow[96];
+        cg__http_allow_string(route_methods(find_route(c->srv, c->hp.req.path)), allow, sizeof(allow));
+        cg_http_response_add_header(&res, "Allow", allow); /* RFC 9110: may be empty */
+    } else if (status == 426) { /* RFC 6455 §4.2.2 */
+        cg_http_response_add_header(&res, "Upgrade", "websocket");
+        cg_http_response_add_header(&res, "Sec-WebSocket-Version", "13");
+    }
+    log_rejected(c, status, reason);
+    send_response(c, &res);
+    cg__http_response_free(&res);
+    cg__conn_drain_and_close(c);
+}
+
+/* ---- HTTP routes ---- */
+
+static bool token_list_ok(const char *v)
+{
+    for (; *v != '\0'; v++)
+        if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') || (*v >= '0' && *v <= '9') ||
+              *v == '-' || *v == ',' || *v == ' ' || *v == '_'))
+            return false;
+    return true;
+}
+
+/* A CORS preflight from an allowed origin (B-25); false if this is not one. */
+static bool preflight(struct cg_conn *c, const struct cg_route *rt)
+{
+    const struct cg_http_request *r = &c->hp.req;
+    const char *origin = cg__http_request_header(r, "Origin");
+    const char *want = cg__http_request_header(r, "Access-Control-Request-Method");
+    const char *hdrs = cg__http_request_header(r, "Access-Control-Request-Headers");
+    if (r->method_bit != CG_HTTP_OPTIONS || want == NULL ||
+        cg__http_cors_match(&c->srv->policy, origin) == NULL)
+        return false;
+    struct cg_http_response res;
+    cg__http_response_init(&res);
+    char allow[96];
+    cg__http_allow_string(route_methods(rt), allow, sizeof(allow));
+    cg_http_response_add_header(&res, "Access-Control-Allow-Methods", allow);
+    if (hdrs != NULL && token_list_ok(hdrs))
+        cg_http_response_add_header(&res, "Access-Control-Allow-Headers", hdrs);
+    cg_http_response_add_header(&res, "Access-Control-Max-Age", "600");
+    send_response(c, &res);
+    cg__http_response_free(&res);
+    return true;
+}
+
+static void serve_http(struct cg_conn *c, const struct cg_route *rt)
+{
+    struct cg_http_request *r = &c->hp.req;
+    if (!(rt->methods & r->method_bit)) {
+        if (!preflight(c, rt))
+            cg__server_reject(c, 405, "method not allowed");
+        return;
+    }
+    struct cg_http_response res;
+    cg__http_response_init(&res);
+    rt->handler(rt->user, r, &res);
+    if (res.status >= 400)
+        log_rejected(c, res.status, res.log_reason[0] ? res.log_reason : "refused by the handler");
+    res.close = res.close || !r->keep_alive;
+    send_response(c, &res);
+    if (res.close)
+        cg__conn_drain_and_close(c);
+    cg__http_response_free(&res);
+}
+
+/* ---- WebSocket routes ---- */
+
+static enum cg_err accept_ws(struct cg_conn *c, const struct cg_route *rt,
+                             struct cg_http_response *res, void *conn_user)
+{
+    char accept[64];
+    CG_GUARD(cg__ws_accept_key(cg__http_request_header(&c->hp.req, "Sec-WebSocket-Key"), accept,
+                               sizeof(accept)));
+    res->status = 101;
+    CG_GUARD(cg_http_response_add_header(res, "Upgrade", "websocket"));
+    CG_GUARD(cg_http_response_add_header(res, "Connection", "Upgrade"));
+    CG_GUARD(cg_http_response_add_header(res, "Sec-WebSocket-Accept", accept));
+    send_response(c, res);
+    CG_CHECK(c->state == CG_CONN_HTTP, CG_ECLOSED);
+    CG_GUARD(cg__ws_new(c, &rt->ws, rt->user, conn_user,
+                        cg__lim(c->srv, CG_LIMIT_MAX_WS_MESSAGE), &c->ws));
+    c->state = CG_CONN_WS;
+    cg__conn_arm_timer(c, cg__lim(c->srv, CG_LIMIT_WS_PING_MS));
+    cg__log(c->ctx, CG_LOG_INFO, "ws", "%s: WebSocket open on %s", c->peer, rt->path);
+    if (rt->ws.on_open != NULL)
+        rt->ws.on_open(rt->user, c->ws);
+    return CG_OK;
+}
+
+static void serve_ws(struct cg_conn *c, const struct cg_route *rt)
+{
+    struct cg_http_request *r = &c->hp.req;
+    const char *reason = NULL;
+    int status = 0;
+    if (r->method_bit != CG_HTTP_GET) {
+        cg__server_reject(c, 405, "method not allowed");
+        return;
+    }
+    if ((status = cg__ws_check_upgrade(r, &reason)) != 0) {
+        cg__server_reject(c, status, reason); /* B-26: nothing but WebSocket here */
+        return;
+    }
+    struct cg_http_response res;
+    cg__http_response_init(&res);
+    void *conn_user = NULL;
+    status = rt->ws.on_upgrade != NULL ? rt->ws.on_upgrade(rt->user, r, &res, &conn_user) : 101;
+    if (status == 101) {
+        if (accept_ws(c, rt, &res, conn_user) != CG_OK)
+            cg__conn_close(c, "upgrade failed");
+    } else {
+        res.status = status >= 400 && status <= 599 ? status : 403;
+        res.close = true;
+        log_rejected(c, res.status, res.log_reason[0] ? res.log_reason : "upgrade refused");
+        send_response(c, &res);
+        cg__conn_drain_and_close(c);
+    }
+    cg__http_response_free(&res);
+}
+
+static void dispatch(struct cg_conn *c)
+{
+    const struct cg_route *rt = find_route(c->srv, c->hp.req.path);
+    if (c->hp.req.method_bit == 0) /* TRACE, CONNECT, PROPFIND… (B-22) */
+        cg__server_reject(c, 405, "method not allowed");
+    else if (rt == NULL)
+        cg__server_reject(c, 404, "no such path");
+    else if (rt->is_ws)
+        serve_ws(c, rt);
+    else
+        serve_http(c, rt);
+}
+
+void cg__server_on_http_data(struct cg_conn *c, const uint8_t *p, size_t n)
+{
+    while (n > 0 && c->state == CG_CONN_HTTP) {
+        if (!c->request_started) {
+            c->request_started = true; /* slowloris: the whole request within the limit */
+            cg__conn_arm_timer(c, cg__lim(c->srv, CG_LIMIT_HEADER_MS));
+        }
+        size_t used = cg__http_parser_feed(&c->hp, p, n);
+        p += used;
+        n -= used;
+        if (c->hp.error_status != 0) {
+            cg__server_reject(c, c->hp.error_status, c->hp.error_reason);
+            return;
+        }
+        if (!c->hp.complete)
+            return;
+        dispatch(c);
+        if (c->state == CG_CONN_WS) {
+            if (n > 0 && cg__ws_on_data(c->ws, p, n) != CG_OK)
+                cg__conn_drain_and_close(c);
+            return;
+        }
+        if (c->state != CG_CONN_HTTP)
+            return;
+        cg__http_parser_reset(&c->hp);
+        c->request_started = false;
+        cg__conn_arm_timer(c, cg__lim(c->srv, CG_LIMIT_IDLE_MS));
+    }
+}
+
+/* ---- routes ---- */
+
+static enum cg_err add_route(struct cg_server *s, const char *path, struct cg_route *rt)
+{
+    CG_CHECK(path != NULL && path[0] == '/', CG_EINVAL);
+    CG_CHECK(find_route(s, path) == NULL, CG_EEXIST);
+    void *p = realloc(s->routes, (s->nroutes + 1) * sizeof(*s->routes));
+    CG_CHECK(p != NULL, CG_ENOMEM);
+    s->routes = p;
+    rt->path = cg__strdup(path);
+    CG_CHECK(rt->path != NULL, CG_ENOMEM);
+    s->routes[s->nroutes++] = *rt;
+    return CG_OK;
+}
+
+enum cg_err cg_server_add_http_route(struct cg_server *srv, const char *path, unsigned methods,
+                                     cg_http_handler handler, void *user)
+{
+    CG_CHECK(srv != NULL && handler != NULL, CG_EINVAL);
+    CG_CHECK(methods != 0 && (methods & ~0x7Fu) == 0, CG_EINVAL);
+    struct cg_route rt = {.methods = methods, .handler = handler, .user = user};
+    return add_route(srv, path, &rt);
+}
+
+enum cg_err cg_server_add_ws_route(struct cg_server *srv, const char *path,
+                                   const struct cg_ws_handlers *handlers, void *user)
+{
+    CG_CHECK(srv != NULL && handlers != NULL, CG_EINVAL);
+    struct cg_route rt = {.methods = CG_HTTP_GET, .ws = *handlers, .is_ws = true, .user = user};
+    return add_route(srv, path, &rt);
+}

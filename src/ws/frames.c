@@ -1,0 +1,221 @@
+/* WebSocket frames over a castgate connection, with wslay doing RFC 6455
+ * framing. All frames produced by one wslay_event_send() are encrypted
+ * together, so a message costs one TLS record rather than one per frame part. */
+#include "net/net.h"
+#include "ws/ws.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wslay/wslay.h>
+
+#define CLOSE_WAIT_MS 5000
+
+struct cg_ws {
+    struct cg_conn *conn;
+    wslay_event_context_ptr wslay;
+    struct cg_ws_handlers h;
+    void *route_user;
+    void *user;
+    const uint8_t *in; /* plaintext offered to wslay's recv callback */
+    size_t in_len;
+    struct cg_buf out; /* frames gathered during one wslay_event_send() */
+    size_t max_msg;
+    bool in_recv;
+    bool reported;
+};
+
+static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+                       void *user)
+{
+    CG_UNUSED(flags);
+    struct cg_ws *ws = user;
+    if (ws->in_len == 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    size_t n = len < ws->in_len ? len : ws->in_len;
+    memcpy(buf, ws->in, n);
+    ws->in += n;
+    ws->in_len -= n;
+    return (ssize_t)n;
+}
+
+static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+                       void *user)
+{
+    CG_UNUSED(flags);
+    struct cg_ws *ws = user;
+    uint64_t max = cg__lim(ws->conn->srv, CG_LIMIT_MAX_WRITE_QUEUE);
+    if (ws->conn->queued + ws->out.len > max || cg__buf_append(&ws->out, data, len) != CG_OK) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK); /* resumed from on_write */
+        return -1;
+    }
+    return (ssize_t)len;
+}
+
+static int genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *user)
+{
+    CG_UNUSED(ctx);
+    CG_UNUSED(user);
+    return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
+}
+
+static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *a,
+                   void *user)
+{
+    struct cg_ws *ws = user;
+    if (a->opcode != WSLAY_TEXT_FRAME && a->opcode != WSLAY_BINARY_FRAME)
+        return; /* ping/pong/close are wslay's */
+    bool binary = a->opcode == WSLAY_BINARY_FRAME;
+    if (!binary && !cg__utf8_valid(a->msg, a->msg_length)) {
+        cg__log(ws->conn->ctx, CG_LOG_WARN, "ws", "%s: text message is not UTF-8: closing 1007",
+                ws->conn->peer);
+        wslay_event_queue_close(ctx, 1007, NULL, 0);
+        return;
+    }
+    if (ws->h.on_message != NULL && ws->conn->state == CG_CONN_WS)
+        ws->h.on_message(ws->route_user, ws, binary, a->msg, a->msg_length);
+}
+
+static const struct wslay_event_callbacks callbacks = {
+    .recv_callback = recv_cb,
+    .send_callback = send_cb,
+    .genmask_callback = genmask_cb,
+    .on_msg_recv_callback = on_msg,
+};
+
+enum cg_err cg__ws_new(struct cg_conn *conn, const struct cg_ws_handlers *h, void *route_user,
+                       void *conn_user, size_t max_msg, struct cg_ws **out)
+{
+    struct cg_ws *ws = calloc(1, sizeof(*ws));
+    CG_CHECK(ws != NULL, CG_ENOMEM);
+    if (wslay_event_context_server_init(&ws->wslay, &callbacks, ws) != 0) {
+        free(ws);
+        return CG_ENOMEM;
+    }
+    wslay_event_config_set_max_recv_msg_length(ws->wslay, max_msg); /* past it: 1009 */
+    ws->conn = conn;
+    ws->h = *h;
+    ws->route_user = route_user;
+    ws->user = conn_user;
+    ws->max_msg = max_msg;
+    cg__buf_init(&ws->out, 0);
+    *out = ws;
+    return CG_OK;
+}
+
+void cg__ws_free(struct cg_ws *ws)
+{
+    if (ws == NULL)
+        return;
+    wslay_event_context_free(ws->wslay);
+    cg__buf_free(&ws->out);
+    free(ws);
+}
+
+bool cg__ws_close_sent(const struct cg_ws *ws) { return wslay_event_get_close_sent(ws->wslay); }
+
+bool cg__ws_finished(const struct cg_ws *ws)
+{
+    return !wslay_event_want_read(ws->wslay) && !wslay_event_want_write(ws->wslay);
+}
+
+/* Runs wslay's sender and hands what it framed to TLS in one write. */
+static enum cg_err ws_flush(struct cg_ws *ws)
+{
+    if (ws->in_recv || ws->conn->state != CG_CONN_WS)
+        return CG_OK;
+    int r = wslay_event_send(ws->wslay);
+    enum cg_err rc = CG_OK;
+    if (ws->out.len > 0) {
+        rc = cg__conn_write(ws->conn, ws->out.data, ws->out.len);
+        cg__buf_reset(&ws->out);
+    }
+    CG_CHECK(r == 0, CG_EWS);
+    CG_GUARD(rc);
+    return cg__ws_finished(ws) ? CG_ECLOSED : CG_OK;
+}
+
+enum cg_err cg__ws_on_data(struct cg_ws *ws, const uint8_t *data, size_t len)
+{
+    ws->in = data;
+    ws->in_len = len;
+    ws->in_recv = true;
+    int r = wslay_event_recv(ws->wslay);
+    ws->in_recv = false;
+    ws->in_len = 0;
+    if (r != 0) {
+        cg__log(ws->conn->ctx, CG_LOG_WARN, "ws", "%s: WebSocket receive failed (%d)",
+                ws->conn->peer, r);
+        return CG_EWS;
+    }
+    return ws_flush(ws);
+}
+
+enum cg_err cg__ws_on_writable(struct cg_ws *ws) { return ws_flush(ws); }
+
+void cg__ws_ping(struct cg_ws *ws)
+{
+    struct wslay_event_msg m = {.opcode = WSLAY_PING, .msg = (const uint8_t *)"cg", .msg_length = 2};
+    if (wslay_event_queue_msg(ws->wslay, &m) == 0 && ws_flush(ws) == CG_ECLOSED)
+        cg__conn_drain_and_close(ws->conn);
+}
+
+void cg__ws_on_transport_closed(struct cg_ws *ws)
+{
+    if (ws->reported)
+        return;
+    ws->reported = true;
+    uint16_t code = 1006; /* RFC 6455 §7.1.5: closed without a close frame */
+    if (wslay_event_get_close_received(ws->wslay))
+        code = wslay_event_get_status_code_received(ws->wslay);
+    else if (wslay_event_get_close_sent(ws->wslay))
+        code = wslay_event_get_status_code_sent(ws->wslay);
+    if (ws->h.on_close != NULL)
+        ws->h.on_close(ws->route_user, ws, code);
+}
+
+/* ---- public ---- */
+
+enum cg_err cg_ws_send(struct cg_ws *ws, bool binary, const void *data, size_t len)
+{
+    CG_CHECK(ws != NULL && (data != NULL || len == 0), CG_EINVAL);
+    CG_CHECK(ws->conn->state == CG_CONN_WS && !wslay_event_get_close_sent(ws->wslay), CG_ECLOSED);
+    CG_CHECK(len <= ws->max_msg, CG_ETOOBIG);
+    struct wslay_event_msg m = {.opcode = binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME,
+                                .msg = data, .msg_length = len};
+    CG_CHECK(wslay_event_queue_msg(ws->wslay, &m) == 0, CG_ENOMEM);
+    enum cg_err rc = ws_flush(ws);
+    if (rc == CG_ECLOSED)
+        cg__conn_drain_and_close(ws->conn);
+    return rc == CG_ECLOSED ? CG_OK : rc;
+}
+
+void cg_ws_close(struct cg_ws *ws, uint16_t code, const char *reason)
+{
+    if (ws == NULL || ws->conn->state != CG_CONN_WS || wslay_event_get_close_sent(ws->wslay))
+        return;
+    size_t rlen = reason != NULL ? strlen(reason) : 0;
+    if (rlen > 123) /* a control frame carries at most 125 bytes */
+        rlen = 123;
+    wslay_event_queue_close(ws->wslay, code, (const uint8_t *)reason, rlen);
+    if (ws_flush(ws) == CG_ECLOSED)
+        cg__conn_drain_and_close(ws->conn);
+    else
+        cg__conn_arm_timer(ws->conn, CLOSE_WAIT_MS); /* then the timer gives up */
+}
+
+void *cg_ws_user(const struct cg_ws *ws) { return ws != NULL ? ws->user : NULL; }
+void cg_ws_set_user(struct cg_ws *ws, void *user)
+{
+    if (ws != NULL)
+        ws->user = user;
+}
+const char *cg_ws_peer(const struct cg_ws *ws) { return ws != NULL ? ws->conn->peer : ""; }
+
+size_t cg_ws_queued(const struct cg_ws *ws)
+{
+    return ws == NULL ? 0 : wslay_event_get_queued_msg_length(ws->wslay) + ws->conn->queued;
+}

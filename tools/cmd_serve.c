@@ -1,0 +1,210 @@
+/* castgate serve — a BCP-003-01 HTTPS/WSS endpoint with a WebSocket echo on
+ * one path and a JSON status document on /status. The engine demonstration
+ * and the target of the interop tests; MOS behaviour arrives with `mos serve`
+ * and `run`. */
+#include "commands.h"
+
+#include <castgate/castgate.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+struct serve {
+    struct cg_ctx *ctx;
+    struct cg_server *srv;
+    uv_signal_t sigint, sigterm;
+    unsigned long messages;
+    bool quiet;
+};
+
+static void on_ws_message(void *user, struct cg_ws *ws, bool binary, const uint8_t *data,
+                          size_t len)
+{
+    struct serve *s = user;
+    s->messages++;
+    enum cg_err rc = cg_ws_send(ws, binary, data, len);
+    if (rc != CG_OK)
+        fprintf(stderr, "castgate serve: echo to %s failed: %s\n", cg_ws_peer(ws), cg_strerror(rc));
+}
+
+static void on_ws_close(void *user, struct cg_ws *ws, uint16_t code)
+{
+    struct serve *s = user;
+    if (!s->quiet)
+        fprintf(stderr, "castgate serve: %s closed (%u)\n", cg_ws_peer(ws), (unsigned)code);
+}
+
+static void on_status(void *user, const struct cg_http_request *req, struct cg_http_response *res)
+{
+    struct serve *s = user;
+    (void)req;
+    char body[256];
+    int n = snprintf(body, sizeof(body),
+                     "{\"service\":\"castgate\",\"version\":\"%s\",\"connections\":%zu,"
+                     "\"messages\":%lu}\n",
+                     cg_version(), cg_server_connections(s->srv), s->messages);
+    cg_http_response_set(res, 200, "application/json", body, (size_t)n);
+}
+
+static void on_signal(uv_signal_t *h, int sig)
+{
+    struct serve *s = h->data;
+    fprintf(stderr, "castgate serve: signal %d, stopping\n", sig);
+    cg_ctx_stop(s->ctx);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: castgate serve --cert CHAIN --key KEY [--cert CHAIN --key KEY] [options]\n"
+            "  --listen ADDR:PORT    numeric address (default 127.0.0.1:8443; [::1]:PORT for IPv6)\n"
+            "  --cert FILE --key FILE  certificate chain and key; give RSA and ECDSA both (B-13)\n"
+            "  --path PATH           WebSocket echo path (default /mos/Communication)\n"
+            "  --hsts SECONDS        Strict-Transport-Security max-age, 0 disables (default 31536000)\n"
+            "  --cors-origin ORIGIN  allow this origin (repeatable; none by default)\n"
+            "  --no-ocsp             do not staple OCSP responses\n"
+            "  --ocsp-url URL        fetch staples from URL instead of each certificate's AIA\n"
+            "  --max-connections N   (default 10000)\n"
+            "  --verbose | --quiet\n");
+}
+
+static int parse_listen(struct cg_server_config *cfg, const char *arg)
+{
+    char host[64];
+    const char *colon = strrchr(arg, ':');
+    if (colon == NULL || (size_t)(colon - arg) >= sizeof(host))
+        return -1;
+    size_t hl = (size_t)(colon - arg);
+    memcpy(host, arg, hl);
+    host[hl] = '\0';
+    char *h = host;
+    if (h[0] == '[' && hl > 2 && h[hl - 1] == ']') {
+        h[hl - 1] = '\0';
+        h++;
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port < 0 || port > 65535)
+        return -1;
+    return cg_server_config_add_listen(cfg, h, (uint16_t)port) == CG_OK ? 0 : -1;
+}
+
+enum { O_CERT = 256, O_KEY, O_LISTEN, O_PATH, O_HSTS, O_CORS, O_NO_OCSP, O_OCSP_URL, O_MAXC,
+       O_VERBOSE, O_QUIET, O_HELP };
+
+static const struct option opts[] = {
+    {"cert", required_argument, 0, O_CERT},       {"key", required_argument, 0, O_KEY},
+    {"listen", required_argument, 0, O_LISTEN},   {"path", required_argument, 0, O_PATH},
+    {"hsts", required_argument, 0, O_HSTS},       {"cors-origin", required_argument, 0, O_CORS},
+    {"no-ocsp", no_argument, 0, O_NO_OCSP},       {"ocsp-url", required_argument, 0, O_OCSP_URL},
+    {"max-connections", required_argument, 0, O_MAXC}, {"verbose", no_argument, 0, O_VERBOSE},
+    {"quiet", no_argument, 0, O_QUIET},           {"help", no_argument, 0, O_HELP},
+    {0, 0, 0, 0}};
+
+struct serve_args {
+    const char *path;
+    const char *pending_cert;
+    bool have_listen;
+    enum cg_log_level level;
+};
+
+static int apply_opt(struct cg_server_config *cfg, struct serve_args *a, struct serve *s, int o)
+{
+    enum cg_err rc = CG_OK;
+    switch (o) {
+    case O_CERT: a->pending_cert = optarg; return 0;
+    case O_KEY:
+        if (a->pending_cert == NULL)
+            return fprintf(stderr, "castgate serve: --key must follow its --cert\n"), -1;
+        rc = cg_server_config_add_cert(cfg, a->pending_cert, optarg);
+        a->pending_cert = NULL;
+        break;
+    case O_LISTEN:
+        a->have_listen = true;
+        if (parse_listen(cfg, optarg) != 0)
+            return fprintf(stderr, "castgate serve: bad --listen '%s' (ADDR:PORT)\n", optarg), -1;
+        return 0;
+    case O_PATH: a->path = optarg; return 0;
+    case O_HSTS: rc = cg_server_config_set_hsts(cfg, (uint32_t)strtoul(optarg, NULL, 10), false); break;
+    case O_CORS: rc = cg_server_config_add_cors_origin(cfg, optarg, false); break;
+    case O_NO_OCSP: rc = cg_server_config_set_ocsp(cfg, false, NULL); break;
+    case O_OCSP_URL: rc = cg_server_config_set_ocsp(cfg, true, optarg); break;
+    case O_MAXC:
+        rc = cg_server_config_set_limit(cfg, CG_LIMIT_MAX_CONNECTIONS, strtoull(optarg, NULL, 10));
+        break;
+    case O_VERBOSE: a->level = CG_LOG_DEBUG; return 0;
+    case O_QUIET: a->level = CG_LOG_WARN; s->quiet = true; return 0;
+    case O_HELP: usage(stdout); return 1;
+    default: usage(stderr); return -1;
+    }
+    if (rc != CG_OK)
+        fprintf(stderr, "castgate serve: bad value '%s': %s\n", optarg, cg_strerror(rc));
+    return rc == CG_OK ? 0 : -1;
+}
+
+static int start(struct serve *s, struct cg_server_config *cfg, const char *path)
+{
+    enum cg_err rc = cg_server_new(s->ctx, cfg, &s->srv);
+    if (rc != CG_OK) {
+        fprintf(stderr, "castgate serve: cannot start: %s\n", cg_strerror(rc));
+        return 1;
+    }
+    struct cg_ws_handlers h = {.on_message = on_ws_message, .on_close = on_ws_close};
+    if ((rc = cg_server_add_ws_route(s->srv, path, &h, s)) != CG_OK ||
+        (rc = cg_server_add_http_route(s->srv, "/status", CG_HTTP_GET | CG_HTTP_HEAD, on_status,
+                                       s)) != CG_OK ||
+        (rc = cg_server_start(s->srv)) != CG_OK) {
+        fprintf(stderr, "castgate serve: %s\n", cg_strerror(rc));
+        return 1;
+    }
+    printf("castgate serve: listening on port %u, wss path %s, status /status\n",
+           (unsigned)cg_server_port(s->srv, 0), path);
+    fflush(stdout);
+    return 0;
+}
+
+static void run_loop(struct serve *s)
+{
+    uv_loop_t *loop = cg_ctx_loop(s->ctx);
+    uv_signal_init(loop, &s->sigint);
+    uv_signal_init(loop, &s->sigterm);
+    s->sigint.data = s->sigterm.data = s;
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    cg_ctx_run(s->ctx);
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct serve s = {0};
+    struct cg_server_config *cfg = NULL;
+    struct serve_args a = {.path = "/mos/Communication", .level = CG_LOG_INFO};
+    int rc = 2, o;
+    signal(SIGPIPE, SIG_IGN);
+    if (cg_server_config_new(&cfg) != CG_OK || cg_ctx_new(&s.ctx) != CG_OK)
+        goto out;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int r = apply_opt(cfg, &a, &s, o);
+        if (r != 0) {
+            rc = r > 0 ? 0 : 2;
+            goto out;
+        }
+    }
+    if (!a.have_listen)
+        cg_server_config_add_listen(cfg, "127.0.0.1", 8443);
+    cg_ctx_set_log(s.ctx, cg_log_stderr, NULL, a.level);
+    rc = start(&s, cfg, a.path);
+    if (rc == 0)
+        run_loop(&s);
+out:
+    cg_server_free(s.srv);
+    cg_server_config_free(cfg);
+    cg_ctx_free(s.ctx);
+    return rc;
+}
