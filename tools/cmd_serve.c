@@ -49,6 +49,44 @@ static void on_status(void *user, const struct cg_http_request *req, struct cg_h
     cg_http_response_set(res, 200, "application/json", body, (size_t)n);
 }
 
+static void on_echo(void *user, const struct cg_http_request *req, struct cg_http_response *res)
+{
+    (void)user;
+    size_t len;
+    const uint8_t *body = cg_http_request_body(req, &len);
+    const char *type = cg_http_request_header(req, "Content-Type");
+    cg_http_response_set(res, 200, type != NULL ? type : "application/octet-stream", body, len);
+}
+
+static const struct {
+    const char *name;
+    enum cg_server_limit which;
+} limit_names[] = {
+    {"max_connections", CG_LIMIT_MAX_CONNECTIONS}, {"max_header_bytes", CG_LIMIT_MAX_HEADER_BYTES},
+    {"max_body_bytes", CG_LIMIT_MAX_BODY_BYTES},   {"max_ws_message", CG_LIMIT_MAX_WS_MESSAGE},
+    {"handshake_ms", CG_LIMIT_HANDSHAKE_MS},       {"header_ms", CG_LIMIT_HEADER_MS},
+    {"idle_ms", CG_LIMIT_IDLE_MS},                 {"ws_ping_ms", CG_LIMIT_WS_PING_MS},
+    {"ws_pong_ms", CG_LIMIT_WS_PONG_MS},           {"max_write_queue", CG_LIMIT_MAX_WRITE_QUEUE},
+};
+
+static enum cg_err parse_limit(struct cg_server_config *cfg, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (eq == NULL)
+        return CG_EINVAL;
+    for (size_t i = 0; i < sizeof(limit_names) / sizeof(limit_names[0]); i++) {
+        if (strlen(limit_names[i].name) == (size_t)(eq - arg) &&
+            strncmp(arg, limit_names[i].name, (size_t)(eq - arg)) == 0) {
+            char *end;
+            unsigned long long v = strtoull(eq + 1, &end, 10);
+            if (*end != '\0' || eq[1] == '\0')
+                return CG_EINVAL;
+            return cg_server_config_set_limit(cfg, limit_names[i].which, v);
+        }
+    }
+    return CG_ENOTFOUND;
+}
+
 static void on_signal(uv_signal_t *h, int sig)
 {
     struct serve *s = h->data;
@@ -68,6 +106,9 @@ static void usage(FILE *f)
             "  --no-ocsp             do not staple OCSP responses\n"
             "  --ocsp-url URL        fetch staples from URL instead of each certificate's AIA\n"
             "  --max-connections N   (default 10000)\n"
+            "  --limit NAME=VALUE    max_connections, max_header_bytes, max_body_bytes,\n"
+            "                        max_ws_message, handshake_ms, header_ms, idle_ms, ws_ping_ms,\n"
+            "                        ws_pong_ms, max_write_queue (see castgate/server.h)\n"
             "  --verbose | --quiet\n");
 }
 
@@ -93,7 +134,7 @@ static int parse_listen(struct cg_server_config *cfg, const char *arg)
 }
 
 enum { O_CERT = 256, O_KEY, O_LISTEN, O_PATH, O_HSTS, O_CORS, O_NO_OCSP, O_OCSP_URL, O_MAXC,
-       O_VERBOSE, O_QUIET, O_HELP };
+       O_VERBOSE, O_QUIET, O_HELP, O_LIMIT };
 
 static const struct option opts[] = {
     {"cert", required_argument, 0, O_CERT},       {"key", required_argument, 0, O_KEY},
@@ -101,7 +142,7 @@ static const struct option opts[] = {
     {"hsts", required_argument, 0, O_HSTS},       {"cors-origin", required_argument, 0, O_CORS},
     {"no-ocsp", no_argument, 0, O_NO_OCSP},       {"ocsp-url", required_argument, 0, O_OCSP_URL},
     {"max-connections", required_argument, 0, O_MAXC}, {"verbose", no_argument, 0, O_VERBOSE},
-    {"quiet", no_argument, 0, O_QUIET},           {"help", no_argument, 0, O_HELP},
+    {"quiet", no_argument, 0, O_QUIET},           {"limit", required_argument, 0, O_LIMIT},           {"help", no_argument, 0, O_HELP},
     {0, 0, 0, 0}};
 
 struct serve_args {
@@ -135,6 +176,7 @@ static int apply_opt(struct cg_server_config *cfg, struct serve_args *a, struct 
     case O_MAXC:
         rc = cg_server_config_set_limit(cfg, CG_LIMIT_MAX_CONNECTIONS, strtoull(optarg, NULL, 10));
         break;
+    case O_LIMIT: rc = parse_limit(cfg, optarg); break;
     case O_VERBOSE: a->level = CG_LOG_DEBUG; return 0;
     case O_QUIET: a->level = CG_LOG_WARN; s->quiet = true; return 0;
     case O_HELP: usage(stdout); return 1;
@@ -156,11 +198,12 @@ static int start(struct serve *s, struct cg_server_config *cfg, const char *path
     if ((rc = cg_server_add_ws_route(s->srv, path, &h, s)) != CG_OK ||
         (rc = cg_server_add_http_route(s->srv, "/status", CG_HTTP_GET | CG_HTTP_HEAD, on_status,
                                        s)) != CG_OK ||
+        (rc = cg_server_add_http_route(s->srv, "/echo", CG_HTTP_POST, on_echo, s)) != CG_OK ||
         (rc = cg_server_start(s->srv)) != CG_OK) {
         fprintf(stderr, "castgate serve: %s\n", cg_strerror(rc));
         return 1;
     }
-    printf("castgate serve: listening on port %u, wss path %s, status /status\n",
+    printf("castgate serve: listening on port %u, wss path %s, status /status, POST /echo\n",
            (unsigned)cg_server_port(s->srv, 0), path);
     fflush(stdout);
     return 0;

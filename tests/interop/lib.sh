@@ -1,0 +1,73 @@
+# Shared helpers for castgate's interop tests (sourced, bash).
+# Every process a test starts is recorded and killed by PID on exit; every
+# port is a free loopback port picked at run time, so tests run in parallel.
+set -u
+SRC=${CG_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+CASTGATE=${CASTGATE:-$SRC/build-asan/bin/castgate}
+T=$(mktemp -d /tmp/cg-interop.XXXXXX)
+PIDS=()
+PASSED=0
+FAILED=0
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok()   { PASSED=$((PASSED + 1)); echo "ok   - $1"; }
+bad()  { FAILED=$((FAILED + 1)); echo "FAIL - $1${2:+: $2}"; }
+# check NAME COMMAND...: passes when the command exits 0.
+check() { local n=$1; shift; if "$@"; then ok "$n"; else bad "$n"; fi; }
+# finish: the closing line ctest's log and CI read, and the exit status.
+finish() {
+  echo "$(basename "$0" .sh): $PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() { # wait_port PORT [SECONDS]
+  local i
+  for ((i = 0; i < ${2:-10} * 20; i++)); do
+    # Looks at the listen socket rather than connecting: a single-threaded
+    # server (openssl ocsp) would block on a probe connection.
+    ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
+    sleep 0.05
+  done
+  echo "port $1 never opened" >&2
+  return 1
+}
+
+# make_pki DIR OCSP_PORT: the dev PKI (root, intermediate, RSA + ECDSA leaves, negatives).
+make_pki() { bash "$SRC/scripts/dev-pki.sh" --dir "$1" --host localhost --ocsp-port "$2" >/dev/null; }
+
+start_ocsp() { # start_ocsp PKI_DIR PORT
+  bash "$SRC/scripts/ocsp-responder.sh" "$1" "$2" >"$T/ocsp-$2.log" 2>&1 &
+  PIDS+=($!)
+  wait_port "$2"
+}
+
+# start_serve LOG ARGS...: castgate serve in the background; waits until it listens.
+SERVE_PID=
+start_serve() {
+  local log=$1; shift
+  "$CASTGATE" serve "$@" >"$log.out" 2>"$log" &
+  SERVE_PID=$!
+  PIDS+=($SERVE_PID)
+  local i
+  for ((i = 0; i < 200; i++)); do
+    grep -q 'listening on port' "$log.out" 2>/dev/null && return 0
+    kill -0 "$SERVE_PID" 2>/dev/null || { cat "$log" >&2; return 1; }
+    sleep 0.05
+  done
+  return 1
+}
+
+# stop_pid PID: SIGTERM and wait; returns the process's exit status.
+stop_pid() { kill -TERM "$1" 2>/dev/null; wait "$1"; }
