@@ -6,10 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LINGER_MS 5000
+#define LINGER_MS 2000
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+static void linger(struct cg_conn *c);
 
 struct wreq {
     uv_write_t req;
@@ -70,7 +71,7 @@ static void on_write(uv_write_t *req, int status)
         return;
     }
     if (c->state == CG_CONN_DRAINING && c->queued == 0) {
-        cg__conn_close(c, "drained");
+        linger(c);
         return;
     }
     uint64_t max = cg__lim(c->srv, CG_LIMIT_MAX_WRITE_QUEUE);
@@ -80,6 +81,32 @@ static void on_write(uv_write_t *req, int status)
     }
     if (c->state == CG_CONN_WS && c->queued <= max / 2 && cg__ws_on_writable(c->ws) != CG_OK)
         cg__conn_drain_and_close(c);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    CG_UNUSED(req);
+    CG_UNUSED(status); /* the linger timer or the peer's EOF ends it */
+}
+
+/* Lingering close: everything is written, so send FIN and read (and drop)
+ * until the peer's EOF or LINGER_MS. Closing at once while the peer still
+ * sends would make the kernel answer with RST, and the peer would lose our
+ * last bytes (a WebSocket close frame, a 413) before reading them. */
+static void linger(struct cg_conn *c)
+{
+    if (c->shutdown_started)
+        return;
+    c->shutdown_started = true;
+    if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+        cg__conn_close(c, "done");
+        return;
+    }
+    if (c->read_paused) {
+        c->read_paused = false;
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    }
+    cg__conn_arm_timer(c, LINGER_MS);
 }
 
 static enum cg_err queue_write(struct cg_conn *c, const uint8_t *p, size_t n)
@@ -157,11 +184,13 @@ void cg__conn_drain_and_close(struct cg_conn *c)
     if (c->state != CG_CONN_TLS)
         SSL_shutdown(c->ssl); /* queues close_notify; we do not wait for the peer's */
     c->state = CG_CONN_DRAINING;
-    if (flush(c) != CG_OK || c->queued == 0) {
-        cg__conn_close(c, "done");
+    if (flush(c) != CG_OK) {
+        cg__conn_close(c, "write failed");
         return;
     }
     cg__conn_arm_timer(c, LINGER_MS);
+    if (c->queued == 0)
+        linger(c);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -293,8 +322,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         cg__conn_close(c, n == UV_EOF ? "peer closed" : uv_strerror((int)n));
         return;
     }
-    if (n == 0 || c->state == CG_CONN_CLOSED)
-        return;
+    if (n == 0 || c->state == CG_CONN_CLOSED || c->state == CG_CONN_DRAINING)
+        return; /* draining: what the peer still sends is dropped */
     c->last_rx_ms = cg__now_ms();
     if (!c->first_byte_seen) {
         c->first_byte_seen = true;

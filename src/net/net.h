@@ -27,7 +27,7 @@ enum cg_conn_state {
     CG_CONN_TLS = 0,   /* TLS handshake in progress */
     CG_CONN_HTTP,      /* reading or answering HTTP requests */
     CG_CONN_WS,        /* WebSocket frames */
-    CG_CONN_DRAINING,  /* writing the last bytes, then closing */
+    CG_CONN_DRAINING,  /* writing the last bytes, then FIN, reading until EOF */
     CG_CONN_CLOSED,    /* handles closing; memory freed in the last close callback */
     CG_CONN_NSTATES
 };
@@ -37,6 +37,8 @@ struct cg_server;
 struct cg_conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
+    uv_shutdown_t shutdown_req;
+    bool shutdown_started;
     struct cg_server *srv;
     struct cg_ctx *ctx;
     SSL *ssl;

@@ -13,13 +13,16 @@ const args = process.argv.slice(2);
 const url = args.shift();
 const opts = { headers: {} };
 const sends = [];
-let expect = 0, timeout = 5000;
+let expect = 0, timeout = 5000, repeat = 1, hash = false;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--ca') opts.ca = fs.readFileSync(args[++i]);
   else if (a === '--send-binary') sends.push([true, args[++i]]);
   else if (a === '--send-text') sends.push([false, args[++i]]);
   else if (a === '--send-file') sends.push([true, fs.readFileSync(args[++i])]);
+  else if (a === '--send-text-hex') sends.push([false, Buffer.from(args[++i], 'hex')]);
+  else if (a === '--repeat') repeat = parseInt(args[++i], 10);
+  else if (a === '--hash') hash = true;
   else if (a === '--header') { const [k, ...v] = args[++i].split(':'); opts.headers[k.trim()] = v.join(':').trim(); }
   else if (a === '--expect') expect = parseInt(args[++i], 10);
   else if (a === '--timeout') timeout = parseInt(args[++i], 10);
@@ -36,12 +39,17 @@ ws.on('unexpected-response', (req, res) => {
 });
 ws.on('open', () => {
   out({ event: 'open' });
-  for (const [bin, data] of sends) ws.send(typeof data === 'string' ? Buffer.from(data) : data, { binary: bin });
+  for (let r = 0; r < repeat; r++)
+    for (const [bin, data] of sends)
+      ws.send(typeof data === 'string' ? Buffer.from(repeat > 1 ? data + ' #' + r : data) : data, { binary: bin });
   if (expect === 0) ws.close(1000, 'done');
 });
 ws.on('message', (data, isBinary) => {
   const buf = Buffer.isBuffer(data) ? data : Buffer.concat(data);
-  out({ event: 'message', binary: isBinary, bytes: buf.length, data: buf.length <= 4096 ? buf.toString('latin1') : undefined });
+  const o = { event: 'message', binary: isBinary, bytes: buf.length };
+  if (hash) o.sha256 = require('crypto').createHash('sha256').update(buf).digest('hex');
+  else if (buf.length <= 4096) o.data = buf.toString('latin1');
+  out(o);
   if (++got >= expect) ws.close(1000, 'done');
 });
 ws.on('close', (code) => { out({ event: 'close', code }); clearTimeout(timer); process.exit(0); });
