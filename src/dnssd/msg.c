@@ -450,9 +450,14 @@ enum cg_err cg__dnssd_read_reply(const uint8_t *wire, size_t len, const struct c
     if (key != NULL && *tsig_error == 0) {
         /* RFC 8945 §5.3: a signed request's reply must verify against the
          * request MAC; an unsigned or forged one is not believed. */
-        CG_ENSURE(tsig != NULL, CG_EAUTH);
-        CG_ENSURE(ldns_pkt_tsig_verify(pkt, wire, len, key->name, key->secret, req->mac),
-                  CG_EAUTH);
+        CG_ENSURE(tsig != NULL && ldns_rr_rd_count(tsig) == 7, CG_EAUTH);
+        bool good = ldns_pkt_tsig_verify(pkt, wire, len, key->name, key->secret, req->mac);
+        /* ldns 1.8.3 leaves the TSIG RR detached from the packet when it
+         * cannot compute a MAC (e.g. an unknown algorithm): reattach it so
+         * ldns_pkt_free() still frees it. */
+        if (ldns_pkt_tsig(pkt) == NULL)
+            ldns_pkt_set_tsig(pkt, tsig);
+        CG_ENSURE(good, CG_EAUTH);
     }
 out:
     ldns_pkt_free(pkt);

@@ -58,4 +58,30 @@ kill -TERM "${PIDS[0]}"; wait "${PIDS[0]}" || fail "withdraw exit status"
 "$CASTGATE" discover _mos._tcp --domain example.test --server "127.0.0.1:$PORT" > "$T/after.json"
 grep -q '"ncs2"' "$T/after.json" && ! grep -q 'Device One' "$T/after.json" || fail "after withdraw: $(cat "$T/after.json")"
 ok "after one withdraws, discover lists only the other"
+# Many instances: the PTR answer no longer fits a 512-byte datagram (TC), so
+# browse asks again over TCP and still lists them all.
+{
+  echo "server 127.0.0.1 $PORT"; echo "zone example.test"
+  for i in $(seq -w 1 30); do
+    n="bulk-instance-number-$i-with-a-rather-long-name._mos._tcp.example.test"
+    echo "update add _mos._tcp.example.test 60 PTR $n"
+    echo "update add $n 60 SRV 0 0 4$i gw1.example.test"
+    echo "update add $n 60 TXT \"api_proto=wss\" \"n=$i\""
+  done
+  echo "send"
+} | nsupdate -k "$T/tsig.key" || fail "nsupdate bulk add"
+dig @127.0.0.1 -p "$PORT" +ignore +noedns _mos._tcp.example.test PTR | grep -q 'flags:.* tc' \
+  || fail "the PTR answer is not truncated over UDP (test is void)"
+"$CASTGATE" discover _mos._tcp --domain example.test --server "127.0.0.1:$PORT" -v \
+  > "$T/many.json" 2> "$T/many.err" || { cat "$T/many.err"; fail "discover with many instances"; }
+grep -q "retrying over TCP" "$T/many.err" || fail "no TCP retry logged"
+python3 - "$T/many.json" <<'PY' || fail "many: $(head -c 300 "$T/many.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = {i["name"] for i in d["instances"]}
+assert len(names) == 31, len(names)
+b = [i for i in d["instances"] if i["name"].startswith("bulk-instance-number-07-")][0]
+assert b["port"] == 407 and b["txt"] == {"api_proto": "wss", "n": "07"}, b
+PY
+ok "31 instances: truncated UDP answer fetched again over TCP"
 echo "PASS"

@@ -401,6 +401,20 @@ static void test_reply_reading(void **state)
     /* ... but fine when we did not sign */
     assert_int_equal(cg__dnssd_read_reply(w, wl, &m, NULL, &rcode, &terr), CG_OK);
     free(w);
+    /* a signature with an algorithm ldns cannot compute: refused, nothing leaked
+     * (ldns 1.8.3 detaches the TSIG RR on that path; read_reply reattaches it) */
+    {
+        ldns_pkt *p = NULL;
+        make_reply(&m, LDNS_RCODE_NOERROR, k.secret, 0, &w, &wl);
+        assert_int_equal(ldns_wire2pkt(&p, w, wl), LDNS_STATUS_OK);
+        free(w);
+        ldns_rdf *old = ldns_rr_set_rdf(ldns_pkt_tsig(p), ldns_dname_new_frm_str("hmac-foo."), 0);
+        ldns_rdf_deep_free(old);
+        assert_int_equal(ldns_pkt2wire(&w, p, &wl), LDNS_STATUS_OK);
+        ldns_pkt_free(p);
+        assert_int_equal(cg__dnssd_read_reply(w, wl, &m, &k, &rcode, &terr), CG_EAUTH);
+        free(w);
+    }
     /* NOTAUTH with TSIG error BADSIG */
     make_reply(&m, LDNS_RCODE_NOTAUTH, other.secret, 16, &w, &wl);
     assert_int_equal(cg__dnssd_read_reply(w, wl, &m, &k, &rcode, &terr), CG_OK);
