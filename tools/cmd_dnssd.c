@@ -28,8 +28,9 @@ static const char reg_usage[] =
     "\n"
     "register  adds the DNS-SD records (PTR, SRV, TXT) to --server by DNS UPDATE (RFC 2136),\n"
     "          signed with the TSIG key in FILE (BIND key file, mode 0600) if given, keeps\n"
-    "          them fresh, and withdraws them on SIGINT/SIGTERM. --cert refuses a host name\n"
-    "          the certificate does not carry (BCP-003-01 B-42). Without --server, the zone's\n"
+    "          them fresh (SIGHUP: re-register now), and withdraws them on SIGINT/SIGTERM.\n"
+    "          --cert refuses a host name the certificate does not carry (BCP-003-01\n"
+    "          B-42). Without --server, the zone's\n"
     "          primary (SOA MNAME) is found through --resolver (or /etc/resolv.conf) and\n"
     "          updated on the resolver's port. Only with no DNS server configured at all is\n"
     "          multicast DNS (Avahi) used, on the --mdns-interface interfaces only (B-41). --once\n"
@@ -146,7 +147,7 @@ static int parse_reg(int argc, char **argv, struct reg_args *a)
 struct reg_run {
     struct cg_ctx *ctx;
     struct cg_dnssd *d;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     int once, status, withdrawing;
 };
 
@@ -154,6 +155,7 @@ static void close_signals(struct reg_run *r)
 {
     uv_close((uv_handle_t *)&r->sigint, NULL);
     uv_close((uv_handle_t *)&r->sigterm, NULL);
+    uv_close((uv_handle_t *)&r->sighup, NULL);
 }
 
 static void on_withdrawn(void *user, enum cg_err err)
@@ -189,6 +191,14 @@ static void on_signal(uv_signal_t *s, int signum)
         on_withdrawn(r, CG_ESTATE);
 }
 
+static void on_sighup(uv_signal_t *s, int signum)
+{
+    struct reg_run *r = s->data;
+    (void)signum;
+    if (!r->withdrawing)
+        (void)cg_dnssd_refresh(r->d); /* re-register now */
+}
+
 static int run_register(struct reg_args *a)
 {
     struct reg_run r = {.once = a->once, .status = 1};
@@ -205,9 +215,11 @@ static int run_register(struct reg_args *a)
     uv_loop_t *loop = cg_ctx_loop(r.ctx);
     uv_signal_init(loop, &r.sigint);
     uv_signal_init(loop, &r.sigterm);
-    r.sigint.data = r.sigterm.data = &r;
+    uv_signal_init(loop, &r.sighup);
+    r.sigint.data = r.sigterm.data = r.sighup.data = &r;
     uv_signal_start(&r.sigint, on_signal, SIGINT);
     uv_signal_start(&r.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&r.sighup, on_sighup, SIGHUP);
     cg_ctx_run(r.ctx);
     cg_dnssd_free(r.d);
     cg_ctx_free(r.ctx);

@@ -667,6 +667,7 @@ struct fake {
     int rcodes[4];
     int nrc, seen;
     int kinds[4]; /* prerequisite type seen: ANY (add new) or SRV (replace/withdraw) */
+    int withdraws[4]; /* the update deletes every RRset at the instance name */
 };
 
 struct watch {
@@ -704,6 +705,8 @@ static void fake_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *b, const struct so
     assert_int_equal(ldns_wire2pkt(&p, (const uint8_t *)b->base, (size_t)n), LDNS_STATUS_OK);
     ldns_rr *pre = ldns_rr_list_rr(ldns_pkt_answer(p), 0);
     f->kinds[f->seen] = pre != NULL ? (int)ldns_rr_get_type(pre) : 0;
+    f->withdraws[f->seen] =
+        find_rr(ldns_pkt_authority(p), LDNS_RR_TYPE_ANY, LDNS_RR_CLASS_ANY) != NULL;
     ldns_pkt_set_qr(p, true);
     ldns_pkt_set_rcode(p, (uint8_t)f->rcodes[f->seen++]);
     uint8_t *w = NULL;
@@ -813,6 +816,50 @@ static void test_state_machine(void **state)
     run_script(ok, 0, CG_DNSSD_RETRYING, CG_ETIMEDOUT, NULL, "timeout");
 }
 
+/* Refresh on demand (reload) sends a REPLACE; free without withdraw sends a
+ * best-effort withdraw; keep_on_free sends nothing. */
+static void test_refresh_and_free(void **state)
+{
+    (void)state;
+    for (int keep = 0; keep <= 1; keep++) {
+        struct cg_ctx *ctx = NULL;
+        struct fake f = {.nrc = 3};
+        struct watch w = {0};
+        struct cg_dnssd *d = NULL;
+        char server[32];
+        assert_int_equal(cg_ctx_new(&ctx), CG_OK);
+        w.ctx = ctx;
+        snprintf(server, sizeof(server), "127.0.0.1:%d", fake_start(ctx, &f));
+        struct cg_dnssd_opts o = base_opts();
+        o.server = server;
+        o.timeout_ms = 200;
+        o.keep_on_free = keep;
+        assert_int_equal(cg_dnssd_new(ctx, &o, on_state, &w, &d), CG_OK);
+        cg_ctx_run(ctx);
+        assert_int_equal(w.last, CG_DNSSD_REGISTERED);
+        assert_int_equal(f.seen, 1);
+        assert_int_equal(cg_dnssd_refresh(d), CG_OK);
+        while (f.seen < 2)
+            uv_run(cg_ctx_loop(ctx), UV_RUN_ONCE);
+        assert_int_equal(f.kinds[1], LDNS_RR_TYPE_SRV); /* REPLACE: our SRV must be there */
+        assert_false(f.withdraws[1]);
+        for (int i = 0; i < 10; i++) { /* let the REPLACE reply be read */
+            uv_run(cg_ctx_loop(ctx), UV_RUN_NOWAIT);
+            usleep(2000);
+        }
+        cg_dnssd_free(d);
+        for (int i = 0; i < 20 && f.seen < 3; i++) {
+            uv_run(cg_ctx_loop(ctx), UV_RUN_NOWAIT);
+            usleep(5000);
+        }
+        assert_int_equal(f.seen, keep ? 2 : 3);
+        if (!keep)
+            assert_true(f.withdraws[2]);
+        uv_close((uv_handle_t *)&f.udp, NULL);
+        cg_ctx_free(ctx);
+    }
+}
+
 static void test_build_failure_injection(void **state)
 {
     (void)state;
@@ -861,6 +908,7 @@ int main(void)
         cmocka_unit_test(test_zone_text),
         cmocka_unit_test(test_multicast_decision),
         cmocka_unit_test(test_state_machine),
+        cmocka_unit_test(test_refresh_and_free),
         cmocka_unit_test(test_build_failure_injection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
