@@ -100,27 +100,6 @@ enum cg_err cg_mos_framer_feed(struct cg_mos_framer *f, const void *data, size_t
     return CG_OK;
 }
 
-size_t cg__mos_find(const uint8_t *p, size_t i, size_t end, unsigned w, unsigned ch)
-{
-    if (w == 1) {
-        const uint8_t *q = i < end ? memchr(p + i, (int)ch, end - i) : NULL;
-        return q != NULL ? (size_t)(q - p) : end;
-    }
-    /* UTF-16BE: the ASCII byte sits at the odd index of a unit whose high
-     * byte is zero. */
-    size_t j = i + 1;
-    while (j < end) {
-        const uint8_t *q = memchr(p + j, (int)ch, end - j);
-        if (q == NULL)
-            return end;
-        j = (size_t)(q - p);
-        if (((j - i) & 1) == 1 && p[j - 1] == 0)
-            return j - 1;
-        j++;
-    }
-    return end;
-}
-
 /* Junk between messages: reported once per run, at `at`. */
 static bool junk(struct cg_mos_framer *f, size_t at, struct cg_mos_frame *fr)
 {
@@ -427,6 +406,64 @@ static void settle(struct cg_mos_framer *f)
         f->head = f->pos;
 }
 
+/* Fast path for the common case inside a message: a whole start or end tag
+ * (no comment, CDATA or PI) that lies within [i, lim), read in one tight
+ * loop instead of character by character through the state machine. i is
+ * at '<'. Returns the position after '>' and *kind (0: not <mos>, 1: <mos>,
+ * 2: </mos>, 3: <mos/>), or 0 to let the state machine take it; whatever it
+ * accepts the state machine would read the same way. */
+/* Characters that end a tag name (or the tag) in the fast path. */
+static const uint8_t name_stop[128] = {[' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1,
+                                       ['>'] = 1, ['/'] = 1,  ['<'] = 1};
+
+static inline size_t fast_tag(const uint8_t *p, size_t i, size_t lim, unsigned w, int *kind)
+{
+    size_t j = i + w;
+    if (j >= lim)
+        return 0;
+    unsigned c = cg__mos_unit(p, j, w);
+    bool etag = c == '/';
+    if (c == '!' || c == '?')
+        return 0;
+    if (etag)
+        j += w;
+    size_t name = j;
+    for (; j < lim; j += w) {
+        c = cg__mos_unit(p, j, w);
+        if (c < 128 && name_stop[c] && !(c == '/' && etag))
+            break;
+    }
+    if (j >= lim || j == name || c == '<')
+        return 0;
+    bool mos = j - name == 3 * w && cg__mos_unit(p, name, w) == 'm' &&
+               cg__mos_unit(p, name + w, w) == 'o' && cg__mos_unit(p, name + 2 * w, w) == 's';
+    if (c == '>') { /* the common case: no attributes */
+        *kind = !mos ? 0 : etag ? 2 : 1;
+        return j + w;
+    }
+    unsigned last = 0;
+    for (; j < lim; j += w) {
+        c = cg__mos_unit(p, j, w);
+        if (c == '>')
+            break;
+        if (c == '"' || c == '\'') {
+            if (etag)
+                return 0;
+            j = cg__mos_find(p, j + w, lim, w, c);
+            if (j >= lim)
+                return 0;
+        } else if (c == '<') {
+            return 0;
+        }
+        if (!cg__mos_is_space(c))
+            last = c;
+    }
+    if (j >= lim)
+        return 0;
+    *kind = !mos ? 0 : etag ? 2 : last == '/' ? 3 : 1;
+    return j + w;
+}
+
 enum cg_err cg_mos_framer_next(struct cg_mos_framer *f, struct cg_mos_frame *fr)
 {
     CG_CHECK(f != NULL && fr != NULL, CG_EINVAL);
@@ -448,6 +485,32 @@ enum cg_err cg_mos_framer_next(struct cg_mos_framer *f, struct cg_mos_frame *fr)
         size_t lim = f->in_msg && !f->discard && f->msg_start + f->max < end
                          ? f->msg_start + f->max
                          : end;
+        if (f->in_msg && f->st == F_TEXT) {
+            /* Text and whole tags, tag after tag, until something needs the
+             * state machine (comment, CDATA, PI, a tag cut by lim). */
+            size_t lt, k;
+            int kind = 0;
+            for (;;) {
+                lt = cg__mos_find(f->buf, i, lim, w, '<');
+                k = lt >= lim ? 0
+                    : w == 2  ? fast_tag(f->buf, lt, lim, 2, &kind)
+                              : fast_tag(f->buf, lt, lim, 1, &kind);
+                if (k == 0)
+                    break;
+                i = k;
+                if (kind == 1)
+                    f->depth++;
+                else if (kind == 2 && f->depth > 0 && --f->depth == 0) {
+                    if (message_end(f, k, fr) == EV_MSG)
+                        return CG_OK;
+                    break; /* a dropped message ended: back to the outer loop */
+                }
+            }
+            if (k != 0 || lt != i) {
+                i = k != 0 ? k : lt;
+                continue;
+            }
+        }
         size_t j = skip_run(f, i, lim);
         if (j != i) { /* re-check the size limit first */
             i = j;

@@ -86,7 +86,7 @@ static size_t count_messages(const struct evs *v)
     return m;
 }
 
-/* Every fixture, both encodings: whole = split at every byte = byte by byte.
+/* Every fixture, both encodings: whole = split = byte by byte.
  * Messages yield exactly one message (streams: four), fragments junk. */
 static void test_fixtures_every_split(void **state)
 {
@@ -116,7 +116,11 @@ static void test_fixtures_every_split(void **state)
                     evs_free(&part);
                 }
             } else {
-                for (size_t split = 1; split < n; split++) {
+                /* Every split point for the edge cases and streams; the
+                 * plain spec examples every 5th (the suite runs under ASan
+                 * on a shared machine). One byte at a time for all. */
+                size_t stride = strcmp(rows[r].dir, "edge") == 0 ? 1 : 5;
+                for (size_t split = 1; split < n; split += stride) {
                     frame(enc, 0, in, n, split, 0, &part);
                     assert_same(&whole, &part, rows[r].file);
                     evs_free(&part);
