@@ -506,7 +506,7 @@ enum cg_err cg_mos_framer_next(struct cg_mos_framer *f, struct cg_mos_frame *fr)
                     break; /* a dropped message ended: back to the outer loop */
                 }
             }
-            if (k != 0 || lt != i) {
+            if (k != 0 || lt != i || lt >= lim) { /* lt >= lim: nothing left to scan */
                 i = k != 0 ? k : lt;
                 continue;
             }

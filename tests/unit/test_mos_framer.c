@@ -317,6 +317,29 @@ static void test_finish_states(void **state)
     cg_mos_framer_free(NULL);
 }
 
+/* Regression (found by fuzz_mos_framer): a feed ending just after a whole
+ * tag made the framer read one byte past the input, a stale byte left in its
+ * buffer by an earlier message. Plant a '<' there and check it is ignored. */
+static void test_never_reads_past_input(void **state)
+{
+    (void)state;
+    struct cg_mos_framer *f = NULL;
+    struct cg_mos_frame fr;
+    assert_int_equal(cg_mos_framer_new(CG_MOS_UTF8, 0, &f), CG_OK);
+    const char *m1 = "<mos><mosID><</mosID></mos>"; /* byte 12 is '<' */
+    assert_int_equal(cg_mos_framer_feed(f, m1, strlen(m1)), CG_OK);
+    assert_int_equal(cg_mos_framer_next(f, &fr), CG_OK);
+    assert_int_equal(cg_mos_framer_next(f, &fr), CG_EAGAIN);
+    assert_int_equal(cg_mos_framer_feed(f, "<mos><mosID>", 12), CG_OK);
+    assert_int_equal(cg_mos_framer_next(f, &fr), CG_EAGAIN);
+    const char *b = "mos>a</mosID><k/></mos>"; /* text "mos>a", not a nested <mos> */
+    assert_int_equal(cg_mos_framer_feed(f, b, strlen(b)), CG_OK);
+    assert_int_equal(cg_mos_framer_next(f, &fr), CG_OK);
+    assert_int_equal(fr.len, 12 + strlen(b));
+    assert_int_equal(cg_mos_framer_finish(f, &fr), CG_OK);
+    cg_mos_framer_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_junk_reported_and_resynced),
         cmocka_unit_test(test_too_big_then_resync),
         cmocka_unit_test(test_finish_states),
+        cmocka_unit_test(test_never_reads_past_input),
         cmocka_unit_test(test_streams_four_messages),
         cmocka_unit_test(test_fixtures_every_split),
     };
