@@ -36,6 +36,10 @@ enum cg_err cg__dnssd_check_instance(const char *label);
  * '='. No entries: one empty string (§6.1). CG_ERANGE past 255 bytes or
  * CG_DNSSD_TXT_MAX in all, CG_EINVAL for a bad key. */
 enum cg_err cg__dnssd_txt_encode(const char *const *txt, size_t n, struct cg_buf *out);
+/* NULL when txt carries the keys castgate's convention (docs/discovery.md)
+ * expects for type (_mos._tcp, _nmos-*), else what is missing. A hint only:
+ * registration goes ahead and logs it as a warning. */
+const char *cg__dnssd_txt_lint(const char *type, const char *const *txt, size_t n);
 /* "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53" -> address (port default 53). */
 enum cg_err cg__dnssd_parse_server(const char *s, struct sockaddr_storage *out);
 

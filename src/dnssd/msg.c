@@ -78,6 +78,38 @@ out:
     return rc;
 }
 
+/* castgate's MOS convention (docs/discovery.md) and the NMOS keys. */
+const char *cg__dnssd_txt_lint(const char *type, const char *const *txt, size_t n)
+{
+    static const struct {
+        const char *type, *key, *why;
+    } need[] = {
+        {"_mos._tcp", "api_proto", "a MOS 4.0 endpoint should advertise api_proto=wss"},
+        {"_mos._tcp", "path", "a MOS 4.0 endpoint should advertise path=/mos/Communication"},
+        {"_mos._tcp", "channels", "a MOS 4.0 endpoint should advertise channels=mom,ro,aux"},
+        {"_mos._tcp", "passive", "a MOS 4.0 endpoint should advertise passive=yes|no"},
+        {"_nmos-", "api_proto", "an NMOS endpoint should advertise api_proto=https"},
+        {"_nmos-", "api_ver", "an NMOS endpoint should advertise api_ver"},
+        {"_nmos-", "api_auth", "an NMOS endpoint should advertise api_auth"},
+    };
+    bool id = false;
+    for (size_t j = 0; j < n; j++)
+        id = id || strncmp(txt[j], "mosID=", 6) == 0 || strncmp(txt[j], "ncsID=", 6) == 0;
+    for (size_t i = 0; i < CG_ARRAY_LEN(need); i++) {
+        if (strncmp(type, need[i].type, strlen(need[i].type)) != 0)
+            continue;
+        size_t kl = strlen(need[i].key);
+        bool found = false;
+        for (size_t j = 0; j < n && !found; j++)
+            found = strncmp(txt[j], need[i].key, kl) == 0 && txt[j][kl] == '=';
+        if (!found)
+            return need[i].why;
+    }
+    if (strcmp(type, "_mos._tcp") == 0 && !id)
+        return "a MOS 4.0 endpoint should advertise mosID=… or ncsID=…";
+    return NULL;
+}
+
 enum cg_err cg__dnssd_parse_server(const char *s, struct sockaddr_storage *out)
 {
     CG_CHECK(s != NULL && out != NULL, CG_EINVAL);

@@ -343,6 +343,10 @@ static enum cg_err init(struct cg_dnssd *d, const struct cg_dnssd_opts *o)
     snprintf(d->name, sizeof(d->name), "'%s' (%s.%s)", esc, o->type, o->domain);
     if (o->cert_file != NULL)
         CG_GUARD(cg_dnssd_check_host(d->ctx, o->host, o->cert_file));
+    const char *lint = cg__dnssd_txt_lint(o->type, o->txt, o->ntxt);
+    if (lint != NULL)
+        cg__log(d->ctx, CG_LOG_WARN, CG_DNSSD_COMPONENT, "%s: %s (see docs/discovery.md)", d->name,
+                lint);
     if (cg_dnssd_uses_multicast(o))
         return cg__mdns_new(d->ctx, o, on_mdns, d, &d->mdns);
     return init_unicast(d, o);

@@ -131,6 +131,20 @@ static void test_txt_encoding(void **state)
     cg__buf_free(&b);
 }
 
+static void test_txt_lint(void **state)
+{
+    (void)state;
+    assert_null(cg__dnssd_txt_lint("_mos._tcp", good_txt, CG_ARRAY_LEN(good_txt)));
+    assert_non_null(strstr(cg__dnssd_txt_lint("_mos._tcp", good_txt, 1), "path="));
+    const char *const noid[] = {"api_proto=wss", "path=/mos/Communication", "channels=ro",
+                                "passive=yes"};
+    assert_non_null(strstr(cg__dnssd_txt_lint("_mos._tcp", noid, 4), "mosID"));
+    const char *const nmos[] = {"api_proto=https", "api_ver=v1.3", "pri=100", "api_auth=false"};
+    assert_null(cg__dnssd_txt_lint("_nmos-register._tcp", nmos, 4));
+    assert_non_null(cg__dnssd_txt_lint("_nmos-query._tcp", nmos, 1));
+    assert_null(cg__dnssd_txt_lint("_http._tcp", NULL, 0)); /* no convention: no opinion */
+}
+
 static void test_parse_server(void **state)
 {
     (void)state;
@@ -816,6 +830,51 @@ static void test_state_machine(void **state)
     run_script(ok, 0, CG_DNSSD_RETRYING, CG_ETIMEDOUT, NULL, "timeout");
 }
 
+/* Failures back off 1 s, 2 s, then stay at the cap (max_backoff_s = 2). */
+static void on_state_count(void *user, enum cg_dnssd_state st, enum cg_err err)
+{
+    struct watch *w = user;
+    w->last = st;
+    w->last_err = err;
+    if (st == CG_DNSSD_RETRYING && ++w->changes == 3)
+        cg_ctx_stop(w->ctx);
+}
+
+static void test_backoff_capped(void **state)
+{
+    (void)state;
+    struct cg_ctx *ctx = NULL;
+    struct fake f = {.nrc = 3, .rcodes = {LDNS_RCODE_REFUSED, LDNS_RCODE_REFUSED,
+                                          LDNS_RCODE_REFUSED}};
+    struct watch w = {0};
+    struct tu_log log = {0};
+    struct cg_dnssd *d = NULL;
+    char server[32];
+    assert_int_equal(cg_ctx_new(&ctx), CG_OK);
+    cg_ctx_set_log(ctx, tu_log_fn, &log, CG_LOG_DEBUG);
+    w.ctx = ctx;
+    snprintf(server, sizeof(server), "127.0.0.1:%d", fake_start(ctx, &f));
+    struct cg_dnssd_opts o = base_opts();
+    o.server = server;
+    o.max_backoff_s = 2;
+    assert_int_equal(cg_dnssd_new(ctx, &o, on_state_count, &w, &d), CG_OK);
+    uint64_t t0 = cg__now_ms();
+    cg_ctx_run(ctx);
+    uint64_t took = cg__now_ms() - t0;
+    assert_int_equal(w.changes, 3);
+    assert_int_equal(w.last_err, CG_EDNS);
+    assert_true(tu_log_has(&log, "REFUSED: the server's policy does not allow this update"));
+    assert_true(tu_log_has(&log, "retrying in 1s"));
+    const char *second = strstr(log.text, "retrying in 2s");
+    assert_non_null(second);
+    assert_non_null(strstr(second + 1, "retrying in 2s")); /* capped, not 4s */
+    assert_null(strstr(log.text, "retrying in 4s"));
+    assert_true(took >= 2900 && took < 6000); /* 1 s + 2 s between the three attempts */
+    cg_dnssd_free(d);
+    uv_close((uv_handle_t *)&f.udp, NULL);
+    cg_ctx_free(ctx);
+}
+
 /* Refresh on demand (reload) sends a REPLACE; free without withdraw sends a
  * best-effort withdraw; keep_on_free sends nothing. */
 static void test_refresh_and_free(void **state)
@@ -895,6 +954,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_txt_encoding),
+        cmocka_unit_test(test_txt_lint),
         cmocka_unit_test(test_parse_server),
         cmocka_unit_test(test_update_add_new),
         cmocka_unit_test(test_svc_limits),
@@ -909,6 +969,7 @@ int main(void)
         cmocka_unit_test(test_multicast_decision),
         cmocka_unit_test(test_state_machine),
         cmocka_unit_test(test_refresh_and_free),
+        cmocka_unit_test(test_backoff_capped),
         cmocka_unit_test(test_build_failure_injection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
