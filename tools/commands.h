@@ -14,10 +14,12 @@ int cmd_discover(int argc, char **argv);
 int cmd_dnssd(int argc, char **argv);
 int cmd_mos(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_connect(int argc, char **argv);
 
 /* Every subcommand, in --help order. Add a row here and a tools/cmd_X.c. */
 #define CG_COMMANDS                                                                                \
     {"serve", "serve a BCP-003-01 HTTPS/WSS endpoint (WebSocket echo)", cmd_serve},                \
+    {"connect", "connect to a wss endpoint, send, print what arrives (JSON)", cmd_connect},       \
     {"version", "print the version", cmd_version},                                                 \
     {"discover", "list DNS-SD instances of a service type (unicast)", cmd_discover},               \
     {"dnssd", "register/withdraw DNS-SD records by DNS UPDATE, or print zone records", cmd_dnssd}, \

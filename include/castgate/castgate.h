@@ -7,5 +7,6 @@
 #include <castgate/dnssd.h>
 #include <castgate/mos.h>
 #include <castgate/server.h>
+#include <castgate/client.h>
 
 #endif

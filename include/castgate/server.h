@@ -189,6 +189,13 @@ CG_API void cg_ws_set_user(struct cg_ws *ws, void *user);
 CG_API const char *cg_ws_peer(const struct cg_ws *ws); /* "ip:port" */
 /* Bytes queued towards the peer and not yet written to the socket. */
 CG_API size_t cg_ws_queued(const struct cg_ws *ws);
+/* Why the connection closed, valid in on_close: CG_OK after a close
+ * handshake; otherwise CG_ECLOSED (transport lost), CG_ETIMEDOUT, CG_ENET,
+ * CG_EAUTH (upgrade refused with 401/403), CG_EHTTP (other refusal), CG_EWS,
+ * or a TLS reason (CG_EHANDSHAKE, CG_EVERIFY, CG_EREVOKED, CG_EEXPIRED…). */
+CG_API enum cg_err cg_ws_error(const struct cg_ws *ws);
+/* The HTTP status of a refused client upgrade (401, 404…), else 0. */
+CG_API int cg_ws_http_status(const struct cg_ws *ws);
 
 #ifdef __cplusplus
 }

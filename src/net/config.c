@@ -22,6 +22,22 @@ static const uint64_t limit_max[CG_SERVER_NLIMITS] = {
     [CG_LIMIT_WS_PONG_MS] = 86400000,     [CG_LIMIT_MAX_WRITE_QUEUE] = 1u << 30,
 };
 
+void cg__limits_default(struct cg_server_limits *lim)
+{
+    memcpy(lim->v, limit_default, sizeof(limit_default));
+}
+
+enum cg_err cg__limit_set(struct cg_server_limits *lim, enum cg_server_limit which,
+                          uint64_t value)
+{
+    CG_CHECK((unsigned)which < CG_SERVER_NLIMITS, CG_EINVAL);
+    CG_CHECK(value > 0 && value <= limit_max[which], CG_ERANGE);
+    if (which == CG_LIMIT_WS_PING_MS || which == CG_LIMIT_WS_PONG_MS)
+        CG_CHECK(value >= 100, CG_ERANGE);
+    lim->v[which] = value;
+    return CG_OK;
+}
+
 enum cg_err cg_server_config_new(struct cg_server_config **out)
 {
     CG_CHECK(out != NULL, CG_EINVAL);
@@ -29,7 +45,7 @@ enum cg_err cg_server_config_new(struct cg_server_config **out)
     CG_CHECK(cfg != NULL, CG_ENOMEM);
     cfg->hsts_max_age = 31536000; /* B-21: the recommended year */
     cfg->ocsp = true;             /* B-12 */
-    memcpy(cfg->lim.v, limit_default, sizeof(limit_default));
+    cg__limits_default(&cfg->lim);
     *out = cfg;
     return CG_OK;
 }
@@ -149,10 +165,6 @@ enum cg_err cg_server_config_set_session_tickets(struct cg_server_config *cfg, b
 enum cg_err cg_server_config_set_limit(struct cg_server_config *cfg, enum cg_server_limit which,
                                        uint64_t value)
 {
-    CG_CHECK(cfg != NULL && (unsigned)which < CG_SERVER_NLIMITS, CG_EINVAL);
-    CG_CHECK(value > 0 && value <= limit_max[which], CG_ERANGE);
-    if (which == CG_LIMIT_WS_PING_MS || which == CG_LIMIT_WS_PONG_MS)
-        CG_CHECK(value >= 100, CG_ERANGE);
-    cfg->lim.v[which] = value;
-    return CG_OK;
+    CG_CHECK(cfg != NULL, CG_EINVAL);
+    return cg__limit_set(&cfg->lim, which, value);
 }

@@ -26,4 +26,8 @@ struct cg_server_config {
     struct cg_server_limits lim;
 };
 
+void cg__limits_default(struct cg_server_limits *lim);
+enum cg_err cg__limit_set(struct cg_server_limits *lim, enum cg_server_limit which,
+                          uint64_t value);
+
 #endif

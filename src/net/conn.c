@@ -9,6 +9,7 @@
 #define LINGER_MS 2000
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void pump(struct cg_conn *c);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 static void linger(struct cg_conn *c);
 
@@ -28,12 +29,17 @@ static void on_handle_closed(uv_handle_t *h)
         cg__ws_free(c->ws);
     SSL_free(c->ssl); /* frees both BIOs */
     cg__http_parser_free(&c->hp);
-    free(c);
+    if (c->dial != NULL)
+        cg__dial_on_closed(c); /* frees c with its dial state */
+    else
+        free(c);
 }
 
 static void unlink_conn(struct cg_conn *c)
 {
     struct cg_server *s = c->srv;
+    if (s == NULL)
+        return;
     if (c->prev != NULL)
         c->prev->next = c->next;
     else if (s->conns == c)
@@ -74,7 +80,7 @@ static void on_write(uv_write_t *req, int status)
         linger(c);
         return;
     }
-    uint64_t max = cg__lim(c->srv, CG_LIMIT_MAX_WRITE_QUEUE);
+    uint64_t max = cg__conn_lim(c, CG_LIMIT_MAX_WRITE_QUEUE);
     if (c->read_paused && c->queued <= max / 2) {
         c->read_paused = false;
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
@@ -155,12 +161,13 @@ static void pause_if_blocked(struct cg_conn *c)
 
 bool cg__conn_write_blocked(const struct cg_conn *c)
 {
-    return c->queued > cg__lim(c->srv, CG_LIMIT_MAX_WRITE_QUEUE);
+    return c->queued > cg__conn_lim(c, CG_LIMIT_MAX_WRITE_QUEUE);
 }
 
 enum cg_err cg__conn_write(struct cg_conn *c, const void *data, size_t len)
 {
-    CG_CHECK(c->state == CG_CONN_HTTP || c->state == CG_CONN_WS, CG_ECLOSED);
+    CG_CHECK(c->state == CG_CONN_HTTP || c->state == CG_CONN_UPGRADING || c->state == CG_CONN_WS,
+             CG_ECLOSED);
     const uint8_t *p = data;
     while (len > 0) {
         int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
@@ -197,8 +204,13 @@ static void on_timer(uv_timer_t *t)
 {
     struct cg_conn *c = t->data;
     switch (c->state) {
+    case CG_CONN_CONNECTING:
+    case CG_CONN_UPGRADING:
     case CG_CONN_TLS:
-        cg__log(c->ctx, CG_LOG_WARN, "tls", "%s: TLS handshake timed out", c->peer);
+        cg__log(c->ctx, CG_LOG_WARN, "tls", "%s: %s timed out", c->peer,
+                c->state == CG_CONN_TLS ? "TLS handshake" : "connection set-up");
+        if (c->ws != NULL)
+            cg__ws_set_failure(c->ws, CG_ETIMEDOUT, 0);
         cg__conn_close(c, "handshake timeout");
         break;
     case CG_CONN_HTTP:
@@ -208,8 +220,8 @@ static void on_timer(uv_timer_t *t)
             cg__conn_close(c, "idle");
         break;
     case CG_CONN_WS: {
-        uint64_t ping = cg__lim(c->srv, CG_LIMIT_WS_PING_MS);
-        uint64_t pong = cg__lim(c->srv, CG_LIMIT_WS_PONG_MS);
+        uint64_t ping = cg__conn_lim(c, CG_LIMIT_WS_PING_MS);
+        uint64_t pong = cg__conn_lim(c, CG_LIMIT_WS_PONG_MS);
         uint64_t quiet = cg__now_ms() - c->last_rx_ms;
         if (cg__ws_close_sent(c->ws)) {
             cg__conn_close(c, "close not answered");
@@ -243,6 +255,8 @@ static void deliver(struct cg_conn *c, const uint8_t *p, size_t n)
 {
     if (c->state == CG_CONN_HTTP) {
         cg__server_on_http_data(c, p, n);
+    } else if (c->state == CG_CONN_UPGRADING) {
+        cg__dial_on_data(c, p, n);
     } else if (c->state == CG_CONN_WS) {
         if (cg__ws_on_data(c->ws, p, n) != CG_OK)
             cg__conn_drain_and_close(c);
@@ -253,16 +267,24 @@ static bool handshake(struct cg_conn *c)
 {
     int r = SSL_do_handshake(c->ssl);
     if (r == 1) {
-        c->state = CG_CONN_HTTP;
         cg__log(c->ctx, CG_LOG_DEBUG, "tls", "%s: %s %s", c->peer, SSL_get_version(c->ssl),
                 SSL_get_cipher_name(c->ssl));
-        cg__conn_arm_timer(c, cg__lim(c->srv, CG_LIMIT_HEADER_MS));
+        if (c->dial != NULL) {
+            cg__dial_on_tls_done(c); /* checks the peer, sends the upgrade */
+            return c->state == CG_CONN_UPGRADING;
+        }
+        c->state = CG_CONN_HTTP;
+        cg__conn_arm_timer(c, cg__conn_lim(c, CG_LIMIT_HEADER_MS));
         return true;
     }
     int e = SSL_get_error(c->ssl, r);
-    flush(c); /* the server's flight, or an alert */
+    flush(c); /* our flight, or an alert */
     if (e == SSL_ERROR_WANT_READ)
         return false;
+    if (c->dial != NULL) {
+        cg__dial_on_tls_failed(c); /* B-31: no going on after a failed handshake */
+        return false;
+    }
     char what[128];
     snprintf(what, sizeof(what), "%s: TLS handshake refused", c->peer);
     cg__tls_log_errors(c->ctx, CG_LOG_WARN, what); /* B-24 */
@@ -274,9 +296,9 @@ static void pump(struct cg_conn *c)
 {
     if (c->state == CG_CONN_TLS && !handshake(c))
         return;
-    uint8_t *buf = c->srv->readbuf; /* the ciphertext was copied into net_in */
-    while (c->state == CG_CONN_HTTP || c->state == CG_CONN_WS) {
-        int n = SSL_read(c->ssl, buf, sizeof(c->srv->readbuf));
+    uint8_t *buf = c->readbuf; /* the ciphertext was copied into net_in */
+    while (c->state == CG_CONN_HTTP || c->state == CG_CONN_UPGRADING || c->state == CG_CONN_WS) {
+        int n = SSL_read(c->ssl, buf, (int)c->readbuf_len);
         if (n > 0) {
             deliver(c, buf, (size_t)n);
             continue;
@@ -300,7 +322,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     CG_UNUSED(hint);
     struct cg_conn *c = h->data;
-    *buf = uv_buf_init((char *)c->srv->readbuf, sizeof(c->srv->readbuf));
+    *buf = uv_buf_init((char *)c->readbuf, (unsigned)c->readbuf_len);
 }
 
 /* B-20: a TLS connection starts with a handshake record (22). Anything else,
@@ -325,7 +347,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     if (n == 0 || c->state == CG_CONN_CLOSED || c->state == CG_CONN_DRAINING)
         return; /* draining: what the peer still sends is dropped */
     c->last_rx_ms = cg__now_ms();
-    if (!c->first_byte_seen) {
+    if (!c->first_byte_seen && c->srv != NULL) {
         c->first_byte_seen = true;
         if (plain_text_on_tls_port(c, (uint8_t)b->base[0]))
             return;
@@ -337,9 +359,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     pump(c);
 }
 
-static enum cg_err conn_init_tls(struct cg_conn *c)
+enum cg_err cg__conn_init_tls(struct cg_conn *c, SSL_CTX *sslctx, bool server)
 {
-    c->ssl = SSL_new(cg__tls_server_ssl_ctx(c->srv->tls));
+    c->ssl = SSL_new(sslctx);
     CG_CHECK(c->ssl != NULL, CG_ENOMEM);
     c->net_in = BIO_new(BIO_s_mem());
     c->net_out = BIO_new(BIO_s_mem());
@@ -350,12 +372,15 @@ static enum cg_err conn_init_tls(struct cg_conn *c)
         return CG_ENOMEM;
     }
     SSL_set_bio(c->ssl, c->net_in, c->net_out);
-    SSL_set_accept_state(c->ssl);
+    if (server)
+        SSL_set_accept_state(c->ssl);
+    else
+        SSL_set_connect_state(c->ssl);
     SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS); /* small idle connections */
     return CG_OK;
 }
 
-static void peer_name(struct cg_conn *c)
+void cg__conn_peer_name(struct cg_conn *c)
 {
     struct sockaddr_storage ss;
     int len = sizeof(ss);
@@ -374,6 +399,32 @@ static void peer_name(struct cg_conn *c)
              (unsigned)port);
 }
 
+void cg__conn_init(struct cg_conn *c, struct cg_ctx *ctx, const struct cg_server_limits *lim,
+                   uint8_t *readbuf, size_t readbuf_len)
+{
+    uv_loop_t *loop = cg_ctx_loop(ctx);
+    c->ctx = ctx;
+    c->lim = lim;
+    c->readbuf = readbuf;
+    c->readbuf_len = readbuf_len;
+    uv_tcp_init(loop, &c->tcp);
+    uv_timer_init(loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->open_handles = 2;
+    cg__http_parser_init(&c->hp, lim->v[CG_LIMIT_MAX_HEADER_BYTES],
+                         lim->v[CG_LIMIT_MAX_BODY_BYTES]);
+}
+
+void cg__conn_start(struct cg_conn *c)
+{
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (c->dial != NULL) {
+        c->state = CG_CONN_TLS;
+        pump(c); /* ClientHello */
+    }
+}
+
 void cg__conn_accept(struct cg_server *srv, uv_stream_t *listener)
 {
     struct cg_conn *c = calloc(1, sizeof(*c));
@@ -382,14 +433,8 @@ void cg__conn_accept(struct cg_server *srv, uv_stream_t *listener)
         return;
     }
     c->srv = srv;
-    c->ctx = srv->ctx;
-    uv_loop_t *loop = cg_ctx_loop(srv->ctx);
-    uv_tcp_init(loop, &c->tcp);
-    uv_timer_init(loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
-    c->open_handles = 2;
-    cg__http_parser_init(&c->hp, cg__lim(srv, CG_LIMIT_MAX_HEADER_BYTES),
-                         cg__lim(srv, CG_LIMIT_MAX_BODY_BYTES));
+    c->state = CG_CONN_TLS;
+    cg__conn_init(c, srv->ctx, &srv->lim, srv->readbuf, sizeof(srv->readbuf));
     c->next = srv->conns; /* linked first so cg__conn_close can unlink */
     if (srv->conns != NULL)
         srv->conns->prev = c;
@@ -399,7 +444,7 @@ void cg__conn_accept(struct cg_server *srv, uv_stream_t *listener)
         cg__conn_close(c, "accept failed");
         return;
     }
-    peer_name(c);
+    cg__conn_peer_name(c);
     memcpy(c->hp.req.peer, c->peer, sizeof(c->peer));
     if (srv->nconns > cg__lim(srv, CG_LIMIT_MAX_CONNECTIONS)) {
         cg__log(srv->ctx, CG_LOG_WARN, "net", "%s: refused: connection limit (%llu) reached",
@@ -407,11 +452,10 @@ void cg__conn_accept(struct cg_server *srv, uv_stream_t *listener)
         cg__conn_close(c, "connection limit");
         return;
     }
-    if (conn_init_tls(c) != CG_OK) {
+    if (cg__conn_init_tls(c, cg__tls_server_ssl_ctx(srv->tls), true) != CG_OK) {
         cg__conn_close(c, "out of memory");
         return;
     }
-    uv_tcp_nodelay(&c->tcp, 1);
     cg__conn_arm_timer(c, cg__lim(srv, CG_LIMIT_HANDSHAKE_MS));
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    cg__conn_start(c);
 }

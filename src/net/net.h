@@ -24,8 +24,10 @@
 #include <uv.h>
 
 enum cg_conn_state {
-    CG_CONN_TLS = 0,   /* TLS handshake in progress */
-    CG_CONN_HTTP,      /* reading or answering HTTP requests */
+    CG_CONN_CONNECTING = 0, /* client: resolving and connecting */
+    CG_CONN_TLS,       /* TLS handshake in progress */
+    CG_CONN_HTTP,      /* server: reading or answering HTTP requests */
+    CG_CONN_UPGRADING, /* client: upgrade request sent, reading the answer */
     CG_CONN_WS,        /* WebSocket frames */
     CG_CONN_DRAINING,  /* writing the last bytes, then FIN, reading until EOF */
     CG_CONN_CLOSED,    /* handles closing; memory freed in the last close callback */
@@ -33,13 +35,21 @@ enum cg_conn_state {
 };
 
 struct cg_server;
+struct cg_server_limits {
+    uint64_t v[10]; /* indexed by enum cg_server_limit */
+};
+struct cg_dial; /* client side of a connection (dial.c) */
 
 struct cg_conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
     uv_shutdown_t shutdown_req;
     bool shutdown_started;
-    struct cg_server *srv;
+    struct cg_server *srv;  /* NULL on a client connection */
+    struct cg_dial *dial;   /* NULL on a server connection */
+    const struct cg_server_limits *lim;
+    uint8_t *readbuf;       /* where reads land: consumed before the next read */
+    size_t readbuf_len;
     struct cg_ctx *ctx;
     SSL *ssl;
     BIO *net_in;  /* ciphertext from the socket, read by SSL */
@@ -66,10 +76,6 @@ struct cg_route {
     struct cg_ws_handlers ws; /* WebSocket routes (ws.on_message != NULL or is_ws) */
     bool is_ws;
     void *user;
-};
-
-struct cg_server_limits {
-    uint64_t v[10]; /* indexed by enum cg_server_limit */
 };
 
 struct cg_listener {
@@ -99,6 +105,10 @@ static inline uint64_t cg__lim(const struct cg_server *s, enum cg_server_limit w
 {
     return s->lim.v[w];
 }
+static inline uint64_t cg__conn_lim(const struct cg_conn *c, enum cg_server_limit w)
+{
+    return c->lim->v[w];
+}
 
 /* conn.c */
 void cg__conn_accept(struct cg_server *srv, uv_stream_t *listener);
@@ -111,6 +121,20 @@ void cg__conn_close(struct cg_conn *c, const char *why);
 /* Arms the connection's single timer for the current state. */
 void cg__conn_arm_timer(struct cg_conn *c, uint64_t ms);
 bool cg__conn_write_blocked(const struct cg_conn *c);
+/* Sets up handles and buffers of a fresh (zeroed) connection; 2 handles open. */
+void cg__conn_init(struct cg_conn *c, struct cg_ctx *ctx, const struct cg_server_limits *lim,
+                   uint8_t *readbuf, size_t readbuf_len);
+/* Creates the SSL (server or client role) with memory BIOs. */
+enum cg_err cg__conn_init_tls(struct cg_conn *c, SSL_CTX *sslctx, bool server);
+/* Starts reading; for a client, also sends the ClientHello. */
+void cg__conn_start(struct cg_conn *c);
+void cg__conn_peer_name(struct cg_conn *c);
+
+/* dial.c: the client's hooks in the state machine. */
+void cg__dial_on_tls_done(struct cg_conn *c);
+void cg__dial_on_tls_failed(struct cg_conn *c);
+void cg__dial_on_data(struct cg_conn *c, const uint8_t *data, size_t len);
+void cg__dial_on_closed(struct cg_conn *c); /* from the last close callback */
 
 /* server.c: plaintext for the HTTP state, and what the timer means there. */
 void cg__server_on_http_data(struct cg_conn *c, const uint8_t *data, size_t len);

@@ -137,12 +137,11 @@ static enum cg_err accept_ws(struct cg_conn *c, const struct cg_route *rt,
     send_response(c, res);
     CG_CHECK(c->state == CG_CONN_HTTP, CG_ECLOSED);
     CG_GUARD(cg__ws_new(c, &rt->ws, rt->user, conn_user,
-                        cg__lim(c->srv, CG_LIMIT_MAX_WS_MESSAGE), &c->ws));
+                        cg__lim(c->srv, CG_LIMIT_MAX_WS_MESSAGE), false, &c->ws));
     c->state = CG_CONN_WS;
     cg__conn_arm_timer(c, cg__lim(c->srv, CG_LIMIT_WS_PING_MS));
     cg__log(c->ctx, CG_LOG_INFO, "ws", "%s: WebSocket open on %s", c->peer, rt->path);
-    if (rt->ws.on_open != NULL)
-        rt->ws.on_open(rt->user, c->ws);
+    cg__ws_opened(c->ws);
     return CG_OK;
 }
 

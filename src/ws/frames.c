@@ -24,6 +24,9 @@ struct cg_ws {
     size_t max_msg;
     bool in_recv;
     bool reported;
+    bool open;
+    enum cg_err error; /* why a connection failed or closed abnormally */
+    int http_status;   /* a client's refused upgrade: the server's status */
 };
 
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
@@ -47,7 +50,7 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 {
     CG_UNUSED(flags);
     struct cg_ws *ws = user;
-    uint64_t max = cg__lim(ws->conn->srv, CG_LIMIT_MAX_WRITE_QUEUE);
+    uint64_t max = cg__conn_lim(ws->conn, CG_LIMIT_MAX_WRITE_QUEUE);
     if (ws->conn->queued + ws->out.len > max || cg__buf_append(&ws->out, data, len) != CG_OK) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK); /* resumed from on_write */
         return -1;
@@ -87,11 +90,13 @@ static const struct wslay_event_callbacks callbacks = {
 };
 
 enum cg_err cg__ws_new(struct cg_conn *conn, const struct cg_ws_handlers *h, void *route_user,
-                       void *conn_user, size_t max_msg, struct cg_ws **out)
+                       void *conn_user, size_t max_msg, bool client, struct cg_ws **out)
 {
     struct cg_ws *ws = calloc(1, sizeof(*ws));
     CG_CHECK(ws != NULL, CG_ENOMEM);
-    if (wslay_event_context_server_init(&ws->wslay, &callbacks, ws) != 0) {
+    int r = client ? wslay_event_context_client_init(&ws->wslay, &callbacks, ws)
+                   : wslay_event_context_server_init(&ws->wslay, &callbacks, ws);
+    if (r != 0) {
         free(ws);
         return CG_ENOMEM;
     }
@@ -163,16 +168,46 @@ void cg__ws_ping(struct cg_ws *ws)
         cg__conn_drain_and_close(ws->conn);
 }
 
+void cg__ws_opened(struct cg_ws *ws)
+{
+    ws->open = true;
+    if (ws->h.on_open != NULL)
+        ws->h.on_open(ws->route_user, ws);
+}
+
+void cg__ws_set_failure(struct cg_ws *ws, enum cg_err err, int http_status)
+{
+    if (ws->error == CG_OK)
+        ws->error = err;
+    if (http_status != 0)
+        ws->http_status = http_status;
+}
+
+static bool tls_failure(enum cg_err e)
+{
+    return e == CG_ETLS || e == CG_EHANDSHAKE || e == CG_EVERIFY || e == CG_EREVOKED ||
+           e == CG_EEXPIRED || e == CG_EOCSP;
+}
+
 void cg__ws_on_transport_closed(struct cg_ws *ws)
 {
     if (ws->reported)
         return;
     ws->reported = true;
     uint16_t code = 1006; /* RFC 6455 §7.1.5: closed without a close frame */
-    if (wslay_event_get_close_received(ws->wslay))
+    if (!ws->open) {
+        if (tls_failure(ws->error))
+            code = 1015; /* RFC 6455 §7.4.1: the TLS handshake failed */
+        else if (ws->error == CG_OK)
+            ws->error = CG_ECLOSED;
+    } else if (wslay_event_get_close_received(ws->wslay)) {
         code = wslay_event_get_status_code_received(ws->wslay);
-    else if (wslay_event_get_close_sent(ws->wslay))
-        code = wslay_event_get_status_code_sent(ws->wslay);
+    } else {
+        if (wslay_event_get_close_sent(ws->wslay))
+            code = wslay_event_get_status_code_sent(ws->wslay);
+        if (ws->error == CG_OK)
+            ws->error = CG_ECLOSED; /* the transport went away under us */
+    }
     if (ws->h.on_close != NULL)
         ws->h.on_close(ws->route_user, ws, code);
 }
@@ -182,6 +217,7 @@ void cg__ws_on_transport_closed(struct cg_ws *ws)
 enum cg_err cg_ws_send(struct cg_ws *ws, bool binary, const void *data, size_t len)
 {
     CG_CHECK(ws != NULL && (data != NULL || len == 0), CG_EINVAL);
+    CG_CHECK(ws->open || ws->reported, CG_ESTATE);
     CG_CHECK(ws->conn->state == CG_CONN_WS && !wslay_event_get_close_sent(ws->wslay), CG_ECLOSED);
     CG_CHECK(len <= ws->max_msg, CG_ETOOBIG);
     struct wslay_event_msg m = {.opcode = binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME,
@@ -195,7 +231,14 @@ enum cg_err cg_ws_send(struct cg_ws *ws, bool binary, const void *data, size_t l
 
 void cg_ws_close(struct cg_ws *ws, uint16_t code, const char *reason)
 {
-    if (ws == NULL || ws->conn->state != CG_CONN_WS || wslay_event_get_close_sent(ws->wslay))
+    if (ws == NULL || ws->reported)
+        return;
+    if (!ws->open) { /* a client still connecting: give up */
+        cg__ws_set_failure(ws, CG_ECLOSED, 0);
+        cg__conn_close(ws->conn, "closed by the application");
+        return;
+    }
+    if (ws->conn->state != CG_CONN_WS || wslay_event_get_close_sent(ws->wslay))
         return;
     size_t rlen = reason != NULL ? strlen(reason) : 0;
     if (rlen > 123) /* a control frame carries at most 125 bytes */
@@ -214,6 +257,8 @@ void cg_ws_set_user(struct cg_ws *ws, void *user)
         ws->user = user;
 }
 const char *cg_ws_peer(const struct cg_ws *ws) { return ws != NULL ? ws->conn->peer : ""; }
+enum cg_err cg_ws_error(const struct cg_ws *ws) { return ws != NULL ? ws->error : CG_EINVAL; }
+int cg_ws_http_status(const struct cg_ws *ws) { return ws != NULL ? ws->http_status : 0; }
 
 size_t cg_ws_queued(const struct cg_ws *ws)
 {

@@ -20,9 +20,15 @@ enum cg_err cg__ws_accept_key(const char *key, char *out, size_t outsz);
  * values past U+10FFFF), as text frames must be. */
 bool cg__utf8_valid(const uint8_t *data, size_t len);
 
-/* Creates the WebSocket state for conn after a 101 (server side). */
+/* Creates the WebSocket state for conn: after a 101 on the server side, at
+ * connect time on the client side (client: frames are masked). */
 enum cg_err cg__ws_new(struct cg_conn *conn, const struct cg_ws_handlers *h, void *route_user,
-                       void *conn_user, size_t max_msg, struct cg_ws **out);
+                       void *conn_user, size_t max_msg, bool client, struct cg_ws **out);
+/* The handshake is complete: messages may flow; calls on_open. */
+void cg__ws_opened(struct cg_ws *ws);
+/* Records why a connection failed (the first reason wins) and, for a
+ * refused upgrade, the HTTP status. */
+void cg__ws_set_failure(struct cg_ws *ws, enum cg_err err, int http_status);
 void cg__ws_free(struct cg_ws *ws);
 /* Plaintext from the peer. Returns CG_OK, or CG_ECLOSED when the WebSocket
  * is finished and the connection should close. */

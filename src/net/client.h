@@ -1,0 +1,31 @@
+/* The WebSocket client (internal). */
+#ifndef CG_NET_CLIENT_H
+#define CG_NET_CLIENT_H
+
+#include "net/config.h"
+
+#include <castgate/client.h>
+
+struct cg_ws_client_config {
+    char *ca_file;
+    char *ca_dir;
+    uint8_t pin[32];
+    bool has_pin;
+    bool allow_self_signed;
+    bool require_staple;
+    bool insecure;
+    char *auth; /* "Basic …", wiped when freed */
+    struct cg_server_limits lim;
+};
+
+struct cg_ws_client {
+    struct cg_ctx *ctx;
+    struct cg_tls_client *tls;
+    struct cg_server_limits lim;
+    char *auth;
+    struct cg_dial *dials; /* open connections */
+    size_t ndials;
+    bool freeing;
+};
+
+#endif
