@@ -4,7 +4,10 @@
  * server-wide key, so whoever obtains that key can decrypt every session whose
  * ticket was recorded (RFC 5077 §8 — forward secrecy then lasts only as long as
  * the key), and broadcast-control connections are few and long-lived, so full
- * handshakes cost little. Off means SSL_OP_NO_TICKET and zero TLS 1.3 tickets.
+ * handshakes cost little. Off means SSL_OP_NO_TICKET and zero TLS 1.3 tickets:
+ * TLS 1.3 then never resumes, and TLS 1.2 can only resume by session ID from
+ * OpenSSL's in-memory server cache (OpenSSL's default lifetime), where nothing
+ * outlives the process and no key encrypts many sessions.
  *
  * When an operator turns them on (cg_tls_server_opts.session_tickets), the
  * keys are ours, not OpenSSL's static ones: random, held in memory only,

@@ -824,11 +824,13 @@ static void test_no_responder_logged(void **state)
 
 /* ---- session tickets (B-06) ---- */
 
+static int g_max_version; /* 0, or the client's maximum for session_after */
 static SSL_SESSION *session_after(struct cg_tls_client *cli, struct cg_tls_server *srv,
                                   SSL_SESSION *resume, bool *reused)
 {
     SSL *c = SSL_new(cg__tls_client_ssl_ctx(cli)), *s = SSL_new(cg__tls_server_ssl_ctx(srv));
     assert_int_equal(cg__tls_client_prepare(cli, c, "localhost"), CG_OK);
+    SSL_set_max_proto_version(c, g_max_version);
     if (resume != NULL)
         assert_int_equal(SSL_set_session(c, resume), 1);
     assert_true(handshake(c, s));
@@ -839,6 +841,7 @@ static SSL_SESSION *session_after(struct cg_tls_client *cli, struct cg_tls_serve
     assert_int_equal(SSL_read(c, &b, 1), 1);
     SSL_SESSION *sess = SSL_get1_session(c);
     SSL_shutdown(c); /* an SSL freed without it marks its session not resumable */
+    SSL_shutdown(s);
     SSL_free(c);
     SSL_free(s);
     return sess;
@@ -849,11 +852,21 @@ static void test_session_tickets(void **state)
     (void)state;
     struct cg_tls_client *cli = client();
     bool reused = false;
-    /* Default: no tickets, nothing to resume with. */
+    /* Default: no tickets; TLS 1.3 has nothing to resume with. */
     struct cg_tls_server *off = server2("server-rsa", NULL);
     SSL_SESSION *s0 = session_after(cli, off, NULL, &reused);
     assert_false(SSL_SESSION_is_resumable(s0));
     SSL_SESSION_free(s0);
+    g_max_version = TLS1_2_VERSION;
+    s0 = session_after(cli, off, NULL, &reused);
+    assert_false(SSL_SESSION_has_ticket(s0));
+    /* TLS 1.2 may still resume by session ID from the server's in-memory cache
+     * (no key that outlives the process; see tickets.c). */
+    SSL_SESSION *s0b = session_after(cli, off, s0, &reused);
+    assert_true(reused);
+    g_max_version = 0;
+    SSL_SESSION_free(s0);
+    SSL_SESSION_free(s0b);
     cg__tls_server_free(off);
 
     struct cg_tls_server_opts o = {.session_tickets = true, .ticket_rotate_s = 3600};
