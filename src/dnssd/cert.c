@@ -27,9 +27,11 @@ enum cg_err cg_dnssd_check_host(struct cg_ctx *ctx, const char *host, const char
     X509_free(cert);
     if (r == 1)
         return CG_OK;
+    char esc[300];
+    cg__log_escape(esc, sizeof(esc), host, len);
     cg__log(ctx, CG_LOG_ERROR, CG_DNSSD_COMPONENT,
-            "refusing to advertise host '%.*s': it is not a name in the certificate %s "
+            "refusing to advertise host '%s': it is not a name in the certificate %s "
             "(CN/subjectAltName; BCP-003-01 B-42)",
-            (int)len, host, cert_file);
+            esc, cert_file);
     return r == 0 ? CG_ECERT : CG_ENOMEM;
 }

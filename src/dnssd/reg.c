@@ -40,6 +40,7 @@ struct cg_dnssd {
     enum cg__upd_kind kind;
     bool tried_add, tried_replace, ever_registered, keep_on_free;
     unsigned backoff_s, max_backoff_s, refresh_s, timeout_ms;
+    enum cg_err later_err; /* outcome of a withdraw reported from the loop */
     struct cg__msg msg;
     struct cg__msg qmsg; /* SOA / A query to the resolver */
     ldns_rdf *mname;     /* the zone's primary */
@@ -99,23 +100,27 @@ static void fail(struct cg_dnssd *d, enum cg_err err, const char *why)
     notify(d, CG_DNSSD_RETRYING, err);
 }
 
-static void attempt(struct cg_dnssd *d, enum cg__upd_kind kind)
+static enum cg_err send_update(struct cg_dnssd *d, enum cg__upd_kind kind)
 {
     d->kind = kind;
+    cg__dnssd_msg_clear(&d->msg);
+    CG_GUARD(cg__dnssd_build_update(&d->svc, kind, new_id(), d->use_key ? &d->key : NULL,
+                                    &d->msg));
+    return cg__dx_send(d->dx, &d->msg, d->timeout_ms, 3, on_reply, d);
+}
+
+static void attempt(struct cg_dnssd *d, enum cg__upd_kind kind)
+{
     if (kind == CG__UPD_ADD_NEW)
         d->tried_add = true;
     if (kind == CG__UPD_REPLACE)
         d->tried_replace = true;
-    cg__dnssd_msg_clear(&d->msg);
-    enum cg_err rc = cg__dnssd_build_update(&d->svc, kind, new_id(),
-                                            d->use_key ? &d->key : NULL, &d->msg);
-    if (rc == CG_OK)
-        rc = cg__dx_send(d->dx, &d->msg, d->timeout_ms, 3, on_reply, d);
+    enum cg_err rc = send_update(d, kind);
     if (rc != CG_OK) {
         fail(d, rc, cg_strerror(rc));
         return;
     }
-    d->phase = kind == CG__UPD_WITHDRAW ? PH_WITHDRAWING : PH_SENDING;
+    d->phase = PH_SENDING;
 }
 
 /* ---- finding the zone's primary (RFC 2136 §4: the SOA MNAME) ---- */
@@ -416,7 +421,15 @@ enum cg_err cg_dnssd_refresh(struct cg_dnssd *d)
 static void on_quick_withdrawn(uv_timer_t *t)
 {
     struct cg_dnssd *d = t->data;
-    withdrawn(d, CG_OK, NULL);
+    withdrawn(d, d->later_err, d->later_err == CG_OK ? NULL : cg_strerror(d->later_err));
+}
+
+/* Reports the end of a withdraw on the next loop turn, never from inside
+ * cg_dnssd_withdraw(). */
+static void withdrawn_later(struct cg_dnssd *d, enum cg_err err)
+{
+    d->later_err = err;
+    uv_timer_start(&d->timer, on_quick_withdrawn, 0, 0);
 }
 
 enum cg_err cg_dnssd_withdraw(struct cg_dnssd *d, cg_dnssd_done_fn done, void *user)
@@ -433,16 +446,14 @@ enum cg_err cg_dnssd_withdraw(struct cg_dnssd *d, cg_dnssd_done_fn done, void *u
         d->mdns = NULL;
         cg__dx_cancel(d->rdx);
         d->phase = PH_WITHDRAWING;
-        uv_timer_start(&d->timer, on_quick_withdrawn, 0, 0);
+        withdrawn_later(d, CG_OK);
         return CG_OK;
     }
     cg__dx_cancel(d->dx);
-    attempt(d, CG__UPD_WITHDRAW);
-    if (d->phase != PH_WITHDRAWING) { /* could not even send */
-        d->phase = PH_WITHDRAWING;
-        uv_timer_stop(&d->timer);
-        withdrawn(d, CG_ENOMEM, "could not build or send the UPDATE");
-    }
+    d->phase = PH_WITHDRAWING;
+    enum cg_err rc = send_update(d, CG__UPD_WITHDRAW);
+    if (rc != CG_OK) /* could not even send: report from the loop, like any outcome */
+        withdrawn_later(d, rc);
     return CG_OK;
 }
 

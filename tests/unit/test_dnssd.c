@@ -919,6 +919,29 @@ static void test_refresh_and_free(void **state)
     }
 }
 
+/* Withdraw before anything was registered (primary not found yet): done is
+ * called from the loop, with CG_OK, never from inside cg_dnssd_withdraw(). */
+static void test_withdraw_before_registered(void **state)
+{
+    (void)state;
+    struct cg_ctx *ctx = NULL;
+    struct watch w = {0};
+    struct cg_dnssd *d = NULL;
+    assert_int_equal(cg_ctx_new(&ctx), CG_OK);
+    w.ctx = ctx;
+    struct cg_dnssd_opts o = base_opts();
+    o.resolver = "127.0.0.1:9";
+    assert_int_equal(cg_dnssd_new(ctx, &o, NULL, NULL, &d), CG_OK);
+    assert_int_equal(cg_dnssd_withdraw(d, on_done, &w), CG_OK);
+    assert_false(w.done);
+    assert_int_equal(cg_dnssd_refresh(d), CG_ESTATE);
+    cg_ctx_run(ctx);
+    assert_true(w.done);
+    assert_int_equal(w.done_err, CG_OK);
+    cg_dnssd_free(d);
+    cg_ctx_free(ctx);
+}
+
 static void test_build_failure_injection(void **state)
 {
     (void)state;
@@ -970,6 +993,7 @@ int main(void)
         cmocka_unit_test(test_state_machine),
         cmocka_unit_test(test_refresh_and_free),
         cmocka_unit_test(test_backoff_capped),
+        cmocka_unit_test(test_withdraw_before_registered),
         cmocka_unit_test(test_build_failure_injection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
