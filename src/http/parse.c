@@ -234,7 +234,8 @@ static size_t feed_line(struct cg_http_parser *hp, const uint8_t *data, size_t l
     if (lf != NULL)
         take = (size_t)(lf - data) + 1;
     if (cg__buf_append(&hp->line, data, take) != CG_OK) {
-        fail(hp, 400, "request line too long");
+        /* The method takes at most 31 bytes: the target is what is long. */
+        fail(hp, 414, "request target too long");
         return take;
     }
     if (lf != NULL) {
