@@ -29,7 +29,7 @@ int cg__ws_check_upgrade(const struct cg_http_request *req, const char **reason)
     uint8_t raw[32];
     size_t klen = key != NULL ? strlen(key) : 0;
     if (klen != 24 || EVP_DecodeBlock(raw, (const unsigned char *)key, 24) != 18 ||
-        key[22] != '=' || key[23] != '=') {
+        key[21] == '=' || key[22] != '=' || key[23] != '=') { /* "…====" is 15 bytes */
         *reason = "invalid Sec-WebSocket-Key";
         return 400;
     }
