@@ -1,0 +1,971 @@
+/* Unit tests for the public server API (include/castgate/server.h) on a real
+ * loop: configuration checks, cg_server_new failures, routes, then real
+ * HTTPS and WebSocket exchanges with a blocking OpenSSL client running in a
+ * second thread, and failure injection on the server's side.
+ *
+ * The test thread runs the loop; the client thread talks to the server and,
+ * when done, wakes the loop with a uv_async_t that stops it. The client never
+ * calls cmocka (its results are checked by the test thread afterwards).
+ *
+ * The PKI comes from scripts/dev-pki.sh, run once into a temp dir. */
+// CG_WRAP: SSL_new BIO_new SSL_write wslay_event_context_server_init
+#include "testutil.h"
+#include "core/core.h" /* CG_ARRAY_LEN, CG_UNUSED */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <uv.h>
+#include <wslay/wslay.h>
+
+/* ---- failure injection: only calls made on the loop (test) thread fail ---- */
+
+static pthread_t g_loop_thread;
+static int fail_ssl_new;       /* fail the next n SSL_new */
+static int fail_bio_new_at;    /* fail the n-th BIO_new from now */
+static int fail_ssl_write;     /* fail the next n SSL_write */
+static int fail_wslay_init;    /* fail the next n server contexts */
+
+static bool on_loop_thread(void) { return pthread_equal(pthread_self(), g_loop_thread) != 0; }
+
+SSL *__real_SSL_new(SSL_CTX *c);
+SSL *__wrap_SSL_new(SSL_CTX *c);
+SSL *__wrap_SSL_new(SSL_CTX *c)
+{
+    if (on_loop_thread() && fail_ssl_new > 0) {
+        fail_ssl_new--;
+        return NULL;
+    }
+    return __real_SSL_new(c);
+}
+
+BIO *__real_BIO_new(const BIO_METHOD *m);
+BIO *__wrap_BIO_new(const BIO_METHOD *m);
+BIO *__wrap_BIO_new(const BIO_METHOD *m)
+{
+    if (on_loop_thread() && fail_bio_new_at > 0 && --fail_bio_new_at == 0)
+        return NULL;
+    return __real_BIO_new(m);
+}
+
+int __real_SSL_write(SSL *s, const void *buf, int num);
+int __wrap_SSL_write(SSL *s, const void *buf, int num);
+int __wrap_SSL_write(SSL *s, const void *buf, int num)
+{
+    if (on_loop_thread() && fail_ssl_write > 0) {
+        fail_ssl_write--;
+        return -1;
+    }
+    return __real_SSL_write(s, buf, num);
+}
+
+int __real_wslay_event_context_server_init(wslay_event_context_ptr *ctx,
+                                           const struct wslay_event_callbacks *cb, void *user);
+int __wrap_wslay_event_context_server_init(wslay_event_context_ptr *ctx,
+                                           const struct wslay_event_callbacks *cb, void *user);
+int __wrap_wslay_event_context_server_init(wslay_event_context_ptr *ctx,
+                                           const struct wslay_event_callbacks *cb, void *user)
+{
+    if (on_loop_thread() && fail_wslay_init > 0) {
+        fail_wslay_init--;
+        return WSLAY_ERR_NOMEM;
+    }
+    return __real_wslay_event_context_server_init(ctx, cb, user);
+}
+
+/* ---- fixture ---- */
+
+static char g_dir[256];
+static struct cg_ctx *g_ctx;
+static uv_loop_t *g_loop;
+static struct tu_log g_log;
+static SSL_CTX *g_cli; /* the test client's context: trusts the dev root only */
+
+static const char *pki(const char *name)
+{
+    static char buf[8][512];
+    static int slot;
+    char *out = buf[slot++ & 7];
+    snprintf(out, sizeof(buf[0]), "%s/%s", g_dir, name);
+    return out;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    g_loop_thread = pthread_self();
+    signal(SIGPIPE, SIG_IGN); /* a peer that went away is an error, not a signal */
+    snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-server-XXXXXX");
+    if (mkdtemp(g_dir) == NULL)
+        return -1;
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "bash '%s' --dir '%s' >/dev/null", tu_src_path("scripts/dev-pki.sh"),
+             g_dir);
+    if (system(cmd) != 0)
+        return -1;
+    g_cli = SSL_CTX_new(TLS_client_method());
+    if (g_cli == NULL || SSL_CTX_load_verify_locations(g_cli, pki("root-ca.pem"), NULL) != 1)
+        return -1;
+    SSL_CTX_set_verify(g_cli, SSL_VERIFY_PEER, NULL);
+    if (cg_ctx_new(&g_ctx) != CG_OK)
+        return -1;
+    g_loop = cg_ctx_loop(g_ctx);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    SSL_CTX_free(g_cli);
+    cg_ctx_free(g_ctx);
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int test_setup(void **state)
+{
+    (void)state;
+    memset(&g_log, 0, sizeof(g_log));
+    if (getenv("CG_TEST_VERBOSE") != NULL)
+        cg_ctx_set_log(g_ctx, cg_log_stderr, NULL, CG_LOG_DEBUG);
+    else
+        cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
+    fail_ssl_new = fail_bio_new_at = fail_ssl_write = fail_wslay_init = 0;
+    ERR_clear_error();
+    return 0;
+}
+
+/* Runs the loop without blocking until libuv has released closed handles. */
+static void drain_loop(void)
+{
+    for (int i = 0; i < 4; i++)
+        uv_run(g_loop, UV_RUN_NOWAIT);
+}
+
+static void tick(uv_timer_t *t) { CG_UNUSED(t); }
+
+/* Runs the loop until pred() holds or ms pass; returns pred(). */
+static bool settle(bool (*pred)(void), uint64_t ms)
+{
+    uv_timer_t t;
+    uv_timer_init(g_loop, &t);
+    uv_timer_start(&t, tick, 10, 10);
+    uint64_t end = uv_now(g_loop) + ms;
+    while (!pred() && uv_now(g_loop) < end)
+        uv_run(g_loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(g_loop, UV_RUN_NOWAIT);
+    return pred();
+}
+
+/* A configuration every exchange test starts from: 127.0.0.1, any port, the
+ * RSA and ECDSA leaves, no OCSP fetches. */
+static struct cg_server_config *base_config(void)
+{
+    struct cg_server_config *cfg = NULL;
+    assert_int_equal(cg_server_config_new(&cfg), CG_OK);
+    assert_int_equal(cg_server_config_add_listen(cfg, "127.0.0.1", 0), CG_OK);
+    assert_int_equal(cg_server_config_add_cert(cfg, pki("server-rsa.chain.pem"),
+                                               pki("server-rsa.key")),
+                     CG_OK);
+    assert_int_equal(cg_server_config_add_cert(cfg, pki("server-ecdsa.chain.pem"),
+                                               pki("server-ecdsa.key")),
+                     CG_OK);
+    assert_int_equal(cg_server_config_set_ocsp(cfg, false, NULL), CG_OK);
+    return cfg;
+}
+
+/* cg_server_new from cfg (freed here); returns the result, *out the server. */
+static enum cg_err try_new(struct cg_server_config *cfg, struct cg_server **out)
+{
+    *out = NULL;
+    enum cg_err rc = cg_server_new(g_ctx, cfg, out);
+    cg_server_config_free(cfg);
+    return rc;
+}
+
+static void free_server(struct cg_server *srv)
+{
+    cg_server_free(srv);
+    drain_loop();
+}
+
+/* ---- configuration ---- */
+
+static void test_config_listen_addresses(void **state)
+{
+    (void)state;
+    struct cg_server_config *cfg = NULL;
+    assert_int_equal(cg_server_config_new(NULL), CG_EINVAL);
+    assert_int_equal(cg_server_config_new(&cfg), CG_OK);
+    static const char *const bad[] = {"localhost", "1.2.3", "256.1.1.1", "::g", "1.2.3.4:80",
+                                      "", " 127.0.0.1", "[::1]",
+                                      "0000:0000:0000:0000:0000:0000:0000:0000:0000"};
+    for (size_t i = 0; i < CG_ARRAY_LEN(bad); i++) {
+        if (cg_server_config_add_listen(cfg, bad[i], 443) != CG_EINVAL)
+            fail_msg("listen address \"%s\" was accepted", bad[i]);
+    }
+    assert_int_equal(cg_server_config_add_listen(cfg, NULL, 443), CG_EINVAL);
+    assert_int_equal(cg_server_config_add_listen(NULL, "127.0.0.1", 443), CG_EINVAL);
+    assert_int_equal(cg_server_config_add_listen(cfg, "127.0.0.1", 0), CG_OK);
+    assert_int_equal(cg_server_config_add_listen(cfg, "::1", 8443), CG_OK);
+    assert_int_equal(cg_server_config_add_listen(cfg, "0.0.0.0", 8443), CG_OK);
+    cg_server_config_free(cfg);
+    cg_server_config_free(NULL);
+}
+
+static void test_config_cors_origins(void **state)
+{
+    (void)state; /* BCP B-25 */
+    struct cg_server_config *cfg = NULL;
+    assert_int_equal(cg_server_config_new(&cfg), CG_OK);
+    assert_int_equal(cg_server_config_add_cors_origin(cfg, "*", false), CG_EINVAL);
+    assert_int_equal(cg_server_config_add_cors_origin(cfg, "*", true), CG_OK);
+    static const char *const bad[] = {"https://ui.example.com/", "https://a.example,https://b.example",
+                                      "ui.example.com", "ftp://ui.example.com",
+                                      "https://ui example.com", "https://ui.example.com\r\nX: y",
+                                      "", "null"};
+    for (size_t i = 0; i < CG_ARRAY_LEN(bad); i++) {
+        if (cg_server_config_add_cors_origin(cfg, bad[i], true) != CG_EINVAL)
+            fail_msg("CORS origin \"%s\" was accepted", bad[i]);
+    }
+    assert_int_equal(cg_server_config_add_cors_origin(cfg, "https://ui.example.com", false), CG_OK);
+    assert_int_equal(cg_server_config_add_cors_origin(cfg, "http://127.0.0.1:8080", false), CG_OK);
+    assert_int_equal(cg_server_config_add_cors_origin(cfg, NULL, true), CG_EINVAL);
+    cg_server_config_free(cfg);
+}
+
+static void test_config_limits(void **state)
+{
+    (void)state;
+    struct cg_server_config *cfg = NULL;
+    assert_int_equal(cg_server_config_new(&cfg), CG_OK);
+    for (int w = CG_LIMIT_MAX_CONNECTIONS; w <= CG_LIMIT_MAX_WRITE_QUEUE; w++) {
+        assert_int_equal(cg_server_config_set_limit(cfg, (enum cg_server_limit)w, 0), CG_ERANGE);
+        assert_int_equal(cg_server_config_set_limit(cfg, (enum cg_server_limit)w, UINT64_MAX),
+                         CG_ERANGE);
+    }
+    assert_int_equal(cg_server_config_set_limit(cfg, CG_LIMIT_MAX_HEADER_BYTES, (1u << 20) + 1),
+                     CG_ERANGE);
+    assert_int_equal(cg_server_config_set_limit(cfg, CG_LIMIT_MAX_HEADER_BYTES, 1u << 20), CG_OK);
+    assert_int_equal(cg_server_config_set_limit(cfg, CG_LIMIT_MAX_CONNECTIONS, 1000001), CG_ERANGE);
+    assert_int_equal(cg_server_config_set_limit(cfg, CG_LIMIT_WS_PING_MS, 99), CG_ERANGE);
+    assert_int_equal(cg_server_config_set_limit(cfg, CG_LIMIT_WS_PONG_MS, 99), CG_ERANGE);
+    assert_int_equal(cg_server_config_set_limit(cfg, CG_LIMIT_WS_PING_MS, 100), CG_OK);
+    assert_int_equal(cg_server_config_set_limit(cfg, CG_LIMIT_MAX_BODY_BYTES, 1), CG_OK);
+    assert_int_equal(cg_server_config_set_limit(cfg, (enum cg_server_limit)10, 5), CG_EINVAL);
+    assert_int_equal(cg_server_config_set_limit(NULL, CG_LIMIT_IDLE_MS, 5), CG_EINVAL);
+    cg_server_config_free(cfg);
+}
+
+static void test_config_certs_and_other_setters(void **state)
+{
+    (void)state;
+    struct cg_server_config *cfg = NULL;
+    assert_int_equal(cg_server_config_new(&cfg), CG_OK);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(cg_server_config_add_cert(cfg, "c.pem", "k.pem"), CG_OK);
+    assert_int_equal(cg_server_config_add_cert(cfg, "c.pem", "k.pem"), CG_EFULL);
+    assert_int_equal(cg_server_config_add_cert(cfg, NULL, "k.pem"), CG_EINVAL);
+    assert_int_equal(cg_server_config_add_cert(cfg, "c.pem", NULL), CG_EINVAL);
+    assert_int_equal(cg_server_config_set_ocsp(cfg, true, "https://ocsp.example"), CG_EINVAL);
+    assert_int_equal(cg_server_config_set_ocsp(cfg, true, "http://127.0.0.1:1/"), CG_OK);
+    assert_int_equal(cg_server_config_set_ocsp(cfg, true, NULL), CG_OK);
+    assert_int_equal(cg_server_config_set_hsts(cfg, 0, false), CG_OK);
+    assert_int_equal(cg_server_config_set_hsts(NULL, 0, false), CG_EINVAL);
+    assert_int_equal(cg_server_config_set_session_tickets(cfg, true), CG_OK);
+    assert_int_equal(cg_server_config_set_session_tickets(NULL, true), CG_EINVAL);
+    cg_server_config_free(cfg);
+}
+
+/* ---- cg_server_new failures ---- */
+
+static struct cg_server_config *config_with(const char *chain, const char *key, bool listen)
+{
+    struct cg_server_config *cfg = NULL;
+    assert_int_equal(cg_server_config_new(&cfg), CG_OK);
+    if (listen)
+        assert_int_equal(cg_server_config_add_listen(cfg, "127.0.0.1", 0), CG_OK);
+    if (chain != NULL)
+        assert_int_equal(cg_server_config_add_cert(cfg, chain, key), CG_OK);
+    assert_int_equal(cg_server_config_set_ocsp(cfg, false, NULL), CG_OK);
+    return cfg;
+}
+
+static void test_new_needs_cert_and_listener(void **state)
+{
+    (void)state;
+    struct cg_server *srv = NULL;
+    assert_int_equal(try_new(config_with(NULL, NULL, true), &srv), CG_ECONFIG);
+    assert_null(srv);
+    assert_int_equal(try_new(config_with(pki("server-rsa.chain.pem"), pki("server-rsa.key"), false),
+                             &srv),
+                     CG_ECONFIG);
+    assert_null(srv);
+    assert_int_equal(cg_server_new(NULL, NULL, &srv), CG_EINVAL);
+    drain_loop();
+}
+
+static void test_new_missing_file_named_in_log(void **state)
+{
+    (void)state;
+    struct cg_server *srv = NULL;
+    const char *chain = pki("no-such-chain.pem");
+    assert_int_equal(try_new(config_with(chain, pki("server-rsa.key"), true), &srv), CG_EFILE);
+    assert_true(tu_log_has(&g_log, "no-such-chain.pem"));
+    const char *key = pki("no-such.key");
+    assert_int_equal(try_new(config_with(pki("server-rsa.chain.pem"), key, true), &srv), CG_EFILE);
+    assert_true(tu_log_has(&g_log, "no-such.key"));
+    drain_loop();
+}
+
+static void test_new_world_readable_key_refused(void **state)
+{
+    (void)state; /* BCP B-13: keys stored securely */
+    char cmd[1200];
+    const char *key = pki("readable.key");
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 0644 '%s'", pki("server-rsa.key"), key, key);
+    assert_int_equal(system(cmd), 0);
+    struct cg_server *srv = NULL;
+    assert_int_equal(try_new(config_with(pki("server-rsa.chain.pem"), key, true), &srv), CG_EPERM);
+    assert_true(tu_log_has(&g_log, "readable.key"));
+    drain_loop();
+}
+
+/* A listening socket on a free loopback port; returns the fd. */
+static int occupy_port(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void test_new_port_in_use(void **state)
+{
+    (void)state;
+    uint16_t port = 0;
+    int fd = occupy_port(&port);
+    struct cg_server_config *cfg = base_config();
+    assert_int_equal(cg_server_config_add_listen(cfg, "127.0.0.1", port), CG_OK);
+    struct cg_server *srv = NULL;
+    enum cg_err rc = try_new(cfg, &srv);
+    close(fd);
+    if (srv != NULL)
+        free_server(srv);
+    assert_int_equal(rc, CG_ENET);
+    assert_null(srv);
+    assert_true(tu_log_has(&g_log, "cannot bind 127.0.0.1"));
+    drain_loop();
+}
+
+/* ---- routes, start, ports ---- */
+
+static void noop_handler(void *user, const struct cg_http_request *req,
+                         struct cg_http_response *res)
+{
+    CG_UNUSED(user);
+    CG_UNUSED(req);
+    CG_UNUSED(res);
+}
+
+static void test_routes_start_and_port(void **state)
+{
+    (void)state;
+    struct cg_server *srv = NULL;
+    assert_int_equal(try_new(base_config(), &srv), CG_OK);
+    assert_int_equal(cg_server_add_http_route(srv, "/a", CG_HTTP_GET, noop_handler, NULL), CG_OK);
+    assert_int_equal(cg_server_add_http_route(srv, "/a", CG_HTTP_POST, noop_handler, NULL),
+                     CG_EEXIST);
+    struct cg_ws_handlers h = {0};
+    assert_int_equal(cg_server_add_ws_route(srv, "/a", &h, NULL), CG_EEXIST);
+    assert_int_equal(cg_server_add_ws_route(srv, "/ws", &h, NULL), CG_OK);
+    assert_int_equal(cg_server_add_http_route(srv, "a", CG_HTTP_GET, noop_handler, NULL),
+                     CG_EINVAL);
+    assert_int_equal(cg_server_add_http_route(srv, "", CG_HTTP_GET, noop_handler, NULL), CG_EINVAL);
+    assert_int_equal(cg_server_add_http_route(srv, NULL, CG_HTTP_GET, noop_handler, NULL),
+                     CG_EINVAL);
+    assert_int_equal(cg_server_add_ws_route(srv, "ws", &h, NULL), CG_EINVAL);
+    assert_int_equal(cg_server_add_http_route(srv, "/b", 0, noop_handler, NULL), CG_EINVAL);
+    assert_int_equal(cg_server_add_http_route(srv, "/b", 0x80, noop_handler, NULL), CG_EINVAL);
+    assert_int_equal(cg_server_add_http_route(srv, "/b", CG_HTTP_GET, NULL, NULL), CG_EINVAL);
+    assert_int_equal(cg_server_add_ws_route(srv, "/b", NULL, NULL), CG_EINVAL);
+    assert_int_equal(cg_server_add_http_route(NULL, "/b", CG_HTTP_GET, noop_handler, NULL),
+                     CG_EINVAL);
+    assert_int_not_equal(cg_server_port(srv, 0), 0); /* port 0: the one the kernel chose */
+    assert_int_equal(cg_server_port(srv, 1), 0);
+    assert_int_equal(cg_server_port(NULL, 0), 0);
+    assert_int_equal(cg_server_start(srv), CG_OK);
+    assert_int_equal(cg_server_start(srv), CG_ESTATE);
+    assert_int_equal(cg_server_start(NULL), CG_EINVAL);
+    assert_int_equal(cg_server_connections(srv), 0);
+    assert_int_equal(cg_server_connections(NULL), 0);
+    free_server(srv);
+    cg_server_free(NULL);
+}
+
+/* ---- the test client (runs in its own thread; never calls cmocka) ---- */
+
+struct tc {
+    int fd;
+    SSL *ssl;
+};
+
+/* TCP connect to 127.0.0.1:port and a verified TLS handshake for
+ * "localhost". false when either fails (tc is cleaned up then). */
+static bool tc_open(struct tc *t, uint16_t port)
+{
+    t->ssl = NULL;
+    t->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (t->fd < 0 || connect(t->fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+        goto fail;
+    t->ssl = SSL_new(g_cli);
+    if (t->ssl == NULL)
+        goto fail;
+    SSL_set_fd(t->ssl, t->fd);
+    SSL_set_tlsext_host_name(t->ssl, "localhost");
+    SSL_set1_host(t->ssl, "localhost");
+    if (SSL_connect(t->ssl) != 1)
+        goto fail;
+    return true;
+fail:
+    ERR_clear_error();
+    SSL_free(t->ssl);
+    if (t->fd >= 0)
+        close(t->fd);
+    t->ssl = NULL;
+    t->fd = -1;
+    return false;
+}
+
+/* Closes: with close_notify when polite, else the TCP connection just drops. */
+static void tc_close(struct tc *t, bool polite)
+{
+    if (t->ssl != NULL && polite)
+        SSL_shutdown(t->ssl);
+    SSL_free(t->ssl);
+    if (t->fd >= 0)
+        close(t->fd);
+    t->ssl = NULL;
+    t->fd = -1;
+    ERR_clear_error();
+}
+
+static bool tc_send(struct tc *t, const void *p, size_t n)
+{
+    return SSL_write(t->ssl, p, (int)n) == (int)n;
+}
+
+static bool tc_read_exact(struct tc *t, void *p, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        int r = SSL_read(t->ssl, (uint8_t *)p + got, (int)(n - got));
+        if (r <= 0)
+            return false;
+        got += (size_t)r;
+    }
+    return true;
+}
+
+/* Reads until EOF (or error) or until needle appears; returns the length,
+ * the text NUL-terminated in buf. */
+static size_t tc_read(struct tc *t, char *buf, size_t cap, const char *needle)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    while (len + 1 < cap) {
+        int r = SSL_read(t->ssl, buf + len, (int)(cap - 1 - len));
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        buf[len] = '\0';
+        if (needle != NULL && strstr(buf, needle) != NULL)
+            break;
+    }
+    ERR_clear_error();
+    return len;
+}
+
+/* A masked client frame (RFC 6455 §5.3), payload under 126 bytes. */
+static bool tc_send_frame(struct tc *t, uint8_t opcode, const void *payload, size_t n)
+{
+    static const uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
+    uint8_t f[2 + 4 + 125];
+    if (n > 125)
+        return false;
+    f[0] = (uint8_t)(0x80 | opcode);
+    f[1] = (uint8_t)(0x80 | n);
+    memcpy(f + 2, mask, 4);
+    for (size_t i = 0; i < n; i++)
+        f[6 + i] = ((const uint8_t *)payload)[i] ^ mask[i & 3];
+    return tc_send(t, f, 6 + n);
+}
+
+struct frame {
+    uint8_t opcode;
+    bool masked;
+    uint8_t data[512];
+    size_t len;
+};
+
+static bool tc_read_frame(struct tc *t, struct frame *f)
+{
+    uint8_t h[2];
+    if (!tc_read_exact(t, h, 2))
+        return false;
+    f->opcode = h[0] & 0x0F;
+    f->masked = (h[1] & 0x80) != 0;
+    f->len = h[1] & 0x7F;
+    if (f->len == 126) {
+        uint8_t l[2];
+        if (!tc_read_exact(t, l, 2))
+            return false;
+        f->len = (size_t)l[0] << 8 | l[1];
+    }
+    return f->len <= sizeof(f->data) && !f->masked && tc_read_exact(t, f->data, f->len);
+}
+
+static const char upgrade_req[] = "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                                  "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+
+/* What one client thread did; read by the test thread after the join. */
+struct job {
+    uint16_t port;
+    void (*script)(struct job *);
+    uv_async_t done;
+    bool finished; /* set on the loop thread when done fires */
+    /* HTTP: requests, each on its own connection, read until EOF */
+    const char *req[4];
+    size_t nreq;
+    bool tls_ok[4];
+    char resp[4][4096];
+    /* WebSocket */
+    char head[1024];
+    bool echoed;
+    struct frame echo;
+    bool got_close;
+    uint16_t close_code;
+    bool eof_after;
+};
+
+static void script_http(struct job *j)
+{
+    for (size_t i = 0; i < j->nreq; i++) {
+        struct tc t;
+        j->tls_ok[i] = tc_open(&t, j->port);
+        if (!j->tls_ok[i])
+            continue;
+        if (tc_send(&t, j->req[i], strlen(j->req[i])))
+            tc_read(&t, j->resp[i], sizeof(j->resp[i]), NULL);
+        tc_close(&t, true);
+    }
+}
+
+/* Upgrade, one binary message echoed; returns the open client or false. */
+static bool ws_open_and_echo(struct job *j, struct tc *t)
+{
+    if (!tc_open(t, j->port))
+        return false;
+    if (!tc_send(t, upgrade_req, strlen(upgrade_req)) ||
+        tc_read(t, j->head, sizeof(j->head), "\r\n\r\n") == 0 ||
+        strstr(j->head, "101 Switching Protocols") == NULL)
+        return true;
+    j->echoed = tc_send_frame(t, 0x2, "\x01\x02hello", 7) && tc_read_frame(t, &j->echo);
+    return true;
+}
+
+static void read_close(struct job *j, struct tc *t)
+{
+    struct frame f;
+    if (tc_read_frame(t, &f) && f.opcode == 0x8 && f.len >= 2) {
+        j->got_close = true;
+        j->close_code = (uint16_t)(f.data[0] << 8 | f.data[1]);
+    }
+    char rest[64];
+    j->eof_after = tc_read(t, rest, sizeof(rest), NULL) == 0;
+}
+
+static void script_ws_close_1000(struct job *j)
+{
+    struct tc t;
+    if (!ws_open_and_echo(j, &t))
+        return;
+    if (j->echoed && tc_send_frame(&t, 0x8, "\x03\xe8", 2))
+        read_close(j, &t);
+    tc_close(&t, true);
+}
+
+static void script_ws_drop(struct job *j)
+{
+    struct tc t;
+    if (ws_open_and_echo(j, &t))
+        tc_close(&t, false); /* no close frame, no close_notify: TCP FIN only */
+}
+
+static void script_ws_wait_close(struct job *j)
+{
+    struct tc t;
+    if (!ws_open_and_echo(j, &t))
+        return;
+    read_close(j, &t);
+    tc_close(&t, false);
+}
+
+static void *client_main(void *arg)
+{
+    struct job *j = arg;
+    j->script(j);
+    uv_async_send(&j->done);
+    return NULL;
+}
+
+static void on_client_done(uv_async_t *a)
+{
+    struct job *j = a->data;
+    j->finished = true;
+    cg_ctx_stop(g_ctx);
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+    CG_UNUSED(t);
+    cg_ctx_stop(g_ctx);
+}
+
+static pthread_t client_start(struct job *j, struct cg_server *srv, void (*script)(struct job *))
+{
+    j->port = cg_server_port(srv, 0);
+    j->script = script;
+    assert_int_equal(uv_async_init(g_loop, &j->done, on_client_done), 0);
+    j->done.data = j;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, client_main, j), 0);
+    return th;
+}
+
+/* Runs the loop until the client thread says it is done (or 20 s). */
+static void client_finish(struct job *j, pthread_t th)
+{
+    uv_timer_t dog;
+    uv_timer_init(g_loop, &dog);
+    uv_timer_start(&dog, on_watchdog, 20000, 0);
+    if (!j->finished) /* it may have finished while the test ran the loop */
+        assert_int_equal(cg_ctx_run(g_ctx), CG_OK);
+    pthread_join(th, NULL);
+    uv_close((uv_handle_t *)&dog, NULL);
+    uv_close((uv_handle_t *)&j->done, NULL);
+    drain_loop();
+}
+
+static void run_client(struct job *j, struct cg_server *srv, void (*script)(struct job *))
+{
+    client_finish(j, client_start(j, srv, script));
+}
+
+/* ---- handlers ---- */
+
+static struct {
+    int opens, closes, messages;
+    uint16_t code;
+    enum cg_err send_after_close, send_too_big;
+    bool probe_too_big;
+    char query[64], peer[64];
+} seen;
+
+static void hello_handler(void *user, const struct cg_http_request *req,
+                          struct cg_http_response *res)
+{
+    CG_UNUSED(user);
+    snprintf(seen.query, sizeof(seen.query), "%s", cg_http_request_query(req));
+    snprintf(seen.peer, sizeof(seen.peer), "%s", cg_http_request_peer(req));
+    const char *body = "hello from castgate\n";
+    cg_http_response_set(res, 200, "text/plain", body, strlen(body));
+}
+
+static void fail_write_handler(void *user, const struct cg_http_request *req,
+                               struct cg_http_response *res)
+{
+    hello_handler(user, req, res);
+    fail_ssl_write = 1; /* the response is the next SSL_write */
+}
+
+static void ws_on_open(void *user, struct cg_ws *ws)
+{
+    CG_UNUSED(user);
+    seen.opens++;
+    if (seen.probe_too_big) {
+        static uint8_t big[1025];
+        seen.send_too_big = cg_ws_send(ws, true, big, sizeof(big));
+    }
+}
+
+static void ws_on_message(void *user, struct cg_ws *ws, bool binary, const uint8_t *data,
+                          size_t len)
+{
+    CG_UNUSED(user);
+    seen.messages++;
+    cg_ws_send(ws, binary, data, len);
+}
+
+static void ws_on_close(void *user, struct cg_ws *ws, uint16_t code)
+{
+    CG_UNUSED(user);
+    seen.closes++;
+    seen.code = code;
+    seen.send_after_close = cg_ws_send(ws, true, "late", 4);
+}
+
+static const struct cg_ws_handlers echo_handlers = {
+    .on_open = ws_on_open, .on_message = ws_on_message, .on_close = ws_on_close};
+
+/* A started server with GET /hello, GET /fail-write and the echo at /ws. */
+static struct cg_server *echo_server(struct cg_server_config *cfg)
+{
+    memset(&seen, 0, sizeof(seen));
+    struct cg_server *srv = NULL;
+    assert_int_equal(try_new(cfg != NULL ? cfg : base_config(), &srv), CG_OK);
+    assert_int_equal(cg_server_add_http_route(srv, "/hello", CG_HTTP_GET | CG_HTTP_HEAD,
+                                              hello_handler, NULL),
+                     CG_OK);
+    assert_int_equal(cg_server_add_http_route(srv, "/fail-write", CG_HTTP_GET, fail_write_handler,
+                                              NULL),
+                     CG_OK);
+    assert_int_equal(cg_server_add_ws_route(srv, "/ws", &echo_handlers, NULL), CG_OK);
+    assert_int_equal(cg_server_start(srv), CG_OK);
+    return srv;
+}
+
+static struct cg_server *g_srv_for_pred;
+static bool no_connections(void) { return cg_server_connections(g_srv_for_pred) == 0; }
+static bool one_close(void) { return seen.closes >= 1; }
+static bool one_message(void) { return seen.messages >= 1; }
+
+/* ---- real exchanges ---- */
+
+static const char get_hello[] = "GET /hello?who=test HTTP/1.1\r\nHost: localhost\r\n"
+                                "Connection: close\r\n\r\n";
+
+static void test_https_get_served_with_hsts(void **state)
+{
+    (void)state; /* BCP B-20, B-21, B-22 */
+    struct cg_server *srv = echo_server(NULL);
+    struct job j = {.nreq = 3,
+                    .req = {get_hello,
+                            "POST /hello HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n",
+                            "GET /nowhere HTTP/1.1\r\nHost: localhost\r\n\r\n"}};
+    run_client(&j, srv, script_http);
+    assert_true(j.tls_ok[0]);
+    assert_true(strncmp(j.resp[0], "HTTP/1.1 200 OK\r\n", 17) == 0);
+    assert_non_null(strstr(j.resp[0], "\r\nStrict-Transport-Security: max-age=31536000\r\n"));
+    assert_non_null(strstr(j.resp[0], "\r\n\r\nhello from castgate\n"));
+    assert_string_equal(seen.query, "who=test");
+    assert_true(strncmp(seen.peer, "127.0.0.1:", 10) == 0);
+    /* B-22: 405 with Allow; a 404 for an unknown path; both carry HSTS (B-21). */
+    assert_true(strncmp(j.resp[1], "HTTP/1.1 405 Method Not Allowed\r\n", 33) == 0);
+    assert_non_null(strstr(j.resp[1], "\r\nAllow: GET, HEAD\r\n"));
+    assert_non_null(strstr(j.resp[1], "\r\nStrict-Transport-Security: max-age=31536000\r\n"));
+    assert_true(strncmp(j.resp[2], "HTTP/1.1 404 Not Found\r\n", 24) == 0);
+    assert_true(tu_log_has(&g_log, "rejected 405: POST /hello")); /* B-24 */
+    g_srv_for_pred = srv;
+    assert_true(settle(no_connections, 5000));
+    free_server(srv);
+}
+
+static void test_ws_echo_and_close_1000(void **state)
+{
+    (void)state; /* BCP B-26 */
+    struct cg_server *srv = echo_server(NULL);
+    struct job j = {0};
+    run_client(&j, srv, script_ws_close_1000);
+    assert_non_null(strstr(j.head, "HTTP/1.1 101 Switching Protocols\r\n"));
+    assert_non_null(strstr(j.head, "\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+    assert_non_null(strstr(j.head, "\r\nStrict-Transport-Security: max-age=31536000\r\n"));
+    assert_true(j.echoed);
+    assert_int_equal(j.echo.opcode, 0x2);
+    assert_false(j.echo.masked);
+    assert_int_equal(j.echo.len, 7);
+    assert_memory_equal(j.echo.data, "\x01\x02hello", 7);
+    assert_true(j.got_close);
+    assert_int_equal(j.close_code, 1000);
+    assert_true(j.eof_after);
+    assert_true(settle(one_close, 5000));
+    assert_int_equal(seen.opens, 1);
+    assert_int_equal(seen.messages, 1);
+    assert_int_equal(seen.closes, 1);
+    assert_int_equal(seen.code, 1000);
+    assert_int_equal(seen.send_after_close, CG_ECLOSED);
+    free_server(srv);
+    assert_int_equal(seen.closes, 1); /* not reported again by the free */
+}
+
+static void test_ws_dropped_tcp_reports_1006(void **state)
+{
+    (void)state;
+    struct cg_server *srv = echo_server(NULL);
+    struct job j = {0};
+    run_client(&j, srv, script_ws_drop);
+    assert_true(j.echoed);
+    assert_true(settle(one_close, 5000));
+    assert_int_equal(seen.opens, 1);
+    assert_int_equal(seen.closes, 1);
+    assert_int_equal(seen.code, 1006);
+    assert_int_equal(seen.send_after_close, CG_ECLOSED);
+    free_server(srv);
+    assert_int_equal(seen.closes, 1);
+}
+
+static void test_ws_send_over_max_message_is_too_big(void **state)
+{
+    (void)state;
+    struct cg_server_config *cfg = base_config();
+    assert_int_equal(cg_server_config_set_limit(cfg, CG_LIMIT_MAX_WS_MESSAGE, 1024), CG_OK);
+    struct cg_server *srv = echo_server(cfg);
+    seen.probe_too_big = true;
+    struct job j = {0};
+    run_client(&j, srv, script_ws_close_1000);
+    assert_int_equal(seen.opens, 1);
+    assert_int_equal(seen.send_too_big, CG_ETOOBIG);
+    assert_true(j.echoed); /* the connection is still fine after the refusal */
+    assert_int_equal(j.close_code, 1000);
+    free_server(srv);
+}
+
+static void test_server_free_closes_ws_with_1001(void **state)
+{
+    (void)state;
+    struct cg_server *srv = echo_server(NULL);
+    struct job j = {0};
+    pthread_t th = client_start(&j, srv, script_ws_wait_close);
+    assert_true(settle(one_message, 10000)); /* open, and the echo sent */
+    assert_int_equal(cg_server_connections(srv), 1);
+    cg_server_free(srv); /* with the WebSocket open */
+    assert_int_equal(seen.closes, 1);
+    assert_int_equal(seen.code, 1001);
+    client_finish(&j, th);
+    assert_true(j.echoed);
+    assert_true(j.got_close);
+    assert_int_equal(j.close_code, 1001);
+    assert_true(j.eof_after);
+}
+
+/* ---- failure injection: the connection closes, the server keeps serving ---- */
+
+static void assert_second_request_served(const struct job *j)
+{
+    assert_true(j->tls_ok[1]);
+    assert_true(strncmp(j->resp[1], "HTTP/1.1 200 OK\r\n", 17) == 0);
+}
+
+static void test_ssl_new_failure_closes_connection(void **state)
+{
+    (void)state;
+    struct cg_server *srv = echo_server(NULL);
+    fail_ssl_new = 1;
+    struct job j = {.nreq = 2, .req = {get_hello, get_hello}};
+    run_client(&j, srv, script_http);
+    assert_int_equal(fail_ssl_new, 0);
+    assert_false(j.tls_ok[0]);
+    assert_second_request_served(&j);
+    g_srv_for_pred = srv;
+    assert_true(settle(no_connections, 5000));
+    free_server(srv);
+}
+
+static void test_bio_new_failure_closes_connection(void **state)
+{
+    (void)state;
+    struct cg_server *srv = echo_server(NULL);
+    for (int at = 1; at <= 2; at++) { /* the read BIO, then the write BIO */
+        fail_bio_new_at = at;
+        struct job j = {.nreq = 2, .req = {get_hello, get_hello}};
+        run_client(&j, srv, script_http);
+        assert_int_equal(fail_bio_new_at, 0);
+        assert_false(j.tls_ok[0]);
+        assert_second_request_served(&j);
+    }
+    free_server(srv);
+}
+
+static void test_ssl_write_failure_during_response(void **state)
+{
+    (void)state;
+    struct cg_server *srv = echo_server(NULL);
+    struct job j = {.nreq = 2,
+                    .req = {"GET /fail-write HTTP/1.1\r\nHost: localhost\r\n\r\n", get_hello}};
+    run_client(&j, srv, script_http);
+    assert_int_equal(fail_ssl_write, 0);
+    assert_true(j.tls_ok[0]);
+    assert_string_equal(j.resp[0], ""); /* closed without a response */
+    assert_true(tu_log_has(&g_log, "response failed"));
+    assert_second_request_served(&j);
+    g_srv_for_pred = srv;
+    assert_true(settle(no_connections, 5000));
+    free_server(srv);
+}
+
+static void test_wslay_init_failure_on_upgrade(void **state)
+{
+    (void)state;
+    struct cg_server *srv = echo_server(NULL);
+    fail_wslay_init = 1;
+    struct job j = {0};
+    run_client(&j, srv, script_ws_close_1000);
+    assert_int_equal(fail_wslay_init, 0);
+    assert_false(j.echoed);
+    assert_int_equal(seen.opens, 0);
+    assert_int_equal(seen.closes, 0);
+    g_srv_for_pred = srv;
+    assert_true(settle(no_connections, 5000));
+    /* The next upgrade works. */
+    struct job k = {0};
+    run_client(&k, srv, script_ws_close_1000);
+    assert_true(k.echoed);
+    assert_int_equal(k.close_code, 1000);
+    free_server(srv);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_config_listen_addresses, test_setup),
+        cmocka_unit_test_setup(test_config_cors_origins, test_setup),
+        cmocka_unit_test_setup(test_config_limits, test_setup),
+        cmocka_unit_test_setup(test_config_certs_and_other_setters, test_setup),
+        cmocka_unit_test_setup(test_new_needs_cert_and_listener, test_setup),
+        cmocka_unit_test_setup(test_new_missing_file_named_in_log, test_setup),
+        cmocka_unit_test_setup(test_new_world_readable_key_refused, test_setup),
+        cmocka_unit_test_setup(test_new_port_in_use, test_setup),
+        cmocka_unit_test_setup(test_routes_start_and_port, test_setup),
+        cmocka_unit_test_setup(test_https_get_served_with_hsts, test_setup),
+        cmocka_unit_test_setup(test_ws_echo_and_close_1000, test_setup),
+        cmocka_unit_test_setup(test_ws_dropped_tcp_reports_1006, test_setup),
+        cmocka_unit_test_setup(test_ws_send_over_max_message_is_too_big, test_setup),
+        cmocka_unit_test_setup(test_server_free_closes_ws_with_1001, test_setup),
+        cmocka_unit_test_setup(test_ssl_new_failure_closes_connection, test_setup),
+        cmocka_unit_test_setup(test_bio_new_failure_closes_connection, test_setup),
+        cmocka_unit_test_setup(test_ssl_write_failure_during_response, test_setup),
+        cmocka_unit_test_setup(test_wslay_init_failure_on_upgrade, test_setup),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
