@@ -8,5 +8,6 @@
 #include <castgate/mos.h>
 #include <castgate/server.h>
 #include <castgate/client.h>
+#include <castgate/auth.h>
 
 #endif

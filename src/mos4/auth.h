@@ -33,7 +33,10 @@ void cg__auth_free(struct cg_auth *a);
 /* Checks an Authorization header value (may be NULL) from peer_addr (an IP
  * address, without port). CG_OK: *user (at least 129 bytes) gets the user
  * name. CG_EAUTH: missing, malformed or wrong. CG_ERATELIMIT: the address is
- * locked out. Failures are counted per address. */
+ * locked out (no hashing is done then). Failures are counted per address;
+ * a missing header is refused but not counted (a client's first try may
+ * come without credentials); a success clears the address's count. Every
+ * refusal is logged (component "auth": address, escaped user, reason). */
 enum cg_err cg__auth_check(struct cg_auth *a, const char *authorization, const char *peer_addr,
                            char *user, size_t usersz);
 
@@ -41,5 +44,47 @@ enum cg_err cg__auth_check(struct cg_auth *a, const char *authorization, const c
  * salt (for `castgate passwd`). *line is malloc'd; CG_EINVAL for a user with
  * ':' or control characters. */
 enum cg_err cg__auth_hash_line(const char *user, const char *password, char **line);
+
+/* ---- pieces, for the tests, the fuzzer and `castgate passwd` ---- */
+
+#define CG_AUTH_USER_MAX 128 /* bytes in a user name */
+#define CG_AUTH_B64_MAX 4096 /* base64 characters in Basic credentials */
+
+/* Decoded Basic credentials: pointers into the caller's buffer (not
+ * NUL-terminated). */
+struct cg_auth_basic {
+    const char *user;
+    size_t user_len;
+    const char *password;
+    size_t password_len;
+};
+
+/* Parses an Authorization value (RFC 7617: "Basic" in any case, 1*SP, strict
+ * base64 of user-id ":" password; the user-id 1..CG_AUTH_USER_MAX bytes
+ * without ':', no control characters in either). Sans-I/O: value is
+ * pointer + length, buf (bufsz >= (len / 4) * 3) receives the decoded bytes,
+ * which the caller wipes. CG_OK, CG_EAUTH (not Basic, no ':', bad user-id or
+ * control characters), CG_EENCODING (base64), CG_ETOOBIG (more than
+ * CG_AUTH_B64_MAX characters), CG_EINVAL (arguments, buffer too small). */
+enum cg_err cg__auth_parse_basic(const char *value, size_t len, uint8_t *buf, size_t bufsz,
+                                 struct cg_auth_basic *out);
+
+/* True for a yescrypt, bcrypt ($2b$/$2y$) or SHA-512 crypt string. */
+bool cg__auth_hash_supported(const char *hash, size_t len);
+/* True for a storable user name (1..CG_AUTH_USER_MAX bytes, no ':', no
+ * control characters). */
+bool cg__auth_user_valid(const char *user, size_t len);
+
+/* Checks password for user (user_len bytes) against the loaded file, with the
+ * same cost for an unknown user. No counting, no logging. CG_OK, CG_EAUTH
+ * (wrong password), CG_ENOTFOUND (no such user), CG_EINTERNAL (libcrypt). */
+enum cg_err cg__auth_verify(struct cg_auth *a, const char *user, size_t user_len,
+                            const char *password);
+
+/* Replaces the monotonic millisecond clock the failure counting uses (NULL:
+ * back to cg__now_ms), so tests can move time. */
+void cg__auth_set_clock(struct cg_auth *a, uint64_t (*now_ms)(void *user), void *user);
+/* Addresses currently held in the failure table (bounded). */
+size_t cg__auth_peer_count(const struct cg_auth *a);
 
 #endif

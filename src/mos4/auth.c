@@ -1,0 +1,579 @@
+/* castgate mos4 — Basic credentials for incoming MOS 4.0 upgrades (M-05).
+ *
+ * The credential file is parsed into a table of (user, hash). A check parses
+ * the Authorization header (sans-I/O, cg__auth_parse_basic), runs crypt_r with
+ * the stored hash as setting and compares the result in constant time. An
+ * unknown user costs the same crypt_r (against a dummy yescrypt hash), so the
+ * answer time does not say which users exist. Failures are counted per peer
+ * address in a fixed table (CG_AUTH_PEERS entries, least recently used ones
+ * evicted first, never a locked one while an unlocked one is left), so a flood
+ * of addresses cannot grow memory.
+ */
+#include "mos4/auth.h"
+
+#include <crypt.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CG_AUTH_MAX_FILE (1u << 20)
+#define CG_AUTH_PEERS 1024
+#define CG_AUTH_ADDR_MAX 64
+#define LOG_USER_MAX (CG_AUTH_USER_MAX * 4 + 1)
+
+/* A yescrypt hash of a random password at the default cost: the unknown-user
+ * path runs crypt_r against it so it costs what a known user costs. */
+static const char dummy_hash[] =
+    "$y$j9T$374v4BntFebA3IDrKlI7y0$O8dUdpqqm8IgZwxyjZ5Oe3YfMBT10LVVGP0fu6P6SW4";
+
+struct cg_auth_user {
+    char *name;
+    char *hash;
+};
+
+struct cg_auth_users {
+    struct cg_auth_user *v;
+    size_t n;
+};
+
+struct cg_auth_peer {
+    char addr[CG_AUTH_ADDR_MAX]; /* "" : free slot */
+    unsigned failures;
+    uint64_t window_start_ms;
+    uint64_t locked_until_ms; /* 0: not locked */
+    uint64_t last_ms;
+};
+
+struct cg_auth {
+    struct cg_ctx *ctx;
+    char *path;
+    unsigned max_failures;
+    uint64_t window_ms;
+    uint64_t lockout_ms;
+    struct cg_auth_users users;
+    struct cg_auth_peer *peers; /* CG_AUTH_PEERS */
+    struct crypt_data *cd;      /* scratch for crypt_r, wiped after each use */
+    uint64_t (*clock)(void *user);
+    void *clock_user;
+};
+
+/* ---- the Authorization header (RFC 7617) ---- */
+
+static int b64_value(uint8_t c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* Strict RFC 4648 base64: padded to a multiple of 4, '=' only at the end, no
+ * whitespace, the unused bits of the last group zero (one spelling per
+ * value). out needs in_len / 4 * 3 bytes. */
+static enum cg_err b64_decode(const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len)
+{
+    size_t o = 0;
+    CG_CHECK(in_len > 0 && in_len % 4 == 0, CG_EENCODING);
+    for (size_t i = 0; i < in_len; i += 4) {
+        bool last = i + 4 == in_len;
+        size_t pad = 0;
+        if (last)
+            pad = (in[i + 3] == '=') + (in[i + 3] == '=' && in[i + 2] == '=');
+        uint32_t acc = 0;
+        for (size_t k = 0; k < 4 - pad; k++) {
+            int v = b64_value(in[i + k]);
+            CG_CHECK(v >= 0, CG_EENCODING);
+            acc = acc << 6 | (uint32_t)v;
+        }
+        acc <<= 6 * pad;
+        CG_CHECK((pad < 1 || (acc & 0xFF) == 0) && (pad < 2 || (acc & 0xFF00) == 0),
+                 CG_EENCODING);
+        out[o++] = (uint8_t)(acc >> 16);
+        if (pad < 2)
+            out[o++] = (uint8_t)(acc >> 8);
+        if (pad < 1)
+            out[o++] = (uint8_t)acc;
+    }
+    *out_len = o;
+    return CG_OK;
+}
+
+static bool has_ctl(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 0x20 || p[i] == 0x7F)
+            return true;
+    return false;
+}
+
+static bool is_ows(uint8_t c) { return c == ' ' || c == '\t'; }
+
+enum cg_err cg__auth_parse_basic(const char *value, size_t len, uint8_t *buf, size_t bufsz,
+                                 struct cg_auth_basic *out)
+{
+    static const char scheme[] = "basic";
+    const uint8_t *v = (const uint8_t *)value;
+    size_t i = 0, n = len, plain_len = 0;
+    CG_CHECK(value != NULL && buf != NULL && out != NULL, CG_EINVAL);
+    while (i < n && is_ows(v[i])) /* OWS around a field value (RFC 9110 §5.5) */
+        i++;
+    while (n > i && is_ows(v[n - 1]))
+        n--;
+    /* credentials = auth-scheme 1*SP token68; the scheme is case-insensitive. */
+    CG_CHECK(n - i > 5 && v[i + 5] == ' ', CG_EAUTH);
+    for (size_t k = 0; k < 5; k++)
+        CG_CHECK((v[i + k] | 0x20) == (uint8_t)scheme[k], CG_EAUTH);
+    i += 5;
+    while (i < n && v[i] == ' ')
+        i++;
+    CG_CHECK(n - i <= CG_AUTH_B64_MAX, CG_ETOOBIG);
+    CG_CHECK(bufsz >= (n - i) / 4 * 3, CG_EINVAL);
+    CG_GUARD(b64_decode(v + i, n - i, buf, &plain_len));
+    /* user-pass = user-id ":" password; the user-id holds no ':', the
+     * password may. Neither may hold control characters (RFC 7617 §2). */
+    const uint8_t *colon = memchr(buf, ':', plain_len);
+    CG_CHECK(colon != NULL, CG_EAUTH);
+    out->user = (const char *)buf;
+    out->user_len = (size_t)(colon - buf);
+    out->password = (const char *)colon + 1;
+    out->password_len = plain_len - out->user_len - 1;
+    CG_CHECK(out->user_len > 0 && out->user_len <= CG_AUTH_USER_MAX, CG_EAUTH);
+    CG_CHECK(!has_ctl(buf, plain_len), CG_EAUTH);
+    return CG_OK;
+}
+
+/* ---- the credential file ---- */
+
+static void users_clear(struct cg_auth_users *u)
+{
+    for (size_t i = 0; i < u->n; i++) {
+        free(u->v[i].name);
+        cg__wipe_free(u->v[i].hash, strlen(u->v[i].hash));
+    }
+    free(u->v);
+    u->v = NULL;
+    u->n = 0;
+}
+
+static const struct cg_auth_user *users_find(const struct cg_auth_users *u, const char *name,
+                                             size_t len)
+{
+    for (size_t i = 0; i < u->n; i++)
+        if (strlen(u->v[i].name) == len && memcmp(u->v[i].name, name, len) == 0)
+            return &u->v[i];
+    return NULL;
+}
+
+/* The kinds of hash refused by name, so the log line says what to do. */
+static const char *weak_kind(const char *h, size_t n)
+{
+    if (n >= 3 && memcmp(h, "$1$", 3) == 0)
+        return "MD5-crypt";
+    if (n >= 6 && memcmp(h, "$apr1$", 6) == 0)
+        return "Apache MD5";
+    if (n >= 5 && memcmp(h, "{SHA}", 5) == 0)
+        return "unsalted SHA-1";
+    if (n == 13 && h[0] != '$')
+        return "DES crypt";
+    return "plain text or unknown";
+}
+
+bool cg__auth_hash_supported(const char *h, size_t n)
+{
+    static const char *const prefixes[] = {"$y$", "$2b$", "$2y$", "$6$"};
+    bool known = false;
+    for (size_t i = 0; i < CG_ARRAY_LEN(prefixes); i++)
+        known |= n > strlen(prefixes[i]) && memcmp(h, prefixes[i], strlen(prefixes[i])) == 0;
+    if (!known || n > CRYPT_OUTPUT_SIZE - 1)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = h[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '/' || c == '$' || c == '=' || c == ',';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+bool cg__auth_user_valid(const char *u, size_t n)
+{
+    return n > 0 && n <= CG_AUTH_USER_MAX && memchr(u, ':', n) == NULL &&
+           !has_ctl((const uint8_t *)u, n);
+}
+
+/* One non-comment line "user:hash" (CR already cut). Logs why a line is
+ * refused: the line number and user, never the hash. */
+static enum cg_err parse_line(struct cg_ctx *ctx, const char *path, unsigned lineno,
+                              const char *l, size_t n, struct cg_auth_users *u)
+{
+    char esc[LOG_USER_MAX];
+    const char *colon = memchr(l, ':', n);
+    size_t ul = colon != NULL ? (size_t)(colon - l) : n;
+    cg__log_escape(esc, sizeof(esc), l, ul);
+    if (colon == NULL || !cg__auth_user_valid(l, ul)) {
+        cg__log(ctx, CG_LOG_ERROR, "auth", "%s:%u: expected 'user:hash' with a user name of 1..%d "
+                "characters without ':' or control characters", path, lineno, CG_AUTH_USER_MAX);
+        return CG_EFILE;
+    }
+    const char *h = colon + 1;
+    size_t hl = n - ul - 1;
+    while (hl > 0 && is_ows((uint8_t)h[hl - 1]))
+        hl--;
+    if (!cg__auth_hash_supported(h, hl)) {
+        cg__log(ctx, CG_LOG_ERROR, "auth", "%s:%u: user '%s': %s hash refused; use yescrypt, "
+                "bcrypt or SHA-512 (castgate passwd)", path, lineno, esc,
+                hl == 0 ? "empty" : weak_kind(h, hl));
+        return CG_EFILE;
+    }
+    if (users_find(u, l, ul) != NULL) {
+        cg__log(ctx, CG_LOG_ERROR, "auth", "%s:%u: user '%s' listed twice", path, lineno, esc);
+        return CG_EFILE;
+    }
+    struct cg_auth_user *nv = realloc(u->v, (u->n + 1) * sizeof(*nv));
+    CG_CHECK(nv != NULL, CG_ENOMEM);
+    u->v = nv;
+    nv[u->n].name = cg__strndup(l, ul);
+    nv[u->n].hash = cg__strndup(h, hl);
+    if (nv[u->n].name == NULL || nv[u->n].hash == NULL) {
+        free(nv[u->n].name);
+        free(nv[u->n].hash);
+        return CG_ENOMEM;
+    }
+    u->n++;
+    return CG_OK;
+}
+
+/* Whole file text -> users. Blank lines, '#' comments and CRLF are fine. */
+static enum cg_err parse_text(struct cg_ctx *ctx, const char *path, const char *text, size_t len,
+                              struct cg_auth_users *u)
+{
+    unsigned lineno = 0;
+    size_t pos = 0;
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl != NULL ? (size_t)(nl - text) : len, n = end - pos;
+        const char *l = text + pos;
+        lineno++;
+        pos = end + 1;
+        if (n > 0 && l[n - 1] == '\r')
+            n--;
+        size_t lead = 0;
+        while (lead < n && is_ows((uint8_t)l[lead]))
+            lead++;
+        if (lead == n || l[lead] == '#')
+            continue;
+        CG_GUARD(parse_line(ctx, path, lineno, l, n, u));
+    }
+    return CG_OK;
+}
+
+static enum cg_err read_users(struct cg_ctx *ctx, const char *path, struct cg_auth_users *out)
+{
+    enum cg_err rc = cg__check_private_file(path);
+    uint8_t *text = NULL;
+    size_t len = 0;
+    struct cg_auth_users u = {0};
+    if (rc == CG_EPERM)
+        cg__log(ctx, CG_LOG_ERROR, "auth", "%s: readable or writable by group or others; "
+                "run: chmod 600 %s", path, path);
+    else if (rc == CG_EFILE)
+        cg__log(ctx, CG_LOG_ERROR, "auth", "%s: missing or not a regular file", path);
+    CG_TRY(rc);
+    rc = cg__read_file(path, CG_AUTH_MAX_FILE, &text, &len);
+    if (rc != CG_OK) {
+        cg__log(ctx, CG_LOG_ERROR, "auth", "%s: cannot read: %s", path, cg_strerror(rc));
+        rc = rc == CG_ENOMEM ? rc : CG_EFILE;
+        goto out;
+    }
+    CG_TRY(parse_text(ctx, path, (const char *)text, len, &u));
+    if (u.n == 0)
+        cg__log(ctx, CG_LOG_WARN, "auth", "%s: no users: every upgrade will be refused", path);
+    *out = u;
+    u = (struct cg_auth_users){0};
+out:
+    users_clear(&u);
+    cg__wipe_free(text, len);
+    return rc;
+}
+
+static uint64_t default_clock(void *user)
+{
+    CG_UNUSED(user);
+    return cg__now_ms();
+}
+
+enum cg_err cg__auth_load(struct cg_ctx *ctx, const char *path, const struct cg_auth_limits *lim,
+                          struct cg_auth **out)
+{
+    enum cg_err rc = CG_OK;
+    struct cg_auth *a = NULL;
+    CG_CHECK(path != NULL && out != NULL, CG_EINVAL);
+    a = calloc(1, sizeof(*a));
+    CG_ENSURE(a != NULL, CG_ENOMEM);
+    a->ctx = ctx;
+    a->max_failures = lim != NULL && lim->max_failures != 0 ? lim->max_failures : 5;
+    a->window_ms = 1000u * (uint64_t)(lim != NULL && lim->window_s != 0 ? lim->window_s : 60);
+    a->lockout_ms = 1000u * (uint64_t)(lim != NULL && lim->lockout_s != 0 ? lim->lockout_s : 300);
+    a->clock = default_clock;
+    a->path = cg__strdup(path);
+    a->peers = calloc(CG_AUTH_PEERS, sizeof(*a->peers));
+    a->cd = calloc(1, sizeof(*a->cd));
+    CG_ENSURE(a->path != NULL && a->peers != NULL && a->cd != NULL, CG_ENOMEM);
+    CG_TRY(read_users(ctx, path, &a->users));
+    cg__log(ctx, CG_LOG_INFO, "auth", "%s: %zu user(s)", path, a->users.n);
+    *out = a;
+    a = NULL;
+out:
+    cg__auth_free(a);
+    return rc;
+}
+
+enum cg_err cg__auth_reload(struct cg_auth *a)
+{
+    struct cg_auth_users u = {0};
+    CG_CHECK(a != NULL, CG_EINVAL);
+    enum cg_err rc = read_users(a->ctx, a->path, &u);
+    if (rc != CG_OK) {
+        cg__log(a->ctx, CG_LOG_ERROR, "auth", "%s: reload failed (%s); keeping the previous "
+                "%zu user(s)", a->path, cg_errname(rc), a->users.n);
+        return rc;
+    }
+    users_clear(&a->users);
+    a->users = u;
+    cg__log(a->ctx, CG_LOG_INFO, "auth", "%s: reloaded, %zu user(s)", a->path, u.n);
+    return CG_OK;
+}
+
+void cg__auth_free(struct cg_auth *a)
+{
+    if (a == NULL)
+        return;
+    users_clear(&a->users);
+    free(a->path);
+    free(a->peers);
+    cg__wipe_free(a->cd, a->cd != NULL ? sizeof(*a->cd) : 0);
+    free(a);
+}
+
+void cg__auth_set_clock(struct cg_auth *a, uint64_t (*now_ms)(void *user), void *user)
+{
+    a->clock = now_ms != NULL ? now_ms : default_clock;
+    a->clock_user = user;
+}
+
+size_t cg__auth_peer_count(const struct cg_auth *a)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < CG_AUTH_PEERS; i++)
+        n += a->peers[i].addr[0] != '\0';
+    return n;
+}
+
+/* ---- hashing ---- */
+
+/* crypt_r(password, setting) compared with want in constant time. CG_EAUTH on
+ * mismatch, CG_EINTERNAL when libcrypt fails (logged by the caller). */
+static enum cg_err hash_matches(struct crypt_data *cd, const char *password, const char *want)
+{
+    memset(cd, 0, sizeof(*cd));
+    const char *got = crypt_r(password, want, cd);
+    enum cg_err rc = CG_EAUTH;
+    if (got == NULL || got[0] != '$')
+        rc = CG_EINTERNAL; /* "*0"/"*1": the failure tokens */
+    else if (strlen(got) == strlen(want) && CRYPTO_memcmp(got, want, strlen(want)) == 0)
+        rc = CG_OK;
+    OPENSSL_cleanse(cd, sizeof(*cd));
+    return rc;
+}
+
+enum cg_err cg__auth_hash_line(const char *user, const char *password, char **line)
+{
+    enum cg_err rc = CG_OK;
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    struct crypt_data *cd = NULL;
+    CG_CHECK(user != NULL && password != NULL && line != NULL, CG_EINVAL);
+    CG_CHECK(cg__auth_user_valid(user, strlen(user)), CG_EINVAL);
+    CG_CHECK(!has_ctl((const uint8_t *)password, strlen(password)), CG_EINVAL);
+    cd = calloc(1, sizeof(*cd));
+    CG_ENSURE(cd != NULL, CG_ENOMEM);
+    CG_ENSURE(crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof(salt)) != NULL, CG_EINTERNAL);
+    const char *h = crypt_r(password, salt, cd);
+    CG_ENSURE(h != NULL && h[0] == '$', CG_EINTERNAL);
+    size_t ul = strlen(user), hl = strlen(h);
+    char *l = malloc(ul + 1 + hl + 1);
+    CG_ENSURE(l != NULL, CG_ENOMEM);
+    memcpy(l, user, ul);
+    l[ul] = ':';
+    memcpy(l + ul + 1, h, hl + 1);
+    *line = l;
+out:
+    cg__wipe_free(cd, sizeof(*cd));
+    return rc;
+}
+
+enum cg_err cg__auth_verify(struct cg_auth *a, const char *user, size_t user_len,
+                            const char *password)
+{
+    const struct cg_auth_user *u = users_find(&a->users, user, user_len);
+    enum cg_err rc = hash_matches(a->cd, password, u != NULL ? u->hash : dummy_hash);
+    if (rc == CG_OK && u == NULL)
+        rc = CG_EAUTH; /* cannot happen (the dummy's password is unknown); still refuse */
+    if (rc == CG_EAUTH && u == NULL)
+        rc = CG_ENOTFOUND;
+    return rc;
+}
+
+/* ---- per-address failure counting ---- */
+
+static struct cg_auth_peer *peer_find(struct cg_auth *a, const char *addr)
+{
+    for (size_t i = 0; i < CG_AUTH_PEERS; i++)
+        if (a->peers[i].addr[0] != '\0' && strcmp(a->peers[i].addr, addr) == 0)
+            return &a->peers[i];
+    return NULL;
+}
+
+/* A slot for a new address: a free or stale one, else the least recently
+ * used unlocked one, else the locked one whose lockout ends first. */
+static struct cg_auth_peer *peer_slot(struct cg_auth *a, uint64_t now)
+{
+    struct cg_auth_peer *lru = NULL, *soonest = NULL;
+    for (size_t i = 0; i < CG_AUTH_PEERS; i++) {
+        struct cg_auth_peer *p = &a->peers[i];
+        bool locked = p->locked_until_ms > now;
+        if (p->addr[0] == '\0' || (!locked && now - p->window_start_ms >= a->window_ms))
+            return p;
+        if (!locked && (lru == NULL || p->last_ms < lru->last_ms))
+            lru = p;
+        if (locked && (soonest == NULL || p->locked_until_ms < soonest->locked_until_ms))
+            soonest = p;
+    }
+    return lru != NULL ? lru : soonest;
+}
+
+/* True while addr is locked out; an expired lockout or window is forgotten. */
+static bool peer_locked(struct cg_auth *a, const char *addr, uint64_t now)
+{
+    struct cg_auth_peer *p = peer_find(a, addr);
+    if (p == NULL)
+        return false;
+    if (p->locked_until_ms > now)
+        return true;
+    if (p->locked_until_ms != 0 || now - p->window_start_ms >= a->window_ms)
+        memset(p, 0, sizeof(*p));
+    return false;
+}
+
+static void peer_fail(struct cg_auth *a, const char *addr, uint64_t now)
+{
+    struct cg_auth_peer *p = peer_find(a, addr);
+    if (p == NULL) {
+        p = peer_slot(a, now);
+        memset(p, 0, sizeof(*p));
+        snprintf(p->addr, sizeof(p->addr), "%s", addr);
+        p->window_start_ms = now;
+    }
+    p->last_ms = now;
+    if (++p->failures < a->max_failures)
+        return;
+    p->locked_until_ms = now + a->lockout_ms;
+    p->failures = 0;
+    cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %u failures within %llu s: locked out for %llu s",
+            p->addr, a->max_failures, (unsigned long long)(a->window_ms / 1000),
+            (unsigned long long)(a->lockout_ms / 1000));
+}
+
+static void peer_ok(struct cg_auth *a, const char *addr)
+{
+    struct cg_auth_peer *p = peer_find(a, addr);
+    if (p != NULL)
+        memset(p, 0, sizeof(*p));
+}
+
+/* ---- the check ---- */
+
+static const char *parse_reason(enum cg_err rc)
+{
+    switch (rc) {
+    case CG_EENCODING: return "credentials are not valid base64";
+    case CG_ETOOBIG: return "credentials too long";
+    default: return "malformed Basic credentials";
+    }
+}
+
+static enum cg_err check_parsed(struct cg_auth *a, const struct cg_auth_basic *b,
+                                const char *addr, char *user, size_t usersz)
+{
+    char esc[LOG_USER_MAX];
+    cg__log_escape(esc, sizeof(esc), b->user, b->user_len);
+    enum cg_err rc = cg__auth_verify(a, b->user, b->user_len, b->password);
+    if (rc == CG_EINTERNAL) {
+        cg__log(a->ctx, CG_LOG_ERROR, "auth", "%s: user '%s': libcrypt failed to hash; refused",
+                addr, esc);
+        return CG_EAUTH;
+    }
+    if (rc != CG_OK) {
+        cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: user '%s': %s", addr, esc,
+                rc == CG_ENOTFOUND ? "unknown user" : "wrong password");
+        return rc == CG_ENOTFOUND ? CG_EAUTH : rc;
+    }
+    CG_CHECK(b->user_len < usersz, CG_EINVAL);
+    memcpy(user, b->user, b->user_len);
+    user[b->user_len] = '\0';
+    cg__log(a->ctx, CG_LOG_INFO, "auth", "%s: user '%s' authenticated", addr, esc);
+    return CG_OK;
+}
+
+/* The counting part of a check, after the lockout test. */
+static enum cg_err check_header(struct cg_auth *a, const char *authorization, const char *addr,
+                                char *user, size_t usersz)
+{
+    enum cg_err rc = CG_OK;
+    size_t bufsz = CG_AUTH_B64_MAX / 4 * 3 + 1;
+    struct cg_auth_basic b;
+    uint8_t *buf = malloc(bufsz);
+    CG_CHECK(buf != NULL, CG_ENOMEM);
+    rc = cg__auth_parse_basic(authorization, strlen(authorization), buf, bufsz - 1, &b);
+    if (rc != CG_OK) {
+        cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %s", addr, parse_reason(rc));
+        rc = CG_EAUTH;
+    } else {
+        /* crypt_r wants a C string: end the password where the bytes end. */
+        buf[(size_t)(b.password - (const char *)buf) + b.password_len] = '\0';
+        rc = check_parsed(a, &b, addr, user, usersz);
+    }
+    cg__wipe_free(buf, bufsz);
+    return rc;
+}
+
+enum cg_err cg__auth_check(struct cg_auth *a, const char *authorization, const char *peer_addr,
+                           char *user, size_t usersz)
+{
+    char addr[CG_AUTH_ADDR_MAX];
+    CG_CHECK(a != NULL && peer_addr != NULL && user != NULL && usersz > 0, CG_EINVAL);
+    cg__log_escape(addr, sizeof(addr), peer_addr, strlen(peer_addr));
+    uint64_t now = a->clock(a->clock_user);
+    if (peer_locked(a, addr, now)) {
+        cg__log(a->ctx, CG_LOG_DEBUG, "auth", "%s: locked out: refused", addr);
+        return CG_ERATELIMIT;
+    }
+    if (authorization == NULL) {
+        cg__log(a->ctx, CG_LOG_INFO, "auth", "%s: no credentials", addr);
+        return CG_EAUTH; /* not counted: a client's first try may come without */
+    }
+    enum cg_err rc = check_header(a, authorization, addr, user, usersz);
+    if (rc == CG_EAUTH)
+        peer_fail(a, addr, now);
+    else if (rc == CG_OK)
+        peer_ok(a, addr);
+    return rc;
+}
