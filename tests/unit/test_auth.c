@@ -45,7 +45,7 @@ char *__wrap_crypt_gensalt_rn(const char *prefix, unsigned long count, const cha
 
 /* ---- fixtures ---- */
 static char dir[64];
-static char y_alice[256], b_bob[256], s_carol[256];
+static char y_alice[256], b_bob[256], s_carol[256], y2_dan[256];
 static struct cg_ctx *ctx;
 static struct tu_log *logp;
 
@@ -88,8 +88,8 @@ static const char *good_file(void)
     char text[2048];
     snprintf(text, sizeof(text),
              "# castgate users\n\nalice:%s\r\n   \n  # indented comment\nbob:%s\ncarol:%s  \n"
-             "mos user:%s",
-             y_alice, b_bob, s_carol, y_alice);
+             "dan:%s\nmos user:%s",
+             y_alice, b_bob, s_carol, y2_dan, y_alice);
     return write_file("good", text, 0600);
 }
 
@@ -101,6 +101,7 @@ static int setup_all(void **state)
     make_hash("$y$", "alice-pw", y_alice, sizeof(y_alice));
     make_hash("$2b$", "bob-pw", b_bob, sizeof(b_bob));
     make_hash("$6$", "carol:pw", s_carol, sizeof(s_carol));
+    make_hash("$2y$", "dan-pw", y2_dan, sizeof(y2_dan));
     return 0;
 }
 
@@ -156,7 +157,7 @@ static void test_load_good(void **state)
     (void)state;
     struct cg_auth *a = NULL;
     assert_int_equal(cg__auth_load(ctx, good_file(), NULL, &a), CG_OK);
-    assert_true(tu_log_has(logp, "4 user(s)"));
+    assert_true(tu_log_has(logp, "5 user(s)"));
     assert_false(tu_log_has(logp, y_alice));
     cg__auth_free(a);
     cg__auth_free(NULL);
@@ -242,6 +243,11 @@ static void test_check_three_hash_kinds(void **state)
     assert_int_equal(cg__auth_check(a, basic("bob:bob-pw"), "192.0.2.1", user, sizeof(user)),
                      CG_OK);
     assert_string_equal(user, "bob");
+    assert_int_equal(cg__auth_check(a, basic("dan:dan-pw"), "192.0.2.1", user, sizeof(user)),
+                     CG_OK);
+    assert_string_equal(user, "dan");
+    assert_int_equal(cg__auth_check(a, basic("dan:dan-PW"), "192.0.2.1", user, sizeof(user)),
+                     CG_EAUTH);
     /* The password may hold ':' (RFC 7617); the stored SHA-512 one does. */
     assert_int_equal(cg__auth_check(a, basic("carol:carol:pw"), "192.0.2.1", user, sizeof(user)),
                      CG_OK);
