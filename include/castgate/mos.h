@@ -174,7 +174,11 @@ struct cg_mos_envelope {
     struct cg_mos_span element; /* the message element, '<' to its final '>' */
 };
 
-/* Reads the envelope of one whole message (msg, len: bytes in enc, e.g. a
+/* Lenient on keepAlive (M-09, ERRATA 1): the spec's §4.1.1 example, with a
+ * lone `</keepAlive>` instead of `<keepAlive/>`, reads as a keepAlive (the
+ * name as written); cg_mos_validate still rejects it as not well-formed.
+ *
+ * Reads the envelope of one whole message (msg, len: bytes in enc, e.g. a
  * framer event or one WebSocket message; a leading BOM, XML declaration,
  * comments and whitespace are skipped). Envelope children are matched by name
  * in any order (Sofie writes ncsID first); the message element is the one
@@ -227,7 +231,9 @@ struct cg_mos_msg_info {
 
 /* Looks up a message by element name (len bytes, need not be NUL-terminated).
  * Returns the static entry or NULL if unknown. Socket messages win over
- * plug-in messages of the same name (roStorySend, mosItemReplace). */
+ * plug-in messages of the same name (roStorySend, mosItemReplace). Names are
+ * case-sensitive (M-20) except the DTD's spelling "keepalive" (any case),
+ * which gives keepAlive (M-09, ERRATA 15). */
 CG_API const struct cg_mos_msg_info *cg_mos_msg_lookup(const char *name, size_t len);
 
 /* The whole table: *count receives the number of entries. */

@@ -6,6 +6,7 @@
 #include "mos/mos.h"
 
 #include <string.h>
+#include <strings.h>
 
 #define MOM CG_MOS_CH_MOM
 #define RO CG_MOS_CH_RO
@@ -89,6 +90,10 @@ const struct cg_mos_msg_info *cg_mos_msg_lookup(const char *name, size_t len)
     for (size_t i = 0; i < CG_ARRAY_LEN(table); i++)
         if (strlen(table[i].name) == len && memcmp(table[i].name, name, len) == 0)
             return &table[i];
+    /* M-09, ERRATA 15: the DTD spells it keepalive; tags are otherwise
+     * case-sensitive (M-20), so this is the one alias. */
+    if (len == 9 && strncasecmp(name, "keepalive", 9) == 0)
+        return cg_mos_msg_lookup("keepAlive", 9);
     return NULL;
 }
 

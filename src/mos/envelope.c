@@ -274,6 +274,17 @@ static bool last_child(const struct tc *t, const struct markup *m, size_t *elem_
     return true;
 }
 
+/* ASCII case-insensitive match of the lower-case string s at i. */
+static bool match_ci(const struct tc *t, size_t i, const char *s)
+{
+    for (; *s != 0; s++, i += t->w) {
+        unsigned ch = i < t->n ? ch_at(t, i) : 0;
+        if (ch == CG__MOS_OTHER || (ch | 0x20) != (unsigned char)*s)
+            return false;
+    }
+    return true;
+}
+
 struct envctx {
     const struct tc *t;
     struct cg_mos_envelope *env;
@@ -330,9 +341,17 @@ static enum cg_err child(struct envctx *x, size_t i, size_t *next, bool *done)
         *next = m.end;
         return CG_OK;
     }
-    if (m.kind == MK_END) {
+    if (m.kind == MK_END && !name_is(t, &m, "mos")) {
+        /* M-09, ERRATA 1/15: the spec's §4.1.1 example writes a lone
+         * </keepAlive> and its DTD spells it keepalive; read either as an
+         * (empty) keepAlive. Any other stray end tag is an error. */
         *x->why = "unexpected end tag in the envelope";
-        CG_CHECK(name_is(t, &m, "mos"), CG_EENVELOPE);
+        CG_CHECK(m.name_len == 9 * t->w && (match_ci(t, m.name, "keepalive")), CG_EENVELOPE);
+        struct markup as_empty = m;
+        as_empty.empty = true;
+        return take_message(x, i, &as_empty, next, done);
+    }
+    if (m.kind == MK_END) {
         *next = m.end;
         *done = true;
         return CG_OK;

@@ -223,6 +223,16 @@ static void test_envelope_layouts(void **state)
     parse_utf8("<mos><mosID>a</mosID><ncsID>b</ncsID><keepAlive></keepAlive></mos>", &env,
                CG_OK);
     assert_string_equal(env.name, "keepAlive");
+    /* The §4.1.1 text as printed (lone end tag, ERRATA 1) and the DTD's
+     * spelling (ERRATA 15): lenient envelope, strict full check. */
+    const char *lone = "<mos><mosID>a</mosID><ncsID>b</ncsID></keepAlive></mos>";
+    parse_utf8(lone, &env, CG_OK);
+    assert_string_equal(env.name, "keepAlive");
+    assert_int_equal(cg_mos_validate(CG_MOS_UTF8, lone, strlen(lone), NULL), CG_EXML);
+    parse_utf8("<mos><mosID>a</mosID><ncsID>b</ncsID><keepalive/></mos>", &env, CG_OK);
+    assert_string_equal(env.name, "keepalive");
+    assert_string_equal(cg_mos_msg_lookup(env.name, strlen(env.name))->name, "keepAlive");
+    parse_utf8("<mos><mosID>a</mosID></roAck><roAck/></mos>", &env, CG_EENVELOPE);
     /* The message element's content is not looked at. */
     parse_utf8("<mos><roCreate><![CDATA[</roCreate>]]><x a='>'/></roCreate></mos>", &env, CG_OK);
     assert_int_equal(env.element.len, 54);
