@@ -412,9 +412,14 @@ static void settle(struct cg_mos_framer *f)
  * at '<'. Returns the position after '>' and *kind (0: not <mos>, 1: <mos>,
  * 2: </mos>, 3: <mos/>), or 0 to let the state machine take it; whatever it
  * accepts the state machine would read the same way. */
-/* Characters that end a tag name (or the tag) in the fast path. */
-static const uint8_t name_stop[128] = {[' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1,
-                                       ['>'] = 1, ['/'] = 1,  ['<'] = 1};
+static inline bool is_mos_at(const uint8_t *p, size_t at, size_t lim, unsigned w, bool etag)
+{
+    if (at + 3 * w >= lim || cg__mos_unit(p, at, w) != 'm' || cg__mos_unit(p, at + w, w) != 'o' ||
+        cg__mos_unit(p, at + 2 * w, w) != 's')
+        return false;
+    unsigned d = cg__mos_unit(p, at + 3 * w, w);
+    return cg__mos_is_space(d) || d == '>' || (d == '/' && !etag);
+}
 
 static inline size_t fast_tag(const uint8_t *p, size_t i, size_t lim, unsigned w, int *kind)
 {
@@ -422,23 +427,37 @@ static inline size_t fast_tag(const uint8_t *p, size_t i, size_t lim, unsigned w
     if (j >= lim)
         return 0;
     unsigned c = cg__mos_unit(p, j, w);
-    bool etag = c == '/';
     if (c == '!' || c == '?')
         return 0;
-    if (etag)
+    if (c == '/') {
+        /* End tag: the state machine reads everything up to the first '>'
+         * (quotes included) and the name is all up to space or '>'. */
         j += w;
-    size_t name = j;
-    for (; j < lim; j += w) {
+        if (j >= lim)
+            return 0;
         c = cg__mos_unit(p, j, w);
-        if (c < 128 && name_stop[c] && !(c == '/' && etag))
+        if (c == '>' || cg__mos_is_space(c))
+            return 0; /* empty name: leave the odd case to the state machine */
+        size_t gt = cg__mos_find(p, j, lim, w, '>');
+        if (gt >= lim)
+            return 0;
+        *kind = is_mos_at(p, j, lim, w, true) ? 2 : 0;
+        return gt + w;
+    }
+    if (c == '>' || c == '/' || cg__mos_is_space(c))
+        return 0;
+    bool mos = is_mos_at(p, j, lim, w, false);
+    /* Start tag name: ends at space, '/' or '>' (quotes and '<' are name
+     * characters to the state machine too). */
+    for (j += w; j < lim; j += w) {
+        c = cg__mos_unit(p, j, w);
+        if (c == '>' || c == '/' || c == ' ' || c == '\n' || c == '\r' || c == '\t')
             break;
     }
-    if (j >= lim || j == name || c == '<')
+    if (j >= lim)
         return 0;
-    bool mos = j - name == 3 * w && cg__mos_unit(p, name, w) == 'm' &&
-               cg__mos_unit(p, name + w, w) == 'o' && cg__mos_unit(p, name + 2 * w, w) == 's';
     if (c == '>') { /* the common case: no attributes */
-        *kind = !mos ? 0 : etag ? 2 : 1;
+        *kind = mos ? 1 : 0;
         return j + w;
     }
     unsigned last = 0;
@@ -447,20 +466,16 @@ static inline size_t fast_tag(const uint8_t *p, size_t i, size_t lim, unsigned w
         if (c == '>')
             break;
         if (c == '"' || c == '\'') {
-            if (etag)
-                return 0;
             j = cg__mos_find(p, j + w, lim, w, c);
             if (j >= lim)
                 return 0;
-        } else if (c == '<') {
-            return 0;
         }
         if (!cg__mos_is_space(c))
             last = c;
     }
     if (j >= lim)
         return 0;
-    *kind = !mos ? 0 : etag ? 2 : last == '/' ? 3 : 1;
+    *kind = !mos ? 0 : last == '/' ? 3 : 1;
     return j + w;
 }
 
