@@ -257,6 +257,10 @@ int cmd_mos(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (strcmp(argv[1], "serve") == 0)
+        return cmd_mos_serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "send") == 0)
+        return cmd_mos_send(argc - 1, argv + 1);
     if (strcmp(argv[1], "inspect") == 0)
         return cmd_inspect(argc - 1, argv + 1);
     fprintf(stderr, "castgate mos: unknown subcommand '%s'\n", argv[1]);

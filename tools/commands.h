@@ -13,6 +13,8 @@ int cmd_version(int argc, char **argv);
 int cmd_discover(int argc, char **argv);
 int cmd_dnssd(int argc, char **argv);
 int cmd_mos(int argc, char **argv);
+int cmd_mos_serve(int argc, char **argv);
+int cmd_mos_send(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
 int cmd_passwd(int argc, char **argv);
@@ -24,7 +26,7 @@ int cmd_passwd(int argc, char **argv);
     {"version", "print the version", cmd_version},                                                 \
     {"discover", "list DNS-SD instances of a service type (unicast)", cmd_discover},               \
     {"dnssd", "register/withdraw DNS-SD records by DNS UPDATE, or print zone records", cmd_dnssd}, \
-    {"mos", "MOS tools (inspect a captured stream)", cmd_mos},                                     \
+    {"mos", "MOS 4.0: serve, send, inspect a captured stream", cmd_mos},                         \
     {"passwd", "add, replace, delete or check a user in a MOS 4.0 credential file", cmd_passwd},
 
 #endif

@@ -9,5 +9,6 @@
 #include <castgate/server.h>
 #include <castgate/client.h>
 #include <castgate/auth.h>
+#include <castgate/mos4.h>
 
 #endif

@@ -156,6 +156,10 @@ struct cg_ws_handlers {
 CG_API enum cg_err cg_server_add_ws_route(struct cg_server *srv, const char *path,
                                           const struct cg_ws_handlers *handlers, void *user);
 
+/* Removes the route on path: later requests to it get 404. Connections it
+ * already upgraded stay open with their handlers. CG_ENOTFOUND if none. */
+CG_API enum cg_err cg_server_remove_route(struct cg_server *srv, const char *path);
+
 /* ---- requests and responses (valid only during the callback) ---- */
 
 CG_API const char *cg_http_request_method(const struct cg_http_request *req);

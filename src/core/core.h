@@ -73,6 +73,8 @@ enum cg_err cg__read_file(const char *path, size_t max, uint8_t **out, size_t *o
 /* CG_OK when path is a regular file not readable or writable by group/others
  * (private keys, credential files); CG_EPERM otherwise, CG_EFILE if missing. */
 enum cg_err cg__check_private_file(const char *path);
+/* Creates path and missing parents with mode (existing ones are kept). */
+enum cg_err cg__mkdir_p(const char *path, unsigned mode);
 
 /* ---- byte cursor: all wire parsing goes through one (buf.c) ---- */
 struct cg_cur {

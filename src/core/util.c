@@ -99,3 +99,24 @@ enum cg_err cg__check_private_file(const char *path)
     CG_CHECK((st.st_mode & (S_IRWXG | S_IRWXO)) == 0, CG_EPERM);
     return CG_OK;
 }
+
+enum cg_err cg__mkdir_p(const char *path, unsigned mode)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    CG_CHECK(n > 0 && n < sizeof(buf), CG_EINVAL);
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+            return CG_EFILE;
+        *p = '/';
+    }
+    if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+        return CG_EFILE;
+    struct stat st;
+    CG_CHECK(stat(buf, &st) == 0 && S_ISDIR(st.st_mode), CG_EFILE);
+    return CG_OK;
+}

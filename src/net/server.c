@@ -249,3 +249,17 @@ enum cg_err cg_server_add_ws_route(struct cg_server *srv, const char *path,
     struct cg_route rt = {.methods = CG_HTTP_GET, .ws = *handlers, .is_ws = true, .user = user};
     return add_route(srv, path, &rt);
 }
+
+enum cg_err cg_server_remove_route(struct cg_server *srv, const char *path)
+{
+    CG_CHECK(srv != NULL && path != NULL, CG_EINVAL);
+    for (size_t i = 0; i < srv->nroutes; i++) {
+        if (strcmp(srv->routes[i].path, path) != 0)
+            continue;
+        free(srv->routes[i].path);
+        memmove(&srv->routes[i], &srv->routes[i + 1], (srv->nroutes - i - 1) * sizeof(*srv->routes));
+        srv->nroutes--;
+        return CG_OK;
+    }
+    return CG_ENOTFOUND;
+}

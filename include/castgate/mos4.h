@@ -1,0 +1,169 @@
+/* castgate — a MOS 4.0 endpoint over secure WebSockets (M-01..M-13).
+ *
+ * An endpoint is one side of MOS: an NCS or a MOS device, with an ID. It has
+ * peers (the other side's IDs) and, per peer and channel (mom, ro, aux: M-03),
+ * two lanes:
+ *   OUT: we originate requests and the peer answers on it;
+ *   IN:  the peer originates requests and we answer on it.
+ * Which side opens a lane's WebSocket depends on the peer's mode:
+ *   CG_MOS_STANDARD        (M-07) we dial our OUT lanes to the peer's URL; the
+ *                          peer dials our IN lanes to our endpoint path;
+ *   CG_MOS_PASSIVE_INSIDE  (M-08) we are behind a firewall: we dial both; the
+ *                          IN lane with passive=true, kept up as quickly as
+ *                          possible;
+ *   CG_MOS_PASSIVE_OUTSIDE (M-08) the peer is behind a firewall: we dial
+ *                          nothing; its passive connections become our OUT
+ *                          lanes, its ordinary ones our IN lanes.
+ * Every lane carries one MOS message per WebSocket message, UCS-2BE in binary
+ * frames (UTF-8 text frames accepted, M-04). On an OUT lane at most one request
+ * is in flight (M-22): further sends queue, each completes with the peer's
+ * answer, and an unanswered request is sent again with the same messageID. On
+ * an IN lane a repeated messageID is answered again from memory, never
+ * delivered twice. messageIDs persist across restarts in the state directory
+ * (M-11). keepAlive is sent only on an idle lane, never answered and never
+ * delivered (M-09); a heartbeat request is answered by the endpoint (M-10).
+ *
+ * Threading: the context's loop thread, as for the server and client.
+ */
+#ifndef CASTGATE_MOS4_H
+#define CASTGATE_MOS4_H
+
+#include <castgate/client.h>
+#include <castgate/mos.h>
+#include <castgate/server.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum cg_mos_role { CG_MOS_ROLE_NCS = 0, CG_MOS_ROLE_MOS = 1 };
+enum cg_mos_mode { CG_MOS_STANDARD = 0, CG_MOS_PASSIVE_INSIDE = 1, CG_MOS_PASSIVE_OUTSIDE = 2 };
+enum cg_mos_dir { CG_MOS_OUT = 0, CG_MOS_IN = 1 };
+
+struct cg_mos_endpoint;
+struct cg_mos_endpoint_config;
+struct cg_mos_peer_config;
+struct cg_mos_request;
+
+/* A message as the application sees it (valid during the callback only). */
+struct cg_mos_message {
+    const char *peer_id;
+    enum cg_mos_channel channel;
+    const struct cg_mos_envelope *env; /* mosID, ncsID, messageID, name */
+    const char *xml;                   /* the whole message, UTF-8 */
+    size_t len;
+};
+
+struct cg_mos_handlers {
+    /* A lane came up or went down. */
+    void (*on_lane)(void *user, const char *peer_id, enum cg_mos_channel channel,
+                    enum cg_mos_dir dir, bool up);
+    /* A request from a peer (never a keepAlive; heartbeats are answered by
+     * the endpoint). Answer it with cg_mos_reply or cg_mos_reply_ack, at once
+     * or later; until then further requests on that lane wait (M-22). NULL:
+     * the endpoint answers every request with a positive mosAck/roAck. */
+    void (*on_request)(void *user, struct cg_mos_request *req, const struct cg_mos_message *msg);
+};
+
+/* Completion of cg_mos_send, called exactly once: CG_OK (answered; reply is
+ * the answer), CG_ENACK (answered with a NACK; reply is it), CG_ETIMEDOUT
+ * (retries exhausted; reply NULL), CG_ECLOSED (endpoint freed; reply NULL). */
+typedef void (*cg_mos_send_cb)(void *user, enum cg_err status,
+                               const struct cg_mos_message *reply);
+
+/* ---- configuration ---- */
+
+/* our_id: our mosID (device) or ncsID (NCS), 1..128 characters. */
+CG_API enum cg_err cg_mos_endpoint_config_new(enum cg_mos_role role, const char *our_id,
+                                              struct cg_mos_endpoint_config **out);
+CG_API void cg_mos_endpoint_config_free(struct cg_mos_endpoint_config *cfg);
+/* Where messageID counters persist (M-11); created 0700 if missing. NULL
+ * (default): counters start at 1 on each start, logged as a warning. */
+CG_API enum cg_err cg_mos_endpoint_config_set_state_dir(struct cg_mos_endpoint_config *cfg,
+                                                        const char *dir);
+/* htpasswd-compatible file for peers' Basic credentials (M-05); NULL: no
+ * authentication asked (logged as a warning at start). */
+CG_API enum cg_err cg_mos_endpoint_config_set_credentials(struct cg_mos_endpoint_config *cfg,
+                                                          const char *file);
+/* keepalive_ms: idle time before a keepAlive, at least 30000 (M-09);
+ * ack_timeout_ms: wait for an answer before sending again; retries: how many
+ * times to send again before CG_ETIMEDOUT (0: never give up);
+ * reconnect_max_ms: cap of the reconnect backoff (from 100 ms, doubling,
+ * with jitter). Defaults: 30000, 60000, 0, 1000. */
+CG_API enum cg_err cg_mos_endpoint_config_set_timing(struct cg_mos_endpoint_config *cfg,
+                                                     uint32_t keepalive_ms,
+                                                     uint32_t ack_timeout_ms, uint32_t retries,
+                                                     uint32_t reconnect_max_ms);
+/* Largest MOS message accepted or sent (default CG_MOS_DEFAULT_MAX_MESSAGE);
+ * also each WebSocket message's limit. Queue bound per OUT lane (default 1000). */
+CG_API enum cg_err cg_mos_endpoint_config_set_limits(struct cg_mos_endpoint_config *cfg,
+                                                     size_t max_message, size_t max_queue);
+/* Check every received message with the full XML parser (default on); off:
+ * framing and envelope checks only. */
+CG_API enum cg_err cg_mos_endpoint_config_set_validate(struct cg_mos_endpoint_config *cfg,
+                                                       bool on);
+
+/* peer_id: the peer's ncsID (we are a device) or mosID (we are an NCS). */
+CG_API enum cg_err cg_mos_peer_config_new(const char *peer_id, struct cg_mos_peer_config **out);
+CG_API void cg_mos_peer_config_free(struct cg_mos_peer_config *pc);
+/* The peer's endpoint (wss://host:port/path); needed for
+ * CG_MOS_PASSIVE_INSIDE. A standard peer without one can connect to us, but
+ * our requests to it wait until a URL is given. */
+CG_API enum cg_err cg_mos_peer_config_set_url(struct cg_mos_peer_config *pc, const char *url);
+CG_API enum cg_err cg_mos_peer_config_set_mode(struct cg_mos_peer_config *pc,
+                                               enum cg_mos_mode mode);
+/* enum cg_mos_channel bits among MOM, RO, AUX (default MOM|RO). */
+CG_API enum cg_err cg_mos_peer_config_set_channels(struct cg_mos_peer_config *pc,
+                                                   unsigned channels);
+/* TLS trust and credentials for the connections we dial to this peer; read
+ * by cg_mos_endpoint_add_peer (not kept). Default: a fresh client config. */
+CG_API enum cg_err cg_mos_peer_config_set_client(struct cg_mos_peer_config *pc,
+                                                 const struct cg_ws_client_config *cc);
+/* M-04: send UTF-8 text frames to this peer instead of UCS-2BE binary. */
+CG_API enum cg_err cg_mos_peer_config_set_text_frames(struct cg_mos_peer_config *pc, bool on);
+
+/* ---- the endpoint ---- */
+
+CG_API enum cg_err cg_mos_endpoint_new(struct cg_ctx *ctx, const struct cg_mos_endpoint_config *cfg,
+                                       const struct cg_mos_handlers *h, void *user,
+                                       struct cg_mos_endpoint **out);
+/* Adds a peer (before or after start). CG_EEXIST for a known ID, CG_ECONFIG
+ * for CG_MOS_PASSIVE_INSIDE without a URL. */
+CG_API enum cg_err cg_mos_endpoint_add_peer(struct cg_mos_endpoint *ep,
+                                            const struct cg_mos_peer_config *pc);
+/* Serves our endpoint path on srv (M-02): upgrades with
+ * ?mosID=…&ncsID=…&channel=mom|ro|aux[&passive=true] from known peers, with
+ * Basic credentials when configured (401 otherwise, M-05); 400 with a reason
+ * for anything else. srv must outlive the endpoint. */
+CG_API enum cg_err cg_mos_endpoint_attach(struct cg_mos_endpoint *ep, struct cg_server *srv,
+                                          const char *path);
+/* Starts dialing the lanes this endpoint opens. */
+CG_API enum cg_err cg_mos_endpoint_start(struct cg_mos_endpoint *ep);
+/* Closes every lane, completes pending sends with CG_ECLOSED, frees. */
+CG_API void cg_mos_endpoint_free(struct cg_mos_endpoint *ep);
+
+/* Queues a request to peer_id on channel. xml (UTF-8) is either one message
+ * element ("<roCreate>…</roCreate>") or a whole <mos> message, whose envelope
+ * is replaced by ours with a fresh messageID. cb (may be NULL) is called once.
+ * CG_ENOTFOUND (peer), CG_EINVAL (channel not configured, not one message),
+ * CG_EPROTO (a message removed in MOS 4.0: never initiated, M-12), CG_EFULL
+ * (queue bound), CG_ETOOBIG. */
+CG_API enum cg_err cg_mos_send(struct cg_mos_endpoint *ep, const char *peer_id,
+                               enum cg_mos_channel channel, const char *xml, size_t len,
+                               cg_mos_send_cb cb, void *user);
+/* Requests queued or in flight towards peer_id on channel. */
+CG_API size_t cg_mos_pending(const struct cg_mos_endpoint *ep, const char *peer_id,
+                             enum cg_mos_channel channel);
+
+/* Answers a request (element or whole message, UTF-8; the envelope carries
+ * the request's messageID). req is freed: do not use it afterwards. */
+CG_API enum cg_err cg_mos_reply(struct cg_mos_request *req, const char *xml, size_t len);
+/* Answers with the channel's acknowledgement: roAck (ro) or mosAck (mom,
+ * aux), positive, or a NACK carrying description. */
+CG_API enum cg_err cg_mos_reply_ack(struct cg_mos_request *req, bool ok,
+                                    const char *description);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

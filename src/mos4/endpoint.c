@@ -1,0 +1,449 @@
+/* The MOS 4.0 endpoint: configuration, peers, and which lane an upgrade
+ * request belongs to (M-02, M-05, M-07, M-08). */
+#include "mos4/mos4.h"
+#include "ws/ws.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- configuration ---- */
+
+/* 1..128 characters of UTF-8 without control characters (M-24). */
+static bool id_ok(const char *id)
+{
+    size_t n = id != NULL ? strlen(id) : 0, chars = 0;
+    if (n == 0 || n > CG_MOS_ID_MAX * 4 || !cg__utf8_valid((const uint8_t *)id, n))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)id[i] < 0x20)
+            return false;
+        chars += ((unsigned char)id[i] & 0xC0) != 0x80;
+    }
+    return chars <= CG_MOS_ID_MAX;
+}
+
+enum cg_err cg_mos_endpoint_config_new(enum cg_mos_role role, const char *our_id,
+                                       struct cg_mos_endpoint_config **out)
+{
+    CG_CHECK(out != NULL && id_ok(our_id), CG_EINVAL);
+    CG_CHECK(role == CG_MOS_ROLE_NCS || role == CG_MOS_ROLE_MOS, CG_EINVAL);
+    struct cg_mos_endpoint_config *c = calloc(1, sizeof(*c));
+    CG_CHECK(c != NULL, CG_ENOMEM);
+    c->role = role;
+    snprintf(c->id, sizeof(c->id), "%s", our_id);
+    c->keepalive_ms = 30000;
+    c->ack_timeout_ms = 60000; /* M-22: an answer is recommended within 60 s */
+    c->reconnect_max_ms = 1000;
+    c->max_message = CG_MOS_DEFAULT_MAX_MESSAGE;
+    c->max_queue = 1000;
+    c->validate = true;
+    *out = c;
+    return CG_OK;
+}
+
+void cg_mos_endpoint_config_free(struct cg_mos_endpoint_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    free(cfg->state_dir);
+    free(cfg->credentials);
+    free(cfg);
+}
+
+static enum cg_err set_str(char **slot, const char *v)
+{
+    char *d = NULL;
+    CG_CHECK(v == NULL || (d = cg__strdup(v)) != NULL, CG_ENOMEM);
+    free(*slot);
+    *slot = d;
+    return CG_OK;
+}
+
+enum cg_err cg_mos_endpoint_config_set_state_dir(struct cg_mos_endpoint_config *cfg, const char *dir)
+{
+    CG_CHECK(cfg != NULL, CG_EINVAL);
+    return set_str(&cfg->state_dir, dir);
+}
+
+enum cg_err cg_mos_endpoint_config_set_credentials(struct cg_mos_endpoint_config *cfg,
+                                                   const char *file)
+{
+    CG_CHECK(cfg != NULL, CG_EINVAL);
+    return set_str(&cfg->credentials, file);
+}
+
+enum cg_err cg_mos_endpoint_config_set_timing(struct cg_mos_endpoint_config *cfg,
+                                              uint32_t keepalive_ms, uint32_t ack_timeout_ms,
+                                              uint32_t retries, uint32_t reconnect_max_ms)
+{
+    CG_CHECK(cfg != NULL, CG_EINVAL);
+    CG_CHECK(keepalive_ms >= 30000, CG_ERANGE); /* M-09: never more often than 30 s */
+    CG_CHECK(ack_timeout_ms >= 100 && reconnect_max_ms >= 100, CG_ERANGE);
+    cfg->keepalive_ms = keepalive_ms;
+    cfg->ack_timeout_ms = ack_timeout_ms;
+    cfg->retries = retries;
+    cfg->reconnect_max_ms = reconnect_max_ms;
+    return CG_OK;
+}
+
+enum cg_err cg_mos_endpoint_config_set_limits(struct cg_mos_endpoint_config *cfg,
+                                              size_t max_message, size_t max_queue)
+{
+    CG_CHECK(cfg != NULL, CG_EINVAL);
+    CG_CHECK(max_message >= 256 && max_message <= (1u << 30) && max_queue >= 1, CG_ERANGE);
+    cfg->max_message = max_message;
+    cfg->max_queue = max_queue;
+    return CG_OK;
+}
+
+enum cg_err cg_mos_endpoint_config_set_validate(struct cg_mos_endpoint_config *cfg, bool on)
+{
+    CG_CHECK(cfg != NULL, CG_EINVAL);
+    cfg->validate = on;
+    return CG_OK;
+}
+
+enum cg_err cg_mos_peer_config_new(const char *peer_id, struct cg_mos_peer_config **out)
+{
+    CG_CHECK(out != NULL && id_ok(peer_id), CG_EINVAL);
+    struct cg_mos_peer_config *pc = calloc(1, sizeof(*pc));
+    CG_CHECK(pc != NULL, CG_ENOMEM);
+    snprintf(pc->id, sizeof(pc->id), "%s", peer_id);
+    pc->channels = CG_MOS_CH_MOM | CG_MOS_CH_RO;
+    *out = pc;
+    return CG_OK;
+}
+
+void cg_mos_peer_config_free(struct cg_mos_peer_config *pc)
+{
+    if (pc == NULL)
+        return;
+    free(pc->url);
+    free(pc);
+}
+
+enum cg_err cg_mos_peer_config_set_url(struct cg_mos_peer_config *pc, const char *url)
+{
+    CG_CHECK(pc != NULL && url != NULL, CG_EINVAL);
+    CG_CHECK(strncmp(url, "wss://", 6) == 0, CG_EINVAL); /* M-01, B-30 */
+    return set_str(&pc->url, url);
+}
+
+enum cg_err cg_mos_peer_config_set_mode(struct cg_mos_peer_config *pc, enum cg_mos_mode mode)
+{
+    CG_CHECK(pc != NULL && (unsigned)mode <= CG_MOS_PASSIVE_OUTSIDE, CG_EINVAL);
+    pc->mode = mode;
+    return CG_OK;
+}
+
+enum cg_err cg_mos_peer_config_set_channels(struct cg_mos_peer_config *pc, unsigned channels)
+{
+    CG_CHECK(pc != NULL && channels != 0, CG_EINVAL);
+    CG_CHECK((channels & ~(unsigned)(CG_MOS_CH_MOM | CG_MOS_CH_RO | CG_MOS_CH_AUX)) == 0, CG_EINVAL);
+    pc->channels = channels;
+    return CG_OK;
+}
+
+enum cg_err cg_mos_peer_config_set_client(struct cg_mos_peer_config *pc,
+                                          const struct cg_ws_client_config *cc)
+{
+    CG_CHECK(pc != NULL, CG_EINVAL);
+    pc->client = cc;
+    return CG_OK;
+}
+
+enum cg_err cg_mos_peer_config_set_text_frames(struct cg_mos_peer_config *pc, bool on)
+{
+    CG_CHECK(pc != NULL, CG_EINVAL);
+    pc->text_frames = on;
+    return CG_OK;
+}
+
+/* ---- the endpoint ---- */
+
+struct mos4_peer *cg__mos4_peer(const struct cg_mos_endpoint *ep, const char *id)
+{
+    for (size_t i = 0; i < ep->npeers; i++)
+        if (strcmp(ep->peers[i]->id, id) == 0)
+            return ep->peers[i];
+    return NULL;
+}
+
+static enum cg_err open_state_dir(struct cg_mos_endpoint *ep)
+{
+    const char *dir = ep->cfg.state_dir;
+    if (dir == NULL) {
+        cg__log(ep->ctx, CG_LOG_WARN, "mos", "no state directory: messageIDs restart at 1 (M-11)");
+        return CG_OK;
+    }
+    if (cg__mkdir_p(dir, 0700) != CG_OK) {
+        cg__log(ep->ctx, CG_LOG_ERROR, "mos", "cannot create state directory %s: %s", dir,
+                strerror(errno));
+        return CG_EFILE;
+    }
+    return CG_OK;
+}
+
+enum cg_err cg_mos_endpoint_new(struct cg_ctx *ctx, const struct cg_mos_endpoint_config *cfg,
+                                const struct cg_mos_handlers *h, void *user,
+                                struct cg_mos_endpoint **out)
+{
+    CG_CHECK(ctx != NULL && cfg != NULL && out != NULL, CG_EINVAL);
+    struct cg_mos_endpoint *ep = calloc(1, sizeof(*ep));
+    CG_CHECK(ep != NULL, CG_ENOMEM);
+    ep->ctx = ctx;
+    ep->cfg = *cfg;
+    ep->cfg.state_dir = cg__strdup(cfg->state_dir);
+    ep->cfg.credentials = cg__strdup(cfg->credentials);
+    if (h != NULL)
+        ep->h = *h;
+    ep->user = user;
+    enum cg_err rc = CG_OK;
+    if ((cfg->state_dir != NULL && ep->cfg.state_dir == NULL) ||
+        (cfg->credentials != NULL && ep->cfg.credentials == NULL))
+        rc = CG_ENOMEM;
+    if (rc == CG_OK)
+        rc = open_state_dir(ep);
+    if (rc == CG_OK && ep->cfg.credentials != NULL)
+        rc = cg__auth_load(ctx, ep->cfg.credentials, NULL, &ep->auth);
+    else if (rc == CG_OK)
+        cg__log(ctx, CG_LOG_WARN, "mos", "no credentials file: peers are not asked to log in (M-05)");
+    if (rc != CG_OK) {
+        free(ep->cfg.state_dir);
+        free(ep->cfg.credentials);
+        free(ep);
+        return rc;
+    }
+    *out = ep;
+    return CG_OK;
+}
+
+static enum cg_err make_client(struct mos4_peer *p, const struct cg_mos_peer_config *pc)
+{
+    struct cg_ws_client_config *own = NULL;
+    const struct cg_ws_client_config *cc = pc->client;
+    if (cc == NULL) {
+        CG_GUARD(cg_ws_client_config_new(&own));
+        cc = own;
+    }
+    enum cg_err rc = cg_ws_client_new(p->ep->ctx, cc, &p->client);
+    cg_ws_client_config_free(own);
+    return rc;
+}
+
+enum cg_err cg_mos_endpoint_add_peer(struct cg_mos_endpoint *ep, const struct cg_mos_peer_config *pc)
+{
+    CG_CHECK(ep != NULL && pc != NULL && !ep->freeing, CG_EINVAL);
+    CG_CHECK(cg__mos4_peer(ep, pc->id) == NULL, CG_EEXIST);
+    /* Without a URL a standard peer can still reach us; we cannot originate. */
+    CG_CHECK(pc->url != NULL || pc->mode != CG_MOS_PASSIVE_INSIDE, CG_ECONFIG);
+    void *grown = realloc(ep->peers, (ep->npeers + 1) * sizeof(*ep->peers));
+    CG_CHECK(grown != NULL, CG_ENOMEM);
+    ep->peers = grown;
+    struct mos4_peer *p = calloc(1, sizeof(*p));
+    CG_CHECK(p != NULL, CG_ENOMEM);
+    p->ep = ep;
+    snprintf(p->id, sizeof(p->id), "%s", pc->id);
+    p->mode = pc->mode;
+    p->channels = pc->channels;
+    p->text_frames = pc->text_frames;
+    enum cg_err rc = pc->url != NULL && (p->url = cg__strdup(pc->url)) == NULL ? CG_ENOMEM : CG_OK;
+    if (rc == CG_OK)
+        rc = make_client(p, pc);
+    if (rc != CG_OK) {
+        free(p->url);
+        free(p);
+        return rc;
+    }
+    ep->peers[ep->npeers++] = p;
+    for (int ch = 0; ch < CG_MOS4_NCH; ch++)
+        for (int d = 0; d < 2; d++)
+            cg__mos4_lane_init(&p->lanes[ch][d], p, ch, (enum cg_mos_dir)d);
+    if (ep->started)
+        for (int ch = 0; ch < CG_MOS4_NCH; ch++)
+            for (int d = 0; d < 2; d++)
+                cg__mos4_lane_start(&p->lanes[ch][d]);
+    return CG_OK;
+}
+
+enum cg_err cg_mos_endpoint_start(struct cg_mos_endpoint *ep)
+{
+    CG_CHECK(ep != NULL && !ep->freeing, CG_EINVAL);
+    CG_CHECK(!ep->started, CG_ESTATE);
+    ep->started = true;
+    for (size_t i = 0; i < ep->npeers; i++)
+        for (int ch = 0; ch < CG_MOS4_NCH; ch++)
+            for (int d = 0; d < 2; d++)
+                cg__mos4_lane_start(&ep->peers[i]->lanes[ch][d]);
+    return CG_OK;
+}
+
+void cg_mos_endpoint_free(struct cg_mos_endpoint *ep)
+{
+    if (ep == NULL || ep->freeing)
+        return;
+    ep->freeing = true;
+    for (size_t i = 0; i < ep->npeers; i++)
+        for (int ch = 0; ch < CG_MOS4_NCH; ch++)
+            for (int d = 0; d < 2; d++)
+                cg__mos4_lane_close(&ep->peers[i]->lanes[ch][d]);
+    for (size_t i = 0; i < ep->npeers; i++)
+        cg_ws_client_free(ep->peers[i]->client);
+    if (ep->server != NULL)
+        cg_server_remove_route(ep->server, ep->path);
+    free(ep->path);
+    cg__auth_free(ep->auth);
+    if (ep->open_timers == 0) /* no peer, no timer to wait for */
+        cg__mos4_free_endpoint(ep);
+}
+
+/* ---- upgrade requests: which lane, and is the peer who it says (M-02) ---- */
+
+struct query {
+    char mos_id[4 * CG_MOS_ID_MAX + 1], ncs_id[4 * CG_MOS_ID_MAX + 1], channel[8];
+    bool has_mos, has_ncs, has_channel, passive;
+};
+
+static int hexv(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Percent-decodes [v, v+n) into out; false if malformed or too long. */
+static bool decode(const char *v, size_t n, char *out, size_t outsz)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
+        if (c == '%') {
+            if (i + 2 >= n)
+                return false;
+            int hi = hexv(v[i + 1]), lo = hexv(v[i + 2]);
+            if (hi < 0 || lo < 0)
+                return false;
+            c = (char)(hi << 4 | lo);
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (c == '\0' || o + 1 >= outsz)
+            return false;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return true;
+}
+
+static bool parse_query(const char *q, struct query *out)
+{
+    memset(out, 0, sizeof(*out));
+    while (*q != '\0') {
+        const char *amp = strchr(q, '&'), *end = amp != NULL ? amp : q + strlen(q);
+        const char *eq = memchr(q, '=', (size_t)(end - q));
+        const char *v = eq != NULL ? eq + 1 : end;
+        size_t kl = (size_t)((eq != NULL ? eq : end) - q), vl = (size_t)(end - v);
+        char passive[8];
+        if (kl == 5 && memcmp(q, "mosID", 5) == 0)
+            out->has_mos = decode(v, vl, out->mos_id, sizeof(out->mos_id));
+        else if (kl == 5 && memcmp(q, "ncsID", 5) == 0)
+            out->has_ncs = decode(v, vl, out->ncs_id, sizeof(out->ncs_id));
+        else if (kl == 7 && memcmp(q, "channel", 7) == 0)
+            out->has_channel = decode(v, vl, out->channel, sizeof(out->channel));
+        else if (kl == 7 && memcmp(q, "passive", 7) == 0)
+            out->passive = decode(v, vl, passive, sizeof(passive)) && strcmp(passive, "true") == 0;
+        q = amp != NULL ? amp + 1 : end; /* other site parameters are ignored (M-02) */
+    }
+    return true;
+}
+
+static int refuse(struct cg_http_response *res, int status, const char *why)
+{
+    cg_http_response_set(res, status, "text/plain; charset=utf-8", why, strlen(why));
+    cg_http_response_set_log_reason(res, why);
+    return status;
+}
+
+static int check_auth(struct cg_mos_endpoint *ep, const struct cg_http_request *req,
+                      struct cg_http_response *res)
+{
+    if (ep->auth == NULL)
+        return 0;
+    char ip[64], user[CG_MOS_ID_MAX + 1];
+    snprintf(ip, sizeof(ip), "%s", cg_http_request_peer(req));
+    char *colon = strrchr(ip, ':');
+    if (colon != NULL)
+        *colon = '\0';
+    char *host = ip[0] == '[' ? ip + 1 : ip;
+    host[strcspn(host, "]")] = '\0';
+    enum cg_err rc = cg__auth_check(ep->auth, cg_http_request_header(req, "Authorization"), host,
+                                    user, sizeof(user));
+    if (rc == CG_ERATELIMIT)
+        return refuse(res, 429, "too many failed logins from this address");
+    if (rc != CG_OK) { /* M-05 */
+        cg_http_response_add_header(res, "WWW-Authenticate", "Basic realm=\"castgate MOS\", charset=\"UTF-8\"");
+        return refuse(res, 401, "missing or wrong credentials");
+    }
+    return 0;
+}
+
+static int pick_lane(struct cg_mos_endpoint *ep, const struct query *q, struct cg_http_response *res,
+                     struct mos4_lane **lane)
+{
+    bool we_mos = ep->cfg.role == CG_MOS_ROLE_MOS;
+    if (!q->has_mos || !q->has_ncs || !q->has_channel)
+        return refuse(res, 400, "the query needs mosID, ncsID and channel (M-02)");
+    if (strcmp(we_mos ? q->mos_id : q->ncs_id, ep->cfg.id) != 0)
+        return refuse(res, 400, we_mos ? "mosID is not this device's" : "ncsID is not this NCS's");
+    struct mos4_peer *p = cg__mos4_peer(ep, we_mos ? q->ncs_id : q->mos_id);
+    if (p == NULL)
+        return refuse(res, 400, "unknown peer ID");
+    int ch = strcmp(q->channel, "mom") == 0 ? 0 : strcmp(q->channel, "ro") == 0 ? 1
+           : strcmp(q->channel, "aux") == 0 ? 2 : -1;
+    if (ch < 0)
+        return refuse(res, 400, "channel must be mom, ro or aux (M-03)");
+    if (!(p->channels & cg__mos4_ch_bit(ch)))
+        return refuse(res, 400, "channel not configured for this peer");
+    if (q->passive && p->mode != CG_MOS_PASSIVE_OUTSIDE)
+        return refuse(res, 400, "passive connection from a peer not configured for passive mode");
+    struct mos4_lane *l = &p->lanes[ch][q->passive ? CG_MOS_OUT : CG_MOS_IN];
+    if (l->we_dial)
+        return refuse(res, 400, "this endpoint opens that lane itself");
+    *lane = l;
+    return 0;
+}
+
+static int on_upgrade(void *user, const struct cg_http_request *req, struct cg_http_response *res,
+                      void **conn_user)
+{
+    struct cg_mos_endpoint *ep = user;
+    struct query q;
+    struct mos4_lane *l = NULL;
+    int status = check_auth(ep, req, res); /* credentials before anything is revealed */
+    if (status == 0 && !parse_query(cg_http_request_query(req), &q))
+        status = refuse(res, 400, "malformed query");
+    if (status == 0)
+        status = pick_lane(ep, &q, res, &l);
+    if (status != 0)
+        return status;
+    *conn_user = l;
+    return 101;
+}
+
+enum cg_err cg_mos_endpoint_attach(struct cg_mos_endpoint *ep, struct cg_server *srv, const char *path)
+{
+    CG_CHECK(ep != NULL && srv != NULL && path != NULL && ep->server == NULL, CG_EINVAL);
+    struct cg_ws_handlers h = cg__mos4_ws_handlers;
+    h.on_upgrade = on_upgrade;
+    CG_GUARD(cg_server_add_ws_route(srv, path, &h, ep));
+    ep->path = cg__strdup(path);
+    if (ep->path == NULL) {
+        cg_server_remove_route(srv, path);
+        return CG_ENOMEM;
+    }
+    ep->server = srv;
+    return CG_OK;
+}

@@ -1,0 +1,471 @@
+/* The message flow on a lane (M-22): one request in flight per OUT lane,
+ * answers matched by messageID, retries with the same messageID; on an IN
+ * lane one request with the application at a time, repeated messageIDs
+ * answered again from memory, never delivered twice. */
+#include "mos4/mos4.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define LANE_OF(h, field) ((struct mos4_lane *)((char *)(h) - offsetof(struct mos4_lane, field)))
+#define HEARTBEAT_MIN_GAP_MS 1000
+
+static void lane_log(const struct mos4_lane *l, enum cg_log_level lv, const char *fmt, ...)
+    CG_PRINTF(3, 4);
+static void lane_log(const struct mos4_lane *l, enum cg_log_level lv, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    cg__log(l->peer->ep->ctx, lv, "mos", "%s %s %s: %s", l->peer->id, cg__mos4_ch_name(l->ch),
+            l->dir == CG_MOS_OUT ? "out" : "in", msg);
+}
+
+/* ---- OUT lanes ---- */
+
+static void free_pending(struct mos4_pending *p)
+{
+    free(p->elem);
+    free(p);
+}
+
+static void on_ack_timeout(uv_timer_t *t);
+
+void cg__mos4_out_kick(struct mos4_lane *l)
+{
+    const struct cg_mos_endpoint *ep = l->peer->ep;
+    if (ep->freeing || !l->up || l->dir != CG_MOS_OUT)
+        return;
+    struct mos4_pending *p = l->inflight;
+    if (p == NULL) {
+        if ((p = l->head) == NULL)
+            return;
+        l->head = p->next;
+        if (l->head == NULL)
+            l->tail = NULL;
+        l->inflight = p;
+    }
+    if (p->msgid == 0)
+        p->msgid = cg__mos4_next_msgid(l); /* a retry keeps its messageID (M-22) */
+    char id[16];
+    snprintf(id, sizeof(id), "%u", (unsigned)p->msgid);
+    struct cg_buf b;
+    cg__buf_init(&b, 0);
+    enum cg_err rc = cg__mos4_wrap(l, p->elem, p->len, id, &b);
+    if (rc == CG_OK)
+        rc = cg__mos4_lane_write(l, (const char *)b.data, b.len);
+    cg__buf_free(&b);
+    p->tries++;
+    if (rc != CG_OK)
+        lane_log(l, CG_LOG_WARN, "sending <%s> failed: %s", p->name, cg_strerror(rc));
+    uv_timer_start(&l->ack_timer, on_ack_timeout, ep->cfg.ack_timeout_ms, 0);
+}
+
+static void complete(struct mos4_lane *l, enum cg_err status, const struct cg_mos_message *m)
+{
+    struct mos4_pending *p = l->inflight;
+    l->inflight = NULL;
+    l->queued--;
+    uv_timer_stop(&l->ack_timer);
+    if (p->cb != NULL)
+        p->cb(p->user, status, m);
+    free_pending(p);
+    cg__mos4_out_kick(l);
+}
+
+static void on_ack_timeout(uv_timer_t *t)
+{
+    struct mos4_lane *l = LANE_OF(t, ack_timer);
+    struct mos4_pending *p = l->inflight;
+    if (p == NULL)
+        return;
+    uint32_t retries = l->peer->ep->cfg.retries;
+    char id[16];
+    snprintf(id, sizeof(id), "%u", (unsigned)p->msgid);
+    if (retries != 0 && p->tries > retries) {
+        lane_log(l, CG_LOG_ERROR, "no answer to <%s> messageID %s: giving up", p->name, id);
+        complete(l, CG_ETIMEDOUT, NULL);
+        return;
+    }
+    lane_log(l, CG_LOG_WARN, "no answer to <%s> messageID %s yet: sending it again", p->name, id);
+    cg__mos4_out_kick(l);
+}
+
+static bool same_id(const struct cg_mos_envelope *env, uint32_t id)
+{
+    return env->message_id_kind == CG_MOS_MSGID_ABSENT || /* lenient: legacy peers (M-11) */
+           (env->message_id_kind == CG_MOS_MSGID_OK && env->message_id_value == id);
+}
+
+static void on_answer(struct mos4_lane *l, const struct cg_mos_message *m)
+{
+    const struct cg_mos_envelope *env = m->env;
+    if (l->inflight == NULL) {
+        lane_log(l, CG_LOG_WARN, "<%s> arrived with no request outstanding: dropped", env->name);
+        return;
+    }
+    if (!same_id(env, l->inflight->msgid)) {
+        lane_log(l, CG_LOG_WARN, "<%s> answers messageID %s, not the one outstanding: dropped",
+                 env->name, env->message_id);
+        return;
+    }
+    complete(l, cg__mos4_is_nack(env->name, m->xml, m->len) ? CG_ENACK : CG_OK, m);
+}
+
+/* ---- IN lanes ---- */
+
+static struct mos4_seen *find_seen(struct mos4_lane *l, const char *msgid)
+{
+    for (size_t i = 0; i < CG_MOS4_SEEN; i++)
+        if (l->seen[i].msgid[0] != '\0' && strcmp(l->seen[i].msgid, msgid) == 0)
+            return &l->seen[i];
+    return NULL;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void answer_heartbeat(struct mos4_lane *l, const struct cg_mos_envelope *env)
+{
+    uint64_t now = cg__now_ms();
+    if (now - l->last_heartbeat_reply_ms < HEARTBEAT_MIN_GAP_MS) { /* M-10: rate limit */
+        lane_log(l, CG_LOG_DEBUG, "heartbeat answered less than a second ago: not again");
+        return;
+    }
+    l->last_heartbeat_reply_ms = now;
+    uint8_t *hb = NULL;
+    size_t n = 0;
+    if (cg_mos_build_heartbeat(CG_MOS_UTF8, cg__mos4_mos_id(l), cg__mos4_ncs_id(l),
+                               env->message_id_kind != CG_MOS_MSGID_ABSENT ? env->message_id : NULL,
+                               wall_ms(), &hb, &n) == CG_OK)
+        cg__mos4_lane_write(l, (const char *)hb, n);
+    cg_mos_free(hb);
+}
+
+static void hold(struct mos4_lane *l, const struct cg_mos_message *m)
+{
+    struct mos4_held *h = calloc(1, sizeof(*h));
+    if (h == NULL || (h->wire = malloc(m->len)) == NULL) {
+        free(h);
+        return; /* the peer sends it again: nothing is lost */
+    }
+    memcpy(h->wire, m->xml, m->len);
+    h->len = m->len;
+    if (l->held_tail != NULL)
+        l->held_tail->next = h;
+    else
+        l->held_head = h;
+    l->held_tail = h;
+}
+
+static const char default_mach_info[] =
+    "<listMachInfo><manufacturer>castgate</manufacturer><model>castgate</model><hwRev/>"
+    "<swRev>0.1.0</swRev><DOM/><SN/><ID/><time/><opTime/><mosRev>4.0</mosRev></listMachInfo>";
+
+static void deliver(struct mos4_lane *l, const struct cg_mos_message *m)
+{
+    struct cg_mos_endpoint *ep = l->peer->ep;
+    struct cg_mos_request *req = calloc(1, sizeof(*req));
+    if (req == NULL)
+        return;
+    req->lane = l;
+    req->has_msgid = m->env->message_id_kind != CG_MOS_MSGID_ABSENT;
+    snprintf(req->msgid, sizeof(req->msgid), "%s", m->env->message_id);
+    snprintf(req->name, sizeof(req->name), "%s", m->env->name);
+    req->seen_idx = l->seen_next;
+    if (req->has_msgid) { /* remembered from now on, so a repeat is not delivered twice */
+        struct mos4_seen *s = &l->seen[l->seen_next];
+        l->seen_next = (l->seen_next + 1) % CG_MOS4_SEEN;
+        free(s->answer);
+        s->answer = NULL;
+        snprintf(s->msgid, sizeof(s->msgid), "%s", req->msgid);
+    }
+    l->current = req;
+    if (ep->h.on_request != NULL)
+        ep->h.on_request(ep->user, req, m);
+    else if (strcmp(req->name, "reqMachInfo") == 0)
+        cg_mos_reply(req, default_mach_info, strlen(default_mach_info));
+    else
+        cg_mos_reply_ack(req, true, NULL);
+}
+
+static void on_request(struct mos4_lane *l, const struct cg_mos_message *m)
+{
+    const struct cg_mos_envelope *env = m->env;
+    if (strcmp(env->name, "heartbeat") == 0) {
+        answer_heartbeat(l, env);
+        return;
+    }
+    const struct cg_mos_msg_info *info = cg_mos_msg_lookup(env->name, strlen(env->name));
+    if (info != NULL && info->is_reply) {
+        lane_log(l, CG_LOG_WARN, "<%s> is an answer, not a request: dropped", env->name);
+        return;
+    }
+    struct mos4_seen *s = env->message_id_kind != CG_MOS_MSGID_ABSENT ? find_seen(l, env->message_id) : NULL;
+    if (s != NULL && s->answer != NULL) { /* M-22: a lost answer, asked again */
+        lane_log(l, CG_LOG_INFO, "messageID %s again: answered again from memory", env->message_id);
+        cg__mos4_lane_write(l, (const char *)s->answer, s->len);
+        return;
+    }
+    if (s != NULL) {
+        lane_log(l, CG_LOG_INFO, "messageID %s again while it is being answered: ignored",
+                 env->message_id);
+        return;
+    }
+    if (l->current != NULL)
+        hold(l, m); /* one request at a time (M-22) */
+    else
+        deliver(l, m);
+}
+
+/* ---- what arrives ---- */
+
+/* An IN-lane message we cannot take: a NACK where the channel has one. */
+static void nack_invalid(struct mos4_lane *l, const char *msgid, const char *why)
+{
+    if (l->dir != CG_MOS_IN)
+        return;
+    struct cg_mos_request req = {.lane = l, .has_msgid = msgid != NULL && msgid[0] != '\0'};
+    snprintf(req.msgid, sizeof(req.msgid), "%s", msgid != NULL ? msgid : "");
+    struct cg_buf b;
+    cg__buf_init(&b, 0);
+    enum cg_err rc = l->ch == 1
+        ? cg__buf_printf(&b, "<roAck><roID/><roStatus>%s</roStatus></roAck>", why)
+        : cg__buf_printf(&b, "<mosAck><objID/><objRev>0</objRev><status>NACK</status>"
+                             "<statusDescription>%s</statusDescription></mosAck>", why);
+    struct cg_buf w;
+    cg__buf_init(&w, 0);
+    if (rc == CG_OK && cg__mos4_wrap(l, (const char *)b.data, b.len, req.has_msgid ? req.msgid : NULL,
+                                     &w) == CG_OK)
+        cg__mos4_lane_write(l, (const char *)w.data, w.len);
+    cg__buf_free(&b);
+    cg__buf_free(&w);
+}
+
+static bool is_keepalive(const char *name) { return strcasecmp(name, "keepAlive") == 0; }
+
+static void take(struct mos4_lane *l, const char *xml, size_t len)
+{
+    const struct cg_mos_endpoint *ep = l->peer->ep;
+    struct cg_mos_envelope env;
+    const char *detail = NULL;
+    if (cg_mos_envelope_parse(CG_MOS_UTF8, xml, len, &env, &detail) != CG_OK) {
+        lane_log(l, CG_LOG_WARN, "not one MOS message (%s): refused", detail ? detail : "?");
+        nack_invalid(l, NULL, "not one MOS message");
+        return;
+    }
+    uint64_t off = 0;
+    if (ep->cfg.validate && cg_mos_validate(CG_MOS_UTF8, xml, len, &off) != CG_OK) {
+        lane_log(l, CG_LOG_WARN, "<%s> is not well-formed XML: refused", env.name);
+        nack_invalid(l, env.message_id, "message is not well-formed XML");
+        return;
+    }
+    if (is_keepalive(env.name))
+        return; /* M-09: ends here, never answered, never delivered */
+    struct cg_mos_message m = {.peer_id = l->peer->id, .channel = cg__mos4_ch_bit(l->ch),
+                               .env = &env, .xml = xml, .len = len};
+    if (l->dir == CG_MOS_OUT)
+        on_answer(l, &m);
+    else
+        on_request(l, &m);
+}
+
+void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len)
+{
+    if (!binary) { /* M-04: a text frame is UTF-8 (checked by the WebSocket layer) */
+        take(l, (const char *)data, len);
+        return;
+    }
+    uint8_t *utf8 = NULL;
+    size_t n = 0;
+    uint64_t off = 0;
+    if (cg_mos_convert(CG_MOS_UCS2BE, data, len, &utf8, &n, &off) != CG_OK) {
+        char at[32];
+        snprintf(at, sizeof(at), "%llu", (unsigned long long)off);
+        lane_log(l, CG_LOG_WARN, "binary message is not UCS-2BE (byte %s): refused", at);
+        nack_invalid(l, NULL, "message is not valid UCS-2BE");
+        return;
+    }
+    take(l, (const char *)utf8, n);
+    cg_mos_free(utf8);
+}
+
+/* ---- answering ---- */
+
+static void next_held(struct mos4_lane *l)
+{
+    while (l->current == NULL && l->held_head != NULL && l->up) {
+        struct mos4_held *h = l->held_head;
+        l->held_head = h->next;
+        if (l->held_head == NULL)
+            l->held_tail = NULL;
+        take(l, (const char *)h->wire, h->len);
+        free(h->wire);
+        free(h);
+    }
+}
+
+enum cg_err cg_mos_reply(struct cg_mos_request *req, const char *xml, size_t len)
+{
+    CG_CHECK(req != NULL && xml != NULL, CG_EINVAL);
+    struct mos4_lane *l = req->lane;
+    const char *elem;
+    size_t elen;
+    char name[64];
+    CG_GUARD(cg__mos4_element(xml, len, &elem, &elen, name, sizeof(name)));
+    struct cg_buf b;
+    cg__buf_init(&b, l->peer->ep->cfg.max_message);
+    enum cg_err rc = cg__mos4_wrap(l, elem, elen, req->has_msgid ? req->msgid : NULL, &b);
+    if (rc != CG_OK) {
+        cg__buf_free(&b);
+        return rc;
+    }
+    const uint8_t *wire = b.data;
+    size_t wlen = b.len;
+    struct mos4_seen *s = &l->seen[req->seen_idx];
+    if (req->has_msgid && strcmp(s->msgid, req->msgid) == 0) { /* kept for a repeat (M-22) */
+        free(s->answer);
+        s->answer = b.data;
+        s->len = b.len;
+        b.data = NULL; /* owned by the seen record now; wire still points at it */
+    }
+    if (l->up)
+        cg__mos4_lane_write(l, (const char *)wire, wlen);
+    cg__buf_free(&b);
+    if (l->current == req)
+        l->current = NULL;
+    free(req);
+    next_held(l);
+    return CG_OK;
+}
+
+static void xml_escape(const char *in, char *out, size_t outsz)
+{
+    size_t o = 0;
+    for (; *in != '\0'; in++) {
+        const char *e = *in == '<' ? "&lt;" : *in == '>' ? "&gt;" : *in == '&' ? "&amp;" : NULL;
+        size_t n = e != NULL ? strlen(e) : 1;
+        if (o + n >= outsz)
+            break;
+        memcpy(out + o, e != NULL ? e : in, n);
+        o += n;
+    }
+    out[o] = '\0';
+}
+
+enum cg_err cg_mos_reply_ack(struct cg_mos_request *req, bool ok, const char *description)
+{
+    CG_CHECK(req != NULL, CG_EINVAL);
+    char desc[256];
+    xml_escape(description != NULL ? description : "", desc, sizeof(desc));
+    char elem[512];
+    int n = req->lane->ch == 1
+        ? snprintf(elem, sizeof(elem), "<roAck><roID/><roStatus>%s</roStatus></roAck>",
+                   ok ? "OK" : (desc[0] ? desc : "NACK"))
+        : snprintf(elem, sizeof(elem), "<mosAck><objID/><objRev>0</objRev><status>%s</status>"
+                   "<statusDescription>%s</statusDescription></mosAck>", ok ? "ACK" : "NACK", desc);
+    return cg_mos_reply(req, elem, (size_t)n);
+}
+
+/* ---- lanes going down, the endpoint going away ---- */
+
+void cg__mos4_lane_down(struct mos4_lane *l)
+{
+    while (l->held_head != NULL) { /* never delivered: the peer sends them again */
+        struct mos4_held *h = l->held_head;
+        l->held_head = h->next;
+        free(h->wire);
+        free(h);
+    }
+    l->held_tail = NULL;
+    /* An OUT request in flight stays: it is sent again, same messageID, once the
+     * lane is back. An IN request with the application stays too: its answer is
+     * kept and replayed when the peer asks again. */
+}
+
+void cg__mos4_flow_free(struct mos4_lane *l)
+{
+    cg__mos4_lane_down(l);
+    if (l->inflight != NULL) {
+        l->inflight->next = l->head;
+        l->head = l->inflight;
+        l->inflight = NULL;
+    }
+    while (l->head != NULL) {
+        struct mos4_pending *p = l->head;
+        l->head = p->next;
+        if (p->cb != NULL)
+            p->cb(p->user, CG_ECLOSED, NULL);
+        free_pending(p);
+    }
+    l->tail = NULL;
+    l->queued = 0;
+    for (size_t i = 0; i < CG_MOS4_SEEN; i++) {
+        free(l->seen[i].answer);
+        l->seen[i].answer = NULL;
+    }
+    free(l->current); /* the application's handle dies with the endpoint */
+    l->current = NULL;
+}
+
+/* ---- sending ---- */
+
+enum cg_err cg_mos_send(struct cg_mos_endpoint *ep, const char *peer_id,
+                        enum cg_mos_channel channel, const char *xml, size_t len,
+                        cg_mos_send_cb cb, void *user)
+{
+    CG_CHECK(ep != NULL && peer_id != NULL && xml != NULL, CG_EINVAL);
+    CG_CHECK(!ep->freeing, CG_ESTATE);
+    struct mos4_peer *peer = cg__mos4_peer(ep, peer_id);
+    CG_CHECK(peer != NULL, CG_ENOTFOUND);
+    int ch = cg__mos4_ch_index(channel);
+    CG_CHECK(ch >= 0 && (peer->channels & channel), CG_EINVAL);
+    CG_CHECK(len <= ep->cfg.max_message, CG_ETOOBIG);
+    struct mos4_lane *l = &peer->lanes[ch][CG_MOS_OUT];
+    CG_CHECK(l->queued < ep->cfg.max_queue, CG_EFULL);
+    struct mos4_pending *p = calloc(1, sizeof(*p));
+    CG_CHECK(p != NULL, CG_ENOMEM);
+    const char *elem;
+    size_t elen;
+    enum cg_err rc = cg__mos4_element(xml, len, &elem, &elen, p->name, sizeof(p->name));
+    const struct cg_mos_msg_info *info = rc == CG_OK ? cg_mos_msg_lookup(p->name, strlen(p->name)) : NULL;
+    if (rc == CG_OK && info != NULL && info->removed_in_4) {
+        lane_log(l, CG_LOG_ERROR, "<%s> was removed in MOS 4.0: not sent (M-12)", p->name);
+        rc = CG_EPROTO;
+    }
+    if (rc == CG_OK && (p->elem = cg__strndup(elem, elen)) == NULL)
+        rc = CG_ENOMEM;
+    if (rc != CG_OK) {
+        free(p);
+        return rc == CG_EENVELOPE ? CG_EINVAL : rc;
+    }
+    p->len = elen;
+    p->cb = cb;
+    p->user = user;
+    if (l->tail != NULL)
+        l->tail->next = p;
+    else
+        l->head = p;
+    l->tail = p;
+    l->queued++;
+    cg__mos4_out_kick(l);
+    return CG_OK;
+}
+
+size_t cg_mos_pending(const struct cg_mos_endpoint *ep, const char *peer_id,
+                      enum cg_mos_channel channel)
+{
+    struct mos4_peer *peer = ep != NULL && peer_id != NULL ? cg__mos4_peer(ep, peer_id) : NULL;
+    int ch = cg__mos4_ch_index(channel);
+    return peer != NULL && ch >= 0 ? peer->lanes[ch][CG_MOS_OUT].queued : 0;
+}

@@ -1,0 +1,223 @@
+/* A lane's connection: dialed (with reconnects) or accepted, keepAlive when
+ * idle (M-09), and what the application hears of it. */
+#include "mos4/mos4.h"
+
+#include <openssl/rand.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LANE_OF(h, field) ((struct mos4_lane *)((char *)(h) - offsetof(struct mos4_lane, field)))
+#define RECONNECT_BASE_MS 100u
+
+static void dial(struct mos4_lane *l);
+
+static const char *lane_name(const struct mos4_lane *l, char *buf, size_t sz)
+{
+    snprintf(buf, sz, "%s %s %s", l->peer->id, cg__mos4_ch_name(l->ch),
+             l->dir == CG_MOS_OUT ? "out" : "in");
+    return buf;
+}
+
+static void on_retry(uv_timer_t *t) { dial(LANE_OF(t, retry_timer)); }
+
+/* Capped exponential backoff with jitter: 100 ms doubling to the cap, each
+ * delay drawn from 75-100% of its value so a fleet does not reconnect in step. */
+static void schedule_dial(struct mos4_lane *l)
+{
+    const struct cg_mos_endpoint *ep = l->peer->ep;
+    if (!l->we_dial || ep->freeing || !ep->started)
+        return;
+    uint64_t delay = (uint64_t)RECONNECT_BASE_MS << (l->attempt < 10 ? l->attempt : 10);
+    if (delay > ep->cfg.reconnect_max_ms)
+        delay = ep->cfg.reconnect_max_ms;
+    uint16_t r = 0;
+    RAND_bytes((unsigned char *)&r, sizeof(r));
+    delay = delay * (75 + r % 26) / 100;
+    l->attempt++;
+    uv_timer_start(&l->retry_timer, on_retry, delay, 0);
+}
+
+static void dial(struct mos4_lane *l)
+{
+    char *url = NULL, name[300];
+    struct cg_ws *ws = NULL;
+    enum cg_err rc = cg__mos4_url_with_query(l, &url);
+    if (rc == CG_OK)
+        rc = cg_ws_connect(l->peer->client, url, &cg__mos4_ws_handlers, l, &ws);
+    free(url);
+    if (rc != CG_OK) {
+        cg__log(l->peer->ep->ctx, CG_LOG_ERROR, "mos", "%s: cannot dial: %s",
+                lane_name(l, name, sizeof(name)), cg_strerror(rc));
+        schedule_dial(l);
+        return;
+    }
+    l->ws = ws;
+}
+
+void cg__mos4_touch_tx(struct mos4_lane *l) { l->last_tx_ms = cg__now_ms(); }
+
+static bool exchange_open(const struct mos4_lane *l)
+{
+    return l->dir == CG_MOS_OUT ? l->inflight != NULL : l->current != NULL;
+}
+
+/* M-09: a keepAlive only after keepalive_ms without traffic either way, and
+ * never in the middle of an exchange. */
+static void on_idle(uv_timer_t *t)
+{
+    struct mos4_lane *l = LANE_OF(t, idle_timer);
+    const struct cg_mos_endpoint *ep = l->peer->ep;
+    uint64_t now = cg__now_ms();
+    uint64_t last = l->last_tx_ms > l->last_rx_ms ? l->last_tx_ms : l->last_rx_ms;
+    uint64_t due = last + ep->cfg.keepalive_ms;
+    if (l->up && now >= due && !exchange_open(l)) {
+        uint8_t *ka = NULL;
+        size_t n = 0;
+        if (cg_mos_build_keepalive(CG_MOS_UTF8, cg__mos4_mos_id(l), cg__mos4_ncs_id(l), &ka, &n) ==
+            CG_OK)
+            cg__mos4_lane_write(l, (const char *)ka, n);
+        cg_mos_free(ka);
+        due = now + ep->cfg.keepalive_ms;
+    } else if (now >= due) {
+        due = now + ep->cfg.keepalive_ms;
+    }
+    uv_timer_start(&l->idle_timer, on_idle, due - now, 0);
+}
+
+enum cg_err cg__mos4_lane_write(struct mos4_lane *l, const char *xml, size_t len)
+{
+    CG_CHECK(l->up && l->ws != NULL, CG_ECLOSED);
+    enum cg_err rc;
+    if (l->peer->text_frames) {
+        rc = cg_ws_send(l->ws, false, xml, len);
+    } else { /* M-04: UCS-2BE in a binary frame */
+        uint8_t *wire = NULL;
+        size_t n = 0;
+        rc = cg_mos_convert(CG_MOS_UTF8, xml, len, &wire, &n, NULL);
+        if (rc == CG_OK)
+            rc = cg_ws_send(l->ws, true, wire, n);
+        cg_mos_free(wire);
+    }
+    if (rc == CG_OK)
+        cg__mos4_touch_tx(l);
+    return rc;
+}
+
+static void notify(struct mos4_lane *l, bool up)
+{
+    const struct cg_mos_endpoint *ep = l->peer->ep;
+    char name[300];
+    cg__log(ep->ctx, CG_LOG_INFO, "mos", "%s: lane %s", lane_name(l, name, sizeof(name)),
+            up ? "up" : "down");
+    if (ep->h.on_lane != NULL)
+        ep->h.on_lane(ep->user, l->peer->id, cg__mos4_ch_bit(l->ch), l->dir, up);
+}
+
+static void lane_lost(struct mos4_lane *l)
+{
+    bool was_up = l->up;
+    l->ws = NULL;
+    l->up = false;
+    uv_timer_stop(&l->idle_timer);
+    uv_timer_stop(&l->ack_timer);
+    cg__mos4_lane_down(l);
+    if (was_up)
+        notify(l, false);
+}
+
+static void on_ws_open(void *user, struct cg_ws *ws)
+{
+    CG_UNUSED(user);
+    struct mos4_lane *l = cg_ws_user(ws);
+    if (l == NULL)
+        return;
+    if (l->ws != NULL && l->ws != ws) { /* the peer connected again: the new one wins */
+        struct cg_ws *old = l->ws;
+        cg_ws_set_user(old, NULL);
+        lane_lost(l);
+        cg_ws_close(old, 1000, "replaced by a newer connection");
+    }
+    l->ws = ws;
+    l->up = true;
+    l->attempt = 0;
+    l->last_rx_ms = l->last_tx_ms = cg__now_ms();
+    uv_timer_start(&l->idle_timer, on_idle, l->peer->ep->cfg.keepalive_ms, 0);
+    notify(l, true);
+    if (l->ws == ws && l->up)
+        cg__mos4_out_kick(l);
+}
+
+static void on_ws_message(void *user, struct cg_ws *ws, bool binary, const uint8_t *d, size_t n)
+{
+    CG_UNUSED(user);
+    struct mos4_lane *l = cg_ws_user(ws);
+    if (l == NULL || l->ws != ws)
+        return;
+    l->last_rx_ms = cg__now_ms();
+    cg__mos4_on_message(l, binary, d, n);
+}
+
+static void on_ws_close(void *user, struct cg_ws *ws, uint16_t code)
+{
+    CG_UNUSED(user);
+    struct mos4_lane *l = cg_ws_user(ws);
+    if (l == NULL || l->ws != ws)
+        return;
+    char name[300], http[24] = "";
+    enum cg_err why = cg_ws_error(ws);
+    if (cg_ws_http_status(ws) != 0)
+        snprintf(http, sizeof(http), ", HTTP %d", cg_ws_http_status(ws));
+    cg__log(l->peer->ep->ctx, why == CG_OK ? CG_LOG_INFO : CG_LOG_WARN, "mos",
+            "%s: connection closed (%u, %s%s)", lane_name(l, name, sizeof(name)), (unsigned)code,
+            cg_strerror(why), http);
+    lane_lost(l);
+    schedule_dial(l); /* M-08: a passive lane comes back "as quickly as possible" */
+}
+
+const struct cg_ws_handlers cg__mos4_ws_handlers = {
+    .on_open = on_ws_open,
+    .on_message = on_ws_message,
+    .on_close = on_ws_close,
+};
+
+void cg__mos4_lane_init(struct mos4_lane *l, struct mos4_peer *p, int ch, enum cg_mos_dir dir)
+{
+    struct cg_mos_endpoint *ep = p->ep;
+    uv_loop_t *loop = cg_ctx_loop(ep->ctx);
+    l->peer = p;
+    l->ch = ch;
+    l->dir = dir;
+    bool configured = (p->channels & cg__mos4_ch_bit(ch)) != 0;
+    l->we_dial = configured && p->url != NULL && (p->mode == CG_MOS_PASSIVE_INSIDE ||
+                                (p->mode == CG_MOS_STANDARD && dir == CG_MOS_OUT));
+    l->passive_dial = p->mode == CG_MOS_PASSIVE_INSIDE && dir == CG_MOS_IN;
+    uv_timer_t *timers[] = {&l->retry_timer, &l->idle_timer, &l->ack_timer};
+    for (size_t i = 0; i < CG_ARRAY_LEN(timers); i++) {
+        uv_timer_init(loop, timers[i]);
+        timers[i]->data = ep;
+        ep->open_timers++;
+    }
+}
+
+void cg__mos4_lane_start(struct mos4_lane *l)
+{
+    if (l->we_dial && l->ws == NULL)
+        dial(l);
+}
+
+void cg__mos4_lane_close(struct mos4_lane *l)
+{
+    if (l->ws != NULL) {
+        struct cg_ws *ws = l->ws;
+        cg_ws_set_user(ws, NULL);
+        l->ws = NULL;
+        l->up = false;
+        cg_ws_close(ws, 1001, "endpoint shutting down");
+    }
+    cg__mos4_flow_free(l);
+    uv_close((uv_handle_t *)&l->retry_timer, cg__mos4_timer_closed);
+    uv_close((uv_handle_t *)&l->idle_timer, cg__mos4_timer_closed);
+    uv_close((uv_handle_t *)&l->ack_timer, cg__mos4_timer_closed);
+}

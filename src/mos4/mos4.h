@@ -1,0 +1,156 @@
+/* castgate mos4 — the MOS 4.0 endpoint (internal). */
+#ifndef CG_MOS4_H
+#define CG_MOS4_H
+
+#include "core/core.h"
+#include "mos4/auth.h"
+
+#include <castgate/mos4.h>
+#include <uv.h>
+
+#define CG_MOS4_NCH 3     /* mom, ro, aux */
+#define CG_MOS4_SEEN 64   /* answered requests remembered per IN lane (M-22 duplicates) */
+
+struct cg_mos_endpoint_config {
+    enum cg_mos_role role;
+    char id[4 * CG_MOS_ID_MAX + 1];
+    char *state_dir;
+    char *credentials;
+    uint32_t keepalive_ms, ack_timeout_ms, retries, reconnect_max_ms;
+    size_t max_message, max_queue;
+    bool validate;
+};
+
+struct cg_mos_peer_config {
+    char id[4 * CG_MOS_ID_MAX + 1];
+    char *url;
+    enum cg_mos_mode mode;
+    unsigned channels;
+    const struct cg_ws_client_config *client;
+    bool text_frames;
+};
+
+/* An outgoing request. */
+struct mos4_pending {
+    char *elem; /* the message element, UTF-8 */
+    size_t len;
+    char name[64];
+    uint32_t msgid; /* 0 until first sent */
+    unsigned tries;
+    cg_mos_send_cb cb;
+    void *user;
+    struct mos4_pending *next;
+};
+
+/* An answered (or being answered) request on an IN lane. */
+struct mos4_seen {
+    char msgid[4 * CG_MOS_ID_MAX + 1];
+    uint8_t *answer; /* wire bytes, NULL while the application has not answered */
+    size_t len;
+};
+
+struct mos4_peer;
+
+struct mos4_lane {
+    struct mos4_peer *peer;
+    int ch;          /* 0 mom, 1 ro, 2 aux */
+    enum cg_mos_dir dir;
+    struct cg_ws *ws;
+    bool up;
+    bool we_dial;
+    bool passive_dial; /* we dial with passive=true */
+    unsigned attempt;
+    uv_timer_t retry_timer; /* reconnect; on OUT lanes also the answer timeout */
+    uv_timer_t idle_timer;  /* keepAlive (M-09) */
+    uint64_t last_tx_ms, last_rx_ms;
+    /* OUT */
+    struct mos4_pending *head, *tail, *inflight;
+    size_t queued;
+    uv_timer_t ack_timer;
+    uint32_t next_msgid, reserved_msgid;
+    /* IN */
+    struct mos4_seen seen[CG_MOS4_SEEN];
+    unsigned seen_next;
+    struct cg_mos_request *current; /* a request the application has not answered */
+    struct mos4_held *held_head, *held_tail;
+    uint64_t last_heartbeat_reply_ms;
+};
+
+struct mos4_held { /* requests that arrived while one was unanswered */
+    uint8_t *wire;
+    size_t len;
+    bool binary;
+    struct mos4_held *next;
+};
+
+struct mos4_peer {
+    struct cg_mos_endpoint *ep;
+    char id[4 * CG_MOS_ID_MAX + 1];
+    char *url;
+    enum cg_mos_mode mode;
+    unsigned channels;
+    bool text_frames;
+    struct cg_ws_client *client;
+    struct mos4_lane lanes[CG_MOS4_NCH][2];
+};
+
+struct cg_mos_request {
+    struct mos4_lane *lane;
+    size_t seen_idx;
+    char msgid[4 * CG_MOS_ID_MAX + 1];
+    bool has_msgid;
+    char name[64];
+};
+
+struct cg_mos_endpoint {
+    struct cg_ctx *ctx;
+    struct cg_mos_endpoint_config cfg;
+    struct cg_mos_handlers h;
+    void *user;
+    struct cg_auth *auth;
+    struct cg_server *server; /* attached to, or NULL */
+    char *path;
+    struct mos4_peer **peers;
+    size_t npeers;
+    bool started;
+    bool freeing;
+    unsigned open_timers; /* uv timers not yet closed: the endpoint is freed after them */
+};
+
+/* channel helpers */
+int cg__mos4_ch_index(enum cg_mos_channel ch); /* -1 if not mom/ro/aux */
+enum cg_mos_channel cg__mos4_ch_bit(int idx);
+const char *cg__mos4_ch_name(int idx);
+struct mos4_peer *cg__mos4_peer(const struct cg_mos_endpoint *ep, const char *id);
+const char *cg__mos4_mos_id(const struct mos4_lane *l); /* envelope IDs for this lane */
+const char *cg__mos4_ncs_id(const struct mos4_lane *l);
+
+/* lane.c: connections */
+void cg__mos4_lane_init(struct mos4_lane *l, struct mos4_peer *p, int ch, enum cg_mos_dir dir);
+void cg__mos4_lane_start(struct mos4_lane *l);
+void cg__mos4_lane_close(struct mos4_lane *l); /* for free: stops timers, closes ws */
+void cg__mos4_lane_adopt(struct mos4_lane *l, struct cg_ws *ws); /* an accepted connection */
+extern const struct cg_ws_handlers cg__mos4_ws_handlers;
+enum cg_err cg__mos4_lane_write(struct mos4_lane *l, const char *xml, size_t len);
+void cg__mos4_touch_tx(struct mos4_lane *l);
+
+/* flow.c: messages */
+void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len);
+void cg__mos4_out_kick(struct mos4_lane *l);      /* send the next request if possible */
+void cg__mos4_lane_down(struct mos4_lane *l);     /* what a lost connection means for the flow */
+void cg__mos4_flow_free(struct mos4_lane *l);     /* completes pending sends with CG_ECLOSED */
+
+/* msgid.c: persistent counters (M-11) */
+uint32_t cg__mos4_next_msgid(struct mos4_lane *l);
+
+/* wire.c: envelopes and encodings */
+enum cg_err cg__mos4_wrap(const struct mos4_lane *l, const char *elem, size_t elen,
+                          const char *msgid, struct cg_buf *out);
+enum cg_err cg__mos4_element(const char *xml, size_t len, const char **elem, size_t *elen,
+                             char *name, size_t namesz);
+bool cg__mos4_is_nack(const char *name, const char *xml, size_t len);
+enum cg_err cg__mos4_url_with_query(const struct mos4_lane *l, char **out);
+void cg__mos4_timer_closed(uv_handle_t *h); /* the last one frees the endpoint */
+void cg__mos4_free_endpoint(struct cg_mos_endpoint *ep);
+
+#endif

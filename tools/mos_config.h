@@ -1,0 +1,40 @@
+/* The MOS endpoint configuration file of `castgate mos serve|send` (INI).
+ * One table row per option drives parsing, validation and --help
+ * (tools/mos_config.c). Relative paths are taken from the file's folder. */
+#ifndef CG_TOOLS_MOS_CONFIG_H
+#define CG_TOOLS_MOS_CONFIG_H
+
+#include <castgate/castgate.h>
+#include <stdio.h>
+
+#define MOSCONF_MAX_PEERS 64
+#define MOSCONF_MAX_CERTS 4
+
+struct mosconf_peer {
+    char id[513];
+    char url[1024];
+    char mode[24];
+    char channels[32];
+    char ca[1024], ca_dir[1024], user[256], password_file[1024], pin[100];
+    int self_signed, text_frames;
+};
+
+struct mosconf {
+    char role[8], id[513];
+    char listen[80], path[256];
+    char cert[MOSCONF_MAX_CERTS][1024], key[MOSCONF_MAX_CERTS][1024];
+    int ncerts;
+    char credentials[1024], state_dir[1024];
+    long keepalive_s, ack_timeout_ms, retries, reconnect_max_ms, max_message;
+    int ocsp, validate, hsts;
+    struct mosconf_peer peers[MOSCONF_MAX_PEERS];
+    int npeers;
+};
+
+/* Reads path into c (defaults first). On error prints "path:line: reason"
+ * to stderr and returns -1. */
+int mosconf_load(const char *path, struct mosconf *c);
+/* The file format, generated from the table, for --help. */
+void mosconf_help(FILE *f);
+
+#endif
