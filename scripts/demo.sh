@@ -15,7 +15,8 @@ pki=$dir/pki
 
 bash "$root/scripts/dev-pki.sh" --dir "$pki" --host localhost --ocsp-port "$ocsp_port" >/dev/null
 ocsp_pid=
-cleanup() { [ -n "$ocsp_pid" ] && kill "$ocsp_pid" 2>/dev/null; wait 2>/dev/null; }
+# openssl ocsp reacts to SIGTERM only at its next connection: SIGKILL it.
+cleanup() { [ -n "$ocsp_pid" ] && kill -KILL "$ocsp_pid" 2>/dev/null; wait 2>/dev/null; }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 if ss -Hltn "sport = :$ocsp_port" | grep -q .; then

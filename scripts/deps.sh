@@ -24,7 +24,11 @@ if ((${#missing[@]})); then
 fi
 # Pinned npm packages used by interop tests and benchmarks (package-lock.json).
 here=$(cd "$(dirname "$0")/.." && pwd)
-if [ -f "$here/tests/interop/package-lock.json" ] && [ ! -d "$here/tests/interop/node_modules" ]; then
+# Re-run when the lock file changes (a stamp in node_modules remembers it).
+lock=$here/tests/interop/package-lock.json
+stamp=$here/tests/interop/node_modules/.castgate-lock
+if [ -f "$lock" ] && ! cmp -s "$lock" "$stamp" 2>/dev/null; then
   echo "deps: npm ci (tests/interop)"
   (cd "$here/tests/interop" && npm ci --no-audit --no-fund --silent)
+  cp "$lock" "$stamp"
 fi

@@ -13,7 +13,10 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: castgate mos inspect [--encoding ucs2be|utf8] [--validate]\n"
+    fprintf(f, "usage: castgate mos serve --config FILE        a MOS 4.0 endpoint (see --help)\n"
+               "       castgate mos send --config FILE --peer ID --channel CH FILE...\n"
+               "       castgate mos catalog                     the message table as JSON lines\n"
+               "       castgate mos inspect [--encoding ucs2be|utf8] [--validate]\n"
                "                            [--max-size BYTES] [FILE|-]\n"
                "  Cuts a captured MOS TCP stream into messages and prints one JSON object\n"
                "  per message (name, mosID, ncsID, messageID, channel, profile, bytes) or\n"
@@ -257,6 +260,8 @@ int cmd_mos(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (strcmp(argv[1], "catalog") == 0)
+        return cmd_mos_catalog(argc - 1, argv + 1);
     if (strcmp(argv[1], "serve") == 0)
         return cmd_mos_serve(argc - 1, argv + 1);
     if (strcmp(argv[1], "send") == 0)

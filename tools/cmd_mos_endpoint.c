@@ -464,3 +464,29 @@ int cmd_mos_send(int argc, char **argv)
     free(a);
     return status;
 }
+
+/* ---- castgate mos catalog ---- */
+
+int cmd_mos_catalog(int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 1) {
+        fprintf(stderr, "usage: castgate mos catalog   (the message table as JSON lines)\n");
+        return 2;
+    }
+    size_t n = 0;
+    const struct cg_mos_msg_info *t = cg_mos_msg_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        printf("{\"message\":");
+        json_string(t[i].name);
+        printf(",\"profile\":%d,\"channel\":\"%s\",\"answer\":", t[i].profile,
+               cg_mos_channel_name(t[i].channels));
+        if (t[i].answer != NULL)
+            json_string(t[i].answer);
+        else
+            printf("null");
+        printf(",\"is_reply\":%s,\"removed_in_4\":%s}\n", t[i].is_reply ? "true" : "false",
+               t[i].removed_in_4 ? "true" : "false");
+    }
+    return 0;
+}

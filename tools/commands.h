@@ -15,6 +15,7 @@ int cmd_dnssd(int argc, char **argv);
 int cmd_mos(int argc, char **argv);
 int cmd_mos_serve(int argc, char **argv);
 int cmd_mos_send(int argc, char **argv);
+int cmd_mos_catalog(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
 int cmd_passwd(int argc, char **argv);

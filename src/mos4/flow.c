@@ -189,6 +189,8 @@ static void deliver(struct mos4_lane *l, const struct cg_mos_message *m)
         free(s->answer);
         s->answer = NULL;
         snprintf(s->msgid, sizeof(s->msgid), "%s", req->msgid);
+        s->restored = false;
+        cg__mos4_store_last(l, req->msgid, NULL, 0); /* before the application sees it */
     }
     l->current = req;
     if (ep->h.on_request != NULL)
@@ -215,6 +217,22 @@ static void on_request(struct mos4_lane *l, const struct cg_mos_message *m)
     if (s != NULL && s->answer != NULL) { /* M-22: a lost answer, asked again */
         lane_log(l, CG_LOG_INFO, "messageID %s again: answered again from memory", env->message_id);
         cg__mos4_lane_write(l, (const char *)s->answer, s->len);
+        return;
+    }
+    if (s != NULL && s->restored) { /* delivered before a restart, its answer lost with it */
+        lane_log(l, CG_LOG_WARN, "messageID %s again after a restart: it was delivered before; "
+                 "acknowledged, not delivered twice", env->message_id);
+        struct cg_mos_request *req = calloc(1, sizeof(*req));
+        if (req != NULL) {
+            *req = (struct cg_mos_request){.lane = l, .has_msgid = true,
+                                           .seen_idx = (size_t)(s - l->seen)};
+            snprintf(req->msgid, sizeof(req->msgid), "%s", s->msgid);
+            snprintf(req->name, sizeof(req->name), "%s", env->name);
+            struct cg_mos_request *cur = l->current;
+            l->current = req;
+            cg_mos_reply_ack(req, true, NULL);
+            l->current = cur;
+        }
         return;
     }
     if (s != NULL) {
@@ -338,6 +356,7 @@ enum cg_err cg_mos_reply(struct cg_mos_request *req, const char *xml, size_t len
         s->answer = b.data;
         s->len = b.len;
         b.data = NULL; /* owned by the seen record now; wire still points at it */
+        cg__mos4_store_last(l, req->msgid, wire, wlen);
     }
     if (l->up)
         cg__mos4_lane_write(l, (const char *)wire, wlen);

@@ -193,6 +193,8 @@ void cg__mos4_lane_init(struct mos4_lane *l, struct mos4_peer *p, int ch, enum c
     l->we_dial = configured && p->url != NULL && (p->mode == CG_MOS_PASSIVE_INSIDE ||
                                 (p->mode == CG_MOS_STANDARD && dir == CG_MOS_OUT));
     l->passive_dial = p->mode == CG_MOS_PASSIVE_INSIDE && dir == CG_MOS_IN;
+    if (configured && dir == CG_MOS_IN)
+        cg__mos4_load_last(l);
     uv_timer_t *timers[] = {&l->retry_timer, &l->idle_timer, &l->ack_timer};
     for (size_t i = 0; i < CG_ARRAY_LEN(timers); i++) {
         uv_timer_init(loop, timers[i]);

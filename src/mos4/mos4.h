@@ -47,6 +47,7 @@ struct mos4_seen {
     char msgid[4 * CG_MOS_ID_MAX + 1];
     uint8_t *answer; /* wire bytes, NULL while the application has not answered */
     size_t len;
+    bool restored;   /* loaded from the state directory after a restart */
 };
 
 struct mos4_peer;
@@ -142,6 +143,9 @@ void cg__mos4_flow_free(struct mos4_lane *l);     /* completes pending sends wit
 
 /* msgid.c: persistent counters (M-11) */
 uint32_t cg__mos4_next_msgid(struct mos4_lane *l);
+void cg__mos4_store_last(const struct mos4_lane *l, const char *msgid, const void *answer,
+                         size_t len);
+void cg__mos4_load_last(struct mos4_lane *l);
 
 /* wire.c: envelopes and encodings */
 enum cg_err cg__mos4_wrap(const struct mos4_lane *l, const char *elem, size_t elen,

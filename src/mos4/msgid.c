@@ -73,3 +73,61 @@ uint32_t cg__mos4_next_msgid(struct mos4_lane *l)
     l->next_msgid = id;
     return id;
 }
+
+/* ---- the last request of an IN lane, across restarts (M-22) ----
+ * One request is in flight per lane, so after a restart the only repeat a
+ * peer can send is of the last one. Its messageID is stored before the
+ * application sees it, its answer once given: a repeat is then answered from
+ * the file and never delivered twice. Format: "msgid\n" then the answer. */
+
+static bool write_atomic(const char *path, const char *tmp, const void *a, size_t alen,
+                         const void *b, size_t blen)
+{
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return false;
+    bool ok = write(fd, a, alen) == (ssize_t)alen && (blen == 0 || write(fd, b, blen) == (ssize_t)blen) &&
+              fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    return ok && rename(tmp, path) == 0;
+}
+
+void cg__mos4_store_last(const struct mos4_lane *l, const char *msgid, const void *answer, size_t len)
+{
+    if (l->peer->ep->cfg.state_dir == NULL)
+        return;
+    char path[4096], tmp[4200], head[4 * CG_MOS_ID_MAX + 2];
+    state_path(l, path, sizeof(path), ".last");
+    state_path(l, tmp, sizeof(tmp), ".last.tmp");
+    int n = snprintf(head, sizeof(head), "%s\n", msgid);
+    if (!write_atomic(path, tmp, head, (size_t)n, answer, len))
+        cg__log(l->peer->ep->ctx, CG_LOG_ERROR, "mos", "%s %s: cannot store the last request (%s)",
+                l->peer->id, cg__mos4_ch_name(l->ch), strerror(errno));
+}
+
+/* Loads the stored last request into the lane's memory of answered ones. */
+void cg__mos4_load_last(struct mos4_lane *l)
+{
+    if (l->peer->ep->cfg.state_dir == NULL)
+        return;
+    char path[4096];
+    state_path(l, path, sizeof(path), ".last");
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (cg__read_file(path, 1u << 30, &data, &len) != CG_OK)
+        return;
+    uint8_t *nl = memchr(data, '\n', len);
+    struct mos4_seen *s = &l->seen[l->seen_next];
+    if (nl != NULL && (size_t)(nl - data) < sizeof(s->msgid) && nl > data) {
+        l->seen_next = (l->seen_next + 1) % CG_MOS4_SEEN;
+        snprintf(s->msgid, sizeof(s->msgid), "%.*s", (int)(nl - data), (char *)data);
+        size_t alen = len - (size_t)(nl + 1 - data);
+        s->answer = alen > 0 ? malloc(alen) : NULL;
+        if (s->answer != NULL) {
+            memcpy(s->answer, nl + 1, alen);
+            s->len = alen;
+        }
+        s->restored = true;
+    }
+    free(data);
+}

@@ -11,8 +11,16 @@ FAILED=0
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
 cleanup() {
-  local p
+  local p i
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  # openssl ocsp acts on SIGTERM only at its next connection: escalate.
+  for ((i = 0; i < 20; i++)); do
+    local alive=0
+    for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
   rm -rf "$T"
 }

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# MOS 4.0 between two castgate endpoints (NCS and device) and against a
+# WebSocket client that is not castgate (npm ws): every spec fixture on its
+# channel in standard (M-07) and passive (M-08) mode with answers matched to
+# messageIDs (M-22), removed messages refused (M-12), Basic auth (M-05), the
+# query (M-02), text frames (M-04), keepAlive never delivered (M-09), and a
+# receiver killed mid-stream losing and repeating nothing.
+. "$(dirname "$0")/lib.sh"
+
+P=$T/pki; F=${CG_SHARED_DIR:-$SRC/../shared}/fixtures/mos/spec
+make_pki "$P" "$(free_port)"
+printf 'correct horse\n' >"$T/ncs.pw"; chmod 600 "$T/ncs.pw"
+printf 'correct horse\n' | "$CASTGATE" passwd "$T/dev.htpasswd" ncs.castgate.demo >/dev/null 2>&1
+export NODE_PATH="$SRC/tests/interop/node_modules"
+
+# conf NAME ROLE ID MODE PORT [URL]: an endpoint configuration in $T/NAME.conf
+conf() {
+  local name=$1 role=$2 id=$3 mode=$4 port=$5 url=${6:-}
+  local peer=ncs.castgate.demo; [ "$role" = ncs ] && peer=mos.castgate.demo
+  {
+    echo "[endpoint]"; echo "role = $role"; echo "id = $id"; echo "state_dir = $T/state-$name"
+    echo "ack_timeout_ms = 1000"; echo "ocsp = no"
+    if [ -n "$port" ]; then
+      echo "listen = 127.0.0.1:$port"
+      echo "cert = $P/server-rsa.chain.pem $P/server-rsa.key"
+      echo "cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key"
+      [ "$role" = mos ] && echo "credentials = $T/dev.htpasswd"
+    fi
+    echo "[peer $peer]"; echo "mode = $mode"; echo "channels = mom,ro,aux"
+    if [ -n "$url" ]; then
+      echo "url = $url"; echo "ca = $P/root-ca.pem"
+      echo "user = ncs.castgate.demo"; echo "password_file = $T/ncs.pw"
+    fi
+  } >"$T/$name.conf"
+}
+
+# serve NAME: castgate mos serve in the background; waits for "listening" if it listens.
+serve() {
+  "$CASTGATE" mos serve --config "$T/$1.conf" >"$T/$1.out" 2>"$T/$1.err" &
+  PIDS+=($!); eval "PID_$1=$!"
+  grep -q '^listen' "$T/$1.conf" || return 0
+  for _ in $(seq 100); do grep -q '"listening"' "$T/$1.out" 2>/dev/null && return 0; sleep 0.05; done
+  cat "$T/$1.err" >&2; return 1
+}
+
+# The fixtures that are requests (not answers, not keepAlive, not removed in
+# 4.0, not plug-in), grouped by channel: $T/req-{mom,ro,aux}.
+"$CASTGATE" mos catalog >"$T/catalog.json"
+python3 - "$F/MANIFEST.tsv" "$T/catalog.json" "$T" "$F" <<'PY'
+import csv, json, sys, os
+man, cat, out, fx = sys.argv[1:5]
+info = {j["message"]: j for j in map(json.loads, open(cat))}
+lists = {"mom": [], "ro": [], "aux": []}
+for row in csv.DictReader(open(man), delimiter="\t"):
+    m, ch, f = row["message"], row["channel"], row["file"]
+    if ch not in ("mom", "ro", "aux", "mom+ro") or "/" in f or not os.path.exists(os.path.join(fx, f)):
+        continue
+    i = info.get(m)
+    if i is None or i["is_reply"] or i["removed_in_4"] or m == "keepAlive":
+        continue
+    lists["mom" if ch == "mom+ro" else ch].append(f)
+for ch, fs in lists.items():
+    open(os.path.join(out, "req-" + ch), "w").write("\n".join(fs) + ("\n" if fs else ""))
+PY
+
+# exchange SENDER-CONF PEER SERVER-OUT TAG: every request fixture on its channel,
+# UTF-8 on mom/aux and the UCS-2BE copies on ro; answers matched to messageIDs.
+exchange() {
+  local conf=$1 peer=$2 sout=$3 tag=$4 ch files
+  for ch in mom ro aux; do
+    files=()
+    while read -r f; do [ -n "$f" ] || continue
+      if [ "$ch" = ro ]; then files+=("$F/ucs2be/$f"); else files+=("$F/$f"); fi
+    done <"$T/req-$ch"
+    [ ${#files[@]} -gt 0 ] || continue
+    "$CASTGATE" mos send --config "$T/$conf.conf" --peer "$peer" --channel "$ch" --timeout 60 \
+      "${files[@]}" >"$T/$tag-$ch.send" 2>"$T/$tag-$ch.err"
+    local rc=$?
+    sleep 0.3
+    check "$tag: ${#files[@]} $ch fixtures answered, messageIDs matched (rc $rc)" python3 - \
+      "$T/$tag-$ch.send" "$sout" "$ch" "$T/req-$ch" "$F" <<'PY'
+import json, sys
+send, sout, ch, reqs, fx = sys.argv[1:6]
+replies = [json.loads(l) for l in open(send) if '"reply"' in l]
+got = [json.loads(l) for l in open(sout) if '"event":"message"' in l]
+got = [g for g in got if g["channel"] == ch]
+ids = [r["messageID"] for r in replies]
+ok = len(replies) == len(open(reqs).read().split()) and all(r.get("status") == "ok" for r in replies)
+ok = ok and len(set(ids)) == len(ids) and ids == sorted(ids, key=int)
+seen = [g["messageID"] for g in got][-len(ids):] if ids else []
+ok = ok and seen == ids   # the receiver saw exactly those messageIDs, in order, once
+sys.exit(0 if ok else 1)
+PY
+  done
+}
+
+# ---- standard mode: the NCS dials the device ----
+DEV=$(free_port)
+conf dev mos mos.castgate.demo standard "$DEV"
+conf ncs ncs ncs.castgate.demo standard "" "wss://localhost:$DEV/mos/Communication"
+serve dev
+exchange ncs mos.castgate.demo "$T/dev.out" "M-07 standard"
+check "M-09 keepAlive never reached the application" bash -c "! grep -q '\"message\":\"keepAlive\"' '$T/dev.out'"
+"$CASTGATE" mos send --config "$T/ncs.conf" --peer mos.castgate.demo --channel ro \
+  "$F/legacy/roStoryAppend.xml" --timeout 5 >"$T/removed.out" 2>"$T/removed.err"
+check "M-12 a message removed in 4.0 is never initiated" bash -c "[ $? != 0 ] && grep -q 'removed in MOS 4.0' '$T/removed.err'"
+
+# ---- a client that is not castgate (npm ws) ----
+WS=(node "$SRC/tests/interop/wsclient.js")
+Q="wss://localhost:$DEV/mos/Communication?mosID=mos.castgate.demo&ncsID=ncs.castgate.demo"
+GOOD="Authorization: Basic $(printf 'ncs.castgate.demo:correct horse' | base64)"
+BAD="Authorization: Basic $(printf 'ncs.castgate.demo:wrong' | base64)"
+"${WS[@]}" "$Q&channel=ro" --ca "$P/root-ca.pem" --header "$BAD" >"$T/ws-bad"
+check "M-05 wrong credentials -> 401 with WWW-Authenticate: Basic" \
+  bash -c "grep -q '\"status\":401' '$T/ws-bad' && grep -q 'www-authenticate\":\"Basic' '$T/ws-bad'"
+"${WS[@]}" "$Q&channel=ro" --ca "$P/root-ca.pem" >"$T/ws-none"
+check "M-05 no credentials -> 401" grep -q '"status":401' "$T/ws-none"
+"${WS[@]}" "$Q" --ca "$P/root-ca.pem" --header "$GOOD" >"$T/ws-nochan"
+check "M-02 missing channel -> 400" grep -q '"status":400' "$T/ws-nochan"
+"${WS[@]}" "wss://localhost:$DEV/mos/Communication?mosID=mos.castgate.demo&ncsID=stranger&channel=ro" \
+  --ca "$P/root-ca.pem" --header "$GOOD" >"$T/ws-stranger"
+check "M-02 unknown peer ID -> 400" grep -q '"status":400' "$T/ws-stranger"
+ROREQ='<mos><mosID>mos.castgate.demo</mosID><ncsID>ncs.castgate.demo</ncsID><messageID>77</messageID><roReq><roID>R1</roID></roReq></mos>'
+"${WS[@]}" "$Q&channel=ro" --ca "$P/root-ca.pem" --header "$GOOD" --send-text "$ROREQ" --expect 1 >"$T/ws-text"
+check "M-04 a UTF-8 text frame is accepted; the answer is binary UCS-2BE" \
+  bash -c "grep -q '\"binary\":true' '$T/ws-text' && grep -q 'r.o.A.c.k' <(grep message '$T/ws-text' | tr -d '\\\\u0000')"
+check "M-04 the answer carries the request's messageID" \
+  bash -c "grep message '$T/ws-text' | sed 's/\\\\u0000//g' | grep -q '<messageID>77</messageID>'"
+KA='<mos><mosID>mos.castgate.demo</mosID><ncsID>ncs.castgate.demo</ncsID><keepAlive/></mos>'
+"${WS[@]}" "$Q&channel=ro" --ca "$P/root-ca.pem" --header "$GOOD" --send-text "$KA$ROREQ" --expect 1 >"$T/ws-two"
+check "two messages in one frame: refused with a NACK" \
+  bash -c "grep message '$T/ws-two' | sed 's/\\\\u0000//g' | grep -q 'not one MOS message'"
+"${WS[@]}" "$Q&channel=mom" --ca "$P/root-ca.pem" --header "$GOOD" --send-text "$KA" --expect 1 --timeout 1500 >"$T/ws-ka"
+check "M-09 keepAlive: never answered" grep -q '"event":"timeout"' "$T/ws-ka"
+check "M-09 keepAlive: never surfaces to the application" bash -c "! grep -q keepAlive '$T/dev.out'"
+
+# ---- the receiver killed mid-stream and restarted: nothing lost, nothing twice ----
+for i in $(seq 150); do echo "$F/roReq.xml"; done >"$T/many"
+"$CASTGATE" mos send --config "$T/ncs.conf" --peer mos.castgate.demo --channel ro --timeout 90 \
+  $(cat "$T/many") >"$T/restart.send" 2>"$T/restart.err" &
+SENDPID=$!; PIDS+=($SENDPID)
+before=$(grep -c '"message":"roReq"' "$T/dev.out")
+for _ in $(seq 400); do
+  [ $(( $(grep -c '"message":"roReq"' "$T/dev.out") - before )) -ge 40 ] && break; sleep 0.01
+done
+kill -KILL "$PID_dev"; wait "$PID_dev" 2>/dev/null
+mv "$T/dev.out" "$T/dev-1.out"
+sleep 0.5
+serve dev
+wait "$SENDPID"; src=$?
+check "restart: the sender got all 150 answers (rc $src)" bash -c "[ \$(grep -c '\"status\":\"ok\"' '$T/restart.send') = 150 ]"
+python3 - "$T/dev-1.out" "$T/dev.out" "$T/restart.send" >"$T/restart.count" <<'PY'
+import json, sys
+sent = [json.loads(l)["messageID"] for l in open(sys.argv[3]) if '"reply"' in l]
+got = [json.loads(l)["messageID"] for f in sys.argv[1:3] for l in open(f) if '"message":"roReq"' in l]
+got = [g for g in got if g in set(sent)]
+print("sent", len(sent), "delivered", len(got), "unique", len(set(got)))
+sys.exit(0 if len(got) == len(set(got)) == len(sent) and got == sent else 1)
+PY
+check "restart: every message delivered exactly once, in order ($(cat "$T/restart.count"))" test $? = 0
+
+# ---- passive mode: the NCS is behind a firewall and dials everything ----
+stop_pid "$PID_dev"
+PDEV=$(free_port)
+conf pdev mos mos.castgate.demo passive-outside "$PDEV"
+conf pncs ncs ncs.castgate.demo passive-inside "" "wss://localhost:$PDEV/mos/Communication"
+serve pdev
+serve pncs
+for _ in $(seq 100); do [ $(grep -c '"up":true' "$T/pncs.out") -ge 6 ] && break; sleep 0.05; done
+check "M-08 the inside NCS holds six lanes (three of them passive)" \
+  bash -c "[ \$(grep -c '\"up\":true' '$T/pncs.out') -ge 6 ]"
+stop_pid "$PID_pncs"
+# The NCS originates on its ordinary lanes.
+exchange pncs mos.castgate.demo "$T/pdev.out" "M-08 passive, NCS originates"
+# The device originates over the passive lanes the NCS dialed: the device's
+# `mos send` listens; the NCS's `mos serve` dials in.
+stop_pid "$PID_pdev"
+serve pncs
+exchange pdev ncs.castgate.demo "$T/pncs.out" "M-08 passive, device originates"
+# The listener (gone with that send) comes back: how soon are the lanes up?
+sleep 1
+before=$(grep -c '"up":true' "$T/pncs.out")
+t0=$(date +%s%N); serve pdev
+for _ in $(seq 400); do
+  [ $(( $(grep -c '"up":true' "$T/pncs.out") - before )) -ge 6 ] && break; sleep 0.005
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "M-08 all six lanes back ${ms} ms after the listener returned (limit 2000)" test "$ms" -lt 2000
+finish
