@@ -1,52 +1,70 @@
 #!/usr/bin/env bash
-# make demo: a BCP-003-01 wss endpoint on built-in defaults.
+# make demo: MOS 4.0 over secure WebSockets on built-in defaults.
 #   PKI      demo/pki (made once by scripts/dev-pki.sh; root CA demo/pki/root-ca.pem)
 #   OCSP     openssl ocsp on 127.0.0.1:8888 (the responder named in the certificates)
-#   endpoint wss://localhost:8443/mos/Communication on 127.0.0.1, RSA + ECDSA certificates,
-#            OCSP stapling, HSTS; /status (GET) and /echo (POST) over HTTPS
-# Ctrl-C stops all of it. Override with DEMO_PORT, DEMO_OCSP_PORT, DEMO_DIR.
+#   device   castgate mos serve --config examples/mos-device.conf:
+#            wss://localhost:8443/mos/Communication on 127.0.0.1, RSA + ECDSA certificates,
+#            OCSP stapling, HSTS, Basic auth from demo/mos-device.htpasswd
+#   NCS      castgate mos send --config examples/ncs.conf: a running order, a roReq and a
+#            reqMachInfo to the device; both sides print the exchange as JSON lines
+# The device keeps serving afterwards; Ctrl-C stops all of it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-port=${DEMO_PORT:-8443}
-ocsp_port=${DEMO_OCSP_PORT:-8888}
-dir=${DEMO_DIR:-$root/demo}
 bin=${CASTGATE:-$root/build/bin/castgate}
+dir=$root/demo
 pki=$dir/pki
+ocsp_port=8888
+cd "$root"
 
-bash "$root/scripts/dev-pki.sh" --dir "$pki" --host localhost --ocsp-port "$ocsp_port" >/dev/null
-ocsp_pid=
+bash scripts/dev-pki.sh --dir "$pki" --host localhost --ocsp-port "$ocsp_port" >/dev/null
+if [ ! -f "$dir/mos-device.htpasswd" ]; then # M-05 credentials for the demo NCS
+  (umask 077; head -c 18 /dev/urandom | base64 >"$dir/ncs.password")
+  "$bin" passwd "$dir/mos-device.htpasswd" ncs.castgate.demo <"$dir/ncs.password" >/dev/null
+fi
+
+pids=()
 # openssl ocsp reacts to SIGTERM only at its next connection: SIGKILL it.
-cleanup() { [ -n "$ocsp_pid" ] && kill -KILL "$ocsp_pid" 2>/dev/null; wait 2>/dev/null; }
+cleanup() {
+  for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  [ -n "${ocsp_pid:-}" ] && kill -KILL "$ocsp_pid" 2>/dev/null
+  wait 2>/dev/null || true
+}
 trap cleanup EXIT
 trap 'exit 0' INT TERM
+ocsp_pid=
 if ss -Hltn "sport = :$ocsp_port" | grep -q .; then
   echo "demo: port $ocsp_port is taken: is another OCSP responder running? (stapling may fail)" >&2
 else
-  bash "$root/scripts/ocsp-responder.sh" "$pki" "$ocsp_port" >"$dir/ocsp.log" 2>&1 &
+  bash scripts/ocsp-responder.sh "$pki" "$ocsp_port" >"$dir/ocsp.log" 2>&1 &
   ocsp_pid=$!
   for _ in $(seq 100); do ss -Hltn "sport = :$ocsp_port" | grep -q . && break; sleep 0.05; done
 fi
 
 cat <<EOF2
 
-castgate demo — a BCP-003-01 secure endpoint
-  wss://localhost:$port/mos/Communication   (WebSocket echo: MOS behaviour arrives with 'castgate mos serve')
-  https://localhost:$port/status            (JSON status; every other method gets 405)
-  root CA: $pki/root-ca.pem    OCSP responder: http://127.0.0.1:$ocsp_port (log: $dir/ocsp.log)
-
-Try, in another shell:
-  curl -i --cacert $pki/root-ca.pem https://localhost:$port/status
-  curl -i --cacert $pki/root-ca.pem -X TRACE https://localhost:$port/status
-  openssl s_client -connect 127.0.0.1:$port -servername localhost -CAfile $pki/root-ca.pem -status </dev/null
-  NODE_PATH=$root/tests/interop/node_modules node $root/tests/interop/wsclient.js \\
-      wss://localhost:$port/mos/Communication --ca $pki/root-ca.pem --send-binary hello --expect 1
-Ctrl-C stops the endpoint and the OCSP responder.
+castgate demo — MOS 4.0 over secure WebSockets (BCP-003-01)
+  device  mos.castgate.demo  wss://localhost:8443/mos/Communication   (examples/mos-device.conf)
+  NCS     ncs.castgate.demo  sends examples/messages/*.xml             (examples/ncs.conf)
+  root CA $pki/root-ca.pem   OCSP http://127.0.0.1:$ocsp_port
 
 EOF2
-"$bin" serve --listen "127.0.0.1:$port" \
-  --cert "$pki/server-rsa.chain.pem" --key "$pki/server-rsa.key" \
-  --cert "$pki/server-ecdsa.chain.pem" --key "$pki/server-ecdsa.key" &
-serve_pid=$!
-trap 'kill -INT $serve_pid 2>/dev/null' INT TERM
-wait "$serve_pid" || true
-wait "$serve_pid" 2>/dev/null || true
+"$bin" mos serve --config examples/mos-device.conf | sed -u 's/^/device  /' &
+pids+=($!)
+for _ in $(seq 200); do ss -Hltn "sport = :8443" | grep -q . && break; sleep 0.05; done
+sleep 0.5 # the first OCSP staples
+
+"$bin" mos send --config examples/ncs.conf --peer mos.castgate.demo --channel ro \
+  examples/messages/roCreate.xml examples/messages/roReq.xml | sed -u 's/^/NCS     /'
+"$bin" mos send --config examples/ncs.conf --peer mos.castgate.demo --channel mom \
+  examples/messages/reqMachInfo.xml | sed -u 's/^/NCS     /'
+
+cat <<EOF2
+
+The device keeps serving. Try, in another shell:
+  build/bin/castgate mos send --config examples/ncs.conf --peer mos.castgate.demo --channel ro examples/messages/roReq.xml
+  openssl s_client -connect 127.0.0.1:8443 -servername localhost -CAfile $pki/root-ca.pem -status </dev/null
+  curl -i --cacert $pki/root-ca.pem -X TRACE https://localhost:8443/mos/Communication
+Ctrl-C stops the device and the OCSP responder.
+
+EOF2
+wait

@@ -209,8 +209,6 @@ enum cg_err cg_mos_endpoint_new(struct cg_ctx *ctx, const struct cg_mos_endpoint
         rc = open_state_dir(ep);
     if (rc == CG_OK && ep->cfg.credentials != NULL)
         rc = cg__auth_load(ctx, ep->cfg.credentials, NULL, &ep->auth);
-    else if (rc == CG_OK)
-        cg__log(ctx, CG_LOG_WARN, "mos", "no credentials file: peers are not asked to log in (M-05)");
     if (rc != CG_OK) {
         free(ep->cfg.state_dir);
         free(ep->cfg.credentials);
@@ -439,6 +437,9 @@ enum cg_err cg_mos_endpoint_attach(struct cg_mos_endpoint *ep, struct cg_server 
     struct cg_ws_handlers h = cg__mos4_ws_handlers;
     h.on_upgrade = on_upgrade;
     CG_GUARD(cg_server_add_ws_route(srv, path, &h, ep));
+    if (ep->auth == NULL)
+        cg__log(ep->ctx, CG_LOG_WARN, "mos", "%s: no credentials file: peers are not asked to "
+                "log in (M-05)", path);
     ep->path = cg__strdup(path);
     if (ep->path == NULL) {
         cg_server_remove_route(srv, path);

@@ -15,7 +15,7 @@ static void dial(struct mos4_lane *l);
 
 static const char *lane_name(const struct mos4_lane *l, char *buf, size_t sz)
 {
-    snprintf(buf, sz, "%s %s %s", l->peer->id, cg__mos4_ch_name(l->ch),
+    snprintf(buf, sz, "%.200s %s %s", l->peer->id, cg__mos4_ch_name(l->ch),
              l->dir == CG_MOS_OUT ? "out" : "in");
     return buf;
 }
