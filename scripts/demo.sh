@@ -22,16 +22,17 @@ if [ ! -f "$dir/mos-device.htpasswd" ]; then # M-05 credentials for the demo NCS
   "$bin" passwd "$dir/mos-device.htpasswd" ncs.castgate.demo <"$dir/ncs.password" >/dev/null
 fi
 
-pids=()
+ocsp_pid=
+serve_pid=
 # openssl ocsp reacts to SIGTERM only at its next connection: SIGKILL it.
 cleanup() {
-  for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-  [ -n "${ocsp_pid:-}" ] && kill -KILL "$ocsp_pid" 2>/dev/null
-  wait 2>/dev/null || true
+  trap - INT TERM EXIT
+  [ -n "$ocsp_pid" ] && kill -KILL "$ocsp_pid" 2>/dev/null
+  [ -n "$serve_pid" ] && kill -INT "$serve_pid" 2>/dev/null
+  wait 2>/dev/null
+  exit 0
 }
-trap cleanup EXIT
-trap 'exit 0' INT TERM
-ocsp_pid=
+trap cleanup INT TERM EXIT
 if ss -Hltn "sport = :$ocsp_port" | grep -q .; then
   echo "demo: port $ocsp_port is taken: is another OCSP responder running? (stapling may fail)" >&2
 else
@@ -48,8 +49,8 @@ castgate demo — MOS 4.0 over secure WebSockets (BCP-003-01)
   root CA $pki/root-ca.pem   OCSP http://127.0.0.1:$ocsp_port
 
 EOF2
-"$bin" mos serve --config examples/mos-device.conf | sed -u 's/^/device  /' &
-pids+=($!)
+( exec "$bin" mos serve --config examples/mos-device.conf ) > >(sed -u 's/^/device  /') &
+serve_pid=$!
 for _ in $(seq 200); do ss -Hltn "sport = :8443" | grep -q . && break; sleep 0.05; done
 sleep 0.5 # the first OCSP staples
 
@@ -67,4 +68,4 @@ The device keeps serving. Try, in another shell:
 Ctrl-C stops the device and the OCSP responder.
 
 EOF2
-wait
+wait "$serve_pid"
