@@ -161,6 +161,30 @@ sys.exit(0 if len(got) == len(set(got)) == len(sent) and got == sent else 1)
 PY
 check "restart: every message delivered exactly once, in order ($(cat "$T/restart.count"))" test $? = 0
 
+# ---- the network drops: the lanes' TCP connections are cut three times ----
+for i in $(seq 300); do echo "$F/roReq.xml"; done >"$T/many"
+before=$(grep -c '"message":"roReq"' "$T/dev.out")
+"$CASTGATE" mos send --config "$T/ncs.conf" --peer mos.castgate.demo --channel ro --timeout 90 \
+  $(cat "$T/many") >"$T/drop.send" 2>"$T/drop.err" &
+SENDPID=$!; PIDS+=($SENDPID)
+cuts=0
+for target in 40 120 200; do
+  for _ in $(seq 500); do
+    [ $(( $(grep -c '"message":"roReq"' "$T/dev.out") - before )) -ge $target ] && break; sleep 0.01
+  done
+  ss -K dst 127.0.0.1 dport = ":$DEV" >/dev/null 2>&1 && cuts=$((cuts + 1))
+done
+wait "$SENDPID"; src=$?
+python3 - "$T/dev.out" "$T/drop.send" >"$T/drop.count" <<'PY'
+import json, sys
+sent = [json.loads(l)["messageID"] for l in open(sys.argv[2]) if '"reply"' in l]
+got = [json.loads(l)["messageID"] for l in open(sys.argv[1]) if '"message":"roReq"' in l]
+got = [g for g in got if g in set(sent)]
+print("sent", len(sent), "delivered", len(got), "unique", len(set(got)))
+sys.exit(0 if len(sent) == 300 and got == sent else 1)
+PY
+check "network cut $cuts times: all 300 answered, each delivered once, in order ($(cat "$T/drop.count"), rc $src)" test $? = 0
+
 # ---- passive mode: the NCS is behind a firewall and dials everything ----
 stop_pid "$PID_dev"
 PDEV=$(free_port)
