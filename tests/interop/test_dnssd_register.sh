@@ -28,6 +28,16 @@ q _services._dns-sd._udp.example.test PTR | grep -qx '_mos._tcp.example.test.' |
 grep -q "registered 'Studio A'" "$T/a.err" || fail "no registered log line"
 ok "register: PTR, subtype PTR, enumeration PTR, SRV, TXT with TSIG"
 
+# 1b. refreshes (every second here) reach the server but change nothing: the
+# zone's serial stays, so secondaries see no transfer
+serial() { q example.test SOA | awk '{print $3}'; }
+s1=$(serial); n1=$(grep -c "updating zone" "$T/named.log")
+sleep 2.5
+s2=$(serial); n2=$(grep -c "updating zone" "$T/named.log")
+[ "$n2" -gt "$n1" ] || fail "no refresh UPDATE reached named"
+[ "$s1" = "$s2" ] || fail "a refresh changed the zone serial ($s1 -> $s2)"
+ok "refresh UPDATEs arrive and leave the zone serial alone ($s1)"
+
 # 2. the same instance again (same SRV: a previous run's records) is accepted
 "$CASTGATE" dnssd register "${common[@]}" --instance "Studio A" --host gw1.example.test \
   --port 443 "${txt_a[@]}" --once 2> "$T/again.err" || { cat "$T/again.err"; fail "re-register of own records"; }
