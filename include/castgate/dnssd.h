@@ -93,7 +93,9 @@ enum cg_dnssd_state {
  * failed: CG_ETIMEDOUT (no answer), CG_ENET (unreachable), CG_EAUTH (TSIG:
  * BADSIG, BADKEY, BADTIME or an unsigned/badly signed reply), CG_EDNS
  * (REFUSED, NOTAUTH, NOTZONE, SERVFAIL, …), CG_EEXIST (the instance name is
- * held by another service). The detail is logged (component "dnssd"). The
+ * held by another service), CG_ENOTFOUND (no SOA, or a primary without an A
+ * record, while looking up the primary). The detail is logged (component
+ * "dnssd"). The
  * callback may call cg_dnssd_withdraw() but not cg_dnssd_free(). */
 typedef void (*cg_dnssd_state_fn)(void *user, enum cg_dnssd_state state, enum cg_err err);
 
@@ -102,7 +104,8 @@ typedef void (*cg_dnssd_state_fn)(void *user, enum cg_dnssd_state state, enum cg
  * call itself never waits for the network). state_fn may be NULL.
  * Returns CG_OK with *out set, or: CG_EINVAL (NULL or malformed names,
  * labels over 63 bytes, a TXT entry over 255 bytes, port 0), CG_ECONFIG (no
- * server and no multicast interface, unsupported key algorithm),
+ * server, no resolver, none in /etc/resolv.conf and no multicast interface;
+ * an unsupported key algorithm),
  * CG_EPERM (key file readable by group/others), CG_EFILE (key or certificate
  * file missing or malformed), CG_ECERT (host not in the certificate),
  * CG_ENOTFOUND (a multicast interface does not exist), CG_ENET (socket),
@@ -115,8 +118,10 @@ CG_API enum cg_err cg_dnssd_new(struct cg_ctx *ctx, const struct cg_dnssd_opts *
  * CG_ESTATE after withdraw. */
 CG_API enum cg_err cg_dnssd_refresh(struct cg_dnssd *d);
 
-/* Called once when a withdraw finishes: err is CG_OK (records removed) or why
- * not (the records then expire with the zone's own policy). */
+/* Called once when a withdraw finishes: err is CG_OK (records removed, or
+ * none of ours were there) or why not (the records then stay in the zone
+ * until a later registration of the same instance replaces or removes them,
+ * or an operator does). */
 typedef void (*cg_dnssd_done_fn)(void *user, enum cg_err err);
 
 /* Removes the records (DNS UPDATE deleting exactly our RRs, prerequisite: the
@@ -130,8 +135,8 @@ CG_API enum cg_err cg_dnssd_withdraw(struct cg_dnssd *d, cg_dnssd_done_fn done, 
 /* Stops everything and frees d. If the records are still registered, no
  * withdraw ran and opts->keep_on_free was 0, one withdraw UPDATE is sent
  * without waiting for the answer (best effort; use cg_dnssd_withdraw() to
- * know it worked). Pending callbacks
- * are not called. NULL is a no-op. Not from inside state_fn. */
+ * know it worked). Pending callbacks are not called. NULL is a no-op. Not
+ * from inside state_fn. */
 CG_API void cg_dnssd_free(struct cg_dnssd *d);
 
 /* Whether the multicast fallback would be used for opts (server and
