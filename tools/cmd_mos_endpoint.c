@@ -26,6 +26,8 @@ struct app {
     int failures;
     bool sending;
     char **files;
+    struct app *other; /* castgate run: the endpoint on the other side */
+    const char *side;  /* "legacy" or "mos4" */
 };
 
 static void json_string(const char *s)
@@ -129,6 +131,51 @@ static enum cg_err peer_client(const struct mosconf_peer *p, struct cg_ws_client
     return rc;
 }
 
+/* "HOST:LOWER,UPPER[,QUERY]" (HOST may be [v6]). */
+static int parse_ports(const char *s, char *host, size_t hsz, uint16_t port[3])
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || (size_t)(colon - s) >= hsz)
+        return -1;
+    const char *h = s;
+    size_t hl = (size_t)(colon - s);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']')
+        h++, hl -= 2;
+    snprintf(host, hsz, "%.*s", (int)hl, h);
+    port[0] = port[1] = port[2] = 0;
+    const char *p = colon + 1;
+    for (int i = 0; i < 3 && *p != '\0'; i++) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || v > 65535 || (*end != ',' && *end != '\0'))
+            return -1;
+        port[i] = (uint16_t)v;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return *p == '\0' ? 0 : -1;
+}
+
+static enum cg_err add_legacy(struct cg_mos_peer_config *pc, const struct mosconf_peer *p)
+{
+    char host[256];
+    uint16_t port[3];
+    enum cg_mos_encoding enc = strcmp(p->legacy_encoding, "utf8") == 0 ? CG_MOS_UTF8 : CG_MOS_UCS2BE;
+    if (p->legacy_encoding[0] && enc == CG_MOS_UCS2BE && strcmp(p->legacy_encoding, "ucs2be") != 0)
+        return CG_ECONFIG;
+    enum cg_err rc = CG_OK;
+    if (p->legacy_dial[0])
+        rc = parse_ports(p->legacy_dial, host, sizeof(host), port) != 0
+                 ? CG_ECONFIG
+                 : cg_mos_peer_config_set_legacy_dial(pc, host, port[0], port[1], port[2], enc);
+    if (rc == CG_OK && p->legacy_listen[0])
+        rc = parse_ports(p->legacy_listen, host, sizeof(host), port) != 0
+                 ? CG_ECONFIG
+                 : cg_mos_peer_config_set_legacy_listen(pc, host, port[0], port[1], port[2]);
+    if (rc == CG_OK && !p->legacy_dial[0]) /* listen only: still set the encoding */
+        rc = cg_mos_peer_config_set_legacy_dial(pc, "-", 0, 0, 0, enc);
+    return rc;
+}
+
 static enum cg_err add_peer(struct app *a, const struct mosconf_peer *p)
 {
     struct cg_mos_peer_config *pc = NULL;
@@ -147,6 +194,8 @@ static enum cg_err add_peer(struct app *a, const struct mosconf_peer *p)
         rc = cg_mos_peer_config_set_channels(pc, ch);
     if (rc == CG_OK)
         rc = cg_mos_peer_config_set_text_frames(pc, p->text_frames);
+    if (rc == CG_OK && (p->legacy_dial[0] || p->legacy_listen[0]))
+        rc = add_legacy(pc, p);
     if (rc == CG_OK)
         rc = cg_ws_client_config_new(&cc);
     if (rc == CG_OK)
@@ -489,4 +538,128 @@ int cmd_mos_catalog(int argc, char **argv)
                t[i].removed_in_4 ? "true" : "false");
     }
     return 0;
+}
+
+static int run_gateway(struct app *l, struct app *w);
+
+/* ---- castgate run: legacy MOS 2.x gear <-> MOS 4.0, one relay per link ---- */
+
+struct forward {
+    struct cg_mos_request *req;
+    struct app *from;
+};
+
+static void relay_done(void *user, enum cg_err status, const struct cg_mos_message *reply)
+{
+    struct forward *f = user;
+    if (reply != NULL) /* the far side's own answer, its status text included */
+        cg_mos_reply(f->req, reply->xml, reply->len);
+    else if (status != CG_ECLOSED) /* on shutdown the request may be gone already */
+        cg_mos_reply_ack(f->req, false, "castgate: no answer from the far side");
+    free(f);
+}
+
+static void relay_request(void *user, struct cg_mos_request *req, const struct cg_mos_message *m)
+{
+    struct app *a = user;
+    char extra[64];
+    snprintf(extra, sizeof(extra), ",\"from\":\"%s\"", a->side);
+    print_message("relay", m, extra);
+    struct forward *f = malloc(sizeof(*f));
+    enum cg_err rc = f == NULL ? CG_ENOMEM : CG_OK;
+    if (rc == CG_OK) {
+        *f = (struct forward){.req = req, .from = a};
+        /* the far endpoint's peer is the one whose ID is ours (same IDs end to end) */
+        rc = cg_mos_forward(a->other->ep, a->conf.id, m->channel, m->xml, m->len, relay_done, f);
+    }
+    if (rc != CG_OK) {
+        free(f);
+        char why[128];
+        snprintf(why, sizeof(why), "castgate: cannot forward: %s", cg_strerror(rc));
+        cg_mos_reply_ack(req, false, why);
+    }
+}
+
+static void run_usage(FILE *f)
+{
+    fprintf(f, "usage: castgate run --legacy FILE --mos4 FILE [--check-config]\n"
+               "The gateway: FILE for each side is an endpoint configuration (see\n"
+               "'castgate mos serve --help'). The legacy side's peers are MOS 2.x gear\n"
+               "(legacy_dial / legacy_listen); the MOS 4.0 side's peers are the far side over wss.\n"
+               "A request from either side is forwarded to the other side's peer that has the\n"
+               "receiving endpoint's ID, with its messageID unchanged; the far side's answer\n"
+               "comes back. keepAlive ends at the gateway; heartbeats are answered locally.\n");
+}
+
+int cmd_run(int argc, char **argv)
+{
+    const char *lf = NULL, *wf = NULL;
+    bool check = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--legacy") && i + 1 < argc)
+            lf = argv[++i];
+        else if (!strcmp(argv[i], "--mos4") && i + 1 < argc)
+            wf = argv[++i];
+        else if (!strcmp(argv[i], "--check-config"))
+            check = true;
+        else {
+            run_usage(!strcmp(argv[i], "--help") ? stdout : stderr);
+            return !strcmp(argv[i], "--help") ? 0 : 2;
+        }
+    }
+    struct app *l = calloc(1, sizeof(*l)), *w = calloc(1, sizeof(*w));
+    int rc = 2;
+    if (lf == NULL || wf == NULL || l == NULL || w == NULL) {
+        run_usage(stderr);
+        goto out;
+    }
+    if (mosconf_load(lf, &l->conf) != 0 || mosconf_load(wf, &w->conf) != 0)
+        goto out;
+    if (check) {
+        printf("castgate run: %s and %s are valid\n", lf, wf);
+        rc = 0;
+        goto out;
+    }
+    rc = run_gateway(l, w);
+out:
+    free(l);
+    free(w);
+    return rc;
+}
+
+static int run_gateway(struct app *l, struct app *w)
+{
+    if (cg_ctx_new(&l->ctx) != CG_OK)
+        return 1;
+    signal(SIGPIPE, SIG_IGN);
+    cg_ctx_set_log(l->ctx, cg_log_stderr, NULL, CG_LOG_INFO);
+    w->ctx = l->ctx;
+    l->other = w, w->other = l;
+    l->side = "legacy", w->side = "mos4";
+    struct cg_mos_handlers h = {.on_lane = on_lane, .on_request = relay_request};
+    int rc = 1;
+    if (make_endpoint(w, &h) == CG_OK && make_endpoint(l, &h) == CG_OK) {
+        uv_loop_t *loop = cg_ctx_loop(l->ctx);
+        uv_signal_init(loop, &l->sigint);
+        uv_signal_init(loop, &l->sigterm);
+        l->sigint.data = l->sigterm.data = l;
+        uv_signal_start(&l->sigint, on_signal, SIGINT);
+        uv_signal_start(&l->sigterm, on_signal, SIGTERM);
+        printf("{\"event\":\"running\"}\n");
+        fflush(stdout);
+        cg_ctx_run(l->ctx);
+        uv_close((uv_handle_t *)&l->sigint, NULL);
+        uv_close((uv_handle_t *)&l->sigterm, NULL);
+        rc = 0;
+    } else {
+        fprintf(stderr, "castgate run: cannot start\n");
+    }
+    /* The MOS 4.0 side first: its pending forwards complete (CG_ECLOSED) while
+     * the legacy side's requests still exist. */
+    cg_mos_endpoint_free(w->ep);
+    cg_server_free(w->srv);
+    cg_mos_endpoint_free(l->ep);
+    cg_server_free(l->srv);
+    cg_ctx_free(l->ctx);
+    return rc;
 }

@@ -19,9 +19,11 @@ int cmd_mos_catalog(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
 int cmd_passwd(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* Every subcommand, in --help order. Add a row here and a tools/cmd_X.c. */
 #define CG_COMMANDS                                                                                \
+    {"run", "the gateway: legacy MOS 2.x gear on MOS 4.0", cmd_run},                              \
     {"serve", "serve a BCP-003-01 HTTPS/WSS endpoint (WebSocket echo)", cmd_serve},                \
     {"connect", "connect to a wss endpoint, send, print what arrives (JSON)", cmd_connect},       \
     {"version", "print the version", cmd_version},                                                 \

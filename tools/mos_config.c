@@ -47,6 +47,11 @@ static const struct row rows[] = {
     {"peer", "user", K_STR, P(user), 0, 0, "our user name at the peer (M-05)"},
     {"peer", "password_file", K_PATH, P(password_file), 0, 0, "file holding our password at the peer"},
     {"peer", "text_frames", K_BOOL, P(text_frames), 0, 1, "send UTF-8 text frames (M-04)"},
+    {"peer", "legacy_dial", K_STR, P(legacy_dial), 0, 0,
+     "a MOS 2.x peer over TCP: HOST:LOWER,UPPER[,QUERY] where we connect (M-21)"},
+    {"peer", "legacy_listen", K_STR, P(legacy_listen), 0, 0,
+     "a MOS 2.x peer: ADDR:LOWER,UPPER[,QUERY] where it connects to us"},
+    {"peer", "legacy_encoding", K_STR, P(legacy_encoding), 0, 0, "ucs2be (default) or utf8"},
 };
 
 void mosconf_help(FILE *f)

@@ -17,6 +17,7 @@ struct mosconf_peer {
     char channels[32];
     char ca[1024], ca_dir[1024], user[256], password_file[1024], pin[100];
     int self_signed, text_frames;
+    char legacy_dial[300], legacy_listen[120], legacy_encoding[16];
 };
 
 struct mosconf {

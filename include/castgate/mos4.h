@@ -122,6 +122,21 @@ CG_API enum cg_err cg_mos_peer_config_set_client(struct cg_mos_peer_config *pc,
 /* M-04: send UTF-8 text frames to this peer instead of UCS-2BE binary. */
 CG_API enum cg_err cg_mos_peer_config_set_text_frames(struct cg_mos_peer_config *pc, bool on);
 
+/* Makes this a MOS 2.x peer over plain TCP (M-21) instead of MOS 4.0: host
+ * and its lower (mom), upper (ro) and query (aux) ports, where we connect to
+ * originate (0: we never originate on that channel); enc is the peer's
+ * encoding (UCS-2BE, or UTF-8 for NCSs switched to it). No keepAlive is ever
+ * sent to it (M-09); the mode, URL and client settings do not apply. */
+CG_API enum cg_err cg_mos_peer_config_set_legacy_dial(struct cg_mos_peer_config *pc,
+                                                      const char *host, uint16_t lower,
+                                                      uint16_t upper, uint16_t query,
+                                                      enum cg_mos_encoding enc);
+/* Our ports for a MOS 2.x peer's connections (where it originates): a
+ * numeric address and lower/upper/query ports (0: not listened on). */
+CG_API enum cg_err cg_mos_peer_config_set_legacy_listen(struct cg_mos_peer_config *pc,
+                                                        const char *addr, uint16_t lower,
+                                                        uint16_t upper, uint16_t query);
+
 /* ---- the endpoint ---- */
 
 CG_API enum cg_err cg_mos_endpoint_new(struct cg_ctx *ctx, const struct cg_mos_endpoint_config *cfg,
@@ -151,6 +166,13 @@ CG_API void cg_mos_endpoint_free(struct cg_mos_endpoint *ep);
 CG_API enum cg_err cg_mos_send(struct cg_mos_endpoint *ep, const char *peer_id,
                                enum cg_mos_channel channel, const char *xml, size_t len,
                                cg_mos_send_cb cb, void *user);
+/* Like cg_mos_send for a relay: xml must be a whole <mos> message; its own
+ * messageID (or its absence, M-11) travels on unchanged and the answer is
+ * matched to it; our mosID/ncsID envelope is used. Messages removed in 4.0
+ * are not refused here: the relay's policy decides. */
+CG_API enum cg_err cg_mos_forward(struct cg_mos_endpoint *ep, const char *peer_id,
+                                  enum cg_mos_channel channel, const char *xml, size_t len,
+                                  cg_mos_send_cb cb, void *user);
 /* Requests queued or in flight towards peer_id on channel. */
 CG_API size_t cg_mos_pending(const struct cg_mos_endpoint *ep, const char *peer_id,
                              enum cg_mos_channel channel);

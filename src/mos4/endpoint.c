@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
 
 /* ---- configuration ---- */
 
@@ -155,6 +156,36 @@ enum cg_err cg_mos_peer_config_set_client(struct cg_mos_peer_config *pc,
     return CG_OK;
 }
 
+enum cg_err cg_mos_peer_config_set_legacy_dial(struct cg_mos_peer_config *pc, const char *host,
+                                               uint16_t lower, uint16_t upper, uint16_t query,
+                                               enum cg_mos_encoding enc)
+{
+    CG_CHECK(pc != NULL && host != NULL && host[0] != '\0', CG_EINVAL);
+    CG_CHECK(strlen(host) < sizeof(pc->legacy_host), CG_EINVAL);
+    CG_CHECK(enc == CG_MOS_UCS2BE || enc == CG_MOS_UTF8, CG_EINVAL);
+    pc->legacy = true;
+    pc->legacy_enc = enc;
+    snprintf(pc->legacy_host, sizeof(pc->legacy_host), "%s", host);
+    pc->dial_port[0] = lower;
+    pc->dial_port[1] = upper;
+    pc->dial_port[2] = query;
+    return CG_OK;
+}
+
+enum cg_err cg_mos_peer_config_set_legacy_listen(struct cg_mos_peer_config *pc, const char *addr,
+                                                 uint16_t lower, uint16_t upper, uint16_t query)
+{
+    CG_CHECK(pc != NULL && addr != NULL && strlen(addr) < sizeof(pc->listen_addr), CG_EINVAL);
+    uint8_t tmp[16];
+    CG_CHECK(inet_pton(strchr(addr, ':') != NULL ? AF_INET6 : AF_INET, addr, tmp) == 1, CG_EINVAL);
+    pc->legacy = true;
+    snprintf(pc->listen_addr, sizeof(pc->listen_addr), "%s", addr);
+    pc->listen_port[0] = lower;
+    pc->listen_port[1] = upper;
+    pc->listen_port[2] = query;
+    return CG_OK;
+}
+
 enum cg_err cg_mos_peer_config_set_text_frames(struct cg_mos_peer_config *pc, bool on)
 {
     CG_CHECK(pc != NULL, CG_EINVAL);
@@ -232,12 +263,22 @@ static enum cg_err make_client(struct mos4_peer *p, const struct cg_mos_peer_con
     return rc;
 }
 
+static enum cg_err start_peer(struct mos4_peer *p)
+{
+    if (p->legacy)
+        CG_GUARD(cg__mos4_legacy_listen(p));
+    for (int ch = 0; ch < CG_MOS4_NCH; ch++)
+        for (int d = 0; d < 2; d++)
+            cg__mos4_lane_start(&p->lanes[ch][d]);
+    return CG_OK;
+}
+
 enum cg_err cg_mos_endpoint_add_peer(struct cg_mos_endpoint *ep, const struct cg_mos_peer_config *pc)
 {
     CG_CHECK(ep != NULL && pc != NULL && !ep->freeing, CG_EINVAL);
     CG_CHECK(cg__mos4_peer(ep, pc->id) == NULL, CG_EEXIST);
     /* Without a URL a standard peer can still reach us; we cannot originate. */
-    CG_CHECK(pc->url != NULL || pc->mode != CG_MOS_PASSIVE_INSIDE, CG_ECONFIG);
+    CG_CHECK(pc->legacy || pc->url != NULL || pc->mode != CG_MOS_PASSIVE_INSIDE, CG_ECONFIG);
     void *grown = realloc(ep->peers, (ep->npeers + 1) * sizeof(*ep->peers));
     CG_CHECK(grown != NULL, CG_ENOMEM);
     ep->peers = grown;
@@ -248,6 +289,12 @@ enum cg_err cg_mos_endpoint_add_peer(struct cg_mos_endpoint *ep, const struct cg
     p->mode = pc->mode;
     p->channels = pc->channels;
     p->text_frames = pc->text_frames;
+    p->legacy = pc->legacy;
+    p->legacy_enc = pc->legacy_enc;
+    memcpy(p->legacy_host, pc->legacy_host, sizeof(p->legacy_host));
+    memcpy(p->dial_port, pc->dial_port, sizeof(p->dial_port));
+    memcpy(p->listen_addr, pc->listen_addr, sizeof(p->listen_addr));
+    memcpy(p->listen_port, pc->listen_port, sizeof(p->listen_port));
     enum cg_err rc = pc->url != NULL && (p->url = cg__strdup(pc->url)) == NULL ? CG_ENOMEM : CG_OK;
     if (rc == CG_OK)
         rc = make_client(p, pc);
@@ -260,11 +307,7 @@ enum cg_err cg_mos_endpoint_add_peer(struct cg_mos_endpoint *ep, const struct cg
     for (int ch = 0; ch < CG_MOS4_NCH; ch++)
         for (int d = 0; d < 2; d++)
             cg__mos4_lane_init(&p->lanes[ch][d], p, ch, (enum cg_mos_dir)d);
-    if (ep->started)
-        for (int ch = 0; ch < CG_MOS4_NCH; ch++)
-            for (int d = 0; d < 2; d++)
-                cg__mos4_lane_start(&p->lanes[ch][d]);
-    return CG_OK;
+    return ep->started ? start_peer(p) : CG_OK;
 }
 
 enum cg_err cg_mos_endpoint_start(struct cg_mos_endpoint *ep)
@@ -273,9 +316,7 @@ enum cg_err cg_mos_endpoint_start(struct cg_mos_endpoint *ep)
     CG_CHECK(!ep->started, CG_ESTATE);
     ep->started = true;
     for (size_t i = 0; i < ep->npeers; i++)
-        for (int ch = 0; ch < CG_MOS4_NCH; ch++)
-            for (int d = 0; d < 2; d++)
-                cg__mos4_lane_start(&ep->peers[i]->lanes[ch][d]);
+        CG_GUARD(start_peer(ep->peers[i]));
     return CG_OK;
 }
 
@@ -288,8 +329,10 @@ void cg_mos_endpoint_free(struct cg_mos_endpoint *ep)
         for (int ch = 0; ch < CG_MOS4_NCH; ch++)
             for (int d = 0; d < 2; d++)
                 cg__mos4_lane_close(&ep->peers[i]->lanes[ch][d]);
-    for (size_t i = 0; i < ep->npeers; i++)
+    for (size_t i = 0; i < ep->npeers; i++) {
         cg_ws_client_free(ep->peers[i]->client);
+        cg__mos4_legacy_unlisten(ep->peers[i]);
+    }
     if (ep->server != NULL)
         cg_server_remove_route(ep->server, ep->path);
     free(ep->path);

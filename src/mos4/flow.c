@@ -51,10 +51,13 @@ void cg__mos4_out_kick(struct mos4_lane *l)
             l->tail = NULL;
         l->inflight = p;
     }
-    if (p->msgid == 0)
+    if (p->msgid == 0 && !p->keep_id)
         p->msgid = cg__mos4_next_msgid(l); /* a retry keeps its messageID (M-22) */
-    char id[16];
-    snprintf(id, sizeof(id), "%u", (unsigned)p->msgid);
+    char id[sizeof(p->msgid_text)];
+    if (p->keep_id)
+        snprintf(id, sizeof(id), "%s", p->msgid_text);
+    else
+        snprintf(id, sizeof(id), "%u", (unsigned)p->msgid);
     struct cg_buf b;
     cg__buf_init(&b, 0);
     enum cg_err rc = cg__mos4_wrap(l, p->elem, p->len, id, &b);
@@ -86,8 +89,11 @@ static void on_ack_timeout(uv_timer_t *t)
     if (p == NULL)
         return;
     uint32_t retries = l->peer->ep->cfg.retries;
-    char id[16];
-    snprintf(id, sizeof(id), "%u", (unsigned)p->msgid);
+    char id[sizeof(p->msgid_text)];
+    if (p->keep_id)
+        snprintf(id, sizeof(id), "%s", p->msgid_text);
+    else
+        snprintf(id, sizeof(id), "%u", (unsigned)p->msgid);
     if (retries != 0 && p->tries > retries) {
         lane_log(l, CG_LOG_ERROR, "no answer to <%s> messageID %s: giving up", p->name, id);
         complete(l, CG_ETIMEDOUT, NULL);
@@ -97,10 +103,17 @@ static void on_ack_timeout(uv_timer_t *t)
     cg__mos4_out_kick(l);
 }
 
-static bool same_id(const struct cg_mos_envelope *env, uint32_t id)
+static bool same_id(const struct cg_mos_envelope *env, const struct mos4_pending *p)
 {
-    return env->message_id_kind == CG_MOS_MSGID_ABSENT || /* lenient: legacy peers (M-11) */
-           (env->message_id_kind == CG_MOS_MSGID_OK && env->message_id_value == id);
+    if (env->message_id_kind == CG_MOS_MSGID_ABSENT) /* lenient: legacy peers (M-11) */
+        return true;
+    if (!p->keep_id)
+        return env->message_id_kind == CG_MOS_MSGID_OK && env->message_id_value == p->msgid;
+    uint32_t a = 0; /* "0x1F" answers "31": compare values when both are numbers */
+    if (cg_mos_message_id_parse(p->msgid_text, &a) == CG_MOS_MSGID_OK &&
+        env->message_id_kind == CG_MOS_MSGID_OK)
+        return env->message_id_value == a;
+    return strcmp(env->message_id, p->msgid_text) == 0;
 }
 
 static void on_answer(struct mos4_lane *l, const struct cg_mos_message *m)
@@ -110,7 +123,7 @@ static void on_answer(struct mos4_lane *l, const struct cg_mos_message *m)
         lane_log(l, CG_LOG_WARN, "<%s> arrived with no request outstanding: dropped", env->name);
         return;
     }
-    if (!same_id(env, l->inflight->msgid)) {
+    if (!same_id(env, l->inflight)) {
         lane_log(l, CG_LOG_WARN, "<%s> answers messageID %s, not the one outstanding: dropped",
                  env->name, env->message_id);
         return;
@@ -439,9 +452,9 @@ void cg__mos4_flow_free(struct mos4_lane *l)
 
 /* ---- sending ---- */
 
-enum cg_err cg_mos_send(struct cg_mos_endpoint *ep, const char *peer_id,
-                        enum cg_mos_channel channel, const char *xml, size_t len,
-                        cg_mos_send_cb cb, void *user)
+static enum cg_err queue(struct cg_mos_endpoint *ep, const char *peer_id,
+                         enum cg_mos_channel channel, const char *xml, size_t len,
+                         cg_mos_send_cb cb, void *user, bool forward)
 {
     CG_CHECK(ep != NULL && peer_id != NULL && xml != NULL, CG_EINVAL);
     CG_CHECK(!ep->freeing, CG_ESTATE);
@@ -458,7 +471,15 @@ enum cg_err cg_mos_send(struct cg_mos_endpoint *ep, const char *peer_id,
     size_t elen;
     enum cg_err rc = cg__mos4_element(xml, len, &elem, &elen, p->name, sizeof(p->name));
     const struct cg_mos_msg_info *info = rc == CG_OK ? cg_mos_msg_lookup(p->name, strlen(p->name)) : NULL;
-    if (rc == CG_OK && info != NULL && info->removed_in_4) {
+    if (forward) { /* the message's own messageID travels on (may be absent, M-11) */
+        struct cg_mos_envelope env;
+        if (rc == CG_OK && cg_mos_envelope_parse(CG_MOS_UTF8, xml, len, &env, NULL) == CG_OK) {
+            p->keep_id = true;
+            snprintf(p->msgid_text, sizeof(p->msgid_text), "%s", env.message_id);
+        } else if (rc == CG_OK) {
+            rc = CG_EINVAL;
+        }
+    } else if (rc == CG_OK && info != NULL && info->removed_in_4) {
         lane_log(l, CG_LOG_ERROR, "<%s> was removed in MOS 4.0: not sent (M-12)", p->name);
         rc = CG_EPROTO;
     }
@@ -479,6 +500,20 @@ enum cg_err cg_mos_send(struct cg_mos_endpoint *ep, const char *peer_id,
     l->queued++;
     cg__mos4_out_kick(l);
     return CG_OK;
+}
+
+enum cg_err cg_mos_send(struct cg_mos_endpoint *ep, const char *peer_id,
+                        enum cg_mos_channel channel, const char *xml, size_t len,
+                        cg_mos_send_cb cb, void *user)
+{
+    return queue(ep, peer_id, channel, xml, len, cb, user, false);
+}
+
+enum cg_err cg_mos_forward(struct cg_mos_endpoint *ep, const char *peer_id,
+                           enum cg_mos_channel channel, const char *xml, size_t len,
+                           cg_mos_send_cb cb, void *user)
+{
+    return queue(ep, peer_id, channel, xml, len, cb, user, true);
 }
 
 size_t cg_mos_pending(const struct cg_mos_endpoint *ep, const char *peer_id,

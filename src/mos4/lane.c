@@ -41,6 +41,11 @@ static void schedule_dial(struct mos4_lane *l)
 
 static void dial(struct mos4_lane *l)
 {
+    if (l->peer->legacy) {
+        if (cg__mos4_legacy_dial(l) != CG_OK)
+            schedule_dial(l);
+        return;
+    }
     char *url = NULL, name[300];
     struct cg_ws *ws = NULL;
     enum cg_err rc = cg__mos4_url_with_query(l, &url);
@@ -88,9 +93,11 @@ static void on_idle(uv_timer_t *t)
 
 enum cg_err cg__mos4_lane_write(struct mos4_lane *l, const char *xml, size_t len)
 {
-    CG_CHECK(l->up && l->ws != NULL, CG_ECLOSED);
+    CG_CHECK(l->up && (l->ws != NULL || l->tcp != NULL), CG_ECLOSED);
     enum cg_err rc;
-    if (l->peer->text_frames) {
+    if (l->tcp != NULL) {
+        rc = cg__mos4_legacy_write(l, xml, len);
+    } else if (l->peer->text_frames) {
         rc = cg_ws_send(l->ws, false, xml, len);
     } else { /* M-04: UCS-2BE in a binary frame */
         uint8_t *wire = NULL;
@@ -119,12 +126,31 @@ static void lane_lost(struct mos4_lane *l)
 {
     bool was_up = l->up;
     l->ws = NULL;
+    l->tcp = NULL;
     l->up = false;
     uv_timer_stop(&l->idle_timer);
     uv_timer_stop(&l->ack_timer);
     cg__mos4_lane_down(l);
     if (was_up)
         notify(l, false);
+}
+
+void cg__mos4_lane_up(struct mos4_lane *l)
+{
+    l->up = true;
+    l->attempt = 0;
+    l->last_rx_ms = l->last_tx_ms = cg__now_ms();
+    if (!l->peer->legacy) /* M-09: a keepAlive never goes to a 2.x peer */
+        uv_timer_start(&l->idle_timer, on_idle, l->peer->ep->cfg.keepalive_ms, 0);
+    notify(l, true);
+    if (l->up)
+        cg__mos4_out_kick(l);
+}
+
+void cg__mos4_lane_gone(struct mos4_lane *l)
+{
+    lane_lost(l);
+    schedule_dial(l);
 }
 
 static void on_ws_open(void *user, struct cg_ws *ws)
@@ -140,13 +166,7 @@ static void on_ws_open(void *user, struct cg_ws *ws)
         cg_ws_close(old, 1000, "replaced by a newer connection");
     }
     l->ws = ws;
-    l->up = true;
-    l->attempt = 0;
-    l->last_rx_ms = l->last_tx_ms = cg__now_ms();
-    uv_timer_start(&l->idle_timer, on_idle, l->peer->ep->cfg.keepalive_ms, 0);
-    notify(l, true);
-    if (l->ws == ws && l->up)
-        cg__mos4_out_kick(l);
+    cg__mos4_lane_up(l);
 }
 
 static void on_ws_message(void *user, struct cg_ws *ws, bool binary, const uint8_t *d, size_t n)
@@ -172,8 +192,7 @@ static void on_ws_close(void *user, struct cg_ws *ws, uint16_t code)
     cg__log(l->peer->ep->ctx, why == CG_OK ? CG_LOG_INFO : CG_LOG_WARN, "mos",
             "%s: connection closed (%u, %s%s)", lane_name(l, name, sizeof(name)), (unsigned)code,
             cg_strerror(why), http);
-    lane_lost(l);
-    schedule_dial(l); /* M-08: a passive lane comes back "as quickly as possible" */
+    cg__mos4_lane_gone(l); /* M-08: a passive lane comes back "as quickly as possible" */
 }
 
 const struct cg_ws_handlers cg__mos4_ws_handlers = {
@@ -192,6 +211,8 @@ void cg__mos4_lane_init(struct mos4_lane *l, struct mos4_peer *p, int ch, enum c
     bool configured = (p->channels & cg__mos4_ch_bit(ch)) != 0;
     l->we_dial = configured && p->url != NULL && (p->mode == CG_MOS_PASSIVE_INSIDE ||
                                 (p->mode == CG_MOS_STANDARD && dir == CG_MOS_OUT));
+    if (p->legacy) /* M-21: we dial the peer's port to originate; it dials ours */
+        l->we_dial = configured && dir == CG_MOS_OUT && p->dial_port[ch] != 0;
     l->passive_dial = p->mode == CG_MOS_PASSIVE_INSIDE && dir == CG_MOS_IN;
     if (configured && dir == CG_MOS_IN)
         cg__mos4_load_last(l);
@@ -211,6 +232,10 @@ void cg__mos4_lane_start(struct mos4_lane *l)
 
 void cg__mos4_lane_close(struct mos4_lane *l)
 {
+    if (l->tcp != NULL) {
+        cg__mos4_legacy_detach(l);
+        l->up = false;
+    }
     if (l->ws != NULL) {
         struct cg_ws *ws = l->ws;
         cg_ws_set_user(ws, NULL);

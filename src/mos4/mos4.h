@@ -22,6 +22,12 @@ struct cg_mos_endpoint_config {
 };
 
 struct cg_mos_peer_config {
+    bool legacy;
+    enum cg_mos_encoding legacy_enc;
+    char legacy_host[256];
+    uint16_t dial_port[3];
+    char listen_addr[64];
+    uint16_t listen_port[3];
     char id[4 * CG_MOS_ID_MAX + 1];
     char *url;
     enum cg_mos_mode mode;
@@ -36,6 +42,8 @@ struct mos4_pending {
     size_t len;
     char name[64];
     uint32_t msgid; /* 0 until first sent */
+    bool keep_id;   /* forwarded: the message's own messageID, end to end */
+    char msgid_text[4 * CG_MOS_ID_MAX + 1];
     unsigned tries;
     cg_mos_send_cb cb;
     void *user;
@@ -57,6 +65,7 @@ struct mos4_lane {
     int ch;          /* 0 mom, 1 ro, 2 aux */
     enum cg_mos_dir dir;
     struct cg_ws *ws;
+    struct legacy_conn *tcp; /* a MOS 2.x peer's TCP connection instead of ws */
     bool up;
     bool we_dial;
     bool passive_dial; /* we dial with passive=true */
@@ -92,6 +101,14 @@ struct mos4_peer {
     unsigned channels;
     bool text_frames;
     struct cg_ws_client *client;
+    /* a MOS 2.x peer over plain TCP (M-21) */
+    bool legacy;
+    enum cg_mos_encoding legacy_enc;
+    char legacy_host[256];
+    uint16_t dial_port[CG_MOS4_NCH];
+    char listen_addr[64];
+    uint16_t listen_port[CG_MOS4_NCH];
+    struct legacy_listener *listeners[CG_MOS4_NCH];
     struct mos4_lane lanes[CG_MOS4_NCH][2];
 };
 
@@ -134,6 +151,18 @@ void cg__mos4_lane_adopt(struct mos4_lane *l, struct cg_ws *ws); /* an accepted 
 extern const struct cg_ws_handlers cg__mos4_ws_handlers;
 enum cg_err cg__mos4_lane_write(struct mos4_lane *l, const char *xml, size_t len);
 void cg__mos4_touch_tx(struct mos4_lane *l);
+
+void cg__mos4_lane_up(struct mos4_lane *l);   /* a transport connected */
+void cg__mos4_lane_gone(struct mos4_lane *l); /* a transport went away */
+
+/* legacy.c: MOS 2.x over TCP (M-21) */
+struct legacy_conn;
+struct legacy_listener;
+enum cg_err cg__mos4_legacy_dial(struct mos4_lane *l);
+enum cg_err cg__mos4_legacy_listen(struct mos4_peer *p);
+void cg__mos4_legacy_unlisten(struct mos4_peer *p);
+enum cg_err cg__mos4_legacy_write(struct mos4_lane *l, const char *xml, size_t len);
+void cg__mos4_legacy_detach(struct mos4_lane *l); /* close the lane's connection */
 
 /* flow.c: messages */
 void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len);

@@ -1,0 +1,316 @@
+/* MOS 2.x peers over plain TCP (M-21): per channel a port; the connection we
+ * dial to the peer's port is our OUT lane, one the peer opens to our port is
+ * our IN lane. Bytes are cut into messages by the codec's framer in the
+ * peer's encoding (UCS-2BE by default, UTF-8 by configuration). keepAlive is
+ * never sent to these peers (M-09). */
+#include "mos4/mos4.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LEGACY_MAX_QUEUED (64u << 20) /* bytes waiting for a slow peer before we give up on it */
+
+struct legacy_conn {
+    uv_tcp_t tcp;
+    struct mos4_lane *lane; /* NULL once detached: closing */
+    struct mos4_peer *peer;
+    int ch;
+    struct cg_mos_framer *framer;
+    uv_connect_t creq;
+    uv_getaddrinfo_t gai;
+    bool gai_pending, closed;
+    size_t queued;
+    char peer_name[64];
+};
+
+struct legacy_listener {
+    uv_tcp_t tcp;
+    struct mos4_peer *peer;
+    int ch;
+};
+
+struct legacy_write {
+    uv_write_t req;
+    struct legacy_conn *c;
+    uv_buf_t buf;
+    uint8_t data[];
+};
+
+static void conn_freed(uv_handle_t *h)
+{
+    struct legacy_conn *c = h->data;
+    cg_mos_framer_free(c->framer);
+    if (!c->gai_pending)
+        free(c);
+    else
+        c->closed = true; /* the resolver's callback frees it */
+}
+
+static void conn_close(struct legacy_conn *c)
+{
+    if (uv_is_closing((uv_handle_t *)&c->tcp))
+        return;
+    if (c->gai_pending)
+        uv_cancel((uv_req_t *)&c->gai);
+    uv_close((uv_handle_t *)&c->tcp, conn_freed);
+}
+
+/* The connection ended (EOF, error, or replaced): the lane hears of it once. */
+static void conn_lost(struct legacy_conn *c, const char *why)
+{
+    struct mos4_lane *l = c->lane;
+    c->lane = NULL;
+    if (l != NULL && l->tcp == c) {
+        cg__log(l->peer->ep->ctx, CG_LOG_INFO, "mos", "%s %s (MOS 2.x %s): %s", l->peer->id,
+                cg__mos4_ch_name(l->ch), c->peer_name, why);
+        cg__mos4_lane_gone(l);
+    }
+    conn_close(c);
+}
+
+void cg__mos4_legacy_detach(struct mos4_lane *l)
+{
+    struct legacy_conn *c = l->tcp;
+    l->tcp = NULL;
+    if (c != NULL) {
+        c->lane = NULL;
+        conn_close(c);
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    CG_UNUSED(h);
+    CG_UNUSED(hint);
+    static char scratch[65536]; /* consumed (copied into the framer) before the next read */
+    *buf = uv_buf_init(scratch, sizeof(scratch));
+}
+
+static void drain_frames(struct legacy_conn *c)
+{
+    struct cg_mos_frame fr;
+    enum cg_err rc;
+    bool binary = c->peer->legacy_enc == CG_MOS_UCS2BE;
+    while (c->lane != NULL && (rc = cg_mos_framer_next(c->framer, &fr)) != CG_EAGAIN) {
+        if (rc == CG_OK) {
+            c->lane->last_rx_ms = cg__now_ms();
+            cg__mos4_on_message(c->lane, binary, fr.data, fr.len);
+        } else {
+            cg__log(c->peer->ep->ctx, CG_LOG_WARN, "mos", "%s %s (MOS 2.x %s): %s at byte %llu",
+                    c->peer->id, cg__mos4_ch_name(c->ch), c->peer_name, cg_strerror(rc),
+                    (unsigned long long)fr.offset);
+        }
+    }
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct legacy_conn *c = s->data;
+    if (n < 0) {
+        conn_lost(c, n == UV_EOF ? "peer closed" : uv_strerror((int)n));
+        return;
+    }
+    if (n == 0 || c->lane == NULL)
+        return;
+    if (cg_mos_framer_feed(c->framer, b->base, (size_t)n) != CG_OK) {
+        conn_lost(c, "out of memory");
+        return;
+    }
+    drain_frames(c);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct legacy_write *w = (struct legacy_write *)req;
+    struct legacy_conn *c = w->c;
+    c->queued -= w->buf.len;
+    free(w);
+    if (status < 0 && status != UV_ECANCELED && c->lane != NULL)
+        conn_lost(c, uv_strerror(status));
+}
+
+enum cg_err cg__mos4_legacy_write(struct mos4_lane *l, const char *xml, size_t len)
+{
+    struct legacy_conn *c = l->tcp;
+    CG_CHECK(c != NULL, CG_ECLOSED);
+    CG_CHECK(c->queued + len * 2 <= LEGACY_MAX_QUEUED, CG_EFULL);
+    uint8_t *wire = NULL;
+    size_t n = len;
+    if (l->peer->legacy_enc == CG_MOS_UCS2BE)
+        CG_GUARD(cg_mos_convert(CG_MOS_UTF8, xml, len, &wire, &n, NULL));
+    struct legacy_write *w = malloc(sizeof(*w) + n);
+    if (w == NULL) {
+        cg_mos_free(wire);
+        return CG_ENOMEM;
+    }
+    memcpy(w->data, wire != NULL ? wire : (const uint8_t *)xml, n);
+    cg_mos_free(wire);
+    w->c = c;
+    w->buf = uv_buf_init((char *)w->data, (unsigned)n);
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &w->buf, 1, on_write) != 0) {
+        free(w);
+        return CG_ENET;
+    }
+    c->queued += n;
+    return CG_OK;
+}
+
+static struct legacy_conn *conn_new(struct mos4_peer *p, int ch)
+{
+    struct legacy_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    if (cg_mos_framer_new(p->legacy_enc, p->ep->cfg.max_message, &c->framer) != CG_OK) {
+        free(c);
+        return NULL;
+    }
+    c->peer = p;
+    c->ch = ch;
+    uv_tcp_init(cg_ctx_loop(p->ep->ctx), &c->tcp);
+    c->tcp.data = c;
+    return c;
+}
+
+/* The connection is ready: it becomes the lane's (a newer one replaces an older one). */
+static void attach(struct mos4_lane *l, struct legacy_conn *c)
+{
+    if (l->tcp != NULL && l->tcp != c) {
+        struct legacy_conn *old = l->tcp;
+        old->lane = NULL;
+        conn_close(old);
+        l->tcp = NULL;
+        if (l->up)
+            cg__mos4_lane_gone(l);
+    }
+    c->lane = l;
+    l->tcp = c;
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    cg__mos4_lane_up(l);
+}
+
+/* ---- dialing the peer's port (our OUT lane) ---- */
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct legacy_conn *c = req->data;
+    struct mos4_lane *l = c->lane;
+    if (status == UV_ECANCELED || l == NULL || l->tcp != c)
+        return;
+    if (status < 0) {
+        conn_lost(c, uv_strerror(status)); /* the lane dials again after a backoff */
+        return;
+    }
+    l->tcp = NULL; /* attach() takes it from here */
+    attach(l, c);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct legacy_conn *c = req->data;
+    c->gai_pending = false;
+    if (c->closed) { /* closed while resolving */
+        uv_freeaddrinfo(res);
+        free(c);
+        return;
+    }
+    int r = status;
+    if (r == 0 && c->lane != NULL) {
+        c->creq.data = c;
+        r = uv_tcp_connect(&c->creq, &c->tcp, res->ai_addr, on_connect);
+    }
+    uv_freeaddrinfo(res);
+    if (r != 0 && c->lane != NULL)
+        conn_lost(c, "cannot resolve or connect");
+}
+
+enum cg_err cg__mos4_legacy_dial(struct mos4_lane *l)
+{
+    struct mos4_peer *p = l->peer;
+    struct legacy_conn *c = conn_new(p, l->ch);
+    CG_CHECK(c != NULL, CG_ENOMEM);
+    snprintf(c->peer_name, sizeof(c->peer_name), "%.40s:%u", p->legacy_host,
+             (unsigned)p->dial_port[l->ch]);
+    char port[8];
+    snprintf(port, sizeof(port), "%u", (unsigned)p->dial_port[l->ch]);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    c->gai.data = c;
+    c->lane = l;
+    l->tcp = c; /* connecting: not up yet */
+    if (uv_getaddrinfo(cg_ctx_loop(p->ep->ctx), &c->gai, on_resolved, p->legacy_host, port, &hints) != 0) {
+        l->tcp = NULL;
+        c->lane = NULL;
+        conn_close(c);
+        return CG_ENET;
+    }
+    c->gai_pending = true;
+    return CG_OK;
+}
+
+/* ---- our ports (the peer's IN lanes) ---- */
+
+static void on_accept(uv_stream_t *s, int status)
+{
+    struct legacy_listener *ln = s->data;
+    struct mos4_peer *p = ln->peer;
+    if (status < 0 || p->ep->freeing)
+        return;
+    struct legacy_conn *c = conn_new(p, ln->ch);
+    if (c == NULL)
+        return;
+    if (uv_accept(s, (uv_stream_t *)&c->tcp) != 0) {
+        conn_close(c);
+        return;
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    char ip[64] = "?";
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+        uv_ip_name((struct sockaddr *)&ss, ip, sizeof(ip));
+    snprintf(c->peer_name, sizeof(c->peer_name), "%s", ip);
+    attach(&p->lanes[ln->ch][CG_MOS_IN], c);
+}
+
+static void listener_freed(uv_handle_t *h) { free(h->data); }
+
+enum cg_err cg__mos4_legacy_listen(struct mos4_peer *p)
+{
+    for (int ch = 0; ch < CG_MOS4_NCH; ch++) {
+        if (p->listen_port[ch] == 0 || !(p->channels & cg__mos4_ch_bit(ch)))
+            continue;
+        struct sockaddr_storage ss;
+        bool v6 = strchr(p->listen_addr, ':') != NULL;
+        int r = v6 ? uv_ip6_addr(p->listen_addr, p->listen_port[ch], (struct sockaddr_in6 *)&ss)
+                   : uv_ip4_addr(p->listen_addr, p->listen_port[ch], (struct sockaddr_in *)&ss);
+        CG_CHECK(r == 0, CG_EINVAL);
+        struct legacy_listener *ln = calloc(1, sizeof(*ln));
+        CG_CHECK(ln != NULL, CG_ENOMEM);
+        ln->peer = p;
+        ln->ch = ch;
+        uv_tcp_init(cg_ctx_loop(p->ep->ctx), &ln->tcp);
+        ln->tcp.data = ln;
+        p->listeners[ch] = ln;
+        r = uv_tcp_bind(&ln->tcp, (struct sockaddr *)&ss, 0);
+        if (r == 0)
+            r = uv_listen((uv_stream_t *)&ln->tcp, 64, on_accept);
+        if (r != 0) {
+            cg__log(p->ep->ctx, CG_LOG_ERROR, "mos", "%s: cannot listen on %s port %u for MOS 2.x "
+                    "%s: %s", p->id, p->listen_addr, (unsigned)p->listen_port[ch],
+                    cg__mos4_ch_name(ch), uv_strerror(r));
+            return CG_ENET;
+        }
+        cg__log(p->ep->ctx, CG_LOG_INFO, "mos", "%s: MOS 2.x %s on %s port %u", p->id,
+                cg__mos4_ch_name(ch), p->listen_addr, (unsigned)p->listen_port[ch]);
+    }
+    return CG_OK;
+}
+
+void cg__mos4_legacy_unlisten(struct mos4_peer *p)
+{
+    for (int ch = 0; ch < CG_MOS4_NCH; ch++) {
+        if (p->listeners[ch] != NULL)
+            uv_close((uv_handle_t *)&p->listeners[ch]->tcp, listener_freed);
+        p->listeners[ch] = NULL;
+    }
+}
