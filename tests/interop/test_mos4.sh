@@ -185,6 +185,40 @@ sys.exit(0 if len(sent) == 300 and got == sent else 1)
 PY
 check "network cut $cuts times: all 300 answered, each delivered once, in order ($(cat "$T/drop.count"), rc $src)" test $? = 0
 
+# ---- certificates at the MOS level (M-06, B-12) ----
+certdev() { # certdev NAME CERT KEY: a device serving with that certificate
+  local port=$(free_port)
+  conf "$1" mos mos.castgate.demo standard "$port"
+  sed -i "s|^cert = .*||; s|^ocsp = no|ocsp = ${4:-no}|" "$T/$1.conf"
+  sed -i "s|^listen = .*|&\ncert = $2 $3|" "$T/$1.conf"
+  serve "$1"
+  echo "$port"
+}
+tryncs() { # tryncs NAME PORT [peer option lines]: one roReq, 4 s at most
+  local name=$1 port=$2; shift 2
+  conf "$name" ncs ncs.castgate.demo standard "" "wss://localhost:$port/mos/Communication"
+  for line in "$@"; do echo "$line" >>"$T/$name.conf"; done
+  "$CASTGATE" mos send --config "$T/$name.conf" --peer mos.castgate.demo --channel ro --timeout 4 \
+    "$F/roReq.xml" >"$T/$name.out" 2>"$T/$name.err"
+}
+SSP=$(certdev ssdev "$P/selfsigned.pem" "$P/selfsigned.key")
+tryncs ss1 "$SSP"
+check "M-06 a self-signed device is refused by default" \
+  bash -c "[ $? != 0 ] && grep -q 'certificate' '$T/ss1.err' && ! grep -q '\"status\":\"ok\"' '$T/ss1.out'"
+PIN=$(openssl x509 -in "$P/selfsigned.pem" -outform DER | sha256sum | cut -c1-64)
+tryncs ss2 "$SSP" "pin = $PIN"
+check "M-06 the same device accepted by its SHA-256 pin" grep -q '"status":"ok"' "$T/ss2.out"
+tryncs ss3 "$SSP" "self_signed = yes"
+check "M-06 ... or when self-signed is allowed for that peer" grep -q '"status":"ok"' "$T/ss3.out"
+OCSPP=$(free_port)
+make_pki "$T/pki2" "$OCSPP"
+start_ocsp "$T/pki2" "$OCSPP"
+RVP=$(certdev rvdev "$T/pki2/revoked-rsa.chain.pem" "$T/pki2/revoked-rsa.key" yes)
+for _ in $(seq 50); do grep -q 'OCSP status revoked' "$T/rvdev.err" && break; sleep 0.1; done
+tryncs rv "$RVP" "ca = $T/pki2/root-ca.pem"
+check "B-12 a device whose stapled status is revoked is refused" \
+  bash -c "grep -q 'revoked' '$T/rv.err' && ! grep -q '\"status\":\"ok\"' '$T/rv.out'"
+
 # ---- passive mode: the NCS is behind a firewall and dials everything ----
 stop_pid "$PID_dev"
 PDEV=$(free_port)
