@@ -15,7 +15,11 @@
 struct serve {
     struct cg_ctx *ctx;
     struct cg_server *srv;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
+    uv_timer_t expiry_timer;
+    const char *store; /* --cert-store DIR, or NULL */
+    const char *chains[4]; /* the certificate files, for the expiry check */
+    size_t nchains;
     unsigned long messages;
     bool quiet;
 };
@@ -94,12 +98,68 @@ static void on_signal(uv_signal_t *h, int sig)
     cg_ctx_stop(s->ctx);
 }
 
+/* B-13 store: the files castgate cert install put there (one per key type). */
+static int store_files(struct serve *s, struct cg_cert_info *info, size_t *n)
+{
+    enum cg_err rc = cg_cert_store_list(s->ctx, s->store, info, 2, n);
+    if (rc != CG_OK) {
+        fprintf(stderr, "castgate serve: certificate store %s: %s\n", s->store, cg_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* 30/7/1-day warnings for every certificate in use, at start, on reload and daily. */
+static void check_expiry(struct serve *s)
+{
+    struct cg_cert_info info[2];
+    size_t n = 0;
+    if (s->store != NULL && cg_cert_store_list(s->ctx, s->store, info, 2, &n) == CG_OK) {
+        for (size_t i = 0; i < n; i++)
+            cg_cert_check_expiry(s->ctx, info[i].chain_file, NULL);
+        return;
+    }
+    for (size_t i = 0; i < s->nchains; i++)
+        cg_cert_check_expiry(s->ctx, s->chains[i], NULL);
+}
+
+static void on_expiry_timer(uv_timer_t *t) { check_expiry(t->data); }
+
+/* SIGHUP: new certificates for new handshakes; open connections stay. */
+static void on_sighup(uv_signal_t *h, int sig)
+{
+    struct serve *s = h->data;
+    (void)sig;
+    fprintf(stderr, "castgate serve: SIGHUP, reloading certificates\n");
+    enum cg_err rc;
+    if (s->store != NULL) {
+        struct cg_cert_info info[2];
+        size_t n = 0;
+        if (store_files(s, info, &n) != 0)
+            return;
+        const char *chains[2], *keys[2];
+        for (size_t i = 0; i < n; i++) {
+            chains[i] = info[i].chain_file;
+            keys[i] = info[i].key_file;
+        }
+        rc = cg_server_reload_certs(s->srv, chains, keys, n);
+    } else {
+        rc = cg_server_reload_certs(s->srv, NULL, NULL, 0);
+    }
+    fprintf(stderr, "castgate serve: reload %s%s\n", rc == CG_OK ? "done" : "REFUSED: ",
+            rc == CG_OK ? "" : cg_strerror(rc));
+    if (rc == CG_OK)
+        check_expiry(s);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: castgate serve --cert CHAIN --key KEY [--cert CHAIN --key KEY] [options]\n"
             "  --listen ADDR:PORT    numeric address (default 127.0.0.1:8443; [::1]:PORT for IPv6)\n"
             "  --cert FILE --key FILE  certificate chain and key; give RSA and ECDSA both (B-13)\n"
+            "  --cert-store DIR      load the certificates of a store (castgate cert install)\n"
+            "                        instead of --cert/--key; SIGHUP reloads either kind\n"
             "  --path PATH           WebSocket echo path (default /mos/Communication)\n"
             "  --hsts SECONDS        Strict-Transport-Security max-age, 0 disables (default 31536000)\n"
             "  --cors-origin ORIGIN  allow this origin (repeatable; none by default)\n"
@@ -134,7 +194,7 @@ static int parse_listen(struct cg_server_config *cfg, const char *arg)
 }
 
 enum { O_CERT = 256, O_KEY, O_LISTEN, O_PATH, O_HSTS, O_CORS, O_NO_OCSP, O_OCSP_URL, O_MAXC,
-       O_VERBOSE, O_QUIET, O_HELP, O_LIMIT };
+       O_VERBOSE, O_QUIET, O_HELP, O_LIMIT, O_STORE };
 
 static const struct option opts[] = {
     {"cert", required_argument, 0, O_CERT},       {"key", required_argument, 0, O_KEY},
@@ -143,6 +203,7 @@ static const struct option opts[] = {
     {"no-ocsp", no_argument, 0, O_NO_OCSP},       {"ocsp-url", required_argument, 0, O_OCSP_URL},
     {"max-connections", required_argument, 0, O_MAXC}, {"verbose", no_argument, 0, O_VERBOSE},
     {"quiet", no_argument, 0, O_QUIET},           {"limit", required_argument, 0, O_LIMIT},           {"help", no_argument, 0, O_HELP},
+    {"cert-store", required_argument, 0, O_STORE},
     {0, 0, 0, 0}};
 
 struct serve_args {
@@ -157,10 +218,13 @@ static int apply_opt(struct cg_server_config *cfg, struct serve_args *a, struct 
     enum cg_err rc = CG_OK;
     switch (o) {
     case O_CERT: a->pending_cert = optarg; return 0;
+    case O_STORE: s->store = optarg; return 0;
     case O_KEY:
         if (a->pending_cert == NULL)
             return fprintf(stderr, "castgate serve: --key must follow its --cert\n"), -1;
         rc = cg_server_config_add_cert(cfg, a->pending_cert, optarg);
+        if (s->nchains < 4)
+            s->chains[s->nchains++] = a->pending_cert;
         a->pending_cert = NULL;
         break;
     case O_LISTEN:
@@ -187,8 +251,22 @@ static int apply_opt(struct cg_server_config *cfg, struct serve_args *a, struct 
     return rc == CG_OK ? 0 : -1;
 }
 
+static int add_store(struct serve *s, struct cg_server_config *cfg)
+{
+    struct cg_cert_info info[2];
+    size_t n = 0;
+    if (store_files(s, info, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (cg_server_config_add_cert(cfg, info[i].chain_file, info[i].key_file) != CG_OK)
+            return -1;
+    return 0;
+}
+
 static int start(struct serve *s, struct cg_server_config *cfg, const char *path)
 {
+    if (s->store != NULL && add_store(s, cfg) != 0)
+        return 1;
     enum cg_err rc = cg_server_new(s->ctx, cfg, &s->srv);
     if (rc != CG_OK) {
         fprintf(stderr, "castgate serve: cannot start: %s\n", cg_strerror(rc));
@@ -214,12 +292,20 @@ static void run_loop(struct serve *s)
     uv_loop_t *loop = cg_ctx_loop(s->ctx);
     uv_signal_init(loop, &s->sigint);
     uv_signal_init(loop, &s->sigterm);
-    s->sigint.data = s->sigterm.data = s;
+    uv_signal_init(loop, &s->sighup);
+    uv_timer_init(loop, &s->expiry_timer);
+    s->sigint.data = s->sigterm.data = s->sighup.data = s->expiry_timer.data = s;
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&s->sighup, on_sighup, SIGHUP);
+    check_expiry(s);
+    uv_timer_start(&s->expiry_timer, on_expiry_timer, 86400000u, 86400000u);
+    uv_unref((uv_handle_t *)&s->expiry_timer);
     cg_ctx_run(s->ctx);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sighup, NULL);
+    uv_close((uv_handle_t *)&s->expiry_timer, NULL);
 }
 
 int cmd_serve(int argc, char **argv)

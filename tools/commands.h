@@ -20,12 +20,16 @@ int cmd_serve(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
 int cmd_passwd(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_cert(int argc, char **argv);
+int cmd_trust(int argc, char **argv);
 
 /* Every subcommand, in --help order. Add a row here and a tools/cmd_X.c. */
 #define CG_COMMANDS                                                                                \
     {"run", "the gateway: legacy MOS 2.x gear on MOS 4.0", cmd_run},                              \
     {"serve", "serve a BCP-003-01 HTTPS/WSS endpoint (WebSocket echo)", cmd_serve},                \
     {"connect", "connect to a wss endpoint, send, print what arrives (JSON)", cmd_connect},       \
+    {"cert", "certificate authority, issuing, revocation, OCSP responder, cert store", cmd_cert},   \
+    {"trust", "trusted roots (add/remove/list) and pins for self-signed peers", cmd_trust},      \
     {"version", "print the version", cmd_version},                                                 \
     {"discover", "list DNS-SD instances of a service type (unicast)", cmd_discover},               \
     {"dnssd", "register/withdraw DNS-SD records by DNS UPDATE, or print zone records", cmd_dnssd}, \

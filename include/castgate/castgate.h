@@ -10,5 +10,6 @@
 #include <castgate/client.h>
 #include <castgate/auth.h>
 #include <castgate/mos4.h>
+#include <castgate/cert.h>
 
 #endif

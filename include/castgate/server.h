@@ -101,6 +101,20 @@ CG_API enum cg_err cg_server_new(struct cg_ctx *ctx, const struct cg_server_conf
  * release the handles (cg_ctx_free does that). NULL is a no-op. */
 CG_API void cg_server_free(struct cg_server *srv);
 
+/* Re-reads certificates and keys (a SIGHUP reload) without dropping a
+ * connection. chain_files[i] and key_files[i] (n of them, at most one RSA and
+ * one ECDSA) replace the server's certificates; n == 0 re-reads the files the
+ * server was built with (or last reloaded from). A new TLS context is built
+ * from them (fresh OCSP staples are fetched for it) and used for new
+ * handshakes only if every file loads and checks out; established
+ * connections keep the context they were made with until they close. On
+ * failure nothing changes and the reason is logged naming the file:
+ * CG_EFILE, CG_EPERM, CG_ECERT, CG_EKEY, CG_EKEYMISMATCH, CG_ECONFIG.
+ * Arrays and strings are copied. Loop thread only; may be called from a
+ * callback. */
+CG_API enum cg_err cg_server_reload_certs(struct cg_server *srv, const char *const *chain_files,
+                                          const char *const *key_files, size_t n);
+
 /* Starts accepting. CG_ESTATE if already started. */
 CG_API enum cg_err cg_server_start(struct cg_server *srv);
 

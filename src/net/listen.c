@@ -6,6 +6,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void free_cert_paths(struct cg_tls_cert_paths *p, size_t n)
+{
+    for (size_t i = 0; p != NULL && i < n; i++) {
+        free((char *)p[i].chain_file);
+        free((char *)p[i].key_file);
+    }
+    free(p);
+}
+
+static enum cg_err copy_cert_paths(const char *const *chains, const char *const *keys, size_t n,
+                                   struct cg_tls_cert_paths **out)
+{
+    struct cg_tls_cert_paths *p = calloc(n ? n : 1, sizeof(*p));
+    CG_CHECK(p != NULL, CG_ENOMEM);
+    for (size_t i = 0; i < n; i++) {
+        p[i].chain_file = cg__strdup(chains[i]);
+        p[i].key_file = cg__strdup(keys[i]);
+        if (p[i].chain_file == NULL || p[i].key_file == NULL) {
+            free_cert_paths(p, n);
+            return CG_ENOMEM;
+        }
+    }
+    *out = p;
+    return CG_OK;
+}
+
 static void free_server(struct cg_server *s)
 {
     for (size_t i = 0; i < s->nroutes; i++)
@@ -16,6 +42,8 @@ static void free_server(struct cg_server *s)
     free(s->routes);
     free(s->listeners);
     cg__tls_server_free(s->tls);
+    free_cert_paths(s->cert_paths, s->ncert_paths);
+    free((char *)s->tls_opts.ocsp_responder_override);
     free(s);
 }
 
@@ -88,6 +116,21 @@ static enum cg_err build(struct cg_server *s, const struct cg_server_config *cfg
                                    .session_tickets = cfg->tickets, .ocsp_stapling = cfg->ocsp,
                                    .ocsp_responder_override = cfg->ocsp_responder};
     CG_GUARD(cg__tls_server_new(s->ctx, &o, &s->tls));
+    s->tls_opts = o;
+    s->tls_opts.certs = NULL;
+    s->tls_opts.ncerts = 0;
+    s->tls_opts.ocsp_responder_override = NULL;
+    if (cfg->ocsp_responder != NULL) {
+        s->tls_opts.ocsp_responder_override = cg__strdup(cfg->ocsp_responder);
+        CG_CHECK(s->tls_opts.ocsp_responder_override != NULL, CG_ENOMEM);
+    }
+    const char *chains[4], *keys[4];
+    for (size_t i = 0; i < cfg->ncerts && i < 4; i++) {
+        chains[i] = cfg->certs[i].chain_file;
+        keys[i] = cfg->certs[i].key_file;
+    }
+    CG_GUARD(copy_cert_paths(chains, keys, cfg->ncerts < 4 ? cfg->ncerts : 4, &s->cert_paths));
+    s->ncert_paths = cfg->ncerts < 4 ? cfg->ncerts : 4;
     s->listeners = calloc(cfg->nlisten, sizeof(*s->listeners));
     CG_CHECK(s->listeners != NULL, CG_ENOMEM);
     for (size_t i = 0; i < cfg->nlisten; i++) {
@@ -167,3 +210,50 @@ uint16_t cg_server_port(const struct cg_server *srv, size_t idx)
 }
 
 size_t cg_server_connections(const struct cg_server *srv) { return srv != NULL ? srv->nconns : 0; }
+
+/* A reload builds a whole new TLS context from the files and swaps it in only
+ * when that worked. Established connections hold their SSL, which holds a
+ * reference to the old SSL_CTX, so they go on undisturbed; freeing the old
+ * cg_tls_server detaches its callbacks from that SSL_CTX first (tls.h). */
+enum cg_err cg_server_reload_certs(struct cg_server *srv, const char *const *chain_files,
+                                   const char *const *key_files, size_t n)
+{
+    CG_CHECK(srv != NULL && !srv->freeing, CG_EINVAL);
+    CG_CHECK(n == 0 || (chain_files != NULL && key_files != NULL), CG_EINVAL);
+    CG_CHECK(n <= 4, CG_ERANGE);
+    struct cg_tls_cert_paths *paths = NULL;
+    size_t np = n;
+    enum cg_err rc = CG_OK;
+    if (n > 0) {
+        CG_GUARD(copy_cert_paths(chain_files, key_files, n, &paths));
+    } else {
+        const char *chains[4], *keys[4];
+        for (size_t i = 0; i < srv->ncert_paths; i++) {
+            chains[i] = srv->cert_paths[i].chain_file;
+            keys[i] = srv->cert_paths[i].key_file;
+        }
+        np = srv->ncert_paths;
+        CG_GUARD(copy_cert_paths(chains, keys, np, &paths));
+    }
+    struct cg_tls_server_opts o = srv->tls_opts;
+    o.certs = paths;
+    o.ncerts = np;
+    struct cg_tls_server *fresh = NULL;
+    rc = cg__tls_server_new(srv->ctx, &o, &fresh);
+    if (rc != CG_OK) {
+        cg__log(srv->ctx, CG_LOG_ERROR, "net",
+                "certificate reload refused (%s): still serving the previous certificates",
+                cg_strerror(rc));
+        free_cert_paths(paths, np);
+        return rc;
+    }
+    cg__tls_server_free(srv->tls);
+    srv->tls = fresh;
+    free_cert_paths(srv->cert_paths, srv->ncert_paths);
+    srv->cert_paths = paths;
+    srv->ncert_paths = np;
+    cg__log(srv->ctx, CG_LOG_INFO, "net",
+            "certificates reloaded: new handshakes use them, %zu open connection%s keep theirs",
+            srv->nconns, srv->nconns == 1 ? "" : "s");
+    return CG_OK;
+}

@@ -87,7 +87,11 @@ struct cg_listener {
 
 struct cg_server {
     struct cg_ctx *ctx;
-    struct cg_tls_server *tls;
+    struct cg_tls_server *tls; /* new connections use it; replaced by a reload */
+    /* What cg_server_reload_certs rebuilds from (listen.c): owned copies. */
+    struct cg_tls_cert_paths *cert_paths;
+    size_t ncert_paths;
+    struct cg_tls_server_opts tls_opts; /* .certs unused; .ocsp_responder_override owned */
     struct cg_http_policy policy;
     struct cg_server_limits lim;
     struct cg_listener *listeners;

@@ -1,0 +1,274 @@
+/* The client trust store (B-14) and per-peer pins (M-06).
+ *
+ * Roots live in an OpenSSL hashed directory (HASH.N, as c_rehash makes), so
+ * it works as ca_dir for castgate's client and for any OpenSSL program.
+ * OpenSSL looks up HASH.0, HASH.1, ... and stops at the first gap, so a
+ * removal moves the last file of that hash into the freed slot. */
+#include "cert/cert.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_SLOTS 100
+
+static bool hashed_name(const char *n)
+{
+    size_t i = 0;
+    for (; i < 8; i++)
+        if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f')))
+            return false;
+    if (n[i++] != '.' || n[i] == '\0')
+        return false;
+    for (; n[i]; i++)
+        if (n[i] < '0' || n[i] > '9')
+            return false;
+    return true;
+}
+
+static void slot_path(char *out, size_t outsz, const char *dir, unsigned long h, int k)
+{
+    snprintf(out, outsz, "%s/%08lx.%d", dir, h, k);
+}
+
+/* Which slot of hash h holds a certificate with fingerprint fp (-1: none);
+ * *used receives how many slots are in use. */
+static int find_slot(const char *dir, unsigned long h, const uint8_t fp[32], int *used)
+{
+    int found = -1;
+    *used = 0;
+    for (int k = 0; k < MAX_SLOTS; k++) {
+        char path[600];
+        slot_path(path, sizeof(path), dir, h, k);
+        X509 *x = cg__cert_read_one(path);
+        if (x == NULL)
+            break;
+        uint8_t got[32];
+        char hex[100];
+        cg__cert_sha256(x, hex, sizeof(hex), got);
+        if (found < 0 && memcmp(got, fp, 32) == 0)
+            found = k;
+        X509_free(x);
+        *used = k + 1;
+    }
+    return found;
+}
+
+static enum cg_err add_one(struct cg_ctx *ctx, const char *dir, X509 *x)
+{
+    char subj[256], hex[100], path[600];
+    uint8_t fp[32];
+    int used = 0;
+    X509_NAME_oneline(X509_get_subject_name(x), subj, sizeof(subj));
+    if (X509_check_ca(x) < 1) {
+        cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT,
+                "%s is not a CA certificate: trust its CA instead, or pin it (castgate trust "
+                "pin)", subj);
+        return CG_ECERT;
+    }
+    if (X509_check_issued(x, x) != X509_V_OK)
+        cg__log(ctx, CG_LOG_WARN, CG_CERT_COMPONENT,
+                "%s is not self-signed: trusting an intermediate as an anchor", subj);
+    cg__cert_sha256(x, hex, sizeof(hex), fp);
+    unsigned long h = X509_subject_name_hash(x);
+    if (find_slot(dir, h, fp, &used) >= 0) {
+        cg__log(ctx, CG_LOG_WARN, CG_CERT_COMPONENT, "%s is trusted already", subj);
+        return CG_EEXIST;
+    }
+    CG_CHECK(used < MAX_SLOTS, CG_EFULL);
+    struct cg_buf b;
+    cg__buf_init(&b, 0);
+    slot_path(path, sizeof(path), dir, h, used);
+    enum cg_err rc = cg__cert_pem_append(&b, x);
+    if (rc == CG_OK)
+        rc = cg__cert_write_atomic(path, b.data, b.len, 0644);
+    cg__buf_free(&b);
+    if (rc == CG_OK)
+        cg__log(ctx, CG_LOG_INFO, CG_CERT_COMPONENT, "trusted %s (sha256 %s) as %s", subj, hex,
+                path);
+    return rc;
+}
+
+enum cg_err cg_trust_add(struct cg_ctx *ctx, const char *store_dir, const char *cert_file)
+{
+    STACK_OF(X509) *certs = NULL;
+    CG_CHECK(store_dir != NULL && cert_file != NULL, CG_EINVAL);
+    CG_GUARD(cg__cert_read_certs(ctx, cert_file, &certs));
+    enum cg_err rc = CG_OK;
+    if (mkdir(store_dir, 0755) != 0 && errno != EEXIST) {
+        cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "cannot create %s", store_dir);
+        rc = CG_EIO;
+    }
+    for (int i = 0; rc == CG_OK && i < sk_X509_num(certs); i++)
+        rc = add_one(ctx, store_dir, sk_X509_value(certs, i));
+    sk_X509_pop_free(certs, X509_free);
+    return rc;
+}
+
+static enum cg_err remove_fp(struct cg_ctx *ctx, const char *dir, const uint8_t fp[32])
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    unsigned long hashes[256];
+    size_t nh = 0;
+    if (d == NULL) {
+        cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "cannot open %s", dir);
+        return CG_EFILE;
+    }
+    while ((e = readdir(d)) != NULL && nh < CG_ARRAY_LEN(hashes))
+        if (hashed_name(e->d_name) && strcmp(strchr(e->d_name, '.'), ".0") == 0)
+            hashes[nh++] = strtoul(e->d_name, NULL, 16);
+    closedir(d);
+    for (size_t i = 0; i < nh; i++) {
+        int used = 0;
+        int k = find_slot(dir, hashes[i], fp, &used);
+        if (k < 0)
+            continue;
+        char victim[600], last[600];
+        slot_path(victim, sizeof(victim), dir, hashes[i], k);
+        slot_path(last, sizeof(last), dir, hashes[i], used - 1);
+        /* Keep HASH.0..N-1 without gaps: the last one fills the hole. */
+        int r = k == used - 1 ? unlink(victim) : rename(last, victim);
+        CG_CHECK(r == 0, CG_EIO);
+        cg__log(ctx, CG_LOG_INFO, CG_CERT_COMPONENT, "removed %s from the trust store", victim);
+        return CG_OK;
+    }
+    cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "no such root in %s", dir);
+    return CG_ENOTFOUND;
+}
+
+enum cg_err cg_trust_remove(struct cg_ctx *ctx, const char *store_dir, const char *what)
+{
+    uint8_t fp[32];
+    CG_CHECK(store_dir != NULL && what != NULL, CG_EINVAL);
+    if (cg__cert_parse_sha256(what, fp) != CG_OK) {
+        X509 *x = cg__cert_read_one(what);
+        if (x == NULL) {
+            cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT,
+                    "%s is neither a PEM certificate nor a SHA-256 fingerprint", what);
+            return CG_EINVAL;
+        }
+        char hex[100];
+        cg__cert_sha256(x, hex, sizeof(hex), fp);
+        X509_free(x);
+    }
+    return remove_fp(ctx, store_dir, fp);
+}
+
+enum cg_err cg_trust_list(struct cg_ctx *ctx, const char *store_dir, struct cg_cert_info *out,
+                          size_t max, size_t *n)
+{
+    CG_CHECK(store_dir != NULL && n != NULL && (out != NULL || max == 0), CG_EINVAL);
+    *n = 0;
+    DIR *d = opendir(store_dir);
+    if (d == NULL) {
+        cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "cannot open %s", store_dir);
+        return CG_EFILE;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && *n < max) {
+        char path[512];
+        if (!hashed_name(e->d_name) ||
+            cg__cert_path(path, sizeof(path), store_dir, e->d_name) != CG_OK)
+            continue;
+        X509 *x = cg__cert_read_one(path);
+        if (x == NULL)
+            continue;
+        memset(&out[*n], 0, sizeof(out[*n]));
+        snprintf(out[*n].chain_file, sizeof(out[*n].chain_file), "%s", path);
+        cg__cert_info_fill(x, &out[*n]);
+        X509_free(x);
+        (*n)++;
+    }
+    closedir(d);
+    return CG_OK;
+}
+
+/* ---- pins: "PEER SHA256HEX" lines in store_dir/pins ---- */
+
+static bool peer_ok(const char *p)
+{
+    if (p == NULL || *p == '\0' || strlen(p) > 255)
+        return false;
+    for (; *p; p++)
+        if (*p <= ' ' || *p == 0x7f)
+            return false;
+    return true;
+}
+
+static enum cg_err pins_path(const char *dir, char *out, size_t outsz)
+{
+    return cg__cert_path(out, outsz, dir, "pins");
+}
+
+enum cg_err cg_trust_pin(struct cg_ctx *ctx, const char *store_dir, const char *peer,
+                         const char *sha256_hex)
+{
+    enum cg_err rc = CG_OK;
+    uint8_t fp[32];
+    char path[600];
+    uint8_t *old = NULL;
+    size_t len = 0;
+    struct cg_buf b;
+    cg__buf_init(&b, 1u << 20);
+    CG_CHECK(store_dir != NULL, CG_EINVAL);
+    if (!peer_ok(peer) || cg__cert_parse_sha256(sha256_hex, fp) != CG_OK) {
+        cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT,
+                "a pin needs a peer name without spaces and 64 hex digits (colons allowed)");
+        return CG_EINVAL;
+    }
+    CG_GUARD(pins_path(store_dir, path, sizeof(path)));
+    if (mkdir(store_dir, 0755) != 0 && errno != EEXIST)
+        return CG_EIO;
+    if (cg__read_file(path, 1u << 20, &old, &len) == CG_OK) {
+        size_t pl = strlen(peer);
+        for (char *line = (char *)old; line != NULL && *line;) {
+            char *nl = strchr(line, '\n');
+            size_t ll = nl != NULL ? (size_t)(nl - line) : strlen(line);
+            bool same = ll > pl && strncmp(line, peer, pl) == 0 && line[pl] == ' ';
+            if (!same && ll > 0) {
+                CG_TRY(cg__buf_append(&b, line, ll));
+                CG_TRY(cg__buf_append(&b, "\n", 1));
+            }
+            line = nl != NULL ? nl + 1 : NULL;
+        }
+    }
+    CG_TRY(cg__buf_printf(&b, "%s ", peer));
+    for (int i = 0; i < 32; i++)
+        CG_TRY(cg__buf_printf(&b, "%02x", fp[i]));
+    CG_TRY(cg__buf_append(&b, "\n", 1));
+    CG_TRY(cg__cert_write_atomic(path, b.data, b.len, 0644));
+    cg__log(ctx, CG_LOG_INFO, CG_CERT_COMPONENT, "pinned %s", peer);
+out:
+    free(old);
+    cg__buf_free(&b);
+    return rc;
+}
+
+enum cg_err cg_trust_pin_get(const char *store_dir, const char *peer, uint8_t out[32])
+{
+    char path[600];
+    uint8_t *text = NULL;
+    size_t len = 0;
+    CG_CHECK(store_dir != NULL && peer_ok(peer) && out != NULL, CG_EINVAL);
+    CG_GUARD(pins_path(store_dir, path, sizeof(path)));
+    enum cg_err rc = cg__read_file(path, 1u << 20, &text, &len);
+    if (rc != CG_OK)
+        return rc == CG_EFILE ? CG_ENOTFOUND : rc;
+    rc = CG_ENOTFOUND;
+    size_t pl = strlen(peer);
+    for (char *line = (char *)text; line != NULL && *line && rc == CG_ENOTFOUND;) {
+        char *nl = strchr(line, '\n');
+        if (nl != NULL)
+            *nl = '\0';
+        if (strncmp(line, peer, pl) == 0 && line[pl] == ' ')
+            rc = cg__cert_parse_sha256(line + pl + 1, out) == CG_OK ? CG_OK : CG_EFILE;
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+    free(text);
+    return rc;
+}
