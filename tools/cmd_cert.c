@@ -35,9 +35,12 @@ static void usage(FILE *f)
         "      and server-TYPE.key (0600). --not-before-days back- or post-dates (tests).\n"
         "  revoke --ca DIR [--reason N] SERIAL|CERTFILE   mark a certificate revoked\n"
         "  crl --ca DIR [--out FILE] [--days N]           write a signed CRL (B-12)\n"
-        "  ocsp --ca DIR [--listen ADDR:PORT] [--validity S]\n"
+        "  ocsp --ca DIR [--listen ADDR:PORT] [--validity S] [--signer CERT --signer-key KEY]\n"
         "      run an OCSP responder (RFC 6960, HTTP POST and GET) for the CA; it\n"
-        "      re-reads the database when it changes. Default 127.0.0.1:8888.\n"
+        "      re-reads the database when it changes. Default 127.0.0.1:8888. Answers\n"
+        "      are signed by the intermediate, or by a delegated signer:\n"
+        "  ocsp-signer --ca DIR --out DIR [--days N]\n"
+        "      issue a delegated OCSP signing certificate (ocsp-signer.pem/.key)\n"
         "  install --store DIR | --config FILE  CERT KEY [CHAIN] [--ca ROOTS]\n"
         "          [--host NAME] [--passphrase-file F]\n"
         "      check and install a certificate for castgate serve --cert-store DIR:\n"
@@ -54,7 +57,7 @@ static void usage(FILE *f)
 
 enum { O_DIR = 256, O_NAME, O_KEY, O_PASS, O_OCSP, O_CRL, O_CA, O_HOST, O_TYPE, O_OUT, O_DAYS,
        O_WILD, O_IP, O_NBD, O_REASON, O_LISTEN, O_VALID, O_STORE, O_CONFIG, O_ROOTS, O_HELP,
-       O_QUIET };
+       O_QUIET, O_SIGNER, O_SIGNER_KEY };
 
 static const struct option opts[] = {
     {"dir", 1, 0, O_DIR},         {"name", 1, 0, O_NAME},        {"key", 1, 0, O_KEY},
@@ -64,11 +67,12 @@ static const struct option opts[] = {
     {"allow-ip", 0, 0, O_IP},     {"not-before-days", 1, 0, O_NBD}, {"reason", 1, 0, O_REASON},
     {"listen", 1, 0, O_LISTEN},   {"validity", 1, 0, O_VALID},   {"store", 1, 0, O_STORE},
     {"config", 1, 0, O_CONFIG},   {"help", 0, 0, O_HELP},        {"quiet", 0, 0, O_QUIET},
+    {"signer", 1, 0, O_SIGNER},   {"signer-key", 1, 0, O_SIGNER_KEY},
     {0, 0, 0, 0}};
 
 struct args {
     const char *dir, *name, *key, *passfile, *ocsp, *crl, *ca, *type, *out, *listen, *store,
-        *config;
+        *config, *signer, *signer_key;
     const char *hosts[MAX_HOSTS];
     size_t nhosts;
     unsigned days, validity;
@@ -123,6 +127,8 @@ static int parse(struct args *a, int argc, char **argv)
         case O_STORE: a->store = optarg; break;
         case O_CONFIG: a->config = optarg; break;
         case O_QUIET: a->quiet = true; break;
+        case O_SIGNER: a->signer = optarg; break;
+        case O_SIGNER_KEY: a->signer_key = optarg; break;
         case O_HELP: usage(stdout); return 1;
         default: usage(stderr); return 2;
         }
@@ -228,6 +234,22 @@ static int run_revoke(struct cg_ctx *ctx, struct args *a, int argc, char **argv)
     return 0;
 }
 
+static int run_signer(struct cg_ctx *ctx, struct args *a)
+{
+    if (a->ca == NULL || a->out == NULL)
+        return fprintf(stderr, "usage: castgate cert ocsp-signer --ca DIR --out DIR\n"), 2;
+    struct cg_ca *ca = NULL;
+    enum cg_err rc = cg_ca_open(ctx, a->ca, pass(a), &ca);
+    if (rc == CG_OK)
+        rc = cg_ca_issue_ocsp_signer(ca, a->out, a->days);
+    cg_ca_free(ca);
+    if (rc != CG_OK)
+        return fail("ocsp-signer", rc);
+    printf("%s/ocsp-signer.pem, %s/ocsp-signer.key: castgate cert ocsp --signer ... "
+           "--signer-key ...\n", a->out, a->out);
+    return 0;
+}
+
 static int run_crl(struct cg_ctx *ctx, struct args *a)
 {
     if (a->ca == NULL)
@@ -267,7 +289,8 @@ static int run_ocsp(struct cg_ctx *ctx, struct args *a)
     if (a->ca == NULL || (a->listen != NULL && split_listen(a->listen, host, sizeof(host), &port)))
         return fprintf(stderr, "usage: castgate cert ocsp --ca DIR --listen ADDR:PORT\n"), 2;
     struct cg_ocsp_responder_opts o = {.ca_dir = a->ca, .passphrase = pass(a), .addr = host,
-                                       .port = port, .validity_s = a->validity};
+                                       .port = port, .validity_s = a->validity,
+                                       .signer_cert = a->signer, .signer_key = a->signer_key};
     struct cg_ocsp_responder *r = NULL;
     enum cg_err rc = cg_ocsp_responder_new(ctx, &o, &r);
     if (rc != CG_OK)
@@ -386,6 +409,8 @@ int cmd_cert(int argc, char **argv)
         st = run_crl(ctx, &a);
     else if (strcmp(sub, "ocsp") == 0)
         st = run_ocsp(ctx, &a);
+    else if (strcmp(sub, "ocsp-signer") == 0)
+        st = run_signer(ctx, &a);
     else if (strcmp(sub, "install") == 0)
         st = run_install(ctx, &a, rest, rv);
     else if (strcmp(sub, "list") == 0)

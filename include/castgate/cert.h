@@ -90,6 +90,13 @@ CG_API enum cg_err cg_ca_revoke_file(struct cg_ca *ca, const char *cert_file, in
  * (NULL: DIR/crl.pem), valid for days (0: 7). */
 CG_API enum cg_err cg_ca_write_crl(struct cg_ca *ca, const char *out, unsigned days);
 
+/* Issues a delegated OCSP signing certificate (RFC 6960 §4.2.2.2: issued by
+ * the intermediate, extendedKeyUsage OCSPSigning, id-pkix-ocsp-nocheck) into
+ * out_dir/ocsp-signer.pem and out_dir/ocsp-signer.key (0600, unencrypted),
+ * valid for days (0: 90). The responder then signs with it
+ * (cg_ocsp_responder_opts.signer_cert) and the CA key can stay offline. */
+CG_API enum cg_err cg_ca_issue_ocsp_signer(struct cg_ca *ca, const char *out_dir, unsigned days);
+
 /* Checks one name against B-11 and DNS syntax: CG_OK, or CG_EINVAL with *why
  * (a static English sentence) set. ctx-free and thread-safe. */
 CG_API enum cg_err cg_cert_check_host(const char *name, bool allow_wildcard, bool allow_ip,
@@ -105,14 +112,19 @@ struct cg_ocsp_responder_opts {
     const char *addr;         /* numeric, e.g. "127.0.0.1" */
     uint16_t port;            /* 0: any free port (cg_ocsp_responder_port) */
     unsigned validity_s;      /* nextUpdate - thisUpdate; 0: 3600 */
+    const char *signer_cert;  /* delegated signer (cg_ca_issue_ocsp_signer), or NULL: the
+                               * intermediate signs */
+    const char *signer_key;   /* its key (mode 0600); required with signer_cert */
 };
 
 /* Opens the CA and listens on the context's loop: POST with an
  * application/ocsp-request body, or GET /BASE64 (RFC 6960 appendix A).
  * Answers good / revoked / unknown for each certificate in the request from
  * the CA database (re-read when index.txt changes), signed by the
- * intermediate, with thisUpdate, nextUpdate and the request's nonce.
- * Errors as cg_ca_open, CG_ENET when it cannot bind. Loop thread only. */
+ * intermediate (or the delegated signer), with thisUpdate, nextUpdate and
+ * the request's nonce. Errors as cg_ca_open, CG_ECERT for a signer that the
+ * intermediate did not issue or that lacks OCSPSigning, CG_EKEYMISMATCH,
+ * CG_ENET when it cannot bind. Loop thread only. */
 CG_API enum cg_err cg_ocsp_responder_new(struct cg_ctx *ctx,
                                          const struct cg_ocsp_responder_opts *opts,
                                          struct cg_ocsp_responder **out);

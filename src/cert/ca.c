@@ -680,3 +680,41 @@ out:
     cg__db_free(&db);
     return rc;
 }
+
+/* ---- delegated OCSP signer (RFC 6960 §4.2.2.2) ---- */
+
+enum cg_err cg_ca_issue_ocsp_signer(struct cg_ca *ca, const char *out_dir, unsigned days)
+{
+    enum cg_err rc = CG_OK;
+    X509 *x = NULL;
+    EVP_PKEY *k = NULL;
+    char cn[200];
+    CG_CHECK(ca != NULL && out_dir != NULL, CG_EINVAL);
+    if (mkdir(out_dir, 0755) != 0 && errno != EEXIST)
+        return CG_EIO;
+    snprintf(cn, sizeof(cn), "%s OCSP Signer", ca->name[0] ? ca->name : "castgate");
+    k = new_key(CG_KEY_ECDSA, false);
+    CG_ENSURE(k != NULL, CG_ETLS);
+    struct tbs t = {.cn = cn, .issuer = ca->inter, .issuer_key = ca->inter_key, .pub = k,
+                    .days = days ? days : 90, .not_before_s = -CLOCK_SKEW_S};
+    CG_TRY(new_cert(&t, &x));
+    CG_TRY(add_ext(x, ca->inter, NID_basic_constraints, "critical,CA:FALSE"));
+    CG_TRY(add_ext(x, ca->inter, NID_key_usage, "critical,digitalSignature"));
+    CG_TRY(add_ext(x, ca->inter, NID_ext_key_usage, "OCSPSigning"));
+    /* RFC 6960 §4.2.2.2.1: clients need not check the signer's own status. */
+    CG_TRY(add_ext(x, ca->inter, NID_id_pkix_OCSP_noCheck, "ignored"));
+    CG_TRY(add_ext(x, ca->inter, NID_subject_key_identifier, "hash"));
+    CG_TRY(add_ext(x, ca->inter, NID_authority_key_identifier, "keyid:always"));
+    CG_TRY(sign(x, ca->inter_key));
+    CG_TRY(write_pem_certs(out_dir, "ocsp-signer.pem", x, NULL));
+    CG_TRY(write_key(out_dir, "ocsp-signer.key", k, NULL));
+    CG_TRY(record(ca, x, t.serial_hex));
+    cg__log(ca->ctx, CG_LOG_INFO, CG_CERT_COMPONENT, "issued OCSP signer %s, serial %s", cn,
+            t.serial_hex);
+out:
+    if (rc != CG_OK)
+        ERR_clear_error();
+    X509_free(x);
+    EVP_PKEY_free(k);
+    return rc;
+}

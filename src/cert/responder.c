@@ -5,6 +5,9 @@
 #include "cert/cert.h"
 #include "http/http.h"
 
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +33,8 @@ struct ocsp_conn {
 struct cg_ocsp_responder {
     struct cg_ctx *ctx;
     struct cg_ca *ca;
+    X509 *delegate;          /* delegated signer, or NULL */
+    EVP_PKEY *delegate_key;
     struct cg_ocsp_signer signer;
     struct cg_db db;
     char db_path[600];
@@ -49,6 +54,8 @@ static void maybe_free_responder(struct cg_ocsp_responder *r)
         return;
     cg__db_free(&r->db);
     cg_ca_free(r->ca);
+    X509_free(r->delegate);
+    EVP_PKEY_free(r->delegate_key);
     free(r);
 }
 
@@ -247,6 +254,40 @@ static enum cg_err listen_on(struct cg_ocsp_responder *r, const char *addr, uint
     return CG_OK;
 }
 
+/* A delegated signer must be issued by the intermediate for OCSPSigning
+ * (RFC 6960 §4.2.2.2), or clients reject every answer it signs. */
+static enum cg_err load_delegate(struct cg_ocsp_responder *r,
+                                 const struct cg_ocsp_responder_opts *o)
+{
+    const char *f = o->signer_cert;
+    if (o->signer_key == NULL) {
+        cg__log(r->ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "OCSP signer %s: no key given", f);
+        return CG_EINVAL;
+    }
+    r->delegate = cg__cert_read_one(f);
+    if (r->delegate == NULL) {
+        cg__log(r->ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "%s: not a PEM certificate", f);
+        return CG_EFILE;
+    }
+    if (X509_check_issued(r->ca->inter, r->delegate) != X509_V_OK ||
+        (X509_get_extended_key_usage(r->delegate) & XKU_OCSP_SIGN) == 0) {
+        cg__log(r->ctx, CG_LOG_ERROR, CG_CERT_COMPONENT,
+                "%s: not an OCSP signer of this CA (issued by the intermediate, "
+                "extendedKeyUsage OCSPSigning)", f);
+        return CG_ECERT;
+    }
+    CG_GUARD(cg__cert_read_key(r->ctx, o->signer_key, o->passphrase, &r->delegate_key));
+    if (X509_check_private_key(r->delegate, r->delegate_key) != 1) {
+        ERR_clear_error();
+        cg__log(r->ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "key %s does not match %s",
+                o->signer_key, f);
+        return CG_EKEYMISMATCH;
+    }
+    r->signer.signer = r->delegate;
+    r->signer.key = r->delegate_key;
+    return CG_OK;
+}
+
 enum cg_err cg_ocsp_responder_new(struct cg_ctx *ctx, const struct cg_ocsp_responder_opts *o,
                                   struct cg_ocsp_responder **out)
 {
@@ -259,11 +300,14 @@ enum cg_err cg_ocsp_responder_new(struct cg_ctx *ctx, const struct cg_ocsp_respo
     CG_TRY(cg_ca_open(ctx, o->ca_dir, o->passphrase, &r->ca));
     r->signer = (struct cg_ocsp_signer){.issuer = r->ca->inter, .signer = r->ca->inter,
                                         .key = r->ca->inter_key, .validity_s = o->validity_s};
+    if (o->signer_cert != NULL)
+        CG_TRY(load_delegate(r, o));
     CG_TRY(cg__ca_db_path(r->ca, r->db_path, sizeof(r->db_path)));
     refresh_db(r);
     CG_TRY(listen_on(r, o->addr != NULL ? o->addr : "127.0.0.1", o->port));
-    cg__log(ctx, CG_LOG_INFO, CG_CERT_COMPONENT, "OCSP responder for %s on port %u",
-            r->ca->name, (unsigned)r->port);
+    cg__log(ctx, CG_LOG_INFO, CG_CERT_COMPONENT, "OCSP responder for %s on port %u, signing "
+            "as %s", r->ca->name, (unsigned)r->port,
+            r->delegate != NULL ? "the delegated signer" : "the intermediate");
     *out = r;
     r = NULL;
 out:

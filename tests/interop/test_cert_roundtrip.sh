@@ -91,6 +91,18 @@ openssl ocsp -respin "$T/oi.der" -CAfile "$CA/root.pem" -issuer "$CA/intermediat
   -cert "$L/server-rsa.pem" -cert "$T/fresh/server-ecdsa.pem" >"$T/oi.txt" 2>&1
 check "openssl ocsp -index reads castgate's database the same way" bash -c "grep -q 'server-rsa.pem: revoked' '$T/oi.txt' && grep -q 'server-ecdsa.pem: good' '$T/oi.txt'"
 
+# A delegated OCSP signer (RFC 6960 4.2.2.2) answering for the same CA.
+DOCSP=$(free_port)
+"$CASTGATE" cert ocsp-signer --ca "$CA" --out "$T/signer" >/dev/null 2>&1
+"$CASTGATE" cert ocsp --ca "$CA" --listen "127.0.0.1:$DOCSP" --signer "$T/signer/ocsp-signer.pem" \
+  --signer-key "$T/signer/ocsp-signer.key" >/dev/null 2>"$T/docsp.err" &
+PIDS+=($!)
+wait_port "$DOCSP"
+openssl ocsp -issuer "$CA/intermediate.pem" -cert "$T/fresh/server-ecdsa.pem" -cert "$L/server-rsa.pem" \
+  -url "http://127.0.0.1:$DOCSP/" -CAfile "$CA/root.pem" -verify_other "$CA/intermediate.pem" >"$T/od.txt" 2>&1
+check "delegated OCSP signer: openssl ocsp verifies its answers" bash -c "grep -q 'Response verify OK' '$T/od.txt' && grep -q 'server-ecdsa.pem: good' '$T/od.txt' && grep -q 'server-rsa.pem: revoked' '$T/od.txt'"
+check "delegated OCSP signer named in the response" bash -c "openssl ocsp -issuer '$CA/intermediate.pem' -cert '$L/server-rsa.pem' -url 'http://127.0.0.1:$DOCSP/' -noverify -resp_text 2>/dev/null | grep -q 'Responder Id: CN = Roundtrip OCSP Signer'"
+
 "$CASTGATE" cert --help >"$T/help.txt"
 check "cert --help documents every command" bash -c "for c in 'ca init' issue revoke crl ocsp install list; do grep -q \"  \$c\" '$T/help.txt' || exit 1; done"
 "$CASTGATE" trust --help >"$T/help.txt"

@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/http.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,11 +334,17 @@ static uint8_t *make_request(X509 *leaf, X509 *issuer, bool nonce, size_t *len)
 }
 
 static bool g_verify = true; /* off for a certificate of another issuer */
+static X509 *g_delegate;      /* a delegated signer, or NULL: the intermediate signs */
+static EVP_PKEY *g_delegate_key;
 static int answer_status(struct cg_ca *ca, const struct cg_db *db, const uint8_t *der,
                          size_t len, int *resp_status)
 {
     struct cg_ocsp_signer s = {.issuer = ca->inter, .signer = ca->inter, .key = ca->inter_key,
                                .validity_s = 600};
+    if (g_delegate != NULL) {
+        s.signer = g_delegate;
+        s.key = g_delegate_key;
+    }
     uint8_t *out = NULL;
     size_t olen = 0;
     assert_int_equal(cg__ocsp_answer(&s, db, der, len, time(NULL), &out, &olen), CG_OK);
@@ -350,6 +357,7 @@ static int answer_status(struct cg_ca *ca, const struct cg_db *db, const uint8_t
     OCSP_BASICRESP *bs = OCSP_response_get1_basic(resp);
     if (bs != NULL) {
         STACK_OF(X509) *certs = sk_X509_new_null();
+        sk_X509_push(certs, ca->inter); /* untrusted: a delegated signer chains through it */
         X509_STORE *st = X509_STORE_new();
         X509_STORE_add_cert(st, ca->root);
         if (g_verify) /* signed by the CA, which is authorised for its own certificates */
@@ -437,6 +445,53 @@ static void test_ocsp_answers(void **state)
     OPENSSL_free(req);
     X509_free(good);
     X509_free(bad);
+    cg__db_free(&db);
+    cg_ca_free(ca);
+}
+
+static void test_ocsp_delegated_signer(void **state)
+{
+    (void)state;
+    struct cg_ca *ca = open_ca();
+    char s1[64];
+    issue(ca, "deleg.example", CG_KEY_ECDSA, "deleg", s1);
+    assert_int_equal(cg_ca_issue_ocsp_signer(ca, p("signer"), 0), CG_OK);
+    g_delegate = cg__cert_read_one(p("signer/ocsp-signer.pem"));
+    assert_non_null(g_delegate);
+    assert_true(X509_get_extended_key_usage(g_delegate) & XKU_OCSP_SIGN);
+    assert_int_equal(cg__cert_read_key(g_ctx, p("signer/ocsp-signer.key"), NULL, &g_delegate_key),
+                     CG_OK);
+    struct cg_db db;
+    assert_int_equal(cg__db_load(p("ca/index.txt"), &db, NULL), CG_OK);
+    X509 *x = cg__cert_read_one(p("deleg/server-ecdsa.pem"));
+    size_t len;
+    int rs;
+    uint8_t *req = make_request(x, ca->inter, true, &len);
+    /* Verified as a delegated responder: issued by the CA, OCSPSigning. */
+    assert_int_equal(answer_status(ca, &db, req, len, &rs), V_OCSP_CERTSTATUS_GOOD);
+    OPENSSL_free(req);
+    X509_free(x);
+    X509_free(g_delegate);
+    EVP_PKEY_free(g_delegate_key);
+    g_delegate = NULL;
+    g_delegate_key = NULL;
+    /* The responder refuses a signer that is not one (a server leaf) and a missing key. */
+    struct cg_ocsp_responder *r = NULL;
+    struct cg_ocsp_responder_opts o = {.ca_dir = p("ca"), .addr = "127.0.0.1",
+                                       .signer_cert = p("deleg/server-ecdsa.pem"),
+                                       .signer_key = p("deleg/server-ecdsa.key")};
+    assert_int_equal(cg_ocsp_responder_new(g_ctx, &o, &r), CG_ECERT);
+    assert_true(tu_log_has(&g_log, "not an OCSP signer of this CA"));
+    o.signer_cert = p("signer/ocsp-signer.pem");
+    o.signer_key = NULL;
+    assert_int_equal(cg_ocsp_responder_new(g_ctx, &o, &r), CG_EINVAL);
+    o.signer_key = p("deleg/server-ecdsa.key");
+    assert_int_equal(cg_ocsp_responder_new(g_ctx, &o, &r), CG_EKEYMISMATCH);
+    o.signer_key = p("signer/ocsp-signer.key");
+    assert_int_equal(cg_ocsp_responder_new(g_ctx, &o, &r), CG_OK);
+    assert_true(tu_log_has(&g_log, "signing as the delegated signer"));
+    cg_ocsp_responder_free(r);
+    uv_run(cg_ctx_loop(g_ctx), UV_RUN_DEFAULT);
     cg__db_free(&db);
     cg_ca_free(ca);
 }
@@ -653,6 +708,7 @@ int main(void)
         cmocka_unit_test_setup(test_issue_revoke_crl, setup),
         cmocka_unit_test_setup(test_issue_refusals_and_failures, setup),
         cmocka_unit_test_setup(test_ocsp_answers, setup),
+        cmocka_unit_test_setup(test_ocsp_delegated_signer, setup),
         cmocka_unit_test_setup(test_responder_live, setup),
         cmocka_unit_test_setup(test_store_install_and_expiry, setup),
         cmocka_unit_test_setup(test_trust_store_and_pins, setup),
