@@ -3,6 +3,7 @@
  * waits for each answer, and prints them. Both print JSON lines. */
 #include "commands.h"
 #include "mos_config.h"
+#include "tool_util.h"
 
 #include <castgate/castgate.h>
 #include <getopt.h>
@@ -131,30 +132,6 @@ static enum cg_err peer_client(const struct mosconf_peer *p, struct cg_ws_client
     return rc;
 }
 
-/* "HOST:LOWER,UPPER[,QUERY]" (HOST may be [v6]). */
-static int parse_ports(const char *s, char *host, size_t hsz, uint16_t port[3])
-{
-    const char *colon = strrchr(s, ':');
-    if (colon == NULL || (size_t)(colon - s) >= hsz)
-        return -1;
-    const char *h = s;
-    size_t hl = (size_t)(colon - s);
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']')
-        h++, hl -= 2;
-    snprintf(host, hsz, "%.*s", (int)hl, h);
-    port[0] = port[1] = port[2] = 0;
-    const char *p = colon + 1;
-    for (int i = 0; i < 3 && *p != '\0'; i++) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 0 || v > 65535 || (*end != ',' && *end != '\0'))
-            return -1;
-        port[i] = (uint16_t)v;
-        p = *end == ',' ? end + 1 : end;
-    }
-    return *p == '\0' ? 0 : -1;
-}
-
 static enum cg_err add_legacy(struct cg_mos_peer_config *pc, const struct mosconf_peer *p)
 {
     char host[256];
@@ -164,11 +141,11 @@ static enum cg_err add_legacy(struct cg_mos_peer_config *pc, const struct moscon
         return CG_ECONFIG;
     enum cg_err rc = CG_OK;
     if (p->legacy_dial[0])
-        rc = parse_ports(p->legacy_dial, host, sizeof(host), port) != 0
+        rc = tool_parse_addr(p->legacy_dial, host, sizeof(host), port, 3) != 0
                  ? CG_ECONFIG
                  : cg_mos_peer_config_set_legacy_dial(pc, host, port[0], port[1], port[2], enc);
     if (rc == CG_OK && p->legacy_listen[0])
-        rc = parse_ports(p->legacy_listen, host, sizeof(host), port) != 0
+        rc = tool_parse_addr(p->legacy_listen, host, sizeof(host), port, 3) != 0
                  ? CG_ECONFIG
                  : cg_mos_peer_config_set_legacy_listen(pc, host, port[0], port[1], port[2]);
     if (rc == CG_OK && !p->legacy_dial[0]) /* listen only: still set the encoding */
@@ -211,33 +188,13 @@ static enum cg_err add_peer(struct app *a, const struct mosconf_peer *p)
     return rc;
 }
 
-static int parse_hostport(const char *arg, char *host, size_t hsz, uint16_t *port)
-{
-    const char *colon = strrchr(arg, ':');
-    if (colon == NULL || (size_t)(colon - arg) >= hsz)
-        return -1;
-    const char *h = arg;
-    size_t hl = (size_t)(colon - arg);
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    snprintf(host, hsz, "%.*s", (int)hl, h);
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || p < 0 || p > 65535)
-        return -1;
-    *port = (uint16_t)p;
-    return 0;
-}
-
 static enum cg_err make_server(struct app *a)
 {
     const struct mosconf *c = &a->conf;
     struct cg_server_config *sc = NULL;
     char host[64];
     uint16_t port;
-    if (parse_hostport(c->listen, host, sizeof(host), &port) != 0) {
+    if (tool_parse_addr(c->listen, host, sizeof(host), &port, 1) != 0) {
         fprintf(stderr, "castgate mos: bad listen '%s' (ADDR:PORT)\n", c->listen);
         return CG_ECONFIG;
     }

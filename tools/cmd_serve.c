@@ -3,6 +3,7 @@
  * and the target of the interop tests; MOS behaviour arrives with `mos serve`
  * and `run`. */
 #include "commands.h"
+#include "tool_util.h"
 
 #include <castgate/castgate.h>
 #include <getopt.h>
@@ -175,22 +176,10 @@ static void usage(FILE *f)
 static int parse_listen(struct cg_server_config *cfg, const char *arg)
 {
     char host[64];
-    const char *colon = strrchr(arg, ':');
-    if (colon == NULL || (size_t)(colon - arg) >= sizeof(host))
+    uint16_t port;
+    if (tool_parse_addr(arg, host, sizeof(host), &port, 1) != 0)
         return -1;
-    size_t hl = (size_t)(colon - arg);
-    memcpy(host, arg, hl);
-    host[hl] = '\0';
-    char *h = host;
-    if (h[0] == '[' && hl > 2 && h[hl - 1] == ']') {
-        h[hl - 1] = '\0';
-        h++;
-    }
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || port < 0 || port > 65535)
-        return -1;
-    return cg_server_config_add_listen(cfg, h, (uint16_t)port) == CG_OK ? 0 : -1;
+    return cg_server_config_add_listen(cfg, host, port) == CG_OK ? 0 : -1;
 }
 
 enum { O_CERT = 256, O_KEY, O_LISTEN, O_PATH, O_HSTS, O_CORS, O_NO_OCSP, O_OCSP_URL, O_MAXC,

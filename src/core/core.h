@@ -61,6 +61,8 @@ bool cg__log_enabled(const struct cg_ctx *ctx, enum cg_log_level level);
 /* ---- memory and strings (util.c) ---- */
 char *cg__strdup(const char *s);               /* NULL on NULL or OOM */
 char *cg__strndup(const char *s, size_t n);    /* NULL on OOM */
+/* Replaces *slot with a copy of v (NULL: none), freeing the old string. */
+enum cg_err cg__str_replace(char **slot, const char *v);
 void cg__wipe_free(void *p, size_t n);         /* cleanse then free; NULL ok */
 bool cg__ct_equal(const void *a, const void *b, size_t n); /* constant time */
 uint64_t cg__now_ms(void);                     /* monotonic milliseconds */

@@ -21,6 +21,16 @@ char *cg__strndup(const char *s, size_t n)
     return d;
 }
 
+enum cg_err cg__str_replace(char **slot, const char *v)
+{
+    char *d = NULL;
+    if (v != NULL && (d = cg__strdup(v)) == NULL)
+        return CG_ENOMEM;
+    free(*slot);
+    *slot = d;
+    return CG_OK;
+}
+
 void cg__wipe_free(void *p, size_t n)
 {
     if (p == NULL)

@@ -54,26 +54,17 @@ void cg_mos_endpoint_config_free(struct cg_mos_endpoint_config *cfg)
     free(cfg);
 }
 
-static enum cg_err set_str(char **slot, const char *v)
-{
-    char *d = NULL;
-    CG_CHECK(v == NULL || (d = cg__strdup(v)) != NULL, CG_ENOMEM);
-    free(*slot);
-    *slot = d;
-    return CG_OK;
-}
-
 enum cg_err cg_mos_endpoint_config_set_state_dir(struct cg_mos_endpoint_config *cfg, const char *dir)
 {
     CG_CHECK(cfg != NULL, CG_EINVAL);
-    return set_str(&cfg->state_dir, dir);
+    return cg__str_replace(&cfg->state_dir, dir);
 }
 
 enum cg_err cg_mos_endpoint_config_set_credentials(struct cg_mos_endpoint_config *cfg,
                                                    const char *file)
 {
     CG_CHECK(cfg != NULL, CG_EINVAL);
-    return set_str(&cfg->credentials, file);
+    return cg__str_replace(&cfg->credentials, file);
 }
 
 enum cg_err cg_mos_endpoint_config_set_timing(struct cg_mos_endpoint_config *cfg,
@@ -130,7 +121,7 @@ enum cg_err cg_mos_peer_config_set_url(struct cg_mos_peer_config *pc, const char
 {
     CG_CHECK(pc != NULL && url != NULL, CG_EINVAL);
     CG_CHECK(strncmp(url, "wss://", 6) == 0, CG_EINVAL); /* M-01, B-30 */
-    return set_str(&pc->url, url);
+    return cg__str_replace(&pc->url, url);
 }
 
 enum cg_err cg_mos_peer_config_set_mode(struct cg_mos_peer_config *pc, enum cg_mos_mode mode)

@@ -28,22 +28,12 @@ void cg_ws_client_config_free(struct cg_ws_client_config *cfg)
     free(cfg);
 }
 
-static enum cg_err replace(char **slot, const char *v)
-{
-    char *d = NULL;
-    if (v != NULL && (d = cg__strdup(v)) == NULL)
-        return CG_ENOMEM;
-    free(*slot);
-    *slot = d;
-    return CG_OK;
-}
-
 enum cg_err cg_ws_client_config_set_trust(struct cg_ws_client_config *cfg, const char *ca_file,
                                           const char *ca_dir)
 {
     CG_CHECK(cfg != NULL, CG_EINVAL);
-    CG_GUARD(replace(&cfg->ca_file, ca_file));
-    return replace(&cfg->ca_dir, ca_dir);
+    CG_GUARD(cg__str_replace(&cfg->ca_file, ca_file));
+    return cg__str_replace(&cfg->ca_dir, ca_dir);
 }
 
 static int hexval(char c)
