@@ -6,6 +6,7 @@
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
+#include <libxml/xmlerror.h>
 #include <limits.h>
 #include <string.h>
 
@@ -65,6 +66,15 @@ static void on_error(void *user, xmlErrorPtr err)
     v->err_offset = consumed > 0 ? (uint64_t)consumed : 0;
 }
 
+/* libxml2 reports encoding errors outside the parser context, through the
+ * (per-thread) generic error handler, which prints to stderr by default. The
+ * library never prints: swallow them for the duration of the call and put
+ * the caller's handler back afterwards. */
+static void silent(void *ctx, const char *msg, ...)
+{
+    (void)ctx, (void)msg;
+}
+
 enum cg_err cg_mos_validate(enum cg_mos_encoding enc, const void *msg, size_t len,
                             uint64_t *err_offset)
 {
@@ -76,8 +86,14 @@ enum cg_err cg_mos_validate(enum cg_mos_encoding enc, const void *msg, size_t le
     if (len == 0)
         return CG_EXML; /* libxml2 refuses to make a context for nothing */
     xmlInitParser();
+    xmlGenericErrorFunc old_fn = xmlGenericError;
+    void *old_ctx = xmlGenericErrorContext;
+    xmlSetGenericErrorFunc(NULL, silent);
     xmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt(msg, (int)len);
-    CG_CHECK(ctxt != NULL, CG_ENOMEM);
+    if (ctxt == NULL) {
+        xmlSetGenericErrorFunc(old_ctx, old_fn);
+        return CG_ENOMEM;
+    }
     struct vstate v = {.ctxt = ctxt};
     xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NODICT);
     memset(ctxt->sax, 0, sizeof(*ctxt->sax));
@@ -104,5 +120,6 @@ enum cg_err cg_mos_validate(enum cg_mos_encoding enc, const void *msg, size_t le
     if (ctxt->myDoc != NULL)
         xmlFreeDoc(ctxt->myDoc);
     xmlFreeParserCtxt(ctxt);
+    xmlSetGenericErrorFunc(old_ctx, old_fn);
     return rc;
 }
