@@ -62,7 +62,9 @@ static void conn_lost(struct legacy_conn *c, const char *why)
     struct mos4_lane *l = c->lane;
     c->lane = NULL;
     if (l != NULL && l->tcp == c) {
-        cg__log(l->peer->ep->ctx, CG_LOG_INFO, "mos", "%s %s (MOS 2.x %s): %s", l->peer->id,
+        /* While the peer stays away, only the first failed attempt is worth a line. */
+        enum cg_log_level lv = l->up || l->attempt <= 1 ? CG_LOG_INFO : CG_LOG_DEBUG;
+        cg__log(l->peer->ep->ctx, lv, "mos", "%s %s (MOS 2.x %s): %s", l->peer->id,
                 cg__mos4_ch_name(l->ch), c->peer_name, why);
         cg__mos4_lane_gone(l);
     }

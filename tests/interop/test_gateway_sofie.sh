@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The gateway between REAL legacy gear: Sofie mos-connection (npm, pinned) as
+# the MOS 2.x NCS and as the MOS 2.x device, each untouched on plain TCP
+# UCS-2BE, joined by two castgate gateways over wss in MOS 4.0 passive mode
+# (the NCS side dials out, M-08). Checks every profile 0-4 exchange the NCS
+# script makes, 50 numbered running orders exactly once and in order, a 2 MB
+# running order with non-ASCII text arriving byte-identical in content, and
+# device-originated messages reaching the NCS.
+. "$(dirname "$0")/lib.sh"
+
+P=$T/pki; S=$SRC/tests/interop/sofie
+export NODE_PATH=$SRC/tests/interop/node_modules
+make_pki "$P" "$(free_port)"
+for v in DL DU DQ G2L G2U G2Q NL NU NQ G1L G1U G1Q WSS; do eval "$v=$(free_port)"; done
+cat >"$T/l1.conf" <<EOF2
+[endpoint]
+role = mos
+id = DEV
+state_dir = $T/s-l1
+[peer NCS]
+legacy_listen = 127.0.0.1:$G1L,$G1U,$G1Q
+legacy_dial = 127.0.0.1:$NL,$NU,$NQ
+channels = mom,ro,aux
+EOF2
+cat >"$T/w1.conf" <<EOF2
+[endpoint]
+role = ncs
+id = NCS
+state_dir = $T/s-w1
+[peer DEV]
+url = wss://localhost:$WSS/mos/Communication
+ca = $P/root-ca.pem
+mode = passive-inside
+channels = mom,ro,aux
+EOF2
+cat >"$T/w2.conf" <<EOF2
+[endpoint]
+role = mos
+id = DEV
+listen = 127.0.0.1:$WSS
+cert = $P/server-rsa.chain.pem $P/server-rsa.key
+cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
+ocsp = no
+state_dir = $T/s-w2
+[peer NCS]
+mode = passive-outside
+channels = mom,ro,aux
+EOF2
+cat >"$T/l2.conf" <<EOF2
+[endpoint]
+role = ncs
+id = NCS
+state_dir = $T/s-l2
+[peer DEV]
+legacy_dial = 127.0.0.1:$DL,$DU,$DQ
+legacy_listen = 127.0.0.1:$G2L,$G2U,$G2Q
+channels = mom,ro,aux
+EOF2
+"$CASTGATE" run --legacy "$T/l2.conf" --mos4 "$T/w2.conf" >"$T/gw2.out" 2>"$T/gw2.err" &
+PIDS+=($!)
+wait_port "$WSS"
+"$CASTGATE" run --legacy "$T/l1.conf" --mos4 "$T/w1.conf" >"$T/gw1.out" 2>"$T/gw1.err" &
+PIDS+=($!)
+wait_port "$G1U"
+node "$S/legacy-device.js" --id DEV --ncs-id NCS --lower "$DL" --upper "$DU" --query "$DQ" \
+  --ncs-lower "$G2L" --ncs-upper "$G2U" --ncs-query "$G2Q" --send-mosobj 3 --send-status 2 \
+  --send-delay-ms 3000 --exit-after-ms 100000 >"$T/dev.out" 2>&1 &
+DPID=$!; PIDS+=($DPID)
+wait_port "$DU"
+timeout 150 node "$S/legacy-ncs.js" --id NCS --dev-id DEV --lower "$NL" --upper "$NU" --query "$NQ" \
+  --dev-lower "$G1L" --dev-upper "$G1U" --dev-query "$G1Q" --script profile0-4 --count 50 --numbered \
+  --big-rocreate 2000000 --wait-incoming-ms 10000 --exit-when-done --linger-ms 1000 >"$T/ncs.out" 2>&1
+nrc=$?
+kill -TERM "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null
+python3 - "$T/ncs.out" "$T/dev.out" >"$T/verdict" <<'PY'
+import json, re, sys
+ncs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+dev = [json.loads(l) for l in open(sys.argv[2]) if l.startswith("{")]
+summ = [e for e in ncs if e.get("event") == "summary"]
+s = summ[-1] if summ else {}
+seq = [int(re.match(r"seq (\d+)", e["roSlug"]).group(1)) for e in dev
+       if e.get("event") == "recv" and e.get("type") == "roCreate" and str(e.get("roSlug", "")).startswith("seq ")]
+big_n = [e["hash"] for e in ncs if e.get("event") == "big-rocreate"]
+big_d = [e["hash"] for e in dev if e.get("event") == "recv" and e.get("roID") == "RO-BIG"]
+print(json.dumps({"sent": s.get("sent"), "acked": s.get("acked"), "nacked": s.get("nacked"),
+                  "failed": s.get("failed"), "received_by_ncs": s.get("receivedByType"),
+                  "numbered_in_order_once": seq == list(range(1, 51)),
+                  "big_identical": bool(big_n) and big_d == big_n}))
+PY
+cat "$T/verdict"
+v() { python3 -c "import json,sys; d=json.load(open('$T/verdict')); sys.exit(0 if ($1) else 1)"; }
+check "Sofie NCS script (profile 0-4) completed through two gateways (rc $nrc)" v "d['failed'] == 0 and d['sent'] and d['acked'] + d['nacked'] == d['sent']"
+check "50 numbered running orders delivered exactly once, in order" v "d['numbered_in_order_once']"
+check "2 MB non-ASCII roCreate arrived with identical content" v "d['big_identical']"
+check "device-originated mosObj, roElementStat and mosListAll reached the NCS" \
+  v "(d['received_by_ncs'] or {}).get('mosObj') == 3 and (d['received_by_ncs'] or {}).get('roElementStat') == 2"
+check "keepAlive never reached the legacy gear" bash -c "! grep -qi keepalive '$T/dev.out' '$T/ncs.out'"
+finish
