@@ -382,7 +382,7 @@ enum cg_err cg__conn_init_tls(struct cg_conn *c, SSL_CTX *sslctx, bool server)
 
 void cg__conn_peer_name(struct cg_conn *c)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0}; /* read below even when getpeername fails */
     int len = sizeof(ss);
     char ip[INET6_ADDRSTRLEN] = "?";
     uint16_t port = 0;
