@@ -1,5 +1,6 @@
 #include "core/core.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@ enum cg_err cg__buf_reserve(struct cg_buf *b, size_t extra)
     size_t need = b->len + extra;
     if (need <= b->cap)
         return CG_OK;
+    CG_CHECK(need <= PTRDIFF_MAX, CG_ENOMEM); /* no allocator grants more */
     size_t cap = b->cap != 0 ? b->cap : 256;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
