@@ -94,6 +94,9 @@ static void fetch_work(uv_work_t *w)
     OPENSSL_free(host);
     OPENSSL_free(port);
     OPENSSL_free(path);
+    /* A libuv pool thread outlives OPENSSL_cleanup at exit, so its OpenSSL
+     * thread state (the error queue OSSL_HTTP_open creates) would leak. */
+    OPENSSL_thread_stop();
 }
 
 static void on_timer(uv_timer_t *t)
