@@ -3,9 +3,10 @@ JOBS      ?= $(shell nproc)
 BUILD     ?= build
 ASAN      ?= build-asan
 FUZZDIR   ?= build-fuzz
+VGDIR     ?= build-vg
 FUZZ_SECONDS ?= 600
 
-.PHONY: all deps build test demo bench fuzz soak install clean format
+.PHONY: all deps build test demo bench fuzz soak install clean format valgrind
 
 all: build
 
@@ -22,6 +23,11 @@ test: deps
 	@cmake --build $(ASAN) -j $(JOBS)
 	@cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
+
+# Valgrind memcheck (not part of make test): a Debug build without sanitizers
+# in $(VGDIR), every unit test, and castgate serve under interop traffic.
+valgrind: deps
+	@bash scripts/valgrind.sh $(VGDIR) $(VG_INTEROP)
 
 demo: build
 	@bash scripts/demo.sh
@@ -41,4 +47,4 @@ format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	@rm -rf $(BUILD) $(ASAN) $(FUZZDIR)
+	@rm -rf $(BUILD) $(ASAN) $(FUZZDIR) $(VGDIR)
