@@ -233,6 +233,8 @@ static enum cg_err make_endpoint(struct app *a, const struct cg_mos_handlers *h)
         rc = cg_mos_endpoint_config_set_limits(ec, (size_t)c->max_message, 100000);
     if (rc == CG_OK)
         rc = cg_mos_endpoint_config_set_validate(ec, c->validate);
+    if (rc == CG_OK && a->side != NULL) /* castgate run: the far side deduplicates */
+        rc = cg_mos_endpoint_config_set_redeliver(ec, true);
     if (rc == CG_OK)
         rc = cg_mos_endpoint_new(a->ctx, ec, h, a, &a->ep);
     cg_mos_endpoint_config_free(ec);

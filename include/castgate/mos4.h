@@ -103,6 +103,14 @@ CG_API enum cg_err cg_mos_endpoint_config_set_limits(struct cg_mos_endpoint_conf
 CG_API enum cg_err cg_mos_endpoint_config_set_validate(struct cg_mos_endpoint_config *cfg,
                                                        bool on);
 
+/* After a restart, a peer may repeat the request that was with the
+ * application when we stopped, and whose answer was not stored. Off (default):
+ * it is acknowledged positively and not delivered again (the application saw
+ * it). On, for relays: it is delivered again, to be forwarded under the same
+ * messageID to a far side that recognises the repeat (M-22). */
+CG_API enum cg_err cg_mos_endpoint_config_set_redeliver(struct cg_mos_endpoint_config *cfg,
+                                                         bool on);
+
 /* peer_id: the peer's ncsID (we are a device) or mosID (we are an NCS). */
 CG_API enum cg_err cg_mos_peer_config_new(const char *peer_id, struct cg_mos_peer_config **out);
 CG_API void cg_mos_peer_config_free(struct cg_mos_peer_config *pc);

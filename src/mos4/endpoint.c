@@ -98,6 +98,13 @@ enum cg_err cg_mos_endpoint_config_set_validate(struct cg_mos_endpoint_config *c
     return CG_OK;
 }
 
+enum cg_err cg_mos_endpoint_config_set_redeliver(struct cg_mos_endpoint_config *cfg, bool on)
+{
+    CG_CHECK(cfg != NULL, CG_EINVAL);
+    cfg->redeliver = on;
+    return CG_OK;
+}
+
 enum cg_err cg_mos_peer_config_new(const char *peer_id, struct cg_mos_peer_config **out)
 {
     CG_CHECK(out != NULL && id_ok(peer_id), CG_EINVAL);

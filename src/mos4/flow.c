@@ -232,6 +232,13 @@ static void on_request(struct mos4_lane *l, const struct cg_mos_message *m)
         cg__mos4_lane_write(l, (const char *)s->answer, s->len);
         return;
     }
+    if (s != NULL && s->restored && l->peer->ep->cfg.redeliver) {
+        lane_log(l, CG_LOG_WARN, "messageID %s again after a restart: delivered again (relay)",
+                 env->message_id);
+        s->restored = false;
+        s->msgid[0] = '\0'; /* deliver() records it afresh */
+        s = NULL;
+    }
     if (s != NULL && s->restored) { /* delivered before a restart, its answer lost with it */
         lane_log(l, CG_LOG_WARN, "messageID %s again after a restart: it was delivered before; "
                  "acknowledged, not delivered twice", env->message_id);

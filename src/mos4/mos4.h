@@ -19,6 +19,7 @@ struct cg_mos_endpoint_config {
     uint32_t keepalive_ms, ack_timeout_ms, retries, reconnect_max_ms;
     size_t max_message, max_queue;
     bool validate;
+    bool redeliver;
 };
 
 struct cg_mos_peer_config {
