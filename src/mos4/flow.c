@@ -269,7 +269,7 @@ static void on_request(struct mos4_lane *l, const struct cg_mos_message *m)
 /* ---- what arrives ---- */
 
 /* An IN-lane message we cannot take: a NACK where the channel has one. */
-static void nack_invalid(struct mos4_lane *l, const char *msgid, const char *why)
+void cg__mos4_nack_invalid(struct mos4_lane *l, const char *msgid, const char *why)
 {
     if (l->dir != CG_MOS_IN)
         return;
@@ -299,13 +299,13 @@ static void take(struct mos4_lane *l, const char *xml, size_t len)
     const char *detail = NULL;
     if (cg_mos_envelope_parse(CG_MOS_UTF8, xml, len, &env, &detail) != CG_OK) {
         lane_log(l, CG_LOG_WARN, "not one MOS message (%s): refused", detail ? detail : "?");
-        nack_invalid(l, NULL, "not one MOS message");
+        cg__mos4_nack_invalid(l, NULL, "not one MOS message");
         return;
     }
     uint64_t off = 0;
     if (ep->cfg.validate && cg_mos_validate(CG_MOS_UTF8, xml, len, &off) != CG_OK) {
         lane_log(l, CG_LOG_WARN, "<%s> is not well-formed XML: refused", env.name);
-        nack_invalid(l, env.message_id, "message is not well-formed XML");
+        cg__mos4_nack_invalid(l, env.message_id, "message is not well-formed XML");
         return;
     }
     if (is_keepalive(env.name))
@@ -331,7 +331,7 @@ void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, 
         char at[32];
         snprintf(at, sizeof(at), "%llu", (unsigned long long)off);
         lane_log(l, CG_LOG_WARN, "binary message is not UCS-2BE (byte %s): refused", at);
-        nack_invalid(l, NULL, "message is not valid UCS-2BE");
+        cg__mos4_nack_invalid(l, NULL, "message is not valid UCS-2BE");
         return;
     }
     take(l, (const char *)utf8, n);

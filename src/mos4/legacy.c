@@ -102,6 +102,10 @@ static void drain_frames(struct legacy_conn *c)
             cg__log(c->peer->ep->ctx, CG_LOG_WARN, "mos", "%s %s (MOS 2.x %s): %s at byte %llu",
                     c->peer->id, cg__mos4_ch_name(c->ch), c->peer_name, cg_strerror(rc),
                     (unsigned long long)fr.offset);
+            /* A stop-and-wait sender waits for an answer to what it sent: give one,
+             * or it repeats the oversized message for ever. Junk gets none. */
+            if (rc == CG_ETOOBIG && c->lane->dir == CG_MOS_IN)
+                cg__mos4_nack_invalid(c->lane, NULL, "message too large");
         }
     }
 }

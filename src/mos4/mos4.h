@@ -168,6 +168,8 @@ void cg__mos4_legacy_detach(struct mos4_lane *l); /* close the lane's connection
 /* flow.c: messages */
 void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len);
 void cg__mos4_out_kick(struct mos4_lane *l);      /* send the next request if possible */
+/* A NACK (roAck on ro, mosAck on mom/aux) for an IN-lane message we refuse. */
+void cg__mos4_nack_invalid(struct mos4_lane *l, const char *msgid, const char *why);
 void cg__mos4_lane_down(struct mos4_lane *l);     /* what a lost connection means for the flow */
 void cg__mos4_flow_free(struct mos4_lane *l);     /* completes pending sends with CG_ECLOSED */
 
