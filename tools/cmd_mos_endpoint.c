@@ -524,6 +524,14 @@ static void relay_request(void *user, struct cg_mos_request *req, const struct c
     char extra[64];
     snprintf(extra, sizeof(extra), ",\"from\":\"%s\"", a->side);
     print_message("relay", m, extra);
+    const struct cg_mos_msg_info *info = cg_mos_msg_lookup(m->env->name, strlen(m->env->name));
+    if (info != NULL && info->removed_in_4 && strcmp(a->conf.removed_in_4, "reject") == 0) {
+        char why[160]; /* M-12: the link's policy refuses what MOS 4.0 removed */
+        snprintf(why, sizeof(why), "castgate: %s was removed in MOS 4.0 (use roElementAction)",
+                 m->env->name);
+        cg_mos_reply_ack(req, false, why);
+        return;
+    }
     struct forward *f = malloc(sizeof(*f));
     enum cg_err rc = f == NULL ? CG_ENOMEM : CG_OK;
     if (rc == CG_OK) {

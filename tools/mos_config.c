@@ -37,6 +37,8 @@ static const struct row rows[] = {
     {"endpoint", "ocsp", K_BOOL, E(ocsp), 0, 1, "staple OCSP responses (B-12, default yes)"},
     {"endpoint", "validate", K_BOOL, E(validate), 0, 1, "check every message is well-formed XML (default yes)"},
     {"endpoint", "hsts", K_LONG, E(hsts), 0, 2147483647, "HSTS max-age (B-21, default 31536000)"},
+    {"endpoint", "removed_in_4", K_STR, E(removed_in_4), 0, 0,
+     "castgate run, legacy side: pass (default) or reject messages MOS 4.0 removed (M-12)"},
     {"peer", "url", K_STR, P(url), 0, 0, "the peer's endpoint, wss://host:port/path"},
     {"peer", "mode", K_STR, P(mode), 0, 0, "standard, passive-inside or passive-outside (M-07, M-08)"},
     {"peer", "channels", K_STR, P(channels), 0, 0, "mom,ro,aux (default mom,ro)"},
@@ -218,5 +220,8 @@ int mosconf_load(const char *path, struct mosconf *c)
     fclose(f);
     if (rc == 0 && (c->id[0] == '\0' || (strcmp(c->role, "ncs") && strcmp(c->role, "mos"))))
         rc = fail(&r, "[endpoint] needs role (ncs or mos) and id", NULL);
+    if (rc == 0 && c->removed_in_4[0] && strcmp(c->removed_in_4, "pass") &&
+        strcmp(c->removed_in_4, "reject"))
+        rc = fail(&r, "removed_in_4 must be pass or reject", c->removed_in_4);
     return rc;
 }

@@ -28,6 +28,7 @@ struct mosconf {
     char credentials[1024], state_dir[1024];
     long keepalive_s, ack_timeout_ms, retries, reconnect_max_ms, max_message;
     int ocsp, validate, hsts;
+    char removed_in_4[16];
     struct mosconf_peer peers[MOSCONF_MAX_PEERS];
     int npeers;
 };

@@ -24,6 +24,7 @@ cat >"$T/l.conf" <<EOF2
 role = mos
 id = DEV
 max_message = 4096
+removed_in_4 = reject
 state_dir = $T/s-l
 [peer NCS]
 legacy_listen = 127.0.0.1:$MOM,$RO
@@ -80,6 +81,8 @@ s.close()
 s = conn(ro)
 s.sendall(msg(6, "<roReq><roID>D</roID></roReq>"))
 r["after_truncated_disconnect"] = answer(s)
+s.sendall(msg(8, "<roStoryDelete><roID>A</roID><storyID>S1</storyID></roStoryDelete>"))
+r["removed_in_4"] = answer(s)
 m = conn(mom)
 m.sendall(msg(7, "<reqMachInfo/>"))
 r["other_channel"] = answer(m)
@@ -94,5 +97,7 @@ check "truncated message then disconnect: the next connection works" bash -c "gr
 check "the other channel never noticed" bash -c "grep '^other_channel |' '$T/result' | grep -q 'listMachInfo'"
 check "each problem logged (junk, too large, encoding)" bash -c "grep -q 'junk between messages' '$T/gw.err' && grep -q 'message too large' '$T/gw.err' && grep -q 'not UCS-2BE' '$T/gw.err'"
 check "the device never saw the bad messages" bash -c "! grep -qE '\"messageID\":\"(2|3|5)\"' '$T/dev.out'"
+check "M-12 policy reject: roStoryDelete refused with a NACK naming it" \
+  bash -c "grep '^removed_in_4 |' '$T/result' | grep -q '<messageID>8</messageID>.*roStoryDelete was removed in MOS 4.0'"
 check "the gateway is still running" kill -0 "$GW"
 finish
