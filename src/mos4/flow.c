@@ -167,6 +167,11 @@ static void answer_heartbeat(struct mos4_lane *l, const struct cg_mos_envelope *
 
 static void hold(struct mos4_lane *l, const struct cg_mos_message *m)
 {
+    if (l->nheld >= CG_MOS4_MAX_HELD) { /* a peer ignoring stop-and-wait (M-22) */
+        lane_log(l, CG_LOG_WARN, "<%s> messageID %s: %d requests already wait: dropped (the peer "
+                 "sends it again)", m->env->name, m->env->message_id, CG_MOS4_MAX_HELD);
+        return;
+    }
     struct mos4_held *h = calloc(1, sizeof(*h));
     if (h == NULL || (h->wire = malloc(m->len)) == NULL) {
         free(h);
@@ -179,6 +184,7 @@ static void hold(struct mos4_lane *l, const struct cg_mos_message *m)
     else
         l->held_head = h;
     l->held_tail = h;
+    l->nheld++;
 }
 
 static const char default_mach_info[] =
@@ -347,6 +353,7 @@ static void next_held(struct mos4_lane *l)
         l->held_head = h->next;
         if (l->held_head == NULL)
             l->held_tail = NULL;
+        l->nheld--;
         take(l, (const char *)h->wire, h->len);
         free(h->wire);
         free(h);
@@ -372,6 +379,14 @@ enum cg_err cg_mos_reply(struct cg_mos_request *req, const char *xml, size_t len
     size_t wlen = b.len;
     struct mos4_seen *s = &l->seen[req->seen_idx];
     if (req->has_msgid && strcmp(s->msgid, req->msgid) == 0) { /* kept for a repeat (M-22) */
+        for (size_t i = 0; i < CG_MOS4_SEEN; i++) { /* only the last request keeps a big answer */
+            struct mos4_seen *o = &l->seen[i];
+            if (o != s && o->answer != NULL && o->len > CG_MOS4_BIG_ANSWER) {
+                free(o->answer);
+                o->answer = NULL;
+                o->msgid[0] = '\0'; /* forgotten: a very late repeat is delivered again */
+            }
+        }
         free(s->answer);
         s->answer = b.data;
         s->len = b.len;
@@ -427,6 +442,7 @@ void cg__mos4_lane_down(struct mos4_lane *l)
         free(h);
     }
     l->held_tail = NULL;
+    l->nheld = 0;
     /* An OUT request in flight stays: it is sent again, same messageID, once the
      * lane is back. An IN request with the application stays too: its answer is
      * kept and replayed when the peer asks again. */

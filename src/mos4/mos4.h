@@ -10,6 +10,8 @@
 
 #define CG_MOS4_NCH 3     /* mom, ro, aux */
 #define CG_MOS4_SEEN 64   /* answered requests remembered per IN lane (M-22 duplicates) */
+#define CG_MOS4_MAX_HELD 64          /* requests waiting behind one with the application */
+#define CG_MOS4_BIG_ANSWER (64u << 10) /* larger answers are kept for the last request only */
 
 struct cg_mos_endpoint_config {
     enum cg_mos_role role;
@@ -84,6 +86,7 @@ struct mos4_lane {
     unsigned seen_next;
     struct cg_mos_request *current; /* a request the application has not answered */
     struct mos4_held *held_head, *held_tail;
+    size_t nheld;
     uint64_t last_heartbeat_reply_ms;
 };
 
