@@ -173,9 +173,11 @@ struct cg_cert_info {
 CG_API enum cg_err cg_cert_store_list(struct cg_ctx *ctx, const char *store_dir,
                                       struct cg_cert_info *out, size_t max, size_t *n);
 
-/* Logs, for the leaf in chain_file, a warning when it expires within 30, 7
- * or 1 days (an error once expired). *days_left (may be NULL) receives the
- * whole days left. Meant for a start/reload check and a daily timer. */
+/* Logs, for the leaf and each intermediate in chain_file, a warning when it
+ * expires within 30, 7 or 1 days (an error and CG_EEXPIRED once expired).
+ * *days_left (may be NULL) receives the whole days left of the first to
+ * expire. Meant for a start/reload check and a daily timer. CG_ECERT: no
+ * certificate in the file. */
 CG_API enum cg_err cg_cert_check_expiry(struct cg_ctx *ctx, const char *chain_file,
                                         long *days_left);
 

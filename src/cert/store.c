@@ -219,33 +219,58 @@ enum cg_err cg_cert_store_list(struct cg_ctx *ctx, const char *store_dir,
     return *n > 0 ? CG_OK : CG_ENOTFOUND;
 }
 
-enum cg_err cg_cert_check_expiry(struct cg_ctx *ctx, const char *chain_file, long *days_left)
+/* One certificate of a chain file: "what" is the file for the leaf, and
+ * "file: intermediate SUBJECT" for the others. */
+static enum cg_err expiry_one(struct cg_ctx *ctx, const char *what, X509 *x, long *left_s)
 {
-    CG_CHECK(chain_file != NULL, CG_EINVAL);
-    X509 *x = cg__cert_read_one(chain_file);
-    if (x == NULL) {
-        cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "%s: no certificate", chain_file);
-        return CG_ECERT;
-    }
     int days = 0, secs = 0;
-    int ok = ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x));
-    X509_free(x);
-    CG_CHECK(ok == 1, CG_ECERT);
+    CG_CHECK(ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)) == 1, CG_ECERT);
     long left = (long)days * 86400L + secs;
-    if (days_left != NULL)
-        *days_left = left / 86400;
+    *left_s = left;
     if (left < 0) {
-        cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "%s has EXPIRED", chain_file);
+        cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "%s has EXPIRED", what);
         return CG_EEXPIRED;
     }
     static const long marks[] = {1, 7, 30};
     for (size_t i = 0; i < CG_ARRAY_LEN(marks); i++) {
         if (left < marks[i] * 86400L) {
             cg__log(ctx, CG_LOG_WARN, CG_CERT_COMPONENT,
-                    "%s expires within %ld day%s (%ld hours left): renew it", chain_file,
-                    marks[i], marks[i] == 1 ? "" : "s", left / 3600);
+                    "%s expires within %ld day%s (%ld hours left): renew it", what, marks[i],
+                    marks[i] == 1 ? "" : "s", left / 3600);
             break;
         }
     }
     return CG_OK;
+}
+
+enum cg_err cg_cert_check_expiry(struct cg_ctx *ctx, const char *chain_file, long *days_left)
+{
+    STACK_OF(X509) *certs = NULL;
+    CG_CHECK(chain_file != NULL, CG_EINVAL);
+    if (cg__cert_read_certs(NULL, chain_file, &certs) != CG_OK) {
+        cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "%s: no certificate", chain_file);
+        return CG_ECERT;
+    }
+    enum cg_err rc = CG_OK;
+    long min_left = 0;
+    /* The leaf and every intermediate sent with it: any of them lapsing breaks the chain. */
+    for (int i = 0; i < sk_X509_num(certs); i++) {
+        char what[800], subj[256];
+        X509 *x = sk_X509_value(certs, i);
+        X509_NAME_oneline(X509_get_subject_name(x), subj, sizeof(subj));
+        if (i == 0)
+            snprintf(what, sizeof(what), "%s", chain_file);
+        else
+            snprintf(what, sizeof(what), "%s: intermediate %s", chain_file, subj);
+        long left = 0;
+        enum cg_err r = expiry_one(ctx, what, x, &left);
+        if (rc == CG_OK)
+            rc = r;
+        if (i == 0 || left < min_left)
+            min_left = left;
+    }
+    sk_X509_pop_free(certs, X509_free);
+    if (days_left != NULL)
+        *days_left = min_left / 86400;
+    return rc;
 }

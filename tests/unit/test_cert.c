@@ -616,6 +616,19 @@ static void test_store_install_and_expiry(void **state)
     fail_mkstemp = 0;
     assert_int_equal(cg_cert_store_list(g_ctx, p("store"), info, 2, &n), CG_OK);
     assert_string_equal(info[0].serial, s);
+    /* A chain file: an intermediate that lapses first is named and counted. */
+    struct cg_ca_init_opts short_ca = {.name = "Short", .inter_days = 3};
+    assert_int_equal(cg_ca_init(g_ctx, p("shortca"), &short_ca), CG_OK);
+    struct cg_ca *sca = NULL;
+    assert_int_equal(cg_ca_open(g_ctx, p("shortca"), NULL, &sca), CG_OK);
+    io = (struct cg_issue_opts){.hosts = hosts, .nhosts = 1};
+    assert_int_equal(cg_ca_issue(sca, &io, p("shortleaf"), NULL, 0), CG_OK);
+    memset(&g_log, 0, sizeof(g_log));
+    assert_int_equal(cg_cert_check_expiry(g_ctx, p("shortleaf/server-ecdsa.chain.pem"), &days),
+                     CG_OK);
+    assert_true(days <= 3);
+    assert_true(tu_log_has(&g_log, "intermediate /CN=Short Issuing CA expires within 7 days"));
+    cg_ca_free(sca);
     cg_ca_free(ca);
 }
 
