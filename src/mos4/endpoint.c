@@ -341,11 +341,6 @@ void cg_mos_endpoint_free(struct cg_mos_endpoint *ep)
 
 /* ---- upgrade requests: which lane, and is the peer who it says (M-02) ---- */
 
-struct query {
-    char mos_id[4 * CG_MOS_ID_MAX + 1], ncs_id[4 * CG_MOS_ID_MAX + 1], channel[8];
-    bool has_mos, has_ncs, has_channel, passive;
-};
-
 static int hexv(char c)
 {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
@@ -377,7 +372,7 @@ static bool decode(const char *v, size_t n, char *out, size_t outsz)
     return true;
 }
 
-static bool parse_query(const char *q, struct query *out)
+bool cg__mos4_parse_query(const char *q, struct mos4_query *out)
 {
     memset(out, 0, sizeof(*out));
     while (*q != '\0') {
@@ -429,7 +424,7 @@ static int check_auth(struct cg_mos_endpoint *ep, const struct cg_http_request *
     return 0;
 }
 
-static int pick_lane(struct cg_mos_endpoint *ep, const struct query *q, struct cg_http_response *res,
+static int pick_lane(struct cg_mos_endpoint *ep, const struct mos4_query *q, struct cg_http_response *res,
                      struct mos4_lane **lane)
 {
     bool we_mos = ep->cfg.role == CG_MOS_ROLE_MOS;
@@ -459,10 +454,10 @@ static int on_upgrade(void *user, const struct cg_http_request *req, struct cg_h
                       void **conn_user)
 {
     struct cg_mos_endpoint *ep = user;
-    struct query q;
+    struct mos4_query q;
     struct mos4_lane *l = NULL;
     int status = check_auth(ep, req, res); /* credentials before anything is revealed */
-    if (status == 0 && !parse_query(cg_http_request_query(req), &q))
+    if (status == 0 && !cg__mos4_parse_query(cg_http_request_query(req), &q))
         status = refuse(res, 400, "malformed query");
     if (status == 0)
         status = pick_lane(ep, &q, res, &l);

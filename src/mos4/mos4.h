@@ -139,6 +139,13 @@ struct cg_mos_endpoint {
     unsigned open_timers; /* uv timers not yet closed: the endpoint is freed after them */
 };
 
+/* endpoint.c: the upgrade request's query (M-02), percent-decoded */
+struct mos4_query {
+    char mos_id[4 * CG_MOS_ID_MAX + 1], ncs_id[4 * CG_MOS_ID_MAX + 1], channel[8];
+    bool has_mos, has_ncs, has_channel, passive;
+};
+bool cg__mos4_parse_query(const char *q, struct mos4_query *out);
+
 /* channel helpers */
 int cg__mos4_ch_index(enum cg_mos_channel ch); /* -1 if not mom/ro/aux */
 enum cg_mos_channel cg__mos4_ch_bit(int idx);
