@@ -122,7 +122,9 @@ struct cg_ocsp_responder_opts {
  * Answers good / revoked / unknown for each certificate in the request from
  * the CA database (re-read when index.txt changes), signed by the
  * intermediate (or the delegated signer), with thisUpdate, nextUpdate and
- * the request's nonce. Errors as cg_ca_open, CG_ECERT for a signer that the
+ * the request's nonce. GET /crl.pem serves the CA's last CRL (DER,
+ * application/pkix-crl; 404 before `cg_ca_write_crl`), so the default CRL
+ * distribution point works too. Errors as cg_ca_open, CG_ECERT for a signer that the
  * intermediate did not issue or that lacks OCSPSigning, CG_EKEYMISMATCH,
  * CG_ENET when it cannot bind. Loop thread only. */
 CG_API enum cg_err cg_ocsp_responder_new(struct cg_ctx *ctx,

@@ -6,6 +6,7 @@
 #include "http/http.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include <stdio.h>
@@ -138,6 +139,32 @@ static void send_reply(struct ocsp_conn *c, int status, const char *type, const 
         conn_close(c);
 }
 
+/* The CRL distribution point recorded by ca init defaults to this server
+ * (http://HOST:PORT/crl.pem): serve the last `castgate cert crl` output as
+ * DER (RFC 5280 §4.2.1.13: application/pkix-crl). Base64 has no '.', so this
+ * path never collides with a GET request. */
+static void send_crl(struct ocsp_conn *c)
+{
+    char path[600];
+    unsigned char *der = NULL;
+    int n = -1;
+    if (cg__cert_path(path, sizeof(path), c->r->ca->dir, "crl.pem") == CG_OK) {
+        BIO *bio = BIO_new_file(path, "r");
+        X509_CRL *crl = bio != NULL ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
+        if (crl != NULL)
+            n = i2d_X509_CRL(crl, &der);
+        X509_CRL_free(crl);
+        BIO_free(bio);
+        ERR_clear_error();
+    }
+    if (n <= 0)
+        send_reply(c, 404, "text/plain", (const uint8_t *)"no CRL yet: castgate cert crl\n", 30,
+                   "");
+    else
+        send_reply(c, 200, "application/pkix-crl", der, (size_t)n, "");
+    OPENSSL_free(der);
+}
+
 static void answer(struct ocsp_conn *c)
 {
     struct cg_ocsp_responder *r = c->r;
@@ -147,6 +174,9 @@ static void answer(struct ocsp_conn *c)
     if (strcmp(req->method, "POST") == 0) {
         der = c->hp.req.body.data;
         len = c->hp.req.body.len;
+    } else if (strcmp(req->method, "GET") == 0 && strcmp(req->path, "/crl.pem") == 0) {
+        send_crl(c);
+        return;
     } else if (strcmp(req->method, "GET") == 0) {
         if (cg__ocsp_decode_get(req->path, &der, &len) != CG_OK) {
             send_reply(c, 400, "text/plain", (const uint8_t *)"bad OCSP GET request\n", 21, "");

@@ -78,6 +78,8 @@ check "B-14 castgate connect refuses the revoked server (CG_EREVOKED)" grep -q '
 "$CASTGATE" cert crl --ca "$CA" >/dev/null 2>&1
 "$CASTGATE" cert issue --ca "$CA" --host fresh.localhost --type ecdsa --out "$T/fresh" >/dev/null 2>&1
 vcrl() { openssl verify -crl_check -CAfile "$CA/root.pem" -untrusted "$CA/intermediate.pem" -CRLfile "$CA/crl.pem" "$1" >"$T/v.txt" 2>&1; }
+curl -s -o "$T/crl.der" -w '%{http_code} %{content_type}\n' "http://127.0.0.1:$OCSP/crl.pem" >"$T/crl.http"
+check "B-12 the CRL distribution point URL serves the CRL (DER, application/pkix-crl)" bash -c "grep -q '^200 application/pkix-crl' '$T/crl.http' && openssl crl -inform DER -in '$T/crl.der' -noout -text | grep -q 'Serial Number: $SERIAL'"
 vcrl "$L/server-rsa.pem"
 check "openssl verify -crl_check: the revoked leaf is revoked per the CRL" grep -q 'certificate revoked' "$T/v.txt"
 vcrl "$T/fresh/server-ecdsa.pem"
