@@ -520,6 +520,7 @@ static void fetch_work(void *arg)
     }
     BIO_free(rsp);
     BIO_free(req);
+    OPENSSL_thread_stop(); /* a pool thread outlives OPENSSL_cleanup: free its state now */
 }
 static void after_fetch(uv_work_t *w, int status)
 {
