@@ -130,14 +130,15 @@ static enum cg_err accept_ws(struct cg_conn *c, const struct cg_route *rt,
     char accept[64];
     CG_GUARD(cg__ws_accept_key(cg__http_request_header(&c->hp.req, "Sec-WebSocket-Key"), accept,
                                sizeof(accept)));
+    /* Everything that can fail comes before the 101, so a failure is still a 500. */
+    CG_GUARD(cg__ws_new(c, &rt->ws, rt->user, conn_user,
+                        cg__lim(c->srv, CG_LIMIT_MAX_WS_MESSAGE), false, &c->ws));
     res->status = 101;
     CG_GUARD(cg_http_response_add_header(res, "Upgrade", "websocket"));
     CG_GUARD(cg_http_response_add_header(res, "Connection", "Upgrade"));
     CG_GUARD(cg_http_response_add_header(res, "Sec-WebSocket-Accept", accept));
     send_response(c, res);
     CG_CHECK(c->state == CG_CONN_HTTP, CG_ECLOSED);
-    CG_GUARD(cg__ws_new(c, &rt->ws, rt->user, conn_user,
-                        cg__lim(c->srv, CG_LIMIT_MAX_WS_MESSAGE), false, &c->ws));
     c->state = CG_CONN_WS;
     cg__conn_arm_timer(c, cg__lim(c->srv, CG_LIMIT_WS_PING_MS));
     cg__log(c->ctx, CG_LOG_INFO, "ws", "%s: WebSocket open on %s", c->peer, rt->path);
@@ -163,8 +164,11 @@ static void serve_ws(struct cg_conn *c, const struct cg_route *rt)
     void *conn_user = NULL;
     status = rt->ws.on_upgrade != NULL ? rt->ws.on_upgrade(rt->user, r, &res, &conn_user) : 101;
     if (status == 101) {
-        if (accept_ws(c, rt, &res, conn_user) != CG_OK)
+        enum cg_err rc = accept_ws(c, rt, &res, conn_user);
+        if (rc == CG_ECLOSED)
             cg__conn_close(c, "upgrade failed");
+        else if (rc != CG_OK)
+            cg__server_reject(c, 500, "cannot set up the WebSocket");
     } else {
         res.status = status >= 400 && status <= 599 ? status : 403;
         res.close = true;

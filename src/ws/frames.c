@@ -25,6 +25,7 @@ struct cg_ws {
     bool in_recv;
     bool reported;
     bool open;
+    bool client;
     enum cg_err error; /* why a connection failed or closed abnormally */
     int http_status;   /* a client's refused upgrade: the server's status */
 };
@@ -101,6 +102,7 @@ enum cg_err cg__ws_new(struct cg_conn *conn, const struct cg_ws_handlers *h, voi
         return CG_ENOMEM;
     }
     wslay_event_config_set_max_recv_msg_length(ws->wslay, max_msg); /* past it: 1009 */
+    ws->client = client;
     ws->conn = conn;
     ws->h = *h;
     ws->route_user = route_user;
@@ -208,7 +210,8 @@ void cg__ws_on_transport_closed(struct cg_ws *ws)
         if (ws->error == CG_OK)
             ws->error = CG_ECLOSED; /* the transport went away under us */
     }
-    if (ws->h.on_close != NULL)
+    /* A server connection that never opened was never announced: no on_close. */
+    if (ws->h.on_close != NULL && (ws->open || ws->client))
         ws->h.on_close(ws->route_user, ws, code);
 }
 
