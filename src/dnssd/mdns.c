@@ -132,9 +132,11 @@ struct cg__mdns {
 
 static void report(struct cg__mdns *m, enum cg_dnssd_state st, enum cg_err err, const char *what)
 {
-    if (err != CG_OK)
-        cg__log(m->ctx, CG_LOG_ERROR, CG_DNSSD_COMPONENT, "multicast DNS: %s: %s", what,
-                avahi_strerror(avahi_client_errno(m->client)));
+    if (err != CG_OK) {
+        const char *why = m->client != NULL ? avahi_strerror(avahi_client_errno(m->client)) : NULL;
+        cg__log(m->ctx, CG_LOG_ERROR, CG_DNSSD_COMPONENT, "multicast DNS: %s: %s",
+                what != NULL ? what : "failure", why != NULL ? why : "no client");
+    }
     if (m->fn != NULL)
         m->fn(m->user, st, err);
 }
