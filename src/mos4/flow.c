@@ -2,6 +2,7 @@
  * answers matched by messageID, retries with the same messageID; on an IN
  * lane one request with the application at a time, repeated messageIDs
  * answered again from memory, never delivered twice. */
+#include "mos/mos.h"
 #include "mos4/mos4.h"
 
 #include <stdarg.h>
@@ -275,22 +276,42 @@ static void on_request(struct mos4_lane *l, const struct cg_mos_message *m)
 /* ---- what arrives ---- */
 
 /* An IN-lane message we cannot take: a NACK where the channel has one. */
+/* The channel's acknowledgement element: roAck on ro (roStatus OK, or the
+ * reason), mosAck on mom/aux (ACK or NACK with statusDescription). The
+ * description is cut at ACK_DESC_MAX bytes on a character boundary. */
+#define ACK_DESC_MAX 255
+static enum cg_err ack_element(int ch, bool ok, const char *description, struct cg_buf *b)
+{
+    char desc[ACK_DESC_MAX + 1];
+    size_t n = description != NULL ? strlen(description) : 0;
+    if (n > ACK_DESC_MAX) {
+        n = ACK_DESC_MAX;
+        while (n > 0 && ((unsigned char)description[n] & 0xC0) == 0x80)
+            n--; /* never split a UTF-8 sequence */
+    }
+    snprintf(desc, sizeof(desc), "%.*s", (int)n, n > 0 ? description : "");
+    if (ch == 1) {
+        CG_GUARD(cg__buf_printf(b, "<roAck><roID/><roStatus>"));
+        CG_GUARD(ok ? cg__buf_printf(b, "OK") : desc[0] ? cg__mos_xml_escape(b, desc)
+                                                        : cg__buf_printf(b, "NACK"));
+        return cg__buf_printf(b, "</roStatus></roAck>");
+    }
+    CG_GUARD(cg__buf_printf(b, "<mosAck><objID/><objRev>0</objRev><status>%s</status>"
+                               "<statusDescription>", ok ? "ACK" : "NACK"));
+    CG_GUARD(cg__mos_xml_escape(b, desc));
+    return cg__buf_printf(b, "</statusDescription></mosAck>");
+}
+
 void cg__mos4_nack_invalid(struct mos4_lane *l, const char *msgid, const char *why)
 {
     if (l->dir != CG_MOS_IN)
         return;
-    struct cg_mos_request req = {.lane = l, .has_msgid = msgid != NULL && msgid[0] != '\0'};
-    snprintf(req.msgid, sizeof(req.msgid), "%s", msgid != NULL ? msgid : "");
-    struct cg_buf b;
+    bool has_id = msgid != NULL && msgid[0] != '\0';
+    struct cg_buf b, w;
     cg__buf_init(&b, 0);
-    enum cg_err rc = l->ch == 1
-        ? cg__buf_printf(&b, "<roAck><roID/><roStatus>%s</roStatus></roAck>", why)
-        : cg__buf_printf(&b, "<mosAck><objID/><objRev>0</objRev><status>NACK</status>"
-                             "<statusDescription>%s</statusDescription></mosAck>", why);
-    struct cg_buf w;
     cg__buf_init(&w, 0);
-    if (rc == CG_OK && cg__mos4_wrap(l, (const char *)b.data, b.len, req.has_msgid ? req.msgid : NULL,
-                                     &w) == CG_OK)
+    if (ack_element(l->ch, false, why, &b) == CG_OK &&
+        cg__mos4_wrap(l, (const char *)b.data, b.len, has_id ? msgid : NULL, &w) == CG_OK)
         cg__mos4_lane_write(l, (const char *)w.data, w.len);
     cg__buf_free(&b);
     cg__buf_free(&w);
@@ -403,32 +424,16 @@ enum cg_err cg_mos_reply(struct cg_mos_request *req, const char *xml, size_t len
     return CG_OK;
 }
 
-static void xml_escape(const char *in, char *out, size_t outsz)
-{
-    size_t o = 0;
-    for (; *in != '\0'; in++) {
-        const char *e = *in == '<' ? "&lt;" : *in == '>' ? "&gt;" : *in == '&' ? "&amp;" : NULL;
-        size_t n = e != NULL ? strlen(e) : 1;
-        if (o + n >= outsz)
-            break;
-        memcpy(out + o, e != NULL ? e : in, n);
-        o += n;
-    }
-    out[o] = '\0';
-}
-
 enum cg_err cg_mos_reply_ack(struct cg_mos_request *req, bool ok, const char *description)
 {
     CG_CHECK(req != NULL, CG_EINVAL);
-    char desc[256];
-    xml_escape(description != NULL ? description : "", desc, sizeof(desc));
-    char elem[512];
-    int n = req->lane->ch == 1
-        ? snprintf(elem, sizeof(elem), "<roAck><roID/><roStatus>%s</roStatus></roAck>",
-                   ok ? "OK" : (desc[0] ? desc : "NACK"))
-        : snprintf(elem, sizeof(elem), "<mosAck><objID/><objRev>0</objRev><status>%s</status>"
-                   "<statusDescription>%s</statusDescription></mosAck>", ok ? "ACK" : "NACK", desc);
-    return cg_mos_reply(req, elem, (size_t)n);
+    struct cg_buf b;
+    cg__buf_init(&b, 0);
+    enum cg_err rc = ack_element(req->lane->ch, ok, description, &b);
+    if (rc == CG_OK)
+        rc = cg_mos_reply(req, (const char *)b.data, b.len);
+    cg__buf_free(&b);
+    return rc;
 }
 
 /* ---- lanes going down, the endpoint going away ---- */

@@ -1,5 +1,6 @@
 /* MOS 4.0 wire helpers: our envelope around a message element, the element
  * of a whole message, NACK detection, the endpoint URL's query (M-02). */
+#include "mos/mos.h"
 #include "mos4/mos4.h"
 
 #include <stdio.h>
@@ -29,27 +30,18 @@ const char *cg__mos4_ncs_id(const struct mos4_lane *l)
     return ep->cfg.role == CG_MOS_ROLE_NCS ? ep->cfg.id : l->peer->id;
 }
 
-static enum cg_err escaped(struct cg_buf *b, const char *s)
-{
-    for (; *s != '\0'; s++) {
-        const char *e = *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;" : NULL;
-        CG_GUARD(e != NULL ? cg__buf_append(b, e, strlen(e)) : cg__buf_append(b, s, 1));
-    }
-    return CG_OK;
-}
-
 /* M-20: mosID, ncsID, messageID, then the message, in that order. */
 enum cg_err cg__mos4_wrap(const struct mos4_lane *l, const char *elem, size_t elen,
                           const char *msgid, struct cg_buf *out)
 {
     CG_GUARD(cg__buf_append(out, "<mos><mosID>", 12));
-    CG_GUARD(escaped(out, cg__mos4_mos_id(l)));
+    CG_GUARD(cg__mos_xml_escape(out, cg__mos4_mos_id(l)));
     CG_GUARD(cg__buf_append(out, "</mosID><ncsID>", 15));
-    CG_GUARD(escaped(out, cg__mos4_ncs_id(l)));
+    CG_GUARD(cg__mos_xml_escape(out, cg__mos4_ncs_id(l)));
     CG_GUARD(cg__buf_append(out, "</ncsID>", 8));
     if (msgid != NULL && msgid[0] != '\0') {
         CG_GUARD(cg__buf_append(out, "<messageID>", 11));
-        CG_GUARD(escaped(out, msgid));
+        CG_GUARD(cg__mos_xml_escape(out, msgid));
         CG_GUARD(cg__buf_append(out, "</messageID>", 12));
     }
     CG_GUARD(cg__buf_append(out, elem, elen));
