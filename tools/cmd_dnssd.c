@@ -1,6 +1,7 @@
 /* castgate discover / castgate dnssd {register,zone}: DNS-SD from the command
  * line, on the public API (include/castgate/dnssd.h). */
 #include "commands.h"
+#include "tool_util.h"
 
 #include <castgate/castgate.h>
 #include <castgate/dnssd.h>
@@ -269,21 +270,6 @@ int cmd_dnssd(int argc, char **argv)
 
 /* ---- discover ---- */
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static void print_txt(const struct cg_dnssd_instance *in)
 {
     printf("\"txt\":{");
@@ -293,10 +279,10 @@ static void print_txt(const struct cg_dnssd_instance *in)
         size_t kl = eq != NULL ? (size_t)(eq - in->txt[j]) : strlen(in->txt[j]);
         snprintf(key, sizeof(key), "%.*s", (int)kl, in->txt[j]);
         printf(j ? "," : "");
-        json_str(key);
+        tool_json_string(key);
         if (eq != NULL) {
             putchar(':');
-            json_str(eq + 1);
+            tool_json_string(eq + 1);
         } else {
             printf(":true");
         }
@@ -320,22 +306,22 @@ static void on_found(void *user, enum cg_err err, const struct cg_dnssd_instance
     }
     r->status = 0;
     printf("{\"type\":");
-    json_str(r->type);
+    tool_json_string(r->type);
     printf(",\"domain\":");
-    json_str(r->domain);
+    tool_json_string(r->domain);
     printf(",\"instances\":[");
     for (size_t i = 0; i < n; i++) {
         printf("%s{\"name\":", i ? "," : "");
-        json_str(v[i].name);
+        tool_json_string(v[i].name);
         printf(",\"host\":");
-        json_str(v[i].host);
+        tool_json_string(v[i].host);
         printf(",\"port\":%u,\"priority\":%u,\"weight\":%u,", v[i].port, v[i].priority,
                v[i].weight);
         print_txt(&v[i]);
         printf(",\"addresses\":[");
         for (size_t j = 0; j < v[i].naddrs; j++) {
             printf(j ? "," : "");
-            json_str(v[i].addrs[j]);
+            tool_json_string(v[i].addrs[j]);
         }
         printf("]}");
     }

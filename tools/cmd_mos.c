@@ -2,6 +2,7 @@
  * prints one JSON object per message or error (M-20, M-21). Later issues add
  * `mos serve` and `mos send` here: dispatch is on argv[1]. */
 #include "commands.h"
+#include "tool_util.h"
 
 #include <castgate/castgate.h>
 #include <errno.h>
@@ -23,39 +24,12 @@ static void usage(FILE *f)
                "  per rejected message / junk run (error, reason, offset). Exit status 1\n"
                "  if anything was rejected.\n");
 }
-
-/* Writes s as a JSON string (s is UTF-8; control characters escaped). */
-static void json_str(const char *s)
-{
-    if (s == NULL) {
-        fputs("null", stdout);
-        return;
-    }
-    putchar('"');
-    for (; *s != 0; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", stdout);
-        else if (c == '\r')
-            fputs("\\r", stdout);
-        else if (c == '\t')
-            fputs("\\t", stdout);
-        else if (c < 0x20 || c == 0x7F)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static void error_line(enum cg_err err, const char *reason, uint64_t offset, size_t bytes)
 {
     printf("{\"error\":");
-    json_str(cg_errname(err));
+    tool_json_string(cg_errname(err));
     printf(",\"reason\":");
-    json_str(reason);
+    tool_json_string(reason);
     printf(",\"offset\":%" PRIu64, offset);
     if (bytes > 0)
         printf(",\"bytes\":%zu", bytes);
@@ -77,13 +51,13 @@ static void message_line(const struct cg_mos_envelope *env, const struct cg_mos_
 {
     const struct cg_mos_msg_info *info = cg_mos_msg_lookup(env->name, strlen(env->name));
     printf("{\"message\":");
-    json_str(env->name);
+    tool_json_string(env->name);
     printf(",\"mosID\":");
-    json_str(env->has_mos_id ? env->mos_id : NULL);
+    tool_json_string(env->has_mos_id ? env->mos_id : NULL);
     printf(",\"ncsID\":");
-    json_str(env->has_ncs_id ? env->ncs_id : NULL);
+    tool_json_string(env->has_ncs_id ? env->ncs_id : NULL);
     printf(",\"messageID\":");
-    json_str(env->message_id_kind == CG_MOS_MSGID_ABSENT ? NULL : env->message_id);
+    tool_json_string(env->message_id_kind == CG_MOS_MSGID_ABSENT ? NULL : env->message_id);
     if (env->message_id_kind == CG_MOS_MSGID_OK)
         printf(",\"messageID_value\":%" PRIu32, env->message_id_value);
     else

@@ -31,33 +31,18 @@ struct app {
     const char *side;  /* "legacy" or "mos4" */
 };
 
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static void print_message(const char *event, const struct cg_mos_message *m, const char *extra)
 {
     printf("{\"event\":\"%s\",\"peer\":", event);
-    json_string(m->peer_id);
+    tool_json_string(m->peer_id);
     printf(",\"channel\":\"%s\",\"message\":", cg_mos_channel_name(m->channel));
-    json_string(m->env->name);
+    tool_json_string(m->env->name);
     printf(",\"mosID\":");
-    json_string(m->env->mos_id);
+    tool_json_string(m->env->mos_id);
     printf(",\"ncsID\":");
-    json_string(m->env->ncs_id);
+    tool_json_string(m->env->ncs_id);
     printf(",\"messageID\":");
-    json_string(m->env->message_id);
+    tool_json_string(m->env->message_id);
     printf(",\"bytes\":%zu%s}\n", m->len, extra != NULL ? extra : "");
     fflush(stdout);
 }
@@ -271,7 +256,7 @@ static int run(struct app *a, const struct cg_mos_handlers *h)
     uv_signal_start(&a->sigterm, on_signal, SIGTERM);
     if (a->srv != NULL) {
         printf("{\"event\":\"listening\",\"port\":%u,\"path\":", (unsigned)cg_server_port(a->srv, 0));
-        json_string(a->conf.path);
+        tool_json_string(a->conf.path);
         printf("}\n");
         fflush(stdout);
     }
@@ -292,7 +277,7 @@ static void on_lane(void *user, const char *peer, enum cg_mos_channel ch, enum c
 {
     struct app *a = user;
     printf("{\"event\":\"lane\",\"peer\":");
-    json_string(peer);
+    tool_json_string(peer);
     printf(",\"channel\":\"%s\",\"dir\":\"%s\",\"up\":%s}\n", cg_mos_channel_name(ch),
            dir == CG_MOS_OUT ? "out" : "in", up ? "true" : "false");
     fflush(stdout);
@@ -486,11 +471,11 @@ int cmd_mos_catalog(int argc, char **argv)
     const struct cg_mos_msg_info *t = cg_mos_msg_table(&n);
     for (size_t i = 0; i < n; i++) {
         printf("{\"message\":");
-        json_string(t[i].name);
+        tool_json_string(t[i].name);
         printf(",\"profile\":%d,\"channel\":\"%s\",\"answer\":", t[i].profile,
                cg_mos_channel_name(t[i].channels));
         if (t[i].answer != NULL)
-            json_string(t[i].answer);
+            tool_json_string(t[i].answer);
         else
             printf("null");
         printf(",\"is_reply\":%s,\"removed_in_4\":%s}\n", t[i].is_reply ? "true" : "false",
