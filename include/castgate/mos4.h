@@ -39,6 +39,12 @@ extern "C" {
 enum cg_mos_role { CG_MOS_ROLE_NCS = 0, CG_MOS_ROLE_MOS = 1 };
 enum cg_mos_mode { CG_MOS_STANDARD = 0, CG_MOS_PASSIVE_INSIDE = 1, CG_MOS_PASSIVE_OUTSIDE = 2 };
 enum cg_mos_dir { CG_MOS_OUT = 0, CG_MOS_IN = 1 };
+/* When what the state directory holds reaches the disk (cg_mos_endpoint_config_set_fsync).
+ * Every policy survives the process being killed (each write is complete in
+ * the kernel before the peer hears of it); the policy decides what a power
+ * loss or kernel crash can cost: ALWAYS nothing, INTERVAL the last interval,
+ * NEVER what the kernel had not written yet. */
+enum cg_mos_fsync { CG_MOS_FSYNC_ALWAYS = 0, CG_MOS_FSYNC_INTERVAL = 1, CG_MOS_FSYNC_NEVER = 2 };
 
 struct cg_mos_endpoint;
 struct cg_mos_endpoint_config;
@@ -111,6 +117,25 @@ CG_API enum cg_err cg_mos_endpoint_config_set_validate(struct cg_mos_endpoint_co
 CG_API enum cg_err cg_mos_endpoint_config_set_redeliver(struct cg_mos_endpoint_config *cfg,
                                                          bool on);
 
+/* Heartbeats (M-10) from peers: off (default), the endpoint answers them
+ * itself (rate-limited); on, they are delivered to on_request like any other
+ * request (a relay forwards them), answered with cg_mos_reply or
+ * cg_mos_reply_heartbeat. */
+CG_API enum cg_err cg_mos_endpoint_config_set_deliver_heartbeats(struct cg_mos_endpoint_config *cfg,
+                                                                 bool on);
+/* The journal (needs a state directory): every request accepted on an IN
+ * lane is written before the application sees it, and its answer before the
+ * peer does. After a restart, requests without a recorded answer are
+ * delivered again in their order (same messageID, M-22) without waiting for
+ * the peer to repeat them, and the last 64 answers per lane are replayed to
+ * repeats. Off (default): only each IN lane's last request is kept. */
+CG_API enum cg_err cg_mos_endpoint_config_set_journal(struct cg_mos_endpoint_config *cfg, bool on);
+/* The fsync policy of the state directory (default CG_MOS_FSYNC_ALWAYS);
+ * interval_ms (10..60000) for CG_MOS_FSYNC_INTERVAL. messageID marks are
+ * always synced. */
+CG_API enum cg_err cg_mos_endpoint_config_set_fsync(struct cg_mos_endpoint_config *cfg,
+                                                    enum cg_mos_fsync policy, uint32_t interval_ms);
+
 /* peer_id: the peer's ncsID (we are a device) or mosID (we are an NCS). */
 CG_API enum cg_err cg_mos_peer_config_new(const char *peer_id, struct cg_mos_peer_config **out);
 CG_API void cg_mos_peer_config_free(struct cg_mos_peer_config *pc);
@@ -154,6 +179,16 @@ CG_API enum cg_err cg_mos_endpoint_new(struct cg_ctx *ctx, const struct cg_mos_e
  * for CG_MOS_PASSIVE_INSIDE without a URL. */
 CG_API enum cg_err cg_mos_endpoint_add_peer(struct cg_mos_endpoint *ep,
                                             const struct cg_mos_peer_config *pc);
+/* Removes a peer at run time: its lanes close (pending sends complete with
+ * CG_ECLOSED, an unanswered request of it is dropped), the others go on.
+ * CG_ENOTFOUND for an unknown ID. */
+CG_API enum cg_err cg_mos_endpoint_remove_peer(struct cg_mos_endpoint *ep, const char *peer_id);
+/* Whether the lane to peer_id on channel in direction dir is connected. */
+CG_API bool cg_mos_lane_is_up(const struct cg_mos_endpoint *ep, const char *peer_id,
+                              enum cg_mos_channel channel, enum cg_mos_dir dir);
+/* Re-reads the credentials file (a SIGHUP reload); on error the previous
+ * users stay. CG_ESTATE without a credentials file. */
+CG_API enum cg_err cg_mos_endpoint_reload_credentials(struct cg_mos_endpoint *ep);
 /* Serves our endpoint path on srv (M-02): upgrades with
  * ?mosID=…&ncsID=…&channel=mom|ro|aux[&passive=true] from known peers, with
  * Basic credentials when configured (401 otherwise, M-05); 400 with a reason
@@ -188,6 +223,8 @@ CG_API size_t cg_mos_pending(const struct cg_mos_endpoint *ep, const char *peer_
 /* Answers a request (element or whole message, UTF-8; the envelope carries
  * the request's messageID). req is freed: do not use it afterwards. */
 CG_API enum cg_err cg_mos_reply(struct cg_mos_request *req, const char *xml, size_t len);
+/* Answers a heartbeat request with a heartbeat carrying our time (M-10). */
+CG_API enum cg_err cg_mos_reply_heartbeat(struct cg_mos_request *req);
 /* Answers with the channel's acknowledgement: roAck (ro) or mosAck (mom,
  * aux), positive, or a NACK carrying description. */
 CG_API enum cg_err cg_mos_reply_ack(struct cg_mos_request *req, bool ok,

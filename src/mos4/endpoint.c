@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 
 /* ---- configuration ---- */
@@ -102,6 +104,32 @@ enum cg_err cg_mos_endpoint_config_set_redeliver(struct cg_mos_endpoint_config *
 {
     CG_CHECK(cfg != NULL, CG_EINVAL);
     cfg->redeliver = on;
+    return CG_OK;
+}
+
+enum cg_err cg_mos_endpoint_config_set_deliver_heartbeats(struct cg_mos_endpoint_config *cfg,
+                                                          bool on)
+{
+    CG_CHECK(cfg != NULL, CG_EINVAL);
+    cfg->deliver_heartbeats = on;
+    return CG_OK;
+}
+
+enum cg_err cg_mos_endpoint_config_set_journal(struct cg_mos_endpoint_config *cfg, bool on)
+{
+    CG_CHECK(cfg != NULL, CG_EINVAL);
+    cfg->journal = on;
+    return CG_OK;
+}
+
+enum cg_err cg_mos_endpoint_config_set_fsync(struct cg_mos_endpoint_config *cfg,
+                                             enum cg_mos_fsync policy, uint32_t interval_ms)
+{
+    CG_CHECK(cfg != NULL && (unsigned)policy <= CG_MOS_FSYNC_NEVER, CG_EINVAL);
+    CG_CHECK(policy != CG_MOS_FSYNC_INTERVAL || (interval_ms >= 10 && interval_ms <= 60000),
+             CG_ERANGE);
+    cfg->fsync = policy;
+    cfg->fsync_interval_ms = interval_ms;
     return CG_OK;
 }
 
@@ -213,6 +241,7 @@ static enum cg_err open_state_dir(struct cg_mos_endpoint *ep)
                 strerror(errno));
         return CG_EFILE;
     }
+    ep->state_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     return CG_OK;
 }
 
@@ -234,16 +263,22 @@ enum cg_err cg_mos_endpoint_new(struct cg_ctx *ctx, const struct cg_mos_endpoint
     if ((cfg->state_dir != NULL && ep->cfg.state_dir == NULL) ||
         (cfg->credentials != NULL && ep->cfg.credentials == NULL))
         rc = CG_ENOMEM;
+    ep->state_fd = -1;
+    if (rc == CG_OK && cfg->journal && cfg->state_dir == NULL)
+        rc = CG_ECONFIG; /* a journal lives in the state directory */
     if (rc == CG_OK)
         rc = open_state_dir(ep);
     if (rc == CG_OK && ep->cfg.credentials != NULL)
         rc = cg__auth_load(ctx, ep->cfg.credentials, NULL, &ep->auth);
     if (rc != CG_OK) {
+        if (ep->state_fd >= 0)
+            close(ep->state_fd);
         free(ep->cfg.state_dir);
         free(ep->cfg.credentials);
         free(ep);
         return rc;
     }
+    cg__mos4_sync_start(ep);
     *out = ep;
     return CG_OK;
 }
@@ -318,11 +353,50 @@ enum cg_err cg_mos_endpoint_start(struct cg_mos_endpoint *ep)
     return CG_OK;
 }
 
+enum cg_err cg_mos_endpoint_remove_peer(struct cg_mos_endpoint *ep, const char *peer_id)
+{
+    CG_CHECK(ep != NULL && peer_id != NULL && !ep->freeing, CG_EINVAL);
+    size_t i = 0;
+    while (i < ep->npeers && strcmp(ep->peers[i]->id, peer_id) != 0)
+        i++;
+    CG_CHECK(i < ep->npeers, CG_ENOTFOUND);
+    struct mos4_peer *p = ep->peers[i];
+    memmove(&ep->peers[i], &ep->peers[i + 1], (ep->npeers - i - 1) * sizeof(*ep->peers));
+    ep->npeers--;
+    p->removed = true; /* lanes stop dialing and sending from here on */
+    cg__log(ep->ctx, CG_LOG_INFO, "mos", "peer %s removed", p->id);
+    for (int ch = 0; ch < CG_MOS4_NCH; ch++)
+        for (int d = 0; d < 2; d++)
+            cg__mos4_lane_close(&p->lanes[ch][d]);
+    cg_ws_client_free(p->client);
+    p->client = NULL;
+    cg__mos4_legacy_unlisten(p);
+    p->next_removed = ep->removed; /* freed when its last timer has closed */
+    ep->removed = p;
+    return CG_OK;
+}
+
+bool cg_mos_lane_is_up(const struct cg_mos_endpoint *ep, const char *peer_id,
+                       enum cg_mos_channel channel, enum cg_mos_dir dir)
+{
+    struct mos4_peer *p = ep != NULL && peer_id != NULL ? cg__mos4_peer(ep, peer_id) : NULL;
+    int ch = cg__mos4_ch_index(channel);
+    return p != NULL && ch >= 0 && (dir == CG_MOS_OUT || dir == CG_MOS_IN) && p->lanes[ch][dir].up;
+}
+
+enum cg_err cg_mos_endpoint_reload_credentials(struct cg_mos_endpoint *ep)
+{
+    CG_CHECK(ep != NULL, CG_EINVAL);
+    CG_CHECK(ep->auth != NULL, CG_ESTATE);
+    return cg__auth_reload(ep->auth);
+}
+
 void cg_mos_endpoint_free(struct cg_mos_endpoint *ep)
 {
     if (ep == NULL || ep->freeing)
         return;
     ep->freeing = true;
+    cg__mos4_sync_stop(ep);
     for (size_t i = 0; i < ep->npeers; i++)
         for (int ch = 0; ch < CG_MOS4_NCH; ch++)
             for (int d = 0; d < 2; d++)
@@ -335,6 +409,7 @@ void cg_mos_endpoint_free(struct cg_mos_endpoint *ep)
         cg_server_remove_route(ep->server, ep->path);
     free(ep->path);
     cg__auth_free(ep->auth);
+    ep->auth = NULL;
     if (ep->open_timers == 0) /* no peer, no timer to wait for */
         cg__mos4_free_endpoint(ep);
 }

@@ -166,17 +166,17 @@ static void answer_heartbeat(struct mos4_lane *l, const struct cg_mos_envelope *
     cg_mos_free(hb);
 }
 
-static void hold(struct mos4_lane *l, const struct cg_mos_message *m)
+static bool hold(struct mos4_lane *l, const struct cg_mos_message *m)
 {
     if (l->nheld >= CG_MOS4_MAX_HELD) { /* a peer ignoring stop-and-wait (M-22) */
         lane_log(l, CG_LOG_WARN, "<%s> messageID %s: %d requests already wait: dropped (the peer "
                  "sends it again)", m->env->name, m->env->message_id, CG_MOS4_MAX_HELD);
-        return;
+        return false;
     }
     struct mos4_held *h = calloc(1, sizeof(*h));
     if (h == NULL || (h->wire = malloc(m->len)) == NULL) {
         free(h);
-        return; /* the peer sends it again: nothing is lost */
+        return false; /* the peer sends it again: nothing is lost */
     }
     memcpy(h->wire, m->xml, m->len);
     h->len = m->len;
@@ -186,6 +186,7 @@ static void hold(struct mos4_lane *l, const struct cg_mos_message *m)
         l->held_head = h;
     l->held_tail = h;
     l->nheld++;
+    return true;
 }
 
 static const char default_mach_info[] =
@@ -210,7 +211,12 @@ static void deliver(struct mos4_lane *l, const struct cg_mos_message *m)
         s->answer = NULL;
         snprintf(s->msgid, sizeof(s->msgid), "%s", req->msgid);
         s->restored = false;
-        cg__mos4_store_last(l, req->msgid, NULL, 0); /* before the application sees it */
+        if (!ep->cfg.journal) /* the journal has it already */
+            cg__mos4_store_last(l, req->msgid, NULL, 0); /* before the application sees it */
+    }
+    if (ep->cfg.journal && (req->wire = malloc(m->len)) != NULL) { /* for compaction */
+        memcpy(req->wire, m->xml, m->len);
+        req->wlen = m->len;
     }
     l->current = req;
     if (ep->h.on_request != NULL)
@@ -221,10 +227,12 @@ static void deliver(struct mos4_lane *l, const struct cg_mos_message *m)
         cg_mos_reply_ack(req, true, NULL);
 }
 
-static void on_request(struct mos4_lane *l, const struct cg_mos_message *m)
+/* fresh: just received (not taken from the held list or the journal). */
+static void on_request(struct mos4_lane *l, const struct cg_mos_message *m, bool fresh)
 {
     const struct cg_mos_envelope *env = m->env;
-    if (strcmp(env->name, "heartbeat") == 0) {
+    const struct cg_mos_endpoint *ep = l->peer->ep;
+    if (strcmp(env->name, "heartbeat") == 0 && !ep->cfg.deliver_heartbeats) {
         answer_heartbeat(l, env);
         return;
     }
@@ -236,7 +244,10 @@ static void on_request(struct mos4_lane *l, const struct cg_mos_message *m)
     struct mos4_seen *s = env->message_id_kind != CG_MOS_MSGID_ABSENT ? find_seen(l, env->message_id) : NULL;
     if (s != NULL && s->answer != NULL) { /* M-22: a lost answer, asked again */
         lane_log(l, CG_LOG_INFO, "messageID %s again: answered again from memory", env->message_id);
-        cg__mos4_lane_write(l, (const char *)s->answer, s->len);
+        if (!fresh) /* a journaled repeat: closed with the answer it got */
+            cg__mos4_journal_answer(l, env->message_id, s->answer, s->len);
+        if (l->up)
+            cg__mos4_lane_write(l, (const char *)s->answer, s->len);
         return;
     }
     if (s != NULL && s->restored && l->peer->ep->cfg.redeliver) {
@@ -267,9 +278,13 @@ static void on_request(struct mos4_lane *l, const struct cg_mos_message *m)
                  env->message_id);
         return;
     }
-    if (l->current != NULL)
-        hold(l, m); /* one request at a time (M-22) */
-    else
+    if (l->current != NULL && !hold(l, m)) /* one request at a time (M-22) */
+        return;
+    if (fresh && ep->cfg.journal) /* accepted: on disk before anyone acts on it */
+        cg__mos4_journal_request(l, env->message_id_kind != CG_MOS_MSGID_ABSENT ? env->message_id
+                                                                                : NULL,
+                                 m->xml, m->len);
+    if (l->current == NULL)
         deliver(l, m);
 }
 
@@ -319,7 +334,7 @@ void cg__mos4_nack_invalid(struct mos4_lane *l, const char *msgid, const char *w
 
 static bool is_keepalive(const char *name) { return strcasecmp(name, "keepAlive") == 0; }
 
-static void take(struct mos4_lane *l, const char *xml, size_t len)
+static void take(struct mos4_lane *l, const char *xml, size_t len, bool fresh)
 {
     const struct cg_mos_endpoint *ep = l->peer->ep;
     struct cg_mos_envelope env;
@@ -342,13 +357,13 @@ static void take(struct mos4_lane *l, const char *xml, size_t len)
     if (l->dir == CG_MOS_OUT)
         on_answer(l, &m);
     else
-        on_request(l, &m);
+        on_request(l, &m, fresh);
 }
 
 void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len)
 {
     if (!binary) { /* M-04: a text frame is UTF-8 (checked by the WebSocket layer) */
-        take(l, (const char *)data, len);
+        take(l, (const char *)data, len, true);
         return;
     }
     uint8_t *utf8 = NULL;
@@ -361,25 +376,30 @@ void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, 
         cg__mos4_nack_invalid(l, NULL, "message is not valid UCS-2BE");
         return;
     }
-    take(l, (const char *)utf8, n);
+    take(l, (const char *)utf8, n, true);
     cg_mos_free(utf8);
 }
 
 /* ---- answering ---- */
 
+/* With a journal, held requests are on disk and go on while the peer is
+ * away: their answers wait in memory for its repeat. */
 static void next_held(struct mos4_lane *l)
 {
-    while (l->current == NULL && l->held_head != NULL && l->up) {
+    while (l->current == NULL && l->held_head != NULL && (l->up || l->peer->ep->cfg.journal) &&
+           !l->peer->ep->freeing && !l->peer->removed) {
         struct mos4_held *h = l->held_head;
         l->held_head = h->next;
         if (l->held_head == NULL)
             l->held_tail = NULL;
         l->nheld--;
-        take(l, (const char *)h->wire, h->len);
+        take(l, (const char *)h->wire, h->len, false);
         free(h->wire);
         free(h);
     }
 }
+
+void cg__mos4_replay(struct mos4_lane *l) { next_held(l); }
 
 enum cg_err cg_mos_reply(struct cg_mos_request *req, const char *xml, size_t len)
 {
@@ -398,30 +418,40 @@ enum cg_err cg_mos_reply(struct cg_mos_request *req, const char *xml, size_t len
     }
     const uint8_t *wire = b.data;
     size_t wlen = b.len;
+    const struct cg_mos_endpoint *ep = l->peer->ep;
     struct mos4_seen *s = &l->seen[req->seen_idx];
     if (req->has_msgid && strcmp(s->msgid, req->msgid) == 0) { /* kept for a repeat (M-22) */
-        for (size_t i = 0; i < CG_MOS4_SEEN; i++) { /* only the last request keeps a big answer */
-            struct mos4_seen *o = &l->seen[i];
-            if (o != s && o->answer != NULL && o->len > CG_MOS4_BIG_ANSWER) {
-                free(o->answer);
-                o->answer = NULL;
-                o->msgid[0] = '\0'; /* forgotten: a very late repeat is delivered again */
-            }
-        }
-        free(s->answer);
-        s->answer = b.data;
-        s->len = b.len;
+        cg__mos4_remember_answer(l, s, b.data, b.len);
         b.data = NULL; /* owned by the seen record now; wire still points at it */
-        cg__mos4_store_last(l, req->msgid, wire, wlen);
+        if (!ep->cfg.journal)
+            cg__mos4_store_last(l, req->msgid, wire, wlen);
     }
+    if (l->current == req)
+        l->current = NULL;
+    if (ep->cfg.journal) /* before the peer hears it (and after the memory is up to date,
+                          * for a compaction) */
+        cg__mos4_journal_answer(l, req->has_msgid ? req->msgid : NULL, wire, wlen);
     if (l->up)
         cg__mos4_lane_write(l, (const char *)wire, wlen);
     cg__buf_free(&b);
-    if (l->current == req)
-        l->current = NULL;
+    free(req->wire);
     free(req);
     next_held(l);
     return CG_OK;
+}
+
+enum cg_err cg_mos_reply_heartbeat(struct cg_mos_request *req)
+{
+    CG_CHECK(req != NULL, CG_EINVAL);
+    const struct mos4_lane *l = req->lane;
+    uint8_t *hb = NULL;
+    size_t n = 0;
+    enum cg_err rc = cg_mos_build_heartbeat(CG_MOS_UTF8, cg__mos4_mos_id(l), cg__mos4_ncs_id(l),
+                                            NULL, wall_ms(), &hb, &n);
+    if (rc == CG_OK)
+        rc = cg_mos_reply(req, (const char *)hb, n);
+    cg_mos_free(hb);
+    return rc;
 }
 
 enum cg_err cg_mos_reply_ack(struct cg_mos_request *req, bool ok, const char *description)
@@ -440,6 +470,8 @@ enum cg_err cg_mos_reply_ack(struct cg_mos_request *req, bool ok, const char *de
 
 void cg__mos4_lane_down(struct mos4_lane *l)
 {
+    if (l->peer->ep->cfg.journal && !l->peer->ep->freeing && !l->peer->removed)
+        return; /* journaled: they are answered, and the answers wait for the repeats */
     while (l->held_head != NULL) { /* never delivered: the peer sends them again */
         struct mos4_held *h = l->held_head;
         l->held_head = h->next;
@@ -474,7 +506,9 @@ void cg__mos4_flow_free(struct mos4_lane *l)
         free(l->seen[i].answer);
         l->seen[i].answer = NULL;
     }
-    free(l->current); /* the application's handle dies with the endpoint */
+    if (l->current != NULL) /* the application's handle dies with the endpoint */
+        free(l->current->wire);
+    free(l->current);
     l->current = NULL;
 }
 

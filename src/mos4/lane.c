@@ -27,7 +27,7 @@ static void on_retry(uv_timer_t *t) { dial(LANE_OF(t, retry_timer)); }
 static void schedule_dial(struct mos4_lane *l)
 {
     const struct cg_mos_endpoint *ep = l->peer->ep;
-    if (!l->we_dial || ep->freeing || !ep->started)
+    if (!l->we_dial || ep->freeing || !ep->started || l->peer->removed)
         return;
     uint64_t delay = (uint64_t)RECONNECT_BASE_MS << (l->attempt < 10 ? l->attempt : 10);
     if (delay > ep->cfg.reconnect_max_ms)
@@ -214,20 +214,32 @@ void cg__mos4_lane_init(struct mos4_lane *l, struct mos4_peer *p, int ch, enum c
     if (p->legacy) /* M-21: we dial the peer's port to originate; it dials ours */
         l->we_dial = configured && dir == CG_MOS_OUT && p->dial_port[ch] != 0;
     l->passive_dial = p->mode == CG_MOS_PASSIVE_INSIDE && dir == CG_MOS_IN;
-    if (configured && dir == CG_MOS_IN)
-        cg__mos4_load_last(l);
+    l->jfd = -1;
     uv_timer_t *timers[] = {&l->retry_timer, &l->idle_timer, &l->ack_timer};
     for (size_t i = 0; i < CG_ARRAY_LEN(timers); i++) {
         uv_timer_init(loop, timers[i]);
-        timers[i]->data = ep;
+        timers[i]->data = l;
         ep->open_timers++;
+        p->open_timers++;
+    }
+    if (configured && dir == CG_MOS_IN) {
+        cg__mos4_load_last(l);
+        if (ep->cfg.journal)
+            cg__mos4_journal_open(l);
     }
 }
+
+static void on_replay(uv_timer_t *t) { cg__mos4_replay(LANE_OF(t, ack_timer)); }
 
 void cg__mos4_lane_start(struct mos4_lane *l)
 {
     if (l->we_dial && l->ws == NULL)
         dial(l);
+    /* Journaled requests go to the application on the next turn of the loop,
+     * once every peer added with this one exists. (An IN lane has no answer
+     * timeout: its ack_timer is free for this.) */
+    if (l->dir == CG_MOS_IN && l->held_head != NULL)
+        uv_timer_start(&l->ack_timer, on_replay, 0, 0);
 }
 
 void cg__mos4_lane_close(struct mos4_lane *l)
@@ -244,6 +256,7 @@ void cg__mos4_lane_close(struct mos4_lane *l)
         cg_ws_close(ws, 1001, "endpoint shutting down");
     }
     cg__mos4_flow_free(l);
+    cg__mos4_journal_close(l);
     uv_close((uv_handle_t *)&l->retry_timer, cg__mos4_timer_closed);
     uv_close((uv_handle_t *)&l->idle_timer, cg__mos4_timer_closed);
     uv_close((uv_handle_t *)&l->ack_timer, cg__mos4_timer_closed);

@@ -22,6 +22,10 @@ struct cg_mos_endpoint_config {
     size_t max_message, max_queue;
     bool validate;
     bool redeliver;
+    bool deliver_heartbeats;
+    bool journal;
+    enum cg_mos_fsync fsync;
+    uint32_t fsync_interval_ms;
 };
 
 struct cg_mos_peer_config {
@@ -88,12 +92,14 @@ struct mos4_lane {
     struct mos4_held *held_head, *held_tail;
     size_t nheld;
     uint64_t last_heartbeat_reply_ms;
+    /* the journal of accepted requests and their answers (journal.c) */
+    int jfd;                       /* -1: none */
+    uint64_t jsize, jsize_compact; /* bytes now, and just after the last compaction */
 };
 
 struct mos4_held { /* requests that arrived while one was unanswered */
-    uint8_t *wire;
+    uint8_t *wire; /* UTF-8, as received */
     size_t len;
-    bool binary;
     struct mos4_held *next;
 };
 
@@ -114,6 +120,9 @@ struct mos4_peer {
     uint16_t listen_port[CG_MOS4_NCH];
     struct legacy_listener *listeners[CG_MOS4_NCH];
     struct mos4_lane lanes[CG_MOS4_NCH][2];
+    unsigned open_timers; /* this peer's lane timers not yet closed */
+    bool removed;         /* cg_mos_endpoint_remove_peer: freed with its last timer */
+    struct mos4_peer *next_removed;
 };
 
 struct cg_mos_request {
@@ -122,6 +131,8 @@ struct cg_mos_request {
     char msgid[4 * CG_MOS_ID_MAX + 1];
     bool has_msgid;
     char name[64];
+    uint8_t *wire; /* the request (UTF-8), kept for journal compaction */
+    size_t wlen;
 };
 
 struct cg_mos_endpoint {
@@ -137,6 +148,10 @@ struct cg_mos_endpoint {
     bool started;
     bool freeing;
     unsigned open_timers; /* uv timers not yet closed: the endpoint is freed after them */
+    struct mos4_peer *removed; /* removed peers waiting for their timers to close */
+    uv_timer_t sync_timer;     /* CG_MOS_FSYNC_INTERVAL */
+    bool sync_timer_on, dirty;
+    int state_fd; /* the state directory, for syncfs; -1 if none */
 };
 
 /* endpoint.c: the upgrade request's query (M-02), percent-decoded */
@@ -178,10 +193,28 @@ void cg__mos4_legacy_detach(struct mos4_lane *l); /* close the lane's connection
 /* flow.c: messages */
 void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len);
 void cg__mos4_out_kick(struct mos4_lane *l);      /* send the next request if possible */
+void cg__mos4_replay(struct mos4_lane *l);        /* deliver journaled requests */
 /* A NACK (roAck on ro, mosAck on mom/aux) for an IN-lane message we refuse. */
 void cg__mos4_nack_invalid(struct mos4_lane *l, const char *msgid, const char *why);
 void cg__mos4_lane_down(struct mos4_lane *l);     /* what a lost connection means for the flow */
 void cg__mos4_flow_free(struct mos4_lane *l);     /* completes pending sends with CG_ECLOSED */
+
+/* journal.c: accepted requests and answers on disk (cg_mos_endpoint_config_set_journal) */
+typedef void (*mos4_journal_cb)(void *user, char kind, const char *msgid, const uint8_t *data,
+                                size_t len);
+enum cg_err cg__mos4_journal_encode(struct cg_buf *b, char kind, const char *msgid,
+                                    const void *data, size_t len);
+/* Calls cb per whole record ('R' request, 'A' answer; msgid NULL when the
+ * message had none); returns the length of the well-formed prefix. */
+size_t cg__mos4_journal_parse(const uint8_t *buf, size_t len, mos4_journal_cb cb, void *user);
+void cg__mos4_journal_open(struct mos4_lane *l); /* replays into the seen ring and held list */
+void cg__mos4_journal_request(struct mos4_lane *l, const char *msgid, const char *xml, size_t len);
+void cg__mos4_journal_answer(struct mos4_lane *l, const char *msgid, const void *wire, size_t len);
+void cg__mos4_journal_close(struct mos4_lane *l);
+void cg__mos4_state_written(struct cg_mos_endpoint *ep, int fd); /* per the fsync policy */
+void cg__mos4_sync_start(struct cg_mos_endpoint *ep);
+void cg__mos4_sync_stop(struct cg_mos_endpoint *ep);
+void cg__mos4_remember_answer(struct mos4_lane *l, struct mos4_seen *s, uint8_t *answer, size_t len);
 
 /* msgid.c: persistent counters (M-11) */
 uint32_t cg__mos4_next_msgid(struct mos4_lane *l);
@@ -198,5 +231,6 @@ bool cg__mos4_is_nack(const char *name, const char *xml, size_t len);
 enum cg_err cg__mos4_url_with_query(const struct mos4_lane *l, char **out);
 void cg__mos4_timer_closed(uv_handle_t *h); /* the last one frees the endpoint */
 void cg__mos4_free_endpoint(struct cg_mos_endpoint *ep);
+void cg__mos4_free_peer(struct mos4_peer *p);
 
 #endif

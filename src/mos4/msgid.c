@@ -80,14 +80,17 @@ uint32_t cg__mos4_next_msgid(struct mos4_lane *l)
  * application sees it, its answer once given: a repeat is then answered from
  * the file and never delivered twice. Format: "msgid\n" then the answer. */
 
-static bool write_atomic(const char *path, const char *tmp, const void *a, size_t alen,
-                         const void *b, size_t blen)
+/* write + rename survives the process being killed; fsync (per the
+ * endpoint's policy) a power loss too. */
+static bool write_atomic(struct cg_mos_endpoint *ep, const char *path, const char *tmp,
+                         const void *a, size_t alen, const void *b, size_t blen)
 {
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return false;
-    bool ok = write(fd, a, alen) == (ssize_t)alen && (blen == 0 || write(fd, b, blen) == (ssize_t)blen) &&
-              fsync(fd) == 0;
+    bool ok = write(fd, a, alen) == (ssize_t)alen && (blen == 0 || write(fd, b, blen) == (ssize_t)blen);
+    if (ok)
+        cg__mos4_state_written(ep, fd);
     ok = close(fd) == 0 && ok;
     return ok && rename(tmp, path) == 0;
 }
@@ -100,7 +103,7 @@ void cg__mos4_store_last(const struct mos4_lane *l, const char *msgid, const voi
     state_path(l, path, sizeof(path), ".last");
     state_path(l, tmp, sizeof(tmp), ".last.tmp");
     int n = snprintf(head, sizeof(head), "%s\n", msgid);
-    if (!write_atomic(path, tmp, head, (size_t)n, answer, len))
+    if (!write_atomic(l->peer->ep, path, tmp, head, (size_t)n, answer, len))
         cg__log(l->peer->ep->ctx, CG_LOG_ERROR, "mos", "%s %s: cannot store the last request (%s)",
                 l->peer->id, cg__mos4_ch_name(l->ch), strerror(errno));
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 static const char *const ch_names[CG_MOS4_NCH] = {"mom", "ro", "aux"};
 
@@ -161,20 +162,37 @@ enum cg_err cg__mos4_url_with_query(const struct mos4_lane *l, char **out)
     return CG_OK;
 }
 
+void cg__mos4_free_peer(struct mos4_peer *p)
+{
+    free(p->url);
+    free(p);
+}
+
+/* A lane timer closed: a removed peer goes with its last one, a freed
+ * endpoint with the last of all. */
 void cg__mos4_timer_closed(uv_handle_t *h)
 {
-    struct cg_mos_endpoint *ep = h->data;
-    if (--ep->open_timers == 0)
+    struct mos4_lane *l = h->data;
+    struct mos4_peer *p = l->peer;
+    struct cg_mos_endpoint *ep = p->ep;
+    if (--p->open_timers == 0 && p->removed) {
+        struct mos4_peer **pp = &ep->removed;
+        while (*pp != p)
+            pp = &(*pp)->next_removed;
+        *pp = p->next_removed;
+        cg__mos4_free_peer(p);
+    }
+    if (--ep->open_timers == 0 && ep->freeing)
         cg__mos4_free_endpoint(ep);
 }
 
 void cg__mos4_free_endpoint(struct cg_mos_endpoint *ep)
 {
-    for (size_t i = 0; i < ep->npeers; i++) {
-        free(ep->peers[i]->url);
-        free(ep->peers[i]);
-    }
+    for (size_t i = 0; i < ep->npeers; i++)
+        cg__mos4_free_peer(ep->peers[i]);
     free(ep->peers);
+    if (ep->state_fd >= 0)
+        close(ep->state_fd);
     free(ep->cfg.state_dir);
     free(ep->cfg.credentials);
     free(ep);
