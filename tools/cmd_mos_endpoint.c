@@ -2,6 +2,7 @@
  * file: serve prints what arrives and answers it; send sends files in order,
  * waits for each answer, and prints them. Both print JSON lines. */
 #include "commands.h"
+#include "mos_build.h"
 #include "mos_config.h"
 #include "tool_util.h"
 
@@ -27,25 +28,7 @@ struct app {
     int failures;
     bool sending;
     char **files;
-    struct app *other; /* castgate run: the endpoint on the other side */
-    const char *side;  /* "legacy" or "mos4" */
 };
-
-static void print_message(const char *event, const struct cg_mos_message *m, const char *extra)
-{
-    printf("{\"event\":\"%s\",\"peer\":", event);
-    tool_json_string(m->peer_id);
-    printf(",\"channel\":\"%s\",\"message\":", cg_mos_channel_name(m->channel));
-    tool_json_string(m->env->name);
-    printf(",\"mosID\":");
-    tool_json_string(m->env->mos_id);
-    printf(",\"ncsID\":");
-    tool_json_string(m->env->ncs_id);
-    printf(",\"messageID\":");
-    tool_json_string(m->env->message_id);
-    printf(",\"bytes\":%zu%s}\n", m->len, extra != NULL ? extra : "");
-    fflush(stdout);
-}
 
 static void on_lane(void *user, const char *peer, enum cg_mos_channel ch, enum cg_mos_dir dir,
                     bool up);
@@ -53,7 +36,7 @@ static void on_lane(void *user, const char *peer, enum cg_mos_channel ch, enum c
 static void on_request(void *user, struct cg_mos_request *req, const struct cg_mos_message *m)
 {
     (void)user;
-    print_message("message", m, NULL);
+    mosb_print_message("message", m, NULL);
     static const char mach[] =
         "<listMachInfo><manufacturer>castgate</manufacturer><model>castgate mos serve</model>"
         "<hwRev/><swRev>0.1.0</swRev><DOM/><SN/><ID/><time/><opTime/><mosRev>4.0</mosRev>"
@@ -66,139 +49,6 @@ static void on_request(void *user, struct cg_mos_request *req, const struct cg_m
 }
 
 /* ---- building the endpoint from the file ---- */
-
-static enum cg_mos_mode mode_of(const char *s, bool *ok)
-{
-    *ok = true;
-    if (s[0] == '\0' || strcmp(s, "standard") == 0)
-        return CG_MOS_STANDARD;
-    if (strcmp(s, "passive-inside") == 0)
-        return CG_MOS_PASSIVE_INSIDE;
-    if (strcmp(s, "passive-outside") == 0)
-        return CG_MOS_PASSIVE_OUTSIDE;
-    *ok = false;
-    return CG_MOS_STANDARD;
-}
-
-static unsigned channels_of(const char *s)
-{
-    if (s[0] == '\0')
-        return CG_MOS_CH_MOM | CG_MOS_CH_RO;
-    unsigned bits = 0;
-    char buf[32];
-    snprintf(buf, sizeof(buf), "%s", s);
-    for (char *t = strtok(buf, ", "); t != NULL; t = strtok(NULL, ", "))
-        bits |= !strcmp(t, "mom") ? CG_MOS_CH_MOM : !strcmp(t, "ro") ? CG_MOS_CH_RO
-              : !strcmp(t, "aux") ? CG_MOS_CH_AUX : 0x100;
-    return bits;
-}
-
-static enum cg_err peer_client(const struct mosconf_peer *p, struct cg_ws_client_config *cc)
-{
-    enum cg_err rc = CG_OK;
-    if (p->ca[0] || p->ca_dir[0])
-        rc = cg_ws_client_config_set_trust(cc, p->ca[0] ? p->ca : NULL, p->ca_dir[0] ? p->ca_dir : NULL);
-    if (rc == CG_OK && p->pin[0])
-        rc = cg_ws_client_config_set_pin(cc, p->pin);
-    if (rc == CG_OK && p->self_signed)
-        rc = cg_ws_client_config_set_self_signed(cc, true);
-    if (rc != CG_OK || p->user[0] == '\0')
-        return rc;
-    FILE *f = fopen(p->password_file, "r");
-    char pw[512] = "";
-    if (f == NULL || fgets(pw, sizeof(pw), f) == NULL)
-        rc = CG_EFILE;
-    if (f != NULL)
-        fclose(f);
-    pw[strcspn(pw, "\r\n")] = '\0';
-    if (rc == CG_OK)
-        rc = cg_ws_client_config_set_basic_auth(cc, p->user, pw);
-    memset(pw, 0, sizeof(pw));
-    return rc;
-}
-
-static enum cg_err add_legacy(struct cg_mos_peer_config *pc, const struct mosconf_peer *p)
-{
-    char host[256];
-    uint16_t port[3];
-    enum cg_mos_encoding enc = strcmp(p->legacy_encoding, "utf8") == 0 ? CG_MOS_UTF8 : CG_MOS_UCS2BE;
-    if (p->legacy_encoding[0] && enc == CG_MOS_UCS2BE && strcmp(p->legacy_encoding, "ucs2be") != 0)
-        return CG_ECONFIG;
-    enum cg_err rc = CG_OK;
-    if (p->legacy_dial[0])
-        rc = tool_parse_addr(p->legacy_dial, host, sizeof(host), port, 3) != 0
-                 ? CG_ECONFIG
-                 : cg_mos_peer_config_set_legacy_dial(pc, host, port[0], port[1], port[2], enc);
-    if (rc == CG_OK && p->legacy_listen[0])
-        rc = tool_parse_addr(p->legacy_listen, host, sizeof(host), port, 3) != 0
-                 ? CG_ECONFIG
-                 : cg_mos_peer_config_set_legacy_listen(pc, host, port[0], port[1], port[2]);
-    if (rc == CG_OK && !p->legacy_dial[0]) /* listen only: still set the encoding */
-        rc = cg_mos_peer_config_set_legacy_dial(pc, "-", 0, 0, 0, enc);
-    return rc;
-}
-
-static enum cg_err add_peer(struct app *a, const struct mosconf_peer *p)
-{
-    struct cg_mos_peer_config *pc = NULL;
-    struct cg_ws_client_config *cc = NULL;
-    bool ok;
-    enum cg_mos_mode mode = mode_of(p->mode, &ok);
-    unsigned ch = channels_of(p->channels);
-    enum cg_err rc = !ok || ch == 0 || ch > 7 ? CG_ECONFIG : CG_OK;
-    if (rc == CG_OK)
-        rc = cg_mos_peer_config_new(p->id, &pc);
-    if (rc == CG_OK && p->url[0])
-        rc = cg_mos_peer_config_set_url(pc, p->url);
-    if (rc == CG_OK)
-        rc = cg_mos_peer_config_set_mode(pc, mode);
-    if (rc == CG_OK)
-        rc = cg_mos_peer_config_set_channels(pc, ch);
-    if (rc == CG_OK)
-        rc = cg_mos_peer_config_set_text_frames(pc, p->text_frames);
-    if (rc == CG_OK && (p->legacy_dial[0] || p->legacy_listen[0]))
-        rc = add_legacy(pc, p);
-    if (rc == CG_OK)
-        rc = cg_ws_client_config_new(&cc);
-    if (rc == CG_OK)
-        rc = peer_client(p, cc);
-    if (rc == CG_OK)
-        rc = cg_mos_peer_config_set_client(pc, cc);
-    if (rc == CG_OK)
-        rc = cg_mos_endpoint_add_peer(a->ep, pc);
-    if (rc != CG_OK)
-        fprintf(stderr, "castgate mos: peer %s: %s\n", p->id, cg_strerror(rc));
-    cg_ws_client_config_free(cc);
-    cg_mos_peer_config_free(pc);
-    return rc;
-}
-
-static enum cg_err make_server(struct app *a)
-{
-    const struct mosconf *c = &a->conf;
-    struct cg_server_config *sc = NULL;
-    char host[64];
-    uint16_t port;
-    if (tool_parse_addr(c->listen, host, sizeof(host), &port, 1) != 0) {
-        fprintf(stderr, "castgate mos: bad listen '%s' (ADDR:PORT)\n", c->listen);
-        return CG_ECONFIG;
-    }
-    enum cg_err rc = cg_server_config_new(&sc);
-    if (rc == CG_OK)
-        rc = cg_server_config_add_listen(sc, host, port);
-    for (int i = 0; rc == CG_OK && i < c->ncerts; i++)
-        rc = cg_server_config_add_cert(sc, c->cert[i], c->key[i]);
-    if (rc == CG_OK)
-        rc = cg_server_config_set_ocsp(sc, c->ocsp, NULL);
-    if (rc == CG_OK)
-        rc = cg_server_config_set_hsts(sc, (uint32_t)c->hsts, false);
-    if (rc == CG_OK)
-        rc = cg_server_config_set_limit(sc, CG_LIMIT_MAX_WS_MESSAGE, (uint64_t)c->max_message);
-    if (rc == CG_OK)
-        rc = cg_server_new(a->ctx, sc, &a->srv);
-    cg_server_config_free(sc);
-    return rc;
-}
 
 static enum cg_err make_endpoint(struct app *a, const struct cg_mos_handlers *h)
 {
@@ -218,14 +68,12 @@ static enum cg_err make_endpoint(struct app *a, const struct cg_mos_handlers *h)
         rc = cg_mos_endpoint_config_set_limits(ec, (size_t)c->max_message, 100000);
     if (rc == CG_OK)
         rc = cg_mos_endpoint_config_set_validate(ec, c->validate);
-    if (rc == CG_OK && a->side != NULL) /* castgate run: the far side deduplicates */
-        rc = cg_mos_endpoint_config_set_redeliver(ec, true);
     if (rc == CG_OK)
         rc = cg_mos_endpoint_new(a->ctx, ec, h, a, &a->ep);
     cg_mos_endpoint_config_free(ec);
     for (int i = 0; rc == CG_OK && i < c->npeers; i++)
-        rc = add_peer(a, &c->peers[i]);
-    if (rc == CG_OK && c->listen[0] && (rc = make_server(a)) == CG_OK)
+        rc = mosb_add_peer(a->ep, &c->peers[i]);
+    if (rc == CG_OK && c->listen[0] && (rc = mosb_server(a->ctx, c, &a->srv)) == CG_OK)
         rc = cg_mos_endpoint_attach(a->ep, a->srv, c->path);
     if (rc == CG_OK && a->srv != NULL)
         rc = cg_server_start(a->srv);
@@ -346,7 +194,7 @@ static void on_sent(void *user, enum cg_err status, const struct cg_mos_message 
     if (reply != NULL) {
         char extra[64];
         snprintf(extra, sizeof(extra), ",\"status\":\"%s\"", status == CG_OK ? "ok" : "nack");
-        print_message("reply", reply, extra);
+        mosb_print_message("reply", reply, extra);
     } else {
         printf("{\"event\":\"reply\",\"status\":\"%s\"}\n", cg_errname(status));
         fflush(stdout);
@@ -406,7 +254,7 @@ static int send_args(struct app *a, int argc, char **argv, const char **cfg, lon
         switch (o) {
         case 'c': *cfg = optarg; break;
         case 'p': a->peer = optarg; break;
-        case 'C': a->channel = channels_of(optarg); break;
+        case 'C': a->channel = mosb_channels(optarg); break;
         case 't': *timeout_s = strtol(optarg, NULL, 10); break;
         case 'h': send_usage(stdout); return 1;
         default: send_usage(stderr); return -1;
@@ -484,134 +332,3 @@ int cmd_mos_catalog(int argc, char **argv)
     return 0;
 }
 
-static int run_gateway(struct app *l, struct app *w);
-
-/* ---- castgate run: legacy MOS 2.x gear <-> MOS 4.0, one relay per link ---- */
-
-struct forward {
-    struct cg_mos_request *req;
-    struct app *from;
-};
-
-static void relay_done(void *user, enum cg_err status, const struct cg_mos_message *reply)
-{
-    struct forward *f = user;
-    if (reply != NULL) /* the far side's own answer, its status text included */
-        cg_mos_reply(f->req, reply->xml, reply->len);
-    else if (status != CG_ECLOSED) /* on shutdown the request may be gone already */
-        cg_mos_reply_ack(f->req, false, "castgate: no answer from the far side");
-    free(f);
-}
-
-static void relay_request(void *user, struct cg_mos_request *req, const struct cg_mos_message *m)
-{
-    struct app *a = user;
-    char extra[64];
-    snprintf(extra, sizeof(extra), ",\"from\":\"%s\"", a->side);
-    print_message("relay", m, extra);
-    const struct cg_mos_msg_info *info = cg_mos_msg_lookup(m->env->name, strlen(m->env->name));
-    if (info != NULL && info->removed_in_4 && strcmp(a->conf.removed_in_4, "reject") == 0) {
-        char why[160]; /* M-12: the link's policy refuses what MOS 4.0 removed */
-        snprintf(why, sizeof(why), "castgate: %s was removed in MOS 4.0 (use roElementAction)",
-                 m->env->name);
-        cg_mos_reply_ack(req, false, why);
-        return;
-    }
-    struct forward *f = malloc(sizeof(*f));
-    enum cg_err rc = f == NULL ? CG_ENOMEM : CG_OK;
-    if (rc == CG_OK) {
-        *f = (struct forward){.req = req, .from = a};
-        /* the far endpoint's peer is the one whose ID is ours (same IDs end to end) */
-        rc = cg_mos_forward(a->other->ep, a->conf.id, m->channel, m->xml, m->len, relay_done, f);
-    }
-    if (rc != CG_OK) {
-        free(f);
-        char why[128];
-        snprintf(why, sizeof(why), "castgate: cannot forward: %s", cg_strerror(rc));
-        cg_mos_reply_ack(req, false, why);
-    }
-}
-
-static void run_usage(FILE *f)
-{
-    fprintf(f, "usage: castgate run --legacy FILE --mos4 FILE [--check-config]\n"
-               "The gateway: FILE for each side is an endpoint configuration (see\n"
-               "'castgate mos serve --help'). The legacy side's peers are MOS 2.x gear\n"
-               "(legacy_dial / legacy_listen); the MOS 4.0 side's peers are the far side over wss.\n"
-               "A request from either side is forwarded to the other side's peer that has the\n"
-               "receiving endpoint's ID, with its messageID unchanged; the far side's answer\n"
-               "comes back. keepAlive ends at the gateway; heartbeats are answered locally.\n");
-}
-
-int cmd_run(int argc, char **argv)
-{
-    const char *lf = NULL, *wf = NULL;
-    bool check = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--legacy") && i + 1 < argc)
-            lf = argv[++i];
-        else if (!strcmp(argv[i], "--mos4") && i + 1 < argc)
-            wf = argv[++i];
-        else if (!strcmp(argv[i], "--check-config"))
-            check = true;
-        else {
-            run_usage(!strcmp(argv[i], "--help") ? stdout : stderr);
-            return !strcmp(argv[i], "--help") ? 0 : 2;
-        }
-    }
-    struct app *l = calloc(1, sizeof(*l)), *w = calloc(1, sizeof(*w));
-    int rc = 2;
-    if (lf == NULL || wf == NULL || l == NULL || w == NULL) {
-        run_usage(stderr);
-        goto out;
-    }
-    if (mosconf_load(lf, &l->conf) != 0 || mosconf_load(wf, &w->conf) != 0)
-        goto out;
-    if (check) {
-        printf("castgate run: %s and %s are valid\n", lf, wf);
-        rc = 0;
-        goto out;
-    }
-    rc = run_gateway(l, w);
-out:
-    free(l);
-    free(w);
-    return rc;
-}
-
-static int run_gateway(struct app *l, struct app *w)
-{
-    if (cg_ctx_new(&l->ctx) != CG_OK)
-        return 1;
-    signal(SIGPIPE, SIG_IGN);
-    cg_ctx_set_log(l->ctx, cg_log_stderr, NULL, CG_LOG_INFO);
-    w->ctx = l->ctx;
-    l->other = w, w->other = l;
-    l->side = "legacy", w->side = "mos4";
-    struct cg_mos_handlers h = {.on_lane = on_lane, .on_request = relay_request};
-    int rc = 1;
-    if (make_endpoint(w, &h) == CG_OK && make_endpoint(l, &h) == CG_OK) {
-        uv_loop_t *loop = cg_ctx_loop(l->ctx);
-        uv_signal_init(loop, &l->sigint);
-        uv_signal_init(loop, &l->sigterm);
-        l->sigint.data = l->sigterm.data = l;
-        uv_signal_start(&l->sigint, on_signal, SIGINT);
-        uv_signal_start(&l->sigterm, on_signal, SIGTERM);
-        printf("{\"event\":\"running\"}\n");
-        fflush(stdout);
-        cg_ctx_run(l->ctx);
-        uv_close((uv_handle_t *)&l->sigint, NULL);
-        uv_close((uv_handle_t *)&l->sigterm, NULL);
-        rc = 0;
-    } else {
-        fprintf(stderr, "castgate run: cannot start\n");
-    }
-    /* The MOS 4.0 side first: its pending forwards complete (CG_ECLOSED) while
-     * the legacy side's requests still exist. */
-    cg_mos_endpoint_free(w->ep);
-    cg_server_free(w->srv);
-    cg_mos_endpoint_free(l->ep);
-    cg_server_free(l->srv);
-    cg_ctx_free(l->ctx);
-    return rc;
-}

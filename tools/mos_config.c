@@ -10,7 +10,7 @@
 enum kind { K_STR, K_PATH, K_LONG, K_BOOL, K_CERT };
 
 struct row {
-    const char *section; /* "endpoint" or "peer" */
+    const char *section; /* "endpoint", "peer", "gateway" or "link" */
     const char *name;
     enum kind kind;
     size_t off, size; /* field in struct mosconf or struct mosconf_peer */
@@ -20,6 +20,8 @@ struct row {
 
 #define E(f) offsetof(struct mosconf, f), sizeof(((struct mosconf *)0)->f)
 #define P(f) offsetof(struct mosconf_peer, f), sizeof(((struct mosconf_peer *)0)->f)
+#define G(f) offsetof(struct gwconf, f), sizeof(((struct gwconf *)0)->f)
+#define L(f) offsetof(struct gwlink, f), sizeof(((struct gwlink *)0)->f)
 
 static const struct row rows[] = {
     {"endpoint", "role", K_STR, E(role), 0, 0, "ncs or mos: which side of MOS this endpoint is"},
@@ -54,7 +56,44 @@ static const struct row rows[] = {
     {"peer", "legacy_listen", K_STR, P(legacy_listen), 0, 0,
      "a MOS 2.x peer: ADDR:LOWER,UPPER[,QUERY] where it connects to us"},
     {"peer", "legacy_encoding", K_STR, P(legacy_encoding), 0, 0, "ucs2be (default) or utf8"},
+    {"gateway", "journal", K_BOOL, G(journal), 0, 1,
+     "keep accepted requests on disk until answered; after a restart they go on (default no)"},
+    {"gateway", "fsync", K_STR, G(fsync), 0, 0,
+     "always (default), interval or never: what a power loss may cost (a crash costs nothing)"},
+    {"gateway", "fsync_interval_ms", K_LONG, G(fsync_interval_ms), 10, 60000,
+     "with fsync = interval (default 100)"},
+    {"gateway", "drain_ms", K_LONG, G(drain_ms), 0, 600000,
+     "SIGTERM: wait this long at most for messages in flight (default 10000)"},
+    {"link", "legacy", K_STR, L(legacy), 0, 0, "ncs or mos: which legacy gear is on this side"},
+    {"link", "ncs_id", K_STR, L(ncs_id), 0, 0, "the NCS's ncsID"},
+    {"link", "mos_id", K_STR, L(mos_id), 0, 0, "the device's mosID"},
+    {"link", "path", K_STR, L(path), 0, 0, "our MOS 4.0 endpoint path (default /mos/Communication)"},
+    {"link", "removed_in_4", K_STR, L(removed_in_4), 0, 0,
+     "pass (default) or reject messages MOS 4.0 removed (M-12), from legacy gear"},
+    {"link", "heartbeat", K_STR, L(heartbeat), 0, 0,
+     "pass (default), pass-or-answer (answered here while the far side is away) or answer"},
 };
+
+/* [endpoint] options that are not [gateway] options */
+static bool gateway_skips(const char *name)
+{
+    return !strcmp(name, "role") || !strcmp(name, "id") || !strcmp(name, "path") ||
+           !strcmp(name, "removed_in_4");
+}
+
+void gwconf_help(FILE *f)
+{
+    fprintf(f, "configuration file (INI; '#' comments; relative paths from the file's folder):\n"
+               "  [gateway]\n");
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        if (!strcmp(rows[i].section, "gateway") ||
+            (!strcmp(rows[i].section, "endpoint") && !gateway_skips(rows[i].name)))
+            fprintf(f, "    %-17s %s\n", rows[i].name, rows[i].help);
+    fprintf(f, "  [link NAME]   (one per legacy peer; repeat)\n");
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        if (!strcmp(rows[i].section, "link") || !strcmp(rows[i].section, "peer"))
+            fprintf(f, "    %-17s %s\n", rows[i].name, rows[i].help);
+}
 
 void mosconf_help(FILE *f)
 {
@@ -84,7 +123,9 @@ struct reader {
     char dir[1024];
     int line;
     struct mosconf *c;
-    struct mosconf_peer *peer; /* NULL: [endpoint] */
+    struct mosconf_peer *peer; /* NULL: [endpoint] or [gateway] */
+    struct gwconf *gw;         /* a gateway file */
+    struct gwlink *link;       /* in [link NAME] */
 };
 
 static int fail(const struct reader *r, const char *why, const char *what)
@@ -140,21 +181,59 @@ static int put_number(const struct reader *r, const struct row *row, void *field
     return 0;
 }
 
+static int apply(struct reader *r, const struct row *row, char *base, char *v)
+{
+    if (row->kind == K_CERT)
+        return put_cert(r, v);
+    if (row->kind == K_STR || row->kind == K_PATH)
+        return put_str(r, base + row->off, row->size, v, row->kind == K_PATH);
+    return put_number(r, row, base + row->off, v);
+}
+
+static const struct row *find_row(const char *sect, const char *key)
+{
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        if (strcmp(rows[i].section, sect) == 0 && strcmp(rows[i].name, key) == 0)
+            return &rows[i];
+    return NULL;
+}
+
 static int set_option(struct reader *r, const char *key, char *v)
 {
-    const char *sect = r->peer != NULL ? "peer" : "endpoint";
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        const struct row *row = &rows[i];
-        if (strcmp(row->section, sect) != 0 || strcmp(row->name, key) != 0)
-            continue;
-        if (row->kind == K_CERT)
-            return put_cert(r, v);
-        char *base = r->peer != NULL ? (char *)r->peer : (char *)r->c;
-        if (row->kind == K_STR || row->kind == K_PATH)
-            return put_str(r, base + row->off, row->size, v, row->kind == K_PATH);
-        return put_number(r, row, base + row->off, v);
+    const struct row *row;
+    if (r->link != NULL) { /* [link]: its own options, then the [peer] ones */
+        if ((row = find_row("link", key)) != NULL)
+            return apply(r, row, (char *)r->link, v);
+        if ((row = find_row("peer", key)) != NULL)
+            return apply(r, row, (char *)&r->link->p, v);
+    } else if (r->gw != NULL) { /* [gateway]: its own, then the endpoint-wide ones */
+        if ((row = find_row("gateway", key)) != NULL)
+            return apply(r, row, (char *)r->gw, v);
+        if ((row = find_row("endpoint", key)) != NULL && !gateway_skips(key))
+            return apply(r, row, (char *)r->c, v);
+    } else if ((row = find_row(r->peer != NULL ? "peer" : "endpoint", key)) != NULL) {
+        return apply(r, row, r->peer != NULL ? (char *)r->peer : (char *)r->c, v);
     }
     return fail(r, "unknown option", key);
+}
+
+static int gw_section(struct reader *r, char *s)
+{
+    if (strcmp(s, "gateway") == 0) {
+        r->link = NULL;
+        return 0;
+    }
+    if (strncmp(s, "link", 4) != 0 || !isspace((unsigned char)s[4]))
+        return fail(r, "unknown section (gateway or link NAME)", s);
+    struct gwconf *g = r->gw;
+    if (g->nlinks >= GWCONF_MAX_LINKS)
+        return fail(r, "too many links", NULL);
+    if (g->links == NULL && (g->links = calloc(GWCONF_MAX_LINKS, sizeof(*g->links))) == NULL)
+        return fail(r, "out of memory", NULL);
+    r->link = &g->links[g->nlinks++];
+    r->link->line = r->line;
+    snprintf(r->link->path, sizeof(r->link->path), "/mos/Communication");
+    return put_str(r, r->link->name, sizeof(r->link->name), trim(s + 4), false);
 }
 
 static int section(struct reader *r, char *s)
@@ -164,6 +243,8 @@ static int section(struct reader *r, char *s)
         return fail(r, "malformed section header", s);
     *end = '\0';
     s = trim(s + 1);
+    if (r->gw != NULL)
+        return gw_section(r, s);
     if (strcmp(s, "endpoint") == 0) {
         r->peer = NULL;
         return 0;
@@ -189,19 +270,17 @@ static void defaults(struct mosconf *c)
     c->hsts = 31536000;
 }
 
-int mosconf_load(const char *path, struct mosconf *c)
+static int read_file(struct reader *r)
 {
-    struct reader r = {.path = path, .c = c};
-    defaults(c);
-    const char *slash = strrchr(path, '/');
-    snprintf(r.dir, sizeof(r.dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-    FILE *f = fopen(path, "r");
+    const char *slash = strrchr(r->path, '/');
+    snprintf(r->dir, sizeof(r->dir), "%.*s", slash ? (int)(slash - r->path) : 1, slash ? r->path : ".");
+    FILE *f = fopen(r->path, "r");
     if (f == NULL)
-        return fail(&r, "cannot open the configuration file", NULL);
+        return fail(r, "cannot open the configuration file", NULL);
     char buf[4096];
     int rc = 0;
     while (rc == 0 && fgets(buf, sizeof(buf), f) != NULL) {
-        r.line++;
+        r->line++;
         char *hash = strchr(buf, '#');
         if (hash != NULL)
             *hash = '\0';
@@ -209,19 +288,126 @@ int mosconf_load(const char *path, struct mosconf *c)
         if (*s == '\0')
             continue;
         if (*s == '[')
-            rc = section(&r, s);
+            rc = section(r, s);
         else if ((eq = strchr(s, '=')) == NULL)
-            rc = fail(&r, "expected name = value", s);
+            rc = fail(r, "expected name = value", s);
         else {
             *eq = '\0';
-            rc = set_option(&r, trim(s), trim(eq + 1));
+            rc = set_option(r, trim(s), trim(eq + 1));
         }
     }
     fclose(f);
+    return rc;
+}
+
+int mosconf_load(const char *path, struct mosconf *c)
+{
+    struct reader r = {.path = path, .c = c};
+    defaults(c);
+    int rc = read_file(&r);
     if (rc == 0 && (c->id[0] == '\0' || (strcmp(c->role, "ncs") && strcmp(c->role, "mos"))))
         rc = fail(&r, "[endpoint] needs role (ncs or mos) and id", NULL);
     if (rc == 0 && c->removed_in_4[0] && strcmp(c->removed_in_4, "pass") &&
         strcmp(c->removed_in_4, "reject"))
         rc = fail(&r, "removed_in_4 must be pass or reject", c->removed_in_4);
     return rc;
+}
+
+static bool one_of(const char *v, const char *a, const char *b, const char *c)
+{
+    return !strcmp(v, a) || !strcmp(v, b) || (c != NULL && !strcmp(v, c));
+}
+
+/* One link on its own. */
+static int check_link(struct reader *r, const struct gwconf *g, struct gwlink *k)
+{
+    r->line = k->line;
+    char what[300];
+    snprintf(what, sizeof(what), "[link %s]", k->name);
+    if (!one_of(k->legacy, "ncs", "mos", NULL))
+        return fail(r, "legacy must be ncs or mos (the legacy gear on this side)", what);
+    if (k->ncs_id[0] == '\0' || k->mos_id[0] == '\0')
+        return fail(r, "ncs_id and mos_id are needed", what);
+    if (!k->p.legacy_dial[0] && !k->p.legacy_listen[0])
+        return fail(r, "legacy_listen or legacy_dial is needed (where the legacy gear is)", what);
+    if (k->removed_in_4[0] == '\0')
+        snprintf(k->removed_in_4, sizeof(k->removed_in_4), "pass");
+    if (!one_of(k->removed_in_4, "pass", "reject", NULL))
+        return fail(r, "removed_in_4 must be pass or reject", k->removed_in_4);
+    if (k->heartbeat[0] == '\0')
+        snprintf(k->heartbeat, sizeof(k->heartbeat), "pass");
+    if (!one_of(k->heartbeat, "pass", "pass-or-answer", "answer"))
+        return fail(r, "heartbeat must be pass, pass-or-answer or answer", k->heartbeat);
+    const char *m = k->p.mode;
+    if (m[0] && !one_of(m, "standard", "passive-inside", "passive-outside"))
+        return fail(r, "mode must be standard, passive-inside or passive-outside", m);
+    if (!strcmp(m, "passive-inside") && !k->p.url[0])
+        return fail(r, "mode passive-inside needs the far side's url", what);
+    if (!strcmp(m, "passive-outside") && !g->g.listen[0])
+        return fail(r, "the far side connects to us in this mode: [gateway] needs listen", what);
+    if (m[0] == '\0' || !strcmp(m, "standard")) {
+        if (!g->g.listen[0]) /* legal: a far side that never originates (a prompter, say) */
+            fprintf(stderr, "%s:%d: warning: %s: no [gateway] listen: what the far side "
+                    "originates cannot reach us\n", r->path, k->line, what);
+        if (!k->p.url[0])
+            fprintf(stderr, "%s:%d: warning: %s: no url: what the gear originates waits until "
+                    "the far side's url is given\n", r->path, k->line, what);
+    }
+    if (k->path[0] != '/')
+        return fail(r, "path must start with /", k->path);
+    return 0;
+}
+
+/* Links against each other: the same pair twice, or two of our MOS 4.0
+ * identities on one path. */
+static int check_links(struct reader *r, const struct gwconf *g)
+{
+    for (int i = 0; i < g->nlinks; i++)
+        for (int j = 0; j < i; j++) {
+            const struct gwlink *a = &g->links[i], *b = &g->links[j];
+            r->line = a->line;
+            if (!strcmp(a->name, b->name))
+                return fail(r, "a link of that name exists already", a->name);
+            if (!strcmp(a->ncs_id, b->ncs_id) && !strcmp(a->mos_id, b->mos_id))
+                return fail(r, "this ncs_id and mos_id pair is linked already", b->name);
+            /* our MOS 4.0 identity: the legacy gear's own ID */
+            const char *ida = !strcmp(a->legacy, "ncs") ? a->ncs_id : a->mos_id;
+            const char *idb = !strcmp(b->legacy, "ncs") ? b->ncs_id : b->mos_id;
+            bool same = !strcmp(a->legacy, b->legacy) && !strcmp(ida, idb);
+            if (!strcmp(a->path, b->path) && !same)
+                return fail(r, "another MOS 4.0 identity uses this path: give one link another path",
+                            b->name);
+            if (same && strcmp(a->path, b->path))
+                return fail(r, "links with the same legacy gear share its path", b->name);
+        }
+    return 0;
+}
+
+int gwconf_load(const char *path, struct gwconf *c)
+{
+    memset(c, 0, sizeof(*c));
+    defaults(&c->g);
+    snprintf(c->fsync, sizeof(c->fsync), "always");
+    c->fsync_interval_ms = 100;
+    c->drain_ms = 10000;
+    struct reader r = {.path = path, .c = &c->g, .gw = c};
+    int rc = read_file(&r);
+    if (rc == 0 && !one_of(c->fsync, "always", "interval", "never"))
+        rc = fail(&r, "fsync must be always, interval or never", c->fsync);
+    if (rc == 0 && c->journal && !c->g.state_dir[0])
+        rc = fail(&r, "journal needs state_dir", NULL);
+    if (rc == 0 && c->nlinks == 0)
+        rc = fail(&r, "no [link NAME] section: nothing to relay", NULL);
+    for (int i = 0; rc == 0 && i < c->nlinks; i++)
+        rc = check_link(&r, c, &c->links[i]);
+    if (rc == 0)
+        rc = check_links(&r, c);
+    return rc;
+}
+
+void gwconf_free(struct gwconf *c)
+{
+    free(c->links);
+    c->links = NULL;
+    c->nlinks = 0;
 }

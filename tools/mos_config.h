@@ -33,6 +33,38 @@ struct mosconf {
     int npeers;
 };
 
+/* castgate run --config: [gateway] (the endpoint options that apply to the
+ * whole gateway, and the journal) and one [link NAME] per legacy peer paired
+ * with its MOS 4.0 peer. */
+#define GWCONF_MAX_LINKS 2048
+
+struct gwlink {
+    char name[128];
+    char legacy[8];         /* ncs or mos: the legacy gear on this side */
+    char ncs_id[513], mos_id[513];
+    char path[256];         /* our MOS 4.0 endpoint path for this link */
+    char removed_in_4[16];  /* pass, reject or translate (M-12) */
+    char heartbeat[24];     /* pass, pass-or-answer or answer (M-10) */
+    struct mosconf_peer p;  /* the [peer] options: url, mode, channels, trust, legacy_* */
+    int line;               /* of the section header */
+};
+
+struct gwconf {
+    struct mosconf g; /* [gateway]: listen, cert, credentials, state_dir, timing, limits */
+    int journal;
+    char fsync[16];
+    long fsync_interval_ms, drain_ms;
+    struct gwlink *links;
+    int nlinks;
+};
+
+/* Reads a gateway file (defaults first) and checks it as a whole (IDs,
+ * ports and paths that clash). On error prints "path:line: reason" and
+ * returns -1. gwconf_free releases it (also after an error). */
+int gwconf_load(const char *path, struct gwconf *c);
+void gwconf_free(struct gwconf *c);
+void gwconf_help(FILE *f);
+
 /* Reads path into c (defaults first). On error prints "path:line: reason"
  * to stderr and returns -1. */
 int mosconf_load(const char *path, struct mosconf *c);

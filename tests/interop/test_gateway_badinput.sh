@@ -19,30 +19,23 @@ state_dir = $T/s-dev
 [peer NCS]
 channels = mom,ro
 EOF2
-cat >"$T/l.conf" <<EOF2
-[endpoint]
-role = mos
-id = DEV
+cat >"$T/gw.conf" <<EOF2
+[gateway]
 max_message = 4096
-removed_in_4 = reject
-state_dir = $T/s-l
-[peer NCS]
+state_dir = $T/s-gw
+[link ncs]
+legacy = ncs
+ncs_id = NCS
+mos_id = DEV
 legacy_listen = 127.0.0.1:$MOM,$RO
 channels = mom,ro
-EOF2
-cat >"$T/w.conf" <<EOF2
-[endpoint]
-role = ncs
-id = NCS
-state_dir = $T/s-w
-[peer DEV]
+removed_in_4 = reject
 url = wss://localhost:$WSS/mos/Communication
 ca = $P/root-ca.pem
-channels = mom,ro
 EOF2
 "$CASTGATE" mos serve --config "$T/dev.conf" >"$T/dev.out" 2>"$T/dev.err" &
 PIDS+=($!); wait_port "$WSS"
-"$CASTGATE" run --legacy "$T/l.conf" --mos4 "$T/w.conf" >"$T/gw.out" 2>"$T/gw.err" &
+"$CASTGATE" run --config "$T/gw.conf" >"$T/gw.out" 2>"$T/gw.err" &
 GW=$!; PIDS+=($GW); wait_port "$RO"
 
 python3 - "$RO" "$MOM" >"$T/result" <<'PY'

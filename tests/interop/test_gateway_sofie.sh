@@ -12,54 +12,42 @@ P=$T/pki; S=$SRC/tests/interop/sofie
 export NODE_PATH=$SRC/tests/interop/node_modules
 make_pki "$P" "$(free_port)"
 for v in DL DU DQ G2L G2U G2Q NL NU NQ G1L G1U G1Q WSS; do eval "$v=$(free_port)"; done
-cat >"$T/l1.conf" <<EOF2
-[endpoint]
-role = mos
-id = DEV
-state_dir = $T/s-l1
-[peer NCS]
+cat >"$T/gw1.conf" <<EOF2
+# NCS side: Sofie's NCS connects to G1*; we connect to its N* ports; wss out (passive-inside)
+[gateway]
+state_dir = $T/s1
+[link sofie]
+legacy = ncs
+ncs_id = NCS
+mos_id = DEV
 legacy_listen = 127.0.0.1:$G1L,$G1U,$G1Q
 legacy_dial = 127.0.0.1:$NL,$NU,$NQ
 channels = mom,ro,aux
-EOF2
-cat >"$T/w1.conf" <<EOF2
-[endpoint]
-role = ncs
-id = NCS
-state_dir = $T/s-w1
-[peer DEV]
 url = wss://localhost:$WSS/mos/Communication
 ca = $P/root-ca.pem
 mode = passive-inside
-channels = mom,ro,aux
 EOF2
-cat >"$T/w2.conf" <<EOF2
-[endpoint]
-role = mos
-id = DEV
+cat >"$T/gw2.conf" <<EOF2
+# device side: the only listener (wss); Sofie's device at D*, it connects to G2*
+[gateway]
 listen = 127.0.0.1:$WSS
 cert = $P/server-rsa.chain.pem $P/server-rsa.key
 cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
 ocsp = no
-state_dir = $T/s-w2
-[peer NCS]
-mode = passive-outside
-channels = mom,ro,aux
-EOF2
-cat >"$T/l2.conf" <<EOF2
-[endpoint]
-role = ncs
-id = NCS
-state_dir = $T/s-l2
-[peer DEV]
+state_dir = $T/s2
+[link sofie]
+legacy = mos
+ncs_id = NCS
+mos_id = DEV
 legacy_dial = 127.0.0.1:$DL,$DU,$DQ
 legacy_listen = 127.0.0.1:$G2L,$G2U,$G2Q
 channels = mom,ro,aux
+mode = passive-outside
 EOF2
-"$CASTGATE" run --legacy "$T/l2.conf" --mos4 "$T/w2.conf" >"$T/gw2.out" 2>"$T/gw2.err" &
+"$CASTGATE" run --config "$T/gw2.conf" >"$T/gw2.out" 2>"$T/gw2.err" &
 PIDS+=($!)
 wait_port "$WSS"
-"$CASTGATE" run --legacy "$T/l1.conf" --mos4 "$T/w1.conf" >"$T/gw1.out" 2>"$T/gw1.err" &
+"$CASTGATE" run --config "$T/gw1.conf" >"$T/gw1.out" 2>"$T/gw1.err" &
 PIDS+=($!)
 wait_port "$G1U"
 node "$S/legacy-device.js" --id DEV --ncs-id NCS --lower "$DL" --upper "$DU" --query "$DQ" \

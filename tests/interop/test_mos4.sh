@@ -159,7 +159,8 @@ got = [g for g in got if g in set(sent)]
 print("sent", len(sent), "delivered", len(got), "unique", len(set(got)))
 sys.exit(0 if len(got) == len(set(got)) == len(sent) and got == sent else 1)
 PY
-check "restart: every message delivered exactly once, in order ($(cat "$T/restart.count"))" test $? = 0
+rc=$?
+check "restart: every message delivered exactly once, in order ($(cat "$T/restart.count"))" test "$rc" = 0
 
 # ---- the network drops: the lanes' TCP connections are cut three times ----
 for i in $(seq 300); do echo "$F/roReq.xml"; done >"$T/many"
@@ -183,7 +184,8 @@ got = [g for g in got if g in set(sent)]
 print("sent", len(sent), "delivered", len(got), "unique", len(set(got)))
 sys.exit(0 if len(sent) == 300 and got == sent else 1)
 PY
-check "network cut $cuts times: all 300 answered, each delivered once, in order ($(cat "$T/drop.count"), rc $src)" test $? = 0
+rc=$?
+check "network cut $cuts times: all 300 answered, each delivered once, in order ($(cat "$T/drop.count"), rc $src)" test "$rc" = 0
 
 # ---- certificates at the MOS level (M-06, B-12) ----
 certdev() { # certdev NAME CERT KEY: a device serving with that certificate

@@ -1,0 +1,20 @@
+/* Library objects from the configuration files (tools/mos_config.h): shared
+ * by castgate mos serve|send and castgate run. */
+#ifndef CG_TOOLS_MOS_BUILD_H
+#define CG_TOOLS_MOS_BUILD_H
+
+#include "mos_config.h"
+
+#include <castgate/castgate.h>
+
+/* mode ("" = standard) and channels ("" = mom,ro; 0x100 marks an unknown name) */
+enum cg_mos_mode mosb_mode(const char *s, bool *ok);
+unsigned mosb_channels(const char *s);
+/* Adds the [peer] p to ep (trust, credentials, legacy transport); prints why not. */
+enum cg_err mosb_add_peer(struct cg_mos_endpoint *ep, const struct mosconf_peer *p);
+/* The wss listener of c (listen, cert, ocsp, hsts, max_message), not started. */
+enum cg_err mosb_server(struct cg_ctx *ctx, const struct mosconf *c, struct cg_server **out);
+/* One JSON line on stdout: event, peer, channel, message, IDs, bytes, then extra. */
+void mosb_print_message(const char *event, const struct cg_mos_message *m, const char *extra);
+
+#endif
