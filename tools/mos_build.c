@@ -20,7 +20,8 @@ void mosb_print_message(const char *event, const struct cg_mos_message *m, const
     tool_json_string(m->env->ncs_id);
     printf(",\"messageID\":");
     tool_json_string(m->env->message_id);
-    printf(",\"bytes\":%zu%s}\n", m->len, extra != NULL ? extra : "");
+    printf(",\"bytes\":%zu%s%s}\n", m->len, m->repeat ? ",\"repeat\":true" : "",
+           extra != NULL ? extra : "");
     fflush(stdout);
 }
 

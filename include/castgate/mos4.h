@@ -58,6 +58,10 @@ struct cg_mos_message {
     const struct cg_mos_envelope *env; /* mosID, ncsID, messageID, name */
     const char *xml;                   /* the whole message, UTF-8 */
     size_t len;
+    /* A request that may have reached the application before: delivered
+     * before a restart and not answered, or replayed from the journal. Act
+     * on it only if its messageID is new to you (M-22); answer it either way. */
+    bool repeat;
 };
 
 struct cg_mos_handlers {
@@ -110,10 +114,11 @@ CG_API enum cg_err cg_mos_endpoint_config_set_validate(struct cg_mos_endpoint_co
                                                        bool on);
 
 /* After a restart, a peer may repeat the request that was with the
- * application when we stopped, and whose answer was not stored. Off (default):
- * it is acknowledged positively and not delivered again (the application saw
- * it). On, for relays: it is delivered again, to be forwarded under the same
- * messageID to a far side that recognises the repeat (M-22). */
+ * application when we stopped, and whose answer was not stored. On (default):
+ * it is delivered again with cg_mos_message.repeat set, so nothing is lost
+ * (a relay forwards it under the same messageID; the far side recognises it,
+ * M-22). Off: it is acknowledged positively and not delivered again (at most
+ * once: lost if the application had not acted on it). */
 CG_API enum cg_err cg_mos_endpoint_config_set_redeliver(struct cg_mos_endpoint_config *cfg,
                                                          bool on);
 

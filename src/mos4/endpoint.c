@@ -43,6 +43,7 @@ enum cg_err cg_mos_endpoint_config_new(enum cg_mos_role role, const char *our_id
     c->max_message = CG_MOS_DEFAULT_MAX_MESSAGE;
     c->max_queue = 1000;
     c->validate = true;
+    c->redeliver = true;
     *out = c;
     return CG_OK;
 }

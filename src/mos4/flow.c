@@ -169,8 +169,13 @@ static void answer_heartbeat(struct mos4_lane *l, const struct cg_mos_envelope *
 static bool hold(struct mos4_lane *l, const struct cg_mos_message *m)
 {
     if (l->nheld >= CG_MOS4_MAX_HELD) { /* a peer ignoring stop-and-wait (M-22) */
-        lane_log(l, CG_LOG_WARN, "<%s> messageID %s: %d requests already wait: dropped (the peer "
-                 "sends it again)", m->env->name, m->env->message_id, CG_MOS4_MAX_HELD);
+        lane_log(l, CG_LOG_WARN, "<%s> messageID %s: %d requests already wait: refused with a "
+                 "NACK", m->env->name, m->env->message_id, CG_MOS4_MAX_HELD);
+        char why[120];
+        snprintf(why, sizeof(why), "castgate: %d requests already wait on this channel; send one "
+                 "at a time (M-22)", CG_MOS4_MAX_HELD);
+        cg__mos4_nack_invalid(l, m->env->message_id_kind != CG_MOS_MSGID_ABSENT ? m->env->message_id
+                                                                                : NULL, why);
         return false;
     }
     struct mos4_held *h = calloc(1, sizeof(*h));
@@ -193,7 +198,7 @@ static const char default_mach_info[] =
     "<listMachInfo><manufacturer>castgate</manufacturer><model>castgate</model><hwRev/>"
     "<swRev>0.1.0</swRev><DOM/><SN/><ID/><time/><opTime/><mosRev>4.0</mosRev></listMachInfo>";
 
-static void deliver(struct mos4_lane *l, const struct cg_mos_message *m)
+static void deliver(struct mos4_lane *l, const struct cg_mos_message *m, bool repeat)
 {
     struct cg_mos_endpoint *ep = l->peer->ep;
     struct cg_mos_request *req = calloc(1, sizeof(*req));
@@ -219,16 +224,20 @@ static void deliver(struct mos4_lane *l, const struct cg_mos_message *m)
         req->wlen = m->len;
     }
     l->current = req;
+    struct cg_mos_message mm = *m;
+    mm.repeat = repeat;
     if (ep->h.on_request != NULL)
-        ep->h.on_request(ep->user, req, m);
+        ep->h.on_request(ep->user, req, &mm);
     else if (strcmp(req->name, "reqMachInfo") == 0)
         cg_mos_reply(req, default_mach_info, strlen(default_mach_info));
     else
         cg_mos_reply_ack(req, true, NULL);
 }
 
-/* fresh: just received (not taken from the held list or the journal). */
-static void on_request(struct mos4_lane *l, const struct cg_mos_message *m, bool fresh)
+/* fresh: just received (not taken from the held list or the journal);
+ * repeat: replayed from the journal, so possibly delivered before. */
+static void on_request(struct mos4_lane *l, const struct cg_mos_message *m, bool fresh,
+                       bool repeat)
 {
     const struct cg_mos_envelope *env = m->env;
     const struct cg_mos_endpoint *ep = l->peer->ep;
@@ -251,11 +260,12 @@ static void on_request(struct mos4_lane *l, const struct cg_mos_message *m, bool
         return;
     }
     if (s != NULL && s->restored && l->peer->ep->cfg.redeliver) {
-        lane_log(l, CG_LOG_WARN, "messageID %s again after a restart: delivered again (relay)",
-                 env->message_id);
+        lane_log(l, CG_LOG_WARN, "messageID %s again after a restart: delivered again, marked as "
+                 "a possible repeat (M-22)", env->message_id);
         s->restored = false;
         s->msgid[0] = '\0'; /* deliver() records it afresh */
         s = NULL;
+        repeat = true;
     }
     if (s != NULL && s->restored) { /* delivered before a restart, its answer lost with it */
         lane_log(l, CG_LOG_WARN, "messageID %s again after a restart: it was delivered before; "
@@ -285,7 +295,7 @@ static void on_request(struct mos4_lane *l, const struct cg_mos_message *m, bool
                                                                                 : NULL,
                                  m->xml, m->len);
     if (l->current == NULL)
-        deliver(l, m);
+        deliver(l, m, repeat);
 }
 
 /* ---- what arrives ---- */
@@ -334,7 +344,7 @@ void cg__mos4_nack_invalid(struct mos4_lane *l, const char *msgid, const char *w
 
 static bool is_keepalive(const char *name) { return strcasecmp(name, "keepAlive") == 0; }
 
-static void take(struct mos4_lane *l, const char *xml, size_t len, bool fresh)
+static void take(struct mos4_lane *l, const char *xml, size_t len, bool fresh, bool repeat)
 {
     const struct cg_mos_endpoint *ep = l->peer->ep;
     struct cg_mos_envelope env;
@@ -357,13 +367,13 @@ static void take(struct mos4_lane *l, const char *xml, size_t len, bool fresh)
     if (l->dir == CG_MOS_OUT)
         on_answer(l, &m);
     else
-        on_request(l, &m, fresh);
+        on_request(l, &m, fresh, repeat);
 }
 
 void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len)
 {
     if (!binary) { /* M-04: a text frame is UTF-8 (checked by the WebSocket layer) */
-        take(l, (const char *)data, len, true);
+        take(l, (const char *)data, len, true, false);
         return;
     }
     uint8_t *utf8 = NULL;
@@ -376,7 +386,7 @@ void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, 
         cg__mos4_nack_invalid(l, NULL, "message is not valid UCS-2BE");
         return;
     }
-    take(l, (const char *)utf8, n, true);
+    take(l, (const char *)utf8, n, true, false);
     cg_mos_free(utf8);
 }
 
@@ -393,7 +403,7 @@ static void next_held(struct mos4_lane *l)
         if (l->held_head == NULL)
             l->held_tail = NULL;
         l->nheld--;
-        take(l, (const char *)h->wire, h->len, false);
+        take(l, (const char *)h->wire, h->len, false, h->replayed);
         free(h->wire);
         free(h);
     }

@@ -182,6 +182,7 @@ static void replay_record(void *user, char kind, const char *msgid, const uint8_
         }
         memcpy(h->wire, d, n);
         h->len = n;
+        h->replayed = true;
         if (l->held_tail != NULL)
             l->held_tail->next = h;
         else

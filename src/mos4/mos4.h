@@ -100,6 +100,7 @@ struct mos4_lane {
 struct mos4_held { /* requests that arrived while one was unanswered */
     uint8_t *wire; /* UTF-8, as received */
     size_t len;
+    bool replayed; /* from the journal: may have been delivered before */
     struct mos4_held *next;
 };
 
