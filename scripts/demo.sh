@@ -7,6 +7,9 @@
 #            OCSP stapling, HSTS, Basic auth from demo/mos-device.htpasswd
 #   NCS      castgate mos send --config examples/ncs.conf: a running order, a roReq and a
 #            reqMachInfo to the device; both sides print the exchange as JSON lines
+#   gateway  castgate run --config examples/gateway.conf: a legacy MOS 2.x NCS (scripted,
+#            UCS-2BE over TCP on 127.0.0.1:10541) reaches the same device through it, its
+#            messageIDs unchanged end to end
 # The device keeps serving afterwards; Ctrl-C stops all of it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,10 +27,12 @@ fi
 
 ocsp_pid=
 serve_pid=
+gw_pid=
 # openssl ocsp reacts to SIGTERM only at its next connection: SIGKILL it.
 cleanup() {
   trap - INT TERM EXIT
   [ -n "$ocsp_pid" ] && kill -KILL "$ocsp_pid" 2>/dev/null
+  [ -n "$gw_pid" ] && kill -TERM "$gw_pid" 2>/dev/null
   [ -n "$serve_pid" ] && kill -INT "$serve_pid" 2>/dev/null
   wait 2>/dev/null
   exit 0
@@ -46,6 +51,7 @@ cat <<EOF2
 castgate demo — MOS 4.0 over secure WebSockets (BCP-003-01)
   device  mos.castgate.demo  wss://localhost:8443/mos/Communication   (examples/mos-device.conf)
   NCS     ncs.castgate.demo  sends examples/messages/*.xml             (examples/ncs.conf)
+  gateway legacy MOS 2.x NCS on 127.0.0.1:10540-10542 -> wss          (examples/gateway.conf)
   root CA $pki/root-ca.pem   OCSP http://127.0.0.1:$ocsp_port
 
 EOF2
@@ -59,13 +65,24 @@ sleep 0.5 # the first OCSP staples
 "$bin" mos send --config examples/ncs.conf --peer mos.castgate.demo --channel mom \
   examples/messages/reqMachInfo.xml | sed -u 's/^/NCS     /'
 
+if ss -Hltn "sport = :10541" | grep -q .; then
+  echo "demo: port 10541 is taken: the gateway part is skipped" >&2
+else
+  ( exec "$bin" run --config examples/gateway.conf ) > >(sed -u 's/^/gateway /') 2>&1 &
+  gw_pid=$!
+  for _ in $(seq 200); do ss -Hltn "sport = :10541" | grep -q . && break; sleep 0.05; done
+  python3 tests/interop/mos2peer.py ncs --port 10541 --count 3 --start 7001 \
+    --mos-id mos.castgate.demo --ncs-id ncs.castgate.demo | sed -u 's/^/legacy  /'
+fi
+
 cat <<EOF2
 
-The device keeps serving. Try, in another shell:
+The device and the gateway keep running. Try, in another shell:
   build/bin/castgate mos send --config examples/ncs.conf --peer mos.castgate.demo --channel ro examples/messages/roReq.xml
   openssl s_client -connect 127.0.0.1:8443 -servername localhost -CAfile $pki/root-ca.pem -status </dev/null
   curl -i --cacert $pki/root-ca.pem -X TRACE https://localhost:8443/mos/Communication
-Ctrl-C stops the device and the OCSP responder.
+  python3 tests/interop/mos2peer.py ncs --port 10541 --count 5 --start 8001 --mos-id mos.castgate.demo --ncs-id ncs.castgate.demo
+Ctrl-C stops the device, the gateway and the OCSP responder.
 
 EOF2
 wait "$serve_pid"

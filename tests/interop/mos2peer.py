@@ -84,8 +84,9 @@ def ncs(args):
     s.settimeout(args.retry_s)
     acked = 0
     if args.heartbeat:
-        s.sendall(("<mos><mosID>DEV</mosID><ncsID>NCS</ncsID><messageID>%d</messageID>"
-                   "<heartbeat><time>2026-11-24T12:00:00</time></heartbeat></mos>" % args.start).encode("utf-16-be"))
+        s.sendall(("<mos><mosID>%s</mosID><ncsID>%s</ncsID><messageID>%d</messageID>"
+                   "<heartbeat><time>2026-11-24T12:00:00</time></heartbeat></mos>"
+                   % (args.mos_id, args.ncs_id, args.start)).encode("utf-16-be"))
         try:
             ans = next(it)
             out(event="heartbeat-answer", answer="<heartbeat>" in ans,
@@ -94,8 +95,8 @@ def ncs(args):
             out(event="heartbeat-unanswered")
         return
     for n in range(args.start, args.start + args.count):
-        msg = ("<mos><mosID>DEV</mosID><ncsID>NCS</ncsID><messageID>%d</messageID>"
-               "<roReq><roID>seq %d</roID></roReq></mos>" % (n, n)).encode("utf-16-be")
+        msg = ("<mos><mosID>%s</mosID><ncsID>%s</ncsID><messageID>%d</messageID>"
+               "<roReq><roID>seq %d</roID></roReq></mos>" % (args.mos_id, args.ncs_id, n, n)).encode("utf-16-be")
         while True:
             try:
                 s.sendall(msg)
@@ -125,5 +126,7 @@ p.add_argument("--seen")
 p.add_argument("--delay-ms", type=int, default=0)
 p.add_argument("--retry-s", type=float, default=3.0)
 p.add_argument("--heartbeat", action="store_true")
+p.add_argument("--mos-id", default="DEV")
+p.add_argument("--ncs-id", default="NCS")
 a = p.parse_args()
 device(a) if a.role == "device" else ncs(a)
