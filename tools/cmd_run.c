@@ -68,6 +68,8 @@ struct gw {
     uv_timer_t drain;
     bool draining, check_only;
     unsigned inflight;
+    char last_problem[8][300]; /* the library's latest warnings, for a link's "why" */
+    unsigned nproblem;
 };
 
 struct forward {
@@ -77,12 +79,43 @@ struct forward {
 
 /* ---- what happens ---- */
 
-static void event_link(const struct gw_link *k, const char *what)
+/* Everything the library logs goes to stderr; warnings are also remembered
+ * so that a link going down can say why. */
+static void on_log(void *user, enum cg_log_level level, const char *component, const char *msg)
 {
+    struct gw *gw = user;
+    cg_log_stderr(NULL, level, component, msg);
+    if (level <= CG_LOG_WARN)
+        snprintf(gw->last_problem[gw->nproblem++ % 8], sizeof(gw->last_problem[0]), "%s: %s",
+                 component, msg);
+}
+
+/* The latest remembered warning that names id (or its URL query form). */
+static const char *problem_of(const struct gw *gw, const char *id)
+{
+    for (unsigned i = 0; i < 8 && i < gw->nproblem; i++) {
+        const char *p = gw->last_problem[(gw->nproblem - 1 - i) % 8];
+        if (strstr(p, id) != NULL)
+            return p;
+    }
+    return NULL;
+}
+
+static void event_link(const struct gw *gw, const struct gw_link *k, bool mos4_side)
+{
+    bool up = k->up[mos4_side];
     printf("{\"event\":\"link\",\"link\":");
     tool_json_string(k->conf.name);
-    printf(",\"legacy\":\"%s\",\"mos4\":\"%s\",\"what\":\"%s\"}\n", k->up[0] ? "up" : "down",
-           k->up[1] ? "up" : "down", what);
+    printf(",\"legacy\":\"%s\",\"mos4\":\"%s\",\"what\":\"%s\"", k->up[0] ? "up" : "down",
+           k->up[1] ? "up" : "down",
+           up ? (mos4_side ? "the far side is reachable" : "the legacy gear is connected")
+              : (mos4_side ? "the far side is unreachable" : "the legacy gear is not connected"));
+    const char *why = up ? NULL : problem_of(gw, mos4_side ? k->far_id : k->gear_id);
+    if (why != NULL) {
+        printf(",\"why\":");
+        tool_json_string(why);
+    }
+    printf("}\n");
     fflush(stdout);
 }
 
@@ -121,9 +154,7 @@ static void on_lane(void *user, const char *peer, enum cg_mos_channel ch, enum c
     bool now = any_up(e, peer);
     if (now != k->up[e->mos4]) { /* the link's summary: which side is reachable */
         k->up[e->mos4] = now;
-        event_link(k, now ? (e->mos4 ? "the far side is reachable" : "the legacy gear is connected")
-                          : (e->mos4 ? "the far side is unreachable (see the log for why)"
-                                     : "the legacy gear is not connected (see the log for why)"));
+        event_link(e->gw, k, e->mos4);
     }
 }
 
@@ -545,7 +576,7 @@ int cmd_run(int argc, char **argv)
     if (gwconf_load(gw->path, &gw->conf) != 0 || cg_ctx_new(&gw->ctx) != CG_OK)
         goto out;
     signal(SIGPIPE, SIG_IGN);
-    cg_ctx_set_log(gw->ctx, cg_log_stderr, NULL, gw->check_only ? CG_LOG_ERROR : CG_LOG_INFO);
+    cg_ctx_set_log(gw->ctx, on_log, gw, gw->check_only ? CG_LOG_ERROR : CG_LOG_INFO);
     uv_loop_t *loop = cg_ctx_loop(gw->ctx);
     uv_timer_init(loop, &gw->drain);
     gw->drain.data = gw;

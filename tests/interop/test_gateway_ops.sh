@@ -108,7 +108,7 @@ check "heartbeat = pass: the far side answers it through the gateway" bash -c \
   "grep -q '\"answer\": true' '$T/hb-a.out' && grep -q '\"message\":\"heartbeat\".*\"from\":\"legacy\"' '$T/gw.out'"
 kill -KILL "$PID_DEV2"; wait "$PID_DEV2" 2>/dev/null
 for _ in $(seq 100); do grep -q '"link":"b","legacy":"[a-z]*","mos4":"down"' "$T/gw.out" && break; sleep 0.05; done
-check "the link reports its far side down" grep -q '"link":"b","legacy":"[a-z]*","mos4":"down","what":"the far side is unreachable' "$T/gw.out"
+check "the link reports its far side down, and why" grep -q '"link":"b","legacy":"[a-z]*","mos4":"down","what":"the far side is unreachable","why":"' "$T/gw.out"
 ncs --port "$B" --heartbeat --start 501 >"$T/hb-b.out"
 check "heartbeat = pass-or-answer, far side away: the gateway answers it" grep -q '"answer": true' "$T/hb-b.out"
 
