@@ -185,13 +185,18 @@ static bool hold(struct mos4_lane *l, const struct cg_mos_message *m)
     }
     memcpy(h->wire, m->xml, m->len);
     h->len = m->len;
+    cg__mos4_held_push(l, h);
+    return true;
+}
+
+void cg__mos4_held_push(struct mos4_lane *l, struct mos4_held *h)
+{
     if (l->held_tail != NULL)
         l->held_tail->next = h;
     else
         l->held_head = h;
     l->held_tail = h;
     l->nheld++;
-    return true;
 }
 
 static const char default_mach_info[] =

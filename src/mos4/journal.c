@@ -133,13 +133,9 @@ void cg__mos4_sync_stop(struct cg_mos_endpoint *ep)
 
 static void journal_path(const struct mos4_lane *l, char *path, size_t sz, const char *suffix)
 {
-    char safe[4 * CG_MOS_ID_MAX + 1];
-    size_t i = 0;
-    for (const char *p = l->peer->id; *p != '\0' && i < sizeof(safe) - 1; p++)
-        safe[i++] = (*p == '/' || *p == '\\' || (unsigned char)*p < 0x20) ? '_' : *p;
-    safe[i] = '\0';
-    snprintf(path, sz, "%s/msgid-%s-%s.journal%s", l->peer->ep->cfg.state_dir, safe,
-             cg__mos4_ch_name(l->ch), suffix);
+    char sfx[32];
+    snprintf(sfx, sizeof(sfx), ".journal%s", suffix);
+    cg__mos4_state_path(l, path, sz, sfx);
 }
 
 static void jlog(const struct mos4_lane *l, enum cg_log_level lv, const char *what)
@@ -183,12 +179,7 @@ static void replay_record(void *user, char kind, const char *msgid, const uint8_
         memcpy(h->wire, d, n);
         h->len = n;
         h->replayed = true;
-        if (l->held_tail != NULL)
-            l->held_tail->next = h;
-        else
-            l->held_head = h;
-        l->held_tail = h;
-        l->nheld++;
+        cg__mos4_held_push(l, h);
         r->requests++;
         return;
     }
@@ -274,8 +265,7 @@ void cg__mos4_journal_open(struct mos4_lane *l)
 {
     char path[4096], last[4096];
     journal_path(l, path, sizeof(path), "");
-    /* the journal supersedes the last-request file */
-    snprintf(last, sizeof(last), "%.*s.last", (int)(strlen(path) - strlen(".journal")), path);
+    cg__mos4_state_path(l, last, sizeof(last), ".last"); /* superseded by the journal */
     uint8_t *data = NULL;
     size_t len = 0;
     errno = 0;

@@ -195,6 +195,7 @@ void cg__mos4_legacy_detach(struct mos4_lane *l); /* close the lane's connection
 void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len);
 void cg__mos4_out_kick(struct mos4_lane *l);      /* send the next request if possible */
 void cg__mos4_replay(struct mos4_lane *l);        /* deliver journaled requests */
+void cg__mos4_held_push(struct mos4_lane *l, struct mos4_held *h); /* append to the held list */
 /* A NACK (roAck on ro, mosAck on mom/aux) for an IN-lane message we refuse. */
 void cg__mos4_nack_invalid(struct mos4_lane *l, const char *msgid, const char *why);
 void cg__mos4_lane_down(struct mos4_lane *l);     /* what a lost connection means for the flow */
@@ -218,6 +219,8 @@ void cg__mos4_sync_stop(struct cg_mos_endpoint *ep);
 void cg__mos4_remember_answer(struct mos4_lane *l, struct mos4_seen *s, uint8_t *answer, size_t len);
 
 /* msgid.c: persistent counters (M-11) */
+/* <state_dir>/msgid-<peer>-<channel><suffix>, the peer's ID made safe for a file name */
+void cg__mos4_state_path(const struct mos4_lane *l, char *path, size_t sz, const char *suffix);
 uint32_t cg__mos4_next_msgid(struct mos4_lane *l);
 void cg__mos4_store_last(const struct mos4_lane *l, const char *msgid, const void *answer,
                          size_t len);

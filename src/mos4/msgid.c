@@ -16,7 +16,7 @@
 #define MSGID_BLOCK 256u
 #define MSGID_MAX 2147483647u
 
-static void state_path(const struct mos4_lane *l, char *path, size_t sz, const char *suffix)
+void cg__mos4_state_path(const struct mos4_lane *l, char *path, size_t sz, const char *suffix)
 {
     char safe[4 * CG_MOS_ID_MAX + 1];
     size_t i = 0;
@@ -30,7 +30,7 @@ static void state_path(const struct mos4_lane *l, char *path, size_t sz, const c
 static uint32_t load_mark(const struct mos4_lane *l)
 {
     char path[4096];
-    state_path(l, path, sizeof(path), "");
+    cg__mos4_state_path(l, path, sizeof(path), "");
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return 0;
@@ -44,8 +44,8 @@ static uint32_t load_mark(const struct mos4_lane *l)
 static bool store_mark(const struct mos4_lane *l, uint32_t mark)
 {
     char path[4096], tmp[4200];
-    state_path(l, path, sizeof(path), "");
-    state_path(l, tmp, sizeof(tmp), ".tmp");
+    cg__mos4_state_path(l, path, sizeof(path), "");
+    cg__mos4_state_path(l, tmp, sizeof(tmp), ".tmp");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return false;
@@ -100,8 +100,8 @@ void cg__mos4_store_last(const struct mos4_lane *l, const char *msgid, const voi
     if (l->peer->ep->cfg.state_dir == NULL)
         return;
     char path[4096], tmp[4200], head[4 * CG_MOS_ID_MAX + 2];
-    state_path(l, path, sizeof(path), ".last");
-    state_path(l, tmp, sizeof(tmp), ".last.tmp");
+    cg__mos4_state_path(l, path, sizeof(path), ".last");
+    cg__mos4_state_path(l, tmp, sizeof(tmp), ".last.tmp");
     int n = snprintf(head, sizeof(head), "%s\n", msgid);
     if (!write_atomic(l->peer->ep, path, tmp, head, (size_t)n, answer, len))
         cg__log(l->peer->ep->ctx, CG_LOG_ERROR, "mos", "%s %s: cannot store the last request (%s)",
@@ -114,7 +114,7 @@ void cg__mos4_load_last(struct mos4_lane *l)
     if (l->peer->ep->cfg.state_dir == NULL)
         return;
     char path[4096];
-    state_path(l, path, sizeof(path), ".last");
+    cg__mos4_state_path(l, path, sizeof(path), ".last");
     uint8_t *data = NULL;
     size_t len = 0;
     if (cg__read_file(path, 1u << 30, &data, &len) != CG_OK)
