@@ -9,147 +9,37 @@
 
 #include <string.h>
 
-/* A text cursor over the native encoding. */
-struct tc {
-    const uint8_t *p;
-    size_t n; /* length, rounded down to whole units */
-    unsigned w;
-};
-
-static unsigned ch_at(const struct tc *t, size_t i) { return cg__mos_ch(t->p, i, t->w); }
-
-/* Does the ASCII string s sit at i? */
-static bool match(const struct tc *t, size_t i, const char *s)
+static size_t skip_space(const struct cg__mos_txt *t, size_t i)
 {
-    for (; *s != 0; s++, i += t->w)
-        if (i >= t->n || ch_at(t, i) != (unsigned char)*s)
-            return false;
-    return true;
-}
-
-/* Position just after the next occurrence of s at or after i, or 0. */
-static size_t find_after(const struct tc *t, size_t i, const char *s)
-{
-    for (;;) {
-        i = cg__mos_find(t->p, i, t->n, t->w, (unsigned char)s[0]);
-        if (i >= t->n)
-            return 0;
-        if (match(t, i, s))
-            return i + strlen(s) * t->w;
-        i += t->w;
-    }
-}
-
-static size_t skip_space(const struct tc *t, size_t i)
-{
-    while (i < t->n && cg__mos_is_space(ch_at(t, i)))
+    while (i < t->n && cg__mos_is_space(cg__mos_txt_ch(t, i)))
         i += t->w;
     return i;
 }
 
-enum mk { MK_START, MK_END, MK_OTHER };
-
-/* One piece of markup starting at a '<'. */
-struct markup {
-    enum mk kind;
-    size_t name, name_len; /* byte span of the tag name */
-    size_t end;            /* just after the final '>' */
-    bool empty;            /* <x/> */
-};
-
-static bool name_delim(unsigned ch) { return cg__mos_is_space(ch) || ch == '/' || ch == '>'; }
-
-/* Reads the tag at i ('<'). Returns false if it is not terminated. */
-static bool read_markup(const struct tc *t, size_t i, struct markup *m)
+static bool name_is(const struct cg__mos_txt *t, const struct cg__mos_tag *m, const char *s)
 {
-    const unsigned w = t->w;
-    memset(m, 0, sizeof(*m));
-    m->kind = MK_OTHER;
-    if (match(t, i, "<!--"))
-        return (m->end = find_after(t, i + 4 * w, "-->")) != 0;
-    if (match(t, i, "<![CDATA["))
-        return (m->end = find_after(t, i + 9 * w, "]]>")) != 0;
-    if (match(t, i, "<?"))
-        return (m->end = find_after(t, i + 2 * w, "?>")) != 0;
-    if (match(t, i, "<!"))
-        return (m->end = find_after(t, i + 2 * w, ">")) != 0;
-    size_t j = i + w;
-    m->kind = MK_START;
-    if (j < t->n && ch_at(t, j) == '/') {
-        m->kind = MK_END;
-        j += w;
-    }
-    m->name = j;
-    while (j < t->n && !name_delim(ch_at(t, j)) && ch_at(t, j) != '<')
-        j += w;
-    m->name_len = j - m->name;
-    if (m->name_len == 0)
-        return false;
-    /* Attributes: '>' may appear inside quoted values. */
-    unsigned last = 0;
-    while (j < t->n) {
-        unsigned ch = ch_at(t, j);
-        if (ch == '"' || ch == '\'') {
-            j = cg__mos_find(t->p, j + w, t->n, w, ch);
-            if (j >= t->n)
-                return false;
-        } else if (ch == '>') {
-            m->end = j + w;
-            m->empty = m->kind == MK_START && last == '/';
-            return true;
-        } else if (ch == '<') {
-            return false;
-        }
-        if (!cg__mos_is_space(ch))
-            last = ch;
-        j += w;
-    }
-    return false;
-}
-
-static bool name_is(const struct tc *t, const struct markup *m, const char *s)
-{
-    return m->name_len == strlen(s) * t->w && match(t, m->name, s);
+    return m->name_len == strlen(s) * t->w && cg__mos_txt_is(t, m->name, s);
 }
 
 /* Skips prolog or epilog material: whitespace, comments, PIs. */
-static size_t skip_misc(const struct tc *t, size_t i)
+static size_t skip_misc(const struct cg__mos_txt *t, size_t i)
 {
     for (;;) {
         i = skip_space(t, i);
-        struct markup m;
-        if (i >= t->n || ch_at(t, i) != '<' || !(match(t, i, "<!--") || match(t, i, "<?")))
+        struct cg__mos_tag m;
+        if (i >= t->n || cg__mos_txt_ch(t, i) != '<' ||
+            !(cg__mos_txt_is(t, i, "<!--") || cg__mos_txt_is(t, i, "<?")))
             return i;
-        if (!read_markup(t, i, &m))
+        if (!cg__mos_tag_read(t, i, &m))
             return i;
         i = m.end;
     }
-}
-
-/* Skips the element whose start tag is m (not empty), counting nesting by
- * name-agnostic depth. Returns the position after its end tag, or 0. */
-static size_t skip_element(const struct tc *t, const struct markup *start)
-{
-    size_t i = start->end;
-    unsigned depth = 1;
-    while (depth > 0) {
-        i = cg__mos_find(t->p, i, t->n, t->w, '<');
-        struct markup m;
-        if (i >= t->n || !read_markup(t, i, &m))
-            return 0;
-        if (m.kind == MK_START && !m.empty)
-            depth++;
-        else if (m.kind == MK_END)
-            depth--;
-        i = m.end;
-    }
-    return i;
 }
 
 /* Decodes an envelope field's text (raw span in the native encoding) into
  * dst as UTF-8: entities decoded, whitespace trimmed, at most CG_MOS_ID_MAX
  * characters. */
-static enum cg_err field_text(const struct tc *t, size_t off, size_t len, char *dst,
+static enum cg_err field_text(const struct cg__mos_txt *t, size_t off, size_t len, char *dst,
                               size_t dstsz, const char **why)
 {
     uint8_t raw[4 * CG_MOS_ID_MAX * 4 + 16];
@@ -217,8 +107,8 @@ enum cg_mos_msgid cg_mos_message_id_parse(const char *s, uint32_t *value)
 
 /* Reads an envelope field whose start tag is m; *next receives the position
  * after its end tag. */
-static enum cg_err read_field(const struct tc *t, const struct markup *m, char *dst, size_t dstsz,
-                              size_t *next, const char **why)
+static enum cg_err read_field(const struct cg__mos_txt *t, const struct cg__mos_tag *m, char *dst,
+                              size_t dstsz, size_t *next, const char **why)
 {
     dst[0] = 0;
     if (m->empty) {
@@ -226,10 +116,10 @@ static enum cg_err read_field(const struct tc *t, const struct markup *m, char *
         return CG_OK;
     }
     size_t close = cg__mos_find(t->p, m->end, t->n, t->w, '<');
-    struct markup e;
+    struct cg__mos_tag e;
     *why = "envelope field is not plain text";
-    CG_CHECK(close < t->n && read_markup(t, close, &e), CG_EENVELOPE);
-    CG_CHECK(e.kind == MK_END && e.name_len == m->name_len &&
+    CG_CHECK(close < t->n && cg__mos_tag_read(t, close, &e), CG_EENVELOPE);
+    CG_CHECK(e.kind == CG__MOS_TAG_END && e.name_len == m->name_len &&
                  memcmp(t->p + e.name, t->p + m->name, m->name_len) == 0,
              CG_EENVELOPE);
     *next = e.end;
@@ -238,36 +128,37 @@ static enum cg_err read_field(const struct tc *t, const struct markup *m, char *
 
 /* Fast path: is the element starting at m the last child, closed by a
  * matching end tag just before the root's `</mos>`? Sets *elem_end. */
-static bool last_child(const struct tc *t, const struct markup *m, size_t *elem_end,
+static bool last_child(const struct cg__mos_txt *t, const struct cg__mos_tag *m, size_t *elem_end,
                        size_t *root_end)
 {
     const unsigned w = t->w;
     size_t i = t->n;
-    while (i >= w && cg__mos_is_space(ch_at(t, i - w)))
+    while (i >= w && cg__mos_is_space(cg__mos_txt_ch(t, i - w)))
         i -= w;
     /* `</mos>` possibly with spaces before '>' */
-    if (i < 7 * w || ch_at(t, i - w) != '>')
+    if (i < 7 * w || cg__mos_txt_ch(t, i - w) != '>')
         return false;
     *root_end = i;
     i -= w;
-    while (i >= w && cg__mos_is_space(ch_at(t, i - w)))
+    while (i >= w && cg__mos_is_space(cg__mos_txt_ch(t, i - w)))
         i -= w;
-    if (i < 5 * w || !match(t, i - 5 * w, "</mos"))
+    if (i < 5 * w || !cg__mos_txt_is(t, i - 5 * w, "</mos"))
         return false;
     i -= 5 * w;
-    while (i >= w && cg__mos_is_space(ch_at(t, i - w)))
+    while (i >= w && cg__mos_is_space(cg__mos_txt_ch(t, i - w)))
         i -= w;
     /* `</name` + spaces + '>' */
-    if (i < w || ch_at(t, i - w) != '>')
+    if (i < w || cg__mos_txt_ch(t, i - w) != '>')
         return false;
     size_t gt = i - w;
     size_t j = gt;
-    while (j >= w && cg__mos_is_space(ch_at(t, j - w)))
+    while (j >= w && cg__mos_is_space(cg__mos_txt_ch(t, j - w)))
         j -= w;
     if (j < m->name_len + 2 * w)
         return false;
     size_t name = j - m->name_len;
-    if (name <= m->end || ch_at(t, name - w) != '/' || ch_at(t, name - 2 * w) != '<' ||
+    if (name <= m->end || cg__mos_txt_ch(t, name - w) != '/' ||
+        cg__mos_txt_ch(t, name - 2 * w) != '<' ||
         memcmp(t->p + name, t->p + m->name, m->name_len) != 0)
         return false;
     *elem_end = gt + w;
@@ -275,10 +166,10 @@ static bool last_child(const struct tc *t, const struct markup *m, size_t *elem_
 }
 
 /* ASCII case-insensitive match of the lower-case string s at i. */
-static bool match_ci(const struct tc *t, size_t i, const char *s)
+static bool match_ci(const struct cg__mos_txt *t, size_t i, const char *s)
 {
     for (; *s != 0; s++, i += t->w) {
-        unsigned ch = i < t->n ? ch_at(t, i) : 0;
+        unsigned ch = i < t->n ? cg__mos_txt_ch(t, i) : 0;
         if (ch == CG__MOS_OTHER || (ch | 0x20) != (unsigned char)*s)
             return false;
     }
@@ -286,17 +177,17 @@ static bool match_ci(const struct tc *t, size_t i, const char *s)
 }
 
 struct envctx {
-    const struct tc *t;
+    const struct cg__mos_txt *t;
     struct cg_mos_envelope *env;
     const char **why;
     bool have_msg;
     bool seen_msgid;
 };
 
-static enum cg_err take_message(struct envctx *x, size_t at, const struct markup *m, size_t *next,
-                                bool *done)
+static enum cg_err take_message(struct envctx *x, size_t at, const struct cg__mos_tag *m,
+                                size_t *next, bool *done)
 {
-    const struct tc *t = x->t;
+    const struct cg__mos_txt *t = x->t;
     *x->why = "more than one message element";
     CG_CHECK(!x->have_msg, CG_EENVELOPE);
     x->have_msg = true;
@@ -304,7 +195,7 @@ static enum cg_err take_message(struct envctx *x, size_t at, const struct markup
     *x->why = "message element name is not an ASCII XML name or too long";
     CG_CHECK(chars < sizeof(x->env->name), CG_EENVELOPE);
     for (size_t k = 0; k < chars; k++) {
-        unsigned ch = ch_at(t, m->name + k * t->w);
+        unsigned ch = cg__mos_txt_ch(t, m->name + k * t->w);
         bool alpha = (ch | 0x20) >= 'a' && (ch | 0x20) <= 'z';
         bool more = k > 0 && ((ch >= '0' && ch <= '9') || ch == '-' || ch == '.');
         CG_CHECK(alpha || more || ch == '_' || ch == ':', CG_EENVELOPE);
@@ -321,7 +212,7 @@ static enum cg_err take_message(struct envctx *x, size_t at, const struct markup
         *next = root_end;
         return CG_OK;
     } else {
-        end = skip_element(t, m);
+        end = cg__mos_tag_skip(t, m);
         *x->why = "message element is not closed";
         CG_CHECK(end != 0, CG_EENVELOPE);
     }
@@ -332,26 +223,26 @@ static enum cg_err take_message(struct envctx *x, size_t at, const struct markup
 
 static enum cg_err child(struct envctx *x, size_t i, size_t *next, bool *done)
 {
-    const struct tc *t = x->t;
+    const struct cg__mos_txt *t = x->t;
     struct cg_mos_envelope *env = x->env;
-    struct markup m;
+    struct cg__mos_tag m;
     *x->why = "unterminated markup in the envelope";
-    CG_CHECK(read_markup(t, i, &m), CG_EENVELOPE);
-    if (m.kind == MK_OTHER) { /* comment, PI, CDATA at envelope level */
+    CG_CHECK(cg__mos_tag_read(t, i, &m), CG_EENVELOPE);
+    if (m.kind == CG__MOS_TAG_OTHER) { /* comment, PI, CDATA at envelope level */
         *next = m.end;
         return CG_OK;
     }
-    if (m.kind == MK_END && !name_is(t, &m, "mos")) {
+    if (m.kind == CG__MOS_TAG_END && !name_is(t, &m, "mos")) {
         /* M-09, ERRATA 1/15: the spec's §4.1.1 example writes a lone
          * </keepAlive> and its DTD spells it keepalive; read either as an
          * (empty) keepAlive. Any other stray end tag is an error. */
         *x->why = "unexpected end tag in the envelope";
         CG_CHECK(m.name_len == 9 * t->w && (match_ci(t, m.name, "keepalive")), CG_EENVELOPE);
-        struct markup as_empty = m;
+        struct cg__mos_tag as_empty = m;
         as_empty.empty = true;
         return take_message(x, i, &as_empty, next, done);
     }
-    if (m.kind == MK_END) {
+    if (m.kind == CG__MOS_TAG_END) {
         *next = m.end;
         *done = true;
         return CG_OK;
@@ -381,7 +272,7 @@ static enum cg_err child(struct envctx *x, size_t i, size_t *next, bool *done)
     return rc;
 }
 
-static size_t skip_bom(const struct tc *t)
+static size_t skip_bom(const struct cg__mos_txt *t)
 {
     if (t->w == 2 && t->n >= 2 && t->p[0] == 0xFE && t->p[1] == 0xFF)
         return 2;
@@ -398,14 +289,16 @@ enum cg_err cg_mos_envelope_parse(enum cg_mos_encoding enc, const void *msg, siz
     CG_ENSURE(env != NULL && (msg != NULL || len == 0), CG_EINVAL);
     CG_ENSURE(enc == CG_MOS_UCS2BE || enc == CG_MOS_UTF8, CG_EINVAL);
     memset(env, 0, sizeof(*env));
-    struct tc t = {msg, 0, enc == CG_MOS_UCS2BE ? 2 : 1};
+    struct cg__mos_txt t = {msg, 0, enc == CG_MOS_UCS2BE ? 2 : 1};
     t.n = len - len % t.w;
     /* Prolog, then the root start tag <mos ...>. */
     size_t i = skip_misc(&t, skip_bom(&t));
-    struct markup root;
+    struct cg__mos_tag root;
     why = "no <mos> root element";
-    CG_ENSURE(i < t.n && ch_at(&t, i) == '<' && read_markup(&t, i, &root), CG_EENVELOPE);
-    CG_ENSURE(root.kind == MK_START && name_is(&t, &root, "mos") && !root.empty, CG_EENVELOPE);
+    CG_ENSURE(i < t.n && cg__mos_txt_ch(&t, i) == '<' && cg__mos_tag_read(&t, i, &root),
+              CG_EENVELOPE);
+    CG_ENSURE(root.kind == CG__MOS_TAG_START && name_is(&t, &root, "mos") && !root.empty,
+              CG_EENVELOPE);
     struct envctx x = {&t, env, &why, false, false};
     bool done = false;
     i = root.end;

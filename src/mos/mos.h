@@ -56,6 +56,41 @@ static inline size_t cg__mos_find(const uint8_t *p, size_t i, size_t end, unsign
     return end;
 }
 
+/* A text cursor over the native encoding (markup.c). */
+struct cg__mos_txt {
+    const uint8_t *p;
+    size_t n; /* length, rounded down to whole units */
+    unsigned w;
+};
+
+static inline unsigned cg__mos_txt_ch(const struct cg__mos_txt *t, size_t i)
+{
+    return cg__mos_ch(t->p, i, t->w);
+}
+
+/* Does the ASCII string s sit at i? */
+bool cg__mos_txt_is(const struct cg__mos_txt *t, size_t i, const char *s);
+
+enum cg__mos_tag_kind { CG__MOS_TAG_START, CG__MOS_TAG_END, CG__MOS_TAG_OTHER };
+
+/* One piece of markup starting at a '<': a start or end tag, or OTHER (a
+ * comment, CDATA section, PI or declaration). */
+struct cg__mos_tag {
+    enum cg__mos_tag_kind kind;
+    size_t name, name_len; /* byte span of the tag name (tags only) */
+    size_t end;            /* just after the final '>' */
+    bool empty;            /* <x/> */
+};
+
+/* Reads the markup at i (a '<'; quoted attribute values may hold '>').
+ * Returns false if it is not terminated within the text. */
+bool cg__mos_tag_read(const struct cg__mos_txt *t, size_t i, struct cg__mos_tag *m);
+
+/* Skips the element whose (non-empty) start tag is start, counting nesting
+ * depth without matching names; no recursion. Returns the position after
+ * its end tag, or 0 if the text ends first. */
+size_t cg__mos_tag_skip(const struct cg__mos_txt *t, const struct cg__mos_tag *start);
+
 /* Decodes XML text (the five predefined entities and character references)
  * from src (UTF-8, n bytes) into dst (NUL-terminated), trims surrounding XML
  * whitespace, and checks it is at most CG_MOS_ID_MAX characters. On failure
