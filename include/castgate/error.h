@@ -63,6 +63,7 @@ enum cg_err {
     CG_EENVELOPE = 307, /* the MOS envelope is missing or malformed */
     CG_ENACK = 308,     /* the peer answered with a NACK */
     CG_EDNS = 309,      /* a DNS server refused or failed an operation */
+    CG_ENOTSUP = 310,   /* valid input with no exact equivalent (e.g. a MOS 2.x message in 4.0) */
 
     /* 400..499: authentication */
     CG_EAUTH = 400,      /* wrong or missing credentials */

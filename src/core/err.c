@@ -39,6 +39,7 @@ const char *cg_strerror(enum cg_err err)
     case CG_EENVELOPE: return "invalid MOS envelope";
     case CG_ENACK: return "negative acknowledgement";
     case CG_EDNS: return "DNS operation failed";
+    case CG_ENOTSUP: return "no exact equivalent";
     case CG_EAUTH: return "authentication failed";
     case CG_ERATELIMIT: return "rate limited";
     case CG_EINTERNAL: return "internal error";
@@ -57,7 +58,7 @@ const char *cg_errname(enum cg_err err)
         N(CG_EKEY); N(CG_EKEYMISMATCH); N(CG_EHANDSHAKE); N(CG_EVERIFY); N(CG_EREVOKED);
         N(CG_EOCSP); N(CG_EEXPIRED); N(CG_EPROTO); N(CG_EHTTP); N(CG_EWS); N(CG_ETOOBIG);
         N(CG_EENCODING); N(CG_EXML); N(CG_EJUNK); N(CG_EENVELOPE); N(CG_ENACK); N(CG_EDNS);
-        N(CG_EAUTH); N(CG_ERATELIMIT); N(CG_EINTERNAL);
+        N(CG_ENOTSUP); N(CG_EAUTH); N(CG_ERATELIMIT); N(CG_EINTERNAL);
     }
 #undef N
     return "CG_UNKNOWN";
