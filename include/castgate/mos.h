@@ -1,5 +1,6 @@
 /* castgate — the MOS codec (sans-I/O): encodings, stream framing, envelope,
- * message catalogue and builders. ../shared/spec/mos.md gives the M-xx IDs.
+ * message catalogue, builders, and the rewrite of messages removed in 4.0.
+ * ../shared/spec/mos.md gives the M-xx IDs.
  *
  * Nothing here does I/O, logs or keeps global state: every function works on
  * the bytes and the objects it is given, so any of them may be called from
@@ -288,6 +289,37 @@ CG_API enum cg_err cg_mos_build_ro_nack(enum cg_mos_encoding enc, const char *mo
 /* Formats unix_ms as a MOS time (M-24) into buf (at least 25 bytes):
  * "2009-04-11T17:20:42,000Z". Returns CG_OK, CG_EINVAL, CG_ERANGE. */
 CG_API enum cg_err cg_mos_format_time(int64_t unix_ms, char *buf, size_t bufsz);
+
+/* ------------------------------------------------------------------------ */
+/* Messages removed in MOS 4.0 (M-12)                                       */
+/* ------------------------------------------------------------------------ */
+
+/* Rewrites one MOS 2.x message that 4.0 removed (roStoryInsert, roStoryMove,
+ * roItemStat, ...) as the roElementAction or roElementStat that has the same
+ * effect on a receiver implementing MOS 4.0 §3.6.1/§3.7.1, where one exists;
+ * docs/translation.md gives the rule and the reasoning per message.
+ *
+ * xml, len: one whole message in UTF-8 (a <mos> envelope and the removed
+ * message). The output (*out, NUL-terminated, *out_len without the NUL; free
+ * with cg_mos_free) is the input with only the message element replaced:
+ * everything around it (mosID, ncsID, messageID and any other envelope
+ * children, in their order, comments, an XML declaration) is kept byte for
+ * byte, and every child the new element carries (roID, storyID, itemID,
+ * story, item, status, ...) is copied byte for byte, payloads included
+ * (M-20: CDATA, entities, comments, non-ASCII). Whitespace between the old
+ * element's children and comments directly inside it are not kept.
+ *
+ * Returns CG_OK; CG_EINVAL (NULL argument; not well-formed; not a removed
+ * message; the children break the 2.8.5 syntax; an ID that must name a story
+ * or item is empty; an ID listed twice in a move); CG_ENOTSUP (valid, but no
+ * roElementAction has the same effect: roStoryAppend, "at the end" forms
+ * with a blank reference, a move of nothing, or attributes, text or elements
+ * the new element has no place for); CG_ETOOBIG (over
+ * CG_MOS_DEFAULT_MAX_MESSAGE); CG_ENOMEM. why (may be NULL) receives a static
+ * English reason on failure, naming the message once it is known, and NULL
+ * on success. No I/O, no global state: callable from any thread. */
+CG_API enum cg_err cg_mos_translate_removed(const char *xml, size_t len, char **out,
+                                            size_t *out_len, const char **why);
 
 #ifdef __cplusplus
 }
