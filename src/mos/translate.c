@@ -313,6 +313,7 @@ static enum cg_err check_dups(const struct rule *r, const struct cg__mos_txt *t,
     const char **ids = calloc(n, sizeof(*ids));
     size_t *at = calloc(n, sizeof(*at));
     CG_ENSURE(ids != NULL && at != NULL, CG_ENOMEM);
+    *why = r->id;
     char one[4 * CG_MOS_ID_MAX + 1];
     for (size_t j = 0; j < n; j++) {
         bool blank = false;
@@ -427,7 +428,7 @@ enum cg_err cg_mos_translate_removed(const char *xml, size_t len, char **out, si
     struct cg__mos_txt t = {(const uint8_t *)xml, len, 1};
     CG_TRY(collect(r, &t, env.element.off, &k, &reason));
     CG_TRY(judge(r, &t, &k, &reason));
-    reason = "out of memory";
+    reason = "the result cannot be built";
     CG_TRY(cg__buf_reserve(&b, len + 128));
     CG_TRY(cg__buf_append(&b, xml, env.element.off));
     CG_TRY(r->shape == SHAPE_STAT ? put_stat(&b, r, &t, &k) : put_action(&b, r, &t, &k));
@@ -439,6 +440,8 @@ enum cg_err cg_mos_translate_removed(const char *xml, size_t len, char **out, si
     b.data = NULL;
     reason = NULL;
 out:
+    if (rc == CG_ENOMEM)
+        reason = "out of memory";
     if (why != NULL)
         *why = reason;
     free(k.c);

@@ -4,11 +4,30 @@
  * of the spec's own 4.0 examples, and applied to a small running-order model
  * that follows the MOS 4.0 §3.6.1 table; the expected running orders come
  * from the MOS 2.8.5 text of the removed message (§3.6.x examples). */
+// CG_WRAP: calloc realloc
 #include "mosfix.h"
 #include "mos/mos.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+
+/* Allocation failure injection: with fail_at >= 0, the fail_at-th calloc or
+ * realloc from castgate's code (counted from 0) returns NULL. libxml2 is a
+ * shared library and keeps its own allocations. */
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+static long fail_at = -1, alloc_calls;
+
+static bool alloc_fails(void) { return fail_at >= 0 && alloc_calls++ == fail_at; }
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    return alloc_fails() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n) { return alloc_fails() ? NULL : __real_realloc(p, n); }
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -52,7 +71,8 @@ static xmlNodePtr message_of(xmlDocPtr doc)
     xmlNodePtr found = NULL;
     for (xmlNodePtr c = xmlDocGetRootElement(doc)->children; c != NULL; c = c->next)
         if (c->type == XML_ELEMENT_NODE && !xmlStrEqual(c->name, BAD_CAST "mosID") &&
-            !xmlStrEqual(c->name, BAD_CAST "ncsID") && !xmlStrEqual(c->name, BAD_CAST "messageID")) {
+            !xmlStrEqual(c->name, BAD_CAST "ncsID") &&
+            !xmlStrEqual(c->name, BAD_CAST "messageID")) {
             assert_null(found);
             found = c;
         }
@@ -339,7 +359,8 @@ static const struct expect legacy_expect[] = {
     {"roStorySwap",
      "roElementAction SWAP target=- "
      "source=storyID:V: BRIDGE COLLAPSE;storyID:P: PHILLIPS INTERVIEW",
-     "A|V: BRIDGE COLLAPSE|B|P: PHILLIPS INTERVIEW", "A|P: PHILLIPS INTERVIEW|B|V: BRIDGE COLLAPSE"},
+     "A|V: BRIDGE COLLAPSE|B|P: PHILLIPS INTERVIEW",
+     "A|P: PHILLIPS INTERVIEW|B|V: BRIDGE COLLAPSE"},
     {"roStoryDelete",
      "roElementAction DELETE target=- "
      "source=storyID:V: BRIDGE COLLAPSE;storyID:P: PHILLIPS INTERVIEW",
@@ -581,7 +602,8 @@ static void test_payloads_kept(void **state)
     char *v2 = subst(v1, "<background>2</background>\n                  <overlay>463</overlay>\n"
                          "               </mosPayload>",
                      "");
-    char *v3 = subst(v2, "<storyID>HOTEL FIRE</storyID>", "<storyID>H&amp;M \xc3\xa9t\xc3\xa9</storyID>");
+    char *v3 = subst(v2, "<storyID>HOTEL FIRE</storyID>",
+                     "<storyID>H&amp;M \xc3\xa9t\xc3\xa9</storyID>");
     size_t n = 0;
     char *out = translate_ok(v3, &n);
     assert_non_null(strstr(out, payload));
@@ -862,14 +884,47 @@ static void test_arguments_and_limits(void **state)
     cg__buf_free(&b);
 }
 
+/* Every allocation the translation makes may fail: each gives CG_ENOMEM,
+ * no output and no leak (ASan), until none is left to fail. */
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    static const char *names[] = {"roStoryMoveMultiple", "roItemReplace", "roItemStat"};
+    for (size_t i = 0; i < CG_ARRAY_LEN(names); i++) {
+        char *xml = legacy(names[i]);
+        long failures = 0;
+        for (long k = 0;; k++) {
+            char *out = NULL;
+            size_t n = 0;
+            const char *why = NULL;
+            fail_at = k;
+            alloc_calls = 0;
+            enum cg_err rc = tr(xml, &out, &n, &why);
+            fail_at = -1;
+            if (alloc_calls <= k) { /* nothing failed: the whole run */
+                assert_int_equal(rc, CG_OK);
+                cg_mos_free(out);
+                break;
+            }
+            assert_int_equal(rc, CG_ENOMEM);
+            assert_null(out);
+            assert_string_equal(why, "out of memory");
+            failures++;
+        }
+        assert_true(failures >= 2); /* the children list and the result at least */
+        free(xml);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_legacy_fixtures),      cmocka_unit_test(test_stat_matches_spec_examples),
-        cmocka_unit_test(test_ucs2_copies),          cmocka_unit_test(test_message_ids_kept),
-        cmocka_unit_test(test_payloads_kept),        cmocka_unit_test(test_layouts),
-        cmocka_unit_test(test_no_exact_form),        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_not_removed),          cmocka_unit_test(test_arguments_and_limits),
+        cmocka_unit_test(test_legacy_fixtures),   cmocka_unit_test(test_stat_matches_spec_examples),
+        cmocka_unit_test(test_ucs2_copies),       cmocka_unit_test(test_message_ids_kept),
+        cmocka_unit_test(test_payloads_kept),     cmocka_unit_test(test_layouts),
+        cmocka_unit_test(test_no_exact_form),     cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_not_removed),       cmocka_unit_test(test_arguments_and_limits),
+        cmocka_unit_test(test_out_of_memory),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     xmlCleanupParser();
