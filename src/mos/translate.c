@@ -126,12 +126,18 @@ struct child {
     size_t text, text_len;  /* what lies between its tags (0 for <x/>) */
 };
 
-/* The children, grouped by slot: slot s holds first[s] .. first[s]+count[s]-1. */
+/* The children (an array of struct child in buf), grouped by slot: slot s
+ * holds first[s] .. first[s]+count[s]-1. */
 struct kids {
-    struct child *c;
-    size_t n, cap;
+    struct cg_buf buf;
+    size_t n;
     size_t first[MAX_SLOTS], count[MAX_SLOTS];
 };
+
+static const struct child *kid(const struct kids *k, size_t i)
+{
+    return (const struct child *)(const void *)k->buf.data + i;
+}
 
 static const struct rule *rule_for(const char *name)
 {
@@ -172,14 +178,8 @@ static enum cg_err file_child(const struct rule *r, struct kids *k, int *cur, in
         k->first[s] = k->n;
     k->count[s]++;
     CG_CHECK(r->slot[s].max == ANY || k->count[s] <= r->slot[s].max, CG_EINVAL);
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? 2 * k->cap : 16;
-        struct child *p = realloc(k->c, cap * sizeof(*p));
-        CG_CHECK(p != NULL, CG_ENOMEM);
-        k->c = p;
-        k->cap = cap;
-    }
-    k->c[k->n++] = *c;
+    CG_GUARD(cg__buf_append(&k->buf, c, sizeof(*c)));
+    k->n++;
     return CG_OK;
 }
 
@@ -262,9 +262,9 @@ static enum cg_err id_text(const struct cg__mos_txt *t, const struct child *c, c
 static const struct child *reference(const struct rule *r, const struct kids *k)
 {
     if (r->move)
-        return &k->c[k->first[r->source] + k->count[r->source] - 1];
+        return kid(k, k->first[r->source] + k->count[r->source] - 1);
     int s = r->target[1] != NONE ? r->target[1] : r->target[0];
-    return s == NONE ? NULL : &k->c[k->first[s]];
+    return s == NONE ? NULL : kid(k, k->first[s]);
 }
 
 static bool is_id_slot(const struct rule *r, int s)
@@ -283,7 +283,7 @@ static enum cg_err check_ids(const struct rule *r, const struct cg__mos_txt *t,
         if (!is_id_slot(r, s))
             continue;
         for (size_t j = 0; j < k->count[s]; j++) {
-            const struct child *c = &k->c[k->first[s] + j];
+            const struct child *c = kid(k, k->first[s] + j);
             bool blank = false;
             *why = r->id;
             CG_GUARD(id_text(t, c, text, sizeof(text), &blank));
@@ -317,7 +317,7 @@ static enum cg_err check_dups(const struct rule *r, const struct cg__mos_txt *t,
     char one[4 * CG_MOS_ID_MAX + 1];
     for (size_t j = 0; j < n; j++) {
         bool blank = false;
-        CG_TRY(id_text(t, &k->c[k->first[r->source] + j], one, sizeof(one), &blank));
+        CG_TRY(id_text(t, kid(k, k->first[r->source] + j), one, sizeof(one), &blank));
         at[j] = text.len;
         CG_TRY(cg__buf_append(&text, one, strlen(one) + 1));
     }
@@ -344,7 +344,7 @@ static enum cg_err put_slot(struct cg_buf *b, const struct cg__mos_txt *t, const
                             int s, size_t from, size_t to)
 {
     for (size_t j = from; j < to; j++)
-        CG_GUARD(put_child(b, t, &k->c[k->first[s] + j]));
+        CG_GUARD(put_child(b, t, kid(k, k->first[s] + j)));
     return CG_OK;
 }
 
@@ -373,7 +373,7 @@ static enum cg_err put_stat(struct cg_buf *b, const struct rule *r, const struct
 {
     CG_GUARD(cg__buf_printf(b, "<roElementStat element=\"%s\">", r->value));
     for (size_t j = 0; j < k->n; j++)
-        CG_GUARD(put_child(b, t, &k->c[j]));
+        CG_GUARD(put_child(b, t, kid(k, j)));
     return cg__buf_printf(b, "</roElementStat>");
 }
 
@@ -417,6 +417,7 @@ enum cg_err cg_mos_translate_removed(const char *xml, size_t len, char **out, si
     enum cg_err rc = CG_OK;
     struct kids k;
     memset(&k, 0, sizeof(k));
+    cg__buf_init(&k.buf, 0);
     struct cg_buf b;
     cg__buf_init(&b, 0);
     CG_ENSURE(out != NULL && out_len != NULL && (xml != NULL || len == 0), CG_EINVAL);
@@ -444,7 +445,7 @@ out:
         reason = "out of memory";
     if (why != NULL)
         *why = reason;
-    free(k.c);
+    cg__buf_free(&k.buf);
     cg__buf_free(&b);
     return rc;
 }

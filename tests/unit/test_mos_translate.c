@@ -229,6 +229,15 @@ static void expect_refused(const char *xml, enum cg_err want, const char *needle
         fail_msg("reason \"%s\" lacks \"%s\"", why, needle);
 }
 
+/* The input with `from` replaced by `to` is refused with want. */
+static void refuse_variant(const char *base, const char *from, const char *to, enum cg_err want,
+                           const char *needle)
+{
+    char *v = subst(base, from, to);
+    expect_refused(v, want, needle);
+    free(v);
+}
+
 /* ---- a running order, changed the MOS 4.0 §3.6.1 way -------------------- */
 
 #define RO_MAX 32
@@ -677,47 +686,35 @@ static void test_no_exact_form(void **state)
     char *mm = legacy("roStoryMoveMultiple");
     char *im = legacy("roItemMoveMultiple");
     char *ii = legacy("roItemInsert");
-    char *v;
+    const char *second = "<storyID>P: PHILLIPS INTERVIEW</storyID>";
     /* "to the bottom / end" (2.8.5 §3.6.4, §3.6.7, §3.6.8, §3.6.10) */
-    v = subst(move, "<storyID>P: PHILLIPS INTERVIEW</storyID>", "<storyID/>");
-    expect_refused(v, CG_ENOTSUP, "roStoryMove: a blank second storyID");
-    free(v);
-    v = subst(move, "<storyID>P: PHILLIPS INTERVIEW</storyID>", "<storyID> \t</storyID>");
-    expect_refused(v, CG_ENOTSUP, "bottom of the running order");
-    free(v);
-    v = subst(mm, "<storyID>1</storyID>", "<storyID></storyID>");
-    expect_refused(v, CG_ENOTSUP, "roStoryMoveMultiple: a blank last storyID");
-    free(v);
-    v = subst(im, "<itemID>1</itemID>", "<itemID/>");
-    expect_refused(v, CG_ENOTSUP, "roItemMoveMultiple: a blank last itemID");
-    free(v);
-    v = subst(ii, "<itemID>5</itemID>", "<itemID/>");
-    expect_refused(v, CG_ENOTSUP, "roItemInsert: a blank itemID inserts at the end");
-    free(v);
+    refuse_variant(move, second, "<storyID/>", CG_ENOTSUP, "roStoryMove: a blank second storyID");
+    refuse_variant(move, second, "<storyID> \t</storyID>", CG_ENOTSUP,
+                   "bottom of the running order");
+    refuse_variant(mm, "<storyID>1</storyID>", "<storyID></storyID>", CG_ENOTSUP,
+                   "roStoryMoveMultiple: a blank last storyID");
+    refuse_variant(im, "<itemID>1</itemID>", "<itemID/>", CG_ENOTSUP,
+                   "roItemMoveMultiple: a blank last itemID");
+    refuse_variant(ii, "<itemID>5</itemID>", "<itemID/>", CG_ENOTSUP,
+                   "roItemInsert: a blank itemID inserts at the end");
     /* one ID: the reference alone, nothing moves */
-    v = subst(mm, "<storyID>2</storyID>\n      <storyID>3</storyID>\n      <storyID>5</storyID>\n"
-                  "      <storyID>6</storyID>",
-              "");
-    expect_refused(v, CG_ENOTSUP, "roStoryMoveMultiple: one storyID only");
-    free(v);
-    v = subst(im, "<itemID>2</itemID>\n      <itemID>3</itemID>\n      <itemID>5</itemID>\n"
-                  "      <itemID>6</itemID>",
-              "");
-    expect_refused(v, CG_ENOTSUP, "roItemMoveMultiple: one itemID only");
-    free(v);
+    refuse_variant(mm,
+                   "<storyID>2</storyID>\n      <storyID>3</storyID>\n      <storyID>5</storyID>\n"
+                   "      <storyID>6</storyID>",
+                   "", CG_ENOTSUP, "roStoryMoveMultiple: one storyID only");
+    refuse_variant(im,
+                   "<itemID>2</itemID>\n      <itemID>3</itemID>\n      <itemID>5</itemID>\n"
+                   "      <itemID>6</itemID>",
+                   "", CG_ENOTSUP, "roItemMoveMultiple: one itemID only");
     /* what the 4.0 element has no place for */
-    v = subst(move, "<roStoryMove>", "<roStoryMove vendor=\"x\">");
-    expect_refused(v, CG_ENOTSUP, "roStoryMove: carries");
-    free(v);
-    v = subst(move, "<roID>5PM</roID>", "<roID>5PM</roID><vendorTag>1</vendorTag>");
-    expect_refused(v, CG_ENOTSUP, "roStoryMove: carries");
-    free(v);
-    v = subst(move, "<roID>5PM</roID>", "<roID>5PM</roID>stray text");
-    expect_refused(v, CG_ENOTSUP, "roStoryMove: carries");
-    free(v);
-    v = subst(move, "<roID>5PM</roID>", "<roID>5PM</roID><![CDATA[x]]>");
-    expect_refused(v, CG_ENOTSUP, "roStoryMove: carries");
-    free(v);
+    static const char *extra[][2] = {
+        {"<roStoryMove>", "<roStoryMove vendor=\"x\">"},
+        {"<roID>5PM</roID>", "<roID>5PM</roID><vendorTag>1</vendorTag>"},
+        {"<roID>5PM</roID>", "<roID>5PM</roID>stray text"},
+        {"<roID>5PM</roID>", "<roID>5PM</roID><![CDATA[x]]>"},
+    };
+    for (size_t i = 0; i < CG_ARRAY_LEN(extra); i++)
+        refuse_variant(move, extra[i][0], extra[i][1], CG_ENOTSUP, "roStoryMove: carries");
     free(ii), free(im), free(mm), free(move);
 }
 
@@ -730,76 +727,59 @@ static void test_malformed(void **state)
     char *mm = legacy("roStoryMoveMultiple");
     char *ins = legacy("roStoryInsert");
     char *del = legacy("roItemDelete");
-    char *v;
-    /* 2.8.5 syntax */
-    v = subst(move, "<storyID>P: PHILLIPS INTERVIEW</storyID>", "");
-    expect_refused(v, CG_EINVAL, "roStoryMove: not (roID, storyID, storyID)");
-    free(v);
-    v = subst(move, "<storyID>P: PHILLIPS INTERVIEW</storyID>",
-              "<storyID>P</storyID><storyID>Q</storyID>");
-    expect_refused(v, CG_EINVAL, "roStoryMove: not");
-    free(v);
-    v = subst(move, "<roID>5PM</roID>", "");
-    expect_refused(v, CG_EINVAL, "roStoryMove: not");
-    free(v);
-    v = subst(move, "<roID>5PM</roID>", "<roID>5PM</roID><roID>6PM</roID>");
-    expect_refused(v, CG_EINVAL, "roStoryMove: not");
-    free(v);
-    v = subst(ins, "<storyID>HOTEL FIRE</storyID>", ""); /* story without the reference */
-    expect_refused(v, CG_EINVAL, "roStoryInsert: not (roID, storyID, story+)");
-    free(v);
-    v = subst(ins, "<roID>5PM</roID>", "<roID>5PM</roID><story><storyID>x</storyID></story>");
-    expect_refused(v, CG_EINVAL, "roStoryInsert: not"); /* story before storyID */
-    free(v);
-    v = subst(move, "<roStoryMove>", "<roStoryMove/><!--");
-    char *w = subst(v, "</roStoryMove>", "-->");
-    expect_refused(w, CG_EINVAL, "roStoryMove: not");
-    free(w);
-    free(v);
+    const char *second = "<storyID>P: PHILLIPS INTERVIEW</storyID>";
+    /* 2.8.5 syntax: counts and order */
+    static const char *syntax[][2] = {
+        {"<storyID>P: PHILLIPS INTERVIEW</storyID>", ""},
+        {"<storyID>P: PHILLIPS INTERVIEW</storyID>", "<storyID>P</storyID><storyID>Q</storyID>"},
+        {"<roID>5PM</roID>", ""},
+        {"<roID>5PM</roID>", "<roID>5PM</roID><roID>6PM</roID>"},
+        {"<roStoryMove>", "<roStoryMove/><!--"}, /* with the next row: empty element */
+    };
+    for (size_t i = 0; i < CG_ARRAY_LEN(syntax); i++) {
+        char *v = subst(move, syntax[i][0], syntax[i][1]);
+        if (i == 4) {
+            char *w = subst(v, "</roStoryMove>", "-->");
+            free(v);
+            v = w;
+        }
+        expect_refused(v, CG_EINVAL, "roStoryMove: not (roID, storyID, storyID)");
+        free(v);
+    }
+    refuse_variant(ins, "<storyID>HOTEL FIRE</storyID>", "", CG_EINVAL,
+                   "roStoryInsert: not (roID, storyID, story+)");
+    refuse_variant(ins, "<roID>5PM</roID>", "<roID>5PM</roID><story><storyID>x</storyID></story>",
+                   CG_EINVAL, "roStoryInsert: not"); /* a story before the storyID */
     /* IDs that must name something */
-    v = subst(ins, "<storyID>HOTEL FIRE</storyID>", "<storyID/>");
-    expect_refused(v, CG_EINVAL, "roStoryInsert: a storyID or itemID is empty");
-    free(v);
-    v = subst(move, "<storyID>V: BRIDGE COLLAPSE</storyID>", "<storyID> </storyID>");
-    expect_refused(v, CG_EINVAL, "roStoryMove: a storyID or itemID is empty");
-    free(v);
-    v = subst(del, "<itemID>7</itemID>", "<itemID/>");
-    expect_refused(v, CG_EINVAL, "roItemDelete: a storyID");
-    free(v);
-    v = subst(del, "<storyID>2</storyID>", "<storyID><![CDATA[2]]></storyID>");
-    expect_refused(v, CG_EINVAL, "roItemDelete: a storyID or itemID is empty, longer");
-    free(v);
-    v = subst(del, "<storyID>2</storyID>", "<storyID>2<!-- c --></storyID>");
-    expect_refused(v, CG_EINVAL, "not plain text");
-    free(v);
+    refuse_variant(ins, "<storyID>HOTEL FIRE</storyID>", "<storyID/>", CG_EINVAL,
+                   "roStoryInsert: a storyID or itemID is empty");
+    refuse_variant(move, "<storyID>V: BRIDGE COLLAPSE</storyID>", "<storyID> </storyID>",
+                   CG_EINVAL, "roStoryMove: a storyID or itemID is empty");
+    refuse_variant(del, "<itemID>7</itemID>", "<itemID/>", CG_EINVAL, "roItemDelete: a storyID");
+    refuse_variant(del, "<storyID>2</storyID>", "<storyID><![CDATA[2]]></storyID>", CG_EINVAL,
+                   "roItemDelete: a storyID or itemID is empty, longer");
+    refuse_variant(del, "<storyID>2</storyID>", "<storyID>2<!-- c --></storyID>", CG_EINVAL,
+                   "not plain text");
     char big[200] = "<itemID>";
     memset(big + 8, 'x', 129);
     strcpy(big + 8 + 129, "</itemID>");
-    v = subst(del, "<itemID>7</itemID>", big);
-    expect_refused(v, CG_EINVAL, "longer than 128 characters");
-    free(v);
-    /* duplicates in a move (2.8.5 §3.6.7, §3.6.10), also through an entity */
-    v = subst(mm, "<storyID>5</storyID>", "<storyID>2</storyID>");
-    expect_refused(v, CG_EINVAL, "roStoryMoveMultiple: a storyID is listed twice");
-    free(v);
-    v = subst(mm, "<storyID>5</storyID>", "<storyID>&#49;</storyID>"); /* = the reference */
-    expect_refused(v, CG_EINVAL, "listed twice");
-    free(v);
-    v = subst(move, "<storyID>P: PHILLIPS INTERVIEW</storyID>",
-              "<storyID> V: BRIDGE COLLAPSE</storyID>");
-    expect_refused(v, CG_EINVAL, "roStoryMove: both storyIDs name the same story");
-    free(v);
+    refuse_variant(del, "<itemID>7</itemID>", big, CG_EINVAL, "longer than 128 characters");
+    /* duplicates in a move (2.8.5 §3.6.7, §3.6.10), also through an entity
+     * and surrounding whitespace */
+    refuse_variant(mm, "<storyID>5</storyID>", "<storyID>2</storyID>", CG_EINVAL,
+                   "roStoryMoveMultiple: a storyID is listed twice");
+    refuse_variant(mm, "<storyID>5</storyID>", "<storyID>&#49;</storyID>", CG_EINVAL,
+                   "listed twice"); /* the reference itself */
+    refuse_variant(move, second, "<storyID> V: BRIDGE COLLAPSE</storyID>", CG_EINVAL,
+                   "roStoryMove: both storyIDs name the same story");
     /* not XML, not one MOS message */
-    v = subst(move, "</roStoryMove>", "</roStoryMov>");
-    expect_refused(v, CG_EINVAL, "not one well-formed MOS message");
-    free(v);
-    v = subst(move, "V: BRIDGE", "V: \xc3\x28 BRIDGE"); /* invalid UTF-8 */
-    expect_refused(v, CG_EINVAL, "not one well-formed");
-    free(v);
-    v = subst(move, "<roStoryMove>", "<roStat><roID>x</roID><status>s</status><time>t</time>"
-                                     "</roStat><roStoryMove>");
-    expect_refused(v, CG_EINVAL, "not one well-formed MOS message");
-    free(v);
+    refuse_variant(move, "</roStoryMove>", "</roStoryMov>", CG_EINVAL,
+                   "not one well-formed MOS message");
+    refuse_variant(move, "V: BRIDGE", "V: \xc3\x28 BRIDGE", CG_EINVAL,
+                   "not one well-formed"); /* invalid UTF-8 */
+    refuse_variant(move, "<roStoryMove>",
+                   "<roStat><roID>x</roID><status>s</status><time>t</time></roStat><roStoryMove>",
+                   CG_EINVAL, "not one well-formed MOS message");
     expect_refused("", CG_EINVAL, "not one well-formed");
     expect_refused("<roStoryMove><roID>R</roID><storyID>a</storyID><storyID>b</storyID>"
                    "</roStoryMove>",
