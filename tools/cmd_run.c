@@ -215,20 +215,38 @@ static void relay_request(void *user, struct cg_mos_request *req, const struct c
         }
     }
     const struct cg_mos_msg_info *info = cg_mos_msg_lookup(m->env->name, strlen(m->env->name));
-    if (!e->mos4 && info != NULL && info->removed_in_4 && !strcmp(k->conf.removed_in_4, "reject")) {
-        /* M-12: the link's policy refuses what MOS 4.0 removed */
-        nack(req, m->env->name, " was removed in MOS 4.0 (use roElementAction)", "");
-        return;
+    const char *xml = m->xml;
+    size_t len = m->len;
+    char *translated = NULL;
+    if (!e->mos4 && info != NULL && info->removed_in_4) { /* M-12: the link's policy */
+        const char *policy = k->conf.removed_in_4, *why = NULL;
+        if (!strcmp(policy, "reject")) {
+            nack(req, m->env->name, " was removed in MOS 4.0 (use roElementAction)", "");
+            return;
+        }
+        if (!strncmp(policy, "translate", 9)) { /* docs/translation.md */
+            size_t n = 0;
+            enum cg_err trc = cg_mos_translate_removed(xml, len, &translated, &n, &why);
+            if (trc == CG_OK) {
+                xml = translated, len = n;
+            } else if (trc != CG_ENOTSUP || strcmp(policy, "translate-or-pass") != 0) {
+                fprintf(stderr, "castgate run: link %s: <%s> messageID %s not translated: %s\n",
+                        k->conf.name, m->env->name, m->env->message_id, why ? why : "?");
+                nack(req, "cannot translate: ", why != NULL ? why : cg_strerror(trc), "");
+                return;
+            }
+        }
     }
     struct forward *f = malloc(sizeof(*f));
     enum cg_err rc = f == NULL ? CG_ENOMEM : CG_OK;
     if (rc == CG_OK) {
         *f = (struct forward){.gw = gw, .req = req};
         gw->inflight++;
-        rc = cg_mos_forward(to->ep, to_peer, m->channel, m->xml, m->len, relay_done, f);
+        rc = cg_mos_forward(to->ep, to_peer, m->channel, xml, len, relay_done, f);
         if (rc != CG_OK)
             gw->inflight--;
     }
+    cg_mos_free(translated);
     if (rc != CG_OK) {
         free(f);
         nack(req, "cannot forward: ", cg_strerror(rc), "");

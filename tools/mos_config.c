@@ -69,7 +69,8 @@ static const struct row rows[] = {
     {"link", "mos_id", K_STR, L(mos_id), 0, 0, "the device's mosID"},
     {"link", "path", K_STR, L(path), 0, 0, "our MOS 4.0 endpoint path (default /mos/Communication)"},
     {"link", "removed_in_4", K_STR, L(removed_in_4), 0, 0,
-     "pass (default) or reject messages MOS 4.0 removed (M-12), from legacy gear"},
+     "messages MOS 4.0 removed (M-12), from legacy gear: pass (default), reject, translate "
+     "(to roElementAction/roElementStat where exact, else NACK) or translate-or-pass"},
     {"link", "heartbeat", K_STR, L(heartbeat), 0, 0,
      "pass (default), pass-or-answer (answered here while the far side is away) or answer"},
 };
@@ -332,8 +333,10 @@ static int check_link(struct reader *r, const struct gwconf *g, struct gwlink *k
         return fail(r, "legacy_listen or legacy_dial is needed (where the legacy gear is)", what);
     if (k->removed_in_4[0] == '\0')
         snprintf(k->removed_in_4, sizeof(k->removed_in_4), "pass");
-    if (!one_of(k->removed_in_4, "pass", "reject", NULL))
-        return fail(r, "removed_in_4 must be pass or reject", k->removed_in_4);
+    if (!one_of(k->removed_in_4, "pass", "reject", "translate") &&
+        strcmp(k->removed_in_4, "translate-or-pass") != 0)
+        return fail(r, "removed_in_4 must be pass, reject, translate or translate-or-pass",
+                    k->removed_in_4);
     if (k->heartbeat[0] == '\0')
         snprintf(k->heartbeat, sizeof(k->heartbeat), "pass");
     if (!one_of(k->heartbeat, "pass", "pass-or-answer", "answer"))
@@ -374,7 +377,7 @@ static int check_links(struct reader *r, const struct gwconf *g)
             const char *ida = !strcmp(a->legacy, "ncs") ? a->ncs_id : a->mos_id;
             const char *idb = !strcmp(b->legacy, "ncs") ? b->ncs_id : b->mos_id;
             bool same = !strcmp(a->legacy, b->legacy) && !strcmp(ida, idb);
-            if (!strcmp(a->path, b->path) && !same)
+            if (g->g.listen[0] && !strcmp(a->path, b->path) && !same)
                 return fail(r, "another MOS 4.0 identity uses this path: give one link another path",
                             b->name);
             if (same && strcmp(a->path, b->path))

@@ -7,7 +7,7 @@
 
 P=$T/pki
 make_pki "$P" "$(free_port)"
-RO=$(free_port); MOM=$(free_port); WSS=$(free_port)
+RO=$(free_port); MOM=$(free_port); WSS=$(free_port); TRO=$(free_port)
 cat >"$T/dev.conf" <<EOF2
 [endpoint]
 role = mos
@@ -18,10 +18,12 @@ ocsp = no
 state_dir = $T/s-dev
 [peer NCS]
 channels = mom,ro
+[peer NCS2]
+channels = ro
 EOF2
 cat >"$T/gw.conf" <<EOF2
 [gateway]
-max_message = 4096
+max_message = 32768
 state_dir = $T/s-gw
 [link ncs]
 legacy = ncs
@@ -32,15 +34,24 @@ channels = mom,ro
 removed_in_4 = reject
 url = wss://localhost:$WSS/mos/Communication
 ca = $P/root-ca.pem
+[link translator]
+legacy = ncs
+ncs_id = NCS2
+mos_id = DEV
+legacy_listen = 127.0.0.1:0,$TRO
+channels = ro
+removed_in_4 = translate
+url = wss://localhost:$WSS/mos/Communication
+ca = $P/root-ca.pem
 EOF2
 "$CASTGATE" mos serve --config "$T/dev.conf" >"$T/dev.out" 2>"$T/dev.err" &
 PIDS+=($!); wait_port "$WSS"
 "$CASTGATE" run --config "$T/gw.conf" >"$T/gw.out" 2>"$T/gw.err" &
 GW=$!; PIDS+=($GW); wait_port "$RO"
 
-python3 - "$RO" "$MOM" >"$T/result" <<'PY'
+python3 - "$RO" "$MOM" "$TRO" "$SRC/../shared/fixtures/mos/spec/legacy" >"$T/result" <<'PY'
 import re, socket, sys
-ro, mom = int(sys.argv[1]), int(sys.argv[2])
+ro, mom, tro, legacy = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 E = lambda s: s.encode("utf-16-be")
 END = E("</mos>")
 def msg(mid, body):
@@ -62,7 +73,7 @@ r = {}
 s = conn(ro)
 s.sendall(E("junk between messages\r\n") + msg(1, "<roReq><roID>A</roID></roReq>"))
 r["junk_then_valid"] = answer(s)
-s.sendall(msg(2, "<roReq><roID>%s</roID></roReq>" % ("x" * 5000)))
+s.sendall(msg(2, "<roReq><roID>%s</roID></roReq>" % ("x" * 40000)))
 r["oversize"] = answer(s)
 s.sendall(E("<mos><mosID>DEV</mosID><ncsID>NCS</ncsID><messageID>3</messageID><roReq><roID>")
           + b"\xd8\x00\x00A" + E("</roID></roReq></mos>"))  # a lone high surrogate
@@ -79,6 +90,19 @@ r["removed_in_4"] = answer(s)
 m = conn(mom)
 m.sendall(msg(7, "<reqMachInfo/>"))
 r["other_channel"] = answer(m)
+# M-12, translate: the spec's own roStoryInsert and roStoryMove become roElementAction;
+# roStoryAppend has no exact form and is refused with the reason
+t = conn(tro)
+def fixture(name, mid, edit=lambda x: x):
+    x = open("%s/%s.xml" % (legacy, name), encoding="utf-8").read()
+    x = re.sub(r"<mosID>.*?</mosID>", "<mosID>DEV</mosID>", x)
+    x = re.sub(r"<ncsID>.*?</ncsID>", "<ncsID>NCS2</ncsID>", x)
+    return E(edit(re.sub(r"<messageID>.*?</messageID>", "<messageID>%d</messageID>" % mid, x)))
+for name, mid in (("roStoryInsert", 21), ("roStoryMove", 22), ("roStoryAppend", 23)):
+    t.sendall(fixture(name, mid))
+    r["translate_" + name] = answer(t)
+t.sendall(fixture("roStoryMove", 24, lambda x: re.sub(r"(<storyID>[^<]*</storyID>\s*)<storyID>[^<]*</storyID>", r"\1<storyID/>", x)))
+r["translate_move_to_bottom"] = answer(t)
 for k, v in r.items():
     print(k, "|", re.sub(r"\s+", " ", v))
 PY
@@ -92,5 +116,13 @@ check "each problem logged (junk, too large, encoding)" bash -c "grep -q 'junk b
 check "the device never saw the bad messages" bash -c "! grep -qE '\"messageID\":\"(2|3|5)\"' '$T/dev.out'"
 check "M-12 policy reject: roStoryDelete refused with a NACK naming it" \
   bash -c "grep '^removed_in_4 |' '$T/result' | grep -q '<messageID>8</messageID>.*roStoryDelete was removed in MOS 4.0'"
+check "M-12 translate: roStoryInsert reached the device as roElementAction, same messageID" \
+  bash -c "grep '^translate_roStoryInsert |' '$T/result' | grep -q '<messageID>21</messageID>.*OK' && grep -q '\"message\":\"roElementAction\".*\"messageID\":\"21\"' '$T/dev.out'"
+check "M-12 translate: roStoryMove too (the story above which = before which)" \
+  bash -c "grep '^translate_roStoryMove |' '$T/result' | grep -q 'OK' && grep -q '\"message\":\"roElementAction\".*\"messageID\":\"22\"' '$T/dev.out'"
+check "M-12 translate: roStoryAppend (no exact form) refused with a NACK saying why" \
+  bash -c "grep '^translate_roStoryAppend |' '$T/result' | grep -q '<messageID>23</messageID>.*cannot translate: .*roStoryAppend'"
+check "M-12 translate: a move to the bottom (blank reference) refused, never approximated" \
+  bash -c "grep '^translate_move_to_bottom |' '$T/result' | grep -q '<messageID>24</messageID>.*cannot translate' && ! grep -q '\"messageID\":\"2[34]\"' '$T/dev.out'"
 check "the gateway is still running" kill -0 "$GW"
 finish
