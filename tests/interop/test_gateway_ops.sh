@@ -172,6 +172,10 @@ channels = ro
 EOF2
 "$CASTGATE" run --config "$T/gw2.conf" >"$T/gw2.out" 2>"$T/gw2.err" &
 GW2=$!; PIDS+=($GW2); wait_port "$GW2P"
+kill -HUP "$GW2"
+for _ in $(seq 100); do grep -q 'reload: certificates' "$T/gw2.err" && break; sleep 0.05; done
+check "SIGHUP re-reads the listener's certificates (for new connections)" \
+  grep -q 'reload: certificates reloaded' "$T/gw2.err"
 "$CASTGATE" mos send --config "$T/ncs.conf" --peer SLOW --channel ro --timeout 20 \
   "$SRC/../shared/fixtures/mos/spec/roReq.xml" >"$T/send.out" 2>"$T/send.err" & SPID=$!; PIDS+=($SPID)
 for _ in $(seq 200); do grep -q '"got"' "$T/slow.out" && break; sleep 0.02; done
