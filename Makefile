@@ -32,8 +32,11 @@ valgrind: deps
 demo: build
 	@bash scripts/demo.sh
 
+# Benchmarks (bench/README.md; never part of make test): the extra packages,
+# then every part or PARTS="relay codec"; BENCH_QUICK=1 for a short smoke run.
 bench: build
-	@bash bench/run.sh
+	@bash scripts/deps.sh bench
+	@PARTS="$(PARTS)" bash bench/run.sh
 
 fuzz: deps
 	@cmake -S . -B $(FUZZDIR) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DCG_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package castgate builds, tests, demos and benchmarks
-# with. Idempotent: quiet when everything is already there.
+# Installs every Debian 12 package castgate builds, tests and demos with;
+# `deps.sh bench` also the contenders and tools `make bench` needs (stunnel,
+# nginx, libwebsockets, gnuplot, perf). Idempotent: quiet when everything is
+# already there.
 set -euo pipefail
+case "${1:-}" in
+  "" | bench) ;;
+  *) echo "usage: deps.sh [bench]" >&2; exit 2 ;;
+esac
 PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libssl-dev openssl libuv1-dev libwslay-dev libhttp-parser-dev libxml2-dev libxml2-utils
   libcrypt-dev libldns-dev libavahi-client-dev libcmocka-dev valgrind
   testssl.sh curl bind9 bind9-dnsutils iproute2 avahi-daemon avahi-utils dbus-daemon python3
 )
+[ "${1:-}" = bench ] && PKGS+=(stunnel4 nginx libwebsockets-dev gnuplot-nox linux-perf)
 # Node.js runs the pinned npm peers (Sofie mos-connection, ws); a machine that
 # already has node and npm (from any source) keeps them.
 command -v node >/dev/null && command -v npm >/dev/null || PKGS+=(nodejs npm)
