@@ -17,7 +17,8 @@
  * seconds it records every round trip for --duration seconds in a log-linear
  * histogram (1/1024 relative precision) and prints one JSON line: messages/s,
  * p50/p90/p99/p99.9/max in microseconds, errors (wrong, negative or missing
- * answers, lost connections). Exit status 1 when no message was answered.
+ * answers, lost connections) and how many channels had an answer in the
+ * window. Exit status 1 when no message was answered.
  *
  * respond: a MOS device listening on every port; answers each request with a
  * positive roAck (ro* messages, mosItemReplace) or mosAck (others), carrying
@@ -264,6 +265,7 @@ struct channel {
     bool waiting, connected;
     uint64_t retry_at;
     uint32_t mask; /* what epoll watches */
+    uint64_t answered; /* good answers inside the window */
 };
 
 static struct {
@@ -527,6 +529,7 @@ static void ch_read(struct channel *c, uint64_t *t)
         if (good && c->t_send >= st.t_start && *t <= st.t_end) {
             h_add(&st.h, *t - c->t_send);
             st.done++;
+            c->answered++;
             st.bytes += c->total;
         }
         c->seq++;
@@ -606,18 +609,20 @@ static int client(void)
             on_event(evs[i].data.ptr, evs[i].events, t);
     }
     uint64_t outstanding = 0;
+    int answered = 0;
     for (int i = 0; i < opt.channels; i++)
-        outstanding += ch[i].waiting;
+        outstanding += ch[i].waiting, answered += ch[i].answered > 0;
     double secs = opt.duration;
     printf("{\"channels\":%d,\"ports\":%d,\"bytes_per_msg\":%.0f,\"seconds\":%.3f,\"messages\":%llu,"
            "\"msgs_per_s\":%.1f,\"MB_per_s\":%.2f,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,"
            "\"p999_us\":%.1f,\"max_us\":%.1f,\"errors\":%llu,\"mismatches\":%llu,\"nacks\":%llu,"
-           "\"lost\":%llu,\"unanswered_at_end\":%llu}\n",
+           "\"lost\":%llu,\"unanswered_at_end\":%llu,\"channels_answered\":%d}\n",
            opt.channels, opt.nports, st.done ? (double)st.bytes / (double)st.done : 0.0, secs,
            (unsigned long long)st.done, (double)st.done / secs, (double)st.bytes / secs / 1e6,
            h_pct_us(&st.h, 50), h_pct_us(&st.h, 90), h_pct_us(&st.h, 99), h_pct_us(&st.h, 99.9),
            (double)st.h.max / 1000.0, (unsigned long long)st.errors, (unsigned long long)st.mismatches,
-           (unsigned long long)st.nacks, (unsigned long long)st.lost, (unsigned long long)outstanding);
+           (unsigned long long)st.nacks, (unsigned long long)st.lost, (unsigned long long)outstanding,
+           answered);
     return st.done > 0 ? 0 : 1;
 }
 
