@@ -183,10 +183,11 @@ def write_part(part, title, unit_notes, figures, targets, notes):
 
 
 def perf_profile(pids, seconds, out_txt, title):
-    """perf record (call graphs by frame pointer) on pids for seconds; the flat
-    self-time profile and the heaviest call chains go to out_txt. Returns the top lines."""
+    """perf record (call graphs from DWARF unwinding: the builds keep no frame
+    pointers) on pids for seconds; the flat self-time profile and the heaviest
+    call chains go to out_txt. Returns the top lines."""
     data = out_txt + ".data"
-    rec = subprocess.run(["perf", "record", "-q", "-F", "999", "-g", "-o", data, "-p",
+    rec = subprocess.run(["perf", "record", "-q", "-F", "499", "--call-graph", "dwarf,8192", "-o", data, "-p",
                           ",".join(str(p) for p in pids), "--", "sleep", str(seconds)],
                          capture_output=True, text=True)
     if rec.returncode != 0 or not os.path.exists(data):
@@ -196,11 +197,12 @@ def perf_profile(pids, seconds, out_txt, title):
     dsos = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "dso",
                            "-g", "none"], capture_output=True, text=True).stdout
     graph = subprocess.run(["perf", "report", "-i", data, "--stdio", "--children", "--sort", "sym",
-                            "--percent-limit", "5", "-g", "caller,0.5,callee,function,percent",
-                            "--max-stack", "12"], capture_output=True, text=True).stdout
+                            "--percent-limit", "4", "-g", "caller,1,callee,function,percent",
+                            "--max-stack", "14"], capture_output=True, text=True).stdout
     os.unlink(data)
     with open(out_txt, "w") as f:
-        f.write("# %s\n# perf record -F 999 -g -p %s -- sleep %s\n\n" % (title, ",".join(map(str, pids)), seconds))
+        f.write("# %s\n# perf record -F 499 --call-graph dwarf,8192 -p %s -- sleep %s\n\n"
+                % (title, ",".join(map(str, pids)), seconds))
         f.write("## self time by shared object\n" + _strip(dsos) + "\n## self time by symbol\n" + _strip(flat))
         f.write("\n## inclusive time (children), call chains\n" + _strip(graph)[:60000])
     top = [l.strip() for l in _strip(flat).splitlines() if "%" in l][:12]
@@ -209,3 +211,32 @@ def perf_profile(pids, seconds, out_txt, title):
 
 def _strip(report):
     return "\n".join(l for l in report.splitlines() if l.strip() and not l.startswith("#")) + "\n"
+
+
+def perf_syscalls(pids, seconds, out_txt, title):
+    """perf trace -s on pids for seconds: system calls by total time, appended to out_txt.
+    Returns the heaviest calls as "name total_ms (calls)"."""
+    r = subprocess.run(["perf", "trace", "-s", "-p", ",".join(str(p) for p in pids), "--", "sleep", str(seconds)],
+                       capture_output=True, text=True)
+    text = r.stdout + r.stderr
+    rows = []
+    for line in text.splitlines():
+        f = line.split()
+        # "   fdatasync    1234     0  5678.901   ..." : syscall calls errors total(ms) min avg max stddev
+        if len(f) >= 4 and f[1].isdigit() and f[2].isdigit():
+            try:
+                rows.append((float(f[3]), f[0], int(f[1])))
+            except ValueError:
+                pass
+    agg = {}
+    for total, name, calls in rows:  # one table per thread: add them up
+        t, c = agg.get(name, (0.0, 0))
+        agg[name] = (t + total, c + calls)
+    top = sorted(agg.items(), key=lambda kv: -kv[1][0])
+    with open(out_txt, "a") as f:
+        f.write("\n## system calls by total time (perf trace -s -p %s -- sleep %s), summed over threads\n"
+                % (",".join(map(str, pids)), seconds))
+        f.write("# %s\n" % title)
+        for name, (t, c) in top:
+            f.write("%-24s %10.1f ms %9d calls\n" % (name, t, c))
+    return ["%s %.0f ms (%d calls)" % (n, t, c) for n, (t, c) in top[:8]]

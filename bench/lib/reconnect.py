@@ -193,8 +193,11 @@ def main():
                  "over the passive lane (p50/p99/max over rounds; p99 is nearest-rank, so with few rounds it is "
                  "the maximum); lane_up_*: until the NCS reports that passive lane (ro, in) up",
                  figs, targets, notes)
-    shutil.rmtree(W, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        procs.stop_all()
+        shutil.rmtree(W, ignore_errors=True)

@@ -6,7 +6,8 @@ a MOS 2.x device (bench_mosload respond) through each contender:
   stunnel   client -> stunnel (client mode, TCP->TLS 1.3) -> stunnel (server
             mode, TLS->TCP) -> device; ECDSA certificate, chain verified
   castgate  client -> castgate run (legacy NCS side) -> wss (TLS 1.3, ECDSA,
-            Basic auth) -> castgate run (legacy device side) -> device
+            Basic auth) -> castgate run (legacy device side) -> device; as
+            installed (fsync = always) and with fsync = interval
 for 1, 10 and 200 channels (one TCP connection each; for castgate one link per
 channel) with ~1 KB and ~64 KB messages and, on one channel, the 2 MB
 roCreate fixture. Rounds interleave the contenders; each figure is the median
@@ -19,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -33,13 +35,23 @@ CHANNELS = [1, 10, 200]
 MAX_LINKS = max(CHANNELS)
 SIZES = [("1 KB", ["--size", "1024"]), ("64 KB", ["--size", "65536"])]
 CONFIGS = [(s, a, n) for s, a in SIZES for n in CHANNELS] + [("2 MB roCreate", ["--file", BIG], 1)]
-CONTENDERS = ["direct", "stunnel", "castgate"]
+# castgate as installed (fsync = always, state on disk); with fsync = interval
+# (a power loss may cost the last 100 ms, a crash still nothing); and with its
+# state directory on tmpfs (no disk at all: what the code itself costs).
+# (name, tag, [gateway] lines, where the state directories go; None: the work folder)
+SHM = "/dev/shm" if os.path.isdir("/dev/shm") else None
+CASTGATES = [("castgate", "default", [], None),
+             ("castgate fsync=interval", "interval", ["fsync = interval"], None)]
+if SHM:
+    CASTGATES.append(("castgate state on tmpfs", "tmpfs", [], SHM))
+CONTENDERS = ["direct", "stunnel"] + [c[0] for c in CASTGATES]
 ID_STEP = 10_000_000  # messageIDs of one client run: id_base .. id_base + ID_STEP - 1
 
 procs = B.Procs()
 W = B.workdir("relay")
 OUT = B.bench_dir()
 next_id = [1]
+CLEANUP = [W]  # folders removed at the end
 
 
 def link_channel(k):
@@ -87,74 +99,60 @@ def start_stunnel(device_port):
     return Contender("stunnel", [acc], ps, cmds, MAX_LINKS)
 
 
-def has_run_config():
-    h = subprocess.run([B.CASTGATE, "run", "--help"], capture_output=True, text=True)
-    return "--config" in h.stdout + h.stderr
-
-
-def castgate_conf_many(nlinks, dev_ports, listen_ports, wss):
+def castgate_confs(tag, extra, state, nlinks, dev_ports, listen_ports, wss):
     """castgate run --config: one file per gateway, one [link] per channel."""
-    a = ["[gateway]", "state_dir = %s/state-a" % W, ""]
-    b = ["[gateway]", "state_dir = %s/state-b" % W, "listen = 127.0.0.1:%d" % wss,
-         "cert = %s/pki/server-ecdsa.chain.pem,%s/pki/server-ecdsa.key" % (W, W),
-         "credentials = %s/dev.htpasswd" % W, ""]
+    a = ["[gateway]", "state_dir = %s/state-%s-a" % (state, tag)] + extra + [""]
+    b = ["[gateway]", "state_dir = %s/state-%s-b" % (state, tag), "listen = 127.0.0.1:%d" % wss,
+         "cert = %s/pki/server-ecdsa.chain.pem %s/pki/server-ecdsa.key" % (W, W), "ocsp = no",
+         "credentials = %s/dev.htpasswd" % W] + extra + [""]
     for k in range(nlinks):
         ch = link_channel(k)
         pair = lambda p: "%d,0" % p if ch == "mom" else "0,%d" % p  # noqa: E731 (lower = mom, upper = ro)
+        # one MOS 4.0 identity per link on each side, each with its own endpoint path
         head = ["[link l%d]" % k, "ncs_id = ncs%d" % k, "mos_id = dev%d" % k, "channels = " + ch,
-                "legacy_encoding = ucs2be", "mode = standard"]
+                "legacy_encoding = ucs2be", "path = /mos/l%d" % k]
         a += head + ["legacy = ncs", "legacy_listen = 127.0.0.1:" + pair(listen_ports[k]),
-                     "url = wss://localhost:%d/mos/Communication" % wss, "ca = %s/pki/root-ca.pem" % W,
-                     "user = ncs%d" % k, "password_file = %s/ncs.pw" % W, ""]
+                     "url = wss://localhost:%d/mos/l%d" % (wss, k), "mode = standard",
+                     "ca = %s/pki/root-ca.pem" % W, "user = ncs%d" % k, "password_file = %s/ncs.pw" % W, ""]
         b += head + ["legacy = mos", "legacy_dial = 127.0.0.1:" + pair(dev_ports[k]), ""]
-    open(os.path.join(W, "gw-a.conf"), "w").write("\n".join(a))
-    open(os.path.join(W, "gw-b.conf"), "w").write("\n".join(b))
-    return (["run", "--config", os.path.join(W, "gw-a.conf")], ["run", "--config", os.path.join(W, "gw-b.conf")],
-            ["castgate run --config gw-a.conf", "castgate run --config gw-b.conf"])
+    names = ["castgate-%s-a.conf" % tag, "castgate-%s-b.conf" % tag]
+    for name, text in zip(names, (a, b)):
+        open(os.path.join(W, name), "w").write("\n".join(text))
+    return names
 
 
-def castgate_conf_pair(dev_ports, listen_ports, wss):
-    """Today's two-file form (castgate run --legacy --mos4): one link, channel ro."""
-    files = {
-        "la": "[endpoint]\nrole = mos\nid = dev0\nstate_dir = %s/state-la\n[peer ncs0]\n"
-              "legacy_listen = 127.0.0.1:0,%d\nchannels = ro\n" % (W, listen_ports[0]),
-        "wa": "[endpoint]\nrole = ncs\nid = ncs0\nstate_dir = %s/state-wa\n[peer dev0]\n"
-              "url = wss://localhost:%d/mos/Communication\nca = %s/pki/root-ca.pem\nuser = ncs0\n"
-              "password_file = %s/ncs.pw\nchannels = ro\n" % (W, wss, W, W),
-        "wb": "[endpoint]\nrole = mos\nid = dev0\nlisten = 127.0.0.1:%d\ncert = %s/pki/server-ecdsa.chain.pem "
-              "%s/pki/server-ecdsa.key\ncredentials = %s/dev.htpasswd\nocsp = no\nstate_dir = %s/state-wb\n"
-              "[peer ncs0]\nchannels = ro\n" % (wss, W, W, W, W),
-        "lb": "[endpoint]\nrole = ncs\nid = ncs0\nstate_dir = %s/state-lb\n[peer dev0]\n"
-              "legacy_dial = 127.0.0.1:0,%d\nchannels = ro\n" % (W, dev_ports[0]),
-    }
-    for k, v in files.items():
-        open(os.path.join(W, "gw-%s.conf" % k), "w").write(v)
-    c = lambda k: os.path.join(W, "gw-%s.conf" % k)  # noqa: E731
-    return (["run", "--legacy", c("la"), "--mos4", c("wa")], ["run", "--legacy", c("lb"), "--mos4", c("wb")],
-            ["castgate run --legacy gw-la.conf --mos4 gw-wa.conf",
-             "castgate run --legacy gw-lb.conf --mos4 gw-wb.conf"])
-
-
-def start_castgate(dev_ports):
-    many = has_run_config()
-    nlinks = len(dev_ports) if many else 1
+def start_castgate(name, tag, extra, state_root, dev_ports):
+    """A gateway pair: A (legacy NCS side, dials wss) and B (legacy device side, listens)."""
+    nlinks = len(dev_ports)
     listen_ports = B.free_ports(nlinks + 1)
     wss, listen_ports = listen_ports[0], listen_ports[1:]
-    with open(os.path.join(W, "ncs.pw"), "w") as f:
-        f.write("bench password\n")
-    os.chmod(os.path.join(W, "ncs.pw"), 0o600)
-    for k in range(nlinks):
-        subprocess.run([B.CASTGATE, "passwd", os.path.join(W, "dev.htpasswd"), "ncs%d" % k],
-                       input="bench password\n", text=True, check=True, capture_output=True)
-    if many:
-        a, b, cmds = castgate_conf_many(nlinks, dev_ports, listen_ports, wss)
-    else:
-        a, b, cmds = castgate_conf_pair(dev_ports, listen_ports, wss)
-    pb = procs.start("castgate-b", [B.CASTGATE] + b, err=os.path.join(W, "castgate-b.err"))
-    B.wait_listening([wss], proc=pb)
-    pa = procs.start("castgate-a", [B.CASTGATE] + a, err=os.path.join(W, "castgate-a.err"))
-    B.wait_listening(listen_ports, proc=pa)
-    return Contender("castgate", listen_ports, [pa, pb], cmds, nlinks)
+    pw = os.path.join(W, "ncs.pw")
+    if not os.path.exists(pw):
+        with open(pw, "w") as f:
+            f.write("bench password\n")
+        os.chmod(pw, 0o600)
+        for k in range(nlinks):
+            subprocess.run([B.CASTGATE, "passwd", os.path.join(W, "dev.htpasswd"), "ncs%d" % k],
+                           input="bench password\n", text=True, check=True, capture_output=True)
+    state = W
+    if state_root is not None:
+        state = tempfile.mkdtemp(prefix="cg-bench-relay-state.", dir=state_root)
+        CLEANUP.append(state)
+    fa, fb = castgate_confs(tag, extra, state, nlinks, dev_ports, listen_ports, wss)
+    t0 = time.monotonic()
+    pb = procs.start(name + " B", [B.CASTGATE, "run", "--config", os.path.join(W, fb)],
+                     err=os.path.join(W, fb + ".err"))
+    tb = B.wait_listening([wss], proc=pb, timeout=300) - t0
+    t0 = time.monotonic()
+    pa = procs.start(name + " A", [B.CASTGATE, "run", "--config", os.path.join(W, fa)],
+                     err=os.path.join(W, fa + ".err"))
+    ta = B.wait_listening(listen_ports, proc=pa, timeout=300) - t0
+    cmds = ["castgate run --config " + fb, "castgate run --config " + fa]
+    c = Contender(name, listen_ports, [pa, pb], cmds, nlinks)
+    c.startup = "%s with %d links: B listened %.1f s after its start, A's legacy ports %.1f s after its start" % (
+        name, nlinks, tb, ta)
+    B.log("bench relay: " + c.startup)
+    return c
 
 
 # ---- the load ----
@@ -202,16 +200,17 @@ def run_client(cont, size_args, channels, warmup=None, duration=None, during=Non
     return res, shown
 
 
-def ready(cont, n, timeout=90):
-    """Waits until every one of the first n channels is answered through cont."""
+def ready(cont, n, timeout=300):
+    """Waits until the first n channels through cont work: a probe run in which
+    every request of every channel is answered (within the run or while it
+    drains), with no error."""
     end = time.monotonic() + timeout
     while True:
         res, _ = run_client(cont, ["--size", "1024"], n, warmup=0.3, duration=1.0)
-        if res.get("channels_answered") == n and res.get("errors") == 0:
+        if res.get("errors") == 0 and res.get("unanswered_at_end") == 0 and "channels" in res:
             return
         if time.monotonic() > end:
-            raise RuntimeError("%s: only %s of %d channels answered: %s" %
-                               (cont.name, res.get("channels_answered"), n, res))
+            raise RuntimeError("%s: the probe of %d channels still fails: %s" % (cont.name, n, res))
         time.sleep(0.5)
 
 
@@ -243,36 +242,42 @@ def targets_for(figs):
     by = {(f["name"], f["contender"]): f["metrics"] for f in figs}
     out = []
     for name in dict.fromkeys(f["name"] for f in figs):
-        cg, st = by.get((name, "castgate")), by.get((name, "stunnel"))
-        if cg is None or st is None:
-            continue
-        a, b = cg.get("added_p99_us"), st.get("added_p99_us")
-        if a is not None and b is not None:
-            out.append({"target": "castgate added p99 <= stunnel added p99 (%s)" % name, "met": a <= b,
-                        "detail": "castgate +%.0f us, stunnel +%.0f us (castgate p99 %.0f us = %.2fx stunnel's)"
-                                  % (a, b, cg["p99_us"], cg["p99_us"] / st["p99_us"])})
-        if cg["msgs_per_s"] and st["msgs_per_s"]:
-            r = cg["msgs_per_s"] / st["msgs_per_s"]
-            out.append({"target": "castgate msgs/s >= stunnel (%s)" % name, "met": r >= 1.0,
-                        "detail": "castgate %.0f/s, stunnel %.0f/s (ratio %.2f)"
-                                  % (cg["msgs_per_s"], st["msgs_per_s"], r)})
+        st = by.get((name, "stunnel"))
+        for who, _, _, _ in CASTGATES:
+            cg = by.get((name, who))
+            if cg is None or st is None:
+                continue
+            a, b = cg.get("added_p99_us"), st.get("added_p99_us")
+            if a is not None and b is not None:
+                out.append({"target": "%s added p99 <= stunnel added p99 (%s)" % (who, name), "met": a <= b,
+                            "detail": "%s +%.0f us, stunnel +%.0f us (p99 %.0f us = %.2fx stunnel's)"
+                                      % (who, a, b, cg["p99_us"], cg["p99_us"] / st["p99_us"])})
+            if cg["msgs_per_s"] and st["msgs_per_s"]:
+                r = cg["msgs_per_s"] / st["msgs_per_s"]
+                out.append({"target": "%s msgs/s >= stunnel (%s)" % (who, name), "met": r >= 1.0,
+                            "detail": "%s %.0f/s, stunnel %.0f/s (ratio %.2f)" % (who, cg["msgs_per_s"],
+                                                                                  st["msgs_per_s"], r)})
     return out
 
 
-def profile(castgate, size_label, size_args, channels, notes):
-    slug = "%s-x%d" % (size_label.split()[0] + size_label.split()[1], channels)  # "1KB-x10", "2MB-x1"
+def profile(cont, tag, size_label, size_args, channels, notes):
+    """perf on both gateways of cont under load: CPU (perf record) and, in a
+    second run, where the time goes in system calls (perf trace -s)."""
+    slug = "%s-%s-x%d" % (tag, size_label.split()[0] + size_label.split()[1], channels)  # "default-1KB-x10"
     path = os.path.join(OUT, "relay-perf-%s.txt" % slug)
     secs = 3.0 if B.QUICK else 5.0
-    pids = [p.pid for p in castgate.procs]
-    holder = {}
-    res, _ = run_client(castgate, size_args, channels, warmup=1.0, duration=secs,
-                        during=lambda d: holder.update(top=B.perf_profile(
-                            pids, max(1.0, d - 0.5), path, "castgate gateways (A and B), %s x%d channels"
-                            % (size_label, channels))))
-    top = holder.get("top", [])
-    notes.append("perf profile of both castgate gateways at %s x%d channels (%s msgs/s while profiled; "
-                 "%s): top self-time symbols: %s" % (size_label, channels, res.get("msgs_per_s"),
-                                                     os.path.basename(path), " | ".join(top[:10])))
+    pids = [p.pid for p in cont.procs]
+    what = "%s gateways (A and B), %s x%d channels" % (cont.name, size_label, channels)
+    got = {}
+    res, _ = run_client(cont, size_args, channels, warmup=1.0, duration=secs,
+                        during=lambda d: got.update(top=B.perf_profile(pids, max(1.0, d - 0.5), path, what)))
+    res2, _ = run_client(cont, size_args, channels, warmup=1.0, duration=secs,
+                         during=lambda d: got.update(sys=B.perf_syscalls(pids, max(1.0, d - 0.5), path, what)))
+    notes.append("perf, %s at %s x%d channels (%s and %s msgs/s while profiled; %s): top self-time symbols: %s; "
+                 "system calls by total time: %s" % (cont.name, size_label, channels, res.get("msgs_per_s"),
+                                                    res2.get("msgs_per_s"), os.path.basename(path),
+                                                    " | ".join(got.get("top", [])[:8]),
+                                                    " | ".join(got.get("sys", [])[:5])))
 
 
 def main():
@@ -283,17 +288,17 @@ def main():
     direct = Contender("direct", [direct_port], [device], [device_cmd], MAX_LINKS)
     stunnel = start_stunnel(direct_port)
     stunnel.commands.insert(0, device_cmd)
-    castgate = start_castgate(dev_ports)
-    castgate.commands.insert(0, device_cmd)
-    conts = {"direct": direct, "stunnel": stunnel, "castgate": castgate}
+    conts = {"direct": direct, "stunnel": stunnel}
+    for name, tag, extra, state_root in CASTGATES:
+        conts[name] = start_castgate(name, tag, extra, state_root, dev_ports)
+        conts[name].commands.insert(0, device_cmd)
     for c in conts.values():
-        ready(c, min(c.max_channels, MAX_LINKS))
-    B.log("bench relay: %d castgate links; %d rounds of %.1f s (+%.1f s warm-up) per figure"
-          % (castgate.max_channels, ROUNDS, DURATION, WARMUP))
-    figs, notes = [], []
-    if castgate.max_channels < MAX_LINKS:
-        notes.append("castgate ran with %d link(s) only (this build's `castgate run` has no --config): "
-                     "figures with more channels have no castgate entry" % castgate.max_channels)
+        t0 = time.monotonic()
+        ready(c, c.max_channels)
+        if hasattr(c, "startup"):
+            c.startup += ", all %d channels answered %.1f s later" % (c.max_channels, time.monotonic() - t0)
+    B.log("bench relay: %d rounds of %.1f s (+%.1f s warm-up) per figure" % (ROUNDS, DURATION, WARMUP))
+    figs, notes = [], [c.startup for c in conts.values() if hasattr(c, "startup")]
     for size_label, size_args, n in CONFIGS:
         rounds = {c: [] for c in CONTENDERS}
         shown = {}
@@ -304,7 +309,7 @@ def main():
                 res, shown[c] = run_client(conts[c], size_args, n)
                 res["round"] = r + 1
                 rounds[c].append(res)
-                B.log("  %-14s x%-3d %-8s %8.0f msgs/s  p50 %8.0f  p99 %8.0f  p99.9 %8.0f us  cpu %.2f  errors %s"
+                B.log("  %-14s x%-3d %-24s %8.0f msgs/s  p50 %8.0f  p99 %8.0f  p99.9 %8.0f us  cpu %.2f  errors %s"
                       % (size_label, n, c, res.get("msgs_per_s", 0), res.get("p50_us", 0), res.get("p99_us", 0),
                          res.get("p999_us", 0), res.get("cpu_cores", 0), res.get("errors")))
         base = None
@@ -318,26 +323,42 @@ def main():
     errs = [(f["name"], f["contender"], f["metrics"]["errors"]) for f in figs if f["metrics"]["errors"]]
     if errs:
         notes.append("errors (wrong, negative or missing answers, lost connections): %s" % errs)
-    missed = [t for t in targets if not t["met"]]
-    if missed:
-        prof = [("1 KB", ["--size", "1024"], min(10, castgate.max_channels)), ("2 MB roCreate", ["--file", BIG], 1)]
-        for size_label, size_args, n in prof:
-            profile(castgate, size_label, size_args, n, notes)
-    for name in ("gw-a.conf", "gw-b.conf", "gw-la.conf", "gw-wa.conf", "gw-lb.conf", "gw-wb.conf",
-                 "stunnel-server.conf", "stunnel-client.conf"):
-        if os.path.exists(os.path.join(W, name)):
-            os.makedirs(os.path.join(OUT, "relay-configs"), exist_ok=True)
+    missed = {t["target"].split(" msgs/s")[0].split(" added")[0] for t in targets if not t["met"]}
+    for name, tag, _, _ in CASTGATES:
+        if name in missed:
+            profile(conts[name], tag, "1 KB", ["--size", "1024"], 10, notes)
+    if missed:  # the big message on the variant without disk waits: CPU only
+        name, tag, _, _ = CASTGATES[-1]
+        profile(conts[name], tag, "2 MB roCreate", ["--file", BIG], 1, notes)
+    os.makedirs(os.path.join(OUT, "relay-configs"), exist_ok=True)
+    for name in sorted(os.listdir(W)):
+        if name.endswith(".conf"):
             shutil.copy(os.path.join(W, name), os.path.join(OUT, "relay-configs", name))
     B.write_part("relay", "Relay latency and throughput: MOS 2.x stop-and-wait through each contender",
                  "Round trip per message (request out, its mosAck/roAck back) in microseconds, at the client; "
                  "added_* = contender minus direct at that percentile (medians of rounds); msgs_per_s over all "
                  "channels; cpu_cores = CPU seconds per second of the contender's own processes (direct: the "
-                 "device); bytes_per_msg = UCS-2BE bytes of one request on the wire. Configurations, with the "
+                 "device; stunnel: both stunnels; castgate: both gateways), cpu_us_per_msg the same per message; "
+                 "bytes_per_msg = UCS-2BE bytes of one request on the wire. Configurations, with the "
                  "work folder's paths, in relay-configs/.",
                  figs, targets, notes)
-    procs.stop_all()
-    shutil.rmtree(W, ignore_errors=True)
+
+
+def run():
+    ok = False
+    try:
+        main()
+        ok = True
+    finally:
+        procs.stop_all()
+        if not ok:  # keep the processes' logs for the report
+            os.makedirs(os.path.join(OUT, "relay-logs"), exist_ok=True)
+            for name in os.listdir(W):
+                if name.endswith((".err", ".log", ".conf")):
+                    shutil.copy(os.path.join(W, name), os.path.join(OUT, "relay-logs", name))
+        for d in CLEANUP:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    run()
