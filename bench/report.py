@@ -105,15 +105,17 @@ def md_part(p, status):
     figs = p.get("figures", [])
     if figs:
         cols = columns(figs)
-        spread = any("spread" in f.get("metrics", {}) for f in figs)
-        head = ["figure", "contender"] + cols + (["spread msgs/s · p99 (min..max)"] if spread else [])
+        sp = lambda f: f.get("metrics", {}).get("spread") or f.get("spread")  # noqa: E731 (either place)
+        spread = any(sp(f) for f in figs)
+        head = ["figure", "contender"] + cols + (["spread: rate · p99 (min..max)"] if spread else [])
         out += ["| " + " | ".join(head) + " |", "| --- | --- |" + " ---: |" * (len(head) - 2)]
         for f in figs:
             m = f.get("metrics", {})
             row = [f.get("name", ""), f.get("contender", "")] + [fmt(m.get(c)) for c in cols]
             if spread:
-                s = m.get("spread") or {}
-                row.append("%s · %s" % (fmt(s.get("msgs_per_s")), fmt(s.get("p99_us"))))
+                s = sp(f) or {}
+                rate = next((s[k] for k in RATES if k in s), None)
+                row.append("%s · %s" % (fmt(rate), fmt(s.get("p99_us"))))
             out.append("| " + " | ".join(row) + " |")
         out.append("")
     if p.get("unit_notes"):
@@ -183,9 +185,13 @@ def panels(parts):
         for f in figs:
             m = f["metrics"]
             vals = [m.get(k) for k, _ in keys]
+            if vals[2] is None:  # no p99.9 (or max): the whisker stops at p99
+                vals[2] = vals[1]
             if all(isinstance(x, (int, float)) and x > 0 for x in vals):
                 lat.append(ent(f) + (vals,))
-        rk = next((k for k in RATES if any(isinstance(f["metrics"].get(k), (int, float)) for f in figs)), None)
+        rk = (p.get("plot") or {}).get("rate")  # a part may name its throughput metric
+        if rk is None:
+            rk = next((k for k in RATES if any(isinstance(f["metrics"].get(k), (int, float)) for f in figs)), None)
         rate = [ent(f) + (f["metrics"][rk],) for f in figs
                 if rk and isinstance(f["metrics"].get(rk), (int, float)) and f["metrics"][rk] > 0]
         if lat or rate:

@@ -462,7 +462,7 @@ static void ch_send(struct channel *c, uint64_t t)
 /* One whole answer in rbuf[0..n): checks it; true when it is the right one. */
 static bool check_answer(struct channel *c, size_t n)
 {
-    char view[HEAD_CHARS + 1], mid[64], name[64];
+    char view[HEAD_CHARS + 1], mid[64] = "", name[64];
     ascii_of(c->rbuf, n, view, HEAD_CHARS);
     if (!message_name(view, name, sizeof(name)) ||
         (strcmp(name, "roAck") != 0 && strcmp(name, "mosAck") != 0)) {
