@@ -14,8 +14,9 @@
  * answered by roAck), mosObjCreate (mom, mosAck) or alternates by channel;
  * --size pads the message with story text to that many UCS-2BE bytes; --file
  * sends a UCS-2BE MOS message (its envelope replaced by ours). After --warmup
- * seconds it records every round trip for --duration seconds in a log-linear
- * histogram (1/1024 relative precision) and prints one JSON line: messages/s,
+ * seconds it records every round trip that ends within the next --duration
+ * seconds in a log-linear histogram (1/1024 relative precision) and prints
+ * one JSON line: messages/s,
  * p50/p90/p99/p99.9/max in microseconds, errors (wrong, negative or missing
  * answers, lost connections) and how many channels had an answer in the
  * window. Exit status 1 when no message was answered.
@@ -526,7 +527,7 @@ static void ch_read(struct channel *c, uint64_t *t)
         *t = now_ns();
         bool good = check_answer(c, end);
         c->waiting = false;
-        if (good && c->t_send >= st.t_start && *t <= st.t_end) {
+        if (good && *t >= st.t_start && *t <= st.t_end) { /* answered inside the window */
             h_add(&st.h, *t - c->t_send);
             st.done++;
             c->answered++;
