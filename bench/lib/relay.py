@@ -250,7 +250,7 @@ def targets_for(figs):
             a, b = cg.get("added_p99_us"), st.get("added_p99_us")
             if a is not None and b is not None:
                 out.append({"target": "%s added p99 <= stunnel added p99 (%s)" % (who, name), "met": a <= b,
-                            "detail": "%s +%.0f us, stunnel +%.0f us (p99 %.0f us = %.2fx stunnel's)"
+                            "detail": "%s %+.0f us, stunnel %+.0f us (p99 %.0f us = %.2fx stunnel's)"
                                       % (who, a, b, cg["p99_us"], cg["p99_us"] / st["p99_us"])})
             if cg["msgs_per_s"] and st["msgs_per_s"]:
                 r = cg["msgs_per_s"] / st["msgs_per_s"]
@@ -339,8 +339,10 @@ def main():
                  "added_* = contender minus direct at that percentile (medians of rounds); msgs_per_s over all "
                  "channels; cpu_cores = CPU seconds per second of the contender's own processes (direct: the "
                  "device; stunnel: both stunnels; castgate: both gateways), cpu_us_per_msg the same per message; "
-                 "bytes_per_msg = UCS-2BE bytes of one request on the wire. Configurations, with the "
-                 "work folder's paths, in relay-configs/.",
+                 "bytes_per_msg = UCS-2BE bytes of one request on the wire. With more than one channel the "
+                 "contenders run at different rates, so queueing differs and an added latency can be negative "
+                 "(the direct floor queues more at its higher rate). Configurations, with the work folder's "
+                 "paths, in relay-configs/.",
                  figs, targets, notes)
 
 
