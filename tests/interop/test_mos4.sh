@@ -195,13 +195,15 @@ rc=$?
 check "network cut $cuts times: all 300 answered, each delivered once, in order ($(cat "$T/drop.count"), rc $src)" test "$rc" = 0
 
 # ---- certificates at the MOS level (M-06, B-12) ----
-certdev() { # certdev NAME CERT KEY: a device serving with that certificate
-  local port=$(free_port)
-  conf "$1" mos mos.castgate.demo standard "$port"
+# certdev NAME CERT KEY [OCSP]: a device serving with that certificate on port
+# $CERTDEV_PORT. Not called in $(...): the subshell's PIDS would be lost and
+# the device never killed.
+certdev() {
+  CERTDEV_PORT=$(free_port)
+  conf "$1" mos mos.castgate.demo standard "$CERTDEV_PORT"
   sed -i "s|^cert = .*||; s|^ocsp = no|ocsp = ${4:-no}|" "$T/$1.conf"
   sed -i "s|^listen = .*|&\ncert = $2 $3|" "$T/$1.conf"
   serve "$1"
-  echo "$port"
 }
 tryncs() { # tryncs NAME PORT [peer option lines]: one roReq, 4 s at most
   local name=$1 port=$2; shift 2
@@ -210,7 +212,7 @@ tryncs() { # tryncs NAME PORT [peer option lines]: one roReq, 4 s at most
   "$CASTGATE" mos send --config "$T/$name.conf" --peer mos.castgate.demo --channel ro --timeout 4 \
     "$F/roReq.xml" >"$T/$name.out" 2>"$T/$name.err"
 }
-SSP=$(certdev ssdev "$P/selfsigned.pem" "$P/selfsigned.key")
+certdev ssdev "$P/selfsigned.pem" "$P/selfsigned.key"; SSP=$CERTDEV_PORT
 tryncs ss1 "$SSP"
 check "M-06 a self-signed device is refused by default" \
   bash -c "[ $? != 0 ] && grep -q 'certificate' '$T/ss1.err' && ! grep -q '\"status\":\"ok\"' '$T/ss1.out'"
@@ -222,7 +224,7 @@ check "M-06 ... or when self-signed is allowed for that peer" grep -q '"status":
 OCSPP=$(free_port)
 make_pki "$T/pki2" "$OCSPP"
 start_ocsp "$T/pki2" "$OCSPP"
-RVP=$(certdev rvdev "$T/pki2/revoked-rsa.chain.pem" "$T/pki2/revoked-rsa.key" yes)
+certdev rvdev "$T/pki2/revoked-rsa.chain.pem" "$T/pki2/revoked-rsa.key" yes; RVP=$CERTDEV_PORT
 for _ in $(seq 50); do grep -q 'OCSP status revoked' "$T/rvdev.err" && break; sleep 0.1; done
 tryncs rv "$RVP" "ca = $T/pki2/root-ca.pem"
 check "B-12 a device whose stapled status is revoked is refused" \
