@@ -59,7 +59,7 @@ static const struct row rows[] = {
     {"gateway", "journal", K_BOOL, G(journal), 0, 1,
      "keep accepted requests on disk until answered; after a restart they go on (default no)"},
     {"gateway", "fsync", K_STR, G(fsync), 0, 0,
-     "always (default), interval or never: what a power loss may cost (a crash costs nothing)"},
+     "interval (default), always or never: what a power loss may cost (a crash costs nothing)"},
     {"gateway", "fsync_interval_ms", K_LONG, G(fsync_interval_ms), 10, 60000,
      "with fsync = interval (default 100)"},
     {"gateway", "drain_ms", K_LONG, G(drain_ms), 0, 600000,
@@ -390,7 +390,7 @@ int gwconf_load(const char *path, struct gwconf *c)
 {
     memset(c, 0, sizeof(*c));
     defaults(&c->g);
-    snprintf(c->fsync, sizeof(c->fsync), "always");
+    snprintf(c->fsync, sizeof(c->fsync), "interval");
     c->fsync_interval_ms = 100;
     c->drain_ms = 10000;
     struct reader r = {.path = path, .c = &c->g, .gw = c};

@@ -128,16 +128,18 @@ CG_API enum cg_err cg_mos_endpoint_config_set_redeliver(struct cg_mos_endpoint_c
  * cg_mos_reply_heartbeat. */
 CG_API enum cg_err cg_mos_endpoint_config_set_deliver_heartbeats(struct cg_mos_endpoint_config *cfg,
                                                                  bool on);
-/* The journal (needs a state directory): every request accepted on an IN
- * lane is written before the application sees it, and its answer before the
- * peer does. After a restart, requests without a recorded answer are
- * delivered again in their order (same messageID, M-22) without waiting for
- * the peer to repeat them, and the last 64 answers per lane are replayed to
- * repeats. Off (default): only each IN lane's last request is kept. */
+/* The journal option (needs a state directory). With a state directory each
+ * IN lane always records the requests it delivers and their answers, so after
+ * a restart the last 64 answers are replayed to repeats (M-22). On: every
+ * request is recorded as soon as it is accepted (also those waiting behind
+ * one with the application), and after a restart those without an answer are
+ * delivered again at once, in their order (same messageID, marked repeat),
+ * without waiting for the peer to repeat them. Off (default): they are
+ * delivered again only when the peer repeats them. */
 CG_API enum cg_err cg_mos_endpoint_config_set_journal(struct cg_mos_endpoint_config *cfg, bool on);
-/* The fsync policy of the state directory (default CG_MOS_FSYNC_ALWAYS);
- * interval_ms (10..60000) for CG_MOS_FSYNC_INTERVAL. messageID marks are
- * always synced. */
+/* The fsync policy of the state directory (default CG_MOS_FSYNC_INTERVAL,
+ * 100 ms); interval_ms (10..60000) for CG_MOS_FSYNC_INTERVAL. messageID marks
+ * are always synced. */
 CG_API enum cg_err cg_mos_endpoint_config_set_fsync(struct cg_mos_endpoint_config *cfg,
                                                     enum cg_mos_fsync policy, uint32_t interval_ms);
 

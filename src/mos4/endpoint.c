@@ -44,6 +44,8 @@ enum cg_err cg_mos_endpoint_config_new(enum cg_mos_role role, const char *our_id
     c->max_queue = 1000;
     c->validate = true;
     c->redeliver = true;
+    c->fsync = CG_MOS_FSYNC_INTERVAL;
+    c->fsync_interval_ms = 100;
     *out = c;
     return CG_OK;
 }

@@ -221,13 +221,14 @@ static void deliver(struct mos4_lane *l, const struct cg_mos_message *m, bool re
         s->answer = NULL;
         snprintf(s->msgid, sizeof(s->msgid), "%s", req->msgid);
         s->restored = false;
-        if (!ep->cfg.journal) /* the journal has it already */
-            cg__mos4_store_last(l, req->msgid, NULL, 0); /* before the application sees it */
     }
-    if (ep->cfg.journal && (req->wire = malloc(m->len)) != NULL) { /* for compaction */
+    if (l->jfd >= 0 && (req->wire = malloc(m->len)) != NULL) { /* for compaction */
         memcpy(req->wire, m->xml, m->len);
         req->wlen = m->len;
     }
+    if (!ep->cfg.journal) /* on disk before the application sees it (with a journal: since
+                           * it was accepted) */
+        cg__mos4_journal_request(l, req->has_msgid ? req->msgid : NULL, m->xml, m->len);
     l->current = req;
     struct cg_mos_message mm = *m;
     mm.repeat = repeat;
@@ -433,19 +434,15 @@ enum cg_err cg_mos_reply(struct cg_mos_request *req, const char *xml, size_t len
     }
     const uint8_t *wire = b.data;
     size_t wlen = b.len;
-    const struct cg_mos_endpoint *ep = l->peer->ep;
     struct mos4_seen *s = &l->seen[req->seen_idx];
     if (req->has_msgid && strcmp(s->msgid, req->msgid) == 0) { /* kept for a repeat (M-22) */
         cg__mos4_remember_answer(l, s, b.data, b.len);
         b.data = NULL; /* owned by the seen record now; wire still points at it */
-        if (!ep->cfg.journal)
-            cg__mos4_store_last(l, req->msgid, wire, wlen);
     }
     if (l->current == req)
         l->current = NULL;
-    if (ep->cfg.journal) /* before the peer hears it (and after the memory is up to date,
-                          * for a compaction) */
-        cg__mos4_journal_answer(l, req->has_msgid ? req->msgid : NULL, wire, wlen);
+    /* on disk before the peer hears it (and after the memory is up to date, for a compaction) */
+    cg__mos4_journal_answer(l, req->has_msgid ? req->msgid : NULL, wire, wlen);
     if (l->up)
         cg__mos4_lane_write(l, (const char *)wire, wlen);
     cg__buf_free(&b);

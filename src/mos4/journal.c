@@ -1,12 +1,15 @@
-/* The journal of an IN lane (cg_mos_endpoint_config_set_journal): every
- * request we accept is appended before the application sees it, every answer
- * before the peer does. After a restart the requests without an answer are
- * delivered again, in order, and the answers rebuild the memory of answered
- * messageIDs (M-22: a repeat gets the stored answer, never a second delivery).
- *
+/* The journal of an IN lane (kept whenever there is a state directory). With
+ * the journal option (cg_mos_endpoint_config_set_journal) every request we
+ * accept is appended before the application sees it; without it, each request
+ * as it is delivered. Every answer is appended before the peer sees it. After
+ * a restart the answers rebuild the memory of answered messageIDs (M-22: a
+ * repeat gets the stored answer, never a second delivery); requests without an
+ * answer are delivered again at once, in order (journal option), or
+ * remembered as delivered (a repeat of one follows the redeliver rule). *
  * File: <state_dir>/msgid-<peer>-<channel>.journal, records
  *   "<kind> <has-id> <id-len> <data-len>\n" <id> <data> "\n"
- * kind R (request, UTF-8 as received) or A (answer, the wire bytes sent).
+ * kind R (request, UTF-8 as received; empty: only the ID of one delivered
+ * before an earlier restart) or A (answer, the wire bytes sent).
  * A record cut short by a crash ends the journal: it is dropped (its request
  * was never acknowledged, so the peer still has it). The file is rewritten
  * (compacted) at every start and when it has doubled past JOURNAL_COMPACT.
@@ -165,13 +168,39 @@ struct replay {
     bool nomem;
 };
 
+/* The seen entry for msgid: the one already there, or the next slot. */
+static struct mos4_seen *seen_slot(struct mos4_lane *l, const char *msgid)
+{
+    for (size_t i = 0; i < CG_MOS4_SEEN; i++)
+        if (l->seen[i].msgid[0] != '\0' && strcmp(l->seen[i].msgid, msgid) == 0)
+            return &l->seen[i];
+    struct mos4_seen *s = &l->seen[l->seen_next];
+    l->seen_next = (l->seen_next + 1) % CG_MOS4_SEEN;
+    free(s->answer);
+    *s = (struct mos4_seen){0};
+    snprintf(s->msgid, sizeof(s->msgid), "%s", msgid);
+    return s;
+}
+
+/* A request delivered before the restart whose answer was not recorded: a
+ * repeat of it is handled by the redeliver rule (cg_mos_endpoint_config_set_redeliver). */
+static void restored(struct mos4_lane *l, const char *msgid)
+{
+    if (msgid != NULL && msgid[0] != '\0' && strlen(msgid) < sizeof(l->seen[0].msgid))
+        seen_slot(l, msgid)->restored = true;
+}
+
 static void replay_record(void *user, char kind, const char *msgid, const uint8_t *d, size_t n)
 {
     struct replay *r = user;
     struct mos4_lane *l = r->l;
+    if (kind == 'R' && n == 0) { /* a compacted "delivered, unanswered": its ID only */
+        restored(l, msgid);
+        return;
+    }
     if (kind == 'R') {
         struct mos4_held *h = calloc(1, sizeof(*h));
-        if (h == NULL || (h->wire = malloc(n > 0 ? n : 1)) == NULL) {
+        if (h == NULL || (h->wire = malloc(n)) == NULL) {
             free(h);
             r->nomem = true;
             return;
@@ -205,7 +234,7 @@ static void replay_record(void *user, char kind, const char *msgid, const uint8_
         free(h);
     }
     r->answers++;
-    if (msgid == NULL || strlen(msgid) >= sizeof(l->seen[0].msgid))
+    if (msgid == NULL || msgid[0] == '\0' || strlen(msgid) >= sizeof(l->seen[0].msgid))
         return;
     uint8_t *copy = malloc(n > 0 ? n : 1);
     if (copy == NULL) {
@@ -213,15 +242,32 @@ static void replay_record(void *user, char kind, const char *msgid, const uint8_
         return;
     }
     memcpy(copy, d, n);
-    struct mos4_seen *s = &l->seen[l->seen_next];
-    l->seen_next = (l->seen_next + 1) % CG_MOS4_SEEN;
-    snprintf(s->msgid, sizeof(s->msgid), "%s", msgid);
+    struct mos4_seen *s = seen_slot(l, msgid);
     s->restored = false;
     cg__mos4_remember_answer(l, s, copy, n);
 }
 
-/* Rewrites the journal from memory: the remembered answers, then the
- * request with the application, then the held ones. */
+/* Without the journal option, unanswered requests were delivered before the
+ * restart: they are remembered by ID, not delivered again by us. */
+static void requests_to_restored(struct mos4_lane *l)
+{
+    while (l->held_head != NULL) {
+        struct mos4_held *h = l->held_head;
+        l->held_head = h->next;
+        struct cg_mos_envelope env;
+        if (cg_mos_envelope_parse(CG_MOS_UTF8, (const char *)h->wire, h->len, &env, NULL) == CG_OK &&
+            env.message_id_kind != CG_MOS_MSGID_ABSENT)
+            restored(l, env.message_id);
+        free(h->wire);
+        free(h);
+    }
+    l->held_tail = NULL;
+    l->nheld = 0;
+}
+
+/* Rewrites the journal from memory: the remembered answers (and the IDs of
+ * requests delivered before a restart, still unanswered), then the request
+ * with the application, then, with the journal option, the held ones. */
 static bool compact(struct mos4_lane *l)
 {
     struct cg_buf b;
@@ -231,12 +277,15 @@ static bool compact(struct mos4_lane *l)
         const struct mos4_seen *s = &l->seen[(l->seen_next + k) % CG_MOS4_SEEN];
         if (s->msgid[0] != '\0' && s->answer != NULL)
             rc = cg__mos4_journal_encode(&b, 'A', s->msgid, s->answer, s->len);
+        else if (s->msgid[0] != '\0' && s->restored)
+            rc = cg__mos4_journal_encode(&b, 'R', s->msgid, "", 0);
     }
     const struct cg_mos_request *cur = l->current;
     if (rc == CG_OK && cur != NULL && cur->wire != NULL)
         rc = cg__mos4_journal_encode(&b, 'R', cur->has_msgid ? cur->msgid : NULL, cur->wire,
                                      cur->wlen);
-    for (const struct mos4_held *h = l->held_head; h != NULL && rc == CG_OK; h = h->next)
+    for (const struct mos4_held *h = l->held_head; h != NULL && rc == CG_OK && l->peer->ep->cfg.journal;
+         h = h->next)
         rc = cg__mos4_journal_encode(&b, 'R', NULL, h->wire, h->len);
     char path[4096], tmp[4200];
     journal_path(l, path, sizeof(path), "");
@@ -289,7 +338,9 @@ void cg__mos4_journal_open(struct mos4_lane *l)
     if (r.requests > 0 || r.answers > 0)
         cg__log(l->peer->ep->ctx, CG_LOG_INFO, "mos", "%s %s in: journal: %u request(s), %u "
                 "answer(s); %zu to deliver again", l->peer->id, cg__mos4_ch_name(l->ch),
-                r.requests, r.answers, l->nheld);
+                r.requests, r.answers, l->peer->ep->cfg.journal ? l->nheld : 0);
+    if (!l->peer->ep->cfg.journal)
+        requests_to_restored(l);
     if (compact(l))
         unlink(last);
 }

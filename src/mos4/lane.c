@@ -222,11 +222,8 @@ void cg__mos4_lane_init(struct mos4_lane *l, struct mos4_peer *p, int ch, enum c
         ep->open_timers++;
         p->open_timers++;
     }
-    if (configured && dir == CG_MOS_IN) {
-        cg__mos4_load_last(l);
-        if (ep->cfg.journal)
-            cg__mos4_journal_open(l);
-    }
+    if (configured && dir == CG_MOS_IN && ep->cfg.state_dir != NULL)
+        cg__mos4_journal_open(l);
 }
 
 static void on_replay(uv_timer_t *t) { cg__mos4_replay(LANE_OF(t, ack_timer)); }

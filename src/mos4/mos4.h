@@ -222,9 +222,6 @@ void cg__mos4_remember_answer(struct mos4_lane *l, struct mos4_seen *s, uint8_t 
 /* <state_dir>/msgid-<peer>-<channel><suffix>, the peer's ID made safe for a file name */
 void cg__mos4_state_path(const struct mos4_lane *l, char *path, size_t sz, const char *suffix);
 uint32_t cg__mos4_next_msgid(struct mos4_lane *l);
-void cg__mos4_store_last(const struct mos4_lane *l, const char *msgid, const void *answer,
-                         size_t len);
-void cg__mos4_load_last(struct mos4_lane *l);
 
 /* wire.c: envelopes and encodings */
 enum cg_err cg__mos4_wrap(const struct mos4_lane *l, const char *elem, size_t elen,
