@@ -332,7 +332,7 @@ enum cg_err cg_mos_endpoint_add_peer(struct cg_mos_endpoint *ep, const struct cg
     memcpy(p->listen_addr, pc->listen_addr, sizeof(p->listen_addr));
     memcpy(p->listen_port, pc->listen_port, sizeof(p->listen_port));
     enum cg_err rc = pc->url != NULL && (p->url = cg__strdup(pc->url)) == NULL ? CG_ENOMEM : CG_OK;
-    if (rc == CG_OK)
+    if (rc == CG_OK && !pc->legacy) /* a MOS 2.x peer is reached over TCP: no TLS client */
         rc = make_client(p, pc);
     if (rc != CG_OK) {
         free(p->url);

@@ -19,6 +19,7 @@
 #include "mos4/mos4.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,15 +87,65 @@ size_t cg__mos4_journal_parse(const uint8_t *buf, size_t len, mos4_journal_cb cb
     return off;
 }
 
-/* ---- the fsync policy ---- */
+/* ---- the fsync policy ----
+ * ALWAYS: fdatasync after each record. INTERVAL: an endpoint that wrote
+ * arms a one-shot timer; when it fires, one syncfs (the whole filesystem)
+ * runs on the thread pool, shared by every endpoint of the process: an
+ * endpoint whose writes are older than the start of a completed syncfs is
+ * done without one of its own. So a gateway with hundreds of endpoints
+ * syncs at most once per interval, and never on the loop thread. */
+
+static _Atomic uint64_t sync_done_from_ms; /* start of the latest completed syncfs */
+static _Atomic bool sync_running;
+
+struct sync_job {
+    uv_work_t w;
+    int fd;
+    uint64_t started_ms;
+    int err;
+};
+
+static void sync_work(uv_work_t *w)
+{
+    struct sync_job *j = w->data;
+    j->err = syncfs(j->fd) == 0 ? 0 : errno;
+}
+
+static void sync_after(uv_work_t *w, int status)
+{
+    struct sync_job *j = w->data;
+    (void)status;
+    if (j->err == 0)
+        sync_done_from_ms = j->started_ms;
+    close(j->fd);
+    sync_running = false;
+    free(j);
+}
 
 static void on_sync(uv_timer_t *t)
 {
     struct cg_mos_endpoint *ep = t->data;
-    if (ep->dirty && ep->state_fd >= 0 && syncfs(ep->state_fd) != 0)
-        cg__log(ep->ctx, CG_LOG_ERROR, "mos", "syncing %s failed: %s", ep->cfg.state_dir,
-                strerror(errno));
-    ep->dirty = false;
+    if (!ep->dirty)
+        return;
+    if (sync_done_from_ms > ep->dirty_since_ms) { /* someone's syncfs covered our writes */
+        ep->dirty = false;
+        return;
+    }
+    uv_timer_start(&ep->sync_timer, on_sync, ep->cfg.fsync_interval_ms, 0); /* check again */
+    bool idle = false;
+    if (!atomic_compare_exchange_strong(&sync_running, &idle, true))
+        return; /* one is running: the next check may find it covers us */
+    struct sync_job *j = calloc(1, sizeof(*j));
+    if (j != NULL && (j->fd = dup(ep->state_fd)) >= 0) {
+        j->w.data = j;
+        j->started_ms = cg__now_ms();
+        if (uv_queue_work(cg_ctx_loop(ep->ctx), &j->w, sync_work, sync_after) == 0)
+            return;
+        close(j->fd);
+    }
+    free(j);
+    sync_running = false;
+    cg__log(ep->ctx, CG_LOG_ERROR, "mos", "cannot schedule a sync of %s", ep->cfg.state_dir);
 }
 
 void cg__mos4_state_written(struct cg_mos_endpoint *ep, int fd)
@@ -102,7 +153,12 @@ void cg__mos4_state_written(struct cg_mos_endpoint *ep, int fd)
     if (ep->cfg.fsync == CG_MOS_FSYNC_ALWAYS && fd >= 0 && fdatasync(fd) != 0)
         cg__log(ep->ctx, CG_LOG_ERROR, "mos", "fdatasync in %s failed: %s", ep->cfg.state_dir,
                 strerror(errno));
+    if (ep->dirty)
+        return;
     ep->dirty = true;
+    ep->dirty_since_ms = cg__now_ms();
+    if (ep->sync_timer_on)
+        uv_timer_start(&ep->sync_timer, on_sync, ep->cfg.fsync_interval_ms, 0);
 }
 
 void cg__mos4_sync_start(struct cg_mos_endpoint *ep)
@@ -111,7 +167,6 @@ void cg__mos4_sync_start(struct cg_mos_endpoint *ep)
         return;
     uv_timer_init(cg_ctx_loop(ep->ctx), &ep->sync_timer);
     ep->sync_timer.data = ep;
-    uv_timer_start(&ep->sync_timer, on_sync, ep->cfg.fsync_interval_ms, ep->cfg.fsync_interval_ms);
     ep->sync_timer_on = true;
     ep->open_timers++;
 }
@@ -127,7 +182,11 @@ void cg__mos4_sync_stop(struct cg_mos_endpoint *ep)
 {
     if (!ep->sync_timer_on)
         return;
-    on_sync(&ep->sync_timer); /* what is written reaches the disk before we go */
+    /* what is written reaches the disk before we go */
+    if (ep->dirty && sync_done_from_ms <= ep->dirty_since_ms && syncfs(ep->state_fd) != 0)
+        cg__log(ep->ctx, CG_LOG_ERROR, "mos", "syncing %s failed: %s", ep->cfg.state_dir,
+                strerror(errno));
+    ep->dirty = false;
     ep->sync_timer_on = false;
     uv_close((uv_handle_t *)&ep->sync_timer, sync_closed);
 }

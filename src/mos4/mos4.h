@@ -152,6 +152,7 @@ struct cg_mos_endpoint {
     struct mos4_peer *removed; /* removed peers waiting for their timers to close */
     uv_timer_t sync_timer;     /* CG_MOS_FSYNC_INTERVAL */
     bool sync_timer_on, dirty;
+    uint64_t dirty_since_ms;   /* the first write not yet synced */
     int state_fd; /* the state directory, for syncfs; -1 if none */
 };
 
