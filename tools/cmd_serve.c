@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 struct serve {
@@ -19,6 +20,8 @@ struct serve {
     uv_signal_t sigint, sigterm, sighup;
     uv_timer_t expiry_timer;
     const char *store; /* --cert-store DIR, or NULL */
+    const char *cred_file;          /* --credentials FILE, or NULL */
+    struct cg_credentials *cred;    /* loaded from it */
     const char *chains[4]; /* the certificate files, for the expiry check */
     size_t nchains;
     unsigned long messages;
@@ -33,6 +36,31 @@ static void on_ws_message(void *user, struct cg_ws *ws, bool binary, const uint8
     enum cg_err rc = cg_ws_send(ws, binary, data, len);
     if (rc != CG_OK)
         fprintf(stderr, "castgate serve: echo to %s failed: %s\n", cg_ws_peer(ws), cg_strerror(rc));
+}
+
+/* --credentials: Basic credentials on the upgrade, 401 (429 after repeated
+ * failures from one address) otherwise. */
+static int on_upgrade(void *user, const struct cg_http_request *req, struct cg_http_response *res,
+                      void **conn_user)
+{
+    struct serve *s = user;
+    (void)conn_user;
+    if (s->cred == NULL)
+        return 101;
+    char name[160];
+    enum cg_err rc = cg_credentials_check(s->cred, cg_http_request_header(req, "Authorization"),
+                                          cg_http_request_peer(req), name, sizeof(name));
+    if (rc == CG_OK)
+        return 101;
+    int status = rc == CG_ERATELIMIT ? 429 : 401;
+    const char *why = status == 429 ? "too many failed logins from this address"
+                                    : "missing or wrong credentials";
+    if (status == 401)
+        cg_http_response_add_header(res, "WWW-Authenticate",
+                                    "Basic realm=\"castgate\", charset=\"UTF-8\"");
+    cg_http_response_set(res, status, "text/plain; charset=utf-8", why, strlen(why));
+    cg_http_response_set_log_reason(res, why);
+    return status;
 }
 
 static void on_ws_close(void *user, struct cg_ws *ws, uint16_t code)
@@ -151,6 +179,8 @@ static void on_sighup(uv_signal_t *h, int sig)
             rc == CG_OK ? "" : cg_strerror(rc));
     if (rc == CG_OK)
         check_expiry(s);
+    if (s->cred != NULL)
+        cg_credentials_reload(s->cred); /* logs; the previous users stay on failure */
 }
 
 static void usage(FILE *f)
@@ -162,11 +192,13 @@ static void usage(FILE *f)
             "  --cert-store DIR      load the certificates of a store (castgate cert install)\n"
             "                        instead of --cert/--key; SIGHUP reloads either kind\n"
             "  --path PATH           WebSocket echo path (default /mos/Communication)\n"
+            "  --credentials FILE    require Basic credentials on the WebSocket upgrade, checked\n"
+            "                        against an htpasswd file (castgate passwd); SIGHUP reloads it\n"
             "  --hsts SECONDS        Strict-Transport-Security max-age, 0 disables (default 31536000)\n"
             "  --cors-origin ORIGIN  allow this origin (repeatable; none by default)\n"
             "  --no-ocsp             do not staple OCSP responses\n"
             "  --ocsp-url URL        fetch staples from URL instead of each certificate's AIA\n"
-            "  --max-connections N   (default 10000)\n"
+            "  --max-connections N   (default 10000; the open-file limit is raised to its maximum)\n"
             "  --limit NAME=VALUE    max_connections, max_header_bytes, max_body_bytes,\n"
             "                        max_ws_message, handshake_ms, header_ms, idle_ms, ws_ping_ms,\n"
             "                        ws_pong_ms, max_write_queue (see castgate/server.h)\n"
@@ -183,7 +215,7 @@ static int parse_listen(struct cg_server_config *cfg, const char *arg)
 }
 
 enum { O_CERT = 256, O_KEY, O_LISTEN, O_PATH, O_HSTS, O_CORS, O_NO_OCSP, O_OCSP_URL, O_MAXC,
-       O_VERBOSE, O_QUIET, O_HELP, O_LIMIT, O_STORE };
+       O_VERBOSE, O_QUIET, O_HELP, O_LIMIT, O_STORE, O_CRED };
 
 static const struct option opts[] = {
     {"cert", required_argument, 0, O_CERT},       {"key", required_argument, 0, O_KEY},
@@ -193,6 +225,7 @@ static const struct option opts[] = {
     {"max-connections", required_argument, 0, O_MAXC}, {"verbose", no_argument, 0, O_VERBOSE},
     {"quiet", no_argument, 0, O_QUIET},           {"limit", required_argument, 0, O_LIMIT},           {"help", no_argument, 0, O_HELP},
     {"cert-store", required_argument, 0, O_STORE},
+    {"credentials", required_argument, 0, O_CRED},
     {0, 0, 0, 0}};
 
 struct serve_args {
@@ -208,6 +241,7 @@ static int apply_opt(struct cg_server_config *cfg, struct serve_args *a, struct 
     switch (o) {
     case O_CERT: a->pending_cert = optarg; return 0;
     case O_STORE: s->store = optarg; return 0;
+    case O_CRED: s->cred_file = optarg; return 0;
     case O_KEY:
         if (a->pending_cert == NULL)
             return fprintf(stderr, "castgate serve: --key must follow its --cert\n"), -1;
@@ -256,12 +290,18 @@ static int start(struct serve *s, struct cg_server_config *cfg, const char *path
 {
     if (s->store != NULL && add_store(s, cfg) != 0)
         return 1;
+    if (s->cred_file != NULL && cg_credentials_load(s->ctx, s->cred_file, &s->cred) != CG_OK) {
+        fprintf(stderr, "castgate serve: cannot use credentials %s (see the log above)\n",
+                s->cred_file);
+        return 1;
+    }
     enum cg_err rc = cg_server_new(s->ctx, cfg, &s->srv);
     if (rc != CG_OK) {
         fprintf(stderr, "castgate serve: cannot start: %s\n", cg_strerror(rc));
         return 1;
     }
-    struct cg_ws_handlers h = {.on_message = on_ws_message, .on_close = on_ws_close};
+    struct cg_ws_handlers h = {
+        .on_upgrade = on_upgrade, .on_message = on_ws_message, .on_close = on_ws_close};
     if ((rc = cg_server_add_ws_route(s->srv, path, &h, s)) != CG_OK ||
         (rc = cg_server_add_http_route(s->srv, "/status", CG_HTTP_GET | CG_HTTP_HEAD, on_status,
                                        s)) != CG_OK ||
@@ -270,8 +310,8 @@ static int start(struct serve *s, struct cg_server_config *cfg, const char *path
         fprintf(stderr, "castgate serve: %s\n", cg_strerror(rc));
         return 1;
     }
-    printf("castgate serve: listening on port %u, wss path %s, status /status, POST /echo\n",
-           (unsigned)cg_server_port(s->srv, 0), path);
+    printf("castgate serve: listening on port %u, wss path %s%s, status /status, POST /echo\n",
+           (unsigned)cg_server_port(s->srv, 0), path, s->cred != NULL ? " (Basic auth)" : "");
     fflush(stdout);
     return 0;
 }
@@ -297,6 +337,18 @@ static void run_loop(struct serve *s)
     uv_close((uv_handle_t *)&s->expiry_timer, NULL);
 }
 
+/* Every connection is a descriptor: take the hard limit (many systems start
+ * with a soft limit of 1024, far below --max-connections). */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            perror("castgate serve: cannot raise the open-file limit");
+    }
+}
+
 int cmd_serve(int argc, char **argv)
 {
     struct serve s = {0};
@@ -304,6 +356,7 @@ int cmd_serve(int argc, char **argv)
     struct serve_args a = {.path = "/mos/Communication", .level = CG_LOG_INFO};
     int rc = 2, o;
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
     if (cg_server_config_new(&cfg) != CG_OK || cg_ctx_new(&s.ctx) != CG_OK)
         goto out;
     optind = 1;
@@ -322,6 +375,7 @@ int cmd_serve(int argc, char **argv)
         run_loop(&s);
 out:
     cg_server_free(s.srv);
+    cg_credentials_free(s.cred);
     cg_server_config_free(cfg);
     cg_ctx_free(s.ctx);
     return rc;

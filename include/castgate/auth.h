@@ -13,6 +13,7 @@
 #ifndef CASTGATE_AUTH_H
 #define CASTGATE_AUTH_H
 
+#include <castgate/ctx.h>
 #include <castgate/error.h>
 
 #ifdef __cplusplus
@@ -42,6 +43,33 @@ CG_API enum cg_err cg_passwd_delete(const char *file, const char *user);
  * password); CG_ENOTFOUND (no such user); CG_EFILE (missing or malformed);
  * CG_EPERM (mode); CG_EINVAL; CG_ENOMEM; CG_EINTERNAL (libcrypt). */
 CG_API enum cg_err cg_passwd_check(const char *file, const char *user, const char *password);
+
+/* ---- checking incoming Basic credentials (for an HTTP or WebSocket route) ----
+ *
+ * The checks a MOS 4.0 endpoint makes (M-05), for any route of a server: the
+ * Authorization header's Basic credentials against the file, compared in
+ * constant time (an unknown user costs what a known one costs); failures
+ * counted per peer address, an address with 5 failures within 60 s refused
+ * for 300 s whatever it sends. Every refusal is logged on ctx (address,
+ * escaped user, reason), never a password. Loop thread only. */
+struct cg_credentials;
+
+/* Reads the file (same format and mode rules as above). CG_EFILE (missing,
+ * unreadable, a malformed line or weak hash: logged with the line number),
+ * CG_EPERM (mode), CG_EINVAL, CG_ENOMEM. */
+CG_API enum cg_err cg_credentials_load(struct cg_ctx *ctx, const char *file,
+                                       struct cg_credentials **out);
+/* Re-reads the file; on failure the previous users stay (logged). */
+CG_API enum cg_err cg_credentials_reload(struct cg_credentials *cred);
+CG_API void cg_credentials_free(struct cg_credentials *cred);
+
+/* Checks an Authorization header value (NULL when absent) from peer, an
+ * address as cg_http_request_peer() gives it ("ip:port", "[v6]:port" or a
+ * bare address). Returns CG_OK (user, usersz >= 129, gets the user name);
+ * CG_EAUTH: missing, malformed or wrong (answer 401 with WWW-Authenticate);
+ * CG_ERATELIMIT: the address is locked out (answer 429); CG_EINVAL. */
+CG_API enum cg_err cg_credentials_check(struct cg_credentials *cred, const char *authorization,
+                                        const char *peer, char *user, size_t usersz);
 
 #ifdef __cplusplus
 }

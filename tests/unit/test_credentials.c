@@ -1,0 +1,187 @@
+/* Unit tests for the public credential check (src/mos4/credentials.c, used by
+ * `castgate serve --credentials`): peer addresses as cg_http_request_peer
+ * gives them (port stripped, so failures count per address; IPv6 with and
+ * without brackets), the lockout, reload, file errors, arguments, and no
+ * password in the log. */
+#include "testutil.h"
+
+#include <crypt.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[64];
+static char file[128];
+static struct cg_ctx *ctx;
+static struct tu_log *logp;
+
+static void write_users(const char *users_pw[][2], size_t n, mode_t mode)
+{
+    FILE *f = fopen(file, "wb");
+    assert_non_null(f);
+    struct crypt_data *cd = calloc(1, sizeof(*cd));
+    assert_non_null(cd);
+    for (size_t i = 0; i < n; i++) {
+        char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+        assert_non_null(crypt_gensalt_rn("$6$", 1000, NULL, 0, salt, sizeof(salt)));
+        const char *h = crypt_r(users_pw[i][1], salt, cd);
+        assert_true(h != NULL && h[0] == '$');
+        fprintf(f, "%s:%s\n", users_pw[i][0], h);
+    }
+    free(cd);
+    fclose(f);
+    assert_int_equal(chmod(file, mode), 0);
+}
+
+static const char *basic(const char *user_pass)
+{
+    static char v[2][512];
+    static int slot;
+    char *o = v[slot++ & 1];
+    strcpy(o, "Basic ");
+    EVP_EncodeBlock((unsigned char *)o + 6, (const unsigned char *)user_pass,
+                    (int)strlen(user_pass));
+    return o;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/cg-test-cred-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(file, sizeof(file), "%s/users", dir);
+    const char *u[][2] = {{"alice", "alice-pw"}};
+    write_users(u, 1, 0600);
+    logp = calloc(1, sizeof(*logp));
+    assert_int_equal(cg_ctx_new(&ctx), CG_OK);
+    cg_ctx_set_log(ctx, tu_log_fn, logp, CG_LOG_DEBUG);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    cg_ctx_free(ctx);
+    free(logp);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_check_and_peer_forms(void **state)
+{
+    (void)state;
+    struct cg_credentials *c = NULL;
+    char user[129];
+    assert_int_equal(cg_credentials_load(ctx, file, &c), CG_OK);
+    assert_int_equal(cg_credentials_check(c, basic("alice:alice-pw"), "127.0.0.1:4000", user,
+                                          sizeof(user)),
+                     CG_OK);
+    assert_string_equal(user, "alice");
+    const char *peers[] = {"192.0.2.1", "[2001:db8::1]:443", "2001:db8::2", "[::1]"};
+    for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++)
+        assert_int_equal(cg_credentials_check(c, basic("alice:alice-pw"), peers[i], user,
+                                              sizeof(user)),
+                         CG_OK);
+    assert_int_equal(cg_credentials_check(c, basic("alice:alice-PW"), "127.0.0.1:4000", user,
+                                          sizeof(user)),
+                     CG_EAUTH);
+    assert_int_equal(cg_credentials_check(c, basic("bob:alice-pw"), "127.0.0.1:4000", user,
+                                          sizeof(user)),
+                     CG_EAUTH);
+    assert_int_equal(cg_credentials_check(c, NULL, "127.0.0.1:4000", user, sizeof(user)),
+                     CG_EAUTH);
+    assert_int_equal(cg_credentials_check(c, "Bearer x", "127.0.0.1:4000", user, sizeof(user)),
+                     CG_EAUTH);
+    assert_false(tu_log_has(logp, "alice-PW"));
+    assert_false(tu_log_has(logp, "alice-pw"));
+    /* Bad arguments. */
+    assert_int_equal(cg_credentials_check(c, NULL, "[::1", user, sizeof(user)), CG_EINVAL);
+    assert_int_equal(cg_credentials_check(c, NULL, "", user, sizeof(user)), CG_EINVAL);
+    assert_int_equal(cg_credentials_check(c, NULL, NULL, user, sizeof(user)), CG_EINVAL);
+    assert_int_equal(cg_credentials_check(c, basic("alice:alice-pw"), "127.0.0.1:1", user, 128),
+                     CG_EINVAL);
+    assert_int_equal(cg_credentials_check(NULL, NULL, "127.0.0.1:1", user, sizeof(user)),
+                     CG_EINVAL);
+    cg_credentials_free(c);
+    cg_credentials_free(NULL);
+}
+
+/* Failures count per address whatever the source port; other addresses, and
+ * the same number as IPv6, are not affected. */
+static void test_lockout_by_address(void **state)
+{
+    (void)state;
+    struct cg_credentials *c = NULL;
+    char user[129], peer[64];
+    assert_int_equal(cg_credentials_load(ctx, file, &c), CG_OK);
+    for (int i = 0; i < 5; i++) {
+        snprintf(peer, sizeof(peer), "198.51.100.7:%d", 40000 + i);
+        assert_int_equal(cg_credentials_check(c, basic("alice:nope"), peer, user, sizeof(user)),
+                         CG_EAUTH);
+    }
+    assert_int_equal(cg_credentials_check(c, basic("alice:alice-pw"), "198.51.100.7:50000", user,
+                                          sizeof(user)),
+                     CG_ERATELIMIT);
+    assert_int_equal(cg_credentials_check(c, basic("alice:alice-pw"), "198.51.100.8:50000", user,
+                                          sizeof(user)),
+                     CG_OK);
+    for (int i = 0; i < 5; i++) {
+        snprintf(peer, sizeof(peer), "[2001:db8::7]:%d", 40000 + i);
+        assert_int_equal(cg_credentials_check(c, basic("alice:nope"), peer, user, sizeof(user)),
+                         CG_EAUTH);
+    }
+    assert_int_equal(cg_credentials_check(c, basic("alice:alice-pw"), "2001:db8::7", user,
+                                          sizeof(user)),
+                     CG_ERATELIMIT);
+    assert_int_equal(cg_credentials_check(c, basic("alice:alice-pw"), "[2001:db8::8]:1", user,
+                                          sizeof(user)),
+                     CG_OK);
+    cg_credentials_free(c);
+}
+
+static void test_reload_and_file_errors(void **state)
+{
+    (void)state;
+    struct cg_credentials *c = NULL;
+    char user[129];
+    assert_int_equal(cg_credentials_load(ctx, file, &c), CG_OK);
+    const char *two[][2] = {{"alice", "alice-pw"}, {"bob", "bob-pw"}};
+    write_users(two, 2, 0600);
+    assert_int_equal(cg_credentials_check(c, basic("bob:bob-pw"), "192.0.2.9:1", user,
+                                          sizeof(user)),
+                     CG_EAUTH);
+    assert_int_equal(cg_credentials_reload(c), CG_OK);
+    assert_int_equal(cg_credentials_check(c, basic("bob:bob-pw"), "192.0.2.9:1", user,
+                                          sizeof(user)),
+                     CG_OK);
+    /* A file that became readable by others is refused; bob stays. */
+    assert_int_equal(chmod(file, 0644), 0);
+    assert_int_equal(cg_credentials_reload(c), CG_EPERM);
+    assert_int_equal(cg_credentials_check(c, basic("bob:bob-pw"), "192.0.2.9:1", user,
+                                          sizeof(user)),
+                     CG_OK);
+    cg_credentials_free(c);
+    struct cg_credentials *d = NULL;
+    assert_int_equal(cg_credentials_load(ctx, file, &d), CG_EPERM);
+    assert_null(d);
+    char missing[160];
+    snprintf(missing, sizeof(missing), "%s/none", dir);
+    assert_int_equal(cg_credentials_load(ctx, missing, &d), CG_EFILE);
+    assert_int_equal(cg_credentials_load(ctx, NULL, &d), CG_EINVAL);
+    assert_int_equal(cg_credentials_load(ctx, file, NULL), CG_EINVAL);
+    assert_int_equal(cg_credentials_reload(NULL), CG_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_check_and_peer_forms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lockout_by_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_and_file_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
