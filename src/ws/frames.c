@@ -1,6 +1,7 @@
-/* WebSocket frames over a castgate connection, with wslay doing RFC 6455
- * framing. All frames produced by one wslay_event_send() are encrypted
- * together, so a message costs one TLS record rather than one per frame part. */
+/* WebSocket frames over a castgate connection: received frames are parsed by
+ * rx.c, sent ones framed by wslay. All frames produced by one
+ * wslay_event_send() are encrypted together, so a message costs one TLS
+ * record rather than one per frame part. */
 #include "net/net.h"
 #include "ws/ws.h"
 
@@ -18,33 +19,19 @@ struct cg_ws {
     struct cg_ws_handlers h;
     void *route_user;
     void *user;
-    const uint8_t *in; /* plaintext offered to wslay's recv callback */
-    size_t in_len;
+    struct cg_ws_rx rx; /* the receiving side */
     struct cg_buf out; /* frames gathered during one wslay_event_send() */
     size_t max_msg;
     bool in_recv;
+    bool rx_failed; /* a control frame answer could not be queued */
+    bool close_received;
+    uint16_t close_code_recv;
     bool reported;
     bool open;
     bool client;
     enum cg_err error; /* why a connection failed or closed abnormally */
     int http_status;   /* a client's refused upgrade: the server's status */
 };
-
-static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
-                       void *user)
-{
-    CG_UNUSED(flags);
-    struct cg_ws *ws = user;
-    if (ws->in_len == 0) {
-        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-        return -1;
-    }
-    size_t n = len < ws->in_len ? len : ws->in_len;
-    memcpy(buf, ws->in, n);
-    ws->in += n;
-    ws->in_len -= n;
-    return (ssize_t)n;
-}
 
 static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
                        void *user)
@@ -66,29 +53,58 @@ static int genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, voi
     return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
 }
 
-static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *a,
-                   void *user)
+static const struct wslay_event_callbacks callbacks = {
+    .send_callback = send_cb,
+    .genmask_callback = genmask_cb,
+};
+
+/* ---- what the receiving side found (rx.c) ---- */
+
+static void queue_result(struct cg_ws *ws, int r)
+{
+    if (r != 0 && r != WSLAY_ERR_NO_MORE_MSG) /* no more: we already sent our close */
+        ws->rx_failed = true;
+}
+
+static void rx_message(void *user, bool binary, const uint8_t *data, size_t len)
 {
     struct cg_ws *ws = user;
-    if (a->opcode != WSLAY_TEXT_FRAME && a->opcode != WSLAY_BINARY_FRAME)
-        return; /* ping/pong/close are wslay's */
-    bool binary = a->opcode == WSLAY_BINARY_FRAME;
-    if (!binary && !cg__utf8_valid(a->msg, a->msg_length)) {
+    if (!binary && !cg__utf8_valid(data, len)) {
         cg__log(ws->conn->ctx, CG_LOG_WARN, "ws", "%s: text message is not UTF-8: closing 1007",
                 ws->conn->peer);
-        wslay_event_queue_close(ctx, 1007, NULL, 0);
+        ws->rx.done = true;
+        queue_result(ws, wslay_event_queue_close(ws->wslay, 1007, NULL, 0));
         return;
     }
     if (ws->h.on_message != NULL && ws->conn->state == CG_CONN_WS)
-        ws->h.on_message(ws->route_user, ws, binary, a->msg, a->msg_length);
+        ws->h.on_message(ws->route_user, ws, binary, data, len);
 }
 
-static const struct wslay_event_callbacks callbacks = {
-    .recv_callback = recv_cb,
-    .send_callback = send_cb,
-    .genmask_callback = genmask_cb,
-    .on_msg_recv_callback = on_msg,
-};
+static void rx_ping(void *user, const uint8_t *data, size_t len)
+{
+    struct cg_ws *ws = user;
+    struct wslay_event_msg m = {.opcode = WSLAY_PONG, .msg = data, .msg_length = len};
+    queue_result(ws, wslay_event_queue_msg(ws->wslay, &m));
+}
+
+static void rx_close(void *user, uint16_t code, const uint8_t *reason, size_t len)
+{
+    struct cg_ws *ws = user;
+    ws->close_received = true;
+    ws->close_code_recv = code != 0 ? code : 1005; /* RFC 6455 §7.1.5: no status */
+    queue_result(ws, wslay_event_queue_close(ws->wslay, code, reason, len)); /* the answer */
+}
+
+static void rx_fail(void *user, uint16_t code, const char *why)
+{
+    struct cg_ws *ws = user;
+    cg__log(ws->conn->ctx, CG_LOG_WARN, "ws", "%s: %s: closing %u", ws->conn->peer, why,
+            (unsigned)code);
+    queue_result(ws, wslay_event_queue_close(ws->wslay, code, NULL, 0));
+}
+
+static const struct cg_ws_rx_handler rx_handler = {
+    .message = rx_message, .ping = rx_ping, .close = rx_close, .fail = rx_fail};
 
 enum cg_err cg__ws_new(struct cg_conn *conn, const struct cg_ws_handlers *h, void *route_user,
                        void *conn_user, size_t max_msg, bool client, struct cg_ws **out)
@@ -101,7 +117,7 @@ enum cg_err cg__ws_new(struct cg_conn *conn, const struct cg_ws_handlers *h, voi
         free(ws);
         return CG_ENOMEM;
     }
-    wslay_event_config_set_max_recv_msg_length(ws->wslay, max_msg); /* past it: 1009 */
+    cg__ws_rx_init(&ws->rx, !client, max_msg); /* past max_msg: 1009 */
     ws->client = client;
     ws->conn = conn;
     ws->h = *h;
@@ -118,6 +134,7 @@ void cg__ws_free(struct cg_ws *ws)
     if (ws == NULL)
         return;
     wslay_event_context_free(ws->wslay);
+    cg__ws_rx_free(&ws->rx);
     cg__buf_free(&ws->out);
     free(ws);
 }
@@ -126,7 +143,7 @@ bool cg__ws_close_sent(const struct cg_ws *ws) { return wslay_event_get_close_se
 
 bool cg__ws_finished(const struct cg_ws *ws)
 {
-    return !wslay_event_want_read(ws->wslay) && !wslay_event_want_write(ws->wslay);
+    return ws->rx.done && !wslay_event_want_write(ws->wslay);
 }
 
 /* Runs wslay's sender and hands what it framed to TLS in one write. */
@@ -138,7 +155,10 @@ static enum cg_err ws_flush(struct cg_ws *ws)
     enum cg_err rc = CG_OK;
     if (ws->out.len > 0) {
         rc = cg__conn_write(ws->conn, ws->out.data, ws->out.len);
-        cg__buf_reset(&ws->out);
+        if (ws->out.cap > 16384)
+            cg__buf_free(&ws->out); /* an idle connection keeps no big buffer */
+        else
+            cg__buf_reset(&ws->out);
     }
     CG_CHECK(r == 0, CG_EWS);
     CG_GUARD(rc);
@@ -147,15 +167,12 @@ static enum cg_err ws_flush(struct cg_ws *ws)
 
 enum cg_err cg__ws_on_data(struct cg_ws *ws, const uint8_t *data, size_t len)
 {
-    ws->in = data;
-    ws->in_len = len;
     ws->in_recv = true;
-    int r = wslay_event_recv(ws->wslay);
+    cg__ws_rx_feed(&ws->rx, data, len, &rx_handler, ws);
     ws->in_recv = false;
-    ws->in_len = 0;
-    if (r != 0) {
-        cg__log(ws->conn->ctx, CG_LOG_WARN, "ws", "%s: WebSocket receive failed (%d)",
-                ws->conn->peer, r);
+    if (ws->rx_failed) {
+        cg__log(ws->conn->ctx, CG_LOG_WARN, "ws", "%s: out of memory answering a control frame",
+                ws->conn->peer);
         return CG_EWS;
     }
     return ws_flush(ws);
@@ -202,8 +219,8 @@ void cg__ws_on_transport_closed(struct cg_ws *ws)
             code = 1015; /* RFC 6455 §7.4.1: the TLS handshake failed */
         else if (ws->error == CG_OK)
             ws->error = CG_ECLOSED;
-    } else if (wslay_event_get_close_received(ws->wslay)) {
-        code = wslay_event_get_status_code_received(ws->wslay);
+    } else if (ws->close_received) {
+        code = ws->close_code_recv;
     } else {
         if (wslay_event_get_close_sent(ws->wslay))
             code = wslay_event_get_status_code_sent(ws->wslay);
@@ -217,15 +234,51 @@ void cg__ws_on_transport_closed(struct cg_ws *ws)
 
 /* ---- public ---- */
 
+/* The common case of a server's send: nothing waits in wslay's queue and the
+ * peer keeps up, so the frame (unmasked, one piece) goes straight into the
+ * bytes of this send pass, without wslay's copy of the message. Anything
+ * else (a client's masked frames, a queue, backpressure) goes through wslay,
+ * which then keeps the order. */
+static bool direct_frame(struct cg_ws *ws, bool binary, const void *data, size_t len)
+{
+    uint8_t h[10];
+    size_t hl = 2;
+    h[0] = 0x80 | (binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME);
+    if (len < 126) {
+        h[1] = (uint8_t)len;
+    } else if (len < 65536) {
+        h[1] = 126;
+        h[2] = (uint8_t)(len >> 8);
+        h[3] = (uint8_t)len;
+        hl = 4;
+    } else {
+        h[1] = 127;
+        for (unsigned i = 0; i < 8; i++)
+            h[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+        hl = 10;
+    }
+    uint64_t max = cg__conn_lim(ws->conn, CG_LIMIT_MAX_WRITE_QUEUE);
+    if (ws->client || wslay_event_want_write(ws->wslay) ||
+        !wslay_event_get_write_enabled(ws->wslay) ||
+        ws->conn->queued + ws->out.len + hl + len > max ||
+        cg__buf_reserve(&ws->out, hl + len) != CG_OK)
+        return false;
+    cg__buf_append(&ws->out, h, hl); /* reserved: cannot fail */
+    cg__buf_append(&ws->out, data, len);
+    return true;
+}
+
 enum cg_err cg_ws_send(struct cg_ws *ws, bool binary, const void *data, size_t len)
 {
     CG_CHECK(ws != NULL && (data != NULL || len == 0), CG_EINVAL);
     CG_CHECK(ws->open || ws->reported, CG_ESTATE);
     CG_CHECK(ws->conn->state == CG_CONN_WS && !wslay_event_get_close_sent(ws->wslay), CG_ECLOSED);
     CG_CHECK(len <= ws->max_msg, CG_ETOOBIG);
-    struct wslay_event_msg m = {.opcode = binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME,
-                                .msg = data, .msg_length = len};
-    CG_CHECK(wslay_event_queue_msg(ws->wslay, &m) == 0, CG_ENOMEM);
+    if (!direct_frame(ws, binary, data, len)) {
+        struct wslay_event_msg m = {.opcode = binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME,
+                                    .msg = data, .msg_length = len};
+        CG_CHECK(wslay_event_queue_msg(ws->wslay, &m) == 0, CG_ENOMEM);
+    }
     enum cg_err rc = ws_flush(ws);
     if (rc == CG_ECLOSED)
         cg__conn_drain_and_close(ws->conn);

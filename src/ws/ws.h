@@ -20,6 +20,49 @@ enum cg_err cg__ws_accept_key(const char *key, char *out, size_t outsz);
  * values past U+10FFFF), as text frames must be. */
 bool cg__utf8_valid(const uint8_t *data, size_t len);
 
+/* ---- receiving frames (rx.c, sans-I/O) ---- */
+
+enum { CG_WS_OP_CONT = 0, CG_WS_OP_TEXT = 1, CG_WS_OP_BINARY = 2, CG_WS_OP_CLOSE = 8,
+       CG_WS_OP_PING = 9, CG_WS_OP_PONG = 10 };
+
+/* What the parser found. Each is called on the feeding thread, with data
+ * valid only during the call; the owner may set rx->done to drop the rest. */
+struct cg_ws_rx_handler {
+    /* A complete data message (fragments joined, unmasked). Text is not
+     * checked for UTF-8 here. */
+    void (*message)(void *user, bool binary, const uint8_t *data, size_t len);
+    void (*ping)(void *user, const uint8_t *data, size_t len);
+    /* A valid close frame: code 0 when it carried none. Parsing stops. */
+    void (*close)(void *user, uint16_t code, const uint8_t *reason, size_t len);
+    /* The peer broke the protocol: close with code (1002, 1007, 1009, 1011);
+     * why is a static string for the log. Parsing stops. */
+    void (*fail)(void *user, uint16_t code, const char *why);
+};
+
+struct cg_ws_rx {
+    bool server;       /* frames must be masked (from a client) or must not be */
+    bool done;         /* a close frame or a failure: input is ignored */
+    bool in_frame;     /* header read, payload pending */
+    bool fin, masked;
+    uint8_t op;        /* opcode of the current frame */
+    uint8_t msg_op;    /* text or binary while a data message is open, else 0 */
+    uint8_t hdr[14];   /* header bytes gathered so far */
+    uint8_t hdr_len;
+    uint8_t mask[4];
+    uint8_t ctl[125];  /* payload of the current control frame */
+    size_t ctl_len;
+    uint64_t remaining; /* payload bytes of the current frame still to come */
+    uint64_t off;       /* payload bytes of the current frame seen (for the mask) */
+    uint64_t max_msg;
+    struct cg_buf msg;  /* the data message being assembled */
+};
+
+void cg__ws_rx_init(struct cg_ws_rx *rx, bool server, uint64_t max_msg);
+void cg__ws_rx_free(struct cg_ws_rx *rx);
+/* Parses len bytes (any split: a frame may arrive a byte at a time). */
+void cg__ws_rx_feed(struct cg_ws_rx *rx, const uint8_t *data, size_t len,
+                    const struct cg_ws_rx_handler *h, void *user);
+
 /* Creates the WebSocket state for conn: after a 101 on the server side, at
  * connect time on the client side (client: frames are masked). */
 enum cg_err cg__ws_new(struct cg_conn *conn, const struct cg_ws_handlers *h, void *route_user,
