@@ -11,7 +11,7 @@
 #                        CPU is nginx + that backend
 # msgs/s per core = echoes per CPU second of the server process(es).
 # A perf profile of castgate under the 100-connection load is written next to
-# the JSON (echo-castgate-perf.txt) when perf is installed.
+# the JSON (echo-perf-castgate.txt) when perf is installed.
 # Writes $CG_BENCH_DIR/echo.json. BENCH_QUICK=1: one short round.
 . "$(dirname "$0")/engine_lib.sh"
 
@@ -44,7 +44,7 @@ done
 
 notes=()
 if command -v perf >/dev/null; then
-  prof=$CG_BENCH_DIR/echo-castgate-perf.txt
+  prof=$CG_BENCH_DIR/echo-perf-castgate.txt
   perf record -F 1999 -g -o "$WORK/perf.data" -p "$pid_cg" >/dev/null 2>&1 &
   perf_pid=$!; BG_PIDS+=("$perf_pid")
   sleep 0.5

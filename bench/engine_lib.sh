@@ -15,10 +15,13 @@ if [ -z "${CG_BENCH_BUILD:-}" ]; then
   CG_BENCH_BUILD=$ROOT/build-bench
   cmake -S "$ROOT" -B "$CG_BENCH_BUILD" -DCMAKE_BUILD_TYPE=Release -DCG_BENCH=ON \
     -DBUILD_TESTING=OFF >/dev/null
-  cmake --build "$CG_BENCH_BUILD" -j "${JOBS:-2}" --target castgate_bin bench_wsload bench_lwsecho >/dev/null
+  cmake --build "$CG_BENCH_BUILD" -j "${JOBS:-2}" --target bench_wsload bench_lwsecho >/dev/null
 fi
 BIN=$CG_BENCH_BUILD/bin
-CASTGATE_BIN=$BIN/castgate
+# The castgate measured is the one `make build` makes (RelWithDebInfo, what
+# `make install` installs); bench/run.sh exports it as CASTGATE.
+CASTGATE_BIN=${CASTGATE:-$ROOT/build/bin/castgate}
+[ -x "$CASTGATE_BIN" ] || make -C "$ROOT" build >/dev/null
 WSLOAD=$BIN/bench_wsload
 LWSECHO=$BIN/bench_lwsecho
 for b in "$CASTGATE_BIN" "$WSLOAD" "$LWSECHO"; do
@@ -77,7 +80,7 @@ key_files() {
 start_castgate() {
   local port=$1 kt=$2; shift 2
   key_files "$kt"
-  CMD="castgate serve --listen 127.0.0.1:$port --no-ocsp --quiet --path /ws --cert $CHAIN --key $KEY --max-connections 20000${*:+ $*}"
+  CMD="$CASTGATE_BIN serve --listen 127.0.0.1:$port --no-ocsp --quiet --path /ws --cert $CHAIN --key $KEY --max-connections 20000${*:+ $*}"
   "$CASTGATE_BIN" serve --listen "127.0.0.1:$port" --no-ocsp --quiet --path /ws \
     --cert "$CHAIN" --key "$KEY" --max-connections 20000 "$@" \
     >"$WORK/castgate-$port.out" 2>"$WORK/castgate-$port.log" &
