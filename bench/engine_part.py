@@ -12,6 +12,18 @@ import os
 import statistics
 import sys
 
+# The metrics each part shows (every round keeps all of bench_wsload's).
+SHOWN = {
+    "handshake": ["conns_per_s", "conns_per_server_cpu_s", "conns_per_nginx_cpu_s", "p50_us", "p99_us",
+                  "server_cpu_util", "client_cpu_util", "server_runq_wait_s", "failed"],
+    "scale": ["conns_open", "conns_still_open", "bytes_per_conn", "rss_kb_delta", "open_s",
+              "open_server_cpu_s", "failed", "closed_while_held"],
+    "echo": ["msgs_per_s", "msgs_per_server_cpu_s", "msgs_per_nginx_cpu_s", "p50_us", "p99_us", "p999_us",
+             "server_cpu_util", "client_cpu_util", "server_runq_wait_s", "failed"],
+}
+PLOT = {"handshake": "conns_per_server_cpu_s", "scale": "bytes_per_conn", "echo": "msgs_per_server_cpu_s"}
+SHORT = {"handshake ": "", "echo 2KB ": "", " idle authenticated wss": " idle wss"}
+
 SPREAD = ("conns_per_s", "conns_per_server_cpu_s", "msgs_per_s", "msgs_per_server_cpu_s",
           "p50_us", "p99_us", "bytes_per_conn", "conns_open")
 
@@ -22,7 +34,7 @@ def machine():
     return {"cpu": cpu, "cores": os.cpu_count(), "kernel": os.uname().release}
 
 
-def figures_from(rows):
+def figures_from(rows, part):
     groups = {}
     for r in rows:
         m = r["metrics"]
@@ -43,11 +55,14 @@ def figures_from(rows):
         use = good or rs
         keys = {k for r in use for k, v in r["metrics"].items()
                 if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        med = {k: round(statistics.median(r["metrics"][k] for r in use if k in r["metrics"]), 1)
-               for k in sorted(keys)}
+        med = {k: round(statistics.median(r["metrics"][k] for r in use if k in r["metrics"]), 3)
+               for k in SHOWN[part] if k in keys}
         spread = {k: [min(r["metrics"][k] for r in use), max(r["metrics"][k] for r in use)]
                   for k in SPREAD if k in keys}
-        f = {"name": fig, "contender": who, "command": rs[0]["command"], "params": rs[0]["params"],
+        group = fig
+        for a, b in SHORT.items():
+            group = group.replace(a, b)
+        f = {"name": fig, "group": group, "contender": who, "command": rs[0]["command"], "params": rs[0]["params"],
              "metrics": med, "spread": spread, "rounds_ok": len(good), "rounds_failed": len(rs) - len(good),
              "rounds": [r["metrics"] for r in rs]}
         if "server_cpu_s" in med:
@@ -170,11 +185,12 @@ def main():
             want = int(args[1])
         args = args[2:]
     rows = [json.loads(l) for l in open(rounds) if l.strip()]
-    figs = figures_from(rows)
+    figs = figures_from(rows, part)
     ts = {"handshake": lambda: handshake_targets(figs), "scale": lambda: scale_targets(figs, want),
           "echo": lambda: echo_targets(figs)}[part]()
     doc = {"part": part, "title": TITLES[part], "unit_notes": UNITS[part], "machine": machine(),
-           "quick": os.environ.get("BENCH_QUICK", "0") == "1", "figures": figs, "targets": ts,
+           "quick": os.environ.get("BENCH_QUICK", "0") == "1", "plot": {"rate": PLOT[part]},
+           "figures": figs, "targets": ts,
            "notes": notes}
     json.dump(doc, open(out, "w"), indent=1)
     for t in ts:

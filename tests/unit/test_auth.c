@@ -132,17 +132,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static const char *basic(const char *user_pass)
-{
-    static char v[2][512];
-    static int slot;
-    char *o = v[slot++ & 1];
-    strcpy(o, "Basic ");
-    EVP_EncodeBlock((unsigned char *)o + 6, (const unsigned char *)user_pass,
-                    (int)strlen(user_pass));
-    return o;
-}
-
 static uint64_t fake_now;
 static uint64_t fake_clock(void *user)
 {
@@ -166,7 +155,7 @@ static void test_load_good(void **state)
     assert_int_equal(cg__auth_load(ctx, write_file("empty", "# nobody\n", 0600), NULL, &a), CG_OK);
     assert_true(tu_log_has(logp, "no users"));
     char user[129];
-    assert_int_equal(cg__auth_check(a, basic("alice:alice-pw"), "192.0.2.1", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("alice:alice-pw"), "192.0.2.1", user, sizeof(user)),
                      CG_EAUTH);
     cg__auth_free(a);
 }
@@ -237,28 +226,28 @@ static void test_check_three_hash_kinds(void **state)
     struct cg_auth *a = NULL;
     char user[129];
     assert_int_equal(cg__auth_load(ctx, good_file(), NULL, &a), CG_OK);
-    assert_int_equal(cg__auth_check(a, basic("alice:alice-pw"), "192.0.2.1", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("alice:alice-pw"), "192.0.2.1", user, sizeof(user)),
                      CG_OK);
     assert_string_equal(user, "alice");
-    assert_int_equal(cg__auth_check(a, basic("bob:bob-pw"), "192.0.2.1", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("bob:bob-pw"), "192.0.2.1", user, sizeof(user)),
                      CG_OK);
     assert_string_equal(user, "bob");
-    assert_int_equal(cg__auth_check(a, basic("dan:dan-pw"), "192.0.2.1", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("dan:dan-pw"), "192.0.2.1", user, sizeof(user)),
                      CG_OK);
     assert_string_equal(user, "dan");
-    assert_int_equal(cg__auth_check(a, basic("dan:dan-PW"), "192.0.2.1", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("dan:dan-PW"), "192.0.2.1", user, sizeof(user)),
                      CG_EAUTH);
     /* The password may hold ':' (RFC 7617); the stored SHA-512 one does. */
-    assert_int_equal(cg__auth_check(a, basic("carol:carol:pw"), "192.0.2.1", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("carol:carol:pw"), "192.0.2.1", user, sizeof(user)),
                      CG_OK);
     assert_string_equal(user, "carol");
-    assert_int_equal(cg__auth_check(a, basic("mos user:alice-pw"), "192.0.2.1", user,
+    assert_int_equal(cg__auth_check(a, tu_basic("mos user:alice-pw"), "192.0.2.1", user,
                                     sizeof(user)),
                      CG_OK);
     assert_string_equal(user, "mos user");
     assert_true(tu_log_has(logp, "192.0.2.1: user 'bob' authenticated"));
     /* Too small a user buffer is the caller's error. */
-    assert_int_equal(cg__auth_check(a, basic("alice:alice-pw"), "192.0.2.1", user, 5), CG_EINVAL);
+    assert_int_equal(cg__auth_check(a, tu_basic("alice:alice-pw"), "192.0.2.1", user, 5), CG_EINVAL);
     assert_int_equal(cg__auth_check(a, NULL, NULL, user, sizeof(user)), CG_EINVAL);
     assert_int_equal(cg__auth_check(NULL, NULL, "x", user, sizeof(user)), CG_EINVAL);
     cg__auth_free(a);
@@ -271,28 +260,28 @@ static void test_check_wrong_and_unknown(void **state)
     char user[129] = "";
     struct cg_auth_limits lim = {.max_failures = 100};
     assert_int_equal(cg__auth_load(ctx, good_file(), &lim, &a), CG_OK);
-    assert_int_equal(cg__auth_check(a, basic("alice:alice-PW"), "192.0.2.7", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("alice:alice-PW"), "192.0.2.7", user, sizeof(user)),
                      CG_EAUTH);
     assert_true(tu_log_has(logp, "192.0.2.7: user 'alice': wrong password"));
-    assert_int_equal(cg__auth_check(a, basic("bob:alice-pw"), "192.0.2.7", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("bob:alice-pw"), "192.0.2.7", user, sizeof(user)),
                      CG_EAUTH);
-    assert_int_equal(cg__auth_check(a, basic("carol:"), "192.0.2.7", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("carol:"), "192.0.2.7", user, sizeof(user)),
                      CG_EAUTH);
     /* An unknown user still costs one crypt_r. */
     crypt_calls = 0;
-    assert_int_equal(cg__auth_check(a, basic("mallory:alice-pw"), "192.0.2.7", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("mallory:alice-pw"), "192.0.2.7", user, sizeof(user)),
                      CG_EAUTH);
     assert_int_equal(crypt_calls, 1);
     assert_true(tu_log_has(logp, "user 'mallory': unknown user"));
     /* Prefix of a user name is another user. */
-    assert_int_equal(cg__auth_check(a, basic("alic:alice-pw"), "192.0.2.7", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("alic:alice-pw"), "192.0.2.7", user, sizeof(user)),
                      CG_EAUTH);
     /* A NUL in the password cannot cut it short. */
     char v[64] = "Basic ";
     EVP_EncodeBlock((unsigned char *)v + 6, (const unsigned char *)"alice:alice-pw\0x", 16);
     assert_int_equal(cg__auth_check(a, v, "192.0.2.7", user, sizeof(user)), CG_EAUTH);
     /* User names in the log are escaped; passwords are never logged. */
-    assert_int_equal(cg__auth_check(a, basic("ev\xc3\xa9il\\:alice-pw"), "192.0.2.7", user,
+    assert_int_equal(cg__auth_check(a, tu_basic("ev\xc3\xa9il\\:alice-pw"), "192.0.2.7", user,
                                     sizeof(user)),
                      CG_EAUTH);
     assert_true(tu_log_has(logp, "user 'ev\\xc3\\xa9il\\x5c': unknown user"));
@@ -309,7 +298,7 @@ static void test_header_forms(void **state)
     char user[129];
     struct cg_auth_limits lim = {.max_failures = 1000};
     assert_int_equal(cg__auth_load(ctx, good_file(), &lim, &a), CG_OK);
-    const char *ok_b64 = basic("alice:alice-pw") + 6;
+    const char *ok_b64 = tu_basic("alice:alice-pw") + 6;
     char v[600];
     /* Scheme in any case, several spaces, OWS around the value. */
     snprintf(v, sizeof(v), "bAsIc   %s \t", ok_b64);
@@ -384,7 +373,7 @@ static void test_rate_limit(void **state)
     assert_int_equal(cg__auth_load(ctx, good_file(), &lim, &a), CG_OK);
     fake_now = 1000000;
     cg__auth_set_clock(a, fake_clock, NULL);
-    const char *right = basic("alice:alice-pw"), *wrong = basic("alice:nope");
+    const char *right = tu_basic("alice:alice-pw"), *wrong = tu_basic("alice:nope");
     for (int i = 0; i < 3; i++)
         assert_int_equal(cg__auth_check(a, wrong, "203.0.113.5", user, sizeof(user)), CG_EAUTH);
     assert_true(tu_log_has(logp, "203.0.113.5: 3 failures within 10 s: locked out for 30 s"));
@@ -429,10 +418,10 @@ static void test_rate_limit_real_clock(void **state)
     assert_int_equal(cg__auth_load(ctx, good_file(), &lim, &a), CG_OK);
     assert_int_equal(cg__auth_check(a, "Basic x", "192.0.2.50", user, sizeof(user)), CG_EAUTH);
     assert_int_equal(cg__auth_check(a, "Basic x", "192.0.2.50", user, sizeof(user)), CG_EAUTH);
-    assert_int_equal(cg__auth_check(a, basic("bob:bob-pw"), "192.0.2.50", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("bob:bob-pw"), "192.0.2.50", user, sizeof(user)),
                      CG_ERATELIMIT);
     usleep(1100 * 1000);
-    assert_int_equal(cg__auth_check(a, basic("bob:bob-pw"), "192.0.2.50", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("bob:bob-pw"), "192.0.2.50", user, sizeof(user)),
                      CG_OK);
     cg__auth_free(a);
 }
@@ -458,7 +447,7 @@ static void test_table_bounded(void **state)
     assert_true(cg__auth_peer_count(a) <= 1024);
     assert_true(cg__auth_peer_count(a) >= 1000);
     /* The flood did not evict the locked address. */
-    assert_int_equal(cg__auth_check(a, basic("alice:alice-pw"), "10.0.0.1", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("alice:alice-pw"), "10.0.0.1", user, sizeof(user)),
                      CG_ERATELIMIT);
     /* An over-long address is cut consistently: it still gets locked. */
     char longaddr[200];
@@ -484,21 +473,21 @@ static void test_reload(void **state)
     write_file("reload", "alice:$1$x$y\n", 0600);
     assert_int_equal(cg__auth_reload(a), CG_EFILE);
     assert_true(tu_log_has(logp, "reload failed (CG_EFILE); keeping the previous 1 user(s)"));
-    assert_int_equal(cg__auth_check(a, basic("alice:alice-pw"), "192.0.2.9", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("alice:alice-pw"), "192.0.2.9", user, sizeof(user)),
                      CG_OK);
     assert_int_equal(chmod(p, 0604), 0);
     assert_int_equal(cg__auth_reload(a), CG_EPERM);
     unlink(p);
     assert_int_equal(cg__auth_reload(a), CG_EFILE);
-    assert_int_equal(cg__auth_check(a, basic("alice:alice-pw"), "192.0.2.9", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("alice:alice-pw"), "192.0.2.9", user, sizeof(user)),
                      CG_OK);
     /* A good file replaces them. */
     snprintf(text, sizeof(text), "bob:%s\n", b_bob);
     write_file("reload", text, 0600);
     assert_int_equal(cg__auth_reload(a), CG_OK);
-    assert_int_equal(cg__auth_check(a, basic("bob:bob-pw"), "192.0.2.9", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("bob:bob-pw"), "192.0.2.9", user, sizeof(user)),
                      CG_OK);
-    assert_int_equal(cg__auth_check(a, basic("alice:alice-pw"), "192.0.2.9", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("alice:alice-pw"), "192.0.2.9", user, sizeof(user)),
                      CG_EAUTH);
     assert_int_equal(cg__auth_reload(NULL), CG_EINVAL);
     cg__auth_free(a);
@@ -518,7 +507,7 @@ static void test_hash_line(void **state)
     struct cg_auth *a = NULL;
     char user[129];
     assert_int_equal(cg__auth_load(ctx, write_file("hashed", text, 0600), NULL, &a), CG_OK);
-    assert_int_equal(cg__auth_check(a, basic("dave:dave pw:with colon"), "192.0.2.3", user,
+    assert_int_equal(cg__auth_check(a, tu_basic("dave:dave pw:with colon"), "192.0.2.3", user,
                                     sizeof(user)),
                      CG_OK);
     assert_int_equal(cg__auth_verify(a, "dave", 4, "dave pw:with colon"), CG_OK);
@@ -542,10 +531,10 @@ static void test_crypt_failures(void **state)
     char *line = NULL;
     assert_int_equal(cg__auth_load(ctx, good_file(), NULL, &a), CG_OK);
     for (fail_crypt = 1; fail_crypt <= 2; fail_crypt++) {
-        assert_int_equal(cg__auth_check(a, basic("alice:alice-pw"), "192.0.2.4", user,
+        assert_int_equal(cg__auth_check(a, tu_basic("alice:alice-pw"), "192.0.2.4", user,
                                         sizeof(user)),
                          CG_EAUTH);
-        assert_int_equal(cg__auth_check(a, basic("nobody:x"), "192.0.2.4", user, sizeof(user)),
+        assert_int_equal(cg__auth_check(a, tu_basic("nobody:x"), "192.0.2.4", user, sizeof(user)),
                          CG_EAUTH);
         assert_int_equal(cg__auth_hash_line("dave", "pw", &line), CG_EINTERNAL);
         assert_int_equal(cg_passwd_set(path_of("never"), "dave", "pw"), CG_EINTERNAL);
@@ -557,7 +546,7 @@ static void test_crypt_failures(void **state)
     assert_int_equal(cg__auth_hash_line("dave", "pw", &line), CG_EINTERNAL);
     fail_gensalt = 0;
     assert_null(line);
-    assert_int_equal(cg__auth_check(a, basic("alice:alice-pw"), "192.0.2.4", user, sizeof(user)),
+    assert_int_equal(cg__auth_check(a, tu_basic("alice:alice-pw"), "192.0.2.4", user, sizeof(user)),
                      CG_OK);
     cg__auth_free(a);
 }

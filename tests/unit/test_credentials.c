@@ -6,7 +6,6 @@
 #include "testutil.h"
 
 #include <crypt.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,17 +33,6 @@ static void write_users(const char *users_pw[][2], size_t n, mode_t mode)
     free(cd);
     fclose(f);
     assert_int_equal(chmod(file, mode), 0);
-}
-
-static const char *basic(const char *user_pass)
-{
-    static char v[2][512];
-    static int slot;
-    char *o = v[slot++ & 1];
-    strcpy(o, "Basic ");
-    EVP_EncodeBlock((unsigned char *)o + 6, (const unsigned char *)user_pass,
-                    (int)strlen(user_pass));
-    return o;
 }
 
 static int setup(void **state)
@@ -77,19 +65,19 @@ static void test_check_and_peer_forms(void **state)
     struct cg_credentials *c = NULL;
     char user[129];
     assert_int_equal(cg_credentials_load(ctx, file, &c), CG_OK);
-    assert_int_equal(cg_credentials_check(c, basic("alice:alice-pw"), "127.0.0.1:4000", user,
+    assert_int_equal(cg_credentials_check(c, tu_basic("alice:alice-pw"), "127.0.0.1:4000", user,
                                           sizeof(user)),
                      CG_OK);
     assert_string_equal(user, "alice");
     const char *peers[] = {"192.0.2.1", "[2001:db8::1]:443", "2001:db8::2", "[::1]"};
     for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++)
-        assert_int_equal(cg_credentials_check(c, basic("alice:alice-pw"), peers[i], user,
+        assert_int_equal(cg_credentials_check(c, tu_basic("alice:alice-pw"), peers[i], user,
                                               sizeof(user)),
                          CG_OK);
-    assert_int_equal(cg_credentials_check(c, basic("alice:alice-PW"), "127.0.0.1:4000", user,
+    assert_int_equal(cg_credentials_check(c, tu_basic("alice:alice-PW"), "127.0.0.1:4000", user,
                                           sizeof(user)),
                      CG_EAUTH);
-    assert_int_equal(cg_credentials_check(c, basic("bob:alice-pw"), "127.0.0.1:4000", user,
+    assert_int_equal(cg_credentials_check(c, tu_basic("bob:alice-pw"), "127.0.0.1:4000", user,
                                           sizeof(user)),
                      CG_EAUTH);
     assert_int_equal(cg_credentials_check(c, NULL, "127.0.0.1:4000", user, sizeof(user)),
@@ -102,7 +90,7 @@ static void test_check_and_peer_forms(void **state)
     assert_int_equal(cg_credentials_check(c, NULL, "[::1", user, sizeof(user)), CG_EINVAL);
     assert_int_equal(cg_credentials_check(c, NULL, "", user, sizeof(user)), CG_EINVAL);
     assert_int_equal(cg_credentials_check(c, NULL, NULL, user, sizeof(user)), CG_EINVAL);
-    assert_int_equal(cg_credentials_check(c, basic("alice:alice-pw"), "127.0.0.1:1", user, 128),
+    assert_int_equal(cg_credentials_check(c, tu_basic("alice:alice-pw"), "127.0.0.1:1", user, 128),
                      CG_EINVAL);
     assert_int_equal(cg_credentials_check(NULL, NULL, "127.0.0.1:1", user, sizeof(user)),
                      CG_EINVAL);
@@ -120,24 +108,24 @@ static void test_lockout_by_address(void **state)
     assert_int_equal(cg_credentials_load(ctx, file, &c), CG_OK);
     for (int i = 0; i < 5; i++) {
         snprintf(peer, sizeof(peer), "198.51.100.7:%d", 40000 + i);
-        assert_int_equal(cg_credentials_check(c, basic("alice:nope"), peer, user, sizeof(user)),
+        assert_int_equal(cg_credentials_check(c, tu_basic("alice:nope"), peer, user, sizeof(user)),
                          CG_EAUTH);
     }
-    assert_int_equal(cg_credentials_check(c, basic("alice:alice-pw"), "198.51.100.7:50000", user,
+    assert_int_equal(cg_credentials_check(c, tu_basic("alice:alice-pw"), "198.51.100.7:50000", user,
                                           sizeof(user)),
                      CG_ERATELIMIT);
-    assert_int_equal(cg_credentials_check(c, basic("alice:alice-pw"), "198.51.100.8:50000", user,
+    assert_int_equal(cg_credentials_check(c, tu_basic("alice:alice-pw"), "198.51.100.8:50000", user,
                                           sizeof(user)),
                      CG_OK);
     for (int i = 0; i < 5; i++) {
         snprintf(peer, sizeof(peer), "[2001:db8::7]:%d", 40000 + i);
-        assert_int_equal(cg_credentials_check(c, basic("alice:nope"), peer, user, sizeof(user)),
+        assert_int_equal(cg_credentials_check(c, tu_basic("alice:nope"), peer, user, sizeof(user)),
                          CG_EAUTH);
     }
-    assert_int_equal(cg_credentials_check(c, basic("alice:alice-pw"), "2001:db8::7", user,
+    assert_int_equal(cg_credentials_check(c, tu_basic("alice:alice-pw"), "2001:db8::7", user,
                                           sizeof(user)),
                      CG_ERATELIMIT);
-    assert_int_equal(cg_credentials_check(c, basic("alice:alice-pw"), "[2001:db8::8]:1", user,
+    assert_int_equal(cg_credentials_check(c, tu_basic("alice:alice-pw"), "[2001:db8::8]:1", user,
                                           sizeof(user)),
                      CG_OK);
     cg_credentials_free(c);
@@ -151,17 +139,17 @@ static void test_reload_and_file_errors(void **state)
     assert_int_equal(cg_credentials_load(ctx, file, &c), CG_OK);
     const char *two[][2] = {{"alice", "alice-pw"}, {"bob", "bob-pw"}};
     write_users(two, 2, 0600);
-    assert_int_equal(cg_credentials_check(c, basic("bob:bob-pw"), "192.0.2.9:1", user,
+    assert_int_equal(cg_credentials_check(c, tu_basic("bob:bob-pw"), "192.0.2.9:1", user,
                                           sizeof(user)),
                      CG_EAUTH);
     assert_int_equal(cg_credentials_reload(c), CG_OK);
-    assert_int_equal(cg_credentials_check(c, basic("bob:bob-pw"), "192.0.2.9:1", user,
+    assert_int_equal(cg_credentials_check(c, tu_basic("bob:bob-pw"), "192.0.2.9:1", user,
                                           sizeof(user)),
                      CG_OK);
     /* A file that became readable by others is refused; bob stays. */
     assert_int_equal(chmod(file, 0644), 0);
     assert_int_equal(cg_credentials_reload(c), CG_EPERM);
-    assert_int_equal(cg_credentials_check(c, basic("bob:bob-pw"), "192.0.2.9:1", user,
+    assert_int_equal(cg_credentials_check(c, tu_basic("bob:bob-pw"), "192.0.2.9:1", user,
                                           sizeof(user)),
                      CG_OK);
     cg_credentials_free(c);

@@ -1,5 +1,6 @@
 #include "testutil.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,4 +50,15 @@ uint8_t *tu_read(const char *path, size_t *len)
     fclose(f);
     *len = (size_t)n;
     return buf;
+}
+
+const char *tu_basic(const char *user_pass)
+{
+    static char v[2][512];
+    static int slot;
+    char *o = v[slot++ & 1];
+    strcpy(o, "Basic ");
+    EVP_EncodeBlock((unsigned char *)o + 6, (const unsigned char *)user_pass,
+                    (int)strlen(user_pass));
+    return o;
 }

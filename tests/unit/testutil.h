@@ -19,6 +19,10 @@ struct tu_log {
 void tu_log_fn(void *user, enum cg_log_level level, const char *component, const char *message);
 int tu_log_has(const struct tu_log *log, const char *needle);
 
+/* "Basic " + base64(user_pass): an Authorization header value; two static
+ * buffers used in turn (two may be live at once). */
+const char *tu_basic(const char *user_pass);
+
 /* Path of a file in the source tree or in ../shared (from the environment
  * ctest sets); returns a static buffer. */
 const char *tu_src_path(const char *rel);
