@@ -44,22 +44,10 @@ done
 
 notes=()
 if command -v perf >/dev/null; then
+  profile_castgate "$pid_cg" "$CG_BENCH_DIR/echo-perf-castgate.txt" -- echo --port "$p_cg" \
+    --pid "$pid_cg" --tls 1.3 --path /ws --conns 100 --size 2048 --seconds "$SECS" --warmup 0.5
   prof=$CG_BENCH_DIR/echo-perf-castgate.txt
-  perf record -F 1999 -g -o "$WORK/perf.data" -p "$pid_cg" >/dev/null 2>&1 &
-  perf_pid=$!; BG_PIDS+=("$perf_pid")
-  sleep 0.5
-  "$WSLOAD" echo --port "$p_cg" --pid "$pid_cg" --tls 1.3 --path /ws --conns 100 --size 2048 \
-    --seconds "$SECS" --warmup 0.5 >"$WORK/perf-run.json" 2>/dev/null || true
-  kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
-  {
-    echo "# perf record -F 1999 -g -p <castgate serve> during: bench_wsload echo --conns 100 --size 2048 (ping-pong)"
-    echo "# run: $(cat "$WORK/perf-run.json")"
-    echo "# by shared object:"
-    perf report -i "$WORK/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -12 || true
-    echo "# by symbol (self time):"
-    perf report -i "$WORK/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -60 || true
-  } >"$prof"
-  notes+=(--note "Profile of castgate serve under the 100-connection ping-pong load: $(basename "$prof") (perf, self time by object and symbol).")
+  notes+=(--note "Profile of castgate serve under the 100-connection ping-pong load (echo-perf-castgate.txt, self time): kernel $(share '[kernel' "$prof"), libcrypto $(share libcrypto.so "$prof"), libssl $(share libssl.so "$prof"), libc $(share libc.so "$prof"), castgate (libcastgate) $(share libcastgate.so "$prof"), wslay (sending only) $(share libwslay.so "$prof"), libuv $(share libuv.so "$prof"). Before castgate parsed received frames itself (src/ws/rx.c), wslay_frame_recv's byte-wise unmasking alone took 12-15 %.")
 fi
 stop "$pid_cg"; stop "$pid_lw"; stop "$pid_ngm"; stop "$pid_be"
 

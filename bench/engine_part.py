@@ -164,12 +164,14 @@ TITLES = {
 UNITS = {
     "handshake": "conns_per_s: completed connections per wall second (median of rounds); "
                  "conns_per_server_cpu_s: the same per CPU second of the server process(es) "
-                 "(utime+stime from /proc/PID/stat), i.e. per core; p50/p99_us: connect to done",
+                 "(run time from /proc/PID/task/*/schedstat), i.e. per core; conns_per_nginx_cpu_s: per CPU "
+                 "second of nginx alone (without its backend); server_runq_wait_s: time the server "
+                 "waited for a CPU (other load); p50/p99_us: connect to done",
     "scale": "bytes_per_conn: (server RSS with the connections open and held - RSS before) / "
              "connections, summed over the server processes; rss in KiB (VmRSS)",
     "echo": "msgs_per_s: echoes completed per wall second; msgs_per_server_cpu_s: per CPU second "
-            "of the server process(es) = msgs/s per core; p50/p99/p999_us: write of a message "
-            "to the end of its echo, at the client",
+            "of the server process(es) (schedstat run time) = msgs/s per core; msgs_per_nginx_cpu_s: "
+            "nginx alone; p50/p99/p999_us: write of a message to the end of its echo, at the client",
 }
 
 

@@ -41,11 +41,22 @@ for kt in ecdsa rsa; do
         handshake --port "$p_ng" --what http --path /status --pid "$pid_ng" "${common[@]}"
     done
   done
+  if [ "$kt" = ecdsa ]; then # where castgate and nginx come closest: what castgate's CPU goes to
+    profile_castgate "$pid_cg" "$CG_BENCH_DIR/handshake-perf-castgate.txt" -- handshake \
+      --port "$p_cg" --what http --path /status --pid "$pid_cg" --tls 1.3 --concurrency "$CONC" \
+      --seconds "$SECS" --warmup 0.5
+  fi
   stop "$pid_cg"; stop "$pid_ss"; stop "$pid_ngm"; stop "$pid_be"
 done
 
+notes=()
+prof=$CG_BENCH_DIR/handshake-perf-castgate.txt
+if [ -s "$prof" ]; then
+  notes+=(--note "Where castgate's CPU goes in a handshake (ECDSA, TLS 1.3, https GET; handshake-perf-castgate.txt): libcrypto $(share libcrypto.so "$prof"), libssl $(share libssl.so "$prof"), libc $(share libc.so "$prof") (allocator), kernel $(share '[kernel' "$prof"), castgate's own code (libcastgate) $(share libcastgate.so "$prof"). The https GET comparison with nginx is OpenSSL against OpenSSL: a gap of a few % either way is within this machine's noise.")
+fi
 python3 "$ROOT/bench/engine_part.py" handshake "$ROUNDS" "$CG_BENCH_DIR/handshake.json" \
   --note "Raw conns/s is bounded by the one client process here: with ECDSA the client's side of a handshake (X25519, ECDSA verify, OpenSSL 3.0 certificate decoding) costs more than the server's, and the client has one of the two cores, so no server reaches 100% CPU; openssl s_server also handles one connection at a time. The targets therefore compare handshakes per CPU second of the server process (= per core); raw ratios are given beside them (client_cpu_util and server_cpu_util are in each round)." \
   --note "nginx: worker_processes 1, the same chain, key, suites (ssl_ciphers, ssl_conf_command Ciphersuites), server order, no tickets (NumTickets 0) and no session cache. For 'wss upgrade' nginx proxies the upgrade to a plain libwebsockets echo (bench_lwsecho without TLS) which answers 101; nginx's per-CPU figure counts the nginx worker only (the backend's CPU is in server_cpu_s_by_pid[1]), which favours nginx. 'https GET' compares the same work on both: TLS + GET /status answered by the server itself." \
-  --note "openssl s_server -www: TLS handshake, then the client's close_notify; nothing else (the ceiling)."
+  --note "openssl s_server -www: TLS handshake, then the client's close_notify; nothing else (the ceiling)." \
+  "${notes[@]}"
 echo "handshake: wrote $CG_BENCH_DIR/handshake.json" >&2
