@@ -17,7 +17,7 @@
 
 ROUNDS=$CG_BENCH_DIR/echo.rounds.jsonl
 : >"$ROUNDS"
-if [ "$QUICK" = 1 ]; then R=1; SECS=2; WARM=0.5; else R=3; SECS=5; WARM=1; fi
+if [ "$QUICK" = 1 ]; then R=1; SECS=2; WARM=0.5; else R=5; SECS=5; WARM=1; fi
 echo "echo: $R round(s) of ${SECS}s per figure" >&2
 
 p_cg=$(free_port); start_castgate "$p_cg" ecdsa; pid_cg=$PID; cmd_cg=$CMD
