@@ -572,24 +572,15 @@ static void run_loop_until(bool (*done)(uint64_t now), uint64_t (*tick)(uint64_t
 static double srv_cpu0[MAX_PIDS], srv_cpu1[MAX_PIDS], cli_cpu0, cli_cpu1, srv_wait0, srv_wait1;
 static bool window_sampled_start, window_sampled_end;
 
-static void sample_start(void)
+/* Server CPU and run-queue wait, client CPU: at the start (0) or end (1) of the window. */
+static void sample(int end)
 {
     proc_wait_s_acc = 0;
     for (int i = 0; i < o.npids; i++)
-        srv_cpu0[i] = proc_cpu_s(o.pids[i]);
-    srv_wait0 = proc_wait_s_acc;
-    cli_cpu0 = self_cpu_s();
-    window_sampled_start = true;
-}
-
-static void sample_end(void)
-{
-    proc_wait_s_acc = 0;
-    for (int i = 0; i < o.npids; i++)
-        srv_cpu1[i] = proc_cpu_s(o.pids[i]);
-    srv_wait1 = proc_wait_s_acc;
-    cli_cpu1 = self_cpu_s();
-    window_sampled_end = true;
+        (end ? srv_cpu1 : srv_cpu0)[i] = proc_cpu_s(o.pids[i]);
+    *(end ? &srv_wait1 : &srv_wait0) = proc_wait_s_acc;
+    *(end ? &cli_cpu1 : &cli_cpu0) = self_cpu_s();
+    *(end ? &window_sampled_end : &window_sampled_start) = true;
 }
 
 /* handshake: keep o.concurrency connections in progress */
@@ -598,9 +589,9 @@ static unsigned long in_progress(void) { return started - completed - failed; }
 static uint64_t hs_tick(uint64_t t)
 {
     if (!window_sampled_start && t >= win_start)
-        sample_start();
+        sample(0);
     if (!window_sampled_end && t >= win_end)
-        sample_end();
+        sample(1);
     if (t < win_end)
         while (in_progress() < (unsigned long)o.concurrency)
             conn_new();
@@ -612,9 +603,9 @@ static bool hs_done(uint64_t t) { return t >= win_end && window_sampled_end; }
 static uint64_t echo_tick(uint64_t t)
 {
     if (!window_sampled_start && t >= win_start)
-        sample_start();
+        sample(0);
     if (!window_sampled_end && t >= win_end)
-        sample_end();
+        sample(1);
     return t + 5000000u;
 }
 
