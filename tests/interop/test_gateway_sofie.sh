@@ -57,7 +57,8 @@ DPID=$!; PIDS+=($DPID)
 wait_port "$DU"
 timeout 150 node "$S/legacy-ncs.js" --id NCS --dev-id DEV --lower "$NL" --upper "$NU" --query "$NQ" \
   --dev-lower "$G1L" --dev-upper "$G1U" --dev-query "$G1Q" --script profile0-4 --count 50 --numbered \
-  --big-rocreate 2000000 --wait-incoming-ms 10000 --exit-when-done --linger-ms 1000 >"$T/ncs.out" 2>&1
+  --big-rocreate 2000000 --wait-incoming-ms 10000 --await-types mosObj=3,roElementStat=2 \
+  --exit-when-done --linger-ms 1000 >"$T/ncs.out" 2>&1
 nrc=$?
 kill -TERM "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null
 python3 - "$T/ncs.out" "$T/dev.out" >"$T/verdict" <<'PY'

@@ -14,7 +14,7 @@ const o = c.parseArgs(process.argv.slice(2), {
   devLower: 0, devUpper: 0, devQuery: 0,
   timeout: 10000, heartbeatMs: 0, connectTimeoutMs: 20000,
   script: '', count: 0, numbered: false, kind: 'roCreate', bigRocreate: 0,
-  lingerMs: 0, waitIncomingMs: 0, exitWhenDone: false, exitAfterMs: 0, raw: false, rawHeartbeats: false, rawMax: 400, debug: false,
+  lingerMs: 0, waitIncomingMs: 0, awaitTypes: '', awaitMs: 20000, exitWhenDone: false, exitAfterMs: 0, raw: false, rawHeartbeats: false, rawMax: 400, debug: false,
 });
 if (!o.lower || !o.upper || !o.query) throw new Error('--lower, --upper and --query are required (no default ports)');
 if (!o.devLower || !o.devUpper) throw new Error('--dev-lower and --dev-upper are required');
@@ -209,6 +209,13 @@ async function main() {
   if (o.count) await numbered(dev);
   if (o.bigRocreate) await big(dev);
   emit({ event: 'script-done', ...counts, steps: results.length, failedSteps: results.filter((r) => !r.pass).map((r) => r.msg) });
+  // --await-types mosObj=3,roElementStat=2: the device's own messages may come
+  // after our script is done; wait for them (at most --await-ms).
+  const want = o.awaitTypes ? o.awaitTypes.split(',').map((kv) => kv.split('=')) : [];
+  const have = (t) => recvTypes.filter((x) => x === t).length;
+  const t2 = Date.now();
+  while (want.some(([t, n]) => have(t) < Number(n)) && Date.now() - t2 < o.awaitMs) await new Promise((r) => setTimeout(r, 100));
+  if (want.length) emit({ event: 'awaited', types: o.awaitTypes, complete: want.every(([t, n]) => have(t) >= Number(n)), ms: Date.now() - t2 });
   if (o.exitWhenDone) {
     if (o.lingerMs) await new Promise((r) => setTimeout(r, o.lingerMs));
     finish('done', counts.unexpected ? 1 : 0);
