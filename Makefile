@@ -5,6 +5,8 @@ ASAN      ?= build-asan
 FUZZDIR   ?= build-fuzz
 VGDIR     ?= build-vg
 FUZZ_SECONDS ?= 600
+SOAK_MINUTES ?= 30
+SOAK_LINKS   ?= 50
 
 .PHONY: all deps build test demo bench fuzz soak install clean format valgrind
 
@@ -42,6 +44,12 @@ fuzz: deps
 	@cmake -S . -B $(FUZZDIR) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DCG_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
 	@cmake --build $(FUZZDIR) -j $(JOBS)
 	@bash scripts/fuzz.sh $(FUZZDIR) $(FUZZ_SECONDS)
+
+# Soak (not part of make test): SOAK_MINUTES of mixed traffic over SOAK_LINKS
+# links through two gateways with periodic faults; RSS/fds must stay flat and
+# every message be applied exactly once, in order. See docs/soak.md.
+soak: build
+	@bash scripts/soak/soak.sh --minutes $(SOAK_MINUTES) --links $(SOAK_LINKS)
 
 install: build
 	@cmake --install $(BUILD)
