@@ -258,11 +258,11 @@ class Frames:
 # ---------------------------------------------------------------- the oracle
 
 class Rec:
-    __slots__ = ("msgid", "kind", "window", "t_first", "tries", "result", "detail", "size")
+    __slots__ = ("msgid", "kind", "window", "t_first", "t_answer", "tries", "result", "detail", "size")
 
     def __init__(self, msgid, kind, window, size):
         self.msgid, self.kind, self.window, self.size = msgid, kind, window, size
-        self.t_first, self.tries, self.result, self.detail = now(), 0, None, None
+        self.t_first, self.t_answer, self.tries, self.result, self.detail = now(), None, 0, None, None
 
 
 class Lane:
@@ -526,6 +526,7 @@ class Sender:
                     if mid != str(msgid):  # a late answer to an earlier request
                         lane.strays += 1
                         continue
+                    rec.t_answer = now()
                     self.judge(rec, token, s, mos_id, ncs_id, name)
                     self.gear.state.note("D", lane.ch, msgid)
                     lane.outstanding = None
@@ -694,7 +695,7 @@ class Soak:
         self.out = args.out
         self.t0 = now()
         self.window = 0
-        self.windows = [("(no fault yet)", 0.0, {})]
+        self.windows = [("(no fault)", 0.0, {})]
         self.stop_traffic = False
         self.shutting_down = False
         self.failures = []
@@ -978,6 +979,22 @@ class Soak:
 
 # ---------------------------------------------------------------- the verdict
 
+def attribute(soak):
+    """Each message goes to the fault that hit it: the latest fault that came while it was
+    outstanding, or before every lane had been answered again after it (its recovery);
+    a message no fault hit goes to "(no fault)"."""
+    faults = []
+    for w, (kind, at, info) in enumerate(soak.windows):
+        if w:
+            t = soak.t0 + at
+            faults.append((w, t, t + info.get("recovery_s", 30.0)))
+    faults.reverse()
+    for ln in soak.lanes():
+        for rec in ln.sent.values():
+            end = rec.t_answer if rec.t_answer is not None else float("inf")
+            rec.window = next((w for w, t, rec_end in faults if t <= end and rec.t_first <= rec_end), 0)
+
+
 def count_lane(lane, per, windows):
     """Adds lane's counts into per[window type]; returns a list of problems."""
     probs = []
@@ -1049,7 +1066,9 @@ def judge_memory(samples, soak):
     second third. A leak that grows with traffic or with faults shows as the
     difference. As a second view, every lifetime is sampled once at the same
     age after its start (AGE s): those figures must not grow from restart to
-    restart either (state carried across restarts: journal, state files).
+    restart either (state carried across restarts: journal, state files). The
+    first start is left out of that view: it begins with an empty state
+    directory, a restart by reading the journals back.
     """
     tol_pct, tol_rss_kb, tol_fd = soak.args.tol_pct, soak.args.tol_rss_kb, soak.args.tol_fds
     lines, ok, judged = [], True, True
@@ -1079,14 +1098,20 @@ def judge_memory(samples, soak):
         f2, f3 = median([s["fds"] for s in second]), median([s["fds"] for s in last])
         st2, st3 = median([s["state"] for s in second]), median([s["state"] for s in last])
         rss_bad, fd_bad = grew(r2, r3, tol_rss_kb, tol_pct), grew(f2, f3, tol_fd, 0)
+        judged_part = second + last  # least-squares slope, for information
+        mt = statistics.fmean(x["t"] for x in judged_part)
+        mr = statistics.fmean(x["rss"] for x in judged_part)
+        var = sum((x["t"] - mt) ** 2 for x in judged_part)
+        slope = 60.0 * sum((x["t"] - mt) * (x["rss"] - mr) for x in judged_part) / var if var else 0.0
         if mine:
             ok &= not rss_bad and not fd_bad
         lines.append(
             "gateway %s life %d (pid %d, %.1f min, %d samples every %g s; warm-up: the first third, %.0f s): "
-            "RSS median %d kB -> %d kB (%+.1f%%, %s); fds %g -> %g (%s); min..max RSS %d..%d kB, fds %d..%d; "
+            "RSS median %d kB -> %d kB (%+.1f%%, %s; slope over both thirds %+.0f kB/min); fds %g -> %g (%s); "
+            "min..max RSS %d..%d kB, fds %d..%d; "
             "state dir %g -> %g kB%s" % (
                 name, life, ss[0]["pid"], (ss[-1]["t"] - ss[0]["t"]) / 60.0, n, soak.args.sample_s, warm, r2, r3,
-                100.0 * (r3 - r2) / r2, "GREW" if rss_bad else "flat", f2, f3, "GREW" if fd_bad else "flat",
+                100.0 * (r3 - r2) / r2, "GREW" if rss_bad else "flat", slope, f2, f3, "GREW" if fd_bad else "flat",
                 min(s["rss"] for s in ss), max(s["rss"] for s in ss), min(s["fds"] for s in ss),
                 max(s["fds"] for s in ss), st2, st3,
                 "" if mine else " -- NOT JUDGED: warm-up shorter than %g s" % soak.args.warmup_s))
@@ -1094,15 +1119,20 @@ def judge_memory(samples, soak):
         if ages:
             lines.append("gateway %s at %g s after each start (life: RSS kB/fds): %s" % (
                 name, soak.args.age_sample_s, ", ".join("%d: %d/%d" % (s["life"], s["rss"], s["fds"]) for s in ages)))
-        if len(ages) >= 4:
+        # the first life starts with an empty state directory, the others by reading
+        # their journals back: only restarts are alike
+        ages = [s for s in ages if s["life"] > 1]
+        if len(ages) < 3:
+            lines.append("gateway %s across restarts: %d restart(s) sampled, too few to compare" % (name, len(ages)))
+        else:
             h = len(ages) // 2
             a1, a2 = median([s["rss"] for s in ages[:h]]), median([s["rss"] for s in ages[h:]])
             b1, b2 = median([s["fds"] for s in ages[:h]]), median([s["fds"] for s in ages[h:]])
             abad = grew(a1, a2, tol_rss_kb, tol_pct) or grew(b1, b2, tol_fd, 0)
             if mine:
                 ok &= not abad
-            lines.append("gateway %s across restarts: RSS median of the earlier half %d kB, later half %d kB; "
-                         "fds %g, %g (%s)" % (name, a1, a2, b1, b2, "GREW" if abad else "flat"))
+            lines.append("gateway %s across its %d restarts: RSS median of the earlier half %d kB, later half %d kB; "
+                         "fds %g, %g (%s)" % (name, len(ages), a1, a2, b1, b2, "GREW" if abad else "flat"))
     return ok, judged, lines
 
 
@@ -1138,9 +1168,10 @@ def gateway_log_counts(path):
 def report(soak):
     a = soak.args
     per, probs = {}, []
+    attribute(soak)
     for ln in soak.lanes():
         probs += count_lane(ln, per, soak.windows)
-    types = ["(no fault yet)", "wss-cut", "kill-A", "kill-B", "term-A", "term-B", "hup-A", "hup-B",
+    types = ["(no fault)", "wss-cut", "kill-A", "kill-B", "term-A", "term-B", "hup-A", "hup-B",
              "device-restart"]
     out = []
     P = out.append
@@ -1151,8 +1182,9 @@ def report(soak):
     P("host: %s, %d cores; castgate %s; think time 0..%d ms per lane" % (
         os.uname().nodename, os.cpu_count(), a.castgate, 2 * a.think_ms))
     P("")
-    P("counts by the fault in force when each message was first sent:")
-    hdr = ("window", "faults", "sent", "MB", "answered", "applied", "repeats", "nacks", "lost", "dup",
+    P("counts by the fault that hit each message (came while it was outstanding, or it was sent before every "
+      "lane had been answered again after the fault):")
+    hdr = ("fault", "faults", "sent", "MB", "answered", "applied", "repeats", "nacks", "lost", "dup",
            "disorder", "wrong", "bad")
     P("%-15s %6s %8s %7s %9s %8s %8s %6s %5s %4s %8s %6s %4s" % hdr)
     total = new_counts()
@@ -1160,7 +1192,7 @@ def report(soak):
         c = per.get(t)
         if c is None:
             continue
-        nf = sum(1 for w in soak.windows[1:] if w[0] == t) if t != "(no fault yet)" else 0
+        nf = sum(1 for w in soak.windows[1:] if w[0] == t) if t != "(no fault)" else 0
         for k in total:
             total[k] += c[k]
         P("%-15s %6d %8d %7.1f %9d %8d %8d %6d %5d %4d %8d %6d %4d" % (
