@@ -27,7 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define JOURNAL_COMPACT (4u << 20)
+#define JOURNAL_COMPACT (1u << 20)
 #define JOURNAL_MAX_RECORD (1u << 30)
 
 /* ---- records ---- */
