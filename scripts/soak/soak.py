@@ -827,13 +827,16 @@ class Soak:
 
     # ---- faults
     def rotation(self):
-        """The fault order: the gateway that takes SIGKILL/SIGTERM is A in the first half, B after."""
-        return ["wss-cut", "kill-X", "device-restart", "hup-A", "term-X", "wss-cut", "device-restart", "hup-B"]
+        """The fault order: the gateway that takes SIGKILL/SIGTERM is A in the first half, B after.
+        --faults keeps only the kinds it names (kill and term stand for kill-X and term-X)."""
+        rot = ["wss-cut", "kill-X", "device-restart", "hup-A", "term-X", "wss-cut", "device-restart", "hup-B"]
+        keep = set(self.args.faults.split(","))
+        return [k for k in rot if k in keep or k.split("-")[0] in keep]
 
     async def faults_loop(self, until):
         rot = self.rotation()
         k = 0
-        while True:
+        while rot:
             gap = random.uniform(self.args.fault_min_s, self.args.fault_max_s)
             if now() + gap > until - self.args.fault_min_s / 2:
                 return
@@ -1311,6 +1314,8 @@ def main():
     p.add_argument("--tol-pct", type=float, default=5.0)
     p.add_argument("--tol-rss-kb", type=int, default=2048)
     p.add_argument("--tol-fds", type=int, default=2)
+    p.add_argument("--faults", default=env("SOAK_FAULTS", "wss-cut,kill,term,hup-A,hup-B,device-restart"),
+                   help="the kinds of fault to inject (comma list; kill and term: of A, then of B)")
     p.add_argument("--seed", type=int, default=int(env("SOAK_SEED", "0")) or None)
     a = p.parse_args()
     # a short run scales the schedule down, so it still sees every kind of fault
