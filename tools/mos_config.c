@@ -33,7 +33,7 @@ static const struct row rows[] = {
     {"endpoint", "state_dir", K_PATH, E(state_dir), 0, 0, "where messageIDs persist (M-11)"},
     {"endpoint", "keepalive_s", K_LONG, E(keepalive_s), 30, 86400, "idle seconds before a keepAlive (M-09)"},
     {"endpoint", "ack_timeout_ms", K_LONG, E(ack_timeout_ms), 100, 3600000, "wait for an answer before sending again"},
-    {"endpoint", "retries", K_LONG, E(retries), 0, 1000000, "times to send again before giving up (0: never)"},
+    {"endpoint", "retries", K_LONG, E(retries), 0, 1000000, "times to send again (same messageID) before the sender gets a NACK (default 3; 0: sent once)"},
     {"endpoint", "reconnect_max_ms", K_LONG, E(reconnect_max_ms), 100, 600000, "reconnect backoff cap"},
     {"endpoint", "max_message", K_LONG, E(max_message), 256, 1073741824, "largest message in bytes"},
     {"endpoint", "ocsp", K_BOOL, E(ocsp), 0, 1, "staple OCSP responses (B-12, default yes)"},
@@ -264,6 +264,7 @@ static void defaults(struct mosconf *c)
     snprintf(c->path, sizeof(c->path), "/mos/Communication");
     c->keepalive_s = 30;
     c->ack_timeout_ms = 60000;
+    c->retries = CG_MOS_DEFAULT_RETRIES; /* a lane never waits behind one request forever */
     c->reconnect_max_ms = 1000;
     c->max_message = 16 * 1024 * 1024;
     c->ocsp = 1;

@@ -77,7 +77,12 @@ struct cg_mos_handlers {
 
 /* Completion of cg_mos_send, called exactly once: CG_OK (answered; reply is
  * the answer), CG_ENACK (answered with a NACK; reply is it), CG_ETIMEDOUT
- * (retries exhausted; reply NULL), CG_ECLOSED (endpoint freed; reply NULL). */
+ * (retries exhausted; reply NULL), CG_ECLOSED (endpoint freed; reply NULL).
+ * An answer that is not a MOS message at all (ENPS: "<mos>Invalid command:
+ * …</mos>", no IDs, no element) is a NACK too: reply is then a NACK of the
+ * channel's kind (mosAck on mom and aux, roAck on ro) made by castgate, with
+ * our envelope and the request's messageID, whose status text is "peer
+ * answered: " and the peer's text. The request is not sent again. */
 typedef void (*cg_mos_send_cb)(void *user, enum cg_err status,
                                const struct cg_mos_message *reply);
 
@@ -95,11 +100,21 @@ CG_API enum cg_err cg_mos_endpoint_config_set_state_dir(struct cg_mos_endpoint_c
  * authentication asked (logged as a warning at start). */
 CG_API enum cg_err cg_mos_endpoint_config_set_credentials(struct cg_mos_endpoint_config *cfg,
                                                           const char *file);
+/* The retry budget of an OUT lane by default: a request is sent, then sent
+ * again (same messageID, M-22) after each of up to this many answer timeouts;
+ * after one more timeout it completes with CG_ETIMEDOUT and the lane carries
+ * the next request. With the default 60 s timeout: 4 sends, 4 minutes. */
+#define CG_MOS_DEFAULT_RETRIES 3
+
 /* keepalive_ms: idle time before a keepAlive, at least 30000 (M-09);
  * ack_timeout_ms: wait for an answer before sending again; retries: how many
- * times to send again before CG_ETIMEDOUT (0: never give up);
- * reconnect_max_ms: cap of the reconnect backoff (from 100 ms, doubling,
- * with jitter). Defaults: 30000, 60000, 0, 1000. */
+ * times to send again (same messageID, M-22) before CG_ETIMEDOUT; 0: sent
+ * once, CG_ETIMEDOUT at its first timeout (there is no "forever": a lane
+ * never waits behind one request without end). Only timeouts while the lane
+ * is up count: a request sent again because its lane came back is not one
+ * more retry. reconnect_max_ms: cap of the reconnect backoff (from 100 ms,
+ * doubling, with jitter). Defaults: 30000, 60000, CG_MOS_DEFAULT_RETRIES,
+ * 1000. */
 CG_API enum cg_err cg_mos_endpoint_config_set_timing(struct cg_mos_endpoint_config *cfg,
                                                      uint32_t keepalive_ms,
                                                      uint32_t ack_timeout_ms, uint32_t retries,
@@ -218,7 +233,9 @@ CG_API enum cg_err cg_mos_send(struct cg_mos_endpoint *ep, const char *peer_id,
                                cg_mos_send_cb cb, void *user);
 /* Like cg_mos_send for a relay: xml must be a whole <mos> message; its own
  * messageID (or its absence, M-11) travels on unchanged and the answer is
- * matched to it; our mosID/ncsID envelope is used. Messages removed in 4.0
+ * matched to it (a request without one: the first answer of its kind, the
+ * channel's mosAck/roAck or the catalogue's reply, whatever messageID the
+ * peer stamps on it); our mosID/ncsID envelope is used. Messages removed in 4.0
  * are not refused here: the relay's policy decides. */
 CG_API enum cg_err cg_mos_forward(struct cg_mos_endpoint *ep, const char *peer_id,
                                   enum cg_mos_channel channel, const char *xml, size_t len,

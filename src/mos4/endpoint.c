@@ -39,6 +39,7 @@ enum cg_err cg_mos_endpoint_config_new(enum cg_mos_role role, const char *our_id
     snprintf(c->id, sizeof(c->id), "%s", our_id);
     c->keepalive_ms = 30000;
     c->ack_timeout_ms = 60000; /* M-22: an answer is recommended within 60 s */
+    c->retries = CG_MOS_DEFAULT_RETRIES; /* M-22 retries, but a lane never waits forever */
     c->reconnect_max_ms = 1000;
     c->max_message = CG_MOS_DEFAULT_MAX_MESSAGE;
     c->max_queue = 1000;

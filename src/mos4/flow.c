@@ -83,31 +83,43 @@ static void complete(struct mos4_lane *l, enum cg_err status, const struct cg_mo
     cg__mos4_out_kick(l);
 }
 
+static void msgid_of(const struct mos4_pending *p, char *id, size_t sz)
+{
+    if (p->keep_id)
+        snprintf(id, sz, "%s", p->msgid_text[0] ? p->msgid_text : "(none)");
+    else
+        snprintf(id, sz, "%u", (unsigned)p->msgid);
+}
+
+/* M-22: sent again with the same messageID after each timeout, up to the
+ * retry budget; then the sender hears CG_ETIMEDOUT and the lane moves on. */
 static void on_ack_timeout(uv_timer_t *t)
 {
     struct mos4_lane *l = LANE_OF(t, ack_timer);
     struct mos4_pending *p = l->inflight;
-    if (p == NULL)
-        return;
+    if (p == NULL || !l->up)
+        return; /* sent again when the lane is back (lane.c) */
     uint32_t retries = l->peer->ep->cfg.retries;
     char id[sizeof(p->msgid_text)];
-    if (p->keep_id)
-        snprintf(id, sizeof(id), "%s", p->msgid_text);
-    else
-        snprintf(id, sizeof(id), "%u", (unsigned)p->msgid);
-    if (retries != 0 && p->tries > retries) {
-        lane_log(l, CG_LOG_ERROR, "no answer to <%s> messageID %s: giving up", p->name, id);
+    msgid_of(p, id, sizeof(id));
+    if (++p->timeouts > retries) {
+        lane_log(l, CG_LOG_ERROR, "no answer to <%s> messageID %s after %u send(s): giving up, "
+                 "the next request goes on", p->name, id, p->tries);
         complete(l, CG_ETIMEDOUT, NULL);
         return;
     }
-    lane_log(l, CG_LOG_WARN, "no answer to <%s> messageID %s yet: sending it again", p->name, id);
+    lane_log(l, CG_LOG_WARN, "no answer to <%s> messageID %s yet: sending it again (%u of %u)",
+             p->name, id, p->timeouts, (unsigned)retries);
     cg__mos4_out_kick(l);
 }
 
-static bool same_id(const struct cg_mos_envelope *env, const struct mos4_pending *p)
+static bool same_id(const struct mos4_lane *l, const struct cg_mos_envelope *env,
+                    const struct mos4_pending *p)
 {
     if (env->message_id_kind == CG_MOS_MSGID_ABSENT) /* lenient: legacy peers (M-11) */
         return true;
+    if (p->keep_id && p->msgid_text[0] == '\0') /* asked without one: by kind (M-11) */
+        return cg__mos4_answer_fits(l->ch, p->name, env->name);
     if (!p->keep_id)
         return env->message_id_kind == CG_MOS_MSGID_OK && env->message_id_value == p->msgid;
     uint32_t a = 0; /* "0x1F" answers "31": compare values when both are numbers */
@@ -124,12 +136,53 @@ static void on_answer(struct mos4_lane *l, const struct cg_mos_message *m)
         lane_log(l, CG_LOG_WARN, "<%s> arrived with no request outstanding: dropped", env->name);
         return;
     }
-    if (!same_id(env, l->inflight)) {
-        lane_log(l, CG_LOG_WARN, "<%s> answers messageID %s, not the one outstanding: dropped",
-                 env->name, env->message_id);
+    if (!same_id(l, env, l->inflight)) {
+        char id[sizeof(l->inflight->msgid_text)];
+        msgid_of(l->inflight, id, sizeof(id));
+        lane_log(l, CG_LOG_WARN, "<%s> messageID %s does not answer <%s> messageID %s, the one "
+                 "outstanding: dropped", env->name, env->message_id, l->inflight->name, id);
         return;
     }
     complete(l, cg__mos4_is_nack(env->name, m->xml, m->len) ? CG_ENACK : CG_OK, m);
+}
+
+static enum cg_err ack_element(int ch, bool ok, const char *description, struct cg_buf *b);
+
+/* An answer that is not a MOS message (ENPS: "<mos>Invalid command: heartbeat
+ * requestID=…</mos>": no IDs, no element) refuses the request in flight: it
+ * completes with CG_ENACK and a NACK carrying the text, never sent again. */
+static void on_unreadable_answer(struct mos4_lane *l, const char *xml, size_t len,
+                                 const char *detail)
+{
+    char text[200], why[230], shown[700];
+    cg__mos4_answer_text(xml, len, text, sizeof(text));
+    cg__log_escape(shown, sizeof(shown), text, strlen(text));
+    struct mos4_pending *p = l->inflight;
+    if (p == NULL) {
+        lane_log(l, CG_LOG_WARN, "not a MOS message (%s) with no request outstanding: dropped: %s",
+                 detail != NULL ? detail : "?", shown);
+        return;
+    }
+    char id[sizeof(p->msgid_text)];
+    msgid_of(p, id, sizeof(id));
+    lane_log(l, CG_LOG_WARN, "<%s> messageID %s answered with something that is not a MOS message "
+             "(%s): taken as a NACK, not sent again: %s", p->name, id,
+             detail != NULL ? detail : "?", shown);
+    snprintf(why, sizeof(why), "peer answered: %s", text[0] ? text : "(nothing readable)");
+    struct cg_buf b, w;
+    cg__buf_init(&b, 0);
+    cg__buf_init(&w, 0);
+    struct cg_mos_envelope env;
+    enum cg_err rc = ack_element(l->ch, false, why, &b);
+    if (rc == CG_OK)
+        rc = cg__mos4_wrap(l, (const char *)b.data, b.len, p->keep_id ? p->msgid_text : id, &w);
+    if (rc == CG_OK)
+        rc = cg_mos_envelope_parse(CG_MOS_UTF8, w.data, w.len, &env, NULL);
+    struct cg_mos_message m = {.peer_id = l->peer->id, .channel = cg__mos4_ch_bit(l->ch),
+                               .env = &env, .xml = (const char *)w.data, .len = w.len};
+    complete(l, CG_ENACK, rc == CG_OK ? &m : NULL);
+    cg__buf_free(&b);
+    cg__buf_free(&w);
 }
 
 /* ---- IN lanes ---- */
@@ -356,6 +409,10 @@ static void take(struct mos4_lane *l, const char *xml, size_t len, bool fresh, b
     struct cg_mos_envelope env;
     const char *detail = NULL;
     if (cg_mos_envelope_parse(CG_MOS_UTF8, xml, len, &env, &detail) != CG_OK) {
+        if (l->dir == CG_MOS_OUT) {
+            on_unreadable_answer(l, xml, len, detail);
+            return;
+        }
         lane_log(l, CG_LOG_WARN, "not one MOS message (%s): refused", detail ? detail : "?");
         cg__mos4_nack_invalid(l, NULL, "not one MOS message");
         return;

@@ -51,7 +51,8 @@ struct mos4_pending {
     uint32_t msgid; /* 0 until first sent */
     bool keep_id;   /* forwarded: the message's own messageID, end to end */
     char msgid_text[4 * CG_MOS_ID_MAX + 1];
-    unsigned tries;
+    unsigned tries;    /* times sent */
+    unsigned timeouts; /* answer timeouts while the lane was up (the retry budget) */
     cg_mos_send_cb cb;
     void *user;
     struct mos4_pending *next;
@@ -230,6 +231,12 @@ enum cg_err cg__mos4_wrap(const struct mos4_lane *l, const char *elem, size_t el
 enum cg_err cg__mos4_element(const char *xml, size_t len, const char **elem, size_t *elen,
                              char *name, size_t namesz);
 bool cg__mos4_is_nack(const char *name, const char *xml, size_t len);
+/* Whether an answer named answer closes request on channel ch (0 mom, 1 ro,
+ * 2 aux) when the request carried no messageID: matched by kind. */
+bool cg__mos4_answer_fits(int ch, const char *request, const char *answer);
+/* The readable text of an answer that is not a MOS message (NUL-terminated,
+ * at most outsz - 1 bytes, valid UTF-8 if the input is). */
+void cg__mos4_answer_text(const char *xml, size_t len, char *out, size_t outsz);
 enum cg_err cg__mos4_url_with_query(const struct mos4_lane *l, char **out);
 void cg__mos4_timer_closed(uv_handle_t *h); /* the last one frees the endpoint */
 void cg__mos4_free_endpoint(struct cg_mos_endpoint *ep);

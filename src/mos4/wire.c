@@ -118,6 +118,85 @@ bool cg__mos4_is_nack(const char *name, const char *xml, size_t len)
     return false;
 }
 
+/* A request sent without a messageID (M-11: legacy gear sends none) cannot be
+ * matched by ID: peers answer it with their own counter (Sofie mos-connection)
+ * or none. Its answer is the one of its kind: the channel's acknowledgement
+ * (mosAck on mom and aux, roAck on ro: an ACK or a NACK of any request,
+ * M-22) or the reply the catalogue lists for it (heartbeat: heartbeat, M-10;
+ * roReq: roList; ncsItem: ncsAck; ...). */
+bool cg__mos4_answer_fits(int ch, const char *request, const char *answer)
+{
+    if (strcmp(answer, ch == 1 ? "roAck" : "mosAck") == 0)
+        return true;
+    const struct cg_mos_msg_info *info = cg_mos_msg_lookup(request, strlen(request));
+    return info != NULL && info->answer != NULL && strcmp(info->answer, answer) == 0;
+}
+
+static size_t entity_char(const char *s, size_t n, char *c)
+{
+    static const struct { const char *name; char c; } ents[] = {
+        {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+    for (size_t i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
+        size_t l = strlen(ents[i].name);
+        if (n >= l && memcmp(s, ents[i].name, l) == 0) {
+            *c = ents[i].c;
+            return l;
+        }
+    }
+    return 0;
+}
+
+/* n, or less so that s[0..n) ends with a whole UTF-8 sequence. */
+static size_t utf8_whole(const char *s, size_t n)
+{
+    size_t k = n;
+    while (k > 0 && ((unsigned char)s[k - 1] & 0xC0) == 0x80)
+        k--;
+    if (k == 0)
+        return 0;
+    unsigned char lead = (unsigned char)s[k - 1];
+    size_t need = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    return n - (k - 1) == need ? n : k - 1;
+}
+
+/* The text of an answer that is not a MOS message (ENPS: "<mos>Invalid
+ * command: heartbeat requestID=…</mos>"): what lies inside <mos>…</mos>, or
+ * the whole, with the five predefined entities decoded, runs of whitespace and
+ * control characters made one space, cut on a UTF-8 boundary to fit out. */
+void cg__mos4_answer_text(const char *xml, size_t len, char *out, size_t outsz)
+{
+    size_t b = 0, e = len;
+    while (b < e && strchr(" \t\r\n", xml[b]) != NULL)
+        b++;
+    if (e - b >= 5 && memcmp(xml + b, "<mos>", 5) == 0)
+        b += 5;
+    while (e > b && strchr(" \t\r\n", xml[e - 1]) != NULL)
+        e--;
+    if (e - b >= 6 && memcmp(xml + e - 6, "</mos>", 6) == 0)
+        e -= 6;
+    size_t o = 0, i = b;
+    bool space = true; /* no leading space */
+    while (i < e && o + 1 < outsz) {
+        char c = xml[i];
+        size_t l = c == '&' ? entity_char(xml + i, e - i, &c) : 0;
+        i += l > 0 ? l : 1;
+        if ((unsigned char)c <= 0x20 || c == 0x7f) {
+            if (!space)
+                out[o++] = ' ';
+            space = true;
+            continue;
+        }
+        out[o++] = c;
+        space = false;
+    }
+    if (i < e) /* cut: never in the middle of a UTF-8 sequence */
+        o = utf8_whole(out, o);
+    while (o > 0 && out[o - 1] == ' ')
+        o--;
+    if (outsz > 0)
+        out[o] = '\0';
+}
+
 static enum cg_err query_value(struct cg_buf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
