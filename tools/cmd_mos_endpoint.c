@@ -183,7 +183,8 @@ static void send_usage(FILE *f)
                "                         [--timeout SECONDS] MESSAGE-FILE...\n"
                "Sends each file (a MOS message, UTF-8 or UCS-2BE) in order on that channel,\n"
                "waits for each answer and prints it as a JSON line; a fresh messageID replaces\n"
-               "the file's. Exits 1 on a NACK or when an answer does not come in time.\n\n");
+               "the file's. A NACK is also printed whole ({\"event\":\"nack\",\"xml\":…}). Exits 1\n"
+               "on a NACK or when an answer does not come in time.\n\n");
     mosconf_help(f);
 }
 
@@ -195,6 +196,16 @@ static void on_sent(void *user, enum cg_err status, const struct cg_mos_message 
         char extra[64];
         snprintf(extra, sizeof(extra), ",\"status\":\"%s\"", status == CG_OK ? "ok" : "nack");
         mosb_print_message("reply", reply, extra);
+        if (status == CG_ENACK && reply->len < 4096) { /* what the refusal says */
+            char xml[4096];
+            snprintf(xml, sizeof(xml), "%.*s", (int)reply->len, reply->xml);
+            printf("{\"event\":\"nack\",\"messageID\":");
+            tool_json_string(reply->env->message_id);
+            printf(",\"xml\":");
+            tool_json_string(xml);
+            printf("}\n");
+            fflush(stdout);
+        }
     } else {
         printf("{\"event\":\"reply\",\"status\":\"%s\"}\n", cg_errname(status));
         fflush(stdout);
