@@ -14,7 +14,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(q, data, size);
     q[size] = '\0'; /* the HTTP layer hands over a NUL-terminated query */
     struct mos4_query out;
-    if (cg__mos4_parse_query(q, &out)) {
+    char why[160];
+    if (!cg__mos4_parse_query(q, &out, why, sizeof(why)) && strlen(why) == 0)
+        abort(); /* a refusal always says why */
+    if (out.has_mos || out.has_ncs || out.has_channel) {
         /* what was decoded fits and is terminated */
         if (out.has_mos && strlen(out.mos_id) >= sizeof(out.mos_id))
             abort();

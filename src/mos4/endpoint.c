@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -426,49 +427,114 @@ static int hexv(char c)
          : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* Percent-decodes [v, v+n) into out; false if malformed or too long. */
-static bool decode(const char *v, size_t n, char *out, size_t outsz)
+/* Percent-decodes [v, v+n) into out (RFC 3986; '+' is a space, as forms
+ * write it): NULL, or what is wrong with the value. */
+static const char *decode(const char *v, size_t n, char *out, size_t outsz)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         char c = v[i];
         if (c == '%') {
-            if (i + 2 >= n)
-                return false;
+            if (n - i < 3)
+                return "has a percent-escape cut short (% needs two hex digits)";
             int hi = hexv(v[i + 1]), lo = hexv(v[i + 2]);
             if (hi < 0 || lo < 0)
-                return false;
+                return "has a percent-escape that is not % and two hex digits";
             c = (char)(hi << 4 | lo);
             i += 2;
         } else if (c == '+') {
             c = ' ';
         }
-        if (c == '\0' || o + 1 >= outsz)
-            return false;
+        if (c == '\0')
+            return "contains a NUL character (%00)";
+        if ((unsigned char)c < 0x20 || c == 0x7f)
+            return "contains a control character";
+        if (o + 1 >= outsz)
+            return "is too long";
         out[o++] = c;
     }
     out[o] = '\0';
-    return true;
+    if (o == 0)
+        return "is empty";
+    return cg__utf8_valid((const uint8_t *)out, o) ? NULL : "is not UTF-8";
 }
 
-bool cg__mos4_parse_query(const char *q, struct mos4_query *out)
+static size_t utf8_chars(const char *s)
 {
+    size_t n = 0;
+    for (; *s != '\0'; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* One parameter of the query: its decoded value, or why it is refused. */
+static const char *query_param(struct mos4_query *out, const char *key, const char *v, size_t vl)
+{
+    if (strcmp(key, "mosID") == 0 || strcmp(key, "ncsID") == 0) {
+        bool mos = key[0] == 'm';
+        bool *has = mos ? &out->has_mos : &out->has_ncs;
+        char *id = mos ? out->mos_id : out->ncs_id;
+        if (*has)
+            return "appears twice";
+        const char *bad = decode(v, vl, id, sizeof(out->mos_id));
+        if (bad != NULL && strcmp(bad, "is too long") != 0)
+            return bad;
+        if (bad != NULL || utf8_chars(id) > CG_MOS_ID_MAX)
+            return "is longer than 128 characters (M-24)";
+        *has = true;
+        return NULL;
+    }
+    if (strcmp(key, "channel") == 0) {
+        if (out->has_channel)
+            return "appears twice";
+        const char *bad = decode(v, vl, out->channel, sizeof(out->channel));
+        if (bad != NULL && strcmp(bad, "is too long") != 0)
+            return bad;
+        if (bad != NULL || (strcmp(out->channel, "mom") != 0 && strcmp(out->channel, "ro") != 0 &&
+                            strcmp(out->channel, "aux") != 0))
+            return "must be mom, ro or aux (M-03)";
+        out->has_channel = true;
+        return NULL;
+    }
+    char passive[8]; /* M-08; .NET writes True: any case */
+    const char *bad = decode(v, vl, passive, sizeof(passive));
+    if (bad != NULL && strcmp(bad, "is too long") != 0)
+        return bad;
+    if (bad == NULL && strcasecmp(passive, "true") == 0)
+        out->passive = true;
+    else if (bad != NULL || strcasecmp(passive, "false") != 0)
+        return "must be true or false (M-08)";
+    return NULL;
+}
+
+/* M-02: ?mosID=…&ncsID=…&channel=mom|ro|aux[&passive=true|false], any order,
+ * other site parameters ignored. false: why (whysz bytes) says exactly what is
+ * wrong, naming the parameter but never echoing the peer's bytes. */
+bool cg__mos4_parse_query(const char *q, struct mos4_query *out, char *why, size_t whysz)
+{
+    static const char *const keys[] = {"mosID", "ncsID", "channel", "passive"};
     memset(out, 0, sizeof(*out));
     while (*q != '\0') {
         const char *amp = strchr(q, '&'), *end = amp != NULL ? amp : q + strlen(q);
         const char *eq = memchr(q, '=', (size_t)(end - q));
         const char *v = eq != NULL ? eq + 1 : end;
         size_t kl = (size_t)((eq != NULL ? eq : end) - q), vl = (size_t)(end - v);
-        char passive[8];
-        if (kl == 5 && memcmp(q, "mosID", 5) == 0)
-            out->has_mos = decode(v, vl, out->mos_id, sizeof(out->mos_id));
-        else if (kl == 5 && memcmp(q, "ncsID", 5) == 0)
-            out->has_ncs = decode(v, vl, out->ncs_id, sizeof(out->ncs_id));
-        else if (kl == 7 && memcmp(q, "channel", 7) == 0)
-            out->has_channel = decode(v, vl, out->channel, sizeof(out->channel));
-        else if (kl == 7 && memcmp(q, "passive", 7) == 0)
-            out->passive = decode(v, vl, passive, sizeof(passive)) && strcmp(passive, "true") == 0;
-        q = amp != NULL ? amp + 1 : end; /* other site parameters are ignored (M-02) */
+        for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+            if (kl != strlen(keys[k]) || memcmp(q, keys[k], kl) != 0)
+                continue;
+            const char *bad = query_param(out, keys[k], v, vl);
+            if (bad != NULL) {
+                snprintf(why, whysz, "%s %s", keys[k], bad);
+                return false;
+            }
+        }
+        q = amp != NULL ? amp + 1 : end;
+    }
+    const char *missing = !out->has_mos ? "mosID" : !out->has_ncs ? "ncsID"
+                        : !out->has_channel ? "channel" : NULL;
+    if (missing != NULL) {
+        snprintf(why, whysz, "the query has no %s (M-02: mosID, ncsID and channel)", missing);
+        return false;
     }
     return true;
 }
@@ -536,8 +602,9 @@ static int on_upgrade(void *user, const struct cg_http_request *req, struct cg_h
     struct mos4_query q;
     struct mos4_lane *l = NULL;
     int status = check_auth(ep, req, res); /* credentials before anything is revealed */
-    if (status == 0 && !cg__mos4_parse_query(cg_http_request_query(req), &q))
-        status = refuse(res, 400, "malformed query");
+    char why[160];
+    if (status == 0 && !cg__mos4_parse_query(cg_http_request_query(req), &q, why, sizeof(why)))
+        status = refuse(res, 400, why);
     if (status == 0)
         status = pick_lane(ep, &q, res, &l);
     if (status != 0)

@@ -162,7 +162,9 @@ struct mos4_query {
     char mos_id[4 * CG_MOS_ID_MAX + 1], ncs_id[4 * CG_MOS_ID_MAX + 1], channel[8];
     bool has_mos, has_ncs, has_channel, passive;
 };
-bool cg__mos4_parse_query(const char *q, struct mos4_query *out);
+/* M-02: false when the query cannot name a lane; why (whysz bytes) then says
+ * exactly what is wrong (the answer's 400 reason). */
+bool cg__mos4_parse_query(const char *q, struct mos4_query *out, char *why, size_t whysz);
 
 /* channel helpers */
 int cg__mos4_ch_index(enum cg_mos_channel ch); /* -1 if not mom/ro/aux */

@@ -9,26 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static void test_query_parsing(void **state)
-{
-    (void)state;
-    struct mos4_query q;
-    assert_true(cg__mos4_parse_query("mosID=dev.1&ncsID=ncs%20A&channel=ro&passive=true&site=x", &q));
-    assert_true(q.has_mos && q.has_ncs && q.has_channel && q.passive);
-    assert_string_equal(q.mos_id, "dev.1");
-    assert_string_equal(q.ncs_id, "ncs A");
-    assert_string_equal(q.channel, "ro");
-    assert_true(cg__mos4_parse_query("channel=mom&ncsID=%E6%9D%B1&mosID=m", &q)); /* any order */
-    assert_string_equal(q.ncs_id, "\xe6\x9d\xb1");
-    assert_false(q.passive);
-    assert_true(cg__mos4_parse_query("mosID=%zz&ncsID=%4&channel=%00", &q));
-    assert_false(q.has_mos);     /* malformed escape */
-    assert_false(q.has_ncs);     /* truncated escape */
-    assert_false(q.has_channel); /* NUL refused */
-    assert_true(cg__mos4_parse_query("passive=TRUE&channel=toolongchannelname", &q));
-    assert_false(q.passive); /* only "true" */
-    assert_false(q.has_channel);
-}
+/* The upgrade query (M-02): tests/unit/test_mos4_query.c. */
 
 static void test_element_extraction(void **state)
 {
@@ -350,7 +331,6 @@ static void test_journal_without_option(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_query_parsing),
         cmocka_unit_test(test_element_extraction),
         cmocka_unit_test(test_nack_detection),
         cmocka_unit_test(test_envelope_order_and_escaping),
