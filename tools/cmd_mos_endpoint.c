@@ -28,24 +28,58 @@ struct app {
     int failures;
     bool sending;
     char **files;
+    /* serve */
+    uint64_t hold_ms; /* answer each request this long after it came */
 };
 
 static void on_lane(void *user, const char *peer, enum cg_mos_channel ch, enum cg_mos_dir dir,
                     bool up);
 
-static void on_request(void *user, struct cg_mos_request *req, const struct cg_mos_message *m)
+struct held { /* --hold-ms: a request answered later */
+    uv_timer_t t;
+    struct cg_mos_request *req;
+    bool mach;
+};
+
+static void answer(struct cg_mos_request *req, bool mach_info, bool held)
 {
-    (void)user;
-    mosb_print_message("message", m, NULL);
-    static const char mach[] =
+    static const char mach_xml[] =
         "<listMachInfo><manufacturer>castgate</manufacturer><model>castgate mos serve</model>"
         "<hwRev/><swRev>0.1.0</swRev><DOM/><SN/><ID/><time/><opTime/><mosRev>4.0</mosRev>"
         "</listMachInfo>";
-    enum cg_err rc = strcmp(m->env->name, "reqMachInfo") == 0 /* the answer the catalogue defines */
-                         ? cg_mos_reply(req, mach, strlen(mach))
+    enum cg_err rc = mach_info /* the answer the catalogue defines */
+                         ? cg_mos_reply(req, mach_xml, strlen(mach_xml))
                          : cg_mos_reply_ack(req, true, NULL);
     if (rc != CG_OK)
-        fprintf(stderr, "castgate mos: cannot answer <%s>: %s\n", m->env->name, cg_strerror(rc));
+        fprintf(stderr, "castgate mos: cannot answer: %s\n", cg_strerror(rc));
+    else if (held)
+        printf("{\"event\":\"answered\",\"held\":true}\n");
+    fflush(stdout);
+}
+
+static void on_held_closed(uv_handle_t *h) { free(h->data); }
+
+static void on_hold_over(uv_timer_t *t)
+{
+    struct held *h = t->data;
+    answer(h->req, h->mach, true);
+    uv_close((uv_handle_t *)&h->t, on_held_closed);
+}
+
+static void on_request(void *user, struct cg_mos_request *req, const struct cg_mos_message *m)
+{
+    struct app *a = user;
+    mosb_print_message("message", m, NULL);
+    bool mach = strcmp(m->env->name, "reqMachInfo") == 0;
+    struct held *h = a->hold_ms > 0 ? calloc(1, sizeof(*h)) : NULL;
+    if (h == NULL) {
+        answer(req, mach, false);
+        return;
+    }
+    *h = (struct held){.req = req, .mach = mach};
+    uv_timer_init(cg_ctx_loop(a->ctx), &h->t);
+    h->t.data = h;
+    uv_timer_start(&h->t, on_hold_over, a->hold_ms, 0);
 }
 
 /* ---- building the endpoint from the file ---- */
@@ -136,9 +170,10 @@ static void on_lane(void *user, const char *peer, enum cg_mos_channel ch, enum c
 
 static void serve_usage(FILE *f)
 {
-    fprintf(f, "usage: castgate mos serve --config FILE\n"
+    fprintf(f, "usage: castgate mos serve --config FILE [--hold-ms MS]\n"
                "A MOS 4.0 endpoint: prints every message it receives as a JSON line and answers\n"
-               "requests (listMachInfo for reqMachInfo, a positive mosAck/roAck otherwise).\n\n");
+               "requests (listMachInfo for reqMachInfo, a positive mosAck/roAck otherwise);\n"
+               "--hold-ms: each answer MS milliseconds after its request (a slow application).\n\n");
     mosconf_help(f);
 }
 
@@ -166,6 +201,9 @@ int cmd_mos_serve(int argc, char **argv)
         free(a);
         return 2;
     }
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--hold-ms"))
+            a->hold_ms = strtoull(argv[i + 1], NULL, 10);
     signal(SIGPIPE, SIG_IGN);
     cg_ctx_set_log(a->ctx, cg_log_stderr, NULL, CG_LOG_INFO);
     struct cg_mos_handlers h = {.on_lane = on_lane, .on_request = on_request};

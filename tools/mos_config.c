@@ -31,7 +31,7 @@ static const struct row rows[] = {
     {"endpoint", "cert", K_CERT, 0, 0, 0, 0, "CHAIN KEY: a certificate for the listener (repeat: RSA and ECDSA)"},
     {"endpoint", "credentials", K_PATH, E(credentials), 0, 0, "htpasswd file peers log in with (M-05)"},
     {"endpoint", "state_dir", K_PATH, E(state_dir), 0, 0, "where messageIDs persist (M-11)"},
-    {"endpoint", "keepalive_s", K_LONG, E(keepalive_s), 30, 86400, "idle seconds before a keepAlive (M-09)"},
+    {"endpoint", "keepalive_s", K_LONG, E(keepalive_s), 1, 86400, "idle seconds before a keepAlive (M-09: 30 or more; less is for tests, logged)"},
     {"endpoint", "ack_timeout_ms", K_LONG, E(ack_timeout_ms), 100, 3600000, "wait for an answer before sending again"},
     {"endpoint", "retries", K_LONG, E(retries), 0, 1000000, "times to send again (same messageID) before the sender gets a NACK (default 3; 0: sent once)"},
     {"endpoint", "reconnect_max_ms", K_LONG, E(reconnect_max_ms), 100, 600000, "reconnect backoff cap"},

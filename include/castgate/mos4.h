@@ -106,7 +106,8 @@ CG_API enum cg_err cg_mos_endpoint_config_set_credentials(struct cg_mos_endpoint
  * the next request. With the default 60 s timeout: 4 sends, 4 minutes. */
 #define CG_MOS_DEFAULT_RETRIES 3
 
-/* keepalive_ms: idle time before a keepAlive, at least 30000 (M-09);
+/* keepalive_ms: idle time before a keepAlive, 30000 or more (M-09); from
+ * 1000 for tests that scale real timings down (a warning is logged);
  * ack_timeout_ms: wait for an answer before sending again; retries: how many
  * times to send again (same messageID, M-22) before CG_ETIMEDOUT; 0: sent
  * once, CG_ETIMEDOUT at its first timeout (there is no "forever": a lane
