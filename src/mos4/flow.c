@@ -71,16 +71,22 @@ void cg__mos4_out_kick(struct mos4_lane *l)
     uv_timer_start(&l->ack_timer, on_ack_timeout, ep->cfg.ack_timeout_ms, 0);
 }
 
+static void msgid_of(const struct mos4_pending *p, char *id, size_t sz);
+
 static void complete(struct mos4_lane *l, enum cg_err status, const struct cg_mos_message *m)
 {
     struct mos4_pending *p = l->inflight;
     l->inflight = NULL;
     l->queued--;
     uv_timer_stop(&l->ack_timer);
+    msgid_of(p, l->last_answered, sizeof(l->last_answered)); /* to name a repeated answer */
     if (p->cb != NULL)
         p->cb(p->user, status, m);
     free_pending(p);
-    cg__mos4_out_kick(l);
+    /* The callback may have queued the next request and sent it already (a
+     * relay forwards from it): kicking again would send that one twice. */
+    if (l->inflight == NULL)
+        cg__mos4_out_kick(l);
 }
 
 static void msgid_of(const struct mos4_pending *p, char *id, size_t sz)
@@ -132,6 +138,13 @@ static bool same_id(const struct mos4_lane *l, const struct cg_mos_envelope *env
 static void on_answer(struct mos4_lane *l, const struct cg_mos_message *m)
 {
     const struct cg_mos_envelope *env = m->env;
+    if (env->message_id_kind != CG_MOS_MSGID_ABSENT &&
+        strcmp(env->message_id, l->last_answered) == 0 &&
+        (l->inflight == NULL || !same_id(l, env, l->inflight))) { /* M-22: a retry's second answer */
+        lane_log(l, CG_LOG_INFO, "<%s> answers messageID %s again (it was sent again before its "
+                 "answer came): dropped, it was taken the first time", env->name, env->message_id);
+        return;
+    }
     if (l->inflight == NULL) {
         lane_log(l, CG_LOG_WARN, "<%s> arrived with no request outstanding: dropped", env->name);
         return;

@@ -86,6 +86,7 @@ struct mos4_lane {
     size_t queued;
     uv_timer_t ack_timer;
     uint32_t next_msgid, reserved_msgid;
+    char last_answered[4 * CG_MOS_ID_MAX + 1]; /* messageID of the last request completed */
     /* IN */
     struct mos4_seen seen[CG_MOS4_SEEN];
     unsigned seen_next;

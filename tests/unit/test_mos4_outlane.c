@@ -228,6 +228,59 @@ static void test_unreadable_answer_is_a_nack(void **state)
     ofix_free(&f);
 }
 
+/* A relay forwards the next request from inside the completion of the last
+ * (the gateway: the answer goes back, the next held request comes on). That
+ * request is sent once, not twice (issue 12 item 16: every request of a
+ * pipelined burst went out twice, and each second answer was logged as
+ * "not the one outstanding"). */
+struct chain {
+    struct ofix *f;
+    struct done d[3];
+    int next;
+};
+
+static struct chain *the_chain;
+
+static void on_chain_next(void *user, enum cg_err status, const struct cg_mos_message *reply)
+{
+    on_done(user, status, reply);
+    struct chain *c = the_chain;
+    if (c->next < 3) {
+        char xml[160];
+        int i = c->next++;
+        snprintf(xml, sizeof(xml), "<mos><mosID>dev</mosID><ncsID>ncs</ncsID><messageID>%d"
+                 "</messageID><roReq><roID>R</roID></roReq></mos>", 100 + i);
+        assert_int_equal(cg_mos_forward(&c->f->ep, "ncs", CG_MOS_CH_RO, xml, strlen(xml),
+                                        on_chain_next, &c->d[i]), CG_OK);
+    }
+}
+
+static void test_next_from_callback_sent_once(void **state)
+{
+    (void)state;
+    struct ofix f;
+    ofix_init(&f, 1, 60000, 3, false);
+    struct chain c = {.f = &f};
+    the_chain = &c;
+    on_chain_next(&c.d[0], CG_OK, NULL); /* forwards 100 */
+    c.d[0].calls = 0;
+    char ans[200];
+    for (int i = 0; i < 3; i++) {
+        assert_non_null(f.lane->inflight);
+        assert_string_equal(f.lane->inflight->msgid_text, i == 0 ? "100" : i == 1 ? "101" : "102");
+        assert_int_equal(f.lane->inflight->tries, 1); /* sent once */
+        snprintf(ans, sizeof(ans), "<mos><mosID>dev</mosID><ncsID>ncs</ncsID><messageID>%d"
+                 "</messageID><roAck><roID/><roStatus>OK</roStatus></roAck></mos>", 100 + i);
+        answer(&f, ans);
+    }
+    assert_null(f.lane->inflight);
+    /* a second answer to 102 (a peer answering a repeat from memory): a repeat, said so */
+    answer(&f, ans);
+    assert_true(tu_log_has(&f.log, "answers messageID 102 again"));
+    assert_false(tu_log_has(&f.log, "not the one outstanding"));
+    ofix_free(&f);
+}
+
 /* The text a NACK carries for an unreadable answer: inside <mos>, entities
  * decoded, whitespace folded, cut on a character boundary. */
 static void test_answer_text(void **state)
@@ -254,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_zero_retries_sends_once),
         cmocka_unit_test(test_unreadable_answer_is_a_nack),
         cmocka_unit_test(test_answer_text),
+        cmocka_unit_test(test_next_from_callback_sent_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
