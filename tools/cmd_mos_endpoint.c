@@ -30,6 +30,7 @@ struct app {
     char **files;
     /* serve */
     uint64_t hold_ms; /* answer each request this long after it came */
+    bool heartbeat;   /* send: a heartbeat first (M-10) */
 };
 
 static void on_lane(void *user, const char *peer, enum cg_mos_channel ch, enum cg_mos_dir dir,
@@ -102,6 +103,8 @@ static enum cg_err make_endpoint(struct app *a, const struct cg_mos_handlers *h)
         rc = cg_mos_endpoint_config_set_limits(ec, (size_t)c->max_message, 100000);
     if (rc == CG_OK)
         rc = cg_mos_endpoint_config_set_validate(ec, c->validate);
+    if (rc == CG_OK && !strcmp(c->heartbeat_time, "short")) /* M-24 */
+        rc = cg_mos_endpoint_config_set_heartbeat_time(ec, CG_MOS_TIME_SHORT);
     if (rc == CG_OK)
         rc = cg_mos_endpoint_new(a->ctx, ec, h, a, &a->ep);
     cg_mos_endpoint_config_free(ec);
@@ -218,7 +221,8 @@ int cmd_mos_serve(int argc, char **argv)
 static void send_usage(FILE *f)
 {
     fprintf(f, "usage: castgate mos send --config FILE --peer ID --channel mom|ro|aux\n"
-               "                         [--timeout SECONDS] MESSAGE-FILE...\n"
+               "                         [--timeout SECONDS] [--heartbeat] MESSAGE-FILE...\n"
+               "--heartbeat: first a heartbeat with our time now (heartbeat_time sets its form).\n"
                "Sends each file (a MOS message, UTF-8 or UCS-2BE) in order on that channel,\n"
                "waits for each answer and prints it as a JSON line; a fresh messageID replaces\n"
                "the file's. A NACK is also printed whole ({\"event\":\"nack\",\"xml\":…}). Exits 1\n"
@@ -292,11 +296,34 @@ static int queue_file(struct app *a, const char *path)
     return 0;
 }
 
+/* A heartbeat with our time now, in the endpoint's form (heartbeat_time, M-24). */
+static int queue_heartbeat(struct app *a)
+{
+    uint8_t *hb = NULL;
+    size_t n = 0;
+    enum cg_mos_time_form form = !strcmp(a->conf.heartbeat_time, "short") ? CG_MOS_TIME_SHORT
+                                                                          : CG_MOS_TIME_FULL;
+    uv_timeval64_t tv;
+    uv_gettimeofday(&tv);
+    enum cg_err rc = cg_mos_build_heartbeat_form(CG_MOS_UTF8, "x", "x", NULL,
+                                                 tv.tv_sec * 1000 + tv.tv_usec / 1000, form, &hb, &n);
+    if (rc == CG_OK)
+        rc = cg_mos_send(a->ep, a->peer, a->channel, (const char *)hb, n, on_sent, a);
+    cg_mos_free(hb);
+    if (rc != CG_OK) {
+        fprintf(stderr, "castgate mos send: heartbeat: %s\n", cg_strerror(rc));
+        return -1;
+    }
+    a->to_send++;
+    return 0;
+}
+
 static int send_args(struct app *a, int argc, char **argv, const char **cfg, long *timeout_s)
 {
     static const struct option opts[] = {{"config", 1, 0, 'c'}, {"peer", 1, 0, 'p'},
                                          {"channel", 1, 0, 'C'}, {"timeout", 1, 0, 't'},
-                                         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+                                         {"heartbeat", 0, 0, 'H'}, {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -305,11 +332,12 @@ static int send_args(struct app *a, int argc, char **argv, const char **cfg, lon
         case 'p': a->peer = optarg; break;
         case 'C': a->channel = mosb_channels(optarg); break;
         case 't': *timeout_s = strtol(optarg, NULL, 10); break;
+        case 'H': a->heartbeat = true; break;
         case 'h': send_usage(stdout); return 1;
         default: send_usage(stderr); return -1;
         }
     }
-    if (*cfg == NULL || a->peer == NULL || optind >= argc || *timeout_s <= 0 ||
+    if (*cfg == NULL || a->peer == NULL || (optind >= argc && !a->heartbeat) || *timeout_s <= 0 ||
         (a->channel != CG_MOS_CH_MOM && a->channel != CG_MOS_CH_RO && a->channel != CG_MOS_CH_AUX)) {
         send_usage(stderr);
         return -1;
@@ -337,6 +365,8 @@ int cmd_mos_send(int argc, char **argv)
         fprintf(stderr, "castgate mos send: cannot start\n");
         a->failures++;
     }
+    if (a->failures == 0 && a->heartbeat && queue_heartbeat(a) != 0)
+        a->failures++;
     for (int i = optind; a->failures == 0 && i < argc; i++)
         if (queue_file(a, argv[i]) != 0)
             a->failures++;

@@ -21,6 +21,7 @@
 #include "tool_util.h"
 
 #include <castgate/castgate.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@ struct gw_link {
     const char *gear_id; /* the legacy gear's ID: our ID on the MOS 4.0 side */
     const char *far_id;  /* the far side's ID: our ID towards the gear */
     bool up[2];          /* any lane up: legacy side, MOS 4.0 side */
+    unsigned long idless; /* requests without a messageID passed on to the MOS 4.0 side */
     struct gw_link *next;
 };
 
@@ -160,6 +162,24 @@ static void on_lane(void *user, const char *peer, enum cg_mos_channel ch, enum c
 
 /* ---- relaying ---- */
 
+/* MOS 2.6 gear may send requests without a messageID (M-11); a MOS 4.0 far
+ * side may refuse them. Counted per link; an event at 1, 10, 100, ... */
+static void count_idless(struct gw_link *k, const struct cg_mos_message *m)
+{
+    unsigned long n = ++k->idless, p = 1;
+    while (p < n && p <= ULONG_MAX / 10)
+        p *= 10;
+    if (n != p)
+        return;
+    printf("{\"event\":\"no-messageid\",\"link\":");
+    tool_json_string(k->conf.name);
+    printf(",\"message\":");
+    tool_json_string(m->env->name);
+    printf(",\"count\":%lu,\"what\":\"requests from the legacy gear without a messageID passed "
+           "to the MOS 4.0 side (M-11); it may refuse them\"}\n", n);
+    fflush(stdout);
+}
+
 static void stop_soon(struct gw *gw, uint64_t ms);
 
 static void relay_done(void *user, enum cg_err status, const struct cg_mos_message *reply)
@@ -245,6 +265,8 @@ static void relay_request(void *user, struct cg_mos_request *req, const struct c
         rc = cg_mos_forward(to->ep, to_peer, m->channel, xml, len, relay_done, f);
         if (rc != CG_OK)
             gw->inflight--;
+        else if (!e->mos4 && m->env->message_id_kind == CG_MOS_MSGID_ABSENT)
+            count_idless(k, m);
     }
     cg_mos_free(translated);
     if (rc != CG_OK) {
@@ -293,6 +315,8 @@ static enum cg_err ep_config(const struct gw *gw, const struct gw_ep *e, struct 
         rc = cg_mos_endpoint_config_set_limits(ec, (size_t)g->max_message, 100000);
     if (rc == CG_OK)
         rc = cg_mos_endpoint_config_set_validate(ec, g->validate);
+    if (rc == CG_OK && !strcmp(g->heartbeat_time, "short")) /* M-24 */
+        rc = cg_mos_endpoint_config_set_heartbeat_time(ec, CG_MOS_TIME_SHORT);
     if (rc == CG_OK) /* a repeat after our restart goes on: the far side deduplicates (M-22) */
         rc = cg_mos_endpoint_config_set_redeliver(ec, true);
     if (rc == CG_OK) /* the link's heartbeat policy decides, in relay_request */
@@ -436,7 +460,8 @@ static void warn_fixed(const struct gwconf *old, const struct gwconf *now)
                      : old->journal != now->journal || strcmp(old->fsync, now->fsync) ? "journal/fsync"
                      : a->keepalive_s != b->keepalive_s || a->ack_timeout_ms != b->ack_timeout_ms ||
                                a->retries != b->retries || a->reconnect_max_ms != b->reconnect_max_ms ||
-                               a->max_message != b->max_message || a->validate != b->validate
+                               a->max_message != b->max_message || a->validate != b->validate ||
+                               strcmp(a->heartbeat_time, b->heartbeat_time) != 0
                          ? "timing or limits"
                          : NULL;
     if (what != NULL)

@@ -38,6 +38,8 @@ static const struct row rows[] = {
     {"endpoint", "max_message", K_LONG, E(max_message), 256, 1073741824, "largest message in bytes"},
     {"endpoint", "ocsp", K_BOOL, E(ocsp), 0, 1, "staple OCSP responses (B-12, default yes)"},
     {"endpoint", "validate", K_BOOL, E(validate), 0, 1, "check every message is well-formed XML (default yes)"},
+    {"endpoint", "heartbeat_time", K_STR, E(heartbeat_time), 0, 0,
+     "full (default: 2026-12-06T10:00:00,123Z) or short (2026-12-06T10:00:00, as ENPS writes): the time in heartbeats we write (M-24)"},
     {"endpoint", "hsts", K_LONG, E(hsts), 0, 2147483647, "HSTS max-age (B-21, default 31536000)"},
     {"endpoint", "removed_in_4", K_STR, E(removed_in_4), 0, 0,
      "castgate run, legacy side: pass (default) or reject messages MOS 4.0 removed (M-12)"},
@@ -302,6 +304,13 @@ static int read_file(struct reader *r)
     return rc;
 }
 
+static int check_heartbeat_time(struct reader *r, const struct mosconf *c)
+{
+    if (c->heartbeat_time[0] && strcmp(c->heartbeat_time, "full") && strcmp(c->heartbeat_time, "short"))
+        return fail(r, "heartbeat_time must be full or short", c->heartbeat_time);
+    return 0;
+}
+
 int mosconf_load(const char *path, struct mosconf *c)
 {
     struct reader r = {.path = path, .c = c};
@@ -312,6 +321,8 @@ int mosconf_load(const char *path, struct mosconf *c)
     if (rc == 0 && c->removed_in_4[0] && strcmp(c->removed_in_4, "pass") &&
         strcmp(c->removed_in_4, "reject"))
         rc = fail(&r, "removed_in_4 must be pass or reject", c->removed_in_4);
+    if (rc == 0)
+        rc = check_heartbeat_time(&r, c);
     return rc;
 }
 
@@ -398,6 +409,8 @@ int gwconf_load(const char *path, struct gwconf *c)
     int rc = read_file(&r);
     if (rc == 0 && !one_of(c->fsync, "always", "interval", "never"))
         rc = fail(&r, "fsync must be always, interval or never", c->fsync);
+    if (rc == 0)
+        rc = check_heartbeat_time(&r, &c->g);
     if (rc == 0 && c->journal && !c->g.state_dir[0])
         rc = fail(&r, "journal needs state_dir", NULL);
     if (rc == 0 && c->nlinks == 0)

@@ -29,6 +29,7 @@ struct mosconf {
     long keepalive_s, ack_timeout_ms, retries, reconnect_max_ms, max_message;
     int ocsp, validate, hsts;
     char removed_in_4[16];
+    char heartbeat_time[8]; /* full (default) or short (M-24) */
     struct mosconf_peer peers[MOSCONF_MAX_PEERS];
     int npeers;
 };

@@ -265,6 +265,18 @@ CG_API enum cg_err cg_mos_build_heartbeat(enum cg_mos_encoding enc, const char *
                                           const char *ncs_id, const char *message_id,
                                           int64_t unix_ms, uint8_t **out, size_t *out_len);
 
+/* The forms of a heartbeat's <time> (M-24 allows both): FULL
+ * "2009-04-11T17:20:42,000Z" (the default); SHORT "2009-04-11T17:20:42", no
+ * fraction and no zone letter, as some NCSs write their own (field: ENPS);
+ * still UTC. */
+enum cg_mos_time_form { CG_MOS_TIME_FULL = 0, CG_MOS_TIME_SHORT = 1 };
+
+/* cg_mos_build_heartbeat with the time in form. CG_EINVAL for an unknown form. */
+CG_API enum cg_err cg_mos_build_heartbeat_form(enum cg_mos_encoding enc, const char *mos_id,
+                                               const char *ncs_id, const char *message_id,
+                                               int64_t unix_ms, enum cg_mos_time_form form,
+                                               uint8_t **out, size_t *out_len);
+
 /* reqMachInfo (profile 0). */
 CG_API enum cg_err cg_mos_build_req_mach_info(enum cg_mos_encoding enc, const char *mos_id,
                                               const char *ncs_id, const char *message_id,

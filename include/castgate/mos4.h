@@ -144,6 +144,12 @@ CG_API enum cg_err cg_mos_endpoint_config_set_redeliver(struct cg_mos_endpoint_c
  * cg_mos_reply_heartbeat. */
 CG_API enum cg_err cg_mos_endpoint_config_set_deliver_heartbeats(struct cg_mos_endpoint_config *cfg,
                                                                  bool on);
+/* The <time> form of the heartbeats the endpoint writes (its answers to
+ * heartbeats, cg_mos_reply_heartbeat): CG_MOS_TIME_FULL (default) or
+ * CG_MOS_TIME_SHORT for a peer that refuses the fraction and zone letter
+ * (M-24). CG_EINVAL for another value. */
+CG_API enum cg_err cg_mos_endpoint_config_set_heartbeat_time(struct cg_mos_endpoint_config *cfg,
+                                                             enum cg_mos_time_form form);
 /* The journal option (needs a state directory). With a state directory each
  * IN lane always records the requests it delivers and their answers, so after
  * a restart the last 64 answers are replayed to repeats (M-22). On: every

@@ -104,9 +104,21 @@ enum cg_err cg_mos_build_heartbeat(enum cg_mos_encoding enc, const char *mos_id,
                                    const char *ncs_id, const char *message_id, int64_t unix_ms,
                                    uint8_t **out, size_t *out_len)
 {
+    return cg_mos_build_heartbeat_form(enc, mos_id, ncs_id, message_id, unix_ms,
+                                       CG_MOS_TIME_FULL, out, out_len);
+}
+
+enum cg_err cg_mos_build_heartbeat_form(enum cg_mos_encoding enc, const char *mos_id,
+                                        const char *ncs_id, const char *message_id,
+                                        int64_t unix_ms, enum cg_mos_time_form form,
+                                        uint8_t **out, size_t *out_len)
+{
     CG_GUARD(check_out(enc, out, out_len));
+    CG_CHECK(form == CG_MOS_TIME_FULL || form == CG_MOS_TIME_SHORT, CG_EINVAL);
     char when[32];
     CG_GUARD(cg_mos_format_time(unix_ms, when, sizeof(when)));
+    if (form == CG_MOS_TIME_SHORT) /* M-24: the fraction and the zone are optional */
+        when[19] = '\0';
     enum cg_err rc = CG_OK;
     struct cg_buf b;
     cg__buf_init(&b, 0);

@@ -90,6 +90,14 @@ enum cg_err cg_mos_endpoint_config_set_timing(struct cg_mos_endpoint_config *cfg
     return CG_OK;
 }
 
+enum cg_err cg_mos_endpoint_config_set_heartbeat_time(struct cg_mos_endpoint_config *cfg,
+                                                      enum cg_mos_time_form form)
+{
+    CG_CHECK(cfg != NULL && (form == CG_MOS_TIME_FULL || form == CG_MOS_TIME_SHORT), CG_EINVAL);
+    cfg->heartbeat_form = form;
+    return CG_OK;
+}
+
 enum cg_err cg_mos_endpoint_config_set_limits(struct cg_mos_endpoint_config *cfg,
                                               size_t max_message, size_t max_queue)
 {

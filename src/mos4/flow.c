@@ -225,9 +225,10 @@ static void answer_heartbeat(struct mos4_lane *l, const struct cg_mos_envelope *
     l->last_heartbeat_reply_ms = now;
     uint8_t *hb = NULL;
     size_t n = 0;
-    if (cg_mos_build_heartbeat(CG_MOS_UTF8, cg__mos4_mos_id(l), cg__mos4_ncs_id(l),
-                               env->message_id_kind != CG_MOS_MSGID_ABSENT ? env->message_id : NULL,
-                               wall_ms(), &hb, &n) == CG_OK)
+    if (cg_mos_build_heartbeat_form(CG_MOS_UTF8, cg__mos4_mos_id(l), cg__mos4_ncs_id(l),
+                                    env->message_id_kind != CG_MOS_MSGID_ABSENT ? env->message_id
+                                                                                : NULL,
+                                    wall_ms(), l->peer->ep->cfg.heartbeat_form, &hb, &n) == CG_OK)
         cg__mos4_lane_write(l, (const char *)hb, n);
     cg_mos_free(hb);
 }
@@ -528,8 +529,9 @@ enum cg_err cg_mos_reply_heartbeat(struct cg_mos_request *req)
     const struct mos4_lane *l = req->lane;
     uint8_t *hb = NULL;
     size_t n = 0;
-    enum cg_err rc = cg_mos_build_heartbeat(CG_MOS_UTF8, cg__mos4_mos_id(l), cg__mos4_ncs_id(l),
-                                            NULL, wall_ms(), &hb, &n);
+    enum cg_err rc = cg_mos_build_heartbeat_form(CG_MOS_UTF8, cg__mos4_mos_id(l),
+                                                 cg__mos4_ncs_id(l), NULL, wall_ms(),
+                                                 l->peer->ep->cfg.heartbeat_form, &hb, &n);
     if (rc == CG_OK)
         rc = cg_mos_reply(req, (const char *)hb, n);
     cg_mos_free(hb);

@@ -26,6 +26,7 @@ struct cg_mos_endpoint_config {
     bool journal;
     enum cg_mos_fsync fsync;
     uint32_t fsync_interval_ms;
+    enum cg_mos_time_form heartbeat_form; /* the <time> of heartbeats we write (M-24) */
 };
 
 struct cg_mos_peer_config {

@@ -298,6 +298,30 @@ static void test_answer_text(void **state)
     assert_string_equal(out, "");
 }
 
+/* M-24: the heartbeat time in both forms (issue 20 item 6). */
+static void test_heartbeat_time_forms(void **state)
+{
+    (void)state;
+    uint8_t *hb = NULL;
+    size_t n = 0;
+    int64_t t = INT64_C(1239470442000) + 7; /* 2009-04-11T17:20:42,007Z */
+    assert_int_equal(cg_mos_build_heartbeat_form(CG_MOS_UTF8, "m", "n", NULL, t, CG_MOS_TIME_SHORT,
+                                                 &hb, &n), CG_OK);
+    assert_non_null(strstr((char *)hb, "<time>2009-04-11T17:20:42</time>"));
+    cg_mos_free(hb);
+    assert_int_equal(cg_mos_build_heartbeat(CG_MOS_UTF8, "m", "n", NULL, t, &hb, &n), CG_OK);
+    assert_non_null(strstr((char *)hb, "<time>2009-04-11T17:20:42,007Z</time>"));
+    cg_mos_free(hb);
+    assert_int_equal(cg_mos_build_heartbeat_form(CG_MOS_UTF8, "m", "n", NULL, t,
+                                                 (enum cg_mos_time_form)7, &hb, &n), CG_EINVAL);
+    struct cg_mos_endpoint_config *cfg = NULL;
+    assert_int_equal(cg_mos_endpoint_config_new(CG_MOS_ROLE_MOS, "dev", &cfg), CG_OK);
+    assert_int_equal(cfg->heartbeat_form, CG_MOS_TIME_FULL);
+    assert_int_equal(cg_mos_endpoint_config_set_heartbeat_time(cfg, CG_MOS_TIME_SHORT), CG_OK);
+    assert_int_equal(cfg->heartbeat_form, CG_MOS_TIME_SHORT);
+    cg_mos_endpoint_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_unreadable_answer_is_a_nack),
         cmocka_unit_test(test_answer_text),
         cmocka_unit_test(test_next_from_callback_sent_once),
+        cmocka_unit_test(test_heartbeat_time_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
