@@ -105,6 +105,8 @@ static enum cg_err make_endpoint(struct app *a, const struct cg_mos_handlers *h)
         rc = cg_mos_endpoint_config_set_validate(ec, c->validate);
     if (rc == CG_OK && !strcmp(c->heartbeat_time, "short")) /* M-24 */
         rc = cg_mos_endpoint_config_set_heartbeat_time(ec, CG_MOS_TIME_SHORT);
+    if (rc == CG_OK && c->silent_reset_s > 0)
+        rc = cg_mos_endpoint_config_set_silent_reset(ec, (uint32_t)c->silent_reset_s * 1000);
     if (rc == CG_OK)
         rc = cg_mos_endpoint_new(a->ctx, ec, h, a, &a->ep);
     cg_mos_endpoint_config_free(ec);

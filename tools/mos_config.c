@@ -34,6 +34,8 @@ static const struct row rows[] = {
     {"endpoint", "keepalive_s", K_LONG, E(keepalive_s), 1, 86400, "idle seconds before a keepAlive (M-09: 30 or more; less is for tests, logged)"},
     {"endpoint", "ack_timeout_ms", K_LONG, E(ack_timeout_ms), 100, 3600000, "wait for an answer before sending again"},
     {"endpoint", "retries", K_LONG, E(retries), 0, 1000000, "times to send again (same messageID) before the sender gets a NACK (default 3; 0: sent once)"},
+    {"endpoint", "silent_reset_s", K_LONG, E(silent_reset_s), 0, 86400,
+     "reset a wss lane nothing arrived on for this long (0: never, default; for peers that send when idle)"},
     {"endpoint", "reconnect_max_ms", K_LONG, E(reconnect_max_ms), 100, 600000, "reconnect backoff cap"},
     {"endpoint", "max_message", K_LONG, E(max_message), 256, 1073741824, "largest message in bytes"},
     {"endpoint", "ocsp", K_BOOL, E(ocsp), 0, 1, "staple OCSP responses (B-12, default yes)"},

@@ -26,7 +26,7 @@ struct mosconf {
     char cert[MOSCONF_MAX_CERTS][1024], key[MOSCONF_MAX_CERTS][1024];
     int ncerts;
     char credentials[1024], state_dir[1024];
-    long keepalive_s, ack_timeout_ms, retries, reconnect_max_ms, max_message;
+    long keepalive_s, ack_timeout_ms, retries, reconnect_max_ms, max_message, silent_reset_s;
     int ocsp, validate, hsts;
     char removed_in_4[16];
     char heartbeat_time[8]; /* full (default) or short (M-24) */

@@ -150,6 +150,15 @@ CG_API enum cg_err cg_mos_endpoint_config_set_deliver_heartbeats(struct cg_mos_e
  * (M-24). CG_EINVAL for another value. */
 CG_API enum cg_err cg_mos_endpoint_config_set_heartbeat_time(struct cg_mos_endpoint_config *cfg,
                                                              enum cg_mos_time_form form);
+/* Resets a MOS 4.0 lane (closes its connection; a lane we dial is dialled
+ * again, the peer dials the others again) when nothing at all arrived on it
+ * for ms milliseconds, not even a keepAlive: a connection a firewall or the
+ * peer silently dropped (field). 0 (default): never. Only for peers that send
+ * on their own (a keepAlive when idle, or heartbeats): a peer that sends a
+ * keepAlive only after idling both ways (as castgate does, M-09) may stay
+ * silent while ours keep the lane busy. CG_ERANGE below 1000. */
+CG_API enum cg_err cg_mos_endpoint_config_set_silent_reset(struct cg_mos_endpoint_config *cfg,
+                                                           uint32_t ms);
 /* The journal option (needs a state directory). With a state directory each
  * IN lane always records the requests it delivers and their answers, so after
  * a restart the last 64 answers are replayed to repeats (M-22). On: every

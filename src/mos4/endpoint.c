@@ -98,6 +98,15 @@ enum cg_err cg_mos_endpoint_config_set_heartbeat_time(struct cg_mos_endpoint_con
     return CG_OK;
 }
 
+enum cg_err cg_mos_endpoint_config_set_silent_reset(struct cg_mos_endpoint_config *cfg,
+                                                    uint32_t ms)
+{
+    CG_CHECK(cfg != NULL, CG_EINVAL);
+    CG_CHECK(ms == 0 || ms >= 1000, CG_ERANGE);
+    cfg->silent_reset_ms = ms;
+    return CG_OK;
+}
+
 enum cg_err cg_mos_endpoint_config_set_limits(struct cg_mos_endpoint_config *cfg,
                                               size_t max_message, size_t max_queue)
 {

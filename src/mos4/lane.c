@@ -68,6 +68,23 @@ static bool exchange_open(const struct mos4_lane *l)
     return l->dir == CG_MOS_OUT ? l->inflight != NULL : l->current != NULL;
 }
 
+/* Nothing received for silent_reset_ms (cg_mos_endpoint_config_set_silent_reset):
+ * the connection is reset, and dialled again where we dial. */
+static bool silent_too_long(struct mos4_lane *l, uint64_t now)
+{
+    uint32_t limit = l->peer->ep->cfg.silent_reset_ms;
+    if (limit == 0 || !l->up || l->ws == NULL || now - l->last_rx_ms < limit)
+        return false;
+    char name[300];
+    cg__log(l->peer->ep->ctx, CG_LOG_WARN, "mos", "%s: nothing received for %llu s: connection "
+            "reset", lane_name(l, name, sizeof(name)), (unsigned long long)(now - l->last_rx_ms) / 1000);
+    struct cg_ws *ws = l->ws;
+    cg_ws_set_user(ws, NULL);
+    cg__mos4_lane_gone(l);
+    cg_ws_close(ws, 1001, "nothing received for too long");
+    return true;
+}
+
 /* M-09: a keepAlive only after keepalive_ms without traffic either way, and
  * never in the middle of an exchange. */
 static void on_idle(uv_timer_t *t)
@@ -75,6 +92,8 @@ static void on_idle(uv_timer_t *t)
     struct mos4_lane *l = LANE_OF(t, idle_timer);
     const struct cg_mos_endpoint *ep = l->peer->ep;
     uint64_t now = cg__now_ms();
+    if (silent_too_long(l, now))
+        return;
     uint64_t last = l->last_tx_ms > l->last_rx_ms ? l->last_tx_ms : l->last_rx_ms;
     uint64_t due = last + ep->cfg.keepalive_ms;
     if (l->up && now >= due && !exchange_open(l)) {
