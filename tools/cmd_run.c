@@ -190,7 +190,8 @@ static void relay_done(void *user, enum cg_err status, const struct cg_mos_messa
     if (reply != NULL) /* the far side's own answer, its status text included */
         cg_mos_reply(f->req, reply->xml, reply->len);
     else if (status != CG_ECLOSED) /* on removal or shutdown the request is gone already */
-        cg_mos_reply_ack(f->req, false, "castgate: no answer from the far side");
+        cg_mos_reply_ack(f->req, false, "castgate: no answer from the far side (retries "
+                         "exhausted); it may still apply it: repeat it under the same messageID");
     free(f);
     if (gw->draining && gw->inflight == 0) {
         fprintf(stderr, "castgate run: drained\n");

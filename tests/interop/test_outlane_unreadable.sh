@@ -128,8 +128,8 @@ check "B: the request the NCS never answered: the gear got a NACK after the budg
   py "len(a) == 2 and '<messageID>11</messageID>' in a[0]['answer'] and 'NACK' in a[0]['answer'] and 'no answer' in a[0]['answer']"
 check "B: the next request went out and the gear got a NACK containing the NCS's text" \
   py "'<messageID>12</messageID>' in a[1]['answer'] and 'NACK' in a[1]['answer'] and 'Invalid command: reqMachInfo' in a[1]['answer']"
-n11=$(grep -c '"messageID":"11"' "$T/ncs2.out")
-n12=$(grep -c '"messageID":"12"' "$T/ncs2.out")
+n11=$(grep '"event":"got"' "$T/ncs2.out" | grep -c '"messageID":"11"')
+n12=$(grep '"event":"got"' "$T/ncs2.out" | grep -c '"messageID":"12"')
 echo "the NCS read messageID 11 $n11 time(s), 12 $n12 time(s)"
 check "B: 11 sent twice (retries = 1), 12 once" bash -c "[ '$n11' = 2 ] && [ '$n12' = 1 ]"
 finish
