@@ -119,12 +119,17 @@ static void on_ack_timeout(uv_timer_t *t)
     cg__mos4_out_kick(l);
 }
 
+static bool asked_without_id(const struct mos4_pending *p)
+{
+    return p->keep_id && p->msgid_text[0] == '\0';
+}
+
 static bool same_id(const struct mos4_lane *l, const struct cg_mos_envelope *env,
                     const struct mos4_pending *p)
 {
     if (env->message_id_kind == CG_MOS_MSGID_ABSENT) /* lenient: legacy peers (M-11) */
         return true;
-    if (p->keep_id && p->msgid_text[0] == '\0') /* asked without one: by kind (M-11) */
+    if (asked_without_id(p)) /* by kind (M-11) */
         return cg__mos4_answer_fits(l->ch, p->name, env->name);
     if (!p->keep_id)
         return env->message_id_kind == CG_MOS_MSGID_OK && env->message_id_value == p->msgid;
@@ -138,9 +143,10 @@ static bool same_id(const struct mos4_lane *l, const struct cg_mos_envelope *env
 static void on_answer(struct mos4_lane *l, const struct cg_mos_message *m)
 {
     const struct cg_mos_envelope *env = m->env;
+    const struct mos4_pending *p = l->inflight;
     if (env->message_id_kind != CG_MOS_MSGID_ABSENT &&
         strcmp(env->message_id, l->last_answered) == 0 &&
-        (l->inflight == NULL || !same_id(l, env, l->inflight))) { /* M-22: a retry's second answer */
+        (p == NULL || asked_without_id(p) || !same_id(l, env, p))) { /* M-22: a retry's 2nd answer */
         lane_log(l, CG_LOG_INFO, "<%s> answers messageID %s again (it was sent again before its "
                  "answer came): dropped, it was taken the first time", env->name, env->message_id);
         return;

@@ -150,6 +150,34 @@ static void test_idless_request_answered_by_kind(void **state)
     ofix_free(&f);
 }
 
+/* A late second answer to the numbered request before an ID-less one is not
+ * taken for the ID-less one's answer, although it is of the right kind. */
+static void test_idless_not_closed_by_a_late_repeat(void **state)
+{
+    (void)state;
+    struct ofix f;
+    ofix_init(&f, 0, 60000, 3, false);
+    struct done d1 = {0}, d2 = {0};
+    static const char req[] = "<mos><mosID>dev</mosID><ncsID>ncs</ncsID><messageID>50</messageID>"
+                              "<mosReqAll><pause>0</pause></mosReqAll></mos>";
+    static const char ack50[] = "<mos><mosID>dev</mosID><ncsID>ncs</ncsID><messageID>50</messageID>"
+                                "<mosAck><objID/><objRev>0</objRev><status>ACK</status>"
+                                "<statusDescription/></mosAck></mos>";
+    assert_int_equal(cg_mos_forward(&f.ep, "ncs", CG_MOS_CH_MOM, req, strlen(req), on_done, &d1),
+                     CG_OK);
+    assert_int_equal(cg_mos_forward(&f.ep, "ncs", CG_MOS_CH_MOM, HB_NOID, strlen(HB_NOID), on_done,
+                                    &d2), CG_OK);
+    answer(&f, ack50);
+    assert_int_equal(d1.calls, 1);
+    answer(&f, ack50); /* the same answer again (50 was sent twice) */
+    assert_int_equal(d2.calls, 0);
+    assert_true(tu_log_has(&f.log, "answers messageID 50 again"));
+    answer(&f, HB_ANS7);
+    assert_int_equal(d2.calls, 1);
+    assert_int_equal(d2.status, CG_OK);
+    ofix_free(&f);
+}
+
 /* The default retry budget is finite: an unanswered request completes with
  * CG_ETIMEDOUT after it, and the lane carries the next one. */
 static void test_default_budget_is_finite(void **state)
@@ -327,6 +355,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_answer_fits_by_kind),
         cmocka_unit_test(test_idless_request_answered_by_kind),
+        cmocka_unit_test(test_idless_not_closed_by_a_late_repeat),
         cmocka_unit_test(test_default_budget_is_finite),
         cmocka_unit_test(test_zero_retries_sends_once),
         cmocka_unit_test(test_unreadable_answer_is_a_nack),
