@@ -7,7 +7,9 @@
                                                  a heartbeat with a heartbeat. --seen: the
                                                  messageIDs applied, kept across restarts
                                                  (M-22): a repeat is answered, not applied
-                                                 again, and printed as "repeat"
+                                                 again, and printed as "repeat"; every
+                                                 arrival is printed with its time "t", and
+                                                 "answered" once its answer is written
   mos2peer.py ncs --port P --count N [--start K] [--retry-s S] [--heartbeat]
                                                  connect to P; send N numbered roReq,
                                                  stop-and-wait, retry the same messageID
@@ -64,11 +66,14 @@ def device(args):
                     seen.add(key)
                     with open(args.seen, "a") as f:
                         f.write(key + "\n"); f.flush(); os.fsync(f.fileno())
-            out(event="repeat" if repeat else "got", messageID=key,
-                seq=int(next(g for g in seq.groups() if g)) if seq else None)
+            # Every arrival is printed (raw, before the M-22 check decides
+            # whether to apply it): a verdict counts these, not the applied set.
+            n = int(next(g for g in seq.groups() if g)) if seq else None
+            out(event="repeat" if repeat else "got", messageID=key, seq=n, t=time.time())
             if args.delay_ms:
                 time.sleep(args.delay_ms / 1000.0)
             c.sendall((env + "<roAck><roID/><roStatus>%s</roStatus></roAck></mos>" % args.status).encode("utf-16-be"))
+            out(event="answered", messageID=key, seq=n)
     while True:
         c, _ = srv.accept()
         threading.Thread(target=serve, args=(c,), daemon=True).start()
