@@ -55,11 +55,19 @@ node "$S/legacy-device.js" --id DEV --ncs-id NCS --lower "$DL" --upper "$DU" --q
   --send-delay-ms 3000 --exit-after-ms 100000 >"$T/dev.out" 2>&1 &
 DPID=$!; PIDS+=($DPID)
 wait_port "$DU"
+# The device's own link (to gateway 2's G2* ports, up only once the NCS side
+# is) must be up before the NCS asks for mosReqAll: its answer, mosListAll,
+# goes out on that link. The NCS waits for $T/devlink (--wait-file).
+( for _ in $(seq 300); do grep -q '"event":"connection","primary":true' "$T/dev.out" && { touch "$T/devlink"; exit; }
+    sleep 0.1; done ) &
+WPID=$!; PIDS+=($WPID)
 timeout 150 node "$S/legacy-ncs.js" --id NCS --dev-id DEV --lower "$NL" --upper "$NU" --query "$NQ" \
   --dev-lower "$G1L" --dev-upper "$G1U" --dev-query "$G1Q" --script profile0-4 --count 50 --numbered \
-  --big-rocreate 2000000 --wait-incoming-ms 10000 --await-types mosObj=3,roElementStat=2 \
+  --big-rocreate 2000000 --wait-incoming-ms 10000 --wait-file "$T/devlink" --await-types mosObj=3,roElementStat=2 \
   --exit-when-done --linger-ms 1000 >"$T/ncs.out" 2>&1
 nrc=$?
+wait "$WPID" 2>/dev/null
+check "the device's own link to the gateway came up before the NCS script" grep -q '"event":"wait-file","present":true' "$T/ncs.out"
 kill -TERM "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null
 python3 - "$T/ncs.out" "$T/dev.out" >"$T/verdict" <<'PY'
 import json, re, sys
@@ -71,17 +79,29 @@ seq = [int(re.match(r"seq (\d+)", e["roSlug"]).group(1)) for e in dev
        if e.get("event") == "recv" and e.get("type") == "roCreate" and str(e.get("roSlug", "")).startswith("seq ")]
 big_n = [e["hash"] for e in ncs if e.get("event") == "big-rocreate"]
 big_d = [e["hash"] for e in dev if e.get("event") == "recv" and e.get("roID") == "RO-BIG"]
+done = [e for e in ncs if e.get("event") == "script-done"]
+steps = [e for e in ncs if e.get("event") == "sent"]
+lists = [e for e in ncs if e.get("event") == "recv" and e.get("type") == "mosListAll"]
 print(json.dumps({"sent": s.get("sent"), "acked": s.get("acked"), "nacked": s.get("nacked"),
+                  "unexpected": s.get("unexpected"), "script_done": bool(done),
+                  "steps": len(steps), "failed_steps": [e["msg"] for e in steps if not e.get("pass")],
+                  "mos_list_all": [e.get("objIDs", [])[:3] for e in lists],
                   "failed": s.get("failed"), "received_by_ncs": s.get("receivedByType"),
                   "numbered_in_order_once": seq == list(range(1, 51)),
                   "big_identical": bool(big_n) and big_d == big_n}))
 PY
 cat "$T/verdict"
 v() { python3 -c "import json,sys; d=json.load(open('$T/verdict')); sys.exit(0 if ($1) else 1)"; }
-check "Sofie NCS script (profile 0-4) completed through two gateways (rc $nrc)" v "d['failed'] == 0 and d['sent'] and d['acked'] + d['nacked'] == d['sent']"
+# The NCS's own verdicts: each step answered as expected (an ACK where an ACK
+# was expected, a NACK only where the script expects one), exit status 0.
+check "Sofie NCS script (profile 0-4) completed through two gateways, NCS exit status 0 (rc $nrc)" test "$nrc" = 0
+check "every step of the NCS script answered as it expects: $(python3 -c "import json; d=json.load(open('$T/verdict')); print(d['steps'], 'steps, failed:', d['failed_steps'] or 'none')")" \
+  v "d['script_done'] and d['steps'] == d['sent'] and d['steps'] > 0 and not d['failed_steps'] and d['unexpected'] == 0 and d['failed'] == 0"
 check "50 numbered running orders delivered exactly once, in order" v "d['numbered_in_order_once']"
 check "2 MB non-ASCII roCreate arrived with identical content" v "d['big_identical']"
-check "device-originated mosObj, roElementStat and mosListAll reached the NCS" \
+check "device-originated mosObj and roElementStat reached the NCS" \
   v "(d['received_by_ncs'] or {}).get('mosObj') == 3 and (d['received_by_ncs'] or {}).get('roElementStat') == 2"
+check "mosReqAll answered by one device-originated mosListAll of every object" \
+  v "d['mos_list_all'] == [['OBJ1', 'OBJ2', 'OBJ3']]"
 check "keepAlive never reached the legacy gear" bash -c "! grep -qi keepalive '$T/dev.out' '$T/ncs.out'"
 finish

@@ -14,7 +14,7 @@ const o = c.parseArgs(process.argv.slice(2), {
   devLower: 0, devUpper: 0, devQuery: 0,
   timeout: 10000, heartbeatMs: 0, connectTimeoutMs: 20000,
   script: '', count: 0, numbered: false, kind: 'roCreate', bigRocreate: 0,
-  lingerMs: 0, waitIncomingMs: 0, awaitTypes: '', awaitMs: 20000, exitWhenDone: false, exitAfterMs: 0, raw: false, rawHeartbeats: false, rawMax: 400, debug: false,
+  lingerMs: 0, waitIncomingMs: 0, waitFile: '', awaitTypes: '', awaitMs: 20000, exitWhenDone: false, exitAfterMs: 0, raw: false, rawHeartbeats: false, rawMax: 400, debug: false,
 });
 if (!o.lower || !o.upper || !o.query) throw new Error('--lower, --upper and --query are required (no default ports)');
 if (!o.devLower || !o.devUpper) throw new Error('--dev-lower and --dev-upper are required');
@@ -204,6 +204,12 @@ async function main() {
   // our listening ports), so device-originated answers (mosListAll) can flow.
   while (o.waitIncomingMs && counts.received === 0 && Date.now() - t < o.waitIncomingMs) await new Promise((r) => setTimeout(r, 100));
   if (o.waitIncomingMs) emit({ event: 'incoming-link', connected: counts.received > 0, ms: Date.now() - t });
+  // --wait-file PATH: wait (at most --connect-timeout-ms) until PATH exists: a
+  // test creates it once the device's own link is up (through a gateway the
+  // first message received may be the gateway's heartbeat, not the device's).
+  const t3 = Date.now();
+  while (o.waitFile && !require('fs').existsSync(o.waitFile) && Date.now() - t3 < o.connectTimeoutMs) await new Promise((r) => setTimeout(r, 100));
+  if (o.waitFile) emit({ event: 'wait-file', present: require('fs').existsSync(o.waitFile), ms: Date.now() - t3 });
   if (o.script === 'profile0-4') await profile04(dev);
   else if (o.script) throw new Error(`unknown --script ${o.script}`);
   if (o.count) await numbered(dev);
