@@ -26,6 +26,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# need WHY COMMAND...: the test cannot run here unless COMMAND succeeds:
+# exit 77, which ctest reports as skipped (SKIP_RETURN_CODE 77), not passed.
+need() { local why=$1; shift; "$@" >/dev/null 2>&1 || { echo "SKIP: $why"; exit 77; }; }
+need_node() { need "node and tests/interop/node_modules (bash scripts/deps.sh)" test -d "$SRC/tests/interop/node_modules/ws" -a -n "$(command -v node)"; }
+
 ok()   { PASSED=$((PASSED + 1)); echo "ok   - $1"; }
 bad()  { FAILED=$((FAILED + 1)); echo "FAIL - $1${2:+: $2}"; }
 # check NAME COMMAND...: passes when the command exits 0.

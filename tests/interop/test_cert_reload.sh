@@ -4,6 +4,7 @@
 # handshakes see the new certificate; a broken replacement is refused with a
 # log line naming the problem and the previous certificate keeps serving.
 . "$(dirname "$0")/lib.sh"
+need_node
 export NODE_PATH="$SRC/tests/interop/node_modules"
 
 PORT=$(free_port)

@@ -9,7 +9,7 @@ set -euo pipefail
 CASTGATE=${CASTGATE:?}
 if [ -z "${CG_IN_NS:-}" ]; then
   if ! unshare -n -m true 2>/dev/null; then
-    echo "SKIP: cannot create network/mount namespaces here (need CAP_SYS_ADMIN)"; exit 0
+    echo "SKIP: cannot create network/mount namespaces here (need CAP_SYS_ADMIN)"; exit 77
   fi
   command -v avahi-daemon >/dev/null && command -v dbus-daemon >/dev/null \
     || { echo "FAIL: avahi-daemon/dbus-daemon missing (make deps)"; exit 1; }

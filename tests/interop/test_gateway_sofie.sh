@@ -7,6 +7,7 @@
 # running order with non-ASCII text arriving byte-identical in content, and
 # device-originated messages reaching the NCS.
 . "$(dirname "$0")/lib.sh"
+need_node
 
 P=$T/pki; S=$SRC/tests/interop/sofie
 export NODE_PATH=$SRC/tests/interop/node_modules

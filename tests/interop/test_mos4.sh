@@ -6,6 +6,7 @@
 # query (M-02), text frames (M-04), keepAlive never delivered (M-09), and a
 # receiver killed mid-stream losing and repeating nothing.
 . "$(dirname "$0")/lib.sh"
+need_node
 
 P=$T/pki; F=${CG_SHARED_DIR:-$SRC/../shared}/fixtures/mos/spec
 make_pki "$P" "$(free_port)"

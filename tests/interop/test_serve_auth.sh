@@ -6,6 +6,7 @@
 # file readable by others refused at start; and the open-file soft limit
 # raised to the hard limit.
 . "$(dirname "$0")/lib.sh"
+need_node
 
 PORT=$(free_port); P=$T/pki
 make_pki "$P" "$(free_port)"

@@ -9,6 +9,7 @@
 # the NCS; every message is answered under its own messageID; both exit
 # cleanly on SIGTERM / when done with a summary line.
 . "$(dirname "$0")/lib.sh"
+need_node
 
 S=$SRC/tests/interop/sofie
 export NODE_PATH=${NODE_PATH:-$SRC/tests/interop/node_modules}

@@ -6,6 +6,7 @@
 # in the middle gets its pong. Also messages that arrive split across reads
 # and many in one read (frames parsed by src/ws/rx.c).
 . "$(dirname "$0")/lib.sh"
+need_node
 
 PORT=$(free_port); P=$T/pki
 make_pki "$P" "$(free_port)"

@@ -3,6 +3,7 @@
 # pinned in package-lock.json) and raw TLS sockets: echo, UTF-8 rules, size
 # limit, ping/pong, timeouts, connection limit, abortive closes, shutdown.
 . "$(dirname "$0")/lib.sh"
+need_node
 
 PORT=$(free_port); P=$T/pki
 make_pki "$P" "$(free_port)"
