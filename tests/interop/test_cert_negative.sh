@@ -64,5 +64,15 @@ FP=$("$CASTGATE" cert fingerprint "$L/server-rsa.pem")
 "$CASTGATE" trust pin --store "$T/tr" peer.example "$FP" >/dev/null 2>&1
 "$CASTGATE" trust pin --store "$T/tr" other.example "$FP" >/dev/null 2>&1
 check "M-06 trust pin-get returns the pin" bash -c "[ \"\$('$CASTGATE' trust pin-get --store '$T/tr' peer.example)\" = '$(echo "$FP" | tr -d :)' ]"
-check "M-06 a pin is usable by castgate connect --pin (64 hex digits)" bash -c "[ \$(grep -c . '$T/tr/pins') = 2 ]"
+# The pin in use: castgate connect --pin with the stored pin reaches a server
+# holding that certificate (signed by a CA the client does not trust); the
+# other leaf's pin is refused by the same server.
+PINPORT=$(free_port)
+start_serve "$T/pinserve.log" --listen "127.0.0.1:$PINPORT" --no-ocsp --cert "$L/server-rsa.chain.pem" --key "$L/server-rsa.key"
+PIN=$("$CASTGATE" trust pin-get --store "$T/tr" peer.example)
+OTHER=$("$CASTGATE" cert fingerprint "$L/server-ecdsa.pem" | tr -d :)
+check "M-06 the stored pin is usable: castgate connect --pin reaches the pinned server" bash -c \
+  "timeout 20 '$CASTGATE' connect 'wss://localhost:$PINPORT/mos/Communication' --pin '$PIN' --timeout-ms 5000 >'$T/pin.out' 2>&1"
+refused "M-06 ... and another certificate's pin is refused by it" 'certificate|pin' \
+  timeout 20 "$CASTGATE" connect "wss://localhost:$PINPORT/mos/Communication" --pin "$OTHER" --timeout-ms 5000
 finish
