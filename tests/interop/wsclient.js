@@ -52,5 +52,7 @@ ws.on('message', (data, isBinary) => {
   out(o);
   if (++got >= expect) ws.close(1000, 'done');
 });
+// Pings from the server (ws answers each with a pong by itself): counted.
+ws.on('ping', (data) => out({ event: 'ping', bytes: data.length }));
 ws.on('close', (code) => { out({ event: 'close', code }); clearTimeout(timer); process.exit(0); });
 ws.on('error', (e) => { out({ event: 'error', message: e.message, code: e.code }); clearTimeout(timer); process.exit(1); });
