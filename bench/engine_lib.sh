@@ -189,13 +189,17 @@ EOF
 load() {
   local fig=$1 who=$2 round=$3 params=$4 ccmd=$5
   shift 6
-  local out
+  local out state
+  # the machine before the round: load, and other benchmarks or soaks running
+  state=$(python3 "$(dirname "${BASH_SOURCE[0]}")/lib/machine.py" check "$fig | $who | round $round")
   if out=$("$WSLOAD" "$@" 2>"$WORK/wsload.err"); then :; fi
   [ -n "$out" ] || out='{"ok":false}'
-  python3 - "$fig" "$who" "$round" "$params" "$ccmd" "bench_wsload $*" "$out" "$(head -c 500 "$WORK/wsload.err")" >>"$ROUNDS" <<'PY'
+  python3 - "$fig" "$who" "$round" "$params" "$ccmd" "bench_wsload $*" "$out" "$(head -c 500 "$WORK/wsload.err")" "$state" >>"$ROUNDS" <<'PY'
 import json, sys
-fig, who, rnd, params, ccmd, lcmd, out, err = sys.argv[1:9]
+fig, who, rnd, params, ccmd, lcmd, out, err, state = sys.argv[1:10]
 m = json.loads(out)
+st = json.loads(state)
+m["loadavg_before"], m["others_before"] = st["loadavg"], st["others"]
 row = {"figure": fig, "contender": who, "round": int(rnd), "params": json.loads(params),
        "command": ccmd + "  |  load: " + lcmd, "metrics": m}
 if err.strip():

@@ -15,6 +15,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 
@@ -47,7 +48,7 @@ def first_line(s, pattern=None):
     return None
 
 
-def machine(root):
+def machine(root, d=None):
     cpu = "?"
     for line in open("/proc/cpuinfo"):
         if line.startswith("model name"):
@@ -55,8 +56,15 @@ def machine(root):
     mem = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
     pkg = lambda p: first_line(sh("dpkg-query", "-W", "-f=${Version}", p))  # noqa: E731
     castgate = os.environ.get("CASTGATE", os.path.join(root, "build", "bin", "castgate"))
-    commit = sh("git", "-C", root, "rev-parse", "--short", "HEAD")
-    dirty = sh("git", "-C", root, "status", "--porcelain", "--untracked-files=no")
+    # The commit measured is the one bench/run.sh recorded (the report may be
+    # rebuilt later from another checkout); dirty = it recorded a diff.
+    rec = os.path.join(d, "commit") if d else None
+    if rec and os.path.exists(rec):
+        commit = open(rec).read().strip()[:12]
+        dirty = os.path.exists(os.path.join(d, "dirty.diff"))
+    else:
+        commit = sh("git", "-C", root, "rev-parse", "--short", "HEAD")
+        dirty = sh("git", "-C", root, "status", "--porcelain", "--untracked-files=no")
     return {
         "cores": os.cpu_count(), "cpu_model": cpu, "kernel": platform.release(),
         "memory_gb": round(mem / 1024 / 1024, 1), "os": first_line(open("/etc/os-release").read(), "PRETTY_NAME"),
@@ -73,7 +81,37 @@ def machine(root):
             "gnuplot": first_line(sh("gnuplot", "--version")),
         },
         "note": "shared machine: other jobs may run at the same time; compare ratios, medians and spreads",
+        "commit": commit, "dirty": bool(dirty),
+        "states": machine_states(d),
     }
+
+
+def machine_states(d):
+    """bench/run.sh's machine.jsonl (load and other benchmarks/soaks at the
+    start, before each part, at the end) and the load the parts recorded before
+    each round (loadavg_before)."""
+    out = {"checks": [], "round_load_1min": None, "round_others": []}
+    if not d:
+        return out
+    path = os.path.join(d, "machine.jsonl")
+    if os.path.exists(path):
+        out["checks"] = [json.loads(l) for l in open(path) if l.strip()]
+    loads, others = [], set()
+    for n in os.listdir(d):
+        if n.endswith(".json"):
+            try:
+                p = json.load(open(os.path.join(d, n)))
+            except ValueError:
+                continue
+            for f in p.get("figures", []) if isinstance(p, dict) else []:
+                for r in f.get("rounds", []):
+                    if isinstance(r, dict) and r.get("loadavg_before"):
+                        loads.append(float(r["loadavg_before"][0]))
+                        others.update(r.get("others_before") or [])
+    if loads:
+        out["round_load_1min"] = [min(loads), statistics.median(loads), max(loads), len(loads)]
+    out["round_others"] = sorted(others)
+    return out
 
 
 def fmt(v):
@@ -151,7 +189,23 @@ def markdown(stamp, mach, parts, status):
            "Machine: %s cores, %s, %s GB, Linux %s, %s. Load average when the report was written: %s." % (
                mach["cores"], mach["cpu_model"], mach["memory_gb"], mach["kernel"],
                (mach.get("os") or "").replace("PRETTY_NAME=", "").strip('"'), " ".join(mach["loadavg_at_report"])),
-           "", "Versions: " + "; ".join("%s %s" % (k, v[k]) for k in v if v[k]) + ".", "",
+           "", "Versions: " + "; ".join("%s %s" % (k, v[k]) for k in v if v[k]) + ".", ""]
+    st = mach.get("states") or {}
+    if mach.get("dirty"):
+        out += ["**Measured from a tree with uncommitted changes** (BENCH_ALLOW_DIRTY=1): the diff is in "
+                "%s/dirty.diff." % stamp, ""]
+    checks = st.get("checks") or []
+    if checks:
+        out += ["Load average (1/5/15 min) at each check: " + "; ".join(
+            "%s %s" % (c.get("label", ""), "/".join(c.get("loadavg") or ["?"])) for c in checks) + "."]
+    if st.get("round_load_1min"):
+        lo, med, hi, n = st["round_load_1min"]
+        out += ["1-minute load before each of %d rounds: min %.2f, median %.2f, max %.2f." % (n, lo, med, hi)]
+    seen = sorted({o for c in checks for o in c.get("others") or []} | set(st.get("round_others") or []))
+    if seen:
+        out += ["", "**WARNING: other benchmarks or soaks ran during this run; its figures are not reliable:**", ""]
+        out += ["- `%s`" % o.replace("`", "'") for o in seen[:10]]
+    out += ["",
            "Figures are medians of interleaved rounds where a part runs rounds (spread = min..max); the "
            "machine is shared, so read ratios rather than absolute values. Plot: %s.png." % stamp, ""]
     allt = [(p["part"], t) for p in parts for t in p.get("targets", [])]
@@ -300,7 +354,7 @@ def main():
             f.setdefault("contender", "?")
             f.setdefault("name", "?")
         parts.append(p)
-    mach = machine(root)
+    mach = machine(root, d)
     base = os.path.join(os.path.dirname(d), stamp)
     merged = {"stamp": stamp, "machine": mach,
               "parts_status": {k: {"status": v[0], "seconds": v[1], "detail": v[2]} for k, v in status.items()},

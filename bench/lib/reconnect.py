@@ -24,6 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import benchlib as B  # noqa: E402
+import machine  # noqa: E402
 
 FIXTURE = os.path.join(B.SHARED, "fixtures", "mos", "spec", "roElementStat-ro.xml")
 DOWNTIMES = [0.3, 0.6, 1.0, 1.5, 2.0, 3.0]
@@ -147,7 +148,9 @@ def main():
     rounds = []
     for i in range(ROUNDS):
         down = DOWNTIMES[i % len(DOWNTIMES)]
+        st = machine.state()
         r = one_round(port, watch)
+        r["loadavg_before"], r["others_before"] = st["loadavg"], st["others"]
         r["down_s_before"] = down if i else 1.5
         r["round"] = i + 1
         rounds.append(r)
