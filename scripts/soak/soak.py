@@ -375,11 +375,11 @@ class Gear:
         self.incarnation += 1
         for t in self.tasks:
             t.cancel()
-        for t in self.tasks:
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):
-                pass
+        # Bounded: asyncio.wait_for in Python 3.11 can swallow a cancellation
+        # that comes as its inner future completes; a Sender then sees the new
+        # incarnation and returns by itself (Sender.stale).
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=10)
         self.tasks = []
         for s in self.servers:
             s.close()
@@ -482,6 +482,8 @@ class Sender:
     async def connect(self):
         backoff = 0.1
         while True:
+            if self.stale():
+                raise asyncio.CancelledError()
             try:
                 r, w = await asyncio.wait_for(
                     asyncio.open_connection("127.0.0.1", self.gear.dial_port(self.lane.ch)), 5)
@@ -491,6 +493,10 @@ class Sender:
             except (OSError, asyncio.TimeoutError):
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
+
+    def stale(self):
+        """This sender's gear has stopped (or restarted) since it began."""
+        return self.inc != self.gear.incarnation
 
     def drop(self):
         if self.w is not None:
@@ -505,7 +511,7 @@ class Sender:
             if last is not None and not last[1]:  # unanswered before the restart: again
                 await self.exchange(last[0])
             nxt = last[0] + 1 if last is not None else 1
-            while not self.soak.stop_traffic:
+            while not self.soak.stop_traffic and not self.stale():
                 st.note("S", lane.ch, nxt)
                 await self.exchange(nxt)
                 nxt += 1
@@ -522,6 +528,8 @@ class Sender:
         lane.outstanding = (msgid, now())
         retry = self.soak.args.retry_s
         while True:
+            if self.stale():
+                raise asyncio.CancelledError()
             if self.w is None:
                 await self.connect()
             try:
