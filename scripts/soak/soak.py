@@ -20,7 +20,10 @@ with the SHA-1 of its filler text (non-ASCII in about half the messages).
 The legacy gear keeps what M-22 asks of it in a state file per endpoint
 (messageIDs applied, last messageID sent and whether it was answered): a
 device restart drops its memory and reads the file again, so a repeat after
-the restart is recognised, answered with the original answer and counted apart.
+the restart is recognised and answered with the original answer. Every
+arrival is recorded before that (judge_repeats): a repeat must be explained
+by a gateway SIGKILL or a device restart with that message in flight, at
+most one per lane per fault; any other repeat, and any NACK, fails the run.
 
 Faults rotate: wss cut (ss -K), SIGKILL + restart of a gateway, restart of a
 tenth of the legacy devices, SIGHUP with an unchanged file (every link must
@@ -29,9 +32,15 @@ SIGTERMs in the first half of the run and B in the second, so each gateway has
 one lifetime of at least half the run: that is where "RSS and fds flat" is
 judged (see judge_memory).
 
+Faults come one at a time, aimed so that about half the run is spent between
+a fault and its recovery (--in-fault-target); the summary reports the share of
+messages in flight during a fault. RSS is judged by its slope after a
+warm-up (--max-slope-kb-min, 20 kB/min).
+
 Exit status: 0 when nothing was lost, applied twice, out of order, misrouted,
-corrupted or answered wrongly, no gateway crashed, every fault check held and
-RSS/fds stayed flat; 1 otherwise; 2 when the setup failed.
+corrupted, NACKed or answered wrongly, every repeat was explained by a fault,
+no gateway crashed, every fault check held and RSS/fds stayed flat; 1
+otherwise; 2 when the setup failed.
 """
 import argparse
 import asyncio
