@@ -35,7 +35,9 @@ mkdir -p "$CG_BENCH_DIR"
 git -C "$root" rev-parse HEAD >"$CG_BENCH_DIR/commit"
 if [ -n "$dirty" ]; then
   { echo "# uncommitted changes measured with this result (BENCH_ALLOW_DIRTY=1)"; echo "$dirty";
-    git -C "$root" diff HEAD; } >"$CG_BENCH_DIR/dirty.diff"
+    git -C "$root" diff HEAD
+    git -C "$root" ls-files --others --exclude-standard -- . ':(exclude)bench/results' |
+      while read -r f; do git -C "$root" diff --no-index -- /dev/null "$f"; done; } >"$CG_BENCH_DIR/dirty.diff"
   echo "bench: WARNING: a dirty tree; the diff is in ${CG_BENCH_DIR#$root/}/dirty.diff" >&2
 fi
 # Other benchmarks and soaks look for this to tell our processes from theirs.
