@@ -97,14 +97,19 @@ CG_API void cg_mos_free(void *p);
  * `</mos>` inside CDATA, comments, processing instructions and quoted
  * attribute values ignored). It scans the native encoding directly, keeps
  * only the message in progress, and never rescans bytes it has seen. Between
- * messages it skips whitespace, XML declarations and comments; anything else
- * is junk, reported once per run of junk. It does not check well-formedness
- * (see cg_mos_validate). */
+ * messages it skips whitespace, byte order marks (FE FF in UTF-16BE, EF BB BF
+ * in UTF-8), XML declarations and comments; anything else is junk. In
+ * UTF-16BE a run of junk may have an odd length (stray bytes, a UTF-8 message
+ * on a UCS-2BE connection): the framer then looks for the next `<` at both
+ * byte parities and re-aligns, so later messages are found wherever they
+ * start. It does not check well-formedness (see cg_mos_validate). */
 struct cg_mos_framer;
 
 /* A framer event. data/len: the message bytes in the framer's encoding
  * (for CG_OK), owned by the framer and valid until its next call. offset: the
- * stream offset of the message's first byte, or of the error. */
+ * stream offset of the message's first byte, or of the error. For CG_EJUNK
+ * data is NULL and len is 0 when a run of junk begins at offset, or the number
+ * of bytes the run skipped (from offset) when it ends. */
 struct cg_mos_frame {
     const uint8_t *data;
     size_t len;
@@ -129,7 +134,9 @@ CG_API enum cg_err cg_mos_framer_feed(struct cg_mos_framer *f, const void *data,
  *   CG_EAGAIN    nothing more until more bytes are fed;
  *   CG_EJUNK     bytes that are neither whitespace nor a message start at
  *                frame->offset; the framer skips them and resynchronises at
- *                the next `<mos`;
+ *                the next `<mos` (at either byte parity in UTF-16BE). Each
+ *                run gives two events: frame->len 0 where it begins, then
+ *                frame->len = bytes skipped when the next message starts;
  *   CG_ETOOBIG   the message starting at frame->offset passed max_message; the
  *                framer drops it, keeps scanning to its closing `</mos>`
  *                without buffering, and continues with the next message.
@@ -138,7 +145,8 @@ CG_API enum cg_err cg_mos_framer_next(struct cg_mos_framer *f, struct cg_mos_fra
 
 /* Ends the stream: CG_OK if it ended cleanly between messages; CG_EAGAIN if
  * it ended inside a message (frame->offset: where that message began);
- * CG_EENCODING if a UTF-16BE stream ended on an odd byte. */
+ * CG_EJUNK if it ended in junk or in cut markup (frame->offset, frame->len:
+ * the bytes skipped); CG_EENCODING if a UTF-16BE stream ended on an odd byte. */
 CG_API enum cg_err cg_mos_framer_finish(struct cg_mos_framer *f, struct cg_mos_frame *frame);
 
 /* ------------------------------------------------------------------------ */
