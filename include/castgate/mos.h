@@ -212,6 +212,60 @@ CG_API enum cg_err cg_mos_envelope_parse(enum cg_mos_encoding enc, const void *m
 CG_API enum cg_err cg_mos_validate(enum cg_mos_encoding enc, const void *msg, size_t len,
                                    uint64_t *err_offset);
 
+/* ------------------------------------------------------------------------ */
+/* Bounded pre-scan (issue 13 item 5)                                        */
+/* ------------------------------------------------------------------------ */
+
+/* libxml2's costs grow faster than the input for some shapes (200,000
+ * attributes on one element took it 11.6 s), and a DOCTYPE may declare
+ * entities. The scanner refuses, in one linear pass with no allocation, what
+ * a MOS message never needs, before libxml2 sees the bytes:
+ *   - a DOCTYPE, an entity or any other markup declaration (`<!` that is not
+ *     a comment or CDATA);
+ *   - more than max_attributes attributes on one element;
+ *   - elements nested deeper than max_depth (the root is depth 1).
+ * Processing instructions pass: MOS defines none, but a vendor's mosPayload
+ * may carry one, and libxml2 reads them in linear time. The scanner reads
+ * UTF-8 or UTF-16BE bytes directly (no conversion) and may be fed in pieces
+ * split at any byte. It is not a well-formedness check: what it passes still
+ * goes to cg_mos_validate. */
+#define CG_MOS_DEFAULT_MAX_ATTRIBUTES 64u
+#define CG_MOS_DEFAULT_MAX_DEPTH 64u
+
+struct cg_mos_scan_limits {
+    uint32_t max_attributes; /* per element; 0: CG_MOS_DEFAULT_MAX_ATTRIBUTES */
+    uint32_t max_depth;      /* 0: CG_MOS_DEFAULT_MAX_DEPTH */
+};
+
+/* Scanner state: caller-owned (on the stack is fine), no allocation. */
+struct cg_mos_scan {
+    uint64_t offset;     /* bytes fed so far */
+    uint64_t refused_at; /* after a refusal: offset of the '<' of the markup refused */
+    const char *why;     /* after a refusal: an English reason (points into this struct) */
+    uint64_t lt;         /* private: offset of the markup being read */
+    uint32_t max_attrs, max_depth, depth, attrs; /* private */
+    uint8_t w, st, k, hi;                        /* private */
+    bool have_hi, slash, seen_element, refused;  /* private */
+    char reason[80];                             /* private */
+};
+
+/* Prepares s for a message in enc (limits NULL: defaults). Cannot fail for a
+ * valid enc; s may be reused by calling this again. */
+CG_API void cg_mos_scan_init(struct cg_mos_scan *s, enum cg_mos_encoding enc,
+                             const struct cg_mos_scan_limits *limits);
+
+/* Scans the next len bytes of the message. Returns CG_OK (nothing refused so
+ * far), CG_EINVAL, or CG_EXML: refused; s->why says why and s->refused_at
+ * where, and every later call returns CG_EXML until cg_mos_scan_init(). */
+CG_API enum cg_err cg_mos_scan_feed(struct cg_mos_scan *s, const void *data, size_t len);
+
+/* One-shot scan of a whole message. Returns CG_OK, CG_EINVAL or CG_EXML with
+ * *why (if not NULL) set to a reason valid until the next call on this thread,
+ * and *offset (if not NULL) to where the refused markup starts. */
+CG_API enum cg_err cg_mos_scan(enum cg_mos_encoding enc, const void *msg, size_t len,
+                               const struct cg_mos_scan_limits *limits, uint64_t *offset,
+                               const char **why);
+
 /* Parses a messageID text (decimal, "0x1F" or "x1F", M-11/M-24). Returns
  * CG_MOS_MSGID_OK with *value set, or another kind; never overflows. */
 CG_API enum cg_mos_msgid cg_mos_message_id_parse(const char *text, uint32_t *value);
