@@ -205,10 +205,13 @@ CG_API enum cg_err cg_mos_envelope_parse(enum cg_mos_encoding enc, const void *m
 
 /* The full check, with libxml2: msg must be one well-formed XML document whose
  * root is <mos> holding exactly one element other than mosID, ncsID and
- * messageID. No DTD is loaded and no network is used. Costs a full parse; a
- * relay that only frames and routes need not call it. Returns CG_OK, CG_EINVAL,
- * CG_ENOMEM, CG_EXML (not well-formed; *err_offset, if not NULL, gets the byte
- * offset libxml2 reports, or 0), CG_EENVELOPE (well-formed but not one message). */
+ * messageID. No DTD is loaded and no network is used. cg_mos_scan with the
+ * default limits runs first, so libxml2 never sees what it refuses. Costs a
+ * full parse; a relay that only frames and routes need not call it. Returns
+ * CG_OK, CG_EINVAL, CG_ENOMEM, CG_EXML (refused by the pre-scan, or not
+ * well-formed; *err_offset, if not NULL, gets the offset of the refused markup
+ * or the byte offset libxml2 reports, or 0), CG_EENVELOPE (well-formed but not
+ * one message). */
 CG_API enum cg_err cg_mos_validate(enum cg_mos_encoding enc, const void *msg, size_t len,
                                    uint64_t *err_offset);
 
@@ -229,8 +232,8 @@ CG_API enum cg_err cg_mos_validate(enum cg_mos_encoding enc, const void *msg, si
  * UTF-8 or UTF-16BE bytes directly (no conversion) and may be fed in pieces
  * split at any byte. It is not a well-formedness check: what it passes still
  * goes to cg_mos_validate. */
-#define CG_MOS_DEFAULT_MAX_ATTRIBUTES 64u
-#define CG_MOS_DEFAULT_MAX_DEPTH 64u
+#define CG_MOS_DEFAULT_MAX_ATTRIBUTES 64
+#define CG_MOS_DEFAULT_MAX_DEPTH 64
 
 struct cg_mos_scan_limits {
     uint32_t max_attributes; /* per element; 0: CG_MOS_DEFAULT_MAX_ATTRIBUTES */
