@@ -446,8 +446,14 @@ struct mos4_vwait { /* a message that arrived while one was being validated */
 #define VWAIT_MAX 64                /* messages */
 #define VWAIT_MAX_BYTES (64u << 20) /* and bytes waiting behind one validation */
 
+enum check {
+    CHECK_NONE, /* held and replayed requests: checked when they arrived */
+    CHECK_XML,  /* the pre-scan ran on the wire bytes: libxml2 only */
+    CHECK_ALL   /* the pre-scan, then libxml2 */
+};
+
 static void take(struct mos4_lane *l, const char *xml, size_t len, bool fresh, bool repeat,
-                 bool check);
+                 enum check check);
 static void receive(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len);
 
 static void refuse_invalid(struct mos4_lane *l, const struct cg_mos_envelope *env, enum cg_err rc)
@@ -490,32 +496,47 @@ static void vjob_after(uv_work_t *w, int status)
             if (cg_mos_envelope_parse(CG_MOS_UTF8, j->xml, j->len, &env, NULL) == CG_OK)
                 refuse_invalid(l, &env, status != 0 ? CG_ECLOSED : j->rc);
         } else {
-            take(l, j->xml, j->len, true, false, false);
+            take(l, j->xml, j->len, true, false, CHECK_NONE);
         }
         vwait_drain(l);
     }
     free(j);
 }
 
+/* The bounded pre-scan on the message's own bytes (before a conversion, which
+ * for a 6 MB attack costs more than the scan). False if refused: then the
+ * sender gets a NACK with the reason. env: the envelope if known (else read
+ * here, for the messageID and name). */
+static bool scan_ok(struct mos4_lane *l, enum cg_mos_encoding enc, const void *msg, size_t len,
+                    const struct cg_mos_envelope *env)
+{
+    const struct cg_mos_endpoint *ep = l->peer->ep;
+    uint64_t at = 0;
+    const char *why = NULL;
+    if (cg_mos_scan(enc, msg, len, &ep->cfg.xml, &at, &why) == CG_OK)
+        return true;
+    struct cg_mos_envelope own;
+    if (env == NULL && cg_mos_envelope_parse(enc, msg, len, &own, NULL) == CG_OK)
+        env = &own;
+    char nack[160];
+    lane_log(l, CG_LOG_WARN, "<%s> refused before parsing: %s (byte %llu of %zu)",
+             env != NULL ? env->name : "?", why, (unsigned long long)at, len);
+    snprintf(nack, sizeof(nack), "message refused: %s", why);
+    cg__mos4_nack_invalid(l, env != NULL ? env->message_id : NULL, nack);
+    return false;
+}
+
 /* Validates a fresh message. Returns true if it may go on now; false if it
  * was refused (and NACKed) or went to the thread pool (it goes on from
  * vjob_after). */
 static bool validated(struct mos4_lane *l, const char *xml, size_t len,
-                      const struct cg_mos_envelope *env)
+                      const struct cg_mos_envelope *env, enum check check)
 {
     const struct cg_mos_endpoint *ep = l->peer->ep;
-    if (!ep->cfg.validate)
+    if (!ep->cfg.validate || check == CHECK_NONE)
         return true;
-    uint64_t at = 0;
-    const char *why = NULL;
-    if (cg_mos_scan(CG_MOS_UTF8, xml, len, &ep->cfg.xml, &at, &why) != CG_OK) {
-        char nack[160];
-        lane_log(l, CG_LOG_WARN, "<%s> refused before parsing: %s (byte %llu of %zu)", env->name,
-                 why, (unsigned long long)at, len);
-        snprintf(nack, sizeof(nack), "message refused: %s", why);
-        cg__mos4_nack_invalid(l, env->message_id, nack);
+    if (check == CHECK_ALL && !scan_ok(l, CG_MOS_UTF8, xml, len, env))
         return false;
-    }
     if (len > ep->cfg.async_validate) {
         struct mos4_vjob *j = malloc(sizeof(*j) + len + 1);
         if (j != NULL) {
@@ -582,10 +603,8 @@ static void vjob_forget(struct mos4_lane *l)
     l->vwait_bytes = 0;
 }
 
-/* check: validate (a fresh message from the peer); held and replayed
- * requests were validated when they arrived. */
 static void take(struct mos4_lane *l, const char *xml, size_t len, bool fresh, bool repeat,
-                 bool check)
+                 enum check check)
 {
     struct cg_mos_envelope env;
     const char *detail = NULL;
@@ -598,7 +617,7 @@ static void take(struct mos4_lane *l, const char *xml, size_t len, bool fresh, b
         cg__mos4_nack_invalid(l, NULL, "not one MOS message");
         return;
     }
-    if (check && !validated(l, xml, len, &env))
+    if (!validated(l, xml, len, &env, check))
         return;
     if (is_keepalive(env.name))
         return; /* M-09: ends here, never answered, never delivered */
@@ -621,9 +640,11 @@ void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, 
 static void receive(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len)
 {
     if (!binary) { /* M-04: a text frame is UTF-8 (checked by the WebSocket layer) */
-        take(l, (const char *)data, len, true, false, true);
+        take(l, (const char *)data, len, true, false, CHECK_ALL);
         return;
     }
+    if (l->peer->ep->cfg.validate && !scan_ok(l, CG_MOS_UCS2BE, data, len, NULL))
+        return;
     uint8_t *utf8 = NULL;
     size_t n = 0;
     uint64_t off = 0;
@@ -634,7 +655,7 @@ static void receive(struct mos4_lane *l, bool binary, const uint8_t *data, size_
         cg__mos4_nack_invalid(l, NULL, "message is not valid UCS-2BE");
         return;
     }
-    take(l, (const char *)utf8, n, true, false, true);
+    take(l, (const char *)utf8, n, true, false, CHECK_XML);
     cg_mos_free(utf8);
 }
 
@@ -651,7 +672,7 @@ static void next_held(struct mos4_lane *l)
         if (l->held_head == NULL)
             l->held_tail = NULL;
         l->nheld--;
-        take(l, (const char *)h->wire, h->len, false, h->replayed, false);
+        take(l, (const char *)h->wire, h->len, false, h->replayed, CHECK_NONE);
         free(h->wire);
         free(h);
     }
