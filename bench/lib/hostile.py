@@ -65,6 +65,20 @@ def rss_mb(p):
     return None
 
 
+def runq_wait_s(p):
+    """Seconds p's threads have spent runnable but waiting for a CPU (other load on the machine)."""
+    total = 0
+    try:
+        for t in os.listdir("/proc/%d/task" % p.pid):
+            try:
+                total += int(open("/proc/%d/task/%s/schedstat" % (p.pid, t)).read().split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    except OSError:
+        pass
+    return total / 1e9
+
+
 def has_legacy_allow():
     out = subprocess.run([B.CASTGATE, "run", "--help"], capture_output=True, text=True)
     return "legacy_allow" in out.stdout + out.stderr
@@ -246,7 +260,7 @@ class Victim:
         self.s.close()
 
 
-def phase(kind, gw, mom, ro, wss_gw, rnd, big):
+def phase(kind, gw, dev, mom, ro, wss_gw, rnd, big):
     attack = victim = None
     if kind == "password":
         attack = password_attack(wss_gw, rnd)
@@ -266,9 +280,9 @@ def phase(kind, gw, mom, ro, wss_gw, rnd, big):
             peak[0] = max(peak[0], rss_mb(gw) or 0.0)
     th = threading.Thread(target=sample, daemon=True)
     th.start()
-    c0, t0 = B.cpu_seconds([gw]), time.monotonic()
+    c0, t0, q0 = B.cpu_seconds([gw]), time.monotonic(), runq_wait_s(gw) + runq_wait_s(dev)
     res = probe(mom, SECONDS)
-    c1, t1 = B.cpu_seconds([gw]), time.monotonic()
+    c1, t1, q1 = B.cpu_seconds([gw]), time.monotonic(), runq_wait_s(gw) + runq_wait_s(dev)
     done.set()
     th.join()
     counts = attack.stop() if attack else {}
@@ -283,7 +297,8 @@ def phase(kind, gw, mom, ro, wss_gw, rnd, big):
     m = {k: res.get(k) for k in ("p50_us", "p99_us", "p999_us", "max_us", "msgs_per_s", "errors", "lost")}
     m.update({"cpu_cores": round((c1 - c0) / (t1 - t0), 3), "rss_mb": round(peak[0], 1),
               "cpu_cores_after": round((c3 - c2) / (t3 - t2), 3), "rss_mb_after": round(rss_mb(gw) or 0.0, 1),
-              "attack_per_s": counts.get("attempts_per_s")})
+              "attack_per_s": counts.get("attempts_per_s"),
+              "runq_wait_frac": round((q1 - q0) / (t1 - t0), 3)})
     if victim_ok is not None:
         m["victim_ok"] = victim_ok
     return m, counts
@@ -317,12 +332,13 @@ def main():
     runs = {k: [] for k in PHASES}
     for rnd in range(ROUNDS):
         for kind in PHASES:
-            m, counts = phase(kind, gw, mom, ro, wss_gw, rnd, big)
+            m, counts = phase(kind, gw, dev, mom, ro, wss_gw, rnd, big)
             runs[kind].append((m, counts))
             B.log("  round %d %-8s: probe p50 %s us p99 %s us max %s us, %s msg/s, errors %s; gateway %s cores, "
-                  "%s MB; after: %s cores, %s MB; attack %s" % (
+                  "%s MB (waiting for a CPU: %s of the time); after: %s cores, %s MB; attack %s" % (
                       rnd + 1, kind, m["p50_us"], m["p99_us"], m["max_us"], m["msgs_per_s"], m["errors"],
-                      m["cpu_cores"], m["rss_mb"], m["cpu_cores_after"], m["rss_mb_after"], counts))
+                      m["cpu_cores"], m["rss_mb"], m["runq_wait_frac"], m["cpu_cores_after"], m["rss_mb_after"],
+                      counts))
             if gw.poll() is not None:
                 raise RuntimeError("the gateway exited (%s) during %s" % (gw.returncode, kind))
     for d in ("gw.conf", "device.conf", "gw.err"):
@@ -365,6 +381,9 @@ def main():
     notes = ["The gateway, the device, the probe and the attackers share this machine's cores: an attack's own "
              "client CPU is part of what the probe feels.",
              "legacy_allow %s in this build." % ("was configured (127.0.0.1 only)" if allow else "is not available"),
+             "runq_wait_frac: seconds per second the gateway's and the device's threads were runnable but "
+             "waiting for a CPU while the probe ran (/proc/PID/task/*/schedstat): high values mean the probe's "
+             "latency is the machine's load (the attackers' own CPU included), not the gateway's loop.",
              "Attack counts per round (HTTP statuses for password guessing, refused/accepted for XML, connections "
              "for the flood) are in the JSON under each figure's \"attack\"."]
     B.write_part("hostile", "Hostile peers: another lane's round trip while an attack runs",
