@@ -549,6 +549,38 @@ static void test_bom_accepted_quietly(void **state)
     evs_free(&v);
 }
 
+/* Start tags with many attributes go through stag_run, not the state
+ * machine: values holding '>', '/', quotes of the other kind and `</mos>`,
+ * an empty <mos .../> nested inside, split at every byte in both encodings. */
+static void test_attribute_heavy_tags(void **state)
+{
+    (void)state;
+    char m[4096];
+    size_t k = (size_t)snprintf(m, sizeof(m), "<mos><roReq");
+    for (int i = 0; i < 40; i++)
+        k += (size_t)snprintf(m + k, sizeof(m) - k, i % 3 == 0   ? " a%d=\"/>'</mos>\""
+                                                    : i % 3 == 1 ? " b%d = '\"/>'"
+                                                                 : "\tc%d=\"\"", i);
+    k += (size_t)snprintf(m + k, sizeof(m) - k, "><mos x='>' y=\"</mos>\" /><z a='1'/ ></roReq></mos>");
+    uint8_t in[16384];
+    for (int u = 0; u < 2; u++) {
+        size_t n = u ? u16(m, in) : k;
+        if (!u)
+            memcpy(in, m, k);
+        memcpy(in + n, u ? (const uint8_t *)"\0<\0m\0o\0s\0/\0>" : (const uint8_t *)"<mos/>",
+               u ? 12 : 6);
+        n += u ? 12 : 6;
+        struct evs v;
+        frame_every_split(u ? CG_MOS_UCS2BE : CG_MOS_UTF8, in, n, &v);
+        assert_int_equal(v.n, 3);
+        assert_int_equal(v.e[0].rc, CG_OK);
+        assert_int_equal(v.e[0].len, u ? 2 * k : k);
+        assert_int_equal(v.e[1].rc, CG_OK);
+        assert_int_equal(v.e[1].len, u ? 12 : 6);
+        evs_free(&v);
+    }
+}
+
 /* Regression (found by fuzz_mos_framer): a feed ending just after a whole
  * tag made the framer read one byte past the input, a stale byte left in its
  * buffer by an earlier message. Plant a '<' there and check it is ignored. */
@@ -586,6 +618,7 @@ int main(void)
         cmocka_unit_test(test_ucs2_realigned_cdata),
         cmocka_unit_test(test_junk_at_end_counted),
         cmocka_unit_test(test_bom_accepted_quietly),
+        cmocka_unit_test(test_attribute_heavy_tags),
         cmocka_unit_test(test_streams_four_messages),
         cmocka_unit_test(test_fixtures_every_split),
     };
