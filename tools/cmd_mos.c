@@ -122,8 +122,10 @@ static unsigned drain(const struct opts *o, struct cg_mos_framer *f)
         if (rc == CG_OK) {
             bad += !one_message(o, &fr);
         } else if (rc == CG_EJUNK) {
-            error_line(rc, "junk between messages (not whitespace or a <mos> element)",
-                       fr.offset, 0);
+            if (fr.len == 0)
+                continue; /* a run begins; it is reported with its length when it ends */
+            error_line(rc, "junk between messages (not whitespace or a <mos> element): skipped",
+                       fr.offset, fr.len);
             bad++;
         } else if (rc == CG_ETOOBIG) {
             char why[96];
@@ -172,7 +174,8 @@ static int inspect(const struct opts *o)
     if (rc == CG_EAGAIN)
         error_line(rc, "stream ended inside a message", fr.offset, 0);
     else if (rc == CG_EJUNK)
-        error_line(rc, "stream ended inside markup that is not a message", fr.offset, 0);
+        error_line(rc, "stream ended in junk or markup that is not a message", fr.offset,
+                   fr.len);
     else if (rc == CG_EENCODING)
         error_line(rc, "stream ended on an odd byte (UTF-16BE)", fr.offset, 0);
     bad += rc != CG_OK;

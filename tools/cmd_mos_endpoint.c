@@ -108,6 +108,10 @@ static enum cg_err make_endpoint(struct app *a, const struct cg_mos_handlers *h)
     if (rc == CG_OK && c->silent_reset_s > 0)
         rc = cg_mos_endpoint_config_set_silent_reset(ec, (uint32_t)c->silent_reset_s * 1000);
     if (rc == CG_OK)
+        rc = cg_mos_endpoint_config_set_xml_limits(ec, (uint32_t)c->max_attributes,
+                                                   (uint32_t)c->max_depth,
+                                                   (size_t)c->validate_async_bytes);
+    if (rc == CG_OK)
         rc = cg_mos_endpoint_new(a->ctx, ec, h, a, &a->ep);
     cg_mos_endpoint_config_free(ec);
     for (int i = 0; rc == CG_OK && i < c->npeers; i++)

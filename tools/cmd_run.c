@@ -320,6 +320,10 @@ static enum cg_err ep_config(const struct gw *gw, const struct gw_ep *e, struct 
         rc = cg_mos_endpoint_config_set_heartbeat_time(ec, CG_MOS_TIME_SHORT);
     if (rc == CG_OK && g->silent_reset_s > 0)
         rc = cg_mos_endpoint_config_set_silent_reset(ec, (uint32_t)g->silent_reset_s * 1000);
+    if (rc == CG_OK)
+        rc = cg_mos_endpoint_config_set_xml_limits(ec, (uint32_t)g->max_attributes,
+                                                   (uint32_t)g->max_depth,
+                                                   (size_t)g->validate_async_bytes);
     if (rc == CG_OK) /* a repeat after our restart goes on: the far side deduplicates (M-22) */
         rc = cg_mos_endpoint_config_set_redeliver(ec, true);
     if (rc == CG_OK) /* the link's heartbeat policy decides, in relay_request */
@@ -465,7 +469,10 @@ static void warn_fixed(const struct gwconf *old, const struct gwconf *now)
                                a->retries != b->retries || a->reconnect_max_ms != b->reconnect_max_ms ||
                                a->max_message != b->max_message || a->validate != b->validate ||
                                strcmp(a->heartbeat_time, b->heartbeat_time) != 0 ||
-                               a->silent_reset_s != b->silent_reset_s
+                               a->silent_reset_s != b->silent_reset_s ||
+                               a->max_attributes != b->max_attributes ||
+                               a->max_depth != b->max_depth ||
+                               a->validate_async_bytes != b->validate_async_bytes
                          ? "timing or limits"
                          : NULL;
     if (what != NULL)

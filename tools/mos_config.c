@@ -18,6 +18,8 @@ struct row {
     const char *help;
 };
 
+#define XSTR(x) STR(x)
+#define STR(x) #x
 #define E(f) offsetof(struct mosconf, f), sizeof(((struct mosconf *)0)->f)
 #define P(f) offsetof(struct mosconf_peer, f), sizeof(((struct mosconf_peer *)0)->f)
 #define G(f) offsetof(struct gwconf, f), sizeof(((struct gwconf *)0)->f)
@@ -42,6 +44,12 @@ static const struct row rows[] = {
     {"endpoint", "validate", K_BOOL, E(validate), 0, 1, "check every message is well-formed XML (default yes)"},
     {"endpoint", "heartbeat_time", K_STR, E(heartbeat_time), 0, 0,
      "full (default: 2026-12-06T10:00:00,123Z) or short (2026-12-06T10:00:00, as ENPS writes): the time in heartbeats we write (M-24)"},
+    {"endpoint", "max_attributes", K_LONG, E(max_attributes), 1, 1000000,
+     "validate: refuse more attributes on one element (default " XSTR(CG_MOS_DEFAULT_MAX_ATTRIBUTES) ")"},
+    {"endpoint", "max_depth", K_LONG, E(max_depth), 1, 1000000,
+     "validate: refuse elements nested deeper (default " XSTR(CG_MOS_DEFAULT_MAX_DEPTH) ")"},
+    {"endpoint", "validate_async_bytes", K_LONG, E(validate_async_bytes), 1, 1073741824,
+     "validate larger messages off the event loop (default " XSTR(CG_MOS_DEFAULT_ASYNC_VALIDATE) ")"},
     {"endpoint", "hsts", K_LONG, E(hsts), 0, 2147483647, "HSTS max-age (B-21, default 31536000)"},
     {"endpoint", "removed_in_4", K_STR, E(removed_in_4), 0, 0,
      "castgate run, legacy side: pass (default) or reject messages MOS 4.0 removed (M-12)"},

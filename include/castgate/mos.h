@@ -97,14 +97,19 @@ CG_API void cg_mos_free(void *p);
  * `</mos>` inside CDATA, comments, processing instructions and quoted
  * attribute values ignored). It scans the native encoding directly, keeps
  * only the message in progress, and never rescans bytes it has seen. Between
- * messages it skips whitespace, XML declarations and comments; anything else
- * is junk, reported once per run of junk. It does not check well-formedness
- * (see cg_mos_validate). */
+ * messages it skips whitespace, byte order marks (FE FF in UTF-16BE, EF BB BF
+ * in UTF-8), XML declarations and comments; anything else is junk. In
+ * UTF-16BE a run of junk may have an odd length (stray bytes, a UTF-8 message
+ * on a UCS-2BE connection): the framer then looks for the next `<` at both
+ * byte parities and re-aligns, so later messages are found wherever they
+ * start. It does not check well-formedness (see cg_mos_validate). */
 struct cg_mos_framer;
 
 /* A framer event. data/len: the message bytes in the framer's encoding
  * (for CG_OK), owned by the framer and valid until its next call. offset: the
- * stream offset of the message's first byte, or of the error. */
+ * stream offset of the message's first byte, or of the error. For CG_EJUNK
+ * data is NULL and len is 0 when a run of junk begins at offset, or the number
+ * of bytes the run skipped (from offset) when it ends. */
 struct cg_mos_frame {
     const uint8_t *data;
     size_t len;
@@ -129,7 +134,9 @@ CG_API enum cg_err cg_mos_framer_feed(struct cg_mos_framer *f, const void *data,
  *   CG_EAGAIN    nothing more until more bytes are fed;
  *   CG_EJUNK     bytes that are neither whitespace nor a message start at
  *                frame->offset; the framer skips them and resynchronises at
- *                the next `<mos`;
+ *                the next `<mos` (at either byte parity in UTF-16BE). Each
+ *                run gives two events: frame->len 0 where it begins, then
+ *                frame->len = bytes skipped when the next message starts;
  *   CG_ETOOBIG   the message starting at frame->offset passed max_message; the
  *                framer drops it, keeps scanning to its closing `</mos>`
  *                without buffering, and continues with the next message.
@@ -138,7 +145,8 @@ CG_API enum cg_err cg_mos_framer_next(struct cg_mos_framer *f, struct cg_mos_fra
 
 /* Ends the stream: CG_OK if it ended cleanly between messages; CG_EAGAIN if
  * it ended inside a message (frame->offset: where that message began);
- * CG_EENCODING if a UTF-16BE stream ended on an odd byte. */
+ * CG_EJUNK if it ended in junk or in cut markup (frame->offset, frame->len:
+ * the bytes skipped); CG_EENCODING if a UTF-16BE stream ended on an odd byte. */
 CG_API enum cg_err cg_mos_framer_finish(struct cg_mos_framer *f, struct cg_mos_frame *frame);
 
 /* ------------------------------------------------------------------------ */
@@ -197,12 +205,69 @@ CG_API enum cg_err cg_mos_envelope_parse(enum cg_mos_encoding enc, const void *m
 
 /* The full check, with libxml2: msg must be one well-formed XML document whose
  * root is <mos> holding exactly one element other than mosID, ncsID and
- * messageID. No DTD is loaded and no network is used. Costs a full parse; a
- * relay that only frames and routes need not call it. Returns CG_OK, CG_EINVAL,
- * CG_ENOMEM, CG_EXML (not well-formed; *err_offset, if not NULL, gets the byte
- * offset libxml2 reports, or 0), CG_EENVELOPE (well-formed but not one message). */
+ * messageID. No DTD is loaded and no network is used. cg_mos_scan with the
+ * default limits runs first, so libxml2 never sees what it refuses. Costs a
+ * full parse; a relay that only frames and routes need not call it. Returns
+ * CG_OK, CG_EINVAL, CG_ENOMEM, CG_EXML (refused by the pre-scan, or not
+ * well-formed; *err_offset, if not NULL, gets the offset of the refused markup
+ * or the byte offset libxml2 reports, or 0), CG_EENVELOPE (well-formed but not
+ * one message). */
 CG_API enum cg_err cg_mos_validate(enum cg_mos_encoding enc, const void *msg, size_t len,
                                    uint64_t *err_offset);
+
+/* ------------------------------------------------------------------------ */
+/* Bounded pre-scan (issue 13 item 5)                                        */
+/* ------------------------------------------------------------------------ */
+
+/* libxml2's costs grow faster than the input for some shapes (200,000
+ * attributes on one element took it 11.6 s), and a DOCTYPE may declare
+ * entities. The scanner refuses, in one linear pass with no allocation, what
+ * a MOS message never needs, before libxml2 sees the bytes:
+ *   - a DOCTYPE, an entity or any other markup declaration (`<!` that is not
+ *     a comment or CDATA);
+ *   - more than max_attributes attributes on one element;
+ *   - elements nested deeper than max_depth (the root is depth 1).
+ * Processing instructions pass: MOS defines none, but a vendor's mosPayload
+ * may carry one, and libxml2 reads them in linear time. The scanner reads
+ * UTF-8 or UTF-16BE bytes directly (no conversion) and may be fed in pieces
+ * split at any byte. It is not a well-formedness check: what it passes still
+ * goes to cg_mos_validate. */
+#define CG_MOS_DEFAULT_MAX_ATTRIBUTES 64
+#define CG_MOS_DEFAULT_MAX_DEPTH 64
+
+struct cg_mos_scan_limits {
+    uint32_t max_attributes; /* per element; 0: CG_MOS_DEFAULT_MAX_ATTRIBUTES */
+    uint32_t max_depth;      /* 0: CG_MOS_DEFAULT_MAX_DEPTH */
+};
+
+/* Scanner state: caller-owned (on the stack is fine), no allocation. */
+struct cg_mos_scan {
+    uint64_t offset;     /* bytes fed so far */
+    uint64_t refused_at; /* after a refusal: offset of the '<' of the markup refused */
+    const char *why;     /* after a refusal: an English reason (points into this struct) */
+    uint64_t lt;         /* private: offset of the markup being read */
+    uint32_t max_attrs, max_depth, depth, attrs; /* private */
+    uint8_t w, st, k, hi;                        /* private */
+    bool have_hi, slash, seen_element, refused;  /* private */
+    char reason[80];                             /* private */
+};
+
+/* Prepares s for a message in enc (limits NULL: defaults). Cannot fail for a
+ * valid enc; s may be reused by calling this again. */
+CG_API void cg_mos_scan_init(struct cg_mos_scan *s, enum cg_mos_encoding enc,
+                             const struct cg_mos_scan_limits *limits);
+
+/* Scans the next len bytes of the message. Returns CG_OK (nothing refused so
+ * far), CG_EINVAL, or CG_EXML: refused; s->why says why and s->refused_at
+ * where, and every later call returns CG_EXML until cg_mos_scan_init(). */
+CG_API enum cg_err cg_mos_scan_feed(struct cg_mos_scan *s, const void *data, size_t len);
+
+/* One-shot scan of a whole message. Returns CG_OK, CG_EINVAL or CG_EXML with
+ * *why (if not NULL) set to a reason valid until the next call on this thread,
+ * and *offset (if not NULL) to where the refused markup starts. */
+CG_API enum cg_err cg_mos_scan(enum cg_mos_encoding enc, const void *msg, size_t len,
+                               const struct cg_mos_scan_limits *limits, uint64_t *offset,
+                               const char **why);
 
 /* Parses a messageID text (decimal, "0x1F" or "x1F", M-11/M-24). Returns
  * CG_MOS_MSGID_OK with *value set, or another kind; never overflows. */

@@ -129,6 +129,22 @@ CG_API enum cg_err cg_mos_endpoint_config_set_limits(struct cg_mos_endpoint_conf
 CG_API enum cg_err cg_mos_endpoint_config_set_validate(struct cg_mos_endpoint_config *cfg,
                                                        bool on);
 
+#define CG_MOS_DEFAULT_ASYNC_VALIDATE 65536 /* bytes */
+
+/* Bounds on what the full check accepts, and where it runs (validation on):
+ * before libxml2 sees a message, cg_mos_scan refuses a DOCTYPE or other
+ * declaration, more than max_attributes attributes on one element and
+ * elements nested deeper than max_depth (a refused request on an IN lane gets
+ * a NACK giving the reason). Messages larger than async_bytes are checked on
+ * libuv's thread pool so other lanes never wait; on their own lane the
+ * messages behind one wait for it, so order is kept. 0 for any value: its
+ * default (CG_MOS_DEFAULT_MAX_ATTRIBUTES, CG_MOS_DEFAULT_MAX_DEPTH,
+ * CG_MOS_DEFAULT_ASYNC_VALIDATE). Returns CG_OK, CG_EINVAL, CG_ERANGE
+ * (a limit above 1,000,000). */
+CG_API enum cg_err cg_mos_endpoint_config_set_xml_limits(struct cg_mos_endpoint_config *cfg,
+                                                         uint32_t max_attributes,
+                                                         uint32_t max_depth, size_t async_bytes);
+
 /* After a restart, a peer may repeat the request that was with the
  * application when we stopped, and whose answer was not stored. On (default):
  * it is delivered again with cg_mos_message.repeat set, so nothing is lost

@@ -5,7 +5,16 @@
  * (a payload may carry one). It does not track other elements: a payload
  * with unbalanced tags (the spec's own `<objTB>59.94<objTB>`, ERRATA 2) must
  * not make the framer swallow the next message. Scanning resumes where it
- * stopped, so each byte is looked at once; text runs go through memchr. */
+ * stopped, so each byte is looked at once; text runs go through memchr.
+ *
+ * Junk between messages is reported twice: where a run begins (so a peer that
+ * sends nothing valid is seen at once) and, when the next message starts or
+ * the stream ends, how many bytes it skipped. In UTF-16BE a run of junk may
+ * have an odd length (stray bytes, a UTF-8 message on a UCS-2BE port), after
+ * which every `<` sits at the other byte parity: junk is searched byte by byte
+ * for a `00 3C` at either parity and the framer re-aligns on it, so the next
+ * message is found wherever it starts (issue 12 item 2). A byte order mark
+ * between messages (FE FF, EF BB BF) is dropped quietly. */
 #include "mos/mos.h"
 
 #include <stdlib.h>
@@ -14,6 +23,7 @@
 enum fstate {
     F_TEXT,       /* character data, or between messages */
     F_JUNK,       /* between messages, skipping junk to the next '<' */
+    F_BOM,        /* between messages, inside a UTF-8 BOM; k bytes matched */
     F_LT,         /* after '<' */
     F_BANG,       /* after '<!' */
     F_BANG_DASH,  /* after '<!-' */
@@ -38,6 +48,7 @@ struct cg_mos_framer {
     size_t lt;        /* '<' of the markup being read outside a message */
     size_t msg_start; /* '<' of the root <mos> of the message in progress */
     uint64_t base;    /* stream offset of buf[0] */
+    uint64_t junk_at; /* stream offset where the open junk run began */
     size_t max;
     unsigned w;       /* unit width: 2 (UTF-16BE) or 1 (UTF-8) */
     enum fstate st;
@@ -48,7 +59,7 @@ struct cg_mos_framer {
     bool slash;       /* start tag: last significant char was '/' */
     bool in_msg;      /* between a root `<mos` and its `</mos>` */
     bool discard;     /* the message in progress is oversized: drop it */
-    bool in_junk;     /* a junk run has been reported */
+    bool in_junk;     /* a junk run is open (its start has been reported) */
 };
 
 enum cg_err cg_mos_framer_new(enum cg_mos_encoding enc, size_t max_message,
@@ -100,17 +111,46 @@ enum cg_err cg_mos_framer_feed(struct cg_mos_framer *f, const void *data, size_t
     return CG_OK;
 }
 
-/* Junk between messages: reported once per run, at `at`. */
+/* Junk between messages: a run's start is reported once, at `at`. */
 static bool junk(struct cg_mos_framer *f, size_t at, struct cg_mos_frame *fr)
 {
     f->st = F_JUNK;
     if (f->in_junk)
         return false;
     f->in_junk = true;
+    f->junk_at = f->base + at;
     fr->data = NULL;
     fr->len = 0;
-    fr->offset = f->base + at;
+    fr->offset = f->junk_at;
     return true;
+}
+
+/* The open junk run ends before stream offset `end`: what it skipped. */
+static void junk_end(struct cg_mos_framer *f, uint64_t end, struct cg_mos_frame *fr)
+{
+    f->in_junk = false;
+    fr->data = NULL;
+    fr->len = (size_t)(end - f->junk_at);
+    fr->offset = f->junk_at;
+}
+
+/* UTF-16BE junk: the next `00 3C` at either byte parity at or after byte i.
+ * Returns its position (*found), or where to resume: the end, or the last
+ * byte if it is 00 (it may begin one). */
+static size_t seek_lt_any_parity(const uint8_t *p, size_t i, size_t len, bool *found)
+{
+    *found = false;
+    for (size_t j = i + 1; j < len; j++) {
+        const uint8_t *q = memchr(p + j, '<', len - j);
+        if (q == NULL)
+            break;
+        j = (size_t)(q - p);
+        if (p[j - 1] == 0) {
+            *found = true;
+            return j - 1;
+        }
+    }
+    return len > i && p[len - 1] == 0 ? len - 1 : len;
 }
 
 /* The tag name ends: was it exactly "mos"? */
@@ -126,7 +166,7 @@ static void name_char(struct cg_mos_framer *f, unsigned ch)
     }
 }
 
-enum ev { EV_NONE, EV_MSG, EV_JUNK, EV_BIG };
+enum ev { EV_NONE, EV_MSG, EV_JUNK, EV_JUNK_END, EV_BIG };
 
 /* A root-level `</mos>` or `<mos/>` ended at `end`. */
 static enum ev message_end(struct cg_mos_framer *f, size_t end, struct cg_mos_frame *fr)
@@ -166,6 +206,14 @@ static enum ev outside(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg
     case F_TEXT:
         if (cg__mos_is_space(ch))
             return EV_NONE;
+        if (f->w == 2 && cg__mos_unit(f->buf, i, 2) == 0xFEFF)
+            return EV_NONE; /* a byte order mark: not junk */
+        if (f->w == 1 && f->buf[i] == 0xEF) {
+            f->st = F_BOM;
+            f->lt = i;
+            f->k = 1;
+            return EV_NONE;
+        }
         if (ch == '<') {
             f->st = F_LT;
             f->lt = i;
@@ -177,6 +225,12 @@ static enum ev outside(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg
             f->st = F_LT;
             f->lt = i;
         }
+        return EV_NONE;
+    case F_BOM:
+        if (f->buf[i] != (f->k == 1 ? 0xBB : 0xBF))
+            return bad_markup(f, i, ch, fr);
+        if (++f->k == 3)
+            f->st = F_TEXT;
         return EV_NONE;
     case F_LT:
         if (ch == '?') {
@@ -212,9 +266,12 @@ static enum ev outside(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg
         }
         if (!name_is_mos(f) || ch == '<')
             return bad_markup(f, i, ch, fr);
+        if (f->in_junk) { /* first say what the junk run skipped; ch is read again */
+            junk_end(f, f->base + f->lt, fr);
+            return EV_JUNK_END;
+        }
         /* The root <mos starts a message; the lexer takes the delimiter. */
         f->in_msg = true;
-        f->in_junk = false;
         f->msg_start = f->lt;
         f->depth = 0;
         f->slash = false;
@@ -254,6 +311,7 @@ static enum ev lex(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos
     switch (f->st) {
     case F_TEXT:
     case F_JUNK:
+    case F_BOM: /* never inside a message */
         if (ch == '<') {
             f->st = F_LT;
             f->lt = i;
@@ -295,7 +353,7 @@ static enum ev lex(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos
         if (ch == '-')
             f->k++;
         else if (ch == '>' && f->k >= 2)
-            f->st = F_TEXT, f->in_junk = f->in_msg ? f->in_junk : false;
+            f->st = F_TEXT;
         else
             f->k = 0;
         break;
@@ -323,7 +381,7 @@ static enum ev lex(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos
         break;
     case F_PI:
         if (ch == '>' && f->k == 1)
-            f->st = F_TEXT, f->in_junk = f->in_msg ? f->in_junk : false;
+            f->st = F_TEXT;
         else
             f->k = ch == '?';
         break;
@@ -393,6 +451,38 @@ static size_t skip_run(const struct cg_mos_framer *f, size_t i, size_t end)
     default:
         return i;
     }
+}
+
+/* Inside a start tag's attributes (F_STAG), up to its '>' or lim: reads
+ * names, '=' and quoted values in one tight loop, exactly as lex() would
+ * (slash tracking included), so a tag with thousands of attributes does not
+ * go through the state machine character by character. Leaves '>' to lex().
+ * Returns the new position. */
+static size_t stag_run(struct cg_mos_framer *f, size_t i, size_t lim)
+{
+    const uint8_t *p = f->buf;
+    const unsigned w = f->w;
+    for (; i < lim; i += w) {
+        unsigned c = cg__mos_unit(p, i, w);
+        if (c == '>')
+            break;
+        if (c == '"' || c == '\'') {
+            f->slash = false;
+            size_t j = i + w;
+            while (j < lim && cg__mos_unit(p, j, w) != c)
+                j += w;
+            if (j >= lim) { /* the value goes on in the next feed */
+                f->st = c == '"' ? F_DQ : F_SQ;
+                return lim;
+            }
+            i = j;
+        } else if (c == '/') {
+            f->slash = true;
+        } else if (!cg__mos_is_space(c)) {
+            f->slash = false;
+        }
+    }
+    return i;
 }
 
 /* Marks what the next feed may drop. */
@@ -483,9 +573,19 @@ enum cg_err cg_mos_framer_next(struct cg_mos_framer *f, struct cg_mos_frame *fr)
 {
     CG_CHECK(f != NULL && fr != NULL, CG_EINVAL);
     const unsigned w = f->w;
-    const size_t end = f->len - (f->len - f->head) % w; /* whole units only */
+    size_t end = f->len - (f->len - f->head) % w; /* whole units only */
     size_t i = f->pos;
     while (i < end) {
+        if (f->st == F_JUNK && w == 2) {
+            /* Junk may have had an odd length: the next '<' at either parity
+             * sets the alignment; all before it is dead. */
+            bool found = false;
+            i = seek_lt_any_parity(f->buf, i, f->len, &found);
+            f->head = i;
+            end = f->len - (f->len - i) % 2;
+            if (!found)
+                break;
+        }
         if (f->in_msg && !f->discard) {
             /* M-21 bounded buffer: a message may not grow past max. */
             if (i + w - f->msg_start > f->max) {
@@ -526,7 +626,7 @@ enum cg_err cg_mos_framer_next(struct cg_mos_framer *f, struct cg_mos_frame *fr)
                 continue;
             }
         }
-        size_t j = skip_run(f, i, lim);
+        size_t j = f->st == F_STAG ? stag_run(f, i, lim) : skip_run(f, i, lim);
         if (j != i) { /* re-check the size limit first */
             i = j;
             continue;
@@ -539,7 +639,12 @@ enum cg_err cg_mos_framer_next(struct cg_mos_framer *f, struct cg_mos_frame *fr)
             ev = lex(f, i, ch, fr);
         if (ev == EV_MSG)
             return CG_OK; /* message_end moved pos */
-        i += w;
+        if (ev == EV_JUNK_END) {
+            f->pos = i; /* the character is read again on the next call */
+            return CG_EJUNK;
+        }
+        /* In UTF-16BE junk is searched byte by byte (see above). */
+        i += f->st == F_JUNK && w == 2 ? 1 : w;
         if (ev == EV_JUNK) {
             f->pos = i;
             return CG_EJUNK;
@@ -559,8 +664,13 @@ enum cg_err cg_mos_framer_finish(struct cg_mos_framer *f, struct cg_mos_frame *f
         fr->offset = f->base + f->msg_start;
         return CG_EAGAIN;
     }
-    if (!f->in_msg && f->st != F_TEXT && f->st != F_JUNK && !f->in_junk) {
+    if (f->in_junk) { /* the stream ended in junk: what was skipped */
+        junk_end(f, f->base + f->len, fr);
+        return CG_EJUNK;
+    }
+    if (!f->in_msg && f->st != F_TEXT && f->st != F_JUNK) {
         fr->offset = f->base + f->lt; /* a markup start cut off at the end */
+        fr->len = f->len - f->lt;
         return CG_EJUNK;
     }
     if ((f->len - f->head) % f->w != 0) {

@@ -54,12 +54,17 @@ bool cg__mos_tag_read(const struct cg__mos_txt *t, size_t i, struct cg__mos_tag 
     m->name_len = j - m->name;
     if (m->name_len == 0)
         return false;
-    /* Attributes: '>' may appear inside quoted values. */
+    /* Attributes: '>' may appear inside quoted values. Raw units (a
+     * non-ASCII unit never equals a markup character) and an inline search
+     * for the closing quote: values are short, and a tag may hold thousands
+     * (issue 12 item 5), where a memchr call per value cost more. */
     unsigned last = 0;
     while (j < t->n) {
-        unsigned ch = cg__mos_txt_ch(t, j);
+        unsigned ch = cg__mos_unit(t->p, j, w);
         if (ch == '"' || ch == '\'') {
-            j = cg__mos_find(t->p, j + w, t->n, w, ch);
+            j += w;
+            while (j < t->n && cg__mos_unit(t->p, j, w) != ch)
+                j += w;
             if (j >= t->n)
                 return false;
         } else if (ch == '>') {

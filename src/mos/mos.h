@@ -98,6 +98,13 @@ size_t cg__mos_tag_skip(const struct cg__mos_txt *t, const struct cg__mos_tag *s
 enum cg_err cg__mos_xml_unescape(const uint8_t *src, size_t n, char *dst, size_t dstsz,
                                  const char **why);
 
+/* cg_mos_validate without the pre-scan: the caller ran cg_mos_scan with its
+ * own limits. Safe on any thread once cg__mos_validate_init() has run on the
+ * loop thread (libxml2's global initialisation). */
+enum cg_err cg__mos_validate_xml(enum cg_mos_encoding enc, const void *msg, size_t len,
+                                 uint64_t *err_offset);
+void cg__mos_validate_init(void);
+
 /* Appends s (UTF-8, NUL-terminated) to b with &, <, >, " and ' escaped. */
 enum cg_err cg__mos_xml_escape(struct cg_buf *b, const char *s);
 

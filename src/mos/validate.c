@@ -75,8 +75,22 @@ static void silent(void *ctx, const char *msg, ...)
     (void)ctx, (void)msg;
 }
 
+void cg__mos_validate_init(void) { xmlInitParser(); }
+
 enum cg_err cg_mos_validate(enum cg_mos_encoding enc, const void *msg, size_t len,
                             uint64_t *err_offset)
+{
+    CG_CHECK(msg != NULL || len == 0, CG_EINVAL);
+    CG_CHECK(enc == CG_MOS_UCS2BE || enc == CG_MOS_UTF8, CG_EINVAL);
+    if (err_offset != NULL)
+        *err_offset = 0;
+    /* libxml2 only sees what the bounded pre-scan lets through */
+    CG_GUARD(cg_mos_scan(enc, msg, len, NULL, err_offset, NULL));
+    return cg__mos_validate_xml(enc, msg, len, err_offset);
+}
+
+enum cg_err cg__mos_validate_xml(enum cg_mos_encoding enc, const void *msg, size_t len,
+                                 uint64_t *err_offset)
 {
     CG_CHECK(msg != NULL || len == 0, CG_EINVAL);
     CG_CHECK(enc == CG_MOS_UCS2BE || enc == CG_MOS_UTF8, CG_EINVAL);

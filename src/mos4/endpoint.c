@@ -45,6 +45,9 @@ enum cg_err cg_mos_endpoint_config_new(enum cg_mos_role role, const char *our_id
     c->max_message = CG_MOS_DEFAULT_MAX_MESSAGE;
     c->max_queue = 1000;
     c->validate = true;
+    c->xml.max_attributes = CG_MOS_DEFAULT_MAX_ATTRIBUTES;
+    c->xml.max_depth = CG_MOS_DEFAULT_MAX_DEPTH;
+    c->async_validate = CG_MOS_DEFAULT_ASYNC_VALIDATE;
     c->redeliver = true;
     c->fsync = CG_MOS_FSYNC_INTERVAL;
     c->fsync_interval_ms = 100;
@@ -121,6 +124,18 @@ enum cg_err cg_mos_endpoint_config_set_validate(struct cg_mos_endpoint_config *c
 {
     CG_CHECK(cfg != NULL, CG_EINVAL);
     cfg->validate = on;
+    return CG_OK;
+}
+
+enum cg_err cg_mos_endpoint_config_set_xml_limits(struct cg_mos_endpoint_config *cfg,
+                                                  uint32_t max_attributes, uint32_t max_depth,
+                                                  size_t async_bytes)
+{
+    CG_CHECK(cfg != NULL, CG_EINVAL);
+    CG_CHECK(max_attributes <= 1000000 && max_depth <= 1000000, CG_ERANGE);
+    cfg->xml.max_attributes = max_attributes != 0 ? max_attributes : CG_MOS_DEFAULT_MAX_ATTRIBUTES;
+    cfg->xml.max_depth = max_depth != 0 ? max_depth : CG_MOS_DEFAULT_MAX_DEPTH;
+    cfg->async_validate = async_bytes != 0 ? async_bytes : CG_MOS_DEFAULT_ASYNC_VALIDATE;
     return CG_OK;
 }
 

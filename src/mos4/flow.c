@@ -423,9 +423,189 @@ void cg__mos4_nack_invalid(struct mos4_lane *l, const char *msgid, const char *w
 
 static bool is_keepalive(const char *name) { return strcasecmp(name, "keepAlive") == 0; }
 
-static void take(struct mos4_lane *l, const char *xml, size_t len, bool fresh, bool repeat)
+/* ---- validation (issue 13 item 5): the bounded pre-scan on the loop, then
+ * libxml2 — on the loop for small messages, on the thread pool for large
+ * ones. While a lane's message is on the pool, later messages on that lane
+ * wait (in order) and other lanes go on. ---- */
+
+struct mos4_vjob {
+    uv_work_t w;
+    struct mos4_lane *lane; /* NULL once the lane is gone: the job only frees itself */
+    enum cg_err rc;
+    size_t len;
+    char xml[]; /* UTF-8, a copy */
+};
+
+struct mos4_vwait { /* a message that arrived while one was being validated */
+    struct mos4_vwait *next;
+    bool binary;
+    size_t len;
+    uint8_t data[];
+};
+
+#define VWAIT_MAX 64                /* messages */
+#define VWAIT_MAX_BYTES (64u << 20) /* and bytes waiting behind one validation */
+
+enum check {
+    CHECK_NONE, /* held and replayed requests: checked when they arrived */
+    CHECK_XML,  /* the pre-scan ran on the wire bytes: libxml2 only */
+    CHECK_ALL   /* the pre-scan, then libxml2 */
+};
+
+static void take(struct mos4_lane *l, const char *xml, size_t len, bool fresh, bool repeat,
+                 enum check check);
+static void receive(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len);
+
+static void refuse_invalid(struct mos4_lane *l, const struct cg_mos_envelope *env, enum cg_err rc)
+{
+    lane_log(l, CG_LOG_WARN, "<%s> is not well-formed XML: refused (%s)", env->name,
+             cg_strerror(rc));
+    cg__mos4_nack_invalid(l, env->message_id, "message is not well-formed XML");
+}
+
+static void vjob_work(uv_work_t *w)
+{
+    struct mos4_vjob *j = w->data;
+    j->rc = cg__mos_validate_xml(CG_MOS_UTF8, j->xml, j->len, NULL);
+}
+
+/* Messages that waited behind a validation, in order, until another one
+ * goes to the pool. */
+static void vwait_drain(struct mos4_lane *l)
+{
+    while (l->vjob == NULL && l->vwait_head != NULL) {
+        struct mos4_vwait *v = l->vwait_head;
+        l->vwait_head = v->next;
+        if (l->vwait_head == NULL)
+            l->vwait_tail = NULL;
+        l->nvwait--;
+        l->vwait_bytes -= v->len;
+        receive(l, v->binary, v->data, v->len);
+        free(v);
+    }
+}
+
+static void vjob_after(uv_work_t *w, int status)
+{
+    struct mos4_vjob *j = w->data;
+    struct mos4_lane *l = j->lane;
+    if (l != NULL) {
+        l->vjob = NULL;
+        struct cg_mos_envelope env;
+        if (status != 0 || j->rc != CG_OK) {
+            if (cg_mos_envelope_parse(CG_MOS_UTF8, j->xml, j->len, &env, NULL) == CG_OK)
+                refuse_invalid(l, &env, status != 0 ? CG_ECLOSED : j->rc);
+        } else {
+            take(l, j->xml, j->len, true, false, CHECK_NONE);
+        }
+        vwait_drain(l);
+    }
+    free(j);
+}
+
+/* The bounded pre-scan on the message's own bytes (before a conversion, which
+ * for a 6 MB attack costs more than the scan). False if refused: then the
+ * sender gets a NACK with the reason. env: the envelope if known (else read
+ * here, for the messageID and name). */
+static bool scan_ok(struct mos4_lane *l, enum cg_mos_encoding enc, const void *msg, size_t len,
+                    const struct cg_mos_envelope *env)
 {
     const struct cg_mos_endpoint *ep = l->peer->ep;
+    uint64_t at = 0;
+    const char *why = NULL;
+    if (cg_mos_scan(enc, msg, len, &ep->cfg.xml, &at, &why) == CG_OK)
+        return true;
+    struct cg_mos_envelope own;
+    if (env == NULL && cg_mos_envelope_parse(enc, msg, len, &own, NULL) == CG_OK)
+        env = &own;
+    char nack[160];
+    lane_log(l, CG_LOG_WARN, "<%s> refused before parsing: %s (byte %llu of %zu)",
+             env != NULL ? env->name : "?", why, (unsigned long long)at, len);
+    snprintf(nack, sizeof(nack), "message refused: %s", why);
+    cg__mos4_nack_invalid(l, env != NULL ? env->message_id : NULL, nack);
+    return false;
+}
+
+/* Validates a fresh message. Returns true if it may go on now; false if it
+ * was refused (and NACKed) or went to the thread pool (it goes on from
+ * vjob_after). */
+static bool validated(struct mos4_lane *l, const char *xml, size_t len,
+                      const struct cg_mos_envelope *env, enum check check)
+{
+    const struct cg_mos_endpoint *ep = l->peer->ep;
+    if (!ep->cfg.validate || check == CHECK_NONE)
+        return true;
+    if (check == CHECK_ALL && !scan_ok(l, CG_MOS_UTF8, xml, len, env))
+        return false;
+    if (len > ep->cfg.async_validate) {
+        struct mos4_vjob *j = malloc(sizeof(*j) + len + 1);
+        if (j != NULL) {
+            memcpy(j->xml, xml, len);
+            j->xml[len] = '\0';
+            j->len = len;
+            j->lane = l;
+            j->w.data = j;
+            cg__mos_validate_init(); /* libxml2's globals, on this thread first */
+            if (uv_queue_work(cg_ctx_loop(ep->ctx), &j->w, vjob_work, vjob_after) == 0) {
+                l->vjob = j;
+                return false;
+            }
+            free(j);
+        }
+        /* no memory or no pool: check it here rather than not at all */
+    }
+    enum cg_err rc = cg__mos_validate_xml(CG_MOS_UTF8, xml, len, NULL);
+    if (rc != CG_OK) {
+        refuse_invalid(l, env, rc);
+        return false;
+    }
+    return true;
+}
+
+/* A message arrived while one on this lane is being validated: it waits. */
+static void vwait_push(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len)
+{
+    struct mos4_vwait *v = NULL;
+    if (l->nvwait < VWAIT_MAX && l->vwait_bytes + len <= VWAIT_MAX_BYTES)
+        v = malloc(sizeof(*v) + len);
+    if (v == NULL) {
+        lane_log(l, CG_LOG_WARN, "%zu messages already wait for a validation: refused",
+                 l->nvwait);
+        cg__mos4_nack_invalid(l, NULL, "too many messages waiting: try again");
+        return;
+    }
+    memcpy(v->data, data, len);
+    v->binary = binary;
+    v->len = len;
+    v->next = NULL;
+    if (l->vwait_tail != NULL)
+        l->vwait_tail->next = v;
+    else
+        l->vwait_head = v;
+    l->vwait_tail = v;
+    l->nvwait++;
+    l->vwait_bytes += len;
+}
+
+/* The lane goes away: a job on the pool forgets it, waiting messages go. */
+static void vjob_forget(struct mos4_lane *l)
+{
+    if (l->vjob != NULL)
+        l->vjob->lane = NULL;
+    l->vjob = NULL;
+    while (l->vwait_head != NULL) {
+        struct mos4_vwait *v = l->vwait_head;
+        l->vwait_head = v->next;
+        free(v);
+    }
+    l->vwait_tail = NULL;
+    l->nvwait = 0;
+    l->vwait_bytes = 0;
+}
+
+static void take(struct mos4_lane *l, const char *xml, size_t len, bool fresh, bool repeat,
+                 enum check check)
+{
     struct cg_mos_envelope env;
     const char *detail = NULL;
     if (cg_mos_envelope_parse(CG_MOS_UTF8, xml, len, &env, &detail) != CG_OK) {
@@ -437,12 +617,8 @@ static void take(struct mos4_lane *l, const char *xml, size_t len, bool fresh, b
         cg__mos4_nack_invalid(l, NULL, "not one MOS message");
         return;
     }
-    uint64_t off = 0;
-    if (ep->cfg.validate && cg_mos_validate(CG_MOS_UTF8, xml, len, &off) != CG_OK) {
-        lane_log(l, CG_LOG_WARN, "<%s> is not well-formed XML: refused", env.name);
-        cg__mos4_nack_invalid(l, env.message_id, "message is not well-formed XML");
+    if (!validated(l, xml, len, &env, check))
         return;
-    }
     if (is_keepalive(env.name))
         return; /* M-09: ends here, never answered, never delivered */
     struct cg_mos_message m = {.peer_id = l->peer->id, .channel = cg__mos4_ch_bit(l->ch),
@@ -455,10 +631,20 @@ static void take(struct mos4_lane *l, const char *xml, size_t len, bool fresh, b
 
 void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len)
 {
+    if (l->vjob != NULL || l->vwait_head != NULL) /* per-lane order */
+        vwait_push(l, binary, data, len);
+    else
+        receive(l, binary, data, len);
+}
+
+static void receive(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len)
+{
     if (!binary) { /* M-04: a text frame is UTF-8 (checked by the WebSocket layer) */
-        take(l, (const char *)data, len, true, false);
+        take(l, (const char *)data, len, true, false, CHECK_ALL);
         return;
     }
+    if (l->peer->ep->cfg.validate && !scan_ok(l, CG_MOS_UCS2BE, data, len, NULL))
+        return;
     uint8_t *utf8 = NULL;
     size_t n = 0;
     uint64_t off = 0;
@@ -469,7 +655,7 @@ void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, 
         cg__mos4_nack_invalid(l, NULL, "message is not valid UCS-2BE");
         return;
     }
-    take(l, (const char *)utf8, n, true, false);
+    take(l, (const char *)utf8, n, true, false, CHECK_XML);
     cg_mos_free(utf8);
 }
 
@@ -486,7 +672,7 @@ static void next_held(struct mos4_lane *l)
         if (l->held_head == NULL)
             l->held_tail = NULL;
         l->nheld--;
-        take(l, (const char *)h->wire, h->len, false, h->replayed);
+        take(l, (const char *)h->wire, h->len, false, h->replayed, CHECK_NONE);
         free(h->wire);
         free(h);
     }
@@ -577,6 +763,7 @@ void cg__mos4_lane_down(struct mos4_lane *l)
 
 void cg__mos4_flow_free(struct mos4_lane *l)
 {
+    vjob_forget(l);
     cg__mos4_lane_down(l);
     if (l->inflight != NULL) {
         l->inflight->next = l->head;

@@ -98,6 +98,12 @@ static void drain_frames(struct legacy_conn *c)
         if (rc == CG_OK) {
             c->lane->last_rx_ms = cg__now_ms();
             cg__mos4_on_message(c->lane, binary, fr.data, fr.len);
+        } else if (rc == CG_EJUNK && fr.len > 0) { /* a junk run ended: what it skipped */
+            cg__log(c->peer->ep->ctx, CG_LOG_WARN, "mos",
+                    "%s %s (MOS 2.x %s): %zu bytes of junk skipped from byte %llu%s",
+                    c->peer->id, cg__mos4_ch_name(c->ch), c->peer_name, fr.len,
+                    (unsigned long long)fr.offset,
+                    binary && fr.len % 2 != 0 ? " (odd count: re-aligned)" : "");
         } else {
             cg__log(c->peer->ep->ctx, CG_LOG_WARN, "mos", "%s %s (MOS 2.x %s): %s at byte %llu",
                     c->peer->id, cg__mos4_ch_name(c->ch), c->peer_name, cg_strerror(rc),

@@ -21,6 +21,8 @@ struct cg_mos_endpoint_config {
     uint32_t keepalive_ms, ack_timeout_ms, retries, reconnect_max_ms;
     size_t max_message, max_queue;
     bool validate;
+    struct cg_mos_scan_limits xml; /* the pre-scan's limits (validation on) */
+    size_t async_validate;         /* larger messages are validated on the thread pool */
     bool redeliver;
     bool deliver_heartbeats;
     bool journal;
@@ -99,6 +101,11 @@ struct mos4_lane {
     /* the journal of accepted requests and their answers (journal.c) */
     int jfd;                       /* -1: none */
     uint64_t jsize, jsize_compact; /* bytes now, and just after the last compaction */
+    /* a large message being validated on the thread pool, and what arrived
+     * behind it on this lane (flow.c) */
+    struct mos4_vjob *vjob;
+    struct mos4_vwait *vwait_head, *vwait_tail;
+    size_t nvwait, vwait_bytes;
 };
 
 struct mos4_held { /* requests that arrived while one was unanswered */
