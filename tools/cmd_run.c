@@ -427,8 +427,9 @@ static enum cg_err link_add(struct gw *gw, const struct gwlink *conf)
     memcpy(gear.legacy_dial, conf->p.legacy_dial, sizeof(gear.legacy_dial));
     memcpy(gear.legacy_listen, conf->p.legacy_listen, sizeof(gear.legacy_listen));
     memcpy(gear.legacy_encoding, conf->p.legacy_encoding, sizeof(gear.legacy_encoding));
+    memcpy(gear.legacy_allow, conf->p.legacy_allow, sizeof(gear.legacy_allow));
     snprintf(far.id, sizeof(far.id), "%s", k->far_id);
-    far.legacy_dial[0] = far.legacy_listen[0] = far.legacy_encoding[0] = '\0';
+    far.legacy_dial[0] = far.legacy_listen[0] = far.legacy_encoding[0] = far.legacy_allow[0] = '\0';
     enum cg_err rc = ep_get(gw, false, far_role, k->far_id, "", &k->legacy);
     if (rc == CG_OK)
         rc = ep_get(gw, true, gear_role, k->gear_id, conf->path, &k->mos4);

@@ -91,6 +91,9 @@ static enum cg_err add_legacy(struct cg_mos_peer_config *pc, const struct moscon
         rc = tool_parse_addr(p->legacy_listen, host, sizeof(host), port, 3) != 0
                  ? CG_ECONFIG
                  : cg_mos_peer_config_set_legacy_listen(pc, host, port[0], port[1], port[2]);
+    if (rc == CG_OK && (rc = cg_mos_peer_config_set_legacy_allow(pc, p->legacy_allow)) != CG_OK)
+        fprintf(stderr, "castgate mos: peer %s: legacy_allow: not a list of addresses and "
+                "ADDR/BITS prefixes: %s\n", p->id, p->legacy_allow);
     if (rc == CG_OK && !p->legacy_dial[0]) /* listen only: still set the encoding */
         rc = cg_mos_peer_config_set_legacy_dial(pc, "-", 0, 0, 0, enc);
     return rc;

@@ -68,6 +68,8 @@ static const struct row rows[] = {
     {"peer", "legacy_listen", K_STR, P(legacy_listen), 0, 0,
      "a MOS 2.x peer: ADDR:LOWER,UPPER[,QUERY] where it connects to us"},
     {"peer", "legacy_encoding", K_STR, P(legacy_encoding), 0, 0, "ucs2be (default) or utf8"},
+    {"peer", "legacy_allow", K_STR, P(legacy_allow), 0, 0,
+     "a MOS 2.x peer: ADDR[/BITS], ... that may connect to legacy_listen (default: any)"},
     {"gateway", "journal", K_BOOL, G(journal), 0, 1,
      "keep accepted requests on disk until answered; after a restart they go on (default no)"},
     {"gateway", "fsync", K_STR, G(fsync), 0, 0,

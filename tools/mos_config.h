@@ -18,6 +18,7 @@ struct mosconf_peer {
     char ca[1024], ca_dir[1024], user[256], password_file[1024], pin[100];
     int self_signed, text_frames;
     char legacy_dial[300], legacy_listen[120], legacy_encoding[16];
+    char legacy_allow[1024];
 };
 
 struct mosconf {

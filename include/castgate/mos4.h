@@ -224,6 +224,22 @@ CG_API enum cg_err cg_mos_peer_config_set_legacy_listen(struct cg_mos_peer_confi
                                                         const char *addr, uint16_t lower,
                                                         uint16_t upper, uint16_t query);
 
+/* Who may connect to our ports for a MOS 2.x peer (M-21 has no
+ * authentication): comma-separated IPv4/IPv6 addresses and CIDR prefixes,
+ * "10.1.2.3, 10.1.2.0/24, ::1, fd00::/8" (an IPv4 peer on a dual-stack
+ * port, ::ffff:a.b.c.d, matches as a.b.c.d). Anyone else is closed at
+ * accept, before a byte is read, and logged with its address (once per
+ * address and minute, with a count of the refusals not logged). NULL or ""
+ * (default): any address. Whatever the list, while a port's connection is
+ * up a newcomer from another address is refused (the live one stays); a
+ * newcomer from the same address replaces it (the gear reconnecting after a
+ * crash, its old socket half-open). Accepted connections use TCP keepalive
+ * so a vanished peer's connection ends and another allowed address can take
+ * over. CG_EINVAL for a malformed list (host names are not resolved; host
+ * bits past a prefix, as in 10.1.2.3/24, are refused as a likely typo). */
+CG_API enum cg_err cg_mos_peer_config_set_legacy_allow(struct cg_mos_peer_config *pc,
+                                                       const char *list);
+
 /* ---- the endpoint ---- */
 
 CG_API enum cg_err cg_mos_endpoint_new(struct cg_ctx *ctx, const struct cg_mos_endpoint_config *cfg,

@@ -251,6 +251,12 @@ enum cg_err cg_mos_peer_config_set_legacy_listen(struct cg_mos_peer_config *pc, 
     return CG_OK;
 }
 
+enum cg_err cg_mos_peer_config_set_legacy_allow(struct cg_mos_peer_config *pc, const char *list)
+{
+    CG_CHECK(pc != NULL, CG_EINVAL);
+    return cg__mos4_allow_parse(list != NULL ? list : "", &pc->allow);
+}
+
 enum cg_err cg_mos_peer_config_set_text_frames(struct cg_mos_peer_config *pc, bool on)
 {
     CG_CHECK(pc != NULL, CG_EINVAL);
@@ -370,6 +376,7 @@ enum cg_err cg_mos_endpoint_add_peer(struct cg_mos_endpoint *ep, const struct cg
     memcpy(p->dial_port, pc->dial_port, sizeof(p->dial_port));
     memcpy(p->listen_addr, pc->listen_addr, sizeof(p->listen_addr));
     memcpy(p->listen_port, pc->listen_port, sizeof(p->listen_port));
+    p->allow = pc->allow;
     enum cg_err rc = pc->url != NULL && (p->url = cg__strdup(pc->url)) == NULL ? CG_ENOMEM : CG_OK;
     if (rc == CG_OK && !pc->legacy) /* a MOS 2.x peer is reached over TCP: no TLS client */
         rc = make_client(p, pc);

@@ -5,11 +5,22 @@
  * never sent to these peers (M-09). */
 #include "mos4/mos4.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define LEGACY_MAX_QUEUED (64u << 20) /* bytes waiting for a slow peer before we give up on it */
+#define REFUSAL_LOG_MS 60000u /* a refused address is logged once a minute at most */
+/* TCP keepalive on accepted connections: a vanished peer's connection ends
+ * after about KEEPIDLE + KEEPCNT * KEEPINTVL seconds, so another allowed
+ * address can take the port over (a live connection is never replaced by
+ * another address). */
+#define KEEPIDLE_S 30
+#define KEEPINTVL_S 10
+#define KEEPCNT 3
 
 struct legacy_conn {
     uv_tcp_t tcp;
@@ -22,12 +33,19 @@ struct legacy_conn {
     bool gai_pending, closed;
     size_t queued;
     char peer_name[64];
+    struct sockaddr_storage addr; /* the peer's, for accepted connections */
+    bool has_addr;
 };
 
 struct legacy_listener {
     uv_tcp_t tcp;
     struct mos4_peer *peer;
     int ch;
+    /* refusals: logged once per address and reason, and per minute */
+    char refused_ip[64];
+    const char *refused_why;
+    uint64_t refused_log_ms;
+    unsigned refused_quiet; /* refusals since the last line */
 };
 
 struct legacy_write {
@@ -184,7 +202,9 @@ static struct legacy_conn *conn_new(struct mos4_peer *p, int ch)
     return c;
 }
 
-/* The connection is ready: it becomes the lane's (a newer one replaces an older one). */
+/* The connection is ready: it becomes the lane's. A newer one replaces an
+ * older one: on the OUT lane ours, on the IN lane one from the same address
+ * (on_accept refuses any other while the lane is up). */
 static void attach(struct mos4_lane *l, struct legacy_conn *c)
 {
     if (l->tcp != NULL && l->tcp != c) {
@@ -262,6 +282,50 @@ enum cg_err cg__mos4_legacy_dial(struct mos4_lane *l)
 
 /* ---- our ports (the peer's IN lanes) ---- */
 
+/* One line per address and reason and minute, however fast the refusals come. */
+static void log_refusal(struct legacy_listener *ln, const char *ip, const char *why)
+{
+    uint64_t now = cg__now_ms();
+    if (strcmp(ln->refused_ip, ip) == 0 && ln->refused_why == why &&
+        now - ln->refused_log_ms < REFUSAL_LOG_MS) {
+        ln->refused_quiet++;
+        return;
+    }
+    struct mos4_peer *p = ln->peer;
+    char more[48] = "";
+    if (ln->refused_quiet > 0)
+        snprintf(more, sizeof(more), " (%u more refused since the last line)", ln->refused_quiet);
+    cg__log(p->ep->ctx, CG_LOG_WARN, "mos", "%s %s (MOS 2.x): refused a connection from %s: %s%s",
+            p->id, cg__mos4_ch_name(ln->ch), ip, why, more);
+    snprintf(ln->refused_ip, sizeof(ln->refused_ip), "%s", ip);
+    ln->refused_why = why;
+    ln->refused_log_ms = now;
+    ln->refused_quiet = 0;
+}
+
+/* Why a connection from sa may not have the lane, or NULL. */
+static const char *refusal(const struct mos4_peer *p, const struct mos4_lane *l,
+                           const struct sockaddr *sa)
+{
+    if (!cg__mos4_allow_match(&p->allow, sa))
+        return "address not in legacy_allow";
+    const struct legacy_conn *live = l->up ? l->tcp : NULL;
+    if (live != NULL && !cg__mos4_same_host(sa, live->has_addr ? (const struct sockaddr *)&live->addr : NULL))
+        return "the port is in use by a live connection from another address";
+    return NULL;
+}
+
+static void keepalive(struct legacy_conn *c)
+{
+    uv_os_fd_t fd;
+    uv_tcp_keepalive(&c->tcp, 1, KEEPIDLE_S);
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
+        return;
+    int intvl = KEEPINTVL_S, cnt = KEEPCNT;
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
 static void on_accept(uv_stream_t *s, int status)
 {
     struct legacy_listener *ln = s->data;
@@ -275,13 +339,21 @@ static void on_accept(uv_stream_t *s, int status)
         conn_close(c);
         return;
     }
-    struct sockaddr_storage ss;
-    int len = sizeof(ss);
+    int len = sizeof(c->addr);
     char ip[64] = "?";
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
-        uv_ip_name((struct sockaddr *)&ss, ip, sizeof(ip));
+    c->has_addr = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->addr, &len) == 0;
+    if (c->has_addr)
+        uv_ip_name((struct sockaddr *)&c->addr, ip, sizeof(ip));
     snprintf(c->peer_name, sizeof(c->peer_name), "%s", ip);
-    attach(&p->lanes[ln->ch][CG_MOS_IN], c);
+    struct mos4_lane *l = &p->lanes[ln->ch][CG_MOS_IN];
+    const char *why = refusal(p, l, c->has_addr ? (struct sockaddr *)&c->addr : NULL);
+    if (why != NULL) { /* closed before a byte is read */
+        log_refusal(ln, ip, why);
+        conn_close(c);
+        return;
+    }
+    keepalive(c);
+    attach(l, c);
 }
 
 static void listener_freed(uv_handle_t *h) { free(h->data); }
@@ -312,8 +384,9 @@ enum cg_err cg__mos4_legacy_listen(struct mos4_peer *p)
                     cg__mos4_ch_name(ch), uv_strerror(r));
             return CG_ENET;
         }
-        cg__log(p->ep->ctx, CG_LOG_INFO, "mos", "%s: MOS 2.x %s on %s port %u", p->id,
-                cg__mos4_ch_name(ch), p->listen_addr, (unsigned)p->listen_port[ch]);
+        cg__log(p->ep->ctx, CG_LOG_INFO, "mos", "%s: MOS 2.x %s on %s port %u%s", p->id,
+                cg__mos4_ch_name(ch), p->listen_addr, (unsigned)p->listen_port[ch],
+                p->allow.n == 0 ? " (any address may connect: see legacy_allow)" : "");
     }
     return CG_OK;
 }

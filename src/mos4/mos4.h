@@ -12,6 +12,28 @@
 #define CG_MOS4_SEEN 64   /* answered requests remembered per IN lane (M-22 duplicates) */
 #define CG_MOS4_MAX_HELD 64          /* requests waiting behind one with the application */
 #define CG_MOS4_BIG_ANSWER (64u << 10) /* larger answers are kept for the last request only */
+#define CG_MOS4_MAX_ALLOW 32 /* entries of a legacy_allow list */
+
+/* allow.c: the addresses that may connect to a MOS 2.x peer's ports */
+struct mos4_allow_net {
+    uint8_t addr[16]; /* network byte order; 4 bytes used for IPv4 */
+    uint8_t bits;     /* prefix length */
+    bool v6;
+};
+struct mos4_allow {
+    struct mos4_allow_net net[CG_MOS4_MAX_ALLOW];
+    size_t n; /* 0: anyone */
+};
+struct sockaddr;
+/* "10.1.2.3, 10.1.2.0/24, ::1, fd00::/8": addresses and CIDR prefixes,
+ * comma-separated; "" is the empty list. CG_EINVAL for anything else
+ * (including host bits set past the prefix). */
+enum cg_err cg__mos4_allow_parse(const char *list, struct mos4_allow *out);
+/* Whether sa may connect: an empty list allows anyone; an IPv4-mapped IPv6
+ * address matches as its IPv4 address. */
+bool cg__mos4_allow_match(const struct mos4_allow *a, const struct sockaddr *sa);
+/* Same host address (ports ignored; IPv4-mapped equals IPv4). */
+bool cg__mos4_same_host(const struct sockaddr *a, const struct sockaddr *b);
 
 struct cg_mos_endpoint_config {
     enum cg_mos_role role;
@@ -39,6 +61,7 @@ struct cg_mos_peer_config {
     uint16_t dial_port[3];
     char listen_addr[64];
     uint16_t listen_port[3];
+    struct mos4_allow allow; /* who may connect to the listen ports */
     char id[4 * CG_MOS_ID_MAX + 1];
     char *url;
     enum cg_mos_mode mode;
@@ -130,6 +153,7 @@ struct mos4_peer {
     uint16_t dial_port[CG_MOS4_NCH];
     char listen_addr[64];
     uint16_t listen_port[CG_MOS4_NCH];
+    struct mos4_allow allow; /* who may connect to the listen ports */
     struct legacy_listener *listeners[CG_MOS4_NCH];
     struct mos4_lane lanes[CG_MOS4_NCH][2];
     unsigned open_timers; /* this peer's lane timers not yet closed */
