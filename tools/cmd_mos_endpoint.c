@@ -100,6 +100,8 @@ static enum cg_err make_endpoint(struct app *a, const struct cg_mos_handlers *h)
                                                (uint32_t)c->ack_timeout_ms, (uint32_t)c->retries,
                                                (uint32_t)c->reconnect_max_ms);
     if (rc == CG_OK)
+        rc = cg_mos_endpoint_config_set_refused_backoff(ec, (uint32_t)c->refused_backoff_max_ms);
+    if (rc == CG_OK)
         rc = cg_mos_endpoint_config_set_limits(ec, (size_t)c->max_message, 100000);
     if (rc == CG_OK)
         rc = cg_mos_endpoint_config_set_validate(ec, c->validate);

@@ -313,6 +313,8 @@ static enum cg_err ep_config(const struct gw *gw, const struct gw_ep *e, struct 
                                                (uint32_t)g->ack_timeout_ms, (uint32_t)g->retries,
                                                (uint32_t)g->reconnect_max_ms);
     if (rc == CG_OK)
+        rc = cg_mos_endpoint_config_set_refused_backoff(ec, (uint32_t)g->refused_backoff_max_ms);
+    if (rc == CG_OK)
         rc = cg_mos_endpoint_config_set_limits(ec, (size_t)g->max_message, 100000);
     if (rc == CG_OK)
         rc = cg_mos_endpoint_config_set_validate(ec, g->validate);
@@ -468,6 +470,7 @@ static void warn_fixed(const struct gwconf *old, const struct gwconf *now)
                      : old->journal != now->journal || strcmp(old->fsync, now->fsync) ? "journal/fsync"
                      : a->keepalive_s != b->keepalive_s || a->ack_timeout_ms != b->ack_timeout_ms ||
                                a->retries != b->retries || a->reconnect_max_ms != b->reconnect_max_ms ||
+                               a->refused_backoff_max_ms != b->refused_backoff_max_ms ||
                                a->max_message != b->max_message || a->validate != b->validate ||
                                strcmp(a->heartbeat_time, b->heartbeat_time) != 0 ||
                                a->silent_reset_s != b->silent_reset_s ||

@@ -38,7 +38,10 @@ static const struct row rows[] = {
     {"endpoint", "retries", K_LONG, E(retries), 0, 1000000, "times to send again (same messageID) before the sender gets a NACK (default 3; 0: sent once)"},
     {"endpoint", "silent_reset_s", K_LONG, E(silent_reset_s), 0, 86400,
      "reset a wss lane nothing arrived on for this long (0: never, default; for peers that send when idle)"},
-    {"endpoint", "reconnect_max_ms", K_LONG, E(reconnect_max_ms), 100, 600000, "reconnect backoff cap"},
+    {"endpoint", "reconnect_max_ms", K_LONG, E(reconnect_max_ms), 100, 600000,
+     "reconnect backoff cap while a peer is not there (default 1000)"},
+    {"endpoint", "refused_backoff_max_ms", K_LONG, E(refused_backoff_max_ms), 1000, 3600000,
+     "reconnect backoff cap while a peer refuses: HTTP 4xx, certificate, closes at once (default 60000)"},
     {"endpoint", "max_message", K_LONG, E(max_message), 256, 1073741824, "largest message in bytes"},
     {"endpoint", "ocsp", K_BOOL, E(ocsp), 0, 1, "staple OCSP responses (B-12, default yes)"},
     {"endpoint", "validate", K_BOOL, E(validate), 0, 1, "check every message is well-formed XML (default yes)"},
@@ -280,6 +283,7 @@ static void defaults(struct mosconf *c)
     c->ack_timeout_ms = 60000;
     c->retries = CG_MOS_DEFAULT_RETRIES; /* a lane never waits behind one request forever */
     c->reconnect_max_ms = 1000;
+    c->refused_backoff_max_ms = 60000;
     c->max_message = 16 * 1024 * 1024;
     c->ocsp = 1;
     c->validate = 1;

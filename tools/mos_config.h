@@ -28,6 +28,7 @@ struct mosconf {
     int ncerts;
     char credentials[1024], state_dir[1024];
     long keepalive_s, ack_timeout_ms, retries, reconnect_max_ms, max_message, silent_reset_s;
+    long refused_backoff_max_ms;
     int ocsp, validate, hsts;
     long max_attributes, max_depth, validate_async_bytes; /* 0: the library's defaults */
     char removed_in_4[16];

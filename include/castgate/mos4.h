@@ -113,13 +113,25 @@ CG_API enum cg_err cg_mos_endpoint_config_set_credentials(struct cg_mos_endpoint
  * once, CG_ETIMEDOUT at its first timeout (there is no "forever": a lane
  * never waits behind one request without end). Only timeouts while the lane
  * is up count: a request sent again because its lane came back is not one
- * more retry. reconnect_max_ms: cap of the reconnect backoff (from 100 ms,
- * doubling, with jitter). Defaults: 30000, 60000, CG_MOS_DEFAULT_RETRIES,
- * 1000. */
+ * more retry. reconnect_max_ms: cap of the reconnect backoff while the peer
+ * is not there (from 100 ms, doubling, with jitter; a refusing peer is
+ * backed off further: cg_mos_endpoint_config_set_refused_backoff).
+ * Defaults: 30000, 60000, CG_MOS_DEFAULT_RETRIES, 1000. */
 CG_API enum cg_err cg_mos_endpoint_config_set_timing(struct cg_mos_endpoint_config *cfg,
                                                      uint32_t keepalive_ms,
                                                      uint32_t ack_timeout_ms, uint32_t retries,
                                                      uint32_t reconnect_max_ms);
+/* Cap of the reconnect backoff while a peer refuses (default 60000, range
+ * 1000..3600000). A peer that answers the upgrade with an HTTP status other
+ * than 101 (401, 403, 400, …), whose certificate is refused, that breaks off
+ * TLS, or that accepts and closes before the lane carried a message, is
+ * dialed again after 1 s, 2 s, 4 s, … up to this cap (75-100% jitter), and
+ * the reason is logged when it changes, not per attempt. A peer that is not
+ * there (connection refused, unreachable, timeout) is still dialed again
+ * fast, on the reconnect_max_ms ladder. Both start over only when a lane
+ * carried a message or stayed up 10 s. */
+CG_API enum cg_err cg_mos_endpoint_config_set_refused_backoff(struct cg_mos_endpoint_config *cfg,
+                                                              uint32_t max_ms);
 /* Largest MOS message accepted or sent (default CG_MOS_DEFAULT_MAX_MESSAGE);
  * also each WebSocket message's limit. Queue bound per OUT lane (default 1000). */
 CG_API enum cg_err cg_mos_endpoint_config_set_limits(struct cg_mos_endpoint_config *cfg,

@@ -42,6 +42,7 @@ enum cg_err cg_mos_endpoint_config_new(enum cg_mos_role role, const char *our_id
     c->ack_timeout_ms = 60000; /* M-22: an answer is recommended within 60 s */
     c->retries = CG_MOS_DEFAULT_RETRIES; /* M-22 retries, but a lane never waits forever */
     c->reconnect_max_ms = 1000;
+    c->refused_max_ms = 60000;
     c->max_message = CG_MOS_DEFAULT_MAX_MESSAGE;
     c->max_queue = 1000;
     c->validate = true;
@@ -107,6 +108,15 @@ enum cg_err cg_mos_endpoint_config_set_silent_reset(struct cg_mos_endpoint_confi
     CG_CHECK(cfg != NULL, CG_EINVAL);
     CG_CHECK(ms == 0 || ms >= 1000, CG_ERANGE);
     cfg->silent_reset_ms = ms;
+    return CG_OK;
+}
+
+enum cg_err cg_mos_endpoint_config_set_refused_backoff(struct cg_mos_endpoint_config *cfg,
+                                                       uint32_t max_ms)
+{
+    CG_CHECK(cfg != NULL, CG_EINVAL);
+    CG_CHECK(max_ms >= 1000 && max_ms <= 3600000, CG_ERANGE);
+    cfg->refused_max_ms = max_ms;
     return CG_OK;
 }
 

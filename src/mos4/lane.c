@@ -22,28 +22,44 @@ static const char *lane_name(const struct mos4_lane *l, char *buf, size_t sz)
 
 static void on_retry(uv_timer_t *t) { dial(LANE_OF(t, retry_timer)); }
 
-/* Capped exponential backoff with jitter: 100 ms doubling to the cap, each
- * delay drawn from 75-100% of its value so a fleet does not reconnect in step. */
-static void schedule_dial(struct mos4_lane *l)
+/* The delay comes from backoff.c (what the last connection said of the
+ * peer), drawn from 75-100% of its value so a fleet does not reconnect in
+ * step. */
+static void schedule_dial(struct mos4_lane *l, enum mos4_outcome o)
 {
     const struct cg_mos_endpoint *ep = l->peer->ep;
     if (!l->we_dial || ep->freeing || !ep->started || l->peer->removed)
         return;
-    uint64_t delay = (uint64_t)RECONNECT_BASE_MS << (l->attempt < 10 ? l->attempt : 10);
-    if (delay > ep->cfg.reconnect_max_ms)
-        delay = ep->cfg.reconnect_max_ms;
     uint16_t r = 0;
     RAND_bytes((unsigned char *)&r, sizeof(r));
-    delay = delay * (75 + r % 26) / 100;
+    uint64_t delay = cg__mos4_backoff_next(&l->backoff, o, ep->cfg.reconnect_max_ms,
+                                           ep->cfg.refused_max_ms, 75 + r % 26);
     l->attempt++;
     uv_timer_start(&l->retry_timer, on_retry, delay, 0);
+}
+
+/* A failed or lost connection: its reason is logged when it changes, not
+ * per attempt (a refusing peer is dialed again for hours). */
+static void log_failure(struct mos4_lane *l, enum cg_log_level lv, const char *why)
+{
+    char name[300];
+    bool repeat = l->failed != MOS4_HEALTHY && strcmp(l->last_why, why) == 0;
+    const struct cg_mos_endpoint *ep = l->peer->ep;
+    if (!repeat && l->we_dial && l->failed != MOS4_DOWN && l->failed != MOS4_HEALTHY)
+        cg__log(ep->ctx, lv, "mos", "%s: %s; backing off (up to %u s) while the peer refuses; "
+                "said again only when the reason changes", lane_name(l, name, sizeof(name)), why,
+                (unsigned)(ep->cfg.refused_max_ms / 1000));
+    else
+        cg__log(ep->ctx, repeat ? CG_LOG_DEBUG : lv, "mos", "%s: %s", lane_name(l, name, sizeof(name)),
+                why);
+    snprintf(l->last_why, sizeof(l->last_why), "%s", why);
 }
 
 static void dial(struct mos4_lane *l)
 {
     if (l->peer->legacy) {
         if (cg__mos4_legacy_dial(l) != CG_OK)
-            schedule_dial(l);
+            schedule_dial(l, MOS4_DOWN);
         return;
     }
     char *url = NULL, name[300];
@@ -55,7 +71,7 @@ static void dial(struct mos4_lane *l)
     if (rc != CG_OK) {
         cg__log(l->peer->ep->ctx, CG_LOG_ERROR, "mos", "%s: cannot dial: %s",
                 lane_name(l, name, sizeof(name)), cg_strerror(rc));
-        schedule_dial(l);
+        schedule_dial(l, MOS4_DOWN);
         return;
     }
     l->ws = ws;
@@ -157,8 +173,9 @@ static void lane_lost(struct mos4_lane *l)
 void cg__mos4_lane_up(struct mos4_lane *l)
 {
     l->up = true;
-    l->attempt = 0;
-    l->last_rx_ms = l->last_tx_ms = cg__now_ms();
+    l->attempt = 0; /* the backoff stays until the lane proves good (lane_gone) */
+    l->carried = false;
+    l->up_since_ms = l->last_rx_ms = l->last_tx_ms = cg__now_ms();
     if (!l->peer->legacy) /* M-09: a keepAlive never goes to a 2.x peer */
         uv_timer_start(&l->idle_timer, on_idle, l->peer->ep->cfg.keepalive_ms, 0);
     notify(l, true);
@@ -166,10 +183,23 @@ void cg__mos4_lane_up(struct mos4_lane *l)
         cg__mos4_out_kick(l);
 }
 
+void cg__mos4_lane_carried(struct mos4_lane *l)
+{
+    l->carried = true;
+    l->last_why[0] = '\0'; /* a good lane: the next failure is news */
+}
+
 void cg__mos4_lane_gone(struct mos4_lane *l)
 {
+    enum mos4_outcome o = l->failed;
+    if (l->up) /* issue 20: only a lane that carried something or stayed up was good */
+        o = cg__mos4_outcome(true, l->carried || cg__now_ms() - l->up_since_ms >= MOS4_HEALTHY_MS,
+                             CG_OK, 0);
+    if (o == MOS4_HEALTHY)
+        l->last_why[0] = '\0';
+    l->failed = MOS4_DOWN;
     lane_lost(l);
-    schedule_dial(l);
+    schedule_dial(l, o);
 }
 
 static void on_ws_open(void *user, struct cg_ws *ws)
@@ -195,6 +225,7 @@ static void on_ws_message(void *user, struct cg_ws *ws, bool binary, const uint8
     if (l == NULL || l->ws != ws)
         return;
     l->last_rx_ms = cg__now_ms();
+    cg__mos4_lane_carried(l);
     cg__mos4_on_message(l, binary, d, n);
 }
 
@@ -204,13 +235,20 @@ static void on_ws_close(void *user, struct cg_ws *ws, uint16_t code)
     struct mos4_lane *l = cg_ws_user(ws);
     if (l == NULL || l->ws != ws)
         return;
-    char name[300], http[24] = "";
+    char text[160], http[24] = "";
     enum cg_err why = cg_ws_error(ws);
-    if (cg_ws_http_status(ws) != 0)
-        snprintf(http, sizeof(http), ", HTTP %d", cg_ws_http_status(ws));
-    cg__log(l->peer->ep->ctx, why == CG_OK ? CG_LOG_INFO : CG_LOG_WARN, "mos",
-            "%s: connection closed (%u, %s%s)", lane_name(l, name, sizeof(name)), (unsigned)code,
-            cg_strerror(why), http);
+    int status = cg_ws_http_status(ws);
+    if (status != 0)
+        snprintf(http, sizeof(http), ", HTTP %d", status);
+    snprintf(text, sizeof(text), "connection closed (%u, %s%s)", (unsigned)code, cg_strerror(why),
+             http);
+    if (!l->up)
+        l->failed = cg__mos4_outcome(false, false, why, status);
+    else if (!l->carried && cg__now_ms() - l->up_since_ms < MOS4_HEALTHY_MS)
+        l->failed = MOS4_DROPPED;
+    else
+        l->failed = MOS4_HEALTHY;
+    log_failure(l, why == CG_OK ? CG_LOG_INFO : CG_LOG_WARN, text);
     cg__mos4_lane_gone(l); /* M-08: a passive lane comes back "as quickly as possible" */
 }
 

@@ -115,6 +115,7 @@ static void drain_frames(struct legacy_conn *c)
     while (c->lane != NULL && (rc = cg_mos_framer_next(c->framer, &fr)) != CG_EAGAIN) {
         if (rc == CG_OK) {
             c->lane->last_rx_ms = cg__now_ms();
+            cg__mos4_lane_carried(c->lane);
             cg__mos4_on_message(c->lane, binary, fr.data, fr.len);
         } else if (rc == CG_EJUNK && fr.len > 0) { /* a junk run ended: what it skipped */
             cg__log(c->peer->ep->ctx, CG_LOG_WARN, "mos",

@@ -41,6 +41,7 @@ struct cg_mos_endpoint_config {
     char *state_dir;
     char *credentials;
     uint32_t keepalive_ms, ack_timeout_ms, retries, reconnect_max_ms;
+    uint32_t refused_max_ms; /* cap of the backoff while a peer refuses (backoff.c) */
     size_t max_message, max_queue;
     bool validate;
     struct cg_mos_scan_limits xml; /* the pre-scan's limits (validation on) */
@@ -93,6 +94,30 @@ struct mos4_seen {
     bool restored;   /* loaded from the state directory after a restart */
 };
 
+/* backoff.c: when a lane dials again */
+#define MOS4_HEALTHY_MS 10000u /* a lane up this long (or that carried a message) was good */
+enum mos4_outcome {
+    MOS4_DOWN,    /* nobody answered: refused, unreachable, timed out */
+    MOS4_REFUSED, /* the peer answered no: HTTP status, certificate, TLS broken off */
+    MOS4_DROPPED, /* it accepted, then closed before the lane carried anything */
+    MOS4_HEALTHY, /* a lane that carried a message or stayed up went down */
+};
+struct mos4_backoff {
+    unsigned fast;    /* steps on the fast ladder */
+    unsigned refused; /* consecutive refusals and drops */
+};
+/* The delay before the next attempt after outcome o, in ms: the fast ladder
+ * (100 ms doubling to fast_cap_ms) for MOS4_DOWN and MOS4_HEALTHY (which
+ * starts over), the slow one (1 s doubling to refused_cap_ms) for
+ * MOS4_REFUSED and MOS4_DROPPED; times jitter_pct/100 (75..100). */
+uint64_t cg__mos4_backoff_next(struct mos4_backoff *b, enum mos4_outcome o, uint32_t fast_cap_ms,
+                               uint32_t refused_cap_ms, unsigned jitter_pct);
+void cg__mos4_backoff_reset(struct mos4_backoff *b);
+/* What a closed connection says of the peer: was_up (the lane opened),
+ * healthy (it carried a message or stayed up MOS4_HEALTHY_MS), else why it
+ * failed (cg_ws_error, the HTTP status of a refused upgrade or 0). */
+enum mos4_outcome cg__mos4_outcome(bool was_up, bool healthy, enum cg_err err, int http_status);
+
 struct mos4_peer;
 
 struct mos4_lane {
@@ -104,7 +129,12 @@ struct mos4_lane {
     bool up;
     bool we_dial;
     bool passive_dial; /* we dial with passive=true */
-    unsigned attempt;
+    struct mos4_backoff backoff;
+    unsigned attempt;        /* dials since the lane was last up */
+    uint64_t up_since_ms;
+    bool carried;            /* a message arrived since the lane came up */
+    enum mos4_outcome failed; /* why the connection being closed failed */
+    char last_why[160];      /* the last failure logged: repeats are not */
     uv_timer_t retry_timer; /* reconnect; on OUT lanes also the answer timeout */
     uv_timer_t idle_timer;  /* keepAlive (M-09) */
     uint64_t last_tx_ms, last_rx_ms;
@@ -219,6 +249,7 @@ void cg__mos4_touch_tx(struct mos4_lane *l);
 
 void cg__mos4_lane_up(struct mos4_lane *l);   /* a transport connected */
 void cg__mos4_lane_gone(struct mos4_lane *l); /* a transport went away */
+void cg__mos4_lane_carried(struct mos4_lane *l); /* a message arrived: the lane is good */
 
 /* legacy.c: MOS 2.x over TCP (M-21) */
 struct legacy_conn;

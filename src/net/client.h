@@ -26,6 +26,7 @@ struct cg_ws_client {
     struct cg_dial *dials; /* open connections */
     size_t ndials;
     bool freeing;
+    char last_fail[400]; /* the last failure logged: repeats go to DEBUG */
 };
 
 #endif

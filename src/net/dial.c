@@ -74,8 +74,13 @@ static enum cg_err parse_url(struct cg_dial *d, const char *url)
 
 static void fail(struct cg_dial *d, enum cg_err err, int status, const char *why)
 {
-    cg__log(d->conn.ctx, CG_LOG_WARN, "ws", "wss://%s: %s (%s)", d->hostport, why,
-            cg_strerror(err));
+    /* A peer dialed again and again (a reconnecting lane) fails the same way
+     * each time: the line once, then at DEBUG until something changes. */
+    char line[400];
+    snprintf(line, sizeof(line), "wss://%.300s: %.60s (%s)", d->hostport, why, cg_strerror(err));
+    bool repeat = strcmp(line, d->cli->last_fail) == 0;
+    cg__log(d->conn.ctx, repeat ? CG_LOG_DEBUG : CG_LOG_WARN, "ws", "%s", line);
+    memcpy(d->cli->last_fail, line, sizeof(line));
     if (d->conn.ws != NULL)
         cg__ws_set_failure(d->conn.ws, err, status);
     cg__conn_close(&d->conn, why);
@@ -286,6 +291,7 @@ static void upgraded(struct cg_dial *d, const uint8_t *rest, size_t n)
     c->last_rx_ms = cg__now_ms();
     cg__conn_arm_timer(c, cg__conn_lim(c, CG_LIMIT_WS_PING_MS));
     cg__log(c->ctx, CG_LOG_INFO, "ws", "wss://%s%s: open", d->hostport, d->target);
+    d->cli->last_fail[0] = '\0';
     cg__ws_opened(c->ws);
     if (n > 0 && c->state == CG_CONN_WS && cg__ws_on_data(c->ws, rest, n) != CG_OK)
         cg__conn_drain_and_close(c);

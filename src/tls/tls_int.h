@@ -88,6 +88,7 @@ struct cg_tls_client {
     SSL_CTX *ssl_ctx;
     uint8_t pin[32];
     bool has_pin, allow_self_signed, require_staple, insecure;
+    char last_refusal[300]; /* the last refusal logged: repeats go to DEBUG */
 };
 
 /* What the callbacks saw during one handshake (SSL ex_data, freed with the SSL). */

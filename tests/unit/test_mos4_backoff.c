@@ -1,0 +1,115 @@
+/* Unit tests for the reconnect backoff (src/mos4/backoff.c, issue 20 item 2):
+ * a refusing peer is retried slowly, growing to the cap; a peer that is
+ * down is retried fast; only a good lane starts over. */
+#include "testutil.h"
+#include "mos4/mos4.h"
+
+#define FAST_CAP 1000u
+#define SLOW_CAP 60000u
+
+static uint64_t next(struct mos4_backoff *b, enum mos4_outcome o)
+{
+    return cg__mos4_backoff_next(b, o, FAST_CAP, SLOW_CAP, 100);
+}
+
+static void test_down_is_fast(void **state)
+{
+    (void)state;
+    struct mos4_backoff b = {0};
+    const uint64_t want[] = {100, 200, 400, 800, 1000, 1000, 1000};
+    for (size_t i = 0; i < CG_ARRAY_LEN(want); i++)
+        assert_int_equal(next(&b, MOS4_DOWN), want[i]);
+}
+
+static void test_refusals_grow_to_the_cap(void **state)
+{
+    (void)state;
+    struct mos4_backoff b = {0};
+    /* 403, 403, 401, 401, accept-and-close, …: one ladder whatever the peer says */
+    const enum mos4_outcome o[] = {MOS4_REFUSED, MOS4_REFUSED, MOS4_REFUSED, MOS4_REFUSED,
+                                   MOS4_DROPPED, MOS4_DROPPED, MOS4_DROPPED, MOS4_REFUSED};
+    const uint64_t want[] = {1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000};
+    uint64_t t = 0;
+    unsigned in_a_minute = 1; /* the first attempt, at t = 0 */
+    for (size_t i = 0; i < CG_ARRAY_LEN(want); i++) {
+        uint64_t d = next(&b, o[i]);
+        assert_int_equal(d, want[i]);
+        t += d;
+        in_a_minute += t <= 60000;
+    }
+    assert_true(in_a_minute <= 8); /* issue 20: at most ~8 attempts in 60 s */
+    /* with the smallest jitter (75%) still at most 8 in a minute */
+    struct mos4_backoff j = {0};
+    t = 0;
+    in_a_minute = 1;
+    for (int i = 0; i < 20; i++) {
+        t += cg__mos4_backoff_next(&j, MOS4_REFUSED, FAST_CAP, SLOW_CAP, 75);
+        in_a_minute += t <= 60000;
+    }
+    assert_true(in_a_minute <= 8);
+}
+
+static void test_down_between_refusals_keeps_the_count(void **state)
+{
+    (void)state;
+    struct mos4_backoff b = {0};
+    assert_int_equal(next(&b, MOS4_REFUSED), 1000);
+    assert_int_equal(next(&b, MOS4_REFUSED), 2000);
+    assert_int_equal(next(&b, MOS4_DOWN), 100); /* restarting: fast */
+    assert_int_equal(next(&b, MOS4_REFUSED), 4000); /* back and still refusing: slow */
+}
+
+static void test_only_a_good_lane_starts_over(void **state)
+{
+    (void)state;
+    struct mos4_backoff b = {0};
+    for (int i = 0; i < 5; i++)
+        next(&b, MOS4_REFUSED);
+    assert_int_equal(next(&b, MOS4_DROPPED), 32000); /* up briefly, carried nothing */
+    assert_int_equal(next(&b, MOS4_HEALTHY), 100);   /* carried a message or stayed up */
+    assert_int_equal(next(&b, MOS4_REFUSED), 1000);
+    cg__mos4_backoff_reset(&b);
+    assert_int_equal(next(&b, MOS4_REFUSED), 1000);
+    assert_int_equal(next(&b, MOS4_DOWN), 100);
+}
+
+static void test_configured_cap_and_jitter(void **state)
+{
+    (void)state;
+    struct mos4_backoff b = {0};
+    const uint64_t want[] = {1000, 2000, 4000, 4000};
+    for (size_t i = 0; i < CG_ARRAY_LEN(want); i++)
+        assert_int_equal(cg__mos4_backoff_next(&b, MOS4_REFUSED, FAST_CAP, 4000, 100), want[i]);
+    struct mos4_backoff c = {0};
+    assert_int_equal(cg__mos4_backoff_next(&c, MOS4_REFUSED, FAST_CAP, SLOW_CAP, 80), 800);
+    assert_int_equal(cg__mos4_backoff_next(&c, MOS4_DOWN, FAST_CAP, SLOW_CAP, 50), 100); /* 75..100 only */
+    for (int i = 0; i < 100; i++) /* no overflow however long it lasts */
+        assert_true(cg__mos4_backoff_next(&c, MOS4_REFUSED, FAST_CAP, SLOW_CAP, 100) <= SLOW_CAP);
+}
+
+static void test_outcome_of_a_close(void **state)
+{
+    (void)state;
+    assert_int_equal(cg__mos4_outcome(false, false, CG_EAUTH, 401), MOS4_REFUSED);
+    assert_int_equal(cg__mos4_outcome(false, false, CG_EAUTH, 403), MOS4_REFUSED);
+    assert_int_equal(cg__mos4_outcome(false, false, CG_EHTTP, 400), MOS4_REFUSED);
+    assert_int_equal(cg__mos4_outcome(false, false, CG_EVERIFY, 0), MOS4_REFUSED);
+    assert_int_equal(cg__mos4_outcome(false, false, CG_EHANDSHAKE, 0), MOS4_REFUSED);
+    assert_int_equal(cg__mos4_outcome(false, false, CG_ENET, 0), MOS4_DOWN);
+    assert_int_equal(cg__mos4_outcome(false, false, CG_ETIMEDOUT, 0), MOS4_DOWN);
+    assert_int_equal(cg__mos4_outcome(true, false, CG_OK, 0), MOS4_DROPPED);
+    assert_int_equal(cg__mos4_outcome(true, true, CG_ENET, 0), MOS4_HEALTHY);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_down_is_fast),
+        cmocka_unit_test(test_refusals_grow_to_the_cap),
+        cmocka_unit_test(test_down_between_refusals_keeps_the_count),
+        cmocka_unit_test(test_only_a_good_lane_starts_over),
+        cmocka_unit_test(test_configured_cap_and_jitter),
+        cmocka_unit_test(test_outcome_of_a_close),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
