@@ -51,6 +51,11 @@ enum cg_err {
     CG_EREVOKED = 206,     /* the peer's certificate is revoked */
     CG_EOCSP = 207,        /* an OCSP request or response failed */
     CG_EEXPIRED = 208,     /* a certificate or response is expired or not yet valid */
+    /* The peer's certificate refused, by reason (CG_EVERIFY: any other reason). */
+    CG_EHOSTNAME = 209,   /* it does not name the host (or the configured cert_name) */
+    CG_EUNTRUSTED = 210,  /* its chain does not lead to a trusted root */
+    CG_ESELFSIGNED = 211, /* it is self-signed, and self-signed is not allowed (M-06) */
+    CG_EPIN = 212,        /* it is not the pinned certificate (M-06) */
 
     /* 300..399: protocol */
     CG_EPROTO = 300,    /* a peer broke the protocol */

@@ -29,6 +29,10 @@ const char *cg_strerror(enum cg_err err)
     case CG_EREVOKED: return "certificate revoked";
     case CG_EOCSP: return "OCSP failure";
     case CG_EEXPIRED: return "expired or not yet valid";
+    case CG_EHOSTNAME: return "the certificate does not name the host";
+    case CG_EUNTRUSTED: return "the certificate's issuer is not trusted";
+    case CG_ESELFSIGNED: return "self-signed certificate";
+    case CG_EPIN: return "the certificate does not match the pin";
     case CG_EPROTO: return "protocol error";
     case CG_EHTTP: return "invalid HTTP message";
     case CG_EWS: return "invalid WebSocket frame or handshake";
@@ -56,7 +60,8 @@ const char *cg_errname(enum cg_err err)
         N(CG_EEXIST); N(CG_ECONFIG); N(CG_EIO); N(CG_EFILE); N(CG_EPERM); N(CG_ENET);
         N(CG_ETIMEDOUT); N(CG_ECLOSED); N(CG_EFULL); N(CG_EAGAIN); N(CG_ETLS); N(CG_ECERT);
         N(CG_EKEY); N(CG_EKEYMISMATCH); N(CG_EHANDSHAKE); N(CG_EVERIFY); N(CG_EREVOKED);
-        N(CG_EOCSP); N(CG_EEXPIRED); N(CG_EPROTO); N(CG_EHTTP); N(CG_EWS); N(CG_ETOOBIG);
+        N(CG_EOCSP); N(CG_EEXPIRED); N(CG_EHOSTNAME); N(CG_EUNTRUSTED); N(CG_ESELFSIGNED);
+        N(CG_EPIN); N(CG_EPROTO); N(CG_EHTTP); N(CG_EWS); N(CG_ETOOBIG);
         N(CG_EENCODING); N(CG_EXML); N(CG_EJUNK); N(CG_EENVELOPE); N(CG_ENACK); N(CG_EDNS);
         N(CG_ENOTSUP); N(CG_EAUTH); N(CG_ERATELIMIT); N(CG_EINTERNAL);
     }

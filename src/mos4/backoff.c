@@ -63,6 +63,10 @@ enum mos4_outcome cg__mos4_outcome(bool was_up, bool healthy, enum cg_err err, i
     case CG_ETLS:
     case CG_EHANDSHAKE: /* it accepted TCP and broke off TLS */
     case CG_EVERIFY:
+    case CG_EHOSTNAME:
+    case CG_EUNTRUSTED:
+    case CG_ESELFSIGNED:
+    case CG_EPIN:
     case CG_EREVOKED:
     case CG_EOCSP:
     case CG_EEXPIRED:

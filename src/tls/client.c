@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,20 @@ enum cg_err cg__tls_x509_err(int x509_err)
         return CG_EEXPIRED;
     case X509_V_ERR_CERT_REVOKED:
         return CG_EREVOKED;
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+        return CG_EHOSTNAME;
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+        return CG_ESELFSIGNED;
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN: /* a root we do not have */
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_UNTRUSTED:
+    case X509_V_ERR_CERT_SIGNATURE_FAILURE: /* a look-alike root: our root's name, not its key */
+        return CG_EUNTRUSTED;
+    case X509_V_ERR_APPLICATION_VERIFICATION: /* verify_cb: not the pinned certificate */
+        return CG_EPIN;
     default:
         return CG_EVERIFY;
     }
@@ -49,6 +64,37 @@ bool cg__tls_pin_matches(const struct cg_tls_client *cli, X509 *leaf)
     if (!cli->has_pin || leaf == NULL || X509_digest(leaf, EVP_sha256(), md, &n) != 1 || n != 32)
         return false;
     return cg__ct_equal(md, cli->pin, sizeof(md));
+}
+
+/* The names a certificate carries (DNS and IP SANs, else its CN), for a
+ * wrong-host refusal: "it names other.example". */
+void cg__tls_cert_names(X509 *x, char *out, size_t sz)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens) && o + 4 < sz; i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        char one[64] = "";
+        if (g->type == GEN_DNS)
+            cg__log_escape(one, sizeof(one), (const char *)ASN1_STRING_get0_data(g->d.dNSName),
+                           (size_t)ASN1_STRING_length(g->d.dNSName));
+        else if (g->type == GEN_IPADD && ASN1_STRING_length(g->d.iPAddress) == 4) {
+            const unsigned char *a = ASN1_STRING_get0_data(g->d.iPAddress);
+            snprintf(one, sizeof(one), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+        } else if (g->type == GEN_IPADD) {
+            snprintf(one, sizeof(one), "an IPv6 address");
+        }
+        if (one[0] != '\0') {
+            int n = snprintf(out + o, sz - o, "%s%s", o > 0 ? ", " : "", one);
+            o = n > 0 && (size_t)n < sz - o ? o + (size_t)n : sz - 1;
+        }
+    }
+    GENERAL_NAMES_free(gens);
+    if (out[0] == '\0')
+        X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, out, (int)sz);
+    if (out[0] == '\0')
+        snprintf(out, sz, "no host");
 }
 
 /* Errors a pin may excuse: who issued the leaf. Never the name or the dates. */
@@ -82,6 +128,11 @@ static int verify_cb(int ok, X509_STORE_CTX *x)
         st->self_signed = true;
         return 1;
     }
+    if (cg__tls_x509_err(err) == CG_EHOSTNAME && st->names[0] == '\0')
+        cg__tls_cert_names(leaf, st->names, sizeof(st->names)); /* for the refusal's line */
+    /* with a pin, an issuer we do not trust means: not the pinned certificate */
+    if (cli->has_pin && trust_error(err) && X509_STORE_CTX_get_error_depth(x) == 0)
+        err = X509_V_ERR_APPLICATION_VERIFICATION;
     if (st->verify_err == X509_V_OK)
         st->verify_err = err;
     return cli->insecure ? 1 : 0;

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <openssl/x509v3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,15 +74,30 @@ static enum cg_err judge(struct cg_tls_client *cli, struct cg_tls_conn *st, SSL 
     if (vr != X509_V_OK && !st->by_pin && !st->self_signed)
         return cg__tls_x509_err((int)vr);
     if (cli->has_pin && !cg__tls_pin_matches(cli, peer))
-        return CG_EVERIFY;
+        return CG_EPIN;
     if (cli->require_staple && st->ocsp != V_OCSP_CERTSTATUS_GOOD)
         return st->ocsp == V_OCSP_CERTSTATUS_REVOKED ? CG_EREVOKED : CG_EOCSP;
     *x509_err = X509_V_OK;
     return CG_OK;
 }
 
-static const char *why_text(enum cg_err rc, int x509_err)
+/* What a refusal says beside its code: X509's own words, or for a wrong
+ * host the names the certificate carries. */
+static const char *why_text(enum cg_err rc, int x509_err, SSL *ssl, char *buf, size_t sz)
 {
+    const struct cg_tls_conn *st = cg__tls_conn_of(ssl);
+    X509 *peer = ssl != NULL ? SSL_get0_peer_certificate(ssl) : NULL;
+    if (rc == CG_EHOSTNAME && (peer != NULL || (st != NULL && st->names[0] != '\0'))) {
+        char names[200];
+        if (st != NULL && st->names[0] != '\0') /* noted when the handshake refused it */
+            snprintf(names, sizeof(names), "%s", st->names);
+        else
+            cg__tls_cert_names(peer, names, sizeof(names));
+        snprintf(buf, sz, "it names %s", names);
+        return buf;
+    }
+    if (rc == CG_EPIN)
+        return "its SHA-256 is not the configured pin";
     if (x509_err != X509_V_OK)
         return X509_verify_cert_error_string(x509_err);
     if (rc == CG_EOCSP)
@@ -89,11 +105,20 @@ static const char *why_text(enum cg_err rc, int x509_err)
     return cg_strerror(rc);
 }
 
+/* A peer dialed again and again is refused the same way each time: the
+ * line once, then at DEBUG until something changes. */
+static void log_refusal(struct cg_tls_client *cli, const char *line)
+{
+    bool repeat = strcmp(cli->last_refusal, line) == 0;
+    cg__log(cli->ctx, repeat ? CG_LOG_DEBUG : CG_LOG_ERROR, CG_TLS_COMPONENT, "%s", line);
+    snprintf(cli->last_refusal, sizeof(cli->last_refusal), "%s", line);
+}
+
 enum cg_err cg__tls_client_check(struct cg_tls_client *cli, SSL *ssl, const char *host)
 {
     struct cg_tls_conn *st = cg__tls_conn_of(ssl);
     CG_CHECK(cli != NULL && st != NULL && st->cli == cli, CG_ESTATE);
-    char h[300];
+    char h[300], line[sizeof(cli->last_refusal)], buf[260];
     cg__log_escape(h, sizeof(h), host != NULL ? host : st->host,
                    strlen(host != NULL ? host : st->host));
     int x509_err = X509_V_OK;
@@ -102,8 +127,9 @@ enum cg_err cg__tls_client_check(struct cg_tls_client *cli, SSL *ssl, const char
         x509_err = st->verify_err;
         rc = st->fail != CG_OK ? st->fail : cg__tls_x509_err(x509_err);
         rc = rc != CG_OK ? rc : CG_EHANDSHAKE;
-        cg__log(cli->ctx, CG_LOG_ERROR, CG_TLS_COMPONENT, "TLS to %s failed: %s (%s)", h,
-                cg_strerror(rc), why_text(rc, x509_err));
+        snprintf(line, sizeof(line), "TLS to %s failed: %s (%s)", h, cg_strerror(rc),
+                 why_text(rc, x509_err, ssl, buf, sizeof(buf)));
+        log_refusal(cli, line);
         return rc;
     }
     rc = judge(cli, st, ssl, &x509_err);
@@ -111,14 +137,16 @@ enum cg_err cg__tls_client_check(struct cg_tls_client *cli, SSL *ssl, const char
         cg__log(cli->ctx, CG_LOG_WARN, CG_TLS_COMPONENT,
                 "INSECURE: continuing with %s without authenticating it (%s); "
                 "insecure_no_verify is on (B-31)",
-                h, rc == CG_OK ? "it would have passed" : why_text(rc, x509_err));
+                h, rc == CG_OK ? "it would have passed" : why_text(rc, x509_err, ssl, buf, sizeof(buf)));
         return CG_OK;
     }
     if (rc != CG_OK) {
-        cg__log(cli->ctx, CG_LOG_ERROR, CG_TLS_COMPONENT, "refusing %s: %s (%s)", h,
-                cg_strerror(rc), why_text(rc, x509_err));
+        snprintf(line, sizeof(line), "refusing %s: %s (%s)", h, cg_strerror(rc),
+                 why_text(rc, x509_err, ssl, buf, sizeof(buf)));
+        log_refusal(cli, line);
         return rc;
     }
+    cli->last_refusal[0] = '\0';
     if (st->by_pin || st->self_signed)
         cg__log(cli->ctx, CG_LOG_INFO, CG_TLS_COMPONENT, "%s: accepted %s certificate", h,
                 st->by_pin ? "a pinned" : "a self-signed (allow_self_signed)");

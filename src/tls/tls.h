@@ -94,7 +94,9 @@ SSL_CTX *cg__tls_client_ssl_ctx(struct cg_tls_client *cli);
  * SSL_CTX), CG_ESTATE (prepared already). */
 enum cg_err cg__tls_client_prepare(struct cg_tls_client *cli, SSL *ssl, const char *host);
 /* After a completed handshake: CG_OK, or why the peer is not acceptable
- * (CG_EVERIFY, CG_EREVOKED, CG_EEXPIRED, CG_EOCSP). Logged. A failure here
+ * by reason (CG_EHOSTNAME, CG_EUNTRUSTED, CG_ESELFSIGNED, CG_EPIN, CG_EEXPIRED,
+ * CG_EREVOKED, CG_EOCSP; CG_EVERIFY for any other). Logged (a refusal the
+ * same as the client's previous one at DEBUG). A failure here
  * means the caller closes the connection without sending application data
  * (B-31). Also callable after a FAILED handshake: it then returns why (the
  * same codes, or CG_EHANDSHAKE when TLS itself failed) — never CG_OK.

@@ -88,7 +88,7 @@ struct cg_tls_client {
     SSL_CTX *ssl_ctx;
     uint8_t pin[32];
     bool has_pin, allow_self_signed, require_staple, insecure;
-    char last_refusal[300]; /* the last refusal logged: repeats go to DEBUG */
+    char last_refusal[640]; /* the last refusal logged: repeats go to DEBUG */
 };
 
 /* What the callbacks saw during one handshake (SSL ex_data, freed with the SSL). */
@@ -99,11 +99,14 @@ struct cg_tls_conn {
     bool by_pin, self_signed;
     int ocsp; /* V_OCSP_CERTSTATUS_*, -1: no staple checked */
     char host[256];
+    char names[200]; /* a wrong-host leaf's names, for the refusal's line */
 };
 extern int cg__tls_conn_idx; /* SSL ex_data index of struct cg_tls_conn */
 struct cg_tls_conn *cg__tls_conn_of(SSL *s);
 enum cg_err cg__tls_x509_err(int x509_err); /* X509_V_ERR_* -> CG_E* */
 bool cg__tls_pin_matches(const struct cg_tls_client *cli, X509 *leaf);
+/* "a.example, b.example": the DNS and IPv4 SANs of x (else its CN), escaped. */
+void cg__tls_cert_names(X509 *x, char *out, size_t sz);
 
 /* ---- fetch.c: fetching off the loop thread and the refresh timer ---- */
 enum cg_err cg__tls_fetch_start(struct cg_tls_leaf *leaf);

@@ -205,7 +205,8 @@ void cg__ws_set_failure(struct cg_ws *ws, enum cg_err err, int http_status)
 static bool tls_failure(enum cg_err e)
 {
     return e == CG_ETLS || e == CG_EHANDSHAKE || e == CG_EVERIFY || e == CG_EREVOKED ||
-           e == CG_EEXPIRED || e == CG_EOCSP;
+           e == CG_EEXPIRED || e == CG_EOCSP || e == CG_EHOSTNAME || e == CG_EUNTRUSTED ||
+           e == CG_ESELFSIGNED || e == CG_EPIN;
 }
 
 void cg__ws_on_transport_closed(struct cg_ws *ws)

@@ -59,7 +59,7 @@ check "castgate connect --ca-dir trusts the added root" grep -q '"code":1000' "$
 check "trust list names the root" grep -q 'Roundtrip Root CA' "$T/tl.out"
 "$CASTGATE" trust remove --store "$T/trust" "$CA/root.pem" >/dev/null 2>&1
 conn --ca-dir "$T/trust"
-check "B-14 after trust remove the server is refused" grep -q 'CG_EVERIFY' "$T/conn.out"
+check "B-14 after trust remove the server is refused" grep -q 'CG_EUNTRUSTED' "$T/conn.out"
 
 # B-12: revoke both leaves; a reload fetches fresh staples.
 "$CASTGATE" cert revoke --ca "$CA" "$L/server-ecdsa.pem" >/dev/null 2>&1

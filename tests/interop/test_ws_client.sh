@@ -25,7 +25,7 @@ check "echo through castgate serve, clean close" bash -c "grep -c '\"event\":\"m
 cc dot "wss://localhost.:$PORT/mos/Communication" --ca "$P/root-ca.pem" --send dot --expect 1
 check "B-32 host name with the DNS-SD trailing dot accepted" grep -q '"data":"dot"' "$T/dot.json"
 cc sys "wss://localhost:$PORT/mos/Communication"
-check "B-14 a root not in the trust store: refused (1015, CG_EVERIFY)" closed_with sys 1015 CG_EVERIFY
+check "B-14 a root not in the trust store: refused (1015, CG_EUNTRUSTED)" closed_with sys 1015 CG_EUNTRUSTED
 cc revoked "wss://localhost:$RPORT/mos/Communication" --ca "$P/root-ca.pem"
 check "B-12 revoked staple: refused (CG_EREVOKED)" closed_with revoked 1015 CG_EREVOKED
 cc nopath "wss://localhost:$PORT/nothing" --ca "$P/root-ca.pem"
@@ -46,7 +46,7 @@ sserver() {
   PIDS+=($!)
   wait_port "$SPORT"
 }
-for neg in expired-rsa:CG_EEXPIRED wronghost-rsa:CG_EVERIFY untrusted-leaf:CG_EVERIFY lookalike-leaf:CG_EVERIFY selfsigned:CG_EVERIFY; do
+for neg in expired-rsa:CG_EEXPIRED wronghost-rsa:CG_EHOSTNAME untrusted-leaf:CG_EUNTRUSTED lookalike-leaf:CG_EUNTRUSTED selfsigned:CG_ESELFSIGNED; do
   name=${neg%%:*}; err=${neg#*:}
   chain=()
   [ -f "$P/$name.chain.pem" ] && chain=(-cert_chain "$P/$name.chain.pem")

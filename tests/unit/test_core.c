@@ -17,7 +17,7 @@ static void test_strerror_covers_every_code(void **state)
         CG_ETLS, CG_ECERT, CG_EKEY, CG_EKEYMISMATCH, CG_EHANDSHAKE, CG_EVERIFY, CG_EREVOKED,
         CG_EOCSP, CG_EEXPIRED, CG_EPROTO, CG_EHTTP, CG_EWS, CG_ETOOBIG, CG_EENCODING, CG_EXML,
         CG_EJUNK, CG_EENVELOPE, CG_ENACK, CG_EDNS, CG_ENOTSUP, CG_EAUTH, CG_ERATELIMIT,
-        CG_EINTERNAL};
+        CG_EINTERNAL, CG_EHOSTNAME, CG_EUNTRUSTED, CG_ESELFSIGNED, CG_EPIN};
     for (size_t i = 0; i < CG_ARRAY_LEN(all); i++) {
         assert_string_not_equal(cg_strerror(all[i]), "unknown error");
         assert_string_not_equal(cg_errname(all[i]), "CG_UNKNOWN");
