@@ -74,6 +74,7 @@ static void usage(FILE *f)
                "  --ca FILE             trusted root(s), PEM (default: the system store)\n"
                "  --ca-dir DIR          trusted roots, OpenSSL hashed directory\n"
                "  --pin SHA256          accept the peer whose leaf certificate has this SHA-256\n"
+               "  --cert-name NAME      the name the peer's certificate must carry (default: HOST)\n"
                "  --self-signed         accept a self-signed peer certificate (M-06)\n"
                "  --require-staple      refuse a peer without a good OCSP staple (B-12)\n"
                "  --insecure            go on after a failed certificate check (B-31; lab only)\n"
@@ -90,7 +91,7 @@ static const struct option opts[] = {
     {"self-signed", 0, 0, 's'}, {"require-staple", 0, 0, 'r'}, {"insecure", 0, 0, 'i'},
     {"user", 1, 0, 'u'},        {"password-file", 1, 0, 'P'}, {"send", 1, 0, 'S'},
     {"text", 0, 0, 't'},        {"expect", 1, 0, 'e'},  {"timeout-ms", 1, 0, 'T'},
-    {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
+    {"cert-name", 1, 0, 'N'},   {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
 
 static char *read_secret(const char *path)
 {
@@ -118,6 +119,7 @@ static int apply(struct cg_ws_client_config *cfg, struct connect *k, struct conn
     case 'd': a->ca_dir = optarg; break;
     case 'p': rc = cg_ws_client_config_set_pin(cfg, optarg); break;
     case 's': rc = cg_ws_client_config_set_self_signed(cfg, true); break;
+    case 'N': rc = cg_ws_client_config_set_cert_name(cfg, optarg); break;
     case 'r': rc = cg_ws_client_config_set_require_staple(cfg, true); break;
     case 'i': rc = cg_ws_client_config_set_insecure(cfg, true); break;
     case 'u': a->user = optarg; break;

@@ -58,6 +58,10 @@ static enum cg_err peer_client(const struct mosconf_peer *p, struct cg_ws_client
         rc = cg_ws_client_config_set_trust(cc, p->ca[0] ? p->ca : NULL, p->ca_dir[0] ? p->ca_dir : NULL);
     if (rc == CG_OK && p->pin[0])
         rc = cg_ws_client_config_set_pin(cc, p->pin);
+    if (rc == CG_OK && p->cert_name[0] &&
+        (rc = cg_ws_client_config_set_cert_name(cc, p->cert_name)) != CG_OK)
+        fprintf(stderr, "castgate mos: peer %s: cert_name: not a host name or address: %s\n", p->id,
+                p->cert_name);
     if (rc == CG_OK && p->self_signed)
         rc = cg_ws_client_config_set_self_signed(cc, true);
     if (rc != CG_OK || p->user[0] == '\0')

@@ -62,6 +62,8 @@ static const struct row rows[] = {
     {"peer", "ca", K_PATH, P(ca), 0, 0, "trusted root(s) for the peer's certificate (B-14)"},
     {"peer", "ca_dir", K_PATH, P(ca_dir), 0, 0, "hashed directory of trusted roots"},
     {"peer", "pin", K_STR, P(pin), 0, 0, "SHA-256 of the peer's certificate (M-06)"},
+    {"peer", "cert_name", K_STR, P(cert_name), 0, 0,
+     "the name the peer's certificate must carry instead of the url's host (with ca or pin)"},
     {"peer", "self_signed", K_BOOL, P(self_signed), 0, 1, "accept a self-signed peer certificate (M-06)"},
     {"peer", "user", K_STR, P(user), 0, 0, "our user name at the peer (M-05)"},
     {"peer", "password_file", K_PATH, P(password_file), 0, 0, "file holding our password at the peer"},

@@ -15,7 +15,7 @@ struct mosconf_peer {
     char url[1024];
     char mode[24];
     char channels[32];
-    char ca[1024], ca_dir[1024], user[256], password_file[1024], pin[100];
+    char ca[1024], ca_dir[1024], user[256], password_file[1024], pin[100], cert_name[256];
     int self_signed, text_frames;
     char legacy_dial[300], legacy_listen[120], legacy_encoding[16];
     char legacy_allow[1024];

@@ -40,6 +40,16 @@ CG_API enum cg_err cg_ws_client_config_set_trust(struct cg_ws_client_config *cfg
  * its host name and dates are still checked. CG_EINVAL for a malformed pin. */
 CG_API enum cg_err cg_ws_client_config_set_pin(struct cg_ws_client_config *cfg,
                                                const char *sha256_hex);
+/* The name the peer's certificate must carry, checked instead of the URL's
+ * host (and sent as SNI when it is a DNS name): for a peer reached by an
+ * address or alias whose certificate names another host (field NCS servers
+ * do). Nothing else is relaxed: the chain (or the pin) and the dates are
+ * checked as always, and a certificate naming neither is refused before
+ * any HTTP byte, and so before the Authorization header, is sent (B-31).
+ * A DNS name (no wildcards) or an IP address; NULL: the URL's host
+ * (default). CG_EINVAL for anything else. The Host header stays the URL's. */
+CG_API enum cg_err cg_ws_client_config_set_cert_name(struct cg_ws_client_config *cfg,
+                                                     const char *name);
 /* M-06: accept a self-signed peer certificate (off by default). */
 CG_API enum cg_err cg_ws_client_config_set_self_signed(struct cg_ws_client_config *cfg,
                                                        bool allow);

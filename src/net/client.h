@@ -15,6 +15,7 @@ struct cg_ws_client_config {
     bool require_staple;
     bool insecure;
     char *auth; /* "Basic …", wiped when freed */
+    char *cert_name; /* checked instead of the URL host; NULL: the host */
     struct cg_server_limits lim;
 };
 
@@ -23,6 +24,7 @@ struct cg_ws_client {
     struct cg_tls_client *tls;
     struct cg_server_limits lim;
     char *auth;
+    char *cert_name; /* checked instead of the URL host; NULL: the host */
     struct cg_dial *dials; /* open connections */
     size_t ndials;
     bool freeing;

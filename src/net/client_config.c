@@ -1,6 +1,8 @@
 /* The client configuration: trust, pinning, credentials, limits. */
 #include "net/client.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@ void cg_ws_client_config_free(struct cg_ws_client_config *cfg)
         return;
     free(cfg->ca_file);
     free(cfg->ca_dir);
+    free(cfg->cert_name);
     if (cfg->auth != NULL)
         cg__wipe_free(cfg->auth, strlen(cfg->auth));
     free(cfg);
@@ -64,6 +67,29 @@ enum cg_err cg_ws_client_config_set_pin(struct cg_ws_client_config *cfg, const c
     memcpy(cfg->pin, pin, sizeof(pin));
     cfg->has_pin = true;
     return CG_OK;
+}
+
+/* A DNS name of letters, digits, '-' and '.' (a trailing dot allowed), or an
+ * IP address: what a certificate's SAN can carry and we check. */
+static bool cert_name_ok(const char *n)
+{
+    size_t len = strlen(n);
+    if (len == 0 || len > 253)
+        return false;
+    unsigned char ip[16];
+    if (inet_pton(AF_INET, n, ip) == 1 || inet_pton(AF_INET6, n, ip) == 1)
+        return true;
+    for (const char *p = n; *p != '\0'; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+            return false;
+    return n[0] != '.' && n[0] != '-';
+}
+
+enum cg_err cg_ws_client_config_set_cert_name(struct cg_ws_client_config *cfg, const char *name)
+{
+    CG_CHECK(cfg != NULL, CG_EINVAL);
+    CG_CHECK(name == NULL || cert_name_ok(name), CG_EINVAL);
+    return cg__str_replace(&cfg->cert_name, name);
 }
 
 enum cg_err cg_ws_client_config_set_self_signed(struct cg_ws_client_config *cfg, bool allow)

@@ -89,6 +89,7 @@ static void fail(struct cg_dial *d, enum cg_err err, int status, const char *why
 static void free_client(struct cg_ws_client *cli)
 {
     cg__tls_client_free(cli->tls); /* after every SSL made from it */
+    free(cli->cert_name);
     if (cli->auth != NULL)
         cg__wipe_free(cli->auth, strlen(cli->auth));
     free(cli);
@@ -340,8 +341,12 @@ enum cg_err cg_ws_client_new(struct cg_ctx *ctx, const struct cg_ws_client_confi
     enum cg_err rc = cg__tls_client_new(ctx, &o, &cli->tls);
     if (rc == CG_OK && cfg->auth != NULL && (cli->auth = cg__strdup(cfg->auth)) == NULL)
         rc = CG_ENOMEM;
+    if (rc == CG_OK && cfg->cert_name != NULL && (cli->cert_name = cg__strdup(cfg->cert_name)) == NULL)
+        rc = CG_ENOMEM;
     if (rc != CG_OK) {
         cg__tls_client_free(cli->tls);
+        if (cli->auth != NULL)
+            cg__wipe_free(cli->auth, strlen(cli->auth));
         free(cli);
         return rc;
     }
@@ -369,7 +374,8 @@ static enum cg_err start_dial(struct cg_dial *d, const struct cg_ws_handlers *h,
     struct cg_ws_client *cli = d->cli;
     CG_GUARD(cg__ws_new(c, h, user, user, cg__conn_lim(c, CG_LIMIT_MAX_WS_MESSAGE), true, &c->ws));
     CG_GUARD(cg__conn_init_tls(c, cg__tls_client_ssl_ctx(cli->tls), false));
-    CG_GUARD(cg__tls_client_prepare(cli->tls, c->ssl, d->host));
+    /* the name the certificate must carry: cert_name, else the URL's host */
+    CG_GUARD(cg__tls_client_prepare(cli->tls, c->ssl, cli->cert_name != NULL ? cli->cert_name : d->host));
     snprintf(c->peer, sizeof(c->peer), "%.63s", d->hostport);
     CG_GUARD(resolve(d, false));
     cg__conn_arm_timer(c, cg__conn_lim(c, CG_LIMIT_HANDSHAKE_MS));
