@@ -58,6 +58,19 @@ void cg__vlog(struct cg_ctx *ctx, enum cg_log_level level, const char *component
               const char *fmt, va_list ap) CG_PRINTF(4, 0);
 bool cg__log_enabled(const struct cg_ctx *ctx, enum cg_log_level level);
 
+/* ---- per-context scratch space (ctx.c) ---- */
+/* A buffer of the context, for the loop thread only, filled and used up
+ * within one callback (never kept across callbacks); one per use, so one use
+ * cannot overwrite another's bytes. Not static: cg_ctx allows several
+ * contexts on several threads (issue 12 item 20). */
+#define CG_SCRATCH_SIZE 65536
+enum cg_scratch {
+    CG_SCRATCH_TLS_OUT,     /* net/conn.c: ciphertext from OpenSSL on its way to the socket */
+    CG_SCRATCH_LEGACY_READ, /* mos4/legacy.c: bytes read from a MOS 2.x peer, before the framer */
+    CG_SCRATCH_COUNT
+};
+uint8_t *cg__ctx_scratch(struct cg_ctx *ctx, enum cg_scratch which, size_t *len);
+
 /* ---- memory and strings (util.c) ---- */
 char *cg__strdup(const char *s);               /* NULL on NULL or OOM */
 char *cg__strndup(const char *s, size_t n);    /* NULL on OOM */

@@ -13,6 +13,9 @@ struct cg_ctx {
     cg_log_fn log_fn;
     void *log_user;
     enum cg_log_level log_level;
+    /* Scratch space for the loop thread (cg__ctx_scratch): per context, not
+     * per process, so two contexts on two threads never share bytes. */
+    uint8_t scratch[CG_SCRATCH_COUNT][CG_SCRATCH_SIZE];
 };
 
 static enum cg_err ctx_alloc(struct cg_ctx **out)
@@ -129,4 +132,10 @@ void cg_log_stderr(void *user, enum cg_log_level level, const char *component,
     CG_UNUSED(user);
     const char *lv = (unsigned)level < CG_ARRAY_LEN(names) ? names[level] : "?";
     fprintf(stderr, "castgate %s %s: %s\n", lv, component, message);
+}
+
+uint8_t *cg__ctx_scratch(struct cg_ctx *ctx, enum cg_scratch which, size_t *len)
+{
+    *len = sizeof(ctx->scratch[which]);
+    return ctx->scratch[which];
 }

@@ -101,10 +101,11 @@ void cg__mos4_legacy_detach(struct mos4_lane *l)
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
-    CG_UNUSED(h);
     CG_UNUSED(hint);
-    static char scratch[65536]; /* consumed (copied into the framer) before the next read */
-    *buf = uv_buf_init(scratch, sizeof(scratch));
+    struct legacy_conn *c = h->data;
+    size_t cap; /* the context's: consumed (copied into the framer) before the next read */
+    uint8_t *scratch = cg__ctx_scratch(c->peer->ep->ctx, CG_SCRATCH_LEGACY_READ, &cap);
+    *buf = uv_buf_init((char *)scratch, (unsigned)cap);
 }
 
 static void drain_frames(struct legacy_conn *c)

@@ -136,9 +136,11 @@ static enum cg_err queue_write(struct cg_conn *c, const uint8_t *p, size_t n)
  * otherwise. */
 static enum cg_err flush(struct cg_conn *c)
 {
-    static uint8_t scratch[65536];
+    size_t cap;
+    uint8_t *scratch = cg__ctx_scratch(c->ctx, CG_SCRATCH_TLS_OUT, &cap); /* what is not
+                                                       written at once is copied by queue_write */
     for (;;) {
-        int n = BIO_read(c->net_out, scratch, sizeof(scratch));
+        int n = BIO_read(c->net_out, scratch, (int)cap);
         if (n <= 0)
             return CG_OK;
         uv_buf_t b = uv_buf_init((char *)scratch, (unsigned)n);
