@@ -238,10 +238,7 @@ enum cg_err cg_ca_init(struct cg_ctx *ctx, const char *dir, const struct cg_ca_i
         cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "%s holds a CA already", dir);
         return CG_EEXIST;
     }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "cannot create %s", dir);
-        return CG_EIO;
-    }
+    CG_GUARD(cg__cert_mkdirs(ctx, dir, 0755));
     s.root_key = new_key(o->key, true);
     s.inter_key = new_key(o->key, true);
     CG_ENSURE(s.root_key != NULL && s.inter_key != NULL, CG_ETLS);
@@ -476,10 +473,7 @@ enum cg_err cg_ca_issue(struct cg_ca *ca, const struct cg_issue_opts *o, const c
     EVP_PKEY *k = NULL;
     CG_CHECK(ca != NULL && o != NULL && out_dir != NULL, CG_EINVAL);
     CG_GUARD(check_hosts(ca, o));
-    if (mkdir(out_dir, 0755) != 0 && errno != EEXIST) {
-        cg__log(ca->ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "cannot create %s", out_dir);
-        return CG_EIO;
-    }
+    CG_GUARD(cg__cert_mkdirs(ca->ctx, out_dir, 0755));
     k = new_key(o->type, false);
     CG_ENSURE(k != NULL, CG_ETLS);
     struct tbs t = {.cn = o->hosts[0], .issuer = ca->inter, .issuer_key = ca->inter_key,
@@ -690,8 +684,7 @@ enum cg_err cg_ca_issue_ocsp_signer(struct cg_ca *ca, const char *out_dir, unsig
     EVP_PKEY *k = NULL;
     char cn[200];
     CG_CHECK(ca != NULL && out_dir != NULL, CG_EINVAL);
-    if (mkdir(out_dir, 0755) != 0 && errno != EEXIST)
-        return CG_EIO;
+    CG_GUARD(cg__cert_mkdirs(ca->ctx, out_dir, 0755));
     snprintf(cn, sizeof(cn), "%s OCSP Signer", ca->name[0] ? ca->name : "castgate");
     k = new_key(CG_KEY_ECDSA, false);
     CG_ENSURE(k != NULL, CG_ETLS);

@@ -38,6 +38,9 @@ enum cg_err cg__cert_read_key(struct cg_ctx *ctx, const char *path, const char *
 enum cg_err cg__cert_read_certs(struct cg_ctx *ctx, const char *path, STACK_OF(X509) **out);
 X509 *cg__cert_read_one(const char *path); /* first certificate, or NULL */
 /* "dir/name" into out; CG_ERANGE when it does not fit. */
+/* Creates dir (mode) and its missing parents (0700); logs the path that
+ * cannot be made, with the reason. CG_EFILE, CG_ERANGE (too long). */
+enum cg_err cg__cert_mkdirs(struct cg_ctx *ctx, const char *dir, unsigned mode);
 enum cg_err cg__cert_path(char *out, size_t outsz, const char *dir, const char *name);
 /* SHA-256 of x's DER as hex with colons (out >= 96) and raw (raw may be NULL). */
 void cg__cert_sha256(X509 *x, char *out, size_t outsz, uint8_t raw[32]);

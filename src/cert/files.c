@@ -19,6 +19,41 @@ enum cg_err cg__cert_path(char *out, size_t outsz, const char *dir, const char *
     return n > 0 && (size_t)n < outsz ? CG_OK : CG_ERANGE;
 }
 
+/* Creates dir with mode, and its missing parents private (0700): a CA or a
+ * key folder asked for under a path that does not exist yet. A path that
+ * cannot be made is named with the reason. An existing folder is kept as it
+ * is. */
+enum cg_err cg__cert_mkdirs(struct cg_ctx *ctx, const char *dir, unsigned mode)
+{
+    char buf[1024];
+    size_t n = strlen(dir);
+    CG_CHECK(n > 0 && n < sizeof(buf), CG_ERANGE);
+    memcpy(buf, dir, n + 1);
+    while (n > 1 && buf[n - 1] == '/')
+        buf[--n] = '\0';
+    for (char *p = buf + 1;; p++) {
+        bool last = *p == '\0';
+        if (!last && *p != '/')
+            continue;
+        *p = '\0';
+        struct stat st;
+        if (stat(buf, &st) != 0 && mkdir(buf, last ? (mode_t)mode : 0700) != 0 && errno != EEXIST) {
+            cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "cannot create %s: %s", buf, strerror(errno));
+            return CG_EFILE;
+        }
+        if (last)
+            break;
+        *p = '/';
+    }
+    struct stat st;
+    if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "cannot create %s: %s", buf,
+                strerror(errno != 0 ? errno : ENOTDIR));
+        return CG_EFILE;
+    }
+    return CG_OK;
+}
+
 static enum cg_err write_all(int fd, const uint8_t *p, size_t len)
 {
     while (len > 0) {

@@ -142,10 +142,7 @@ static enum cg_err write_store(struct install *in, const char *type)
     char path[600], name[32];
     struct cg_buf b;
     cg__buf_init(&b, 0);
-    if (mkdir(in->o->store_dir, 0700) != 0 && errno != EEXIST) {
-        cg__log(in->ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "cannot create %s", in->o->store_dir);
-        return CG_EIO;
-    }
+    CG_GUARD(cg__cert_mkdirs(in->ctx, in->o->store_dir, 0700));
     snprintf(name, sizeof(name), "%s.key", type);
     CG_TRY(cg__cert_path(path, sizeof(path), in->o->store_dir, name));
     CG_TRY(cg__cert_key_pem(&b, in->key, NULL));

@@ -99,10 +99,7 @@ enum cg_err cg_trust_add(struct cg_ctx *ctx, const char *store_dir, const char *
     CG_CHECK(store_dir != NULL && cert_file != NULL, CG_EINVAL);
     CG_GUARD(cg__cert_read_certs(ctx, cert_file, &certs));
     enum cg_err rc = CG_OK;
-    if (mkdir(store_dir, 0755) != 0 && errno != EEXIST) {
-        cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "cannot create %s", store_dir);
-        rc = CG_EIO;
-    }
+    rc = cg__cert_mkdirs(ctx, store_dir, 0755);
     for (int i = 0; rc == CG_OK && i < sk_X509_num(certs); i++)
         rc = add_one(ctx, store_dir, sk_X509_value(certs, i));
     sk_X509_pop_free(certs, X509_free);
@@ -222,8 +219,7 @@ enum cg_err cg_trust_pin(struct cg_ctx *ctx, const char *store_dir, const char *
         return CG_EINVAL;
     }
     CG_GUARD(pins_path(store_dir, path, sizeof(path)));
-    if (mkdir(store_dir, 0755) != 0 && errno != EEXIST)
-        return CG_EIO;
+    CG_GUARD(cg__cert_mkdirs(ctx, store_dir, 0755));
     if (cg__read_file(path, 1u << 20, &old, &len) == CG_OK) {
         size_t pl = strlen(peer);
         for (char *line = (char *)old; line != NULL && *line;) {
