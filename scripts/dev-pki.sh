@@ -99,6 +99,16 @@ authorityKeyIdentifier = keyid
 subjectAltName = DNS:\${ENV::CG_SAN}
 authorityInfoAccess = OCSP;URI:http://127.0.0.1:$PORT
 crlDistributionPoints = URI:http://127.0.0.1:$PORT/crl.pem
+[ v3_leaf_ec ]
+# ECDSA signs only: keyEncipherment is RSA key transport (RFC 5480 §3)
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth, clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = DNS:\${ENV::CG_SAN}
+authorityInfoAccess = OCSP;URI:http://127.0.0.1:$PORT
+crlDistributionPoints = URI:http://127.0.0.1:$PORT/crl.pem
 [ v3_ocsp ]
 basicConstraints = critical, CA:false
 keyUsage = critical, digitalSignature
@@ -118,11 +128,16 @@ newkey() { # newkey FILE rsa|ec
    fi)
 }
 
+# serial: 16 random bytes in hex, the top bit clear (a positive INTEGER
+# without a padding byte), as `castgate cert` makes them: testssl flags short
+# serials as low entropy.
+serial() { printf '0x%x%s' $((RANDOM % 4 + 4)) "$(openssl rand -hex 16 | cut -c2-)"; }
+
 # selfroot NAME SUBJECT: a self-signed root CA.
 selfroot() {
   newkey "$1.key" rsa
   openssl req -config ca.cnf -new -x509 -key "$1.key" -subj "$2" -days 3650 -sha256 \
-    -extensions v3_root -out "$1.pem"
+    -set_serial "$(serial)" -extensions v3_root -out "$1.pem"
 }
 
 # issue NAME KEYTYPE CN [extra openssl ca args]: a leaf signed by the intermediate.
@@ -130,7 +145,10 @@ issue() {
   local name=$1 kt=$2 cn=$3; shift 3
   newkey "$name.key" "$kt"
   openssl req -config ca.cnf -new -key "$name.key" -subj "/O=castgate dev/CN=$cn" -out "$name.csr"
-  openssl ca -config ca.cnf -batch -notext -extensions "${EXT:-v3_leaf}" -in "$name.csr" \
+  local ext=${EXT:-v3_leaf}
+  [ "$kt" = ec ] && [ "$ext" = v3_leaf ] && ext=v3_leaf_ec
+  # -rand_serial: a random 159-bit serial (recorded in index.txt for OCSP)
+  openssl ca -config ca.cnf -batch -notext -rand_serial -extensions "$ext" -in "$name.csr" \
     -out "$name.pem" "$@" 2>/dev/null
   cat "$name.pem" intermediate.pem > "$name.chain.pem"
   rm -f "$name.csr"
@@ -141,7 +159,7 @@ signwith() {
   local name=$1 ca=$2 cn=$3
   newkey "$name.key" rsa
   openssl req -config ca.cnf -new -key "$name.key" -subj "/O=castgate dev/CN=$cn" -out "$name.csr"
-  openssl x509 -req -in "$name.csr" -CA "$ca.pem" -CAkey "$ca.key" -set_serial "0x$(openssl rand -hex 8)" \
+  openssl x509 -req -in "$name.csr" -CA "$ca.pem" -CAkey "$ca.key" -set_serial "$(serial)" \
     -days 825 -sha256 -extfile ca.cnf -extensions v3_leaf -out "$name.pem" 2>/dev/null
   cat "$name.pem" "$ca.pem" > "$name.chain.pem"
   rm -f "$name.csr"
@@ -153,7 +171,7 @@ selfroot root-ca "$ROOT_SUBJ"
 newkey intermediate.key rsa
 openssl req -config ca.cnf -new -key intermediate.key \
   -subj "/O=castgate dev/CN=castgate dev intermediate CA" -out intermediate.csr
-openssl x509 -req -in intermediate.csr -CA root-ca.pem -CAkey root-ca.key -set_serial 0x1001 \
+openssl x509 -req -in intermediate.csr -CA root-ca.pem -CAkey root-ca.key -set_serial "$(serial)" \
   -days 1825 -sha256 -extfile ca.cnf -extensions v3_inter -out intermediate.pem 2>/dev/null
 rm -f intermediate.csr
 cat intermediate.pem root-ca.pem > ca-chain.pem
@@ -175,7 +193,7 @@ signwith lookalike-leaf lookalike-root "$HOST"
 
 newkey selfsigned.key rsa
 openssl req -config ca.cnf -new -x509 -key selfsigned.key -subj "/O=castgate dev/CN=$HOST" \
-  -days 825 -sha256 -addext "subjectAltName=DNS:$HOST" -addext "basicConstraints=critical,CA:false" \
+  -set_serial "$(serial)" -days 825 -sha256 -addext "subjectAltName=DNS:$HOST" -addext "basicConstraints=critical,CA:false" \
   -addext "extendedKeyUsage=serverAuth" -out selfsigned.pem
 
 chmod 600 ./*.key

@@ -57,6 +57,21 @@ has "(2048 bit)" "$(openssl x509 -noout -text -in "$D/server-rsa.pem")" || fail 
 [ "$(grep -c "BEGIN CERT" "$D/server-rsa.chain.pem")" = 2 ] || fail "chain file"
 ok "SAN without IP, OCSP AIA, CRL DP, key types, CRL lists the revoked leaf"
 
+# Issue 12 item 19: as `castgate cert` makes them: random serials of at least
+# 16 bytes (testssl flags short ones as low entropy), and an ECDSA leaf that
+# only signs (keyEncipherment is an RSA key-transport use, RFC 5480 §3).
+for c in "$D"/*.pem; do
+  case $(basename "$c") in crl.pem|*.chain.pem|ca-chain.pem) continue ;; esac
+  grep -q "BEGIN CERTIFICATE" "$c" || continue
+  serial=$(openssl x509 -noout -serial -in "$c"); serial=${serial#serial=}
+  [ ${#serial} -ge 32 ] || fail "$(basename "$c") has a ${#serial}-hex-digit serial ($serial): fewer than 16 bytes"
+done
+ok "every certificate has a serial of at least 16 bytes"
+ku() { openssl x509 -noout -ext keyUsage -in "$D/$1.pem" | tail -n +2 | tr -d ' '; }
+[ "$(ku server-ecdsa)" = "DigitalSignature" ] || fail "ECDSA leaf key usage: $(ku server-ecdsa)"
+[ "$(ku server-rsa)" = "DigitalSignature,KeyEncipherment" ] || fail "RSA leaf key usage: $(ku server-rsa)"
+ok "ECDSA leaf: digitalSignature only; RSA leaf: digitalSignature, keyEncipherment"
+
 bash "$here/scripts/ocsp-responder.sh" "$D" "$PORT" > "$T/ocsp.log" 2>&1 &
 RESP=$!
 for _ in $(seq 100); do
