@@ -9,7 +9,6 @@
 #include <string.h>
 
 #define LANE_OF(h, field) ((struct mos4_lane *)((char *)(h) - offsetof(struct mos4_lane, field)))
-#define RECONNECT_BASE_MS 100u
 
 static void dial(struct mos4_lane *l);
 
@@ -96,6 +95,7 @@ static bool silent_too_long(struct mos4_lane *l, uint64_t now)
             "reset", lane_name(l, name, sizeof(name)), (unsigned long long)(now - l->last_rx_ms) / 1000);
     struct cg_ws *ws = l->ws;
     cg_ws_set_user(ws, NULL);
+    l->failed = MOS4_HEALTHY; /* our reset, not the peer's refusal: dial again fast */
     cg__mos4_lane_gone(l);
     cg_ws_close(ws, 1001, "nothing received for too long");
     return true;
@@ -192,7 +192,8 @@ void cg__mos4_lane_carried(struct mos4_lane *l)
 void cg__mos4_lane_gone(struct mos4_lane *l)
 {
     enum mos4_outcome o = l->failed;
-    if (l->up) /* issue 20: only a lane that carried something or stayed up was good */
+    /* issue 20: only a lane that carried something or stayed up was good */
+    if (l->up && o != MOS4_HEALTHY)
         o = cg__mos4_outcome(true, l->carried || cg__now_ms() - l->up_since_ms >= MOS4_HEALTHY_MS,
                              CG_OK, 0);
     if (o == MOS4_HEALTHY)
