@@ -30,6 +30,7 @@ struct cg_http_request {
     struct cg_buf body;
     bool upgrade;    /* Connection: upgrade + Upgrade header seen */
     bool keep_alive; /* the client may send another request */
+    unsigned short http_major, http_minor; /* from the request line */
 };
 
 struct cg_http_parser {

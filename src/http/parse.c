@@ -121,6 +121,8 @@ static int on_headers_complete(http_parser *p)
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > hp->max_body)
         return fail(hp, 413, "request body too large");
     r->keep_alive = http_should_keep_alive(p) != 0;
+    r->http_major = p->http_major;
+    r->http_minor = p->http_minor;
     /* CONNECT never turns the connection into a tunnel here: it ends as a
      * complete request that no route allows, so it gets 405 (B-22). */
     r->upgrade = p->upgrade != 0 && p->method != HTTP_CONNECT;

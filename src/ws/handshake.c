@@ -14,6 +14,10 @@ int cg__ws_check_upgrade(const struct cg_http_request *req, const char **reason)
     const char *conn = cg__http_request_header(req, "Connection");
     const char *ver = cg__http_request_header(req, "Sec-WebSocket-Version");
     const char *key = cg__http_request_header(req, "Sec-WebSocket-Key");
+    if (req->http_major < 1 || (req->http_major == 1 && req->http_minor < 1)) {
+        *reason = "WebSocket needs HTTP/1.1 or later"; /* RFC 6455 §4.1 */
+        return 400;
+    }
     if (up == NULL || !cg__http_header_has_token(up, "websocket")) {
         *reason = "not a WebSocket upgrade";
         return 426;

@@ -135,6 +135,23 @@ static void test_bad_keys_get_400(void **state)
     assert_string_equal(reason, "invalid Sec-WebSocket-Key");
 }
 
+static void test_http10_upgrade_gets_400(void **state)
+{
+    (void)state; /* RFC 6455 §4.1: the opening handshake is HTTP/1.1 or later */
+    static const char req[] = "GET /ws HTTP/1.0\r\nHost: h\r\nUpgrade: websocket\r\n"
+                              "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                              "Sec-WebSocket-Key: " GOOD_KEY "\r\n\r\n";
+    struct cg_http_parser hp;
+    cg__http_parser_init(&hp, 16384, 1024);
+    cg__http_parser_feed(&hp, (const uint8_t *)req, strlen(req));
+    assert_int_equal(hp.error_status, 0);
+    assert_true(hp.complete);
+    const char *reason = NULL;
+    assert_int_equal(cg__ws_check_upgrade(&hp.req, &reason), 400);
+    assert_string_equal(reason, "WebSocket needs HTTP/1.1 or later");
+    cg__http_parser_free(&hp);
+}
+
 /* ---- accept key ---- */
 
 static void test_accept_key_rfc6455_example(void **state)
@@ -244,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_connection_without_upgrade_token),
         cmocka_unit_test(test_other_versions_get_426),
         cmocka_unit_test(test_bad_keys_get_400),
+        cmocka_unit_test(test_http10_upgrade_gets_400),
         cmocka_unit_test(test_accept_key_rfc6455_example),
         cmocka_unit_test(test_utf8_table),
         cmocka_unit_test(test_utf8_every_code_point),
