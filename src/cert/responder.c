@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <uv.h>
 
 #define RESPONDER_MAX_CONNS 256
@@ -127,10 +128,13 @@ static void send_reply(struct ocsp_conn *c, int status, const char *type, const 
 {
     c->answered = true;
     uv_read_stop((uv_stream_t *)&c->tcp);
+    char date[CG_HTTP_DATE_LEN]; /* RFC 9110 §6.6.1 */
+    cg__http_date((int64_t)time(NULL), date);
     enum cg_err rc = cg__buf_printf(&c->out,
-                                    "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                                    "Cache-Control: no-store\r\n%sConnection: close\r\n\r\n",
-                                    status, cg__http_status_text(status), type, len, extra);
+                                    "HTTP/1.0 %d %s\r\nDate: %s\r\nContent-Type: %s\r\n"
+                                    "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+                                    "%sConnection: close\r\n\r\n",
+                                    status, cg__http_status_text(status), date, type, len, extra);
     if (rc == CG_OK && len > 0)
         rc = cg__buf_append(&c->out, body, len);
     uv_buf_t b = uv_buf_init((char *)c->out.data, (unsigned)c->out.len);

@@ -77,7 +77,14 @@ struct cg_http_response {
     struct cg_buf body;
     char log_reason[160];
     bool close; /* send Connection: close and close after writing */
+    int64_t date; /* seconds since 1970 for the Date header; 0: the clock now */
 };
+
+/* "Sun, 06 Nov 1994 08:49:37 GMT" and its NUL. */
+#define CG_HTTP_DATE_LEN 30
+/* IMF-fixdate (RFC 9110 §5.6.7) of t, seconds since 1970, in English
+ * whatever the locale. */
+void cg__http_date(int64_t t, char out[CG_HTTP_DATE_LEN]);
 
 /* What every response of a server carries. */
 struct cg_http_policy {
@@ -90,7 +97,7 @@ struct cg_http_policy {
 void cg__http_response_init(struct cg_http_response *res);
 void cg__http_response_free(struct cg_http_response *res);
 /* Serialises res for req (req may be NULL for a request that never parsed)
- * into out, adding Content-Length, HSTS (B-21), CORS for an allowed Origin
+ * into out, adding Date (RFC 9110 §6.6.1), Content-Length, HSTS (B-21), CORS for an allowed Origin
  * (B-25), nosniff, Cache-Control on errors, and Connection: close. */
 enum cg_err cg__http_response_write(const struct cg_http_response *res,
                                     const struct cg_http_request *req,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static const struct {
     const char *name;
@@ -120,10 +121,30 @@ const char *cg__http_cors_match(const struct cg_http_policy *pol, const char *or
     return NULL;
 }
 
+void cg__http_date(int64_t t, char out[CG_HTTP_DATE_LEN])
+{
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL || tm.tm_year < 0 || tm.tm_year > 9999 - 1900)
+        tm = (struct tm){.tm_year = 70, .tm_mday = 1, .tm_wday = 4}; /* 1970 stays 4 digits */
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
+             tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+             tm.tm_sec);
+    memcpy(out, buf, CG_HTTP_DATE_LEN - 1);
+    out[CG_HTTP_DATE_LEN - 1] = '\0';
+}
+
 static enum cg_err write_rules(const struct cg_http_response *res,
                                const struct cg_http_request *req,
                                const struct cg_http_policy *pol, struct cg_buf *out)
 {
+    char date[CG_HTTP_DATE_LEN]; /* RFC 9110 §6.6.1: an origin server with a clock */
+    cg__http_date(res->date != 0 ? res->date : (int64_t)time(NULL), date);
+    CG_GUARD(cg__buf_printf(out, "Date: %s\r\n", date));
     if (pol->hsts_max_age > 0) /* B-21 */
         CG_GUARD(cg__buf_printf(out, "Strict-Transport-Security: max-age=%u%s\r\n",
                                 (unsigned)pol->hsts_max_age,
