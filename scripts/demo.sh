@@ -24,6 +24,10 @@ if [ ! -f "$dir/mos-device.htpasswd" ]; then # M-05 credentials for the demo NCS
   (umask 077; head -c 18 /dev/urandom | base64 >"$dir/ncs.password")
   "$bin" passwd "$dir/mos-device.htpasswd" ncs.castgate.demo <"$dir/ncs.password" >/dev/null
 fi
+if [ ! -f "$dir/gateway.htpasswd" ]; then # M-05: the device logs in when it originates
+  (umask 077; head -c 18 /dev/urandom | base64 >"$dir/device.password")
+  "$bin" passwd "$dir/gateway.htpasswd" mos.castgate.demo <"$dir/device.password" >/dev/null
+fi
 
 ocsp_pid=
 serve_pid=

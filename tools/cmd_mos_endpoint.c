@@ -118,6 +118,8 @@ static enum cg_err make_endpoint(struct app *a, const struct cg_mos_handlers *h)
     cg_mos_endpoint_config_free(ec);
     for (int i = 0; rc == CG_OK && i < c->npeers; i++)
         rc = mosb_add_peer(a->ep, &c->peers[i]);
+    if (rc == CG_OK)
+        mosconf_warn_open("mos", c);
     if (rc == CG_OK && c->listen[0] && (rc = mosb_server(a->ctx, c, &a->srv)) == CG_OK)
         rc = cg_mos_endpoint_attach(a->ep, a->srv, c->path);
     if (rc == CG_OK && a->srv != NULL)

@@ -596,6 +596,7 @@ static int start(struct gw *gw)
         fprintf(stderr, "castgate run: %s: cannot set up the listener %s\n", gw->path, g->listen);
         return 1;
     }
+    mosconf_warn_open("run", g);
     for (int i = gw->conf.nlinks - 1; i >= 0; i--) /* links are pushed: keep the file's order */
         if (link_add(gw, &gw->conf.links[i]) != CG_OK)
             return 1;

@@ -32,6 +32,8 @@ static const struct row rows[] = {
     {"endpoint", "path", K_STR, E(path), 0, 0, "endpoint path (default /mos/Communication, M-02)"},
     {"endpoint", "cert", K_CERT, 0, 0, 0, 0, "CHAIN KEY: a certificate for the listener (repeat: RSA and ECDSA)"},
     {"endpoint", "credentials", K_PATH, E(credentials), 0, 0, "htpasswd file peers log in with (M-05)"},
+    {"endpoint", "auth", K_STR, E(auth), 0, 0,
+     "basic (default: a listener needs credentials) or none (anyone may connect; logged loudly)"},
     {"endpoint", "state_dir", K_PATH, E(state_dir), 0, 0, "where messageIDs persist (M-11)"},
     {"endpoint", "keepalive_s", K_LONG, E(keepalive_s), 1, 86400, "idle seconds before a keepAlive (M-09: 30 or more; less is for tests, logged)"},
     {"endpoint", "ack_timeout_ms", K_LONG, E(ack_timeout_ms), 100, 3600000, "wait for an answer before sending again"},
@@ -218,6 +220,16 @@ static const struct row *find_row(const char *sect, const char *key)
     return NULL;
 }
 
+/* Remembers where listen and auth were set, for check_auth's errors. */
+static int note_line(struct reader *r, const char *key, int rc)
+{
+    if (rc == 0 && r->link == NULL && r->peer == NULL && !strcmp(key, "listen"))
+        r->c->listen_line = r->line;
+    if (rc == 0 && r->link == NULL && r->peer == NULL && !strcmp(key, "auth"))
+        r->c->auth_line = r->line;
+    return rc;
+}
+
 static int set_option(struct reader *r, const char *key, char *v)
 {
     const struct row *row;
@@ -315,7 +327,8 @@ static int read_file(struct reader *r)
             rc = fail(r, "expected name = value", s);
         else {
             *eq = '\0';
-            rc = set_option(r, trim(s), trim(eq + 1));
+            char *key = trim(s);
+            rc = note_line(r, key, set_option(r, key, trim(eq + 1)));
         }
     }
     fclose(f);
@@ -327,6 +340,30 @@ static int check_heartbeat_time(struct reader *r, const struct mosconf *c)
     if (c->heartbeat_time[0] && strcmp(c->heartbeat_time, "full") && strcmp(c->heartbeat_time, "short"))
         return fail(r, "heartbeat_time must be full or short", c->heartbeat_time);
     return 0;
+}
+
+/* Secure by default (M-05): a wss listener asks peers to log in unless the
+ * file says, in so many words, that anyone may connect. */
+static int check_auth(struct reader *r, const struct mosconf *c)
+{
+    bool none = !strcmp(c->auth, "none");
+    r->line = c->auth_line;
+    if (c->auth[0] && !none && strcmp(c->auth, "basic") != 0)
+        return fail(r, "auth must be basic or none", c->auth);
+    if (none && c->credentials[0])
+        return fail(r, "auth = none and credentials contradict each other: drop one", NULL);
+    r->line = c->listen_line;
+    if (c->listen[0] && !none && !c->credentials[0])
+        return fail(r, "a listener needs credentials (M-05): add credentials = FILE (made by "
+                    "castgate passwd), or auth = none to let anyone connect", c->listen);
+    return 0;
+}
+
+void mosconf_warn_open(const char *who, const struct mosconf *c)
+{
+    if (c->listen[0] && !strcmp(c->auth, "none"))
+        fprintf(stderr, "castgate %s: WARNING: auth = none: anyone who reaches %s may open MOS "
+                "lanes without logging in (M-05)\n", who, c->listen);
 }
 
 int mosconf_load(const char *path, struct mosconf *c)
@@ -341,6 +378,8 @@ int mosconf_load(const char *path, struct mosconf *c)
         rc = fail(&r, "removed_in_4 must be pass or reject", c->removed_in_4);
     if (rc == 0)
         rc = check_heartbeat_time(&r, c);
+    if (rc == 0)
+        rc = check_auth(&r, c);
     return rc;
 }
 
@@ -433,6 +472,8 @@ int gwconf_load(const char *path, struct gwconf *c)
         rc = fail(&r, "journal needs state_dir", NULL);
     if (rc == 0 && c->nlinks == 0)
         rc = fail(&r, "no [link NAME] section: nothing to relay", NULL);
+    if (rc == 0)
+        rc = check_auth(&r, &c->g);
     for (int i = 0; rc == 0 && i < c->nlinks; i++)
         rc = check_link(&r, c, &c->links[i]);
     if (rc == 0)

@@ -27,6 +27,8 @@ struct mosconf {
     char cert[MOSCONF_MAX_CERTS][1024], key[MOSCONF_MAX_CERTS][1024];
     int ncerts;
     char credentials[1024], state_dir[1024];
+    char auth[8];                /* "", basic or none: none lets anyone in (M-05) */
+    int listen_line, auth_line;  /* where the file set them, for errors */
     long keepalive_s, ack_timeout_ms, retries, reconnect_max_ms, max_message, silent_reset_s;
     long refused_backoff_max_ms;
     int ocsp, validate, hsts;
@@ -72,6 +74,9 @@ void gwconf_help(FILE *f);
 /* Reads path into c (defaults first). On error prints "path:line: reason"
  * to stderr and returns -1. */
 int mosconf_load(const char *path, struct mosconf *c);
+/* Says loudly on stderr that a listener lets anyone in (auth = none);
+ * nothing otherwise. who: "run", "mos". */
+void mosconf_warn_open(const char *who, const struct mosconf *c);
 /* The file format, generated from the table, for --help. */
 void mosconf_help(FILE *f);
 

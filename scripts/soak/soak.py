@@ -760,7 +760,7 @@ class Soak:
                   "drain_ms = %d\n" % ("%s", a.drain_ms))
         ga = ["# castgate soak: gateway A (NCS side)", "[gateway]", common % os.path.join(self.out, "sA")]
         gb = ["# castgate soak: gateway B (device side, the wss listener)", "[gateway]",
-              "listen = 127.0.0.1:%d" % self.wss,
+              "listen = 127.0.0.1:%d" % self.wss, "auth = none",
               "cert = %s/server-rsa.chain.pem %s/server-rsa.key" % (pki, pki),
               "cert = %s/server-ecdsa.chain.pem %s/server-ecdsa.key" % (pki, pki),
               "ocsp = no", common % os.path.join(self.out, "sB")]

@@ -50,6 +50,7 @@ EOF2
 bad_conf "a certificate that is not there" "cannot set up the listener" <<EOF2
 [gateway]
 listen = 127.0.0.1:$GWP
+auth = none  # no login on this test listener (M-05)
 cert = $T/nothere.pem $T/nothere.key
 [link a]
 legacy = mos
@@ -65,6 +66,7 @@ device() { # device ID PORT
 role = mos
 id = $1
 listen = 127.0.0.1:$2
+auth = none  # no login on this test listener (M-05)
 cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
 ocsp = no
 state_dir = $T/s-$1
@@ -149,6 +151,7 @@ PIDS+=($!); wait_port "$DEVP"
 cat >"$T/gw2.conf" <<EOF2
 [gateway]
 listen = 127.0.0.1:$GW2P
+auth = none  # no login on this test listener (M-05)
 cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
 ocsp = no
 state_dir = $T/s-gw2

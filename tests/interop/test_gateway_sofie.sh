@@ -32,6 +32,7 @@ cat >"$T/gw2.conf" <<EOF2
 # device side: the only listener (wss); Sofie's device at D*, it connects to G2*
 [gateway]
 listen = 127.0.0.1:$WSS
+auth = none  # no login on this test listener (M-05)
 cert = $P/server-rsa.chain.pem $P/server-rsa.key
 cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
 ocsp = no

@@ -25,7 +25,7 @@ conf() {
       echo "listen = 127.0.0.1:$port"
       echo "cert = $P/server-rsa.chain.pem $P/server-rsa.key"
       echo "cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key"
-      [ "$role" = mos ] && echo "credentials = $T/dev.htpasswd"
+      if [ "$role" = mos ]; then echo "credentials = $T/dev.htpasswd"; else echo "auth = none"; fi
     fi
     echo "[peer $peer]"; echo "mode = $mode"; echo "channels = mom,ro,aux"
     if [ -n "$url" ]; then
