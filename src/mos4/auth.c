@@ -13,9 +13,13 @@
 
 #include <crypt.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #define CG_AUTH_MAX_FILE (1u << 20)
 #define CG_AUTH_PEERS 1024
@@ -39,11 +43,20 @@ struct cg_auth_users {
 
 struct cg_auth_peer {
     char addr[CG_AUTH_ADDR_MAX]; /* "" : free slot */
-    unsigned failures;
-    uint64_t window_start_ms;
+    uint64_t score_milli;        /* failures x 1000, as of score_ms */
+    uint64_t score_ms;
     uint64_t locked_until_ms; /* 0: not locked */
-    uint64_t last_ms;
+    uint64_t last_ms;         /* last failure: for eviction */
 };
+
+struct cg_auth_cached {
+    uint8_t mac[CG_AUTH_MAC_LEN]; /* HMAC-SHA256(mac_key, Authorization value) */
+    char user[CG_AUTH_USER_MAX + 1];
+    uint64_t expires_ms;
+    bool used;
+};
+
+struct cg_auth_job;
 
 struct cg_auth {
     struct cg_ctx *ctx;
@@ -51,9 +64,17 @@ struct cg_auth {
     unsigned max_failures;
     uint64_t window_ms;
     uint64_t lockout_ms;
+    unsigned max_inflight;
+    uint64_t cache_ttl_ms;
     struct cg_auth_users users;
+    unsigned generation;        /* bumped by every reload */
     struct cg_auth_peer *peers; /* CG_AUTH_PEERS */
     struct crypt_data *cd;      /* scratch for crypt_r, wiped after each use */
+    uint8_t mac_key[32];        /* random per load */
+    struct cg_auth_cached *cache;
+    size_t cache_size;
+    struct cg_auth_job *jobs; /* hashing on the pool */
+    unsigned inflight;
     uint64_t (*clock)(void *user);
     void *clock_user;
 };
@@ -323,11 +344,16 @@ enum cg_err cg__auth_load(struct cg_ctx *ctx, const char *path, const struct cg_
     a->max_failures = lim != NULL && lim->max_failures != 0 ? lim->max_failures : 5;
     a->window_ms = 1000u * (uint64_t)(lim != NULL && lim->window_s != 0 ? lim->window_s : 60);
     a->lockout_ms = 1000u * (uint64_t)(lim != NULL && lim->lockout_s != 0 ? lim->lockout_s : 300);
+    a->max_inflight = lim != NULL && lim->max_inflight != 0 ? lim->max_inflight : 2;
+    a->cache_ttl_ms = 1000u * (uint64_t)(lim != NULL && lim->cache_ttl_s != 0 ? lim->cache_ttl_s : 300);
+    a->cache_size = lim != NULL && lim->cache_entries != 0 ? lim->cache_entries : 64;
     a->clock = default_clock;
     a->path = cg__strdup(path);
     a->peers = calloc(CG_AUTH_PEERS, sizeof(*a->peers));
     a->cd = calloc(1, sizeof(*a->cd));
-    CG_ENSURE(a->path != NULL && a->peers != NULL && a->cd != NULL, CG_ENOMEM);
+    a->cache = calloc(a->cache_size, sizeof(*a->cache));
+    CG_ENSURE(a->path != NULL && a->peers != NULL && a->cd != NULL && a->cache != NULL, CG_ENOMEM);
+    CG_ENSURE(RAND_bytes(a->mac_key, sizeof(a->mac_key)) == 1, CG_EINTERNAL);
     CG_TRY(read_users(ctx, path, &a->users));
     cg__log(ctx, CG_LOG_INFO, "auth", "%s: %zu user(s)", path, a->users.n);
     *out = a;
@@ -349,19 +375,25 @@ enum cg_err cg__auth_reload(struct cg_auth *a)
     }
     users_clear(&a->users);
     a->users = u;
+    a->generation++; /* checks in flight were against the old users */
+    OPENSSL_cleanse(a->cache, a->cache_size * sizeof(*a->cache));
     cg__log(a->ctx, CG_LOG_INFO, "auth", "%s: reloaded, %zu user(s)", a->path, u.n);
     return CG_OK;
 }
+
+static void jobs_detach(struct cg_auth *a);
 
 void cg__auth_free(struct cg_auth *a)
 {
     if (a == NULL)
         return;
+    jobs_detach(a);
     users_clear(&a->users);
     free(a->path);
     free(a->peers);
     cg__wipe_free(a->cd, a->cd != NULL ? sizeof(*a->cd) : 0);
-    free(a);
+    cg__wipe_free(a->cache, a->cache != NULL ? a->cache_size * sizeof(*a->cache) : 0);
+    cg__wipe_free(a, sizeof(*a)); /* the MAC key too */
 }
 
 void cg__auth_set_clock(struct cg_auth *a, uint64_t (*now_ms)(void *user), void *user)
@@ -432,7 +464,21 @@ enum cg_err cg__auth_verify(struct cg_auth *a, const char *user, size_t user_len
     return rc;
 }
 
-/* ---- per-address failure counting ---- */
+/* ---- per-address failure score ----
+ *
+ * A leaky bucket: each failure adds one; the score drains at max_failures per
+ * window, so it is empty again a window after the last failure. Reaching
+ * max_failures locks the address out for lockout_ms (then it starts from
+ * zero). A success does not lower the score: any credit for a success lets a
+ * peer that knows one valid password (1 wrong + 1 right, repeated) guess
+ * another without end. */
+
+static uint64_t peer_score(const struct cg_auth *a, const struct cg_auth_peer *p, uint64_t now)
+{
+    uint64_t per_ms = (uint64_t)a->max_failures * 1000u; /* milli-failures per window */
+    uint64_t drained = now > p->score_ms ? (now - p->score_ms) * per_ms / a->window_ms : 0;
+    return drained >= p->score_milli ? 0 : p->score_milli - drained;
+}
 
 static struct cg_auth_peer *peer_find(struct cg_auth *a, const char *addr)
 {
@@ -442,7 +488,7 @@ static struct cg_auth_peer *peer_find(struct cg_auth *a, const char *addr)
     return NULL;
 }
 
-/* A slot for a new address: a free or stale one, else the least recently
+/* A slot for a new address: a free or drained one, else the least recently
  * used unlocked one, else the locked one whose lockout ends first. */
 static struct cg_auth_peer *peer_slot(struct cg_auth *a, uint64_t now)
 {
@@ -450,7 +496,7 @@ static struct cg_auth_peer *peer_slot(struct cg_auth *a, uint64_t now)
     for (size_t i = 0; i < CG_AUTH_PEERS; i++) {
         struct cg_auth_peer *p = &a->peers[i];
         bool locked = p->locked_until_ms > now;
-        if (p->addr[0] == '\0' || (!locked && now - p->window_start_ms >= a->window_ms))
+        if (p->addr[0] == '\0' || (!locked && peer_score(a, p, now) == 0))
             return p;
         if (!locked && (lru == NULL || p->last_ms < lru->last_ms))
             lru = p;
@@ -460,7 +506,8 @@ static struct cg_auth_peer *peer_slot(struct cg_auth *a, uint64_t now)
     return lru != NULL ? lru : soonest;
 }
 
-/* True while addr is locked out; an expired lockout or window is forgotten. */
+/* True while addr is locked out; an expired lockout or a drained score is
+ * forgotten. */
 static bool peer_locked(struct cg_auth *a, const char *addr, uint64_t now)
 {
     struct cg_auth_peer *p = peer_find(a, addr);
@@ -468,7 +515,7 @@ static bool peer_locked(struct cg_auth *a, const char *addr, uint64_t now)
         return false;
     if (p->locked_until_ms > now)
         return true;
-    if (p->locked_until_ms != 0 || now - p->window_start_ms >= a->window_ms)
+    if (p->locked_until_ms != 0 || peer_score(a, p, now) == 0)
         memset(p, 0, sizeof(*p));
     return false;
 }
@@ -480,26 +527,104 @@ static void peer_fail(struct cg_auth *a, const char *addr, uint64_t now)
         p = peer_slot(a, now);
         memset(p, 0, sizeof(*p));
         snprintf(p->addr, sizeof(p->addr), "%s", addr);
-        p->window_start_ms = now;
     }
-    p->last_ms = now;
-    if (++p->failures < a->max_failures)
+    p->score_milli = peer_score(a, p, now) + 1000u;
+    p->score_ms = p->last_ms = now;
+    if (p->score_milli < (uint64_t)a->max_failures * 1000u)
         return;
     p->locked_until_ms = now + a->lockout_ms;
-    p->failures = 0;
+    p->score_milli = 0;
     cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %u failures within %llu s: locked out for %llu s",
             p->addr, a->max_failures, (unsigned long long)(a->window_ms / 1000),
             (unsigned long long)(a->lockout_ms / 1000));
 }
 
-static void peer_ok(struct cg_auth *a, const char *addr)
+/* ---- remembered successes ----
+ *
+ * HMAC-SHA256 of the whole Authorization value under a key drawn at load, so
+ * the table holds nothing a memory dump could replay. An entry lives
+ * cache_ttl_ms from the hash that proved it (a hit does not extend it); the
+ * table is small and fixed; a reload wipes it. Every lookup compares with
+ * every entry in constant time. */
+
+static void header_mac(const struct cg_auth *a, const char *value, uint8_t mac[CG_AUTH_MAC_LEN])
 {
-    struct cg_auth_peer *p = peer_find(a, addr);
-    if (p != NULL)
-        memset(p, 0, sizeof(*p));
+    unsigned len = CG_AUTH_MAC_LEN;
+    if (HMAC(EVP_sha256(), a->mac_key, sizeof(a->mac_key), (const unsigned char *)value,
+             strlen(value), mac, &len) == NULL)
+        memset(mac, 0, CG_AUTH_MAC_LEN); /* matches nothing: used is checked too */
 }
 
-/* ---- the check ---- */
+static const struct cg_auth_cached *cache_find(struct cg_auth *a, const uint8_t *mac, uint64_t now)
+{
+    const struct cg_auth_cached *hit = NULL;
+    for (size_t i = 0; i < a->cache_size; i++) {
+        struct cg_auth_cached *e = &a->cache[i];
+        if (e->used && e->expires_ms <= now)
+            OPENSSL_cleanse(e, sizeof(*e));
+        bool same = CRYPTO_memcmp(e->mac, mac, CG_AUTH_MAC_LEN) == 0;
+        if (e->used && same)
+            hit = e;
+    }
+    return hit;
+}
+
+static void cache_put(struct cg_auth *a, const uint8_t *mac, const char *user, uint64_t now)
+{
+    struct cg_auth_cached *slot = NULL;
+    for (size_t i = 0; i < a->cache_size; i++) {
+        struct cg_auth_cached *e = &a->cache[i];
+        if (!e->used || CRYPTO_memcmp(e->mac, mac, CG_AUTH_MAC_LEN) == 0) {
+            slot = e;
+            break;
+        }
+        if (slot == NULL || e->expires_ms < slot->expires_ms)
+            slot = e; /* full: the one that ends first goes */
+    }
+    if (slot == NULL)
+        return;
+    OPENSSL_cleanse(slot, sizeof(*slot));
+    memcpy(slot->mac, mac, CG_AUTH_MAC_LEN);
+    snprintf(slot->user, sizeof(slot->user), "%s", user);
+    slot->expires_ms = now + a->cache_ttl_ms;
+    slot->used = true;
+}
+
+size_t cg__auth_cache_count(const struct cg_auth *a)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < a->cache_size; i++)
+        n += a->cache[i].used;
+    return n;
+}
+
+/* ---- one check: parsed on the loop, hashed (maybe on the pool), finished on the loop ---- */
+
+struct cg_auth_job {
+    uv_work_t req;
+    struct cg_auth *a; /* NULL once cg__auth_free came first */
+    struct cg_auth_job *prev, *next;
+    cg__auth_done_fn done;
+    void *done_user;
+    unsigned generation; /* of the users the hash was taken from */
+    bool known;          /* the user is in the file (else the dummy hash) */
+    enum cg_err result;  /* of the hash: CG_OK, CG_EAUTH, CG_EINTERNAL */
+    char addr[CG_AUTH_ADDR_MAX];
+    char user[CG_AUTH_USER_MAX + 1];
+    char setting[CRYPT_OUTPUT_SIZE];
+    uint8_t mac[CG_AUTH_MAC_LEN];
+    char *password; /* wiped */
+    struct crypt_data cd;
+};
+
+static void job_free(struct cg_auth_job *j)
+{
+    if (j == NULL)
+        return;
+    if (j->password != NULL)
+        cg__wipe_free(j->password, strlen(j->password));
+    cg__wipe_free(j, sizeof(*j));
+}
 
 static const char *parse_reason(enum cg_err rc)
 {
@@ -510,57 +635,128 @@ static const char *parse_reason(enum cg_err rc)
     }
 }
 
-static enum cg_err check_parsed(struct cg_auth *a, const struct cg_auth_basic *b,
-                                const char *addr, char *user, size_t usersz)
-{
-    char esc[LOG_USER_MAX];
-    cg__log_escape(esc, sizeof(esc), b->user, b->user_len);
-    enum cg_err rc = cg__auth_verify(a, b->user, b->user_len, b->password);
-    if (rc == CG_EINTERNAL) {
-        cg__log(a->ctx, CG_LOG_ERROR, "auth", "%s: user '%s': libcrypt failed to hash; refused",
-                addr, esc);
-        return CG_EAUTH;
-    }
-    if (rc != CG_OK) {
-        cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: user '%s': %s", addr, esc,
-                rc == CG_ENOTFOUND ? "unknown user" : "wrong password");
-        return rc == CG_ENOTFOUND ? CG_EAUTH : rc;
-    }
-    CG_CHECK(b->user_len < usersz, CG_EINVAL);
-    memcpy(user, b->user, b->user_len);
-    user[b->user_len] = '\0';
-    cg__log(a->ctx, CG_LOG_INFO, "auth", "%s: user '%s' authenticated", addr, esc);
-    return CG_OK;
-}
-
-/* The counting part of a check, after the lockout test. */
-static enum cg_err check_header(struct cg_auth *a, const char *authorization, const char *addr,
-                                char *user, size_t usersz)
+/* Parses the header into a job that holds everything the hash needs (so the
+ * pool thread never touches a). CG_EAUTH: malformed (logged). */
+static enum cg_err job_new(struct cg_auth *a, const char *authorization, const char *addr,
+                           struct cg_auth_job **out)
 {
     enum cg_err rc = CG_OK;
     size_t bufsz = CG_AUTH_B64_MAX / 4 * 3 + 1;
     struct cg_auth_basic b;
     uint8_t *buf = malloc(bufsz);
-    CG_CHECK(buf != NULL, CG_ENOMEM);
+    struct cg_auth_job *j = calloc(1, sizeof(*j));
+    CG_ENSURE(buf != NULL && j != NULL, CG_ENOMEM);
     rc = cg__auth_parse_basic(authorization, strlen(authorization), buf, bufsz - 1, &b);
     if (rc != CG_OK) {
         cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %s", addr, parse_reason(rc));
-        rc = CG_EAUTH;
-    } else {
-        /* crypt_r wants a C string: end the password where the bytes end. */
-        buf[(size_t)(b.password - (const char *)buf) + b.password_len] = '\0';
-        rc = check_parsed(a, &b, addr, user, usersz);
+        CG_ENSURE(false, CG_EAUTH);
     }
+    const struct cg_auth_user *u = users_find(&a->users, b.user, b.user_len);
+    j->a = a;
+    j->known = u != NULL;
+    j->generation = a->generation;
+    snprintf(j->addr, sizeof(j->addr), "%s", addr);
+    memcpy(j->user, b.user, b.user_len); /* no NUL inside: no control characters */
+    snprintf(j->setting, sizeof(j->setting), "%s", u != NULL ? u->hash : dummy_hash);
+    j->password = cg__strndup(b.password, b.password_len);
+    CG_ENSURE(j->password != NULL, CG_ENOMEM);
+    *out = j;
+    j = NULL;
+out:
     cg__wipe_free(buf, bufsz);
+    job_free(j);
     return rc;
 }
 
-enum cg_err cg__auth_check(struct cg_auth *a, const char *authorization, const char *peer_addr,
-                           char *user, size_t usersz)
+/* The hash itself: any thread. */
+static void job_hash(struct cg_auth_job *j)
 {
-    char addr[CG_AUTH_ADDR_MAX];
-    CG_CHECK(a != NULL && peer_addr != NULL && user != NULL && usersz > 0, CG_EINVAL);
-    cg__log_escape(addr, sizeof(addr), peer_addr, strlen(peer_addr));
+    j->result = hash_matches(&j->cd, j->password, j->setting);
+    if (j->result == CG_OK && !j->known)
+        j->result = CG_EAUTH; /* cannot happen (the dummy's password is unknown); still refuse */
+}
+
+/* The verdict, on the loop: logs, counts, remembers. */
+static enum cg_err job_finish(struct cg_auth *a, struct cg_auth_job *j)
+{
+    char esc[LOG_USER_MAX];
+    uint64_t now = a->clock(a->clock_user);
+    cg__log_escape(esc, sizeof(esc), j->user, strlen(j->user));
+    if (j->generation != a->generation) {
+        cg__log(a->ctx, CG_LOG_INFO, "auth", "%s: user '%s': the credentials were reloaded "
+                "during the check: try again", j->addr, esc);
+        return CG_ESTATE;
+    }
+    if (j->result == CG_EINTERNAL)
+        cg__log(a->ctx, CG_LOG_ERROR, "auth", "%s: user '%s': libcrypt failed to hash; refused",
+                j->addr, esc);
+    else if (j->result != CG_OK)
+        cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: user '%s': %s", j->addr, esc,
+                j->known ? "wrong password" : "unknown user");
+    if (j->result != CG_OK) {
+        peer_fail(a, j->addr, now);
+        return CG_EAUTH;
+    }
+    cg__log(a->ctx, CG_LOG_INFO, "auth", "%s: user '%s' authenticated", j->addr, esc);
+    cache_put(a, j->mac, j->user, now);
+    return CG_OK;
+}
+
+static void on_work(uv_work_t *req) { job_hash(req->data); }
+
+/* cg__auth_free with checks in flight: each caller hears CG_ECLOSED now; the
+ * pool's work (if it started) ends in on_work_done, which frees the job. */
+static void jobs_detach(struct cg_auth *a)
+{
+    while (a->jobs != NULL) {
+        struct cg_auth_job *j = a->jobs;
+        a->jobs = j->next;
+        j->a = NULL;
+        j->prev = j->next = NULL;
+        uv_cancel((uv_req_t *)&j->req); /* not started yet: on_work_done gets UV_ECANCELED */
+        j->done(j->done_user, CG_ECLOSED, NULL);
+    }
+    a->inflight = 0;
+}
+
+static void on_work_done(uv_work_t *req, int status)
+{
+    CG_UNUSED(status); /* UV_ECANCELED only after cg__auth_free detached the job */
+    struct cg_auth_job *j = req->data;
+    struct cg_auth *a = j->a;
+    if (a == NULL) {
+        job_free(j);
+        return;
+    }
+    if (j->prev != NULL)
+        j->prev->next = j->next;
+    else
+        a->jobs = j->next;
+    if (j->next != NULL)
+        j->next->prev = j->prev;
+    a->inflight--;
+    enum cg_err rc = job_finish(a, j);
+    j->done(j->done_user, rc, rc == CG_OK ? j->user : NULL); /* may free a: not used after */
+    job_free(j);
+}
+
+static enum cg_err job_queue(struct cg_auth *a, struct cg_auth_job *j)
+{
+    j->req.data = j;
+    if (uv_queue_work(cg_ctx_loop(a->ctx), &j->req, on_work, on_work_done) != 0)
+        return CG_EINTERNAL;
+    j->next = a->jobs;
+    if (a->jobs != NULL)
+        a->jobs->prev = j;
+    a->jobs = j;
+    a->inflight++;
+    return CG_OK;
+}
+
+/* What is decided without hashing: CG_EAGAIN means "hash it". */
+static enum cg_err check_fast(struct cg_auth *a, const char *authorization, const char *addr,
+                              const uint8_t *mac, char *user, size_t usersz)
+{
     uint64_t now = a->clock(a->clock_user);
     if (peer_locked(a, addr, now)) {
         cg__log(a->ctx, CG_LOG_DEBUG, "auth", "%s: locked out: refused", addr);
@@ -570,10 +766,69 @@ enum cg_err cg__auth_check(struct cg_auth *a, const char *authorization, const c
         cg__log(a->ctx, CG_LOG_INFO, "auth", "%s: no credentials", addr);
         return CG_EAUTH; /* not counted: a client's first try may come without */
     }
-    enum cg_err rc = check_header(a, authorization, addr, user, usersz);
+    const struct cg_auth_cached *hit = cache_find(a, mac, now);
+    if (hit == NULL)
+        return CG_EAGAIN;
+    CG_CHECK(strlen(hit->user) < usersz, CG_EINVAL);
+    snprintf(user, usersz, "%s", hit->user);
+    char esc[LOG_USER_MAX];
+    cg__log_escape(esc, sizeof(esc), hit->user, strlen(hit->user));
+    cg__log(a->ctx, CG_LOG_INFO, "auth", "%s: user '%s' authenticated (remembered)", addr, esc);
+    return CG_OK;
+}
+
+static enum cg_err check(struct cg_auth *a, const char *authorization, const char *peer_addr,
+                         char *user, size_t usersz, cg__auth_done_fn done, void *done_user)
+{
+    char addr[CG_AUTH_ADDR_MAX];
+    uint8_t mac[CG_AUTH_MAC_LEN] = {0};
+    struct cg_auth_job *j = NULL;
+    CG_CHECK(a != NULL && peer_addr != NULL && user != NULL && usersz > 0, CG_EINVAL);
+    cg__log_escape(addr, sizeof(addr), peer_addr, strlen(peer_addr));
+    if (authorization != NULL)
+        header_mac(a, authorization, mac);
+    enum cg_err rc = check_fast(a, authorization, addr, mac, user, usersz);
+    if (rc != CG_EAGAIN)
+        return rc;
+    if (done != NULL && a->inflight >= a->max_inflight) {
+        cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %u password checks in flight: try later",
+                addr, a->inflight);
+        return CG_EFULL; /* not counted: the peer did nothing wrong */
+    }
+    rc = job_new(a, authorization, addr, &j);
     if (rc == CG_EAUTH)
-        peer_fail(a, addr, now);
-    else if (rc == CG_OK)
-        peer_ok(a, addr);
+        peer_fail(a, addr, a->clock(a->clock_user));
+    CG_TRY(rc);
+    memcpy(j->mac, mac, sizeof(mac));
+    if (done != NULL) {
+        j->done = done;
+        j->done_user = done_user;
+        CG_TRY(job_queue(a, j));
+        return CG_EAGAIN;
+    }
+    job_hash(j); /* synchronous: on this thread */
+    rc = job_finish(a, j);
+    if (rc == CG_OK && strlen(j->user) >= usersz)
+        rc = CG_EINVAL;
+    if (rc == CG_OK)
+        snprintf(user, usersz, "%s", j->user);
+out:
+    job_free(j);
     return rc;
 }
+
+enum cg_err cg__auth_check(struct cg_auth *a, const char *authorization, const char *peer_addr,
+                           char *user, size_t usersz)
+{
+    return check(a, authorization, peer_addr, user, usersz, NULL, NULL);
+}
+
+enum cg_err cg__auth_check_async(struct cg_auth *a, const char *authorization,
+                                 const char *peer_addr, char *user, size_t usersz,
+                                 cg__auth_done_fn done, void *done_user)
+{
+    CG_CHECK(done != NULL && a != NULL && a->ctx != NULL, CG_EINVAL);
+    return check(a, authorization, peer_addr, user, usersz, done, done_user);
+}
+
+unsigned cg__auth_inflight(const struct cg_auth *a) { return a->inflight; }

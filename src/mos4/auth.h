@@ -5,9 +5,11 @@
  * "$2y$", SHA-512 "$6$" hashes via libcrypt's crypt_r). The file must not be
  * readable by group or others. Wrong or missing credentials: 401. A peer
  * address with too many failures in a window is refused for a while
- * (CG_ERATELIMIT, answered 429) whatever it sends. Comparison of the computed
- * hash is constant time; passwords are wiped after use; nothing secret is
- * logged.
+ * (CG_ERATELIMIT, answered 429) whatever it sends. Hashes (~0.1 s for
+ * yescrypt) run on libuv's thread pool with a bounded number in flight; a
+ * success is remembered for a few minutes (keyed MAC of the header value).
+ * Comparison of the computed hash is constant time; passwords are wiped
+ * after use; nothing secret is logged.
  */
 #ifndef CG_MOS4_AUTH_H
 #define CG_MOS4_AUTH_H
@@ -17,10 +19,15 @@
 struct cg_auth;
 
 struct cg_auth_limits {
-    unsigned max_failures; /* per address within window_s; 0: 5 */
-    unsigned window_s;     /* 0: 60 */
-    unsigned lockout_s;    /* 0: 300 */
+    unsigned max_failures;  /* failure score that locks an address; 0: 5 */
+    unsigned window_s;      /* the score drains fully in this time; 0: 60 */
+    unsigned lockout_s;     /* 0: 300 */
+    unsigned max_inflight;  /* asynchronous hashes at once; 0: 2 */
+    unsigned cache_ttl_s;   /* a success is remembered this long; 0: 300 */
+    unsigned cache_entries; /* successes remembered at most; 0: 64 */
 };
+
+#define CG_AUTH_MAC_LEN 32 /* HMAC-SHA256 */
 
 /* Loads the credential file. CG_EFILE (missing, unreadable, malformed line:
  * logged with the line number, never the hash), CG_EPERM (mode), CG_ENOMEM. */
@@ -31,14 +38,43 @@ enum cg_err cg__auth_reload(struct cg_auth *a);
 void cg__auth_free(struct cg_auth *a);
 
 /* Checks an Authorization header value (may be NULL) from peer_addr (an IP
- * address, without port). CG_OK: *user (at least 129 bytes) gets the user
- * name. CG_EAUTH: missing, malformed or wrong. CG_ERATELIMIT: the address is
- * locked out (no hashing is done then). Failures are counted per address;
- * a missing header is refused but not counted (a client's first try may
- * come without credentials); a success clears the address's count. Every
- * refusal is logged (component "auth": address, escaped user, reason). */
+ * address, without port), hashing on this thread. CG_OK: *user (at least
+ * 129 bytes) gets the user name. CG_EAUTH: missing, malformed or wrong.
+ * CG_ERATELIMIT: the address is locked out (no hashing is done then).
+ *
+ * Failures raise a per-address score that drains with time (max_failures
+ * per window_s); at max_failures the address is locked out for lockout_s. A
+ * missing header is refused but not counted (a client's first try may come
+ * without credentials); a success does not lower the score (else one valid
+ * password, used between guesses, would buy unlimited guesses). A success
+ * is remembered for cache_ttl_s by the HMAC-SHA256 of the exact header value
+ * (random key per load; wiped by a reload): the same value again is accepted
+ * without hashing, unless the address is locked out. Every refusal is
+ * logged (component "auth": address, escaped user, reason). */
 enum cg_err cg__auth_check(struct cg_auth *a, const char *authorization, const char *peer_addr,
                            char *user, size_t usersz);
+
+/* The answer to a check that went to the thread pool: rc CG_OK (user is the
+ * user name, valid during the call), CG_EAUTH, CG_ESTATE (the file was
+ * reloaded meanwhile: ask the peer to try again), or CG_ECLOSED (from inside
+ * cg__auth_free: a is going away, do not use it). */
+typedef void (*cg__auth_done_fn)(void *done_user, enum cg_err rc, const char *user);
+
+/* The same check with the hash on libuv's thread pool (the context's loop),
+ * so the loop never waits for it. Returns what is known at once: CG_OK from a
+ * remembered success (*user set), CG_EAUTH (missing or malformed),
+ * CG_ERATELIMIT, CG_EFULL (max_inflight hashes already running: answer 503
+ * with Retry-After, not counted), CG_EINVAL, CG_ENOMEM; or CG_EAGAIN: the
+ * hash runs and done(done_user, ...) follows on the loop thread exactly once.
+ * A peer may disconnect meanwhile: the verdict is still counted. Loop thread
+ * only; a needs a context. */
+enum cg_err cg__auth_check_async(struct cg_auth *a, const char *authorization,
+                                 const char *peer_addr, char *user, size_t usersz,
+                                 cg__auth_done_fn done, void *done_user);
+/* Hashes running on the pool now. */
+unsigned cg__auth_inflight(const struct cg_auth *a);
+/* Successes remembered now. */
+size_t cg__auth_cache_count(const struct cg_auth *a);
 
 /* Makes an htpasswd line "user:hash" for password with a fresh yescrypt
  * salt (for `castgate passwd`). *line is malloc'd; CG_EINVAL for a user with
