@@ -12,6 +12,7 @@
 #include "mos4/auth.h"
 
 #include <crypt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +21,15 @@
 #include <uv.h>
 
 /* ---- counting crypt_r calls (one per hash actually computed) ---- */
-static unsigned crypt_calls;
+static unsigned crypt_calls, crypt_calls_on_main;
+static pthread_t main_thread;
 char *__real_crypt_r(const char *phrase, const char *setting, struct crypt_data *data);
 char *__wrap_crypt_r(const char *phrase, const char *setting, struct crypt_data *data);
 char *__wrap_crypt_r(const char *phrase, const char *setting, struct crypt_data *data)
 {
     __atomic_add_fetch(&crypt_calls, 1, __ATOMIC_SEQ_CST); /* also from pool threads */
+    if (pthread_equal(pthread_self(), main_thread))
+        __atomic_add_fetch(&crypt_calls_on_main, 1, __ATOMIC_SEQ_CST);
     return __real_crypt_r(phrase, setting, data);
 }
 
@@ -90,7 +94,8 @@ static int setup(void **state)
     assert_int_equal(cg_ctx_new(&ctx), CG_OK);
     cg_ctx_set_log(ctx, tu_log_fn, logp, CG_LOG_DEBUG);
     fake_now = 1000000;
-    crypt_calls = 0;
+    crypt_calls = crypt_calls_on_main = 0;
+    main_thread = pthread_self();
     return 0;
 }
 
@@ -254,6 +259,147 @@ static void test_remembered_still_locked_out(void **state)
     cg__auth_free(a);
 }
 
+/* ---- on the thread pool ---- */
+
+struct answer {
+    int calls;
+    enum cg_err rc;
+    char user[CG_AUTH_USER_MAX + 1];
+};
+
+static void on_done(void *user, enum cg_err rc, const char *name)
+{
+    struct answer *ans = user;
+    ans->calls++;
+    ans->rc = rc;
+    snprintf(ans->user, sizeof(ans->user), "%s", name != NULL ? name : "");
+}
+
+static enum cg_err start(struct cg_auth *a, const char *user_pass, const char *addr,
+                         struct answer *ans)
+{
+    char user[CG_AUTH_USER_MAX + 1];
+    return cg__auth_check_async(a, user_pass != NULL ? tu_basic(user_pass) : NULL, addr, user,
+                                sizeof(user), on_done, ans);
+}
+
+/* Runs the loop until every answer in ans[0..n) came (no sleeping). */
+static void wait_answers(struct answer *ans, size_t n)
+{
+    for (;;) {
+        size_t got = 0;
+        for (size_t i = 0; i < n; i++)
+            got += ans[i].calls > 0;
+        if (got == n)
+            return;
+        uv_run(cg_ctx_loop(ctx), UV_RUN_ONCE);
+    }
+}
+
+static void test_async_hashes_off_the_loop(void **state)
+{
+    (void)state;
+    struct cg_auth *a = load(NULL);
+    struct answer ans = {0};
+    assert_int_equal(start(a, "alice:alice-pw", "192.0.2.70", &ans), CG_EAGAIN);
+    assert_int_equal(ans.calls, 0); /* never from inside the call */
+    assert_int_equal(cg__auth_inflight(a), 1);
+    wait_answers(&ans, 1);
+    assert_int_equal(ans.calls, 1);
+    assert_int_equal(ans.rc, CG_OK);
+    assert_string_equal(ans.user, "alice");
+    assert_int_equal(cg__auth_inflight(a), 0);
+    assert_int_equal(crypt_calls, 1);
+    assert_int_equal(crypt_calls_on_main, 0); /* the hash ran on a pool thread */
+    /* Remembered: answered at once, no hash. */
+    char user[CG_AUTH_USER_MAX + 1];
+    assert_int_equal(cg__auth_check_async(a, tu_basic("alice:alice-pw"), "192.0.2.71", user,
+                                          sizeof(user), on_done, &ans),
+                     CG_OK);
+    assert_string_equal(user, "alice");
+    assert_int_equal(ans.calls, 1);
+    assert_int_equal(crypt_calls, 1);
+    /* Decided without hashing: missing and malformed headers. */
+    assert_int_equal(start(a, NULL, "192.0.2.72", &ans), CG_EAUTH);
+    assert_int_equal(cg__auth_check_async(a, "Basic !", "192.0.2.72", user, sizeof(user),
+                                          on_done, &ans),
+                     CG_EAUTH);
+    assert_int_equal(cg__auth_check_async(a, "x", "192.0.2.72", user, sizeof(user), NULL, NULL),
+                     CG_EINVAL);
+    assert_int_equal(ans.calls, 1);
+    cg__auth_free(a);
+}
+
+static void test_async_bounded_in_flight(void **state)
+{
+    (void)state;
+    struct cg_auth_limits lim = {.max_inflight = 2};
+    struct cg_auth *a = load(&lim);
+    struct answer ans[3] = {{0}};
+    assert_int_equal(start(a, "alice:guess1", "192.0.2.80", &ans[0]), CG_EAGAIN);
+    assert_int_equal(start(a, "alice:guess2", "192.0.2.81", &ans[1]), CG_EAGAIN);
+    assert_int_equal(start(a, "alice:alice-pw", "192.0.2.82", &ans[2]), CG_EFULL);
+    assert_true(tu_log_has(logp, "192.0.2.82: 2 password checks in flight: try later"));
+    wait_answers(ans, 2);
+    assert_int_equal(ans[0].rc, CG_EAUTH);
+    assert_int_equal(ans[1].rc, CG_EAUTH);
+    assert_int_equal(ans[2].calls, 0);
+    /* Room again; the refusal was not counted against 192.0.2.82. */
+    assert_int_equal(start(a, "alice:alice-pw", "192.0.2.82", &ans[2]), CG_EAGAIN);
+    wait_answers(&ans[2], 1);
+    assert_int_equal(ans[2].rc, CG_OK);
+    cg__auth_free(a);
+}
+
+static void test_async_failures_counted(void **state)
+{
+    (void)state;
+    struct cg_auth *a = load(NULL);
+    for (int i = 0; i < 5; i++) {
+        struct answer ans = {0};
+        assert_int_equal(start(a, "alice:guess", "192.0.2.90", &ans), CG_EAGAIN);
+        wait_answers(&ans, 1);
+        assert_int_equal(ans.rc, CG_EAUTH);
+    }
+    struct answer ans = {0};
+    assert_int_equal(start(a, "alice:alice-pw", "192.0.2.90", &ans), CG_ERATELIMIT);
+    assert_true(tu_log_has(logp, "192.0.2.90: user 'alice': wrong password"));
+    cg__auth_free(a);
+}
+
+static void test_async_free_while_hashing(void **state)
+{
+    (void)state; /* the endpoint goes away with checks in flight: no use after free */
+    struct cg_auth *a = load(NULL);
+    struct answer ans[2] = {{0}};
+    assert_int_equal(start(a, "alice:alice-pw", "192.0.2.100", &ans[0]), CG_EAGAIN);
+    assert_int_equal(start(a, "bob:bob-pw", "192.0.2.101", &ans[1]), CG_EAGAIN);
+    cg__auth_free(a);
+    assert_int_equal(ans[0].calls, 1);
+    assert_int_equal(ans[0].rc, CG_ECLOSED);
+    assert_int_equal(ans[1].rc, CG_ECLOSED);
+    /* The pool's work ends (or was cancelled) and frees itself (ASan sees a
+     * leak or a use after free); nobody is called again. */
+    uv_run(cg_ctx_loop(ctx), UV_RUN_DEFAULT); /* returns once no work is left */
+    assert_int_equal(ans[0].calls, 1);
+    assert_int_equal(ans[1].calls, 1);
+}
+
+static void test_async_reload_while_hashing(void **state)
+{
+    (void)state;
+    struct cg_auth *a = load(NULL);
+    struct answer ans = {0};
+    assert_int_equal(start(a, "bob:bob-pw", "192.0.2.110", &ans), CG_EAGAIN);
+    write_users(false);
+    assert_int_equal(cg__auth_reload(a), CG_OK);
+    wait_answers(&ans, 1);
+    assert_int_equal(ans.rc, CG_ESTATE); /* checked against the old file: try again */
+    assert_true(tu_log_has(logp, "reloaded during the check"));
+    assert_int_equal(cg__auth_cache_count(a), 0);
+    cg__auth_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +410,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_remembered_for_five_minutes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remembered_wiped_on_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remembered_still_locked_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_hashes_off_the_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_bounded_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_failures_counted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_free_while_hashing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_reload_while_hashing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
