@@ -467,9 +467,9 @@ enum cg_err cg__auth_verify(struct cg_auth *a, const char *user, size_t user_len
 /* ---- per-address failure score ----
  *
  * A leaky bucket: each failure adds one; the score drains at max_failures per
- * window, so it is empty again a window after the last failure. Reaching
- * max_failures locks the address out for lockout_ms (then it starts from
- * zero). A success does not lower the score: any credit for a success lets a
+ * window, so it is empty again a window after the last failure. A failure
+ * that brings the score (rounded up) to max_failures locks the address out
+ * for lockout_ms (then it starts from zero). A success does not lower the score: any credit for a success lets a
  * peer that knows one valid password (1 wrong + 1 right, repeated) guess
  * another without end. */
 
@@ -530,7 +530,9 @@ static void peer_fail(struct cg_auth *a, const char *addr, uint64_t now)
     }
     p->score_milli = peer_score(a, p, now) + 1000u;
     p->score_ms = p->last_ms = now;
-    if (p->score_milli < (uint64_t)a->max_failures * 1000u)
+    /* Rounded up: max failures in quick succession lock, whatever drained
+     * between them (a fraction of one). */
+    if (p->score_milli <= (uint64_t)(a->max_failures - 1) * 1000u)
         return;
     p->locked_until_ms = now + a->lockout_ms;
     p->score_milli = 0;

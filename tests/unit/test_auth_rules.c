@@ -188,6 +188,18 @@ static void test_failures_decay_with_time(void **state)
     cg__auth_free(a);
 }
 
+static void test_quick_failures_lock(void **state)
+{
+    (void)state; /* five failures half a second apart: a little drained, still locked */
+    struct cg_auth *a = load(NULL);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(check(a, "alice:guess", "198.51.100.30"), CG_EAUTH);
+        fake_now += 500;
+    }
+    assert_int_equal(check(a, "alice:alice-pw", "198.51.100.30"), CG_ERATELIMIT);
+    cg__auth_free(a);
+}
+
 /* ---- remembered successes ---- */
 
 static void test_success_remembered(void **state)
@@ -406,6 +418,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_success_does_not_reset_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alternating_right_and_wrong_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures_decay_with_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quick_failures_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_success_remembered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remembered_for_five_minutes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remembered_wiped_on_reload, setup, teardown),
