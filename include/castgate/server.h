@@ -151,7 +151,9 @@ struct cg_ws_handlers {
     /* Decides on an upgrade request (GET with valid WebSocket headers). Return
      * 101 to accept, or the HTTP status to refuse with (400, 401, 403, 404…);
      * res may carry a body and headers (e.g. WWW-Authenticate). May set
-     * *conn_user, later available as cg_ws_user(). NULL: accept all. */
+     * *conn_user, later available as cg_ws_user(). Or CG_UPGRADE_DEFER after
+     * cg_upgrade_defer(req): the answer comes later (see below). NULL:
+     * accept all. */
     int (*on_upgrade)(void *user, const struct cg_http_request *req,
                       struct cg_http_response *res, void **conn_user);
     /* The connection is open; ws is valid until on_close returns. */
@@ -164,6 +166,40 @@ struct cg_ws_handlers {
      * the transport failed without a close frame). */
     void (*on_close)(void *user, struct cg_ws *ws, uint16_t code);
 };
+
+/* ---- answering an upgrade later ----
+ *
+ * An on_upgrade that cannot decide at once (a password hash on a thread
+ * pool, say) calls cg_upgrade_defer(req) and returns CG_UPGRADE_DEFER. The
+ * connection then waits for cg_upgrade_finish: bytes the peer sends
+ * meanwhile are kept (at most the header limit; past it the connection is
+ * closed) and handed to the WebSocket after a 101. The header time limit
+ * still holds: past it the peer gets 503 with Retry-After and the connection
+ * closes. The connection may close for any reason before the answer: then
+ * cg_upgrade_request() returns NULL and cg_upgrade_finish only frees. */
+#define CG_UPGRADE_DEFER 1
+
+struct cg_upgrade;
+
+/* Only inside on_upgrade, with the req it was given: returns the handle of
+ * the deferred answer (the caller owns it until cg_upgrade_finish, which
+ * must come exactly once, from the loop thread), or NULL (not inside
+ * on_upgrade, called twice, or out of memory: answer now instead). If
+ * on_upgrade then returns anything but CG_UPGRADE_DEFER, that status is the
+ * answer and cg_upgrade_finish only frees the handle. */
+CG_API struct cg_upgrade *cg_upgrade_defer(const struct cg_http_request *req);
+/* The waiting request (its headers, query and peer), or NULL once the
+ * connection is gone or closing. Valid until cg_upgrade_finish. */
+CG_API const struct cg_http_request *cg_upgrade_request(const struct cg_upgrade *up);
+/* The response the answer will carry (headers, body, log reason: as in
+ * on_upgrade); headers on_upgrade added are in it. Valid until
+ * cg_upgrade_finish; never NULL for a non-NULL up. */
+CG_API struct cg_http_response *cg_upgrade_response(struct cg_upgrade *up);
+/* Answers and frees up: status 101 accepts (conn_user as on_upgrade's
+ * *conn_user; on_open follows), anything else refuses (400..599, else 403)
+ * and closes. If the connection is gone, only frees. Loop thread; may be
+ * called from any callback but the connection's own on_upgrade. */
+CG_API void cg_upgrade_finish(struct cg_upgrade *up, int status, void *conn_user);
 
 /* Adds a WebSocket route on an exact path (GET only: anything else 405).
  * handlers is copied. */

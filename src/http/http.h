@@ -31,6 +31,7 @@ struct cg_http_request {
     bool upgrade;    /* Connection: upgrade + Upgrade header seen */
     bool keep_alive; /* the client may send another request */
     unsigned short http_major, http_minor; /* from the request line */
+    void *owner; /* the server connection, only while on_upgrade may defer */
 };
 
 struct cg_http_parser {

@@ -29,6 +29,7 @@ static void on_handle_closed(uv_handle_t *h)
         cg__ws_free(c->ws);
     SSL_free(c->ssl); /* frees both BIOs */
     cg__http_parser_free(&c->hp);
+    cg__buf_free(&c->early);
     if (c->dial != NULL)
         cg__dial_on_closed(c); /* frees c with its dial state */
     else
@@ -57,6 +58,7 @@ void cg__conn_close(struct cg_conn *c, const char *why)
     c->state = CG_CONN_CLOSED;
     cg__log(c->ctx, CG_LOG_DEBUG, "net", "%s: closed (%s)", c->peer, why);
     unlink_conn(c);
+    cg__server_conn_closing(c);
     if (c->ws != NULL)
         cg__ws_on_transport_closed(c->ws); /* the app hears of it once */
     uv_read_stop((uv_stream_t *)&c->tcp);
@@ -216,7 +218,9 @@ static void on_timer(uv_timer_t *t)
         cg__conn_close(c, "handshake timeout");
         break;
     case CG_CONN_HTTP:
-        if (c->request_started)
+        if (c->upgrade != NULL)
+            cg__server_reject(c, 503, "the upgrade was not decided in time");
+        else if (c->request_started)
             cg__server_reject(c, 408, "request not received in time");
         else
             cg__conn_close(c, "idle");
@@ -415,6 +419,7 @@ void cg__conn_init(struct cg_conn *c, struct cg_ctx *ctx, const struct cg_server
     c->open_handles = 2;
     cg__http_parser_init(&c->hp, lim->v[CG_LIMIT_MAX_HEADER_BYTES],
                          lim->v[CG_LIMIT_MAX_BODY_BYTES]);
+    cg__buf_init(&c->early, lim->v[CG_LIMIT_MAX_HEADER_BYTES]);
 }
 
 void cg__conn_start(struct cg_conn *c)

@@ -35,6 +35,19 @@ enum cg_conn_state {
 };
 
 struct cg_server;
+struct cg_conn;
+
+/* An upgrade whose answer comes later (cg_upgrade_defer). Owned by the
+ * application until cg_upgrade_finish; the connection only points at it and
+ * cuts the link (conn = NULL) when it closes first. */
+struct cg_upgrade {
+    struct cg_conn *conn;     /* NULL once the connection closed */
+    struct cg_ws_handlers ws; /* the route's, copied: routes may be removed meanwhile */
+    void *route_user;
+    char *path;
+    struct cg_http_response res;
+};
+
 struct cg_server_limits {
     uint64_t v[10]; /* indexed by enum cg_server_limit */
 };
@@ -62,6 +75,9 @@ struct cg_conn {
     bool read_paused;
     bool first_byte_seen;
     struct cg_ws *ws;
+    const void *upgrade_route;  /* the route while its on_upgrade runs */
+    struct cg_upgrade *upgrade; /* an upgrade waiting for its answer */
+    struct cg_buf early;        /* bytes that came while it waited */
     size_t queued;      /* bytes handed to uv_write and not yet written */
     int open_handles;   /* tcp + timer not yet closed */
     uint64_t last_rx_ms;
@@ -143,5 +159,7 @@ void cg__dial_on_closed(struct cg_conn *c); /* from the last close callback */
 /* server.c: plaintext for the HTTP state, and what the timer means there. */
 void cg__server_on_http_data(struct cg_conn *c, const uint8_t *data, size_t len);
 void cg__server_reject(struct cg_conn *c, int status, const char *reason);
+/* The connection closes: an upgrade waiting for its answer loses it. */
+void cg__server_conn_closing(struct cg_conn *c);
 
 #endif

@@ -61,6 +61,8 @@ void cg__server_reject(struct cg_conn *c, int status, const char *reason)
     } else if (status == 426) { /* RFC 6455 §4.2.2 */
         cg_http_response_add_header(&res, "Upgrade", "websocket");
         cg_http_response_add_header(&res, "Sec-WebSocket-Version", "13");
+    } else if (status == 503) {
+        cg_http_response_add_header(&res, "Retry-After", "1");
     }
     log_rejected(c, status, reason);
     send_response(c, &res);
@@ -146,6 +148,45 @@ static enum cg_err accept_ws(struct cg_conn *c, const struct cg_route *rt,
     return CG_OK;
 }
 
+/* The answer to an upgrade, now or after a deferral: 101 and the WebSocket,
+ * or the refusal in res with the connection closed after it. */
+static void answer_upgrade(struct cg_conn *c, const struct cg_route *rt,
+                           struct cg_http_response *res, int status, void *conn_user)
+{
+    if (status == 101) {
+        enum cg_err rc = accept_ws(c, rt, res, conn_user);
+        if (rc == CG_ECLOSED)
+            cg__conn_close(c, "upgrade failed");
+        else if (rc != CG_OK)
+            cg__server_reject(c, 500, "cannot set up the WebSocket");
+        return;
+    }
+    res->status = status >= 400 && status <= 599 ? status : 403;
+    res->close = true;
+    log_rejected(c, res->status, res->log_reason[0] ? res->log_reason : "upgrade refused");
+    send_response(c, res);
+    cg__conn_drain_and_close(c);
+}
+
+/* on_upgrade called cg_upgrade_defer: the connection waits, within the
+ * header time limit, with what the peer sends meanwhile kept aside. */
+static bool deferred(struct cg_conn *c, int status, struct cg_http_response *res)
+{
+    struct cg_upgrade *up = c->upgrade;
+    if (up == NULL)
+        return false;
+    if (status != CG_UPGRADE_DEFER || c->state != CG_CONN_HTTP) {
+        up->conn = NULL; /* answered after all: the token is only freed by its finish */
+        c->upgrade = NULL;
+        return false;
+    }
+    cg__buf_append(&up->res.headers, res->headers.data, res->headers.len);
+    if (res->log_reason[0] != '\0')
+        memcpy(up->res.log_reason, res->log_reason, sizeof(res->log_reason));
+    cg__conn_arm_timer(c, cg__lim(c->srv, CG_LIMIT_HEADER_MS));
+    return true;
+}
+
 static void serve_ws(struct cg_conn *c, const struct cg_route *rt)
 {
     struct cg_http_request *r = &c->hp.req;
@@ -162,21 +203,91 @@ static void serve_ws(struct cg_conn *c, const struct cg_route *rt)
     struct cg_http_response res;
     cg__http_response_init(&res);
     void *conn_user = NULL;
+    r->owner = c; /* cg_upgrade_defer may be called now */
+    c->upgrade_route = rt;
     status = rt->ws.on_upgrade != NULL ? rt->ws.on_upgrade(rt->user, r, &res, &conn_user) : 101;
-    if (status == 101) {
-        enum cg_err rc = accept_ws(c, rt, &res, conn_user);
-        if (rc == CG_ECLOSED)
-            cg__conn_close(c, "upgrade failed");
-        else if (rc != CG_OK)
-            cg__server_reject(c, 500, "cannot set up the WebSocket");
-    } else {
-        res.status = status >= 400 && status <= 599 ? status : 403;
-        res.close = true;
-        log_rejected(c, res.status, res.log_reason[0] ? res.log_reason : "upgrade refused");
-        send_response(c, &res);
-        cg__conn_drain_and_close(c);
+    r->owner = NULL;
+    c->upgrade_route = NULL;
+    if (!deferred(c, status, &res)) {
+        if (status == CG_UPGRADE_DEFER) /* without cg_upgrade_defer: a bug in the handler */
+            cg__server_reject(c, 500, "upgrade deferred without cg_upgrade_defer");
+        else if (c->state == CG_CONN_HTTP)
+            answer_upgrade(c, rt, &res, status, conn_user);
     }
     cg__http_response_free(&res);
+}
+
+/* ---- upgrades answered later ---- */
+
+struct cg_upgrade *cg_upgrade_defer(const struct cg_http_request *req)
+{
+    struct cg_conn *c = req != NULL ? req->owner : NULL;
+    if (c == NULL || c->upgrade != NULL || c->upgrade_route == NULL)
+        return NULL;
+    const struct cg_route *rt = c->upgrade_route;
+    struct cg_upgrade *up = calloc(1, sizeof(*up));
+    char *path = cg__strdup(rt->path);
+    if (up == NULL || path == NULL) {
+        free(up);
+        free(path);
+        return NULL;
+    }
+    up->conn = c;
+    up->ws = rt->ws;
+    up->route_user = rt->user;
+    up->path = path;
+    cg__http_response_init(&up->res);
+    c->upgrade = up;
+    return up;
+}
+
+const struct cg_http_request *cg_upgrade_request(const struct cg_upgrade *up)
+{
+    return up != NULL && up->conn != NULL && up->conn->state == CG_CONN_HTTP ? &up->conn->hp.req
+                                                                               : NULL;
+}
+
+struct cg_http_response *cg_upgrade_response(struct cg_upgrade *up)
+{
+    return up != NULL ? &up->res : NULL;
+}
+
+void cg_upgrade_finish(struct cg_upgrade *up, int status, void *conn_user)
+{
+    if (up == NULL)
+        return;
+    struct cg_conn *c = up->conn;
+    if (c != NULL) {
+        c->upgrade = NULL;
+        if (c->state == CG_CONN_HTTP) { /* else: closing already (timed out) */
+            struct cg_route rt = {.path = up->path, .ws = up->ws, .is_ws = true,
+                                  .user = up->route_user};
+            answer_upgrade(c, &rt, &up->res, status, conn_user);
+        }
+        if (c->state == CG_CONN_WS && c->early.len > 0 &&
+            cg__ws_on_data(c->ws, c->early.data, c->early.len) != CG_OK)
+            cg__conn_drain_and_close(c);
+        cg__buf_free(&c->early);
+    }
+    cg__http_response_free(&up->res);
+    free(up->path);
+    free(up);
+}
+
+void cg__server_conn_closing(struct cg_conn *c)
+{
+    if (c->upgrade != NULL) {
+        c->upgrade->conn = NULL;
+        c->upgrade = NULL;
+    }
+}
+
+/* Bytes that come while an upgrade waits: the client should wait for the
+ * answer (RFC 6455 §4.1), so only a little is kept. */
+static void keep_early(struct cg_conn *c, const uint8_t *p, size_t n)
+{
+    if (n > 0 && cg__buf_append(&c->early, p, n) != CG_OK)
+        cg__conn_close(c, "too many bytes before the upgrade was answered");
 }
 
 static void dispatch(struct cg_conn *c)
@@ -194,6 +305,10 @@ static void dispatch(struct cg_conn *c)
 
 void cg__server_on_http_data(struct cg_conn *c, const uint8_t *p, size_t n)
 {
+    if (c->upgrade != NULL) {
+        keep_early(c, p, n);
+        return;
+    }
     while (n > 0 && c->state == CG_CONN_HTTP) {
         if (!c->request_started) {
             c->request_started = true; /* slowloris: the whole request within the limit */
@@ -209,6 +324,10 @@ void cg__server_on_http_data(struct cg_conn *c, const uint8_t *p, size_t n)
         if (!c->hp.complete)
             return;
         dispatch(c);
+        if (c->upgrade != NULL) {
+            keep_early(c, p, n);
+            return;
+        }
         if (c->state == CG_CONN_WS) {
             if (n > 0 && cg__ws_on_data(c->ws, p, n) != CG_OK)
                 cg__conn_drain_and_close(c);

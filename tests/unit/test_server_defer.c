@@ -1,0 +1,436 @@
+/* Unit tests for upgrades answered later (cg_upgrade_defer / cg_upgrade_finish,
+ * include/castgate/server.h) on a real loop, with a blocking OpenSSL client in
+ * a second thread: while an upgrade waits the loop serves other connections;
+ * a deferred 101 opens the WebSocket and the bytes the client sent early are
+ * not lost; a deferred refusal carries the headers added later; a client that
+ * goes away before the answer, and the header time limit, are handled with no
+ * use after free (ASan); misuse is refused. No timing assertions: the loop
+ * decides when to answer from what it has seen. */
+#include "testutil.h"
+#include "core/core.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <uv.h>
+
+static char g_dir[256];
+static struct cg_ctx *g_ctx;
+static uv_loop_t *g_loop;
+static struct tu_log g_log;
+static SSL_CTX *g_cli;
+
+static const char *pki(const char *name)
+{
+    static char buf[4][512];
+    static int slot;
+    char *out = buf[slot++ & 3];
+    snprintf(out, sizeof(buf[0]), "%s/%s", g_dir, name);
+    return out;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-defer-XXXXXX");
+    if (mkdtemp(g_dir) == NULL)
+        return -1;
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "bash '%s' --dir '%s' >/dev/null", tu_src_path("scripts/dev-pki.sh"),
+             g_dir);
+    if (system(cmd) != 0)
+        return -1;
+    g_cli = SSL_CTX_new(TLS_client_method());
+    if (g_cli == NULL || SSL_CTX_load_verify_locations(g_cli, pki("root-ca.pem"), NULL) != 1)
+        return -1;
+    SSL_CTX_set_verify(g_cli, SSL_VERIFY_PEER, NULL);
+    if (cg_ctx_new(&g_ctx) != CG_OK)
+        return -1;
+    g_loop = cg_ctx_loop(g_ctx);
+    cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    SSL_CTX_free(g_cli);
+    cg_ctx_free(g_ctx);
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- the server side: what the handlers saw, and the waiting upgrade ---- */
+
+static struct {
+    struct cg_upgrade *up;
+    bool defer_without_token;     /* return CG_UPGRADE_DEFER without cg_upgrade_defer */
+    bool second_defer_null;       /* cg_upgrade_defer twice: the second is NULL */
+    int hello_served, opens, messages, closes;
+} s;
+
+static int on_upgrade(void *user, const struct cg_http_request *req, struct cg_http_response *res,
+                      void **conn_user)
+{
+    (void)user;
+    (void)conn_user;
+    if (s.defer_without_token)
+        return CG_UPGRADE_DEFER;
+    cg_http_response_add_header(res, "X-Early", "added in on_upgrade");
+    s.up = cg_upgrade_defer(req);
+    s.second_defer_null = cg_upgrade_defer(req) == NULL;
+    return s.up != NULL ? CG_UPGRADE_DEFER : 500;
+}
+
+static void on_open(void *user, struct cg_ws *ws)
+{
+    (void)user;
+    (void)ws;
+    s.opens++;
+}
+
+static void on_message(void *user, struct cg_ws *ws, bool binary, const uint8_t *data, size_t len)
+{
+    (void)user;
+    s.messages++;
+    cg_ws_send(ws, binary, data, len);
+}
+
+static void on_close(void *user, struct cg_ws *ws, uint16_t code)
+{
+    (void)user;
+    (void)ws;
+    (void)code;
+    s.closes++;
+}
+
+static const struct cg_ws_handlers handlers = {
+    .on_upgrade = on_upgrade, .on_open = on_open, .on_message = on_message, .on_close = on_close};
+
+static void hello(void *user, const struct cg_http_request *req, struct cg_http_response *res)
+{
+    (void)user;
+    (void)req;
+    s.hello_served++;
+    cg_http_response_set(res, 200, "text/plain", "hello\n", 6);
+}
+
+static struct cg_server *start_server(uint64_t header_ms)
+{
+    memset(&s, 0, sizeof(s));
+    memset(&g_log, 0, sizeof(g_log));
+    struct cg_server_config *cfg = NULL;
+    assert_int_equal(cg_server_config_new(&cfg), CG_OK);
+    assert_int_equal(cg_server_config_add_listen(cfg, "127.0.0.1", 0), CG_OK);
+    assert_int_equal(cg_server_config_add_cert(cfg, pki("server-ecdsa.chain.pem"),
+                                               pki("server-ecdsa.key")),
+                     CG_OK);
+    assert_int_equal(cg_server_config_set_ocsp(cfg, false, NULL), CG_OK);
+    if (header_ms != 0)
+        assert_int_equal(cg_server_config_set_limit(cfg, CG_LIMIT_HEADER_MS, header_ms), CG_OK);
+    struct cg_server *srv = NULL;
+    assert_int_equal(cg_server_new(g_ctx, cfg, &srv), CG_OK);
+    cg_server_config_free(cfg);
+    assert_int_equal(cg_server_add_ws_route(srv, "/ws", &handlers, NULL), CG_OK);
+    assert_int_equal(cg_server_add_http_route(srv, "/hello", CG_HTTP_GET, hello, NULL), CG_OK);
+    assert_int_equal(cg_server_start(srv), CG_OK);
+    return srv;
+}
+
+static void free_server(struct cg_server *srv)
+{
+    cg_server_free(srv);
+    for (int i = 0; i < 4; i++)
+        uv_run(g_loop, UV_RUN_NOWAIT);
+}
+
+static void tick(uv_timer_t *t) { (void)t; }
+
+/* Runs the loop until pred() holds (20 s at most: a hung test, not a timing check). */
+static bool run_until(bool (*pred)(void))
+{
+    uv_timer_t t;
+    uv_timer_init(g_loop, &t);
+    uv_timer_start(&t, tick, 10, 10);
+    uint64_t end = uv_now(g_loop) + 20000;
+    while (!pred() && uv_now(g_loop) < end)
+        uv_run(g_loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(g_loop, UV_RUN_NOWAIT);
+    return pred();
+}
+
+/* ---- the client thread ---- */
+
+struct tc {
+    int fd;
+    SSL *ssl;
+};
+
+static bool tc_open(struct tc *t, uint16_t port)
+{
+    t->ssl = NULL;
+    t->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct timeval tv = {.tv_sec = 20};
+    setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (t->fd < 0 || connect(t->fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+        return false;
+    t->ssl = SSL_new(g_cli);
+    SSL_set_fd(t->ssl, t->fd);
+    SSL_set_tlsext_host_name(t->ssl, "localhost");
+    return SSL_connect(t->ssl) == 1;
+}
+
+static void tc_close(struct tc *t)
+{
+    SSL_free(t->ssl);
+    if (t->fd >= 0)
+        close(t->fd);
+    t->ssl = NULL;
+    t->fd = -1;
+}
+
+static bool tc_send(struct tc *t, const void *p, size_t n)
+{
+    return SSL_write(t->ssl, p, (int)n) == (int)n;
+}
+
+/* Reads until needle, EOF or error; NUL-terminated. */
+static size_t tc_read(struct tc *t, char *buf, size_t cap, const char *needle)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    while (len + 1 < cap) {
+        int r = SSL_read(t->ssl, buf + len, (int)(cap - 1 - len));
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        buf[len] = '\0';
+        if (needle != NULL && strstr(buf, needle) != NULL)
+            break;
+    }
+    return len;
+}
+
+static const char upgrade_req[] = "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                                  "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+/* A masked binary frame "early" (RFC 6455 §5.3), sent before the answer. */
+static const uint8_t early_frame[] = {0x82, 0x85, 1, 2, 3, 4, 'e' ^ 1, 'a' ^ 2, 'r' ^ 3, 'l' ^ 4,
+                                      'y' ^ 1};
+
+struct job {
+    uint16_t port;
+    int script;
+    volatile bool done;
+    char head[2048];   /* the answer to the upgrade */
+    char hello[1024];  /* GET /hello on another connection while it waited */
+    uint8_t echo[64];
+    size_t echo_len;
+};
+
+enum { SCRIPT_ACCEPT, SCRIPT_REFUSE, SCRIPT_VANISH, SCRIPT_WAIT };
+
+static void *client_main(void *arg)
+{
+    struct job *j = arg;
+    struct tc a = {.fd = -1}, b = {.fd = -1};
+    if (!tc_open(&a, j->port) || !tc_send(&a, upgrade_req, strlen(upgrade_req)))
+        goto out;
+    if (j->script == SCRIPT_ACCEPT) {
+        tc_send(&a, early_frame, sizeof(early_frame)); /* too early, but must not be lost */
+        static const char get[] = "GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+        if (tc_open(&b, j->port) && tc_send(&b, get, strlen(get)))
+            tc_read(&b, j->hello, sizeof(j->hello), NULL);
+    }
+    if (j->script == SCRIPT_VANISH)
+        goto out; /* gone before the answer */
+    size_t n = tc_read(&a, j->head, sizeof(j->head), "\r\n\r\n");
+    char *end = strstr(j->head, "\r\n\r\n");
+    if (j->script == SCRIPT_ACCEPT && end != NULL) {
+        size_t have = n - (size_t)(end + 4 - j->head);
+        memcpy(j->echo, end + 4, have < sizeof(j->echo) ? have : sizeof(j->echo));
+        j->echo_len = have;
+        while (j->echo_len < 7) {
+            int r = SSL_read(a.ssl, j->echo + j->echo_len, (int)(sizeof(j->echo) - j->echo_len));
+            if (r <= 0)
+                break;
+            j->echo_len += (size_t)r;
+        }
+    }
+out:
+    tc_close(&a);
+    tc_close(&b);
+    ERR_clear_error();
+    j->done = true;
+    return NULL;
+}
+
+static struct job *g_job;
+static struct cg_server *g_srv;
+static bool waiting(void) { return s.up != NULL; }
+static bool hello_done(void) { return s.hello_served > 0; }
+static bool client_done(void) { return g_job->done; }
+static bool no_connections(void) { return cg_server_connections(g_srv) == 0; }
+
+static pthread_t client_start(struct job *j, struct cg_server *srv, int script)
+{
+    j->port = cg_server_port(srv, 0);
+    j->script = script;
+    g_job = j;
+    g_srv = srv;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, client_main, j), 0);
+    return th;
+}
+
+/* ---- tests ---- */
+
+static void test_deferred_accept_serves_others_meanwhile(void **state)
+{
+    (void)state;
+    struct cg_server *srv = start_server(0);
+    struct job j = {0};
+    pthread_t th = client_start(&j, srv, SCRIPT_ACCEPT);
+    assert_true(run_until(waiting));
+    assert_true(s.second_defer_null);
+    /* While the upgrade waits, another connection is served. */
+    assert_true(run_until(hello_done));
+    assert_non_null(cg_upgrade_request(s.up));
+    assert_string_equal(cg_http_request_path(cg_upgrade_request(s.up)), "/ws");
+    assert_int_equal(s.opens, 0);
+    cg_upgrade_finish(s.up, 101, NULL);
+    s.up = NULL;
+    assert_int_equal(s.opens, 1);
+    assert_true(run_until(client_done));
+    pthread_join(th, NULL);
+    assert_true(strncmp(j.hello, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    assert_true(strncmp(j.head, "HTTP/1.1 101 Switching Protocols\r\n", 34) == 0);
+    assert_non_null(strstr(j.head, "\r\nX-Early: added in on_upgrade\r\n"));
+    /* The frame sent before the answer was kept and echoed. */
+    assert_int_equal(s.messages, 1);
+    assert_true(j.echo_len >= 7);
+    assert_memory_equal(j.echo, "\x82\x05" "early", 7);
+    free_server(srv);
+}
+
+static void test_deferred_refusal_carries_late_headers(void **state)
+{
+    (void)state;
+    struct cg_server *srv = start_server(0);
+    struct job j = {0};
+    pthread_t th = client_start(&j, srv, SCRIPT_REFUSE);
+    assert_true(run_until(waiting));
+    struct cg_http_response *res = cg_upgrade_response(s.up);
+    assert_non_null(res);
+    cg_http_response_add_header(res, "WWW-Authenticate", "Basic realm=\"t\"");
+    cg_http_response_set(res, 401, "text/plain", "no\n", 3);
+    cg_http_response_set_log_reason(res, "decided later");
+    cg_upgrade_finish(s.up, 401, NULL);
+    s.up = NULL;
+    assert_true(run_until(client_done));
+    pthread_join(th, NULL);
+    assert_true(strncmp(j.head, "HTTP/1.1 401 Unauthorized\r\n", 27) == 0);
+    assert_non_null(strstr(j.head, "\r\nWWW-Authenticate: Basic realm=\"t\"\r\n"));
+    assert_non_null(strstr(j.head, "\r\nX-Early: added in on_upgrade\r\n"));
+    assert_non_null(strstr(j.head, "\r\nConnection: close\r\n"));
+    assert_int_equal(s.opens, 0);
+    assert_true(tu_log_has(&g_log, "rejected 401: GET /ws: decided later"));
+    g_srv = srv;
+    assert_true(run_until(no_connections));
+    free_server(srv);
+}
+
+static void test_client_gone_before_the_answer(void **state)
+{
+    (void)state;
+    struct cg_server *srv = start_server(0);
+    struct job j = {0};
+    pthread_t th = client_start(&j, srv, SCRIPT_VANISH);
+    assert_true(run_until(waiting));
+    assert_true(run_until(client_done));
+    pthread_join(th, NULL);
+    assert_true(run_until(no_connections)); /* the server saw it go */
+    assert_null(cg_upgrade_request(s.up));
+    assert_non_null(cg_upgrade_response(s.up));
+    cg_upgrade_finish(s.up, 101, NULL); /* only frees (ASan: no use after free) */
+    s.up = NULL;
+    assert_int_equal(s.opens, 0);
+    free_server(srv);
+}
+
+static void test_header_time_limit_answers_503(void **state)
+{
+    (void)state;
+    struct cg_server *srv = start_server(300);
+    struct job j = {0};
+    pthread_t th = client_start(&j, srv, SCRIPT_WAIT);
+    assert_true(run_until(waiting));
+    assert_true(run_until(client_done)); /* nobody answers: the time limit does */
+    pthread_join(th, NULL);
+    assert_true(strncmp(j.head, "HTTP/1.1 503 Service Unavailable\r\n", 34) == 0);
+    assert_non_null(strstr(j.head, "\r\nRetry-After: 1\r\n"));
+    assert_true(tu_log_has(&g_log, "the upgrade was not decided in time"));
+    assert_null(cg_upgrade_request(s.up));
+    cg_upgrade_finish(s.up, 101, NULL);
+    s.up = NULL;
+    free_server(srv);
+}
+
+static void test_server_freed_while_waiting(void **state)
+{
+    (void)state;
+    struct cg_server *srv = start_server(0);
+    struct job j = {0};
+    pthread_t th = client_start(&j, srv, SCRIPT_WAIT);
+    assert_true(run_until(waiting));
+    free_server(srv);
+    assert_true(run_until(client_done));
+    pthread_join(th, NULL);
+    assert_null(cg_upgrade_request(s.up));
+    cg_upgrade_finish(s.up, 401, NULL);
+    s.up = NULL;
+}
+
+static void test_misuse(void **state)
+{
+    (void)state;
+    assert_null(cg_upgrade_defer(NULL));
+    assert_null(cg_upgrade_request(NULL));
+    assert_null(cg_upgrade_response(NULL));
+    cg_upgrade_finish(NULL, 101, NULL);
+    struct cg_server *srv = start_server(0);
+    s.defer_without_token = true;
+    struct job j = {0};
+    pthread_t th = client_start(&j, srv, SCRIPT_WAIT);
+    assert_true(run_until(client_done));
+    pthread_join(th, NULL);
+    assert_true(strncmp(j.head, "HTTP/1.1 500 Internal Server Error\r\n", 36) == 0);
+    free_server(srv);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_deferred_accept_serves_others_meanwhile),
+        cmocka_unit_test(test_deferred_refusal_carries_late_headers),
+        cmocka_unit_test(test_client_gone_before_the_answer),
+        cmocka_unit_test(test_header_time_limit_answers_503),
+        cmocka_unit_test(test_server_freed_while_waiting),
+        cmocka_unit_test(test_misuse),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
