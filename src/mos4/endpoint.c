@@ -600,27 +600,81 @@ static int refuse(struct cg_http_response *res, int status, const char *why)
     return status;
 }
 
+/* The answer to a credential verdict (M-05): 0 to go on. */
+static int auth_status(enum cg_err rc, struct cg_http_response *res)
+{
+    if (rc == CG_OK)
+        return 0;
+    if (rc == CG_ERATELIMIT)
+        return refuse(res, 429, "too many failed logins from this address");
+    if (rc == CG_EAUTH) {
+        cg_http_response_add_header(res, "WWW-Authenticate", "Basic realm=\"castgate MOS\", charset=\"UTF-8\"");
+        return refuse(res, 401, "missing or wrong credentials");
+    }
+    /* Not the peer's fault: too many checks at once, a reload, or going away. */
+    cg_http_response_add_header(res, "Retry-After", "1");
+    return refuse(res, 503, rc == CG_EFULL ? "too many password checks at once: try again"
+                                           : "credentials not checked: try again");
+}
+
+/* An upgrade waiting for its password hash on the thread pool. */
+struct auth_wait {
+    struct cg_mos_endpoint *ep;
+    struct cg_upgrade *up;
+};
+
+static int choose_lane(struct cg_mos_endpoint *ep, const struct cg_http_request *req,
+                       struct cg_http_response *res, void **conn_user);
+
+static void on_auth_done(void *user, enum cg_err rc, const char *name)
+{
+    CG_UNUSED(name);
+    struct auth_wait w = *(struct auth_wait *)user;
+    free(user);
+    if (w.up == NULL)
+        return; /* the upgrade was answered 503 when it could not wait */
+    const struct cg_http_request *req = cg_upgrade_request(w.up);
+    struct cg_http_response *res = cg_upgrade_response(w.up);
+    void *conn_user = NULL;
+    int status = auth_status(rc, res); /* CG_ECLOSED: ep is going away: not used */
+    if (status == 0 && req == NULL)
+        status = 503; /* the connection is gone: nobody hears it */
+    if (status == 0)
+        status = choose_lane(w.ep, req, res, &conn_user);
+    cg_upgrade_finish(w.up, status == 0 ? 101 : status, conn_user);
+}
+
+static void peer_host(const struct cg_http_request *req, char *ip, size_t ipsz)
+{
+    snprintf(ip, ipsz, "%s", cg_http_request_peer(req));
+    char *colon = strrchr(ip, ':');
+    if (colon != NULL)
+        *colon = '\0';
+    if (ip[0] == '[')
+        memmove(ip, ip + 1, strlen(ip));
+    ip[strcspn(ip, "]")] = '\0';
+}
+
+/* M-05 on the thread pool: 0 (go on), a refusal, or CG_UPGRADE_DEFER. */
 static int check_auth(struct cg_mos_endpoint *ep, const struct cg_http_request *req,
                       struct cg_http_response *res)
 {
     if (ep->auth == NULL)
         return 0;
     char ip[64], user[CG_MOS_ID_MAX + 1];
-    snprintf(ip, sizeof(ip), "%s", cg_http_request_peer(req));
-    char *colon = strrchr(ip, ':');
-    if (colon != NULL)
-        *colon = '\0';
-    char *host = ip[0] == '[' ? ip + 1 : ip;
-    host[strcspn(host, "]")] = '\0';
-    enum cg_err rc = cg__auth_check(ep->auth, cg_http_request_header(req, "Authorization"), host,
-                                    user, sizeof(user));
-    if (rc == CG_ERATELIMIT)
-        return refuse(res, 429, "too many failed logins from this address");
-    if (rc != CG_OK) { /* M-05 */
-        cg_http_response_add_header(res, "WWW-Authenticate", "Basic realm=\"castgate MOS\", charset=\"UTF-8\"");
-        return refuse(res, 401, "missing or wrong credentials");
+    peer_host(req, ip, sizeof(ip));
+    struct auth_wait *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return auth_status(CG_ENOMEM, res);
+    w->ep = ep;
+    enum cg_err rc = cg__auth_check_async(ep->auth, cg_http_request_header(req, "Authorization"),
+                                          ip, user, sizeof(user), on_auth_done, w);
+    if (rc != CG_EAGAIN) {
+        free(w);
+        return auth_status(rc, res);
     }
-    return 0;
+    w->up = cg_upgrade_defer(req); /* on_auth_done frees w in any case */
+    return w->up != NULL ? CG_UPGRADE_DEFER : auth_status(CG_ENOMEM, res);
 }
 
 static int pick_lane(struct cg_mos_endpoint *ep, const struct mos4_query *q, struct cg_http_response *res,
@@ -649,22 +703,31 @@ static int pick_lane(struct cg_mos_endpoint *ep, const struct mos4_query *q, str
     return 0;
 }
 
-static int on_upgrade(void *user, const struct cg_http_request *req, struct cg_http_response *res,
-                      void **conn_user)
+static int choose_lane(struct cg_mos_endpoint *ep, const struct cg_http_request *req,
+                       struct cg_http_response *res, void **conn_user)
 {
-    struct cg_mos_endpoint *ep = user;
     struct mos4_query q;
     struct mos4_lane *l = NULL;
-    int status = check_auth(ep, req, res); /* credentials before anything is revealed */
+    int status = 0;
     char why[160];
-    if (status == 0 && !cg__mos4_parse_query(cg_http_request_query(req), &q, why, sizeof(why)))
+    if (!cg__mos4_parse_query(cg_http_request_query(req), &q, why, sizeof(why)))
         status = refuse(res, 400, why);
     if (status == 0)
         status = pick_lane(ep, &q, res, &l);
     if (status != 0)
         return status;
     *conn_user = l;
-    return 101;
+    return 0;
+}
+
+static int on_upgrade(void *user, const struct cg_http_request *req, struct cg_http_response *res,
+                      void **conn_user)
+{
+    struct cg_mos_endpoint *ep = user;
+    int status = check_auth(ep, req, res); /* credentials before anything is revealed */
+    if (status == 0)
+        status = choose_lane(ep, req, res, conn_user);
+    return status == 0 ? 101 : status;
 }
 
 enum cg_err cg_mos_endpoint_attach(struct cg_mos_endpoint *ep, struct cg_server *srv, const char *path)
