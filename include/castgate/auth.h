@@ -49,9 +49,13 @@ CG_API enum cg_err cg_passwd_check(const char *file, const char *user, const cha
  * The checks a MOS 4.0 endpoint makes (M-05), for any route of a server: the
  * Authorization header's Basic credentials against the file, compared in
  * constant time (an unknown user costs what a known one costs); failures
- * counted per peer address, an address with 5 failures within 60 s refused
- * for 300 s whatever it sends. Every refusal is logged on ctx (address,
- * escaped user, reason), never a password. Loop thread only. */
+ * counted per peer address as a score that drains in 60 s (5 per minute), an
+ * address reaching 5 refused for 300 s whatever it sends; a success does not
+ * lower the score. A success is remembered for 5 minutes (HMAC-SHA256 of the
+ * header value under a random key; wiped by a reload): the same header again
+ * costs no hash. Every refusal is logged on ctx (address, escaped user,
+ * reason), never a password. Loop thread only; cg_credentials_check hashes on
+ * the calling thread (~0.1 s for yescrypt) unless the value is remembered. */
 struct cg_credentials;
 
 /* Reads the file (same format and mode rules as above). CG_EFILE (missing,

@@ -50,8 +50,8 @@ for _ in $(seq 50); do grep -q 'reloaded, 2 user' "$T/serve.log" && break; sleep
 ws --header "$(auth bob:bob-pw)" --send-binary 'bob here' --expect 1 >"$T/bob"
 check "SIGHUP reload: new user accepted" grep -q '"data":"bob here"' "$T/bob"
 
-# Five failures in a row from 127.0.0.1 (bob's success cleared the earlier
-# ones) lock the address out.
+# Five more failures from 127.0.0.1 lock the address out (bob's success
+# does not lower the score the earlier ones left).
 for _ in 1 2 3 4 5; do ws --header "$(auth alice:wrong-again)" --expect 1 >/dev/null; done
 ws --header "$(auth alice:alice-pw)" --send-binary x --expect 1 >"$T/locked"
 check "address locked out after 5 failures -> 429 even with right credentials" \
