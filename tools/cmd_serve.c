@@ -39,7 +39,33 @@ static void on_ws_message(void *user, struct cg_ws *ws, bool binary, const uint8
 }
 
 /* --credentials: Basic credentials on the upgrade, 401 (429 after repeated
- * failures from one address) otherwise. */
+ * failures from one address, 503 while two hashes run) otherwise. The hash
+ * runs on the thread pool; the upgrade is answered when it is done. */
+static int refusal(enum cg_err rc, struct cg_http_response *res)
+{
+    int status = rc == CG_ERATELIMIT ? 429 : rc == CG_EAUTH ? 401 : 503;
+    const char *why = status == 429   ? "too many failed logins from this address"
+                      : status == 401 ? "missing or wrong credentials"
+                                      : "credentials not checked: try again";
+    if (status == 401)
+        cg_http_response_add_header(res, "WWW-Authenticate",
+                                    "Basic realm=\"castgate\", charset=\"UTF-8\"");
+    if (status == 503)
+        cg_http_response_add_header(res, "Retry-After", "1");
+    cg_http_response_set(res, status, "text/plain; charset=utf-8", why, strlen(why));
+    cg_http_response_set_log_reason(res, why);
+    return status;
+}
+
+static void on_checked(void *user, enum cg_err rc, const char *name)
+{
+    struct cg_upgrade **up = user; /* *up is NULL if the upgrade could not wait */
+    (void)name;
+    if (*up != NULL)
+        cg_upgrade_finish(*up, rc == CG_OK ? 101 : refusal(rc, cg_upgrade_response(*up)), NULL);
+    free(up);
+}
+
 static int on_upgrade(void *user, const struct cg_http_request *req, struct cg_http_response *res,
                       void **conn_user)
 {
@@ -48,19 +74,18 @@ static int on_upgrade(void *user, const struct cg_http_request *req, struct cg_h
     if (s->cred == NULL)
         return 101;
     char name[160];
-    enum cg_err rc = cg_credentials_check(s->cred, cg_http_request_header(req, "Authorization"),
-                                          cg_http_request_peer(req), name, sizeof(name));
-    if (rc == CG_OK)
-        return 101;
-    int status = rc == CG_ERATELIMIT ? 429 : 401;
-    const char *why = status == 429 ? "too many failed logins from this address"
-                                    : "missing or wrong credentials";
-    if (status == 401)
-        cg_http_response_add_header(res, "WWW-Authenticate",
-                                    "Basic realm=\"castgate\", charset=\"UTF-8\"");
-    cg_http_response_set(res, status, "text/plain; charset=utf-8", why, strlen(why));
-    cg_http_response_set_log_reason(res, why);
-    return status;
+    struct cg_upgrade **up = calloc(1, sizeof(*up));
+    if (up == NULL)
+        return refusal(CG_ENOMEM, res);
+    enum cg_err rc = cg_credentials_check_async(s->cred, cg_http_request_header(req, "Authorization"),
+                                                cg_http_request_peer(req), name, sizeof(name),
+                                                on_checked, up);
+    if (rc != CG_EAGAIN) {
+        free(up);
+        return rc == CG_OK ? 101 : refusal(rc, res);
+    }
+    *up = cg_upgrade_defer(req); /* on_checked frees up in any case */
+    return *up != NULL ? CG_UPGRADE_DEFER : refusal(CG_ENOMEM, res);
 }
 
 static void on_ws_close(void *user, struct cg_ws *ws, uint16_t code)

@@ -75,6 +75,24 @@ CG_API void cg_credentials_free(struct cg_credentials *cred);
 CG_API enum cg_err cg_credentials_check(struct cg_credentials *cred, const char *authorization,
                                         const char *peer, char *user, size_t usersz);
 
+/* The verdict of cg_credentials_check_async: rc CG_OK (user: the user name,
+ * valid during the call), CG_EAUTH (401), CG_ESTATE (the file was reloaded
+ * meanwhile: 503, try again) or CG_ECLOSED (cg_credentials_free came first:
+ * do not use cred; 503). */
+typedef void (*cg_credentials_done_fn)(void *done_user, enum cg_err rc, const char *user);
+
+/* The same check with the hash on libuv's thread pool (the context's loop),
+ * so the loop never waits ~0.1 s for it. Returns what is known at once:
+ * CG_OK (a remembered success; user set), CG_EAUTH, CG_ERATELIMIT (429),
+ * CG_EFULL (two hashes already running: answer 503 with Retry-After; not
+ * counted), CG_EINVAL, CG_ENOMEM; or CG_EAGAIN: done(done_user, ...) follows
+ * exactly once on the loop thread (never from inside this call). Pair it
+ * with cg_upgrade_defer (castgate/server.h). Loop thread only. */
+CG_API enum cg_err cg_credentials_check_async(struct cg_credentials *cred,
+                                              const char *authorization, const char *peer,
+                                              char *user, size_t usersz,
+                                              cg_credentials_done_fn done, void *done_user);
+
 #ifdef __cplusplus
 }
 #endif

@@ -70,3 +70,16 @@ CG_API enum cg_err cg_credentials_check(struct cg_credentials *cred, const char 
     CG_CHECK(peer_address(peer, addr, sizeof(addr)), CG_EINVAL);
     return cg__auth_check(cred->auth, authorization, addr, user, usersz);
 }
+
+CG_API enum cg_err cg_credentials_check_async(struct cg_credentials *cred,
+                                              const char *authorization, const char *peer,
+                                              char *user, size_t usersz,
+                                              cg_credentials_done_fn done, void *done_user)
+{
+    char addr[64];
+    CG_CHECK(cred != NULL && peer != NULL && user != NULL && usersz > CG_AUTH_USER_MAX &&
+                 done != NULL,
+             CG_EINVAL);
+    CG_CHECK(peer_address(peer, addr, sizeof(addr)), CG_EINVAL);
+    return cg__auth_check_async(cred->auth, authorization, addr, user, usersz, done, done_user);
+}

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 
 static char dir[64];
 static char file[128];
@@ -160,12 +161,80 @@ static void test_reload_and_file_errors(void **state)
     assert_int_equal(cg_credentials_reload(NULL), CG_EINVAL);
 }
 
+/* ---- the thread-pool check ---- */
+
+struct verdict {
+    int calls;
+    enum cg_err rc;
+    char user[129];
+};
+
+static void on_verdict(void *user, enum cg_err rc, const char *name)
+{
+    struct verdict *v = user;
+    v->calls++;
+    v->rc = rc;
+    snprintf(v->user, sizeof(v->user), "%s", name != NULL ? name : "");
+}
+
+static void wait_verdict(const struct verdict *v)
+{
+    while (v->calls == 0)
+        uv_run(cg_ctx_loop(ctx), UV_RUN_ONCE);
+}
+
+static void test_check_async(void **state)
+{
+    (void)state;
+    struct cg_credentials *c = NULL;
+    char user[129];
+    struct verdict v = {0}, w = {0};
+    assert_int_equal(cg_credentials_load(ctx, file, &c), CG_OK);
+    assert_int_equal(cg_credentials_check_async(c, tu_basic("alice:nope"), "[2001:db8::9]:443",
+                                                user, sizeof(user), on_verdict, &v),
+                     CG_EAGAIN);
+    assert_int_equal(cg_credentials_check_async(c, tu_basic("alice:alice-pw"), "192.0.2.9:1",
+                                                user, sizeof(user), on_verdict, &w),
+                     CG_EAGAIN);
+    assert_int_equal(v.calls + w.calls, 0);
+    wait_verdict(&v);
+    wait_verdict(&w);
+    assert_int_equal(v.rc, CG_EAUTH);
+    assert_true(tu_log_has(logp, "2001:db8::9: user 'alice': wrong password"));
+    assert_int_equal(w.rc, CG_OK);
+    assert_string_equal(w.user, "alice");
+    /* Remembered now: answered at once. */
+    assert_int_equal(cg_credentials_check_async(c, tu_basic("alice:alice-pw"), "192.0.2.9:2",
+                                                user, sizeof(user), on_verdict, &w),
+                     CG_OK);
+    assert_string_equal(user, "alice");
+    assert_int_equal(cg_credentials_check_async(c, NULL, "192.0.2.9:2", user, sizeof(user),
+                                                on_verdict, &w),
+                     CG_EAUTH);
+    assert_int_equal(cg_credentials_check_async(c, NULL, "192.0.2.9:2", user, sizeof(user), NULL,
+                                                NULL),
+                     CG_EINVAL);
+    assert_int_equal(cg_credentials_check_async(c, NULL, "192.0.2.9:2", user, 10, on_verdict, &w),
+                     CG_EINVAL);
+    /* Freed with a check in flight: the verdict is CG_ECLOSED, at once. */
+    struct verdict x = {0};
+    assert_int_equal(cg_credentials_check_async(c, tu_basic("alice:other"), "192.0.2.10:1", user,
+                                                sizeof(user), on_verdict, &x),
+                     CG_EAGAIN);
+    cg_credentials_free(c);
+    assert_int_equal(x.calls, 1);
+    assert_int_equal(x.rc, CG_ECLOSED);
+    uv_run(cg_ctx_loop(ctx), UV_RUN_DEFAULT); /* the pool's job ends and frees itself */
+    assert_int_equal(x.calls, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_check_and_peer_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lockout_by_address, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_and_file_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_async, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
