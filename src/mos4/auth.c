@@ -8,6 +8,12 @@
  * address in a fixed table (CG_AUTH_PEERS entries, least recently used ones
  * evicted first, never a locked one while an unlocked one is left), so a flood
  * of addresses cannot grow memory.
+ *
+ * A check is three steps: parse and decide what needs no hash (loop thread),
+ * hash (cg__auth_check_async: libuv's thread pool, max_inflight at once; the
+ * job carries copies of everything, so the pool thread never touches the
+ * struct), finish (loop thread: log, count, remember). Successes are
+ * remembered by a keyed MAC of the header value for a few minutes.
  */
 #include "mos4/auth.h"
 
