@@ -1,7 +1,8 @@
 // A password guesser for interop tests (npm `ws`): upgrade after upgrade with
 // a wrong password from one local address, until a stop file appears or
 // --count tries. Prints one JSON line at the end:
-//   {"address":"127.0.0.2","tries":N,"statuses":{"401":a,"429":b,"503":c},"opened":0,"errors":0}
+//   {"address":"127.0.0.2","tries":N,"statuses":{"401":a,"429":b,"503":c},"opened":0,"errors":0,
+//    "no_retry_after":0}  (503 answers without a Retry-After header)
 // --hit-and-run: send the upgrade request on a raw TLS socket and close at
 // once, before any answer (the server must cope with a check still running).
 // --spread N: use N local addresses in turn (the last octet of A counting
@@ -28,7 +29,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--spread') spread = parseInt(args[++i], 10);
   else { console.error('unknown option ' + a); process.exit(2); }
 }
-const result = { address: local, tries: 0, statuses: {}, opened: 0, errors: 0 };
+const result = { address: local, tries: 0, statuses: {}, opened: 0, errors: 0, no_retry_after: 0 };
 const octets = local.split('.').map(Number);
 const localFor = (n) => octets.slice(0, 3).concat([octets[3] + (n % spread)]).join('.');
 const auth = (n) => 'Basic ' + Buffer.from(`${user}:wrong-guess-${n}`).toString('base64');
@@ -39,6 +40,7 @@ function guess(n) {
     const ws = new WebSocket(url.href, { ca, localAddress: localFor(n), headers: { Authorization: auth(n) } });
     ws.on('unexpected-response', (req, res) => {
       result.statuses[res.statusCode] = (result.statuses[res.statusCode] || 0) + 1;
+      if (res.statusCode === 503 && res.headers['retry-after'] === undefined) result.no_retry_after++;
       req.destroy(); resolve();
     });
     ws.on('open', () => { result.opened++; ws.terminate(); resolve(); });

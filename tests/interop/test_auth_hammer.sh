@@ -83,18 +83,19 @@ check "during the attack: all 100 round trips answered ($total, $failed_runs run
   bash -c "[ $total = 100 ] && [ $failed_runs = 0 ]"
 python3 - "$T" <<'PY' >"$T/guess-summary.txt"
 import glob, json, sys
-tot = {}; opened = errors = tries = 0
+tot = {}; opened = errors = tries = nra = 0
 for f in glob.glob(sys.argv[1] + "/guess-*.json"):
     r = json.load(open(f))
-    tries += r["tries"]; opened += r["opened"]; errors += r["errors"]
+    tries += r["tries"]; opened += r["opened"]; errors += r["errors"]; nra += r["no_retry_after"]
     for k, v in r["statuses"].items():
         tot[k] = tot.get(k, 0) + v
-print("tries=%d opened=%d errors=%d statuses=%s" % (tries, opened, errors, json.dumps(tot, sort_keys=True)))
+print("tries=%d opened=%d errors=%d no_retry_after=%d statuses=%s" % (tries, opened, errors, nra, json.dumps(tot, sort_keys=True)))
 PY
 echo "    guessers: $(cat "$T/guess-summary.txt")"
 check "no guesser ever got a WebSocket" grep -q 'opened=0 ' "$T/guess-summary.txt"
 check "guessers got 401 (wrong password)" grep -q '"401": [1-9]' "$T/guess-summary.txt"
 check "guessers got 429 (locked out)" grep -q '"429": [1-9]' "$T/guess-summary.txt"
+check "every 503 carried Retry-After" grep -q 'no_retry_after=0 ' "$T/guess-summary.txt"
 check "guessers got nothing but 401, 429 or 503" \
   python3 -c "import json,sys; s=json.loads(open('$T/guess-summary.txt').read().split('statuses=')[1]); sys.exit(0 if set(s) <= {'401','429','503'} else 1)"
 check "the NCS's reconnections were answered from the remembered success" \

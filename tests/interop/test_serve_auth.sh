@@ -50,6 +50,15 @@ for _ in $(seq 50); do grep -q 'reloaded, 2 user' "$T/serve.log" && break; sleep
 ws --header "$(auth bob:bob-pw)" --send-binary 'bob here' --expect 1 >"$T/bob"
 check "SIGHUP reload: new user accepted" grep -q '"data":"bob here"' "$T/bob"
 
+# Upgrades that vanish while their password is being hashed (thread pool):
+# serve goes on answering and exits cleanly under ASan.
+for i in 2 3; do
+  node "$SRC/tests/interop/auth_guess.js" "$U" --ca "$P/root-ca.pem" --local-address "127.0.2.$i" \
+    --user alice --count 10 --hit-and-run >/dev/null 2>&1
+done
+ws --header "$(auth bob:bob-pw)" --send-binary 'still here' --expect 1 >"$T/after-hit"
+check "after hit-and-run upgrades serve still answers" grep -q '"data":"still here"' "$T/after-hit"
+
 # Five more failures from 127.0.0.1 lock the address out (bob's success
 # does not lower the score the earlier ones left).
 for _ in 1 2 3 4 5; do ws --header "$(auth alice:wrong-again)" --expect 1 >/dev/null; done
@@ -60,6 +69,7 @@ check "address locked out after 5 failures -> 429 even with right credentials" \
 check "log names the refusals" grep -q 'missing or wrong credentials' "$T/serve.log"
 check "no password in the log" bash -c "! grep -E 'alice-pw|wrong-pw|wrong-again|bob-pw' '$T/serve.log' '$T/serve.log.out'"
 check "serve stops cleanly" stop_pid "$SERVE_PID"
+check "no sanitizer report from serve" bash -c "! grep -q Sanitizer '$T/serve.log'"
 
 chmod 644 "$F"
 "$CASTGATE" serve --listen "127.0.0.1:$(free_port)" --no-ocsp --cert "$P/server-ecdsa.chain.pem" \
