@@ -798,15 +798,15 @@ static enum cg_err check(struct cg_auth *a, const char *authorization, const cha
     enum cg_err rc = check_fast(a, authorization, addr, mac, user, usersz);
     if (rc != CG_EAGAIN)
         return rc;
-    if (done != NULL && a->inflight >= a->max_inflight) {
-        cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %u password checks in flight: try later",
-                addr, a->inflight);
-        return CG_EFULL; /* not counted: the peer did nothing wrong */
-    }
-    rc = job_new(a, authorization, addr, &j);
+    rc = job_new(a, authorization, addr, &j); /* malformed: counted, even when busy */
     if (rc == CG_EAUTH)
         peer_fail(a, addr, a->clock(a->clock_user));
     CG_TRY(rc);
+    if (done != NULL && a->inflight >= a->max_inflight) {
+        cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %u password checks in flight: try later",
+                addr, a->inflight);
+        CG_ENSURE(false, CG_EFULL); /* not counted: the peer did nothing wrong */
+    }
     memcpy(j->mac, mac, sizeof(mac));
     if (done != NULL) {
         j->done = done;
