@@ -259,6 +259,27 @@ static void test_remembered_wiped_on_reload(void **state)
     cg__auth_free(a);
 }
 
+static void test_remembered_table_bounded(void **state)
+{
+    (void)state;
+    struct cg_auth_limits lim = {.cache_entries = 2};
+    struct cg_auth *a = load(&lim);
+    assert_int_equal(check(a, "alice:alice-pw", "192.0.2.55"), CG_OK);
+    fake_now += 1000;
+    assert_int_equal(check(a, "bob:bob-pw", "192.0.2.55"), CG_OK);
+    fake_now += 1000;
+    assert_int_equal(check(a, "carol:carol-pw", "192.0.2.55"), CG_OK); /* alice's entry goes */
+    assert_int_equal(cg__auth_cache_count(a), 2);
+    assert_int_equal(crypt_calls, 3);
+    assert_int_equal(check(a, "carol:carol-pw", "192.0.2.55"), CG_OK);
+    assert_int_equal(check(a, "bob:bob-pw", "192.0.2.55"), CG_OK);
+    assert_int_equal(crypt_calls, 3);
+    assert_int_equal(check(a, "alice:alice-pw", "192.0.2.55"), CG_OK);
+    assert_int_equal(crypt_calls, 4);
+    assert_int_equal(cg__auth_cache_count(a), 2);
+    cg__auth_free(a);
+}
+
 static void test_remembered_still_locked_out(void **state)
 {
     (void)state;
@@ -426,6 +447,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_success_remembered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remembered_for_five_minutes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remembered_wiped_on_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remembered_table_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remembered_still_locked_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_hashes_off_the_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_bounded_in_flight, setup, teardown),
