@@ -608,16 +608,26 @@ size_t cg__auth_cache_count(const struct cg_auth *a)
 
 /* ---- one check: parsed on the loop, hashed (maybe on the pool), finished on the loop ---- */
 
+/* Who waits for a job's verdict: the check that started it, and checks of
+ * the very same header value that came while it ran (a peer opening its
+ * lanes at once), each counted for its own address. */
+#define CG_AUTH_WAITERS 8
+
+struct cg_auth_waiter {
+    cg__auth_done_fn done; /* NULL: a synchronous check */
+    void *done_user;
+    char addr[CG_AUTH_ADDR_MAX];
+};
+
 struct cg_auth_job {
     uv_work_t req;
     struct cg_auth *a; /* NULL once cg__auth_free came first */
     struct cg_auth_job *prev, *next;
-    cg__auth_done_fn done;
-    void *done_user;
+    struct cg_auth_waiter w[CG_AUTH_WAITERS];
+    unsigned nw;
     unsigned generation; /* of the users the hash was taken from */
     bool known;          /* the user is in the file (else the dummy hash) */
     enum cg_err result;  /* of the hash: CG_OK, CG_EAUTH, CG_EINTERNAL */
-    char addr[CG_AUTH_ADDR_MAX];
     char user[CG_AUTH_USER_MAX + 1];
     char setting[CRYPT_OUTPUT_SIZE];
     uint8_t mac[CG_AUTH_MAC_LEN];
@@ -663,7 +673,8 @@ static enum cg_err job_new(struct cg_auth *a, const char *authorization, const c
     j->a = a;
     j->known = u != NULL;
     j->generation = a->generation;
-    snprintf(j->addr, sizeof(j->addr), "%s", addr);
+    snprintf(j->w[0].addr, sizeof(j->w[0].addr), "%s", addr);
+    j->nw = 1;
     memcpy(j->user, b.user, b.user_len); /* no NUL inside: no control characters */
     snprintf(j->setting, sizeof(j->setting), "%s", u != NULL ? u->hash : dummy_hash);
     j->password = cg__strndup(b.password, b.password_len);
@@ -684,30 +695,39 @@ static void job_hash(struct cg_auth_job *j)
         j->result = CG_EAUTH; /* cannot happen (the dummy's password is unknown); still refuse */
 }
 
-/* The verdict, on the loop: logs, counts, remembers. */
-static enum cg_err job_finish(struct cg_auth *a, struct cg_auth_job *j)
+/* The verdict for one waiter, on the loop: logs and counts. */
+static enum cg_err waiter_verdict(struct cg_auth *a, const struct cg_auth_job *j,
+                                  const char *addr, const char *esc, uint64_t now)
 {
-    char esc[LOG_USER_MAX];
-    uint64_t now = a->clock(a->clock_user);
-    cg__log_escape(esc, sizeof(esc), j->user, strlen(j->user));
     if (j->generation != a->generation) {
         cg__log(a->ctx, CG_LOG_INFO, "auth", "%s: user '%s': the credentials were reloaded "
-                "during the check: try again", j->addr, esc);
+                "during the check: try again", addr, esc);
         return CG_ESTATE;
     }
     if (j->result == CG_EINTERNAL)
         cg__log(a->ctx, CG_LOG_ERROR, "auth", "%s: user '%s': libcrypt failed to hash; refused",
-                j->addr, esc);
+                addr, esc);
     else if (j->result != CG_OK)
-        cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: user '%s': %s", j->addr, esc,
+        cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: user '%s': %s", addr, esc,
                 j->known ? "wrong password" : "unknown user");
     if (j->result != CG_OK) {
-        peer_fail(a, j->addr, now);
+        peer_fail(a, addr, now);
         return CG_EAUTH;
     }
-    cg__log(a->ctx, CG_LOG_INFO, "auth", "%s: user '%s' authenticated", j->addr, esc);
-    cache_put(a, j->mac, j->user, now);
+    cg__log(a->ctx, CG_LOG_INFO, "auth", "%s: user '%s' authenticated", addr, esc);
     return CG_OK;
+}
+
+/* The verdict for every waiter (rc[i]), remembered once on success. */
+static void job_finish(struct cg_auth *a, struct cg_auth_job *j, enum cg_err *rc)
+{
+    char esc[LOG_USER_MAX];
+    uint64_t now = a->clock(a->clock_user);
+    cg__log_escape(esc, sizeof(esc), j->user, strlen(j->user));
+    for (unsigned i = 0; i < j->nw; i++)
+        rc[i] = waiter_verdict(a, j, j->w[i].addr, esc, now);
+    if (j->nw > 0 && rc[0] == CG_OK)
+        cache_put(a, j->mac, j->user, now);
 }
 
 static void on_work(uv_work_t *req) { job_hash(req->data); }
@@ -722,7 +742,8 @@ static void jobs_detach(struct cg_auth *a)
         j->a = NULL;
         j->prev = j->next = NULL;
         uv_cancel((uv_req_t *)&j->req); /* not started yet: on_work_done gets UV_ECANCELED */
-        j->done(j->done_user, CG_ECLOSED, NULL);
+        for (unsigned i = 0; i < j->nw; i++)
+            j->w[i].done(j->w[i].done_user, CG_ECLOSED, NULL);
     }
     a->inflight = 0;
 }
@@ -743,8 +764,10 @@ static void on_work_done(uv_work_t *req, int status)
     if (j->next != NULL)
         j->next->prev = j->prev;
     a->inflight--;
-    enum cg_err rc = job_finish(a, j);
-    j->done(j->done_user, rc, rc == CG_OK ? j->user : NULL); /* may free a: not used after */
+    enum cg_err rc[CG_AUTH_WAITERS];
+    job_finish(a, j, rc);
+    for (unsigned i = 0; i < j->nw; i++) /* each may free a: not used after */
+        j->w[i].done(j->w[i].done_user, rc[i], rc[i] == CG_OK ? j->user : NULL);
     job_free(j);
 }
 
@@ -759,6 +782,22 @@ static enum cg_err job_queue(struct cg_auth *a, struct cg_auth_job *j)
     a->jobs = j;
     a->inflight++;
     return CG_OK;
+}
+
+/* A check of the same header value already hashing, with room to wait on it. */
+static bool join_same(struct cg_auth *a, const uint8_t *mac, const char *addr,
+                      cg__auth_done_fn done, void *done_user)
+{
+    for (struct cg_auth_job *j = a->jobs; j != NULL; j = j->next) {
+        if (CRYPTO_memcmp(j->mac, mac, CG_AUTH_MAC_LEN) != 0 || j->nw >= CG_AUTH_WAITERS)
+            continue;
+        struct cg_auth_waiter *w = &j->w[j->nw++];
+        w->done = done;
+        w->done_user = done_user;
+        snprintf(w->addr, sizeof(w->addr), "%s", addr);
+        return true;
+    }
+    return false;
 }
 
 /* What is decided without hashing: CG_EAGAIN means "hash it". */
@@ -796,8 +835,8 @@ static enum cg_err check(struct cg_auth *a, const char *authorization, const cha
     if (authorization != NULL)
         header_mac(a, authorization, mac);
     enum cg_err rc = check_fast(a, authorization, addr, mac, user, usersz);
-    if (rc != CG_EAGAIN)
-        return rc;
+    if (rc != CG_EAGAIN || (done != NULL && join_same(a, mac, addr, done, done_user)))
+        return rc; /* CG_EAGAIN after join_same: the verdict comes with the other's */
     rc = job_new(a, authorization, addr, &j); /* malformed: counted, even when busy */
     if (rc == CG_EAUTH)
         peer_fail(a, addr, a->clock(a->clock_user));
@@ -809,13 +848,13 @@ static enum cg_err check(struct cg_auth *a, const char *authorization, const cha
     }
     memcpy(j->mac, mac, sizeof(mac));
     if (done != NULL) {
-        j->done = done;
-        j->done_user = done_user;
+        j->w[0].done = done;
+        j->w[0].done_user = done_user;
         CG_TRY(job_queue(a, j));
         return CG_EAGAIN;
     }
     job_hash(j); /* synchronous: on this thread */
-    rc = job_finish(a, j);
+    job_finish(a, j, &rc);
     if (rc == CG_OK && strlen(j->user) >= usersz)
         rc = CG_EINVAL;
     if (rc == CG_OK)

@@ -388,6 +388,35 @@ static void test_async_bounded_in_flight(void **state)
     cg__auth_free(a);
 }
 
+static void test_async_same_header_hashed_once(void **state)
+{
+    (void)state; /* a peer opening mom, ro and aux at once: one hash, no 503 */
+    struct cg_auth_limits lim = {.max_inflight = 1};
+    struct cg_auth *a = load(&lim);
+    struct answer ans[3] = {{0}};
+    assert_int_equal(start(a, "alice:alice-pw", "192.0.2.120", &ans[0]), CG_EAGAIN);
+    assert_int_equal(start(a, "alice:alice-pw", "192.0.2.120", &ans[1]), CG_EAGAIN);
+    assert_int_equal(start(a, "alice:alice-pw", "192.0.2.121", &ans[2]), CG_EAGAIN);
+    assert_int_equal(cg__auth_inflight(a), 1);
+    wait_answers(ans, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ans[i].calls, 1);
+        assert_int_equal(ans[i].rc, CG_OK);
+        assert_string_equal(ans[i].user, "alice");
+    }
+    assert_int_equal(crypt_calls, 1);
+    /* The same wrong guess from five connections at once: one hash, five failures. */
+    struct answer bad[5] = {{0}};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(start(a, "alice:guess", "192.0.2.122", &bad[i]), CG_EAGAIN);
+    wait_answers(bad, 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(bad[i].rc, CG_EAUTH);
+    assert_int_equal(crypt_calls, 2);
+    assert_int_equal(start(a, "alice:alice-pw", "192.0.2.122", &ans[0]), CG_ERATELIMIT);
+    cg__auth_free(a);
+}
+
 static void test_async_failures_counted(void **state)
 {
     (void)state;
@@ -451,6 +480,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_remembered_still_locked_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_hashes_off_the_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_bounded_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_same_header_hashed_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_failures_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_free_while_hashing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_reload_while_hashing, setup, teardown),
