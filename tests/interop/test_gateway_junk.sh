@@ -15,6 +15,7 @@ cat >"$T/dev.conf" <<EOF2
 role = mos
 id = DEV
 listen = 127.0.0.1:$WSS
+auth = none  # no login on this test listener (M-05)
 cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
 ocsp = no
 state_dir = $T/s-dev
