@@ -67,6 +67,7 @@ cat >"$T/dev.conf" <<EOF2
 role = mos
 id = DEV
 listen = 127.0.0.1:$DPORT
+auth = none  # no login on this test listener (M-05)
 cert = $P/wronghost-rsa.chain.pem $P/wronghost-rsa.key
 ocsp = no
 [peer NCS]
