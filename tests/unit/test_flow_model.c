@@ -11,6 +11,7 @@
  *   - in order: per lane, requests are applied in the order they were sent;
  *   - every request sent gets exactly one outcome at its sender (an answer,
  *     a NACK or a timeout), and an OK answer is the answer to that request;
+ *     once the link heals (no more faults) none times out: its answer comes;
  *   - a messageID is never used for two requests (M-11), and nothing is
  *     written on a lane that is down.
  * FLOW_SEEDS=N runs N seeds (default 2000), FLOW_SEED=S runs seed S alone
@@ -80,6 +81,7 @@ struct world {
     char *trace;
     size_t tlen, tcap;
     int retries, jfail_pct;
+    bool healing; /* no more faults: every answer arrives */
 };
 
 static bool g_verbose;
@@ -229,6 +231,8 @@ static void app_complete(struct world *w, int q, const struct cg_flow_act *a)
     if (seq < 1 || seq > NREQ)
         return;
     g_seen.timeouts += a->status == CG_ETIMEDOUT;
+    if (w->healing && a->status == CG_ETIMEDOUT) /* nothing is lost any more: a stall */
+        bad(w, "p%d: request %u timed out with the link healed (an answer never came)", q, c);
     g_seen.nacks += a->status == CG_ENACK;
     g_seen.oks += a->status == CG_OK;
     if (p->done[seq]++ > 0)
@@ -523,6 +527,7 @@ static void step(struct world *w)
 /* No more faults: everything finishes. false if it does not. */
 static bool heal(struct world *w)
 {
+    w->healing = true;
     link_set(w, 0, true);
     link_set(w, 1, true);
     for (int n = 0; n < 20000 && !w->failed; n++) {
@@ -573,6 +578,7 @@ static bool run_seed(struct world *w, uint64_t seed)
     w->tlen = 0;
     if (w->trace != NULL)
         w->trace[0] = '\0';
+    w->healing = false; /* after the trace: not cleared by the memset */
     w->seed = seed;
     w->rng = seed * 0x9E3779B97F4A7C15ull + 1;
     w->now = 1;
