@@ -229,6 +229,21 @@ static void test_m22_lane_down_in_flight_sent_again_same_msgid(void **state)
     free(f);
 }
 
+static void test_m22_nothing_written_while_the_lane_is_down(void **state)
+{
+    (void)state;
+    struct fx_acts x;
+    struct cg_flow_config c = cfg_default();
+    struct cg_flow *f = mk(&c, 0);
+    send_ok(f, 0, 1, "roCreate", &x);
+    assert_int_equal(fx_count(&x, CG_FLOW_A_SEND_REQUEST), 0);
+    assert_int_equal(fx_count(&x, CG_FLOW_A_ARM), 0);
+    cg__flow_lane_up(f, 5, CG_FLOW_OUT);
+    fx_drain(f, &x);
+    assert_int_equal(fx_count(&x, CG_FLOW_A_SEND_REQUEST), 1);
+    free(f);
+}
+
 static void test_m11_ids_reserved_before_use_and_persist(void **state)
 {
     (void)state;
@@ -615,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_m11_idless_request_answered_by_kind),
         cmocka_unit_test(test_issue20_unreadable_answer_is_a_nack),
         cmocka_unit_test(test_m22_lane_down_in_flight_sent_again_same_msgid),
+        cmocka_unit_test(test_m22_nothing_written_while_the_lane_is_down),
         cmocka_unit_test(test_m11_ids_reserved_before_use_and_persist),
         cmocka_unit_test(test_m11_msgid_wraps_to_1),
         cmocka_unit_test(test_m12_removed_in_4_refused_on_send),
