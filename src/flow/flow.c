@@ -80,6 +80,7 @@ enum cg_err cg__flow_init(struct cg_flow *f, const struct cg_flow_config *cfg, u
     CG_CHECK(cfg->max_held <= CG_FLOW_HELD_MAX && cfg->ack_timeout_ms > 0, CG_ERANGE);
     memset(f, 0, sizeof(*f));
     f->cfg = *cfg;
+    f->cfg.record = cfg->record || cfg->journal;
     if (f->cfg.heartbeat_gap_ms == 0)
         f->cfg.heartbeat_gap_ms = 1000;
     f->id_next = id_mark >= 1 && id_mark <= MSGID_MAX ? id_mark : 1;
@@ -331,7 +332,7 @@ static bool is_new(struct cg_flow *f, uint64_t now, const struct cg_flow_held *h
     if (s != NULL && s->answered) { /* M-22: a lost answer, asked again */
         flog(f, CG_FLOW_IN, CG_LOG_INFO, "messageID %s again: answered again from memory",
              h->msgid);
-        if (!fresh && f->cfg.journal) { /* a journaled repeat: closed with the answer it got */
+        if (!fresh && f->cfg.record) { /* a journaled repeat: closed with the answer it got */
             struct cg_flow_act *a = emit(f, CG_FLOW_A_JOURNAL_ANSWER, CG_FLOW_IN);
             a->answer = s->answer;
             copy_id(a->msgid, h->msgid);
@@ -371,7 +372,34 @@ static bool is_new(struct cg_flow *f, uint64_t now, const struct cg_flow_held *h
     return w == NULL || reused_goes_on(f, now, h);
 }
 
+static void ask_journal(struct cg_flow *f, const struct cg_flow_held *h)
+{
+    struct cg_flow_act *a = emit(f, CG_FLOW_A_JOURNAL_REQUEST, CG_FLOW_IN);
+    a->ref = h->ref;
+    copy_id(a->msgid, h->msgid);
+    memcpy(a->digest, h->digest, CG_FLOW_DIGEST);
+    f->jwait = true;
+    f->jp = *h;
+}
+
+static void deliver_now(struct cg_flow *f, const struct cg_flow_held *h, bool kept, bool repeat);
+
+/* Without the journal option, a request is recorded as it is delivered (a
+ * restart then knows it was delivered: M-22); with it, it was recorded when
+ * accepted. */
 static void deliver(struct cg_flow *f, const struct cg_flow_held *h, bool kept, bool repeat)
+{
+    if (f->cfg.record && !f->cfg.journal) {
+        ask_journal(f, h);
+        f->jdeliver = true;
+        f->jkept = kept;
+        f->jrepeat = repeat;
+        return;
+    }
+    deliver_now(f, h, kept, repeat);
+}
+
+static void deliver_now(struct cg_flow *f, const struct cg_flow_held *h, bool kept, bool repeat)
 {
     if (h->has_id) { /* remembered from now on: a repeat is not delivered twice */
         struct cg_flow_seen *old;
@@ -409,7 +437,7 @@ static void accept(struct cg_flow *f, const struct cg_flow_held *h, bool repeat)
 
 static void next_held(struct cg_flow *f, uint64_t now)
 {
-    while (f->in_state == CG_FLOW_IN_IDLE && f->hlen > 0 &&
+    while (f->in_state == CG_FLOW_IN_IDLE && !f->jwait && f->hlen > 0 &&
            (f->up[CG_FLOW_IN] || f->cfg.journal)) {
         struct cg_flow_held h = f->held[f->hhead];
         f->hhead = (f->hhead + 1) % CG_FLOW_HELD_MAX;
@@ -523,12 +551,7 @@ static void on_request(struct cg_flow *f, uint64_t now, const struct cg_flow_msg
         return;
     }
     if (f->cfg.journal) { /* accepted: on disk before anyone acts on it */
-        struct cg_flow_act *a = emit(f, CG_FLOW_A_JOURNAL_REQUEST, CG_FLOW_IN);
-        a->ref = h.ref;
-        copy_id(a->msgid, h.msgid);
-        memcpy(a->digest, h.digest, CG_FLOW_DIGEST);
-        f->jwait = true;
-        f->jp = h;
+        ask_journal(f, &h);
         return;
     }
     accept(f, &h, repeat);
@@ -539,15 +562,22 @@ void cg__flow_journal_result(struct cg_flow *f, uint64_t now_ms, bool ok, const 
     if (!f->jwait)
         return;
     f->jwait = false;
-    if (ok) {
+    bool at_delivery = f->jdeliver;
+    f->jdeliver = false;
+    if (ok && at_delivery)
+        deliver_now(f, &f->jp, f->jkept, f->jrepeat);
+    else if (ok)
         accept(f, &f->jp, false);
+    if (ok)
         return;
-    }
+    if (at_delivery && f->jkept)
+        release(f, CG_FLOW_IN, f->jp.ref);
     /* issue 12 item 8: never acknowledged without its record */
     flog(f, CG_FLOW_IN, CG_LOG_ERROR, "<%s> messageID %s: cannot record the request (%s)",
          f->jp.name, f->jp.msgid, why != NULL ? why : "?");
     nack(f, now_ms, f->jp.msgid, "castgate: cannot record the request (%s); send it again later",
          why != NULL ? why : "?");
+    next_held(f, now_ms);
 }
 
 enum cg_err cg__flow_app_answer(struct cg_flow *f, uint64_t now_ms, uint64_t token,
@@ -561,7 +591,7 @@ enum cg_err cg__flow_app_answer(struct cg_flow *f, uint64_t now_ms, uint64_t tok
         s->answered = true;
         s->answer = answer;
     }
-    if (f->cfg.journal) { /* on disk before the peer hears it */
+    if (f->cfg.record) { /* on disk before the peer hears it */
         struct cg_flow_act *a = emit(f, CG_FLOW_A_JOURNAL_ANSWER, CG_FLOW_IN);
         a->answer = answer;
         copy_id(a->msgid, h->msgid);

@@ -66,7 +66,10 @@ struct cg_flow_config {
     uint32_t heartbeat_gap_ms; /* M-10: at most one heartbeat answer per gap (default 1000) */
     size_t max_queue;          /* <= CG_FLOW_QUEUE_MAX */
     size_t max_held;           /* <= CG_FLOW_HELD_MAX */
-    bool journal;              /* every accepted request journaled before anyone acts on it */
+    bool record;               /* a journal exists: each request recorded before the application
+                                  sees it, each answer before the peer does */
+    bool journal;              /* (implies record) every request recorded when accepted, and
+                                  held requests go on while the peer is away */
     bool redeliver;            /* a repeat of one delivered before a restart: delivered again */
     bool deliver_heartbeats;   /* heartbeats go to the application instead of the core's answer */
     bool one_socket;           /* MOS 2.x: one socket per port carries both lanes */
@@ -152,6 +155,7 @@ struct cg_flow {
     enum cg_flow_in_state in_state;
     struct cg_flow_held cur;     /* at the application (APP) */
     bool jwait;                  /* a JOURNAL_REQUEST for jp awaits its result */
+    bool jdeliver, jkept, jrepeat; /* ... asked at delivery (record without journal) */
     struct cg_flow_held jp;
     uint64_t cur_token, tokens;
     struct cg_flow_held held[CG_FLOW_HELD_MAX];

@@ -487,6 +487,34 @@ static void test_issue12_8_journal_failure_is_a_nack(void **state)
     free(f);
 }
 
+static void test_issue12_8_recorded_at_delivery_without_journal_option(void **state)
+{
+    (void)state; /* a journal but not the option: each request recorded as it is delivered */
+    struct fx_acts x;
+    struct cg_flow_config c = cfg_default();
+    c.record = true;
+    struct cg_flow *f = mk_up(&c, &x);
+    in_req(f, 0, "roCreate", "1", 1, 11, &x);
+    assert_int_equal(fx_find(&x, CG_FLOW_A_JOURNAL_REQUEST)->ref, 11);
+    assert_int_equal(fx_count(&x, CG_FLOW_A_DELIVER), 0);
+    cg__flow_journal_result(f, 0, true, NULL);
+    fx_drain(f, &x);
+    uint64_t tok = fx_find(&x, CG_FLOW_A_DELIVER)->token;
+    in_req(f, 1, "roCreate", "2", 2, 12, &x); /* held: not recorded yet */
+    assert_int_equal(fx_count(&x, CG_FLOW_A_JOURNAL_REQUEST), 0);
+    cg__flow_app_answer(f, 2, tok, 500);
+    fx_drain(f, &x);
+    assert_int_equal(x.a[0].kind, CG_FLOW_A_JOURNAL_ANSWER); /* before the peer hears it */
+    assert_int_equal(fx_find(&x, CG_FLOW_A_JOURNAL_REQUEST)->ref, 12);
+    assert_int_equal(fx_count(&x, CG_FLOW_A_DELIVER), 0);
+    cg__flow_journal_result(f, 2, false, "Input/output error");
+    fx_drain(f, &x);
+    assert_int_equal(fx_count(&x, CG_FLOW_A_DELIVER), 0);
+    assert_non_null(strstr(fx_find(&x, CG_FLOW_A_SEND_NACK)->text, "Input/output error"));
+    assert_int_equal(fx_find(&x, CG_FLOW_A_RELEASE)->ref, 12);
+    free(f);
+}
+
 static void test_issue12_12_envelope_ids_checked(void **state)
 {
     (void)state;
@@ -643,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_m22_redelivery_after_restart_from_journal),
         cmocka_unit_test(test_m22_delivered_before_restart_not_twice),
         cmocka_unit_test(test_issue12_8_journal_failure_is_a_nack),
+        cmocka_unit_test(test_issue12_8_recorded_at_delivery_without_journal_option),
         cmocka_unit_test(test_issue12_12_envelope_ids_checked),
         cmocka_unit_test(test_m10_heartbeat_answered_at_most_once_a_second),
         cmocka_unit_test(test_m10_heartbeat_that_is_a_reply_never_answered),

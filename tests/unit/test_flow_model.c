@@ -11,7 +11,7 @@
  *   - in order: per lane, requests are applied in the order they were sent;
  *   - every request sent gets exactly one outcome at its sender (an answer,
  *     a NACK or a timeout), and an OK answer is the answer to that request;
- *     once the link heals (no more faults) none times out: its answer comes;
+ *     one sent once the link has healed (no more faults) never times out;
  *   - a messageID is never used for two requests (M-11), and nothing is
  *     written on a lane that is down.
  * FLOW_SEEDS=N runs N seeds (default 2000), FLOW_SEED=S runs seed S alone
@@ -58,6 +58,7 @@ struct peer {
     unsigned next_seq;
     int done[NREQ + 1];
     char sent_id[NREQ + 1][CG_FLOW_MSGID];
+    bool sent_healed[NREQ + 1]; /* sent after the link healed: its answer must come */
     unsigned id_content[IDMAX];
     /* as a receiver: the application's applied log (durable) */
     bool applied[NREQ + 1];
@@ -80,7 +81,7 @@ struct world {
     char fail[300];
     char *trace;
     size_t tlen, tcap;
-    int retries, jfail_pct;
+    int retries, jfail_pct, mode; /* mode 0: journal option, 1: record, 2: record + redeliver */
     bool healing; /* no more faults: every answer arrives */
 };
 
@@ -231,8 +232,9 @@ static void app_complete(struct world *w, int q, const struct cg_flow_act *a)
     if (seq < 1 || seq > NREQ)
         return;
     g_seen.timeouts += a->status == CG_ETIMEDOUT;
-    if (w->healing && a->status == CG_ETIMEDOUT) /* nothing is lost any more: a stall */
-        bad(w, "p%d: request %u timed out with the link healed (an answer never came)", q, c);
+    if (p->sent_healed[seq] && a->status == CG_ETIMEDOUT) /* nothing is lost any more: a stall */
+        bad(w, "p%d: request %u sent after the link healed timed out (an answer never came)",
+            q, c);
     g_seen.nacks += a->status == CG_ENACK;
     g_seen.oks += a->status == CG_OK;
     if (p->done[seq]++ > 0)
@@ -291,6 +293,7 @@ static void sent_request(struct world *w, int q, const struct cg_flow_act *a)
     unsigned c = obj(w, a->ref)->content, seq = c % 100000;
     tr(w, "  p%d sends request %u msgid %s", q, c, a->msgid);
     snprintf(p->sent_id[seq], CG_FLOW_MSGID, "%s", a->msgid);
+    p->sent_healed[seq] = w->healing;
     unsigned long id = strtoul(a->msgid, NULL, 10);
     if (id >= 1 && id < IDMAX) {
         if (p->id_content[id] != 0 && p->id_content[id] != c)
@@ -412,7 +415,8 @@ static struct cg_flow_config model_cfg(const struct world *w, int q)
                                    .peer_id = q == 0 ? "dev" : "ncs", .ack_timeout_ms = 1000,
                                    .retries = (uint32_t)w->retries, .keepalive_ms = 30000,
                                    .max_queue = CG_FLOW_QUEUE_MAX, .max_held = 8,
-                                   .journal = true};
+                                   .journal = w->mode == 0, .record = true,
+                                   .redeliver = w->mode == 2};
 }
 
 static void start(struct world *w, int q)
@@ -584,8 +588,10 @@ static bool run_seed(struct world *w, uint64_t seed)
     w->now = 1;
     w->retries = (int)pick(w, 5);
     w->jfail_pct = (int)pick(w, 4);
-    tr(w, "seed %llu: retries %d, journal failures %d%%", (unsigned long long)seed, w->retries,
-       w->jfail_pct);
+    w->mode = (int)pick(w, 3);
+    tr(w, "seed %llu: retries %d, journal failures %d%%, %s", (unsigned long long)seed,
+       w->retries, w->jfail_pct, w->mode == 0 ? "journal option" : w->mode == 1 ? "record"
+                                                                           : "record + redeliver");
     for (int q = 0; q < 2; q++) {
         w->p[q].f = calloc(1, sizeof(struct cg_flow));
         w->p[q].next_seq = 1;
