@@ -323,11 +323,7 @@ static bool is_new(struct cg_flow *f, uint64_t now, const struct cg_flow_held *h
         return true;
     struct cg_flow_seen *s = find_seen(f, h->msgid);
     if (s != NULL && s->has_digest && memcmp(s->digest, h->digest, CG_FLOW_DIGEST) != 0) {
-        if (!reused_goes_on(f, now, h))
-            return false;
-        if (s->restored)
-            clear_seen(f, s);
-        return true;
+        return reused_goes_on(f, now, h); /* the old memory goes when it is delivered */
     }
     if (s != NULL && s->answered) { /* M-22: a lost answer, asked again */
         flog(f, CG_FLOW_IN, CG_LOG_INFO, "messageID %s again: answered again from memory",
@@ -344,8 +340,7 @@ static bool is_new(struct cg_flow *f, uint64_t now, const struct cg_flow_held *h
     if (s != NULL && s->restored && f->cfg.redeliver) {
         flog(f, CG_FLOW_IN, CG_LOG_WARN, "messageID %s again after a restart: delivered again, "
              "marked as a possible repeat (M-22)", h->msgid);
-        clear_seen(f, s);
-        *repeat = true;
+        *repeat = true; /* forgotten only once delivered: recording it may fail */
         return true;
     }
     if (s != NULL && s->restored) {

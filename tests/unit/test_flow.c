@@ -515,6 +515,30 @@ static void test_issue12_8_recorded_at_delivery_without_journal_option(void **st
     free(f);
 }
 
+static void test_m22_redelivered_repeat_stays_marked_after_a_journal_failure(void **state)
+{
+    (void)state; /* found by the model (seed 41): the mark was dropped before recording */
+    struct fx_acts x;
+    struct cg_flow_config c = cfg_default();
+    c.record = true;
+    c.redeliver = true;
+    struct cg_flow *f = mk(&c, 0);
+    uint8_t d1[CG_FLOW_DIGEST];
+    fx_digest(d1, 1);
+    cg__flow_replay_delivered(f, "1", d1);
+    cg__flow_replay_done(f, 0);
+    cg__flow_lane_up(f, 0, CG_FLOW_IN);
+    in_req(f, 1, "roCreate", "1", 1, 11, &x);
+    cg__flow_journal_result(f, 1, false, "No space left on device");
+    fx_drain(f, &x);
+    assert_non_null(fx_find(&x, CG_FLOW_A_SEND_NACK));
+    in_req(f, 2, "roCreate", "1", 1, 12, &x);
+    cg__flow_journal_result(f, 2, true, NULL);
+    fx_drain(f, &x);
+    assert_true(fx_find(&x, CG_FLOW_A_DELIVER)->repeat);
+    free(f);
+}
+
 static void test_issue12_12_envelope_ids_checked(void **state)
 {
     (void)state;
@@ -672,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_m22_delivered_before_restart_not_twice),
         cmocka_unit_test(test_issue12_8_journal_failure_is_a_nack),
         cmocka_unit_test(test_issue12_8_recorded_at_delivery_without_journal_option),
+        cmocka_unit_test(test_m22_redelivered_repeat_stays_marked_after_a_journal_failure),
         cmocka_unit_test(test_issue12_12_envelope_ids_checked),
         cmocka_unit_test(test_m10_heartbeat_answered_at_most_once_a_second),
         cmocka_unit_test(test_m10_heartbeat_that_is_a_reply_never_answered),
