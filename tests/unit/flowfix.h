@@ -5,6 +5,12 @@
 
 #include "flow/flow.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -33,12 +39,13 @@ static inline size_t fx_count(const struct fx_acts *x, enum cg_flow_act_kind k)
     return c;
 }
 
-/* The first action of kind k, or NULL. */
+/* The first action of kind k; the test fails (not crashes) without one. */
 static inline const struct cg_flow_act *fx_find(const struct fx_acts *x, enum cg_flow_act_kind k)
 {
     for (size_t i = 0; i < x->n; i++)
         if (x->a[i].kind == k)
             return &x->a[i];
+    fail_msg("no %s action", cg__flow_act_name(k));
     return NULL;
 }
 

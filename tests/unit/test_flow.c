@@ -109,8 +109,6 @@ static void test_m22_retry_same_msgid_then_etimedout(void **state)
     struct cg_flow *f = mk_up(&c, &x);
     send_ok(f, 0, 1, "roCreate", &x);
     send_ok(f, 0, 2, "roCreate", &x);
-    const struct cg_flow_act *arm = fx_find(&x, CG_FLOW_A_ARM);
-    (void)arm;
     for (int i = 1; i <= 2; i++) {
         cg__flow_timer(f, 1000u * i, CG_FLOW_T_ACK);
         fx_drain(f, &x);
