@@ -27,6 +27,11 @@ MUTANTS = {
     "retry-new-id": ("    if (f->out_state == CG_FLOW_OUT_WAIT)\n        transmit(f, now_ms); /* the one in flight again, same messageID (M-22) */",
                      "    if (f->out_state == CG_FLOW_OUT_WAIT) {\n        snprintf(inflight(f)->msgid, CG_FLOW_MSGID, \"%u\", (unsigned)next_msgid(f));\n        transmit(f, now_ms);\n    }"),
     "replay-not-marked-repeat": ("        bool repeat = h.replayed;", "        bool repeat = false;"),
+    "held-not-kept": ("    emit(f, CG_FLOW_A_KEEP, CG_FLOW_IN)->ref = h->ref;\n", ""),
+    "answer-never-released": ("    if (s->answered)\n        release(f, CG_FLOW_IN, s->answer);\n    memset",
+                              "    (void)f;\n    memset"),
+    "held-released-early": ("        if (is_new(f, now, &h, false, &repeat))\n            deliver(f, &h, true, repeat);\n        else\n            release(f, CG_FLOW_IN, h.ref);",
+                            "        release(f, CG_FLOW_IN, h.ref);\n        if (is_new(f, now, &h, false, &repeat))\n            deliver(f, &h, false, repeat);"),
     "restored-mark-dropped": ("        *repeat = true; /* forgotten only once delivered: recording it may fail */",
                               "        clear_seen(f, s);\n        *repeat = true;"),
 }

@@ -13,29 +13,39 @@
  *     a NACK or a timeout), and an OK answer is the answer to that request;
  *     one sent once the link has healed (no more faults) never times out;
  *   - a messageID is never used for two requests (M-11), and nothing is
- *     written on a lane that is down.
+ *     written on a lane that is down;
+ *   - refs (flow.h): never named after release or after their event without
+ *     a KEEP, never released twice, none left kept and unheld at the end.
  * FLOW_SEEDS=N runs N seeds (default 2000), FLOW_SEED=S runs seed S alone
- * and prints its trace; a failing seed prints its trace and how to replay. */
+ * and prints its trace; a failing seed is run again with its trace, which is
+ * printed with how to replay it. */
 #include "testutil.h"
 #include "flowfix.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 
-#define NREQ 24       /* requests each application sends per run */
+#define NREQ 72       /* requests each application sends per run (more than CG_FLOW_SEEN) */
 #define QN 128        /* messages a link direction holds */
-#define MAXOBJ 16384  /* message objects per run (refs) */
+#define MAXOBJ 65536  /* message objects per run (refs) */
 #define JMAX 4096     /* journal records per peer */
 #define IDMAX 8192    /* messageIDs checked for reuse */
 #define STEPS 400     /* random steps, then the link heals */
 
 enum wkind { W_REQ, W_ANS, W_KA, W_HB };
 
+/* A message's life as the core's contract has it (flow.h): a received one
+ * lives for its event unless KEEPt; a replayed request, an application's
+ * answer and a sent request live until RELEASEd (sent: until COMPLETE). */
+enum life { L_EVENT, L_KEPT, L_GONE };
+
 struct wmsg {
     enum wkind kind;
     char msgid[CG_FLOW_MSGID];
     unsigned content; /* a request: sender * 100000 + seq; an answer: its request's */
     bool nack;
+    enum life life;
+    int owner; /* the peer whose core holds the ref */
 };
 
 struct link {
@@ -66,23 +76,25 @@ struct peer {
     bool busy;
     uint64_t busy_token;
     unsigned busy_content;
-    /* the journal (durable) */
-    struct jrec j[JMAX];
+    /* the journal (durable; last: not cleared between seeds) */
     size_t nj;
+    struct jrec j[JMAX];
 };
 
 struct world {
     uint64_t seed, rng, now;
+    size_t nobj, event_first;
+    bool failed;
+    char fail[300];
+    int retries, jfail_pct, mode; /* mode 0: journal option, 1: record, 2: record + redeliver */
+    bool healing; /* no more faults: every answer arrives */
+    /* not cleared between seeds (run_seed resets what is used) */
+    char *trace;
+    size_t tlen, tcap;
+    bool tracing; /* a failing seed is run again with its trace */
     struct peer p[2];
     struct link l[2]; /* l[i]: peer i's OUT lane <-> peer 1-i's IN lane */
     struct wmsg obj[MAXOBJ];
-    size_t nobj;
-    bool failed;
-    char fail[300];
-    char *trace;
-    size_t tlen, tcap;
-    int retries, jfail_pct, mode; /* mode 0: journal option, 1: record, 2: record + redeliver */
-    bool healing; /* no more faults: every answer arrives */
 };
 
 static bool g_verbose;
@@ -96,6 +108,8 @@ static struct {
 static void tr(struct world *w, const char *fmt, ...) CG_PRINTF(2, 3);
 static void tr(struct world *w, const char *fmt, ...)
 {
+    if (!w->tracing)
+        return;
     char line[400];
     va_list ap;
     va_start(ap, fmt);
@@ -155,6 +169,8 @@ static uint64_t new_obj(struct world *w, enum wkind k, const char *msgid, unsign
     snprintf(m->msgid, sizeof(m->msgid), "%s", msgid != NULL ? msgid : "");
     m->content = content;
     m->nack = nack;
+    m->life = L_EVENT;
+    m->owner = 0;
     return w->nobj; /* ref = index + 1 */
 }
 
@@ -165,6 +181,32 @@ static struct wmsg *obj(struct world *w, uint64_t ref)
         return &w->obj[0];
     }
     return &w->obj[ref - 1];
+}
+
+/* The core names ref in an action: it must still be alive. */
+static struct wmsg *use(struct world *w, int q, uint64_t ref, const char *what)
+{
+    struct wmsg *m = obj(w, ref);
+    if (m->life == L_GONE)
+        bad(w, "p%d: %s names ref %llu, released or gone (use after free in an adapter)", q,
+            what, (unsigned long long)ref);
+    return m;
+}
+
+static uint64_t owned(struct world *w, uint64_t ref, int q, enum life life)
+{
+    w->obj[ref - 1].owner = q;
+    w->obj[ref - 1].life = life;
+    return ref;
+}
+
+/* After an event of peer q: what it did not keep is gone. */
+static void event_over(struct world *w, int q)
+{
+    for (size_t i = w->event_first; i < w->nobj; i++)
+        if (w->obj[i].owner == q && w->obj[i].life == L_EVENT)
+            w->obj[i].life = L_GONE;
+    w->event_first = w->nobj;
 }
 
 static void push(struct world *w, struct wmsg *q, size_t *n, const struct wmsg *m)
@@ -189,7 +231,7 @@ static void run_acts(struct world *w, int q);
 static void app_deliver(struct world *w, int q, const struct cg_flow_act *a)
 {
     struct peer *p = &w->p[q];
-    unsigned c = obj(w, a->ref)->content, seq = c % 100000;
+    unsigned c = use(w, q, a->ref, "DELIVER")->content, seq = c % 100000;
     tr(w, "  p%d app: given content %u (msgid %s)%s", q, c, a->msgid,
        a->repeat ? " marked repeat" : "");
     if (p->busy)
@@ -217,7 +259,7 @@ static void app_answer(struct world *w, int q)
 {
     struct peer *p = &w->p[q];
     p->busy = false;
-    uint64_t ref = new_obj(w, W_ANS, NULL, p->busy_content, false);
+    uint64_t ref = owned(w, new_obj(w, W_ANS, NULL, p->busy_content, false), q, L_KEPT);
     tr(w, "p%d app answers content %u", q, p->busy_content);
     if (cg__flow_app_answer(p->f, w->now, p->busy_token, ref) != CG_OK)
         bad(w, "p%d: the core refused the application's answer", q);
@@ -227,7 +269,9 @@ static void app_answer(struct world *w, int q)
 static void app_complete(struct world *w, int q, const struct cg_flow_act *a)
 {
     struct peer *p = &w->p[q];
-    unsigned c = obj(w, a->ref)->content, seq = c % 100000;
+    struct wmsg *sent = use(w, q, a->ref, "COMPLETE");
+    unsigned c = sent->content, seq = c % 100000;
+    sent->life = L_GONE; /* the adapter frees a send when it completes */
     tr(w, "  p%d sender: request %u done: %s %s", q, c, cg_strerror(a->status), a->text);
     if (seq < 1 || seq > NREQ)
         return;
@@ -240,7 +284,7 @@ static void app_complete(struct world *w, int q, const struct cg_flow_act *a)
     if (p->done[seq]++ > 0)
         bad(w, "p%d: request %u completed twice", q, c);
     if (a->status == CG_OK && a->answer != 0) {
-        unsigned got = obj(w, a->answer)->content;
+        unsigned got = use(w, q, a->answer, "COMPLETE answer")->content;
         if (got != 0 && got != c)
             bad(w, "p%d: request %u completed with the answer to %u (M-22 matching)", q, c, got);
     }
@@ -250,8 +294,10 @@ static void app_send(struct world *w, int q)
 {
     struct peer *p = &w->p[q];
     unsigned seq = p->next_seq, c = (unsigned)q * 100000 + seq;
-    uint64_t ref = new_obj(w, W_REQ, NULL, c, false);
+    uint64_t ref = owned(w, new_obj(w, W_REQ, NULL, c, false), q, L_KEPT);
     enum cg_err rc = cg__flow_send(p->f, w->now, ref, "roCreate", false, NULL);
+    if (rc != CG_OK)
+        w->obj[ref - 1].life = L_GONE;
     tr(w, "p%d app sends request %u: %s", q, c, cg_strerror(rc));
     if (rc == CG_OK)
         p->next_seq++;
@@ -267,7 +313,8 @@ static void journal_request(struct world *w, int q, const struct cg_flow_act *a)
     tr(w, "  p%d journal: request msgid %s %s", q, a->msgid, ok ? "recorded" : "FAILS (disk full)");
     g_seen.jfails += !ok;
     if (ok)
-        p->j[p->nj++] = (struct jrec){.kind = 'R', .content = obj(w, a->ref)->content};
+        p->j[p->nj++] = (struct jrec){.kind = 'R',
+                                      .content = use(w, q, a->ref, "JOURNAL_REQUEST")->content};
     if (ok)
         snprintf(p->j[p->nj - 1].msgid, CG_FLOW_MSGID, "%s", a->msgid);
     cg__flow_journal_result(p->f, w->now, ok, ok ? NULL : "No space left on device");
@@ -290,7 +337,7 @@ static void send_out(struct world *w, int q, const struct cg_flow_act *a, const 
 static void sent_request(struct world *w, int q, const struct cg_flow_act *a)
 {
     struct peer *p = &w->p[q];
-    unsigned c = obj(w, a->ref)->content, seq = c % 100000;
+    unsigned c = use(w, q, a->ref, "SEND_REQUEST")->content, seq = c % 100000;
     tr(w, "  p%d sends request %u msgid %s", q, c, a->msgid);
     snprintf(p->sent_id[seq], CG_FLOW_MSGID, "%s", a->msgid);
     p->sent_healed[seq] = w->healing;
@@ -315,7 +362,7 @@ static void act(struct world *w, int q, const struct cg_flow_act *a)
         sent_request(w, q, a);
         break;
     case CG_FLOW_A_SEND_ANSWER:
-        m.content = obj(w, a->answer)->content;
+        m.content = use(w, q, a->answer, "SEND_ANSWER")->content;
         tr(w, "  p%d sends answer to %u msgid %s", q, m.content, a->msgid);
         send_out(w, q, a, &m);
         break;
@@ -341,7 +388,8 @@ static void act(struct world *w, int q, const struct cg_flow_act *a)
         break;
     case CG_FLOW_A_JOURNAL_ANSWER:
         if (p->nj < JMAX) {
-            p->j[p->nj] = (struct jrec){.kind = 'A', .content = obj(w, a->answer)->content};
+            p->j[p->nj] = (struct jrec){
+                .kind = 'A', .content = use(w, q, a->answer, "JOURNAL_ANSWER")->content};
             snprintf(p->j[p->nj++].msgid, CG_FLOW_MSGID, "%s", a->msgid);
         }
         break;
@@ -358,7 +406,14 @@ static void act(struct world *w, int q, const struct cg_flow_act *a)
         tr(w, "  p%d log: %s", q, a->text);
         break;
     case CG_FLOW_A_KEEP:
+        if (use(w, q, a->ref, "KEEP")->life != L_EVENT)
+            bad(w, "p%d: KEEP of ref %llu, not one of this event", q, (unsigned long long)a->ref);
+        obj(w, a->ref)->life = L_KEPT;
+        break;
     case CG_FLOW_A_RELEASE:
+        if (use(w, q, a->ref, "RELEASE")->life != L_KEPT)
+            bad(w, "p%d: RELEASE of ref %llu, never kept", q, (unsigned long long)a->ref);
+        obj(w, a->ref)->life = L_GONE;
         break;
     }
 }
@@ -368,6 +423,7 @@ static void run_acts(struct world *w, int q)
     struct cg_flow_act a;
     while (cg__flow_action(w->p[q].f, &a))
         act(w, q, &a);
+    event_over(w, q);
     if (w->p[q].f->overflow)
         bad(w, "p%d: more actions than CG_FLOW_ACTS in one event", q);
 }
@@ -380,7 +436,7 @@ static void deliver_msg(struct world *w, int q, enum cg_flow_dir dir, const stru
     struct cg_mos_envelope e;
     fx_env(&e, names[m->kind], m->msgid[0] ? m->msgid : NULL, "dev", "ncs");
     struct cg_flow_msg fm = {.env = &e, .nack = m->nack};
-    fm.ref = new_obj(w, m->kind, m->msgid, m->content, m->nack);
+    fm.ref = owned(w, new_obj(w, m->kind, m->msgid, m->content, m->nack), q, L_EVENT);
     fx_digest(fm.digest, m->content);
     tr(w, "p%d receives on %s: %s msgid %s content %u%s", q, dir == CG_FLOW_OUT ? "out" : "in",
        names[m->kind], m->msgid, m->content, m->nack ? " NACK" : "");
@@ -422,6 +478,9 @@ static struct cg_flow_config model_cfg(const struct world *w, int q)
 static void start(struct world *w, int q)
 {
     struct peer *p = &w->p[q];
+    for (size_t i = 0; i < w->nobj; i++) /* the adapter's memory goes with the process */
+        if (w->obj[i].owner == q)
+            w->obj[i].life = L_GONE;
     struct cg_flow_config c = model_cfg(w, q);
     if (cg__flow_init(p->f, &c, p->id_mark) != CG_OK)
         bad(w, "init");
@@ -432,18 +491,21 @@ static void start(struct world *w, int q)
         uint8_t d[CG_FLOW_DIGEST];
         fx_digest(d, r->content);
         if (r->kind == 'R')
-            cg__flow_replay_request(p->f, new_obj(w, W_REQ, r->msgid, r->content, false),
-                                    r->msgid, d, "roCreate");
+            cg__flow_replay_request(
+                p->f, owned(w, new_obj(w, W_REQ, r->msgid, r->content, false), q, L_KEPT),
+                r->msgid, d, "roCreate");
         else
-            cg__flow_replay_answer(p->f, r->msgid, d, new_obj(w, W_ANS, r->msgid, r->content,
-                                                              false));
+            cg__flow_replay_answer(
+                p->f, r->msgid, d,
+                owned(w, new_obj(w, W_ANS, r->msgid, r->content, false), q, L_KEPT));
     }
     cg__flow_replay_done(p->f, w->now);
     run_acts(w, q);
     for (unsigned seq = 1; seq < p->next_seq; seq++) { /* unanswered requests survive (M-22) */
         if (p->done[seq])
             continue;
-        uint64_t ref = new_obj(w, W_REQ, NULL, (unsigned)q * 100000 + seq, false);
+        uint64_t ref =
+            owned(w, new_obj(w, W_REQ, NULL, (unsigned)q * 100000 + seq, false), q, L_KEPT);
         bool keep = p->sent_id[seq][0] != '\0';
         if (cg__flow_send(p->f, w->now, ref, "roCreate", keep, p->sent_id[seq]) != CG_OK)
             bad(w, "p%d: resubmitting %u refused", q, seq);
@@ -552,7 +614,7 @@ static bool heal(struct world *w)
                 pop(l->back, &l->nb);
                 deliver_msg(w, i, CG_FLOW_OUT, &m);
                 did = true;
-            } else if (w->p[i].next_seq <= NREQ) {
+            } else if (w->p[i].next_seq <= NREQ && w->p[i].f->qlen < CG_FLOW_QUEUE_MAX) {
                 app_send(w, i);
                 did = true;
             }
@@ -566,8 +628,27 @@ static bool heal(struct world *w)
     return false;
 }
 
+/* Does the core still hold ref? (held requests, remembered answers, queued sends) */
+static bool core_holds(const struct cg_flow *f, uint64_t ref)
+{
+    for (size_t i = 0; i < f->hlen; i++)
+        if (f->held[(f->hhead + i) % CG_FLOW_HELD_MAX].ref == ref)
+            return true;
+    for (size_t i = 0; i < CG_FLOW_SEEN; i++)
+        if (f->seen[i].answered && f->seen[i].answer == ref)
+            return true;
+    for (size_t i = 0; i < f->qlen; i++)
+        if (f->queue[(f->qhead + i) % CG_FLOW_QUEUE_MAX].ref == ref)
+            return true;
+    return false;
+}
+
 static void check_end(struct world *w)
 {
+    for (size_t i = 0; i < w->nobj; i++) /* every kept ref released or still held: no leak */
+        if (w->obj[i].life == L_KEPT && !core_holds(w->p[w->obj[i].owner].f, i + 1))
+            bad(w, "p%d: ref %zu (content %u) kept but never released (a leak in an adapter)",
+                w->obj[i].owner, i + 1, w->obj[i].content);
     for (int q = 0; q < 2; q++)
         for (unsigned seq = 1; seq <= NREQ; seq++)
             if (w->p[q].done[seq] != 1)
@@ -582,7 +663,11 @@ static bool run_seed(struct world *w, uint64_t seed)
     w->tlen = 0;
     if (w->trace != NULL)
         w->trace[0] = '\0';
-    w->healing = false; /* after the trace: not cleared by the memset */
+    for (int q = 0; q < 2; q++) {
+        memset(&w->p[q], 0, offsetof(struct peer, j));
+        w->l[q].up = false;
+        w->l[q].nf = w->l[q].nb = 0;
+    }
     w->seed = seed;
     w->rng = seed * 0x9E3779B97F4A7C15ull + 1;
     w->now = 1;
@@ -621,8 +706,13 @@ static void test_model_exactly_once_in_order_every_request_answered(void **state
     g_verbose = one != NULL;
     uint64_t failed = 0;
     for (uint64_t s = first; s < first + count; s++) {
+        w->tracing = g_verbose;
         if (run_seed(w, s) && !g_verbose)
             continue;
+        if (!g_verbose) { /* the same seed again, deterministic, with its trace */
+            w->tracing = true;
+            run_seed(w, s);
+        }
         if (!w->failed) {
             fputs(w->trace, stdout);
             continue;
