@@ -23,8 +23,12 @@ static struct cg_flow_act *emit(struct cg_flow *f, enum cg_flow_act_kind k, enum
     return a;
 }
 
+static void resume(struct cg_flow *f);
+
 bool cg__flow_action(struct cg_flow *f, struct cg_flow_act *a)
 {
+    if (f->alen == 0 && f->more)
+        resume(f);
     if (f->alen == 0)
         return false;
     *a = f->acts[f->ahead];
@@ -62,6 +66,16 @@ static void release(struct cg_flow *f, enum cg_flow_dir dir, uint64_t ref)
 {
     if (ref != 0)
         emit(f, CG_FLOW_A_RELEASE, dir)->ref = ref;
+}
+
+/* Room for one more step of long work (a step emits at most 6 actions)? If
+ * not, the work goes on in resume() as the actions are drained. */
+static bool room(struct cg_flow *f)
+{
+    if (f->alen + 8 <= CG_FLOW_ACTS)
+        return true;
+    f->more = true;
+    return false;
 }
 
 static void copy_id(char *dst, const char *src)
@@ -166,6 +180,7 @@ enum cg_err cg__flow_send(struct cg_flow *f, uint64_t now_ms, uint64_t ref, cons
     }
     CG_CHECK(!keep_id || msgid == NULL || strlen(msgid) < CG_FLOW_MSGID, CG_ETOOBIG);
     CG_CHECK(f->qlen < f->cfg.max_queue, CG_EFULL);
+    f->now = now_ms;
     struct cg_flow_out_req *p = &f->queue[(f->qhead + f->qlen++) % CG_FLOW_QUEUE_MAX];
     memset(p, 0, sizeof(*p));
     p->ref = ref;
@@ -433,7 +448,7 @@ static void accept(struct cg_flow *f, const struct cg_flow_held *h, bool repeat)
 static void next_held(struct cg_flow *f, uint64_t now)
 {
     while (f->in_state == CG_FLOW_IN_IDLE && !f->jwait && f->hlen > 0 &&
-           (f->up[CG_FLOW_IN] || f->cfg.journal)) {
+           (f->up[CG_FLOW_IN] || f->cfg.journal) && room(f)) {
         struct cg_flow_held h = f->held[f->hhead];
         f->hhead = (f->hhead + 1) % CG_FLOW_HELD_MAX;
         f->hlen--;
@@ -554,6 +569,7 @@ static void on_request(struct cg_flow *f, uint64_t now, const struct cg_flow_msg
 
 void cg__flow_journal_result(struct cg_flow *f, uint64_t now_ms, bool ok, const char *why)
 {
+    f->now = now_ms;
     if (!f->jwait)
         return;
     f->jwait = false;
@@ -580,6 +596,7 @@ enum cg_err cg__flow_app_answer(struct cg_flow *f, uint64_t now_ms, uint64_t tok
 {
     CG_CHECK(f != NULL && answer != 0, CG_EINVAL);
     CG_CHECK(f->in_state == CG_FLOW_IN_APP && token == f->cur_token, CG_ESTATE);
+    f->now = now_ms;
     const struct cg_flow_held *h = &f->cur;
     struct cg_flow_seen *s = h->has_id ? find_seen(f, h->msgid) : NULL;
     if (s != NULL) { /* kept for a repeat (M-22) */
@@ -605,6 +622,7 @@ enum cg_err cg__flow_app_answer(struct cg_flow *f, uint64_t now_ms, uint64_t tok
 void cg__flow_received(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir,
                        const struct cg_flow_msg *m)
 {
+    f->now = now_ms;
     f->last_rx[dir] = now_ms;
     if (strcasecmp(m->env->name, "keepAlive") == 0)
         return; /* M-09: ends here, never answered, never delivered */
@@ -617,6 +635,7 @@ void cg__flow_received(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir,
 void cg__flow_unreadable(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir,
                          const char *text)
 {
+    f->now = now_ms;
     f->last_rx[dir] = now_ms;
     const char *t = text != NULL && text[0] != '\0' ? text : "(nothing readable)";
     if (dir == CG_FLOW_IN) {
@@ -685,6 +704,7 @@ static void on_ack_timeout(struct cg_flow *f, uint64_t now)
 
 void cg__flow_timer(struct cg_flow *f, uint64_t now_ms, enum cg_flow_timer t)
 {
+    f->now = now_ms;
     if (t == CG_FLOW_T_ACK)
         on_ack_timeout(f, now_ms);
     else
@@ -695,6 +715,7 @@ void cg__flow_timer(struct cg_flow *f, uint64_t now_ms, enum cg_flow_timer t)
 
 void cg__flow_lane_up(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir)
 {
+    f->now = now_ms;
     if (f->up[dir])
         return;
     f->up[dir] = true;
@@ -712,9 +733,19 @@ void cg__flow_lane_up(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir)
         kick(f, now_ms);
 }
 
+/* Held requests never delivered: the peer sends them again. */
+static void drop_held(struct cg_flow *f)
+{
+    while (f->hlen > 0 && room(f)) {
+        release(f, CG_FLOW_IN, f->held[f->hhead].ref);
+        f->hhead = (f->hhead + 1) % CG_FLOW_HELD_MAX;
+        f->hlen--;
+    }
+}
+
 void cg__flow_lane_down(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir)
 {
-    CG_UNUSED(now_ms);
+    f->now = now_ms;
     if (!f->up[dir])
         return;
     f->up[dir] = false;
@@ -723,13 +754,8 @@ void cg__flow_lane_down(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir
         disarm(f, CG_FLOW_T_ACK); /* the request in flight stays: sent again when back */
         return;
     }
-    if (f->cfg.journal)
-        return; /* journaled: they are answered, the answers wait for the repeats */
-    while (f->hlen > 0) { /* never delivered: the peer sends them again */
-        release(f, CG_FLOW_IN, f->held[f->hhead].ref);
-        f->hhead = (f->hhead + 1) % CG_FLOW_HELD_MAX;
-        f->hlen--;
-    }
+    if (!f->cfg.journal) /* journaled: they are answered, the answers wait for the repeats */
+        drop_held(f);
 }
 
 /* ---- journal replay ---- */
@@ -793,19 +819,44 @@ void cg__flow_replay_delivered(struct cg_flow *f, const char *msgid, const uint8
         memcpy(s->digest, digest, CG_FLOW_DIGEST);
 }
 
+/* Without the journal option, requests replayed were delivered before the
+ * restart: remembered by ID, not delivered again. */
+static void convert_replayed(struct cg_flow *f)
+{
+    while (f->hlen > 0 && room(f)) {
+        struct cg_flow_held *h = &f->held[f->hhead];
+        if (h->has_id)
+            cg__flow_replay_delivered(f, h->msgid, h->digest);
+        release(f, CG_FLOW_IN, h->ref);
+        f->hhead = (f->hhead + 1) % CG_FLOW_HELD_MAX;
+        f->hlen--;
+    }
+    f->convert_pending = f->hlen > 0;
+}
+
 void cg__flow_replay_done(struct cg_flow *f, uint64_t now_ms)
 {
-    if (!f->cfg.journal) { /* delivered before the restart: remembered by ID, not again */
-        while (f->hlen > 0) {
-            struct cg_flow_held *h = &f->held[f->hhead];
-            if (h->has_id)
-                cg__flow_replay_delivered(f, h->msgid, h->digest);
-            release(f, CG_FLOW_IN, h->ref);
-            f->hhead = (f->hhead + 1) % CG_FLOW_HELD_MAX;
-            f->hlen--;
-        }
+    f->now = now_ms;
+    if (!f->cfg.journal)
+        convert_replayed(f);
+    if (!f->convert_pending)
+        next_held(f, now_ms);
+}
+
+/* Long work goes on as the actions are drained (cg__flow_action). */
+static void resume(struct cg_flow *f)
+{
+    f->more = false;
+    if (f->convert_pending) {
+        convert_replayed(f);
+        if (f->convert_pending)
+            return;
     }
-    next_held(f, now_ms);
+    if (!f->cfg.journal && !f->up[CG_FLOW_IN] && f->hlen > 0) {
+        drop_held(f);
+        return;
+    }
+    next_held(f, f->now);
 }
 
 const char *cg__flow_act_name(enum cg_flow_act_kind k)

@@ -167,6 +167,9 @@ struct cg_flow {
     /* actions */
     struct cg_flow_act acts[CG_FLOW_ACTS];
     size_t ahead, alen;
+    bool more;              /* work stopped for room in acts[]: resumed as they are drained */
+    bool convert_pending;   /* replay_done's conversion of replayed requests not finished */
+    uint64_t now;           /* the time of the last event (for resuming) */
     bool overflow;          /* more than CG_FLOW_ACTS actions in one event: a bug */
     struct cg_flow_act spill; /* where an overflowing action lands */
 };
@@ -175,7 +178,10 @@ struct cg_flow {
  * persisted reservation mark (0 for none): IDs start there (M-11). */
 enum cg_err cg__flow_init(struct cg_flow *f, const struct cg_flow_config *cfg, uint32_t id_mark);
 
-/* The next action, false when none is left. */
+/* The next action, false when none is left. Long work (dropping or replaying
+ * a full held list, answering many held repeats) stops when the action queue
+ * is nearly full and goes on here as it is drained: draining until false
+ * always sees all of an event's actions. */
 bool cg__flow_action(struct cg_flow *f, struct cg_flow_act *a);
 
 /* A lane is up or down. */

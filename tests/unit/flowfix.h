@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define FX_MAX 64
+#define FX_MAX 512
 
 struct fx_acts {
     struct cg_flow_act a[FX_MAX];

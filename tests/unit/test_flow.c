@@ -669,6 +669,51 @@ static void test_in_lane_down_drops_held_without_journal(void **state)
     free(f);
 }
 
+static void test_m22_full_held_list_dropped_without_losing_actions(void **state)
+{
+    (void)state; /* a peer ignoring stop-and-wait fills the held list, then its lane drops */
+    struct fx_acts x;
+    struct cg_flow_config c = cfg_default();
+    c.max_held = CG_FLOW_HELD_MAX;
+    struct cg_flow *f = mk_up(&c, &x);
+    char id[16];
+    for (unsigned i = 1; i <= 1 + CG_FLOW_HELD_MAX; i++) {
+        snprintf(id, sizeof(id), "%u", i);
+        in_req(f, i, "roCreate", id, i, 100 + i, &x);
+    }
+    assert_int_equal(f->hlen, CG_FLOW_HELD_MAX);
+    cg__flow_lane_down(f, 100, CG_FLOW_IN);
+    fx_drain(f, &x);
+    assert_false(f->overflow);
+    assert_int_equal(fx_count(&x, CG_FLOW_A_RELEASE), CG_FLOW_HELD_MAX);
+    free(f);
+}
+
+static void test_m22_full_journal_replayed_without_losing_actions(void **state)
+{
+    (void)state; /* record mode: 64 requests delivered before a restart, remembered by ID */
+    struct fx_acts x;
+    struct cg_flow_config c = cfg_default();
+    c.record = true;
+    struct cg_flow *f = mk(&c, 0);
+    char id[16];
+    uint8_t d[CG_FLOW_DIGEST];
+    for (unsigned i = 1; i <= CG_FLOW_HELD_MAX; i++) {
+        snprintf(id, sizeof(id), "%u", i);
+        fx_digest(d, i);
+        cg__flow_replay_request(f, 100 + i, id, d, "roCreate");
+    }
+    cg__flow_replay_done(f, 0);
+    fx_drain(f, &x);
+    assert_false(f->overflow);
+    assert_int_equal(fx_count(&x, CG_FLOW_A_RELEASE), CG_FLOW_HELD_MAX);
+    cg__flow_lane_up(f, 1, CG_FLOW_IN);
+    in_req(f, 2, "roCreate", "64", 64, 9, &x); /* the last one: remembered as delivered */
+    assert_int_equal(fx_count(&x, CG_FLOW_A_DELIVER), 0);
+    assert_non_null(fx_find(&x, CG_FLOW_A_SEND_ACK));
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -701,6 +746,8 @@ int main(void)
         cmocka_unit_test(test_m09_keepalive_only_when_idle_and_no_exchange),
         cmocka_unit_test(test_m09_keepalive_received_never_answered),
         cmocka_unit_test(test_in_lane_down_drops_held_without_journal),
+        cmocka_unit_test(test_m22_full_held_list_dropped_without_losing_actions),
+        cmocka_unit_test(test_m22_full_journal_replayed_without_losing_actions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
