@@ -7,8 +7,9 @@ VGDIR     ?= build-vg
 FUZZ_SECONDS ?= 600
 SOAK_MINUTES ?= 30
 SOAK_LINKS   ?= 50
+FLOW_SEEDS   ?= 200000
 
-.PHONY: all deps build test demo bench fuzz soak install clean format valgrind
+.PHONY: all deps build test demo bench fuzz soak model install clean format valgrind
 
 all: build
 
@@ -50,6 +51,13 @@ fuzz: deps
 # every message be applied exactly once, in order. See docs/soak.md.
 soak: build
 	@bash scripts/soak/soak.sh --minutes $(SOAK_MINUTES) --links $(SOAK_LINKS)
+
+# The flow core's model-based test (tests/unit/test_flow_model.c) over
+# FLOW_SEEDS seeds (make test runs 2000); FLOW_SEED=S replays one with its trace.
+model: deps
+	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DCG_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN) -j $(JOBS) --target test_flow_model
+	@FLOW_SEEDS=$(FLOW_SEEDS) $(ASAN)/bin/test_flow_model
 
 install: build
 	@cmake --install $(BUILD)

@@ -1,0 +1,869 @@
+/* The sans-I/O MOS flow core (flow.h): events in, actions out. */
+#include "flow/flow.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define MSGID_MAX 0x7FFFFFFFu /* M-11: a 32-bit signed integer >= 1 */
+
+/* ---- actions ---- */
+
+static struct cg_flow_act *emit(struct cg_flow *f, enum cg_flow_act_kind k, enum cg_flow_dir dir)
+{
+    if (f->alen >= CG_FLOW_ACTS) {
+        f->overflow = true;
+        return memset(&f->spill, 0, sizeof(f->spill));
+    }
+    struct cg_flow_act *a = &f->acts[(f->ahead + f->alen++) % CG_FLOW_ACTS];
+    memset(a, 0, sizeof(*a));
+    a->kind = k;
+    a->dir = dir;
+    return a;
+}
+
+static void resume(struct cg_flow *f);
+
+bool cg__flow_action(struct cg_flow *f, struct cg_flow_act *a)
+{
+    if (f->alen == 0 && f->more)
+        resume(f);
+    if (f->alen == 0)
+        return false;
+    *a = f->acts[f->ahead];
+    f->ahead = (f->ahead + 1) % CG_FLOW_ACTS;
+    f->alen--;
+    return true;
+}
+
+static void flog(struct cg_flow *f, enum cg_flow_dir dir, enum cg_log_level lv, const char *fmt,
+                 ...) CG_PRINTF(4, 5);
+static void flog(struct cg_flow *f, enum cg_flow_dir dir, enum cg_log_level lv, const char *fmt,
+                 ...)
+{
+    struct cg_flow_act *a = emit(f, CG_FLOW_A_LOG, dir);
+    a->level = lv;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->text, sizeof(a->text), fmt, ap);
+    va_end(ap);
+}
+
+static void arm(struct cg_flow *f, enum cg_flow_timer t, uint64_t at)
+{
+    struct cg_flow_act *a = emit(f, CG_FLOW_A_ARM, t == CG_FLOW_T_IDLE_IN ? CG_FLOW_IN : CG_FLOW_OUT);
+    a->timer = t;
+    a->at_ms = at;
+}
+
+static void disarm(struct cg_flow *f, enum cg_flow_timer t)
+{
+    emit(f, CG_FLOW_A_DISARM, t == CG_FLOW_T_IDLE_IN ? CG_FLOW_IN : CG_FLOW_OUT)->timer = t;
+}
+
+static void release(struct cg_flow *f, enum cg_flow_dir dir, uint64_t ref)
+{
+    if (ref != 0)
+        emit(f, CG_FLOW_A_RELEASE, dir)->ref = ref;
+}
+
+/* Room for one more step of long work (a step emits at most 6 actions)? If
+ * not, the work goes on in resume() as the actions are drained. */
+static bool room(struct cg_flow *f)
+{
+    if (f->alen + 8 <= CG_FLOW_ACTS)
+        return true;
+    f->more = true;
+    return false;
+}
+
+static void copy_id(char *dst, const char *src)
+{
+    snprintf(dst, CG_FLOW_MSGID, "%s", src != NULL ? src : "");
+}
+
+static void wrote(struct cg_flow *f, enum cg_flow_dir dir, uint64_t now) { f->last_tx[dir] = now; }
+
+/* ---- setup ---- */
+
+enum cg_err cg__flow_init(struct cg_flow *f, const struct cg_flow_config *cfg, uint32_t id_mark)
+{
+    CG_CHECK(f != NULL && cfg != NULL, CG_EINVAL);
+    CG_CHECK(cfg->max_queue >= 1 && cfg->max_queue <= CG_FLOW_QUEUE_MAX, CG_ERANGE);
+    CG_CHECK(cfg->max_held <= CG_FLOW_HELD_MAX && cfg->ack_timeout_ms > 0, CG_ERANGE);
+    memset(f, 0, sizeof(*f));
+    f->cfg = *cfg;
+    f->cfg.record = cfg->record || cfg->journal;
+    if (f->cfg.heartbeat_gap_ms == 0)
+        f->cfg.heartbeat_gap_ms = 1000;
+    f->id_next = id_mark >= 1 && id_mark <= MSGID_MAX ? id_mark : 1;
+    f->id_mark = f->id_next; /* nothing reserved yet in this run */
+    return CG_OK;
+}
+
+/* ---- OUT lane (M-22) ---- */
+
+static struct cg_flow_out_req *inflight(struct cg_flow *f)
+{
+    return f->out_state == CG_FLOW_OUT_WAIT ? &f->queue[f->qhead] : NULL;
+}
+
+/* M-11: the next messageID; a block is reserved (persisted) before its first use. */
+static uint32_t next_msgid(struct cg_flow *f)
+{
+    if (f->id_next == f->id_mark) {
+        uint32_t room = MSGID_MAX - f->id_next + 1;
+        f->id_mark = f->id_next + (room < CG_FLOW_ID_BLOCK ? room : CG_FLOW_ID_BLOCK);
+        emit(f, CG_FLOW_A_RESERVE_IDS, CG_FLOW_OUT)->id_mark = f->id_mark;
+    }
+    uint32_t id = f->id_next++;
+    if (f->id_next > MSGID_MAX) /* wraps to 1 (M-11), reserving again from there */
+        f->id_next = f->id_mark = 1;
+    return id;
+}
+
+static void transmit(struct cg_flow *f, uint64_t now)
+{
+    struct cg_flow_out_req *p = inflight(f);
+    struct cg_flow_act *a = emit(f, CG_FLOW_A_SEND_REQUEST, CG_FLOW_OUT);
+    a->ref = p->ref;
+    copy_id(a->msgid, p->msgid);
+    p->tries++;
+    wrote(f, CG_FLOW_OUT, now);
+    arm(f, CG_FLOW_T_ACK, now + f->cfg.ack_timeout_ms);
+}
+
+static void kick(struct cg_flow *f, uint64_t now)
+{
+    if (f->out_state != CG_FLOW_OUT_IDLE || f->qlen == 0 || !f->up[CG_FLOW_OUT])
+        return;
+    f->out_state = CG_FLOW_OUT_WAIT;
+    struct cg_flow_out_req *p = inflight(f);
+    if (!p->keep_id) /* allocated once: a retry keeps it (M-22) */
+        snprintf(p->msgid, sizeof(p->msgid), "%u", (unsigned)next_msgid(f));
+    p->keep_id = true;
+    transmit(f, now);
+}
+
+static void complete(struct cg_flow *f, uint64_t now, enum cg_err status, uint64_t answer,
+                     const char *text)
+{
+    struct cg_flow_out_req *p = inflight(f);
+    disarm(f, CG_FLOW_T_ACK);
+    struct cg_flow_act *a = emit(f, CG_FLOW_A_COMPLETE, CG_FLOW_OUT);
+    a->ref = p->ref;
+    a->answer = answer;
+    a->status = status;
+    copy_id(a->msgid, p->msgid);
+    snprintf(a->text, sizeof(a->text), "%s", text != NULL ? text : "");
+    copy_id(f->last_answered, p->msgid); /* to recognise a retry's second answer */
+    f->qhead = (f->qhead + 1) % CG_FLOW_QUEUE_MAX;
+    f->qlen--;
+    f->out_state = CG_FLOW_OUT_IDLE;
+    kick(f, now);
+}
+
+static bool removed_in_4(const char *name)
+{
+    const struct cg_mos_msg_info *info = cg_mos_msg_lookup(name, strlen(name));
+    return info != NULL && info->removed_in_4;
+}
+
+enum cg_err cg__flow_send(struct cg_flow *f, uint64_t now_ms, uint64_t ref, const char *name,
+                          bool keep_id, const char *msgid)
+{
+    CG_CHECK(f != NULL && ref != 0 && name != NULL, CG_EINVAL);
+    if (!keep_id && removed_in_4(name)) { /* M-12: a 4.0 endpoint never initiates it */
+        flog(f, CG_FLOW_OUT, CG_LOG_ERROR, "<%.64s> was removed in MOS 4.0: not sent (M-12)", name);
+        return CG_EPROTO;
+    }
+    CG_CHECK(!keep_id || msgid == NULL || strlen(msgid) < CG_FLOW_MSGID, CG_ETOOBIG);
+    CG_CHECK(f->qlen < f->cfg.max_queue, CG_EFULL);
+    f->now = now_ms;
+    struct cg_flow_out_req *p = &f->queue[(f->qhead + f->qlen++) % CG_FLOW_QUEUE_MAX];
+    memset(p, 0, sizeof(*p));
+    p->ref = ref;
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    p->keep_id = keep_id;
+    if (keep_id)
+        copy_id(p->msgid, msgid);
+    kick(f, now_ms);
+    return CG_OK;
+}
+
+static bool answer_fits(int ch, const char *request, const char *answer)
+{
+    if (strcmp(answer, ch == 1 ? "roAck" : "mosAck") == 0)
+        return true;
+    const struct cg_mos_msg_info *info = cg_mos_msg_lookup(request, strlen(request));
+    return info != NULL && info->answer != NULL && strcmp(info->answer, answer) == 0;
+}
+
+/* Does the answer's messageID (or, for an ID-less request, its kind) fit p? */
+static bool same_id(const struct cg_flow *f, const struct cg_mos_envelope *env,
+                    const struct cg_flow_out_req *p)
+{
+    if (env->message_id_kind == CG_MOS_MSGID_ABSENT) /* lenient: legacy peers (M-11) */
+        return true;
+    if (p->msgid[0] == '\0') /* asked without an ID: answered by kind (issue 12 item 1) */
+        return answer_fits(f->cfg.ch, p->name, env->name);
+    uint32_t a = 0; /* "0x1F" answers "31": values when both are numbers */
+    if (cg_mos_message_id_parse(p->msgid, &a) == CG_MOS_MSGID_OK &&
+        env->message_id_kind == CG_MOS_MSGID_OK)
+        return env->message_id_value == a;
+    return strcmp(env->message_id, p->msgid) == 0;
+}
+
+static void on_answer(struct cg_flow *f, uint64_t now, const struct cg_flow_msg *m)
+{
+    const struct cg_mos_envelope *env = m->env;
+    struct cg_flow_out_req *p = inflight(f);
+    if (env->message_id_kind != CG_MOS_MSGID_ABSENT && f->last_answered[0] != '\0' &&
+        strcmp(env->message_id, f->last_answered) == 0 &&
+        (p == NULL || p->msgid[0] == '\0' || !same_id(f, env, p))) { /* a retry's 2nd answer */
+        flog(f, CG_FLOW_OUT, CG_LOG_INFO, "<%s> answers messageID %.64s again: dropped, it was "
+             "taken the first time", env->name, env->message_id);
+        return;
+    }
+    if (p == NULL) {
+        flog(f, CG_FLOW_OUT, CG_LOG_WARN, "<%s> arrived with no request outstanding: dropped",
+             env->name);
+        return;
+    }
+    if (!same_id(f, env, p)) {
+        flog(f, CG_FLOW_OUT, CG_LOG_WARN, "<%s> messageID %.64s does not answer <%s> messageID "
+             "%s, the one outstanding: dropped", env->name, env->message_id, p->name, p->msgid);
+        return;
+    }
+    complete(f, now, m->nack ? CG_ENACK : CG_OK, m->ref, NULL);
+}
+
+/* ---- IN lane ---- */
+
+static bool has_id(const struct cg_mos_envelope *env)
+{
+    return env->message_id_kind != CG_MOS_MSGID_ABSENT && env->message_id[0] != '\0';
+}
+
+static void nack(struct cg_flow *f, uint64_t now, const char *msgid, const char *fmt, ...)
+    CG_PRINTF(4, 5);
+static void nack(struct cg_flow *f, uint64_t now, const char *msgid, const char *fmt, ...)
+{
+    if (!f->up[CG_FLOW_IN])
+        return;
+    struct cg_flow_act *a = emit(f, CG_FLOW_A_SEND_NACK, CG_FLOW_IN);
+    copy_id(a->msgid, msgid);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->text, sizeof(a->text), fmt, ap);
+    va_end(ap);
+    wrote(f, CG_FLOW_IN, now);
+}
+
+static struct cg_flow_seen *find_seen(struct cg_flow *f, const char *msgid)
+{
+    for (size_t i = 0; i < CG_FLOW_SEEN; i++)
+        if (f->seen[i].msgid[0] != '\0' && strcmp(f->seen[i].msgid, msgid) == 0)
+            return &f->seen[i];
+    return NULL;
+}
+
+static void clear_seen(struct cg_flow *f, struct cg_flow_seen *s)
+{
+    if (s->answered)
+        release(f, CG_FLOW_IN, s->answer);
+    memset(s, 0, sizeof(*s));
+}
+
+/* The slot for msgid: its own, or the oldest one (its answer released). */
+static struct cg_flow_seen *seen_slot(struct cg_flow *f, const char *msgid)
+{
+    struct cg_flow_seen *s = find_seen(f, msgid);
+    if (s == NULL) {
+        s = &f->seen[f->seen_next];
+        f->seen_next = (f->seen_next + 1) % CG_FLOW_SEEN;
+        clear_seen(f, s);
+        copy_id(s->msgid, msgid);
+    }
+    return s;
+}
+
+static struct cg_flow_held *find_held(struct cg_flow *f, const char *msgid)
+{
+    for (size_t i = 0; i < f->hlen; i++) {
+        struct cg_flow_held *h = &f->held[(f->hhead + i) % CG_FLOW_HELD_MAX];
+        if (h->has_id && strcmp(h->msgid, msgid) == 0)
+            return h;
+    }
+    return NULL;
+}
+
+static void push_held(struct cg_flow *f, const struct cg_flow_held *h)
+{
+    f->held[(f->hhead + f->hlen++) % CG_FLOW_HELD_MAX] = *h;
+}
+
+/* The same messageID with other content is another request (issue 20 item 3):
+ * delivered, or refused by the setting. true: it goes on as new. */
+static bool reused_goes_on(struct cg_flow *f, uint64_t now, const struct cg_flow_held *h)
+{
+    if (f->cfg.reused == CG_FLOW_REUSED_NACK) {
+        flog(f, CG_FLOW_IN, CG_LOG_WARN, "<%s> messageID %s reused with different content: "
+             "refused", h->name, h->msgid);
+        nack(f, now, h->msgid, "messageID %s reused with different content", h->msgid);
+        return false;
+    }
+    flog(f, CG_FLOW_IN, CG_LOG_WARN, "<%s> messageID %s reused with different content: "
+         "delivered as a new request", h->name, h->msgid);
+    return true;
+}
+
+static void send_answer(struct cg_flow *f, uint64_t now, const char *msgid, uint64_t answer)
+{
+    if (!f->up[CG_FLOW_IN])
+        return; /* kept: the peer's repeat gets it (M-22) */
+    struct cg_flow_act *a = emit(f, CG_FLOW_A_SEND_ANSWER, CG_FLOW_IN);
+    a->answer = answer;
+    copy_id(a->msgid, msgid);
+    wrote(f, CG_FLOW_IN, now);
+}
+
+/* What the memory of messageIDs says about a request (M-22). true: new (to
+ * deliver or hold); *repeat when it may have been delivered before a restart. */
+static bool is_new(struct cg_flow *f, uint64_t now, const struct cg_flow_held *h, bool fresh,
+                   bool *repeat)
+{
+    if (!h->has_id)
+        return true;
+    struct cg_flow_seen *s = find_seen(f, h->msgid);
+    if (s != NULL && s->has_digest && memcmp(s->digest, h->digest, CG_FLOW_DIGEST) != 0) {
+        return reused_goes_on(f, now, h); /* the old memory goes when it is delivered */
+    }
+    if (s != NULL && s->answered) { /* M-22: a lost answer, asked again */
+        flog(f, CG_FLOW_IN, CG_LOG_INFO, "messageID %s again: answered again from memory",
+             h->msgid);
+        if (!fresh && f->cfg.record) { /* a journaled repeat: closed with the answer it got */
+            struct cg_flow_act *a = emit(f, CG_FLOW_A_JOURNAL_ANSWER, CG_FLOW_IN);
+            a->answer = s->answer;
+            copy_id(a->msgid, h->msgid);
+            memcpy(a->digest, s->digest, CG_FLOW_DIGEST);
+        }
+        send_answer(f, now, h->msgid, s->answer);
+        return false;
+    }
+    if (s != NULL && s->restored && f->cfg.redeliver) {
+        flog(f, CG_FLOW_IN, CG_LOG_WARN, "messageID %s again after a restart: delivered again, "
+             "marked as a possible repeat (M-22)", h->msgid);
+        *repeat = true; /* forgotten only once delivered: recording it may fail */
+        return true;
+    }
+    if (s != NULL && s->restored) {
+        flog(f, CG_FLOW_IN, CG_LOG_WARN, "messageID %s again after a restart: it was delivered "
+             "before; acknowledged, not delivered twice", h->msgid);
+        if (f->up[CG_FLOW_IN]) {
+            copy_id(emit(f, CG_FLOW_A_SEND_ACK, CG_FLOW_IN)->msgid, h->msgid);
+            wrote(f, CG_FLOW_IN, now);
+        }
+        return false;
+    }
+    if (s != NULL) {
+        flog(f, CG_FLOW_IN, CG_LOG_INFO, "messageID %s again while it is being answered: ignored",
+             h->msgid);
+        return false;
+    }
+    struct cg_flow_held *w = fresh ? find_held(f, h->msgid) : NULL;
+    if (w != NULL && memcmp(w->digest, h->digest, CG_FLOW_DIGEST) == 0) {
+        /* issue 12 item 10: merged with the one waiting, never counted twice */
+        flog(f, CG_FLOW_IN, CG_LOG_INFO, "messageID %s again while it waits its turn: answered "
+             "then", h->msgid);
+        return false;
+    }
+    return w == NULL || reused_goes_on(f, now, h);
+}
+
+static void ask_journal(struct cg_flow *f, const struct cg_flow_held *h)
+{
+    struct cg_flow_act *a = emit(f, CG_FLOW_A_JOURNAL_REQUEST, CG_FLOW_IN);
+    a->ref = h->ref;
+    copy_id(a->msgid, h->msgid);
+    memcpy(a->digest, h->digest, CG_FLOW_DIGEST);
+    f->jwait = true;
+    f->jp = *h;
+}
+
+static void deliver_now(struct cg_flow *f, const struct cg_flow_held *h, bool kept, bool repeat);
+
+/* Without the journal option, a request is recorded as it is delivered (a
+ * restart then knows it was delivered: M-22); with it, it was recorded when
+ * accepted. */
+static void deliver(struct cg_flow *f, const struct cg_flow_held *h, bool kept, bool repeat)
+{
+    if (f->cfg.record && !f->cfg.journal) {
+        ask_journal(f, h);
+        f->jdeliver = true;
+        f->jkept = kept;
+        f->jrepeat = repeat;
+        return;
+    }
+    deliver_now(f, h, kept, repeat);
+}
+
+static void deliver_now(struct cg_flow *f, const struct cg_flow_held *h, bool kept, bool repeat)
+{
+    if (h->has_id) { /* remembered from now on: a repeat is not delivered twice */
+        struct cg_flow_seen *old;
+        while ((old = find_seen(f, h->msgid)) != NULL)
+            clear_seen(f, old);
+        struct cg_flow_seen *s = seen_slot(f, h->msgid);
+        s->has_digest = true;
+        memcpy(s->digest, h->digest, CG_FLOW_DIGEST);
+    }
+    f->in_state = CG_FLOW_IN_APP;
+    f->cur = *h;
+    f->cur_token = ++f->tokens;
+    struct cg_flow_act *a = emit(f, CG_FLOW_A_DELIVER, CG_FLOW_IN);
+    a->ref = h->ref;
+    a->token = f->cur_token;
+    a->repeat = repeat;
+    copy_id(a->msgid, h->msgid);
+    memcpy(a->digest, h->digest, CG_FLOW_DIGEST);
+    if (kept)
+        release(f, CG_FLOW_IN, h->ref);
+}
+
+/* Accepted (journaled where that is on): to the application, or held. */
+static void accept(struct cg_flow *f, const struct cg_flow_held *h, bool repeat)
+{
+    if (f->in_state == CG_FLOW_IN_IDLE) {
+        deliver(f, h, false, repeat);
+        return;
+    }
+    struct cg_flow_held k = *h;
+    k.replayed = repeat;
+    emit(f, CG_FLOW_A_KEEP, CG_FLOW_IN)->ref = h->ref;
+    push_held(f, &k);
+}
+
+static void next_held(struct cg_flow *f, uint64_t now)
+{
+    while (f->in_state == CG_FLOW_IN_IDLE && !f->jwait && f->hlen > 0 &&
+           (f->up[CG_FLOW_IN] || f->cfg.journal) && room(f)) {
+        struct cg_flow_held h = f->held[f->hhead];
+        f->hhead = (f->hhead + 1) % CG_FLOW_HELD_MAX;
+        f->hlen--;
+        bool repeat = h.replayed;
+        if (is_new(f, now, &h, false, &repeat))
+            deliver(f, &h, true, repeat);
+        else
+            release(f, CG_FLOW_IN, h.ref);
+    }
+}
+
+/* Issue 12 item 12: does an envelope ID name who the lane is for? ASCII case
+ * ignored; a fully qualified name counts as its first labels (profile 6). */
+static bool id_names(const char *got, const char *want)
+{
+    size_t g = strlen(got), w = strlen(want), n = g < w ? g : w;
+    if (strncasecmp(got, want, n) != 0)
+        return false;
+    return g == w || (g > w ? got[w] : want[g]) == '.';
+}
+
+static bool pair_is(const struct cg_mos_envelope *env, const char *mos, const char *ncs)
+{
+    return (!env->has_mos_id || id_names(env->mos_id, mos)) &&
+           (!env->has_ncs_id || id_names(env->ncs_id, ncs));
+}
+
+/* The envelope names this lane's pair of IDs, the standard way or swapped
+ * (Sofie as an NCS); a third ID is refused with a NACK. */
+static bool ids_fit(struct cg_flow *f, uint64_t now, const struct cg_mos_envelope *env)
+{
+    const char *mos = f->cfg.my_id, *ncs = f->cfg.peer_id;
+    if (mos == NULL || ncs == NULL || pair_is(env, mos, ncs) || pair_is(env, ncs, mos))
+        return true;
+    bool bad_mos = env->has_mos_id && !id_names(env->mos_id, mos) && !id_names(env->mos_id, ncs);
+    const char *field = bad_mos ? "mosID" : "ncsID";
+    char esc[200];
+    const char *got = bad_mos ? env->mos_id : env->ncs_id;
+    cg__log_escape(esc, sizeof(esc), got, strlen(got));
+    flog(f, CG_FLOW_IN, CG_LOG_WARN, "<%s> names %s \"%s\", not this lane's: refused with a NACK",
+         env->name, field, esc);
+    nack(f, now, has_id(env) ? env->message_id : NULL, "castgate: %s %.64s is not this "
+         "connection's (%.64s)", field, esc, bad_mos ? mos : ncs);
+    return false;
+}
+
+static void answer_heartbeat(struct cg_flow *f, uint64_t now, const struct cg_mos_envelope *env)
+{
+    if (f->hb_replied && now - f->last_hb_reply < f->cfg.heartbeat_gap_ms) { /* M-10 */
+        flog(f, CG_FLOW_IN, CG_LOG_DEBUG, "heartbeat answered less than a second ago: not again");
+        return;
+    }
+    if (!f->up[CG_FLOW_IN])
+        return;
+    f->hb_replied = true;
+    f->last_hb_reply = now;
+    copy_id(emit(f, CG_FLOW_A_SEND_HEARTBEAT, CG_FLOW_IN)->msgid,
+            has_id(env) ? env->message_id : NULL);
+    wrote(f, CG_FLOW_IN, now);
+}
+
+/* MOS 2.x, one socket for both lanes: an answer to our request in flight
+ * arrives among the peer's requests (a heartbeat answering ours is never
+ * answered: M-10 loop guard). */
+static bool is_our_answer(struct cg_flow *f, const struct cg_mos_envelope *env)
+{
+    if (!f->cfg.one_socket)
+        return false;
+    const struct cg_mos_msg_info *info = cg_mos_msg_lookup(env->name, strlen(env->name));
+    if (info != NULL && info->is_reply)
+        return true;
+    const struct cg_flow_out_req *p = inflight(f);
+    return p != NULL && strcmp(env->name, "heartbeat") == 0 && strcmp(p->name, "heartbeat") == 0;
+}
+
+static void on_request(struct cg_flow *f, uint64_t now, const struct cg_flow_msg *m)
+{
+    const struct cg_mos_envelope *env = m->env;
+    if (is_our_answer(f, env)) {
+        on_answer(f, now, m);
+        return;
+    }
+    if (!ids_fit(f, now, env))
+        return;
+    if (strcmp(env->name, "heartbeat") == 0 && !f->cfg.deliver_heartbeats) {
+        answer_heartbeat(f, now, env);
+        return;
+    }
+    const struct cg_mos_msg_info *info = cg_mos_msg_lookup(env->name, strlen(env->name));
+    if (info != NULL && info->is_reply) {
+        flog(f, CG_FLOW_IN, CG_LOG_WARN, "<%s> is an answer, not a request: dropped", env->name);
+        return;
+    }
+    struct cg_flow_held h = {.ref = m->ref, .has_id = has_id(env)};
+    if (h.has_id && strlen(env->message_id) >= CG_FLOW_MSGID) {
+        nack(f, now, NULL, "castgate: messageID longer than %d characters", CG_FLOW_MSGID - 1);
+        return;
+    }
+    copy_id(h.msgid, h.has_id ? env->message_id : NULL);
+    snprintf(h.name, sizeof(h.name), "%s", env->name);
+    memcpy(h.digest, m->digest, CG_FLOW_DIGEST);
+    bool repeat = false;
+    if (!is_new(f, now, &h, true, &repeat))
+        return;
+    if (f->in_state != CG_FLOW_IN_IDLE && f->hlen >= f->cfg.max_held) { /* ignoring M-22 */
+        flog(f, CG_FLOW_IN, CG_LOG_WARN, "<%s> messageID %s: %zu requests already wait: refused "
+             "with a NACK", h.name, h.msgid, f->hlen);
+        nack(f, now, h.msgid, "castgate: %zu requests already wait on this channel; send one at "
+             "a time (M-22)", f->hlen);
+        return;
+    }
+    if (f->cfg.journal) { /* accepted: on disk before anyone acts on it */
+        ask_journal(f, &h);
+        return;
+    }
+    accept(f, &h, repeat);
+}
+
+void cg__flow_journal_result(struct cg_flow *f, uint64_t now_ms, bool ok, const char *why)
+{
+    f->now = now_ms;
+    if (!f->jwait)
+        return;
+    f->jwait = false;
+    bool at_delivery = f->jdeliver;
+    f->jdeliver = false;
+    if (ok && at_delivery)
+        deliver_now(f, &f->jp, f->jkept, f->jrepeat);
+    else if (ok)
+        accept(f, &f->jp, false);
+    if (ok)
+        return;
+    if (at_delivery && f->jkept)
+        release(f, CG_FLOW_IN, f->jp.ref);
+    /* issue 12 item 8: never acknowledged without its record */
+    flog(f, CG_FLOW_IN, CG_LOG_ERROR, "<%s> messageID %s: cannot record the request (%s)",
+         f->jp.name, f->jp.msgid, why != NULL ? why : "?");
+    nack(f, now_ms, f->jp.msgid, "castgate: cannot record the request (%s); send it again later",
+         why != NULL ? why : "?");
+    next_held(f, now_ms);
+}
+
+enum cg_err cg__flow_app_answer(struct cg_flow *f, uint64_t now_ms, uint64_t token,
+                                uint64_t answer)
+{
+    CG_CHECK(f != NULL && answer != 0, CG_EINVAL);
+    CG_CHECK(f->in_state == CG_FLOW_IN_APP && token == f->cur_token, CG_ESTATE);
+    f->now = now_ms;
+    const struct cg_flow_held *h = &f->cur;
+    struct cg_flow_seen *s = h->has_id ? find_seen(f, h->msgid) : NULL;
+    if (s != NULL) { /* kept for a repeat (M-22) */
+        s->answered = true;
+        s->answer = answer;
+    }
+    if (f->cfg.record) { /* on disk before the peer hears it */
+        struct cg_flow_act *a = emit(f, CG_FLOW_A_JOURNAL_ANSWER, CG_FLOW_IN);
+        a->answer = answer;
+        copy_id(a->msgid, h->msgid);
+        memcpy(a->digest, h->digest, CG_FLOW_DIGEST);
+    }
+    send_answer(f, now_ms, h->msgid, answer);
+    if (s == NULL)
+        release(f, CG_FLOW_IN, answer);
+    f->in_state = CG_FLOW_IN_IDLE;
+    next_held(f, now_ms);
+    return CG_OK;
+}
+
+/* ---- what arrives ---- */
+
+void cg__flow_received(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir,
+                       const struct cg_flow_msg *m)
+{
+    f->now = now_ms;
+    f->last_rx[dir] = now_ms;
+    if (strcasecmp(m->env->name, "keepAlive") == 0)
+        return; /* M-09: ends here, never answered, never delivered */
+    if (dir == CG_FLOW_OUT)
+        on_answer(f, now_ms, m);
+    else
+        on_request(f, now_ms, m);
+}
+
+void cg__flow_unreadable(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir,
+                         const char *text)
+{
+    f->now = now_ms;
+    f->last_rx[dir] = now_ms;
+    const char *t = text != NULL && text[0] != '\0' ? text : "(nothing readable)";
+    if (dir == CG_FLOW_IN) {
+        flog(f, dir, CG_LOG_WARN, "not one MOS message: refused");
+        nack(f, now_ms, NULL, "not one MOS message");
+        return;
+    }
+    struct cg_flow_out_req *p = inflight(f);
+    if (p == NULL) {
+        flog(f, dir, CG_LOG_WARN, "not a MOS message with no request outstanding: dropped: %.160s",
+             t);
+        return;
+    }
+    /* issue 20 item 1: a NACK carrying the text, never sent again */
+    flog(f, dir, CG_LOG_WARN, "<%s> messageID %s answered with something that is not a MOS "
+         "message: taken as a NACK, not sent again: %.120s", p->name, p->msgid, t);
+    char why[CG_FLOW_TEXT];
+    snprintf(why, sizeof(why), "peer answered: %.200s", t);
+    complete(f, now_ms, CG_ENACK, 0, why);
+}
+
+/* ---- timers ---- */
+
+static bool exchange_open(const struct cg_flow *f, enum cg_flow_dir dir)
+{
+    return dir == CG_FLOW_OUT ? f->out_state == CG_FLOW_OUT_WAIT
+                              : f->in_state == CG_FLOW_IN_APP || f->hlen > 0;
+}
+
+/* M-09: a keepAlive only after keepalive_ms without traffic either way on
+ * the lane, and never in the middle of an exchange. */
+static void on_idle(struct cg_flow *f, uint64_t now, enum cg_flow_dir dir)
+{
+    uint32_t ka = f->cfg.keepalive_ms;
+    if (ka == 0 || !f->up[dir])
+        return;
+    uint64_t last = f->last_tx[dir] > f->last_rx[dir] ? f->last_tx[dir] : f->last_rx[dir];
+    uint64_t due = last + ka;
+    if (now >= due && !exchange_open(f, dir)) {
+        emit(f, CG_FLOW_A_SEND_KEEPALIVE, dir);
+        wrote(f, dir, now);
+        due = now + ka;
+    } else if (now >= due) {
+        due = now + ka;
+    }
+    arm(f, dir == CG_FLOW_OUT ? CG_FLOW_T_IDLE_OUT : CG_FLOW_T_IDLE_IN, due);
+}
+
+/* M-22: sent again with the same messageID after each timeout, up to the
+ * retry budget; then CG_ETIMEDOUT and the lane moves on (issue 12 item 1). */
+static void on_ack_timeout(struct cg_flow *f, uint64_t now)
+{
+    struct cg_flow_out_req *p = inflight(f);
+    if (p == NULL || !f->up[CG_FLOW_OUT])
+        return;
+    if (++p->timeouts > f->cfg.retries) {
+        flog(f, CG_FLOW_OUT, CG_LOG_ERROR, "no answer to <%s> messageID %s after %u send(s): "
+             "giving up, the next request goes on", p->name, p->msgid, p->tries);
+        complete(f, now, CG_ETIMEDOUT, 0, "no answer; the peer may still apply it");
+        return;
+    }
+    flog(f, CG_FLOW_OUT, CG_LOG_WARN, "no answer to <%s> messageID %s yet: sending it again "
+         "(%u of %u)", p->name, p->msgid, p->timeouts, f->cfg.retries);
+    transmit(f, now);
+}
+
+void cg__flow_timer(struct cg_flow *f, uint64_t now_ms, enum cg_flow_timer t)
+{
+    f->now = now_ms;
+    if (t == CG_FLOW_T_ACK)
+        on_ack_timeout(f, now_ms);
+    else
+        on_idle(f, now_ms, t == CG_FLOW_T_IDLE_OUT ? CG_FLOW_OUT : CG_FLOW_IN);
+}
+
+/* ---- lanes ---- */
+
+void cg__flow_lane_up(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir)
+{
+    f->now = now_ms;
+    if (f->up[dir])
+        return;
+    f->up[dir] = true;
+    f->last_rx[dir] = f->last_tx[dir] = now_ms;
+    if (f->cfg.keepalive_ms != 0)
+        arm(f, dir == CG_FLOW_OUT ? CG_FLOW_T_IDLE_OUT : CG_FLOW_T_IDLE_IN,
+            now_ms + f->cfg.keepalive_ms);
+    if (dir == CG_FLOW_IN) {
+        next_held(f, now_ms);
+        return;
+    }
+    if (f->out_state == CG_FLOW_OUT_WAIT)
+        transmit(f, now_ms); /* the one in flight again, same messageID (M-22) */
+    else
+        kick(f, now_ms);
+}
+
+/* Held requests never delivered: the peer sends them again. */
+static void drop_held(struct cg_flow *f)
+{
+    while (f->hlen > 0 && room(f)) {
+        release(f, CG_FLOW_IN, f->held[f->hhead].ref);
+        f->hhead = (f->hhead + 1) % CG_FLOW_HELD_MAX;
+        f->hlen--;
+    }
+}
+
+void cg__flow_lane_down(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir)
+{
+    f->now = now_ms;
+    if (!f->up[dir])
+        return;
+    f->up[dir] = false;
+    disarm(f, dir == CG_FLOW_OUT ? CG_FLOW_T_IDLE_OUT : CG_FLOW_T_IDLE_IN);
+    if (dir == CG_FLOW_OUT) {
+        disarm(f, CG_FLOW_T_ACK); /* the request in flight stays: sent again when back */
+        return;
+    }
+    if (!f->cfg.journal) /* journaled: they are answered, the answers wait for the repeats */
+        drop_held(f);
+}
+
+/* ---- journal replay ---- */
+
+void cg__flow_replay_request(struct cg_flow *f, uint64_t ref, const char *msgid,
+                             const uint8_t *digest, const char *name)
+{
+    if (f->hlen >= CG_FLOW_HELD_MAX) {
+        release(f, CG_FLOW_IN, ref);
+        return;
+    }
+    struct cg_flow_held h = {.ref = ref, .replayed = true};
+    h.has_id = msgid != NULL && msgid[0] != '\0' && strlen(msgid) < CG_FLOW_MSGID;
+    copy_id(h.msgid, h.has_id ? msgid : NULL);
+    snprintf(h.name, sizeof(h.name), "%s", name != NULL ? name : "");
+    if (digest != NULL)
+        memcpy(h.digest, digest, CG_FLOW_DIGEST);
+    push_held(f, &h);
+}
+
+/* An answer recorded: its request (the first unanswered one with its ID, or
+ * without one) is done, and a repeat gets the answer. */
+void cg__flow_replay_answer(struct cg_flow *f, const char *msgid, const uint8_t *digest,
+                            uint64_t answer)
+{
+    bool id = msgid != NULL && msgid[0] != '\0';
+    for (size_t i = 0; i < f->hlen; i++) {
+        struct cg_flow_held *h = &f->held[(f->hhead + i) % CG_FLOW_HELD_MAX];
+        if (id ? (h->has_id && strcmp(h->msgid, msgid) == 0) : !h->has_id) {
+            release(f, CG_FLOW_IN, h->ref);
+            for (size_t j = i; j + 1 < f->hlen; j++)
+                f->held[(f->hhead + j) % CG_FLOW_HELD_MAX] =
+                    f->held[(f->hhead + j + 1) % CG_FLOW_HELD_MAX];
+            f->hlen--;
+            break;
+        }
+    }
+    if (!id || strlen(msgid) >= CG_FLOW_MSGID) {
+        release(f, CG_FLOW_IN, answer);
+        return;
+    }
+    struct cg_flow_seen *s = seen_slot(f, msgid);
+    if (s->answered && s->answer != answer)
+        release(f, CG_FLOW_IN, s->answer);
+    s->answered = true;
+    s->answer = answer;
+    s->restored = false;
+    s->has_digest = digest != NULL;
+    if (digest != NULL)
+        memcpy(s->digest, digest, CG_FLOW_DIGEST);
+}
+
+void cg__flow_replay_delivered(struct cg_flow *f, const char *msgid, const uint8_t *digest)
+{
+    if (msgid == NULL || msgid[0] == '\0' || strlen(msgid) >= CG_FLOW_MSGID)
+        return;
+    struct cg_flow_seen *s = seen_slot(f, msgid);
+    s->restored = true;
+    s->has_digest = digest != NULL;
+    if (digest != NULL)
+        memcpy(s->digest, digest, CG_FLOW_DIGEST);
+}
+
+/* Without the journal option, requests replayed were delivered before the
+ * restart: remembered by ID, not delivered again. */
+static void convert_replayed(struct cg_flow *f)
+{
+    while (f->hlen > 0 && room(f)) {
+        struct cg_flow_held *h = &f->held[f->hhead];
+        if (h->has_id)
+            cg__flow_replay_delivered(f, h->msgid, h->digest);
+        release(f, CG_FLOW_IN, h->ref);
+        f->hhead = (f->hhead + 1) % CG_FLOW_HELD_MAX;
+        f->hlen--;
+    }
+    f->convert_pending = f->hlen > 0;
+}
+
+void cg__flow_replay_done(struct cg_flow *f, uint64_t now_ms)
+{
+    f->now = now_ms;
+    if (!f->cfg.journal)
+        convert_replayed(f);
+    if (!f->convert_pending)
+        next_held(f, now_ms);
+}
+
+/* Long work goes on as the actions are drained (cg__flow_action). */
+static void resume(struct cg_flow *f)
+{
+    f->more = false;
+    if (f->convert_pending) {
+        convert_replayed(f);
+        if (f->convert_pending)
+            return;
+    }
+    if (!f->cfg.journal && !f->up[CG_FLOW_IN] && f->hlen > 0) {
+        drop_held(f);
+        return;
+    }
+    next_held(f, f->now);
+}
+
+const char *cg__flow_act_name(enum cg_flow_act_kind k)
+{
+    static const char *const names[] = {
+        "SEND_REQUEST", "SEND_ANSWER", "SEND_NACK", "SEND_ACK", "SEND_HEARTBEAT",
+        "SEND_KEEPALIVE", "DELIVER", "COMPLETE", "JOURNAL_REQUEST", "JOURNAL_ANSWER", "KEEP",
+        "RELEASE", "RESERVE_IDS", "ARM", "DISARM", "LOG"};
+    return (size_t)k < CG_ARRAY_LEN(names) ? names[k] : "?";
+}

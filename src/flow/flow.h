@@ -1,0 +1,231 @@
+/* castgate flow — the sans-I/O MOS flow core (not installed).
+ *
+ * The rules that make MOS safe (M-22 stop-and-wait, M-09 keepAlive, M-10
+ * heartbeats, M-11 messageIDs, M-12 removed messages) as a state machine in
+ * the manner of BearSSL's engine: no sockets, no files, no timers, no clock
+ * and no allocation. One struct cg_flow serves one peer-channel (mom, ro or
+ * aux of one peer): its OUT lane (our requests, their answers) and its IN
+ * lane (their requests, our answers).
+ *
+ * Events go in through the cg__flow_* functions, each with the time now_ms
+ * (any monotonic millisecond clock: injected). Actions come out in order
+ * through cg__flow_action(); the caller drains them after every event and
+ * carries them out in that order (the order is part of the contract: a
+ * RESERVE_IDS comes before the first request using those IDs, a
+ * JOURNAL_ANSWER before the SEND_ANSWER of the same answer).
+ *
+ * Message bytes never enter the core: the caller names each message by an
+ * opaque non-zero `ref` (its own handle) and the core names it back in
+ * actions. The core asks the caller to KEEP a ref it will need later (a
+ * held request) and RELEASEs it when done; answers given by the
+ * application are kept by the caller until RELEASEd (they are replayed to
+ * repeats, M-22).
+ *
+ * Journal: after a JOURNAL_REQUEST action the caller appends the record and
+ * reports the outcome with cg__flow_journal_result() before any other
+ * event (the core waits for it; a failure refuses the request with a NACK,
+ * issue 12 item 8). */
+#ifndef CG_FLOW_H
+#define CG_FLOW_H
+
+#include "core/core.h"
+#include <castgate/mos.h>
+
+#define CG_FLOW_DIGEST 16    /* bytes of a request's content digest (the caller's hash) */
+#define CG_FLOW_QUEUE_MAX 64 /* OUT requests queued, the one in flight included */
+#define CG_FLOW_HELD_MAX 64  /* IN requests waiting behind the one at the application */
+#define CG_FLOW_SEEN 64      /* IN messageIDs remembered with their answers (M-22) */
+#define CG_FLOW_ACTS 48      /* actions one event can produce, at most */
+#define CG_FLOW_ID_BLOCK 64  /* messageIDs reserved at a time (M-11) */
+#define CG_FLOW_MSGID 64     /* room for a messageID text in the core (longer: not remembered) */
+#define CG_FLOW_TEXT 240     /* room for a NACK or log text */
+
+enum cg_flow_dir { CG_FLOW_OUT = 0, CG_FLOW_IN = 1 };
+
+enum cg_flow_timer { CG_FLOW_T_ACK = 0, CG_FLOW_T_IDLE_OUT, CG_FLOW_T_IDLE_IN, CG_FLOW_T_COUNT };
+
+/* Explicit lane states. */
+enum cg_flow_out_state {
+    CG_FLOW_OUT_IDLE, /* nothing in flight */
+    CG_FLOW_OUT_WAIT, /* a request sent, its answer awaited (ack timer armed while up) */
+};
+enum cg_flow_in_state {
+    CG_FLOW_IN_IDLE, /* nothing at the application */
+    CG_FLOW_IN_APP,  /* one request at the application (M-22) */
+};
+
+enum cg_flow_reused { CG_FLOW_REUSED_DELIVER, CG_FLOW_REUSED_NACK };
+
+struct cg_flow_config {
+    int ch;                    /* 0 mom, 1 ro, 2 aux: which acknowledgement answers (roAck on ro) */
+    const char *my_id;         /* the lane's identity: our ID ... */
+    const char *peer_id;       /* ... and the peer's (issue 12 item 12); NULL: not checked */
+    uint32_t ack_timeout_ms;   /* M-22: an answer awaited this long before sending again */
+    uint32_t retries;          /* sends again after the first, then CG_ETIMEDOUT (issue 12 item 1) */
+    uint32_t keepalive_ms;     /* M-09: idle time before a keepAlive; 0: never (2.x peers) */
+    uint32_t heartbeat_gap_ms; /* M-10: at most one heartbeat answer per gap (default 1000) */
+    size_t max_queue;          /* <= CG_FLOW_QUEUE_MAX */
+    size_t max_held;           /* <= CG_FLOW_HELD_MAX */
+    bool record;               /* a journal exists: each request recorded before the application
+                                  sees it, each answer before the peer does */
+    bool journal;              /* (implies record) every request recorded when accepted, and
+                                  held requests go on while the peer is away */
+    bool redeliver;            /* a repeat of one delivered before a restart: delivered again */
+    bool deliver_heartbeats;   /* heartbeats go to the application instead of the core's answer */
+    bool one_socket;           /* MOS 2.x: one socket per port carries both lanes */
+    enum cg_flow_reused reused;
+};
+
+/* A message received, already framed and its envelope parsed. */
+struct cg_flow_msg {
+    const struct cg_mos_envelope *env;
+    uint8_t digest[CG_FLOW_DIGEST]; /* of the message element's content (issue 20 item 3) */
+    uint64_t ref;                   /* the caller's handle on its bytes (non-zero) */
+    bool nack;                      /* an answer that refuses (mosAck NACK, roAck not OK) */
+};
+
+enum cg_flow_act_kind {
+    CG_FLOW_A_SEND_REQUEST,   /* OUT: write request .ref under messageID .msgid (a retry: same) */
+    CG_FLOW_A_SEND_ANSWER,    /* IN: write the answer .ref (messageID .msgid) */
+    CG_FLOW_A_SEND_NACK,      /* IN: write a NACK with .text, messageID .msgid ("" for none) */
+    CG_FLOW_A_SEND_ACK,       /* IN: write an ACK, messageID .msgid (one delivered before a restart) */
+    CG_FLOW_A_SEND_HEARTBEAT, /* IN: answer a heartbeat, messageID .msgid (M-10) */
+    CG_FLOW_A_SEND_KEEPALIVE, /* on lane .dir (M-09) */
+    CG_FLOW_A_DELIVER,        /* IN: request .ref to the application as .token; .repeat */
+    CG_FLOW_A_COMPLETE,       /* OUT: send .ref done: .status, the answer .answer (0: none), .text */
+    CG_FLOW_A_JOURNAL_REQUEST, /* IN: record request .ref (.msgid, .digest), then report */
+    CG_FLOW_A_JOURNAL_ANSWER,  /* IN: record answer .answer to .msgid (.digest) */
+    CG_FLOW_A_KEEP,            /* keep .ref: the core needs it later */
+    CG_FLOW_A_RELEASE,         /* .ref is no longer needed by the core */
+    CG_FLOW_A_RESERVE_IDS,     /* M-11: persist that IDs up to .id_mark may have been used */
+    CG_FLOW_A_ARM,             /* arm .timer at .at_ms (absolute, on the injected clock) */
+    CG_FLOW_A_DISARM,          /* disarm .timer */
+    CG_FLOW_A_LOG,             /* .level, .text (peer text already escaped) */
+};
+
+struct cg_flow_act {
+    enum cg_flow_act_kind kind;
+    enum cg_flow_dir dir;
+    uint64_t ref, answer, token;
+    char msgid[CG_FLOW_MSGID];
+    uint8_t digest[CG_FLOW_DIGEST];
+    enum cg_err status;
+    bool repeat;
+    enum cg_flow_timer timer;
+    uint64_t at_ms;
+    uint32_t id_mark;
+    enum cg_log_level level;
+    char text[CG_FLOW_TEXT];
+};
+
+struct cg_flow_out_req {
+    uint64_t ref;
+    char name[64];
+    bool keep_id;  /* forwarded: its own messageID text travels on (may be "") */
+    char msgid[CG_FLOW_MSGID];
+    uint32_t tries, timeouts;
+};
+
+struct cg_flow_held {
+    uint64_t ref;
+    bool has_id, replayed;
+    char msgid[CG_FLOW_MSGID];
+    char name[64];
+    uint8_t digest[CG_FLOW_DIGEST];
+};
+
+struct cg_flow_seen {
+    char msgid[CG_FLOW_MSGID]; /* "" : free */
+    uint8_t digest[CG_FLOW_DIGEST];
+    bool has_digest, restored, answered;
+    uint64_t answer; /* the answer's ref, when answered */
+};
+
+struct cg_flow {
+    struct cg_flow_config cfg;
+    bool up[2];
+    uint64_t last_rx[2], last_tx[2];
+    /* OUT lane */
+    enum cg_flow_out_state out_state;
+    struct cg_flow_out_req queue[CG_FLOW_QUEUE_MAX]; /* ring; queue[qhead] is in flight in WAIT */
+    size_t qhead, qlen;
+    char last_answered[CG_FLOW_MSGID];
+    uint32_t id_next, id_mark; /* M-11: next ID; IDs below id_mark are reserved */
+    /* IN lane */
+    enum cg_flow_in_state in_state;
+    struct cg_flow_held cur;     /* at the application (APP) */
+    bool jwait;                  /* a JOURNAL_REQUEST for jp awaits its result */
+    bool jdeliver, jkept, jrepeat; /* ... asked at delivery (record without journal) */
+    struct cg_flow_held jp;
+    uint64_t cur_token, tokens;
+    struct cg_flow_held held[CG_FLOW_HELD_MAX];
+    size_t hhead, hlen;
+    struct cg_flow_seen seen[CG_FLOW_SEEN];
+    size_t seen_next;
+    uint64_t last_hb_reply;
+    bool hb_replied;
+    /* actions */
+    struct cg_flow_act acts[CG_FLOW_ACTS];
+    size_t ahead, alen;
+    bool more;              /* work stopped for room in acts[]: resumed as they are drained */
+    bool convert_pending;   /* replay_done's conversion of replayed requests not finished */
+    uint64_t now;           /* the time of the last event (for resuming) */
+    bool overflow;          /* more than CG_FLOW_ACTS actions in one event: a bug */
+    struct cg_flow_act spill; /* where an overflowing action lands */
+};
+
+/* Sets f up (cfg copied; the ID strings must outlive f). id_mark: the
+ * persisted reservation mark (0 for none): IDs start there (M-11). */
+enum cg_err cg__flow_init(struct cg_flow *f, const struct cg_flow_config *cfg, uint32_t id_mark);
+
+/* The next action, false when none is left. Long work (dropping or replaying
+ * a full held list, answering many held repeats) stops when the action queue
+ * is nearly full and goes on here as it is drained: draining until false
+ * always sees all of an event's actions. */
+bool cg__flow_action(struct cg_flow *f, struct cg_flow_act *a);
+
+/* A lane is up or down. */
+void cg__flow_lane_up(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir);
+void cg__flow_lane_down(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir);
+
+/* A message received on lane dir: on OUT an answer, on IN a request. */
+void cg__flow_received(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir,
+                       const struct cg_flow_msg *m);
+
+/* Something that is not one MOS message arrived on lane dir (text: what it
+ * said, escaped): on OUT it is a NACK of the request in flight (issue 20
+ * item 1), on IN it is refused with a NACK. */
+void cg__flow_unreadable(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir,
+                         const char *text);
+
+/* A timer armed by an ARM action fired. */
+void cg__flow_timer(struct cg_flow *f, uint64_t now_ms, enum cg_flow_timer t);
+
+/* The application sends a request (name: its element; removed-in-4.0
+ * messages refused, M-12) or forwards one with its own messageID text
+ * (keep_id; msgid may be "": an ID-less request, answered by kind, M-11).
+ * CG_EFULL when the queue is full, CG_EPROTO for M-12. */
+enum cg_err cg__flow_send(struct cg_flow *f, uint64_t now_ms, uint64_t ref, const char *name,
+                          bool keep_id, const char *msgid);
+
+/* The application answered request `token` with `answer` (a ref). */
+enum cg_err cg__flow_app_answer(struct cg_flow *f, uint64_t now_ms, uint64_t token,
+                                uint64_t answer);
+
+/* The outcome of the last JOURNAL_REQUEST (why: errno text on failure). */
+void cg__flow_journal_result(struct cg_flow *f, uint64_t now_ms, bool ok, const char *why);
+
+/* Journal replay, before the lanes come up, in journal order: a request
+ * recorded (ref kept by the caller until RELEASEd), its answer, or the ID of
+ * one delivered before an earlier restart. Then replay_done. */
+void cg__flow_replay_request(struct cg_flow *f, uint64_t ref, const char *msgid,
+                             const uint8_t *digest, const char *name);
+void cg__flow_replay_answer(struct cg_flow *f, const char *msgid, const uint8_t *digest,
+                            uint64_t answer);
+void cg__flow_replay_delivered(struct cg_flow *f, const char *msgid, const uint8_t *digest);
+void cg__flow_replay_done(struct cg_flow *f, uint64_t now_ms);
+
+/* Names for traces and logs. */
+const char *cg__flow_act_name(enum cg_flow_act_kind k);
+
+#endif
