@@ -22,6 +22,7 @@ int cmd_passwd(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_cert(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* Every subcommand, in --help order. Add a row here and a tools/cmd_X.c. */
 #define CG_COMMANDS                                                                                \
@@ -30,6 +31,7 @@ int cmd_trust(int argc, char **argv);
     {"connect", "connect to a wss endpoint, send, print what arrives (JSON)", cmd_connect},       \
     {"cert", "certificate authority, issuing, revocation, OCSP responder, cert store", cmd_cert},   \
     {"trust", "trusted roots (add/remove/list) and pins for self-signed peers", cmd_trust},      \
+    {"check", "audit an HTTPS/wss endpoint against BCP-003-01 (check tls URL)", cmd_check},        \
     {"version", "print the version", cmd_version},                                                 \
     {"discover", "list DNS-SD instances of a service type (unicast)", cmd_discover},               \
     {"dnssd", "register/withdraw DNS-SD records by DNS UPDATE, or print zone records", cmd_dnssd}, \

@@ -1,0 +1,181 @@
+/* Certificates (B-10, B-11, B-13) and OCSP staples (B-12): one OpenSSL
+ * handshake per key type, the client offering only that type's signature
+ * algorithms, so a server with an RSA and an ECDSA certificate shows both. */
+#include "check/check.h"
+
+#include <openssl/ocsp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <string.h>
+
+struct ktype {
+    const char *name;
+    const char *sigalgs;
+    const char *ciphers; /* TLS 1.2 */
+    int pkey_id;
+    int min_bits;
+};
+static const struct ktype ktypes[] = {
+    {"RSA", "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:RSA+SHA256:RSA+SHA384:RSA+SHA512",
+     "aRSA", EVP_PKEY_RSA, 2048},
+    {"ECDSA", "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512", "aECDSA", EVP_PKEY_EC, 256},
+};
+
+static enum cg_err add(struct cg_check_report *r, const char *id, enum cg_check_verdict v,
+                       const struct ktype *k, const char *what, const char *ev)
+{
+    char w[128];
+    snprintf(w, sizeof(w), "%s leaf: %s", k->name, what);
+    return cg__check_add(r, id, v, w, "%s", ev);
+}
+
+static enum cg_err names(const struct cg_check_target *t, struct cg_check_report *r,
+                         const struct ktype *k, X509 *leaf)
+{
+    char ev[1024] = "", cn[256] = "";
+    size_t at = 0;
+    bool wild = false, ip = false, cn_in_san = false;
+    GENERAL_NAMES *gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+    X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, cn, sizeof(cn));
+    for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        char v[256] = "";
+        if (g->type == GEN_DNS)
+            snprintf(v, sizeof(v), "%.*s", ASN1_STRING_length(g->d.dNSName),
+                     (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+        else if (g->type == GEN_IPADD)
+            snprintf(v, sizeof(v), "IP"), ip = true;
+        else
+            continue;
+        wild |= cg__check_is_wildcard(v);
+        cn_in_san |= strcmp(v, cn) == 0;
+        if (at < sizeof(ev))
+            at += (size_t)snprintf(ev + at, sizeof(ev) - at, "%sDNS:%s", at ? ", " : "", v);
+    }
+    bool none = !gens || sk_GENERAL_NAME_num(gens) == 0;
+    GENERAL_NAMES_free(gens);
+    wild |= cg__check_is_wildcard(cn);
+    ip |= cg__check_is_ip(cn);
+    char full[1400];
+    snprintf(full, sizeof(full), "CN=%s; SAN %s", cn, none ? "absent" : ev);
+    enum cg_check_verdict v = CG_CHECK_PASS;
+    if (none)
+        v = CG_CHECK_FAIL;
+    else if ((wild && !t->allow_wildcard) || (ip && !t->allow_ip))
+        v = CG_CHECK_FAIL;
+    else if (wild || ip || (cn[0] && !cn_in_san))
+        v = CG_CHECK_WARN;
+    return add(r, "B-11", v, k, "SAN with every name, no wildcard, no IP", full);
+}
+
+static enum cg_err key_and_dates(struct cg_check_report *r, const struct ktype *k, X509 *leaf)
+{
+    char ev[200];
+    EVP_PKEY *pk = X509_get0_pubkey(leaf);
+    int bits = pk ? EVP_PKEY_get_bits(pk) : 0;
+    snprintf(ev, sizeof(ev), "%d-bit %s key", bits, k->name);
+    CG_GUARD(add(r, "B-10", bits >= k->min_bits ? CG_CHECK_PASS : CG_CHECK_FAIL, k,
+                 "key size", ev));
+    int days = 0, secs = 0, ndays = 0;
+    ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(leaf));
+    ASN1_TIME_diff(&ndays, &secs, X509_get0_notBefore(leaf), NULL);
+    bool expired = days < 0 || (days == 0 && secs < 0), early = ndays < 0;
+    snprintf(ev, sizeof(ev), "%s%d days left", early ? "not yet valid; " : "", days);
+    enum cg_check_verdict v = expired || early ? CG_CHECK_FAIL
+                              : days < 30      ? CG_CHECK_WARN
+                                               : CG_CHECK_PASS;
+    return add(r, "B-10", v, k, "validity left", ev);
+}
+
+static enum cg_err revocation_urls(struct cg_check_report *r, const struct ktype *k, X509 *leaf)
+{
+    char ev[600] = "";
+    STACK_OF(OPENSSL_STRING) *ocsp = X509_get1_ocsp(leaf);
+    STACK_OF(DIST_POINT) *crl = X509_get_ext_d2i(leaf, NID_crl_distribution_points, NULL, NULL);
+    int nocsp = ocsp ? sk_OPENSSL_STRING_num(ocsp) : 0, ncrl = crl ? sk_DIST_POINT_num(crl) : 0;
+    snprintf(ev, sizeof(ev), "OCSP %s; CRL distribution points: %d",
+             nocsp ? sk_OPENSSL_STRING_value(ocsp, 0) : "none", ncrl);
+    X509_email_free(ocsp);
+    CRL_DIST_POINTS_free(crl);
+    return add(r, "B-12", nocsp || ncrl ? CG_CHECK_PASS : CG_CHECK_FAIL, k,
+               "revocation pointer (OCSP or CRL URL)", ev);
+}
+
+static time_t gtime(const ASN1_GENERALIZEDTIME *g)
+{
+    struct tm tm;
+    return g && ASN1_TIME_to_tm(g, &tm) == 1 ? timegm(&tm) : 0;
+}
+
+/* The staple's state for leaf, its signature checked against the chain and roots. */
+static enum cg_staple_state staple_state(SSL *ssl, X509 *leaf, time_t *tu, time_t *nu)
+{
+    const unsigned char *p;
+    long n = SSL_get_tlsext_status_ocsp_resp(ssl, &p);
+    if (n <= 0 || !p)
+        return CG_STAPLE_NONE;
+    enum cg_staple_state st = CG_STAPLE_BAD;
+    OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, n);
+    OCSP_BASICRESP *bs = resp && OCSP_response_status(resp) == OCSP_RESPONSE_STATUS_SUCCESSFUL
+                             ? OCSP_response_get1_basic(resp) : NULL;
+    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+    X509_STORE *store = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
+    X509 *issuer = chain && sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : NULL;
+    OCSP_CERTID *id = issuer ? OCSP_cert_to_id(NULL, leaf, issuer) : NULL;
+    int status, reason;
+    ASN1_GENERALIZEDTIME *rev, *thisupd, *nextupd;
+    if (bs && id && OCSP_basic_verify(bs, chain, store, 0) == 1 &&
+        OCSP_resp_find_status(bs, id, &status, &reason, &rev, &thisupd, &nextupd) == 1) {
+        st = status == V_OCSP_CERTSTATUS_GOOD      ? CG_STAPLE_GOOD
+             : status == V_OCSP_CERTSTATUS_REVOKED ? CG_STAPLE_REVOKED
+                                                   : CG_STAPLE_UNKNOWN;
+        *tu = gtime(thisupd);
+        *nu = gtime(nextupd);
+    }
+    OCSP_CERTID_free(id);
+    OCSP_BASICRESP_free(bs);
+    OCSP_RESPONSE_free(resp);
+    return st;
+}
+
+static enum cg_err one_type(const struct cg_check_target *t, struct cg_check_report *r,
+                            const struct ktype *k)
+{
+    SSL *ssl = NULL;
+    int fd = -1;
+    char err[256], ev[300];
+    enum cg_err rc = cg__check_tls_open(t, k->sigalgs, k->ciphers, &ssl, &fd, err, sizeof(err));
+    if (rc == CG_EFILE || rc == CG_ENOMEM)
+        return rc;
+    X509 *leaf = rc == CG_OK ? SSL_get0_peer_certificate(ssl) : NULL;
+    EVP_PKEY *pk = leaf ? X509_get0_pubkey(leaf) : NULL;
+    bool right = pk && EVP_PKEY_get_base_id(pk) == k->pkey_id;
+    snprintf(ev, sizeof(ev), "%s", rc != CG_OK ? err : right ? "served to a client offering only its signature algorithms" : "another key type served");
+    CG_TRY(add(r, "B-13", right ? CG_CHECK_PASS : CG_CHECK_FAIL, k, "certificate offered", ev));
+    if (!right)
+        goto out;
+    long vr = SSL_get_verify_result(ssl);
+    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+    snprintf(ev, sizeof(ev), "%s; %d certificate(s) sent%s", X509_verify_cert_error_string(vr),
+             chain ? sk_X509_num(chain) : 0, t->ca_file ? "" : "; no --ca: system roots");
+    CG_TRY(add(r, "B-10", vr == X509_V_OK ? CG_CHECK_PASS : CG_CHECK_FAIL, k,
+               "chain complete to the root, name matches", ev));
+    CG_TRY(names(t, r, k, leaf));
+    CG_TRY(key_and_dates(r, k, leaf));
+    CG_TRY(revocation_urls(r, k, leaf));
+    time_t tu = 0, nu = 0;
+    enum cg_staple_state st = staple_state(ssl, leaf, &tu, &nu);
+    enum cg_check_verdict v = cg__check_staple_verdict(st, tu, nu, time(NULL), ev, sizeof(ev));
+    CG_TRY(add(r, "B-12", v, k, "OCSP staple present, good, fresh", ev));
+out:
+    cg__check_tls_close(ssl, fd);
+    return rc == CG_EHANDSHAKE || rc == CG_ENET || rc == CG_ETIMEDOUT || rc == CG_ETLS ? CG_OK : rc;
+}
+
+enum cg_err cg__check_run_certs(const struct cg_check_target *t, struct cg_check_report *r)
+{
+    for (size_t i = 0; i < CG_ARRAY_LEN(ktypes); i++)
+        CG_GUARD(one_type(t, r, &ktypes[i]));
+    return CG_OK;
+}

@@ -1,0 +1,253 @@
+/* Protocols (B-01, B-02), suites and their order (B-03, B-04, B-05) and the
+ * session features (B-06), by hand-built ClientHellos one connection each. */
+#include "check/check.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const uint16_t versions[5] = {CG_SSL3, CG_TLS10, CG_TLS11, CG_TLS12, CG_TLS13};
+static const char *const vnames[5] = {"SSLv3", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"};
+
+/* Every suite we know for that protocol family, BCP ones first. */
+static size_t all_suites(bool tls13, uint16_t *out)
+{
+    size_t n = 0;
+    const uint16_t *bcp = tls13 ? cg__check_bcp13 : cg__check_bcp12;
+    size_t nb = tls13 ? 3 : 12;
+    for (size_t i = 0; i < nb; i++)
+        out[n++] = bcp[i];
+    return n + cg__check_other_suites(tls13, out + n, CG_CHECK_MAX_SUITES - n);
+}
+
+/* Offers suites under version v; *chosen is the suite picked, 0 when refused. */
+static enum cg_err pick(const struct cg_check_target *t, uint16_t v, const uint16_t *s, size_t n,
+                        uint16_t *chosen, struct cg_server_hello *out)
+{
+    struct cg_hello_opts o = {.version = v, .suites = s, .nsuites = n};
+    struct cg_server_hello sh;
+    *chosen = 0;
+    enum cg_err rc = cg__check_hello(t, &o, &sh);
+    if (out)
+        *out = sh;
+    if (rc == CG_ECLOSED || rc == CG_EPROTO)
+        return CG_OK; /* refused without an alert */
+    CG_GUARD(rc);
+    if (!sh.is_alert && sh.version == v)
+        *chosen = sh.suite;
+    return CG_OK;
+}
+
+static void describe(enum cg_err rc, const struct cg_server_hello *sh, char *dst, size_t n)
+{
+    char name[64];
+    if (rc != CG_OK)
+        snprintf(dst, n, "no ServerHello (%s)", rc == CG_ECLOSED ? "connection closed"
+                                               : rc == CG_EPROTO ? "not a TLS answer"
+                                                                 : cg_strerror(rc));
+    else if (sh->is_alert)
+        snprintf(dst, n, "alert %u/%u", sh->alert_level, sh->alert_desc);
+    else {
+        cg__check_suite_name(sh->suite, name, sizeof(name));
+        snprintf(dst, n, "ServerHello version 0x%04x, %s", sh->version, name);
+    }
+}
+
+enum cg_err cg__check_run_protocols(const struct cg_check_target *t, struct cg_check_report *r,
+                                    bool offered[5])
+{
+    uint16_t s[CG_CHECK_MAX_SUITES];
+    for (int i = 0; i < 5; i++) {
+        size_t n = all_suites(versions[i] == CG_TLS13, s);
+        struct cg_hello_opts o = {.version = versions[i], .suites = s, .nsuites = n};
+        struct cg_server_hello sh;
+        enum cg_err rc = cg__check_hello(t, &o, &sh);
+        CG_CHECK(rc == CG_OK || rc == CG_ECLOSED || rc == CG_EPROTO || rc == CG_ETIMEDOUT, rc);
+        offered[i] = rc == CG_OK && !sh.is_alert && sh.version == versions[i];
+        char ev[200], what[64];
+        describe(rc, &sh, ev, sizeof(ev));
+        if (i < 3) {
+            snprintf(what, sizeof(what), "%s not offered", vnames[i]);
+            CG_GUARD(cg__check_add(r, "B-02", offered[i] ? CG_CHECK_FAIL : CG_CHECK_PASS, what,
+                                   "%s", ev));
+        } else {
+            snprintf(what, sizeof(what), "%s offered", vnames[i]);
+            enum cg_check_verdict v = offered[i] ? CG_CHECK_PASS
+                                      : i == 3   ? CG_CHECK_FAIL /* SHALL */
+                                                 : CG_CHECK_WARN; /* SHOULD */
+            CG_GUARD(cg__check_add(r, "B-01", v, what, "%s", ev));
+        }
+    }
+    return CG_OK;
+}
+
+static void remove_id(uint16_t *s, size_t *n, uint16_t id)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (s[i] == id) {
+            memmove(s + i, s + i + 1, (*n - i - 1) * sizeof(*s));
+            (*n)--;
+            return;
+        }
+}
+
+/* Full preference probing: offer the set, note the pick, remove it, repeat.
+ * seen receives the server's order; returns the count. */
+static enum cg_err elimination(const struct cg_check_target *t, uint16_t v, const uint16_t *set,
+                               size_t n, uint16_t *seen, size_t *nseen)
+{
+    uint16_t left[CG_CHECK_MAX_SUITES];
+    memcpy(left, set, n * sizeof(*set));
+    *nseen = 0;
+    while (n > 0) {
+        uint16_t c;
+        CG_GUARD(pick(t, v, left, n, &c, NULL));
+        if (c == 0)
+            break;
+        seen[(*nseen)++] = c;
+        size_t before = n;
+        remove_id(left, &n, c);
+        CG_CHECK(n < before, CG_EPROTO); /* picked a suite it was not offered */
+    }
+    return CG_OK;
+}
+
+static void list_names(const uint16_t *s, size_t n, char *dst, size_t dstsz)
+{
+    size_t at = 0;
+    dst[0] = '\0';
+    for (size_t i = 0; i < n && at < dstsz; i++) {
+        char name[64];
+        cg__check_suite_name(s[i], name, sizeof(name));
+        at += (size_t)snprintf(dst + at, dstsz - at, "%s%s", i ? " > " : "",
+                               strncmp(name, "TLS_", 4) == 0 ? name + 4 : name);
+    }
+    if (n == 0)
+        snprintf(dst, dstsz, "none");
+}
+
+/* One suite at a time: each BCP suite offered or not. */
+static enum cg_err each_bcp(const struct cg_check_target *t, struct cg_check_report *r,
+                            bool tls13, uint16_t *sup, size_t *nsup)
+{
+    const uint16_t *bcp = tls13 ? cg__check_bcp13 : cg__check_bcp12;
+    size_t nb = tls13 ? 3 : 12;
+    uint16_t shall = tls13 ? 0x1301 : 0xc02f; /* B-03/B-04: the one SHALL of each list */
+    for (size_t i = 0; i < nb; i++) {
+        uint16_t c;
+        struct cg_server_hello sh;
+        CG_GUARD(pick(t, tls13 ? CG_TLS13 : CG_TLS12, &bcp[i], 1, &c, &sh));
+        char name[64], what[96];
+        cg__check_suite_name(bcp[i], name, sizeof(name));
+        snprintf(what, sizeof(what), "%s offered", name);
+        if (c == bcp[i])
+            sup[(*nsup)++] = c;
+        enum cg_check_verdict v = c == bcp[i] ? CG_CHECK_PASS
+                                  : bcp[i] == shall ? CG_CHECK_FAIL : CG_CHECK_WARN;
+        CG_GUARD(cg__check_add(r, tls13 ? "B-03" : "B-04", v, what, "%s",
+                               c == bcp[i] ? "accepted alone" : "refused when offered alone"));
+    }
+    return CG_OK;
+}
+
+static enum cg_err others(const struct cg_check_target *t, struct cg_check_report *r, bool tls13,
+                          uint16_t *sup, size_t *nsup)
+{
+    uint16_t o[CG_CHECK_MAX_SUITES], seen[CG_CHECK_MAX_SUITES];
+    size_t n = cg__check_other_suites(tls13, o, CG_CHECK_MAX_SUITES), ns = 0;
+    CG_GUARD(elimination(t, tls13 ? CG_TLS13 : CG_TLS12, o, n, seen, &ns));
+    bool weak = false;
+    for (size_t i = 0; i < ns; i++) {
+        const struct cg_suite_info *si = cg__check_suite(seen[i]);
+        weak |= si && si->weak;
+        sup[(*nsup)++] = seen[i];
+    }
+    char ev[1024];
+    list_names(seen, ns, ev, sizeof(ev));
+    return cg__check_add(r, tls13 ? "B-03" : "B-04",
+                         ns == 0 ? CG_CHECK_PASS : weak ? CG_CHECK_FAIL : CG_CHECK_WARN,
+                         tls13 ? "no TLS 1.3 suite outside the list" : "no TLS 1.2 suite outside the list",
+                         "%s", ev);
+}
+
+/* B-05: whether the server's order wins at all. Offered forwards and
+ * backwards, a server that follows the client picks the first suite both times. */
+static enum cg_err server_wins(const struct cg_check_target *t, struct cg_check_report *r,
+                               bool tls13, const uint16_t *sup, const uint16_t *rev, size_t nsup,
+                               bool *client)
+{
+    const char *what = tls13 ? "TLS 1.3 server order wins" : "TLS 1.2 server order wins";
+    *client = false;
+    if (nsup < 2)
+        return cg__check_add(r, "B-05", CG_CHECK_WARN, what, "not testable: fewer than two suites");
+    uint16_t v = tls13 ? CG_TLS13 : CG_TLS12, fwd_pick, rev_pick;
+    CG_GUARD(pick(t, v, sup, nsup, &fwd_pick, NULL));
+    CG_GUARD(pick(t, v, rev, nsup, &rev_pick, NULL));
+    *client = fwd_pick == sup[0] && rev_pick == rev[0];
+    char a[64], b[64];
+    cg__check_suite_name(fwd_pick, a, sizeof(a));
+    cg__check_suite_name(rev_pick, b, sizeof(b));
+    return cg__check_add(r, "B-05", *client ? CG_CHECK_FAIL : CG_CHECK_PASS, what,
+                         "offered in one order: %s chosen; reversed: %s", a, b);
+}
+
+/* The server's order against the BCP's (B-03/B-04), by full preference
+ * probing from the reversed set (a server that ignores its own order shows
+ * up in B-05 instead: its order is then the client's and not judged here). */
+static enum cg_err order(const struct cg_check_target *t, struct cg_check_report *r, bool tls13,
+                         const uint16_t *sup, size_t nsup)
+{
+    uint16_t v = tls13 ? CG_TLS13 : CG_TLS12, rev[CG_CHECK_MAX_SUITES], seen[CG_CHECK_MAX_SUITES];
+    for (size_t i = 0; i < nsup; i++)
+        rev[i] = sup[nsup - 1 - i];
+    bool client;
+    CG_GUARD(server_wins(t, r, tls13, sup, rev, nsup, &client));
+    const char *id = tls13 ? "B-03" : "B-04";
+    const char *what = tls13 ? "TLS 1.3 server order as listed" : "TLS 1.2 server order as listed";
+    if (client)
+        return cg__check_add(r, id, CG_CHECK_WARN, what, "not judged: the client's order wins (B-05)");
+    size_t ns = 0;
+    CG_GUARD(elimination(t, v, rev, nsup, seen, &ns));
+    bool ok = cg__check_order_ok(tls13 ? cg__check_bcp13 : cg__check_bcp12, tls13 ? 3 : 12, seen, ns);
+    char ev[1024];
+    list_names(seen, ns, ev, sizeof(ev));
+    return cg__check_add(r, id, ok ? CG_CHECK_PASS : CG_CHECK_FAIL, what, "server order: %s", ev);
+}
+
+static enum cg_err features(const struct cg_check_target *t, struct cg_check_report *r)
+{
+    struct cg_hello_opts o = {.version = CG_TLS12, .suites = cg__check_bcp12, .nsuites = 12,
+                              .offer_compression = true, .session_ticket = true};
+    struct cg_server_hello sh;
+    enum cg_err rc = cg__check_hello(t, &o, &sh);
+    if (rc != CG_OK || sh.is_alert || sh.version != CG_TLS12) {
+        char ev[200];
+        describe(rc, &sh, ev, sizeof(ev));
+        return cg__check_add(r, "B-06", CG_CHECK_WARN, "TLS 1.2 session features",
+                             "not testable: %s", ev);
+    }
+    CG_GUARD(cg__check_add(r, "B-06", sh.compression ? CG_CHECK_FAIL : CG_CHECK_PASS,
+                           "no TLS compression", "DEFLATE offered, method %u chosen",
+                           sh.compression));
+    CG_GUARD(cg__check_add(r, "B-06", CG_CHECK_PASS, "session tickets (a deliberate choice)",
+                           "%s", sh.has_ticket_ext ? "TLS 1.2 tickets issued"
+                                                   : "TLS 1.2 tickets not issued"));
+    return cg__check_add(r, "B-06", sh.has_reneg_info ? CG_CHECK_PASS : CG_CHECK_FAIL,
+                         "secure renegotiation (RFC 5746)", "%s",
+                         sh.has_reneg_info ? "renegotiation_info answered"
+                                           : "no renegotiation_info in the ServerHello");
+}
+
+enum cg_err cg__check_run_suites(const struct cg_check_target *t, struct cg_check_report *r,
+                                 const bool offered[5])
+{
+    for (int tls13 = 1; tls13 >= 0; tls13--) {
+        if (!offered[tls13 ? 4 : 3])
+            continue;
+        uint16_t sup[CG_CHECK_MAX_SUITES];
+        size_t nsup = 0;
+        CG_GUARD(each_bcp(t, r, tls13, sup, &nsup));
+        CG_GUARD(others(t, r, tls13, sup, &nsup));
+        CG_GUARD(order(t, r, tls13, sup, nsup));
+    }
+    return offered[3] ? features(t, r) : CG_OK;
+}
