@@ -49,11 +49,11 @@ static void print_table(const char *url, const struct cg_check_report *r, size_t
     bool tty = isatty(STDOUT_FILENO) == 1 && !getenv("NO_COLOR");
     static const char *const col[] = {"\033[32m", "\033[33m", "\033[31m"};
     size_t n = cg_check_report_count(r), warns = 0;
-    printf("castgate check tls %s\n\n%-5s %-4s  %-48s %s\n", url, "rule", "", "check", "evidence");
+    printf("castgate check tls %s\n\n%-5s %-4s  %-52s %s\n", url, "rule", "", "check", "evidence");
     for (size_t i = 0; i < n; i++) {
         const struct cg_check_finding *f = cg_check_report_get(r, i);
         warns += f->verdict == CG_CHECK_WARN;
-        printf("%-5s %s%-4s%s  %-48s %s\n", f->id, tty ? col[f->verdict] : "",
+        printf("%-5s %s%-4s%s  %-52s %s\n", f->id, tty ? col[f->verdict] : "",
                cg_check_verdict_name(f->verdict), tty ? "\033[0m" : "", f->what, f->evidence);
     }
     printf("\n%zu checks: %zu pass, %zu warn, %zu fail (%lu ms)\n", n, n - warns - fails, warns,

@@ -40,11 +40,20 @@ static enum cg_err ask(const struct cg_check_target *t, const char *req, struct 
     return CG_OK;
 }
 
+/* The Host header's value; an IPv6 literal goes in brackets (RFC 9110 7.2). */
+static void host_port(const struct cg_check_target *t, char *dst, size_t dstsz)
+{
+    bool v6 = strchr(t->host, ':') != NULL;
+    snprintf(dst, dstsz, "%s%s%s:%s", v6 ? "[" : "", t->host, v6 ? "]" : "", t->port);
+}
+
 static void request(const struct cg_check_target *t, const char *method, const char *extra,
                     char *dst, size_t dstsz)
 {
-    snprintf(dst, dstsz, "%s %s HTTP/1.1\r\nHost: %s:%s\r\nUser-Agent: castgate-check\r\n%s"
-                         "Connection: close\r\n\r\n", method, t->path, t->host, t->port, extra);
+    char hp[300];
+    host_port(t, hp, sizeof(hp));
+    snprintf(dst, dstsz, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: castgate-check\r\n%s"
+                         "Connection: close\r\n\r\n", method, t->path, hp, extra);
 }
 
 static enum cg_err hsts(const struct cg_check_target *t, struct cg_check_report *r)
@@ -82,11 +91,12 @@ static enum cg_err method_405(const struct cg_check_target *t, struct cg_check_r
 
 static enum cg_err malformed(const struct cg_check_target *t, struct cg_check_report *r)
 {
-    char req[1024], err[256];
+    char req[1024], err[256], hp[300];
     struct cg_http_resp h;
     bool got;
+    host_port(t, hp, sizeof(hp));
     snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nthis line has no colon\r\n\r\n",
-             t->path, t->host);
+             t->path, hp);
     CG_GUARD(ask(t, req, &h, &got, err, sizeof(err)));
     const char *what = "malformed request -> 4xx";
     if (!got)
