@@ -40,6 +40,23 @@ static enum cg_err pick(const struct cg_check_target *t, uint16_t v, const uint1
     return CG_OK;
 }
 
+static const char *alert_name(uint8_t d)
+{
+    switch (d) { /* RFC 8446 6 */
+    case 10: return "unexpected_message";
+    case 40: return "handshake_failure";
+    case 47: return "illegal_parameter";
+    case 50: return "decode_error";
+    case 70: return "protocol_version";
+    case 71: return "insufficient_security";
+    case 80: return "internal_error";
+    case 86: return "inappropriate_fallback";
+    case 109: return "missing_extension";
+    case 112: return "unrecognized_name";
+    default: return "alert";
+    }
+}
+
 static void describe(enum cg_err rc, const struct cg_server_hello *sh, char *dst, size_t n)
 {
     char name[64];
@@ -48,7 +65,8 @@ static void describe(enum cg_err rc, const struct cg_server_hello *sh, char *dst
                                                : rc == CG_EPROTO ? "not a TLS answer"
                                                                  : cg_strerror(rc));
     else if (sh->is_alert)
-        snprintf(dst, n, "alert %u/%u", sh->alert_level, sh->alert_desc);
+        snprintf(dst, n, "alert %s (%u/%u)", alert_name(sh->alert_desc), sh->alert_level,
+                 sh->alert_desc);
     else {
         cg__check_suite_name(sh->suite, name, sizeof(name));
         snprintf(dst, n, "ServerHello version 0x%04x, %s", sh->version, name);
