@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package castgate builds, tests and demos with;
+# Installs every Debian 12 package castgate builds, tests and demos with (nginx:
+# tests/interop/test_check_tls.sh);
 # `deps.sh bench` also the contenders and tools `make bench` needs (stunnel,
 # nginx, libwebsockets, gnuplot, perf). Idempotent: quiet when everything is
 # already there.
@@ -12,7 +13,7 @@ PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libssl-dev openssl libuv1-dev libwslay-dev libhttp-parser-dev libxml2-dev libxml2-utils
   libcrypt-dev libldns-dev libavahi-client-dev libcmocka-dev valgrind
-  testssl.sh curl bind9 bind9-dnsutils iproute2 avahi-daemon avahi-utils dbus-daemon python3
+  testssl.sh curl bind9 bind9-dnsutils iproute2 avahi-daemon avahi-utils dbus-daemon python3 nginx
 )
 [ "${1:-}" = bench ] && PKGS+=(stunnel4 nginx libwebsockets-dev gnuplot-nox linux-perf)
 # Node.js runs the pinned npm peers (Sofie mos-connection, ws); a machine that
