@@ -23,6 +23,9 @@ static void usage(FILE *f)
         "  --allow-wildcard   a wildcard name in the certificate warns instead of failing (B-11)\n"
         "  --allow-ip         an IP address in the certificate warns instead of failing (B-11)\n"
         "  --no-http          leave out the HTTP rules (B-20..B-25)\n"
+        "  --dnssd INSTANCE   the SRV target of this DNS-SD instance must be a name in every\n"
+        "                     certificate (B-40, B-42), e.g. gw._mos._tcp.example.com\n"
+        "  --dns-server IP[:PORT]  unicast DNS server for --dnssd (default: /etc/resolv.conf)\n"
         "Exit status: 0 nothing fails, 1 a finding fails, 2 usage error or endpoint unreachable.\n");
 }
 
@@ -60,11 +63,12 @@ static void print_table(const char *url, const struct cg_check_report *r, size_t
            fails, cg_check_report_ms(r));
 }
 
-enum { O_CA = 1, O_JSON, O_TIMEOUT, O_WILD, O_IP, O_NOHTTP };
+enum { O_CA = 1, O_JSON, O_TIMEOUT, O_WILD, O_IP, O_NOHTTP, O_DNSSD, O_DNS };
 static const struct option longopts[] = {
     {"ca", required_argument, 0, O_CA},         {"json", no_argument, 0, O_JSON},
     {"timeout", required_argument, 0, O_TIMEOUT}, {"allow-wildcard", no_argument, 0, O_WILD},
     {"allow-ip", no_argument, 0, O_IP},         {"no-http", no_argument, 0, O_NOHTTP},
+    {"dnssd", required_argument, 0, O_DNSSD},   {"dns-server", required_argument, 0, O_DNS},
     {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
 };
 
@@ -82,6 +86,8 @@ static int check_tls(int argc, char **argv)
         case O_WILD: o.allow_wildcard = true; break;
         case O_IP: o.allow_ip = true; break;
         case O_NOHTTP: o.skip_http = true; break;
+        case O_DNSSD: o.dnssd_instance = optarg; break;
+        case O_DNS: o.dns_server = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -48,11 +48,16 @@ struct cg_check_tls_opts {
     bool allow_wildcard;     /* B-11: a wildcard SAN is a warning rather than a failure */
     bool allow_ip;           /* B-11: an IP address in CN/SAN is a warning rather than a failure */
     bool skip_http;          /* leave out the HTTP findings (B-20..B-25) */
+    /* DNS-SD (B-40, B-42): a service instance name ("gw._mos._tcp.example.com");
+     * its SRV record is looked up by unicast DNS and its target must be a name
+     * in every certificate served. NULL: not checked. */
+    const char *dnssd_instance;
+    const char *dns_server;  /* "IP[:PORT]" or "[IPv6]:PORT"; NULL: /etc/resolv.conf */
 };
 
 /* Runs the audit. On CG_OK *out holds the report (free with
  * cg_check_report_free), even when findings fail. CG_EINVAL for a malformed
- * URL or options, CG_ENET when the endpoint cannot be reached at all (TCP),
+ * URL, options or DNS server, CG_ENET when the endpoint cannot be reached at all (TCP),
  * CG_EFILE when ca_file cannot be read, CG_ENOMEM. */
 CG_API enum cg_err cg_check_tls(struct cg_ctx *ctx, const struct cg_check_tls_opts *opts,
                                 struct cg_check_report **out);

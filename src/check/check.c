@@ -33,6 +33,8 @@ CG_API enum cg_err cg_check_tls(struct cg_ctx *ctx, const struct cg_check_tls_op
     CG_TRY(cg__check_run_certs(t, r));
     if (!opts->skip_http)
         CG_TRY(cg__check_run_http(t, r));
+    if (opts->dnssd_instance)
+        CG_TRY(cg__check_run_dnssd(t, r, opts->dnssd_instance, opts->dns_server));
     cg__check_report_set_ms(r, (unsigned long)(cg__now_ms() - t0));
     cg__log(ctx, CG_LOG_INFO, "check", "%s: %zu findings in %lu ms", t->host,
             cg_check_report_count(r), cg_check_report_ms(r));

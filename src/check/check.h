@@ -152,5 +152,8 @@ enum cg_err cg__check_run_suites(const struct cg_check_target *t, struct cg_chec
                                  const bool offered[5]);
 enum cg_err cg__check_run_certs(const struct cg_check_target *t, struct cg_check_report *r);
 enum cg_err cg__check_run_http(const struct cg_check_target *t, struct cg_check_report *r);
+/* B-40/B-42: instance's SRV by unicast DNS (server "IP[:PORT]", NULL: resolv.conf). */
+enum cg_err cg__check_run_dnssd(const struct cg_check_target *t, struct cg_check_report *r,
+                                const char *instance, const char *server);
 
 #endif
