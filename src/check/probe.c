@@ -169,7 +169,7 @@ enum cg_err cg__check_raw(const struct cg_check_target *t, const void *req, size
     *anslen = 0;
     CG_TRY(cg__check_connect(t, &fd));
     CG_TRY(send_all(fd, req, reqlen));
-    while (*anslen < cap && *anslen < 16) { /* enough to tell HTTP/1.x from TLS */
+    while (*anslen < cap && *anslen < 64) { /* enough to tell HTTP/1.x from TLS */
         enum cg_err r = read_some(fd, tmo(t), ans, cap, anslen);
         if (r != CG_OK)
             break; /* closed or quiet: what we have is the answer */

@@ -16,6 +16,23 @@ struct cg_check_report *cg__check_report_new(void) { return calloc(1, sizeof(str
 
 void cg__check_report_set_ms(struct cg_check_report *r, unsigned long ms) { r->ms = ms; }
 
+/* Evidence quotes the peer: control and non-ASCII bytes become \xHH. A
+ * backslash stays as it is, since the parsers already escaped what they
+ * quote (cg__log_escape) and escaping twice would garble it. */
+static void printable(char *dst, size_t dstsz, const char *src)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (const unsigned char *c = (const unsigned char *)src; *c && o + 5 < dstsz; c++) {
+        if (*c >= 0x20 && *c < 0x7f) {
+            dst[o++] = (char)*c;
+        } else {
+            dst[o++] = '\\', dst[o++] = 'x', dst[o++] = hex[*c >> 4], dst[o++] = hex[*c & 15];
+        }
+    }
+    dst[o] = '\0';
+}
+
 enum cg_err cg__check_add(struct cg_check_report *r, const char *id, enum cg_check_verdict v,
                           const char *what, const char *fmt, ...)
 {
@@ -31,8 +48,7 @@ enum cg_err cg__check_add(struct cg_check_report *r, const char *id, enum cg_che
     va_start(ap, fmt);
     vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
-    /* evidence quotes the peer: printable only */
-    cg__log_escape(ev, sizeof(ev), raw, strlen(raw));
+    printable(ev, sizeof(ev), raw);
     struct cg_check_finding *x = &r->f[r->n];
     x->id = cg__strdup(id);
     x->what = cg__strdup(what);

@@ -37,13 +37,16 @@ static enum cg_err names(const struct cg_check_target *t, struct cg_check_report
     size_t at = 0;
     bool wild = false, ip = false, cn_in_san = false;
     GENERAL_NAMES *gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
-    X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, cn, sizeof(cn));
+    char rawcn[256] = "";
+    int cnlen = X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, rawcn,
+                                          sizeof(rawcn));
+    cg__log_escape(cn, sizeof(cn), rawcn, cnlen > 0 ? (size_t)cnlen : 0);
     for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
         const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
         char v[256] = "";
-        if (g->type == GEN_DNS)
-            snprintf(v, sizeof(v), "%.*s", ASN1_STRING_length(g->d.dNSName),
-                     (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+        if (g->type == GEN_DNS) /* peer bytes: escaped, a NUL cannot cut the name short */
+            cg__log_escape(v, sizeof(v), (const char *)ASN1_STRING_get0_data(g->d.dNSName),
+                           (size_t)ASN1_STRING_length(g->d.dNSName));
         else if (g->type == GEN_IPADD)
             snprintf(v, sizeof(v), "IP"), ip = true;
         else
@@ -67,6 +70,18 @@ static enum cg_err names(const struct cg_check_target *t, struct cg_check_report
     else if (wild || ip || (cn[0] && !cn_in_san))
         v = CG_CHECK_WARN;
     return add(r, "B-11", v, k, "SAN with every name, no wildcard, no IP", full);
+}
+
+/* B-11: the name the endpoint was reached by is in the certificate (apart
+ * from the chain: a broken chain does not make the name wrong). */
+static enum cg_err name_matches(const struct cg_check_target *t, struct cg_check_report *r,
+                                const struct ktype *k, X509 *leaf)
+{
+    int m = t->sni_ok ? X509_check_host(leaf, t->host, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL)
+                      : X509_check_ip_asc(leaf, t->host, 0);
+    char ev[300];
+    snprintf(ev, sizeof(ev), "%s %s", t->host, m == 1 ? "matches" : "is not in CN/SAN");
+    return add(r, "B-11", m == 1 ? CG_CHECK_PASS : CG_CHECK_FAIL, k, "valid for the host name", ev);
 }
 
 static enum cg_err key_and_dates(struct cg_check_report *r, const struct ktype *k, X509 *leaf)
@@ -160,7 +175,8 @@ static enum cg_err one_type(const struct cg_check_target *t, struct cg_check_rep
     snprintf(ev, sizeof(ev), "%s; %d certificate(s) sent%s", X509_verify_cert_error_string(vr),
              chain ? sk_X509_num(chain) : 0, t->ca_file ? "" : "; no --ca: system roots");
     CG_TRY(add(r, "B-10", vr == X509_V_OK ? CG_CHECK_PASS : CG_CHECK_FAIL, k,
-               "chain complete to the root, name matches", ev));
+               "chain complete to the root", ev));
+    CG_TRY(name_matches(t, r, k, leaf));
     CG_TRY(names(t, r, k, leaf));
     CG_TRY(key_and_dates(r, k, leaf));
     CG_TRY(revocation_urls(r, k, leaf));

@@ -129,11 +129,14 @@ static enum cg_err plain(const struct cg_check_target *t, struct cg_check_report
     uint8_t ans[512];
     size_t n = 0;
     request(t, "GET", "", req, sizeof(req));
+    /* enough of the answer to show its first line */
     enum cg_err rc = cg__check_raw(t, req, strlen(req), ans, sizeof(ans), &n);
     CG_CHECK(rc == CG_OK || rc == CG_ENET || rc == CG_ETIMEDOUT, rc);
     bool http = n >= 5 && memcmp(ans, "HTTP/", 5) == 0;
-    char ev[128];
-    size_t show = n < 40 ? n : 40;
+    char ev[256];
+    size_t show = 0; /* the first line */
+    while (show < n && show < 60 && ans[show] != '\r' && ans[show] != '\n')
+        show++;
     cg__log_escape(ev, sizeof(ev), (const char *)ans, show);
     return cg__check_add(r, "B-20", http ? CG_CHECK_FAIL : CG_CHECK_PASS,
                          "no HTTP answer to plain HTTP on the TLS port", "%s%s",

@@ -50,7 +50,6 @@ enum cg_err cg__check_tls_open(const struct cg_check_target *t, const char *siga
     CG_ENSURE(ssl && SSL_set_fd(ssl, fd) == 1, CG_ETLS);
     if (t->sni_ok)
         SSL_set_tlsext_host_name(ssl, t->host);
-    SSL_set1_host(ssl, t->host); /* the name goes into the verify result */
     SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
     ERR_clear_error();
     if (SSL_connect(ssl) != 1) {

@@ -12,7 +12,7 @@ command -v nginx >/dev/null || { echo "nginx not installed (scripts/deps.sh)"; e
 OCSP=$(free_port)
 make_pki "$T/pki" "$OCSP"
 P=$T/pki
-start_ocsp "$P" "$OCSP"
+start_ocsp "$P" "$OCSP" || { bad "OCSP responder started (port $OCSP)"; finish; exit 1; }
 
 # A wildcard leaf from the same intermediate (B-11): SAN localhost and *.localhost.
 (cd "$P" && export CG_SAN='localhost,DNS:*.localhost' && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out wild.key 2>/dev/null &&
@@ -82,6 +82,8 @@ expect "expired leaf" "B-10" "$SP"
 # client cannot check one: the break shows under B-10 and B-12.
 serve_variant incomplete --cert "$P/server-rsa.pem" --key "$P/server-rsa.key" "${ECDSA[@]}"
 expect "incomplete chain" "B-10 B-12" "$SP"
+serve_variant wronghost --cert "$P/wronghost-rsa.chain.pem" --key "$P/wronghost-rsa.key" "${ECDSA[@]}"
+expect "RSA leaf for another host name" "B-11" "$SP"
 serve_variant nohsts "${RSA[@]}" "${ECDSA[@]}" --hsts 0
 expect "no HSTS" "B-21" "$SP"
 serve_variant shorthsts "${RSA[@]}" "${ECDSA[@]}" --hsts 86400

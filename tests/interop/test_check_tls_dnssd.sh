@@ -11,7 +11,7 @@ command -v named >/dev/null || { echo "named not installed (scripts/deps.sh)"; e
 OCSP=$(free_port); DNS=$(free_port)
 make_pki "$T/pki" "$OCSP"
 P=$T/pki
-start_ocsp "$P" "$OCSP"
+start_ocsp "$P" "$OCSP" || { bad "OCSP responder started (port $OCSP)"; finish; exit 1; }
 SP=$(free_port)
 start_serve "$T/serve.log" --listen "127.0.0.1:$SP" \
   --cert "$P/server-rsa.chain.pem" --key "$P/server-rsa.key" \
