@@ -70,6 +70,33 @@ check "table: one row per finding and the summary line" \
   grep -q 'checks: .* pass, 0 warn, 0 fail' "$T/table.txt"
 check "table: no colour when stdout is not a terminal" bash -c "! grep -q $'\033' '$T/table.txt'"
 
+# The MOS 4.0 device endpoint (castgate mos serve), checked on its WebSocket path.
+printf 'correct horse\n' | "$CASTGATE" passwd "$T/dev.htpasswd" ncs.castgate.demo >/dev/null 2>&1
+MP=$(free_port)
+cat >"$T/device.conf" <<CONF
+[endpoint]
+role = mos
+id = mos.castgate.demo
+state_dir = $T/state-device
+listen = 127.0.0.1:$MP
+cert = $P/server-rsa.chain.pem $P/server-rsa.key
+cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
+credentials = $T/dev.htpasswd
+[peer ncs.castgate.demo]
+mode = standard
+channels = mom,ro,aux
+CONF
+"$CASTGATE" mos serve --config "$T/device.conf" >"$T/device.out" 2>"$T/device.err" &
+PIDS+=($!)
+for i in $(seq 100); do grep -q '"listening"' "$T/device.out" 2>/dev/null && break; sleep 0.05; done
+for i in $(seq 50); do [ "$(grep -c 'OCSP status good' "$T/device.err")" -ge 2 ] && break; sleep 0.1; done
+"$CASTGATE" check tls "https://localhost:$MP/mos/Communication" --ca "$P/root-ca.pem" --json \
+  >"$T/device.json" 2>"$T/device.check.err"
+rc=$?
+got=$(fails_of "$T/device.json")
+if [ -z "$got" ] && [ "$rc" = 0 ]; then ok "castgate mos serve (device) on /mos/Communication: failing IDs {} (exit 0)"
+else bad "castgate mos serve (device)" "got {$got} exit $rc"; grep -o '{"id":"B-[0-9]*","verdict":"fail"[^}]*}' "$T/device.json"; tail -3 "$T/device.err"; fi
+
 serve_variant noocsp "${RSA[@]}" "${ECDSA[@]}" --no-ocsp
 expect "no staple" "B-12" "$SP"
 serve_variant revoked --cert "$P/revoked-rsa.chain.pem" --key "$P/revoked-rsa.key" "${ECDSA[@]}"
