@@ -22,6 +22,10 @@ static size_t all_suites(bool tls13, uint16_t *out)
     return n + cg__check_other_suites(tls13, out + n, CG_CHECK_MAX_SUITES - n);
 }
 
+/* A probe that got no answer at all (timeout, connect failure): the finding
+ * it was for becomes a warning saying so, and the run goes on. */
+static bool io_error(enum cg_err rc) { return rc == CG_ETIMEDOUT || rc == CG_ENET; }
+
 /* Offers suites under version v; *chosen is the suite picked, 0 when refused. */
 static enum cg_err pick(const struct cg_check_target *t, uint16_t v, const uint16_t *s, size_t n,
                         uint16_t *chosen, struct cg_server_hello *out)
@@ -82,14 +86,16 @@ enum cg_err cg__check_run_protocols(const struct cg_check_target *t, struct cg_c
         struct cg_hello_opts o = {.version = versions[i], .suites = s, .nsuites = n};
         struct cg_server_hello sh;
         enum cg_err rc = cg__check_hello(t, &o, &sh);
-        CG_CHECK(rc == CG_OK || rc == CG_ECLOSED || rc == CG_EPROTO || rc == CG_ETIMEDOUT, rc);
+        CG_CHECK(rc == CG_OK || rc == CG_ECLOSED || rc == CG_EPROTO || io_error(rc), rc);
         offered[i] = rc == CG_OK && !sh.is_alert && sh.version == versions[i];
         char ev[200], what[64];
         describe(rc, &sh, ev, sizeof(ev));
         if (i < 3) {
             snprintf(what, sizeof(what), "%s not offered", vnames[i]);
-            CG_GUARD(cg__check_add(r, "B-02", offered[i] ? CG_CHECK_FAIL : CG_CHECK_PASS, what,
-                                   "%s", ev));
+            enum cg_check_verdict v = offered[i] ? CG_CHECK_FAIL
+                                      : io_error(rc) ? CG_CHECK_WARN /* no answer at all */
+                                                     : CG_CHECK_PASS;
+            CG_GUARD(cg__check_add(r, "B-02", v, what, "%s", ev));
         } else {
             snprintf(what, sizeof(what), "%s offered", vnames[i]);
             enum cg_check_verdict v = offered[i] ? CG_CHECK_PASS
@@ -156,10 +162,16 @@ static enum cg_err each_bcp(const struct cg_check_target *t, struct cg_check_rep
     for (size_t i = 0; i < nb; i++) {
         uint16_t c;
         struct cg_server_hello sh;
-        CG_GUARD(pick(t, tls13 ? CG_TLS13 : CG_TLS12, &bcp[i], 1, &c, &sh));
+        enum cg_err rc = pick(t, tls13 ? CG_TLS13 : CG_TLS12, &bcp[i], 1, &c, &sh);
         char name[64], what[96];
         cg__check_suite_name(bcp[i], name, sizeof(name));
         snprintf(what, sizeof(what), "%s offered", name);
+        if (io_error(rc)) {
+            CG_GUARD(cg__check_add(r, tls13 ? "B-03" : "B-04", CG_CHECK_WARN, what,
+                                   "not testable: %s", cg_strerror(rc)));
+            continue;
+        }
+        CG_GUARD(rc);
         if (c == bcp[i])
             sup[(*nsup)++] = c;
         enum cg_check_verdict v = c == bcp[i] ? CG_CHECK_PASS
@@ -175,7 +187,12 @@ static enum cg_err others(const struct cg_check_target *t, struct cg_check_repor
 {
     uint16_t o[CG_CHECK_MAX_SUITES], seen[CG_CHECK_MAX_SUITES];
     size_t n = cg__check_other_suites(tls13, o, CG_CHECK_MAX_SUITES), ns = 0;
-    CG_GUARD(elimination(t, tls13 ? CG_TLS13 : CG_TLS12, o, n, seen, &ns));
+    enum cg_err rc = elimination(t, tls13 ? CG_TLS13 : CG_TLS12, o, n, seen, &ns);
+    if (io_error(rc))
+        return cg__check_add(r, tls13 ? "B-03" : "B-04", CG_CHECK_WARN,
+                             tls13 ? "no TLS 1.3 suite outside the list" : "no TLS 1.2 suite outside the list",
+                             "not testable: %s after %zu found", cg_strerror(rc), ns);
+    CG_GUARD(rc);
     bool weak = false;
     for (size_t i = 0; i < ns; i++) {
         const struct cg_suite_info *si = cg__check_suite(seen[i]);
@@ -201,8 +218,14 @@ static enum cg_err server_wins(const struct cg_check_target *t, struct cg_check_
     if (nsup < 2)
         return cg__check_add(r, "B-05", CG_CHECK_WARN, what, "not testable: fewer than two suites");
     uint16_t v = tls13 ? CG_TLS13 : CG_TLS12, fwd_pick, rev_pick;
-    CG_GUARD(pick(t, v, sup, nsup, &fwd_pick, NULL));
-    CG_GUARD(pick(t, v, rev, nsup, &rev_pick, NULL));
+    enum cg_err rc = pick(t, v, sup, nsup, &fwd_pick, NULL);
+    if (rc == CG_OK)
+        rc = pick(t, v, rev, nsup, &rev_pick, NULL);
+    if (io_error(rc)) {
+        *client = true; /* the order below is not judged either */
+        return cg__check_add(r, "B-05", CG_CHECK_WARN, what, "not testable: %s", cg_strerror(rc));
+    }
+    CG_GUARD(rc);
     *client = fwd_pick == sup[0] && rev_pick == rev[0];
     char a[64], b[64];
     cg__check_suite_name(fwd_pick, a, sizeof(a));
@@ -225,9 +248,12 @@ static enum cg_err order(const struct cg_check_target *t, struct cg_check_report
     const char *id = tls13 ? "B-03" : "B-04";
     const char *what = tls13 ? "TLS 1.3 server order as listed" : "TLS 1.2 server order as listed";
     if (client)
-        return cg__check_add(r, id, CG_CHECK_WARN, what, "not judged: the client's order wins (B-05)");
+        return cg__check_add(r, id, CG_CHECK_WARN, what, "not judged: see B-05");
     size_t ns = 0;
-    CG_GUARD(elimination(t, v, rev, nsup, seen, &ns));
+    enum cg_err rc = elimination(t, v, rev, nsup, seen, &ns);
+    if (io_error(rc))
+        return cg__check_add(r, id, CG_CHECK_WARN, what, "not testable: %s", cg_strerror(rc));
+    CG_GUARD(rc);
     bool ok = cg__check_order_ok(tls13 ? cg__check_bcp13 : cg__check_bcp12, tls13 ? 3 : 12, seen, ns);
     char ev[1024];
     list_names(seen, ns, ev, sizeof(ev));

@@ -1,9 +1,11 @@
 /* OpenSSL client connections for `check tls` (certificates, staples, HTTP). */
 #include "check/check.h"
 
+#include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,10 +54,14 @@ enum cg_err cg__check_tls_open(const struct cg_check_target *t, const char *siga
         SSL_set_tlsext_host_name(ssl, t->host);
     SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
     ERR_clear_error();
+    errno = 0;
     if (SSL_connect(ssl) != 1) {
         unsigned long e = ERR_peek_last_error();
-        snprintf(err, errsz, "handshake failed: %s",
-                 e ? ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "?" : "closed");
+        const char *why = e ? ERR_reason_error_string(e) : NULL;
+        if (!e) /* no TLS error: the socket said why (SO_RCVTIMEO gives EAGAIN) */
+            why = errno == EAGAIN || errno == EWOULDBLOCK ? "timed out"
+                  : errno ? strerror(errno) : "connection closed";
+        snprintf(err, errsz, "handshake failed: %s", why ? why : "?");
         ERR_clear_error();
         rc = CG_EHANDSHAKE;
         goto out;

@@ -119,6 +119,20 @@ serve_variant wild --cert "$P/wild.chain.pem" --key "$P/wild.key" "${ECDSA[@]}"
 expect "wildcard SAN" "B-11" "$SP"
 expect "wildcard SAN with --allow-wildcard" "" "$SP" --allow-wildcard
 
+# A server that accepts connections and never says a word: a report with
+# every probe's "not testable"/"no answer", not a hang and not an abort.
+QP=$(free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(512); time.sleep(600)' "$QP" &
+PIDS+=($!)
+wait_port "$QP"
+timeout 120 "$CASTGATE" check tls "https://localhost:$QP/" --ca "$P/root-ca.pem" --json --timeout 300 \
+  >"$T/silent.json" 2>"$T/silent.err"
+rc=$?
+check "silent server: exit 1 with a report (TLS 1.2 not offered, no certificate, no HTTP)" \
+  bash -c "[ $rc = 1 ] && [ \"\$(grep -o '\"id\":\"B-[0-9]*\",\"verdict\":\"fail\"' '$T/silent.json' | cut -d'\"' -f4 | sort -u | tr '\n' ' ')\" = 'B-01 B-13 B-21 B-22 ' ]"
+
 # ---- nginx ----
 openssl genpkey -genparam -algorithm DH -pkeyopt dh_param:ffdhe2048 -out "$T/dh.pem" 2>/dev/null
 BCP12=ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-SHA256:ECDHE-RSA-AES256-SHA384:DHE-RSA-AES128-SHA256:DHE-RSA-AES256-SHA256
