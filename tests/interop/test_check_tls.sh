@@ -69,6 +69,15 @@ echo "# full run against castgate serve: $(((end - start) / 1000000)) ms (ASan b
 check "table: one row per finding and the summary line" \
   grep -q 'checks: .* pass, 0 warn, 0 fail' "$T/table.txt"
 check "table: no colour when stdout is not a terminal" bash -c "! grep -q $'\033' '$T/table.txt'"
+python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["fail"] == 0 and len(d["findings"]) >= 50
+assert all(set(f) == {"id", "verdict", "what", "evidence"} for f in d["findings"])' "$T/castgate serve.json"
+check "--json: valid JSON, every finding with id, verdict, what, evidence" test $? -eq 0
+if command -v script >/dev/null; then
+  script -qec "$CASTGATE check tls https://localhost:$SP/status --ca $P/root-ca.pem" /dev/null >"$T/tty.txt"
+  check "table: coloured on a terminal" grep -q $'\033\[32mpass' "$T/tty.txt"
+fi
 
 # The MOS 4.0 device endpoint (castgate mos serve), checked on its WebSocket path.
 printf 'correct horse\n' | "$CASTGATE" passwd "$T/dev.htpasswd" ncs.castgate.demo >/dev/null 2>&1

@@ -5,9 +5,13 @@
 #include "testutil.h"
 #include "check/check.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static const uint8_t rnd[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
                                 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
@@ -472,6 +476,28 @@ static void test_report(void **state)
     struct cg_check_tls_opts o = {.url = "ftp://x"};
     assert_int_equal(cg_check_tls(NULL, &o, &out), CG_EINVAL);
     assert_null(out);
+    o.url = "https://127.0.0.1:1/";
+    o.ca_file = "/nonexistent/root.pem";
+    assert_int_equal(cg_check_tls(NULL, &o, &out), CG_EFILE);
+    assert_null(out);
+}
+
+/* Nothing listens: an error and no report (exit 2 in the tool), not a report full of fails. */
+static void test_unreachable(void **state)
+{
+    (void)state;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &al), 0);
+    close(s); /* the port is free again and nothing listens on it */
+    char url[64];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/", ntohs(a.sin_port));
+    struct cg_check_tls_opts o = {.url = url, .timeout_ms = 1000};
+    struct cg_check_report *out = NULL;
+    assert_int_equal(cg_check_tls(NULL, &o, &out), CG_ENET);
+    assert_null(out);
 }
 
 int main(void)
@@ -492,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_staple),
         cmocka_unit_test(test_url),
         cmocka_unit_test(test_report),
+        cmocka_unit_test(test_unreachable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
