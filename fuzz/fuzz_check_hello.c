@@ -4,7 +4,8 @@
  * within the input and gives the same answer on exactly those bytes; every
  * shorter prefix of a parsable input asks for more or fails, never succeeds
  * differently; a ClientHello built from the input's first bytes as suites has
- * consistent record and handshake lengths. data[0] bit 0 picks the parser. */
+ * consistent record and handshake lengths; the URL parser never lets a bad
+ * byte into the path. data[0] bit 0 picks the parser. */
 #include "check/check.h"
 
 #include <stdlib.h>
@@ -73,6 +74,29 @@ static void build(const uint8_t *d, size_t n)
     cg__buf_free(&b);
 }
 
+/* The URL parser on the same bytes as a string: host, port and path always
+ * NUL-terminated within their fields, the path free of spaces and controls
+ * (it goes into a request line). */
+static void url(const uint8_t *d, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (!s)
+        abort();
+    memcpy(s, d, n);
+    s[n] = '\0';
+    struct cg_check_target t;
+    memset(&t, 0, sizeof(t));
+    if (cg__check_parse_url(s, &t) == CG_OK) {
+        if (strnlen(t.host, sizeof(t.host)) == sizeof(t.host) || t.port[0] == '\0' ||
+            t.path[0] != '/')
+            abort();
+        for (const char *c = t.path; *c; c++)
+            if (*c <= ' ' || *c >= 0x7f)
+                abort();
+    }
+    free(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -82,5 +106,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     else
         server_hello(data + 1, size - 1);
     build(data + 1, size - 1);
+    url(data + 1, size - 1);
     return 0;
 }
