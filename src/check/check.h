@@ -105,6 +105,30 @@ enum cg_check_verdict cg__check_staple_verdict(enum cg_staple_state st, time_t t
                                                size_t whysz);
 /* B-21 verdict on a max-age (-1: no header). */
 enum cg_check_verdict cg__check_hsts_verdict(long long max_age);
+/* B-11: what a leaf's names are like, and the verdict on them: no SAN fails,
+ * a wildcard or IP fails unless allowed (then warns), a CN missing from the
+ * SAN warns. */
+struct cg_names {
+    bool no_san, wildcard, ip, has_cn, cn_in_san;
+};
+enum cg_check_verdict cg__check_names_verdict(const struct cg_names *n, bool allow_wildcard,
+                                              bool allow_ip);
+/* B-10: seconds until notAfter and since notBefore (negative: not yet valid);
+ * expired or not yet valid fails, under 30 days left warns. */
+enum cg_check_verdict cg__check_validity_verdict(long long secs_left, long long secs_since_start);
+/* B-03/B-04: a listed suite accepted alone passes; missing, the list's one
+ * SHALL suite fails and the others warn. */
+enum cg_check_verdict cg__check_suite_verdict(uint16_t id, bool accepted);
+/* B-03/B-04: other suites found: none passes, any weak one fails, else warn. */
+enum cg_check_verdict cg__check_others_verdict(const uint16_t *found, size_t n);
+/* B-05: the server follows the client when it picked the client's first suite
+ * offered in one order and again in the reverse order. */
+bool cg__check_follows_client(const uint16_t *fwd, const uint16_t *rev, size_t n,
+                              uint16_t fwd_pick, uint16_t rev_pick);
+/* B-22: 405 with an Allow header. */
+enum cg_check_verdict cg__check_method_verdict(int status, bool has_allow);
+/* B-25: the answer lets a foreign origin in ("*", "null" or that origin). */
+bool cg__check_cors_open(const struct cg_http_resp *h, const char *origin);
 
 /* ---- the report (report.c) ---- */
 struct cg_check_report;

@@ -49,3 +49,57 @@ enum cg_check_verdict cg__check_hsts_verdict(long long max_age)
         return CG_CHECK_FAIL;
     return max_age < 31536000 ? CG_CHECK_WARN : CG_CHECK_PASS;
 }
+
+enum cg_check_verdict cg__check_names_verdict(const struct cg_names *n, bool allow_wildcard,
+                                              bool allow_ip)
+{
+    if (n->no_san || (n->wildcard && !allow_wildcard) || (n->ip && !allow_ip))
+        return CG_CHECK_FAIL;
+    if (n->wildcard || n->ip || (n->has_cn && !n->cn_in_san))
+        return CG_CHECK_WARN;
+    return CG_CHECK_PASS;
+}
+
+enum cg_check_verdict cg__check_validity_verdict(long long secs_left, long long secs_since_start)
+{
+    if (secs_left < 0 || secs_since_start < 0)
+        return CG_CHECK_FAIL;
+    return secs_left < 30LL * 86400 ? CG_CHECK_WARN : CG_CHECK_PASS;
+}
+
+enum cg_check_verdict cg__check_suite_verdict(uint16_t id, bool accepted)
+{
+    if (accepted)
+        return CG_CHECK_PASS;
+    /* B-03: TLS_AES_128_GCM_SHA256, B-04: ECDHE-RSA-AES128-GCM-SHA256 are SHALL */
+    return id == 0x1301 || id == 0xc02f ? CG_CHECK_FAIL : CG_CHECK_WARN;
+}
+
+enum cg_check_verdict cg__check_others_verdict(const uint16_t *found, size_t n)
+{
+    if (n == 0)
+        return CG_CHECK_PASS;
+    for (size_t i = 0; i < n; i++) {
+        const struct cg_suite_info *s = cg__check_suite(found[i]);
+        if (s && s->weak)
+            return CG_CHECK_FAIL;
+    }
+    return CG_CHECK_WARN;
+}
+
+bool cg__check_follows_client(const uint16_t *fwd, const uint16_t *rev, size_t n,
+                              uint16_t fwd_pick, uint16_t rev_pick)
+{
+    return n >= 2 && fwd[0] != rev[0] && fwd_pick == fwd[0] && rev_pick == rev[0];
+}
+
+enum cg_check_verdict cg__check_method_verdict(int status, bool has_allow)
+{
+    return status == 405 && has_allow ? CG_CHECK_PASS : CG_CHECK_FAIL;
+}
+
+bool cg__check_cors_open(const struct cg_http_resp *h, const char *origin)
+{
+    return h->has_acao && (strcmp(h->acao, "*") == 0 || strcmp(h->acao, "null") == 0 ||
+                           strcmp(h->acao, origin) == 0);
+}

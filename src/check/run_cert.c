@@ -3,6 +3,7 @@
  * algorithms, so a server with an RSA and an ECDSA certificate shows both. */
 #include "check/check.h"
 
+#include <arpa/inet.h>
 #include <openssl/ocsp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -30,46 +31,56 @@ static enum cg_err add(struct cg_check_report *r, const char *id, enum cg_check_
     return cg__check_add(r, id, v, w, "%s", ev);
 }
 
+/* One SAN entry as text: DNS names escaped (peer bytes; a NUL cannot cut one
+ * short), IP addresses in their usual notation. "" for other kinds. */
+static void san_text(const GENERAL_NAME *g, char *v, size_t vsz, bool *ip)
+{
+    v[0] = '\0';
+    if (g->type == GEN_DNS) {
+        char name[256];
+        cg__log_escape(name, sizeof(name), (const char *)ASN1_STRING_get0_data(g->d.dNSName),
+                       (size_t)ASN1_STRING_length(g->d.dNSName));
+        snprintf(v, vsz, "DNS:%s", name);
+    } else if (g->type == GEN_IPADD) {
+        int n = ASN1_STRING_length(g->d.iPAddress);
+        char a[INET6_ADDRSTRLEN] = "?";
+        if (n == 4 || n == 16)
+            inet_ntop(n == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(g->d.iPAddress), a,
+                      sizeof(a));
+        snprintf(v, vsz, "IP:%s", a);
+        *ip = true;
+    }
+}
+
 static enum cg_err names(const struct cg_check_target *t, struct cg_check_report *r,
                          const struct ktype *k, X509 *leaf)
 {
-    char ev[1024] = "", cn[256] = "";
+    char ev[1024] = "", cn[256] = "", rawcn[256] = "";
     size_t at = 0;
-    bool wild = false, ip = false, cn_in_san = false;
+    struct cg_names nm = {0};
     GENERAL_NAMES *gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
-    char rawcn[256] = "";
     int cnlen = X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, rawcn,
                                           sizeof(rawcn));
     cg__log_escape(cn, sizeof(cn), rawcn, cnlen > 0 ? (size_t)cnlen : 0);
     for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
-        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-        char v[256] = "";
-        if (g->type == GEN_DNS) /* peer bytes: escaped, a NUL cannot cut the name short */
-            cg__log_escape(v, sizeof(v), (const char *)ASN1_STRING_get0_data(g->d.dNSName),
-                           (size_t)ASN1_STRING_length(g->d.dNSName));
-        else if (g->type == GEN_IPADD)
-            snprintf(v, sizeof(v), "IP"), ip = true;
-        else
+        char v[300];
+        san_text(sk_GENERAL_NAME_value(gens, i), v, sizeof(v), &nm.ip);
+        if (!v[0])
             continue;
-        wild |= cg__check_is_wildcard(v);
-        cn_in_san |= strcmp(v, cn) == 0;
+        nm.wildcard |= cg__check_is_wildcard(v);
+        nm.cn_in_san |= strncmp(v, "DNS:", 4) == 0 && strcmp(v + 4, cn) == 0;
         if (at < sizeof(ev))
-            at += (size_t)snprintf(ev + at, sizeof(ev) - at, "%sDNS:%s", at ? ", " : "", v);
+            at += (size_t)snprintf(ev + at, sizeof(ev) - at, "%s%s", at ? ", " : "", v);
     }
-    bool none = !gens || sk_GENERAL_NAME_num(gens) == 0;
+    nm.no_san = !gens || sk_GENERAL_NAME_num(gens) == 0;
     GENERAL_NAMES_free(gens);
-    wild |= cg__check_is_wildcard(cn);
-    ip |= cg__check_is_ip(cn);
+    nm.has_cn = cn[0] != '\0';
+    nm.wildcard |= cg__check_is_wildcard(cn);
+    nm.ip |= cg__check_is_ip(cn);
     char full[1400];
-    snprintf(full, sizeof(full), "CN=%s; SAN %s", cn, none ? "absent" : ev);
-    enum cg_check_verdict v = CG_CHECK_PASS;
-    if (none)
-        v = CG_CHECK_FAIL;
-    else if ((wild && !t->allow_wildcard) || (ip && !t->allow_ip))
-        v = CG_CHECK_FAIL;
-    else if (wild || ip || (cn[0] && !cn_in_san))
-        v = CG_CHECK_WARN;
-    return add(r, "B-11", v, k, "SAN with every name, no wildcard, no IP", full);
+    snprintf(full, sizeof(full), "CN=%s; SAN %s", nm.has_cn ? cn : "(none)", nm.no_san ? "absent" : ev);
+    return add(r, "B-11", cg__check_names_verdict(&nm, t->allow_wildcard, t->allow_ip), k,
+               "SAN with every name, no wildcard, no IP", full);
 }
 
 /* B-11: the name the endpoint was reached by is in the certificate (apart
@@ -92,15 +103,13 @@ static enum cg_err key_and_dates(struct cg_check_report *r, const struct ktype *
     snprintf(ev, sizeof(ev), "%d-bit %s key", bits, k->name);
     CG_GUARD(add(r, "B-10", bits >= k->min_bits ? CG_CHECK_PASS : CG_CHECK_FAIL, k,
                  "key size", ev));
-    int days = 0, secs = 0, ndays = 0;
-    ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(leaf));
-    ASN1_TIME_diff(&ndays, &secs, X509_get0_notBefore(leaf), NULL);
-    bool expired = days < 0 || (days == 0 && secs < 0), early = ndays < 0;
-    snprintf(ev, sizeof(ev), "%s%d days left", early ? "not yet valid; " : "", days);
-    enum cg_check_verdict v = expired || early ? CG_CHECK_FAIL
-                              : days < 30      ? CG_CHECK_WARN
-                                               : CG_CHECK_PASS;
-    return add(r, "B-10", v, k, "validity left", ev);
+    int ld = 0, ls = 0, sd = 0, ss = 0;
+    ASN1_TIME_diff(&ld, &ls, NULL, X509_get0_notAfter(leaf));
+    ASN1_TIME_diff(&sd, &ss, X509_get0_notBefore(leaf), NULL);
+    long long left = (long long)ld * 86400 + ls, since = (long long)sd * 86400 + ss;
+    snprintf(ev, sizeof(ev), "%s%lld days left", since < 0 ? "not yet valid; " : "",
+             left / 86400);
+    return add(r, "B-10", cg__check_validity_verdict(left, since), k, "validity left", ev);
 }
 
 static enum cg_err revocation_urls(struct cg_check_report *r, const struct ktype *k, X509 *leaf)

@@ -84,8 +84,7 @@ static enum cg_err method_405(const struct cg_check_target *t, struct cg_check_r
     snprintf(what, sizeof(what), "%s -> 405 with Allow", method);
     if (!got)
         return cg__check_add(r, "B-22", CG_CHECK_FAIL, what, "%s", err);
-    bool ok = h.status == 405 && h.has_allow;
-    return cg__check_add(r, "B-22", ok ? CG_CHECK_PASS : CG_CHECK_FAIL, what, "%d%s%s",
+    return cg__check_add(r, "B-22", cg__check_method_verdict(h.status, h.has_allow), what, "%d%s%s",
                          h.status, h.has_allow ? ", Allow: " : ", no Allow", h.allow);
 }
 
@@ -115,8 +114,7 @@ static enum cg_err cors(const struct cg_check_target *t, struct cg_check_report 
     const char *what = "CORS: a foreign Origin is not allowed";
     if (!got)
         return cg__check_add(r, "B-25", CG_CHECK_WARN, what, "%s", err);
-    bool open = h.has_acao && (strcmp(h.acao, "*") == 0 || strcmp(h.acao, FOREIGN_ORIGIN) == 0 ||
-                               strcmp(h.acao, "null") == 0);
+    bool open = cg__check_cors_open(&h, FOREIGN_ORIGIN);
     return cg__check_add(r, "B-25", open ? CG_CHECK_FAIL : CG_CHECK_PASS, what,
                          "Origin: " FOREIGN_ORIGIN " -> %s%s",
                          h.has_acao ? "Access-Control-Allow-Origin: " : "no Access-Control-Allow-Origin",

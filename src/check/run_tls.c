@@ -158,7 +158,6 @@ static enum cg_err each_bcp(const struct cg_check_target *t, struct cg_check_rep
 {
     const uint16_t *bcp = tls13 ? cg__check_bcp13 : cg__check_bcp12;
     size_t nb = tls13 ? 3 : 12;
-    uint16_t shall = tls13 ? 0x1301 : 0xc02f; /* B-03/B-04: the one SHALL of each list */
     for (size_t i = 0; i < nb; i++) {
         uint16_t c;
         struct cg_server_hello sh;
@@ -174,8 +173,7 @@ static enum cg_err each_bcp(const struct cg_check_target *t, struct cg_check_rep
         CG_GUARD(rc);
         if (c == bcp[i])
             sup[(*nsup)++] = c;
-        enum cg_check_verdict v = c == bcp[i] ? CG_CHECK_PASS
-                                  : bcp[i] == shall ? CG_CHECK_FAIL : CG_CHECK_WARN;
+        enum cg_check_verdict v = cg__check_suite_verdict(bcp[i], c == bcp[i]);
         CG_GUARD(cg__check_add(r, tls13 ? "B-03" : "B-04", v, what, "%s",
                                c == bcp[i] ? "accepted alone" : "refused when offered alone"));
     }
@@ -193,16 +191,11 @@ static enum cg_err others(const struct cg_check_target *t, struct cg_check_repor
                              tls13 ? "no TLS 1.3 suite outside the list" : "no TLS 1.2 suite outside the list",
                              "not testable: %s after %zu found", cg_strerror(rc), ns);
     CG_GUARD(rc);
-    bool weak = false;
-    for (size_t i = 0; i < ns; i++) {
-        const struct cg_suite_info *si = cg__check_suite(seen[i]);
-        weak |= si && si->weak;
+    for (size_t i = 0; i < ns; i++)
         sup[(*nsup)++] = seen[i];
-    }
     char ev[1024];
     list_names(seen, ns, ev, sizeof(ev));
-    return cg__check_add(r, tls13 ? "B-03" : "B-04",
-                         ns == 0 ? CG_CHECK_PASS : weak ? CG_CHECK_FAIL : CG_CHECK_WARN,
+    return cg__check_add(r, tls13 ? "B-03" : "B-04", cg__check_others_verdict(seen, ns),
                          tls13 ? "no TLS 1.3 suite outside the list" : "no TLS 1.2 suite outside the list",
                          "%s", ev);
 }
@@ -226,7 +219,7 @@ static enum cg_err server_wins(const struct cg_check_target *t, struct cg_check_
         return cg__check_add(r, "B-05", CG_CHECK_WARN, what, "not testable: %s", cg_strerror(rc));
     }
     CG_GUARD(rc);
-    *client = fwd_pick == sup[0] && rev_pick == rev[0];
+    *client = cg__check_follows_client(sup, rev, nsup, fwd_pick, rev_pick);
     char a[64], b[64];
     cg__check_suite_name(fwd_pick, a, sizeof(a));
     cg__check_suite_name(rev_pick, b, sizeof(b));

@@ -423,6 +423,65 @@ static void test_staple(void **state)
                                               sizeof(why)), CG_CHECK_PASS); /* within the skew */
 }
 
+/* ---- the other verdicts ---- */
+
+static void test_verdicts(void **state)
+{
+    (void)state;
+    /* B-11 names */
+    struct cg_names n = {.has_cn = true, .cn_in_san = true};
+    assert_int_equal(cg__check_names_verdict(&n, false, false), CG_CHECK_PASS);
+    n.cn_in_san = false;
+    assert_int_equal(cg__check_names_verdict(&n, false, false), CG_CHECK_WARN);
+    n = (struct cg_names){.no_san = true, .has_cn = true};
+    assert_int_equal(cg__check_names_verdict(&n, true, true), CG_CHECK_FAIL);
+    n = (struct cg_names){.wildcard = true, .has_cn = true, .cn_in_san = true};
+    assert_int_equal(cg__check_names_verdict(&n, false, false), CG_CHECK_FAIL);
+    assert_int_equal(cg__check_names_verdict(&n, true, false), CG_CHECK_WARN);
+    n = (struct cg_names){.ip = true};
+    assert_int_equal(cg__check_names_verdict(&n, true, false), CG_CHECK_FAIL);
+    assert_int_equal(cg__check_names_verdict(&n, false, true), CG_CHECK_WARN);
+    /* B-10 validity: seconds count, not only days */
+    assert_int_equal(cg__check_validity_verdict(-10, 86400), CG_CHECK_FAIL);
+    assert_int_equal(cg__check_validity_verdict(365LL * 86400, -5), CG_CHECK_FAIL);
+    assert_int_equal(cg__check_validity_verdict(29LL * 86400, 86400), CG_CHECK_WARN);
+    assert_int_equal(cg__check_validity_verdict(30LL * 86400, 86400), CG_CHECK_PASS);
+    /* B-03/B-04 suites: only the SHALL ones fail when missing */
+    assert_int_equal(cg__check_suite_verdict(0xc02f, false), CG_CHECK_FAIL);
+    assert_int_equal(cg__check_suite_verdict(0x1301, false), CG_CHECK_FAIL);
+    assert_int_equal(cg__check_suite_verdict(0xc030, false), CG_CHECK_WARN);
+    assert_int_equal(cg__check_suite_verdict(0x1303, false), CG_CHECK_WARN);
+    assert_int_equal(cg__check_suite_verdict(0xc030, true), CG_CHECK_PASS);
+    uint16_t strong[] = {0xcca8, 0xc013}, weak[] = {0xcca8, 0x000a};
+    assert_int_equal(cg__check_others_verdict(strong, 0), CG_CHECK_PASS);
+    assert_int_equal(cg__check_others_verdict(strong, 2), CG_CHECK_WARN);
+    assert_int_equal(cg__check_others_verdict(weak, 2), CG_CHECK_FAIL);
+    uint16_t unknown[] = {0xabcd};
+    assert_int_equal(cg__check_others_verdict(unknown, 1), CG_CHECK_WARN);
+    /* B-05 */
+    uint16_t fwd[] = {0xc02f, 0xc030, 0x009e}, rev[] = {0x009e, 0xc030, 0xc02f};
+    assert_true(cg__check_follows_client(fwd, rev, 3, 0xc02f, 0x009e));
+    assert_false(cg__check_follows_client(fwd, rev, 3, 0xc02f, 0xc02f)); /* server order */
+    assert_false(cg__check_follows_client(fwd, rev, 1, 0xc02f, 0xc02f));
+    /* B-22 */
+    assert_int_equal(cg__check_method_verdict(405, true), CG_CHECK_PASS);
+    assert_int_equal(cg__check_method_verdict(405, false), CG_CHECK_FAIL); /* RFC 9110 15.5.6 */
+    assert_int_equal(cg__check_method_verdict(403, true), CG_CHECK_FAIL);
+    assert_int_equal(cg__check_method_verdict(501, false), CG_CHECK_FAIL);
+    /* B-25 */
+    struct cg_http_resp h = {.has_acao = true};
+    strcpy(h.acao, "*");
+    assert_true(cg__check_cors_open(&h, "https://x.invalid"));
+    strcpy(h.acao, "https://x.invalid");
+    assert_true(cg__check_cors_open(&h, "https://x.invalid"));
+    strcpy(h.acao, "null");
+    assert_true(cg__check_cors_open(&h, "https://x.invalid"));
+    strcpy(h.acao, "https://ui.example.com");
+    assert_false(cg__check_cors_open(&h, "https://x.invalid"));
+    h.has_acao = false;
+    assert_false(cg__check_cors_open(&h, "https://x.invalid"));
+}
+
 /* ---- URL and report ---- */
 
 static void test_url(void **state)
@@ -516,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_hsts),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_staple),
+        cmocka_unit_test(test_verdicts),
         cmocka_unit_test(test_url),
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_unreachable),
