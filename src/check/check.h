@@ -125,6 +125,8 @@ enum cg_check_verdict cg__check_others_verdict(const uint16_t *found, size_t n);
  * offered in one order and again in the reverse order. */
 bool cg__check_follows_client(const uint16_t *fwd, const uint16_t *rev, size_t n,
                               uint16_t fwd_pick, uint16_t rev_pick);
+/* B-04: the finite-field group of a DHE suite: at least 2048 bits. */
+enum cg_check_verdict cg__check_dh_verdict(int bits);
 /* B-22: 405 with an Allow header. */
 enum cg_check_verdict cg__check_method_verdict(int status, bool has_allow);
 /* B-25: the answer lets a foreign origin in ("*", "null" or that origin). */
@@ -168,6 +170,9 @@ struct ssl_st;
 enum cg_err cg__check_tls_open(const struct cg_check_target *t, const char *sigalgs,
                                const char *cipher_list, struct ssl_st **ssl, int *fd,
                                char *err, size_t errsz);
+/* The same, TLS 1.2 at most (to see what a TLS 1.2 suite brings, e.g. its DH group). */
+enum cg_err cg__check_tls12_open(const struct cg_check_target *t, const char *cipher_list,
+                                 struct ssl_st **ssl, int *fd, char *err, size_t errsz);
 void cg__check_tls_close(struct ssl_st *ssl, int fd);
 
 enum cg_err cg__check_run_protocols(const struct cg_check_target *t, struct cg_check_report *r,

@@ -103,3 +103,8 @@ bool cg__check_cors_open(const struct cg_http_resp *h, const char *origin)
     return h->has_acao && (strcmp(h->acao, "*") == 0 || strcmp(h->acao, "null") == 0 ||
                            strcmp(h->acao, origin) == 0);
 }
+
+enum cg_check_verdict cg__check_dh_verdict(int bits)
+{
+    return bits >= 2048 ? CG_CHECK_PASS : CG_CHECK_FAIL; /* Logjam: 1024 and below are breakable */
+}

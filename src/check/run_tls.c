@@ -253,6 +253,36 @@ static enum cg_err order(const struct cg_check_target *t, struct cg_check_report
     return cg__check_add(r, id, ok ? CG_CHECK_PASS : CG_CHECK_FAIL, what, "server order: %s", ev);
 }
 
+/* B-04: DHE suites come with DH parameters; their group must be >= 2048
+ * bits. SECLEVEL 0 so a weak group is seen rather than refused. */
+static enum cg_err dhe_group(const struct cg_check_target *t, struct cg_check_report *r,
+                             const uint16_t *sup, size_t nsup)
+{
+    bool dhe = false;
+    for (size_t i = 0; i < nsup; i++) {
+        const struct cg_suite_info *s = cg__check_suite(sup[i]);
+        dhe |= s && strncmp(s->name, "TLS_DHE_", 8) == 0;
+    }
+    if (!dhe)
+        return CG_OK;
+    SSL *ssl = NULL;
+    int fd = -1, bits = 0;
+    char err[256] = "";
+    const char *what = "DHE group of at least 2048 bits";
+    if (cg__check_tls12_open(t, "kDHE:!aNULL:@SECLEVEL=0", &ssl, &fd, err, sizeof(err)) != CG_OK)
+        return cg__check_add(r, "B-04", CG_CHECK_WARN, what, "not testable: %s", err);
+    EVP_PKEY *k = NULL;
+    if (SSL_get_peer_tmp_key(ssl, &k) == 1 && k) {
+        bits = EVP_PKEY_get_bits(k);
+        EVP_PKEY_free(k);
+    }
+    const char *cipher = SSL_get_cipher_name(ssl);
+    char ev[160];
+    snprintf(ev, sizeof(ev), "%d-bit group with %s", bits, cipher ? cipher : "?");
+    cg__check_tls_close(ssl, fd);
+    return cg__check_add(r, "B-04", cg__check_dh_verdict(bits), what, "%s", ev);
+}
+
 /* TLS 1.3 tickets come after the handshake (RFC 8446 4.6.1): wait briefly for
  * them without sending anything. *issued -1 when TLS 1.3 did not happen. */
 static void tls13_tickets(const struct cg_check_target *t, int *issued)
@@ -320,6 +350,8 @@ enum cg_err cg__check_run_suites(const struct cg_check_target *t, struct cg_chec
         CG_GUARD(each_bcp(t, r, tls13, sup, &nsup));
         CG_GUARD(others(t, r, tls13, sup, &nsup));
         CG_GUARD(order(t, r, tls13, sup, nsup));
+        if (!tls13)
+            CG_GUARD(dhe_group(t, r, sup, nsup));
     }
     return features(t, r);
 }

@@ -36,9 +36,9 @@ static SSL_CTX *new_ctx(const struct cg_check_target *t, const char *sigalgs, co
     return c;
 }
 
-enum cg_err cg__check_tls_open(const struct cg_check_target *t, const char *sigalgs,
-                               const char *cipher_list, SSL **out, int *fdp, char *err,
-                               size_t errsz)
+static enum cg_err open_tls(const struct cg_check_target *t, const char *sigalgs,
+                            const char *cipher_list, int max_version, SSL **out, int *fdp,
+                            char *err, size_t errsz)
 {
     enum cg_err rc = CG_OK;
     int fd = -1;
@@ -50,6 +50,8 @@ enum cg_err cg__check_tls_open(const struct cg_check_target *t, const char *siga
     timeouts(fd, t->timeout_ms ? t->timeout_ms : 3000);
     ssl = SSL_new(c);
     CG_ENSURE(ssl && SSL_set_fd(ssl, fd) == 1, CG_ETLS);
+    if (max_version)
+        SSL_set_max_proto_version(ssl, max_version);
     if (t->sni_ok)
         SSL_set_tlsext_host_name(ssl, t->host);
     SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
@@ -75,6 +77,19 @@ out:
     if (fd >= 0)
         close(fd);
     return rc;
+}
+
+enum cg_err cg__check_tls_open(const struct cg_check_target *t, const char *sigalgs,
+                               const char *cipher_list, SSL **out, int *fd, char *err,
+                               size_t errsz)
+{
+    return open_tls(t, sigalgs, cipher_list, 0, out, fd, err, errsz);
+}
+
+enum cg_err cg__check_tls12_open(const struct cg_check_target *t, const char *cipher_list,
+                                 SSL **out, int *fd, char *err, size_t errsz)
+{
+    return open_tls(t, NULL, cipher_list, TLS1_2_VERSION, out, fd, err, errsz);
 }
 
 void cg__check_tls_close(SSL *ssl, int fd)

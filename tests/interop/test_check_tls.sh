@@ -148,7 +148,7 @@ BCP12=ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AE
 BCP13=TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
 
 # nginx_variant NAME: an nginx configured per BCP-003-01, changed by the
-# variables PROTOCOLS CIPHERS PREFER METHODS PLAIN EXTRA; port in $NP.
+# variables PROTOCOLS CIPHERS PREFER METHODS PLAIN EXTRA DHPARAM; port in $NP.
 nginx_variant() {
   local name=$1 d=$T/nginx-$1
   NP=$(free_port)
@@ -176,7 +176,7 @@ http {
     ssl_ciphers ${CIPHERS:-$BCP12};
     ssl_conf_command Ciphersuites $BCP13;
     ssl_prefer_server_ciphers ${PREFER:-on};
-    ssl_dhparam $T/dh.pem;
+    ssl_dhparam ${DHPARAM:-$T/dh.pem};
     ssl_session_tickets off;
     ssl_stapling on;
     add_header Strict-Transport-Security "max-age=31536000" always;
@@ -213,6 +213,9 @@ expect "nginx without ECDHE-RSA-AES128-GCM-SHA256" "B-04" "$NP"
 CIPHERS=${BCP12/ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384/ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256} \
   nginx_variant order
 expect "nginx wrong suite order" "B-04" "$NP"
+openssl genpkey -genparam -algorithm DH -pkeyopt dh_param:dh_1024_160 -out "$T/dh1024.pem" 2>/dev/null
+CIPHERS="$BCP12:@SECLEVEL=0" DHPARAM=$T/dh1024.pem nginx_variant weakdh
+expect "nginx with a 1024-bit DH group" "B-04" "$NP"
 PREFER=off nginx_variant client
 expect "nginx client order" "B-05" "$NP"
 METHODS=deny nginx_variant deny

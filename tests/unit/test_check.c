@@ -463,6 +463,10 @@ static void test_verdicts(void **state)
     assert_true(cg__check_follows_client(fwd, rev, 3, 0xc02f, 0x009e));
     assert_false(cg__check_follows_client(fwd, rev, 3, 0xc02f, 0xc02f)); /* server order */
     assert_false(cg__check_follows_client(fwd, rev, 1, 0xc02f, 0xc02f));
+    /* B-04 DH groups */
+    assert_int_equal(cg__check_dh_verdict(2048), CG_CHECK_PASS);
+    assert_int_equal(cg__check_dh_verdict(1024), CG_CHECK_FAIL);
+    assert_int_equal(cg__check_dh_verdict(0), CG_CHECK_FAIL);
     /* B-22 */
     assert_int_equal(cg__check_method_verdict(405, true), CG_CHECK_PASS);
     assert_int_equal(cg__check_method_verdict(405, false), CG_CHECK_FAIL); /* RFC 9110 15.5.6 */
