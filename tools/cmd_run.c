@@ -9,19 +9,19 @@
  * identity on the same side (one legacy NCS talking to several devices is
  * one MOS 4.0 NCS endpoint with several peers).
  *
- * A request from either side is forwarded with cg_mos_forward and answered
- * with the far side's own answer (M-22: one in flight per lane; repeats are
- * collapsed and replayed by the endpoints). SIGHUP reloads the file: links
- * that did not change keep running; certificates and credentials are
- * re-read. SIGTERM drains: what is in flight may finish (drain_ms), nothing
- * new is forwarded, then we exit. */
+ * The relaying itself (forwarding, the heartbeat and removed-in-4.0
+ * policies, drain, counters) is the library's relay (include/castgate/
+ * relay.h, src/relay/); this program reads the file, handles signals and
+ * prints the relay's events. SIGHUP reloads the file: links that did not
+ * change keep running; certificates and credentials are re-read. SIGTERM
+ * drains: what is in flight may finish (drain_ms), nothing new is
+ * forwarded, then we exit. */
 #include "commands.h"
 #include "mos_build.h"
 #include "mos_config.h"
 #include "tool_util.h"
 
 #include <castgate/castgate.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,31 +31,13 @@
 
 #define GRACE_MS 100 /* after the last answer of a drain: let it reach the socket */
 
-struct gw;
-
-struct gw_ep { /* one of our endpoints */
-    struct gw *gw;
-    bool mos4; /* the MOS 4.0 side; else the legacy side */
-    enum cg_mos_role role;
-    char id[513];
-    char path[256];
-    struct cg_mos_endpoint *ep;
-    int npeers;
-    struct gw_ep *next;
-};
-
 struct file_stamp { /* files a link reads: a change rebuilds the link on reload */
     long long mtime_ns, size;
 };
 
-struct gw_link {
+struct gw_link { /* a running link, as the file had it: for the diff on reload */
     struct gwlink conf;
     struct file_stamp stamps[2]; /* ca, password_file */
-    struct gw_ep *legacy, *mos4;
-    const char *gear_id; /* the legacy gear's ID: our ID on the MOS 4.0 side */
-    const char *far_id;  /* the far side's ID: our ID towards the gear */
-    bool up[2];          /* any lane up: legacy side, MOS 4.0 side */
-    unsigned long idless; /* requests without a messageID passed on to the MOS 4.0 side */
     struct gw_link *next;
 };
 
@@ -64,19 +46,13 @@ struct gw {
     struct gwconf conf;
     struct cg_ctx *ctx;
     struct cg_server *srv;
-    struct gw_ep *eps;
+    struct cg_relay *relay;
     struct gw_link *links;
     uv_signal_t sigint, sigterm, sighup;
     uv_timer_t drain;
     bool draining, check_only;
-    unsigned inflight;
     char last_problem[8][300]; /* the library's latest warnings, for a link's "why" */
     unsigned nproblem;
-};
-
-struct forward {
-    struct gw *gw;
-    struct cg_mos_request *req;
 };
 
 /* ---- what happens ---- */
@@ -103,177 +79,65 @@ static const char *problem_of(const struct gw *gw, const char *id)
     return NULL;
 }
 
-static void event_link(const struct gw *gw, const struct gw_link *k, bool mos4_side)
+static void event_link(const struct gw *gw, const struct cg_relay_event *ev)
 {
-    bool up = k->up[mos4_side];
+    bool mos4_side = ev->side == CG_RELAY_MOS4;
     printf("{\"event\":\"link\",\"link\":");
-    tool_json_string(k->conf.name);
-    printf(",\"legacy\":\"%s\",\"mos4\":\"%s\",\"what\":\"%s\"", k->up[0] ? "up" : "down",
-           k->up[1] ? "up" : "down",
-           up ? (mos4_side ? "the far side is reachable" : "the legacy gear is connected")
-              : (mos4_side ? "the far side is unreachable" : "the legacy gear is not connected"));
-    const char *why = up ? NULL : problem_of(gw, mos4_side ? k->far_id : k->gear_id);
+    tool_json_string(ev->link);
+    printf(",\"legacy\":\"%s\",\"mos4\":\"%s\",\"what\":\"%s\"", ev->legacy_up ? "up" : "down",
+           ev->mos4_up ? "up" : "down",
+           ev->up ? (mos4_side ? "the far side is reachable" : "the legacy gear is connected")
+                  : (mos4_side ? "the far side is unreachable" : "the legacy gear is not connected"));
+    const char *why = ev->up ? NULL : problem_of(gw, ev->peer_id);
     if (why != NULL) {
         printf(",\"why\":");
         tool_json_string(why);
     }
     printf("}\n");
-    fflush(stdout);
 }
 
-static struct gw_link *link_of(struct gw *gw, const struct gw_ep *e, const char *peer)
+static void event_lane(const struct cg_relay_event *ev)
 {
-    for (struct gw_link *k = gw->links; k != NULL; k = k->next)
-        if (e->mos4 ? (k->mos4 == e && !strcmp(k->far_id, peer))
-                    : (k->legacy == e && !strcmp(k->gear_id, peer)))
-            return k;
-    return NULL;
-}
-
-static bool any_up(const struct gw_ep *e, const char *peer)
-{
-    static const enum cg_mos_channel chs[] = {CG_MOS_CH_MOM, CG_MOS_CH_RO, CG_MOS_CH_AUX};
-    for (size_t i = 0; i < 3; i++)
-        for (int d = 0; d < 2; d++)
-            if (cg_mos_lane_is_up(e->ep, peer, chs[i], (enum cg_mos_dir)d))
-                return true;
-    return false;
-}
-
-static void on_lane(void *user, const char *peer, enum cg_mos_channel ch, enum cg_mos_dir dir, bool up)
-{
-    struct gw_ep *e = user;
-    struct gw_link *k = link_of(e->gw, e, peer);
     printf("{\"event\":\"lane\",\"link\":");
-    tool_json_string(k != NULL ? k->conf.name : NULL);
-    printf(",\"side\":\"%s\",\"peer\":", e->mos4 ? "mos4" : "legacy");
-    tool_json_string(peer);
-    printf(",\"channel\":\"%s\",\"dir\":\"%s\",\"up\":%s}\n", cg_mos_channel_name(ch),
-           dir == CG_MOS_OUT ? "out" : "in", up ? "true" : "false");
-    fflush(stdout);
-    if (k == NULL)
-        return;
-    bool now = any_up(e, peer);
-    if (now != k->up[e->mos4]) { /* the link's summary: which side is reachable */
-        k->up[e->mos4] = now;
-        event_link(e->gw, k, e->mos4);
-    }
+    tool_json_string(ev->link);
+    printf(",\"side\":\"%s\",\"peer\":", ev->side == CG_RELAY_MOS4 ? "mos4" : "legacy");
+    tool_json_string(ev->peer_id);
+    printf(",\"channel\":\"%s\",\"dir\":\"%s\",\"up\":%s}\n", cg_mos_channel_name(ev->channel),
+           ev->dir == CG_MOS_OUT ? "out" : "in", ev->up ? "true" : "false");
 }
 
-/* ---- relaying ---- */
-
-/* MOS 2.6 gear may send requests without a messageID (M-11); a MOS 4.0 far
- * side may refuse them. Counted per link; an event at 1, 10, 100, ... */
-static void count_idless(struct gw_link *k, const struct cg_mos_message *m)
+static void event_idless(const struct cg_relay_event *ev)
 {
-    unsigned long n = ++k->idless, p = 1;
-    while (p < n && p <= ULONG_MAX / 10)
-        p *= 10;
-    if (n != p)
-        return;
     printf("{\"event\":\"no-messageid\",\"link\":");
-    tool_json_string(k->conf.name);
+    tool_json_string(ev->link);
     printf(",\"message\":");
-    tool_json_string(m->env->name);
+    tool_json_string(ev->message->env->name);
     printf(",\"count\":%lu,\"what\":\"requests from the legacy gear without a messageID passed "
-           "to the MOS 4.0 side (M-11); it may refuse them\"}\n", n);
-    fflush(stdout);
+           "to the MOS 4.0 side (M-11); it may refuse them\"}\n", ev->count);
 }
 
-static void stop_soon(struct gw *gw, uint64_t ms);
-
-static void relay_done(void *user, enum cg_err status, const struct cg_mos_message *reply)
+/* The relay's events, one JSON line each on stdout. */
+static void on_event(void *user, const struct cg_relay_event *ev)
 {
-    struct forward *f = user;
-    struct gw *gw = f->gw;
-    gw->inflight--;
-    if (reply != NULL) /* the far side's own answer, its status text included */
-        cg_mos_reply(f->req, reply->xml, reply->len);
-    else if (status != CG_ECLOSED) /* on removal or shutdown the request is gone already */
-        cg_mos_reply_ack(f->req, false, "castgate: no answer from the far side (retries "
-                         "exhausted); it may still apply it: repeat it under the same messageID");
-    free(f);
-    if (gw->draining && gw->inflight == 0) {
-        fprintf(stderr, "castgate run: drained\n");
-        stop_soon(gw, GRACE_MS);
-    }
-}
-
-static void nack(struct cg_mos_request *req, const char *a, const char *b, const char *c)
-{
-    char why[256];
-    snprintf(why, sizeof(why), "castgate: %s%s%s", a, b, c);
-    cg_mos_reply_ack(req, false, why);
-}
-
-static void relay_request(void *user, struct cg_mos_request *req, const struct cg_mos_message *m)
-{
-    struct gw_ep *e = user;
-    struct gw *gw = e->gw;
-    struct gw_link *k = link_of(gw, e, m->peer_id);
+    const struct gw *gw = user;
     char extra[300];
-    snprintf(extra, sizeof(extra), ",\"from\":\"%s\",\"link\":\"%.200s\"", e->mos4 ? "mos4" : "legacy",
-             k != NULL ? k->conf.name : "");
-    mosb_print_message("relay", m, extra);
-    if (k == NULL) {
-        nack(req, "no link for this peer", "", "");
-        return;
+    switch (ev->kind) {
+    case CG_RELAY_EV_LANE:
+        event_lane(ev);
+        break;
+    case CG_RELAY_EV_LINK:
+        event_link(gw, ev);
+        break;
+    case CG_RELAY_EV_REQUEST:
+        snprintf(extra, sizeof(extra), ",\"from\":\"%s\",\"link\":\"%.200s\"",
+                 ev->side == CG_RELAY_MOS4 ? "mos4" : "legacy", ev->link != NULL ? ev->link : "");
+        mosb_print_message("relay", ev->message, extra);
+        break;
+    case CG_RELAY_EV_NO_MESSAGEID:
+        event_idless(ev);
+        break;
     }
-    if (gw->draining) { /* unanswered: the sender repeats it to the restarted gateway */
-        fprintf(stderr, "castgate run: link %s: draining: <%s> not forwarded\n", k->conf.name,
-                m->env->name);
-        return;
-    }
-    struct gw_ep *to = e->mos4 ? k->legacy : k->mos4;
-    const char *to_peer = e->mos4 ? k->gear_id : k->far_id;
-    if (strcmp(m->env->name, "heartbeat") == 0) { /* M-10: end to end unless configured */
-        const char *hb = k->conf.heartbeat;
-        if (!strcmp(hb, "answer") ||
-            (!strcmp(hb, "pass-or-answer") &&
-             !cg_mos_lane_is_up(to->ep, to_peer, m->channel, CG_MOS_OUT))) {
-            cg_mos_reply_heartbeat(req);
-            return;
-        }
-    }
-    const struct cg_mos_msg_info *info = cg_mos_msg_lookup(m->env->name, strlen(m->env->name));
-    const char *xml = m->xml;
-    size_t len = m->len;
-    char *translated = NULL;
-    if (!e->mos4 && info != NULL && info->removed_in_4) { /* M-12: the link's policy */
-        const char *policy = k->conf.removed_in_4, *why = NULL;
-        if (!strcmp(policy, "reject")) {
-            nack(req, m->env->name, " was removed in MOS 4.0 (use roElementAction)", "");
-            return;
-        }
-        if (!strncmp(policy, "translate", 9)) { /* docs/translation.md */
-            size_t n = 0;
-            enum cg_err trc = cg_mos_translate_removed(xml, len, &translated, &n, &why);
-            if (trc == CG_OK) {
-                xml = translated, len = n;
-            } else if (trc != CG_ENOTSUP || strcmp(policy, "translate-or-pass") != 0) {
-                fprintf(stderr, "castgate run: link %s: <%s> messageID %s not translated: %s\n",
-                        k->conf.name, m->env->name, m->env->message_id, why ? why : "?");
-                nack(req, "cannot translate: ", why != NULL ? why : cg_strerror(trc), "");
-                return;
-            }
-        }
-    }
-    struct forward *f = malloc(sizeof(*f));
-    enum cg_err rc = f == NULL ? CG_ENOMEM : CG_OK;
-    if (rc == CG_OK) {
-        *f = (struct forward){.gw = gw, .req = req};
-        gw->inflight++;
-        rc = cg_mos_forward(to->ep, to_peer, m->channel, xml, len, relay_done, f);
-        if (rc != CG_OK)
-            gw->inflight--;
-        else if (!e->mos4 && m->env->message_id_kind == CG_MOS_MSGID_ABSENT)
-            count_idless(k, m);
-    }
-    cg_mos_free(translated);
-    if (rc != CG_OK) {
-        free(f);
-        nack(req, "cannot forward: ", cg_strerror(rc), "");
-    }
+    fflush(stdout);
 }
 
 /* ---- endpoints and links ---- */
@@ -286,17 +150,21 @@ static void safe_name(const char *id, char *out, size_t sz)
     out[i] = '\0';
 }
 
-static enum cg_err ep_config(const struct gw *gw, const struct gw_ep *e, struct cg_mos_endpoint_config **out)
+/* The relay's endpoints get the [gateway] settings (redelivery and heartbeat
+ * delivery are the relay's own). */
+static enum cg_err configure_endpoint(void *user, enum cg_relay_side side, enum cg_mos_role role,
+                                      const char *id, struct cg_mos_endpoint_config *ec)
 {
+    const struct gw *gw = user;
     const struct gwconf *c = &gw->conf;
     const struct mosconf *g = &c->g;
-    struct cg_mos_endpoint_config *ec = NULL;
-    enum cg_err rc = cg_mos_endpoint_config_new(e->role, e->id, &ec);
-    if (rc == CG_OK && g->state_dir[0] && !gw->check_only) {
+    bool mos4 = side == CG_RELAY_MOS4;
+    enum cg_err rc = CG_OK;
+    if (g->state_dir[0] && !gw->check_only) {
         char dir[2400], safe[513];
-        safe_name(e->id, safe, sizeof(safe));
-        snprintf(dir, sizeof(dir), "%s/%s-%s-%s", g->state_dir, e->mos4 ? "mos4" : "legacy",
-                 e->role == CG_MOS_ROLE_NCS ? "ncs" : "mos", safe);
+        safe_name(id, safe, sizeof(safe));
+        snprintf(dir, sizeof(dir), "%s/%s-%s-%s", g->state_dir, mos4 ? "mos4" : "legacy",
+                 role == CG_MOS_ROLE_NCS ? "ncs" : "mos", safe);
         rc = cg_mos_endpoint_config_set_state_dir(ec, dir);
         if (rc == CG_OK)
             rc = cg_mos_endpoint_config_set_journal(ec, c->journal);
@@ -306,7 +174,7 @@ static enum cg_err ep_config(const struct gw *gw, const struct gw_ep *e, struct 
         if (rc == CG_OK)
             rc = cg_mos_endpoint_config_set_fsync(ec, fs, (uint32_t)c->fsync_interval_ms);
     }
-    if (rc == CG_OK && e->mos4 && g->credentials[0])
+    if (rc == CG_OK && mos4 && g->credentials[0])
         rc = cg_mos_endpoint_config_set_credentials(ec, g->credentials);
     if (rc == CG_OK)
         rc = cg_mos_endpoint_config_set_timing(ec, (uint32_t)g->keepalive_s * 1000,
@@ -326,63 +194,7 @@ static enum cg_err ep_config(const struct gw *gw, const struct gw_ep *e, struct 
         rc = cg_mos_endpoint_config_set_xml_limits(ec, (uint32_t)g->max_attributes,
                                                    (uint32_t)g->max_depth,
                                                    (size_t)g->validate_async_bytes);
-    if (rc == CG_OK) /* a repeat after our restart goes on: the far side deduplicates (M-22) */
-        rc = cg_mos_endpoint_config_set_redeliver(ec, true);
-    if (rc == CG_OK) /* the link's heartbeat policy decides, in relay_request */
-        rc = cg_mos_endpoint_config_set_deliver_heartbeats(ec, true);
-    if (rc != CG_OK)
-        cg_mos_endpoint_config_free(ec);
-    else
-        *out = ec;
     return rc;
-}
-
-static void ep_drop(struct gw *gw, struct gw_ep *e)
-{
-    if (--e->npeers > 0)
-        return;
-    struct gw_ep **pp = &gw->eps;
-    while (*pp != e)
-        pp = &(*pp)->next;
-    *pp = e->next;
-    cg_mos_endpoint_free(e->ep);
-    free(e);
-}
-
-static enum cg_err ep_get(struct gw *gw, bool mos4, enum cg_mos_role role, const char *id,
-                          const char *path, struct gw_ep **out)
-{
-    for (struct gw_ep *e = gw->eps; e != NULL; e = e->next)
-        if (e->mos4 == mos4 && e->role == role && !strcmp(e->id, id)) {
-            e->npeers++;
-            *out = e;
-            return CG_OK;
-        }
-    struct gw_ep *e = calloc(1, sizeof(*e));
-    if (e == NULL)
-        return CG_ENOMEM;
-    *e = (struct gw_ep){.gw = gw, .mos4 = mos4, .role = role, .npeers = 1};
-    snprintf(e->id, sizeof(e->id), "%s", id);
-    snprintf(e->path, sizeof(e->path), "%s", path);
-    struct cg_mos_endpoint_config *ec = NULL;
-    struct cg_mos_handlers h = {.on_lane = on_lane, .on_request = relay_request};
-    enum cg_err rc = ep_config(gw, e, &ec);
-    if (rc == CG_OK)
-        rc = cg_mos_endpoint_new(gw->ctx, ec, &h, e, &e->ep);
-    cg_mos_endpoint_config_free(ec);
-    if (rc == CG_OK && mos4 && gw->srv != NULL)
-        rc = cg_mos_endpoint_attach(e->ep, gw->srv, path);
-    if (rc == CG_OK && !gw->check_only)
-        rc = cg_mos_endpoint_start(e->ep);
-    if (rc != CG_OK) {
-        cg_mos_endpoint_free(e->ep);
-        free(e);
-        return rc;
-    }
-    e->next = gw->eps;
-    gw->eps = e;
-    *out = e;
-    return CG_OK;
 }
 
 static void stamp(const char *path, struct file_stamp *s)
@@ -396,54 +208,76 @@ static void stamp(const char *path, struct file_stamp *s)
 
 static void link_free(struct gw *gw, struct gw_link *k)
 {
-    /* the MOS 4.0 peer first: forwards of the gear's requests end (CG_ECLOSED)
-     * while those requests still exist */
-    if (k->mos4 != NULL) {
-        cg_mos_endpoint_remove_peer(k->mos4->ep, k->far_id);
-        ep_drop(gw, k->mos4);
-    }
-    if (k->legacy != NULL) {
-        cg_mos_endpoint_remove_peer(k->legacy->ep, k->gear_id);
-        ep_drop(gw, k->legacy);
-    }
+    cg_relay_remove_link(gw->relay, k->conf.name);
     free(k);
+}
+
+/* The link's configuration and its two peers: towards the gear we play the
+ * far side, towards the far side the gear. */
+static enum cg_err link_build(const struct gwlink *conf, struct cg_relay_link_config **lc,
+                              struct mosconf_peer *gear, struct mosconf_peer *far)
+{
+    bool gear_ncs = !strcmp(conf->legacy, "ncs");
+    const char *gear_id = gear_ncs ? conf->ncs_id : conf->mos_id;
+    const char *far_id = gear_ncs ? conf->mos_id : conf->ncs_id;
+    enum cg_relay_heartbeat hb = CG_RELAY_HB_PASS;
+    enum cg_relay_removed removed = CG_RELAY_REMOVED_PASS;
+    enum cg_err rc = cg_relay_heartbeat_parse(conf->heartbeat, &hb);
+    if (rc == CG_OK)
+        rc = cg_relay_removed_parse(conf->removed_in_4, &removed);
+    if (rc == CG_OK)
+        rc = cg_relay_link_config_new(conf->name, lc);
+    if (rc != CG_OK)
+        return rc;
+    rc = cg_relay_link_config_set_gear(*lc, gear_ncs ? CG_MOS_ROLE_NCS : CG_MOS_ROLE_MOS,
+                                       conf->ncs_id, conf->mos_id);
+    if (rc == CG_OK)
+        rc = cg_relay_link_config_set_path(*lc, conf->path);
+    if (rc == CG_OK)
+        rc = cg_relay_link_config_set_heartbeat(*lc, hb);
+    if (rc == CG_OK)
+        rc = cg_relay_link_config_set_removed_in_4(*lc, removed);
+    *gear = (struct mosconf_peer){0};
+    *far = conf->p;
+    snprintf(gear->id, sizeof(gear->id), "%s", gear_id);
+    snprintf(gear->channels, sizeof(gear->channels), "%s", conf->p.channels);
+    memcpy(gear->legacy_dial, conf->p.legacy_dial, sizeof(gear->legacy_dial));
+    memcpy(gear->legacy_listen, conf->p.legacy_listen, sizeof(gear->legacy_listen));
+    memcpy(gear->legacy_encoding, conf->p.legacy_encoding, sizeof(gear->legacy_encoding));
+    memcpy(gear->legacy_allow, conf->p.legacy_allow, sizeof(gear->legacy_allow));
+    snprintf(far->id, sizeof(far->id), "%s", far_id);
+    far->legacy_dial[0] = far->legacy_listen[0] = far->legacy_encoding[0] = far->legacy_allow[0] = '\0';
+    return rc;
 }
 
 static enum cg_err link_add(struct gw *gw, const struct gwlink *conf)
 {
     struct gw_link *k = calloc(1, sizeof(*k));
-    if (k == NULL)
-        return CG_ENOMEM;
+    struct mosconf_peer *peers = calloc(2, sizeof(*peers)); /* large: not on the stack */
+    struct cg_relay_link_config *lc = NULL;
+    struct cg_mos_peer_config *pc[2] = {NULL, NULL};
+    struct cg_ws_client_config *cc[2] = {NULL, NULL};
+    enum cg_err rc = k == NULL || peers == NULL ? CG_ENOMEM : CG_OK;
+    if (rc == CG_OK)
+        rc = link_build(conf, &lc, &peers[0], &peers[1]);
+    for (int i = 0; i < 2 && rc == CG_OK; i++)
+        rc = mosb_peer_config(&peers[i], &pc[i], &cc[i]);
+    if (rc == CG_OK)
+        rc = cg_relay_add_link(gw->relay, lc, pc[0], pc[1]);
+    for (int i = 0; i < 2; i++) {
+        cg_mos_peer_config_free(pc[i]);
+        cg_ws_client_config_free(cc[i]);
+    }
+    cg_relay_link_config_free(lc);
+    free(peers);
+    if (rc != CG_OK) {
+        fprintf(stderr, "castgate run: link %s: cannot start: %s\n", conf->name, cg_strerror(rc));
+        free(k);
+        return rc;
+    }
     k->conf = *conf;
     stamp(conf->p.ca, &k->stamps[0]);
     stamp(conf->p.password_file, &k->stamps[1]);
-    bool gear_ncs = !strcmp(conf->legacy, "ncs");
-    k->gear_id = gear_ncs ? k->conf.ncs_id : k->conf.mos_id;
-    k->far_id = gear_ncs ? k->conf.mos_id : k->conf.ncs_id;
-    enum cg_mos_role gear_role = gear_ncs ? CG_MOS_ROLE_NCS : CG_MOS_ROLE_MOS;
-    enum cg_mos_role far_role = gear_ncs ? CG_MOS_ROLE_MOS : CG_MOS_ROLE_NCS;
-    /* towards the gear we play the far side; towards the far side, the gear */
-    struct mosconf_peer gear = {0}, far = conf->p;
-    snprintf(gear.id, sizeof(gear.id), "%s", k->gear_id);
-    snprintf(gear.channels, sizeof(gear.channels), "%s", conf->p.channels);
-    memcpy(gear.legacy_dial, conf->p.legacy_dial, sizeof(gear.legacy_dial));
-    memcpy(gear.legacy_listen, conf->p.legacy_listen, sizeof(gear.legacy_listen));
-    memcpy(gear.legacy_encoding, conf->p.legacy_encoding, sizeof(gear.legacy_encoding));
-    memcpy(gear.legacy_allow, conf->p.legacy_allow, sizeof(gear.legacy_allow));
-    snprintf(far.id, sizeof(far.id), "%s", k->far_id);
-    far.legacy_dial[0] = far.legacy_listen[0] = far.legacy_encoding[0] = far.legacy_allow[0] = '\0';
-    enum cg_err rc = ep_get(gw, false, far_role, k->far_id, "", &k->legacy);
-    if (rc == CG_OK)
-        rc = ep_get(gw, true, gear_role, k->gear_id, conf->path, &k->mos4);
-    if (rc == CG_OK)
-        rc = mosb_add_peer(k->mos4->ep, &far);
-    if (rc == CG_OK)
-        rc = mosb_add_peer(k->legacy->ep, &gear);
-    if (rc != CG_OK) {
-        fprintf(stderr, "castgate run: link %s: cannot start: %s\n", conf->name, cg_strerror(rc));
-        link_free(gw, k);
-        return rc;
-    }
     k->next = gw->links;
     gw->links = k;
     return CG_OK;
@@ -503,9 +337,8 @@ static void reload(struct gw *gw)
         fprintf(stderr, "castgate run: reload: certificates %s%s\n", rc == CG_OK ? "reloaded" : "KEPT: ",
                 rc == CG_OK ? "" : cg_strerror(rc));
     }
-    for (struct gw_ep *e = gw->eps; e != NULL; e = e->next)
-        if (e->mos4 && gw->conf.g.credentials[0])
-            cg_mos_endpoint_reload_credentials(e->ep);
+    if (gw->conf.g.credentials[0])
+        cg_relay_reload_credentials(gw->relay);
     int kept = 0, removed = 0, added = 0, failed = 0;
     for (struct gw_link **pp = &gw->links; *pp != NULL;) {
         struct gw_link *k = *pp;
@@ -537,13 +370,21 @@ static void reload(struct gw *gw)
 static void on_stop_timer(uv_timer_t *t)
 {
     struct gw *gw = t->data;
-    if (gw->inflight > 0)
+    unsigned n = cg_relay_inflight(gw->relay);
+    if (n > 0)
         fprintf(stderr, "castgate run: drain time is up with %u message(s) in flight; their "
-                "senders repeat them after the restart\n", gw->inflight);
+                "senders repeat them after the restart\n", n);
     cg_ctx_stop(gw->ctx);
 }
 
 static void stop_soon(struct gw *gw, uint64_t ms) { uv_timer_start(&gw->drain, on_stop_timer, ms, 0); }
+
+static void on_drained(void *user)
+{
+    struct gw *gw = user;
+    fprintf(stderr, "castgate run: drained\n");
+    stop_soon(gw, GRACE_MS);
+}
 
 static void on_signal(uv_signal_t *s, int sig)
 {
@@ -560,8 +401,9 @@ static void on_signal(uv_signal_t *s, int sig)
     }
     gw->draining = true;
     fprintf(stderr, "castgate run: SIGTERM: draining %u message(s) in flight (at most %ld ms)\n",
-            gw->inflight, gw->conf.drain_ms);
-    stop_soon(gw, gw->inflight == 0 ? GRACE_MS : (uint64_t)gw->conf.drain_ms);
+            cg_relay_inflight(gw->relay), gw->conf.drain_ms);
+    stop_soon(gw, (uint64_t)gw->conf.drain_ms);
+    cg_relay_drain(gw->relay, on_drained, gw); /* nothing in flight: on_drained at once */
 }
 
 /* ---- the command ---- */
@@ -583,8 +425,10 @@ static void teardown(struct gw *gw)
     while (gw->links != NULL) {
         struct gw_link *k = gw->links;
         gw->links = k->next;
-        link_free(gw, k);
+        free(k);
     }
+    cg_relay_free(gw->relay); /* stops every link */
+    gw->relay = NULL;
     cg_server_free(gw->srv);
     gw->srv = NULL;
 }
@@ -597,11 +441,19 @@ static int start(struct gw *gw)
         return 1;
     }
     mosconf_warn_open("run", g);
+    struct cg_relay_handlers h = {.configure_endpoint = configure_endpoint, .on_event = on_event};
+    if (cg_relay_new(gw->ctx, gw->srv, &h, gw, &gw->relay) != CG_OK)
+        return 1;
     for (int i = gw->conf.nlinks - 1; i >= 0; i--) /* links are pushed: keep the file's order */
         if (link_add(gw, &gw->conf.links[i]) != CG_OK)
             return 1;
     if (gw->check_only)
         return 0;
+    enum cg_err rc = cg_relay_start(gw->relay);
+    if (rc != CG_OK) {
+        fprintf(stderr, "castgate run: cannot start the links: %s\n", cg_strerror(rc));
+        return 1;
+    }
     if (gw->srv != NULL && cg_server_start(gw->srv) != CG_OK) {
         fprintf(stderr, "castgate run: cannot listen on %s\n", g->listen);
         return 1;

@@ -103,7 +103,8 @@ static enum cg_err add_legacy(struct cg_mos_peer_config *pc, const struct moscon
     return rc;
 }
 
-enum cg_err mosb_add_peer(struct cg_mos_endpoint *ep, const struct mosconf_peer *p)
+enum cg_err mosb_peer_config(const struct mosconf_peer *p, struct cg_mos_peer_config **out,
+                             struct cg_ws_client_config **client)
 {
     struct cg_mos_peer_config *pc = NULL;
     struct cg_ws_client_config *cc = NULL;
@@ -129,8 +130,25 @@ enum cg_err mosb_add_peer(struct cg_mos_endpoint *ep, const struct mosconf_peer 
         rc = peer_client(p, cc);
     if (rc == CG_OK)
         rc = cg_mos_peer_config_set_client(pc, cc);
-    if (rc == CG_OK)
-        rc = cg_mos_endpoint_add_peer(ep, pc);
+    if (rc != CG_OK) {
+        fprintf(stderr, "castgate mos: peer %s: %s\n", p->id, cg_strerror(rc));
+        cg_ws_client_config_free(cc);
+        cg_mos_peer_config_free(pc);
+        return rc;
+    }
+    *out = pc;
+    *client = cc;
+    return CG_OK;
+}
+
+enum cg_err mosb_add_peer(struct cg_mos_endpoint *ep, const struct mosconf_peer *p)
+{
+    struct cg_mos_peer_config *pc = NULL;
+    struct cg_ws_client_config *cc = NULL;
+    enum cg_err rc = mosb_peer_config(p, &pc, &cc);
+    if (rc != CG_OK)
+        return rc;
+    rc = cg_mos_endpoint_add_peer(ep, pc);
     if (rc != CG_OK)
         fprintf(stderr, "castgate mos: peer %s: %s\n", p->id, cg_strerror(rc));
     cg_ws_client_config_free(cc);

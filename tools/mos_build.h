@@ -10,6 +10,10 @@
 /* mode ("" = standard) and channels ("" = mom,ro; 0x100 marks an unknown name) */
 enum cg_mos_mode mosb_mode(const char *s, bool *ok);
 unsigned mosb_channels(const char *s);
+/* The [peer] p as a peer configuration (*out) and the wss client
+ * configuration it borrows (*client): free both, *out first. Prints why not. */
+enum cg_err mosb_peer_config(const struct mosconf_peer *p, struct cg_mos_peer_config **out,
+                             struct cg_ws_client_config **client);
 /* Adds the [peer] p to ep (trust, credentials, legacy transport); prints why not. */
 enum cg_err mosb_add_peer(struct cg_mos_endpoint *ep, const struct mosconf_peer *p);
 /* The wss listener of c (listen, cert, ocsp, hsts, max_message), not started. */

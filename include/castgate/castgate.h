@@ -11,5 +11,6 @@
 #include <castgate/auth.h>
 #include <castgate/mos4.h>
 #include <castgate/cert.h>
+#include <castgate/relay.h>
 
 #endif

@@ -1,0 +1,239 @@
+/* castgate relay: a MOS 2.x <-> MOS 4.0 gateway as a library object.
+ *
+ * A relay holds links. Each link pairs legacy MOS 2.x gear (an NCS or a
+ * device, over TCP, M-20..M-24) with a MOS 4.0 peer (the far side, over wss,
+ * M-01..M-13). Towards the gear the relay plays the far side (its ID);
+ * towards the far side it plays the gear (its ID): mosIDs, ncsIDs and
+ * messageIDs pass end to end unchanged, and each request is answered with
+ * the other side's own answer (M-22: one request in flight per lane; repeats
+ * are collapsed and replayed by the endpoints). Endpoints are shared by
+ * links with the same identity on the same side.
+ *
+ * Per link, two policies, fixed when the link is configured:
+ *  - heartbeat (M-10): pass it end to end, answer it ourselves when the far
+ *    lane is down, or always answer it ourselves;
+ *  - messages removed in MOS 4.0 coming from the legacy gear (M-12): pass,
+ *    reject with a NACK, translate (docs/translation.md) or translate when a
+ *    translation exists and pass otherwise.
+ *
+ * Threading: every function must be called on the thread that runs the
+ * context's loop (cg_ctx_run), or before it runs. Callbacks run on that
+ * thread. Functions marked "callback-safe" may be called from inside the
+ * relay's own callbacks; the others must not be.
+ *
+ * The program castgate run (tools/cmd_run.c, docs/gateway.md) is one user of
+ * this API: it reads the configuration file, handles signals and reloads,
+ * and prints the events. */
+#ifndef CASTGATE_RELAY_H
+#define CASTGATE_RELAY_H
+
+#include <castgate/ctx.h>
+#include <castgate/error.h>
+#include <castgate/mos4.h>
+#include <castgate/server.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct cg_relay;
+struct cg_relay_link_config;
+
+/* The two sides of a link. */
+enum cg_relay_side {
+    CG_RELAY_LEGACY = 0, /* the legacy MOS 2.x gear, over TCP */
+    CG_RELAY_MOS4 = 1,   /* the MOS 4.0 far side, over wss */
+};
+
+/* What to do with a heartbeat request (M-10). */
+enum cg_relay_heartbeat {
+    CG_RELAY_HB_PASS = 0,       /* end to end (the default) */
+    CG_RELAY_HB_PASS_OR_ANSWER, /* end to end; answered by us while the far lane is down */
+    CG_RELAY_HB_ANSWER,         /* always answered by us */
+};
+
+/* What to do with a message removed in MOS 4.0 from the legacy gear (M-12). */
+enum cg_relay_removed {
+    CG_RELAY_REMOVED_PASS = 0,          /* forward unchanged (the default) */
+    CG_RELAY_REMOVED_REJECT,            /* NACK it: "removed in MOS 4.0" */
+    CG_RELAY_REMOVED_TRANSLATE,         /* translate; NACK when it cannot be translated */
+    CG_RELAY_REMOVED_TRANSLATE_OR_PASS, /* translate; forward unchanged when no translation exists */
+};
+
+/* Policy names as in docs/gateway.md ("pass", "pass-or-answer", "answer";
+ * "pass", "reject", "translate", "translate-or-pass") to enums. For a
+ * program's configuration loader. Returns CG_OK, or CG_EINVAL for NULL
+ * arguments or an unknown name (*out unchanged). Pure; callback-safe. */
+CG_API enum cg_err cg_relay_heartbeat_parse(const char *name, enum cg_relay_heartbeat *out);
+CG_API enum cg_err cg_relay_removed_parse(const char *name, enum cg_relay_removed *out);
+
+/* ---- link configuration ---- */
+
+/* A new link configuration named name (1..127 bytes, no control
+ * characters; unique within a relay). Policies start at PASS; the gear's
+ * role and both IDs must be set before cg_relay_add_link. Returns CG_OK,
+ * CG_EINVAL (NULL argument or bad name) or CG_ENOMEM. The caller owns *out
+ * and frees it with cg_relay_link_config_free (NULL is fine).
+ * Callback-safe. */
+CG_API enum cg_err cg_relay_link_config_new(const char *name, struct cg_relay_link_config **out);
+CG_API void cg_relay_link_config_free(struct cg_relay_link_config *lc);
+
+/* The legacy gear's role (CG_MOS_ROLE_NCS: the gear is an NCS, the far side
+ * a MOS device; CG_MOS_ROLE_MOS: the other way round), the NCS's ncsID and
+ * the device's mosID (M-xx IDs: 1..128 characters, as
+ * cg_mos_endpoint_config_new accepts). The strings are copied. Returns
+ * CG_OK or CG_EINVAL (NULL, bad role, empty or too long ID, or both IDs
+ * equal). Callback-safe. */
+CG_API enum cg_err cg_relay_link_config_set_gear(struct cg_relay_link_config *lc,
+                                                 enum cg_mos_role gear_role, const char *ncs_id,
+                                                 const char *mos_id);
+/* The URL path our MOS 4.0 endpoint for this link serves on the relay's
+ * server (never set: "/mos/Communication", M-02). An endpoint shared by
+ * several links serves the path of the first. Copied. Returns CG_OK or
+ * CG_EINVAL (NULL, empty, longer than 255 bytes, not starting with '/').
+ * Callback-safe. */
+CG_API enum cg_err cg_relay_link_config_set_path(struct cg_relay_link_config *lc, const char *path);
+/* The link's policies. Return CG_OK or CG_EINVAL (a value outside the
+ * enum). Callback-safe. */
+CG_API enum cg_err cg_relay_link_config_set_heartbeat(struct cg_relay_link_config *lc,
+                                                      enum cg_relay_heartbeat policy);
+CG_API enum cg_err cg_relay_link_config_set_removed_in_4(struct cg_relay_link_config *lc,
+                                                         enum cg_relay_removed policy);
+
+/* ---- events ---- */
+
+enum cg_relay_event_kind {
+    /* One lane of one endpoint came up or went down: side, peer_id,
+     * channel, dir, up. link is NULL when no link has that peer. */
+    CG_RELAY_EV_LANE = 0,
+    /* A side of a link became reachable (some lane up) or unreachable (none
+     * up): side, peer_id (the ID of the peer on that side), up, and both
+     * sides' state in legacy_up and mos4_up. */
+    CG_RELAY_EV_LINK,
+    /* A request arrived from side and is about to be relayed (message set;
+     * link NULL when no link has that peer: it is NACKed). */
+    CG_RELAY_EV_REQUEST,
+    /* Requests without a messageID (M-11; MOS 2.6 gear) passed from the
+     * legacy gear to the MOS 4.0 side, which may refuse them: count is the
+     * link's total, reported at 1, 10, 100, ...; message is the latest. */
+    CG_RELAY_EV_NO_MESSAGEID,
+};
+
+/* Everything in an event is borrowed for the duration of the callback. */
+struct cg_relay_event {
+    enum cg_relay_event_kind kind;
+    const char *link;       /* the link's name, or NULL */
+    enum cg_relay_side side;
+    const char *peer_id;    /* the peer on side */
+    enum cg_mos_channel channel;
+    enum cg_mos_dir dir;
+    bool up;                /* LANE, LINK */
+    bool legacy_up, mos4_up; /* LINK */
+    const struct cg_mos_message *message; /* REQUEST, NO_MESSAGEID */
+    unsigned long count;    /* NO_MESSAGEID */
+};
+
+struct cg_relay_handlers {
+    /* Called for each endpoint the relay creates (one per side and
+     * identity), with a configuration already made for role and our_id.
+     * Set what the relay does not decide (state directory, journal, timing,
+     * limits, credentials on the MOS 4.0 side); the relay then sets
+     * redelivery and heartbeat delivery itself. Return CG_OK or an error,
+     * which fails the cg_relay_add_link that needed the endpoint. NULL: the
+     * library's defaults. Must not call relay functions. */
+    enum cg_err (*configure_endpoint)(void *user, enum cg_relay_side side, enum cg_mos_role role,
+                                      const char *our_id, struct cg_mos_endpoint_config *cfg);
+    /* Events (above). NULL: none. May call callback-safe functions. */
+    void (*on_event)(void *user, const struct cg_relay_event *ev);
+};
+
+/* Per-link counters since the link was added. */
+struct cg_relay_stats {
+    uint64_t forwarded;      /* requests passed to the other side (cg_mos_forward accepted) */
+    uint64_t answered;       /* forwards that came back with the other side's answer */
+    uint64_t heartbeats_answered; /* heartbeats answered by the relay itself (policy) */
+    uint64_t translated;     /* removed-in-4.0 messages translated before forwarding */
+    uint64_t rejected;       /* NACKed by the relay: policy, translation or forward failure */
+    uint64_t failed;         /* forwards that ended without an answer (retries exhausted) */
+    uint64_t not_forwarded;  /* left unanswered while draining (the sender repeats them) */
+    uint64_t no_message_id;  /* requests without a messageID passed to the MOS 4.0 side (M-11) */
+    uint32_t in_flight;      /* forwards awaiting the other side's answer now */
+    bool legacy_up, mos4_up; /* any lane up on that side now */
+};
+
+/* ---- the relay ---- */
+
+/* A relay on ctx. srv (may be NULL: the MOS 4.0 side then only dials out)
+ * is the wss server the MOS 4.0 endpoints attach to; it is borrowed and
+ * must outlive the relay; the caller starts it. handlers is copied (NULL:
+ * no callbacks); user is passed to them. Returns CG_OK, CG_EINVAL (ctx or
+ * out NULL) or CG_ENOMEM. Not callback-safe. */
+CG_API enum cg_err cg_relay_new(struct cg_ctx *ctx, struct cg_server *srv,
+                                const struct cg_relay_handlers *handlers, void *user,
+                                struct cg_relay **out);
+/* Removes every link (forwards in flight end with CG_ECLOSED; their
+ * requests are dropped unanswered: senders repeat them, M-22), frees the
+ * endpoints and the relay. No callbacks run after it returns. NULL is
+ * fine. Not callback-safe. */
+CG_API void cg_relay_free(struct cg_relay *r);
+
+/* Starts the endpoints: legacy listeners and dialers, MOS 4.0 dialers.
+ * Links added before are started now, links added after at once. A relay
+ * never started only checks configurations (a program's --check-config).
+ * Returns CG_OK, CG_ESTATE (started already) or the first endpoint's
+ * start error. Not callback-safe. */
+CG_API enum cg_err cg_relay_start(struct cg_relay *r);
+
+/* Adds the link lc (copied; the caller still owns lc). gear_peer and
+ * far_peer configure the peers (their IDs must be the gear's ID and the
+ * far side's ID of lc: ncsID or mosID by role): gear_peer carries the
+ * legacy transport (legacy_dial/listen, encoding, allow), far_peer the wss
+ * side (url, trust, mode, channels). Both are borrowed for the call.
+ * Returns CG_OK; CG_EINVAL (NULL, IDs not set in lc, peer IDs that do not
+ * match); CG_EEXIST (a link of that name, or an endpoint that has the
+ * peer already); CG_ENOMEM; or the endpoint's error (configure_endpoint,
+ * attach, start, add_peer). On error nothing was added. Not
+ * callback-safe. */
+CG_API enum cg_err cg_relay_add_link(struct cg_relay *r, const struct cg_relay_link_config *lc,
+                                     const struct cg_mos_peer_config *gear_peer,
+                                     const struct cg_mos_peer_config *far_peer);
+/* Stops and removes the link named name: its peers are removed from the
+ * endpoints (forwards in flight end, their requests dropped unanswered),
+ * endpoints no other link uses are freed. Other links keep running.
+ * Returns CG_OK, CG_EINVAL (NULL) or CG_ENOTFOUND. Not callback-safe. */
+CG_API enum cg_err cg_relay_remove_link(struct cg_relay *r, const char *name);
+/* Whether a link named name exists. Callback-safe. */
+CG_API bool cg_relay_has_link(const struct cg_relay *r, const char *name);
+
+/* Re-reads the credentials file of every MOS 4.0 endpoint
+ * (cg_mos_endpoint_reload_credentials). Returns CG_OK or the first error;
+ * the others are still reloaded. Not callback-safe. */
+CG_API enum cg_err cg_relay_reload_credentials(struct cg_relay *r);
+
+/* Completion of a drain: nothing is in flight any more. */
+typedef void (*cg_relay_drained_cb)(void *user);
+/* Drains: from now on no new request is forwarded (each is left
+ * unanswered; its sender repeats it to the restarted gateway, M-22) and
+ * cb(user) is called once when the last forward in flight is answered —
+ * before this returns when none is in flight. The caller keeps its own
+ * deadline; cg_relay_inflight says what is left. A second drain replaces
+ * the callback. Returns CG_OK or CG_EINVAL (r NULL). cb may be NULL.
+ * Callback-safe. */
+CG_API enum cg_err cg_relay_drain(struct cg_relay *r, cg_relay_drained_cb cb, void *user);
+/* Forwards in flight, all links. Callback-safe. */
+CG_API unsigned cg_relay_inflight(const struct cg_relay *r);
+
+/* Copies the counters of the link named name into *out. Returns CG_OK,
+ * CG_EINVAL (NULL) or CG_ENOTFOUND. Callback-safe. */
+CG_API enum cg_err cg_relay_link_stats(const struct cg_relay *r, const char *name,
+                                       struct cg_relay_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

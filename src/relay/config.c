@@ -1,0 +1,81 @@
+/* The relay's link configuration: setters check their value on the spot. */
+#include "relay/relay.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool printable(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+enum cg_err cg_relay_link_config_new(const char *name, struct cg_relay_link_config **out)
+{
+    if (out == NULL || name == NULL || !printable(name, RELAY_NAME_MAX))
+        return CG_EINVAL;
+    struct cg_relay_link_config *lc = calloc(1, sizeof(*lc));
+    if (lc == NULL)
+        return CG_ENOMEM;
+    memcpy(lc->name, name, strlen(name) + 1);
+    memcpy(lc->path, "/mos/Communication", sizeof("/mos/Communication")); /* M-02 */
+    lc->heartbeat = CG_RELAY_HB_PASS;
+    lc->removed_in_4 = CG_RELAY_REMOVED_PASS;
+    *out = lc;
+    return CG_OK;
+}
+
+void cg_relay_link_config_free(struct cg_relay_link_config *lc) { free(lc); }
+
+enum cg_err cg_relay_link_config_set_gear(struct cg_relay_link_config *lc, enum cg_mos_role gear_role,
+                                          const char *ncs_id, const char *mos_id)
+{
+    if (lc == NULL || ncs_id == NULL || mos_id == NULL)
+        return CG_EINVAL;
+    if (gear_role != CG_MOS_ROLE_NCS && gear_role != CG_MOS_ROLE_MOS)
+        return CG_EINVAL;
+    if (!printable(ncs_id, RELAY_ID_MAX) || !printable(mos_id, RELAY_ID_MAX) || !strcmp(ncs_id, mos_id))
+        return CG_EINVAL;
+    lc->gear_role = gear_role;
+    memcpy(lc->ncs_id, ncs_id, strlen(ncs_id) + 1);
+    memcpy(lc->mos_id, mos_id, strlen(mos_id) + 1);
+    lc->ids_set = true;
+    return CG_OK;
+}
+
+enum cg_err cg_relay_link_config_set_path(struct cg_relay_link_config *lc, const char *path)
+{
+    if (lc == NULL || path == NULL)
+        return CG_EINVAL;
+    size_t n = strnlen(path, RELAY_PATH_MAX + 1);
+    if (n == 0 || n > RELAY_PATH_MAX || path[0] != '/')
+        return CG_EINVAL;
+    memcpy(lc->path, path, n + 1);
+    return CG_OK;
+}
+
+enum cg_err cg_relay_link_config_set_heartbeat(struct cg_relay_link_config *lc,
+                                               enum cg_relay_heartbeat policy)
+{
+    if (lc == NULL || (policy != CG_RELAY_HB_PASS && policy != CG_RELAY_HB_PASS_OR_ANSWER &&
+                       policy != CG_RELAY_HB_ANSWER))
+        return CG_EINVAL;
+    lc->heartbeat = policy;
+    return CG_OK;
+}
+
+enum cg_err cg_relay_link_config_set_removed_in_4(struct cg_relay_link_config *lc,
+                                                  enum cg_relay_removed policy)
+{
+    if (lc == NULL ||
+        (policy != CG_RELAY_REMOVED_PASS && policy != CG_RELAY_REMOVED_REJECT &&
+         policy != CG_RELAY_REMOVED_TRANSLATE && policy != CG_RELAY_REMOVED_TRANSLATE_OR_PASS))
+        return CG_EINVAL;
+    lc->removed_in_4 = policy;
+    return CG_OK;
+}

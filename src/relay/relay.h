@@ -1,0 +1,48 @@
+/* Private to src/relay: the relay's decisions (sans-I/O, unit-tested in
+ * tests/unit/test_relay*.c) and the link configuration's fields. */
+#ifndef CG_RELAY_RELAY_H
+#define CG_RELAY_RELAY_H
+
+#include <castgate/relay.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define RELAY_NAME_MAX 127
+#define RELAY_ID_MAX 512
+#define RELAY_PATH_MAX 255
+
+struct cg_relay_link_config {
+    char name[RELAY_NAME_MAX + 1];
+    enum cg_mos_role gear_role;
+    bool ids_set;
+    char ncs_id[RELAY_ID_MAX + 1], mos_id[RELAY_ID_MAX + 1];
+    char path[RELAY_PATH_MAX + 1];
+    enum cg_relay_heartbeat heartbeat;
+    enum cg_relay_removed removed_in_4;
+};
+
+/* What the relay does with one request. */
+enum relay_action {
+    RELAY_FORWARD = 0,          /* to the other side, unchanged */
+    RELAY_ANSWER_HEARTBEAT,     /* answer it ourselves (M-10 policy) */
+    RELAY_REJECT_REMOVED,       /* NACK: removed in MOS 4.0 (M-12 policy reject) */
+    RELAY_TRANSLATE,            /* translate, NACK if it cannot be (M-12) */
+    RELAY_TRANSLATE_OR_PASS,    /* translate, forward unchanged if no translation exists */
+};
+
+/* The decision for a request named name (len bytes) arriving from side,
+ * under the link's policies; out_lane_up: the lane it would leave on is up.
+ * Pure. */
+enum relay_action cg__relay_decide(const char *name, size_t len, enum cg_relay_side from,
+                                   enum cg_relay_heartbeat hb, enum cg_relay_removed removed,
+                                   bool out_lane_up);
+/* After a translation attempt (trc from cg_mos_translate_removed) under
+ * action RELAY_TRANSLATE or RELAY_TRANSLATE_OR_PASS: true to forward the
+ * original unchanged (translate-or-pass and no translation exists, CG_ENOTSUP),
+ * false to NACK. Only meaningful when trc != CG_OK. Pure. */
+bool cg__relay_pass_untranslated(enum relay_action action, enum cg_err trc);
+/* Whether the n-th request without a messageID is reported (1, 10, 100, ...). Pure. */
+bool cg__relay_report_count(unsigned long n);
+
+#endif
