@@ -422,6 +422,13 @@ enum cg_err cg_relay_link_stats(const struct cg_relay *r, const char *name, stru
     return CG_OK;
 }
 
+struct cg_mos_endpoint *cg__relay_endpoint(const struct cg_relay *r, const char *name,
+                                           enum cg_relay_side side)
+{
+    const struct rlink *k = link_named(r, name);
+    return k != NULL && k->ep[side] != NULL ? k->ep[side]->ep : NULL;
+}
+
 /* ---- the relay ---- */
 
 enum cg_err cg_relay_new(struct cg_ctx *ctx, struct cg_server *srv,

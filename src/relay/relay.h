@@ -42,6 +42,9 @@ enum relay_action cg__relay_decide(const char *name, size_t len, enum cg_relay_s
  * original unchanged (translate-or-pass and no translation exists, CG_ENOTSUP),
  * false to NACK. Only meaningful when trc != CG_OK. Pure. */
 bool cg__relay_pass_untranslated(enum relay_action action, enum cg_err trc);
+/* The endpoint of link name on side, or NULL (for tests). */
+struct cg_mos_endpoint *cg__relay_endpoint(const struct cg_relay *r, const char *name,
+                                           enum cg_relay_side side);
 /* Whether the n-th request without a messageID is reported (1, 10, 100, ...). Pure. */
 bool cg__relay_report_count(unsigned long n);
 
