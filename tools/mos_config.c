@@ -2,6 +2,8 @@
  * option says its section, name, type, bounds and help. */
 #include "mos_config.h"
 
+#include <castgate/relay.h>
+
 #include <ctype.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -402,13 +404,14 @@ static int check_link(struct reader *r, const struct gwconf *g, struct gwlink *k
         return fail(r, "legacy_listen or legacy_dial is needed (where the legacy gear is)", what);
     if (k->removed_in_4[0] == '\0')
         snprintf(k->removed_in_4, sizeof(k->removed_in_4), "pass");
-    if (!one_of(k->removed_in_4, "pass", "reject", "translate") &&
-        strcmp(k->removed_in_4, "translate-or-pass") != 0)
+    enum cg_relay_removed removed; /* the names are the library's (include/castgate/relay.h) */
+    enum cg_relay_heartbeat hb;
+    if (cg_relay_removed_parse(k->removed_in_4, &removed) != CG_OK)
         return fail(r, "removed_in_4 must be pass, reject, translate or translate-or-pass",
                     k->removed_in_4);
     if (k->heartbeat[0] == '\0')
         snprintf(k->heartbeat, sizeof(k->heartbeat), "pass");
-    if (!one_of(k->heartbeat, "pass", "pass-or-answer", "answer"))
+    if (cg_relay_heartbeat_parse(k->heartbeat, &hb) != CG_OK)
         return fail(r, "heartbeat must be pass, pass-or-answer or answer", k->heartbeat);
     const char *m = k->p.mode;
     if (m[0] && !one_of(m, "standard", "passive-inside", "passive-outside"))

@@ -241,7 +241,8 @@ static void relay_request(void *user, struct cg_mos_request *req, const struct c
         return;
     }
     enum cg_relay_side to = e->side == CG_RELAY_MOS4 ? CG_RELAY_LEGACY : CG_RELAY_MOS4;
-    bool out_up = cg_mos_lane_is_up(k->ep[to]->ep, k->peer[to], m->channel, CG_MOS_OUT);
+    bool out_up = k->conf.heartbeat != CG_RELAY_HB_PASS_OR_ANSWER || /* only that policy asks */
+                  cg_mos_lane_is_up(k->ep[to]->ep, k->peer[to], m->channel, CG_MOS_OUT);
     enum relay_action act = cg__relay_decide(m->env->name, strlen(m->env->name), e->side,
                                              k->conf.heartbeat, k->conf.removed_in_4, out_up);
     switch (act) {
