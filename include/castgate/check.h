@@ -72,6 +72,40 @@ CG_API unsigned long cg_check_report_ms(const struct cg_check_report *r);
 CG_API const char *cg_check_verdict_name(enum cg_check_verdict v);
 CG_API void cg_check_report_free(struct cg_check_report *r); /* NULL ok */
 
+/* ---- `castgate check mos4`: a MOS 4.0 endpoint against ../shared/spec/mos.md ---- */
+
+enum cg_check_mos4_role {
+    CG_CHECK_AS_NCS = 0,    /* the checker plays the NCS: the peer is a MOS device */
+    CG_CHECK_AS_DEVICE = 1, /* the checker plays the MOS device: the peer is an NCS endpoint */
+};
+
+struct cg_check_mos4_opts {
+    /* "wss://host:port/path" of the peer's endpoint (no query: the checker adds
+     * mosID, ncsID, channel and passive itself, M-02). */
+    const char *url;
+    enum cg_check_mos4_role as;
+    const char *mos_id;      /* the device's mosID (required) */
+    const char *ncs_id;      /* the NCS's ncsID (required) */
+    const char *user;        /* M-05 Basic user; NULL: none */
+    const char *password;    /* never taken from argv by the tool; copied, not kept */
+    const char *ca_file;     /* PEM root(s); NULL: system roots */
+    unsigned profiles;       /* bit n: profile n (0..4); 0: profiles 0,1,2 */
+    unsigned channels;       /* enum cg_mos_channel bits (mom 1, ro 2, aux 4); 0: mom|ro */
+    bool passive;            /* also dial passive=true per channel (M-08) */
+    bool write;              /* allow exchanges that change a running order (roCreate/roDelete) */
+    unsigned timeout_ms;     /* per answer awaited; 0: 5000 */
+    unsigned quiet_ms;       /* how long silence proves "not answered" (M-09); 0: 1500 */
+};
+
+/* Runs the conformance check: one finding per rule and channel, each with
+ * its M-xx ID. It runs its own event loop on ctx (NULL: a private context),
+ * so it must not be called from a callback. On CG_OK *out holds the report,
+ * even when findings fail. CG_EINVAL for a malformed URL or missing IDs,
+ * CG_EFILE for an unreadable ca_file, CG_ENOMEM. An unreachable peer is a
+ * report whose upgrade findings fail, not an error. */
+CG_API enum cg_err cg_check_mos4(struct cg_ctx *ctx, const struct cg_check_mos4_opts *opts,
+                                 struct cg_check_report **out);
+
 #ifdef __cplusplus
 }
 #endif
