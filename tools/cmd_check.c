@@ -43,6 +43,11 @@ static void usage(FILE *f)
         "                     configured for passive mode\n"
         "  --write            also create, retry and delete a test running order\n"
         "                     (roID castgate-check-RO) on the peer\n"
+        "  --listen ADDR:PORT --cert CHAIN --key KEY [--accept-wait MS]\n"
+        "                     M-08 the other way, for a peer configured passive-inside: listen\n"
+        "                     (wss, on the URL's path; URL is the one the peer dials) until it\n"
+        "                     dials passive=true, then originate heartbeat/reqMachInfo on it\n"
+        "                     (waits 10000 ms by default); only these findings are made\n"
         "  --timeout MS       per answer awaited (default 5000)\n"
         "  --quiet MS         silence that proves a keepAlive unanswered (default 1500)\n"
         "  --json             one JSON object instead of the table\n");
@@ -181,7 +186,7 @@ static unsigned parse_list(const char *s, bool chans)
 }
 
 enum { M_AS = 1, M_MOS, M_NCS, M_USER, M_PWF, M_CA, M_PROF, M_CHAN, M_PASSIVE, M_WRITE,
-       M_TIMEOUT, M_QUIET, M_JSON };
+       M_TIMEOUT, M_QUIET, M_JSON, M_LISTEN, M_CERT, M_KEY, M_ACCEPT };
 static const struct option mos4opts[] = {
     {"as", required_argument, 0, M_AS},          {"mos-id", required_argument, 0, M_MOS},
     {"ncs-id", required_argument, 0, M_NCS},     {"user", required_argument, 0, M_USER},
@@ -189,7 +194,9 @@ static const struct option mos4opts[] = {
     {"profiles", required_argument, 0, M_PROF},  {"channels", required_argument, 0, M_CHAN},
     {"passive", no_argument, 0, M_PASSIVE},      {"write", no_argument, 0, M_WRITE},
     {"timeout", required_argument, 0, M_TIMEOUT}, {"quiet", required_argument, 0, M_QUIET},
-    {"json", no_argument, 0, M_JSON},            {"help", no_argument, 0, 'h'},
+    {"json", no_argument, 0, M_JSON},            {"listen", required_argument, 0, M_LISTEN},
+    {"cert", required_argument, 0, M_CERT},      {"key", required_argument, 0, M_KEY},
+    {"accept-wait", required_argument, 0, M_ACCEPT}, {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
 
@@ -218,10 +225,15 @@ static int check_mos4(int argc, char **argv)
         case M_TIMEOUT: o.timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
         case M_QUIET: o.quiet_ms = (unsigned)strtoul(optarg, NULL, 10); break;
         case M_JSON: json = true; break;
+        case M_LISTEN: o.listen = optarg; break;
+        case M_CERT: o.cert_chain = optarg; break;
+        case M_KEY: o.cert_key = optarg; break;
+        case M_ACCEPT: o.accept_ms = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
+    bad |= o.listen && (!o.cert_chain || !o.cert_key);
     if (bad || optind != argc - 1 || (int)o.as < 0 || !o.mos_id || !o.ncs_id) {
         usage(stderr);
         return 2;

@@ -95,6 +95,17 @@ struct cg_check_mos4_opts {
     bool write;              /* allow exchanges that change a running order (roCreate/roDelete) */
     unsigned timeout_ms;     /* per answer awaited; 0: 5000 */
     unsigned quiet_ms;       /* how long silence proves "not answered" (M-09); 0: 1500 */
+    /* M-08 the other way, for a peer configured passive-inside (it dials out
+     * and has no endpoint of its own): the checker plays the outside side.
+     * It listens on listen ("127.0.0.1:PORT" or "[::1]:PORT") with
+     * cert_chain/cert_key, on the URL's path (url is then the one the peer
+     * dials), waits up to accept_ms (0: 10000) for the peer to dial
+     * passive=true on each channel, originates heartbeat (and reqMachInfo on
+     * mom) down each such connection and judges the answers (M-08, M-10,
+     * M-04, M-11, M-23); nothing else is run. NULL: the usual run. */
+    const char *listen;
+    const char *cert_chain, *cert_key;
+    unsigned accept_ms;
 };
 
 /* Runs the conformance check: one finding per rule and channel, each with

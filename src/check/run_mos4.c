@@ -21,7 +21,9 @@ struct m4conn {
     struct m4run *run;
     struct cg_ws *ws;
     unsigned ch;              /* enum cg_mos_channel */
-    bool passive, opened, closed;
+    bool passive;             /* the query said passive=true */
+    bool answerer;            /* the peer originates here and we answer (M-08) */
+    bool opened, closed;
     int status;               /* HTTP status of a refused upgrade */
     enum cg_err err;
     struct { bool binary; uint8_t *data; size_t len; } q[M4_QMAX];
@@ -50,8 +52,7 @@ static const char *ch_name(unsigned ch) { return cg_mos_channel_name(ch); }
 static void wake(uv_timer_t *t) { (void)t; }
 
 /* Turns the loop until done(c) or ms pass. */
-static void pump(struct m4run *run, bool (*done)(const struct m4conn *), const struct m4conn *c,
-                 unsigned ms)
+static void pump(struct m4run *run, bool (*done)(const void *), const void *c, unsigned ms)
 {
     uint64_t end = cg__now_ms() + ms;
     while (!(done && done(c))) {
@@ -64,9 +65,17 @@ static void pump(struct m4run *run, bool (*done)(const struct m4conn *), const s
     uv_timer_stop(&run->timer);
 }
 
-static bool settled(const struct m4conn *c) { return c->opened || c->closed; }
-static bool is_closed(const struct m4conn *c) { return c->closed; }
-static bool has_frame(const struct m4conn *c) { return c->nq > 0 || c->closed; }
+static bool settled(const void *p)
+{
+    const struct m4conn *c = p;
+    return c->opened || c->closed;
+}
+static bool is_closed(const void *p) { return ((const struct m4conn *)p)->closed; }
+static bool has_frame(const void *p)
+{
+    const struct m4conn *c = p;
+    return c->nq > 0 || c->closed;
+}
 
 /* ---- messages ---- */
 
@@ -201,7 +210,7 @@ static void on_message(void *user, struct cg_ws *ws, bool binary, const uint8_t 
 {
     struct m4conn *c = user;
     (void)ws;
-    if (c->passive) { /* M-08: the peer originates here; we answer on it */
+    if (c->answerer) { /* M-08: the peer originates here; we answer on it */
         struct cg_m4_frame f = {binary, data, len};
         struct cg_m4_seen s;
         tally_frame(c, &f, &s);
@@ -278,7 +287,7 @@ static struct m4conn *dial(struct m4run *run, struct cg_ws_client *cli, unsigned
     char url[2048], mos[400], ncs[400];
     if (!c)
         return NULL;
-    c->run = run, c->ch = ch, c->passive = passive;
+    c->run = run, c->ch = ch, c->passive = c->answerer = passive;
     pct(mos, sizeof(mos), run->o->mos_id);
     pct(ncs, sizeof(ncs), run->o->ncs_id);
     if (query)
@@ -523,6 +532,168 @@ out:
     return rc;
 }
 
+/* ---- M-08 the other way: the peer dials us with passive=true ---- */
+
+#define M4_INMAX 8
+
+struct m4listen {
+    struct m4run *run;
+    struct m4conn *in[M4_INMAX];
+    size_t n;
+};
+
+/* The value of key in a query string, into dst ("" when absent). */
+static void query_get(const char *q, const char *key, char *dst, size_t dstsz)
+{
+    size_t kl = strlen(key);
+    dst[0] = '\0';
+    for (const char *p = q; p && *p; p = strchr(p, '&'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
+            size_t vl = strcspn(p + kl + 1, "&");
+            snprintf(dst, dstsz, "%.*s", (int)vl, p + kl + 1);
+            return;
+        }
+    }
+}
+
+static int srv_upgrade(void *user, const struct cg_http_request *req, struct cg_http_response *res,
+                       void **conn_user)
+{
+    struct m4listen *l = user;
+    char ch[8], passive[8];
+    (void)res;
+    query_get(cg_http_request_query(req), "channel", ch, sizeof(ch));
+    query_get(cg_http_request_query(req), "passive", passive, sizeof(passive));
+    unsigned bit = strcmp(ch, "mom") == 0 ? CG_MOS_CH_MOM : strcmp(ch, "ro") == 0 ? CG_MOS_CH_RO
+                 : strcmp(ch, "aux") == 0 ? CG_MOS_CH_AUX : 0;
+    if (!bit || l->n == M4_INMAX)
+        return 400;
+    struct m4conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return 503;
+    c->run = l->run, c->ch = bit, c->passive = strcmp(passive, "true") == 0;
+    c->answerer = !c->passive; /* its own ordinary lane: the peer originates, we answer */
+    l->in[l->n++] = c;
+    *conn_user = c;
+    return 101;
+}
+
+static void srv_open(void *user, struct cg_ws *ws) { (void)user, on_open(cg_ws_user(ws), ws); }
+static void srv_message(void *user, struct cg_ws *ws, bool binary, const uint8_t *data, size_t len)
+{
+    (void)user;
+    on_message(cg_ws_user(ws), ws, binary, data, len);
+}
+static void srv_close(void *user, struct cg_ws *ws, uint16_t code)
+{
+    (void)user;
+    if (cg_ws_user(ws))
+        on_close(cg_ws_user(ws), ws, code);
+}
+
+static bool all_closed(const void *p)
+{
+    const struct m4listen *l = p;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->in[i]->opened && !l->in[i]->closed)
+            return false;
+    return true;
+}
+
+static bool all_dialled(const void *p)
+{
+    const struct m4listen *l = p;
+    unsigned want = l->run->o->channels ? l->run->o->channels : CG_MOS_CH_MOM | CG_MOS_CH_RO, got = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->in[i]->passive && l->in[i]->opened)
+            got |= l->in[i]->ch;
+    return (got & want) == want;
+}
+
+static enum cg_err judge_incoming(struct m4run *run, struct m4conn *c)
+{
+    enum cg_err rc = CG_OK;
+    char id[16] = "", body[128], when[32] = "", why[256], what[96];
+    struct cg_m4_seen ans = {0};
+    cg_mos_format_time((int64_t)time(NULL) * 1000, when, sizeof(when));
+    snprintf(body, sizeof(body), "<heartbeat><time>%s</time></heartbeat>", when);
+    exchange(run, c, body, id, sizeof(id), &ans);
+    enum cg_check_verdict v = cg__m4_heartbeat_verdict(&ans, why, sizeof(why));
+    snprintf(what, sizeof(what), "%s: the peer dialled passive=true, answers on it", ch_name(c->ch));
+    ADD("M-08", v, what, "we sent heartbeat %s on its connection: %s", id, why);
+    cg__m4_seen_free(&ans);
+    if (c->ch == CG_MOS_CH_MOM && (run->o->profiles & 1u)) {
+        id[0] = '\0';
+        exchange(run, c, "<reqMachInfo/>", id, sizeof(id), &ans);
+        ADD("M-23", cg__m4_answer_verdict("reqMachInfo", &ans, why, sizeof(why)),
+            "profile 0: reqMachInfo on a passive mom", "%s", why);
+    }
+    CG_TRY(channel_tallies(run, c));
+out:
+    cg__m4_seen_free(&ans);
+    return rc;
+}
+
+static enum cg_err run_listen(struct m4run *run)
+{
+    enum cg_err rc = CG_OK;
+    struct cg_server_config *cfg = NULL;
+    struct cg_server *srv = NULL;
+    struct m4listen l = {.run = run};
+    char addr[64], path[512] = "/";
+    const char *colon = strrchr(run->o->listen, ':');
+    CG_ENSURE(colon && run->o->cert_chain && run->o->cert_key, CG_EINVAL);
+    snprintf(addr, sizeof(addr), "%.*s", (int)(colon - run->o->listen), run->o->listen);
+    if (addr[0] == '[')
+        memmove(addr, addr + 1, strlen(addr)), addr[strcspn(addr, "]")] = '\0';
+    const char *p = strchr(run->o->url + 6, '/');
+    if (p)
+        snprintf(path, sizeof(path), "%s", p);
+    static const struct cg_ws_handlers h = {.on_upgrade = srv_upgrade, .on_open = srv_open,
+                                            .on_message = srv_message, .on_close = srv_close};
+    CG_TRY(cg_server_config_new(&cfg));
+    CG_TRY(cg_server_config_add_listen(cfg, addr, (uint16_t)strtoul(colon + 1, NULL, 10)));
+    CG_TRY(cg_server_config_add_cert(cfg, run->o->cert_chain, run->o->cert_key));
+    CG_TRY(cg_server_new(run->ctx, cfg, &srv));
+    CG_TRY(cg_server_add_ws_route(srv, path, &h, &l));
+    CG_TRY(cg_server_start(srv));
+    pump(run, all_dialled, &l,
+         run->o->accept_ms ? run->o->accept_ms : 10000);
+    unsigned want = run->o->channels ? run->o->channels : CG_MOS_CH_MOM | CG_MOS_CH_RO;
+    for (unsigned ch = 1; ch <= CG_MOS_CH_AUX; ch <<= 1) {
+        if (!(want & ch))
+            continue;
+        struct m4conn *c = NULL;
+        for (size_t i = 0; i < l.n && !c; i++)
+            if (l.in[i]->passive && l.in[i]->ch == ch && l.in[i]->opened && !l.in[i]->closed)
+                c = l.in[i];
+        if (c) {
+            CG_TRY(judge_incoming(run, c));
+        } else {
+            char what[96];
+            snprintf(what, sizeof(what), "%s: the peer dialled passive=true, answers on it",
+                     ch_name(ch));
+            ADD("M-08", CG_CHECK_FAIL, what, "no passive=true connection on %s within %u ms",
+                ch_name(ch), run->o->accept_ms ? run->o->accept_ms : 10000);
+        }
+    }
+out:
+    for (size_t i = 0; i < l.n; i++)
+        if (l.in[i]->ws && !l.in[i]->closed)
+            cg_ws_close(l.in[i]->ws, 1000, "check done");
+    pump(run, all_closed, &l, 2000);
+    cg_server_free(srv);
+    pump(run, NULL, NULL, 100);
+    for (size_t i = 0; i < l.n; i++) {
+        for (size_t k = 0; k < l.in[i]->nq; k++)
+            free(l.in[i]->q[k].data);
+        if (l.in[i]->closed) /* else a late on_close could still reach it: leave it */
+            free(l.in[i]);
+    }
+    cg_server_config_free(cfg);
+    return rc;
+}
+
 static enum cg_err run_all(struct m4run *run)
 {
     enum cg_err rc = CG_OK;
@@ -615,7 +786,10 @@ CG_API enum cg_err cg_check_mos4(struct cg_ctx *ctx, const struct cg_check_mos4_
     CG_TRY(make_client(&run, NULL, NULL, &run.anon));
     if (o->user)
         CG_TRY(make_client(&run, o->user, "castgate-check-wrong-password", &run.wrong));
-    CG_TRY(run_all(&run));
+    if (o->listen)
+        CG_TRY(run_listen(&run)); /* the peer has no endpoint to dial: it dials us */
+    else
+        CG_TRY(run_all(&run));
     cg__check_report_set_ms(run.r, (unsigned long)(cg__now_ms() - t0));
     *out = run.r;
     run.r = NULL;

@@ -105,6 +105,42 @@ serve ncsp
 run ncs-passive device mos.castgate.demo "$NCSP" --passive
 expect ncs-passive "" 0
 
+# ---- M-08 the other way: castgate NCS and device configured passive-inside dial the checker ----
+# inside NAME ROLE ID PEER PORT: a passive-inside endpoint dialling the checker on PORT
+inside() {
+  cat >"$T/$1.conf" <<CONF
+[endpoint]
+role = $2
+id = $3
+state_dir = $T/state-$1
+ack_timeout_ms = 1000
+[peer $4]
+url = wss://localhost:$5/mos/Communication
+mode = passive-inside
+channels = mom,ro
+ca = $P/root-ca.pem
+user = x
+password_file = $T/pw
+CONF
+  "$CASTGATE" mos serve --config "$T/$1.conf" >"$T/$1.out" 2>"$T/$1.err" &
+  PIDS+=($!)
+}
+for side in "ncs ncs.castgate.demo mos.castgate.demo device" "mos mos.castgate.demo ncs.castgate.demo ncs"; do
+  set -- $side
+  LP=$(free_port)
+  inside "in-$1" "$1" "$2" "$3" "$LP"
+  run "listen-$1" "$4" x "$LP" --listen "127.0.0.1:$LP" --cert "$P/server-rsa.chain.pem" \
+    --key "$P/server-rsa.key" --accept-wait 20000
+  expect "listen-$1" "" 0
+  check "listen-$1: M-08 passed on mom and ro (the peer dialled passive=true and answered)" \
+    bash -c "python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if sum(f[\"id\"]==\"M-08\" and f[\"verdict\"]==\"pass\" for f in r[\"findings\"])==2 else 1)' '$T/listen-$1.json'"
+done
+# nobody dials: M-08 fails on both channels, nothing else
+LP=$(free_port)
+run listen-nobody device x "$LP" --listen "127.0.0.1:$LP" --cert "$P/server-rsa.chain.pem" \
+  --key "$P/server-rsa.key" --accept-wait 1000
+expect listen-nobody "M-08" 1
+
 # ---- broken peers: exactly the broken rule fails ----
 # peer BREAK: broken_mos4.js on a free port; sets BPORT
 peer() {
