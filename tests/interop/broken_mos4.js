@@ -11,7 +11,8 @@
 // connections accepted with one heartbeat originated on each (M-08).
 // WHAT: answer-keepalive (ACKs a keepAlive), text-frames (answers as UTF-8
 // text frames), no-echo (answers carry no messageID), retry-twice (a retry is
-// applied again: the RO gets its stories twice), no-401 (any credentials).
+// applied again: the RO gets its stories twice), no-401 (any credentials),
+// no-400 (any query), no-heartbeat (heartbeats unanswered).
 'use strict';
 const fs = require('fs');
 const https = require('https');
@@ -64,8 +65,8 @@ const wss = new WebSocket.Server({
     if (brk !== 'no-401' && info.req.headers.authorization !== auth)
       return cb(false, 401, 'Unauthorized', { 'WWW-Authenticate': 'Basic realm="mos"' });
     const q = new URL(info.req.url, 'https://x').searchParams;
-    if (!['mom', 'ro', 'aux'].includes(q.get('channel')) || q.get('mosID') !== a['mos-id'] ||
-        q.get('ncsID') !== a['ncs-id'])
+    if (brk !== 'no-400' && (!['mom', 'ro', 'aux'].includes(q.get('channel')) ||
+        q.get('mosID') !== a['mos-id'] || q.get('ncsID') !== a['ncs-id']))
       return cb(false, 400, 'Bad Request');
     cb(true);
   },
@@ -84,6 +85,7 @@ wss.on('connection', (ws, req) => {
       if (brk === 'answer-keepalive') send(ws, answerFor('?', xml, ch), null);
       return;
     }
+    if (brk === 'no-heartbeat' && name === 'heartbeat') return;
     if (/^(roAck|mosAck|listMachInfo|heartbeat)$/.test(name) && id === '9') return; // our passive heartbeat's answer
     const k = ch + '/' + id;
     let ans = brk !== 'retry-twice' && id !== null ? answered.get(k) : undefined;

@@ -154,7 +154,8 @@ peer() {
 peer ""
 run broken-none ncs ncs.castgate.demo "$BPORT" --write
 expect broken-none "" 0
-for b in "answer-keepalive M-09" "text-frames M-04" "no-echo M-11" "retry-twice M-22" "no-401 M-05"; do
+for b in "answer-keepalive M-09" "text-frames M-04" "no-echo M-11" "retry-twice M-22" "no-401 M-05" \
+         "no-400 M-02" "no-heartbeat M-10"; do
   set -- $b
   peer "$1"
   run "broken-$1" ncs ncs.castgate.demo "$BPORT" --write
