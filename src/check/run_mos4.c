@@ -138,8 +138,10 @@ static void tally_frame(struct m4conn *c, const struct cg_m4_frame *f, struct cg
     char why[256];
     enum cg_check_verdict v = cg__m4_frame_verdict(f, seen, why, sizeof(why));
     c->frames++;
-    if (v > c->frame_v || c->frames == 1)
-        c->frame_v = v > c->frame_v ? v : c->frame_v, snprintf(c->frame_ev, sizeof(c->frame_ev), "%s", why);
+    if (c->frames == 1 || v > c->frame_v) { /* keep the worst frame's evidence */
+        c->frame_v = v;
+        snprintf(c->frame_ev, sizeof(c->frame_ev), "%s", why);
+    }
     c->bad_frames += v != CG_CHECK_PASS;
 }
 
@@ -376,8 +378,8 @@ static enum cg_err heartbeat_and_keepalive(struct m4run *run, struct m4conn *c)
     if (send_msg(run, c, NULL, "<keepAlive/>") == CG_OK) {
         bool got = await(run, c, run->quiet_ms, &ans);
         snprintf(what, sizeof(what), "%s: keepAlive not answered", ch_name(c->ch));
-        ADD("M-09", cg__m4_keepalive_verdict(got ? ans.env.name[0] ? ans.env.name : "a frame" : NULL,
-                                             c->closed, why, sizeof(why)), what, "%s", why);
+        const char *answer = !got ? NULL : ans.env.name[0] ? ans.env.name : "a frame";
+        ADD("M-09", cg__m4_keepalive_verdict(answer, c->closed, why, sizeof(why)), what, "%s", why);
     }
 out:
     cg__m4_seen_free(&ans);
@@ -501,11 +503,21 @@ out:
     return rc;
 }
 
+/* Why a connection did not open, for the evidence. */
+static const char *not_opened(const struct m4conn *c, char *why, size_t whysz)
+{
+    if (c->status)
+        snprintf(why, whysz, "refused: HTTP %d", c->status);
+    else
+        snprintf(why, whysz, "not opened: %s", cg_strerror(c->err));
+    return why;
+}
+
 static enum cg_err run_passive(struct m4run *run, unsigned chans)
 {
     enum cg_err rc = CG_OK;
     struct m4conn *c = NULL;
-    char what[64];
+    char what[64], why[256];
     for (unsigned ch = 1; ch <= CG_MOS_CH_AUX; ch <<= 1) {
         if (!(chans & ch))
             continue;
@@ -513,7 +525,7 @@ static enum cg_err run_passive(struct m4run *run, unsigned chans)
         CG_ENSURE(c, CG_ENOMEM);
         snprintf(what, sizeof(what), "%s: passive=true connection", ch_name(ch));
         if (!c->opened) {
-            ADD("M-08", CG_CHECK_FAIL, what, "refused: HTTP %d (%s)", c->status, cg_strerror(c->err));
+            ADD("M-08", CG_CHECK_FAIL, what, "%s", not_opened(c, why, sizeof(why)));
         } else {
             pump(run, is_closed, c, run->quiet_ms);
             if (c->closed)
@@ -698,7 +710,7 @@ static enum cg_err run_all(struct m4run *run)
 {
     enum cg_err rc = CG_OK;
     struct m4conn *conns[8] = {0};
-    char what[64];
+    char what[64], why[256];
     unsigned chans = run->o->channels ? run->o->channels : CG_MOS_CH_MOM | CG_MOS_CH_RO;
     if (!run->o->channels && (run->o->profiles & (1u << 3)) && run->o->as == CG_CHECK_AS_NCS)
         chans |= CG_MOS_CH_AUX;
@@ -712,7 +724,7 @@ static enum cg_err run_all(struct m4run *run)
         if (c->opened)
             ADD("M-03", CG_CHECK_PASS, what, "101, open");
         else
-            ADD("M-03", CG_CHECK_FAIL, what, "refused: HTTP %d (%s)", c->status, cg_strerror(c->err));
+            ADD("M-03", CG_CHECK_FAIL, what, "%s", not_opened(c, why, sizeof(why)));
     }
     CG_TRY(run_upgrades(run));
     for (unsigned ch = 1; ch <= CG_MOS_CH_AUX; ch <<= 1)
@@ -728,7 +740,7 @@ static enum cg_err run_all(struct m4run *run)
     for (unsigned ch = 1; ch <= CG_MOS_CH_AUX; ch <<= 1)
         if (conns[ch] && conns[ch]->opened)
             open++, lost += conns[ch]->closed;
-    ADD("M-09", lost ? CG_CHECK_FAIL : CG_CHECK_PASS, "keepAlive not required",
+    ADD("M-09", lost ? CG_CHECK_FAIL : open ? CG_CHECK_PASS : CG_CHECK_WARN, "keepAlive not required",
         "%u of %u connection(s) still open after %llu ms with no keepAlive but one", open - lost,
         open, (unsigned long long)(cg__now_ms() - idle_from));
     if (run->o->passive)

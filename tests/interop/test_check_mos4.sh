@@ -162,6 +162,11 @@ for b in "answer-keepalive M-09" "text-frames M-04" "no-echo M-11" "retry-twice 
   expect "broken-$1" "$2" 1
 done
 
+# ---- nothing listening: the upgrades fail (M-03), the rest cannot be judged (warn) ----
+run nobody ncs ncs.castgate.demo "$(free_port)" --timeout 1000
+expect nobody "M-03" 1
+check "nobody: M-09 'not required' is not judged a pass without a connection" has nobody M-09 "not required" warn
+
 # ---- usage: no password on argv, missing IDs ----
 "$CASTGATE" check mos4 "wss://localhost:$DEV/mos/Communication" --as ncs --mos-id a --ncs-id b \
   --user u >/dev/null 2>"$T/nopw.err"
