@@ -62,6 +62,10 @@ struct cg_mos_message {
      * before a restart and not answered, or replayed from the journal. Act
      * on it only if its messageID is new to you (M-22); answer it either way. */
     bool repeat;
+    /* The endpoint checked it in full (validation on: cg_mos_scan with its
+     * limits and libxml2): pass it on to cg_mos_translate_removed_ex so it
+     * is not parsed again (a message is validated at most once per process). */
+    bool validated;
 };
 
 struct cg_mos_handlers {

@@ -625,8 +625,11 @@ static void take(struct mos4_lane *l, const char *xml, size_t len, bool fresh, b
         return;
     if (is_keepalive(env.name))
         return; /* M-09: ends here, never answered, never delivered */
+    /* validated(): with validation on, checked now or when it arrived (held,
+     * replayed) */
     struct cg_mos_message m = {.peer_id = l->peer->id, .channel = cg__mos4_ch_bit(l->ch),
-                               .env = &env, .xml = xml, .len = len};
+                               .env = &env, .xml = xml, .len = len,
+                               .validated = l->peer->ep->cfg.validate};
     if (l->dir == CG_MOS_OUT)
         on_answer(l, &m);
     else
