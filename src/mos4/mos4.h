@@ -40,6 +40,7 @@ struct cg_mos_endpoint_config {
     char id[4 * CG_MOS_ID_MAX + 1];
     char *state_dir;
     char *credentials;
+    bool auth_none; /* the application allows a listener without credentials */
     uint32_t keepalive_ms, ack_timeout_ms, retries, reconnect_max_ms;
     uint32_t refused_max_ms; /* cap of the backoff while a peer refuses (backoff.c) */
     size_t max_message, max_queue;
