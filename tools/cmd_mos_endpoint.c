@@ -95,6 +95,8 @@ static enum cg_err make_endpoint(struct app *a, const struct cg_mos_handlers *h)
         rc = cg_mos_endpoint_config_set_state_dir(ec, c->state_dir);
     if (rc == CG_OK && c->credentials[0])
         rc = cg_mos_endpoint_config_set_credentials(ec, c->credentials);
+    if (rc == CG_OK && !strcmp(c->auth, "none")) /* the file said so (M-05) */
+        rc = cg_mos_endpoint_config_set_auth_none(ec, true);
     if (rc == CG_OK)
         rc = cg_mos_endpoint_config_set_timing(ec, (uint32_t)c->keepalive_s * 1000,
                                                (uint32_t)c->ack_timeout_ms, (uint32_t)c->retries,

@@ -176,6 +176,8 @@ static enum cg_err configure_endpoint(void *user, enum cg_relay_side side, enum 
     }
     if (rc == CG_OK && mos4 && g->credentials[0])
         rc = cg_mos_endpoint_config_set_credentials(ec, g->credentials);
+    if (rc == CG_OK && mos4 && !strcmp(g->auth, "none")) /* the file said so (M-05) */
+        rc = cg_mos_endpoint_config_set_auth_none(ec, true);
     if (rc == CG_OK)
         rc = cg_mos_endpoint_config_set_timing(ec, (uint32_t)g->keepalive_s * 1000,
                                                (uint32_t)g->ack_timeout_ms, (uint32_t)g->retries,

@@ -13,7 +13,9 @@ Each round runs the probe four times, each time beside one thing:
   password  password guessing on the wss listener: 16 clients, each from its
             own loopback address, each address kept under the lockout (4
             wrong passwords, then the client moves to its next address
-            127.0.<client+1>.<n>), so every guess costs a password hash;
+            127.0.<client+1>.<n>), each try a different wrong password
+            (identical concurrent guesses share one hash), so every guess
+            costs a password hash;
   xml       quadratic XML on the ro legacy port (same link, other lane): one
             roReq with 200,000 attributes on one element (6.3 MB UCS-2BE),
             sent again as soon as it is answered;
@@ -154,10 +156,15 @@ def password_attack(port, rnd):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    auth = base64.b64encode(b"dev:wrong password").decode()
-    req = ("GET /mos/Communication?mosID=DEV&ncsID=NCS&channel=mom HTTP/1.1\r\nHost: localhost:%d\r\n"
-           "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-           "Sec-WebSocket-Version: 13\r\nAuthorization: Basic %s\r\n\r\n" % (port, auth)).encode()
+
+    def request(i, tries):
+        # a different wrong password on every try: the listener coalesces the
+        # hashes of identical concurrent guesses, so one shared password would
+        # cost one hash for all 16 clients and understate a real attack
+        auth = base64.b64encode(b"dev:wrong password %d-%d-%d" % (rnd, i, tries)).decode()
+        return ("GET /mos/Communication?mosID=DEV&ncsID=NCS&channel=mom HTTP/1.1\r\nHost: localhost:%d\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                "Sec-WebSocket-Version: 13\r\nAuthorization: Basic %s\r\n\r\n" % (port, auth)).encode()
 
     def client(i):
         n, tries = 0, 0
@@ -167,7 +174,7 @@ def password_attack(port, rnd):
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=30, source_address=(src, 0)) as s:
                     with ctx.wrap_socket(s, server_hostname="localhost") as t:
-                        t.sendall(req)
+                        t.sendall(request(i, tries))
                         status = t.recv(64).split(b" ")[1].decode(errors="replace")
                 a.count("attempts")
                 a.count("http_" + status)

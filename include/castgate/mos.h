@@ -397,6 +397,18 @@ CG_API enum cg_err cg_mos_format_time(int64_t unix_ms, char *buf, size_t bufsz);
  * on success. No I/O, no global state: callable from any thread. */
 CG_API enum cg_err cg_mos_translate_removed(const char *xml, size_t len, char **out,
                                             size_t *out_len, const char **why);
+/* The same, for a message the caller has already checked in full
+ * (validated true): what an endpoint with validation on delivers to
+ * on_request has passed cg_mos_scan with the endpoint's limits and libxml2,
+ * so the translation does not parse it a second time (a message is
+ * validated at most once per process; a second check with the default
+ * limits would also refuse what the endpoint's raised limits accepted).
+ * The translation still reads only [xml, xml + len) and refuses what it
+ * cannot read (CG_EINVAL), but a message that is not well-formed may then
+ * be translated as far as its markup goes: pass validated true only for a
+ * message that was checked. validated false is cg_mos_translate_removed. */
+CG_API enum cg_err cg_mos_translate_removed_ex(const char *xml, size_t len, bool validated,
+                                               char **out, size_t *out_len, const char **why);
 
 #ifdef __cplusplus
 }

@@ -62,6 +62,10 @@ struct cg_mos_message {
      * before a restart and not answered, or replayed from the journal. Act
      * on it only if its messageID is new to you (M-22); answer it either way. */
     bool repeat;
+    /* The endpoint checked it in full (validation on: cg_mos_scan with its
+     * limits and libxml2): pass it on to cg_mos_translate_removed_ex so it
+     * is not parsed again (a message is validated at most once per process). */
+    bool validated;
 };
 
 struct cg_mos_handlers {
@@ -96,10 +100,19 @@ CG_API void cg_mos_endpoint_config_free(struct cg_mos_endpoint_config *cfg);
  * (default): counters start at 1 on each start, logged as a warning. */
 CG_API enum cg_err cg_mos_endpoint_config_set_state_dir(struct cg_mos_endpoint_config *cfg,
                                                         const char *dir);
-/* htpasswd-compatible file for peers' Basic credentials (M-05); NULL: no
- * authentication asked (logged as a warning at start). */
+/* htpasswd-compatible file for peers' Basic credentials (M-05). Secure by
+ * default: an endpoint without one cannot be attached to a server
+ * (cg_mos_endpoint_attach returns CG_ECONFIG) unless
+ * cg_mos_endpoint_config_set_auth_none(cfg, true) says so. An endpoint that
+ * only dials, or only has MOS 2.x ports, needs neither. */
 CG_API enum cg_err cg_mos_endpoint_config_set_credentials(struct cg_mos_endpoint_config *cfg,
                                                           const char *file);
+/* on: the application means it; peers connecting to our listener are not
+ * asked to log in (M-05: anyone who reaches the port may open lanes as any
+ * configured peer; logged as a warning at attach). Off (default): attaching
+ * without credentials fails. Returns CG_OK, CG_EINVAL. */
+CG_API enum cg_err cg_mos_endpoint_config_set_auth_none(struct cg_mos_endpoint_config *cfg,
+                                                        bool on);
 /* The retry budget of an OUT lane by default: a request is sent, then sent
  * again (same messageID, M-22) after each of up to this many answer timeouts;
  * after one more timeout it completes with CG_ETIMEDOUT and the lane carries
@@ -273,8 +286,10 @@ CG_API bool cg_mos_lane_is_up(const struct cg_mos_endpoint *ep, const char *peer
 CG_API enum cg_err cg_mos_endpoint_reload_credentials(struct cg_mos_endpoint *ep);
 /* Serves our endpoint path on srv (M-02): upgrades with
  * ?mosID=…&ncsID=…&channel=mom|ro|aux[&passive=true] from known peers, with
- * Basic credentials when configured (401 otherwise, M-05); 400 with a reason
- * for anything else. srv must outlive the endpoint. */
+ * Basic credentials (401 otherwise, M-05); 400 with a reason for anything
+ * else. srv must outlive the endpoint. CG_ECONFIG (nothing served) when the
+ * endpoint has no credentials file and cg_mos_endpoint_config_set_auth_none
+ * was not set: secure by default. */
 CG_API enum cg_err cg_mos_endpoint_attach(struct cg_mos_endpoint *ep, struct cg_server *srv,
                                           const char *path);
 /* Starts dialing the lanes this endpoint opens. */

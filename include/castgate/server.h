@@ -250,6 +250,11 @@ CG_API size_t cg_ws_queued(const struct cg_ws *ws);
 CG_API enum cg_err cg_ws_error(const struct cg_ws *ws);
 /* The HTTP status of a refused client upgrade (401, 404…), else 0. */
 CG_API int cg_ws_http_status(const struct cg_ws *ws);
+/* The Retry-After of that refusal in seconds (delta-seconds form, capped at
+ * 86400), or -1 when there was none, it was an HTTP date or unreadable, or
+ * the upgrade was not refused. A castgate listener answers 503 with
+ * Retry-After when it is busy (its password hashing pool is full). */
+CG_API long cg_ws_retry_after(const struct cg_ws *ws);
 
 #ifdef __cplusplus
 }

@@ -69,6 +69,10 @@ const char *cg__http_status_text(int status);
 const char *cg__http_request_header(const struct cg_http_request *req, const char *name);
 /* True when the comma-separated header value holds token (case-insensitive). */
 bool cg__http_header_has_token(const char *value, const char *token);
+/* A Retry-After value in seconds: delta-seconds only (RFC 9110 10.2.3),
+ * optional surrounding blanks, capped at 86400; -1 for an HTTP date or
+ * anything unreadable. */
+long cg__http_retry_after(const char *value);
 
 /* The definition of the public opaque response. */
 struct cg_http_response {

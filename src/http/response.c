@@ -237,3 +237,23 @@ void cg_http_response_set_log_reason(struct cg_http_response *res, const char *r
     if (res != NULL && reason != NULL)
         snprintf(res->log_reason, sizeof(res->log_reason), "%s", reason);
 }
+
+long cg__http_retry_after(const char *value)
+{
+    if (value == NULL)
+        return -1;
+    const char *p = value;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    long s = 0;
+    const char *digits = p;
+    for (; *p >= '0' && *p <= '9'; p++)
+        s = s >= 86400 ? 86400 : s * 10 + (*p - '0');
+    if (p == digits)
+        return -1;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p != '\0')
+        return -1;
+    return s > 86400 ? 86400 : s;
+}

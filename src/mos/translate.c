@@ -394,12 +394,14 @@ static enum cg_err judge(const struct rule *r, const struct cg__mos_txt *t, cons
 }
 
 /* Reads the whole message and finds its rule. */
-static enum cg_err read_message(const char *xml, size_t len, struct cg_mos_envelope *env,
-                                const struct rule **r, const char **why)
+static enum cg_err read_message(const char *xml, size_t len, bool validated,
+                                struct cg_mos_envelope *env, const struct rule **r,
+                                const char **why)
 {
     *why = "larger than the 16 MiB message limit";
     CG_CHECK(len <= CG_MOS_DEFAULT_MAX_MESSAGE, CG_ETOOBIG);
-    enum cg_err rc = cg_mos_validate(CG_MOS_UTF8, xml, len, NULL);
+    /* at most once per process (issue 13 item 5): not again when the caller did */
+    enum cg_err rc = validated ? CG_OK : cg_mos_validate(CG_MOS_UTF8, xml, len, NULL);
     *why = "not one well-formed MOS message in UTF-8";
     CG_CHECK(rc != CG_ENOMEM, CG_ENOMEM);
     CG_CHECK(rc == CG_OK, CG_EINVAL);
@@ -410,8 +412,8 @@ static enum cg_err read_message(const char *xml, size_t len, struct cg_mos_envel
     return CG_OK;
 }
 
-enum cg_err cg_mos_translate_removed(const char *xml, size_t len, char **out, size_t *out_len,
-                                     const char **why)
+enum cg_err cg_mos_translate_removed_ex(const char *xml, size_t len, bool validated, char **out,
+                                        size_t *out_len, const char **why)
 {
     const char *reason = "invalid argument";
     enum cg_err rc = CG_OK;
@@ -425,7 +427,7 @@ enum cg_err cg_mos_translate_removed(const char *xml, size_t len, char **out, si
     *out_len = 0;
     struct cg_mos_envelope env;
     const struct rule *r = NULL;
-    CG_TRY(read_message(xml, len, &env, &r, &reason));
+    CG_TRY(read_message(xml, len, validated, &env, &r, &reason));
     struct cg__mos_txt t = {(const uint8_t *)xml, len, 1};
     CG_TRY(collect(r, &t, env.element.off, &k, &reason));
     CG_TRY(judge(r, &t, &k, &reason));
@@ -448,4 +450,11 @@ out:
     cg__buf_free(&k.buf);
     cg__buf_free(&b);
     return rc;
+}
+
+
+enum cg_err cg_mos_translate_removed(const char *xml, size_t len, char **out, size_t *out_len,
+                                     const char **why)
+{
+    return cg_mos_translate_removed_ex(xml, len, false, out, out_len, why);
 }

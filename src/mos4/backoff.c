@@ -10,7 +10,13 @@
  * anything is retried slowly: 1 s doubling to refused_max_ms (60 s by
  * default), so wrong credentials do not lock the account behind them and
  * a peer that closes at once is not hammered. Only a lane that carried a
- * message or stayed up MOS4_HEALTHY_MS starts both ladders again. */
+ * message or stayed up MOS4_HEALTHY_MS starts both ladders again.
+ *
+ * A 503 with Retry-After is neither: a castgate listener answers it when
+ * its password hashing pool is full (src/mos4/endpoint.c). The peer is there
+ * and busy, so the lane comes back after what it asked (1..30 s, never
+ * earlier, up to 25% later so a fleet does not return in step) and neither
+ * ladder moves. */
 #include "mos4/mos4.h"
 
 #define FAST_BASE_MS 100u
@@ -35,6 +41,11 @@ uint64_t cg__mos4_backoff_next(struct mos4_backoff *b, enum mos4_outcome o, uint
     case MOS4_DROPPED: /* the peer is there and does not want us: slow, whatever it said */
         d = ladder(REFUSED_BASE_MS, b->refused++, refused_cap_ms);
         break;
+    case MOS4_BUSY: /* it asked us to come back later: no earlier, and no ladder step */
+        d = b->busy_ms != 0 ? b->busy_ms : MOS4_BUSY_MIN_S * 1000u;
+        if (jitter_pct < 75 || jitter_pct > 100)
+            jitter_pct = 100;
+        return d * (200 - jitter_pct) / 100; /* 100..125% */
     case MOS4_DOWN:
     default: /* nobody there: fast; the refusal count stays for when it answers again */
         d = ladder(FAST_BASE_MS, b->fast++, fast_cap_ms);
@@ -48,6 +59,15 @@ uint64_t cg__mos4_backoff_next(struct mos4_backoff *b, enum mos4_outcome o, uint
 void cg__mos4_backoff_reset(struct mos4_backoff *b)
 {
     b->fast = b->refused = 0;
+}
+
+bool cg__mos4_backoff_busy(struct mos4_backoff *b, int http_status, long retry_after_s)
+{
+    if (http_status != 503 || retry_after_s < 0)
+        return false;
+    long s = retry_after_s < (long)MOS4_BUSY_MIN_S ? (long)MOS4_BUSY_MIN_S : retry_after_s;
+    b->busy_ms = (uint32_t)(s > (long)MOS4_BUSY_MAX_S ? MOS4_BUSY_MAX_S : (unsigned long)s) * 1000u;
+    return true;
 }
 
 enum mos4_outcome cg__mos4_outcome(bool was_up, bool healthy, enum cg_err err, int http_status)

@@ -78,6 +78,13 @@ enum cg_err cg_mos_endpoint_config_set_credentials(struct cg_mos_endpoint_config
     return cg__str_replace(&cfg->credentials, file);
 }
 
+enum cg_err cg_mos_endpoint_config_set_auth_none(struct cg_mos_endpoint_config *cfg, bool on)
+{
+    CG_CHECK(cfg != NULL, CG_EINVAL);
+    cfg->auth_none = on;
+    return CG_OK;
+}
+
 enum cg_err cg_mos_endpoint_config_set_timing(struct cg_mos_endpoint_config *cfg,
                                               uint32_t keepalive_ms, uint32_t ack_timeout_ms,
                                               uint32_t retries, uint32_t reconnect_max_ms)
@@ -733,12 +740,19 @@ static int on_upgrade(void *user, const struct cg_http_request *req, struct cg_h
 enum cg_err cg_mos_endpoint_attach(struct cg_mos_endpoint *ep, struct cg_server *srv, const char *path)
 {
     CG_CHECK(ep != NULL && srv != NULL && path != NULL && ep->server == NULL, CG_EINVAL);
+    /* M-05, secure by default: a listener without credentials only when the
+     * application said so (cg_mos_endpoint_config_set_auth_none) */
+    if (ep->auth == NULL && !ep->cfg.auth_none) {
+        cg__log(ep->ctx, CG_LOG_ERROR, "mos", "%s: no credentials file: a listener needs one "
+                "(M-05), or auth none set by the application", path);
+        return CG_ECONFIG;
+    }
     struct cg_ws_handlers h = cg__mos4_ws_handlers;
     h.on_upgrade = on_upgrade;
     CG_GUARD(cg_server_add_ws_route(srv, path, &h, ep));
     if (ep->auth == NULL)
-        cg__log(ep->ctx, CG_LOG_WARN, "mos", "%s: no credentials file: peers are not asked to "
-                "log in (M-05)", path);
+        cg__log(ep->ctx, CG_LOG_WARN, "mos", "%s: auth none: peers are not asked to log in "
+                "(M-05)", path);
     ep->path = cg__strdup(path);
     if (ep->path == NULL) {
         cg_server_remove_route(srv, path);

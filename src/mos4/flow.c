@@ -587,7 +587,11 @@ static void vwait_push(struct mos4_lane *l, bool binary, const uint8_t *data, si
     l->vwait_bytes += len;
 }
 
-/* The lane goes away: a job on the pool forgets it, waiting messages go. */
+/* The lane goes away: a job on the pool forgets it, waiting messages go.
+ * cg_mos_endpoint_free reaches here for every lane (cg__mos4_lane_close), so
+ * a job still on the pool then only frees itself when it comes back (its
+ * xml is its own copy; cg_ctx_free runs the loop until it has):
+ * tests/unit/test_mos4_vjob_free.c. */
 static void vjob_forget(struct mos4_lane *l)
 {
     if (l->vjob != NULL)
@@ -621,8 +625,11 @@ static void take(struct mos4_lane *l, const char *xml, size_t len, bool fresh, b
         return;
     if (is_keepalive(env.name))
         return; /* M-09: ends here, never answered, never delivered */
+    /* validated(): with validation on, checked now or when it arrived (held,
+     * replayed) */
     struct cg_mos_message m = {.peer_id = l->peer->id, .channel = cg__mos4_ch_bit(l->ch),
-                               .env = &env, .xml = xml, .len = len};
+                               .env = &env, .xml = xml, .len = len,
+                               .validated = l->peer->ep->cfg.validate};
     if (l->dir == CG_MOS_OUT)
         on_answer(l, &m);
     else

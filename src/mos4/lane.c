@@ -44,7 +44,8 @@ static void log_failure(struct mos4_lane *l, enum cg_log_level lv, const char *w
     char name[300];
     bool repeat = l->failed != MOS4_HEALTHY && strcmp(l->last_why, why) == 0;
     const struct cg_mos_endpoint *ep = l->peer->ep;
-    if (!repeat && l->we_dial && l->failed != MOS4_DOWN && l->failed != MOS4_HEALTHY)
+    if (!repeat && l->we_dial && l->failed != MOS4_DOWN && l->failed != MOS4_HEALTHY &&
+        l->failed != MOS4_BUSY)
         cg__log(ep->ctx, lv, "mos", "%s: %s; backing off (up to %u s) while the peer refuses; "
                 "said again only when the reason changes", lane_name(l, name, sizeof(name)), why,
                 (unsigned)(ep->cfg.refused_max_ms / 1000));
@@ -241,14 +242,17 @@ static void on_ws_close(void *user, struct cg_ws *ws, uint16_t code)
     int status = cg_ws_http_status(ws);
     if (status != 0)
         snprintf(http, sizeof(http), ", HTTP %d", status);
-    snprintf(text, sizeof(text), "connection closed (%u, %s%s)", (unsigned)code, cg_strerror(why),
-             http);
-    if (!l->up)
+    if (!l->up && cg__mos4_backoff_busy(&l->backoff, status, cg_ws_retry_after(ws))) {
+        l->failed = MOS4_BUSY; /* 503 with Retry-After: come back then, not a refusal */
+        snprintf(http, sizeof(http), ", HTTP %d, busy", status);
+    } else if (!l->up)
         l->failed = cg__mos4_outcome(false, false, why, status);
     else if (!l->carried && cg__now_ms() - l->up_since_ms < MOS4_HEALTHY_MS)
         l->failed = MOS4_DROPPED;
     else
         l->failed = MOS4_HEALTHY;
+    snprintf(text, sizeof(text), "connection closed (%u, %s%s)", (unsigned)code, cg_strerror(why),
+             http);
     log_failure(l, why == CG_OK ? CG_LOG_INFO : CG_LOG_WARN, text);
     cg__mos4_lane_gone(l); /* M-08: a passive lane comes back "as quickly as possible" */
 }

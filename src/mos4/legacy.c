@@ -21,9 +21,19 @@
 #define KEEPIDLE_S 30
 #define KEEPINTVL_S 10
 #define KEEPCNT 3
+/* Bytes read from one connection before it yields a loop turn: under a
+ * line-rate sender libuv would read 32 x 64 KiB from one stream per turn,
+ * and every message in them is cut, scanned and answered before any other
+ * lane is served. Past this, reading stops and resumes on the next turn
+ * (the kernel keeps the rest, in order). */
+#define LEGACY_TURN_BYTES (256u << 10)
 
 struct legacy_conn {
     uv_tcp_t tcp;
+    uv_timer_t resume;      /* a zero timer: reading again on the next turn */
+    int open_handles;       /* tcp and resume until both are closed */
+    size_t turn_bytes;      /* read since reading last (re)started */
+    bool paused;
     struct mos4_lane *lane; /* NULL once detached: closing */
     struct mos4_peer *peer;
     int ch;
@@ -58,6 +68,8 @@ struct legacy_write {
 static void conn_freed(uv_handle_t *h)
 {
     struct legacy_conn *c = h->data;
+    if (--c->open_handles > 0)
+        return;
     cg_mos_framer_free(c->framer);
     if (!c->gai_pending)
         free(c);
@@ -72,6 +84,30 @@ static void conn_close(struct legacy_conn *c)
     if (c->gai_pending)
         uv_cancel((uv_req_t *)&c->gai);
     uv_close((uv_handle_t *)&c->tcp, conn_freed);
+    uv_close((uv_handle_t *)&c->resume, conn_freed);
+}
+
+/* The stream ended: a junk run or a message still open is said, as the
+ * framer's other events are (cg_mos_framer_finish). */
+static void conn_finish(struct legacy_conn *c)
+{
+    struct cg_mos_frame fr;
+    bool binary = c->peer->legacy_enc == CG_MOS_UCS2BE;
+    enum cg_err rc = cg_mos_framer_finish(c->framer, &fr);
+    if (rc == CG_EJUNK && fr.len > 0)
+        cg__log(c->peer->ep->ctx, CG_LOG_WARN, "mos",
+                "%s %s (MOS 2.x %s): %zu bytes of junk skipped from byte %llu (at close)%s",
+                c->peer->id, cg__mos4_ch_name(c->ch), c->peer_name, fr.len,
+                (unsigned long long)fr.offset,
+                binary && fr.len % 2 != 0 ? " (odd count: re-aligned)" : "");
+    else if (rc == CG_EAGAIN)
+        cg__log(c->peer->ep->ctx, CG_LOG_WARN, "mos",
+                "%s %s (MOS 2.x %s): closed inside a message begun at byte %llu: dropped",
+                c->peer->id, cg__mos4_ch_name(c->ch), c->peer_name,
+                (unsigned long long)fr.offset);
+    else if (rc != CG_OK)
+        cg__log(c->peer->ep->ctx, CG_LOG_WARN, "mos", "%s %s (MOS 2.x %s): %s at close",
+                c->peer->id, cg__mos4_ch_name(c->ch), c->peer_name, cg_strerror(rc));
 }
 
 /* The connection ended (EOF, error, or replaced): the lane hears of it once. */
@@ -136,10 +172,24 @@ static void drain_frames(struct legacy_conn *c)
     }
 }
 
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+
+static void on_resume(uv_timer_t *t)
+{
+    struct legacy_conn *c = t->data;
+    if (!c->paused || c->lane == NULL || uv_is_closing((uv_handle_t *)&c->tcp))
+        return;
+    c->paused = false;
+    c->turn_bytes = 0;
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     struct legacy_conn *c = s->data;
     if (n < 0) {
+        if (c->lane != NULL)
+            conn_finish(c);
         conn_lost(c, n == UV_EOF ? "peer closed" : uv_strerror((int)n));
         return;
     }
@@ -150,6 +200,13 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         return;
     }
     drain_frames(c);
+    c->turn_bytes += (size_t)n;
+    if (c->turn_bytes >= LEGACY_TURN_BYTES && c->lane != NULL &&
+        !uv_is_closing((uv_handle_t *)&c->tcp)) { /* let the other lanes in (see LEGACY_TURN_BYTES) */
+        uv_read_stop(s);
+        c->paused = true;
+        uv_timer_start(&c->resume, on_resume, 0, 0);
+    }
 }
 
 static void on_write(uv_write_t *req, int status)
@@ -201,6 +258,9 @@ static struct legacy_conn *conn_new(struct mos4_peer *p, int ch)
     c->ch = ch;
     uv_tcp_init(cg_ctx_loop(p->ep->ctx), &c->tcp);
     c->tcp.data = c;
+    uv_timer_init(cg_ctx_loop(p->ep->ctx), &c->resume);
+    c->resume.data = c;
+    c->open_handles = 2;
     return c;
 }
 

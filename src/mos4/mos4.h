@@ -40,6 +40,7 @@ struct cg_mos_endpoint_config {
     char id[4 * CG_MOS_ID_MAX + 1];
     char *state_dir;
     char *credentials;
+    bool auth_none; /* the application allows a listener without credentials */
     uint32_t keepalive_ms, ack_timeout_ms, retries, reconnect_max_ms;
     uint32_t refused_max_ms; /* cap of the backoff while a peer refuses (backoff.c) */
     size_t max_message, max_queue;
@@ -101,11 +102,15 @@ enum mos4_outcome {
     MOS4_REFUSED, /* the peer answered no: HTTP status, certificate, TLS broken off */
     MOS4_DROPPED, /* it accepted, then closed before the lane carried anything */
     MOS4_HEALTHY, /* a lane that carried a message or stayed up went down */
+    MOS4_BUSY,    /* 503 with Retry-After: busy, come back then (off both ladders) */
 };
 struct mos4_backoff {
-    unsigned fast;    /* steps on the fast ladder */
-    unsigned refused; /* consecutive refusals and drops */
+    unsigned fast;     /* steps on the fast ladder */
+    unsigned refused;  /* consecutive refusals and drops */
+    uint32_t busy_ms;  /* the wait a busy peer asked for (cg__mos4_backoff_busy) */
 };
+#define MOS4_BUSY_MIN_S 1u
+#define MOS4_BUSY_MAX_S 30u
 /* The delay before the next attempt after outcome o, in ms: the fast ladder
  * (100 ms doubling to fast_cap_ms) for MOS4_DOWN and MOS4_HEALTHY (which
  * starts over), the slow one (1 s doubling to refused_cap_ms) for
@@ -113,6 +118,11 @@ struct mos4_backoff {
 uint64_t cg__mos4_backoff_next(struct mos4_backoff *b, enum mos4_outcome o, uint32_t fast_cap_ms,
                                uint32_t refused_cap_ms, unsigned jitter_pct);
 void cg__mos4_backoff_reset(struct mos4_backoff *b);
+/* A refused upgrade that says "busy, come back" (503 with a Retry-After of
+ * retry_after_s >= 0; -1 when it had none): records the wait, bounded to
+ * MOS4_BUSY_MIN_S..MOS4_BUSY_MAX_S, for the next MOS4_BUSY and returns
+ * true; false for anything else (then it is a refusal). */
+bool cg__mos4_backoff_busy(struct mos4_backoff *b, int http_status, long retry_after_s);
 /* What a closed connection says of the peer: was_up (the lane opened),
  * healthy (it carried a message or stayed up MOS4_HEALTHY_MS), else why it
  * failed (cg_ws_error, the HTTP status of a refused upgrade or 0). */

@@ -27,6 +27,7 @@ struct cg_dial {
     http_parser rp;
     struct cg_buf field, value;
     bool in_value, head_done, upgrade_ok, connection_ok, accept_ok;
+    long retry_after; /* a refusal's Retry-After in seconds, -1 if none */
     size_t head_bytes;
     struct cg_dial *prev, *next;
     uint8_t readbuf[16384];
@@ -81,8 +82,10 @@ static void fail(struct cg_dial *d, enum cg_err err, int status, const char *why
     bool repeat = strcmp(line, d->cli->last_fail) == 0;
     cg__log(d->conn.ctx, repeat ? CG_LOG_DEBUG : CG_LOG_WARN, "ws", "%s", line);
     memcpy(d->cli->last_fail, line, sizeof(line));
-    if (d->conn.ws != NULL)
+    if (d->conn.ws != NULL) {
         cg__ws_set_failure(d->conn.ws, err, status);
+        cg__ws_set_retry_after(d->conn.ws, d->retry_after);
+    }
     cg__conn_close(&d->conn, why);
 }
 
@@ -236,6 +239,8 @@ static void check_header(struct cg_dial *d)
         char want[64];
         d->accept_ok = cg__ws_accept_key(d->key, want, sizeof(want)) == CG_OK &&
                        strcmp(want, value) == 0;
+    } else if (strcasecmp(name, "Retry-After") == 0) {
+        d->retry_after = cg__http_retry_after(value);
     }
 }
 
@@ -418,6 +423,7 @@ enum cg_err cg_ws_connect(struct cg_ws_client *cli, const char *url,
         cli->dials->prev = d;
     cli->dials = d;
     cli->ndials++;
+    d->retry_after = -1;
     cg__buf_init(&d->field, MAX_RESPONSE_HEAD);
     cg__buf_init(&d->value, MAX_RESPONSE_HEAD);
     http_parser_init(&d->rp, HTTP_RESPONSE);

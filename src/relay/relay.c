@@ -200,7 +200,9 @@ static void translate_and_forward(struct cg_relay *r, struct rlink *k, enum rela
     char *translated = NULL;
     size_t n = 0;
     const char *why = NULL;
-    enum cg_err trc = cg_mos_translate_removed(m->xml, m->len, &translated, &n, &why);
+    /* validated once, by the endpoint that received it (issue 13 item 5) */
+    enum cg_err trc = cg_mos_translate_removed_ex(m->xml, m->len, m->validated, &translated, &n,
+                                                  &why);
     if (trc != CG_OK && !cg__relay_pass_untranslated(act, trc)) {
         char name[80], id[80];
         cg__log_escape(name, sizeof(name), m->env->name, strlen(m->env->name));

@@ -31,6 +31,7 @@ struct cg_ws {
     bool client;
     enum cg_err error; /* why a connection failed or closed abnormally */
     int http_status;   /* a client's refused upgrade: the server's status */
+    long retry_after;  /* and its Retry-After in seconds, -1 if none */
 };
 
 static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
@@ -316,6 +317,13 @@ void cg_ws_set_user(struct cg_ws *ws, void *user)
 const char *cg_ws_peer(const struct cg_ws *ws) { return ws != NULL ? ws->conn->peer : ""; }
 enum cg_err cg_ws_error(const struct cg_ws *ws) { return ws != NULL ? ws->error : CG_EINVAL; }
 int cg_ws_http_status(const struct cg_ws *ws) { return ws != NULL ? ws->http_status : 0; }
+
+void cg__ws_set_retry_after(struct cg_ws *ws, long seconds) { ws->retry_after = seconds; }
+
+long cg_ws_retry_after(const struct cg_ws *ws)
+{
+    return ws != NULL && ws->http_status != 0 ? ws->retry_after : -1;
+}
 
 size_t cg_ws_queued(const struct cg_ws *ws)
 {

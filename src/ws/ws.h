@@ -72,6 +72,7 @@ void cg__ws_opened(struct cg_ws *ws);
 /* Records why a connection failed (the first reason wins) and, for a
  * refused upgrade, the HTTP status. */
 void cg__ws_set_failure(struct cg_ws *ws, enum cg_err err, int http_status);
+void cg__ws_set_retry_after(struct cg_ws *ws, long seconds);
 void cg__ws_free(struct cg_ws *ws);
 /* Plaintext from the peer. Returns CG_OK, or CG_ECLOSED when the WebSocket
  * is finished and the connection should close. */

@@ -4,7 +4,7 @@
   wsrefuser.py --port P --cert CHAIN --key KEY --plan 403x3,401x3,close --log FILE
 
 Each TLS connection takes the next step of the plan: 403 or 401 (an HTTP
-answer to the upgrade, then close), close (a proper 101 upgrade, then at
+answer to the upgrade, then close), busy (503 with Retry-After: 1), close (a proper 101 upgrade, then at
 once a close frame 1003 and the socket closed, as an NCS that refuses text
 frames does). The last step repeats. Every attempt is one JSON line in the
 log file: {"n": N, "t": seconds since start, "step": ..., "auth": bool}.
@@ -46,7 +46,10 @@ while True:
                 break
             head += chunk
         entry["auth"] = b"\nauthorization:" in head.lower()
-        if step in ("403", "401"):
+        if step == "busy":  # a castgate listener whose hashing pool is full
+            s.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
+                      b"Connection: close\r\n\r\n")
+        elif step in ("403", "401"):
             reason = "Forbidden" if step == "403" else "Unauthorized"
             extra = 'WWW-Authenticate: Basic realm="x"\r\n' if step == "401" else ""
             s.sendall(("HTTP/1.1 %s %s\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n"

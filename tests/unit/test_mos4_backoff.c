@@ -101,6 +101,38 @@ static void test_outcome_of_a_close(void **state)
     assert_int_equal(cg__mos4_outcome(true, true, CG_ENET, 0), MOS4_HEALTHY);
 }
 
+/* A 503 with Retry-After (a listener whose password hashing pool is full,
+ * src/mos4/endpoint.c) is "busy, come back": the lane waits what it says,
+ * bounded to 1..30 s, and the refusal ladder does not climb. */
+static void test_busy_waits_retry_after_off_the_ladder(void **state)
+{
+    (void)state;
+    struct mos4_backoff b = {0};
+    assert_int_equal(next(&b, MOS4_REFUSED), 1000);
+    assert_int_equal(next(&b, MOS4_REFUSED), 2000);
+    for (int i = 0; i < 10; i++) {
+        assert_true(cg__mos4_backoff_busy(&b, 503, 1));
+        assert_int_equal(next(&b, MOS4_BUSY), 1000);
+    }
+    assert_int_equal(next(&b, MOS4_REFUSED), 4000); /* busy did not climb the ladder */
+    assert_true(cg__mos4_backoff_busy(&b, 503, 7));
+    assert_int_equal(next(&b, MOS4_BUSY), 7000);
+    assert_true(cg__mos4_backoff_busy(&b, 503, 0)); /* at least 1 s */
+    assert_int_equal(next(&b, MOS4_BUSY), 1000);
+    assert_true(cg__mos4_backoff_busy(&b, 503, 86400)); /* at most 30 s */
+    assert_int_equal(next(&b, MOS4_BUSY), 30000);
+    /* jitter never comes back earlier than asked: 100..125% */
+    assert_true(cg__mos4_backoff_busy(&b, 503, 4));
+    assert_int_equal(cg__mos4_backoff_next(&b, MOS4_BUSY, FAST_CAP, SLOW_CAP, 75), 5000);
+    assert_true(cg__mos4_backoff_busy(&b, 503, 4));
+    assert_int_equal(cg__mos4_backoff_next(&b, MOS4_BUSY, FAST_CAP, SLOW_CAP, 100), 4000);
+    /* not busy: a 503 without Retry-After, another status with it */
+    assert_false(cg__mos4_backoff_busy(&b, 503, -1));
+    assert_false(cg__mos4_backoff_busy(&b, 403, 5));
+    assert_false(cg__mos4_backoff_busy(&b, 0, 5));
+    assert_int_equal(next(&b, MOS4_REFUSED), 8000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +142,7 @@ int main(void)
         cmocka_unit_test(test_only_a_good_lane_starts_over),
         cmocka_unit_test(test_configured_cap_and_jitter),
         cmocka_unit_test(test_outcome_of_a_close),
+        cmocka_unit_test(test_busy_waits_retry_after_off_the_ladder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
