@@ -28,7 +28,7 @@ import machine  # noqa: E402
 
 FIXTURE = os.path.join(B.SHARED, "fixtures", "mos", "spec", "roElementStat-ro.xml")
 DOWNTIMES = [0.3, 0.6, 1.0, 1.5, 2.0, 3.0]
-ROUNDS = 6 if B.QUICK else int(os.environ.get("BENCH_RECONNECT_ROUNDS", "30"))
+ROUNDS = 6 if B.QUICK else int(os.environ.get("BENCH_RECONNECT_ROUNDS", "100"))
 TARGET_MS = 1000
 
 procs = B.Procs()
