@@ -23,6 +23,7 @@ int cmd_run(int argc, char **argv);
 int cmd_cert(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_config(int argc, char **argv); /* hidden: not in CG_COMMANDS */
 
 /* Every subcommand, in --help order. Add a row here and a tools/cmd_X.c. */
 #define CG_COMMANDS                                                                                \

@@ -79,5 +79,8 @@ int mosconf_load(const char *path, struct mosconf *c);
 void mosconf_warn_open(const char *who, const struct mosconf *c);
 /* The file format, generated from the table, for --help. */
 void mosconf_help(FILE *f);
+/* castgate.conf(5) in roff, generated from the same table (castgate config
+ * --man; the build installs its output), so the page cannot drift. */
+void mosconf_man(FILE *f, const char *version);
 
 #endif
