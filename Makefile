@@ -9,7 +9,7 @@ SOAK_MINUTES ?= 30
 SOAK_LINKS   ?= 50
 FLOW_SEEDS   ?= 200000
 
-.PHONY: all deps build test demo bench fuzz soak model install clean format valgrind
+.PHONY: all deps build test demo bench fuzz soak model install clean format valgrind package
 
 all: build
 
@@ -59,6 +59,12 @@ model: deps
 	@cmake --build $(ASAN) -j $(JOBS) --target test_flow_model
 	@FLOW_SEEDS=$(FLOW_SEEDS) $(ASAN)/bin/test_flow_model
 
+# Debian packages (docs/systemd.md): castgate, libcastgate0, libcastgate-dev,
+# built by dpkg-buildpackage in a copy of the tree; the .debs land in $(DEBDIR).
+DEBDIR ?= build-deb
+package: deps
+	@bash scripts/package.sh $(DEBDIR)
+
 install: build
 	@cmake --install $(BUILD)
 
@@ -66,4 +72,4 @@ format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	@rm -rf $(BUILD) $(ASAN) $(FUZZDIR) $(VGDIR)
+	@rm -rf $(BUILD) $(ASAN) $(FUZZDIR) $(VGDIR) $(DEBDIR)

@@ -561,8 +561,8 @@ void mosconf_man(FILE *f, const char *version)
     fputs(".SS [peer PEER\\-ID]\n", f);
     man_rows(f, false, "peer");
     fputs(".SH FILES\n.TP\n.I /etc/castgate/NAME.conf\nthe gateway of \\fBcastgate@NAME.service\\fR.\n"
-          ".TP\n.I /etc/castgate/private/\nprivate keys and password files, owned root:_castgate, "
-          "mode 0640.\n.TP\n.I /var/lib/castgate/NAME/\n\\fBstate_dir\\fR under systemd "
+          ".TP\n.I /etc/castgate/private/\nprivate keys and password files (the folder root:_castgate "
+          "0750); each file owned by _castgate, mode 0600.\n.TP\n.I /var/lib/castgate/NAME/\n\\fBstate_dir\\fR under systemd "
           "(StateDirectory).\n"
           ".SH EXAMPLES\n.I /usr/share/doc/castgate/examples/\n"
           ".SH SEE ALSO\n\\fBcastgate\\fR(1), \\fBcastgate\\-run\\fR(1), \\fBcastgate\\-mos\\fR(1)\n",
