@@ -60,6 +60,7 @@ struct gwconf {
     int journal;
     char fsync[16];
     long fsync_interval_ms, drain_ms;
+    char admin_listen[80], admin_credentials[1024]; /* tools/admin.c: /metrics */
     struct gwlink *links;
     int nlinks;
 };

@@ -1,0 +1,89 @@
+/* tools/metrics.c: the gateway's counters and the Prometheus text format
+ * (issue 15, part 4). The tools are not in the library: the file is
+ * compiled into this test. */
+#include "testutil.h"
+
+#include "../../tools/metrics.c"
+
+static char out[8192];
+
+static void render(const struct metrics *m)
+{
+    size_t n = metrics_render(m, "0.1.0", out, sizeof(out));
+    assert_true(n < sizeof(out));
+    assert_int_equal(strlen(out), n);
+}
+
+static void test_counts_per_link_and_side(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new();
+    assert_non_null(m);
+    metrics_link_state(m, "a", true, false);
+    metrics_relayed(m, "a", METRICS_FROM_LEGACY);
+    metrics_relayed(m, "a", METRICS_FROM_LEGACY);
+    metrics_relayed(m, "a", METRICS_FROM_MOS4);
+    metrics_nack(m, "a", METRICS_NACK_REMOVED);
+    metrics_nack(m, NULL, METRICS_NACK_NO_LINK);
+    metrics_idless(m, "a");
+    metrics_in_flight(m, 3);
+    metrics_reload(m, true);
+    render(m);
+    assert_non_null(strstr(out, "castgate_link_up{link=\"a\",side=\"legacy\"} 1\n"));
+    assert_non_null(strstr(out, "castgate_link_up{link=\"a\",side=\"mos4\"} 0\n"));
+    assert_non_null(strstr(out, "castgate_messages_relayed_total{link=\"a\",from=\"legacy\"} 2\n"));
+    assert_non_null(strstr(out, "castgate_messages_relayed_total{link=\"a\",from=\"mos4\"} 1\n"));
+    assert_non_null(strstr(out, "castgate_nacks_total{link=\"a\",reason=\"removed_in_4\"} 1\n"));
+    assert_non_null(strstr(out, "castgate_nacks_total{link=\"a\",reason=\"no_answer\"} 0\n"));
+    assert_non_null(strstr(out, "castgate_nacks_unlinked_total 1\n"));
+    assert_non_null(strstr(out, "castgate_requests_without_messageid_total{link=\"a\"} 1\n"));
+    assert_non_null(strstr(out, "castgate_requests_in_flight 3\n"));
+    assert_non_null(strstr(out, "castgate_reloads_total{result=\"done\"} 1\n"));
+    assert_non_null(strstr(out, "# TYPE castgate_messages_relayed_total counter\n"));
+    metrics_free(m);
+}
+
+static void test_label_escaping_and_removal(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new();
+    metrics_link_state(m, "st\"u\\dio\n1", true, true);
+    metrics_link_state(m, "b", false, false);
+    render(m);
+    assert_non_null(strstr(out, "castgate_link_up{link=\"st\\\"u\\\\dio\\n1\",side=\"mos4\"} 1\n"));
+    metrics_link_removed(m, "st\"u\\dio\n1");
+    render(m);
+    assert_null(strstr(out, "dio"));
+    assert_non_null(strstr(out, "castgate_link_up{link=\"b\",side=\"legacy\"} 0\n"));
+    metrics_free(m);
+}
+
+static void test_short_buffer_says_how_much(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new();
+    for (int i = 0; i < 50; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "link%d", i);
+        metrics_relayed(m, name, METRICS_FROM_MOS4);
+    }
+    char small[64];
+    size_t need = metrics_render(m, "0.1.0", small, sizeof(small));
+    assert_true(need >= sizeof(small));
+    assert_int_equal(strlen(small), sizeof(small) - 1); /* cut, still terminated */
+    char *big = malloc(need + 1);
+    assert_int_equal(metrics_render(m, "0.1.0", big, need + 1), need);
+    assert_non_null(strstr(big, "castgate_messages_relayed_total{link=\"link49\",from=\"mos4\"} 1\n"));
+    free(big);
+    metrics_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_counts_per_link_and_side),
+        cmocka_unit_test(test_label_escaping_and_removal),
+        cmocka_unit_test(test_short_buffer_says_how_much),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,22 @@
+/* The gateway's admin listener (issue 15, part 4): GET /metrics in the
+ * Prometheus text format, over TLS with the [gateway] certificates and under
+ * the server's BCP-003-01 rules (B-01..B-25), behind Basic credentials from
+ * admin_credentials (an htpasswd file; lockout after repeated failures). */
+#ifndef CG_TOOLS_ADMIN_H
+#define CG_TOOLS_ADMIN_H
+
+#include "metrics.h"
+#include "mos_config.h"
+
+struct admin;
+
+/* Starts it when c->admin_listen is set (*out NULL otherwise). Errors are
+ * printed; CG_ECONFIG when admin_listen has no credentials or certificates. */
+enum cg_err admin_start(struct cg_ctx *ctx, const struct gwconf *c, const struct metrics *m,
+                        struct admin **out);
+/* The bound port (0 when none). */
+unsigned admin_port(const struct admin *a);
+void admin_reload_credentials(struct admin *a);
+void admin_free(struct admin *a);
+
+#endif

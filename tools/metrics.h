@@ -1,0 +1,40 @@
+/* The gateway's counters and their Prometheus text exposition (issue 15,
+ * part 4). Sans-I/O: castgate run (tools/cmd_run.c) feeds events in, the
+ * admin listener (tools/admin.c) renders them. When the relay moves into the
+ * library, the library's events feed the same calls. Loop thread only. */
+#ifndef CG_TOOLS_METRICS_H
+#define CG_TOOLS_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum metrics_from { METRICS_FROM_LEGACY, METRICS_FROM_MOS4 };
+enum metrics_nack { /* the gateway's own NACKs, by reason */
+    METRICS_NACK_NO_LINK,   /* a peer no link names */
+    METRICS_NACK_REMOVED,   /* removed_in_4 = reject (M-12) */
+    METRICS_NACK_TRANSLATE, /* translate could not (M-12) */
+    METRICS_NACK_FORWARD,   /* cannot forward */
+    METRICS_NACK_NO_ANSWER, /* retries exhausted */
+    METRICS_NACK_N
+};
+
+struct metrics;
+
+struct metrics *metrics_new(void); /* NULL: out of memory */
+void metrics_free(struct metrics *m);
+
+/* A link's sides, up or down (a link not seen before is added). */
+void metrics_link_state(struct metrics *m, const char *link, bool legacy_up, bool mos4_up);
+/* A link stopped by a reload: its series go. */
+void metrics_link_removed(struct metrics *m, const char *link);
+void metrics_relayed(struct metrics *m, const char *link, enum metrics_from from);
+void metrics_idless(struct metrics *m, const char *link);
+void metrics_nack(struct metrics *m, const char *link, enum metrics_nack why);
+void metrics_in_flight(struct metrics *m, unsigned n);
+void metrics_reload(struct metrics *m, bool ok);
+
+/* The text format 0.0.4 into buf (NUL-terminated). Returns the length it
+ * needs; when that is >= sz the text was cut and the caller retries larger. */
+size_t metrics_render(const struct metrics *m, const char *version, char *buf, size_t sz);
+
+#endif
