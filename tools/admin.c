@@ -3,6 +3,7 @@
 #include "tool_util.h"
 
 #include <castgate/castgate.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,9 +13,9 @@ struct admin {
     const struct metrics *m;
 };
 
-static void on_metrics(void *user, const struct cg_http_request *req, struct cg_http_response *res)
+/* Basic credentials (M-05 rules: constant time, lockout); false: res is the refusal. */
+static bool authorized(struct admin *a, const struct cg_http_request *req, struct cg_http_response *res)
 {
-    struct admin *a = user;
     char who[129];
     enum cg_err rc = cg_credentials_check(a->cred, cg_http_request_header(req, "Authorization"),
                                           cg_http_request_peer(req), who, sizeof(who));
@@ -24,8 +25,18 @@ static void on_metrics(void *user, const struct cg_http_request *req, struct cg_
         if (rc != CG_ERATELIMIT)
             cg_http_response_add_header(res, "WWW-Authenticate", "Basic realm=\"castgate admin\"");
         cg_http_response_set_log_reason(res, rc == CG_ERATELIMIT ? "locked out" : "no or wrong credentials");
-        return;
+        return false;
     }
+    return true;
+}
+
+typedef size_t (*render_fn)(const struct metrics *m, const char *version, char *buf, size_t sz);
+
+static void serve(struct admin *a, const struct cg_http_request *req, struct cg_http_response *res,
+                  render_fn render, const char *type)
+{
+    if (!authorized(a, req, res))
+        return;
     size_t sz = 16384, n;
     char *buf = NULL;
     for (;;) { /* grow until the text fits */
@@ -36,14 +47,27 @@ static void on_metrics(void *user, const struct cg_http_request *req, struct cg_
             return;
         }
         buf = p;
-        n = metrics_render(a->m, cg_version(), buf, sz);
+        n = render(a->m, cg_version(), buf, sz);
         if (n < sz)
             break;
         sz = n + 1;
     }
-    cg_http_response_set(res, 200, "text/plain; version=0.0.4; charset=utf-8", buf, n);
+    cg_http_response_set(res, 200, type, buf, n);
     cg_http_response_add_header(res, "Cache-Control", "no-store");
     free(buf);
+}
+
+static void on_metrics(void *user, const struct cg_http_request *req, struct cg_http_response *res)
+{
+    serve(user, req, res, metrics_render, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+/* The status page: no script, no external asset; a strict CSP says so. */
+static void on_page(void *user, const struct cg_http_request *req, struct cg_http_response *res)
+{
+    serve(user, req, res, metrics_render_html, "text/html; charset=utf-8");
+    cg_http_response_add_header(res, "Content-Security-Policy",
+                                "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'");
 }
 
 enum cg_err admin_start(struct cg_ctx *ctx, const struct gwconf *c, const struct metrics *m,
@@ -83,6 +107,8 @@ enum cg_err admin_start(struct cg_ctx *ctx, const struct gwconf *c, const struct
     cg_server_config_free(sc);
     if (rc == CG_OK)
         rc = cg_server_add_http_route(a->srv, "/metrics", CG_HTTP_GET | CG_HTTP_HEAD, on_metrics, a);
+    if (rc == CG_OK)
+        rc = cg_server_add_http_route(a->srv, "/", CG_HTTP_GET | CG_HTTP_HEAD, on_page, a);
     if (rc == CG_OK)
         rc = cg_server_start(a->srv);
     if (rc != CG_OK) {

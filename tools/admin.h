@@ -1,5 +1,5 @@
-/* The gateway's admin listener (issue 15, part 4): GET /metrics in the
- * Prometheus text format, over TLS with the [gateway] certificates and under
+/* The gateway's admin listener (issue 15, parts 4 and 5): GET /metrics in
+ * the Prometheus text format and GET / the status page (HTML), over TLS with the [gateway] certificates and under
  * the server's BCP-003-01 rules (B-01..B-25), behind Basic credentials from
  * admin_credentials (an htpasswd file; lockout after repeated failures). */
 #ifndef CG_TOOLS_ADMIN_H

@@ -6,10 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define NACK_RING 256 /* NACK times kept per link, for "in the last hour" */
+
 struct mlink {
     char name[128];
     bool up[2];
+    time_t since[2]; /* when the side last went up or down (or was first seen) */
     unsigned long relayed[2], idless, nacks[METRICS_NACK_N];
+    struct {
+        char name[48], id[72];
+        time_t at;
+    } last[2];
+    char why[300];
+    time_t nack_at[NACK_RING];
+    unsigned nack_n;
 };
 
 struct metrics {
@@ -17,7 +27,11 @@ struct metrics {
     size_t n, cap;
     unsigned long nacks_unlinked, reloads[2];
     unsigned in_flight;
+    time_t (*now)(void);
 };
+
+static time_t now_of(const struct metrics *m) { return m->now != NULL ? m->now() : time(NULL); }
+void metrics_set_clock(struct metrics *m, time_t (*now)(void)) { m->now = now; }
 
 static const char *const nack_names[METRICS_NACK_N] = {"no_link", "removed_in_4", "translate",
                                                        "forward", "no_answer"};
@@ -50,14 +64,40 @@ static struct mlink *find(struct metrics *m, const char *link, bool add)
     struct mlink *k = &m->links[m->n++];
     *k = (struct mlink){0};
     snprintf(k->name, sizeof(k->name), "%s", link);
+    k->since[0] = k->since[1] = now_of(m);
     return k;
 }
 
 void metrics_link_state(struct metrics *m, const char *link, bool legacy_up, bool mos4_up)
 {
     struct mlink *k = find(m, link, true);
+    if (k == NULL)
+        return;
+    bool up[2] = {legacy_up, mos4_up};
+    for (int i = 0; i < 2; i++)
+        if (k->up[i] != up[i])
+            k->up[i] = up[i], k->since[i] = now_of(m);
+    if (legacy_up && mos4_up)
+        k->why[0] = '\0';
+}
+
+void metrics_link_why(struct metrics *m, const char *link, const char *why)
+{
+    struct mlink *k = find(m, link, true);
     if (k != NULL)
-        k->up[0] = legacy_up, k->up[1] = mos4_up;
+        snprintf(k->why, sizeof(k->why), "%s", why != NULL ? why : "");
+}
+
+void metrics_last_message(struct metrics *m, const char *link, enum metrics_from from,
+                          const char *name, const char *message_id)
+{
+    struct mlink *k = find(m, link, true);
+    if (k == NULL)
+        return;
+    int s = from == METRICS_FROM_MOS4;
+    snprintf(k->last[s].name, sizeof(k->last[s].name), "%s", name != NULL ? name : "");
+    snprintf(k->last[s].id, sizeof(k->last[s].id), "%s", message_id != NULL ? message_id : "");
+    k->last[s].at = now_of(m);
 }
 
 void metrics_link_removed(struct metrics *m, const char *link)
@@ -86,9 +126,10 @@ void metrics_nack(struct metrics *m, const char *link, enum metrics_nack why)
     struct mlink *k = find(m, link, link != NULL);
     if ((unsigned)why >= METRICS_NACK_N)
         return;
-    if (k != NULL)
+    if (k != NULL) {
         k->nacks[why]++;
-    else
+        k->nack_at[k->nack_n++ % NACK_RING] = now_of(m);
+    } else
         m->nacks_unlinked++;
 }
 
@@ -180,5 +221,132 @@ size_t metrics_render(const struct metrics *m, const char *version, char *buf, s
     head(&o, "castgate_reloads_total", "counter", "SIGHUP reloads, by result");
     put(&o, "castgate_reloads_total{result=\"refused\"} %lu\n", m->reloads[0]);
     put(&o, "castgate_reloads_total{result=\"done\"} %lu\n", m->reloads[1]);
+    return o.len;
+}
+
+/* ---- the status page ---- */
+
+static void put_html(struct out *o, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        switch (*s) {
+        case '<': put(o, "&lt;"); break;
+        case '>': put(o, "&gt;"); break;
+        case '&': put(o, "&amp;"); break;
+        case '"': put(o, "&quot;"); break;
+        case '\'': put(o, "&#39;"); break;
+        default: put(o, "%c", *s);
+        }
+    }
+}
+
+static void put_age(struct out *o, time_t then, time_t now)
+{
+    long d = (long)(now - then);
+    if (d < 0)
+        d = 0;
+    if (d < 120)
+        put(o, "%ld s", d);
+    else if (d < 7200)
+        put(o, "%ld min", d / 60);
+    else if (d < 172800)
+        put(o, "%ld h", d / 3600);
+    else
+        put(o, "%ld days", d / 86400);
+}
+
+static void put_side(struct out *o, const struct mlink *k, int s, time_t now)
+{
+    char when[32];
+    struct tm tm;
+    gmtime_r(&k->since[s], &tm);
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+    put(o, "<td class=\"%s\" data-side=\"%s\">%s <small>since %s (", k->up[s] ? "up" : "down",
+        s ? "mos4" : "legacy", k->up[s] ? "up" : "down", when);
+    put_age(o, k->since[s], now);
+    put(o, ")</small></td>");
+}
+
+static void put_last(struct out *o, const struct mlink *k, int s, time_t now)
+{
+    if (k->last[s].at == 0) {
+        put(o, "<td>none yet</td>");
+        return;
+    }
+    put(o, "<td>");
+    put_html(o, k->last[s].name);
+    put(o, " <small>messageID ");
+    put_html(o, k->last[s].id[0] ? k->last[s].id : "(none)");
+    put(o, ", ");
+    put_age(o, k->last[s].at, now);
+    put(o, " ago</small></td>");
+}
+
+static unsigned nacks_last_hour(const struct mlink *k, time_t now)
+{
+    unsigned n = 0, kept = k->nack_n < NACK_RING ? k->nack_n : NACK_RING;
+    for (unsigned i = 0; i < kept; i++)
+        n += now - k->nack_at[i] <= 3600;
+    return n;
+}
+
+static void put_wrong(struct out *o, const struct mlink *k)
+{
+    put(o, "<td class=\"what\">");
+    if (k->up[0] && k->up[1])
+        put(o, "nothing: both sides are up");
+    else {
+        if (!k->up[1])
+            put(o, "the far side (MOS 4.0) is unreachable. ");
+        if (!k->up[0])
+            put(o, "the legacy gear is not connected. ");
+        if (k->why[0] != '\0') {
+            put(o, "<small>");
+            put_html(o, k->why);
+            put(o, "</small>");
+        }
+    }
+    put(o, "</td>");
+}
+
+size_t metrics_render_html(const struct metrics *m, const char *version, char *buf, size_t sz)
+{
+    struct out o = {buf, sz, 0};
+    time_t now = now_of(m);
+    unsigned down = 0;
+    if (sz > 0)
+        buf[0] = '\0';
+    for (size_t i = 0; i < m->n; i++)
+        down += !(m->links[i].up[0] && m->links[i].up[1]);
+    put(&o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta http-equiv=\"refresh\" content=\"1\">"
+            "<meta name=\"viewport\" content=\"width=device-width\">"
+            "<title>castgate: %zu link(s), %u down</title><style>"
+            "body{font:14px system-ui,sans-serif;margin:1em;color:#222}"
+            "table{border-collapse:collapse;width:100%%}td,th{border:1px solid #ccc;padding:4px 6px;"
+            "text-align:left;vertical-align:top}th{background:#eee}.up{background:#d8f5d8}"
+            ".down{background:#f8d0d0;font-weight:bold}small{color:#555}"
+            "</style></head><body>\n<h1>castgate gateway</h1>\n<p>castgate ", m->n, down);
+    put_html(&o, version);
+    put(&o, " &middot; %zu link(s), <b id=\"down\">%u down</b> &middot; %u request(s) in flight "
+            "&middot; this page reloads every second</p>\n<table><tr><th>link</th><th>legacy side</th>"
+            "<th>MOS 4.0 side</th><th>last from legacy</th><th>last from MOS 4.0</th>"
+            "<th>NACKs, last hour</th><th>what is wrong</th></tr>\n", m->n, down, m->in_flight);
+    for (size_t i = 0; i < m->n; i++) {
+        const struct mlink *k = &m->links[i];
+        put(&o, "<tr data-link=\"");
+        put_html(&o, k->name);
+        put(&o, "\"><td>");
+        put_html(&o, k->name);
+        put(&o, "</td>");
+        put_side(&o, k, 0, now);
+        put_side(&o, k, 1, now);
+        put_last(&o, k, 0, now);
+        put_last(&o, k, 1, now);
+        put(&o, "<td>%u</td>", nacks_last_hour(k, now));
+        put_wrong(&o, k);
+        put(&o, "</tr>\n");
+    }
+    put(&o, "</table>\n</body></html>\n");
     return o.len;
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 enum metrics_from { METRICS_FROM_LEGACY, METRICS_FROM_MOS4 };
 enum metrics_nack { /* the gateway's own NACKs, by reason */
@@ -32,6 +33,19 @@ void metrics_idless(struct metrics *m, const char *link);
 void metrics_nack(struct metrics *m, const char *link, enum metrics_nack why);
 void metrics_in_flight(struct metrics *m, unsigned n);
 void metrics_reload(struct metrics *m, bool ok);
+
+/* For the status page: the last request relayed from a side (its name and
+ * messageID), and the words for why a side is down (NULL clears it). */
+void metrics_last_message(struct metrics *m, const char *link, enum metrics_from from,
+                          const char *name, const char *message_id);
+void metrics_link_why(struct metrics *m, const char *link, const char *why);
+/* The clock (default time()); tests set their own. */
+void metrics_set_clock(struct metrics *m, time_t (*now)(void));
+
+/* The status page (issue 15, part 5): one HTML document, no external asset,
+ * reloading itself every second; every text HTML-escaped. Same return
+ * convention as metrics_render. */
+size_t metrics_render_html(const struct metrics *m, const char *version, char *buf, size_t sz);
 
 /* The text format 0.0.4 into buf (NUL-terminated). Returns the length it
  * needs; when that is >= sz the text was cut and the caller retries larger. */

@@ -78,12 +78,48 @@ static void test_short_buffer_says_how_much(void **state)
     metrics_free(m);
 }
 
+static time_t fake_now = 1000000;
+static time_t fake_clock(void) { return fake_now; }
+
+static void test_status_page(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new();
+    metrics_set_clock(m, fake_clock);
+    fake_now = 1000000;
+    metrics_link_state(m, "<b>&x", true, false);
+    metrics_link_why(m, "<b>&x", "mos: peer DEV: connection refused <script>");
+    metrics_last_message(m, "<b>&x", METRICS_FROM_LEGACY, "roCreate", "42");
+    metrics_nack(m, "<b>&x", METRICS_NACK_FORWARD);
+    fake_now += 3000;
+    metrics_nack(m, "<b>&x", METRICS_NACK_FORWARD);
+    fake_now += 1000; /* the first NACK is now more than an hour old */
+    size_t n = metrics_render_html(m, "0.1.0", out, sizeof(out));
+    assert_true(n < sizeof(out));
+    assert_non_null(strstr(out, "<!DOCTYPE html>"));
+    assert_non_null(strstr(out, "<td>&lt;b&gt;&amp;x</td>"));
+    assert_null(strstr(out, "<script>"));
+    assert_non_null(strstr(out, "connection refused &lt;script&gt;"));
+    assert_non_null(strstr(out, "the far side (MOS 4.0) is unreachable"));
+    assert_non_null(strstr(out, "data-side=\"mos4\">down <small>since 1970-01-12 13:46:40 UTC (66 min)"));
+    assert_non_null(strstr(out, "roCreate <small>messageID 42, 66 min ago"));
+    assert_non_null(strstr(out, "<td>1</td>")); /* NACKs in the last hour */
+    assert_non_null(strstr(out, "<b id=\"down\">1 down</b>"));
+    metrics_link_state(m, "<b>&x", true, true);
+    metrics_render_html(m, "0.1.0", out, sizeof(out));
+    assert_non_null(strstr(out, "nothing: both sides are up"));
+    assert_non_null(strstr(out, "data-side=\"mos4\">up <small>since"));
+    assert_non_null(strstr(out, "(0 s)"));
+    metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts_per_link_and_side),
         cmocka_unit_test(test_label_escaping_and_removal),
         cmocka_unit_test(test_short_buffer_says_how_much),
+        cmocka_unit_test(test_status_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
