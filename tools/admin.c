@@ -67,7 +67,7 @@ static void on_page(void *user, const struct cg_http_request *req, struct cg_htt
 {
     serve(user, req, res, metrics_render_html, "text/html; charset=utf-8");
     cg_http_response_add_header(res, "Content-Security-Policy",
-                                "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'");
+                                "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
 }
 
 enum cg_err admin_start(struct cg_ctx *ctx, const struct gwconf *c, const struct metrics *m,

@@ -294,12 +294,12 @@ static void put_wrong(struct out *o, const struct mlink *k)
 {
     put(o, "<td class=\"what\">");
     if (k->up[0] && k->up[1])
-        put(o, "nothing: both sides are up");
+        put(o, "Nothing: both sides are up.");
     else {
         if (!k->up[1])
-            put(o, "the far side (MOS 4.0) is unreachable. ");
+            put(o, "The far side (MOS 4.0) is unreachable. ");
         if (!k->up[0])
-            put(o, "the legacy gear is not connected. ");
+            put(o, "The legacy gear is not connected. ");
         if (k->why[0] != '\0') {
             put(o, "<small>");
             put_html(o, k->why);
@@ -321,6 +321,7 @@ size_t metrics_render_html(const struct metrics *m, const char *version, char *b
     put(&o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta http-equiv=\"refresh\" content=\"1\">"
             "<meta name=\"viewport\" content=\"width=device-width\">"
+            "<link rel=\"icon\" href=\"data:,\">"
             "<title>castgate: %zu link(s), %u down</title><style>"
             "body{font:14px system-ui,sans-serif;margin:1em;color:#222}"
             "table{border-collapse:collapse;width:100%%}td,th{border:1px solid #ccc;padding:4px 6px;"

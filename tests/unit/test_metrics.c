@@ -100,14 +100,14 @@ static void test_status_page(void **state)
     assert_non_null(strstr(out, "<td>&lt;b&gt;&amp;x</td>"));
     assert_null(strstr(out, "<script>"));
     assert_non_null(strstr(out, "connection refused &lt;script&gt;"));
-    assert_non_null(strstr(out, "the far side (MOS 4.0) is unreachable"));
+    assert_non_null(strstr(out, "The far side (MOS 4.0) is unreachable"));
     assert_non_null(strstr(out, "data-side=\"mos4\">down <small>since 1970-01-12 13:46:40 UTC (66 min)"));
     assert_non_null(strstr(out, "roCreate <small>messageID 42, 66 min ago"));
     assert_non_null(strstr(out, "<td>1</td>")); /* NACKs in the last hour */
     assert_non_null(strstr(out, "<b id=\"down\">1 down</b>"));
     metrics_link_state(m, "<b>&x", true, true);
     metrics_render_html(m, "0.1.0", out, sizeof(out));
-    assert_non_null(strstr(out, "nothing: both sides are up"));
+    assert_non_null(strstr(out, "Nothing: both sides are up."));
     assert_non_null(strstr(out, "data-side=\"mos4\">up <small>since"));
     assert_non_null(strstr(out, "(0 s)"));
     metrics_free(m);
