@@ -9,7 +9,8 @@
 #            reqMachInfo to the device; both sides print the exchange as JSON lines
 #   gateway  castgate run --config examples/gateway.conf: a legacy MOS 2.x NCS (scripted,
 #            UCS-2BE over TCP on 127.0.0.1:10541) reaches the same device through it, its
-#            messageIDs unchanged end to end
+#            messageIDs unchanged end to end; its status page and /metrics on
+#            https://localhost:9410/ (user admin, password in demo/admin.password)
 # The device keeps serving afterwards; Ctrl-C stops all of it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +28,10 @@ fi
 if [ ! -f "$dir/gateway.htpasswd" ]; then # M-05: the device logs in when it originates
   (umask 077; head -c 18 /dev/urandom | base64 >"$dir/device.password")
   "$bin" passwd "$dir/gateway.htpasswd" mos.castgate.demo <"$dir/device.password" >/dev/null
+fi
+if [ ! -f "$dir/admin.htpasswd" ]; then # the gateway's admin listener (status page, /metrics)
+  (umask 077; head -c 12 /dev/urandom | base64 | tr -d '/+=' >"$dir/admin.password")
+  "$bin" passwd "$dir/admin.htpasswd" admin <"$dir/admin.password" >/dev/null
 fi
 
 ocsp_pid=
@@ -69,14 +74,20 @@ sleep 0.5 # the first OCSP staples
 "$bin" mos send --config examples/ncs.conf --peer mos.castgate.demo --channel mom \
   examples/messages/reqMachInfo.xml | sed -u 's/^/NCS     /'
 
-if ss -Hltn "sport = :10541" | grep -q .; then
-  echo "demo: port 10541 is taken: the gateway part is skipped" >&2
+if ss -Hltn "sport = :10541" | grep -q . || ss -Hltn "sport = :9410" | grep -q .; then
+  echo "demo: port 10541 or 9410 is taken: the gateway part is skipped" >&2
 else
   ( exec "$bin" run --config examples/gateway.conf ) > >(sed -u 's/^/gateway /') 2>&1 &
   gw_pid=$!
   for _ in $(seq 200); do ss -Hltn "sport = :10541" | grep -q . && break; sleep 0.05; done
   python3 tests/interop/mos2peer.py ncs --port 10541 --count 3 --start 7001 \
     --mos-id mos.castgate.demo --ncs-id ncs.castgate.demo | sed -u 's/^/legacy  /'
+  cat <<EOF2
+
+The gateway's status page (each link, its sides, last messages, what is wrong):
+  https://localhost:9410/          user admin   password $(cat "$dir/admin.password")
+  https://localhost:9410/metrics   Prometheus, same credentials   (root CA $pki/root-ca.pem)
+EOF2
 fi
 
 cat <<EOF2
