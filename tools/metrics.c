@@ -28,6 +28,11 @@ struct metrics {
     unsigned long nacks_unlinked, reloads[2];
     unsigned in_flight;
     time_t (*now)(void);
+    struct {
+        char chain[256];
+        long days;
+    } certs[4];
+    unsigned ncerts;
 };
 
 static time_t now_of(const struct metrics *m) { return m->now != NULL ? m->now() : time(NULL); }
@@ -134,6 +139,15 @@ void metrics_nack(struct metrics *m, const char *link, enum metrics_nack why)
 }
 
 void metrics_in_flight(struct metrics *m, unsigned n) { m->in_flight = n; }
+void metrics_certs_clear(struct metrics *m) { m->ncerts = 0; }
+
+void metrics_cert(struct metrics *m, const char *chain, long days_left)
+{
+    if (m->ncerts >= sizeof(m->certs) / sizeof(m->certs[0]))
+        return;
+    snprintf(m->certs[m->ncerts].chain, sizeof(m->certs[0].chain), "%s", chain);
+    m->certs[m->ncerts++].days = days_left;
+}
 void metrics_reload(struct metrics *m, bool ok) { m->reloads[ok]++; }
 
 struct out {
@@ -218,6 +232,14 @@ size_t metrics_render(const struct metrics *m, const char *version, char *buf, s
     put(&o, "castgate_nacks_unlinked_total %lu\n", m->nacks_unlinked);
     head(&o, "castgate_requests_in_flight", "gauge", "requests forwarded and not yet answered");
     put(&o, "castgate_requests_in_flight %u\n", m->in_flight);
+    head(&o, "castgate_certificate_remaining_seconds", "gauge",
+         "time until the first certificate of the listener's chain expires, in whole days "
+         "(counted at start and reload); negative: expired");
+    for (unsigned i = 0; i < m->ncerts; i++) {
+        put(&o, "castgate_certificate_remaining_seconds{chain=\"");
+        put_label(&o, m->certs[i].chain);
+        put(&o, "\"} %lld\n", (long long)m->certs[i].days * 86400);
+    }
     head(&o, "castgate_reloads_total", "counter", "SIGHUP reloads, by result");
     put(&o, "castgate_reloads_total{result=\"refused\"} %lu\n", m->reloads[0]);
     put(&o, "castgate_reloads_total{result=\"done\"} %lu\n", m->reloads[1]);
@@ -330,9 +352,19 @@ size_t metrics_render_html(const struct metrics *m, const char *version, char *b
             "</style></head><body>\n<h1>castgate gateway</h1>\n<p>castgate ", m->n, down);
     put_html(&o, version);
     put(&o, " &middot; %zu link(s), <b id=\"down\">%u down</b> &middot; %u request(s) in flight "
-            "&middot; this page reloads every second</p>\n<table><tr><th>link</th><th>legacy side</th>"
+            "&middot; this page reloads every second</p>\n", m->n, down, m->in_flight);
+    for (unsigned i = 0; i < m->ncerts; i++) {
+        const char *base = strrchr(m->certs[i].chain, '/');
+        put(&o, "<p class=\"%s\">certificate ", m->certs[i].days < 30 ? "down" : "cert");
+        put_html(&o, base != NULL ? base + 1 : m->certs[i].chain);
+        if (m->certs[i].days < 0)
+            put(&o, ": EXPIRED</p>\n");
+        else
+            put(&o, ": %ld day(s) left</p>\n", m->certs[i].days);
+    }
+    put(&o, "<table><tr><th>link</th><th>legacy side</th>"
             "<th>MOS 4.0 side</th><th>last from legacy</th><th>last from MOS 4.0</th>"
-            "<th>NACKs, last hour</th><th>what is wrong</th></tr>\n", m->n, down, m->in_flight);
+            "<th>NACKs, last hour</th><th>what is wrong</th></tr>\n");
     for (size_t i = 0; i < m->n; i++) {
         const struct mlink *k = &m->links[i];
         put(&o, "<tr data-link=\"");

@@ -33,6 +33,10 @@ void metrics_idless(struct metrics *m, const char *link);
 void metrics_nack(struct metrics *m, const char *link, enum metrics_nack why);
 void metrics_in_flight(struct metrics *m, unsigned n);
 void metrics_reload(struct metrics *m, bool ok);
+/* The listener's certificates: whole days left of the first in chain to
+ * expire (cg_cert_check_expiry), at start and on reload. Clear first. */
+void metrics_certs_clear(struct metrics *m);
+void metrics_cert(struct metrics *m, const char *chain, long days_left);
 
 /* For the status page: the last request relayed from a side (its name and
  * messageID), and the words for why a side is down (NULL clears it). */

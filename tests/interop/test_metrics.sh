@@ -71,6 +71,8 @@ check "HSTS on the admin listener (B-21)" grep -qi '^strict-transport-security: 
 check "castgate_messages_relayed_total counts the 5 from legacy" \
   grep -q '^castgate_messages_relayed_total{link="studio\\"1",from="legacy"} 5$' "$T/m.txt"
 check "castgate_link_up: the MOS 4.0 side is up" grep -q '^castgate_link_up{link="studio\\"1",side="mos4"} 1$' "$T/m.txt"
+check "castgate_certificate_remaining_seconds for the listener's chain" \
+  grep -qE '^castgate_certificate_remaining_seconds\{chain=".*/server-ecdsa.chain.pem"\} [0-9]+$' "$T/m.txt"
 check "castgate_requests_in_flight is 0 after the answers" grep -q '^castgate_requests_in_flight 0$' "$T/m.txt"
 promtool check metrics <"$T/m.txt" >"$T/promtool.out" 2>&1; rc=$?
 check "promtool check metrics: exit 0 and nothing to say (exit $rc)" bash -c "[ $rc = 0 ] && [ ! -s '$T/promtool.out' ]"

@@ -28,7 +28,9 @@ static void test_counts_per_link_and_side(void **state)
     metrics_idless(m, "a");
     metrics_in_flight(m, 3);
     metrics_reload(m, true);
+    metrics_cert(m, "a\"b.pem", 400);
     render(m);
+    assert_non_null(strstr(out, "castgate_certificate_remaining_seconds{chain=\"a\\\"b.pem\"} 34560000\n"));
     assert_non_null(strstr(out, "castgate_link_up{link=\"a\",side=\"legacy\"} 1\n"));
     assert_non_null(strstr(out, "castgate_link_up{link=\"a\",side=\"mos4\"} 0\n"));
     assert_non_null(strstr(out, "castgate_messages_relayed_total{link=\"a\",from=\"legacy\"} 2\n"));
@@ -90,6 +92,7 @@ static void test_status_page(void **state)
     metrics_link_state(m, "<b>&x", true, false);
     metrics_link_why(m, "<b>&x", "mos: peer DEV: connection refused <script>");
     metrics_last_message(m, "<b>&x", METRICS_FROM_LEGACY, "roCreate", "42");
+    metrics_cert(m, "/etc/castgate/private/rsa.chain.pem", 12);
     metrics_nack(m, "<b>&x", METRICS_NACK_FORWARD);
     fake_now += 3000;
     metrics_nack(m, "<b>&x", METRICS_NACK_FORWARD);
@@ -105,6 +108,7 @@ static void test_status_page(void **state)
     assert_non_null(strstr(out, "roCreate <small>messageID 42, 66 min ago"));
     assert_non_null(strstr(out, "<td>1</td>")); /* NACKs in the last hour */
     assert_non_null(strstr(out, "<b id=\"down\">1 down</b>"));
+    assert_non_null(strstr(out, "<p class=\"down\">certificate rsa.chain.pem: 12 day(s) left</p>"));
     metrics_link_state(m, "<b>&x", true, true);
     metrics_render_html(m, "0.1.0", out, sizeof(out));
     assert_non_null(strstr(out, "Nothing: both sides are up."));
