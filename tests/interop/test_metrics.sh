@@ -19,6 +19,7 @@ cat >"$T/dev.conf" <<EOF2
 role = mos
 id = DEV
 listen = 127.0.0.1:$W
+auth = none
 cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
 ocsp = no
 state_dir = $T/s-dev
@@ -33,6 +34,7 @@ PIDS+=($!); wait_port "$W"
 cat >"$T/gw.conf" <<EOF2
 [gateway]
 listen = 127.0.0.1:$GWP
+auth = none                 # the far side does not originate in this test
 cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
 ocsp = no
 state_dir = $T/s-gw
@@ -49,7 +51,8 @@ ca = $P/root-ca.pem
 EOF2
 "$CASTGATE" run --config "$T/gw.conf" >"$T/gw.out" 2>"$T/gw.err" &
 GW=$!; PIDS+=($GW)
-wait_port "$AP"; wait_port "$A"
+wait_port "$AP"
+kill -0 "$GW" 2>/dev/null || { bad "the gateway starts"; cat "$T/gw.err"; finish; exit 1; }; wait_port "$A"
 check "the running event names the admin port" grep -q "\"admin_port\":$AP" "$T/gw.out"
 
 get() { curl -s --cacert "$P/root-ca.pem" --resolve "localhost:$AP:127.0.0.1" "$@"; }

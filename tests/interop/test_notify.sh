@@ -18,6 +18,7 @@ cat >"$T/dev.conf" <<EOF2
 role = mos
 id = DEV
 listen = 127.0.0.1:$W
+auth = none
 cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
 ocsp = no
 state_dir = $T/s-dev
@@ -30,6 +31,7 @@ PIDS+=($!); wait_port "$W"
 cat >"$T/gw.conf" <<EOF2
 [gateway]
 listen = 127.0.0.1:$GWP
+auth = none                 # the far side does not originate in this test
 cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
 ocsp = no
 state_dir = $T/s-gw

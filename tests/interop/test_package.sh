@@ -89,6 +89,7 @@ GWP=$(free_port); LP=$(free_port)
 cat >/etc/castgate/cgtest.conf <<EOF2
 [gateway]
 listen = 127.0.0.1:$GWP
+auth = none                 # the far side does not originate in this test
 cert = private/cgtest/server-ecdsa.chain.pem private/cgtest/server-ecdsa.key
 ocsp = no
 [link a]

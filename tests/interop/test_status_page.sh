@@ -20,6 +20,7 @@ cat >"$T/dev.conf" <<EOF2
 role = mos
 id = DEV
 listen = 127.0.0.1:$W
+auth = none
 cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
 ocsp = no
 state_dir = $T/s-dev
@@ -34,6 +35,7 @@ DEV=$!; PIDS+=($DEV); wait_port "$W"
 cat >"$T/gw.conf" <<EOF2
 [gateway]
 listen = 127.0.0.1:$GWP
+auth = none                 # the far side does not originate in this test
 cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
 ocsp = no
 state_dir = $T/s-gw
@@ -51,6 +53,7 @@ EOF2
 "$CASTGATE" run --config "$T/gw.conf" >"$T/gw.out" 2>"$T/gw.err" &
 GW=$!; PIDS+=($GW)
 wait_port "$AP"
+kill -0 "$GW" 2>/dev/null || { bad "the gateway starts"; cat "$T/gw.err"; finish; exit 1; }
 python3 "$SRC/tests/interop/mos2peer.py" ncs --port "$A" --count 2 --retry-s 5 >"$T/ncs.out" 2>&1
 
 code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$P/root-ca.pem" --resolve "localhost:$AP:127.0.0.1" "https://localhost:$AP/")
