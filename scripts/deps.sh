@@ -14,8 +14,6 @@ PKGS=(
   libssl-dev openssl libuv1-dev libwslay-dev libhttp-parser-dev libxml2-dev libxml2-utils
   libcrypt-dev libldns-dev libavahi-client-dev libcmocka-dev valgrind
   testssl.sh curl bind9 bind9-dnsutils iproute2 avahi-daemon avahi-utils dbus-daemon python3 nginx
-  debhelper devscripts lintian fakeroot dpkg-dev systemd man-db groff-base adduser
-  debhelper devscripts lintian fakeroot dpkg-dev systemd man-db groff-base adduser prometheus
   debhelper devscripts lintian fakeroot dpkg-dev systemd man-db groff-base adduser prometheus chromium
 )
 [ "${1:-}" = bench ] && PKGS+=(stunnel4 nginx libwebsockets-dev gnuplot-nox linux-perf)

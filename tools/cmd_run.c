@@ -16,7 +16,10 @@
  * change keep running; certificates and credentials are re-read. SIGTERM
  * drains: what is in flight may finish (drain_ms), nothing new is
  * forwarded, then we exit. */
+#include "admin.h"
 #include "commands.h"
+#include "metrics.h"
+#include "notify.h"
 #include "mos_build.h"
 #include "mos_config.h"
 #include "tool_util.h"
@@ -50,7 +53,11 @@ struct gw {
     struct gw_link *links;
     uv_signal_t sigint, sigterm, sighup;
     uv_timer_t drain;
+    uv_timer_t watchdog;     /* WATCHDOG=1 to systemd (notify.h) */
     bool draining, check_only;
+    bool journal;            /* stderr is the journal: "<N>" priority prefixes */
+    struct metrics *metrics; /* counters for /metrics and the status page (metrics.h) */
+    struct admin *admin;     /* the admin listener, when admin_listen is set */
     char last_problem[8][300]; /* the library's latest warnings, for a link's "why" */
     unsigned nproblem;
 };
@@ -62,6 +69,8 @@ struct gw {
 static void on_log(void *user, enum cg_log_level level, const char *component, const char *msg)
 {
     struct gw *gw = user;
+    if (gw->journal) /* journald reads the priority from the "<N>" prefix */
+        fprintf(stderr, "<%d>", journal_priority((int)level));
     cg_log_stderr(NULL, level, component, msg);
     if (level <= CG_LOG_WARN)
         snprintf(gw->last_problem[gw->nproblem++ % 8], sizeof(gw->last_problem[0]), "%s: %s",
@@ -116,10 +125,49 @@ static void event_idless(const struct cg_relay_event *ev)
            "to the MOS 4.0 side (M-11); it may refuse them\"}\n", ev->count);
 }
 
+/* STATUS= for systemd: how many links are up on both sides. */
+static void notify_links(const struct gw *gw)
+{
+    int n, both, legacy, mos4;
+    metrics_summary(gw->metrics, &n, &both, &legacy, &mos4);
+    notify_status("%d of %d link(s) up (legacy side up: %d, MOS 4.0 side up: %d)%s", both, n,
+                  legacy, mos4, gw->draining ? "; draining" : "");
+}
+
+/* The same events into the counters (tools/metrics.h) and systemd's STATUS=. */
+static void count_event(const struct gw *gw, const struct cg_relay_event *ev)
+{
+    enum metrics_from from = ev->side == CG_RELAY_MOS4 ? METRICS_FROM_MOS4 : METRICS_FROM_LEGACY;
+    switch (ev->kind) {
+    case CG_RELAY_EV_LANE:
+        break;
+    case CG_RELAY_EV_LINK:
+        metrics_link_state(gw->metrics, ev->link, ev->legacy_up, ev->mos4_up);
+        if (!ev->up)
+            metrics_link_why(gw->metrics, ev->link, problem_of(gw, ev->peer_id));
+        notify_links(gw);
+        break;
+    case CG_RELAY_EV_REQUEST:
+        if (ev->link == NULL) { /* the relay NACKs it */
+            metrics_nack(gw->metrics, NULL, METRICS_NACK_NO_LINK);
+            break;
+        }
+        metrics_relayed(gw->metrics, ev->link, from);
+        metrics_last_message(gw->metrics, ev->link, from, ev->message->env->name,
+                             ev->message->env->message_id);
+        metrics_in_flight(gw->metrics, cg_relay_inflight(gw->relay));
+        break;
+    case CG_RELAY_EV_NO_MESSAGEID:
+        metrics_idless(gw->metrics, ev->link, ev->count);
+        break;
+    }
+}
+
 /* The relay's events, one JSON line each on stdout. */
 static void on_event(void *user, const struct cg_relay_event *ev)
 {
     const struct gw *gw = user;
+    count_event(gw, ev);
     char extra[300];
     switch (ev->kind) {
     case CG_RELAY_EV_LANE:
@@ -211,6 +259,7 @@ static void stamp(const char *path, struct file_stamp *s)
 static void link_free(struct gw *gw, struct gw_link *k)
 {
     cg_relay_remove_link(gw->relay, k->conf.name);
+    metrics_link_removed(gw->metrics, k->conf.name);
     free(k);
 }
 
@@ -282,7 +331,21 @@ static enum cg_err link_add(struct gw *gw, const struct gwlink *conf)
     stamp(conf->p.password_file, &k->stamps[1]);
     k->next = gw->links;
     gw->links = k;
+    metrics_link_state(gw->metrics, conf->name, false, false);
     return CG_OK;
+}
+
+/* The listener's certificates for the metrics and the page (days left;
+ * cg_cert_check_expiry also warns within 30 days). */
+static void note_certs(struct gw *gw)
+{
+    metrics_certs_clear(gw->metrics);
+    for (int i = 0; i < gw->conf.g.ncerts; i++) {
+        long days = 0;
+        enum cg_err rc = cg_cert_check_expiry(gw->ctx, gw->conf.g.cert[i], &days);
+        if (rc == CG_OK || rc == CG_EEXPIRED)
+            metrics_cert(gw->metrics, gw->conf.g.cert[i], rc == CG_EEXPIRED ? -1 : days);
+    }
 }
 
 /* ---- SIGHUP: reload ---- */
@@ -325,6 +388,7 @@ static void reload(struct gw *gw)
     struct gwconf *now = calloc(1, sizeof(*now));
     if (now == NULL || gwconf_load(gw->path, now) != 0) {
         fprintf(stderr, "castgate run: reload REFUSED: the file has errors; nothing changed\n");
+        metrics_reload(gw->metrics, false);
         if (now != NULL)
             gwconf_free(now);
         free(now);
@@ -365,6 +429,9 @@ static void reload(struct gw *gw)
     gwconf_free(&gw->conf);
     gw->conf = *now; /* the links array moves over */
     free(now);
+    admin_reload_credentials(gw->admin);
+    metrics_reload(gw->metrics, true);
+    note_certs(gw);
 }
 
 /* ---- signals ---- */
@@ -393,7 +460,10 @@ static void on_signal(uv_signal_t *s, int sig)
     struct gw *gw = s->data;
     if (sig == SIGHUP) {
         fprintf(stderr, "castgate run: SIGHUP, reloading %s\n", gw->path);
+        notify_reloading();
         reload(gw);
+        notify_send("READY=1");
+        notify_links(gw);
         return;
     }
     if (sig == SIGINT || gw->draining) { /* at once */
@@ -402,10 +472,29 @@ static void on_signal(uv_signal_t *s, int sig)
         return;
     }
     gw->draining = true;
+    notify_send("STOPPING=1");
     fprintf(stderr, "castgate run: SIGTERM: draining %u message(s) in flight (at most %ld ms)\n",
             cg_relay_inflight(gw->relay), gw->conf.drain_ms);
     stop_soon(gw, (uint64_t)gw->conf.drain_ms);
     cg_relay_drain(gw->relay, on_drained, gw); /* nothing in flight: on_drained at once */
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+    (void)t;
+    notify_send("WATCHDOG=1"); /* the loop turns: systemd's watchdog is fed */
+}
+
+/* After every listener is bound: READY=1, the links, and the watchdog. */
+static void notify_started(struct gw *gw)
+{
+    notify_send("READY=1");
+    notify_links(gw);
+    uint64_t ms = notify_watchdog_ms();
+    if (ms > 0) {
+        uv_timer_start(&gw->watchdog, on_watchdog, ms, ms);
+        on_watchdog(&gw->watchdog);
+    }
 }
 
 /* ---- the command ---- */
@@ -433,6 +522,8 @@ static void teardown(struct gw *gw)
     gw->relay = NULL;
     cg_server_free(gw->srv);
     gw->srv = NULL;
+    admin_free(gw->admin);
+    gw->admin = NULL;
 }
 
 static int start(struct gw *gw)
@@ -460,7 +551,8 @@ static int start(struct gw *gw)
         fprintf(stderr, "castgate run: cannot listen on %s\n", g->listen);
         return 1;
     }
-    return 0;
+    note_certs(gw);
+    return admin_start(gw->ctx, &gw->conf, gw->metrics, &gw->admin) == CG_OK ? 0 : 1;
 }
 
 int cmd_run(int argc, char **argv)
@@ -486,13 +578,16 @@ int cmd_run(int argc, char **argv)
         return 2;
     }
     int rc = 1;
-    if (gwconf_load(gw->path, &gw->conf) != 0 || cg_ctx_new(&gw->ctx) != CG_OK)
+    if ((gw->metrics = metrics_new()) == NULL || gwconf_load(gw->path, &gw->conf) != 0 ||
+        cg_ctx_new(&gw->ctx) != CG_OK)
         goto out;
     signal(SIGPIPE, SIG_IGN);
+    gw->journal = journal_stderr();
     cg_ctx_set_log(gw->ctx, on_log, gw, gw->check_only ? CG_LOG_ERROR : CG_LOG_INFO);
     uv_loop_t *loop = cg_ctx_loop(gw->ctx);
     uv_timer_init(loop, &gw->drain);
     gw->drain.data = gw;
+    uv_timer_init(loop, &gw->watchdog);
     rc = start(gw);
     if (rc == 0 && gw->check_only) {
         printf("castgate run: %s is valid: %d link(s)\n", gw->path, gw->conf.nlinks);
@@ -507,16 +602,21 @@ int cmd_run(int argc, char **argv)
         printf("{\"event\":\"running\",\"links\":%d", gw->conf.nlinks);
         if (gw->srv != NULL)
             printf(",\"port\":%u", (unsigned)cg_server_port(gw->srv, 0));
+        if (gw->admin != NULL)
+            printf(",\"admin_port\":%u", admin_port(gw->admin));
         printf("}\n");
         fflush(stdout);
+        notify_started(gw);
         cg_ctx_run(gw->ctx);
         for (int i = 0; i < 3; i++)
             uv_close((uv_handle_t *)sigs[i], NULL);
     }
     teardown(gw);
     uv_close((uv_handle_t *)&gw->drain, NULL);
+    uv_close((uv_handle_t *)&gw->watchdog, NULL);
     cg_ctx_free(gw->ctx);
 out:
+    metrics_free(gw->metrics);
     gwconf_free(&gw->conf);
     free(gw);
     return rc;

@@ -119,11 +119,21 @@ void metrics_relayed(struct metrics *m, const char *link, enum metrics_from from
         k->relayed[from == METRICS_FROM_MOS4]++;
 }
 
-void metrics_idless(struct metrics *m, const char *link)
+void metrics_idless(struct metrics *m, const char *link, unsigned long count)
 {
     struct mlink *k = find(m, link, true);
-    if (k != NULL)
-        k->idless++;
+    if (k != NULL && count > k->idless)
+        k->idless = count;
+}
+
+void metrics_summary(const struct metrics *m, int *n, int *both, int *legacy, int *mos4)
+{
+    *n = (int)m->n, *both = *legacy = *mos4 = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        *both += m->links[i].up[0] && m->links[i].up[1];
+        *legacy += m->links[i].up[0];
+        *mos4 += m->links[i].up[1];
+    }
 }
 
 void metrics_nack(struct metrics *m, const char *link, enum metrics_nack why)

@@ -29,7 +29,10 @@ void metrics_link_state(struct metrics *m, const char *link, bool legacy_up, boo
 /* A link stopped by a reload: its series go. */
 void metrics_link_removed(struct metrics *m, const char *link);
 void metrics_relayed(struct metrics *m, const char *link, enum metrics_from from);
-void metrics_idless(struct metrics *m, const char *link);
+/* The relay reports the count at 1, 10, 100, ...: the latest is kept. */
+void metrics_idless(struct metrics *m, const char *link, unsigned long count);
+/* Links known, up on both sides, legacy side up, MOS 4.0 side up. */
+void metrics_summary(const struct metrics *m, int *n, int *both, int *legacy, int *mos4);
 void metrics_nack(struct metrics *m, const char *link, enum metrics_nack why);
 void metrics_in_flight(struct metrics *m, unsigned n);
 void metrics_reload(struct metrics *m, bool ok);

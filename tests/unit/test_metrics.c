@@ -25,7 +25,7 @@ static void test_counts_per_link_and_side(void **state)
     metrics_relayed(m, "a", METRICS_FROM_MOS4);
     metrics_nack(m, "a", METRICS_NACK_REMOVED);
     metrics_nack(m, NULL, METRICS_NACK_NO_LINK);
-    metrics_idless(m, "a");
+    metrics_idless(m, "a", 1);
     metrics_in_flight(m, 3);
     metrics_reload(m, true);
     metrics_cert(m, "a\"b.pem", 400);
