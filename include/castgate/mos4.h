@@ -179,6 +179,22 @@ CG_API enum cg_err cg_mos_endpoint_config_set_xml_limits(struct cg_mos_endpoint_
 CG_API enum cg_err cg_mos_endpoint_config_set_redeliver(struct cg_mos_endpoint_config *cfg,
                                                          bool on);
 
+/* A request whose messageID is remembered (answered, being answered, or
+ * delivered before a restart) but whose content differs is not a repeat: NCS
+ * messageID counters are per host, and a main/buddy pair or a reset NCS
+ * reissues IDs. The content compared is the message element (the envelope
+ * aside), by its SHA-256 (kept in memory and in the journal).
+ * CG_MOS_REUSED_DELIVER (default): it is delivered as a new request (after
+ * the one with the application, if that has the ID); from then on the ID
+ * means the new request. CG_MOS_REUSED_NACK: it is refused with a NACK
+ * "messageID N reused with different content". Either way it is never
+ * answered with the old request's answer. Answers recorded by a journal
+ * from before this check (format 1) have no digest: a repeat of one is
+ * answered from memory whatever its content. */
+enum cg_mos_reused { CG_MOS_REUSED_DELIVER = 0, CG_MOS_REUSED_NACK = 1 };
+CG_API enum cg_err cg_mos_endpoint_config_set_reused_id(struct cg_mos_endpoint_config *cfg,
+                                                        enum cg_mos_reused policy);
+
 /* Heartbeats (M-10) from peers: off (default), the endpoint answers them
  * itself (rate-limited); on, they are delivered to on_request like any other
  * request (a relay forwards them), answered with cg_mos_reply or

@@ -91,6 +91,21 @@ enum cg_err cg__check_private_file(const char *path);
 /* Creates path and missing parents with mode (existing ones are kept). */
 enum cg_err cg__mkdir_p(const char *path, unsigned mode);
 
+/* ---- writing files whole (file.c) ---- */
+/* Writes all len bytes (short writes and EINTR looped). CG_EIO with errno set
+ * (ENOSPC when write(2) made no progress). */
+enum cg_err cg__write_all(int fd, const void *data, size_t len);
+#define CG_FILE_SYNC 1u /* cg__file_replace: fsync the file, then its folder */
+/* Replaces path with len bytes of data atomically: written to a temporary file
+ * beside it (".<name>.XXXXXX", 0600 while written, then mode), renamed over
+ * path; a reader or a crash sees the old file or the new one. With
+ * CG_FILE_SYNC the file is fsynced before the rename and the folder after it,
+ * so the new file survives a power loss once this returns. Returns CG_OK;
+ * CG_ENOMEM; CG_EIO with errno saying why (path unchanged, the temporary
+ * removed). */
+enum cg_err cg__file_replace(const char *path, const void *data, size_t len, unsigned mode,
+                             unsigned flags);
+
 /* ---- byte cursor: all wire parsing goes through one (buf.c) ---- */
 struct cg_cur {
     const uint8_t *p;

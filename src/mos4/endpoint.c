@@ -163,6 +163,15 @@ enum cg_err cg_mos_endpoint_config_set_redeliver(struct cg_mos_endpoint_config *
     return CG_OK;
 }
 
+enum cg_err cg_mos_endpoint_config_set_reused_id(struct cg_mos_endpoint_config *cfg,
+                                                 enum cg_mos_reused policy)
+{
+    CG_CHECK(cfg != NULL && (policy == CG_MOS_REUSED_DELIVER || policy == CG_MOS_REUSED_NACK),
+             CG_EINVAL);
+    cfg->reused_id = policy;
+    return CG_OK;
+}
+
 enum cg_err cg_mos_endpoint_config_set_deliver_heartbeats(struct cg_mos_endpoint_config *cfg,
                                                           bool on)
 {
