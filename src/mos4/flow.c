@@ -452,6 +452,38 @@ static bool is_new(struct mos4_lane *l, const struct cg_mos_message *m, const ui
     return h == NULL || reused_goes_on(l, env);
 }
 
+/* Issue 12 item 12: does an envelope ID name who the lane is for? ASCII case
+ * is ignored (field gear changes it), and a fully qualified name counts as
+ * its first labels (profile 6, M-23): "dev", "DEV" and "dev.studio.example"
+ * name the same device, "devx" and "dev-2" do not. */
+static bool id_names(const char *got, const char *want)
+{
+    size_t g = strlen(got), w = strlen(want), n = g < w ? g : w;
+    if (strncasecmp(got, want, n) != 0)
+        return false;
+    return g == w || (g > w ? got[w] : want[g]) == '.';
+}
+
+static bool ids_fit(struct mos4_lane *l, const struct cg_mos_envelope *env)
+{
+    const char *field = NULL, *got = NULL, *want = NULL;
+    if (env->has_mos_id && !id_names(env->mos_id, cg__mos4_mos_id(l)))
+        field = "mosID", got = env->mos_id, want = cg__mos4_mos_id(l);
+    else if (env->has_ncs_id && !id_names(env->ncs_id, cg__mos4_ncs_id(l)))
+        field = "ncsID", got = env->ncs_id, want = cg__mos4_ncs_id(l);
+    if (field == NULL)
+        return true;
+    char esc[4 * CG_MOS_ID_MAX * 4 + 1], why[4 * CG_MOS_ID_MAX * 2 + 120];
+    cg__log_escape(esc, sizeof(esc), got, strlen(got));
+    lane_log(l, CG_LOG_WARN, "<%s> names %s \"%s\", not this lane's \"%s\": refused with a NACK",
+             env->name, field, esc, want);
+    snprintf(why, sizeof(why), "castgate: %s %.128s is not this connection's (%.128s)", field, got,
+             want);
+    cg__mos4_nack_invalid(l, env->message_id_kind != CG_MOS_MSGID_ABSENT ? env->message_id : NULL,
+                          why);
+    return false;
+}
+
 /* fresh: just received (not taken from the held list or the journal);
  * repeat: replayed from the journal, so possibly delivered before. */
 static void on_request(struct mos4_lane *l, const struct cg_mos_message *m, bool fresh,
@@ -459,6 +491,8 @@ static void on_request(struct mos4_lane *l, const struct cg_mos_message *m, bool
 {
     const struct cg_mos_envelope *env = m->env;
     const struct cg_mos_endpoint *ep = l->peer->ep;
+    if (!ids_fit(l, env))
+        return;
     if (strcmp(env->name, "heartbeat") == 0 && !ep->cfg.deliver_heartbeats) {
         answer_heartbeat(l, env);
         return;

@@ -233,6 +233,30 @@ static void test_reused_id_after_restart(void **state)
 }
 
 
+/* The other setting: refused with a NACK that says why; before and after a restart. */
+static void test_reused_id_nacked(void **state)
+{
+    (void)state;
+    char dir[64];
+    mkdir_tmp(dir, sizeof(dir));
+    for (int round = 0; round < 2; round++) {
+        struct fix f;
+        fix_init(&f, dir, false);
+        f.ep.cfg.reused_id = CG_MOS_REUSED_NACK;
+        if (round == 0)
+            send_req(&f, "dev", "5", "A");
+        send_req(&f, "dev", "5", "B");
+        assert_int_equal(f.app.delivered, round == 0 ? 1 : 0);
+        assert_int_equal(sent_count("messageID 5 reused with different content"), 1);
+        assert_int_equal(sent_count("<status>NACK</status>"), 1);
+        send_req(&f, "dev", "5", "A"); /* 5 still means A: its answer again */
+        assert_int_equal(sent_count("applied 1"), round == 0 ? 2 : 1);
+        assert_int_equal(f.app.delivered, round == 0 ? 1 : 0);
+        fix_free(&f); /* then a restart from the journal */
+    }
+    rm_tmp(dir);
+}
+
 /* ---- issue 12 item 8: a request the journal cannot record is refused ---- */
 
 static void disk_full_round(bool journal)
@@ -339,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_repeat_same_content),
         cmocka_unit_test(test_reused_id_is_delivered),
         cmocka_unit_test(test_reused_id_after_restart),
+        cmocka_unit_test(test_reused_id_nacked),
         cmocka_unit_test(test_disk_full_nacks),
         cmocka_unit_test(test_repeats_merge_with_held),
         cmocka_unit_test(test_envelope_ids_checked),
