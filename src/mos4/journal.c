@@ -744,10 +744,16 @@ bool cg__mos4_journal_request(struct mos4_lane *l, const char *msgid,
     return append(l, 'R', msgid, digest, xml, len);
 }
 
-/* Compaction is due when the file has doubled past JOURNAL_COMPACT since the last one. */
+/* Compaction is due when the file has doubled past JOURNAL_COMPACT since the
+ * last one and what was appended since is more than 4 of its largest records:
+ * each rewrite is then paid for by at least as many bytes appended as it
+ * writes, and a stream of large requests (a 2 MB roCreate each) rewrites the
+ * file every 5 requests, not after each (issue 13). A lane's file stays
+ * under about max(JOURNAL_COMPACT, 2 x what memory holds, 5 x its largest record). */
 static bool compaction_due(const struct mos4_lane *l)
 {
-    return l->jsize > JOURNAL_COMPACT && l->jsize > 2 * l->jsize_compact;
+    return l->jsize > JOURNAL_COMPACT && l->jsize > 2 * l->jsize_compact &&
+           l->jsize - l->jsize_compact > 4 * l->jlargest;
 }
 
 bool cg__mos4_journal_answer(struct mos4_lane *l, const char *msgid,

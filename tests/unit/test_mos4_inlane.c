@@ -357,6 +357,40 @@ static void test_envelope_ids_checked(void **state)
     fix_free(&f);
 }
 
+/* ---- issue 13: compaction is amortised over large requests ---- */
+
+static void test_compaction_amortised(void **state)
+{
+    (void)state;
+    char dir[64];
+    mkdir_tmp(dir, sizeof(dir));
+    struct fix f;
+    fix_init(&f, dir, true);
+    unsigned before = f.lane->compactions;
+    enum { N = 24, BIG = 2u << 20 }; /* 2 MB roCreates, as issue 13 measured */
+    char *xml = malloc(BIG + 256);
+    assert_non_null(xml);
+    for (int i = 1; i <= N; i++) {
+        int n = snprintf(xml, 256, "<mos><mosID>dev</mosID><ncsID>ncs1</ncsID><messageID>%d"
+                         "</messageID><roCreate><roID>%d</roID><roSlug>", i, i);
+        memset(xml + n, 'x', BIG);
+        n += (int)BIG;
+        n += snprintf(xml + n, 256, "</roSlug></roCreate></mos>");
+        cg__mos4_on_message(f.lane, false, (const uint8_t *)xml, (size_t)n);
+    }
+    free(xml);
+    assert_int_equal(f.app.delivered, N);
+    unsigned compactions = f.lane->compactions - before;
+    print_message("%u compactions for %d requests of 2 MB; journal %llu bytes\n", compactions, N,
+                  (unsigned long long)f.lane->jsize);
+    /* each rewrite is paid for by several large records appended, not one */
+    assert_true(compactions >= 1);
+    assert_true(compactions <= N / 4);
+    assert_true(f.lane->jsize <= 12ull * (BIG + 1024)); /* the file stays bounded */
+    fix_free(&f);
+    rm_tmp(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_disk_full_nacks),
         cmocka_unit_test(test_repeats_merge_with_held),
         cmocka_unit_test(test_envelope_ids_checked),
+        cmocka_unit_test(test_compaction_amortised),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
