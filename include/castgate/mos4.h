@@ -18,8 +18,12 @@
  * frames (UTF-8 text frames accepted, M-04). On an OUT lane at most one request
  * is in flight (M-22): further sends queue, each completes with the peer's
  * answer, and an unanswered request is sent again with the same messageID. On
- * an IN lane a repeated messageID is answered again from memory, never
- * delivered twice. messageIDs persist across restarts in the state directory
+ * an IN lane a repeated messageID with the same content is answered again
+ * from memory, never delivered twice (other content: see
+ * cg_mos_endpoint_config_set_reused_id). A request whose envelope mosID or
+ * ncsID does not name the lane's peer and this endpoint (ASCII case ignored;
+ * a fully qualified ID, profile 6, matches its first labels) is refused with
+ * a NACK (M-20). messageIDs persist across restarts in the state directory
  * (M-11). keepAlive is sent only on an idle lane, never answered and never
  * delivered (M-09); a heartbeat request is answered by the endpoint (M-10).
  *
@@ -223,7 +227,11 @@ CG_API enum cg_err cg_mos_endpoint_config_set_silent_reset(struct cg_mos_endpoin
  * one with the application), and after a restart those without an answer are
  * delivered again at once, in their order (same messageID, marked repeat),
  * without waiting for the peer to repeat them. Off (default): they are
- * delivered again only when the peer repeats them. */
+ * delivered again only when the peer repeats them. Either way a request the
+ * journal cannot record (disk full, I/O error) is refused with a NACK naming
+ * the reason, never delivered or acknowledged without its record; records
+ * carry a CRC32C, and a damaged one is skipped alone at the next start
+ * (logged; the damaged file is kept beside as <name>.journal.damaged). */
 CG_API enum cg_err cg_mos_endpoint_config_set_journal(struct cg_mos_endpoint_config *cfg, bool on);
 /* The fsync policy of the state directory (default CG_MOS_FSYNC_INTERVAL,
  * 100 ms); interval_ms (10..60000) for CG_MOS_FSYNC_INTERVAL. messageID marks
