@@ -22,8 +22,9 @@
  * from memory, never delivered twice (other content: see
  * cg_mos_endpoint_config_set_reused_id). A request whose envelope mosID or
  * ncsID does not name the lane's peer and this endpoint (ASCII case ignored;
- * a fully qualified ID, profile 6, matches its first labels) is refused with
- * a NACK (M-20). messageIDs persist across restarts in the state directory
+ * a fully qualified ID, profile 6, matches its first labels; the two may be
+ * swapped, as Sofie mos-connection writes them as an NCS) is refused with a
+ * NACK (M-20). messageIDs persist across restarts in the state directory
  * (M-11). keepAlive is sent only on an idle lane, never answered and never
  * delivered (M-09); a heartbeat request is answered by the endpoint (M-10).
  *

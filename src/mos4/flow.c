@@ -464,15 +464,23 @@ static bool id_names(const char *got, const char *want)
     return g == w || (g > w ? got[w] : want[g]) == '.';
 }
 
+static bool pair_is(const struct cg_mos_envelope *env, const char *mos, const char *ncs)
+{
+    return (!env->has_mos_id || id_names(env->mos_id, mos)) &&
+           (!env->has_ncs_id || id_names(env->ncs_id, ncs));
+}
+
+/* The envelope names this lane's pair of IDs: the standard way, or swapped
+ * (Sofie mos-connection as an NCS writes its own ID as mosID and the
+ * device's as ncsID). A third ID in either field is refused with a NACK. */
 static bool ids_fit(struct mos4_lane *l, const struct cg_mos_envelope *env)
 {
-    const char *field = NULL, *got = NULL, *want = NULL;
-    if (env->has_mos_id && !id_names(env->mos_id, cg__mos4_mos_id(l)))
-        field = "mosID", got = env->mos_id, want = cg__mos4_mos_id(l);
-    else if (env->has_ncs_id && !id_names(env->ncs_id, cg__mos4_ncs_id(l)))
-        field = "ncsID", got = env->ncs_id, want = cg__mos4_ncs_id(l);
-    if (field == NULL)
+    const char *mos = cg__mos4_mos_id(l), *ncs = cg__mos4_ncs_id(l);
+    if (pair_is(env, mos, ncs) || pair_is(env, ncs, mos))
         return true;
+    bool bad_mos = env->has_mos_id && !id_names(env->mos_id, mos) && !id_names(env->mos_id, ncs);
+    const char *field = bad_mos ? "mosID" : "ncsID", *got = bad_mos ? env->mos_id : env->ncs_id;
+    const char *want = bad_mos ? mos : ncs;
     char esc[4 * CG_MOS_ID_MAX * 4 + 1], why[4 * CG_MOS_ID_MAX * 2 + 120];
     cg__log_escape(esc, sizeof(esc), got, strlen(got));
     lane_log(l, CG_LOG_WARN, "<%s> names %s \"%s\", not this lane's \"%s\": refused with a NACK",

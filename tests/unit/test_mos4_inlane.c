@@ -354,6 +354,16 @@ static void test_envelope_ids_checked(void **state)
     send_req(&f, "devx", "5", "A"); /* a prefix is not a name */
     send_req(&f, "dev-studio", "6", "A");
     assert_int_equal(f.app.delivered, 2);
+    /* Sofie mos-connection as an NCS swaps the two: still this lane's pair */
+    char swapped[] = "<mos><ncsID>dev</ncsID><mosID>ncs1</mosID><messageID>7</messageID>"
+                     "<roReq><roID>A</roID></roReq></mos>";
+    cg__mos4_on_message(f.lane, false, (const uint8_t *)swapped, strlen(swapped));
+    assert_int_equal(f.app.delivered, 3);
+    char both[] = "<mos><ncsID>dev</ncsID><mosID>dev</mosID><messageID>8</messageID>"
+                  "<roReq><roID>A</roID></roReq></mos>";
+    cg__mos4_on_message(f.lane, false, (const uint8_t *)both, strlen(both));
+    assert_int_equal(f.app.delivered, 3);
+    assert_int_equal(sent_count("<status>NACK</status>"), 5);
     fix_free(&f);
 }
 
