@@ -620,10 +620,11 @@ static bool compact(struct mos4_lane *l)
                               l->peer->ep->cfg.fsync == CG_MOS_FSYNC_ALWAYS ? CG_FILE_SYNC : 0);
     int fd = rc == CG_OK ? open(path, O_WRONLY | O_APPEND | O_CLOEXEC) : -1;
     int err = errno;
-    if (l->jfd >= 0)
-        close(l->jfd);
-    l->jfd = fd;
+    if (rc == CG_OK && l->jfd >= 0) /* replaced: the old descriptor is a removed file's */
+        cg__mos4_journal_close(l);
+    /* not replaced: the file as it was (whole records) takes the next appends */
     if (fd >= 0) {
+        l->jfd = fd;
         l->jsize = l->jsize_compact = b.len;
         l->jlargest = 0;
         l->compactions++;
