@@ -367,6 +367,79 @@ static void test_envelope_ids_checked(void **state)
     fix_free(&f);
 }
 
+/* ---- issue 12 item 9: a damaged record costs that record alone, at a restart ---- */
+
+static void test_damaged_journal_restart(void **state)
+{
+    (void)state;
+    char dir[64], path[128], damaged[160];
+    mkdir_tmp(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/msgid-ncs1-mom.journal", dir);
+    snprintf(damaged, sizeof(damaged), "%s.damaged", path);
+    struct fix f;
+    fix_init(&f, dir, false);
+    send_req(&f, "dev", "1", "A");
+    send_req(&f, "dev", "2", "B");
+    send_req(&f, "dev", "3", "C");
+    fix_free(&f);
+    size_t len = 0;
+    uint8_t *data = tu_read(path, &len);
+    char *a2 = strstr((char *)data, "applied 2"); /* inside the answer to 2 */
+    assert_non_null(a2);
+    memcpy(a2, "APPLIED", 7);
+    FILE *w = fopen(path, "wb");
+    assert_non_null(w);
+    assert_int_equal(fwrite(data, 1, len, w), len);
+    fclose(w);
+    free(data);
+    struct fix g;
+    fix_init(&g, dir, false); /* restart */
+    assert_true(tu_log_has(&g.log, "damaged bytes at offset"));
+    assert_true(tu_log_has(&g.log, "the damaged file is kept as"));
+    assert_int_equal(access(damaged, F_OK), 0);
+    send_req(&g, "dev", "1", "A"); /* kept: answered from the journal */
+    send_req(&g, "dev", "3", "C");
+    assert_int_equal(g.app.delivered, 0);
+    assert_int_equal(sent_count("applied 1"), 1);
+    assert_int_equal(sent_count("applied 3"), 1);
+    send_req(&g, "dev", "2", "B"); /* its answer lost: delivered again, marked (M-22) */
+    assert_int_equal(g.app.delivered, 1);
+    assert_int_equal(g.app.repeats, 1);
+    fix_free(&g);
+    rm_tmp(dir);
+}
+
+/* A journal from before checksums (format 1) is read and rewritten as format 2. */
+static void test_format1_journal_migrated(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    mkdir_tmp(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/msgid-ncs1-mom.journal", dir);
+    static const char a6[] = "<mos><mosID>dev</mosID><ncsID>ncs1</ncsID><messageID>6</messageID>"
+                             "<mosAck><objID/><objRev>0</objRev><status>ACK</status>"
+                             "<statusDescription>old six</statusDescription></mosAck></mos>";
+    char v1[512];
+    int n = snprintf(v1, sizeof(v1), "A 1 1 %zu\n6%s\n", strlen(a6), a6);
+    FILE *w = fopen(path, "wb");
+    assert_non_null(w);
+    assert_int_equal(fwrite(v1, 1, (size_t)n, w), (size_t)n);
+    fclose(w);
+    struct fix f;
+    fix_init(&f, dir, false);
+    assert_true(tu_log_has(&f.log, "format 1 (no checksums): read and rewritten as format 2"));
+    size_t len = 0;
+    uint8_t *data = tu_read(path, &len);
+    assert_true(len > strlen(cg__mos4_journal_magic));
+    assert_memory_equal(data, cg__mos4_journal_magic, strlen(cg__mos4_journal_magic));
+    free(data);
+    send_req(&f, "dev", "6", "X"); /* no digest in format 1: taken as the same request */
+    assert_int_equal(f.app.delivered, 0);
+    assert_int_equal(sent_count("old six"), 1);
+    fix_free(&f);
+    rm_tmp(dir);
+}
+
 /* ---- issue 13: compaction is amortised over large requests ---- */
 
 static void test_compaction_amortised(void **state)
@@ -411,6 +484,8 @@ int main(void)
         cmocka_unit_test(test_disk_full_nacks),
         cmocka_unit_test(test_repeats_merge_with_held),
         cmocka_unit_test(test_envelope_ids_checked),
+        cmocka_unit_test(test_damaged_journal_restart),
+        cmocka_unit_test(test_format1_journal_migrated),
         cmocka_unit_test(test_compaction_amortised),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
