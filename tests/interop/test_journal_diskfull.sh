@@ -12,6 +12,7 @@ MNT=$T/state
 mkdir -p "$MNT"
 mount -t tmpfs -o size=256k,mode=0700 castgate-test "$MNT" 2>/dev/null || { echo "cannot mount a tmpfs"; exit 77; }
 trap 'cleanup_mnt' EXIT
+trap 'exit 1' INT TERM # the EXIT trap unmounts
 cleanup_mnt() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; sleep 0.3; umount "$MNT" 2>/dev/null || umount -l "$MNT"; cleanup; }
 
 P=$T/pki
@@ -24,11 +25,12 @@ id = DEV
 listen = 127.0.0.1:$W
 cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
 ocsp = no
+auth = none
 [peer NCS]
 channels = ro
 EOF2
 "$CASTGATE" mos serve --config "$T/dev.conf" >"$T/dev.out" 2>"$T/dev.err" &
-PIDS+=($!); wait_port "$W"
+PIDS+=($!); wait_port "$W" || { bad "the device did not start" "$(cat "$T/dev.err")"; finish; exit 1; }
 cat >"$T/gw.conf" <<EOF2
 [gateway]
 state_dir = $MNT
@@ -44,9 +46,9 @@ url = wss://localhost:$W/mos/Communication
 ca = $P/root-ca.pem
 EOF2
 "$CASTGATE" run --config "$T/gw.conf" >"$T/gw.out" 2>"$T/gw.err" &
-PIDS+=($!); wait_port "$A"
+PIDS+=($!); wait_port "$A" || { bad "the gateway did not start" "$(cat "$T/gw.err")"; finish; exit 1; }
 
-ncs() { python3 "$SRC/tests/interop/mos2peer.py" ncs --retry-s 5 --port "$A" "$@"; }
+ncs() { timeout 120 python3 "$SRC/tests/interop/mos2peer.py" ncs --retry-s 5 --port "$A" "$@"; }
 ncs --count 5 --start 1 >"$T/a0.out"
 check "with room: 5 requests acknowledged" grep -q '"acked": 5' "$T/a0.out"
 check "with room: every answer positive" bash -c "[ \$(grep -c '\"status\": \"OK\"' '$T/a0.out') = 5 ]"
