@@ -1,5 +1,5 @@
 /* The client configuration: trust, pinning, credentials, limits. */
-#include "net/client.h"
+#include "wss/client.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
