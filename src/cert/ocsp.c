@@ -167,17 +167,6 @@ out:
     return rc;
 }
 
-static int unhex(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* RFC 6960 A.1: GET {url}/{url-encoding of base-64 encoding of the DER}. */
 enum cg_err cg__ocsp_decode_get(const char *path, uint8_t **out, size_t *out_len)
 {
@@ -197,8 +186,8 @@ enum cg_err cg__ocsp_decode_get(const char *path, uint8_t **out, size_t *out_len
         int c = (unsigned char)p[i];
         if (c == '%') {
             CG_ENSURE(i + 2 < plen, CG_EPROTO);
-            int hi = unhex((unsigned char)p[i + 1]);
-            int lo = unhex((unsigned char)p[i + 2]);
+            int hi = cg__hexval((unsigned char)p[i + 1]);
+            int lo = cg__hexval((unsigned char)p[i + 2]);
             CG_ENSURE(hi >= 0 && lo >= 0, CG_EPROTO);
             c = hi << 4 | lo;
             i += 2;

@@ -482,12 +482,6 @@ void cg_mos_endpoint_free(struct cg_mos_endpoint *ep)
 
 /* ---- upgrade requests: which lane, and is the peer who it says (M-02) ---- */
 
-static int hexv(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* Percent-decodes [v, v+n) into out (RFC 3986; '+' is a space, as forms
  * write it): NULL, or what is wrong with the value. */
 static const char *decode(const char *v, size_t n, char *out, size_t outsz)
@@ -498,7 +492,7 @@ static const char *decode(const char *v, size_t n, char *out, size_t outsz)
         if (c == '%') {
             if (n - i < 3)
                 return "has a percent-escape cut short (% needs two hex digits)";
-            int hi = hexv(v[i + 1]), lo = hexv(v[i + 2]);
+            int hi = cg__hexval(v[i + 1]), lo = cg__hexval(v[i + 2]);
             if (hi < 0 || lo < 0)
                 return "has a percent-escape that is not % and two hex digits";
             c = (char)(hi << 4 | lo);
