@@ -1,5 +1,6 @@
 /* The MOS 4.0 endpoint: configuration, peers, and which lane an upgrade
  * request belongs to (M-02, M-05, M-07, M-08). */
+#include "http/http.h"
 #include "mos4/mos4.h"
 #include "ws/ws.h"
 
@@ -487,19 +488,13 @@ void cg_mos_endpoint_free(struct cg_mos_endpoint *ep)
 static const char *decode(const char *v, size_t n, char *out, size_t outsz)
 {
     size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = v[i];
-        if (c == '%') {
-            if (n - i < 3)
-                return "has a percent-escape cut short (% needs two hex digits)";
-            int hi = cg__hexval(v[i + 1]), lo = cg__hexval(v[i + 2]);
-            if (hi < 0 || lo < 0)
-                return "has a percent-escape that is not % and two hex digits";
-            c = (char)(hi << 4 | lo);
-            i += 2;
-        } else if (c == '+') {
-            c = ' ';
-        }
+    for (size_t i = 0; i < n;) {
+        int d = cg__http_pct_next(v, n, &i, true);
+        if (d == CG_HTTP_PCT_SHORT)
+            return "has a percent-escape cut short (% needs two hex digits)";
+        if (d == CG_HTTP_PCT_BAD)
+            return "has a percent-escape that is not % and two hex digits";
+        char c = (char)d;
         if (c == '\0')
             return "contains a NUL character (%00)";
         if ((unsigned char)c < 0x20 || c == 0x7f)
