@@ -205,17 +205,6 @@ void cg__cert_sha256(X509 *x, char *out, size_t outsz, uint8_t raw[32])
         off += (size_t)snprintf(out + off, outsz - off, i ? ":%02x" : "%02x", md[i]);
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 enum cg_err cg__cert_parse_sha256(const char *hex, uint8_t out[32])
 {
     size_t n = 0;
@@ -224,7 +213,7 @@ enum cg_err cg__cert_parse_sha256(const char *hex, uint8_t out[32])
     for (const char *p = hex; *p != '\0'; p++) {
         if (*p == ':')
             continue;
-        int v = hexval((unsigned char)*p);
+        int v = cg__hexval((unsigned char)*p);
         CG_CHECK(v >= 0 && n < 32, CG_EINVAL);
         if (hi < 0) {
             hi = v;
