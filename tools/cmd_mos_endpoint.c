@@ -116,6 +116,10 @@ static enum cg_err make_endpoint(struct app *a, const struct cg_mos_handlers *h)
                                                    (uint32_t)c->max_depth,
                                                    (size_t)c->validate_async_bytes);
     if (rc == CG_OK)
+        rc = cg_mos_endpoint_config_set_reused_id(ec, !strcmp(c->reused_id, "nack")
+                                                          ? CG_MOS_REUSED_NACK
+                                                          : CG_MOS_REUSED_DELIVER);
+    if (rc == CG_OK)
         rc = cg_mos_endpoint_new(a->ctx, ec, h, a, &a->ep);
     cg_mos_endpoint_config_free(ec);
     for (int i = 0; rc == CG_OK && i < c->npeers; i++)

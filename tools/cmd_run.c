@@ -244,6 +244,10 @@ static enum cg_err configure_endpoint(void *user, enum cg_relay_side side, enum 
         rc = cg_mos_endpoint_config_set_xml_limits(ec, (uint32_t)g->max_attributes,
                                                    (uint32_t)g->max_depth,
                                                    (size_t)g->validate_async_bytes);
+    if (rc == CG_OK)
+        rc = cg_mos_endpoint_config_set_reused_id(ec, !strcmp(g->reused_id, "nack")
+                                                          ? CG_MOS_REUSED_NACK
+                                                          : CG_MOS_REUSED_DELIVER);
     return rc;
 }
 

@@ -58,6 +58,8 @@ static const struct row rows[] = {
     {"endpoint", "validate_async_bytes", K_LONG, E(validate_async_bytes), 1, 1073741824,
      "validate larger messages off the event loop (default " XSTR(CG_MOS_DEFAULT_ASYNC_VALIDATE) ")"},
     {"endpoint", "hsts", K_LONG, E(hsts), 0, 2147483647, "HSTS max-age (B-21, default 31536000)"},
+    {"endpoint", "reused_id", K_STR, E(reused_id), 0, 0,
+     "a known messageID with other content: deliver (default, as a new request) or nack"},
     {"endpoint", "removed_in_4", K_STR, E(removed_in_4), 0, 0,
      "castgate run, legacy side: pass (default) or reject messages MOS 4.0 removed (M-12)"},
     {"peer", "url", K_STR, P(url), 0, 0, "the peer's endpoint, wss://host:port/path"},
@@ -386,6 +388,8 @@ int mosconf_load(const char *path, struct mosconf *c)
         rc = check_heartbeat_time(&r, c);
     if (rc == 0)
         rc = check_auth(&r, c);
+    if (rc == 0 && c->reused_id[0] && strcmp(c->reused_id, "deliver") && strcmp(c->reused_id, "nack"))
+        rc = fail(&r, "reused_id must be deliver or nack", c->reused_id);
     return rc;
 }
 
@@ -475,6 +479,9 @@ int gwconf_load(const char *path, struct gwconf *c)
         rc = fail(&r, "fsync must be always, interval or never", c->fsync);
     if (rc == 0)
         rc = check_heartbeat_time(&r, &c->g);
+    if (rc == 0 && c->g.reused_id[0] && strcmp(c->g.reused_id, "deliver") &&
+        strcmp(c->g.reused_id, "nack"))
+        rc = fail(&r, "reused_id must be deliver or nack", c->g.reused_id);
     if (rc == 0 && c->journal && !c->g.state_dir[0])
         rc = fail(&r, "journal needs state_dir", NULL);
     if (rc == 0 && c->nlinks == 0)

@@ -35,6 +35,7 @@ struct mosconf {
     long max_attributes, max_depth, validate_async_bytes; /* 0: the library's defaults */
     char removed_in_4[16];
     char heartbeat_time[8]; /* full (default) or short (M-24) */
+    char reused_id[16]; /* deliver (default) or nack */
     struct mosconf_peer peers[MOSCONF_MAX_PEERS];
     int npeers;
 };

@@ -18,8 +18,13 @@
  * frames (UTF-8 text frames accepted, M-04). On an OUT lane at most one request
  * is in flight (M-22): further sends queue, each completes with the peer's
  * answer, and an unanswered request is sent again with the same messageID. On
- * an IN lane a repeated messageID is answered again from memory, never
- * delivered twice. messageIDs persist across restarts in the state directory
+ * an IN lane a repeated messageID with the same content is answered again
+ * from memory, never delivered twice (other content: see
+ * cg_mos_endpoint_config_set_reused_id). A request whose envelope mosID or
+ * ncsID does not name the lane's peer and this endpoint (ASCII case ignored;
+ * a fully qualified ID, profile 6, matches its first labels; the two may be
+ * swapped, as Sofie mos-connection writes them as an NCS) is refused with a
+ * NACK (M-20). messageIDs persist across restarts in the state directory
  * (M-11). keepAlive is sent only on an idle lane, never answered and never
  * delivered (M-09); a heartbeat request is answered by the endpoint (M-10).
  *
@@ -179,6 +184,22 @@ CG_API enum cg_err cg_mos_endpoint_config_set_xml_limits(struct cg_mos_endpoint_
 CG_API enum cg_err cg_mos_endpoint_config_set_redeliver(struct cg_mos_endpoint_config *cfg,
                                                          bool on);
 
+/* A request whose messageID is remembered (answered, being answered, or
+ * delivered before a restart) but whose content differs is not a repeat: NCS
+ * messageID counters are per host, and a main/buddy pair or a reset NCS
+ * reissues IDs. The content compared is the message element (the envelope
+ * aside), by its SHA-256 (kept in memory and in the journal).
+ * CG_MOS_REUSED_DELIVER (default): it is delivered as a new request (after
+ * the one with the application, if that has the ID); from then on the ID
+ * means the new request. CG_MOS_REUSED_NACK: it is refused with a NACK
+ * "messageID N reused with different content". Either way it is never
+ * answered with the old request's answer. Answers recorded by a journal
+ * from before this check (format 1) have no digest: a repeat of one is
+ * answered from memory whatever its content. */
+enum cg_mos_reused { CG_MOS_REUSED_DELIVER = 0, CG_MOS_REUSED_NACK = 1 };
+CG_API enum cg_err cg_mos_endpoint_config_set_reused_id(struct cg_mos_endpoint_config *cfg,
+                                                        enum cg_mos_reused policy);
+
 /* Heartbeats (M-10) from peers: off (default), the endpoint answers them
  * itself (rate-limited); on, they are delivered to on_request like any other
  * request (a relay forwards them), answered with cg_mos_reply or
@@ -207,7 +228,11 @@ CG_API enum cg_err cg_mos_endpoint_config_set_silent_reset(struct cg_mos_endpoin
  * one with the application), and after a restart those without an answer are
  * delivered again at once, in their order (same messageID, marked repeat),
  * without waiting for the peer to repeat them. Off (default): they are
- * delivered again only when the peer repeats them. */
+ * delivered again only when the peer repeats them. Either way a request the
+ * journal cannot record (disk full, I/O error) is refused with a NACK naming
+ * the reason, never delivered or acknowledged without its record; records
+ * carry a CRC32C, and a damaged one is skipped alone at the next start
+ * (logged; the damaged file is kept beside as <name>.journal.damaged). */
 CG_API enum cg_err cg_mos_endpoint_config_set_journal(struct cg_mos_endpoint_config *cfg, bool on);
 /* The fsync policy of the state directory (default CG_MOS_FSYNC_INTERVAL,
  * 100 ms); interval_ms (10..60000) for CG_MOS_FSYNC_INTERVAL. messageID marks

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <stdio.h>
@@ -54,53 +53,11 @@ enum cg_err cg__cert_mkdirs(struct cg_ctx *ctx, const char *dir, unsigned mode)
     return CG_OK;
 }
 
-static enum cg_err write_all(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        CG_CHECK(n > 0, CG_EIO);
-        p += n;
-        len -= (size_t)n;
-    }
-    return CG_OK;
-}
-
-static void fsync_dir_of(const char *path)
-{
-    char copy[1024];
-    snprintf(copy, sizeof(copy), "%s", path);
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 /* B-13: a key never exists with looser permissions, not even as a temp file:
- * mkstemp creates 0600 and the mode is only ever tightened or kept. */
+ * the temporary is created 0600 and the mode is only ever tightened or kept. */
 enum cg_err cg__cert_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
 {
-    enum cg_err rc = CG_OK;
-    char tmp[1024];
-    int n = snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path);
-    CG_CHECK(n > 0 && (size_t)n < sizeof(tmp), CG_ERANGE);
-    int fd = mkstemp(tmp);
-    CG_CHECK(fd >= 0, CG_EIO);
-    CG_ENSURE(fchmod(fd, (mode_t)mode) == 0, CG_EIO);
-    CG_TRY(write_all(fd, data, len));
-    CG_ENSURE(fsync(fd) == 0, CG_EIO);
-    CG_ENSURE(close(fd) == 0, CG_EIO);
-    fd = -1;
-    CG_ENSURE(rename(tmp, path) == 0, CG_EIO);
-    fsync_dir_of(path);
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc != CG_OK)
-        unlink(tmp);
-    return rc;
+    return cg__file_replace(path, data, len, mode, CG_FILE_SYNC);
 }
 
 static enum cg_err bio_to_buf(BIO *bio, struct cg_buf *b)
@@ -248,17 +205,6 @@ void cg__cert_sha256(X509 *x, char *out, size_t outsz, uint8_t raw[32])
         off += (size_t)snprintf(out + off, outsz - off, i ? ":%02x" : "%02x", md[i]);
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 enum cg_err cg__cert_parse_sha256(const char *hex, uint8_t out[32])
 {
     size_t n = 0;
@@ -267,7 +213,7 @@ enum cg_err cg__cert_parse_sha256(const char *hex, uint8_t out[32])
     for (const char *p = hex; *p != '\0'; p++) {
         if (*p == ':')
             continue;
-        int v = hexval((unsigned char)*p);
+        int v = cg__hexval((unsigned char)*p);
         CG_CHECK(v >= 0 && n < 32, CG_EINVAL);
         if (hi < 0) {
             hi = v;

@@ -1,6 +1,7 @@
 /* OCSP answers (RFC 6960), sans-I/O: a DER request and the CA database in,
  * a signed DER response out. responder.c moves the bytes. */
 #include "cert/cert.h"
+#include "http/http.h"
 
 #include <openssl/err.h>
 #include <stdlib.h>
@@ -167,17 +168,6 @@ out:
     return rc;
 }
 
-static int unhex(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* RFC 6960 A.1: GET {url}/{url-encoding of base-64 encoding of the DER}. */
 enum cg_err cg__ocsp_decode_get(const char *path, uint8_t **out, size_t *out_len)
 {
@@ -193,16 +183,9 @@ enum cg_err cg__ocsp_decode_get(const char *path, uint8_t **out, size_t *out_len
     uint8_t *der = malloc(plen + 3);
     size_t n = 0;
     CG_ENSURE(b64 != NULL && der != NULL, CG_ENOMEM);
-    for (size_t i = 0; i < plen; i++) {
-        int c = (unsigned char)p[i];
-        if (c == '%') {
-            CG_ENSURE(i + 2 < plen, CG_EPROTO);
-            int hi = unhex((unsigned char)p[i + 1]);
-            int lo = unhex((unsigned char)p[i + 2]);
-            CG_ENSURE(hi >= 0 && lo >= 0, CG_EPROTO);
-            c = hi << 4 | lo;
-            i += 2;
-        }
+    for (size_t i = 0; i < plen;) {
+        int c = cg__http_pct_next(p, plen, &i, false); /* base64's '+' stays a '+' */
+        CG_ENSURE(c >= 0, CG_EPROTO);
         b64[n++] = (char)c;
     }
     b64[n] = '\0';

@@ -77,6 +77,7 @@ char *cg__strndup(const char *s, size_t n);    /* NULL on OOM */
 /* Replaces *slot with a copy of v (NULL: none), freeing the old string. */
 enum cg_err cg__str_replace(char **slot, const char *v);
 void cg__wipe_free(void *p, size_t n);         /* cleanse then free; NULL ok */
+int cg__hexval(int c);                         /* 0..15 for a hex digit, else -1 */
 bool cg__ct_equal(const void *a, const void *b, size_t n); /* constant time */
 uint64_t cg__now_ms(void);                     /* monotonic milliseconds */
 /* Copies src into dst (size dstsz) and escapes anything that is not printable
@@ -90,6 +91,21 @@ enum cg_err cg__read_file(const char *path, size_t max, uint8_t **out, size_t *o
 enum cg_err cg__check_private_file(const char *path);
 /* Creates path and missing parents with mode (existing ones are kept). */
 enum cg_err cg__mkdir_p(const char *path, unsigned mode);
+
+/* ---- writing files whole (file.c) ---- */
+/* Writes all len bytes (short writes and EINTR looped). CG_EIO with errno set
+ * (ENOSPC when write(2) made no progress). */
+enum cg_err cg__write_all(int fd, const void *data, size_t len);
+#define CG_FILE_SYNC 1u /* cg__file_replace: fsync the file, then its folder */
+/* Replaces path with len bytes of data atomically: written to a temporary file
+ * beside it (".<name>.XXXXXX", 0600 while written, then mode), renamed over
+ * path; a reader or a crash sees the old file or the new one. With
+ * CG_FILE_SYNC the file is fsynced before the rename and the folder after it,
+ * so the new file survives a power loss once this returns. Returns CG_OK;
+ * CG_ENOMEM; CG_EIO with errno saying why (path unchanged, the temporary
+ * removed). */
+enum cg_err cg__file_replace(const char *path, const void *data, size_t len, unsigned mode,
+                             unsigned flags);
 
 /* ---- byte cursor: all wire parsing goes through one (buf.c) ---- */
 struct cg_cur {

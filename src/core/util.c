@@ -11,6 +11,17 @@
 
 char *cg__strdup(const char *s) { return s != NULL ? cg__strndup(s, strlen(s)) : NULL; }
 
+int cg__hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 char *cg__strndup(const char *s, size_t n)
 {
     char *d = malloc(n + 1);

@@ -108,6 +108,15 @@ enum cg_err cg__http_response_write(const struct cg_http_response *res,
                                     const struct cg_http_request *req,
                                     const struct cg_http_policy *pol, struct cg_buf *out);
 /* The Access-Control-Allow-Origin value for origin, or NULL (B-25). */
+/* Percent-decoding (RFC 3986 §2.1), one character at a time so each caller
+ * keeps its own rules for what a decoded byte may be (pct.c). Returns the
+ * byte at s[*i] (0..255; "%hh" decoded; '+' as a space when plus_is_space,
+ * as forms write query strings) and moves *i past it, or a negative
+ * CG_HTTP_PCT_* with *i unchanged. n is the length of s, *i < n. */
+enum { CG_HTTP_PCT_SHORT = -1, /* '%' without two characters after it */
+       CG_HTTP_PCT_BAD = -2 }; /* '%' not followed by two hex digits */
+int cg__http_pct_next(const char *s, size_t n, size_t *i, bool plus_is_space);
+
 const char *cg__http_cors_match(const struct cg_http_policy *pol, const char *origin);
 
 #endif

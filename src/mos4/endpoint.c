@@ -1,5 +1,6 @@
 /* The MOS 4.0 endpoint: configuration, peers, and which lane an upgrade
  * request belongs to (M-02, M-05, M-07, M-08). */
+#include "http/http.h"
 #include "mos4/mos4.h"
 #include "ws/ws.h"
 
@@ -160,6 +161,15 @@ enum cg_err cg_mos_endpoint_config_set_redeliver(struct cg_mos_endpoint_config *
 {
     CG_CHECK(cfg != NULL, CG_EINVAL);
     cfg->redeliver = on;
+    return CG_OK;
+}
+
+enum cg_err cg_mos_endpoint_config_set_reused_id(struct cg_mos_endpoint_config *cfg,
+                                                 enum cg_mos_reused policy)
+{
+    CG_CHECK(cfg != NULL && (policy == CG_MOS_REUSED_DELIVER || policy == CG_MOS_REUSED_NACK),
+             CG_EINVAL);
+    cfg->reused_id = policy;
     return CG_OK;
 }
 
@@ -482,30 +492,18 @@ void cg_mos_endpoint_free(struct cg_mos_endpoint *ep)
 
 /* ---- upgrade requests: which lane, and is the peer who it says (M-02) ---- */
 
-static int hexv(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* Percent-decodes [v, v+n) into out (RFC 3986; '+' is a space, as forms
  * write it): NULL, or what is wrong with the value. */
 static const char *decode(const char *v, size_t n, char *out, size_t outsz)
 {
     size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = v[i];
-        if (c == '%') {
-            if (n - i < 3)
-                return "has a percent-escape cut short (% needs two hex digits)";
-            int hi = hexv(v[i + 1]), lo = hexv(v[i + 2]);
-            if (hi < 0 || lo < 0)
-                return "has a percent-escape that is not % and two hex digits";
-            c = (char)(hi << 4 | lo);
-            i += 2;
-        } else if (c == '+') {
-            c = ' ';
-        }
+    for (size_t i = 0; i < n;) {
+        int d = cg__http_pct_next(v, n, &i, true);
+        if (d == CG_HTTP_PCT_SHORT)
+            return "has a percent-escape cut short (% needs two hex digits)";
+        if (d == CG_HTTP_PCT_BAD)
+            return "has a percent-escape that is not % and two hex digits";
+        char c = (char)d;
         if (c == '\0')
             return "contains a NUL character (%00)";
         if ((unsigned char)c < 0x20 || c == 0x7f)

@@ -5,6 +5,7 @@
 #include "mos/mos.h"
 #include "mos4/mos4.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,18 +240,24 @@ static void answer_heartbeat(struct mos4_lane *l, const struct cg_mos_envelope *
     cg_mos_free(hb);
 }
 
-static bool hold(struct mos4_lane *l, const struct cg_mos_message *m)
+/* Room for one more request behind the one with the application? */
+static bool room_to_hold(struct mos4_lane *l, const struct cg_mos_message *m)
 {
-    if (l->nheld >= CG_MOS4_MAX_HELD) { /* a peer ignoring stop-and-wait (M-22) */
-        lane_log(l, CG_LOG_WARN, "<%s> messageID %s: %d requests already wait: refused with a "
-                 "NACK", m->env->name, m->env->message_id, CG_MOS4_MAX_HELD);
-        char why[120];
-        snprintf(why, sizeof(why), "castgate: %d requests already wait on this channel; send one "
-                 "at a time (M-22)", CG_MOS4_MAX_HELD);
-        cg__mos4_nack_invalid(l, m->env->message_id_kind != CG_MOS_MSGID_ABSENT ? m->env->message_id
-                                                                                : NULL, why);
-        return false;
-    }
+    if (l->nheld < CG_MOS4_MAX_HELD)
+        return true;
+    /* a peer ignoring stop-and-wait (M-22) */
+    lane_log(l, CG_LOG_WARN, "<%s> messageID %s: %d requests already wait: refused with a NACK",
+             m->env->name, m->env->message_id, CG_MOS4_MAX_HELD);
+    char why[120];
+    snprintf(why, sizeof(why), "castgate: %d requests already wait on this channel; send one "
+             "at a time (M-22)", CG_MOS4_MAX_HELD);
+    cg__mos4_nack_invalid(l, m->env->message_id_kind != CG_MOS_MSGID_ABSENT ? m->env->message_id
+                                                                            : NULL, why);
+    return false;
+}
+
+static bool hold(struct mos4_lane *l, const struct cg_mos_message *m, const uint8_t *digest)
+{
     struct mos4_held *h = calloc(1, sizeof(*h));
     if (h == NULL || (h->wire = malloc(m->len)) == NULL) {
         free(h);
@@ -258,6 +265,9 @@ static bool hold(struct mos4_lane *l, const struct cg_mos_message *m)
     }
     memcpy(h->wire, m->xml, m->len);
     h->len = m->len;
+    h->has_msgid = m->env->message_id_kind != CG_MOS_MSGID_ABSENT;
+    snprintf(h->msgid, sizeof(h->msgid), "%s", m->env->message_id);
+    memcpy(h->digest, digest, CG_MOS4_DIGEST);
     cg__mos4_held_push(l, h);
     return true;
 }
@@ -272,11 +282,24 @@ void cg__mos4_held_push(struct mos4_lane *l, struct mos4_held *h)
     l->nheld++;
 }
 
+static void refuse_unrecorded(struct mos4_lane *l, const struct cg_mos_message *m);
+
 static const char default_mach_info[] =
     "<listMachInfo><manufacturer>castgate</manufacturer><model>castgate</model><hwRev/>"
     "<swRev>0.1.0</swRev><DOM/><SN/><ID/><time/><opTime/><mosRev>4.0</mosRev></listMachInfo>";
 
-static void deliver(struct mos4_lane *l, const struct cg_mos_message *m, bool repeat)
+/* Forgets what msgid meant before: a reused messageID now means this request. */
+static void forget(struct mos4_lane *l, const char *msgid)
+{
+    struct mos4_seen *s;
+    while ((s = find_seen(l, msgid)) != NULL) {
+        free(s->answer);
+        *s = (struct mos4_seen){0};
+    }
+}
+
+static void deliver(struct mos4_lane *l, const struct cg_mos_message *m, const uint8_t *digest,
+                    bool repeat)
 {
     struct cg_mos_endpoint *ep = l->peer->ep;
     struct cg_mos_request *req = calloc(1, sizeof(*req));
@@ -286,22 +309,28 @@ static void deliver(struct mos4_lane *l, const struct cg_mos_message *m, bool re
     req->has_msgid = m->env->message_id_kind != CG_MOS_MSGID_ABSENT;
     snprintf(req->msgid, sizeof(req->msgid), "%s", m->env->message_id);
     snprintf(req->name, sizeof(req->name), "%s", m->env->name);
+    memcpy(req->digest, digest, CG_MOS4_DIGEST);
+    if (!ep->cfg.journal && /* on disk before the application sees it (with a journal: since
+                             * it was accepted) */
+        !cg__mos4_journal_request(l, req->has_msgid ? req->msgid : NULL, digest, m->xml, m->len)) {
+        refuse_unrecorded(l, m);
+        free(req);
+        return;
+    }
     req->seen_idx = l->seen_next;
     if (req->has_msgid) { /* remembered from now on, so a repeat is not delivered twice */
+        forget(l, req->msgid);
         struct mos4_seen *s = &l->seen[l->seen_next];
         l->seen_next = (l->seen_next + 1) % CG_MOS4_SEEN;
         free(s->answer);
-        s->answer = NULL;
+        *s = (struct mos4_seen){.has_digest = true};
         snprintf(s->msgid, sizeof(s->msgid), "%s", req->msgid);
-        s->restored = false;
+        memcpy(s->digest, digest, CG_MOS4_DIGEST);
     }
     if (l->jfd >= 0 && (req->wire = malloc(m->len)) != NULL) { /* for compaction */
         memcpy(req->wire, m->xml, m->len);
         req->wlen = m->len;
     }
-    if (!ep->cfg.journal) /* on disk before the application sees it (with a journal: since
-                           * it was accepted) */
-        cg__mos4_journal_request(l, req->has_msgid ? req->msgid : NULL, m->xml, m->len);
     l->current = req;
     struct cg_mos_message mm = *m;
     mm.repeat = repeat;
@@ -313,6 +342,156 @@ static void deliver(struct mos4_lane *l, const struct cg_mos_message *m, bool re
         cg_mos_reply_ack(req, true, NULL);
 }
 
+/* Issue 12 item 8: a request the journal could not record is refused (the
+ * sender retries later), never acknowledged without its record. */
+static void refuse_unrecorded(struct mos4_lane *l, const struct cg_mos_message *m)
+{
+    char why[160];
+    snprintf(why, sizeof(why), "castgate: cannot record the request (%s); send it again later",
+             strerror(errno));
+    lane_log(l, CG_LOG_ERROR, "<%s> messageID %s: %s", m->env->name, m->env->message_id, why);
+    cg__mos4_nack_invalid(l, m->env->message_id_kind != CG_MOS_MSGID_ABSENT ? m->env->message_id
+                                                                            : NULL, why);
+}
+
+/* The same messageID with other content is another request (an NCS pair or
+ * a reset NCS reissues IDs): delivered, or refused by the endpoint's setting
+ * (cg_mos_endpoint_config_set_reused_id). true: it goes on as new. */
+static bool reused_goes_on(struct mos4_lane *l, const struct cg_mos_envelope *env)
+{
+    char why[4 * CG_MOS_ID_MAX + 64];
+    snprintf(why, sizeof(why), "messageID %s reused with different content", env->message_id);
+    if (l->peer->ep->cfg.reused_id == CG_MOS_REUSED_NACK) {
+        lane_log(l, CG_LOG_WARN, "<%s> %s: refused", env->name, why);
+        cg__mos4_nack_invalid(l, env->message_id, why);
+        return false;
+    }
+    lane_log(l, CG_LOG_WARN, "<%s> %s: delivered as a new request", env->name, why);
+    return true;
+}
+
+/* A repeat of the request with the application, or of one waiting behind
+ * it (same messageID, same content): the same request, answered when its
+ * turn comes (M-22). NULL if none has this messageID. */
+static struct mos4_held *find_held(struct mos4_lane *l, const char *msgid)
+{
+    for (struct mos4_held *h = l->held_head; h != NULL; h = h->next)
+        if (h->has_msgid && strcmp(h->msgid, msgid) == 0)
+            return h;
+    return NULL;
+}
+
+/* A request delivered before a restart, its answer lost with it, and the
+ * redeliver rule off: acknowledged, not delivered twice. */
+static void ack_restored(struct mos4_lane *l, struct mos4_seen *s, const char *name)
+{
+    struct cg_mos_request *req = calloc(1, sizeof(*req));
+    if (req == NULL)
+        return;
+    *req = (struct cg_mos_request){.lane = l, .has_msgid = true, .seen_idx = (size_t)(s - l->seen)};
+    snprintf(req->msgid, sizeof(req->msgid), "%s", s->msgid);
+    snprintf(req->name, sizeof(req->name), "%s", name);
+    memcpy(req->digest, s->digest, CG_MOS4_DIGEST);
+    struct cg_mos_request *cur = l->current;
+    l->current = req;
+    cg_mos_reply_ack(req, true, NULL);
+    l->current = cur;
+}
+
+/* What the memory of messageIDs says about a request (M-22). Returns true
+ * when it is new (to deliver or hold); *repeat set when it may have been
+ * delivered before a restart. */
+static bool is_new(struct mos4_lane *l, const struct cg_mos_message *m, const uint8_t *digest,
+                   bool fresh, bool *repeat)
+{
+    const struct cg_mos_envelope *env = m->env;
+    if (env->message_id_kind == CG_MOS_MSGID_ABSENT)
+        return true;
+    struct mos4_seen *s = find_seen(l, env->message_id);
+    if (s != NULL && s->has_digest && memcmp(s->digest, digest, CG_MOS4_DIGEST) != 0) {
+        if (!reused_goes_on(l, env))
+            return false;
+        if (s->restored) /* what was delivered before the restart is another request */
+            *s = (struct mos4_seen){0};
+        return true; /* with the application still: held, then delivered */
+    }
+    if (s != NULL && s->answer != NULL) { /* M-22: a lost answer, asked again */
+        lane_log(l, CG_LOG_INFO, "messageID %s again: answered again from memory", env->message_id);
+        if (!fresh) /* a journaled repeat: closed with the answer it got */
+            cg__mos4_journal_answer(l, env->message_id, s->digest, s->answer, s->len);
+        if (l->up)
+            cg__mos4_lane_write(l, (const char *)s->answer, s->len);
+        return false;
+    }
+    if (s != NULL && s->restored && l->peer->ep->cfg.redeliver) {
+        lane_log(l, CG_LOG_WARN, "messageID %s again after a restart: delivered again, marked as "
+                 "a possible repeat (M-22)", env->message_id);
+        *s = (struct mos4_seen){0}; /* deliver() records it afresh */
+        *repeat = true;
+        return true;
+    }
+    if (s != NULL && s->restored) {
+        lane_log(l, CG_LOG_WARN, "messageID %s again after a restart: it was delivered before; "
+                 "acknowledged, not delivered twice", env->message_id);
+        ack_restored(l, s, env->name);
+        return false;
+    }
+    if (s != NULL) {
+        lane_log(l, CG_LOG_INFO, "messageID %s again while it is being answered: ignored",
+                 env->message_id);
+        return false;
+    }
+    struct mos4_held *h = fresh ? find_held(l, env->message_id) : NULL;
+    if (h != NULL && memcmp(h->digest, digest, CG_MOS4_DIGEST) == 0) {
+        /* issue 12 item 10: e.g. the peer's repeats after our restart, while the journaled
+         * requests wait: never counted twice, never refused; answered in their turn */
+        lane_log(l, CG_LOG_INFO, "messageID %s again while it waits its turn: answered then",
+                 env->message_id);
+        return false;
+    }
+    return h == NULL || reused_goes_on(l, env);
+}
+
+/* Issue 12 item 12: does an envelope ID name who the lane is for? ASCII case
+ * is ignored (field gear changes it), and a fully qualified name counts as
+ * its first labels (profile 6, M-23): "dev", "DEV" and "dev.studio.example"
+ * name the same device, "devx" and "dev-2" do not. */
+static bool id_names(const char *got, const char *want)
+{
+    size_t g = strlen(got), w = strlen(want), n = g < w ? g : w;
+    if (strncasecmp(got, want, n) != 0)
+        return false;
+    return g == w || (g > w ? got[w] : want[g]) == '.';
+}
+
+static bool pair_is(const struct cg_mos_envelope *env, const char *mos, const char *ncs)
+{
+    return (!env->has_mos_id || id_names(env->mos_id, mos)) &&
+           (!env->has_ncs_id || id_names(env->ncs_id, ncs));
+}
+
+/* The envelope names this lane's pair of IDs: the standard way, or swapped
+ * (Sofie mos-connection as an NCS writes its own ID as mosID and the
+ * device's as ncsID). A third ID in either field is refused with a NACK. */
+static bool ids_fit(struct mos4_lane *l, const struct cg_mos_envelope *env)
+{
+    const char *mos = cg__mos4_mos_id(l), *ncs = cg__mos4_ncs_id(l);
+    if (pair_is(env, mos, ncs) || pair_is(env, ncs, mos))
+        return true;
+    bool bad_mos = env->has_mos_id && !id_names(env->mos_id, mos) && !id_names(env->mos_id, ncs);
+    const char *field = bad_mos ? "mosID" : "ncsID", *got = bad_mos ? env->mos_id : env->ncs_id;
+    const char *want = bad_mos ? mos : ncs;
+    char esc[4 * CG_MOS_ID_MAX * 4 + 1], why[4 * CG_MOS_ID_MAX * 2 + 120];
+    cg__log_escape(esc, sizeof(esc), got, strlen(got));
+    lane_log(l, CG_LOG_WARN, "<%s> names %s \"%s\", not this lane's \"%s\": refused with a NACK",
+             env->name, field, esc, want);
+    snprintf(why, sizeof(why), "castgate: %s %.128s is not this connection's (%.128s)", field, got,
+             want);
+    cg__mos4_nack_invalid(l, env->message_id_kind != CG_MOS_MSGID_ABSENT ? env->message_id : NULL,
+                          why);
+    return false;
+}
+
 /* fresh: just received (not taken from the held list or the journal);
  * repeat: replayed from the journal, so possibly delivered before. */
 static void on_request(struct mos4_lane *l, const struct cg_mos_message *m, bool fresh,
@@ -320,6 +499,8 @@ static void on_request(struct mos4_lane *l, const struct cg_mos_message *m, bool
 {
     const struct cg_mos_envelope *env = m->env;
     const struct cg_mos_endpoint *ep = l->peer->ep;
+    if (!ids_fit(l, env))
+        return;
     if (strcmp(env->name, "heartbeat") == 0 && !ep->cfg.deliver_heartbeats) {
         answer_heartbeat(l, env);
         return;
@@ -329,52 +510,23 @@ static void on_request(struct mos4_lane *l, const struct cg_mos_message *m, bool
         lane_log(l, CG_LOG_WARN, "<%s> is an answer, not a request: dropped", env->name);
         return;
     }
-    struct mos4_seen *s = env->message_id_kind != CG_MOS_MSGID_ABSENT ? find_seen(l, env->message_id) : NULL;
-    if (s != NULL && s->answer != NULL) { /* M-22: a lost answer, asked again */
-        lane_log(l, CG_LOG_INFO, "messageID %s again: answered again from memory", env->message_id);
-        if (!fresh) /* a journaled repeat: closed with the answer it got */
-            cg__mos4_journal_answer(l, env->message_id, s->answer, s->len);
-        if (l->up)
-            cg__mos4_lane_write(l, (const char *)s->answer, s->len);
+    uint8_t digest[CG_MOS4_DIGEST];
+    cg__mos4_digest(m->xml + env->element.off, env->element.len, digest);
+    if (!is_new(l, m, digest, fresh, &repeat))
+        return;
+    if (l->current != NULL && !room_to_hold(l, m)) /* one request at a time (M-22) */
+        return;
+    if (fresh && ep->cfg.journal && /* accepted: on disk before anyone acts on it */
+        !cg__mos4_journal_request(l, env->message_id_kind != CG_MOS_MSGID_ABSENT ? env->message_id
+                                                                                 : NULL,
+                                  digest, m->xml, m->len)) {
+        refuse_unrecorded(l, m);
         return;
     }
-    if (s != NULL && s->restored && l->peer->ep->cfg.redeliver) {
-        lane_log(l, CG_LOG_WARN, "messageID %s again after a restart: delivered again, marked as "
-                 "a possible repeat (M-22)", env->message_id);
-        s->restored = false;
-        s->msgid[0] = '\0'; /* deliver() records it afresh */
-        s = NULL;
-        repeat = true;
-    }
-    if (s != NULL && s->restored) { /* delivered before a restart, its answer lost with it */
-        lane_log(l, CG_LOG_WARN, "messageID %s again after a restart: it was delivered before; "
-                 "acknowledged, not delivered twice", env->message_id);
-        struct cg_mos_request *req = calloc(1, sizeof(*req));
-        if (req != NULL) {
-            *req = (struct cg_mos_request){.lane = l, .has_msgid = true,
-                                           .seen_idx = (size_t)(s - l->seen)};
-            snprintf(req->msgid, sizeof(req->msgid), "%s", s->msgid);
-            snprintf(req->name, sizeof(req->name), "%s", env->name);
-            struct cg_mos_request *cur = l->current;
-            l->current = req;
-            cg_mos_reply_ack(req, true, NULL);
-            l->current = cur;
-        }
-        return;
-    }
-    if (s != NULL) {
-        lane_log(l, CG_LOG_INFO, "messageID %s again while it is being answered: ignored",
-                 env->message_id);
-        return;
-    }
-    if (l->current != NULL && !hold(l, m)) /* one request at a time (M-22) */
-        return;
-    if (fresh && ep->cfg.journal) /* accepted: on disk before anyone acts on it */
-        cg__mos4_journal_request(l, env->message_id_kind != CG_MOS_MSGID_ABSENT ? env->message_id
-                                                                                : NULL,
-                                 m->xml, m->len);
-    if (l->current == NULL)
-        deliver(l, m, repeat);
+    if (l->current != NULL)
+        hold(l, m, digest);
+    else
+        deliver(l, m, digest, repeat);
 }
 
 /* ---- what arrives ---- */
@@ -712,7 +864,7 @@ enum cg_err cg_mos_reply(struct cg_mos_request *req, const char *xml, size_t len
     if (l->current == req)
         l->current = NULL;
     /* on disk before the peer hears it (and after the memory is up to date, for a compaction) */
-    cg__mos4_journal_answer(l, req->has_msgid ? req->msgid : NULL, wire, wlen);
+    cg__mos4_journal_answer(l, req->has_msgid ? req->msgid : NULL, req->digest, wire, wlen);
     if (l->up)
         cg__mos4_lane_write(l, (const char *)wire, wlen);
     cg__buf_free(&b);

@@ -19,6 +19,8 @@
 #include "mos4/mos4.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,22 +31,219 @@
 
 #define JOURNAL_COMPACT (1u << 20)
 #define JOURNAL_MAX_RECORD (1u << 30)
+#define JOURNAL_HEADER_MAX 128
 
-/* ---- records ---- */
+const char cg__mos4_journal_magic[] = "castgate-journal 2\n";
+#define MAGIC_LEN (sizeof(cg__mos4_journal_magic) - 1)
 
-enum cg_err cg__mos4_journal_encode(struct cg_buf *b, char kind, const char *msgid,
-                                    const void *data, size_t len)
+/* ---- CRC32C (Castagnoli, reflected 0x82F63B78), as iSCSI and ext4 use it ---- */
+
+static uint32_t crc_table[8][256];
+
+static void crc_init(void)
 {
-    size_t idlen = msgid != NULL ? strlen(msgid) : 0;
-    CG_GUARD(cg__buf_printf(b, "%c %d %zu %zu\n", kind, msgid != NULL, idlen, len));
-    CG_GUARD(cg__buf_append(b, msgid != NULL ? msgid : "", idlen));
-    CG_GUARD(cg__buf_append(b, data, len));
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+        crc_table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++)
+            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFF];
+}
+
+/* slicing-by-8: about 8 times the byte-wise table's speed */
+static uint32_t crc_soft(uint32_t c, const uint8_t *p, size_t n)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, crc_init);
+    for (; n >= 8; p += 8, n -= 8) {
+        uint32_t lo = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                           (uint32_t)p[3] << 24);
+        c = crc_table[7][lo & 0xFF] ^ crc_table[6][(lo >> 8) & 0xFF] ^
+            crc_table[5][(lo >> 16) & 0xFF] ^ crc_table[4][lo >> 24] ^ crc_table[3][p[4]] ^
+            crc_table[2][p[5]] ^ crc_table[1][p[6]] ^ crc_table[0][p[7]];
+    }
+    while (n-- > 0)
+        c = (c >> 8) ^ crc_table[0][(c ^ *p++) & 0xFF];
+    return c;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n)
+{
+    uint64_t c64 = c;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c64 = __builtin_ia32_crc32di(c64, v);
+    }
+    c = (uint32_t)c64;
+    while (n-- > 0)
+        c = __builtin_ia32_crc32qi(c, *p++);
+    return c;
+}
+#endif
+
+uint32_t cg__mos4_crc32c(uint32_t crc, const void *data, size_t len)
+{
+    uint32_t c = ~crc;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (__builtin_cpu_supports("sse4.2"))
+        return ~crc_hw(c, data, len);
+#endif
+    return ~crc_soft(c, data, len);
+}
+
+/* ---- the digest of a request ---- */
+
+void cg__mos4_digest(const void *data, size_t len, uint8_t out[CG_MOS4_DIGEST])
+{
+    uint8_t md[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 || n < CG_MOS4_DIGEST)
+        memset(md, 0, sizeof(md)); /* never in practice; an all-zero digest matches nothing real */
+    memcpy(out, md, CG_MOS4_DIGEST);
+}
+
+/* ---- records (format 2) ----
+ *   "<kind> <has-id> <id-len> <data-len> <digest> <crc>\n" <id> <data> "\n"
+ * digest: 32 hex digits (the request's digest) or "-" (not known: a record
+ * migrated from format 1); crc: 8 hex digits, CRC32C of the header up to the
+ * space before it, then id and data. Numbers are decimal without leading
+ * zeros, hex is lower case: one spelling per record. */
+
+enum cg_err cg__mos4_journal_encode(struct cg_buf *b, const struct mos4_jrec *r)
+{
+    size_t idlen = r->msgid != NULL ? strlen(r->msgid) : 0;
+    char h[JOURNAL_HEADER_MAX];
+    int n = snprintf(h, sizeof(h), "%c %d %zu %zu ", r->kind, r->msgid != NULL, idlen, r->len);
+    CG_CHECK(n > 0 && (size_t)n < sizeof(h) - 2 * CG_MOS4_DIGEST - 1, CG_ERANGE);
+    if (r->has_digest)
+        for (size_t i = 0; i < CG_MOS4_DIGEST; i++)
+            n += snprintf(h + n, sizeof(h) - (size_t)n, "%02x", r->digest[i]);
+    else
+        h[n++] = '-';
+    uint32_t crc = cg__mos4_crc32c(0, h, (size_t)n);
+    crc = cg__mos4_crc32c(crc, r->msgid != NULL ? r->msgid : "", idlen);
+    crc = cg__mos4_crc32c(crc, r->data, r->len);
+    CG_GUARD(cg__buf_append(b, h, (size_t)n));
+    CG_GUARD(cg__buf_printf(b, " %08x\n", (unsigned)crc));
+    CG_GUARD(cg__buf_append(b, r->msgid != NULL ? r->msgid : "", idlen));
+    CG_GUARD(cg__buf_append(b, r->data, r->len));
     return cg__buf_append(b, "\n", 1);
 }
 
-/* "<kind> <0|1> <idlen> <len>\n" within the first 64 bytes. */
-static bool header(const uint8_t *p, size_t avail, char *kind, int *has_id, size_t *idlen,
-                   size_t *len, size_t *hlen)
+/* A decimal number without leading zeros (except "0 "), then sep. */
+static bool dec(struct cg_cur *c, uint64_t max, char sep, uint64_t *v)
+{
+    uint8_t ch = 0;
+    size_t start = c->off;
+    *v = 0;
+    while (cg__cur_u8(c, &ch) == CG_OK && ch >= '0' && ch <= '9') {
+        if (c->off - start == 2 && c->p[start] == '0')
+            return false;
+        *v = *v * 10 + (uint64_t)(ch - '0');
+        if (*v > max)
+            return false;
+    }
+    return ch == sep && c->off - start >= 2;
+}
+
+static int hexval(uint8_t ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+static bool hex(struct cg_cur *c, uint8_t *out, size_t n)
+{
+    const uint8_t *p;
+    if (cg__cur_bytes(c, 2 * n, &p) != CG_OK)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        int a = hexval(p[2 * i]), b = hexval(p[2 * i + 1]);
+        if (a < 0 || b < 0)
+            return false;
+        out[i] = (uint8_t)(a << 4 | b);
+    }
+    return true;
+}
+
+/* The whole record at p (avail bytes), checksum included: its size, or 0. */
+static size_t record_at(const uint8_t *p, size_t avail, struct mos4_jrec *r,
+                        char id[4 * CG_MOS_ID_MAX + 1])
+{
+    if (avail < 2 || (p[0] != 'R' && p[0] != 'A') || p[1] != ' ')
+        return 0;
+    struct cg_cur c;
+    cg__cur_init(&c, p, avail < JOURNAL_HEADER_MAX ? avail : JOURNAL_HEADER_MAX);
+    c.off = 2;
+    uint64_t has_id, idlen, dlen;
+    uint8_t ch = 0, crcb[4];
+    if (!dec(&c, 1, ' ', &has_id) || !dec(&c, 4 * CG_MOS_ID_MAX, ' ', &idlen) ||
+        !dec(&c, JOURNAL_MAX_RECORD, ' ', &dlen) || (has_id == 0 && idlen != 0))
+        return 0;
+    *r = (struct mos4_jrec){.kind = (char)p[0]};
+    if (c.off < c.len && c.p[c.off] == '-')
+        c.off++;
+    else if (!(r->has_digest = hex(&c, r->digest, CG_MOS4_DIGEST)))
+        return 0;
+    size_t signed_len = c.off;
+    if (cg__cur_u8(&c, &ch) != CG_OK || ch != ' ' || !hex(&c, crcb, 4) ||
+        cg__cur_u8(&c, &ch) != CG_OK || ch != '\n')
+        return 0;
+    size_t hlen = c.off, need = hlen + (size_t)idlen + (size_t)dlen + 1;
+    if (need > avail || p[need - 1] != '\n' || memchr(p + hlen, '\0', (size_t)idlen) != NULL)
+        return 0;
+    uint32_t crc = cg__mos4_crc32c(0, p, signed_len);
+    crc = cg__mos4_crc32c(crc, p + hlen, (size_t)(idlen + dlen));
+    if (crc != ((uint32_t)crcb[0] << 24 | (uint32_t)crcb[1] << 16 | (uint32_t)crcb[2] << 8 | crcb[3]))
+        return 0;
+    memcpy(id, p + hlen, (size_t)idlen);
+    id[idlen] = '\0';
+    r->msgid = has_id ? id : NULL;
+    r->data = p + hlen + idlen;
+    r->len = (size_t)dlen;
+    return need;
+}
+
+/* Format 2 from off: a bad run in the middle is skipped up to the next whole
+ * record (each candidate proves itself by its checksum). */
+static size_t parse_v2(const uint8_t *buf, size_t len, size_t off, mos4_journal_cb cb, void *user,
+                       struct mos4_journal_info *info)
+{
+    size_t end = off;
+    char id[4 * CG_MOS_ID_MAX + 1];
+    struct mos4_jrec r;
+    while (off < len) {
+        size_t n = record_at(buf + off, len - off, &r, id);
+        if (n > 0) {
+            cb(user, &r);
+            end = off += n;
+            continue;
+        }
+        size_t next = off + 1;
+        while (next < len && record_at(buf + next, len - next, &r, id) == 0)
+            next++;
+        if (next >= len)
+            break; /* the tail: cut by a crash (or damaged past the last record) */
+        if (info != NULL) {
+            info->skips++;
+            info->skipped += next - off;
+            if (info->on_skip != NULL)
+                info->on_skip(user, off, next - off);
+        }
+        off = next;
+    }
+    return end;
+}
+
+/* Format 1 (before checksums and digests): "<kind> <has-id> <id-len>
+ * <data-len>\n" <id> <data> "\n", read up to the first record that is not
+ * whole. Kept to migrate journals left by older versions. */
+static bool header_v1(const uint8_t *p, size_t avail, char *kind, int *has_id, size_t *idlen,
+                      size_t *len, size_t *hlen)
 {
     const uint8_t *nl = memchr(p, '\n', avail < 64 ? avail : 64);
     if (nl == NULL)
@@ -64,14 +263,14 @@ static bool header(const uint8_t *p, size_t avail, char *kind, int *has_id, size
     return true;
 }
 
-size_t cg__mos4_journal_parse(const uint8_t *buf, size_t len, mos4_journal_cb cb, void *user)
+static size_t parse_v1(const uint8_t *buf, size_t len, mos4_journal_cb cb, void *user)
 {
     size_t off = 0;
     while (off < len) {
         char kind;
         int has_id;
         size_t idlen, dlen, hlen;
-        if (!header(buf + off, len - off, &kind, &has_id, &idlen, &dlen, &hlen))
+        if (!header_v1(buf + off, len - off, &kind, &has_id, &idlen, &dlen, &hlen))
             break;
         size_t need = hlen + idlen + dlen + 1;
         if (need > len - off || buf[off + need - 1] != '\n')
@@ -81,10 +280,30 @@ size_t cg__mos4_journal_parse(const uint8_t *buf, size_t len, mos4_journal_cb cb
         id[idlen] = '\0';
         if (strlen(id) != idlen) /* a NUL inside: not ours */
             break;
-        cb(user, kind, has_id ? id : NULL, buf + off + hlen + idlen, dlen);
+        struct mos4_jrec r = {.kind = kind, .msgid = has_id ? id : NULL,
+                              .data = buf + off + hlen + idlen, .len = dlen};
+        cb(user, &r);
         off += need;
     }
     return off;
+}
+
+size_t cg__mos4_journal_parse(const uint8_t *buf, size_t len, mos4_journal_cb cb, void *user,
+                              struct mos4_journal_info *info)
+{
+    if (len >= MAGIC_LEN && memcmp(buf, cg__mos4_journal_magic, MAGIC_LEN) == 0)
+        return parse_v2(buf, len, MAGIC_LEN, cb, user, info);
+    struct mos4_jrec r;
+    char id[4 * CG_MOS_ID_MAX + 1];
+    if (len > 0 && record_at(buf, len, &r, id) == 0) { /* format 1, if it reads as such */
+        size_t n = parse_v1(buf, len, cb, user);
+        if (n > 0) {
+            if (info != NULL)
+                info->old_format = true;
+            return n;
+        }
+    }
+    return parse_v2(buf, len, 0, cb, user, info); /* the magic line damaged: resynchronise */
 }
 
 /* ---- the fsync policy ----
@@ -200,10 +419,11 @@ static void journal_path(const struct mos4_lane *l, char *path, size_t sz, const
     cg__mos4_state_path(l, path, sz, sfx);
 }
 
-static void jlog(const struct mos4_lane *l, enum cg_log_level lv, const char *what)
+static void jlog(const struct mos4_lane *l, enum cg_log_level lv, const char *what, int err)
 {
-    cg__log(l->peer->ep->ctx, lv, "mos", "%s %s in: journal: %s (%s)", l->peer->id,
-            cg__mos4_ch_name(l->ch), what, errno != 0 ? strerror(errno) : "no detail");
+    cg__log(l->peer->ep->ctx, lv, "mos", "%s %s in: journal: %s%s%s%s", l->peer->id,
+            cg__mos4_ch_name(l->ch), what, err != 0 ? " (" : "", err != 0 ? strerror(err) : "",
+            err != 0 ? ")" : "");
 }
 
 void cg__mos4_remember_answer(struct mos4_lane *l, struct mos4_seen *s, uint8_t *answer, size_t len)
@@ -241,69 +461,99 @@ static struct mos4_seen *seen_slot(struct mos4_lane *l, const char *msgid)
     return s;
 }
 
-/* A request delivered before the restart whose answer was not recorded: a
- * repeat of it is handled by the redeliver rule (cg_mos_endpoint_config_set_redeliver). */
-static void restored(struct mos4_lane *l, const char *msgid)
+static bool usable_id(const struct mos4_lane *l, const char *msgid)
 {
-    if (msgid != NULL && msgid[0] != '\0' && strlen(msgid) < sizeof(l->seen[0].msgid))
-        seen_slot(l, msgid)->restored = true;
+    return msgid != NULL && msgid[0] != '\0' && strlen(msgid) < sizeof(l->seen[0].msgid);
 }
 
-static void replay_record(void *user, char kind, const char *msgid, const uint8_t *d, size_t n)
+/* A request delivered before the restart whose answer was not recorded: a
+ * repeat of it is handled by the redeliver rule (cg_mos_endpoint_config_set_redeliver). */
+static void restored(struct mos4_lane *l, const char *msgid, bool has_digest,
+                     const uint8_t *digest)
 {
-    struct replay *r = user;
-    struct mos4_lane *l = r->l;
-    if (kind == 'R' && n == 0) { /* a compacted "delivered, unanswered": its ID only */
-        restored(l, msgid);
+    if (!usable_id(l, msgid))
         return;
-    }
-    if (kind == 'R') {
-        struct mos4_held *h = calloc(1, sizeof(*h));
-        if (h == NULL || (h->wire = malloc(n)) == NULL) {
-            free(h);
-            r->nomem = true;
-            return;
-        }
-        memcpy(h->wire, d, n);
-        h->len = n;
-        h->replayed = true;
-        cg__mos4_held_push(l, h);
-        r->requests++;
-        return;
-    }
-    /* an answer: its request (the first unanswered one with its messageID, or
-     * without one when it had none) is done */
-    struct mos4_held **pp = &l->held_head, *prev = NULL;
-    for (; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
-        struct cg_mos_envelope env;
-        if (cg_mos_envelope_parse(CG_MOS_UTF8, (const char *)(*pp)->wire, (*pp)->len, &env, NULL) !=
-            CG_OK)
-            continue;
-        bool absent = env.message_id_kind == CG_MOS_MSGID_ABSENT;
-        if (msgid == NULL ? absent : (!absent && strcmp(env.message_id, msgid) == 0))
-            break;
-    }
-    if (*pp != NULL) {
-        struct mos4_held *h = *pp;
-        *pp = h->next;
-        if (l->held_tail == h)
-            l->held_tail = prev;
-        l->nheld--;
-        free(h->wire);
-        free(h);
-    }
-    r->answers++;
-    if (msgid == NULL || msgid[0] == '\0' || strlen(msgid) >= sizeof(l->seen[0].msgid))
-        return;
-    uint8_t *copy = malloc(n > 0 ? n : 1);
-    if (copy == NULL) {
-        r->nomem = true;
-        return;
-    }
-    memcpy(copy, d, n);
     struct mos4_seen *s = seen_slot(l, msgid);
+    s->restored = true;
+    s->has_digest = has_digest;
+    if (has_digest)
+        memcpy(s->digest, digest, CG_MOS4_DIGEST);
+}
+
+/* A journaled request back in the held list; its ID and digest from the
+ * record, or (format 1) from the request itself. */
+static bool replay_request(struct mos4_lane *l, const struct mos4_jrec *r)
+{
+    struct mos4_held *h = calloc(1, sizeof(*h));
+    if (h == NULL || (h->wire = malloc(r->len > 0 ? r->len : 1)) == NULL) {
+        free(h);
+        return false;
+    }
+    memcpy(h->wire, r->data, r->len);
+    h->len = r->len;
+    h->replayed = true;
+    struct cg_mos_envelope env;
+    bool ok = cg_mos_envelope_parse(CG_MOS_UTF8, (const char *)r->data, r->len, &env, NULL) == CG_OK;
+    h->has_msgid = ok && env.message_id_kind != CG_MOS_MSGID_ABSENT;
+    snprintf(h->msgid, sizeof(h->msgid), "%s", h->has_msgid ? env.message_id : "");
+    if (r->has_digest)
+        memcpy(h->digest, r->digest, CG_MOS4_DIGEST);
+    else if (ok)
+        cg__mos4_digest(r->data + env.element.off, env.element.len, h->digest);
+    cg__mos4_held_push(l, h);
+    return true;
+}
+
+/* An answer: its request (the first unanswered one with its messageID, or
+ * without one when it had none) is done. */
+static void drop_answered(struct mos4_lane *l, const char *msgid)
+{
+    struct mos4_held **pp = &l->held_head, *prev = NULL;
+    for (; *pp != NULL; prev = *pp, pp = &(*pp)->next)
+        if (msgid == NULL ? !(*pp)->has_msgid : ((*pp)->has_msgid && strcmp((*pp)->msgid, msgid) == 0))
+            break;
+    if (*pp == NULL)
+        return;
+    struct mos4_held *h = *pp;
+    *pp = h->next;
+    if (l->held_tail == h)
+        l->held_tail = prev;
+    l->nheld--;
+    free(h->wire);
+    free(h);
+}
+
+static void replay_record(void *user, const struct mos4_jrec *r)
+{
+    struct replay *rp = user;
+    struct mos4_lane *l = rp->l;
+    if (r->kind == 'R' && r->len == 0) { /* a compacted "delivered, unanswered": its ID only */
+        restored(l, r->msgid, r->has_digest, r->digest);
+        return;
+    }
+    if (r->kind == 'R') {
+        if (replay_request(l, r))
+            rp->requests++;
+        else
+            rp->nomem = true;
+        return;
+    }
+    drop_answered(l, r->msgid);
+    rp->answers++;
+    if (!usable_id(l, r->msgid))
+        return;
+    uint8_t *copy = malloc(r->len > 0 ? r->len : 1);
+    if (copy == NULL) {
+        rp->nomem = true;
+        return;
+    }
+    memcpy(copy, r->data, r->len);
+    struct mos4_seen *s = seen_slot(l, r->msgid);
     s->restored = false;
-    cg__mos4_remember_answer(l, s, copy, n);
+    s->has_digest = r->has_digest; /* format 1: unknown, a repeat is taken as the same */
+    if (r->has_digest)
+        memcpy(s->digest, r->digest, CG_MOS4_DIGEST);
+    cg__mos4_remember_answer(l, s, copy, r->len);
 }
 
 /* Without the journal option, unanswered requests were delivered before the
@@ -313,10 +563,8 @@ static void requests_to_restored(struct mos4_lane *l)
     while (l->held_head != NULL) {
         struct mos4_held *h = l->held_head;
         l->held_head = h->next;
-        struct cg_mos_envelope env;
-        if (cg_mos_envelope_parse(CG_MOS_UTF8, (const char *)h->wire, h->len, &env, NULL) == CG_OK &&
-            env.message_id_kind != CG_MOS_MSGID_ABSENT)
-            restored(l, env.message_id);
+        if (h->has_msgid)
+            restored(l, h->msgid, true, h->digest);
         free(h->wire);
         free(h);
     }
@@ -324,76 +572,123 @@ static void requests_to_restored(struct mos4_lane *l)
     l->nheld = 0;
 }
 
-/* Rewrites the journal from memory: the remembered answers (and the IDs of
+static enum cg_err put(struct cg_buf *b, char kind, const char *msgid, bool has_digest,
+                       const uint8_t *digest, const void *data, size_t len)
+{
+    struct mos4_jrec r = {.kind = kind, .msgid = msgid, .data = data, .len = len,
+                          .has_digest = has_digest};
+    if (has_digest)
+        memcpy(r.digest, digest, CG_MOS4_DIGEST);
+    return cg__mos4_journal_encode(b, &r);
+}
+
+/* The journal as memory holds it: the remembered answers (and the IDs of
  * requests delivered before a restart, still unanswered), then the request
  * with the application, then, with the journal option, the held ones. */
+static enum cg_err image(const struct mos4_lane *l, struct cg_buf *b)
+{
+    CG_GUARD(cg__buf_append(b, cg__mos4_journal_magic, strlen(cg__mos4_journal_magic)));
+    for (size_t k = 0; k < CG_MOS4_SEEN; k++) {
+        const struct mos4_seen *s = &l->seen[(l->seen_next + k) % CG_MOS4_SEEN];
+        if (s->msgid[0] != '\0' && s->answer != NULL)
+            CG_GUARD(put(b, 'A', s->msgid, s->has_digest, s->digest, s->answer, s->len));
+        else if (s->msgid[0] != '\0' && s->restored)
+            CG_GUARD(put(b, 'R', s->msgid, s->has_digest, s->digest, "", 0));
+    }
+    const struct cg_mos_request *cur = l->current;
+    if (cur != NULL && cur->wire != NULL)
+        CG_GUARD(put(b, 'R', cur->has_msgid ? cur->msgid : NULL, true, cur->digest, cur->wire,
+                     cur->wlen));
+    for (const struct mos4_held *h = l->held_head; h != NULL && l->peer->ep->cfg.journal;
+         h = h->next)
+        CG_GUARD(put(b, 'R', h->has_msgid ? h->msgid : NULL, true, h->digest, h->wire, h->len));
+    return CG_OK;
+}
+
+/* Rewrites the journal from memory (sync per the fsync policy: with
+ * INTERVAL the state directory's syncfs covers it). */
 static bool compact(struct mos4_lane *l)
 {
     struct cg_buf b;
     cg__buf_init(&b, 0);
-    enum cg_err rc = CG_OK;
-    for (size_t k = 0; k < CG_MOS4_SEEN && rc == CG_OK; k++) {
-        const struct mos4_seen *s = &l->seen[(l->seen_next + k) % CG_MOS4_SEEN];
-        if (s->msgid[0] != '\0' && s->answer != NULL)
-            rc = cg__mos4_journal_encode(&b, 'A', s->msgid, s->answer, s->len);
-        else if (s->msgid[0] != '\0' && s->restored)
-            rc = cg__mos4_journal_encode(&b, 'R', s->msgid, "", 0);
-    }
-    const struct cg_mos_request *cur = l->current;
-    if (rc == CG_OK && cur != NULL && cur->wire != NULL)
-        rc = cg__mos4_journal_encode(&b, 'R', cur->has_msgid ? cur->msgid : NULL, cur->wire,
-                                     cur->wlen);
-    for (const struct mos4_held *h = l->held_head; h != NULL && rc == CG_OK && l->peer->ep->cfg.journal;
-         h = h->next)
-        rc = cg__mos4_journal_encode(&b, 'R', NULL, h->wire, h->len);
-    char path[4096], tmp[4200];
+    char path[4096];
     journal_path(l, path, sizeof(path), "");
-    journal_path(l, tmp, sizeof(tmp), ".tmp");
-    int fd = rc == CG_OK ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
-    bool ok = fd >= 0 && write(fd, b.data, b.len) == (ssize_t)b.len;
-    if (ok && l->peer->ep->cfg.fsync == CG_MOS_FSYNC_ALWAYS)
-        ok = fsync(fd) == 0;
-    if (fd >= 0)
-        ok = close(fd) == 0 && ok;
-    ok = ok && rename(tmp, path) == 0;
-    if (ok) {
-        if (l->jfd >= 0)
-            close(l->jfd);
-        l->jfd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    errno = 0;
+    enum cg_err rc = image(l, &b);
+    if (rc == CG_OK)
+        rc = cg__file_replace(path, b.data, b.len, 0600,
+                              l->peer->ep->cfg.fsync == CG_MOS_FSYNC_ALWAYS ? CG_FILE_SYNC : 0);
+    int fd = rc == CG_OK ? open(path, O_WRONLY | O_APPEND | O_CLOEXEC) : -1;
+    int err = errno;
+    if (rc == CG_OK && l->jfd >= 0) /* replaced: the old descriptor is a removed file's */
+        cg__mos4_journal_close(l);
+    /* not replaced: the file as it was (whole records) takes the next appends */
+    if (fd >= 0) {
+        l->jfd = fd;
         l->jsize = l->jsize_compact = b.len;
-        ok = l->jfd >= 0;
+        l->jlargest = 0;
+        l->compactions++;
+        cg__mos4_state_written(l->peer->ep, -1);
     }
     cg__buf_free(&b);
-    if (!ok)
-        jlog(l, CG_LOG_ERROR, "cannot rewrite the journal");
-    return ok;
+    if (fd < 0)
+        jlog(l, CG_LOG_ERROR, "cannot rewrite the journal", rc == CG_ENOMEM ? ENOMEM : err);
+    errno = err;
+    return fd >= 0;
 }
 
-void cg__mos4_journal_open(struct mos4_lane *l)
+static void skipped(void *user, size_t off, size_t len)
 {
-    char path[4096], last[4096];
-    journal_path(l, path, sizeof(path), "");
-    cg__mos4_state_path(l, last, sizeof(last), ".last"); /* superseded by the journal */
+    const struct replay *r = user;
+    char what[200];
+    snprintf(what, sizeof(what), "%zu damaged bytes at offset %zu skipped (not a whole record "
+             "with a good checksum); the records around them are kept", len, off);
+    jlog(r->l, CG_LOG_WARN, what, 0);
+}
+
+/* Reads the journal into memory; true when the file needs keeping as damaged. */
+static bool replay_file(struct mos4_lane *l, const char *path, struct replay *r)
+{
     uint8_t *data = NULL;
     size_t len = 0;
     errno = 0;
     enum cg_err rc = cg__read_file(path, (size_t)4 * JOURNAL_MAX_RECORD, &data, &len);
-    struct replay r = {.l = l};
-    if (rc == CG_OK) {
-        size_t good = cg__mos4_journal_parse(data, len, replay_record, &r);
-        if (good < len) {
-            char what[160];
-            snprintf(what, sizeof(what), "%zu bytes at the end are not a whole record: dropped",
-                     len - good);
-            errno = 0;
-            jlog(l, CG_LOG_WARN, what);
-        }
-    } else if (errno != ENOENT) {
-        jlog(l, CG_LOG_ERROR, "cannot read the journal");
+    if (rc != CG_OK) {
+        if (errno != ENOENT)
+            jlog(l, CG_LOG_ERROR, "cannot read the journal", errno);
+        return false;
     }
+    struct mos4_journal_info info = {.on_skip = skipped};
+    size_t good = cg__mos4_journal_parse(data, len, replay_record, r, &info);
     free(data);
+    char what[200];
+    if (info.old_format) {
+        jlog(l, CG_LOG_INFO, "format 1 (no checksums): read and rewritten as format 2", 0);
+        snprintf(what, sizeof(what), "%zu bytes at the end are not a whole record: dropped",
+                 len - good);
+    } else {
+        snprintf(what, sizeof(what), "%zu bytes at the end are not a whole record with a good "
+                 "checksum: dropped", len - good);
+    }
+    if (good < len)
+        jlog(l, CG_LOG_WARN, what, 0);
+    return info.skips > 0;
+}
+
+void cg__mos4_journal_open(struct mos4_lane *l)
+{
+    char path[4096], last[4096], damaged[4200];
+    journal_path(l, path, sizeof(path), "");
+    journal_path(l, damaged, sizeof(damaged), ".damaged");
+    cg__mos4_state_path(l, last, sizeof(last), ".last"); /* superseded by the journal */
+    struct replay r = {.l = l};
+    if (replay_file(l, path, &r) && rename(path, damaged) == 0) {
+        char what[4300];
+        snprintf(what, sizeof(what), "the damaged file is kept as %s", damaged);
+        jlog(l, CG_LOG_WARN, what, 0);
+    }
     if (r.nomem)
-        jlog(l, CG_LOG_ERROR, "out of memory replaying the journal");
+        jlog(l, CG_LOG_ERROR, "out of memory replaying the journal", ENOMEM);
     if (r.requests > 0 || r.answers > 0)
         cg__log(l->peer->ep->ctx, CG_LOG_INFO, "mos", "%s %s in: journal: %u request(s), %u "
                 "answer(s); %zu to deliver again", l->peer->id, cg__mos4_ch_name(l->ch),
@@ -411,33 +706,62 @@ void cg__mos4_journal_close(struct mos4_lane *l)
     l->jfd = -1;
 }
 
-static void append(struct mos4_lane *l, char kind, const char *msgid, const void *d, size_t n)
+/* One record on disk, whole or not at all. With a state directory whose
+ * journal could not be opened (or rewritten), it is tried again first. */
+static bool append(struct mos4_lane *l, char kind, const char *msgid, const uint8_t *digest,
+                   const void *d, size_t n)
 {
-    if (l->jfd < 0)
-        return;
+    if (l->peer->ep->cfg.state_dir == NULL)
+        return true; /* no journal asked for */
+    if (l->jfd < 0 && !compact(l))
+        return false;
     struct cg_buf b;
     cg__buf_init(&b, 0);
-    bool ok = cg__mos4_journal_encode(&b, kind, msgid, d, n) == CG_OK;
-    ssize_t w = ok ? write(l->jfd, b.data, b.len) : -1;
-    if (w != (ssize_t)b.len) {
-        jlog(l, CG_LOG_ERROR, "cannot append");
-        if (w > 0) /* a part written: cut it off, or the rest would be unreadable */
-            (void)ftruncate(l->jfd, (off_t)l->jsize);
+    enum cg_err rc = put(&b, kind, msgid, true, digest, d, n);
+    errno = ENOMEM;
+    if (rc == CG_OK)
+        rc = cg__write_all(l->jfd, b.data, b.len);
+    int err = errno;
+    if (rc != CG_OK) {
+        /* a part may be written: cut it off, or the next record would follow garbage */
+        if (ftruncate(l->jfd, (off_t)l->jsize) != 0)
+            cg__mos4_journal_close(l); /* reopened (rewritten) before the next record */
+        jlog(l, CG_LOG_ERROR, kind == 'R' ? "cannot record a request" : "cannot record an answer",
+             err);
     } else {
         l->jsize += b.len;
+        if (b.len > l->jlargest)
+            l->jlargest = b.len;
         cg__mos4_state_written(l->peer->ep, l->jfd);
     }
     cg__buf_free(&b);
+    errno = err;
+    return rc == CG_OK;
 }
 
-void cg__mos4_journal_request(struct mos4_lane *l, const char *msgid, const char *xml, size_t len)
+bool cg__mos4_journal_request(struct mos4_lane *l, const char *msgid,
+                              const uint8_t digest[CG_MOS4_DIGEST], const char *xml, size_t len)
 {
-    append(l, 'R', msgid, xml, len);
+    return append(l, 'R', msgid, digest, xml, len);
 }
 
-void cg__mos4_journal_answer(struct mos4_lane *l, const char *msgid, const void *wire, size_t len)
+/* Compaction is due when the file has doubled past JOURNAL_COMPACT since the
+ * last one and what was appended since is more than 4 of its largest records:
+ * each rewrite is then paid for by at least as many bytes appended as it
+ * writes, and a stream of large requests (a 2 MB roCreate each) rewrites the
+ * file every 5 requests, not after each (issue 13). A lane's file stays
+ * under about max(JOURNAL_COMPACT, 2 x what memory holds, 5 x its largest record). */
+static bool compaction_due(const struct mos4_lane *l)
 {
-    append(l, 'A', msgid, wire, len);
-    if (l->jsize > JOURNAL_COMPACT && l->jsize > 2 * l->jsize_compact)
+    return l->jsize > JOURNAL_COMPACT && l->jsize > 2 * l->jsize_compact &&
+           l->jsize - l->jsize_compact > 4 * l->jlargest;
+}
+
+bool cg__mos4_journal_answer(struct mos4_lane *l, const char *msgid,
+                             const uint8_t digest[CG_MOS4_DIGEST], const void *wire, size_t len)
+{
+    bool ok = append(l, 'A', msgid, digest, wire, len);
+    if (ok && compaction_due(l))
         compact(l);
+    return ok;
 }

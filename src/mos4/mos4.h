@@ -34,6 +34,7 @@ enum cg_err cg__mos4_allow_parse(const char *list, struct mos4_allow *out);
 bool cg__mos4_allow_match(const struct mos4_allow *a, const struct sockaddr *sa);
 /* Same host address (ports ignored; IPv4-mapped equals IPv4). */
 bool cg__mos4_same_host(const struct sockaddr *a, const struct sockaddr *b);
+#define CG_MOS4_DIGEST 16 /* bytes of a request's digest kept (SHA-256, truncated) */
 
 struct cg_mos_endpoint_config {
     enum cg_mos_role role;
@@ -48,6 +49,7 @@ struct cg_mos_endpoint_config {
     struct cg_mos_scan_limits xml; /* the pre-scan's limits (validation on) */
     size_t async_validate;         /* larger messages are validated on the thread pool */
     bool redeliver;
+    enum cg_mos_reused reused_id;
     bool deliver_heartbeats;
     bool journal;
     enum cg_mos_fsync fsync;
@@ -93,6 +95,8 @@ struct mos4_seen {
     uint8_t *answer; /* wire bytes, NULL while the application has not answered */
     size_t len;
     bool restored;   /* loaded from the state directory after a restart */
+    bool has_digest; /* false: from a format-1 journal, content unknown */
+    uint8_t digest[CG_MOS4_DIGEST]; /* of the request's message element */
 };
 
 /* backoff.c: when a lane dials again */
@@ -169,12 +173,17 @@ struct mos4_lane {
     struct mos4_vjob *vjob;
     struct mos4_vwait *vwait_head, *vwait_tail;
     size_t nvwait, vwait_bytes;
+    uint64_t jlargest;             /* the largest record since the last compaction */
+    unsigned compactions;          /* rewrites so far (for tests) */
 };
 
 struct mos4_held { /* requests that arrived while one was unanswered */
     uint8_t *wire; /* UTF-8, as received */
     size_t len;
     bool replayed; /* from the journal: may have been delivered before */
+    bool has_msgid;
+    char msgid[4 * CG_MOS_ID_MAX + 1];
+    uint8_t digest[CG_MOS4_DIGEST];
     struct mos4_held *next;
 };
 
@@ -209,6 +218,7 @@ struct cg_mos_request {
     char name[64];
     uint8_t *wire; /* the request (UTF-8), kept for journal compaction */
     size_t wlen;
+    uint8_t digest[CG_MOS4_DIGEST];
 };
 
 struct cg_mos_endpoint {
@@ -281,16 +291,38 @@ void cg__mos4_lane_down(struct mos4_lane *l);     /* what a lost connection mean
 void cg__mos4_flow_free(struct mos4_lane *l);     /* completes pending sends with CG_ECLOSED */
 
 /* journal.c: accepted requests and answers on disk (cg_mos_endpoint_config_set_journal) */
-typedef void (*mos4_journal_cb)(void *user, char kind, const char *msgid, const uint8_t *data,
-                                size_t len);
-enum cg_err cg__mos4_journal_encode(struct cg_buf *b, char kind, const char *msgid,
-                                    const void *data, size_t len);
-/* Calls cb per whole record ('R' request, 'A' answer; msgid NULL when the
- * message had none); returns the length of the well-formed prefix. */
-size_t cg__mos4_journal_parse(const uint8_t *buf, size_t len, mos4_journal_cb cb, void *user);
+struct mos4_jrec {
+    char kind;          /* 'R' request (UTF-8 as received), 'A' answer (wire bytes sent) */
+    const char *msgid;  /* NULL: the message had none */
+    const uint8_t *data;
+    size_t len;
+    bool has_digest;    /* false only in format-1 records */
+    uint8_t digest[CG_MOS4_DIGEST]; /* the request's (for 'A': the request it answers) */
+};
+typedef void (*mos4_journal_cb)(void *user, const struct mos4_jrec *r);
+struct mos4_journal_info {
+    bool old_format; /* format 1 (no magic line, no checksums): migrated */
+    unsigned skips;  /* damaged runs skipped between whole records */
+    size_t skipped;  /* their bytes */
+    void (*on_skip)(void *user, size_t off, size_t len); /* optional, per run */
+};
+extern const char cg__mos4_journal_magic[]; /* the file's first line */
+uint32_t cg__mos4_crc32c(uint32_t crc, const void *data, size_t len); /* crc: 0 to start */
+/* SHA-256 of data, truncated to CG_MOS4_DIGEST bytes. */
+void cg__mos4_digest(const void *data, size_t len, uint8_t out[CG_MOS4_DIGEST]);
+enum cg_err cg__mos4_journal_encode(struct cg_buf *b, const struct mos4_jrec *r);
+/* Calls cb per whole record of a journal file (magic line included, or a
+ * format-1 file); damaged records in the middle are skipped (info, may be
+ * NULL). Returns the end of the last whole record: what follows is a tail
+ * cut short by a crash, or damage past the last record. */
+size_t cg__mos4_journal_parse(const uint8_t *buf, size_t len, mos4_journal_cb cb, void *user,
+                              struct mos4_journal_info *info);
 void cg__mos4_journal_open(struct mos4_lane *l); /* replays into the seen ring and held list */
-void cg__mos4_journal_request(struct mos4_lane *l, const char *msgid, const char *xml, size_t len);
-void cg__mos4_journal_answer(struct mos4_lane *l, const char *msgid, const void *wire, size_t len);
+/* false (logged with the reason, errno kept): the record is not on disk. */
+bool cg__mos4_journal_request(struct mos4_lane *l, const char *msgid,
+                              const uint8_t digest[CG_MOS4_DIGEST], const char *xml, size_t len);
+bool cg__mos4_journal_answer(struct mos4_lane *l, const char *msgid,
+                             const uint8_t digest[CG_MOS4_DIGEST], const void *wire, size_t len);
 void cg__mos4_journal_close(struct mos4_lane *l);
 void cg__mos4_state_written(struct cg_mos_endpoint *ep, int fd); /* per the fsync policy */
 void cg__mos4_sync_start(struct cg_mos_endpoint *ep);

@@ -1,7 +1,8 @@
 /* messageID counters that survive restarts (M-11): per peer and channel, a
  * file in the state directory holds a high-water mark. IDs are handed out
  * from blocks of MSGID_BLOCK; the mark moves (write, fsync, rename) once per
- * block, so a crash skips at most a block and never reuses an ID. IDs run
+ * block (cg__file_replace, synced), so a crash skips at most a block and never
+ * reuses an ID. IDs run
  * 1..2^31-1 and wrap to 1. */
 #include "mos4/mos4.h"
 
@@ -43,17 +44,10 @@ static uint32_t load_mark(const struct mos4_lane *l)
 
 static bool store_mark(const struct mos4_lane *l, uint32_t mark)
 {
-    char path[4096], tmp[4200];
+    char path[4096], buf[32];
     cg__mos4_state_path(l, path, sizeof(path), "");
-    cg__mos4_state_path(l, tmp, sizeof(tmp), ".tmp");
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return false;
-    char buf[32];
     int n = snprintf(buf, sizeof(buf), "%u\n", (unsigned)mark);
-    bool ok = write(fd, buf, (size_t)n) == n && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    return ok && rename(tmp, path) == 0;
+    return cg__file_replace(path, buf, (size_t)n, 0600, CG_FILE_SYNC) == CG_OK;
 }
 
 uint32_t cg__mos4_next_msgid(struct mos4_lane *l)

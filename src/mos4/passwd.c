@@ -68,57 +68,10 @@ static enum cg_err edit_text(const char *text, size_t len, const char *user, con
     return CG_OK;
 }
 
-static enum cg_err write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        CG_CHECK(w > 0, CG_EIO);
-        p += w;
-        n -= (size_t)w;
-    }
-    return CG_OK;
-}
-
-/* Writes data to a 0600 temporary file beside file, fsyncs it, renames it
- * over file and fsyncs the directory. */
+/* 0600, fsynced, renamed over file, the folder fsynced (cg__file_replace). */
 static enum cg_err replace_file(const char *file, const uint8_t *data, size_t len)
 {
-    enum cg_err rc = CG_OK;
-    const char *slash = strrchr(file, '/');
-    size_t dl = slash != NULL ? (size_t)(slash - file) : 0;
-    const char *base = slash != NULL ? slash + 1 : file;
-    char *dir = slash == file ? cg__strdup("/") : slash != NULL ? cg__strndup(file, dl)
-                                                                : cg__strdup(".");
-    size_t tl = strlen(file) + 16;
-    char *tmp = malloc(tl);
-    int fd = -1;
-    CG_ENSURE(dir != NULL && tmp != NULL, CG_ENOMEM);
-    snprintf(tmp, tl, "%.*s%s.%s.XXXXXX", (int)dl, file, slash != NULL ? "/" : "", base);
-    fd = mkstemp(tmp);
-    CG_ENSURE(fd >= 0, CG_EIO);
-    CG_ENSURE(fchmod(fd, 0600) == 0, CG_EIO);
-    CG_TRY(write_all(fd, data, len));
-    CG_ENSURE(fsync(fd) == 0, CG_EIO);
-    int c = close(fd);
-    fd = -1;
-    CG_ENSURE(c == 0, CG_EIO);
-    CG_ENSURE(rename(tmp, file) == 0, CG_EIO);
-    tmp[0] = '\0'; /* renamed: nothing to remove */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) { /* the rename itself to disk; best effort */
-        (void)fsync(dfd);
-        close(dfd);
-    }
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc != CG_OK && tmp != NULL && tmp[0] != '\0')
-        unlink(tmp);
-    free(tmp);
-    free(dir);
-    return rc;
+    return cg__file_replace(file, data, len, 0600, CG_FILE_SYNC);
 }
 
 static enum cg_err change(const char *file, const char *user, const char *new_line)

@@ -1,6 +1,6 @@
-/* One TLS connection over libuv: the state machine behind every socket. */
+/* One TLS connection over libuv: the state machine behind every socket. What
+ * the bytes mean is its user's business: it hears of them through c->ops. */
 #include "net/net.h"
-#include "ws/ws.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,30 +25,9 @@ static void on_handle_closed(uv_handle_t *h)
     struct cg_conn *c = h->data;
     if (--c->open_handles > 0)
         return;
-    if (c->ws != NULL)
-        cg__ws_free(c->ws);
     SSL_free(c->ssl); /* frees both BIOs */
-    cg__http_parser_free(&c->hp);
-    cg__buf_free(&c->early);
-    if (c->dial != NULL)
-        cg__dial_on_closed(c); /* frees c with its dial state */
-    else
-        free(c);
-}
-
-static void unlink_conn(struct cg_conn *c)
-{
-    struct cg_server *s = c->srv;
-    if (s == NULL)
-        return;
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else if (s->conns == c)
-        s->conns = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
-    c->prev = c->next = NULL;
-    s->nconns--;
+    c->ssl = NULL;
+    c->ops->freed(c); /* the user releases c */
 }
 
 void cg__conn_close(struct cg_conn *c, const char *why)
@@ -57,10 +36,7 @@ void cg__conn_close(struct cg_conn *c, const char *why)
         return;
     c->state = CG_CONN_CLOSED;
     cg__log(c->ctx, CG_LOG_DEBUG, "net", "%s: closed (%s)", c->peer, why);
-    unlink_conn(c);
-    cg__server_conn_closing(c);
-    if (c->ws != NULL)
-        cg__ws_on_transport_closed(c->ws); /* the app hears of it once */
+    c->ops->closing(c);
     uv_read_stop((uv_stream_t *)&c->tcp);
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -87,8 +63,8 @@ static void on_write(uv_write_t *req, int status)
         c->read_paused = false;
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     }
-    if (c->state == CG_CONN_WS && c->queued <= max / 2 && cg__ws_on_writable(c->ws) != CG_OK)
-        cg__conn_drain_and_close(c);
+    if (c->queued <= max / 2)
+        c->ops->writable(c);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -207,48 +183,10 @@ void cg__conn_drain_and_close(struct cg_conn *c)
 static void on_timer(uv_timer_t *t)
 {
     struct cg_conn *c = t->data;
-    switch (c->state) {
-    case CG_CONN_CONNECTING:
-    case CG_CONN_UPGRADING:
-    case CG_CONN_TLS:
-        cg__log(c->ctx, CG_LOG_WARN, "tls", "%s: %s timed out", c->peer,
-                c->state == CG_CONN_TLS ? "TLS handshake" : "connection set-up");
-        if (c->ws != NULL)
-            cg__ws_set_failure(c->ws, CG_ETIMEDOUT, 0);
-        cg__conn_close(c, "handshake timeout");
-        break;
-    case CG_CONN_HTTP:
-        if (c->upgrade != NULL)
-            cg__server_reject(c, 503, "the upgrade was not decided in time");
-        else if (c->request_started)
-            cg__server_reject(c, 408, "request not received in time");
-        else
-            cg__conn_close(c, "idle");
-        break;
-    case CG_CONN_WS: {
-        uint64_t ping = cg__conn_lim(c, CG_LIMIT_WS_PING_MS);
-        uint64_t pong = cg__conn_lim(c, CG_LIMIT_WS_PONG_MS);
-        uint64_t quiet = cg__now_ms() - c->last_rx_ms;
-        if (cg__ws_close_sent(c->ws)) {
-            cg__conn_close(c, "close not answered");
-        } else if (quiet >= ping + pong) {
-            cg__log(c->ctx, CG_LOG_WARN, "ws", "%s: no answer to ping: closing", c->peer);
-            cg__conn_close(c, "ping timeout");
-        } else if (quiet >= ping) {
-            cg__ws_ping(c->ws);
-            cg__conn_arm_timer(c, ping + pong - quiet);
-        } else {
-            cg__conn_arm_timer(c, ping - quiet);
-        }
-        break;
-    }
-    case CG_CONN_DRAINING:
+    if (c->state == CG_CONN_DRAINING)
         cg__conn_close(c, "linger timeout");
-        break;
-    case CG_CONN_CLOSED:
-    case CG_CONN_NSTATES:
-        break;
-    }
+    else if (c->state != CG_CONN_CLOSED)
+        c->ops->timeout(c); /* what a timer means depends on the user's state */
 }
 
 void cg__conn_arm_timer(struct cg_conn *c, uint64_t ms)
@@ -257,44 +195,21 @@ void cg__conn_arm_timer(struct cg_conn *c, uint64_t ms)
         uv_timer_start(&c->timer, on_timer, ms, 0);
 }
 
-static void deliver(struct cg_conn *c, const uint8_t *p, size_t n)
-{
-    if (c->state == CG_CONN_HTTP) {
-        cg__server_on_http_data(c, p, n);
-    } else if (c->state == CG_CONN_UPGRADING) {
-        cg__dial_on_data(c, p, n);
-    } else if (c->state == CG_CONN_WS) {
-        if (cg__ws_on_data(c->ws, p, n) != CG_OK)
-            cg__conn_drain_and_close(c);
-    }
-}
-
 static bool handshake(struct cg_conn *c)
 {
     int r = SSL_do_handshake(c->ssl);
     if (r == 1) {
         cg__log(c->ctx, CG_LOG_DEBUG, "tls", "%s: %s %s", c->peer, SSL_get_version(c->ssl),
                 SSL_get_cipher_name(c->ssl));
-        if (c->dial != NULL) {
-            cg__dial_on_tls_done(c); /* checks the peer, sends the upgrade */
-            return c->state == CG_CONN_UPGRADING;
-        }
-        c->state = CG_CONN_HTTP;
-        cg__conn_arm_timer(c, cg__conn_lim(c, CG_LIMIT_HEADER_MS));
-        return true;
+        c->ops->tls_done(c); /* sets the next state, or closes */
+        return c->state == CG_CONN_HTTP || c->state == CG_CONN_UPGRADING ||
+               c->state == CG_CONN_WS;
     }
     int e = SSL_get_error(c->ssl, r);
     flush(c); /* our flight, or an alert */
     if (e == SSL_ERROR_WANT_READ)
         return false;
-    if (c->dial != NULL) {
-        cg__dial_on_tls_failed(c); /* B-31: no going on after a failed handshake */
-        return false;
-    }
-    char what[128];
-    snprintf(what, sizeof(what), "%s: TLS handshake refused", c->peer);
-    cg__tls_log_errors(c->ctx, CG_LOG_WARN, what); /* B-24 */
-    cg__conn_drain_and_close(c);
+    c->ops->tls_failed(c); /* B-31: no going on after a failed handshake */
     return false;
 }
 
@@ -306,7 +221,7 @@ static void pump(struct cg_conn *c)
     while (c->state == CG_CONN_HTTP || c->state == CG_CONN_UPGRADING || c->state == CG_CONN_WS) {
         int n = SSL_read(c->ssl, buf, (int)c->readbuf_len);
         if (n > 0) {
-            deliver(c, buf, (size_t)n);
+            c->ops->data(c, buf, (size_t)n);
             continue;
         }
         int e = SSL_get_error(c->ssl, n);
@@ -353,7 +268,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     if (n == 0 || c->state == CG_CONN_CLOSED || c->state == CG_CONN_DRAINING)
         return; /* draining: what the peer still sends is dropped */
     c->last_rx_ms = cg__now_ms();
-    if (!c->first_byte_seen && c->srv != NULL) {
+    if (!c->first_byte_seen && c->server) {
         c->first_byte_seen = true;
         if (plain_text_on_tls_port(c, (uint8_t)b->base[0]))
             return;
@@ -378,6 +293,7 @@ enum cg_err cg__conn_init_tls(struct cg_conn *c, SSL_CTX *sslctx, bool server)
         return CG_ENOMEM;
     }
     SSL_set_bio(c->ssl, c->net_in, c->net_out);
+    c->server = server;
     if (server)
         SSL_set_accept_state(c->ssl);
     else
@@ -406,7 +322,8 @@ void cg__conn_peer_name(struct cg_conn *c)
 }
 
 void cg__conn_init(struct cg_conn *c, struct cg_ctx *ctx, const struct cg_server_limits *lim,
-                   uint8_t *readbuf, size_t readbuf_len)
+                   uint8_t *readbuf, size_t readbuf_len, const struct cg_conn_ops *ops,
+                   void *user)
 {
     uv_loop_t *loop = cg_ctx_loop(ctx);
     c->ctx = ctx;
@@ -417,52 +334,16 @@ void cg__conn_init(struct cg_conn *c, struct cg_ctx *ctx, const struct cg_server
     uv_timer_init(loop, &c->timer);
     c->tcp.data = c->timer.data = c;
     c->open_handles = 2;
-    cg__http_parser_init(&c->hp, lim->v[CG_LIMIT_MAX_HEADER_BYTES],
-                         lim->v[CG_LIMIT_MAX_BODY_BYTES]);
-    cg__buf_init(&c->early, lim->v[CG_LIMIT_MAX_HEADER_BYTES]);
+    c->ops = ops;
+    c->user = user;
 }
 
 void cg__conn_start(struct cg_conn *c)
 {
     uv_tcp_nodelay(&c->tcp, 1);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-    if (c->dial != NULL) {
+    if (!c->server) {
         c->state = CG_CONN_TLS;
         pump(c); /* ClientHello */
     }
-}
-
-void cg__conn_accept(struct cg_server *srv, uv_stream_t *listener)
-{
-    struct cg_conn *c = calloc(1, sizeof(*c));
-    if (c == NULL) {
-        cg__log(srv->ctx, CG_LOG_ERROR, "net", "out of memory: connection left in the backlog");
-        return;
-    }
-    c->srv = srv;
-    c->state = CG_CONN_TLS;
-    cg__conn_init(c, srv->ctx, &srv->lim, srv->readbuf, sizeof(srv->readbuf));
-    c->next = srv->conns; /* linked first so cg__conn_close can unlink */
-    if (srv->conns != NULL)
-        srv->conns->prev = c;
-    srv->conns = c;
-    srv->nconns++;
-    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
-        cg__conn_close(c, "accept failed");
-        return;
-    }
-    cg__conn_peer_name(c);
-    memcpy(c->hp.req.peer, c->peer, sizeof(c->peer));
-    if (srv->nconns > cg__lim(srv, CG_LIMIT_MAX_CONNECTIONS)) {
-        cg__log(srv->ctx, CG_LOG_WARN, "net", "%s: refused: connection limit (%llu) reached",
-                c->peer, (unsigned long long)cg__lim(srv, CG_LIMIT_MAX_CONNECTIONS));
-        cg__conn_close(c, "connection limit");
-        return;
-    }
-    if (cg__conn_init_tls(c, cg__tls_server_ssl_ctx(srv->tls), true) != CG_OK) {
-        cg__conn_close(c, "out of memory");
-        return;
-    }
-    cg__conn_arm_timer(c, cg__lim(srv, CG_LIMIT_HANDSHAKE_MS));
-    cg__conn_start(c);
 }

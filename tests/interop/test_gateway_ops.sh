@@ -99,24 +99,24 @@ check "--check-config accepts the gateway file" "$CASTGATE" run --config "$T/gw.
 GW=$!; PIDS+=($GW); wait_port "$A"; wait_port "$B"
 
 ncs() { python3 "$SRC/tests/interop/mos2peer.py" ncs --retry-s 2 "$@"; }
-ncs --port "$A" --count 5 >"$T/a0.out"
+ncs --port "$A" --mos-id DEV1 --count 5 >"$T/a0.out"
 check "link a carries requests" grep -q '"acked": 5' "$T/a0.out"
-ncs --port "$B" --count 5 --start 100 >"$T/b0.out"
+ncs --port "$B" --mos-id DEV2 --count 5 --start 100 >"$T/b0.out"
 check "link b carries requests" grep -q '"acked": 5' "$T/b0.out"
 
 # ---- heartbeats (M-10) ----
-ncs --port "$A" --heartbeat --start 500 >"$T/hb-a.out"
+ncs --port "$A" --mos-id DEV1 --heartbeat --start 500 >"$T/hb-a.out"
 check "heartbeat = pass: the far side answers it through the gateway" bash -c \
   "grep -q '\"answer\": true' '$T/hb-a.out' && grep -q '\"message\":\"heartbeat\".*\"from\":\"legacy\"' '$T/gw.out'"
 kill -KILL "$PID_DEV2"; wait "$PID_DEV2" 2>/dev/null
 for _ in $(seq 100); do grep -q '"link":"b","legacy":"[a-z]*","mos4":"down"' "$T/gw.out" && break; sleep 0.05; done
 check "the link reports its far side down, and why" grep -q '"link":"b","legacy":"[a-z]*","mos4":"down","what":"the far side is unreachable","why":"' "$T/gw.out"
-ncs --port "$B" --heartbeat --start 501 >"$T/hb-b.out"
+ncs --port "$B" --mos-id DEV2 --heartbeat --start 501 >"$T/hb-b.out"
 check "heartbeat = pass-or-answer, far side away: the gateway answers it" grep -q '"answer": true' "$T/hb-b.out"
 
 # ---- SIGHUP: link a keeps flowing while b is removed and c added ----
 device DEV3 "$W3"
-ncs --port "$A" --count 300 --start 1000 >"$T/a1.out" & APID=$!; PIDS+=($APID)
+ncs --port "$A" --mos-id DEV1 --count 300 --start 1000 >"$T/a1.out" & APID=$!; PIDS+=($APID)
 for _ in $(seq 500); do [ "$(grep -c '"ack"' "$T/a1.out")" -ge 50 ] && break; sleep 0.01; done
 { echo "[gateway]"; echo "state_dir = $T/s-gw"; echo "ack_timeout_ms = 2000"
   link a DEV1 "$A" "$W1"; link c DEV3 "$C" "$W3"; } >"$T/gw.conf"
@@ -124,7 +124,7 @@ kill -HUP "$GW"
 for _ in $(seq 100); do grep -q 'reload: .* kept running' "$T/gw.err" && break; sleep 0.05; done
 check "reload: 1 link kept running, 1 stopped, 1 started" grep -q 'reload: 1 link(s) kept running, 1 stopped, 1 started' "$T/gw.err"
 wait_port "$C"
-ncs --port "$C" --count 5 --start 200 >"$T/c0.out"
+ncs --port "$C" --mos-id DEV3 --count 5 --start 200 >"$T/c0.out"
 check "the added link c carries requests" grep -q '"acked": 5' "$T/c0.out"
 check "the removed link b no longer listens" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$B) 2>/dev/null"
 { echo "[gateway]"; echo "nonsense here"; } >"$T/gw.conf"

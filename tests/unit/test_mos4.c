@@ -136,19 +136,47 @@ struct recs {
     char kinds[16];
     char ids[16][16];
     size_t lens[16];
+    bool digests[16];
     size_t n;
 };
 
-static void collect(void *user, char kind, const char *msgid, const uint8_t *d, size_t len)
+static void collect(void *user, const struct mos4_jrec *rec)
 {
     struct recs *r = user;
-    (void)d;
     if (r->n >= 16)
         return;
-    r->kinds[r->n] = kind;
-    snprintf(r->ids[r->n], sizeof(r->ids[0]), "%s", msgid != NULL ? msgid : "(none)");
-    r->lens[r->n] = len;
+    r->kinds[r->n] = rec->kind;
+    snprintf(r->ids[r->n], sizeof(r->ids[0]), "%s", rec->msgid != NULL ? rec->msgid : "(none)");
+    r->lens[r->n] = rec->len;
+    r->digests[r->n] = rec->has_digest;
     r->n++;
+}
+
+/* A format-2 record whose digest is that of its data. */
+static enum cg_err enc(struct cg_buf *b, char kind, const char *msgid, const void *d, size_t n)
+{
+    struct mos4_jrec r = {.kind = kind, .msgid = msgid, .data = d, .len = n, .has_digest = true};
+    cg__mos4_digest(d, n, r.digest);
+    return cg__mos4_journal_encode(b, &r);
+}
+
+static void magic(struct cg_buf *b)
+{
+    assert_int_equal(cg__buf_append(b, cg__mos4_journal_magic, strlen(cg__mos4_journal_magic)),
+                     CG_OK);
+}
+
+static void test_crc32c(void **state)
+{
+    (void)state;
+    /* RFC 3720 B.4 test vectors, and the classic check value */
+    uint8_t z[32] = {0}, o[32];
+    memset(o, 0xFF, sizeof(o));
+    assert_int_equal(cg__mos4_crc32c(0, z, 32), 0x8A9136AAu);
+    assert_int_equal(cg__mos4_crc32c(0, o, 32), 0x62A8AB43u);
+    assert_int_equal(cg__mos4_crc32c(0, "123456789", 9), 0xE3069283u);
+    /* in pieces: the same */
+    assert_int_equal(cg__mos4_crc32c(cg__mos4_crc32c(0, "12345", 5), "6789", 4), 0xE3069283u);
 }
 
 static void test_journal_records(void **state)
@@ -156,38 +184,171 @@ static void test_journal_records(void **state)
     (void)state;
     struct cg_buf b;
     cg__buf_init(&b, 0);
+    magic(&b);
     static const char body[] = "<mos>\n<roReq>a\nb</roReq>\n</mos>"; /* newlines inside */
-    assert_int_equal(cg__mos4_journal_encode(&b, 'R', "0x1F", body, strlen(body)), CG_OK);
-    assert_int_equal(cg__mos4_journal_encode(&b, 'R', NULL, body, strlen(body)), CG_OK);
-    assert_int_equal(cg__mos4_journal_encode(&b, 'A', "0x1F", "", 0), CG_OK);
+    assert_int_equal(enc(&b, 'R', "0x1F", body, strlen(body)), CG_OK);
+    assert_int_equal(enc(&b, 'R', NULL, body, strlen(body)), CG_OK);
+    struct mos4_jrec nod = {.kind = 'A', .msgid = "0x1F", .data = (const uint8_t *)"", .len = 0};
+    assert_int_equal(cg__mos4_journal_encode(&b, &nod), CG_OK); /* digest unknown: "-" */
     struct recs r = {0};
-    assert_int_equal(cg__mos4_journal_parse(b.data, b.len, collect, &r), b.len);
+    struct mos4_journal_info info = {0};
+    assert_int_equal(cg__mos4_journal_parse(b.data, b.len, collect, &r, &info), b.len);
+    assert_false(info.old_format);
+    assert_int_equal(info.skips, 0);
     assert_int_equal(r.n, 3);
     assert_int_equal(r.kinds[0], 'R');
     assert_string_equal(r.ids[0], "0x1F");
     assert_int_equal(r.lens[0], strlen(body));
+    assert_true(r.digests[0]);
     assert_string_equal(r.ids[1], "(none)"); /* a message without a messageID (M-11) */
     assert_int_equal(r.kinds[2], 'A');
     assert_int_equal(r.lens[2], 0);
+    assert_false(r.digests[2]);
     /* a crash cuts the file anywhere: only whole records count, never more */
     for (size_t cut = 0; cut < b.len; cut++) {
         struct recs c = {0};
-        size_t good = cg__mos4_journal_parse(b.data, cut, collect, &c);
+        size_t good = cg__mos4_journal_parse(b.data, cut, collect, &c, NULL);
         assert_true(good <= cut);
         assert_true(c.n < 3);
         if (c.n > 0) /* what was read is the records in order */
             assert_int_equal(c.kinds[0], 'R');
     }
     /* garbage is not a record */
-    static const char *const junk[] = {"X 1 1 1\nxy\n", "R 2 1 1\nxy\n", "R 1 1 99999999999\n",
-                                       "R 1 1 1\nxyz", "R 1 1 1\nx\0\n", "R 1 -1 1\n"};
+    static const char *const junk[] = {"X 1 1 1 - 00000000\nxy\n", "R 2 1 1 - 00000000\nxy\n",
+                                       "R 1 1 99999999999 - 0\n", "R 1 01 1 - 00000000\nxy\n",
+                                       "R 1 1 1 - 00000000\nx\0\n", "R 1 -1 1 - 00000000\n"};
     for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
         struct recs c = {0};
         assert_int_equal(cg__mos4_journal_parse((const uint8_t *)junk[i], strlen(junk[i]) + 1,
-                                                collect, &c), 0);
+                                                collect, &c, NULL), 0);
         assert_int_equal(c.n, 0);
     }
     cg__buf_free(&b);
+}
+
+struct skips {
+    struct recs r;
+    size_t off[8], len[8], n;
+};
+
+static void on_skip(void *user, size_t off, size_t len)
+{
+    struct skips *s = user;
+    if (s->n < 8) {
+        s->off[s->n] = off;
+        s->len[s->n++] = len;
+    }
+}
+
+static void collect_s(void *user, const struct mos4_jrec *rec)
+{
+    collect(&((struct skips *)user)->r, rec);
+}
+
+/* Four records; returns the offsets where records 1..4 start in *at. */
+static void four(struct cg_buf *b, size_t at[5])
+{
+    cg__buf_init(b, 0);
+    magic(b);
+    static const char *const ids[] = {"1", "2", "3", "4"};
+    for (int i = 0; i < 4; i++) {
+        at[i] = b->len;
+        char body[200];
+        int n = snprintf(body, sizeof(body), "<mos><mosID>d</mosID><ncsID>n</ncsID><messageID>%s"
+                         "</messageID><roReq><roID>ro %d</roID></roReq></mos>", ids[i], i);
+        assert_int_equal(enc(b, i == 2 ? 'A' : 'R', ids[i], body, (size_t)n), CG_OK);
+    }
+    at[4] = b->len;
+}
+
+static struct skips parse_damaged(const struct cg_buf *b)
+{
+    struct skips s = {0};
+    struct mos4_journal_info info = {.on_skip = on_skip};
+    size_t end = cg__mos4_journal_parse(b->data, b->len, collect_s, &s, &info);
+    assert_int_equal(end, b->len); /* the last record is whole */
+    assert_int_equal(info.skips, s.n);
+    return s;
+}
+
+/* Issue 12 item 9: damage in the middle costs exactly the damaged record. */
+static void test_journal_damage_skipped(void **state)
+{
+    (void)state;
+    struct cg_buf b;
+    size_t at[5];
+    /* 4 bytes flipped inside record 2's data */
+    four(&b, at);
+    for (size_t k = 0; k < 4; k++)
+        b.data[at[1] + 40 + k] ^= 0x5A;
+    struct skips s = parse_damaged(&b);
+    assert_int_equal(s.r.n, 3);
+    assert_string_equal(s.r.ids[0], "1");
+    assert_string_equal(s.r.ids[1], "3");
+    assert_string_equal(s.r.ids[2], "4");
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.off[0], at[1]);
+    assert_int_equal(s.len[0], at[2] - at[1]);
+    cg__buf_free(&b);
+    /* 16 garbage bytes between records 2 and 3: nothing lost, the 16 reported */
+    four(&b, at);
+    struct cg_buf c;
+    cg__buf_init(&c, 0);
+    assert_int_equal(cg__buf_append(&c, b.data, at[2]), CG_OK);
+    assert_int_equal(cg__buf_append(&c, "R 1 1 9 0123456x", 16), CG_OK);
+    assert_int_equal(cg__buf_append(&c, b.data + at[2], b.len - at[2]), CG_OK);
+    s = parse_damaged(&c);
+    assert_int_equal(s.r.n, 4);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.off[0], at[2]);
+    assert_int_equal(s.len[0], 16);
+    cg__buf_free(&c);
+    /* 16 garbage bytes inside record 3: it alone is lost */
+    cg__buf_init(&c, 0);
+    assert_int_equal(cg__buf_append(&c, b.data, at[2] + 30), CG_OK);
+    assert_int_equal(cg__buf_append(&c, "\n\n\nR 1 1 1 - 0\n\0\0\0\0\0\0", 16), CG_OK);
+    assert_int_equal(cg__buf_append(&c, b.data + at[2] + 30, b.len - at[2] - 30), CG_OK);
+    s = parse_damaged(&c);
+    assert_int_equal(s.r.n, 3);
+    assert_string_equal(s.r.ids[2], "4");
+    cg__buf_free(&c);
+    cg__buf_free(&b);
+    /* a bad length in the first header: the first record only */
+    four(&b, at);
+    size_t sp = at[0] + strlen("R 1 1 ");
+    assert_true(b.data[sp] >= '1' && b.data[sp] <= '9');
+    b.data[sp] = b.data[sp] == '9' ? '8' : (uint8_t)(b.data[sp] + 1);
+    s = parse_damaged(&b);
+    assert_int_equal(s.r.n, 3);
+    assert_string_equal(s.r.ids[0], "2");
+    assert_int_equal(s.off[0], at[0]);
+    cg__buf_free(&b);
+    /* the magic line damaged: every record is still found */
+    four(&b, at);
+    b.data[3] = 'X';
+    s = parse_damaged(&b);
+    assert_int_equal(s.r.n, 4);
+    assert_int_equal(s.off[0], 0);
+    assert_int_equal(s.len[0], at[0]);
+    cg__buf_free(&b);
+}
+
+/* Format 1 (before checksums): read, each record without a digest. */
+static void test_journal_format1(void **state)
+{
+    (void)state;
+    static const char v1[] = "R 1 1 5\n7<r/>x\nA 1 1 3\n7<a>\nR 0 0 2\n<q\nA 1 1 40\n8<torn";
+    struct recs r = {0};
+    struct mos4_journal_info info = {0};
+    size_t end = cg__mos4_journal_parse((const uint8_t *)v1, strlen(v1), collect, &r, &info);
+    assert_true(info.old_format);
+    assert_int_equal(end, strlen(v1) - strlen("A 1 1 40\n8<torn"));
+    assert_int_equal(r.n, 3);
+    assert_string_equal(r.ids[0], "7");
+    assert_int_equal(r.kinds[1], 'A');
+    assert_string_equal(r.ids[2], "(none)");
+    assert_false(r.digests[0]);
+    assert_false(r.digests[1]);
 }
 
 static void write_file(const char *path, const void *d, size_t n)
@@ -223,11 +384,12 @@ static void test_journal_replay(void **state)
                              "</messageID><roAck><roID/><roStatus>OK</roStatus></roAck></mos>";
     struct cg_buf b;
     cg__buf_init(&b, 0);
-    assert_int_equal(cg__mos4_journal_encode(&b, 'R', "7", r7, strlen(r7)), CG_OK);
-    assert_int_equal(cg__mos4_journal_encode(&b, 'R', "8", r8, strlen(r8)), CG_OK);
-    assert_int_equal(cg__mos4_journal_encode(&b, 'R', NULL, rn, strlen(rn)), CG_OK);
-    assert_int_equal(cg__mos4_journal_encode(&b, 'A', "7", a7, strlen(a7)), CG_OK);
-    assert_int_equal(cg__buf_append(&b, "A 1 1 200\n8<mos>", 16), CG_OK); /* torn */
+    magic(&b);
+    assert_int_equal(enc(&b, 'R', "7", r7, strlen(r7)), CG_OK);
+    assert_int_equal(enc(&b, 'R', "8", r8, strlen(r8)), CG_OK);
+    assert_int_equal(enc(&b, 'R', NULL, rn, strlen(rn)), CG_OK);
+    assert_int_equal(enc(&b, 'A', "7", a7, strlen(a7)), CG_OK);
+    assert_int_equal(cg__buf_append(&b, "A 1 1 200 - 0123", 16), CG_OK); /* torn */
     char path[256];
     snprintf(path, sizeof(path), "%s/msgid-ncs<1>-ro.journal", dir);
     write_file(path, b.data, b.len);
@@ -250,7 +412,7 @@ static void test_journal_replay(void **state)
     size_t len = 0;
     assert_int_equal(cg__read_file(path, 1u << 20, &data, &len), CG_OK);
     struct recs r = {0};
-    assert_int_equal(cg__mos4_journal_parse(data, len, collect, &r), len);
+    assert_int_equal(cg__mos4_journal_parse(data, len, collect, &r, NULL), len);
     assert_int_equal(r.n, 3);
     assert_int_equal(r.kinds[0], 'A');
     assert_string_equal(r.ids[0], "7");
@@ -258,7 +420,8 @@ static void test_journal_replay(void **state)
     assert_int_equal(r.kinds[2], 'R');
     free(data);
     /* an answer appended now closes 8: a second restart has only the unnumbered one left */
-    cg__mos4_journal_answer(&f.lane, "8", a7, strlen(a7));
+    uint8_t dg[CG_MOS4_DIGEST] = {0};
+    assert_true(cg__mos4_journal_answer(&f.lane, "8", dg, a7, strlen(a7)));
     cg__mos4_journal_close(&f.lane);
     struct fixture g;
     fixture_init(&g, CG_MOS_ROLE_MOS, dir);
@@ -296,8 +459,9 @@ static void test_journal_without_option(void **state)
                              "<roReq><roID>seven</roID></roReq></mos>";
     struct cg_buf b;
     cg__buf_init(&b, 0);
-    assert_int_equal(cg__mos4_journal_encode(&b, 'A', "6", "<ack6/>", 7), CG_OK);
-    assert_int_equal(cg__mos4_journal_encode(&b, 'R', "7", r7, strlen(r7)), CG_OK);
+    magic(&b);
+    assert_int_equal(enc(&b, 'A', "6", "<ack6/>", 7), CG_OK);
+    assert_int_equal(enc(&b, 'R', "7", r7, strlen(r7)), CG_OK);
     char path[256];
     snprintf(path, sizeof(path), "%s/msgid-ncs<1>-ro.journal", dir);
     write_file(path, b.data, b.len);
@@ -336,7 +500,10 @@ int main(void)
         cmocka_unit_test(test_envelope_order_and_escaping),
         cmocka_unit_test(test_url_query),
         cmocka_unit_test(test_msgid_blocks_survive_restart),
+        cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_journal_records),
+        cmocka_unit_test(test_journal_damage_skipped),
+        cmocka_unit_test(test_journal_format1),
         cmocka_unit_test(test_journal_replay),
         cmocka_unit_test(test_journal_without_option),
     };

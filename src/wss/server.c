@@ -1,6 +1,6 @@
 /* The server: listeners, routes, and the rules every request goes through
  * (B-20..B-26). */
-#include "net/config.h"
+#include "wss/config.h"
 #include "ws/ws.h"
 
 #include <stdio.h>
@@ -23,30 +23,30 @@ static unsigned route_methods(const struct cg_route *rt)
 }
 
 /* B-24: who, what, why — never headers, so never credentials. */
-static void log_rejected(struct cg_conn *c, int status, const char *reason)
+static void log_rejected(struct cg_wconn *c, int status, const char *reason)
 {
     const struct cg_http_request *r = &c->hp.req;
     char method[sizeof(r->method) * 4], path[200];
     cg__log_escape(method, sizeof(method), r->method, strlen(r->method));
     cg__log_escape(path, sizeof(path), r->path != NULL ? r->path : "", r->path != NULL ? strlen(r->path) : 0);
-    cg__log(c->ctx, CG_LOG_WARN, "http", "%s: rejected %d: %s %s: %s", c->peer, status,
+    cg__log(c->conn.ctx, CG_LOG_WARN, "http", "%s: rejected %d: %s %s: %s", c->conn.peer, status,
             method[0] ? method : "-", path[0] ? path : "-", reason);
 }
 
-static void send_response(struct cg_conn *c, struct cg_http_response *res)
+static void send_response(struct cg_wconn *c, struct cg_http_response *res)
 {
     struct cg_buf out;
     cg__buf_init(&out, 0);
     const struct cg_http_request *req = c->hp.req.path != NULL ? &c->hp.req : NULL;
     enum cg_err rc = cg__http_response_write(res, req, &c->srv->policy, &out);
     if (rc == CG_OK)
-        rc = cg__conn_write(c, out.data, out.len);
+        rc = cg__conn_write(&c->conn, out.data, out.len);
     cg__buf_free(&out);
     if (rc != CG_OK)
-        cg__conn_close(c, "response failed");
+        cg__conn_close(&c->conn, "response failed");
 }
 
-void cg__server_reject(struct cg_conn *c, int status, const char *reason)
+static void reject(struct cg_wconn *c, int status, const char *reason)
 {
     struct cg_http_response res;
     cg__http_response_init(&res);
@@ -67,7 +67,7 @@ void cg__server_reject(struct cg_conn *c, int status, const char *reason)
     log_rejected(c, status, reason);
     send_response(c, &res);
     cg__http_response_free(&res);
-    cg__conn_drain_and_close(c);
+    cg__conn_drain_and_close(&c->conn);
 }
 
 /* ---- HTTP routes ---- */
@@ -82,7 +82,7 @@ static bool token_list_ok(const char *v)
 }
 
 /* A CORS preflight from an allowed origin (B-25); false if this is not one. */
-static bool preflight(struct cg_conn *c, const struct cg_route *rt)
+static bool preflight(struct cg_wconn *c, const struct cg_route *rt)
 {
     const struct cg_http_request *r = &c->hp.req;
     const char *origin = cg__http_request_header(r, "Origin");
@@ -104,12 +104,12 @@ static bool preflight(struct cg_conn *c, const struct cg_route *rt)
     return true;
 }
 
-static void serve_http(struct cg_conn *c, const struct cg_route *rt)
+static void serve_http(struct cg_wconn *c, const struct cg_route *rt)
 {
     struct cg_http_request *r = &c->hp.req;
     if (!(rt->methods & r->method_bit)) {
         if (!preflight(c, rt))
-            cg__server_reject(c, 405, "method not allowed");
+            reject(c, 405, "method not allowed");
         return;
     }
     struct cg_http_response res;
@@ -120,62 +120,62 @@ static void serve_http(struct cg_conn *c, const struct cg_route *rt)
     res.close = res.close || !r->keep_alive;
     send_response(c, &res);
     if (res.close)
-        cg__conn_drain_and_close(c);
+        cg__conn_drain_and_close(&c->conn);
     cg__http_response_free(&res);
 }
 
 /* ---- WebSocket routes ---- */
 
-static enum cg_err accept_ws(struct cg_conn *c, const struct cg_route *rt,
+static enum cg_err accept_ws(struct cg_wconn *c, const struct cg_route *rt,
                              struct cg_http_response *res, void *conn_user)
 {
     char accept[64];
     CG_GUARD(cg__ws_accept_key(cg__http_request_header(&c->hp.req, "Sec-WebSocket-Key"), accept,
                                sizeof(accept)));
     /* Everything that can fail comes before the 101, so a failure is still a 500. */
-    CG_GUARD(cg__ws_new(c, &rt->ws, rt->user, conn_user,
+    CG_GUARD(cg__ws_new(&c->conn, &rt->ws, rt->user, conn_user,
                         cg__lim(c->srv, CG_LIMIT_MAX_WS_MESSAGE), false, &c->ws));
     res->status = 101;
     CG_GUARD(cg_http_response_add_header(res, "Upgrade", "websocket"));
     CG_GUARD(cg_http_response_add_header(res, "Connection", "Upgrade"));
     CG_GUARD(cg_http_response_add_header(res, "Sec-WebSocket-Accept", accept));
     send_response(c, res);
-    CG_CHECK(c->state == CG_CONN_HTTP, CG_ECLOSED);
-    c->state = CG_CONN_WS;
-    cg__conn_arm_timer(c, cg__lim(c->srv, CG_LIMIT_WS_PING_MS));
-    cg__log(c->ctx, CG_LOG_INFO, "ws", "%s: WebSocket open on %s", c->peer, rt->path);
+    CG_CHECK(c->conn.state == CG_CONN_HTTP, CG_ECLOSED);
+    c->conn.state = CG_CONN_WS;
+    cg__conn_arm_timer(&c->conn, cg__lim(c->srv, CG_LIMIT_WS_PING_MS));
+    cg__log(c->conn.ctx, CG_LOG_INFO, "ws", "%s: WebSocket open on %s", c->conn.peer, rt->path);
     cg__ws_opened(c->ws);
     return CG_OK;
 }
 
 /* The answer to an upgrade, now or after a deferral: 101 and the WebSocket,
  * or the refusal in res with the connection closed after it. */
-static void answer_upgrade(struct cg_conn *c, const struct cg_route *rt,
+static void answer_upgrade(struct cg_wconn *c, const struct cg_route *rt,
                            struct cg_http_response *res, int status, void *conn_user)
 {
     if (status == 101) {
         enum cg_err rc = accept_ws(c, rt, res, conn_user);
         if (rc == CG_ECLOSED)
-            cg__conn_close(c, "upgrade failed");
+            cg__conn_close(&c->conn, "upgrade failed");
         else if (rc != CG_OK)
-            cg__server_reject(c, 500, "cannot set up the WebSocket");
+            reject(c, 500, "cannot set up the WebSocket");
         return;
     }
     res->status = status >= 400 && status <= 599 ? status : 403;
     res->close = true;
     log_rejected(c, res->status, res->log_reason[0] ? res->log_reason : "upgrade refused");
     send_response(c, res);
-    cg__conn_drain_and_close(c);
+    cg__conn_drain_and_close(&c->conn);
 }
 
 /* on_upgrade called cg_upgrade_defer: the connection waits, within the
  * header time limit, with what the peer sends meanwhile kept aside. */
-static bool deferred(struct cg_conn *c, int status, struct cg_http_response *res)
+static bool deferred(struct cg_wconn *c, int status, struct cg_http_response *res)
 {
     struct cg_upgrade *up = c->upgrade;
     if (up == NULL)
         return false;
-    if (status != CG_UPGRADE_DEFER || c->state != CG_CONN_HTTP) {
+    if (status != CG_UPGRADE_DEFER || c->conn.state != CG_CONN_HTTP) {
         up->conn = NULL; /* answered after all: the token is only freed by its finish */
         c->upgrade = NULL;
         return false;
@@ -183,21 +183,21 @@ static bool deferred(struct cg_conn *c, int status, struct cg_http_response *res
     cg__buf_append(&up->res.headers, res->headers.data, res->headers.len);
     if (res->log_reason[0] != '\0')
         memcpy(up->res.log_reason, res->log_reason, sizeof(res->log_reason));
-    cg__conn_arm_timer(c, cg__lim(c->srv, CG_LIMIT_HEADER_MS));
+    cg__conn_arm_timer(&c->conn, cg__lim(c->srv, CG_LIMIT_HEADER_MS));
     return true;
 }
 
-static void serve_ws(struct cg_conn *c, const struct cg_route *rt)
+static void serve_ws(struct cg_wconn *c, const struct cg_route *rt)
 {
     struct cg_http_request *r = &c->hp.req;
     const char *reason = NULL;
     int status = 0;
     if (r->method_bit != CG_HTTP_GET) {
-        cg__server_reject(c, 405, "method not allowed");
+        reject(c, 405, "method not allowed");
         return;
     }
     if ((status = cg__ws_check_upgrade(r, &reason)) != 0) {
-        cg__server_reject(c, status, reason); /* B-26: nothing but WebSocket here */
+        reject(c, status, reason); /* B-26: nothing but WebSocket here */
         return;
     }
     struct cg_http_response res;
@@ -210,8 +210,8 @@ static void serve_ws(struct cg_conn *c, const struct cg_route *rt)
     c->upgrade_route = NULL;
     if (!deferred(c, status, &res)) {
         if (status == CG_UPGRADE_DEFER) /* without cg_upgrade_defer: a bug in the handler */
-            cg__server_reject(c, 500, "upgrade deferred without cg_upgrade_defer");
-        else if (c->state == CG_CONN_HTTP)
+            reject(c, 500, "upgrade deferred without cg_upgrade_defer");
+        else if (c->conn.state == CG_CONN_HTTP)
             answer_upgrade(c, rt, &res, status, conn_user);
     }
     cg__http_response_free(&res);
@@ -221,7 +221,7 @@ static void serve_ws(struct cg_conn *c, const struct cg_route *rt)
 
 struct cg_upgrade *cg_upgrade_defer(const struct cg_http_request *req)
 {
-    struct cg_conn *c = req != NULL ? req->owner : NULL;
+    struct cg_wconn *c = req != NULL ? req->owner : NULL;
     if (c == NULL || c->upgrade != NULL || c->upgrade_route == NULL)
         return NULL;
     const struct cg_route *rt = c->upgrade_route;
@@ -243,7 +243,7 @@ struct cg_upgrade *cg_upgrade_defer(const struct cg_http_request *req)
 
 const struct cg_http_request *cg_upgrade_request(const struct cg_upgrade *up)
 {
-    return up != NULL && up->conn != NULL && up->conn->state == CG_CONN_HTTP ? &up->conn->hp.req
+    return up != NULL && up->conn != NULL && up->conn->conn.state == CG_CONN_HTTP ? &up->conn->hp.req
                                                                                : NULL;
 }
 
@@ -256,17 +256,16 @@ void cg_upgrade_finish(struct cg_upgrade *up, int status, void *conn_user)
 {
     if (up == NULL)
         return;
-    struct cg_conn *c = up->conn;
+    struct cg_wconn *c = up->conn;
     if (c != NULL) {
         c->upgrade = NULL;
-        if (c->state == CG_CONN_HTTP) { /* else: closing already (timed out) */
+        if (c->conn.state == CG_CONN_HTTP) { /* else: closing already (timed out) */
             struct cg_route rt = {.path = up->path, .ws = up->ws, .is_ws = true,
                                   .user = up->route_user};
             answer_upgrade(c, &rt, &up->res, status, conn_user);
         }
-        if (c->state == CG_CONN_WS && c->early.len > 0 &&
-            cg__ws_on_data(c->ws, c->early.data, c->early.len) != CG_OK)
-            cg__conn_drain_and_close(c);
+        if (c->conn.state == CG_CONN_WS && c->early.len > 0)
+            cg__wconn_ws_data(c, c->early.data, c->early.len);
         cg__buf_free(&c->early);
     }
     cg__http_response_free(&up->res);
@@ -274,51 +273,43 @@ void cg_upgrade_finish(struct cg_upgrade *up, int status, void *conn_user)
     free(up);
 }
 
-void cg__server_conn_closing(struct cg_conn *c)
-{
-    if (c->upgrade != NULL) {
-        c->upgrade->conn = NULL;
-        c->upgrade = NULL;
-    }
-}
-
 /* Bytes that come while an upgrade waits: the client should wait for the
  * answer (RFC 6455 §4.1), so only a little is kept. */
-static void keep_early(struct cg_conn *c, const uint8_t *p, size_t n)
+static void keep_early(struct cg_wconn *c, const uint8_t *p, size_t n)
 {
     if (n > 0 && cg__buf_append(&c->early, p, n) != CG_OK)
-        cg__conn_close(c, "too many bytes before the upgrade was answered");
+        cg__conn_close(&c->conn, "too many bytes before the upgrade was answered");
 }
 
-static void dispatch(struct cg_conn *c)
+static void dispatch(struct cg_wconn *c)
 {
     const struct cg_route *rt = find_route(c->srv, c->hp.req.path);
     if (c->hp.req.method_bit == 0) /* TRACE, CONNECT, PROPFIND… (B-22) */
-        cg__server_reject(c, 405, "method not allowed");
+        reject(c, 405, "method not allowed");
     else if (rt == NULL)
-        cg__server_reject(c, 404, "no such path");
+        reject(c, 404, "no such path");
     else if (rt->is_ws)
         serve_ws(c, rt);
     else
         serve_http(c, rt);
 }
 
-void cg__server_on_http_data(struct cg_conn *c, const uint8_t *p, size_t n)
+static void on_http_data(struct cg_wconn *c, const uint8_t *p, size_t n)
 {
     if (c->upgrade != NULL) {
         keep_early(c, p, n);
         return;
     }
-    while (n > 0 && c->state == CG_CONN_HTTP) {
+    while (n > 0 && c->conn.state == CG_CONN_HTTP) {
         if (!c->request_started) {
             c->request_started = true; /* slowloris: the whole request within the limit */
-            cg__conn_arm_timer(c, cg__lim(c->srv, CG_LIMIT_HEADER_MS));
+            cg__conn_arm_timer(&c->conn, cg__lim(c->srv, CG_LIMIT_HEADER_MS));
         }
         size_t used = cg__http_parser_feed(&c->hp, p, n);
         p += used;
         n -= used;
         if (c->hp.error_status != 0) {
-            cg__server_reject(c, c->hp.error_status, c->hp.error_reason);
+            reject(c, c->hp.error_status, c->hp.error_reason);
             return;
         }
         if (!c->hp.complete)
@@ -328,17 +319,135 @@ void cg__server_on_http_data(struct cg_conn *c, const uint8_t *p, size_t n)
             keep_early(c, p, n);
             return;
         }
-        if (c->state == CG_CONN_WS) {
-            if (n > 0 && cg__ws_on_data(c->ws, p, n) != CG_OK)
-                cg__conn_drain_and_close(c);
+        if (c->conn.state == CG_CONN_WS) {
+            if (n > 0)
+                cg__wconn_ws_data(c, p, n);
             return;
         }
-        if (c->state != CG_CONN_HTTP)
+        if (c->conn.state != CG_CONN_HTTP)
             return;
         cg__http_parser_reset(&c->hp);
         c->request_started = false;
-        cg__conn_arm_timer(c, cg__lim(c->srv, CG_LIMIT_IDLE_MS));
+        cg__conn_arm_timer(&c->conn, cg__lim(c->srv, CG_LIMIT_IDLE_MS));
     }
+}
+
+/* ---- the server's connections: net/'s operations ---- */
+
+static void s_tls_done(struct cg_conn *conn)
+{
+    conn->state = CG_CONN_HTTP;
+    cg__conn_arm_timer(conn, cg__conn_lim(conn, CG_LIMIT_HEADER_MS));
+}
+
+static void s_tls_failed(struct cg_conn *conn)
+{
+    char what[128];
+    snprintf(what, sizeof(what), "%s: TLS handshake refused", conn->peer);
+    cg__tls_log_errors(conn->ctx, CG_LOG_WARN, what); /* B-24 */
+    cg__conn_drain_and_close(conn);
+}
+
+static void s_data(struct cg_conn *conn, const uint8_t *p, size_t n)
+{
+    struct cg_wconn *c = conn->user;
+    if (conn->state == CG_CONN_HTTP)
+        on_http_data(c, p, n);
+    else if (conn->state == CG_CONN_WS)
+        cg__wconn_ws_data(c, p, n);
+}
+
+static void s_timeout(struct cg_conn *conn)
+{
+    struct cg_wconn *c = conn->user;
+    if (conn->state == CG_CONN_TLS)
+        cg__wconn_setup_timeout(c);
+    else if (conn->state == CG_CONN_WS)
+        cg__wconn_ws_timeout(c);
+    else if (c->upgrade != NULL)
+        reject(c, 503, "the upgrade was not decided in time");
+    else if (c->request_started)
+        reject(c, 408, "request not received in time");
+    else
+        cg__conn_close(conn, "idle");
+}
+
+static void unlink_conn(struct cg_wconn *c)
+{
+    struct cg_server *s = c->srv;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else if (s->conns == c)
+        s->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    s->nconns--;
+}
+
+static void s_closing(struct cg_conn *conn)
+{
+    struct cg_wconn *c = conn->user;
+    unlink_conn(c);
+    if (c->upgrade != NULL) { /* an upgrade waiting for its answer loses it */
+        c->upgrade->conn = NULL;
+        c->upgrade = NULL;
+    }
+    if (c->ws != NULL)
+        cg__ws_on_transport_closed(c->ws); /* the app hears of it once */
+}
+
+static void s_freed(struct cg_conn *conn)
+{
+    struct cg_wconn *c = conn->user;
+    cg__wconn_release(c);
+    free(c);
+}
+
+static const struct cg_conn_ops server_ops = {
+    .name = "https server",
+    .tls_done = s_tls_done,
+    .tls_failed = s_tls_failed,
+    .data = s_data,
+    .writable = cg__wconn_writable,
+    .timeout = s_timeout,
+    .closing = s_closing,
+    .freed = s_freed,
+};
+
+void cg__server_accept(struct cg_server *srv, uv_stream_t *listener)
+{
+    struct cg_wconn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        cg__log(srv->ctx, CG_LOG_ERROR, "net", "out of memory: connection left in the backlog");
+        return;
+    }
+    c->srv = srv;
+    c->conn.state = CG_CONN_TLS;
+    cg__wconn_init(c, srv->ctx, &srv->lim, srv->readbuf, sizeof(srv->readbuf), &server_ops);
+    c->next = srv->conns; /* linked first so cg__conn_close can unlink */
+    if (srv->conns != NULL)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    if (uv_accept(listener, (uv_stream_t *)&c->conn.tcp) != 0) {
+        cg__conn_close(&c->conn, "accept failed");
+        return;
+    }
+    cg__conn_peer_name(&c->conn);
+    memcpy(c->hp.req.peer, c->conn.peer, sizeof(c->conn.peer));
+    if (srv->nconns > cg__lim(srv, CG_LIMIT_MAX_CONNECTIONS)) {
+        cg__log(srv->ctx, CG_LOG_WARN, "net", "%s: refused: connection limit (%llu) reached",
+                c->conn.peer, (unsigned long long)cg__lim(srv, CG_LIMIT_MAX_CONNECTIONS));
+        cg__conn_close(&c->conn, "connection limit");
+        return;
+    }
+    if (cg__conn_init_tls(&c->conn, cg__tls_server_ssl_ctx(srv->tls), true) != CG_OK) {
+        cg__conn_close(&c->conn, "out of memory");
+        return;
+    }
+    cg__conn_arm_timer(&c->conn, cg__lim(srv, CG_LIMIT_HANDSHAKE_MS));
+    cg__conn_start(&c->conn);
 }
 
 /* ---- routes ---- */

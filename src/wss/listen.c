@@ -1,5 +1,5 @@
 /* Server life: TLS context, listeners, start, free. */
-#include "net/config.h"
+#include "wss/config.h"
 #include "ws/ws.h"
 
 #include <stdio.h>
@@ -164,7 +164,7 @@ static void on_connection(uv_stream_t *l, int status)
         cg__log(lst->srv->ctx, CG_LOG_WARN, "net", "accept: %s", uv_strerror(status));
         return;
     }
-    cg__conn_accept(lst->srv, l);
+    cg__server_accept(lst->srv, l);
 }
 
 enum cg_err cg_server_start(struct cg_server *srv)
@@ -188,10 +188,10 @@ void cg_server_free(struct cg_server *srv)
         return;
     srv->freeing = true;
     while (srv->conns != NULL) {
-        struct cg_conn *c = srv->conns;
-        if (c->state == CG_CONN_WS)
+        struct cg_wconn *c = srv->conns;
+        if (c->conn.state == CG_CONN_WS)
             cg_ws_close(c->ws, 1001, "server shutting down");
-        cg__conn_close(c, "server shutting down");
+        cg__conn_close(&c->conn, "server shutting down");
     }
     bool any = false;
     for (size_t i = 0; i < srv->nlisteners; i++) {

@@ -1,8 +1,8 @@
 /* The definition of the public struct cg_server_config (internal). */
-#ifndef CG_NET_CONFIG_H
-#define CG_NET_CONFIG_H
+#ifndef CG_WSS_CONFIG_H
+#define CG_WSS_CONFIG_H
 
-#include "net/net.h"
+#include "wss/wss.h"
 
 #include <netinet/in.h>
 

@@ -1,6 +1,6 @@
 /* The server configuration: copied inputs, validated on the spot, secure
  * defaults. */
-#include "net/config.h"
+#include "wss/config.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* The client side of a wss connection: resolve, connect, TLS (checked before
  * any data, B-31), the RFC 6455 upgrade, then WebSocket frames. */
-#include "net/client.h"
+#include "wss/client.h"
 #include "ws/ws.h"
 
 #include <openssl/rand.h>
@@ -12,7 +12,7 @@
 #define MAX_RESPONSE_HEAD 16384
 
 struct cg_dial {
-    struct cg_conn conn; /* first: a struct cg_conn * is a struct cg_dial * */
+    struct cg_wconn wc; /* first: a struct cg_wconn * is a struct cg_dial * */
     struct cg_ws_client *cli;
     char host[256];      /* as in the URL, without brackets */
     char hostport[300];  /* Host header */
@@ -80,13 +80,13 @@ static void fail(struct cg_dial *d, enum cg_err err, int status, const char *why
     char line[400];
     snprintf(line, sizeof(line), "wss://%.300s: %.60s (%s)", d->hostport, why, cg_strerror(err));
     bool repeat = strcmp(line, d->cli->last_fail) == 0;
-    cg__log(d->conn.ctx, repeat ? CG_LOG_DEBUG : CG_LOG_WARN, "ws", "%s", line);
+    cg__log(d->wc.conn.ctx, repeat ? CG_LOG_DEBUG : CG_LOG_WARN, "ws", "%s", line);
     memcpy(d->cli->last_fail, line, sizeof(line));
-    if (d->conn.ws != NULL) {
-        cg__ws_set_failure(d->conn.ws, err, status);
-        cg__ws_set_retry_after(d->conn.ws, d->retry_after);
+    if (d->wc.ws != NULL) {
+        cg__ws_set_failure(d->wc.ws, err, status);
+        cg__ws_set_retry_after(d->wc.ws, d->retry_after);
     }
-    cg__conn_close(&d->conn, why);
+    cg__conn_close(&d->wc.conn, why);
 }
 
 static void free_client(struct cg_ws_client *cli)
@@ -116,9 +116,10 @@ static void free_dial(struct cg_dial *d)
         free_client(cli);
 }
 
-void cg__dial_on_closed(struct cg_conn *c)
+static void d_freed(struct cg_conn *conn)
 {
-    struct cg_dial *d = (struct cg_dial *)c;
+    struct cg_dial *d = conn->user;
+    cg__wconn_release(&d->wc);
     d->handles_closed = true;
     if (!d->gai_pending) /* else the resolver's callback frees it */
         free_dial(d);
@@ -129,7 +130,7 @@ void cg__dial_on_closed(struct cg_conn *c)
 static void on_connect(uv_connect_t *req, int status)
 {
     struct cg_dial *d = req->data;
-    if (status == UV_ECANCELED || d->conn.state == CG_CONN_CLOSED)
+    if (status == UV_ECANCELED || d->wc.conn.state == CG_CONN_CLOSED)
         return;
     if (status < 0) {
         char why[128];
@@ -137,8 +138,8 @@ static void on_connect(uv_connect_t *req, int status)
         fail(d, CG_ENET, 0, why);
         return;
     }
-    cg__conn_peer_name(&d->conn);
-    cg__conn_start(&d->conn); /* the ClientHello */
+    cg__conn_peer_name(&d->wc.conn);
+    cg__conn_start(&d->wc.conn); /* the ClientHello */
 }
 
 static enum cg_err resolve(struct cg_dial *d, bool strip_dot);
@@ -147,7 +148,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     struct cg_dial *d = req->data;
     d->gai_pending = false;
-    if (d->conn.state == CG_CONN_CLOSED) {
+    if (d->wc.conn.state == CG_CONN_CLOSED) {
         uv_freeaddrinfo(res);
         if (d->handles_closed)
             free_dial(d);
@@ -167,7 +168,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         return;
     }
     d->creq.data = d;
-    int r = uv_tcp_connect(&d->creq, &d->conn.tcp, res->ai_addr, on_connect);
+    int r = uv_tcp_connect(&d->creq, &d->wc.conn.tcp, res->ai_addr, on_connect);
     uv_freeaddrinfo(res);
     if (r != 0)
         fail(d, CG_ENET, 0, "connect failed");
@@ -175,10 +176,10 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 
 /* ---- TLS done: check the peer, then ask for the upgrade ---- */
 
-void cg__dial_on_tls_failed(struct cg_conn *c)
+static void d_tls_failed(struct cg_conn *conn)
 {
-    struct cg_dial *d = (struct cg_dial *)c;
-    enum cg_err rc = cg__tls_client_check(d->cli->tls, c->ssl, d->host);
+    struct cg_dial *d = conn->user;
+    enum cg_err rc = cg__tls_client_check(d->cli->tls, conn->ssl, d->host);
     fail(d, rc != CG_OK ? rc : CG_EHANDSHAKE, 0, "TLS handshake failed");
 }
 
@@ -199,15 +200,15 @@ static enum cg_err send_upgrade(struct cg_dial *d)
     if (rc == CG_OK)
         rc = cg__buf_append(&req, "\r\n", 2);
     if (rc == CG_OK)
-        rc = cg__conn_write(&d->conn, req.data, req.len);
+        rc = cg__conn_write(&d->wc.conn, req.data, req.len);
     OPENSSL_cleanse(req.data, req.len); /* it held the credentials */
     cg__buf_free(&req);
     return rc;
 }
 
-void cg__dial_on_tls_done(struct cg_conn *c)
+static void d_tls_done(struct cg_conn *c)
 {
-    struct cg_dial *d = (struct cg_dial *)c;
+    struct cg_dial *d = c->user;
     enum cg_err rc = cg__tls_client_check(d->cli->tls, c->ssl, d->host);
     if (rc != CG_OK) { /* B-31: nothing is sent to a peer that failed the check */
         fail(d, rc, 0, "peer certificate refused");
@@ -292,15 +293,15 @@ static const http_parser_settings response_settings = {
 
 static void upgraded(struct cg_dial *d, const uint8_t *rest, size_t n)
 {
-    struct cg_conn *c = &d->conn;
-    c->state = CG_CONN_WS;
-    c->last_rx_ms = cg__now_ms();
-    cg__conn_arm_timer(c, cg__conn_lim(c, CG_LIMIT_WS_PING_MS));
-    cg__log(c->ctx, CG_LOG_INFO, "ws", "wss://%s%s: open", d->hostport, d->target);
+    struct cg_wconn *c = &d->wc;
+    c->conn.state = CG_CONN_WS;
+    c->conn.last_rx_ms = cg__now_ms();
+    cg__conn_arm_timer(&c->conn, cg__conn_lim(&c->conn, CG_LIMIT_WS_PING_MS));
+    cg__log(c->conn.ctx, CG_LOG_INFO, "ws", "wss://%s%s: open", d->hostport, d->target);
     d->cli->last_fail[0] = '\0';
     cg__ws_opened(c->ws);
-    if (n > 0 && c->state == CG_CONN_WS && cg__ws_on_data(c->ws, rest, n) != CG_OK)
-        cg__conn_drain_and_close(c);
+    if (n > 0 && c->conn.state == CG_CONN_WS)
+        cg__wconn_ws_data(c, rest, n);
 }
 
 static void refused(struct cg_dial *d, int status)
@@ -310,9 +311,8 @@ static void refused(struct cg_dial *d, int status)
     fail(d, status == 401 || status == 403 ? CG_EAUTH : CG_EHTTP, status, why);
 }
 
-void cg__dial_on_data(struct cg_conn *c, const uint8_t *data, size_t len)
+static void upgrade_answer(struct cg_dial *d, const uint8_t *data, size_t len)
 {
-    struct cg_dial *d = (struct cg_dial *)c;
     size_t used = http_parser_execute(&d->rp, &response_settings, (const char *)data, len);
     enum http_errno e = HTTP_PARSER_ERRNO(&d->rp);
     if (!d->head_done) {
@@ -327,6 +327,44 @@ void cg__dial_on_data(struct cg_conn *c, const uint8_t *data, size_t len)
     else
         upgraded(d, data + used, len - used);
 }
+
+/* ---- the dialer's connections: net/'s operations ---- */
+
+static void d_data(struct cg_conn *conn, const uint8_t *p, size_t n)
+{
+    struct cg_dial *d = conn->user;
+    if (conn->state == CG_CONN_UPGRADING)
+        upgrade_answer(d, p, n);
+    else if (conn->state == CG_CONN_WS)
+        cg__wconn_ws_data(&d->wc, p, n);
+}
+
+static void d_timeout(struct cg_conn *conn)
+{
+    struct cg_dial *d = conn->user;
+    if (conn->state == CG_CONN_WS)
+        cg__wconn_ws_timeout(&d->wc);
+    else
+        cg__wconn_setup_timeout(&d->wc);
+}
+
+static void d_closing(struct cg_conn *conn)
+{
+    struct cg_dial *d = conn->user;
+    if (d->wc.ws != NULL)
+        cg__ws_on_transport_closed(d->wc.ws); /* the app hears of it once */
+}
+
+static const struct cg_conn_ops dial_ops = {
+    .name = "wss dialer",
+    .tls_done = d_tls_done,
+    .tls_failed = d_tls_failed,
+    .data = d_data,
+    .writable = cg__wconn_writable,
+    .timeout = d_timeout,
+    .closing = d_closing,
+    .freed = d_freed,
+};
 
 /* ---- the client and its connections ---- */
 
@@ -365,9 +403,9 @@ void cg_ws_client_free(struct cg_ws_client *cli)
         return;
     cli->freeing = true;
     for (struct cg_dial *d = cli->dials; d != NULL; d = d->next) {
-        if (d->conn.state == CG_CONN_WS)
-            cg_ws_close(d->conn.ws, 1001, "client going away");
-        cg__conn_close(&d->conn, "client freed");
+        if (d->wc.conn.state == CG_CONN_WS)
+            cg_ws_close(d->wc.ws, 1001, "client going away");
+        cg__conn_close(&d->wc.conn, "client freed");
     }
     if (cli->ndials == 0)
         free_client(cli);
@@ -375,15 +413,15 @@ void cg_ws_client_free(struct cg_ws_client *cli)
 
 static enum cg_err start_dial(struct cg_dial *d, const struct cg_ws_handlers *h, void *user)
 {
-    struct cg_conn *c = &d->conn;
+    struct cg_wconn *c = &d->wc;
     struct cg_ws_client *cli = d->cli;
-    CG_GUARD(cg__ws_new(c, h, user, user, cg__conn_lim(c, CG_LIMIT_MAX_WS_MESSAGE), true, &c->ws));
-    CG_GUARD(cg__conn_init_tls(c, cg__tls_client_ssl_ctx(cli->tls), false));
+    CG_GUARD(cg__ws_new(&c->conn, h, user, user, cg__conn_lim(&c->conn, CG_LIMIT_MAX_WS_MESSAGE), true, &c->ws));
+    CG_GUARD(cg__conn_init_tls(&c->conn, cg__tls_client_ssl_ctx(cli->tls), false));
     /* the name the certificate must carry: cert_name, else the URL's host */
-    CG_GUARD(cg__tls_client_prepare(cli->tls, c->ssl, cli->cert_name != NULL ? cli->cert_name : d->host));
-    snprintf(c->peer, sizeof(c->peer), "%.63s", d->hostport);
+    CG_GUARD(cg__tls_client_prepare(cli->tls, c->conn.ssl, cli->cert_name != NULL ? cli->cert_name : d->host));
+    snprintf(c->conn.peer, sizeof(c->conn.peer), "%.63s", d->hostport);
     CG_GUARD(resolve(d, false));
-    cg__conn_arm_timer(c, cg__conn_lim(c, CG_LIMIT_HANDSHAKE_MS));
+    cg__conn_arm_timer(&c->conn, cg__conn_lim(&c->conn, CG_LIMIT_HANDSHAKE_MS));
     return CG_OK;
 }
 
@@ -428,16 +466,16 @@ enum cg_err cg_ws_connect(struct cg_ws_client *cli, const char *url,
     cg__buf_init(&d->value, MAX_RESPONSE_HEAD);
     http_parser_init(&d->rp, HTTP_RESPONSE);
     d->rp.data = d;
-    d->conn.dial = d;
-    d->conn.state = CG_CONN_CONNECTING;
-    cg__conn_init(&d->conn, cli->ctx, &cli->lim, d->readbuf, sizeof(d->readbuf));
+    d->wc.conn.state = CG_CONN_CONNECTING;
+    cg__wconn_init(&d->wc, cli->ctx, &cli->lim, d->readbuf, sizeof(d->readbuf), &dial_ops);
+    d->wc.conn.user = d;
     if ((rc = start_dial(d, h, user)) != CG_OK) {
-        struct cg_ws *ws = d->conn.ws;
-        d->conn.ws = NULL; /* never reported: the caller gets the error */
+        struct cg_ws *ws = d->wc.ws;
+        d->wc.ws = NULL; /* never reported: the caller gets the error */
         cg__ws_free(ws);
-        cg__conn_close(&d->conn, "set-up failed");
+        cg__conn_close(&d->wc.conn, "set-up failed");
         return rc;
     }
-    *out = d->conn.ws;
+    *out = d->wc.ws;
     return CG_OK;
 }

@@ -1,8 +1,8 @@
 /* The WebSocket client (internal). */
-#ifndef CG_NET_CLIENT_H
-#define CG_NET_CLIENT_H
+#ifndef CG_WSS_CLIENT_H
+#define CG_WSS_CLIENT_H
 
-#include "net/config.h"
+#include "wss/config.h"
 
 #include <castgate/client.h>
 

@@ -1,5 +1,5 @@
 /* The client configuration: trust, pinning, credentials, limits. */
-#include "net/client.h"
+#include "wss/client.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -39,17 +39,6 @@ enum cg_err cg_ws_client_config_set_trust(struct cg_ws_client_config *cfg, const
     return cg__str_replace(&cfg->ca_dir, ca_dir);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 enum cg_err cg_ws_client_config_set_pin(struct cg_ws_client_config *cfg, const char *hex)
 {
     CG_CHECK(cfg != NULL && hex != NULL, CG_EINVAL);
@@ -58,7 +47,7 @@ enum cg_err cg_ws_client_config_set_pin(struct cg_ws_client_config *cfg, const c
     for (const char *p = hex; *p != '\0'; p++) {
         if (*p == ':')
             continue;
-        int hi = hexval(p[0]), lo = p[1] != '\0' ? hexval(p[1]) : -1;
+        int hi = cg__hexval(p[0]), lo = p[1] != '\0' ? cg__hexval(p[1]) : -1;
         CG_CHECK(hi >= 0 && lo >= 0 && n < sizeof(pin), CG_EINVAL);
         pin[n++] = (uint8_t)(hi << 4 | lo);
         p++;

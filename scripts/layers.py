@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Checks the layering of src/ (docs/ARCHITECTURE.md, "Layers").
+
+1. The folder-level include graph has no circle (two parts that reach each
+   other through #include "part/...").
+2. net/ names none of its users: no file in src/net/ includes ws/, wss/ or
+   http/ headers or calls a cg__ws_, cg__server_, cg__dial_ or cg__wconn_
+   function.
+Prints each violation; exit 1 if any, 0 if none. Usage: layers.py [ROOT]"""
+import os
+import re
+import sys
+
+root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..')
+src = os.path.join(root, 'src')
+edges, bad = {}, []
+for part in sorted(os.listdir(src)):
+    d = os.path.join(src, part)
+    if not os.path.isdir(d):
+        continue
+    edges.setdefault(part, set())
+    for f in sorted(os.listdir(d)):
+        if not f.endswith(('.c', '.h')):
+            continue
+        text = open(os.path.join(d, f), errors='replace').read()
+        for m in re.finditer(r'#include\s+"(?:\.\./)?([a-z0-9_]+)/', text):
+            if m.group(1) != part and os.path.isdir(os.path.join(src, m.group(1))):
+                edges[part].add(m.group(1))
+        if part == 'net':
+            for m in re.finditer(r'#include\s+"((?:ws|wss|http)/[^"]+)"', text):
+                bad.append(f'src/net/{f}: includes {m.group(1)}: net/ must not know its users')
+            for m in re.finditer(r'\bcg__(ws|server|dial|wconn)_\w+', text):
+                bad.append(f'src/net/{f}: names {m.group(0)}: report through struct cg_conn_ops')
+
+
+def reach(a):
+    seen, todo = set(), [a]
+    while todo:
+        for b in edges.get(todo.pop(), ()):
+            if b not in seen:
+                seen.add(b)
+                todo.append(b)
+    return seen
+
+
+for a, b in sorted({tuple(sorted((a, b))) for a in edges for b in reach(a)
+                    if a != b and a in reach(b)}):
+    bad.append(f'circle: src/{a} <-> src/{b}')
+for line in bad:
+    print(line)
+sys.exit(1 if bad else 0)

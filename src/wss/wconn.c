@@ -1,0 +1,65 @@
+/* What the server's and the dialer's connections share: set-up, the
+ * WebSocket state (frames in, the ping timer, flow control) and release. */
+#include "wss/wss.h"
+#include "ws/ws.h"
+
+void cg__wconn_init(struct cg_wconn *w, struct cg_ctx *ctx, const struct cg_server_limits *lim,
+                    uint8_t *readbuf, size_t readbuf_len, const struct cg_conn_ops *ops)
+{
+    cg__conn_init(&w->conn, ctx, lim, readbuf, readbuf_len, ops, w);
+    cg__http_parser_init(&w->hp, lim->v[CG_LIMIT_MAX_HEADER_BYTES],
+                         lim->v[CG_LIMIT_MAX_BODY_BYTES]);
+    cg__buf_init(&w->early, lim->v[CG_LIMIT_MAX_HEADER_BYTES]);
+}
+
+void cg__wconn_release(struct cg_wconn *w)
+{
+    if (w->ws != NULL)
+        cg__ws_free(w->ws);
+    w->ws = NULL;
+    cg__http_parser_free(&w->hp);
+    cg__buf_free(&w->early);
+}
+
+void cg__wconn_ws_data(struct cg_wconn *w, const uint8_t *data, size_t len)
+{
+    if (cg__ws_on_data(w->ws, data, len) != CG_OK)
+        cg__conn_drain_and_close(&w->conn);
+}
+
+void cg__wconn_writable(struct cg_conn *c)
+{
+    struct cg_wconn *w = (struct cg_wconn *)c; /* conn is its first member */
+    if (c->state == CG_CONN_WS && cg__ws_on_writable(w->ws) != CG_OK)
+        cg__conn_drain_and_close(c);
+}
+
+void cg__wconn_setup_timeout(struct cg_wconn *w)
+{
+    struct cg_conn *c = &w->conn;
+    cg__log(c->ctx, CG_LOG_WARN, "tls", "%s: %s timed out", c->peer,
+            c->state == CG_CONN_TLS ? "TLS handshake" : "connection set-up");
+    if (w->ws != NULL)
+        cg__ws_set_failure(w->ws, CG_ETIMEDOUT, 0);
+    cg__conn_close(c, "handshake timeout");
+}
+
+/* The peer was quiet: ping it, then give up when the pong does not come. */
+void cg__wconn_ws_timeout(struct cg_wconn *w)
+{
+    struct cg_conn *c = &w->conn;
+    uint64_t ping = cg__conn_lim(c, CG_LIMIT_WS_PING_MS);
+    uint64_t pong = cg__conn_lim(c, CG_LIMIT_WS_PONG_MS);
+    uint64_t quiet = cg__now_ms() - c->last_rx_ms;
+    if (cg__ws_close_sent(w->ws)) {
+        cg__conn_close(c, "close not answered");
+    } else if (quiet >= ping + pong) {
+        cg__log(c->ctx, CG_LOG_WARN, "ws", "%s: no answer to ping: closing", c->peer);
+        cg__conn_close(c, "ping timeout");
+    } else if (quiet >= ping) {
+        cg__ws_ping(w->ws);
+        cg__conn_arm_timer(c, ping + pong - quiet);
+    } else {
+        cg__conn_arm_timer(c, ping - quiet);
+    }
+}

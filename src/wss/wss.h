@@ -1,0 +1,96 @@
+/* castgate wss — the HTTPS server and the wss dialer: the users of net/
+ * (internal). Each connection is a struct cg_wconn wrapping the net/
+ * connection; net/ reports to it through an operations table (server.c's
+ * and dial.c's), and it hands WebSocket frames to ws/. */
+#ifndef CG_WSS_H
+#define CG_WSS_H
+
+#include "http/http.h"
+#include "net/net.h"
+
+struct cg_server;
+struct cg_dial; /* client side of a connection (dial.c) */
+struct cg_wconn;
+
+/* An upgrade whose answer comes later (cg_upgrade_defer). Owned by the
+ * application until cg_upgrade_finish; the connection only points at it and
+ * cuts the link (conn = NULL) when it closes first. */
+struct cg_upgrade {
+    struct cg_wconn *conn;    /* NULL once the connection closed */
+    struct cg_ws_handlers ws; /* the route's, copied: routes may be removed meanwhile */
+    void *route_user;
+    char *path;
+    struct cg_http_response res;
+};
+
+/* One connection of the server or the dialer: net/'s connection (user =
+ * this) and what HTTP and WebSocket keep about it. */
+struct cg_wconn {
+    struct cg_conn conn;
+    struct cg_server *srv;  /* NULL on a client connection */
+    struct cg_http_parser hp;
+    bool request_started; /* bytes of the next request have arrived */
+    struct cg_ws *ws;
+    const void *upgrade_route;  /* the route while its on_upgrade runs */
+    struct cg_upgrade *upgrade; /* an upgrade waiting for its answer */
+    struct cg_buf early;        /* bytes that came while it waited */
+    struct cg_wconn *prev, *next;
+};
+
+struct cg_route {
+    char *path;
+    unsigned methods;      /* HTTP routes */
+    cg_http_handler handler;
+    struct cg_ws_handlers ws; /* WebSocket routes (ws.on_message != NULL or is_ws) */
+    bool is_ws;
+    void *user;
+};
+
+struct cg_listener {
+    uv_tcp_t tcp;
+    struct cg_server *srv;
+    uint16_t port;
+    bool open;
+};
+
+struct cg_server {
+    struct cg_ctx *ctx;
+    struct cg_tls_server *tls; /* new connections use it; replaced by a reload */
+    /* What cg_server_reload_certs rebuilds from (listen.c): owned copies. */
+    struct cg_tls_cert_paths *cert_paths;
+    size_t ncert_paths;
+    struct cg_tls_server_opts tls_opts; /* .certs unused; .ocsp_responder_override owned */
+    struct cg_http_policy policy;
+    struct cg_server_limits lim;
+    struct cg_listener *listeners;
+    size_t nlisteners;
+    struct cg_route *routes;
+    size_t nroutes;
+    struct cg_wconn *conns; /* doubly linked list of open connections */
+    size_t nconns;
+    bool started;
+    bool freeing;
+    uint8_t readbuf[65536]; /* one read buffer per server: reads are consumed at once */
+};
+
+static inline uint64_t cg__lim(const struct cg_server *s, enum cg_server_limit w)
+{
+    return s->lim.v[w];
+}
+
+/* wconn.c: what both sides share. */
+void cg__wconn_init(struct cg_wconn *w, struct cg_ctx *ctx, const struct cg_server_limits *lim,
+                    uint8_t *readbuf, size_t readbuf_len, const struct cg_conn_ops *ops);
+/* The WebSocket state: frames in, the ping timer, writable, close. */
+void cg__wconn_ws_data(struct cg_wconn *w, const uint8_t *data, size_t len);
+void cg__wconn_ws_timeout(struct cg_wconn *w);
+void cg__wconn_writable(struct cg_conn *c);
+/* Connection set-up took too long (connect, TLS, upgrade). */
+void cg__wconn_setup_timeout(struct cg_wconn *w);
+/* Releases what cg__wconn_init set up (not w itself). */
+void cg__wconn_release(struct cg_wconn *w);
+
+/* server.c */
+void cg__server_accept(struct cg_server *srv, uv_stream_t *listener);
+
+#endif
