@@ -9,7 +9,9 @@
  * handshake it breaks off) or accepts and closes before the lane carried
  * anything is retried slowly: 1 s doubling to refused_max_ms (60 s by
  * default), so wrong credentials do not lock the account behind them and
- * a peer that closes at once is not hammered. Only a lane that carried a
+ * a peer that closes at once is not hammered; but a close with 1001 "going
+ * away" (a listener stopping or restarting) is a peer gone, on the fast
+ * ladder (MOS4_GONE). Only a lane that carried a
  * message or stayed up MOS4_HEALTHY_MS starts both ladders again.
  *
  * A 503 with Retry-After is neither: a castgate listener answers it when
@@ -46,6 +48,7 @@ uint64_t cg__mos4_backoff_next(struct mos4_backoff *b, enum mos4_outcome o, uint
         if (jitter_pct < 75 || jitter_pct > 100)
             jitter_pct = 100;
         return d * (200 - jitter_pct) / 100; /* 100..125% */
+    case MOS4_GONE: /* opened, then the peer went away: a restart, fast */
     case MOS4_DOWN:
     default: /* nobody there: fast; the refusal count stays for when it answers again */
         d = ladder(FAST_BASE_MS, b->fast++, fast_cap_ms);
@@ -96,4 +99,15 @@ enum mos4_outcome cg__mos4_outcome(bool was_up, bool healthy, enum cg_err err, i
     default: /* CG_ENET, CG_ETIMEDOUT, …: not there */
         return MOS4_DOWN;
     }
+}
+
+enum mos4_outcome cg__mos4_closed_outcome(bool carried, uint64_t up_for_ms, uint16_t close_code)
+{
+    if (carried || up_for_ms >= MOS4_HEALTHY_MS)
+        return MOS4_HEALTHY;
+    /* 1001: the endpoint is going away (RFC 6455 7.4.1), which is what a
+     * listener that stops or restarts sends. Not a refusal: back "as quickly
+     * as possible" (M-08). A peer that upgrades and then closes with any
+     * other code (ENPS: 1003 on text frames) or none is a drop. */
+    return close_code == 1001 ? MOS4_GONE : MOS4_DROPPED;
 }

@@ -45,7 +45,7 @@ static void log_failure(struct mos4_lane *l, enum cg_log_level lv, const char *w
     bool repeat = l->failed != MOS4_HEALTHY && strcmp(l->last_why, why) == 0;
     const struct cg_mos_endpoint *ep = l->peer->ep;
     if (!repeat && l->we_dial && l->failed != MOS4_DOWN && l->failed != MOS4_HEALTHY &&
-        l->failed != MOS4_BUSY)
+        l->failed != MOS4_BUSY && l->failed != MOS4_GONE)
         cg__log(ep->ctx, lv, "mos", "%s: %s; backing off (up to %u s) while the peer refuses; "
                 "said again only when the reason changes", lane_name(l, name, sizeof(name)), why,
                 (unsigned)(ep->cfg.refused_max_ms / 1000));
@@ -194,7 +194,7 @@ void cg__mos4_lane_gone(struct mos4_lane *l)
 {
     enum mos4_outcome o = l->failed;
     /* issue 20: only a lane that carried something or stayed up was good */
-    if (l->up && o != MOS4_HEALTHY)
+    if (l->up && o != MOS4_HEALTHY && o != MOS4_GONE)
         o = cg__mos4_outcome(true, l->carried || cg__now_ms() - l->up_since_ms >= MOS4_HEALTHY_MS,
                              CG_OK, 0);
     if (o == MOS4_HEALTHY)
@@ -247,10 +247,8 @@ static void on_ws_close(void *user, struct cg_ws *ws, uint16_t code)
         snprintf(http, sizeof(http), ", HTTP %d, busy", status);
     } else if (!l->up)
         l->failed = cg__mos4_outcome(false, false, why, status);
-    else if (!l->carried && cg__now_ms() - l->up_since_ms < MOS4_HEALTHY_MS)
-        l->failed = MOS4_DROPPED;
     else
-        l->failed = MOS4_HEALTHY;
+        l->failed = cg__mos4_closed_outcome(l->carried, cg__now_ms() - l->up_since_ms, code);
     snprintf(text, sizeof(text), "connection closed (%u, %s%s)", (unsigned)code, cg_strerror(why),
              http);
     log_failure(l, why == CG_OK ? CG_LOG_INFO : CG_LOG_WARN, text);

@@ -107,6 +107,7 @@ enum mos4_outcome {
     MOS4_DROPPED, /* it accepted, then closed before the lane carried anything */
     MOS4_HEALTHY, /* a lane that carried a message or stayed up went down */
     MOS4_BUSY,    /* 503 with Retry-After: busy, come back then (off both ladders) */
+    MOS4_GONE,    /* it opened, then the peer went away (1001): fast, like MOS4_DOWN */
 };
 struct mos4_backoff {
     unsigned fast;     /* steps on the fast ladder */
@@ -131,6 +132,10 @@ bool cg__mos4_backoff_busy(struct mos4_backoff *b, int http_status, long retry_a
  * healthy (it carried a message or stayed up MOS4_HEALTHY_MS), else why it
  * failed (cg_ws_error, the HTTP status of a refused upgrade or 0). */
 enum mos4_outcome cg__mos4_outcome(bool was_up, bool healthy, enum cg_err err, int http_status);
+/* What the peer's close of a lane that was up says: MOS4_HEALTHY if the lane
+ * carried a message or was up MOS4_HEALTHY_MS, MOS4_GONE for 1001 "going
+ * away" (a listener stopping or restarting, M-08), else MOS4_DROPPED. */
+enum mos4_outcome cg__mos4_closed_outcome(bool carried, uint64_t up_for_ms, uint16_t close_code);
 
 struct mos4_peer;
 

@@ -133,6 +133,27 @@ static void test_busy_waits_retry_after_off_the_ladder(void **state)
     assert_int_equal(next(&b, MOS4_REFUSED), 8000);
 }
 
+/* M-08: a lane that opened and is closed with 1001 "going away" (a listener
+ * shutting down or restarting) before it carried anything is a peer gone,
+ * not one refusing us: the fast ladder, so the lane is back "as quickly as
+ * possible"; the refusal count stays. Any other early close (ENPS: 1003 on
+ * text frames, or no close frame at all) is a drop: the slow ladder. */
+static void test_going_away_is_not_a_refusal(void **state)
+{
+    (void)state;
+    assert_int_equal(cg__mos4_closed_outcome(false, 200, 1001), MOS4_GONE);
+    assert_int_equal(cg__mos4_closed_outcome(false, 200, 1003), MOS4_DROPPED);
+    assert_int_equal(cg__mos4_closed_outcome(false, 200, 1006), MOS4_DROPPED);
+    assert_int_equal(cg__mos4_closed_outcome(false, 200, 1000), MOS4_DROPPED);
+    assert_int_equal(cg__mos4_closed_outcome(true, 200, 1003), MOS4_HEALTHY);
+    assert_int_equal(cg__mos4_closed_outcome(false, MOS4_HEALTHY_MS, 1003), MOS4_HEALTHY);
+    struct mos4_backoff b = {0};
+    assert_int_equal(next(&b, MOS4_DROPPED), 1000);
+    assert_int_equal(next(&b, MOS4_GONE), 100); /* fast, like a peer that is down */
+    assert_int_equal(next(&b, MOS4_GONE), 200);
+    assert_int_equal(next(&b, MOS4_DROPPED), 2000); /* the refusal count was kept */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -142,6 +163,7 @@ int main(void)
         cmocka_unit_test(test_only_a_good_lane_starts_over),
         cmocka_unit_test(test_configured_cap_and_jitter),
         cmocka_unit_test(test_outcome_of_a_close),
+        cmocka_unit_test(test_going_away_is_not_a_refusal),
         cmocka_unit_test(test_busy_waits_retry_after_off_the_ladder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
