@@ -381,6 +381,21 @@ static struct mos4_held *find_held(struct mos4_lane *l, const char *msgid)
     return NULL;
 }
 
+/* A repeat of a request waiting its turn (same messageID, same content)?
+ * issue 12 item 10: e.g. the peer's repeats after our restart, while the
+ * journaled requests wait: never counted twice, never refused; answered in
+ * their turn. */
+static bool waits_its_turn(struct mos4_lane *l, const struct cg_mos_envelope *env,
+                           const uint8_t *digest)
+{
+    struct mos4_held *h = find_held(l, env->message_id);
+    if (h == NULL || memcmp(h->digest, digest, CG_MOS4_DIGEST) != 0)
+        return false;
+    lane_log(l, CG_LOG_INFO, "messageID %s again while it waits its turn: answered then",
+             env->message_id);
+    return true;
+}
+
 /* A request delivered before a restart, its answer lost with it, and the
  * redeliver rule off: acknowledged, not delivered twice. */
 static void ack_restored(struct mos4_lane *l, struct mos4_seen *s, const char *name)
@@ -408,13 +423,10 @@ static bool is_new(struct mos4_lane *l, const struct cg_mos_message *m, const ui
     if (env->message_id_kind == CG_MOS_MSGID_ABSENT)
         return true;
     struct mos4_seen *s = find_seen(l, env->message_id);
-    if (s != NULL && s->has_digest && memcmp(s->digest, digest, CG_MOS4_DIGEST) != 0) {
-        if (!reused_goes_on(l, env))
-            return false;
-        if (s->restored) /* what was delivered before the restart is another request */
-            *s = (struct mos4_seen){0};
-        return true; /* with the application still: held, then delivered */
-    }
+    if (s != NULL && s->restored && fresh && waits_its_turn(l, env, digest))
+        return false; /* the restored memory stays until the held one is delivered */
+    if (s != NULL && s->has_digest && memcmp(s->digest, digest, CG_MOS4_DIGEST) != 0)
+        return reused_goes_on(l, env); /* the old memory goes when this one is delivered */
     if (s != NULL && s->answer != NULL) { /* M-22: a lost answer, asked again */
         lane_log(l, CG_LOG_INFO, "messageID %s again: answered again from memory", env->message_id);
         if (!fresh) /* a journaled repeat: closed with the answer it got */
@@ -426,8 +438,7 @@ static bool is_new(struct mos4_lane *l, const struct cg_mos_message *m, const ui
     if (s != NULL && s->restored && l->peer->ep->cfg.redeliver) {
         lane_log(l, CG_LOG_WARN, "messageID %s again after a restart: delivered again, marked as "
                  "a possible repeat (M-22)", env->message_id);
-        *s = (struct mos4_seen){0}; /* deliver() records it afresh */
-        *repeat = true;
+        *repeat = true; /* forgotten only once deliver() recorded it: recording may fail */
         return true;
     }
     if (s != NULL && s->restored) {
@@ -441,15 +452,9 @@ static bool is_new(struct mos4_lane *l, const struct cg_mos_message *m, const ui
                  env->message_id);
         return false;
     }
-    struct mos4_held *h = fresh ? find_held(l, env->message_id) : NULL;
-    if (h != NULL && memcmp(h->digest, digest, CG_MOS4_DIGEST) == 0) {
-        /* issue 12 item 10: e.g. the peer's repeats after our restart, while the journaled
-         * requests wait: never counted twice, never refused; answered in their turn */
-        lane_log(l, CG_LOG_INFO, "messageID %s again while it waits its turn: answered then",
-                 env->message_id);
+    if (fresh && waits_its_turn(l, env, digest))
         return false;
-    }
-    return h == NULL || reused_goes_on(l, env);
+    return !fresh || find_held(l, env->message_id) == NULL || reused_goes_on(l, env);
 }
 
 /* Issue 12 item 12: does an envelope ID name who the lane is for? ASCII case

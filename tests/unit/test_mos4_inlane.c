@@ -474,6 +474,73 @@ static void test_compaction_amortised(void **state)
     rm_tmp(dir);
 }
 
+/* ---- M-22: a repeat redelivered after a restart keeps its mark until it is delivered ---- */
+
+/* Record mode (no journal option): request 1 delivered, unanswered, then a
+ * restart. Its repeat arrives while the disk is full: refused (NACK). The
+ * next repeat must still be delivered marked as a possible repeat, never as
+ * a fresh request (the mark was dropped before recording; same fix in
+ * src/flow/, commit ccaf4f5). */
+static void test_m22_redelivered_repeat_stays_marked_after_a_journal_failure(void **state)
+{
+    (void)state;
+    char dir[64];
+    mkdir_tmp(dir, sizeof(dir));
+    struct fix f;
+    fix_init(&f, dir, false);
+    f.app.hold = true; /* delivered, its answer lost with the restart */
+    send_req(&f, "dev", "1", "A");
+    assert_int_equal(f.app.delivered, 1);
+    fix_free(&f);
+    struct fix g;
+    fix_init(&g, dir, false); /* restart: 1 remembered as delivered before */
+    journal_fd = g.lane->jfd;
+    write_fail_errno = ENOSPC;
+    send_req(&g, "dev", "1", "A");
+    write_fail_errno = 0;
+    assert_int_equal(g.app.delivered, 0);
+    assert_int_equal(sent_count("No space left on device"), 1);
+    send_req(&g, "dev", "1", "A"); /* the sender's retry, the disk free again */
+    assert_int_equal(g.app.delivered, 1);
+    assert_int_equal(g.app.repeats, 1); /* marked: the application may have applied it */
+    send_req(&g, "dev", "1", "A"); /* now answered from memory, not delivered again */
+    assert_int_equal(g.app.delivered, 1);
+    assert_int_equal(sent_count("applied 1"), 2);
+    fix_free(&g);
+    rm_tmp(dir);
+}
+
+/* The same repeat while another request is with the application: held once
+ * (its second repeat waits with it), delivered once, still marked. */
+static void test_m22_redelivered_repeat_marked_when_held(void **state)
+{
+    (void)state;
+    char dir[64];
+    mkdir_tmp(dir, sizeof(dir));
+    struct fix f;
+    fix_init(&f, dir, false);
+    f.app.hold = true;
+    send_req(&f, "dev", "1", "A");
+    fix_free(&f);
+    struct fix g;
+    fix_init(&g, dir, false); /* restart */
+    g.app.hold = true;
+    send_req(&g, "dev", "2", "B"); /* with the application */
+    send_req(&g, "dev", "1", "A"); /* the repeat: held behind 2 */
+    send_req(&g, "dev", "1", "A"); /* and again: the same request, waiting */
+    assert_int_equal(g.app.delivered, 1);
+    assert_int_equal(g.lane->nheld, 1);
+    answer_all(&g);
+    for (int k = 0; k < 10 && g.app.nheld > 0; k++)
+        answer_all(&g);
+    assert_int_equal(g.app.delivered, 2);
+    assert_int_equal(g.app.repeats, 1);
+    assert_string_equal(g.app.last, "<roCreate><roID>A</roID></roCreate>");
+    assert_int_equal(sent_count("NACK"), 0);
+    fix_free(&g);
+    rm_tmp(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -487,6 +554,8 @@ int main(void)
         cmocka_unit_test(test_damaged_journal_restart),
         cmocka_unit_test(test_format1_journal_migrated),
         cmocka_unit_test(test_compaction_amortised),
+        cmocka_unit_test(test_m22_redelivered_repeat_stays_marked_after_a_journal_failure),
+        cmocka_unit_test(test_m22_redelivered_repeat_marked_when_held),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
