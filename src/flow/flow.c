@@ -80,7 +80,10 @@ static bool room(struct cg_flow *f)
 
 static void copy_id(char *dst, const char *src)
 {
-    snprintf(dst, CG_FLOW_MSGID, "%s", src != NULL ? src : "");
+    size_t n = src != NULL ? strnlen(src, CG_FLOW_MSGID - 1) : 0; /* cut, never overrun */
+    if (n > 0)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
 }
 
 static void wrote(struct cg_flow *f, enum cg_flow_dir dir, uint64_t now) { f->last_tx[dir] = now; }

@@ -130,7 +130,7 @@ void cg__http_date(int64_t t, char out[CG_HTTP_DATE_LEN])
     struct tm tm;
     if (gmtime_r(&tt, &tm) == NULL || tm.tm_year < 0 || tm.tm_year > 9999 - 1900)
         tm = (struct tm){.tm_year = 70, .tm_mday = 1, .tm_wday = 4}; /* 1970 stays 4 digits */
-    char buf[64];
+    char buf[96]; /* room for every int at full width: -O2 checks it (format-truncation) */
     snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
              tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
              tm.tm_sec);
