@@ -60,6 +60,48 @@ wait_port() { # wait_port PORT [SECONDS]
 # make_pki DIR OCSP_PORT: the dev PKI (root, intermediate, RSA + ECDSA leaves, negatives).
 make_pki() { bash "$SRC/scripts/dev-pki.sh" --dir "$1" --host localhost --ocsp-port "$2" >/dev/null; }
 
+# start_dev_and_gateway [GATEWAY_EXTRA]: the common rig of the gateway tests.
+# A MOS 4.0 device endpoint (mosID DEV; auth = none: no login on a test
+# listener, M-05) on $WSS, and a gateway whose link "ncs" takes a legacy NCS
+# (ncsID NCS, UCS-2BE) on $MOM and $RO and dials the device. GATEWAY_EXTRA
+# lines go into the [gateway] section. Sets P, RO, MOM, WSS and GW (the
+# gateway's PID); logs in $T/dev.{out,err} and $T/gw.{out,err}. Returns once
+# both legacy ports listen.
+start_dev_and_gateway() {
+  P=$T/pki
+  make_pki "$P" "$(free_port)"
+  RO=$(free_port); MOM=$(free_port); WSS=$(free_port)
+  cat >"$T/dev.conf" <<EOF
+[endpoint]
+role = mos
+id = DEV
+listen = 127.0.0.1:$WSS
+auth = none  # no login on this test listener (M-05)
+cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
+ocsp = no
+state_dir = $T/s-dev
+[peer NCS]
+channels = mom,ro
+EOF
+  cat >"$T/gw.conf" <<EOF
+[gateway]
+state_dir = $T/s-gw
+${1:-}
+[link ncs]
+legacy = ncs
+ncs_id = NCS
+mos_id = DEV
+legacy_listen = 127.0.0.1:$MOM,$RO
+channels = mom,ro
+url = wss://localhost:$WSS/mos/Communication
+ca = $P/root-ca.pem
+EOF
+  "$CASTGATE" mos serve --config "$T/dev.conf" >"$T/dev.out" 2>"$T/dev.err" &
+  PIDS+=($!); wait_port "$WSS"
+  "$CASTGATE" run --config "$T/gw.conf" >"$T/gw.out" 2>"$T/gw.err" &
+  GW=$!; PIDS+=($GW); wait_port "$RO"; wait_port "$MOM"
+}
+
 start_ocsp() { # start_ocsp PKI_DIR PORT
   bash "$SRC/scripts/ocsp-responder.sh" "$1" "$2" >"$T/ocsp-$2.log" 2>&1 &
   PIDS+=($!)

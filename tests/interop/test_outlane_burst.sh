@@ -9,37 +9,7 @@
 # answered once, and no answer is dropped.
 . "$(dirname "$0")/lib.sh"
 
-P=$T/pki
-make_pki "$P" "$(free_port)"
-RO=$(free_port); MOM=$(free_port); WSS=$(free_port)
-cat >"$T/dev.conf" <<EOF
-[endpoint]
-role = mos
-id = DEV
-listen = 127.0.0.1:$WSS
-auth = none  # no login on this test listener (M-05)
-cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
-ocsp = no
-state_dir = $T/s-dev
-[peer NCS]
-channels = mom,ro
-EOF
-cat >"$T/gw.conf" <<EOF
-[gateway]
-state_dir = $T/s-gw
-[link ncs]
-legacy = ncs
-ncs_id = NCS
-mos_id = DEV
-legacy_listen = 127.0.0.1:$MOM,$RO
-channels = mom,ro
-url = wss://localhost:$WSS/mos/Communication
-ca = $P/root-ca.pem
-EOF
-"$CASTGATE" mos serve --config "$T/dev.conf" >"$T/dev.out" 2>"$T/dev.err" &
-PIDS+=($!); wait_port "$WSS"
-"$CASTGATE" run --config "$T/gw.conf" >"$T/gw.out" 2>"$T/gw.err" &
-PIDS+=($!); wait_port "$RO"
+start_dev_and_gateway
 for ((i = 0; i < 200; i++)); do
   grep -q '"side":"mos4".*"channel":"ro","dir":"out","up":true' "$T/gw.out" && break
   sleep 0.1
