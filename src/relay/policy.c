@@ -44,28 +44,31 @@ bool cg__relay_report_count(unsigned long n)
     return n != 0 && n == p;
 }
 
+/* The index of name in names[n], or -1 (the policy enums are in table order). */
+static int name_index(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; name != NULL && i < n; i++)
+        if (strcmp(name, names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
 enum cg_err cg_relay_heartbeat_parse(const char *name, enum cg_relay_heartbeat *out)
 {
     static const char *const names[] = {"pass", "pass-or-answer", "answer"};
-    if (name == NULL || out == NULL)
+    int i = name_index(names, sizeof(names) / sizeof(names[0]), name);
+    if (i < 0 || out == NULL)
         return CG_EINVAL;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(name, names[i]) == 0) {
-            *out = (enum cg_relay_heartbeat)i;
-            return CG_OK;
-        }
-    return CG_EINVAL;
+    *out = (enum cg_relay_heartbeat)i;
+    return CG_OK;
 }
 
 enum cg_err cg_relay_removed_parse(const char *name, enum cg_relay_removed *out)
 {
     static const char *const names[] = {"pass", "reject", "translate", "translate-or-pass"};
-    if (name == NULL || out == NULL)
+    int i = name_index(names, sizeof(names) / sizeof(names[0]), name);
+    if (i < 0 || out == NULL)
         return CG_EINVAL;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(name, names[i]) == 0) {
-            *out = (enum cg_relay_removed)i;
-            return CG_OK;
-        }
-    return CG_EINVAL;
+    *out = (enum cg_relay_removed)i;
+    return CG_OK;
 }
