@@ -27,7 +27,8 @@ char *cg__strndup(const char *s, size_t n)
     char *d = malloc(n + 1);
     if (d == NULL)
         return NULL;
-    memcpy(d, s, n);
+    if (n > 0) /* s may be NULL when n is 0 (an empty buffer): memcpy must not see it */
+        memcpy(d, s, n);
     d[n] = '\0';
     return d;
 }

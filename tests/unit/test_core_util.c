@@ -219,6 +219,10 @@ static void test_strings(void **state)
     s = cg__strndup("abcdef", 3);
     assert_string_equal(s, "abc");
     free(s);
+    s = cg__strndup(NULL, 0); /* an empty cg_buf has data NULL: "" (and no UB) */
+    assert_non_null(s);
+    assert_string_equal(s, "");
+    free(s);
     char *slot = NULL;
     assert_int_equal(cg__str_replace(&slot, "one"), CG_OK);
     assert_string_equal(slot, "one");
