@@ -82,7 +82,8 @@ struct cg_issue_opts {
 CG_API enum cg_err cg_ca_issue(struct cg_ca *ca, const struct cg_issue_opts *opts,
                                const char *out_dir, char *serial_hex, size_t serial_hex_len);
 
-/* RFC 5280 reason codes used by revoke (0: unspecified). */
+/* RFC 5280 reason codes used by revoke (0: unspecified, 1..6); 7 (unused)
+ * and 8 (removeFromCRL, for delta CRLs only) are refused with CG_EINVAL. */
 CG_API enum cg_err cg_ca_revoke(struct cg_ca *ca, const char *serial_hex, int reason);
 /* Revokes the certificate in a PEM file (its serial). */
 CG_API enum cg_err cg_ca_revoke_file(struct cg_ca *ca, const char *cert_file, int reason);

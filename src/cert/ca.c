@@ -510,7 +510,8 @@ enum cg_err cg_ca_revoke(struct cg_ca *ca, const char *serial, int reason)
     char hex[CG_CERT_MAX_SERIAL_HEX];
     struct cg_db db = {0};
     CG_CHECK(ca != NULL, CG_EINVAL);
-    const char *rname = cg__db_reason_name(reason);
+    /* RFC 5280 §5.3.1: removeFromCRL (8) only un-revokes, in delta CRLs. */
+    const char *rname = reason != 8 ? cg__db_reason_name(reason) : NULL;
     if (cg__cert_norm_serial(serial, hex) != CG_OK || rname == NULL) {
         cg__log(ca->ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "not a serial number or reason");
         return CG_EINVAL;

@@ -55,7 +55,7 @@ bool cg__cert_is_ip(const char *name);
 struct cg_db_row {
     char status;            /* 'V' valid, 'R' revoked, 'E' expired */
     char expires[16];       /* YYMMDDHHMMSSZ (UTCTime) or YYYYMMDDHHMMSSZ */
-    char revoked[32];       /* "" or YYMMDDHHMMSSZ[,reason] */
+    char revoked[48];       /* "" or YYMMDDHHMMSSZ[,reason]; fits every reason name */
     char serial[CG_CERT_MAX_SERIAL_HEX]; /* uppercase hex, as BN_bn2hex */
     char subject[256];
 };

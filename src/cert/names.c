@@ -25,6 +25,16 @@ static bool label_ok(const char *s, size_t n)
     return true;
 }
 
+/* RFC 1123 §2.1 / RFC 3696 §2: the rightmost label is never all digits, so
+ * "256.1.1.1" or "01.2.3.4" (not addresses to inet_pton, but to some
+ * resolvers) is no host name. */
+static bool last_label_numeric(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    const char *last = dot != NULL ? dot + 1 : name;
+    return last[0] != '\0' && strspn(last, "0123456789") == strlen(last);
+}
+
 enum cg_err cg_cert_check_host(const char *name, bool allow_wildcard, bool allow_ip,
                                const char **why)
 {
@@ -47,6 +57,8 @@ enum cg_err cg_cert_check_host(const char *name, bool allow_wildcard, bool allow
                 w = "wildcard certificates should not be used (BCP-003-01 B-11); "
                     "name every host instead, or --allow-wildcard if you must";
             p = name + 2;
+            if (*p == '\0')
+                w = "a wildcard needs a name after '*.'";
         }
         while (w == NULL && *p != '\0') {
             const char *dot = strchr(p, '.');
@@ -62,6 +74,8 @@ enum cg_err cg_cert_check_host(const char *name, bool allow_wildcard, bool allow
                     w = w ? w : "trailing dot: give the name without it";
             }
         }
+        if (w == NULL && last_label_numeric(name))
+            w = "not a valid DNS name: the last label is all digits (RFC 1123 section 2.1)";
     }
     if (why != NULL)
         *why = w;

@@ -190,10 +190,12 @@ enum cg_err cg__ocsp_decode_get(const char *path, uint8_t **out, size_t *out_len
     }
     b64[n] = '\0';
     CG_ENSURE(n % 4 == 0 && n > 0, CG_EPROTO);
+    /* RFC 4648 §4: at most two '=', only at the very end. */
+    size_t pad = (b64[n - 1] == '=') + (b64[n - 2] == '=');
+    CG_ENSURE(memchr(b64, '=', n - pad) == NULL, CG_EPROTO);
     int dl = EVP_DecodeBlock(der, (const unsigned char *)b64, (int)n);
     CG_ENSURE(dl > 0, CG_EPROTO);
     /* EVP_DecodeBlock counts padding as zero bytes: take them off. */
-    size_t pad = (b64[n - 1] == '=') + (b64[n - 2] == '=');
     CG_ENSURE((size_t)dl > pad, CG_EPROTO);
     *out = der;
     *out_len = (size_t)dl - pad;

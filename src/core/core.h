@@ -83,6 +83,9 @@ uint64_t cg__now_ms(void);                     /* monotonic milliseconds */
 /* Copies src into dst (size dstsz) and escapes anything that is not printable
  * ASCII as \xHH, so peer-supplied text can go into a log line safely. */
 void cg__log_escape(char *dst, size_t dstsz, const char *src, size_t srclen);
+/* True when data is valid UTF-8 (RFC 3629: no overlongs, surrogates or
+ * values past U+10FFFF): WebSocket text frames, MOS IDs, DNS-SD instances. */
+bool cg__utf8_valid(const uint8_t *data, size_t len);
 
 /* Reads a whole file (at most max bytes) into a fresh NUL-terminated buffer. */
 enum cg_err cg__read_file(const char *path, size_t max, uint8_t **out, size_t *out_len);

@@ -40,10 +40,16 @@ enum cg_err cg__dnssd_check_instance(const char *label)
 {
     CG_CHECK(label != NULL, CG_EINVAL);
     size_t len = strlen(label);
-    /* RFC 6763 §4.1.1: Net-Unicode text, at most 63 octets, no control chars. */
+    /* RFC 6763 §4.1.1: Net-Unicode text (RFC 5198: UTF-8), at most 63
+     * octets, no control characters: C0, DEL, nor C1 (U+0080..U+009F, which
+     * UTF-8 writes C2 80..C2 9F). */
     CG_CHECK(len >= 1 && len <= 63, CG_EINVAL);
-    for (size_t i = 0; i < len; i++)
-        CG_CHECK((unsigned char)label[i] >= 0x20 && label[i] != 0x7f, CG_EINVAL);
+    CG_CHECK(cg__utf8_valid((const uint8_t *)label, len), CG_EINVAL);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)label[i];
+        CG_CHECK(c >= 0x20 && c != 0x7f, CG_EINVAL);
+        CG_CHECK(!(c == 0xc2 && (unsigned char)label[i + 1] <= 0x9f), CG_EINVAL);
+    }
     return CG_OK;
 }
 

@@ -48,6 +48,8 @@ struct cg_http_parser {
     size_t header_bytes;
     size_t max_header;
     size_t max_body;
+    const uint8_t *feed_end;  /* end of the bytes being fed (for the chunk CRLF check) */
+    unsigned crlf_need;       /* 2, 1: CR LF still due after a chunk's data */
     int error_status;         /* 0, or the 4xx this request gets */
     const char *error_reason; /* static string for the log (B-24) */
 };

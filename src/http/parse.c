@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define LINE_MAX_BYTES 8192
 
@@ -53,8 +54,12 @@ static int store_header(struct cg_http_parser *hp)
     if (h == NULL)
         return fail(hp, 500, "out of memory");
     r->headers = h;
+    /* RFC 9112 §5.1: trailing whitespace (OWS) is not part of the value */
+    size_t vlen = hp->value.len;
+    while (vlen > 0 && (hp->value.data[vlen - 1] == ' ' || hp->value.data[vlen - 1] == '\t'))
+        vlen--;
     h[r->nheaders].name = cg__strndup((char *)hp->field.data, hp->field.len);
-    h[r->nheaders].value = cg__strndup((char *)hp->value.data, hp->value.len);
+    h[r->nheaders].value = cg__strndup((char *)hp->value.data, vlen);
     r->nheaders++;
     if (h[r->nheaders - 1].name == NULL || h[r->nheaders - 1].value == NULL)
         return fail(hp, 500, "out of memory");
@@ -103,6 +108,15 @@ static int split_url(struct cg_http_parser *hp)
     return 0;
 }
 
+/* RFC 9112 §3.2: more than one Host line gets 400. */
+static bool several_hosts(const struct cg_http_request *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nheaders; i++)
+        n += strcasecmp(r->headers[i].name, "Host") == 0;
+    return n > 1;
+}
+
 static int on_headers_complete(http_parser *p)
 {
     struct cg_http_parser *hp = hp_of(p);
@@ -118,6 +132,8 @@ static int on_headers_complete(http_parser *p)
         return -1;
     if (p->http_minor == 1 && cg__http_request_header(r, "Host") == NULL)
         return fail(hp, 400, "missing Host header");
+    if (several_hosts(r))
+        return fail(hp, 400, "more than one Host header");
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > hp->max_body)
         return fail(hp, 413, "request body too large");
     r->keep_alive = http_should_keep_alive(p) != 0;
@@ -129,11 +145,28 @@ static int on_headers_complete(http_parser *p)
     return 0;
 }
 
+/* RFC 9112 §7.1: chunk-data is followed by CRLF. http-parser (built
+ * without HTTP_PARSER_STRICT) takes any two bytes there, which lets a
+ * request's end be read differently by a proxy in front: check them here,
+ * in the bytes fed so far (p..end) and, when cut, at the next feed. */
+static bool chunk_crlf_ok(struct cg_http_parser *hp, const uint8_t *p, const uint8_t *end)
+{
+    for (; hp->crlf_need > 0 && p < end; p++, hp->crlf_need--)
+        if (*p != (hp->crlf_need == 2 ? '\r' : '\n'))
+            return false;
+    return true;
+}
+
 static int on_body(http_parser *p, const char *at, size_t n)
 {
     struct cg_http_parser *hp = hp_of(p);
     if (hp->req.body.len + n > hp->max_body)
         return fail(hp, 413, "request body too large");
+    if ((p->flags & F_CHUNKED) && p->content_length == 0) { /* this chunk's data ends here */
+        hp->crlf_need = 2;
+        if (!chunk_crlf_ok(hp, (const uint8_t *)at + n, hp->feed_end))
+            return fail(hp, 400, "chunk data not followed by CRLF");
+    }
     return cg__buf_append(&hp->req.body, at, n) == CG_OK ? 0 : fail(hp, 500, "out of memory");
 }
 
@@ -256,6 +289,11 @@ size_t cg__http_parser_feed(struct cg_http_parser *hp, const uint8_t *data, size
         return feed_line(hp, data, len);
     if (!hp->line_done)
         feed_line(hp, data, len); /* keep a copy of the request line */
+    if (!chunk_crlf_ok(hp, data, data + len)) {
+        fail(hp, 400, "chunk data not followed by CRLF");
+        return 0;
+    }
+    hp->feed_end = data + len;
     size_t used = http_parser_execute(&hp->p, &settings, (const char *)data, len);
     enum http_errno e = HTTP_PARSER_ERRNO(&hp->p);
     if (e == HPE_PAUSED) {

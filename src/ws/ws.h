@@ -16,9 +16,6 @@ struct cg_conn;
 int cg__ws_check_upgrade(const struct cg_http_request *req, const char **reason);
 /* base64(SHA-1(key + GUID)) into out (at least 29 bytes). */
 enum cg_err cg__ws_accept_key(const char *key, char *out, size_t outsz);
-/* True when data is valid UTF-8 (RFC 3629: no overlongs, surrogates or
- * values past U+10FFFF), as text frames must be. */
-bool cg__utf8_valid(const uint8_t *data, size_t len);
 
 /* ---- receiving frames (rx.c, sans-I/O) ---- */
 
