@@ -43,6 +43,17 @@
             return (err);                                                                          \
     } while (0)
 
+/* Defines a public setter that stores one flag of a configuration object:
+ * `enum cg_err fn(type *cfg, bool on)`, CG_EINVAL for a NULL cfg, else CG_OK.
+ * Its declaration and documentation stay in the public header. */
+#define CG_BOOL_SETTER(fn, type, field)                                                            \
+    enum cg_err fn(type *cfg, bool on)                                                             \
+    {                                                                                              \
+        CG_CHECK(cfg != NULL, CG_EINVAL);                                                          \
+        cfg->field = on;                                                                           \
+        return CG_OK;                                                                              \
+    }
+
 #define CG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define CG_UNUSED(x) ((void)(x))
 

@@ -79,12 +79,7 @@ enum cg_err cg_mos_endpoint_config_set_credentials(struct cg_mos_endpoint_config
     return cg__str_replace(&cfg->credentials, file);
 }
 
-enum cg_err cg_mos_endpoint_config_set_auth_none(struct cg_mos_endpoint_config *cfg, bool on)
-{
-    CG_CHECK(cfg != NULL, CG_EINVAL);
-    cfg->auth_none = on;
-    return CG_OK;
-}
+CG_BOOL_SETTER(cg_mos_endpoint_config_set_auth_none, struct cg_mos_endpoint_config, auth_none)
 
 enum cg_err cg_mos_endpoint_config_set_timing(struct cg_mos_endpoint_config *cfg,
                                               uint32_t keepalive_ms, uint32_t ack_timeout_ms,
@@ -138,12 +133,7 @@ enum cg_err cg_mos_endpoint_config_set_limits(struct cg_mos_endpoint_config *cfg
     return CG_OK;
 }
 
-enum cg_err cg_mos_endpoint_config_set_validate(struct cg_mos_endpoint_config *cfg, bool on)
-{
-    CG_CHECK(cfg != NULL, CG_EINVAL);
-    cfg->validate = on;
-    return CG_OK;
-}
+CG_BOOL_SETTER(cg_mos_endpoint_config_set_validate, struct cg_mos_endpoint_config, validate)
 
 enum cg_err cg_mos_endpoint_config_set_xml_limits(struct cg_mos_endpoint_config *cfg,
                                                   uint32_t max_attributes, uint32_t max_depth,
@@ -157,12 +147,7 @@ enum cg_err cg_mos_endpoint_config_set_xml_limits(struct cg_mos_endpoint_config 
     return CG_OK;
 }
 
-enum cg_err cg_mos_endpoint_config_set_redeliver(struct cg_mos_endpoint_config *cfg, bool on)
-{
-    CG_CHECK(cfg != NULL, CG_EINVAL);
-    cfg->redeliver = on;
-    return CG_OK;
-}
+CG_BOOL_SETTER(cg_mos_endpoint_config_set_redeliver, struct cg_mos_endpoint_config, redeliver)
 
 enum cg_err cg_mos_endpoint_config_set_reused_id(struct cg_mos_endpoint_config *cfg,
                                                  enum cg_mos_reused policy)
@@ -173,20 +158,10 @@ enum cg_err cg_mos_endpoint_config_set_reused_id(struct cg_mos_endpoint_config *
     return CG_OK;
 }
 
-enum cg_err cg_mos_endpoint_config_set_deliver_heartbeats(struct cg_mos_endpoint_config *cfg,
-                                                          bool on)
-{
-    CG_CHECK(cfg != NULL, CG_EINVAL);
-    cfg->deliver_heartbeats = on;
-    return CG_OK;
-}
+CG_BOOL_SETTER(cg_mos_endpoint_config_set_deliver_heartbeats, struct cg_mos_endpoint_config,
+               deliver_heartbeats)
 
-enum cg_err cg_mos_endpoint_config_set_journal(struct cg_mos_endpoint_config *cfg, bool on)
-{
-    CG_CHECK(cfg != NULL, CG_EINVAL);
-    cfg->journal = on;
-    return CG_OK;
-}
+CG_BOOL_SETTER(cg_mos_endpoint_config_set_journal, struct cg_mos_endpoint_config, journal)
 
 enum cg_err cg_mos_endpoint_config_set_fsync(struct cg_mos_endpoint_config *cfg,
                                              enum cg_mos_fsync policy, uint32_t interval_ms)
@@ -284,12 +259,7 @@ enum cg_err cg_mos_peer_config_set_legacy_allow(struct cg_mos_peer_config *pc, c
     return cg__mos4_allow_parse(list != NULL ? list : "", &pc->allow);
 }
 
-enum cg_err cg_mos_peer_config_set_text_frames(struct cg_mos_peer_config *pc, bool on)
-{
-    CG_CHECK(pc != NULL, CG_EINVAL);
-    pc->text_frames = on;
-    return CG_OK;
-}
+CG_BOOL_SETTER(cg_mos_peer_config_set_text_frames, struct cg_mos_peer_config, text_frames)
 
 /* ---- the endpoint ---- */
 
