@@ -169,8 +169,10 @@ static void md_rows(FILE *f, bool gateway_file, const char *sect, const char *ti
             opt_bounds(r, &min, &max);
             snprintf(range, sizeof(range), " %ld..%ld", min, max);
         }
-        fprintf(f, "| `%s` | %s%s | %s | %s | %s |\n", r->name, type_word(r, word, sizeof(word)),
-                range, def[0] ? def : "-",
+        fprintf(f, "| `%s` | ", r->name);
+        for (const char *w = type_word(r, word, sizeof(word)); *w != '\0'; w++)
+            fputs(*w == '|' ? "\\|" : (char[2]){*w, '\0'}, f); /* a bar would end the cell */
+        fprintf(f, "%s | %s | %s | %s |\n", range, def[0] ? def : "-",
                 !gateway_file ? "-" : r->flags & OPT_RESTART ? "restart" : "yes", r->help);
     }
 }
