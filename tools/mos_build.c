@@ -158,7 +158,8 @@ enum cg_err mosb_server(struct cg_ctx *ctx, const struct mosconf *c, struct cg_s
     if (rc == CG_OK)
         rc = cg_server_config_set_hsts(sc, (uint32_t)c->hsts, false);
     if (rc == CG_OK)
-        rc = cg_server_config_set_limit(sc, CG_LIMIT_MAX_WS_MESSAGE, (uint64_t)c->opt[CG_MOS_OPT_MAX_MESSAGE]);
+        rc = cg_server_config_set_limit(sc, CG_LIMIT_MAX_WS_MESSAGE,
+                                        (uint64_t)c->opt[CG_MOS_OPT_MAX_MESSAGE]);
     if (rc == CG_OK)
         rc = cg_server_new(ctx, sc, out);
     cg_server_config_free(sc);

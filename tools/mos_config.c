@@ -55,7 +55,7 @@ static const char *const fsync_names[] = {"always", "interval", "never", NULL}; 
 static const char *const removed_names[] = {"pass", "reject", "translate", "translate-or-pass",
                                             NULL};                           /* cg_relay_removed */
 static const char *const heartbeat_names[] = {"pass", "pass-or-answer", "answer",
-                                              NULL};                         /* cg_relay_heartbeat */
+                                              NULL}; /* cg_relay_heartbeat */
 
 #define R OPT_RESTART
 const struct opt_row mos_opt_rows[] = {
@@ -87,8 +87,8 @@ const struct opt_row mos_opt_rows[] = {
     FLAG("endpoint", "ocsp", E(ocsp), 1, 0, "staple OCSP responses (B-12)"),
     LIB_FLAG("validate", CG_MOS_OPT_VALIDATE, R, "check every message is well-formed XML"),
     LIB_CHOICE("heartbeat_time", CG_MOS_OPT_HEARTBEAT_TIME, time_names, R,
-               "full (2026-12-06T10:00:00,123Z) or short (2026-12-06T10:00:00, as ENPS writes): the "
-               "time in heartbeats we write (M-24)"),
+               "full (2026-12-06T10:00:00,123Z) or short (2026-12-06T10:00:00, as ENPS "
+               "writes): the time in heartbeats we write (M-24)"),
     LIB_NUMBER("max_attributes", CG_MOS_OPT_MAX_ATTRIBUTES, 1, R,
                "validate: refuse more attributes on one element"),
     LIB_NUMBER("max_depth", CG_MOS_OPT_MAX_DEPTH, 1, R, "validate: refuse elements nested deeper"),
@@ -108,7 +108,8 @@ const struct opt_row mos_opt_rows[] = {
     TEXT("peer", "pin", P(pin), NULL, 0, "SHA-256 of the peer's certificate (M-06)"),
     TEXT("peer", "cert_name", P(cert_name), NULL, 0,
          "the name the peer's certificate must carry instead of the url's host (with ca or pin)"),
-    FLAG("peer", "self_signed", P(self_signed), 0, 0, "accept a self-signed peer certificate (M-06)"),
+    FLAG("peer", "self_signed", P(self_signed), 0, 0,
+         "accept a self-signed peer certificate (M-06)"),
     TEXT("peer", "user", P(user), NULL, 0, "our user name at the peer (M-05)"),
     PATH("peer", "password_file", P(password_file), 0, "file holding our password at the peer"),
     FLAG("peer", "text_frames", P(text_frames), 0, 0, "send UTF-8 text frames (M-04)"),
@@ -603,13 +604,15 @@ void gwconf_free(struct gwconf *c)
 static bool differs(const struct opt_row *row, const char *a, const char *b)
 {
     if (row->lib != OPT_NONE)
-        return ((const struct mosconf *)a)->opt[row->lib] != ((const struct mosconf *)b)->opt[row->lib];
+        return ((const struct mosconf *)a)->opt[row->lib] !=
+               ((const struct mosconf *)b)->opt[row->lib];
     if (row->type == OPT_TEXT || row->type == OPT_PATH)
         return strcmp(a + row->off, b + row->off) != 0;
     return row->type != OPT_CERT && memcmp(a + row->off, b + row->off, row->size) != 0;
 }
 
-void gwconf_fixed_changes(const struct gwconf *old, const struct gwconf *now, char *out, size_t size)
+void gwconf_fixed_changes(const struct gwconf *old, const struct gwconf *now, char *out,
+                          size_t size)
 {
     size_t len = 0;
     out[0] = '\0';

@@ -217,7 +217,8 @@ enum cg_err cg_mos_endpoint_config_set_xml_limits(struct cg_mos_endpoint_config 
     CG_CHECK(cfg != NULL, CG_EINVAL);
     const enum cg_mos_option opt[3] = {CG_MOS_OPT_MAX_ATTRIBUTES, CG_MOS_OPT_MAX_DEPTH,
                                        CG_MOS_OPT_ASYNC_VALIDATE_BYTES};
-    int64_t v[3] = {max_attributes, max_depth, async_bytes <= INT64_MAX ? (int64_t)async_bytes : -1};
+    int64_t v[3] = {max_attributes, max_depth,
+                    async_bytes <= INT64_MAX ? (int64_t)async_bytes : -1};
     for (int i = 0; i < 3; i++) { /* 0: the default */
         v[i] = v[i] == 0 ? options[opt[i]].def : v[i];
         CG_GUARD(option_check(opt[i], v[i]));
