@@ -276,7 +276,8 @@ CG_API enum cg_err cg_mos_endpoint_config_set_option(struct cg_mos_endpoint_conf
                                                      enum cg_mos_option opt, int64_t value);
 /* The bounds and default of opt. A value is valid when min <= value <= max,
  * or when it is 0 and *zero_off is set (0 turns the option off). Any out
- * pointer may be NULL. CG_EINVAL for an unknown option. */
+ * pointer may be NULL. CG_EINVAL for an unknown option (CG_EINTERNAL: one the
+ * library's table lacks, a bug). */
 CG_API enum cg_err cg_mos_endpoint_option_info(enum cg_mos_option opt, int64_t *min, int64_t *max,
                                                int64_t *def, bool *zero_off);
 
