@@ -89,36 +89,17 @@ static enum cg_err make_endpoint(struct app *a, const struct cg_mos_handlers *h)
 {
     const struct mosconf *c = &a->conf;
     struct cg_mos_endpoint_config *ec = NULL;
-    enum cg_mos_role role = strcmp(c->role, "ncs") == 0 ? CG_MOS_ROLE_NCS : CG_MOS_ROLE_MOS;
-    enum cg_err rc = cg_mos_endpoint_config_new(role, c->id, &ec);
+    enum cg_err rc = cg_mos_endpoint_config_new((enum cg_mos_role)c->role, c->id, &ec);
     if (rc == CG_OK && c->state_dir[0])
         rc = cg_mos_endpoint_config_set_state_dir(ec, c->state_dir);
     if (rc == CG_OK && c->credentials[0])
         rc = cg_mos_endpoint_config_set_credentials(ec, c->credentials);
-    if (rc == CG_OK && !strcmp(c->auth, "none")) /* the file said so (M-05) */
+    if (rc == CG_OK && c->auth == MOSCONF_AUTH_NONE) /* the file said so (M-05) */
         rc = cg_mos_endpoint_config_set_auth_none(ec, true);
     if (rc == CG_OK)
-        rc = cg_mos_endpoint_config_set_timing(ec, (uint32_t)c->keepalive_s * 1000,
-                                               (uint32_t)c->ack_timeout_ms, (uint32_t)c->retries,
-                                               (uint32_t)c->reconnect_max_ms);
+        rc = cg_mos_endpoint_config_set_limits(ec, (size_t)c->opt[CG_MOS_OPT_MAX_MESSAGE], 100000);
     if (rc == CG_OK)
-        rc = cg_mos_endpoint_config_set_refused_backoff(ec, (uint32_t)c->refused_backoff_max_ms);
-    if (rc == CG_OK)
-        rc = cg_mos_endpoint_config_set_limits(ec, (size_t)c->max_message, 100000);
-    if (rc == CG_OK)
-        rc = cg_mos_endpoint_config_set_validate(ec, c->validate);
-    if (rc == CG_OK && !strcmp(c->heartbeat_time, "short")) /* M-24 */
-        rc = cg_mos_endpoint_config_set_heartbeat_time(ec, CG_MOS_TIME_SHORT);
-    if (rc == CG_OK && c->silent_reset_s > 0)
-        rc = cg_mos_endpoint_config_set_silent_reset(ec, (uint32_t)c->silent_reset_s * 1000);
-    if (rc == CG_OK)
-        rc = cg_mos_endpoint_config_set_xml_limits(ec, (uint32_t)c->max_attributes,
-                                                   (uint32_t)c->max_depth,
-                                                   (size_t)c->validate_async_bytes);
-    if (rc == CG_OK)
-        rc = cg_mos_endpoint_config_set_reused_id(ec, !strcmp(c->reused_id, "nack")
-                                                          ? CG_MOS_REUSED_NACK
-                                                          : CG_MOS_REUSED_DELIVER);
+        rc = mosconf_apply(c, ec); /* the table's endpoint options */
     if (rc == CG_OK)
         rc = cg_mos_endpoint_new(a->ctx, ec, h, a, &a->ep);
     cg_mos_endpoint_config_free(ec);
@@ -317,8 +298,7 @@ static int queue_heartbeat(struct app *a)
 {
     uint8_t *hb = NULL;
     size_t n = 0;
-    enum cg_mos_time_form form = !strcmp(a->conf.heartbeat_time, "short") ? CG_MOS_TIME_SHORT
-                                                                          : CG_MOS_TIME_FULL;
+    enum cg_mos_time_form form = (enum cg_mos_time_form)a->conf.opt[CG_MOS_OPT_HEARTBEAT_TIME];
     uv_timeval64_t tv;
     uv_gettimeofday(&tv);
     enum cg_err rc = cg_mos_build_heartbeat_form(CG_MOS_UTF8, "x", "x", NULL,

@@ -216,38 +216,18 @@ static enum cg_err configure_endpoint(void *user, enum cg_relay_side side, enum 
         rc = cg_mos_endpoint_config_set_state_dir(ec, dir);
         if (rc == CG_OK)
             rc = cg_mos_endpoint_config_set_journal(ec, c->journal);
-        enum cg_mos_fsync fs = !strcmp(c->fsync, "never") ? CG_MOS_FSYNC_NEVER
-                             : !strcmp(c->fsync, "interval") ? CG_MOS_FSYNC_INTERVAL
-                                                             : CG_MOS_FSYNC_ALWAYS;
         if (rc == CG_OK)
-            rc = cg_mos_endpoint_config_set_fsync(ec, fs, (uint32_t)c->fsync_interval_ms);
+            rc = cg_mos_endpoint_config_set_fsync(ec, (enum cg_mos_fsync)c->fsync,
+                                                  (uint32_t)c->fsync_interval_ms);
     }
     if (rc == CG_OK && mos4 && g->credentials[0])
         rc = cg_mos_endpoint_config_set_credentials(ec, g->credentials);
-    if (rc == CG_OK && mos4 && !strcmp(g->auth, "none")) /* the file said so (M-05) */
+    if (rc == CG_OK && mos4 && g->auth == MOSCONF_AUTH_NONE) /* the file said so (M-05) */
         rc = cg_mos_endpoint_config_set_auth_none(ec, true);
     if (rc == CG_OK)
-        rc = cg_mos_endpoint_config_set_timing(ec, (uint32_t)g->keepalive_s * 1000,
-                                               (uint32_t)g->ack_timeout_ms, (uint32_t)g->retries,
-                                               (uint32_t)g->reconnect_max_ms);
+        rc = cg_mos_endpoint_config_set_limits(ec, (size_t)g->opt[CG_MOS_OPT_MAX_MESSAGE], 100000);
     if (rc == CG_OK)
-        rc = cg_mos_endpoint_config_set_refused_backoff(ec, (uint32_t)g->refused_backoff_max_ms);
-    if (rc == CG_OK)
-        rc = cg_mos_endpoint_config_set_limits(ec, (size_t)g->max_message, 100000);
-    if (rc == CG_OK)
-        rc = cg_mos_endpoint_config_set_validate(ec, g->validate);
-    if (rc == CG_OK && !strcmp(g->heartbeat_time, "short")) /* M-24 */
-        rc = cg_mos_endpoint_config_set_heartbeat_time(ec, CG_MOS_TIME_SHORT);
-    if (rc == CG_OK && g->silent_reset_s > 0)
-        rc = cg_mos_endpoint_config_set_silent_reset(ec, (uint32_t)g->silent_reset_s * 1000);
-    if (rc == CG_OK)
-        rc = cg_mos_endpoint_config_set_xml_limits(ec, (uint32_t)g->max_attributes,
-                                                   (uint32_t)g->max_depth,
-                                                   (size_t)g->validate_async_bytes);
-    if (rc == CG_OK)
-        rc = cg_mos_endpoint_config_set_reused_id(ec, !strcmp(g->reused_id, "nack")
-                                                          ? CG_MOS_REUSED_NACK
-                                                          : CG_MOS_REUSED_DELIVER);
+        rc = mosconf_apply(g, ec); /* the table's endpoint options */
     return rc;
 }
 
@@ -272,16 +252,10 @@ static void link_free(struct gw *gw, struct gw_link *k)
 static enum cg_err link_build(const struct gwlink *conf, struct cg_relay_link_config **lc,
                               struct mosconf_peer *gear, struct mosconf_peer *far)
 {
-    bool gear_ncs = !strcmp(conf->legacy, "ncs");
+    bool gear_ncs = conf->legacy == CG_MOS_ROLE_NCS;
     const char *gear_id = gear_ncs ? conf->ncs_id : conf->mos_id;
     const char *far_id = gear_ncs ? conf->mos_id : conf->ncs_id;
-    enum cg_relay_heartbeat hb = CG_RELAY_HB_PASS;
-    enum cg_relay_removed removed = CG_RELAY_REMOVED_PASS;
-    enum cg_err rc = cg_relay_heartbeat_parse(conf->heartbeat, &hb);
-    if (rc == CG_OK)
-        rc = cg_relay_removed_parse(conf->removed_in_4, &removed);
-    if (rc == CG_OK)
-        rc = cg_relay_link_config_new(conf->name, lc);
+    enum cg_err rc = cg_relay_link_config_new(conf->name, lc);
     if (rc != CG_OK)
         return rc;
     rc = cg_relay_link_config_set_gear(*lc, gear_ncs ? CG_MOS_ROLE_NCS : CG_MOS_ROLE_MOS,
@@ -289,19 +263,19 @@ static enum cg_err link_build(const struct gwlink *conf, struct cg_relay_link_co
     if (rc == CG_OK)
         rc = cg_relay_link_config_set_path(*lc, conf->path);
     if (rc == CG_OK)
-        rc = cg_relay_link_config_set_heartbeat(*lc, hb);
+        rc = cg_relay_link_config_set_heartbeat(*lc, (enum cg_relay_heartbeat)conf->heartbeat);
     if (rc == CG_OK)
-        rc = cg_relay_link_config_set_removed_in_4(*lc, removed);
+        rc = cg_relay_link_config_set_removed_in_4(*lc, (enum cg_relay_removed)conf->removed_in_4);
     *gear = (struct mosconf_peer){0};
     *far = conf->p;
     snprintf(gear->id, sizeof(gear->id), "%s", gear_id);
     snprintf(gear->channels, sizeof(gear->channels), "%s", conf->p.channels);
     memcpy(gear->legacy_dial, conf->p.legacy_dial, sizeof(gear->legacy_dial));
     memcpy(gear->legacy_listen, conf->p.legacy_listen, sizeof(gear->legacy_listen));
-    memcpy(gear->legacy_encoding, conf->p.legacy_encoding, sizeof(gear->legacy_encoding));
+    gear->legacy_encoding = conf->p.legacy_encoding;
     memcpy(gear->legacy_allow, conf->p.legacy_allow, sizeof(gear->legacy_allow));
     snprintf(far->id, sizeof(far->id), "%s", far_id);
-    far->legacy_dial[0] = far->legacy_listen[0] = far->legacy_encoding[0] = far->legacy_allow[0] = '\0';
+    far->legacy_dial[0] = far->legacy_listen[0] = far->legacy_allow[0] = '\0';
     return rc;
 }
 
@@ -364,25 +338,13 @@ static bool same_link(const struct gw_link *k, const struct gwlink *c)
     return memcmp(&a, &b, sizeof(a)) == 0 && memcmp(s, k->stamps, sizeof(s)) == 0;
 }
 
-/* What a reload cannot change without dropping every link. */
+/* What a reload cannot change without dropping every link (the table's
+ * restart rows). */
 static void warn_fixed(const struct gwconf *old, const struct gwconf *now)
 {
-    const struct mosconf *a = &old->g, *b = &now->g;
-    const char *what = strcmp(a->listen, b->listen) ? "listen"
-                     : strcmp(a->state_dir, b->state_dir) ? "state_dir"
-                     : old->journal != now->journal || strcmp(old->fsync, now->fsync) ? "journal/fsync"
-                     : a->keepalive_s != b->keepalive_s || a->ack_timeout_ms != b->ack_timeout_ms ||
-                               a->retries != b->retries || a->reconnect_max_ms != b->reconnect_max_ms ||
-                               a->refused_backoff_max_ms != b->refused_backoff_max_ms ||
-                               a->max_message != b->max_message || a->validate != b->validate ||
-                               strcmp(a->heartbeat_time, b->heartbeat_time) != 0 ||
-                               a->silent_reset_s != b->silent_reset_s ||
-                               a->max_attributes != b->max_attributes ||
-                               a->max_depth != b->max_depth ||
-                               a->validate_async_bytes != b->validate_async_bytes
-                         ? "timing or limits"
-                         : NULL;
-    if (what != NULL)
+    char what[512];
+    gwconf_fixed_changes(old, now, what, sizeof(what));
+    if (what[0] != '\0')
         fprintf(stderr, "castgate run: reload: [gateway] %s changed: that takes a restart; the "
                 "running value stays\n", what);
 }

@@ -25,19 +25,6 @@ void mosb_print_message(const char *event, const struct cg_mos_message *m, const
     fflush(stdout);
 }
 
-enum cg_mos_mode mosb_mode(const char *s, bool *ok)
-{
-    *ok = true;
-    if (s[0] == '\0' || strcmp(s, "standard") == 0)
-        return CG_MOS_STANDARD;
-    if (strcmp(s, "passive-inside") == 0)
-        return CG_MOS_PASSIVE_INSIDE;
-    if (strcmp(s, "passive-outside") == 0)
-        return CG_MOS_PASSIVE_OUTSIDE;
-    *ok = false;
-    return CG_MOS_STANDARD;
-}
-
 unsigned mosb_channels(const char *s)
 {
     if (s[0] == '\0')
@@ -83,9 +70,7 @@ static enum cg_err add_legacy(struct cg_mos_peer_config *pc, const struct moscon
 {
     char host[256];
     uint16_t port[3];
-    enum cg_mos_encoding enc = strcmp(p->legacy_encoding, "utf8") == 0 ? CG_MOS_UTF8 : CG_MOS_UCS2BE;
-    if (p->legacy_encoding[0] && enc == CG_MOS_UCS2BE && strcmp(p->legacy_encoding, "ucs2be") != 0)
-        return CG_ECONFIG;
+    enum cg_mos_encoding enc = (enum cg_mos_encoding)p->legacy_encoding;
     enum cg_err rc = CG_OK;
     if (p->legacy_dial[0])
         rc = tool_parse_addr(p->legacy_dial, host, sizeof(host), port, 3) != 0
@@ -108,16 +93,14 @@ enum cg_err mosb_peer_config(const struct mosconf_peer *p, struct cg_mos_peer_co
 {
     struct cg_mos_peer_config *pc = NULL;
     struct cg_ws_client_config *cc = NULL;
-    bool ok;
-    enum cg_mos_mode mode = mosb_mode(p->mode, &ok);
     unsigned ch = mosb_channels(p->channels);
-    enum cg_err rc = !ok || ch == 0 || ch > 7 ? CG_ECONFIG : CG_OK;
+    enum cg_err rc = ch == 0 || ch > 7 ? CG_ECONFIG : CG_OK;
     if (rc == CG_OK)
         rc = cg_mos_peer_config_new(p->id, &pc);
     if (rc == CG_OK && p->url[0])
         rc = cg_mos_peer_config_set_url(pc, p->url);
     if (rc == CG_OK)
-        rc = cg_mos_peer_config_set_mode(pc, mode);
+        rc = cg_mos_peer_config_set_mode(pc, (enum cg_mos_mode)p->mode);
     if (rc == CG_OK)
         rc = cg_mos_peer_config_set_channels(pc, ch);
     if (rc == CG_OK)
@@ -175,7 +158,8 @@ enum cg_err mosb_server(struct cg_ctx *ctx, const struct mosconf *c, struct cg_s
     if (rc == CG_OK)
         rc = cg_server_config_set_hsts(sc, (uint32_t)c->hsts, false);
     if (rc == CG_OK)
-        rc = cg_server_config_set_limit(sc, CG_LIMIT_MAX_WS_MESSAGE, (uint64_t)c->max_message);
+        rc = cg_server_config_set_limit(sc, CG_LIMIT_MAX_WS_MESSAGE,
+                                        (uint64_t)c->opt[CG_MOS_OPT_MAX_MESSAGE]);
     if (rc == CG_OK)
         rc = cg_server_new(ctx, sc, out);
     cg_server_config_free(sc);

@@ -7,8 +7,7 @@
 
 #include <castgate/castgate.h>
 
-/* mode ("" = standard) and channels ("" = mom,ro; 0x100 marks an unknown name) */
-enum cg_mos_mode mosb_mode(const char *s, bool *ok);
+/* channels ("" = mom,ro; 0x100 marks an unknown name) */
 unsigned mosb_channels(const char *s);
 /* The [peer] p as a peer configuration (*out) and the wss client
  * configuration it borrows (*client): free both, *out first. Prints why not. */

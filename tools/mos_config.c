@@ -1,142 +1,214 @@
-/* Table-driven reader for the MOS endpoint configuration (INI): one row per
- * option says its section, name, type, bounds and help. */
-#include "mos_config.h"
+/* The configuration files (INI) of `castgate mos serve|send` (an [endpoint]
+ * and its [peer]s) and `castgate run` (a [gateway] and its [link]s): the
+ * option table, and the reader that walks it. One row per option (see
+ * mos_options.h) says its section, name, type, field, default and bounds or
+ * the library option that holds them, whether a reload can change it, and
+ * its help; the library's setters check the values. --help, castgate.conf(5)
+ * and docs/options.md are generated from the same rows (mos_config_doc.c). */
+#include "mos_options.h"
 
 #include <castgate/relay.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { K_STR, K_PATH, K_LONG, K_BOOL, K_CERT };
-
-struct row {
-    const char *section; /* "endpoint", "peer", "gateway" or "link" */
-    const char *name;
-    enum kind kind;
-    size_t off, size; /* field in struct mosconf or struct mosconf_peer */
-    long min, max;
-    const char *help;
-};
-
-#define XSTR(x) STR(x)
-#define STR(x) #x
 #define E(f) offsetof(struct mosconf, f), sizeof(((struct mosconf *)0)->f)
 #define P(f) offsetof(struct mosconf_peer, f), sizeof(((struct mosconf_peer *)0)->f)
 #define G(f) offsetof(struct gwconf, f), sizeof(((struct gwconf *)0)->f)
 #define L(f) offsetof(struct gwlink, f), sizeof(((struct gwlink *)0)->f)
 
-static const struct row rows[] = {
-    {"endpoint", "role", K_STR, E(role), 0, 0, "ncs or mos: which side of MOS this endpoint is"},
-    {"endpoint", "id", K_STR, E(id), 0, 0, "our ncsID or mosID (1-128 characters)"},
-    {"endpoint", "listen", K_STR, E(listen), 0, 0, "ADDR:PORT to serve our endpoint on (optional)"},
-    {"endpoint", "path", K_STR, E(path), 0, 0, "endpoint path (default /mos/Communication, M-02)"},
-    {"endpoint", "cert", K_CERT, 0, 0, 0, 0, "CHAIN KEY: a certificate for the listener (repeat: RSA and ECDSA)"},
-    {"endpoint", "credentials", K_PATH, E(credentials), 0, 0, "htpasswd file peers log in with (M-05)"},
-    {"endpoint", "auth", K_STR, E(auth), 0, 0,
-     "basic (default: a listener needs credentials) or none (anyone may connect; logged loudly)"},
-    {"endpoint", "state_dir", K_PATH, E(state_dir), 0, 0, "where messageIDs persist (M-11)"},
-    {"endpoint", "keepalive_s", K_LONG, E(keepalive_s), 1, 86400, "idle seconds before a keepAlive (M-09: 30 or more; less is for tests, logged)"},
-    {"endpoint", "ack_timeout_ms", K_LONG, E(ack_timeout_ms), 100, 3600000, "wait for an answer before sending again"},
-    {"endpoint", "retries", K_LONG, E(retries), 0, 1000000, "times to send again (same messageID) before the sender gets a NACK (default 3; 0: sent once)"},
-    {"endpoint", "silent_reset_s", K_LONG, E(silent_reset_s), 0, 86400,
-     "reset a wss lane nothing arrived on for this long (0: never, default; for peers that send when idle)"},
-    {"endpoint", "reconnect_max_ms", K_LONG, E(reconnect_max_ms), 100, 600000,
-     "reconnect backoff cap while a peer is not there (default 1000)"},
-    {"endpoint", "refused_backoff_max_ms", K_LONG, E(refused_backoff_max_ms), 1000, 3600000,
-     "reconnect backoff cap while a peer refuses: HTTP 4xx, certificate, closes at once (default 60000)"},
-    {"endpoint", "max_message", K_LONG, E(max_message), 256, 1073741824, "largest message in bytes"},
-    {"endpoint", "ocsp", K_BOOL, E(ocsp), 0, 1, "staple OCSP responses (B-12, default yes)"},
-    {"endpoint", "validate", K_BOOL, E(validate), 0, 1, "check every message is well-formed XML (default yes)"},
-    {"endpoint", "heartbeat_time", K_STR, E(heartbeat_time), 0, 0,
-     "full (default: 2026-12-06T10:00:00,123Z) or short (2026-12-06T10:00:00, as ENPS writes): the time in heartbeats we write (M-24)"},
-    {"endpoint", "max_attributes", K_LONG, E(max_attributes), 1, 1000000,
-     "validate: refuse more attributes on one element (default " XSTR(CG_MOS_DEFAULT_MAX_ATTRIBUTES) ")"},
-    {"endpoint", "max_depth", K_LONG, E(max_depth), 1, 1000000,
-     "validate: refuse elements nested deeper (default " XSTR(CG_MOS_DEFAULT_MAX_DEPTH) ")"},
-    {"endpoint", "validate_async_bytes", K_LONG, E(validate_async_bytes), 1, 1073741824,
-     "validate larger messages off the event loop (default " XSTR(CG_MOS_DEFAULT_ASYNC_VALIDATE) ")"},
-    {"endpoint", "hsts", K_LONG, E(hsts), 0, 2147483647, "HSTS max-age (B-21, default 31536000)"},
-    {"endpoint", "reused_id", K_STR, E(reused_id), 0, 0,
-     "a known messageID with other content: deliver (default, as a new request) or nack"},
-    {"endpoint", "removed_in_4", K_STR, E(removed_in_4), 0, 0,
-     "castgate run, legacy side: pass (default) or reject messages MOS 4.0 removed (M-12)"},
-    {"peer", "url", K_STR, P(url), 0, 0, "the peer's endpoint, wss://host:port/path"},
-    {"peer", "mode", K_STR, P(mode), 0, 0, "standard, passive-inside or passive-outside (M-07, M-08)"},
-    {"peer", "channels", K_STR, P(channels), 0, 0, "mom,ro,aux (default mom,ro)"},
-    {"peer", "ca", K_PATH, P(ca), 0, 0, "trusted root(s) for the peer's certificate (B-14)"},
-    {"peer", "ca_dir", K_PATH, P(ca_dir), 0, 0, "hashed directory of trusted roots"},
-    {"peer", "pin", K_STR, P(pin), 0, 0, "SHA-256 of the peer's certificate (M-06)"},
-    {"peer", "cert_name", K_STR, P(cert_name), 0, 0,
-     "the name the peer's certificate must carry instead of the url's host (with ca or pin)"},
-    {"peer", "self_signed", K_BOOL, P(self_signed), 0, 1, "accept a self-signed peer certificate (M-06)"},
-    {"peer", "user", K_STR, P(user), 0, 0, "our user name at the peer (M-05)"},
-    {"peer", "password_file", K_PATH, P(password_file), 0, 0, "file holding our password at the peer"},
-    {"peer", "text_frames", K_BOOL, P(text_frames), 0, 1, "send UTF-8 text frames (M-04)"},
-    {"peer", "legacy_dial", K_STR, P(legacy_dial), 0, 0,
-     "a MOS 2.x peer over TCP: HOST:LOWER,UPPER[,QUERY] where we connect (M-21)"},
-    {"peer", "legacy_listen", K_STR, P(legacy_listen), 0, 0,
-     "a MOS 2.x peer: ADDR:LOWER,UPPER[,QUERY] where it connects to us"},
-    {"peer", "legacy_encoding", K_STR, P(legacy_encoding), 0, 0, "ucs2be (default) or utf8"},
-    {"peer", "legacy_allow", K_STR, P(legacy_allow), 0, 0,
-     "a MOS 2.x peer: ADDR[/BITS], ... that may connect to legacy_listen (default: any)"},
-    {"gateway", "journal", K_BOOL, G(journal), 0, 1,
-     "keep accepted requests on disk until answered; after a restart they go on (default no)"},
-    {"gateway", "fsync", K_STR, G(fsync), 0, 0,
-     "interval (default), always or never: what a power loss may cost (a crash costs nothing)"},
-    {"gateway", "fsync_interval_ms", K_LONG, G(fsync_interval_ms), 10, 60000,
-     "with fsync = interval (default 100)"},
-    {"gateway", "admin_listen", K_STR, G(admin_listen), 0, 0,
-     "ADDR:PORT of the admin listener: /metrics (Prometheus), over TLS with the [gateway] certificates"},
-    {"gateway", "admin_credentials", K_PATH, G(admin_credentials), 0, 0,
-     "htpasswd file for the admin listener's Basic credentials (required with admin_listen)"},
-    {"gateway", "drain_ms", K_LONG, G(drain_ms), 0, 600000,
-     "SIGTERM: wait this long at most for messages in flight (default 10000)"},
-    {"link", "legacy", K_STR, L(legacy), 0, 0, "ncs or mos: which legacy gear is on this side"},
-    {"link", "ncs_id", K_STR, L(ncs_id), 0, 0, "the NCS's ncsID"},
-    {"link", "mos_id", K_STR, L(mos_id), 0, 0, "the device's mosID"},
-    {"link", "path", K_STR, L(path), 0, 0, "our MOS 4.0 endpoint path (default /mos/Communication)"},
-    {"link", "removed_in_4", K_STR, L(removed_in_4), 0, 0,
-     "messages MOS 4.0 removed (M-12), from legacy gear: pass (default), reject, translate "
-     "(to roElementAction/roElementStat where exact, else NACK) or translate-or-pass"},
-    {"link", "heartbeat", K_STR, L(heartbeat), 0, 0,
-     "pass (default), pass-or-answer (answered here while the far side is away) or answer"},
+/* One constructor per type, as redis's createBoolConfig and friends. */
+#define TEXT(sect, name, field, def, flags, help)                                                  \
+    {sect, name, OPT_TEXT, field, OPT_NONE, 1, 0, 0, 0, def, NULL, flags, help}
+#define PATH(sect, name, field, flags, help)                                                       \
+    {sect, name, OPT_PATH, field, OPT_NONE, 1, 0, 0, 0, NULL, NULL, flags, help}
+#define NUMBER(sect, name, field, min, max, def, flags, help)                                      \
+    {sect, name, OPT_NUMBER, field, OPT_NONE, 1, min, max, def, NULL, NULL, flags, help}
+#define FLAG(sect, name, field, def, flags, help)                                                  \
+    {sect, name, OPT_FLAG, field, OPT_NONE, 1, 0, 1, def, NULL, NULL, flags, help}
+#define CHOICE(sect, name, field, names, def, flags, help)                                         \
+    {sect, name, OPT_CHOICE, field, OPT_NONE, 1, 0, 0, def, NULL, names, flags, help}
+/* An [endpoint] option the library knows by number (enum cg_mos_option): its
+ * bounds, default and check are the library's (cg_mos_endpoint_option_info);
+ * the value lives in struct mosconf's opt[] and mosconf_apply sets it. */
+#define LIB_NUMBER(name, lib, scale, flags, help)                                                  \
+    {"endpoint", name, OPT_NUMBER, 0, 0, lib, scale, 0, 0, 0, NULL, NULL, flags, help}
+#define LIB_FLAG(name, lib, flags, help)                                                           \
+    {"endpoint", name, OPT_FLAG, 0, 0, lib, 1, 0, 0, 0, NULL, NULL, flags, help}
+#define LIB_CHOICE(name, lib, names, flags, help)                                                  \
+    {"endpoint", name, OPT_CHOICE, 0, 0, lib, 1, 0, 0, 0, NULL, names, flags, help}
+
+/* A choice's names in the order of the enum it stands for. */
+static const char *const role_names[] = {"ncs", "mos", NULL};                 /* cg_mos_role */
+static const char *const auth_names[] = {"basic", "none", NULL};             /* MOSCONF_AUTH_ */
+static const char *const time_names[] = {"full", "short", NULL};             /* cg_mos_time_form */
+static const char *const reused_names[] = {"deliver", "nack", NULL};         /* cg_mos_reused */
+static const char *const ep_removed_names[] = {"pass", "reject", NULL};      /* cg_relay_removed */
+static const char *const mode_names[] = {"standard", "passive-inside", "passive-outside",
+                                         NULL};                              /* cg_mos_mode */
+static const char *const encoding_names[] = {"ucs2be", "utf8", NULL};        /* cg_mos_encoding */
+static const char *const fsync_names[] = {"always", "interval", "never", NULL}; /* cg_mos_fsync */
+static const char *const removed_names[] = {"pass", "reject", "translate", "translate-or-pass",
+                                            NULL};                           /* cg_relay_removed */
+static const char *const heartbeat_names[] = {"pass", "pass-or-answer", "answer",
+                                              NULL}; /* cg_relay_heartbeat */
+
+#define R OPT_RESTART
+const struct opt_row mos_opt_rows[] = {
+    CHOICE("endpoint", "role", E(role), role_names, -1, OPT_NOT_GW,
+           "ncs or mos: which side of MOS this endpoint is"),
+    TEXT("endpoint", "id", E(id), NULL, OPT_NOT_GW, "our ncsID or mosID (1-128 characters)"),
+    TEXT("endpoint", "listen", E(listen), NULL, R, "ADDR:PORT to serve our endpoint on (optional)"),
+    TEXT("endpoint", "path", E(path), "/mos/Communication", OPT_NOT_GW, "endpoint path (M-02)"),
+    {"endpoint", "cert", OPT_CERT, 0, 0, OPT_NONE, 1, 0, 0, 0, NULL, NULL, 0,
+     "CHAIN KEY: a certificate for the listener (repeat: RSA and ECDSA)"},
+    PATH("endpoint", "credentials", E(credentials), 0, "htpasswd file peers log in with (M-05)"),
+    CHOICE("endpoint", "auth", E(auth), auth_names, MOSCONF_AUTH_BASIC, 0,
+           "basic (a listener needs credentials) or none (anyone may connect; logged loudly)"),
+    PATH("endpoint", "state_dir", E(state_dir), R, "where messageIDs persist (M-11)"),
+    LIB_NUMBER("keepalive_s", CG_MOS_OPT_KEEPALIVE_MS, 1000, R,
+               "idle seconds before a keepAlive (M-09: 30 or more; less is for tests, logged)"),
+    LIB_NUMBER("ack_timeout_ms", CG_MOS_OPT_ACK_TIMEOUT_MS, 1, R,
+               "wait for an answer before sending again"),
+    LIB_NUMBER("retries", CG_MOS_OPT_RETRIES, 1, R,
+               "times to send again (same messageID) before the sender gets a NACK (0: sent once)"),
+    LIB_NUMBER("silent_reset_s", CG_MOS_OPT_SILENT_RESET_MS, 1000, R,
+               "reset a wss lane nothing arrived on for this long (0: never; for peers that send "
+               "when idle)"),
+    LIB_NUMBER("reconnect_max_ms", CG_MOS_OPT_RECONNECT_MAX_MS, 1, R,
+               "reconnect backoff cap while a peer is not there"),
+    LIB_NUMBER("refused_backoff_max_ms", CG_MOS_OPT_REFUSED_BACKOFF_MAX_MS, 1, R,
+               "reconnect backoff cap while a peer refuses: HTTP 4xx, certificate, closes at once"),
+    LIB_NUMBER("max_message", CG_MOS_OPT_MAX_MESSAGE, 1, R, "largest message in bytes"),
+    FLAG("endpoint", "ocsp", E(ocsp), 1, 0, "staple OCSP responses (B-12)"),
+    LIB_FLAG("validate", CG_MOS_OPT_VALIDATE, R, "check every message is well-formed XML"),
+    LIB_CHOICE("heartbeat_time", CG_MOS_OPT_HEARTBEAT_TIME, time_names, R,
+               "full (2026-12-06T10:00:00,123Z) or short (2026-12-06T10:00:00, as ENPS "
+               "writes): the time in heartbeats we write (M-24)"),
+    LIB_NUMBER("max_attributes", CG_MOS_OPT_MAX_ATTRIBUTES, 1, R,
+               "validate: refuse more attributes on one element"),
+    LIB_NUMBER("max_depth", CG_MOS_OPT_MAX_DEPTH, 1, R, "validate: refuse elements nested deeper"),
+    LIB_NUMBER("validate_async_bytes", CG_MOS_OPT_ASYNC_VALIDATE_BYTES, 1, R,
+               "validate larger messages off the event loop"),
+    NUMBER("endpoint", "hsts", E(hsts), 0, 2147483647, 31536000, 0, "HSTS max-age (B-21)"),
+    LIB_CHOICE("reused_id", CG_MOS_OPT_REUSED_ID, reused_names, 0,
+               "a known messageID with other content: deliver (as a new request) or nack"),
+    CHOICE("endpoint", "removed_in_4", E(removed_in_4), ep_removed_names, CG_RELAY_REMOVED_PASS,
+           OPT_NOT_GW, "castgate run, legacy side: pass or reject messages MOS 4.0 removed (M-12)"),
+    TEXT("peer", "url", P(url), NULL, 0, "the peer's endpoint, wss://host:port/path"),
+    CHOICE("peer", "mode", P(mode), mode_names, CG_MOS_STANDARD, 0,
+           "standard, passive-inside or passive-outside (M-07, M-08)"),
+    TEXT("peer", "channels", P(channels), "mom,ro", 0, "mom,ro,aux: the channels to this peer"),
+    PATH("peer", "ca", P(ca), 0, "trusted root(s) for the peer's certificate (B-14)"),
+    PATH("peer", "ca_dir", P(ca_dir), 0, "hashed directory of trusted roots"),
+    TEXT("peer", "pin", P(pin), NULL, 0, "SHA-256 of the peer's certificate (M-06)"),
+    TEXT("peer", "cert_name", P(cert_name), NULL, 0,
+         "the name the peer's certificate must carry instead of the url's host (with ca or pin)"),
+    FLAG("peer", "self_signed", P(self_signed), 0, 0,
+         "accept a self-signed peer certificate (M-06)"),
+    TEXT("peer", "user", P(user), NULL, 0, "our user name at the peer (M-05)"),
+    PATH("peer", "password_file", P(password_file), 0, "file holding our password at the peer"),
+    FLAG("peer", "text_frames", P(text_frames), 0, 0, "send UTF-8 text frames (M-04)"),
+    TEXT("peer", "legacy_dial", P(legacy_dial), NULL, 0,
+         "a MOS 2.x peer over TCP: HOST:LOWER,UPPER[,QUERY] where we connect (M-21)"),
+    TEXT("peer", "legacy_listen", P(legacy_listen), NULL, 0,
+         "a MOS 2.x peer: ADDR:LOWER,UPPER[,QUERY] where it connects to us"),
+    CHOICE("peer", "legacy_encoding", P(legacy_encoding), encoding_names, CG_MOS_UCS2BE, 0,
+           "ucs2be or utf8: the MOS 2.x peer's encoding"),
+    TEXT("peer", "legacy_allow", P(legacy_allow), NULL, 0,
+         "a MOS 2.x peer: ADDR[/BITS], ... that may connect to legacy_listen (default: any)"),
+    FLAG("gateway", "journal", G(journal), 0, R,
+         "keep accepted requests on disk until answered; after a restart they go on"),
+    CHOICE("gateway", "fsync", G(fsync), fsync_names, CG_MOS_FSYNC_INTERVAL, R,
+           "interval, always or never: what a power loss may cost (a crash costs nothing)"),
+    NUMBER("gateway", "fsync_interval_ms", G(fsync_interval_ms), 10, 60000, 100, 0,
+           "with fsync = interval"),
+    TEXT("gateway", "admin_listen", G(admin_listen), NULL, 0,
+         "ADDR:PORT of the admin listener: /metrics (Prometheus), over TLS with the [gateway] "
+         "certificates"),
+    PATH("gateway", "admin_credentials", G(admin_credentials), 0,
+         "htpasswd file for the admin listener's Basic credentials (required with admin_listen)"),
+    NUMBER("gateway", "drain_ms", G(drain_ms), 0, 600000, 10000, 0,
+           "SIGTERM: wait this long at most for messages in flight"),
+    CHOICE("link", "legacy", L(legacy), role_names, -1, 0,
+           "ncs or mos: which legacy gear is on this side"),
+    TEXT("link", "ncs_id", L(ncs_id), NULL, 0, "the NCS's ncsID"),
+    TEXT("link", "mos_id", L(mos_id), NULL, 0, "the device's mosID"),
+    TEXT("link", "path", L(path), "/mos/Communication", 0, "our MOS 4.0 endpoint path"),
+    CHOICE("link", "removed_in_4", L(removed_in_4), removed_names, CG_RELAY_REMOVED_PASS, 0,
+           "messages MOS 4.0 removed (M-12), from legacy gear: pass, reject, translate (to "
+           "roElementAction/roElementStat where exact, else NACK) or translate-or-pass"),
+    CHOICE("link", "heartbeat", L(heartbeat), heartbeat_names, CG_RELAY_HB_PASS, 0,
+           "pass, pass-or-answer (answered here while the far side is away) or answer"),
 };
+#undef R
+const size_t mos_opt_nrows = sizeof(mos_opt_rows) / sizeof(mos_opt_rows[0]);
 
-/* [endpoint] options that are not [gateway] options */
-static bool gateway_skips(const char *name)
+/* ---- what a row says ---- */
+
+void opt_bounds(const struct opt_row *r, long *min, long *max)
 {
-    return !strcmp(name, "role") || !strcmp(name, "id") || !strcmp(name, "path") ||
-           !strcmp(name, "removed_in_4");
+    *min = r->min;
+    *max = r->max;
+    int64_t lo, hi;
+    bool zero_off;
+    if (r->lib == OPT_NONE ||
+        cg_mos_endpoint_option_info((enum cg_mos_option)r->lib, &lo, &hi, NULL, &zero_off) != CG_OK)
+        return;
+    *min = zero_off ? 0 : (long)((lo + r->scale - 1) / r->scale);
+    *max = (long)(hi / r->scale);
 }
 
-void gwconf_help(FILE *f)
+static long row_default(const struct opt_row *r)
 {
-    fprintf(f, "configuration file (INI; '#' comments; relative paths from the file's folder):\n"
-               "  [gateway]\n");
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-        if (!strcmp(rows[i].section, "gateway") ||
-            (!strcmp(rows[i].section, "endpoint") && !gateway_skips(rows[i].name)))
-            fprintf(f, "    %-17s %s\n", rows[i].name, rows[i].help);
-    fprintf(f, "  [link NAME]   (one per legacy peer; repeat)\n");
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-        if (!strcmp(rows[i].section, "link") || !strcmp(rows[i].section, "peer"))
-            fprintf(f, "    %-17s %s\n", rows[i].name, rows[i].help);
+    int64_t def = r->def;
+    if (r->lib != OPT_NONE)
+        cg_mos_endpoint_option_info((enum cg_mos_option)r->lib, NULL, NULL, &def, NULL);
+    return r->lib != OPT_NONE ? (long)(def / r->scale) : (long)def;
 }
 
-void mosconf_help(FILE *f)
+void opt_default_text(const struct opt_row *r, char *out, size_t size)
 {
-    fprintf(f, "configuration file (INI; '#' comments; relative paths from the file's folder):\n");
-    const char *sect = "";
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        if (strcmp(sect, rows[i].section) != 0) {
-            sect = rows[i].section;
-            fprintf(f, strcmp(sect, "peer") == 0 ? "  [peer PEER-ID]\n" : "  [%s]\n", sect);
-        }
-        fprintf(f, "    %-17s %s\n", rows[i].name, rows[i].help);
+    long def = row_default(r);
+    out[0] = '\0';
+    if (r->type == OPT_TEXT && r->def_text != NULL)
+        snprintf(out, size, "%s", r->def_text);
+    else if (r->type == OPT_NUMBER)
+        snprintf(out, size, "%ld", def);
+    else if (r->type == OPT_FLAG)
+        snprintf(out, size, "%s", def ? "yes" : "no");
+    else if (r->type == OPT_CHOICE && def >= 0)
+        snprintf(out, size, "%s", r->names[def]);
+}
+
+void opt_names_text(const struct opt_row *r, char *out, size_t size)
+{
+    size_t n = 0, len = 0;
+    while (r->names[n] != NULL)
+        n++;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && len < size; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == n ? " or " : ", ";
+        int w = snprintf(out + len, size - len, "%s%s", sep, r->names[i]);
+        len += w > 0 ? (size_t)w : 0;
     }
 }
+
+bool opt_in(const struct opt_row *r, bool gateway_file, const char *sect)
+{
+    if (!gateway_file)
+        return strcmp(r->section, sect) == 0;
+    if (strcmp(sect, "gateway") == 0)
+        return !strcmp(r->section, "gateway") ||
+               (!strcmp(r->section, "endpoint") && !(r->flags & OPT_NOT_GW));
+    return !strcmp(r->section, "link") || !strcmp(r->section, "peer");
+}
+
+/* ---- reading ---- */
 
 static char *trim(char *s)
 {
@@ -156,6 +228,7 @@ struct reader {
     struct mosconf_peer *peer; /* NULL: [endpoint] or [gateway] */
     struct gwconf *gw;         /* a gateway file */
     struct gwlink *link;       /* in [link NAME] */
+    struct cg_mos_endpoint_config *check; /* the library checks each value on it */
 };
 
 static int fail(const struct reader *r, const char *why, const char *what)
@@ -186,45 +259,87 @@ static int put_cert(struct reader *r, char *v)
     return 0;
 }
 
-static int put_number(const struct reader *r, const struct row *row, void *field, const char *v)
+/* A number, flag or choice into its field, or into opt[] for a library option. */
+static void store(const struct opt_row *row, char *base, long v)
 {
-    char *end;
-    long n;
-    if (row->kind == K_BOOL) {
+    if (row->lib != OPT_NONE)
+        ((struct mosconf *)base)->opt[row->lib] = (int64_t)v * row->scale;
+    else if (row->size == sizeof(int))
+        *(int *)(base + row->off) = (int)v;
+    else
+        *(long *)(base + row->off) = v;
+}
+
+static int bad_value(const struct reader *r, const struct opt_row *row, const char *v)
+{
+    char why[300], names[200];
+    long min, max;
+    if (row->type == OPT_FLAG)
+        return fail(r, "expected yes or no", v);
+    if (row->type == OPT_CHOICE) {
+        opt_names_text(row, names, sizeof(names));
+        snprintf(why, sizeof(why), "%s must be %s", row->name, names);
+    } else {
+        opt_bounds(row, &min, &max);
+        snprintf(why, sizeof(why), "%s must be %ld..%ld", row->name, min, max);
+    }
+    return fail(r, why, v);
+}
+
+/* The text of a number, flag or choice as a number (-1: not one). */
+static bool parse_value(const struct opt_row *row, const char *v, long *out)
+{
+    if (row->type == OPT_FLAG) {
         bool yes = !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "1");
         bool no = !strcmp(v, "no") || !strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "0");
-        if (!yes && !no)
-            return fail(r, "expected yes or no", v);
-        *(int *)field = yes;
-        return 0;
+        *out = yes;
+        return yes || no;
     }
-    n = strtol(v, &end, 10);
-    if (*v == '\0' || *end != '\0' || n < row->min || n > row->max) {
-        char range[64];
-        snprintf(range, sizeof(range), "%s must be %ld..%ld", row->name, row->min, row->max);
-        return fail(r, range, v);
+    if (row->type == OPT_CHOICE) {
+        for (long i = 0; row->names[i] != NULL; i++)
+            if (strcmp(v, row->names[i]) == 0)
+                return (*out = i), true;
+        return false;
     }
-    if (row->size == sizeof(int))
-        *(int *)field = (int)n;
-    else
-        *(long *)field = n;
+    char *end;
+    errno = 0;
+    *out = strtol(v, &end, 10);
+    return *v != '\0' && *end == '\0' && errno == 0;
+}
+
+/* Checked by the library for its options (the only place their bounds
+ * are), by the row's bounds for the others. */
+static int put_value(const struct reader *r, const struct opt_row *row, char *base, const char *v)
+{
+    long n;
+    bool ok = parse_value(row, v, &n);
+    if (ok && row->lib != OPT_NONE)
+        ok = n >= -(INT64_MAX / row->scale) && n <= INT64_MAX / row->scale &&
+             cg_mos_endpoint_config_set_option(r->check, (enum cg_mos_option)row->lib,
+                                               (int64_t)n * row->scale) == CG_OK;
+    else if (ok && row->type == OPT_NUMBER)
+        ok = n >= row->min && n <= row->max;
+    if (!ok)
+        return bad_value(r, row, v);
+    store(row, base, n);
     return 0;
 }
 
-static int apply(struct reader *r, const struct row *row, char *base, char *v)
+static int put(struct reader *r, const struct opt_row *row, char *base, char *v)
 {
-    if (row->kind == K_CERT)
-        return put_cert(r, v);
-    if (row->kind == K_STR || row->kind == K_PATH)
-        return put_str(r, base + row->off, row->size, v, row->kind == K_PATH);
-    return put_number(r, row, base + row->off, v);
+    switch (row->type) {
+    case OPT_CERT: return put_cert(r, v);
+    case OPT_TEXT:
+    case OPT_PATH: return put_str(r, base + row->off, row->size, v, row->type == OPT_PATH);
+    default: return put_value(r, row, base, v);
+    }
 }
 
-static const struct row *find_row(const char *sect, const char *key)
+static const struct opt_row *find_row(const char *sect, const char *key)
 {
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-        if (strcmp(rows[i].section, sect) == 0 && strcmp(rows[i].name, key) == 0)
-            return &rows[i];
+    for (size_t i = 0; i < mos_opt_nrows; i++)
+        if (strcmp(mos_opt_rows[i].section, sect) == 0 && strcmp(mos_opt_rows[i].name, key) == 0)
+            return &mos_opt_rows[i];
     return NULL;
 }
 
@@ -240,21 +355,35 @@ static int note_line(struct reader *r, const char *key, int rc)
 
 static int set_option(struct reader *r, const char *key, char *v)
 {
-    const struct row *row;
+    const struct opt_row *row;
     if (r->link != NULL) { /* [link]: its own options, then the [peer] ones */
         if ((row = find_row("link", key)) != NULL)
-            return apply(r, row, (char *)r->link, v);
+            return put(r, row, (char *)r->link, v);
         if ((row = find_row("peer", key)) != NULL)
-            return apply(r, row, (char *)&r->link->p, v);
+            return put(r, row, (char *)&r->link->p, v);
     } else if (r->gw != NULL) { /* [gateway]: its own, then the endpoint-wide ones */
         if ((row = find_row("gateway", key)) != NULL)
-            return apply(r, row, (char *)r->gw, v);
-        if ((row = find_row("endpoint", key)) != NULL && !gateway_skips(key))
-            return apply(r, row, (char *)r->c, v);
+            return put(r, row, (char *)r->gw, v);
+        if ((row = find_row("endpoint", key)) != NULL && !(row->flags & OPT_NOT_GW))
+            return put(r, row, (char *)r->c, v);
     } else if ((row = find_row(r->peer != NULL ? "peer" : "endpoint", key)) != NULL) {
-        return apply(r, row, r->peer != NULL ? (char *)r->peer : (char *)r->c, v);
+        return put(r, row, r->peer != NULL ? (char *)r->peer : (char *)r->c, v);
     }
     return fail(r, "unknown option", key);
+}
+
+/* The defaults of a section's rows into base. */
+static void defaults(const char *sect, char *base)
+{
+    for (size_t i = 0; i < mos_opt_nrows; i++) {
+        const struct opt_row *row = &mos_opt_rows[i];
+        if (strcmp(row->section, sect) != 0 || row->type == OPT_CERT)
+            continue;
+        if (row->type == OPT_TEXT || row->type == OPT_PATH)
+            snprintf(base + row->off, row->size, "%s", row->def_text ? row->def_text : "");
+        else
+            store(row, base, row_default(row));
+    }
 }
 
 static int gw_section(struct reader *r, char *s)
@@ -272,7 +401,8 @@ static int gw_section(struct reader *r, char *s)
         return fail(r, "out of memory", NULL);
     r->link = &g->links[g->nlinks++];
     r->link->line = r->line;
-    snprintf(r->link->path, sizeof(r->link->path), "/mos/Communication");
+    defaults("link", (char *)r->link);
+    defaults("peer", (char *)&r->link->p);
     return put_str(r, r->link->name, sizeof(r->link->name), trim(s + 4), false);
 }
 
@@ -294,22 +424,8 @@ static int section(struct reader *r, char *s)
     if (r->c->npeers >= MOSCONF_MAX_PEERS)
         return fail(r, "too many peers", NULL);
     r->peer = &r->c->peers[r->c->npeers++];
+    defaults("peer", (char *)r->peer);
     return put_str(r, r->peer->id, sizeof(r->peer->id), trim(s + 4), false);
-}
-
-static void defaults(struct mosconf *c)
-{
-    memset(c, 0, sizeof(*c));
-    snprintf(c->path, sizeof(c->path), "/mos/Communication");
-    c->keepalive_s = 30;
-    c->ack_timeout_ms = 60000;
-    c->retries = CG_MOS_DEFAULT_RETRIES; /* a lane never waits behind one request forever */
-    c->reconnect_max_ms = 1000;
-    c->refused_backoff_max_ms = 60000;
-    c->max_message = 16 * 1024 * 1024;
-    c->ocsp = 1;
-    c->validate = 1;
-    c->hsts = 31536000;
 }
 
 static int read_file(struct reader *r)
@@ -343,21 +459,12 @@ static int read_file(struct reader *r)
     return rc;
 }
 
-static int check_heartbeat_time(struct reader *r, const struct mosconf *c)
-{
-    if (c->heartbeat_time[0] && strcmp(c->heartbeat_time, "full") && strcmp(c->heartbeat_time, "short"))
-        return fail(r, "heartbeat_time must be full or short", c->heartbeat_time);
-    return 0;
-}
-
 /* Secure by default (M-05): a wss listener asks peers to log in unless the
  * file says, in so many words, that anyone may connect. */
 static int check_auth(struct reader *r, const struct mosconf *c)
 {
-    bool none = !strcmp(c->auth, "none");
+    bool none = c->auth == MOSCONF_AUTH_NONE;
     r->line = c->auth_line;
-    if (c->auth[0] && !none && strcmp(c->auth, "basic") != 0)
-        return fail(r, "auth must be basic or none", c->auth);
     if (none && c->credentials[0])
         return fail(r, "auth = none and credentials contradict each other: drop one", NULL);
     r->line = c->listen_line;
@@ -369,33 +476,43 @@ static int check_auth(struct reader *r, const struct mosconf *c)
 
 void mosconf_warn_open(const char *who, const struct mosconf *c)
 {
-    if (c->listen[0] && !strcmp(c->auth, "none"))
+    if (c->listen[0] && c->auth == MOSCONF_AUTH_NONE)
         fprintf(stderr, "castgate %s: WARNING: auth = none: anyone who reaches %s may open MOS "
                 "lanes without logging in (M-05)\n", who, c->listen);
+}
+
+/* The reader's start: defaults, and the configuration the library checks values on. */
+static int begin(struct reader *r, struct mosconf *c)
+{
+    memset(c, 0, sizeof(*c));
+    defaults("endpoint", (char *)c);
+    if (cg_mos_endpoint_config_new(CG_MOS_ROLE_NCS, "check", &r->check) != CG_OK)
+        return fail(r, "out of memory", NULL);
+    return 0;
 }
 
 int mosconf_load(const char *path, struct mosconf *c)
 {
     struct reader r = {.path = path, .c = c};
-    defaults(c);
-    int rc = read_file(&r);
-    if (rc == 0 && (c->id[0] == '\0' || (strcmp(c->role, "ncs") && strcmp(c->role, "mos"))))
-        rc = fail(&r, "[endpoint] needs role (ncs or mos) and id", NULL);
-    if (rc == 0 && c->removed_in_4[0] && strcmp(c->removed_in_4, "pass") &&
-        strcmp(c->removed_in_4, "reject"))
-        rc = fail(&r, "removed_in_4 must be pass or reject", c->removed_in_4);
+    int rc = begin(&r, c);
     if (rc == 0)
-        rc = check_heartbeat_time(&r, c);
+        rc = read_file(&r);
+    cg_mos_endpoint_config_free(r.check);
+    if (rc == 0 && (c->id[0] == '\0' || c->role < 0))
+        rc = fail(&r, "[endpoint] needs role (ncs or mos) and id", NULL);
     if (rc == 0)
         rc = check_auth(&r, c);
-    if (rc == 0 && c->reused_id[0] && strcmp(c->reused_id, "deliver") && strcmp(c->reused_id, "nack"))
-        rc = fail(&r, "reused_id must be deliver or nack", c->reused_id);
     return rc;
 }
 
-static bool one_of(const char *v, const char *a, const char *b, const char *c)
+enum cg_err mosconf_apply(const struct mosconf *c, struct cg_mos_endpoint_config *ec)
 {
-    return !strcmp(v, a) || !strcmp(v, b) || (c != NULL && !strcmp(v, c));
+    enum cg_err rc = CG_OK;
+    for (size_t i = 0; rc == CG_OK && i < mos_opt_nrows; i++)
+        if (mos_opt_rows[i].lib != OPT_NONE)
+            rc = cg_mos_endpoint_config_set_option(ec, (enum cg_mos_option)mos_opt_rows[i].lib,
+                                                   c->opt[mos_opt_rows[i].lib]);
+    return rc;
 }
 
 /* One link on its own. */
@@ -404,31 +521,18 @@ static int check_link(struct reader *r, const struct gwconf *g, struct gwlink *k
     r->line = k->line;
     char what[300];
     snprintf(what, sizeof(what), "[link %s]", k->name);
-    if (!one_of(k->legacy, "ncs", "mos", NULL))
+    if (k->legacy < 0)
         return fail(r, "legacy must be ncs or mos (the legacy gear on this side)", what);
     if (k->ncs_id[0] == '\0' || k->mos_id[0] == '\0')
         return fail(r, "ncs_id and mos_id are needed", what);
     if (!k->p.legacy_dial[0] && !k->p.legacy_listen[0])
         return fail(r, "legacy_listen or legacy_dial is needed (where the legacy gear is)", what);
-    if (k->removed_in_4[0] == '\0')
-        snprintf(k->removed_in_4, sizeof(k->removed_in_4), "pass");
-    enum cg_relay_removed removed; /* the names are the library's (include/castgate/relay.h) */
-    enum cg_relay_heartbeat hb;
-    if (cg_relay_removed_parse(k->removed_in_4, &removed) != CG_OK)
-        return fail(r, "removed_in_4 must be pass, reject, translate or translate-or-pass",
-                    k->removed_in_4);
-    if (k->heartbeat[0] == '\0')
-        snprintf(k->heartbeat, sizeof(k->heartbeat), "pass");
-    if (cg_relay_heartbeat_parse(k->heartbeat, &hb) != CG_OK)
-        return fail(r, "heartbeat must be pass, pass-or-answer or answer", k->heartbeat);
-    const char *m = k->p.mode;
-    if (m[0] && !one_of(m, "standard", "passive-inside", "passive-outside"))
-        return fail(r, "mode must be standard, passive-inside or passive-outside", m);
-    if (!strcmp(m, "passive-inside") && !k->p.url[0])
+    enum cg_mos_mode m = (enum cg_mos_mode)k->p.mode;
+    if (m == CG_MOS_PASSIVE_INSIDE && !k->p.url[0])
         return fail(r, "mode passive-inside needs the far side's url", what);
-    if (!strcmp(m, "passive-outside") && !g->g.listen[0])
+    if (m == CG_MOS_PASSIVE_OUTSIDE && !g->g.listen[0])
         return fail(r, "the far side connects to us in this mode: [gateway] needs listen", what);
-    if (m[0] == '\0' || !strcmp(m, "standard")) {
+    if (m == CG_MOS_STANDARD) {
         if (!g->g.listen[0]) /* legal: a far side that never originates (a prompter, say) */
             fprintf(stderr, "%s:%d: warning: %s: no [gateway] listen: what the far side "
                     "originates cannot reach us\n", r->path, k->line, what);
@@ -454,9 +558,9 @@ static int check_links(struct reader *r, const struct gwconf *g)
             if (!strcmp(a->ncs_id, b->ncs_id) && !strcmp(a->mos_id, b->mos_id))
                 return fail(r, "this ncs_id and mos_id pair is linked already", b->name);
             /* our MOS 4.0 identity: the legacy gear's own ID */
-            const char *ida = !strcmp(a->legacy, "ncs") ? a->ncs_id : a->mos_id;
-            const char *idb = !strcmp(b->legacy, "ncs") ? b->ncs_id : b->mos_id;
-            bool same = !strcmp(a->legacy, b->legacy) && !strcmp(ida, idb);
+            const char *ida = a->legacy == CG_MOS_ROLE_NCS ? a->ncs_id : a->mos_id;
+            const char *idb = b->legacy == CG_MOS_ROLE_NCS ? b->ncs_id : b->mos_id;
+            bool same = a->legacy == b->legacy && !strcmp(ida, idb);
             if (g->g.listen[0] && !strcmp(a->path, b->path) && !same)
                 return fail(r, "another MOS 4.0 identity uses this path: give one link another path",
                             b->name);
@@ -469,19 +573,12 @@ static int check_links(struct reader *r, const struct gwconf *g)
 int gwconf_load(const char *path, struct gwconf *c)
 {
     memset(c, 0, sizeof(*c));
-    defaults(&c->g);
-    snprintf(c->fsync, sizeof(c->fsync), "interval");
-    c->fsync_interval_ms = 100;
-    c->drain_ms = 10000;
     struct reader r = {.path = path, .c = &c->g, .gw = c};
-    int rc = read_file(&r);
-    if (rc == 0 && !one_of(c->fsync, "always", "interval", "never"))
-        rc = fail(&r, "fsync must be always, interval or never", c->fsync);
+    int rc = begin(&r, &c->g);
+    defaults("gateway", (char *)c);
     if (rc == 0)
-        rc = check_heartbeat_time(&r, &c->g);
-    if (rc == 0 && c->g.reused_id[0] && strcmp(c->g.reused_id, "deliver") &&
-        strcmp(c->g.reused_id, "nack"))
-        rc = fail(&r, "reused_id must be deliver or nack", c->g.reused_id);
+        rc = read_file(&r);
+    cg_mos_endpoint_config_free(r.check);
     if (rc == 0 && c->journal && !c->g.state_dir[0])
         rc = fail(&r, "journal needs state_dir", NULL);
     if (rc == 0 && c->nlinks == 0)
@@ -502,80 +599,32 @@ void gwconf_free(struct gwconf *c)
     c->nlinks = 0;
 }
 
-/* ---- castgate.conf(5), generated from the table (castgate config --man) ---- */
+/* ---- the reload check ---- */
 
-/* Text for roff: backslashes and hyphens escaped, no control character
- * (a leading '.' or '\'') at the start of a line. */
-static void man_text(FILE *f, const char *s)
+static bool differs(const struct opt_row *row, const char *a, const char *b)
 {
-    if (*s == '.' || *s == '\'')
-        fputs("\\&", f);
-    for (; *s != '\0'; s++) {
-        if (*s == '\\')
-            fputs("\\e", f);
-        else if (*s == '-')
-            fputs("\\-", f);
-        else
-            fputc(*s, f);
+    if (row->lib != OPT_NONE)
+        return ((const struct mosconf *)a)->opt[row->lib] !=
+               ((const struct mosconf *)b)->opt[row->lib];
+    if (row->type == OPT_TEXT || row->type == OPT_PATH)
+        return strcmp(a + row->off, b + row->off) != 0;
+    return row->type != OPT_CERT && memcmp(a + row->off, b + row->off, row->size) != 0;
+}
+
+void gwconf_fixed_changes(const struct gwconf *old, const struct gwconf *now, char *out,
+                          size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < mos_opt_nrows; i++) {
+        const struct opt_row *row = &mos_opt_rows[i];
+        if (!(row->flags & OPT_RESTART) || !opt_in(row, true, "gateway"))
+            continue;
+        bool gw = strcmp(row->section, "gateway") == 0;
+        if (!differs(row, gw ? (const char *)old : (const char *)&old->g,
+                     gw ? (const char *)now : (const char *)&now->g) || len >= size)
+            continue;
+        int w = snprintf(out + len, size - len, "%s%s", len ? ", " : "", row->name);
+        len += w > 0 ? (size_t)w : 0;
     }
-}
-
-static void man_row(FILE *f, const struct row *r)
-{
-    static const char *const kinds[] = {"TEXT", "PATH", "NUMBER", "yes|no", "CHAIN KEY"};
-    fprintf(f, ".TP\n.BI \"%s = \" \"%s\"\n", r->name, kinds[r->kind]);
-    man_text(f, r->help);
-    if (r->kind == K_LONG)
-        fprintf(f, " (%ld..%ld)", r->min, r->max);
-    else if (r->kind == K_PATH)
-        fputs(" (relative: from the file's folder)", f);
-    fputs(".\n", f);
-}
-
-static void man_rows(FILE *f, bool gateway_file, const char *sect)
-{
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        const struct row *r = &rows[i];
-        bool in = gateway_file ? (!strcmp(sect, "gateway")
-                                      ? !strcmp(r->section, "gateway") ||
-                                            (!strcmp(r->section, "endpoint") && !gateway_skips(r->name))
-                                      : !strcmp(r->section, "link") || !strcmp(r->section, "peer"))
-                               : !strcmp(r->section, sect);
-        if (in)
-            man_row(f, r);
-    }
-}
-
-void mosconf_man(FILE *f, const char *version)
-{
-    fprintf(f, ".\\\" Generated by castgate config --man from tools/mos_config.c: do not edit.\n"
-               ".TH CASTGATE.CONF 5 \"\" \"castgate %s\" \"castgate\"\n"
-               ".SH NAME\ncastgate.conf \\- castgate gateway and MOS endpoint configuration\n"
-               ".SH SYNOPSIS\n.I /etc/castgate/NAME.conf\n.br\n"
-               ".B castgate run \\-\\-config\n.I FILE\n.br\n"
-               ".B castgate mos serve|send \\-\\-config\n.I FILE\n"
-               ".SH DESCRIPTION\n"
-               "An INI file: \\fB[section]\\fR headers, \\fBname = value\\fR lines, \\fB#\\fR starts a "
-               "comment. Relative paths are taken from the folder the file is in. "
-               "An unknown option or section, or a value out of range, is an error that names the "
-               "file and line; \\fBcastgate run \\-\\-check\\-config\\fR checks a file without running it.\n"
-               ".PP\nThe gateway (\\fBcastgate\\-run\\fR(1), \\fBcastgate@NAME.service\\fR) reads one "
-               "\\fB[gateway]\\fR section and one \\fB[link NAME]\\fR section per legacy MOS 2.x peer "
-               "paired with its MOS 4.0 peer. A MOS 4.0 endpoint (\\fBcastgate\\-mos\\fR(1)) reads one "
-               "\\fB[endpoint]\\fR section and one \\fB[peer PEER\\-ID]\\fR section per peer.\n"
-               ".SH GATEWAY FILE\n.SS [gateway]\n", version);
-    man_rows(f, true, "gateway");
-    fputs(".SS [link NAME]\nOne per legacy peer; repeat.\n", f);
-    man_rows(f, true, "link");
-    fputs(".SH ENDPOINT FILE\n.SS [endpoint]\n", f);
-    man_rows(f, false, "endpoint");
-    fputs(".SS [peer PEER\\-ID]\n", f);
-    man_rows(f, false, "peer");
-    fputs(".SH FILES\n.TP\n.I /etc/castgate/NAME.conf\nthe gateway of \\fBcastgate@NAME.service\\fR.\n"
-          ".TP\n.I /etc/castgate/private/\nprivate keys and password files (the folder root:_castgate "
-          "0750); each file owned by _castgate, mode 0600.\n.TP\n.I /var/lib/castgate/NAME/\n\\fBstate_dir\\fR under systemd "
-          "(StateDirectory).\n"
-          ".SH EXAMPLES\n.I /usr/share/doc/castgate/examples/\n"
-          ".SH SEE ALSO\n\\fBcastgate\\fR(1), \\fBcastgate\\-run\\fR(1), \\fBcastgate\\-mos\\fR(1)\n",
-          f);
 }

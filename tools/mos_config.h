@@ -1,6 +1,10 @@
-/* The MOS endpoint configuration file of `castgate mos serve|send` (INI).
- * One table row per option drives parsing, validation and --help
- * (tools/mos_config.c). Relative paths are taken from the file's folder. */
+/* The configuration files of `castgate mos serve|send` and `castgate run`
+ * (INI). One table row per option (tools/mos_config.c) drives parsing,
+ * --help, castgate.conf(5), docs/options.md and the reload check; the
+ * library's setters check the values (an endpoint option's bounds and default
+ * are the library's: cg_mos_endpoint_option_info). Relative paths are taken
+ * from the file's folder. An option that is a choice is stored as its enum
+ * value (the row lists the names). */
 #ifndef CG_TOOLS_MOS_CONFIG_H
 #define CG_TOOLS_MOS_CONFIG_H
 
@@ -8,34 +12,36 @@
 #include <stdio.h>
 
 #define MOSCONF_MAX_PEERS 64
+enum { MOSCONF_AUTH_BASIC = 0, MOSCONF_AUTH_NONE = 1 };
 #define MOSCONF_MAX_CERTS 4
 
 struct mosconf_peer {
     char id[513];
     char url[1024];
-    char mode[24];
+    int mode; /* enum cg_mos_mode */
     char channels[32];
     char ca[1024], ca_dir[1024], user[256], password_file[1024], pin[100], cert_name[256];
     int self_signed, text_frames;
-    char legacy_dial[300], legacy_listen[120], legacy_encoding[16];
+    char legacy_dial[300], legacy_listen[120];
+    int legacy_encoding; /* enum cg_mos_encoding */
     char legacy_allow[1024];
 };
 
 struct mosconf {
-    char role[8], id[513];
+    int role; /* enum cg_mos_role; -1: not given */
+    char id[513];
     char listen[80], path[256];
     char cert[MOSCONF_MAX_CERTS][1024], key[MOSCONF_MAX_CERTS][1024];
     int ncerts;
     char credentials[1024], state_dir[1024];
-    char auth[8];                /* "", basic or none: none lets anyone in (M-05) */
+    int auth;                    /* MOSCONF_AUTH_BASIC or _NONE: none lets anyone in (M-05) */
     int listen_line, auth_line;  /* where the file set them, for errors */
-    long keepalive_s, ack_timeout_ms, retries, reconnect_max_ms, max_message, silent_reset_s;
-    long refused_backoff_max_ms;
-    int ocsp, validate, hsts;
-    long max_attributes, max_depth, validate_async_bytes; /* 0: the library's defaults */
-    char removed_in_4[16];
-    char heartbeat_time[8]; /* full (default) or short (M-24) */
-    char reused_id[16]; /* deliver (default) or nack */
+    int ocsp;
+    long hsts;
+    int removed_in_4; /* enum cg_relay_removed: pass or reject */
+    /* The endpoint options the library knows by number, in its units (ms,
+     * bytes, 0/1, an enum value); mosconf_apply sets them. */
+    int64_t opt[CG_MOS_OPT_COUNT];
     struct mosconf_peer peers[MOSCONF_MAX_PEERS];
     int npeers;
 };
@@ -47,11 +53,11 @@ struct mosconf {
 
 struct gwlink {
     char name[128];
-    char legacy[8];         /* ncs or mos: the legacy gear on this side */
+    int legacy;             /* enum cg_mos_role: the legacy gear on this side; -1: not given */
     char ncs_id[513], mos_id[513];
     char path[256];         /* our MOS 4.0 endpoint path for this link */
-    char removed_in_4[16];  /* pass, reject or translate (M-12) */
-    char heartbeat[24];     /* pass, pass-or-answer or answer (M-10) */
+    int removed_in_4;       /* enum cg_relay_removed (M-12) */
+    int heartbeat;          /* enum cg_relay_heartbeat (M-10) */
     struct mosconf_peer p;  /* the [peer] options: url, mode, channels, trust, legacy_* */
     int line;               /* of the section header */
 };
@@ -59,7 +65,7 @@ struct gwlink {
 struct gwconf {
     struct mosconf g; /* [gateway]: listen, cert, credentials, state_dir, timing, limits */
     int journal;
-    char fsync[16];
+    int fsync; /* enum cg_mos_fsync */
     long fsync_interval_ms, drain_ms;
     char admin_listen[80], admin_credentials[1024]; /* tools/admin.c: /metrics */
     struct gwlink *links;
@@ -81,6 +87,14 @@ int mosconf_load(const char *path, struct mosconf *c);
 void mosconf_warn_open(const char *who, const struct mosconf *c);
 /* The file format, generated from the table, for --help. */
 void mosconf_help(FILE *f);
+/* Sets every endpoint option the library knows by number on ec. */
+enum cg_err mosconf_apply(const struct mosconf *c, struct cg_mos_endpoint_config *ec);
+/* The [gateway] options whose change a reload cannot apply (the table's
+ * restart rows) that differ between old and now, as "a, b"; "" for none. */
+void gwconf_fixed_changes(const struct gwconf *old, const struct gwconf *now, char *out,
+                          size_t size);
+/* docs/options.md: the options as Markdown tables, from the table. */
+void mosconf_markdown(FILE *f);
 /* castgate.conf(5) in roff, generated from the same table (castgate config
  * --man; the build installs its output), so the page cannot drift. */
 void mosconf_man(FILE *f, const char *version);

@@ -134,7 +134,8 @@ CG_API enum cg_err cg_mos_endpoint_config_set_auth_none(struct cg_mos_endpoint_c
  * more retry. reconnect_max_ms: cap of the reconnect backoff while the peer
  * is not there (from 100 ms, doubling, with jitter; a refusing peer is
  * backed off further: cg_mos_endpoint_config_set_refused_backoff).
- * Defaults: 30000, 60000, CG_MOS_DEFAULT_RETRIES, 1000. */
+ * Defaults: 30000, 60000, CG_MOS_DEFAULT_RETRIES, 1000; upper bounds 86400000,
+ * 3600000, 1000000, 600000 (CG_ERANGE above; cg_mos_endpoint_option_info). */
 CG_API enum cg_err cg_mos_endpoint_config_set_timing(struct cg_mos_endpoint_config *cfg,
                                                      uint32_t keepalive_ms,
                                                      uint32_t ack_timeout_ms, uint32_t retries,
@@ -150,8 +151,8 @@ CG_API enum cg_err cg_mos_endpoint_config_set_timing(struct cg_mos_endpoint_conf
  * carried a message or stayed up 10 s. */
 CG_API enum cg_err cg_mos_endpoint_config_set_refused_backoff(struct cg_mos_endpoint_config *cfg,
                                                               uint32_t max_ms);
-/* Largest MOS message accepted or sent (default CG_MOS_DEFAULT_MAX_MESSAGE);
- * also each WebSocket message's limit. Queue bound per OUT lane (default 1000). */
+/* Largest MOS message accepted or sent (default CG_MOS_DEFAULT_MAX_MESSAGE,
+ * 256..2^30); also each WebSocket message's limit. Queue bound per OUT lane (default 1000). */
 CG_API enum cg_err cg_mos_endpoint_config_set_limits(struct cg_mos_endpoint_config *cfg,
                                                      size_t max_message, size_t max_queue);
 /* Check every received message with the full XML parser (default on); off:
@@ -170,7 +171,7 @@ CG_API enum cg_err cg_mos_endpoint_config_set_validate(struct cg_mos_endpoint_co
  * messages behind one wait for it, so order is kept. 0 for any value: its
  * default (CG_MOS_DEFAULT_MAX_ATTRIBUTES, CG_MOS_DEFAULT_MAX_DEPTH,
  * CG_MOS_DEFAULT_ASYNC_VALIDATE). Returns CG_OK, CG_EINVAL, CG_ERANGE
- * (a limit above 1,000,000). */
+ * (a limit above 1,000,000, async_bytes above 2^30). */
 CG_API enum cg_err cg_mos_endpoint_config_set_xml_limits(struct cg_mos_endpoint_config *cfg,
                                                          uint32_t max_attributes,
                                                          uint32_t max_depth, size_t async_bytes);
@@ -218,7 +219,8 @@ CG_API enum cg_err cg_mos_endpoint_config_set_heartbeat_time(struct cg_mos_endpo
  * peer silently dropped (field). 0 (default): never. Only for peers that send
  * on their own (a keepAlive when idle, or heartbeats): a peer that sends a
  * keepAlive only after idling both ways (as castgate does, M-09) may stay
- * silent while ours keep the lane busy. CG_ERANGE below 1000. */
+ * silent while ours keep the lane busy. CG_ERANGE below 1000 or above
+ * 86400000 (one day). */
 CG_API enum cg_err cg_mos_endpoint_config_set_silent_reset(struct cg_mos_endpoint_config *cfg,
                                                            uint32_t ms);
 /* The journal option (needs a state directory). With a state directory each
@@ -239,6 +241,45 @@ CG_API enum cg_err cg_mos_endpoint_config_set_journal(struct cg_mos_endpoint_con
  * are always synced. */
 CG_API enum cg_err cg_mos_endpoint_config_set_fsync(struct cg_mos_endpoint_config *cfg,
                                                     enum cg_mos_fsync policy, uint32_t interval_ms);
+
+/* Options by number: one setter for the endpoint options that are a single
+ * number, flag or enum value. The library's table (src/mos4/endpoint.c)
+ * holds each option's bounds and default, and cg_mos_endpoint_config_set_option
+ * is where a value is checked; the named setters above check through the same
+ * table. A program that reads options from a file keeps one row per option
+ * (name, help, which option) and asks the library for the rest
+ * (cg_mos_endpoint_option_info), so bounds and defaults exist once. Values are
+ * in the unit the name says; a flag is 0 or 1; an enum is its value.
+ * Append-only, like enum cg_err. */
+enum cg_mos_option {
+    CG_MOS_OPT_KEEPALIVE_MS = 0,          /* 1000..86400000, default 30000 (M-09) */
+    CG_MOS_OPT_ACK_TIMEOUT_MS = 1,        /* 100..3600000, default 60000 (M-22) */
+    CG_MOS_OPT_RETRIES = 2,               /* 0..1000000, default CG_MOS_DEFAULT_RETRIES */
+    CG_MOS_OPT_RECONNECT_MAX_MS = 3,      /* 100..600000, default 1000 */
+    CG_MOS_OPT_REFUSED_BACKOFF_MAX_MS = 4, /* 1000..3600000, default 60000 */
+    CG_MOS_OPT_MAX_MESSAGE = 5,           /* 256..2^30 bytes, default CG_MOS_DEFAULT_MAX_MESSAGE */
+    CG_MOS_OPT_VALIDATE = 6,              /* flag, default 1 */
+    CG_MOS_OPT_HEARTBEAT_TIME = 7,        /* enum cg_mos_time_form, default FULL (M-24) */
+    CG_MOS_OPT_SILENT_RESET_MS = 8,       /* 0 (never, default) or 1000..86400000 */
+    CG_MOS_OPT_MAX_ATTRIBUTES = 9,        /* 1..1000000, default CG_MOS_DEFAULT_MAX_ATTRIBUTES */
+    CG_MOS_OPT_MAX_DEPTH = 10,            /* 1..1000000, default CG_MOS_DEFAULT_MAX_DEPTH */
+    CG_MOS_OPT_ASYNC_VALIDATE_BYTES = 11, /* 1..2^30, default CG_MOS_DEFAULT_ASYNC_VALIDATE */
+    CG_MOS_OPT_REUSED_ID = 12,            /* enum cg_mos_reused, default DELIVER */
+    CG_MOS_OPT_COUNT                      /* not an option: how many there are (grows) */
+};
+/* What each option means is said at its named setter (set_timing,
+ * set_refused_backoff, set_limits, set_validate, set_heartbeat_time,
+ * set_silent_reset, set_xml_limits, set_reused_id). Returns CG_OK, CG_EINVAL
+ * (cfg NULL, an unknown option, an enum value out of its enum), CG_ERANGE (a
+ * number out of its bounds); on error nothing changes. */
+CG_API enum cg_err cg_mos_endpoint_config_set_option(struct cg_mos_endpoint_config *cfg,
+                                                     enum cg_mos_option opt, int64_t value);
+/* The bounds and default of opt. A value is valid when min <= value <= max,
+ * or when it is 0 and *zero_off is set (0 turns the option off). Any out
+ * pointer may be NULL. CG_EINVAL for an unknown option (CG_EINTERNAL: one the
+ * library's table lacks, a bug). */
+CG_API enum cg_err cg_mos_endpoint_option_info(enum cg_mos_option opt, int64_t *min, int64_t *max,
+                                               int64_t *def, bool *zero_off);
 
 /* peer_id: the peer's ncsID (we are a device) or mosID (we are an NCS). */
 CG_API enum cg_err cg_mos_peer_config_new(const char *peer_id, struct cg_mos_peer_config **out);

@@ -20,6 +20,17 @@ enum cg_err cg__cur_u16be(struct cg_cur *c, uint16_t *v)
     return CG_OK;
 }
 
+enum cg_err cg__cur_u64be(struct cg_cur *c, uint64_t *v)
+{
+    CG_CHECK(cg__cur_left(c) >= 8, CG_EAGAIN);
+    uint64_t x = 0;
+    for (unsigned i = 0; i < 8; i++)
+        x = (x << 8) | c->p[c->off + i];
+    *v = x;
+    c->off += 8;
+    return CG_OK;
+}
+
 enum cg_err cg__cur_bytes(struct cg_cur *c, size_t n, const uint8_t **p)
 {
     CG_CHECK(cg__cur_left(c) >= n, CG_EAGAIN);

@@ -43,6 +43,17 @@
             return (err);                                                                          \
     } while (0)
 
+/* Defines a public setter that stores one flag of a configuration object:
+ * `enum cg_err fn(type *cfg, bool on)`, CG_EINVAL for a NULL cfg, else CG_OK.
+ * Its declaration and documentation stay in the public header. */
+#define CG_BOOL_SETTER(fn, type, field)                                                            \
+    enum cg_err fn(type *cfg, bool on)                                                             \
+    {                                                                                              \
+        CG_CHECK(cfg != NULL, CG_EINVAL);                                                          \
+        cfg->field = on;                                                                           \
+        return CG_OK;                                                                              \
+    }
+
 #define CG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define CG_UNUSED(x) ((void)(x))
 
@@ -125,6 +136,7 @@ static inline void cg__cur_init(struct cg_cur *c, const void *p, size_t len)
 static inline size_t cg__cur_left(const struct cg_cur *c) { return c->len - c->off; }
 enum cg_err cg__cur_u8(struct cg_cur *c, uint8_t *v);
 enum cg_err cg__cur_u16be(struct cg_cur *c, uint16_t *v);
+enum cg_err cg__cur_u64be(struct cg_cur *c, uint64_t *v);
 enum cg_err cg__cur_bytes(struct cg_cur *c, size_t n, const uint8_t **p);
 
 /* ---- growable byte buffer with a hard cap (buf.c) ---- */

@@ -1,70 +1,69 @@
 #include "core/core.h"
 
-/* No default: the compiler (-Wswitch) flags an enumerator missing here. */
+/* Every enum cg_err code once, with its message (s2n-tls's ERR_ENTRIES):
+ * cg_strerror and cg_errname are both made from this list. A code added to
+ * include/castgate/error.h gets its line here; the switches below have no
+ * default, so the compiler (-Wswitch) flags a code missing from the list,
+ * and tests/unit/test_err.c checks the header's codes against both. */
+#define CG_ERR_ENTRIES(X)                                                                          \
+    X(CG_OK, "success")                                                                            \
+    X(CG_EINVAL, "invalid argument")                                                               \
+    X(CG_ENOMEM, "out of memory")                                                                  \
+    X(CG_ESTATE, "not valid in the current state")                                                 \
+    X(CG_ERANGE, "value out of range")                                                             \
+    X(CG_ENOTFOUND, "not found")                                                                   \
+    X(CG_EEXIST, "already exists")                                                                 \
+    X(CG_ECONFIG, "invalid configuration")                                                         \
+    X(CG_EIO, "I/O error")                                                                         \
+    X(CG_EFILE, "file missing, unreadable or malformed")                                           \
+    X(CG_EPERM, "unsafe file permissions")                                                         \
+    X(CG_ENET, "network error")                                                                    \
+    X(CG_ETIMEDOUT, "timed out")                                                                   \
+    X(CG_ECLOSED, "closed")                                                                        \
+    X(CG_EFULL, "limit reached")                                                                   \
+    X(CG_EAGAIN, "need more input")                                                                \
+    X(CG_ETLS, "TLS error")                                                                        \
+    X(CG_ECERT, "unusable certificate")                                                            \
+    X(CG_EKEY, "unusable private key")                                                             \
+    X(CG_EKEYMISMATCH, "private key does not match certificate")                                   \
+    X(CG_EHANDSHAKE, "TLS handshake failed")                                                       \
+    X(CG_EVERIFY, "certificate verification failed")                                               \
+    X(CG_EREVOKED, "certificate revoked")                                                          \
+    X(CG_EOCSP, "OCSP failure")                                                                    \
+    X(CG_EEXPIRED, "expired or not yet valid")                                                     \
+    X(CG_EHOSTNAME, "the certificate does not name the host")                                      \
+    X(CG_EUNTRUSTED, "the certificate's issuer is not trusted")                                    \
+    X(CG_ESELFSIGNED, "self-signed certificate")                                                   \
+    X(CG_EPIN, "the certificate does not match the pin")                                           \
+    X(CG_EPROTO, "protocol error")                                                                 \
+    X(CG_EHTTP, "invalid HTTP message")                                                            \
+    X(CG_EWS, "invalid WebSocket frame or handshake")                                              \
+    X(CG_ETOOBIG, "message too large")                                                             \
+    X(CG_EENCODING, "invalid character encoding")                                                  \
+    X(CG_EXML, "XML not well-formed")                                                              \
+    X(CG_EJUNK, "junk between messages")                                                           \
+    X(CG_EENVELOPE, "invalid MOS envelope")                                                        \
+    X(CG_ENACK, "negative acknowledgement")                                                        \
+    X(CG_EDNS, "DNS operation failed")                                                             \
+    X(CG_ENOTSUP, "no exact equivalent")                                                           \
+    X(CG_EAUTH, "authentication failed")                                                           \
+    X(CG_ERATELIMIT, "rate limited")                                                               \
+    X(CG_EINTERNAL, "internal error")
+
 const char *cg_strerror(enum cg_err err)
 {
-    switch (err) {
-    case CG_OK: return "success";
-    case CG_EINVAL: return "invalid argument";
-    case CG_ENOMEM: return "out of memory";
-    case CG_ESTATE: return "not valid in the current state";
-    case CG_ERANGE: return "value out of range";
-    case CG_ENOTFOUND: return "not found";
-    case CG_EEXIST: return "already exists";
-    case CG_ECONFIG: return "invalid configuration";
-    case CG_EIO: return "I/O error";
-    case CG_EFILE: return "file missing, unreadable or malformed";
-    case CG_EPERM: return "unsafe file permissions";
-    case CG_ENET: return "network error";
-    case CG_ETIMEDOUT: return "timed out";
-    case CG_ECLOSED: return "closed";
-    case CG_EFULL: return "limit reached";
-    case CG_EAGAIN: return "need more input";
-    case CG_ETLS: return "TLS error";
-    case CG_ECERT: return "unusable certificate";
-    case CG_EKEY: return "unusable private key";
-    case CG_EKEYMISMATCH: return "private key does not match certificate";
-    case CG_EHANDSHAKE: return "TLS handshake failed";
-    case CG_EVERIFY: return "certificate verification failed";
-    case CG_EREVOKED: return "certificate revoked";
-    case CG_EOCSP: return "OCSP failure";
-    case CG_EEXPIRED: return "expired or not yet valid";
-    case CG_EHOSTNAME: return "the certificate does not name the host";
-    case CG_EUNTRUSTED: return "the certificate's issuer is not trusted";
-    case CG_ESELFSIGNED: return "self-signed certificate";
-    case CG_EPIN: return "the certificate does not match the pin";
-    case CG_EPROTO: return "protocol error";
-    case CG_EHTTP: return "invalid HTTP message";
-    case CG_EWS: return "invalid WebSocket frame or handshake";
-    case CG_ETOOBIG: return "message too large";
-    case CG_EENCODING: return "invalid character encoding";
-    case CG_EXML: return "XML not well-formed";
-    case CG_EJUNK: return "junk between messages";
-    case CG_EENVELOPE: return "invalid MOS envelope";
-    case CG_ENACK: return "negative acknowledgement";
-    case CG_EDNS: return "DNS operation failed";
-    case CG_ENOTSUP: return "no exact equivalent";
-    case CG_EAUTH: return "authentication failed";
-    case CG_ERATELIMIT: return "rate limited";
-    case CG_EINTERNAL: return "internal error";
-    }
+#define MESSAGE(code, text)                                                                        \
+    case code: return text;
+    switch (err) { CG_ERR_ENTRIES(MESSAGE) }
+#undef MESSAGE
     return "unknown error";
 }
 
 const char *cg_errname(enum cg_err err)
 {
-#define N(x)                                                                                       \
-    case x: return #x
-    switch (err) {
-        N(CG_OK); N(CG_EINVAL); N(CG_ENOMEM); N(CG_ESTATE); N(CG_ERANGE); N(CG_ENOTFOUND);
-        N(CG_EEXIST); N(CG_ECONFIG); N(CG_EIO); N(CG_EFILE); N(CG_EPERM); N(CG_ENET);
-        N(CG_ETIMEDOUT); N(CG_ECLOSED); N(CG_EFULL); N(CG_EAGAIN); N(CG_ETLS); N(CG_ECERT);
-        N(CG_EKEY); N(CG_EKEYMISMATCH); N(CG_EHANDSHAKE); N(CG_EVERIFY); N(CG_EREVOKED);
-        N(CG_EOCSP); N(CG_EEXPIRED); N(CG_EHOSTNAME); N(CG_EUNTRUSTED); N(CG_ESELFSIGNED);
-        N(CG_EPIN); N(CG_EPROTO); N(CG_EHTTP); N(CG_EWS); N(CG_ETOOBIG);
-        N(CG_EENCODING); N(CG_EXML); N(CG_EJUNK); N(CG_EENVELOPE); N(CG_ENACK); N(CG_EDNS);
-        N(CG_ENOTSUP); N(CG_EAUTH); N(CG_ERATELIMIT); N(CG_EINTERNAL);
-    }
-#undef N
+#define NAME(code, text)                                                                           \
+    case code: return #code;
+    switch (err) { CG_ERR_ENTRIES(NAME) }
+#undef NAME
     return "CG_UNKNOWN";
 }

@@ -5,6 +5,7 @@
 #include "ws/ws.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,97 @@
 #include <arpa/inet.h>
 
 /* ---- configuration ---- */
+
+/* The options by number (cg_mos_endpoint_config_set_option): bounds, default
+ * and field of each, the one place they are written down. */
+struct option_row {
+    size_t off, size; /* the field in struct cg_mos_endpoint_config */
+    int64_t min, max, def;
+    bool zero_off;   /* 0 is valid too: the option is off */
+    enum cg_err bad; /* out of bounds: CG_ERANGE for numbers, CG_EINVAL for enums */
+};
+
+#define FIELD(f)                                                                                   \
+    offsetof(struct cg_mos_endpoint_config, f), sizeof(((struct cg_mos_endpoint_config *)0)->f)
+static const struct option_row options[CG_MOS_OPT_COUNT] = {
+    /* M-09: never more often than 30 s; from 1 s for tests that keep the
+     * proportions of real timings (logged by cg_mos_endpoint_new) */
+    [CG_MOS_OPT_KEEPALIVE_MS] = {FIELD(keepalive_ms), 1000, 86400000, 30000, false, CG_ERANGE},
+    /* M-22: an answer is recommended within 60 s */
+    [CG_MOS_OPT_ACK_TIMEOUT_MS] = {FIELD(ack_timeout_ms), 100, 3600000, 60000, false, CG_ERANGE},
+    /* M-22 retries, but a lane never waits forever */
+    [CG_MOS_OPT_RETRIES] = {FIELD(retries), 0, 1000000, CG_MOS_DEFAULT_RETRIES, false, CG_ERANGE},
+    [CG_MOS_OPT_RECONNECT_MAX_MS] = {FIELD(reconnect_max_ms), 100, 600000, 1000, false, CG_ERANGE},
+    [CG_MOS_OPT_REFUSED_BACKOFF_MAX_MS] = {FIELD(refused_max_ms), 1000, 3600000, 60000, false,
+                                           CG_ERANGE},
+    [CG_MOS_OPT_MAX_MESSAGE] = {FIELD(max_message), 256, 1 << 30, CG_MOS_DEFAULT_MAX_MESSAGE, false,
+                                CG_ERANGE},
+    [CG_MOS_OPT_VALIDATE] = {FIELD(validate), 0, 1, 1, false, CG_EINVAL},
+    [CG_MOS_OPT_HEARTBEAT_TIME] = {FIELD(heartbeat_form), CG_MOS_TIME_FULL, CG_MOS_TIME_SHORT,
+                                   CG_MOS_TIME_FULL, false, CG_EINVAL},
+    [CG_MOS_OPT_SILENT_RESET_MS] = {FIELD(silent_reset_ms), 1000, 86400000, 0, true, CG_ERANGE},
+    [CG_MOS_OPT_MAX_ATTRIBUTES] = {FIELD(xml.max_attributes), 1, 1000000,
+                                   CG_MOS_DEFAULT_MAX_ATTRIBUTES, false, CG_ERANGE},
+    [CG_MOS_OPT_MAX_DEPTH] = {FIELD(xml.max_depth), 1, 1000000, CG_MOS_DEFAULT_MAX_DEPTH, false,
+                              CG_ERANGE},
+    [CG_MOS_OPT_ASYNC_VALIDATE_BYTES] = {FIELD(async_validate), 1, 1 << 30,
+                                         CG_MOS_DEFAULT_ASYNC_VALIDATE, false, CG_ERANGE},
+    [CG_MOS_OPT_REUSED_ID] = {FIELD(reused_id), CG_MOS_REUSED_DELIVER, CG_MOS_REUSED_NACK,
+                              CG_MOS_REUSED_DELIVER, false, CG_EINVAL},
+};
+#undef FIELD
+
+static enum cg_err option_check(enum cg_mos_option opt, int64_t v)
+{
+    CG_CHECK((unsigned)opt < CG_MOS_OPT_COUNT, CG_EINVAL);
+    const struct option_row *o = &options[opt];
+    CG_CHECK(o->size != 0, CG_EINTERNAL); /* an option without its row */
+    CG_CHECK((v >= o->min && v <= o->max) || (v == 0 && o->zero_off), o->bad);
+    return CG_OK;
+}
+
+/* v checked: it fits the field (bool, enum, uint32_t or size_t). */
+static void option_store(struct cg_mos_endpoint_config *c, enum cg_mos_option opt, int64_t v)
+{
+    const struct option_row *o = &options[opt];
+    char *field = (char *)c + o->off;
+    if (o->size == sizeof(bool)) {
+        bool b = v != 0;
+        memcpy(field, &b, sizeof(b));
+    } else if (o->size == sizeof(uint32_t)) {
+        uint32_t u = (uint32_t)v; /* also an enum's representation */
+        memcpy(field, &u, sizeof(u));
+    } else {
+        size_t z = (size_t)v;
+        memcpy(field, &z, sizeof(z));
+    }
+}
+
+enum cg_err cg_mos_endpoint_config_set_option(struct cg_mos_endpoint_config *cfg,
+                                              enum cg_mos_option opt, int64_t value)
+{
+    CG_CHECK(cfg != NULL, CG_EINVAL);
+    CG_GUARD(option_check(opt, value));
+    option_store(cfg, opt, value);
+    return CG_OK;
+}
+
+enum cg_err cg_mos_endpoint_option_info(enum cg_mos_option opt, int64_t *min, int64_t *max,
+                                        int64_t *def, bool *zero_off)
+{
+    CG_CHECK((unsigned)opt < CG_MOS_OPT_COUNT, CG_EINVAL);
+    const struct option_row *o = &options[opt];
+    CG_CHECK(o->size != 0, CG_EINTERNAL); /* an option without its row */
+    if (min != NULL)
+        *min = o->min;
+    if (max != NULL)
+        *max = o->max;
+    if (def != NULL)
+        *def = o->def;
+    if (zero_off != NULL)
+        *zero_off = o->zero_off;
+    return CG_OK;
+}
 
 /* 1..128 characters of UTF-8 without control characters (M-24). */
 static bool id_ok(const char *id)
@@ -39,17 +131,10 @@ enum cg_err cg_mos_endpoint_config_new(enum cg_mos_role role, const char *our_id
     CG_CHECK(c != NULL, CG_ENOMEM);
     c->role = role;
     snprintf(c->id, sizeof(c->id), "%s", our_id);
-    c->keepalive_ms = 30000;
-    c->ack_timeout_ms = 60000; /* M-22: an answer is recommended within 60 s */
-    c->retries = CG_MOS_DEFAULT_RETRIES; /* M-22 retries, but a lane never waits forever */
-    c->reconnect_max_ms = 1000;
-    c->refused_max_ms = 60000;
-    c->max_message = CG_MOS_DEFAULT_MAX_MESSAGE;
+    for (int i = 0; i < CG_MOS_OPT_COUNT; i++)
+        if (options[i].size != 0) /* every option has one: test_mos4_options */
+            option_store(c, (enum cg_mos_option)i, options[i].def);
     c->max_queue = 1000;
-    c->validate = true;
-    c->xml.max_attributes = CG_MOS_DEFAULT_MAX_ATTRIBUTES;
-    c->xml.max_depth = CG_MOS_DEFAULT_MAX_DEPTH;
-    c->async_validate = CG_MOS_DEFAULT_ASYNC_VALIDATE;
     c->redeliver = true;
     c->fsync = CG_MOS_FSYNC_INTERVAL;
     c->fsync_interval_ms = 100;
@@ -79,114 +164,85 @@ enum cg_err cg_mos_endpoint_config_set_credentials(struct cg_mos_endpoint_config
     return cg__str_replace(&cfg->credentials, file);
 }
 
-enum cg_err cg_mos_endpoint_config_set_auth_none(struct cg_mos_endpoint_config *cfg, bool on)
-{
-    CG_CHECK(cfg != NULL, CG_EINVAL);
-    cfg->auth_none = on;
-    return CG_OK;
-}
+CG_BOOL_SETTER(cg_mos_endpoint_config_set_auth_none, struct cg_mos_endpoint_config, auth_none)
 
 enum cg_err cg_mos_endpoint_config_set_timing(struct cg_mos_endpoint_config *cfg,
                                               uint32_t keepalive_ms, uint32_t ack_timeout_ms,
                                               uint32_t retries, uint32_t reconnect_max_ms)
 {
     CG_CHECK(cfg != NULL, CG_EINVAL);
-    /* M-09: never more often than 30 s; from 1 s for tests that keep the
-     * proportions of real timings (logged by cg_mos_endpoint_new) */
-    CG_CHECK(keepalive_ms >= 1000, CG_ERANGE);
-    CG_CHECK(ack_timeout_ms >= 100 && reconnect_max_ms >= 100, CG_ERANGE);
-    cfg->keepalive_ms = keepalive_ms;
-    cfg->ack_timeout_ms = ack_timeout_ms;
-    cfg->retries = retries;
-    cfg->reconnect_max_ms = reconnect_max_ms;
+    CG_GUARD(option_check(CG_MOS_OPT_KEEPALIVE_MS, keepalive_ms));
+    CG_GUARD(option_check(CG_MOS_OPT_ACK_TIMEOUT_MS, ack_timeout_ms));
+    CG_GUARD(option_check(CG_MOS_OPT_RETRIES, retries));
+    CG_GUARD(option_check(CG_MOS_OPT_RECONNECT_MAX_MS, reconnect_max_ms));
+    option_store(cfg, CG_MOS_OPT_KEEPALIVE_MS, keepalive_ms);
+    option_store(cfg, CG_MOS_OPT_ACK_TIMEOUT_MS, ack_timeout_ms);
+    option_store(cfg, CG_MOS_OPT_RETRIES, retries);
+    option_store(cfg, CG_MOS_OPT_RECONNECT_MAX_MS, reconnect_max_ms);
     return CG_OK;
 }
 
 enum cg_err cg_mos_endpoint_config_set_heartbeat_time(struct cg_mos_endpoint_config *cfg,
                                                       enum cg_mos_time_form form)
 {
-    CG_CHECK(cfg != NULL && (form == CG_MOS_TIME_FULL || form == CG_MOS_TIME_SHORT), CG_EINVAL);
-    cfg->heartbeat_form = form;
-    return CG_OK;
+    return cg_mos_endpoint_config_set_option(cfg, CG_MOS_OPT_HEARTBEAT_TIME, (int64_t)form);
 }
 
 enum cg_err cg_mos_endpoint_config_set_silent_reset(struct cg_mos_endpoint_config *cfg,
                                                     uint32_t ms)
 {
-    CG_CHECK(cfg != NULL, CG_EINVAL);
-    CG_CHECK(ms == 0 || ms >= 1000, CG_ERANGE);
-    cfg->silent_reset_ms = ms;
-    return CG_OK;
+    return cg_mos_endpoint_config_set_option(cfg, CG_MOS_OPT_SILENT_RESET_MS, ms);
 }
 
 enum cg_err cg_mos_endpoint_config_set_refused_backoff(struct cg_mos_endpoint_config *cfg,
                                                        uint32_t max_ms)
 {
-    CG_CHECK(cfg != NULL, CG_EINVAL);
-    CG_CHECK(max_ms >= 1000 && max_ms <= 3600000, CG_ERANGE);
-    cfg->refused_max_ms = max_ms;
-    return CG_OK;
+    return cg_mos_endpoint_config_set_option(cfg, CG_MOS_OPT_REFUSED_BACKOFF_MAX_MS, max_ms);
 }
 
 enum cg_err cg_mos_endpoint_config_set_limits(struct cg_mos_endpoint_config *cfg,
                                               size_t max_message, size_t max_queue)
 {
     CG_CHECK(cfg != NULL, CG_EINVAL);
-    CG_CHECK(max_message >= 256 && max_message <= (1u << 30) && max_queue >= 1, CG_ERANGE);
-    cfg->max_message = max_message;
+    CG_CHECK(max_message <= INT64_MAX && max_queue >= 1, CG_ERANGE);
+    CG_GUARD(option_check(CG_MOS_OPT_MAX_MESSAGE, (int64_t)max_message));
+    option_store(cfg, CG_MOS_OPT_MAX_MESSAGE, (int64_t)max_message);
     cfg->max_queue = max_queue;
     return CG_OK;
 }
 
-enum cg_err cg_mos_endpoint_config_set_validate(struct cg_mos_endpoint_config *cfg, bool on)
-{
-    CG_CHECK(cfg != NULL, CG_EINVAL);
-    cfg->validate = on;
-    return CG_OK;
-}
+CG_BOOL_SETTER(cg_mos_endpoint_config_set_validate, struct cg_mos_endpoint_config, validate)
 
 enum cg_err cg_mos_endpoint_config_set_xml_limits(struct cg_mos_endpoint_config *cfg,
                                                   uint32_t max_attributes, uint32_t max_depth,
                                                   size_t async_bytes)
 {
     CG_CHECK(cfg != NULL, CG_EINVAL);
-    CG_CHECK(max_attributes <= 1000000 && max_depth <= 1000000, CG_ERANGE);
-    cfg->xml.max_attributes = max_attributes != 0 ? max_attributes : CG_MOS_DEFAULT_MAX_ATTRIBUTES;
-    cfg->xml.max_depth = max_depth != 0 ? max_depth : CG_MOS_DEFAULT_MAX_DEPTH;
-    cfg->async_validate = async_bytes != 0 ? async_bytes : CG_MOS_DEFAULT_ASYNC_VALIDATE;
+    const enum cg_mos_option opt[3] = {CG_MOS_OPT_MAX_ATTRIBUTES, CG_MOS_OPT_MAX_DEPTH,
+                                       CG_MOS_OPT_ASYNC_VALIDATE_BYTES};
+    int64_t v[3] = {max_attributes, max_depth,
+                    async_bytes <= INT64_MAX ? (int64_t)async_bytes : -1};
+    for (int i = 0; i < 3; i++) { /* 0: the default */
+        v[i] = v[i] == 0 ? options[opt[i]].def : v[i];
+        CG_GUARD(option_check(opt[i], v[i]));
+    }
+    for (int i = 0; i < 3; i++)
+        option_store(cfg, opt[i], v[i]);
     return CG_OK;
 }
 
-enum cg_err cg_mos_endpoint_config_set_redeliver(struct cg_mos_endpoint_config *cfg, bool on)
-{
-    CG_CHECK(cfg != NULL, CG_EINVAL);
-    cfg->redeliver = on;
-    return CG_OK;
-}
+CG_BOOL_SETTER(cg_mos_endpoint_config_set_redeliver, struct cg_mos_endpoint_config, redeliver)
 
 enum cg_err cg_mos_endpoint_config_set_reused_id(struct cg_mos_endpoint_config *cfg,
                                                  enum cg_mos_reused policy)
 {
-    CG_CHECK(cfg != NULL && (policy == CG_MOS_REUSED_DELIVER || policy == CG_MOS_REUSED_NACK),
-             CG_EINVAL);
-    cfg->reused_id = policy;
-    return CG_OK;
+    return cg_mos_endpoint_config_set_option(cfg, CG_MOS_OPT_REUSED_ID, (int64_t)policy);
 }
 
-enum cg_err cg_mos_endpoint_config_set_deliver_heartbeats(struct cg_mos_endpoint_config *cfg,
-                                                          bool on)
-{
-    CG_CHECK(cfg != NULL, CG_EINVAL);
-    cfg->deliver_heartbeats = on;
-    return CG_OK;
-}
+CG_BOOL_SETTER(cg_mos_endpoint_config_set_deliver_heartbeats, struct cg_mos_endpoint_config,
+               deliver_heartbeats)
 
-enum cg_err cg_mos_endpoint_config_set_journal(struct cg_mos_endpoint_config *cfg, bool on)
-{
-    CG_CHECK(cfg != NULL, CG_EINVAL);
-    cfg->journal = on;
-    return CG_OK;
-}
+CG_BOOL_SETTER(cg_mos_endpoint_config_set_journal, struct cg_mos_endpoint_config, journal)
 
 enum cg_err cg_mos_endpoint_config_set_fsync(struct cg_mos_endpoint_config *cfg,
                                              enum cg_mos_fsync policy, uint32_t interval_ms)
@@ -284,12 +340,7 @@ enum cg_err cg_mos_peer_config_set_legacy_allow(struct cg_mos_peer_config *pc, c
     return cg__mos4_allow_parse(list != NULL ? list : "", &pc->allow);
 }
 
-enum cg_err cg_mos_peer_config_set_text_frames(struct cg_mos_peer_config *pc, bool on)
-{
-    CG_CHECK(pc != NULL, CG_EINVAL);
-    pc->text_frames = on;
-    return CG_OK;
-}
+CG_BOOL_SETTER(cg_mos_peer_config_set_text_frames, struct cg_mos_peer_config, text_frames)
 
 /* ---- the endpoint ---- */
 

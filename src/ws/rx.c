@@ -56,35 +56,38 @@ static bool valid_close_code(uint16_t c)
            (c >= 3000 && c <= 4999);
 }
 
-/* The header is complete in rx->hdr: check it and start the frame. */
+/* The header is complete in rx->hdr (header_size bytes: the cursor's reads
+ * cannot run short): check it and start the frame. */
 static bool start_frame(struct cg_ws_rx *rx, const struct cg_ws_rx_handler *h, void *user)
 {
-    const uint8_t *p = rx->hdr;
-    uint8_t op = p[0] & 0x0f;
-    bool fin = (p[0] & 0x80) != 0, masked = (p[1] & 0x80) != 0;
-    uint64_t len = p[1] & 0x7f;
-    size_t at = 2;
+    struct cg_cur c;
+    uint8_t b0 = 0, b1 = 0;
+    uint16_t len16 = 0;
+    const uint8_t *mask = NULL;
+    cg__cur_init(&c, rx->hdr, rx->hdr_len);
+    (void)cg__cur_u8(&c, &b0);
+    (void)cg__cur_u8(&c, &b1);
+    uint8_t op = b0 & 0x0f;
+    bool fin = (b0 & 0x80) != 0, masked = (b1 & 0x80) != 0;
+    uint64_t len = b1 & 0x7f;
     if (len == 126) {
-        len = ((uint64_t)p[2] << 8) | p[3];
-        at = 4;
+        (void)cg__cur_u16be(&c, &len16);
+        len = len16;
         if (len < 126)
             return fail(rx, h, user, 1002, "length not minimally encoded"), false;
     } else if (len == 127) {
-        len = 0;
-        for (unsigned i = 0; i < 8; i++)
-            len = (len << 8) | p[2 + i];
-        at = 10;
+        (void)cg__cur_u64be(&c, &len);
         if (len < 65536 || (len >> 63) != 0)
             return fail(rx, h, user, 1002, "bad 64-bit length"), false;
     }
-    if ((p[0] & 0x70) != 0)
+    if ((b0 & 0x70) != 0)
         return fail(rx, h, user, 1002, "RSV bits set (no extension agreed)"), false;
     if (masked != rx->server)
         return fail(rx, h, user, 1002, rx->server ? "unmasked frame from a client"
                                                    : "masked frame from a server"),
                false;
-    if (masked)
-        memcpy(rx->mask, p + at, 4);
+    if (masked && cg__cur_bytes(&c, 4, &mask) == CG_OK)
+        memcpy(rx->mask, mask, 4);
     bool control = (op & 0x08) != 0;
     if (control) {
         if (op != CG_WS_OP_CLOSE && op != CG_WS_OP_PING && op != CG_WS_OP_PONG)
@@ -128,7 +131,9 @@ static void end_frame(struct cg_ws_rx *rx, const struct cg_ws_rx_handler *h, voi
         if (rx->ctl_len == 1) {
             bad = "close frame of one byte";
         } else if (rx->ctl_len >= 2) {
-            code = (uint16_t)((rx->ctl[0] << 8) | rx->ctl[1]);
+            struct cg_cur c;
+            cg__cur_init(&c, rx->ctl, rx->ctl_len);
+            (void)cg__cur_u16be(&c, &code);
             if (!valid_close_code(code))
                 bad = "invalid close code";
             else if (!cg__utf8_valid(rx->ctl + 2, rx->ctl_len - 2)) {

@@ -81,26 +81,11 @@ enum cg_err cg_ws_client_config_set_cert_name(struct cg_ws_client_config *cfg, c
     return cg__str_replace(&cfg->cert_name, name);
 }
 
-enum cg_err cg_ws_client_config_set_self_signed(struct cg_ws_client_config *cfg, bool allow)
-{
-    CG_CHECK(cfg != NULL, CG_EINVAL);
-    cfg->allow_self_signed = allow;
-    return CG_OK;
-}
+CG_BOOL_SETTER(cg_ws_client_config_set_self_signed, struct cg_ws_client_config, allow_self_signed)
 
-enum cg_err cg_ws_client_config_set_require_staple(struct cg_ws_client_config *cfg, bool on)
-{
-    CG_CHECK(cfg != NULL, CG_EINVAL);
-    cfg->require_staple = on;
-    return CG_OK;
-}
+CG_BOOL_SETTER(cg_ws_client_config_set_require_staple, struct cg_ws_client_config, require_staple)
 
-enum cg_err cg_ws_client_config_set_insecure(struct cg_ws_client_config *cfg, bool on)
-{
-    CG_CHECK(cfg != NULL, CG_EINVAL);
-    cfg->insecure = on;
-    return CG_OK;
-}
+CG_BOOL_SETTER(cg_ws_client_config_set_insecure, struct cg_ws_client_config, insecure)
 
 static bool printable(const char *s, bool colon_ok)
 {

@@ -155,12 +155,7 @@ enum cg_err cg_server_config_set_ocsp(struct cg_server_config *cfg, bool enabled
     return CG_OK;
 }
 
-enum cg_err cg_server_config_set_session_tickets(struct cg_server_config *cfg, bool on)
-{
-    CG_CHECK(cfg != NULL, CG_EINVAL);
-    cfg->tickets = on;
-    return CG_OK;
-}
+CG_BOOL_SETTER(cg_server_config_set_session_tickets, struct cg_server_config, tickets)
 
 enum cg_err cg_server_config_set_limit(struct cg_server_config *cfg, enum cg_server_limit which,
                                        uint64_t value)
