@@ -732,7 +732,9 @@ static bool append(struct mos4_lane *l, char kind, const char *msgid, const uint
         l->jsize += b.len;
         if (b.len > l->jlargest)
             l->jlargest = b.len;
+        uint64_t t0 = uv_hrtime();
         cg__mos4_state_written(l->peer->ep, l->jfd);
+        cg__mos4_journal_count(l, b.len, uv_hrtime() - t0);
     }
     cg__buf_free(&b);
     errno = err;
