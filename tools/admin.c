@@ -135,10 +135,16 @@ void admin_stats(const struct admin *a, struct metrics *m)
 
 unsigned admin_port(const struct admin *a) { return a != NULL ? cg_server_port(a->srv, 0) : 0; }
 
-void admin_reload_credentials(struct admin *a)
+void admin_reload(struct admin *a, const struct gwconf *c)
 {
-    if (a != NULL)
-        cg_credentials_reload(a->cred);
+    if (a == NULL)
+        return;
+    cg_credentials_reload(a->cred);
+    const char *chains[MOSCONF_MAX_CERTS], *keys[MOSCONF_MAX_CERTS];
+    for (int i = 0; i < c->g.ncerts; i++)
+        chains[i] = c->g.cert[i], keys[i] = c->g.key[i];
+    if (c->g.ncerts > 0 && cg_server_reload_certs(a->srv, chains, keys, (size_t)c->g.ncerts) != CG_OK)
+        fprintf(stderr, "castgate run: reload: the admin listener's certificates KEPT\n");
 }
 
 void admin_free(struct admin *a)

@@ -19,7 +19,9 @@ enum cg_err admin_start(struct cg_ctx *ctx, const struct gwconf *c, struct metri
 void admin_stats(const struct admin *a, struct metrics *m);
 /* The bound port (0 when none). */
 unsigned admin_port(const struct admin *a);
-void admin_reload_credentials(struct admin *a);
+/* SIGHUP: the credentials file again, and the [gateway] certificates of c
+ * (new handshakes get them; on failure the old stay, logged). */
+void admin_reload(struct admin *a, const struct gwconf *c);
 void admin_free(struct admin *a);
 
 #endif

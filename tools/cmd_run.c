@@ -428,7 +428,7 @@ static void reload(struct gw *gw)
     gwconf_free(&gw->conf);
     gw->conf = *now; /* the links array moves over */
     free(now);
-    admin_reload_credentials(gw->admin);
+    admin_reload(gw->admin, &gw->conf);
     metrics_reload(gw->metrics, true);
     note_certs(gw);
 }

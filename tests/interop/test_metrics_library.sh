@@ -201,6 +201,8 @@ check "after a reload with the RSA certificate: its notAfter" \
   wait_value "castgate_certificate_not_after_timestamp_seconds{listener=\"gateway\",key_type=\"RSA\",cn=\"$cn\"}" "[ \"\$v\" = $want ]"
 check "and the ECDSA leaf is gone from the gateway listener" \
   bash -c "! grep -q '^castgate_certificate_not_after_timestamp_seconds{listener=\"gateway\",key_type=\"ECDSA\"' '$T/m.txt'"
+check "the admin listener serves the reloaded certificate too" \
+  test "$(value "castgate_certificate_not_after_timestamp_seconds{listener=\"admin\",key_type=\"RSA\",cn=\"$cn\"}")" = "$want"
 
 # ---- the whole text ----
 metrics
