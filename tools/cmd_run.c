@@ -343,6 +343,9 @@ static void refresh_metrics(void *user)
     for (size_t i = 0; gw->srv != NULL && cg_server_leaf_stats(gw->srv, i, &leaf) == CG_OK; i++)
         metrics_leaf(gw->metrics, "gateway", &leaf);
     admin_stats(gw->admin, gw->metrics);
+    struct cg_histogram sync;
+    cg_mos_syncfs_stats(&sync);
+    metrics_syncfs(gw->metrics, &sync);
     for (const struct gw_link *k = gw->links; k != NULL; k = k->next) {
         struct cg_relay_stats st;
         struct cg_mos_peer_stats p[2];

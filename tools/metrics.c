@@ -54,6 +54,7 @@ struct metrics {
         struct cg_leaf_stats leaf;
     } leaves[MAX_LEAVES];
     unsigned nleaves;
+    struct cg_histogram syncfs;
 };
 
 static time_t now_of(const struct metrics *m) { return m->now != NULL ? m->now() : time(NULL); }
@@ -238,6 +239,7 @@ void metrics_listener(struct metrics *m, const char *listener, const struct cg_w
 }
 
 void metrics_leaves_clear(struct metrics *m) { m->nleaves = 0; }
+void metrics_syncfs(struct metrics *m, const struct cg_histogram *h) { m->syncfs = *h; }
 
 void metrics_leaf(struct metrics *m, const char *listener, const struct cg_leaf_stats *leaf)
 {
@@ -436,11 +438,12 @@ static void render_leaves(struct out *o, const struct metrics *m, time_t now)
     }
 }
 
+/* One histogram's series; link NULL: no link and side labels. */
 static void histogram(struct out *o, const char *name, const char *link, const char *side,
                       const struct cg_histogram *h)
 {
-    char bucket[96], le[32];
-    snprintf(bucket, sizeof(bucket), "%s_bucket", name);
+    char series_name[96], le[32];
+    snprintf(series_name, sizeof(series_name), "%s_bucket", name);
     uint64_t cum = 0;
     for (unsigned b = 0; b < CG_HISTOGRAM_BUCKETS; b++) {
         cum += h->bucket[b];
@@ -448,15 +451,24 @@ static void histogram(struct out *o, const char *name, const char *link, const c
             snprintf(le, sizeof(le), "+Inf");
         else
             snprintf(le, sizeof(le), "%g", cg_histogram_bound(b));
-        labels(o, bucket, "link", link, "side", side, "le", le, NULL);
+        if (link != NULL)
+            labels(o, series_name, "link", link, "side", side, "le", le, NULL);
+        else
+            labels(o, series_name, "le", le, NULL);
         put(o, "%llu\n", (unsigned long long)cum);
     }
-    snprintf(bucket, sizeof(bucket), "%s_sum", name);
-    labels(o, bucket, "link", link, "side", side, NULL);
-    put(o, "%.9f\n", (double)h->sum_ns / 1e9);
-    snprintf(bucket, sizeof(bucket), "%s_count", name);
-    labels(o, bucket, "link", link, "side", side, NULL);
-    put(o, "%llu\n", (unsigned long long)h->count);
+    static const char *const tails[2] = {"_sum", "_count"};
+    for (int t = 0; t < 2; t++) {
+        snprintf(series_name, sizeof(series_name), "%s%s", name, tails[t]);
+        if (link != NULL)
+            labels(o, series_name, "link", link, "side", side, NULL);
+        else
+            put(o, "%s ", series_name);
+        if (t == 0)
+            put(o, "%.9f\n", (double)h->sum_ns / 1e9);
+        else
+            put(o, "%llu\n", (unsigned long long)h->count);
+    }
 }
 
 static void render_journal(struct out *o, const struct metrics *m)
@@ -486,6 +498,10 @@ static void render_journal(struct out *o, const struct metrics *m)
             if (m->links[i].have_peer[s])
                 histogram(o, "castgate_journal_fsync_seconds", m->links[i].name, side_names[s],
                           &m->links[i].peer[s].journal.fsync);
+    head(o, "castgate_state_syncfs_seconds", "histogram",
+         "syncfs of the state directories (fsync = interval: one per interval at most, for "
+         "every link at once)");
+    histogram(o, "castgate_state_syncfs_seconds", NULL, NULL, &m->syncfs);
 }
 
 size_t metrics_render(const struct metrics *m, const char *version, char *buf, size_t sz)

@@ -67,6 +67,8 @@ void metrics_listener(struct metrics *m, const char *listener, const struct cg_w
                       const struct cg_auth_stats *auth);
 /* The certificate leaves a listener serves now: clear, then one call each. */
 void metrics_leaves_clear(struct metrics *m);
+/* The process's syncfs times (fsync = interval; cg_mos_syncfs_stats). */
+void metrics_syncfs(struct metrics *m, const struct cg_histogram *h);
 void metrics_leaf(struct metrics *m, const char *listener, const struct cg_leaf_stats *leaf);
 
 /* The clock (default time()); tests set their own. */

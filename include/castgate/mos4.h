@@ -362,6 +362,11 @@ struct cg_mos_peer_stats {
  * CG_ENOTFOUND. Callback-safe. */
 CG_API enum cg_err cg_mos_peer_stats(const struct cg_mos_endpoint *ep, const char *peer_id,
                                      struct cg_mos_peer_stats *out);
+/* The syncfs calls of fsync = interval (one per interval at most, on the
+ * thread pool, shared by every endpoint of the process: not attributed to
+ * a peer), since the process started, into *out. NULL: nothing. Any
+ * thread. */
+CG_API void cg_mos_syncfs_stats(struct cg_histogram *out);
 /* Re-reads the credentials file (a SIGHUP reload); on error the previous
  * users stay. CG_ESTATE without a credentials file. */
 CG_API enum cg_err cg_mos_endpoint_reload_credentials(struct cg_mos_endpoint *ep);

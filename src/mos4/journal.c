@@ -327,7 +327,9 @@ struct sync_job {
 static void sync_work(uv_work_t *w)
 {
     struct sync_job *j = w->data;
+    uint64_t t0 = uv_hrtime();
     j->err = syncfs(j->fd) == 0 ? 0 : errno;
+    cg__mos4_syncfs_count(uv_hrtime() - t0);
 }
 
 static void sync_after(uv_work_t *w, int status)

@@ -264,6 +264,8 @@ struct mos4_peer *cg__mos4_peer(const struct cg_mos_endpoint *ep, const char *id
 /* stats.c: one journal record of len bytes appended to l; sync_ns: what
  * cg__mos4_state_written took (its fdatasync when fsync = always). */
 void cg__mos4_journal_count(struct mos4_lane *l, size_t len, uint64_t sync_ns);
+/* stats.c: one syncfs took ns (any thread). */
+void cg__mos4_syncfs_count(uint64_t ns);
 const char *cg__mos4_mos_id(const struct mos4_lane *l); /* envelope IDs for this lane */
 const char *cg__mos4_ncs_id(const struct mos4_lane *l);
 

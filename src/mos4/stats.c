@@ -4,6 +4,8 @@
 #include "mos4/auth.h"
 #include "mos4/mos4.h"
 
+#include <pthread.h>
+
 enum cg_err cg_mos_endpoint_auth_stats(const struct cg_mos_endpoint *ep, struct cg_auth_stats *out)
 {
     CG_CHECK(ep != NULL && out != NULL, CG_EINVAL);
@@ -36,4 +38,24 @@ void cg__mos4_journal_count(struct mos4_lane *l, size_t len, uint64_t sync_ns)
     l->jstats.records++;
     if (l->peer->ep->cfg.fsync == CG_MOS_FSYNC_ALWAYS) /* else no sync ran on this path */
         cg_histogram_observe(&l->jstats.fsync, sync_ns);
+}
+
+/* syncfs runs on the thread pool of any context's loop: one lock. */
+static pthread_mutex_t syncfs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cg_histogram syncfs_hist;
+
+void cg__mos4_syncfs_count(uint64_t ns)
+{
+    pthread_mutex_lock(&syncfs_lock);
+    cg_histogram_observe(&syncfs_hist, ns);
+    pthread_mutex_unlock(&syncfs_lock);
+}
+
+void cg_mos_syncfs_stats(struct cg_histogram *out)
+{
+    if (out == NULL)
+        return;
+    pthread_mutex_lock(&syncfs_lock);
+    *out = syncfs_hist;
+    pthread_mutex_unlock(&syncfs_lock);
 }

@@ -121,7 +121,15 @@ static void test_library_counters(void **state)
                                  .stapled = true, .staple_produced_at = fake_now - 60,
                                  .staple_this_update = fake_now - 120};
     metrics_leaf(m, "gateway", &leaf);
+    struct cg_histogram sync = {0};
+    cg_histogram_observe(&sync, 20000000); /* 20 ms */
+    metrics_syncfs(m, &sync);
     render(m);
+    assert_non_null(strstr(out, "# TYPE castgate_state_syncfs_seconds histogram\n"));
+    assert_non_null(strstr(out, "castgate_state_syncfs_seconds_bucket{le=\"0.01\"} 0\n"));
+    assert_non_null(strstr(out, "castgate_state_syncfs_seconds_bucket{le=\"0.025\"} 1\n"));
+    assert_non_null(strstr(out, "castgate_state_syncfs_seconds_sum 0.020000000\n"));
+    assert_non_null(strstr(out, "castgate_state_syncfs_seconds_count 1\n"));
     assert_non_null(strstr(out, "castgate_nacks_total{link=\"l\\\"1\",channel=\"ro\",from=\"legacy\",reason=\"removed_in_4\"} 2\n"));
     assert_non_null(strstr(out, "castgate_nacks_total{link=\"l\\\"1\",channel=\"mom\",from=\"mos4\",reason=\"peer\"} 1\n"));
     assert_non_null(strstr(out, "castgate_nacks_total{link=\"l\\\"1\",channel=\"aux\",from=\"mos4\",reason=\"no_answer\"} 0\n"));
