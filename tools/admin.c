@@ -10,7 +10,7 @@
 struct admin {
     struct cg_server *srv;
     struct cg_credentials *cred;
-    const struct metrics *m;
+    struct metrics *m; /* refreshed before each render (metrics_refresh) */
 };
 
 /* Basic credentials (M-05 rules: constant time, lockout); false: res is the refusal. */
@@ -39,6 +39,7 @@ static void serve(struct admin *a, const struct cg_http_request *req, struct cg_
         return;
     size_t sz = 16384, n;
     char *buf = NULL;
+    metrics_refresh(a->m); /* the library's counters, as of now */
     for (;;) { /* grow until the text fits */
         char *p = realloc(buf, sz);
         if (p == NULL) {
@@ -70,7 +71,7 @@ static void on_page(void *user, const struct cg_http_request *req, struct cg_htt
                                 "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
 }
 
-enum cg_err admin_start(struct cg_ctx *ctx, const struct gwconf *c, const struct metrics *m,
+enum cg_err admin_start(struct cg_ctx *ctx, const struct gwconf *c, struct metrics *m,
                         struct admin **out)
 {
     *out = NULL;
@@ -120,12 +121,30 @@ enum cg_err admin_start(struct cg_ctx *ctx, const struct gwconf *c, const struct
     return CG_OK;
 }
 
+void admin_stats(const struct admin *a, struct metrics *m)
+{
+    struct cg_wss_stats hs;
+    struct cg_auth_stats au;
+    struct cg_leaf_stats leaf;
+    if (a == NULL || cg_server_handshake_stats(a->srv, &hs) != CG_OK)
+        return;
+    metrics_listener(m, "admin", &hs, cg_credentials_stats(a->cred, &au) == CG_OK ? &au : NULL);
+    for (size_t i = 0; cg_server_leaf_stats(a->srv, i, &leaf) == CG_OK; i++)
+        metrics_leaf(m, "admin", &leaf);
+}
+
 unsigned admin_port(const struct admin *a) { return a != NULL ? cg_server_port(a->srv, 0) : 0; }
 
-void admin_reload_credentials(struct admin *a)
+void admin_reload(struct admin *a, const struct gwconf *c)
 {
-    if (a != NULL)
-        cg_credentials_reload(a->cred);
+    if (a == NULL)
+        return;
+    cg_credentials_reload(a->cred);
+    const char *chains[MOSCONF_MAX_CERTS], *keys[MOSCONF_MAX_CERTS];
+    for (int i = 0; i < c->g.ncerts; i++)
+        chains[i] = c->g.cert[i], keys[i] = c->g.key[i];
+    if (c->g.ncerts > 0 && cg_server_reload_certs(a->srv, chains, keys, (size_t)c->g.ncerts) != CG_OK)
+        fprintf(stderr, "castgate run: reload: the admin listener's certificates KEPT\n");
 }
 
 void admin_free(struct admin *a)

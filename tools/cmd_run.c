@@ -326,6 +326,42 @@ static void note_certs(struct gw *gw)
     }
 }
 
+/* The library's counters into the metrics, before each render of /metrics
+ * or the status page (metrics_set_refresh): the gateway listener's set-ups,
+ * credentials and leaves (the certificates served now: a reload shows at
+ * once), each link's relay and peer counters, the admin listener's. */
+static void refresh_metrics(void *user)
+{
+    struct gw *gw = user;
+    struct cg_wss_stats hs;
+    struct cg_auth_stats au;
+    struct cg_leaf_stats leaf;
+    metrics_leaves_clear(gw->metrics);
+    if (gw->srv != NULL && cg_server_handshake_stats(gw->srv, &hs) == CG_OK)
+        metrics_listener(gw->metrics, "gateway", &hs,
+                         cg_relay_auth_stats(gw->relay, &au) == CG_OK ? &au : NULL);
+    for (size_t i = 0; gw->srv != NULL && cg_server_leaf_stats(gw->srv, i, &leaf) == CG_OK; i++)
+        metrics_leaf(gw->metrics, "gateway", &leaf);
+    admin_stats(gw->admin, gw->metrics);
+    struct cg_histogram sync;
+    cg_mos_syncfs_stats(&sync);
+    metrics_syncfs(gw->metrics, &sync);
+    for (const struct gw_link *k = gw->links; k != NULL; k = k->next) {
+        struct cg_relay_stats st;
+        struct cg_mos_peer_stats p[2];
+        bool has[2];
+        if (cg_relay_link_stats(gw->relay, k->conf.name, &st) != CG_OK)
+            continue;
+        for (int s = 0; s < 2; s++)
+            has[s] = cg_relay_link_side_stats(gw->relay, k->conf.name, (enum cg_relay_side)s,
+                                              &p[s]) == CG_OK;
+        metrics_link_stats(gw->metrics, k->conf.name, &st, has[0] ? &p[0] : NULL,
+                           has[1] ? &p[1] : NULL);
+    }
+    /* FLOW: per-lane retries and held requests (struct cg_flow_stats, helper
+     * "flowwire") are read here once the flow core's accessor is on main. */
+}
+
 /* ---- SIGHUP: reload ---- */
 
 static bool same_link(const struct gw_link *k, const struct gwlink *c)
@@ -395,7 +431,7 @@ static void reload(struct gw *gw)
     gwconf_free(&gw->conf);
     gw->conf = *now; /* the links array moves over */
     free(now);
-    admin_reload_credentials(gw->admin);
+    admin_reload(gw->admin, &gw->conf);
     metrics_reload(gw->metrics, true);
     note_certs(gw);
 }
@@ -518,6 +554,7 @@ static int start(struct gw *gw)
         return 1;
     }
     note_certs(gw);
+    metrics_set_refresh(gw->metrics, refresh_metrics, gw);
     return admin_start(gw->ctx, &gw->conf, gw->metrics, &gw->admin) == CG_OK ? 0 : 1;
 }
 

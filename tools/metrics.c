@@ -12,7 +12,7 @@ struct mlink {
     char name[128];
     bool up[2];
     time_t since[2]; /* when the side last went up or down (or was first seen) */
-    unsigned long relayed[2], idless, nacks[METRICS_NACK_N];
+    unsigned long relayed[2], idless;
     struct {
         char name[48], id[72];
         time_t at;
@@ -20,7 +20,14 @@ struct mlink {
     char why[300];
     time_t nack_at[NACK_RING];
     unsigned nack_n;
+    /* the library's counters (metrics_link_stats) */
+    bool have_rst, have_peer[2];
+    struct cg_relay_stats rst;
+    struct cg_mos_peer_stats peer[2]; /* by side: legacy, mos4 */
 };
+
+#define MAX_LISTENERS 4
+#define MAX_LEAVES 8
 
 struct metrics {
     struct mlink *links;
@@ -33,13 +40,26 @@ struct metrics {
         long days;
     } certs[4];
     unsigned ncerts;
+    void (*refresh)(void *user);
+    void *refresh_user;
+    struct {
+        char name[32];
+        struct cg_wss_stats hs;
+        struct cg_auth_stats auth;
+        bool has_auth;
+    } listeners[MAX_LISTENERS];
+    unsigned nlisteners;
+    struct {
+        char listener[32];
+        struct cg_leaf_stats leaf;
+    } leaves[MAX_LEAVES];
+    unsigned nleaves;
+    struct cg_histogram syncfs;
 };
 
 static time_t now_of(const struct metrics *m) { return m->now != NULL ? m->now() : time(NULL); }
 void metrics_set_clock(struct metrics *m, time_t (*now)(void)) { m->now = now; }
 
-static const char *const nack_names[METRICS_NACK_N] = {"no_link", "removed_in_4", "translate",
-                                                       "forward", "no_answer"};
 
 struct metrics *metrics_new(void) { return calloc(1, sizeof(struct metrics)); }
 
@@ -141,10 +161,9 @@ void metrics_nack(struct metrics *m, const char *link, enum metrics_nack why)
     struct mlink *k = find(m, link, link != NULL);
     if ((unsigned)why >= METRICS_NACK_N)
         return;
-    if (k != NULL) {
-        k->nacks[why]++;
+    if (k != NULL) /* the counters come from the relay (metrics_link_stats) */
         k->nack_at[k->nack_n++ % NACK_RING] = now_of(m);
-    } else
+    else
         m->nacks_unlinked++;
 }
 
@@ -159,6 +178,76 @@ void metrics_cert(struct metrics *m, const char *chain, long days_left)
     m->certs[m->ncerts++].days = days_left;
 }
 void metrics_reload(struct metrics *m, bool ok) { m->reloads[ok]++; }
+
+/* ---- the library's counters ---- */
+
+void metrics_set_refresh(struct metrics *m, void (*fn)(void *user), void *user)
+{
+    m->refresh = fn, m->refresh_user = user;
+}
+
+void metrics_refresh(struct metrics *m)
+{
+    if (m->refresh != NULL)
+        m->refresh(m->refresh_user);
+}
+
+static uint64_t nacks_of(const struct cg_relay_stats *st)
+{
+    uint64_t n = 0;
+    for (int s = 0; s < 2; s++)
+        for (int r = 0; r < CG_RELAY_NACK_REASONS; r++)
+            for (int c = 0; c < CG_RELAY_CHANNELS; c++)
+                n += st->nacks[s][r][c];
+    return n;
+}
+
+void metrics_link_stats(struct metrics *m, const char *link, const struct cg_relay_stats *st,
+                        const struct cg_mos_peer_stats *legacy, const struct cg_mos_peer_stats *mos4)
+{
+    struct mlink *k = find(m, link, true);
+    if (k == NULL)
+        return;
+    if (st != NULL) {
+        uint64_t before = k->have_rst ? nacks_of(&k->rst) : 0, now = nacks_of(st);
+        for (uint64_t i = before; i < now && i - before < NACK_RING; i++) /* for the page */
+            k->nack_at[k->nack_n++ % NACK_RING] = now_of(m);
+        k->rst = *st, k->have_rst = true;
+    }
+    const struct cg_mos_peer_stats *p[2] = {legacy, mos4};
+    for (int s = 0; s < 2; s++)
+        if (p[s] != NULL)
+            k->peer[s] = *p[s], k->have_peer[s] = true;
+}
+
+void metrics_listener(struct metrics *m, const char *listener, const struct cg_wss_stats *hs,
+                      const struct cg_auth_stats *auth)
+{
+    unsigned i = 0;
+    while (i < m->nlisteners && strcmp(m->listeners[i].name, listener) != 0)
+        i++;
+    if (i == MAX_LISTENERS)
+        return;
+    if (i == m->nlisteners) {
+        m->nlisteners++;
+        snprintf(m->listeners[i].name, sizeof(m->listeners[i].name), "%s", listener);
+    }
+    m->listeners[i].hs = *hs;
+    m->listeners[i].has_auth = auth != NULL;
+    if (auth != NULL)
+        m->listeners[i].auth = *auth;
+}
+
+void metrics_leaves_clear(struct metrics *m) { m->nleaves = 0; }
+void metrics_syncfs(struct metrics *m, const struct cg_histogram *h) { m->syncfs = *h; }
+
+void metrics_leaf(struct metrics *m, const char *listener, const struct cg_leaf_stats *leaf)
+{
+    if (m->nleaves == MAX_LEAVES)
+        return;
+    snprintf(m->leaves[m->nleaves].listener, sizeof(m->leaves[0].listener), "%s", listener);
+    m->leaves[m->nleaves++].leaf = *leaf;
+}
 
 struct out {
     char *buf;
@@ -206,6 +295,215 @@ static void series(struct out *o, const char *name, const char *link, const char
     put(o, "} %lu\n", v);
 }
 
+/* name{k1="v1",k2="v2"...} with escaped values; NULL ends the pairs. */
+static void labels(struct out *o, const char *name, ...)
+{
+    va_list ap;
+    va_start(ap, name);
+    put(o, "%s{", name);
+    const char *k, *sep = "";
+    while ((k = va_arg(ap, const char *)) != NULL) {
+        put(o, "%s%s=\"", sep, k);
+        put_label(o, va_arg(ap, const char *));
+        put(o, "\"");
+        sep = ",";
+    }
+    va_end(ap);
+    put(o, "} ");
+}
+
+static const char *const channel_names[CG_RELAY_CHANNELS] = {"mom", "ro", "aux"};
+static const char *const side_names[2] = {"legacy", "mos4"};
+
+static void render_nacks(struct out *o, const struct metrics *m)
+{
+    head(o, "castgate_nacks_total", "counter",
+         "NACKs answered to requests from a side (from), by reason and channel: the relay's own "
+         "and the other side's relayed (reason peer)");
+    for (size_t i = 0; i < m->n; i++) {
+        const struct mlink *k = &m->links[i];
+        for (int s = 0; s < 2 && k->have_rst; s++)
+            for (int r = 0; r < CG_RELAY_NACK_REASONS; r++)
+                for (int c = 0; c < CG_RELAY_CHANNELS; c++) {
+                    labels(o, "castgate_nacks_total", "link", k->name, "channel", channel_names[c],
+                           "from", side_names[s], "reason", cg_relay_nack_name((enum cg_relay_nack)r),
+                           NULL);
+                    put(o, "%llu\n", (unsigned long long)k->rst.nacks[s][r][c]);
+                }
+    }
+}
+
+static uint64_t wss_total(const struct cg_wss_stats *st)
+{
+    uint64_t n = 0;
+    for (int r = 0; r < CG_WSS_RESULTS; r++)
+        n += st->result[r];
+    return n;
+}
+
+static void wss_series(struct out *o, const char *total, const char *key, const char *who,
+                       const struct cg_wss_stats *st)
+{
+    labels(o, total, key, who, NULL);
+    put(o, "%llu\n", (unsigned long long)wss_total(st));
+}
+
+static void wss_failures(struct out *o, const char *failures, const char *key, const char *who,
+                         const struct cg_wss_stats *st)
+{
+    for (int r = 1; r < CG_WSS_RESULTS; r++) { /* 0 is ok */
+        labels(o, failures, key, who, "reason", cg_wss_result_name((enum cg_wss_result)r), NULL);
+        put(o, "%llu\n", (unsigned long long)st->result[r]);
+    }
+}
+
+static void render_listeners(struct out *o, const struct metrics *m)
+{
+    head(o, "castgate_wss_handshakes_total", "counter",
+         "set-ups on a listener: failed TLS handshakes, timeouts and HTTP requests answered "
+         "(101 upgrades included)");
+    for (unsigned i = 0; i < m->nlisteners; i++)
+        wss_series(o, "castgate_wss_handshakes_total", "listener", m->listeners[i].name,
+                   &m->listeners[i].hs);
+    head(o, "castgate_wss_handshake_failures_total", "counter",
+         "set-ups on a listener that failed, by reason (TLS, HTTP status, timeout)");
+    for (unsigned i = 0; i < m->nlisteners; i++)
+        wss_failures(o, "castgate_wss_handshake_failures_total", "listener", m->listeners[i].name,
+                     &m->listeners[i].hs);
+    static const char *const names[3] = {"castgate_auth_failures_total",
+                                         "castgate_auth_lockouts_total",
+                                         "castgate_auth_locked_refusals_total"};
+    static const char *const helps[3] = {
+        "wrong or malformed Basic credentials (M-05)",
+        "addresses locked out after repeated failures (M-05)",
+        "attempts refused while the address was locked out (M-05)"};
+    for (int a = 0; a < 3; a++) {
+        head(o, names[a], "counter", helps[a]);
+        for (unsigned i = 0; i < m->nlisteners; i++) {
+            const struct cg_auth_stats *st = &m->listeners[i].auth;
+            if (!m->listeners[i].has_auth)
+                continue;
+            labels(o, names[a], "listener", m->listeners[i].name, NULL);
+            put(o, "%llu\n", (unsigned long long)(a == 0   ? st->failures
+                                                  : a == 1 ? st->lockouts
+                                                           : st->locked_refused));
+        }
+    }
+}
+
+static void render_dials(struct out *o, const struct metrics *m)
+{
+    head(o, "castgate_wss_dials_total", "counter", "our wss dials to a link's MOS 4.0 side");
+    for (size_t i = 0; i < m->n; i++)
+        if (m->links[i].have_peer[1])
+            wss_series(o, "castgate_wss_dials_total", "link", m->links[i].name,
+                       &m->links[i].peer[1].dial);
+    head(o, "castgate_wss_dial_failures_total", "counter",
+         "our wss dials that failed, by reason (connect, TLS, HTTP status, timeout, protocol)");
+    for (size_t i = 0; i < m->n; i++)
+        if (m->links[i].have_peer[1])
+            wss_failures(o, "castgate_wss_dial_failures_total", "link", m->links[i].name,
+                         &m->links[i].peer[1].dial);
+}
+
+static void render_leaves(struct out *o, const struct metrics *m, time_t now)
+{
+    head(o, "castgate_certificate_not_after_timestamp_seconds", "gauge",
+         "notAfter of each certificate leaf a listener serves, seconds since the epoch");
+    for (unsigned i = 0; i < m->nleaves; i++) {
+        const struct cg_leaf_stats *l = &m->leaves[i].leaf;
+        labels(o, "castgate_certificate_not_after_timestamp_seconds", "listener",
+               m->leaves[i].listener, "key_type", l->key_type, "cn", l->subject_cn, NULL);
+        put(o, "%lld\n", (long long)l->not_after);
+    }
+    head(o, "castgate_ocsp_staple_age_seconds", "gauge",
+         "age of the OCSP response stapled for a leaf, since its producedAt (B-12)");
+    for (unsigned i = 0; i < m->nleaves; i++) {
+        const struct cg_leaf_stats *l = &m->leaves[i].leaf;
+        if (!l->stapled)
+            continue;
+        labels(o, "castgate_ocsp_staple_age_seconds", "listener", m->leaves[i].listener,
+               "key_type", l->key_type, "cn", l->subject_cn, NULL);
+        put(o, "%lld\n", (long long)(now - l->staple_produced_at));
+    }
+    head(o, "castgate_ocsp_staple_this_update_age_seconds", "gauge",
+         "age of the OCSP response stapled for a leaf, since its thisUpdate (B-12)");
+    for (unsigned i = 0; i < m->nleaves; i++) {
+        const struct cg_leaf_stats *l = &m->leaves[i].leaf;
+        if (!l->stapled)
+            continue;
+        labels(o, "castgate_ocsp_staple_this_update_age_seconds", "listener",
+               m->leaves[i].listener, "key_type", l->key_type, "cn", l->subject_cn, NULL);
+        put(o, "%lld\n", (long long)(now - l->staple_this_update));
+    }
+}
+
+/* One histogram's series; link NULL: no link and side labels. */
+static void histogram(struct out *o, const char *name, const char *link, const char *side,
+                      const struct cg_histogram *h)
+{
+    char series_name[96], le[32];
+    snprintf(series_name, sizeof(series_name), "%s_bucket", name);
+    uint64_t cum = 0;
+    for (unsigned b = 0; b < CG_HISTOGRAM_BUCKETS; b++) {
+        cum += h->bucket[b];
+        if (b == CG_HISTOGRAM_BUCKETS - 1)
+            snprintf(le, sizeof(le), "+Inf");
+        else
+            snprintf(le, sizeof(le), "%g", cg_histogram_bound(b));
+        if (link != NULL)
+            labels(o, series_name, "link", link, "side", side, "le", le, NULL);
+        else
+            labels(o, series_name, "le", le, NULL);
+        put(o, "%llu\n", (unsigned long long)cum);
+    }
+    static const char *const tails[2] = {"_sum", "_count"};
+    for (int t = 0; t < 2; t++) {
+        snprintf(series_name, sizeof(series_name), "%s%s", name, tails[t]);
+        if (link != NULL)
+            labels(o, series_name, "link", link, "side", side, NULL);
+        else
+            put(o, "%s ", series_name);
+        if (t == 0)
+            put(o, "%.9f\n", (double)h->sum_ns / 1e9);
+        else
+            put(o, "%llu\n", (unsigned long long)h->count);
+    }
+}
+
+static void render_journal(struct out *o, const struct metrics *m)
+{
+    head(o, "castgate_journal_bytes_total", "counter",
+         "bytes of records appended to a link's journals (M-22), by side");
+    for (size_t i = 0; i < m->n; i++)
+        for (int s = 0; s < 2; s++)
+            if (m->links[i].have_peer[s]) {
+                labels(o, "castgate_journal_bytes_total", "link", m->links[i].name, "side",
+                       side_names[s], NULL);
+                put(o, "%llu\n", (unsigned long long)m->links[i].peer[s].journal.bytes);
+            }
+    head(o, "castgate_journal_records_total", "counter",
+         "records appended to a link's journals (M-22), by side");
+    for (size_t i = 0; i < m->n; i++)
+        for (int s = 0; s < 2; s++)
+            if (m->links[i].have_peer[s]) {
+                labels(o, "castgate_journal_records_total", "link", m->links[i].name, "side",
+                       side_names[s], NULL);
+                put(o, "%llu\n", (unsigned long long)m->links[i].peer[s].journal.records);
+            }
+    head(o, "castgate_journal_fsync_seconds", "histogram",
+         "fdatasync after a journal record (fsync = always), by link and side");
+    for (size_t i = 0; i < m->n; i++)
+        for (int s = 0; s < 2; s++)
+            if (m->links[i].have_peer[s])
+                histogram(o, "castgate_journal_fsync_seconds", m->links[i].name, side_names[s],
+                          &m->links[i].peer[s].journal.fsync);
+    head(o, "castgate_state_syncfs_seconds", "histogram",
+         "syncfs of the state directories (fsync = interval: one per interval at most, for "
+         "every link at once)");
+    histogram(o, "castgate_state_syncfs_seconds", NULL, NULL, &m->syncfs);
+}
+
 size_t metrics_render(const struct metrics *m, const char *version, char *buf, size_t sz)
 {
     struct out o = {buf, sz, 0};
@@ -233,11 +531,7 @@ size_t metrics_render(const struct metrics *m, const char *version, char *buf, s
     for (size_t i = 0; i < m->n; i++)
         series(&o, "castgate_requests_without_messageid_total", m->links[i].name, NULL, NULL,
                m->links[i].idless);
-    head(&o, "castgate_nacks_total", "counter", "NACKs the gateway itself answered, by reason");
-    for (size_t i = 0; i < m->n; i++)
-        for (int r = 0; r < METRICS_NACK_N; r++)
-            series(&o, "castgate_nacks_total", m->links[i].name, "reason", nack_names[r],
-                   m->links[i].nacks[r]);
+    render_nacks(&o, m);
     head(&o, "castgate_nacks_unlinked_total", "counter", "NACKs for peers no link names");
     put(&o, "castgate_nacks_unlinked_total %lu\n", m->nacks_unlinked);
     head(&o, "castgate_requests_in_flight", "gauge", "requests forwarded and not yet answered");
@@ -253,6 +547,13 @@ size_t metrics_render(const struct metrics *m, const char *version, char *buf, s
     head(&o, "castgate_reloads_total", "counter", "SIGHUP reloads, by result");
     put(&o, "castgate_reloads_total{result=\"refused\"} %lu\n", m->reloads[0]);
     put(&o, "castgate_reloads_total{result=\"done\"} %lu\n", m->reloads[1]);
+    render_listeners(&o, m);
+    render_dials(&o, m);
+    render_leaves(&o, m, now_of(m));
+    render_journal(&o, m);
+    /* FLOW: per-lane retries, held requests and the round-trip histogram come
+     * from struct cg_flow_stats (helper "flowwire", the flow core's endpoint
+     * accessor); exported here once that accessor is on main. */
     return o.len;
 }
 

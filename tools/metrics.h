@@ -5,6 +5,8 @@
 #ifndef CG_TOOLS_METRICS_H
 #define CG_TOOLS_METRICS_H
 
+#include <castgate/relay.h>
+#include <castgate/stats.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -33,6 +35,9 @@ void metrics_relayed(struct metrics *m, const char *link, enum metrics_from from
 void metrics_idless(struct metrics *m, const char *link, unsigned long count);
 /* Links known, up on both sides, legacy side up, MOS 4.0 side up. */
 void metrics_summary(const struct metrics *m, int *n, int *both, int *legacy, int *mos4);
+/* A NACK the gateway answered: for a peer no link names (link NULL), counted
+ * in castgate_nacks_unlinked_total; with a link, only the status page's
+ * "last hour" (the link's counters come from metrics_link_stats). */
 void metrics_nack(struct metrics *m, const char *link, enum metrics_nack why);
 void metrics_in_flight(struct metrics *m, unsigned n);
 void metrics_reload(struct metrics *m, bool ok);
@@ -46,6 +51,26 @@ void metrics_cert(struct metrics *m, const char *chain, long days_left);
 void metrics_last_message(struct metrics *m, const char *link, enum metrics_from from,
                           const char *name, const char *message_id);
 void metrics_link_why(struct metrics *m, const char *link, const char *why);
+/* ---- what the library counts (castgate/stats.h, castgate/relay.h) ----
+ * Copied in by a refresh hook (castgate run's) that metrics_refresh runs;
+ * the admin listener refreshes before each render. */
+void metrics_set_refresh(struct metrics *m, void (*fn)(void *user), void *user);
+void metrics_refresh(struct metrics *m);
+/* A link's relay counters (NACKs by side, reason, channel) and its peers'
+ * (wss dials, journal): legacy and mos4 may be NULL (not known). New NACKs
+ * also count for the status page's "last hour" (stamped now). */
+void metrics_link_stats(struct metrics *m, const char *link, const struct cg_relay_stats *st,
+                        const struct cg_mos_peer_stats *legacy, const struct cg_mos_peer_stats *mos4);
+/* A listener's set-ups and Basic-credential counts, by a label value
+ * ("gateway", "admin"; at most 4 listeners). auth may be NULL. */
+void metrics_listener(struct metrics *m, const char *listener, const struct cg_wss_stats *hs,
+                      const struct cg_auth_stats *auth);
+/* The certificate leaves a listener serves now: clear, then one call each. */
+void metrics_leaves_clear(struct metrics *m);
+/* The process's syncfs times (fsync = interval; cg_mos_syncfs_stats). */
+void metrics_syncfs(struct metrics *m, const struct cg_histogram *h);
+void metrics_leaf(struct metrics *m, const char *listener, const struct cg_leaf_stats *leaf);
+
 /* The clock (default time()); tests set their own. */
 void metrics_set_clock(struct metrics *m, time_t (*now)(void));
 

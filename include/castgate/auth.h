@@ -15,6 +15,7 @@
 
 #include <castgate/ctx.h>
 #include <castgate/error.h>
+#include <castgate/stats.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -74,6 +75,12 @@ CG_API void cg_credentials_free(struct cg_credentials *cred);
  * CG_ERATELIMIT: the address is locked out (answer 429); CG_EINVAL. */
 CG_API enum cg_err cg_credentials_check(struct cg_credentials *cred, const char *authorization,
                                         const char *peer, char *user, size_t usersz);
+
+/* The counts of M-05's rules since load (castgate/stats.h): failures
+ * (wrong or malformed credentials; a request without any is not one),
+ * addresses locked out, and attempts refused while locked out. Survive a
+ * reload. Returns CG_OK or CG_EINVAL (NULL). Loop thread. */
+CG_API enum cg_err cg_credentials_stats(const struct cg_credentials *cred, struct cg_auth_stats *out);
 
 /* The verdict of cg_credentials_check_async: rc CG_OK (user: the user name,
  * valid during the call), CG_EAUTH (401), CG_ESTATE (the file was reloaded

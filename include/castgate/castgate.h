@@ -12,5 +12,6 @@
 #include <castgate/mos4.h>
 #include <castgate/cert.h>
 #include <castgate/relay.h>
+#include <castgate/stats.h>
 
 #endif

@@ -16,6 +16,7 @@
 #define CASTGATE_CLIENT_H
 
 #include <castgate/server.h>
+#include <castgate/stats.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -86,6 +87,15 @@ CG_API void cg_ws_client_free(struct cg_ws_client *cli);
 CG_API enum cg_err cg_ws_connect(struct cg_ws_client *cli, const char *url,
                                  const struct cg_ws_handlers *handlers, void *user,
                                  struct cg_ws **out);
+
+/* How the client's connections' set-ups ended so far (castgate/stats.h):
+ * CG_WSS_OK when the 101 was accepted, else the first failure: connect,
+ * TLS (version, cipher, certificate, alert), the HTTP status of a refused
+ * upgrade (401: wrong credentials, M-05), a bad answer, or a timeout. A
+ * connection closed by the caller before it opened is not counted. Returns
+ * CG_OK or CG_EINVAL (NULL). Loop thread; callback-safe. */
+CG_API enum cg_err cg_ws_client_handshake_stats(const struct cg_ws_client *cli,
+                                                struct cg_wss_stats *out);
 
 #ifdef __cplusplus
 }

@@ -36,6 +36,7 @@
 #include <castgate/client.h>
 #include <castgate/mos.h>
 #include <castgate/server.h>
+#include <castgate/stats.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -347,6 +348,25 @@ CG_API enum cg_err cg_mos_endpoint_remove_peer(struct cg_mos_endpoint *ep, const
 /* Whether the lane to peer_id on channel in direction dir is connected. */
 CG_API bool cg_mos_lane_is_up(const struct cg_mos_endpoint *ep, const char *peer_id,
                               enum cg_mos_channel channel, enum cg_mos_dir dir);
+/* The endpoint's Basic-credential counts (M-05; cg_credentials_stats):
+ * zeros for an endpoint without a credentials file. Returns CG_OK or
+ * CG_EINVAL (NULL). Callback-safe. */
+CG_API enum cg_err cg_mos_endpoint_auth_stats(const struct cg_mos_endpoint *ep,
+                                              struct cg_auth_stats *out);
+/* Counters of one peer since it was added (castgate/stats.h). */
+struct cg_mos_peer_stats {
+    struct cg_wss_stats dial;        /* our wss dials to it (zeros: we never dial it) */
+    struct cg_journal_stats journal; /* its lanes' journals (M-22; zeros without one) */
+};
+/* Copies peer_id's counters into *out. Returns CG_OK, CG_EINVAL (NULL) or
+ * CG_ENOTFOUND. Callback-safe. */
+CG_API enum cg_err cg_mos_peer_stats(const struct cg_mos_endpoint *ep, const char *peer_id,
+                                     struct cg_mos_peer_stats *out);
+/* The syncfs calls of fsync = interval (one per interval at most, on the
+ * thread pool, shared by every endpoint of the process: not attributed to
+ * a peer), since the process started, into *out. NULL: nothing. Any
+ * thread. */
+CG_API void cg_mos_syncfs_stats(struct cg_histogram *out);
 /* Re-reads the credentials file (a SIGHUP reload); on error the previous
  * users stay. CG_ESTATE without a credentials file. */
 CG_API enum cg_err cg_mos_endpoint_reload_credentials(struct cg_mos_endpoint *ep);

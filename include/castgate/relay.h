@@ -151,6 +151,22 @@ struct cg_relay_handlers {
     void (*on_event)(void *user, const struct cg_relay_event *ev);
 };
 
+/* Why a request was answered with a NACK (counted in struct cg_relay_stats). */
+enum cg_relay_nack {
+    CG_RELAY_NACK_REMOVED = 0, /* removed in MOS 4.0, policy reject (M-12) */
+    CG_RELAY_NACK_TRANSLATE,   /* removed in MOS 4.0 and not translatable (M-12) */
+    CG_RELAY_NACK_FORWARD,     /* could not be forwarded (queue full, lane gone, ...) */
+    CG_RELAY_NACK_NO_ANSWER,   /* forwarded, no answer: retries exhausted */
+    CG_RELAY_NACK_PEER,        /* the other side's own NACK, relayed */
+    CG_RELAY_NACK_REASONS
+};
+#define CG_RELAY_CHANNELS 3 /* channel index: 0 mom, 1 ro, 2 aux (enum cg_mos_channel 1, 2, 4) */
+
+/* A stable lower-case name for reason ("removed_in_4", "translate",
+ * "forward", "no_answer", "peer"; "unknown" outside the enum), for a label.
+ * Pure; callback-safe. */
+CG_API const char *cg_relay_nack_name(enum cg_relay_nack reason);
+
 /* Per-link counters since the link was added. */
 struct cg_relay_stats {
     uint64_t forwarded;      /* requests passed to the other side (cg_mos_forward accepted) */
@@ -163,6 +179,10 @@ struct cg_relay_stats {
     uint64_t no_message_id;  /* requests without a messageID passed to the MOS 4.0 side (M-11) */
     uint32_t in_flight;      /* forwards awaiting the other side's answer now */
     bool legacy_up, mos4_up; /* any lane up on that side now */
+    /* NACKs answered to requests from side s (enum cg_relay_side), by
+     * reason and channel index: the relay's own (rejected, failed) and the
+     * other side's relayed. */
+    uint64_t nacks[2][CG_RELAY_NACK_REASONS][CG_RELAY_CHANNELS];
 };
 
 /* ---- the relay ---- */
@@ -231,6 +251,18 @@ CG_API unsigned cg_relay_inflight(const struct cg_relay *r);
  * CG_EINVAL (NULL) or CG_ENOTFOUND. Callback-safe. */
 CG_API enum cg_err cg_relay_link_stats(const struct cg_relay *r, const char *name,
                                        struct cg_relay_stats *out);
+
+/* The Basic-credential counts (M-05) of every MOS 4.0 endpoint of the
+ * relay, summed (cg_mos_endpoint_auth_stats). Returns CG_OK or CG_EINVAL
+ * (NULL). Callback-safe. */
+CG_API enum cg_err cg_relay_auth_stats(const struct cg_relay *r, struct cg_auth_stats *out);
+/* The counters of the peer on side of the link named name
+ * (cg_mos_peer_stats: our wss dials to the far side, the journal of its
+ * lanes). Returns CG_OK, CG_EINVAL (NULL, a bad side) or CG_ENOTFOUND.
+ * Callback-safe. */
+CG_API enum cg_err cg_relay_link_side_stats(const struct cg_relay *r, const char *name,
+                                            enum cg_relay_side side,
+                                            struct cg_mos_peer_stats *out);
 
 #ifdef __cplusplus
 }

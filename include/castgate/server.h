@@ -18,6 +18,7 @@
 #define CASTGATE_SERVER_H
 
 #include <castgate/ctx.h>
+#include <castgate/stats.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -123,6 +124,22 @@ CG_API uint16_t cg_server_port(const struct cg_server *srv, size_t idx);
 
 /* Open connections right now. */
 CG_API size_t cg_server_connections(const struct cg_server *srv);
+
+/* How set-ups on the server's listeners ended so far (castgate/stats.h),
+ * counted once per failed TLS handshake (version, cipher, certificate,
+ * other alert; B-01..B-04), plain text on the TLS port (B-20), a TLS or
+ * request timeout, and once per HTTP request answered: CG_WSS_OK for a 101
+ * upgrade or an HTTP answer below 400, else its 4xx/5xx reason (every
+ * refusal B-24 logs). Returns CG_OK or CG_EINVAL (NULL). Loop thread. */
+CG_API enum cg_err cg_server_handshake_stats(const struct cg_server *srv, struct cg_wss_stats *out);
+
+/* The certificate leaves the server serves now (one per key type, B-13;
+ * after cg_server_reload_certs, the new ones): *out for leaf idx (0, 1),
+ * with its OCSP staple's times when one is stapled (B-12). Returns CG_OK,
+ * CG_ENOTFOUND (no leaf idx: the end of the list) or CG_EINVAL (NULL).
+ * Loop thread. */
+CG_API enum cg_err cg_server_leaf_stats(const struct cg_server *srv, size_t idx,
+                                        struct cg_leaf_stats *out);
 
 /* HTTP methods, as a bit set for routes. Any other method (TRACE, CONNECT,
  * PROPFIND, or one no RFC defines) always gets 405 (B-22). */

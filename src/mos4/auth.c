@@ -83,6 +83,7 @@ struct cg_auth {
     unsigned inflight;
     uint64_t (*clock)(void *user);
     void *clock_user;
+    struct cg_auth_stats st; /* cg__auth_stats */
 };
 
 /* ---- the Authorization header (RFC 7617) ---- */
@@ -536,12 +537,14 @@ static void peer_fail(struct cg_auth *a, const char *addr, uint64_t now)
     }
     p->score_milli = peer_score(a, p, now) + 1000u;
     p->score_ms = p->last_ms = now;
+    a->st.failures++;
     /* Rounded up: max failures in quick succession lock, whatever drained
      * between them (a fraction of one). */
     if (p->score_milli <= (uint64_t)(a->max_failures - 1) * 1000u)
         return;
     p->locked_until_ms = now + a->lockout_ms;
     p->score_milli = 0;
+    a->st.lockouts++;
     cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %u failures within %llu s: locked out for %llu s",
             p->addr, a->max_failures, (unsigned long long)(a->window_ms / 1000),
             (unsigned long long)(a->lockout_ms / 1000));
@@ -806,6 +809,7 @@ static enum cg_err check_fast(struct cg_auth *a, const char *authorization, cons
 {
     uint64_t now = a->clock(a->clock_user);
     if (peer_locked(a, addr, now)) {
+        a->st.locked_refused++;
         cg__log(a->ctx, CG_LOG_DEBUG, "auth", "%s: locked out: refused", addr);
         return CG_ERATELIMIT;
     }
@@ -879,3 +883,4 @@ enum cg_err cg__auth_check_async(struct cg_auth *a, const char *authorization,
 }
 
 unsigned cg__auth_inflight(const struct cg_auth *a) { return a->inflight; }
+struct cg_auth_stats cg__auth_stats(const struct cg_auth *a) { return a->st; }

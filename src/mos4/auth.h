@@ -73,6 +73,8 @@ enum cg_err cg__auth_check_async(struct cg_auth *a, const char *authorization,
                                  cg__auth_done_fn done, void *done_user);
 /* Hashes running on the pool now. */
 unsigned cg__auth_inflight(const struct cg_auth *a);
+/* Failures, lockouts and refusals while locked out, since load. */
+struct cg_auth_stats cg__auth_stats(const struct cg_auth *a);
 /* Successes remembered now. */
 size_t cg__auth_cache_count(const struct cg_auth *a);
 

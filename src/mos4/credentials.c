@@ -31,6 +31,13 @@ CG_API enum cg_err cg_credentials_reload(struct cg_credentials *cred)
     return cg__auth_reload(cred->auth);
 }
 
+CG_API enum cg_err cg_credentials_stats(const struct cg_credentials *cred, struct cg_auth_stats *out)
+{
+    CG_CHECK(cred != NULL && out != NULL, CG_EINVAL);
+    *out = cg__auth_stats(cred->auth);
+    return CG_OK;
+}
+
 CG_API void cg_credentials_free(struct cg_credentials *cred)
 {
     if (cred == NULL)

@@ -327,7 +327,9 @@ struct sync_job {
 static void sync_work(uv_work_t *w)
 {
     struct sync_job *j = w->data;
+    uint64_t t0 = uv_hrtime();
     j->err = syncfs(j->fd) == 0 ? 0 : errno;
+    cg__mos4_syncfs_count(uv_hrtime() - t0);
 }
 
 static void sync_after(uv_work_t *w, int status)
@@ -732,7 +734,9 @@ static bool append(struct mos4_lane *l, char kind, const char *msgid, const uint
         l->jsize += b.len;
         if (b.len > l->jlargest)
             l->jlargest = b.len;
+        uint64_t t0 = uv_hrtime();
         cg__mos4_state_written(l->peer->ep, l->jfd);
+        cg__mos4_journal_count(l, b.len, uv_hrtime() - t0);
     }
     cg__buf_free(&b);
     errno = err;

@@ -180,6 +180,7 @@ struct mos4_lane {
     size_t nvwait, vwait_bytes;
     uint64_t jlargest;             /* the largest record since the last compaction */
     unsigned compactions;          /* rewrites so far (for tests) */
+    struct cg_journal_stats jstats; /* records appended, fdatasync times (cg_mos_peer_stats) */
 };
 
 struct mos4_held { /* requests that arrived while one was unanswered */
@@ -260,6 +261,11 @@ int cg__mos4_ch_index(enum cg_mos_channel ch); /* -1 if not mom/ro/aux */
 enum cg_mos_channel cg__mos4_ch_bit(int idx);
 const char *cg__mos4_ch_name(int idx);
 struct mos4_peer *cg__mos4_peer(const struct cg_mos_endpoint *ep, const char *id);
+/* stats.c: one journal record of len bytes appended to l; sync_ns: what
+ * cg__mos4_state_written took (its fdatasync when fsync = always). */
+void cg__mos4_journal_count(struct mos4_lane *l, size_t len, uint64_t sync_ns);
+/* stats.c: one syncfs took ns (any thread). */
+void cg__mos4_syncfs_count(uint64_t ns);
 const char *cg__mos4_mos_id(const struct mos4_lane *l); /* envelope IDs for this lane */
 const char *cg__mos4_ncs_id(const struct mos4_lane *l);
 

@@ -254,6 +254,8 @@ static bool plain_text_on_tls_port(struct cg_conn *c, uint8_t first)
         return false;
     cg__log(c->ctx, CG_LOG_WARN, "http", "%s: rejected: plain-text bytes on the TLS port (%s)",
             c->peer, first >= 'A' && first <= 'Z' ? "plain HTTP" : "not TLS");
+    if (c->ops->not_tls != NULL)
+        c->ops->not_tls(c);
     cg__conn_close(c, "not TLS");
     return true;
 }

@@ -49,6 +49,8 @@ struct cg_conn_ops {
     void (*tls_done)(struct cg_conn *c);
     /* The TLS handshake failed: the user logs it and closes. */
     void (*tls_failed)(struct cg_conn *c);
+    /* Optional (servers): the first bytes are not TLS (B-20); net/ closes. */
+    void (*not_tls)(struct cg_conn *c);
     /* Plaintext from the peer, valid during the call. */
     void (*data)(struct cg_conn *c, const uint8_t *data, size_t len);
     /* A write completed and the queue is at most half the limit. */

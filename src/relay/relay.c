@@ -49,6 +49,8 @@ struct forward {
     struct cg_relay *r;
     unsigned long serial;
     struct cg_mos_request *req;
+    enum cg_relay_side from; /* for the NACK counters */
+    enum cg_mos_channel ch;
 };
 
 static void emit(struct cg_relay *r, const struct cg_relay_event *ev)
@@ -145,10 +147,14 @@ static void relay_done(void *user, enum cg_err status, const struct cg_mos_messa
     if (reply != NULL) { /* the far side's own answer, its status text included */
         if (k != NULL)
             k->st.answered++;
+        if (k != NULL && status == CG_ENACK)
+            cg__relay_count_nack(&k->st, f->from, CG_RELAY_NACK_PEER, f->ch);
         cg_mos_reply(f->req, reply->xml, reply->len);
     } else if (status != CG_ECLOSED) { /* on removal or shutdown the request is gone already */
         if (k != NULL)
             k->st.failed++;
+        if (k != NULL)
+            cg__relay_count_nack(&k->st, f->from, CG_RELAY_NACK_NO_ANSWER, f->ch);
         cg_mos_reply_ack(f->req, false, "castgate: no answer from the far side (retries "
                          "exhausted); it may still apply it: repeat it under the same messageID");
     }
@@ -176,7 +182,8 @@ static enum cg_err forward(struct cg_relay *r, struct rlink *k, enum cg_relay_si
     struct forward *f = malloc(sizeof(*f));
     if (f == NULL)
         return CG_ENOMEM;
-    *f = (struct forward){.r = r, .serial = k->serial, .req = req};
+    *f = (struct forward){.r = r, .serial = k->serial, .req = req, .ch = m->channel,
+                          .from = to == CG_RELAY_MOS4 ? CG_RELAY_LEGACY : CG_RELAY_MOS4};
     r->inflight++;
     k->st.in_flight++;
     enum cg_err rc = cg_mos_forward(k->ep[to]->ep, k->peer[to], m->channel, xml, len, relay_done, f);
@@ -209,6 +216,7 @@ static void translate_and_forward(struct cg_relay *r, struct rlink *k, enum rela
         cg__log_escape(id, sizeof(id), m->env->message_id, strlen(m->env->message_id));
         cg__log(r->ctx, CG_LOG_INFO, "relay", "link %s: <%s> messageID %s not translated: %s",
                 k->conf.name, name, id, why ? why : "?");
+        cg__relay_count_nack(&k->st, CG_RELAY_LEGACY, CG_RELAY_NACK_TRANSLATE, m->channel);
         nack(&k->st, req, "cannot translate: ", why != NULL ? why : cg_strerror(trc));
         return;
     }
@@ -217,6 +225,8 @@ static void translate_and_forward(struct cg_relay *r, struct rlink *k, enum rela
     if (rc == CG_OK && trc == CG_OK)
         k->st.translated++;
     cg_mos_free(translated);
+    if (rc != CG_OK)
+        cg__relay_count_nack(&k->st, CG_RELAY_LEGACY, CG_RELAY_NACK_FORWARD, m->channel);
     if (rc != CG_OK)
         nack(&k->st, req, "cannot forward: ", cg_strerror(rc));
 }
@@ -253,6 +263,7 @@ static void relay_request(void *user, struct cg_mos_request *req, const struct c
         cg_mos_reply_heartbeat(req);
         return;
     case RELAY_REJECT_REMOVED:
+        cg__relay_count_nack(&k->st, e->side, CG_RELAY_NACK_REMOVED, m->channel);
         nack(&k->st, req, m->env->name, " was removed in MOS 4.0 (use roElementAction)");
         return;
     case RELAY_TRANSLATE:
@@ -263,6 +274,8 @@ static void relay_request(void *user, struct cg_mos_request *req, const struct c
         break;
     }
     enum cg_err rc = forward(r, k, to, req, m, m->xml, m->len);
+    if (rc != CG_OK)
+        cg__relay_count_nack(&k->st, e->side, CG_RELAY_NACK_FORWARD, m->channel);
     if (rc != CG_OK)
         nack(&k->st, req, "cannot forward: ", cg_strerror(rc));
 }
@@ -430,6 +443,28 @@ struct cg_mos_endpoint *cg__relay_endpoint(const struct cg_relay *r, const char 
 {
     const struct rlink *k = link_named(r, name);
     return k != NULL && k->ep[side] != NULL ? k->ep[side]->ep : NULL;
+}
+
+enum cg_err cg_relay_auth_stats(const struct cg_relay *r, struct cg_auth_stats *out)
+{
+    CG_CHECK(r != NULL && out != NULL, CG_EINVAL);
+    *out = (struct cg_auth_stats){0};
+    for (const struct rep *e = r->eps; e != NULL; e = e->next) {
+        struct cg_auth_stats a = {0};
+        if (e->side == CG_RELAY_MOS4 && cg_mos_endpoint_auth_stats(e->ep, &a) == CG_OK)
+            cg__relay_auth_add(out, &a);
+    }
+    return CG_OK;
+}
+
+enum cg_err cg_relay_link_side_stats(const struct cg_relay *r, const char *name,
+                                     enum cg_relay_side side, struct cg_mos_peer_stats *out)
+{
+    CG_CHECK(r != NULL && name != NULL && out != NULL, CG_EINVAL);
+    CG_CHECK(side == CG_RELAY_LEGACY || side == CG_RELAY_MOS4, CG_EINVAL);
+    const struct rlink *k = link_named(r, name);
+    CG_CHECK(k != NULL && k->ep[side] != NULL, CG_ENOTFOUND);
+    return cg_mos_peer_stats(k->ep[side]->ep, k->peer[side], out);
 }
 
 /* ---- the relay ---- */

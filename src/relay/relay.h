@@ -48,4 +48,11 @@ struct cg_mos_endpoint *cg__relay_endpoint(const struct cg_relay *r, const char 
 /* Whether the n-th request without a messageID is reported (1, 10, 100, ...). Pure. */
 bool cg__relay_report_count(unsigned long n);
 
+/* stats.c: one NACK to a request from side, for reason, on channel
+ * (enum cg_mos_channel: 1, 2, 4; others are not counted). Pure. */
+void cg__relay_count_nack(struct cg_relay_stats *st, enum cg_relay_side from,
+                          enum cg_relay_nack reason, enum cg_mos_channel channel);
+/* stats.c: *a += *b. Pure. */
+void cg__relay_auth_add(struct cg_auth_stats *a, const struct cg_auth_stats *b);
+
 #endif

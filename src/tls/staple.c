@@ -121,3 +121,54 @@ size_t cg__tls_server_stapled(const struct cg_tls_server *srv)
         n += staple_live(&srv->leaves[i]);
     return n;
 }
+
+/* Seconds since the epoch of an ASN1_TIME (0 when it is not a valid time). */
+static int64_t epoch_of(const ASN1_TIME *t)
+{
+    struct tm tm;
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+        return 0;
+    return (int64_t)timegm(&tm);
+}
+
+static void staple_times(const struct cg_tls_leaf *leaf, struct cg_leaf_stats *out)
+{
+    const unsigned char *p = leaf->staple;
+    OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, (long)leaf->staple_len);
+    OCSP_BASICRESP *bs = resp != NULL ? OCSP_response_get1_basic(resp) : NULL;
+    if (bs != NULL) {
+        ASN1_GENERALIZEDTIME *this_update = NULL;
+        OCSP_SINGLERESP *single = OCSP_resp_get0(bs, 0); /* a staple answers for this leaf only */
+        if (single != NULL)
+            OCSP_single_get0_status(single, NULL, NULL, &this_update, NULL);
+        out->staple_produced_at = epoch_of(OCSP_resp_get0_produced_at(bs));
+        out->staple_this_update = epoch_of(this_update);
+        out->stapled = true;
+    }
+    OCSP_BASICRESP_free(bs);
+    OCSP_RESPONSE_free(resp);
+}
+
+enum cg_err cg__tls_server_leaf_stats(const struct cg_tls_server *srv, size_t idx,
+                                      struct cg_leaf_stats *out)
+{
+    CG_CHECK(srv != NULL && out != NULL, CG_EINVAL);
+    CG_CHECK(idx < srv->nleaves, CG_ENOTFOUND);
+    const struct cg_tls_leaf *leaf = &srv->leaves[idx];
+    *out = (struct cg_leaf_stats){0};
+    EVP_PKEY *k = X509_get0_pubkey(leaf->cert);
+    snprintf(out->key_type, sizeof(out->key_type), "%s",
+             k != NULL && EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA ? "RSA" : "ECDSA");
+    const X509_NAME *subj = X509_get_subject_name(leaf->cert);
+    int at = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
+    unsigned char *cn = NULL;
+    int n = at >= 0 ? ASN1_STRING_to_UTF8(&cn, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, at)))
+                    : -1;
+    if (n > 0)
+        cg__log_escape(out->subject_cn, sizeof(out->subject_cn), (const char *)cn, (size_t)n);
+    OPENSSL_free(cn);
+    out->not_after = epoch_of(X509_get0_notAfter(leaf->cert));
+    if (staple_live(leaf))
+        staple_times(leaf, out);
+    return CG_OK;
+}

@@ -63,6 +63,10 @@ SSL_CTX *cg__tls_server_ssl_ctx(struct cg_tls_server *srv);
 enum cg_err cg__tls_server_set_staple(struct cg_tls_server *srv, const uint8_t *der, size_t len);
 /* How many leaves have a staple that has not expired (tests, status pages). */
 size_t cg__tls_server_stapled(const struct cg_tls_server *srv);
+/* Leaf idx's key type, subject CN, notAfter and staple times
+ * (cg_server_leaf_stats). CG_ENOTFOUND past the last leaf. */
+enum cg_err cg__tls_server_leaf_stats(const struct cg_tls_server *srv, size_t idx,
+                                      struct cg_leaf_stats *out);
 
 struct cg_tls_client_opts {
     const char *ca_file;         /* PEM bundle of trusted roots, or NULL */

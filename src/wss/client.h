@@ -29,6 +29,7 @@ struct cg_ws_client {
     size_t ndials;
     bool freeing;
     char last_fail[400]; /* the last failure logged: repeats go to DEBUG */
+    struct cg_wss_stats hs; /* set-up results (cg_ws_client_handshake_stats) */
 };
 
 #endif

@@ -3,6 +3,7 @@
 #include "wss/client.h"
 #include "ws/ws.h"
 
+#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,8 +74,11 @@ static enum cg_err parse_url(struct cg_dial *d, const char *url)
 
 /* ---- failure and close ---- */
 
-static void fail(struct cg_dial *d, enum cg_err err, int status, const char *why)
+/* r: how the set-up ended, for cg_ws_client_handshake_stats. */
+static void fail(struct cg_dial *d, enum cg_wss_result r, enum cg_err err, int status,
+                 const char *why)
 {
+    cg__wconn_count(&d->wc, r);
     /* A peer dialed again and again (a reconnecting lane) fails the same way
      * each time: the line once, then at DEBUG until something changes. */
     char line[400];
@@ -135,7 +139,7 @@ static void on_connect(uv_connect_t *req, int status)
     if (status < 0) {
         char why[128];
         snprintf(why, sizeof(why), "connect failed: %s", uv_strerror(status));
-        fail(d, CG_ENET, 0, why);
+        fail(d, CG_WSS_CONNECT, CG_ENET, 0, why);
         return;
     }
     cg__conn_peer_name(&d->wc.conn);
@@ -159,19 +163,19 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         uv_freeaddrinfo(res); /* B-32: "name." as DNS-SD gives it; hosts files know "name" */
         d->gai_retried = true;
         if (resolve(d, true) != CG_OK)
-            fail(d, CG_ENET, 0, "cannot resolve the host name");
+            fail(d, CG_WSS_CONNECT, CG_ENET, 0, "cannot resolve the host name");
         return;
     }
     if (status < 0 || res == NULL) {
         uv_freeaddrinfo(res);
-        fail(d, CG_ENET, 0, "cannot resolve the host name");
+        fail(d, CG_WSS_CONNECT, CG_ENET, 0, "cannot resolve the host name");
         return;
     }
     d->creq.data = d;
     int r = uv_tcp_connect(&d->creq, &d->wc.conn.tcp, res->ai_addr, on_connect);
     uv_freeaddrinfo(res);
     if (r != 0)
-        fail(d, CG_ENET, 0, "connect failed");
+        fail(d, CG_WSS_CONNECT, CG_ENET, 0, "connect failed");
 }
 
 /* ---- TLS done: check the peer, then ask for the upgrade ---- */
@@ -179,8 +183,11 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 static void d_tls_failed(struct cg_conn *conn)
 {
     struct cg_dial *d = conn->user;
+    unsigned long e = ERR_peek_error(); /* before the check or the log take it */
+    enum cg_wss_result r = cg_wss_result_of_tls(ERR_GET_LIB(e) == ERR_LIB_SSL ? ERR_GET_REASON(e) : 0);
     enum cg_err rc = cg__tls_client_check(d->cli->tls, conn->ssl, d->host);
-    fail(d, rc != CG_OK ? rc : CG_EHANDSHAKE, 0, "TLS handshake failed");
+    fail(d, rc != CG_OK ? CG_WSS_TLS_CERT : r, rc != CG_OK ? rc : CG_EHANDSHAKE, 0,
+         "TLS handshake failed");
 }
 
 static enum cg_err send_upgrade(struct cg_dial *d)
@@ -211,12 +218,12 @@ static void d_tls_done(struct cg_conn *c)
     struct cg_dial *d = c->user;
     enum cg_err rc = cg__tls_client_check(d->cli->tls, c->ssl, d->host);
     if (rc != CG_OK) { /* B-31: nothing is sent to a peer that failed the check */
-        fail(d, rc, 0, "peer certificate refused");
+        fail(d, CG_WSS_TLS_CERT, rc, 0, "peer certificate refused");
         return;
     }
     c->state = CG_CONN_UPGRADING;
     if ((rc = send_upgrade(d)) != CG_OK)
-        fail(d, rc, 0, "cannot send the upgrade request");
+        fail(d, CG_WSS_CONNECT, rc, 0, "cannot send the upgrade request");
 }
 
 /* ---- the server's answer to the upgrade (RFC 6455 §4.1) ---- */
@@ -299,6 +306,7 @@ static void upgraded(struct cg_dial *d, const uint8_t *rest, size_t n)
     cg__conn_arm_timer(&c->conn, cg__conn_lim(&c->conn, CG_LIMIT_WS_PING_MS));
     cg__log(c->conn.ctx, CG_LOG_INFO, "ws", "wss://%s%s: open", d->hostport, d->target);
     d->cli->last_fail[0] = '\0';
+    cg__wconn_count(c, CG_WSS_OK);
     cg__ws_opened(c->ws);
     if (n > 0 && c->conn.state == CG_CONN_WS)
         cg__wconn_ws_data(c, rest, n);
@@ -308,7 +316,8 @@ static void refused(struct cg_dial *d, int status)
 {
     char why[96];
     snprintf(why, sizeof(why), "upgrade refused with HTTP %d", status);
-    fail(d, status == 401 || status == 403 ? CG_EAUTH : CG_EHTTP, status, why);
+    fail(d, cg_wss_result_of_http(status), status == 401 || status == 403 ? CG_EAUTH : CG_EHTTP,
+         status, why);
 }
 
 static void upgrade_answer(struct cg_dial *d, const uint8_t *data, size_t len)
@@ -317,13 +326,13 @@ static void upgrade_answer(struct cg_dial *d, const uint8_t *data, size_t len)
     enum http_errno e = HTTP_PARSER_ERRNO(&d->rp);
     if (!d->head_done) {
         if (e != HPE_OK)
-            fail(d, CG_EHTTP, 0, "invalid HTTP answer to the upgrade");
+            fail(d, CG_WSS_PROTOCOL, CG_EHTTP, 0, "invalid HTTP answer to the upgrade");
         return;
     }
     if (d->rp.status_code != 101)
         refused(d, d->rp.status_code);
     else if (!d->upgrade_ok || !d->connection_ok || !d->accept_ok)
-        fail(d, CG_EWS, 101, "invalid WebSocket handshake answer");
+        fail(d, CG_WSS_PROTOCOL, CG_EWS, 101, "invalid WebSocket handshake answer");
     else
         upgraded(d, data + used, len - used);
 }
@@ -440,6 +449,13 @@ static enum cg_err resolve(struct cg_dial *d, bool strip_dot)
     return CG_OK;
 }
 
+enum cg_err cg_ws_client_handshake_stats(const struct cg_ws_client *cli, struct cg_wss_stats *out)
+{
+    CG_CHECK(cli != NULL && out != NULL, CG_EINVAL);
+    *out = cli->hs;
+    return CG_OK;
+}
+
 enum cg_err cg_ws_connect(struct cg_ws_client *cli, const char *url,
                           const struct cg_ws_handlers *h, void *user, struct cg_ws **out)
 {
@@ -469,6 +485,7 @@ enum cg_err cg_ws_connect(struct cg_ws_client *cli, const char *url,
     d->wc.conn.state = CG_CONN_CONNECTING;
     cg__wconn_init(&d->wc, cli->ctx, &cli->lim, d->readbuf, sizeof(d->readbuf), &dial_ops);
     d->wc.conn.user = d;
+    d->wc.stats = &cli->hs;
     if ((rc = start_dial(d, h, user)) != CG_OK) {
         struct cg_ws *ws = d->wc.ws;
         d->wc.ws = NULL; /* never reported: the caller gets the error */

@@ -211,6 +211,20 @@ uint16_t cg_server_port(const struct cg_server *srv, size_t idx)
 
 size_t cg_server_connections(const struct cg_server *srv) { return srv != NULL ? srv->nconns : 0; }
 
+enum cg_err cg_server_handshake_stats(const struct cg_server *srv, struct cg_wss_stats *out)
+{
+    CG_CHECK(srv != NULL && out != NULL, CG_EINVAL);
+    *out = srv->hs;
+    return CG_OK;
+}
+
+enum cg_err cg_server_leaf_stats(const struct cg_server *srv, size_t idx, struct cg_leaf_stats *out)
+{
+    CG_CHECK(srv != NULL && out != NULL, CG_EINVAL);
+    CG_CHECK(srv->tls != NULL, CG_ENOTFOUND);
+    return cg__tls_server_leaf_stats(srv->tls, idx, out);
+}
+
 /* A reload builds a whole new TLS context from the files and swaps it in only
  * when that worked. Established connections hold their SSL, which holds a
  * reference to the old SSL_CTX, so they go on undisturbed; freeing the old

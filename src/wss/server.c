@@ -31,6 +31,7 @@ static void log_rejected(struct cg_wconn *c, int status, const char *reason)
     cg__log_escape(path, sizeof(path), r->path != NULL ? r->path : "", r->path != NULL ? strlen(r->path) : 0);
     cg__log(c->conn.ctx, CG_LOG_WARN, "http", "%s: rejected %d: %s %s: %s", c->conn.peer, status,
             method[0] ? method : "-", path[0] ? path : "-", reason);
+    cg__wconn_count(c, cg_wss_result_of_http(status)); /* every refusal is logged here */
 }
 
 static void send_response(struct cg_wconn *c, struct cg_http_response *res)
@@ -117,6 +118,8 @@ static void serve_http(struct cg_wconn *c, const struct cg_route *rt)
     rt->handler(rt->user, r, &res);
     if (res.status >= 400)
         log_rejected(c, res.status, res.log_reason[0] ? res.log_reason : "refused by the handler");
+    else
+        cg__wconn_count(c, CG_WSS_OK);
     res.close = res.close || !r->keep_alive;
     send_response(c, &res);
     if (res.close)
@@ -144,6 +147,7 @@ static enum cg_err accept_ws(struct cg_wconn *c, const struct cg_route *rt,
     c->conn.state = CG_CONN_WS;
     cg__conn_arm_timer(&c->conn, cg__lim(c->srv, CG_LIMIT_WS_PING_MS));
     cg__log(c->conn.ctx, CG_LOG_INFO, "ws", "%s: WebSocket open on %s", c->conn.peer, rt->path);
+    cg__wconn_count(c, CG_WSS_OK);
     cg__ws_opened(c->ws);
     return CG_OK;
 }
@@ -344,9 +348,12 @@ static void s_tls_failed(struct cg_conn *conn)
 {
     char what[128];
     snprintf(what, sizeof(what), "%s: TLS handshake refused", conn->peer);
+    cg__wconn_count_tls(conn->user);
     cg__tls_log_errors(conn->ctx, CG_LOG_WARN, what); /* B-24 */
     cg__conn_drain_and_close(conn);
 }
+
+static void s_not_tls(struct cg_conn *conn) { cg__wconn_count(conn->user, CG_WSS_NOT_TLS); }
 
 static void s_data(struct cg_conn *conn, const uint8_t *p, size_t n)
 {
@@ -408,6 +415,7 @@ static const struct cg_conn_ops server_ops = {
     .name = "https server",
     .tls_done = s_tls_done,
     .tls_failed = s_tls_failed,
+    .not_tls = s_not_tls,
     .data = s_data,
     .writable = cg__wconn_writable,
     .timeout = s_timeout,
@@ -423,6 +431,7 @@ void cg__server_accept(struct cg_server *srv, uv_stream_t *listener)
         return;
     }
     c->srv = srv;
+    c->stats = &srv->hs;
     c->conn.state = CG_CONN_TLS;
     cg__wconn_init(c, srv->ctx, &srv->lim, srv->readbuf, sizeof(srv->readbuf), &server_ops);
     c->next = srv->conns; /* linked first so cg__conn_close can unlink */

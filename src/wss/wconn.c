@@ -3,6 +3,8 @@
 #include "wss/wss.h"
 #include "ws/ws.h"
 
+#include <openssl/err.h>
+
 void cg__wconn_init(struct cg_wconn *w, struct cg_ctx *ctx, const struct cg_server_limits *lim,
                     uint8_t *readbuf, size_t readbuf_len, const struct cg_conn_ops *ops)
 {
@@ -34,9 +36,22 @@ void cg__wconn_writable(struct cg_conn *c)
         cg__conn_drain_and_close(c);
 }
 
+void cg__wconn_count(struct cg_wconn *w, enum cg_wss_result r)
+{
+    if (w->stats != NULL && (unsigned)r < CG_WSS_RESULTS)
+        w->stats->result[r]++;
+}
+
+void cg__wconn_count_tls(struct cg_wconn *w)
+{
+    unsigned long e = ERR_peek_error();
+    cg__wconn_count(w, cg_wss_result_of_tls(ERR_GET_LIB(e) == ERR_LIB_SSL ? ERR_GET_REASON(e) : 0));
+}
+
 void cg__wconn_setup_timeout(struct cg_wconn *w)
 {
     struct cg_conn *c = &w->conn;
+    cg__wconn_count(w, CG_WSS_TIMEOUT);
     cg__log(c->ctx, CG_LOG_WARN, "tls", "%s: %s timed out", c->peer,
             c->state == CG_CONN_TLS ? "TLS handshake" : "connection set-up");
     if (w->ws != NULL)

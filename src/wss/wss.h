@@ -35,6 +35,7 @@ struct cg_wconn {
     struct cg_upgrade *upgrade; /* an upgrade waiting for its answer */
     struct cg_buf early;        /* bytes that came while it waited */
     struct cg_wconn *prev, *next;
+    struct cg_wss_stats *stats; /* the server's or the client's set-up results, or NULL */
 };
 
 struct cg_route {
@@ -67,6 +68,7 @@ struct cg_server {
     struct cg_route *routes;
     size_t nroutes;
     struct cg_wconn *conns; /* doubly linked list of open connections */
+    struct cg_wss_stats hs; /* set-up results (cg_server_handshake_stats) */
     size_t nconns;
     bool started;
     bool freeing;
@@ -87,6 +89,11 @@ void cg__wconn_ws_timeout(struct cg_wconn *w);
 void cg__wconn_writable(struct cg_conn *c);
 /* Connection set-up took too long (connect, TLS, upgrade). */
 void cg__wconn_setup_timeout(struct cg_wconn *w);
+/* Counts one set-up result on w's stats (castgate/stats.h). */
+void cg__wconn_count(struct cg_wconn *w, enum cg_wss_result r);
+/* The same for a failed TLS handshake, from OpenSSL's error queue (peeked,
+ * not consumed: call it before logging the errors). */
+void cg__wconn_count_tls(struct cg_wconn *w);
 /* Releases what cg__wconn_init set up (not w itself). */
 void cg__wconn_release(struct cg_wconn *w);
 

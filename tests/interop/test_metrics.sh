@@ -77,6 +77,13 @@ check "castgate_link_up: the MOS 4.0 side is up" grep -q '^castgate_link_up{link
 check "castgate_certificate_remaining_seconds for the listener's chain" \
   grep -qE '^castgate_certificate_remaining_seconds\{chain=".*/server-ecdsa.chain.pem"\} [0-9]+$' "$T/m.txt"
 check "castgate_requests_in_flight is 0 after the answers" grep -q '^castgate_requests_in_flight 0$' "$T/m.txt"
+# fsync = interval (the default): the state directories' syncfs runs on the thread pool
+for _ in $(seq 50); do
+  get -u "admin:$(cat "$T/admin.pw")" "https://localhost:$AP/metrics" >"$T/m2.txt"
+  grep -qE '^castgate_state_syncfs_seconds_count [1-9]' "$T/m2.txt" && break; sleep 0.1
+done
+check "castgate_state_syncfs_seconds counts the syncfs calls ($(grep '^castgate_state_syncfs_seconds_count' "$T/m2.txt"))" \
+  grep -qE '^castgate_state_syncfs_seconds_count [1-9]' "$T/m2.txt"
 promtool check metrics <"$T/m.txt" >"$T/promtool.out" 2>&1; rc=$?
 check "promtool check metrics: exit 0 and nothing to say (exit $rc)" bash -c "[ $rc = 0 ] && [ ! -s '$T/promtool.out' ]"
 cat "$T/promtool.out"
