@@ -6,10 +6,10 @@
  * repeat gets the stored answer, never a second delivery); requests without an
  * answer are delivered again at once, in order (journal option), or
  * remembered as delivered (a repeat of one follows the redeliver rule). *
- * File: <state_dir>/msgid-<peer>-<channel>.journal, records
- *   "<kind> <has-id> <id-len> <data-len>\n" <id> <data> "\n"
- * kind R (request, UTF-8 as received; empty: only the ID of one delivered
- * before an earlier restart) or A (answer, the wire bytes sent).
+ * File: <state_dir>/msgid-<peer>-<channel>.journal, records (format 3 below)
+ * of kind R (request, the bytes as received, in their encoding; empty: only
+ * the ID of one delivered before an earlier restart) or A (answer, the
+ * bytes sent, in their encoding).
  * A record cut short by a crash ends the journal: it is dropped (its request
  * was never acknowledged, so the peer still has it). The file is rewritten
  * (compacted) at every start and when it has doubled past JOURNAL_COMPACT.
@@ -27,13 +27,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define JOURNAL_COMPACT (1u << 20)
 #define JOURNAL_MAX_RECORD (1u << 30)
 #define JOURNAL_HEADER_MAX 128
 
-const char cg__mos4_journal_magic[] = "castgate-journal 2\n";
+const char cg__mos4_journal_magic[] = "castgate-journal 3\n";
+static const char magic_v2[] = "castgate-journal 2\n";
 #define MAGIC_LEN (sizeof(cg__mos4_journal_magic) - 1)
 
 /* ---- CRC32C (Castagnoli, reflected 0x82F63B78), as iSCSI and ext4 use it ---- */
@@ -98,41 +100,125 @@ uint32_t cg__mos4_crc32c(uint32_t crc, const void *data, size_t len)
 
 /* ---- the digest of a request ---- */
 
+/* The digest is of the element as UTF-8, whatever encoding it came in, so a
+ * repeat is recognised across encodings and journals of format 2 (which held
+ * UTF-8) keep their meaning. A UCS-2BE element (it begins "00 3C") is
+ * converted piecewise on the stack as it is hashed: no copy of the message. */
+static bool digest_ucs2(EVP_MD_CTX *x, const uint8_t *p, size_t len)
+{
+    struct cg_mos_conv c;
+    cg_mos_conv_init(&c, CG_MOS_UCS2BE);
+    c.started = true; /* U+FEFF inside an element is content */
+    uint8_t out[16384];
+    while (len > 0) {
+        size_t used = 0, made = 0;
+        if (cg_mos_conv_feed(&c, p, len, out, sizeof(out), &used, &made) != CG_OK ||
+            EVP_DigestUpdate(x, out, made) != 1)
+            return false;
+        p += used;
+        len -= used;
+    }
+    return cg_mos_conv_finish(&c) == CG_OK;
+}
+
 void cg__mos4_digest(const void *data, size_t len, uint8_t out[CG_MOS4_DIGEST])
 {
     uint8_t md[EVP_MAX_MD_SIZE];
     unsigned n = 0;
-    if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 || n < CG_MOS4_DIGEST)
+    bool ok = false;
+    if (cg__mos4_enc_of(data, len) == CG_MOS_UTF8) {
+        ok = EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) == 1;
+    } else {
+        EVP_MD_CTX *x = EVP_MD_CTX_new();
+        ok = x != NULL && EVP_DigestInit_ex(x, EVP_sha256(), NULL) == 1 &&
+             digest_ucs2(x, data, len) && EVP_DigestFinal_ex(x, md, &n) == 1;
+        EVP_MD_CTX_free(x);
+    }
+    if (!ok || n < CG_MOS4_DIGEST)
         memset(md, 0, sizeof(md)); /* never in practice; an all-zero digest matches nothing real */
     memcpy(out, md, CG_MOS4_DIGEST);
 }
 
-/* ---- records (format 2) ----
- *   "<kind> <has-id> <id-len> <data-len> <digest> <crc>\n" <id> <data> "\n"
- * digest: 32 hex digits (the request's digest) or "-" (not known: a record
- * migrated from format 1); crc: 8 hex digits, CRC32C of the header up to the
- * space before it, then id and data. Numbers are decimal without leading
- * zeros, hex is lower case: one spelling per record. */
+/* ---- records (format 3) ----
+ *   "<kind> <has-id> <id-len> <data-len> <enc> <digest> <crc>\n" <id> <data> "\n"
+ * enc: "utf8" or "ucs2be", the encoding of data (issue 13 item 4: kept as it
+ * came); digest: 32 hex digits (the request's digest) or "-" (not known: a
+ * record migrated from format 1); crc: 8 hex digits, CRC32C of the header up
+ * to the space before it, then id and data. Numbers are decimal without
+ * leading zeros, hex is lower case: one spelling per record.
+ * Format 2 (castgate before issue 13) is the same without <enc>: its data
+ * was always UTF-8. It is read (each record knows its form: <enc> never
+ * begins with a hex digit or '-') and rewritten as format 3 by the
+ * compaction at open. */
 
-enum cg_err cg__mos4_journal_encode(struct cg_buf *b, const struct mos4_jrec *r)
+static const char *enc_token(enum cg_mos_encoding e) { return e == CG_MOS_UCS2BE ? "ucs2be" : "utf8"; }
+
+/* The header up to and with "\n" into h (JOURNAL_HEADER_MAX); its length, or 0. */
+static size_t header(const struct mos4_jrec *r, char h[JOURNAL_HEADER_MAX])
 {
     size_t idlen = r->msgid != NULL ? strlen(r->msgid) : 0;
-    char h[JOURNAL_HEADER_MAX];
-    int n = snprintf(h, sizeof(h), "%c %d %zu %zu ", r->kind, r->msgid != NULL, idlen, r->len);
-    CG_CHECK(n > 0 && (size_t)n < sizeof(h) - 2 * CG_MOS4_DIGEST - 1, CG_ERANGE);
+    int n = snprintf(h, JOURNAL_HEADER_MAX, "%c %d %zu %zu %s ", r->kind, r->msgid != NULL, idlen,
+                     r->len, enc_token(r->enc));
+    if (n <= 0 || (size_t)n >= JOURNAL_HEADER_MAX - 2 * CG_MOS4_DIGEST - 11)
+        return 0;
     if (r->has_digest)
         for (size_t i = 0; i < CG_MOS4_DIGEST; i++)
-            n += snprintf(h + n, sizeof(h) - (size_t)n, "%02x", r->digest[i]);
+            n += snprintf(h + n, JOURNAL_HEADER_MAX - (size_t)n, "%02x", r->digest[i]);
     else
         h[n++] = '-';
     uint32_t crc = cg__mos4_crc32c(0, h, (size_t)n);
     crc = cg__mos4_crc32c(crc, r->msgid != NULL ? r->msgid : "", idlen);
     crc = cg__mos4_crc32c(crc, r->data, r->len);
-    CG_GUARD(cg__buf_append(b, h, (size_t)n));
-    CG_GUARD(cg__buf_printf(b, " %08x\n", (unsigned)crc));
-    CG_GUARD(cg__buf_append(b, r->msgid != NULL ? r->msgid : "", idlen));
+    n += snprintf(h + n, JOURNAL_HEADER_MAX - (size_t)n, " %08x\n", (unsigned)crc);
+    return (size_t)n;
+}
+
+enum cg_err cg__mos4_journal_encode(struct cg_buf *b, const struct mos4_jrec *r)
+{
+    char h[JOURNAL_HEADER_MAX];
+    size_t hl = header(r, h);
+    CG_CHECK(hl > 0, CG_ERANGE);
+    CG_GUARD(cg__buf_append(b, h, hl));
+    CG_GUARD(cg__buf_append(b, r->msgid != NULL ? r->msgid : "", r->msgid != NULL ? strlen(r->msgid) : 0));
     CG_GUARD(cg__buf_append(b, r->data, r->len));
     return cg__buf_append(b, "\n", 1);
+}
+
+/* The record r to fd in one writev, the data never copied (issue 13 item 6);
+ * *written: its size. CG_EIO with errno on failure (a part may be out). */
+static enum cg_err write_record(int fd, const struct mos4_jrec *r, size_t *written)
+{
+    char h[JOURNAL_HEADER_MAX];
+    size_t hl = header(r, h);
+    CG_CHECK(hl > 0, CG_ERANGE);
+    struct iovec v[4] = {{h, hl},
+                         {(void *)(r->msgid != NULL ? r->msgid : ""), r->msgid != NULL ? strlen(r->msgid) : 0},
+                         {(void *)r->data, r->len},
+                         {"\n", 1}};
+    *written = hl + v[1].iov_len + r->len + 1;
+    struct iovec *p = v;
+    int cnt = 4;
+    while (cnt > 0) {
+        ssize_t n = writev(fd, p, cnt);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = ENOSPC;
+            return CG_EIO;
+        }
+        size_t k = (size_t)n; /* written: skip the whole pieces, then part of one */
+        while (cnt > 0 && k >= p->iov_len) {
+            k -= p->iov_len;
+            p++;
+            cnt--;
+        }
+        if (cnt > 0) {
+            p->iov_base = (char *)p->iov_base + k;
+            p->iov_len -= k;
+        }
+    }
+    return CG_OK;
 }
 
 /* A decimal number without leading zeros (except "0 "), then sep. */
@@ -170,6 +256,25 @@ static bool hex(struct cg_cur *c, uint8_t *out, size_t n)
     return true;
 }
 
+/* Format 3's "<enc> ": true past it with *enc set, or true at a format-2
+ * record's digest (no <enc>: *enc untouched); false for anything else. */
+static bool enc_field(struct cg_cur *c, enum cg_mos_encoding *enc)
+{
+    static const struct { const char *tok; enum cg_mos_encoding e; } encs[] = {
+        {"utf8 ", CG_MOS_UTF8}, {"ucs2be ", CG_MOS_UCS2BE}};
+    if (c->off >= c->len || c->p[c->off] != 'u')
+        return true; /* format 2: the digest follows */
+    for (size_t i = 0; i < sizeof(encs) / sizeof(encs[0]); i++) {
+        size_t n = strlen(encs[i].tok);
+        if (c->len - c->off >= n && memcmp(c->p + c->off, encs[i].tok, n) == 0) {
+            c->off += n;
+            *enc = encs[i].e;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The whole record at p (avail bytes), checksum included: its size, or 0. */
 static size_t record_at(const uint8_t *p, size_t avail, struct mos4_jrec *r,
                         char id[4 * CG_MOS_ID_MAX + 1])
@@ -184,7 +289,9 @@ static size_t record_at(const uint8_t *p, size_t avail, struct mos4_jrec *r,
     if (!dec(&c, 1, ' ', &has_id) || !dec(&c, 4 * CG_MOS_ID_MAX, ' ', &idlen) ||
         !dec(&c, JOURNAL_MAX_RECORD, ' ', &dlen) || (has_id == 0 && idlen != 0))
         return 0;
-    *r = (struct mos4_jrec){.kind = (char)p[0]};
+    *r = (struct mos4_jrec){.kind = (char)p[0], .enc = CG_MOS_UTF8}; /* format 2: UTF-8 */
+    if (!enc_field(&c, &r->enc))
+        return 0;
     if (c.off < c.len && c.p[c.off] == '-')
         c.off++;
     else if (!(r->has_digest = hex(&c, r->digest, CG_MOS4_DIGEST)))
@@ -293,6 +400,11 @@ size_t cg__mos4_journal_parse(const uint8_t *buf, size_t len, mos4_journal_cb cb
 {
     if (len >= MAGIC_LEN && memcmp(buf, cg__mos4_journal_magic, MAGIC_LEN) == 0)
         return parse_v2(buf, len, MAGIC_LEN, cb, user, info);
+    if (len >= MAGIC_LEN && memcmp(buf, magic_v2, MAGIC_LEN) == 0) { /* migrated (format 3) */
+        if (info != NULL)
+            info->format2 = true;
+        return parse_v2(buf, len, MAGIC_LEN, cb, user, info);
+    }
     struct mos4_jrec r;
     char id[4 * CG_MOS_ID_MAX + 1];
     if (len > 0 && record_at(buf, len, &r, id) == 0) { /* format 1, if it reads as such */
@@ -495,7 +607,7 @@ static bool replay_request(struct mos4_lane *l, const struct mos4_jrec *r)
     h->len = r->len;
     h->replayed = true;
     struct cg_mos_envelope env;
-    bool ok = cg_mos_envelope_parse(CG_MOS_UTF8, (const char *)r->data, r->len, &env, NULL) == CG_OK;
+    bool ok = cg_mos_envelope_parse(r->enc, (const char *)r->data, r->len, &env, NULL) == CG_OK;
     h->has_msgid = ok && env.message_id_kind != CG_MOS_MSGID_ABSENT;
     snprintf(h->msgid, sizeof(h->msgid), "%s", h->has_msgid ? env.message_id : "");
     if (r->has_digest)
@@ -578,7 +690,7 @@ static enum cg_err put(struct cg_buf *b, char kind, const char *msgid, bool has_
                        const uint8_t *digest, const void *data, size_t len)
 {
     struct mos4_jrec r = {.kind = kind, .msgid = msgid, .data = data, .len = len,
-                          .has_digest = has_digest};
+                          .has_digest = has_digest, .enc = cg__mos4_enc_of(data, len)};
     if (has_digest)
         memcpy(r.digest, digest, CG_MOS4_DIGEST);
     return cg__mos4_journal_encode(b, &r);
@@ -665,13 +777,15 @@ static bool replay_file(struct mos4_lane *l, const char *path, struct replay *r)
     free(data);
     char what[200];
     if (info.old_format) {
-        jlog(l, CG_LOG_INFO, "format 1 (no checksums): read and rewritten as format 2", 0);
+        jlog(l, CG_LOG_INFO, "format 1 (no checksums): read and rewritten as format 3", 0);
         snprintf(what, sizeof(what), "%zu bytes at the end are not a whole record: dropped",
                  len - good);
     } else {
         snprintf(what, sizeof(what), "%zu bytes at the end are not a whole record with a good "
                  "checksum: dropped", len - good);
     }
+    if (info.format2)
+        jlog(l, CG_LOG_INFO, "format 2 (UTF-8 only): read and rewritten as format 3", 0);
     if (good < len)
         jlog(l, CG_LOG_WARN, what, 0);
     return info.skips > 0;
@@ -717,12 +831,12 @@ static bool append(struct mos4_lane *l, char kind, const char *msgid, const uint
         return true; /* no journal asked for */
     if (l->jfd < 0 && !compact(l))
         return false;
-    struct cg_buf b;
-    cg__buf_init(&b, 0);
-    enum cg_err rc = put(&b, kind, msgid, true, digest, d, n);
-    errno = ENOMEM;
-    if (rc == CG_OK)
-        rc = cg__write_all(l->jfd, b.data, b.len);
+    struct mos4_jrec r = {.kind = kind, .msgid = msgid, .data = d, .len = n, .has_digest = true,
+                          .enc = cg__mos4_enc_of(d, n)}; /* the bytes as they are */
+    memcpy(r.digest, digest, CG_MOS4_DIGEST);
+    size_t wlen = 0;
+    errno = ERANGE;
+    enum cg_err rc = write_record(l->jfd, &r, &wlen);
     int err = errno;
     if (rc != CG_OK) {
         /* a part may be written: cut it off, or the next record would follow garbage */
@@ -731,14 +845,13 @@ static bool append(struct mos4_lane *l, char kind, const char *msgid, const uint
         jlog(l, CG_LOG_ERROR, kind == 'R' ? "cannot record a request" : "cannot record an answer",
              err);
     } else {
-        l->jsize += b.len;
-        if (b.len > l->jlargest)
-            l->jlargest = b.len;
+        l->jsize += wlen;
+        if (wlen > l->jlargest)
+            l->jlargest = wlen;
         uint64_t t0 = uv_hrtime();
         cg__mos4_state_written(l->peer->ep, l->jfd);
-        cg__mos4_journal_count(l, b.len, uv_hrtime() - t0);
+        cg__mos4_journal_count(l, wlen, uv_hrtime() - t0);
     }
-    cg__buf_free(&b);
     errno = err;
     return rc == CG_OK;
 }
