@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #define JOURNAL_COMPACT (1u << 20)
@@ -158,7 +157,7 @@ static size_t header(const struct mos4_jrec *r, char h[JOURNAL_HEADER_MAX])
 {
     size_t idlen = r->msgid != NULL ? strlen(r->msgid) : 0;
     int n = snprintf(h, JOURNAL_HEADER_MAX, "%c %d %zu %zu %s ", r->kind, r->msgid != NULL, idlen,
-                     r->len, enc_token(r->enc));
+                     r->len, enc_token(cg__mos4_enc_of(r->data, r->len))); /* as they are */
     if (n <= 0 || (size_t)n >= JOURNAL_HEADER_MAX - 2 * CG_MOS4_DIGEST - 11)
         return 0;
     if (r->has_digest)
@@ -184,41 +183,29 @@ enum cg_err cg__mos4_journal_encode(struct cg_buf *b, const struct mos4_jrec *r)
     return cg__buf_append(b, "\n", 1);
 }
 
-/* The record r to fd in one writev, the data never copied (issue 13 item 6);
- * *written: its size. CG_EIO with errno on failure (a part may be out). */
+/* The record r to fd; *written: its size. A small record is put together on
+ * the stack and written at once (a copy of a few KB costs less than a
+ * system call); a large one goes out in three writes, its data never copied
+ * (issue 13 item 6). CG_EIO with errno on failure (a part may be out). */
+#define JOURNAL_SMALL 8192
 static enum cg_err write_record(int fd, const struct mos4_jrec *r, size_t *written)
 {
-    char h[JOURNAL_HEADER_MAX];
+    char h[JOURNAL_HEADER_MAX + JOURNAL_SMALL];
     size_t hl = header(r, h);
     CG_CHECK(hl > 0, CG_ERANGE);
-    struct iovec v[4] = {{h, hl},
-                         {(void *)(r->msgid != NULL ? r->msgid : ""), r->msgid != NULL ? strlen(r->msgid) : 0},
-                         {(void *)r->data, r->len},
-                         {"\n", 1}};
-    *written = hl + v[1].iov_len + r->len + 1;
-    struct iovec *p = v;
-    int cnt = 4;
-    while (cnt > 0) {
-        ssize_t n = writev(fd, p, cnt);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = ENOSPC;
-            return CG_EIO;
-        }
-        size_t k = (size_t)n; /* written: skip the whole pieces, then part of one */
-        while (cnt > 0 && k >= p->iov_len) {
-            k -= p->iov_len;
-            p++;
-            cnt--;
-        }
-        if (cnt > 0) {
-            p->iov_base = (char *)p->iov_base + k;
-            p->iov_len -= k;
-        }
+    size_t idlen = r->msgid != NULL ? strlen(r->msgid) : 0;
+    CG_CHECK(idlen <= JOURNAL_SMALL && r->len <= SIZE_MAX - sizeof(h), CG_ERANGE);
+    *written = hl + idlen + r->len + 1;
+    if (*written <= sizeof(h)) {
+        memcpy(h + hl, r->msgid != NULL ? r->msgid : "", idlen);
+        memcpy(h + hl + idlen, r->data, r->len);
+        h[*written - 1] = '\n';
+        return cg__write_all(fd, h, *written);
     }
-    return CG_OK;
+    memcpy(h + hl, r->msgid != NULL ? r->msgid : "", idlen);
+    CG_GUARD(cg__write_all(fd, h, hl + idlen));
+    CG_GUARD(cg__write_all(fd, r->data, r->len));
+    return cg__write_all(fd, "\n", 1);
 }
 
 /* A decimal number without leading zeros (except "0 "), then sep. */
@@ -690,7 +677,7 @@ static enum cg_err put(struct cg_buf *b, char kind, const char *msgid, bool has_
                        const uint8_t *digest, const void *data, size_t len)
 {
     struct mos4_jrec r = {.kind = kind, .msgid = msgid, .data = data, .len = len,
-                          .has_digest = has_digest, .enc = cg__mos4_enc_of(data, len)};
+                          .has_digest = has_digest};
     if (has_digest)
         memcpy(r.digest, digest, CG_MOS4_DIGEST);
     return cg__mos4_journal_encode(b, &r);
@@ -777,7 +764,8 @@ static bool replay_file(struct mos4_lane *l, const char *path, struct replay *r)
     free(data);
     char what[200];
     if (info.old_format) {
-        jlog(l, CG_LOG_INFO, "format 1 (no checksums): read and rewritten as format 3", 0);
+        jlog(l, CG_LOG_INFO, "format 1 (no checksums): read and rewritten as format 2 plus "
+             "encodings (format 3)", 0);
         snprintf(what, sizeof(what), "%zu bytes at the end are not a whole record: dropped",
                  len - good);
     } else {
@@ -831,8 +819,7 @@ static bool append(struct mos4_lane *l, char kind, const char *msgid, const uint
         return true; /* no journal asked for */
     if (l->jfd < 0 && !compact(l))
         return false;
-    struct mos4_jrec r = {.kind = kind, .msgid = msgid, .data = d, .len = n, .has_digest = true,
-                          .enc = cg__mos4_enc_of(d, n)}; /* the bytes as they are */
+    struct mos4_jrec r = {.kind = kind, .msgid = msgid, .data = d, .len = n, .has_digest = true};
     memcpy(r.digest, digest, CG_MOS4_DIGEST);
     size_t wlen = 0;
     errno = ERANGE;

@@ -310,7 +310,8 @@ struct mos4_jrec {
     const char *msgid;  /* NULL: the message had none */
     const uint8_t *data;
     size_t len;
-    enum cg_mos_encoding enc; /* of data (format 3; UTF-8 in older formats) */
+    enum cg_mos_encoding enc; /* of data, as read (format 3; UTF-8 in older formats);
+                               * written: always cg__mos4_enc_of(data) */
     bool has_digest;    /* false only in format-1 records */
     uint8_t digest[CG_MOS4_DIGEST]; /* the request's (for 'A': the request it answers) */
 };

@@ -158,17 +158,23 @@ static bool element_text(enum cg_mos_encoding enc, const uint8_t *p, size_t len,
             k++;
         if (k < tl || cg__mos_ch(p, i + (tl + 1) * w, w) != '>')
             continue;
-        size_t o = 0;
+        size_t o = 0, keep = 0; /* keep: up to the last non-space */
+        bool cut = false;       /* text past the room: not trimmed (it is long) */
         for (size_t j = i + (tl + 2) * w; j < n; j += w) {
             unsigned ch = cg__mos_ch(p, j, w);
+            bool space = cg__mos_is_space(ch);
             if (ch == '<')
                 break;
-            if (o + 1 < outsz && (o > 0 || !cg__mos_is_space(ch)))
+            if (o == 0 && space)
+                continue;
+            if (o + 1 < outsz) {
                 out[o++] = ch < 0x80 ? (char)ch : '?';
+                keep = space ? keep : o;
+            } else if (!space) {
+                cut = true;
+            }
         }
-        while (o > 0 && cg__mos_is_space((unsigned char)out[o - 1]))
-            o--;
-        out[o] = '\0';
+        out[cut ? o : keep] = '\0';
         return true;
     }
     return false;
