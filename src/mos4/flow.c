@@ -329,7 +329,8 @@ static void deliver(struct mos4_lane *l, const struct cg_mos_message *m, const u
         snprintf(s->msgid, sizeof(s->msgid), "%s", req->msgid);
         memcpy(s->digest, digest, CG_MOS4_DIGEST);
     }
-    if (l->jfd >= 0 && (req->wire = malloc(m->len)) != NULL) { /* for compaction */
+    if (l->jfd >= 0 && ep->cfg.journal && /* for compaction (without the option: its ID only) */
+        (req->wire = malloc(m->len)) != NULL) {
         memcpy(req->wire, m->xml, m->len);
         req->wlen = m->len;
     }

@@ -99,14 +99,16 @@ uint32_t cg__mos4_crc32c(uint32_t crc, const void *data, size_t len)
 
 /* ---- the digest of a request ---- */
 
-/* The digest is of the element as UTF-8, whatever encoding it came in, so a
- * repeat is recognised across encodings and journals of format 2 (which held
- * UTF-8) keep their meaning. A UCS-2BE element (it begins "00 3C") is
- * converted piecewise on the stack as it is hashed: no copy of the message. */
-static bool digest_ucs2(EVP_MD_CTX *x, const uint8_t *p, size_t len)
+/* The digest is of the element as UTF-16BE, whatever encoding it came in,
+ * so a repeat is recognised across encodings. MOS travels as UCS-2BE
+ * (M-04, M-21): those bytes are hashed as they are; a UTF-8 element (a text
+ * frame, a UTF-8 legacy peer, an application's own) is converted piecewise
+ * on the stack as it is hashed, never copied whole. Format-2 journals hashed
+ * UTF-8: their digests are dropped when read (record_at). */
+static bool digest_utf8(EVP_MD_CTX *x, const uint8_t *p, size_t len)
 {
     struct cg_mos_conv c;
-    cg_mos_conv_init(&c, CG_MOS_UCS2BE);
+    cg_mos_conv_init(&c, CG_MOS_UTF8);
     c.started = true; /* U+FEFF inside an element is content */
     uint8_t out[16384];
     while (len > 0) {
@@ -125,12 +127,12 @@ void cg__mos4_digest(const void *data, size_t len, uint8_t out[CG_MOS4_DIGEST])
     uint8_t md[EVP_MAX_MD_SIZE];
     unsigned n = 0;
     bool ok = false;
-    if (cg__mos4_enc_of(data, len) == CG_MOS_UTF8) {
+    if (cg__mos4_enc_of(data, len) == CG_MOS_UCS2BE) {
         ok = EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) == 1;
     } else {
         EVP_MD_CTX *x = EVP_MD_CTX_new();
         ok = x != NULL && EVP_DigestInit_ex(x, EVP_sha256(), NULL) == 1 &&
-             digest_ucs2(x, data, len) && EVP_DigestFinal_ex(x, md, &n) == 1;
+             digest_utf8(x, data, len) && EVP_DigestFinal_ex(x, md, &n) == 1;
         EVP_MD_CTX_free(x);
     }
     if (!ok || n < CG_MOS4_DIGEST)
@@ -243,9 +245,9 @@ static bool hex(struct cg_cur *c, uint8_t *out, size_t n)
     return true;
 }
 
-/* Format 3's "<enc> ": true past it with *enc set, or true at a format-2
- * record's digest (no <enc>: *enc untouched); false for anything else. */
-static bool enc_field(struct cg_cur *c, enum cg_mos_encoding *enc)
+/* Format 3's "<enc> ": true past it with *enc set and *v3 true, or true at a
+ * format-2 record's digest (no <enc>: nothing set); false for anything else. */
+static bool enc_field(struct cg_cur *c, enum cg_mos_encoding *enc, bool *v3)
 {
     static const struct { const char *tok; enum cg_mos_encoding e; } encs[] = {
         {"utf8 ", CG_MOS_UTF8}, {"ucs2be ", CG_MOS_UCS2BE}};
@@ -256,6 +258,7 @@ static bool enc_field(struct cg_cur *c, enum cg_mos_encoding *enc)
         if (c->len - c->off >= n && memcmp(c->p + c->off, encs[i].tok, n) == 0) {
             c->off += n;
             *enc = encs[i].e;
+            *v3 = true;
             return true;
         }
     }
@@ -277,7 +280,8 @@ static size_t record_at(const uint8_t *p, size_t avail, struct mos4_jrec *r,
         !dec(&c, JOURNAL_MAX_RECORD, ' ', &dlen) || (has_id == 0 && idlen != 0))
         return 0;
     *r = (struct mos4_jrec){.kind = (char)p[0], .enc = CG_MOS_UTF8}; /* format 2: UTF-8 */
-    if (!enc_field(&c, &r->enc))
+    bool v3 = false;
+    if (!enc_field(&c, &r->enc, &v3))
         return 0;
     if (c.off < c.len && c.p[c.off] == '-')
         c.off++;
@@ -299,6 +303,10 @@ static size_t record_at(const uint8_t *p, size_t avail, struct mos4_jrec *r,
     r->msgid = has_id ? id : NULL;
     r->data = p + hlen + idlen;
     r->len = (size_t)dlen;
+    /* format 2 hashed the UTF-8 form: that digest means nothing now. A
+     * request's is taken again from its data when replayed; an answer's is
+     * unknown (a repeat of it is answered from memory, as for format 1) */
+    r->has_digest = r->has_digest && v3;
     return need;
 }
 
@@ -697,9 +705,11 @@ static enum cg_err image(const struct mos4_lane *l, struct cg_buf *b)
             CG_GUARD(put(b, 'R', s->msgid, s->has_digest, s->digest, "", 0));
     }
     const struct cg_mos_request *cur = l->current;
-    if (cur != NULL && cur->wire != NULL)
-        CG_GUARD(put(b, 'R', cur->has_msgid ? cur->msgid : NULL, true, cur->digest, cur->wire,
-                     cur->wlen));
+    bool id_only = !l->peer->ep->cfg.journal; /* delivered, never delivered again: its ID */
+    if (cur != NULL && (cur->wire != NULL || id_only))
+        CG_GUARD(put(b, 'R', cur->has_msgid ? cur->msgid : NULL, true, cur->digest,
+                     cur->wire != NULL ? cur->wire : (const uint8_t *)"",
+                     cur->wire != NULL ? cur->wlen : 0));
     for (const struct mos4_held *h = l->held_head; h != NULL && l->peer->ep->cfg.journal;
          h = h->next)
         CG_GUARD(put(b, 'R', h->has_msgid ? h->msgid : NULL, true, h->digest, h->wire, h->len));
@@ -843,9 +853,14 @@ static bool append(struct mos4_lane *l, char kind, const char *msgid, const uint
     return rc == CG_OK;
 }
 
+/* Without the journal option a request is never delivered again after a
+ * restart: its ID and digest say it was delivered (a repeat then follows the
+ * redeliver rule, M-22), so its bytes are not written (issue 13 item 6). */
 bool cg__mos4_journal_request(struct mos4_lane *l, const char *msgid,
                               const uint8_t digest[CG_MOS4_DIGEST], const char *xml, size_t len)
 {
+    if (!l->peer->ep->cfg.journal)
+        return append(l, 'R', msgid, digest, "", 0);
     return append(l, 'R', msgid, digest, xml, len);
 }
 
