@@ -201,7 +201,8 @@ static void on_unreadable_answer(struct mos4_lane *l, const char *xml, size_t le
     if (rc == CG_OK)
         rc = cg_mos_envelope_parse(CG_MOS_UTF8, w.data, w.len, &env, NULL);
     struct cg_mos_message m = {.peer_id = l->peer->id, .channel = cg__mos4_ch_bit(l->ch),
-                               .env = &env, .xml = (const char *)w.data, .len = w.len};
+                               .env = &env, .xml = (const char *)w.data, .len = w.len,
+                               .enc = CG_MOS_UTF8};
     complete(l, CG_ENACK, rc == CG_OK ? &m : NULL);
     cg__buf_free(&b);
     cg__buf_free(&w);
@@ -922,6 +923,8 @@ enum cg_err cg_mos_reply_message(struct cg_mos_request *req, const struct cg_mos
              CG_EINVAL);
     const struct cg_mos_span *e = &answer->env->element;
     CG_CHECK(e->len > 0 && e->off <= answer->len && e->len <= answer->len - e->off, CG_EINVAL);
+    /* the element begins with '<': 3C in UTF-8, 00 3C in UCS-2BE; enc must say which */
+    CG_CHECK(cg__mos4_enc_of(answer->xml + e->off, e->len) == answer->enc, CG_EINVAL);
     struct mos4_lane *l = req->lane;
     struct cg_buf b;
     cg__buf_init(&b, l->peer->ep->cfg.max_message);
@@ -1128,6 +1131,8 @@ enum cg_err cg_mos_forward_message(struct cg_mos_endpoint *ep, const char *peer_
     CG_GUARD(out_lane(ep, peer_id, m->channel, m->len, &l));
     const struct cg_mos_span *e = &m->env->element;
     CG_CHECK(e->len > 0 && e->off <= m->len && e->len <= m->len - e->off, CG_EINVAL);
+    /* the element begins with '<': 3C in UTF-8, 00 3C in UCS-2BE; enc must say which */
+    CG_CHECK(cg__mos4_enc_of(m->xml + e->off, e->len) == m->enc, CG_EINVAL);
     struct mos4_pending *p = calloc(1, sizeof(*p));
     CG_CHECK(p != NULL, CG_ENOMEM);
     snprintf(p->name, sizeof(p->name), "%s", m->env->name);

@@ -471,6 +471,9 @@ static void test_forward_parsed_message(void **state)
     mb.env = &bad;
     assert_int_equal(cg_mos_forward_message(&f.ep, "d\xc3\xa9v", &mb, NULL, NULL), CG_EINVAL);
     assert_int_equal(cg_mos_forward_message(&f.ep, "other", &m, NULL, NULL), CG_ENOTFOUND);
+    mb = m; /* an encoding the bytes do not have: refused, never half-wrapped */
+    mb.enc = CG_MOS_UTF8;
+    assert_int_equal(cg_mos_forward_message(&f.ep, "d\xc3\xa9v", &mb, NULL, NULL), CG_EINVAL);
     mb = m;
     mb.channel = CG_MOS_CH_MOM;
     assert_int_equal(cg_mos_forward_message(&f.ep, "d\xc3\xa9v", &mb, NULL, NULL), CG_EINVAL);
