@@ -1,7 +1,7 @@
 /* libFuzzer target: a journal file as a crash (or a damaged disk) may leave
  * it. The reader must stay inside the input, take only whole records with a
- * good checksum (skipping damage in the middle, format 2) or a well-formed
- * prefix (format 1), and what it reads must encode back to a journal that
+ * good checksum (skipping damage in the middle, formats 2 and 3) or a
+ * well-formed prefix (format 1), and what it reads must encode back to a journal that
  * reads the same, whole, with nothing skipped. */
 #include "mos4/mos4.h"
 
@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void reencode(void *user, const struct mos4_jrec *r)
 {
-    if (r->kind != 'R' && r->kind != 'A')
+    if ((r->kind != 'R' && r->kind != 'A') || (r->enc != CG_MOS_UTF8 && r->enc != CG_MOS_UCS2BE))
         abort();
     if (cg__mos4_journal_encode(user, r) != CG_OK)
         abort();

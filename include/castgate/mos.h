@@ -129,6 +129,17 @@ CG_API void cg_mos_framer_free(struct cg_mos_framer *f);
  * most one partial message plus one feed. Returns CG_OK, CG_EINVAL, CG_ENOMEM. */
 CG_API enum cg_err cg_mos_framer_feed(struct cg_mos_framer *f, const void *data, size_t len);
 
+/* Reading without a copy: cg_mos_framer_space gives the free room at the end
+ * of the framer's buffer (*data, *cap >= min; the buffer doubles when it
+ * must grow), the caller reads the stream into it, then
+ * cg_mos_framer_commit(f, n) appends those n bytes as cg_mos_framer_feed
+ * would (n <= *cap). Nothing else may be called on f in between; the rules
+ * of cg_mos_framer_feed (drain with cg_mos_framer_next first) apply. Return
+ * CG_OK, CG_EINVAL (NULL, n over the room), CG_ENOMEM. */
+CG_API enum cg_err cg_mos_framer_space(struct cg_mos_framer *f, size_t min, uint8_t **data,
+                                       size_t *cap);
+CG_API enum cg_err cg_mos_framer_commit(struct cg_mos_framer *f, size_t n);
+
 /* Produces the next event:
  *   CG_OK        a whole message in *frame;
  *   CG_EAGAIN    nothing more until more bytes are fed;

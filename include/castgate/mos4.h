@@ -57,13 +57,19 @@ struct cg_mos_endpoint_config;
 struct cg_mos_peer_config;
 struct cg_mos_request;
 
-/* A message as the application sees it (valid during the callback only). */
+/* A message as the application sees it (valid during the callback only):
+ * the message as parsed once by the endpoint, its bytes, their encoding, the
+ * envelope and the element's span (issue 13). */
 struct cg_mos_message {
     const char *peer_id;
     enum cg_mos_channel channel;
-    const struct cg_mos_envelope *env; /* mosID, ncsID, messageID, name */
-    const char *xml;                   /* the whole message, UTF-8 */
+    const struct cg_mos_envelope *env; /* mosID, ncsID, messageID, name; element: span in xml */
+    const char *xml;                   /* the whole message, in enc (UCS-2BE holds NUL bytes) */
     size_t len;
+    /* CG_MOS_UTF8, unless the endpoint delivers wire messages
+     * (cg_mos_endpoint_config_set_wire_messages): then the encoding the
+     * message arrived in, its bytes unconverted. */
+    enum cg_mos_encoding enc;
     /* A request that may have reached the application before: delivered
      * before a restart and not answered, or replayed from the journal. Act
      * on it only if its messageID is new to you (M-22); answer it either way. */
@@ -208,6 +214,15 @@ CG_API enum cg_err cg_mos_endpoint_config_set_reused_id(struct cg_mos_endpoint_c
  * cg_mos_reply_heartbeat. */
 CG_API enum cg_err cg_mos_endpoint_config_set_deliver_heartbeats(struct cg_mos_endpoint_config *cfg,
                                                                  bool on);
+/* Off (default): messages reach on_request and cg_mos_send_cb in UTF-8
+ * (cg_mos_message.enc CG_MOS_UTF8), converted once on arrival when they came
+ * as UCS-2BE. On: in the encoding they arrived in, unconverted (issue 13
+ * item 4: a relay between two UCS-2BE peers never converts), with enc saying
+ * which; the envelope fields are UTF-8 either way. For a relay, with
+ * cg_mos_forward_message and cg_mos_reply_message, which take either
+ * encoding. Returns CG_OK, CG_EINVAL. */
+CG_API enum cg_err cg_mos_endpoint_config_set_wire_messages(struct cg_mos_endpoint_config *cfg,
+                                                            bool on);
 /* The <time> form of the heartbeats the endpoint writes (its answers to
  * heartbeats, cg_mos_reply_heartbeat): CG_MOS_TIME_FULL (default) or
  * CG_MOS_TIME_SHORT for a peer that refuses the fraction and zone letter
@@ -401,6 +416,16 @@ CG_API enum cg_err cg_mos_send(struct cg_mos_endpoint *ep, const char *peer_id,
 CG_API enum cg_err cg_mos_forward(struct cg_mos_endpoint *ep, const char *peer_id,
                                   enum cg_mos_channel channel, const char *xml, size_t len,
                                   cg_mos_send_cb cb, void *user);
+/* cg_mos_forward for a message already parsed (one the endpoint delivered,
+ * or the answer of another): m->env (its messageID, name and element span)
+ * is used as it is, the bytes are not read again. The element is copied
+ * once, into our envelope in the encoding the peer reads (converted only
+ * when m->enc differs from it), and that message is what every retry sends.
+ * m->channel is the channel; m is borrowed for the call. Returns as
+ * cg_mos_forward, and CG_EINVAL for a span outside m->xml. */
+CG_API enum cg_err cg_mos_forward_message(struct cg_mos_endpoint *ep, const char *peer_id,
+                                          const struct cg_mos_message *m, cg_mos_send_cb cb,
+                                          void *user);
 /* Requests queued or in flight towards peer_id on channel. */
 CG_API size_t cg_mos_pending(const struct cg_mos_endpoint *ep, const char *peer_id,
                              enum cg_mos_channel channel);
@@ -408,6 +433,15 @@ CG_API size_t cg_mos_pending(const struct cg_mos_endpoint *ep, const char *peer_
 /* Answers a request (element or whole message, UTF-8; the envelope carries
  * the request's messageID). req is freed: do not use it afterwards. */
 CG_API enum cg_err cg_mos_reply(struct cg_mos_request *req, const char *xml, size_t len);
+/* Answers a request with another message's element (a relay: the far side's
+ * answer as its cg_mos_send_cb received it), in our envelope with the
+ * request's messageID, in the encoding the peer reads: answer->env's span is
+ * used as it is, the element copied once and converted only when
+ * answer->enc differs. On CG_OK req is freed (do not use it afterwards); on
+ * an error (CG_EINVAL, CG_ENOMEM, CG_ETOOBIG, CG_EENCODING) it is still
+ * unanswered: answer it otherwise (cg_mos_reply_ack). */
+CG_API enum cg_err cg_mos_reply_message(struct cg_mos_request *req,
+                                        const struct cg_mos_message *answer);
 /* Answers a heartbeat request with a heartbeat carrying our time (M-10). */
 CG_API enum cg_err cg_mos_reply_heartbeat(struct cg_mos_request *req);
 /* Answers with the channel's acknowledgement: roAck (ro) or mosAck (mom,

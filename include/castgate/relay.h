@@ -7,7 +7,12 @@
  * messageIDs pass end to end unchanged, and each request is answered with
  * the other side's own answer (M-22: one request in flight per lane; repeats
  * are collapsed and replayed by the endpoints). Endpoints are shared by
- * links with the same identity on the same side.
+ * links with the same identity on the same side. A message is parsed once
+ * per gateway and passed on as parsed, in the encoding it arrived in: from
+ * UCS-2BE gear it leaves as a binary UCS-2BE WebSocket message, unconverted,
+ * and back; only where the two sides differ (a UTF-8 legacy peer, a peer
+ * taking text frames) is it converted (docs/ARCHITECTURE.md, "How a message
+ * travels through a gateway pair").
  *
  * Per link, two policies, fixed when the link is configured:
  *  - heartbeat (M-10): pass it end to end, answer it ourselves when the far

@@ -184,6 +184,15 @@ static enum cg_err feed_utf8(struct cg_mos_conv *c, const uint8_t *in, size_t n,
     size_t i = 0, o = 0;
     enum cg_err rc = CG_OK;
     for (; i < n; i++) {
+        if (c->need == 0 && c->started) {
+            /* Fast path: ASCII bytes straight through as whole units. */
+            while (i < n && in[i] < 0x80 && o + 2 <= cap) {
+                out[o++] = 0;
+                out[o++] = in[i++];
+            }
+            if (i >= n)
+                break;
+        }
         uint8_t b = in[i];
         uint64_t at = c->offset + i;
         if (c->need == 0) {
@@ -288,6 +297,44 @@ enum cg_err cg_mos_convert(enum cg_mos_encoding from, const void *in, size_t in_
     *out = buf;
     *out_len = made;
     return CG_OK;
+}
+
+static enum cg_err utf16_bad(size_t at, uint64_t *bad)
+{
+    if (bad != NULL)
+        *bad = at;
+    return CG_EENCODING;
+}
+
+enum cg_err cg__mos_utf16_check(const void *data, size_t n, uint64_t *bad)
+{
+    const uint8_t *p = data;
+    size_t i = 0;
+    for (; i + 1 < n; i += 2) {
+        /* 4 units at a time while none is a surrogate: in a little-endian
+         * load the units' first (high) bytes are bytes 0, 2, 4 and 6; a
+         * 16-bit lane of t is zero exactly where that byte is D8..DF */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+            w = __builtin_bswap64(w);
+#endif
+            uint64_t t = (w & 0x00F800F800F800F8ull) ^ 0x00D800D800D800D8ull;
+            if (((t - 0x0001000100010001ull) & ~t & 0x8000800080008000ull) != 0)
+                break;
+            i += 8;
+        }
+        if (i + 1 >= n)
+            break;
+        uint8_t h = p[i];
+        if ((h & 0xF8) != 0xD8)
+            continue; /* not a surrogate: the usual case, one test per unit */
+        if (h >= 0xDC || i + 3 >= n || (p[i + 2] & 0xFC) != 0xDC)
+            return utf16_bad(i, bad); /* lone low, or high without its low */
+        i += 2;
+    }
+    return i == n ? CG_OK : utf16_bad(n - 1, bad); /* an odd trailing byte */
 }
 
 void cg_mos_free(void *p) { free(p); }

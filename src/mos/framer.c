@@ -83,9 +83,10 @@ void cg_mos_framer_free(struct cg_mos_framer *f)
     free(f);
 }
 
-enum cg_err cg_mos_framer_feed(struct cg_mos_framer *f, const void *data, size_t len)
+enum cg_err cg_mos_framer_space(struct cg_mos_framer *f, size_t min, uint8_t **data,
+                                size_t *cap)
 {
-    CG_CHECK(f != NULL && (data != NULL || len == 0), CG_EINVAL);
+    CG_CHECK(f != NULL && data != NULL && cap != NULL, CG_EINVAL);
     if (f->head > 0) { /* drop dead bytes; head is unit-aligned */
         memmove(f->buf, f->buf + f->head, f->len - f->head);
         f->len -= f->head;
@@ -95,20 +96,37 @@ enum cg_err cg_mos_framer_feed(struct cg_mos_framer *f, const void *data, size_t
         f->base += f->head;
         f->head = 0;
     }
-    CG_CHECK(len <= SIZE_MAX - f->len, CG_ENOMEM);
-    if (f->len + len > f->cap) {
-        size_t cap = f->cap != 0 ? f->cap : 4096;
-        while (cap < f->len + len)
-            cap = cap > SIZE_MAX / 2 ? f->len + len : cap * 2;
-        uint8_t *p = realloc(f->buf, cap);
+    CG_CHECK(min <= SIZE_MAX - f->len, CG_ENOMEM);
+    if (f->len + min > f->cap) { /* doubling: a big message is re-allocated O(log n) times */
+        size_t c = f->cap != 0 ? f->cap : 4096;
+        while (c < f->len + min)
+            c = c > SIZE_MAX / 2 ? f->len + min : c * 2;
+        uint8_t *p = realloc(f->buf, c);
         CG_CHECK(p != NULL, CG_ENOMEM);
         f->buf = p;
-        f->cap = cap;
+        f->cap = c;
     }
-    if (len > 0)
-        memcpy(f->buf + f->len, data, len);
-    f->len += len;
+    *data = f->buf + f->len;
+    *cap = f->cap - f->len;
     return CG_OK;
+}
+
+enum cg_err cg_mos_framer_commit(struct cg_mos_framer *f, size_t n)
+{
+    CG_CHECK(f != NULL && n <= f->cap - f->len, CG_EINVAL);
+    f->len += n;
+    return CG_OK;
+}
+
+enum cg_err cg_mos_framer_feed(struct cg_mos_framer *f, const void *data, size_t len)
+{
+    CG_CHECK(f != NULL && (data != NULL || len == 0), CG_EINVAL);
+    uint8_t *p;
+    size_t cap;
+    CG_GUARD(cg_mos_framer_space(f, len, &p, &cap));
+    if (len > 0)
+        memcpy(p, data, len);
+    return cg_mos_framer_commit(f, len);
 }
 
 /* Junk between messages: a run's start is reported once, at `at`. */

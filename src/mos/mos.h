@@ -105,6 +105,12 @@ enum cg_err cg__mos_validate_xml(enum cg_mos_encoding enc, const void *msg, size
                                  uint64_t *err_offset);
 void cg__mos_validate_init(void);
 
+/* Checks that n bytes are UTF-16BE (M-04: UCS-2 plus surrogate pairs): an
+ * even count, every high surrogate followed by a low one, no lone low one.
+ * Reads only (no conversion). CG_OK or CG_EENCODING with *bad (if not NULL)
+ * the offset of the offending unit (or of the odd last byte). */
+enum cg_err cg__mos_utf16_check(const void *data, size_t n, uint64_t *bad);
+
 /* Appends s (UTF-8, NUL-terminated) to b with &, <, >, " and ' escaped. */
 enum cg_err cg__mos_xml_escape(struct cg_buf *b, const char *s);
 

@@ -195,13 +195,38 @@ static bool step(struct cg_mos_scan *s, unsigned ch, uint64_t at)
     return true;
 }
 
+/* Inside a start tag: the characters step() only notes (a name's, or
+ * between attributes: every non-space one clears `slash`), in one loop. */
+static size_t skip_tag(struct cg_mos_scan *s, const uint8_t *p, size_t i, size_t end)
+{
+    unsigned w = s->w;
+    bool name = s->st == S_STAG_NAME;
+    for (; i < end; i += w) {
+        unsigned ch = cg__mos_ch(p, i, w);
+        if (ch == '>' || ch == '/' || (!name && (ch == '=' || ch == '"' || ch == '\'')))
+            break;
+        if (cg__mos_is_space(ch)) {
+            if (name)
+                break; /* step() moves on to the attributes */
+        } else if (!name) {
+            s->slash = false;
+        }
+    }
+    return i;
+}
+
 /* Skips what the state ignores within [i, end) (end unit-aligned from i). */
-static size_t skip(const struct cg_mos_scan *s, const uint8_t *p, size_t i, size_t end)
+static size_t skip(struct cg_mos_scan *s, const uint8_t *p, size_t i, size_t end)
 {
     unsigned w = s->w;
     switch ((enum sstate)s->st) {
     case S_TEXT:
         return cg__mos_find(p, i, end, w, '<');
+    case S_STAG_NAME:
+    case S_STAG:
+        return skip_tag(s, p, i, end);
+    case S_ETAG:
+        return cg__mos_find(p, i, end, w, '>');
     case S_DQ:
         return cg__mos_find(p, i, end, w, '"');
     case S_SQ:

@@ -242,6 +242,8 @@ enum cg_err cg_mos_endpoint_config_set_reused_id(struct cg_mos_endpoint_config *
 CG_BOOL_SETTER(cg_mos_endpoint_config_set_deliver_heartbeats, struct cg_mos_endpoint_config,
                deliver_heartbeats)
 
+CG_BOOL_SETTER(cg_mos_endpoint_config_set_wire_messages, struct cg_mos_endpoint_config,
+               wire_messages)
 CG_BOOL_SETTER(cg_mos_endpoint_config_set_journal, struct cg_mos_endpoint_config, journal)
 
 enum cg_err cg_mos_endpoint_config_set_fsync(struct cg_mos_endpoint_config *cfg,

@@ -34,6 +34,7 @@ static void lane_log(const struct mos4_lane *l, enum cg_log_level lv, const char
 static void free_pending(struct mos4_pending *p)
 {
     free(p->elem);
+    free(p->wire);
     free(p);
 }
 
@@ -62,9 +63,10 @@ void cg__mos4_out_kick(struct mos4_lane *l)
         snprintf(id, sizeof(id), "%u", (unsigned)p->msgid);
     struct cg_buf b;
     cg__buf_init(&b, 0);
-    enum cg_err rc = cg__mos4_wrap(l, p->elem, p->len, id, &b);
-    if (rc == CG_OK)
-        rc = cg__mos4_lane_write(l, (const char *)b.data, b.len);
+    enum cg_err rc = p->wire != NULL ? CG_OK : cg__mos4_wrap(l, p->elem, p->len, id, &b);
+    if (rc == CG_OK) /* a forward was wrapped once, when queued */
+        rc = p->wire != NULL ? cg__mos4_lane_write(l, (const char *)p->wire, p->wlen)
+                             : cg__mos4_lane_write(l, (const char *)b.data, b.len);
     cg__buf_free(&b);
     p->tries++;
     if (rc != CG_OK)
@@ -199,7 +201,8 @@ static void on_unreadable_answer(struct mos4_lane *l, const char *xml, size_t le
     if (rc == CG_OK)
         rc = cg_mos_envelope_parse(CG_MOS_UTF8, w.data, w.len, &env, NULL);
     struct cg_mos_message m = {.peer_id = l->peer->id, .channel = cg__mos4_ch_bit(l->ch),
-                               .env = &env, .xml = (const char *)w.data, .len = w.len};
+                               .env = &env, .xml = (const char *)w.data, .len = w.len,
+                               .enc = CG_MOS_UTF8};
     complete(l, CG_ENACK, rc == CG_OK ? &m : NULL);
     cg__buf_free(&b);
     cg__buf_free(&w);
@@ -327,7 +330,8 @@ static void deliver(struct mos4_lane *l, const struct cg_mos_message *m, const u
         snprintf(s->msgid, sizeof(s->msgid), "%s", req->msgid);
         memcpy(s->digest, digest, CG_MOS4_DIGEST);
     }
-    if (l->jfd >= 0 && (req->wire = malloc(m->len)) != NULL) { /* for compaction */
+    if (l->jfd >= 0 && ep->cfg.journal && /* for compaction (without the option: its ID only) */
+        (req->wire = malloc(m->len)) != NULL) {
         memcpy(req->wire, m->xml, m->len);
         req->wlen = m->len;
     }
@@ -589,8 +593,9 @@ struct mos4_vjob {
     uv_work_t w;
     struct mos4_lane *lane; /* NULL once the lane is gone: the job only frees itself */
     enum cg_err rc;
+    enum cg_mos_encoding enc;
     size_t len;
-    char xml[]; /* UTF-8, a copy */
+    char xml[]; /* a copy, in enc */
 };
 
 struct mos4_vwait { /* a message that arrived while one was being validated */
@@ -609,8 +614,8 @@ enum check {
     CHECK_ALL   /* the pre-scan, then libxml2 */
 };
 
-static void take(struct mos4_lane *l, const char *xml, size_t len, bool fresh, bool repeat,
-                 enum check check);
+static void take(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml, size_t len,
+                 bool fresh, bool repeat, enum check check);
 static void receive(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len);
 
 static void refuse_invalid(struct mos4_lane *l, const struct cg_mos_envelope *env, enum cg_err rc)
@@ -623,7 +628,7 @@ static void refuse_invalid(struct mos4_lane *l, const struct cg_mos_envelope *en
 static void vjob_work(uv_work_t *w)
 {
     struct mos4_vjob *j = w->data;
-    j->rc = cg__mos_validate_xml(CG_MOS_UTF8, j->xml, j->len, NULL);
+    j->rc = cg__mos_validate_xml(j->enc, j->xml, j->len, NULL);
 }
 
 /* Messages that waited behind a validation, in order, until another one
@@ -650,10 +655,10 @@ static void vjob_after(uv_work_t *w, int status)
         l->vjob = NULL;
         struct cg_mos_envelope env;
         if (status != 0 || j->rc != CG_OK) {
-            if (cg_mos_envelope_parse(CG_MOS_UTF8, j->xml, j->len, &env, NULL) == CG_OK)
+            if (cg_mos_envelope_parse(j->enc, j->xml, j->len, &env, NULL) == CG_OK)
                 refuse_invalid(l, &env, status != 0 ? CG_ECLOSED : j->rc);
         } else {
-            take(l, j->xml, j->len, true, false, CHECK_NONE);
+            take(l, j->enc, j->xml, j->len, true, false, CHECK_NONE);
         }
         vwait_drain(l);
     }
@@ -686,13 +691,13 @@ static bool scan_ok(struct mos4_lane *l, enum cg_mos_encoding enc, const void *m
 /* Validates a fresh message. Returns true if it may go on now; false if it
  * was refused (and NACKed) or went to the thread pool (it goes on from
  * vjob_after). */
-static bool validated(struct mos4_lane *l, const char *xml, size_t len,
+static bool validated(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml, size_t len,
                       const struct cg_mos_envelope *env, enum check check)
 {
     const struct cg_mos_endpoint *ep = l->peer->ep;
     if (!ep->cfg.validate || check == CHECK_NONE)
         return true;
-    if (check == CHECK_ALL && !scan_ok(l, CG_MOS_UTF8, xml, len, env))
+    if (check == CHECK_ALL && !scan_ok(l, enc, xml, len, env))
         return false;
     if (len > ep->cfg.async_validate) {
         struct mos4_vjob *j = malloc(sizeof(*j) + len + 1);
@@ -700,6 +705,7 @@ static bool validated(struct mos4_lane *l, const char *xml, size_t len,
             memcpy(j->xml, xml, len);
             j->xml[len] = '\0';
             j->len = len;
+            j->enc = enc;
             j->lane = l;
             j->w.data = j;
             cg__mos_validate_init(); /* libxml2's globals, on this thread first */
@@ -711,7 +717,7 @@ static bool validated(struct mos4_lane *l, const char *xml, size_t len,
         }
         /* no memory or no pool: check it here rather than not at all */
     }
-    enum cg_err rc = cg__mos_validate_xml(CG_MOS_UTF8, xml, len, NULL);
+    enum cg_err rc = cg__mos_validate_xml(enc, xml, len, NULL);
     if (rc != CG_OK) {
         refuse_invalid(l, env, rc);
         return false;
@@ -764,28 +770,88 @@ static void vjob_forget(struct mos4_lane *l)
     l->vwait_bytes = 0;
 }
 
-static void take(struct mos4_lane *l, const char *xml, size_t len, bool fresh, bool repeat,
-                 enum check check)
+/* A UCS-2BE message the endpoint reads as UTF-8 (its application asked for
+ * UTF-8: cg_mos_endpoint_config_set_wire_messages off): pre-scanned on its
+ * own bytes, then converted once. */
+static void take_as_utf8(struct mos4_lane *l, const char *data, size_t len, bool fresh,
+                         bool repeat, enum check check)
 {
+    if (check == CHECK_ALL && l->peer->ep->cfg.validate &&
+        !scan_ok(l, CG_MOS_UCS2BE, data, len, NULL))
+        return;
+    uint8_t *utf8 = NULL;
+    size_t n = 0;
+    uint64_t off = 0;
+    if (cg_mos_convert(CG_MOS_UCS2BE, data, len, &utf8, &n, &off) != CG_OK) {
+        char at[32];
+        snprintf(at, sizeof(at), "%llu", (unsigned long long)off);
+        lane_log(l, CG_LOG_WARN, "binary message is not UCS-2BE (byte %s): refused", at);
+        cg__mos4_nack_invalid(l, NULL, "message is not valid UCS-2BE");
+        return;
+    }
+    take(l, CG_MOS_UTF8, (const char *)utf8, n, fresh, repeat,
+         check == CHECK_ALL ? CHECK_XML : check);
+    cg_mos_free(utf8);
+}
+
+/* A message not read before: the bytes must be UTF-16 (M-04) before their
+ * envelope is read in place. The full conversion that used to check this is
+ * gone (issue 13 item 4): this pass only reads. */
+static bool wire_ok(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml, size_t len)
+{
+    uint64_t off = 0;
+    if (enc != CG_MOS_UCS2BE || cg__mos_utf16_check(xml, len, &off) == CG_OK)
+        return true;
+    lane_log(l, CG_LOG_WARN, "binary message is not UCS-2BE (byte %llu): refused",
+             (unsigned long long)off);
+    cg__mos4_nack_invalid(l, NULL, "message is not valid UCS-2BE");
+    return false;
+}
+
+/* An answer that is not a MOS message, in any encoding: its text as UTF-8. */
+static void unreadable(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml, size_t len,
+                       const char *detail)
+{
+    uint8_t *utf8 = NULL;
+    size_t n = 0;
+    if (enc == CG_MOS_UTF8 || cg_mos_convert(enc, xml, len, &utf8, &n, NULL) != CG_OK)
+        on_unreadable_answer(l, enc == CG_MOS_UTF8 ? xml : "", enc == CG_MOS_UTF8 ? len : 0,
+                             detail);
+    else
+        on_unreadable_answer(l, (const char *)utf8, n, detail);
+    cg_mos_free(utf8);
+}
+
+/* One message (xml, len in enc), parsed once: the envelope and the element's
+ * span are read in place, in the message's own encoding (issue 13 item 4). */
+static void take(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml, size_t len,
+                 bool fresh, bool repeat, enum check check)
+{
+    if (enc != CG_MOS_UTF8 && !l->peer->ep->cfg.wire_messages) {
+        take_as_utf8(l, xml, len, fresh, repeat, check);
+        return;
+    }
+    if (check != CHECK_NONE && !wire_ok(l, enc, xml, len))
+        return;
     struct cg_mos_envelope env;
     const char *detail = NULL;
-    if (cg_mos_envelope_parse(CG_MOS_UTF8, xml, len, &env, &detail) != CG_OK) {
+    if (cg_mos_envelope_parse(enc, xml, len, &env, &detail) != CG_OK) {
         if (l->dir == CG_MOS_OUT) {
-            on_unreadable_answer(l, xml, len, detail);
+            unreadable(l, enc, xml, len, detail);
             return;
         }
         lane_log(l, CG_LOG_WARN, "not one MOS message (%s): refused", detail ? detail : "?");
         cg__mos4_nack_invalid(l, NULL, "not one MOS message");
         return;
     }
-    if (!validated(l, xml, len, &env, check))
+    if (!validated(l, enc, xml, len, &env, check))
         return;
     if (is_keepalive(env.name))
         return; /* M-09: ends here, never answered, never delivered */
     /* validated(): with validation on, checked now or when it arrived (held,
      * replayed) */
     struct cg_mos_message m = {.peer_id = l->peer->id, .channel = cg__mos4_ch_bit(l->ch),
-                               .env = &env, .xml = xml, .len = len,
+                               .env = &env, .xml = xml, .len = len, .enc = enc,
                                .validated = l->peer->ep->cfg.validate};
     if (l->dir == CG_MOS_OUT)
         on_answer(l, &m);
@@ -801,26 +867,12 @@ void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, 
         receive(l, binary, data, len);
 }
 
+/* M-04: a text frame is UTF-8 (checked by the WebSocket layer), a binary one
+ * (and a UCS-2BE legacy peer's message) UCS-2BE: taken as it came. */
 static void receive(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len)
 {
-    if (!binary) { /* M-04: a text frame is UTF-8 (checked by the WebSocket layer) */
-        take(l, (const char *)data, len, true, false, CHECK_ALL);
-        return;
-    }
-    if (l->peer->ep->cfg.validate && !scan_ok(l, CG_MOS_UCS2BE, data, len, NULL))
-        return;
-    uint8_t *utf8 = NULL;
-    size_t n = 0;
-    uint64_t off = 0;
-    if (cg_mos_convert(CG_MOS_UCS2BE, data, len, &utf8, &n, &off) != CG_OK) {
-        char at[32];
-        snprintf(at, sizeof(at), "%llu", (unsigned long long)off);
-        lane_log(l, CG_LOG_WARN, "binary message is not UCS-2BE (byte %s): refused", at);
-        cg__mos4_nack_invalid(l, NULL, "message is not valid UCS-2BE");
-        return;
-    }
-    take(l, (const char *)utf8, n, true, false, CHECK_XML);
-    cg_mos_free(utf8);
+    take(l, binary ? CG_MOS_UCS2BE : CG_MOS_UTF8, (const char *)data, len, true, false,
+         CHECK_ALL);
 }
 
 /* ---- answering ---- */
@@ -836,13 +888,16 @@ static void next_held(struct mos4_lane *l)
         if (l->held_head == NULL)
             l->held_tail = NULL;
         l->nheld--;
-        take(l, (const char *)h->wire, h->len, false, h->replayed, CHECK_NONE);
+        take(l, cg__mos4_enc_of(h->wire, h->len), (const char *)h->wire, h->len, false,
+             h->replayed, CHECK_NONE);
         free(h->wire);
         free(h);
     }
 }
 
 void cg__mos4_replay(struct mos4_lane *l) { next_held(l); }
+
+static enum cg_err reply_wire(struct cg_mos_request *req, struct cg_buf b);
 
 enum cg_err cg_mos_reply(struct cg_mos_request *req, const char *xml, size_t len)
 {
@@ -859,6 +914,35 @@ enum cg_err cg_mos_reply(struct cg_mos_request *req, const char *xml, size_t len
         cg__buf_free(&b);
         return rc;
     }
+    return reply_wire(req, b);
+}
+
+enum cg_err cg_mos_reply_message(struct cg_mos_request *req, const struct cg_mos_message *answer)
+{
+    CG_CHECK(req != NULL && answer != NULL && answer->env != NULL && answer->xml != NULL,
+             CG_EINVAL);
+    const struct cg_mos_span *e = &answer->env->element;
+    CG_CHECK(e->len > 0 && e->off <= answer->len && e->len <= answer->len - e->off, CG_EINVAL);
+    /* the element begins with '<': 3C in UTF-8, 00 3C in UCS-2BE; enc must say which */
+    CG_CHECK(cg__mos4_enc_of(answer->xml + e->off, e->len) == answer->enc, CG_EINVAL);
+    struct mos4_lane *l = req->lane;
+    struct cg_buf b;
+    cg__buf_init(&b, l->peer->ep->cfg.max_message);
+    enum cg_err rc = cg__mos4_wrap_enc(l, cg__mos4_lane_enc(l), answer->enc,
+                                       answer->xml + e->off, e->len,
+                                       req->has_msgid ? req->msgid : NULL, &b);
+    if (rc != CG_OK) {
+        cg__buf_free(&b);
+        return rc;
+    }
+    return reply_wire(req, b);
+}
+
+/* The answer b (our envelope, in any encoding) goes out, is remembered and
+ * journaled; b is consumed. */
+static enum cg_err reply_wire(struct cg_mos_request *req, struct cg_buf b)
+{
+    struct mos4_lane *l = req->lane;
     const uint8_t *wire = b.data;
     size_t wlen = b.len;
     struct mos4_seen *s = &l->seen[req->seen_idx];
@@ -955,11 +1039,11 @@ void cg__mos4_flow_free(struct mos4_lane *l)
 
 /* ---- sending ---- */
 
-static enum cg_err queue(struct cg_mos_endpoint *ep, const char *peer_id,
-                         enum cg_mos_channel channel, const char *xml, size_t len,
-                         cg_mos_send_cb cb, void *user, bool forward)
+/* The OUT lane a new request of len bytes goes on, if it may. */
+static enum cg_err out_lane(struct cg_mos_endpoint *ep, const char *peer_id,
+                            enum cg_mos_channel channel, size_t len, struct mos4_lane **out)
 {
-    CG_CHECK(ep != NULL && peer_id != NULL && xml != NULL, CG_EINVAL);
+    CG_CHECK(ep != NULL && peer_id != NULL, CG_EINVAL);
     CG_CHECK(!ep->freeing, CG_ESTATE);
     struct mos4_peer *peer = cg__mos4_peer(ep, peer_id);
     CG_CHECK(peer != NULL, CG_ENOTFOUND);
@@ -968,21 +1052,35 @@ static enum cg_err queue(struct cg_mos_endpoint *ep, const char *peer_id,
     CG_CHECK(len <= ep->cfg.max_message, CG_ETOOBIG);
     struct mos4_lane *l = &peer->lanes[ch][CG_MOS_OUT];
     CG_CHECK(l->queued < ep->cfg.max_queue, CG_EFULL);
+    *out = l;
+    return CG_OK;
+}
+
+static void enqueue(struct mos4_lane *l, struct mos4_pending *p)
+{
+    if (l->tail != NULL)
+        l->tail->next = p;
+    else
+        l->head = p;
+    l->tail = p;
+    l->queued++;
+    cg__mos4_out_kick(l);
+}
+
+static enum cg_err queue(struct cg_mos_endpoint *ep, const char *peer_id,
+                         enum cg_mos_channel channel, const char *xml, size_t len,
+                         cg_mos_send_cb cb, void *user)
+{
+    CG_CHECK(xml != NULL, CG_EINVAL);
+    struct mos4_lane *l;
+    CG_GUARD(out_lane(ep, peer_id, channel, len, &l));
     struct mos4_pending *p = calloc(1, sizeof(*p));
     CG_CHECK(p != NULL, CG_ENOMEM);
     const char *elem;
     size_t elen;
     enum cg_err rc = cg__mos4_element(xml, len, &elem, &elen, p->name, sizeof(p->name));
     const struct cg_mos_msg_info *info = rc == CG_OK ? cg_mos_msg_lookup(p->name, strlen(p->name)) : NULL;
-    if (forward) { /* the message's own messageID travels on (may be absent, M-11) */
-        struct cg_mos_envelope env;
-        if (rc == CG_OK && cg_mos_envelope_parse(CG_MOS_UTF8, xml, len, &env, NULL) == CG_OK) {
-            p->keep_id = true;
-            snprintf(p->msgid_text, sizeof(p->msgid_text), "%s", env.message_id);
-        } else if (rc == CG_OK) {
-            rc = CG_EINVAL;
-        }
-    } else if (rc == CG_OK && info != NULL && info->removed_in_4) {
+    if (rc == CG_OK && info != NULL && info->removed_in_4) {
         lane_log(l, CG_LOG_ERROR, "<%s> was removed in MOS 4.0: not sent (M-12)", p->name);
         rc = CG_EPROTO;
     }
@@ -995,13 +1093,7 @@ static enum cg_err queue(struct cg_mos_endpoint *ep, const char *peer_id,
     p->len = elen;
     p->cb = cb;
     p->user = user;
-    if (l->tail != NULL)
-        l->tail->next = p;
-    else
-        l->head = p;
-    l->tail = p;
-    l->queued++;
-    cg__mos4_out_kick(l);
+    enqueue(l, p);
     return CG_OK;
 }
 
@@ -1009,14 +1101,58 @@ enum cg_err cg_mos_send(struct cg_mos_endpoint *ep, const char *peer_id,
                         enum cg_mos_channel channel, const char *xml, size_t len,
                         cg_mos_send_cb cb, void *user)
 {
-    return queue(ep, peer_id, channel, xml, len, cb, user, false);
+    return queue(ep, peer_id, channel, xml, len, cb, user);
 }
 
 enum cg_err cg_mos_forward(struct cg_mos_endpoint *ep, const char *peer_id,
                            enum cg_mos_channel channel, const char *xml, size_t len,
                            cg_mos_send_cb cb, void *user)
 {
-    return queue(ep, peer_id, channel, xml, len, cb, user, true);
+    CG_CHECK(xml != NULL, CG_EINVAL);
+    struct mos4_lane *l;
+    CG_GUARD(out_lane(ep, peer_id, channel, len, &l));
+    struct cg_mos_envelope env;
+    enum cg_err rc = cg_mos_envelope_parse(CG_MOS_UTF8, xml, len, &env, NULL); /* once */
+    if (rc != CG_OK)
+        return rc == CG_EENVELOPE ? CG_EINVAL : rc;
+    struct cg_mos_message m = {.peer_id = peer_id, .channel = channel, .env = &env, .xml = xml,
+                               .len = len, .enc = CG_MOS_UTF8};
+    return cg_mos_forward_message(ep, peer_id, &m, cb, user);
+}
+
+/* A forward is wrapped once, here, in the lane's encoding: our envelope
+ * around the message's own element bytes, its messageID kept (M-11, M-22:
+ * a retry sends the same bytes). Nothing is parsed again (issue 13 item 3). */
+enum cg_err cg_mos_forward_message(struct cg_mos_endpoint *ep, const char *peer_id,
+                                   const struct cg_mos_message *m, cg_mos_send_cb cb, void *user)
+{
+    CG_CHECK(m != NULL && m->env != NULL && m->xml != NULL, CG_EINVAL);
+    struct mos4_lane *l;
+    CG_GUARD(out_lane(ep, peer_id, m->channel, m->len, &l));
+    const struct cg_mos_span *e = &m->env->element;
+    CG_CHECK(e->len > 0 && e->off <= m->len && e->len <= m->len - e->off, CG_EINVAL);
+    /* the element begins with '<': 3C in UTF-8, 00 3C in UCS-2BE; enc must say which */
+    CG_CHECK(cg__mos4_enc_of(m->xml + e->off, e->len) == m->enc, CG_EINVAL);
+    struct mos4_pending *p = calloc(1, sizeof(*p));
+    CG_CHECK(p != NULL, CG_ENOMEM);
+    snprintf(p->name, sizeof(p->name), "%s", m->env->name);
+    p->keep_id = true;
+    snprintf(p->msgid_text, sizeof(p->msgid_text), "%s", m->env->message_id);
+    struct cg_buf b;
+    cg__buf_init(&b, 0);
+    enum cg_err rc = cg__mos4_wrap_enc(l, cg__mos4_lane_enc(l), m->enc, m->xml + e->off, e->len,
+                                       p->msgid_text, &b);
+    if (rc != CG_OK) {
+        cg__buf_free(&b);
+        free(p);
+        return rc;
+    }
+    p->wire = b.data;
+    p->wlen = b.len;
+    p->cb = cb;
+    p->user = user;
+    enqueue(l, p);
+    return CG_OK;
 }
 
 size_t cg_mos_pending(const struct cg_mos_endpoint *ep, const char *peer_id,

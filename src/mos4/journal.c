@@ -6,10 +6,10 @@
  * repeat gets the stored answer, never a second delivery); requests without an
  * answer are delivered again at once, in order (journal option), or
  * remembered as delivered (a repeat of one follows the redeliver rule). *
- * File: <state_dir>/msgid-<peer>-<channel>.journal, records
- *   "<kind> <has-id> <id-len> <data-len>\n" <id> <data> "\n"
- * kind R (request, UTF-8 as received; empty: only the ID of one delivered
- * before an earlier restart) or A (answer, the wire bytes sent).
+ * File: <state_dir>/msgid-<peer>-<channel>.journal, records (format 3 below)
+ * of kind R (request, the bytes as received, in their encoding; empty: only
+ * the ID of one delivered before an earlier restart) or A (answer, the
+ * bytes sent, in their encoding).
  * A record cut short by a crash ends the journal: it is dropped (its request
  * was never acknowledged, so the peer still has it). The file is rewritten
  * (compacted) at every start and when it has doubled past JOURNAL_COMPACT.
@@ -33,7 +33,8 @@
 #define JOURNAL_MAX_RECORD (1u << 30)
 #define JOURNAL_HEADER_MAX 128
 
-const char cg__mos4_journal_magic[] = "castgate-journal 2\n";
+const char cg__mos4_journal_magic[] = "castgate-journal 3\n";
+static const char magic_v2[] = "castgate-journal 2\n";
 #define MAGIC_LEN (sizeof(cg__mos4_journal_magic) - 1)
 
 /* ---- CRC32C (Castagnoli, reflected 0x82F63B78), as iSCSI and ext4 use it ---- */
@@ -98,41 +99,115 @@ uint32_t cg__mos4_crc32c(uint32_t crc, const void *data, size_t len)
 
 /* ---- the digest of a request ---- */
 
+/* The digest is of the element as UTF-16BE, whatever encoding it came in,
+ * so a repeat is recognised across encodings. MOS travels as UCS-2BE
+ * (M-04, M-21): those bytes are hashed as they are; a UTF-8 element (a text
+ * frame, a UTF-8 legacy peer, an application's own) is converted piecewise
+ * on the stack as it is hashed, never copied whole. Format-2 journals hashed
+ * UTF-8: their digests are dropped when read (record_at). */
+static bool digest_utf8(EVP_MD_CTX *x, const uint8_t *p, size_t len)
+{
+    struct cg_mos_conv c;
+    cg_mos_conv_init(&c, CG_MOS_UTF8);
+    c.started = true; /* U+FEFF inside an element is content */
+    uint8_t out[16384];
+    while (len > 0) {
+        size_t used = 0, made = 0;
+        if (cg_mos_conv_feed(&c, p, len, out, sizeof(out), &used, &made) != CG_OK ||
+            EVP_DigestUpdate(x, out, made) != 1)
+            return false;
+        p += used;
+        len -= used;
+    }
+    return cg_mos_conv_finish(&c) == CG_OK;
+}
+
 void cg__mos4_digest(const void *data, size_t len, uint8_t out[CG_MOS4_DIGEST])
 {
     uint8_t md[EVP_MAX_MD_SIZE];
     unsigned n = 0;
-    if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 || n < CG_MOS4_DIGEST)
+    bool ok = false;
+    if (cg__mos4_enc_of(data, len) == CG_MOS_UCS2BE) {
+        ok = EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) == 1;
+    } else {
+        EVP_MD_CTX *x = EVP_MD_CTX_new();
+        ok = x != NULL && EVP_DigestInit_ex(x, EVP_sha256(), NULL) == 1 &&
+             digest_utf8(x, data, len) && EVP_DigestFinal_ex(x, md, &n) == 1;
+        EVP_MD_CTX_free(x);
+    }
+    if (!ok || n < CG_MOS4_DIGEST)
         memset(md, 0, sizeof(md)); /* never in practice; an all-zero digest matches nothing real */
     memcpy(out, md, CG_MOS4_DIGEST);
 }
 
-/* ---- records (format 2) ----
- *   "<kind> <has-id> <id-len> <data-len> <digest> <crc>\n" <id> <data> "\n"
- * digest: 32 hex digits (the request's digest) or "-" (not known: a record
- * migrated from format 1); crc: 8 hex digits, CRC32C of the header up to the
- * space before it, then id and data. Numbers are decimal without leading
- * zeros, hex is lower case: one spelling per record. */
+/* ---- records (format 3) ----
+ *   "<kind> <has-id> <id-len> <data-len> <enc> <digest> <crc>\n" <id> <data> "\n"
+ * enc: "utf8" or "ucs2be", the encoding of data (issue 13 item 4: kept as it
+ * came); digest: 32 hex digits (the request's digest) or "-" (not known: a
+ * record migrated from format 1); crc: 8 hex digits, CRC32C of the header up
+ * to the space before it, then id and data. Numbers are decimal without
+ * leading zeros, hex is lower case: one spelling per record.
+ * Format 2 (castgate before issue 13) is the same without <enc>: its data
+ * was always UTF-8. It is read (each record knows its form: <enc> never
+ * begins with a hex digit or '-') and rewritten as format 3 by the
+ * compaction at open. */
 
-enum cg_err cg__mos4_journal_encode(struct cg_buf *b, const struct mos4_jrec *r)
+static const char *enc_token(enum cg_mos_encoding e) { return e == CG_MOS_UCS2BE ? "ucs2be" : "utf8"; }
+
+/* The header up to and with "\n" into h (JOURNAL_HEADER_MAX); its length, or 0. */
+static size_t header(const struct mos4_jrec *r, char h[JOURNAL_HEADER_MAX])
 {
     size_t idlen = r->msgid != NULL ? strlen(r->msgid) : 0;
-    char h[JOURNAL_HEADER_MAX];
-    int n = snprintf(h, sizeof(h), "%c %d %zu %zu ", r->kind, r->msgid != NULL, idlen, r->len);
-    CG_CHECK(n > 0 && (size_t)n < sizeof(h) - 2 * CG_MOS4_DIGEST - 1, CG_ERANGE);
+    int n = snprintf(h, JOURNAL_HEADER_MAX, "%c %d %zu %zu %s ", r->kind, r->msgid != NULL, idlen,
+                     r->len, enc_token(cg__mos4_enc_of(r->data, r->len))); /* as they are */
+    if (n <= 0 || (size_t)n >= JOURNAL_HEADER_MAX - 2 * CG_MOS4_DIGEST - 11)
+        return 0;
     if (r->has_digest)
         for (size_t i = 0; i < CG_MOS4_DIGEST; i++)
-            n += snprintf(h + n, sizeof(h) - (size_t)n, "%02x", r->digest[i]);
+            n += snprintf(h + n, JOURNAL_HEADER_MAX - (size_t)n, "%02x", r->digest[i]);
     else
         h[n++] = '-';
     uint32_t crc = cg__mos4_crc32c(0, h, (size_t)n);
     crc = cg__mos4_crc32c(crc, r->msgid != NULL ? r->msgid : "", idlen);
     crc = cg__mos4_crc32c(crc, r->data, r->len);
-    CG_GUARD(cg__buf_append(b, h, (size_t)n));
-    CG_GUARD(cg__buf_printf(b, " %08x\n", (unsigned)crc));
-    CG_GUARD(cg__buf_append(b, r->msgid != NULL ? r->msgid : "", idlen));
+    n += snprintf(h + n, JOURNAL_HEADER_MAX - (size_t)n, " %08x\n", (unsigned)crc);
+    return (size_t)n;
+}
+
+enum cg_err cg__mos4_journal_encode(struct cg_buf *b, const struct mos4_jrec *r)
+{
+    char h[JOURNAL_HEADER_MAX];
+    size_t hl = header(r, h);
+    CG_CHECK(hl > 0, CG_ERANGE);
+    CG_GUARD(cg__buf_append(b, h, hl));
+    CG_GUARD(cg__buf_append(b, r->msgid != NULL ? r->msgid : "", r->msgid != NULL ? strlen(r->msgid) : 0));
     CG_GUARD(cg__buf_append(b, r->data, r->len));
     return cg__buf_append(b, "\n", 1);
+}
+
+/* The record r to fd; *written: its size. A small record is put together on
+ * the stack and written at once (a copy of a few KB costs less than a
+ * system call); a large one goes out in three writes, its data never copied
+ * (issue 13 item 6). CG_EIO with errno on failure (a part may be out). */
+#define JOURNAL_SMALL 8192
+static enum cg_err write_record(int fd, const struct mos4_jrec *r, size_t *written)
+{
+    char h[JOURNAL_HEADER_MAX + JOURNAL_SMALL];
+    size_t hl = header(r, h);
+    CG_CHECK(hl > 0, CG_ERANGE);
+    size_t idlen = r->msgid != NULL ? strlen(r->msgid) : 0;
+    CG_CHECK(idlen <= JOURNAL_SMALL && r->len <= SIZE_MAX - sizeof(h), CG_ERANGE);
+    *written = hl + idlen + r->len + 1;
+    if (*written <= sizeof(h)) {
+        memcpy(h + hl, r->msgid != NULL ? r->msgid : "", idlen);
+        memcpy(h + hl + idlen, r->data, r->len);
+        h[*written - 1] = '\n';
+        return cg__write_all(fd, h, *written);
+    }
+    memcpy(h + hl, r->msgid != NULL ? r->msgid : "", idlen);
+    CG_GUARD(cg__write_all(fd, h, hl + idlen));
+    CG_GUARD(cg__write_all(fd, r->data, r->len));
+    return cg__write_all(fd, "\n", 1);
 }
 
 /* A decimal number without leading zeros (except "0 "), then sep. */
@@ -170,6 +245,26 @@ static bool hex(struct cg_cur *c, uint8_t *out, size_t n)
     return true;
 }
 
+/* Format 3's "<enc> ": true past it with *enc set and *v3 true, or true at a
+ * format-2 record's digest (no <enc>: nothing set); false for anything else. */
+static bool enc_field(struct cg_cur *c, enum cg_mos_encoding *enc, bool *v3)
+{
+    static const struct { const char *tok; enum cg_mos_encoding e; } encs[] = {
+        {"utf8 ", CG_MOS_UTF8}, {"ucs2be ", CG_MOS_UCS2BE}};
+    if (c->off >= c->len || c->p[c->off] != 'u')
+        return true; /* format 2: the digest follows */
+    for (size_t i = 0; i < sizeof(encs) / sizeof(encs[0]); i++) {
+        size_t n = strlen(encs[i].tok);
+        if (c->len - c->off >= n && memcmp(c->p + c->off, encs[i].tok, n) == 0) {
+            c->off += n;
+            *enc = encs[i].e;
+            *v3 = true;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The whole record at p (avail bytes), checksum included: its size, or 0. */
 static size_t record_at(const uint8_t *p, size_t avail, struct mos4_jrec *r,
                         char id[4 * CG_MOS_ID_MAX + 1])
@@ -184,7 +279,10 @@ static size_t record_at(const uint8_t *p, size_t avail, struct mos4_jrec *r,
     if (!dec(&c, 1, ' ', &has_id) || !dec(&c, 4 * CG_MOS_ID_MAX, ' ', &idlen) ||
         !dec(&c, JOURNAL_MAX_RECORD, ' ', &dlen) || (has_id == 0 && idlen != 0))
         return 0;
-    *r = (struct mos4_jrec){.kind = (char)p[0]};
+    *r = (struct mos4_jrec){.kind = (char)p[0], .enc = CG_MOS_UTF8}; /* format 2: UTF-8 */
+    bool v3 = false;
+    if (!enc_field(&c, &r->enc, &v3))
+        return 0;
     if (c.off < c.len && c.p[c.off] == '-')
         c.off++;
     else if (!(r->has_digest = hex(&c, r->digest, CG_MOS4_DIGEST)))
@@ -205,6 +303,10 @@ static size_t record_at(const uint8_t *p, size_t avail, struct mos4_jrec *r,
     r->msgid = has_id ? id : NULL;
     r->data = p + hlen + idlen;
     r->len = (size_t)dlen;
+    /* format 2 hashed the UTF-8 form: that digest means nothing now. A
+     * request's is taken again from its data when replayed; an answer's is
+     * unknown (a repeat of it is answered from memory, as for format 1) */
+    r->has_digest = r->has_digest && v3;
     return need;
 }
 
@@ -293,6 +395,11 @@ size_t cg__mos4_journal_parse(const uint8_t *buf, size_t len, mos4_journal_cb cb
 {
     if (len >= MAGIC_LEN && memcmp(buf, cg__mos4_journal_magic, MAGIC_LEN) == 0)
         return parse_v2(buf, len, MAGIC_LEN, cb, user, info);
+    if (len >= MAGIC_LEN && memcmp(buf, magic_v2, MAGIC_LEN) == 0) { /* migrated (format 3) */
+        if (info != NULL)
+            info->format2 = true;
+        return parse_v2(buf, len, MAGIC_LEN, cb, user, info);
+    }
     struct mos4_jrec r;
     char id[4 * CG_MOS_ID_MAX + 1];
     if (len > 0 && record_at(buf, len, &r, id) == 0) { /* format 1, if it reads as such */
@@ -495,7 +602,7 @@ static bool replay_request(struct mos4_lane *l, const struct mos4_jrec *r)
     h->len = r->len;
     h->replayed = true;
     struct cg_mos_envelope env;
-    bool ok = cg_mos_envelope_parse(CG_MOS_UTF8, (const char *)r->data, r->len, &env, NULL) == CG_OK;
+    bool ok = cg_mos_envelope_parse(r->enc, (const char *)r->data, r->len, &env, NULL) == CG_OK;
     h->has_msgid = ok && env.message_id_kind != CG_MOS_MSGID_ABSENT;
     snprintf(h->msgid, sizeof(h->msgid), "%s", h->has_msgid ? env.message_id : "");
     if (r->has_digest)
@@ -598,9 +705,11 @@ static enum cg_err image(const struct mos4_lane *l, struct cg_buf *b)
             CG_GUARD(put(b, 'R', s->msgid, s->has_digest, s->digest, "", 0));
     }
     const struct cg_mos_request *cur = l->current;
-    if (cur != NULL && cur->wire != NULL)
-        CG_GUARD(put(b, 'R', cur->has_msgid ? cur->msgid : NULL, true, cur->digest, cur->wire,
-                     cur->wlen));
+    bool id_only = !l->peer->ep->cfg.journal; /* delivered, never delivered again: its ID */
+    if (cur != NULL && (cur->wire != NULL || id_only))
+        CG_GUARD(put(b, 'R', cur->has_msgid ? cur->msgid : NULL, true, cur->digest,
+                     cur->wire != NULL ? cur->wire : (const uint8_t *)"",
+                     cur->wire != NULL ? cur->wlen : 0));
     for (const struct mos4_held *h = l->held_head; h != NULL && l->peer->ep->cfg.journal;
          h = h->next)
         CG_GUARD(put(b, 'R', h->has_msgid ? h->msgid : NULL, true, h->digest, h->wire, h->len));
@@ -665,13 +774,16 @@ static bool replay_file(struct mos4_lane *l, const char *path, struct replay *r)
     free(data);
     char what[200];
     if (info.old_format) {
-        jlog(l, CG_LOG_INFO, "format 1 (no checksums): read and rewritten as format 2", 0);
+        jlog(l, CG_LOG_INFO, "format 1 (no checksums): read and rewritten as format 2 plus "
+             "encodings (format 3)", 0);
         snprintf(what, sizeof(what), "%zu bytes at the end are not a whole record: dropped",
                  len - good);
     } else {
         snprintf(what, sizeof(what), "%zu bytes at the end are not a whole record with a good "
                  "checksum: dropped", len - good);
     }
+    if (info.format2)
+        jlog(l, CG_LOG_INFO, "format 2 (UTF-8 only): read and rewritten as format 3", 0);
     if (good < len)
         jlog(l, CG_LOG_WARN, what, 0);
     return info.skips > 0;
@@ -717,12 +829,11 @@ static bool append(struct mos4_lane *l, char kind, const char *msgid, const uint
         return true; /* no journal asked for */
     if (l->jfd < 0 && !compact(l))
         return false;
-    struct cg_buf b;
-    cg__buf_init(&b, 0);
-    enum cg_err rc = put(&b, kind, msgid, true, digest, d, n);
-    errno = ENOMEM;
-    if (rc == CG_OK)
-        rc = cg__write_all(l->jfd, b.data, b.len);
+    struct mos4_jrec r = {.kind = kind, .msgid = msgid, .data = d, .len = n, .has_digest = true};
+    memcpy(r.digest, digest, CG_MOS4_DIGEST);
+    size_t wlen = 0;
+    errno = ERANGE;
+    enum cg_err rc = write_record(l->jfd, &r, &wlen);
     int err = errno;
     if (rc != CG_OK) {
         /* a part may be written: cut it off, or the next record would follow garbage */
@@ -731,21 +842,25 @@ static bool append(struct mos4_lane *l, char kind, const char *msgid, const uint
         jlog(l, CG_LOG_ERROR, kind == 'R' ? "cannot record a request" : "cannot record an answer",
              err);
     } else {
-        l->jsize += b.len;
-        if (b.len > l->jlargest)
-            l->jlargest = b.len;
+        l->jsize += wlen;
+        if (wlen > l->jlargest)
+            l->jlargest = wlen;
         uint64_t t0 = uv_hrtime();
         cg__mos4_state_written(l->peer->ep, l->jfd);
-        cg__mos4_journal_count(l, b.len, uv_hrtime() - t0);
+        cg__mos4_journal_count(l, wlen, uv_hrtime() - t0);
     }
-    cg__buf_free(&b);
     errno = err;
     return rc == CG_OK;
 }
 
+/* Without the journal option a request is never delivered again after a
+ * restart: its ID and digest say it was delivered (a repeat then follows the
+ * redeliver rule, M-22), so its bytes are not written (issue 13 item 6). */
 bool cg__mos4_journal_request(struct mos4_lane *l, const char *msgid,
                               const uint8_t digest[CG_MOS4_DIGEST], const char *xml, size_t len)
 {
+    if (!l->peer->ep->cfg.journal)
+        return append(l, 'R', msgid, digest, "", 0);
     return append(l, 'R', msgid, digest, xml, len);
 }
 

@@ -133,15 +133,8 @@ enum cg_err cg__mos4_lane_write(struct mos4_lane *l, const char *xml, size_t len
     enum cg_err rc;
     if (l->tcp != NULL) {
         rc = cg__mos4_legacy_write(l, xml, len);
-    } else if (l->peer->text_frames) {
-        rc = cg_ws_send(l->ws, false, xml, len);
-    } else { /* M-04: UCS-2BE in a binary frame */
-        uint8_t *wire = NULL;
-        size_t n = 0;
-        rc = cg_mos_convert(CG_MOS_UTF8, xml, len, &wire, &n, NULL);
-        if (rc == CG_OK)
-            rc = cg_ws_send(l->ws, true, wire, n);
-        cg_mos_free(wire);
+    } else { /* M-04: UCS-2BE in a binary frame, or UTF-8 text; converted only if needed */
+        rc = cg__mos4_ws_write(l, xml, len);
     }
     if (rc == CG_OK)
         cg__mos4_touch_tx(l);

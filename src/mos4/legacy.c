@@ -5,6 +5,7 @@
  * never sent to these peers (M-09). */
 #include "mos4/mos4.h"
 
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@ struct legacy_conn {
     int open_handles;       /* tcp and resume until both are closed */
     size_t turn_bytes;      /* read since reading last (re)started */
     bool paused;
+    bool broken;            /* a message went out in part only: closed on the next turn */
     struct mos4_lane *lane; /* NULL once detached: closing */
     struct mos4_peer *peer;
     int ch;
@@ -135,13 +137,18 @@ void cg__mos4_legacy_detach(struct mos4_lane *l)
     }
 }
 
+/* The kernel's bytes go straight into the framer's buffer, where the message
+ * is cut and read in place (issue 13 item 6: no copy on the way in). */
+#define LEGACY_READ_MIN 4096u
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     CG_UNUSED(hint);
     struct legacy_conn *c = h->data;
-    size_t cap; /* the context's: consumed (copied into the framer) before the next read */
-    uint8_t *scratch = cg__ctx_scratch(c->peer->ep->ctx, CG_SCRATCH_LEGACY_READ, &cap);
-    *buf = uv_buf_init((char *)scratch, (unsigned)cap);
+    uint8_t *p = NULL;
+    size_t cap = 0;
+    if (cg_mos_framer_space(c->framer, LEGACY_READ_MIN, &p, &cap) != CG_OK)
+        p = NULL, cap = 0; /* libuv then reports UV_ENOBUFS: the connection ends */
+    *buf = uv_buf_init((char *)p, (unsigned)(cap > UINT_MAX ? UINT_MAX : cap));
 }
 
 static void drain_frames(struct legacy_conn *c)
@@ -177,6 +184,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 static void on_resume(uv_timer_t *t)
 {
     struct legacy_conn *c = t->data;
+    if (c->broken && c->lane != NULL) {
+        conn_lost(c, "out of memory while writing");
+        return;
+    }
     if (!c->paused || c->lane == NULL || uv_is_closing((uv_handle_t *)&c->tcp))
         return;
     c->paused = false;
@@ -195,8 +206,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     }
     if (n == 0 || c->lane == NULL)
         return;
-    if (cg_mos_framer_feed(c->framer, b->base, (size_t)n) != CG_OK) {
-        conn_lost(c, "out of memory");
+    CG_UNUSED(b); /* the framer's own room (on_alloc) */
+    if (cg_mos_framer_commit(c->framer, (size_t)n) != CG_OK) {
+        conn_lost(c, "read past the framer's room");
         return;
     }
     drain_frames(c);
@@ -219,6 +231,9 @@ static void on_write(uv_write_t *req, int status)
         conn_lost(c, uv_strerror(status));
 }
 
+/* Bytes in either encoding (cg__mos4_enc_of) to the peer in its own (M-21):
+ * converted only when they differ (issue 13 item 4). What the socket takes
+ * at once is not copied; only a rest the kernel could not take is (item 6). */
 enum cg_err cg__mos4_legacy_write(struct mos4_lane *l, const char *xml, size_t len)
 {
     struct legacy_conn *c = l->tcp;
@@ -226,14 +241,31 @@ enum cg_err cg__mos4_legacy_write(struct mos4_lane *l, const char *xml, size_t l
     CG_CHECK(c->queued + len * 2 <= LEGACY_MAX_QUEUED, CG_EFULL);
     uint8_t *wire = NULL;
     size_t n = len;
-    if (l->peer->legacy_enc == CG_MOS_UCS2BE)
-        CG_GUARD(cg_mos_convert(CG_MOS_UTF8, xml, len, &wire, &n, NULL));
+    enum cg_mos_encoding from = cg__mos4_enc_of(xml, len);
+    if (from != l->peer->legacy_enc)
+        CG_GUARD(cg_mos_convert(from, xml, len, &wire, &n, NULL));
+    const uint8_t *data = wire != NULL ? wire : (const uint8_t *)xml;
+    size_t done = 0;
+    if (c->queued == 0) { /* nothing ahead of it: straight to the socket */
+        uv_buf_t b = uv_buf_init((char *)data, (unsigned)n);
+        int r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        done = r > 0 ? (size_t)r : 0;
+    }
+    if (done == n) {
+        cg_mos_free(wire);
+        return CG_OK;
+    }
+    n -= done;
     struct legacy_write *w = malloc(sizeof(*w) + n);
     if (w == NULL) {
         cg_mos_free(wire);
+        if (done > 0) { /* a part is out: the stream cannot go on; closed on the next turn */
+            c->broken = true;
+            uv_timer_start(&c->resume, on_resume, 0, 0);
+        }
         return CG_ENOMEM;
     }
-    memcpy(w->data, wire != NULL ? wire : (const uint8_t *)xml, n);
+    memcpy(w->data, data + done, n);
     cg_mos_free(wire);
     w->c = c;
     w->buf = uv_buf_init((char *)w->data, (unsigned)n);

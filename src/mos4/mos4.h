@@ -51,6 +51,7 @@ struct cg_mos_endpoint_config {
     bool redeliver;
     enum cg_mos_reused reused_id;
     bool deliver_heartbeats;
+    bool wire_messages; /* messages reach the application in their wire encoding */
     bool journal;
     enum cg_mos_fsync fsync;
     uint32_t fsync_interval_ms;
@@ -76,8 +77,10 @@ struct cg_mos_peer_config {
 
 /* An outgoing request. */
 struct mos4_pending {
-    char *elem; /* the message element, UTF-8 */
+    char *elem; /* the message element, UTF-8 (cg_mos_send) */
     size_t len;
+    uint8_t *wire; /* or the whole message, wrapped once in the lane's encoding (a forward) */
+    size_t wlen;
     char name[64];
     uint32_t msgid; /* 0 until first sent */
     bool keep_id;   /* forwarded: the message's own messageID, end to end */
@@ -303,16 +306,19 @@ void cg__mos4_flow_free(struct mos4_lane *l);     /* completes pending sends wit
 
 /* journal.c: accepted requests and answers on disk (cg_mos_endpoint_config_set_journal) */
 struct mos4_jrec {
-    char kind;          /* 'R' request (UTF-8 as received), 'A' answer (wire bytes sent) */
+    char kind;          /* 'R' request (as received), 'A' answer (the bytes sent) */
     const char *msgid;  /* NULL: the message had none */
     const uint8_t *data;
     size_t len;
+    enum cg_mos_encoding enc; /* of data, as read (format 3; UTF-8 in older formats);
+                               * written: always cg__mos4_enc_of(data) */
     bool has_digest;    /* false only in format-1 records */
     uint8_t digest[CG_MOS4_DIGEST]; /* the request's (for 'A': the request it answers) */
 };
 typedef void (*mos4_journal_cb)(void *user, const struct mos4_jrec *r);
 struct mos4_journal_info {
     bool old_format; /* format 1 (no magic line, no checksums): migrated */
+    bool format2;    /* format 2 (no encodings: UTF-8): migrated to 3 */
     unsigned skips;  /* damaged runs skipped between whole records */
     size_t skipped;  /* their bytes */
     void (*on_skip)(void *user, size_t off, size_t len); /* optional, per run */
@@ -350,6 +356,21 @@ enum cg_err cg__mos4_wrap(const struct mos4_lane *l, const char *elem, size_t el
                           const char *msgid, struct cg_buf *out);
 enum cg_err cg__mos4_element(const char *xml, size_t len, const char **elem, size_t *elen,
                              char *name, size_t namesz);
+/* The same around elem (elen bytes in from), written in to: one allocation,
+ * the element copied once, converted only when from and to differ. */
+enum cg_err cg__mos4_wrap_enc(const struct mos4_lane *l, enum cg_mos_encoding to,
+                              enum cg_mos_encoding from, const void *elem, size_t elen,
+                              const char *msgid, struct cg_buf *out);
+/* The encoding of message bytes we hold: UCS-2BE when they begin with a 00
+ * byte or a BOM (FE FF), which no UTF-8 XML document can; else UTF-8. */
+enum cg_mos_encoding cg__mos4_enc_of(const void *data, size_t len);
+/* The encoding a lane's peer reads: its legacy encoding (M-21), or on wss
+ * UCS-2BE in binary messages unless the peer takes text frames (M-04). */
+enum cg_mos_encoding cg__mos4_lane_enc(const struct mos4_lane *l);
+/* Bytes in either encoding out on the lane's WebSocket, converted only when
+ * they are not in cg__mos4_lane_enc (lane.c's cg__mos4_lane_write). */
+enum cg_err cg__mos4_ws_write(struct mos4_lane *l, const char *data, size_t len);
+/* mosAck/roAck saying NACK; xml in UTF-8 or UCS-2BE (cg__mos4_enc_of). */
 bool cg__mos4_is_nack(const char *name, const char *xml, size_t len);
 /* Whether an answer named answer closes request on channel ch (0 mom, 1 ro,
  * 2 aux) when the request carried no messageID: matched by kind. */

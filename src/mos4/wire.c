@@ -49,6 +49,65 @@ enum cg_err cg__mos4_wrap(const struct mos4_lane *l, const char *elem, size_t el
     return cg__buf_append(out, "</mos>", 6);
 }
 
+enum cg_mos_encoding cg__mos4_enc_of(const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    return len >= 2 && (p[0] == 0 || (p[0] == 0xFE && p[1] == 0xFF)) ? CG_MOS_UCS2BE : CG_MOS_UTF8;
+}
+
+enum cg_mos_encoding cg__mos4_lane_enc(const struct mos4_lane *l)
+{
+    if (l->peer->legacy)
+        return l->peer->legacy_enc;
+    return l->peer->text_frames ? CG_MOS_UTF8 : CG_MOS_UCS2BE; /* M-04 */
+}
+
+/* Appends n bytes in `from` to b in `to`: a plain copy when they agree,
+ * else converted straight into b (no intermediate buffer). */
+static enum cg_err append_as(struct cg_buf *b, enum cg_mos_encoding to,
+                             enum cg_mos_encoding from, const void *in, size_t n)
+{
+    if (from == to)
+        return cg__buf_append(b, in, n);
+    CG_CHECK(n <= SIZE_MAX / 4, CG_ERANGE);
+    size_t cap = from == CG_MOS_UCS2BE ? n / 2 * 3 : n * 2; /* exact worst cases */
+    CG_GUARD(cg__buf_reserve(b, cap));
+    struct cg_mos_conv c;
+    cg_mos_conv_init(&c, from);
+    c.started = true; /* a U+FEFF here is content, not a BOM to drop */
+    size_t used = 0, made = 0;
+    CG_GUARD(cg_mos_conv_feed(&c, in, n, b->data + b->len, cap, &used, &made));
+    CG_CHECK(used == n, CG_EINTERNAL);
+    CG_GUARD(cg_mos_conv_finish(&c));
+    b->len += made;
+    return CG_OK;
+}
+
+/* M-20: our envelope (mosID, ncsID, messageID) around the original element
+ * bytes, in `to`: the element is copied once, converted only when the two
+ * encodings differ (issue 13 items 4 and 6). */
+enum cg_err cg__mos4_wrap_enc(const struct mos4_lane *l, enum cg_mos_encoding to,
+                              enum cg_mos_encoding from, const void *elem, size_t elen,
+                              const char *msgid, struct cg_buf *out)
+{
+    struct cg_buf head;
+    cg__buf_init(&head, 0);
+    enum cg_err rc = cg__mos4_wrap(l, "", 0, msgid, &head); /* "<mos>…</mos>" around nothing */
+    if (rc == CG_OK) {
+        size_t body = from == to ? elen : from == CG_MOS_UCS2BE ? elen / 2 * 3 : elen * 2;
+        rc = body <= SIZE_MAX / 2 - head.len * 2 ? cg__buf_reserve(out, head.len * 2 + body)
+                                                  : CG_ERANGE; /* one allocation */
+    }
+    if (rc == CG_OK)
+        rc = append_as(out, to, CG_MOS_UTF8, head.data, head.len - 6);
+    if (rc == CG_OK)
+        rc = append_as(out, to, from, elem, elen);
+    if (rc == CG_OK)
+        rc = append_as(out, to, CG_MOS_UTF8, "</mos>", 6);
+    cg__buf_free(&head);
+    return rc;
+}
+
 /* Accepts a whole <mos> message (its envelope is dropped) or an element. */
 enum cg_err cg__mos4_element(const char *xml, size_t len, const char **elem, size_t *elen,
                              char *name, size_t namesz)
@@ -84,38 +143,73 @@ enum cg_err cg__mos4_element(const char *xml, size_t len, const char **elem, siz
     return CG_OK;
 }
 
-static bool element_text(const char *xml, size_t len, const char *tag, char *out, size_t outsz)
+/* The trimmed text of the first <tag> in a message in enc (ASCII only: any
+ * other character reads as '?', which is neither OK nor NACK). */
+static bool element_text(enum cg_mos_encoding enc, const uint8_t *p, size_t len, const char *tag,
+                         char *out, size_t outsz)
 {
-    char open[40];
-    int n = snprintf(open, sizeof(open), "<%s>", tag);
-    const char *p = NULL;
-    for (size_t i = 0; i + (size_t)n <= len; i++)
-        if (memcmp(xml + i, open, (size_t)n) == 0) {
-            p = xml + i + n;
-            break;
+    unsigned w = enc == CG_MOS_UCS2BE ? 2 : 1;
+    size_t n = len / w * w, tl = strlen(tag);
+    for (size_t i = 0; i + (tl + 2) * w <= n; i += w) {
+        if (cg__mos_ch(p, i, w) != '<')
+            continue;
+        size_t k = 0;
+        while (k < tl && cg__mos_ch(p, i + (k + 1) * w, w) == (unsigned char)tag[k])
+            k++;
+        if (k < tl || cg__mos_ch(p, i + (tl + 1) * w, w) != '>')
+            continue;
+        size_t o = 0, keep = 0; /* keep: up to the last non-space */
+        bool cut = false;       /* text past the room: not trimmed (it is long) */
+        for (size_t j = i + (tl + 2) * w; j < n; j += w) {
+            unsigned ch = cg__mos_ch(p, j, w);
+            bool space = cg__mos_is_space(ch);
+            if (ch == '<')
+                break;
+            if (o == 0 && space)
+                continue;
+            if (o + 1 < outsz) {
+                out[o++] = ch < 0x80 ? (char)ch : '?';
+                keep = space ? keep : o;
+            } else if (!space) {
+                cut = true;
+            }
         }
-    if (p == NULL)
-        return false;
-    const char *e = memchr(p, '<', len - (size_t)(p - xml));
-    if (e == NULL)
-        return false;
-    while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-        p++;
-    while (e > p && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\r' || e[-1] == '\t'))
-        e--;
-    snprintf(out, outsz, "%.*s", (int)(e - p), p);
-    return true;
+        out[cut ? o : keep] = '\0';
+        return true;
+    }
+    return false;
 }
 
-/* mosAck: <status>NACK</status>; roAck: a <roStatus> other than OK. */
+/* mosAck: <status>NACK</status>; roAck: a <roStatus> other than OK. The
+ * message is read in its own encoding (UTF-8 or UCS-2BE, cg__mos4_enc_of). */
 bool cg__mos4_is_nack(const char *name, const char *xml, size_t len)
 {
     char v[64];
+    enum cg_mos_encoding enc = cg__mos4_enc_of(xml, len);
+    const uint8_t *p = (const uint8_t *)xml;
     if (strcmp(name, "mosAck") == 0)
-        return element_text(xml, len, "status", v, sizeof(v)) && strcasecmp(v, "NACK") == 0;
+        return element_text(enc, p, len, "status", v, sizeof(v)) && strcasecmp(v, "NACK") == 0;
     if (strcmp(name, "roAck") == 0)
-        return element_text(xml, len, "roStatus", v, sizeof(v)) && strcasecmp(v, "OK") != 0;
+        return element_text(enc, p, len, "roStatus", v, sizeof(v)) && strcasecmp(v, "OK") != 0;
     return false;
+}
+
+/* A lane's bytes out on its WebSocket: whatever the bytes' encoding
+ * (cg__mos4_enc_of), they leave as the peer takes them (M-04: UCS-2BE in a
+ * binary message, or UTF-8 in a text one), converted only when they differ. */
+enum cg_err cg__mos4_ws_write(struct mos4_lane *l, const char *data, size_t len)
+{
+    enum cg_mos_encoding to = cg__mos4_lane_enc(l);
+    if (cg__mos4_enc_of(data, len) == to)
+        return cg_ws_send(l->ws, to == CG_MOS_UCS2BE, data, len);
+    uint8_t *wire = NULL;
+    size_t n = 0;
+    enum cg_err rc = cg_mos_convert(to == CG_MOS_UCS2BE ? CG_MOS_UTF8 : CG_MOS_UCS2BE, data, len,
+                                    &wire, &n, NULL);
+    if (rc == CG_OK)
+        rc = cg_ws_send(l->ws, to == CG_MOS_UCS2BE, wire, n);
+    cg_mos_free(wire);
+    return rc;
 }
 
 /* A request sent without a messageID (M-11: legacy gear sends none) cannot be

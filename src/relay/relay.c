@@ -149,7 +149,8 @@ static void relay_done(void *user, enum cg_err status, const struct cg_mos_messa
             k->st.answered++;
         if (k != NULL && status == CG_ENACK)
             cg__relay_count_nack(&k->st, f->from, CG_RELAY_NACK_PEER, f->ch);
-        cg_mos_reply(f->req, reply->xml, reply->len);
+        if (cg_mos_reply_message(f->req, reply) != CG_OK) /* its element, as it came */
+            cg_mos_reply_ack(f->req, false, "castgate: cannot pass the far side's answer on");
     } else if (status != CG_ECLOSED) { /* on removal or shutdown the request is gone already */
         if (k != NULL)
             k->st.failed++;
@@ -175,9 +176,11 @@ static void count_idless(struct cg_relay *r, struct rlink *k, const struct cg_mo
     emit(r, &ev);
 }
 
+/* m goes to the other side as parsed (issue 13 item 3): its element bytes,
+ * in its own encoding, into the far lane's envelope; nothing is read again. */
 static enum cg_err forward(struct cg_relay *r, struct rlink *k, enum cg_relay_side to,
                            struct cg_mos_request *req, const struct cg_mos_message *m,
-                           const char *xml, size_t len)
+                           const struct cg_mos_message *send)
 {
     struct forward *f = malloc(sizeof(*f));
     if (f == NULL)
@@ -186,7 +189,7 @@ static enum cg_err forward(struct cg_relay *r, struct rlink *k, enum cg_relay_si
                           .from = to == CG_RELAY_MOS4 ? CG_RELAY_LEGACY : CG_RELAY_MOS4};
     r->inflight++;
     k->st.in_flight++;
-    enum cg_err rc = cg_mos_forward(k->ep[to]->ep, k->peer[to], m->channel, xml, len, relay_done, f);
+    enum cg_err rc = cg_mos_forward_message(k->ep[to]->ep, k->peer[to], send, relay_done, f);
     if (rc != CG_OK) {
         r->inflight--;
         k->st.in_flight--;
@@ -199,17 +202,41 @@ static enum cg_err forward(struct cg_relay *r, struct rlink *k, enum cg_relay_si
     return CG_OK;
 }
 
+/* A translation (UTF-8, our own output: parsed once here) to the MOS 4.0 side. */
+static enum cg_err forward_translated(struct cg_relay *r, struct rlink *k,
+                                      struct cg_mos_request *req, const struct cg_mos_message *m,
+                                      const char *xml, size_t len)
+{
+    struct cg_mos_envelope env;
+    enum cg_err rc = cg_mos_envelope_parse(CG_MOS_UTF8, xml, len, &env, NULL);
+    if (rc != CG_OK)
+        return rc;
+    struct cg_mos_message t = *m;
+    t.env = &env;
+    t.xml = xml;
+    t.len = len;
+    t.enc = CG_MOS_UTF8;
+    return forward(r, k, CG_RELAY_MOS4, req, m, &t);
+}
+
 /* Translates a message removed in 4.0 (docs/translation.md) and forwards
  * the translation, or the original under translate-or-pass, or NACKs. */
 static void translate_and_forward(struct cg_relay *r, struct rlink *k, enum relay_action act,
                                   struct cg_mos_request *req, const struct cg_mos_message *m)
 {
     char *translated = NULL;
-    size_t n = 0;
+    uint8_t *utf8 = NULL;
+    size_t n = 0, ulen = m->len;
     const char *why = NULL;
+    /* the translation reads UTF-8: a UCS-2BE message is converted for it (a
+     * rare path: only messages removed in 4.0 under a translate policy) */
+    enum cg_err trc = m->enc == CG_MOS_UTF8 ? CG_OK
+                                            : cg_mos_convert(m->enc, m->xml, m->len, &utf8, &ulen, NULL);
     /* validated once, by the endpoint that received it (issue 13 item 5) */
-    enum cg_err trc = cg_mos_translate_removed_ex(m->xml, m->len, m->validated, &translated, &n,
-                                                  &why);
+    if (trc == CG_OK)
+        trc = cg_mos_translate_removed_ex(utf8 != NULL ? (const char *)utf8 : m->xml, ulen,
+                                          m->validated, &translated, &n, &why);
+    cg_mos_free(utf8);
     if (trc != CG_OK && !cg__relay_pass_untranslated(act, trc)) {
         char name[80], id[80];
         cg__log_escape(name, sizeof(name), m->env->name, strlen(m->env->name));
@@ -220,8 +247,8 @@ static void translate_and_forward(struct cg_relay *r, struct rlink *k, enum rela
         nack(&k->st, req, "cannot translate: ", why != NULL ? why : cg_strerror(trc));
         return;
     }
-    enum cg_err rc = trc == CG_OK ? forward(r, k, CG_RELAY_MOS4, req, m, translated, n)
-                                  : forward(r, k, CG_RELAY_MOS4, req, m, m->xml, m->len);
+    enum cg_err rc = trc == CG_OK ? forward_translated(r, k, req, m, translated, n)
+                                  : forward(r, k, CG_RELAY_MOS4, req, m, m);
     if (rc == CG_OK && trc == CG_OK)
         k->st.translated++;
     cg_mos_free(translated);
@@ -273,7 +300,7 @@ static void relay_request(void *user, struct cg_mos_request *req, const struct c
     case RELAY_FORWARD:
         break;
     }
-    enum cg_err rc = forward(r, k, to, req, m, m->xml, m->len);
+    enum cg_err rc = forward(r, k, to, req, m, m);
     if (rc != CG_OK)
         cg__relay_count_nack(&k->st, e->side, CG_RELAY_NACK_FORWARD, m->channel);
     if (rc != CG_OK)
@@ -306,6 +333,8 @@ static enum cg_err ep_make(struct cg_relay *r, struct rep *e, const char *path)
         rc = cg_mos_endpoint_config_set_redeliver(ec, true);
     if (rc == CG_OK) /* the link's heartbeat policy decides, in relay_request (M-10) */
         rc = cg_mos_endpoint_config_set_deliver_heartbeats(ec, true);
+    if (rc == CG_OK) /* forwarded in the encoding they came in (issue 13 item 4) */
+        rc = cg_mos_endpoint_config_set_wire_messages(ec, true);
     if (rc == CG_OK)
         rc = cg_mos_endpoint_new(r->ctx, ec, &h, e, &e->ep);
     cg_mos_endpoint_config_free(ec);
