@@ -17,7 +17,7 @@ make_pki "$P" "$OCSP"
 start_ocsp "$P" "$OCSP" || { bad "OCSP responder started"; finish; exit 1; }
 BP=$(free_port); FP=$(free_port)
 python3 "$SRC/tests/interop/nmos_fixture.py" "$BP" "$T/backend.log" 2>"$T/backend.err" &
-PIDS+=($!)
+FIX=$!; PIDS+=($FIX)
 wait_port "$BP"
 cat >"$T/front.conf" <<EOF
 [front]
@@ -183,6 +183,11 @@ check "B-20 plain HTTP on the front's port gets no HTTP answer" bash -c "! grep 
 rc=$?
 check "castgate check tls passes on the front (exit $rc)" test "$rc" = 0
 [ "$rc" = 0 ] || grep -i fail "$T/check.txt" | head -5
+
+# ---- the backend gone: 502 from the front (pooled connections found dead) ----
+kill -TERM "$FIX"; wait "$FIX" 2>/dev/null
+"${C[@]}" "$U$X/node/v1.3/self"
+check "backend down -> 502 from the front" bash -c "head -1 '$T/head' | grep -q ' 502 ' && grep -q 'backend' '$T/body'"
 
 kill -TERM "$FRONT"; wait "$FRONT"; rc=$?
 check "the front stops on SIGTERM, cleanly under ASan (exit $rc)" test "$rc" = 0
