@@ -34,8 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (a.len != b.len || (a.len && memcmp(a.data, b.data, a.len) != 0))
         abort();
     bool has_url = false;
-    for (size_t i = 0; i + 4 <= n; i++)
-        if (memcmp(d + i, "://", 3) == 0 || memcmp(d + i, "secu", 4) == 0)
+    for (size_t i = 0; i + 4 <= n; i++) /* (a rewrite may also happen without "://") */
+        if (memcmp(d + i, "http", 4) == 0 || memcmp(d + i, "ws", 2) == 0 ||
+            memcmp(d + i, "secu", 4) == 0) /* URLs, endpoints' protocol, secure */
             has_url = true;
     if (!has_url && a.len > n)
         abort(); /* nothing to rewrite: never more than the input */

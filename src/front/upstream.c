@@ -27,8 +27,9 @@ static int store(struct cg_front_resp *r)
     if (r->nheaders >= 100)
         return fail(r, "too many response headers");
     static const uint8_t nul = 0;
-    if (memchr(r->field.data, 0, r->field.len) != NULL || memchr(r->value.data, 0, r->value.len) != NULL)
-        return fail(r, "NUL in a response header");
+    if ((r->field.len > 0 && memchr(r->field.data, 0, r->field.len) != NULL) ||
+        (r->value.len > 0 && memchr(r->value.data, 0, r->value.len) != NULL))
+        return fail(r, "NUL in a response header"); /* an empty value has no buffer yet */
     if (cg__buf_append(&r->names, r->field.data, r->field.len) != CG_OK ||
         cg__buf_append(&r->names, &nul, 1) != CG_OK ||
         cg__buf_append(&r->values, r->value.data, r->value.len) != CG_OK ||
