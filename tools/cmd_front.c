@@ -17,11 +17,28 @@
 #include <string.h>
 #include <uv.h>
 
+#define MAX_LIST 8
+
+/* DNS-SD adverts of the secure face (B-40..B-42): the node's or registry's
+ * services again, with api_proto=https, the public name and port. */
+struct front_dnssd {
+    char server[80], domain[256], instance[64], tsig[1024], iface[32];
+    const char *types[3];
+    size_t ntypes;
+    char txt[MAX_LIST][256];
+    const char *txtp[MAX_LIST + 4];
+    size_t ntxt;
+};
+
 struct front_args {
     struct cg_server_config *scfg;
     struct cg_front_config *fcfg;
     enum cg_log_level level;
     bool have_listen, have_backend, have_public;
+    char public_host[256];
+    uint16_t public_port;
+    char first_cert[1024];
+    struct front_dnssd dns;
 };
 
 typedef int (*opt_fn)(struct front_args *a, const char *v);
@@ -63,6 +80,8 @@ static int o_cert(struct front_args *a, const char *v)
     char chain[1024], key[1024];
     if (sscanf(v, "%1023s %1023s", chain, key) != 2)
         return -1;
+    if (a->first_cert[0] == '\0')
+        snprintf(a->first_cert, sizeof(a->first_cert), "%s", chain); /* B-42 check */
     return cg_server_config_add_cert(a->scfg, chain, key) == CG_OK ? 0 : -1;
 }
 
@@ -91,6 +110,8 @@ static int o_public(struct front_args *a, const char *v)
         return -1;
     port = (uint16_t)p;
     a->have_public = true;
+    snprintf(a->public_host, sizeof(a->public_host), "%s", host);
+    a->public_port = port;
     return cg_front_config_set_public(a->fcfg, host, port) == CG_OK ? 0 : -1;
 }
 
@@ -160,6 +181,36 @@ static int o_max_conn(struct front_args *a, const char *v) { return server_limit
 static int o_header_ms(struct front_args *a, const char *v) { return server_limit(a, CG_LIMIT_HEADER_MS, v); }
 static int o_idle_ms(struct front_args *a, const char *v) { return server_limit(a, CG_LIMIT_IDLE_MS, v); }
 
+static int copy_to(char *dst, size_t n, const char *v)
+{
+    return strlen(v) < n && v[0] != '\0' ? (snprintf(dst, n, "%s", v), 0) : -1;
+}
+static int o_dns_server(struct front_args *a, const char *v) { return copy_to(a->dns.server, sizeof(a->dns.server), v); }
+static int o_dns_domain(struct front_args *a, const char *v) { return copy_to(a->dns.domain, sizeof(a->dns.domain), v); }
+static int o_dns_instance(struct front_args *a, const char *v) { return copy_to(a->dns.instance, sizeof(a->dns.instance), v); }
+static int o_dns_tsig(struct front_args *a, const char *v) { return copy_to(a->dns.tsig, sizeof(a->dns.tsig), v); }
+static int o_dns_iface(struct front_args *a, const char *v) { return copy_to(a->dns.iface, sizeof(a->dns.iface), v); }
+
+static int o_dns_type(struct front_args *a, const char *v)
+{
+    static const char *const names[] = {"node", "register", "query"};
+    static const char *const types[] = {"_nmos-node._tcp", "_nmos-register._tcp",
+                                        "_nmos-query._tcp"};
+    for (size_t i = 0; i < 3; i++)
+        if (strcmp(v, names[i]) == 0 && a->dns.ntypes < 3) {
+            a->dns.types[a->dns.ntypes++] = types[i];
+            return 0;
+        }
+    return -1;
+}
+
+static int o_dns_txt(struct front_args *a, const char *v)
+{
+    if (a->dns.ntxt >= MAX_LIST || strchr(v, '=') == NULL)
+        return -1;
+    return copy_to(a->dns.txt[a->dns.ntxt++], sizeof(a->dns.txt[0]), v);
+}
+
 static int o_log(struct front_args *a, const char *v)
 {
     static const char *const names[] = {"error", "warn", "info", "debug"};
@@ -198,6 +249,13 @@ static const struct {
     {"header_ms", o_header_ms, "MS a request must arrive within (10000)"},
     {"idle_ms", o_idle_ms, "MS an idle keep-alive client connection is kept (60000)"},
     {"log", o_log, "error|warn|info|debug (info)"},
+    {"dnssd_domain", o_dns_domain, "ZONE advertise the secure face by DNS-SD in ZONE (B-40)"},
+    {"dnssd_type", o_dns_type, "node|register|query the IS-04 services to advertise (repeatable)"},
+    {"dnssd_instance", o_dns_instance, "NAME the instance label (default: public's first label)"},
+    {"dnssd_server", o_dns_server, "IP[:PORT] the DNS server taking the UPDATE (RFC 2136)"},
+    {"dnssd_tsig_key", o_dns_tsig, "FILE a BIND key file (mode 0600) to sign the UPDATE"},
+    {"dnssd_interface", o_dns_iface, "IFACE multicast DNS there when no DNS server (B-41)"},
+    {"dnssd_txt", o_dns_txt, "KEY=VALUE a TXT entry (api_proto=https, api_ver, api_auth, pri set)"},
 };
 
 static void usage(FILE *f)
@@ -270,8 +328,69 @@ static int read_config(struct front_args *a, const char *file)
 struct front_run {
     struct cg_ctx *ctx;
     struct cg_front *front;
+    struct cg_dnssd *dns[3];
     uv_signal_t sig[3];
 };
+
+static bool has_txt(const struct front_dnssd *d, const char *key)
+{
+    for (size_t i = 0; i < d->ntxt; i++)
+        if (strncmp(d->txtp[i], key, strlen(key)) == 0 && d->txtp[i][strlen(key)] == '=')
+            return true;
+    return false;
+}
+
+/* IS-04 (APIs/DNS-SD.md) TXT records with api_proto=https: the secure face. */
+static void fill_txt(struct front_dnssd *d, bool registry)
+{
+    static const char *const defaults[] = {"api_ver=v1.0,v1.1,v1.2,v1.3", "api_auth=false",
+                                           "pri=100"};
+    d->txtp[0] = "api_proto=https";
+    size_t n = 1;
+    for (size_t i = 0; i < d->ntxt; i++)
+        if (strncmp(d->txt[i], "api_proto=", 10) != 0)
+            d->txtp[n++] = d->txt[i];
+    d->ntxt = n;
+    for (size_t i = 0; i < 3; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "%.*s", (int)strcspn(defaults[i], "="), defaults[i]);
+        if ((registry || i < 2) && !has_txt(d, key))
+            d->txtp[d->ntxt++] = defaults[i];
+    }
+}
+
+static int start_dnssd(struct front_args *a, struct front_run *r)
+{
+    struct front_dnssd *d = &a->dns;
+    if (d->domain[0] == '\0')
+        return 0;
+    if (d->ntypes == 0) {
+        fprintf(stderr, "castgate front: dnssd_domain without dnssd_type\n");
+        return -1;
+    }
+    if (d->instance[0] == '\0')
+        snprintf(d->instance, sizeof(d->instance), "%.*s", (int)strcspn(a->public_host, "."),
+                 a->public_host);
+    const char *iface = d->iface;
+    size_t nuser = d->ntxt;
+    for (size_t i = 0; i < d->ntypes; i++) {
+        d->ntxt = nuser;
+        fill_txt(d, strcmp(d->types[i], "_nmos-node._tcp") != 0);
+        struct cg_dnssd_opts o = {
+            .server = d->server[0] ? d->server : NULL, .domain = d->domain,
+            .instance = d->instance, .type = d->types[i], .host = a->public_host,
+            .port = a->public_port ? a->public_port : cg_front_port(r->front, 0),
+            .txt = d->txtp, .ntxt = d->ntxt, .tsig_key_file = d->tsig[0] ? d->tsig : NULL,
+            .cert_file = a->first_cert[0] ? a->first_cert : NULL,
+            .mdns_interfaces = iface[0] ? &iface : NULL, .nmdns_interfaces = iface[0] ? 1 : 0};
+        enum cg_err rc = cg_dnssd_new(r->ctx, &o, NULL, NULL, &r->dns[i]);
+        if (rc != CG_OK) {
+            fprintf(stderr, "castgate front: DNS-SD %s: %s\n", d->types[i], cg_strerror(rc));
+            return -1;
+        }
+    }
+    return 0;
+}
 
 static void on_signal(uv_signal_t *h, int sig)
 {
@@ -334,11 +453,15 @@ int cmd_front(int argc, char **argv)
         fprintf(stderr, "castgate front: cannot start: %s\n", cg_strerror(e));
         goto out;
     }
+    if (start_dnssd(&a, &r) != 0)
+        goto out;
     printf("castgate front: listening on port %u\n", (unsigned)cg_front_port(r.front, 0));
     fflush(stdout);
     run_loop(&r);
     rc = 0;
 out:
+    for (size_t i = 0; i < 3; i++)
+        cg_dnssd_free(r.dns[i]); /* best-effort withdraw */
     cg_front_free(r.front);
     cg_server_config_free(a.scfg);
     cg_front_config_free(a.fcfg);
