@@ -132,7 +132,12 @@ void cg__front_resp_header(const struct cg_front_resp *r, size_t i, const char *
 const char *cg__front_resp_get(const struct cg_front_resp *r, const char *name);
 
 /* How a response body travels to the client. */
-enum cg_front_framing { CG_FRONT_NOBODY = 0, CG_FRONT_LENGTH, CG_FRONT_CHUNKED };
+enum cg_front_framing {
+    CG_FRONT_NOBODY = 0,
+    CG_FRONT_LENGTH,
+    CG_FRONT_CHUNKED,
+    CG_FRONT_UNTIL_CLOSE /* an HTTP/1.0 client: no chunked, the end is the close */
+};
 
 struct cg_front_resphead {
     const struct cg_front_resp *r;

@@ -317,6 +317,16 @@ static void open_tunnel(struct fconn *fc)
     cg__conn_hold_reading(&fc->conn, false);
 }
 
+/* A body of unknown length: chunked, or for an HTTP/1.0 client (which
+ * knows no chunked encoding) the connection's end. */
+static enum cg_front_framing open_ended(struct fconn *fc)
+{
+    if (fc->hp.req.http_major == 1 && fc->hp.req.http_minor >= 1)
+        return CG_FRONT_CHUNKED;
+    fc->close_after = true;
+    return CG_FRONT_UNTIL_CLOSE;
+}
+
 static void r_head(void *user)
 {
     struct fconn *fc = user;
@@ -340,7 +350,7 @@ static void r_head(void *user)
     if (fc->hold_json)
         cg__buf_reset(&fc->json);
     else
-        send_head(fc, r->has_length ? CG_FRONT_LENGTH : CG_FRONT_CHUNKED, r->length);
+        send_head(fc, r->has_length ? CG_FRONT_LENGTH : open_ended(fc), r->length);
 }
 
 static void stream(struct fconn *fc, const uint8_t *p, size_t n)
@@ -351,7 +361,7 @@ static void stream(struct fconn *fc, const uint8_t *p, size_t n)
         to_client(fc, line, (size_t)k);
         to_client(fc, p, n);
         to_client(fc, "\r\n", 2);
-    } else if (fc->framing == CG_FRONT_LENGTH) {
+    } else if (fc->framing == CG_FRONT_LENGTH || fc->framing == CG_FRONT_UNTIL_CLOSE) {
         to_client(fc, p, n);
     }
 }
@@ -372,7 +382,7 @@ static void r_body(void *user, const uint8_t *p, size_t n)
     cg__log(fc->f->ctx, CG_LOG_WARN, "front", "%s: JSON response over %llu bytes passed without "
             "rewriting", fc->conn.peer, (unsigned long long)flim(fc->f, CG_FRONT_MAX_JSON));
     fc->hold_json = false;
-    send_head(fc, CG_FRONT_CHUNKED, 0);
+    send_head(fc, open_ended(fc), 0);
     stream(fc, fc->json.data, fc->json.len);
     cg__buf_free(&fc->json);
     stream(fc, p, n);

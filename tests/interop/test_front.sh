@@ -113,6 +113,9 @@ check "a binary frame passes unchanged" grep -q '"binary":true,"bytes":18' "$T/w
 check "IS-05 PATCH staged -> 200, applied" bash -c "head -1 '$T/head' | grep -q ' 200 ' && grep -q '\"master_enable\": true' '$T/body'"
 curl -s --cacert "$P/root-ca.pem" -o "$T/sdp" "$U$X/connection/v1.1/single/senders/s1/transportfile"
 check "a 200 KB chunked non-JSON body streams through whole" test "$(stat -c %s "$T/sdp")" = 200052
+curl -s --http1.0 --cacert "$P/root-ca.pem" -D "$T/head10" -o "$T/sdp10" "$U$X/connection/v1.1/single/senders/s1/transportfile"
+check "an HTTP/1.0 client gets it whole, without chunked encoding (it ends with the connection)" \
+  bash -c "[ \$(stat -c %s '$T/sdp10') = 200052 ] && ! grep -qi '^Transfer-Encoding' '$T/head10' && grep -qi '^Connection: close' '$T/head10'"
 
 # ---- B-22: 405 + Allow, before the backend ----
 before=$(backend_saw '"DELETE"')
