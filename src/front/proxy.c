@@ -341,12 +341,16 @@ static void r_head(void *user)
     if (fc->upgrade)
         fc->close_after = true; /* a refused upgrade ends the connection */
     bool head = fc->hp.req.method_bit == CG_HTTP_HEAD;
+    bool rewritable = fc->f->cfg.rewrite && is_json(cg__front_resp_get(r, "Content-Type")) &&
+                      (!r->has_length || r->length <= flim(fc->f, CG_FRONT_MAX_JSON));
     if (head || r->status == 204 || r->status == 304) {
-        send_head(fc, r->has_length && head ? CG_FRONT_LENGTH : CG_FRONT_NOBODY, r->length);
+        /* HEAD's length is GET's: unknown here when GET's body would be
+         * rewritten, so none is sent then (RFC 9110 §8.6 allows that). */
+        bool length = head && r->has_length && !rewritable;
+        send_head(fc, length ? CG_FRONT_LENGTH : CG_FRONT_NOBODY, r->length);
         return;
     }
-    fc->hold_json = fc->f->cfg.rewrite && is_json(cg__front_resp_get(r, "Content-Type")) &&
-                    (!r->has_length || r->length <= flim(fc->f, CG_FRONT_MAX_JSON));
+    fc->hold_json = rewritable;
     if (fc->hold_json)
         cg__buf_reset(&fc->json);
     else

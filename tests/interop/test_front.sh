@@ -77,6 +77,13 @@ check "the registered node's URLs come back https" secure_urls "$T/body"
 "${C[@]}" "$U$X/node/v1.3/self"
 check "Node API self -> 200" status_is 200
 check "self: href and services https on the front" secure_urls "$T/body"
+GETLEN=$(stat -c %s "$T/body")
+curl -s -I --cacert "$P/root-ca.pem" "$U$X/node/v1.3/self" >"$T/headhead"
+check "HEAD: no Content-Length other than the (rewritten) GET's" python3 -c "
+import re, sys
+m = re.search(r'(?im)^content-length: *([0-9]+)', open('$T/headhead').read())
+if m and int(m.group(1)) != $GETLEN:
+    sys.exit('HEAD Content-Length %s, GET body %s' % (m.group(1), $GETLEN))"
 check "self: api.endpoints[] = localhost:$FP https" json_is "$T/body" \
   "d['api']['endpoints'][0]['protocol'] == 'https' and d['api']['endpoints'][0]['host'] == 'localhost' and d['api']['endpoints'][0]['port'] == $FP"
 "${C[@]}" "$U$X/node/v1.3/devices/"
