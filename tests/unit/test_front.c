@@ -519,6 +519,58 @@ static void test_wsrw_long_lengths_and_bound(void **state)
     cg__front_wsrw_free(&w);
 }
 
+/* ---- the configuration API ---- */
+
+static void test_config_checks_on_the_spot(void **state)
+{
+    (void)state;
+    struct cg_front_config *c = NULL;
+    assert_int_equal(cg_front_config_new(&c), CG_OK);
+    assert_int_equal(cg_front_config_set_backend(c, "node.local", 80, 0), CG_EINVAL); /* a name */
+    assert_int_equal(cg_front_config_set_backend(c, "127.0.0.1", 0, 0), CG_EINVAL);
+    assert_int_equal(cg_front_config_set_backend(c, "::1", 8080, 0), CG_OK);
+    assert_int_equal(cg_front_config_set_public(c, "10.0.0.1:443", 0), CG_EINVAL);
+    assert_int_equal(cg_front_config_set_public(c, "", 0), CG_EINVAL);
+    assert_int_equal(cg_front_config_set_public(c, "node1.example.com", 8443), CG_OK);
+    assert_int_equal(cg_front_config_add_inside(c, "10.0.0.5:99999"), CG_EINVAL);
+    assert_int_equal(cg_front_config_add_inside(c, "Node1.LAN"), CG_OK);
+    assert_string_equal(c->inside[0], "node1.lan:80"); /* canonical form */
+    assert_int_equal(cg_front_config_add_ws_prefix(c, "x-nmos/events/"), CG_EINVAL);
+    assert_int_equal(cg_front_config_add_ws_prefix(c, "/x-nmos/events/"), CG_OK);
+    assert_int_equal(cg_front_config_set_limit(c, CG_FRONT_POOL, 0), CG_ERANGE);
+    assert_int_equal(cg_front_config_set_limit(c, CG_FRONT_POOL, 1025), CG_ERANGE);
+    assert_int_equal(cg_front_config_set_limit(c, CG_FRONT_POOL, 2), CG_OK);
+    assert_int_equal(cg_front_config_set_limit(c, (enum cg_front_limit)9, 2), CG_EINVAL);
+    struct cg_front_config copy = {0};
+    assert_int_equal(cg__front_config_copy(&copy, c), CG_OK);
+    assert_string_equal(copy.pub_host, "node1.example.com");
+    assert_ptr_not_equal(copy.pub_host, c->pub_host);
+    assert_int_equal(copy.ws_port, 8080);
+    cg__front_config_release(&copy);
+    cg_front_config_free(c);
+    cg_front_config_free(NULL);
+}
+
+static void test_front_new_needs_backend_and_public(void **state)
+{
+    (void)state;
+    struct cg_ctx *ctx = NULL;
+    struct cg_front_config *fc = NULL;
+    struct cg_server_config *sc = NULL;
+    struct cg_front *f = NULL;
+    assert_int_equal(cg_ctx_new(&ctx), CG_OK);
+    assert_int_equal(cg_front_config_new(&fc), CG_OK);
+    assert_int_equal(cg_server_config_new(&sc), CG_OK);
+    assert_int_equal(cg_front_new(ctx, fc, sc, &f), CG_ECONFIG);
+    assert_int_equal(cg_front_config_set_backend(fc, "127.0.0.1", 8080, 0), CG_OK);
+    assert_int_equal(cg_front_new(ctx, fc, sc, &f), CG_ECONFIG); /* no public name */
+    assert_null(f);
+    cg_front_free(NULL);
+    cg_server_config_free(sc);
+    cg_front_config_free(fc);
+    cg_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +593,8 @@ int main(void)
         cmocka_unit_test(test_response_head),
         cmocka_unit_test(test_wsrw_rewrites_text_passes_rest),
         cmocka_unit_test(test_wsrw_long_lengths_and_bound),
+        cmocka_unit_test(test_config_checks_on_the_spot),
+        cmocka_unit_test(test_front_new_needs_backend_and_public),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
