@@ -28,6 +28,7 @@ backend = 127.0.0.1:$BP
 public = localhost
 cors_origin = https://ui.example.com
 max_body_bytes = 65536
+ws_prefix = /ws-extra/
 rewrite = ${FRONT_REWRITE:-on}
 ${FRONT_EXTRA:-}
 EOF
@@ -114,6 +115,42 @@ PY
 check "a grain arrived with the registered node" grep -q 3b8be755 "$T/grain.json"
 check "the grain's URLs are https on the front" secure_urls "$T/grain.json"
 check "a binary frame passes unchanged" grep -q '"binary":true,"bytes":18' "$T/ws.out"
+SID=${WS##*/}
+timeout 30 node "$SRC/tests/interop/wsclient.js" "wss://localhost:$FP/ws-extra/$SID" --ca "$P/root-ca.pem" --expect 1 --timeout 15000 >"$T/ws2.out" 2>&1
+check "a WebSocket under a configured ws_prefix passes through" grep -q '"event":"message"' "$T/ws2.out"
+timeout 30 node "$SRC/tests/interop/wsclient.js" "wss://localhost:$FP/ws-other/$SID" --ca "$P/root-ca.pem" --timeout 15000 >"$T/ws3.out" 2>&1
+check "a WebSocket elsewhere is refused by the front (404)" grep -q '"status":404' "$T/ws3.out"
+
+# ---- pipelining, a client leaving mid-response, an extra WebSocket prefix ----
+python3 - "$FP" "$P/root-ca.pem" >"$T/pipe.out" 2>&1 <<'PY'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=15), server_hostname='localhost')
+req = b'GET /x-nmos/node/v1.3/self HTTP/1.1\r\nHost: localhost\r\n\r\n'
+s.sendall(req + req.replace(b'/self', b'/devices') + req.replace(b'/self', b'/senders'))
+buf, bodies = b'', []
+while len(bodies) < 3:
+    while b'\r\n\r\n' not in buf:
+        buf += s.recv(65536)
+    head, buf = buf.split(b'\r\n\r\n', 1)
+    n = int([l.split(b':')[1] for l in head.split(b'\r\n') if l.lower().startswith(b'content-length')][0])
+    while len(buf) < n:
+        buf += s.recv(65536)
+    bodies.append((head.split(b' ')[1], buf[:n]))
+    buf = buf[n:]
+print([st.decode() for st, _ in bodies], [b'fixture node' in bodies[0][1], b'controls' in bodies[1][1], b'manifest_href' in bodies[2][1]])
+PY
+check "three pipelined requests answered in order on one connection" grep -qx "\['200', '200', '200'\] \[True, True, True\]" "$T/pipe.out"
+python3 - "$FP" "$P/root-ca.pem" <<'PY'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1]))), server_hostname='localhost')
+s.sendall(b'GET /x-nmos/connection/v1.1/single/senders/s1/transportfile HTTP/1.1\r\nHost: localhost\r\n\r\n')
+s.recv(100)
+s.close()  # gone mid-response
+PY
+"${C[@]}" "$U$X/node/v1.3/self"
+check "a client gone mid-response leaves the front serving" status_is 200
 
 # ---- IS-05 ----
 "${C[@]}" -X PATCH "${J[@]}" --data '{"master_enable": true}' "$U$X/connection/v1.1/single/senders/s1/staged"
