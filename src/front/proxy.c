@@ -460,7 +460,7 @@ static void exchange_end(struct fconn *fc)
     cg__conn_hold_reading(&fc->conn, false);
     if (fc->pending.len > 0) {
         struct cg_buf rest = fc->pending;
-        cg__buf_init(&fc->pending, 0);
+        cg__buf_init(&fc->pending, rest.max); /* the same bound for what comes next */
         on_http_data(fc, rest.data, rest.len);
         cg__buf_free(&rest);
     }
