@@ -44,6 +44,7 @@ struct bconn {
     struct bconn *next;      /* pool */
     bool connected, closing, reused, paused, got_bytes, spoiled;
     size_t queued;
+    uint64_t idle_since_ms; /* when it went into the pool */
     struct cg_front_resp resp;
     struct cg_front_resp_sink sink;
 };
@@ -76,6 +77,7 @@ struct cg_front {
 
 static void front_release(struct cg_front *f);
 static void b_close(struct bconn *b);
+static bool idempotent(const struct fconn *fc);
 static void on_http_data(struct fconn *fc, const uint8_t *p, size_t n);
 static void send_request(struct fconn *fc);
 
@@ -434,6 +436,7 @@ static void pool_put(struct bconn *b)
     b->next = f->pool;
     f->pool = b;
     f->npool++;
+    b->idle_since_ms = cg__now_ms();
     if (b->paused) {
         b->paused = false;
         uv_read_start((uv_stream_t *)&b->tcp, b_alloc, b_read);
@@ -469,10 +472,8 @@ static void exchange_end(struct fconn *fc)
 /* The backend ended before the response did. */
 static void backend_lost(struct fconn *fc, struct bconn *b, const char *why)
 {
-    bool idempotent = fc->hp.req.method_bit & (CG_HTTP_GET | CG_HTTP_HEAD | CG_HTTP_PUT |
-                                               CG_HTTP_DELETE | CG_HTTP_OPTIONS);
     b_close(b);
-    if (!b->got_bytes && b->reused && idempotent && !fc->retried && !fc->upgrade) {
+    if (!b->got_bytes && b->reused && idempotent(fc) && !fc->retried && !fc->upgrade) {
         fc->retried = true; /* a pooled connection the backend had closed */
         send_request(fc);
         return;
@@ -616,11 +617,26 @@ static struct bconn *b_new(struct cg_front *f, const struct sockaddr *addr)
     return b;
 }
 
+static bool idempotent(const struct fconn *fc)
+{
+    return (fc->hp.req.method_bit & (CG_HTTP_GET | CG_HTTP_HEAD | CG_HTTP_PUT | CG_HTTP_DELETE |
+                                     CG_HTTP_OPTIONS)) != 0;
+}
+
+/* A request that may not be sent twice (POST, PATCH) cannot be retried when
+ * the backend turns out to have closed a pooled connection, so it only takes
+ * one that was idle a short while (backends close idle connections after
+ * seconds; an IS-04 node POSTs its heartbeat every 5 s). */
+static bool pool_fresh_enough(const struct fconn *fc, const struct bconn *b)
+{
+    return idempotent(fc) || cg__now_ms() - b->idle_since_ms < 1000;
+}
+
 static void send_request(struct fconn *fc)
 {
     struct cg_front *f = fc->f;
     struct bconn *b = NULL;
-    if (!fc->upgrade && !fc->retried && f->pool != NULL) {
+    if (!fc->upgrade && !fc->retried && f->pool != NULL && pool_fresh_enough(fc, f->pool)) {
         b = f->pool;
         f->pool = b->next;
         f->npool--;

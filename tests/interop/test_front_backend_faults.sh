@@ -6,6 +6,7 @@
 # short body for a whole one), a read-until-close body (chunked to the client,
 # whole), a chunked JSON body over max_json_bytes (passed unchanged, logged,
 # never held whole). Each 5xx is logged (B-24) and the front keeps serving.
+# A pooled connection the backend drops: GET retried, POST not put at risk.
 # FRONT_EXTRA adds configuration lines (later lines win), to see checks fail.
 . "$(dirname "$0")/lib.sh"
 need "python3" python3 -c 'import socket'
@@ -18,13 +19,34 @@ import json, socket, sys, threading, time
 port = int(sys.argv[1])
 def handle(c):
     f = c.makefile('rb')
-    head = b''
-    while not head.endswith(b'\r\n\r\n'):
-        ch = f.read(1)
-        if not ch:
-            return
-        head += ch
-    path = head.split(b' ')[1].decode()
+    served = 0
+    while True:
+        head = b''
+        while not head.endswith(b'\r\n\r\n'):
+            ch = f.read(1)
+            if not ch:
+                return
+            head += ch
+        n = int(([l.split(b':')[1] for l in head.split(b'\r\n') if l.lower().startswith(b'content-length')] or [b'0'])[0])
+        f.read(n)
+        path = head.split(b' ')[1].decode()
+        if path.endswith('/sources/ka'):  # keep-alive: the connection is pooled
+            c.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}')
+            served += 1
+            continue
+        if '/health/nodes/' in path:
+            if served:  # as if it had closed the idle connection just as the request came
+                c.close()
+                return
+            c.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}')
+            served += 1
+            continue
+        one(c, path, port)
+        time.sleep(0.2)
+        c.close()
+        return
+
+def one(c, path, port):
     if path.endswith('/self'):
         time.sleep(30)                      # never answers
     elif path.endswith('/devices'):
@@ -44,8 +66,7 @@ def handle(c):
             part = (b',' if i else b'') + item
             c.sendall(b'%x\r\n%s\r\n' % (len(part), part))
         c.sendall(b'1\r\n]\r\n0\r\n\r\n')
-    time.sleep(0.2)
-    c.close()
+
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('127.0.0.1', port))
@@ -92,6 +113,18 @@ check "... and the front says so in its log" grep -q 'passed without rewriting' 
 check "B-24 the gateway errors are logged" bash -c "grep -q 'rejected 504' '$T/front.err' && grep -q 'rejected 502' '$T/front.err'"
 "${C[@]}" "$U/sources"
 check "the front still serves afterwards" status_is 200
+
+# A pooled connection the backend closes as the request arrives: a GET is
+# sent again on a fresh connection; a POST (not to be sent twice) does not
+# take a connection that has been idle a while.
+R=https://localhost:$FP/x-nmos/registration/v1.3/health/nodes/n1
+"${C[@]}" "$U/sources/ka"
+"${C[@]}" "$R"
+check "a GET on a pooled connection the backend dropped is retried -> 200" status_is 200
+"${C[@]}" "$U/sources/ka"
+sleep 1.5  # the pooled connection is now idle for longer than a POST trusts
+"${C[@]}" -X POST "$R"
+check "a POST takes no long-idle pooled connection -> 200" status_is 200
 kill -TERM "$FRONT"; wait "$FRONT"; rc=$?
 check "clean exit under ASan (exit $rc)" test "$rc" = 0
 finish
