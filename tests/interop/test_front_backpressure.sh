@@ -150,4 +150,7 @@ check "client->backend: the front stops reading the client ($((SENT / 1048576)) 
 check "client->backend: the front's memory stays bounded (RSS +$(((RSS2 - RSS0) / 1024)) MiB)" \
   test $((RSS2 - RSS0)) -lt $((48 * 1024))
 grep -q Traceback "$T/wsend.out" && cat "$T/wsend.out"
+# Stopped with a tunnel open and its backend queue full: everything is freed.
+kill -TERM "$FRONT"; wait "$FRONT"; rc=$?
+check "SIGTERM with a full tunnel open: clean exit under ASan (exit $rc)" test "$rc" = 0
 finish
