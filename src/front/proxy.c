@@ -27,6 +27,7 @@ struct fconn {
     bool hold_json;
     bool close_after;
     bool done;               /* the response ended (handled after the parser returns) */
+    bool continued;          /* Expect: 100-continue handled for this request */
     enum cg_front_framing framing;
     struct cg_buf pending;   /* client bytes that wait for the exchange to end */
     struct cg_buf reqbuf;    /* the request as sent, for one retry */
@@ -448,6 +449,7 @@ static void exchange_end(struct fconn *fc)
     struct bconn *b = fc->b;
     fc->b = NULL;
     fc->busy = fc->done = fc->head_sent = fc->hold_json = fc->retried = fc->upgrade = false;
+    fc->continued = false;
     cg__buf_reset(&fc->reqbuf);
     if (b != NULL)
         pool_put(b);
@@ -728,23 +730,64 @@ static enum cg_err build_request(struct fconn *fc, const struct cg_front_route *
     return rc;
 }
 
-static void dispatch(struct fconn *fc)
+/* Path and method (B-22): false when the front answered already (404, 405,
+ * a preflight). *rtp: the route (NULL for an extra WebSocket prefix). */
+static bool admit(struct fconn *fc, const struct cg_front_route **rtp, bool *ws_extra)
 {
-    struct cg_front *f = fc->f;
     const struct cg_http_request *r = &fc->hp.req;
     const struct cg_front_route *rt = cg__front_route_match(r->path, strlen(r->path));
-    bool ws_extra = r->upgrade && ws_prefix_ok(f, r->path);
-    unsigned methods = rt != NULL ? rt->methods : ws_extra ? CG_HTTP_GET : 0;
-    if (rt == NULL && !ws_extra) {
+    *ws_extra = r->upgrade && ws_prefix_ok(fc->f, r->path);
+    unsigned methods = rt != NULL ? rt->methods : *ws_extra ? CG_HTTP_GET : 0;
+    *rtp = rt;
+    if (rt == NULL && !*ws_extra) {
         refuse(fc, r->method_bit == 0 ? 405 : 404,
                r->method_bit == 0 ? "method not allowed" : "no such path", 0);
-        return;
+        return false;
     }
     if (!(methods & r->method_bit)) {
         if (!preflight(fc, methods))
             refuse(fc, 405, "method not allowed", methods); /* B-22 */
-        return;
+        return false;
     }
+    return true;
+}
+
+/* RFC 9110 §10.1.1: a client waiting with its body for 100 Continue gets it
+ * once the head has passed the path, method and media type checks; a
+ * refusal comes at once instead. false: refused. */
+static bool expect_continue(struct fconn *fc)
+{
+    const struct cg_http_request *r = &fc->hp.req;
+    const char *e;
+    if (fc->continued || fc->hp.complete || r->path == NULL ||
+        (e = cg__http_request_header(r, "Expect")) == NULL || strcasecmp(e, "100-continue") != 0)
+        return true;
+    fc->continued = true;
+    const struct cg_front_route *rt;
+    bool ws_extra;
+    if (!admit(fc, &rt, &ws_extra))
+        return false;
+    const char *ct = cg__http_request_header(r, "Content-Type");
+    if (rt != NULL && (rt->flags & CG_FRONT_R_JSON) && ct != NULL && !is_json(ct)) {
+        refuse(fc, 415, "the body must be application/json", 0);
+        return false;
+    }
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (cg__conn_write(&fc->conn, cont, sizeof(cont) - 1) != CG_OK) {
+        cg__conn_close(&fc->conn, "write failed");
+        return false;
+    }
+    return true;
+}
+
+static void dispatch(struct fconn *fc)
+{
+    struct cg_front *f = fc->f;
+    const struct cg_http_request *r = &fc->hp.req;
+    const struct cg_front_route *rt;
+    bool ws_extra;
+    if (!admit(fc, &rt, &ws_extra))
+        return;
     const char *reason = NULL;
     if (r->upgrade && cg__http_header_has_token(cg__http_request_header(r, "Upgrade"),
                                                 "websocket")) {
@@ -784,8 +827,10 @@ static void on_http_data(struct fconn *fc, const uint8_t *p, size_t n)
             refuse(fc, fc->hp.error_status, fc->hp.error_reason, 0);
             return;
         }
-        if (!fc->hp.complete)
+        if (!fc->hp.complete) {
+            expect_continue(fc);
             return;
+        }
         dispatch(fc);
     }
     if (n == 0 || fc->conn.state == CG_CONN_CLOSED || fc->conn.state == CG_CONN_DRAINING)

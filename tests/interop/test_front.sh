@@ -161,6 +161,12 @@ curl -s --http1.0 --cacert "$P/root-ca.pem" -D "$T/head10" -o "$T/sdp10" "$U$X/c
 check "an HTTP/1.0 client gets it whole, without chunked encoding (it ends with the connection)" \
   bash -c "[ \$(stat -c %s '$T/sdp10') = 200052 ] && ! grep -qi '^Transfer-Encoding' '$T/head10' && grep -qi '^Connection: close' '$T/head10'"
 
+# ---- Expect: 100-continue (RFC 9110 §10.1.1): answered once the head passes ----
+"${C[@]}" -X PATCH "${J[@]}" -H 'Expect: 100-continue' --data '{"master_enable": false}' "$U$X/connection/v1.1/single/senders/s1/staged"
+check "Expect: 100-continue gets 100 Continue, then the answer" bash -c "grep -q '^HTTP/1.1 100 Continue' '$T/head' && grep -q '^HTTP/1.1 200' '$T/head'"
+"${C[@]}" -X PUT "${J[@]}" -H 'Expect: 100-continue' --data '{}' "$U$X/connection/v1.1/single/senders/s1/staged"
+check "Expect: 100-continue on a method not allowed gets the 405 without 100 Continue" bash -c "! grep -q ' 100 ' '$T/head' && grep -q '^HTTP/1.1 405' '$T/head'"
+
 # ---- B-22: 405 + Allow, before the backend ----
 before=$(backend_saw '"DELETE"')
 "${C[@]}" -X DELETE -H 'Authorization: Basic c2VjcmV0OnBhc3N3b3Jk' "$U$X/node/v1.3/self"
