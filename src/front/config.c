@@ -2,6 +2,7 @@
 #include "front/front.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,7 +65,7 @@ enum cg_err cg_front_config_set_backend(struct cg_front_config *cfg, const char 
     CG_CHECK(inet_pton(AF_INET, addr, tmp) == 1 || inet_pton(AF_INET6, addr, tmp) == 1,
              CG_EINVAL);
     CG_CHECK(strlen(addr) < sizeof(cfg->backend), CG_EINVAL);
-    strcpy(cfg->backend, addr);
+    snprintf(cfg->backend, sizeof(cfg->backend), "%s", addr);
     cfg->port = port;
     cfg->ws_port = ws_port != 0 ? ws_port : port;
     return CG_OK;
