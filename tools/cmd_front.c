@@ -3,7 +3,8 @@
  *
  * The file is "key = value" lines, '#' comments, an optional [front] header;
  * one table row per key drives parsing and --help. SIGHUP reloads the
- * certificates, SIGINT/SIGTERM stop. */
+ * certificates, SIGINT/SIGTERM stop; the counters are printed as one JSON
+ * line on stdout at the end. */
 #include "commands.h"
 #include "tool_util.h"
 
@@ -458,6 +459,13 @@ int cmd_front(int argc, char **argv)
     printf("castgate front: listening on port %u\n", (unsigned)cg_front_port(r.front, 0));
     fflush(stdout);
     run_loop(&r);
+    struct cg_front_stats st;
+    cg_front_get_stats(r.front, &st);
+    printf("{\"requests\":%llu,\"refused\":%llu,\"bad_gateway\":%llu,\"rewritten\":%llu,"
+           "\"pool_reused\":%llu,\"tunnels\":%llu}\n",
+           (unsigned long long)st.requests, (unsigned long long)st.refused,
+           (unsigned long long)st.bad_gateway, (unsigned long long)st.rewritten,
+           (unsigned long long)st.pool_reused, (unsigned long long)st.tunnels);
     rc = 0;
 out:
     for (size_t i = 0; i < 3; i++)

@@ -244,4 +244,8 @@ check "backend down -> 502 from the front" bash -c "head -1 '$T/head' | grep -q 
 
 kill -TERM "$FRONT"; wait "$FRONT"; rc=$?
 check "the front stops on SIGTERM, cleanly under ASan (exit $rc)" test "$rc" = 0
+check "its counters at exit saw this run (requests, refusals, 502s, rewrites, pool reuse, tunnels)" python3 -c "
+import json, sys
+d = json.loads(open('$T/front.out').read().splitlines()[-1])
+sys.exit(0 if all(d[k] > 0 for k in ('requests', 'refused', 'bad_gateway', 'rewritten', 'pool_reused', 'tunnels')) and d['tunnels'] == 2 else d)"
 finish
