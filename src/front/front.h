@@ -159,6 +159,8 @@ struct cg_front_wsrw {
     size_t hlen, need;     /* header bytes held / needed */
     uint64_t left;         /* payload bytes still to come */
     bool hold;             /* this frame's payload is held for rewriting */
+    bool in_frag;          /* a fragmented text message is being held */
+    bool frag_pass;        /* a fragmented message passes unchanged to its end */
     struct cg_buf msg;
     const struct cg_front_rw *rw;
     size_t max;

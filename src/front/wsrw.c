@@ -1,10 +1,13 @@
 /* WebSocket frames from the backend to the client, sans-I/O (RFC 6455 §5.2).
- * A server's frames are unmasked; a complete text message in one frame (FIN,
- * opcode 1, no RSV bit, at most the JSON bound) is held, its JSON rewritten
- * like an HTTP response (Query API grains carry resources with hrefs and
- * endpoints) and framed again with its new length. Everything else (binary,
- * control frames, fragments, frames over the bound, payloads that are not
- * JSON) passes byte for byte as it arrives, so nothing large is held. */
+ * A server's frames are unmasked; a text message (opcode 1, no RSV bit) of at
+ * most the JSON bound, in one frame or in fragments (§5.4), is held, its JSON
+ * rewritten like an HTTP response (Query API grains carry resources with
+ * hrefs and endpoints) and sent as one frame with its new length; control
+ * frames between fragments pass at once. A fragmented message that outgrows
+ * the bound is let go: what was held leaves as its first fragment, the rest
+ * passes as it comes. Everything else (binary, frames over the bound,
+ * payloads that are not JSON) passes byte for byte, so nothing large is
+ * held. */
 #include "front/front.h"
 
 #include <string.h>
@@ -69,7 +72,7 @@ static enum cg_err finish_held(struct cg_front_wsrw *w, struct cg_buf *out)
     const struct cg_buf *use = rc == CG_OK && changed ? &nb : &w->msg;
     if (rc == CG_OK && changed)
         w->rewritten++;
-    rc = frame_header(w->hdr[0], use->len, out);
+    rc = frame_header(0x81, use->len, out); /* one final text frame */
     if (rc == CG_OK)
         rc = cg__buf_append(out, use->data, use->len);
     cg__buf_free(&nb);
@@ -77,11 +80,47 @@ static enum cg_err finish_held(struct cg_front_wsrw *w, struct cg_buf *out)
     return rc;
 }
 
+/* A held fragmented message outgrew the bound: what was held leaves as its
+ * first (non-final) text fragment; its later frames pass unchanged. */
+static enum cg_err let_go(struct cg_front_wsrw *w, struct cg_buf *out)
+{
+    CG_GUARD(frame_header(0x01, w->msg.len, out));
+    CG_GUARD(cg__buf_append(out, w->msg.data, w->msg.len));
+    cg__buf_reset(&w->msg);
+    w->in_frag = false;
+    w->frag_pass = true;
+    return CG_OK;
+}
+
+/* Whether this frame's payload is held, given its header. */
+static enum cg_err decide(struct cg_front_wsrw *w, struct cg_buf *out)
+{
+    uint8_t b0 = w->hdr[0], op = b0 & 0x0F;
+    bool fin = (b0 & 0x80) != 0, plain = (b0 & 0x70) == 0 && !(w->hdr[1] & 0x80);
+    w->hold = false;
+    if (w->rw == NULL || (op & 0x08)) /* control frames pass, even between fragments */
+        return CG_OK;
+    if (op == 1 && plain && w->left <= w->max && !w->in_frag && !w->frag_pass) {
+        w->hold = true;
+        w->in_frag = !fin;
+        return CG_OK;
+    }
+    if (op == 0 && w->in_frag) {
+        if (plain && w->msg.len + w->left <= w->max) {
+            w->hold = true;
+            return CG_OK;
+        }
+        CG_GUARD(let_go(w, out));
+    }
+    if (op == 1 && !fin && !w->in_frag)
+        w->frag_pass = true;
+    return CG_OK;
+}
+
 static enum cg_err header_done(struct cg_front_wsrw *w, struct cg_buf *out)
 {
     w->left = payload_len(w->hdr);
-    bool masked = (w->hdr[1] & 0x80) != 0;
-    w->hold = w->rw != NULL && w->hdr[0] == 0x81 && !masked && w->left <= w->max;
+    CG_GUARD(decide(w, out));
     if (!w->hold)
         CG_GUARD(cg__buf_append(out, w->hdr, w->hlen));
     return CG_OK;
@@ -89,7 +128,15 @@ static enum cg_err header_done(struct cg_front_wsrw *w, struct cg_buf *out)
 
 static enum cg_err frame_end(struct cg_front_wsrw *w, struct cg_buf *out)
 {
-    enum cg_err rc = w->hold ? finish_held(w, out) : CG_OK;
+    uint8_t b0 = w->hdr[0];
+    bool fin = (b0 & 0x80) != 0, data = (b0 & 0x08) == 0;
+    enum cg_err rc = CG_OK;
+    if (w->hold && fin) {
+        rc = finish_held(w, out);
+        w->in_frag = false;
+    }
+    if (!w->hold && data && fin)
+        w->frag_pass = false; /* a passed message ended */
     w->hold = false;
     w->hlen = 0;
     w->need = 2;

@@ -203,8 +203,15 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         with LOCK:
             items = [{'path': n['id'], 'post': n} for n in REGISTRY['nodes'].values()]
-        self.frame(json.dumps(grain(sub, items)).encode())
+        g = json.dumps(grain(sub, items)).encode()
+        self.frame(g)
         self.frame(b'\x00\x01binary-untouched', opcode=2)
+        # the same grain again in three fragments, a ping between them (RFC 6455 §5.4)
+        third = len(g) // 3
+        self.frame(g[:third], opcode=1, fin=False)
+        self.frame(b'', opcode=9)
+        self.frame(g[third:2 * third], opcode=0, fin=False)
+        self.frame(g[2 * third:], opcode=0)
         self.close_connection = True
         # Wait for the client's close frame (or EOF), answer it.
         try:
@@ -214,14 +221,14 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def frame(self, payload, opcode=1):
-        n = len(payload)
+    def frame(self, payload, opcode=1, fin=True):
+        n, fin = len(payload), 0x80 if fin else 0
         if n < 126:
-            h = struct.pack('!BB', 0x80 | opcode, n)
+            h = struct.pack('!BB', fin | opcode, n)
         elif n < 65536:
-            h = struct.pack('!BBH', 0x80 | opcode, 126, n)
+            h = struct.pack('!BBH', fin | opcode, 126, n)
         else:
-            h = struct.pack('!BBQ', 0x80 | opcode, 127, n)
+            h = struct.pack('!BBQ', fin | opcode, 127, n)
         self.wfile.write(h + payload)
         self.wfile.flush()
 

@@ -102,18 +102,20 @@ check "secure subscription -> 201 (the plain backend was asked for ws)" status_i
 check "subscription: ws_href wss on the front, secure true" json_is "$T/body" \
   "d['ws_href'].startswith('wss://localhost:$FP/') and d['secure'] is True"
 WS=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("ws_href",""))' "$T/body")
-timeout 30 node "$SRC/tests/interop/wsclient.js" "$WS" --ca "$P/root-ca.pem" --expect 2 --timeout 15000 >"$T/ws.out" 2>&1
+timeout 30 node "$SRC/tests/interop/wsclient.js" "$WS" --ca "$P/root-ca.pem" --expect 3 --timeout 15000 >"$T/ws.out" 2>&1
 check "wss subscription opened through the front" grep -q '"event":"open"' "$T/ws.out"
-python3 - "$T/ws.out" "$T/grain.json" <<'PY'
+python3 - "$T/ws.out" "$T/grain" <<'PY'
 import json, sys
+n = 0
 for line in open(sys.argv[1]):
     e = json.loads(line)
     if e.get('event') == 'message' and not e['binary']:
-        open(sys.argv[2], 'w').write(e['data'])
-        break
+        n += 1
+        open('%s%d.json' % (sys.argv[2], n), 'w').write(e['data'])
 PY
-check "a grain arrived with the registered node" grep -q 3b8be755 "$T/grain.json"
-check "the grain's URLs are https on the front" secure_urls "$T/grain.json"
+check "a grain arrived with the registered node" grep -q 3b8be755 "$T/grain1.json"
+check "the grain's URLs are https on the front" secure_urls "$T/grain1.json"
+check "the same grain sent in fragments arrives whole, its URLs https" bash -c "cmp -s '$T/grain1.json' '$T/grain2.json'"
 check "a binary frame passes unchanged" grep -q '"binary":true,"bytes":18' "$T/ws.out"
 SID=${WS##*/}
 timeout 30 node "$SRC/tests/interop/wsclient.js" "wss://localhost:$FP/ws-extra/$SID" --ca "$P/root-ca.pem" --expect 1 --timeout 15000 >"$T/ws2.out" 2>&1

@@ -519,6 +519,73 @@ static void test_wsrw_long_lengths_and_bound(void **state)
     cg__front_wsrw_free(&w);
 }
 
+/* A frame into buf at *k. */
+static void put_frame(uint8_t *buf, size_t *k, uint8_t b0, const char *payload)
+{
+    size_t n = strlen(payload);
+    buf[(*k)++] = b0;
+    buf[(*k)++] = (uint8_t)n;
+    memcpy(buf + *k, payload, n);
+    *k += n;
+}
+
+static void test_wsrw_fragmented_text(void **state)
+{
+    (void)state;
+    uint8_t in[256];
+    size_t k = 0;
+    put_frame(in, &k, 0x01, "{\"href\": \"http://127.0");   /* text, not final */
+    put_frame(in, &k, 0x89, "p");                           /* a ping between fragments */
+    put_frame(in, &k, 0x00, ".0.1:8080/x\"");                /* continuation */
+    put_frame(in, &k, 0x80, "}");                           /* final continuation */
+    put_frame(in, &k, 0x82, "b");                           /* then binary */
+    const char *want = "{\"href\": \"https://node.example.com:8443/x\"}";
+    for (size_t step = 1; step <= k; step++) {
+        struct cg_front_wsrw w;
+        cg__front_wsrw_init(&w, &RW, 1024);
+        struct cg_buf out;
+        cg__buf_init(&out, 0);
+        for (size_t off = 0; off < k; off += step)
+            assert_int_equal(cg__front_wsrw_feed(&w, in + off, off + step > k ? k - off : step,
+                                                 &out), CG_OK);
+        /* the ping first (it is not held), then one final text frame, then binary */
+        assert_int_equal(out.len, 3 + 2 + strlen(want) + 3);
+        assert_memory_equal(out.data, "\x89\x01p", 3);
+        assert_int_equal(out.data[3], 0x81);
+        assert_int_equal(out.data[4], strlen(want));
+        assert_memory_equal(out.data + 5, want, strlen(want));
+        assert_memory_equal(out.data + 5 + strlen(want), "\x82\x01" "b", 3);
+        cg__buf_free(&out);
+        cg__front_wsrw_free(&w);
+    }
+}
+
+static void test_wsrw_fragmented_over_the_bound(void **state)
+{
+    (void)state;
+    uint8_t in[256];
+    size_t k = 0;
+    put_frame(in, &k, 0x01, "[\"http://127.0.0.1:8080/\"");
+    put_frame(in, &k, 0x00, ", \"0123456789012345678901234567890123456789\"");
+    put_frame(in, &k, 0x80, "]");
+    put_frame(in, &k, 0x81, "[\"http://127.0.0.1:8080/\"]"); /* the next message: rewritten */
+    struct cg_front_wsrw w;
+    cg__front_wsrw_init(&w, &RW, 40);
+    struct cg_buf out;
+    cg__buf_init(&out, 0);
+    assert_int_equal(cg__front_wsrw_feed(&w, in, k, &out), CG_OK);
+    /* the first three frames leave as they came (the first re-framed with its own
+     * length: the same bytes here), the last is rewritten */
+    size_t first3 = k - 2 - strlen("[\"http://127.0.0.1:8080/\"]");
+    assert_true(out.len > first3);
+    assert_memory_equal(out.data, in, first3);
+    char *tail = cg__strndup((char *)out.data + first3 + 2, out.len - first3 - 2);
+    assert_string_equal(tail, "[\"https://node.example.com:8443/\"]");
+    free(tail);
+    cg__buf_free(&out);
+    cg__front_wsrw_free(&w);
+}
+
 /* ---- the configuration API ---- */
 
 static void test_config_checks_on_the_spot(void **state)
@@ -593,6 +660,8 @@ int main(void)
         cmocka_unit_test(test_response_head),
         cmocka_unit_test(test_wsrw_rewrites_text_passes_rest),
         cmocka_unit_test(test_wsrw_long_lengths_and_bound),
+        cmocka_unit_test(test_wsrw_fragmented_text),
+        cmocka_unit_test(test_wsrw_fragmented_over_the_bound),
         cmocka_unit_test(test_config_checks_on_the_spot),
         cmocka_unit_test(test_front_new_needs_backend_and_public),
     };
