@@ -283,7 +283,10 @@ static void to_client(struct fconn *fc, const void *p, size_t n)
     }
 }
 
-static void send_head(struct fconn *fc, enum cg_front_framing framing, uint64_t length)
+/* The response head, and with it a whole body when there is one (a rewritten
+ * JSON body: one TLS record and one write for the pair). */
+static void send_head_body(struct fconn *fc, enum cg_front_framing framing, uint64_t length,
+                           const struct cg_buf *body)
 {
     struct cg_buf out;
     cg__buf_init(&out, 0);
@@ -294,11 +297,19 @@ static void send_head(struct fconn *fc, enum cg_front_framing framing, uint64_t 
                                   .close = fc->close_after};
     fc->framing = framing;
     fc->head_sent = true;
-    if (cg__front_response_head(&h, &out) == CG_OK)
+    enum cg_err rc = cg__front_response_head(&h, &out);
+    if (rc == CG_OK && body != NULL)
+        rc = cg__buf_append(&out, body->data, body->len);
+    if (rc == CG_OK)
         to_client(fc, out.data, out.len);
     else
         cg__conn_close(&fc->conn, "response head failed");
     cg__buf_free(&out);
+}
+
+static void send_head(struct fconn *fc, enum cg_front_framing framing, uint64_t length)
+{
+    send_head_body(fc, framing, length, NULL);
 }
 
 static void open_tunnel(struct fconn *fc)
@@ -405,8 +416,7 @@ static void finish_json(struct fconn *fc)
     const struct cg_buf *use = rc == CG_OK && changed ? &out : &fc->json;
     if (rc == CG_OK && changed)
         fc->f->st.rewritten++;
-    send_head(fc, CG_FRONT_LENGTH, use->len);
-    to_client(fc, use->data, use->len);
+    send_head_body(fc, CG_FRONT_LENGTH, use->len, use);
     cg__buf_free(&out);
     cg__buf_reset(&fc->json);
 }
