@@ -14,10 +14,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (r->methods == 0 || size == 0 || data[0] != '/')
         abort();
-    /* a match never contains an empty segment, a NUL or a percent sign */
-    for (size_t i = 0; i < size; i++)
+    /* a match never contains an empty segment, a NUL, a percent sign or a
+     * dot-segment (RFC 3986 §5.2.4) */
+    for (size_t i = 0; i < size; i++) {
         if (data[i] == '\0' || data[i] == '%' ||
             (i + 1 < size && data[i] == '/' && data[i + 1] == '/'))
             abort();
+        size_t j = i + 1;
+        while (data[i] == '/' && j < size && data[j] == '.' && j - i <= 2)
+            j++;
+        if (data[i] == '/' && j > i + 1 && (j == size || data[j] == '/'))
+            abort();
+    }
     return 0;
 }

@@ -117,11 +117,16 @@ static bool one_of(const char *s, size_t n, const char *const *set)
     return false;
 }
 
-/* An {id}: a non-empty segment of unreserved characters (RFC 3986 §2.3);
- * NMOS ids are UUIDs, but the backend is the judge of which exist. */
+/* An {id}: a non-empty segment of unreserved characters (RFC 3986 §2.3),
+ * not a dot-segment; NMOS ids are UUIDs, but the backend is the judge of
+ * which exist. */
 static bool id_ok(const char *s, size_t n)
 {
     if (n == 0 || n > 128)
+        return false;
+    /* RFC 3986 §5.2.4: "." and ".." are dot-segments a backend may remove,
+     * acting on another path than the one checked here. */
+    if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];

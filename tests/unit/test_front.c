@@ -59,6 +59,20 @@ static void test_routes_refuse_what_the_raml_lacks(void **state)
     assert_int_equal(methods_of("x-nmos"), 0);
 }
 
+/* RFC 3986 §5.2.4: a backend that removes dot-segments would act on another
+ * path than the one the front checked (PATCH .../senders/../staged is
+ * .../single/staged there), so an {id} is never "." or "..". */
+static void test_routes_no_dot_segments(void **state)
+{
+    (void)state;
+    assert_int_equal(methods_of("/x-nmos/node/v1.3/sources/.."), 0);
+    assert_int_equal(methods_of("/x-nmos/node/v1.3/sources/."), 0);
+    assert_int_equal(methods_of("/x-nmos/connection/v1.1/single/senders/../staged"), 0);
+    assert_int_equal(methods_of("/x-nmos/registration/v1.3/resource/nodes/../"), 0);
+    assert_int_equal(methods_of("/x-nmos/node/v1.3/sources/a..b"), CG_HTTP_GET | CG_HTTP_HEAD);
+    assert_int_equal(methods_of("/x-nmos/node/v1.3/sources/.hidden"), CG_HTTP_GET | CG_HTTP_HEAD);
+}
+
 static void test_routes_flags(void **state)
 {
     (void)state;
@@ -643,6 +657,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes_methods_per_raml),
         cmocka_unit_test(test_routes_refuse_what_the_raml_lacks),
+        cmocka_unit_test(test_routes_no_dot_segments),
         cmocka_unit_test(test_routes_flags),
         cmocka_unit_test(test_json_check),
         cmocka_unit_test(test_rewrite_node_self),
