@@ -462,10 +462,16 @@ int cmd_front(int argc, char **argv)
     struct cg_front_stats st;
     cg_front_get_stats(r.front, &st);
     printf("{\"requests\":%llu,\"refused\":%llu,\"bad_gateway\":%llu,\"rewritten\":%llu,"
-           "\"pool_reused\":%llu,\"tunnels\":%llu}\n",
+           "\"pool_reused\":%llu,\"tunnels\":%llu,\"setup\":{",
            (unsigned long long)st.requests, (unsigned long long)st.refused,
            (unsigned long long)st.bad_gateway, (unsigned long long)st.rewritten,
            (unsigned long long)st.pool_reused, (unsigned long long)st.tunnels);
+    struct cg_wss_stats hs = {0}; /* set-up results by reason, as the engine counts them */
+    cg_server_handshake_stats(cg_front_server(r.front), &hs);
+    for (int i = 0; i < CG_WSS_RESULTS; i++)
+        printf("%s\"%s\":%llu", i ? "," : "", cg_wss_result_name((enum cg_wss_result)i),
+               (unsigned long long)hs.result[i]);
+    printf("}}\n");
     rc = 0;
 out:
     for (size_t i = 0; i < 3; i++)

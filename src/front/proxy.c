@@ -7,6 +7,7 @@
 #include "wss/wss.h"
 #include "ws/ws.h"
 
+#include <openssl/err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,15 @@ static void send_request(struct fconn *fc);
 
 static uint64_t flim(const struct cg_front *f, enum cg_front_limit w) { return f->cfg.lim[w]; }
 
+/* The server's set-up results (cg_server_handshake_stats) count the
+ * front's connections too: one result each request or TLS failure. */
+static void count(struct fconn *fc, enum cg_wss_result r)
+{
+    struct cg_server *srv = fc->f->srv;
+    if (srv != NULL && (unsigned)r < CG_WSS_RESULTS)
+        srv->hs.result[r]++;
+}
+
 /* ---- answers of the front itself (B-22, B-23, B-24) ---- */
 
 /* B-24: who, what, why; never headers or bodies, so never credentials. */
@@ -134,6 +144,7 @@ static void refuse(struct fconn *fc, int status, const char *reason, unsigned al
         fc->f->st.bad_gateway++;
     else
         fc->f->st.refused++;
+    count(fc, cg_wss_result_of_http(status));
     log_refusal(fc, status, reason);
     answer(fc, &res);
     cg__http_response_free(&res);
@@ -297,6 +308,7 @@ static void send_head_body(struct fconn *fc, enum cg_front_framing framing, uint
                                   .close = fc->close_after};
     fc->framing = framing;
     fc->head_sent = true;
+    count(fc, cg_wss_result_of_http(fc->b->resp.status)); /* the backend's answer */
     enum cg_err rc = cg__front_response_head(&h, &out);
     if (rc == CG_OK && body != NULL)
         rc = cg__buf_append(&out, body->data, body->len);
@@ -879,11 +891,15 @@ static void c_tls_done(struct cg_conn *conn)
 
 static void c_tls_failed(struct cg_conn *conn)
 {
+    unsigned long e = ERR_peek_error();
+    count(conn->user, cg_wss_result_of_tls(ERR_GET_LIB(e) == ERR_LIB_SSL ? ERR_GET_REASON(e) : 0));
     char what[128];
     snprintf(what, sizeof(what), "%s: TLS handshake refused", conn->peer);
     cg__tls_log_errors(conn->ctx, CG_LOG_WARN, what); /* B-24 */
     cg__conn_drain_and_close(conn);
 }
+
+static void c_not_tls(struct cg_conn *conn) { count(conn->user, CG_WSS_NOT_TLS); } /* B-20 */
 
 static void c_writable(struct cg_conn *conn)
 {
@@ -899,6 +915,7 @@ static void c_timeout(struct cg_conn *conn)
 {
     struct fconn *fc = conn->user;
     if (conn->state == CG_CONN_TLS) {
+        count(fc, CG_WSS_TIMEOUT);
         cg__log(conn->ctx, CG_LOG_INFO, "front", "%s: TLS handshake timed out", conn->peer);
         cg__conn_close(conn, "handshake timeout");
     } else if (fc->tunnel) {
@@ -949,6 +966,7 @@ static const struct cg_conn_ops front_ops = {
     .name = "nmos front",
     .tls_done = c_tls_done,
     .tls_failed = c_tls_failed,
+    .not_tls = c_not_tls,
     .data = c_data,
     .writable = c_writable,
     .timeout = c_timeout,

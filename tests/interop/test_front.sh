@@ -250,4 +250,8 @@ check "its counters at exit saw this run (requests, refusals, 502s, rewrites, po
 import json, sys
 d = json.loads(open('$T/front.out').read().splitlines()[-1])
 sys.exit(0 if all(d[k] > 0 for k in ('requests', 'refused', 'bad_gateway', 'rewritten', 'pool_reused', 'tunnels')) and d['tunnels'] == 2 else d)"
+check "the engine's set-up results count the front's connections (ok, not_tls B-20, tls_version B-02 from check tls, http_405 B-22, http_400)" python3 -c "
+import json, sys
+d = json.loads(open('$T/front.out').read().splitlines()[-1])['setup']
+sys.exit(0 if d['ok'] > 10 and d['not_tls'] >= 1 and d['tls_version'] >= 1 and d['http_405'] >= 4 and d['http_400'] >= 2 else d)"
 finish
