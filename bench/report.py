@@ -19,14 +19,14 @@ import statistics
 import subprocess
 import sys
 
-ORDER = ["relay", "reconnect", "codec", "handshake", "scale", "echo", "hostile"]
+ORDER = ["relay", "reconnect", "codec", "handshake", "scale", "echo", "hostile", "front"]
 # Metric columns in this order first; any other scalar metric follows.
-PREFERRED = ["msgs_per_s", "conns_per_s", "MB_per_s", "connections", "p50_us", "p99_us", "p999_us", "max_us",
+PREFERRED = ["msgs_per_s", "conns_per_s", "requests_per_s", "MB_per_s", "connections", "p50_us", "p99_us", "p999_us", "max_us",
              "added_p50_us", "added_p99_us", "added_p999_us", "p50_ms", "p99_ms", "max_ms", "rss_kb",
              "bytes_per_conn", "cpu_cores", "cpu_us_per_msg", "errors"]
 LATENCY = [("p50_us", "p50"), ("p99_us", "p99"), ("p999_us", "p99.9")]
 LATENCY_MS = [("p50_ms", "p50"), ("p99_ms", "p99"), ("max_ms", "max")]
-RATES = ["msgs_per_s", "conns_per_s", "MB_per_s", "connections", "bytes_per_conn", "rss_kb"]
+RATES = ["msgs_per_s", "conns_per_s", "requests_per_s", "MB_per_s", "connections", "bytes_per_conn", "rss_kb"]
 LABELS = {"msgs_per_s": "messages/s", "conns_per_s": "connections/s", "MB_per_s": "MB/s",
           "connections": "connections held", "bytes_per_conn": "bytes per connection", "rss_kb": "RSS (KB)"}
 

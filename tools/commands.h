@@ -17,6 +17,7 @@ int cmd_mos_serve(int argc, char **argv);
 int cmd_mos_send(int argc, char **argv);
 int cmd_mos_catalog(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_front(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
 int cmd_passwd(int argc, char **argv);
 int cmd_run(int argc, char **argv);
@@ -29,6 +30,7 @@ int cmd_config(int argc, char **argv); /* hidden: not in CG_COMMANDS */
 #define CG_COMMANDS                                                                                \
     {"run", "the gateway: legacy MOS 2.x gear on MOS 4.0", cmd_run},                              \
     {"serve", "serve a BCP-003-01 HTTPS/WSS endpoint (WebSocket echo)", cmd_serve},                \
+    {"front", "an NMOS node or registry (plain HTTP/ws) behind BCP-003-01", cmd_front},           \
     {"connect", "connect to a wss endpoint, send, print what arrives (JSON)", cmd_connect},       \
     {"cert", "certificate authority, issuing, revocation, OCSP responder, cert store", cmd_cert},   \
     {"trust", "trusted roots (add/remove/list) and pins for self-signed peers", cmd_trust},      \

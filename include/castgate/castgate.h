@@ -13,5 +13,6 @@
 #include <castgate/cert.h>
 #include <castgate/relay.h>
 #include <castgate/stats.h>
+#include <castgate/front.h>
 
 #endif

@@ -59,7 +59,7 @@ static void on_write(uv_write_t *req, int status)
         return;
     }
     uint64_t max = cg__conn_lim(c, CG_LIMIT_MAX_WRITE_QUEUE);
-    if (c->read_paused && c->queued <= max / 2) {
+    if (c->read_paused && !c->held && c->queued <= max / 2) {
         c->read_paused = false;
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     }
@@ -136,6 +136,20 @@ static void pause_if_blocked(struct cg_conn *c)
     if (!c->read_paused && cg__conn_write_blocked(c)) {
         c->read_paused = true; /* a peer that does not read stops being read */
         uv_read_stop((uv_stream_t *)&c->tcp);
+    }
+}
+
+void cg__conn_hold_reading(struct cg_conn *c, bool hold)
+{
+    if (c->state == CG_CONN_CLOSED || c->held == hold)
+        return;
+    c->held = hold;
+    if (hold && !c->read_paused) {
+        c->read_paused = true;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    } else if (!hold && c->read_paused && !cg__conn_write_blocked(c)) {
+        c->read_paused = false;
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     }
 }
 

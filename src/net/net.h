@@ -81,6 +81,7 @@ struct cg_conn {
     enum cg_conn_state state;
     char peer[64];
     bool read_paused;
+    bool held;          /* the user holds reading (cg__conn_hold_reading) */
     bool first_byte_seen;
     size_t queued;      /* bytes handed to uv_write and not yet written */
     int open_handles;   /* tcp + timer not yet closed */
@@ -102,6 +103,10 @@ void cg__conn_close(struct cg_conn *c, const char *why);
 /* Arms the connection's single timer for the current state. */
 void cg__conn_arm_timer(struct cg_conn *c, uint64_t ms);
 bool cg__conn_write_blocked(const struct cg_conn *c);
+/* The user stops (hold) or resumes reading from the peer, e.g. while what it
+ * read waits for another connection to take it. Bytes of one read already
+ * taken may still arrive after a hold. */
+void cg__conn_hold_reading(struct cg_conn *c, bool hold);
 /* Sets up handles of a fresh (zeroed) connection for its user; 2 handles
  * open, so from now on it ends with ops->freed. */
 void cg__conn_init(struct cg_conn *c, struct cg_ctx *ctx, const struct cg_server_limits *lim,

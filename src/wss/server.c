@@ -425,6 +425,10 @@ static const struct cg_conn_ops server_ops = {
 
 void cg__server_accept(struct cg_server *srv, uv_stream_t *listener)
 {
+    if (srv->accept_hook != NULL) {
+        srv->accept_hook(srv->accept_user, listener);
+        return;
+    }
     struct cg_wconn *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         cg__log(srv->ctx, CG_LOG_ERROR, "net", "out of memory: connection left in the backlog");

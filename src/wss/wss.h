@@ -72,6 +72,9 @@ struct cg_server {
     size_t nconns;
     bool started;
     bool freeing;
+    /* Another user of net/ (src/front) may take the accepted connections. */
+    void (*accept_hook)(void *user, uv_stream_t *listener);
+    void *accept_user;
     uint8_t readbuf[65536]; /* one read buffer per server: reads are consumed at once */
 };
 

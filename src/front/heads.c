@@ -1,0 +1,173 @@
+/* Message heads across the front, sans-I/O: the request for the backend and
+ * the response for the client. Hop-by-hop headers (RFC 9110 §7.6.1: the
+ * fixed list and whatever Connection names) stop here; the front's own
+ * headers replace any the peer sent (X-Forwarded-*, Forwarded: the front is
+ * the edge, a client's claims are not passed on; HSTS and CORS: B-21, B-25). */
+#include "front/front.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static bool in_list(const char *name, const char *const *list)
+{
+    for (; *list != NULL; list++)
+        if (strcasecmp(name, *list) == 0)
+            return true;
+    return false;
+}
+
+static const char *const hop_by_hop[] = {"Connection", "Keep-Alive", "Proxy-Connection", "TE",
+                                         "Trailer", "Transfer-Encoding", "Upgrade",
+                                         "Proxy-Authenticate", "Proxy-Authorization", NULL};
+
+bool cg__front_header_dropped_request(const char *name, const char *connection)
+{
+    static const char *const ours[] = {"Host", "Content-Length", "Expect", "X-Forwarded-For",
+                                       "X-Forwarded-Proto", "X-Forwarded-Host",
+                                       "X-Forwarded-Port", "Forwarded", NULL};
+    return in_list(name, hop_by_hop) || in_list(name, ours) ||
+           (connection != NULL && cg__http_header_has_token(connection, name));
+}
+
+bool cg__front_header_dropped_response(const char *name, const char *connection)
+{
+    static const char *const ours[] = {"Content-Length", "Strict-Transport-Security",
+                                       "Access-Control-Allow-Origin",
+                                       "Access-Control-Allow-Credentials",
+                                       "Access-Control-Allow-Methods",
+                                       "Access-Control-Allow-Headers",
+                                       "Access-Control-Expose-Headers",
+                                       "Access-Control-Max-Age", NULL};
+    return in_list(name, hop_by_hop) || in_list(name, ours) ||
+           (connection != NULL && cg__http_header_has_token(connection, name));
+}
+
+void cg__front_peer_ip(const char *peer, char *out, size_t outsz)
+{
+    const char *s = peer, *e;
+    if (*s == '[') {
+        s++;
+        e = strchr(s, ']');
+    } else {
+        e = strrchr(s, ':');
+    }
+    size_t n = e != NULL ? (size_t)(e - s) : strlen(s);
+    snprintf(out, outsz, "%.*s", (int)n, s);
+}
+
+/* RFC 7239 §6: an IPv6 node is quoted and bracketed. */
+static enum cg_err forwarded(const struct cg_front_reqhead *h, const char *host,
+                             struct cg_buf *out)
+{
+    bool v6 = strchr(h->client_ip, ':') != NULL;
+    CG_GUARD(cg__buf_printf(out, "Forwarded: for=%s%s%s;proto=https", v6 ? "\"[" : "",
+                            h->client_ip, v6 ? "]\"" : ""));
+    if (host != NULL)
+        CG_GUARD(cg__buf_printf(out, ";host=\"%s\"", host));
+    return cg__buf_printf(out, "\r\n");
+}
+
+/* Host is a header value the parser accepted: no CR, LF or NUL; a quote or
+ * backslash would break the quoted-string of Forwarded, so such a Host is
+ * left out of it. */
+static bool host_quotable(const char *host)
+{
+    return host != NULL && strpbrk(host, "\"\\") == NULL;
+}
+
+enum cg_err cg__front_request_head(const struct cg_front_reqhead *h, struct cg_buf *out)
+{
+    const struct cg_http_request *r = h->req;
+    const char *conn = cg__http_request_header(r, "Connection");
+    const char *host = cg__http_request_header(r, "Host");
+    CG_GUARD(cg__buf_printf(out, "%s %s%s%s HTTP/1.1\r\nHost: %s\r\n", r->method, r->path,
+                            r->query[0] ? "?" : "", r->query, h->backend));
+    for (size_t i = 0; i < r->nheaders; i++) {
+        const char *n = r->headers[i].name;
+        if (cg__front_header_dropped_request(n, conn))
+            continue;
+        /* No permessage-deflate through the front: text messages from the
+         * backend are rewritten (wsrw.c), which needs them uncompressed. */
+        if (h->upgrade && strcasecmp(n, "Sec-WebSocket-Extensions") == 0)
+            continue;
+        CG_GUARD(cg__buf_printf(out, "%s: %s\r\n", n, r->headers[i].value));
+    }
+    CG_GUARD(cg__buf_printf(out, "X-Forwarded-For: %s\r\nX-Forwarded-Proto: https\r\n"
+                                 "X-Forwarded-Port: %u\r\n",
+                            h->client_ip, (unsigned)h->pub_port));
+    if (host_quotable(host))
+        CG_GUARD(cg__buf_printf(out, "X-Forwarded-Host: %s\r\n", host));
+    CG_GUARD(forwarded(h, host_quotable(host) ? host : NULL, out));
+    if (h->upgrade)
+        return cg__buf_printf(out, "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+    bool body = h->body_len > 0 || r->method_bit == CG_HTTP_POST ||
+                r->method_bit == CG_HTTP_PUT || r->method_bit == CG_HTTP_PATCH;
+    if (body)
+        CG_GUARD(cg__buf_printf(out, "Content-Length: %zu\r\n", h->body_len));
+    return cg__buf_printf(out, "\r\n");
+}
+
+static const char *reason(int status)
+{
+    const char *t = cg__http_status_text(status);
+    return strcmp(t, "Status") == 0 ? "" : t;
+}
+
+static enum cg_err our_headers(const struct cg_front_resphead *h, struct cg_buf *out)
+{
+    const struct cg_http_policy *pol = h->pol;
+    if (cg__front_resp_get(h->r, "Date") == NULL) { /* RFC 9110 §6.6.1 */
+        char date[CG_HTTP_DATE_LEN];
+        cg__http_date((int64_t)time(NULL), date);
+        CG_GUARD(cg__buf_printf(out, "Date: %s\r\n", date));
+    }
+    if (pol->hsts_max_age > 0) /* B-21 */
+        CG_GUARD(cg__buf_printf(out, "Strict-Transport-Security: max-age=%u%s\r\n",
+                                (unsigned)pol->hsts_max_age,
+                                pol->hsts_subdomains ? "; includeSubDomains" : ""));
+    const char *origin = cg__http_request_header(h->req, "Origin");
+    const char *allow = cg__http_cors_match(pol, origin); /* B-25 */
+    if (allow != NULL)
+        CG_GUARD(cg__buf_printf(out, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
+                                allow));
+    return CG_OK;
+}
+
+static enum cg_err framing(const struct cg_front_resphead *h, struct cg_buf *out)
+{
+    if (h->r->status == 101)
+        return cg__buf_printf(out, "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+    if (h->framing == CG_FRONT_LENGTH)
+        CG_GUARD(cg__buf_printf(out, "Content-Length: %llu\r\n", (unsigned long long)h->length));
+    else if (h->framing == CG_FRONT_CHUNKED)
+        CG_GUARD(cg__buf_printf(out, "Transfer-Encoding: chunked\r\n"));
+    if (h->close)
+        CG_GUARD(cg__buf_printf(out, "Connection: close\r\n"));
+    return cg__buf_printf(out, "\r\n");
+}
+
+enum cg_err cg__front_response_head(const struct cg_front_resphead *h, struct cg_buf *out)
+{
+    const struct cg_front_resp *r = h->r;
+    const char *conn = cg__front_resp_get(r, "Connection");
+    CG_GUARD(cg__buf_printf(out, "HTTP/1.1 %d %s\r\n", r->status, reason(r->status)));
+    for (size_t i = 0; i < r->nheaders; i++) {
+        const char *n, *v;
+        cg__front_resp_header(r, i, &n, &v);
+        if (cg__front_header_dropped_response(n, conn))
+            continue;
+        if (h->rw != NULL && (strcasecmp(n, "Location") == 0 ||
+                              strcasecmp(n, "Content-Location") == 0)) {
+            CG_GUARD(cg__buf_printf(out, "%s: ", n));
+            if (!cg__front_url_rewrite(h->rw, v, strlen(v), out))
+                CG_GUARD(cg__buf_append(out, v, strlen(v)));
+            CG_GUARD(cg__buf_append(out, "\r\n", 2));
+            continue;
+        }
+        CG_GUARD(cg__buf_printf(out, "%s: %s\r\n", n, v));
+    }
+    CG_GUARD(our_headers(h, out));
+    return framing(h, out);
+}
