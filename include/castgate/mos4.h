@@ -430,6 +430,40 @@ CG_API enum cg_err cg_mos_forward_message(struct cg_mos_endpoint *ep, const char
 CG_API size_t cg_mos_pending(const struct cg_mos_endpoint *ep, const char *peer_id,
                              enum cg_mos_channel channel);
 
+/* What one lane's message flow has done since the peer was added (the flow
+ * core's counters, never reset). OUT-lane fields are filled for dir
+ * CG_MOS_OUT, IN-lane fields for CG_MOS_IN; the others are 0. Round-trip
+ * times run from the last send of a request to its answer (an answer that
+ * arrived, OK or NACK; not a timeout), on a monotonic clock read in whole
+ * milliseconds (an answer within the same millisecond counts as 0). */
+struct cg_mos_lane_stats {
+    /* OUT: our requests, their answers */
+    uint64_t queued;         /* requests queued now, the one in flight included */
+    uint64_t requests_sent;  /* requests sent for the first time */
+    uint64_t retries;        /* sent again under the same messageID (M-22): after an answer
+                                timeout or with the lane back */
+    uint64_t timeouts;       /* given up after the retry budget (CG_ETIMEDOUT to the sender) */
+    uint64_t answers;        /* requests answered (OK or NACK) */
+    uint64_t nacks_received; /* ... of them NACKs (CG_ENACK to the sender) */
+    uint64_t last_rtt_ms;    /* round-trip time of the last answer */
+    struct cg_histogram rtt; /* every answer's round-trip time (castgate/stats.h) */
+    /* IN: their requests, our answers */
+    uint64_t delivered;        /* requests given to the application (on_request) */
+    uint64_t nacks_sent;       /* requests refused with a NACK by the endpoint (stop-and-wait
+                                  ignored, journal failure, wrong IDs, reused messageID...) */
+    uint64_t repeats_answered; /* repeats answered from memory without the application (M-22) */
+    uint32_t held;             /* requests waiting now behind the one at the application */
+    uint32_t held_max;         /* the most that ever waited */
+};
+
+/* Fills *out for the lane of peer_id on channel in direction dir. Read-only
+ * and cheap (a copy); call it from the loop thread, callbacks included.
+ * CG_EINVAL for a NULL argument or a bad channel or dir, CG_ENOTFOUND for an
+ * unknown peer. A lane that carried nothing yet reads all 0. */
+CG_API enum cg_err cg_mos_endpoint_lane_stats(const struct cg_mos_endpoint *ep,
+                                              const char *peer_id, enum cg_mos_channel channel,
+                                              enum cg_mos_dir dir, struct cg_mos_lane_stats *out);
+
 /* Answers a request (element or whole message, UTF-8; the envelope carries
  * the request's messageID). req is freed: do not use it afterwards. */
 CG_API enum cg_err cg_mos_reply(struct cg_mos_request *req, const char *xml, size_t len);

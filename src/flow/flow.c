@@ -93,13 +93,17 @@ static void wrote(struct cg_flow *f, enum cg_flow_dir dir, uint64_t now) { f->la
 enum cg_err cg__flow_init(struct cg_flow *f, const struct cg_flow_config *cfg, uint32_t id_mark)
 {
     CG_CHECK(f != NULL && cfg != NULL, CG_EINVAL);
-    CG_CHECK(cfg->max_queue >= 1 && cfg->max_queue <= CG_FLOW_QUEUE_MAX, CG_ERANGE);
+    CG_CHECK(cfg->max_queue >= 1, CG_ERANGE);
     CG_CHECK(cfg->max_held <= CG_FLOW_HELD_MAX && cfg->ack_timeout_ms > 0, CG_ERANGE);
     memset(f, 0, sizeof(*f));
     f->cfg = *cfg;
     f->cfg.record = cfg->record || cfg->journal;
     if (f->cfg.heartbeat_gap_ms == 0)
         f->cfg.heartbeat_gap_ms = 1000;
+    if (f->cfg.id_block == 0)
+        f->cfg.id_block = CG_FLOW_ID_BLOCK;
+    f->queue = f->queue_own;
+    f->qcap = CG_FLOW_QUEUE_MAX;
     f->id_next = id_mark >= 1 && id_mark <= MSGID_MAX ? id_mark : 1;
     f->id_mark = f->id_next; /* nothing reserved yet in this run */
     return CG_OK;
@@ -117,7 +121,7 @@ static uint32_t next_msgid(struct cg_flow *f)
 {
     if (f->id_next == f->id_mark) {
         uint32_t room = MSGID_MAX - f->id_next + 1;
-        f->id_mark = f->id_next + (room < CG_FLOW_ID_BLOCK ? room : CG_FLOW_ID_BLOCK);
+        f->id_mark = f->id_next + (room < f->cfg.id_block ? room : f->cfg.id_block);
         emit(f, CG_FLOW_A_RESERVE_IDS, CG_FLOW_OUT)->id_mark = f->id_mark;
     }
     uint32_t id = f->id_next++;
@@ -132,7 +136,11 @@ static void transmit(struct cg_flow *f, uint64_t now)
     struct cg_flow_act *a = emit(f, CG_FLOW_A_SEND_REQUEST, CG_FLOW_OUT);
     a->ref = p->ref;
     copy_id(a->msgid, p->msgid);
-    p->tries++;
+    if (p->tries++ == 0)
+        f->stats.requests_sent++;
+    else
+        f->stats.retries++;
+    f->sent_at = now;
     wrote(f, CG_FLOW_OUT, now);
     arm(f, CG_FLOW_T_ACK, now + f->cfg.ack_timeout_ms);
 }
@@ -149,6 +157,19 @@ static void kick(struct cg_flow *f, uint64_t now)
     transmit(f, now);
 }
 
+static void count_outcome(struct cg_flow *f, uint64_t now, enum cg_err status)
+{
+    if (status == CG_ETIMEDOUT) {
+        f->stats.timeouts++;
+        return;
+    }
+    f->stats.nacks_received += status == CG_ENACK;
+    f->stats.answers++;
+    uint64_t rtt = now >= f->sent_at ? now - f->sent_at : 0;
+    f->stats.last_rtt_ms = rtt;
+    cg_histogram_observe(&f->stats.rtt, rtt * 1000000u);
+}
+
 static void complete(struct cg_flow *f, uint64_t now, enum cg_err status, uint64_t answer,
                      const char *text)
 {
@@ -161,7 +182,8 @@ static void complete(struct cg_flow *f, uint64_t now, enum cg_err status, uint64
     copy_id(a->msgid, p->msgid);
     snprintf(a->text, sizeof(a->text), "%s", text != NULL ? text : "");
     copy_id(f->last_answered, p->msgid); /* to recognise a retry's second answer */
-    f->qhead = (f->qhead + 1) % CG_FLOW_QUEUE_MAX;
+    count_outcome(f, now, status);
+    f->qhead = (f->qhead + 1) % f->qcap;
     f->qlen--;
     f->out_state = CG_FLOW_OUT_IDLE;
     kick(f, now);
@@ -182,9 +204,9 @@ enum cg_err cg__flow_send(struct cg_flow *f, uint64_t now_ms, uint64_t ref, cons
         return CG_EPROTO;
     }
     CG_CHECK(!keep_id || msgid == NULL || strlen(msgid) < CG_FLOW_MSGID, CG_ETOOBIG);
-    CG_CHECK(f->qlen < f->cfg.max_queue, CG_EFULL);
+    CG_CHECK(f->qlen < f->cfg.max_queue && f->qlen < f->qcap, CG_EFULL);
     f->now = now_ms;
-    struct cg_flow_out_req *p = &f->queue[(f->qhead + f->qlen++) % CG_FLOW_QUEUE_MAX];
+    struct cg_flow_out_req *p = &f->queue[(f->qhead + f->qlen++) % f->qcap];
     memset(p, 0, sizeof(*p));
     p->ref = ref;
     snprintf(p->name, sizeof(p->name), "%s", name);
@@ -256,6 +278,7 @@ static void nack(struct cg_flow *f, uint64_t now, const char *msgid, const char 
     if (!f->up[CG_FLOW_IN])
         return;
     struct cg_flow_act *a = emit(f, CG_FLOW_A_SEND_NACK, CG_FLOW_IN);
+    f->stats.nacks_sent++;
     copy_id(a->msgid, msgid);
     va_list ap;
     va_start(ap, fmt);
@@ -305,6 +328,8 @@ static struct cg_flow_held *find_held(struct cg_flow *f, const char *msgid)
 static void push_held(struct cg_flow *f, const struct cg_flow_held *h)
 {
     f->held[(f->hhead + f->hlen++) % CG_FLOW_HELD_MAX] = *h;
+    if (f->hlen > f->stats.held_max)
+        f->stats.held_max = (uint32_t)f->hlen;
 }
 
 /* The same messageID with other content is another request (issue 20 item 3):
@@ -332,6 +357,18 @@ static void send_answer(struct cg_flow *f, uint64_t now, const char *msgid, uint
     wrote(f, CG_FLOW_IN, now);
 }
 
+/* A repeat of a request waiting its turn (same messageID, same content):
+ * the same request, answered then (issue 12 item 10). */
+static bool waits_its_turn(struct cg_flow *f, const struct cg_flow_held *h)
+{
+    const struct cg_flow_held *w = find_held(f, h->msgid);
+    if (w == NULL || memcmp(w->digest, h->digest, CG_FLOW_DIGEST) != 0)
+        return false;
+    flog(f, CG_FLOW_IN, CG_LOG_INFO, "messageID %s again while it waits its turn: answered then",
+         h->msgid);
+    return true;
+}
+
 /* What the memory of messageIDs says about a request (M-22). true: new (to
  * deliver or hold); *repeat when it may have been delivered before a restart. */
 static bool is_new(struct cg_flow *f, uint64_t now, const struct cg_flow_held *h, bool fresh,
@@ -340,12 +377,15 @@ static bool is_new(struct cg_flow *f, uint64_t now, const struct cg_flow_held *h
     if (!h->has_id)
         return true;
     struct cg_flow_seen *s = find_seen(f, h->msgid);
+    if (s != NULL && s->restored && fresh && waits_its_turn(f, h))
+        return false; /* the restored memory stays until the held one is delivered */
     if (s != NULL && s->has_digest && memcmp(s->digest, h->digest, CG_FLOW_DIGEST) != 0) {
         return reused_goes_on(f, now, h); /* the old memory goes when it is delivered */
     }
     if (s != NULL && s->answered) { /* M-22: a lost answer, asked again */
         flog(f, CG_FLOW_IN, CG_LOG_INFO, "messageID %s again: answered again from memory",
              h->msgid);
+        f->stats.repeats_answered++;
         if (!fresh && f->cfg.record) { /* a journaled repeat: closed with the answer it got */
             struct cg_flow_act *a = emit(f, CG_FLOW_A_JOURNAL_ANSWER, CG_FLOW_IN);
             a->answer = s->answer;
@@ -375,14 +415,9 @@ static bool is_new(struct cg_flow *f, uint64_t now, const struct cg_flow_held *h
              h->msgid);
         return false;
     }
-    struct cg_flow_held *w = fresh ? find_held(f, h->msgid) : NULL;
-    if (w != NULL && memcmp(w->digest, h->digest, CG_FLOW_DIGEST) == 0) {
-        /* issue 12 item 10: merged with the one waiting, never counted twice */
-        flog(f, CG_FLOW_IN, CG_LOG_INFO, "messageID %s again while it waits its turn: answered "
-             "then", h->msgid);
+    if (fresh && waits_its_turn(f, h)) /* issue 12 item 10: merged, never counted twice */
         return false;
-    }
-    return w == NULL || reused_goes_on(f, now, h);
+    return !fresh || find_held(f, h->msgid) == NULL || reused_goes_on(f, now, h);
 }
 
 static void ask_journal(struct cg_flow *f, const struct cg_flow_held *h)
@@ -425,6 +460,7 @@ static void deliver_now(struct cg_flow *f, const struct cg_flow_held *h, bool ke
     f->in_state = CG_FLOW_IN_APP;
     f->cur = *h;
     f->cur_token = ++f->tokens;
+    f->stats.delivered++;
     struct cg_flow_act *a = emit(f, CG_FLOW_A_DELIVER, CG_FLOW_IN);
     a->ref = h->ref;
     a->token = f->cur_token;
@@ -658,6 +694,43 @@ void cg__flow_unreadable(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir di
     char why[CG_FLOW_TEXT];
     snprintf(why, sizeof(why), "peer answered: %.200s", t);
     complete(f, now_ms, CG_ENACK, 0, why);
+}
+
+/* ---- the caller's part ---- */
+
+struct cg_flow_out_req *cg__flow_queue_room(struct cg_flow *f, struct cg_flow_out_req *buf,
+                                            size_t cap)
+{
+    if (f == NULL || buf == NULL || cap < f->qlen || cap == 0)
+        return NULL;
+    for (size_t i = 0; i < f->qlen; i++) /* the ring, unrolled from its head */
+        buf[i] = f->queue[(f->qhead + i) % f->qcap];
+    struct cg_flow_out_req *old = f->queue;
+    f->queue = buf;
+    f->qcap = cap;
+    f->qhead = 0;
+    return old;
+}
+
+bool cg__flow_queue_wants_room(const struct cg_flow *f)
+{
+    return f->qlen >= f->qcap && f->qcap < f->cfg.max_queue;
+}
+
+uint32_t cg__flow_take_id(struct cg_flow *f) { return next_msgid(f); }
+
+void cg__flow_stats(const struct cg_flow *f, struct cg_flow_stats *out)
+{
+    *out = f->stats;
+    out->held = (uint32_t)f->hlen;
+}
+
+void cg__flow_traffic(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir, bool sent)
+{
+    if (sent)
+        f->last_tx[dir] = now_ms;
+    else
+        f->last_rx[dir] = now_ms;
 }
 
 /* ---- timers ---- */

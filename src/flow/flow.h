@@ -30,13 +30,14 @@
 
 #include "core/core.h"
 #include <castgate/mos.h>
+#include <castgate/stats.h>
 
 #define CG_FLOW_DIGEST 16    /* bytes of a request's content digest (the caller's hash) */
 #define CG_FLOW_QUEUE_MAX 64 /* OUT requests queued, the one in flight included */
 #define CG_FLOW_HELD_MAX 64  /* IN requests waiting behind the one at the application */
 #define CG_FLOW_SEEN 64      /* IN messageIDs remembered with their answers (M-22) */
 #define CG_FLOW_ACTS 48      /* actions one event can produce, at most */
-#define CG_FLOW_ID_BLOCK 64  /* messageIDs reserved at a time (M-11) */
+#define CG_FLOW_ID_BLOCK 64  /* messageIDs reserved at a time by default (M-11) */
 #define CG_FLOW_MSGID 64     /* room for a messageID text in the core (longer: not remembered) */
 #define CG_FLOW_TEXT 240     /* room for a NACK or log text */
 
@@ -64,7 +65,9 @@ struct cg_flow_config {
     uint32_t retries;          /* sends again after the first, then CG_ETIMEDOUT (issue 12 item 1) */
     uint32_t keepalive_ms;     /* M-09: idle time before a keepAlive; 0: never (2.x peers) */
     uint32_t heartbeat_gap_ms; /* M-10: at most one heartbeat answer per gap (default 1000) */
-    size_t max_queue;          /* <= CG_FLOW_QUEUE_MAX */
+    size_t max_queue;          /* >= 1; above CG_FLOW_QUEUE_MAX the caller gives the core room
+                                  with cg__flow_queue_room() as the queue grows */
+    uint32_t id_block;         /* messageIDs reserved at a time (M-11); 0: CG_FLOW_ID_BLOCK */
     size_t max_held;           /* <= CG_FLOW_HELD_MAX */
     bool record;               /* a journal exists: each request recorded before the application
                                   sees it, each answer before the peer does */
@@ -141,14 +144,37 @@ struct cg_flow_seen {
     uint64_t answer; /* the answer's ref, when answered */
 };
 
+/* Counters (read-only for the caller; never reset by the core). RTT: from
+ * the last send of a request to its answer (an answer that arrived: OK,
+ * NACK or unreadable; not a timeout), on the injected clock (whole ms), in
+ * the library's histogram (struct cg_histogram, castgate/stats.h). */
+struct cg_flow_stats {
+    /* OUT lane */
+    uint64_t requests_sent;  /* requests sent for the first time */
+    uint64_t retries;        /* sent again: after an answer timeout or the lane coming back */
+    uint64_t timeouts;       /* sends given up on (CG_ETIMEDOUT, retry budget spent) */
+    uint64_t nacks_received; /* sends completed with CG_ENACK */
+    uint64_t answers;        /* sends completed with an answer (OK or NACK) */
+    uint64_t last_rtt_ms;    /* round-trip time of the last answer */
+    struct cg_histogram rtt; /* every answer's round-trip time */
+    /* IN lane */
+    uint64_t delivered;        /* requests given to the application */
+    uint64_t nacks_sent;       /* NACKs we wrote (refusals) */
+    uint64_t repeats_answered; /* repeats answered from memory (M-22) */
+    uint32_t held, held_max;   /* requests waiting behind the one at the application: now, most */
+};
+
 struct cg_flow {
     struct cg_flow_config cfg;
+    struct cg_flow_stats stats;
     bool up[2];
     uint64_t last_rx[2], last_tx[2];
     /* OUT lane */
     enum cg_flow_out_state out_state;
-    struct cg_flow_out_req queue[CG_FLOW_QUEUE_MAX]; /* ring; queue[qhead] is in flight in WAIT */
-    size_t qhead, qlen;
+    struct cg_flow_out_req *queue; /* ring of qcap; queue[qhead] is in flight in WAIT */
+    size_t qhead, qlen, qcap;
+    struct cg_flow_out_req queue_own[CG_FLOW_QUEUE_MAX]; /* the ring until the caller gives more */
+    uint64_t sent_at;        /* the in-flight request's last send (RTT) */
     char last_answered[CG_FLOW_MSGID];
     uint32_t id_next, id_mark; /* M-11: next ID; IDs below id_mark are reserved */
     /* IN lane */
@@ -177,6 +203,30 @@ struct cg_flow {
 /* Sets f up (cfg copied; the ID strings must outlive f). id_mark: the
  * persisted reservation mark (0 for none): IDs start there (M-11). */
 enum cg_err cg__flow_init(struct cg_flow *f, const struct cg_flow_config *cfg, uint32_t id_mark);
+
+/* Room for a longer OUT queue (cfg.max_queue above CG_FLOW_QUEUE_MAX): the
+ * queue moves into buf (cap entries, at least the queue's length; owned by
+ * the caller, kept until f is done or moved again). Returns the storage it
+ * used before (f's own array or the caller's previous buf, for the caller to
+ * free if it is its own), NULL when cap is too small. */
+struct cg_flow_out_req *cg__flow_queue_room(struct cg_flow *f, struct cg_flow_out_req *buf,
+                                            size_t cap);
+
+/* Whether a send now would find the queue full of the room it has
+ * (qlen == qcap) while cfg.max_queue allows more: the caller should give
+ * room first. */
+bool cg__flow_queue_wants_room(const struct cg_flow *f);
+
+/* Traffic the core did not see (a refusal written before the message reached
+ * the core, a message refused before it): counts for M-09's idleness. */
+void cg__flow_traffic(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir, bool sent);
+
+/* A messageID taken outside the queue (M-11: from the same sequence, its
+ * block reserved first: a RESERVE_IDS action may follow). */
+uint32_t cg__flow_take_id(struct cg_flow *f);
+
+/* The counters now (held: the requests waiting now). */
+void cg__flow_stats(const struct cg_flow *f, struct cg_flow_stats *out);
 
 /* The next action, false when none is left. Long work (dropping or replaying
  * a full held list, answering many held repeats) stops when the action queue

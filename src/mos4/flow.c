@@ -1,7 +1,11 @@
-/* The message flow on a lane (M-22): one request in flight per OUT lane,
- * answers matched by messageID, retries with the same messageID; on an IN
- * lane one request with the application at a time, repeated messageIDs
- * answered again from memory, never delivered twice. */
+/* The adapter between a MOS 4.0 endpoint's lanes and the flow core
+ * (src/flow/flow.h). Messages come in decoded, checked (pre-scan, libxml2)
+ * and with their envelope parsed once; the core hears of them, of lanes up
+ * and down, timers, sends, answers and the journal, and decides everything
+ * of M-22, M-09, M-10, M-11 and M-12. This file carries out its actions:
+ * bytes written on a lane, deliveries, completions, journal records, timers.
+ * The core names messages by ref: a struct mos4_pending (a send), a struct
+ * mos4_msg (a request received or replayed, an answer). */
 #include "mos/mos.h"
 #include "mos4/mos4.h"
 
@@ -10,11 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #define LANE_OF(h, field) ((struct mos4_lane *)((char *)(h) - offsetof(struct mos4_lane, field)))
-#define HEARTBEAT_MIN_GAP_MS 1000
 
 static void lane_log(const struct mos4_lane *l, enum cg_log_level lv, const char *fmt, ...)
     CG_PRINTF(3, 4);
@@ -29,7 +31,65 @@ static void lane_log(const struct mos4_lane *l, enum cg_log_level lv, const char
             l->dir == CG_MOS_OUT ? "out" : "in", msg);
 }
 
-/* ---- OUT lanes ---- */
+static uint64_t ref_of(const void *p) { return (uint64_t)(uintptr_t)p; }
+static struct mos4_msg *msg_of(uint64_t ref) { return (struct mos4_msg *)(uintptr_t)ref; }
+static struct mos4_pending *pending_of(uint64_t ref)
+{
+    return (struct mos4_pending *)(uintptr_t)ref;
+}
+static const char *id_or_null(const char *msgid) { return msgid[0] != '\0' ? msgid : NULL; }
+static enum cg_flow_dir flow_dir(const struct mos4_lane *l)
+{
+    return l->dir == CG_MOS_OUT ? CG_FLOW_OUT : CG_FLOW_IN;
+}
+
+/* ---- messages the core names ---- */
+
+struct mos4_msg *cg__mos4_msg_copy(const void *data, size_t len)
+{
+    struct mos4_msg *m = calloc(1, sizeof(*m));
+    if (m == NULL || (m->own = malloc(len > 0 ? len : 1)) == NULL) {
+        free(m);
+        return NULL;
+    }
+    memcpy(m->own, data, len);
+    m->xml = m->own;
+    m->len = len;
+    m->enc = cg__mos4_enc_of(data, len);
+    m->kept = true;
+    return m;
+}
+
+void cg__mos4_msg_free(struct mos4_msg *m)
+{
+    if (m != NULL)
+        free(m->own);
+    free(m);
+}
+
+/* KEEP: a fresh message's bytes are the receive buffer's: copied now. */
+static void keep(struct mos4_msg *m)
+{
+    if (m->own == NULL && (m->own = malloc(m->len > 0 ? m->len : 1)) != NULL)
+        memcpy(m->own, m->xml, m->len);
+    m->xml = m->own != NULL ? m->own : ""; /* no memory: delivered as unreadable, NACKed */
+    m->len = m->own != NULL ? m->len : 0;
+    m->kept = true;
+}
+
+/* RELEASE: freed now, or when the code using it is done (busy). */
+static void release(struct mos4_msg *m)
+{
+    m->kept = false;
+    if (m->busy == 0)
+        cg__mos4_msg_free(m);
+}
+
+static void unbusy(struct mos4_msg *m)
+{
+    if (--m->busy == 0 && !m->kept)
+        cg__mos4_msg_free(m);
+}
 
 static void free_pending(struct mos4_pending *p)
 {
@@ -38,184 +98,89 @@ static void free_pending(struct mos4_pending *p)
     free(p);
 }
 
-static void on_ack_timeout(uv_timer_t *t);
+/* ---- the core of a peer-channel ---- */
 
-void cg__mos4_out_kick(struct mos4_lane *l)
+struct cg_flow *cg__mos4_flow(struct mos4_lane *l)
 {
-    const struct cg_mos_endpoint *ep = l->peer->ep;
-    if (ep->freeing || !l->up || l->dir != CG_MOS_OUT)
-        return;
-    struct mos4_pending *p = l->inflight;
-    if (p == NULL) {
-        if ((p = l->head) == NULL)
-            return;
-        l->head = p->next;
-        if (l->head == NULL)
-            l->tail = NULL;
-        l->inflight = p;
-    }
-    if (p->msgid == 0 && !p->keep_id)
-        p->msgid = cg__mos4_next_msgid(l); /* a retry keeps its messageID (M-22) */
-    char id[sizeof(p->msgid_text)];
-    if (p->keep_id)
-        snprintf(id, sizeof(id), "%s", p->msgid_text);
+    struct mos4_peer *p = l->peer;
+    struct cg_flow *f = &p->flow[l->ch];
+    if (p->flow_on[l->ch])
+        return f;
+    const struct cg_mos_endpoint_config *c = &p->ep->cfg;
+    struct cg_flow_config fc = {
+        .ch = l->ch, .my_id = cg__mos4_mos_id(l), .peer_id = cg__mos4_ncs_id(l),
+        .ack_timeout_ms = c->ack_timeout_ms != 0 ? c->ack_timeout_ms : 60000,
+        .retries = c->retries,
+        .keepalive_ms = p->legacy ? 0 : c->keepalive_ms, /* M-09: never to a 2.x peer */
+        .max_queue = c->max_queue != 0 ? c->max_queue : 1, .max_held = CG_MOS4_MAX_HELD,
+        .id_block = CG_MOS4_MSGID_BLOCK,
+        .record = c->state_dir != NULL, .journal = c->journal, .redeliver = c->redeliver,
+        .deliver_heartbeats = c->deliver_heartbeats,
+        .one_socket = false, /* a 2.x peer's answers come on the socket we sent on */
+        .reused = c->reused_id == CG_MOS_REUSED_NACK ? CG_FLOW_REUSED_NACK : CG_FLOW_REUSED_DELIVER,
+    };
+    cg__flow_init(f, &fc, cg__mos4_msgid_start(l)); /* cannot fail: the values are in range */
+    p->flow_on[l->ch] = true;
+    for (int d = 0; d < 2; d++) /* lanes that came up before (unit fixtures) */
+        if (p->lanes[l->ch][d].up)
+            cg__flow_lane_up(f, cg__now_ms(), d == CG_MOS_OUT ? CG_FLOW_OUT : CG_FLOW_IN);
+    return f;
+}
+
+const struct cg_flow_out_req *cg__mos4_inflight(struct mos4_lane *l)
+{
+    const struct cg_flow *f = cg__mos4_flow(l);
+    return f->out_state == CG_FLOW_OUT_WAIT ? &f->queue[f->qhead] : NULL;
+}
+
+/* ---- actions ---- */
+
+static void on_ack_timer(uv_timer_t *t) { cg__mos4_flow_timer(LANE_OF(t, ack_timer), CG_FLOW_T_ACK); }
+
+static void arm(struct mos4_peer *p, int ch, enum cg_flow_timer t, uint64_t at)
+{
+    uint64_t now = cg__now_ms(), in = at > now ? at - now : 0;
+    if (t == CG_FLOW_T_ACK)
+        uv_timer_start(&p->lanes[ch][CG_MOS_OUT].ack_timer, on_ack_timer, in, 0);
     else
-        snprintf(id, sizeof(id), "%u", (unsigned)p->msgid);
+        uv_timer_start(&p->lanes[ch][t == CG_FLOW_T_IDLE_OUT ? CG_MOS_OUT : CG_MOS_IN].idle_timer,
+                       cg__mos4_on_idle, in, 0);
+}
+
+static void disarm(struct mos4_peer *p, int ch, enum cg_flow_timer t)
+{
+    if (t == CG_FLOW_T_ACK)
+        uv_timer_stop(&p->lanes[ch][CG_MOS_OUT].ack_timer);
+    else
+        uv_timer_stop(&p->lanes[ch][t == CG_FLOW_T_IDLE_OUT ? CG_MOS_OUT : CG_MOS_IN].idle_timer);
+}
+
+static void send_request(struct mos4_lane *l, const struct cg_flow_act *a)
+{
+    const struct mos4_pending *p = pending_of(a->ref);
     struct cg_buf b;
     cg__buf_init(&b, 0);
-    enum cg_err rc = p->wire != NULL ? CG_OK : cg__mos4_wrap(l, p->elem, p->len, id, &b);
-    if (rc == CG_OK) /* a forward was wrapped once, when queued */
+    enum cg_err rc = p->wire != NULL ? CG_OK : cg__mos4_wrap(l, p->elem, p->len, a->msgid, &b);
+    if (rc == CG_OK) /* a forward was wrapped once, when queued, under its own messageID */
         rc = p->wire != NULL ? cg__mos4_lane_write(l, (const char *)p->wire, p->wlen)
                              : cg__mos4_lane_write(l, (const char *)b.data, b.len);
     cg__buf_free(&b);
-    p->tries++;
     if (rc != CG_OK)
         lane_log(l, CG_LOG_WARN, "sending <%s> failed: %s", p->name, cg_strerror(rc));
-    uv_timer_start(&l->ack_timer, on_ack_timeout, ep->cfg.ack_timeout_ms, 0);
-}
-
-static void msgid_of(const struct mos4_pending *p, char *id, size_t sz);
-
-static void complete(struct mos4_lane *l, enum cg_err status, const struct cg_mos_message *m)
-{
-    struct mos4_pending *p = l->inflight;
-    l->inflight = NULL;
-    l->queued--;
-    uv_timer_stop(&l->ack_timer);
-    msgid_of(p, l->last_answered, sizeof(l->last_answered)); /* to name a repeated answer */
-    if (p->cb != NULL)
-        p->cb(p->user, status, m);
-    free_pending(p);
-    /* The callback may have queued the next request and sent it already (a
-     * relay forwards from it): kicking again would send that one twice. */
-    if (l->inflight == NULL)
-        cg__mos4_out_kick(l);
-}
-
-static void msgid_of(const struct mos4_pending *p, char *id, size_t sz)
-{
-    if (p->keep_id)
-        snprintf(id, sz, "%s", p->msgid_text[0] ? p->msgid_text : "(none)");
-    else
-        snprintf(id, sz, "%u", (unsigned)p->msgid);
-}
-
-/* M-22: sent again with the same messageID after each timeout, up to the
- * retry budget; then the sender hears CG_ETIMEDOUT and the lane moves on. */
-static void on_ack_timeout(uv_timer_t *t)
-{
-    struct mos4_lane *l = LANE_OF(t, ack_timer);
-    struct mos4_pending *p = l->inflight;
-    if (p == NULL || !l->up)
-        return; /* sent again when the lane is back (lane.c) */
-    uint32_t retries = l->peer->ep->cfg.retries;
-    char id[sizeof(p->msgid_text)];
-    msgid_of(p, id, sizeof(id));
-    if (++p->timeouts > retries) {
-        lane_log(l, CG_LOG_ERROR, "no answer to <%s> messageID %s after %u send(s): giving up, "
-                 "the next request goes on", p->name, id, p->tries);
-        complete(l, CG_ETIMEDOUT, NULL);
-        return;
-    }
-    lane_log(l, CG_LOG_WARN, "no answer to <%s> messageID %s yet: sending it again (%u of %u)",
-             p->name, id, p->timeouts, (unsigned)retries);
-    cg__mos4_out_kick(l);
-}
-
-static bool asked_without_id(const struct mos4_pending *p)
-{
-    return p->keep_id && p->msgid_text[0] == '\0';
-}
-
-static bool same_id(const struct mos4_lane *l, const struct cg_mos_envelope *env,
-                    const struct mos4_pending *p)
-{
-    if (env->message_id_kind == CG_MOS_MSGID_ABSENT) /* lenient: legacy peers (M-11) */
-        return true;
-    if (asked_without_id(p)) /* by kind (M-11) */
-        return cg__mos4_answer_fits(l->ch, p->name, env->name);
-    if (!p->keep_id)
-        return env->message_id_kind == CG_MOS_MSGID_OK && env->message_id_value == p->msgid;
-    uint32_t a = 0; /* "0x1F" answers "31": compare values when both are numbers */
-    if (cg_mos_message_id_parse(p->msgid_text, &a) == CG_MOS_MSGID_OK &&
-        env->message_id_kind == CG_MOS_MSGID_OK)
-        return env->message_id_value == a;
-    return strcmp(env->message_id, p->msgid_text) == 0;
-}
-
-static void on_answer(struct mos4_lane *l, const struct cg_mos_message *m)
-{
-    const struct cg_mos_envelope *env = m->env;
-    const struct mos4_pending *p = l->inflight;
-    if (env->message_id_kind != CG_MOS_MSGID_ABSENT &&
-        strcmp(env->message_id, l->last_answered) == 0 &&
-        (p == NULL || asked_without_id(p) || !same_id(l, env, p))) { /* M-22: a retry's 2nd answer */
-        lane_log(l, CG_LOG_INFO, "<%s> answers messageID %s again (it was sent again before its "
-                 "answer came): dropped, it was taken the first time", env->name, env->message_id);
-        return;
-    }
-    if (l->inflight == NULL) {
-        lane_log(l, CG_LOG_WARN, "<%s> arrived with no request outstanding: dropped", env->name);
-        return;
-    }
-    if (!same_id(l, env, l->inflight)) {
-        char id[sizeof(l->inflight->msgid_text)];
-        msgid_of(l->inflight, id, sizeof(id));
-        lane_log(l, CG_LOG_WARN, "<%s> messageID %s does not answer <%s> messageID %s, the one "
-                 "outstanding: dropped", env->name, env->message_id, l->inflight->name, id);
-        return;
-    }
-    complete(l, cg__mos4_is_nack(env->name, m->xml, m->len) ? CG_ENACK : CG_OK, m);
 }
 
 static enum cg_err ack_element(int ch, bool ok, const char *description, struct cg_buf *b);
 
-/* An answer that is not a MOS message (ENPS: "<mos>Invalid command: heartbeat
- * requestID=…</mos>": no IDs, no element) refuses the request in flight: it
- * completes with CG_ENACK and a NACK carrying the text, never sent again. */
-static void on_unreadable_answer(struct mos4_lane *l, const char *xml, size_t len,
-                                 const char *detail)
+static void write_ack(struct mos4_lane *l, bool ok, const char *msgid, const char *why)
 {
-    char text[200], why[230], shown[700];
-    cg__mos4_answer_text(xml, len, text, sizeof(text));
-    cg__log_escape(shown, sizeof(shown), text, strlen(text));
-    struct mos4_pending *p = l->inflight;
-    if (p == NULL) {
-        lane_log(l, CG_LOG_WARN, "not a MOS message (%s) with no request outstanding: dropped: %s",
-                 detail != NULL ? detail : "?", shown);
-        return;
-    }
-    char id[sizeof(p->msgid_text)];
-    msgid_of(p, id, sizeof(id));
-    lane_log(l, CG_LOG_WARN, "<%s> messageID %s answered with something that is not a MOS message "
-             "(%s): taken as a NACK, not sent again: %s", p->name, id,
-             detail != NULL ? detail : "?", shown);
-    snprintf(why, sizeof(why), "peer answered: %s", text[0] ? text : "(nothing readable)");
     struct cg_buf b, w;
     cg__buf_init(&b, 0);
     cg__buf_init(&w, 0);
-    struct cg_mos_envelope env;
-    enum cg_err rc = ack_element(l->ch, false, why, &b);
-    if (rc == CG_OK)
-        rc = cg__mos4_wrap(l, (const char *)b.data, b.len, p->keep_id ? p->msgid_text : id, &w);
-    if (rc == CG_OK)
-        rc = cg_mos_envelope_parse(CG_MOS_UTF8, w.data, w.len, &env, NULL);
-    struct cg_mos_message m = {.peer_id = l->peer->id, .channel = cg__mos4_ch_bit(l->ch),
-                               .env = &env, .xml = (const char *)w.data, .len = w.len,
-                               .enc = CG_MOS_UTF8};
-    complete(l, CG_ENACK, rc == CG_OK ? &m : NULL);
+    if (ack_element(l->ch, ok, why, &b) == CG_OK &&
+        cg__mos4_wrap(l, (const char *)b.data, b.len, id_or_null(msgid), &w) == CG_OK)
+        cg__mos4_lane_write(l, (const char *)w.data, w.len);
     cg__buf_free(&b);
     cg__buf_free(&w);
-}
-
-/* ---- IN lanes ---- */
-
-static struct mos4_seen *find_seen(struct mos4_lane *l, const char *msgid)
-{
-    for (size_t i = 0; i < CG_MOS4_SEEN; i++)
-        if (l->seen[i].msgid[0] != '\0' && strcmp(l->seen[i].msgid, msgid) == 0)
-            return &l->seen[i];
-    return NULL;
 }
 
 static int64_t wall_ms(void)
@@ -225,322 +190,198 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void answer_heartbeat(struct mos4_lane *l, const struct cg_mos_envelope *env)
+/* M-10: the answer to a heartbeat, in the configured time form. */
+static void send_heartbeat(struct mos4_lane *l, const char *msgid)
 {
-    uint64_t now = cg__now_ms();
-    if (now - l->last_heartbeat_reply_ms < HEARTBEAT_MIN_GAP_MS) { /* M-10: rate limit */
-        lane_log(l, CG_LOG_DEBUG, "heartbeat answered less than a second ago: not again");
-        return;
-    }
-    l->last_heartbeat_reply_ms = now;
     uint8_t *hb = NULL;
     size_t n = 0;
     if (cg_mos_build_heartbeat_form(CG_MOS_UTF8, cg__mos4_mos_id(l), cg__mos4_ncs_id(l),
-                                    env->message_id_kind != CG_MOS_MSGID_ABSENT ? env->message_id
-                                                                                : NULL,
-                                    wall_ms(), l->peer->ep->cfg.heartbeat_form, &hb, &n) == CG_OK)
+                                    id_or_null(msgid), wall_ms(), l->peer->ep->cfg.heartbeat_form,
+                                    &hb, &n) == CG_OK)
         cg__mos4_lane_write(l, (const char *)hb, n);
     cg_mos_free(hb);
 }
 
-/* Room for one more request behind the one with the application? */
-static bool room_to_hold(struct mos4_lane *l, const struct cg_mos_message *m)
+static void send_keepalive(struct mos4_lane *l)
 {
-    if (l->nheld < CG_MOS4_MAX_HELD)
-        return true;
-    /* a peer ignoring stop-and-wait (M-22) */
-    lane_log(l, CG_LOG_WARN, "<%s> messageID %s: %d requests already wait: refused with a NACK",
-             m->env->name, m->env->message_id, CG_MOS4_MAX_HELD);
-    char why[120];
-    snprintf(why, sizeof(why), "castgate: %d requests already wait on this channel; send one "
-             "at a time (M-22)", CG_MOS4_MAX_HELD);
-    cg__mos4_nack_invalid(l, m->env->message_id_kind != CG_MOS_MSGID_ABSENT ? m->env->message_id
-                                                                            : NULL, why);
-    return false;
+    uint8_t *ka = NULL;
+    size_t n = 0;
+    if (cg_mos_build_keepalive(CG_MOS_UTF8, cg__mos4_mos_id(l), cg__mos4_ncs_id(l), &ka, &n) ==
+        CG_OK)
+        cg__mos4_lane_write(l, (const char *)ka, n);
+    cg_mos_free(ka);
 }
-
-static bool hold(struct mos4_lane *l, const struct cg_mos_message *m, const uint8_t *digest)
-{
-    struct mos4_held *h = calloc(1, sizeof(*h));
-    if (h == NULL || (h->wire = malloc(m->len)) == NULL) {
-        free(h);
-        return false; /* the peer sends it again: nothing is lost */
-    }
-    memcpy(h->wire, m->xml, m->len);
-    h->len = m->len;
-    h->has_msgid = m->env->message_id_kind != CG_MOS_MSGID_ABSENT;
-    snprintf(h->msgid, sizeof(h->msgid), "%s", m->env->message_id);
-    memcpy(h->digest, digest, CG_MOS4_DIGEST);
-    cg__mos4_held_push(l, h);
-    return true;
-}
-
-void cg__mos4_held_push(struct mos4_lane *l, struct mos4_held *h)
-{
-    if (l->held_tail != NULL)
-        l->held_tail->next = h;
-    else
-        l->held_head = h;
-    l->held_tail = h;
-    l->nheld++;
-}
-
-static void refuse_unrecorded(struct mos4_lane *l, const struct cg_mos_message *m);
 
 static const char default_mach_info[] =
     "<listMachInfo><manufacturer>castgate</manufacturer><model>castgate</model><hwRev/>"
     "<swRev>0.1.0</swRev><DOM/><SN/><ID/><time/><opTime/><mosRev>4.0</mosRev></listMachInfo>";
 
-/* Forgets what msgid meant before: a reused messageID now means this request. */
-static void forget(struct mos4_lane *l, const char *msgid)
-{
-    struct mos4_seen *s;
-    while ((s = find_seen(l, msgid)) != NULL) {
-        free(s->answer);
-        *s = (struct mos4_seen){0};
-    }
-}
-
-static void deliver(struct mos4_lane *l, const struct cg_mos_message *m, const uint8_t *digest,
-                    bool repeat)
+static void hand_over(struct mos4_lane *l, struct cg_mos_request *req,
+                      const struct cg_mos_message *m)
 {
     struct cg_mos_endpoint *ep = l->peer->ep;
-    struct cg_mos_request *req = calloc(1, sizeof(*req));
-    if (req == NULL)
-        return;
-    req->lane = l;
-    req->has_msgid = m->env->message_id_kind != CG_MOS_MSGID_ABSENT;
-    snprintf(req->msgid, sizeof(req->msgid), "%s", m->env->message_id);
-    snprintf(req->name, sizeof(req->name), "%s", m->env->name);
-    memcpy(req->digest, digest, CG_MOS4_DIGEST);
-    if (!ep->cfg.journal && /* on disk before the application sees it (with a journal: since
-                             * it was accepted) */
-        !cg__mos4_journal_request(l, req->has_msgid ? req->msgid : NULL, digest, m->xml, m->len)) {
-        refuse_unrecorded(l, m);
-        free(req);
-        return;
-    }
-    req->seen_idx = l->seen_next;
-    if (req->has_msgid) { /* remembered from now on, so a repeat is not delivered twice */
-        forget(l, req->msgid);
-        struct mos4_seen *s = &l->seen[l->seen_next];
-        l->seen_next = (l->seen_next + 1) % CG_MOS4_SEEN;
-        free(s->answer);
-        *s = (struct mos4_seen){.has_digest = true};
-        snprintf(s->msgid, sizeof(s->msgid), "%s", req->msgid);
-        memcpy(s->digest, digest, CG_MOS4_DIGEST);
-    }
-    if (l->jfd >= 0 && ep->cfg.journal && /* for compaction (without the option: its ID only) */
-        (req->wire = malloc(m->len)) != NULL) {
-        memcpy(req->wire, m->xml, m->len);
-        req->wlen = m->len;
-    }
-    l->current = req;
-    struct cg_mos_message mm = *m;
-    mm.repeat = repeat;
     if (ep->h.on_request != NULL)
-        ep->h.on_request(ep->user, req, &mm);
+        ep->h.on_request(ep->user, req, m);
     else if (strcmp(req->name, "reqMachInfo") == 0)
         cg_mos_reply(req, default_mach_info, strlen(default_mach_info));
     else
         cg_mos_reply_ack(req, true, NULL);
 }
 
-/* Issue 12 item 8: a request the journal could not record is refused (the
- * sender retries later), never acknowledged without its record. */
-static void refuse_unrecorded(struct mos4_lane *l, const struct cg_mos_message *m)
+/* DELIVER: the request to the application (a held or replayed one has its
+ * envelope read again: it was checked when it arrived). */
+static void deliver(struct mos4_lane *l, const struct cg_flow_act *a)
 {
-    char why[160];
-    snprintf(why, sizeof(why), "castgate: cannot record the request (%s); send it again later",
-             strerror(errno));
-    lane_log(l, CG_LOG_ERROR, "<%s> messageID %s: %s", m->env->name, m->env->message_id, why);
-    cg__mos4_nack_invalid(l, m->env->message_id_kind != CG_MOS_MSGID_ABSENT ? m->env->message_id
-                                                                            : NULL, why);
-}
-
-/* The same messageID with other content is another request (an NCS pair or
- * a reset NCS reissues IDs): delivered, or refused by the endpoint's setting
- * (cg_mos_endpoint_config_set_reused_id). true: it goes on as new. */
-static bool reused_goes_on(struct mos4_lane *l, const struct cg_mos_envelope *env)
-{
-    char why[4 * CG_MOS_ID_MAX + 64];
-    snprintf(why, sizeof(why), "messageID %s reused with different content", env->message_id);
-    if (l->peer->ep->cfg.reused_id == CG_MOS_REUSED_NACK) {
-        lane_log(l, CG_LOG_WARN, "<%s> %s: refused", env->name, why);
-        cg__mos4_nack_invalid(l, env->message_id, why);
-        return false;
-    }
-    lane_log(l, CG_LOG_WARN, "<%s> %s: delivered as a new request", env->name, why);
-    return true;
-}
-
-/* A repeat of the request with the application, or of one waiting behind
- * it (same messageID, same content): the same request, answered when its
- * turn comes (M-22). NULL if none has this messageID. */
-static struct mos4_held *find_held(struct mos4_lane *l, const char *msgid)
-{
-    for (struct mos4_held *h = l->held_head; h != NULL; h = h->next)
-        if (h->has_msgid && strcmp(h->msgid, msgid) == 0)
-            return h;
-    return NULL;
-}
-
-/* A repeat of a request waiting its turn (same messageID, same content)?
- * issue 12 item 10: e.g. the peer's repeats after our restart, while the
- * journaled requests wait: never counted twice, never refused; answered in
- * their turn. */
-static bool waits_its_turn(struct mos4_lane *l, const struct cg_mos_envelope *env,
-                           const uint8_t *digest)
-{
-    struct mos4_held *h = find_held(l, env->message_id);
-    if (h == NULL || memcmp(h->digest, digest, CG_MOS4_DIGEST) != 0)
-        return false;
-    lane_log(l, CG_LOG_INFO, "messageID %s again while it waits its turn: answered then",
-             env->message_id);
-    return true;
-}
-
-/* A request delivered before a restart, its answer lost with it, and the
- * redeliver rule off: acknowledged, not delivered twice. */
-static void ack_restored(struct mos4_lane *l, struct mos4_seen *s, const char *name)
-{
+    struct mos4_msg *m = msg_of(a->ref);
     struct cg_mos_request *req = calloc(1, sizeof(*req));
-    if (req == NULL)
+    if (req == NULL) {
+        lane_log(l, CG_LOG_ERROR, "out of memory: messageID %s not delivered", a->msgid);
         return;
-    *req = (struct cg_mos_request){.lane = l, .has_msgid = true, .seen_idx = (size_t)(s - l->seen)};
-    snprintf(req->msgid, sizeof(req->msgid), "%s", s->msgid);
-    snprintf(req->name, sizeof(req->name), "%s", name);
-    memcpy(req->digest, s->digest, CG_MOS4_DIGEST);
-    struct cg_mos_request *cur = l->current;
+    }
+    struct cg_mos_envelope own;
+    const struct cg_mos_envelope *env = m->env;
+    if (env == NULL && cg_mos_envelope_parse(m->enc, m->xml, m->len, &own, NULL) == CG_OK)
+        env = &own;
+    *req = (struct cg_mos_request){.lane = l, .token = a->token, .has_msgid = a->msgid[0] != '\0'};
+    snprintf(req->msgid, sizeof(req->msgid), "%s", a->msgid);
+    snprintf(req->name, sizeof(req->name), "%s", env != NULL ? env->name : "?");
+    memcpy(req->digest, a->digest, CG_MOS4_DIGEST);
+    if (l->jfd >= 0 && l->peer->ep->cfg.journal && /* compaction (without the option: its ID) */
+        (req->wire = malloc(m->len > 0 ? m->len : 1)) != NULL) {
+        memcpy(req->wire, m->xml, m->len);
+        req->wlen = m->len;
+    }
     l->current = req;
-    cg_mos_reply_ack(req, true, NULL);
-    l->current = cur;
+    if (env == NULL) {
+        cg_mos_reply_ack(req, false, "castgate: the request could not be kept (out of memory)");
+        return;
+    }
+    struct cg_mos_message mm = {.peer_id = l->peer->id, .channel = cg__mos4_ch_bit(l->ch),
+                                .env = env, .xml = m->xml, .len = m->len, .enc = m->enc,
+                                .repeat = a->repeat, .validated = l->peer->ep->cfg.validate};
+    m->busy++; /* the application may answer at once: the bytes stay until it returns */
+    hand_over(l, req, &mm);
+    unbusy(m);
 }
 
-/* What the memory of messageIDs says about a request (M-22). Returns true
- * when it is new (to deliver or hold); *repeat set when it may have been
- * delivered before a restart. */
-static bool is_new(struct mos4_lane *l, const struct cg_mos_message *m, const uint8_t *digest,
-                   bool fresh, bool *repeat)
+/* COMPLETE: the sender hears the outcome. An answer that was not a MOS
+ * message (issue 20 item 1) reaches it as a NACK made here, with its text. */
+static void complete(struct mos4_lane *l, const struct cg_flow_act *a)
 {
-    const struct cg_mos_envelope *env = m->env;
-    if (env->message_id_kind == CG_MOS_MSGID_ABSENT)
-        return true;
-    struct mos4_seen *s = find_seen(l, env->message_id);
-    if (s != NULL && s->restored && fresh && waits_its_turn(l, env, digest))
-        return false; /* the restored memory stays until the held one is delivered */
-    if (s != NULL && s->has_digest && memcmp(s->digest, digest, CG_MOS4_DIGEST) != 0)
-        return reused_goes_on(l, env); /* the old memory goes when this one is delivered */
-    if (s != NULL && s->answer != NULL) { /* M-22: a lost answer, asked again */
-        lane_log(l, CG_LOG_INFO, "messageID %s again: answered again from memory", env->message_id);
-        if (!fresh) /* a journaled repeat: closed with the answer it got */
-            cg__mos4_journal_answer(l, env->message_id, s->digest, s->answer, s->len);
-        if (l->up)
-            cg__mos4_lane_write(l, (const char *)s->answer, s->len);
-        return false;
+    struct mos4_pending *p = pending_of(a->ref);
+    const struct mos4_msg *ans = a->answer != 0 ? msg_of(a->answer) : NULL;
+    struct cg_mos_message m = {.peer_id = l->peer->id, .channel = cg__mos4_ch_bit(l->ch),
+                               .validated = l->peer->ep->cfg.validate};
+    struct cg_mos_envelope env;
+    struct cg_buf b, w;
+    cg__buf_init(&b, 0);
+    cg__buf_init(&w, 0);
+    if (ans != NULL && ans->env != NULL) {
+        m.env = ans->env;
+        m.xml = ans->xml;
+        m.len = ans->len;
+        m.enc = ans->enc;
+    } else if (a->status == CG_ENACK && ack_element(l->ch, false, a->text, &b) == CG_OK &&
+               cg__mos4_wrap(l, (const char *)b.data, b.len, a->msgid, &w) == CG_OK &&
+               cg_mos_envelope_parse(CG_MOS_UTF8, w.data, w.len, &env, NULL) == CG_OK) {
+        m.env = &env;
+        m.xml = (const char *)w.data;
+        m.len = w.len;
+        m.enc = CG_MOS_UTF8; /* made here */
+        m.validated = false;
     }
-    if (s != NULL && s->restored && l->peer->ep->cfg.redeliver) {
-        lane_log(l, CG_LOG_WARN, "messageID %s again after a restart: delivered again, marked as "
-                 "a possible repeat (M-22)", env->message_id);
-        *repeat = true; /* forgotten only once deliver() recorded it: recording may fail */
-        return true;
-    }
-    if (s != NULL && s->restored) {
-        lane_log(l, CG_LOG_WARN, "messageID %s again after a restart: it was delivered before; "
-                 "acknowledged, not delivered twice", env->message_id);
-        ack_restored(l, s, env->name);
-        return false;
-    }
-    if (s != NULL) {
-        lane_log(l, CG_LOG_INFO, "messageID %s again while it is being answered: ignored",
-                 env->message_id);
-        return false;
-    }
-    if (fresh && waits_its_turn(l, env, digest))
-        return false;
-    return !fresh || find_held(l, env->message_id) == NULL || reused_goes_on(l, env);
+    if (p->cb != NULL)
+        p->cb(p->user, a->status, m.env != NULL ? &m : NULL);
+    free_pending(p);
+    cg__buf_free(&b);
+    cg__buf_free(&w);
 }
 
-/* Issue 12 item 12: does an envelope ID name who the lane is for? ASCII case
- * is ignored (field gear changes it), and a fully qualified name counts as
- * its first labels (profile 6, M-23): "dev", "DEV" and "dev.studio.example"
- * name the same device, "devx" and "dev-2" do not. */
-static bool id_names(const char *got, const char *want)
+/* JOURNAL_REQUEST: appended, and the outcome told at once (issue 12 item 8). */
+static void journal_request(struct mos4_lane *l, const struct cg_flow_act *a)
 {
-    size_t g = strlen(got), w = strlen(want), n = g < w ? g : w;
-    if (strncasecmp(got, want, n) != 0)
-        return false;
-    return g == w || (g > w ? got[w] : want[g]) == '.';
+    const struct mos4_msg *m = msg_of(a->ref);
+    errno = 0;
+    bool ok = cg__mos4_journal_request(l, id_or_null(a->msgid), a->digest, m->xml, m->len);
+    const char *why = ok ? NULL : strerror(errno != 0 ? errno : EIO);
+    cg__flow_journal_result(cg__mos4_flow(l), cg__now_ms(), ok, why);
 }
 
-static bool pair_is(const struct cg_mos_envelope *env, const char *mos, const char *ncs)
+static void journal_answer(struct mos4_lane *l, const struct cg_flow_act *a)
 {
-    return (!env->has_mos_id || id_names(env->mos_id, mos)) &&
-           (!env->has_ncs_id || id_names(env->ncs_id, ncs));
+    const struct mos4_msg *m = msg_of(a->answer);
+    cg__mos4_journal_answer(l, id_or_null(a->msgid), a->digest, m->xml, m->len);
 }
 
-/* The envelope names this lane's pair of IDs: the standard way, or swapped
- * (Sofie mos-connection as an NCS writes its own ID as mosID and the
- * device's as ncsID). A third ID in either field is refused with a NACK. */
-static bool ids_fit(struct mos4_lane *l, const struct cg_mos_envelope *env)
+static bool closing(const struct mos4_peer *p) { return p->ep->freeing || p->removed; }
+
+/* The endpoint or the peer is going away (possibly from a callback inside a
+ * drain): nothing is written or delivered any more; sends still complete
+ * and messages are kept or freed as the core says, so what it holds stays
+ * what cg__mos4_flow_free frees. */
+static void act_closing(struct mos4_lane *l, const struct cg_flow_act *a)
 {
-    const char *mos = cg__mos4_mos_id(l), *ncs = cg__mos4_ncs_id(l);
-    if (pair_is(env, mos, ncs) || pair_is(env, ncs, mos))
-        return true;
-    bool bad_mos = env->has_mos_id && !id_names(env->mos_id, mos) && !id_names(env->mos_id, ncs);
-    const char *field = bad_mos ? "mosID" : "ncsID", *got = bad_mos ? env->mos_id : env->ncs_id;
-    const char *want = bad_mos ? mos : ncs;
-    char esc[4 * CG_MOS_ID_MAX * 4 + 1], why[4 * CG_MOS_ID_MAX * 2 + 120];
-    cg__log_escape(esc, sizeof(esc), got, strlen(got));
-    lane_log(l, CG_LOG_WARN, "<%s> names %s \"%s\", not this lane's \"%s\": refused with a NACK",
-             env->name, field, esc, want);
-    snprintf(why, sizeof(why), "castgate: %s %.128s is not this connection's (%.128s)", field, got,
-             want);
-    cg__mos4_nack_invalid(l, env->message_id_kind != CG_MOS_MSGID_ABSENT ? env->message_id : NULL,
-                          why);
-    return false;
+    switch (a->kind) {
+    case CG_FLOW_A_COMPLETE: complete(l, a); break;
+    case CG_FLOW_A_KEEP: keep(msg_of(a->ref)); break;
+    case CG_FLOW_A_RELEASE: release(msg_of(a->ref)); break;
+    case CG_FLOW_A_JOURNAL_REQUEST:
+        cg__flow_journal_result(cg__mos4_flow(l), cg__now_ms(), false, "the endpoint is closing");
+        break;
+    default: break;
+    }
 }
 
-/* fresh: just received (not taken from the held list or the journal);
- * repeat: replayed from the journal, so possibly delivered before. */
-static void on_request(struct mos4_lane *l, const struct cg_mos_message *m, bool fresh,
-                       bool repeat)
+static void act(struct mos4_lane *from, const struct cg_flow_act *a)
 {
-    const struct cg_mos_envelope *env = m->env;
-    const struct cg_mos_endpoint *ep = l->peer->ep;
-    if (!ids_fit(l, env))
-        return;
-    if (strcmp(env->name, "heartbeat") == 0 && !ep->cfg.deliver_heartbeats) {
-        answer_heartbeat(l, env);
+    struct mos4_peer *p = from->peer;
+    int ch = from->ch;
+    struct mos4_lane *l = a->dir == flow_dir(from) ? from
+                                                   : &p->lanes[ch][a->dir == CG_FLOW_OUT ? CG_MOS_OUT
+                                                                                         : CG_MOS_IN];
+    if (closing(p)) {
+        act_closing(l, a);
         return;
     }
-    const struct cg_mos_msg_info *info = cg_mos_msg_lookup(env->name, strlen(env->name));
-    if (info != NULL && info->is_reply) {
-        lane_log(l, CG_LOG_WARN, "<%s> is an answer, not a request: dropped", env->name);
-        return;
+    switch (a->kind) {
+    case CG_FLOW_A_SEND_REQUEST: send_request(l, a); break;
+    case CG_FLOW_A_SEND_ANSWER:
+        cg__mos4_lane_write(l, msg_of(a->answer)->xml, msg_of(a->answer)->len);
+        break;
+    case CG_FLOW_A_SEND_NACK: write_ack(l, false, a->msgid, a->text); break;
+    case CG_FLOW_A_SEND_ACK: write_ack(l, true, a->msgid, NULL); break;
+    case CG_FLOW_A_SEND_HEARTBEAT: send_heartbeat(l, a->msgid); break;
+    case CG_FLOW_A_SEND_KEEPALIVE: send_keepalive(l); break;
+    case CG_FLOW_A_DELIVER: deliver(l, a); break;
+    case CG_FLOW_A_COMPLETE: complete(l, a); break;
+    case CG_FLOW_A_JOURNAL_REQUEST: journal_request(l, a); break;
+    case CG_FLOW_A_JOURNAL_ANSWER: journal_answer(l, a); break;
+    case CG_FLOW_A_KEEP: keep(msg_of(a->ref)); break;
+    case CG_FLOW_A_RELEASE: release(msg_of(a->ref)); break;
+    case CG_FLOW_A_RESERVE_IDS: cg__mos4_msgid_reserve(l, a->id_mark); break;
+    case CG_FLOW_A_ARM: arm(p, ch, a->timer, a->at_ms); break;
+    case CG_FLOW_A_DISARM: disarm(p, ch, a->timer); break;
+    case CG_FLOW_A_LOG: lane_log(l, a->level, "%s", a->text); break;
     }
-    uint8_t digest[CG_MOS4_DIGEST];
-    cg__mos4_digest(m->xml + env->element.off, env->element.len, digest);
-    if (!is_new(l, m, digest, fresh, &repeat))
-        return;
-    if (l->current != NULL && !room_to_hold(l, m)) /* one request at a time (M-22) */
-        return;
-    if (fresh && ep->cfg.journal && /* accepted: on disk before anyone acts on it */
-        !cg__mos4_journal_request(l, env->message_id_kind != CG_MOS_MSGID_ABSENT ? env->message_id
-                                                                                 : NULL,
-                                  digest, m->xml, m->len)) {
-        refuse_unrecorded(l, m);
-        return;
-    }
-    if (l->current != NULL)
-        hold(l, m, digest);
-    else
-        deliver(l, m, digest, repeat);
 }
 
-/* ---- what arrives ---- */
+/* Every action, in order. An action may call the application, which may
+ * cause another event and drain from there: the queue is one FIFO, so the
+ * order holds whoever drains it. */
+void cg__mos4_flow_apply(struct mos4_lane *l)
+{
+    struct mos4_peer *p = l->peer;
+    struct cg_flow *f = cg__mos4_flow(l);
+    struct cg_flow_act a;
+    p->flow_depth[l->ch]++;
+    while (cg__flow_action(f, &a))
+        act(l, &a);
+    if (--p->flow_depth[l->ch] == 0 && !closing(p)) /* memory and adapter agree now */
+        cg__mos4_journal_settle(l->dir == CG_MOS_IN ? l : &p->lanes[l->ch][CG_MOS_IN]);
+}
 
-/* An IN-lane message we cannot take: a NACK where the channel has one. */
+/* ---- refusals before the core ---- */
+
 /* The channel's acknowledgement element: roAck on ro (roStatus OK, or the
  * reason), mosAck on mom/aux (ACK or NACK with statusDescription). The
  * description is cut at ACK_DESC_MAX bytes on a character boundary. */
@@ -567,22 +408,13 @@ static enum cg_err ack_element(int ch, bool ok, const char *description, struct 
     return cg__buf_printf(b, "</statusDescription></mosAck>");
 }
 
+
 void cg__mos4_nack_invalid(struct mos4_lane *l, const char *msgid, const char *why)
 {
     if (l->dir != CG_MOS_IN)
         return;
-    bool has_id = msgid != NULL && msgid[0] != '\0';
-    struct cg_buf b, w;
-    cg__buf_init(&b, 0);
-    cg__buf_init(&w, 0);
-    if (ack_element(l->ch, false, why, &b) == CG_OK &&
-        cg__mos4_wrap(l, (const char *)b.data, b.len, has_id ? msgid : NULL, &w) == CG_OK)
-        cg__mos4_lane_write(l, (const char *)w.data, w.len);
-    cg__buf_free(&b);
-    cg__buf_free(&w);
+    write_ack(l, false, msgid != NULL ? msgid : "", why);
 }
-
-static bool is_keepalive(const char *name) { return strcasecmp(name, "keepAlive") == 0; }
 
 /* ---- validation (issue 13 item 5): the bounded pre-scan on the loop, then
  * libxml2 — on the loop for small messages, on the thread pool for large
@@ -609,13 +441,13 @@ struct mos4_vwait { /* a message that arrived while one was being validated */
 #define VWAIT_MAX_BYTES (64u << 20) /* and bytes waiting behind one validation */
 
 enum check {
-    CHECK_NONE, /* held and replayed requests: checked when they arrived */
+    CHECK_NONE, /* checked already (on the thread pool) */
     CHECK_XML,  /* the pre-scan ran on the wire bytes: libxml2 only */
     CHECK_ALL   /* the pre-scan, then libxml2 */
 };
 
 static void take(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml, size_t len,
-                 bool fresh, bool repeat, enum check check);
+                 enum check check);
 static void receive(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len);
 
 static void refuse_invalid(struct mos4_lane *l, const struct cg_mos_envelope *env, enum cg_err rc)
@@ -658,7 +490,7 @@ static void vjob_after(uv_work_t *w, int status)
             if (cg_mos_envelope_parse(j->enc, j->xml, j->len, &env, NULL) == CG_OK)
                 refuse_invalid(l, &env, status != 0 ? CG_ECLOSED : j->rc);
         } else {
-            take(l, j->enc, j->xml, j->len, true, false, CHECK_NONE);
+            take(l, j->enc, j->xml, j->len, CHECK_NONE);
         }
         vwait_drain(l);
     }
@@ -770,11 +602,66 @@ static void vjob_forget(struct mos4_lane *l)
     l->vwait_bytes = 0;
 }
 
+
+/* ---- events ---- */
+
+uint32_t cg__mos4_next_msgid(struct mos4_lane *l)
+{
+    uint32_t id = cg__flow_take_id(cg__mos4_flow(l));
+    cg__mos4_flow_apply(l); /* the reservation, on disk before the ID is used */
+    return id;
+}
+
+void cg__mos4_flow_up(struct mos4_lane *l)
+{
+    cg__flow_lane_up(cg__mos4_flow(l), cg__now_ms(), flow_dir(l));
+    cg__mos4_flow_apply(l);
+}
+
+void cg__mos4_flow_down(struct mos4_lane *l)
+{
+    cg__flow_lane_down(cg__mos4_flow(l), cg__now_ms(), flow_dir(l));
+    cg__mos4_flow_apply(l);
+}
+
+void cg__mos4_flow_timer(struct mos4_lane *l, enum cg_flow_timer t)
+{
+    cg__flow_timer(cg__mos4_flow(l), cg__now_ms(), t);
+    cg__mos4_flow_apply(l);
+}
+
+void cg__mos4_replay(struct mos4_lane *l)
+{
+    cg__flow_replay_done(cg__mos4_flow(l), cg__now_ms());
+    cg__mos4_flow_apply(l);
+}
+
+/* Not one MOS message: on OUT the answer to the request in flight (a NACK
+ * with its text, issue 20 item 1), on IN refused. The text is read as
+ * UTF-8, whatever encoding the bytes came in. */
+static void unreadable(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml, size_t len,
+                       const char *detail)
+{
+    char text[200], shown[700];
+    uint8_t *utf8 = NULL;
+    size_t n = 0;
+    if (enc == CG_MOS_UTF8)
+        cg__mos4_answer_text(xml, len, text, sizeof(text));
+    else if (cg_mos_convert(enc, xml, len, &utf8, &n, NULL) == CG_OK)
+        cg__mos4_answer_text((const char *)utf8, n, text, sizeof(text));
+    else
+        text[0] = '\0';
+    cg_mos_free(utf8);
+    cg__log_escape(shown, sizeof(shown), text, strlen(text));
+    lane_log(l, CG_LOG_DEBUG, "not one MOS message (%s)", detail != NULL ? detail : "?");
+    cg__flow_unreadable(cg__mos4_flow(l), cg__now_ms(), flow_dir(l), shown);
+    cg__mos4_flow_apply(l);
+}
+
 /* A UCS-2BE message the endpoint reads as UTF-8 (its application asked for
  * UTF-8: cg_mos_endpoint_config_set_wire_messages off): pre-scanned on its
  * own bytes, then converted once. */
-static void take_as_utf8(struct mos4_lane *l, const char *data, size_t len, bool fresh,
-                         bool repeat, enum check check)
+static void take_as_utf8(struct mos4_lane *l, const char *data, size_t len, enum check check)
 {
     if (check == CHECK_ALL && l->peer->ep->cfg.validate &&
         !scan_ok(l, CG_MOS_UCS2BE, data, len, NULL))
@@ -789,8 +676,7 @@ static void take_as_utf8(struct mos4_lane *l, const char *data, size_t len, bool
         cg__mos4_nack_invalid(l, NULL, "message is not valid UCS-2BE");
         return;
     }
-    take(l, CG_MOS_UTF8, (const char *)utf8, n, fresh, repeat,
-         check == CHECK_ALL ? CHECK_XML : check);
+    take(l, CG_MOS_UTF8, (const char *)utf8, n, check == CHECK_ALL ? CHECK_XML : check);
     cg_mos_free(utf8);
 }
 
@@ -808,27 +694,14 @@ static bool wire_ok(struct mos4_lane *l, enum cg_mos_encoding enc, const char *x
     return false;
 }
 
-/* An answer that is not a MOS message, in any encoding: its text as UTF-8. */
-static void unreadable(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml, size_t len,
-                       const char *detail)
-{
-    uint8_t *utf8 = NULL;
-    size_t n = 0;
-    if (enc == CG_MOS_UTF8 || cg_mos_convert(enc, xml, len, &utf8, &n, NULL) != CG_OK)
-        on_unreadable_answer(l, enc == CG_MOS_UTF8 ? xml : "", enc == CG_MOS_UTF8 ? len : 0,
-                             detail);
-    else
-        on_unreadable_answer(l, (const char *)utf8, n, detail);
-    cg_mos_free(utf8);
-}
-
-/* One message (xml, len in enc), parsed once: the envelope and the element's
- * span are read in place, in the message's own encoding (issue 13 item 4). */
+/* One message (xml, len in enc), decoded and checked: its envelope parsed
+ * once, in place, in the message's own encoding (issue 13 item 4), its
+ * digest (IN) or whether it refuses (OUT), then to the core. */
 static void take(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml, size_t len,
-                 bool fresh, bool repeat, enum check check)
+                 enum check check)
 {
     if (enc != CG_MOS_UTF8 && !l->peer->ep->cfg.wire_messages) {
-        take_as_utf8(l, xml, len, fresh, repeat, check);
+        take_as_utf8(l, xml, len, check);
         return;
     }
     if (check != CHECK_NONE && !wire_ok(l, enc, xml, len))
@@ -836,31 +709,31 @@ static void take(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml,
     struct cg_mos_envelope env;
     const char *detail = NULL;
     if (cg_mos_envelope_parse(enc, xml, len, &env, &detail) != CG_OK) {
-        if (l->dir == CG_MOS_OUT) {
-            unreadable(l, enc, xml, len, detail);
-            return;
-        }
-        lane_log(l, CG_LOG_WARN, "not one MOS message (%s): refused", detail ? detail : "?");
-        cg__mos4_nack_invalid(l, NULL, "not one MOS message");
+        unreadable(l, enc, xml, len, detail);
         return;
     }
     if (!validated(l, enc, xml, len, &env, check))
         return;
-    if (is_keepalive(env.name))
-        return; /* M-09: ends here, never answered, never delivered */
-    /* validated(): with validation on, checked now or when it arrived (held,
-     * replayed) */
-    struct cg_mos_message m = {.peer_id = l->peer->id, .channel = cg__mos4_ch_bit(l->ch),
-                               .env = &env, .xml = xml, .len = len, .enc = enc,
-                               .validated = l->peer->ep->cfg.validate};
-    if (l->dir == CG_MOS_OUT)
-        on_answer(l, &m);
+    struct mos4_msg *m = calloc(1, sizeof(*m));
+    if (m == NULL) {
+        lane_log(l, CG_LOG_ERROR, "out of memory: <%s> dropped", env.name);
+        return;
+    }
+    *m = (struct mos4_msg){.xml = xml, .len = len, .enc = enc, .env = &env, .busy = 1};
+    struct cg_flow_msg fm = {.env = &env, .ref = ref_of(m)};
+    if (l->dir == CG_MOS_IN)
+        cg__mos4_digest(xml + env.element.off, env.element.len, fm.digest);
     else
-        on_request(l, &m, fresh, repeat);
+        fm.nack = cg__mos4_is_nack(env.name, xml, len);
+    cg__flow_received(cg__mos4_flow(l), cg__now_ms(), flow_dir(l), &fm);
+    cg__mos4_flow_apply(l);
+    m->env = NULL;
+    unbusy(m);
 }
 
 void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len)
 {
+    cg__flow_traffic(cg__mos4_flow(l), cg__now_ms(), flow_dir(l), false);
     if (l->vjob != NULL || l->vwait_head != NULL) /* per-lane order */
         vwait_push(l, binary, data, len);
     else
@@ -871,31 +744,10 @@ void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, 
  * (and a UCS-2BE legacy peer's message) UCS-2BE: taken as it came. */
 static void receive(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len)
 {
-    take(l, binary ? CG_MOS_UCS2BE : CG_MOS_UTF8, (const char *)data, len, true, false,
-         CHECK_ALL);
+    take(l, binary ? CG_MOS_UCS2BE : CG_MOS_UTF8, (const char *)data, len, CHECK_ALL);
 }
 
 /* ---- answering ---- */
-
-/* With a journal, held requests are on disk and go on while the peer is
- * away: their answers wait in memory for its repeat. */
-static void next_held(struct mos4_lane *l)
-{
-    while (l->current == NULL && l->held_head != NULL && (l->up || l->peer->ep->cfg.journal) &&
-           !l->peer->ep->freeing && !l->peer->removed) {
-        struct mos4_held *h = l->held_head;
-        l->held_head = h->next;
-        if (l->held_head == NULL)
-            l->held_tail = NULL;
-        l->nheld--;
-        take(l, cg__mos4_enc_of(h->wire, h->len), (const char *)h->wire, h->len, false,
-             h->replayed, CHECK_NONE);
-        free(h->wire);
-        free(h);
-    }
-}
-
-void cg__mos4_replay(struct mos4_lane *l) { next_held(l); }
 
 static enum cg_err reply_wire(struct cg_mos_request *req, struct cg_buf b);
 
@@ -938,28 +790,31 @@ enum cg_err cg_mos_reply_message(struct cg_mos_request *req, const struct cg_mos
     return reply_wire(req, b);
 }
 
-/* The answer b (our envelope, in any encoding) goes out, is remembered and
- * journaled; b is consumed. */
+/* The answer b (our envelope, in any encoding) goes to the core, which
+ * journals, sends and remembers it; b is consumed, req freed. */
 static enum cg_err reply_wire(struct cg_mos_request *req, struct cg_buf b)
 {
     struct mos4_lane *l = req->lane;
-    const uint8_t *wire = b.data;
-    size_t wlen = b.len;
-    struct mos4_seen *s = &l->seen[req->seen_idx];
-    if (req->has_msgid && strcmp(s->msgid, req->msgid) == 0) { /* kept for a repeat (M-22) */
-        cg__mos4_remember_answer(l, s, b.data, b.len);
-        b.data = NULL; /* owned by the seen record now; wire still points at it */
+    struct mos4_msg *ans = calloc(1, sizeof(*ans));
+    if (ans == NULL) {
+        cg__buf_free(&b);
+        return CG_ENOMEM;
     }
-    if (l->current == req)
+    *ans = (struct mos4_msg){.own = (char *)b.data, .xml = (const char *)b.data, .len = b.len,
+                             .enc = cg__mos4_enc_of(b.data, b.len),
+                             .kept = true}; /* the buffer is the answer's now */
+    if (l->current == req) /* before the journal's compaction reads what is open */
         l->current = NULL;
-    /* on disk before the peer hears it (and after the memory is up to date, for a compaction) */
-    cg__mos4_journal_answer(l, req->has_msgid ? req->msgid : NULL, req->digest, wire, wlen);
-    if (l->up)
-        cg__mos4_lane_write(l, (const char *)wire, wlen);
-    cg__buf_free(&b);
+    enum cg_err rc = cg__flow_app_answer(cg__mos4_flow(l), cg__now_ms(), req->token,
+                                         ref_of(ans));
+    if (rc != CG_OK) { /* the endpoint is going away: the request went with it */
+        lane_log(l, CG_LOG_DEBUG, "answer to messageID %s dropped: %s", req->msgid,
+                 cg_strerror(rc));
+        cg__mos4_msg_free(ans);
+    }
     free(req->wire);
     free(req);
-    next_held(l);
+    cg__mos4_flow_apply(l);
     return CG_OK;
 }
 
@@ -990,56 +845,80 @@ enum cg_err cg_mos_reply_ack(struct cg_mos_request *req, bool ok, const char *de
     return rc;
 }
 
-/* ---- lanes going down, the endpoint going away ---- */
+/* ---- the endpoint going away ---- */
 
-void cg__mos4_lane_down(struct mos4_lane *l)
+/* What the core still holds on this lane's side is freed here (reading its
+ * arrays: the teardown has no actions); sends still queued complete with
+ * CG_ECLOSED. */
+static void free_out(struct mos4_lane *l, struct cg_flow *f)
 {
-    if (l->peer->ep->cfg.journal && !l->peer->ep->freeing && !l->peer->removed)
-        return; /* journaled: they are answered, and the answers wait for the repeats */
-    while (l->held_head != NULL) { /* never delivered: the peer sends them again */
-        struct mos4_held *h = l->held_head;
-        l->held_head = h->next;
-        free(h->wire);
-        free(h);
+    size_t n = f->qlen;
+    struct mos4_pending **ps = n > 0 ? calloc(n, sizeof(*ps)) : NULL;
+    for (size_t i = 0; i < n && ps != NULL; i++)
+        ps[i] = pending_of(f->queue[(f->qhead + i) % f->qcap].ref);
+    f->qlen = f->qhead = 0;
+    f->out_state = CG_FLOW_OUT_IDLE;
+    if (f->queue != f->queue_own)
+        free(cg__flow_queue_room(f, f->queue_own, CG_FLOW_QUEUE_MAX));
+    for (size_t i = 0; i < n && ps != NULL; i++) { /* the callbacks may not send again here */
+        if (ps[i]->cb != NULL)
+            ps[i]->cb(ps[i]->user, CG_ECLOSED, NULL);
+        free_pending(ps[i]);
     }
-    l->held_tail = NULL;
-    l->nheld = 0;
-    /* An OUT request in flight stays: it is sent again, same messageID, once the
-     * lane is back. An IN request with the application stays too: its answer is
-     * kept and replayed when the peer asks again. */
+    if (ps == NULL && n > 0)
+        lane_log(l, CG_LOG_ERROR, "out of memory: %zu pending sends not completed", n);
+    free(ps);
 }
 
-void cg__mos4_flow_free(struct mos4_lane *l)
+static void free_in(struct mos4_lane *l, struct cg_flow *f)
 {
-    vjob_forget(l);
-    cg__mos4_lane_down(l);
-    if (l->inflight != NULL) {
-        l->inflight->next = l->head;
-        l->head = l->inflight;
-        l->inflight = NULL;
+    for (size_t i = 0; i < f->hlen; i++) /* one may be in use (busy) by a drain below us */
+        release(msg_of(f->held[(f->hhead + i) % CG_FLOW_HELD_MAX].ref));
+    f->hlen = 0;
+    for (size_t i = 0; i < CG_FLOW_SEEN; i++) {
+        if (f->seen[i].answered)
+            release(msg_of(f->seen[i].answer));
+        memset(&f->seen[i], 0, sizeof(f->seen[i]));
     }
-    while (l->head != NULL) {
-        struct mos4_pending *p = l->head;
-        l->head = p->next;
-        if (p->cb != NULL)
-            p->cb(p->user, CG_ECLOSED, NULL);
-        free_pending(p);
-    }
-    l->tail = NULL;
-    l->queued = 0;
-    for (size_t i = 0; i < CG_MOS4_SEEN; i++) {
-        free(l->seen[i].answer);
-        l->seen[i].answer = NULL;
-    }
+    f->in_state = CG_FLOW_IN_IDLE;
     if (l->current != NULL) /* the application's handle dies with the endpoint */
         free(l->current->wire);
     free(l->current);
     l->current = NULL;
 }
 
+void cg__mos4_flow_free(struct mos4_lane *l)
+{
+    vjob_forget(l);
+    if (!l->peer->flow_on[l->ch])
+        return;
+    struct cg_flow *f = cg__mos4_flow(l);
+    if (closing(l->peer)) /* actions left by an event the closing interrupted */
+        cg__mos4_flow_apply(l);
+    f->up[flow_dir(l)] = false;
+    if (l->dir == CG_MOS_OUT)
+        free_out(l, f);
+    else
+        free_in(l, f);
+}
+
 /* ---- sending ---- */
 
-/* The OUT lane a new request of len bytes goes on, if it may. */
+/* A longer queue than the core's own (max_queue above CG_FLOW_QUEUE_MAX):
+ * doubled as it fills, up to max_queue. */
+static void grow_queue(struct cg_flow *f)
+{
+    if (!cg__flow_queue_wants_room(f))
+        return;
+    size_t cap = f->qcap * 2 < f->cfg.max_queue ? f->qcap * 2 : f->cfg.max_queue;
+    struct cg_flow_out_req *room = calloc(cap, sizeof(*room));
+    struct cg_flow_out_req *old = room != NULL ? cg__flow_queue_room(f, room, cap) : NULL;
+    if (old != NULL && old != f->queue_own)
+        free(old);
+}
+
+/* The OUT lane a new request of len bytes goes on, if it may; its queue
+ * given more room when full and max_queue allows. */
 static enum cg_err out_lane(struct cg_mos_endpoint *ep, const char *peer_id,
                             enum cg_mos_channel channel, size_t len, struct mos4_lane **out)
 {
@@ -1050,21 +929,21 @@ static enum cg_err out_lane(struct cg_mos_endpoint *ep, const char *peer_id,
     int ch = cg__mos4_ch_index(channel);
     CG_CHECK(ch >= 0 && (peer->channels & channel), CG_EINVAL);
     CG_CHECK(len <= ep->cfg.max_message, CG_ETOOBIG);
-    struct mos4_lane *l = &peer->lanes[ch][CG_MOS_OUT];
-    CG_CHECK(l->queued < ep->cfg.max_queue, CG_EFULL);
-    *out = l;
+    *out = &peer->lanes[ch][CG_MOS_OUT];
+    grow_queue(cg__mos4_flow(*out));
     return CG_OK;
 }
 
-static void enqueue(struct mos4_lane *l, struct mos4_pending *p)
+/* To the core (which refuses M-12 and a full queue), then its actions. */
+static enum cg_err enqueue(struct mos4_lane *l, struct mos4_pending *p, bool forward,
+                           const char *msgid)
 {
-    if (l->tail != NULL)
-        l->tail->next = p;
-    else
-        l->head = p;
-    l->tail = p;
-    l->queued++;
-    cg__mos4_out_kick(l);
+    enum cg_err rc = cg__flow_send(cg__mos4_flow(l), cg__now_ms(), ref_of(p), p->name, forward,
+                                   msgid);
+    if (rc != CG_OK)
+        free_pending(p);
+    cg__mos4_flow_apply(l);
+    return rc;
 }
 
 static enum cg_err queue(struct cg_mos_endpoint *ep, const char *peer_id,
@@ -1079,22 +958,16 @@ static enum cg_err queue(struct cg_mos_endpoint *ep, const char *peer_id,
     const char *elem;
     size_t elen;
     enum cg_err rc = cg__mos4_element(xml, len, &elem, &elen, p->name, sizeof(p->name));
-    const struct cg_mos_msg_info *info = rc == CG_OK ? cg_mos_msg_lookup(p->name, strlen(p->name)) : NULL;
-    if (rc == CG_OK && info != NULL && info->removed_in_4) {
-        lane_log(l, CG_LOG_ERROR, "<%s> was removed in MOS 4.0: not sent (M-12)", p->name);
-        rc = CG_EPROTO;
-    }
     if (rc == CG_OK && (p->elem = cg__strndup(elem, elen)) == NULL)
         rc = CG_ENOMEM;
     if (rc != CG_OK) {
-        free(p);
+        free_pending(p);
         return rc == CG_EENVELOPE ? CG_EINVAL : rc;
     }
     p->len = elen;
     p->cb = cb;
     p->user = user;
-    enqueue(l, p);
-    return CG_OK;
+    return enqueue(l, p, false, NULL);
 }
 
 enum cg_err cg_mos_send(struct cg_mos_endpoint *ep, const char *peer_id,
@@ -1133,15 +1006,15 @@ enum cg_err cg_mos_forward_message(struct cg_mos_endpoint *ep, const char *peer_
     CG_CHECK(e->len > 0 && e->off <= m->len && e->len <= m->len - e->off, CG_EINVAL);
     /* the element begins with '<': 3C in UTF-8, 00 3C in UCS-2BE; enc must say which */
     CG_CHECK(cg__mos4_enc_of(m->xml + e->off, e->len) == m->enc, CG_EINVAL);
+    /* messageIDs are numbers (M-11): the core keeps 63 characters */
+    CG_CHECK(strlen(m->env->message_id) < CG_FLOW_MSGID, CG_ETOOBIG);
     struct mos4_pending *p = calloc(1, sizeof(*p));
     CG_CHECK(p != NULL, CG_ENOMEM);
     snprintf(p->name, sizeof(p->name), "%s", m->env->name);
-    p->keep_id = true;
-    snprintf(p->msgid_text, sizeof(p->msgid_text), "%s", m->env->message_id);
     struct cg_buf b;
     cg__buf_init(&b, 0);
     enum cg_err rc = cg__mos4_wrap_enc(l, cg__mos4_lane_enc(l), m->enc, m->xml + e->off, e->len,
-                                       p->msgid_text, &b);
+                                       m->env->message_id, &b);
     if (rc != CG_OK) {
         cg__buf_free(&b);
         free(p);
@@ -1151,8 +1024,7 @@ enum cg_err cg_mos_forward_message(struct cg_mos_endpoint *ep, const char *peer_
     p->wlen = b.len;
     p->cb = cb;
     p->user = user;
-    enqueue(l, p);
-    return CG_OK;
+    return enqueue(l, p, true, m->env->message_id);
 }
 
 size_t cg_mos_pending(const struct cg_mos_endpoint *ep, const char *peer_id,
@@ -1160,5 +1032,38 @@ size_t cg_mos_pending(const struct cg_mos_endpoint *ep, const char *peer_id,
 {
     struct mos4_peer *peer = ep != NULL && peer_id != NULL ? cg__mos4_peer(ep, peer_id) : NULL;
     int ch = cg__mos4_ch_index(channel);
-    return peer != NULL && ch >= 0 ? peer->lanes[ch][CG_MOS_OUT].queued : 0;
+    return peer != NULL && ch >= 0 && peer->flow_on[ch] ? peer->flow[ch].qlen : 0;
+}
+
+enum cg_err cg_mos_endpoint_lane_stats(const struct cg_mos_endpoint *ep, const char *peer_id,
+                                       enum cg_mos_channel channel, enum cg_mos_dir dir,
+                                       struct cg_mos_lane_stats *out)
+{
+    CG_CHECK(ep != NULL && peer_id != NULL && out != NULL, CG_EINVAL);
+    struct mos4_peer *peer = cg__mos4_peer(ep, peer_id);
+    CG_CHECK(peer != NULL, CG_ENOTFOUND);
+    int ch = cg__mos4_ch_index(channel);
+    CG_CHECK(ch >= 0 && (dir == CG_MOS_OUT || dir == CG_MOS_IN), CG_EINVAL);
+    memset(out, 0, sizeof(*out));
+    if (!peer->flow_on[ch])
+        return CG_OK; /* nothing happened on it yet */
+    struct cg_flow_stats s;
+    cg__flow_stats(&peer->flow[ch], &s);
+    if (dir == CG_MOS_OUT) {
+        out->queued = peer->flow[ch].qlen;
+        out->requests_sent = s.requests_sent;
+        out->retries = s.retries;
+        out->timeouts = s.timeouts;
+        out->nacks_received = s.nacks_received;
+        out->answers = s.answers;
+        out->last_rtt_ms = s.last_rtt_ms;
+        out->rtt = s.rtt;
+    } else {
+        out->delivered = s.delivered;
+        out->nacks_sent = s.nacks_sent;
+        out->repeats_answered = s.repeats_answered;
+        out->held = s.held;
+        out->held_max = s.held_max;
+    }
+    return CG_OK;
 }

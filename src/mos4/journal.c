@@ -535,150 +535,62 @@ static void jlog(const struct mos4_lane *l, enum cg_log_level lv, const char *wh
             err != 0 ? ")" : "");
 }
 
-void cg__mos4_remember_answer(struct mos4_lane *l, struct mos4_seen *s, uint8_t *answer, size_t len)
-{
-    for (size_t i = 0; i < CG_MOS4_SEEN; i++) { /* only the last request keeps a big answer */
-        struct mos4_seen *o = &l->seen[i];
-        if (o != s && o->answer != NULL && o->len > CG_MOS4_BIG_ANSWER) {
-            free(o->answer);
-            o->answer = NULL;
-            o->msgid[0] = '\0'; /* forgotten: a very late repeat is delivered again */
-        }
-    }
-    free(s->answer);
-    s->answer = answer;
-    s->len = len;
-}
-
 struct replay {
     struct mos4_lane *l;
     unsigned requests, answers;
     bool nomem;
 };
 
-/* The seen entry for msgid: the one already there, or the next slot. */
-static struct mos4_seen *seen_slot(struct mos4_lane *l, const char *msgid)
-{
-    for (size_t i = 0; i < CG_MOS4_SEEN; i++)
-        if (l->seen[i].msgid[0] != '\0' && strcmp(l->seen[i].msgid, msgid) == 0)
-            return &l->seen[i];
-    struct mos4_seen *s = &l->seen[l->seen_next];
-    l->seen_next = (l->seen_next + 1) % CG_MOS4_SEEN;
-    free(s->answer);
-    *s = (struct mos4_seen){0};
-    snprintf(s->msgid, sizeof(s->msgid), "%s", msgid);
-    return s;
-}
+static uint64_t ref_of(const void *p) { return (uint64_t)(uintptr_t)p; }
 
-static bool usable_id(const struct mos4_lane *l, const char *msgid)
-{
-    return msgid != NULL && msgid[0] != '\0' && strlen(msgid) < sizeof(l->seen[0].msgid);
-}
-
-/* A request delivered before the restart whose answer was not recorded: a
- * repeat of it is handled by the redeliver rule (cg_mos_endpoint_config_set_redeliver). */
-static void restored(struct mos4_lane *l, const char *msgid, bool has_digest,
-                     const uint8_t *digest)
-{
-    if (!usable_id(l, msgid))
-        return;
-    struct mos4_seen *s = seen_slot(l, msgid);
-    s->restored = true;
-    s->has_digest = has_digest;
-    if (has_digest)
-        memcpy(s->digest, digest, CG_MOS4_DIGEST);
-}
-
-/* A journaled request back in the held list; its ID and digest from the
+/* A request recorded: back to the flow core with its ID and digest from the
  * record, or (format 1) from the request itself. */
-static bool replay_request(struct mos4_lane *l, const struct mos4_jrec *r)
+static void replay_request(struct replay *rp, const struct mos4_jrec *r)
 {
-    struct mos4_held *h = calloc(1, sizeof(*h));
-    if (h == NULL || (h->wire = malloc(r->len > 0 ? r->len : 1)) == NULL) {
-        free(h);
-        return false;
+    struct mos4_msg *m = cg__mos4_msg_copy(r->data, r->len);
+    if (m == NULL) {
+        rp->nomem = true;
+        return;
     }
-    memcpy(h->wire, r->data, r->len);
-    h->len = r->len;
-    h->replayed = true;
     struct cg_mos_envelope env;
     bool ok = cg_mos_envelope_parse(r->enc, (const char *)r->data, r->len, &env, NULL) == CG_OK;
-    h->has_msgid = ok && env.message_id_kind != CG_MOS_MSGID_ABSENT;
-    snprintf(h->msgid, sizeof(h->msgid), "%s", h->has_msgid ? env.message_id : "");
+    m->enc = r->enc;
+    uint8_t digest[CG_MOS4_DIGEST] = {0};
     if (r->has_digest)
-        memcpy(h->digest, r->digest, CG_MOS4_DIGEST);
+        memcpy(digest, r->digest, CG_MOS4_DIGEST);
     else if (ok)
-        cg__mos4_digest(r->data + env.element.off, env.element.len, h->digest);
-    cg__mos4_held_push(l, h);
-    return true;
+        cg__mos4_digest(r->data + env.element.off, env.element.len, digest);
+    cg__flow_replay_request(cg__mos4_flow(rp->l), ref_of(m),
+                            ok && env.message_id_kind != CG_MOS_MSGID_ABSENT ? env.message_id : NULL,
+                            digest, ok ? env.name : "");
+    rp->requests++;
 }
 
-/* An answer: its request (the first unanswered one with its messageID, or
- * without one when it had none) is done. */
-static void drop_answered(struct mos4_lane *l, const char *msgid)
+/* An answer: its request is done, and a repeat of it gets the answer (M-22). */
+static void replay_answer(struct replay *rp, const struct mos4_jrec *r)
 {
-    struct mos4_held **pp = &l->held_head, *prev = NULL;
-    for (; *pp != NULL; prev = *pp, pp = &(*pp)->next)
-        if (msgid == NULL ? !(*pp)->has_msgid : ((*pp)->has_msgid && strcmp((*pp)->msgid, msgid) == 0))
-            break;
-    if (*pp == NULL)
+    struct mos4_msg *m = cg__mos4_msg_copy(r->data, r->len);
+    if (m == NULL) {
+        rp->nomem = true;
         return;
-    struct mos4_held *h = *pp;
-    *pp = h->next;
-    if (l->held_tail == h)
-        l->held_tail = prev;
-    l->nheld--;
-    free(h->wire);
-    free(h);
+    }
+    m->enc = r->enc;
+    /* format 1: no digest, a repeat is taken as the same request */
+    cg__flow_replay_answer(cg__mos4_flow(rp->l), r->msgid, r->has_digest ? r->digest : NULL,
+                           ref_of(m));
+    rp->answers++;
 }
 
 static void replay_record(void *user, const struct mos4_jrec *r)
 {
     struct replay *rp = user;
-    struct mos4_lane *l = rp->l;
-    if (r->kind == 'R' && r->len == 0) { /* a compacted "delivered, unanswered": its ID only */
-        restored(l, r->msgid, r->has_digest, r->digest);
-        return;
-    }
-    if (r->kind == 'R') {
-        if (replay_request(l, r))
-            rp->requests++;
-        else
-            rp->nomem = true;
-        return;
-    }
-    drop_answered(l, r->msgid);
-    rp->answers++;
-    if (!usable_id(l, r->msgid))
-        return;
-    uint8_t *copy = malloc(r->len > 0 ? r->len : 1);
-    if (copy == NULL) {
-        rp->nomem = true;
-        return;
-    }
-    memcpy(copy, r->data, r->len);
-    struct mos4_seen *s = seen_slot(l, r->msgid);
-    s->restored = false;
-    s->has_digest = r->has_digest; /* format 1: unknown, a repeat is taken as the same */
-    if (r->has_digest)
-        memcpy(s->digest, r->digest, CG_MOS4_DIGEST);
-    cg__mos4_remember_answer(l, s, copy, r->len);
-}
-
-/* Without the journal option, unanswered requests were delivered before the
- * restart: they are remembered by ID, not delivered again by us. */
-static void requests_to_restored(struct mos4_lane *l)
-{
-    while (l->held_head != NULL) {
-        struct mos4_held *h = l->held_head;
-        l->held_head = h->next;
-        if (h->has_msgid)
-            restored(l, h->msgid, true, h->digest);
-        free(h->wire);
-        free(h);
-    }
-    l->held_tail = NULL;
-    l->nheld = 0;
+    if (r->kind == 'R' && r->len == 0) /* a compacted "delivered, unanswered": its ID only */
+        cg__flow_replay_delivered(cg__mos4_flow(rp->l), r->msgid, r->has_digest ? r->digest : NULL);
+    else if (r->kind == 'R')
+        replay_request(rp, r);
+    else
+        replay_answer(rp, r);
+    cg__mos4_flow_apply(rp->l); /* what the core let go of (RELEASE) */
 }
 
 static enum cg_err put(struct cg_buf *b, char kind, const char *msgid, bool has_digest,
@@ -691,28 +603,33 @@ static enum cg_err put(struct cg_buf *b, char kind, const char *msgid, bool has_
     return cg__mos4_journal_encode(b, &r);
 }
 
-/* The journal as memory holds it: the remembered answers (and the IDs of
- * requests delivered before a restart, still unanswered), then the request
- * with the application, then, with the journal option, the held ones. */
-static enum cg_err image(const struct mos4_lane *l, struct cg_buf *b)
+/* The journal as the flow core's memory holds it: the remembered answers
+ * (and the IDs of requests delivered before a restart, still unanswered),
+ * then the request with the application, then, with the journal option, the
+ * held ones. */
+static enum cg_err image(struct mos4_lane *l, struct cg_buf *b)
 {
     CG_GUARD(cg__buf_append(b, cg__mos4_journal_magic, strlen(cg__mos4_journal_magic)));
-    for (size_t k = 0; k < CG_MOS4_SEEN; k++) {
-        const struct mos4_seen *s = &l->seen[(l->seen_next + k) % CG_MOS4_SEEN];
-        if (s->msgid[0] != '\0' && s->answer != NULL)
-            CG_GUARD(put(b, 'A', s->msgid, s->has_digest, s->digest, s->answer, s->len));
+    const struct cg_flow *f = cg__mos4_flow(l);
+    for (size_t k = 0; k < CG_FLOW_SEEN; k++) {
+        const struct cg_flow_seen *s = &f->seen[(f->seen_next + k) % CG_FLOW_SEEN];
+        const struct mos4_msg *a = s->answered ? cg__mos4_msg(s->answer) : NULL;
+        if (s->msgid[0] != '\0' && a != NULL)
+            CG_GUARD(put(b, 'A', s->msgid, s->has_digest, s->digest, a->xml, a->len));
         else if (s->msgid[0] != '\0' && s->restored)
             CG_GUARD(put(b, 'R', s->msgid, s->has_digest, s->digest, "", 0));
     }
     const struct cg_mos_request *cur = l->current;
-    bool id_only = !l->peer->ep->cfg.journal; /* delivered, never delivered again: its ID */
+    bool id_only = !f->cfg.journal; /* delivered, never delivered again: its ID */
     if (cur != NULL && (cur->wire != NULL || id_only))
         CG_GUARD(put(b, 'R', cur->has_msgid ? cur->msgid : NULL, true, cur->digest,
                      cur->wire != NULL ? cur->wire : (const uint8_t *)"",
                      cur->wire != NULL ? cur->wlen : 0));
-    for (const struct mos4_held *h = l->held_head; h != NULL && l->peer->ep->cfg.journal;
-         h = h->next)
-        CG_GUARD(put(b, 'R', h->has_msgid ? h->msgid : NULL, true, h->digest, h->wire, h->len));
+    for (size_t i = 0; i < f->hlen && f->cfg.journal; i++) {
+        const struct cg_flow_held *h = &f->held[(f->hhead + i) % CG_FLOW_HELD_MAX];
+        const struct mos4_msg *m = cg__mos4_msg(h->ref);
+        CG_GUARD(put(b, 'R', h->has_id ? h->msgid : NULL, true, h->digest, m->xml, m->len));
+    }
     return CG_OK;
 }
 
@@ -806,9 +723,9 @@ void cg__mos4_journal_open(struct mos4_lane *l)
     if (r.requests > 0 || r.answers > 0)
         cg__log(l->peer->ep->ctx, CG_LOG_INFO, "mos", "%s %s in: journal: %u request(s), %u "
                 "answer(s); %zu to deliver again", l->peer->id, cg__mos4_ch_name(l->ch),
-                r.requests, r.answers, l->peer->ep->cfg.journal ? l->nheld : 0);
-    if (!l->peer->ep->cfg.journal)
-        requests_to_restored(l);
+                r.requests, r.answers, l->peer->ep->cfg.journal ? cg__mos4_flow(l)->hlen : 0);
+    if (!l->peer->ep->cfg.journal) /* delivered before the restart: remembered by ID */
+        cg__mos4_replay(l);
     if (compact(l))
         unlink(last);
 }
@@ -880,7 +797,17 @@ bool cg__mos4_journal_answer(struct mos4_lane *l, const char *msgid,
                              const uint8_t digest[CG_MOS4_DIGEST], const void *wire, size_t len)
 {
     bool ok = append(l, 'A', msgid, digest, wire, len);
-    if (ok && compaction_due(l))
-        compact(l);
+    l->jcheck = l->jcheck || ok; /* compaction considered once the event is done */
     return ok;
+}
+
+/* After the flow core's actions of an event are all carried out (memory and
+ * the adapter agree on what is open): a compaction if an answer was recorded
+ * and one is due. */
+void cg__mos4_journal_settle(struct mos4_lane *l)
+{
+    bool check = l->jcheck;
+    l->jcheck = false;
+    if (check && l->jfd >= 0 && compaction_due(l))
+        compact(l);
 }

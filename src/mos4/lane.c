@@ -1,5 +1,6 @@
-/* A lane's connection: dialed (with reconnects) or accepted, keepAlive when
- * idle (M-09), and what the application hears of it. */
+/* A lane's connection: dialed (with reconnects) or accepted, reset when
+ * silent too long, and what the application and the flow core (flow.c)
+ * hear of it. */
 #include "mos4/mos4.h"
 
 #include <openssl/rand.h>
@@ -77,11 +78,11 @@ static void dial(struct mos4_lane *l)
     l->ws = ws;
 }
 
-void cg__mos4_touch_tx(struct mos4_lane *l) { l->last_tx_ms = cg__now_ms(); }
-
-static bool exchange_open(const struct mos4_lane *l)
+void cg__mos4_touch_tx(struct mos4_lane *l)
 {
-    return l->dir == CG_MOS_OUT ? l->inflight != NULL : l->current != NULL;
+    l->last_tx_ms = cg__now_ms();
+    cg__flow_traffic(cg__mos4_flow(l), l->last_tx_ms, l->dir == CG_MOS_OUT ? CG_FLOW_OUT : CG_FLOW_IN,
+                     true);
 }
 
 /* Nothing received for silent_reset_ms (cg_mos_endpoint_config_set_silent_reset):
@@ -102,29 +103,13 @@ static bool silent_too_long(struct mos4_lane *l, uint64_t now)
     return true;
 }
 
-/* M-09: a keepAlive only after keepalive_ms without traffic either way, and
- * never in the middle of an exchange. */
-static void on_idle(uv_timer_t *t)
+/* The idle timer (armed by the flow core for M-09's keepAlive): a lane
+ * silent too long is reset; otherwise the core decides. */
+void cg__mos4_on_idle(uv_timer_t *t)
 {
     struct mos4_lane *l = LANE_OF(t, idle_timer);
-    const struct cg_mos_endpoint *ep = l->peer->ep;
-    uint64_t now = cg__now_ms();
-    if (silent_too_long(l, now))
-        return;
-    uint64_t last = l->last_tx_ms > l->last_rx_ms ? l->last_tx_ms : l->last_rx_ms;
-    uint64_t due = last + ep->cfg.keepalive_ms;
-    if (l->up && now >= due && !exchange_open(l)) {
-        uint8_t *ka = NULL;
-        size_t n = 0;
-        if (cg_mos_build_keepalive(CG_MOS_UTF8, cg__mos4_mos_id(l), cg__mos4_ncs_id(l), &ka, &n) ==
-            CG_OK)
-            cg__mos4_lane_write(l, (const char *)ka, n);
-        cg_mos_free(ka);
-        due = now + ep->cfg.keepalive_ms;
-    } else if (now >= due) {
-        due = now + ep->cfg.keepalive_ms;
-    }
-    uv_timer_start(&l->idle_timer, on_idle, due - now, 0);
+    if (!silent_too_long(l, cg__now_ms()))
+        cg__mos4_flow_timer(l, l->dir == CG_MOS_OUT ? CG_FLOW_T_IDLE_OUT : CG_FLOW_T_IDLE_IN);
 }
 
 enum cg_err cg__mos4_lane_write(struct mos4_lane *l, const char *xml, size_t len)
@@ -157,9 +142,7 @@ static void lane_lost(struct mos4_lane *l)
     l->ws = NULL;
     l->tcp = NULL;
     l->up = false;
-    uv_timer_stop(&l->idle_timer);
-    uv_timer_stop(&l->ack_timer);
-    cg__mos4_lane_down(l);
+    cg__mos4_flow_down(l); /* its timers stop with it */
     if (was_up)
         notify(l, false);
 }
@@ -170,11 +153,9 @@ void cg__mos4_lane_up(struct mos4_lane *l)
     l->attempt = 0; /* the backoff stays until the lane proves good (lane_gone) */
     l->carried = false;
     l->up_since_ms = l->last_rx_ms = l->last_tx_ms = cg__now_ms();
-    if (!l->peer->legacy) /* M-09: a keepAlive never goes to a 2.x peer */
-        uv_timer_start(&l->idle_timer, on_idle, l->peer->ep->cfg.keepalive_ms, 0);
     notify(l, true);
-    if (l->up)
-        cg__mos4_out_kick(l);
+    if (l->up) /* the core: keepAlive timing (M-09), the request in flight again (M-22) */
+        cg__mos4_flow_up(l);
 }
 
 void cg__mos4_lane_carried(struct mos4_lane *l)
@@ -288,7 +269,7 @@ void cg__mos4_lane_start(struct mos4_lane *l)
     /* Journaled requests go to the application on the next turn of the loop,
      * once every peer added with this one exists. (An IN lane has no answer
      * timeout: its ack_timer is free for this.) */
-    if (l->dir == CG_MOS_IN && l->held_head != NULL)
+    if (l->dir == CG_MOS_IN && l->peer->flow_on[l->ch] && l->peer->flow[l->ch].hlen > 0)
         uv_timer_start(&l->ack_timer, on_replay, 0, 0);
 }
 

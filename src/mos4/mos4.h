@@ -3,15 +3,14 @@
 #define CG_MOS4_H
 
 #include "core/core.h"
+#include "flow/flow.h"
 #include "mos4/auth.h"
 
 #include <castgate/mos4.h>
 #include <uv.h>
 
 #define CG_MOS4_NCH 3     /* mom, ro, aux */
-#define CG_MOS4_SEEN 64   /* answered requests remembered per IN lane (M-22 duplicates) */
-#define CG_MOS4_MAX_HELD 64          /* requests waiting behind one with the application */
-#define CG_MOS4_BIG_ANSWER (64u << 10) /* larger answers are kept for the last request only */
+#define CG_MOS4_MAX_HELD CG_FLOW_HELD_MAX /* requests waiting behind one with the application */
 #define CG_MOS4_MAX_ALLOW 32 /* entries of a legacy_allow list */
 
 /* allow.c: the addresses that may connect to a MOS 2.x peer's ports */
@@ -34,7 +33,7 @@ enum cg_err cg__mos4_allow_parse(const char *list, struct mos4_allow *out);
 bool cg__mos4_allow_match(const struct mos4_allow *a, const struct sockaddr *sa);
 /* Same host address (ports ignored; IPv4-mapped equals IPv4). */
 bool cg__mos4_same_host(const struct sockaddr *a, const struct sockaddr *b);
-#define CG_MOS4_DIGEST 16 /* bytes of a request's digest kept (SHA-256, truncated) */
+#define CG_MOS4_DIGEST CG_FLOW_DIGEST /* bytes of a request's digest kept (SHA-256, truncated) */
 
 struct cg_mos_endpoint_config {
     enum cg_mos_role role;
@@ -75,31 +74,29 @@ struct cg_mos_peer_config {
     bool text_frames;
 };
 
-/* An outgoing request. */
+/* An outgoing request (the flow core's ref for it: its address). Its
+ * messageID, tries and place in the queue are the core's. */
 struct mos4_pending {
     char *elem; /* the message element, UTF-8 (cg_mos_send) */
     size_t len;
     uint8_t *wire; /* or the whole message, wrapped once in the lane's encoding (a forward) */
     size_t wlen;
-    char name[64];
-    uint32_t msgid; /* 0 until first sent */
-    bool keep_id;   /* forwarded: the message's own messageID, end to end */
-    char msgid_text[4 * CG_MOS_ID_MAX + 1];
-    unsigned tries;    /* times sent */
-    unsigned timeouts; /* answer timeouts while the lane was up (the retry budget) */
+    char name[64]; /* its element name, for logs */
     cg_mos_send_cb cb;
     void *user;
-    struct mos4_pending *next;
 };
 
-/* An answered (or being answered) request on an IN lane. */
-struct mos4_seen {
-    char msgid[4 * CG_MOS_ID_MAX + 1];
-    uint8_t *answer; /* wire bytes, NULL while the application has not answered */
+/* A message the flow core names by ref (its address): a request received
+ * (fresh: the bytes are the receive buffer's until the core KEEPs it, then a
+ * copy), a request replayed from the journal, or an answer (wire bytes). */
+struct mos4_msg {
+    const char *xml; /* the bytes: the receive buffer's, or own */
     size_t len;
-    bool restored;   /* loaded from the state directory after a restart */
-    bool has_digest; /* false: from a format-1 journal, content unknown */
-    uint8_t digest[CG_MOS4_DIGEST]; /* of the request's message element */
+    enum cg_mos_encoding enc; /* of the bytes */
+    char *own;       /* a copy, when kept past the event */
+    const struct cg_mos_envelope *env; /* while the event that brought it runs; else NULL */
+    bool kept;       /* the core needs it (KEEP, or replayed, or an answer) until RELEASE */
+    unsigned busy;   /* code using it now: a RELEASE then frees it when that code is done */
 };
 
 /* backoff.c: when a lane dials again */
@@ -157,25 +154,16 @@ struct mos4_lane {
     bool carried;            /* a message arrived since the lane came up */
     enum mos4_outcome failed; /* why the connection being closed failed */
     char last_why[160];      /* the last failure logged: repeats are not */
-    uv_timer_t retry_timer; /* reconnect; on OUT lanes also the answer timeout */
-    uv_timer_t idle_timer;  /* keepAlive (M-09) */
+    uv_timer_t retry_timer; /* reconnect */
+    uv_timer_t idle_timer;  /* the flow core's T_IDLE_OUT/IN (keepAlive, M-09) */
     uint64_t last_tx_ms, last_rx_ms;
-    /* OUT */
-    struct mos4_pending *head, *tail, *inflight;
-    size_t queued;
-    uv_timer_t ack_timer;
-    uint32_t next_msgid, reserved_msgid;
-    char last_answered[4 * CG_MOS_ID_MAX + 1]; /* messageID of the last request completed */
-    /* IN */
-    struct mos4_seen seen[CG_MOS4_SEEN];
-    unsigned seen_next;
-    struct cg_mos_request *current; /* a request the application has not answered */
-    struct mos4_held *held_head, *held_tail;
-    size_t nheld;
-    uint64_t last_heartbeat_reply_ms;
+    uv_timer_t ack_timer;   /* OUT: the core's T_ACK; IN: the journal's replay on start */
+    /* IN: the request at the application (its handle), for compaction and free */
+    struct cg_mos_request *current;
     /* the journal of accepted requests and their answers (journal.c) */
     int jfd;                       /* -1: none */
     uint64_t jsize, jsize_compact; /* bytes now, and just after the last compaction */
+    bool jcheck;                   /* an answer recorded: is a compaction due? (settle) */
     /* a large message being validated on the thread pool, and what arrived
      * behind it on this lane (flow.c) */
     struct mos4_vjob *vjob;
@@ -184,16 +172,6 @@ struct mos4_lane {
     uint64_t jlargest;             /* the largest record since the last compaction */
     unsigned compactions;          /* rewrites so far (for tests) */
     struct cg_journal_stats jstats; /* records appended, fdatasync times (cg_mos_peer_stats) */
-};
-
-struct mos4_held { /* requests that arrived while one was unanswered */
-    uint8_t *wire; /* UTF-8, as received */
-    size_t len;
-    bool replayed; /* from the journal: may have been delivered before */
-    bool has_msgid;
-    char msgid[4 * CG_MOS_ID_MAX + 1];
-    uint8_t digest[CG_MOS4_DIGEST];
-    struct mos4_held *next;
 };
 
 struct mos4_peer {
@@ -214,6 +192,10 @@ struct mos4_peer {
     struct mos4_allow allow; /* who may connect to the listen ports */
     struct legacy_listener *listeners[CG_MOS4_NCH];
     struct mos4_lane lanes[CG_MOS4_NCH][2];
+    /* the flow core of each channel (both lanes), set up at first use (flow.c) */
+    struct cg_flow flow[CG_MOS4_NCH];
+    bool flow_on[CG_MOS4_NCH];
+    unsigned flow_depth[CG_MOS4_NCH]; /* nested drains of the core's actions */
     unsigned open_timers; /* this peer's lane timers not yet closed */
     bool removed;         /* cg_mos_endpoint_remove_peer: freed with its last timer */
     struct mos4_peer *next_removed;
@@ -221,7 +203,7 @@ struct mos4_peer {
 
 struct cg_mos_request {
     struct mos4_lane *lane;
-    size_t seen_idx;
+    uint64_t token; /* the flow core's delivery token */
     char msgid[4 * CG_MOS_ID_MAX + 1];
     bool has_msgid;
     char name[64];
@@ -284,6 +266,7 @@ void cg__mos4_touch_tx(struct mos4_lane *l);
 void cg__mos4_lane_up(struct mos4_lane *l);   /* a transport connected */
 void cg__mos4_lane_gone(struct mos4_lane *l); /* a transport went away */
 void cg__mos4_lane_carried(struct mos4_lane *l); /* a message arrived: the lane is good */
+void cg__mos4_on_idle(uv_timer_t *t); /* idle_timer: silent too long (reset), else the core's */
 
 /* legacy.c: MOS 2.x over TCP (M-21) */
 struct legacy_conn;
@@ -294,15 +277,27 @@ void cg__mos4_legacy_unlisten(struct mos4_peer *p);
 enum cg_err cg__mos4_legacy_write(struct mos4_lane *l, const char *xml, size_t len);
 void cg__mos4_legacy_detach(struct mos4_lane *l); /* close the lane's connection */
 
-/* flow.c: messages */
+/* flow.c: the adapter between the lanes and the flow core (src/flow/) */
+/* The core of l's peer-channel, set up from the endpoint's configuration at
+ * first use. */
+struct cg_flow *cg__mos4_flow(struct mos4_lane *l);
+/* Carries out every action the core has for l's peer-channel, in order. */
+void cg__mos4_flow_apply(struct mos4_lane *l);
+/* The OUT request in flight on l's channel, or NULL. */
+const struct cg_flow_out_req *cg__mos4_inflight(struct mos4_lane *l);
 void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len);
-void cg__mos4_out_kick(struct mos4_lane *l);      /* send the next request if possible */
 void cg__mos4_replay(struct mos4_lane *l);        /* deliver journaled requests */
-void cg__mos4_held_push(struct mos4_lane *l, struct mos4_held *h); /* append to the held list */
 /* A NACK (roAck on ro, mosAck on mom/aux) for an IN-lane message we refuse. */
 void cg__mos4_nack_invalid(struct mos4_lane *l, const char *msgid, const char *why);
-void cg__mos4_lane_down(struct mos4_lane *l);     /* what a lost connection means for the flow */
+void cg__mos4_flow_up(struct mos4_lane *l);       /* the core hears of a lane up / down */
+void cg__mos4_flow_down(struct mos4_lane *l);
+void cg__mos4_flow_timer(struct mos4_lane *l, enum cg_flow_timer t); /* a core timer fired */
 void cg__mos4_flow_free(struct mos4_lane *l);     /* completes pending sends with CG_ECLOSED */
+/* A message in the core's memory (a held request, a remembered answer). */
+static inline const struct mos4_msg *cg__mos4_msg(uint64_t ref)
+{
+    return (const struct mos4_msg *)(uintptr_t)ref;
+}
 
 /* journal.c: accepted requests and answers on disk (cg_mos_endpoint_config_set_journal) */
 struct mos4_jrec {
@@ -334,22 +329,34 @@ enum cg_err cg__mos4_journal_encode(struct cg_buf *b, const struct mos4_jrec *r)
  * cut short by a crash, or damage past the last record. */
 size_t cg__mos4_journal_parse(const uint8_t *buf, size_t len, mos4_journal_cb cb, void *user,
                               struct mos4_journal_info *info);
-void cg__mos4_journal_open(struct mos4_lane *l); /* replays into the seen ring and held list */
+void cg__mos4_journal_open(struct mos4_lane *l); /* replays into the flow core */
 /* false (logged with the reason, errno kept): the record is not on disk. */
 bool cg__mos4_journal_request(struct mos4_lane *l, const char *msgid,
                               const uint8_t digest[CG_MOS4_DIGEST], const char *xml, size_t len);
 bool cg__mos4_journal_answer(struct mos4_lane *l, const char *msgid,
                              const uint8_t digest[CG_MOS4_DIGEST], const void *wire, size_t len);
 void cg__mos4_journal_close(struct mos4_lane *l);
+void cg__mos4_journal_settle(struct mos4_lane *l); /* compacts if due (after an event) */
 void cg__mos4_state_written(struct cg_mos_endpoint *ep, int fd); /* per the fsync policy */
 void cg__mos4_sync_start(struct cg_mos_endpoint *ep);
 void cg__mos4_sync_stop(struct cg_mos_endpoint *ep);
-void cg__mos4_remember_answer(struct mos4_lane *l, struct mos4_seen *s, uint8_t *answer, size_t len);
+/* flow.c: a message the core may keep, owning a copy of data (NULL: no memory). */
+struct mos4_msg *cg__mos4_msg_copy(const void *data, size_t len);
+void cg__mos4_msg_free(struct mos4_msg *m);
 
 /* msgid.c: persistent counters (M-11) */
 /* <state_dir>/msgid-<peer>-<channel><suffix>, the peer's ID made safe for a file name */
 void cg__mos4_state_path(const struct mos4_lane *l, char *path, size_t sz, const char *suffix);
-uint32_t cg__mos4_next_msgid(struct mos4_lane *l);
+/* The first messageID this run may use: after the stored mark (0 without
+ * one or without a state directory: the core starts at 1). */
+uint32_t cg__mos4_msgid_start(const struct mos4_lane *l);
+/* Persists that IDs below mark may have been used (the core's RESERVE_IDS);
+ * logged when it cannot. */
+void cg__mos4_msgid_reserve(const struct mos4_lane *l, uint32_t mark);
+#define CG_MOS4_MSGID_BLOCK 256u
+/* flow.c: the next messageID of l's channel, outside the queue (its block
+ * reserved first, M-11). */
+uint32_t cg__mos4_next_msgid(struct mos4_lane *l); /* IDs reserved at a time (one synced rename per block) */
 
 /* wire.c: envelopes and encodings */
 enum cg_err cg__mos4_wrap(const struct mos4_lane *l, const char *elem, size_t elen,

@@ -1,9 +1,9 @@
 /* messageID counters that survive restarts (M-11): per peer and channel, a
- * file in the state directory holds a high-water mark. IDs are handed out
- * from blocks of MSGID_BLOCK; the mark moves (write, fsync, rename) once per
- * block (cg__file_replace, synced), so a crash skips at most a block and never
- * reuses an ID. IDs run
- * 1..2^31-1 and wrap to 1. */
+ * file in the state directory holds a high-water mark. The flow core hands
+ * IDs out in blocks of CG_MOS4_MSGID_BLOCK and asks for each block to be
+ * reserved before its first use (RESERVE_IDS); the mark moves (write, fsync,
+ * rename: cg__file_replace, synced) once per block, so a crash skips at most
+ * a block and never reuses an ID. IDs run 1..2^31-1 and wrap to 1. */
 #include "mos4/mos4.h"
 
 #include <errno.h>
@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MSGID_BLOCK 256u
 #define MSGID_MAX 2147483647u
 
 void cg__mos4_state_path(const struct mos4_lane *l, char *path, size_t sz, const char *suffix)
@@ -50,20 +49,19 @@ static bool store_mark(const struct mos4_lane *l, uint32_t mark)
     return cg__file_replace(path, buf, (size_t)n, 0600, CG_FILE_SYNC) == CG_OK;
 }
 
-uint32_t cg__mos4_next_msgid(struct mos4_lane *l)
+uint32_t cg__mos4_msgid_start(const struct mos4_lane *l)
+{
+    uint32_t mark = l->peer->ep->cfg.state_dir != NULL ? load_mark(l) : 0;
+    return mark != 0 && mark < MSGID_MAX ? mark + 1 : 0;
+}
+
+/* The file holds the first ID not reserved: IDs up to it (inclusive) may
+ * have been used, so a restart continues after it. */
+void cg__mos4_msgid_reserve(const struct mos4_lane *l, uint32_t mark)
 {
     const char *dir = l->peer->ep->cfg.state_dir;
-    if (l->next_msgid == 0) /* first use: continue after the stored mark */
-        l->next_msgid = l->reserved_msgid = dir != NULL ? load_mark(l) : 0;
-    uint32_t id = l->next_msgid >= MSGID_MAX ? 1 : l->next_msgid + 1;
-    if (dir != NULL && (id > l->reserved_msgid || id == 1)) {
-        uint32_t mark = id + MSGID_BLOCK > MSGID_MAX ? MSGID_MAX : id + MSGID_BLOCK;
-        if (!store_mark(l, mark))
-            cg__log(l->peer->ep->ctx, CG_LOG_ERROR, "mos", "%s %s: cannot store the messageID "
-                    "mark in %s (%s): IDs may repeat after a restart", l->peer->id,
-                    cg__mos4_ch_name(l->ch), dir, strerror(errno));
-        l->reserved_msgid = mark;
-    }
-    l->next_msgid = id;
-    return id;
+    if (dir != NULL && !store_mark(l, mark))
+        cg__log(l->peer->ep->ctx, CG_LOG_ERROR, "mos", "%s %s: cannot store the messageID "
+                "mark in %s (%s): IDs may repeat after a restart", l->peer->id,
+                cg__mos4_ch_name(l->ch), dir, strerror(errno));
 }

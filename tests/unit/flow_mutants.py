@@ -32,6 +32,8 @@ MUTANTS = {
                               "    (void)f;\n    memset"),
     "held-released-early": ("        if (is_new(f, now, &h, false, &repeat))\n            deliver(f, &h, true, repeat);\n        else\n            release(f, CG_FLOW_IN, h.ref);",
                             "        release(f, CG_FLOW_IN, h.ref);\n        if (is_new(f, now, &h, false, &repeat))\n            deliver(f, &h, false, repeat);"),
+    "restored-repeat-held-twice": ("    if (s != NULL && s->restored && fresh && waits_its_turn(f, h))\n        return false;",
+                                   "    if (false)\n        return false;"),
     "restored-mark-dropped": ("        *repeat = true; /* forgotten only once delivered: recording it may fail */",
                               "        clear_seen(f, s);\n        *repeat = true;"),
 }

@@ -464,6 +464,37 @@ static void test_m22_delivered_before_restart_not_twice(void **state)
     free(f);
 }
 
+/* Issue 12 item 10 after a restart (redeliver on): the peer's repeat of a
+ * request delivered before the restart waits behind the one at the
+ * application; its second repeat is the same request, merged, not held twice
+ * (tests/unit/test_mos4_inlane.c test_m22_redelivered_repeat_marked_when_held
+ * on the endpoint). */
+static void test_issue12_10_repeat_of_restored_held_merged(void **state)
+{
+    (void)state;
+    struct fx_acts x;
+    struct cg_flow_config c = cfg_default();
+    c.redeliver = true;
+    c.record = true;
+    struct cg_flow *f = mk(&c, 0);
+    uint8_t d1[CG_FLOW_DIGEST];
+    fx_digest(d1, 1);
+    cg__flow_replay_delivered(f, "1", d1);
+    cg__flow_replay_done(f, 0);
+    cg__flow_lane_up(f, 0, CG_FLOW_IN);
+    fx_drain(f, &x);
+    in_req(f, 1, "roCreate", "2", 2, 12, &x); /* recorded at delivery, then to the application */
+    cg__flow_journal_result(f, 1, true, NULL);
+    fx_drain(f, &x);
+    assert_int_equal(fx_count(&x, CG_FLOW_A_DELIVER), 1);
+    in_req(f, 2, "roCreate", "1", 1, 21, &x); /* the repeat: held */
+    assert_int_equal(fx_count(&x, CG_FLOW_A_KEEP), 1);
+    in_req(f, 3, "roCreate", "1", 1, 31, &x); /* again: merged with the held one */
+    assert_int_equal(x.n - fx_count(&x, CG_FLOW_A_LOG), 0);
+    assert_int_equal(f->hlen, 1);
+    free(f);
+}
+
 static void test_issue12_8_journal_failure_is_a_nack(void **state)
 {
     (void)state;
@@ -737,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_issue20_3_reused_msgid_other_content_nacked),
         cmocka_unit_test(test_m22_redelivery_after_restart_from_journal),
         cmocka_unit_test(test_m22_delivered_before_restart_not_twice),
+        cmocka_unit_test(test_issue12_10_repeat_of_restored_held_merged),
         cmocka_unit_test(test_issue12_8_journal_failure_is_a_nack),
         cmocka_unit_test(test_issue12_8_recorded_at_delivery_without_journal_option),
         cmocka_unit_test(test_m22_redelivered_repeat_stays_marked_after_a_journal_failure),

@@ -45,6 +45,9 @@ static void test_nack_detection(void **state)
 }
 
 /* A peer and lane without an event loop, enough for wire.c and msgid.c. */
+struct fixture;
+static size_t nheld(struct fixture *f);
+static const struct mos4_msg *held_at(struct fixture *f, size_t i);
 struct fixture {
     struct cg_mos_endpoint ep;
     struct mos4_peer peer;
@@ -123,7 +126,8 @@ static void test_msgid_blocks_survive_restart(void **state)
     fixture_init(&h, CG_MOS_ROLE_NCS, NULL);
     assert_int_equal(cg__mos4_next_msgid(&h.lane), 1);
     /* the wrap: 2^31-1 is followed by 1 (M-11) */
-    h.lane.next_msgid = 2147483647u;
+    cg__mos4_flow(&h.lane)->id_next = 2147483647u;
+    assert_int_equal(cg__mos4_next_msgid(&h.lane), 2147483647u);
     assert_int_equal(cg__mos4_next_msgid(&h.lane), 1);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
@@ -396,15 +400,17 @@ static void test_journal_replay(void **state)
     cg__buf_free(&b);
     cg__mos4_journal_open(&f.lane);
     assert_true(f.lane.jfd >= 0);
-    assert_int_equal(f.lane.nheld, 2);
-    assert_memory_equal(f.lane.held_head->wire, r8, strlen(r8));
-    assert_memory_equal(f.lane.held_head->next->wire, rn, strlen(rn));
+    assert_int_equal(nheld(&f), 2);
+    assert_memory_equal(held_at(&f, 0)->xml, r8, strlen(r8));
+    assert_memory_equal(held_at(&f, 1)->xml, rn, strlen(rn));
     int found = 0;
-    for (size_t i = 0; i < CG_MOS4_SEEN; i++)
-        if (strcmp(f.lane.seen[i].msgid, "7") == 0) {
+    const struct cg_flow *fc = cg__mos4_flow(&f.lane);
+    for (size_t i = 0; i < CG_FLOW_SEEN; i++)
+        if (strcmp(fc->seen[i].msgid, "7") == 0) {
             found++;
-            assert_int_equal(f.lane.seen[i].len, strlen(a7));
-            assert_memory_equal(f.lane.seen[i].answer, a7, strlen(a7));
+            assert_true(fc->seen[i].answered);
+            assert_int_equal(cg__mos4_msg(fc->seen[i].answer)->len, strlen(a7));
+            assert_memory_equal(cg__mos4_msg(fc->seen[i].answer)->xml, a7, strlen(a7));
         }
     assert_int_equal(found, 1);
     /* compacted: 7's answer, then 8 and the unnumbered request; no torn tail */
@@ -429,19 +435,11 @@ static void test_journal_replay(void **state)
     g.lane.dir = CG_MOS_IN;
     g.lane.jfd = -1;
     cg__mos4_journal_open(&g.lane);
-    assert_int_equal(g.lane.nheld, 1);
-    assert_memory_equal(g.lane.held_head->wire, rn, strlen(rn));
+    assert_int_equal(nheld(&g), 1);
+    assert_memory_equal(held_at(&g, 0)->xml, rn, strlen(rn));
     cg__mos4_journal_close(&g.lane);
-    for (struct fixture *x = &f; x != NULL; x = x == &f ? &g : NULL) {
-        while (x->lane.held_head != NULL) {
-            struct mos4_held *h = x->lane.held_head;
-            x->lane.held_head = h->next;
-            free(h->wire);
-            free(h);
-        }
-        for (size_t i = 0; i < CG_MOS4_SEEN; i++)
-            free(x->lane.seen[i].answer);
-    }
+    for (struct fixture *x = &f; x != NULL; x = x == &f ? &g : NULL)
+        cg__mos4_flow_free(&x->lane); /* what the core holds */
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
@@ -472,24 +470,32 @@ static void test_journal_without_option(void **state)
         f.lane.dir = CG_MOS_IN;
         f.lane.jfd = -1;
         cg__mos4_journal_open(&f.lane);
-        assert_int_equal(f.lane.nheld, 0);
+        assert_int_equal(nheld(&f), 0);
         bool six = false, seven = false;
-        for (size_t i = 0; i < CG_MOS4_SEEN; i++) {
-            const struct mos4_seen *s = &f.lane.seen[i];
+        const struct cg_flow *fc = cg__mos4_flow(&f.lane);
+        for (size_t i = 0; i < CG_FLOW_SEEN; i++) {
+            const struct cg_flow_seen *s = &fc->seen[i];
             if (strcmp(s->msgid, "6") == 0)
-                six = s->answer != NULL && s->len == 7 && !s->restored;
+                six = s->answered && cg__mos4_msg(s->answer)->len == 7 && !s->restored;
             if (strcmp(s->msgid, "7") == 0)
-                seven = s->answer == NULL && s->restored;
+                seven = !s->answered && s->restored;
         }
         assert_true(six);
         assert_true(seven);
         cg__mos4_journal_close(&f.lane);
-        for (size_t i = 0; i < CG_MOS4_SEEN; i++)
-            free(f.lane.seen[i].answer);
+        cg__mos4_flow_free(&f.lane); /* what the core holds */
     }
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
+}
+
+/* The flow core's held requests (the lane's, the core's memory). */
+static size_t nheld(struct fixture *f) { return cg__mos4_flow(&f->lane)->hlen; }
+static const struct mos4_msg *held_at(struct fixture *f, size_t i)
+{
+    const struct cg_flow *c = cg__mos4_flow(&f->lane);
+    return cg__mos4_msg(c->held[(c->hhead + i) % CG_FLOW_HELD_MAX].ref);
 }
 
 int main(void)

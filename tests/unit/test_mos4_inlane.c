@@ -96,6 +96,8 @@ static void on_request(void *user, struct cg_mos_request *req, const struct cg_m
     assert_int_equal(cg_mos_reply_ack(req, true, desc), CG_OK);
 }
 
+static enum cg_mos_reused fix_reused = CG_MOS_REUSED_DELIVER;
+
 static void fix_init(struct fix *f, const char *dir, bool journal)
 {
     memset(f, 0, sizeof(*f));
@@ -107,6 +109,7 @@ static void fix_init(struct fix *f, const char *dir, bool journal)
     f->ep.cfg.state_dir = (char *)dir;
     f->ep.cfg.journal = journal;
     f->ep.cfg.redeliver = true;
+    f->ep.cfg.reused_id = fix_reused;
     f->ep.cfg.fsync = CG_MOS_FSYNC_NEVER;
     f->ep.state_fd = -1;
     f->ep.h.on_request = on_request;
@@ -241,8 +244,9 @@ static void test_reused_id_nacked(void **state)
     mkdir_tmp(dir, sizeof(dir));
     for (int round = 0; round < 2; round++) {
         struct fix f;
+        fix_reused = CG_MOS_REUSED_NACK; /* the endpoint's setting, before the lane exists */
         fix_init(&f, dir, false);
-        f.ep.cfg.reused_id = CG_MOS_REUSED_NACK;
+        fix_reused = CG_MOS_REUSED_DELIVER;
         if (round == 0)
             send_req(&f, "dev", "5", "A");
         send_req(&f, "dev", "5", "B");
@@ -304,7 +308,7 @@ static void test_repeats_merge_with_held(void **state)
         send_req(&f, "dev", id, id);
     }
     assert_int_equal(f.app.delivered, 1);
-    assert_int_equal(f.lane->nheld, 59);
+    assert_int_equal(cg__mos4_flow(f.lane)->hlen, 59);
     /* a SIGKILL: the journal has the 60; the NCS repeats them all before the far side is up */
     fix_free(&f);
     struct fix g;
@@ -318,7 +322,7 @@ static void test_repeats_merge_with_held(void **state)
     }
     assert_int_equal(sent_count("NACK"), 0);
     assert_int_equal(sent_count("already wait"), 0);
-    assert_int_equal(g.lane->nheld, 59);
+    assert_int_equal(cg__mos4_flow(g.lane)->hlen, 59);
     answer_all(&g); /* the far side is up: each applied once, each answered */
     for (int k = 0; k < 100 && g.app.nheld > 0; k++)
         answer_all(&g);
@@ -529,7 +533,7 @@ static void test_m22_redelivered_repeat_marked_when_held(void **state)
     send_req(&g, "dev", "1", "A"); /* the repeat: held behind 2 */
     send_req(&g, "dev", "1", "A"); /* and again: the same request, waiting */
     assert_int_equal(g.app.delivered, 1);
-    assert_int_equal(g.lane->nheld, 1);
+    assert_int_equal(cg__mos4_flow(g.lane)->hlen, 1);
     answer_all(&g);
     for (int k = 0; k < 10 && g.app.nheld > 0; k++)
         answer_all(&g);

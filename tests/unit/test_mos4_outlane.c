@@ -61,12 +61,14 @@ static void ofix_init(struct ofix *f, int ch, uint32_t ack_ms, uint32_t retries,
     f->lane->jfd = -1;
     f->lane->up = true;
     uv_timer_init(cg_ctx_loop(f->ctx), &f->lane->ack_timer);
+    uv_timer_init(cg_ctx_loop(f->ctx), &f->lane->idle_timer); /* the core's keepAlive timer */
 }
 
 static void ofix_free(struct ofix *f)
 {
     cg__mos4_flow_free(f->lane);
     uv_close((uv_handle_t *)&f->lane->ack_timer, NULL);
+    uv_close((uv_handle_t *)&f->lane->idle_timer, NULL);
     uv_run(cg_ctx_loop(f->ctx), UV_RUN_DEFAULT);
     cg_ctx_free(f->ctx);
 }
@@ -127,7 +129,7 @@ static void test_idless_request_answered_by_kind(void **state)
                                "<reqMachInfo/></mos>";
     assert_int_equal(cg_mos_forward(&f.ep, "ncs", CG_MOS_CH_MOM, req2, strlen(req2), on_done, &d2),
                      CG_OK);
-    assert_string_equal(f.lane->inflight->name, "heartbeat");
+    assert_string_equal(cg__mos4_inflight(f.lane)->name, "heartbeat");
     /* an answer of another kind is not its answer */
     answer(&f, "<mos><mosID>dev</mosID><ncsID>ncs</ncsID><messageID>7</messageID><listMachInfo>"
                "<manufacturer>x</manufacturer></listMachInfo></mos>");
@@ -136,8 +138,8 @@ static void test_idless_request_answered_by_kind(void **state)
     assert_int_equal(d1.calls, 1);
     assert_int_equal(d1.status, CG_OK);
     assert_non_null(strstr(d1.reply, "<messageID>7</messageID>"));
-    assert_non_null(f.lane->inflight); /* the lane carries the next request */
-    assert_string_equal(f.lane->inflight->name, "reqMachInfo");
+    assert_non_null(cg__mos4_inflight(f.lane)); /* the lane carries the next request */
+    assert_string_equal(cg__mos4_inflight(f.lane)->name, "reqMachInfo");
     assert_int_equal(d2.calls, 0);
     /* a numbered request is still matched by its messageID (M-22) */
     answer(&f, "<mos><mosID>dev</mosID><ncsID>ncs</ncsID><messageID>7</messageID><listMachInfo>"
@@ -195,14 +197,15 @@ static void test_default_budget_is_finite(void **state)
                                  on_done, &d1), CG_OK);
     assert_int_equal(cg_mos_send(&f.ep, "ncs", CG_MOS_CH_RO, "<roReq><roID>B</roID></roReq>", 29,
                                  on_done, &d2), CG_OK);
-    uint32_t id1 = f.lane->inflight->msgid;
+    char id1[CG_FLOW_MSGID];
+    snprintf(id1, sizeof(id1), "%s", cg__mos4_inflight(f.lane)->msgid);
     run_until_done(&f, &d1);
     assert_int_equal(d1.calls, 1);
     assert_int_equal(d1.status, CG_ETIMEDOUT);
     assert_true(tu_log_has(&f.log, "giving up"));
-    assert_non_null(f.lane->inflight);
-    assert_int_not_equal(f.lane->inflight->msgid, id1);
-    assert_int_equal(f.lane->inflight->tries, 1);
+    assert_non_null(cg__mos4_inflight(f.lane));
+    assert_string_not_equal(cg__mos4_inflight(f.lane)->msgid, id1);
+    assert_int_equal(cg__mos4_inflight(f.lane)->tries, 1);
     ofix_free(&f);
 }
 
@@ -242,14 +245,14 @@ static void test_unreadable_answer_is_a_nack(void **state)
     assert_int_equal(d1.status, CG_ENACK);
     assert_non_null(strstr(d1.reply, "<status>NACK</status>"));
     assert_non_null(strstr(d1.reply, "Invalid command: heartbeat requestID=&quot;2&quot; &amp; more"));
-    assert_non_null(f.lane->inflight);
-    assert_string_equal(f.lane->inflight->name, "reqMachInfo");
-    assert_int_equal(f.lane->inflight->tries, 1);
+    assert_non_null(cg__mos4_inflight(f.lane));
+    assert_string_equal(cg__mos4_inflight(f.lane)->name, "reqMachInfo");
+    assert_int_equal(cg__mos4_inflight(f.lane)->tries, 1);
     /* on ro the NACK is a roAck */
     answer(&f, "<mos>garbage</mos>");
     assert_int_equal(d2.calls, 1);
     assert_int_equal(d2.status, CG_ENACK);
-    assert_null(f.lane->inflight);
+    assert_null(cg__mos4_inflight(f.lane));
     /* with nothing in flight: logged and dropped */
     answer(&f, ENPS_INVALID);
     assert_true(tu_log_has(&f.log, "no request outstanding"));
@@ -294,14 +297,14 @@ static void test_next_from_callback_sent_once(void **state)
     c.d[0].calls = 0;
     char ans[200];
     for (int i = 0; i < 3; i++) {
-        assert_non_null(f.lane->inflight);
-        assert_string_equal(f.lane->inflight->msgid_text, i == 0 ? "100" : i == 1 ? "101" : "102");
-        assert_int_equal(f.lane->inflight->tries, 1); /* sent once */
+        assert_non_null(cg__mos4_inflight(f.lane));
+        assert_string_equal(cg__mos4_inflight(f.lane)->msgid, i == 0 ? "100" : i == 1 ? "101" : "102");
+        assert_int_equal(cg__mos4_inflight(f.lane)->tries, 1); /* sent once */
         snprintf(ans, sizeof(ans), "<mos><mosID>dev</mosID><ncsID>ncs</ncsID><messageID>%d"
                  "</messageID><roAck><roID/><roStatus>OK</roStatus></roAck></mos>", 100 + i);
         answer(&f, ans);
     }
-    assert_null(f.lane->inflight);
+    assert_null(cg__mos4_inflight(f.lane));
     /* a second answer to 102 (a peer answering a repeat from memory): a repeat, said so */
     answer(&f, ans);
     assert_true(tu_log_has(&f.log, "answers messageID 102 again"));
