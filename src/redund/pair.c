@@ -53,12 +53,13 @@ static void send(struct cg_pair *p, enum cg_pair_msg_kind kind, uint64_t seq, ui
 {
     struct cg_pair_act *a = push(p, CG_PAIR_A_SEND);
     a->msg = (struct cg_pair_msg){.kind = kind, .epoch = p->epoch, .node = p->cfg.node,
-                                  .role = p->role, .seq = seq, .ref = ref};
+                                  .role = p->role, .seq = seq, .ref = ref, .regime = p->regime};
 }
 
 static void send_hb(struct cg_pair *p, uint64_t now, bool need)
 {
-    send(p, CG_PAIR_M_HB, p->last_seq, 0);
+    /* a standby setting its journal aside asks for everything (seq 0) */
+    send(p, CG_PAIR_M_HB, p->resetting ? 0 : p->last_seq, 0);
     p->acts[(p->ahead + p->alen - 1) % CG_PAIR_ACTS].msg.need = need;
     p->hb_next = now + p->cfg.hb_interval_ms;
 }
@@ -85,22 +86,27 @@ static void release_all(struct cg_pair *p) { p->release_n = p->glen; }
 
 static void become_active(struct cg_pair *p, uint64_t now)
 {
+    /* greater than any seen, and of our node's parity: two machines never
+     * take the same epoch, so an epoch names one active and its records */
     uint64_t e = (p->peer_epoch > p->epoch ? p->peer_epoch : p->epoch) + 1;
+    if (e % 2 != (uint64_t)p->cfg.node)
+        e++;
     persist(p, e); /* written before we serve: a restart never reuses it */
     p->role = CG_PAIR_ACTIVE;
+    p->regime = e; /* our records from now on; the journal so far is our history */
+    p->resetting = p->asked = false;
     struct cg_pair_act *a = push(p, CG_PAIR_A_BECOME_ACTIVE);
     a->epoch = e, a->why = CG_PAIR_R_PEER_SILENT, a->seq = p->last_seq;
     p->standby_present = false;
-    p->degraded_noted = false;
     p->acked = 0;
     send_hb(p, now, false); /* at once: a live old active hears it and stands down */
 }
 
 /* A newer active exists: stop serving now. What we hold gated never goes
- * out (its senders repeat it to the new active, M-22); our journal may hold
+ * out (its senders repeat it to the new active, M-22). Our journal may hold
  * records the new active never had (accepted while the two could not hear
- * each other): the caller keeps it aside for the operator, and we start an
- * empty journal that the new active fills by a resync. */
+ * each other): following the new active's regime RESETs it (kept aside for
+ * the operator) and a resync fills a new one. */
 static void stand_down(struct cg_pair *p, uint64_t now, uint64_t epoch)
 {
     persist(p, epoch);
@@ -109,17 +115,32 @@ static void stand_down(struct cg_pair *p, uint64_t now, uint64_t epoch)
     a->epoch = epoch, a->why = CG_PAIR_R_PEER_NEWER, a->seq = p->last_seq;
     p->abandon = true;
     release_all(p);
-    p->last_seq = 0;
     p->asked = false;
     p->standby_present = false;
     p->quiet_since = now;
 }
 
+/* A resync is asked for once, and again only if nothing came of it within
+ * takeover_after (the request or the replay was lost with the link). */
+static bool may_ask(const struct cg_pair *p, uint64_t now)
+{
+    return !p->asked || now - p->asked_at >= p->cfg.takeover_after_ms;
+}
+
+static void ask(struct cg_pair *p, uint64_t now)
+{
+    p->asked = true;
+    p->asked_at = now;
+    send_hb(p, now, true);
+}
+
 static void standby_record(struct cg_pair *p, uint64_t now, const struct cg_pair_msg *m)
 {
-    if (m->base) {
+    if (m->base && m->seq > p->last_seq + 1) {
+        /* a resync from the first record the active still has: what lies
+         * between was compacted away there (answered and done). Never
+         * backwards: records we acknowledged stay. */
         p->last_seq = m->seq - 1;
-        p->asked = false;
     }
     if (m->seq == p->last_seq + 1) {
         struct cg_pair_act *a = push(p, CG_PAIR_A_STORE);
@@ -129,10 +150,9 @@ static void standby_record(struct cg_pair *p, uint64_t now, const struct cg_pair
         send(p, CG_PAIR_M_ACK, p->last_seq, 0); /* after the STORE: the caller keeps the order */
     } else if (m->seq <= p->last_seq) {
         send(p, CG_PAIR_M_ACK, p->last_seq, 0); /* a repeat (resync overlap) */
-    } else if (!p->asked) {
+    } else if (may_ask(p, now)) {
         note(p, CG_PAIR_R_GAP, m->seq);
-        p->asked = true;
-        send_hb(p, now, true);
+        ask(p, now);
     }
 }
 
@@ -143,12 +163,33 @@ static void rx_standby(struct cg_pair *p, uint64_t now, const struct cg_pair_msg
     p->quiet_since = now;
     if (m->epoch > p->epoch)
         persist(p, m->epoch);
+    if (m->epoch != p->regime && !(m->kind == CG_PAIR_M_RECORD && m->base)) {
+        /* another active's records are never mixed with ours: our journal
+         * stays as it is (we may still have to take over with it) until the
+         * new active's resync begins */
+        if (!p->resetting || may_ask(p, now)) {
+            p->resetting = true;
+            ask(p, now);
+        }
+        return;
+    }
+    if (m->epoch != p->regime) { /* the first record of the resync: now set it aside */
+        p->regime = m->epoch;
+        p->resetting = false;
+        p->last_seq = m->seq - 1;
+        push(p, CG_PAIR_A_RESET)->epoch = m->epoch;
+    }
     if (m->kind == CG_PAIR_M_RECORD)
         standby_record(p, now, m);
-    else if (m->kind == CG_PAIR_M_HB && m->seq > p->last_seq && !p->asked) {
-        p->asked = true; /* records we never got (we were away): ask for them */
-        send_hb(p, now, true);
-    }
+    else if (m->kind == CG_PAIR_M_HB && m->seq > p->last_seq && may_ask(p, now))
+        ask(p, now); /* records we never got (we were away, or they were lost): ask for them */
+}
+
+static void resync(struct cg_pair *p, uint64_t from)
+{
+    struct cg_pair_act *a = push(p, CG_PAIR_A_RESYNC);
+    a->seq = from, a->epoch = p->epoch;
+    p->replay_first = true;
 }
 
 static void rx_active(struct cg_pair *p, uint64_t now, const struct cg_pair_msg *m)
@@ -166,18 +207,14 @@ static void rx_active(struct cg_pair *p, uint64_t now, const struct cg_pair_msg 
     }
     if (!p->standby_present) {
         p->standby_present = true;
-        p->degraded_noted = false;
         note(p, CG_PAIR_R_STANDBY_BACK, m->seq);
-        if (m->seq < p->last_seq && !m->need) {
-            struct cg_pair_act *a = push(p, CG_PAIR_A_RESYNC);
-            a->seq = m->seq + 1, a->epoch = p->epoch;
-        }
+        if (m->regime == p->epoch && m->seq < p->last_seq && !m->need)
+            resync(p, m->seq + 1);
+        /* another regime: it asks for everything (need) on our next message */
     }
-    if (m->kind == CG_PAIR_M_HB && m->need) {
-        struct cg_pair_act *a = push(p, CG_PAIR_A_RESYNC);
-        a->seq = m->seq + 1, a->epoch = p->epoch;
-    }
-    if ((m->kind == CG_PAIR_M_ACK || m->kind == CG_PAIR_M_HB) && m->epoch == p->epoch &&
+    if (m->kind == CG_PAIR_M_HB && m->need)
+        resync(p, m->seq + 1);
+    if ((m->kind == CG_PAIR_M_ACK || m->kind == CG_PAIR_M_HB) && m->regime == p->epoch &&
         m->seq <= p->last_seq && m->seq > p->acked) {
         p->acked = m->seq;
         release_upto(p, p->acked);
@@ -194,7 +231,7 @@ void cg__pair_rx(struct cg_pair *p, uint64_t now_ms, const struct cg_pair_msg *m
     p->peer_node = m->node;
     p->peer_role = m->role;
     if (m->kind == CG_PAIR_M_HB)
-        p->peer_seq = m->seq;
+        p->peer_seq = m->seq, p->peer_regime = m->regime;
     if (p->role == CG_PAIR_ACTIVE)
         rx_active(p, now_ms, m);
     else
@@ -211,8 +248,12 @@ enum cg_err cg__pair_record(struct cg_pair *p, uint64_t now_ms, uint64_t ref, bo
     uint64_t s = ++p->last_seq;
     if (seq != NULL)
         *seq = s;
-    if (p->standby_present)
+    if (p->standby_present) {
         send(p, CG_PAIR_M_RECORD, s, ref);
+        /* a resync with nothing to replay begins here */
+        p->acts[(p->ahead + p->alen - 1) % CG_PAIR_ACTS].msg.base = p->replay_first;
+        p->replay_first = false;
+    }
     if (!gated)
         return CG_OK;
     p->gated[(p->ghead + p->glen++) % CG_PAIR_GATED] = (struct cg_pair_gated){.seq = s, .ref = ref};
@@ -227,6 +268,8 @@ void cg__pair_replay(struct cg_pair *p, uint64_t now_ms, uint64_t seq, uint64_t 
     if (p->role != CG_PAIR_ACTIVE || !p->standby_present)
         return;
     send(p, CG_PAIR_M_RECORD, seq, ref);
+    p->acts[(p->ahead + p->alen - 1) % CG_PAIR_ACTS].msg.base = p->replay_first;
+    p->replay_first = false;
 }
 
 static bool i_should_lead(const struct cg_pair *p, uint64_t now)
@@ -236,7 +279,9 @@ static bool i_should_lead(const struct cg_pair *p, uint64_t now)
         return true;
     if (p->peer_role == CG_PAIR_ACTIVE)
         return false; /* heard recently (quiet_since would have moved): not silent */
-    /* two standbys: the one with more of the journal, then the lower node */
+    /* two standbys: the newer regime, then more of its journal, then the lower node */
+    if (p->regime != p->peer_regime)
+        return p->regime > p->peer_regime;
     return p->last_seq > p->peer_seq || (p->last_seq == p->peer_seq && p->cfg.node < p->peer_node);
 }
 
@@ -262,14 +307,15 @@ void cg__pair_timer(struct cg_pair *p, uint64_t now_ms)
 }
 
 enum cg_err cg__pair_init(struct cg_pair *p, const struct cg_pair_config *cfg, uint64_t epoch,
-                          uint64_t last_seq, uint64_t now_ms)
+                          uint64_t regime, uint64_t last_seq, uint64_t now_ms)
 {
     CG_CHECK(p != NULL && cfg != NULL && (cfg->node == 0 || cfg->node == 1), CG_EINVAL);
     CG_CHECK(cfg->hb_interval_ms > 0 && cfg->takeover_after_ms > 2 * cfg->hb_interval_ms, CG_EINVAL);
     memset(p, 0, sizeof(*p));
     p->cfg = *cfg;
     p->role = CG_PAIR_STANDBY;
-    p->epoch = epoch;
+    p->epoch = epoch > regime ? epoch : regime;
+    p->regime = regime;
     p->last_seq = last_seq;
     p->quiet_since = now_ms;
     p->hb_next = now_ms;

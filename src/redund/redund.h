@@ -164,13 +164,15 @@ struct cg_pair_msg {
     enum cg_pair_role role; /* the sender's role */
     uint64_t seq;           /* RECORD: its number; ACK: all up to it stored; HB: last stored/assigned */
     uint64_t ref;           /* RECORD: the record */
+    uint64_t regime;        /* the epoch of the active whose records the sender's journal holds
+                               (an active: its own epoch) */
     bool base;              /* RECORD: the first of a resync: the standby starts its journal
                                afresh from it */
     bool need;              /* HB from a standby: send me everything after .seq */
 };
 
 struct cg_pair_config {
-    int node;                   /* 0 or 1: breaks ties (the lower number wins) */
+    int node;                   /* 0 or 1: node 0 takes even epochs, node 1 odd ones */
     uint64_t hb_interval_ms;    /* a heartbeat this often */
     uint64_t takeover_after_ms; /* peer silent this long: it is gone (> 2 x hb_interval_ms) */
     bool strict;                /* true: without a standby nothing gated is released;
@@ -191,11 +193,18 @@ enum cg_pair_act_kind {
     CG_PAIR_A_SEND,          /* send .msg to the peer */
     CG_PAIR_A_STORE,         /* standby: append record .msg.ref as number .msg.seq to the
                                 journal before carrying out the next action (its ACK) */
+    CG_PAIR_A_RESET,         /* standby: the journal holds another regime's records: keep it
+                                aside (for the operator) and start an empty one for regime
+                                .epoch, which the resync now beginning fills (the STOREs
+                                that follow) */
     CG_PAIR_A_RELEASE,       /* active: the gated .ref may go to its sender now */
     CG_PAIR_A_ABANDON,       /* a gated .ref must not be sent (we stood down) */
-    CG_PAIR_A_RESYNC,        /* active: re-send journal records from .seq on (cg__pair_replay) */
+    CG_PAIR_A_RESYNC,        /* active: re-send journal records from .seq (the first one it
+                                has if compaction dropped .seq) to the last, with
+                                cg__pair_replay, before the next event */
     CG_PAIR_A_PERSIST_EPOCH, /* write .epoch durably before carrying out the next action */
-    CG_PAIR_A_BECOME_ACTIVE, /* serve now (.epoch, .why): replay unanswered journal requests */
+    CG_PAIR_A_BECOME_ACTIVE, /* serve now (.epoch, .why): the journal's regime becomes .epoch
+                                (persist it); unanswered requests in it go out again (M-22) */
     CG_PAIR_A_STAND_DOWN,    /* stop serving at once, close gear connections (.epoch, .why) */
     CG_PAIR_A_NOTE,          /* .why */
 };
@@ -212,22 +221,27 @@ struct cg_pair_gated { uint64_t seq, ref; };
 struct cg_pair {
     struct cg_pair_config cfg;
     enum cg_pair_role role;
-    uint64_t epoch;          /* persisted */
+    uint64_t epoch;          /* the greatest epoch seen (persisted; never decreases) */
+    uint64_t regime;         /* the epoch of the records in our journal (persisted with it) */
     uint64_t last_seq;       /* active: the last number given; standby: the last stored */
     /* the peer as last heard */
     bool peer_heard;
     uint64_t peer_rx;        /* when */
-    uint64_t peer_epoch, peer_seq;
+    uint64_t peer_epoch, peer_seq, peer_regime;
     int peer_node;
     enum cg_pair_role peer_role;
     uint64_t quiet_since;    /* standby: since when no active peer was heard */
     bool asked;              /* standby: a resync was asked for and nothing stored since */
+    uint64_t asked_at;
+    bool resetting;          /* standby: following an active of another regime; its resync
+                                (whose first record RESETs the journal) was asked for */
     /* active */
-    bool standby_present, degraded_noted;
+    bool standby_present;    /* a standby heard within takeover_after */
     uint64_t acked;          /* the standby stored everything up to this */
     struct cg_pair_gated gated[CG_PAIR_GATED];
     size_t ghead, glen;
     size_t release_n;        /* gated entries to hand out as RELEASE (or ABANDON) */
+    bool replay_first;       /* the next cg__pair_replay starts a resync (base) */
     bool abandon;
     uint64_t hb_next;
     struct cg_pair_act acts[CG_PAIR_ACTS];
@@ -236,10 +250,11 @@ struct cg_pair {
     struct cg_pair_act spill;
 };
 
-/* Sets p up at now_ms as a standby with the persisted epoch and the last
- * record number in its journal. CG_EINVAL for a bad configuration. */
+/* Sets p up at now_ms as a standby with the persisted epoch, and its
+ * journal's regime and last record number. CG_EINVAL for a bad
+ * configuration. */
 enum cg_err cg__pair_init(struct cg_pair *p, const struct cg_pair_config *cfg, uint64_t epoch,
-                          uint64_t last_seq, uint64_t now_ms);
+                          uint64_t regime, uint64_t last_seq, uint64_t now_ms);
 bool cg__pair_action(struct cg_pair *p, struct cg_pair_act *a);
 /* A message from the peer (in order, as the replication channel delivers). */
 void cg__pair_rx(struct cg_pair *p, uint64_t now_ms, const struct cg_pair_msg *m);
