@@ -17,7 +17,7 @@ const o = c.parseArgs(process.argv.slice(2), {
   id: 'hs.mos', primaryId: 'hs.ncs.main', secondaryId: 'hs.ncs.buddy',
   lower: 0, upper: 0, query: 0,
   pLower: 0, pUpper: 0, sLower: 0, sUpper: 0, host: '127.0.0.1',
-  timeout: 3000, heartbeatMs: 1000, offspecFailover: false,
+  timeout: 5000, heartbeatMs: 1000, offspecFailover: false,
   sendStatus: 0, sendDelayMs: 50, startFile: '', stopFile: '', exitAfterMs: 0,
   raw: false, rawHeartbeats: false, rawMax: 400, debug: false,
 });

@@ -25,7 +25,7 @@ const o = c.parseArgs(process.argv.slice(2), {
   id: 'hs.ncs.main', devId: 'hs.mos', role: 'main',
   lower: 0, upper: 0, query: 0, host: '127.0.0.1', devLower: 0, devUpper: 0,
   mainPort: 0, takeoverMs: 1000, progress: '', count: 0, sendDelayMs: 30, startDelayMs: 0, startFile: '',
-  timeout: 3000, heartbeatMs: 1000, exitAfterMs: 0,
+  timeout: 5000, heartbeatMs: 1000, exitAfterMs: 0,
   raw: false, rawHeartbeats: false, rawMax: 400, debug: false,
 });
 if (!o.lower || !o.upper || !o.query || !o.devLower || !o.devUpper || !o.progress) throw new Error('ports and --progress are required');
