@@ -269,4 +269,24 @@ void cg__pair_timer(struct cg_pair *p, uint64_t now_ms);
 uint64_t cg__pair_deadline(const struct cg_pair *p);
 const char *cg__pair_reason_name(enum cg_pair_reason why);
 
+/* ---- the replication channel's messages on the wire (pairwire.c) ----
+ * One message per binary WebSocket frame, so the frame gives the length:
+ *   "CGP1" | kind u8 | role u8 | node u8 | flags u8 | epoch u64 | regime u64 | seq u64 | payload
+ * integers big-endian; flags bit 0 base (RECORD only), bit 1 need (HB only);
+ * the payload is a RECORD's journal record bytes (at least one), empty for
+ * HB and ACK. Sans-I/O, no allocation; fuzzed by fuzz/fuzz_pair_msg.c. */
+#define CG_PAIR_WIRE_HEAD 32
+
+/* Writes m (and a RECORD's payload, plen bytes; .ref is not sent) to out
+ * (cap bytes); *used: CG_PAIR_WIRE_HEAD + plen. CG_EINVAL for a message the
+ * decoder would refuse, CG_ETOOBIG when cap is short. */
+enum cg_err cg__pair_msg_encode(const struct cg_pair_msg *m, const uint8_t *payload, size_t plen,
+                                uint8_t *out, size_t cap, size_t *used);
+/* Reads one whole frame of len bytes: *m (.ref 0) and the payload as a
+ * pointer into buf. CG_EPROTO for anything but a well-formed message (bad
+ * magic, kind, role, node or flags, a payload where none belongs or none
+ * where one must be), CG_ETOOBIG for a payload over max_payload. */
+enum cg_err cg__pair_msg_decode(const uint8_t *buf, size_t len, size_t max_payload,
+                                struct cg_pair_msg *m, const uint8_t **payload, size_t *plen);
+
 #endif
