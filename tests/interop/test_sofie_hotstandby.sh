@@ -32,8 +32,9 @@ N_RO=${HS_RO:-300}     # numbered roCreates, NCS -> device
 
 # wait_for DIR SECONDS PYTHON-EXPR: until the expression over DIR's logs holds
 wait_for() {
-  local dir=$1 secs=$2 expr=$3 i
-  for ((i = 0; i < secs * 10; i++)); do
+  local dir=$1 secs=$2 expr=$3
+  local end=$((SECONDS + secs)) # wall clock: a loaded machine makes each look slower
+  while ((SECONDS < end)); do
     python3 - "$dir" "$expr" <<'EOF' && return 0
 import json, sys, os
 D, expr = sys.argv[1], sys.argv[2]
@@ -56,10 +57,25 @@ EOF
   return 1
 }
 
+# step NAME WAIT-ARGS...: one check of a scenario; on failure the logs are
+# shown and the scenario stops (its later waits would only add time)
+step() {
+  local what=$1; shift
+  if wait_for "$@"; then ok "$what"; return 0; fi
+  bad "$what"
+  local f
+  for f in "$D"/*.out; do
+    echo "--- $(basename "$f") (last 8 lines, wire and reconnect noise left out)"
+    grep -v '"wire"\|ECONNREFUSED\|should reconnect\|closed with error' "$f" | tail -8 | cut -c1-300
+  done
+  for f in "$D"/*.err; do [ -s "$f" ] && { echo "--- $(basename "$f")"; tail -5 "$f"; }; done
+  return 1
+}
+
 # scenario NAME [DEVICE-EXTRA...]: one run in $T/NAME
 scenario() {
   local name=$1; shift
-  local D=$T/$name
+  D=$T/$name
   mkdir -p "$D"
   local DL DU DQ ML MU MQ BL BU BQ
   DL=$(free_port) DU=$(free_port) DQ=$(free_port)
@@ -84,24 +100,25 @@ scenario() {
   }
   ncs buddy "$D/buddy.out"; local BUDDY=$NCS_PID
   ncs main "$D/main1.out"; local MAIN=$NCS_PID
+  halt() { local p; for p in $DEV $BUDDY $MAIN; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 
-  check "$name: the device's links to both NCSs come up" \
-    wait_for "$D" 60 'conn and conn[-1]["primary"] and conn[-1]["secondary"]'
+  step "$name: the device's links to both NCSs come up" \
+    "$D" 60 'conn and conn[-1]["primary"] and conn[-1]["secondary"]' || { halt; return; }
   touch "$D/go"
-  check "$name: the main sends numbered roCreates, the device numbered roElementStat" \
-    wait_for "$D" 60 "len(ro) >= $((N_RO / 3)) and len(stat) >= 30"
+  step "$name: the main sends numbered roCreates, the device numbered roElementStat" \
+    "$D" 60 "len(ro) >= $((N_RO / 3)) and len(stat) >= 30" || { halt; return; }
   kill -KILL "$MAIN" 2>/dev/null; wait "$MAIN" 2>/dev/null
   date +%s%3N >"$D/kill"
-  check "$name: the buddy takes over (roCreates; the device's roElementStat go to it)" \
-    wait_for "$D" 90 "len(bro) >= $((N_RO / 4)) and wout[-20:] == ['secondary'] * 20"
+  step "$name: the buddy takes over (roCreates; the device's roElementStat go to it)" \
+    "$D" 90 "len(bro) >= $((N_RO / 4)) and wout[-20:] == ['secondary'] * 20" || { halt; return; }
   python3 -c "import json; print(sum(1 for l in open('$D/dev.out') if '\"wire-out\"' in l))" >"$D/mark"
   ncs main "$D/main2.out" --start-delay-ms 1500; MAIN=$NCS_PID
   date +%s%3N >"$D/restart"
-  check "$name: every numbered roCreate is acknowledged" wait_for "$D" 120 "prog == '$N_RO'"
-  check "$name: the device's roElementStat go to the primary again" \
-    wait_for "$D" 90 "wout[mark:][-20:] == ['primary'] * 20"
+  step "$name: every numbered roCreate is acknowledged" "$D" 120 "prog == '$N_RO'" || { halt; return; }
+  step "$name: the device's roElementStat go to the primary again" \
+    "$D" 90 "wout[mark:][-20:] == ['primary'] * 20" || { halt; return; }
   touch "$D/stop"
-  check "$name: the device stops sending" wait_for "$D" 60 "any(x['event'] == 'originate-done' for x in d)"
+  step "$name: the device stops sending" "$D" 60 "any(x['event'] == 'originate-done' for x in d)" || { halt; return; }
   sleep 1
   local p
   for p in $DEV $BUDDY $MAIN; do stop_pid "$p"; done
