@@ -42,7 +42,7 @@ check "legacy-device exits 0 on SIGTERM (rc $DEV_RC)" test "$DEV_RC" = 0
 
 py() { # py NAME PYTHON: a check over the two event logs (d = device, n = NCS)
   local name=$1; shift
-  check "$name" python3 - "$T/dev.out" "$T/ncs.out" "$@"
+  check "$name" python3 -c "$1" "$T/dev.out" "$T/ncs.out"
 }
 PRE='
 import json, sys
