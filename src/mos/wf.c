@@ -55,6 +55,7 @@ struct wf {
     const char *why;
     char text[80]; /* why, when it carries a number */
     bool lenient;
+    bool after_root;
     uint32_t max_depth, max_attrs;
     struct wf_el *el;
     uint32_t depth, el_cap;
@@ -254,9 +255,14 @@ static bool fail_lenient(struct wf *s, const char *why)
 }
 
 /* The character at s->i must be a Char: refuses a bad byte sequence or a
- * character outside [2]. */
+ * character outside [2]. After the root element, libxml2 takes U+0000 for
+ * the end of its input and stops converting UTF-16 at a bad unit, so it
+ * accepts what follows: lenient. */
 static bool bad_char(struct wf *s, int32_t c)
 {
+    if (s->after_root && (c == 0 || (c == WF_BAD && s->w == 2)))
+        return fail_lenient(s, c == 0 ? "U+0000 after the root element (production [2] Char)"
+                                      : "invalid UTF-16 after the root element");
     if (c == WF_END)
         return fail(s, "the message ends inside markup");
     if (c == WF_BAD)
@@ -896,21 +902,24 @@ static const char XMLNS_NS[] = "http://www.w3.org/2000/xmlns/";
  * CG_ERANGE (a relative URI), CG_ENOMEM. */
 static enum cg_err value_uri(struct wf *s, struct wf_span v)
 {
-    char small[256];
+    char small[256]; /* the value in UTF-8, as libxml2 holds it */
     size_t n = 0;
     struct wf_vit x = {v.off, v.off + v.len};
-    for (int32_t c; (c = vit_next(s, &x)) != WF_END;) {
-        if (c >= 0x80 || c == 0)
-            return CG_EINVAL; /* no such character in a URI */
-        n++;
-    }
+    for (int32_t c; (c = vit_next(s, &x)) != WF_END;)
+        n += u8len(c);
     char *u = n < sizeof(small) ? small : malloc(n + 1);
     if (u == NULL)
         return CG_ENOMEM;
     x.i = v.off;
     n = 0;
-    for (int32_t c; (c = vit_next(s, &x)) != WF_END;)
-        u[n++] = (char)c;
+    for (int32_t c; (c = vit_next(s, &x)) != WF_END;) {
+        unsigned k = u8len(c);
+        static const uint8_t lead[] = {0, 0, 0xC0, 0xE0, 0xF0};
+        for (unsigned j = k; j-- > 1; c >>= 6)
+            u[n + j] = (char)(0x80 | (c & 0x3F));
+        u[n] = (char)(k == 1 ? c : lead[k] | c);
+        n += k;
+    }
     u[n] = 0;
     bool abs = false;
     enum cg_err rc = uri_ok(u, &abs) ? (abs ? CG_OK : CG_ERANGE) : CG_EINVAL;
@@ -1286,7 +1295,10 @@ static bool document(struct wf *s)
         return fail(s, "text before the root element (production [22] prolog)");
     if (ahead(s, 1) == '!')
         return declaration(s);
-    if (!element(s) || !misc(s))
+    if (!element(s))
+        return false;
+    s->after_root = true;
+    if (!misc(s))
         return false;
     if (s->i < s->n) {
         size_t len;
