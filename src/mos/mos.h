@@ -119,7 +119,7 @@ void cg__mos_validate_libxml2_init(void);
  * message (CG_EENVELOPE). */
 struct cg__mos_wf_result {
     uint64_t offset; /* CG_EXML: the byte where the refused markup or character starts */
-    char why[96];    /* an English reason, "" on CG_OK */
+    char why[128];    /* an English reason, "" on CG_OK */
     bool lenient;    /* CG_EXML where libxml2 2.9 accepts what XML forbids (fuzz_mos_wf) */
 };
 

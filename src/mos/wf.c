@@ -415,10 +415,10 @@ static bool reference(struct wf *s, int32_t *c)
 
 /* Checks Chars up to (not including) the ASCII terminator lit; leaves s->i
  * after it. dashes: the '--' rule of comments. */
-static bool chars_until(struct wf *s, const char *lit, bool dashes, const char *unterminated,
-                        const char *toolong)
+static bool chars_until(struct wf *s, size_t start, const char *lit, bool dashes,
+                        const char *unterminated, const char *toolong)
 {
-    size_t start = s->i, u8 = 0;
+    size_t u8 = 0;
     for (;;) {
         if (at_str(s, lit)) {
             skip_units(s, strlen(lit));
@@ -443,16 +443,18 @@ static bool chars_until(struct wf *s, const char *lit, bool dashes, const char *
 /* [15] Comment, at "<!--". */
 static bool comment(struct wf *s)
 {
+    size_t lt = s->i;
     skip_units(s, 4);
-    return chars_until(s, "-->", true, "a comment that does not end",
+    return chars_until(s, lt, "-->", true, "a comment that does not end",
                        "a comment longer than 10,000,000 bytes");
 }
 
 /* [18] CDSect, at "<![CDATA[". */
 static bool cdata(struct wf *s)
 {
+    size_t lt = s->i;
     skip_units(s, 9);
-    return chars_until(s, "]]>", false, "a CDATA section that does not end",
+    return chars_until(s, lt, "]]>", false, "a CDATA section that does not end",
                        "a CDATA section longer than 10,000,000 bytes");
 }
 
@@ -512,7 +514,7 @@ static bool pi(struct wf *s)
     if (skip_s(s) == 0)
         return fail(s, "a space is needed after a processing instruction's name "
                        "(production [16] PI)");
-    return chars_until(s, "?>", false, "a processing instruction that does not end",
+    return chars_until(s, lt, "?>", false, "a processing instruction that does not end",
                        "a processing instruction longer than 10,000,000 bytes");
 }
 
@@ -688,27 +690,6 @@ static bool u_abempty(const char **str)
     return true;
 }
 
-static bool u_octet(const char **str)
-{
-    const char *c = *str;
-    if (!u_digit(c))
-        return false;
-    if (!u_digit(c + 1))
-        c++;
-    else if (*c != '0' && u_digit(c + 1) && !u_digit(c + 2))
-        c += 2;
-    else if (*c == '1' && u_digit(c + 1) && u_digit(c + 2))
-        c += 3;
-    else if (*c == '2' && c[1] >= '0' && c[1] <= '4' && u_digit(c + 2))
-        c += 3;
-    else if (*c == '2' && c[1] == '5' && c[2] >= '0' && c[1] <= '5') /* sic, as libxml2 */
-        c += 3;
-    else
-        return false;
-    *str = c;
-    return true;
-}
-
 static bool u_host(const char **str)
 {
     const char *c = *str;
@@ -719,16 +700,6 @@ static bool u_host(const char **str)
             return false;
         *str = c + 1;
         return true;
-    }
-    if (u_digit(c)) {
-        const char *v = c;
-        bool ip = u_octet(&v);
-        for (int k = 0; ip && k < 3; k++)
-            ip = *v == '.' && (v++, u_octet(&v));
-        if (ip) {
-            *str = v;
-            return true;
-        }
     }
     while (u_unres(c) || u_pct(c) || u_sub(c))
         c = u_next(c);
@@ -1049,9 +1020,9 @@ static bool atts_check(struct wf *s)
                                                                   : value_is(s, ni->uri, XML_NS))
                                        : value_eq(s, ni->uri, nj->uri);
             if (same)
-                return fail_at(s, a->qname.off, "an attribute given twice on one element, "
-                                                "through two prefixes of one namespace "
-                                                "(Namespaces in XML, NSC: Attributes Unique)");
+                return fail_at(s, a->qname.off, "an attribute given twice, through two "
+                                                "prefixes of one namespace (NSC: Attributes "
+                                                "Unique)");
         }
     }
     return true;
