@@ -90,11 +90,23 @@ static inline bool is_s(int32_t c)
     return c == 0x20 || c == 0x9 || c == 0xA || c == 0xD;
 }
 
+/* ASCII: 1 NameStartChar, 2 NameChar (both without ':') */
+static const uint8_t ascii_name[128] = {
+    ['-'] = 2, ['.'] = 2, ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2,
+    ['6'] = 2, ['7'] = 2, ['8'] = 2, ['9'] = 2, ['A'] = 3, ['B'] = 3, ['C'] = 3, ['D'] = 3,
+    ['E'] = 3, ['F'] = 3, ['G'] = 3, ['H'] = 3, ['I'] = 3, ['J'] = 3, ['K'] = 3, ['L'] = 3,
+    ['M'] = 3, ['N'] = 3, ['O'] = 3, ['P'] = 3, ['Q'] = 3, ['R'] = 3, ['S'] = 3, ['T'] = 3,
+    ['U'] = 3, ['V'] = 3, ['W'] = 3, ['X'] = 3, ['Y'] = 3, ['Z'] = 3, ['_'] = 3, ['a'] = 3,
+    ['b'] = 3, ['c'] = 3, ['d'] = 3, ['e'] = 3, ['f'] = 3, ['g'] = 3, ['h'] = 3, ['i'] = 3,
+    ['j'] = 3, ['k'] = 3, ['l'] = 3, ['m'] = 3, ['n'] = 3, ['o'] = 3, ['p'] = 3, ['q'] = 3,
+    ['r'] = 3, ['s'] = 3, ['t'] = 3, ['u'] = 3, ['v'] = 3, ['w'] = 3, ['x'] = 3, ['y'] = 3,
+    ['z'] = 3};
+
 /* [4] NameStartChar, without ':' (NS [4] NCName) */
-static bool is_start(int32_t c)
+static inline bool is_start(int32_t c)
 {
     if (c < 0x80)
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        return (ascii_name[c] & 1) != 0;
     return (c >= 0xC0 && c <= 0xD6) || (c >= 0xD8 && c <= 0xF6) || (c >= 0xF8 && c <= 0x2FF) ||
            (c >= 0x370 && c <= 0x37D) || (c >= 0x37F && c <= 0x1FFF) ||
            (c >= 0x200C && c <= 0x200D) || (c >= 0x2070 && c <= 0x218F) ||
@@ -104,10 +116,10 @@ static bool is_start(int32_t c)
 }
 
 /* [4a] NameChar, without ':' */
-static bool is_namech(int32_t c)
+static inline bool is_namech(int32_t c)
 {
     if (c < 0x80)
-        return is_start(c) || c == '-' || c == '.' || (c >= '0' && c <= '9');
+        return (ascii_name[c] & 2) != 0;
     return is_start(c) || c == 0xB7 || (c >= 0x300 && c <= 0x36F) || c == 0x203F || c == 0x2040;
 }
 
@@ -295,11 +307,22 @@ static bool ncname(struct wf *s, struct wf_span *sp)
         return false;
     sp->off = s->i;
     size_t u8 = 0;
-    do {
-        u8 += u8len(c);
-        s->i += len;
+    const uint8_t *p = s->p;
+    for (;;) {
+        /* ASCII name characters, the common case, one unit at a time */
+        size_t i = s->i + len, start = i;
+        if (s->w == 1)
+            while (i < s->n && p[i] < 0x80 && is_namech(p[i]))
+                i++;
+        else
+            while (i + 1 < s->n && p[i] == 0 && p[i + 1] < 0x80 && is_namech(p[i + 1]))
+                i += 2;
+        u8 += u8len(c) + (i - start) / s->w;
+        s->i = i;
         c = peek(s, &len);
-    } while (c >= 0 && is_namech(c));
+        if (c < 0 || !is_namech(c))
+            break;
+    }
     sp->len = s->i - sp->off;
     if (u8 > WF_NAME_MAX)
         return fail_at(s, sp->off, "a name longer than 50000 bytes"), false;
