@@ -267,19 +267,21 @@ CG_API enum cg_err cg_mos_check(enum cg_mos_encoding enc, const void *msg, size_
 /* Bounded pre-scan (issue 13 item 5)                                        */
 /* ------------------------------------------------------------------------ */
 
-/* libxml2's costs grow faster than the input for some shapes (200,000
- * attributes on one element took it 11.6 s), and a DOCTYPE may declare
- * entities. The scanner refuses, in one linear pass with no allocation, what
- * a MOS message never needs, before libxml2 sees the bytes:
+/* Some shapes cost a parser more than their size (200,000 attributes on one
+ * element took libxml2 11.6 s), and a DOCTYPE may declare entities. The
+ * scanner refuses, in one linear pass with no allocation, what a MOS message
+ * never needs:
  *   - a DOCTYPE, an entity or any other markup declaration (`<!` that is not
  *     a comment or CDATA);
  *   - more than max_attributes attributes on one element;
  *   - elements nested deeper than max_depth (the root is depth 1).
  * Processing instructions pass: MOS defines none, but a vendor's mosPayload
- * may carry one, and libxml2 reads them in linear time. The scanner reads
- * UTF-8 or UTF-16BE bytes directly (no conversion) and may be fed in pieces
- * split at any byte. It is not a well-formedness check: what it passes still
- * goes to cg_mos_validate. */
+ * may carry one. The scanner reads UTF-8 or UTF-16BE bytes directly (no
+ * conversion) and may be fed in pieces split at any byte, so it can run as
+ * bytes arrive. It is not a well-formedness check: cg_mos_check makes the
+ * same refusals (same reasons, same offsets) in its one pass and checks the
+ * rest; a caller that scans first (mos4/flow.c, to NACK early on the event
+ * loop) then needs only the full check. */
 #define CG_MOS_DEFAULT_MAX_ATTRIBUTES 64
 #define CG_MOS_DEFAULT_MAX_DEPTH 64
 
