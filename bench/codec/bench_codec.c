@@ -1,6 +1,7 @@
 /* Benchmark of the MOS codec on UCS-2BE input (not a test; see bench/codec.sh).
  *
  *   bench_codec SHARED_DIR [--write-stream PATH]
+ *   bench_codec SHARED_DIR --wf     (castgate's check vs libxml2: bench_wf.c)
  *
  * Inputs: the 2 MB roCreate (ucs2be copy, 4.2 MB) and a stream of small
  * messages (every ucs2be fixture message, CRLF-separated, repeated to >= 4 MB).
@@ -51,6 +52,8 @@ static uint8_t *slurp(const char *path, size_t *n)
 }
 
 static volatile size_t sink;
+
+int bench_wf(const char *shared);
 
 /* ---- the measured operations: each processes the whole input once ---- */
 
@@ -248,6 +251,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_codec SHARED_DIR [--write-stream PATH]\n");
         return 2;
     }
+    if (argc >= 3 && strcmp(argv[2], "--wf") == 0)
+        return bench_wf(argv[1]);
     xmlInitParser();
     char path[2048];
     snprintf(path, sizeof(path), "%s/fixtures/mos/edge/ucs2be/roCreate-large-2MB.xml", argv[1]);

@@ -214,35 +214,74 @@ struct cg_mos_envelope {
 CG_API enum cg_err cg_mos_envelope_parse(enum cg_mos_encoding enc, const void *msg, size_t len,
                                          struct cg_mos_envelope *env, const char **detail);
 
-/* The full check, with libxml2: msg must be one well-formed XML document whose
- * root is <mos> holding exactly one element other than mosID, ncsID and
- * messageID. No DTD is loaded and no network is used. cg_mos_scan with the
- * default limits runs first, so libxml2 never sees what it refuses. Costs a
- * full parse; a relay that only frames and routes need not call it. Returns
- * CG_OK, CG_EINVAL, CG_ENOMEM, CG_EXML (refused by the pre-scan, or not
- * well-formed; *err_offset, if not NULL, gets the offset of the refused markup
- * or the byte offset libxml2 reports, or 0), CG_EENVELOPE (well-formed but not
- * one message). */
+/* The full check: msg must be one well-formed XML 1.0 document (with
+ * Namespaces in XML 1.0) whose root is <mos> holding exactly one element
+ * other than mosID, ncsID and messageID. cg_mos_check with the default
+ * limits; see there. Returns CG_OK, CG_EINVAL, CG_ENOMEM, CG_EXML (refused;
+ * *err_offset, if not NULL, gets the offset where the refused markup or
+ * character starts, or 0), CG_EENVELOPE (well-formed but not one message). */
 CG_API enum cg_err cg_mos_validate(enum cg_mos_encoding enc, const void *msg, size_t len,
                                    uint64_t *err_offset);
+
+struct cg_mos_scan_limits; /* below, with the pre-scan */
+
+/* The full check under limits (NULL: the defaults), castgate's own, in one
+ * linear pass over the message's bytes in enc (UTF-16BE or UTF-8 read in
+ * place, never converted): what cg_mos_scan refuses (a DOCTYPE or other
+ * declaration, more than limits->max_attributes attributes on one element,
+ * nesting deeper than limits->max_depth), then everything XML 1.0 (5th
+ * edition) requires of a document without a DTD: legal characters (Char;
+ * surrogates only in pairs in UTF-16, only valid UTF-8), names (NameStartChar
+ * and NameChar, as QNames), matching end tags, unique attributes, attribute
+ * values without '<', only the five predefined entities and character
+ * references to legal characters, comments without "--", CDATA sections,
+ * processing instructions (no target "xml" but the declaration at the very
+ * start), the XML declaration (version 1.0; an encoding declaration must name
+ * the message's own encoding), one root element and only comments, PIs and
+ * spaces after it; namespaces (every prefix declared, no reserved prefix or
+ * namespace name misused, namespace names that are URIs, absolute for a
+ * default namespace); then the MOS rule. A leading byte order mark is
+ * skipped. libxml2's own bounds apply as well (a name of more than 50,000
+ * UTF-8 bytes, an attribute value, comment, PI or CDATA section of more than
+ * 10,000,000, elements nested more than 257 deep).
+ *
+ * It decides what libxml2 2.9 decided for cg_mos_validate before (SAX2,
+ * namespaces on, any error or warning refused), which fuzz/fuzz_mos_wf.c
+ * checks on every input, except where libxml2 accepts what XML forbids:
+ * castgate refuses an encoding declaration that names another encoding than
+ * the message's ([80] EncodingDecl, 4.3.3: libxml2 switches decoders or
+ * ignores it) and an SDDecl without a space before it ([32], libxml2 takes
+ * it after encoding="UTF-8"). docs/validation.md lists them.
+ *
+ * No allocation unless one element carries more than 64 attributes or
+ * namespace declarations or the nesting passes 64 (then one array, bounded
+ * by the limits). Returns CG_OK, CG_EINVAL, CG_ENOMEM, CG_EXML or
+ * CG_EENVELOPE; then *why (if not NULL) gets an English reason, valid until
+ * the next call on this thread, and *offset (if not NULL, CG_EXML) the byte
+ * offset where the refused markup or character starts. Thread-safe. */
+CG_API enum cg_err cg_mos_check(enum cg_mos_encoding enc, const void *msg, size_t len,
+                                const struct cg_mos_scan_limits *limits, uint64_t *offset,
+                                const char **why);
 
 /* ------------------------------------------------------------------------ */
 /* Bounded pre-scan (issue 13 item 5)                                        */
 /* ------------------------------------------------------------------------ */
 
-/* libxml2's costs grow faster than the input for some shapes (200,000
- * attributes on one element took it 11.6 s), and a DOCTYPE may declare
- * entities. The scanner refuses, in one linear pass with no allocation, what
- * a MOS message never needs, before libxml2 sees the bytes:
+/* Some shapes cost a parser more than their size (200,000 attributes on one
+ * element took libxml2 11.6 s), and a DOCTYPE may declare entities. The
+ * scanner refuses, in one linear pass with no allocation, what a MOS message
+ * never needs:
  *   - a DOCTYPE, an entity or any other markup declaration (`<!` that is not
  *     a comment or CDATA);
  *   - more than max_attributes attributes on one element;
  *   - elements nested deeper than max_depth (the root is depth 1).
  * Processing instructions pass: MOS defines none, but a vendor's mosPayload
- * may carry one, and libxml2 reads them in linear time. The scanner reads
- * UTF-8 or UTF-16BE bytes directly (no conversion) and may be fed in pieces
- * split at any byte. It is not a well-formedness check: what it passes still
- * goes to cg_mos_validate. */
+ * may carry one. The scanner reads UTF-8 or UTF-16BE bytes directly (no
+ * conversion) and may be fed in pieces split at any byte, so it can run as
+ * bytes arrive. It is not a well-formedness check: cg_mos_check makes the
+ * same refusals (same reasons, same offsets) in its one pass and checks the
+ * rest; a caller that scans first (mos4/flow.c, to NACK early on the event
+ * loop) then needs only the full check. */
 #define CG_MOS_DEFAULT_MAX_ATTRIBUTES 64
 #define CG_MOS_DEFAULT_MAX_DEPTH 64
 

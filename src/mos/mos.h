@@ -98,12 +98,38 @@ size_t cg__mos_tag_skip(const struct cg__mos_txt *t, const struct cg__mos_tag *s
 enum cg_err cg__mos_xml_unescape(const uint8_t *src, size_t n, char *dst, size_t dstsz,
                                  const char **why);
 
-/* cg_mos_validate without the pre-scan: the caller ran cg_mos_scan with its
- * own limits. Safe on any thread once cg__mos_validate_init() has run on the
- * loop thread (libxml2's global initialisation). */
+/* cg_mos_validate without the default limits: the caller ran cg_mos_scan
+ * with its own (mos4/flow.c, with the endpoint's), so the well-formedness
+ * check (wf.c) runs with the largest the options allow. Safe on any thread;
+ * cg__mos_validate_init() has nothing left to do (it prepared libxml2). */
 enum cg_err cg__mos_validate_xml(enum cg_mos_encoding enc, const void *msg, size_t len,
                                  uint64_t *err_offset);
 void cg__mos_validate_init(void);
+
+/* The check validate.c did before wf.c, kept as the oracle for
+ * fuzz/fuzz_mos_wf.c, the unit tests and bench/codec (never on the message
+ * path): libxml2's SAX2 parser, any error or warning refused, then the MOS
+ * rule. No pre-scan. Call cg__mos_validate_libxml2_init() once on the
+ * thread that uses it first. */
+enum cg_err cg__mos_validate_libxml2(enum cg_mos_encoding enc, const void *msg, size_t len,
+                                     uint64_t *err_offset);
+void cg__mos_validate_libxml2_init(void);
+
+/* What wf.c says about a message it refused (CG_EXML) or that is not one MOS
+ * message (CG_EENVELOPE). */
+struct cg__mos_wf_result {
+    uint64_t offset; /* CG_EXML: the byte where the refused markup or character starts */
+    char why[128];    /* an English reason, "" on CG_OK */
+    bool lenient;    /* CG_EXML where libxml2 2.9 accepts what XML forbids (fuzz_mos_wf) */
+};
+
+/* The whole check in one pass (wf.c): cg_mos_scan's refusals under limits
+ * (NULL: the defaults), XML 1.0 and Namespaces well-formedness, then the MOS
+ * rule (root <mos>, one message element). CG_OK, CG_EINVAL, CG_ENOMEM (only
+ * past the inline arrays), CG_EXML or CG_EENVELOPE, with *r filled. */
+enum cg_err cg__mos_wf_check(enum cg_mos_encoding enc, const void *msg, size_t len,
+                             const struct cg_mos_scan_limits *limits,
+                             struct cg__mos_wf_result *r);
 
 /* Checks that n bytes are UTF-16BE (M-04: UCS-2 plus surrogate pairs): an
  * even count, every high surrogate followed by a low one, no lone low one.

@@ -1,7 +1,15 @@
-/* The optional full check (M-20: messages must be well-formed): libxml2's
- * SAX2 parser with no tree, no DTD, no network. On top of well-formedness it
- * checks what the fast envelope path leaves to it: the root is <mos> and it
- * holds exactly one element besides mosID, ncsID and messageID. */
+/* The full check (M-20: messages must be well-formed) and its oracle.
+ *
+ * cg_mos_validate and cg_mos_check run wf.c: castgate's own well-formedness
+ * checker, one pass over the message's own bytes that also refuses what the
+ * bounded pre-scan (scan.c) refuses and checks the MOS rule (the root is
+ * <mos> and holds exactly one element besides mosID, ncsID and messageID).
+ *
+ * cg__mos_validate_libxml2 is what cg_mos_validate did before (issue 13):
+ * libxml2's SAX2 parser with no tree, no DTD, no network, any error or
+ * warning refused. It stays as the oracle fuzz/fuzz_mos_wf.c and the unit
+ * tests compare wf.c with, and as bench/codec's reference; nothing on the
+ * message path calls it. */
 #include "mos/mos.h"
 
 #include <libxml/parser.h>
@@ -75,22 +83,47 @@ static void silent(void *ctx, const char *msg, ...)
     (void)ctx, (void)msg;
 }
 
-void cg__mos_validate_init(void) { xmlInitParser(); }
+void cg__mos_validate_init(void) {}
+
+void cg__mos_validate_libxml2_init(void) { xmlInitParser(); }
+
+enum cg_err cg_mos_check(enum cg_mos_encoding enc, const void *msg, size_t len,
+                         const struct cg_mos_scan_limits *limits, uint64_t *offset,
+                         const char **why)
+{
+    static _Thread_local char reason[sizeof(((struct cg__mos_wf_result *)0)->why)];
+    if (offset != NULL)
+        *offset = 0;
+    if (why != NULL)
+        *why = NULL;
+    struct cg__mos_wf_result r;
+    enum cg_err rc = cg__mos_wf_check(enc, msg, len, limits, &r);
+    if (rc == CG_EXML || rc == CG_EENVELOPE) {
+        memcpy(reason, r.why, sizeof(reason));
+        if (why != NULL)
+            *why = reason;
+        if (offset != NULL)
+            *offset = r.offset;
+    }
+    return rc;
+}
 
 enum cg_err cg_mos_validate(enum cg_mos_encoding enc, const void *msg, size_t len,
                             uint64_t *err_offset)
 {
-    CG_CHECK(msg != NULL || len == 0, CG_EINVAL);
-    CG_CHECK(enc == CG_MOS_UCS2BE || enc == CG_MOS_UTF8, CG_EINVAL);
-    if (err_offset != NULL)
-        *err_offset = 0;
-    /* libxml2 only sees what the bounded pre-scan lets through */
-    CG_GUARD(cg_mos_scan(enc, msg, len, NULL, err_offset, NULL));
-    return cg__mos_validate_xml(enc, msg, len, err_offset);
+    return cg_mos_check(enc, msg, len, NULL, err_offset, NULL);
 }
 
 enum cg_err cg__mos_validate_xml(enum cg_mos_encoding enc, const void *msg, size_t len,
                                  uint64_t *err_offset)
+{
+    /* the caller's pre-scan applied its limits: these only bound the arrays */
+    const struct cg_mos_scan_limits most = {.max_attributes = 1000000, .max_depth = 1000000};
+    return cg_mos_check(enc, msg, len, &most, err_offset, NULL);
+}
+
+enum cg_err cg__mos_validate_libxml2(enum cg_mos_encoding enc, const void *msg, size_t len,
+                                     uint64_t *err_offset)
 {
     CG_CHECK(msg != NULL || len == 0, CG_EINVAL);
     CG_CHECK(enc == CG_MOS_UCS2BE || enc == CG_MOS_UTF8, CG_EINVAL);
