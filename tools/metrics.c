@@ -776,6 +776,31 @@ static void put_wrong(struct out *o, const struct mlink *k)
     put(o, "</td>");
 }
 
+/* Each leaf served now (cg_server_leaf_stats): its notAfter to the second,
+ * the time left; red under 30 days. */
+static void put_leaves(struct out *o, const struct metrics *m, time_t now)
+{
+    for (unsigned i = 0; i < m->nleaves; i++) {
+        const struct cg_leaf_stats *l = &m->leaves[i].leaf;
+        char when[32];
+        struct tm tm;
+        time_t na = (time_t)l->not_after;
+        gmtime_r(&na, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        put(o, "<p class=\"%s\">certificate ", l->not_after - now < 30 * 86400 ? "down" : "cert");
+        put_html(o, m->leaves[i].listener);
+        put(o, " ");
+        put_html(o, l->key_type);
+        put(o, " ");
+        put_html(o, l->subject_cn[0] ? l->subject_cn : "(no CN)");
+        put(o, ": notAfter %s, ", when);
+        if (l->not_after <= now)
+            put(o, "EXPIRED</p>\n");
+        else
+            put(o, "%lld day(s) left</p>\n", (long long)((l->not_after - now) / 86400));
+    }
+}
+
 size_t metrics_render_html(const struct metrics *m, const char *version, char *buf, size_t sz)
 {
     struct out o = {buf, sz, 0};
@@ -798,7 +823,8 @@ size_t metrics_render_html(const struct metrics *m, const char *version, char *b
     put_html(&o, version);
     put(&o, " &middot; %zu link(s), <b id=\"down\">%u down</b> &middot; %u request(s) in flight "
             "&middot; this page reloads every second</p>\n", m->n, down, m->in_flight);
-    for (unsigned i = 0; i < m->ncerts; i++) {
+    put_leaves(&o, m, now);
+    for (unsigned i = 0; m->nleaves == 0 && i < m->ncerts; i++) {
         const char *base = strrchr(m->certs[i].chain, '/');
         put(&o, "<p class=\"%s\">certificate ", m->certs[i].days < 30 ? "down" : "cert");
         put_html(&o, base != NULL ? base + 1 : m->certs[i].chain);

@@ -84,10 +84,41 @@ static void test_lane_families(void **state)
     metrics_free(m);
 }
 
+static time_t fake_now = 1000000;
+static time_t fake_clock(void) { return fake_now; }
+
+/* The status page: each leaf's notAfter (cg_server_leaf_stats) instead of
+ * whole days per chain file, once leaves are known. */
+static void test_status_page_leaves(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new();
+    metrics_set_clock(m, fake_clock);
+    fake_now = 1893456000 - 40 * 86400 - 5; /* 40 days and 5 s before 2030-01-01 */
+    metrics_cert(m, "/etc/castgate/rsa.chain.pem", 12);
+    metrics_render_html(m, "0.1.0", out, sizeof(out));
+    has("certificate rsa.chain.pem: 12 day(s) left");
+    struct cg_leaf_stats ec = {.key_type = "ECDSA", .subject_cn = "gw<1>", .not_after = 1893456000};
+    struct cg_leaf_stats rsa = {.key_type = "RSA", .subject_cn = "", .not_after = fake_now + 86400};
+    metrics_leaf(m, "gateway", &ec);
+    metrics_leaf(m, "admin", &rsa);
+    metrics_render_html(m, "0.1.0", out, sizeof(out));
+    has("<p class=\"cert\">certificate gateway ECDSA gw&lt;1&gt;: notAfter 2030-01-01 00:00:00 UTC, "
+        "40 day(s) left</p>");
+    has("<p class=\"down\">certificate admin RSA (no CN): notAfter ");
+    has(", 1 day(s) left</p>");
+    assert_null(strstr(out, "rsa.chain.pem")); /* the per-file line gives way */
+    fake_now = 1893456000;
+    metrics_render_html(m, "0.1.0", out, sizeof(out));
+    has("certificate gateway ECDSA gw&lt;1&gt;: notAfter 2030-01-01 00:00:00 UTC, EXPIRED</p>");
+    metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lane_families),
+        cmocka_unit_test(test_status_page_leaves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
