@@ -326,6 +326,25 @@ static void note_certs(struct gw *gw)
     }
 }
 
+/* A link's flow lanes (cg_relay_link_lane_stats): each side, each channel
+ * the link carries, both directions. */
+static void refresh_lanes(struct gw *gw, const struct gw_link *k)
+{
+    static const enum cg_mos_channel chans[] = {CG_MOS_CH_MOM, CG_MOS_CH_RO, CG_MOS_CH_AUX};
+    unsigned mask = mosb_channels(k->conf.p.channels);
+    for (int s = 0; s < 2; s++)
+        for (size_t c = 0; c < sizeof(chans) / sizeof(chans[0]); c++) {
+            struct cg_mos_lane_stats out, in;
+            enum cg_relay_side side = (enum cg_relay_side)s;
+            if ((mask & chans[c]) != 0 &&
+                cg_relay_link_lane_stats(gw->relay, k->conf.name, side, chans[c], CG_MOS_OUT,
+                                         &out) == CG_OK &&
+                cg_relay_link_lane_stats(gw->relay, k->conf.name, side, chans[c], CG_MOS_IN,
+                                         &in) == CG_OK)
+                metrics_lane_stats(gw->metrics, k->conf.name, side, chans[c], &out, &in);
+        }
+}
+
 /* The library's counters into the metrics, before each render of /metrics
  * or the status page (metrics_set_refresh): the gateway listener's set-ups,
  * credentials and leaves (the certificates served now: a reload shows at
@@ -357,9 +376,8 @@ static void refresh_metrics(void *user)
                                               &p[s]) == CG_OK;
         metrics_link_stats(gw->metrics, k->conf.name, &st, has[0] ? &p[0] : NULL,
                            has[1] ? &p[1] : NULL);
+        refresh_lanes(gw, k);
     }
-    /* FLOW: per-lane retries and held requests (struct cg_flow_stats, helper
-     * "flowwire") are read here once the flow core's accessor is on main. */
 }
 
 /* ---- SIGHUP: reload ---- */

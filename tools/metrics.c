@@ -24,6 +24,10 @@ struct mlink {
     bool have_rst, have_peer[2];
     struct cg_relay_stats rst;
     struct cg_mos_peer_stats peer[2]; /* by side: legacy, mos4 */
+    /* the flow core's lanes (metrics_lane_stats), by side and channel index:
+     * the OUT fields from the OUT lane, the IN fields from the IN lane */
+    bool have_lane[2][CG_RELAY_CHANNELS];
+    struct cg_mos_lane_stats lane[2][CG_RELAY_CHANNELS];
 };
 
 #define MAX_LISTENERS 4
@@ -218,6 +222,24 @@ void metrics_link_stats(struct metrics *m, const char *link, const struct cg_rel
     for (int s = 0; s < 2; s++)
         if (p[s] != NULL)
             k->peer[s] = *p[s], k->have_peer[s] = true;
+}
+
+void metrics_lane_stats(struct metrics *m, const char *link, enum cg_relay_side side,
+                        enum cg_mos_channel channel, const struct cg_mos_lane_stats *out,
+                        const struct cg_mos_lane_stats *in)
+{
+    int c = channel == CG_MOS_CH_MOM ? 0 : channel == CG_MOS_CH_RO ? 1 : channel == CG_MOS_CH_AUX ? 2 : -1;
+    struct mlink *k = find(m, link, true);
+    if (k == NULL || c < 0 || (unsigned)side > 1 || out == NULL || in == NULL)
+        return;
+    struct cg_mos_lane_stats *l = &k->lane[side][c];
+    *l = *out; /* the OUT fields */
+    l->delivered = in->delivered;
+    l->nacks_sent = in->nacks_sent;
+    l->repeats_answered = in->repeats_answered;
+    l->held = in->held;
+    l->held_max = in->held_max;
+    k->have_lane[side][c] = true;
 }
 
 void metrics_listener(struct metrics *m, const char *listener, const struct cg_wss_stats *hs,
@@ -504,6 +526,120 @@ static void render_journal(struct out *o, const struct metrics *m)
     histogram(o, "castgate_state_syncfs_seconds", NULL, NULL, &m->syncfs);
 }
 
+/* ---- the flow core's lanes (cg_relay_link_lane_stats) ---- */
+
+enum lane_field {
+    LF_REQUESTS, LF_RETRIES, LF_TIMEOUTS, LF_NACKS, LF_REPEATS, LF_QUEUED, LF_HELD, LF_HELD_MAX,
+    LF_N
+};
+static const struct {
+    const char *name, *type, *help;
+    bool out, in; /* the directions it is exported for */
+} lane_fields[LF_N] = {
+    [LF_REQUESTS] = {"castgate_lane_requests_total", "counter",
+                     "requests on a lane: out, ours sent for the first time; in, the peer's "
+                     "delivered to the relay", true, true},
+    [LF_RETRIES] = {"castgate_lane_retries_total", "counter",
+                    "our requests sent again under the same messageID (M-22): after an answer "
+                    "timeout or with the lane back", true, false},
+    [LF_TIMEOUTS] = {"castgate_lane_timeouts_total", "counter",
+                     "our requests given up after the retry budget (M-22)", true, false},
+    [LF_NACKS] = {"castgate_lane_nacks_total", "counter",
+                  "NACKs on a lane: out, the peer's NACKs to our requests; in, the endpoint's "
+                  "own NACKs to the peer's requests (held list full, wrong IDs, journal failure, "
+                  "reused messageID...)", true, true},
+    [LF_REPEATS] = {"castgate_lane_repeats_answered_total", "counter",
+                    "the peer's repeats of answered requests, answered from memory (M-22)",
+                    false, true},
+    [LF_QUEUED] = {"castgate_lane_queued", "gauge",
+                   "our requests queued on a lane now, the one in flight included", true, false},
+    [LF_HELD] = {"castgate_lane_held", "gauge",
+                 "the peer's requests waiting now behind the one being answered (M-22)", false,
+                 true},
+    [LF_HELD_MAX] = {"castgate_lane_held_max", "gauge",
+                     "the most of the peer's requests that ever waited at once on a lane", false,
+                     true},
+};
+
+static uint64_t lane_value(const struct cg_mos_lane_stats *l, enum lane_field f, int dir)
+{
+    switch (f) {
+    case LF_REQUESTS: return dir == CG_MOS_OUT ? l->requests_sent : l->delivered;
+    case LF_RETRIES: return l->retries;
+    case LF_TIMEOUTS: return l->timeouts;
+    case LF_NACKS: return dir == CG_MOS_OUT ? l->nacks_received : l->nacks_sent;
+    case LF_REPEATS: return l->repeats_answered;
+    case LF_QUEUED: return l->queued;
+    case LF_HELD: return l->held;
+    case LF_HELD_MAX: return l->held_max;
+    case LF_N: break;
+    }
+    return 0;
+}
+
+static const char *const dir_names[2] = {"out", "in"};
+
+/* name{link,side,channel,direction[,le]} */
+static void lane_labels(struct out *o, const char *name, const char *link, int s, int c, int d,
+                        const char *le)
+{
+    if (le != NULL)
+        labels(o, name, "link", link, "side", side_names[s], "channel", channel_names[c],
+               "direction", dir_names[d], "le", le, NULL);
+    else
+        labels(o, name, "link", link, "side", side_names[s], "channel", channel_names[c],
+               "direction", dir_names[d], NULL);
+}
+
+static void lane_histogram(struct out *o, const char *name, const char *link, int s, int c,
+                           const struct cg_histogram *h)
+{
+    char series_name[96], le[32];
+    snprintf(series_name, sizeof(series_name), "%s_bucket", name);
+    uint64_t cum = 0;
+    for (unsigned b = 0; b < CG_HISTOGRAM_BUCKETS; b++) {
+        cum += h->bucket[b];
+        if (b == CG_HISTOGRAM_BUCKETS - 1)
+            snprintf(le, sizeof(le), "+Inf");
+        else
+            snprintf(le, sizeof(le), "%g", cg_histogram_bound(b));
+        lane_labels(o, series_name, link, s, c, CG_MOS_OUT, le);
+        put(o, "%llu\n", (unsigned long long)cum);
+    }
+    snprintf(series_name, sizeof(series_name), "%s_sum", name);
+    lane_labels(o, series_name, link, s, c, CG_MOS_OUT, NULL);
+    put(o, "%.9f\n", (double)h->sum_ns / 1e9);
+    snprintf(series_name, sizeof(series_name), "%s_count", name);
+    lane_labels(o, series_name, link, s, c, CG_MOS_OUT, NULL);
+    put(o, "%llu\n", (unsigned long long)h->count);
+}
+
+static void render_lanes(struct out *o, const struct metrics *m)
+{
+    for (int f = 0; f < LF_N; f++) {
+        head(o, lane_fields[f].name, lane_fields[f].type, lane_fields[f].help);
+        for (size_t i = 0; i < m->n; i++)
+            for (int s = 0; s < 2; s++)
+                for (int c = 0; c < CG_RELAY_CHANNELS; c++)
+                    for (int d = 0; d < 2 && m->links[i].have_lane[s][c]; d++) {
+                        if (!(d == CG_MOS_OUT ? lane_fields[f].out : lane_fields[f].in))
+                            continue;
+                        lane_labels(o, lane_fields[f].name, m->links[i].name, s, c, d, NULL);
+                        put(o, "%llu\n", (unsigned long long)lane_value(&m->links[i].lane[s][c],
+                                                                         (enum lane_field)f, d));
+                    }
+    }
+    head(o, "castgate_lane_round_trip_seconds", "histogram",
+         "from the last send of our request to its answer (OK or NACK; a timeout is not one), "
+         "per lane, in whole milliseconds");
+    for (size_t i = 0; i < m->n; i++)
+        for (int s = 0; s < 2; s++)
+            for (int c = 0; c < CG_RELAY_CHANNELS; c++)
+                if (m->links[i].have_lane[s][c])
+                    lane_histogram(o, "castgate_lane_round_trip_seconds", m->links[i].name, s, c,
+                                   &m->links[i].lane[s][c].rtt);
+}
+
 size_t metrics_render(const struct metrics *m, const char *version, char *buf, size_t sz)
 {
     struct out o = {buf, sz, 0};
@@ -551,9 +687,7 @@ size_t metrics_render(const struct metrics *m, const char *version, char *buf, s
     render_dials(&o, m);
     render_leaves(&o, m, now_of(m));
     render_journal(&o, m);
-    /* FLOW: per-lane retries, held requests and the round-trip histogram come
-     * from struct cg_flow_stats (helper "flowwire", the flow core's endpoint
-     * accessor); exported here once that accessor is on main. */
+    render_lanes(&o, m);
     return o.len;
 }
 
@@ -642,6 +776,31 @@ static void put_wrong(struct out *o, const struct mlink *k)
     put(o, "</td>");
 }
 
+/* Each leaf served now (cg_server_leaf_stats): its notAfter to the second,
+ * the time left; red under 30 days. */
+static void put_leaves(struct out *o, const struct metrics *m, time_t now)
+{
+    for (unsigned i = 0; i < m->nleaves; i++) {
+        const struct cg_leaf_stats *l = &m->leaves[i].leaf;
+        char when[32];
+        struct tm tm;
+        time_t na = (time_t)l->not_after;
+        gmtime_r(&na, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        put(o, "<p class=\"%s\">certificate ", l->not_after - now < 30 * 86400 ? "down" : "cert");
+        put_html(o, m->leaves[i].listener);
+        put(o, " ");
+        put_html(o, l->key_type);
+        put(o, " ");
+        put_html(o, l->subject_cn[0] ? l->subject_cn : "(no CN)");
+        put(o, ": notAfter %s, ", when);
+        if (l->not_after <= now)
+            put(o, "EXPIRED</p>\n");
+        else
+            put(o, "%lld day(s) left</p>\n", (long long)((l->not_after - now) / 86400));
+    }
+}
+
 size_t metrics_render_html(const struct metrics *m, const char *version, char *buf, size_t sz)
 {
     struct out o = {buf, sz, 0};
@@ -664,7 +823,8 @@ size_t metrics_render_html(const struct metrics *m, const char *version, char *b
     put_html(&o, version);
     put(&o, " &middot; %zu link(s), <b id=\"down\">%u down</b> &middot; %u request(s) in flight "
             "&middot; this page reloads every second</p>\n", m->n, down, m->in_flight);
-    for (unsigned i = 0; i < m->ncerts; i++) {
+    put_leaves(&o, m, now);
+    for (unsigned i = 0; m->nleaves == 0 && i < m->ncerts; i++) {
         const char *base = strrchr(m->certs[i].chain, '/');
         put(&o, "<p class=\"%s\">certificate ", m->certs[i].days < 30 ? "down" : "cert");
         put_html(&o, base != NULL ? base + 1 : m->certs[i].chain);

@@ -61,6 +61,12 @@ void metrics_refresh(struct metrics *m);
  * also count for the status page's "last hour" (stamped now). */
 void metrics_link_stats(struct metrics *m, const char *link, const struct cg_relay_stats *st,
                         const struct cg_mos_peer_stats *legacy, const struct cg_mos_peer_stats *mos4);
+/* One lane pair of a link (cg_relay_link_lane_stats): the peer on side, on
+ * channel (CG_MOS_CH_MOM, _RO, _AUX; others ignored); out and in are the
+ * OUT and IN lanes' counters. Only lanes given here are exported. */
+void metrics_lane_stats(struct metrics *m, const char *link, enum cg_relay_side side,
+                        enum cg_mos_channel channel, const struct cg_mos_lane_stats *out,
+                        const struct cg_mos_lane_stats *in);
 /* A listener's set-ups and Basic-credential counts, by a label value
  * ("gateway", "admin"; at most 4 listeners). auth may be NULL. */
 void metrics_listener(struct metrics *m, const char *listener, const struct cg_wss_stats *hs,

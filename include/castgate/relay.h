@@ -268,6 +268,17 @@ CG_API enum cg_err cg_relay_auth_stats(const struct cg_relay *r, struct cg_auth_
 CG_API enum cg_err cg_relay_link_side_stats(const struct cg_relay *r, const char *name,
                                             enum cg_relay_side side,
                                             struct cg_mos_peer_stats *out);
+/* The flow counters of one lane of the link named name (issue 15 item 4):
+ * the peer on side, its channel (CG_MOS_CH_MOM, _RO or _AUX) in direction
+ * dir (cg_mos_endpoint_lane_stats: OUT our requests to that peer and their
+ * answers, retries, timeouts and round trips; IN its requests to us, held,
+ * NACKed by the endpoint or answered from memory). A lane that carried
+ * nothing yet, or a channel the link does not use, reads all 0. Returns
+ * CG_OK, CG_EINVAL (NULL, a bad side, channel or dir) or CG_ENOTFOUND (no
+ * such link). Callback-safe. */
+CG_API enum cg_err cg_relay_link_lane_stats(const struct cg_relay *r, const char *name,
+                                            enum cg_relay_side side, enum cg_mos_channel channel,
+                                            enum cg_mos_dir dir, struct cg_mos_lane_stats *out);
 
 #ifdef __cplusplus
 }

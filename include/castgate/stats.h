@@ -5,8 +5,9 @@
  *  - cg_server_handshake_stats, cg_server_leaf_stats   (castgate/server.h)
  *  - cg_ws_client_handshake_stats                     (castgate/client.h)
  *  - cg_credentials_stats                             (castgate/auth.h)
- *  - cg_mos_endpoint_auth_stats, cg_mos_peer_stats    (castgate/mos4.h)
- *  - cg_relay_auth_stats, cg_relay_link_side_stats,
+ *  - cg_mos_endpoint_auth_stats, cg_mos_peer_stats,
+ *    cg_mos_endpoint_lane_stats                       (castgate/mos4.h)
+ *  - cg_relay_auth_stats, cg_relay_link_side_stats, cg_relay_link_lane_stats,
  *    and the NACK counters of struct cg_relay_stats   (castgate/relay.h)
  *
  * Counters only ever grow (a program exports them as Prometheus counters);

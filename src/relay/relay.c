@@ -496,6 +496,17 @@ enum cg_err cg_relay_link_side_stats(const struct cg_relay *r, const char *name,
     return cg_mos_peer_stats(k->ep[side]->ep, k->peer[side], out);
 }
 
+enum cg_err cg_relay_link_lane_stats(const struct cg_relay *r, const char *name,
+                                     enum cg_relay_side side, enum cg_mos_channel channel,
+                                     enum cg_mos_dir dir, struct cg_mos_lane_stats *out)
+{
+    CG_CHECK(r != NULL && name != NULL && out != NULL, CG_EINVAL);
+    CG_CHECK(side == CG_RELAY_LEGACY || side == CG_RELAY_MOS4, CG_EINVAL);
+    const struct rlink *k = link_named(r, name);
+    CG_CHECK(k != NULL && k->ep[side] != NULL, CG_ENOTFOUND);
+    return cg_mos_endpoint_lane_stats(k->ep[side]->ep, k->peer[side], channel, dir, out);
+}
+
 /* ---- the relay ---- */
 
 enum cg_err cg_relay_new(struct cg_ctx *ctx, struct cg_server *srv,

@@ -63,7 +63,7 @@ curl -s -D "$T/page.head" --cacert "$P/root-ca.pem" --resolve "localhost:$AP:127
 check "the page: text/html, a CSP, no script" bash -c \
   "grep -qi '^content-type: text/html' '$T/page.head' && grep -qi '^content-security-policy: default-src .none.' '$T/page.head' && ! grep -qi '<script' '$T/page.html'"
 check "the page shows the last message relayed from legacy with its messageID" grep -q 'messageID [0-9]' "$T/page.html"
-check "the page shows the certificate's days left" grep -q 'certificate server-ecdsa.chain.pem: [0-9]* day(s) left' "$T/page.html"
+check "the page shows each leaf's notAfter and days left" grep -q 'certificate gateway ECDSA [^:]*: notAfter 20[0-9-]* [0-9:]* UTC, [0-9]* day(s) left' "$T/page.html"
 
 node "$SRC/tests/interop/page_watch.js" "https://localhost:$AP/" "admin:$(cat "$T/admin.pw")" \
   studio-1 "$DEV" "$SHOTS" >"$T/watch.out" 2>"$T/watch.err"; rc=$?
