@@ -3,7 +3,9 @@
 # 1 KB relay against stunnel). An NCS sends N MOS 2.x requests through
 # `castgate run` (legacy = ncs, a wss client) to a MOS 4.0 device; the
 # gateway runs under strace. Counted, not timed:
-# - the per-message JSON event lines (`relay`) all reach stdout;
+# - the per-message JSON event lines (`relay`) all reach stdout, but not one
+#   write(2) each: they are flushed in batches (the link and lane lines at
+#   once);
 # - the client's masking keys (RFC 6455 5.3, fresh and unpredictable per
 #   frame) are not one RAND_bytes call each (OpenSSL's RAND_bytes costs a
 #   getpid(2) per call for its fork check): the keys come from a pool.
@@ -64,5 +66,6 @@ check "one relay event line per message on stdout ($(relayed) of $((N + 1)))" te
 check "each relay line names the link and the message" \
   bash -c "[ \$(grep -c '\"event\":\"relay\",\"peer\":\"NCS\",\"channel\":\"ro\",\"message\":\"roReq\".*\"link\":\"ncs\"' '$T/gw.out') = $((N + 1)) ]"
 kill -TERM "$GW" 2>/dev/null; wait "$ST"
+check "stdout written in batches: $outs write(2) calls for $N messages (< N/4)" test "$outs" -lt $((N / 4))
 check "masking keys from a pool: $pids getpid(2) calls for $N frames (< N/4)" test "$pids" -lt $((N / 4))
 finish
