@@ -54,6 +54,7 @@ struct gw {
     uv_signal_t sigint, sigterm, sighup;
     uv_timer_t drain;
     uv_timer_t watchdog;     /* WATCHDOG=1 to systemd (notify.h) */
+    uv_timer_t out_flush;    /* flushes the per-message lines on stdout (on_event) */
     bool draining, check_only;
     bool journal;            /* stderr is the journal: "<N>" priority prefixes */
     struct metrics *metrics; /* counters for /metrics and the status page (metrics.h) */
@@ -163,10 +164,21 @@ static void count_event(const struct gw *gw, const struct cg_relay_event *ev)
     }
 }
 
-/* The relay's events, one JSON line each on stdout. */
+static void on_out_flush(uv_timer_t *t)
+{
+    (void)t;
+    fflush(stdout);
+}
+
+/* The relay's events, one JSON line each on stdout. A link's, a lane's and
+ * the count of requests without a messageID reach stdout at once; the line
+ * per relayed message waits in stdio's buffer until OUT_FLUSH_MS after the
+ * first one not yet written (or a full buffer, another event, the exit), so
+ * a busy gateway writes them in batches, not one write(2) per message. */
+#define OUT_FLUSH_MS 50
 static void on_event(void *user, const struct cg_relay_event *ev)
 {
-    const struct gw *gw = user;
+    struct gw *gw = user;
     count_event(gw, ev);
     char extra[300];
     switch (ev->kind) {
@@ -179,12 +191,15 @@ static void on_event(void *user, const struct cg_relay_event *ev)
     case CG_RELAY_EV_REQUEST:
         snprintf(extra, sizeof(extra), ",\"from\":\"%s\",\"link\":\"%.200s\"",
                  ev->side == CG_RELAY_MOS4 ? "mos4" : "legacy", ev->link != NULL ? ev->link : "");
-        mosb_print_message("relay", ev->message, extra);
-        break;
+        mosb_write_message("relay", ev->message, extra);
+        if (!uv_is_active((uv_handle_t *)&gw->out_flush))
+            uv_timer_start(&gw->out_flush, on_out_flush, OUT_FLUSH_MS, 0);
+        return;
     case CG_RELAY_EV_NO_MESSAGEID:
         event_idless(ev);
         break;
     }
+    uv_timer_stop(&gw->out_flush);
     fflush(stdout);
 }
 
@@ -609,6 +624,8 @@ int cmd_run(int argc, char **argv)
     uv_timer_init(loop, &gw->drain);
     gw->drain.data = gw;
     uv_timer_init(loop, &gw->watchdog);
+    uv_timer_init(loop, &gw->out_flush);
+    uv_unref((uv_handle_t *)&gw->out_flush); /* never what keeps the loop running */
     rc = start(gw);
     if (rc == 0 && gw->check_only) {
         printf("castgate run: %s is valid: %d link(s)\n", gw->path, gw->conf.nlinks);
@@ -635,6 +652,8 @@ int cmd_run(int argc, char **argv)
     teardown(gw);
     uv_close((uv_handle_t *)&gw->drain, NULL);
     uv_close((uv_handle_t *)&gw->watchdog, NULL);
+    uv_close((uv_handle_t *)&gw->out_flush, NULL);
+    fflush(stdout);
     cg_ctx_free(gw->ctx);
 out:
     metrics_free(gw->metrics);

@@ -10,6 +10,12 @@
 
 void mosb_print_message(const char *event, const struct cg_mos_message *m, const char *extra)
 {
+    mosb_write_message(event, m, extra);
+    fflush(stdout);
+}
+
+void mosb_write_message(const char *event, const struct cg_mos_message *m, const char *extra)
+{
     printf("{\"event\":\"%s\",\"peer\":", event);
     tool_json_string(m->peer_id);
     printf(",\"channel\":\"%s\",\"message\":", cg_mos_channel_name(m->channel));
@@ -22,7 +28,6 @@ void mosb_print_message(const char *event, const struct cg_mos_message *m, const
     tool_json_string(m->env->message_id);
     printf(",\"bytes\":%zu%s%s}\n", m->len, m->repeat ? ",\"repeat\":true" : "",
            extra != NULL ? extra : "");
-    fflush(stdout);
 }
 
 unsigned mosb_channels(const char *s)

@@ -19,5 +19,7 @@ enum cg_err mosb_add_peer(struct cg_mos_endpoint *ep, const struct mosconf_peer 
 enum cg_err mosb_server(struct cg_ctx *ctx, const struct mosconf *c, struct cg_server **out);
 /* One JSON line on stdout: event, peer, channel, message, IDs, bytes, then extra. */
 void mosb_print_message(const char *event, const struct cg_mos_message *m, const char *extra);
+/* The same line into stdout's buffer, not flushed. */
+void mosb_write_message(const char *event, const struct cg_mos_message *m, const char *extra);
 
 #endif

@@ -7,6 +7,23 @@
 #include <string.h>
 
 #define LINGER_MS 2000
+/* A connection quiet this long gives its TLS record buffers (about 34 KB)
+ * back; a busy one keeps them instead of re-allocating them around every
+ * record (SSL_MODE_RELEASE_BUFFERS did: 7 allocations of up to 16 KB per
+ * message and connection). */
+#define IDLE_RELEASE_MS 1000
+
+/* SSL_free_buffers is safe from CVE-2024-4741 from 3.0.14, 3.1.6, 3.2.2 and
+ * 3.3.1 on; built against an older OpenSSL the buffers are released after
+ * every record as before. */
+#if (OPENSSL_VERSION_NUMBER >= 0x300000e0L && OPENSSL_VERSION_NUMBER < 0x30100000L) ||           \
+    (OPENSSL_VERSION_NUMBER >= 0x30100060L && OPENSSL_VERSION_NUMBER < 0x30200000L) ||           \
+    (OPENSSL_VERSION_NUMBER >= 0x30200020L && OPENSSL_VERSION_NUMBER < 0x30300000L) ||           \
+    OPENSSL_VERSION_NUMBER >= 0x30300010L
+#define IDLE_RELEASE 1
+#else
+#define IDLE_RELEASE 0
+#endif
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void pump(struct cg_conn *c);
@@ -40,6 +57,27 @@ void cg__conn_close(struct cg_conn *c, const char *why)
     uv_read_stop((uv_stream_t *)&c->tcp);
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->idle, on_handle_closed);
+}
+
+static void on_idle(uv_timer_t *t)
+{
+    struct cg_conn *c = t->data;
+    if (c->state == CG_CONN_CLOSED || c->ssl == NULL)
+        return;
+    uint64_t quiet = uv_now(t->loop) - c->last_io;
+    if (quiet < IDLE_RELEASE_MS || !SSL_free_buffers(c->ssl)) /* 0: a record in progress */
+        uv_timer_start(t, on_idle, quiet < IDLE_RELEASE_MS ? IDLE_RELEASE_MS - quiet : IDLE_RELEASE_MS, 0);
+}
+
+/* Traffic: the idle timer runs (started once, not per record). */
+static void busy(struct cg_conn *c)
+{
+    if (!IDLE_RELEASE)
+        return;
+    c->last_io = uv_now(c->idle.loop);
+    if (!uv_is_active((uv_handle_t *)&c->idle))
+        uv_timer_start(&c->idle, on_idle, IDLE_RELEASE_MS, 0);
 }
 
 static void on_write(uv_write_t *req, int status)
@@ -162,6 +200,7 @@ enum cg_err cg__conn_write(struct cg_conn *c, const void *data, size_t len)
 {
     CG_CHECK(c->state == CG_CONN_HTTP || c->state == CG_CONN_UPGRADING || c->state == CG_CONN_WS,
              CG_ECLOSED);
+    busy(c);
     const uint8_t *p = data;
     while (len > 0) {
         int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
@@ -284,6 +323,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     if (n == 0 || c->state == CG_CONN_CLOSED || c->state == CG_CONN_DRAINING)
         return; /* draining: what the peer still sends is dropped */
     c->last_rx_ms = cg__now_ms();
+    busy(c);
     if (!c->first_byte_seen && c->server) {
         c->first_byte_seen = true;
         if (plain_text_on_tls_port(c, (uint8_t)b->base[0]))
@@ -314,7 +354,8 @@ enum cg_err cg__conn_init_tls(struct cg_conn *c, SSL_CTX *sslctx, bool server)
         SSL_set_accept_state(c->ssl);
     else
         SSL_set_connect_state(c->ssl);
-    SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS); /* small idle connections */
+    if (!IDLE_RELEASE)
+        SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS); /* small idle connections */
     return CG_OK;
 }
 
@@ -348,8 +389,10 @@ void cg__conn_init(struct cg_conn *c, struct cg_ctx *ctx, const struct cg_server
     c->readbuf_len = readbuf_len;
     uv_tcp_init(loop, &c->tcp);
     uv_timer_init(loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
-    c->open_handles = 2;
+    uv_timer_init(loop, &c->idle);
+    uv_unref((uv_handle_t *)&c->idle); /* never what keeps a loop running */
+    c->tcp.data = c->timer.data = c->idle.data = c;
+    c->open_handles = 3;
     c->ops = ops;
     c->user = user;
 }

@@ -84,8 +84,10 @@ struct cg_conn {
     bool held;          /* the user holds reading (cg__conn_hold_reading) */
     bool first_byte_seen;
     size_t queued;      /* bytes handed to uv_write and not yet written */
-    int open_handles;   /* tcp + timer not yet closed */
+    int open_handles;   /* tcp, timer and idle not yet closed */
     uint64_t last_rx_ms;
+    uv_timer_t idle;    /* releases the TLS record buffers once the connection is quiet */
+    uint64_t last_io;   /* uv_now of the last read or write, for idle */
 };
 
 static inline uint64_t cg__conn_lim(const struct cg_conn *c, enum cg_server_limit w)
@@ -107,7 +109,7 @@ bool cg__conn_write_blocked(const struct cg_conn *c);
  * read waits for another connection to take it. Bytes of one read already
  * taken may still arrive after a hold. */
 void cg__conn_hold_reading(struct cg_conn *c, bool hold);
-/* Sets up handles of a fresh (zeroed) connection for its user; 2 handles
+/* Sets up handles of a fresh (zeroed) connection for its user; 3 handles
  * open, so from now on it ends with ops->freed. */
 void cg__conn_init(struct cg_conn *c, struct cg_ctx *ctx, const struct cg_server_limits *lim,
                    uint8_t *readbuf, size_t readbuf_len, const struct cg_conn_ops *ops,

@@ -12,6 +12,7 @@
 #include <wslay/wslay.h>
 
 #define CLOSE_WAIT_MS 5000
+#define MASK_POOL 256 /* bytes of masking keys drawn from RAND_bytes at once: 64 frames */
 
 struct cg_ws {
     struct cg_conn *conn;
@@ -21,6 +22,8 @@ struct cg_ws {
     void *user;
     struct cg_ws_rx rx; /* the receiving side */
     struct cg_buf out; /* frames gathered during one wslay_event_send() */
+    uint8_t mask_pool[MASK_POOL]; /* a client's next masking keys (RFC 6455 5.3) */
+    size_t mask_used;             /* bytes of mask_pool given out (MASK_POOL: empty) */
     size_t max_msg;
     bool in_recv;
     bool rx_failed; /* a control frame answer could not be queued */
@@ -47,11 +50,30 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
     return (ssize_t)len;
 }
 
+/* Masking keys (RFC 6455 5.3: fresh per frame, from a strong source of
+ * entropy) come from a pool filled by RAND_bytes 256 bytes at a time, not one
+ * RAND_bytes call (and its getpid(2) fork check) per frame. */
+static int mask_bytes(struct cg_ws *ws, uint8_t *buf, size_t len)
+{
+    while (len > 0) {
+        if (ws->mask_used >= MASK_POOL) {
+            if (RAND_bytes(ws->mask_pool, MASK_POOL) != 1)
+                return -1;
+            ws->mask_used = 0;
+        }
+        size_t n = MASK_POOL - ws->mask_used < len ? MASK_POOL - ws->mask_used : len;
+        memcpy(buf, ws->mask_pool + ws->mask_used, n); /* each byte given out once */
+        ws->mask_used += n;
+        buf += n;
+        len -= n;
+    }
+    return 0;
+}
+
 static int genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *user)
 {
     CG_UNUSED(ctx);
-    CG_UNUSED(user);
-    return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
+    return mask_bytes(user, buf, len);
 }
 
 static const struct wslay_event_callbacks callbacks = {
@@ -126,6 +148,7 @@ enum cg_err cg__ws_new(struct cg_conn *conn, const struct cg_ws_handlers *h, voi
     ws->user = conn_user;
     ws->max_msg = max_msg;
     cg__buf_init(&ws->out, 0);
+    ws->mask_used = MASK_POOL;
     *out = ws;
     return CG_OK;
 }
@@ -236,14 +259,14 @@ void cg__ws_on_transport_closed(struct cg_ws *ws)
 
 /* ---- public ---- */
 
-/* The common case of a server's send: nothing waits in wslay's queue and the
- * peer keeps up, so the frame (unmasked, one piece) goes straight into the
- * bytes of this send pass, without wslay's copy of the message. Anything
- * else (a client's masked frames, a queue, backpressure) goes through wslay,
- * which then keeps the order. */
+/* The common case of a send: nothing waits in wslay's queue and the peer
+ * keeps up, so the frame (one piece; a client's masked as it is copied) goes
+ * straight into the bytes of this send pass, without wslay's copy of the
+ * message. Anything else (a queue, backpressure) goes through wslay, which
+ * then keeps the order. */
 static bool direct_frame(struct cg_ws *ws, bool binary, const void *data, size_t len)
 {
-    uint8_t h[10];
+    uint8_t h[14];
     size_t hl = 2;
     h[0] = 0x80 | (binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME);
     if (len < 126) {
@@ -260,13 +283,25 @@ static bool direct_frame(struct cg_ws *ws, bool binary, const void *data, size_t
         hl = 10;
     }
     uint64_t max = cg__conn_lim(ws->conn, CG_LIMIT_MAX_WRITE_QUEUE);
-    if (ws->client || wslay_event_want_write(ws->wslay) ||
-        !wslay_event_get_write_enabled(ws->wslay) ||
-        ws->conn->queued + ws->out.len + hl + len > max ||
-        cg__buf_reserve(&ws->out, hl + len) != CG_OK)
+    size_t ml = ws->client ? 4 : 0;
+    if (wslay_event_want_write(ws->wslay) || !wslay_event_get_write_enabled(ws->wslay) ||
+        ws->conn->queued + ws->out.len + hl + ml + len > max ||
+        cg__buf_reserve(&ws->out, hl + ml + len) != CG_OK)
         return false;
-    cg__buf_append(&ws->out, h, hl); /* reserved: cannot fail */
-    cg__buf_append(&ws->out, data, len);
+    if (!ws->client) {
+        cg__buf_append(&ws->out, h, hl); /* reserved: cannot fail */
+        cg__buf_append(&ws->out, data, len);
+        return true;
+    }
+    if (mask_bytes(ws, h + hl, 4) != 0)
+        return false; /* wslay tries again and reports it */
+    h[1] |= 0x80; /* MASK (RFC 6455 5.2) */
+    cg__buf_append(&ws->out, h, hl + 4);
+    const uint8_t *src = data, *key = h + hl;
+    uint8_t *dst = ws->out.data + ws->out.len;
+    for (size_t i = 0; i < len; i++)
+        dst[i] = src[i] ^ key[i & 3];
+    ws->out.len += len;
     return true;
 }
 
