@@ -10,9 +10,10 @@
  * of addresses cannot grow memory.
  *
  * A check is three steps: parse and decide what needs no hash (loop thread),
- * hash (cg__auth_check_async: libuv's thread pool, max_inflight at once; the
- * job carries copies of everything, so the pool thread never touches the
- * struct), finish (loop thread: log, count, remember). Successes are
+ * hash (cg__auth_check_async: the context's low-priority threads, core/bgpool.c,
+ * at SCHED_IDLE and nice 19, so guessing cannot take the CPU from the loop;
+ * max_inflight at once; the job carries copies of everything, so the pool
+ * thread never touches the struct), finish (loop thread: log, count, remember). Successes are
  * remembered by a keyed MAC of the header value for a few minutes.
  */
 #include "mos4/auth.h"
@@ -25,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
 #define CG_AUTH_MAX_FILE (1u << 20)
 #define CG_AUTH_PEERS 1024
@@ -623,7 +623,7 @@ struct cg_auth_waiter {
 };
 
 struct cg_auth_job {
-    uv_work_t req;
+    struct cg_bgjob bg; /* first: the pool hands this back */
     struct cg_auth *a; /* NULL once cg__auth_free came first */
     struct cg_auth_job *prev, *next;
     struct cg_auth_waiter w[CG_AUTH_WAITERS];
@@ -733,10 +733,10 @@ static void job_finish(struct cg_auth *a, struct cg_auth_job *j, enum cg_err *rc
         cache_put(a, j->mac, j->user, now);
 }
 
-static void on_work(uv_work_t *req) { job_hash(req->data); }
+static void on_work(struct cg_bgjob *b) { job_hash((struct cg_auth_job *)b); }
 
 /* cg__auth_free with checks in flight: each caller hears CG_ECLOSED now; the
- * pool's work (if it started) ends in on_work_done, which frees the job. */
+ * job (run or not) ends in on_work_done, which frees it. */
 static void jobs_detach(struct cg_auth *a)
 {
     while (a->jobs != NULL) {
@@ -744,17 +744,17 @@ static void jobs_detach(struct cg_auth *a)
         a->jobs = j->next;
         j->a = NULL;
         j->prev = j->next = NULL;
-        uv_cancel((uv_req_t *)&j->req); /* not started yet: on_work_done gets UV_ECANCELED */
         for (unsigned i = 0; i < j->nw; i++)
             j->w[i].done(j->w[i].done_user, CG_ECLOSED, NULL);
     }
     a->inflight = 0;
 }
 
-static void on_work_done(uv_work_t *req, int status)
+static void on_work_done(struct cg_bgjob *b, enum cg_err status)
 {
-    CG_UNUSED(status); /* UV_ECANCELED only after cg__auth_free detached the job */
-    struct cg_auth_job *j = req->data;
+    struct cg_auth_job *j = (struct cg_auth_job *)b;
+    if (status != CG_OK && j->a != NULL)
+        j->result = CG_EINTERNAL; /* never hashed (the context is going): refuse */
     struct cg_auth *a = j->a;
     if (a == NULL) {
         job_free(j);
@@ -776,9 +776,7 @@ static void on_work_done(uv_work_t *req, int status)
 
 static enum cg_err job_queue(struct cg_auth *a, struct cg_auth_job *j)
 {
-    j->req.data = j;
-    if (uv_queue_work(cg_ctx_loop(a->ctx), &j->req, on_work, on_work_done) != 0)
-        return CG_EINTERNAL;
+    CG_GUARD(cg__bg_queue(a->ctx, &j->bg, on_work, on_work_done));
     j->next = a->jobs;
     if (a->jobs != NULL)
         a->jobs->prev = j;
