@@ -86,6 +86,17 @@ struct cg__mos_tag {
  * Returns false if it is not terminated within the text. */
 bool cg__mos_tag_read(const struct cg__mos_txt *t, size_t i, struct cg__mos_tag *m);
 
+/* The envelope's head only (envelope.c): mosID, ncsID, messageID and the
+ * message element's name, read forward from the root and stopping at the
+ * message element's name: nothing after it is looked at, so the cost does not
+ * grow with the message (a refused 6 MB message's NACK needs only its
+ * messageID), and msg may be a prefix of the message. Fields not reached stay
+ * empty; env->name is "" when the name was not reached or is not printable
+ * ASCII. CG_OK, CG_EENVELOPE (no <mos> root, a field malformed or twice),
+ * CG_EENCODING, CG_EINVAL. */
+enum cg_err cg__mos_envelope_head(enum cg_mos_encoding enc, const void *msg, size_t len,
+                                  struct cg_mos_envelope *env);
+
 /* Skips the element whose (non-empty) start tag is start, counting nesting
  * depth without matching names; no recursion. Returns the position after
  * its end tag, or 0 if the text ends first. */
