@@ -882,3 +882,14 @@ enum cg_err cg__auth_check_async(struct cg_auth *a, const char *authorization,
 
 unsigned cg__auth_inflight(const struct cg_auth *a) { return a->inflight; }
 struct cg_auth_stats cg__auth_stats(const struct cg_auth *a) { return a->st; }
+
+bool cg__auth_locked(struct cg_auth *a, const char *peer_addr)
+{
+    char addr[CG_AUTH_ADDR_MAX];
+    if (a == NULL || peer_addr == NULL)
+        return false;
+    cg__log_escape(addr, sizeof(addr), peer_addr, strlen(peer_addr)); /* as check() keys it */
+    bool locked = peer_locked(a, addr, a->clock(a->clock_user));
+    a->st.locked_refused += locked; /* the refusal the upgrade would have had */
+    return locked;
+}

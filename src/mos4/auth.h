@@ -73,7 +73,14 @@ typedef void (*cg__auth_done_fn)(void *done_user, enum cg_err rc, const char *us
 enum cg_err cg__auth_check_async(struct cg_auth *a, const char *authorization,
                                  const char *peer_addr, char *user, size_t usersz,
                                  cg__auth_done_fn done, void *done_user);
-/* Hashes running on the pool now. */
+/* True while peer_addr (an IP address, without port) is locked out: what the
+ * accept path asks before any TLS work, so a known guesser costs an accept
+ * and a close (issue 12, denial of service). Never hashes and never counts
+ * as a failure; a true answer counts in cg__auth_stats' locked_refused (the
+ * refusal the upgrade would have had). An expired lockout is forgotten. Loop
+ * thread only. */
+bool cg__auth_locked(struct cg_auth *a, const char *peer_addr);
+/* Hashes running or queued now. */
 unsigned cg__auth_inflight(const struct cg_auth *a);
 /* Failures, lockouts and refusals while locked out, since load. */
 struct cg_auth_stats cg__auth_stats(const struct cg_auth *a);
