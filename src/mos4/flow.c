@@ -417,12 +417,13 @@ void cg__mos4_nack_invalid(struct mos4_lane *l, const char *msgid, const char *w
 }
 
 /* ---- validation (issue 13 item 5): the bounded pre-scan on the loop, then
- * libxml2 — on the loop for small messages, on the thread pool for large
- * ones. While a lane's message is on the pool, later messages on that lane
+ * libxml2 — on the loop for small messages, on the context's low-priority
+ * threads (core/bgpool.c: SCHED_IDLE, nice 19; the loop wins the CPU over
+ * them) for large ones. While a lane's message is on the pool, later messages on that lane
  * wait (in order) and other lanes go on. ---- */
 
 struct mos4_vjob {
-    uv_work_t w;
+    struct cg_bgjob bg; /* first: the pool hands this back */
     struct mos4_lane *lane; /* NULL once the lane is gone: the job only frees itself */
     enum cg_err rc;
     enum cg_mos_encoding enc;
@@ -457,9 +458,9 @@ static void refuse_invalid(struct mos4_lane *l, const struct cg_mos_envelope *en
     cg__mos4_nack_invalid(l, env->message_id, "message is not well-formed XML");
 }
 
-static void vjob_work(uv_work_t *w)
+static void vjob_work(struct cg_bgjob *w)
 {
-    struct mos4_vjob *j = w->data;
+    struct mos4_vjob *j = (struct mos4_vjob *)w;
     j->rc = cg__mos_validate_xml(j->enc, j->xml, j->len, NULL);
 }
 
@@ -479,16 +480,16 @@ static void vwait_drain(struct mos4_lane *l)
     }
 }
 
-static void vjob_after(uv_work_t *w, int status)
+static void vjob_after(struct cg_bgjob *w, enum cg_err status)
 {
-    struct mos4_vjob *j = w->data;
+    struct mos4_vjob *j = (struct mos4_vjob *)w;
     struct mos4_lane *l = j->lane;
     if (l != NULL) {
         l->vjob = NULL;
         struct cg_mos_envelope env;
-        if (status != 0 || j->rc != CG_OK) {
+        if (status != CG_OK || j->rc != CG_OK) {
             if (cg_mos_envelope_parse(j->enc, j->xml, j->len, &env, NULL) == CG_OK)
-                refuse_invalid(l, &env, status != 0 ? CG_ECLOSED : j->rc);
+                refuse_invalid(l, &env, status != CG_OK ? CG_ECLOSED : j->rc);
         } else {
             take(l, j->enc, j->xml, j->len, CHECK_NONE);
         }
@@ -544,9 +545,8 @@ static bool validated(struct mos4_lane *l, enum cg_mos_encoding enc, const char 
             j->len = len;
             j->enc = enc;
             j->lane = l;
-            j->w.data = j;
             cg__mos_validate_init(); /* libxml2's globals, on this thread first */
-            if (uv_queue_work(cg_ctx_loop(ep->ctx), &j->w, vjob_work, vjob_after) == 0) {
+            if (cg__bg_queue(ep->ctx, &j->bg, vjob_work, vjob_after) == CG_OK) {
                 l->vjob = j;
                 return false;
             }
