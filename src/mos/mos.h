@@ -86,6 +86,19 @@ struct cg__mos_tag {
  * Returns false if it is not terminated within the text. */
 bool cg__mos_tag_read(const struct cg__mos_txt *t, size_t i, struct cg__mos_tag *m);
 
+/* The framer's attribute bound (framer.c; issue 12, denial of service): with
+ * max > 0, a start tag inside a message with more than max attributes ('='
+ * outside quotes, as cg_mos_scan counts them) is refused while it streams
+ * in: cg_mos_framer_next returns CG_EXML with frame data/len the message's
+ * bytes up to just after the '=' that passed the bound (its envelope head is
+ * there, and cg_mos_scan refuses those bytes for the same reason), then drops
+ * the rest of that message up to its `</mos>` without buffering it or lexing
+ * its attributes. A tag read whole by the fast path (it arrived in one feed)
+ * is not counted here; the pre-scan refuses it when the message is done.
+ * 0 (the default): no bound. */
+struct cg_mos_framer;
+void cg__mos_framer_set_max_attrs(struct cg_mos_framer *f, unsigned max);
+
 /* The envelope's head only (envelope.c): mosID, ncsID, messageID and the
  * message element's name, read forward from the root and stopping at the
  * message element's name: nothing after it is looked at, so the cost does not

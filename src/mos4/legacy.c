@@ -3,6 +3,7 @@
  * our IN lane. Bytes are cut into messages by the codec's framer in the
  * peer's encoding (UCS-2BE by default, UTF-8 by configuration). keepAlive is
  * never sent to these peers (M-09). */
+#include "mos/mos.h"
 #include "mos4/mos4.h"
 
 #include <limits.h>
@@ -161,6 +162,11 @@ static void drain_frames(struct legacy_conn *c)
             c->lane->last_rx_ms = cg__now_ms();
             cg__mos4_lane_carried(c->lane);
             cg__mos4_on_message(c->lane, binary, fr.data, fr.len);
+        } else if (rc == CG_EXML && c->lane->dir == CG_MOS_IN) {
+            /* The framer's attribute bound: the head goes to the pre-scan,
+             * which refuses it for the same reason, with a NACK that keeps
+             * the messageID; the rest of the message is dropped unread. */
+            cg__mos4_on_message(c->lane, binary, fr.data, fr.len);
         } else if (rc == CG_EJUNK && fr.len > 0) { /* a junk run ended: what it skipped */
             cg__log(c->peer->ep->ctx, CG_LOG_WARN, "mos",
                     "%s %s (MOS 2.x %s): %zu bytes of junk skipped from byte %llu%s",
@@ -286,6 +292,12 @@ static struct legacy_conn *conn_new(struct mos4_peer *p, int ch)
         free(c);
         return NULL;
     }
+    /* A tag past the pre-scan's attribute bound is refused while it streams
+     * in, its rest dropped unread (issue 12, quadratic XML). */
+    if (p->ep->cfg.validate)
+        cg__mos_framer_set_max_attrs(c->framer, p->ep->cfg.xml.max_attributes != 0
+                                                     ? p->ep->cfg.xml.max_attributes
+                                                     : CG_MOS_DEFAULT_MAX_ATTRIBUTES);
     c->peer = p;
     c->ch = ch;
     uv_tcp_init(cg_ctx_loop(p->ep->ctx), &c->tcp);
