@@ -31,6 +31,7 @@
 #define CG_AUTH_PEERS 1024
 #define CG_AUTH_ADDR_MAX 64
 #define LOG_USER_MAX (CG_AUTH_USER_MAX * 4 + 1)
+#define CG_AUTH_BUSY_LOG_MS 60000u
 
 /* A yescrypt hash of a random password at the default cost: the unknown-user
  * path runs crypt_r against it so it costs what a known user costs. */
@@ -81,6 +82,8 @@ struct cg_auth {
     size_t cache_size;
     struct cg_auth_job *jobs; /* hashing on the pool */
     unsigned inflight;
+    uint64_t busy_log_ms; /* last "checks in flight" line (0: none yet) */
+    unsigned busy_quiet;  /* busy refusals since that line */
     uint64_t (*clock)(void *user);
     void *clock_user;
     struct cg_auth_stats st; /* cg__auth_stats */
@@ -826,6 +829,24 @@ static enum cg_err check_fast(struct cg_auth *a, const char *authorization, cons
     return CG_OK;
 }
 
+/* "Too many checks in flight" (503): the first, then one line a minute with
+ * the count in between, so a guessing flood does not become a log flood. */
+static void busy_log(struct cg_auth *a, const char *addr)
+{
+    uint64_t now = a->clock(a->clock_user);
+    if (a->busy_log_ms != 0 && now - a->busy_log_ms < CG_AUTH_BUSY_LOG_MS) {
+        a->busy_quiet++;
+        return;
+    }
+    char more[48] = "";
+    if (a->busy_quiet > 0)
+        snprintf(more, sizeof(more), " (%u more since the last line)", a->busy_quiet);
+    cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %u password checks in flight: try later%s; "
+            "logged once a minute", addr, a->inflight, more);
+    a->busy_log_ms = now != 0 ? now : 1;
+    a->busy_quiet = 0;
+}
+
 static enum cg_err check(struct cg_auth *a, const char *authorization, const char *peer_addr,
                          char *user, size_t usersz, cg__auth_done_fn done, void *done_user)
 {
@@ -844,8 +865,7 @@ static enum cg_err check(struct cg_auth *a, const char *authorization, const cha
         peer_fail(a, addr, a->clock(a->clock_user));
     CG_TRY(rc);
     if (done != NULL && a->inflight >= a->max_inflight) {
-        cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %u password checks in flight: try later",
-                addr, a->inflight);
+        busy_log(a, addr);
         CG_ENSURE(false, CG_EFULL); /* not counted: the peer did nothing wrong */
     }
     memcpy(j->mac, mac, sizeof(mac));
