@@ -162,10 +162,11 @@ static void drain_frames(struct legacy_conn *c)
             c->lane->last_rx_ms = cg__now_ms();
             cg__mos4_lane_carried(c->lane);
             cg__mos4_on_message(c->lane, binary, fr.data, fr.len);
-        } else if (rc == CG_EXML && c->lane->dir == CG_MOS_IN) {
+        } else if (rc == CG_EXML) {
             /* The framer's attribute bound: the head goes to the pre-scan,
-             * which refuses it for the same reason, with a NACK that keeps
-             * the messageID; the rest of the message is dropped unread. */
+             * which refuses it for the same reason as it would the whole
+             * message (a NACK that keeps the messageID); the rest of the
+             * message is dropped unread. */
             cg__mos4_on_message(c->lane, binary, fr.data, fr.len);
         } else if (rc == CG_EJUNK && fr.len > 0) { /* a junk run ended: what it skipped */
             cg__log(c->peer->ep->ctx, CG_LOG_WARN, "mos",
