@@ -71,6 +71,11 @@ void cg__mos_framer_set_max_attrs(struct cg_mos_framer *f, unsigned max)
         f->max_attrs = max;
 }
 
+bool cg__mos_framer_dropping(const struct cg_mos_framer *f)
+{
+    return f != NULL && f->in_msg && f->discard;
+}
+
 /* One more attribute in a start tag inside a message: past the bound, the
  * message is refused where this '=' stands (see refuse_attrs). */
 static inline bool attr_over(struct cg_mos_framer *f)

@@ -98,6 +98,10 @@ bool cg__mos_tag_read(const struct cg__mos_txt *t, size_t i, struct cg__mos_tag 
  * 0 (the default): no bound. */
 struct cg_mos_framer;
 void cg__mos_framer_set_max_attrs(struct cg_mos_framer *f, unsigned max);
+/* True while the framer drops the rest of a refused message (attribute bound
+ * or past max_message) up to its `</mos>`: a reader may read that peer
+ * slowly meanwhile (mos4/legacy.c). */
+bool cg__mos_framer_dropping(const struct cg_mos_framer *f);
 
 /* The envelope's head only (envelope.c): mosID, ncsID, messageID and the
  * message element's name, read forward from the root and stopping at the

@@ -29,6 +29,12 @@
  * lane is served. Past this, reading stops and resumes on the next turn
  * (the kernel keeps the rest, in order). */
 #define LEGACY_TURN_BYTES (256u << 10)
+/* While the framer drops a refused message (more attributes than allowed,
+ * or past max_message), one read per this many milliseconds: the rest of a
+ * 6 MB attack arrives at most at ~64 MB/s (TCP pushes back on the sender)
+ * instead of at line rate through the loop; the peer's next message follows
+ * as soon as the refused one has ended. */
+#define LEGACY_DROP_PAUSE_MS 1u
 
 struct legacy_conn {
     uv_tcp_t tcp;
@@ -220,11 +226,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     }
     drain_frames(c);
     c->turn_bytes += (size_t)n;
-    if (c->turn_bytes >= LEGACY_TURN_BYTES && c->lane != NULL &&
+    bool dropping = cg__mos_framer_dropping(c->framer);
+    if ((dropping || c->turn_bytes >= LEGACY_TURN_BYTES) && c->lane != NULL &&
         !uv_is_closing((uv_handle_t *)&c->tcp)) { /* let the other lanes in (see LEGACY_TURN_BYTES) */
         uv_read_stop(s);
         c->paused = true;
-        uv_timer_start(&c->resume, on_resume, 0, 0);
+        uv_timer_start(&c->resume, on_resume, dropping ? LEGACY_DROP_PAUSE_MS : 0, 0);
     }
 }
 

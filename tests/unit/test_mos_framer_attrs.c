@@ -4,7 +4,9 @@
  * bytes up to the refusal, which hold its envelope head for the NACK), the
  * rest of that message is dropped without buffering and without lexing its
  * attributes, and the next message frames normally. Without the setter
- * nothing changes (the pre-scan refuses the whole message later). */
+ * nothing changes (the pre-scan refuses the whole message later). And
+ * cg__mos_framer_dropping, which tells the reader to slow down while a refused
+ * message streams in. */
 #include "testutil.h"
 #include "mos/mos.h"
 
@@ -67,6 +69,7 @@ static void test_refused_while_streaming(void **state)
     assert_int_equal(cg_mos_scan(CG_MOS_UCS2BE, fr.data, fr.len, NULL, NULL, &why), CG_EXML);
     assert_non_null(strstr(why, "more than 64 attributes"));
     assert_int_equal(cg_mos_framer_next(f, &fr), CG_EAGAIN);
+    assert_true(cg__mos_framer_dropping(f)); /* the reader may slow down now */
     /* the rest in 64 KiB feeds: nothing until the honest message */
     int events = 0;
     enum cg_err rc;
@@ -86,6 +89,7 @@ static void test_refused_while_streaming(void **state)
     }
     assert_int_equal(events, 1);
     assert_true(honest);
+    assert_false(cg__mos_framer_dropping(f)); /* the refused message is over */
     assert_int_equal(cg_mos_framer_finish(f, &fr), CG_OK);
     cg_mos_framer_free(f);
     free(w);
@@ -129,11 +133,33 @@ static void test_bound_exact(void **state)
     cg_mos_framer_free(f);
 }
 
+/* Dropping: from a refusal (attributes, or past max_message) to the end of
+ * that message, and never otherwise. */
+static void test_dropping_oversized(void **state)
+{
+    (void)state;
+    const char *big = "<mos><a>0123456789012345678901234567890123456789</a></mos><mos><b/></mos>";
+    struct cg_mos_framer *f = NULL;
+    struct cg_mos_frame fr;
+    assert_int_equal(cg_mos_framer_new(CG_MOS_UTF8, 32, &f), CG_OK);
+    assert_false(cg__mos_framer_dropping(f));
+    assert_int_equal(cg_mos_framer_feed(f, big, 40), CG_OK);
+    assert_int_equal(cg_mos_framer_next(f, &fr), CG_ETOOBIG);
+    assert_int_equal(cg_mos_framer_next(f, &fr), CG_EAGAIN);
+    assert_true(cg__mos_framer_dropping(f));
+    assert_int_equal(cg_mos_framer_feed(f, big + 40, strlen(big) - 40), CG_OK);
+    assert_int_equal(cg_mos_framer_next(f, &fr), CG_OK);
+    assert_int_equal(fr.len, strlen("<mos><b/></mos>"));
+    assert_false(cg__mos_framer_dropping(f));
+    cg_mos_framer_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused_while_streaming),
         cmocka_unit_test(test_bound_exact),
+        cmocka_unit_test(test_dropping_oversized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
