@@ -518,6 +518,7 @@ void cg__server_accept(struct cg_server *srv, uv_stream_t *listener)
     cg__conn_peer_name(&c->conn);
     memcpy(c->hp.req.peer, c->conn.peer, sizeof(c->conn.peer));
     if (srv->ngates > 0 && gated(srv, c->conn.peer)) {
+        cg__wconn_count(c, CG_WSS_HTTP_429); /* locked out, as a 429 at the upgrade was */
         cg__conn_close(&c->conn, "locked out");
         return;
     }
