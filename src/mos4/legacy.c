@@ -16,6 +16,7 @@
 
 #define LEGACY_MAX_QUEUED (64u << 20) /* bytes waiting for a slow peer before we give up on it */
 #define REFUSAL_LOG_MS 60000u /* a refused address is logged once a minute at most */
+#define REFUSAL_SLOTS 16      /* (address, reason) pairs remembered for that */
 /* TCP keepalive on accepted connections: a vanished peer's connection ends
  * after about KEEPIDLE + KEEPCNT * KEEPINTVL seconds, so another allowed
  * address can take the port over (a live connection is never replaced by
@@ -60,11 +61,15 @@ struct legacy_listener {
     uv_tcp_t tcp;
     struct mos4_peer *peer;
     int ch;
-    /* refusals: logged once per address and reason, and per minute */
-    char refused_ip[64];
-    const char *refused_why;
-    uint64_t refused_log_ms;
-    unsigned refused_quiet; /* refusals since the last line */
+    /* refusals: logged once per address and reason, and per minute; a few
+     * (address, reason) pairs are remembered, so a flood taking turns from
+     * several addresses is not one line per change of address */
+    struct {
+        char ip[64];
+        const char *why;        /* NULL: free */
+        uint64_t log_ms;
+        unsigned quiet;         /* refusals since its last line */
+    } refused[REFUSAL_SLOTS];
 };
 
 struct legacy_write {
@@ -400,21 +405,28 @@ enum cg_err cg__mos4_legacy_dial(struct mos4_lane *l)
 static void log_refusal(struct legacy_listener *ln, const char *ip, const char *why)
 {
     uint64_t now = cg__now_ms();
-    if (strcmp(ln->refused_ip, ip) == 0 && ln->refused_why == why &&
-        now - ln->refused_log_ms < REFUSAL_LOG_MS) {
-        ln->refused_quiet++;
+    size_t slot = 0;
+    bool same = false;
+    for (size_t i = 0; i < REFUSAL_SLOTS && !same; i++) {
+        same = ln->refused[i].why == why && strcmp(ln->refused[i].ip, ip) == 0;
+        if (same || ln->refused[i].log_ms < ln->refused[slot].log_ms)
+            slot = i; /* the pair itself, else the one logged longest ago */
+    }
+    if (same && now - ln->refused[slot].log_ms < REFUSAL_LOG_MS) {
+        ln->refused[slot].quiet++;
         return;
     }
     struct mos4_peer *p = ln->peer;
     char more[48] = "";
-    if (ln->refused_quiet > 0)
-        snprintf(more, sizeof(more), " (%u more refused since the last line)", ln->refused_quiet);
+    if (same && ln->refused[slot].quiet > 0)
+        snprintf(more, sizeof(more), " (%u more refused since the last line)",
+                 ln->refused[slot].quiet);
     cg__log(p->ep->ctx, CG_LOG_WARN, "mos", "%s %s (MOS 2.x): refused a connection from %s: %s%s",
             p->id, cg__mos4_ch_name(ln->ch), ip, why, more);
-    snprintf(ln->refused_ip, sizeof(ln->refused_ip), "%s", ip);
-    ln->refused_why = why;
-    ln->refused_log_ms = now;
-    ln->refused_quiet = 0;
+    snprintf(ln->refused[slot].ip, sizeof(ln->refused[slot].ip), "%s", ip);
+    ln->refused[slot].why = why;
+    ln->refused[slot].log_ms = now;
+    ln->refused[slot].quiet = 0;
 }
 
 /* Why a connection from sa may not have the lane, or NULL. */
