@@ -63,10 +63,10 @@ enum cg_err cg__auth_check(struct cg_auth *a, const char *authorization, const c
 typedef void (*cg__auth_done_fn)(void *done_user, enum cg_err rc, const char *user);
 
 /* The same check with the hash on the context's low-priority threads, so the
- * loop never waits for it nor competes with it for a CPU. Returns what is known at once: CG_OK from a
- * remembered success (*user set), CG_EAUTH (missing or malformed),
- * CG_ERATELIMIT, CG_EFULL (max_inflight hashes already running: answer 503
- * with Retry-After, not counted), CG_EINVAL, CG_ENOMEM; or CG_EAGAIN: the
+ * loop never waits for it nor competes with it for a CPU. Returns what is
+ * known at once: CG_OK from a remembered success (*user set), CG_EAUTH
+ * (missing or malformed), CG_ERATELIMIT, CG_EFULL (max_inflight hashes
+ * already running or queued: answer 503 with Retry-After, not counted), CG_EINVAL, CG_ENOMEM; or CG_EAGAIN: the
  * hash runs and done(done_user, ...) follows on the loop thread exactly once.
  * A peer may disconnect meanwhile: the verdict is still counted. Loop thread
  * only; a needs a context. */

@@ -419,8 +419,8 @@ void cg__mos4_nack_invalid(struct mos4_lane *l, const char *msgid, const char *w
 /* ---- validation (issue 13 item 5): the bounded pre-scan on the loop, then
  * libxml2 — on the loop for small messages, on the context's low-priority
  * threads (core/bgpool.c: SCHED_IDLE, nice 19; the loop wins the CPU over
- * them) for large ones. While a lane's message is on the pool, later messages on that lane
- * wait (in order) and other lanes go on. ---- */
+ * them) for large ones. While a lane's message is on the pool, later
+ * messages on that lane wait (in order) and other lanes go on. ---- */
 
 struct mos4_vjob {
     struct cg_bgjob bg; /* first: the pool hands this back */
@@ -520,7 +520,8 @@ static bool scan_ok(struct mos4_lane *l, enum cg_mos_encoding enc, const void *m
         env = &own;
     char nack[160];
     lane_log(l, CG_LOG_WARN, "<%s> refused before parsing: %s (byte %llu of %zu)",
-             env != NULL && env->name[0] != '\0' ? env->name : "?", why, (unsigned long long)at, len);
+             env != NULL && env->name[0] != '\0' ? env->name : "?", why, (unsigned long long)at,
+             len);
     snprintf(nack, sizeof(nack), "message refused: %s", why);
     cg__mos4_nack_invalid(l, env != NULL ? env->message_id : NULL, nack);
     return false;
