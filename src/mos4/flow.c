@@ -737,6 +737,14 @@ static void take(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml,
     unbusy(m);
 }
 
+void cg__mos4_refuse_head(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len)
+{
+    if (!scan_ok(l, binary ? CG_MOS_UCS2BE : CG_MOS_UTF8, data, len, NULL))
+        return; /* refused with its reason, the NACK from the envelope's head */
+    lane_log(l, CG_LOG_WARN, "a message refused by the framer passed the pre-scan: refused");
+    cg__mos4_nack_invalid(l, NULL, "message refused: too many attributes on one element");
+}
+
 void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len)
 {
     cg__flow_traffic(cg__mos4_flow(l), cg__now_ms(), flow_dir(l), false);

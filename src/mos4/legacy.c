@@ -178,7 +178,7 @@ static void drain_frames(struct legacy_conn *c)
              * which refuses it for the same reason as it would the whole
              * message (a NACK that keeps the messageID); the rest of the
              * message is dropped unread. */
-            cg__mos4_on_message(c->lane, binary, fr.data, fr.len);
+            cg__mos4_refuse_head(c->lane, binary, fr.data, fr.len);
         } else if (rc == CG_EJUNK && fr.len > 0) { /* a junk run ended: what it skipped */
             cg__log(c->peer->ep->ctx, CG_LOG_WARN, "mos",
                     "%s %s (MOS 2.x %s): %zu bytes of junk skipped from byte %llu%s",
