@@ -67,7 +67,8 @@ enum cg_wss_result {
     CG_WSS_HTTP_405,     /* method not allowed (B-22) */
     CG_WSS_HTTP_408,     /* the request did not arrive in time */
     CG_WSS_HTTP_426,     /* not a WebSocket upgrade on a WebSocket route (B-26) */
-    CG_WSS_HTTP_429,     /* locked out after repeated failures (M-05) */
+    CG_WSS_HTTP_429,     /* locked out after repeated failures (M-05): answered 429, or
+                          * closed at accept before TLS (a listener with credentials) */
     CG_WSS_HTTP_503,     /* busy: the peer is told to come back later */
     CG_WSS_HTTP_OTHER,   /* any other status >= 400 (413, 431, 500, ...) */
     CG_WSS_TIMEOUT,      /* the TLS handshake or the upgrade answer did not come in time */

@@ -1,5 +1,9 @@
 /* The context: one event loop and one log sink. */
+#define _GNU_SOURCE
 #include "core/core.h"
+
+#include <sched.h>
+#include <unistd.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +20,8 @@ struct cg_ctx {
     /* Scratch space for the loop thread (cg__ctx_scratch): per context, not
      * per process, so two contexts on two threads never share bytes. */
     uint8_t scratch[CG_SCRATCH_COUNT][CG_SCRATCH_SIZE];
+    struct cg_bgpool *bg; /* low-priority threads (bgpool.c), on first use */
+    bool bg_closed;       /* cg_ctx_free began: no new pool */
 };
 
 static enum cg_err ctx_alloc(struct cg_ctx **out)
@@ -60,6 +66,9 @@ void cg_ctx_free(struct cg_ctx *ctx)
 {
     if (ctx == NULL)
         return;
+    ctx->bg_closed = true;
+    cg__bgpool_free(ctx->bg); /* its done callbacks may still queue: refused */
+    ctx->bg = NULL;
     if (ctx->owns_loop) {
         /* Objects free their handles with uv_close; let those callbacks run. */
         uv_run(ctx->loop, UV_RUN_NOWAIT);
@@ -138,4 +147,21 @@ uint8_t *cg__ctx_scratch(struct cg_ctx *ctx, enum cg_scratch which, size_t *len)
 {
     *len = sizeof(ctx->scratch[which]);
     return ctx->scratch[which];
+}
+
+/* The CPUs this process may run on (affinity, so a cpuset or taskset counts). */
+static long usable_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        return CPU_COUNT(&set);
+    return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+struct cg_bgpool *cg__ctx_bgpool(struct cg_ctx *ctx)
+{
+    if (ctx->bg == NULL && !ctx->bg_closed &&
+        cg__bgpool_new(ctx, ctx->loop, cg__bg_threads_for(usable_cpus()), &ctx->bg) != CG_OK)
+        ctx->bg = NULL;
+    return ctx->bg;
 }

@@ -318,3 +318,66 @@ out:
         *detail = why;
     return rc;
 }
+
+/* ---- the head only (a refused message's NACK) ---- */
+
+/* The name of a start tag at i, without reading its attributes (a hostile
+ * one holds 200,000). False for an end tag, comment, PI or CDATA. */
+static bool peek_start_name(const struct cg__mos_txt *t, size_t i, size_t *name, size_t *len)
+{
+    size_t j = i + t->w;
+    if (j >= t->n)
+        return false;
+    unsigned first = cg__mos_txt_ch(t, j);
+    if (first == '/' || first == '!' || first == '?')
+        return false;
+    *name = j;
+    while (j < t->n) {
+        unsigned ch = cg__mos_txt_ch(t, j);
+        if (cg__mos_is_space(ch) || ch == '/' || ch == '>' || ch == '<')
+            break;
+        j += t->w;
+    }
+    *len = j - *name;
+    return *len > 0 && j < t->n;
+}
+
+enum cg_err cg__mos_envelope_head(enum cg_mos_encoding enc, const void *msg, size_t len,
+                                  struct cg_mos_envelope *env)
+{
+    const char *why = NULL;
+    CG_CHECK(env != NULL && (msg != NULL || len == 0), CG_EINVAL);
+    CG_CHECK(enc == CG_MOS_UCS2BE || enc == CG_MOS_UTF8, CG_EINVAL);
+    memset(env, 0, sizeof(*env));
+    struct cg__mos_txt t = {msg, 0, enc == CG_MOS_UCS2BE ? 2 : 1};
+    t.n = len - len % t.w;
+    size_t i = skip_misc(&t, skip_bom(&t)), name = 0, nlen = 0;
+    struct cg__mos_tag root;
+    CG_CHECK(i < t.n && cg__mos_txt_ch(&t, i) == '<' && cg__mos_tag_read(&t, i, &root) &&
+                 root.kind == CG__MOS_TAG_START && name_is(&t, &root, "mos") && !root.empty,
+             CG_EENVELOPE);
+    struct envctx x = {&t, env, &why, false, false};
+    i = root.end;
+    for (;;) {
+        i = cg__mos_find(t.p, i, t.n, t.w, '<');
+        if (i >= t.n || !peek_start_name(&t, i, &name, &nlen))
+            return CG_OK; /* the end of what was given, or markup a head does not need */
+        struct cg__mos_tag m = {.kind = CG__MOS_TAG_START, .name = name, .name_len = nlen};
+        if (!name_is(&t, &m, "mosID") && !name_is(&t, &m, "ncsID") &&
+            !name_is(&t, &m, "messageID"))
+            break;
+        bool done = false;
+        CG_GUARD(child(&x, i, &i, &done));
+    }
+    size_t chars = nlen / t.w;
+    for (size_t k = 0; k < chars && k + 1 < sizeof(env->name); k++) {
+        unsigned ch = cg__mos_txt_ch(&t, name + k * t.w);
+        if (ch == CG__MOS_OTHER || ch < 0x21 || ch > 0x7E) {
+            env->name[0] = 0; /* not a name to print */
+            break;
+        }
+        env->name[k] = (char)ch;
+    }
+    env->element.off = i;
+    return CG_OK;
+}

@@ -60,7 +60,28 @@ struct cg_mos_framer {
     bool in_msg;      /* between a root `<mos` and its `</mos>` */
     bool discard;     /* the message in progress is oversized: drop it */
     bool in_junk;     /* a junk run is open (its start has been reported) */
+    unsigned attrs;     /* '=' outside quotes in the start tag being read */
+    unsigned max_attrs; /* 0: no bound (cg__mos_framer_set_max_attrs) */
+    bool over;          /* the tag being read passed max_attrs: refuse at pos */
 };
+
+void cg__mos_framer_set_max_attrs(struct cg_mos_framer *f, unsigned max)
+{
+    if (f != NULL)
+        f->max_attrs = max;
+}
+
+bool cg__mos_framer_dropping(const struct cg_mos_framer *f)
+{
+    return f != NULL && f->in_msg && f->discard;
+}
+
+/* One more attribute in a start tag inside a message: past the bound, the
+ * message is refused where this '=' stands (see refuse_attrs). */
+static inline bool attr_over(struct cg_mos_framer *f)
+{
+    return f->max_attrs != 0 && f->in_msg && !f->discard && ++f->attrs > f->max_attrs;
+}
 
 enum cg_err cg_mos_framer_new(enum cg_mos_encoding enc, size_t max_message,
                               struct cg_mos_framer **out)
@@ -293,6 +314,7 @@ static enum ev outside(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg
         f->msg_start = f->lt;
         f->depth = 0;
         f->slash = false;
+        f->attrs = 0;
         return lex(f, i, ch, fr);
     default:
         return EV_NONE; /* comments and PIs are lexed by the common code */
@@ -350,6 +372,7 @@ static enum ev lex(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos
             f->name_mos = true;
             f->nlen = 0;
             f->slash = false;
+            f->attrs = 0;
             name_char(f, ch);
         }
         break;
@@ -424,6 +447,8 @@ static enum ev lex(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos
             f->slash = true;
         else if (!cg__mos_is_space(ch))
             f->slash = false;
+        if (ch == '=' && attr_over(f))
+            f->over = true;
         break;
     case F_DQ:
         if (ch == '"')
@@ -498,6 +523,10 @@ static size_t stag_run(struct cg_mos_framer *f, size_t i, size_t lim)
             f->slash = true;
         } else if (!cg__mos_is_space(c)) {
             f->slash = false;
+            if (c == '=' && attr_over(f)) {
+                f->over = true;
+                return i + w;
+            }
         }
     }
     return i;
@@ -587,6 +616,23 @@ static inline size_t fast_tag(const uint8_t *p, size_t i, size_t lim, unsigned w
     return j + w;
 }
 
+/* The message in progress passed the attribute bound at `at` (just after
+ * the '=' that did): its bytes so far go out (its envelope head is in them,
+ * for the NACK), the rest is dropped up to its `</mos>` without buffering,
+ * read as text and tags only (within the refused tag a '<' cannot stand in
+ * well-formed XML, so its attributes are skipped by the '<' search). */
+static enum cg_err refuse_attrs(struct cg_mos_framer *f, size_t at, struct cg_mos_frame *fr)
+{
+    f->over = false;
+    f->discard = true;
+    f->st = F_TEXT;
+    f->pos = at;
+    fr->data = f->buf + f->msg_start;
+    fr->len = at - f->msg_start;
+    fr->offset = f->base + f->msg_start;
+    return CG_EXML;
+}
+
 enum cg_err cg_mos_framer_next(struct cg_mos_framer *f, struct cg_mos_frame *fr)
 {
     CG_CHECK(f != NULL && fr != NULL, CG_EINVAL);
@@ -645,6 +691,8 @@ enum cg_err cg_mos_framer_next(struct cg_mos_framer *f, struct cg_mos_frame *fr)
             }
         }
         size_t j = f->st == F_STAG ? stag_run(f, i, lim) : skip_run(f, i, lim);
+        if (f->over)
+            return refuse_attrs(f, j, fr);
         if (j != i) { /* re-check the size limit first */
             i = j;
             continue;
@@ -657,6 +705,8 @@ enum cg_err cg_mos_framer_next(struct cg_mos_framer *f, struct cg_mos_frame *fr)
             ev = lex(f, i, ch, fr);
         if (ev == EV_MSG)
             return CG_OK; /* message_end moved pos */
+        if (f->over)
+            return refuse_attrs(f, i + w, fr);
         if (ev == EV_JUNK_END) {
             f->pos = i; /* the character is read again on the next call */
             return CG_EJUNK;

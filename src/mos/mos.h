@@ -86,6 +86,34 @@ struct cg__mos_tag {
  * Returns false if it is not terminated within the text. */
 bool cg__mos_tag_read(const struct cg__mos_txt *t, size_t i, struct cg__mos_tag *m);
 
+/* The framer's attribute bound (framer.c; issue 12, denial of service): with
+ * max > 0, a start tag inside a message with more than max attributes ('='
+ * outside quotes, as cg_mos_scan counts them) is refused while it streams
+ * in: cg_mos_framer_next returns CG_EXML with frame data/len the message's
+ * bytes up to just after the '=' that passed the bound (its envelope head is
+ * there, and cg_mos_scan refuses those bytes for the same reason), then drops
+ * the rest of that message up to its `</mos>` without buffering it or lexing
+ * its attributes. A tag read whole by the fast path (it arrived in one feed)
+ * is not counted here; the pre-scan refuses it when the message is done.
+ * 0 (the default): no bound. */
+struct cg_mos_framer;
+void cg__mos_framer_set_max_attrs(struct cg_mos_framer *f, unsigned max);
+/* True while the framer drops the rest of a refused message (attribute bound
+ * or past max_message) up to its `</mos>`: a reader may read that peer
+ * slowly meanwhile (mos4/legacy.c). */
+bool cg__mos_framer_dropping(const struct cg_mos_framer *f);
+
+/* The envelope's head only (envelope.c): mosID, ncsID, messageID and the
+ * message element's name, read forward from the root and stopping at the
+ * message element's name: nothing after it is looked at, so the cost does not
+ * grow with the message (a refused 6 MB message's NACK needs only its
+ * messageID), and msg may be a prefix of the message. Fields not reached stay
+ * empty; env->name is "" when the name was not reached or is not printable
+ * ASCII. CG_OK, CG_EENVELOPE (no <mos> root, a field malformed or twice),
+ * CG_EENCODING, CG_EINVAL. */
+enum cg_err cg__mos_envelope_head(enum cg_mos_encoding enc, const void *msg, size_t len,
+                                  struct cg_mos_envelope *env);
+
 /* Skips the element whose (non-empty) start tag is start, counting nesting
  * depth without matching names; no recursion. Returns the position after
  * its end tag, or 0 if the text ends first. */

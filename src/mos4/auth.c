@@ -10,9 +10,10 @@
  * of addresses cannot grow memory.
  *
  * A check is three steps: parse and decide what needs no hash (loop thread),
- * hash (cg__auth_check_async: libuv's thread pool, max_inflight at once; the
- * job carries copies of everything, so the pool thread never touches the
- * struct), finish (loop thread: log, count, remember). Successes are
+ * hash (cg__auth_check_async: the context's low-priority threads, core/bgpool.c,
+ * at SCHED_IDLE and nice 19, so guessing cannot take the CPU from the loop;
+ * max_inflight at once; the job carries copies of everything, so the pool
+ * thread never touches the struct), finish (loop thread: log, count, remember). Successes are
  * remembered by a keyed MAC of the header value for a few minutes.
  */
 #include "mos4/auth.h"
@@ -25,12 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
 #define CG_AUTH_MAX_FILE (1u << 20)
 #define CG_AUTH_PEERS 1024
 #define CG_AUTH_ADDR_MAX 64
 #define LOG_USER_MAX (CG_AUTH_USER_MAX * 4 + 1)
+#define CG_AUTH_BUSY_LOG_MS 60000u
 
 /* A yescrypt hash of a random password at the default cost: the unknown-user
  * path runs crypt_r against it so it costs what a known user costs. */
@@ -81,6 +82,8 @@ struct cg_auth {
     size_t cache_size;
     struct cg_auth_job *jobs; /* hashing on the pool */
     unsigned inflight;
+    uint64_t busy_log_ms; /* last "checks in flight" line (0: none yet) */
+    unsigned busy_quiet;  /* busy refusals since that line */
     uint64_t (*clock)(void *user);
     void *clock_user;
     struct cg_auth_stats st; /* cg__auth_stats */
@@ -623,7 +626,7 @@ struct cg_auth_waiter {
 };
 
 struct cg_auth_job {
-    uv_work_t req;
+    struct cg_bgjob bg; /* first: the pool hands this back */
     struct cg_auth *a; /* NULL once cg__auth_free came first */
     struct cg_auth_job *prev, *next;
     struct cg_auth_waiter w[CG_AUTH_WAITERS];
@@ -733,10 +736,10 @@ static void job_finish(struct cg_auth *a, struct cg_auth_job *j, enum cg_err *rc
         cache_put(a, j->mac, j->user, now);
 }
 
-static void on_work(uv_work_t *req) { job_hash(req->data); }
+static void on_work(struct cg_bgjob *b) { job_hash((struct cg_auth_job *)b); }
 
 /* cg__auth_free with checks in flight: each caller hears CG_ECLOSED now; the
- * pool's work (if it started) ends in on_work_done, which frees the job. */
+ * job (run or not) ends in on_work_done, which frees it. */
 static void jobs_detach(struct cg_auth *a)
 {
     while (a->jobs != NULL) {
@@ -744,17 +747,17 @@ static void jobs_detach(struct cg_auth *a)
         a->jobs = j->next;
         j->a = NULL;
         j->prev = j->next = NULL;
-        uv_cancel((uv_req_t *)&j->req); /* not started yet: on_work_done gets UV_ECANCELED */
         for (unsigned i = 0; i < j->nw; i++)
             j->w[i].done(j->w[i].done_user, CG_ECLOSED, NULL);
     }
     a->inflight = 0;
 }
 
-static void on_work_done(uv_work_t *req, int status)
+static void on_work_done(struct cg_bgjob *b, enum cg_err status)
 {
-    CG_UNUSED(status); /* UV_ECANCELED only after cg__auth_free detached the job */
-    struct cg_auth_job *j = req->data;
+    struct cg_auth_job *j = (struct cg_auth_job *)b;
+    if (status != CG_OK && j->a != NULL)
+        j->result = CG_EINTERNAL; /* never hashed (the context is going): refuse */
     struct cg_auth *a = j->a;
     if (a == NULL) {
         job_free(j);
@@ -776,9 +779,7 @@ static void on_work_done(uv_work_t *req, int status)
 
 static enum cg_err job_queue(struct cg_auth *a, struct cg_auth_job *j)
 {
-    j->req.data = j;
-    if (uv_queue_work(cg_ctx_loop(a->ctx), &j->req, on_work, on_work_done) != 0)
-        return CG_EINTERNAL;
+    CG_GUARD(cg__bg_queue(a->ctx, &j->bg, on_work, on_work_done));
     j->next = a->jobs;
     if (a->jobs != NULL)
         a->jobs->prev = j;
@@ -828,6 +829,24 @@ static enum cg_err check_fast(struct cg_auth *a, const char *authorization, cons
     return CG_OK;
 }
 
+/* "Too many checks in flight" (503): the first, then one line a minute with
+ * the count in between, so a guessing flood does not become a log flood. */
+static void busy_log(struct cg_auth *a, const char *addr)
+{
+    uint64_t now = a->clock(a->clock_user);
+    if (a->busy_log_ms != 0 && now - a->busy_log_ms < CG_AUTH_BUSY_LOG_MS) {
+        a->busy_quiet++;
+        return;
+    }
+    char more[48] = "";
+    if (a->busy_quiet > 0)
+        snprintf(more, sizeof(more), " (%u more since the last line)", a->busy_quiet);
+    cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %u password checks in flight: try later%s; "
+            "logged once a minute", addr, a->inflight, more);
+    a->busy_log_ms = now != 0 ? now : 1;
+    a->busy_quiet = 0;
+}
+
 static enum cg_err check(struct cg_auth *a, const char *authorization, const char *peer_addr,
                          char *user, size_t usersz, cg__auth_done_fn done, void *done_user)
 {
@@ -846,8 +865,7 @@ static enum cg_err check(struct cg_auth *a, const char *authorization, const cha
         peer_fail(a, addr, a->clock(a->clock_user));
     CG_TRY(rc);
     if (done != NULL && a->inflight >= a->max_inflight) {
-        cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %u password checks in flight: try later",
-                addr, a->inflight);
+        busy_log(a, addr);
         CG_ENSURE(false, CG_EFULL); /* not counted: the peer did nothing wrong */
     }
     memcpy(j->mac, mac, sizeof(mac));
@@ -884,3 +902,14 @@ enum cg_err cg__auth_check_async(struct cg_auth *a, const char *authorization,
 
 unsigned cg__auth_inflight(const struct cg_auth *a) { return a->inflight; }
 struct cg_auth_stats cg__auth_stats(const struct cg_auth *a) { return a->st; }
+
+bool cg__auth_locked(struct cg_auth *a, const char *peer_addr)
+{
+    char addr[CG_AUTH_ADDR_MAX];
+    if (a == NULL || peer_addr == NULL)
+        return false;
+    cg__log_escape(addr, sizeof(addr), peer_addr, strlen(peer_addr)); /* as check() keys it */
+    bool locked = peer_locked(a, addr, a->clock(a->clock_user));
+    a->st.locked_refused += locked; /* the refusal the upgrade would have had */
+    return locked;
+}

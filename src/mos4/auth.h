@@ -6,7 +6,9 @@
  * readable by group or others. Wrong or missing credentials: 401. A peer
  * address with too many failures in a window is refused for a while
  * (CG_ERATELIMIT, answered 429) whatever it sends. Hashes (~0.1 s for
- * yescrypt) run on libuv's thread pool with a bounded number in flight; a
+ * yescrypt) run on the context's low-priority threads (SCHED_IDLE, nice 19;
+ * core/bgpool.c) with a bounded number in flight, so the loop thread always
+ * wins the CPU over them; a
  * success is remembered for a few minutes (keyed MAC of the header value).
  * Comparison of the computed hash is constant time; passwords are wiped
  * after use; nothing secret is logged.
@@ -22,7 +24,7 @@ struct cg_auth_limits {
     unsigned max_failures;  /* failure score that locks an address; 0: 5 */
     unsigned window_s;      /* the score drains fully in this time; 0: 60 */
     unsigned lockout_s;     /* 0: 300 */
-    unsigned max_inflight;  /* asynchronous hashes at once; 0: 2 */
+    unsigned max_inflight;  /* asynchronous hashes running or queued; 0: 2 */
     unsigned cache_ttl_s;   /* a success is remembered this long; 0: 300 */
     unsigned cache_entries; /* successes remembered at most; 0: 64 */
 };
@@ -60,18 +62,25 @@ enum cg_err cg__auth_check(struct cg_auth *a, const char *authorization, const c
  * cg__auth_free: a is going away, do not use it). */
 typedef void (*cg__auth_done_fn)(void *done_user, enum cg_err rc, const char *user);
 
-/* The same check with the hash on libuv's thread pool (the context's loop),
- * so the loop never waits for it. Returns what is known at once: CG_OK from a
- * remembered success (*user set), CG_EAUTH (missing or malformed),
- * CG_ERATELIMIT, CG_EFULL (max_inflight hashes already running: answer 503
- * with Retry-After, not counted), CG_EINVAL, CG_ENOMEM; or CG_EAGAIN: the
+/* The same check with the hash on the context's low-priority threads, so the
+ * loop never waits for it nor competes with it for a CPU. Returns what is
+ * known at once: CG_OK from a remembered success (*user set), CG_EAUTH
+ * (missing or malformed), CG_ERATELIMIT, CG_EFULL (max_inflight hashes
+ * already running or queued: answer 503 with Retry-After, not counted), CG_EINVAL, CG_ENOMEM; or CG_EAGAIN: the
  * hash runs and done(done_user, ...) follows on the loop thread exactly once.
  * A peer may disconnect meanwhile: the verdict is still counted. Loop thread
  * only; a needs a context. */
 enum cg_err cg__auth_check_async(struct cg_auth *a, const char *authorization,
                                  const char *peer_addr, char *user, size_t usersz,
                                  cg__auth_done_fn done, void *done_user);
-/* Hashes running on the pool now. */
+/* True while peer_addr (an IP address, without port) is locked out: what the
+ * accept path asks before any TLS work, so a known guesser costs an accept
+ * and a close (issue 12, denial of service). Never hashes and never counts
+ * as a failure; a true answer counts in cg__auth_stats' locked_refused (the
+ * refusal the upgrade would have had). An expired lockout is forgotten. Loop
+ * thread only. */
+bool cg__auth_locked(struct cg_auth *a, const char *peer_addr);
+/* Hashes running or queued now. */
 unsigned cg__auth_inflight(const struct cg_auth *a);
 /* Failures, lockouts and refusals while locked out, since load. */
 struct cg_auth_stats cg__auth_stats(const struct cg_auth *a);

@@ -3,6 +3,7 @@
 #include "http/http.h"
 #include "mos4/mos4.h"
 #include "ws/ws.h"
+#include "wss/wss.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -513,6 +514,8 @@ bool cg_mos_lane_is_up(const struct cg_mos_endpoint *ep, const char *peer_id,
     return p != NULL && ch >= 0 && (dir == CG_MOS_OUT || dir == CG_MOS_IN) && p->lanes[ch][dir].up;
 }
 
+static bool locked_out(void *user, const char *ip);
+
 enum cg_err cg_mos_endpoint_reload_credentials(struct cg_mos_endpoint *ep)
 {
     CG_CHECK(ep != NULL, CG_EINVAL);
@@ -534,8 +537,10 @@ void cg_mos_endpoint_free(struct cg_mos_endpoint *ep)
         cg_ws_client_free(ep->peers[i]->client);
         cg__mos4_legacy_unlisten(ep->peers[i]);
     }
-    if (ep->server != NULL)
+    if (ep->server != NULL) {
         cg_server_remove_route(ep->server, ep->path);
+        cg__server_remove_gate(ep->server, locked_out, ep);
+    }
     free(ep->path);
     cg__auth_free(ep->auth);
     ep->auth = NULL;
@@ -788,6 +793,13 @@ static int on_upgrade(void *user, const struct cg_http_request *req, struct cg_h
     return status == 0 ? 101 : status;
 }
 
+/* The server's accept gate: a locked-out address is closed before TLS. */
+static bool locked_out(void *user, const char *ip)
+{
+    struct cg_mos_endpoint *ep = user;
+    return cg__auth_locked(ep->auth, ip);
+}
+
 enum cg_err cg_mos_endpoint_attach(struct cg_mos_endpoint *ep, struct cg_server *srv, const char *path)
 {
     CG_CHECK(ep != NULL && srv != NULL && path != NULL && ep->server == NULL, CG_EINVAL);
@@ -801,6 +813,9 @@ enum cg_err cg_mos_endpoint_attach(struct cg_mos_endpoint *ep, struct cg_server 
     struct cg_ws_handlers h = cg__mos4_ws_handlers;
     h.on_upgrade = on_upgrade;
     CG_GUARD(cg_server_add_ws_route(srv, path, &h, ep));
+    if (ep->auth != NULL && cg__server_add_gate(srv, locked_out, ep) != CG_OK)
+        cg__log(ep->ctx, CG_LOG_WARN, "mos", "%s: too many endpoints on one server: locked-out "
+                "addresses are refused after TLS, not at accept", path);
     if (ep->auth == NULL)
         cg__log(ep->ctx, CG_LOG_WARN, "mos", "%s: auth none: peers are not asked to log in "
                 "(M-05)", path);

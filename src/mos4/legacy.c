@@ -3,6 +3,7 @@
  * our IN lane. Bytes are cut into messages by the codec's framer in the
  * peer's encoding (UCS-2BE by default, UTF-8 by configuration). keepAlive is
  * never sent to these peers (M-09). */
+#include "mos/mos.h"
 #include "mos4/mos4.h"
 
 #include <limits.h>
@@ -15,6 +16,7 @@
 
 #define LEGACY_MAX_QUEUED (64u << 20) /* bytes waiting for a slow peer before we give up on it */
 #define REFUSAL_LOG_MS 60000u /* a refused address is logged once a minute at most */
+#define REFUSAL_SLOTS 16      /* (address, reason) pairs remembered for that */
 /* TCP keepalive on accepted connections: a vanished peer's connection ends
  * after about KEEPIDLE + KEEPCNT * KEEPINTVL seconds, so another allowed
  * address can take the port over (a live connection is never replaced by
@@ -28,6 +30,12 @@
  * lane is served. Past this, reading stops and resumes on the next turn
  * (the kernel keeps the rest, in order). */
 #define LEGACY_TURN_BYTES (256u << 10)
+/* While the framer drops a refused message (more attributes than allowed,
+ * or past max_message), one read per this many milliseconds: the rest of a
+ * 6 MB attack arrives at most at ~64 MB/s (TCP pushes back on the sender)
+ * instead of at line rate through the loop; the peer's next message follows
+ * as soon as the refused one has ended. */
+#define LEGACY_DROP_PAUSE_MS 1u
 
 struct legacy_conn {
     uv_tcp_t tcp;
@@ -53,11 +61,15 @@ struct legacy_listener {
     uv_tcp_t tcp;
     struct mos4_peer *peer;
     int ch;
-    /* refusals: logged once per address and reason, and per minute */
-    char refused_ip[64];
-    const char *refused_why;
-    uint64_t refused_log_ms;
-    unsigned refused_quiet; /* refusals since the last line */
+    /* refusals: logged once per address and reason, and per minute; a few
+     * (address, reason) pairs are remembered, so a flood taking turns from
+     * several addresses is not one line per change of address */
+    struct {
+        char ip[64];
+        const char *why;        /* NULL: free */
+        uint64_t log_ms;
+        unsigned quiet;         /* refusals since its last line */
+    } refused[REFUSAL_SLOTS];
 };
 
 struct legacy_write {
@@ -161,6 +173,12 @@ static void drain_frames(struct legacy_conn *c)
             c->lane->last_rx_ms = cg__now_ms();
             cg__mos4_lane_carried(c->lane);
             cg__mos4_on_message(c->lane, binary, fr.data, fr.len);
+        } else if (rc == CG_EXML) {
+            /* The framer's attribute bound: the head goes to the pre-scan,
+             * which refuses it for the same reason as it would the whole
+             * message (a NACK that keeps the messageID); the rest of the
+             * message is dropped unread. */
+            cg__mos4_refuse_head(c->lane, binary, fr.data, fr.len);
         } else if (rc == CG_EJUNK && fr.len > 0) { /* a junk run ended: what it skipped */
             cg__log(c->peer->ep->ctx, CG_LOG_WARN, "mos",
                     "%s %s (MOS 2.x %s): %zu bytes of junk skipped from byte %llu%s",
@@ -213,11 +231,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     }
     drain_frames(c);
     c->turn_bytes += (size_t)n;
-    if (c->turn_bytes >= LEGACY_TURN_BYTES && c->lane != NULL &&
+    bool dropping = cg__mos_framer_dropping(c->framer);
+    if ((dropping || c->turn_bytes >= LEGACY_TURN_BYTES) && c->lane != NULL &&
         !uv_is_closing((uv_handle_t *)&c->tcp)) { /* let the other lanes in (see LEGACY_TURN_BYTES) */
         uv_read_stop(s);
         c->paused = true;
-        uv_timer_start(&c->resume, on_resume, 0, 0);
+        uv_timer_start(&c->resume, on_resume, dropping ? LEGACY_DROP_PAUSE_MS : 0, 0);
     }
 }
 
@@ -286,6 +305,12 @@ static struct legacy_conn *conn_new(struct mos4_peer *p, int ch)
         free(c);
         return NULL;
     }
+    /* A tag past the pre-scan's attribute bound is refused while it streams
+     * in, its rest dropped unread (issue 12, quadratic XML). */
+    if (p->ep->cfg.validate)
+        cg__mos_framer_set_max_attrs(c->framer, p->ep->cfg.xml.max_attributes != 0
+                                                     ? p->ep->cfg.xml.max_attributes
+                                                     : CG_MOS_DEFAULT_MAX_ATTRIBUTES);
     c->peer = p;
     c->ch = ch;
     uv_tcp_init(cg_ctx_loop(p->ep->ctx), &c->tcp);
@@ -380,21 +405,28 @@ enum cg_err cg__mos4_legacy_dial(struct mos4_lane *l)
 static void log_refusal(struct legacy_listener *ln, const char *ip, const char *why)
 {
     uint64_t now = cg__now_ms();
-    if (strcmp(ln->refused_ip, ip) == 0 && ln->refused_why == why &&
-        now - ln->refused_log_ms < REFUSAL_LOG_MS) {
-        ln->refused_quiet++;
+    size_t slot = 0;
+    bool same = false;
+    for (size_t i = 0; i < REFUSAL_SLOTS && !same; i++) {
+        same = ln->refused[i].why == why && strcmp(ln->refused[i].ip, ip) == 0;
+        if (same || ln->refused[i].log_ms < ln->refused[slot].log_ms)
+            slot = i; /* the pair itself, else the one logged longest ago */
+    }
+    if (same && now - ln->refused[slot].log_ms < REFUSAL_LOG_MS) {
+        ln->refused[slot].quiet++;
         return;
     }
     struct mos4_peer *p = ln->peer;
     char more[48] = "";
-    if (ln->refused_quiet > 0)
-        snprintf(more, sizeof(more), " (%u more refused since the last line)", ln->refused_quiet);
+    if (same && ln->refused[slot].quiet > 0)
+        snprintf(more, sizeof(more), " (%u more refused since the last line)",
+                 ln->refused[slot].quiet);
     cg__log(p->ep->ctx, CG_LOG_WARN, "mos", "%s %s (MOS 2.x): refused a connection from %s: %s%s",
             p->id, cg__mos4_ch_name(ln->ch), ip, why, more);
-    snprintf(ln->refused_ip, sizeof(ln->refused_ip), "%s", ip);
-    ln->refused_why = why;
-    ln->refused_log_ms = now;
-    ln->refused_quiet = 0;
+    snprintf(ln->refused[slot].ip, sizeof(ln->refused[slot].ip), "%s", ip);
+    ln->refused[slot].why = why;
+    ln->refused[slot].log_ms = now;
+    ln->refused[slot].quiet = 0;
 }
 
 /* Why a connection from sa may not have the lane, or NULL. */

@@ -286,6 +286,10 @@ void cg__mos4_flow_apply(struct mos4_lane *l);
 /* The OUT request in flight on l's channel, or NULL. */
 const struct cg_flow_out_req *cg__mos4_inflight(struct mos4_lane *l);
 void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len);
+/* The head of a message the framer refused while it streamed in (legacy.c,
+ * cg__mos_framer_set_max_attrs): the pre-scan gives the reason, the NACK
+ * comes from the envelope's head (messageID kept); never delivered. */
+void cg__mos4_refuse_head(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len);
 void cg__mos4_replay(struct mos4_lane *l);        /* deliver journaled requests */
 /* A NACK (roAck on ro, mosAck on mom/aux) for an IN-lane message we refuse. */
 void cg__mos4_nack_invalid(struct mos4_lane *l, const char *msgid, const char *why);

@@ -423,6 +423,74 @@ static const struct cg_conn_ops server_ops = {
     .freed = s_freed,
 };
 
+/* ---- accept gates: a known guesser costs an accept and a close ---- */
+
+#define GATE_LOG_MS 60000u
+
+enum cg_err cg__server_add_gate(struct cg_server *srv, cg__accept_gate_fn fn, void *user)
+{
+    CG_CHECK(srv != NULL && fn != NULL, CG_EINVAL);
+    CG_CHECK(srv->ngates < CG_SERVER_GATES, CG_EFULL);
+    srv->gates[srv->ngates].fn = fn;
+    srv->gates[srv->ngates].user = user;
+    srv->ngates++;
+    return CG_OK;
+}
+
+void cg__server_remove_gate(struct cg_server *srv, cg__accept_gate_fn fn, void *user)
+{
+    for (size_t i = 0; srv != NULL && i < srv->ngates; i++) {
+        if (srv->gates[i].fn != fn || srv->gates[i].user != user)
+            continue;
+        memmove(&srv->gates[i], &srv->gates[i + 1], (srv->ngates - i - 1) * sizeof(srv->gates[0]));
+        srv->ngates--;
+        return;
+    }
+}
+
+uint64_t cg__server_gated(const struct cg_server *srv) { return srv != NULL ? srv->gated : 0; }
+
+bool cg__gate_log_due(uint64_t *last_ms, uint64_t now_ms, uint64_t interval_ms)
+{
+    if (*last_ms != 0 && now_ms - *last_ms < interval_ms)
+        return false;
+    *last_ms = now_ms != 0 ? now_ms : 1;
+    return true;
+}
+
+/* "ip:port" or "[v6]:port" -> the address. */
+static void peer_ip(const char *peer, char *ip, size_t ipsz)
+{
+    const char *start = peer[0] == '[' ? peer + 1 : peer;
+    const char *end = peer[0] == '[' ? strchr(start, ']') : strrchr(start, ':');
+    size_t n = end != NULL ? (size_t)(end - start) : strlen(start);
+    snprintf(ip, ipsz, "%.*s", (int)n, start);
+}
+
+/* True if a gate refused the connection (then counted, maybe logged). */
+static bool gated(struct cg_server *srv, const char *peer)
+{
+    char ip[64];
+    bool refused = false;
+    peer_ip(peer, ip, sizeof(ip));
+    for (size_t i = 0; i < srv->ngates && !refused; i++)
+        refused = srv->gates[i].fn(srv->gates[i].user, ip);
+    if (!refused)
+        return false;
+    srv->gated++;
+    if (!cg__gate_log_due(&srv->gated_log_ms, cg__now_ms(), GATE_LOG_MS)) {
+        srv->gated_quiet++;
+        return true;
+    }
+    char more[64] = "";
+    if (srv->gated_quiet > 0)
+        snprintf(more, sizeof(more), " (and %u more since the last line)", srv->gated_quiet);
+    cg__log(srv->ctx, CG_LOG_WARN, "net", "%s: locked out: closed at accept, before TLS%s; "
+            "further refusals are logged once a minute", ip, more);
+    srv->gated_quiet = 0;
+    return true;
+}
+
 void cg__server_accept(struct cg_server *srv, uv_stream_t *listener)
 {
     if (srv->accept_hook != NULL) {
@@ -449,6 +517,11 @@ void cg__server_accept(struct cg_server *srv, uv_stream_t *listener)
     }
     cg__conn_peer_name(&c->conn);
     memcpy(c->hp.req.peer, c->conn.peer, sizeof(c->conn.peer));
+    if (srv->ngates > 0 && gated(srv, c->conn.peer)) {
+        cg__wconn_count(c, CG_WSS_HTTP_429); /* locked out, as a 429 at the upgrade was */
+        cg__conn_close(&c->conn, "locked out");
+        return;
+    }
     if (srv->nconns > cg__lim(srv, CG_LIMIT_MAX_CONNECTIONS)) {
         cg__log(srv->ctx, CG_LOG_WARN, "net", "%s: refused: connection limit (%llu) reached",
                 c->conn.peer, (unsigned long long)cg__lim(srv, CG_LIMIT_MAX_CONNECTIONS));

@@ -54,6 +54,11 @@ struct cg_listener {
     bool open;
 };
 
+/* An accept gate (cg__server_add_gate): asked with a new connection's IP
+ * address before any TLS work; true refuses it. */
+typedef bool (*cg__accept_gate_fn)(void *user, const char *ip);
+#define CG_SERVER_GATES 8
+
 struct cg_server {
     struct cg_ctx *ctx;
     struct cg_tls_server *tls; /* new connections use it; replaced by a reload */
@@ -76,6 +81,14 @@ struct cg_server {
     void (*accept_hook)(void *user, uv_stream_t *listener);
     void *accept_user;
     uint8_t readbuf[65536]; /* one read buffer per server: reads are consumed at once */
+    struct {
+        cg__accept_gate_fn fn;
+        void *user;
+    } gates[CG_SERVER_GATES];
+    size_t ngates;
+    uint64_t gated;         /* connections refused by a gate, in all */
+    unsigned gated_quiet;   /* refused since the last log line */
+    uint64_t gated_log_ms;  /* when that line was written (0: never) */
 };
 
 static inline uint64_t cg__lim(const struct cg_server *s, enum cg_server_limit w)
@@ -102,5 +115,18 @@ void cg__wconn_release(struct cg_wconn *w);
 
 /* server.c */
 void cg__server_accept(struct cg_server *srv, uv_stream_t *listener);
+/* Adds or removes an accept gate (issue 12, denial of service): a gate that
+ * refuses an address has its connection closed at accept, before a TLS byte
+ * is read or sent (an accept and a close instead of a handshake, a parse and
+ * an answer). Refusals are counted and logged once a minute, not one line
+ * per connection. CG_EFULL past CG_SERVER_GATES. */
+enum cg_err cg__server_add_gate(struct cg_server *srv, cg__accept_gate_fn fn, void *user);
+void cg__server_remove_gate(struct cg_server *srv, cg__accept_gate_fn fn, void *user);
+/* Connections refused by a gate so far. */
+uint64_t cg__server_gated(const struct cg_server *srv);
+/* Whether a gate refusal at now_ms gets a log line: the first one, then at
+ * most one per interval_ms (the line tells how many were refused quietly in
+ * between). Sans-I/O. */
+bool cg__gate_log_due(uint64_t *last_ms, uint64_t now_ms, uint64_t interval_ms);
 
 #endif

@@ -1,0 +1,218 @@
+/* Low-priority worker threads (see core.h): CPU-heavy work a peer can cause
+ * runs here at SCHED_IDLE and nice 19, so it only takes CPU the loop thread
+ * does not want. libuv's own pool cannot be used for this: its threads also
+ * do file system and DNS work for the loop, and a thread that lowered its
+ * priority cannot raise it again without privileges. */
+#define _GNU_SOURCE
+#include "core/core.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define BG_MAX_THREADS 16u
+#define BG_NICE 19
+
+struct cg_bgpool {
+    struct cg_ctx *ctx;
+    uv_async_t async; /* a job is done */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct cg_bgjob *todo_head, *todo_tail; /* FIFO */
+    struct cg_bgjob *done_head, *done_tail;
+    pthread_t threads[BG_MAX_THREADS];
+    unsigned nthreads;
+    bool stop;
+    unsigned pending; /* loop thread: queued, not yet done (the handle is referenced meanwhile) */
+    atomic_bool prio_failed; /* a thread could not lower its priority */
+    bool prio_logged;
+};
+
+unsigned cg__bg_threads_for(long cpus)
+{
+    if (cpus <= 2)
+        return 1;
+    return cpus - 1 > (long)BG_MAX_THREADS ? BG_MAX_THREADS : (unsigned)(cpus - 1);
+}
+
+static void push(struct cg_bgjob **head, struct cg_bgjob **tail, struct cg_bgjob *j)
+{
+    j->next = NULL;
+    if (*tail != NULL)
+        (*tail)->next = j;
+    else
+        *head = j;
+    *tail = j;
+}
+
+static struct cg_bgjob *pop(struct cg_bgjob **head, struct cg_bgjob **tail)
+{
+    struct cg_bgjob *j = *head;
+    if (j != NULL) {
+        *head = j->next;
+        if (*head == NULL)
+            *tail = NULL;
+        j->next = NULL;
+    }
+    return j;
+}
+
+/* SCHED_IDLE: a runnable normal thread (the loop) preempts this one at once;
+ * nice 19 as well, for where SCHED_IDLE is refused. Lowering never needs a
+ * privilege. */
+static void lower_priority(struct cg_bgpool *p)
+{
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    struct sched_param sp = {.sched_priority = 0};
+    bool ok = setpriority(PRIO_PROCESS, (id_t)tid, BG_NICE) == 0;
+    ok &= pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0;
+    if (!ok)
+        atomic_store(&p->prio_failed, true);
+    pthread_setname_np(pthread_self(), "cg-lowprio");
+}
+
+static void *worker(void *arg)
+{
+    struct cg_bgpool *p = arg;
+    lower_priority(p);
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->stop && p->todo_head == NULL)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->stop)
+            break;
+        struct cg_bgjob *j = pop(&p->todo_head, &p->todo_tail);
+        pthread_mutex_unlock(&p->mu);
+        j->work(j);
+        j->rc = CG_OK;
+        pthread_mutex_lock(&p->mu);
+        push(&p->done_head, &p->done_tail, j);
+        uv_async_send(&p->async); /* closed only after every thread joined */
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Loop thread: one job less outstanding; none: the loop may end. */
+static void settled(struct cg_bgpool *p)
+{
+    if (p->pending > 0 && --p->pending == 0 && !p->stop)
+        uv_unref((uv_handle_t *)&p->async);
+}
+
+/* Loop thread: the finished jobs' done callbacks, in order. */
+static void on_async(uv_async_t *h)
+{
+    struct cg_bgpool *p = h->data;
+    if (atomic_load(&p->prio_failed) && !p->prio_logged) {
+        p->prio_logged = true;
+        cg__log(p->ctx, CG_LOG_WARN, "core", "low-priority threads: cannot lower their "
+                "scheduling priority; hashes and validations compete with the loop");
+    }
+    pthread_mutex_lock(&p->mu);
+    struct cg_bgjob *list = p->done_head;
+    p->done_head = p->done_tail = NULL;
+    pthread_mutex_unlock(&p->mu);
+    while (list != NULL) {
+        struct cg_bgjob *j = list;
+        list = j->next;
+        settled(p);
+        j->done(j, j->rc); /* may queue more or free the job */
+    }
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    struct cg_bgpool *p = h->data;
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+}
+
+enum cg_err cg__bgpool_new(struct cg_ctx *ctx, void *uv_loop, unsigned threads,
+                           struct cg_bgpool **out)
+{
+    CG_CHECK(uv_loop != NULL && out != NULL && threads > 0, CG_EINVAL);
+    struct cg_bgpool *p = calloc(1, sizeof(*p));
+    CG_CHECK(p != NULL, CG_ENOMEM);
+    p->ctx = ctx;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (uv_async_init(uv_loop, &p->async, on_async) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->cv);
+        free(p);
+        return CG_EINTERNAL;
+    }
+    p->async.data = p;
+    /* Signals stay with the loop thread (libuv's pool does the same). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    for (unsigned i = 0; i < threads && i < BG_MAX_THREADS; i++) {
+        if (pthread_create(&p->threads[p->nthreads], NULL, worker, p) != 0)
+            break;
+        p->nthreads++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (p->nthreads == 0) {
+        uv_close((uv_handle_t *)&p->async, on_closed);
+        return CG_EINTERNAL;
+    }
+    uv_unref((uv_handle_t *)&p->async); /* an idle pool does not keep the loop running */
+    *out = p;
+    return CG_OK;
+}
+
+enum cg_err cg__bgpool_queue(struct cg_bgpool *p, struct cg_bgjob *job)
+{
+    CG_CHECK(p != NULL && job != NULL && job->work != NULL && job->done != NULL, CG_EINVAL);
+    pthread_mutex_lock(&p->mu);
+    bool stopping = p->stop;
+    if (!stopping) {
+        push(&p->todo_head, &p->todo_tail, job);
+        pthread_cond_signal(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (!stopping && p->pending++ == 0)
+        uv_ref((uv_handle_t *)&p->async); /* like a uv_work_t: the loop runs until done */
+    return stopping ? CG_ECLOSED : CG_OK;
+}
+
+void cg__bgpool_free(struct cg_bgpool *p)
+{
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    /* No thread left: what finished, then what never ran. */
+    on_async(&p->async);
+    struct cg_bgjob *j;
+    while ((j = pop(&p->todo_head, &p->todo_tail)) != NULL) {
+        settled(p);
+        j->done(j, CG_ECLOSED);
+    }
+    uv_close((uv_handle_t *)&p->async, on_closed);
+}
+
+enum cg_err cg__bg_queue(struct cg_ctx *ctx, struct cg_bgjob *job, cg__bg_work_fn work,
+                         cg__bg_done_fn done)
+{
+    CG_CHECK(ctx != NULL && job != NULL && work != NULL && done != NULL, CG_EINVAL);
+    struct cg_bgpool *p = cg__ctx_bgpool(ctx);
+    CG_CHECK(p != NULL, CG_EINTERNAL);
+    job->work = work;
+    job->done = done;
+    job->rc = CG_OK;
+    return cg__bgpool_queue(p, job);
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Issue 12, denial of service: an address over its failure budget (locked
+# out, M-05 credentials) is refused at accept, before any TLS work: its next
+# connections are closed without one byte sent (a ClientHello gets no
+# ServerHello), so a known guesser costs an accept and a close instead of a
+# handshake, an HTTP parse and a 429. Other addresses still get TLS and their
+# 401. The refusals are counted and logged once a minute, not per connection.
+# No timing is asserted.
+. "$(dirname "$0")/lib.sh"
+
+P=$T/pki
+make_pki "$P" "$(free_port)"
+DEV=$(free_port)
+printf 'correct horse\n' | "$CASTGATE" passwd "$T/dev.htpasswd" ncs.castgate.demo >/dev/null 2>&1
+cat >"$T/dev.conf" <<EOF2
+[endpoint]
+role = mos
+id = mos.castgate.demo
+listen = 127.0.0.1:$DEV
+cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
+credentials = $T/dev.htpasswd
+ocsp = no
+state_dir = $T/s-dev
+[peer ncs.castgate.demo]
+channels = mom,ro
+EOF2
+"$CASTGATE" mos serve --config "$T/dev.conf" >"$T/dev.out" 2>"$T/dev.err" &
+DEV_PID=$!; PIDS+=($DEV_PID)
+for _ in $(seq 200); do grep -q '"listening"' "$T/dev.out" 2>/dev/null && break; sleep 0.05; done
+check "the device listens" grep -q '"listening"' "$T/dev.out"
+
+python3 - "$DEV" "$P/root-ca.pem" >"$T/result" 2>&1 <<'PY'
+import base64, socket, ssl, sys
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+def upgrade(src, password):
+    auth = base64.b64encode(b"ncs.castgate.demo:" + password).decode()
+    req = ("GET /mos/Communication?mosID=mos.castgate.demo&ncsID=ncs.castgate.demo&channel=ro HTTP/1.1\r\n"
+           "Host: localhost:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+           "Authorization: Basic %s\r\n\r\n" % (port, auth)).encode()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=60, source_address=(src, 0)) as s:
+            with ctx.wrap_socket(s, server_hostname="localhost") as t:
+                t.sendall(req)
+                return t.recv(64).split(b" ")[1].decode()
+    except (OSError, ssl.SSLError, IndexError) as e:
+        return "error:" + type(e).__name__
+def hello_answer(src):
+    """Bytes the server sends back for a ClientHello on a raw socket."""
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = out.read()
+    got = b""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=30, source_address=(src, 0)) as s:
+            s.sendall(hello)
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+                if len(got) > 0:
+                    break
+    except ConnectionResetError:
+        pass
+    except socket.timeout:
+        return "timeout, %d bytes" % len(got)
+    return "%d bytes" % len(got)
+print("before_lockout_hello |", hello_answer("127.0.0.9"))
+print("wrong_passwords |", " ".join(upgrade("127.0.0.9", b"wrong %d" % i) for i in range(5)))
+print("locked_hello |", " ".join(hello_answer("127.0.0.9") for _ in range(20)))
+print("locked_upgrade |", upgrade("127.0.0.9", b"correct horse"))
+print("other_address |", upgrade("127.0.0.10", b"wrong"))
+print("other_address_hello |", hello_answer("127.0.0.10"))
+PY
+check "before the lockout a ClientHello gets a ServerHello" grep -q '^before_lockout_hello | [1-9]' "$T/result"
+check "5 wrong passwords: 401 each" bash -c "grep -q '^wrong_passwords | 401 401 401 401 401$' '$T/result'"
+check "locked out: 20 connections closed at accept, no byte sent (no ServerHello)" \
+  bash -c "[ \"\$(grep '^locked_hello |' '$T/result' | grep -o '0 bytes' | wc -l)\" = 20 ]"
+check "locked out: even the right password gets no TLS handshake" \
+  bash -c "grep '^locked_upgrade |' '$T/result' | grep -q 'error:'"
+check "another address still gets TLS and its 401" bash -c "grep -q '^other_address | 401$' '$T/result'"
+check "another address still gets a ServerHello" bash -c "! grep -q '^other_address_hello | 0 bytes' '$T/result'"
+check "the lockout is logged" grep -q '127.0.0.9: 5 failures within 60 s: locked out' "$T/dev.err"
+check "the refusals at accept: one line, not one per connection" \
+  bash -c "[ \"\$(grep -c 'locked out: closed at accept, before TLS' '$T/dev.err')\" = 1 ]"
+check "the device is still running" kill -0 "$DEV_PID"
+[ "$FAILED" -eq 0 ] || { cat "$T/result"; grep -i 'lock\|refus' "$T/dev.err" | tail -8; }
+finish
