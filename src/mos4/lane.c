@@ -75,7 +75,26 @@ static void dial(struct mos4_lane *l)
         schedule_dial(l, MOS4_DOWN);
         return;
     }
-    l->ws = ws;
+    cg__mos4_lane_attach(l, &cg__mos4_wss_transport, ws); /* connecting */
+}
+
+void cg__mos4_lane_attach(struct mos4_lane *l, const struct mos4_transport_ops *ops, void *t)
+{
+    l->tops = ops;
+    l->t = t;
+}
+
+bool cg__mos4_lane_pause(struct mos4_lane *l, bool paused)
+{
+    if (l->t == NULL || l->tops->pause == NULL)
+        return false;
+    l->tops->pause(l->t, paused);
+    return true;
+}
+
+const char *cg__mos4_lane_peer_addr(const struct mos4_lane *l)
+{
+    return l->t != NULL ? l->tops->peer_addr(l->t) : NULL;
 }
 
 void cg__mos4_touch_tx(struct mos4_lane *l)
@@ -90,16 +109,18 @@ void cg__mos4_touch_tx(struct mos4_lane *l)
 static bool silent_too_long(struct mos4_lane *l, uint64_t now)
 {
     uint32_t limit = l->peer->ep->cfg.silent_reset_ms;
-    if (limit == 0 || !l->up || l->ws == NULL || now - l->last_rx_ms < limit)
+    if (limit == 0 || !l->up || l->t == NULL || !l->tops->reset_when_silent ||
+        now - l->last_rx_ms < limit)
         return false;
     char name[300];
     cg__log(l->peer->ep->ctx, CG_LOG_WARN, "mos", "%s: nothing received for %llu s: connection "
             "reset", lane_name(l, name, sizeof(name)), (unsigned long long)(now - l->last_rx_ms) / 1000);
-    struct cg_ws *ws = l->ws;
-    cg_ws_set_user(ws, NULL);
+    void *t = l->t;
+    const struct mos4_transport_ops *ops = l->tops;
     l->failed = MOS4_HEALTHY; /* our reset, not the peer's refusal: dial again fast */
+    l->t = NULL; /* detached: the lane hears nothing more of it */
     cg__mos4_lane_gone(l);
-    cg_ws_close(ws, 1001, "nothing received for too long");
+    ops->close(t, 1001, "nothing received for too long");
     return true;
 }
 
@@ -114,13 +135,9 @@ void cg__mos4_on_idle(uv_timer_t *t)
 
 enum cg_err cg__mos4_lane_write(struct mos4_lane *l, const char *xml, size_t len)
 {
-    CG_CHECK(l->up && (l->ws != NULL || l->tcp != NULL), CG_ECLOSED);
-    enum cg_err rc;
-    if (l->tcp != NULL) {
-        rc = cg__mos4_legacy_write(l, xml, len);
-    } else { /* M-04: UCS-2BE in a binary frame, or UTF-8 text; converted only if needed */
-        rc = cg__mos4_ws_write(l, xml, len);
-    }
+    CG_CHECK(l->up && l->t != NULL, CG_ECLOSED);
+    /* in the peer's encoding (M-04 on wss, M-21 on MOS 2.x TCP); converted only if needed */
+    enum cg_err rc = l->tops->write(l->t, cg__mos4_lane_enc(l), xml, len);
     if (rc == CG_OK)
         cg__mos4_touch_tx(l);
     return rc;
@@ -139,8 +156,7 @@ static void notify(struct mos4_lane *l, bool up)
 static void lane_lost(struct mos4_lane *l)
 {
     bool was_up = l->up;
-    l->ws = NULL;
-    l->tcp = NULL;
+    l->t = NULL;
     l->up = false;
     cg__mos4_flow_down(l); /* its timers stop with it */
     if (was_up)
@@ -184,13 +200,14 @@ static void on_ws_open(void *user, struct cg_ws *ws)
     struct mos4_lane *l = cg_ws_user(ws);
     if (l == NULL)
         return;
-    if (l->ws != NULL && l->ws != ws) { /* the peer connected again: the new one wins */
-        struct cg_ws *old = l->ws;
-        cg_ws_set_user(old, NULL);
+    if (l->t != NULL && l->t != ws) { /* the peer connected again: the new one wins */
+        void *old = l->t;
+        const struct mos4_transport_ops *ops = l->tops;
+        l->t = NULL;
         lane_lost(l);
-        cg_ws_close(old, 1000, "replaced by a newer connection");
+        ops->close(old, 1000, "replaced by a newer connection");
     }
-    l->ws = ws;
+    cg__mos4_lane_attach(l, &cg__mos4_wss_transport, ws);
     cg__mos4_lane_up(l);
 }
 
@@ -198,7 +215,7 @@ static void on_ws_message(void *user, struct cg_ws *ws, bool binary, const uint8
 {
     CG_UNUSED(user);
     struct mos4_lane *l = cg_ws_user(ws);
-    if (l == NULL || l->ws != ws)
+    if (l == NULL || l->t != ws)
         return;
     l->last_rx_ms = cg__now_ms();
     cg__mos4_lane_carried(l);
@@ -209,7 +226,7 @@ static void on_ws_close(void *user, struct cg_ws *ws, uint16_t code)
 {
     CG_UNUSED(user);
     struct mos4_lane *l = cg_ws_user(ws);
-    if (l == NULL || l->ws != ws)
+    if (l == NULL || l->t != ws)
         return;
     char text[160], http[24] = "";
     enum cg_err why = cg_ws_error(ws);
@@ -264,7 +281,7 @@ static void on_replay(uv_timer_t *t) { cg__mos4_replay(LANE_OF(t, ack_timer)); }
 
 void cg__mos4_lane_start(struct mos4_lane *l)
 {
-    if (l->we_dial && l->ws == NULL)
+    if (l->we_dial && l->t == NULL)
         dial(l);
     /* Journaled requests go to the application on the next turn of the loop,
      * once every peer added with this one exists. (An IN lane has no answer
@@ -275,16 +292,11 @@ void cg__mos4_lane_start(struct mos4_lane *l)
 
 void cg__mos4_lane_close(struct mos4_lane *l)
 {
-    if (l->tcp != NULL) {
-        cg__mos4_legacy_detach(l);
+    if (l->t != NULL) {
+        void *t = l->t;
+        l->t = NULL;
         l->up = false;
-    }
-    if (l->ws != NULL) {
-        struct cg_ws *ws = l->ws;
-        cg_ws_set_user(ws, NULL);
-        l->ws = NULL;
-        l->up = false;
-        cg_ws_close(ws, 1001, "endpoint shutting down");
+        l->tops->close(t, 1001, "endpoint shutting down");
     }
     cg__mos4_flow_free(l);
     cg__mos4_journal_close(l);

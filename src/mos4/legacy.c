@@ -43,6 +43,7 @@ struct legacy_conn {
     int open_handles;       /* tcp and resume until both are closed */
     size_t turn_bytes;      /* read since reading last (re)started */
     bool paused;
+    bool held;              /* paused through the transport's pause: the turn budget leaves it */
     bool broken;            /* a message went out in part only: closed on the next turn */
     struct mos4_lane *lane; /* NULL once detached: closing */
     struct mos4_peer *peer;
@@ -129,7 +130,7 @@ static void conn_lost(struct legacy_conn *c, const char *why)
 {
     struct mos4_lane *l = c->lane;
     c->lane = NULL;
-    if (l != NULL && l->tcp == c) {
+    if (l != NULL && l->t == c) {
         /* While the peer stays away, only the first failed attempt is worth a line. */
         enum cg_log_level lv = l->up || l->attempt <= 1 ? CG_LOG_INFO : CG_LOG_DEBUG;
         cg__log(l->peer->ep->ctx, lv, "mos", "%s %s (MOS 2.x %s): %s", l->peer->id,
@@ -139,14 +140,15 @@ static void conn_lost(struct legacy_conn *c, const char *why)
     conn_close(c);
 }
 
-void cg__mos4_legacy_detach(struct mos4_lane *l)
+/* The transport's close (struct mos4_transport_ops): the lane has let go
+ * of it already; no WebSocket code or reason on a MOS 2.x connection. */
+static void legacy_close(void *t, uint16_t code, const char *why)
 {
-    struct legacy_conn *c = l->tcp;
-    l->tcp = NULL;
-    if (c != NULL) {
-        c->lane = NULL;
-        conn_close(c);
-    }
+    CG_UNUSED(code);
+    CG_UNUSED(why);
+    struct legacy_conn *c = t;
+    c->lane = NULL;
+    conn_close(c);
 }
 
 /* The kernel's bytes go straight into the framer's buffer, where the message
@@ -206,7 +208,7 @@ static void on_resume(uv_timer_t *t)
         conn_lost(c, "out of memory while writing");
         return;
     }
-    if (!c->paused || c->lane == NULL || uv_is_closing((uv_handle_t *)&c->tcp))
+    if (!c->paused || c->held || c->lane == NULL || uv_is_closing((uv_handle_t *)&c->tcp))
         return;
     c->paused = false;
     c->turn_bytes = 0;
@@ -253,15 +255,15 @@ static void on_write(uv_write_t *req, int status)
 /* Bytes in either encoding (cg__mos4_enc_of) to the peer in its own (M-21):
  * converted only when they differ (issue 13 item 4). What the socket takes
  * at once is not copied; only a rest the kernel could not take is (item 6). */
-enum cg_err cg__mos4_legacy_write(struct mos4_lane *l, const char *xml, size_t len)
+static enum cg_err legacy_write(void *t, enum cg_mos_encoding to, const char *xml, size_t len)
 {
-    struct legacy_conn *c = l->tcp;
+    struct legacy_conn *c = t;
     CG_CHECK(c != NULL, CG_ECLOSED);
     CG_CHECK(c->queued + len * 2 <= LEGACY_MAX_QUEUED, CG_EFULL);
     uint8_t *wire = NULL;
     size_t n = len;
     enum cg_mos_encoding from = cg__mos4_enc_of(xml, len);
-    if (from != l->peer->legacy_enc)
+    if (from != to)
         CG_GUARD(cg_mos_convert(from, xml, len, &wire, &n, NULL));
     const uint8_t *data = wire != NULL ? wire : (const uint8_t *)xml;
     size_t done = 0;
@@ -296,6 +298,39 @@ enum cg_err cg__mos4_legacy_write(struct mos4_lane *l, const char *xml, size_t l
     return CG_OK;
 }
 
+/* The transport's pause: reading stops until resumed (the kernel keeps
+ * what comes meanwhile). The turn budget's own pause (LEGACY_TURN_BYTES)
+ * does not resume a connection held here. */
+static void legacy_pause(void *t, bool paused)
+{
+    struct legacy_conn *c = t;
+    c->held = paused;
+    if (uv_is_closing((uv_handle_t *)&c->tcp) || c->lane == NULL || !c->lane->up)
+        return;
+    if (paused && !c->paused) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->paused = true;
+    } else if (!paused && c->paused) {
+        c->paused = false;
+        c->turn_bytes = 0;
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    }
+}
+
+static const char *legacy_peer_addr(const void *t)
+{
+    return ((const struct legacy_conn *)t)->peer_name;
+}
+
+static const struct mos4_transport_ops legacy_transport = {
+    .name = "MOS 2.x TCP",
+    .reset_when_silent = false, /* M-09: keepAlive is never sent to these peers */
+    .write = legacy_write,
+    .pause = legacy_pause,
+    .close = legacy_close,
+    .peer_addr = legacy_peer_addr,
+};
+
 static struct legacy_conn *conn_new(struct mos4_peer *p, int ch)
 {
     struct legacy_conn *c = calloc(1, sizeof(*c));
@@ -326,16 +361,16 @@ static struct legacy_conn *conn_new(struct mos4_peer *p, int ch)
  * (on_accept refuses any other while the lane is up). */
 static void attach(struct mos4_lane *l, struct legacy_conn *c)
 {
-    if (l->tcp != NULL && l->tcp != c) {
-        struct legacy_conn *old = l->tcp;
+    if (l->t != NULL && l->t != c) {
+        struct legacy_conn *old = l->t;
         old->lane = NULL;
         conn_close(old);
-        l->tcp = NULL;
+        l->t = NULL;
         if (l->up)
             cg__mos4_lane_gone(l);
     }
     c->lane = l;
-    l->tcp = c;
+    cg__mos4_lane_attach(l, &legacy_transport, c);
     uv_tcp_nodelay(&c->tcp, 1);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     cg__mos4_lane_up(l);
@@ -347,13 +382,13 @@ static void on_connect(uv_connect_t *req, int status)
 {
     struct legacy_conn *c = req->data;
     struct mos4_lane *l = c->lane;
-    if (status == UV_ECANCELED || l == NULL || l->tcp != c)
+    if (status == UV_ECANCELED || l == NULL || l->t != c)
         return;
     if (status < 0) {
         conn_lost(c, uv_strerror(status)); /* the lane dials again after a backoff */
         return;
     }
-    l->tcp = NULL; /* attach() takes it from here */
+    l->t = NULL; /* attach() takes it from here */
     attach(l, c);
 }
 
@@ -388,9 +423,9 @@ enum cg_err cg__mos4_legacy_dial(struct mos4_lane *l)
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     c->gai.data = c;
     c->lane = l;
-    l->tcp = c; /* connecting: not up yet */
+    cg__mos4_lane_attach(l, &legacy_transport, c); /* connecting: not up yet */
     if (uv_getaddrinfo(cg_ctx_loop(p->ep->ctx), &c->gai, on_resolved, p->legacy_host, port, &hints) != 0) {
-        l->tcp = NULL;
+        l->t = NULL;
         c->lane = NULL;
         conn_close(c);
         return CG_ENET;
@@ -435,7 +470,7 @@ static const char *refusal(const struct mos4_peer *p, const struct mos4_lane *l,
 {
     if (!cg__mos4_allow_match(&p->allow, sa))
         return "address not in legacy_allow";
-    const struct legacy_conn *live = l->up ? l->tcp : NULL;
+    const struct legacy_conn *live = l->up ? l->t : NULL;
     if (live != NULL && !cg__mos4_same_host(sa, live->has_addr ? (const struct sockaddr *)&live->addr : NULL))
         return "the port is in use by a live connection from another address";
     return NULL;

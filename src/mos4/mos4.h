@@ -139,12 +139,36 @@ enum mos4_outcome cg__mos4_closed_outcome(bool carried, uint64_t up_for_ms, uint
 
 struct mos4_peer;
 
+/* A lane's connection, whatever carries it (issue 13 item 2): the wss lane
+ * (a struct cg_ws, transport_wss.c) and a MOS 2.x peer's TCP connection
+ * (legacy.c) implement the same small table, and lane.c and flow.c write,
+ * pause and close through it only (modelled on curl's struct Curl_cftype
+ * and redis' ConnectionType). t is the transport's own object. Events come
+ * back the other way through cg__mos4_lane_up / _gone / _carried and
+ * cg__mos4_on_message. */
+struct mos4_transport_ops {
+    const char *name; /* for logs: "wss", "MOS 2.x TCP" */
+    /* Reset when nothing is received for silent_reset_ms: only a transport
+     * that keepAlive (M-09) keeps busy; MOS 2.x peers are sent none. */
+    bool reset_when_silent;
+    /* xml (UTF-8 or UCS-2BE, cg__mos4_enc_of) out in encoding to (the
+     * peer's, cg__mos4_lane_enc), converted only when they differ. */
+    enum cg_err (*write)(void *t, enum cg_mos_encoding to, const char *xml, size_t len);
+    /* Stop (paused) or start again reading; NULL where the transport
+     * cannot (cg_ws has no read pause). */
+    void (*pause)(void *t, bool paused);
+    /* Detach t from its lane (no event reaches the lane any more) and close
+     * it; code and why are the WebSocket close code and reason. */
+    void (*close)(void *t, uint16_t code, const char *why);
+    const char *(*peer_addr)(const void *t); /* "ip:port" or "host:port", for logs */
+};
+
 struct mos4_lane {
     struct mos4_peer *peer;
     int ch;          /* 0 mom, 1 ro, 2 aux */
     enum cg_mos_dir dir;
-    struct cg_ws *ws;
-    struct legacy_conn *tcp; /* a MOS 2.x peer's TCP connection instead of ws */
+    void *t; /* the connection (connecting or up), or NULL */
+    const struct mos4_transport_ops *tops; /* t's operations */
     bool up;
     bool we_dial;
     bool passive_dial; /* we dial with passive=true */
@@ -257,7 +281,7 @@ const char *cg__mos4_ncs_id(const struct mos4_lane *l);
 /* lane.c: connections */
 void cg__mos4_lane_init(struct mos4_lane *l, struct mos4_peer *p, int ch, enum cg_mos_dir dir);
 void cg__mos4_lane_start(struct mos4_lane *l);
-void cg__mos4_lane_close(struct mos4_lane *l); /* for free: stops timers, closes ws */
+void cg__mos4_lane_close(struct mos4_lane *l); /* for free: stops timers, closes the transport */
 void cg__mos4_lane_adopt(struct mos4_lane *l, struct cg_ws *ws); /* an accepted connection */
 extern const struct cg_ws_handlers cg__mos4_ws_handlers;
 enum cg_err cg__mos4_lane_write(struct mos4_lane *l, const char *xml, size_t len);
@@ -267,6 +291,15 @@ void cg__mos4_lane_up(struct mos4_lane *l);   /* a transport connected */
 void cg__mos4_lane_gone(struct mos4_lane *l); /* a transport went away */
 void cg__mos4_lane_carried(struct mos4_lane *l); /* a message arrived: the lane is good */
 void cg__mos4_on_idle(uv_timer_t *t); /* idle_timer: silent too long (reset), else the core's */
+/* t becomes the lane's connection (connecting: not up yet). */
+void cg__mos4_lane_attach(struct mos4_lane *l, const struct mos4_transport_ops *ops, void *t);
+/* Through the lane's transport: pause or resume reading (false where it
+ * cannot), its peer's address (NULL without a connection). */
+bool cg__mos4_lane_pause(struct mos4_lane *l, bool paused);
+const char *cg__mos4_lane_peer_addr(const struct mos4_lane *l);
+
+/* transport_wss.c: the wss lane's transport (a struct cg_ws) */
+extern const struct mos4_transport_ops cg__mos4_wss_transport;
 
 /* legacy.c: MOS 2.x over TCP (M-21) */
 struct legacy_conn;
@@ -274,8 +307,6 @@ struct legacy_listener;
 enum cg_err cg__mos4_legacy_dial(struct mos4_lane *l);
 enum cg_err cg__mos4_legacy_listen(struct mos4_peer *p);
 void cg__mos4_legacy_unlisten(struct mos4_peer *p);
-enum cg_err cg__mos4_legacy_write(struct mos4_lane *l, const char *xml, size_t len);
-void cg__mos4_legacy_detach(struct mos4_lane *l); /* close the lane's connection */
 
 /* flow.c: the adapter between the lanes and the flow core (src/flow/) */
 /* The core of l's peer-channel, set up from the endpoint's configuration at
@@ -378,9 +409,6 @@ enum cg_mos_encoding cg__mos4_enc_of(const void *data, size_t len);
 /* The encoding a lane's peer reads: its legacy encoding (M-21), or on wss
  * UCS-2BE in binary messages unless the peer takes text frames (M-04). */
 enum cg_mos_encoding cg__mos4_lane_enc(const struct mos4_lane *l);
-/* Bytes in either encoding out on the lane's WebSocket, converted only when
- * they are not in cg__mos4_lane_enc (lane.c's cg__mos4_lane_write). */
-enum cg_err cg__mos4_ws_write(struct mos4_lane *l, const char *data, size_t len);
 /* mosAck/roAck saying NACK; xml in UTF-8 or UCS-2BE (cg__mos4_enc_of). */
 bool cg__mos4_is_nack(const char *name, const char *xml, size_t len);
 /* Whether an answer named answer closes request on channel ch (0 mom, 1 ro,

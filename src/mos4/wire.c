@@ -194,24 +194,6 @@ bool cg__mos4_is_nack(const char *name, const char *xml, size_t len)
     return false;
 }
 
-/* A lane's bytes out on its WebSocket: whatever the bytes' encoding
- * (cg__mos4_enc_of), they leave as the peer takes them (M-04: UCS-2BE in a
- * binary message, or UTF-8 in a text one), converted only when they differ. */
-enum cg_err cg__mos4_ws_write(struct mos4_lane *l, const char *data, size_t len)
-{
-    enum cg_mos_encoding to = cg__mos4_lane_enc(l);
-    if (cg__mos4_enc_of(data, len) == to)
-        return cg_ws_send(l->ws, to == CG_MOS_UCS2BE, data, len);
-    uint8_t *wire = NULL;
-    size_t n = 0;
-    enum cg_err rc = cg_mos_convert(to == CG_MOS_UCS2BE ? CG_MOS_UTF8 : CG_MOS_UCS2BE, data, len,
-                                    &wire, &n, NULL);
-    if (rc == CG_OK)
-        rc = cg_ws_send(l->ws, to == CG_MOS_UCS2BE, wire, n);
-    cg_mos_free(wire);
-    return rc;
-}
-
 /* A request sent without a messageID (M-11: legacy gear sends none) cannot be
  * matched by ID: peers answer it with their own counter (Sofie mos-connection)
  * or none. Its answer is the one of its kind: the channel's acknowledgement
