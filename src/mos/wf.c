@@ -1067,7 +1067,7 @@ static bool attribute(struct wf *s, uint32_t mark)
     if (q != '"' && q != '\'')
         return fail(s, "an attribute value must be quoted (production [10] AttValue)");
     s->i += s->w;
-    struct wf_span v;
+    struct wf_span v = {0, 0}; /* set by att_value; initialised for -O2 -Wmaybe-uninitialized */
     if (!att_value(s, q, &v))
         return false;
     if (a.pfx.len == 0 && span_is(s, a.local, "xmlns"))
