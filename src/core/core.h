@@ -62,44 +62,6 @@
 #define CG_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define CG_PRINTF(f, a)
-/* ---- low-priority worker threads (bgpool.c) ----
- * CPU-heavy work that a peer can make us do (password hashes, libxml2 over a
- * large message) runs on a few threads of the context at the lowest
- * scheduling priority (SCHED_IDLE, nice 19), so the loop thread, which serves
- * every lane, always wins the CPU over them (issue 12, denial of service).
- * The pool starts on first use with cg__bg_threads_for(CPUs this process may
- * run on) threads and stops in cg_ctx_free. */
-struct cg_bgjob;
-/* On a pool thread: the job's own data only (never loop-thread state). */
-typedef void (*cg__bg_work_fn)(struct cg_bgjob *job);
-/* On the loop thread, exactly once: rc CG_OK after work ran, CG_ECLOSED when
- * the pool stopped (cg_ctx_free) before the job started. */
-typedef void (*cg__bg_done_fn)(struct cg_bgjob *job, enum cg_err rc);
-struct cg_bgjob { /* embedded in the caller's job; fields are the pool's */
-    struct cg_bgjob *next;
-    cg__bg_work_fn work;
-    cg__bg_done_fn done;
-    enum cg_err rc;
-};
-/* Threads for a machine with cpus CPUs: one less than the CPUs (the loop
- * keeps one), at least 1. Sans-I/O. */
-unsigned cg__bg_threads_for(long cpus);
-/* Queues job (loop thread only). CG_OK: done follows; CG_ENOMEM or
- * CG_EINTERNAL (no thread could start; done will not be called), CG_ECLOSED
- * (the context is being freed). */
-enum cg_err cg__bg_queue(struct cg_ctx *ctx, struct cg_bgjob *job, cg__bg_work_fn work,
-                         cg__bg_done_fn done);
-/* The pool itself (ctx.c owns one per context). */
-struct cg_bgpool;
-enum cg_err cg__bgpool_new(struct cg_ctx *ctx, void *uv_loop, unsigned threads,
-                           struct cg_bgpool **out);
-enum cg_err cg__bgpool_queue(struct cg_bgpool *p, struct cg_bgjob *job);
-/* Stops the threads (a running job finishes first), calls done for every job
- * left (CG_ECLOSED if it never ran) and closes its handle on the loop. */
-void cg__bgpool_free(struct cg_bgpool *p);
-/* The context's pool, started on first use; NULL if it cannot start. */
-struct cg_bgpool *cg__ctx_bgpool(struct cg_ctx *ctx);
-
 #endif
 void cg__log(struct cg_ctx *ctx, enum cg_log_level level, const char *component, const char *fmt,
              ...) CG_PRINTF(4, 5);
