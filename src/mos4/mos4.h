@@ -282,7 +282,6 @@ const char *cg__mos4_ncs_id(const struct mos4_lane *l);
 void cg__mos4_lane_init(struct mos4_lane *l, struct mos4_peer *p, int ch, enum cg_mos_dir dir);
 void cg__mos4_lane_start(struct mos4_lane *l);
 void cg__mos4_lane_close(struct mos4_lane *l); /* for free: stops timers, closes the transport */
-void cg__mos4_lane_adopt(struct mos4_lane *l, struct cg_ws *ws); /* an accepted connection */
 extern const struct cg_ws_handlers cg__mos4_ws_handlers;
 enum cg_err cg__mos4_lane_write(struct mos4_lane *l, const char *xml, size_t len);
 void cg__mos4_touch_tx(struct mos4_lane *l);
