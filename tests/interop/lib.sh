@@ -60,14 +60,16 @@ wait_port() { # wait_port PORT [SECONDS]
 # make_pki DIR OCSP_PORT: the dev PKI (root, intermediate, RSA + ECDSA leaves, negatives).
 make_pki() { bash "$SRC/scripts/dev-pki.sh" --dir "$1" --host localhost --ocsp-port "$2" >/dev/null; }
 
-# start_dev_and_gateway [GATEWAY_EXTRA]: the common rig of the gateway tests.
-# A MOS 4.0 device endpoint (mosID DEV; auth = none: no login on a test
-# listener, M-05) on $WSS, and a gateway whose link "ncs" takes a legacy NCS
-# (ncsID NCS, UCS-2BE) on $MOM and $RO and dials the device. GATEWAY_EXTRA
-# lines go into the [gateway] section. Sets P, RO, MOM, WSS and GW (the
-# gateway's PID); logs in $T/dev.{out,err} and $T/gw.{out,err}. Returns once
-# both legacy ports listen.
-start_dev_and_gateway() {
+# start_dev_and_gateway [GATEWAY_EXTRA [LINK_EXTRA]]: the common rig of the
+# gateway tests. A MOS 4.0 device endpoint (mosID DEV; auth = none: no login
+# on a test listener, M-05) on $WSS, and a gateway whose link "ncs" takes a
+# legacy NCS (ncsID NCS, UCS-2BE) on $MOM and $RO and dials the device.
+# GATEWAY_EXTRA lines go into the [gateway] section, LINK_EXTRA lines into
+# [link ncs]. Sets P, RO, MOM, WSS and GW (the gateway's PID); logs in
+# $T/dev.{out,err} and $T/gw.{out,err}. Returns once both legacy ports listen.
+# A test that starts the gateway itself (under strace, say) calls
+# start_dev_for_gateway instead: it writes $T/gw.conf and starts the device.
+start_dev_for_gateway() {
   P=$T/pki
   make_pki "$P" "$(free_port)"
   RO=$(free_port); MOM=$(free_port); WSS=$(free_port)
@@ -95,9 +97,14 @@ legacy_listen = 127.0.0.1:$MOM,$RO
 channels = mom,ro
 url = wss://localhost:$WSS/mos/Communication
 ca = $P/root-ca.pem
+${2:-}
 EOF
   "$CASTGATE" mos serve --config "$T/dev.conf" >"$T/dev.out" 2>"$T/dev.err" &
   PIDS+=($!); wait_port "$WSS"
+}
+
+start_dev_and_gateway() {
+  start_dev_for_gateway "$@"
   "$CASTGATE" run --config "$T/gw.conf" >"$T/gw.out" 2>"$T/gw.err" &
   GW=$!; PIDS+=($GW); wait_port "$RO"; wait_port "$MOM"
 }

@@ -14,35 +14,7 @@ need "strace" command -v strace
 need "strace can trace here (ptrace)" strace -f -o /dev/null true
 N=60
 
-P=$T/pki
-make_pki "$P" "$(free_port)"
-RO=$(free_port); MOM=$(free_port); WSS=$(free_port)
-cat >"$T/dev.conf" <<EOF2
-[endpoint]
-role = mos
-id = DEV
-listen = 127.0.0.1:$WSS
-auth = none  # no login on this test listener (M-05)
-cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
-ocsp = no
-state_dir = $T/s-dev
-[peer NCS]
-channels = mom,ro
-EOF2
-cat >"$T/gw.conf" <<EOF2
-[gateway]
-state_dir = $T/s-gw
-[link ncs]
-legacy = ncs
-ncs_id = NCS
-mos_id = DEV
-legacy_listen = 127.0.0.1:$MOM,$RO
-channels = mom,ro
-url = wss://localhost:$WSS/mos/Communication
-ca = $P/root-ca.pem
-EOF2
-"$CASTGATE" mos serve --config "$T/dev.conf" >"$T/dev.out" 2>"$T/dev.err" &
-PIDS+=($!); wait_port "$WSS"
+start_dev_for_gateway
 strace -f -qq -e trace=write,getpid -o "$T/gw.strace" "$CASTGATE" run --config "$T/gw.conf" >"$T/gw.out" 2>"$T/gw.err" &
 ST=$!; PIDS+=($ST)
 wait_port "$RO" 60
