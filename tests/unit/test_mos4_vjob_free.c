@@ -36,53 +36,9 @@ static void on_request(void *user, struct cg_mos_request *req, const struct cg_m
     cg_mos_reply_ack(req, true, NULL);
 }
 
-static uint16_t free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static void *sender(void *arg)
 {
-    struct state *s = arg;
-    int fd = -1;
-    for (int i = 0; i < 100 && fd < 0; i++) {
-        fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(s->port),
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-            close(fd);
-            fd = -1;
-            usleep(50000);
-        }
-    }
-    if (fd < 0)
-        return NULL;
-    size_t cap = (size_t)ITEMS * 8 + 512, n = 0;
-    char *msg = malloc(cap);
-    n += (size_t)snprintf(msg, 512, "<mos><mosID>DEV</mosID><ncsID>NCS</ncsID><messageID>1"
-                          "</messageID><roReq><roID>A</roID><mosExternalMetadata><mosPayload>");
-    for (int i = 0; i < ITEMS; i++) {
-        memcpy(msg + n, "<i>x</i>", 8);
-        n += 8;
-    }
-    n += (size_t)snprintf(msg + n, 128, "</mosPayload></mosExternalMetadata></roReq></mos>");
-    for (size_t off = 0; off < n;) {
-        ssize_t w = write(fd, msg + off, n - off);
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
-    char buf[256];
-    while (read(fd, buf, sizeof(buf)) > 0) /* until the endpoint goes */
-        ;
-    free(msg);
-    close(fd);
+    tu_send_big_roreq(((struct state *)arg)->port, ITEMS);
     return NULL;
 }
 
@@ -118,7 +74,7 @@ static void test_free_while_validating(void **unused)
     assert_int_equal(cg_mos_peer_config_new("NCS", &pc), CG_OK);
     assert_int_equal(cg_mos_peer_config_set_channels(pc, CG_MOS_CH_RO), CG_OK);
     assert_int_equal(cg_mos_peer_config_set_legacy_dial(pc, "-", 0, 0, 0, CG_MOS_UTF8), CG_OK);
-    s.port = free_port();
+    s.port = tu_free_port();
     assert_int_equal(cg_mos_peer_config_set_legacy_listen(pc, "127.0.0.1", 0, s.port, 0), CG_OK);
     assert_int_equal(cg_mos_endpoint_add_peer(s.ep, pc), CG_OK);
     cg_mos_peer_config_free(pc);

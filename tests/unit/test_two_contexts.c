@@ -145,17 +145,6 @@ static void on_request(void *user, struct cg_mos_request *req, const struct cg_m
     }
 }
 
-static uint16_t free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static void start_mos(struct side *s)
 {
     char id[16], peer[16];
@@ -171,7 +160,7 @@ static void start_mos(struct side *s)
     assert_int_equal(cg_mos_peer_config_new(peer, &pc), CG_OK);
     assert_int_equal(cg_mos_peer_config_set_channels(pc, CG_MOS_CH_RO), CG_OK);
     assert_int_equal(cg_mos_peer_config_set_legacy_dial(pc, "-", 0, 0, 0, CG_MOS_UTF8), CG_OK);
-    s->mos_port = free_port();
+    s->mos_port = tu_free_port();
     assert_int_equal(cg_mos_peer_config_set_legacy_listen(pc, "127.0.0.1", 0, s->mos_port, 0), CG_OK);
     assert_int_equal(cg_mos_endpoint_add_peer(s->ep, pc), CG_OK);
     cg_mos_peer_config_free(pc);

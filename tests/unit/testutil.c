@@ -1,9 +1,13 @@
 #include "testutil.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 void tu_log_fn(void *user, enum cg_log_level level, const char *component, const char *message)
 {
@@ -61,4 +65,52 @@ const char *tu_basic(const char *user_pass)
     EVP_EncodeBlock((unsigned char *)o + 6, (const unsigned char *)user_pass,
                     (int)strlen(user_pass));
     return o;
+}
+
+uint16_t tu_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+void tu_send_big_roreq(uint16_t port, int items)
+{
+    int fd = -1;
+    for (int i = 0; i < 100 && fd < 0; i++) {
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+            close(fd);
+            fd = -1;
+            usleep(50000);
+        }
+    }
+    if (fd < 0)
+        return;
+    size_t cap = (size_t)items * 8 + 512, n = 0;
+    char *msg = malloc(cap);
+    n += (size_t)snprintf(msg, 512, "<mos><mosID>DEV</mosID><ncsID>NCS</ncsID><messageID>1"
+                          "</messageID><roReq><roID>A</roID><mosExternalMetadata><mosPayload>");
+    for (int i = 0; i < items; i++) {
+        memcpy(msg + n, "<i>x</i>", 8);
+        n += 8;
+    }
+    n += (size_t)snprintf(msg + n, 128, "</mosPayload></mosExternalMetadata></roReq></mos>");
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(fd, msg + off, n - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    char buf[256];
+    while (read(fd, buf, sizeof(buf)) > 0) /* until the endpoint goes */
+        ;
+    free(msg);
+    close(fd);
 }

@@ -31,4 +31,12 @@ const char *tu_shared_path(const char *rel);
 /* Reads a whole file; fails the test if it cannot. Caller frees. */
 uint8_t *tu_read(const char *path, size_t *len);
 
+/* A free TCP port on 127.0.0.1 (bound, read, closed). */
+uint16_t tu_free_port(void);
+
+/* On a thread of its own: connects to 127.0.0.1:port (retrying for 5 s),
+ * writes one well-formed MOS 2.x roReq whose mosPayload holds items
+ * <i>x</i> elements (UTF-8), then reads until the endpoint closes. */
+void tu_send_big_roreq(uint16_t port, int items);
+
 #endif
