@@ -128,11 +128,9 @@ enum cg_err cg__mos_xml_unescape(const uint8_t *src, size_t n, char *dst, size_t
 
 /* cg_mos_validate without the default limits: the caller ran cg_mos_scan
  * with its own (mos4/flow.c, with the endpoint's), so the well-formedness
- * check (wf.c) runs with the largest the options allow. Safe on any thread;
- * cg__mos_validate_init() has nothing left to do (it prepared libxml2). */
+ * check (wf.c) runs with the largest the options allow. Safe on any thread. */
 enum cg_err cg__mos_validate_xml(enum cg_mos_encoding enc, const void *msg, size_t len,
                                  uint64_t *err_offset);
-void cg__mos_validate_init(void);
 
 /* The check validate.c did before wf.c, kept as the oracle for
  * fuzz/fuzz_mos_wf.c, the unit tests and bench/codec (never on the message

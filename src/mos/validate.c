@@ -83,8 +83,6 @@ static void silent(void *ctx, const char *msg, ...)
     (void)ctx, (void)msg;
 }
 
-void cg__mos_validate_init(void) {}
-
 void cg__mos_validate_libxml2_init(void) { xmlInitParser(); }
 
 enum cg_err cg_mos_check(enum cg_mos_encoding enc, const void *msg, size_t len,

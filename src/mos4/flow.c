@@ -546,7 +546,6 @@ static bool validated(struct mos4_lane *l, enum cg_mos_encoding enc, const char 
             j->len = len;
             j->enc = enc;
             j->lane = l;
-            cg__mos_validate_init(); /* libxml2's globals, on this thread first */
             if (cg__bg_queue(ep->ctx, &j->bg, vjob_work, vjob_after) == CG_OK) {
                 l->vjob = j;
                 return false;
