@@ -1,7 +1,9 @@
 /* The journal of an IN lane (kept whenever there is a state directory). With
  * the journal option (cg_mos_endpoint_config_set_journal) every request we
  * accept is appended before the application sees it; without it, each request
- * as it is delivered. Every answer is appended before the peer sees it. After
+ * with a messageID as it is delivered (the flow core asks for no record of
+ * one without: found by messageID only, nothing would read it). Every
+ * answer recorded is appended before the peer sees it. After
  * a restart the answers rebuild the memory of answered messageIDs (M-22: a
  * repeat gets the stored answer, never a second delivery); requests without an
  * answer are delivered again at once, in order (journal option), or
