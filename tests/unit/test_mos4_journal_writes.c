@@ -20,7 +20,7 @@
 
 /* ---- what the lane sends, and the journal's writes ---- */
 
-#define MAX_SENT 64
+#define MAX_SENT 512
 static char *sent[MAX_SENT];
 static size_t nsent;
 static const struct mos4_lane *g_lane; /* whose journal's writes are counted */
