@@ -142,11 +142,12 @@ static const EVP_MD *sha256(void)
 
 /* One digest context kept between requests, so a digest makes none (with
  * the implicit fetch, 3 allocations a digest; OpenSSL 3.0's EVP_DigestInit_ex
- * still remakes the provider's 112-byte context at each init). Every loop thread hashes (take, journal replay; two contexts
- * may run on two threads): a thread takes it by an atomic exchange, so it
- * is never shared, and puts it back when done; one that finds none makes
- * its own, and frees it if another was put back meanwhile. It holds no
- * state from one use to the next: each digest starts with an init. */
+ * still remakes the provider's 112-byte context at each init). Every loop
+ * thread hashes (take, journal replay; two contexts may run on two
+ * threads): a thread takes it by an atomic exchange, so it is never shared,
+ * and puts it back when done; one that finds none makes its own, and frees
+ * it if another was put back meanwhile. It holds no state from one use to
+ * the next: each digest starts with an init. */
 static _Atomic(EVP_MD_CTX *) spare_ctx;
 
 static EVP_MD_CTX *ctx_take(void)
