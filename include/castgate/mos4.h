@@ -246,9 +246,11 @@ CG_API enum cg_err cg_mos_endpoint_config_set_silent_reset(struct cg_mos_endpoin
  * one with the application), and after a restart those without an answer are
  * delivered again at once, in their order (same messageID, marked repeat),
  * without waiting for the peer to repeat them. Off (default): they are
- * delivered again only when the peer repeats them. Either way a request the
- * journal cannot record (disk full, I/O error) is refused with a NACK naming
- * the reason, never delivered or acknowledged without its record; records
+ * delivered again only when the peer repeats them, and a request without a
+ * messageID (legacy gear, M-11) is not recorded, nor its answer (a repeat is
+ * known by its messageID: nothing would read them). Either way a request the
+ * journal records is refused with a NACK naming the reason when it cannot
+ * (disk full, I/O error), never delivered or acknowledged without it; records
  * carry a CRC32C, and a damaged one is skipped alone at the next start
  * (logged; the damaged file is kept beside as <name>.journal.damaged). */
 CG_API enum cg_err cg_mos_endpoint_config_set_journal(struct cg_mos_endpoint_config *cfg, bool on);

@@ -434,10 +434,12 @@ static void deliver_now(struct cg_flow *f, const struct cg_flow_held *h, bool ke
 
 /* Without the journal option, a request is recorded as it is delivered (a
  * restart then knows it was delivered: M-22); with it, it was recorded when
- * accepted. */
+ * accepted. Without the option, records are only looked up by messageID
+ * (cg__flow_replay_delivered, cg__flow_replay_answer): a request without one
+ * is not recorded, nor its answer (cg__flow_app_answer). */
 static void deliver(struct cg_flow *f, const struct cg_flow_held *h, bool kept, bool repeat)
 {
-    if (f->cfg.record && !f->cfg.journal) {
+    if (f->cfg.record && !f->cfg.journal && h->has_id) {
         ask_journal(f, h);
         f->jdeliver = true;
         f->jkept = kept;
@@ -642,7 +644,7 @@ enum cg_err cg__flow_app_answer(struct cg_flow *f, uint64_t now_ms, uint64_t tok
         s->answered = true;
         s->answer = answer;
     }
-    if (f->cfg.record) { /* on disk before the peer hears it */
+    if (f->cfg.record && (f->cfg.journal || h->has_id)) { /* on disk before the peer hears it */
         struct cg_flow_act *a = emit(f, CG_FLOW_A_JOURNAL_ANSWER, CG_FLOW_IN);
         a->answer = answer;
         copy_id(a->msgid, h->msgid);

@@ -70,7 +70,8 @@ struct cg_flow_config {
     uint32_t id_block;         /* messageIDs reserved at a time (M-11); 0: CG_FLOW_ID_BLOCK */
     size_t max_held;           /* <= CG_FLOW_HELD_MAX */
     bool record;               /* a journal exists: each request recorded before the application
-                                  sees it, each answer before the peer does */
+                                  sees it, each answer before the peer does (without journal:
+                                  those with a messageID, the key a restart finds them by) */
     bool journal;              /* (implies record) every request recorded when accepted, and
                                   held requests go on while the peer is away */
     bool redeliver;            /* a repeat of one delivered before a restart: delivered again */

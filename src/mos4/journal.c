@@ -1,7 +1,9 @@
 /* The journal of an IN lane (kept whenever there is a state directory). With
  * the journal option (cg_mos_endpoint_config_set_journal) every request we
  * accept is appended before the application sees it; without it, each request
- * as it is delivered. Every answer is appended before the peer sees it. After
+ * with a messageID as it is delivered (the flow core asks for no record of
+ * one without: found by messageID only, nothing would read it). Every
+ * answer recorded is appended before the peer sees it. After
  * a restart the answers rebuild the memory of answered messageIDs (M-22: a
  * repeat gets the stored answer, never a second delivery); requests without an
  * answer are delivered again at once, in order (journal option), or
@@ -122,19 +124,57 @@ static bool digest_utf8(EVP_MD_CTX *x, const uint8_t *p, size_t len)
     return cg_mos_conv_finish(&c) == CG_OK;
 }
 
+/* SHA-256, fetched from the providers once per process (an EVP_sha256()
+ * would be fetched again at every EVP_DigestInit: OpenSSL 3's implicit
+ * fetch, a lock and a lookup per request). Never freed: OpenSSL's own exit
+ * handler tears its providers down and a free after it would touch freed
+ * memory; NULL if the fetch failed (EVP_sha256() then, as before). */
+static EVP_MD *sha256_md;
+
+static void sha256_fetch(void) { sha256_md = EVP_MD_fetch(NULL, "SHA2-256", NULL); }
+
+static const EVP_MD *sha256(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sha256_fetch);
+    return sha256_md != NULL ? sha256_md : EVP_sha256();
+}
+
+/* One digest context kept between requests, so a digest makes none (with
+ * the implicit fetch, 3 allocations a digest; OpenSSL 3.0's EVP_DigestInit_ex
+ * still remakes the provider's 112-byte context at each init). Every loop
+ * thread hashes (take, journal replay; two contexts may run on two
+ * threads): a thread takes it by an atomic exchange, so it is never shared,
+ * and puts it back when done; one that finds none makes its own, and frees
+ * it if another was put back meanwhile. It holds no state from one use to
+ * the next: each digest starts with an init. */
+static _Atomic(EVP_MD_CTX *) spare_ctx;
+
+static EVP_MD_CTX *ctx_take(void)
+{
+    EVP_MD_CTX *x = atomic_exchange(&spare_ctx, NULL);
+    return x != NULL ? x : EVP_MD_CTX_new();
+}
+
+static void ctx_give_back(EVP_MD_CTX *x, bool ok)
+{
+    EVP_MD_CTX *none = NULL;
+    if (x != NULL && (!ok || !atomic_compare_exchange_strong(&spare_ctx, &none, x)))
+        EVP_MD_CTX_free(x); /* after a failure: not kept (its state is unknown) */
+}
+
 void cg__mos4_digest(const void *data, size_t len, uint8_t out[CG_MOS4_DIGEST])
 {
     uint8_t md[EVP_MAX_MD_SIZE];
     unsigned n = 0;
-    bool ok = false;
-    if (cg__mos4_enc_of(data, len) == CG_MOS_UCS2BE) {
-        ok = EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) == 1;
-    } else {
-        EVP_MD_CTX *x = EVP_MD_CTX_new();
-        ok = x != NULL && EVP_DigestInit_ex(x, EVP_sha256(), NULL) == 1 &&
-             digest_utf8(x, data, len) && EVP_DigestFinal_ex(x, md, &n) == 1;
-        EVP_MD_CTX_free(x);
-    }
+    EVP_MD_CTX *x = ctx_take();
+    bool ok = x != NULL && EVP_DigestInit_ex(x, sha256(), NULL) == 1;
+    if (ok && cg__mos4_enc_of(data, len) == CG_MOS_UCS2BE)
+        ok = EVP_DigestUpdate(x, data, len) == 1;
+    else if (ok)
+        ok = digest_utf8(x, data, len);
+    ok = ok && EVP_DigestFinal_ex(x, md, &n) == 1;
+    ctx_give_back(x, ok);
     if (!ok || n < CG_MOS4_DIGEST)
         memset(md, 0, sizeof(md)); /* never in practice; an all-zero digest matches nothing real */
     memcpy(out, md, CG_MOS4_DIGEST);

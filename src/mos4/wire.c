@@ -83,28 +83,44 @@ static enum cg_err append_as(struct cg_buf *b, enum cg_mos_encoding to,
     return CG_OK;
 }
 
+/* The head of our envelope ("<mos>…</mos>" around nothing, UTF-8) is put
+ * together on the stack, in a cg_buf whose cap is its max: an append past
+ * the room fails (CG_ETOOBIG, cg__buf_reserve) and never reallocates it.
+ * WRAP_HEAD_STACK holds every head valid IDs make: two IDs of CG_MOS_ID_MAX
+ * characters all escaped (6 bytes: &quot;) and a messageID of the core's 63
+ * characters likewise, 64 + 2 * 768 + 378 = 1978 bytes. A longer one (no
+ * peer sends it) is made on the heap, as every head was before. */
+#define WRAP_HEAD_STACK 2048
+
 /* M-20: our envelope (mosID, ncsID, messageID) around the original element
  * bytes, in `to`: the element is copied once, converted only when the two
- * encodings differ (issue 13 items 4 and 6). */
+ * encodings differ (issue 13 items 4 and 6); the message's buffer is the
+ * only allocation. */
 enum cg_err cg__mos4_wrap_enc(const struct mos4_lane *l, enum cg_mos_encoding to,
                               enum cg_mos_encoding from, const void *elem, size_t elen,
                               const char *msgid, struct cg_buf *out)
 {
-    struct cg_buf head;
-    cg__buf_init(&head, 0);
-    enum cg_err rc = cg__mos4_wrap(l, "", 0, msgid, &head); /* "<mos>…</mos>" around nothing */
+    uint8_t room[WRAP_HEAD_STACK];
+    struct cg_buf stack = {.data = room, .cap = sizeof(room), .max = sizeof(room)}, heap;
+    cg__buf_init(&heap, 0);
+    const struct cg_buf *head = &stack;
+    enum cg_err rc = cg__mos4_wrap(l, "", 0, msgid, &stack);
+    if (rc == CG_ETOOBIG) {
+        head = &heap;
+        rc = cg__mos4_wrap(l, "", 0, msgid, &heap);
+    }
     if (rc == CG_OK) {
         size_t body = from == to ? elen : from == CG_MOS_UCS2BE ? elen / 2 * 3 : elen * 2;
-        rc = body <= SIZE_MAX / 2 - head.len * 2 ? cg__buf_reserve(out, head.len * 2 + body)
+        rc = body <= SIZE_MAX / 2 - head->len * 2 ? cg__buf_reserve(out, head->len * 2 + body)
                                                   : CG_ERANGE; /* one allocation */
     }
     if (rc == CG_OK)
-        rc = append_as(out, to, CG_MOS_UTF8, head.data, head.len - 6);
+        rc = append_as(out, to, CG_MOS_UTF8, head->data, head->len - 6);
     if (rc == CG_OK)
         rc = append_as(out, to, from, elem, elen);
     if (rc == CG_OK)
         rc = append_as(out, to, CG_MOS_UTF8, "</mos>", 6);
-    cg__buf_free(&head);
+    cg__buf_free(&heap);
     return rc;
 }
 
