@@ -151,38 +151,21 @@ static void refuse(struct fconn *fc, int status, const char *reason, unsigned al
     cg__conn_drain_and_close(&fc->conn);
 }
 
-static bool token_list_ok(const char *v)
-{
-    for (; *v != '\0'; v++)
-        if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') || (*v >= '0' && *v <= '9') ||
-              *v == '-' || *v == ',' || *v == ' ' || *v == '_'))
-            return false;
-    return true;
-}
-
 /* A CORS preflight from a configured origin (B-25), answered here. */
 static bool preflight(struct fconn *fc, unsigned methods)
 {
     const struct cg_http_request *r = &fc->hp.req;
-    const char *hdrs = cg__http_request_header(r, "Access-Control-Request-Headers");
-    if (r->method_bit != CG_HTTP_OPTIONS ||
-        cg__http_request_header(r, "Access-Control-Request-Method") == NULL ||
-        cg__http_cors_match(&fc->f->srv->policy, cg__http_request_header(r, "Origin")) == NULL)
-        return false;
     struct cg_http_response res;
     cg__http_response_init(&res);
-    char allow[96];
-    cg__http_allow_string(methods, allow, sizeof(allow));
-    cg_http_response_add_header(&res, "Access-Control-Allow-Methods", allow);
-    if (hdrs != NULL && token_list_ok(hdrs))
-        cg_http_response_add_header(&res, "Access-Control-Allow-Headers", hdrs);
-    cg_http_response_add_header(&res, "Access-Control-Max-Age", "600");
-    res.close = !r->keep_alive;
-    answer(fc, &res);
+    bool is = cg__http_preflight(r, &fc->f->srv->policy, methods, &res);
+    if (is) {
+        res.close = !r->keep_alive;
+        answer(fc, &res);
+    }
     cg__http_response_free(&res);
-    if (!r->keep_alive)
+    if (is && !r->keep_alive)
         cg__conn_drain_and_close(&fc->conn);
-    return true;
+    return is;
 }
 
 /* ---- backend connections ---- */

@@ -120,5 +120,12 @@ enum { CG_HTTP_PCT_SHORT = -1, /* '%' without two characters after it */
 int cg__http_pct_next(const char *s, size_t n, size_t *i, bool plus_is_space);
 
 const char *cg__http_cors_match(const struct cg_http_policy *pol, const char *origin);
+/* A CORS preflight (B-25): true when req is one (OPTIONS with
+ * Access-Control-Request-Method) from an origin pol allows; res (initialised)
+ * then has its headers for a route allowing route_methods: Allow-Methods,
+ * Allow-Headers (the requested ones, when they are a plain token list) and
+ * Max-Age. False: res untouched. */
+bool cg__http_preflight(const struct cg_http_request *req, const struct cg_http_policy *pol,
+                        unsigned route_methods, struct cg_http_response *res);
 
 #endif

@@ -73,36 +73,16 @@ static void reject(struct cg_wconn *c, int status, const char *reason)
 
 /* ---- HTTP routes ---- */
 
-static bool token_list_ok(const char *v)
-{
-    for (; *v != '\0'; v++)
-        if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') || (*v >= '0' && *v <= '9') ||
-              *v == '-' || *v == ',' || *v == ' ' || *v == '_'))
-            return false;
-    return true;
-}
-
 /* A CORS preflight from an allowed origin (B-25); false if this is not one. */
 static bool preflight(struct cg_wconn *c, const struct cg_route *rt)
 {
-    const struct cg_http_request *r = &c->hp.req;
-    const char *origin = cg__http_request_header(r, "Origin");
-    const char *want = cg__http_request_header(r, "Access-Control-Request-Method");
-    const char *hdrs = cg__http_request_header(r, "Access-Control-Request-Headers");
-    if (r->method_bit != CG_HTTP_OPTIONS || want == NULL ||
-        cg__http_cors_match(&c->srv->policy, origin) == NULL)
-        return false;
     struct cg_http_response res;
     cg__http_response_init(&res);
-    char allow[96];
-    cg__http_allow_string(route_methods(rt), allow, sizeof(allow));
-    cg_http_response_add_header(&res, "Access-Control-Allow-Methods", allow);
-    if (hdrs != NULL && token_list_ok(hdrs))
-        cg_http_response_add_header(&res, "Access-Control-Allow-Headers", hdrs);
-    cg_http_response_add_header(&res, "Access-Control-Max-Age", "600");
-    send_response(c, &res);
+    bool is = cg__http_preflight(&c->hp.req, &c->srv->policy, route_methods(rt), &res);
+    if (is)
+        send_response(c, &res);
     cg__http_response_free(&res);
-    return true;
+    return is;
 }
 
 static void serve_http(struct cg_wconn *c, const struct cg_route *rt)
