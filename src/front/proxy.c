@@ -110,15 +110,7 @@ static void log_refusal(struct fconn *fc, int status, const char *reason)
 
 static void answer(struct fconn *fc, struct cg_http_response *res)
 {
-    struct cg_buf out;
-    cg__buf_init(&out, 0);
-    const struct cg_http_request *req = fc->hp.req.path != NULL ? &fc->hp.req : NULL;
-    enum cg_err rc = cg__http_response_write(res, req, &fc->f->srv->policy, &out);
-    if (rc == CG_OK)
-        rc = cg__conn_write(&fc->conn, out.data, out.len);
-    cg__buf_free(&out);
-    if (rc != CG_OK)
-        cg__conn_close(&fc->conn, "response failed");
+    cg__wss_respond(&fc->conn, &fc->hp.req, &fc->f->srv->policy, res);
 }
 
 /* A refusal or a gateway error: the connection closes after it (the rest of
@@ -127,19 +119,7 @@ static void refuse(struct fconn *fc, int status, const char *reason, unsigned al
 {
     struct cg_http_response res;
     cg__http_response_init(&res);
-    res.close = true;
-    char body[256];
-    int n = snprintf(body, sizeof(body), "%d %s: %s\n", status, cg__http_status_text(status),
-                     reason);
-    cg_http_response_set(&res, status, "text/plain; charset=utf-8", body, (size_t)n);
-    if (status == 405) {
-        char a[96];
-        cg__http_allow_string(allow, a, sizeof(a));
-        cg_http_response_add_header(&res, "Allow", a);
-    } else if (status == 426) {
-        cg_http_response_add_header(&res, "Upgrade", "websocket");
-        cg_http_response_add_header(&res, "Sec-WebSocket-Version", "13");
-    }
+    cg__http_refusal(&res, status, reason, allow);
     if (status >= 500)
         fc->f->st.bad_gateway++;
     else

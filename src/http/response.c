@@ -123,6 +123,25 @@ const char *cg__http_cors_match(const struct cg_http_policy *pol, const char *or
     return NULL;
 }
 
+void cg__http_refusal(struct cg_http_response *res, int status, const char *reason,
+                      unsigned allow_methods)
+{
+    char body[256];
+    int n = snprintf(body, sizeof(body), "%d %s: %s\n", status, cg__http_status_text(status),
+                     reason);
+    res->close = true;
+    cg_http_response_set(res, status, "text/plain; charset=utf-8", body,
+                         n < 0 ? 0 : (size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1);
+    if (status == 405) {
+        char allow[96];
+        cg__http_allow_string(allow_methods, allow, sizeof(allow));
+        cg_http_response_add_header(res, "Allow", allow);
+    } else if (status == 426) {
+        cg_http_response_add_header(res, "Upgrade", "websocket");
+        cg_http_response_add_header(res, "Sec-WebSocket-Version", "13");
+    }
+}
+
 /* Header names a preflight may ask for, echoed only if this plain. */
 static bool token_list_ok(const char *v)
 {

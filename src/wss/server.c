@@ -36,35 +36,17 @@ static void log_rejected(struct cg_wconn *c, int status, const char *reason)
 
 static void send_response(struct cg_wconn *c, struct cg_http_response *res)
 {
-    struct cg_buf out;
-    cg__buf_init(&out, 0);
-    const struct cg_http_request *req = c->hp.req.path != NULL ? &c->hp.req : NULL;
-    enum cg_err rc = cg__http_response_write(res, req, &c->srv->policy, &out);
-    if (rc == CG_OK)
-        rc = cg__conn_write(&c->conn, out.data, out.len);
-    cg__buf_free(&out);
-    if (rc != CG_OK)
-        cg__conn_close(&c->conn, "response failed");
+    cg__wss_respond(&c->conn, &c->hp.req, &c->srv->policy, res);
 }
 
 static void reject(struct cg_wconn *c, int status, const char *reason)
 {
     struct cg_http_response res;
     cg__http_response_init(&res);
-    res.close = true; /* after a refusal the rest of the stream is not trusted */
-    char body[256];
-    int n = snprintf(body, sizeof(body), "%d %s: %s\n", status, cg__http_status_text(status), reason);
-    cg_http_response_set(&res, status, "text/plain; charset=utf-8", body, (size_t)n);
-    if (status == 405) {
-        char allow[96];
-        cg__http_allow_string(route_methods(find_route(c->srv, c->hp.req.path)), allow, sizeof(allow));
-        cg_http_response_add_header(&res, "Allow", allow); /* RFC 9110: may be empty */
-    } else if (status == 426) { /* RFC 6455 §4.2.2 */
-        cg_http_response_add_header(&res, "Upgrade", "websocket");
-        cg_http_response_add_header(&res, "Sec-WebSocket-Version", "13");
-    } else if (status == 503) {
+    cg__http_refusal(&res, status, reason,
+                     status == 405 ? route_methods(find_route(c->srv, c->hp.req.path)) : 0);
+    if (status == 503)
         cg_http_response_add_header(&res, "Retry-After", "1");
-    }
     log_rejected(c, status, reason);
     send_response(c, &res);
     cg__http_response_free(&res);
