@@ -91,10 +91,3 @@ enum cg_err cg__cur_find(const struct cg_cur *c, uint8_t ch, size_t *n)
     *n = (size_t)(at - (c->p + c->off));
     return CG_OK;
 }
-
-struct cg_cur cg__cur_window(const struct cg_cur *c, size_t max)
-{
-    struct cg_cur w;
-    cg__cur_init(&w, c->p + c->off, cg__cur_left(c) < max ? cg__cur_left(c) : max);
-    return w;
-}

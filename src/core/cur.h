@@ -53,6 +53,11 @@ size_t cg__cur_trim_any(struct cg_cur *c, const char *set);
 enum cg_err cg__cur_find(const struct cg_cur *c, uint8_t ch, size_t *n);
 /* A cursor over the next bytes of c, at most max of them (c not moved): a
  * bound on how far a header or a search may run. Its off counts from c's. */
-struct cg_cur cg__cur_window(const struct cg_cur *c, size_t max);
+static inline struct cg_cur cg__cur_window(const struct cg_cur *c, size_t max)
+{
+    struct cg_cur w;
+    cg__cur_init(&w, c->p + c->off, cg__cur_left(c) < max ? cg__cur_left(c) : max);
+    return w;
+}
 
 #endif
