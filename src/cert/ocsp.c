@@ -29,9 +29,10 @@ enum cg_err cg__ocsp_parse_request(const uint8_t *der, size_t len, OCSP_REQUEST 
     return CG_OK;
 }
 
-static enum cg_err status_response(int status, uint8_t **out, size_t *out_len)
+/* A response of status (with bs for a successful one, else NULL) as DER. */
+static enum cg_err response_der(int status, OCSP_BASICRESP *bs, uint8_t **out, size_t *out_len)
 {
-    OCSP_RESPONSE *r = OCSP_response_create(status, NULL);
+    OCSP_RESPONSE *r = OCSP_response_create(status, bs);
     CG_CHECK(r != NULL, CG_ENOMEM);
     unsigned char *der = NULL;
     int n = i2d_OCSP_RESPONSE(r, &der);
@@ -121,15 +122,7 @@ static enum cg_err sign_response(const struct cg_ocsp_signer *s, OCSP_BASICRESP 
      * signer. The signer's certificate goes into the response either way, as
      * openssl ocsp does: verifiers (OCSP_basic_verify) look for it there. */
     CG_CHECK(OCSP_basic_sign(bs, s->signer, s->key, EVP_sha256(), NULL, 0) == 1, CG_ETLS);
-    OCSP_RESPONSE *resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
-    CG_CHECK(resp != NULL, CG_ENOMEM);
-    unsigned char *der = NULL;
-    int n = i2d_OCSP_RESPONSE(resp, &der);
-    OCSP_RESPONSE_free(resp);
-    CG_CHECK(n > 0, CG_ENOMEM);
-    *out = der;
-    *out_len = (size_t)n;
-    return CG_OK;
+    return response_der(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs, out, out_len);
 }
 
 enum cg_err cg__ocsp_answer(const struct cg_ocsp_signer *s, const struct cg_db *db,
@@ -143,7 +136,7 @@ enum cg_err cg__ocsp_answer(const struct cg_ocsp_signer *s, const struct cg_db *
     CG_CHECK(s != NULL && db != NULL && out != NULL && out_len != NULL, CG_EINVAL);
     *out = NULL;
     if (cg__ocsp_parse_request(der, len, &req) != CG_OK)
-        return status_response(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, out, out_len);
+        return response_der(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, NULL, out, out_len);
     bs = OCSP_BASICRESP_new();
     now = ASN1_TIME_set(NULL, now_t);
     next = ASN1_TIME_set(NULL, now_t + (time_t)(s->validity_s ? s->validity_s : 3600));
@@ -159,7 +152,7 @@ enum cg_err cg__ocsp_answer(const struct cg_ocsp_signer *s, const struct cg_db *
 out:
     if (rc != CG_OK) {
         ERR_clear_error();
-        rc = status_response(OCSP_RESPONSE_STATUS_INTERNALERROR, out, out_len);
+        rc = response_der(OCSP_RESPONSE_STATUS_INTERNALERROR, NULL, out, out_len);
     }
     ASN1_TIME_free(now);
     ASN1_TIME_free(next);

@@ -363,16 +363,26 @@ out:
     return rc;
 }
 
+/* A heartbeat with the time now, its answer awaited (exchange): the verdict
+ * on the answer (M-10), why in why. */
+static enum cg_check_verdict heartbeat(struct m4run *run, struct m4conn *c, char *id, size_t idsz,
+                                       struct cg_m4_seen *ans, char *why, size_t whysz)
+{
+    char body[128], when[32] = "";
+    cg_mos_format_time((int64_t)time(NULL) * 1000, when, sizeof(when));
+    snprintf(body, sizeof(body), "<heartbeat><time>%s</time></heartbeat>", when);
+    exchange(run, c, body, id, idsz, ans);
+    return cg__m4_heartbeat_verdict(ans, why, whysz);
+}
+
 static enum cg_err heartbeat_and_keepalive(struct m4run *run, struct m4conn *c)
 {
     enum cg_err rc = CG_OK;
-    char id[16] = "", body[128], when[32] = "", why[256], what[64];
+    char id[16] = "", why[256], what[64];
     struct cg_m4_seen ans = {0};
-    cg_mos_format_time((int64_t)time(NULL) * 1000, when, sizeof(when));
-    snprintf(body, sizeof(body), "<heartbeat><time>%s</time></heartbeat>", when);
-    exchange(run, c, body, id, sizeof(id), &ans);
+    enum cg_check_verdict v = heartbeat(run, c, id, sizeof(id), &ans, why, sizeof(why));
     snprintf(what, sizeof(what), "%s: heartbeat answered", ch_name(c->ch));
-    ADD("M-10", cg__m4_heartbeat_verdict(&ans, why, sizeof(why)), what, "%s", why);
+    ADD("M-10", v, what, "%s", why);
     cg__m4_seen_free(&ans);
     /* M-09: a keepAlive, then silence for quiet_ms */
     if (send_msg(run, c, NULL, "<keepAlive/>") == CG_OK) {
@@ -625,12 +635,9 @@ static bool all_dialled(const void *p)
 static enum cg_err judge_incoming(struct m4run *run, struct m4conn *c)
 {
     enum cg_err rc = CG_OK;
-    char id[16] = "", body[128], when[32] = "", why[256], what[96];
+    char id[16] = "", why[256], what[96];
     struct cg_m4_seen ans = {0};
-    cg_mos_format_time((int64_t)time(NULL) * 1000, when, sizeof(when));
-    snprintf(body, sizeof(body), "<heartbeat><time>%s</time></heartbeat>", when);
-    exchange(run, c, body, id, sizeof(id), &ans);
-    enum cg_check_verdict v = cg__m4_heartbeat_verdict(&ans, why, sizeof(why));
+    enum cg_check_verdict v = heartbeat(run, c, id, sizeof(id), &ans, why, sizeof(why));
     snprintf(what, sizeof(what), "%s: the peer dialled passive=true, answers on it", ch_name(c->ch));
     ADD("M-08", v, what, "we sent heartbeat %s on its connection: %s", id, why);
     cg__m4_seen_free(&ans);

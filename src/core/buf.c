@@ -5,40 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum cg_err cg__cur_u8(struct cg_cur *c, uint8_t *v)
-{
-    CG_CHECK(cg__cur_left(c) >= 1, CG_EAGAIN);
-    *v = c->p[c->off++];
-    return CG_OK;
-}
-
-enum cg_err cg__cur_u16be(struct cg_cur *c, uint16_t *v)
-{
-    CG_CHECK(cg__cur_left(c) >= 2, CG_EAGAIN);
-    *v = (uint16_t)((c->p[c->off] << 8) | c->p[c->off + 1]);
-    c->off += 2;
-    return CG_OK;
-}
-
-enum cg_err cg__cur_u64be(struct cg_cur *c, uint64_t *v)
-{
-    CG_CHECK(cg__cur_left(c) >= 8, CG_EAGAIN);
-    uint64_t x = 0;
-    for (unsigned i = 0; i < 8; i++)
-        x = (x << 8) | c->p[c->off + i];
-    *v = x;
-    c->off += 8;
-    return CG_OK;
-}
-
-enum cg_err cg__cur_bytes(struct cg_cur *c, size_t n, const uint8_t **p)
-{
-    CG_CHECK(cg__cur_left(c) >= n, CG_EAGAIN);
-    *p = c->p + c->off;
-    c->off += n;
-    return CG_OK;
-}
-
 void cg__buf_init(struct cg_buf *b, size_t max)
 {
     memset(b, 0, sizeof(*b));

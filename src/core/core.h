@@ -2,6 +2,8 @@
 #ifndef CG_CORE_H
 #define CG_CORE_H
 
+#include "core/cur.h" /* the byte cursor all wire parsing goes through */
+
 #include <castgate/castgate.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -120,24 +122,6 @@ enum cg_err cg__write_all(int fd, const void *data, size_t len);
  * removed). */
 enum cg_err cg__file_replace(const char *path, const void *data, size_t len, unsigned mode,
                              unsigned flags);
-
-/* ---- byte cursor: all wire parsing goes through one (buf.c) ---- */
-struct cg_cur {
-    const uint8_t *p;
-    size_t len;
-    size_t off;
-};
-static inline void cg__cur_init(struct cg_cur *c, const void *p, size_t len)
-{
-    c->p = (const uint8_t *)p;
-    c->len = len;
-    c->off = 0;
-}
-static inline size_t cg__cur_left(const struct cg_cur *c) { return c->len - c->off; }
-enum cg_err cg__cur_u8(struct cg_cur *c, uint8_t *v);
-enum cg_err cg__cur_u16be(struct cg_cur *c, uint16_t *v);
-enum cg_err cg__cur_u64be(struct cg_cur *c, uint64_t *v);
-enum cg_err cg__cur_bytes(struct cg_cur *c, size_t n, const uint8_t **p);
 
 /* ---- growable byte buffer with a hard cap (buf.c) ---- */
 struct cg_buf {

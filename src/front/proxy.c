@@ -110,15 +110,7 @@ static void log_refusal(struct fconn *fc, int status, const char *reason)
 
 static void answer(struct fconn *fc, struct cg_http_response *res)
 {
-    struct cg_buf out;
-    cg__buf_init(&out, 0);
-    const struct cg_http_request *req = fc->hp.req.path != NULL ? &fc->hp.req : NULL;
-    enum cg_err rc = cg__http_response_write(res, req, &fc->f->srv->policy, &out);
-    if (rc == CG_OK)
-        rc = cg__conn_write(&fc->conn, out.data, out.len);
-    cg__buf_free(&out);
-    if (rc != CG_OK)
-        cg__conn_close(&fc->conn, "response failed");
+    cg__wss_respond(&fc->conn, &fc->hp.req, &fc->f->srv->policy, res);
 }
 
 /* A refusal or a gateway error: the connection closes after it (the rest of
@@ -127,19 +119,7 @@ static void refuse(struct fconn *fc, int status, const char *reason, unsigned al
 {
     struct cg_http_response res;
     cg__http_response_init(&res);
-    res.close = true;
-    char body[256];
-    int n = snprintf(body, sizeof(body), "%d %s: %s\n", status, cg__http_status_text(status),
-                     reason);
-    cg_http_response_set(&res, status, "text/plain; charset=utf-8", body, (size_t)n);
-    if (status == 405) {
-        char a[96];
-        cg__http_allow_string(allow, a, sizeof(a));
-        cg_http_response_add_header(&res, "Allow", a);
-    } else if (status == 426) {
-        cg_http_response_add_header(&res, "Upgrade", "websocket");
-        cg_http_response_add_header(&res, "Sec-WebSocket-Version", "13");
-    }
+    cg__http_refusal(&res, status, reason, allow);
     if (status >= 500)
         fc->f->st.bad_gateway++;
     else
@@ -151,38 +131,21 @@ static void refuse(struct fconn *fc, int status, const char *reason, unsigned al
     cg__conn_drain_and_close(&fc->conn);
 }
 
-static bool token_list_ok(const char *v)
-{
-    for (; *v != '\0'; v++)
-        if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') || (*v >= '0' && *v <= '9') ||
-              *v == '-' || *v == ',' || *v == ' ' || *v == '_'))
-            return false;
-    return true;
-}
-
 /* A CORS preflight from a configured origin (B-25), answered here. */
 static bool preflight(struct fconn *fc, unsigned methods)
 {
     const struct cg_http_request *r = &fc->hp.req;
-    const char *hdrs = cg__http_request_header(r, "Access-Control-Request-Headers");
-    if (r->method_bit != CG_HTTP_OPTIONS ||
-        cg__http_request_header(r, "Access-Control-Request-Method") == NULL ||
-        cg__http_cors_match(&fc->f->srv->policy, cg__http_request_header(r, "Origin")) == NULL)
-        return false;
     struct cg_http_response res;
     cg__http_response_init(&res);
-    char allow[96];
-    cg__http_allow_string(methods, allow, sizeof(allow));
-    cg_http_response_add_header(&res, "Access-Control-Allow-Methods", allow);
-    if (hdrs != NULL && token_list_ok(hdrs))
-        cg_http_response_add_header(&res, "Access-Control-Allow-Headers", hdrs);
-    cg_http_response_add_header(&res, "Access-Control-Max-Age", "600");
-    res.close = !r->keep_alive;
-    answer(fc, &res);
+    bool is = cg__http_preflight(r, &fc->f->srv->policy, methods, &res);
+    if (is) {
+        res.close = !r->keep_alive;
+        answer(fc, &res);
+    }
     cg__http_response_free(&res);
-    if (!r->keep_alive)
+    if (is && !r->keep_alive)
         cg__conn_drain_and_close(&fc->conn);
-    return true;
+    return is;
 }
 
 /* ---- backend connections ---- */

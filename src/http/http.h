@@ -120,5 +120,19 @@ enum { CG_HTTP_PCT_SHORT = -1, /* '%' without two characters after it */
 int cg__http_pct_next(const char *s, size_t n, size_t *i, bool plus_is_space);
 
 const char *cg__http_cors_match(const struct cg_http_policy *pol, const char *origin);
+/* A refusal (B-22, B-24) into res (initialised): status with the text body
+ * "<status> <text>: <reason>\n", the connection to close after it (the rest
+ * of the stream is not trusted); a 405 gets Allow (allow_methods, may be
+ * none: RFC 9110), a 426 Upgrade and Sec-WebSocket-Version (RFC 6455
+ * §4.2.2). */
+void cg__http_refusal(struct cg_http_response *res, int status, const char *reason,
+                      unsigned allow_methods);
+/* A CORS preflight (B-25): true when req is one (OPTIONS with
+ * Access-Control-Request-Method) from an origin pol allows; res (initialised)
+ * then has its headers for a route allowing route_methods: Allow-Methods,
+ * Allow-Headers (the requested ones, when they are a plain token list) and
+ * Max-Age. False: res untouched. */
+bool cg__http_preflight(const struct cg_http_request *req, const struct cg_http_policy *pol,
+                        unsigned route_methods, struct cg_http_response *res);
 
 #endif

@@ -123,6 +123,52 @@ const char *cg__http_cors_match(const struct cg_http_policy *pol, const char *or
     return NULL;
 }
 
+void cg__http_refusal(struct cg_http_response *res, int status, const char *reason,
+                      unsigned allow_methods)
+{
+    char body[256];
+    int n = snprintf(body, sizeof(body), "%d %s: %s\n", status, cg__http_status_text(status),
+                     reason);
+    res->close = true;
+    cg_http_response_set(res, status, "text/plain; charset=utf-8", body,
+                         n < 0 ? 0 : (size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1);
+    if (status == 405) {
+        char allow[96];
+        cg__http_allow_string(allow_methods, allow, sizeof(allow));
+        cg_http_response_add_header(res, "Allow", allow);
+    } else if (status == 426) {
+        cg_http_response_add_header(res, "Upgrade", "websocket");
+        cg_http_response_add_header(res, "Sec-WebSocket-Version", "13");
+    }
+}
+
+/* Header names a preflight may ask for, echoed only if this plain. */
+static bool token_list_ok(const char *v)
+{
+    for (; *v != '\0'; v++)
+        if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') || (*v >= '0' && *v <= '9') ||
+              *v == '-' || *v == ',' || *v == ' ' || *v == '_'))
+            return false;
+    return true;
+}
+
+bool cg__http_preflight(const struct cg_http_request *req, const struct cg_http_policy *pol,
+                        unsigned route_methods, struct cg_http_response *res)
+{
+    const char *hdrs = cg__http_request_header(req, "Access-Control-Request-Headers");
+    if (req->method_bit != CG_HTTP_OPTIONS ||
+        cg__http_request_header(req, "Access-Control-Request-Method") == NULL ||
+        cg__http_cors_match(pol, cg__http_request_header(req, "Origin")) == NULL)
+        return false;
+    char allow[96];
+    cg__http_allow_string(route_methods, allow, sizeof(allow));
+    cg_http_response_add_header(res, "Access-Control-Allow-Methods", allow);
+    if (hdrs != NULL && token_list_ok(hdrs))
+        cg_http_response_add_header(res, "Access-Control-Allow-Headers", hdrs);
+    cg_http_response_add_header(res, "Access-Control-Max-Age", "600");
+    return true;
+}
+
 void cg__http_date(int64_t t, char out[CG_HTTP_DATE_LEN])
 {
     static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};

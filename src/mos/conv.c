@@ -13,39 +13,6 @@ void cg_mos_conv_init(struct cg_mos_conv *c, enum cg_mos_encoding from)
     c->from = (uint8_t)from;
 }
 
-/* Writes cp as UTF-8; returns the length, 0 if it does not fit. */
-static size_t put_utf8(uint8_t *o, size_t room, uint32_t cp)
-{
-    if (cp < 0x80) {
-        if (room < 1)
-            return 0;
-        o[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        if (room < 2)
-            return 0;
-        o[0] = (uint8_t)(0xC0 | (cp >> 6));
-        o[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        if (room < 3)
-            return 0;
-        o[0] = (uint8_t)(0xE0 | (cp >> 12));
-        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    if (room < 4)
-        return 0;
-    o[0] = (uint8_t)(0xF0 | (cp >> 18));
-    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* Writes cp as UTF-16BE; returns the length, 0 if it does not fit. */
 static size_t put_utf16(uint8_t *o, size_t room, uint32_t cp)
 {
@@ -77,7 +44,7 @@ static bool emit(struct cg_mos_conv *c, uint32_t cp, uint8_t *out, size_t cap, s
             return true;
         }
     }
-    size_t n = c->from == CG_MOS_UCS2BE ? put_utf8(out + *o, cap - *o, cp)
+    size_t n = c->from == CG_MOS_UCS2BE ? cg__mos_put_utf8(out + *o, cap - *o, cp)
                                         : put_utf16(out + *o, cap - *o, cp);
     if (n == 0)
         return false;

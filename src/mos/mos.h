@@ -27,6 +27,41 @@ static inline unsigned cg__mos_unit(const uint8_t *p, size_t i, unsigned w)
     return w == 1 ? p[i] : (unsigned)((p[i] << 8) | p[i + 1]);
 }
 
+/* Writes cp (a Unicode scalar value) as UTF-8 at o; returns the length, 0 if
+ * room is too small. Inline: it is the converter's inner loop (conv.c);
+ * xmltext.c uses it for entities. */
+static inline size_t cg__mos_put_utf8(uint8_t *o, size_t room, uint32_t cp)
+{
+    if (cp < 0x80) {
+        if (room < 1)
+            return 0;
+        o[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        if (room < 2)
+            return 0;
+        o[0] = (uint8_t)(0xC0 | (cp >> 6));
+        o[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        if (room < 3)
+            return 0;
+        o[0] = (uint8_t)(0xE0 | (cp >> 12));
+        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    if (room < 4)
+        return 0;
+    o[0] = (uint8_t)(0xF0 | (cp >> 18));
+    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
 static inline bool cg__mos_is_space(unsigned ch)
 {
     return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';

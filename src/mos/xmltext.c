@@ -4,30 +4,6 @@
 
 #include <string.h>
 
-static size_t put_utf8(char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* Parses the entity at src[i] ('&'); returns its length, 0 if invalid. */
 static size_t entity(const uint8_t *src, size_t i, size_t n, uint32_t *cp)
 {
@@ -91,7 +67,7 @@ enum cg_err cg__mos_xml_unescape(const uint8_t *src, size_t n, char *dst, size_t
             size_t l = entity(src, i, n, &cp);
             *why = "invalid entity in an envelope field";
             CG_CHECK(l != 0, CG_EENVELOPE);
-            o += put_utf8(dst + o, cp);
+            o += cg__mos_put_utf8((uint8_t *)dst + o, dstsz - o - 1, cp); /* fits: checked above */
             i += l;
             chars++;
         } else {

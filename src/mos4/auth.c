@@ -91,47 +91,52 @@ struct cg_auth {
 
 /* ---- the Authorization header (RFC 7617) ---- */
 
+/* The base64 alphabet (RFC 4648 §4, Table 1): a character's value is its
+ * place here. */
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
 static int b64_value(uint8_t c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
+    const char *at = memchr(b64_alphabet, c, sizeof(b64_alphabet) - 1); /* never the NUL */
+    return at != NULL ? (int)(at - b64_alphabet) : -1;
 }
 
-/* Strict RFC 4648 base64: padded to a multiple of 4, '=' only at the end, no
- * whitespace, the unused bits of the last group zero (one spelling per
- * value). out needs in_len / 4 * 3 bytes. */
-static enum cg_err b64_decode(const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len)
+/* One group of 4 characters into *n = 3, 2 or 1 bytes at out. '=' may only
+ * end the last group, once or twice, and then the bits it leaves unused
+ * must be zero (one spelling per value). */
+static enum cg_err b64_group(struct cg_cur *in, bool last, uint8_t *out, size_t *n)
 {
-    size_t o = 0;
-    CG_CHECK(in_len > 0 && in_len % 4 == 0, CG_EENCODING);
-    for (size_t i = 0; i < in_len; i += 4) {
-        bool last = i + 4 == in_len;
-        size_t pad = 0;
-        if (last)
-            pad = (in[i + 3] == '=') + (in[i + 3] == '=' && in[i + 2] == '=');
-        uint32_t acc = 0;
-        for (size_t k = 0; k < 4 - pad; k++) {
-            int v = b64_value(in[i + k]);
-            CG_CHECK(v >= 0, CG_EENCODING);
+    uint32_t acc = 0;
+    unsigned pad = 0;
+    for (unsigned k = 0; k < 4; k++) {
+        uint8_t ch = 0;
+        CG_CHECK(cg__cur_u8(in, &ch) == CG_OK, CG_EENCODING);
+        int v = b64_value(ch);
+        if (v >= 0 && pad == 0)
             acc = acc << 6 | (uint32_t)v;
-        }
-        acc <<= 6 * pad;
-        CG_CHECK((pad < 1 || (acc & 0xFF) == 0) && (pad < 2 || (acc & 0xFF00) == 0),
-                 CG_EENCODING);
-        out[o++] = (uint8_t)(acc >> 16);
-        if (pad < 2)
-            out[o++] = (uint8_t)(acc >> 8);
-        if (pad < 1)
-            out[o++] = (uint8_t)acc;
+        else if (ch == '=' && last && k >= 2)
+            pad++;
+        else
+            return CG_EENCODING;
+    }
+    acc <<= 6 * pad;
+    CG_CHECK((pad < 1 || (acc & 0xFF) == 0) && (pad < 2 || (acc & 0xFF00) == 0), CG_EENCODING);
+    const uint8_t bytes[3] = {(uint8_t)(acc >> 16), (uint8_t)(acc >> 8), (uint8_t)acc};
+    *n = 3 - pad;
+    memcpy(out, bytes, *n);
+    return CG_OK;
+}
+
+/* Strict RFC 4648 base64, the rest of in: padded to a multiple of 4, no
+ * whitespace. out needs cg__cur_left(in) / 4 * 3 bytes. */
+static enum cg_err b64_decode(struct cg_cur *in, uint8_t *out, size_t *out_len)
+{
+    size_t o = 0, n = 0;
+    CG_CHECK(cg__cur_left(in) > 0 && cg__cur_left(in) % 4 == 0, CG_EENCODING);
+    while (cg__cur_left(in) > 0) {
+        CG_GUARD(b64_group(in, cg__cur_left(in) == 4, out + o, &n));
+        o += n;
     }
     *out_len = o;
     return CG_OK;
@@ -147,38 +152,43 @@ static bool has_ctl(const uint8_t *p, size_t n)
 
 static bool is_ows(uint8_t c) { return c == ' ' || c == '\t'; }
 
+/* user-pass = user-id ":" password; the user-id holds no ':', the password
+ * may. Neither may hold control characters (RFC 7617 §2). */
+static enum cg_err user_pass(const uint8_t *plain, size_t len, struct cg_auth_basic *out)
+{
+    struct cg_cur c;
+    const uint8_t *user, *password;
+    size_t user_len;
+    cg__cur_init(&c, plain, len);
+    CG_CHECK(cg__cur_find(&c, ':', &user_len) == CG_OK, CG_EAUTH);
+    (void)cg__cur_bytes(&c, user_len, &user);
+    (void)cg__cur_skip(&c, ":", 1);
+    (void)cg__cur_bytes(&c, cg__cur_left(&c), &password);
+    out->user = (const char *)user;
+    out->user_len = user_len;
+    out->password = (const char *)password;
+    out->password_len = len - user_len - 1;
+    CG_CHECK(user_len > 0 && user_len <= CG_AUTH_USER_MAX, CG_EAUTH);
+    CG_CHECK(!has_ctl(plain, len), CG_EAUTH);
+    return CG_OK;
+}
+
 enum cg_err cg__auth_parse_basic(const char *value, size_t len, uint8_t *buf, size_t bufsz,
                                  struct cg_auth_basic *out)
 {
-    static const char scheme[] = "basic";
-    const uint8_t *v = (const uint8_t *)value;
-    size_t i = 0, n = len, plain_len = 0;
+    static const char ows[] = " \t"; /* around a field value (RFC 9110 §5.5) */
+    struct cg_cur c;
+    size_t plain_len = 0;
     CG_CHECK(value != NULL && buf != NULL && out != NULL, CG_EINVAL);
-    while (i < n && is_ows(v[i])) /* OWS around a field value (RFC 9110 §5.5) */
-        i++;
-    while (n > i && is_ows(v[n - 1]))
-        n--;
+    cg__cur_init(&c, value, len);
+    cg__cur_skip_any(&c, ows);
+    cg__cur_trim_any(&c, ows);
     /* credentials = auth-scheme 1*SP token68; the scheme is case-insensitive. */
-    CG_CHECK(n - i > 5 && v[i + 5] == ' ', CG_EAUTH);
-    for (size_t k = 0; k < 5; k++)
-        CG_CHECK((v[i + k] | 0x20) == (uint8_t)scheme[k], CG_EAUTH);
-    i += 5;
-    while (i < n && v[i] == ' ')
-        i++;
-    CG_CHECK(n - i <= CG_AUTH_B64_MAX, CG_ETOOBIG);
-    CG_CHECK(bufsz >= (n - i) / 4 * 3, CG_EINVAL);
-    CG_GUARD(b64_decode(v + i, n - i, buf, &plain_len));
-    /* user-pass = user-id ":" password; the user-id holds no ':', the
-     * password may. Neither may hold control characters (RFC 7617 §2). */
-    const uint8_t *colon = memchr(buf, ':', plain_len);
-    CG_CHECK(colon != NULL, CG_EAUTH);
-    out->user = (const char *)buf;
-    out->user_len = (size_t)(colon - buf);
-    out->password = (const char *)colon + 1;
-    out->password_len = plain_len - out->user_len - 1;
-    CG_CHECK(out->user_len > 0 && out->user_len <= CG_AUTH_USER_MAX, CG_EAUTH);
-    CG_CHECK(!has_ctl(buf, plain_len), CG_EAUTH);
-    return CG_OK;
+    CG_CHECK(cg__cur_skip_ci(&c, "Basic", 5) && cg__cur_skip_any(&c, " ") > 0, CG_EAUTH);
+    CG_CHECK(cg__cur_left(&c) <= CG_AUTH_B64_MAX, CG_ETOOBIG);
+    CG_CHECK(bufsz >= cg__cur_left(&c) / 4 * 3, CG_EINVAL);
+    CG_GUARD(b64_decode(&c, buf, &plain_len));
+    return user_pass(buf, plain_len, out);
 }
 
 /* ---- the credential file ---- */

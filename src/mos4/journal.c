@@ -250,20 +250,20 @@ static enum cg_err write_record(int fd, const struct mos4_jrec *r, size_t *writt
     return cg__write_all(fd, "\n", 1);
 }
 
-/* A decimal number without leading zeros (except "0 "), then sep. */
+/* A decimal number without leading zeros (except "0 "), at most max, then sep. */
 static bool dec(struct cg_cur *c, uint64_t max, char sep, uint64_t *v)
 {
     uint8_t ch = 0;
-    size_t start = c->off;
+    size_t digits = 0;
     *v = 0;
     while (cg__cur_u8(c, &ch) == CG_OK && ch >= '0' && ch <= '9') {
-        if (c->off - start == 2 && c->p[start] == '0')
-            return false;
+        if (digits++ == 1 && *v == 0)
+            return false; /* "0" followed by a digit */
         *v = *v * 10 + (uint64_t)(ch - '0');
         if (*v > max)
             return false;
     }
-    return ch == sep && c->off - start >= 2;
+    return ch == sep && digits > 0;
 }
 
 static int hexval(uint8_t ch)
@@ -271,6 +271,7 @@ static int hexval(uint8_t ch)
     return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
 
+/* n bytes as 2n lower-case hex digits. */
 static bool hex(struct cg_cur *c, uint8_t *out, size_t n)
 {
     const uint8_t *p;
@@ -291,12 +292,11 @@ static bool enc_field(struct cg_cur *c, enum cg_mos_encoding *enc, bool *v3)
 {
     static const struct { const char *tok; enum cg_mos_encoding e; } encs[] = {
         {"utf8 ", CG_MOS_UTF8}, {"ucs2be ", CG_MOS_UCS2BE}};
-    if (c->off >= c->len || c->p[c->off] != 'u')
+    uint8_t ch = 0;
+    if (cg__cur_peek(c, &ch) != CG_OK || ch != 'u')
         return true; /* format 2: the digest follows */
     for (size_t i = 0; i < sizeof(encs) / sizeof(encs[0]); i++) {
-        size_t n = strlen(encs[i].tok);
-        if (c->len - c->off >= n && memcmp(c->p + c->off, encs[i].tok, n) == 0) {
-            c->off += n;
+        if (cg__cur_skip(c, encs[i].tok, strlen(encs[i].tok))) {
             *enc = encs[i].e;
             *v3 = true;
             return true;
@@ -305,49 +305,65 @@ static bool enc_field(struct cg_cur *c, enum cg_mos_encoding *enc, bool *v3)
     return false;
 }
 
-/* The whole record at p (avail bytes), checksum included: its size, or 0. */
-static size_t record_at(const uint8_t *p, size_t avail, struct mos4_jrec *r,
-                        char id[4 * CG_MOS_ID_MAX + 1])
-{
-    if (avail < 2 || (p[0] != 'R' && p[0] != 'A') || p[1] != ' ')
-        return 0;
-    struct cg_cur c;
-    cg__cur_init(&c, p, avail < JOURNAL_HEADER_MAX ? avail : JOURNAL_HEADER_MAX);
-    c.off = 2;
+/* A record's header as read: the lengths, the checksum and how much of the
+ * header it covers (up to the digest). */
+struct jhead {
     uint64_t has_id, idlen, dlen;
-    uint8_t ch = 0, crcb[4];
-    if (!dec(&c, 1, ' ', &has_id) || !dec(&c, 4 * CG_MOS_ID_MAX, ' ', &idlen) ||
-        !dec(&c, JOURNAL_MAX_RECORD, ' ', &dlen) || (has_id == 0 && idlen != 0))
-        return 0;
-    *r = (struct mos4_jrec){.kind = (char)p[0], .enc = CG_MOS_UTF8}; /* format 2: UTF-8 */
+    uint32_t crc;
+    size_t signed_len;
+};
+
+/* The header in h up to its "\n": kind, encoding and digest into r, the rest
+ * into j. False if it is not spelled as the writer spells it. */
+static bool header_at(struct cg_cur *h, struct mos4_jrec *r, struct jhead *j)
+{
+    uint8_t kind = 0, crcb[4];
+    if (cg__cur_u8(h, &kind) != CG_OK || (kind != 'R' && kind != 'A') || !cg__cur_skip(h, " ", 1) ||
+        !dec(h, 1, ' ', &j->has_id) || !dec(h, 4 * CG_MOS_ID_MAX, ' ', &j->idlen) ||
+        !dec(h, JOURNAL_MAX_RECORD, ' ', &j->dlen) || (j->has_id == 0 && j->idlen != 0))
+        return false;
+    *r = (struct mos4_jrec){.kind = (char)kind, .enc = CG_MOS_UTF8}; /* format 2: UTF-8 */
     bool v3 = false;
-    if (!enc_field(&c, &r->enc, &v3))
-        return 0;
-    if (c.off < c.len && c.p[c.off] == '-')
-        c.off++;
-    else if (!(r->has_digest = hex(&c, r->digest, CG_MOS4_DIGEST)))
-        return 0;
-    size_t signed_len = c.off;
-    if (cg__cur_u8(&c, &ch) != CG_OK || ch != ' ' || !hex(&c, crcb, 4) ||
-        cg__cur_u8(&c, &ch) != CG_OK || ch != '\n')
-        return 0;
-    size_t hlen = c.off, need = hlen + (size_t)idlen + (size_t)dlen + 1;
-    if (need > avail || p[need - 1] != '\n' || memchr(p + hlen, '\0', (size_t)idlen) != NULL)
-        return 0;
-    uint32_t crc = cg__mos4_crc32c(0, p, signed_len);
-    crc = cg__mos4_crc32c(crc, p + hlen, (size_t)(idlen + dlen));
-    if (crc != ((uint32_t)crcb[0] << 24 | (uint32_t)crcb[1] << 16 | (uint32_t)crcb[2] << 8 | crcb[3]))
-        return 0;
-    memcpy(id, p + hlen, (size_t)idlen);
-    id[idlen] = '\0';
-    r->msgid = has_id ? id : NULL;
-    r->data = p + hlen + idlen;
-    r->len = (size_t)dlen;
+    if (!enc_field(h, &r->enc, &v3))
+        return false;
+    if (!cg__cur_skip(h, "-", 1) && !(r->has_digest = hex(h, r->digest, CG_MOS4_DIGEST)))
+        return false;
     /* format 2 hashed the UTF-8 form: that digest means nothing now. A
      * request's is taken again from its data when replayed; an answer's is
      * unknown (a repeat of it is answered from memory, as for format 1) */
     r->has_digest = r->has_digest && v3;
-    return need;
+    j->signed_len = h->off;
+    if (!cg__cur_skip(h, " ", 1) || !hex(h, crcb, 4) || !cg__cur_skip(h, "\n", 1))
+        return false;
+    j->crc = (uint32_t)crcb[0] << 24 | (uint32_t)crcb[1] << 16 | (uint32_t)crcb[2] << 8 | crcb[3];
+    return true;
+}
+
+/* The whole record at p (avail bytes), checksum included: its size, or 0.
+ * The header is looked for in its first JOURNAL_HEADER_MAX bytes; the ID,
+ * the data and "\n" must follow inside avail. */
+static size_t record_at(const uint8_t *p, size_t avail, struct mos4_jrec *r,
+                        char id[4 * CG_MOS_ID_MAX + 1])
+{
+    struct cg_cur c, h;
+    struct jhead j;
+    const uint8_t *head, *idp, *data;
+    cg__cur_init(&c, p, avail);
+    h = cg__cur_window(&c, JOURNAL_HEADER_MAX);
+    if (!header_at(&h, r, &j) || cg__cur_bytes(&c, h.off, &head) != CG_OK ||
+        cg__cur_bytes(&c, j.idlen, &idp) != CG_OK || cg__cur_bytes(&c, j.dlen, &data) != CG_OK ||
+        !cg__cur_skip(&c, "\n", 1) || memchr(idp, '\0', j.idlen) != NULL)
+        return 0;
+    uint32_t sum = cg__mos4_crc32c(0, head, j.signed_len);
+    sum = cg__mos4_crc32c(sum, idp, j.idlen);
+    if (cg__mos4_crc32c(sum, data, j.dlen) != j.crc)
+        return 0;
+    memcpy(id, idp, j.idlen);
+    id[j.idlen] = '\0';
+    r->msgid = j.has_id ? id : NULL;
+    r->data = data;
+    r->len = (size_t)j.dlen;
+    return c.off;
 }
 
 /* Format 2 from off: a bad run in the middle is skipped up to the next whole
@@ -383,16 +399,19 @@ static size_t parse_v2(const uint8_t *buf, size_t len, size_t off, mos4_journal_
 
 /* Format 1 (before checksums and digests): "<kind> <has-id> <id-len>
  * <data-len>\n" <id> <data> "\n", read up to the first record that is not
- * whole. Kept to migrate journals left by older versions. */
-static bool header_v1(const uint8_t *p, size_t avail, char *kind, int *has_id, size_t *idlen,
-                      size_t *len, size_t *hlen)
+ * whole. Kept to migrate journals left by older versions. The header line
+ * (up to 63 bytes before its "\n") is split by sscanf as those versions
+ * split it, so what they read (runs of spaces, a sign) is read alike. */
+static bool header_v1(struct cg_cur *c, char *kind, int *has_id, size_t *idlen, size_t *len)
 {
-    const uint8_t *nl = memchr(p, '\n', avail < 64 ? avail : 64);
-    if (nl == NULL)
+    struct cg_cur w = cg__cur_window(c, 64);
+    const uint8_t *line;
+    size_t n;
+    if (cg__cur_find(&w, '\n', &n) != CG_OK || cg__cur_bytes(c, n + 1, &line) != CG_OK)
         return false;
     char h[65];
-    memcpy(h, p, (size_t)(nl - p));
-    h[nl - p] = '\0';
+    memcpy(h, line, n);
+    h[n] = '\0';
     unsigned long long a = 0, b = 0;
     char k = 0, tail = 0;
     if (sscanf(h, "%c %d %llu %llu%c", &k, has_id, &a, &b, &tail) != 4 || (k != 'R' && k != 'A') ||
@@ -401,44 +420,43 @@ static bool header_v1(const uint8_t *p, size_t avail, char *kind, int *has_id, s
     *kind = k;
     *idlen = (size_t)a;
     *len = (size_t)b;
-    *hlen = (size_t)(nl - p) + 1;
     return true;
 }
 
 static size_t parse_v1(const uint8_t *buf, size_t len, mos4_journal_cb cb, void *user)
 {
-    size_t off = 0;
-    while (off < len) {
-        char kind;
+    struct cg_cur c;
+    size_t end = 0;
+    cg__cur_init(&c, buf, len);
+    while (cg__cur_left(&c) > 0) {
+        char kind, id[4 * CG_MOS_ID_MAX + 1];
         int has_id;
-        size_t idlen, dlen, hlen;
-        if (!header_v1(buf + off, len - off, &kind, &has_id, &idlen, &dlen, &hlen))
+        size_t idlen, dlen;
+        const uint8_t *idp, *data;
+        if (!header_v1(&c, &kind, &has_id, &idlen, &dlen) ||
+            cg__cur_bytes(&c, idlen, &idp) != CG_OK || cg__cur_bytes(&c, dlen, &data) != CG_OK ||
+            !cg__cur_skip(&c, "\n", 1) || memchr(idp, '\0', idlen) != NULL) /* a NUL: not ours */
             break;
-        size_t need = hlen + idlen + dlen + 1;
-        if (need > len - off || buf[off + need - 1] != '\n')
-            break;
-        char id[4 * CG_MOS_ID_MAX + 1];
-        memcpy(id, buf + off + hlen, idlen);
+        memcpy(id, idp, idlen);
         id[idlen] = '\0';
-        if (strlen(id) != idlen) /* a NUL inside: not ours */
-            break;
-        struct mos4_jrec r = {.kind = kind, .msgid = has_id ? id : NULL,
-                              .data = buf + off + hlen + idlen, .len = dlen};
+        struct mos4_jrec r = {.kind = kind, .msgid = has_id ? id : NULL, .data = data, .len = dlen};
         cb(user, &r);
-        off += need;
+        end = c.off;
     }
-    return off;
+    return end;
 }
 
 size_t cg__mos4_journal_parse(const uint8_t *buf, size_t len, mos4_journal_cb cb, void *user,
                               struct mos4_journal_info *info)
 {
-    if (len >= MAGIC_LEN && memcmp(buf, cg__mos4_journal_magic, MAGIC_LEN) == 0)
-        return parse_v2(buf, len, MAGIC_LEN, cb, user, info);
-    if (len >= MAGIC_LEN && memcmp(buf, magic_v2, MAGIC_LEN) == 0) { /* migrated (format 3) */
+    struct cg_cur c;
+    cg__cur_init(&c, buf, len);
+    if (cg__cur_skip(&c, cg__mos4_journal_magic, MAGIC_LEN))
+        return parse_v2(buf, len, c.off, cb, user, info);
+    if (cg__cur_skip(&c, magic_v2, MAGIC_LEN)) { /* migrated (format 3) */
         if (info != NULL)
             info->format2 = true;
-        return parse_v2(buf, len, MAGIC_LEN, cb, user, info);
+        return parse_v2(buf, len, c.off, cb, user, info);
     }
     struct mos4_jrec r;
     char id[4 * CG_MOS_ID_MAX + 1];

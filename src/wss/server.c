@@ -36,35 +36,17 @@ static void log_rejected(struct cg_wconn *c, int status, const char *reason)
 
 static void send_response(struct cg_wconn *c, struct cg_http_response *res)
 {
-    struct cg_buf out;
-    cg__buf_init(&out, 0);
-    const struct cg_http_request *req = c->hp.req.path != NULL ? &c->hp.req : NULL;
-    enum cg_err rc = cg__http_response_write(res, req, &c->srv->policy, &out);
-    if (rc == CG_OK)
-        rc = cg__conn_write(&c->conn, out.data, out.len);
-    cg__buf_free(&out);
-    if (rc != CG_OK)
-        cg__conn_close(&c->conn, "response failed");
+    cg__wss_respond(&c->conn, &c->hp.req, &c->srv->policy, res);
 }
 
 static void reject(struct cg_wconn *c, int status, const char *reason)
 {
     struct cg_http_response res;
     cg__http_response_init(&res);
-    res.close = true; /* after a refusal the rest of the stream is not trusted */
-    char body[256];
-    int n = snprintf(body, sizeof(body), "%d %s: %s\n", status, cg__http_status_text(status), reason);
-    cg_http_response_set(&res, status, "text/plain; charset=utf-8", body, (size_t)n);
-    if (status == 405) {
-        char allow[96];
-        cg__http_allow_string(route_methods(find_route(c->srv, c->hp.req.path)), allow, sizeof(allow));
-        cg_http_response_add_header(&res, "Allow", allow); /* RFC 9110: may be empty */
-    } else if (status == 426) { /* RFC 6455 §4.2.2 */
-        cg_http_response_add_header(&res, "Upgrade", "websocket");
-        cg_http_response_add_header(&res, "Sec-WebSocket-Version", "13");
-    } else if (status == 503) {
+    cg__http_refusal(&res, status, reason,
+                     status == 405 ? route_methods(find_route(c->srv, c->hp.req.path)) : 0);
+    if (status == 503)
         cg_http_response_add_header(&res, "Retry-After", "1");
-    }
     log_rejected(c, status, reason);
     send_response(c, &res);
     cg__http_response_free(&res);
@@ -73,36 +55,16 @@ static void reject(struct cg_wconn *c, int status, const char *reason)
 
 /* ---- HTTP routes ---- */
 
-static bool token_list_ok(const char *v)
-{
-    for (; *v != '\0'; v++)
-        if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') || (*v >= '0' && *v <= '9') ||
-              *v == '-' || *v == ',' || *v == ' ' || *v == '_'))
-            return false;
-    return true;
-}
-
 /* A CORS preflight from an allowed origin (B-25); false if this is not one. */
 static bool preflight(struct cg_wconn *c, const struct cg_route *rt)
 {
-    const struct cg_http_request *r = &c->hp.req;
-    const char *origin = cg__http_request_header(r, "Origin");
-    const char *want = cg__http_request_header(r, "Access-Control-Request-Method");
-    const char *hdrs = cg__http_request_header(r, "Access-Control-Request-Headers");
-    if (r->method_bit != CG_HTTP_OPTIONS || want == NULL ||
-        cg__http_cors_match(&c->srv->policy, origin) == NULL)
-        return false;
     struct cg_http_response res;
     cg__http_response_init(&res);
-    char allow[96];
-    cg__http_allow_string(route_methods(rt), allow, sizeof(allow));
-    cg_http_response_add_header(&res, "Access-Control-Allow-Methods", allow);
-    if (hdrs != NULL && token_list_ok(hdrs))
-        cg_http_response_add_header(&res, "Access-Control-Allow-Headers", hdrs);
-    cg_http_response_add_header(&res, "Access-Control-Max-Age", "600");
-    send_response(c, &res);
+    bool is = cg__http_preflight(&c->hp.req, &c->srv->policy, route_methods(rt), &res);
+    if (is)
+        send_response(c, &res);
     cg__http_response_free(&res);
-    return true;
+    return is;
 }
 
 static void serve_http(struct cg_wconn *c, const struct cg_route *rt)

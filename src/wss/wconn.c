@@ -1,5 +1,6 @@
 /* What the server's and the dialer's connections share: set-up, the
- * WebSocket state (frames in, the ping timer, flow control) and release. */
+ * WebSocket state (frames in, the ping timer, flow control) and release;
+ * and how an HTTP response is written (the server's and the NMOS front's). */
 #include "wss/wss.h"
 #include "ws/ws.h"
 
@@ -21,6 +22,20 @@ void cg__wconn_release(struct cg_wconn *w)
     w->ws = NULL;
     cg__http_parser_free(&w->hp);
     cg__buf_free(&w->early);
+}
+
+void cg__wss_respond(struct cg_conn *conn, const struct cg_http_request *req,
+                     const struct cg_http_policy *pol, struct cg_http_response *res)
+{
+    struct cg_buf out;
+    cg__buf_init(&out, 0);
+    enum cg_err rc = cg__http_response_write(res, req != NULL && req->path != NULL ? req : NULL,
+                                             pol, &out);
+    if (rc == CG_OK)
+        rc = cg__conn_write(conn, out.data, out.len);
+    cg__buf_free(&out);
+    if (rc != CG_OK)
+        cg__conn_close(conn, "response failed");
 }
 
 void cg__wconn_ws_data(struct cg_wconn *w, const uint8_t *data, size_t len)

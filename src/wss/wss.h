@@ -112,6 +112,11 @@ void cg__wconn_count(struct cg_wconn *w, enum cg_wss_result r);
 void cg__wconn_count_tls(struct cg_wconn *w);
 /* Releases what cg__wconn_init set up (not w itself). */
 void cg__wconn_release(struct cg_wconn *w);
+/* Writes res on conn: serialised for req (its parser's request: NULL, or one
+ * without a path, for a request that never parsed) under pol's rules; if
+ * that fails conn is closed. The HTTPS server's and the NMOS front's. */
+void cg__wss_respond(struct cg_conn *conn, const struct cg_http_request *req,
+                     const struct cg_http_policy *pol, struct cg_http_response *res);
 
 /* server.c */
 void cg__server_accept(struct cg_server *srv, uv_stream_t *listener);
