@@ -104,6 +104,8 @@ enum cg_err cg__flow_init(struct cg_flow *f, const struct cg_flow_config *cfg, u
         f->cfg.id_block = CG_FLOW_ID_BLOCK;
     f->queue = f->queue_own;
     f->qcap = CG_FLOW_QUEUE_MAX;
+    f->held = f->held_own;
+    f->hcap = CG_FLOW_HELD_MAX;
     f->id_next = id_mark >= 1 && id_mark <= MSGID_MAX ? id_mark : 1;
     f->id_mark = f->id_next; /* nothing reserved yet in this run */
     return CG_OK;
@@ -318,7 +320,7 @@ static struct cg_flow_seen *seen_slot(struct cg_flow *f, const char *msgid)
 static struct cg_flow_held *find_held(struct cg_flow *f, const char *msgid)
 {
     for (size_t i = 0; i < f->hlen; i++) {
-        struct cg_flow_held *h = &f->held[(f->hhead + i) % CG_FLOW_HELD_MAX];
+        struct cg_flow_held *h = &f->held[(f->hhead + i) % f->hcap];
         if (h->has_id && strcmp(h->msgid, msgid) == 0)
             return h;
     }
@@ -327,7 +329,7 @@ static struct cg_flow_held *find_held(struct cg_flow *f, const char *msgid)
 
 static void push_held(struct cg_flow *f, const struct cg_flow_held *h)
 {
-    f->held[(f->hhead + f->hlen++) % CG_FLOW_HELD_MAX] = *h;
+    f->held[(f->hhead + f->hlen++) % f->hcap] = *h;
     if (f->hlen > f->stats.held_max)
         f->stats.held_max = (uint32_t)f->hlen;
 }
@@ -491,7 +493,7 @@ static void next_held(struct cg_flow *f, uint64_t now)
     while (f->in_state == CG_FLOW_IN_IDLE && !f->jwait && f->hlen > 0 &&
            (f->up[CG_FLOW_IN] || f->cfg.journal) && room(f)) {
         struct cg_flow_held h = f->held[f->hhead];
-        f->hhead = (f->hhead + 1) % CG_FLOW_HELD_MAX;
+        f->hhead = (f->hhead + 1) % f->hcap;
         f->hlen--;
         bool repeat = h.replayed;
         if (is_new(f, now, &h, false, &repeat))
@@ -658,6 +660,28 @@ enum cg_err cg__flow_app_answer(struct cg_flow *f, uint64_t now_ms, uint64_t tok
     return CG_OK;
 }
 
+/* The request never reached the application: refused, forgotten (not
+ * delivered, so a repeat is new), and the lane goes on (M-22: the sender
+ * hears an answer; the next held request is not stuck behind it). */
+enum cg_err cg__flow_app_refuse(struct cg_flow *f, uint64_t now_ms, uint64_t token,
+                                const char *why)
+{
+    CG_CHECK(f != NULL, CG_EINVAL);
+    CG_CHECK(f->in_state == CG_FLOW_IN_APP && token == f->cur_token, CG_ESTATE);
+    f->now = now_ms;
+    const struct cg_flow_held *h = &f->cur;
+    struct cg_flow_seen *s = h->has_id ? find_seen(f, h->msgid) : NULL;
+    if (s != NULL)
+        clear_seen(f, s);
+    const char *w = why != NULL ? why : "?";
+    flog(f, CG_FLOW_IN, CG_LOG_ERROR, "<%s> messageID %s not delivered (%.100s): refused with a "
+         "NACK", h->name, h->msgid, w);
+    nack(f, now_ms, h->msgid, "castgate: %.100s; the request was not applied", w);
+    f->in_state = CG_FLOW_IN_IDLE;
+    next_held(f, now_ms);
+    return CG_OK;
+}
+
 /* ---- what arrives ---- */
 
 void cg__flow_received(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir,
@@ -717,6 +741,26 @@ struct cg_flow_out_req *cg__flow_queue_room(struct cg_flow *f, struct cg_flow_ou
 bool cg__flow_queue_wants_room(const struct cg_flow *f)
 {
     return f->qlen >= f->qcap && f->qcap < f->cfg.max_queue;
+}
+
+struct cg_flow_held *cg__flow_held_room(struct cg_flow *f, struct cg_flow_held *buf, size_t cap)
+{
+    if (f == NULL || buf == NULL || cap < f->hlen || cap == 0)
+        return NULL;
+    for (size_t i = 0; i < f->hlen; i++) /* the ring, unrolled from its head: order kept */
+        buf[i] = f->held[(f->hhead + i) % f->hcap];
+    struct cg_flow_held *old = f->held;
+    f->held = buf;
+    f->hcap = cap;
+    f->hhead = 0;
+    return old;
+}
+
+bool cg__flow_held_wants_room(const struct cg_flow *f) { return f->hlen >= f->hcap; }
+
+const struct cg_flow_held *cg__flow_held_at(const struct cg_flow *f, size_t i)
+{
+    return &f->held[(f->hhead + i) % f->hcap];
 }
 
 uint32_t cg__flow_take_id(struct cg_flow *f) { return next_msgid(f); }
@@ -816,7 +860,7 @@ static void drop_held(struct cg_flow *f)
 {
     while (f->hlen > 0 && room(f)) {
         release(f, CG_FLOW_IN, f->held[f->hhead].ref);
-        f->hhead = (f->hhead + 1) % CG_FLOW_HELD_MAX;
+        f->hhead = (f->hhead + 1) % f->hcap;
         f->hlen--;
     }
 }
@@ -841,7 +885,10 @@ void cg__flow_lane_down(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir
 void cg__flow_replay_request(struct cg_flow *f, uint64_t ref, const char *msgid,
                              const uint8_t *digest, const char *name)
 {
-    if (f->hlen >= CG_FLOW_HELD_MAX) {
+    if (f->hlen >= f->hcap) { /* no room given (out of memory): refused aloud, never silently */
+        flog(f, CG_FLOW_IN, CG_LOG_ERROR, "journal replay: no room for <%.64s> messageID %.64s "
+             "after %zu requests: not delivered again; the sender's repeat is delivered as new "
+             "(M-22)", name != NULL ? name : "", msgid != NULL ? msgid : "", f->hlen);
         release(f, CG_FLOW_IN, ref);
         return;
     }
@@ -861,12 +908,12 @@ void cg__flow_replay_answer(struct cg_flow *f, const char *msgid, const uint8_t 
 {
     bool id = msgid != NULL && msgid[0] != '\0';
     for (size_t i = 0; i < f->hlen; i++) {
-        struct cg_flow_held *h = &f->held[(f->hhead + i) % CG_FLOW_HELD_MAX];
+        struct cg_flow_held *h = &f->held[(f->hhead + i) % f->hcap];
         if (id ? (h->has_id && strcmp(h->msgid, msgid) == 0) : !h->has_id) {
             release(f, CG_FLOW_IN, h->ref);
             for (size_t j = i; j + 1 < f->hlen; j++)
-                f->held[(f->hhead + j) % CG_FLOW_HELD_MAX] =
-                    f->held[(f->hhead + j + 1) % CG_FLOW_HELD_MAX];
+                f->held[(f->hhead + j) % f->hcap] =
+                    f->held[(f->hhead + j + 1) % f->hcap];
             f->hlen--;
             break;
         }
@@ -906,7 +953,7 @@ static void convert_replayed(struct cg_flow *f)
         if (h->has_id)
             cg__flow_replay_delivered(f, h->msgid, h->digest);
         release(f, CG_FLOW_IN, h->ref);
-        f->hhead = (f->hhead + 1) % CG_FLOW_HELD_MAX;
+        f->hhead = (f->hhead + 1) % f->hcap;
         f->hlen--;
     }
     f->convert_pending = f->hlen > 0;

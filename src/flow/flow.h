@@ -34,7 +34,9 @@
 
 #define CG_FLOW_DIGEST 16    /* bytes of a request's content digest (the caller's hash) */
 #define CG_FLOW_QUEUE_MAX 64 /* OUT requests queued, the one in flight included */
-#define CG_FLOW_HELD_MAX 64  /* IN requests waiting behind the one at the application */
+#define CG_FLOW_HELD_MAX 64  /* IN requests waiting behind the one at the application (the
+                                core's own ring; a journal replay may bring back more: the
+                                caller gives room with cg__flow_held_room()) */
 #define CG_FLOW_SEEN 64      /* IN messageIDs remembered with their answers (M-22) */
 #define CG_FLOW_ACTS 48      /* actions one event can produce, at most */
 #define CG_FLOW_ID_BLOCK 64  /* messageIDs reserved at a time by default (M-11) */
@@ -185,8 +187,9 @@ struct cg_flow {
     bool jdeliver, jkept, jrepeat; /* ... asked at delivery (record without journal) */
     struct cg_flow_held jp;
     uint64_t cur_token, tokens;
-    struct cg_flow_held held[CG_FLOW_HELD_MAX];
-    size_t hhead, hlen;
+    struct cg_flow_held *held; /* ring of hcap (read it with cg__flow_held_at) */
+    size_t hhead, hlen, hcap;
+    struct cg_flow_held held_own[CG_FLOW_HELD_MAX]; /* the ring until a replay needs more */
     struct cg_flow_seen seen[CG_FLOW_SEEN];
     size_t seen_next;
     uint64_t last_hb_reply;
@@ -217,6 +220,24 @@ struct cg_flow_out_req *cg__flow_queue_room(struct cg_flow *f, struct cg_flow_ou
  * (qlen == qcap) while cfg.max_queue allows more: the caller should give
  * room first. */
 bool cg__flow_queue_wants_room(const struct cg_flow *f);
+
+/* Room for a journal replay that brings back more requests than the held
+ * ring has room for (CG_FLOW_HELD_MAX): max_held waiting plus the one that
+ * was at the application, or more from an older journal. Each must be
+ * delivered again, in order (M-22); cfg.max_held still bounds what a peer
+ * may add. Same contract as cg__flow_queue_room: the ring moves into buf
+ * (cap entries, at least the number held; owned by the caller until f is
+ * done or moved again); returns the storage used before, NULL when cap is
+ * too small. */
+struct cg_flow_held *cg__flow_held_room(struct cg_flow *f, struct cg_flow_held *buf, size_t cap);
+
+/* Whether the next cg__flow_replay_request would find the held ring full:
+ * the caller should give room first (without it the request is RELEASEd
+ * with an error LOG naming it: refused, never silently). */
+bool cg__flow_held_wants_room(const struct cg_flow *f);
+
+/* The i-th held request, oldest first (i < f->hlen). */
+const struct cg_flow_held *cg__flow_held_at(const struct cg_flow *f, size_t i);
 
 /* Traffic the core did not see (a refusal written before the message reached
  * the core, a message refused before it): counts for M-09's idleness. */
@@ -263,12 +284,23 @@ enum cg_err cg__flow_send(struct cg_flow *f, uint64_t now_ms, uint64_t ref, cons
 enum cg_err cg__flow_app_answer(struct cg_flow *f, uint64_t now_ms, uint64_t token,
                                 uint64_t answer);
 
+/* The request `token` never reached the application (the caller could not
+ * make its handle, and not even a NACK answer to pass through
+ * cg__flow_app_answer): a NACK with `why` (SEND_NACK) and an error LOG; its
+ * messageID is forgotten, so the sender's repeat is delivered as new; the
+ * lane moves on to the next held request. Its journal record stays open
+ * (replayed after a restart). CG_ESTATE when token is not the one at the
+ * application. */
+enum cg_err cg__flow_app_refuse(struct cg_flow *f, uint64_t now_ms, uint64_t token,
+                                const char *why);
+
 /* The outcome of the last JOURNAL_REQUEST (why: errno text on failure). */
 void cg__flow_journal_result(struct cg_flow *f, uint64_t now_ms, bool ok, const char *why);
 
 /* Journal replay, before the lanes come up, in journal order: a request
- * recorded (ref kept by the caller until RELEASEd), its answer, or the ID of
- * one delivered before an earlier restart. Then replay_done. */
+ * recorded (ref kept by the caller until RELEASEd; the caller gives room
+ * first when cg__flow_held_wants_room), its answer, or the ID of one
+ * delivered before an earlier restart. Then replay_done. */
 void cg__flow_replay_request(struct cg_flow *f, uint64_t ref, const char *msgid,
                              const uint8_t *digest, const char *name);
 void cg__flow_replay_answer(struct cg_flow *f, const char *msgid, const uint8_t *digest,

@@ -228,6 +228,37 @@ static void hand_over(struct mos4_lane *l, struct cg_mos_request *req,
         cg_mos_reply_ack(req, true, NULL);
 }
 
+#define UNDELIVERED "castgate: out of memory, the request was not delivered"
+
+/* The request could not be handed to the application (no memory for its
+ * handle): the sender gets a NACK as its answer, journaled and remembered
+ * like any answer (M-22: a repeat gets the same), and the lane moves on to
+ * the next request. Without memory even for that NACK, the core refuses it
+ * (a NACK from write_ack) and forgets it, so a repeat is delivered. */
+static void refuse_undelivered(struct mos4_lane *l, const struct cg_flow_act *a)
+{
+    lane_log(l, CG_LOG_ERROR, "out of memory: messageID %s not delivered: refused with a NACK",
+             a->msgid);
+    struct cg_flow *f = cg__mos4_flow(l);
+    struct cg_buf b, w;
+    cg__buf_init(&b, 0);
+    cg__buf_init(&w, 0);
+    struct mos4_msg *ans = NULL;
+    if (ack_element(l->ch, false, UNDELIVERED, &b) == CG_OK &&
+        cg__mos4_wrap(l, (const char *)b.data, b.len, id_or_null(a->msgid), &w) == CG_OK)
+        ans = calloc(1, sizeof(*ans));
+    cg__buf_free(&b);
+    if (ans == NULL) {
+        cg__buf_free(&w);
+        cg__flow_app_refuse(f, cg__now_ms(), a->token, "out of memory");
+        return;
+    }
+    *ans = (struct mos4_msg){.own = (char *)w.data, .xml = (const char *)w.data, .len = w.len,
+                             .enc = cg__mos4_enc_of(w.data, w.len), .kept = true};
+    if (cg__flow_app_answer(f, cg__now_ms(), a->token, ref_of(ans)) != CG_OK)
+        cg__mos4_msg_free(ans);
+}
+
 /* DELIVER: the request to the application (a held or replayed one has its
  * envelope read again: it was checked when it arrived). */
 static void deliver(struct mos4_lane *l, const struct cg_flow_act *a)
@@ -235,7 +266,7 @@ static void deliver(struct mos4_lane *l, const struct cg_flow_act *a)
     struct mos4_msg *m = msg_of(a->ref);
     struct cg_mos_request *req = calloc(1, sizeof(*req));
     if (req == NULL) {
-        lane_log(l, CG_LOG_ERROR, "out of memory: messageID %s not delivered", a->msgid);
+        refuse_undelivered(l, a);
         return;
     }
     struct cg_mos_envelope own;
@@ -246,8 +277,12 @@ static void deliver(struct mos4_lane *l, const struct cg_flow_act *a)
     snprintf(req->msgid, sizeof(req->msgid), "%s", a->msgid);
     snprintf(req->name, sizeof(req->name), "%s", env != NULL ? env->name : "?");
     memcpy(req->digest, a->digest, CG_MOS4_DIGEST);
-    if (l->jfd >= 0 && l->peer->ep->cfg.journal && /* compaction (without the option: its ID) */
-        (req->wire = malloc(m->len > 0 ? m->len : 1)) != NULL) {
+    if (l->jfd >= 0 && l->peer->ep->cfg.journal) { /* compaction (without the option: its ID) */
+        if ((req->wire = malloc(m->len > 0 ? m->len : 1)) == NULL) {
+            free(req); /* not delivered: a compaction would drop it from the journal */
+            refuse_undelivered(l, a);
+            return;
+        }
         memcpy(req->wire, m->xml, m->len);
         req->wlen = m->len;
     }
@@ -886,8 +921,10 @@ static void free_out(struct mos4_lane *l, struct cg_flow *f)
 static void free_in(struct mos4_lane *l, struct cg_flow *f)
 {
     for (size_t i = 0; i < f->hlen; i++) /* one may be in use (busy) by a drain below us */
-        release(msg_of(f->held[(f->hhead + i) % CG_FLOW_HELD_MAX].ref));
-    f->hlen = 0;
+        release(msg_of(cg__flow_held_at(f, i)->ref));
+    f->hlen = f->hhead = 0;
+    if (f->held != f->held_own) /* room a journal replay needed (journal.c) */
+        free(cg__flow_held_room(f, f->held_own, CG_FLOW_HELD_MAX));
     for (size_t i = 0; i < CG_FLOW_SEEN; i++) {
         if (f->seen[i].answered)
             release(msg_of(f->seen[i].answer));

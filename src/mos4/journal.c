@@ -601,10 +601,27 @@ struct replay {
 
 static uint64_t ref_of(const void *p) { return (uint64_t)(uintptr_t)p; }
 
+/* The core's held ring is full: room doubled (freed with the lane,
+ * cg__mos4_flow_free). A journal may hold more requests without an answer
+ * than a peer may have waiting: the one that was at the application plus
+ * max_held behind it, or more from an older journal. Each is delivered again,
+ * in order (M-22); without memory the core refuses the next one aloud. */
+static void held_room(struct cg_flow *f)
+{
+    if (!cg__flow_held_wants_room(f))
+        return;
+    size_t cap = 2 * f->hcap;
+    struct cg_flow_held *room = calloc(cap, sizeof(*room));
+    struct cg_flow_held *old = room != NULL ? cg__flow_held_room(f, room, cap) : NULL;
+    if (old != NULL && old != f->held_own)
+        free(old);
+}
+
 /* A request recorded: back to the flow core with its ID and digest from the
  * record, or (format 1) from the request itself. */
 static void replay_request(struct replay *rp, const struct mos4_jrec *r)
 {
+    held_room(cg__mos4_flow(rp->l));
     struct mos4_msg *m = cg__mos4_msg_copy(r->data, r->len);
     if (m == NULL) {
         rp->nomem = true;
@@ -684,7 +701,7 @@ static enum cg_err image(struct mos4_lane *l, struct cg_buf *b)
                      cur->wire != NULL ? cur->wire : (const uint8_t *)"",
                      cur->wire != NULL ? cur->wlen : 0));
     for (size_t i = 0; i < f->hlen && f->cfg.journal; i++) {
-        const struct cg_flow_held *h = &f->held[(f->hhead + i) % CG_FLOW_HELD_MAX];
+        const struct cg_flow_held *h = cg__flow_held_at(f, i);
         const struct mos4_msg *m = cg__mos4_msg(h->ref);
         CG_GUARD(put(b, 'R', h->has_id ? h->msgid : NULL, true, h->digest, m->xml, m->len));
     }
