@@ -245,26 +245,58 @@ out:
     return rc;
 }
 
-enum cg_err cg_trust_pin_get(const char *store_dir, const char *peer, uint8_t out[32])
+/* The old reader, kept as it was: lines split at LF only. */
+enum cg_err cg__pins_find(const char *text, size_t len, const char *peer, uint8_t out[32],
+                          size_t *line, const char **why)
+{
+    enum cg_err rc = CG_ENOTFOUND;
+    size_t pl = strlen(peer), no = 0;
+    char *copy = cg__strndup(text, len);
+    CG_CHECK(copy != NULL, CG_ENOMEM);
+    *line = 0;
+    *why = NULL;
+    for (char *l = copy; l != NULL && *l && rc == CG_ENOTFOUND;) {
+        char *nl = strchr(l, '\n');
+        if (nl != NULL)
+            *nl = '\0';
+        no++;
+        if (strncmp(l, peer, pl) == 0 && l[pl] == ' ')
+            rc = cg__cert_parse_sha256(l + pl + 1, out) == CG_OK ? CG_OK : CG_EFILE;
+        l = nl != NULL ? nl + 1 : NULL;
+    }
+    if (rc == CG_EFILE) {
+        *line = no;
+        *why = "not a pin";
+    }
+    free(copy);
+    return rc;
+}
+
+enum cg_err cg_trust_pin_lookup(struct cg_ctx *ctx, const char *store_dir, const char *peer,
+                                uint8_t out[32], size_t *bad_line)
 {
     char path[600];
     uint8_t *text = NULL;
-    size_t len = 0;
+    size_t len = 0, line = 0;
+    const char *why = NULL;
+    if (bad_line != NULL)
+        *bad_line = 0;
     CG_CHECK(store_dir != NULL && peer_ok(peer) && out != NULL, CG_EINVAL);
     CG_GUARD(pins_path(store_dir, path, sizeof(path)));
     enum cg_err rc = cg__read_file(path, 1u << 20, &text, &len);
     if (rc != CG_OK)
         return rc == CG_EFILE ? CG_ENOTFOUND : rc;
-    rc = CG_ENOTFOUND;
-    size_t pl = strlen(peer);
-    for (char *line = (char *)text; line != NULL && *line && rc == CG_ENOTFOUND;) {
-        char *nl = strchr(line, '\n');
-        if (nl != NULL)
-            *nl = '\0';
-        if (strncmp(line, peer, pl) == 0 && line[pl] == ' ')
-            rc = cg__cert_parse_sha256(line + pl + 1, out) == CG_OK ? CG_OK : CG_EFILE;
-        line = nl != NULL ? nl + 1 : NULL;
-    }
+    rc = cg__pins_find((const char *)text, len, peer, out, &line, &why);
     free(text);
+    if (rc == CG_EFILE) {
+        cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "%s:%zu: %s", path, line, why);
+        if (bad_line != NULL)
+            *bad_line = line;
+    }
     return rc;
+}
+
+enum cg_err cg_trust_pin_get(const char *store_dir, const char *peer, uint8_t out[32])
+{
+    return cg_trust_pin_lookup(NULL, store_dir, peer, out, NULL);
 }

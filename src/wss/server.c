@@ -82,15 +82,20 @@ static bool token_list_ok(const char *v)
     return true;
 }
 
-/* A CORS preflight from an allowed origin (B-25); false if this is not one. */
+/* A CORS preflight from an allowed origin (B-25). */
+static bool is_preflight(const struct cg_server *s, const struct cg_http_request *r)
+{
+    return r->method_bit == CG_HTTP_OPTIONS &&
+           cg__http_request_header(r, "Access-Control-Request-Method") != NULL &&
+           cg__http_cors_match(&s->policy, cg__http_request_header(r, "Origin")) != NULL;
+}
+
+/* Answers a CORS preflight (B-25); false if this is not one. */
 static bool preflight(struct cg_wconn *c, const struct cg_route *rt)
 {
     const struct cg_http_request *r = &c->hp.req;
-    const char *origin = cg__http_request_header(r, "Origin");
-    const char *want = cg__http_request_header(r, "Access-Control-Request-Method");
     const char *hdrs = cg__http_request_header(r, "Access-Control-Request-Headers");
-    if (r->method_bit != CG_HTTP_OPTIONS || want == NULL ||
-        cg__http_cors_match(&c->srv->policy, origin) == NULL)
+    if (!is_preflight(c->srv, r))
         return false;
     struct cg_http_response res;
     cg__http_response_init(&res);
@@ -283,6 +288,23 @@ static void keep_early(struct cg_wconn *c, const uint8_t *p, size_t n)
 {
     if (n > 0 && cg__buf_append(&c->early, p, n) != CG_OK)
         cg__conn_close(&c->conn, "too many bytes before the upgrade was answered");
+}
+
+int cg__server_head_verdict(const struct cg_server *srv, const struct cg_http_request *req,
+                            const char **reason)
+{
+    const struct cg_route *rt = find_route(srv, req->path);
+    *reason = "method not allowed";
+    if (req->method_bit == 0) /* B-22 */
+        return 405;
+    if (rt == NULL) {
+        *reason = "no such path";
+        return 404;
+    }
+    if (!(route_methods(rt) & req->method_bit) && (rt->is_ws || !is_preflight(srv, req)))
+        return 405; /* B-22 */
+    *reason = NULL;
+    return rt->is_ws ? cg__ws_check_upgrade(req, reason) : 0; /* B-26 */
 }
 
 static void dispatch(struct cg_wconn *c)
