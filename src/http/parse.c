@@ -1,6 +1,7 @@
 /* HTTP/1.1 request parsing over nodejs http-parser, with castgate's limits:
  * header bytes (431), body bytes (413), URL length (414), and a request line
- * with a method http-parser does not know (405, B-22). */
+ * with a method http-parser does not know (405, B-22). Expect (RFC 9110
+ * §10.1.1). */
 #include "http/http.h"
 
 #include <stdio.h>
@@ -108,6 +109,48 @@ static int split_url(struct cg_http_parser *hp)
     return 0;
 }
 
+/* One member of an Expect list, blanks around it cut. */
+static bool expect_member(const char *s, size_t n, bool *cont)
+{
+    while (n > 0 && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n == 0) /* an empty list element (RFC 9110 §5.6.1) */
+        return true;
+    *cont = true;
+    return n == 12 && strncasecmp(s, "100-continue", 12) == 0;
+}
+
+/* RFC 9110 §10.1.1: 100-continue is the only expectation; any other "cannot
+ * be met" and gets 417 with the head, its content never read. "A server
+ * that receives a 100-continue expectation in an HTTP/1.0 request MUST
+ * ignore that expectation" (castgate ignores the whole field there). With
+ * content to come, the client waits for 100 Continue or the final status:
+ * req.expect_continue tells the server to answer one of them now. */
+static int check_expect(struct cg_http_parser *hp, const http_parser *p)
+{
+    struct cg_http_request *r = &hp->req;
+    bool cont = false;
+    if (p->http_minor == 0)
+        return 0;
+    for (size_t i = 0; i < r->nheaders; i++) {
+        if (strcasecmp(r->headers[i].name, "Expect") != 0)
+            continue;
+        for (const char *v = r->headers[i].value;;) {
+            size_t m = strcspn(v, ",");
+            if (!expect_member(v, m, &cont))
+                return fail(hp, 417, "unsupported expectation");
+            if (v[m] == '\0')
+                break;
+            v += m + 1;
+        }
+    }
+    bool content = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENTLENGTH) && p->content_length > 0);
+    r->expect_continue = cont && content;
+    return 0;
+}
+
 /* RFC 9112 §3.2: more than one Host line gets 400. */
 static bool several_hosts(const struct cg_http_request *r)
 {
@@ -136,6 +179,8 @@ static int on_headers_complete(http_parser *p)
         return fail(hp, 400, "more than one Host header");
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > hp->max_body)
         return fail(hp, 413, "request body too large");
+    if (check_expect(hp, p) != 0)
+        return -1;
     r->keep_alive = http_should_keep_alive(p) != 0;
     r->http_major = p->http_major;
     r->http_minor = p->http_minor;

@@ -320,6 +320,26 @@ static void dispatch(struct cg_wconn *c)
         serve_http(c, rt);
 }
 
+/* RFC 9110 §10.1.1: the client waits with the content for 100 Continue.
+ * It gets it when the request will be read (its head passed the parser's
+ * checks: size 413, Host, expectation 417; and a route takes it), or the
+ * final refusal at once instead (405 B-22, 404, 426), the content unread
+ * and the connection closed after it. Once per request. No route handler
+ * is asked before the content: one that refuses (e.g. 401) does so after. */
+static void answer_expect(struct cg_wconn *c)
+{
+    const char *reason = NULL;
+    c->hp.req.expect_continue = false;
+    int status = cg__server_head_verdict(c->srv, &c->hp.req, &reason);
+    if (status != 0) {
+        reject(c, status, reason);
+        return;
+    }
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (cg__conn_write(&c->conn, cont, sizeof(cont) - 1) != CG_OK)
+        cg__conn_close(&c->conn, "write failed");
+}
+
 static void on_http_data(struct cg_wconn *c, const uint8_t *p, size_t n)
 {
     if (c->upgrade != NULL) {
@@ -338,8 +358,11 @@ static void on_http_data(struct cg_wconn *c, const uint8_t *p, size_t n)
             reject(c, c->hp.error_status, c->hp.error_reason);
             return;
         }
-        if (!c->hp.complete)
+        if (!c->hp.complete) {
+            if (c->hp.req.expect_continue)
+                answer_expect(c);
             return;
+        }
         dispatch(c);
         if (c->upgrade != NULL) {
             keep_early(c, p, n);
