@@ -138,7 +138,7 @@ static void test_malformed_lines(void **state)
     expect_bad(t, "gw2", 2, "not hex");
     expect_pin(t, "gw1", 0x00, "a good line beside a bad one");
     snprintf(t, sizeof(t), "gw1 %s\r\n\r\ngw2 %.62s\r\n", fp_a, fp_b);
-    expect_bad(t, "gw2", 4, "62 digits");
+    expect_bad(t, "gw2", 3, "62 digits");
     snprintf(t, sizeof(t), "gw2 %s00\n", fp_b);
     expect_bad(t, "gw2", 1, "66 digits");
     expect_bad("x y\ngw2\r\n", "gw2", 2, "no pin after the peer");
