@@ -18,8 +18,8 @@ static void usage(FILE *f)
         "                              SHA-256 of its certificate (castgate cert fingerprint)\n"
         "  pin-get --store DIR PEER    print the pin of PEER\n"
         "DIR is an OpenSSL hashed directory (HASH.N files): castgate connect --ca-dir DIR,\n"
-        "openssl s_client -CApath DIR. Pins are in DIR/pins, one 'PEER SHA256' per line;\n"
-        "castgate connect --pin takes the value.\n");
+        "openssl s_client -CApath DIR. Pins are in DIR/pins, one 'PEER SHA256' per line\n"
+        "(LF or CRLF line ends); castgate connect --pin takes the value.\n");
 }
 
 static int run(struct cg_ctx *ctx, const char *sub, const char *store, int n, char **v)
@@ -33,7 +33,7 @@ static int run(struct cg_ctx *ctx, const char *sub, const char *store, int n, ch
         rc = cg_trust_pin(ctx, store, v[0], v[1]);
     } else if (strcmp(sub, "pin-get") == 0 && n == 1) {
         uint8_t pin[32];
-        rc = cg_trust_pin_get(store, v[0], pin);
+        rc = cg_trust_pin_lookup(ctx, store, v[0], pin, NULL); /* logs a bad line's number */
         if (rc == CG_OK) {
             for (int i = 0; i < 32; i++)
                 printf("%02x", pin[i]);

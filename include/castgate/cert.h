@@ -201,8 +201,16 @@ CG_API enum cg_err cg_trust_list(struct cg_ctx *ctx, const char *store_dir,
 CG_API enum cg_err cg_trust_pin(struct cg_ctx *ctx, const char *store_dir, const char *peer,
                                 const char *sha256_hex);
 /* Reads the pin of peer from store_dir/pins into out (32 bytes).
- * CG_ENOTFOUND when the peer has none. */
+ * CG_ENOTFOUND when the peer has none (or there is no pins file), CG_EFILE
+ * when the file is unreadable or the peer's line is malformed, CG_EINVAL for
+ * a NULL argument or a peer name with blanks or control characters. */
 CG_API enum cg_err cg_trust_pin_get(const char *store_dir, const char *peer, uint8_t out[32]);
+/* The same, telling where a malformed line is: on CG_EFILE for a malformed
+ * line, it is logged on ctx (may be NULL: no log) as "PATH:LINE: why" and,
+ * when bad_line is not NULL, *bad_line receives its number (from 1); in
+ * every other case *bad_line is 0. Never logs the pin itself. */
+CG_API enum cg_err cg_trust_pin_lookup(struct cg_ctx *ctx, const char *store_dir,
+                                       const char *peer, uint8_t out[32], size_t *bad_line);
 
 /* SHA-256 of the DER of the first certificate in a PEM file, as lowercase
  * hex with colons (out at least 96 bytes). */

@@ -154,7 +154,13 @@ enum cg_http_method {
 };
 
 /* Handles one request; fill res (default: 204 No Content). Called only for an
- * allowed method on an exact path match, after size checks. */
+ * allowed method on an exact path match, after size checks, with the whole
+ * body read. A client that sent Expect: 100-continue was sent 100 Continue
+ * before its body on the strength of the route and method alone (RFC 9110
+ * §10.1.1); any other expectation got 417 without a call. A request whose
+ * target was in absolute-form ("https://host:port/path", RFC 9112 §3.2.2)
+ * reaches the handler like any other: path and query from the target, and
+ * its authority as the Host header. */
 typedef void (*cg_http_handler)(void *user, const struct cg_http_request *req,
                                 struct cg_http_response *res);
 

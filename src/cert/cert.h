@@ -48,6 +48,14 @@ void cg__cert_sha256(X509 *x, char *out, size_t outsz, uint8_t raw[32]);
 enum cg_err cg__cert_parse_sha256(const char *hex, uint8_t out[32]);
 void cg__cert_info_fill(X509 *x, struct cg_cert_info *info);
 
+/* ---- trust.c: the pins file (M-06), sans-I/O ---- */
+/* Finds peer's pin in the text of a pins file (len bytes, "PEER SHA256"
+ * lines) into out. CG_OK, CG_ENOTFOUND, CG_ENOMEM, or CG_EFILE when peer's
+ * line is malformed: *line its number (from 1) and *why a static reason;
+ * otherwise *line is 0 and *why NULL. */
+enum cg_err cg__pins_find(const char *text, size_t len, const char *peer, uint8_t out[32],
+                          size_t *line, const char **why);
+
 /* ---- names.c: B-11 ---- */
 bool cg__cert_is_ip(const char *name);
 

@@ -247,6 +247,7 @@ static void on_connection(uv_stream_t *l, int status)
     c->tcp.data = c->timer.data = c;
     c->open_handles = 2;
     cg__http_parser_init(&c->hp, 8192, 16384);
+    c->hp.plain = true; /* OCSP over plain HTTP: an absolute-form target is http: */
     cg__buf_init(&c->out, 0);
     c->next = r->conns;
     if (r->conns != NULL)

@@ -185,7 +185,10 @@ enum cg_err cg_trust_list(struct cg_ctx *ctx, const char *store_dir, struct cg_c
     return CG_OK;
 }
 
-/* ---- pins: "PEER SHA256HEX" lines in store_dir/pins ---- */
+/* ---- pins: "PEER SHA256HEX" lines in store_dir/pins (M-06) ----
+ * Written with LF ends; read with LF or CRLF ends (a file edited on
+ * Windows), blanks around the pin allowed, blank lines skipped. A line that
+ * is a peer's and holds no valid pin is refused with its number. */
 
 static bool peer_ok(const char *p)
 {
@@ -200,6 +203,92 @@ static bool peer_ok(const char *p)
 static enum cg_err pins_path(const char *dir, char *out, size_t outsz)
 {
     return cg__cert_path(out, outsz, dir, "pins");
+}
+
+static bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+/* n characters of hex (colons allowed) -> the 32 bytes of a pin. */
+static bool parse_pin(const char *s, size_t n, uint8_t out[32])
+{
+    char hex[100]; /* 64 digits and 31 colons fit */
+    if (n >= sizeof(hex))
+        return false;
+    memcpy(hex, s, n);
+    hex[n] = '\0';
+    return cg__cert_parse_sha256(hex, out) == CG_OK;
+}
+
+/* One line of a pins file, its LF and a CR before it cut: true when it is
+ * peer's (blanks before the name allowed), with *why set when it is
+ * malformed, else the pin in out. */
+static bool pin_line(const char *l, size_t n, const char *peer, uint8_t out[32],
+                     const char **why)
+{
+    size_t pl = strlen(peer), i = 0;
+    while (i < n && is_blank(l[i]))
+        i++;
+    if (n - i < pl || memcmp(l + i, peer, pl) != 0 || (n - i > pl && !is_blank(l[i + pl])))
+        return false;
+    i += pl;
+    while (i < n && is_blank(l[i]))
+        i++;
+    size_t end = n;
+    while (end > i && is_blank(l[end - 1]))
+        end--;
+    if (i == end)
+        *why = "no pin after the peer name";
+    else if (memchr(l + i, '\r', end - i) != NULL)
+        *why = "a CR inside the line";
+    else if (!parse_pin(l + i, end - i, out))
+        *why = "the pin is not 64 hex digits (colons allowed)";
+    return true;
+}
+
+/* Lines end in LF or CRLF; the last one may have neither; blank lines are
+ * skipped. The first line that is peer's decides. */
+enum cg_err cg__pins_find(const char *text, size_t len, const char *peer, uint8_t out[32],
+                          size_t *line, const char **why)
+{
+    size_t no = 0, pos = 0;
+    *line = 0;
+    *why = NULL;
+    while (pos < len) {
+        const char *l = text + pos, *nl = memchr(l, '\n', len - pos);
+        size_t n = nl != NULL ? (size_t)(nl - l) : len - pos;
+        pos += n + 1;
+        no++;
+        if (n > 0 && l[n - 1] == '\r')
+            n--;
+        if (!pin_line(l, n, peer, out, why))
+            continue;
+        if (*why == NULL)
+            return CG_OK;
+        *line = no;
+        return CG_EFILE;
+    }
+    return CG_ENOTFOUND;
+}
+
+/* The lines of a pins file that are not peer's, LF-ended (a CR before an
+ * LF dropped), blank lines dropped, others (even malformed ones) kept. */
+static enum cg_err keep_other_pins(const char *text, size_t len, const char *peer,
+                                   struct cg_buf *b)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        const char *l = text + pos, *nl = memchr(l, '\n', len - pos);
+        size_t n = nl != NULL ? (size_t)(nl - l) : len - pos;
+        pos += n + 1;
+        if (n > 0 && l[n - 1] == '\r')
+            n--;
+        uint8_t fp[32];
+        const char *why = NULL;
+        if (n == 0 || pin_line(l, n, peer, fp, &why))
+            continue;
+        CG_GUARD(cg__buf_append(b, l, n));
+        CG_GUARD(cg__buf_append(b, "\n", 1));
+    }
+    return CG_OK;
 }
 
 enum cg_err cg_trust_pin(struct cg_ctx *ctx, const char *store_dir, const char *peer,
@@ -220,19 +309,8 @@ enum cg_err cg_trust_pin(struct cg_ctx *ctx, const char *store_dir, const char *
     }
     CG_GUARD(pins_path(store_dir, path, sizeof(path)));
     CG_GUARD(cg__cert_mkdirs(ctx, store_dir, 0755));
-    if (cg__read_file(path, 1u << 20, &old, &len) == CG_OK) {
-        size_t pl = strlen(peer);
-        for (char *line = (char *)old; line != NULL && *line;) {
-            char *nl = strchr(line, '\n');
-            size_t ll = nl != NULL ? (size_t)(nl - line) : strlen(line);
-            bool same = ll > pl && strncmp(line, peer, pl) == 0 && line[pl] == ' ';
-            if (!same && ll > 0) {
-                CG_TRY(cg__buf_append(&b, line, ll));
-                CG_TRY(cg__buf_append(&b, "\n", 1));
-            }
-            line = nl != NULL ? nl + 1 : NULL;
-        }
-    }
+    if (cg__read_file(path, 1u << 20, &old, &len) == CG_OK)
+        CG_TRY(keep_other_pins((const char *)old, len, peer, &b));
     CG_TRY(cg__buf_printf(&b, "%s ", peer));
     for (int i = 0; i < 32; i++)
         CG_TRY(cg__buf_printf(&b, "%02x", fp[i]));
@@ -245,26 +323,31 @@ out:
     return rc;
 }
 
-enum cg_err cg_trust_pin_get(const char *store_dir, const char *peer, uint8_t out[32])
+enum cg_err cg_trust_pin_lookup(struct cg_ctx *ctx, const char *store_dir, const char *peer,
+                                uint8_t out[32], size_t *bad_line)
 {
     char path[600];
     uint8_t *text = NULL;
-    size_t len = 0;
+    size_t len = 0, line = 0;
+    const char *why = NULL;
+    if (bad_line != NULL)
+        *bad_line = 0;
     CG_CHECK(store_dir != NULL && peer_ok(peer) && out != NULL, CG_EINVAL);
     CG_GUARD(pins_path(store_dir, path, sizeof(path)));
     enum cg_err rc = cg__read_file(path, 1u << 20, &text, &len);
     if (rc != CG_OK)
         return rc == CG_EFILE ? CG_ENOTFOUND : rc;
-    rc = CG_ENOTFOUND;
-    size_t pl = strlen(peer);
-    for (char *line = (char *)text; line != NULL && *line && rc == CG_ENOTFOUND;) {
-        char *nl = strchr(line, '\n');
-        if (nl != NULL)
-            *nl = '\0';
-        if (strncmp(line, peer, pl) == 0 && line[pl] == ' ')
-            rc = cg__cert_parse_sha256(line + pl + 1, out) == CG_OK ? CG_OK : CG_EFILE;
-        line = nl != NULL ? nl + 1 : NULL;
-    }
+    rc = cg__pins_find((const char *)text, len, peer, out, &line, &why);
     free(text);
+    if (rc == CG_EFILE) {
+        cg__log(ctx, CG_LOG_ERROR, CG_CERT_COMPONENT, "%s:%zu: %s", path, line, why);
+        if (bad_line != NULL)
+            *bad_line = line;
+    }
     return rc;
+}
+
+enum cg_err cg_trust_pin_get(const char *store_dir, const char *peer, uint8_t out[32])
+{
+    return cg_trust_pin_lookup(NULL, store_dir, peer, out, NULL);
 }

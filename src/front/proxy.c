@@ -738,14 +738,17 @@ static bool admit(struct fconn *fc, const struct cg_front_route **rtp, bool *ws_
 }
 
 /* RFC 9110 §10.1.1: a client waiting with its body for 100 Continue gets it
- * once the head has passed the path, method and media type checks; a
- * refusal comes at once instead. false: refused. */
+ * from the front once the head has passed the path, method and media type
+ * checks (size 413 and any other expectation 417 come from the parser); a
+ * refusal comes at once instead. The front answers itself rather than pass
+ * the expectation on: it reads and checks the whole body (B-23) before the
+ * backend sees the request, and never sends the backend an Expect line
+ * (heads.c), so a backend's own refusal (an IS-10 401) comes after the
+ * body. false: refused. */
 static bool expect_continue(struct fconn *fc)
 {
     const struct cg_http_request *r = &fc->hp.req;
-    const char *e;
-    if (fc->continued || fc->hp.complete || r->path == NULL ||
-        (e = cg__http_request_header(r, "Expect")) == NULL || strcasecmp(e, "100-continue") != 0)
+    if (fc->continued || fc->hp.complete || r->path == NULL || !r->expect_continue)
         return true;
     fc->continued = true;
     const struct cg_front_route *rt;

@@ -30,6 +30,11 @@ struct cg_http_request {
     struct cg_buf body;
     bool upgrade;    /* Connection: upgrade + Upgrade header seen */
     bool keep_alive; /* the client may send another request */
+    /* Expect: 100-continue on an HTTP/1.1 request with content to come (RFC
+     * 9110 §10.1.1): the client waits for 100 Continue, or the final status,
+     * before it sends the content. Set once the head is parsed; the server
+     * clears it when it has answered. */
+    bool expect_continue;
     unsigned short http_major, http_minor; /* from the request line */
     void *owner; /* the server connection, only while on_upgrade may defer */
 };
@@ -45,6 +50,10 @@ struct cg_http_parser {
     bool line_done;
     bool bad_method; /* an unknown method: wait for the request line, then 405 */
     bool complete;
+    /* A plain-HTTP server (the OCSP responder): an absolute-form target is
+     * http:, not https: (RFC 9112 §3.2.2). Kept across requests. */
+    bool plain;
+    char *authority; /* of an absolute-form target (it becomes Host), or NULL */
     size_t header_bytes;
     size_t max_header;
     size_t max_body;

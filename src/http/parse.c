@@ -1,6 +1,7 @@
 /* HTTP/1.1 request parsing over nodejs http-parser, with castgate's limits:
  * header bytes (431), body bytes (413), URL length (414), and a request line
- * with a method http-parser does not know (405, B-22). */
+ * with a method http-parser does not know (405, B-22). Targets in origin-form
+ * or absolute-form (RFC 9112 §3.2.1, §3.2.2); Expect (RFC 9110 §10.1.1). */
 #include "http/http.h"
 
 #include <stdio.h>
@@ -90,21 +91,205 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
     return cg__buf_append(&hp->value, at, n) == CG_OK ? 0 : fail(hp, 431, "header too large");
 }
 
-static int split_url(struct cg_http_parser *hp)
+/* Path and query of a target (from its first '/' on): split at the first
+ * '?', kept as sent. root: an absolute-form target, whose empty path is "/"
+ * (RFC 9112 §3.2.1). */
+static int split_path(struct cg_http_parser *hp, const char *u, size_t n, bool root)
 {
     struct cg_http_request *r = &hp->req;
-    const char *u = (const char *)hp->url.data;
-    size_t n = hp->url.len;
-    if (n == 0 || (u[0] != '/' && hp->req.method_bit != 0))
-        return fail(hp, 400, "request target is not an absolute path");
     const char *q = memchr(u, '?', n);
     size_t plen = q != NULL ? (size_t)(q - u) : n;
-    r->path = cg__strndup(u, plen);
+    r->path = root && plen == 0 ? cg__strdup("/") : cg__strndup(u, plen);
     r->query = q != NULL ? cg__strndup(q + 1, n - plen - 1) : cg__strdup("");
     if (r->path == NULL || r->query == NULL)
         return fail(hp, 500, "out of memory");
-    if (memchr(r->path, '\0', plen) != NULL)
+    if (memchr(u, '\0', plen) != NULL)
         return fail(hp, 400, "NUL in request target");
+    return 0;
+}
+
+static bool is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+/* RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), and
+ * "://" after it: an absolute-form target with an authority (RFC 9112
+ * §3.2.2). Returns the scheme's length, 0 for any other form. */
+static size_t absolute_scheme(const char *u, size_t n)
+{
+    size_t i = 0;
+    if (n == 0 || !is_alpha((unsigned char)u[0]))
+        return 0;
+    while (i < n && (is_alpha((unsigned char)u[i]) || is_digit((unsigned char)u[i]) ||
+                     u[i] == '+' || u[i] == '-' || u[i] == '.'))
+        i++;
+    return n - i >= 3 && memcmp(u + i, "://", 3) == 0 ? i : 0;
+}
+
+/* RFC 3986 §3.2.2 reg-name: unreserved, pct-encoded, sub-delims. */
+static bool is_reg_name(unsigned char c)
+{
+    return is_alpha(c) || is_digit(c) || (c != '\0' && strchr("-._~%!$&'()*+,;=", c) != NULL);
+}
+
+/* An IP-literal's inside, "[" and "]" excluded: hex digits, ':' and '.'. */
+static bool ip_literal_ok(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!is_digit((unsigned char)s[i]) && cg__hexval((unsigned char)s[i]) < 0 && s[i] != ':' &&
+            s[i] != '.')
+            return false;
+    return n > 0;
+}
+
+/* Why an authority (RFC 9110 §4.2: host [":" port]) is refused, or NULL. */
+static const char *authority_problem(const char *a, size_t n)
+{
+    if (memchr(a, '@', n) != NULL) /* RFC 9110 §4.2.4: userinfo is an error */
+        return "userinfo in the request target";
+    size_t h = 0;
+    if (n > 0 && a[0] == '[') {
+        const char *end = memchr(a, ']', n);
+        if (end == NULL || !ip_literal_ok(a + 1, (size_t)(end - a) - 1))
+            return "malformed host in the request target";
+        h = (size_t)(end - a) + 1;
+    } else {
+        while (h < n && a[h] != ':' && is_reg_name((unsigned char)a[h]))
+            h++;
+        if (h == 0) /* RFC 9110 §4.2.2: an https URI needs a host */
+            return "no host in the request target";
+    }
+    if (h == n)
+        return NULL;
+    if (a[h] != ':' || n - h - 1 > 5)
+        return a[h] != ':' ? "malformed host in the request target"
+                           : "bad port in the request target";
+    unsigned long port = 0;
+    for (size_t i = h + 1; i < n; i++) {
+        if (!is_digit((unsigned char)a[i]))
+            return "bad port in the request target";
+        port = port * 10 + (unsigned long)(a[i] - '0');
+    }
+    return port > 65535 ? "bad port in the request target" : NULL; /* "host:" is allowed */
+}
+
+/* RFC 9112 §3.2.2: "A server MUST accept the use of absolute-form in
+ * requests". The scheme must be the server's own: https on the TLS
+ * surfaces (B-20: a request for an http: resource is not ours to serve),
+ * http on the plain OCSP responder. Returns why it is refused, or NULL with
+ * the authority kept (it becomes Host) and path and query split. */
+static const char *split_absolute(struct cg_http_parser *hp, const char *u, size_t n, size_t slen)
+{
+    const char *own = hp->plain ? "http" : "https";
+    if (slen != strlen(own) || strncasecmp(u, own, slen) != 0)
+        return hp->plain ? "request target scheme is not http"
+                         : "request target scheme is not https";
+    const char *a = u + slen + 3;
+    size_t an = 0, rest = n - slen - 3;
+    while (an < rest && a[an] != '/' && a[an] != '?' && a[an] != '#')
+        an++;
+    const char *why = authority_problem(a, an);
+    if (why != NULL)
+        return why;
+    free(hp->authority);
+    hp->authority = cg__strndup(a, an);
+    if (hp->authority == NULL || split_path(hp, a + an, rest - an, true) != 0)
+        return hp->error_status != 0 ? hp->error_reason : "out of memory";
+    return NULL;
+}
+
+static int split_url(struct cg_http_parser *hp)
+{
+    const char *u = (const char *)hp->url.data;
+    size_t n = hp->url.len, slen = absolute_scheme(u, n);
+    bool routable = hp->req.method_bit != 0;
+    if (n == 0)
+        return fail(hp, 400, "request target is not an absolute path");
+    if (u[0] == '/')
+        return split_path(hp, u, n, false);
+    if (slen > 0) {
+        const char *why = split_absolute(hp, u, n, slen);
+        if (why == NULL || hp->error_status != 0)
+            return why == NULL ? 0 : -1;
+        if (routable)
+            return fail(hp, 400, why);
+    } else if (routable) {
+        return fail(hp, 400, "request target is not an absolute path");
+    }
+    /* B-22: a method no route allows gets 405 whatever its target (kept as
+     * sent, for the log): CONNECT's authority-form, "*", or one refused above. */
+    return split_path(hp, u, n, false);
+}
+
+/* RFC 9112 §3.2.2: with an absolute-form target the origin server "MUST
+ * ignore the received Host header field (if any) and instead use the host
+ * information of the request-target": the authority replaces the Host
+ * line's value, or becomes one (an HTTP/1.0 request needs none), so every
+ * reader of Host (handlers, the front's X-Forwarded-Host) sees the same. */
+static int use_authority(struct cg_http_parser *hp)
+{
+    struct cg_http_request *r = &hp->req;
+    char *v = cg__strdup(hp->authority);
+    if (v == NULL)
+        return fail(hp, 500, "out of memory");
+    for (size_t i = 0; i < r->nheaders; i++) {
+        if (strcasecmp(r->headers[i].name, "Host") == 0) {
+            free(r->headers[i].value);
+            r->headers[i].value = v;
+            return 0;
+        }
+    }
+    char *name = cg__strdup("Host");
+    struct cg_http_header *h = name != NULL ? realloc(r->headers, (r->nheaders + 1) * sizeof(*h))
+                                            : NULL;
+    if (h == NULL) {
+        free(name);
+        free(v);
+        return fail(hp, 500, "out of memory");
+    }
+    r->headers = h;
+    h[r->nheaders++] = (struct cg_http_header){.name = name, .value = v};
+    return 0;
+}
+
+/* One member of an Expect list, blanks around it cut. */
+static bool expect_member(const char *s, size_t n, bool *cont)
+{
+    while (n > 0 && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n == 0) /* an empty list element (RFC 9110 §5.6.1) */
+        return true;
+    *cont = true;
+    return n == 12 && strncasecmp(s, "100-continue", 12) == 0;
+}
+
+/* RFC 9110 §10.1.1: 100-continue is the only expectation; any other "cannot
+ * be met" and gets 417 with the head, its content never read. "A server
+ * that receives a 100-continue expectation in an HTTP/1.0 request MUST
+ * ignore that expectation" (castgate ignores the whole field there). With
+ * content to come, the client waits for 100 Continue or the final status:
+ * req.expect_continue tells the server to answer one of them now. */
+static int check_expect(struct cg_http_parser *hp, const http_parser *p)
+{
+    struct cg_http_request *r = &hp->req;
+    bool cont = false;
+    if (p->http_minor == 0)
+        return 0;
+    for (size_t i = 0; i < r->nheaders; i++) {
+        if (strcasecmp(r->headers[i].name, "Expect") != 0)
+            continue;
+        for (const char *v = r->headers[i].value;;) {
+            size_t m = strcspn(v, ",");
+            if (!expect_member(v, m, &cont))
+                return fail(hp, 417, "unsupported expectation");
+            if (v[m] == '\0')
+                break;
+            v += m + 1;
+        }
+    }
+    bool content = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENTLENGTH) && p->content_length > 0);
+    r->expect_continue = cont && content;
     return 0;
 }
 
@@ -134,8 +319,12 @@ static int on_headers_complete(http_parser *p)
         return fail(hp, 400, "missing Host header");
     if (several_hosts(r))
         return fail(hp, 400, "more than one Host header");
+    if (hp->authority != NULL && use_authority(hp) != 0)
+        return -1;
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > hp->max_body)
         return fail(hp, 413, "request body too large");
+    if (check_expect(hp, p) != 0)
+        return -1;
     r->keep_alive = http_should_keep_alive(p) != 0;
     r->http_major = p->http_major;
     r->http_minor = p->http_minor;
@@ -220,6 +409,8 @@ void cg__http_parser_free(struct cg_http_parser *hp)
     cg__buf_free(&hp->field);
     cg__buf_free(&hp->value);
     cg__buf_free(&hp->line);
+    free(hp->authority);
+    hp->authority = NULL;
 }
 
 void cg__http_parser_reset(struct cg_http_parser *hp)
@@ -227,9 +418,11 @@ void cg__http_parser_reset(struct cg_http_parser *hp)
     char peer[sizeof(hp->req.peer)];
     memcpy(peer, hp->req.peer, sizeof(peer));
     size_t max_header = hp->max_header, max_body = hp->max_body;
+    bool plain = hp->plain;
     cg__http_parser_free(hp);
     cg__http_parser_init(hp, max_header, max_body);
     memcpy(hp->req.peer, peer, sizeof(peer));
+    hp->plain = plain;
 }
 
 static bool is_tchar(unsigned char c)

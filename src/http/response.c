@@ -41,6 +41,7 @@ void cg__http_allow_string(unsigned set, char *out, size_t outsz)
 const char *cg__http_status_text(int status)
 {
     switch (status) {
+    case 100: return "Continue";
     case 101: return "Switching Protocols";
     case 200: return "OK";
     case 201: return "Created";
@@ -56,6 +57,7 @@ const char *cg__http_status_text(int status)
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
     case 426: return "Upgrade Required";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";

@@ -55,6 +55,14 @@ static void reject(struct cg_wconn *c, int status, const char *reason)
 
 /* ---- HTTP routes ---- */
 
+/* A CORS preflight from an allowed origin (B-25), judged from the head alone. */
+static bool is_preflight(const struct cg_server *s, const struct cg_http_request *r)
+{
+    return r->method_bit == CG_HTTP_OPTIONS &&
+           cg__http_request_header(r, "Access-Control-Request-Method") != NULL &&
+           cg__http_cors_match(&s->policy, cg__http_request_header(r, "Origin")) != NULL;
+}
+
 /* A CORS preflight from an allowed origin (B-25); false if this is not one. */
 static bool preflight(struct cg_wconn *c, const struct cg_route *rt)
 {
@@ -247,6 +255,23 @@ static void keep_early(struct cg_wconn *c, const uint8_t *p, size_t n)
         cg__conn_close(&c->conn, "too many bytes before the upgrade was answered");
 }
 
+int cg__server_head_verdict(const struct cg_server *srv, const struct cg_http_request *req,
+                            const char **reason)
+{
+    const struct cg_route *rt = find_route(srv, req->path);
+    *reason = "method not allowed";
+    if (req->method_bit == 0) /* B-22 */
+        return 405;
+    if (rt == NULL) {
+        *reason = "no such path";
+        return 404;
+    }
+    if (!(route_methods(rt) & req->method_bit) && (rt->is_ws || !is_preflight(srv, req)))
+        return 405; /* B-22 */
+    *reason = NULL;
+    return rt->is_ws ? cg__ws_check_upgrade(req, reason) : 0; /* B-26 */
+}
+
 static void dispatch(struct cg_wconn *c)
 {
     const struct cg_route *rt = find_route(c->srv, c->hp.req.path);
@@ -258,6 +283,26 @@ static void dispatch(struct cg_wconn *c)
         serve_ws(c, rt);
     else
         serve_http(c, rt);
+}
+
+/* RFC 9110 §10.1.1: the client waits with the content for 100 Continue.
+ * It gets it when the request will be read (its head passed the parser's
+ * checks: size 413, Host, expectation 417; and a route takes it), or the
+ * final refusal at once instead (405 B-22, 404, 426), the content unread
+ * and the connection closed after it. Once per request. No route handler
+ * is asked before the content: one that refuses (e.g. 401) does so after. */
+static void answer_expect(struct cg_wconn *c)
+{
+    const char *reason = NULL;
+    c->hp.req.expect_continue = false;
+    int status = cg__server_head_verdict(c->srv, &c->hp.req, &reason);
+    if (status != 0) {
+        reject(c, status, reason);
+        return;
+    }
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (cg__conn_write(&c->conn, cont, sizeof(cont) - 1) != CG_OK)
+        cg__conn_close(&c->conn, "write failed");
 }
 
 static void on_http_data(struct cg_wconn *c, const uint8_t *p, size_t n)
@@ -278,8 +323,11 @@ static void on_http_data(struct cg_wconn *c, const uint8_t *p, size_t n)
             reject(c, c->hp.error_status, c->hp.error_reason);
             return;
         }
-        if (!c->hp.complete)
+        if (!c->hp.complete) {
+            if (c->hp.req.expect_continue)
+                answer_expect(c);
             return;
+        }
         dispatch(c);
         if (c->upgrade != NULL) {
             keep_early(c, p, n);

@@ -120,6 +120,14 @@ void cg__wss_respond(struct cg_conn *conn, const struct cg_http_request *req,
 
 /* server.c */
 void cg__server_accept(struct cg_server *srv, uv_stream_t *listener);
+/* What a request's head alone decides, before any of its content is read
+ * (the answer to Expect: 100-continue, RFC 9110 §10.1.1). Returns 0 when a
+ * route takes the request (or answers it as a CORS preflight, B-25), else
+ * the refusal's status with *reason (static): 405 for a method no route or
+ * not this route allows (B-22), 404 for no route, 400/426 for a request on
+ * a WebSocket route that is no valid upgrade (B-26). Sans-I/O. */
+int cg__server_head_verdict(const struct cg_server *srv, const struct cg_http_request *req,
+                            const char **reason);
 /* Adds or removes an accept gate (issue 12, denial of service): a gate that
  * refuses an address has its connection closed at accept, before a TLS byte
  * is read or sent (an accept and a close instead of a handshake, a parse and
