@@ -391,6 +391,10 @@ static void fo_run(struct cg_relay *r, struct rlink *k, uint64_t ref, enum cg_er
             f_release(f);
             break;
         case CG_FO_A_DROP:
+            if (a.answer == CG_FO_ANS_FAILED) { /* the old leg's lane gave up on it: nothing to drop */
+                f_release(f);
+                break;
+            }
             if (a.why == CG_FO_R_LATE)
                 k->st.late_dropped++;
             cg__log(r->ctx, CG_LOG_INFO, "relay", "link %s: an answer from the %s dropped (%s): the "
@@ -419,8 +423,11 @@ static void fo_done(void *user, enum cg_err status, const struct cg_mos_message 
     struct rlink *k = link_serial(r, f->serial);
     f->pending--;
     if (k == NULL || k->fo == NULL) { /* cannot happen: links outlive their sends */
+        if (!f->done)
+            r->inflight--;
         f->done = true;
         f_release(f);
+        drained_maybe(r);
         return;
     }
     enum cg_fo_answer kind = CG_FO_ANS_FAILED;
