@@ -395,8 +395,7 @@ static void fo_run(struct cg_relay *r, struct rlink *k, uint64_t ref, enum cg_er
                 f_release(f);
                 break;
             }
-            if (a.why == CG_FO_R_LATE)
-                k->st.late_dropped++;
+            k->st.late_dropped++; /* LATE, or UNKNOWN once the channel moved on */
             cg__log(r->ctx, CG_LOG_INFO, "relay", "link %s: an answer from the %s dropped (%s): the "
                     "request was answered by the other leg", k->conf.name, cg__fo_peer_name(a.peer),
                     cg__fo_reason_name(a.why));
