@@ -279,12 +279,15 @@ static void test_carry_legacy_buddy(void **state)
                          cg__relay_leg_endpoint(r, "a", 0, CG_RELAY_MOS4));
     assert_int_equal(cg_relay_link_add_buddy(r, "a", buddy, dev), CG_EEXIST); /* one buddy leg */
     /* each leg's peers are its own: the buddy can be sent to on both sides */
-    static const char hb[] = "<mos><mosID>GFX.A</mosID><ncsID>NCS.BUDDY</ncsID><messageID>1</messageID>"
-                             "<heartbeat><time>2026-12-07T05:00:00</time></heartbeat></mos>";
+    static const char ro_req[] = "<mos><mosID>GFX.A</mosID><ncsID>NCS.BUDDY</ncsID><messageID>1</messageID>"
+                                 "<roReq><roID>R</roID></roReq></mos>";
     assert_int_equal(cg_mos_forward(cg__relay_leg_endpoint(r, "a", 1, CG_RELAY_LEGACY), "NCS.BUDDY",
-                                    CG_MOS_CH_MOM, hb, sizeof(hb) - 1, NULL, NULL), CG_OK);
+                                    CG_MOS_CH_RO, ro_req, sizeof(ro_req) - 1, NULL, NULL), CG_OK);
     assert_int_equal(cg_mos_forward(cg__relay_leg_endpoint(r, "a", 1, CG_RELAY_MOS4), "GFX.A",
-                                    CG_MOS_CH_MOM, hb, sizeof(hb) - 1, NULL, NULL), CG_OK);
+                                    CG_MOS_CH_RO, ro_req, sizeof(ro_req) - 1, NULL, NULL), CG_OK);
+    /* the primary's legacy peer is still there, next to the buddy on the shared endpoint */
+    assert_int_equal(cg_mos_forward(cg__relay_leg_endpoint(r, "a", 0, CG_RELAY_LEGACY), "NCS.MAIN",
+                                    CG_MOS_CH_RO, ro_req, sizeof(ro_req) - 1, NULL, NULL), CG_OK);
     struct cg_relay_stats st;
     assert_int_equal(cg_relay_link_stats(r, "a", &st), CG_OK);
     assert_int_equal(st.active, CG_RELAY_PRIMARY);
