@@ -50,7 +50,8 @@ state_dir = $T/s-$1
 [peer NCS]
 channels = ro
 EOF2
-  "$CASTGATE" mos serve --config "$T/$1.conf" >>"$T/$1.out" 2>>"$T/$1.err" &
+  # each answer held 20 ms: the run lasts seconds, so the kill lands in its middle
+  "$CASTGATE" mos serve --config "$T/$1.conf" --hold-ms 20 >>"$T/$1.out" 2>>"$T/$1.err" &
   PIDS+=($!); eval "PID_$1=$!"; wait_port "$2"
 }
 device DEVA "$WA"
