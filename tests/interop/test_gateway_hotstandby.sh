@@ -282,6 +282,10 @@ print(f"  what the device did with a declined request: {dict(react)}")
 need(all(("main" in applied.get(n, [])) or not sent[n]["ok"] for n in declined if n in sent),
      "a declined request is re-sent to the main or reported failed, never taken as done")
 conns = [(x["t"], x["primary"], x["secondary"], x["current"]) for x in ev(d, "connection")]
+stop_t = min([x["t"] for x in ev(d, "originate-done")] or [1 << 62])
+up_at = min([t for t, p, _, _ in conns if p] or [1 << 62])
+print("  the device saw its primary link down while sending (the baseline: yes; docs/redundancy.md):",
+      any(not p and up_at < t < stop_t for t, p, _, _ in conns))
 print("  device link states (t ms, primary, secondary, current):", collapse([c[1:] for c in conns])[:8])
 legs = [(x.get("leg", "primary"), x["what"]) for x in ev(g1, "link")]
 print("  gateway 1 link events (leg, what):", collapse(legs)[:10])
