@@ -94,6 +94,10 @@ static void event_link(const struct gw *gw, const struct cg_relay_event *ev)
     bool mos4_side = ev->side == CG_RELAY_MOS4;
     printf("{\"event\":\"link\",\"link\":");
     tool_json_string(ev->link);
+    if (ev->leg == CG_RELAY_BUDDY) { /* a link with a buddy leg: which leg changed */
+        printf(",\"leg\":\"buddy\",\"leg_up\":%s,\"peer\":", ev->up ? "true" : "false");
+        tool_json_string(ev->peer_id);
+    }
     printf(",\"legacy\":\"%s\",\"mos4\":\"%s\",\"what\":\"%s\"", ev->legacy_up ? "up" : "down",
            ev->mos4_up ? "up" : "down",
            ev->up ? (mos4_side ? "the far side is reachable" : "the legacy gear is connected")
@@ -103,6 +107,20 @@ static void event_link(const struct gw *gw, const struct cg_relay_event *ev)
         printf(",\"why\":");
         tool_json_string(why);
     }
+    printf("}\n");
+}
+
+/* Failover moved the requests towards one side of a link to the other leg
+ * (issue 18, docs/redundancy.md). */
+static void event_active(const struct cg_relay_event *ev)
+{
+    printf("{\"event\":\"active\",\"link\":");
+    tool_json_string(ev->link);
+    printf(",\"side\":\"%s\",\"active\":\"%s\",\"was\":\"%s\",\"why\":\"%s\",\"for_ms\":%llu,"
+           "\"peer\":", ev->side == CG_RELAY_MOS4 ? "mos4" : "legacy", cg_relay_leg_name(ev->leg),
+           cg_relay_leg_name(ev->was), ev->why != NULL ? ev->why : "?",
+           (unsigned long long)ev->for_ms);
+    tool_json_string(ev->peer_id);
     printf("}\n");
 }
 
@@ -161,6 +179,8 @@ static void count_event(const struct gw *gw, const struct cg_relay_event *ev)
     case CG_RELAY_EV_NO_MESSAGEID:
         metrics_idless(gw->metrics, ev->link, ev->count);
         break;
+    case CG_RELAY_EV_ACTIVE: /* metrics: a later step (docs/redundancy.md, phase 2 item 6) */
+        break;
     }
 }
 
@@ -197,6 +217,9 @@ static void on_event(void *user, const struct cg_relay_event *ev)
         return;
     case CG_RELAY_EV_NO_MESSAGEID:
         event_idless(ev);
+        break;
+    case CG_RELAY_EV_ACTIVE:
+        event_active(ev);
         break;
     }
     uv_timer_stop(&gw->out_flush);
@@ -281,6 +304,16 @@ static enum cg_err link_build(const struct gwlink *conf, struct cg_relay_link_co
         rc = cg_relay_link_config_set_heartbeat(*lc, (enum cg_relay_heartbeat)conf->heartbeat);
     if (rc == CG_OK)
         rc = cg_relay_link_config_set_removed_in_4(*lc, (enum cg_relay_removed)conf->removed_in_4);
+    if (rc == CG_OK && conf->legacy_buddy[0])
+        rc = cg_relay_link_config_set_buddy(*lc, CG_RELAY_LEGACY, conf->legacy_buddy);
+    if (rc == CG_OK && conf->mos4_buddy[0])
+        rc = cg_relay_link_config_set_buddy(*lc, CG_RELAY_MOS4, conf->mos4_buddy);
+    if (rc == CG_OK && conf->buddy_path[0])
+        rc = cg_relay_link_config_set_buddy_path(*lc, conf->buddy_path);
+    if (rc == CG_OK)
+        rc = cg_relay_link_config_set_redundancy(
+            *lc, (enum cg_relay_redundancy)conf->redundancy, (uint64_t)conf->failover_after_ms,
+            conf->failback_after_ms == 0 ? CG_RELAY_NEVER : (uint64_t)conf->failback_after_ms);
     *gear = (struct mosconf_peer){0};
     *far = conf->p;
     snprintf(gear->id, sizeof(gear->id), "%s", gear_id);
@@ -291,6 +324,55 @@ static enum cg_err link_build(const struct gwlink *conf, struct cg_relay_link_co
     memcpy(gear->legacy_allow, conf->p.legacy_allow, sizeof(gear->legacy_allow));
     snprintf(far->id, sizeof(far->id), "%s", far_id);
     far->legacy_dial[0] = far->legacy_listen[0] = far->legacy_allow[0] = '\0';
+    return rc;
+}
+
+/* The buddy leg's two peers (docs/redundancy.md), from the primary's:
+ * the leg's IDs, the buddy's legacy transport, the buddy's url. Under
+ * failover the side without a buddy has none (its flag false). */
+static void buddy_build(const struct gwlink *conf, const struct mosconf_peer *gear,
+                        const struct mosconf_peer *far, struct mosconf_peer *bgear,
+                        struct mosconf_peer *bfar, bool own[2])
+{
+    bool fo = conf->redundancy == CG_RELAY_FAILOVER;
+    own[0] = !fo || conf->legacy_buddy[0];
+    own[1] = !fo || conf->mos4_buddy[0];
+    *bgear = *gear;
+    *bfar = *far;
+    if (conf->legacy_buddy[0])
+        snprintf(bgear->id, sizeof(bgear->id), "%s", conf->legacy_buddy);
+    if (conf->mos4_buddy[0])
+        snprintf(bfar->id, sizeof(bfar->id), "%s", conf->mos4_buddy);
+    memcpy(bgear->legacy_dial, conf->legacy_buddy_dial, sizeof(bgear->legacy_dial));
+    memcpy(bgear->legacy_listen, conf->legacy_buddy_listen, sizeof(bgear->legacy_listen));
+    memcpy(bgear->legacy_allow, conf->legacy_buddy_allow, sizeof(bgear->legacy_allow));
+    bgear->legacy_encoding = conf->legacy_buddy_encoding;
+    if (conf->mos4_buddy_url[0])
+        snprintf(bfar->url, sizeof(bfar->url), "%s", conf->mos4_buddy_url);
+}
+
+/* The buddy leg of a link just added, when the file names a buddy. */
+static enum cg_err buddy_add(struct gw *gw, const struct gwlink *conf, const struct mosconf_peer *peers)
+{
+    if (!conf->legacy_buddy[0] && !conf->mos4_buddy[0])
+        return CG_OK;
+    struct mosconf_peer *b = calloc(2, sizeof(*b));
+    struct cg_mos_peer_config *pc[2] = {NULL, NULL};
+    struct cg_ws_client_config *cc[2] = {NULL, NULL};
+    bool own[2];
+    enum cg_err rc = b == NULL ? CG_ENOMEM : CG_OK;
+    if (rc == CG_OK)
+        buddy_build(conf, &peers[0], &peers[1], &b[0], &b[1], own);
+    for (int i = 0; i < 2 && rc == CG_OK; i++)
+        if (own[i])
+            rc = mosb_peer_config(&b[i], &pc[i], &cc[i]);
+    if (rc == CG_OK)
+        rc = cg_relay_link_add_buddy(gw->relay, conf->name, pc[0], pc[1]);
+    for (int i = 0; i < 2; i++) {
+        cg_mos_peer_config_free(pc[i]);
+        cg_ws_client_config_free(cc[i]);
+    }
+    free(b);
     return rc;
 }
 
@@ -308,6 +390,8 @@ static enum cg_err link_add(struct gw *gw, const struct gwlink *conf)
         rc = mosb_peer_config(&peers[i], &pc[i], &cc[i]);
     if (rc == CG_OK)
         rc = cg_relay_add_link(gw->relay, lc, pc[0], pc[1]);
+    if (rc == CG_OK && (rc = buddy_add(gw, conf, peers)) != CG_OK)
+        cg_relay_remove_link(gw->relay, conf->name);
     for (int i = 0; i < 2; i++) {
         cg_mos_peer_config_free(pc[i]);
         cg_ws_client_config_free(cc[i]);

@@ -56,6 +56,7 @@ static const char *const removed_names[] = {"pass", "reject", "translate", "tran
                                             NULL};                           /* cg_relay_removed */
 static const char *const heartbeat_names[] = {"pass", "pass-or-answer", "answer",
                                               NULL}; /* cg_relay_heartbeat */
+static const char *const redundancy_names[] = {"carry", "failover", NULL}; /* cg_relay_redundancy */
 
 #define R OPT_RESTART
 const struct opt_row mos_opt_rows[] = {
@@ -144,6 +145,32 @@ const struct opt_row mos_opt_rows[] = {
            "roElementAction/roElementStat where exact, else NACK) or translate-or-pass"),
     CHOICE("link", "heartbeat", L(heartbeat), heartbeat_names, CG_RELAY_HB_PASS, 0,
            "pass, pass-or-answer (answered here while the far side is away) or answer"),
+    TEXT("link", "legacy_buddy", L(legacy_buddy), NULL, 0,
+         "the legacy gear's buddy (an NCS's backup server, a device's hot standby): its ID; "
+         "the link gets a buddy leg (docs/redundancy.md)"),
+    TEXT("link", "legacy_buddy_dial", L(legacy_buddy_dial), NULL, 0,
+         "the buddy leg's legacy peer: HOST:LOWER,UPPER[,QUERY] where we connect"),
+    TEXT("link", "legacy_buddy_listen", L(legacy_buddy_listen), NULL, 0,
+         "the buddy leg's legacy peer: ADDR:LOWER,UPPER[,QUERY] where it connects to us"),
+    TEXT("link", "legacy_buddy_allow", L(legacy_buddy_allow), NULL, 0,
+         "ADDR[/BITS], ... that may connect to legacy_buddy_listen (default: any)"),
+    CHOICE("link", "legacy_buddy_encoding", L(legacy_buddy_encoding), encoding_names,
+           CG_MOS_UCS2BE, 0, "ucs2be or utf8: the buddy leg's legacy peer's encoding"),
+    TEXT("link", "mos4_buddy", L(mos4_buddy), NULL, 0,
+         "the far side's buddy (an NCS's backup, a device's hot standby): its ID; the link "
+         "gets a buddy leg"),
+    TEXT("link", "mos4_buddy_url", L(mos4_buddy_url), NULL, 0,
+         "the buddy leg's far side endpoint (default: url)"),
+    TEXT("link", "buddy_path", L(buddy_path), NULL, 0,
+         "our MOS 4.0 endpoint path for the buddy leg, when it has an identity of its own "
+         "(legacy_buddy, carried; default: path/buddy)"),
+    CHOICE("link", "redundancy", L(redundancy), redundancy_names, CG_RELAY_CARRY, 0,
+           "carry (both servers end to end, each as its own peer) or failover (the other side "
+           "sees one peer; what it originates goes to the active server)"),
+    NUMBER("link", "failover_after_ms", L(failover_after_ms), 1, 86400000, 3000, 0,
+           "failover: the active server unreachable this long (the other up): switch"),
+    NUMBER("link", "failback_after_ms", L(failback_after_ms), 0, 86400000, 30000, 0,
+           "failover: the primary back this long: switch back (0: never, the operator decides)"),
 };
 #undef R
 const size_t mos_opt_nrows = sizeof(mos_opt_rows) / sizeof(mos_opt_rows[0]);
@@ -515,6 +542,42 @@ enum cg_err mosconf_apply(const struct mosconf *c, struct cg_mos_endpoint_config
     return rc;
 }
 
+/* A link's buddy leg (issue 18, docs/redundancy.md). */
+static int check_buddy(struct reader *r, const struct gwlink *k, const char *what)
+{
+    bool lb = k->legacy_buddy[0] != '\0', mb = k->mos4_buddy[0] != '\0';
+    bool fo = k->redundancy == CG_RELAY_FAILOVER;
+    bool legacy_keys = k->legacy_buddy_dial[0] || k->legacy_buddy_listen[0] || k->legacy_buddy_allow[0];
+    if (!lb && !mb) {
+        if (legacy_keys || k->mos4_buddy_url[0] || k->buddy_path[0])
+            return fail(r, "legacy_buddy_* / mos4_buddy_url / buddy_path without a buddy: add "
+                        "legacy_buddy or mos4_buddy", what);
+        if (fo)
+            return fail(r, "redundancy = failover needs a buddy (legacy_buddy or mos4_buddy)", what);
+        return 0;
+    }
+    const char *ids[] = {k->ncs_id, k->mos_id};
+    for (int i = 0; i < 2; i++)
+        if ((lb && !strcmp(k->legacy_buddy, ids[i])) || (mb && !strcmp(k->mos4_buddy, ids[i])))
+            return fail(r, "a buddy is another server: its ID cannot be one of the link's", what);
+    if (lb && mb && !strcmp(k->legacy_buddy, k->mos4_buddy))
+        return fail(r, "legacy_buddy and mos4_buddy are the same ID", what);
+    if (fo && lb && mb)
+        return fail(r, "redundancy = failover: only one side can have a buddy", what);
+    bool own_legacy = !fo || lb; /* the buddy leg has a legacy peer of its own */
+    if (own_legacy && !k->legacy_buddy_dial[0] && !k->legacy_buddy_listen[0])
+        return fail(r, "the buddy leg needs legacy_buddy_listen or legacy_buddy_dial (where its "
+                    "legacy peer is)", what);
+    if (!own_legacy && legacy_keys)
+        return fail(r, "redundancy = failover with mos4_buddy: the gear keeps its one peer; "
+                    "legacy_buddy_* do not apply", what);
+    if (k->legacy_buddy_listen[0] && !strcmp(k->legacy_buddy_listen, k->p.legacy_listen))
+        return fail(r, "legacy_buddy_listen is legacy_listen: each leg needs its own ports", what);
+    if (k->buddy_path[0] && k->buddy_path[0] != '/')
+        return fail(r, "buddy_path must start with /", k->buddy_path);
+    return 0;
+}
+
 /* One link on its own. */
 static int check_link(struct reader *r, const struct gwconf *g, struct gwlink *k)
 {
@@ -542,7 +605,7 @@ static int check_link(struct reader *r, const struct gwconf *g, struct gwlink *k
     }
     if (k->path[0] != '/')
         return fail(r, "path must start with /", k->path);
-    return 0;
+    return check_buddy(r, k, what);
 }
 
 /* Links against each other: the same pair twice, or two of our MOS 4.0

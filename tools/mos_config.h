@@ -58,6 +58,14 @@ struct gwlink {
     char path[256];         /* our MOS 4.0 endpoint path for this link */
     int removed_in_4;       /* enum cg_relay_removed (M-12) */
     int heartbeat;          /* enum cg_relay_heartbeat (M-10) */
+    /* redundancy (issue 18, docs/redundancy.md): a buddy leg */
+    char legacy_buddy[513], mos4_buddy[513]; /* the buddies' IDs ("": none) */
+    char legacy_buddy_dial[300], legacy_buddy_listen[120], legacy_buddy_allow[1024];
+    int legacy_buddy_encoding;               /* enum cg_mos_encoding */
+    char mos4_buddy_url[1024];               /* "": url */
+    char buddy_path[256];                    /* "": path + "/buddy" */
+    int redundancy;                          /* enum cg_relay_redundancy */
+    long failover_after_ms, failback_after_ms; /* failback 0: never (the operator) */
     struct mosconf_peer p;  /* the [peer] options: url, mode, channels, trust, legacy_* */
     int line;               /* of the section header */
 };

@@ -76,6 +76,34 @@ enum cg_relay_removed {
 CG_API enum cg_err cg_relay_heartbeat_parse(const char *name, enum cg_relay_heartbeat *out);
 CG_API enum cg_err cg_relay_removed_parse(const char *name, enum cg_relay_removed *out);
 
+/* Which server of a redundant pair a leg of a link carries (issue 18,
+ * docs/redundancy.md): an NCS's main and its buddy (backup), or a device and
+ * its hot standby. */
+enum cg_relay_leg {
+    CG_RELAY_PRIMARY = 0,
+    CG_RELAY_BUDDY = 1,
+};
+
+/* What a link whose peer has a buddy does with the two (docs/redundancy.md). */
+enum cg_relay_redundancy {
+    /* Both carried end to end, each as its own pair of peers (a leg): the
+     * other side sees two peers, as it would without the gateway, and does
+     * its own hot standby. The default. */
+    CG_RELAY_CARRY = 0,
+    /* The other side sees one peer; the requests it originates go to the
+     * active leg: the primary, the buddy after the primary was unreachable
+     * for failover_after_ms, the primary again once it was back for
+     * failback_after_ms (hysteresis). */
+    CG_RELAY_FAILOVER = 1,
+};
+#define CG_RELAY_NEVER UINT64_MAX /* failback_after_ms: never by itself */
+
+/* "carry" or "failover" to the enum. CG_OK or CG_EINVAL (NULL, unknown
+ * name). Pure; callback-safe. */
+CG_API enum cg_err cg_relay_redundancy_parse(const char *name, enum cg_relay_redundancy *out);
+/* "primary" or "buddy" ("?" outside the enum). Pure; callback-safe. */
+CG_API const char *cg_relay_leg_name(enum cg_relay_leg leg);
+
 /* ---- link configuration ---- */
 
 /* A new link configuration named name (1..127 bytes, no control
@@ -109,6 +137,32 @@ CG_API enum cg_err cg_relay_link_config_set_heartbeat(struct cg_relay_link_confi
 CG_API enum cg_err cg_relay_link_config_set_removed_in_4(struct cg_relay_link_config *lc,
                                                          enum cg_relay_removed policy);
 
+/* The peer on side has a buddy whose ID is id (an NCS's backup server, a
+ * device's hot standby; 1..128 characters, not one of the link's IDs): the
+ * link gets a second leg, added with cg_relay_link_add_buddy, that carries
+ * the buddy in place of that side's peer. Under CG_RELAY_CARRY both sides
+ * may have one (the buddy leg then pairs the two buddies); under
+ * CG_RELAY_FAILOVER only one side. Copied. Returns CG_OK or CG_EINVAL (NULL,
+ * a bad side or ID). Callback-safe. */
+CG_API enum cg_err cg_relay_link_config_set_buddy(struct cg_relay_link_config *lc,
+                                                  enum cg_relay_side side, const char *id);
+/* The URL path our MOS 4.0 endpoint serves for the buddy leg when that leg
+ * has its own MOS 4.0 identity (the legacy gear has a buddy, carried): never
+ * set, the link's path followed by "/buddy". Copied. Returns as
+ * cg_relay_link_config_set_path. Callback-safe. */
+CG_API enum cg_err cg_relay_link_config_set_buddy_path(struct cg_relay_link_config *lc,
+                                                       const char *path);
+/* The link's redundancy (above) and, for CG_RELAY_FAILOVER, how long the
+ * active leg must have been unreachable (continuously) while the other leg
+ * is up before requests move to the other (failover_after_ms, 1..86400000),
+ * and how long the primary must have been back (continuously) before they
+ * move back to it (failback_after_ms, 1..86400000, or CG_RELAY_NEVER).
+ * Returns CG_OK or CG_EINVAL. Callback-safe. */
+CG_API enum cg_err cg_relay_link_config_set_redundancy(struct cg_relay_link_config *lc,
+                                                       enum cg_relay_redundancy mode,
+                                                       uint64_t failover_after_ms,
+                                                       uint64_t failback_after_ms);
+
 /* ---- events ---- */
 
 enum cg_relay_event_kind {
@@ -126,6 +180,11 @@ enum cg_relay_event_kind {
      * legacy gear to the MOS 4.0 side, which may refuse them: count is the
      * link's total, reported at 1, 10, 100, ...; message is the latest. */
     CG_RELAY_EV_NO_MESSAGEID,
+    /* Failover (CG_RELAY_FAILOVER): the requests towards side now go to
+     * leg (was: the leg before), why: "unreachable" (the active leg was
+     * unreachable for for_ms while the other was up), "primary-back" (the
+     * primary was back for for_ms) or "forced". peer_id: the new leg's peer. */
+    CG_RELAY_EV_ACTIVE,
 };
 
 /* Everything in an event is borrowed for the duration of the callback. */
@@ -140,6 +199,10 @@ struct cg_relay_event {
     bool legacy_up, mos4_up; /* LINK */
     const struct cg_mos_message *message; /* REQUEST, NO_MESSAGEID */
     unsigned long count;    /* NO_MESSAGEID */
+    enum cg_relay_leg leg;  /* LANE, LINK, REQUEST: the leg of peer_id; ACTIVE: the one now active */
+    enum cg_relay_leg was;  /* ACTIVE: the leg active before */
+    const char *why;        /* ACTIVE: "unreachable", "primary-back" or "forced" */
+    uint64_t for_ms;        /* ACTIVE: how long the reason held */
 };
 
 struct cg_relay_handlers {
@@ -188,6 +251,18 @@ struct cg_relay_stats {
      * reason and channel index: the relay's own (rejected, failed) and the
      * other side's relayed. */
     uint64_t nacks[2][CG_RELAY_NACK_REASONS][CG_RELAY_CHANNELS];
+    /* Redundancy (issue 18). legacy_up and mos4_up above say whether any
+     * leg of that side is up; leg_up[leg][side] says it per leg (a leg that
+     * shares the other leg's peer on a side, under failover, reads false). */
+    bool leg_up[2][2];
+    enum cg_relay_leg active; /* failover: where requests go now (CG_RELAY_PRIMARY otherwise) */
+    uint64_t switches;        /* failover: changes of the active leg */
+    uint64_t withdrawn;       /* failover: requests in flight moved to the other leg at a switch */
+    uint64_t late_dropped;    /* failover: answers from a leg a request was withdrawn from, dropped */
+    /* answers "Buddy server cannot respond because main server is available"
+     * (roAck roStatus, mosAck statusDescription) relayed as they are (they
+     * are also in nacks[][CG_RELAY_NACK_PEER] when the roAck/mosAck is not OK) */
+    uint64_t buddy_declined;
 };
 
 /* ---- the relay ---- */
@@ -226,6 +301,21 @@ CG_API enum cg_err cg_relay_start(struct cg_relay *r);
 CG_API enum cg_err cg_relay_add_link(struct cg_relay *r, const struct cg_relay_link_config *lc,
                                      const struct cg_mos_peer_config *gear_peer,
                                      const struct cg_mos_peer_config *far_peer);
+/* Adds the buddy leg of the link named name (its configuration named a
+ * buddy: cg_relay_link_config_set_buddy). gear_peer configures the buddy
+ * leg's legacy peer (the ID: the legacy side's buddy, or the gear's ID when
+ * only the far side has one; its transport: the buddy's legacy_dial/listen,
+ * encoding, allow), far_peer its MOS 4.0 peer (the far side's buddy's ID, or
+ * the far side's ID when only the gear has one; url, trust, mode).
+ * Under CG_RELAY_FAILOVER the side without a buddy keeps its one peer: its
+ * argument must be NULL. Borrowed for the call. Returns CG_OK; CG_EINVAL
+ * (NULL, no buddy configured, buddies on both sides under failover, peer IDs
+ * that do not match); CG_ENOTFOUND (no such link); CG_EEXIST (it has a buddy
+ * leg already, or an endpoint has the peer); CG_ENOMEM; or the endpoint's
+ * error. On error the link is as before. Not callback-safe. */
+CG_API enum cg_err cg_relay_link_add_buddy(struct cg_relay *r, const char *name,
+                                           const struct cg_mos_peer_config *gear_peer,
+                                           const struct cg_mos_peer_config *far_peer);
 /* Stops and removes the link named name: its peers are removed from the
  * endpoints (forwards in flight end, their requests dropped unanswered),
  * endpoints no other link uses are freed. Other links keep running.

@@ -26,6 +26,9 @@ enum cg_err cg_relay_link_config_new(const char *name, struct cg_relay_link_conf
     memcpy(lc->path, "/mos/Communication", sizeof("/mos/Communication")); /* M-02 */
     lc->heartbeat = CG_RELAY_HB_PASS;
     lc->removed_in_4 = CG_RELAY_REMOVED_PASS;
+    lc->redundancy = CG_RELAY_CARRY;
+    lc->failover_after_ms = 3000;   /* docs/redundancy.md */
+    lc->failback_after_ms = 30000;
     *out = lc;
     return CG_OK;
 }
@@ -77,5 +80,44 @@ enum cg_err cg_relay_link_config_set_removed_in_4(struct cg_relay_link_config *l
          policy != CG_RELAY_REMOVED_TRANSLATE && policy != CG_RELAY_REMOVED_TRANSLATE_OR_PASS))
         return CG_EINVAL;
     lc->removed_in_4 = policy;
+    return CG_OK;
+}
+
+enum cg_err cg_relay_link_config_set_buddy(struct cg_relay_link_config *lc, enum cg_relay_side side,
+                                           const char *id)
+{
+    if (lc == NULL || id == NULL || (side != CG_RELAY_LEGACY && side != CG_RELAY_MOS4) ||
+        !printable(id, RELAY_ID_MAX))
+        return CG_EINVAL;
+    memcpy(lc->buddy_id[side], id, strlen(id) + 1);
+    return CG_OK;
+}
+
+enum cg_err cg_relay_link_config_set_buddy_path(struct cg_relay_link_config *lc, const char *path)
+{
+    if (lc == NULL || path == NULL)
+        return CG_EINVAL;
+    size_t n = strnlen(path, RELAY_PATH_MAX + 1);
+    if (n == 0 || n > RELAY_PATH_MAX || path[0] != '/')
+        return CG_EINVAL;
+    memcpy(lc->buddy_path, path, n + 1);
+    return CG_OK;
+}
+
+#define RELAY_AFTER_MAX 86400000u /* a day, in ms */
+
+enum cg_err cg_relay_link_config_set_redundancy(struct cg_relay_link_config *lc,
+                                                enum cg_relay_redundancy mode,
+                                                uint64_t failover_after_ms,
+                                                uint64_t failback_after_ms)
+{
+    if (lc == NULL || (mode != CG_RELAY_CARRY && mode != CG_RELAY_FAILOVER))
+        return CG_EINVAL;
+    if (failover_after_ms == 0 || failover_after_ms > RELAY_AFTER_MAX || failback_after_ms == 0 ||
+        (failback_after_ms > RELAY_AFTER_MAX && failback_after_ms != CG_RELAY_NEVER))
+        return CG_EINVAL;
+    lc->redundancy = mode;
+    lc->failover_after_ms = failover_after_ms;
+    lc->failback_after_ms = failback_after_ms;
     return CG_OK;
 }

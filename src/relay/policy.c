@@ -4,6 +4,7 @@
 
 #include <castgate/mos.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 enum relay_action cg__relay_decide(const char *name, size_t len, enum cg_relay_side from,
@@ -71,4 +72,106 @@ enum cg_err cg_relay_removed_parse(const char *name, enum cg_relay_removed *out)
         return CG_EINVAL;
     *out = (enum cg_relay_removed)i;
     return CG_OK;
+}
+
+enum cg_err cg_relay_redundancy_parse(const char *name, enum cg_relay_redundancy *out)
+{
+    static const char *const names[] = {"carry", "failover"};
+    int i = name_index(names, sizeof(names) / sizeof(names[0]), name);
+    if (i < 0 || out == NULL)
+        return CG_EINVAL;
+    *out = (enum cg_relay_redundancy)i;
+    return CG_OK;
+}
+
+const char *cg_relay_leg_name(enum cg_relay_leg leg)
+{
+    return leg == CG_RELAY_PRIMARY ? "primary" : leg == CG_RELAY_BUDDY ? "buddy" : "?";
+}
+
+int cg__relay_route(enum cg_relay_redundancy mode, int nlegs, enum cg_relay_side buddy_side,
+                    enum cg_relay_side from, int from_leg)
+{
+    if (nlegs < 2)
+        return 0;
+    if (mode != CG_RELAY_FAILOVER) /* carry: each leg end to end, on its own */
+        return from_leg == 1 ? 1 : 0;
+    if (from != buddy_side) /* towards the side with the buddy: the active leg */
+        return -1;
+    return 0; /* from either server of the pair to the one peer of the other side */
+}
+
+/* ---- answers (issue 18): the buddy's decline, as the field writes it ---- */
+
+static const char decline_text[] = "Buddy server cannot respond because main server is available";
+
+/* The i-th character of an element in enc, as a code unit (UCS-2BE: two
+ * bytes; UTF-8: one byte, non-ASCII bytes stay >= 0x80 and match nothing). */
+struct units {
+    const unsigned char *p;
+    size_t n; /* code units */
+    bool wide;
+};
+
+static unsigned unit_at(const struct units *u, size_t i)
+{
+    return u->wide ? (unsigned)u->p[2 * i] << 8 | u->p[2 * i + 1] : u->p[i];
+}
+
+static bool is_space_unit(unsigned c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+static unsigned lower_unit(unsigned c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+/* Where the text s (ASCII) starts in u at or after from; u->n when absent. */
+static size_t find_ascii(const struct units *u, size_t from, const char *s)
+{
+    size_t k = strlen(s);
+    for (size_t i = from; i + k <= u->n; i++) {
+        size_t j = 0;
+        while (j < k && unit_at(u, i + j) == (unsigned char)s[j])
+            j++;
+        if (j == k)
+            return i;
+    }
+    return u->n;
+}
+
+/* Whether the text content of the first <field> of u is the decline. */
+static bool field_declines(const struct units *u, const char *field)
+{
+    char open[40];
+    snprintf(open, sizeof(open), "<%s>", field);
+    size_t i = find_ascii(u, 0, open);
+    if (i == u->n)
+        return false;
+    i += strlen(open);
+    size_t end = i;
+    while (end < u->n && unit_at(u, end) != '<')
+        end++;
+    while (i < end && is_space_unit(unit_at(u, i)))
+        i++;
+    while (end > i && is_space_unit(unit_at(u, end - 1)))
+        end--;
+    size_t k = sizeof(decline_text) - 1;
+    if (end - i != k)
+        return false;
+    for (size_t j = 0; j < k; j++)
+        if (lower_unit(unit_at(u, i + j)) != lower_unit((unsigned char)decline_text[j]))
+            return false;
+    return true;
+}
+
+enum relay_answer cg__relay_classify_answer(const char *name, const char *xml, size_t len,
+                                            enum cg_mos_encoding enc, struct cg_mos_span elem)
+{
+    if (name == NULL || xml == NULL || elem.off > len || elem.len > len - elem.off)
+        return RELAY_ANS_OTHER;
+    const char *field = strcmp(name, "roAck") == 0    ? "roStatus"
+                        : strcmp(name, "mosAck") == 0 ? "statusDescription"
+                                                      : NULL;
+    if (field == NULL)
+        return RELAY_ANS_OTHER;
+    struct units u = {.p = (const unsigned char *)xml + elem.off, .wide = enc == CG_MOS_UCS2BE};
+    u.n = u.wide ? elem.len / 2 : elem.len;
+    return field_declines(&u, field) ? RELAY_ANS_BUDDY_DECLINES : RELAY_ANS_OTHER;
 }

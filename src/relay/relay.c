@@ -2,14 +2,19 @@
  * (include/castgate/relay.h). A request from either side is forwarded with
  * cg_mos_forward and answered with the other side's own answer (M-22);
  * heartbeats (M-10) and messages removed in 4.0 (M-12) follow the link's
- * policies (policy.c decides). */
+ * policies (policy.c decides). A link whose peer has a buddy (issue 18,
+ * docs/redundancy.md) has two legs, each a pair of peers: carried end to end
+ * each on its own, or under failover the requests towards the side with the
+ * buddy go through the sans-I/O failover core (src/redund/failover.c). */
 #include "core/core.h"
 #include "mos4/mos4.h"
+#include "redund/redund.h"
 #include "relay/relay.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 struct rep { /* one of our endpoints, shared by the links with its identity */
     struct cg_relay *r;
@@ -22,11 +27,31 @@ struct rep { /* one of our endpoints, shared by the links with its identity */
     struct rep *next;
 };
 
+struct rleg { /* one server of a pair, end to end: a peer on each side */
+    struct rep *ep[2];   /* by side */
+    const char *peer[2]; /* by side: the gear's ID (legacy), the far side's ID (mos4) */
+    bool own[2];         /* this leg added the peer (failover: the side without a buddy is leg 0's) */
+};
+
+struct rfo { /* failover of one link (CG_RELAY_FAILOVER) */
+    struct cg_fo fo;
+    enum cg_relay_side side; /* the side with the buddy: requests towards it are routed here */
+    struct fo_timer *timer;
+};
+
+struct fo_timer { /* closed asynchronously: outlives the link */
+    uv_timer_t t;
+    struct cg_relay *r;
+    unsigned long serial;
+};
+
 struct rlink {
     struct cg_relay_link_config conf;
     unsigned long serial; /* forwards find their link by it: links may go while they run */
-    struct rep *ep[2];    /* by side */
-    const char *peer[2];  /* by side: the gear's ID (legacy), the far side's ID (mos4) */
+    struct rleg leg[2];
+    int nlegs;
+    struct rfo *fo;       /* NULL unless failover with a buddy leg */
+    bool stopping;
     struct cg_relay_stats st;
     struct rlink *next;
 };
@@ -51,12 +76,30 @@ struct forward {
     struct cg_mos_request *req;
     enum cg_relay_side from; /* for the NACK counters */
     enum cg_mos_channel ch;
+    /* failover only: the request is sent after its callback, maybe twice */
+    int pending;             /* sends not completed yet */
+    bool done;               /* answered (or gone) */
+    struct cg_mos_message msg; /* a copy: msg.env = &env, msg.xml = xml */
+    struct cg_mos_envelope env;
+    char *xml;
+};
+
+struct fsend { /* one cg_mos_forward_message of a failover forward */
+    struct forward *f;
+    int leg;
 };
 
 static void emit(struct cg_relay *r, const struct cg_relay_event *ev)
 {
     if (r->h.on_event != NULL && !r->freeing)
         r->h.on_event(r->user, ev);
+}
+
+static uint64_t now_ms(const struct cg_relay *r) { return uv_now(cg_ctx_loop(r->ctx)); }
+
+static int ch_index(enum cg_mos_channel ch)
+{
+    return ch == CG_MOS_CH_MOM ? 0 : ch == CG_MOS_CH_RO ? 1 : ch == CG_MOS_CH_AUX ? 2 : -1;
 }
 
 static struct rlink *link_named(const struct cg_relay *r, const char *name)
@@ -67,11 +110,17 @@ static struct rlink *link_named(const struct cg_relay *r, const char *name)
     return NULL;
 }
 
-static struct rlink *link_of(const struct cg_relay *r, const struct rep *e, const char *peer)
+/* The link and leg whose peer on e's side is peer (leg 0 first: under
+ * failover leg 1 shares leg 0's peer on the side without a buddy). */
+static struct rlink *link_of(const struct cg_relay *r, const struct rep *e, const char *peer,
+                             int *leg)
 {
     for (struct rlink *k = r->links; k != NULL; k = k->next)
-        if (k->ep[e->side] == e && strcmp(k->peer[e->side], peer) == 0)
-            return k;
+        for (int l = 0; l < k->nlegs; l++)
+            if (k->leg[l].ep[e->side] == e && strcmp(k->leg[l].peer[e->side], peer) == 0) {
+                *leg = l;
+                return k;
+            }
     return NULL;
 }
 
@@ -81,6 +130,34 @@ static struct rlink *link_serial(const struct cg_relay *r, unsigned long serial)
         if (k->serial == serial)
             return k;
     return NULL;
+}
+
+/* ---- failover (CG_RELAY_FAILOVER): cg_fo decides, we carry it out ---- */
+
+static void fo_run(struct cg_relay *r, struct rlink *k, uint64_t ref, enum cg_err status,
+                   const struct cg_mos_message *reply);
+
+static void on_fo_timer(uv_timer_t *t)
+{
+    struct fo_timer *ft = t->data;
+    struct rlink *k = link_serial(ft->r, ft->serial);
+    if (k == NULL || k->fo == NULL)
+        return;
+    cg__fo_timer(&k->fo->fo, now_ms(ft->r));
+    fo_run(ft->r, k, 0, CG_OK, NULL);
+}
+
+static void fo_timer_closed(uv_handle_t *h) { free(h->data); }
+
+/* The timer at the module's next deadline (cg__fo_deadline). */
+static void fo_arm(struct cg_relay *r, struct rlink *k)
+{
+    uint64_t d = cg__fo_deadline(&k->fo->fo), now = now_ms(r);
+    uv_timer_t *t = &k->fo->timer->t;
+    if (d == CG_FO_NEVER || k->stopping)
+        uv_timer_stop(t);
+    else
+        uv_timer_start(t, on_fo_timer, d > now ? d - now : 0, 0);
 }
 
 /* ---- lanes and links up/down ---- */
@@ -95,25 +172,42 @@ static bool any_up(const struct rep *e, const char *peer)
     return false;
 }
 
+/* Whether some leg that has its own peer on side is up there. */
+static bool side_up(const struct rlink *k, enum cg_relay_side side)
+{
+    for (int l = 0; l < k->nlegs; l++)
+        if (k->leg[l].own[side] && k->st.leg_up[l][side])
+            return true;
+    return false;
+}
+
 static void on_lane(void *user, const char *peer, enum cg_mos_channel ch, enum cg_mos_dir dir, bool up)
 {
     struct rep *e = user;
     struct cg_relay *r = e->r;
-    struct rlink *k = link_of(r, e, peer);
+    int leg = 0;
+    struct rlink *k = link_of(r, e, peer, &leg);
     struct cg_relay_event ev = {.kind = CG_RELAY_EV_LANE, .link = k != NULL ? k->conf.name : NULL,
-                                .side = e->side, .peer_id = peer, .channel = ch, .dir = dir, .up = up};
+                                .side = e->side, .peer_id = peer, .channel = ch, .dir = dir, .up = up,
+                                .leg = (enum cg_relay_leg)leg};
     emit(r, &ev);
     if (k == NULL)
         return;
     bool now = any_up(e, peer);
-    bool *was = e->side == CG_RELAY_MOS4 ? &k->st.mos4_up : &k->st.legacy_up;
-    if (now == *was) /* the link's summary: which side is reachable */
+    if (now == k->st.leg_up[leg][e->side]) /* the leg's summary: is its peer reachable */
         return;
-    *was = now;
+    k->st.leg_up[leg][e->side] = now;
+    k->st.legacy_up = side_up(k, CG_RELAY_LEGACY);
+    k->st.mos4_up = side_up(k, CG_RELAY_MOS4);
     ev = (struct cg_relay_event){.kind = CG_RELAY_EV_LINK, .link = k->conf.name, .side = e->side,
                                  .peer_id = peer, .channel = ch, .dir = dir, .up = now,
-                                 .legacy_up = k->st.legacy_up, .mos4_up = k->st.mos4_up};
+                                 .legacy_up = k->st.legacy_up, .mos4_up = k->st.mos4_up,
+                                 .leg = (enum cg_relay_leg)leg};
     emit(r, &ev);
+    if (k->fo != NULL && e->side == k->fo->side && !k->stopping) { /* reachability decides */
+        cg__fo_side(&k->fo->fo, now_ms(r), (enum cg_fo_peer)leg, now);
+        fo_run(r, k, 0, CG_OK, NULL);
+    }
 }
 
 /* ---- relaying ---- */
@@ -136,14 +230,21 @@ static void drained_maybe(struct cg_relay *r)
     cb(r->drained_user);
 }
 
-static void relay_done(void *user, enum cg_err status, const struct cg_mos_message *reply)
+/* An answer about to be relayed: a buddy's decline is counted, never
+ * changed (docs/redundancy.md: it is the far side speaking). */
+static enum relay_answer note_answer(struct rlink *k, const struct cg_mos_message *reply)
 {
-    struct forward *f = user;
-    struct cg_relay *r = f->r;
-    struct rlink *k = link_serial(r, f->serial);
-    r->inflight--;
-    if (k != NULL)
-        k->st.in_flight--;
+    enum relay_answer a = cg__relay_classify_answer(reply->env->name, reply->xml, reply->len,
+                                                    reply->enc, reply->env->element);
+    if (k != NULL && a == RELAY_ANS_BUDDY_DECLINES)
+        k->st.buddy_declined++;
+    return a;
+}
+
+/* The other side's answer (or its absence) to the request of f. */
+static void answer_request(struct rlink *k, struct forward *f, enum cg_err status,
+                           const struct cg_mos_message *reply)
+{
     if (reply != NULL) { /* the far side's own answer, its status text included */
         if (k != NULL)
             k->st.answered++;
@@ -159,6 +260,19 @@ static void relay_done(void *user, enum cg_err status, const struct cg_mos_messa
         cg_mos_reply_ack(f->req, false, "castgate: no answer from the far side (retries "
                          "exhausted); it may still apply it: repeat it under the same messageID");
     }
+}
+
+static void relay_done(void *user, enum cg_err status, const struct cg_mos_message *reply)
+{
+    struct forward *f = user;
+    struct cg_relay *r = f->r;
+    struct rlink *k = link_serial(r, f->serial);
+    r->inflight--;
+    if (k != NULL)
+        k->st.in_flight--;
+    if (reply != NULL)
+        note_answer(k, reply);
+    answer_request(k, f, status, reply);
     free(f);
     drained_maybe(r);
 }
@@ -176,12 +290,200 @@ static void count_idless(struct cg_relay *r, struct rlink *k, const struct cg_mo
     emit(r, &ev);
 }
 
+/* ---- failover forwards ---- */
+
+static void f_release(struct forward *f)
+{
+    if (!f->done || f->pending > 0)
+        return;
+    free(f->xml);
+    free(f);
+}
+
+/* f will not be answered by us any more (answered, or its request gone). */
+static void f_finish(struct cg_relay *r, struct rlink *k, struct forward *f)
+{
+    if (f->done)
+        return;
+    f->done = true;
+    r->inflight--;
+    k->st.in_flight--;
+}
+
+static void fo_done(void *user, enum cg_err status, const struct cg_mos_message *reply);
+
+/* SEND: f goes to leg on the side with the buddy. */
+static void fo_send(struct cg_relay *r, struct rlink *k, struct forward *f, const struct cg_fo_act *a)
+{
+    if (k->stopping || f->done) { /* the link goes: its requests are dropped unanswered */
+        f_finish(r, k, f);
+        f_release(f);
+        return;
+    }
+    struct rleg *L = &k->leg[a->peer];
+    struct fsend *s = malloc(sizeof(*s));
+    enum cg_err rc = CG_ENOMEM;
+    if (s != NULL) {
+        *s = (struct fsend){.f = f, .leg = (int)a->peer};
+        f->pending++;
+        rc = cg_mos_forward_message(L->ep[k->fo->side]->ep, L->peer[k->fo->side], &f->msg, fo_done, s);
+        if (rc != CG_OK) {
+            f->pending--;
+            free(s);
+        }
+    }
+    if (rc == CG_OK) {
+        if (!a->resend)
+            k->st.forwarded++;
+        return;
+    }
+    char name[80];
+    cg__log_escape(name, sizeof(name), f->env.name, strlen(f->env.name));
+    cg__log(r->ctx, CG_LOG_WARN, "relay", "link %s: <%s> cannot be forwarded to the %s: %s",
+            k->conf.name, name, cg__fo_peer_name(a->peer), cg_strerror(rc));
+    cg__relay_count_nack(&k->st, f->from, CG_RELAY_NACK_FORWARD, f->ch);
+    nack(&k->st, f->req, "cannot forward: ", cg_strerror(rc));
+    f_finish(r, k, f);
+    /* the module frees the channel for the next one; its DELIVER finds f done */
+    cg__fo_answer(&k->fo->fo, now_ms(r), a->ch, a->ref, a->peer, CG_FO_ANS_FAILED);
+}
+
+static void fo_switch(struct cg_relay *r, struct rlink *k, const struct cg_fo_act *a)
+{
+    k->st.active = (enum cg_relay_leg)a->to;
+    k->st.switches++;
+    const char *why = cg__fo_reason_name(a->why);
+    cg__log(r->ctx, CG_LOG_WARN, "relay", "link %s: requests to the %s side now go to the %s (was "
+            "the %s): %s for %llu ms", k->conf.name, k->fo->side == CG_RELAY_MOS4 ? "MOS 4.0" : "legacy",
+            cg__fo_peer_name(a->to), cg__fo_peer_name(a->from), why, (unsigned long long)a->for_ms);
+    struct cg_relay_event ev = {.kind = CG_RELAY_EV_ACTIVE, .link = k->conf.name, .side = k->fo->side,
+                                .peer_id = k->leg[a->to].peer[k->fo->side],
+                                .leg = (enum cg_relay_leg)a->to, .was = (enum cg_relay_leg)a->from,
+                                .why = why, .for_ms = a->for_ms};
+    emit(r, &ev);
+}
+
+/* Carries out the module's actions in order. ref, status, reply: the
+ * answer being processed (ref 0: none), for its DELIVER. */
+static void fo_run(struct cg_relay *r, struct rlink *k, uint64_t ref, enum cg_err status,
+                   const struct cg_mos_message *reply)
+{
+    struct cg_fo_act a;
+    while (cg__fo_action(&k->fo->fo, &a)) {
+        struct forward *f = (struct forward *)(uintptr_t)a.ref;
+        switch (a.kind) {
+        case CG_FO_A_SEND:
+            fo_send(r, k, f, &a);
+            break;
+        case CG_FO_A_CANCEL: /* no lane cancel yet (docs/redundancy.md, phase 2 item 2) */
+            k->st.withdrawn++;
+            cg__log(r->ctx, CG_LOG_WARN, "relay", "link %s: a request in flight to the %s moves to "
+                    "the other leg under its messageID (M-22); the %s's lane still holds it and may "
+                    "send it when it is back (its answer is then dropped)", k->conf.name,
+                    cg__fo_peer_name(a.peer), cg__fo_peer_name(a.peer));
+            break;
+        case CG_FO_A_DELIVER:
+            if (!f->done && a.ref == ref)
+                answer_request(k, f, status, reply);
+            else if (!f->done) /* not sent (a failed send is NACKed and done already) */
+                nack(&k->st, f->req, "cannot forward", "");
+            f_finish(r, k, f);
+            f_release(f);
+            break;
+        case CG_FO_A_DROP:
+            if (a.answer == CG_FO_ANS_FAILED) { /* the old leg's lane gave up on it: nothing to drop */
+                f_release(f);
+                break;
+            }
+            k->st.late_dropped++; /* LATE, or UNKNOWN once the channel moved on */
+            cg__log(r->ctx, CG_LOG_INFO, "relay", "link %s: an answer from the %s dropped (%s): the "
+                    "request was answered by the other leg", k->conf.name, cg__fo_peer_name(a.peer),
+                    cg__fo_reason_name(a.why));
+            f_release(f);
+            break;
+        case CG_FO_A_SWITCH:
+            fo_switch(r, k, &a);
+            break;
+        case CG_FO_A_NOTE:
+            break;
+        }
+    }
+    fo_arm(r, k);
+    drained_maybe(r);
+}
+
+static void fo_done(void *user, enum cg_err status, const struct cg_mos_message *reply)
+{
+    struct fsend *s = user;
+    struct forward *f = s->f;
+    int leg = s->leg;
+    free(s);
+    struct cg_relay *r = f->r;
+    struct rlink *k = link_serial(r, f->serial);
+    f->pending--;
+    if (k == NULL || k->fo == NULL) { /* cannot happen: links outlive their sends */
+        if (!f->done)
+            r->inflight--;
+        f->done = true;
+        f_release(f);
+        drained_maybe(r);
+        return;
+    }
+    enum cg_fo_answer kind = CG_FO_ANS_FAILED;
+    if (reply != NULL)
+        kind = note_answer(k, reply) == RELAY_ANS_BUDDY_DECLINES ? CG_FO_ANS_BUDDY_DECLINES
+                                                                 : CG_FO_ANS_OK;
+    uint64_t ref = (uint64_t)(uintptr_t)f;
+    cg__fo_answer(&k->fo->fo, now_ms(r), ch_index(f->ch), ref, (enum cg_fo_peer)leg, kind);
+    fo_run(r, k, ref, status, reply); /* f may be freed there */
+}
+
+/* A request towards the side with the buddy, under failover: copied (it is
+ * sent after this callback, maybe twice) and handed to the module. */
+static enum cg_err forward_fo(struct cg_relay *r, struct rlink *k, struct cg_mos_request *req,
+                              const struct cg_mos_message *m, const struct cg_mos_message *send)
+{
+    int ci = ch_index(m->channel);
+    CG_CHECK(ci >= 0, CG_EINVAL);
+    struct forward *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return CG_ENOMEM;
+    f->xml = malloc(send->len > 0 ? send->len : 1);
+    if (f->xml == NULL) {
+        free(f);
+        return CG_ENOMEM;
+    }
+    memcpy(f->xml, send->xml, send->len);
+    f->env = *send->env;
+    f->msg = *send;
+    f->msg.env = &f->env;
+    f->msg.xml = f->xml;
+    f->msg.peer_id = NULL; /* borrowed from the endpoint: not kept */
+    f->r = r, f->serial = k->serial, f->req = req, f->ch = m->channel;
+    f->from = k->fo->side == CG_RELAY_MOS4 ? CG_RELAY_LEGACY : CG_RELAY_MOS4;
+    enum cg_err rc = cg__fo_request(&k->fo->fo, now_ms(r), ci, (uint64_t)(uintptr_t)f);
+    if (rc != CG_OK) {
+        free(f->xml);
+        free(f);
+        return rc;
+    }
+    r->inflight++;
+    k->st.in_flight++;
+    if (k->fo->side == CG_RELAY_MOS4 && m->env->message_id_kind == CG_MOS_MSGID_ABSENT)
+        count_idless(r, k, m);
+    fo_run(r, k, 0, CG_OK, NULL);
+    return CG_OK;
+}
+
 /* m goes to the other side as parsed (issue 13 item 3): its element bytes,
- * in its own encoding, into the far lane's envelope; nothing is read again. */
-static enum cg_err forward(struct cg_relay *r, struct rlink *k, enum cg_relay_side to,
+ * in its own encoding, into the far lane's envelope; nothing is read again.
+ * leg: the other side's leg (cg__relay_route), -1: through failover. */
+static enum cg_err forward(struct cg_relay *r, struct rlink *k, int leg, enum cg_relay_side to,
                            struct cg_mos_request *req, const struct cg_mos_message *m,
                            const struct cg_mos_message *send)
 {
+    if (leg < 0)
+        return forward_fo(r, k, req, m, send);
     struct forward *f = malloc(sizeof(*f));
     if (f == NULL)
         return CG_ENOMEM;
@@ -189,7 +491,8 @@ static enum cg_err forward(struct cg_relay *r, struct rlink *k, enum cg_relay_si
                           .from = to == CG_RELAY_MOS4 ? CG_RELAY_LEGACY : CG_RELAY_MOS4};
     r->inflight++;
     k->st.in_flight++;
-    enum cg_err rc = cg_mos_forward_message(k->ep[to]->ep, k->peer[to], send, relay_done, f);
+    struct rleg *L = &k->leg[leg];
+    enum cg_err rc = cg_mos_forward_message(L->ep[to]->ep, L->peer[to], send, relay_done, f);
     if (rc != CG_OK) {
         r->inflight--;
         k->st.in_flight--;
@@ -203,7 +506,7 @@ static enum cg_err forward(struct cg_relay *r, struct rlink *k, enum cg_relay_si
 }
 
 /* A translation (UTF-8, our own output: parsed once here) to the MOS 4.0 side. */
-static enum cg_err forward_translated(struct cg_relay *r, struct rlink *k,
+static enum cg_err forward_translated(struct cg_relay *r, struct rlink *k, int leg,
                                       struct cg_mos_request *req, const struct cg_mos_message *m,
                                       const char *xml, size_t len)
 {
@@ -216,12 +519,12 @@ static enum cg_err forward_translated(struct cg_relay *r, struct rlink *k,
     t.xml = xml;
     t.len = len;
     t.enc = CG_MOS_UTF8;
-    return forward(r, k, CG_RELAY_MOS4, req, m, &t);
+    return forward(r, k, leg, CG_RELAY_MOS4, req, m, &t);
 }
 
 /* Translates a message removed in 4.0 (docs/translation.md) and forwards
  * the translation, or the original under translate-or-pass, or NACKs. */
-static void translate_and_forward(struct cg_relay *r, struct rlink *k, enum relay_action act,
+static void translate_and_forward(struct cg_relay *r, struct rlink *k, int leg, enum relay_action act,
                                   struct cg_mos_request *req, const struct cg_mos_message *m)
 {
     char *translated = NULL;
@@ -247,8 +550,8 @@ static void translate_and_forward(struct cg_relay *r, struct rlink *k, enum rela
         nack(&k->st, req, "cannot translate: ", why != NULL ? why : cg_strerror(trc));
         return;
     }
-    enum cg_err rc = trc == CG_OK ? forward_translated(r, k, req, m, translated, n)
-                                  : forward(r, k, CG_RELAY_MOS4, req, m, m);
+    enum cg_err rc = trc == CG_OK ? forward_translated(r, k, leg, req, m, translated, n)
+                                  : forward(r, k, leg, CG_RELAY_MOS4, req, m, m);
     if (rc == CG_OK && trc == CG_OK)
         k->st.translated++;
     cg_mos_free(translated);
@@ -262,10 +565,11 @@ static void relay_request(void *user, struct cg_mos_request *req, const struct c
 {
     struct rep *e = user;
     struct cg_relay *r = e->r;
-    struct rlink *k = link_of(r, e, m->peer_id);
+    int from_leg = 0;
+    struct rlink *k = link_of(r, e, m->peer_id, &from_leg);
     struct cg_relay_event ev = {.kind = CG_RELAY_EV_REQUEST, .link = k != NULL ? k->conf.name : NULL,
                                 .side = e->side, .peer_id = m->peer_id, .channel = m->channel,
-                                .dir = CG_MOS_IN, .message = m};
+                                .dir = CG_MOS_IN, .message = m, .leg = (enum cg_relay_leg)from_leg};
     emit(r, &ev);
     if (k == NULL) {
         nack(NULL, req, "no link for this peer", "");
@@ -280,8 +584,11 @@ static void relay_request(void *user, struct cg_mos_request *req, const struct c
         return;
     }
     enum cg_relay_side to = e->side == CG_RELAY_MOS4 ? CG_RELAY_LEGACY : CG_RELAY_MOS4;
+    int leg = cg__relay_route(k->conf.redundancy, k->nlegs,
+                              k->fo != NULL ? k->fo->side : CG_RELAY_LEGACY, e->side, from_leg);
+    const struct rleg *L = &k->leg[leg >= 0 ? leg : (int)k->fo->fo.active];
     bool out_up = k->conf.heartbeat != CG_RELAY_HB_PASS_OR_ANSWER || /* only that policy asks */
-                  cg_mos_lane_is_up(k->ep[to]->ep, k->peer[to], m->channel, CG_MOS_OUT);
+                  cg_mos_lane_is_up(L->ep[to]->ep, L->peer[to], m->channel, CG_MOS_OUT);
     enum relay_action act = cg__relay_decide(m->env->name, strlen(m->env->name), e->side,
                                              k->conf.heartbeat, k->conf.removed_in_4, out_up);
     switch (act) {
@@ -295,12 +602,12 @@ static void relay_request(void *user, struct cg_mos_request *req, const struct c
         return;
     case RELAY_TRANSLATE:
     case RELAY_TRANSLATE_OR_PASS:
-        translate_and_forward(r, k, act, req, m);
+        translate_and_forward(r, k, leg, act, req, m);
         return;
     case RELAY_FORWARD:
         break;
     }
-    enum cg_err rc = forward(r, k, to, req, m, m);
+    enum cg_err rc = forward(r, k, leg, to, req, m, m);
     if (rc != CG_OK)
         cg__relay_count_nack(&k->st, e->side, CG_RELAY_NACK_FORWARD, m->channel);
     if (rc != CG_OK)
@@ -375,21 +682,55 @@ static enum cg_err ep_get(struct cg_relay *r, enum cg_relay_side side, enum cg_m
 
 /* ---- links ---- */
 
+/* Drops what the leg owns on side: its peer, then its hold on the endpoint. */
+static void leg_side_stop(struct cg_relay *r, struct rleg *L, enum cg_relay_side side, bool added)
+{
+    struct rep *e = L->ep[side];
+    if (e == NULL || !L->own[side])
+        return;
+    if (added)
+        cg_mos_endpoint_remove_peer(e->ep, L->peer[side]);
+    ep_drop(r, e);
+    L->ep[side] = NULL;
+}
+
+/* Failover requests still queued in the module (never sent): dropped
+ * unanswered, as the link's in-flight ones (their requests are gone). */
+static void fo_discard(struct cg_relay *r, struct rlink *k)
+{
+    for (int c = 0; c < CG_FO_CHANNELS; c++) {
+        struct cg_fo_chan *ch = &k->fo->fo.ch[c];
+        for (size_t i = 0; i < ch->len; i++) {
+            struct forward *f = (struct forward *)(uintptr_t)ch->q[(ch->head + i) % CG_FO_QUEUE];
+            f_finish(r, k, f);
+            f_release(f);
+        }
+        ch->len = 0;
+    }
+}
+
 /* Removes k's peers and drops its endpoints; k stays listed meanwhile, so
  * that the forwards ending now (CG_ECLOSED) still find it. */
 static void link_stop(struct cg_relay *r, struct rlink *k)
 {
-    /* the MOS 4.0 peer first: forwards of the gear's requests end (CG_ECLOSED)
+    /* the MOS 4.0 peers first: forwards of the gear's requests end (CG_ECLOSED)
      * while those requests still exist */
     static const enum cg_relay_side order[] = {CG_RELAY_MOS4, CG_RELAY_LEGACY};
-    for (size_t i = 0; i < CG_ARRAY_LEN(order); i++) {
-        struct rep *e = k->ep[order[i]];
-        if (e == NULL)
-            continue;
-        cg_mos_endpoint_remove_peer(e->ep, k->peer[order[i]]);
-        ep_drop(r, e);
-        k->ep[order[i]] = NULL;
+    k->stopping = true;
+    for (size_t i = 0; i < CG_ARRAY_LEN(order); i++)
+        for (int l = k->nlegs - 1; l >= 0; l--)
+            leg_side_stop(r, &k->leg[l], order[i], true);
+    if (k->fo != NULL) {
+        fo_discard(r, k);
+        uv_timer_stop(&k->fo->timer->t);
+        uv_close((uv_handle_t *)&k->fo->timer->t, fo_timer_closed);
     }
+}
+
+static void link_free(struct rlink *k)
+{
+    free(k->fo);
+    free(k);
 }
 
 enum cg_err cg_relay_add_link(struct cg_relay *r, const struct cg_relay_link_config *lc,
@@ -408,31 +749,139 @@ enum cg_err cg_relay_add_link(struct cg_relay *r, const struct cg_relay_link_con
         return CG_ENOMEM;
     k->conf = *lc;
     k->serial = ++r->next_serial;
-    k->peer[CG_RELAY_LEGACY] = gear_ncs ? k->conf.ncs_id : k->conf.mos_id;
-    k->peer[CG_RELAY_MOS4] = gear_ncs ? k->conf.mos_id : k->conf.ncs_id;
+    k->nlegs = 1;
+    struct rleg *L = &k->leg[0];
+    L->peer[CG_RELAY_LEGACY] = gear_ncs ? k->conf.ncs_id : k->conf.mos_id;
+    L->peer[CG_RELAY_MOS4] = gear_ncs ? k->conf.mos_id : k->conf.ncs_id;
+    L->own[CG_RELAY_LEGACY] = L->own[CG_RELAY_MOS4] = true;
     enum cg_mos_role gear_role = gear_ncs ? CG_MOS_ROLE_NCS : CG_MOS_ROLE_MOS;
     enum cg_mos_role far_role = gear_ncs ? CG_MOS_ROLE_MOS : CG_MOS_ROLE_NCS;
     /* towards the gear we play the far side; towards the far side, the gear */
-    enum cg_err rc = ep_get(r, CG_RELAY_LEGACY, far_role, far_id, "", &k->ep[CG_RELAY_LEGACY]);
+    enum cg_err rc = ep_get(r, CG_RELAY_LEGACY, far_role, far_id, "", &L->ep[CG_RELAY_LEGACY]);
     if (rc == CG_OK)
-        rc = ep_get(r, CG_RELAY_MOS4, gear_role, gear_id, k->conf.path, &k->ep[CG_RELAY_MOS4]);
+        rc = ep_get(r, CG_RELAY_MOS4, gear_role, gear_id, k->conf.path, &L->ep[CG_RELAY_MOS4]);
     bool added[2] = {false, false};
     if (rc == CG_OK)
-        rc = cg_mos_endpoint_add_peer(k->ep[CG_RELAY_MOS4]->ep, far_peer);
+        rc = cg_mos_endpoint_add_peer(L->ep[CG_RELAY_MOS4]->ep, far_peer);
     added[CG_RELAY_MOS4] = rc == CG_OK;
     if (rc == CG_OK)
-        rc = cg_mos_endpoint_add_peer(k->ep[CG_RELAY_LEGACY]->ep, gear_peer);
+        rc = cg_mos_endpoint_add_peer(L->ep[CG_RELAY_LEGACY]->ep, gear_peer);
     added[CG_RELAY_LEGACY] = rc == CG_OK;
     if (rc != CG_OK) {
+        /* a peer not added is not ours to remove: the endpoint may have it */
         for (int s = 0; s < 2; s++)
-            if (k->ep[s] != NULL && !added[s]) /* not ours to remove: the endpoint may have it */
-                ep_drop(r, k->ep[s]), k->ep[s] = NULL;
-        link_stop(r, k);
+            leg_side_stop(r, L, (enum cg_relay_side)s, added[s]);
         free(k);
         return rc;
     }
     k->next = r->links;
     r->links = k;
+    return CG_OK;
+}
+
+/* The buddy leg's path for a MOS 4.0 identity of its own. */
+static void buddy_path(const struct cg_relay_link_config *c, char *out, size_t size)
+{
+    if (c->buddy_path[0] != '\0')
+        snprintf(out, size, "%s", c->buddy_path);
+    else
+        snprintf(out, size, "%s/buddy", c->path);
+}
+
+/* The failover module and its timer, for the side with the buddy. */
+static enum cg_err fo_make(struct cg_relay *r, struct rlink *k, enum cg_relay_side side)
+{
+    struct rfo *fo = calloc(1, sizeof(*fo));
+    struct fo_timer *t = calloc(1, sizeof(*t));
+    struct cg_fo_config cfg = {.failover_after_ms = k->conf.failover_after_ms,
+                               .failback_after_ms = k->conf.failback_after_ms == CG_RELAY_NEVER
+                                                        ? CG_FO_NEVER
+                                                        : k->conf.failback_after_ms};
+    if (fo == NULL || t == NULL || cg__fo_init(&fo->fo, &cfg, now_ms(r)) != CG_OK) {
+        free(fo);
+        free(t);
+        return fo == NULL || t == NULL ? CG_ENOMEM : CG_EINVAL;
+    }
+    fo->side = side;
+    fo->timer = t;
+    t->r = r;
+    t->serial = k->serial;
+    uv_timer_init(cg_ctx_loop(r->ctx), &t->t); /* cannot fail on a live loop */
+    t->t.data = t;
+    k->fo = fo;
+    return CG_OK;
+}
+
+enum cg_err cg_relay_link_add_buddy(struct cg_relay *r, const char *name,
+                                    const struct cg_mos_peer_config *gear_peer,
+                                    const struct cg_mos_peer_config *far_peer)
+{
+    CG_CHECK(r != NULL && name != NULL, CG_EINVAL);
+    struct rlink *k = link_named(r, name);
+    CG_CHECK(k != NULL, CG_ENOTFOUND);
+    CG_CHECK(k->nlegs == 1, CG_EEXIST);
+    const struct cg_relay_link_config *c = &k->conf;
+    bool has[2] = {c->buddy_id[CG_RELAY_LEGACY][0] != '\0', c->buddy_id[CG_RELAY_MOS4][0] != '\0'};
+    bool fo = c->redundancy == CG_RELAY_FAILOVER;
+    CG_CHECK(has[0] || has[1], CG_EINVAL);
+    CG_CHECK(!fo || !(has[0] && has[1]), CG_EINVAL);
+    const struct cg_mos_peer_config *pc[2] = {gear_peer, far_peer};
+    struct rleg *P = &k->leg[0], B = {0};
+    for (int s = 0; s < 2; s++) {
+        B.peer[s] = has[s] ? c->buddy_id[s] : P->peer[s];
+        B.own[s] = !fo || has[s];
+        CG_CHECK(B.own[s] ? pc[s] != NULL && !strcmp(pc[s]->id, B.peer[s]) : pc[s] == NULL,
+                 CG_EINVAL);
+        /* a buddy is another server: not one of the link's own IDs */
+        CG_CHECK(!has[s] || (strcmp(B.peer[s], c->ncs_id) != 0 && strcmp(B.peer[s], c->mos_id) != 0),
+                 CG_EINVAL);
+    }
+    CG_CHECK(strcmp(B.peer[0], B.peer[1]) != 0, CG_EINVAL);
+    bool gear_ncs = c->gear_role == CG_MOS_ROLE_NCS;
+    enum cg_mos_role gear_role = gear_ncs ? CG_MOS_ROLE_NCS : CG_MOS_ROLE_MOS;
+    enum cg_mos_role far_role = gear_ncs ? CG_MOS_ROLE_MOS : CG_MOS_ROLE_NCS;
+    char path[RELAY_PATH_MAX + 16];
+    buddy_path(c, path, sizeof(path));
+    /* as for the primary: towards the gear we play the (buddy) far side, and back */
+    enum cg_err rc = CG_OK;
+    bool added[2] = {false, false};
+    if (B.own[CG_RELAY_LEGACY])
+        rc = ep_get(r, CG_RELAY_LEGACY, far_role, B.peer[CG_RELAY_MOS4], "", &B.ep[CG_RELAY_LEGACY]);
+    else
+        B.ep[CG_RELAY_LEGACY] = P->ep[CG_RELAY_LEGACY];
+    if (rc == CG_OK && B.own[CG_RELAY_MOS4])
+        rc = ep_get(r, CG_RELAY_MOS4, gear_role, B.peer[CG_RELAY_LEGACY],
+                    !strcmp(B.peer[CG_RELAY_LEGACY], P->peer[CG_RELAY_LEGACY]) ? c->path : path,
+                    &B.ep[CG_RELAY_MOS4]);
+    else if (rc == CG_OK)
+        B.ep[CG_RELAY_MOS4] = P->ep[CG_RELAY_MOS4];
+    if (rc == CG_OK && fo)
+        rc = fo_make(r, k, has[CG_RELAY_MOS4] ? CG_RELAY_MOS4 : CG_RELAY_LEGACY);
+    if (rc == CG_OK && B.own[CG_RELAY_MOS4])
+        rc = cg_mos_endpoint_add_peer(B.ep[CG_RELAY_MOS4]->ep, far_peer);
+    added[CG_RELAY_MOS4] = rc == CG_OK;
+    if (rc == CG_OK && B.own[CG_RELAY_LEGACY])
+        rc = cg_mos_endpoint_add_peer(B.ep[CG_RELAY_LEGACY]->ep, gear_peer);
+    added[CG_RELAY_LEGACY] = rc == CG_OK;
+    if (rc != CG_OK) {
+        for (int s = 0; s < 2; s++)
+            leg_side_stop(r, &B, (enum cg_relay_side)s, added[s]);
+        if (k->fo != NULL) {
+            uv_close((uv_handle_t *)&k->fo->timer->t, fo_timer_closed);
+            free(k->fo);
+            k->fo = NULL;
+        }
+        return rc;
+    }
+    k->leg[1] = B;
+    k->nlegs = 2;
+    if (k->fo != NULL) /* what is up already (an endpoint shared with another link) */
+        for (int l = 0; l < 2; l++) {
+            enum cg_relay_side s = k->fo->side;
+            k->st.leg_up[l][s] = any_up(k->leg[l].ep[s], k->leg[l].peer[s]);
+            cg__fo_side(&k->fo->fo, now_ms(r), (enum cg_fo_peer)l, k->st.leg_up[l][s]);
+            fo_run(r, k, 0, CG_OK, NULL);
+        }
     return CG_OK;
 }
 
@@ -447,7 +896,8 @@ enum cg_err cg_relay_remove_link(struct cg_relay *r, const char *name)
         for (pp = &r->links; *pp != k; pp = &(*pp)->next) /* the list may have changed meanwhile */
             ;
         *pp = k->next;
-        free(k);
+        link_free(k);
+        drained_maybe(r);
         return CG_OK;
     }
     return CG_ENOTFOUND;
@@ -471,7 +921,16 @@ struct cg_mos_endpoint *cg__relay_endpoint(const struct cg_relay *r, const char 
                                            enum cg_relay_side side)
 {
     const struct rlink *k = link_named(r, name);
-    return k != NULL && k->ep[side] != NULL ? k->ep[side]->ep : NULL;
+    return k != NULL && k->leg[0].ep[side] != NULL ? k->leg[0].ep[side]->ep : NULL;
+}
+
+struct cg_mos_endpoint *cg__relay_leg_endpoint(const struct cg_relay *r, const char *name, int leg,
+                                               enum cg_relay_side side)
+{
+    const struct rlink *k = link_named(r, name);
+    if (k == NULL || leg < 0 || leg >= k->nlegs || k->leg[leg].ep[side] == NULL)
+        return NULL;
+    return k->leg[leg].ep[side]->ep;
 }
 
 enum cg_err cg_relay_auth_stats(const struct cg_relay *r, struct cg_auth_stats *out)
@@ -492,8 +951,8 @@ enum cg_err cg_relay_link_side_stats(const struct cg_relay *r, const char *name,
     CG_CHECK(r != NULL && name != NULL && out != NULL, CG_EINVAL);
     CG_CHECK(side == CG_RELAY_LEGACY || side == CG_RELAY_MOS4, CG_EINVAL);
     const struct rlink *k = link_named(r, name);
-    CG_CHECK(k != NULL && k->ep[side] != NULL, CG_ENOTFOUND);
-    return cg_mos_peer_stats(k->ep[side]->ep, k->peer[side], out);
+    CG_CHECK(k != NULL && k->leg[0].ep[side] != NULL, CG_ENOTFOUND);
+    return cg_mos_peer_stats(k->leg[0].ep[side]->ep, k->leg[0].peer[side], out);
 }
 
 enum cg_err cg_relay_link_lane_stats(const struct cg_relay *r, const char *name,
@@ -503,8 +962,8 @@ enum cg_err cg_relay_link_lane_stats(const struct cg_relay *r, const char *name,
     CG_CHECK(r != NULL && name != NULL && out != NULL, CG_EINVAL);
     CG_CHECK(side == CG_RELAY_LEGACY || side == CG_RELAY_MOS4, CG_EINVAL);
     const struct rlink *k = link_named(r, name);
-    CG_CHECK(k != NULL && k->ep[side] != NULL, CG_ENOTFOUND);
-    return cg_mos_endpoint_lane_stats(k->ep[side]->ep, k->peer[side], channel, dir, out);
+    CG_CHECK(k != NULL && k->leg[0].ep[side] != NULL, CG_ENOTFOUND);
+    return cg_mos_endpoint_lane_stats(k->leg[0].ep[side]->ep, k->leg[0].peer[side], channel, dir, out);
 }
 
 /* ---- the relay ---- */
@@ -572,7 +1031,7 @@ void cg_relay_free(struct cg_relay *r)
         struct rlink *k = r->links;
         link_stop(r, k);
         r->links = k->next;
-        free(k);
+        link_free(k);
     }
     while (r->eps != NULL) { /* none left normally */
         struct rep *e = r->eps;

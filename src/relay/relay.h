@@ -20,6 +20,11 @@ struct cg_relay_link_config {
     char path[RELAY_PATH_MAX + 1];
     enum cg_relay_heartbeat heartbeat;
     enum cg_relay_removed removed_in_4;
+    /* redundancy (issue 18): the buddy's ID per side ("": none) */
+    char buddy_id[2][RELAY_ID_MAX + 1];
+    char buddy_path[RELAY_PATH_MAX + 1]; /* "": path + "/buddy" */
+    enum cg_relay_redundancy redundancy;
+    uint64_t failover_after_ms, failback_after_ms;
 };
 
 /* What the relay does with one request. */
@@ -45,8 +50,31 @@ bool cg__relay_pass_untranslated(enum relay_action action, enum cg_err trc);
 /* The endpoint of link name on side, or NULL (for tests). */
 struct cg_mos_endpoint *cg__relay_endpoint(const struct cg_relay *r, const char *name,
                                            enum cg_relay_side side);
+/* The endpoint of leg (0 primary, 1 buddy) of link name on side, or NULL (for tests). */
+struct cg_mos_endpoint *cg__relay_leg_endpoint(const struct cg_relay *r, const char *name, int leg,
+                                               enum cg_relay_side side);
 /* Whether the n-th request without a messageID is reported (1, 10, 100, ...). Pure. */
 bool cg__relay_report_count(unsigned long n);
+
+/* What an answer is, for the counters and failover (issue 18). */
+enum relay_answer {
+    RELAY_ANS_OTHER = 0,        /* any answer: passed on as it is */
+    RELAY_ANS_BUDDY_DECLINES,   /* "Buddy server cannot respond because main server is available" */
+};
+/* Whether the message element (the span elem of xml, len bytes in enc) of
+ * an answer named name is a buddy's decline: a roAck whose roStatus, or a
+ * mosAck whose statusDescription, is that sentence (surrounding white space
+ * and ASCII case ignored). The answer is relayed unchanged either way. Pure. */
+enum relay_answer cg__relay_classify_answer(const char *name, const char *xml, size_t len,
+                                            enum cg_mos_encoding enc, struct cg_mos_span elem);
+
+/* Which leg of the other side a request goes to: from_leg is the leg it
+ * came on, nlegs the link's legs (1 or 2), buddy_side the side whose peer
+ * has a buddy (under failover; ignored otherwise). The leg (0 primary, 1
+ * buddy), or -1: the failover module decides (a request towards the side
+ * with the buddy under failover). Pure. */
+int cg__relay_route(enum cg_relay_redundancy mode, int nlegs, enum cg_relay_side buddy_side,
+                    enum cg_relay_side from, int from_leg);
 
 /* stats.c: one NACK to a request from side, for reason, on channel
  * (enum cg_mos_channel: 1, 2, 4; others are not counted). Pure. */
