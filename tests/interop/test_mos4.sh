@@ -35,9 +35,10 @@ conf() {
   } >"$T/$name.conf"
 }
 
-# serve NAME: castgate mos serve in the background; waits for "listening" if it listens.
+# serve NAME [OPTION...]: castgate mos serve in the background; waits for
+# "listening" if it listens.
 serve() {
-  "$CASTGATE" mos serve --config "$T/$1.conf" >"$T/$1.out" 2>"$T/$1.err" &
+  "$CASTGATE" mos serve --config "$T/$1.conf" "${@:2}" >"$T/$1.out" 2>"$T/$1.err" &
   PIDS+=($!); eval "PID_$1=$!"
   grep -q '^listen' "$T/$1.conf" || return 0
   for _ in $(seq 100); do grep -q '"listening"' "$T/$1.out" 2>/dev/null && return 0; sleep 0.05; done
@@ -189,6 +190,12 @@ rc=$?
 check "restart: every message delivered, in order; at most the one in flight again, marked repeat (M-22) ($(cat "$T/restart.count"))" test "$rc" = 0
 
 # ---- the network drops: the lanes' TCP connections are cut three times ----
+# Paced: the device answers each request 20 ms late (a slow application,
+# --hold-ms), so the 300 take at least 6 s and each cut lands while requests
+# flow, most of them while one is at the application. Unpaced, the sender
+# could finish all 300 before the second cut and the third found no socket.
+stop_pid "$PID_dev"; mv "$T/dev.out" "$T/dev-2.out"
+serve dev --hold-ms 20
 for i in $(seq 300); do echo "$F/roReq.xml"; done >"$T/many"
 before=$(grep -c '"message":"roReq"' "$T/dev.out")
 "$CASTGATE" mos send --config "$T/ncs.conf" --peer mos.castgate.demo --channel ro --timeout 90 \
