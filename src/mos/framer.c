@@ -205,6 +205,21 @@ static void name_char(struct cg_mos_framer *f, unsigned ch)
     }
 }
 
+/* A tag name begins (state st: start or end tag); nothing of it read yet. */
+static void name_start(struct cg_mos_framer *f, enum fstate st)
+{
+    f->st = st;
+    f->name_mos = true;
+    f->nlen = 0;
+}
+
+/* A '<' at i opens markup. */
+static void markup_open(struct cg_mos_framer *f, size_t i)
+{
+    f->st = F_LT;
+    f->lt = i;
+}
+
 enum ev { EV_NONE, EV_MSG, EV_JUNK, EV_JUNK_END, EV_BIG };
 
 /* A root-level `</mos>` or `<mos/>` ended at `end`. */
@@ -222,103 +237,6 @@ static enum ev message_end(struct cg_mos_framer *f, size_t end, struct cg_mos_fr
     fr->len = end - f->msg_start;
     fr->offset = f->base + f->msg_start;
     return EV_MSG;
-}
-
-static enum ev lex(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos_frame *fr);
-
-/* Markup outside a message turned out to be junk; a '<' that revealed it may
- * itself start the next message. */
-static enum ev bad_markup(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos_frame *fr)
-{
-    bool report = junk(f, f->lt, fr);
-    if (ch == '<') {
-        f->st = F_LT;
-        f->lt = i;
-    }
-    return report ? EV_JUNK : EV_NONE;
-}
-
-/* Handles one character outside any message. */
-static enum ev outside(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos_frame *fr)
-{
-    switch (f->st) {
-    case F_TEXT:
-        if (cg__mos_is_space(ch))
-            return EV_NONE;
-        if (f->w == 2 && cg__mos_unit(f->buf, i, 2) == 0xFEFF)
-            return EV_NONE; /* a byte order mark: not junk */
-        if (f->w == 1 && f->buf[i] == 0xEF) {
-            f->st = F_BOM;
-            f->lt = i;
-            f->k = 1;
-            return EV_NONE;
-        }
-        if (ch == '<') {
-            f->st = F_LT;
-            f->lt = i;
-            return EV_NONE;
-        }
-        return junk(f, i, fr) ? EV_JUNK : EV_NONE;
-    case F_JUNK:
-        if (ch == '<') {
-            f->st = F_LT;
-            f->lt = i;
-        }
-        return EV_NONE;
-    case F_BOM:
-        if (f->buf[i] != (f->k == 1 ? 0xBB : 0xBF))
-            return bad_markup(f, i, ch, fr);
-        if (++f->k == 3)
-            f->st = F_TEXT;
-        return EV_NONE;
-    case F_LT:
-        if (ch == '?') {
-            f->st = F_PI;
-            f->k = 0;
-        } else if (ch == '!') {
-            f->st = F_BANG;
-        } else if (ch == 'm') {
-            f->st = F_STAG_NAME;
-            f->name_mos = true;
-            f->nlen = 1;
-        } else {
-            return bad_markup(f, i, ch, fr);
-        }
-        return EV_NONE;
-    case F_BANG:
-        if (ch == '-') {
-            f->st = F_BANG_DASH;
-            return EV_NONE;
-        }
-        return bad_markup(f, i, ch, fr);
-    case F_BANG_DASH:
-        if (ch == '-') {
-            f->st = F_COMMENT;
-            f->k = 0;
-            return EV_NONE;
-        }
-        return bad_markup(f, i, ch, fr);
-    case F_STAG_NAME:
-        if (!cg__mos_is_space(ch) && ch != '/' && ch != '>' && ch != '<') {
-            name_char(f, ch);
-            return EV_NONE;
-        }
-        if (!name_is_mos(f) || ch == '<')
-            return bad_markup(f, i, ch, fr);
-        if (f->in_junk) { /* first say what the junk run skipped; ch is read again */
-            junk_end(f, f->base + f->lt, fr);
-            return EV_JUNK_END;
-        }
-        /* The root <mos starts a message; the lexer takes the delimiter. */
-        f->in_msg = true;
-        f->msg_start = f->lt;
-        f->depth = 0;
-        f->slash = false;
-        f->attrs = 0;
-        return lex(f, i, ch, fr);
-    default:
-        return EV_NONE; /* comments and PIs are lexed by the common code */
-    }
 }
 
 static enum ev start_tag_end(struct cg_mos_framer *f, size_t i, struct cg_mos_frame *fr)
@@ -345,133 +263,321 @@ static enum ev end_tag_end(struct cg_mos_framer *f, size_t i, struct cg_mos_fram
     return EV_NONE;
 }
 
-/* Handles one character inside markup or a message (the lexer proper). */
+/* The lexer proper (inside a message, and comments and PIs outside one):
+ * one small function per state, each given the character at i and
+ * returning what it produced. lex() below dispatches on the state with a
+ * switch rather than a table of function pointers: the switch compiles to
+ * the same jump table and lets the compiler inline each state into the
+ * per-character path. */
+
+/* F_TEXT (F_JUNK and F_BOM never occur inside a message). */
+static enum ev lex_text(struct cg_mos_framer *f, size_t i, unsigned ch)
+{
+    if (ch == '<')
+        markup_open(f, i);
+    return EV_NONE;
+}
+
+/* F_LT: after '<', a declaration, a PI, an end tag or a start tag. */
+static enum ev lex_lt(struct cg_mos_framer *f, unsigned ch)
+{
+    if (ch == '!') {
+        f->st = F_BANG;
+    } else if (ch == '?') {
+        f->st = F_PI;
+        f->k = 0;
+    } else if (ch == '/') {
+        name_start(f, F_ETAG_NAME);
+    } else {
+        name_start(f, F_STAG_NAME);
+        f->slash = false;
+        f->attrs = 0;
+        name_char(f, ch);
+    }
+    return EV_NONE;
+}
+
+/* F_BANG: after '<!', a comment, CDATA or some other declaration. */
+static enum ev lex_bang(struct cg_mos_framer *f, unsigned ch)
+{
+    if (ch == '-') {
+        f->st = F_BANG_DASH;
+    } else if (ch == '[') {
+        f->st = F_CDATA_OPEN;
+        f->k = 0;
+    } else {
+        f->st = F_DECL;
+    }
+    return EV_NONE;
+}
+
+/* F_BANG_DASH: after '<!-'. */
+static enum ev lex_bang_dash(struct cg_mos_framer *f, unsigned ch)
+{
+    f->st = ch == '-' ? F_COMMENT : F_DECL;
+    f->k = 0;
+    return EV_NONE;
+}
+
+/* F_COMMENT and F_CDATA: they end at two or more `close` characters and a
+ * '>'; k counts the trailing `close` characters. */
+static enum ev lex_until_close(struct cg_mos_framer *f, unsigned ch, unsigned close)
+{
+    if (ch == close)
+        f->k++;
+    else if (ch == '>' && f->k >= 2)
+        f->st = F_TEXT;
+    else
+        f->k = 0;
+    return EV_NONE;
+}
+
+/* F_CDATA_OPEN: after '<![', "CDATA[" or else a declaration. */
+static enum ev lex_cdata_open(struct cg_mos_framer *f, unsigned ch)
+{
+    if (ch != (unsigned char)"CDATA["[f->k]) {
+        f->st = F_DECL;
+    } else if (++f->k == 6) {
+        f->st = F_CDATA;
+        f->k = 0;
+    }
+    return EV_NONE;
+}
+
+/* F_DECL, F_DQ, F_SQ: skipped up to the character `end`, then state next. */
+static enum ev lex_until(struct cg_mos_framer *f, unsigned ch, unsigned end, enum fstate next)
+{
+    if (ch == end)
+        f->st = next;
+    return EV_NONE;
+}
+
+/* F_PI: ends at "?>"; k is 1 after a '?'. */
+static enum ev lex_pi(struct cg_mos_framer *f, unsigned ch)
+{
+    if (ch == '>' && f->k == 1)
+        f->st = F_TEXT;
+    else
+        f->k = ch == '?';
+    return EV_NONE;
+}
+
+/* F_STAG_NAME: the start tag's name, up to space, '/' or '>'. */
+static enum ev lex_stag_name(struct cg_mos_framer *f, size_t i, unsigned ch,
+                             struct cg_mos_frame *fr)
+{
+    if (ch == '>')
+        return start_tag_end(f, i, fr);
+    if (ch == '/') {
+        f->st = F_STAG;
+        f->slash = true;
+    } else if (cg__mos_is_space(ch)) {
+        f->st = F_STAG;
+    } else {
+        name_char(f, ch);
+    }
+    return EV_NONE;
+}
+
+/* F_STAG: a start tag's attributes; counts them and notes a final '/'. */
+static enum ev lex_stag(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos_frame *fr)
+{
+    if (ch == '>')
+        return start_tag_end(f, i, fr);
+    if (ch == '"')
+        f->st = F_DQ, f->slash = false;
+    else if (ch == '\'')
+        f->st = F_SQ, f->slash = false;
+    else if (ch == '/')
+        f->slash = true;
+    else if (!cg__mos_is_space(ch))
+        f->slash = false;
+    if (ch == '=' && attr_over(f))
+        f->over = true;
+    return EV_NONE;
+}
+
+/* F_ETAG_NAME: the end tag's name, up to space or '>'. */
+static enum ev lex_etag_name(struct cg_mos_framer *f, size_t i, unsigned ch,
+                             struct cg_mos_frame *fr)
+{
+    if (ch == '>')
+        return end_tag_end(f, i, fr);
+    if (cg__mos_is_space(ch))
+        f->st = F_ETAG;
+    else
+        name_char(f, ch);
+    return EV_NONE;
+}
+
+/* F_ETAG: after an end tag's name, up to its '>'. */
+static enum ev lex_etag(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos_frame *fr)
+{
+    return ch == '>' ? end_tag_end(f, i, fr) : EV_NONE;
+}
+
+/* Handles one character inside markup or a message: one row per state. */
 static enum ev lex(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos_frame *fr)
 {
     switch (f->st) {
     case F_TEXT:
     case F_JUNK:
-    case F_BOM: /* never inside a message */
-        if (ch == '<') {
-            f->st = F_LT;
-            f->lt = i;
-        }
-        break;
+    case F_BOM:
+        return lex_text(f, i, ch);
     case F_LT:
-        if (ch == '!') {
-            f->st = F_BANG;
-        } else if (ch == '?') {
-            f->st = F_PI;
-            f->k = 0;
-        } else if (ch == '/') {
-            f->st = F_ETAG_NAME;
-            f->name_mos = true;
-            f->nlen = 0;
-        } else {
-            f->st = F_STAG_NAME;
-            f->name_mos = true;
-            f->nlen = 0;
-            f->slash = false;
-            f->attrs = 0;
-            name_char(f, ch);
-        }
-        break;
+        return lex_lt(f, ch);
     case F_BANG:
-        if (ch == '-') {
-            f->st = F_BANG_DASH;
-        } else if (ch == '[') {
-            f->st = F_CDATA_OPEN;
-            f->k = 0;
-        } else {
-            f->st = F_DECL;
-        }
-        break;
+        return lex_bang(f, ch);
     case F_BANG_DASH:
-        f->st = ch == '-' ? F_COMMENT : F_DECL;
-        f->k = 0;
-        break;
+        return lex_bang_dash(f, ch);
     case F_COMMENT:
-        if (ch == '-')
-            f->k++;
-        else if (ch == '>' && f->k >= 2)
-            f->st = F_TEXT;
-        else
-            f->k = 0;
-        break;
+        return lex_until_close(f, ch, '-');
     case F_CDATA_OPEN:
-        if (ch == (unsigned char)"CDATA["[f->k]) {
-            if (++f->k == 6) {
-                f->st = F_CDATA;
-                f->k = 0;
-            }
-        } else {
-            f->st = F_DECL;
-        }
-        break;
+        return lex_cdata_open(f, ch);
     case F_CDATA:
-        if (ch == ']')
-            f->k++;
-        else if (ch == '>' && f->k >= 2)
-            f->st = F_TEXT;
-        else
-            f->k = 0;
-        break;
+        return lex_until_close(f, ch, ']');
     case F_DECL:
-        if (ch == '>')
-            f->st = F_TEXT;
-        break;
+        return lex_until(f, ch, '>', F_TEXT);
     case F_PI:
-        if (ch == '>' && f->k == 1)
-            f->st = F_TEXT;
-        else
-            f->k = ch == '?';
-        break;
+        return lex_pi(f, ch);
     case F_STAG_NAME:
-        if (ch == '>')
-            return start_tag_end(f, i, fr);
-        if (ch == '/')
-            f->st = F_STAG, f->slash = true;
-        else if (cg__mos_is_space(ch))
-            f->st = F_STAG;
-        else
-            name_char(f, ch);
-        break;
+        return lex_stag_name(f, i, ch, fr);
     case F_STAG:
-        if (ch == '>')
-            return start_tag_end(f, i, fr);
-        if (ch == '"')
-            f->st = F_DQ, f->slash = false;
-        else if (ch == '\'')
-            f->st = F_SQ, f->slash = false;
-        else if (ch == '/')
-            f->slash = true;
-        else if (!cg__mos_is_space(ch))
-            f->slash = false;
-        if (ch == '=' && attr_over(f))
-            f->over = true;
-        break;
+        return lex_stag(f, i, ch, fr);
     case F_DQ:
-        if (ch == '"')
-            f->st = F_STAG;
-        break;
+        return lex_until(f, ch, '"', F_STAG);
     case F_SQ:
-        if (ch == '\'')
-            f->st = F_STAG;
-        break;
+        return lex_until(f, ch, '\'', F_STAG);
     case F_ETAG_NAME:
-        if (ch == '>')
-            return end_tag_end(f, i, fr);
-        if (cg__mos_is_space(ch))
-            f->st = F_ETAG;
-        else
-            name_char(f, ch);
-        break;
+        return lex_etag_name(f, i, ch, fr);
     case F_ETAG:
-        if (ch == '>')
-            return end_tag_end(f, i, fr);
-        break;
+        return lex_etag(f, i, ch, fr);
     }
     return EV_NONE;
+}
+
+/* Between messages the framer looks for `<mos` and reports anything else as
+ * junk; comments and PIs there go through the lexer above. One function per
+ * state again, dispatched by outside(). */
+
+/* Markup outside a message turned out to be junk; a '<' that revealed it may
+ * itself start the next message. */
+static enum ev bad_markup(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos_frame *fr)
+{
+    bool report = junk(f, f->lt, fr);
+    if (ch == '<')
+        markup_open(f, i);
+    return report ? EV_JUNK : EV_NONE;
+}
+
+/* F_TEXT between messages: space, a byte order mark, '<', or junk. */
+static enum ev out_text(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos_frame *fr)
+{
+    if (cg__mos_is_space(ch))
+        return EV_NONE;
+    if (f->w == 2 && cg__mos_unit(f->buf, i, 2) == 0xFEFF)
+        return EV_NONE; /* a byte order mark: not junk */
+    if (f->w == 1 && f->buf[i] == 0xEF) {
+        f->st = F_BOM;
+        f->lt = i;
+        f->k = 1;
+        return EV_NONE;
+    }
+    if (ch == '<') {
+        markup_open(f, i);
+        return EV_NONE;
+    }
+    return junk(f, i, fr) ? EV_JUNK : EV_NONE;
+}
+
+/* F_BOM: the rest of a UTF-8 byte order mark (EF BB BF). */
+static enum ev out_bom(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos_frame *fr)
+{
+    if (f->buf[i] != (f->k == 1 ? 0xBB : 0xBF))
+        return bad_markup(f, i, ch, fr);
+    if (++f->k == 3)
+        f->st = F_TEXT;
+    return EV_NONE;
+}
+
+/* F_LT between messages: only a PI, a comment or `<m...` may follow. */
+static enum ev out_lt(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos_frame *fr)
+{
+    if (ch == '?') {
+        f->st = F_PI;
+        f->k = 0;
+    } else if (ch == '!') {
+        f->st = F_BANG;
+    } else if (ch == 'm') {
+        name_start(f, F_STAG_NAME);
+        name_char(f, ch);
+    } else {
+        return bad_markup(f, i, ch, fr);
+    }
+    return EV_NONE;
+}
+
+/* F_BANG and F_BANG_DASH between messages: `<!--` or junk. */
+static enum ev out_dash(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos_frame *fr,
+                        enum fstate next)
+{
+    if (ch != '-')
+        return bad_markup(f, i, ch, fr);
+    f->st = next;
+    f->k = 0;
+    return EV_NONE;
+}
+
+/* The root <mos starts a message (at the '<' in lt). */
+static void message_start(struct cg_mos_framer *f)
+{
+    f->in_msg = true;
+    f->msg_start = f->lt;
+    f->depth = 0;
+    f->slash = false;
+    f->attrs = 0;
+}
+
+/* F_STAG_NAME between messages: `<mos` ending in space, '/' or '>' starts
+ * a message, any other name is junk. */
+static enum ev out_stag_name(struct cg_mos_framer *f, size_t i, unsigned ch,
+                             struct cg_mos_frame *fr)
+{
+    if (!cg__mos_is_space(ch) && ch != '/' && ch != '>' && ch != '<') {
+        name_char(f, ch);
+        return EV_NONE;
+    }
+    if (!name_is_mos(f) || ch == '<')
+        return bad_markup(f, i, ch, fr);
+    if (f->in_junk) { /* first say what the junk run skipped; ch is read again */
+        junk_end(f, f->base + f->lt, fr);
+        return EV_JUNK_END;
+    }
+    message_start(f);
+    return lex_stag_name(f, i, ch, fr); /* the lexer takes the delimiter */
+}
+
+/* Handles one character outside any message: one row per state. */
+static enum ev outside(struct cg_mos_framer *f, size_t i, unsigned ch, struct cg_mos_frame *fr)
+{
+    switch (f->st) {
+    case F_TEXT:
+        return out_text(f, i, ch, fr);
+    case F_JUNK:
+        return lex_text(f, i, ch);
+    case F_BOM:
+        return out_bom(f, i, ch, fr);
+    case F_LT:
+        return out_lt(f, i, ch, fr);
+    case F_BANG:
+        return out_dash(f, i, ch, fr, F_BANG_DASH);
+    case F_BANG_DASH:
+        return out_dash(f, i, ch, fr, F_COMMENT);
+    case F_STAG_NAME:
+        return out_stag_name(f, i, ch, fr);
+    default:
+        return EV_NONE; /* comments and PIs are lexed by lex() */
+    }
 }
 
 /* Skips runs no state cares about with memchr: text to '<', comment to '-',
@@ -545,10 +651,11 @@ static void settle(struct cg_mos_framer *f)
 
 /* Fast path for the common case inside a message: a whole start or end tag
  * (no comment, CDATA or PI) that lies within [i, lim), read in one tight
- * loop instead of character by character through the state machine. i is
- * at '<'. Returns the position after '>' and *kind (0: not <mos>, 1: <mos>,
- * 2: </mos>, 3: <mos/>), or 0 to let the state machine take it; whatever it
- * accepts the state machine would read the same way. */
+ * loop instead of character by character through the state machine.
+ * fast_tag and its fast_*_tag helpers return the position after the tag's
+ * '>' and *kind (0: not <mos>, 1: <mos>, 2: </mos>, 3: <mos/>), or 0 to let
+ * the state machine take the tag; whatever they accept the state machine
+ * would read the same way. */
 static inline bool is_mos_at(const uint8_t *p, size_t at, size_t lim, unsigned w, bool etag)
 {
     if (at + 3 * w >= lim || cg__mos_unit(p, at, w) != 'm' || cg__mos_unit(p, at + w, w) != 'o' ||
@@ -558,34 +665,51 @@ static inline bool is_mos_at(const uint8_t *p, size_t at, size_t lim, unsigned w
     return cg__mos_is_space(d) || d == '>' || (d == '/' && !etag);
 }
 
-static inline size_t fast_tag(const uint8_t *p, size_t i, size_t lim, unsigned w, int *kind)
+/* An end tag whose name starts at j: the state machine reads everything up
+ * to the first '>' (quotes included) and the name is all up to space or '>'. */
+static inline size_t fast_end_tag(const uint8_t *p, size_t j, size_t lim, unsigned w, int *kind)
 {
-    size_t j = i + w;
     if (j >= lim)
         return 0;
     unsigned c = cg__mos_unit(p, j, w);
-    if (c == '!' || c == '?')
+    if (c == '>' || cg__mos_is_space(c))
+        return 0; /* empty name: leave the odd case to the state machine */
+    size_t gt = cg__mos_find(p, j, lim, w, '>');
+    if (gt >= lim)
         return 0;
-    if (c == '/') {
-        /* End tag: the state machine reads everything up to the first '>'
-         * (quotes included) and the name is all up to space or '>'. */
-        j += w;
-        if (j >= lim)
-            return 0;
-        c = cg__mos_unit(p, j, w);
-        if (c == '>' || cg__mos_is_space(c))
-            return 0; /* empty name: leave the odd case to the state machine */
-        size_t gt = cg__mos_find(p, j, lim, w, '>');
-        if (gt >= lim)
-            return 0;
-        *kind = is_mos_at(p, j, lim, w, true) ? 2 : 0;
-        return gt + w;
+    *kind = is_mos_at(p, j, lim, w, true) ? 2 : 0;
+    return gt + w;
+}
+
+/* A start tag's attributes from j: the position of its '>' (or lim), and in
+ * *last the last character before it that is not space (a quote for a
+ * quoted value). */
+static inline size_t fast_attrs(const uint8_t *p, size_t j, size_t lim, unsigned w,
+                                unsigned *last)
+{
+    for (; j < lim; j += w) {
+        unsigned c = cg__mos_unit(p, j, w);
+        if (c == '>')
+            break;
+        if (c == '"' || c == '\'') {
+            j = cg__mos_find(p, j + w, lim, w, c);
+            if (j >= lim)
+                return lim;
+        }
+        if (!cg__mos_is_space(c))
+            *last = c;
     }
-    if (c == '>' || c == '/' || cg__mos_is_space(c))
-        return 0;
+    return j;
+}
+
+/* A start tag whose name starts at j. */
+static inline size_t fast_start_tag(const uint8_t *p, size_t j, size_t lim, unsigned w,
+                                    int *kind)
+{
     bool mos = is_mos_at(p, j, lim, w, false);
-    /* Start tag name: ends at space, '/' or '>' (quotes and '<' are name
-     * characters to the state machine too). */
+    /* The name ends at space, '/' or '>' (quotes and '<' are name characters
+     * to the state machine too). */
+    unsigned c = 0;
     for (j += w; j < lim; j += w) {
         c = cg__mos_unit(p, j, w);
         if (c == '>' || c == '/' || c == ' ' || c == '\n' || c == '\r' || c == '\t')
@@ -598,22 +722,59 @@ static inline size_t fast_tag(const uint8_t *p, size_t i, size_t lim, unsigned w
         return j + w;
     }
     unsigned last = 0;
-    for (; j < lim; j += w) {
-        c = cg__mos_unit(p, j, w);
-        if (c == '>')
-            break;
-        if (c == '"' || c == '\'') {
-            j = cg__mos_find(p, j + w, lim, w, c);
-            if (j >= lim)
-                return 0;
-        }
-        if (!cg__mos_is_space(c))
-            last = c;
-    }
+    j = fast_attrs(p, j, lim, w, &last);
     if (j >= lim)
         return 0;
     *kind = !mos ? 0 : last == '/' ? 3 : 1;
     return j + w;
+}
+
+/* The tag at i ('<'). */
+static inline size_t fast_tag(const uint8_t *p, size_t i, size_t lim, unsigned w, int *kind)
+{
+    size_t j = i + w;
+    if (j >= lim)
+        return 0;
+    unsigned c = cg__mos_unit(p, j, w);
+    if (c == '/')
+        return fast_end_tag(p, j + w, lim, w, kind);
+    if (c == '!' || c == '?' || c == '>' || cg__mos_is_space(c))
+        return 0;
+    return fast_start_tag(p, j, lim, w, kind);
+}
+
+enum fast { FAST_MSG, FAST_MOVED, FAST_STUCK };
+
+/* Inside a message in F_TEXT: text and whole tags, tag after tag, until
+ * something needs the state machine (comment, CDATA, PI, a tag cut by lim).
+ * Returns FAST_MSG (a message went out in *fr), FAST_MOVED (*pi moved on:
+ * the caller's loop checks the size bound again) or FAST_STUCK (*pi is at a
+ * '<' the state machine must read). */
+static inline enum fast fast_run(struct cg_mos_framer *f, size_t *pi, size_t lim,
+                                 struct cg_mos_frame *fr)
+{
+    const unsigned w = f->w;
+    size_t i = *pi, lt, k;
+    int kind = 0;
+    for (;;) {
+        lt = cg__mos_find(f->buf, i, lim, w, '<');
+        k = lt >= lim ? 0
+            : w == 2  ? fast_tag(f->buf, lt, lim, 2, &kind)
+                      : fast_tag(f->buf, lt, lim, 1, &kind);
+        if (k == 0)
+            break;
+        i = k;
+        if (kind == 1)
+            f->depth++;
+        else if (kind == 2 && f->depth > 0 && --f->depth == 0) {
+            if (message_end(f, k, fr) == EV_MSG)
+                return FAST_MSG;
+            break; /* a dropped message ended: back to the outer loop */
+        }
+    }
+    *pi = k != 0 ? k : lt;
+    /* lt >= lim: nothing left to scan */
+    return k != 0 || lt != i || lt >= lim ? FAST_MOVED : FAST_STUCK;
 }
 
 /* The message in progress passed the attribute bound at `at` (just after
@@ -633,62 +794,85 @@ static enum cg_err refuse_attrs(struct cg_mos_framer *f, size_t at, struct cg_mo
     return CG_EXML;
 }
 
+/* M-21 bounded buffer: the message in progress would pass max with the unit
+ * at i. It is dropped from here to its end; the caller is told once. */
+static enum cg_err too_big(struct cg_mos_framer *f, size_t i, struct cg_mos_frame *fr)
+{
+    f->discard = true;
+    f->pos = i;
+    fr->data = NULL;
+    fr->len = 0;
+    fr->offset = f->base + f->msg_start;
+    return CG_ETOOBIG;
+}
+
+static inline bool over_max(const struct cg_mos_framer *f, size_t i)
+{
+    return f->in_msg && !f->discard && i + f->w - f->msg_start > f->max;
+}
+
+/* Where scanning must stop now: the end of the bytes, or of a message that
+ * is still being kept, where it would pass max. */
+static inline size_t scan_limit(const struct cg_mos_framer *f, size_t end)
+{
+    return f->in_msg && !f->discard && f->msg_start + f->max < end ? f->msg_start + f->max : end;
+}
+
+/* UTF-16BE junk may have had an odd length: the next '<' at either parity
+ * sets the alignment; all before it is dead. Moves *i (and *end, to whole
+ * units from there); false if no '<' was found. */
+static bool realign(struct cg_mos_framer *f, size_t *i, size_t *end)
+{
+    bool found = false;
+    *i = seek_lt_any_parity(f->buf, *i, f->len, &found);
+    f->head = *i;
+    *end = f->len - (f->len - *i) % 2;
+    return found;
+}
+
+/* One character at *i through the state machine (inside or outside a
+ * message). Returns CG_EAGAIN to go on (with *i moved past it) or what
+ * cg_mos_framer_next reports. */
+static enum cg_err step(struct cg_mos_framer *f, size_t *i, struct cg_mos_frame *fr)
+{
+    const unsigned w = f->w;
+    unsigned ch = cg__mos_ch(f->buf, *i, w);
+    enum ev ev = !f->in_msg && f->st != F_COMMENT && f->st != F_PI ? outside(f, *i, ch, fr)
+                                                                   : lex(f, *i, ch, fr);
+    if (ev == EV_MSG)
+        return CG_OK; /* message_end moved pos */
+    if (f->over)
+        return refuse_attrs(f, *i + w, fr);
+    if (ev == EV_JUNK_END) {
+        f->pos = *i; /* the character is read again on the next call */
+        return CG_EJUNK;
+    }
+    /* In UTF-16BE junk is searched byte by byte (see realign). */
+    *i += f->st == F_JUNK && w == 2 ? 1 : w;
+    if (ev == EV_JUNK) {
+        f->pos = *i;
+        return CG_EJUNK;
+    }
+    return CG_EAGAIN;
+}
+
 enum cg_err cg_mos_framer_next(struct cg_mos_framer *f, struct cg_mos_frame *fr)
 {
     CG_CHECK(f != NULL && fr != NULL, CG_EINVAL);
-    const unsigned w = f->w;
-    size_t end = f->len - (f->len - f->head) % w; /* whole units only */
+    size_t end = f->len - (f->len - f->head) % f->w; /* whole units only */
     size_t i = f->pos;
     while (i < end) {
-        if (f->st == F_JUNK && w == 2) {
-            /* Junk may have had an odd length: the next '<' at either parity
-             * sets the alignment; all before it is dead. */
-            bool found = false;
-            i = seek_lt_any_parity(f->buf, i, f->len, &found);
-            f->head = i;
-            end = f->len - (f->len - i) % 2;
-            if (!found)
-                break;
-        }
-        if (f->in_msg && !f->discard) {
-            /* M-21 bounded buffer: a message may not grow past max. */
-            if (i + w - f->msg_start > f->max) {
-                f->discard = true;
-                f->pos = i;
-                fr->data = NULL;
-                fr->len = 0;
-                fr->offset = f->base + f->msg_start;
-                return CG_ETOOBIG;
-            }
-        }
-        size_t lim = f->in_msg && !f->discard && f->msg_start + f->max < end
-                         ? f->msg_start + f->max
-                         : end;
+        if (f->st == F_JUNK && f->w == 2 && !realign(f, &i, &end))
+            break;
+        if (over_max(f, i))
+            return too_big(f, i, fr);
+        size_t lim = scan_limit(f, end);
         if (f->in_msg && f->st == F_TEXT) {
-            /* Text and whole tags, tag after tag, until something needs the
-             * state machine (comment, CDATA, PI, a tag cut by lim). */
-            size_t lt, k;
-            int kind = 0;
-            for (;;) {
-                lt = cg__mos_find(f->buf, i, lim, w, '<');
-                k = lt >= lim ? 0
-                    : w == 2  ? fast_tag(f->buf, lt, lim, 2, &kind)
-                              : fast_tag(f->buf, lt, lim, 1, &kind);
-                if (k == 0)
-                    break;
-                i = k;
-                if (kind == 1)
-                    f->depth++;
-                else if (kind == 2 && f->depth > 0 && --f->depth == 0) {
-                    if (message_end(f, k, fr) == EV_MSG)
-                        return CG_OK;
-                    break; /* a dropped message ended: back to the outer loop */
-                }
-            }
-            if (k != 0 || lt != i || lt >= lim) { /* lt >= lim: nothing left to scan */
-                i = k != 0 ? k : lt;
+            enum fast r = fast_run(f, &i, lim, fr);
+            if (r == FAST_MSG)
+                return CG_OK;
+            if (r == FAST_MOVED)
                 continue;
-            }
         }
         size_t j = f->st == F_STAG ? stag_run(f, i, lim) : skip_run(f, i, lim);
         if (f->over)
@@ -697,26 +881,9 @@ enum cg_err cg_mos_framer_next(struct cg_mos_framer *f, struct cg_mos_frame *fr)
             i = j;
             continue;
         }
-        unsigned ch = cg__mos_ch(f->buf, i, w);
-        enum ev ev = EV_NONE;
-        if (!f->in_msg && f->st != F_COMMENT && f->st != F_PI)
-            ev = outside(f, i, ch, fr);
-        else
-            ev = lex(f, i, ch, fr);
-        if (ev == EV_MSG)
-            return CG_OK; /* message_end moved pos */
-        if (f->over)
-            return refuse_attrs(f, i + w, fr);
-        if (ev == EV_JUNK_END) {
-            f->pos = i; /* the character is read again on the next call */
-            return CG_EJUNK;
-        }
-        /* In UTF-16BE junk is searched byte by byte (see above). */
-        i += f->st == F_JUNK && w == 2 ? 1 : w;
-        if (ev == EV_JUNK) {
-            f->pos = i;
-            return CG_EJUNK;
-        }
+        enum cg_err rc = step(f, &i, fr);
+        if (rc != CG_EAGAIN)
+            return rc;
     }
     f->pos = i > end ? end : i;
     settle(f);

@@ -66,8 +66,7 @@ static bool declaration(struct cg_mos_scan *s, unsigned ch)
 
 static bool start_tag(struct cg_mos_scan *s)
 {
-    if (s->depth >= s->max_depth)
-    {
+    if (s->depth >= s->max_depth) {
         snprintf(s->reason, sizeof(s->reason), "elements nested more than %u deep", s->max_depth);
         return refused(s);
     }
@@ -86,111 +85,182 @@ static void tag_end(struct cg_mos_scan *s)
     s->st = S_TEXT;
 }
 
+/* One function per state, each given the character and returning false if
+ * the message is refused; step() dispatches with a switch, one row per state
+ * (the same jump table as an array of function pointers, but each state can
+ * be inlined into the feed loop). */
+
+/* S_TEXT: '<' at stream offset `at` opens markup. */
+static bool text_char(struct cg_mos_scan *s, unsigned ch, uint64_t at)
+{
+    if (ch == '<') {
+        s->st = S_LT;
+        s->lt = at;
+    }
+    return true;
+}
+
+/* S_LT: after '<', a declaration, a PI, an end tag or a start tag. */
+static bool lt_char(struct cg_mos_scan *s, unsigned ch)
+{
+    if (ch == '!')
+        s->st = S_BANG;
+    else if (ch == '?')
+        s->st = S_PI, s->k = 0;
+    else if (ch == '/')
+        s->st = S_ETAG;
+    else
+        return start_tag(s);
+    return true;
+}
+
+/* S_BANG: after '<!', only a comment or CDATA may follow. */
+static bool bang_char(struct cg_mos_scan *s, unsigned ch)
+{
+    if (ch == '-')
+        s->st = S_BANG_DASH;
+    else if (ch == '[')
+        s->st = S_CDATA_OPEN, s->k = 0;
+    else
+        return declaration(s, ch);
+    return true;
+}
+
+/* S_BANG_DASH: after '<!-'. */
+static bool bang_dash_char(struct cg_mos_scan *s, unsigned ch)
+{
+    if (ch != '-')
+        return declaration(s, ch);
+    s->st = S_COMMENT, s->k = 0;
+    return true;
+}
+
+/* S_COMMENT and S_CDATA: they end at two or more `close` characters and a
+ * '>'; k counts the trailing `close` characters. */
+static bool until_close(struct cg_mos_scan *s, unsigned ch, unsigned close)
+{
+    if (ch == close)
+        s->k++;
+    else if (ch == '>' && s->k >= 2)
+        s->st = S_TEXT;
+    else
+        s->k = 0;
+    return true;
+}
+
+/* S_CDATA_OPEN: after '<![', "CDATA[" or else a declaration. */
+static bool cdata_open_char(struct cg_mos_scan *s, unsigned ch)
+{
+    if (ch != (unsigned char)"CDATA["[s->k])
+        return declaration(s, ch);
+    if (++s->k == 6)
+        s->st = S_CDATA, s->k = 0;
+    return true;
+}
+
+/* S_PI: ends at "?>"; k is 1 after a '?'. */
+static bool pi_char(struct cg_mos_scan *s, unsigned ch)
+{
+    if (ch == '>' && s->k == 1)
+        s->st = S_TEXT;
+    else
+        s->k = ch == '?';
+    return true;
+}
+
+/* S_STAG_NAME: the start tag's name, up to space, '/' or '>'. */
+static bool stag_name_char(struct cg_mos_scan *s, unsigned ch)
+{
+    if (ch == '>') {
+        tag_end(s);
+    } else if (ch == '/') {
+        s->st = S_STAG, s->slash = true;
+    } else if (cg__mos_is_space(ch)) {
+        s->st = S_STAG;
+    }
+    return true;
+}
+
+/* One more attribute (an '=' in a start tag): refused past the bound. */
+static bool attribute(struct cg_mos_scan *s)
+{
+    if (++s->attrs > s->max_attrs) {
+        snprintf(s->reason, sizeof(s->reason), "more than %u attributes on one element",
+                 s->max_attrs);
+        return refused(s);
+    }
+    s->slash = false;
+    return true;
+}
+
+/* S_STAG: a start tag's attributes; counts them and notes a final '/'. */
+static bool stag_char(struct cg_mos_scan *s, unsigned ch)
+{
+    if (ch == '>') {
+        tag_end(s);
+    } else if (ch == '=') {
+        return attribute(s);
+    } else if (ch == '"') {
+        s->st = S_DQ, s->slash = false;
+    } else if (ch == '\'') {
+        s->st = S_SQ, s->slash = false;
+    } else if (ch == '/') {
+        s->slash = true;
+    } else if (!cg__mos_is_space(ch)) {
+        s->slash = false;
+    }
+    return true;
+}
+
+/* S_DQ, S_SQ: a quoted attribute value, up to its own quote. */
+static bool quoted_char(struct cg_mos_scan *s, unsigned ch, unsigned quote)
+{
+    if (ch == quote)
+        s->st = S_STAG;
+    return true;
+}
+
+/* S_ETAG: an end tag, up to its '>'. */
+static bool etag_char(struct cg_mos_scan *s, unsigned ch)
+{
+    if (ch == '>') {
+        if (s->depth > 0)
+            s->depth--;
+        s->st = S_TEXT;
+    }
+    return true;
+}
+
 /* One character at stream offset `at`; false if the message is refused. */
 static bool step(struct cg_mos_scan *s, unsigned ch, uint64_t at)
 {
     switch ((enum sstate)s->st) {
     case S_TEXT:
-        if (ch == '<') {
-            s->st = S_LT;
-            s->lt = at;
-        }
-        return true;
+        return text_char(s, ch, at);
     case S_LT:
-        if (ch == '!')
-            s->st = S_BANG;
-        else if (ch == '?')
-            s->st = S_PI, s->k = 0;
-        else if (ch == '/')
-            s->st = S_ETAG;
-        else
-            return start_tag(s);
-        return true;
+        return lt_char(s, ch);
     case S_BANG:
-        if (ch == '-')
-            s->st = S_BANG_DASH;
-        else if (ch == '[')
-            s->st = S_CDATA_OPEN, s->k = 0;
-        else
-            return declaration(s, ch);
-        return true;
+        return bang_char(s, ch);
     case S_BANG_DASH:
-        if (ch != '-')
-            return declaration(s, ch);
-        s->st = S_COMMENT, s->k = 0;
-        return true;
+        return bang_dash_char(s, ch);
     case S_COMMENT:
-        if (ch == '-')
-            s->k++;
-        else if (ch == '>' && s->k >= 2)
-            s->st = S_TEXT;
-        else
-            s->k = 0;
-        return true;
+        return until_close(s, ch, '-');
     case S_CDATA_OPEN:
-        if (ch != (unsigned char)"CDATA["[s->k])
-            return declaration(s, ch);
-        if (++s->k == 6)
-            s->st = S_CDATA, s->k = 0;
-        return true;
+        return cdata_open_char(s, ch);
     case S_CDATA:
-        if (ch == ']')
-            s->k++;
-        else if (ch == '>' && s->k >= 2)
-            s->st = S_TEXT;
-        else
-            s->k = 0;
-        return true;
+        return until_close(s, ch, ']');
     case S_PI:
-        if (ch == '>' && s->k == 1)
-            s->st = S_TEXT;
-        else
-            s->k = ch == '?';
-        return true;
+        return pi_char(s, ch);
     case S_STAG_NAME:
-        if (ch == '>') {
-            tag_end(s);
-        } else if (ch == '/') {
-            s->st = S_STAG, s->slash = true;
-        } else if (cg__mos_is_space(ch)) {
-            s->st = S_STAG;
-        }
-        return true;
+        return stag_name_char(s, ch);
     case S_STAG:
-        if (ch == '>') {
-            tag_end(s);
-        } else if (ch == '=') {
-            if (++s->attrs > s->max_attrs) {
-                snprintf(s->reason, sizeof(s->reason), "more than %u attributes on one element",
-                         s->max_attrs);
-                return refused(s);
-            }
-            s->slash = false;
-        } else if (ch == '"') {
-            s->st = S_DQ, s->slash = false;
-        } else if (ch == '\'') {
-            s->st = S_SQ, s->slash = false;
-        } else if (ch == '/') {
-            s->slash = true;
-        } else if (!cg__mos_is_space(ch)) {
-            s->slash = false;
-        }
-        return true;
+        return stag_char(s, ch);
     case S_DQ:
-        if (ch == '"')
-            s->st = S_STAG;
-        return true;
+        return quoted_char(s, ch, '"');
     case S_SQ:
-        if (ch == '\'')
-            s->st = S_STAG;
-        return true;
+        return quoted_char(s, ch, '\'');
     case S_ETAG:
-        if (ch == '>') {
-            if (s->depth > 0)
-                s->depth--;
-            s->st = S_TEXT;
-        }
-        return true;
+        return etag_char(s, ch);
     }
     return true;
 }
