@@ -6,6 +6,9 @@
 2. net/ names none of its users: no file in src/net/ includes ws/, wss/ or
    http/ headers or calls a cg__ws_, cg__server_, cg__dial_ or cg__wconn_
    function.
+3. legacy/ (MOS 2.x over TCP) names none of its users: no file in
+   src/legacy/ includes mos4/ or relay/ headers or calls a cg__mos4_ or
+   cg__relay_ function (it reports through struct cg_legacy_ops).
 Prints each violation; exit 1 if any, 0 if none. Usage: layers.py [ROOT]"""
 import os
 import re
@@ -31,6 +34,11 @@ for part in sorted(os.listdir(src)):
                 bad.append(f'src/net/{f}: includes {m.group(1)}: net/ must not know its users')
             for m in re.finditer(r'\bcg__(ws|server|dial|wconn)_\w+', text):
                 bad.append(f'src/net/{f}: names {m.group(0)}: report through struct cg_conn_ops')
+        if part == 'legacy':
+            for m in re.finditer(r'#include\s+"((?:mos4|relay)/[^"]+)"', text):
+                bad.append(f'src/legacy/{f}: includes {m.group(1)}: legacy/ must not know its users')
+            for m in re.finditer(r'\bcg__(mos4|relay)_\w+', text):
+                bad.append(f'src/legacy/{f}: names {m.group(0)}: report through struct cg_legacy_ops')
 
 
 def reach(a):

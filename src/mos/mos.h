@@ -135,7 +135,7 @@ struct cg_mos_framer;
 void cg__mos_framer_set_max_attrs(struct cg_mos_framer *f, unsigned max);
 /* True while the framer drops the rest of a refused message (attribute bound
  * or past max_message) up to its `</mos>`: a reader may read that peer
- * slowly meanwhile (mos4/legacy.c). */
+ * slowly meanwhile (legacy/conn.c). */
 bool cg__mos_framer_dropping(const struct cg_mos_framer *f);
 
 /* The envelope's head only (envelope.c): mosID, ncsID, messageID and the

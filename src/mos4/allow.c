@@ -1,6 +1,6 @@
 /* Which addresses may connect to a MOS 2.x peer's ports (legacy_allow):
  * a list of IPv4/IPv6 addresses and CIDR prefixes. Sans-I/O: parsed from
- * text, matched against a socket address; the accept path in legacy.c
+ * text, matched against a socket address; the accept path in legacy_lane.c
  * decides what to do with the answer. */
 #include "mos4/mos4.h"
 

@@ -4,6 +4,7 @@
 
 #include "core/core.h"
 #include "flow/flow.h"
+#include "legacy/legacy.h"
 #include "mos4/auth.h"
 
 #include <castgate/mos4.h>
@@ -141,11 +142,11 @@ struct mos4_peer;
 
 /* A lane's connection, whatever carries it (issue 13 item 2): the wss lane
  * (a struct cg_ws, transport_wss.c) and a MOS 2.x peer's TCP connection
- * (legacy.c) implement the same small table, and lane.c and flow.c write,
- * pause and close through it only (modelled on curl's struct Curl_cftype
- * and redis' ConnectionType). t is the transport's own object. Events come
- * back the other way through cg__mos4_lane_up / _gone / _carried and
- * cg__mos4_on_message. */
+ * (src/legacy/ through legacy_lane.c) implement the same small table, and
+ * lane.c and flow.c write, pause and close through it only (modelled on
+ * curl's struct Curl_cftype and redis' ConnectionType). t is the
+ * transport's own object. Events come back the other way through
+ * cg__mos4_lane_up / _gone / _carried and cg__mos4_on_message. */
 struct mos4_transport_ops {
     const char *name; /* for logs: "wss", "MOS 2.x TCP" */
     /* Reset when nothing is received for silent_reset_ms: only a transport
@@ -214,7 +215,7 @@ struct mos4_peer {
     char listen_addr[64];
     uint16_t listen_port[CG_MOS4_NCH];
     struct mos4_allow allow; /* who may connect to the listen ports */
-    struct legacy_listener *listeners[CG_MOS4_NCH];
+    struct cg_legacy_listener *listeners[CG_MOS4_NCH];
     struct mos4_lane lanes[CG_MOS4_NCH][2];
     /* the flow core of each channel (both lanes), set up at first use (flow.c) */
     struct cg_flow flow[CG_MOS4_NCH];
@@ -300,9 +301,7 @@ const char *cg__mos4_lane_peer_addr(const struct mos4_lane *l);
 /* transport_wss.c: the wss lane's transport (a struct cg_ws) */
 extern const struct mos4_transport_ops cg__mos4_wss_transport;
 
-/* legacy.c: MOS 2.x over TCP (M-21) */
-struct legacy_conn;
-struct legacy_listener;
+/* legacy_lane.c: MOS 2.x over TCP (M-21, src/legacy/) as a lane's transport */
 enum cg_err cg__mos4_legacy_dial(struct mos4_lane *l);
 enum cg_err cg__mos4_legacy_listen(struct mos4_peer *p);
 void cg__mos4_legacy_unlisten(struct mos4_peer *p);
@@ -316,9 +315,10 @@ void cg__mos4_flow_apply(struct mos4_lane *l);
 /* The OUT request in flight on l's channel, or NULL. */
 const struct cg_flow_out_req *cg__mos4_inflight(struct mos4_lane *l);
 void cg__mos4_on_message(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len);
-/* The head of a message the framer refused while it streamed in (legacy.c,
- * cg__mos_framer_set_max_attrs): the pre-scan gives the reason, the NACK
- * comes from the envelope's head (messageID kept); never delivered. */
+/* The head of a message the framer refused while it streamed in
+ * (legacy_lane.c from src/legacy/, cg__mos_framer_set_max_attrs): the
+ * pre-scan gives the reason, the NACK comes from the envelope's head
+ * (messageID kept); never delivered. */
 void cg__mos4_refuse_head(struct mos4_lane *l, bool binary, const uint8_t *data, size_t len);
 void cg__mos4_replay(struct mos4_lane *l);        /* deliver journaled requests */
 /* A NACK (roAck on ro, mosAck on mom/aux) for an IN-lane message we refuse. */

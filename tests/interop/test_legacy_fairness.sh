@@ -8,7 +8,7 @@
 #    asserted, only that every answer arrives and every flood message is
 #    NACKed in order.
 # 2. a run of junk still open when a connection closes gets its line
-#    ("N bytes of junk skipped"): legacy.c ends the framer at close
+#    ("N bytes of junk skipped"): legacy/conn.c ends the framer at close
 #    (cg_mos_framer_finish).
 . "$(dirname "$0")/lib.sh"
 

@@ -4,7 +4,7 @@
  * TLS records: the write path) and a MOS 2.x port with a raw TCP sender
  * (the legacy read path); every byte that comes back is checked against
  * what its thread sent. Before the fix both paths shared one static buffer
- * per process (net/conn.c flush, mos4/legacy.c on_alloc). */
+ * per process (net/conn.c flush, legacy/conn.c on_alloc). */
 #include "testutil.h"
 
 #include <arpa/inet.h>

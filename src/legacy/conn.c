@@ -1,10 +1,11 @@
 /* MOS 2.x peers over plain TCP (M-21): per channel a port; the connection we
  * dial to the peer's port is our OUT lane, one the peer opens to our port is
- * our IN lane. Bytes are cut into messages by the codec's framer in the
- * peer's encoding (UCS-2BE by default, UTF-8 by configuration). keepAlive is
- * never sent to these peers (M-09). */
+ * our IN lane (mos4/legacy_lane.c). Bytes are cut into messages by the
+ * codec's framer in the peer's encoding (UCS-2BE by default, UTF-8 by
+ * configuration). What happens goes to the user through struct
+ * cg_legacy_ops (legacy.h); this part names none of its users. */
+#include "legacy/legacy.h"
 #include "mos/mos.h"
-#include "mos4/mos4.h"
 
 #include <limits.h>
 #include <netinet/in.h>
@@ -37,17 +38,17 @@
  * as soon as the refused one has ended. */
 #define LEGACY_DROP_PAUSE_MS 1u
 
-struct legacy_conn {
+struct cg_legacy_conn {
     uv_tcp_t tcp;
     uv_timer_t resume;      /* a zero timer: reading again on the next turn */
     int open_handles;       /* tcp and resume until both are closed */
     size_t turn_bytes;      /* read since reading last (re)started */
     bool paused;
     bool held;              /* paused through the transport's pause: the turn budget leaves it */
+    bool up;                /* reading (connected or accepted) */
     bool broken;            /* a message went out in part only: closed on the next turn */
-    struct mos4_lane *lane; /* NULL once detached: closing */
-    struct mos4_peer *peer;
-    int ch;
+    void *user;             /* NULL once detached: closing */
+    struct cg_legacy_params p;
     struct cg_mos_framer *framer;
     uv_connect_t creq;
     uv_getaddrinfo_t gai;
@@ -58,10 +59,10 @@ struct legacy_conn {
     bool has_addr;
 };
 
-struct legacy_listener {
+struct cg_legacy_listener {
     uv_tcp_t tcp;
-    struct mos4_peer *peer;
-    int ch;
+    struct cg_legacy_params p;
+    void *user;
     /* refusals: logged once per address and reason, and per minute; a few
      * (address, reason) pairs are remembered, so a flood taking turns from
      * several addresses is not one line per change of address */
@@ -75,14 +76,14 @@ struct legacy_listener {
 
 struct legacy_write {
     uv_write_t req;
-    struct legacy_conn *c;
+    struct cg_legacy_conn *c;
     uv_buf_t buf;
     uint8_t data[];
 };
 
 static void conn_freed(uv_handle_t *h)
 {
-    struct legacy_conn *c = h->data;
+    struct cg_legacy_conn *c = h->data;
     if (--c->open_handles > 0)
         return;
     cg_mos_framer_free(c->framer);
@@ -92,7 +93,7 @@ static void conn_freed(uv_handle_t *h)
         c->closed = true; /* the resolver's callback frees it */
 }
 
-static void conn_close(struct legacy_conn *c)
+static void conn_close(struct cg_legacy_conn *c)
 {
     if (uv_is_closing((uv_handle_t *)&c->tcp))
         return;
@@ -104,51 +105,49 @@ static void conn_close(struct legacy_conn *c)
 
 /* The stream ended: a junk run or a message still open is said, as the
  * framer's other events are (cg_mos_framer_finish). */
-static void conn_finish(struct legacy_conn *c)
+static void conn_finish(struct cg_legacy_conn *c)
 {
     struct cg_mos_frame fr;
-    bool binary = c->peer->legacy_enc == CG_MOS_UCS2BE;
+    bool binary = c->p.enc == CG_MOS_UCS2BE;
     enum cg_err rc = cg_mos_framer_finish(c->framer, &fr);
     if (rc == CG_EJUNK && fr.len > 0)
-        cg__log(c->peer->ep->ctx, CG_LOG_WARN, "mos",
+        cg__log(c->p.ctx, CG_LOG_WARN, "mos",
                 "%s %s (MOS 2.x %s): %zu bytes of junk skipped from byte %llu (at close)%s",
-                c->peer->id, cg__mos4_ch_name(c->ch), c->peer_name, fr.len,
+                c->p.peer_id, c->p.ch_name, c->peer_name, fr.len,
                 (unsigned long long)fr.offset,
                 binary && fr.len % 2 != 0 ? " (odd count: re-aligned)" : "");
     else if (rc == CG_EAGAIN)
-        cg__log(c->peer->ep->ctx, CG_LOG_WARN, "mos",
+        cg__log(c->p.ctx, CG_LOG_WARN, "mos",
                 "%s %s (MOS 2.x %s): closed inside a message begun at byte %llu: dropped",
-                c->peer->id, cg__mos4_ch_name(c->ch), c->peer_name,
+                c->p.peer_id, c->p.ch_name, c->peer_name,
                 (unsigned long long)fr.offset);
     else if (rc != CG_OK)
-        cg__log(c->peer->ep->ctx, CG_LOG_WARN, "mos", "%s %s (MOS 2.x %s): %s at close",
-                c->peer->id, cg__mos4_ch_name(c->ch), c->peer_name, cg_strerror(rc));
+        cg__log(c->p.ctx, CG_LOG_WARN, "mos", "%s %s (MOS 2.x %s): %s at close",
+                c->p.peer_id, c->p.ch_name, c->peer_name, cg_strerror(rc));
 }
 
-/* The connection ended (EOF, error, or replaced): the lane hears of it once. */
-static void conn_lost(struct legacy_conn *c, const char *why)
+/* The connection ended (EOF, error, or replaced): the user hears of it once. */
+static void conn_lost(struct cg_legacy_conn *c, const char *why)
 {
-    struct mos4_lane *l = c->lane;
-    c->lane = NULL;
-    if (l != NULL && l->t == c) {
-        /* While the peer stays away, only the first failed attempt is worth a line. */
-        enum cg_log_level lv = l->up || l->attempt <= 1 ? CG_LOG_INFO : CG_LOG_DEBUG;
-        cg__log(l->peer->ep->ctx, lv, "mos", "%s %s (MOS 2.x %s): %s", l->peer->id,
-                cg__mos4_ch_name(l->ch), c->peer_name, why);
-        cg__mos4_lane_gone(l);
-    }
+    void *user = c->user;
+    c->user = NULL;
+    if (user != NULL)
+        c->p.ops->lost(user, c, why);
     conn_close(c);
 }
 
-/* The transport's close (struct mos4_transport_ops): the lane has let go
- * of it already; no WebSocket code or reason on a MOS 2.x connection. */
-static void legacy_close(void *t, uint16_t code, const char *why)
+/* The user lets go of the connection: it hears nothing more of it. */
+void cg__legacy_close(struct cg_legacy_conn *c)
 {
-    CG_UNUSED(code);
-    CG_UNUSED(why);
-    struct legacy_conn *c = t;
-    c->lane = NULL;
+    c->user = NULL;
     conn_close(c);
+}
+
+const char *cg__legacy_peer_name(const struct cg_legacy_conn *c) { return c->peer_name; }
+
+const struct sockaddr *cg__legacy_peer_sockaddr(const struct cg_legacy_conn *c)
+{
+    return c->has_addr ? (const struct sockaddr *)&c->addr : NULL;
 }
 
 /* The kernel's bytes go straight into the framer's buffer, where the message
@@ -157,7 +156,7 @@ static void legacy_close(void *t, uint16_t code, const char *why)
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     CG_UNUSED(hint);
-    struct legacy_conn *c = h->data;
+    struct cg_legacy_conn *c = h->data;
     uint8_t *p = NULL;
     size_t cap = 0;
     if (cg_mos_framer_space(c->framer, LEGACY_READ_MIN, &p, &cap) != CG_OK)
@@ -165,36 +164,34 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     *buf = uv_buf_init((char *)p, (unsigned)(cap > UINT_MAX ? UINT_MAX : cap));
 }
 
-static void drain_frames(struct legacy_conn *c)
+static void drain_frames(struct cg_legacy_conn *c)
 {
     struct cg_mos_frame fr;
     enum cg_err rc;
-    bool binary = c->peer->legacy_enc == CG_MOS_UCS2BE;
-    while (c->lane != NULL && (rc = cg_mos_framer_next(c->framer, &fr)) != CG_EAGAIN) {
+    bool binary = c->p.enc == CG_MOS_UCS2BE;
+    while (c->user != NULL && (rc = cg_mos_framer_next(c->framer, &fr)) != CG_EAGAIN) {
         if (rc == CG_OK) {
-            c->lane->last_rx_ms = cg__now_ms();
-            cg__mos4_lane_carried(c->lane);
-            cg__mos4_on_message(c->lane, binary, fr.data, fr.len);
+            c->p.ops->message(c->user, fr.data, fr.len, binary);
         } else if (rc == CG_EXML) {
-            /* The framer's attribute bound: the head goes to the pre-scan,
-             * which refuses it for the same reason as it would the whole
-             * message (a NACK that keeps the messageID); the rest of the
-             * message is dropped unread. */
-            cg__mos4_refuse_head(c->lane, binary, fr.data, fr.len);
+            /* The framer's attribute bound: the head goes to the user's
+             * pre-scan, which refuses it for the same reason as it would the
+             * whole message (a NACK that keeps the messageID); the rest of
+             * the message is dropped unread. */
+            c->p.ops->refused_head(c->user, fr.data, fr.len, binary);
         } else if (rc == CG_EJUNK && fr.len > 0) { /* a junk run ended: what it skipped */
-            cg__log(c->peer->ep->ctx, CG_LOG_WARN, "mos",
+            cg__log(c->p.ctx, CG_LOG_WARN, "mos",
                     "%s %s (MOS 2.x %s): %zu bytes of junk skipped from byte %llu%s",
-                    c->peer->id, cg__mos4_ch_name(c->ch), c->peer_name, fr.len,
+                    c->p.peer_id, c->p.ch_name, c->peer_name, fr.len,
                     (unsigned long long)fr.offset,
                     binary && fr.len % 2 != 0 ? " (odd count: re-aligned)" : "");
         } else {
-            cg__log(c->peer->ep->ctx, CG_LOG_WARN, "mos", "%s %s (MOS 2.x %s): %s at byte %llu",
-                    c->peer->id, cg__mos4_ch_name(c->ch), c->peer_name, cg_strerror(rc),
+            cg__log(c->p.ctx, CG_LOG_WARN, "mos", "%s %s (MOS 2.x %s): %s at byte %llu",
+                    c->p.peer_id, c->p.ch_name, c->peer_name, cg_strerror(rc),
                     (unsigned long long)fr.offset);
             /* A stop-and-wait sender waits for an answer to what it sent: give one,
              * or it repeats the oversized message for ever. Junk gets none. */
-            if (rc == CG_ETOOBIG && c->lane->dir == CG_MOS_IN)
-                cg__mos4_nack_invalid(c->lane, NULL, "message too large");
+            if (rc == CG_ETOOBIG)
+                c->p.ops->too_big(c->user);
         }
     }
 }
@@ -203,12 +200,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 
 static void on_resume(uv_timer_t *t)
 {
-    struct legacy_conn *c = t->data;
-    if (c->broken && c->lane != NULL) {
+    struct cg_legacy_conn *c = t->data;
+    if (c->broken && c->user != NULL) {
         conn_lost(c, "out of memory while writing");
         return;
     }
-    if (!c->paused || c->held || c->lane == NULL || uv_is_closing((uv_handle_t *)&c->tcp))
+    if (!c->paused || c->held || c->user == NULL || uv_is_closing((uv_handle_t *)&c->tcp))
         return;
     c->paused = false;
     c->turn_bytes = 0;
@@ -217,14 +214,14 @@ static void on_resume(uv_timer_t *t)
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
-    struct legacy_conn *c = s->data;
+    struct cg_legacy_conn *c = s->data;
     if (n < 0) {
-        if (c->lane != NULL)
+        if (c->user != NULL)
             conn_finish(c);
         conn_lost(c, n == UV_EOF ? "peer closed" : uv_strerror((int)n));
         return;
     }
-    if (n == 0 || c->lane == NULL)
+    if (n == 0 || c->user == NULL)
         return;
     CG_UNUSED(b); /* the framer's own room (on_alloc) */
     if (cg_mos_framer_commit(c->framer, (size_t)n) != CG_OK) {
@@ -234,7 +231,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     drain_frames(c);
     c->turn_bytes += (size_t)n;
     bool dropping = cg__mos_framer_dropping(c->framer);
-    if ((dropping || c->turn_bytes >= LEGACY_TURN_BYTES) && c->lane != NULL &&
+    if ((dropping || c->turn_bytes >= LEGACY_TURN_BYTES) && c->user != NULL &&
         !uv_is_closing((uv_handle_t *)&c->tcp)) { /* let the other lanes in (see LEGACY_TURN_BYTES) */
         uv_read_stop(s);
         c->paused = true;
@@ -245,24 +242,23 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 static void on_write(uv_write_t *req, int status)
 {
     struct legacy_write *w = (struct legacy_write *)req;
-    struct legacy_conn *c = w->c;
+    struct cg_legacy_conn *c = w->c;
     c->queued -= w->buf.len;
     free(w);
-    if (status < 0 && status != UV_ECANCELED && c->lane != NULL)
+    if (status < 0 && status != UV_ECANCELED && c->user != NULL)
         conn_lost(c, uv_strerror(status));
 }
 
-/* Bytes in either encoding (cg__mos4_enc_of) to the peer in its own (M-21):
+/* Bytes in either encoding (from) to the peer in its own (to, M-21):
  * converted only when they differ (issue 13 item 4). What the socket takes
  * at once is not copied; only a rest the kernel could not take is (item 6). */
-static enum cg_err legacy_write(void *t, enum cg_mos_encoding to, const char *xml, size_t len)
+enum cg_err cg__legacy_write(struct cg_legacy_conn *c, enum cg_mos_encoding from,
+                             enum cg_mos_encoding to, const char *xml, size_t len)
 {
-    struct legacy_conn *c = t;
     CG_CHECK(c != NULL, CG_ECLOSED);
     CG_CHECK(c->queued + len * 2 <= LEGACY_MAX_QUEUED, CG_EFULL);
     uint8_t *wire = NULL;
     size_t n = len;
-    enum cg_mos_encoding from = cg__mos4_enc_of(xml, len);
     if (from != to)
         CG_GUARD(cg_mos_convert(from, xml, len, &wire, &n, NULL));
     const uint8_t *data = wire != NULL ? wire : (const uint8_t *)xml;
@@ -301,11 +297,10 @@ static enum cg_err legacy_write(void *t, enum cg_mos_encoding to, const char *xm
 /* The transport's pause: reading stops until resumed (the kernel keeps
  * what comes meanwhile). The turn budget's own pause (LEGACY_TURN_BYTES)
  * does not resume a connection held here. */
-static void legacy_pause(void *t, bool paused)
+void cg__legacy_pause(struct cg_legacy_conn *c, bool paused)
 {
-    struct legacy_conn *c = t;
     c->held = paused;
-    if (uv_is_closing((uv_handle_t *)&c->tcp) || c->lane == NULL || !c->lane->up)
+    if (uv_is_closing((uv_handle_t *)&c->tcp) || c->user == NULL || !c->up)
         return;
     if (paused && !c->paused) {
         uv_read_stop((uv_stream_t *)&c->tcp);
@@ -317,84 +312,57 @@ static void legacy_pause(void *t, bool paused)
     }
 }
 
-static const char *legacy_peer_addr(const void *t)
+static struct cg_legacy_conn *conn_new(const struct cg_legacy_params *p)
 {
-    return ((const struct legacy_conn *)t)->peer_name;
-}
-
-static const struct mos4_transport_ops legacy_transport = {
-    .name = "MOS 2.x TCP",
-    .reset_when_silent = false, /* M-09: keepAlive is never sent to these peers */
-    .write = legacy_write,
-    .pause = legacy_pause,
-    .close = legacy_close,
-    .peer_addr = legacy_peer_addr,
-};
-
-static struct legacy_conn *conn_new(struct mos4_peer *p, int ch)
-{
-    struct legacy_conn *c = calloc(1, sizeof(*c));
+    struct cg_legacy_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
-    if (cg_mos_framer_new(p->legacy_enc, p->ep->cfg.max_message, &c->framer) != CG_OK) {
+    if (cg_mos_framer_new(p->enc, p->max_message, &c->framer) != CG_OK) {
         free(c);
         return NULL;
     }
     /* A tag past the pre-scan's attribute bound is refused while it streams
      * in, its rest dropped unread (issue 12, quadratic XML). */
-    if (p->ep->cfg.validate)
-        cg__mos_framer_set_max_attrs(c->framer, p->ep->cfg.xml.max_attributes != 0
-                                                     ? p->ep->cfg.xml.max_attributes
-                                                     : CG_MOS_DEFAULT_MAX_ATTRIBUTES);
-    c->peer = p;
-    c->ch = ch;
-    uv_tcp_init(cg_ctx_loop(p->ep->ctx), &c->tcp);
+    if (p->max_attrs != 0)
+        cg__mos_framer_set_max_attrs(c->framer, p->max_attrs);
+    c->p = *p;
+    uv_tcp_init(cg_ctx_loop(p->ctx), &c->tcp);
     c->tcp.data = c;
-    uv_timer_init(cg_ctx_loop(p->ep->ctx), &c->resume);
+    uv_timer_init(cg_ctx_loop(p->ctx), &c->resume);
     c->resume.data = c;
     c->open_handles = 2;
     return c;
 }
 
-/* The connection is ready: it becomes the lane's. A newer one replaces an
- * older one: on the OUT lane ours, on the IN lane one from the same address
- * (on_accept refuses any other while the lane is up). */
-static void attach(struct mos4_lane *l, struct legacy_conn *c)
+/* The connection is ready: reading starts and the user hears of it (which
+ * may replace an older connection with it). */
+static void conn_up(struct cg_legacy_conn *c)
 {
-    if (l->t != NULL && l->t != c) {
-        struct legacy_conn *old = l->t;
-        old->lane = NULL;
-        conn_close(old);
-        l->t = NULL;
-        if (l->up)
-            cg__mos4_lane_gone(l);
-    }
-    c->lane = l;
-    cg__mos4_lane_attach(l, &legacy_transport, c);
     uv_tcp_nodelay(&c->tcp, 1);
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-    cg__mos4_lane_up(l);
+    if (!c->held) /* paused before it was up: reading waits for the resume */
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    c->paused = c->held;
+    c->up = true;
+    c->p.ops->up(c->user, c);
 }
 
 /* ---- dialing the peer's port (our OUT lane) ---- */
 
 static void on_connect(uv_connect_t *req, int status)
 {
-    struct legacy_conn *c = req->data;
-    struct mos4_lane *l = c->lane;
-    if (status == UV_ECANCELED || l == NULL || l->t != c)
+    struct cg_legacy_conn *c = req->data;
+    if (status == UV_ECANCELED || c->user == NULL)
         return;
     if (status < 0) {
         conn_lost(c, uv_strerror(status)); /* the lane dials again after a backoff */
         return;
     }
-    l->t = NULL; /* attach() takes it from here */
-    attach(l, c);
+    conn_up(c);
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
-    struct legacy_conn *c = req->data;
+    struct cg_legacy_conn *c = req->data;
     c->gai_pending = false;
     if (c->closed) { /* closed while resolving */
         uv_freeaddrinfo(res);
@@ -402,42 +370,40 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         return;
     }
     int r = status;
-    if (r == 0 && c->lane != NULL) {
+    if (r == 0 && c->user != NULL) {
         c->creq.data = c;
         r = uv_tcp_connect(&c->creq, &c->tcp, res->ai_addr, on_connect);
     }
     uv_freeaddrinfo(res);
-    if (r != 0 && c->lane != NULL)
+    if (r != 0 && c->user != NULL)
         conn_lost(c, "cannot resolve or connect");
 }
 
-enum cg_err cg__mos4_legacy_dial(struct mos4_lane *l)
+enum cg_err cg__legacy_dial(const struct cg_legacy_params *p, const char *host, uint16_t dport,
+                            void *user, struct cg_legacy_conn **out)
 {
-    struct mos4_peer *p = l->peer;
-    struct legacy_conn *c = conn_new(p, l->ch);
+    struct cg_legacy_conn *c = conn_new(p);
     CG_CHECK(c != NULL, CG_ENOMEM);
-    snprintf(c->peer_name, sizeof(c->peer_name), "%.40s:%u", p->legacy_host,
-             (unsigned)p->dial_port[l->ch]);
+    snprintf(c->peer_name, sizeof(c->peer_name), "%.40s:%u", host, (unsigned)dport);
     char port[8];
-    snprintf(port, sizeof(port), "%u", (unsigned)p->dial_port[l->ch]);
+    snprintf(port, sizeof(port), "%u", (unsigned)dport);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     c->gai.data = c;
-    c->lane = l;
-    cg__mos4_lane_attach(l, &legacy_transport, c); /* connecting: not up yet */
-    if (uv_getaddrinfo(cg_ctx_loop(p->ep->ctx), &c->gai, on_resolved, p->legacy_host, port, &hints) != 0) {
-        l->t = NULL;
-        c->lane = NULL;
+    c->user = user; /* connecting: not up yet */
+    if (uv_getaddrinfo(cg_ctx_loop(p->ctx), &c->gai, on_resolved, host, port, &hints) != 0) {
+        c->user = NULL;
         conn_close(c);
         return CG_ENET;
     }
     c->gai_pending = true;
+    *out = c;
     return CG_OK;
 }
 
 /* ---- our ports (the peer's IN lanes) ---- */
 
 /* One line per address and reason and minute, however fast the refusals come. */
-static void log_refusal(struct legacy_listener *ln, const char *ip, const char *why)
+static void log_refusal(struct cg_legacy_listener *ln, const char *ip, const char *why)
 {
     uint64_t now = cg__now_ms();
     size_t slot = 0;
@@ -451,32 +417,19 @@ static void log_refusal(struct legacy_listener *ln, const char *ip, const char *
         ln->refused[slot].quiet++;
         return;
     }
-    struct mos4_peer *p = ln->peer;
     char more[48] = "";
     if (same && ln->refused[slot].quiet > 0)
         snprintf(more, sizeof(more), " (%u more refused since the last line)",
                  ln->refused[slot].quiet);
-    cg__log(p->ep->ctx, CG_LOG_WARN, "mos", "%s %s (MOS 2.x): refused a connection from %s: %s%s",
-            p->id, cg__mos4_ch_name(ln->ch), ip, why, more);
+    cg__log(ln->p.ctx, CG_LOG_WARN, "mos", "%s %s (MOS 2.x): refused a connection from %s: %s%s",
+            ln->p.peer_id, ln->p.ch_name, ip, why, more);
     snprintf(ln->refused[slot].ip, sizeof(ln->refused[slot].ip), "%s", ip);
     ln->refused[slot].why = why;
     ln->refused[slot].log_ms = now;
     ln->refused[slot].quiet = 0;
 }
 
-/* Why a connection from sa may not have the lane, or NULL. */
-static const char *refusal(const struct mos4_peer *p, const struct mos4_lane *l,
-                           const struct sockaddr *sa)
-{
-    if (!cg__mos4_allow_match(&p->allow, sa))
-        return "address not in legacy_allow";
-    const struct legacy_conn *live = l->up ? l->t : NULL;
-    if (live != NULL && !cg__mos4_same_host(sa, live->has_addr ? (const struct sockaddr *)&live->addr : NULL))
-        return "the port is in use by a live connection from another address";
-    return NULL;
-}
-
-static void keepalive(struct legacy_conn *c)
+static void keepalive(struct cg_legacy_conn *c)
 {
     uv_os_fd_t fd;
     uv_tcp_keepalive(&c->tcp, 1, KEEPIDLE_S);
@@ -489,11 +442,10 @@ static void keepalive(struct legacy_conn *c)
 
 static void on_accept(uv_stream_t *s, int status)
 {
-    struct legacy_listener *ln = s->data;
-    struct mos4_peer *p = ln->peer;
-    if (status < 0 || p->ep->freeing)
+    struct cg_legacy_listener *ln = s->data;
+    if (status < 0)
         return;
-    struct legacy_conn *c = conn_new(p, ln->ch);
+    struct cg_legacy_conn *c = conn_new(&ln->p);
     if (c == NULL)
         return;
     if (uv_accept(s, (uv_stream_t *)&c->tcp) != 0) {
@@ -506,57 +458,51 @@ static void on_accept(uv_stream_t *s, int status)
     if (c->has_addr)
         uv_ip_name((struct sockaddr *)&c->addr, ip, sizeof(ip));
     snprintf(c->peer_name, sizeof(c->peer_name), "%s", ip);
-    struct mos4_lane *l = &p->lanes[ln->ch][CG_MOS_IN];
-    const char *why = refusal(p, l, c->has_addr ? (struct sockaddr *)&c->addr : NULL);
-    if (why != NULL) { /* closed before a byte is read */
-        log_refusal(ln, ip, why);
+    const char *why = NULL;
+    void *user = ln->p.ops->accept(ln->user, cg__legacy_peer_sockaddr(c), &why);
+    if (user == NULL) { /* closed before a byte is read */
+        if (why != NULL)
+            log_refusal(ln, ip, why);
         conn_close(c);
         return;
     }
     keepalive(c);
-    attach(l, c);
+    c->user = user;
+    conn_up(c);
 }
 
 static void listener_freed(uv_handle_t *h) { free(h->data); }
 
-enum cg_err cg__mos4_legacy_listen(struct mos4_peer *p)
+enum cg_err cg__legacy_listen(const struct cg_legacy_params *p, const char *addr, uint16_t port,
+                              bool allow_any, void *user, struct cg_legacy_listener **out)
 {
-    for (int ch = 0; ch < CG_MOS4_NCH; ch++) {
-        if (p->listen_port[ch] == 0 || !(p->channels & cg__mos4_ch_bit(ch)))
-            continue;
-        struct sockaddr_storage ss;
-        bool v6 = strchr(p->listen_addr, ':') != NULL;
-        int r = v6 ? uv_ip6_addr(p->listen_addr, p->listen_port[ch], (struct sockaddr_in6 *)&ss)
-                   : uv_ip4_addr(p->listen_addr, p->listen_port[ch], (struct sockaddr_in *)&ss);
-        CG_CHECK(r == 0, CG_EINVAL);
-        struct legacy_listener *ln = calloc(1, sizeof(*ln));
-        CG_CHECK(ln != NULL, CG_ENOMEM);
-        ln->peer = p;
-        ln->ch = ch;
-        uv_tcp_init(cg_ctx_loop(p->ep->ctx), &ln->tcp);
-        ln->tcp.data = ln;
-        p->listeners[ch] = ln;
-        r = uv_tcp_bind(&ln->tcp, (struct sockaddr *)&ss, 0);
-        if (r == 0)
-            r = uv_listen((uv_stream_t *)&ln->tcp, 64, on_accept);
-        if (r != 0) {
-            cg__log(p->ep->ctx, CG_LOG_ERROR, "mos", "%s: cannot listen on %s port %u for MOS 2.x "
-                    "%s: %s", p->id, p->listen_addr, (unsigned)p->listen_port[ch],
-                    cg__mos4_ch_name(ch), uv_strerror(r));
-            return CG_ENET;
-        }
-        cg__log(p->ep->ctx, CG_LOG_INFO, "mos", "%s: MOS 2.x %s on %s port %u%s", p->id,
-                cg__mos4_ch_name(ch), p->listen_addr, (unsigned)p->listen_port[ch],
-                p->allow.n == 0 ? " (any address may connect: see legacy_allow)" : "");
+    struct sockaddr_storage ss;
+    bool v6 = strchr(addr, ':') != NULL;
+    int r = v6 ? uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss)
+               : uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss);
+    CG_CHECK(r == 0, CG_EINVAL);
+    struct cg_legacy_listener *ln = calloc(1, sizeof(*ln));
+    CG_CHECK(ln != NULL, CG_ENOMEM);
+    ln->p = *p;
+    ln->user = user;
+    uv_tcp_init(cg_ctx_loop(p->ctx), &ln->tcp);
+    ln->tcp.data = ln;
+    *out = ln; /* cg__legacy_unlisten closes it, listening or not */
+    r = uv_tcp_bind(&ln->tcp, (struct sockaddr *)&ss, 0);
+    if (r == 0)
+        r = uv_listen((uv_stream_t *)&ln->tcp, 64, on_accept);
+    if (r != 0) {
+        cg__log(p->ctx, CG_LOG_ERROR, "mos", "%s: cannot listen on %s port %u for MOS 2.x "
+                "%s: %s", p->peer_id, addr, (unsigned)port, p->ch_name, uv_strerror(r));
+        return CG_ENET;
     }
+    cg__log(p->ctx, CG_LOG_INFO, "mos", "%s: MOS 2.x %s on %s port %u%s", p->peer_id,
+            p->ch_name, addr, (unsigned)port,
+            allow_any ? " (any address may connect: see legacy_allow)" : "");
     return CG_OK;
 }
 
-void cg__mos4_legacy_unlisten(struct mos4_peer *p)
+void cg__legacy_unlisten(struct cg_legacy_listener *ln)
 {
-    for (int ch = 0; ch < CG_MOS4_NCH; ch++) {
-        if (p->listeners[ch] != NULL)
-            uv_close((uv_handle_t *)&p->listeners[ch]->tcp, listener_freed);
-        p->listeners[ch] = NULL;
-    }
+    uv_close((uv_handle_t *)&ln->tcp, listener_freed);
 }
