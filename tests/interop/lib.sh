@@ -109,6 +109,36 @@ start_dev_and_gateway() {
   GW=$!; PIDS+=($GW); wait_port "$RO"; wait_port "$MOM"
 }
 
+# start_auth_dev: the common rig of the password tests (M-05). A MOS 4.0
+# device endpoint, mosID mos.castgate.demo, on 127.0.0.1:$DEV with the dev
+# PKI's ECDSA certificate; its one peer, ncs.castgate.demo (mom, ro), logs in
+# with the password "correct horse" (the credentials file $T/dev.htpasswd).
+# Sets P, DEV and DEV_PID; logs in $T/dev.{out,err}; waits until the device
+# listens and checks that it does.
+start_auth_dev() {
+  P=$T/pki
+  make_pki "$P" "$(free_port)"
+  DEV=$(free_port)
+  printf 'correct horse\n' | "$CASTGATE" passwd "$T/dev.htpasswd" ncs.castgate.demo >/dev/null 2>&1
+  cat >"$T/dev.conf" <<EOF
+[endpoint]
+role = mos
+id = mos.castgate.demo
+listen = 127.0.0.1:$DEV
+cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
+credentials = $T/dev.htpasswd
+ocsp = no
+state_dir = $T/s-dev
+[peer ncs.castgate.demo]
+channels = mom,ro
+EOF
+  "$CASTGATE" mos serve --config "$T/dev.conf" >"$T/dev.out" 2>"$T/dev.err" &
+  DEV_PID=$!; PIDS+=($DEV_PID)
+  local i
+  for ((i = 0; i < 200; i++)); do grep -q '"listening"' "$T/dev.out" 2>/dev/null && break; sleep 0.05; done
+  check "the device listens" grep -q '"listening"' "$T/dev.out"
+}
+
 start_ocsp() { # start_ocsp PKI_DIR PORT
   bash "$SRC/scripts/ocsp-responder.sh" "$1" "$2" >"$T/ocsp-$2.log" 2>&1 &
   PIDS+=($!)
