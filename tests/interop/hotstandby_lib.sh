@@ -11,14 +11,7 @@
 # started) and ncs_main OUT [EXTRA...] (the main NCS, dialing what the test
 # puts in front of the device) before hs_course.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-need_node
-
-S=$SRC/tests/interop/sofie
-export NODE_PATH=${NODE_PATH:-$SRC/tests/interop/node_modules}
-if ! node -e 'require("@mos-connection/connector")' 2>/dev/null; then
-  echo "@mos-connection/connector missing: run make deps (npm ci in tests/interop)" >&2
-  exit 1
-fi
+need_sofie
 
 # wait_for DIR SECONDS PYTHON-EXPR: until the expression over DIR's logs holds
 wait_for() {

@@ -30,6 +30,18 @@ trap cleanup EXIT
 # exit 77, which ctest reports as skipped (SKIP_RETURN_CODE 77), not passed.
 need() { local why=$1; shift; "$@" >/dev/null 2>&1 || { echo "SKIP: $why"; exit 77; }; }
 need_node() { need "node and tests/interop/node_modules (bash scripts/deps.sh)" test -d "$SRC/tests/interop/node_modules/ws" -a -n "$(command -v node)"; }
+# need_sofie: need_node, and Sofie's mos-connection for the programs in
+# tests/interop/sofie/ (S, that folder; NODE_PATH): node modules without it
+# are a failure (exit 1), not a skip.
+need_sofie() {
+  need_node
+  S=$SRC/tests/interop/sofie
+  export NODE_PATH=${NODE_PATH:-$SRC/tests/interop/node_modules}
+  if ! node -e 'require("@mos-connection/connector")' 2>/dev/null; then
+    echo "@mos-connection/connector missing: run make deps (npm ci in tests/interop)" >&2
+    exit 1
+  fi
+}
 
 ok()   { PASSED=$((PASSED + 1)); echo "ok   - $1"; }
 bad()  { FAILED=$((FAILED + 1)); echo "FAIL - $1${2:+: $2}"; }
