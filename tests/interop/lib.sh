@@ -30,6 +30,18 @@ trap cleanup EXIT
 # exit 77, which ctest reports as skipped (SKIP_RETURN_CODE 77), not passed.
 need() { local why=$1; shift; "$@" >/dev/null 2>&1 || { echo "SKIP: $why"; exit 77; }; }
 need_node() { need "node and tests/interop/node_modules (bash scripts/deps.sh)" test -d "$SRC/tests/interop/node_modules/ws" -a -n "$(command -v node)"; }
+# need_sofie: need_node, and Sofie's mos-connection for the programs in
+# tests/interop/sofie/ (S, that folder; NODE_PATH): node modules without it
+# are a failure (exit 1), not a skip.
+need_sofie() {
+  need_node
+  S=$SRC/tests/interop/sofie
+  export NODE_PATH=${NODE_PATH:-$SRC/tests/interop/node_modules}
+  if ! node -e 'require("@mos-connection/connector")' 2>/dev/null; then
+    echo "@mos-connection/connector missing: run make deps (npm ci in tests/interop)" >&2
+    exit 1
+  fi
+}
 
 ok()   { PASSED=$((PASSED + 1)); echo "ok   - $1"; }
 bad()  { FAILED=$((FAILED + 1)); echo "FAIL - $1${2:+: $2}"; }
@@ -107,6 +119,36 @@ start_dev_and_gateway() {
   start_dev_for_gateway "$@"
   "$CASTGATE" run --config "$T/gw.conf" >"$T/gw.out" 2>"$T/gw.err" &
   GW=$!; PIDS+=($GW); wait_port "$RO"; wait_port "$MOM"
+}
+
+# start_auth_dev: the common rig of the password tests (M-05). A MOS 4.0
+# device endpoint, mosID mos.castgate.demo, on 127.0.0.1:$DEV with the dev
+# PKI's ECDSA certificate; its one peer, ncs.castgate.demo (mom, ro), logs in
+# with the password "correct horse" (the credentials file $T/dev.htpasswd).
+# Sets P, DEV and DEV_PID; logs in $T/dev.{out,err}; waits until the device
+# listens and checks that it does.
+start_auth_dev() {
+  P=$T/pki
+  make_pki "$P" "$(free_port)"
+  DEV=$(free_port)
+  printf 'correct horse\n' | "$CASTGATE" passwd "$T/dev.htpasswd" ncs.castgate.demo >/dev/null 2>&1
+  cat >"$T/dev.conf" <<EOF
+[endpoint]
+role = mos
+id = mos.castgate.demo
+listen = 127.0.0.1:$DEV
+cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
+credentials = $T/dev.htpasswd
+ocsp = no
+state_dir = $T/s-dev
+[peer ncs.castgate.demo]
+channels = mom,ro
+EOF
+  "$CASTGATE" mos serve --config "$T/dev.conf" >"$T/dev.out" 2>"$T/dev.err" &
+  DEV_PID=$!; PIDS+=($DEV_PID)
+  local i
+  for ((i = 0; i < 200; i++)); do grep -q '"listening"' "$T/dev.out" 2>/dev/null && break; sleep 0.05; done
+  check "the device listens" grep -q '"listening"' "$T/dev.out"
 }
 
 start_ocsp() { # start_ocsp PKI_DIR PORT

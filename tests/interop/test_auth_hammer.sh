@@ -10,25 +10,10 @@
 # healthy (ASan build: no use after free). No timing assertions.
 . "$(dirname "$0")/lib.sh"
 
-P=$T/pki
-make_pki "$P" "$(free_port)"
-DEV=$(free_port)
+start_auth_dev
 printf 'correct horse\n' >"$T/ncs.pw"; chmod 600 "$T/ncs.pw"
-printf 'correct horse\n' | "$CASTGATE" passwd "$T/dev.htpasswd" ncs.castgate.demo >/dev/null 2>&1
 export NODE_PATH="$SRC/tests/interop/node_modules"
 
-cat >"$T/dev.conf" <<EOF2
-[endpoint]
-role = mos
-id = mos.castgate.demo
-listen = 127.0.0.1:$DEV
-cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
-credentials = $T/dev.htpasswd
-ocsp = no
-state_dir = $T/s-dev
-[peer ncs.castgate.demo]
-channels = mom,ro
-EOF2
 cat >"$T/ncs.conf" <<EOF2
 [endpoint]
 role = ncs
@@ -42,10 +27,6 @@ ca = $P/root-ca.pem
 user = ncs.castgate.demo
 password_file = $T/ncs.pw
 EOF2
-"$CASTGATE" mos serve --config "$T/dev.conf" >"$T/dev.out" 2>"$T/dev.err" &
-DEV_PID=$!; PIDS+=($DEV_PID)
-for _ in $(seq 200); do grep -q '"listening"' "$T/dev.out" 2>/dev/null && break; sleep 0.05; done
-check "the device listens" grep -q '"listening"' "$T/dev.out"
 
 MSGS=()
 for _ in $(seq 20); do MSGS+=("$SRC/examples/messages/roReq.xml"); done

@@ -8,26 +8,7 @@
 # No timing is asserted.
 . "$(dirname "$0")/lib.sh"
 
-P=$T/pki
-make_pki "$P" "$(free_port)"
-DEV=$(free_port)
-printf 'correct horse\n' | "$CASTGATE" passwd "$T/dev.htpasswd" ncs.castgate.demo >/dev/null 2>&1
-cat >"$T/dev.conf" <<EOF2
-[endpoint]
-role = mos
-id = mos.castgate.demo
-listen = 127.0.0.1:$DEV
-cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
-credentials = $T/dev.htpasswd
-ocsp = no
-state_dir = $T/s-dev
-[peer ncs.castgate.demo]
-channels = mom,ro
-EOF2
-"$CASTGATE" mos serve --config "$T/dev.conf" >"$T/dev.out" 2>"$T/dev.err" &
-DEV_PID=$!; PIDS+=($DEV_PID)
-for _ in $(seq 200); do grep -q '"listening"' "$T/dev.out" 2>/dev/null && break; sleep 0.05; done
-check "the device listens" grep -q '"listening"' "$T/dev.out"
+start_auth_dev
 
 python3 - "$DEV" "$P/root-ca.pem" >"$T/result" 2>&1 <<'PY'
 import base64, socket, ssl, sys

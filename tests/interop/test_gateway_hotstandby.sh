@@ -26,61 +26,14 @@
 # sanitizer report). Figures (declines, failures, switch times) are
 # printed. HS_RO=N changes the count; HS_KEEP=DIR keeps the logs;
 # HS_SCENARIOS="shipped" runs one scenario.
-. "$(dirname "$0")/lib.sh"
-need_node
+. "$(dirname "$0")/hotstandby_lib.sh"
 
-S=$SRC/tests/interop/sofie
 P=$T/pki
-export NODE_PATH=${NODE_PATH:-$SRC/tests/interop/node_modules}
-if ! node -e 'require("@mos-connection/connector")' 2>/dev/null; then
-  echo "@mos-connection/connector missing: run make deps (npm ci in tests/interop)" >&2
-  exit 1
-fi
 make_pki "$P" "$(free_port)"
 
 N_RO=${HS_RO:-500}     # numbered roCreates, NCS -> device
-
-# wait_for DIR SECONDS PYTHON-EXPR: until the expression over DIR's logs holds
-wait_for() {
-  local dir=$1 secs=$2 expr=$3
-  local end=$((SECONDS + secs)) # wall clock: a loaded machine makes each look slower
-  while ((SECONDS < end)); do
-    python3 - "$dir" "$expr" <<'EOF' && return 0
-import json, sys, os
-D, expr = sys.argv[1], sys.argv[2]
-def load(n):
-    p = os.path.join(D, n)
-    return [json.loads(l) for l in open(p) if l.startswith("{")] if os.path.exists(p) else []
-d, b = load("dev.out"), load("buddy.out")
-ro = [x for x in d if x["event"] == "recv" and x.get("type") == "roCreate"]
-conn = [x for x in d if x["event"] == "connection"]
-stat = [x for x in d if x["event"] == "sent"]
-bro = [x for x in b if x["event"] == "sent" and x["ok"]]
-wout = [x["via"] for x in d if x["event"] == "wire-out"]
-mark = int(open(D + "/mark").read()) if os.path.exists(D + "/mark") else 0
-prog = open(D + "/progress").read().strip() if os.path.exists(D + "/progress") else "0"
-sys.exit(0 if eval(expr) else 1)
-EOF
-    sleep 0.2
-  done
-  echo "timed out waiting for: $expr" >&2
-  return 1
-}
-
-# step NAME WAIT-ARGS...: one check of a scenario; on failure the logs are
-# shown and the scenario stops (its later waits would only add time)
-step() {
-  local what=$1; shift
-  if wait_for "$@"; then ok "$what"; return 0; fi
-  bad "$what"
-  local f
-  for f in "$D"/*.out; do
-    echo "--- $(basename "$f") (last 8 lines, wire and reconnect noise left out)"
-    grep -v '"wire"\|ECONNREFUSED\|should reconnect\|closed with error\|"event":"relay"' "$f" | tail -8 | cut -c1-300
-  done
-  for f in "$D"/*.err; do [ -s "$f" ] && { echo "--- $(basename "$f")"; tail -5 "$f" | cut -c1-300; }; done
-  return 1
-}
+HS_EXIT_MS=400000      # how long each node program may run
+HS_POLL=0.2            # seconds between looks at the logs
 
 # gateways DIR: gateway 2 (device side, the wss listener) and gateway 1 (NCS
 # side, dials out: passive-inside), each with a buddy leg (redundancy = carry)
@@ -142,52 +95,19 @@ scenario() {
   local v
   for v in DL DU DQ ML MU MQ BL BU BQ G1L G1U G1BL G1BU G2L G2U G2BL G2BU WSS; do eval "$v=$(free_port)"; done
   gateways "$D"
-  node "$S/hs-device.js" --lower "$DL" --upper "$DU" --query "$DQ" \
-    --p-lower "$G2L" --p-upper "$G2U" --s-lower "$G2BL" --s-upper "$G2BU" \
-    --send-status 100000 --send-delay-ms 60 --start-file "$D/go" --stop-file "$D/stop" \
-    --exit-after-ms 400000 "$@" \
-    >"$D/dev.out" 2>"$D/dev.err" &
-  local DEV=$!; PIDS+=($DEV)
-  wait_port "$DL" && wait_port "$DU"
-  ncs() { # ncs ROLE OUT [EXTRA...]: the NCSs dial gateway 1, their device
-    local role=$1 out=$2; shift 2
-    local id=hs.ncs.main l=$ML u=$MU q=$MQ gl=$G1L gu=$G1U
-    [ "$role" = buddy ] && id=hs.ncs.buddy l=$BL u=$BU q=$BQ gl=$G1BL gu=$G1BU
-    node "$S/hs-ncs.js" --role "$role" --id "$id" --lower "$l" --upper "$u" --query "$q" \
-      --dev-lower "$gl" --dev-upper "$gu" --main-port "$ML" --progress "$D/progress" \
-      --count "$N_RO" --send-delay-ms 40 --start-file "$D/go" --exit-after-ms 400000 "$@" \
-      >"$out" 2>"${out%.out}.err" &
-    NCS_PID=$!; PIDS+=($NCS_PID)
-  }
-  ncs buddy "$D/buddy.out"; local BUDDY=$NCS_PID
-  ncs main "$D/main1.out"; local MAIN=$NCS_PID
+  local DEV BUDDY MAIN
+  hs_device "$G2L" "$G2U" "$G2BL" "$G2BU" "$@" # the device's NCS links: to gateway 2
+  ncs_main() { hs_ncs main "$1" "$G1L" "$G1U" "${@:2}"; } # the NCSs dial gateway 1
+  hs_ncs buddy "$D/buddy.out" "$G1BL" "$G1BU"; BUDDY=$NCS_PID
+  ncs_main "$D/main1.out"; MAIN=$NCS_PID
   halt() { local p; for p in $DEV $BUDDY $MAIN $GW1 $GW2; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 
-  step "$name: the device's links to both NCSs come up, through the gateways" \
-    "$D" 90 'conn and conn[-1]["primary"] and conn[-1]["secondary"]' || { halt; return; }
-  touch "$D/go"
-  step "$name: the main sends numbered roCreates, the device numbered roElementStat" \
-    "$D" 90 "len(ro) >= $((N_RO / 3)) and len(stat) >= 30" || { halt; return; }
-  kill -KILL "$MAIN" 2>/dev/null; wait "$MAIN" 2>/dev/null
-  date +%s%3N >"$D/kill"
-  step "$name: the buddy takes over (roCreates; the device's roElementStat go to it)" \
-    "$D" 120 "len(bro) >= $((N_RO / 4)) and wout[-20:] == ['secondary'] * 20" || { halt; return; }
-  python3 -c "import json; print(sum(1 for l in open('$D/dev.out') if '\"wire-out\"' in l))" >"$D/mark"
-  ncs main "$D/main2.out" --start-delay-ms 1500; MAIN=$NCS_PID
-  date +%s%3N >"$D/restart"
-  step "$name: every numbered roCreate is acknowledged" "$D" 180 "prog == '$N_RO'" || { halt; return; }
-  step "$name: the device's roElementStat go to the primary again" \
-    "$D" 120 "wout[mark:][-20:] == ['primary'] * 20" || { halt; return; }
-  touch "$D/stop"
-  step "$name: the device stops sending" "$D" 60 "any(x['event'] == 'originate-done' for x in d)" || { halt; return; }
-  sleep 1
-  local p
-  for p in $DEV $BUDDY $MAIN; do stop_pid "$p"; done
+  hs_course "$name" ", through the gateways" 90 90 120 180 120 || return
   stop_pid "$GW1"; local rc1=$?
   stop_pid "$GW2"; local rc2=$?
   check "$name: gateway 1 stops cleanly (exit status $rc1)" test "$rc1" = 0
   check "$name: gateway 2 stops cleanly (exit status $rc2)" test "$rc2" = 0
-  N_RO=$N_RO python3 -c "$PRE$VERDICT" "$D" "$name" >"$D/verdict" 2>&1
+  N_RO=$N_RO python3 -c "$HS_PRE$PRE$VERDICT" "$D" "$name" >"$D/verdict" 2>&1
   local rc=$?
   sed 's/^/    /' "$D/verdict"
   check "$name: what the device sees through the gateways matches the baseline (above)" test "$rc" = 0
@@ -195,38 +115,11 @@ scenario() {
 }
 
 PRE='
-import json, sys, os, collections
-D, name = sys.argv[1], sys.argv[2]
-def load(n):
-    p = os.path.join(D, n)
-    return [json.loads(l) for l in open(p) if l.startswith("{")] if os.path.exists(p) else []
-d, b, m1, m2 = load("dev.out"), load("buddy.out"), load("main1.out"), load("main2.out")
 g1, g2 = load("gw1.out"), load("gw2.out")
-ev = lambda log, e, **kw: [x for x in log if x["event"] == e and all(x.get(k) == v for k, v in kw.items())]
-fails = []
-def need(cond, why):
-    print(("ok   " if cond else "FAIL ") + why)
-    if not cond:
-        fails.append(why)
-num = lambda s: int(s.rsplit("-", 1)[1])
-collapse = lambda xs: [x for i, x in enumerate(xs) if i == 0 or xs[i - 1] != x]
 DECLINE = "Buddy server cannot respond because main server is available"
 '
 VERDICT='
-N = int(os.environ["N_RO"])
-# NCS -> device: the numbered roCreates as the device received them, raw
-ro = ev(d, "recv", type="roCreate")
-src = [x["mosID"] if x["ncsID"] == "hs.mos" else x["ncsID"] for x in ro]
-seq = [num(x["roID"]) for x in ro]
-runs = collapse(src)
-print(f"roCreate: {len(ro)} received for {max(seq) if seq else 0} numbers; by NCS in turn: {runs}; "
-      f"counts {dict(collections.Counter(src))}")
-need(sorted(set(seq)) == list(range(1, N + 1)), f"every roCreate number 1..{N} reached the device")
-need(all(a <= b for a, b in zip(seq, seq[1:])), "in order")
-rep = [seq[i] for i in range(1, len(seq)) if seq[i] == seq[i - 1]]
-at_switch = [seq[i] for i in range(1, len(seq)) if seq[i] == seq[i - 1] and src[i] != src[i - 1]]
-print(f"roCreate repeated: {rep} (at a change of NCS: {at_switch})")
-need(rep == at_switch and len(rep) <= len(runs) - 1, "a number twice only where the sending NCS changed")
+# (after $HS_PRE and $PRE: the roCreates checked)
 per = collections.Counter(zip(src, seq))
 need(all(c == 1 for c in per.values()), "each number at most once from each NCS: the gateways add no copy " +
      str([k for k, c in per.items() if c > 1][:5]))
@@ -253,19 +146,7 @@ cross = {k: [m for m in got[k] if m not in wrote[k]] for k in got}
 print(f"  received by the NCSs but not written by the device on that link: {cross}")
 need(not cross["primary"] and not cross["secondary"],
      "every roElementStat an NCS received is one the device wrote on that NCS`s link (no request crosses legs)")
-slow = [(n, x["ms"]) for n, x in sorted(sent.items()) if x["ms"] > 1000]
-n_ok = sum(x["ok"] for x in sent.values())
-failed = [(n, x["error"][:70]) for n, x in sorted(sent.items()) if not x["ok"]]
-twice = [n for n, w in applied.items() if len(w) > 1]
-print(f"roElementStat: {len(sent)} sent, {n_ok} ok; slow ones (#, ms): {slow}")
-print(f"  applied twice: {twice}; failed at the device: {len(failed)}, first {failed[:2]}")
-need(all(applied[n] for n, x in sent.items() if x["ok"]), "no roElementStat reported done that no NCS applied")
-n_dec = sum(len(w) for w in declined.values())
-need(n_dec > 0 or name == "offspec", "the buddy declined requests once the main was back")
-answers = collapse(["declined" if x.get("declined") else "ok" for x in ev(b, "recv", type="roElementStat")])
-print(f"  the buddy`s answers in turn: {answers}")
-need(answers[:1] == ["ok"] and "ok" not in answers[answers.index("declined"):] if "declined" in answers else answers == ["ok"],
-     "the buddy answered while the main was down, and declined only after that")
+n_dec = answers_checked(sent, applied, declined)
 win = ev(d, "wire-in")
 dec = [x for x in win if x.get("roStatus", "").startswith("Buddy server")]
 print(f"  declines sent by the buddy: {n_dec}; seen by the device: {len(dec)}, e.g. {dec[0] if dec else None}")
@@ -276,11 +157,7 @@ ours = [x for x in win if "castgate" in x.get("roStatus", "")]
 print(f"  castgate NACKs seen by the device: {len(ours)}, e.g. {ours[:2]}")
 need(not any(x["via"] == "secondary" and "castgate" in x.get("roStatus", "") for x in win),
      "no decline turned into a castgate NACK")
-react = collections.Counter(("re-sent to the main" if "main" in applied.get(n, []) else
-                             "failed: " + sent[n].get("error", "ok?")[:60]) for n in declined if n in sent)
-print(f"  what the device did with a declined request: {dict(react)}")
-need(all(("main" in applied.get(n, [])) or not sent[n]["ok"] for n in declined if n in sent),
-     "a declined request is re-sent to the main or reported failed, never taken as done")
+declined_checked(sent, applied, declined)
 conns = [(x["t"], x["primary"], x["secondary"], x["current"]) for x in ev(d, "connection")]
 stop_t = min([x["t"] for x in ev(d, "originate-done")] or [1 << 62])
 up_at = min([t for t, p, _, _ in conns if p] or [1 << 62])

@@ -9,14 +9,7 @@
 # the NCS; every message is answered under its own messageID; both exit
 # cleanly on SIGTERM / when done with a summary line.
 . "$(dirname "$0")/lib.sh"
-need_node
-
-S=$SRC/tests/interop/sofie
-export NODE_PATH=${NODE_PATH:-$SRC/tests/interop/node_modules}
-if ! node -e 'require("@mos-connection/connector")' 2>/dev/null; then
-  echo "@mos-connection/connector missing: run make deps (npm ci in tests/interop)" >&2
-  exit 1
-fi
+need_sofie
 
 DL=$(free_port) DU=$(free_port) DQ=$(free_port) NL=$(free_port) NU=$(free_port) NQ=$(free_port)
 

@@ -7,165 +7,22 @@
  * compaction that falls between an answer and the next delivery, and the
  * teardown of what the core still holds. */
 // CG_WRAP: cg__mos4_lane_write
-#include "testutil.h"
-#include "mos4/mos4.h"
+// CG_LINK: flowrig.c
+#include "flowrig.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
-
-#define MAX_SENT 1024
-static char *sent[MAX_SENT];
-static size_t nsent;
-
-enum cg_err __wrap_cg__mos4_lane_write(struct mos4_lane *l, const char *xml, size_t len);
-enum cg_err __wrap_cg__mos4_lane_write(struct mos4_lane *l, const char *xml, size_t len)
-{
-    (void)l;
-    assert_true(nsent < MAX_SENT);
-    sent[nsent] = malloc(len + 1);
-    assert_non_null(sent[nsent]);
-    memcpy(sent[nsent], xml, len);
-    sent[nsent++][len] = '\0';
-    return CG_OK;
-}
-
-static void sent_clear(void)
-{
-    for (size_t i = 0; i < nsent; i++)
-        free(sent[i]);
-    nsent = 0;
-}
-
-static size_t sent_count(const char *needle)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < nsent; i++)
-        n += strstr(sent[i], needle) != NULL;
-    return n;
-}
-
-struct app {
-    unsigned delivered, repeats;
-    char last[128];
-    bool hold;
-    struct cg_mos_request *held[64];
-    size_t nheld;
-};
-
-struct afix {
-    struct cg_ctx *ctx;
-    struct tu_log log;
-    struct cg_mos_endpoint ep;
-    struct mos4_peer peer, *peers[1];
-    struct app app;
-};
-
-static void on_request(void *user, struct cg_mos_request *req, const struct cg_mos_message *m)
-{
-    struct app *a = user;
-    a->delivered++;
-    a->repeats += m->repeat;
-    snprintf(a->last, sizeof(a->last), "%.*s", (int)(m->env->element.len > 100 ? 100 :
-             m->env->element.len), m->xml + m->env->element.off);
-    if (a->hold) {
-        assert_true(a->nheld < 64);
-        a->held[a->nheld++] = req;
-        return;
-    }
-    assert_int_equal(cg_mos_reply_ack(req, true, "applied"), CG_OK);
-}
 
 /* A device "dev" with NCS peer "ncs" on ro (both lanes up), a state
  * directory dir (or none); the endpoint's settings as given. */
-static void afix_init(struct afix *f, const char *dir, bool journal, bool redeliver,
+static void afix_init(struct fr_ep *f, const char *dir, bool journal, bool redeliver,
                       size_t max_queue)
 {
-    memset(f, 0, sizeof(*f));
-    assert_int_equal(cg_ctx_new(&f->ctx), CG_OK);
-    cg_ctx_set_log(f->ctx, tu_log_fn, &f->log, CG_LOG_DEBUG);
-    struct cg_mos_endpoint_config *cfg = NULL;
-    assert_int_equal(cg_mos_endpoint_config_new(CG_MOS_ROLE_MOS, "dev", &cfg), CG_OK);
-    f->ep.cfg = *cfg;
-    free(cfg); /* its strings are NULL */
-    f->ep.cfg.state_dir = (char *)dir;
-    f->ep.cfg.journal = journal;
+    fr_ro_init(f, CG_LOG_DEBUG);
     f->ep.cfg.redeliver = redeliver;
     f->ep.cfg.max_queue = max_queue;
-    f->ep.cfg.fsync = CG_MOS_FSYNC_NEVER;
-    f->ep.cfg.async_validate = SIZE_MAX; /* validated on the loop: no thread pool here */
-    f->ep.state_fd = -1;
-    f->ep.ctx = f->ctx;
-    f->ep.h.on_request = on_request;
-    f->ep.user = &f->app;
-    f->peer.ep = &f->ep;
-    snprintf(f->peer.id, sizeof(f->peer.id), "ncs");
-    f->peer.channels = CG_MOS_CH_RO;
-    f->peers[0] = &f->peer;
-    f->ep.peers = f->peers;
-    f->ep.npeers = 1;
-    for (int d = 0; d < 2; d++) {
-        struct mos4_lane *l = &f->peer.lanes[1][d];
-        l->peer = &f->peer;
-        l->ch = 1;
-        l->dir = (enum cg_mos_dir)d;
-        l->jfd = -1;
-        l->up = true;
-        uv_timer_init(cg_ctx_loop(f->ctx), &l->ack_timer);
-        uv_timer_init(cg_ctx_loop(f->ctx), &l->idle_timer);
-    }
-    if (dir != NULL)
-        cg__mos4_journal_open(&f->peer.lanes[1][CG_MOS_IN]);
-}
-
-static struct mos4_lane *in_lane(struct afix *f) { return &f->peer.lanes[1][CG_MOS_IN]; }
-
-/* The endpoint goes away; what the application still holds goes with it. */
-static void afix_free(struct afix *f)
-{
-    cg__mos4_journal_close(in_lane(f));
-    for (size_t i = 0; i < f->app.nheld; i++) {
-        if (in_lane(f)->current == f->app.held[i])
-            continue; /* freed with the lane */
-        free(f->app.held[i]->wire);
-        free(f->app.held[i]);
-    }
-    for (int d = 0; d < 2; d++) {
-        struct mos4_lane *l = &f->peer.lanes[1][d];
-        cg__mos4_flow_free(l);
-        uv_close((uv_handle_t *)&l->ack_timer, NULL);
-        uv_close((uv_handle_t *)&l->idle_timer, NULL);
-    }
-    uv_run(cg_ctx_loop(f->ctx), UV_RUN_DEFAULT);
-    cg_ctx_free(f->ctx);
-    sent_clear();
-}
-
-static void arrive(struct afix *f, enum cg_mos_dir dir, const char *xml, size_t len)
-{
-    cg__mos4_on_message(&f->peer.lanes[1][dir], false, (const uint8_t *)xml, len);
-}
-
-static void request(struct afix *f, const char *msgid, const char *ro)
-{
-    char xml[600];
-    int n = snprintf(xml, sizeof(xml), "<mos><mosID>dev</mosID><ncsID>ncs</ncsID><messageID>%s"
-                     "</messageID><roCreate><roID>%s</roID></roCreate></mos>", msgid, ro);
-    arrive(f, CG_MOS_IN, xml, (size_t)n);
-}
-
-static void mkdir_tmp(char *dir, size_t sz)
-{
-    snprintf(dir, sz, "/tmp/cg-test-flowadapter-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-}
-
-static void rm_tmp(const char *dir)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    fr_state(f, dir, journal);
 }
 
 struct done {
@@ -186,7 +43,7 @@ static void on_done(void *user, enum cg_err status, const struct cg_mos_message 
 static void test_queue_longer_than_the_cores_own(void **state)
 {
     (void)state;
-    struct afix f;
+    struct fr_ep f;
     afix_init(&f, NULL, false, true, 1000);
     enum { N = 200 };
     struct done d[N];
@@ -195,27 +52,27 @@ static void test_queue_longer_than_the_cores_own(void **state)
         assert_int_equal(cg_mos_send(&f.ep, "ncs", CG_MOS_CH_RO, "<roReq><roID>A</roID></roReq>",
                                      29, on_done, &d[i]), CG_OK);
     assert_int_equal(cg_mos_pending(&f.ep, "ncs", CG_MOS_CH_RO), N);
-    assert_int_equal(nsent, 1); /* one in flight */
+    assert_int_equal(fr_nsent, 1); /* one in flight */
     for (int i = 0; i < N; i++) {
         char ack[200];
         int n = snprintf(ack, sizeof(ack), "<mos><mosID>dev</mosID><ncsID>ncs</ncsID><messageID>%d"
                          "</messageID><roAck><roID/><roStatus>OK</roStatus></roAck></mos>", i + 1);
-        arrive(&f, CG_MOS_OUT, ack, (size_t)n);
+        fr_arrive(&f, CG_MOS_OUT, ack, (size_t)n);
         assert_int_equal(d[i].calls, 1);
         assert_int_equal(d[i].last, CG_OK);
         if (i + 1 < N)
             assert_int_equal(d[i + 1].calls, 0);
     }
     assert_int_equal(cg_mos_pending(&f.ep, "ncs", CG_MOS_CH_RO), 0);
-    assert_int_equal(nsent, N);
-    afix_free(&f);
+    assert_int_equal(fr_nsent, N);
+    fr_free(&f);
 }
 
 /* The endpoint goes away with 150 sends queued: each hears CG_ECLOSED once. */
 static void test_queued_sends_closed_at_teardown(void **state)
 {
     (void)state;
-    struct afix f;
+    struct fr_ep f;
     afix_init(&f, NULL, false, true, 1000);
     enum { N = 150 };
     struct done d[N];
@@ -223,7 +80,7 @@ static void test_queued_sends_closed_at_teardown(void **state)
     for (int i = 0; i < N; i++)
         assert_int_equal(cg_mos_send(&f.ep, "ncs", CG_MOS_CH_RO, "<roReq><roID>A</roID></roReq>",
                                      29, on_done, &d[i]), CG_OK);
-    afix_free(&f);
+    fr_free(&f);
     for (int i = 0; i < N; i++) {
         assert_int_equal(d[i].calls, 1);
         assert_int_equal(d[i].last, CG_ECLOSED);
@@ -235,19 +92,19 @@ static void test_queued_sends_closed_at_teardown(void **state)
 static void test_msgid_longer_than_63_refused_with_the_limit(void **state)
 {
     (void)state;
-    struct afix f;
+    struct fr_ep f;
     afix_init(&f, NULL, false, true, 1000);
     char id[80];
     memset(id, '7', 64);
     id[64] = '\0';
-    request(&f, id, "A");
+    fr_request(&f, "dev", id, "A");
     assert_int_equal(f.app.delivered, 0);
-    assert_int_equal(sent_count("castgate: messageID longer than 63 characters"), 1);
-    assert_int_equal(sent_count("<roStatus>"), 1);
+    assert_int_equal(fr_sent_count("castgate: messageID longer than 63 characters"), 1);
+    assert_int_equal(fr_sent_count("<roStatus>"), 1);
     id[63] = '\0';
-    request(&f, id, "A");
+    fr_request(&f, "dev", id, "A");
     assert_int_equal(f.app.delivered, 1);
-    afix_free(&f);
+    fr_free(&f);
 }
 
 /* redeliver off: a repeat of a request delivered before a restart and never
@@ -256,22 +113,22 @@ static void test_restored_repeat_acked_each_time(void **state)
 {
     (void)state;
     char dir[64];
-    mkdir_tmp(dir, sizeof(dir));
-    struct afix f;
+    fr_mkdtemp(dir, sizeof(dir), "flowadapter");
+    struct fr_ep f;
     afix_init(&f, dir, false, false, 1000);
-    f.app.hold = true;
-    request(&f, "9", "A"); /* delivered, recorded, never answered: then a restart */
+    f.app.keep = FR_HOLD;
+    fr_request(&f, "dev", "9", "A"); /* delivered, recorded, never answered: then a restart */
     assert_int_equal(f.app.delivered, 1);
-    afix_free(&f);
-    struct afix g;
+    fr_free(&f);
+    struct fr_ep g;
     afix_init(&g, dir, false, false, 1000);
-    request(&g, "9", "A");
-    request(&g, "9", "A");
+    fr_request(&g, "dev", "9", "A");
+    fr_request(&g, "dev", "9", "A");
     assert_int_equal(g.app.delivered, 0);
-    assert_int_equal(sent_count("<messageID>9</messageID>"), 2);
-    assert_int_equal(sent_count("<roStatus>OK</roStatus>"), 2);
-    afix_free(&g);
-    rm_tmp(dir);
+    assert_int_equal(fr_sent_count("<messageID>9</messageID>"), 2);
+    assert_int_equal(fr_sent_count("<roStatus>OK</roStatus>"), 2);
+    fr_free(&g);
+    fr_rmdir(dir);
 }
 
 /* A compaction that falls due on an answer's record, while the next held
@@ -282,10 +139,10 @@ static void test_compaction_between_answer_and_next_delivery(void **state)
 {
     (void)state;
     char dir[64];
-    mkdir_tmp(dir, sizeof(dir));
-    struct afix f;
+    fr_mkdtemp(dir, sizeof(dir), "flowadapter");
+    struct fr_ep f;
     afix_init(&f, dir, true, true, 1000);
-    f.app.hold = true;
+    f.app.keep = FR_HOLD;
     enum { BIG = 300u << 10 };
     char *xml = malloc(BIG + 256);
     assert_non_null(xml);
@@ -295,21 +152,21 @@ static void test_compaction_between_answer_and_next_delivery(void **state)
         memset(xml + n, 'x', BIG);
         n += (int)BIG;
         n += snprintf(xml + n, 256, "</roSlug></roCreate></mos>");
-        arrive(&f, CG_MOS_IN, xml, (size_t)n);
+        fr_arrive(&f, CG_MOS_IN, xml, (size_t)n);
     }
     free(xml);
     assert_int_equal(f.app.delivered, 1);
-    unsigned before = in_lane(&f)->compactions;
+    unsigned before = f.lane->compactions;
     struct cg_mos_request *r1 = f.app.held[0];
     f.app.nheld = 0;
     assert_int_equal(cg_mos_reply_ack(r1, true, "one"), CG_OK); /* R2 goes to the application */
     assert_int_equal(f.app.delivered, 2);
-    assert_int_equal(in_lane(&f)->compactions, before + 1);
-    afix_free(&f); /* a crash: nothing more answered */
-    struct afix g;
+    assert_int_equal(f.lane->compactions, before + 1);
+    fr_free(&f); /* a crash: nothing more answered */
+    struct fr_ep g;
     afix_init(&g, dir, true, true, 1000);
-    g.app.hold = true;
-    cg__mos4_replay(in_lane(&g));
+    g.app.keep = FR_HOLD;
+    cg__mos4_replay(g.lane);
     assert_int_equal(g.app.delivered, 1);
     assert_non_null(strstr(g.app.last, "<roID>R2</roID>"));
     for (int i = 3; i <= 7; i++) {
@@ -324,14 +181,14 @@ static void test_compaction_between_answer_and_next_delivery(void **state)
     }
     assert_int_equal(g.app.delivered, 5);
     assert_int_equal(g.app.repeats, 5); /* each marked: it may have been applied before */
-    afix_free(&g);
-    rm_tmp(dir);
+    fr_free(&g);
+    fr_rmdir(dir);
 }
 
 /* The peer goes away from inside a send's completion (a relay removing a
  * link): the next send, already on its way in the core's actions, is not
  * written, and it and the one behind it hear CG_ECLOSED once. */
-static struct afix *gone_fix;
+static struct fr_ep *gone_fix;
 static void on_done_remove_peer(void *user, enum cg_err status, const struct cg_mos_message *reply)
 {
     on_done(user, status, reply);
@@ -343,7 +200,7 @@ static void on_done_remove_peer(void *user, enum cg_err status, const struct cg_
 static void test_peer_removed_from_a_completion(void **state)
 {
     (void)state;
-    struct afix f;
+    struct fr_ep f;
     afix_init(&f, NULL, false, true, 1000);
     gone_fix = &f;
     struct done d[3];
@@ -353,18 +210,18 @@ static void test_peer_removed_from_a_completion(void **state)
     for (int i = 1; i < 3; i++)
         assert_int_equal(cg_mos_send(&f.ep, "ncs", CG_MOS_CH_RO, "<roReq><roID>B</roID></roReq>",
                                      29, on_done, &d[i]), CG_OK);
-    assert_int_equal(nsent, 1);
+    assert_int_equal(fr_nsent, 1);
     static const char ack[] = "<mos><mosID>dev</mosID><ncsID>ncs</ncsID><messageID>1</messageID>"
                               "<roAck><roID/><roStatus>OK</roStatus></roAck></mos>";
-    arrive(&f, CG_MOS_OUT, ack, strlen(ack));
+    fr_arrive(&f, CG_MOS_OUT, ack, strlen(ack));
     assert_int_equal(d[0].calls, 1);
     assert_int_equal(d[0].last, CG_OK);
     for (int i = 1; i < 3; i++) {
         assert_int_equal(d[i].calls, 1);
         assert_int_equal(d[i].last, CG_ECLOSED);
     }
-    assert_int_equal(nsent, 1); /* nothing more written */
-    afix_free(&f);
+    assert_int_equal(fr_nsent, 1); /* nothing more written */
+    fr_free(&f);
 }
 
 int main(void)

@@ -5,8 +5,8 @@
  * journal that cannot record (disk full), repeats merged with journaled
  * requests after a restart, and the envelope's IDs (M-20). */
 // CG_WRAP: cg__mos4_lane_write write
-#include "testutil.h"
-#include "mos4/mos4.h"
+// CG_LINK: flowrig.c
+#include "flowrig.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,25 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---- what the lane sends, and failing writes ---- */
+/* ---- failing writes ---- */
 
-#define MAX_SENT 512
-static char *sent[MAX_SENT];
-static size_t nsent;
 static int write_fail_errno; /* non-zero: the journal's write(2) fails with it */
 static int journal_fd = -1;  /* only this fd's writes fail */
-
-enum cg_err __wrap_cg__mos4_lane_write(struct mos4_lane *l, const char *xml, size_t len);
-enum cg_err __wrap_cg__mos4_lane_write(struct mos4_lane *l, const char *xml, size_t len)
-{
-    (void)l;
-    assert_true(nsent < MAX_SENT);
-    sent[nsent] = malloc(len + 1);
-    assert_non_null(sent[nsent]);
-    memcpy(sent[nsent], xml, len);
-    sent[nsent++][len] = '\0';
-    return CG_OK;
-}
 
 ssize_t __real_write(int fd, const void *buf, size_t n);
 ssize_t __wrap_write(int fd, const void *buf, size_t n);
@@ -45,130 +30,23 @@ ssize_t __wrap_write(int fd, const void *buf, size_t n)
     return __real_write(fd, buf, n);
 }
 
-static void sent_clear(void)
-{
-    for (size_t i = 0; i < nsent; i++)
-        free(sent[i]);
-    nsent = 0;
-}
-
-static size_t sent_count(const char *needle)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < nsent; i++)
-        n += strstr(sent[i], needle) != NULL;
-    return n;
-}
-
-/* ---- an endpoint (device "dev") with one IN lane from NCS "ncs1" on mom ---- */
-
-struct app {
-    unsigned delivered, repeats;
-    char last[256];
-    bool hold; /* keep requests unanswered */
-    struct cg_mos_request *held[128];
-    size_t nheld;
-};
-
-struct fix {
-    struct cg_ctx *ctx;
-    struct tu_log log;
-    struct cg_mos_endpoint ep;
-    struct mos4_peer peer;
-    struct mos4_lane *lane;
-    struct app app;
-    char dir[64];
-};
-
-static void on_request(void *user, struct cg_mos_request *req, const struct cg_mos_message *m)
-{
-    struct app *a = user;
-    a->delivered++;
-    a->repeats += m->repeat;
-    snprintf(a->last, sizeof(a->last), "%.*s", (int)m->env->element.len, m->xml + m->env->element.off);
-    if (a->hold) {
-        assert_true(a->nheld < 128);
-        a->held[a->nheld++] = req;
-        return;
-    }
-    char desc[32];
-    snprintf(desc, sizeof(desc), "applied %u", a->delivered);
-    assert_int_equal(cg_mos_reply_ack(req, true, desc), CG_OK);
-}
+/* ---- an endpoint (device "dev") with one IN lane from NCS "ncs1" on mom;
+ * the application answers each request with ACK "applied N" unless the test
+ * has it hold them ---- */
 
 static enum cg_mos_reused fix_reused = CG_MOS_REUSED_DELIVER;
 
-static void fix_init(struct fix *f, const char *dir, bool journal)
+static void fix_init(struct fr_ep *f, const char *dir, bool journal)
 {
-    memset(f, 0, sizeof(*f));
-    assert_int_equal(cg_ctx_new(&f->ctx), CG_OK);
-    cg_ctx_set_log(f->ctx, tu_log_fn, &f->log, CG_LOG_DEBUG);
-    f->ep.ctx = f->ctx;
-    f->ep.cfg.role = CG_MOS_ROLE_MOS;
-    snprintf(f->ep.cfg.id, sizeof(f->ep.cfg.id), "dev");
-    f->ep.cfg.state_dir = (char *)dir;
-    f->ep.cfg.journal = journal;
-    f->ep.cfg.redeliver = true;
+    fr_mom_init(f);
     f->ep.cfg.reused_id = fix_reused;
-    f->ep.cfg.fsync = CG_MOS_FSYNC_NEVER;
-    f->ep.state_fd = -1;
-    f->ep.h.on_request = on_request;
-    f->ep.user = &f->app;
-    f->peer.ep = &f->ep;
-    snprintf(f->peer.id, sizeof(f->peer.id), "ncs1");
-    f->lane = &f->peer.lanes[0][CG_MOS_IN];
-    f->lane->peer = &f->peer;
-    f->lane->ch = 0; /* mom: a mosAck carries our statusDescription */
-    f->lane->dir = CG_MOS_IN;
-    f->lane->jfd = -1;
-    f->lane->up = true;
-    if (dir != NULL) {
-        cg__mos4_journal_open(f->lane);
-        journal_fd = f->lane->jfd;
-    }
+    fr_state(f, dir, journal);
+    journal_fd = f->lane->jfd;
 }
 
-static void fix_free(struct fix *f)
+static void answer_all(struct fr_ep *f)
 {
-    cg__mos4_journal_close(f->lane);
-    f->peer.removed = true; /* nothing held is delivered from here on */
-    for (size_t i = 0; i < f->app.nheld; i++) { /* the application's handles */
-        if (f->lane->current == f->app.held[i])
-            continue;
-        free(f->app.held[i]->wire);
-        free(f->app.held[i]);
-    }
-    f->ep.cfg.journal = false;
-    cg__mos4_flow_free(f->lane);
-    cg_ctx_free(f->ctx);
-    sent_clear();
-}
-
-static void mkdir_tmp(char *dir, size_t sz)
-{
-    snprintf(dir, sz, "/tmp/cg-test-inlane-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-}
-
-static void rm_tmp(const char *dir)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
-/* A request from the NCS: roCreate of roID ro, as the peer sends it. */
-static void send_req(struct fix *f, const char *mos_id, const char *msgid, const char *ro)
-{
-    char xml[512];
-    int n = snprintf(xml, sizeof(xml), "<mos><mosID>%s</mosID><ncsID>ncs1</ncsID><messageID>%s"
-                     "</messageID><roCreate><roID>%s</roID></roCreate></mos>", mos_id, msgid, ro);
-    cg__mos4_on_message(f->lane, false, (const uint8_t *)xml, (size_t)n);
-}
-
-static void answer_all(struct fix *f)
-{
-    f->app.hold = false;
+    f->app.keep = FR_ANSWER;
     while (f->app.nheld > 0) {
         struct cg_mos_request *r = f->app.held[0];
         memmove(f->app.held, f->app.held + 1, --f->app.nheld * sizeof(f->app.held[0]));
@@ -181,32 +59,32 @@ static void answer_all(struct fix *f)
 static void test_repeat_same_content(void **state)
 {
     (void)state;
-    struct fix f;
+    struct fr_ep f;
     fix_init(&f, NULL, false);
-    send_req(&f, "dev", "5", "A");
-    send_req(&f, "dev", "5", "A");
+    fr_request(&f, "dev", "5", "A");
+    fr_request(&f, "dev", "5", "A");
     assert_int_equal(f.app.delivered, 1);
-    assert_int_equal(nsent, 2);
-    assert_string_equal(sent[0], sent[1]); /* the stored answer, again */
-    fix_free(&f);
+    assert_int_equal(fr_nsent, 2);
+    assert_string_equal(fr_sent[0], fr_sent[1]); /* the stored answer, again */
+    fr_free(&f);
 }
 
 static void test_reused_id_is_delivered(void **state)
 {
     (void)state;
-    struct fix f;
+    struct fr_ep f;
     fix_init(&f, NULL, false);
-    send_req(&f, "dev", "5", "A");
-    send_req(&f, "dev", "5", "B"); /* a main/buddy NCS pair or a reset counter */
+    fr_request(&f, "dev", "5", "A");
+    fr_request(&f, "dev", "5", "B"); /* a main/buddy NCS pair or a reset counter */
     assert_int_equal(f.app.delivered, 2);
     assert_string_equal(f.app.last, "<roCreate><roID>B</roID></roCreate>");
-    assert_int_equal(nsent, 2);
-    assert_int_equal(sent_count("applied 2"), 1); /* never the old answer */
+    assert_int_equal(fr_nsent, 2);
+    assert_int_equal(fr_sent_count("applied 2"), 1); /* never the old answer */
     assert_true(tu_log_has(&f.log, "messageID 5 reused with different content"));
-    send_req(&f, "dev", "5", "B"); /* now B is what 5 means: a repeat of it */
+    fr_request(&f, "dev", "5", "B"); /* now B is what 5 means: a repeat of it */
     assert_int_equal(f.app.delivered, 2);
-    assert_int_equal(sent_count("applied 2"), 2);
-    fix_free(&f);
+    assert_int_equal(fr_sent_count("applied 2"), 2);
+    fr_free(&f);
 }
 
 /* ---- after a restart: the journal holds each request's digest ---- */
@@ -215,24 +93,24 @@ static void test_reused_id_after_restart(void **state)
 {
     (void)state;
     char dir[64];
-    mkdir_tmp(dir, sizeof(dir));
-    struct fix f;
+    fr_mkdtemp(dir, sizeof(dir), "inlane");
+    struct fr_ep f;
     fix_init(&f, dir, false);
-    send_req(&f, "dev", "5", "A");
-    send_req(&f, "dev", "6", "C");
+    fr_request(&f, "dev", "5", "A");
+    fr_request(&f, "dev", "6", "C");
     assert_int_equal(f.app.delivered, 2);
-    fix_free(&f);
-    struct fix g;
+    fr_free(&f);
+    struct fr_ep g;
     fix_init(&g, dir, false); /* restart */
-    send_req(&g, "dev", "6", "C"); /* a repeat: answered from the journal */
+    fr_request(&g, "dev", "6", "C"); /* a repeat: answered from the journal */
     assert_int_equal(g.app.delivered, 0);
-    assert_int_equal(sent_count("applied 2"), 1);
-    send_req(&g, "dev", "5", "B"); /* reused: delivered, not answered with A's answer */
+    assert_int_equal(fr_sent_count("applied 2"), 1);
+    fr_request(&g, "dev", "5", "B"); /* reused: delivered, not answered with A's answer */
     assert_int_equal(g.app.delivered, 1);
-    assert_int_equal(sent_count("applied 1"), 1);
-    assert_int_equal(nsent, 2);
-    fix_free(&g);
-    rm_tmp(dir);
+    assert_int_equal(fr_sent_count("applied 1"), 1);
+    assert_int_equal(fr_nsent, 2);
+    fr_free(&g);
+    fr_rmdir(dir);
 }
 
 
@@ -241,24 +119,24 @@ static void test_reused_id_nacked(void **state)
 {
     (void)state;
     char dir[64];
-    mkdir_tmp(dir, sizeof(dir));
+    fr_mkdtemp(dir, sizeof(dir), "inlane");
     for (int round = 0; round < 2; round++) {
-        struct fix f;
+        struct fr_ep f;
         fix_reused = CG_MOS_REUSED_NACK; /* the endpoint's setting, before the lane exists */
         fix_init(&f, dir, false);
         fix_reused = CG_MOS_REUSED_DELIVER;
         if (round == 0)
-            send_req(&f, "dev", "5", "A");
-        send_req(&f, "dev", "5", "B");
+            fr_request(&f, "dev", "5", "A");
+        fr_request(&f, "dev", "5", "B");
         assert_int_equal(f.app.delivered, round == 0 ? 1 : 0);
-        assert_int_equal(sent_count("messageID 5 reused with different content"), 1);
-        assert_int_equal(sent_count("<status>NACK</status>"), 1);
-        send_req(&f, "dev", "5", "A"); /* 5 still means A: its answer again */
-        assert_int_equal(sent_count("applied 1"), round == 0 ? 2 : 1);
+        assert_int_equal(fr_sent_count("messageID 5 reused with different content"), 1);
+        assert_int_equal(fr_sent_count("<status>NACK</status>"), 1);
+        fr_request(&f, "dev", "5", "A"); /* 5 still means A: its answer again */
+        assert_int_equal(fr_sent_count("applied 1"), round == 0 ? 2 : 1);
         assert_int_equal(f.app.delivered, round == 0 ? 1 : 0);
-        fix_free(&f); /* then a restart from the journal */
+        fr_free(&f); /* then a restart from the journal */
     }
-    rm_tmp(dir);
+    fr_rmdir(dir);
 }
 
 /* ---- issue 12 item 8: a request the journal cannot record is refused ---- */
@@ -266,23 +144,23 @@ static void test_reused_id_nacked(void **state)
 static void disk_full_round(bool journal)
 {
     char dir[64];
-    mkdir_tmp(dir, sizeof(dir));
-    struct fix f;
+    fr_mkdtemp(dir, sizeof(dir), "inlane");
+    struct fr_ep f;
     fix_init(&f, dir, journal);
     write_fail_errno = ENOSPC;
-    send_req(&f, "dev", "1", "A");
+    fr_request(&f, "dev", "1", "A");
     write_fail_errno = 0;
     assert_int_equal(f.app.delivered, 0); /* never acted on, never acknowledged */
-    assert_int_equal(nsent, 1);
-    assert_non_null(strstr(sent[0], "No space left on device"));
-    assert_non_null(strstr(sent[0], "<messageID>1</messageID>"));
-    assert_null(strstr(sent[0], "<status>ACK</status>"));
+    assert_int_equal(fr_nsent, 1);
+    assert_non_null(strstr(fr_sent[0], "No space left on device"));
+    assert_non_null(strstr(fr_sent[0], "<messageID>1</messageID>"));
+    assert_null(strstr(fr_sent[0], "<status>ACK</status>"));
     assert_true(tu_log_has(&f.log, "cannot record a request (No space left on device)"));
-    send_req(&f, "dev", "1", "A"); /* the sender's retry, the disk free again */
+    fr_request(&f, "dev", "1", "A"); /* the sender's retry, the disk free again */
     assert_int_equal(f.app.delivered, 1);
-    assert_int_equal(sent_count("<status>ACK</status>"), 1);
-    fix_free(&f);
-    rm_tmp(dir);
+    assert_int_equal(fr_sent_count("<status>ACK</status>"), 1);
+    fr_free(&f);
+    fr_rmdir(dir);
 }
 
 static void test_disk_full_nacks(void **state)
@@ -298,39 +176,39 @@ static void test_repeats_merge_with_held(void **state)
 {
     (void)state;
     char dir[64];
-    mkdir_tmp(dir, sizeof(dir));
-    struct fix f;
+    fr_mkdtemp(dir, sizeof(dir), "inlane");
+    struct fr_ep f;
     fix_init(&f, dir, true);
-    f.app.hold = true; /* the far side is away: nothing is answered */
+    f.app.keep = FR_HOLD; /* the far side is away: nothing is answered */
     char id[16];
     for (int i = 1; i <= 60; i++) {
         snprintf(id, sizeof(id), "%d", i);
-        send_req(&f, "dev", id, id);
+        fr_request(&f, "dev", id, id);
     }
     assert_int_equal(f.app.delivered, 1);
     assert_int_equal(cg__mos4_flow(f.lane)->hlen, 59);
     /* a SIGKILL: the journal has the 60; the NCS repeats them all before the far side is up */
-    fix_free(&f);
-    struct fix g;
+    fr_free(&f);
+    struct fr_ep g;
     fix_init(&g, dir, true);
-    g.app.hold = true;
+    g.app.keep = FR_HOLD;
     cg__mos4_replay(g.lane);
     assert_int_equal(g.app.delivered, 1);
     for (int i = 1; i <= 60; i++) {
         snprintf(id, sizeof(id), "%d", i);
-        send_req(&g, "dev", id, id);
+        fr_request(&g, "dev", id, id);
     }
-    assert_int_equal(sent_count("NACK"), 0);
-    assert_int_equal(sent_count("already wait"), 0);
+    assert_int_equal(fr_sent_count("NACK"), 0);
+    assert_int_equal(fr_sent_count("already wait"), 0);
     assert_int_equal(cg__mos4_flow(g.lane)->hlen, 59);
     answer_all(&g); /* the far side is up: each applied once, each answered */
     for (int k = 0; k < 100 && g.app.nheld > 0; k++)
         answer_all(&g);
     assert_int_equal(g.app.delivered, 60);
-    assert_int_equal(sent_count("NACK"), 0);
-    assert_int_equal(nsent, 60);
-    fix_free(&g);
-    rm_tmp(dir);
+    assert_int_equal(fr_sent_count("NACK"), 0);
+    assert_int_equal(fr_nsent, 60);
+    fr_free(&g);
+    fr_rmdir(dir);
 }
 
 /* ---- issue 12 item 12: the envelope names this lane's peer and us (M-20) ---- */
@@ -338,25 +216,25 @@ static void test_repeats_merge_with_held(void **state)
 static void test_envelope_ids_checked(void **state)
 {
     (void)state;
-    struct fix f;
+    struct fr_ep f;
     fix_init(&f, NULL, false);
-    send_req(&f, "other", "1", "A");
+    fr_request(&f, "other", "1", "A");
     assert_int_equal(f.app.delivered, 0);
-    assert_int_equal(nsent, 1);
-    assert_non_null(strstr(sent[0], "mosID"));
-    assert_null(strstr(sent[0], "<status>ACK</status>"));
+    assert_int_equal(fr_nsent, 1);
+    assert_non_null(strstr(fr_sent[0], "mosID"));
+    assert_null(strstr(fr_sent[0], "<status>ACK</status>"));
     assert_true(tu_log_has(&f.log, "names mosID \"other\""));
     char xml[] = "<mos><mosID>dev</mosID><ncsID>ncs2</ncsID><messageID>2</messageID>"
                  "<roReq><roID>A</roID></roReq></mos>";
     cg__mos4_on_message(f.lane, false, (const uint8_t *)xml, strlen(xml));
     assert_int_equal(f.app.delivered, 0);
-    assert_int_equal(nsent, 2);
+    assert_int_equal(fr_nsent, 2);
     /* field spellings of our own ID: case, and a fully qualified name (profile 6) */
-    send_req(&f, "DEV", "3", "A");
-    send_req(&f, "dev.studio.example", "4", "A");
+    fr_request(&f, "DEV", "3", "A");
+    fr_request(&f, "dev.studio.example", "4", "A");
     assert_int_equal(f.app.delivered, 2);
-    send_req(&f, "devx", "5", "A"); /* a prefix is not a name */
-    send_req(&f, "dev-studio", "6", "A");
+    fr_request(&f, "devx", "5", "A"); /* a prefix is not a name */
+    fr_request(&f, "dev-studio", "6", "A");
     assert_int_equal(f.app.delivered, 2);
     /* Sofie mos-connection as an NCS swaps the two: still this lane's pair */
     char swapped[] = "<mos><ncsID>dev</ncsID><mosID>ncs1</mosID><messageID>7</messageID>"
@@ -367,8 +245,8 @@ static void test_envelope_ids_checked(void **state)
                   "<roReq><roID>A</roID></roReq></mos>";
     cg__mos4_on_message(f.lane, false, (const uint8_t *)both, strlen(both));
     assert_int_equal(f.app.delivered, 3);
-    assert_int_equal(sent_count("<status>NACK</status>"), 5);
-    fix_free(&f);
+    assert_int_equal(fr_sent_count("<status>NACK</status>"), 5);
+    fr_free(&f);
 }
 
 /* ---- issue 12 item 9: a damaged record costs that record alone, at a restart ---- */
@@ -377,15 +255,15 @@ static void test_damaged_journal_restart(void **state)
 {
     (void)state;
     char dir[64], path[128], damaged[160];
-    mkdir_tmp(dir, sizeof(dir));
+    fr_mkdtemp(dir, sizeof(dir), "inlane");
     snprintf(path, sizeof(path), "%s/msgid-ncs1-mom.journal", dir);
     snprintf(damaged, sizeof(damaged), "%s.damaged", path);
-    struct fix f;
+    struct fr_ep f;
     fix_init(&f, dir, false);
-    send_req(&f, "dev", "1", "A");
-    send_req(&f, "dev", "2", "B");
-    send_req(&f, "dev", "3", "C");
-    fix_free(&f);
+    fr_request(&f, "dev", "1", "A");
+    fr_request(&f, "dev", "2", "B");
+    fr_request(&f, "dev", "3", "C");
+    fr_free(&f);
     size_t len = 0;
     uint8_t *data = tu_read(path, &len);
     char *a2 = strstr((char *)data, "applied 2"); /* inside the answer to 2 */
@@ -396,21 +274,21 @@ static void test_damaged_journal_restart(void **state)
     assert_int_equal(fwrite(data, 1, len, w), len);
     fclose(w);
     free(data);
-    struct fix g;
+    struct fr_ep g;
     fix_init(&g, dir, false); /* restart */
     assert_true(tu_log_has(&g.log, "damaged bytes at offset"));
     assert_true(tu_log_has(&g.log, "the damaged file is kept as"));
     assert_int_equal(access(damaged, F_OK), 0);
-    send_req(&g, "dev", "1", "A"); /* kept: answered from the journal */
-    send_req(&g, "dev", "3", "C");
+    fr_request(&g, "dev", "1", "A"); /* kept: answered from the journal */
+    fr_request(&g, "dev", "3", "C");
     assert_int_equal(g.app.delivered, 0);
-    assert_int_equal(sent_count("applied 1"), 1);
-    assert_int_equal(sent_count("applied 3"), 1);
-    send_req(&g, "dev", "2", "B"); /* its answer lost: delivered again, marked (M-22) */
+    assert_int_equal(fr_sent_count("applied 1"), 1);
+    assert_int_equal(fr_sent_count("applied 3"), 1);
+    fr_request(&g, "dev", "2", "B"); /* its answer lost: delivered again, marked (M-22) */
     assert_int_equal(g.app.delivered, 1);
     assert_int_equal(g.app.repeats, 1);
-    fix_free(&g);
-    rm_tmp(dir);
+    fr_free(&g);
+    fr_rmdir(dir);
 }
 
 /* A journal from before checksums (format 1) is read and rewritten as format 2. */
@@ -418,7 +296,7 @@ static void test_format1_journal_migrated(void **state)
 {
     (void)state;
     char dir[64], path[128];
-    mkdir_tmp(dir, sizeof(dir));
+    fr_mkdtemp(dir, sizeof(dir), "inlane");
     snprintf(path, sizeof(path), "%s/msgid-ncs1-mom.journal", dir);
     static const char a6[] = "<mos><mosID>dev</mosID><ncsID>ncs1</ncsID><messageID>6</messageID>"
                              "<mosAck><objID/><objRev>0</objRev><status>ACK</status>"
@@ -429,7 +307,7 @@ static void test_format1_journal_migrated(void **state)
     assert_non_null(w);
     assert_int_equal(fwrite(v1, 1, (size_t)n, w), (size_t)n);
     fclose(w);
-    struct fix f;
+    struct fr_ep f;
     fix_init(&f, dir, false);
     assert_true(tu_log_has(&f.log, "format 1 (no checksums): read and rewritten as format 2"));
     size_t len = 0;
@@ -437,11 +315,11 @@ static void test_format1_journal_migrated(void **state)
     assert_true(len > strlen(cg__mos4_journal_magic));
     assert_memory_equal(data, cg__mos4_journal_magic, strlen(cg__mos4_journal_magic));
     free(data);
-    send_req(&f, "dev", "6", "X"); /* no digest in format 1: taken as the same request */
+    fr_request(&f, "dev", "6", "X"); /* no digest in format 1: taken as the same request */
     assert_int_equal(f.app.delivered, 0);
-    assert_int_equal(sent_count("old six"), 1);
-    fix_free(&f);
-    rm_tmp(dir);
+    assert_int_equal(fr_sent_count("old six"), 1);
+    fr_free(&f);
+    fr_rmdir(dir);
 }
 
 /* ---- issue 13: compaction is amortised over large requests ---- */
@@ -450,8 +328,8 @@ static void test_compaction_amortised(void **state)
 {
     (void)state;
     char dir[64];
-    mkdir_tmp(dir, sizeof(dir));
-    struct fix f;
+    fr_mkdtemp(dir, sizeof(dir), "inlane");
+    struct fr_ep f;
     fix_init(&f, dir, true);
     unsigned before = f.lane->compactions;
     enum { N = 24, BIG = 2u << 20 }; /* 2 MB roCreates, as issue 13 measured */
@@ -474,8 +352,8 @@ static void test_compaction_amortised(void **state)
     assert_true(compactions >= 1);
     assert_true(compactions <= N / 4);
     assert_true(f.lane->jsize <= 12ull * (BIG + 1024)); /* the file stays bounded */
-    fix_free(&f);
-    rm_tmp(dir);
+    fr_free(&f);
+    fr_rmdir(dir);
 }
 
 /* ---- M-22: a repeat redelivered after a restart keeps its mark until it is delivered ---- */
@@ -489,29 +367,29 @@ static void test_m22_redelivered_repeat_stays_marked_after_a_journal_failure(voi
 {
     (void)state;
     char dir[64];
-    mkdir_tmp(dir, sizeof(dir));
-    struct fix f;
+    fr_mkdtemp(dir, sizeof(dir), "inlane");
+    struct fr_ep f;
     fix_init(&f, dir, false);
-    f.app.hold = true; /* delivered, its answer lost with the restart */
-    send_req(&f, "dev", "1", "A");
+    f.app.keep = FR_HOLD; /* delivered, its answer lost with the restart */
+    fr_request(&f, "dev", "1", "A");
     assert_int_equal(f.app.delivered, 1);
-    fix_free(&f);
-    struct fix g;
+    fr_free(&f);
+    struct fr_ep g;
     fix_init(&g, dir, false); /* restart: 1 remembered as delivered before */
     journal_fd = g.lane->jfd;
     write_fail_errno = ENOSPC;
-    send_req(&g, "dev", "1", "A");
+    fr_request(&g, "dev", "1", "A");
     write_fail_errno = 0;
     assert_int_equal(g.app.delivered, 0);
-    assert_int_equal(sent_count("No space left on device"), 1);
-    send_req(&g, "dev", "1", "A"); /* the sender's retry, the disk free again */
+    assert_int_equal(fr_sent_count("No space left on device"), 1);
+    fr_request(&g, "dev", "1", "A"); /* the sender's retry, the disk free again */
     assert_int_equal(g.app.delivered, 1);
     assert_int_equal(g.app.repeats, 1); /* marked: the application may have applied it */
-    send_req(&g, "dev", "1", "A"); /* now answered from memory, not delivered again */
+    fr_request(&g, "dev", "1", "A"); /* now answered from memory, not delivered again */
     assert_int_equal(g.app.delivered, 1);
-    assert_int_equal(sent_count("applied 1"), 2);
-    fix_free(&g);
-    rm_tmp(dir);
+    assert_int_equal(fr_sent_count("applied 1"), 2);
+    fr_free(&g);
+    fr_rmdir(dir);
 }
 
 /* The same repeat while another request is with the application: held once
@@ -520,18 +398,18 @@ static void test_m22_redelivered_repeat_marked_when_held(void **state)
 {
     (void)state;
     char dir[64];
-    mkdir_tmp(dir, sizeof(dir));
-    struct fix f;
+    fr_mkdtemp(dir, sizeof(dir), "inlane");
+    struct fr_ep f;
     fix_init(&f, dir, false);
-    f.app.hold = true;
-    send_req(&f, "dev", "1", "A");
-    fix_free(&f);
-    struct fix g;
+    f.app.keep = FR_HOLD;
+    fr_request(&f, "dev", "1", "A");
+    fr_free(&f);
+    struct fr_ep g;
     fix_init(&g, dir, false); /* restart */
-    g.app.hold = true;
-    send_req(&g, "dev", "2", "B"); /* with the application */
-    send_req(&g, "dev", "1", "A"); /* the repeat: held behind 2 */
-    send_req(&g, "dev", "1", "A"); /* and again: the same request, waiting */
+    g.app.keep = FR_HOLD;
+    fr_request(&g, "dev", "2", "B"); /* with the application */
+    fr_request(&g, "dev", "1", "A"); /* the repeat: held behind 2 */
+    fr_request(&g, "dev", "1", "A"); /* and again: the same request, waiting */
     assert_int_equal(g.app.delivered, 1);
     assert_int_equal(cg__mos4_flow(g.lane)->hlen, 1);
     answer_all(&g);
@@ -540,9 +418,9 @@ static void test_m22_redelivered_repeat_marked_when_held(void **state)
     assert_int_equal(g.app.delivered, 2);
     assert_int_equal(g.app.repeats, 1);
     assert_string_equal(g.app.last, "<roCreate><roID>A</roID></roCreate>");
-    assert_int_equal(sent_count("NACK"), 0);
-    fix_free(&g);
-    rm_tmp(dir);
+    assert_int_equal(fr_sent_count("NACK"), 0);
+    fr_free(&g);
+    fr_rmdir(dir);
 }
 
 int main(void)
