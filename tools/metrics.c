@@ -59,6 +59,7 @@ struct metrics {
     } leaves[MAX_LEAVES];
     unsigned nleaves;
     struct cg_histogram syncfs;
+    struct metrics_memory mem;
 };
 
 static time_t now_of(const struct metrics *m) { return m->now != NULL ? m->now() : time(NULL); }
@@ -262,6 +263,7 @@ void metrics_listener(struct metrics *m, const char *listener, const struct cg_w
 
 void metrics_leaves_clear(struct metrics *m) { m->nleaves = 0; }
 void metrics_syncfs(struct metrics *m, const struct cg_histogram *h) { m->syncfs = *h; }
+void metrics_memory(struct metrics *m, const struct metrics_memory *mem) { m->mem = *mem; }
 
 void metrics_leaf(struct metrics *m, const char *listener, const struct cg_leaf_stats *leaf)
 {
@@ -640,6 +642,25 @@ static void render_lanes(struct out *o, const struct metrics *m)
                                    &m->links[i].lane[s][c].rtt);
 }
 
+/* process_resident_memory_bytes is the name Prometheus' own client libraries
+ * give the figure, so dashboards made for them read it as it is. */
+static void render_memory(struct out *o, const struct metrics *m)
+{
+    if (m->mem.have_rss) {
+        head(o, "process_resident_memory_bytes", "gauge", "resident memory size in bytes");
+        put(o, "process_resident_memory_bytes %llu\n", m->mem.rss);
+    }
+    if (!m->mem.have_heap)
+        return;
+    head(o, "castgate_heap_bytes", "gauge",
+         "the C heap (glibc malloc) by state: in_use (handed out from the arenas), free (kept "
+         "inside the arenas: fragmentation and the unreturned top), mmapped (large blocks mapped "
+         "one by one, returned to the system when freed)");
+    put(o, "castgate_heap_bytes{state=\"in_use\"} %llu\n", m->mem.in_use);
+    put(o, "castgate_heap_bytes{state=\"free\"} %llu\n", m->mem.free);
+    put(o, "castgate_heap_bytes{state=\"mmapped\"} %llu\n", m->mem.mmapped);
+}
+
 size_t metrics_render(const struct metrics *m, const char *version, char *buf, size_t sz)
 {
     struct out o = {buf, sz, 0};
@@ -688,6 +709,7 @@ size_t metrics_render(const struct metrics *m, const char *version, char *buf, s
     render_leaves(&o, m, now_of(m));
     render_journal(&o, m);
     render_lanes(&o, m);
+    render_memory(&o, m);
     return o.len;
 }
 

@@ -77,6 +77,18 @@ void metrics_leaves_clear(struct metrics *m);
 void metrics_syncfs(struct metrics *m, const struct cg_histogram *h);
 void metrics_leaf(struct metrics *m, const char *listener, const struct cg_leaf_stats *leaf);
 
+/* The process's memory, read before each render (cmd_run.c: /proc/self/statm
+ * and glibc's mallinfo2). Where a figure is not known, have is false and the
+ * family is left out. */
+struct metrics_memory {
+    bool have_rss, have_heap;
+    unsigned long long rss;     /* resident set, bytes */
+    unsigned long long in_use;  /* malloc: bytes handed out from the arenas */
+    unsigned long long free;    /* malloc: bytes free inside the arenas (fragmentation, top) */
+    unsigned long long mmapped; /* malloc: bytes in blocks mapped one by one (large ones) */
+};
+void metrics_memory(struct metrics *m, const struct metrics_memory *mem);
+
 /* The clock (default time()); tests set their own. */
 void metrics_set_clock(struct metrics *m, time_t (*now)(void));
 

@@ -44,6 +44,7 @@ otherwise; 2 when the setup failed.
 """
 import argparse
 import asyncio
+import base64
 import hashlib
 import json
 import os
@@ -51,10 +52,12 @@ import random
 import re
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 
 END = "</mos>".encode("utf-16-be")
 CHS = ("mom", "ro")
@@ -751,19 +754,28 @@ class Soak:
                         "--ocsp-port", "1"], check=True, stdout=subprocess.DEVNULL)
         n = a.links
         npass = sum(1 for i in range(1, n + 1) if self.passive(i))
-        ports = pick_ports(1 + 4 * n + 4 * npass)
+        ports = pick_ports(3 + 4 * n + 4 * npass)
         self.wss = ports.pop()
+        admin = {"A": ports.pop(), "B": ports.pop()}
+        # the admin listener (/metrics: the heap beside RSS, docs/metrics.md)
+        self.admin_auth = "Basic " + base64.b64encode(b"soak:soak-metrics").decode()
+        self.admin_ca = os.path.join(pki, "root-ca.pem")
+        htpasswd = os.path.join(self.out, "admin.htpasswd")
+        subprocess.run([a.castgate, "passwd", htpasswd, "soak"], input=b"soak-metrics\n", check=True,
+                       stdout=subprocess.DEVNULL)
+        certs = ("cert = %s/server-rsa.chain.pem %s/server-rsa.key\n"
+                 "cert = %s/server-ecdsa.chain.pem %s/server-ecdsa.key\n" % (pki, pki, pki, pki))
         for i in range(1, n + 1):
             names = ["a_lo", "a_hi", "d_lo", "d_hi"] + (["n_lo", "n_hi", "b_lo", "b_hi"] if self.passive(i) else [])
             self.links.append(Link(i, self.passive(i), {k: ports.pop() for k in names}))
         common = ("state_dir = %s\njournal = yes\nfsync = interval\nack_timeout_ms = 5000\n"
                   "drain_ms = %d\n" % ("%s", a.drain_ms))
-        ga = ["# castgate soak: gateway A (NCS side)", "[gateway]", common % os.path.join(self.out, "sA")]
+        adm = "admin_listen = 127.0.0.1:%d\nadmin_credentials = " + htpasswd + "\n"
+        ga = ["# castgate soak: gateway A (NCS side)", "[gateway]", certs + "ocsp = no",
+              adm % admin["A"], common % os.path.join(self.out, "sA")]
         gb = ["# castgate soak: gateway B (device side, the wss listener)", "[gateway]",
-              "listen = 127.0.0.1:%d" % self.wss, "auth = none",
-              "cert = %s/server-rsa.chain.pem %s/server-rsa.key" % (pki, pki),
-              "cert = %s/server-ecdsa.chain.pem %s/server-ecdsa.key" % (pki, pki),
-              "ocsp = no", common % os.path.join(self.out, "sB")]
+              "listen = 127.0.0.1:%d" % self.wss, "auth = none", certs + "ocsp = no",
+              adm % admin["B"], common % os.path.join(self.out, "sB")]
         for k in self.links:
             p = k.p
             ga += ["[link %s]" % k.name, "legacy = ncs", "ncs_id = %s" % k.ncs_id, "mos_id = %s" % k.mos_id,
@@ -790,11 +802,14 @@ class Soak:
         last = self.links[-1].p
         self.gw["B"] = Gateway(self, "B", confs["B"], self.wss, os.path.join(self.out, "sB"))
         self.gw["A"] = Gateway(self, "A", confs["A"], last["a_hi"], os.path.join(self.out, "sA"))
+        for name in ("A", "B"):
+            self.gw[name].admin_port = admin[name]
         for k in self.links:
             self.gears += [Gear(self, k, "dev"), Gear(self, k, "ncs")]
         self.me = Me(self)
         self.csv = open(os.path.join(self.out, "monitor.csv"), "w")
-        self.csv.write("t_s,process,pid,life,age_s,kind,rss_kb,fds,state_kb,answered,cpu_s\n")
+        self.csv.write("t_s,process,pid,life,age_s,kind,rss_kb,fds,state_kb,answered,cpu_s,"
+                       "heap_in_use_kb,heap_free_kb,heap_mmapped_kb\n")
 
     def passive(self, i):
         return i % 5 == 0 or (self.args.links < 5 and i == self.args.links)
@@ -821,13 +836,35 @@ class Soak:
         for root, _, files in os.walk(g.state_dir):
             for fn in files:
                 state += fsize(os.path.join(root, fn))
+        heap = self.heap(g)
         row = {"t": now() - self.t0, "gw": g.name, "pid": pid, "life": g.life, "age": now() - g.started,
                "kind": kind, "rss": rss, "fds": fds, "state": state // 1024, "answered": self.answered_total,
-               "cpu": cpu}
+               "cpu": cpu, "heap": heap.get("in_use", -1), "heap_free": heap.get("free", -1),
+               "mmapped": heap.get("mmapped", -1)}
         self.samples.append(row)
-        self.csv.write("%.1f,%s,%d,%d,%.1f,%s,%d,%d,%d,%d,%.2f\n" % (
-            row["t"], g.name, pid, g.life, row["age"], kind, rss, fds, row["state"], row["answered"], cpu))
+        self.csv.write("%.1f,%s,%d,%d,%.1f,%s,%d,%d,%d,%d,%.2f,%d,%d,%d\n" % (
+            row["t"], g.name, pid, g.life, row["age"], kind, rss, fds, row["state"], row["answered"], cpu,
+            row["heap"], row["heap_free"], row["mmapped"]))
         self.csv.flush()
+
+    def heap(self, g):
+        """The gateway's castgate_heap_bytes from its /metrics, in kB ({} when it cannot be
+        read: -1 in the CSV). A short blocking request on loopback."""
+        port = getattr(g, "admin_port", None)
+        if port is None or not hasattr(self, "admin_ca"):
+            return {}
+        try:
+            ctx = ssl.create_default_context(cafile=self.admin_ca)
+            req = urllib.request.Request("https://localhost:%d/metrics" % port,
+                                         headers={"Authorization": self.admin_auth})
+            with urllib.request.urlopen(req, context=ctx, timeout=2) as r:
+                text = r.read().decode("utf-8", "replace")
+        except (OSError, ValueError, ssl.SSLError):
+            return {}
+        out = {}
+        for m in re.finditer(r'^castgate_heap_bytes\{state="(\w+)"\} (\d+)$', text, re.M):
+            out[m.group(1)] = int(m.group(2)) // 1024
+        return out
 
     def schedule_age_sample(self, g, life):
         async def later():
@@ -1143,6 +1180,24 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
+def heap_trend(part):
+    """Slopes (kB/min) and ranges of the heap figures over the judged samples: in use (a
+    leak or an uncapped cache grows it), free inside the arenas (fragmentation grows it),
+    mapped blocks. '' when the gateway's /metrics could not be read."""
+    got = [x for x in part if x.get("heap", -1) >= 0]
+    if len(got) < 6:
+        return ""
+    mt = statistics.fmean(x["t"] for x in got)
+    var = sum((x["t"] - mt) ** 2 for x in got)
+    out = []
+    for key, what in (("heap", "in use"), ("heap_free", "free in the arenas"), ("mmapped", "mapped")):
+        m = statistics.fmean(x[key] for x in got)
+        slope = 60.0 * sum((x["t"] - mt) * (x[key] - m) for x in got) / var if var else 0.0
+        out.append("%s %+.1f kB/min (%d..%d kB)" % (what, slope, min(x[key] for x in got),
+                                                    max(x[key] for x in got)))
+    return "; ".join(out) + " over %d samples" % len(got)
+
+
 def judge_memory(samples, soak):
     """RSS and fds flat?
 
@@ -1199,6 +1254,7 @@ def judge_memory(samples, soak):
         var = sum((x["t"] - mt) ** 2 for x in judged_part)
         slope = 60.0 * sum((x["t"] - mt) * (x["rss"] - mr) for x in judged_part) / var if var else 0.0
         rss_bad, fd_bad = slope > soak.args.max_slope_kb_min, grew(f2, f3, tol_fd, 0)
+        heap_line = heap_trend(judged_part)
         ok &= not rss_bad and not fd_bad
         lines.append(
             "gateway %s life %d (pid %d, %.1f min, %d samples every %g s; judged after a %.0f s warm-up, %d samples): "
@@ -1208,6 +1264,8 @@ def judge_memory(samples, soak):
                 len(judged_part), slope, "GREW" if rss_bad else "flat", soak.args.max_slope_kb_min, r2, r3,
                 f2, f3, "GREW" if fd_bad else "flat", min(s["rss"] for s in ss), max(s["rss"] for s in ss),
                 min(s["fds"] for s in ss), max(s["fds"] for s in ss), st2, st3))
+        if heap_line:
+            lines.append("gateway %s life %d, the heap (information, from /metrics): %s" % (name, life, heap_line))
         ages = [s for s in samples if s["gw"] == name and s["kind"] == "age"]
         if ages:
             lines.append("gateway %s at %g s after each start (life: RSS kB/fds): %s" % (

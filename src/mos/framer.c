@@ -104,19 +104,27 @@ void cg_mos_framer_free(struct cg_mos_framer *f)
     free(f);
 }
 
+/* Drops the dead bytes before head (head is unit-aligned). */
+static void drop_dead(struct cg_mos_framer *f)
+{
+    if (f->head == 0)
+        return;
+    memmove(f->buf, f->buf + f->head, f->len - f->head);
+    f->len -= f->head;
+    f->pos -= f->head;
+    f->lt -= f->lt >= f->head ? f->head : f->lt;
+    f->msg_start -= f->msg_start >= f->head ? f->head : f->msg_start;
+    f->base += f->head;
+    f->head = 0;
+}
+
+size_t cg__mos_framer_capacity(const struct cg_mos_framer *f) { return f != NULL ? f->cap : 0; }
+
 enum cg_err cg_mos_framer_space(struct cg_mos_framer *f, size_t min, uint8_t **data,
                                 size_t *cap)
 {
     CG_CHECK(f != NULL && data != NULL && cap != NULL, CG_EINVAL);
-    if (f->head > 0) { /* drop dead bytes; head is unit-aligned */
-        memmove(f->buf, f->buf + f->head, f->len - f->head);
-        f->len -= f->head;
-        f->pos -= f->head;
-        f->lt -= f->lt >= f->head ? f->head : f->lt;
-        f->msg_start -= f->msg_start >= f->head ? f->head : f->msg_start;
-        f->base += f->head;
-        f->head = 0;
-    }
+    drop_dead(f);
     CG_CHECK(min <= SIZE_MAX - f->len, CG_ENOMEM);
     if (f->len + min > f->cap) { /* doubling: a big message is re-allocated O(log n) times */
         size_t c = f->cap != 0 ? f->cap : 4096;
@@ -638,7 +646,11 @@ static size_t stag_run(struct cg_mos_framer *f, size_t i, size_t lim)
     return i;
 }
 
-/* Marks what the next feed may drop. */
+/* Marks what the next feed may drop. When nothing is left alive and the
+ * buffer grew past CG__MOS_FRAMER_KEEP for a big message, the buffer goes
+ * back to the allocator: a connection that carried one 2 MB roCreate does not
+ * hold 2 MB for the rest of its life (issue 19, the soak's memory rule: RSS
+ * grew with every connection that had seen a big message). */
 static void settle(struct cg_mos_framer *f)
 {
     if (f->in_msg && !f->discard)
@@ -647,6 +659,12 @@ static void settle(struct cg_mos_framer *f)
         f->head = f->lt;
     else
         f->head = f->pos;
+    if (f->head == f->len && f->cap > CG__MOS_FRAMER_KEEP) {
+        drop_dead(f);
+        free(f->buf);
+        f->buf = NULL;
+        f->cap = 0;
+    }
 }
 
 /* Fast path for the common case inside a message: a whole start or end tag

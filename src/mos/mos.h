@@ -137,6 +137,11 @@ void cg__mos_framer_set_max_attrs(struct cg_mos_framer *f, unsigned max);
  * or past max_message) up to its `</mos>`: a reader may read that peer
  * slowly meanwhile (legacy/conn.c). */
 bool cg__mos_framer_dropping(const struct cg_mos_framer *f);
+/* A framer keeps at most this much buffer once everything fed has been
+ * consumed (a bigger one, grown for a big message, is freed then). */
+#define CG__MOS_FRAMER_KEEP ((size_t)64 * 1024)
+/* The framer's buffer size now (tests). */
+size_t cg__mos_framer_capacity(const struct cg_mos_framer *f);
 
 /* The envelope's head only (envelope.c): mosID, ncsID, messageID and the
  * message element's name, read forward from the root and stopping at the

@@ -196,6 +196,33 @@ static void test_status_page(void **state)
     metrics_free(m);
 }
 
+/* The process's memory (issue 19): exported when known, left out when not. */
+static void test_memory(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new();
+    assert_non_null(m);
+    render(m);
+    assert_null(strstr(out, "process_resident_memory_bytes"));
+    assert_null(strstr(out, "castgate_heap_bytes"));
+    struct metrics_memory mem = {.have_rss = true, .have_heap = true, .rss = 123456789ULL,
+                                 .in_use = 1000, .free = 20, .mmapped = 3ULL << 32};
+    metrics_memory(m, &mem);
+    render(m);
+    assert_non_null(strstr(out, "# TYPE process_resident_memory_bytes gauge\n"
+                                "process_resident_memory_bytes 123456789\n"));
+    assert_non_null(strstr(out, "# TYPE castgate_heap_bytes gauge\n"));
+    assert_non_null(strstr(out, "castgate_heap_bytes{state=\"in_use\"} 1000\n"));
+    assert_non_null(strstr(out, "castgate_heap_bytes{state=\"free\"} 20\n"));
+    assert_non_null(strstr(out, "castgate_heap_bytes{state=\"mmapped\"} 12884901888\n"));
+    mem.have_heap = false;
+    metrics_memory(m, &mem);
+    render(m);
+    assert_non_null(strstr(out, "process_resident_memory_bytes 123456789\n"));
+    assert_null(strstr(out, "castgate_heap_bytes"));
+    metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_short_buffer_says_how_much),
         cmocka_unit_test(test_status_page),
         cmocka_unit_test(test_library_counters),
+        cmocka_unit_test(test_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
