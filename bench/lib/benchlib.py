@@ -6,7 +6,9 @@ loopback ports picked at run time; "listening" is read from `ss -ltn`, never
 probed with a connection.
 """
 import atexit
+import fractions
 import json
+import math
 import os
 import signal
 import socket
@@ -165,12 +167,14 @@ def spread(xs):
 
 
 def pct(xs, p):
-    """The p-th percentile (nearest rank) of xs."""
+    """The p-th percentile (nearest rank) of xs: the smallest value with at least p% of the
+    samples at or below it, rank ceil(p/100 * n), in exact arithmetic (so p99 of 100 samples
+    is the 99th, not the maximum; 0.99 * 100 in floating point is 99.00000000000001)."""
     xs = sorted(xs)
     if not xs:
         return None
-    k = max(0, min(len(xs) - 1, int(round(p / 100.0 * len(xs) + 0.5)) - 1))
-    return xs[k]
+    rank = math.ceil(fractions.Fraction(str(p)) * len(xs) / 100)
+    return xs[max(1, min(len(xs), rank)) - 1]
 
 
 def write_part(part, title, unit_notes, figures, targets, notes):
