@@ -193,6 +193,7 @@ static void journal_path(const char *dir, char *path, size_t sz)
 
 struct recs {
     char kind[64];
+    enum cg_mos_encoding enc[64];
     uint64_t number[64], regime[64];
     char id[64][16];
     size_t n;
@@ -203,6 +204,7 @@ static void collect(void *user, const struct mos4_jrec *r)
     struct recs *c = user;
     assert_true(c->n < 64);
     c->kind[c->n] = r->kind;
+    c->enc[c->n] = r->enc;
     c->number[c->n] = r->number;
     c->regime[c->n] = r->regime;
     snprintf(c->id[c->n], sizeof(c->id[0]), "%s", r->msgid != NULL ? r->msgid : "");
@@ -552,6 +554,39 @@ static void test_format2_replays(void **state)
 {
     (void)state;
     old_format_replays(false);
+}
+
+/* A format-1 journal (castgate before checksums: its records were always
+ * UTF-8) with a request left unanswered: read as UTF-8, so the request is
+ * delivered again (journal option) as it was, not refused as unreadable. */
+static void test_format1_request_replays(void **state)
+{
+    (void)state;
+    char dir[64], path[256], v1[512];
+    mkdir_tmp(dir, sizeof(dir));
+    journal_path(dir, path, sizeof(path));
+    int n = snprintf(v1, sizeof(v1), "R 1 1 %zu\n8%s\n", strlen(req8), req8);
+    struct recs c = {0};
+    struct mos4_journal_info info = {0};
+    assert_int_equal(cg__mos4_journal_parse((const uint8_t *)v1, (size_t)n, collect, &c, &info),
+                     (size_t)n);
+    assert_true(info.old_format);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.enc[0], CG_MOS_UTF8); /* format 1 was always UTF-8 */
+    FILE *w = fopen(path, "wb");
+    assert_non_null(w);
+    assert_int_equal(fwrite(v1, 1, (size_t)n, w), (size_t)n);
+    fclose(w);
+    struct fix f;
+    fix_init(&f, dir, true);
+    nsent = 0;
+    last_sent[0] = '\0';
+    cg__mos4_replay(f.lane);
+    assert_int_equal(f.delivered, 1); /* to the application, not NACKed by the endpoint */
+    assert_int_equal(f.repeats, 1);
+    assert_non_null(strstr(last_sent, "applied 1"));
+    fix_free(&f);
+    rm_tmp(dir);
 }
 
 /* ---- format 4's spelling ---- */
@@ -989,6 +1024,7 @@ int main(void)
         cmocka_unit_test(test_format3_replays),
         cmocka_unit_test(test_format2_replays),
         cmocka_unit_test(test_format4_spelling),
+        cmocka_unit_test(test_format1_request_replays),
         cmocka_unit_test(test_standby_append),
         cmocka_unit_test(test_standby_refuses),
         cmocka_unit_test(test_set_aside),
