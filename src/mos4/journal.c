@@ -515,7 +515,8 @@ static size_t parse_v1(const uint8_t *buf, size_t len, mos4_journal_cb cb, void 
             break;
         memcpy(id, idp, idlen);
         id[idlen] = '\0';
-        struct mos4_jrec r = {.kind = kind, .msgid = has_id ? id : NULL, .data = data, .len = dlen};
+        struct mos4_jrec r = {.kind = kind, .msgid = has_id ? id : NULL, .data = data, .len = dlen,
+                              .enc = CG_MOS_UTF8}; /* format 1 was always UTF-8 */
         cb(user, &r);
         end = c.off;
     }
@@ -1244,12 +1245,14 @@ static void utc_stamp(char *out, size_t sz)
 }
 
 /* l's journal renamed beside (never over another), a new one started:
- * the magic line and N (count 0, regime). */
+ * the magic line and N (count 0, regime); its peer-channel's messageID mark
+ * kept without its number. */
 static bool aside_lane(struct mos4_lane *l, const char *stamp, uint64_t old, uint64_t regime)
 {
     char path[4096], aside[4300];
     journal_path(l, path, sizeof(path), "");
     cg__mos4_journal_close(l);
+    cg__mos4_msgid_unnumber(l); /* the mark stays (M-11), its number was the old regime's */
     for (unsigned k = 0; access(path, F_OK) == 0; k++) {
         char again[16] = "";
         if (k > 0)

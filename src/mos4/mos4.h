@@ -438,6 +438,9 @@ void cg__mos4_msgid_reserve(const struct mos4_lane *l, uint32_t mark);
 void cg__mos4_msgid_numbered(const struct mos4_lane *l);
 /* Stores a mark replicated from the active, as its record r says. */
 bool cg__mos4_msgid_replicated(const struct mos4_lane *l, const struct mos4_jrec *r);
+/* Keeps the mark, drops its record's number and regime (a set-aside: they
+ * were the old regime's). */
+void cg__mos4_msgid_unnumber(const struct mos4_lane *l);
 /* The stored mark as its record (for reading from a number on): false
  * without a numbered one. */
 bool cg__mos4_msgid_record(const struct mos4_lane *l, struct cg_buf *out, uint64_t *number,

@@ -126,6 +126,16 @@ bool cg__mos4_msgid_replicated(const struct mos4_lane *l, const struct mos4_jrec
     return store_mark(l, (uint32_t)v, &mk);
 }
 
+void cg__mos4_msgid_unnumber(const struct mos4_lane *l)
+{
+    static const struct mos4_jmark none = {0, 0};
+    struct mos4_jmark mk;
+    uint32_t mark = load_mark(l, &mk);
+    if (mark != 0 && mk.number != 0 && !store_mark(l, mark, &none))
+        cg__log(l->peer->ep->ctx, CG_LOG_ERROR, "mos", "%s %s: cannot rewrite the messageID "
+                "mark (%s)", l->peer->id, cg__mos4_ch_name(l->ch), strerror(errno));
+}
+
 bool cg__mos4_msgid_record(const struct mos4_lane *l, struct cg_buf *out, uint64_t *number,
                            uint64_t *regime)
 {
