@@ -919,6 +919,84 @@ static void test_set_aside(void **state)
     rm_tmp(ds);
 }
 
+/* Two endpoints sharing one count (a pair replicating both): their records
+ * are numbered in one sequence, in the order written, and two standby
+ * endpoints sharing a count take that sequence in order across them (a
+ * record behind the shared count is refused, whichever endpoint it is
+ * for). Unset, an endpoint counts on from the shared value. */
+static void test_shared_counter(void **state)
+{
+    (void)state;
+    char d1[64], d2[64], s1[64], s2[64];
+    mkdir_tmp(d1, sizeof(d1));
+    mkdir_tmp(d2, sizeof(d2));
+    mkdir_tmp(s1, sizeof(s1));
+    mkdir_tmp(s2, sizeof(s2));
+    struct fix a, b, sa, sb;
+    fix_init(&a, d1, true);
+    fix_init(&b, d2, true);
+    fix_init(&sa, s1, true);
+    fix_init(&sb, s2, true);
+    uint64_t count = 0, scount = 0;
+    assert_int_equal(cg_mos_endpoint_set_journal_counter(&a.ep, &count), CG_OK);
+    assert_int_equal(cg_mos_endpoint_set_journal_counter(&b.ep, &count), CG_OK);
+    assert_int_equal(cg_mos_endpoint_set_journal_counter(&sa.ep, &scount), CG_OK);
+    assert_int_equal(cg_mos_endpoint_set_journal_counter(&sb.ep, &scount), CG_OK);
+    struct obs oa = {0}, ob = {0};
+    assert_int_equal(cg_mos_endpoint_set_journal_ops(&a.ep, &ops, &oa), CG_OK);
+    assert_int_equal(cg_mos_endpoint_set_journal_ops(&b.ep, &ops, &ob), CG_OK);
+    send_req(&a, "1", "A"); /* 1, 2 */
+    send_req(&b, "1", "B"); /* 3, 4 */
+    send_req(&a, "2", "C"); /* 5, 6 */
+    assert_int_equal(oa.n, 4);
+    assert_int_equal(ob.n, 2);
+    assert_int_equal(oa.number[0], 1);
+    assert_int_equal(oa.number[1], 2);
+    assert_int_equal(ob.number[0], 3);
+    assert_int_equal(ob.number[1], 4);
+    assert_int_equal(oa.number[2], 5);
+    assert_int_equal(oa.number[3], 6);
+    assert_int_equal(count, 6);
+    uint64_t last = 0;
+    cg_mos_endpoint_journal_position(&b.ep, &last, NULL);
+    assert_int_equal(last, 6);
+    char why[256];
+#define APPEND(s, o, i) cg_mos_endpoint_journal_append(&(s).ep, "ncs1", CG_MOS_CH_MOM, (o).rec[i], \
+                                                       (o).len[i], why, sizeof(why))
+    assert_int_equal(APPEND(sa, oa, 0), CG_OK);
+    assert_int_equal(APPEND(sa, oa, 1), CG_OK);
+    assert_int_equal(APPEND(sb, ob, 0), CG_OK);
+    assert_int_equal(APPEND(sa, oa, 2), CG_OK);
+    assert_int_equal(APPEND(sb, ob, 1), CG_ERANGE); /* 4 after 5: out of order */
+    assert_non_null(strstr(why, "record 4 is not after the last one (5)"));
+    assert_int_equal(scount, 5);
+#undef APPEND
+    /* unset: b counts on from 6 alone */
+    assert_int_equal(cg_mos_endpoint_set_journal_counter(&b.ep, NULL), CG_OK);
+    send_req(&b, "2", "D");
+    assert_int_equal(ob.number[2], 7);
+    assert_int_equal(count, 6);
+    /* a new shared count starts at least at the endpoint's position */
+    uint64_t fresh = 0;
+    assert_int_equal(cg_mos_endpoint_set_journal_counter(&b.ep, &fresh), CG_OK);
+    assert_int_equal(fresh, 8);
+    assert_int_equal(cg_mos_endpoint_set_journal_counter(&b.ep, NULL), CG_OK);
+    obs_free(&oa);
+    obs_free(&ob);
+    fix_free(&a);
+    fix_free(&b);
+    fix_free(&sa);
+    fix_free(&sb);
+    fix_init(&a, d1, true); /* a restart: each endpoint's own greatest */
+    cg_mos_endpoint_journal_position(&a.ep, &last, NULL);
+    assert_int_equal(last, 6);
+    fix_free(&a);
+    rm_tmp(d1);
+    rm_tmp(d2);
+    rm_tmp(s1);
+    rm_tmp(s2);
+}
+
 /* ---- reading from a number on ---- */
 
 struct seen {
@@ -1039,6 +1117,7 @@ int main(void)
         cmocka_unit_test(test_standby_append),
         cmocka_unit_test(test_standby_refuses),
         cmocka_unit_test(test_set_aside),
+        cmocka_unit_test(test_shared_counter),
         cmocka_unit_test(test_read_from),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
