@@ -9,6 +9,9 @@
 3. legacy/ (MOS 2.x over TCP) names none of its users: no file in
    src/legacy/ includes mos4/ or relay/ headers or calls a cg__mos4_ or
    cg__relay_ function (it reports through struct cg_legacy_ops).
+4. mos4/ and flow/ know nothing of the gateway pair or failover: no file
+   there includes redund/ headers or calls a cg__pair_ or cg__fo_ function
+   (the journal tells a pair through struct cg_mos_journal_ops, issue 18).
 Prints each violation; exit 1 if any, 0 if none. Usage: layers.py [ROOT]"""
 import os
 import re
@@ -39,6 +42,11 @@ for part in sorted(os.listdir(src)):
                 bad.append(f'src/legacy/{f}: includes {m.group(1)}: legacy/ must not know its users')
             for m in re.finditer(r'\bcg__(mos4|relay)_\w+', text):
                 bad.append(f'src/legacy/{f}: names {m.group(0)}: report through struct cg_legacy_ops')
+        if part in ('mos4', 'flow'):
+            for m in re.finditer(r'#include\s+"(redund/[^"]+)"', text):
+                bad.append(f'src/{part}/{f}: includes {m.group(1)}: {part}/ must not know the pair')
+            for m in re.finditer(r'\bcg__(pair|fo)_\w+', text):
+                bad.append(f'src/{part}/{f}: names {m.group(0)}: tell through struct cg_mos_journal_ops')
 
 
 def reach(a):

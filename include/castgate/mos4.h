@@ -384,6 +384,109 @@ CG_API enum cg_err cg_mos_peer_stats(const struct cg_mos_endpoint *ep, const cha
  * a peer), since the process started, into *out. NULL: nothing. Any
  * thread. */
 CG_API void cg_mos_syncfs_stats(struct cg_histogram *out);
+/* ---- The journal for a gateway pair (issue 18, docs/redundancy.md) ----
+ * Every record an IN lane's journal holds (a request accepted, an answer
+ * sent, in <state_dir>/msgid-<peer>-<channel>.journal) and every messageID
+ * mark (M-11: the IDs this endpoint may have used, <state_dir>/msgid-<peer>-
+ * <channel>) is numbered: the count is the endpoint's (or one shared by
+ * several, cg_mos_endpoint_set_journal_counter), one more per record, kept
+ * across compactions and restarts; a record keeps its number when a
+ * compaction rewrites it. Records from before numbering (journals of
+ * castgate before format 4, read and rewritten at the first start) carry 0
+ * and precede every numbered one. Each record also carries its regime: the
+ * epoch of the pair's active that wrote it (cg_mos_endpoint_set_journal_regime;
+ * 0 outside a pair). What an active replicates is each record's bytes as
+ * written (header, ID, data, CRC32C), in the order written; a standby
+ * appends them as they are (cg_mos_endpoint_journal_append). Everything
+ * here runs on the loop thread; the functions need a state directory
+ * (CG_ESTATE without one, where they act on files). */
+
+/* What the endpoint tells of its journal records. appended (may be NULL):
+ * one record was written (whole, in the kernel; synced per the fsync
+ * policy), its bytes as written (rec, len: valid during the call), for
+ * peer_id on ch, numbered number, of regime regime: an IN lane's request or
+ * answer, or a messageID mark (its record kind 'M'). Called in the order of
+ * the numbers, before the message it records goes further (a request to the
+ * application, an answer to the peer): a pair's active replicates from here.
+ * Not called for a record that could not be written, for what a compaction
+ * rewrites, nor for records appended by cg_mos_endpoint_journal_append. It
+ * must not call back into the endpoint (queue, and act after). */
+struct cg_mos_journal_ops {
+    void (*appended)(void *user, const char *peer_id, enum cg_mos_channel ch, uint64_t number,
+                     uint64_t regime, const uint8_t *rec, size_t len);
+};
+/* Sets (a copy of) ops with user; ops NULL: none. CG_EINVAL for ep NULL. */
+CG_API enum cg_err cg_mos_endpoint_set_journal_ops(struct cg_mos_endpoint *ep,
+                                                   const struct cg_mos_journal_ops *ops,
+                                                   void *user);
+/* The greatest record number the endpoint gave or read (0: none; the
+ * shared count when one is set) and its regime now, into the non-NULL out
+ * pointers. After every peer is added it covers everything the state
+ * directory holds: a pair starts its replication from here. */
+CG_API void cg_mos_endpoint_journal_position(const struct cg_mos_endpoint *ep,
+                                             uint64_t *last_number, uint64_t *regime);
+/* Counts record numbers in *counter (the last number given), shared with
+ * other endpoints of the same loop, instead of the endpoint's own count: a
+ * pair replicating several endpoints numbers all their records in one
+ * sequence. *counter becomes at least the endpoint's position; counter
+ * must outlive the endpoint, or be unset first (NULL: the endpoint's own
+ * count again, from the shared one's value). Set it after the peers are
+ * added and before the endpoint starts. CG_EINVAL for ep NULL. */
+CG_API enum cg_err cg_mos_endpoint_set_journal_counter(struct cg_mos_endpoint *ep,
+                                                       uint64_t *counter);
+/* Records appended from now on carry regime (the active's epoch: a
+ * standby that takes over sets its new epoch before it serves). CG_ERANGE
+ * below the regime now (epochs never go back), CG_EINVAL for ep NULL. */
+CG_API enum cg_err cg_mos_endpoint_set_journal_regime(struct cg_mos_endpoint *ep,
+                                                      uint64_t regime);
+/* A standby: appends rec (len bytes), one record as the active's journal
+ * wrote it (what cg_mos_journal_ops.appended gave there), to the journal of
+ * peer_id on ch (kind 'M': stores the messageID mark it carries), synced per
+ * the fsync policy. It is checked first, and refused with nothing written:
+ *  - CG_EPROTO: not exactly one whole format-4 record of kind R, A or M
+ *    with a good checksum (a torn or altered copy);
+ *  - CG_ERANGE: its number is not after the endpoint's last one (a repeat or
+ *    a record out of order: the replication stream lost its order); a record
+ *    numbered 0 only while nothing numbered is held;
+ *  - CG_ESTATE: its regime is foreign: newer than the regime this journal
+ *    follows (cg_mos_endpoint_set_journal_regime or _set_aside: the active
+ *    of another epoch, not followed yet), or older than the last record
+ *    appended (an old active's record after a newer one's); also without a
+ *    state directory;
+ *  - CG_ENOTFOUND (peer), CG_EINVAL (arguments, a channel without a
+ *    journal), CG_EIO (the write failed: nothing is left of it, errno kept).
+ * why (whysz bytes, may be NULL) says which, with the numbers. The record's
+ * number becomes the endpoint's position. The endpoint's memory of answers
+ * is not changed (the lanes of a standby are not open): taking over, the
+ * endpoint reads its journals again. The journal is not compacted while it
+ * holds such records (it grows until then). */
+CG_API enum cg_err cg_mos_endpoint_journal_append(struct cg_mos_endpoint *ep, const char *peer_id,
+                                                  enum cg_mos_channel ch, const uint8_t *rec,
+                                                  size_t len, char *why, size_t whysz);
+/* A standby beginning the resync of another regime: every journal of the
+ * endpoint is set aside, renamed <name>.journal.aside-<UTC time>-r<old
+ * regime> (never overwriting one; kept for the operator, never read again),
+ * and an empty one follows regime; the position goes back to 0 (the new
+ * regime's numbers are its active's; a shared count too: set every endpoint
+ * that shares it aside together). messageID marks stay (M-11: IDs are
+ * never used twice, whoever is active). CG_ESTATE without a state
+ * directory, CG_ERANGE for a regime below the one now, CG_EIO if a journal
+ * could not be set aside or started (logged; the others are done). */
+CG_API enum cg_err cg_mos_endpoint_journal_set_aside(struct cg_mos_endpoint *ep,
+                                                     uint64_t regime);
+/* Reads the endpoint's journals and marks from record number from on (0:
+ * everything, the unnumbered records first): cb gets each record numbered
+ * from or more, in the order of the numbers, with its bytes as stored
+ * (valid during the call): what an active sends again to a standby that is
+ * behind (RESYNC). A number a compaction dropped is not there (the first
+ * one after it is). CG_ESTATE without a state directory, CG_ENOMEM, CG_EIO
+ * (a journal that cannot be read), CG_EINVAL. */
+typedef void (*cg_mos_journal_read_cb)(void *user, const char *peer_id, enum cg_mos_channel ch,
+                                       uint64_t number, uint64_t regime, const uint8_t *rec,
+                                       size_t len);
+CG_API enum cg_err cg_mos_endpoint_journal_read(struct cg_mos_endpoint *ep, uint64_t from,
+                                                cg_mos_journal_read_cb cb, void *user);
+
 /* Re-reads the credentials file (a SIGHUP reload); on error the previous
  * users stay. CG_ESTATE without a credentials file. */
 CG_API enum cg_err cg_mos_endpoint_reload_credentials(struct cg_mos_endpoint *ep);

@@ -277,6 +277,7 @@ static void deliver(struct mos4_lane *l, const struct cg_flow_act *a)
     snprintf(req->msgid, sizeof(req->msgid), "%s", a->msgid);
     snprintf(req->name, sizeof(req->name), "%s", env != NULL ? env->name : "?");
     memcpy(req->digest, a->digest, CG_MOS4_DIGEST);
+    req->jmark = m->jmark; /* its journal record's place, for compaction */
     if (l->jfd >= 0 && l->peer->ep->cfg.journal) { /* compaction (without the option: its ID) */
         if ((req->wire = malloc(m->len > 0 ? m->len : 1)) == NULL) {
             free(req); /* not delivered: a compaction would drop it from the journal */
@@ -335,17 +336,20 @@ static void complete(struct mos4_lane *l, const struct cg_flow_act *a)
 /* JOURNAL_REQUEST: appended, and the outcome told at once (issue 12 item 8). */
 static void journal_request(struct mos4_lane *l, const struct cg_flow_act *a)
 {
-    const struct mos4_msg *m = msg_of(a->ref);
+    struct mos4_msg *m = msg_of(a->ref);
     errno = 0;
     bool ok = cg__mos4_journal_request(l, id_or_null(a->msgid), a->digest, m->xml, m->len);
+    if (ok)
+        m->jmark = l->jlast; /* its record's number: a compaction keeps it */
     const char *why = ok ? NULL : strerror(errno != 0 ? errno : EIO);
     cg__flow_journal_result(cg__mos4_flow(l), cg__now_ms(), ok, why);
 }
 
 static void journal_answer(struct mos4_lane *l, const struct cg_flow_act *a)
 {
-    const struct mos4_msg *m = msg_of(a->answer);
-    cg__mos4_journal_answer(l, id_or_null(a->msgid), a->digest, m->xml, m->len);
+    struct mos4_msg *m = msg_of(a->answer);
+    if (cg__mos4_journal_answer(l, id_or_null(a->msgid), a->digest, m->xml, m->len))
+        m->jmark = l->jlast;
 }
 
 static bool closing(const struct mos4_peer *p) { return p->ep->freeing || p->removed; }

@@ -8,10 +8,18 @@
  * repeat gets the stored answer, never a second delivery); requests without an
  * answer are delivered again at once, in order (journal option), or
  * remembered as delivered (a repeat of one follows the redeliver rule). *
- * File: <state_dir>/msgid-<peer>-<channel>.journal, records (format 3 below)
+ * File: <state_dir>/msgid-<peer>-<channel>.journal, records (format 4 below)
  * of kind R (request, the bytes as received, in their encoding; empty: only
  * the ID of one delivered before an earlier restart) or A (answer, the
- * bytes sent, in their encoding).
+ * bytes sent, in their encoding), each numbered (the endpoint's count, or
+ * one shared by endpoints) and of a regime (the epoch of the gateway
+ * pair's active that wrote it), and after the magic line of a compacted
+ * file an N record (the count and regime then). For a gateway pair (issue
+ * 18, docs/redundancy.md): an observer hears of each record appended, with
+ * its bytes as written (cg_mos_endpoint_set_journal_ops); a standby appends
+ * the active's records as they are (cg_mos_endpoint_journal_append), sets
+ * its journals aside for another regime (_set_aside); an active reads them
+ * again from a number on (_read).
  * A record cut short by a crash ends the journal: it is dropped (its request
  * was never acknowledged, so the peer still has it). The file is rewritten
  * (compacted) at every start and when it has doubled past JOURNAL_COMPACT.
@@ -21,22 +29,27 @@
 #include "mos4/mos4.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define JOURNAL_COMPACT (1u << 20)
 #define JOURNAL_MAX_RECORD (1u << 30)
 #define JOURNAL_HEADER_MAX 128
 
-const char cg__mos4_journal_magic[] = "castgate-journal 3\n";
+const char cg__mos4_journal_magic[] = "castgate-journal 4\n";
+static const char magic_v3[] = "castgate-journal 3\n";
 static const char magic_v2[] = "castgate-journal 2\n";
+#define JOURNAL_NUMBER_MAX ((uint64_t)INT64_MAX) /* record numbers and regimes */
 #define MAGIC_LEN (sizeof(cg__mos4_journal_magic) - 1)
 
 /* ---- CRC32C (Castagnoli, reflected 0x82F63B78), as iSCSI and ext4 use it ---- */
@@ -180,17 +193,26 @@ void cg__mos4_digest(const void *data, size_t len, uint8_t out[CG_MOS4_DIGEST])
     memcpy(out, md, CG_MOS4_DIGEST);
 }
 
-/* ---- records (format 3) ----
- *   "<kind> <has-id> <id-len> <data-len> <enc> <digest> <crc>\n" <id> <data> "\n"
+/* ---- records (format 4) ----
+ *   "<kind> <has-id> <id-len> <data-len> <enc> <number> <regime> <digest> <crc>\n"
+ *   <id> <data> "\n"
  * enc: "utf8" or "ucs2be", the encoding of data (issue 13 item 4: kept as it
- * came); digest: 32 hex digits (the request's digest) or "-" (not known: a
- * record migrated from format 1); crc: 8 hex digits, CRC32C of the header up
- * to the space before it, then id and data. Numbers are decimal without
- * leading zeros, hex is lower case: one spelling per record.
- * Format 2 (castgate before issue 13) is the same without <enc>: its data
- * was always UTF-8. It is read (each record knows its form: <enc> never
- * begins with a hex digit or '-') and rewritten as format 3 by the
- * compaction at open. */
+ * came); number: the record's number (0: from before format 4); regime: the
+ * epoch of the pair's active that wrote it (0 outside a pair); digest: 32
+ * hex digits (the request's digest) or "-" (not known: a record migrated
+ * from format 1); crc: 8 hex digits, CRC32C of the header up to the space
+ * before it, then id and data. Numbers are decimal without leading zeros,
+ * hex is lower case: one spelling per record. Kinds: R, A; N (a compacted
+ * file's count and regime, right after the magic line: no ID, no data) and
+ * M (a messageID mark, replicated, never in a journal file: no ID, the mark
+ * as data), format 4 only.
+ * Format 3 (castgate before issue 18) is the same without <number> and
+ * <regime>; format 2 (before issue 13) also without <enc>: its data was
+ * always UTF-8. Each record knows its form (<enc> never begins with a hex
+ * digit or '-'; after it, a digest has no space in its first 32 characters
+ * where a number is at most 19 digits and a space), so every form is read
+ * in any file; the compaction at open rewrites them as format 4, numbered
+ * 0. */
 
 static const char *enc_token(enum cg_mos_encoding e) { return e == CG_MOS_UCS2BE ? "ucs2be" : "utf8"; }
 
@@ -198,8 +220,12 @@ static const char *enc_token(enum cg_mos_encoding e) { return e == CG_MOS_UCS2BE
 static size_t header(const struct mos4_jrec *r, char h[JOURNAL_HEADER_MAX])
 {
     size_t idlen = r->msgid != NULL ? strlen(r->msgid) : 0;
-    int n = snprintf(h, JOURNAL_HEADER_MAX, "%c %d %zu %zu %s ", r->kind, r->msgid != NULL, idlen,
-                     r->len, enc_token(cg__mos4_enc_of(r->data, r->len))); /* as they are */
+    if (r->number > JOURNAL_NUMBER_MAX || r->regime > JOURNAL_NUMBER_MAX)
+        return 0;
+    int n = snprintf(h, JOURNAL_HEADER_MAX, "%c %d %zu %zu %s %" PRIu64 " %" PRIu64 " ", r->kind,
+                     r->msgid != NULL, idlen, r->len,
+                     enc_token(cg__mos4_enc_of(r->data, r->len)), /* as they are */
+                     r->number, r->regime);
     if (n <= 0 || (size_t)n >= JOURNAL_HEADER_MAX - 2 * CG_MOS4_DIGEST - 11)
         return 0;
     if (r->has_digest)
@@ -225,20 +251,23 @@ enum cg_err cg__mos4_journal_encode(struct cg_buf *b, const struct mos4_jrec *r)
     return cg__buf_append(b, "\n", 1);
 }
 
-/* The record r to fd; *written: its size. A small record is put together on
- * the stack and written at once (a copy of a few KB costs less than a
- * system call); a large one goes out in three writes, its data never copied
- * (issue 13 item 6). CG_EIO with errno on failure (a part may be out). */
+/* The record r to fd; *written: its size. A small record is put together in
+ * h (on the caller's stack, *whole set: the observer reads it there) and
+ * written at once (a copy of a few KB costs less than a system call); a
+ * large one goes out in three writes, its data never copied (issue 13 item
+ * 6). CG_EIO with errno on failure (a part may be out). */
 #define JOURNAL_SMALL 8192
-static enum cg_err write_record(int fd, const struct mos4_jrec *r, size_t *written)
+#define JOURNAL_H (JOURNAL_HEADER_MAX + JOURNAL_SMALL)
+static enum cg_err write_record(int fd, const struct mos4_jrec *r, char h[JOURNAL_H],
+                                size_t *written, bool *whole)
 {
-    char h[JOURNAL_HEADER_MAX + JOURNAL_SMALL];
     size_t hl = header(r, h);
     CG_CHECK(hl > 0, CG_ERANGE);
     size_t idlen = r->msgid != NULL ? strlen(r->msgid) : 0;
-    CG_CHECK(idlen <= JOURNAL_SMALL && r->len <= SIZE_MAX - sizeof(h), CG_ERANGE);
+    CG_CHECK(idlen <= JOURNAL_SMALL && r->len <= SIZE_MAX - JOURNAL_H, CG_ERANGE);
     *written = hl + idlen + r->len + 1;
-    if (*written <= sizeof(h)) {
+    *whole = *written <= JOURNAL_H;
+    if (*whole) {
         memcpy(h + hl, r->msgid != NULL ? r->msgid : "", idlen);
         memcpy(h + hl + idlen, r->data, r->len);
         h[*written - 1] = '\n';
@@ -257,11 +286,12 @@ static bool dec(struct cg_cur *c, uint64_t max, char sep, uint64_t *v)
     size_t digits = 0;
     *v = 0;
     while (cg__cur_u8(c, &ch) == CG_OK && ch >= '0' && ch <= '9') {
+        uint64_t d = (uint64_t)(ch - '0');
         if (digits++ == 1 && *v == 0)
             return false; /* "0" followed by a digit */
-        *v = *v * 10 + (uint64_t)(ch - '0');
-        if (*v > max)
-            return false;
+        if (d > max || *v > (max - d) / 10)
+            return false; /* past max (never wrapping) */
+        *v = *v * 10 + d;
     }
     return ch == sep && digits > 0;
 }
@@ -313,18 +343,46 @@ struct jhead {
     size_t signed_len;
 };
 
-/* The header in h up to its "\n": kind, encoding and digest into r, the rest
- * into j. False if it is not spelled as the writer spells it. */
+/* Format 4's "<number> <regime> " after <enc>: true past it with both set;
+ * false with h where it was (a format-3 record: its digest follows). */
+static bool number_fields(struct cg_cur *h, struct mos4_jrec *r)
+{
+    struct cg_cur at = *h;
+    if (dec(h, JOURNAL_NUMBER_MAX, ' ', &r->number) && dec(h, JOURNAL_NUMBER_MAX, ' ', &r->regime))
+        return true;
+    *h = at;
+    r->number = r->regime = 0;
+    return false;
+}
+
+/* The kinds beside R and A (format 4 only): N bare, M a mark without an ID. */
+static bool kind_fits(uint8_t kind, bool v4, const struct jhead *j)
+{
+    if (kind == 'R' || kind == 'A')
+        return true;
+    if (!v4 || j->has_id != 0)
+        return false;
+    return kind == 'M' ? j->dlen > 0 : kind == 'N' && j->dlen == 0;
+}
+
+/* The header in h up to its "\n": kind, encoding, number, regime and digest
+ * into r, the rest into j. False if it is not spelled as the writer spells
+ * it. */
 static bool header_at(struct cg_cur *h, struct mos4_jrec *r, struct jhead *j)
 {
     uint8_t kind = 0, crcb[4];
-    if (cg__cur_u8(h, &kind) != CG_OK || (kind != 'R' && kind != 'A') || !cg__cur_skip(h, " ", 1) ||
+    if (cg__cur_u8(h, &kind) != CG_OK || kind == 0 || strchr("RANM", kind) == NULL ||
+        !cg__cur_skip(h, " ", 1) ||
         !dec(h, 1, ' ', &j->has_id) || !dec(h, 4 * CG_MOS_ID_MAX, ' ', &j->idlen) ||
         !dec(h, JOURNAL_MAX_RECORD, ' ', &j->dlen) || (j->has_id == 0 && j->idlen != 0))
         return false;
     *r = (struct mos4_jrec){.kind = (char)kind, .enc = CG_MOS_UTF8}; /* format 2: UTF-8 */
     bool v3 = false;
     if (!enc_field(h, &r->enc, &v3))
+        return false;
+    bool v4 = v3 && number_fields(h, r);
+    r->v4 = v4;
+    if (!kind_fits(kind, v4, j))
         return false;
     if (!cg__cur_skip(h, "-", 1) && !(r->has_digest = hex(h, r->digest, CG_MOS4_DIGEST)))
         return false;
@@ -363,7 +421,20 @@ static size_t record_at(const uint8_t *p, size_t avail, struct mos4_jrec *r,
     r->msgid = j.has_id ? id : NULL;
     r->data = data;
     r->len = (size_t)j.dlen;
+    r->raw = p;
+    r->raw_len = c.off;
     return c.off;
+}
+
+/* An N record: the count and regime as compacted, into info (never a
+ * callback's: it stands for no message). */
+static void numbered_info(struct mos4_journal_info *info, const struct mos4_jrec *r)
+{
+    if (info == NULL)
+        return;
+    info->numbered = true;
+    info->number = r->number > info->number ? r->number : info->number;
+    info->regime = r->regime > info->regime ? r->regime : info->regime;
 }
 
 /* Format 2 from off: a bad run in the middle is skipped up to the next whole
@@ -376,6 +447,11 @@ static size_t parse_v2(const uint8_t *buf, size_t len, size_t off, mos4_journal_
     struct mos4_jrec r;
     while (off < len) {
         size_t n = record_at(buf + off, len - off, &r, id);
+        if (n > 0 && r.kind == 'N') {
+            numbered_info(info, &r);
+            end = off += n;
+            continue;
+        }
         if (n > 0) {
             cb(user, &r);
             end = off += n;
@@ -439,7 +515,8 @@ static size_t parse_v1(const uint8_t *buf, size_t len, mos4_journal_cb cb, void 
             break;
         memcpy(id, idp, idlen);
         id[idlen] = '\0';
-        struct mos4_jrec r = {.kind = kind, .msgid = has_id ? id : NULL, .data = data, .len = dlen};
+        struct mos4_jrec r = {.kind = kind, .msgid = has_id ? id : NULL, .data = data, .len = dlen,
+                              .enc = CG_MOS_UTF8}; /* format 1 was always UTF-8 */
         cb(user, &r);
         end = c.off;
     }
@@ -453,7 +530,12 @@ size_t cg__mos4_journal_parse(const uint8_t *buf, size_t len, mos4_journal_cb cb
     cg__cur_init(&c, buf, len);
     if (cg__cur_skip(&c, cg__mos4_journal_magic, MAGIC_LEN))
         return parse_v2(buf, len, c.off, cb, user, info);
-    if (cg__cur_skip(&c, magic_v2, MAGIC_LEN)) { /* migrated (format 3) */
+    if (cg__cur_skip(&c, magic_v3, MAGIC_LEN)) { /* migrated (format 4) */
+        if (info != NULL)
+            info->format3 = true;
+        return parse_v2(buf, len, c.off, cb, user, info);
+    }
+    if (cg__cur_skip(&c, magic_v2, MAGIC_LEN)) { /* migrated (format 4) */
         if (info != NULL)
             info->format2 = true;
         return parse_v2(buf, len, c.off, cb, user, info);
@@ -469,6 +551,29 @@ size_t cg__mos4_journal_parse(const uint8_t *buf, size_t len, mos4_journal_cb cb
         }
     }
     return parse_v2(buf, len, 0, cb, user, info); /* the magic line damaged: resynchronise */
+}
+
+/* A mark's data: the decimal mark, 1..2^31-1 without leading zeros (msgid.c). */
+static bool mark_data(const struct mos4_jrec *r)
+{
+    uint64_t v = 0;
+    if (r->len == 0 || r->len > 10 || r->data[0] == '0')
+        return false;
+    for (size_t i = 0; i < r->len; i++) {
+        if (r->data[i] < '0' || r->data[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(r->data[i] - '0');
+    }
+    return v <= 2147483647u;
+}
+
+bool cg__mos4_journal_record(const uint8_t *rec, size_t len, struct mos4_jrec *r,
+                             char id[4 * CG_MOS_ID_MAX + 1])
+{
+    if (rec == NULL || len == 0 || record_at(rec, len, r, id) != len)
+        return false;
+    /* only format 4 says a number; M's data is a mark */
+    return r->v4 && (r->kind == 'R' || r->kind == 'A' || (r->kind == 'M' && mark_data(r)));
 }
 
 /* ---- the fsync policy ----
@@ -630,6 +735,7 @@ static void replay_request(struct replay *rp, const struct mos4_jrec *r)
     struct cg_mos_envelope env;
     bool ok = cg_mos_envelope_parse(r->enc, (const char *)r->data, r->len, &env, NULL) == CG_OK;
     m->enc = r->enc;
+    m->jmark = (struct mos4_jmark){r->number, r->regime}; /* kept by compactions */
     uint8_t digest[CG_MOS4_DIGEST] = {0};
     if (r->has_digest)
         memcpy(digest, r->digest, CG_MOS4_DIGEST);
@@ -650,6 +756,7 @@ static void replay_answer(struct replay *rp, const struct mos4_jrec *r)
         return;
     }
     m->enc = r->enc;
+    m->jmark = (struct mos4_jmark){r->number, r->regime};
     /* format 1: no digest, a repeat is taken as the same request */
     cg__flow_replay_answer(cg__mos4_flow(rp->l), r->msgid, r->has_digest ? r->digest : NULL,
                            ref_of(m));
@@ -659,6 +766,9 @@ static void replay_answer(struct replay *rp, const struct mos4_jrec *r)
 static void replay_record(void *user, const struct mos4_jrec *r)
 {
     struct replay *rp = user;
+    if (r->kind != 'R' && r->kind != 'A')
+        return; /* a mark (M) is not a journal file's: ignored */
+    cg__mos4_journal_numbered(rp->l->peer->ep, r->number, r->regime);
     if (r->kind == 'R' && r->len == 0) /* a compacted "delivered, unanswered": its ID only */
         cg__flow_replay_delivered(cg__mos4_flow(rp->l), r->msgid, r->has_digest ? r->digest : NULL);
     else if (r->kind == 'R')
@@ -669,49 +779,86 @@ static void replay_record(void *user, const struct mos4_jrec *r)
 }
 
 static enum cg_err put(struct cg_buf *b, char kind, const char *msgid, bool has_digest,
-                       const uint8_t *digest, const void *data, size_t len)
+                       const uint8_t *digest, const void *data, size_t len,
+                       const struct mos4_jmark *mk)
 {
     struct mos4_jrec r = {.kind = kind, .msgid = msgid, .data = data, .len = len,
-                          .has_digest = has_digest};
+                          .has_digest = has_digest, .number = mk->number, .regime = mk->regime};
     if (has_digest)
         memcpy(r.digest, digest, CG_MOS4_DIGEST);
     return cg__mos4_journal_encode(b, &r);
 }
 
-/* The journal as the flow core's memory holds it: the remembered answers
- * (and the IDs of requests delivered before a restart, still unanswered),
- * then the request with the application, then, with the journal option, the
- * held ones. */
+/* The journal as the flow core's memory holds it: the count and regime (N),
+ * the remembered answers (and the IDs of requests delivered before a
+ * restart, still unanswered: their numbers are not in memory, they are
+ * written as 0), then the request with the application, then, with the
+ * journal option, the held ones; each under the number and regime it was
+ * first written with. */
 static enum cg_err image(struct mos4_lane *l, struct cg_buf *b)
 {
+    static const struct mos4_jmark none = {0, 0};
+    const struct cg_mos_endpoint *ep = l->peer->ep;
+    const struct mos4_jmark count = {cg__mos4_journal_next(ep) - 1, ep->jregime};
     CG_GUARD(cg__buf_append(b, cg__mos4_journal_magic, strlen(cg__mos4_journal_magic)));
+    CG_GUARD(put(b, 'N', NULL, false, NULL, "", 0, &count));
     const struct cg_flow *f = cg__mos4_flow(l);
     for (size_t k = 0; k < CG_FLOW_SEEN; k++) {
         const struct cg_flow_seen *s = &f->seen[(f->seen_next + k) % CG_FLOW_SEEN];
         const struct mos4_msg *a = s->answered ? cg__mos4_msg(s->answer) : NULL;
         if (s->msgid[0] != '\0' && a != NULL)
-            CG_GUARD(put(b, 'A', s->msgid, s->has_digest, s->digest, a->xml, a->len));
+            CG_GUARD(put(b, 'A', s->msgid, s->has_digest, s->digest, a->xml, a->len, &a->jmark));
         else if (s->msgid[0] != '\0' && s->restored)
-            CG_GUARD(put(b, 'R', s->msgid, s->has_digest, s->digest, "", 0));
+            CG_GUARD(put(b, 'R', s->msgid, s->has_digest, s->digest, "", 0, &none));
     }
     const struct cg_mos_request *cur = l->current;
     bool id_only = !f->cfg.journal; /* delivered, never delivered again: its ID */
     if (cur != NULL && (cur->wire != NULL || id_only))
         CG_GUARD(put(b, 'R', cur->has_msgid ? cur->msgid : NULL, true, cur->digest,
                      cur->wire != NULL ? cur->wire : (const uint8_t *)"",
-                     cur->wire != NULL ? cur->wlen : 0));
+                     cur->wire != NULL ? cur->wlen : 0, &cur->jmark));
     for (size_t i = 0; i < f->hlen && f->cfg.journal; i++) {
         const struct cg_flow_held *h = cg__flow_held_at(f, i);
         const struct mos4_msg *m = cg__mos4_msg(h->ref);
-        CG_GUARD(put(b, 'R', h->has_id ? h->msgid : NULL, true, h->digest, m->xml, m->len));
+        CG_GUARD(put(b, 'R', h->has_id ? h->msgid : NULL, true, h->digest, m->xml, m->len,
+                     &m->jmark));
     }
     return CG_OK;
+}
+
+/* A journal holding records appended from the active (or just set aside)
+ * is not memory's image: it is opened to append, never rewritten. An empty
+ * (new) one gets the magic line. */
+static bool reopen(struct mos4_lane *l)
+{
+    char path[4096];
+    journal_path(l, path, sizeof(path), "");
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    struct stat st;
+    bool ok = fd >= 0 && fstat(fd, &st) == 0;
+    if (ok && st.st_size == 0) {
+        ok = cg__write_all(fd, cg__mos4_journal_magic, MAGIC_LEN) == CG_OK;
+        st.st_size = (off_t)MAGIC_LEN;
+    }
+    if (!ok) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        jlog(l, CG_LOG_ERROR, "cannot open the journal", err);
+        errno = err;
+        return false;
+    }
+    l->jfd = fd;
+    l->jsize = (uint64_t)st.st_size;
+    return true;
 }
 
 /* Rewrites the journal from memory (sync per the fsync policy: with
  * INTERVAL the state directory's syncfs covers it). */
 static bool compact(struct mos4_lane *l)
 {
+    if (l->jreplica)
+        return l->jfd >= 0 || reopen(l);
     struct cg_buf b;
     cg__buf_init(&b, 0);
     char path[4096];
@@ -775,7 +922,16 @@ static bool replay_file(struct mos4_lane *l, const char *path, struct replay *r)
                  "checksum: dropped", len - good);
     }
     if (info.format2)
-        jlog(l, CG_LOG_INFO, "format 2 (UTF-8 only): read and rewritten as format 3", 0);
+        jlog(l, CG_LOG_INFO, "format 2 (UTF-8 only): read and rewritten as format 4 (records "
+             "numbered 0)", 0);
+    if (info.format3)
+        jlog(l, CG_LOG_INFO, "format 3 (no record numbers): read and rewritten as format 4 "
+             "(records numbered 0)", 0);
+    if (info.numbered) { /* the count as compacted: records since dropped keep their numbers used */
+        struct cg_mos_endpoint *ep = l->peer->ep;
+        cg__mos4_journal_numbered(ep, info.number, 0);
+        ep->jregime = info.regime > ep->jregime ? info.regime : ep->jregime;
+    }
     if (good < len)
         jlog(l, CG_LOG_WARN, what, 0);
     return info.skips > 0;
@@ -788,6 +944,7 @@ void cg__mos4_journal_open(struct mos4_lane *l)
     journal_path(l, damaged, sizeof(damaged), ".damaged");
     cg__mos4_state_path(l, last, sizeof(last), ".last"); /* superseded by the journal */
     struct replay r = {.l = l};
+    cg__mos4_msgid_numbered(l); /* the mark's record number, before anything is numbered */
     if (replay_file(l, path, &r) && rename(path, damaged) == 0) {
         char what[4300];
         snprintf(what, sizeof(what), "the damaged file is kept as %s", damaged);
@@ -819,13 +976,30 @@ static bool append(struct mos4_lane *l, char kind, const char *msgid, const uint
 {
     if (l->peer->ep->cfg.state_dir == NULL)
         return true; /* no journal asked for */
+    l->jlast = (struct mos4_jmark){0, 0};
     if (l->jfd < 0 && !compact(l))
         return false;
-    struct mos4_jrec r = {.kind = kind, .msgid = msgid, .data = d, .len = n, .has_digest = true};
+    struct cg_mos_endpoint *ep = l->peer->ep;
+    struct mos4_jrec r = {.kind = kind, .msgid = msgid, .data = d, .len = n, .has_digest = true,
+                          .number = cg__mos4_journal_next(ep), .regime = ep->jregime};
     memcpy(r.digest, digest, CG_MOS4_DIGEST);
     size_t wlen = 0;
+    char h[JOURNAL_H];
+    bool whole = false;
+    struct cg_buf big; /* an observer reads a large record whole: put together first */
+    cg__buf_init(&big, 0);
     errno = ERANGE;
-    enum cg_err rc = write_record(l->jfd, &r, &wlen);
+    enum cg_err rc = CG_OK;
+    if (ep->jops.appended != NULL &&
+        n > JOURNAL_H - JOURNAL_HEADER_MAX - 1 - (msgid != NULL ? strlen(msgid) : 0)) {
+        rc = cg__mos4_journal_encode(&big, &r);
+        errno = rc == CG_ENOMEM ? ENOMEM : ERANGE;
+        wlen = big.len;
+        if (rc == CG_OK)
+            rc = cg__write_all(l->jfd, big.data, wlen);
+    } else {
+        rc = write_record(l->jfd, &r, h, &wlen, &whole);
+    }
     int err = errno;
     if (rc != CG_OK) {
         /* a part may be written: cut it off, or the next record would follow garbage */
@@ -840,7 +1014,12 @@ static bool append(struct mos4_lane *l, char kind, const char *msgid, const uint
         uint64_t t0 = uv_hrtime();
         cg__mos4_state_written(l->peer->ep, l->jfd);
         cg__mos4_journal_count(l, wlen, uv_hrtime() - t0);
+        cg__mos4_journal_numbered(ep, r.number, r.regime);
+        l->jlast = (struct mos4_jmark){r.number, r.regime};
+        if (whole || big.len > 0)
+            cg__mos4_journal_tell(l, &r, whole ? (const void *)h : big.data, wlen);
     }
+    cg__buf_free(&big);
     errno = err;
     return rc == CG_OK;
 }
@@ -885,4 +1064,379 @@ void cg__mos4_journal_settle(struct mos4_lane *l)
     l->jcheck = false;
     if (check && l->jfd >= 0 && compaction_due(l))
         compact(l);
+}
+
+/* ---- numbering and the gateway pair (issue 18, docs/redundancy.md) ---- */
+
+static uint64_t *count_of(struct cg_mos_endpoint *ep)
+{
+    return ep->jcounter != NULL ? ep->jcounter : &ep->jnumber;
+}
+
+uint64_t cg__mos4_journal_next(const struct cg_mos_endpoint *ep)
+{
+    return (ep->jcounter != NULL ? *ep->jcounter : ep->jnumber) + 1;
+}
+
+void cg__mos4_journal_numbered(struct cg_mos_endpoint *ep, uint64_t number, uint64_t regime)
+{
+    uint64_t *c = count_of(ep);
+    if (number > *c)
+        *c = number;
+    if (regime > ep->jlast_regime)
+        ep->jlast_regime = regime;
+    if (regime > ep->jregime) /* a record of a regime: we follow at least that one */
+        ep->jregime = regime;
+}
+
+void cg__mos4_journal_tell(const struct mos4_lane *l, const struct mos4_jrec *r,
+                           const void *bytes, size_t len)
+{
+    const struct cg_mos_endpoint *ep = l->peer->ep;
+    if (ep->jops.appended != NULL)
+        ep->jops.appended(ep->juser, l->peer->id, cg__mos4_ch_bit(l->ch), r->number, r->regime,
+                          bytes, len);
+}
+
+enum cg_err cg_mos_endpoint_set_journal_ops(struct cg_mos_endpoint *ep,
+                                            const struct cg_mos_journal_ops *ops, void *user)
+{
+    CG_CHECK(ep != NULL, CG_EINVAL);
+    ep->jops = ops != NULL ? *ops : (struct cg_mos_journal_ops){0};
+    ep->juser = user;
+    return CG_OK;
+}
+
+void cg_mos_endpoint_journal_position(const struct cg_mos_endpoint *ep, uint64_t *last_number,
+                                      uint64_t *regime)
+{
+    if (last_number != NULL)
+        *last_number = ep != NULL ? cg__mos4_journal_next(ep) - 1 : 0;
+    if (regime != NULL)
+        *regime = ep != NULL ? ep->jregime : 0;
+}
+
+enum cg_err cg_mos_endpoint_set_journal_counter(struct cg_mos_endpoint *ep, uint64_t *counter)
+{
+    CG_CHECK(ep != NULL, CG_EINVAL);
+    uint64_t now = *count_of(ep);
+    if (counter != NULL && *counter < now)
+        *counter = now;
+    if (counter == NULL)
+        ep->jnumber = now; /* on from the shared count */
+    ep->jcounter = counter;
+    return CG_OK;
+}
+
+enum cg_err cg_mos_endpoint_set_journal_regime(struct cg_mos_endpoint *ep, uint64_t regime)
+{
+    CG_CHECK(ep != NULL && regime <= JOURNAL_NUMBER_MAX, CG_EINVAL);
+    CG_CHECK(regime >= ep->jregime, CG_ERANGE);
+    ep->jregime = regime;
+    return CG_OK;
+}
+
+static enum cg_err refuse(enum cg_err rc, char *why, size_t whysz, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static enum cg_err refuse(enum cg_err rc, char *why, size_t whysz, const char *fmt, ...)
+{
+    if (why != NULL && whysz > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, whysz, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+/* The IN lane of peer_id on ch whose journal a replicated record goes to. */
+static enum cg_err journal_lane(struct cg_mos_endpoint *ep, const char *peer_id,
+                                enum cg_mos_channel ch, struct mos4_lane **out, char *why,
+                                size_t whysz)
+{
+    if (ep->cfg.state_dir == NULL)
+        return refuse(CG_ESTATE, why, whysz, "the endpoint has no state directory");
+    struct mos4_peer *p = cg__mos4_peer(ep, peer_id);
+    if (p == NULL)
+        return refuse(CG_ENOTFOUND, why, whysz, "no peer %s", peer_id);
+    int c = cg__mos4_ch_index(ch);
+    if (c < 0 || (p->channels & cg__mos4_ch_bit(c)) == 0)
+        return refuse(CG_EINVAL, why, whysz, "peer %s has no such channel", peer_id);
+    *out = &p->lanes[c][CG_MOS_IN];
+    return CG_OK;
+}
+
+/* The active's record bytes to l's journal, whole or not at all. */
+static bool append_replica(struct mos4_lane *l, const uint8_t *rec, size_t len)
+{
+    l->jreplica = true; /* memory no longer holds the file's image: never compacted from it */
+    if (l->jfd < 0 && !reopen(l))
+        return false;
+    errno = 0;
+    if (cg__write_all(l->jfd, rec, len) != CG_OK) {
+        int err = errno;
+        if (ftruncate(l->jfd, (off_t)l->jsize) != 0)
+            cg__mos4_journal_close(l);
+        jlog(l, CG_LOG_ERROR, "cannot append a replicated record", err);
+        errno = err;
+        return false;
+    }
+    l->jsize += len;
+    uint64_t t0 = uv_hrtime();
+    cg__mos4_state_written(l->peer->ep, l->jfd);
+    cg__mos4_journal_count(l, len, uv_hrtime() - t0);
+    return true;
+}
+
+/* What the standby's journal takes (cg_mos_endpoint_journal_append). */
+static enum cg_err replica_fits(const struct cg_mos_endpoint *ep, const struct mos4_jrec *r,
+                                char *why, size_t whysz)
+{
+    uint64_t last = cg__mos4_journal_next(ep) - 1;
+    if (r->regime > ep->jregime)
+        return refuse(CG_ESTATE, why, whysz, "record %" PRIu64 " is of regime %" PRIu64
+                      ", newer than the regime this journal follows (%" PRIu64 ")",
+                      r->number, r->regime, ep->jregime);
+    if (r->regime < ep->jlast_regime)
+        return refuse(CG_ESTATE, why, whysz, "record %" PRIu64 " is of regime %" PRIu64
+                      ", older than the last record's (%" PRIu64 ")", r->number, r->regime,
+                      ep->jlast_regime);
+    if (r->number == 0 ? last != 0 : r->number <= last)
+        return refuse(CG_ERANGE, why, whysz, "record %" PRIu64 " is not after the last one "
+                      "(%" PRIu64 ")", r->number, last);
+    return CG_OK;
+}
+
+enum cg_err cg_mos_endpoint_journal_append(struct cg_mos_endpoint *ep, const char *peer_id,
+                                           enum cg_mos_channel ch, const uint8_t *rec, size_t len,
+                                           char *why, size_t whysz)
+{
+    if (why != NULL && whysz > 0)
+        why[0] = '\0';
+    if (ep == NULL || peer_id == NULL || (rec == NULL && len > 0))
+        return refuse(CG_EINVAL, why, whysz, "no endpoint, peer or record");
+    struct mos4_lane *l = NULL;
+    CG_GUARD(journal_lane(ep, peer_id, ch, &l, why, whysz));
+    struct mos4_jrec r;
+    char id[4 * CG_MOS_ID_MAX + 1];
+    if (!cg__mos4_journal_record(rec, len, &r, id))
+        return refuse(CG_EPROTO, why, whysz, "not one whole format-4 record (R, A or M) with a "
+                      "good checksum (%zu bytes)", len);
+    CG_GUARD(replica_fits(ep, &r, why, whysz));
+    bool ok = r.kind == 'M' ? cg__mos4_msgid_replicated(l, &r) : append_replica(l, rec, len);
+    if (!ok)
+        return refuse(CG_EIO, why, whysz, "record %" PRIu64 " could not be stored: %s", r.number,
+                      strerror(errno != 0 ? errno : EIO));
+    cg__mos4_journal_numbered(ep, r.number, r.regime);
+    if (r.kind != 'M')
+        l->jlast = (struct mos4_jmark){r.number, r.regime};
+    return CG_OK;
+}
+
+/* "20261207T081530.123Z" (UTC, milliseconds). */
+static void utc_stamp(char *out, size_t sz)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, sz, "%Y%m%dT%H%M%S", &tm);
+    snprintf(out + n, sz - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+/* l's journal renamed beside (never over another), a new one started:
+ * the magic line and N (count 0, regime); its peer-channel's messageID mark
+ * kept without its number. */
+static bool aside_lane(struct mos4_lane *l, const char *stamp, uint64_t old, uint64_t regime)
+{
+    char path[4096], aside[4300];
+    journal_path(l, path, sizeof(path), "");
+    cg__mos4_journal_close(l);
+    cg__mos4_msgid_unnumber(l); /* the mark stays (M-11), its number was the old regime's */
+    for (unsigned k = 0; access(path, F_OK) == 0; k++) {
+        char again[16] = "";
+        if (k > 0)
+            snprintf(again, sizeof(again), "-%u", k);
+        snprintf(aside, sizeof(aside), "%s.aside-%s-r%" PRIu64 "%s", path, stamp, old, again);
+        if (link(path, aside) == 0) { /* link: fails where a file is, rename would replace it */
+            unlink(path);
+            char what[4400];
+            snprintf(what, sizeof(what), "another regime follows: set aside as %s", aside);
+            jlog(l, CG_LOG_WARN, what, 0);
+            break;
+        }
+        if (errno != EEXIST || k >= 100) {
+            jlog(l, CG_LOG_ERROR, "cannot set the journal aside", errno);
+            return false;
+        }
+    }
+    struct cg_buf b;
+    cg__buf_init(&b, 0);
+    const struct mos4_jmark start = {0, regime};
+    enum cg_err rc = cg__buf_append(&b, cg__mos4_journal_magic, MAGIC_LEN);
+    if (rc == CG_OK)
+        rc = put(&b, 'N', NULL, false, NULL, "", 0, &start);
+    if (rc == CG_OK)
+        rc = cg__file_replace(path, b.data, b.len, 0600, CG_FILE_SYNC);
+    cg__buf_free(&b);
+    l->jreplica = true; /* memory is the old regime's: the new file is not its image */
+    l->jlast = (struct mos4_jmark){0, 0};
+    l->jsize_compact = l->jlargest = 0;
+    if (rc != CG_OK || !reopen(l)) {
+        jlog(l, CG_LOG_ERROR, "cannot start a journal for the new regime", errno);
+        return false;
+    }
+    return true;
+}
+
+enum cg_err cg_mos_endpoint_journal_set_aside(struct cg_mos_endpoint *ep, uint64_t regime)
+{
+    CG_CHECK(ep != NULL && regime <= JOURNAL_NUMBER_MAX, CG_EINVAL);
+    CG_CHECK(ep->cfg.state_dir != NULL, CG_ESTATE);
+    CG_CHECK(regime >= ep->jregime, CG_ERANGE);
+    char stamp[48];
+    utc_stamp(stamp, sizeof(stamp));
+    uint64_t old = ep->jregime;
+    *count_of(ep) = 0; /* the new regime's numbers are its active's */
+    ep->jlast_regime = 0;
+    ep->jregime = regime;
+    bool ok = true;
+    for (size_t i = 0; i < ep->npeers; i++)
+        for (int c = 0; c < CG_MOS4_NCH; c++)
+            if ((ep->peers[i]->channels & cg__mos4_ch_bit(c)) != 0)
+                ok = aside_lane(&ep->peers[i]->lanes[c][CG_MOS_IN], stamp, old, regime) && ok;
+    return ok ? CG_OK : CG_EIO;
+}
+
+/* ---- reading from a number on (a resync) ---- */
+
+struct jitem {
+    uint64_t number, regime;
+    size_t order; /* as found: equal numbers (0) keep the files' order */
+    const char *peer;
+    enum cg_mos_channel ch;
+    const uint8_t *rec;
+    size_t len;
+};
+
+struct jread {
+    struct jitem *items;
+    size_t n, cap;
+    uint8_t **bufs; /* what the items point into */
+    size_t nbufs, capbufs;
+    uint64_t from;
+    const char *peer;
+    enum cg_mos_channel ch;
+    bool nomem;
+};
+
+/* p with room for n + 1 elements of size (doubled as needed), or NULL (p
+ * unchanged, still valid). */
+static void *room(void *p, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return p;
+    size_t c = *cap != 0 ? 2 * *cap : 64;
+    void *q = c <= SIZE_MAX / size ? realloc(p, c * size) : NULL;
+    if (q != NULL)
+        *cap = c;
+    return q;
+}
+
+static bool wanted(const struct jread *j, uint64_t number)
+{
+    return number >= j->from && (number > 0 || j->from == 0);
+}
+
+static void add_item(struct jread *j, uint64_t number, uint64_t regime, const uint8_t *rec,
+                     size_t len)
+{
+    if (!wanted(j, number))
+        return;
+    struct jitem *items = room(j->items, &j->cap, j->n, sizeof(*j->items));
+    if (items == NULL) {
+        j->nomem = true;
+        return;
+    }
+    j->items = items;
+    j->items[j->n] = (struct jitem){.number = number, .regime = regime, .order = j->n,
+                                    .peer = j->peer, .ch = j->ch, .rec = rec, .len = len};
+    j->n++;
+}
+
+static void read_record(void *user, const struct mos4_jrec *r)
+{
+    if (r->kind == 'R' || r->kind == 'A')
+        add_item(user, r->number, r->regime, r->raw, r->raw_len);
+}
+
+static bool keep_buf(struct jread *j, uint8_t *b)
+{
+    uint8_t **bufs = room(j->bufs, &j->capbufs, j->nbufs, sizeof(*j->bufs));
+    if (bufs == NULL) {
+        free(b);
+        j->nomem = true;
+        return false;
+    }
+    j->bufs = bufs;
+    j->bufs[j->nbufs++] = b;
+    return true;
+}
+
+/* l's journal file and its peer-channel's mark into j. */
+static enum cg_err read_lane(struct jread *j, struct mos4_lane *l)
+{
+    char path[4096];
+    journal_path(l, path, sizeof(path), "");
+    j->peer = l->peer->id;
+    j->ch = cg__mos4_ch_bit(l->ch);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    errno = 0;
+    if (cg__read_file(path, (size_t)4 * JOURNAL_MAX_RECORD, &data, &len) != CG_OK) {
+        CG_CHECK(errno == ENOENT, CG_EIO);
+    } else if (keep_buf(j, data)) {
+        cg__mos4_journal_parse(data, len, read_record, j, NULL);
+    }
+    struct cg_buf m;
+    cg__buf_init(&m, 0);
+    uint64_t number = 0, regime = 0;
+    if (cg__mos4_msgid_record(l, &m, &number, &regime) && keep_buf(j, m.data))
+        add_item(j, number, regime, m.data, m.len);
+    else
+        cg__buf_free(&m);
+    return j->nomem ? CG_ENOMEM : CG_OK;
+}
+
+static int by_number(const void *a, const void *b)
+{
+    const struct jitem *x = a, *y = b;
+    if (x->number != y->number)
+        return x->number < y->number ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+enum cg_err cg_mos_endpoint_journal_read(struct cg_mos_endpoint *ep, uint64_t from,
+                                         cg_mos_journal_read_cb cb, void *user)
+{
+    CG_CHECK(ep != NULL && cb != NULL, CG_EINVAL);
+    CG_CHECK(ep->cfg.state_dir != NULL, CG_ESTATE);
+    struct jread j = {.from = from};
+    enum cg_err rc = CG_OK;
+    for (size_t i = 0; i < ep->npeers && rc == CG_OK; i++)
+        for (int c = 0; c < CG_MOS4_NCH && rc == CG_OK; c++)
+            if ((ep->peers[i]->channels & cg__mos4_ch_bit(c)) != 0)
+                rc = read_lane(&j, &ep->peers[i]->lanes[c][CG_MOS_IN]);
+    if (rc == CG_OK) {
+        if (j.n > 1)
+            qsort(j.items, j.n, sizeof(*j.items), by_number);
+        for (size_t i = 0; i < j.n; i++)
+            cb(user, j.items[i].peer, j.items[i].ch, j.items[i].number, j.items[i].regime,
+               j.items[i].rec, j.items[i].len);
+    }
+    for (size_t i = 0; i < j.nbufs; i++)
+        free(j.bufs[i]);
+    free(j.bufs);
+    free(j.items);
+    return rc;
 }

@@ -87,6 +87,13 @@ struct mos4_pending {
     void *user;
 };
 
+/* A journal record's place (journal.c, format 4): its number (0: none, a
+ * record from before format 4) and its regime (the epoch of the active of a
+ * gateway pair that wrote it; 0 outside a pair). */
+struct mos4_jmark {
+    uint64_t number, regime;
+};
+
 /* A message the flow core names by ref (its address): a request received
  * (fresh: the bytes are the receive buffer's until the core KEEPs it, then a
  * copy), a request replayed from the journal, or an answer (wire bytes). */
@@ -98,6 +105,7 @@ struct mos4_msg {
     const struct cg_mos_envelope *env; /* while the event that brought it runs; else NULL */
     bool kept;       /* the core needs it (KEEP, or replayed, or an answer) until RELEASE */
     unsigned busy;   /* code using it now: a RELEASE then frees it when that code is done */
+    struct mos4_jmark jmark; /* the journal record that holds it (a compaction keeps its place) */
 };
 
 /* backoff.c: when a lane dials again */
@@ -196,6 +204,9 @@ struct mos4_lane {
     size_t nvwait, vwait_bytes;
     uint64_t jlargest;             /* the largest record since the last compaction */
     unsigned compactions;          /* rewrites so far (for tests) */
+    struct mos4_jmark jlast;       /* the record just appended (flow.c stamps its message) */
+    bool jreplica; /* records appended from the active (cg_mos_endpoint_journal_append) or set
+                      aside: memory is not the file's image, so nothing compacts it */
     struct cg_journal_stats jstats; /* records appended, fdatasync times (cg_mos_peer_stats) */
 };
 
@@ -235,6 +246,7 @@ struct cg_mos_request {
     uint8_t *wire; /* the request (UTF-8), kept for journal compaction */
     size_t wlen;
     uint8_t digest[CG_MOS4_DIGEST];
+    struct mos4_jmark jmark; /* its journal record (a compaction keeps its place) */
 };
 
 struct cg_mos_endpoint {
@@ -255,6 +267,13 @@ struct cg_mos_endpoint {
     bool sync_timer_on, dirty;
     uint64_t dirty_since_ms;   /* the first write not yet synced */
     int state_fd; /* the state directory, for syncfs; -1 if none */
+    /* journal numbering and replication (journal.c, cg_mos_endpoint_set_journal_ops) */
+    struct cg_mos_journal_ops jops;
+    void *juser;
+    uint64_t jnumber;   /* the last record number given or read (own count) */
+    uint64_t *jcounter; /* a count shared with other endpoints (NULL: jnumber) */
+    uint64_t jregime;   /* the regime records appended here carry (and a standby follows) */
+    uint64_t jlast_regime; /* the greatest regime of a record given or read */
 };
 
 /* endpoint.c: the upgrade request's query (M-02), percent-decoded */
@@ -343,11 +362,18 @@ struct mos4_jrec {
                                * written: always cg__mos4_enc_of(data) */
     bool has_digest;    /* false only in format-1 records */
     uint8_t digest[CG_MOS4_DIGEST]; /* the request's (for 'A': the request it answers) */
+    uint64_t number, regime; /* format 4 (0 0 as read from older formats) */
+    bool v4;            /* as read: in format 4 */
+    const uint8_t *raw; /* as read: the whole record (header to its final "\n") */
+    size_t raw_len;
 };
 typedef void (*mos4_journal_cb)(void *user, const struct mos4_jrec *r);
 struct mos4_journal_info {
     bool old_format; /* format 1 (no magic line, no checksums): migrated */
-    bool format2;    /* format 2 (no encodings: UTF-8): migrated to 3 */
+    bool format2;    /* format 2 (no encodings: UTF-8): migrated to 4 */
+    bool format3;    /* format 3 (no numbers): migrated to 4 */
+    bool numbered;   /* an N record was read: the two below are set */
+    uint64_t number, regime; /* the greatest of the N records (the count when compacted) */
     unsigned skips;  /* damaged runs skipped between whole records */
     size_t skipped;  /* their bytes */
     void (*on_skip)(void *user, size_t off, size_t len); /* optional, per run */
@@ -371,6 +397,24 @@ bool cg__mos4_journal_answer(struct mos4_lane *l, const char *msgid,
                              const uint8_t digest[CG_MOS4_DIGEST], const void *wire, size_t len);
 void cg__mos4_journal_close(struct mos4_lane *l);
 void cg__mos4_journal_settle(struct mos4_lane *l); /* compacts if due (after an event) */
+/* Record kinds beside R and A (format 4): 'N' (in a journal file only, right
+ * after the magic line of a compacted one: the endpoint's count and regime
+ * then, no ID, no data; never given to a parse callback, read into
+ * mos4_journal_info) and 'M' (a messageID mark, msgid.c: no ID, the mark in
+ * decimal as data; replicated, never in a journal file). */
+/* Reads exactly one whole format-4 record of kind R, A or M in rec (len
+ * bytes, nothing after it), checksum included; false otherwise. id: room for
+ * its ID (r->msgid points there). */
+bool cg__mos4_journal_record(const uint8_t *rec, size_t len, struct mos4_jrec *r,
+                             char id[4 * CG_MOS_ID_MAX + 1]);
+/* Numbering (format 4): the number the next record gets (the count + 1), and
+ * a number given or read (the count moves up to it; regime likewise). */
+uint64_t cg__mos4_journal_next(const struct cg_mos_endpoint *ep);
+void cg__mos4_journal_numbered(struct cg_mos_endpoint *ep, uint64_t number, uint64_t regime);
+/* The observer (cg_mos_endpoint_set_journal_ops) hears of r, written as
+ * bytes (len): l's peer and channel. */
+void cg__mos4_journal_tell(const struct mos4_lane *l, const struct mos4_jrec *r,
+                           const void *bytes, size_t len);
 void cg__mos4_state_written(struct cg_mos_endpoint *ep, int fd); /* per the fsync policy */
 void cg__mos4_sync_start(struct cg_mos_endpoint *ep);
 void cg__mos4_sync_stop(struct cg_mos_endpoint *ep);
@@ -387,6 +431,20 @@ uint32_t cg__mos4_msgid_start(const struct mos4_lane *l);
 /* Persists that IDs below mark may have been used (the core's RESERVE_IDS);
  * logged when it cannot. */
 void cg__mos4_msgid_reserve(const struct mos4_lane *l, uint32_t mark);
+/* Format 4: the mark file also holds its record's number and regime
+ * ("<mark> <number> <regime>\n"; older files: the mark alone). A reserve
+ * is a numbered 'M' record for the journal's observer. */
+/* The mark file's number and regime into the endpoint's count (at open). */
+void cg__mos4_msgid_numbered(const struct mos4_lane *l);
+/* Stores a mark replicated from the active, as its record r says. */
+bool cg__mos4_msgid_replicated(const struct mos4_lane *l, const struct mos4_jrec *r);
+/* Keeps the mark, drops its record's number and regime (a set-aside: they
+ * were the old regime's). */
+void cg__mos4_msgid_unnumber(const struct mos4_lane *l);
+/* The stored mark as its record (for reading from a number on): false
+ * without a numbered one. */
+bool cg__mos4_msgid_record(const struct mos4_lane *l, struct cg_buf *out, uint64_t *number,
+                           uint64_t *regime);
 #define CG_MOS4_MSGID_BLOCK 256u
 /* flow.c: the next messageID of l's channel, outside the queue (its block
  * reserved first, M-11). */

@@ -262,7 +262,7 @@ static void test_journal_keeps_encoding(void **state)
     cg__buf_init(&b, 0);
     assert_int_equal(cg__buf_append(&b, cg__mos4_journal_magic, strlen(cg__mos4_journal_magic)),
                      CG_OK);
-    assert_memory_equal(cg__mos4_journal_magic, "castgate-journal 3\n", 19);
+    assert_memory_equal(cg__mos4_journal_magic, "castgate-journal 4\n", 19);
     struct mos4_jrec r = {.kind = 'R', .msgid = "7", .data = u, .len = n, .enc = CG_MOS_UCS2BE,
                           .has_digest = true};
     assert_int_equal(cg__mos4_journal_encode(&b, &r), CG_OK);
@@ -356,11 +356,11 @@ static void test_journal_format2_migrated(void **state)
     cg__mos4_digest(e8, un, d8);
     assert_memory_equal(h8->digest, d8, CG_MOS4_DIGEST); /* its UCS-2BE repeat matches */
     cg_mos_free(e8);
-    /* rewritten as format 3, the same records */
+    /* rewritten as format 4 (issue 18), the same records */
     uint8_t *now = NULL;
     size_t nlen = 0;
     assert_int_equal(cg__read_file(path, 1u << 20, &now, &nlen), CG_OK);
-    assert_memory_equal(now, "castgate-journal 3\n", 19);
+    assert_memory_equal(now, "castgate-journal 4\n", 19);
     struct recs d = {0};
     struct mos4_journal_info again = {0};
     assert_int_equal(cg__mos4_journal_parse(now, nlen, collect, &d, &again), nlen);
