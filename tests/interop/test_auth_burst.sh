@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A burst of authenticated upgrades with the same credentials (M-05): 2,000
+# A burst of authenticated upgrades with the same credentials (M-05): 1,000
 # wss connections to castgate serve --credentials, 64 at a time (what
 # bench/scale.sh does with 10,000; a device reconnecting all its lanes after
 # a network blip), all with one user's Basic header, must all open. While the
@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 need_node
 
-N=2000 C=64
+N=1000 C=64
 PORT=$(free_port); P=$T/pki
 make_pki "$P" "$(free_port)"
 mkdir -m 700 "$T/creds"
