@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -112,6 +113,9 @@ static volatile sig_atomic_t stop_flag;
 /* counters */
 static unsigned long started, completed, failed, open_now, closed_unexpectedly;
 static unsigned long window_done;
+/* Upgrades (or requests) answered with a refusal, by status: a 503 from a
+ * server shedding load is a different failure from a crash or a reset. */
+static unsigned long refused_by_status[600];
 static struct lat lat;
 static uint64_t win_start, win_end; /* ns; 0: not set yet */
 static struct conn **open_list; /* open WebSocket connections (hold, echo); NULL: gone */
@@ -352,6 +356,63 @@ static void consume(struct conn *c, size_t n)
 
 static bool process_frames(struct conn *c);
 
+/* The value of header name (with its ':', any case) in the head, or "". */
+static void head_value(const uint8_t *p, size_t head, const char *name, char *out, size_t outsz)
+{
+    size_t nl = strlen(name);
+    out[0] = '\0';
+    for (size_t i = 0; i + 2 + nl <= head; i++) {
+        if (p[i] != '\r' || p[i + 1] != '\n' || strncasecmp((const char *)p + i + 2, name, nl) != 0)
+            continue;
+        size_t v = i + 2 + nl, k = 0;
+        while (v < head && p[v] == ' ')
+            v++;
+        while (v < head && p[v] != '\r' && k + 1 < outsz && p[v] >= 0x20 && p[v] < 0x7f)
+            out[k++] = (char)p[v++];
+        out[k] = '\0';
+        return;
+    }
+}
+
+/* The status of a complete response head in c->in (0: none yet), and a
+ * description for a refusal: "upgrade answered 503 (Retry-After: 1):
+ * <first line of the body>". */
+static int response_status(const struct conn *c, char *why, size_t whysz)
+{
+    const uint8_t *end = find_head_end(c->in, c->in_len);
+    int status = 0;
+    if (end == NULL || sscanf((const char *)c->in, "HTTP/1.%*c %d", &status) != 1)
+        return 0;
+    size_t head = (size_t)(end - c->in);
+    char retry[32], body[96];
+    head_value(c->in, head, "Retry-After:", retry, sizeof(retry));
+    size_t k = 0;
+    for (const uint8_t *b = end; b < c->in + c->in_len && *b != '\n' && k + 1 < sizeof(body); b++)
+        body[k++] = *b >= 0x20 && *b < 0x7f ? (char)*b : '?';
+    body[k] = '\0';
+    snprintf(why, whysz, "%s answered %d%s%s%s%s%s", o.what == W_HTTP ? "request" : "upgrade",
+             status, retry[0] ? " (Retry-After: " : "", retry, retry[0] ? ")" : "",
+             body[0] ? ": " : "", body);
+    return status;
+}
+
+/* A refusal: counted by status, then the connection fails with why. */
+static void conn_refused(struct conn *c, int status, const char *why)
+{
+    if (status > 0 && status < 600)
+        refused_by_status[status]++;
+    conn_fail(c, why);
+}
+
+static void print_refused(void)
+{
+    printf("\"refused_by_status\":{");
+    for (int s = 0, n = 0; s < 600; s++)
+        if (refused_by_status[s] > 0)
+            printf("%s\"%d\":%lu", n++ ? "," : "", s, refused_by_status[s]);
+    printf("},");
+}
+
 /* The HTTP answer: 200 + body for http, 101 for ws. false: c is gone. */
 static bool process_response(struct conn *c)
 {
@@ -370,16 +431,16 @@ static bool process_response(struct conn *c)
         if (c->in_len < head + body)
             return true;
         if (status != 200) {
-            conn_fail(c, "HTTP status not 200");
+            char why[200];
+            conn_refused(c, response_status(c, why, sizeof(why)), why);
             return false;
         }
         handshake_done(c, true);
         return false;
     }
     if (status != 101) {
-        char why[64];
-        snprintf(why, sizeof(why), "upgrade answered %d", status);
-        conn_fail(c, why);
+        char why[200];
+        conn_refused(c, response_status(c, why, sizeof(why)), why);
         return false;
     }
     consume(c, head);
@@ -478,7 +539,14 @@ static bool read_in(struct conn *c)
             handshake_done(c, true); /* both FINs seen: RST only drops TIME_WAIT */
             return false;
         }
-        conn_fail(c, e == SSL_ERROR_ZERO_RETURN ? "server closed" : "read");
+        /* A refusal and the close often come in one read: report the
+         * refusal (its status, Retry-After and reason), not the close. */
+        char why[200];
+        int status = c->st == C_RESP ? response_status(c, why, sizeof(why)) : 0;
+        if (status != 0 && status != 101 && status != 200)
+            conn_refused(c, status, why);
+        else
+            conn_fail(c, e == SSL_ERROR_ZERO_RETURN ? "server closed" : "read");
         return false;
     }
 }
@@ -829,6 +897,7 @@ int main(int argc, char **argv)
         double rate = (double)window_done / o.seconds;
         printf("\"seconds\":%.2f,\"conns\":%lu,\"conns_per_s\":%.1f,\"failed\":%lu,", o.seconds,
                window_done, rate, failed);
+        print_refused();
         print_cpu(o.seconds, "conns", rate);
         print_latency();
         printf("\"ok\":%s}\n", window_done > 0 && failed == 0 ? "true" : "false");
@@ -861,9 +930,11 @@ int main(int argc, char **argv)
         long rss2[MAX_PIDS], delta = 0;
         printf("{\"mode\":\"hold\",\"tls\":\"%s\",\"conns_wanted\":%d,\"conns_open\":%lu,"
                "\"conns_still_open\":%lu,\"failed\":%lu,\"closed_while_held\":%lu,"
-               "\"open_s\":%.2f,\"open_server_cpu_s\":%.2f,\"rss_kb_before\":[",
+               "\"open_s\":%.2f,\"open_server_cpu_s\":%.2f,",
                o.tls_version == 12 ? "1.2" : o.tls_version == 13 ? "1.3" : "any", o.conns,
                opened, open_now, failed, closed_unexpectedly, open_s, open_cpu);
+        print_refused();
+        printf("\"rss_kb_before\":[");
         for (int i = 0; i < o.npids; i++)
             printf("%s%ld", i ? "," : "", rss0[i]);
         printf("],\"rss_kb_open\":[");

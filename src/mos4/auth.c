@@ -625,22 +625,30 @@ size_t cg__auth_cache_count(const struct cg_auth *a)
 /* ---- one check: parsed on the loop, hashed (maybe on the pool), finished on the loop ---- */
 
 /* Who waits for a job's verdict: the check that started it, and checks of
- * the very same header value that came while it ran (a peer opening its
- * lanes at once), each counted for its own address. */
-#define CG_AUTH_WAITERS 8
+ * the very same header value that came while it ran (a device reconnecting
+ * all its lanes at once), each counted for its own address. A waiter costs
+ * no hash, so their number is not what max_inflight bounds: every deferred
+ * upgrade is a connection the server's own limit already counts. The array
+ * grows (doubling) up to CG_AUTH_WAITERS_MAX, a bound on memory only
+ * (4096 x ~90 bytes); past it the next check starts its own job (or gets
+ * 503 when max_inflight are running). It was 8 fixed: the 17th upgrade of a
+ * burst before the first verdict got 503 (scale benchmark, 2026-12-07). */
+#define CG_AUTH_WAITERS_FIRST 4
+#define CG_AUTH_WAITERS_MAX 4096
 
 struct cg_auth_waiter {
     cg__auth_done_fn done; /* NULL: a synchronous check */
     void *done_user;
     char addr[CG_AUTH_ADDR_MAX];
+    enum cg_err rc; /* its verdict (job_finish) */
 };
 
 struct cg_auth_job {
     struct cg_bgjob bg; /* first: the pool hands this back */
     struct cg_auth *a; /* NULL once cg__auth_free came first */
     struct cg_auth_job *prev, *next;
-    struct cg_auth_waiter w[CG_AUTH_WAITERS];
-    unsigned nw;
+    struct cg_auth_waiter *w; /* cap of them, nw used */
+    unsigned nw, cap;
     unsigned generation; /* of the users the hash was taken from */
     bool known;          /* the user is in the file (else the dummy hash) */
     enum cg_err result;  /* of the hash: CG_OK, CG_EAUTH, CG_EINTERNAL */
@@ -657,6 +665,7 @@ static void job_free(struct cg_auth_job *j)
         return;
     if (j->password != NULL)
         cg__wipe_free(j->password, strlen(j->password));
+    free(j->w);
     cg__wipe_free(j, sizeof(*j));
 }
 
@@ -669,6 +678,35 @@ static const char *parse_reason(enum cg_err rc)
     }
 }
 
+/* Room for one more waiter on j; false at CG_AUTH_WAITERS_MAX or without
+ * memory. */
+static bool waiter_room(struct cg_auth_job *j)
+{
+    if (j->nw < j->cap)
+        return true;
+    unsigned cap = j->cap == 0 ? CG_AUTH_WAITERS_FIRST : j->cap * 2;
+    if (cap > CG_AUTH_WAITERS_MAX)
+        return false;
+    struct cg_auth_waiter *w = realloc(j->w, cap * sizeof(*w));
+    if (w == NULL)
+        return false;
+    j->w = w;
+    j->cap = cap;
+    return true;
+}
+
+/* Appends a waiter (room checked) and returns it. */
+static struct cg_auth_waiter *waiter_add(struct cg_auth_job *j, const char *addr,
+                                         cg__auth_done_fn done, void *done_user)
+{
+    struct cg_auth_waiter *w = &j->w[j->nw++];
+    memset(w, 0, sizeof(*w));
+    w->done = done;
+    w->done_user = done_user;
+    snprintf(w->addr, sizeof(w->addr), "%s", addr);
+    return w;
+}
+
 /* Parses the header into a job that holds everything the hash needs (so the
  * pool thread never touches a). CG_EAUTH: malformed (logged). */
 static enum cg_err job_new(struct cg_auth *a, const char *authorization, const char *addr,
@@ -679,7 +717,7 @@ static enum cg_err job_new(struct cg_auth *a, const char *authorization, const c
     struct cg_auth_basic b;
     uint8_t *buf = malloc(bufsz);
     struct cg_auth_job *j = calloc(1, sizeof(*j));
-    CG_ENSURE(buf != NULL && j != NULL, CG_ENOMEM);
+    CG_ENSURE(buf != NULL && j != NULL && waiter_room(j), CG_ENOMEM);
     rc = cg__auth_parse_basic(authorization, strlen(authorization), buf, bufsz - 1, &b);
     if (rc != CG_OK) {
         cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %s", addr, parse_reason(rc));
@@ -689,8 +727,7 @@ static enum cg_err job_new(struct cg_auth *a, const char *authorization, const c
     j->a = a;
     j->known = u != NULL;
     j->generation = a->generation;
-    snprintf(j->w[0].addr, sizeof(j->w[0].addr), "%s", addr);
-    j->nw = 1;
+    waiter_add(j, addr, NULL, NULL); /* the caller sets done */
     memcpy(j->user, b.user, b.user_len); /* no NUL inside: no control characters */
     snprintf(j->setting, sizeof(j->setting), "%s", u != NULL ? u->hash : dummy_hash);
     j->password = cg__strndup(b.password, b.password_len);
@@ -734,15 +771,15 @@ static enum cg_err waiter_verdict(struct cg_auth *a, const struct cg_auth_job *j
     return CG_OK;
 }
 
-/* The verdict for every waiter (rc[i]), remembered once on success. */
-static void job_finish(struct cg_auth *a, struct cg_auth_job *j, enum cg_err *rc)
+/* The verdict for every waiter (w[i].rc), remembered once on success. */
+static void job_finish(struct cg_auth *a, struct cg_auth_job *j)
 {
     char esc[LOG_USER_MAX];
     uint64_t now = a->clock(a->clock_user);
     cg__log_escape(esc, sizeof(esc), j->user, strlen(j->user));
     for (unsigned i = 0; i < j->nw; i++)
-        rc[i] = waiter_verdict(a, j, j->w[i].addr, esc, now);
-    if (j->nw > 0 && rc[0] == CG_OK)
+        j->w[i].rc = waiter_verdict(a, j, j->w[i].addr, esc, now);
+    if (j->nw > 0 && j->w[0].rc == CG_OK)
         cache_put(a, j->mac, j->user, now);
 }
 
@@ -780,10 +817,9 @@ static void on_work_done(struct cg_bgjob *b, enum cg_err status)
     if (j->next != NULL)
         j->next->prev = j->prev;
     a->inflight--;
-    enum cg_err rc[CG_AUTH_WAITERS];
-    job_finish(a, j, rc);
+    job_finish(a, j);
     for (unsigned i = 0; i < j->nw; i++) /* each may free a: not used after */
-        j->w[i].done(j->w[i].done_user, rc[i], rc[i] == CG_OK ? j->user : NULL);
+        j->w[i].done(j->w[i].done_user, j->w[i].rc, j->w[i].rc == CG_OK ? j->user : NULL);
     job_free(j);
 }
 
@@ -798,17 +834,15 @@ static enum cg_err job_queue(struct cg_auth *a, struct cg_auth_job *j)
     return CG_OK;
 }
 
-/* A check of the same header value already hashing, with room to wait on it. */
+/* A check of the same header value already hashing, with room to wait on
+ * it: no second hash and no 503, however many come (a burst of lanes). */
 static bool join_same(struct cg_auth *a, const uint8_t *mac, const char *addr,
                       cg__auth_done_fn done, void *done_user)
 {
     for (struct cg_auth_job *j = a->jobs; j != NULL; j = j->next) {
-        if (CRYPTO_memcmp(j->mac, mac, CG_AUTH_MAC_LEN) != 0 || j->nw >= CG_AUTH_WAITERS)
+        if (CRYPTO_memcmp(j->mac, mac, CG_AUTH_MAC_LEN) != 0 || !waiter_room(j))
             continue;
-        struct cg_auth_waiter *w = &j->w[j->nw++];
-        w->done = done;
-        w->done_user = done_user;
-        snprintf(w->addr, sizeof(w->addr), "%s", addr);
+        waiter_add(j, addr, done, done_user);
         return true;
     }
     return false;
@@ -886,7 +920,8 @@ static enum cg_err check(struct cg_auth *a, const char *authorization, const cha
         return CG_EAGAIN;
     }
     job_hash(j); /* synchronous: on this thread */
-    job_finish(a, j, &rc);
+    job_finish(a, j);
+    rc = j->w[0].rc;
     if (rc == CG_OK && strlen(j->user) >= usersz)
         rc = CG_EINVAL;
     if (rc == CG_OK)
