@@ -165,7 +165,7 @@ static void test_msgid_mark_short_writes(void **state)
     reset();
     char path[128];
     snprintf(path, sizeof(path), "%s/msgid-dev-ro", dir);
-    assert_content(path, "257\n");
+    assert_content(path, "257 1 0\n"); /* the mark, its record number, the regime (format 4) */
     assert_int_equal(entries(), 1);
 }
 
