@@ -78,8 +78,7 @@ bool cg__log_enabled(const struct cg_ctx *ctx, enum cg_log_level level);
  * contexts on several threads (issue 12 item 20). */
 #define CG_SCRATCH_SIZE 65536
 enum cg_scratch {
-    CG_SCRATCH_TLS_OUT,     /* net/conn.c: ciphertext from OpenSSL on its way to the socket */
-    CG_SCRATCH_LEGACY_READ, /* legacy/conn.c: bytes read from a MOS 2.x peer, before the framer */
+    CG_SCRATCH_TLS_OUT, /* net/conn.c: ciphertext from OpenSSL on its way to the socket */
     CG_SCRATCH_COUNT
 };
 uint8_t *cg__ctx_scratch(struct cg_ctx *ctx, enum cg_scratch which, size_t *len);
