@@ -11,7 +11,8 @@
  * File: <state_dir>/msgid-<peer>-<channel>.journal, records (format 4 below)
  * of kind R (request, the bytes as received, in their encoding; empty: only
  * the ID of one delivered before an earlier restart) or A (answer, the
- * bytes sent, in their encoding), each numbered (the endpoint's count, or
+ * bytes sent, in their encoding; empty: the request was refused without
+ * one, cg__flow_app_refuse), each numbered (the endpoint's count, or
  * one shared by endpoints) and of a regime (the epoch of the gateway
  * pair's active that wrote it), and after the magic line of a compacted
  * file an N record (the count and regime then). For a gateway pair (issue
@@ -773,6 +774,8 @@ static void replay_record(void *user, const struct mos4_jrec *r)
         cg__flow_replay_delivered(cg__mos4_flow(rp->l), r->msgid, r->has_digest ? r->digest : NULL);
     else if (r->kind == 'R')
         replay_request(rp, r);
+    else if (r->len == 0) /* refused without an answer: closed, its ID forgotten */
+        cg__flow_replay_answer(cg__mos4_flow(rp->l), r->msgid, NULL, 0);
     else
         replay_answer(rp, r);
     cg__mos4_flow_apply(rp->l); /* what the core let go of (RELEASE) */
