@@ -111,6 +111,11 @@ enum cg_err cg__mkdir_p(const char *path, unsigned mode);
 /* Writes all len bytes (short writes and EINTR looped). CG_EIO with errno set
  * (ENOSPC when write(2) made no progress). */
 enum cg_err cg__write_all(int fd, const void *data, size_t len);
+/* The same for cnt pieces in one writev(2) a try (iov is advanced past what
+ * was written, so it is the caller's scratch). Pieces of 0 bytes only before
+ * one that is not. */
+struct iovec;
+enum cg_err cg__writev_all(int fd, struct iovec *iov, int cnt);
 #define CG_FILE_SYNC 1u /* cg__file_replace: fsync the file, then its folder */
 /* Replaces path with len bytes of data atomically: written to a temporary file
  * beside it (".<name>.XXXXXX", 0600 while written, then mode), renamed over
