@@ -86,6 +86,20 @@ check "front: Host localhost:port, SNI localhost -> passed on (not 421), got '$(
 "${C[@]}" -X OPTIONS --request-target '*' "https://localhost:$FP/"
 check "front: OPTIONS * -> 405 (B-22), got '$(got)'" status_is 405
 
+# ---- castgate's own client with cert_name (include/castgate/client.h): a
+# peer reached by an alias (localhost) whose certificate names another host
+# (other.example, sent as SNI): Host follows cert_name, so no 421 ----
+PORT2=$(free_port)
+"$CASTGATE" serve --listen "127.0.0.1:$PORT2" --no-ocsp \
+  --cert "$P/wronghost-rsa.chain.pem" --key "$P/wronghost-rsa.key" >"$T/serve2.out" 2>"$T/serve2.log" &
+PIDS+=($!)
+for ((i = 0; i < 200; i++)); do grep -q 'listening on port' "$T/serve2.out" 2>/dev/null && break; sleep 0.05; done
+"$CASTGATE" connect "wss://localhost:$PORT2/mos/Communication" --ca "$P/root-ca.pem" \
+  --cert-name other.example --send hello --expect 1 >"$T/named.json" 2>"$T/named.err"
+check "castgate connect --cert-name other.example to localhost: open and echoed, not 421" \
+  grep -q '"data":"hello"' "$T/named.json"
+check "... and the server refused nothing" bash -c "! grep -q 'rejected 421' '$T/serve2.log'"
+
 # ---- B-24: logged ----
 check "B-24 the 405 for OPTIONS * is logged" grep -q 'rejected 405: OPTIONS \*: ' "$T/serve.log"
 check "B-24 the 421 is logged with both names" \
