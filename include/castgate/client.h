@@ -48,7 +48,11 @@ CG_API enum cg_err cg_ws_client_config_set_pin(struct cg_ws_client_config *cfg,
  * checked as always, and a certificate naming neither is refused before
  * any HTTP byte, and so before the Authorization header, is sent (B-31).
  * A DNS name (no wildcards) or an IP address; NULL: the URL's host
- * (default). CG_EINVAL for anything else. The Host header stays the URL's. */
+ * (default). CG_EINVAL for anything else. The Host header stays the URL's,
+ * except for a URL naming the peer by another DNS name (an alias) while
+ * cert_name is a DNS name: then Host is cert_name with the URL's port, so
+ * that Host and SNI name the same host (a server may answer a mismatch with
+ * 421 Misdirected Request, RFC 9110 §15.5.20; castgate's servers do). */
 CG_API enum cg_err cg_ws_client_config_set_cert_name(struct cg_ws_client_config *cfg,
                                                      const char *name);
 /* M-06: accept a self-signed peer certificate (off by default). */

@@ -78,8 +78,7 @@ bool cg__log_enabled(const struct cg_ctx *ctx, enum cg_log_level level);
  * contexts on several threads (issue 12 item 20). */
 #define CG_SCRATCH_SIZE 65536
 enum cg_scratch {
-    CG_SCRATCH_TLS_OUT,     /* net/conn.c: ciphertext from OpenSSL on its way to the socket */
-    CG_SCRATCH_LEGACY_READ, /* legacy/conn.c: bytes read from a MOS 2.x peer, before the framer */
+    CG_SCRATCH_TLS_OUT, /* net/conn.c: ciphertext from OpenSSL on its way to the socket */
     CG_SCRATCH_COUNT
 };
 uint8_t *cg__ctx_scratch(struct cg_ctx *ctx, enum cg_scratch which, size_t *len);
@@ -112,6 +111,11 @@ enum cg_err cg__mkdir_p(const char *path, unsigned mode);
 /* Writes all len bytes (short writes and EINTR looped). CG_EIO with errno set
  * (ENOSPC when write(2) made no progress). */
 enum cg_err cg__write_all(int fd, const void *data, size_t len);
+/* The same for cnt pieces in one writev(2) a try (iov is advanced past what
+ * was written, so it is the caller's scratch). Pieces of 0 bytes only before
+ * one that is not. */
+struct iovec;
+enum cg_err cg__writev_all(int fd, struct iovec *iov, int cnt);
 #define CG_FILE_SYNC 1u /* cg__file_replace: fsync the file, then its folder */
 /* Replaces path with len bytes of data atomically: written to a temporary file
  * beside it (".<name>.XXXXXX", 0600 while written, then mode), renamed over

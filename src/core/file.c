@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 enum cg_err cg__write_all(int fd, const void *data, size_t len)
@@ -25,6 +26,28 @@ enum cg_err cg__write_all(int fd, const void *data, size_t len)
         }
         p += n;
         len -= (size_t)n;
+    }
+    return CG_OK;
+}
+
+enum cg_err cg__writev_all(int fd, struct iovec *iov, int cnt)
+{
+    while (cnt > 0) {
+        ssize_t n = writev(fd, iov, cnt);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = ENOSPC;
+            return CG_EIO;
+        }
+        size_t done = (size_t)n;
+        for (; cnt > 0 && done >= iov->iov_len; iov++, cnt--)
+            done -= iov->iov_len; /* pieces written whole */
+        if (cnt > 0) {            /* and the one cut short */
+            iov->iov_base = (char *)iov->iov_base + done;
+            iov->iov_len -= done;
+        }
     }
     return CG_OK;
 }

@@ -673,6 +673,11 @@ enum cg_err cg__flow_app_refuse(struct cg_flow *f, uint64_t now_ms, uint64_t tok
     struct cg_flow_seen *s = h->has_id ? find_seen(f, h->msgid) : NULL;
     if (s != NULL)
         clear_seen(f, s);
+    if (f->cfg.record && (f->cfg.journal || h->has_id)) { /* its record closed, no answer */
+        struct cg_flow_act *a = emit(f, CG_FLOW_A_JOURNAL_ANSWER, CG_FLOW_IN);
+        copy_id(a->msgid, h->msgid);
+        memcpy(a->digest, h->digest, CG_FLOW_DIGEST);
+    }
     const char *w = why != NULL ? why : "?";
     flog(f, CG_FLOW_IN, CG_LOG_ERROR, "<%s> messageID %s not delivered (%.100s): refused with a "
          "NACK", h->name, h->msgid, w);
@@ -902,7 +907,8 @@ void cg__flow_replay_request(struct cg_flow *f, uint64_t ref, const char *msgid,
 }
 
 /* An answer recorded: its request (the first unanswered one with its ID, or
- * without one) is done, and a repeat gets the answer. */
+ * without one) is done, and a repeat gets the answer. Answer 0: refused
+ * without one (cg__flow_app_refuse): done, and its messageID forgotten. */
 void cg__flow_replay_answer(struct cg_flow *f, const char *msgid, const uint8_t *digest,
                             uint64_t answer)
 {
@@ -917,6 +923,12 @@ void cg__flow_replay_answer(struct cg_flow *f, const char *msgid, const uint8_t 
             f->hlen--;
             break;
         }
+    }
+    if (answer == 0) { /* refused (cg__flow_app_refuse): remembered no longer */
+        struct cg_flow_seen *gone = id ? find_seen(f, msgid) : NULL;
+        if (gone != NULL)
+            clear_seen(f, gone);
+        return;
     }
     if (!id || strlen(msgid) >= CG_FLOW_MSGID) {
         release(f, CG_FLOW_IN, answer);

@@ -100,7 +100,8 @@ enum cg_flow_act_kind {
     CG_FLOW_A_DELIVER,        /* IN: request .ref to the application as .token; .repeat */
     CG_FLOW_A_COMPLETE,       /* OUT: send .ref done: .status, the answer .answer (0: none), .text */
     CG_FLOW_A_JOURNAL_REQUEST, /* IN: record request .ref (.msgid, .digest), then report */
-    CG_FLOW_A_JOURNAL_ANSWER,  /* IN: record answer .answer to .msgid (.digest) */
+    CG_FLOW_A_JOURNAL_ANSWER,  /* IN: record answer .answer to .msgid (.digest); .answer 0:
+                                  closes the request's record without an answer */
     CG_FLOW_A_KEEP,            /* keep .ref: the core needs it later */
     CG_FLOW_A_RELEASE,         /* .ref is no longer needed by the core */
     CG_FLOW_A_RESERVE_IDS,     /* M-11: persist that IDs up to .id_mark may have been used */
@@ -288,9 +289,10 @@ enum cg_err cg__flow_app_answer(struct cg_flow *f, uint64_t now_ms, uint64_t tok
  * make its handle, and not even a NACK answer to pass through
  * cg__flow_app_answer): a NACK with `why` (SEND_NACK) and an error LOG; its
  * messageID is forgotten, so the sender's repeat is delivered as new; the
- * lane moves on to the next held request. Its journal record stays open
- * (replayed after a restart). CG_ESTATE when token is not the one at the
- * application. */
+ * lane moves on to the next held request. Its journal record is closed
+ * (JOURNAL_ANSWER with answer 0, before the NACK): a restart neither
+ * delivers it again nor remembers its messageID. CG_ESTATE when token is not
+ * the one at the application. */
 enum cg_err cg__flow_app_refuse(struct cg_flow *f, uint64_t now_ms, uint64_t token,
                                 const char *why);
 
@@ -299,8 +301,9 @@ void cg__flow_journal_result(struct cg_flow *f, uint64_t now_ms, bool ok, const 
 
 /* Journal replay, before the lanes come up, in journal order: a request
  * recorded (ref kept by the caller until RELEASEd; the caller gives room
- * first when cg__flow_held_wants_room), its answer, or the ID of one
- * delivered before an earlier restart. Then replay_done. */
+ * first when cg__flow_held_wants_room), its answer (0: refused without one,
+ * closed and its messageID forgotten), or the ID of one delivered before an
+ * earlier restart. Then replay_done. */
 void cg__flow_replay_request(struct cg_flow *f, uint64_t ref, const char *msgid,
                              const uint8_t *digest, const char *name);
 void cg__flow_replay_answer(struct cg_flow *f, const char *msgid, const uint8_t *digest,

@@ -724,6 +724,11 @@ static bool admit(struct fconn *fc, const struct cg_front_route **rtp, bool *ws_
     *ws_extra = r->upgrade && ws_prefix_ok(fc->f, r->path);
     unsigned methods = rt != NULL ? rt->methods : *ws_extra ? CG_HTTP_GET : 0;
     *rtp = rt;
+    char why[240];
+    if (cg__wss_misdirected(&fc->conn, r, why, sizeof(why))) { /* RFC 9110 §15.5.20 */
+        refuse(fc, 421, why, 0);
+        return false;
+    }
     if (rt == NULL && !*ws_extra) {
         refuse(fc, r->method_bit == 0 ? 405 : 404,
                r->method_bit == 0 ? "method not allowed" : "no such path", 0);

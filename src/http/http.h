@@ -144,4 +144,13 @@ void cg__http_refusal(struct cg_http_response *res, int status, const char *reas
 bool cg__http_preflight(const struct cg_http_request *req, const struct cg_http_policy *pol,
                         unsigned route_methods, struct cg_http_response *res);
 
+/* RFC 9110 §15.5.20 (421 Misdirected Request): true when a request's Host
+ * (host, as received: a name or an IP literal, with or without ":port") and
+ * the TLS server name the client sent (sni) name different hosts (host.c).
+ * Names compare ASCII case-insensitively, without the port and one trailing
+ * dot (B-32). False when either is NULL or empty, and for an IP-literal
+ * Host: SNI never carries an address (RFC 6066 §3), so a client that
+ * addressed the server by IP and named a certificate is not misdirected. */
+bool cg__http_misdirected(const char *host, const char *sni);
+
 #endif

@@ -212,6 +212,12 @@ static int split_url(struct cg_http_parser *hp)
             return why == NULL ? 0 : -1;
         if (routable)
             return fail(hp, 400, why);
+    } else if (n == 1 && u[0] == '*' && hp->req.method_bit == CG_HTTP_OPTIONS) {
+        /* RFC 9112 §3.2.4, RFC 9110 §9.3.7: well formed, the server as a
+         * whole; no castgate API allows it (B-22), and "*" allows no method */
+        return split_path(hp, u, n, false) != 0
+                   ? -1
+                   : fail(hp, 405, "OPTIONS * (the server as a whole) is not allowed (B-22)");
     } else if (routable) {
         return fail(hp, 400, "request target is not an absolute path");
     }

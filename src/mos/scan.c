@@ -14,9 +14,9 @@ enum sstate {
     S_LT,         /* after '<' */
     S_BANG,       /* after '<!' */
     S_BANG_DASH,  /* after '<!-' */
-    S_COMMENT,    /* k counts trailing '-' */
+    S_COMMENT,    /* k counts trailing '-' (saturating) */
     S_CDATA_OPEN, /* k chars of "CDATA[" matched */
-    S_CDATA,      /* k counts trailing ']' */
+    S_CDATA,      /* k counts trailing ']' (saturating) */
     S_PI,         /* k = 1 after '?' */
     S_STAG_NAME,
     S_STAG,       /* start-tag attributes */
@@ -136,11 +136,12 @@ static bool bang_dash_char(struct cg_mos_scan *s, unsigned ch)
 }
 
 /* S_COMMENT and S_CDATA: they end at two or more `close` characters and a
- * '>'; k counts the trailing `close` characters. */
+ * '>'; k counts the trailing `close` characters, saturating (a run of any
+ * length closes: an 8-bit count that wrapped missed a run of 256*n). */
 static bool until_close(struct cg_mos_scan *s, unsigned ch, unsigned close)
 {
     if (ch == close)
-        s->k++;
+        s->k = s->k < UINT8_MAX ? (uint8_t)(s->k + 1) : UINT8_MAX;
     else if (ch == '>' && s->k >= 2)
         s->st = S_TEXT;
     else

@@ -234,7 +234,8 @@ static void hand_over(struct mos4_lane *l, struct cg_mos_request *req,
  * handle): the sender gets a NACK as its answer, journaled and remembered
  * like any answer (M-22: a repeat gets the same), and the lane moves on to
  * the next request. Without memory even for that NACK, the core refuses it
- * (a NACK from write_ack) and forgets it, so a repeat is delivered. */
+ * (a NACK from write_ack), closes its record and forgets it, so a repeat is
+ * delivered (also after a restart). */
 static void refuse_undelivered(struct mos4_lane *l, const struct cg_flow_act *a)
 {
     lane_log(l, CG_LOG_ERROR, "out of memory: messageID %s not delivered: refused with a NACK",
@@ -345,10 +346,14 @@ static void journal_request(struct mos4_lane *l, const struct cg_flow_act *a)
     cg__flow_journal_result(cg__mos4_flow(l), cg__now_ms(), ok, why);
 }
 
+/* JOURNAL_ANSWER: the answer's bytes; none (answer 0, a request refused
+ * without memory even for a NACK): an empty record closes the request. */
 static void journal_answer(struct mos4_lane *l, const struct cg_flow_act *a)
 {
-    struct mos4_msg *m = msg_of(a->answer);
-    if (cg__mos4_journal_answer(l, id_or_null(a->msgid), a->digest, m->xml, m->len))
+    struct mos4_msg *m = a->answer != 0 ? msg_of(a->answer) : NULL;
+    if (cg__mos4_journal_answer(l, id_or_null(a->msgid), a->digest, m != NULL ? m->xml : "",
+                                m != NULL ? m->len : 0) &&
+        m != NULL)
         m->jmark = l->jlast;
 }
 

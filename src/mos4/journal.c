@@ -11,7 +11,8 @@
  * File: <state_dir>/msgid-<peer>-<channel>.journal, records (format 4 below)
  * of kind R (request, the bytes as received, in their encoding; empty: only
  * the ID of one delivered before an earlier restart) or A (answer, the
- * bytes sent, in their encoding), each numbered (the endpoint's count, or
+ * bytes sent, in their encoding; empty: the request was refused without
+ * one, cg__flow_app_refuse), each numbered (the endpoint's count, or
  * one shared by endpoints) and of a regime (the epoch of the gateway
  * pair's active that wrote it), and after the magic line of a compacted
  * file an N record (the count and regime then). For a gateway pair (issue
@@ -39,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -254,7 +256,7 @@ enum cg_err cg__mos4_journal_encode(struct cg_buf *b, const struct mos4_jrec *r)
 /* The record r to fd; *written: its size. A small record is put together in
  * h (on the caller's stack, *whole set: the observer reads it there) and
  * written at once (a copy of a few KB costs less than a system call); a
- * large one goes out in three writes, its data never copied (issue 13 item
+ * large one goes out in one writev, its data never copied (issue 13 item
  * 6). CG_EIO with errno on failure (a part may be out). */
 #define JOURNAL_SMALL 8192
 #define JOURNAL_H (JOURNAL_HEADER_MAX + JOURNAL_SMALL)
@@ -274,9 +276,10 @@ static enum cg_err write_record(int fd, const struct mos4_jrec *r, char h[JOURNA
         return cg__write_all(fd, h, *written);
     }
     memcpy(h + hl, r->msgid != NULL ? r->msgid : "", idlen);
-    CG_GUARD(cg__write_all(fd, h, hl + idlen));
-    CG_GUARD(cg__write_all(fd, r->data, r->len));
-    return cg__write_all(fd, "\n", 1);
+    struct iovec iov[3] = {{.iov_base = h, .iov_len = hl + idlen},
+                           {.iov_base = (void *)r->data, .iov_len = r->len},
+                           {.iov_base = "\n", .iov_len = 1}};
+    return cg__writev_all(fd, iov, 3);
 }
 
 /* A decimal number without leading zeros (except "0 "), at most max, then sep. */
@@ -773,6 +776,8 @@ static void replay_record(void *user, const struct mos4_jrec *r)
         cg__flow_replay_delivered(cg__mos4_flow(rp->l), r->msgid, r->has_digest ? r->digest : NULL);
     else if (r->kind == 'R')
         replay_request(rp, r);
+    else if (r->len == 0) /* refused without an answer: closed, its ID forgotten */
+        cg__flow_replay_answer(cg__mos4_flow(rp->l), r->msgid, NULL, 0);
     else
         replay_answer(rp, r);
     cg__mos4_flow_apply(rp->l); /* what the core let go of (RELEASE) */

@@ -3,6 +3,7 @@
 #include "wss/client.h"
 #include "ws/ws.h"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -190,8 +191,27 @@ static void d_tls_failed(struct cg_conn *conn)
          "TLS handshake failed");
 }
 
+/* The Host header: the URL's authority; but with cert_name a DNS name (sent
+ * as SNI) and the URL naming the host by another name (an alias), cert_name
+ * with the URL's port, so Host and SNI name one host, as a server may
+ * require (RFC 9110 §15.5.20, 421; castgate's does). */
+static void host_header(const struct cg_dial *d, char *out, size_t outsz)
+{
+    const char *name = d->cli->cert_name;
+    struct in6_addr ip;
+    bool dns = name != NULL && inet_pton(AF_INET, name, &ip) != 1 &&
+               inet_pton(AF_INET6, name, &ip) != 1;
+    const char *port = strchr(d->hostport, ':'); /* after a DNS name: the port */
+    if (dns && cg__http_misdirected(d->hostport, name))
+        snprintf(out, outsz, "%s%s", name, port != NULL ? port : "");
+    else
+        snprintf(out, outsz, "%s", d->hostport);
+}
+
 static enum cg_err send_upgrade(struct cg_dial *d)
 {
+    char host[sizeof(d->hostport)];
+    host_header(d, host, sizeof(host));
     uint8_t raw[16];
     CG_CHECK(RAND_bytes(raw, sizeof(raw)) == 1, CG_ETLS);
     EVP_EncodeBlock((unsigned char *)d->key, raw, sizeof(raw));
@@ -201,7 +221,7 @@ static enum cg_err send_upgrade(struct cg_dial *d)
                                     "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
                                     "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                                     "Sec-WebSocket-Version: 13\r\n",
-                                    d->target, d->hostport, d->key);
+                                    d->target, host, d->key);
     if (rc == CG_OK && d->cli->auth != NULL) /* M-05: only ever over TLS */
         rc = cg__buf_printf(&req, "Authorization: %s\r\n", d->cli->auth);
     if (rc == CG_OK)

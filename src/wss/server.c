@@ -272,9 +272,22 @@ int cg__server_head_verdict(const struct cg_server *srv, const struct cg_http_re
     return rt->is_ws ? cg__ws_check_upgrade(req, reason) : 0; /* B-26 */
 }
 
+/* RFC 9110 §15.5.20: a request for another host than the TLS handshake
+ * named gets 421 before anything else is judged. True: refused. */
+static bool refuse_misdirected(struct cg_wconn *c)
+{
+    char why[240];
+    if (!cg__wss_misdirected(&c->conn, &c->hp.req, why, sizeof(why)))
+        return false;
+    reject(c, 421, why);
+    return true;
+}
+
 static void dispatch(struct cg_wconn *c)
 {
     const struct cg_route *rt = find_route(c->srv, c->hp.req.path);
+    if (refuse_misdirected(c))
+        return;
     if (c->hp.req.method_bit == 0) /* TRACE, CONNECT, PROPFIND… (B-22) */
         reject(c, 405, "method not allowed");
     else if (rt == NULL)
@@ -288,13 +301,15 @@ static void dispatch(struct cg_wconn *c)
 /* RFC 9110 §10.1.1: the client waits with the content for 100 Continue.
  * It gets it when the request will be read (its head passed the parser's
  * checks: size 413, Host, expectation 417; and a route takes it), or the
- * final refusal at once instead (405 B-22, 404, 426), the content unread
+ * final refusal at once instead (421, 405 B-22, 404, 426), the content unread
  * and the connection closed after it. Once per request. No route handler
  * is asked before the content: one that refuses (e.g. 401) does so after. */
 static void answer_expect(struct cg_wconn *c)
 {
     const char *reason = NULL;
     c->hp.req.expect_continue = false;
+    if (refuse_misdirected(c))
+        return;
     int status = cg__server_head_verdict(c->srv, &c->hp.req, &reason);
     if (status != 0) {
         reject(c, status, reason);

@@ -117,6 +117,12 @@ void cg__wconn_release(struct cg_wconn *w);
  * that fails conn is closed. The HTTPS server's and the NMOS front's. */
 void cg__wss_respond(struct cg_conn *conn, const struct cg_http_request *req,
                      const struct cg_http_policy *pol, struct cg_http_response *res);
+/* RFC 9110 §15.5.20: true when req's Host names another host than the
+ * server name conn's client sent in its TLS handshake (cg__http_misdirected);
+ * why (whysz bytes) then says so with both names escaped (B-24), for a 421.
+ * The HTTPS server's and the NMOS front's (misdirected.c). */
+bool cg__wss_misdirected(const struct cg_conn *conn, const struct cg_http_request *req, char *why,
+                         size_t whysz);
 
 /* server.c */
 void cg__server_accept(struct cg_server *srv, uv_stream_t *listener);
