@@ -758,8 +758,8 @@ static void replay_answer(struct replay *rp, const struct mos4_jrec *r)
     m->enc = r->enc;
     m->jmark = (struct mos4_jmark){r->number, r->regime};
     /* format 1: no digest, a repeat is taken as the same request */
-    cg__flow_replay_answer(cg__mos4_flow(rp->l), r->msgid, r->has_digest ? r->digest : NULL,
-                           ref_of(m));
+    cg__flow_replay_answer_sized(cg__mos4_flow(rp->l), r->msgid,
+                                 r->has_digest ? r->digest : NULL, ref_of(m), r->len);
     rp->answers++;
 }
 
@@ -773,6 +773,8 @@ static void replay_record(void *user, const struct mos4_jrec *r)
         cg__flow_replay_delivered(cg__mos4_flow(rp->l), r->msgid, r->has_digest ? r->digest : NULL);
     else if (r->kind == 'R')
         replay_request(rp, r);
+    else if (r->len == 0) /* answered, its answer let go of (answer_memory): never delivered again */
+        cg__flow_replay_evicted(cg__mos4_flow(rp->l), r->msgid, r->has_digest ? r->digest : NULL);
     else
         replay_answer(rp, r);
     cg__mos4_flow_apply(rp->l); /* what the core let go of (RELEASE) */
@@ -808,6 +810,8 @@ static enum cg_err image(struct mos4_lane *l, struct cg_buf *b)
         const struct mos4_msg *a = s->answered ? cg__mos4_msg(s->answer) : NULL;
         if (s->msgid[0] != '\0' && a != NULL)
             CG_GUARD(put(b, 'A', s->msgid, s->has_digest, s->digest, a->xml, a->len, &a->jmark));
+        else if (s->msgid[0] != '\0' && s->evicted) /* answered, answer let go of: no bytes, 0 */
+            CG_GUARD(put(b, 'A', s->msgid, s->has_digest, s->digest, "", 0, &none));
         else if (s->msgid[0] != '\0' && s->restored)
             CG_GUARD(put(b, 'R', s->msgid, s->has_digest, s->digest, "", 0, &none));
     }

@@ -57,6 +57,7 @@ struct cg_mos_endpoint_config {
     uint32_t fsync_interval_ms;
     enum cg_mos_time_form heartbeat_form; /* the <time> of heartbeats we write (M-24) */
     uint32_t silent_reset_ms; /* a wss lane with nothing received this long is reset; 0: never */
+    size_t answer_memory;     /* byte budget of an IN lane's remembered answers (M-22, issue 19) */
 };
 
 struct cg_mos_peer_config {
