@@ -44,6 +44,10 @@ static size_t answer_big(struct fr_ep *f, size_t fill)
 static void fix_init(struct fr_ep *f, size_t budget, const char *dir, bool journal)
 {
     fr_mom_init(f);
+    f->peer.channels = CG_MOS_CH_MOM; /* found by cg_mos_endpoint_lane_stats */
+    f->peers[0] = &f->peer;
+    f->ep.peers = f->peers;
+    f->ep.npeers = 1;
     f->ep.cfg.max_message = 1 << 20;
     f->ep.cfg.answer_memory = budget;
     f->app.keep = FR_ONE;
