@@ -773,7 +773,7 @@ static void replay_record(void *user, const struct mos4_jrec *r)
         cg__flow_replay_delivered(cg__mos4_flow(rp->l), r->msgid, r->has_digest ? r->digest : NULL);
     else if (r->kind == 'R')
         replay_request(rp, r);
-    else if (r->len == 0) /* answered, its answer let go of (answer_memory): never delivered again */
+    else if (r->len == 0) /* answered, answer let go of (answer_memory): never delivered again */
         cg__flow_replay_evicted(cg__mos4_flow(rp->l), r->msgid, r->has_digest ? r->digest : NULL);
     else
         replay_answer(rp, r);
