@@ -240,6 +240,9 @@ void metrics_lane_stats(struct metrics *m, const char *link, enum cg_relay_side 
     l->repeats_answered = in->repeats_answered;
     l->held = in->held;
     l->held_max = in->held_max;
+    l->answers_held_bytes = in->answers_held_bytes;
+    l->answers_evicted = in->answers_evicted;
+    l->repeats_not_held = in->repeats_not_held;
     k->have_lane[side][c] = true;
 }
 
@@ -532,7 +535,7 @@ static void render_journal(struct out *o, const struct metrics *m)
 
 enum lane_field {
     LF_REQUESTS, LF_RETRIES, LF_TIMEOUTS, LF_NACKS, LF_REPEATS, LF_QUEUED, LF_HELD, LF_HELD_MAX,
-    LF_N
+    LF_ANSWERS_HELD, LF_NOT_HELD, LF_N
 };
 static const struct {
     const char *name, *type, *help;
@@ -561,6 +564,12 @@ static const struct {
     [LF_HELD_MAX] = {"castgate_lane_held_max", "gauge",
                      "the most of the peer's requests that ever waited at once on a lane", false,
                      true},
+    [LF_ANSWERS_HELD] = {"castgate_lane_answers_held_bytes", "gauge",
+                         "bytes of our answers held now for the peer's repeats (M-22), bounded by "
+                         "answer_memory", false, true},
+    [LF_NOT_HELD] = {"castgate_lane_repeats_not_held_total", "counter",
+                     "the peer's repeats of requests whose answers answer_memory let go of, "
+                     "refused with a NACK (never delivered again, M-22)", false, true},
 };
 
 static uint64_t lane_value(const struct cg_mos_lane_stats *l, enum lane_field f, int dir)
@@ -574,6 +583,8 @@ static uint64_t lane_value(const struct cg_mos_lane_stats *l, enum lane_field f,
     case LF_QUEUED: return l->queued;
     case LF_HELD: return l->held;
     case LF_HELD_MAX: return l->held_max;
+    case LF_ANSWERS_HELD: return l->answers_held_bytes;
+    case LF_NOT_HELD: return l->repeats_not_held;
     case LF_N: break;
     }
     return 0;

@@ -98,6 +98,9 @@ const struct opt_row mos_opt_rows[] = {
     NUMBER("endpoint", "hsts", E(hsts), 0, 2147483647, 31536000, 0, "HSTS max-age (B-21)"),
     LIB_CHOICE("reused_id", CG_MOS_OPT_REUSED_ID, reused_names, 0,
                "a known messageID with other content: deliver (as a new request) or nack"),
+    LIB_NUMBER("answer_memory", CG_MOS_OPT_ANSWER_MEMORY, 1, R,
+               "bytes of answers above 4 KiB each IN lane keeps for repeats (M-22); the newest "
+               "is always kept; a repeat of one let go of gets a NACK"),
     CHOICE("endpoint", "removed_in_4", E(removed_in_4), ep_removed_names, CG_RELAY_REMOVED_PASS,
            OPT_NOT_GW, "castgate run, legacy side: pass or reject messages MOS 4.0 removed (M-12)"),
     TEXT("peer", "url", P(url), NULL, 0, "the peer's endpoint, wss://host:port/path"),

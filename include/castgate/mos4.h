@@ -239,6 +239,22 @@ CG_API enum cg_err cg_mos_endpoint_config_set_heartbeat_time(struct cg_mos_endpo
  * 86400000 (one day). */
 CG_API enum cg_err cg_mos_endpoint_config_set_silent_reset(struct cg_mos_endpoint_config *cfg,
                                                            uint32_t ms);
+/* The byte budget of each IN lane's memory of answers (M-22: the answers to
+ * the last 64 messageIDs, replayed to a repeat without the application;
+ * issue 19: a count alone let a lane hold 64 x max_message). Answers of up
+ * to 4 KiB (mosAck, roAck) are always kept; the newest answer is always kept
+ * whole, whatever its size (a stop-and-wait peer can only repeat the last
+ * one); older bigger ones are kept while the lane's total is within bytes,
+ * the oldest let go of first. One let go of keeps its messageID: a repeat of
+ * it is refused with a NACK saying its answer is no longer held (logged,
+ * counted in repeats_not_held), never delivered again; answers that big
+ * answer queries (mosReqObj, roReq, mosReqAll...), which the sender may ask
+ * again. A journal keeps it as answered without its answer. Default
+ * CG_MOS_DEFAULT_ANSWER_MEMORY (1 MiB); 0 keeps only the small ones and the
+ * newest. CG_ERANGE above 2^30, CG_EINVAL for a NULL cfg. */
+#define CG_MOS_DEFAULT_ANSWER_MEMORY ((size_t)1 << 20)
+CG_API enum cg_err cg_mos_endpoint_config_set_answer_memory(struct cg_mos_endpoint_config *cfg,
+                                                            size_t bytes);
 /* The journal option (needs a state directory). With a state directory each
  * IN lane always records the requests it delivers and their answers, so after
  * a restart the last 64 answers are replayed to repeats (M-22). On: every
@@ -283,11 +299,12 @@ enum cg_mos_option {
     CG_MOS_OPT_MAX_DEPTH = 10,            /* 1..1000000, default CG_MOS_DEFAULT_MAX_DEPTH */
     CG_MOS_OPT_ASYNC_VALIDATE_BYTES = 11, /* 1..2^30, default CG_MOS_DEFAULT_ASYNC_VALIDATE */
     CG_MOS_OPT_REUSED_ID = 12,            /* enum cg_mos_reused, default DELIVER */
+    CG_MOS_OPT_ANSWER_MEMORY = 13,        /* 0..2^30 bytes, default CG_MOS_DEFAULT_ANSWER_MEMORY */
     CG_MOS_OPT_COUNT                      /* not an option: how many there are (grows) */
 };
 /* What each option means is said at its named setter (set_timing,
  * set_refused_backoff, set_limits, set_validate, set_heartbeat_time,
- * set_silent_reset, set_xml_limits, set_reused_id). Returns CG_OK, CG_EINVAL
+ * set_silent_reset, set_xml_limits, set_reused_id, set_answer_memory). Returns CG_OK, CG_EINVAL
  * (cfg NULL, an unknown option, an enum value out of its enum), CG_ERANGE (a
  * number out of its bounds); on error nothing changes. */
 CG_API enum cg_err cg_mos_endpoint_config_set_option(struct cg_mos_endpoint_config *cfg,
@@ -559,6 +576,11 @@ struct cg_mos_lane_stats {
     uint64_t repeats_answered; /* repeats answered from memory without the application (M-22) */
     uint32_t held;             /* requests waiting now behind the one at the application */
     uint32_t held_max;         /* the most that ever waited */
+    uint64_t answers_held_bytes; /* bytes of our answers held now for repeats (M-22: the last
+                                    64 messageIDs' answers, bounded by answer_memory) */
+    uint64_t answers_evicted;    /* answers let go of for answer_memory (their messageIDs stay
+                                    remembered: never delivered twice) */
+    uint64_t repeats_not_held;   /* repeats of those, refused with a NACK ("no longer held") */
 };
 
 /* Fills *out for the lane of peer_id on channel in direction dir. Read-only

@@ -24,6 +24,8 @@ static struct cg_flow_act *emit(struct cg_flow *f, enum cg_flow_act_kind k, enum
 }
 
 static void resume(struct cg_flow *f);
+static bool evict_answers(struct cg_flow *f);
+static size_t held_answer_bytes(const struct cg_flow *f);
 
 bool cg__flow_action(struct cg_flow *f, struct cg_flow_act *a)
 {
@@ -371,6 +373,8 @@ static bool waits_its_turn(struct cg_flow *f, const struct cg_flow_held *h)
     return true;
 }
 
+static bool not_held(struct cg_flow *f, uint64_t now, const struct cg_flow_held *h, bool fresh);
+
 /* What the memory of messageIDs says about a request (M-22). true: new (to
  * deliver or hold); *repeat when it may have been delivered before a restart. */
 static bool is_new(struct cg_flow *f, uint64_t now, const struct cg_flow_held *h, bool fresh,
@@ -384,6 +388,8 @@ static bool is_new(struct cg_flow *f, uint64_t now, const struct cg_flow_held *h
     if (s != NULL && s->has_digest && memcmp(s->digest, h->digest, CG_FLOW_DIGEST) != 0) {
         return reused_goes_on(f, now, h); /* the old memory goes when it is delivered */
     }
+    if (s != NULL && s->evicted) /* answered, its answer let go of (cfg.answer_memory) */
+        return not_held(f, now, h, fresh);
     if (s != NULL && s->answered) { /* M-22: a lost answer, asked again */
         flog(f, CG_FLOW_IN, CG_LOG_INFO, "messageID %s again: answered again from memory",
              h->msgid);
@@ -675,6 +681,7 @@ enum cg_err cg__flow_app_refuse(struct cg_flow *f, uint64_t now_ms, uint64_t tok
         clear_seen(f, s);
     if (f->cfg.record && (f->cfg.journal || h->has_id)) { /* its record closed, no answer */
         struct cg_flow_act *a = emit(f, CG_FLOW_A_JOURNAL_ANSWER, CG_FLOW_IN);
+        a->forget = true;
         copy_id(a->msgid, h->msgid);
         memcpy(a->digest, h->digest, CG_FLOW_DIGEST);
     }
@@ -774,6 +781,7 @@ void cg__flow_stats(const struct cg_flow *f, struct cg_flow_stats *out)
 {
     *out = f->stats;
     out->held = (uint32_t)f->hlen;
+    out->answers_held_bytes = held_answer_bytes(f);
 }
 
 void cg__flow_traffic(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir, bool sent)
@@ -939,6 +947,7 @@ void cg__flow_replay_answer(struct cg_flow *f, const char *msgid, const uint8_t 
         release(f, CG_FLOW_IN, s->answer);
     s->answered = true;
     s->answer = answer;
+    s->evicted = false;
     s->restored = false;
     s->has_digest = digest != NULL;
     if (digest != NULL)
@@ -980,10 +989,127 @@ void cg__flow_replay_done(struct cg_flow *f, uint64_t now_ms)
         next_held(f, now_ms);
 }
 
+/* ---- the M-22 memory's byte budget (issue 19) ----
+ * The memory is a count (CG_FLOW_SEEN), so without a budget it could hold
+ * CG_FLOW_SEEN answers of max_message each per lane. The answers it lets go
+ * of are big ones, which answer queries (mosReqObj, roReq, mosReqAll...):
+ * the sender may simply ask again. */
+
+static size_t held_answer_bytes(const struct cg_flow *f)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < CG_FLOW_SEEN; i++)
+        if (f->seen[i].msgid[0] != '\0' && f->seen[i].answered)
+            n += f->seen[i].bytes;
+    return n;
+}
+
+/* The oldest answer above CG_FLOW_SMALL_ANSWER that is not the newest. */
+static struct cg_flow_seen *oldest_big(struct cg_flow *f)
+{
+    struct cg_flow_seen *o = NULL;
+    for (size_t i = 0; i < CG_FLOW_SEEN; i++) {
+        struct cg_flow_seen *s = &f->seen[i];
+        if (s->msgid[0] != '\0' && s->answered && s->bytes > CG_FLOW_SMALL_ANSWER &&
+            s->seq != f->answer_seq && (o == NULL || s->seq < o->seq))
+            o = s;
+    }
+    return o;
+}
+
+static void evict(struct cg_flow *f, struct cg_flow_seen *s)
+{
+    flog(f, CG_FLOW_IN, CG_LOG_DEBUG, "answer to messageID %s (%zu bytes) let go of "
+         "(answer_memory %zu bytes); its messageID stays remembered", s->msgid, s->bytes,
+         f->cfg.answer_memory);
+    release(f, CG_FLOW_IN, s->answer);
+    s->answered = false;
+    s->answer = 0;
+    s->bytes = 0;
+    s->evicted = true;
+    f->stats.answers_evicted++;
+}
+
+/* Big answers let go of, oldest first, until the total is within the
+ * budget. false: stopped for room in acts[] (goes on in resume()). */
+static bool evict_answers(struct cg_flow *f)
+{
+    size_t total = held_answer_bytes(f);
+    struct cg_flow_seen *s;
+    while (total > f->cfg.answer_memory && (s = oldest_big(f)) != NULL) {
+        if (!room(f))
+            return false;
+        total -= s->bytes;
+        evict(f, s);
+    }
+    return true;
+}
+
+/* The answer just remembered for msgid is `bytes` long and the newest. */
+static void sized(struct cg_flow *f, const char *msgid, uint64_t answer, size_t bytes)
+{
+    struct cg_flow_seen *s = msgid != NULL ? find_seen(f, msgid) : NULL;
+    if (s == NULL || !s->answered || s->answer != answer)
+        return; /* not remembered (no messageID, or too long one) */
+    s->bytes = bytes;
+    s->seq = ++f->answer_seq;
+    evict_answers(f);
+}
+
+enum cg_err cg__flow_app_answer_sized(struct cg_flow *f, uint64_t now_ms, uint64_t token,
+                                      uint64_t answer, size_t bytes)
+{
+    CG_CHECK(f != NULL && answer != 0, CG_EINVAL);
+    CG_CHECK(f->in_state == CG_FLOW_IN_APP && token == f->cur_token, CG_ESTATE);
+    const struct cg_flow_held h = f->cur; /* cur moves on to the next held request */
+    CG_GUARD(cg__flow_app_answer(f, now_ms, token, answer));
+    sized(f, h.has_id ? h.msgid : NULL, answer, bytes);
+    return CG_OK;
+}
+
+void cg__flow_replay_answer_sized(struct cg_flow *f, const char *msgid, const uint8_t *digest,
+                                  uint64_t answer, size_t bytes)
+{
+    cg__flow_replay_answer(f, msgid, digest, answer);
+    if (msgid != NULL && msgid[0] != '\0' && strlen(msgid) < CG_FLOW_MSGID)
+        sized(f, msgid, answer, bytes);
+}
+
+void cg__flow_replay_evicted(struct cg_flow *f, const char *msgid, const uint8_t *digest)
+{
+    cg__flow_replay_answer(f, msgid, digest, 0); /* its request is done */
+    struct cg_flow_seen *s = msgid != NULL && msgid[0] != '\0' && strlen(msgid) < CG_FLOW_MSGID
+                                 ? find_seen(f, msgid) : NULL;
+    if (s != NULL) {
+        s->answered = false;
+        s->bytes = 0;
+        s->evicted = true;
+    }
+}
+
+/* A repeat of one whose answer was let go of: never delivered twice (M-22),
+ * refused with a NACK that says why. */
+static bool not_held(struct cg_flow *f, uint64_t now, const struct cg_flow_held *h, bool fresh)
+{
+    flog(f, CG_FLOW_IN, CG_LOG_WARN, "<%s> messageID %s again: its answer is no longer held "
+         "(answer_memory): refused with a NACK", h->name, h->msgid);
+    f->stats.repeats_not_held++;
+    if (!fresh && f->cfg.record) { /* a journaled repeat: closed, answered without its answer */
+        struct cg_flow_act *a = emit(f, CG_FLOW_A_JOURNAL_ANSWER, CG_FLOW_IN);
+        copy_id(a->msgid, h->msgid);
+        memcpy(a->digest, h->digest, CG_FLOW_DIGEST);
+    }
+    nack(f, now, h->msgid, "castgate: the answer to messageID %s is no longer held (too big "
+         "to keep for repeats); ask again", h->msgid);
+    return false;
+}
+
 /* Long work goes on as the actions are drained (cg__flow_action). */
 static void resume(struct cg_flow *f)
 {
     f->more = false;
+    if (!evict_answers(f))
+        return;
     if (f->convert_pending) {
         convert_replayed(f);
         if (f->convert_pending)

@@ -38,6 +38,8 @@
                                 core's own ring; a journal replay may bring back more: the
                                 caller gives room with cg__flow_held_room()) */
 #define CG_FLOW_SEEN 64      /* IN messageIDs remembered with their answers (M-22) */
+#define CG_FLOW_SMALL_ANSWER 4096 /* answers this long or shorter (mosAck, roAck) are always
+                                     kept, whatever cfg.answer_memory says */
 #define CG_FLOW_ACTS 48      /* actions one event can produce, at most */
 #define CG_FLOW_ID_BLOCK 64  /* messageIDs reserved at a time by default (M-11) */
 #define CG_FLOW_MSGID 64     /* room for a messageID text in the core (longer: not remembered) */
@@ -80,6 +82,10 @@ struct cg_flow_config {
     bool deliver_heartbeats;   /* heartbeats go to the application instead of the core's answer */
     bool one_socket;           /* MOS 2.x: one socket per port carries both lanes */
     enum cg_flow_reused reused;
+    size_t answer_memory;      /* byte budget of the answers the M-22 memory keeps (issue 19):
+                                  answers above CG_FLOW_SMALL_ANSWER, older than the newest, are
+                                  let go of, oldest first, while the total is above it (only
+                                  answers given with their size count: the _sized functions) */
 };
 
 /* A message received, already framed and its envelope parsed. */
@@ -101,7 +107,10 @@ enum cg_flow_act_kind {
     CG_FLOW_A_COMPLETE,       /* OUT: send .ref done: .status, the answer .answer (0: none), .text */
     CG_FLOW_A_JOURNAL_REQUEST, /* IN: record request .ref (.msgid, .digest), then report */
     CG_FLOW_A_JOURNAL_ANSWER,  /* IN: record answer .answer to .msgid (.digest); .answer 0:
-                                  closes the request's record without an answer */
+                                  answered, its answer no longer held (a repeat of one let go of
+                                  by the answer memory, refused: cg__flow_replay_evicted); with
+                                  .forget: the request was refused without reaching the
+                                  application, its record closed and its ID forgotten */
     CG_FLOW_A_KEEP,            /* keep .ref: the core needs it later */
     CG_FLOW_A_RELEASE,         /* .ref is no longer needed by the core */
     CG_FLOW_A_RESERVE_IDS,     /* M-11: persist that IDs up to .id_mark may have been used */
@@ -118,6 +127,7 @@ struct cg_flow_act {
     uint8_t digest[CG_FLOW_DIGEST];
     enum cg_err status;
     bool repeat;
+    bool forget; /* JOURNAL_ANSWER with answer 0: a refused request, its ID forgotten */
     enum cg_flow_timer timer;
     uint64_t at_ms;
     uint32_t id_mark;
@@ -146,6 +156,10 @@ struct cg_flow_seen {
     uint8_t digest[CG_FLOW_DIGEST];
     bool has_digest, restored, answered;
     uint64_t answer; /* the answer's ref, when answered */
+    size_t bytes;    /* the answer's length (0: not told, counted as small) */
+    uint64_t seq;    /* when it was answered (f->answer_seq then; 0: not told) */
+    bool evicted;    /* answered, its answer let go of (cfg.answer_memory): a repeat is
+                        refused with a NACK, never delivered again (M-22) */
 };
 
 /* Counters (read-only for the caller; never reset by the core). RTT: from
@@ -166,6 +180,9 @@ struct cg_flow_stats {
     uint64_t nacks_sent;       /* NACKs we wrote (refusals) */
     uint64_t repeats_answered; /* repeats answered from memory (M-22) */
     uint32_t held, held_max;   /* requests waiting behind the one at the application: now, most */
+    uint64_t answers_held_bytes; /* bytes of the answers the M-22 memory holds now (computed) */
+    uint64_t answers_evicted;    /* answers let go of for cfg.answer_memory (their IDs stay) */
+    uint64_t repeats_not_held;   /* repeats of those refused with a NACK (answer not held) */
 };
 
 struct cg_flow {
@@ -193,6 +210,7 @@ struct cg_flow {
     struct cg_flow_held held_own[CG_FLOW_HELD_MAX]; /* the ring until a replay needs more */
     struct cg_flow_seen seen[CG_FLOW_SEEN];
     size_t seen_next;
+    uint64_t answer_seq; /* the newest answer's seq (struct cg_flow_seen) */
     uint64_t last_hb_reply;
     bool hb_replied;
     /* actions */
@@ -285,6 +303,18 @@ enum cg_err cg__flow_send(struct cg_flow *f, uint64_t now_ms, uint64_t ref, cons
 enum cg_err cg__flow_app_answer(struct cg_flow *f, uint64_t now_ms, uint64_t token,
                                 uint64_t answer);
 
+/* The same, with the answer's length in bytes: it counts against
+ * cfg.answer_memory (the M-22 memory's byte budget, issue 19). An answer of
+ * up to CG_FLOW_SMALL_ANSWER bytes is always kept; the newest is always kept
+ * whole, whatever its size (a stop-and-wait peer, M-22, can only repeat the
+ * last one); older bigger ones are kept while the total is within the
+ * budget, the oldest let go of first (RELEASE; a DEBUG LOG). One let go of
+ * keeps its messageID and digest: a repeat is refused with a NACK saying the
+ * answer is no longer held (a WARN LOG, stats.repeats_not_held), never
+ * delivered again. */
+enum cg_err cg__flow_app_answer_sized(struct cg_flow *f, uint64_t now_ms, uint64_t token,
+                                      uint64_t answer, size_t bytes);
+
 /* The request `token` never reached the application (the caller could not
  * make its handle, and not even a NACK answer to pass through
  * cg__flow_app_answer): a NACK with `why` (SEND_NACK) and an error LOG; its
@@ -309,6 +339,13 @@ void cg__flow_replay_request(struct cg_flow *f, uint64_t ref, const char *msgid,
 void cg__flow_replay_answer(struct cg_flow *f, const char *msgid, const uint8_t *digest,
                             uint64_t answer);
 void cg__flow_replay_delivered(struct cg_flow *f, const char *msgid, const uint8_t *digest);
+/* Replay with the budget of cfg.answer_memory: an answer with its length
+ * (as cg__flow_app_answer_sized, in journal order), and one recorded as
+ * answered without its answer (let go of before: JOURNAL_ANSWER with
+ * .answer 0; a repeat of it is refused with a NACK, never delivered). */
+void cg__flow_replay_answer_sized(struct cg_flow *f, const char *msgid, const uint8_t *digest,
+                                  uint64_t answer, size_t bytes);
+void cg__flow_replay_evicted(struct cg_flow *f, const char *msgid, const uint8_t *digest);
 void cg__flow_replay_done(struct cg_flow *f, uint64_t now_ms);
 
 /* Names for traces and logs. */

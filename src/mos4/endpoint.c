@@ -54,6 +54,9 @@ static const struct option_row options[CG_MOS_OPT_COUNT] = {
                                          CG_MOS_DEFAULT_ASYNC_VALIDATE, false, CG_ERANGE},
     [CG_MOS_OPT_REUSED_ID] = {FIELD(reused_id), CG_MOS_REUSED_DELIVER, CG_MOS_REUSED_NACK,
                               CG_MOS_REUSED_DELIVER, false, CG_EINVAL},
+    /* issue 19: the M-22 memory of answers, per IN lane */
+    [CG_MOS_OPT_ANSWER_MEMORY] = {FIELD(answer_memory), 0, 1 << 30, CG_MOS_DEFAULT_ANSWER_MEMORY,
+                                  false, CG_ERANGE},
 };
 #undef FIELD
 
@@ -193,6 +196,13 @@ enum cg_err cg_mos_endpoint_config_set_silent_reset(struct cg_mos_endpoint_confi
                                                     uint32_t ms)
 {
     return cg_mos_endpoint_config_set_option(cfg, CG_MOS_OPT_SILENT_RESET_MS, ms);
+}
+
+enum cg_err cg_mos_endpoint_config_set_answer_memory(struct cg_mos_endpoint_config *cfg,
+                                                     size_t bytes)
+{
+    CG_CHECK(bytes <= INT64_MAX, CG_ERANGE);
+    return cg_mos_endpoint_config_set_option(cfg, CG_MOS_OPT_ANSWER_MEMORY, (int64_t)bytes);
 }
 
 enum cg_err cg_mos_endpoint_config_set_refused_backoff(struct cg_mos_endpoint_config *cfg,

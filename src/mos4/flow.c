@@ -118,6 +118,7 @@ struct cg_flow *cg__mos4_flow(struct mos4_lane *l)
         .deliver_heartbeats = c->deliver_heartbeats,
         .one_socket = false, /* a 2.x peer's answers come on the socket we sent on */
         .reused = c->reused_id == CG_MOS_REUSED_NACK ? CG_FLOW_REUSED_NACK : CG_FLOW_REUSED_DELIVER,
+        .answer_memory = c->answer_memory,
     };
     cg__flow_init(f, &fc, cg__mos4_msgid_start(l)); /* cannot fail: the values are in range */
     p->flow_on[l->ch] = true;
@@ -256,7 +257,7 @@ static void refuse_undelivered(struct mos4_lane *l, const struct cg_flow_act *a)
     }
     *ans = (struct mos4_msg){.own = (char *)w.data, .xml = (const char *)w.data, .len = w.len,
                              .enc = cg__mos4_enc_of(w.data, w.len), .kept = true};
-    if (cg__flow_app_answer(f, cg__now_ms(), a->token, ref_of(ans)) != CG_OK)
+    if (cg__flow_app_answer_sized(f, cg__now_ms(), a->token, ref_of(ans), ans->len) != CG_OK)
         cg__mos4_msg_free(ans);
 }
 
@@ -346,14 +347,19 @@ static void journal_request(struct mos4_lane *l, const struct cg_flow_act *a)
     cg__flow_journal_result(cg__mos4_flow(l), cg__now_ms(), ok, why);
 }
 
-/* JOURNAL_ANSWER: the answer's bytes; none (answer 0, a request refused
- * without memory even for a NACK): an empty record closes the request. */
+/* JOURNAL_ANSWER: the answer's bytes; answer 0: answered, the answer let go
+ * of by the memory's budget (a record without bytes, journal.c
+ * replay_record), or with .forget a request refused without memory even for
+ * a NACK: its record closed and its ID forgotten (an F record). */
 static void journal_answer(struct mos4_lane *l, const struct cg_flow_act *a)
 {
+    if (a->answer == 0 && a->forget) {
+        cg__mos4_journal_forget(l, id_or_null(a->msgid), a->digest);
+        return;
+    }
     struct mos4_msg *m = a->answer != 0 ? msg_of(a->answer) : NULL;
     if (cg__mos4_journal_answer(l, id_or_null(a->msgid), a->digest, m != NULL ? m->xml : "",
-                                m != NULL ? m->len : 0) &&
-        m != NULL)
+                                m != NULL ? m->len : 0) && m != NULL)
         m->jmark = l->jlast;
 }
 
@@ -862,8 +868,8 @@ static enum cg_err reply_wire(struct cg_mos_request *req, struct cg_buf b)
                              .kept = true}; /* the buffer is the answer's now */
     if (l->current == req) /* before the journal's compaction reads what is open */
         l->current = NULL;
-    enum cg_err rc = cg__flow_app_answer(cg__mos4_flow(l), cg__now_ms(), req->token,
-                                         ref_of(ans));
+    enum cg_err rc = cg__flow_app_answer_sized(cg__mos4_flow(l), cg__now_ms(), req->token,
+                                               ref_of(ans), ans->len);
     if (rc != CG_OK) { /* the endpoint is going away: the request went with it */
         lane_log(l, CG_LOG_DEBUG, "answer to messageID %s dropped: %s", req->msgid,
                  cg_strerror(rc));
@@ -1123,6 +1129,9 @@ enum cg_err cg_mos_endpoint_lane_stats(const struct cg_mos_endpoint *ep, const c
         out->repeats_answered = s.repeats_answered;
         out->held = s.held;
         out->held_max = s.held_max;
+        out->answers_held_bytes = s.answers_held_bytes;
+        out->answers_evicted = s.answers_evicted;
+        out->repeats_not_held = s.repeats_not_held;
     }
     return CG_OK;
 }

@@ -10,9 +10,10 @@
  * remembered as delivered (a repeat of one follows the redeliver rule). *
  * File: <state_dir>/msgid-<peer>-<channel>.journal, records (format 4 below)
  * of kind R (request, the bytes as received, in their encoding; empty: only
- * the ID of one delivered before an earlier restart) or A (answer, the
- * bytes sent, in their encoding; empty: the request was refused without
- * one, cg__flow_app_refuse), each numbered (the endpoint's count, or
+ * the ID of one delivered before an earlier restart), A (answer, the
+ * bytes sent, in their encoding; empty: answered, the answer no longer held
+ * under answer_memory) or F (a request refused without an answer,
+ * cg__flow_app_refuse: its record closed, its ID forgotten), each numbered (the endpoint's count, or
  * one shared by endpoints) and of a regime (the epoch of the gateway
  * pair's active that wrote it), and after the magic line of a compacted
  * file an N record (the count and regime then). For a gateway pair (issue
@@ -358,11 +359,14 @@ static bool number_fields(struct cg_cur *h, struct mos4_jrec *r)
     return false;
 }
 
-/* The kinds beside R and A (format 4 only): N bare, M a mark without an ID. */
+/* The kinds beside R and A (format 4 only): N bare, M a mark without an ID,
+ * F (a refused request's record closed, its ID forgotten) without bytes. */
 static bool kind_fits(uint8_t kind, bool v4, const struct jhead *j)
 {
     if (kind == 'R' || kind == 'A')
         return true;
+    if (kind == 'F')
+        return v4 && j->dlen == 0;
     if (!v4 || j->has_id != 0)
         return false;
     return kind == 'M' ? j->dlen > 0 : kind == 'N' && j->dlen == 0;
@@ -374,7 +378,7 @@ static bool kind_fits(uint8_t kind, bool v4, const struct jhead *j)
 static bool header_at(struct cg_cur *h, struct mos4_jrec *r, struct jhead *j)
 {
     uint8_t kind = 0, crcb[4];
-    if (cg__cur_u8(h, &kind) != CG_OK || kind == 0 || strchr("RANM", kind) == NULL ||
+    if (cg__cur_u8(h, &kind) != CG_OK || kind == 0 || strchr("RANMF", kind) == NULL ||
         !cg__cur_skip(h, " ", 1) ||
         !dec(h, 1, ' ', &j->has_id) || !dec(h, 4 * CG_MOS_ID_MAX, ' ', &j->idlen) ||
         !dec(h, JOURNAL_MAX_RECORD, ' ', &j->dlen) || (j->has_id == 0 && j->idlen != 0))
@@ -576,7 +580,8 @@ bool cg__mos4_journal_record(const uint8_t *rec, size_t len, struct mos4_jrec *r
     if (rec == NULL || len == 0 || record_at(rec, len, r, id) != len)
         return false;
     /* only format 4 says a number; M's data is a mark */
-    return r->v4 && (r->kind == 'R' || r->kind == 'A' || (r->kind == 'M' && mark_data(r)));
+    return r->v4 && (r->kind == 'R' || r->kind == 'A' || r->kind == 'F' ||
+                     (r->kind == 'M' && mark_data(r)));
 }
 
 /* ---- the fsync policy ----
@@ -761,23 +766,25 @@ static void replay_answer(struct replay *rp, const struct mos4_jrec *r)
     m->enc = r->enc;
     m->jmark = (struct mos4_jmark){r->number, r->regime};
     /* format 1: no digest, a repeat is taken as the same request */
-    cg__flow_replay_answer(cg__mos4_flow(rp->l), r->msgid, r->has_digest ? r->digest : NULL,
-                           ref_of(m));
+    cg__flow_replay_answer_sized(cg__mos4_flow(rp->l), r->msgid,
+                                 r->has_digest ? r->digest : NULL, ref_of(m), r->len);
     rp->answers++;
 }
 
 static void replay_record(void *user, const struct mos4_jrec *r)
 {
     struct replay *rp = user;
-    if (r->kind != 'R' && r->kind != 'A')
+    if (r->kind != 'R' && r->kind != 'A' && r->kind != 'F')
         return; /* a mark (M) is not a journal file's: ignored */
     cg__mos4_journal_numbered(rp->l->peer->ep, r->number, r->regime);
     if (r->kind == 'R' && r->len == 0) /* a compacted "delivered, unanswered": its ID only */
         cg__flow_replay_delivered(cg__mos4_flow(rp->l), r->msgid, r->has_digest ? r->digest : NULL);
     else if (r->kind == 'R')
         replay_request(rp, r);
-    else if (r->len == 0) /* refused without an answer: closed, its ID forgotten */
+    else if (r->kind == 'F') /* refused without an answer: closed, its ID forgotten */
         cg__flow_replay_answer(cg__mos4_flow(rp->l), r->msgid, NULL, 0);
+    else if (r->len == 0) /* answered, answer let go of (answer_memory): never delivered again */
+        cg__flow_replay_evicted(cg__mos4_flow(rp->l), r->msgid, r->has_digest ? r->digest : NULL);
     else
         replay_answer(rp, r);
     cg__mos4_flow_apply(rp->l); /* what the core let go of (RELEASE) */
@@ -813,6 +820,8 @@ static enum cg_err image(struct mos4_lane *l, struct cg_buf *b)
         const struct mos4_msg *a = s->answered ? cg__mos4_msg(s->answer) : NULL;
         if (s->msgid[0] != '\0' && a != NULL)
             CG_GUARD(put(b, 'A', s->msgid, s->has_digest, s->digest, a->xml, a->len, &a->jmark));
+        else if (s->msgid[0] != '\0' && s->evicted) /* answered, answer let go of: no bytes, 0 */
+            CG_GUARD(put(b, 'A', s->msgid, s->has_digest, s->digest, "", 0, &none));
         else if (s->msgid[0] != '\0' && s->restored)
             CG_GUARD(put(b, 'R', s->msgid, s->has_digest, s->digest, "", 0, &none));
     }
@@ -1057,6 +1066,14 @@ bool cg__mos4_journal_answer(struct mos4_lane *l, const char *msgid,
 {
     bool ok = append(l, 'A', msgid, digest, wire, len);
     l->jcheck = l->jcheck || ok; /* compaction considered once the event is done */
+    return ok;
+}
+
+bool cg__mos4_journal_forget(struct mos4_lane *l, const char *msgid,
+                             const uint8_t digest[CG_MOS4_DIGEST])
+{
+    bool ok = append(l, 'F', msgid, digest, "", 0);
+    l->jcheck = l->jcheck || ok;
     return ok;
 }
 
@@ -1371,7 +1388,7 @@ static void add_item(struct jread *j, uint64_t number, uint64_t regime, const ui
 
 static void read_record(void *user, const struct mos4_jrec *r)
 {
-    if (r->kind == 'R' || r->kind == 'A')
+    if (r->kind == 'R' || r->kind == 'A' || r->kind == 'F')
         add_item(user, r->number, r->regime, r->raw, r->raw_len);
 }
 

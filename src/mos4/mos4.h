@@ -57,6 +57,7 @@ struct cg_mos_endpoint_config {
     uint32_t fsync_interval_ms;
     enum cg_mos_time_form heartbeat_form; /* the <time> of heartbeats we write (M-24) */
     uint32_t silent_reset_ms; /* a wss lane with nothing received this long is reset; 0: never */
+    size_t answer_memory;     /* byte budget of an IN lane's remembered answers (M-22, issue 19) */
 };
 
 struct cg_mos_peer_config {
@@ -395,14 +396,20 @@ bool cg__mos4_journal_request(struct mos4_lane *l, const char *msgid,
                               const uint8_t digest[CG_MOS4_DIGEST], const char *xml, size_t len);
 bool cg__mos4_journal_answer(struct mos4_lane *l, const char *msgid,
                              const uint8_t digest[CG_MOS4_DIGEST], const void *wire, size_t len);
+/* A request refused before it reached the application: its record closed and
+ * its messageID forgotten (an F record; a restart neither delivers it nor
+ * remembers the ID). Same return as cg__mos4_journal_answer. */
+bool cg__mos4_journal_forget(struct mos4_lane *l, const char *msgid,
+                             const uint8_t digest[CG_MOS4_DIGEST]);
 void cg__mos4_journal_close(struct mos4_lane *l);
 void cg__mos4_journal_settle(struct mos4_lane *l); /* compacts if due (after an event) */
 /* Record kinds beside R and A (format 4): 'N' (in a journal file only, right
  * after the magic line of a compacted one: the endpoint's count and regime
  * then, no ID, no data; never given to a parse callback, read into
  * mos4_journal_info) and 'M' (a messageID mark, msgid.c: no ID, the mark in
- * decimal as data; replicated, never in a journal file). */
-/* Reads exactly one whole format-4 record of kind R, A or M in rec (len
+ * decimal as data; replicated, never in a journal file) and 'F' (a refused
+ * request's record closed, its messageID forgotten: no data). */
+/* Reads exactly one whole format-4 record of kind R, A, F or M in rec (len
  * bytes, nothing after it), checksum included; false otherwise. id: room for
  * its ID (r->msgid points there). */
 bool cg__mos4_journal_record(const uint8_t *rec, size_t len, struct mos4_jrec *r,

@@ -40,7 +40,8 @@ static void test_lane_families(void **state)
     cg_histogram_observe(&o.rtt, 4000000); /* 4 ms */
     o.delivered = 99;                      /* an IN field in the OUT lane: not taken */
     struct cg_mos_lane_stats in = {.delivered = 11, .nacks_sent = 6, .repeats_answered = 4,
-                                   .held = 1, .held_max = 9};
+                                   .held = 1, .held_max = 9, .answers_held_bytes = 123456,
+                                   .repeats_not_held = 3};
     in.retries = 77; /* an OUT field in the IN lane: not taken */
     metrics_lane_stats(m, "l\"1", CG_RELAY_MOS4, CG_MOS_CH_RO, &o, &in);
     struct cg_mos_lane_stats zero = {0};
@@ -58,6 +59,9 @@ static void test_lane_families(void **state)
     has("castgate_lane_queued" L("mos4", "ro", "out") " 2\n");
     has("castgate_lane_held" L("mos4", "ro", "in") " 1\n");
     has("castgate_lane_held_max" L("mos4", "ro", "in") " 9\n");
+    has("castgate_lane_answers_held_bytes" L("mos4", "ro", "in") " 123456\n");
+    assert_null(strstr(out, "castgate_lane_answers_held_bytes" L("mos4", "ro", "out")));
+    has("castgate_lane_repeats_not_held_total" L("mos4", "ro", "in") " 3\n");
     assert_null(strstr(out, "castgate_lane_held" L("mos4", "ro", "out")));
     has("castgate_lane_round_trip_seconds_bucket" LB("mos4", "ro", "0.00025") " 0\n");
     has("castgate_lane_round_trip_seconds_bucket" LB("mos4", "ro", "0.0005") " 1\n");
