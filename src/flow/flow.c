@@ -917,8 +917,8 @@ void cg__flow_replay_request(struct cg_flow *f, uint64_t ref, const char *msgid,
 /* An answer recorded: its request (the first unanswered one with its ID, or
  * without one) is done, and a repeat gets the answer. Answer 0: refused
  * without one (cg__flow_app_refuse): done, and its messageID forgotten. */
-void cg__flow_replay_answer(struct cg_flow *f, const char *msgid, const uint8_t *digest,
-                            uint64_t answer)
+/* A journaled request found closed at replay: no longer held. */
+static void replay_unhold(struct cg_flow *f, const char *msgid)
 {
     bool id = msgid != NULL && msgid[0] != '\0';
     for (size_t i = 0; i < f->hlen; i++) {
@@ -932,6 +932,13 @@ void cg__flow_replay_answer(struct cg_flow *f, const char *msgid, const uint8_t 
             break;
         }
     }
+}
+
+void cg__flow_replay_answer(struct cg_flow *f, const char *msgid, const uint8_t *digest,
+                            uint64_t answer)
+{
+    bool id = msgid != NULL && msgid[0] != '\0';
+    replay_unhold(f, msgid);
     if (answer == 0) { /* refused (cg__flow_app_refuse): remembered no longer */
         struct cg_flow_seen *gone = id ? find_seen(f, msgid) : NULL;
         if (gone != NULL)
@@ -1077,14 +1084,20 @@ void cg__flow_replay_answer_sized(struct cg_flow *f, const char *msgid, const ui
 
 void cg__flow_replay_evicted(struct cg_flow *f, const char *msgid, const uint8_t *digest)
 {
-    cg__flow_replay_answer(f, msgid, digest, 0); /* its request is done */
-    struct cg_flow_seen *s = msgid != NULL && msgid[0] != '\0' && strlen(msgid) < CG_FLOW_MSGID
-                                 ? find_seen(f, msgid) : NULL;
-    if (s != NULL) {
-        s->answered = false;
-        s->bytes = 0;
-        s->evicted = true;
-    }
+    replay_unhold(f, msgid); /* its request is done */
+    if (msgid == NULL || msgid[0] == '\0' || strlen(msgid) >= CG_FLOW_MSGID)
+        return;
+    struct cg_flow_seen *s = seen_slot(f, msgid);
+    if (s->answered)
+        release(f, CG_FLOW_IN, s->answer);
+    s->answered = false;
+    s->answer = 0;
+    s->bytes = 0;
+    s->evicted = true;
+    s->restored = false;
+    s->has_digest = digest != NULL;
+    if (digest != NULL)
+        memcpy(s->digest, digest, CG_FLOW_DIGEST);
 }
 
 /* A repeat of one whose answer was let go of: never delivered twice (M-22),
