@@ -181,7 +181,9 @@ static void count_event(const struct gw *gw, const struct cg_relay_event *ev)
     case CG_RELAY_EV_NO_MESSAGEID:
         metrics_idless(gw->metrics, ev->link, ev->count);
         break;
-    case CG_RELAY_EV_ACTIVE: /* metrics: a later step (docs/redundancy.md, phase 2 item 6) */
+    case CG_RELAY_EV_ACTIVE: /* issue 18 item 4 */
+        metrics_active(gw->metrics, ev->link, ev->side, ev->leg, ev->was, ev->why,
+                       (unsigned long long)ev->for_ms);
         break;
     }
 }
@@ -411,6 +413,8 @@ static enum cg_err link_add(struct gw *gw, const struct gwlink *conf)
     k->next = gw->links;
     gw->links = k;
     metrics_link_state(gw->metrics, conf->name, false, false);
+    bool buddy[2] = {conf->legacy_buddy[0] != '\0', conf->mos4_buddy[0] != '\0'};
+    metrics_link_legs(gw->metrics, conf->name, buddy, conf->redundancy == CG_RELAY_FAILOVER);
     return CG_OK;
 }
 

@@ -8,6 +8,23 @@
 
 #define NACK_RING 256 /* NACK times kept per link, for "in the last hour" */
 
+/* Why the active leg changed: the relay's words (CG_RELAY_EV_ACTIVE) as
+ * label values. */
+enum switch_why { SW_UNREACHABLE, SW_PRIMARY_BACK, SW_FORCED, SW_OTHER, SW_N };
+static const char *const switch_names[SW_N] = {"unreachable", "primary_back", "forced", "other"};
+
+struct mlegs {
+    bool buddy[2];  /* by side: that side has a buddy */
+    bool failover;  /* castgate picks the active leg (on the side with the buddy) */
+    enum cg_relay_leg active[2];
+    time_t active_since[2];
+    unsigned long long switches[2][SW_N];
+    bool switched[2]; /* a switch seen: the last_* fields hold */
+    enum switch_why last_why[2];
+    enum cg_relay_leg last_was[2];
+    unsigned long long last_for_ms[2];
+};
+
 struct mlink {
     char name[128];
     bool up[2];
@@ -28,6 +45,7 @@ struct mlink {
      * the OUT fields from the OUT lane, the IN fields from the IN lane */
     bool have_lane[2][CG_RELAY_CHANNELS];
     struct cg_mos_lane_stats lane[2][CG_RELAY_CHANNELS];
+    struct mlegs legs; /* redundancy (metrics_link_legs, metrics_active) */
 };
 
 #define MAX_LISTENERS 4
@@ -170,6 +188,44 @@ void metrics_nack(struct metrics *m, const char *link, enum metrics_nack why)
         k->nack_at[k->nack_n++ % NACK_RING] = now_of(m);
     else
         m->nacks_unlinked++;
+}
+
+/* ---- redundancy (issue 18 item 4) ---- */
+
+static bool has_buddy(const struct mlink *k) { return k->legs.buddy[0] || k->legs.buddy[1]; }
+
+void metrics_link_legs(struct metrics *m, const char *link, const bool buddy[2], bool failover)
+{
+    struct mlink *k = find(m, link, true);
+    if (k == NULL)
+        return;
+    k->legs = (struct mlegs){.buddy = {buddy[0], buddy[1]}, .failover = failover};
+    k->legs.active_since[0] = k->legs.active_since[1] = now_of(m);
+}
+
+static enum switch_why switch_why_of(const char *why)
+{
+    static const char *const words[SW_OTHER] = {"unreachable", "primary-back", "forced"};
+    for (int i = 0; why != NULL && i < SW_OTHER; i++)
+        if (strcmp(why, words[i]) == 0)
+            return (enum switch_why)i;
+    return SW_OTHER;
+}
+
+void metrics_active(struct metrics *m, const char *link, enum cg_relay_side side,
+                    enum cg_relay_leg leg, enum cg_relay_leg was, const char *why,
+                    unsigned long long for_ms)
+{
+    struct mlink *k = find(m, link, true);
+    if (k == NULL || (unsigned)side > 1 || (unsigned)leg > 1 || (unsigned)was > 1)
+        return;
+    struct mlegs *g = &k->legs;
+    enum switch_why w = switch_why_of(why);
+    g->active[side] = leg;
+    g->active_since[side] = now_of(m);
+    g->switches[side][w]++;
+    g->switched[side] = true;
+    g->last_why[side] = w, g->last_was[side] = was, g->last_for_ms[side] = for_ms;
 }
 
 void metrics_in_flight(struct metrics *m, unsigned n) { m->in_flight = n; }
@@ -431,6 +487,68 @@ static void render_dials(struct out *o, const struct metrics *m)
         if (m->links[i].have_peer[1])
             wss_failures(o, "castgate_wss_dial_failures_total", "link", m->links[i].name,
                          &m->links[i].peer[1].dial);
+}
+
+/* ---- redundancy (issue 18 item 4): only links with a buddy ---- */
+
+static const char *const leg_names[2] = {"primary", "buddy"};
+
+/* Whether castgate picks the active leg towards side s of k (failover,
+ * the side with the buddy). */
+static bool picks(const struct mlink *k, int s) { return k->legs.failover && k->legs.buddy[s]; }
+
+/* Whether side s of k has a peer per leg: under carry every side of a link
+ * with a buddy, under failover the side with the buddy. */
+static bool two_legs(const struct mlink *k, int s)
+{
+    return has_buddy(k) && (!k->legs.failover || k->legs.buddy[s]);
+}
+
+static void render_active(struct out *o, const struct metrics *m)
+{
+    head(o, "castgate_link_active_leg", "gauge",
+         "1 for the leg (primary or buddy) the requests towards that side go to now "
+         "(redundancy = failover, the side with the buddy)");
+    for (size_t i = 0; i < m->n; i++)
+        for (int s = 0; s < 2; s++)
+            for (int l = 0; l < 2 && picks(&m->links[i], s); l++) {
+                labels(o, "castgate_link_active_leg", "link", m->links[i].name, "side",
+                       side_names[s], "leg", leg_names[l], NULL);
+                put(o, "%d\n", m->links[i].legs.active[s] == (enum cg_relay_leg)l);
+            }
+    head(o, "castgate_link_leg_switches_total", "counter",
+         "changes of the active leg towards that side, by reason: unreachable (the active leg "
+         "was unreachable for failover_after_ms while the other was up), primary_back (the "
+         "primary was back for failback_after_ms), forced (the operator), other");
+    for (size_t i = 0; i < m->n; i++)
+        for (int s = 0; s < 2; s++)
+            for (int w = 0; w < SW_N && picks(&m->links[i], s); w++) {
+                labels(o, "castgate_link_leg_switches_total", "link", m->links[i].name, "side",
+                       side_names[s], "reason", switch_names[w], NULL);
+                put(o, "%llu\n", m->links[i].legs.switches[s][w]);
+            }
+}
+
+static void render_legs(struct out *o, const struct metrics *m)
+{
+    render_active(o, m);
+    head(o, "castgate_link_leg_up", "gauge",
+         "1 when that leg's peer on that side is up (any lane), per leg of a link with a buddy");
+    for (size_t i = 0; i < m->n; i++)
+        for (int s = 0; s < 2; s++)
+            for (int l = 0; l < 2 && m->links[i].have_rst && two_legs(&m->links[i], s); l++) {
+                labels(o, "castgate_link_leg_up", "link", m->links[i].name, "side", side_names[s],
+                       "leg", leg_names[l], NULL);
+                put(o, "%d\n", m->links[i].rst.leg_up[l][s] ? 1 : 0);
+            }
+    head(o, "castgate_link_buddy_declines_total", "counter",
+         "answers \"Buddy server cannot respond because main server is available\" relayed as "
+         "they are (roAck roStatus, mosAck statusDescription)");
+    for (size_t i = 0; i < m->n; i++)
+        if (m->links[i].have_rst && has_buddy(&m->links[i])) {
+            labels(o, "castgate_link_buddy_declines_total", "link", m->links[i].name, NULL);
+            put(o, "%llu\n", (unsigned long long)m->links[i].rst.buddy_declined);
+        }
 }
 
 static void render_leaves(struct out *o, const struct metrics *m, time_t now)
@@ -717,6 +835,7 @@ size_t metrics_render(const struct metrics *m, const char *version, char *buf, s
     put(&o, "castgate_reloads_total{result=\"done\"} %lu\n", m->reloads[1]);
     render_listeners(&o, m);
     render_dials(&o, m);
+    render_legs(&o, m);
     render_leaves(&o, m, now_of(m));
     render_journal(&o, m);
     render_lanes(&o, m);
@@ -809,6 +928,53 @@ static void put_wrong(struct out *o, const struct mlink *k)
     put(o, "</td>");
 }
 
+/* The last switch of the active leg towards side s, in words. */
+static void put_switch_why(struct out *o, const struct mlegs *g, int s)
+{
+    double held = (double)g->last_for_ms[s] / 1000.0;
+    if (!g->switched[s]) {
+        put(o, "no switch yet");
+        return;
+    }
+    switch (g->last_why[s]) {
+    case SW_UNREACHABLE:
+        put(o, "switched because the %s was unreachable for %.1f s", leg_names[g->last_was[s]], held);
+        break;
+    case SW_PRIMARY_BACK:
+        put(o, "switched back because the primary was up again for %.1f s", held);
+        break;
+    case SW_FORCED: put(o, "switched by the operator"); break;
+    case SW_OTHER:
+    case SW_N: put(o, "switched (reason not known)"); break;
+    }
+}
+
+/* The link's active leg (issue 18 item 4): under failover the leg the
+ * requests towards the buddy's side go to, since when and why. */
+static void put_active(struct out *o, const struct mlink *k, time_t now)
+{
+    const struct mlegs *g = &k->legs;
+    int s = g->buddy[1] ? 1 : 0;
+    if (!has_buddy(k)) {
+        put(o, "<td>no buddy</td>");
+        return;
+    }
+    if (!g->failover) {
+        put(o, "<td data-active=\"carry\">both carried <small>(the gear picks)</small></td>");
+        return;
+    }
+    char when[32];
+    struct tm tm;
+    gmtime_r(&g->active_since[s], &tm);
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+    put(o, "<td class=\"%s\" data-active=\"%s\">%s <small>since %s (", leg_names[g->active[s]],
+        leg_names[g->active[s]], leg_names[g->active[s]], when);
+    put_age(o, g->active_since[s], now);
+    put(o, "); ");
+    put_switch_why(o, g, s);
+    put(o, "</small></td>");
+}
+
 /* Each leaf served now (cg_server_leaf_stats): its notAfter to the second,
  * the time left; red under 30 days. */
 static void put_leaves(struct out *o, const struct metrics *m, time_t now)
@@ -851,7 +1017,7 @@ size_t metrics_render_html(const struct metrics *m, const char *version, char *b
             "body{font:14px system-ui,sans-serif;margin:1em;color:#222}"
             "table{border-collapse:collapse;width:100%%}td,th{border:1px solid #ccc;padding:4px 6px;"
             "text-align:left;vertical-align:top}th{background:#eee}.up{background:#d8f5d8}"
-            ".down{background:#f8d0d0;font-weight:bold}small{color:#555}"
+            ".down{background:#f8d0d0;font-weight:bold}small{color:#555}.buddy{background:#fff0c0}"
             "</style></head><body>\n<h1>castgate gateway</h1>\n<p>castgate ", m->n, down);
     put_html(&o, version);
     put(&o, " &middot; %zu link(s), <b id=\"down\">%u down</b> &middot; %u request(s) in flight "
@@ -868,7 +1034,7 @@ size_t metrics_render_html(const struct metrics *m, const char *version, char *b
     }
     put(&o, "<table><tr><th>link</th><th>legacy side</th>"
             "<th>MOS 4.0 side</th><th>last from legacy</th><th>last from MOS 4.0</th>"
-            "<th>NACKs, last hour</th><th>what is wrong</th></tr>\n");
+            "<th>active leg</th><th>NACKs, last hour</th><th>what is wrong</th></tr>\n");
     for (size_t i = 0; i < m->n; i++) {
         const struct mlink *k = &m->links[i];
         put(&o, "<tr data-link=\"");
@@ -880,6 +1046,7 @@ size_t metrics_render_html(const struct metrics *m, const char *version, char *b
         put_side(&o, k, 1, now);
         put_last(&o, k, 0, now);
         put_last(&o, k, 1, now);
+        put_active(&o, k, now);
         put(&o, "<td>%u</td>", nacks_last_hour(k, now));
         put_wrong(&o, k);
         put(&o, "</tr>\n");

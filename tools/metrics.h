@@ -51,6 +51,19 @@ void metrics_cert(struct metrics *m, const char *chain, long days_left);
 void metrics_last_message(struct metrics *m, const char *link, enum metrics_from from,
                           const char *name, const char *message_id);
 void metrics_link_why(struct metrics *m, const char *link, const char *why);
+/* ---- redundancy (issue 18 item 4, docs/redundancy.md) ----
+ * A link's legs: which sides have a buddy (by enum cg_relay_side) and
+ * whether castgate picks the active leg (redundancy = failover; under carry
+ * both legs are carried and the gear chooses). A link without a buddy
+ * exports none of the leg series. The primary is active from now. */
+void metrics_link_legs(struct metrics *m, const char *link, const bool buddy[2], bool failover);
+/* The active leg towards side changed (CG_RELAY_EV_ACTIVE): leg, was, why
+ * (the relay's word: "unreachable", "primary-back", "forced"; others count
+ * as "other") and for_ms (how long the reason held). */
+void metrics_active(struct metrics *m, const char *link, enum cg_relay_side side,
+                    enum cg_relay_leg leg, enum cg_relay_leg was, const char *why,
+                    unsigned long long for_ms);
+
 /* ---- what the library counts (castgate/stats.h, castgate/relay.h) ----
  * Copied in by a refresh hook (castgate run's) that metrics_refresh runs;
  * the admin listener refreshes before each render. */
