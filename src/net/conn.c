@@ -26,7 +26,6 @@
 #endif
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
-static void pump(struct cg_conn *c);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 static void linger(struct cg_conn *c);
 
@@ -37,15 +36,19 @@ struct wreq {
     char data[];
 };
 
-static void on_handle_closed(uv_handle_t *h)
+/* Holds: the three handles until closed, and a handshake step on a
+ * front-door thread until it is done (frontdoor.c). */
+void cg__conn_release(struct cg_conn *c)
 {
-    struct cg_conn *c = h->data;
     if (--c->open_handles > 0)
         return;
+    cg__conn_hs_free(c);
     SSL_free(c->ssl); /* frees both BIOs */
     c->ssl = NULL;
     c->ops->freed(c); /* the user releases c */
 }
+
+static void on_handle_closed(uv_handle_t *h) { cg__conn_release(h->data); }
 
 void cg__conn_close(struct cg_conn *c, const char *why)
 {
@@ -54,6 +57,7 @@ void cg__conn_close(struct cg_conn *c, const char *why)
     c->state = CG_CONN_CLOSED;
     cg__log(c->ctx, CG_LOG_DEBUG, "net", "%s: closed (%s)", c->peer, why);
     c->ops->closing(c);
+    cg__conn_hs_closing(c);
     uv_read_stop((uv_stream_t *)&c->tcp);
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -65,6 +69,10 @@ static void on_idle(uv_timer_t *t)
     struct cg_conn *c = t->data;
     if (c->state == CG_CONN_CLOSED || c->ssl == NULL)
         return;
+    if (cg__conn_hs_busy(c)) { /* the SSL is a front-door thread's now */
+        uv_timer_start(t, on_idle, IDLE_RELEASE_MS, 0);
+        return;
+    }
     uint64_t quiet = uv_now(t->loop) - c->last_io;
     if (quiet < IDLE_RELEASE_MS || !SSL_free_buffers(c->ssl)) /* 0: a record in progress */
         uv_timer_start(t, on_idle, quiet < IDLE_RELEASE_MS ? IDLE_RELEASE_MS - quiet : IDLE_RELEASE_MS, 0);
@@ -150,7 +158,7 @@ static enum cg_err queue_write(struct cg_conn *c, const uint8_t *p, size_t n)
 /* Moves SSL's ciphertext to the socket: straight away when the socket takes
  * it (uv_try_write keeps order: it refuses while writes are queued), queued
  * otherwise. */
-static enum cg_err flush(struct cg_conn *c)
+enum cg_err cg__conn_flush(struct cg_conn *c)
 {
     size_t cap;
     uint8_t *scratch = cg__ctx_scratch(c->ctx, CG_SCRATCH_TLS_OUT, &cap); /* what is not
@@ -212,7 +220,7 @@ enum cg_err cg__conn_write(struct cg_conn *c, const void *data, size_t len)
         p += n;
         len -= (size_t)n;
     }
-    enum cg_err rc = flush(c);
+    enum cg_err rc = cg__conn_flush(c);
     pause_if_blocked(c);
     return rc;
 }
@@ -221,10 +229,14 @@ void cg__conn_drain_and_close(struct cg_conn *c)
 {
     if (c->state == CG_CONN_CLOSED || c->state == CG_CONN_DRAINING)
         return;
+    if (cg__conn_hs_busy(c)) { /* nothing to drain that a thread is not writing */
+        cg__conn_close(c, "closed during the TLS handshake");
+        return;
+    }
     if (c->state != CG_CONN_TLS)
         SSL_shutdown(c->ssl); /* queues close_notify; we do not wait for the peer's */
     c->state = CG_CONN_DRAINING;
-    if (flush(c) != CG_OK) {
+    if (cg__conn_flush(c) != CG_OK) {
         cg__conn_close(c, "write failed");
         return;
     }
@@ -259,17 +271,17 @@ static bool handshake(struct cg_conn *c)
                c->state == CG_CONN_WS;
     }
     int e = SSL_get_error(c->ssl, r);
-    flush(c); /* our flight, or an alert */
+    cg__conn_flush(c); /* our flight, or an alert */
     if (e == SSL_ERROR_WANT_READ)
         return false;
     c->ops->tls_failed(c); /* B-31: no going on after a failed handshake */
     return false;
 }
 
-static void pump(struct cg_conn *c)
+void cg__conn_pump(struct cg_conn *c)
 {
-    if (c->state == CG_CONN_TLS && !handshake(c))
-        return;
+    if (c->state == CG_CONN_TLS && (c->hs != NULL || !handshake(c)))
+        return; /* an offloaded handshake steps in frontdoor.c */
     uint8_t *buf = c->readbuf; /* the ciphertext was copied into net_in */
     while (c->state == CG_CONN_HTTP || c->state == CG_CONN_UPGRADING || c->state == CG_CONN_WS) {
         int n = SSL_read(c->ssl, buf, (int)c->readbuf_len);
@@ -288,7 +300,7 @@ static void pump(struct cg_conn *c)
         }
         return;
     }
-    if (c->state != CG_CONN_CLOSED && flush(c) != CG_OK)
+    if (c->state != CG_CONN_CLOSED && cg__conn_flush(c) != CG_OK)
         cg__conn_close(c, "write failed");
 }
 
@@ -329,11 +341,15 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         if (plain_text_on_tls_port(c, (uint8_t)b->base[0]))
             return;
     }
+    if (c->hs != NULL && c->state == CG_CONN_TLS) {
+        cg__conn_hs_input(c, (const uint8_t *)b->base, (size_t)n); /* frontdoor.c */
+        return;
+    }
     if (BIO_write(c->net_in, b->base, (int)n) != (int)n) {
         cg__conn_close(c, "out of memory");
         return;
     }
-    pump(c);
+    cg__conn_pump(c);
 }
 
 enum cg_err cg__conn_init_tls(struct cg_conn *c, SSL_CTX *sslctx, bool server)
@@ -369,9 +385,13 @@ void cg__conn_peer_name(struct cg_conn *c)
         if (ss.ss_family == AF_INET6) {
             uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
             port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+            memcpy(c->peer_addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
         } else {
             uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
             port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+            memset(c->peer_addr, 0, 10);
+            c->peer_addr[10] = c->peer_addr[11] = 0xff; /* ::ffff:a.b.c.d */
+            memcpy(c->peer_addr + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
         }
     }
     snprintf(c->peer, sizeof(c->peer), ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
@@ -403,6 +423,6 @@ void cg__conn_start(struct cg_conn *c)
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     if (!c->server) {
         c->state = CG_CONN_TLS;
-        pump(c); /* ClientHello */
+        cg__conn_pump(c); /* ClientHello */
     }
 }
