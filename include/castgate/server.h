@@ -85,8 +85,9 @@ enum cg_server_limit {
     CG_LIMIT_MAX_WRITE_QUEUE = 9,  /* default 8388608 bytes queued to one peer before reads pause */
     /* The front door (cg_server_config_set_handshake_threads): */
     CG_LIMIT_HANDSHAKES_IN_FLIGHT = 10,   /* default 8 (max 1024): TLS handshake steps on the
-                                           * front-door threads at once; more wait in line */
-    CG_LIMIT_HANDSHAKES_PER_ADDRESS = 11  /* default 64 (max 1000000): connections from one IP
+                                           * front-door threads at once; more wait in line,
+                                           * fairly: one step per address and round */
+    CG_LIMIT_HANDSHAKES_PER_ADDRESS = 11  /* default 1024 (max 1000000): connections from one IP
                                            * address with an unfinished TLS handshake; more are
                                            * closed at accept */
 };
@@ -101,7 +102,9 @@ CG_API enum cg_err cg_server_config_set_limit(struct cg_server_config *cfg,
  * thread, which carries every open connection: a flood of handshakes or of
  * password guesses costs the loop only the reads and writes of its bytes.
  * At most CG_LIMIT_HANDSHAKES_IN_FLIGHT handshake steps run there at once
- * (the others wait in arrival order) and each address may have
+ * (the others wait in line, one step per address and round, so a flood
+ * from a few addresses delays another address's handshake by about one step
+ * per flooding address) and each address may have
  * CG_LIMIT_HANDSHAKES_PER_ADDRESS unfinished handshakes (more are closed at
  * accept, counted as CG_WSS_HTTP_503 and logged at most once a minute).
  * Off: handshakes run on the loop thread, without those two bounds.

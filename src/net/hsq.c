@@ -103,6 +103,38 @@ void cg__hsq_leave(struct cg_hsq *q, struct cg_hsq_entry *e)
     q->admitted--;
 }
 
+/* e's turn: one past the last its address has waiting, else the current round. */
+static uint64_t round_for(const struct cg_hsq *q, const struct cg_hsq_entry *e)
+{
+    uint64_t r = q->round;
+    const struct cg_hsq_entry *x = e->admitted ? q->bucket[bucket_of(q, e->addr)] : NULL;
+    for (; x != NULL; x = x->anext)
+        if (x->waiting && x->round >= r && memcmp(x->addr, e->addr, 16) == 0)
+            r = x->round + 1;
+    return r;
+}
+
+/* Into the line after every entry of its round or an earlier one. */
+static void enqueue(struct cg_hsq *q, struct cg_hsq_entry *e)
+{
+    e->round = round_for(q, e);
+    struct cg_hsq_entry *after = q->wtail;
+    while (after != NULL && after->round > e->round)
+        after = after->wprev;
+    e->wprev = after;
+    e->wnext = after != NULL ? after->wnext : q->whead;
+    if (e->wnext != NULL)
+        e->wnext->wprev = e;
+    else
+        q->wtail = e;
+    if (after != NULL)
+        after->wnext = e;
+    else
+        q->whead = e;
+    e->waiting = true;
+    q->nwaiting++;
+}
+
 bool cg__hsq_want(struct cg_hsq *q, struct cg_hsq_entry *e)
 {
     if (e->running || e->waiting || q->orphaned)
@@ -112,15 +144,7 @@ bool cg__hsq_want(struct cg_hsq *q, struct cg_hsq_entry *e)
         e->running = true;
         return true;
     }
-    e->wnext = NULL;
-    e->wprev = q->wtail;
-    if (q->wtail != NULL)
-        q->wtail->wnext = e;
-    else
-        q->whead = e;
-    q->wtail = e;
-    e->waiting = true;
-    q->nwaiting++;
+    enqueue(q, e);
     return false;
 }
 
@@ -138,6 +162,7 @@ struct cg_hsq_entry *cg__hsq_step_done(struct cg_hsq *q, struct cg_hsq_entry *e)
     struct cg_hsq_entry *next = q->whead;
     if (next == NULL)
         return NULL;
+    q->round = next->round;
     unwait(q, next);
     next->running = true;
     q->running++;

@@ -52,6 +52,7 @@ struct cg_hsq_entry {
     struct cg_hsq_entry *anext, *aprev; /* same address bucket, while admitted */
     struct cg_hsq_entry *wnext, *wprev; /* the waiting line, while waiting */
     uint8_t addr[16];                   /* IPv6, or IPv4 mapped (::ffff:a.b.c.d) */
+    uint64_t round;                     /* while waiting: its turn (fair queueing) */
     bool admitted, waiting, running;
 };
 struct cg_hsq {
@@ -61,6 +62,7 @@ struct cg_hsq {
     size_t nwaiting;
     bool orphaned;      /* its owner let go: freed when the last step is done */
     uint32_t seed;
+    uint64_t round;     /* the round of the last entry that left the line to run */
     struct cg_hsq_entry *whead, *wtail;
     struct cg_hsq_entry *bucket[CG_HSQ_BUCKETS];
 };
@@ -80,7 +82,12 @@ unsigned cg__hsq_count(const struct cg_hsq *q, const uint8_t addr[16]);
  * on counting until cg__hsq_step_done. */
 void cg__hsq_leave(struct cg_hsq *q, struct cg_hsq_entry *e);
 /* e has input for a step: true when it may run now (counted running), false
- * when it waits (or runs or waits already; or q is orphaned). */
+ * when it waits (or runs or waits already; or q is orphaned). The line is
+ * fair between addresses: an entry's round is one past the last round its
+ * address has waiting (or the current round), and the line runs in round
+ * order, arrival order within a round; so each address with entries
+ * waiting gets one step per round, and a newcomer waits for at most one
+ * step per other address, however many a flooding address queued. */
 bool cg__hsq_want(struct cg_hsq *q, struct cg_hsq_entry *e);
 /* e's step ended: the waiting entry that may run now (counted running), or
  * NULL. On an orphaned q it returns NULL and frees q after its last step:

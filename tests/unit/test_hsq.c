@@ -1,6 +1,7 @@
 /* The front door's line (src/net/hsq.c, issue 12 item 4), sans-I/O: how many
  * handshake steps run on the front-door threads at once, who waits and in
- * which order, and how many unfinished handshakes one address may have. */
+ * which order (fair between addresses), and how many unfinished handshakes
+ * one address may have. */
 #include "testutil.h"
 #include "net/net.h"
 
@@ -140,6 +141,58 @@ static void test_steps_in_flight_bounded_and_in_order(void **state)
     cg__hsq_free(q);
 }
 
+/* Fair between addresses: a flooding address's queue does not delay
+ * another address's set-up by more than one step per address. */
+static void test_line_is_fair_between_addresses(void **state)
+{
+    (void)state;
+    struct cg_hsq *q = line(1, 64);
+    struct cg_hsq_entry e0 = {0}, a[4] = {0}, b[2] = {0}, c[2] = {0};
+    uint8_t A[16], B[16], C[16];
+    addr4(A, 198, 51, 100, 1);
+    addr4(B, 198, 51, 100, 2);
+    addr4(C, 198, 51, 100, 3);
+    assert_true(cg__hsq_admit(q, &e0, A));
+    for (int i = 0; i < 4; i++)
+        assert_true(cg__hsq_admit(q, &a[i], A));
+    for (int i = 0; i < 2; i++) {
+        assert_true(cg__hsq_admit(q, &b[i], B));
+        assert_true(cg__hsq_admit(q, &c[i], C));
+    }
+    assert_true(cg__hsq_want(q, &e0)); /* the one step that may run */
+    for (int i = 0; i < 4; i++)
+        assert_false(cg__hsq_want(q, &a[i])); /* A floods the line first */
+    assert_false(cg__hsq_want(q, &b[0]));
+    assert_false(cg__hsq_want(q, &b[1]));
+    assert_false(cg__hsq_want(q, &c[0]));
+    /* a1 b1 c1 | a2 b2 | a3 | a4: one per address and round */
+    struct cg_hsq_entry *want_order[] = {&a[0], &b[0], &c[0], &a[1]};
+    struct cg_hsq_entry *cur = &e0;
+    for (size_t i = 0; i < 4; i++) {
+        struct cg_hsq_entry *next = cg__hsq_step_done(q, cur);
+        assert_ptr_equal(next, want_order[i]);
+        cur = next;
+    }
+    /* C comes back in round 1: after B's second, before A's third */
+    assert_false(cg__hsq_want(q, &c[1]));
+    struct cg_hsq_entry *rest[] = {&b[1], &c[1], &a[2], &a[3]};
+    for (size_t i = 0; i < 4; i++) {
+        struct cg_hsq_entry *next = cg__hsq_step_done(q, cur);
+        assert_ptr_equal(next, rest[i]);
+        cur = next;
+    }
+    assert_null(cg__hsq_step_done(q, cur));
+    cg__hsq_leave(q, &e0);
+    for (int i = 0; i < 4; i++)
+        cg__hsq_leave(q, &a[i]);
+    for (int i = 0; i < 2; i++) {
+        cg__hsq_leave(q, &b[i]);
+        cg__hsq_leave(q, &c[i]);
+    }
+    assert_int_equal(q->admitted, 0);
+    cg__hsq_free(q);
+}
+
 /* A connection that closes while it waits leaves the line; one that closes
  * while its step runs goes on counting until the step is done. */
 static void test_leaving_while_waiting_or_running(void **state)
@@ -197,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_per_address_cap),
         cmocka_unit_test(test_many_addresses),
         cmocka_unit_test(test_steps_in_flight_bounded_and_in_order),
+        cmocka_unit_test(test_line_is_fair_between_addresses),
         cmocka_unit_test(test_leaving_while_waiting_or_running),
         cmocka_unit_test(test_orphaned_line_freed_by_its_last_step),
     };
