@@ -98,8 +98,8 @@ CG_API enum cg_err cg_server_config_set_limit(struct cg_server_config *cfg,
 /* The front door (issue 12, denial of service): on (the default), the TLS
  * handshakes of accepted connections run on the context's front-door
  * threads (as many as the CPUs less one, at least one; at nice 10, below
- * the loop thread) instead of the loop
- * thread, which carries every open connection: a flood of handshakes or of
+ * the loop thread) instead of the loop thread, which carries every open
+ * connection: a flood of handshakes or of
  * password guesses costs the loop only the reads and writes of its bytes.
  * At most CG_LIMIT_HANDSHAKES_IN_FLIGHT handshake steps run there at once
  * (the others wait in line, one step per address and round, so a flood
@@ -109,7 +109,8 @@ CG_API enum cg_err cg_server_config_set_limit(struct cg_server_config *cfg,
  * accept, counted as CG_WSS_HTTP_503 and logged at most once a minute).
  * Off: handshakes run on the loop thread, without those two bounds.
  * The TLS profile, certificates, OCSP staples and tickets are the same
- * either way. Callbacks of this header still run on the loop thread only. */
+ * either way. Callbacks of this header still run on the loop thread only.
+ * Returns CG_OK, or CG_EINVAL for a NULL cfg. */
 CG_API enum cg_err cg_server_config_set_handshake_threads(struct cg_server_config *cfg, bool on);
 
 /* ---- the server ---- */

@@ -208,11 +208,13 @@ static void echo(void *user, struct cg_ws *ws, bool binary, const uint8_t *data,
 
 static const struct cg_ws_handlers echo_handlers = {.on_message = echo};
 
-static struct cg_server *echo_server(void)
+static struct cg_server *echo_server_with(bool threads)
 {
     struct cg_server_config *cfg = NULL;
     struct cg_server *srv = NULL;
     assert_int_equal(cg_server_config_new(&cfg), CG_OK);
+    if (!threads)
+        assert_int_equal(cg_server_config_set_handshake_threads(cfg, false), CG_OK);
     assert_int_equal(cg_server_config_add_listen(cfg, "127.0.0.1", 0), CG_OK);
     assert_int_equal(cg_server_config_add_cert(cfg, pki("server-rsa.chain.pem"),
                                                pki("server-rsa.key")),
@@ -228,6 +230,8 @@ static struct cg_server *echo_server(void)
     assert_int_equal(cg_server_start(srv), CG_OK);
     return srv;
 }
+
+static struct cg_server *echo_server(void) { return echo_server_with(true); }
 
 /* ---- clients (their own thread; never cmocka) ---- */
 
@@ -511,11 +515,52 @@ static void test_server_freed_while_a_handshake_is_held(void **state)
         fail_msg("the held handshake step blocked the loop thread until it gave up waiting");
 }
 
+/* ---- cg_server_config_set_handshake_threads(false): back on the loop ---- */
+
+struct plain_job {
+    uint16_t port;
+    bool done;
+    atomic_bool finished;
+};
+
+static void *plain_main(void *arg)
+{
+    struct plain_job *pj = arg;
+    struct raw r = {.fd = -1};
+    pj->done = raw_hello(&r, pj->port) && raw_finish(&r);
+    raw_close(&r);
+    atomic_store(&pj->finished, true);
+    return NULL;
+}
+
+static void test_handshake_threads_off(void **state)
+{
+    CG_UNUSED(state);
+    assert_int_equal(cg_server_config_set_handshake_threads(NULL, false), CG_EINVAL);
+    atomic_store(&g_steps_on_loop, 0);
+    atomic_store(&g_steps_off_loop, 0);
+    struct cg_server *srv = echo_server_with(false);
+    struct plain_job pj = {.port = cg_server_port(srv, 0), .finished = false};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, plain_main, &pj), 0);
+    for (int i = 0; i < 3 * CLIENT_WAIT_S * 100 && !atomic_load(&pj.finished); i++) {
+        uv_run(g_loop, UV_RUN_NOWAIT); /* the client's handshake and GET /hello */
+        usleep(10000);
+    }
+    pthread_join(th, NULL);
+    cg_server_free(srv);
+    drain_loop();
+    assert_true(pj.done);
+    assert_true(atomic_load(&g_steps_on_loop) >= 2);
+    assert_int_equal(atomic_load(&g_steps_off_loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lane_answers_while_a_handshake_is_held),
         cmocka_unit_test(test_server_freed_while_a_handshake_is_held),
+        cmocka_unit_test(test_handshake_threads_off),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
