@@ -117,8 +117,8 @@ static void on_async(uv_async_t *h)
     struct cg_bgpool *p = h->data;
     if (atomic_load(&p->prio_failed) && !p->prio_logged) {
         p->prio_logged = true;
-        cg__log(p->ctx, CG_LOG_WARN, "core", "low-priority threads (%s): cannot lower their "
-                "scheduling priority; their work competes with the loop", p->name);
+        cg__log(p->ctx, CG_LOG_WARN, "core", "low-priority threads: cannot lower their "
+                "scheduling priority; hashes and validations compete with the loop");
     }
     pthread_mutex_lock(&p->mu);
     struct cg_bgjob *list = p->done_head;
@@ -140,8 +140,8 @@ static void on_closed(uv_handle_t *h)
     free(p);
 }
 
-enum cg_err cg__bgpool_new(struct cg_ctx *ctx, void *uv_loop, const struct cg_bgpool_opts *o,
-                           struct cg_bgpool **out)
+enum cg_err cg__bgpool_new_opts(struct cg_ctx *ctx, void *uv_loop, const struct cg_bgpool_opts *o,
+                                struct cg_bgpool **out)
 {
     CG_CHECK(uv_loop != NULL && out != NULL && o != NULL && o->threads > 0 && o->name != NULL,
              CG_EINVAL);
@@ -179,6 +179,13 @@ enum cg_err cg__bgpool_new(struct cg_ctx *ctx, void *uv_loop, const struct cg_bg
     uv_unref((uv_handle_t *)&p->async); /* an idle pool does not keep the loop running */
     *out = p;
     return CG_OK;
+}
+
+enum cg_err cg__bgpool_new(struct cg_ctx *ctx, void *uv_loop, unsigned threads,
+                           struct cg_bgpool **out)
+{
+    struct cg_bgpool_opts o = {threads, "cg-lowprio", 19, true};
+    return cg__bgpool_new_opts(ctx, uv_loop, &o, out);
 }
 
 enum cg_err cg__bgpool_queue(struct cg_bgpool *p, struct cg_bgjob *job)

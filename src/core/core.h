@@ -176,7 +176,8 @@ enum cg_err cg__bg_queue(struct cg_ctx *ctx, struct cg_bgjob *job, cg__bg_work_f
  * other processes fill the CPUs (a peer waits on it, within a time limit). */
 enum cg_err cg__bg_queue_front(struct cg_ctx *ctx, struct cg_bgjob *job, cg__bg_work_fn work,
                                cg__bg_done_fn done);
-/* A pool itself (ctx.c owns two per context). */
+/* A pool itself (ctx.c owns two per context): cg__bgpool_new makes the
+ * hashes' kind (cg-lowprio, SCHED_IDLE and nice 19), _opts any. */
 struct cg_bgpool;
 struct cg_bgpool_opts {
     unsigned threads;
@@ -184,8 +185,10 @@ struct cg_bgpool_opts {
     int nice;         /* 0..19 */
     bool idle;        /* SCHED_IDLE as well */
 };
-enum cg_err cg__bgpool_new(struct cg_ctx *ctx, void *uv_loop, const struct cg_bgpool_opts *o,
+enum cg_err cg__bgpool_new(struct cg_ctx *ctx, void *uv_loop, unsigned threads,
                            struct cg_bgpool **out);
+enum cg_err cg__bgpool_new_opts(struct cg_ctx *ctx, void *uv_loop, const struct cg_bgpool_opts *o,
+                                struct cg_bgpool **out);
 enum cg_err cg__bgpool_queue(struct cg_bgpool *p, struct cg_bgjob *job);
 /* Stops the threads (a running job finishes first), calls done for every job
  * left (CG_ECLOSED if it never ran) and closes its handle on the loop. */

@@ -164,9 +164,8 @@ static long usable_cpus(void)
 /* Password hashes, large validations: the lowest priority there is. */
 struct cg_bgpool *cg__ctx_bgpool(struct cg_ctx *ctx)
 {
-    struct cg_bgpool_opts o = {cg__bg_threads_for(usable_cpus()), "cg-lowprio", 19, true};
     if (ctx->bg == NULL && !ctx->bg_closed &&
-        cg__bgpool_new(ctx, ctx->loop, &o, &ctx->bg) != CG_OK)
+        cg__bgpool_new(ctx, ctx->loop, cg__bg_threads_for(usable_cpus()), &ctx->bg) != CG_OK)
         ctx->bg = NULL;
     return ctx->bg;
 }
@@ -179,7 +178,7 @@ struct cg_bgpool *cg__ctx_frontpool(struct cg_ctx *ctx)
 {
     struct cg_bgpool_opts o = {cg__bg_threads_for(usable_cpus()), "cg-frontdoor", 10, false};
     if (ctx->front == NULL && !ctx->bg_closed &&
-        cg__bgpool_new(ctx, ctx->loop, &o, &ctx->front) != CG_OK)
+        cg__bgpool_new_opts(ctx, ctx->loop, &o, &ctx->front) != CG_OK)
         ctx->front = NULL;
     return ctx->front;
 }
