@@ -26,6 +26,7 @@
 #endif
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void pump(struct cg_conn *c);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 static void linger(struct cg_conn *c);
 
@@ -158,7 +159,7 @@ static enum cg_err queue_write(struct cg_conn *c, const uint8_t *p, size_t n)
 /* Moves SSL's ciphertext to the socket: straight away when the socket takes
  * it (uv_try_write keeps order: it refuses while writes are queued), queued
  * otherwise. */
-enum cg_err cg__conn_flush(struct cg_conn *c)
+static enum cg_err flush(struct cg_conn *c)
 {
     size_t cap;
     uint8_t *scratch = cg__ctx_scratch(c->ctx, CG_SCRATCH_TLS_OUT, &cap); /* what is not
@@ -220,7 +221,7 @@ enum cg_err cg__conn_write(struct cg_conn *c, const void *data, size_t len)
         p += n;
         len -= (size_t)n;
     }
-    enum cg_err rc = cg__conn_flush(c);
+    enum cg_err rc = flush(c);
     pause_if_blocked(c);
     return rc;
 }
@@ -236,7 +237,7 @@ void cg__conn_drain_and_close(struct cg_conn *c)
     if (c->state != CG_CONN_TLS)
         SSL_shutdown(c->ssl); /* queues close_notify; we do not wait for the peer's */
     c->state = CG_CONN_DRAINING;
-    if (cg__conn_flush(c) != CG_OK) {
+    if (flush(c) != CG_OK) {
         cg__conn_close(c, "write failed");
         return;
     }
@@ -271,14 +272,14 @@ static bool handshake(struct cg_conn *c)
                c->state == CG_CONN_WS;
     }
     int e = SSL_get_error(c->ssl, r);
-    cg__conn_flush(c); /* our flight, or an alert */
+    flush(c); /* our flight, or an alert */
     if (e == SSL_ERROR_WANT_READ)
         return false;
     c->ops->tls_failed(c); /* B-31: no going on after a failed handshake */
     return false;
 }
 
-void cg__conn_pump(struct cg_conn *c)
+static void pump(struct cg_conn *c)
 {
     if (c->state == CG_CONN_TLS && (c->hs != NULL || !handshake(c)))
         return; /* an offloaded handshake steps in frontdoor.c */
@@ -300,7 +301,7 @@ void cg__conn_pump(struct cg_conn *c)
         }
         return;
     }
-    if (c->state != CG_CONN_CLOSED && cg__conn_flush(c) != CG_OK)
+    if (c->state != CG_CONN_CLOSED && flush(c) != CG_OK)
         cg__conn_close(c, "write failed");
 }
 
@@ -349,7 +350,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         cg__conn_close(c, "out of memory");
         return;
     }
-    cg__conn_pump(c);
+    pump(c);
 }
 
 enum cg_err cg__conn_init_tls(struct cg_conn *c, SSL_CTX *sslctx, bool server)
@@ -423,6 +424,11 @@ void cg__conn_start(struct cg_conn *c)
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     if (!c->server) {
         c->state = CG_CONN_TLS;
-        cg__conn_pump(c); /* ClientHello */
+        pump(c); /* ClientHello */
     }
 }
+
+/* For frontdoor.c: the same as a loop handshake's flush and pump. */
+enum cg_err cg__conn_flush(struct cg_conn *c) { return flush(c); }
+
+void cg__conn_pump(struct cg_conn *c) { pump(c); }
