@@ -125,6 +125,8 @@ static const struct {
     {"handshake_ms", CG_LIMIT_HANDSHAKE_MS},       {"header_ms", CG_LIMIT_HEADER_MS},
     {"idle_ms", CG_LIMIT_IDLE_MS},                 {"ws_ping_ms", CG_LIMIT_WS_PING_MS},
     {"ws_pong_ms", CG_LIMIT_WS_PONG_MS},           {"max_write_queue", CG_LIMIT_MAX_WRITE_QUEUE},
+    {"handshakes_in_flight", CG_LIMIT_HANDSHAKES_IN_FLIGHT},
+    {"handshakes_per_address", CG_LIMIT_HANDSHAKES_PER_ADDRESS},
 };
 
 static enum cg_err parse_limit(struct cg_server_config *cfg, const char *arg)
@@ -226,7 +228,8 @@ static void usage(FILE *f)
             "  --max-connections N   (default 10000; the open-file limit is raised to its maximum)\n"
             "  --limit NAME=VALUE    max_connections, max_header_bytes, max_body_bytes,\n"
             "                        max_ws_message, handshake_ms, header_ms, idle_ms, ws_ping_ms,\n"
-            "                        ws_pong_ms, max_write_queue (see castgate/server.h)\n"
+            "                        ws_pong_ms, max_write_queue, handshakes_in_flight,\n"
+            "                        handshakes_per_address (see castgate/server.h)\n"
             "  --verbose | --quiet\n");
 }
 

@@ -24,6 +24,9 @@ Each round runs the probe four times, each time beside one thing:
             connection from 127.0.0.1 is open through it, and whether it still
             answers afterwards is recorded (victim_ok). When the build has
             `legacy_allow`, the link allows 127.0.0.1 only.
+  tlsflood  (only when BENCH_HOSTILE_PHASES names it) a TLS handshake flood on
+            the wss listener: 4 clients from 127.0.0.30-33 complete a TLS
+            handshake and close, as fast as they can (no HTTP, no password).
 For each: the probe's p50/p99/p99.9/max, the gateway's CPU (cores) and peak
 RSS while it runs, then its CPU and RSS in a quiet window after the attack
 stops. Targets: per attack, the probe's p99 within 2x the quiet p99 and
@@ -241,6 +244,26 @@ def flood_attack(ro):
     return a
 
 
+def tlsflood_attack(port):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+
+    def client(i):
+        while not a.stop_ev.is_set():
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=30,
+                                              source_address=("127.0.0.%d" % (30 + i), 0)) as s:
+                    with ctx.wrap_socket(s, server_hostname="localhost"):
+                        pass
+                a.count("attempts")
+            except (OSError, ssl.SSLError):
+                a.count("attempts")
+                a.count("errors")
+    a = Attack("tlsflood", [client] * 4)
+    return a
+
+
 def ro_request(mid):
     return E("<mos><mosID>DEV</mosID><ncsID>NCS</ncsID><messageID>%d</messageID><roReq><roID>V</roID></roReq></mos>"
              % mid)
@@ -276,6 +299,8 @@ def phase(kind, gw, dev, mom, ro, wss_gw, rnd, big):
     elif kind == "flood":
         victim = Victim(ro, 1000 * (rnd + 1))
         attack = flood_attack(ro)
+    elif kind == "tlsflood":
+        attack = tlsflood_attack(wss_gw)
     if attack:
         attack.start()
         time.sleep(0.5)
@@ -357,6 +382,7 @@ def main():
         "xml": "quadratic XML on the ro legacy port: a roReq with %d attributes (%d bytes UCS-2BE), again as soon "
                "as answered" % (ATTRS, len(big)),
         "flood": "connection flood on the ro legacy port: 4 clients from 127.0.0.20-23 connect and close",
+        "tlsflood": "TLS handshake flood on the wss listener: 4 clients from 127.0.0.30-33 handshake and close",
     }
     figs = []
     for kind in PHASES:

@@ -82,11 +82,36 @@ enum cg_server_limit {
     CG_LIMIT_IDLE_MS = 6,          /* default 60000: idle HTTP keep-alive connection */
     CG_LIMIT_WS_PING_MS = 7,       /* default 30000: ping a silent WebSocket peer */
     CG_LIMIT_WS_PONG_MS = 8,       /* default 30000: close if nothing arrives after a ping */
-    CG_LIMIT_MAX_WRITE_QUEUE = 9   /* default 8388608 bytes queued to one peer before reads pause */
+    CG_LIMIT_MAX_WRITE_QUEUE = 9,  /* default 8388608 bytes queued to one peer before reads pause */
+    /* The front door (cg_server_config_set_handshake_threads): */
+    CG_LIMIT_HANDSHAKES_IN_FLIGHT = 10,   /* default 8 (max 1024): TLS handshake steps on the
+                                           * front-door threads at once; more wait in line,
+                                           * fairly: one step per address and round */
+    CG_LIMIT_HANDSHAKES_PER_ADDRESS = 11  /* default 1024 (max 1000000): connections from one IP
+                                           * address with an unfinished TLS handshake; more are
+                                           * closed at accept */
 };
 /* Sets a limit; CG_ERANGE for 0 or a value the engine cannot honour. */
 CG_API enum cg_err cg_server_config_set_limit(struct cg_server_config *cfg,
                                               enum cg_server_limit which, uint64_t value);
+
+/* The front door (issue 12, denial of service): on (the default), the TLS
+ * handshakes of accepted connections run on the context's front-door
+ * threads (as many as the CPUs less one, at least one; at nice 10, below
+ * the loop thread) instead of the loop thread, which carries every open
+ * connection: a flood of handshakes or of
+ * password guesses costs the loop only the reads and writes of its bytes.
+ * At most CG_LIMIT_HANDSHAKES_IN_FLIGHT handshake steps run there at once
+ * (the others wait in line, one step per address and round, so a flood
+ * from a few addresses delays another address's handshake by about one step
+ * per flooding address) and each address may have
+ * CG_LIMIT_HANDSHAKES_PER_ADDRESS unfinished handshakes (more are closed at
+ * accept, counted as CG_WSS_HTTP_503 and logged at most once a minute).
+ * Off: handshakes run on the loop thread, without those two bounds.
+ * The TLS profile, certificates, OCSP staples and tickets are the same
+ * either way. Callbacks of this header still run on the loop thread only.
+ * Returns CG_OK, or CG_EINVAL for a NULL cfg. */
+CG_API enum cg_err cg_server_config_set_handshake_threads(struct cg_server_config *cfg, bool on);
 
 /* ---- the server ---- */
 

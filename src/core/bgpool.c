@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -17,7 +18,6 @@
 #include <uv.h>
 
 #define BG_MAX_THREADS 16u
-#define BG_NICE 19
 
 struct cg_bgpool {
     struct cg_ctx *ctx;
@@ -32,6 +32,9 @@ struct cg_bgpool {
     unsigned pending; /* loop thread: queued, not yet done (the handle is referenced meanwhile) */
     atomic_bool prio_failed; /* a thread could not lower its priority */
     bool prio_logged;
+    char name[16]; /* the threads' name (pthread_setname_np: 15 bytes) */
+    int nice;      /* the threads' nice value */
+    bool idle;     /* and SCHED_IDLE */
 };
 
 unsigned cg__bg_threads_for(long cpus)
@@ -64,17 +67,19 @@ static struct cg_bgjob *pop(struct cg_bgjob **head, struct cg_bgjob **tail)
 }
 
 /* SCHED_IDLE: a runnable normal thread (the loop) preempts this one at once;
- * nice 19 as well, for where SCHED_IDLE is refused. Lowering never needs a
- * privilege. */
+ * the nice value as well, for where SCHED_IDLE is refused (or alone, for a
+ * pool whose work must not starve when other processes fill the CPUs).
+ * Lowering never needs a privilege. */
 static void lower_priority(struct cg_bgpool *p)
 {
     pid_t tid = (pid_t)syscall(SYS_gettid);
     struct sched_param sp = {.sched_priority = 0};
-    bool ok = setpriority(PRIO_PROCESS, (id_t)tid, BG_NICE) == 0;
-    ok &= pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0;
+    bool ok = setpriority(PRIO_PROCESS, (id_t)tid, p->nice) == 0;
+    if (p->idle)
+        ok &= pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0;
     if (!ok)
         atomic_store(&p->prio_failed, true);
-    pthread_setname_np(pthread_self(), "cg-lowprio");
+    pthread_setname_np(pthread_self(), p->name);
 }
 
 static void *worker(void *arg)
@@ -135,13 +140,19 @@ static void on_closed(uv_handle_t *h)
     free(p);
 }
 
-enum cg_err cg__bgpool_new(struct cg_ctx *ctx, void *uv_loop, unsigned threads,
-                           struct cg_bgpool **out)
+enum cg_err cg__bgpool_new_opts(struct cg_ctx *ctx, void *uv_loop, const struct cg_bgpool_opts *o,
+                                struct cg_bgpool **out)
 {
-    CG_CHECK(uv_loop != NULL && out != NULL && threads > 0, CG_EINVAL);
+    CG_CHECK(uv_loop != NULL && out != NULL && o != NULL && o->threads > 0 && o->name != NULL,
+             CG_EINVAL);
+    CG_CHECK(o->nice >= 0 && o->nice <= 19, CG_ERANGE);
+    unsigned threads = o->threads;
     struct cg_bgpool *p = calloc(1, sizeof(*p));
     CG_CHECK(p != NULL, CG_ENOMEM);
     p->ctx = ctx;
+    snprintf(p->name, sizeof(p->name), "%s", o->name);
+    p->nice = o->nice;
+    p->idle = o->idle;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     if (uv_async_init(uv_loop, &p->async, on_async) != 0) {
@@ -168,6 +179,13 @@ enum cg_err cg__bgpool_new(struct cg_ctx *ctx, void *uv_loop, unsigned threads,
     uv_unref((uv_handle_t *)&p->async); /* an idle pool does not keep the loop running */
     *out = p;
     return CG_OK;
+}
+
+enum cg_err cg__bgpool_new(struct cg_ctx *ctx, void *uv_loop, unsigned threads,
+                           struct cg_bgpool **out)
+{
+    struct cg_bgpool_opts o = {threads, "cg-lowprio", 19, true};
+    return cg__bgpool_new_opts(ctx, uv_loop, &o, out);
 }
 
 enum cg_err cg__bgpool_queue(struct cg_bgpool *p, struct cg_bgjob *job)
@@ -205,14 +223,26 @@ void cg__bgpool_free(struct cg_bgpool *p)
     uv_close((uv_handle_t *)&p->async, on_closed);
 }
 
-enum cg_err cg__bg_queue(struct cg_ctx *ctx, struct cg_bgjob *job, cg__bg_work_fn work,
-                         cg__bg_done_fn done)
+static enum cg_err queue_on(struct cg_bgpool *p, struct cg_bgjob *job, cg__bg_work_fn work,
+                            cg__bg_done_fn done)
 {
-    CG_CHECK(ctx != NULL && job != NULL && work != NULL && done != NULL, CG_EINVAL);
-    struct cg_bgpool *p = cg__ctx_bgpool(ctx);
     CG_CHECK(p != NULL, CG_EINTERNAL);
     job->work = work;
     job->done = done;
     job->rc = CG_OK;
     return cg__bgpool_queue(p, job);
+}
+
+enum cg_err cg__bg_queue(struct cg_ctx *ctx, struct cg_bgjob *job, cg__bg_work_fn work,
+                         cg__bg_done_fn done)
+{
+    CG_CHECK(ctx != NULL && job != NULL && work != NULL && done != NULL, CG_EINVAL);
+    return queue_on(cg__ctx_bgpool(ctx), job, work, done);
+}
+
+enum cg_err cg__bg_queue_front(struct cg_ctx *ctx, struct cg_bgjob *job, cg__bg_work_fn work,
+                               cg__bg_done_fn done)
+{
+    CG_CHECK(ctx != NULL && job != NULL && work != NULL && done != NULL, CG_EINVAL);
+    return queue_on(cg__ctx_frontpool(ctx), job, work, done);
 }

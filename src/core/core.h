@@ -169,15 +169,33 @@ unsigned cg__bg_threads_for(long cpus);
  * (the context is being freed). */
 enum cg_err cg__bg_queue(struct cg_ctx *ctx, struct cg_bgjob *job, cg__bg_work_fn work,
                          cg__bg_done_fn done);
-/* The pool itself (ctx.c owns one per context). */
+/* The same on the context's front-door threads (a second pool, "cg-frontdoor",
+ * as many threads, at nice 10 without SCHED_IDLE): TLS handshake steps of
+ * server connections (net/frontdoor.c), kept apart from the password hashes
+ * so a handshake never waits behind a queue of them, and never starved when
+ * other processes fill the CPUs (a peer waits on it, within a time limit). */
+enum cg_err cg__bg_queue_front(struct cg_ctx *ctx, struct cg_bgjob *job, cg__bg_work_fn work,
+                               cg__bg_done_fn done);
+/* A pool itself (ctx.c owns two per context): cg__bgpool_new makes the
+ * hashes' kind (cg-lowprio, SCHED_IDLE and nice 19), _opts any. */
 struct cg_bgpool;
+struct cg_bgpool_opts {
+    unsigned threads;
+    const char *name; /* the threads' name (at most 15 bytes are kept) */
+    int nice;         /* 0..19 */
+    bool idle;        /* SCHED_IDLE as well */
+};
 enum cg_err cg__bgpool_new(struct cg_ctx *ctx, void *uv_loop, unsigned threads,
                            struct cg_bgpool **out);
+enum cg_err cg__bgpool_new_opts(struct cg_ctx *ctx, void *uv_loop, const struct cg_bgpool_opts *o,
+                                struct cg_bgpool **out);
 enum cg_err cg__bgpool_queue(struct cg_bgpool *p, struct cg_bgjob *job);
 /* Stops the threads (a running job finishes first), calls done for every job
  * left (CG_ECLOSED if it never ran) and closes its handle on the loop. */
 void cg__bgpool_free(struct cg_bgpool *p);
 /* The context's pool, started on first use; NULL if it cannot start. */
 struct cg_bgpool *cg__ctx_bgpool(struct cg_ctx *ctx);
+/* The context's front-door pool, likewise. */
+struct cg_bgpool *cg__ctx_frontpool(struct cg_ctx *ctx);
 
 #endif

@@ -21,6 +21,7 @@ struct cg_ctx {
      * per process, so two contexts on two threads never share bytes. */
     uint8_t scratch[CG_SCRATCH_COUNT][CG_SCRATCH_SIZE];
     struct cg_bgpool *bg; /* low-priority threads (bgpool.c), on first use */
+    struct cg_bgpool *front; /* front-door threads: TLS handshakes (net/frontdoor.c) */
     bool bg_closed;       /* cg_ctx_free began: no new pool */
 };
 
@@ -69,6 +70,8 @@ void cg_ctx_free(struct cg_ctx *ctx)
     ctx->bg_closed = true;
     cg__bgpool_free(ctx->bg); /* its done callbacks may still queue: refused */
     ctx->bg = NULL;
+    cg__bgpool_free(ctx->front); /* a step's done may free a connection, a TLS server */
+    ctx->front = NULL;
     if (ctx->owns_loop) {
         /* Objects free their handles with uv_close; let those callbacks run. */
         uv_run(ctx->loop, UV_RUN_NOWAIT);
@@ -158,10 +161,24 @@ static long usable_cpus(void)
     return sysconf(_SC_NPROCESSORS_ONLN);
 }
 
+/* Password hashes, large validations: the lowest priority there is. */
 struct cg_bgpool *cg__ctx_bgpool(struct cg_ctx *ctx)
 {
     if (ctx->bg == NULL && !ctx->bg_closed &&
         cg__bgpool_new(ctx, ctx->loop, cg__bg_threads_for(usable_cpus()), &ctx->bg) != CG_OK)
         ctx->bg = NULL;
     return ctx->bg;
+}
+
+/* TLS handshakes: below the loop thread (nice 10: it preempts them when it
+ * wakes, and gets about ten times their share of a CPU they both want), but
+ * not SCHED_IDLE: a peer waits on a handshake within a time limit, and
+ * SCHED_IDLE would starve it while other processes fill the CPUs. */
+struct cg_bgpool *cg__ctx_frontpool(struct cg_ctx *ctx)
+{
+    struct cg_bgpool_opts o = {cg__bg_threads_for(usable_cpus()), "cg-frontdoor", 10, false};
+    if (ctx->front == NULL && !ctx->bg_closed &&
+        cg__bgpool_new_opts(ctx, ctx->loop, &o, &ctx->front) != CG_OK)
+        ctx->front = NULL;
+    return ctx->front;
 }

@@ -37,15 +37,19 @@ struct wreq {
     char data[];
 };
 
-static void on_handle_closed(uv_handle_t *h)
+/* Holds: the three handles until closed, and a handshake step on a
+ * front-door thread until it is done (frontdoor.c). */
+void cg__conn_release(struct cg_conn *c)
 {
-    struct cg_conn *c = h->data;
     if (--c->open_handles > 0)
         return;
+    cg__conn_hs_free(c);
     SSL_free(c->ssl); /* frees both BIOs */
     c->ssl = NULL;
     c->ops->freed(c); /* the user releases c */
 }
+
+static void on_handle_closed(uv_handle_t *h) { cg__conn_release(h->data); }
 
 void cg__conn_close(struct cg_conn *c, const char *why)
 {
@@ -54,6 +58,7 @@ void cg__conn_close(struct cg_conn *c, const char *why)
     c->state = CG_CONN_CLOSED;
     cg__log(c->ctx, CG_LOG_DEBUG, "net", "%s: closed (%s)", c->peer, why);
     c->ops->closing(c);
+    cg__conn_hs_closing(c);
     uv_read_stop((uv_stream_t *)&c->tcp);
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -65,6 +70,10 @@ static void on_idle(uv_timer_t *t)
     struct cg_conn *c = t->data;
     if (c->state == CG_CONN_CLOSED || c->ssl == NULL)
         return;
+    if (cg__conn_hs_busy(c)) { /* the SSL is a front-door thread's now */
+        uv_timer_start(t, on_idle, IDLE_RELEASE_MS, 0);
+        return;
+    }
     uint64_t quiet = uv_now(t->loop) - c->last_io;
     if (quiet < IDLE_RELEASE_MS || !SSL_free_buffers(c->ssl)) /* 0: a record in progress */
         uv_timer_start(t, on_idle, quiet < IDLE_RELEASE_MS ? IDLE_RELEASE_MS - quiet : IDLE_RELEASE_MS, 0);
@@ -221,6 +230,10 @@ void cg__conn_drain_and_close(struct cg_conn *c)
 {
     if (c->state == CG_CONN_CLOSED || c->state == CG_CONN_DRAINING)
         return;
+    if (cg__conn_hs_busy(c)) { /* nothing to drain that a thread is not writing */
+        cg__conn_close(c, "closed during the TLS handshake");
+        return;
+    }
     if (c->state != CG_CONN_TLS)
         SSL_shutdown(c->ssl); /* queues close_notify; we do not wait for the peer's */
     c->state = CG_CONN_DRAINING;
@@ -268,8 +281,8 @@ static bool handshake(struct cg_conn *c)
 
 static void pump(struct cg_conn *c)
 {
-    if (c->state == CG_CONN_TLS && !handshake(c))
-        return;
+    if (c->state == CG_CONN_TLS && (c->hs != NULL || !handshake(c)))
+        return; /* an offloaded handshake steps in frontdoor.c */
     uint8_t *buf = c->readbuf; /* the ciphertext was copied into net_in */
     while (c->state == CG_CONN_HTTP || c->state == CG_CONN_UPGRADING || c->state == CG_CONN_WS) {
         int n = SSL_read(c->ssl, buf, (int)c->readbuf_len);
@@ -329,6 +342,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         if (plain_text_on_tls_port(c, (uint8_t)b->base[0]))
             return;
     }
+    if (c->hs != NULL && c->state == CG_CONN_TLS) {
+        cg__conn_hs_input(c, (const uint8_t *)b->base, (size_t)n); /* frontdoor.c */
+        return;
+    }
     if (BIO_write(c->net_in, b->base, (int)n) != (int)n) {
         cg__conn_close(c, "out of memory");
         return;
@@ -369,9 +386,13 @@ void cg__conn_peer_name(struct cg_conn *c)
         if (ss.ss_family == AF_INET6) {
             uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
             port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+            memcpy(c->peer_addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
         } else {
             uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
             port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+            memset(c->peer_addr, 0, 10);
+            c->peer_addr[10] = c->peer_addr[11] = 0xff; /* ::ffff:a.b.c.d */
+            memcpy(c->peer_addr + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
         }
     }
     snprintf(c->peer, sizeof(c->peer), ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
@@ -406,3 +427,8 @@ void cg__conn_start(struct cg_conn *c)
         pump(c); /* ClientHello */
     }
 }
+
+/* For frontdoor.c: the same as a loop handshake's flush and pump. */
+enum cg_err cg__conn_flush(struct cg_conn *c) { return flush(c); }
+
+void cg__conn_pump(struct cg_conn *c) { pump(c); }

@@ -36,8 +36,65 @@ enum cg_conn_state {
 struct cg_conn;
 
 struct cg_server_limits {
-    uint64_t v[10]; /* indexed by enum cg_server_limit */
+    uint64_t v[12]; /* indexed by enum cg_server_limit */
 };
+
+/* ---- the front door (issue 12 item 4): TLS handshakes off the loop ----
+ * A server connection may have its handshake run on the context's front-door
+ * threads (core.h, cg__bg_queue_front: low priority) instead of the loop
+ * thread: the loop still reads and writes the socket, but each
+ * SSL_do_handshake (key exchange, signature) runs there (frontdoor.c). The
+ * line (hsq.c, sans-I/O) bounds it: at most max_running steps on the threads
+ * at once, the others waiting in arrival order, and at most per_addr
+ * unfinished handshakes per peer address. Loop thread only. */
+#define CG_HSQ_BUCKETS 256
+struct cg_hsq_entry {
+    struct cg_hsq_entry *anext, *aprev; /* same address bucket, while admitted */
+    struct cg_hsq_entry *wnext, *wprev; /* the waiting line, while waiting */
+    uint8_t addr[16];                   /* IPv6, or IPv4 mapped (::ffff:a.b.c.d) */
+    uint64_t round;                     /* while waiting: its turn (fair queueing) */
+    bool admitted, waiting, running;
+};
+struct cg_hsq {
+    unsigned max_running, per_addr;
+    unsigned running;   /* steps on the threads now */
+    size_t admitted;    /* unfinished handshakes */
+    size_t nwaiting;
+    bool orphaned;      /* its owner let go: freed when the last step is done */
+    uint32_t seed;
+    uint64_t round;     /* the round of the last entry that left the line to run */
+    struct cg_hsq_entry *whead, *wtail;
+    struct cg_hsq_entry *bucket[CG_HSQ_BUCKETS];
+};
+/* CG_EINVAL for a 0 bound. seed: a random number (address buckets). */
+enum cg_err cg__hsq_new(unsigned max_running, unsigned per_addr, uint32_t seed,
+                        struct cg_hsq **out);
+/* The owner lets go (every entry must have left): freed now, or by the
+ * cg__hsq_step_done of the last step still running. NULL ok. */
+void cg__hsq_free(struct cg_hsq *q);
+/* A new handshake from addr: false (and e untouched) when addr has per_addr
+ * unfinished handshakes already. */
+bool cg__hsq_admit(struct cg_hsq *q, struct cg_hsq_entry *e, const uint8_t addr[16]);
+/* Unfinished handshakes from addr. */
+unsigned cg__hsq_count(const struct cg_hsq *q, const uint8_t addr[16]);
+/* The handshake ended (done, failed, or the connection closed): e leaves
+ * its address's count and the waiting line. A step of e still running goes
+ * on counting until cg__hsq_step_done. */
+void cg__hsq_leave(struct cg_hsq *q, struct cg_hsq_entry *e);
+/* e has input for a step: true when it may run now (counted running), false
+ * when it waits (or runs or waits already; or q is orphaned). The line is
+ * fair between addresses: an entry's round is one past the last round its
+ * address has waiting (or the current round), and the line runs in round
+ * order, arrival order within a round; so each address with entries
+ * waiting gets one step per round, and a newcomer waits for at most one
+ * step per other address, however many a flooding address queued. */
+bool cg__hsq_want(struct cg_hsq *q, struct cg_hsq_entry *e);
+/* e's step ended: the waiting entry that may run now (counted running), or
+ * NULL. On an orphaned q it returns NULL and frees q after its last step:
+ * the caller must not use q again then. */
+struct cg_hsq_entry *cg__hsq_step_done(struct cg_hsq *q, struct cg_hsq_entry *e);
+
+struct cg_conn_hs; /* frontdoor.c: an offloaded handshake's job */
 
 /* What net/ tells the user of a connection (modelled on curl's connection
  * filter types). Each is called from the loop with the connection still
@@ -80,6 +137,8 @@ struct cg_conn {
     BIO *net_out; /* ciphertext written by SSL, to the socket */
     enum cg_conn_state state;
     char peer[64];
+    uint8_t peer_addr[16]; /* binary (IPv4 mapped into IPv6), from cg__conn_peer_name */
+    struct cg_conn_hs *hs; /* the handshake runs on the front-door threads; NULL: on the loop */
     bool read_paused;
     bool held;          /* the user holds reading (cg__conn_hold_reading) */
     bool first_byte_seen;
@@ -119,5 +178,24 @@ enum cg_err cg__conn_init_tls(struct cg_conn *c, SSL_CTX *sslctx, bool server);
 /* Starts reading; for a client, also sends the ClientHello. */
 void cg__conn_start(struct cg_conn *c);
 void cg__conn_peer_name(struct cg_conn *c);
+
+/* frontdoor.c. Makes the TLS handshake of a fresh server connection (after
+ * cg__conn_init_tls, before cg__conn_start) run on the context's front-door
+ * threads, its steps in q's line; tls (the SSL's context's owner, whose
+ * callbacks the steps run) is held until the handshake ends
+ * (cg__tls_server_hold). CG_EFULL: the peer's address (cg__conn_peer_name
+ * first) has q->per_addr unfinished handshakes: close the connection.
+ * CG_ENOMEM. */
+enum cg_err cg__conn_offload_handshake(struct cg_conn *c, struct cg_hsq *q,
+                                       struct cg_tls_server *tls);
+/* Internal to net/: conn.c <-> frontdoor.c. */
+bool cg__conn_hs_busy(const struct cg_conn *c);  /* a step runs on a thread now */
+void cg__conn_hs_input(struct cg_conn *c, const uint8_t *p, size_t n);
+void cg__conn_hs_closing(struct cg_conn *c);     /* from cg__conn_close */
+void cg__conn_hs_free(struct cg_conn *c);        /* from the last release */
+enum cg_err cg__conn_flush(struct cg_conn *c);
+void cg__conn_pump(struct cg_conn *c);
+/* One hold less on c (a handle closed, a step done); the last frees it. */
+void cg__conn_release(struct cg_conn *c);
 
 #endif

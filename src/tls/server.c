@@ -98,6 +98,11 @@ enum cg_err cg__tls_server_new(struct cg_ctx *ctx, const struct cg_tls_server_op
     struct cg_tls_server *srv = calloc(1, sizeof(*srv));
     CG_CHECK(srv != NULL, CG_ENOMEM);
     srv->ctx = ctx;
+    if (pthread_mutex_init(&srv->staple_mu, NULL) != 0) {
+        free(srv);
+        return CG_ENOMEM;
+    }
+    srv->staple_mu_ready = true;
     srv->ssl_ctx = SSL_CTX_new(TLS_server_method());
     if (srv->ssl_ctx == NULL) {
         cg__tls_log_errors(ctx, CG_LOG_ERROR, "cannot create the server TLS context");
@@ -115,10 +120,8 @@ out:
     return rc;
 }
 
-void cg__tls_server_free(struct cg_tls_server *srv)
+static void teardown(struct cg_tls_server *srv)
 {
-    if (srv == NULL)
-        return;
     for (size_t i = 0; i < srv->nleaves; i++) {
         struct cg_tls_leaf *leaf = &srv->leaves[i];
         cg__tls_fetch_stop(leaf);
@@ -134,7 +137,30 @@ void cg__tls_server_free(struct cg_tls_server *srv)
         SSL_CTX_set_tlsext_status_arg(srv->ssl_ctx, NULL);
         SSL_CTX_free(srv->ssl_ctx);
     }
+    if (srv->staple_mu_ready)
+        pthread_mutex_destroy(&srv->staple_mu);
     free(srv);
+}
+
+void cg__tls_server_free(struct cg_tls_server *srv)
+{
+    if (srv == NULL)
+        return;
+    if (srv->holds == 0) {
+        teardown(srv);
+        return;
+    }
+    srv->retired = true; /* a handshake on a thread may still run its callbacks */
+    for (size_t i = 0; i < srv->nleaves; i++)
+        cg__tls_fetch_stop(&srv->leaves[i]);
+}
+
+void cg__tls_server_hold(struct cg_tls_server *srv) { srv->holds++; }
+
+void cg__tls_server_release(struct cg_tls_server *srv)
+{
+    if (srv != NULL && srv->holds > 0 && --srv->holds == 0 && srv->retired)
+        teardown(srv);
 }
 
 SSL_CTX *cg__tls_server_ssl_ctx(struct cg_tls_server *srv)

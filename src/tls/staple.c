@@ -27,14 +27,21 @@ static int status_cb(SSL *s, void *arg)
     struct cg_tls_server *srv = arg;
     if (srv == NULL)
         return SSL_TLSEXT_ERR_NOACK;
-    struct cg_tls_leaf *leaf = leaf_for(srv, SSL_get_certificate(s));
-    if (leaf == NULL || !staple_live(leaf))
+    struct cg_tls_leaf *leaf = leaf_for(srv, SSL_get_certificate(s)); /* certs: fixed */
+    if (leaf == NULL)
         return SSL_TLSEXT_ERR_NOACK;
-    unsigned char *copy = OPENSSL_malloc(leaf->staple_len); /* OpenSSL frees it */
+    /* This may be a front-door thread while the loop replaces the staple. */
+    unsigned char *copy = NULL;
+    size_t len = 0;
+    pthread_mutex_lock(&srv->staple_mu);
+    if (staple_live(leaf) && (copy = OPENSSL_malloc(leaf->staple_len)) != NULL) {
+        memcpy(copy, leaf->staple, leaf->staple_len); /* OpenSSL frees it */
+        len = leaf->staple_len;
+    }
+    pthread_mutex_unlock(&srv->staple_mu);
     if (copy == NULL)
         return SSL_TLSEXT_ERR_NOACK;
-    memcpy(copy, leaf->staple, leaf->staple_len);
-    if (SSL_set_tlsext_status_ocsp_resp(s, copy, (long)leaf->staple_len) != 1) {
+    if (SSL_set_tlsext_status_ocsp_resp(s, copy, (long)len) != 1) {
         OPENSSL_free(copy);
         return SSL_TLSEXT_ERR_NOACK;
     }
@@ -78,15 +85,18 @@ enum cg_err cg__tls_staple_accept(struct cg_tls_leaf *leaf, const uint8_t *der, 
     uint8_t *copy = malloc(len);
     CG_CHECK(copy != NULL, CG_ENOMEM);
     memcpy(copy, der, len);
-    free(leaf->staple);
-    leaf->staple = copy;
-    leaf->staple_len = len;
-    leaf->staple_status = status;
     /* No nextUpdate: "newer information is always available"; keep it for
      * two refresh periods. */
     if (next_s < 0)
         next_s = 2L * (long)leaf->srv->ocsp_min_refresh_s;
+    pthread_mutex_lock(&leaf->srv->staple_mu); /* status_cb may read it on another thread */
+    uint8_t *old = leaf->staple;
+    leaf->staple = copy;
+    leaf->staple_len = len;
+    leaf->staple_status = status;
     leaf->staple_expires = time(NULL) + next_s;
+    pthread_mutex_unlock(&leaf->srv->staple_mu);
+    free(old);
     *valid_for_s = next_s;
     if (status == V_OCSP_CERTSTATUS_REVOKED)
         cg__log(leaf->srv->ctx, CG_LOG_ERROR, CG_TLS_COMPONENT,

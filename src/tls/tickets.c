@@ -32,6 +32,10 @@ struct ticket_key {
 struct cg_tls_tickets {
     struct cg_ctx *ctx;
     SSL_CTX *ssl_ctx;
+    /* ticket_cb may run on a front-door thread (net/frontdoor.c) while the
+     * loop rotates: the keys are read and replaced under mu. */
+    pthread_mutex_t mu;
+    bool mu_ready;
     struct ticket_key cur, prev;
     uv_timer_t *timer;
 };
@@ -59,8 +63,10 @@ static void tickets_rotate(struct cg_tls_tickets *tk)
         cg__tls_log_errors(tk->ctx, CG_LOG_ERROR, "ticket key rotation failed, keeping key");
         return;
     }
+    pthread_mutex_lock(&tk->mu);
     tk->prev = tk->cur;
     tk->cur = fresh;
+    pthread_mutex_unlock(&tk->mu);
     OPENSSL_cleanse(&fresh, sizeof(fresh));
     cg__log(tk->ctx, CG_LOG_DEBUG, CG_TLS_COMPONENT, "session ticket key rotated");
 }
@@ -81,23 +87,39 @@ static int set_keys(const struct ticket_key *k, unsigned char *iv, EVP_CIPHER_CT
     return EVP_DecryptInit_ex(c, EVP_aes_256_cbc(), NULL, k->aes, iv) == 1 ? 1 : -1;
 }
 
-static int ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *c,
-                     EVP_MAC_CTX *h, int enc)
+/* With the keys copied out under the lock (the caller wipes the copy). */
+static int ticket_keys(struct ticket_key *cur, struct ticket_key *prev, unsigned char name[16],
+                       unsigned char *iv, EVP_CIPHER_CTX *c, EVP_MAC_CTX *h, int enc)
 {
-    struct cg_tls_tickets *tk = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(s), tickets_idx);
-    if (tk == NULL || !tk->cur.valid)
+    if (!cur->valid)
         return enc ? -1 : 0;
     if (enc) {
         if (RAND_bytes(iv, EVP_MAX_IV_LENGTH) != 1)
             return -1;
-        memcpy(name, tk->cur.name, sizeof(tk->cur.name));
-        return set_keys(&tk->cur, iv, c, h, 1);
+        memcpy(name, cur->name, sizeof(cur->name));
+        return set_keys(cur, iv, c, h, 1);
     }
-    if (CRYPTO_memcmp(name, tk->cur.name, 16) == 0)
-        return set_keys(&tk->cur, iv, c, h, 0);
-    if (tk->prev.valid && CRYPTO_memcmp(name, tk->prev.name, 16) == 0)
-        return set_keys(&tk->prev, iv, c, h, 0) == 1 ? 2 : -1; /* 2: renew the ticket */
+    if (CRYPTO_memcmp(name, cur->name, 16) == 0)
+        return set_keys(cur, iv, c, h, 0);
+    if (prev->valid && CRYPTO_memcmp(name, prev->name, 16) == 0)
+        return set_keys(prev, iv, c, h, 0) == 1 ? 2 : -1; /* 2: renew the ticket */
     return 0; /* unknown or expired key: full handshake */
+}
+
+static int ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *c,
+                     EVP_MAC_CTX *h, int enc)
+{
+    struct cg_tls_tickets *tk = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(s), tickets_idx);
+    if (tk == NULL)
+        return enc ? -1 : 0;
+    struct ticket_key keys[2];
+    pthread_mutex_lock(&tk->mu);
+    keys[0] = tk->cur;
+    keys[1] = tk->prev;
+    pthread_mutex_unlock(&tk->mu);
+    int r = ticket_keys(&keys[0], &keys[1], name, iv, c, h, enc);
+    OPENSSL_cleanse(keys, sizeof(keys));
+    return r;
 }
 
 enum cg_err cg__tls_tickets_new(struct cg_ctx *ctx, SSL_CTX *ssl_ctx, unsigned period_s,
@@ -107,6 +129,11 @@ enum cg_err cg__tls_tickets_new(struct cg_ctx *ctx, SSL_CTX *ssl_ctx, unsigned p
     CG_CHECK(tickets_idx >= 0, CG_ENOMEM);
     struct cg_tls_tickets *tk = calloc(1, sizeof(*tk));
     CG_CHECK(tk != NULL, CG_ENOMEM);
+    if (pthread_mutex_init(&tk->mu, NULL) != 0) {
+        free(tk);
+        return CG_ENOMEM;
+    }
+    tk->mu_ready = true;
     tk->ctx = ctx;
     tk->ssl_ctx = ssl_ctx;
     tk->timer = malloc(sizeof(*tk->timer));
@@ -142,6 +169,8 @@ void cg__tls_tickets_free(struct cg_tls_tickets *tk)
     SSL_CTX_set_options(tk->ssl_ctx, SSL_OP_NO_TICKET);
     if (tk->timer != NULL)
         uv_close((uv_handle_t *)tk->timer, free_handle);
+    if (tk->mu_ready)
+        pthread_mutex_destroy(&tk->mu);
     OPENSSL_cleanse(tk, sizeof(*tk));
     free(tk);
 }

@@ -53,6 +53,15 @@ enum cg_err cg__tls_server_new(struct cg_ctx *ctx, const struct cg_tls_server_op
  * The timers' memory is released by the loop (uv_close), so run it or
  * cg_ctx_free() afterwards. Loop thread only. */
 void cg__tls_server_free(struct cg_tls_server *srv);
+/* A handshake of an SSL made from srv's SSL_CTX runs on another thread
+ * (net/frontdoor.c): srv must outlive it, since OpenSSL calls srv's
+ * callbacks (the OCSP staple, B-12; ticket keys, B-06) during it. While held,
+ * cg__tls_server_free only retires srv (its fetches and refresh timers stop)
+ * and the last release frees it. The staples and ticket keys the callbacks
+ * read are guarded by locks, so a thread may run them while the loop
+ * replaces them. Loop thread only. */
+void cg__tls_server_hold(struct cg_tls_server *srv);
+void cg__tls_server_release(struct cg_tls_server *srv);
 /* The SSL_CTX to create connections from (owned by srv; SSL_new() holds a
  * reference, so connections may outlive a reload). */
 SSL_CTX *cg__tls_server_ssl_ctx(struct cg_tls_server *srv);

@@ -6,6 +6,7 @@
 
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <time.h>
 #include <uv.h>
 
@@ -60,6 +61,12 @@ struct cg_tls_server {
     SSL_CTX *ssl_ctx;
     struct cg_tls_leaf leaves[CG_TLS_MAX_LEAVES];
     size_t nleaves;
+    /* Handshakes may run on front-door threads (net/frontdoor.c): the status
+     * callback reads the staples there while the loop replaces them. */
+    pthread_mutex_t staple_mu;
+    bool staple_mu_ready;
+    unsigned holds; /* cg__tls_server_hold: handshakes that may still run callbacks */
+    bool retired;   /* cg__tls_server_free came while held: the last release frees */
     struct cg_tls_tickets *tickets;
     bool ocsp;
     unsigned ocsp_min_refresh_s;

@@ -13,6 +13,7 @@ static const uint64_t limit_default[CG_SERVER_NLIMITS] = {
     [CG_LIMIT_HANDSHAKE_MS] = 10000,     [CG_LIMIT_HEADER_MS] = 10000,
     [CG_LIMIT_IDLE_MS] = 60000,          [CG_LIMIT_WS_PING_MS] = 30000,
     [CG_LIMIT_WS_PONG_MS] = 30000,       [CG_LIMIT_MAX_WRITE_QUEUE] = 8u << 20,
+    [CG_LIMIT_HANDSHAKES_IN_FLIGHT] = 8, [CG_LIMIT_HANDSHAKES_PER_ADDRESS] = 1024,
 };
 static const uint64_t limit_max[CG_SERVER_NLIMITS] = {
     [CG_LIMIT_MAX_CONNECTIONS] = 1000000, [CG_LIMIT_MAX_HEADER_BYTES] = 1 << 20,
@@ -20,6 +21,7 @@ static const uint64_t limit_max[CG_SERVER_NLIMITS] = {
     [CG_LIMIT_HANDSHAKE_MS] = 600000,     [CG_LIMIT_HEADER_MS] = 600000,
     [CG_LIMIT_IDLE_MS] = 86400000,        [CG_LIMIT_WS_PING_MS] = 86400000,
     [CG_LIMIT_WS_PONG_MS] = 86400000,     [CG_LIMIT_MAX_WRITE_QUEUE] = 1u << 30,
+    [CG_LIMIT_HANDSHAKES_IN_FLIGHT] = 1024, [CG_LIMIT_HANDSHAKES_PER_ADDRESS] = 1000000,
 };
 
 void cg__limits_default(struct cg_server_limits *lim)
@@ -156,6 +158,13 @@ enum cg_err cg_server_config_set_ocsp(struct cg_server_config *cfg, bool enabled
 }
 
 CG_BOOL_SETTER(cg_server_config_set_session_tickets, struct cg_server_config, tickets)
+
+enum cg_err cg_server_config_set_handshake_threads(struct cg_server_config *cfg, bool on)
+{
+    CG_CHECK(cfg != NULL, CG_EINVAL);
+    cfg->loop_handshakes = !on;
+    return CG_OK;
+}
 
 enum cg_err cg_server_config_set_limit(struct cg_server_config *cfg, enum cg_server_limit which,
                                        uint64_t value)

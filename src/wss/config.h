@@ -6,7 +6,7 @@
 
 #include <netinet/in.h>
 
-#define CG_SERVER_NLIMITS 10
+#define CG_SERVER_NLIMITS 12
 
 struct cg_server_config {
     struct {
@@ -23,6 +23,7 @@ struct cg_server_config {
     bool ocsp;
     char *ocsp_responder;
     bool tickets;
+    bool loop_handshakes; /* cg_server_config_set_handshake_threads(false) */
     struct cg_server_limits lim;
 };
 

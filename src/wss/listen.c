@@ -2,6 +2,7 @@
 #include "wss/config.h"
 #include "ws/ws.h"
 
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,8 @@ static void free_server(struct cg_server *s)
     free(s->policy.cors_origins);
     free(s->routes);
     free(s->listeners);
-    cg__tls_server_free(s->tls);
+    cg__hsq_free(s->hsq); /* kept until a step still on a thread is done */
+    cg__tls_server_free(s->tls); /* likewise */
     free_cert_paths(s->cert_paths, s->ncert_paths);
     free((char *)s->tls_opts.ocsp_responder_override);
     free(s);
@@ -107,6 +109,12 @@ static enum cg_err build(struct cg_server *s, const struct cg_server_config *cfg
     CG_CHECK(cfg->nlisten > 0, CG_ECONFIG);
     s->lim = cfg->lim;
     CG_GUARD(copy_policy(s, cfg));
+    uint32_t seed = 0;
+    if (!cfg->loop_handshakes) {
+        CG_CHECK(RAND_bytes((unsigned char *)&seed, sizeof(seed)) == 1, CG_ETLS);
+        CG_GUARD(cg__hsq_new((unsigned)cfg->lim.v[CG_LIMIT_HANDSHAKES_IN_FLIGHT],
+                             (unsigned)cfg->lim.v[CG_LIMIT_HANDSHAKES_PER_ADDRESS], seed, &s->hsq));
+    }
     if (cfg->hsts_max_age > 0 && cfg->hsts_max_age < 15552000)
         cg__log(s->ctx, CG_LOG_WARN, "http", "HSTS max-age %u is below 15552000 (B-21)",
                 (unsigned)cfg->hsts_max_age);

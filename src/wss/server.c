@@ -516,6 +516,47 @@ static bool gated(struct cg_server *srv, const char *peer)
     return true;
 }
 
+/* The front door's per-address cap (issue 12 item 4): one address may have
+ * so many unfinished handshakes; further connections from it are closed at
+ * accept, before any TLS work. Counted as busy (503), logged once a minute. */
+static void handshake_cap(struct cg_server *srv, struct cg_wconn *c)
+{
+    srv->hs_refused++;
+    cg__wconn_count(c, CG_WSS_HTTP_503);
+    if (!cg__gate_log_due(&srv->hs_refused_log_ms, cg__now_ms(), GATE_LOG_MS)) {
+        srv->hs_refused_quiet++;
+    } else {
+        char ip[64], more[64] = "";
+        peer_ip(c->conn.peer, ip, sizeof(ip));
+        if (srv->hs_refused_quiet > 0)
+            snprintf(more, sizeof(more), " (and %u more since the last line)",
+                     srv->hs_refused_quiet);
+        cg__log(srv->ctx, CG_LOG_WARN, "net", "%s: refused: %llu TLS handshakes from this address "
+                "unfinished, closed at accept%s; logged once a minute", ip,
+                (unsigned long long)cg__lim(srv, CG_LIMIT_HANDSHAKES_PER_ADDRESS), more);
+        srv->hs_refused_quiet = 0;
+    }
+    cg__conn_close(&c->conn, "handshakes per address");
+}
+
+/* TLS for an accepted connection: on the front-door threads when the server
+ * has its line, else on the loop. False when c was closed. */
+static bool start_tls(struct cg_server *srv, struct cg_wconn *c)
+{
+    enum cg_err rc = cg__conn_init_tls(&c->conn, cg__tls_server_ssl_ctx(srv->tls), true);
+    if (rc == CG_OK && srv->hsq != NULL)
+        rc = cg__conn_offload_handshake(&c->conn, srv->hsq, srv->tls);
+    if (rc == CG_EFULL) {
+        handshake_cap(srv, c);
+        return false;
+    }
+    if (rc != CG_OK) {
+        cg__conn_close(&c->conn, "out of memory");
+        return false;
+    }
+    return true;
+}
+
 void cg__server_accept(struct cg_server *srv, uv_stream_t *listener)
 {
     if (srv->accept_hook != NULL) {
@@ -553,10 +594,8 @@ void cg__server_accept(struct cg_server *srv, uv_stream_t *listener)
         cg__conn_close(&c->conn, "connection limit");
         return;
     }
-    if (cg__conn_init_tls(&c->conn, cg__tls_server_ssl_ctx(srv->tls), true) != CG_OK) {
-        cg__conn_close(&c->conn, "out of memory");
+    if (!start_tls(srv, c))
         return;
-    }
     cg__conn_arm_timer(&c->conn, cg__lim(srv, CG_LIMIT_HANDSHAKE_MS));
     cg__conn_start(&c->conn);
 }

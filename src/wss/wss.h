@@ -74,6 +74,12 @@ struct cg_server {
     size_t nroutes;
     struct cg_wconn *conns; /* doubly linked list of open connections */
     struct cg_wss_stats hs; /* set-up results (cg_server_handshake_stats) */
+    /* The front door (net/frontdoor.c): handshakes on the front-door
+     * threads in this line; NULL: on the loop thread. */
+    struct cg_hsq *hsq;
+    uint64_t hs_refused;       /* closed at accept: the address's handshake cap */
+    unsigned hs_refused_quiet; /* since the last log line */
+    uint64_t hs_refused_log_ms;
     size_t nconns;
     bool started;
     bool freeing;
