@@ -969,10 +969,8 @@ void cg__flow_lane_up(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir)
         next_held(f, now_ms);
         return;
     }
-    struct cg_flow_out_req *p = inflight(f);
-    if (p != NULL && p->cancelled) /* cannot be (ended when the lane went down): never sent */
-        end_cancelled(f, now_ms, "the lane came back");
-    else if (p != NULL)
+    /* (a cancelled request's open exchange ended when the lane went down) */
+    if (f->out_state == CG_FLOW_OUT_WAIT)
         transmit(f, now_ms); /* the one in flight again, same messageID (M-22) */
     else
         kick(f, now_ms);
