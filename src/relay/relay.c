@@ -353,9 +353,9 @@ static void fo_send(struct cg_relay *r, struct rlink *k, struct forward *f, cons
 
 /* CANCEL: the request in flight on the leg that became unreachable moves to
  * the other one (the SEND that follows); it is withdrawn from the old leg's
- * lane so that it never reaches both servers (docs/redundancy.md, finding 3
- * of "Through two gateways"): that lane never sends it again when the
- * server is back, and drops the server's late answer. fo_done hears
+ * lane so that it never reaches both servers (docs/redundancy.md, "Failover
+ * of the active side"): that lane never sends it again when the server is
+ * back, and drops the server's late answer. fo_done hears
  * CG_ECANCELED before cg_mos_forward_cancel returns. */
 static void fo_cancel(struct cg_relay *r, struct rlink *k, struct forward *f, const struct cg_fo_act *a)
 {
