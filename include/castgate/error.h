@@ -30,6 +30,7 @@ enum cg_err {
     CG_ENOTFOUND = 5, /* the named thing does not exist */
     CG_EEXIST = 6,    /* the named thing exists already */
     CG_ECONFIG = 7,   /* a configuration is invalid or incomplete */
+    CG_ECANCELED = 8, /* the caller cancelled the operation (cg_mos_forward_cancel) */
 
     /* 100..199: files, sockets, the system */
     CG_EIO = 100,       /* an I/O error */

@@ -93,7 +93,9 @@ struct cg_mos_handlers {
 
 /* Completion of cg_mos_send, called exactly once: CG_OK (answered; reply is
  * the answer), CG_ENACK (answered with a NACK; reply is it), CG_ETIMEDOUT
- * (retries exhausted; reply NULL), CG_ECLOSED (endpoint freed; reply NULL).
+ * (retries exhausted; reply NULL), CG_ECLOSED (endpoint freed; reply NULL),
+ * CG_ECANCELED (cg_mos_forward_cancel; reply NULL, called before that
+ * returns).
  * An answer that is not a MOS message at all (ENPS: "<mos>Invalid command:
  * …</mos>", no IDs, no element) is a NACK too: reply is then a NACK of the
  * channel's kind (mosAck on mom and aux, roAck on ro) made by castgate, with
@@ -548,6 +550,26 @@ CG_API enum cg_err cg_mos_forward(struct cg_mos_endpoint *ep, const char *peer_i
 CG_API enum cg_err cg_mos_forward_message(struct cg_mos_endpoint *ep, const char *peer_id,
                                           const struct cg_mos_message *m, cg_mos_send_cb cb,
                                           void *user);
+/* Withdraws a request queued with cg_mos_send, cg_mos_forward or
+ * cg_mos_forward_message towards peer_id on channel, named by the cb and
+ * user it was queued with (the oldest such one still queued or in flight).
+ * Its cb is called with CG_ECANCELED before this returns, and it is never
+ * written to the peer again: not by a retry, not when the lane comes back
+ * (M-22 retries stop here). Not sent yet: it leaves the queue, the others
+ * keep their order. In flight: the peer may have it (and apply it); its
+ * answer, if one comes, is dropped (logged at info, counted in the lane's
+ * late_answers), never taken as the next request's. While the lane is up
+ * the next request waits for that answer or the answer timeout (M-22: one
+ * message outstanding per lane); while it is down it goes when the lane is
+ * back. The endpoint keeps no record of its own sends: nothing of a
+ * cancelled one survives a restart (a relay answers the request it came
+ * from, whose record on its IN lane then closes). A relay under failover
+ * uses it for the request it moves to the other leg (docs/redundancy.md).
+ * CG_OK, CG_ENOTFOUND (no such peer, or no such request: answered, given
+ * up or cancelled already), CG_EINVAL (channel, NULL). */
+CG_API enum cg_err cg_mos_forward_cancel(struct cg_mos_endpoint *ep, const char *peer_id,
+                                         enum cg_mos_channel channel, cg_mos_send_cb cb,
+                                         void *user);
 /* Requests queued or in flight towards peer_id on channel. */
 CG_API size_t cg_mos_pending(const struct cg_mos_endpoint *ep, const char *peer_id,
                              enum cg_mos_channel channel);
@@ -569,6 +591,8 @@ struct cg_mos_lane_stats {
     uint64_t nacks_received; /* ... of them NACKs (CG_ENACK to the sender) */
     uint64_t last_rtt_ms;    /* round-trip time of the last answer */
     struct cg_histogram rtt; /* every answer's round-trip time (castgate/stats.h) */
+    uint64_t cancelled;      /* withdrawn by cg_mos_forward_cancel (CG_ECANCELED to the sender) */
+    uint64_t late_answers;   /* answers to cancelled requests, dropped */
     /* IN: their requests, our answers */
     uint64_t delivered;        /* requests given to the application (on_request) */
     uint64_t nacks_sent;       /* requests refused with a NACK by the endpoint (stop-and-wait

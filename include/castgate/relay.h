@@ -257,8 +257,11 @@ struct cg_relay_stats {
     bool leg_up[2][2];
     enum cg_relay_leg active; /* failover: where requests go now (CG_RELAY_PRIMARY otherwise) */
     uint64_t switches;        /* failover: changes of the active leg */
-    uint64_t withdrawn;       /* failover: requests in flight moved to the other leg at a switch */
-    uint64_t late_dropped;    /* failover: answers from a leg a request was withdrawn from, dropped */
+    uint64_t withdrawn;       /* failover: requests in flight moved to the other leg at a switch
+                                 (each withdrawn from the old leg's lane: cg_mos_forward_cancel) */
+    uint64_t late_dropped;    /* failover: answers from a leg a request was withdrawn from, dropped
+                                 by the relay (the old leg's lane drops the answers to what it
+                                 withdrew itself: its lane stats' late_answers) */
     /* answers "Buddy server cannot respond because main server is available"
      * (roAck roStatus, mosAck statusDescription) relayed as they are (they
      * are also in nacks[][CG_RELAY_NACK_PEER] when the roAck/mosAck is not OK) */

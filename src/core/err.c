@@ -14,6 +14,7 @@
     X(CG_ENOTFOUND, "not found")                                                                   \
     X(CG_EEXIST, "already exists")                                                                 \
     X(CG_ECONFIG, "invalid configuration")                                                         \
+    X(CG_ECANCELED, "cancelled")                                                                   \
     X(CG_EIO, "I/O error")                                                                         \
     X(CG_EFILE, "file missing, unreadable or malformed")                                           \
     X(CG_EPERM, "unsafe file permissions")                                                         \

@@ -174,6 +174,16 @@ static void count_outcome(struct cg_flow *f, uint64_t now, enum cg_err status)
     cg_histogram_observe(&f->stats.rtt, rtt * 1000000u);
 }
 
+/* The request in flight leaves the lane (answered, given up, or the open
+ * exchange of a cancelled one over): the next one goes (M-22). */
+static void pop_inflight(struct cg_flow *f, uint64_t now)
+{
+    f->qhead = (f->qhead + 1) % f->qcap;
+    f->qlen--;
+    f->out_state = CG_FLOW_OUT_IDLE;
+    kick(f, now);
+}
+
 static void complete(struct cg_flow *f, uint64_t now, enum cg_err status, uint64_t answer,
                      const char *text)
 {
@@ -187,10 +197,77 @@ static void complete(struct cg_flow *f, uint64_t now, enum cg_err status, uint64
     snprintf(a->text, sizeof(a->text), "%s", text != NULL ? text : "");
     copy_id(f->last_answered, p->msgid); /* to recognise a retry's second answer */
     count_outcome(f, now, status);
-    f->qhead = (f->qhead + 1) % f->qcap;
-    f->qlen--;
-    f->out_state = CG_FLOW_OUT_IDLE;
-    kick(f, now);
+    pop_inflight(f, now);
+}
+
+/* ---- cancel (issue 18: a request moved to another peer must never reach
+ * this one again) ---- */
+
+static void remember_cancelled(struct cg_flow *f, const char *msgid)
+{
+    if (msgid[0] == '\0') /* ID-less: its answer is told only by kind, while its exchange is open */
+        return;
+    copy_id(f->cancelled[f->cancelled_next], msgid);
+    f->cancelled_next = (f->cancelled_next + 1) % CG_FLOW_CANCELLED;
+}
+
+/* The exchange a cancelled request left open ends (its answer came, none
+ * came in time, or the lane went down). Nothing completes: the sender
+ * heard CG_ECANCELED at the cancel. */
+static void end_cancelled(struct cg_flow *f, uint64_t now, const char *why)
+{
+    struct cg_flow_out_req *p = inflight(f);
+    disarm(f, CG_FLOW_T_ACK);
+    flog(f, CG_FLOW_OUT, CG_LOG_INFO, "<%s> messageID %s (cancelled): %s; the next request goes on",
+         p->name, p->msgid, why);
+    copy_id(f->last_answered, p->msgid);
+    pop_inflight(f, now);
+}
+
+enum cg_err cg__flow_cancel(struct cg_flow *f, uint64_t now_ms, uint64_t ref)
+{
+    CG_CHECK(f != NULL && ref != 0, CG_EINVAL);
+    size_t i = 0;
+    while (i < f->qlen && f->queue[(f->qhead + i) % f->qcap].ref != ref)
+        i++;
+    CG_CHECK(i < f->qlen, CG_ENOTFOUND);
+    f->now = now_ms;
+    struct cg_flow_out_req *p = &f->queue[(f->qhead + i) % f->qcap];
+    bool in_flight = i == 0 && f->out_state == CG_FLOW_OUT_WAIT;
+    struct cg_flow_act *a = emit(f, CG_FLOW_A_COMPLETE, CG_FLOW_OUT);
+    a->ref = ref;
+    a->status = CG_ECANCELED;
+    copy_id(a->msgid, p->msgid);
+    snprintf(a->text, sizeof(a->text), "%s",
+             in_flight ? "cancelled: never sent again" : "cancelled before it was sent");
+    f->stats.cancelled++;
+    if (!in_flight) { /* never written: it leaves the queue, the others keep their order */
+        flog(f, CG_FLOW_OUT, CG_LOG_INFO, "<%s> cancelled before it was sent", p->name);
+        for (size_t j = i; j + 1 < f->qlen; j++)
+            f->queue[(f->qhead + j) % f->qcap] = f->queue[(f->qhead + j + 1) % f->qcap];
+        f->qlen--;
+        return CG_OK;
+    }
+    remember_cancelled(f, p->msgid);
+    p->ref = 0; /* the caller's again: never named after this COMPLETE */
+    if (!f->up[CG_FLOW_OUT]) { /* nothing outstanding on a lane that is down */
+        flog(f, CG_FLOW_OUT, CG_LOG_INFO, "<%s> messageID %s cancelled in flight while the lane is "
+             "down: never sent again; a late answer is dropped", p->name, p->msgid);
+        pop_inflight(f, now_ms);
+        return CG_OK;
+    }
+    p->cancelled = true; /* M-22: one outstanding; the peer may still answer it */
+    flog(f, CG_FLOW_OUT, CG_LOG_INFO, "<%s> messageID %s cancelled in flight: never sent again; the "
+         "next request waits for its answer (dropped) or the answer timeout (M-22)", p->name,
+         p->msgid);
+    return CG_OK;
+}
+
+size_t cg__flow_queued(const struct cg_flow *f)
+{
+    const struct cg_flow_out_req *p =
+        f->out_state == CG_FLOW_OUT_WAIT ? &f->queue[f->qhead] : NULL;
+    return f->qlen - (p != NULL && p->cancelled ? 1 : 0);
 }
 
 static bool removed_in_4(const char *name)
@@ -229,6 +306,17 @@ static bool answer_fits(int ch, const char *request, const char *answer)
     return info != NULL && info->answer != NULL && strcmp(info->answer, answer) == 0;
 }
 
+/* Does the answer's messageID name msgid ("0x1F" names "31": values when
+ * both are numbers)? */
+static bool id_equal(const struct cg_mos_envelope *env, const char *msgid)
+{
+    uint32_t a = 0;
+    if (cg_mos_message_id_parse(msgid, &a) == CG_MOS_MSGID_OK &&
+        env->message_id_kind == CG_MOS_MSGID_OK)
+        return env->message_id_value == a;
+    return strcmp(env->message_id, msgid) == 0;
+}
+
 /* Does the answer's messageID (or, for an ID-less request, its kind) fit p? */
 static bool same_id(const struct cg_flow *f, const struct cg_mos_envelope *env,
                     const struct cg_flow_out_req *p)
@@ -237,17 +325,40 @@ static bool same_id(const struct cg_flow *f, const struct cg_mos_envelope *env,
         return true;
     if (p->msgid[0] == '\0') /* asked without an ID: answered by kind (issue 12 item 1) */
         return answer_fits(f->cfg.ch, p->name, env->name);
-    uint32_t a = 0; /* "0x1F" answers "31": values when both are numbers */
-    if (cg_mos_message_id_parse(p->msgid, &a) == CG_MOS_MSGID_OK &&
-        env->message_id_kind == CG_MOS_MSGID_OK)
-        return env->message_id_value == a;
-    return strcmp(env->message_id, p->msgid) == 0;
+    return id_equal(env, p->msgid);
+}
+
+/* An answer's messageID names one of the requests cancelled in flight. */
+static bool was_cancelled(const struct cg_flow *f, const struct cg_mos_envelope *env)
+{
+    if (env->message_id_kind == CG_MOS_MSGID_ABSENT)
+        return false;
+    for (size_t i = 0; i < CG_FLOW_CANCELLED; i++)
+        if (f->cancelled[i][0] != '\0' && id_equal(env, f->cancelled[i]))
+            return true;
+    return false;
+}
+
+static void late_answer(struct cg_flow *f, const struct cg_mos_envelope *env)
+{
+    f->stats.late_answers++;
+    flog(f, CG_FLOW_OUT, CG_LOG_INFO, "<%s> messageID %.64s answers a cancelled request: dropped",
+         env->name, env->message_id);
 }
 
 static void on_answer(struct cg_flow *f, uint64_t now, const struct cg_flow_msg *m)
 {
     const struct cg_mos_envelope *env = m->env;
     struct cg_flow_out_req *p = inflight(f);
+    if (p != NULL && p->cancelled && same_id(f, env, p)) { /* the exchange it kept open ends */
+        late_answer(f, env);
+        end_cancelled(f, now, "its answer came");
+        return;
+    }
+    if (was_cancelled(f, env) && (p == NULL || p->cancelled || !same_id(f, env, p))) {
+        late_answer(f, env);
+        return;
+    }
     if (env->message_id_kind != CG_MOS_MSGID_ABSENT && f->last_answered[0] != '\0' &&
         strcmp(env->message_id, f->last_answered) == 0 &&
         (p == NULL || p->msgid[0] == '\0' || !same_id(f, env, p))) { /* a retry's 2nd answer */
@@ -726,6 +837,11 @@ void cg__flow_unreadable(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir di
              t);
         return;
     }
+    if (p->cancelled) { /* its answer, unreadable: the exchange ends all the same */
+        f->stats.late_answers++;
+        end_cancelled(f, now_ms, "answered with something that is not a MOS message (dropped)");
+        return;
+    }
     /* issue 20 item 1: a NACK carrying the text, never sent again */
     flog(f, dir, CG_LOG_WARN, "<%s> messageID %s answered with something that is not a MOS "
          "message: taken as a NACK, not sent again: %.120s", p->name, p->msgid, t);
@@ -826,6 +942,10 @@ static void on_ack_timeout(struct cg_flow *f, uint64_t now)
     struct cg_flow_out_req *p = inflight(f);
     if (p == NULL || !f->up[CG_FLOW_OUT])
         return;
+    if (p->cancelled) { /* never sent again (cg__flow_cancel) */
+        end_cancelled(f, now, "no answer within the answer timeout");
+        return;
+    }
     if (++p->timeouts > f->cfg.retries) {
         flog(f, CG_FLOW_OUT, CG_LOG_ERROR, "no answer to <%s> messageID %s after %u send(s): "
              "giving up, the next request goes on", p->name, p->msgid, p->tries);
@@ -862,6 +982,7 @@ void cg__flow_lane_up(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir)
         next_held(f, now_ms);
         return;
     }
+    /* (a cancelled request's open exchange ended when the lane went down) */
     if (f->out_state == CG_FLOW_OUT_WAIT)
         transmit(f, now_ms); /* the one in flight again, same messageID (M-22) */
     else
@@ -887,6 +1008,9 @@ void cg__flow_lane_down(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir dir
     disarm(f, dir == CG_FLOW_OUT ? CG_FLOW_T_IDLE_OUT : CG_FLOW_T_IDLE_IN);
     if (dir == CG_FLOW_OUT) {
         disarm(f, CG_FLOW_T_ACK); /* the request in flight stays: sent again when back */
+        struct cg_flow_out_req *p = inflight(f);
+        if (p != NULL && p->cancelled) /* a cancelled one's exchange ends with the connection */
+            end_cancelled(f, now_ms, "the lane went down");
         return;
     }
     if (!f->cfg.journal) /* journaled: they are answered, the answers wait for the repeats */

@@ -44,6 +44,8 @@
 #define CG_FLOW_ID_BLOCK 64  /* messageIDs reserved at a time by default (M-11) */
 #define CG_FLOW_MSGID 64     /* room for a messageID text in the core (longer: not remembered) */
 #define CG_FLOW_TEXT 240     /* room for a NACK or log text */
+#define CG_FLOW_CANCELLED 8  /* messageIDs of requests cancelled in flight, remembered: their
+                                late answers are dropped (cg__flow_cancel) */
 
 enum cg_flow_dir { CG_FLOW_OUT = 0, CG_FLOW_IN = 1 };
 
@@ -104,7 +106,8 @@ enum cg_flow_act_kind {
     CG_FLOW_A_SEND_HEARTBEAT, /* IN: answer a heartbeat, messageID .msgid (M-10) */
     CG_FLOW_A_SEND_KEEPALIVE, /* on lane .dir (M-09) */
     CG_FLOW_A_DELIVER,        /* IN: request .ref to the application as .token; .repeat */
-    CG_FLOW_A_COMPLETE,       /* OUT: send .ref done: .status, the answer .answer (0: none), .text */
+    CG_FLOW_A_COMPLETE,       /* OUT: send .ref done: .status, the answer .answer (0: none), .text
+                                 (CG_ECANCELED: cg__flow_cancel) */
     CG_FLOW_A_JOURNAL_REQUEST, /* IN: record request .ref (.msgid, .digest), then report */
     CG_FLOW_A_JOURNAL_ANSWER,  /* IN: record answer .answer to .msgid (.digest); .answer 0:
                                   answered, its answer no longer held (a repeat of one let go of
@@ -141,6 +144,9 @@ struct cg_flow_out_req {
     bool keep_id;  /* forwarded: its own messageID text travels on (may be "") */
     char msgid[CG_FLOW_MSGID];
     uint32_t tries, timeouts;
+    bool cancelled; /* cancelled in flight while the lane was up (ref 0: completed, its bytes
+                       gone): never sent again; the exchange stays open (M-22) until its
+                       answer (dropped) or the answer timeout, or the lane goes down */
 };
 
 struct cg_flow_held {
@@ -175,6 +181,8 @@ struct cg_flow_stats {
     uint64_t answers;        /* sends completed with an answer (OK or NACK) */
     uint64_t last_rtt_ms;    /* round-trip time of the last answer */
     struct cg_histogram rtt; /* every answer's round-trip time */
+    uint64_t cancelled;      /* sends cancelled by the application (CG_ECANCELED) */
+    uint64_t late_answers;   /* answers to cancelled requests, dropped */
     /* IN lane */
     uint64_t delivered;        /* requests given to the application */
     uint64_t nacks_sent;       /* NACKs we wrote (refusals) */
@@ -197,6 +205,8 @@ struct cg_flow {
     struct cg_flow_out_req queue_own[CG_FLOW_QUEUE_MAX]; /* the ring until the caller gives more */
     uint64_t sent_at;        /* the in-flight request's last send (RTT) */
     char last_answered[CG_FLOW_MSGID];
+    char cancelled[CG_FLOW_CANCELLED][CG_FLOW_MSGID]; /* ring: messageIDs cancelled in flight */
+    size_t cancelled_next;
     uint32_t id_next, id_mark; /* M-11: next ID; IDs below id_mark are reserved */
     /* IN lane */
     enum cg_flow_in_state in_state;
@@ -298,6 +308,24 @@ void cg__flow_timer(struct cg_flow *f, uint64_t now_ms, enum cg_flow_timer t);
  * CG_EFULL when the queue is full, CG_EPROTO for M-12. */
 enum cg_err cg__flow_send(struct cg_flow *f, uint64_t now_ms, uint64_t ref, const char *name,
                           bool keep_id, const char *msgid);
+
+/* The application withdraws send ref (issue 18, docs/flow.md "Cancel"):
+ * COMPLETE ref with CG_ECANCELED comes at once (ref is the caller's again),
+ * and the request is never sent again, by a retry or when the lane comes
+ * back. Queued (not sent yet): it leaves the queue, the others keep their
+ * order. In flight: its messageID is remembered (the last CG_FLOW_CANCELLED)
+ * so that its answer, if one comes, is dropped with a LOG and counted
+ * (stats.late_answers), never taken for the next request's. While the OUT
+ * lane is up the exchange stays open (M-22: one message outstanding) until
+ * that answer, the answer timeout or the lane going down; nothing else is
+ * sent meanwhile. With the lane down the next request goes when it is back.
+ * CG_ENOTFOUND when ref is not queued (answered, given up or cancelled
+ * already), CG_EINVAL. */
+enum cg_err cg__flow_cancel(struct cg_flow *f, uint64_t now_ms, uint64_t ref);
+
+/* Requests queued, the one in flight included; not a cancelled one whose
+ * exchange is still open (it is no longer the application's). */
+size_t cg__flow_queued(const struct cg_flow *f);
 
 /* The application answered request `token` with `answer` (a ref). */
 enum cg_err cg__flow_app_answer(struct cg_flow *f, uint64_t now_ms, uint64_t token,

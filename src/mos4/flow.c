@@ -917,13 +917,15 @@ static void free_out(struct mos4_lane *l, struct cg_flow *f)
 {
     size_t n = f->qlen;
     struct mos4_pending **ps = n > 0 ? calloc(n, sizeof(*ps)) : NULL;
-    for (size_t i = 0; i < n && ps != NULL; i++)
+    for (size_t i = 0; i < n && ps != NULL; i++) /* ref 0: a cancelled one, completed already */
         ps[i] = pending_of(f->queue[(f->qhead + i) % f->qcap].ref);
     f->qlen = f->qhead = 0;
     f->out_state = CG_FLOW_OUT_IDLE;
     if (f->queue != f->queue_own)
         free(cg__flow_queue_room(f, f->queue_own, CG_FLOW_QUEUE_MAX));
     for (size_t i = 0; i < n && ps != NULL; i++) { /* the callbacks may not send again here */
+        if (ps[i] == NULL)
+            continue;
         if (ps[i]->cb != NULL)
             ps[i]->cb(ps[i]->user, CG_ECLOSED, NULL);
         free_pending(ps[i]);
@@ -1092,12 +1094,37 @@ enum cg_err cg_mos_forward_message(struct cg_mos_endpoint *ep, const char *peer_
     return enqueue(l, p, true, m->env->message_id);
 }
 
+/* The send queued with cb and user is found in the core's queue (oldest
+ * first) and withdrawn there: the core's COMPLETE (CG_ECANCELED) calls cb. */
+enum cg_err cg_mos_forward_cancel(struct cg_mos_endpoint *ep, const char *peer_id,
+                                  enum cg_mos_channel channel, cg_mos_send_cb cb, void *user)
+{
+    CG_CHECK(ep != NULL && peer_id != NULL, CG_EINVAL);
+    struct mos4_peer *peer = cg__mos4_peer(ep, peer_id);
+    CG_CHECK(peer != NULL, CG_ENOTFOUND);
+    int ch = cg__mos4_ch_index(channel);
+    CG_CHECK(ch >= 0, CG_EINVAL);
+    CG_CHECK(peer->flow_on[ch], CG_ENOTFOUND); /* nothing was ever queued there */
+    struct mos4_lane *l = &peer->lanes[ch][CG_MOS_OUT];
+    struct cg_flow *f = cg__mos4_flow(l);
+    for (size_t i = 0; i < f->qlen; i++) {
+        uint64_t ref = f->queue[(f->qhead + i) % f->qcap].ref;
+        const struct mos4_pending *p = ref != 0 ? pending_of(ref) : NULL;
+        if (p == NULL || p->cb != cb || p->user != user)
+            continue;
+        enum cg_err rc = cg__flow_cancel(f, cg__now_ms(), ref);
+        cg__mos4_flow_apply(l);
+        return rc;
+    }
+    return CG_ENOTFOUND;
+}
+
 size_t cg_mos_pending(const struct cg_mos_endpoint *ep, const char *peer_id,
                       enum cg_mos_channel channel)
 {
     struct mos4_peer *peer = ep != NULL && peer_id != NULL ? cg__mos4_peer(ep, peer_id) : NULL;
     int ch = cg__mos4_ch_index(channel);
-    return peer != NULL && ch >= 0 && peer->flow_on[ch] ? peer->flow[ch].qlen : 0;
+    return peer != NULL && ch >= 0 && peer->flow_on[ch] ? cg__flow_queued(&peer->flow[ch]) : 0;
 }
 
 enum cg_err cg_mos_endpoint_lane_stats(const struct cg_mos_endpoint *ep, const char *peer_id,
@@ -1115,7 +1142,7 @@ enum cg_err cg_mos_endpoint_lane_stats(const struct cg_mos_endpoint *ep, const c
     struct cg_flow_stats s;
     cg__flow_stats(&peer->flow[ch], &s);
     if (dir == CG_MOS_OUT) {
-        out->queued = peer->flow[ch].qlen;
+        out->queued = cg__flow_queued(&peer->flow[ch]);
         out->requests_sent = s.requests_sent;
         out->retries = s.retries;
         out->timeouts = s.timeouts;
@@ -1123,6 +1150,8 @@ enum cg_err cg_mos_endpoint_lane_stats(const struct cg_mos_endpoint *ep, const c
         out->answers = s.answers;
         out->last_rtt_ms = s.last_rtt_ms;
         out->rtt = s.rtt;
+        out->cancelled = s.cancelled;
+        out->late_answers = s.late_answers;
     } else {
         out->delivered = s.delivered;
         out->nacks_sent = s.nacks_sent;

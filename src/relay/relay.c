@@ -78,6 +78,7 @@ struct forward {
     enum cg_mos_channel ch;
     /* failover only: the request is sent after its callback, maybe twice */
     int pending;             /* sends not completed yet */
+    struct fsend *send[2];   /* by leg: its send there not completed yet (for a CANCEL) */
     bool done;               /* answered (or gone) */
     struct cg_mos_message msg; /* a copy: msg.env = &env, msg.xml = xml */
     struct cg_mos_envelope env;
@@ -330,6 +331,8 @@ static void fo_send(struct cg_relay *r, struct rlink *k, struct forward *f, cons
         if (rc != CG_OK) {
             f->pending--;
             free(s);
+        } else {
+            f->send[a->peer] = s;
         }
     }
     if (rc == CG_OK) {
@@ -346,6 +349,33 @@ static void fo_send(struct cg_relay *r, struct rlink *k, struct forward *f, cons
     f_finish(r, k, f);
     /* the module frees the channel for the next one; its DELIVER finds f done */
     cg__fo_answer(&k->fo->fo, now_ms(r), a->ch, a->ref, a->peer, CG_FO_ANS_FAILED);
+}
+
+/* CANCEL: the request in flight on the leg that became unreachable moves to
+ * the other one (the SEND that follows); it is withdrawn from the old leg's
+ * lane so that it never reaches both servers (docs/redundancy.md, "Failover
+ * of the active side"): that lane never sends it again when the server is
+ * back, and drops the server's late answer. fo_done hears
+ * CG_ECANCELED before cg_mos_forward_cancel returns. */
+static void fo_cancel(struct cg_relay *r, struct rlink *k, struct forward *f, const struct cg_fo_act *a)
+{
+    k->st.withdrawn++;
+    struct rleg *L = &k->leg[a->peer];
+    struct fsend *s = f->send[a->peer];
+    enum cg_err rc = s == NULL ? CG_ENOTFOUND
+                               : cg_mos_forward_cancel(L->ep[k->fo->side]->ep, L->peer[k->fo->side],
+                                                       f->ch, fo_done, s);
+    char name[80];
+    cg__log_escape(name, sizeof(name), f->env.name, strlen(f->env.name));
+    if (rc == CG_OK)
+        cg__log(r->ctx, CG_LOG_WARN, "relay", "link %s: <%s> in flight to the %s moves to the other "
+                "leg under its messageID (M-22); withdrawn from the %s's lane: never sent there "
+                "again, its late answer dropped", k->conf.name, name, cg__fo_peer_name(a->peer),
+                cg__fo_peer_name(a->peer));
+    else /* cannot be: the module names only sends in flight */
+        cg__log(r->ctx, CG_LOG_ERROR, "relay", "link %s: <%s> moves to the other leg but cannot be "
+                "withdrawn from the %s's lane (%s): it may reach both", k->conf.name, name,
+                cg__fo_peer_name(a->peer), cg_strerror(rc));
 }
 
 static void fo_switch(struct cg_relay *r, struct rlink *k, const struct cg_fo_act *a)
@@ -375,12 +405,8 @@ static void fo_run(struct cg_relay *r, struct rlink *k, uint64_t ref, enum cg_er
         case CG_FO_A_SEND:
             fo_send(r, k, f, &a);
             break;
-        case CG_FO_A_CANCEL: /* no lane cancel yet (docs/redundancy.md, phase 2 item 2) */
-            k->st.withdrawn++;
-            cg__log(r->ctx, CG_LOG_WARN, "relay", "link %s: a request in flight to the %s moves to "
-                    "the other leg under its messageID (M-22); the %s's lane still holds it and may "
-                    "send it when it is back (its answer is then dropped)", k->conf.name,
-                    cg__fo_peer_name(a.peer), cg__fo_peer_name(a.peer));
+        case CG_FO_A_CANCEL:
+            fo_cancel(r, k, f, &a);
             break;
         case CG_FO_A_DELIVER:
             if (!f->done && a.ref == ref)
@@ -417,10 +443,16 @@ static void fo_done(void *user, enum cg_err status, const struct cg_mos_message 
     struct fsend *s = user;
     struct forward *f = s->f;
     int leg = s->leg;
+    if (f->send[leg] == s)
+        f->send[leg] = NULL;
     free(s);
     struct cg_relay *r = f->r;
-    struct rlink *k = link_serial(r, f->serial);
     f->pending--;
+    if (status == CG_ECANCELED) { /* our CANCEL (fo_cancel): the module knows, f goes on */
+        f_release(f);
+        return;
+    }
+    struct rlink *k = link_serial(r, f->serial);
     if (k == NULL || k->fo == NULL) { /* cannot happen: links outlive their sends */
         if (!f->done)
             r->inflight--;

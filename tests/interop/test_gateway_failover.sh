@@ -8,9 +8,13 @@
 # to DEVB once DEVA has been unreachable for failover_after_ms, and back to
 # DEVA once it has been up for failback_after_ms. Checked: every request
 # answered, in order; each applied by one device, in order, DEVB's a run
-# between DEVA's two (the one moved at the failure switch may also reach DEVA
-# when it is back: the lane cancel is a later step, docs/redundancy.md item 2;
-# at most that one, printed); a second batch after the failback all to DEVA; the two "active" events with their reasons;
+# between DEVA's two; the request in flight at the kill, moved to DEVB, is
+# withdrawn from DEVA's lane (the lane cancel, docs/redundancy.md finding 3):
+# the restarted DEVA gets none of DEVB's requests and no answer of DEVA's is
+# dropped as late (it was never sent the moved one again); a request may be
+# applied by both only if the killed DEVA had it before it died (M-22: the
+# far side may have applied it; at most that one, printed); a second batch
+# after the failback all to DEVA; the two "active" events with their reasons;
 # --check-config's refusals of bad buddy keys; the gateway stops cleanly.
 . "$(dirname "$0")/lib.sh"
 
@@ -115,6 +119,7 @@ kill -KILL "$PID_DEVA"; wait "$PID_DEVA" 2>/dev/null
 step "DEVA unreachable for failover_after_ms: the requests go to DEVB" 60 \
   'active and active[0]["active"] == "buddy" and active[0]["why"] == "unreachable"'
 step "DEVB gets requests" 120 "len(got(b)) >= $((N / 4))"
+grep -c '^{' "$T/DEVA.out" >"$T/amark" # what the killed DEVA logged; the restarted one appends
 device DEVA "$WA"
 step "DEVA back for failback_after_ms: the requests go to it again" 60 \
   'len(active) >= 2 and active[1]["active"] == "primary" and active[1]["why"] == "primary-back"'
@@ -133,6 +138,8 @@ def load(n):
     return [json.loads(l) for l in open(p) if l.startswith("{")] if os.path.exists(p) else []
 gw, a, b, n = load("gw.out"), load("DEVA.out"), load("DEVB.out"), load("ncs.out")
 got = lambda log: [int(x["messageID"]) for x in log if x.get("message") == "roReq"]
+amark = int(open(T + "/amark").read())
+gwerr = open(os.path.join(T, "gw.err"), errors="replace").read()
 fails = []
 def need(cond, why):
     print(("ok   " if cond else "FAIL ") + why)
@@ -150,9 +157,18 @@ print(f"DEVA got {len(ga)}, DEVB got {len(gb)}; DEVB's run: {gb[:1]}..{gb[-1:]}"
 need(set(ga) | set(gb) == set(range(1, N + 1)), "every request reached a device")
 need(ga == sorted(ga) and gb == sorted(gb), "each device got them in order")
 both = sorted(set(ga) & set(gb))
-print(f"applied by both devices: {both} (the request moved at the failure switch, sent again by "
-      f"DEVA's old lane: the lane cancel is a later step)")
-need(len(both) <= 1, "at most the one request moved at the failure switch reached both devices")
+ga1, ga2 = got(a[:amark]), got(a[amark:])
+print(f"applied by both devices: {both}; by the killed DEVA: {sorted(set(both) & set(ga1))}, by the "
+      f"restarted DEVA: {sorted(set(both) & set(ga2))}")
+withdrawn = gwerr.count("withdrawn from the primary's lane")
+late = gwerr.count("an answer from the primary dropped") + gwerr.count("answers a cancelled request")
+print(f"requests withdrawn from DEVA's lane at the switch: {withdrawn}; DEVA's answers dropped as "
+      f"late: {late}")
+need(not set(ga2) & set(gb), "the restarted DEVA got none of DEVB's requests (the moved one was "
+     "withdrawn from its lane)")
+need(late == 0, "no answer from DEVA dropped as late: the moved request was never sent to it again")
+need(len(both) <= 1 and set(both) <= set(ga1),
+     "a request reached both devices only if the killed DEVA had it before it died (M-22), at most one")
 need(bool(gb) and min(gb) > min(ga), "DEVB's requests come after DEVA's first ones")
 need(bool(gb) and gb == list(range(min(gb), max(gb) + 1)), "DEVB's run has no gap")
 need(bool(gb) and set(range(max(gb) + 1, N + 1)) <= set(ga), "after DEVB's run, the rest went to DEVA")

@@ -22,8 +22,13 @@
 # many as the buddy sent, and never a castgate NACK in its place; every
 # roElementStat an NCS received is one the device wrote on that NCS's link
 # (its messageID: no request crosses to the other leg); nothing reported
-# done that no NCS applied; both gateways stop cleanly (exit status 0, so no
-# sanitizer report). Figures (declines, failures, switch times) are
+# done that no NCS applied; a roElementStat applied twice only as
+# docs/redundancy.md finding 2 says MOS allows it (at most one: the one in
+# flight on the primary link at the kill, applied by the buddy under the
+# device's own re-send with a new messageID, and by the restarted main
+# under its first messageID, from the copy gateway 1 held for the main,
+# M-22; never by the killed main); both gateways stop cleanly (exit status
+# 0, so no sanitizer report). Figures (declines, failures, switch times) are
 # printed. HS_RO=N changes the count; HS_KEEP=DIR keeps the logs;
 # HS_SCENARIOS="shipped" runs one scenario.
 . "$(dirname "$0")/hotstandby_lib.sh"
@@ -133,11 +138,15 @@ print("device sends via:", " -> ".join(f"{v} from #{n}" for i, (v, n, _) in enum
 need(vr[:2] == ["primary", "secondary"] and vr[-1] == "primary",
      "the device talks to the primary, the secondary after the kill, the primary again")
 applied, declined = collections.defaultdict(list), collections.defaultdict(list)
+copies = collections.defaultdict(list) # number: [(which NCS process, messageID)] applied
 got = {"primary": [], "secondary": []}
-for who, link, log in (("main", "primary", m1), ("buddy", "secondary", b), ("main", "primary", m2)):
+for who, proc, link, log in (("main", "main1", "primary", m1), ("buddy", "buddy", "secondary", b),
+                             ("main", "main2", "primary", m2)):
     for x in ev(log, "recv", type="roElementStat"):
         if x.get("roID", "").startswith("HS-STAT"):
             (declined if x.get("declined") else applied)[num(x["roID"])].append(who)
+            if not x.get("declined"):
+                copies[num(x["roID"])].append((proc, x["messageID"]))
             got[link].append((x["roID"], x["messageID"]))
 wrote = {"primary": set(), "secondary": set()}
 for x in wo:
@@ -147,6 +156,25 @@ print(f"  received by the NCSs but not written by the device on that link: {cros
 need(not cross["primary"] and not cross["secondary"],
      "every roElementStat an NCS received is one the device wrote on that NCS`s link (no request crosses legs)")
 n_dec = answers_checked(sent, applied, declined)
+twice = [n for n, w in applied.items() if len(w) > 1]
+# docs/redundancy.md finding 2: the device gave up on the request in flight on its primary link
+# (two sends under one messageID, then its own answer timeout) and re-sent it to the secondary
+# under a new messageID (mos-connection prepares each send afresh); gateway 1 still held the
+# first copy for the main (M-22: retried under its messageID until answered) and gave it to the
+# restarted main, which could not recognise it (its memory did not survive the kill; the
+# buddy`s copy has another messageID). No MOS message withdraws a request, so no gateway learns
+# that the device gave it up: nothing else may be applied twice.
+on = lambda n, link: {x["messageID"] for x in wo if num(x["roID"]) == n and x["via"] == link}
+def held_copy(n):
+    c = copies[n]
+    main, bud = {m for p, m in c if p == "main2"}, {m for p, m in c if p == "buddy"}
+    return (sorted(p for p, _ in c) == ["buddy", "main2"] and main <= on(n, "primary") and
+            bud <= on(n, "secondary") and not on(n, "primary") & on(n, "secondary"))
+print("  applied twice, by which NCS process under which messageID:", {n: copies[n] for n in twice},
+      {n: {"primary": sorted(on(n, "primary")), "secondary": sorted(on(n, "secondary"))} for n in twice})
+need(len(twice) <= 1 and all(held_copy(n) for n in twice),
+     "applied twice only as finding 2 allows (at most one: the buddy under the device`s re-send, "
+     "the restarted main under the first messageID from gateway 1`s held copy, M-22)")
 win = ev(d, "wire-in")
 dec = [x for x in win if x.get("roStatus", "").startswith("Buddy server")]
 print(f"  declines sent by the buddy: {n_dec}; seen by the device: {len(dec)}, e.g. {dec[0] if dec else None}")

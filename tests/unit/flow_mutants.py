@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Shows that each check of the flow core's tests can fail: breaks one rule in
-src/flow/flow.c at a time, rebuilds test_flow and test_flow_model in the
-build tree given (default build-asan), runs both, and restores the file.
+src/flow/flow.c at a time, rebuilds test_flow, test_flow_cancel and test_flow_model
+in the build tree given (default build-asan), runs them, and restores the file.
 Run by hand from the repository root (not part of make test):
     python3 tests/unit/flow_mutants.py [build-asan] [mutant ...]
 Every mutant must be caught (a line "caught" for each); exit 1 otherwise."""
@@ -34,6 +34,10 @@ MUTANTS = {
                             "        release(f, CG_FLOW_IN, h.ref);\n        if (is_new(f, now, &h, false, &repeat))\n            deliver(f, &h, false, repeat);"),
     "restored-repeat-held-twice": ("    if (s != NULL && s->restored && fresh && waits_its_turn(f, h))\n        return false;",
                                    "    if (false)\n        return false;"),
+    "cancelled-sent-again": ("        pop_inflight(f, now_ms);\n        return CG_OK;\n    }\n    p->cancelled = true;",
+                             "        return CG_OK;\n    }\n    p->cancelled = true;"),
+    "cancel-frees-a-busy-lane": ("    p->cancelled = true; /* M-22: one outstanding; the peer may still answer it */",
+                                 "    pop_inflight(f, now_ms);\n    return CG_OK;"),
     "restored-mark-dropped": ("        *repeat = true; /* forgotten only once delivered: recording it may fail */",
                               "        clear_seen(f, s);\n        *repeat = true;"),
 }
@@ -42,13 +46,13 @@ def run(build, name, before, after, src):
     assert src.count(before) == 1, name
     with open("src/flow/flow.c", "w") as f:
         f.write(src.replace(before, after))
-    b = subprocess.run(["cmake", "--build", build, "--target", "test_flow", "test_flow_model"],
-                       capture_output=True, text=True)
+    b = subprocess.run(["cmake", "--build", build, "--target", "test_flow", "test_flow_cancel",
+                        "test_flow_model"], capture_output=True, text=True)
     if b.returncode != 0:
         return "does not build: " + b.stdout[-300:]
     env = dict(os.environ, FLOW_SEEDS="2000")
     out = []
-    for t in ("test_flow", "test_flow_model"):
+    for t in ("test_flow", "test_flow_cancel", "test_flow_model"):
         r = subprocess.run([os.path.join(build, "bin", t)], capture_output=True, text=True, env=env)
         if r.returncode != 0:
             lines = [l for l in (r.stdout + r.stderr).splitlines()
@@ -73,8 +77,8 @@ def main():
     finally:
         with open("src/flow/flow.c", "w") as f:
             f.write(src)
-        subprocess.run(["cmake", "--build", build, "--target", "test_flow", "test_flow_model"],
-                       capture_output=True)
+        subprocess.run(["cmake", "--build", build, "--target", "test_flow", "test_flow_cancel",
+                        "test_flow_model"], capture_output=True)
     sys.exit(1 if missed else 0)
 
 main()

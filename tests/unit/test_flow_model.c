@@ -14,6 +14,13 @@
  *     one sent once the link has healed (no more faults) never times out;
  *   - a messageID is never used for two requests (M-11), and nothing is
  *     written on a lane that is down;
+ *   - cancel (cg__flow_cancel, issue 18): the application withdraws one of
+ *     its queued or in-flight requests now and then (0-2 % of the steps, per
+ *     seed); it completes with CG_ECANCELED at once and never otherwise, is
+ *     never sent again (not by a retry, not when the lane is back, not after
+ *     a restart), and its late answer is never taken for another request's
+ *     (the matching check above); the receiver still applies it at most once
+ *     and in order (it may have it already);
  *   - refs (flow.h): never named after release or after their event without
  *     a KEEP, never released twice, none left kept and unheld at the end.
  * FLOW_SEEDS=N runs N seeds (default 2000), FLOW_SEED=S runs seed S alone
@@ -69,6 +76,7 @@ struct peer {
     int done[NREQ + 1];
     char sent_id[NREQ + 1][CG_FLOW_MSGID];
     bool sent_healed[NREQ + 1]; /* sent after the link healed: its answer must come */
+    bool cancelled[NREQ + 1];   /* withdrawn by the application (cg__flow_cancel) */
     unsigned id_content[IDMAX];
     /* as a receiver: the application's applied log (durable) */
     bool applied[NREQ + 1];
@@ -87,6 +95,7 @@ struct world {
     bool failed;
     char fail[300];
     int retries, jfail_pct, mode; /* mode 0: journal option, 1: record, 2: record + redeliver */
+    int cancel_pct;               /* steps that cancel a request of the sender's */
     bool healing; /* no more faults: every answer arrives */
     /* not cleared between seeds (run_seed resets what is used) */
     char *trace;
@@ -103,6 +112,7 @@ static bool g_verbose;
  * exercising something shows it). */
 static struct {
     unsigned long restarts, cuts, dups, lost, repeats, timeouts, nacks, oks, jfails;
+    unsigned long cancels, cancelled_in_flight, late_answers;
 } g_seen;
 
 static void tr(struct world *w, const char *fmt, ...) CG_PRINTF(2, 3);
@@ -275,6 +285,9 @@ static void app_complete(struct world *w, int q, const struct cg_flow_act *a)
     tr(w, "  p%d sender: request %u done: %s %s", q, c, cg_strerror(a->status), a->text);
     if (seq < 1 || seq > NREQ)
         return;
+    if ((a->status == CG_ECANCELED) != p->cancelled[seq])
+        bad(w, "p%d: request %u completed with %s, %s", q, c, cg_errname(a->status),
+            p->cancelled[seq] ? "but it was cancelled" : "never cancelled");
     g_seen.timeouts += a->status == CG_ETIMEDOUT;
     if (p->sent_healed[seq] && a->status == CG_ETIMEDOUT) /* nothing is lost any more: a stall */
         bad(w, "p%d: request %u sent after the link healed timed out (an answer never came)",
@@ -301,6 +314,32 @@ static void app_send(struct world *w, int q)
     tr(w, "p%d app sends request %u: %s", q, c, cg_strerror(rc));
     if (rc == CG_OK)
         p->next_seq++;
+    run_acts(w, q);
+}
+
+/* The application withdraws one of its requests the core holds (queued
+ * or in flight; an open exchange of one cancelled before is not its own). */
+static void app_cancel(struct world *w, int q)
+{
+    struct peer *p = &w->p[q];
+    struct cg_flow *f = p->f;
+    size_t i = pick(w, (unsigned)f->qlen);
+    uint64_t ref = f->queue[(f->qhead + i) % f->qcap].ref;
+    if (ref == 0)
+        return;
+    unsigned c = obj(w, ref)->content, seq = c % 100000;
+    bool flying = i == 0 && f->out_state == CG_FLOW_OUT_WAIT;
+    tr(w, "p%d app cancels request %u (%s)", q, c, flying ? "in flight" : "queued");
+    p->cancelled[seq] = true;
+    g_seen.cancels++;
+    g_seen.cancelled_in_flight += flying;
+    if (cg__flow_cancel(f, w->now, ref) != CG_OK)
+        bad(w, "p%d: cancel of request %u refused", q, c);
+    run_acts(w, q);
+    if (p->done[seq] != 1)
+        bad(w, "p%d: cancelled request %u not completed at once", q, c);
+    if (cg__flow_cancel(f, w->now, ref) != CG_ENOTFOUND)
+        bad(w, "p%d: request %u cancelled twice", q, c);
     run_acts(w, q);
 }
 
@@ -339,6 +378,8 @@ static void sent_request(struct world *w, int q, const struct cg_flow_act *a)
     struct peer *p = &w->p[q];
     unsigned c = use(w, q, a->ref, "SEND_REQUEST")->content, seq = c % 100000;
     tr(w, "  p%d sends request %u msgid %s", q, c, a->msgid);
+    if (seq >= 1 && seq <= NREQ && p->cancelled[seq])
+        bad(w, "p%d: request %u sent after it was cancelled", q, c);
     snprintf(p->sent_id[seq], CG_FLOW_MSGID, "%s", a->msgid);
     p->sent_healed[seq] = w->healing;
     unsigned long id = strtoul(a->msgid, NULL, 10);
@@ -482,6 +523,7 @@ static void start(struct world *w, int q)
         if (w->obj[i].owner == q)
             w->obj[i].life = L_GONE;
     struct cg_flow_config c = model_cfg(w, q);
+    g_seen.late_answers += p->f->stats.late_answers; /* the counters go with the process */
     if (cg__flow_init(p->f, &c, p->id_mark) != CG_OK)
         bad(w, "init");
     memset(p->timer, 0, sizeof(p->timer));
@@ -579,6 +621,8 @@ static void step(struct world *w)
         restart(w, q);
     } else if (r < 85 && w->p[q].busy) {
         app_answer(w, q);
+    } else if (r >= 85 && r < 85 + (unsigned)w->cancel_pct && w->p[q].f->qlen > 0) {
+        app_cancel(w, q);
     } else if (r < 92) {
         w->now += pick(w, 700);
     } else if (next_timer(w, &q, &t, false) != 0) {
@@ -674,9 +718,11 @@ static bool run_seed(struct world *w, uint64_t seed)
     w->retries = (int)pick(w, 5);
     w->jfail_pct = (int)pick(w, 4);
     w->mode = (int)pick(w, 3);
-    tr(w, "seed %llu: retries %d, journal failures %d%%, %s", (unsigned long long)seed,
-       w->retries, w->jfail_pct, w->mode == 0 ? "journal option" : w->mode == 1 ? "record"
-                                                                           : "record + redeliver");
+    w->cancel_pct = (int)pick(w, 3);
+    tr(w, "seed %llu: retries %d, journal failures %d%%, %s, cancels %d%%",
+       (unsigned long long)seed, w->retries, w->jfail_pct,
+       w->mode == 0 ? "journal option" : w->mode == 1 ? "record" : "record + redeliver",
+       w->cancel_pct);
     for (int q = 0; q < 2; q++) {
         w->p[q].f = calloc(1, sizeof(struct cg_flow));
         w->p[q].next_seq = 1;
@@ -690,6 +736,7 @@ static bool run_seed(struct world *w, uint64_t seed)
         bad(w, "no quiescence after the link healed");
     if (!w->failed)
         check_end(w);
+    g_seen.late_answers += w->p[0].f->stats.late_answers + w->p[1].f->stats.late_answers;
     free(w->p[0].f);
     free(w->p[1].f);
     return !w->failed;
@@ -726,9 +773,11 @@ static void test_model_exactly_once_in_order_every_request_answered(void **state
     if (failed == 0)
         printf("flow model: %llu seed(s) from %llu passed; exercised: %lu restarts, %lu link "
                "cuts, %lu duplicates, %lu answers lost, %lu deliveries marked repeat, %lu "
-               "journal failures; outcomes: %lu OK, %lu NACK, %lu timed out\n",
+               "journal failures, %lu cancels (%lu in flight, %lu late answers dropped); "
+               "outcomes: %lu OK, %lu NACK, %lu timed out\n",
                (unsigned long long)count, (unsigned long long)first, g_seen.restarts,
-               g_seen.cuts, g_seen.dups, g_seen.lost, g_seen.repeats, g_seen.jfails, g_seen.oks,
+               g_seen.cuts, g_seen.dups, g_seen.lost, g_seen.repeats, g_seen.jfails,
+               g_seen.cancels, g_seen.cancelled_in_flight, g_seen.late_answers, g_seen.oks,
                g_seen.nacks, g_seen.timeouts);
     fflush(stdout);
     free(w->trace);
