@@ -22,7 +22,8 @@ static const struct {
     const char *name;
 } all_codes[] = {
     E(CG_OK),          E(CG_EINVAL),     E(CG_ENOMEM),     E(CG_ESTATE),      E(CG_ERANGE),
-    E(CG_ENOTFOUND),   E(CG_EEXIST),     E(CG_ECONFIG),    E(CG_EIO),         E(CG_EFILE),
+    E(CG_ENOTFOUND),   E(CG_EEXIST),     E(CG_ECONFIG),    E(CG_ECANCELED),   E(CG_EIO),
+    E(CG_EFILE),
     E(CG_EPERM),       E(CG_ENET),       E(CG_ETIMEDOUT),  E(CG_ECLOSED),     E(CG_EFULL),
     E(CG_EAGAIN),      E(CG_ETLS),       E(CG_ECERT),      E(CG_EKEY),        E(CG_EKEYMISMATCH),
     E(CG_EHANDSHAKE),  E(CG_EVERIFY),    E(CG_EREVOKED),   E(CG_EOCSP),       E(CG_EEXPIRED),
@@ -36,7 +37,7 @@ static const struct {
 static void test_error_numbers_and_names(void **state)
 {
     (void)state;
-    static const int numbers[] = {0,   1,   2,   3,   4,   5,   6,   7,   100, 101, 102,
+    static const int numbers[] = {0,   1,   2,   3,   4,   5,   6,   7,   8,   100, 101, 102,
                                   103, 104, 105, 106, 107, 200, 201, 202, 203, 204, 205,
                                   206, 207, 208, 209, 210, 211, 212, 300, 301, 302, 303,
                                   304, 305, 306, 307, 308, 309, 310, 400, 401, 900};
@@ -59,7 +60,7 @@ static void test_error_numbers_and_names(void **state)
         for (size_t j = 0; j < i; j++)
             assert_string_not_equal(msg, cg_strerror(all_codes[j].code));
     }
-    static const int unknown[] = {-1, 8, 99, 108, 213, 311, 402, 899, 901, 12345};
+    static const int unknown[] = {-1, 9, 99, 108, 213, 311, 402, 899, 901, 12345};
     for (size_t i = 0; i < CG_ARRAY_LEN(unknown); i++) {
         assert_string_equal(cg_strerror((enum cg_err)unknown[i]), "unknown error");
         assert_string_equal(cg_errname((enum cg_err)unknown[i]), "CG_UNKNOWN");
