@@ -121,6 +121,11 @@ struct cg_front_resp {
 
 void cg__front_resp_init(struct cg_front_resp *r, const struct cg_front_resp_sink *sink,
                          size_t max_head, bool head_request);
+/* Ready for the next response on the same connection, as init does, but the
+ * buffers' memory is kept (a small head's: the usual case allocates nothing);
+ * r was initialised, reset or zeroed. */
+void cg__front_resp_reset(struct cg_front_resp *r, const struct cg_front_resp_sink *sink,
+                          size_t max_head, bool head_request);
 void cg__front_resp_free(struct cg_front_resp *r);
 /* Feeds bytes; returns how many were used (after a 101 or the end of the
  * response the rest is not HTTP). len 0: the backend closed (ends a body

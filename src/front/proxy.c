@@ -694,11 +694,10 @@ static void send_request(struct fconn *fc)
     b->got_bytes = b->spoiled = false;
     b->next = NULL;
     fc->b = b;
-    cg__front_resp_free(&b->resp);
     b->sink = (struct cg_front_resp_sink){.user = fc, .head = r_head, .body = r_body,
                                           .done = r_done};
-    cg__front_resp_init(&b->resp, &b->sink, cg__conn_lim(&fc->conn, CG_LIMIT_MAX_HEADER_BYTES),
-                        fc->hp.req.method_bit == CG_HTTP_HEAD);
+    cg__front_resp_reset(&b->resp, &b->sink, cg__conn_lim(&fc->conn, CG_LIMIT_MAX_HEADER_BYTES),
+                         fc->hp.req.method_bit == CG_HTTP_HEAD);
     cg__conn_arm_timer(&fc->conn, flim(f, CG_FRONT_BACKEND_MS));
     if (b->connected && b_write(b, fc->reqbuf.data, fc->reqbuf.len) != CG_OK)
         backend_lost(fc, b, "write failed");

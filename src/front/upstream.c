@@ -148,6 +148,26 @@ void cg__front_resp_init(struct cg_front_resp *r, const struct cg_front_resp_sin
     r->p.data = r;
 }
 
+/* Memory a buffer keeps from one response to the next on a kept-alive
+ * backend connection; an odd larger head does not stay with the pool. */
+#define RESP_KEEP_BYTES 4096
+
+void cg__front_resp_reset(struct cg_front_resp *r, const struct cg_front_resp_sink *sink,
+                          size_t max_head, bool head_request)
+{
+    struct cg_buf keep[4] = {r->names, r->values, r->field, r->value};
+    cg__front_resp_init(r, sink, max_head, head_request);
+    struct cg_buf *to[4] = {&r->names, &r->values, &r->field, &r->value};
+    for (size_t i = 0; i < 4; i++) {
+        if (keep[i].cap > RESP_KEEP_BYTES) {
+            cg__buf_free(&keep[i]);
+            continue;
+        }
+        to[i]->data = keep[i].data; /* len 0; the bound is max_head as init set it */
+        to[i]->cap = keep[i].cap;
+    }
+}
+
 void cg__front_resp_free(struct cg_front_resp *r)
 {
     cg__buf_free(&r->names);
