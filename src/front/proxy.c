@@ -213,8 +213,21 @@ static void b_written(uv_write_t *req, int status)
         cg__conn_hold_reading(&fc->conn, false);
 }
 
-static enum cg_err b_write(struct bconn *b, const void *p, size_t n)
+/* Straight to the socket when it takes the bytes (uv_try_write keeps order:
+ * only while nothing is queued); what it does not take is copied and queued. */
+static enum cg_err b_write(struct bconn *b, const void *data, size_t n)
 {
+    const char *p = data;
+    if (n > 0 && b->queued == 0) {
+        uv_buf_t now = uv_buf_init((char *)p, (unsigned)n);
+        int done = uv_try_write((uv_stream_t *)&b->tcp, &now, 1);
+        if (done < 0 && done != UV_EAGAIN)
+            return CG_ENET;
+        if (done > 0) {
+            p += done;
+            n -= (size_t)done;
+        }
+    }
     if (n == 0)
         return CG_OK;
     struct bwrite *w = malloc(sizeof(*w) + n);
