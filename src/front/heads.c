@@ -44,6 +44,20 @@ bool cg__front_header_dropped_response(const char *name, const char *connection)
            (connection != NULL && cg__http_header_has_token(connection, name));
 }
 
+/* "Name: value\r\n" appended (per header, per request: no format string). */
+static enum cg_err add_line(struct cg_buf *out, const char *name, const char *value)
+{
+    size_t nl = strlen(name), vl = strlen(value);
+    CG_GUARD(cg__buf_reserve(out, nl + vl + 4));
+    uint8_t *d = out->data + out->len;
+    memcpy(d, name, nl);
+    memcpy(d + nl, ": ", 2);
+    memcpy(d + nl + 2, value, vl);
+    memcpy(d + nl + 2 + vl, "\r\n", 2);
+    out->len += nl + vl + 4;
+    return CG_OK;
+}
+
 void cg__front_peer_ip(const char *peer, char *out, size_t outsz)
 {
     const char *s = peer, *e;
@@ -92,7 +106,7 @@ enum cg_err cg__front_request_head(const struct cg_front_reqhead *h, struct cg_b
          * backend are rewritten (wsrw.c), which needs them uncompressed. */
         if (h->upgrade && strcasecmp(n, "Sec-WebSocket-Extensions") == 0)
             continue;
-        CG_GUARD(cg__buf_printf(out, "%s: %s\r\n", n, r->headers[i].value));
+        CG_GUARD(add_line(out, n, r->headers[i].value));
     }
     CG_GUARD(cg__buf_printf(out, "X-Forwarded-For: %s\r\nX-Forwarded-Proto: https\r\n"
                                  "X-Forwarded-Port: %u\r\n",
@@ -166,7 +180,7 @@ enum cg_err cg__front_response_head(const struct cg_front_resphead *h, struct cg
             CG_GUARD(cg__buf_append(out, "\r\n", 2));
             continue;
         }
-        CG_GUARD(cg__buf_printf(out, "%s: %s\r\n", n, v));
+        CG_GUARD(add_line(out, n, v));
     }
     CG_GUARD(our_headers(h, out));
     return framing(h, out);
