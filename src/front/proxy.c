@@ -75,6 +75,9 @@ struct cg_front {
     struct cg_front_stats st;
     struct cg_buf cork;      /* bytes for cork_fc held while one backend read is handled */
     struct fconn *cork_fc;
+    /* Built for one call and written before it returns: the memory is kept
+     * from one response to the next (see scratch_done). */
+    struct cg_buf head_out, json_out, ws_out;
     uint8_t readbuf[65536];
     uint8_t breadbuf[65536];
 };
@@ -323,11 +326,21 @@ static void to_client(struct fconn *fc, const void *p, size_t n)
 
 /* The response head, and with it a whole body when there is one (a rewritten
  * JSON body: one TLS record and one write for the pair). */
+/* A scratch buffer after use: emptied, its memory kept unless an odd large
+ * body grew it past what a usual response needs. */
+#define SCRATCH_KEEP_BYTES 65536
+
+static void scratch_done(struct cg_buf *b)
+{
+    if (b->cap > SCRATCH_KEEP_BYTES)
+        cg__buf_free(b);
+    cg__buf_reset(b);
+}
+
 static void send_head_body(struct fconn *fc, enum cg_front_framing framing, uint64_t length,
                            const struct cg_buf *body)
 {
-    struct cg_buf out;
-    cg__buf_init(&out, 0);
+    struct cg_buf *out = &fc->f->head_out;
     struct cg_front_resphead h = {.r = &fc->b->resp, .req = &fc->hp.req,
                                   .pol = &fc->f->srv->policy,
                                   .rw = fc->f->cfg.rewrite ? &fc->f->rw : NULL,
@@ -336,14 +349,14 @@ static void send_head_body(struct fconn *fc, enum cg_front_framing framing, uint
     fc->framing = framing;
     fc->head_sent = true;
     count(fc, cg_wss_result_of_http(fc->b->resp.status)); /* the backend's answer */
-    enum cg_err rc = cg__front_response_head(&h, &out);
+    enum cg_err rc = cg__front_response_head(&h, out);
     if (rc == CG_OK && body != NULL)
-        rc = cg__buf_append(&out, body->data, body->len);
+        rc = cg__buf_append(out, body->data, body->len);
     if (rc == CG_OK)
-        to_client(fc, out.data, out.len);
+        to_client(fc, out->data, out->len);
     else
         cg__conn_close(&fc->conn, "response head failed");
-    cg__buf_free(&out);
+    scratch_done(out);
 }
 
 static void send_head(struct fconn *fc, enum cg_front_framing framing, uint64_t length)
@@ -447,17 +460,16 @@ static void r_body(void *user, const uint8_t *p, size_t n)
 
 static void finish_json(struct fconn *fc)
 {
-    struct cg_buf out;
-    cg__buf_init(&out, 0);
+    struct cg_buf *out = &fc->f->json_out;
     bool changed = false;
     enum cg_err rc = cg__front_json_rewrite(&fc->f->rw, CG_FRONT_JSON_RESPONSE, fc->json.data,
-                                            fc->json.len, &out, &changed);
-    const struct cg_buf *use = rc == CG_OK && changed ? &out : &fc->json;
+                                            fc->json.len, out, &changed);
+    const struct cg_buf *use = rc == CG_OK && changed ? out : &fc->json;
     if (rc == CG_OK && changed)
         fc->f->st.rewritten++;
     send_head_body(fc, CG_FRONT_LENGTH, use->len, use);
-    cg__buf_free(&out);
-    cg__buf_reset(&fc->json);
+    scratch_done(out);
+    scratch_done(&fc->json);
 }
 
 static void r_done(void *user)
@@ -545,15 +557,14 @@ static void tunnel_from_backend(struct fconn *fc, const uint8_t *p, size_t n)
         to_client(fc, p, n);
         return;
     }
-    struct cg_buf out;
-    cg__buf_init(&out, 0);
+    struct cg_buf *out = &fc->f->ws_out;
     uint64_t before = fc->wsrw.rewritten;
-    if (cg__front_wsrw_feed(&fc->wsrw, p, n, &out) != CG_OK)
+    if (cg__front_wsrw_feed(&fc->wsrw, p, n, out) != CG_OK)
         cg__conn_close(&fc->conn, "WebSocket relay failed");
-    else if (out.len > 0)
-        to_client(fc, out.data, out.len);
+    else if (out->len > 0)
+        to_client(fc, out->data, out->len);
     fc->f->st.rewritten += fc->wsrw.rewritten - before;
-    cg__buf_free(&out);
+    scratch_done(out);
 }
 
 
@@ -1062,6 +1073,9 @@ static void front_release(struct cg_front *f)
         return;
     cg__front_config_release(&f->cfg);
     cg__buf_free(&f->cork);
+    cg__buf_free(&f->head_out);
+    cg__buf_free(&f->json_out);
+    cg__buf_free(&f->ws_out);
     for (size_t i = 0; i < f->rw.ninside; i++)
         free(f->rw.inside[i]);
     free(f->rw.inside);
@@ -1129,6 +1143,9 @@ enum cg_err cg_front_new(struct cg_ctx *ctx, const struct cg_front_config *fcfg,
     f->srv->accept_user = f;
     CG_TRY(setup_rw(f));
     cg__buf_init(&f->cork, CORK_BYTES);
+    cg__buf_init(&f->head_out, 0);
+    cg__buf_init(&f->json_out, 0);
+    cg__buf_init(&f->ws_out, 0);
     *out = f;
     return CG_OK;
 out:
