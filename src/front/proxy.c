@@ -324,8 +324,6 @@ static void to_client(struct fconn *fc, const void *p, size_t n)
     client_write(fc, p, n);
 }
 
-/* The response head, and with it a whole body when there is one (a rewritten
- * JSON body: one TLS record and one write for the pair). */
 /* A scratch buffer after use: emptied, its memory kept unless an odd large
  * body grew it past what a usual response needs. */
 #define SCRATCH_KEEP_BYTES 65536
@@ -337,6 +335,8 @@ static void scratch_done(struct cg_buf *b)
     cg__buf_reset(b);
 }
 
+/* The response head, and with it a whole body when there is one (a rewritten
+ * JSON body: one TLS record and one write for the pair). */
 static void send_head_body(struct fconn *fc, enum cg_front_framing framing, uint64_t length,
                            const struct cg_buf *body)
 {
