@@ -131,9 +131,9 @@ void cg__front_resp_free(struct cg_front_resp *r);
  * response the rest is not HTTP). len 0: the backend closed (ends a body
  * read until close). Check r->error and r->complete after each call. */
 size_t cg__front_resp_feed(struct cg_front_resp *r, const uint8_t *p, size_t len);
-/* Header i's name and value. */
-void cg__front_resp_header(const struct cg_front_resp *r, size_t i, const char **name,
-                           const char **value);
+/* The headers in order: start with *name = *value = NULL; each call moves
+ * to the next and returns false after the last. */
+bool cg__front_resp_next(const struct cg_front_resp *r, const char **name, const char **value);
 const char *cg__front_resp_get(const struct cg_front_resp *r, const char *name);
 
 /* How a response body travels to the client. */

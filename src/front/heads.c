@@ -10,38 +10,55 @@
 #include <strings.h>
 #include <time.h>
 
-static bool in_list(const char *name, const char *const *list)
+/* Names with their lengths: a header is compared (case-insensitively) only
+ * with the names of its length; every header of every request and response
+ * goes through these lists. */
+struct hname {
+    const char *s;
+    size_t n;
+};
+#define HN(lit) {lit, sizeof(lit) - 1}
+
+static bool in_list(const char *name, size_t len, const struct hname *list, size_t count)
 {
-    for (; *list != NULL; list++)
-        if (strcasecmp(name, *list) == 0)
+    for (size_t i = 0; i < count; i++)
+        if (list[i].n == len && strncasecmp(name, list[i].s, len) == 0)
             return true;
     return false;
 }
 
-static const char *const hop_by_hop[] = {"Connection", "Keep-Alive", "Proxy-Connection", "TE",
-                                         "Trailer", "Transfer-Encoding", "Upgrade",
-                                         "Proxy-Authenticate", "Proxy-Authorization", NULL};
+static const struct hname hop_by_hop[] = {
+    HN("Connection"), HN("Keep-Alive"), HN("Proxy-Connection"), HN("TE"), HN("Trailer"),
+    HN("Transfer-Encoding"), HN("Upgrade"), HN("Proxy-Authenticate"), HN("Proxy-Authorization")};
 
 bool cg__front_header_dropped_request(const char *name, const char *connection)
 {
-    static const char *const ours[] = {"Host", "Content-Length", "Expect", "X-Forwarded-For",
-                                       "X-Forwarded-Proto", "X-Forwarded-Host",
-                                       "X-Forwarded-Port", "Forwarded", NULL};
-    return in_list(name, hop_by_hop) || in_list(name, ours) ||
+    static const struct hname ours[] = {
+        HN("Host"), HN("Content-Length"), HN("Expect"), HN("X-Forwarded-For"),
+        HN("X-Forwarded-Proto"), HN("X-Forwarded-Host"), HN("X-Forwarded-Port"),
+        HN("Forwarded")};
+    size_t len = strlen(name);
+    return in_list(name, len, hop_by_hop, CG_ARRAY_LEN(hop_by_hop)) ||
+           in_list(name, len, ours, CG_ARRAY_LEN(ours)) ||
            (connection != NULL && cg__http_header_has_token(connection, name));
 }
 
 bool cg__front_header_dropped_response(const char *name, const char *connection)
 {
-    static const char *const ours[] = {"Content-Length", "Strict-Transport-Security",
-                                       "Access-Control-Allow-Origin",
-                                       "Access-Control-Allow-Credentials",
-                                       "Access-Control-Allow-Methods",
-                                       "Access-Control-Allow-Headers",
-                                       "Access-Control-Expose-Headers",
-                                       "Access-Control-Max-Age", NULL};
-    return in_list(name, hop_by_hop) || in_list(name, ours) ||
+    static const struct hname ours[] = {
+        HN("Content-Length"), HN("Strict-Transport-Security"), HN("Access-Control-Allow-Origin"),
+        HN("Access-Control-Allow-Credentials"), HN("Access-Control-Allow-Methods"),
+        HN("Access-Control-Allow-Headers"), HN("Access-Control-Expose-Headers"),
+        HN("Access-Control-Max-Age")};
+    size_t len = strlen(name);
+    return in_list(name, len, hop_by_hop, CG_ARRAY_LEN(hop_by_hop)) ||
+           in_list(name, len, ours, CG_ARRAY_LEN(ours)) ||
            (connection != NULL && cg__http_header_has_token(connection, name));
+}
+
+static enum cg_err add_str(struct cg_buf *out, const char *s)
+{
+    return cg__buf_append(out, s, strlen(s));
 }
 
 /* "Name: value\r\n" appended (per header, per request: no format string). */
@@ -115,12 +132,12 @@ enum cg_err cg__front_request_head(const struct cg_front_reqhead *h, struct cg_b
         CG_GUARD(cg__buf_printf(out, "X-Forwarded-Host: %s\r\n", host));
     CG_GUARD(forwarded(h, host_quotable(host) ? host : NULL, out));
     if (h->upgrade)
-        return cg__buf_printf(out, "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+        return add_str(out, "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
     bool body = h->body_len > 0 || r->method_bit == CG_HTTP_POST ||
                 r->method_bit == CG_HTTP_PUT || r->method_bit == CG_HTTP_PATCH;
     if (body)
         CG_GUARD(cg__buf_printf(out, "Content-Length: %zu\r\n", h->body_len));
-    return cg__buf_printf(out, "\r\n");
+    return cg__buf_append(out, "\r\n", 2);
 }
 
 static const char *reason(int status)
@@ -152,14 +169,14 @@ static enum cg_err our_headers(const struct cg_front_resphead *h, struct cg_buf 
 static enum cg_err framing(const struct cg_front_resphead *h, struct cg_buf *out)
 {
     if (h->r->status == 101)
-        return cg__buf_printf(out, "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+        return add_str(out, "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
     if (h->framing == CG_FRONT_LENGTH)
         CG_GUARD(cg__buf_printf(out, "Content-Length: %llu\r\n", (unsigned long long)h->length));
     else if (h->framing == CG_FRONT_CHUNKED)
-        CG_GUARD(cg__buf_printf(out, "Transfer-Encoding: chunked\r\n"));
+        CG_GUARD(add_str(out, "Transfer-Encoding: chunked\r\n"));
     if (h->close)
-        CG_GUARD(cg__buf_printf(out, "Connection: close\r\n"));
-    return cg__buf_printf(out, "\r\n");
+        CG_GUARD(add_str(out, "Connection: close\r\n"));
+    return cg__buf_append(out, "\r\n", 2);
 }
 
 enum cg_err cg__front_response_head(const struct cg_front_resphead *h, struct cg_buf *out)
@@ -167,9 +184,7 @@ enum cg_err cg__front_response_head(const struct cg_front_resphead *h, struct cg
     const struct cg_front_resp *r = h->r;
     const char *conn = cg__front_resp_get(r, "Connection");
     CG_GUARD(cg__buf_printf(out, "HTTP/1.1 %d %s\r\n", r->status, reason(r->status)));
-    for (size_t i = 0; i < r->nheaders; i++) {
-        const char *n, *v;
-        cg__front_resp_header(r, i, &n, &v);
+    for (const char *n = NULL, *v = NULL; cg__front_resp_next(r, &n, &v);) {
         if (cg__front_header_dropped_response(n, conn))
             continue;
         if (h->rw != NULL && (strcasecmp(n, "Location") == 0 ||

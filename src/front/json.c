@@ -459,13 +459,22 @@ static void mark_object(const struct cg_front_rw *rw, enum cg_front_json_mode mo
         x->t[secure].repl = R_TRUE;
 }
 
+/* Only "http://..." and "ws://..." (any case) are rewritten, so only a
+ * string starting with h or w is looked at again when written; most (ids,
+ * labels, versions, types) are copied with the bytes around them. */
+static bool may_be_url(const uint8_t *p, const struct tok *t)
+{
+    uint8_t c = (uint8_t)(p[t->start + 1] | 0x20);
+    return t->end - t->start >= 7 && (c == 'h' || c == 'w');
+}
+
 static void mark(const struct cg_front_rw *rw, enum cg_front_json_mode mode, struct lexer *x)
 {
     for (size_t i = 0; i < x->nt; i++) {
         if (x->t[i].type == T_OBJ)
             mark_object(rw, mode, x, i, i == 0);
         else if (x->t[i].type == T_STR && !x->t[i].is_key && x->t[i].repl == R_NONE &&
-                 mode == CG_FRONT_JSON_RESPONSE)
+                 mode == CG_FRONT_JSON_RESPONSE && may_be_url(x->p, &x->t[i]))
             x->t[i].repl = R_URL; /* decided when written */
     }
 }
