@@ -92,9 +92,11 @@ static void test_reset_keeps_the_bound_and_lets_big_buffers_go(void **state)
     struct cg_front_resp r;
     memset(&r, 0, sizeof(r));
     cg__front_resp_reset(&r, NULL, 16384, false);
-    char big[9000];
-    int k = snprintf(big, sizeof(big), "HTTP/1.1 200 OK\r\nX-Big: %6000s\r\nContent-Length: 0\r\n\r\n",
-                     "x");
+    char fill[6001], big[9000];
+    memset(fill, 'a', 6000);
+    fill[6000] = '\0';
+    int k = snprintf(big, sizeof(big), "HTTP/1.1 200 OK\r\nX-Big: %s\r\nContent-Length: 0\r\n\r\n",
+                     fill);
     assert_true(k > 0 && (size_t)k < sizeof(big));
     feed_all(&r, big);
     assert_true(r.values.cap > 4096);
