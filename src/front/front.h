@@ -65,6 +65,8 @@ enum cg_err cg__front_json_rewrite(const struct cg_front_rw *rw, enum cg_front_j
  * on the public one; else false and out unchanged. */
 bool cg__front_url_rewrite(const struct cg_front_rw *rw, const char *url, size_t n,
                            struct cg_buf *out);
+/* v in decimal at out (room for 20 digits), no NUL; returns the length. */
+size_t cg__front_put_u(char *out, uint64_t v);
 /* "host:port" of an authority in canonical form (lower case, default port
  * added: 80 for http/ws, 443 for https/wss when secure). false if unusable. */
 bool cg__front_authority_norm(const char *a, size_t n, bool secure, char *out, size_t outsz);
