@@ -109,6 +109,10 @@ static bool string(struct lexer *x)
             }
             continue;
         }
+        if (c < 0x80) { /* ASCII (no control, quote or backslash: above) */
+            x->i++;
+            continue;
+        }
         size_t l = utf8_len(x->p, x->n, x->i);
         if (l == 0)
             return false;
@@ -425,11 +429,14 @@ static bool plain_text(const uint8_t *p, const struct tok *t, char *out, size_t 
     return true;
 }
 
-static bool str_is(const uint8_t *p, const struct tok *t, const char *s)
+/* A string token with exactly the text of literal (no escapes); the
+ * literal's length is known at compile time (every key of every object is
+ * compared with five names). */
+static bool str_is_n(const uint8_t *p, const struct tok *t, const char *s, size_t l)
 {
-    size_t l = strlen(s);
     return t->type == T_STR && t->end - t->start == l + 2 && memcmp(p + t->start + 1, s, l) == 0;
 }
+#define str_is(p, t, literal) str_is_n((p), (t), "" literal, sizeof(literal) - 1)
 
 /* An IS-04 api.endpoints[] entry (or anything shaped like one): protocol
  * http/ws, host and port naming the backend. */
