@@ -3,7 +3,10 @@
 # through `castgate front` against nginx configured as a BCP-003-01 TLS proxy,
 # both in front of the same plain backend (an nginx worker answering an IS-04
 # Node API self document that names itself with http:// URLs):
-#   castgate front            rewriting on (the JSON is rewritten: https URLs)
+#   castgate front            rewriting on (the JSON is rewritten: https URLs);
+#                             pool = 32 idle backend connections, as nginx's
+#                             keepalive 32 (the default 8 would close and open
+#                             one per request above 8 in flight)
 #   castgate front (no rewrite)  rewrite = off: the proxy alone
 #   nginx                     1 worker, same certificate, suites, order, no tickets
 #                             or session cache, HSTS added, keep-alive upstream;
@@ -63,6 +66,7 @@ ocsp = off
 rewrite = $2
 log = warn
 max_connections = 20000
+pool = 32
 CONF
   CMD="$CASTGATE_BIN front --config front.conf (rewrite = $2)"
   "$CASTGATE_BIN" front --config "$WORK/front-$1.conf" >"$WORK/front-$1.out" 2>"$WORK/front-$1.log" &
@@ -149,6 +153,6 @@ stop "$pid_cg"; stop "$pid_cn"; stop "$pid_ngm"; stop "$pid_bem"
 python3 "$ROOT/bench/front_part.py" "$ROUNDS" "$CG_BENCH_DIR/front.json" \
   --note "Backend: one plain nginx worker answering a 400-byte IS-04 Node API self document (http:// URLs naming itself); its CPU is server_cpu_s_by_pid[1] and is not counted in requests_per_proxy_cpu_s." \
   --note "castgate front rewrites that document (4 URLs and the api.endpoints entry become https on the public name); nginx passes it unchanged, so the like-for-like proxy comparison is castgate-front-norewrite against nginx." \
-  --note "nginx: worker_processes 1, the same ECDSA chain, key, suites, server order, no tickets, no session cache, HSTS added, upstream keepalive 32." \
+  --note "nginx: worker_processes 1, the same ECDSA chain, key, suites, server order, no tickets, no session cache, HSTS added, upstream keepalive 32; castgate front: pool = 32 idle backend connections, the same bound." \
   --note "Issue 17 target: castgate front >= nginx's requests/s per core at a lower p99."
 echo "front: wrote $CG_BENCH_DIR/front.json" >&2

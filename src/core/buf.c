@@ -49,13 +49,21 @@ enum cg_err cg__buf_append(struct cg_buf *b, const void *p, size_t n)
     return CG_OK;
 }
 
+/* One vsnprintf when the text fits the room already there (the usual case on
+ * a reused buffer: heads are built from many short lines), a second one after
+ * growing otherwise. What a first try that did not fit wrote lies past len. */
 enum cg_err cg__buf_printf(struct cg_buf *b, const char *fmt, ...)
 {
     va_list ap;
+    size_t room = b->cap - b->len;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(room > 0 ? (char *)b->data + b->len : NULL, room, fmt, ap);
     va_end(ap);
     CG_CHECK(n >= 0, CG_EINTERNAL);
+    if ((size_t)n < room) {
+        b->len += (size_t)n;
+        return CG_OK;
+    }
     CG_GUARD(cg__buf_reserve(b, (size_t)n + 1));
     va_start(ap, fmt);
     vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);

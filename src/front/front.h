@@ -65,6 +65,8 @@ enum cg_err cg__front_json_rewrite(const struct cg_front_rw *rw, enum cg_front_j
  * on the public one; else false and out unchanged. */
 bool cg__front_url_rewrite(const struct cg_front_rw *rw, const char *url, size_t n,
                            struct cg_buf *out);
+/* v in decimal at out (room for 20 digits), no NUL; returns the length. */
+size_t cg__front_put_u(char *out, uint64_t v);
 /* "host:port" of an authority in canonical form (lower case, default port
  * added: 80 for http/ws, 443 for https/wss when secure). false if unusable. */
 bool cg__front_authority_norm(const char *a, size_t n, bool secure, char *out, size_t outsz);
@@ -121,14 +123,19 @@ struct cg_front_resp {
 
 void cg__front_resp_init(struct cg_front_resp *r, const struct cg_front_resp_sink *sink,
                          size_t max_head, bool head_request);
+/* Ready for the next response on the same connection, as init does, but the
+ * buffers' memory is kept (a small head's: the usual case allocates nothing);
+ * r was initialised, reset or zeroed. */
+void cg__front_resp_reset(struct cg_front_resp *r, const struct cg_front_resp_sink *sink,
+                          size_t max_head, bool head_request);
 void cg__front_resp_free(struct cg_front_resp *r);
 /* Feeds bytes; returns how many were used (after a 101 or the end of the
  * response the rest is not HTTP). len 0: the backend closed (ends a body
  * read until close). Check r->error and r->complete after each call. */
 size_t cg__front_resp_feed(struct cg_front_resp *r, const uint8_t *p, size_t len);
-/* Header i's name and value. */
-void cg__front_resp_header(const struct cg_front_resp *r, size_t i, const char **name,
-                           const char **value);
+/* The headers in order: start with *name = *value = NULL; each call moves
+ * to the next and returns false after the last. */
+bool cg__front_resp_next(const struct cg_front_resp *r, const char **name, const char **value);
 const char *cg__front_resp_get(const struct cg_front_resp *r, const char *name);
 
 /* How a response body travels to the client. */

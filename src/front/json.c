@@ -109,6 +109,10 @@ static bool string(struct lexer *x)
             }
             continue;
         }
+        if (c < 0x80) { /* ASCII (no control, quote or backslash: above) */
+            x->i++;
+            continue;
+        }
         size_t l = utf8_len(x->p, x->n, x->i);
         if (l == 0)
             return false;
@@ -257,6 +261,33 @@ enum cg_err cg__front_json_check(const uint8_t *p, size_t n)
 
 /* ---- URLs ---- */
 
+/* The rewrite writes ports per URL, heads.c per request: no format string. */
+size_t cg__front_put_u(char *out, uint64_t v)
+{
+    char d[20];
+    size_t n = 0;
+    do {
+        d[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = d[n - 1 - i];
+    return n;
+}
+
+static enum cg_err append_str(struct cg_buf *out, const char *s)
+{
+    return cg__buf_append(out, s, strlen(s));
+}
+
+/* ":port" appended. */
+static enum cg_err append_port(struct cg_buf *out, unsigned port)
+{
+    char t[24];
+    t[0] = ':';
+    return cg__buf_append(out, t, 1 + cg__front_put_u(t + 1, port));
+}
+
 static bool hostch(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -307,7 +338,8 @@ bool cg__front_authority_norm(const char *a, size_t n, bool secure, char *out, s
         return false;
     for (size_t i = 0; i < hostlen; i++)
         out[i] = (a[i] >= 'A' && a[i] <= 'Z') ? (char)(a[i] + 32) : a[i];
-    snprintf(out + hostlen, outsz - hostlen, ":%lu", pv);
+    out[hostlen] = ':';
+    out[hostlen + 1 + cg__front_put_u(out + hostlen + 1, pv)] = '\0'; /* pv <= 65535: 5 digits */
     return true;
 }
 
@@ -358,9 +390,11 @@ bool cg__front_url_rewrite(const struct cg_front_rw *rw, const char *url, size_t
     if (!is_inside(rw, norm) && !is_public(rw, norm, false))
         return false;
     size_t before = out->len;
-    enum cg_err rc = cg__buf_printf(out, "%s://%s", ws ? "wss" : "https", rw->pub_host);
+    enum cg_err rc = append_str(out, ws ? "wss://" : "https://");
+    if (rc == CG_OK)
+        rc = append_str(out, rw->pub_host);
     if (rc == CG_OK && rw->pub_port != 443)
-        rc = cg__buf_printf(out, ":%u", (unsigned)rw->pub_port);
+        rc = append_port(out, rw->pub_port);
     if (rc == CG_OK)
         rc = cg__buf_append(out, url + e, n - e);
     if (rc != CG_OK) {
@@ -395,11 +429,14 @@ static bool plain_text(const uint8_t *p, const struct tok *t, char *out, size_t 
     return true;
 }
 
-static bool str_is(const uint8_t *p, const struct tok *t, const char *s)
+/* A string token with exactly the text of literal (no escapes); the
+ * literal's length is known at compile time (every key of every object is
+ * compared with five names). */
+static bool str_is_n(const uint8_t *p, const struct tok *t, const char *s, size_t l)
 {
-    size_t l = strlen(s);
     return t->type == T_STR && t->end - t->start == l + 2 && memcmp(p + t->start + 1, s, l) == 0;
 }
+#define str_is(p, t, literal) str_is_n((p), (t), "" literal, sizeof(literal) - 1)
 
 /* An IS-04 api.endpoints[] entry (or anything shaped like one): protocol
  * http/ws, host and port naming the backend. */
@@ -459,13 +496,22 @@ static void mark_object(const struct cg_front_rw *rw, enum cg_front_json_mode mo
         x->t[secure].repl = R_TRUE;
 }
 
+/* Only "http://..." and "ws://..." (any case) are rewritten, so only a
+ * string starting with h or w is looked at again when written; most (ids,
+ * labels, versions, types) are copied with the bytes around them. */
+static bool may_be_url(const uint8_t *p, const struct tok *t)
+{
+    uint8_t c = (uint8_t)(p[t->start + 1] | 0x20);
+    return t->end - t->start >= 7 && (c == 'h' || c == 'w');
+}
+
 static void mark(const struct cg_front_rw *rw, enum cg_front_json_mode mode, struct lexer *x)
 {
     for (size_t i = 0; i < x->nt; i++) {
         if (x->t[i].type == T_OBJ)
             mark_object(rw, mode, x, i, i == 0);
         else if (x->t[i].type == T_STR && !x->t[i].is_key && x->t[i].repl == R_NONE &&
-                 mode == CG_FRONT_JSON_RESPONSE)
+                 mode == CG_FRONT_JSON_RESPONSE && may_be_url(x->p, &x->t[i]))
             x->t[i].repl = R_URL; /* decided when written */
     }
 }
@@ -488,11 +534,14 @@ static enum cg_err write_repl(const struct cg_front_rw *rw, const struct lexer *
         return cg__buf_append(out, "\"", 1);
     case R_PROTO:
         *changed = true;
-        return cg__buf_printf(out, "\"%s\"", str_is(x->p, t, "ws") ? "wss" : "https");
+        return append_str(out, str_is(x->p, t, "ws") ? "\"wss\"" : "\"https\"");
     case R_HOST:
-        return cg__buf_printf(out, "\"%s\"", rw->pub_host);
+        CG_GUARD(cg__buf_append(out, "\"", 1));
+        CG_GUARD(append_str(out, rw->pub_host));
+        return cg__buf_append(out, "\"", 1);
     case R_PORT:
-        return cg__buf_printf(out, "%u", (unsigned)rw->pub_port);
+        tl = cg__front_put_u(text, rw->pub_port);
+        return cg__buf_append(out, text, tl);
     case R_TRUE:
         *changed = true;
         return cg__buf_append(out, "true", 4);

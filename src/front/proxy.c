@@ -73,6 +73,11 @@ struct cg_front {
     size_t live;
     bool freeing;
     struct cg_front_stats st;
+    struct cg_buf cork;      /* bytes for cork_fc held while one backend read is handled */
+    struct fconn *cork_fc;
+    /* Built for one call and written before it returns: the memory is kept
+     * from one response to the next (see scratch_done). */
+    struct cg_buf head_out, json_out, ws_out;
     uint8_t readbuf[65536];
     uint8_t breadbuf[65536];
 };
@@ -115,8 +120,11 @@ static void answer(struct fconn *fc, struct cg_http_response *res)
 
 /* A refusal or a gateway error: the connection closes after it (the rest of
  * the stream is not trusted). allow: the Allow header of a 405. */
+static void uncork(struct fconn *fc);
+
 static void refuse(struct fconn *fc, int status, const char *reason, unsigned allow)
 {
+    uncork(fc); /* what is held for the client goes before */
     struct cg_http_response res;
     cg__http_response_init(&res);
     cg__http_refusal(&res, status, reason, allow);
@@ -208,8 +216,21 @@ static void b_written(uv_write_t *req, int status)
         cg__conn_hold_reading(&fc->conn, false);
 }
 
-static enum cg_err b_write(struct bconn *b, const void *p, size_t n)
+/* Straight to the socket when it takes the bytes (uv_try_write keeps order:
+ * only while nothing is queued); what it does not take is copied and queued. */
+static enum cg_err b_write(struct bconn *b, const void *data, size_t n)
 {
+    const char *p = data;
+    if (n > 0 && b->queued == 0) {
+        uv_buf_t now = uv_buf_init((char *)p, (unsigned)n);
+        int done = uv_try_write((uv_stream_t *)&b->tcp, &now, 1);
+        if (done < 0 && done != UV_EAGAIN)
+            return CG_ENET;
+        if (done > 0) {
+            p += done;
+            n -= (size_t)done;
+        }
+    }
     if (n == 0)
         return CG_OK;
     struct bwrite *w = malloc(sizeof(*w) + n);
@@ -242,7 +263,7 @@ static bool is_json(const char *ct)
            (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0);
 }
 
-static void to_client(struct fconn *fc, const void *p, size_t n)
+static void client_write(struct fconn *fc, const void *p, size_t n)
 {
     if (fc->conn.state == CG_CONN_CLOSED || fc->conn.state == CG_CONN_DRAINING)
         return;
@@ -257,13 +278,69 @@ static void to_client(struct fconn *fc, const void *p, size_t n)
     }
 }
 
+/* What one backend read gives the client goes out in one TLS write: the
+ * response head with the first body bytes, a chunk with its size line and
+ * CRLF, so one record and one syscall instead of two to five. Bytes are held
+ * only while that read is handled (cork before, uncork after, and before
+ * anything else is written or the exchange ends) and at most one record's
+ * plaintext (CORK_BYTES): a larger write goes through after what is held.
+ * One buffer for the front: one read is handled at a time. */
+#define CORK_BYTES 16384
+
+static void cork(struct fconn *fc)
+{
+    fc->f->cork_fc = fc;
+    cg__buf_reset(&fc->f->cork);
+}
+
+static void flush_cork(struct fconn *fc)
+{
+    struct cg_buf *k = &fc->f->cork;
+    if (fc->f->cork_fc == fc && k->len > 0)
+        client_write(fc, k->data, k->len);
+    cg__buf_reset(k);
+}
+
+static void uncork(struct fconn *fc)
+{
+    if (fc->f->cork_fc != fc)
+        return;
+    flush_cork(fc);
+    fc->f->cork_fc = NULL;
+}
+
+static void to_client(struct fconn *fc, const void *p, size_t n)
+{
+    if (fc->conn.state == CG_CONN_CLOSED || fc->conn.state == CG_CONN_DRAINING)
+        return;
+    struct cg_buf *k = &fc->f->cork;
+    if (fc->f->cork_fc == fc) {
+        if (n <= CORK_BYTES - k->len && cg__buf_append(k, p, n) == CG_OK)
+            return;
+        flush_cork(fc); /* what is held goes first */
+        if (n <= CORK_BYTES && cg__buf_append(k, p, n) == CG_OK)
+            return;
+    }
+    client_write(fc, p, n);
+}
+
+/* A scratch buffer after use: emptied, its memory kept unless an odd large
+ * body grew it past what a usual response needs. */
+#define SCRATCH_KEEP_BYTES 65536
+
+static void scratch_done(struct cg_buf *b)
+{
+    if (b->cap > SCRATCH_KEEP_BYTES)
+        cg__buf_free(b);
+    cg__buf_reset(b);
+}
+
 /* The response head, and with it a whole body when there is one (a rewritten
  * JSON body: one TLS record and one write for the pair). */
 static void send_head_body(struct fconn *fc, enum cg_front_framing framing, uint64_t length,
                            const struct cg_buf *body)
 {
-    struct cg_buf out;
-    cg__buf_init(&out, 0);
+    struct cg_buf *out = &fc->f->head_out;
     struct cg_front_resphead h = {.r = &fc->b->resp, .req = &fc->hp.req,
                                   .pol = &fc->f->srv->policy,
                                   .rw = fc->f->cfg.rewrite ? &fc->f->rw : NULL,
@@ -272,14 +349,14 @@ static void send_head_body(struct fconn *fc, enum cg_front_framing framing, uint
     fc->framing = framing;
     fc->head_sent = true;
     count(fc, cg_wss_result_of_http(fc->b->resp.status)); /* the backend's answer */
-    enum cg_err rc = cg__front_response_head(&h, &out);
+    enum cg_err rc = cg__front_response_head(&h, out);
     if (rc == CG_OK && body != NULL)
-        rc = cg__buf_append(&out, body->data, body->len);
+        rc = cg__buf_append(out, body->data, body->len);
     if (rc == CG_OK)
-        to_client(fc, out.data, out.len);
+        to_client(fc, out->data, out->len);
     else
         cg__conn_close(&fc->conn, "response head failed");
-    cg__buf_free(&out);
+    scratch_done(out);
 }
 
 static void send_head(struct fconn *fc, enum cg_front_framing framing, uint64_t length)
@@ -383,17 +460,16 @@ static void r_body(void *user, const uint8_t *p, size_t n)
 
 static void finish_json(struct fconn *fc)
 {
-    struct cg_buf out;
-    cg__buf_init(&out, 0);
+    struct cg_buf *out = &fc->f->json_out;
     bool changed = false;
     enum cg_err rc = cg__front_json_rewrite(&fc->f->rw, CG_FRONT_JSON_RESPONSE, fc->json.data,
-                                            fc->json.len, &out, &changed);
-    const struct cg_buf *use = rc == CG_OK && changed ? &out : &fc->json;
+                                            fc->json.len, out, &changed);
+    const struct cg_buf *use = rc == CG_OK && changed ? out : &fc->json;
     if (rc == CG_OK && changed)
         fc->f->st.rewritten++;
     send_head_body(fc, CG_FRONT_LENGTH, use->len, use);
-    cg__buf_free(&out);
-    cg__buf_reset(&fc->json);
+    scratch_done(out);
+    scratch_done(&fc->json);
 }
 
 static void r_done(void *user)
@@ -431,6 +507,7 @@ static void pool_put(struct bconn *b)
 
 static void exchange_end(struct fconn *fc)
 {
+    uncork(fc); /* the response's last bytes go before a close or the next exchange */
     struct bconn *b = fc->b;
     fc->b = NULL;
     fc->busy = fc->done = fc->head_sent = fc->hold_json = fc->retried = fc->upgrade = false;
@@ -480,15 +557,14 @@ static void tunnel_from_backend(struct fconn *fc, const uint8_t *p, size_t n)
         to_client(fc, p, n);
         return;
     }
-    struct cg_buf out;
-    cg__buf_init(&out, 0);
+    struct cg_buf *out = &fc->f->ws_out;
     uint64_t before = fc->wsrw.rewritten;
-    if (cg__front_wsrw_feed(&fc->wsrw, p, n, &out) != CG_OK)
+    if (cg__front_wsrw_feed(&fc->wsrw, p, n, out) != CG_OK)
         cg__conn_close(&fc->conn, "WebSocket relay failed");
-    else if (out.len > 0)
-        to_client(fc, out.data, out.len);
+    else if (out->len > 0)
+        to_client(fc, out->data, out->len);
     fc->f->st.rewritten += fc->wsrw.rewritten - before;
-    cg__buf_free(&out);
+    scratch_done(out);
 }
 
 
@@ -556,10 +632,12 @@ static void b_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         return;
     }
     b->got_bytes = true;
+    cork(fc);
     if (fc->tunnel)
         tunnel_from_backend(fc, (const uint8_t *)buf->base, (size_t)n);
     else
         b_http(b, fc, (const uint8_t *)buf->base, (size_t)n);
+    uncork(fc);
 }
 
 /* ---- the request ---- */
@@ -640,11 +718,10 @@ static void send_request(struct fconn *fc)
     b->got_bytes = b->spoiled = false;
     b->next = NULL;
     fc->b = b;
-    cg__front_resp_free(&b->resp);
     b->sink = (struct cg_front_resp_sink){.user = fc, .head = r_head, .body = r_body,
                                           .done = r_done};
-    cg__front_resp_init(&b->resp, &b->sink, cg__conn_lim(&fc->conn, CG_LIMIT_MAX_HEADER_BYTES),
-                        fc->hp.req.method_bit == CG_HTTP_HEAD);
+    cg__front_resp_reset(&b->resp, &b->sink, cg__conn_lim(&fc->conn, CG_LIMIT_MAX_HEADER_BYTES),
+                         fc->hp.req.method_bit == CG_HTTP_HEAD);
     cg__conn_arm_timer(&fc->conn, flim(f, CG_FRONT_BACKEND_MS));
     if (b->connected && b_write(b, fc->reqbuf.data, fc->reqbuf.len) != CG_OK)
         backend_lost(fc, b, "write failed");
@@ -995,6 +1072,10 @@ static void front_release(struct cg_front *f)
     if (--f->live > 0 || !f->freeing)
         return;
     cg__front_config_release(&f->cfg);
+    cg__buf_free(&f->cork);
+    cg__buf_free(&f->head_out);
+    cg__buf_free(&f->json_out);
+    cg__buf_free(&f->ws_out);
     for (size_t i = 0; i < f->rw.ninside; i++)
         free(f->rw.inside[i]);
     free(f->rw.inside);
@@ -1061,6 +1142,10 @@ enum cg_err cg_front_new(struct cg_ctx *ctx, const struct cg_front_config *fcfg,
     f->srv->accept_hook = front_accept;
     f->srv->accept_user = f;
     CG_TRY(setup_rw(f));
+    cg__buf_init(&f->cork, CORK_BYTES);
+    cg__buf_init(&f->head_out, 0);
+    cg__buf_init(&f->json_out, 0);
+    cg__buf_init(&f->ws_out, 0);
     *out = f;
     return CG_OK;
 out:

@@ -148,6 +148,26 @@ void cg__front_resp_init(struct cg_front_resp *r, const struct cg_front_resp_sin
     r->p.data = r;
 }
 
+/* Memory a buffer keeps from one response to the next on a kept-alive
+ * backend connection; an odd larger head does not stay with the pool. */
+#define RESP_KEEP_BYTES 4096
+
+void cg__front_resp_reset(struct cg_front_resp *r, const struct cg_front_resp_sink *sink,
+                          size_t max_head, bool head_request)
+{
+    struct cg_buf keep[4] = {r->names, r->values, r->field, r->value};
+    cg__front_resp_init(r, sink, max_head, head_request);
+    struct cg_buf *to[4] = {&r->names, &r->values, &r->field, &r->value};
+    for (size_t i = 0; i < 4; i++) {
+        if (keep[i].cap > RESP_KEEP_BYTES) {
+            cg__buf_free(&keep[i]);
+            continue;
+        }
+        to[i]->data = keep[i].data; /* len 0; the bound is max_head as init set it */
+        to[i]->cap = keep[i].cap;
+    }
+}
+
 void cg__front_resp_free(struct cg_front_resp *r)
 {
     cg__buf_free(&r->names);
@@ -174,25 +194,30 @@ size_t cg__front_resp_feed(struct cg_front_resp *r, const uint8_t *p, size_t len
     return used;
 }
 
-void cg__front_resp_header(const struct cg_front_resp *r, size_t i, const char **name,
-                           const char **value)
+bool cg__front_resp_next(const struct cg_front_resp *r, const char **name, const char **value)
 {
-    const char *n = (const char *)r->names.data, *v = (const char *)r->values.data;
-    for (size_t k = 0; k < i; k++) {
+    const char *n = *name, *v = *value;
+    if (n == NULL) {
+        if (r->nheaders == 0)
+            return false;
+        n = (const char *)r->names.data;
+        v = (const char *)r->values.data;
+    } else {
         n += strlen(n) + 1;
         v += strlen(v) + 1;
+        if (n >= (const char *)r->names.data + r->names.len)
+            return false;
     }
     *name = n;
     *value = v;
+    return true;
 }
 
 const char *cg__front_resp_get(const struct cg_front_resp *r, const char *name)
 {
-    for (size_t i = 0; i < r->nheaders; i++) {
-        const char *n, *v;
-        cg__front_resp_header(r, i, &n, &v);
-        if (strcasecmp(n, name) == 0)
+    size_t len = strlen(name);
+    for (const char *n = NULL, *v = NULL; cg__front_resp_next(r, &n, &v);)
+        if (strncasecmp(n, name, len) == 0 && n[len] == '\0')
             return v;
-    }
     return NULL;
 }

@@ -53,6 +53,7 @@ struct cg_http_parser {
     /* A plain-HTTP server (the OCSP responder): an absolute-form target is
      * http:, not https: (RFC 9112 §3.2.2). Kept across requests. */
     bool plain;
+    size_t headers_cap; /* entries req.headers has room for (kept by reset) */
     char *authority; /* of an absolute-form target (it becomes Host), or NULL */
     size_t header_bytes;
     size_t max_header;

@@ -46,15 +46,29 @@ static int on_url(http_parser *p, const char *at, size_t n)
     return cg__buf_append(&hp->url, at, n) == CG_OK ? 0 : fail(hp, 500, "out of memory");
 }
 
+/* Room for one more header (the array is kept across requests: reset). */
+static struct cg_http_header *header_room(struct cg_http_parser *hp)
+{
+    struct cg_http_request *r = &hp->req;
+    if (r->nheaders < hp->headers_cap)
+        return r->headers;
+    size_t cap = hp->headers_cap != 0 ? hp->headers_cap * 2 : 8;
+    struct cg_http_header *h = realloc(r->headers, cap * sizeof(*h));
+    if (h == NULL)
+        return NULL;
+    r->headers = h;
+    hp->headers_cap = cap;
+    return h;
+}
+
 static int store_header(struct cg_http_parser *hp)
 {
     struct cg_http_request *r = &hp->req;
     if (r->nheaders >= 100)
         return fail(hp, 431, "too many request headers");
-    struct cg_http_header *h = realloc(r->headers, (r->nheaders + 1) * sizeof(*h));
+    struct cg_http_header *h = header_room(hp);
     if (h == NULL)
         return fail(hp, 500, "out of memory");
-    r->headers = h;
     /* RFC 9112 §5.1: trailing whitespace (OWS) is not part of the value */
     size_t vlen = hp->value.len;
     while (vlen > 0 && (hp->value.data[vlen - 1] == ' ' || hp->value.data[vlen - 1] == '\t'))
@@ -245,14 +259,12 @@ static int use_authority(struct cg_http_parser *hp)
         }
     }
     char *name = cg__strdup("Host");
-    struct cg_http_header *h = name != NULL ? realloc(r->headers, (r->nheaders + 1) * sizeof(*h))
-                                            : NULL;
+    struct cg_http_header *h = name != NULL ? header_room(hp) : NULL;
     if (h == NULL) {
         free(name);
         free(v);
         return fail(hp, 500, "out of memory");
     }
-    r->headers = h;
     h[r->nheaders++] = (struct cg_http_header){.name = name, .value = v};
     return 0;
 }
@@ -419,14 +431,48 @@ void cg__http_parser_free(struct cg_http_parser *hp)
     hp->authority = NULL;
 }
 
+/* Memory a buffer keeps for the next request on a kept-alive connection; an
+ * odd large request's is let go. */
+#define KEEP_BYTES 4096
+
+static void keep(struct cg_buf *to, struct cg_buf *from)
+{
+    if (from->cap > KEEP_BYTES) {
+        cg__buf_free(from);
+        return;
+    }
+    to->data = from->data; /* len 0; the bound is the one init set */
+    to->cap = from->cap;
+}
+
+/* The next request on the connection: the request's strings go, the
+ * buffers and the header array stay (a usual request then allocates only
+ * its strings). */
 void cg__http_parser_reset(struct cg_http_parser *hp)
 {
-    char peer[sizeof(hp->req.peer)];
-    memcpy(peer, hp->req.peer, sizeof(peer));
-    size_t max_header = hp->max_header, max_body = hp->max_body;
+    struct cg_http_request *r = &hp->req;
+    char peer[sizeof(r->peer)];
+    memcpy(peer, r->peer, sizeof(peer));
+    size_t max_header = hp->max_header, max_body = hp->max_body, hcap = hp->headers_cap;
     bool plain = hp->plain;
-    cg__http_parser_free(hp);
+    struct cg_buf url = hp->url, field = hp->field, value = hp->value, line = hp->line,
+                  body = r->body;
+    struct cg_http_header *headers = r->headers;
+    for (size_t i = 0; i < r->nheaders; i++) {
+        free(headers[i].name);
+        free(headers[i].value);
+    }
+    free(r->path);
+    free(r->query);
+    free(hp->authority);
     cg__http_parser_init(hp, max_header, max_body);
+    keep(&hp->url, &url);
+    keep(&hp->field, &field);
+    keep(&hp->value, &value);
+    keep(&hp->line, &line);
+    keep(&hp->req.body, &body);
+    hp->req.headers = headers;
+    hp->headers_cap = hcap;
     memcpy(hp->req.peer, peer, sizeof(peer));
     hp->plain = plain;
 }
