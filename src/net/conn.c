@@ -330,6 +330,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     struct cg_conn *c = s->data;
     if (n < 0) {
+        if (n == UV_EOF && c->hs != NULL && c->state == CG_CONN_TLS && cg__conn_hs_eof(c))
+            return; /* frontdoor.c: after the step, and what came before the EOF */
         cg__conn_close(c, n == UV_EOF ? "peer closed" : uv_strerror((int)n));
         return;
     }

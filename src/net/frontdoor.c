@@ -42,6 +42,7 @@ struct cg_conn_hs {
     struct cg_buf early;       /* ciphertext that came while a step ran or waited */
     bool busy;                 /* a step runs on a thread */
     bool holding;              /* reading held until the step is done */
+    bool eof;                  /* the peer's EOF came while a step ran or waited */
     /* A step's result, written by the thread, read by the loop after done. */
     int r, err;
     struct hs_error errors[HS_ERRORS];
@@ -168,7 +169,7 @@ static void want_step(struct cg_conn *c)
 static void apply(struct cg_conn *c)
 {
     struct cg_conn_hs *hs = c->hs;
-    bool fed = feed_early(c);
+    bool fed = feed_early(c), eof = hs->eof;
     if (c->state == CG_CONN_CLOSED)
         return;
     if (hs->holding) {
@@ -183,11 +184,15 @@ static void apply(struct cg_conn *c)
         c->ops->tls_done(c); /* sets the next state, or closes */
         if (c->state == CG_CONN_HTTP || c->state == CG_CONN_UPGRADING || c->state == CG_CONN_WS)
             cg__conn_pump(c); /* application data that came with the Finished */
+        if (eof && c->state != CG_CONN_CLOSED)
+            cg__conn_close(c, "peer closed"); /* as on_read would have, after that data */
         return;
     }
     if (hs->err == SSL_ERROR_WANT_READ) {
         if (cg__conn_flush(c) != CG_OK)
             cg__conn_close(c, "write failed");
+        else if (eof)
+            cg__conn_close(c, "peer closed"); /* gone before the handshake ended */
         else if (fed)
             want_step(c); /* bytes came while it ran (a partial record alone waits for more) */
         return;
@@ -240,6 +245,15 @@ void cg__conn_hs_input(struct cg_conn *c, const uint8_t *p, size_t n)
         return;
     }
     want_step(c);
+}
+
+bool cg__conn_hs_eof(struct cg_conn *c)
+{
+    struct cg_conn_hs *hs = c->hs;
+    if (hs == NULL || !(hs->busy || hs->q.waiting))
+        return false;
+    hs->eof = true;
+    return true;
 }
 
 void cg__conn_hs_closing(struct cg_conn *c)

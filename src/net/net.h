@@ -191,6 +191,10 @@ enum cg_err cg__conn_offload_handshake(struct cg_conn *c, struct cg_hsq *q,
 /* Internal to net/: conn.c <-> frontdoor.c. */
 bool cg__conn_hs_busy(const struct cg_conn *c);  /* a step runs on a thread now */
 void cg__conn_hs_input(struct cg_conn *c, const uint8_t *p, size_t n);
+/* The peer's EOF while a step runs or waits: true when it is kept for after
+ * the step (the bytes before it, a request that came with the Finished, are
+ * read first, as on the loop); false: handle it now. */
+bool cg__conn_hs_eof(struct cg_conn *c);
 void cg__conn_hs_closing(struct cg_conn *c);     /* from cg__conn_close */
 void cg__conn_hs_free(struct cg_conn *c);        /* from the last release */
 enum cg_err cg__conn_flush(struct cg_conn *c);
