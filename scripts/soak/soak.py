@@ -809,7 +809,7 @@ class Soak:
         self.me = Me(self)
         self.csv = open(os.path.join(self.out, "monitor.csv"), "w")
         self.csv.write("t_s,process,pid,life,age_s,kind,rss_kb,fds,state_kb,answered,cpu_s,"
-                       "heap_in_use_kb,heap_free_kb,heap_mmapped_kb\n")
+                       "heap_in_use_kb,heap_free_kb,heap_mmapped_kb,answers_held_kb\n")
 
     def passive(self, i):
         return i % 5 == 0 or (self.args.links < 5 and i == self.args.links)
@@ -840,11 +840,11 @@ class Soak:
         row = {"t": now() - self.t0, "gw": g.name, "pid": pid, "life": g.life, "age": now() - g.started,
                "kind": kind, "rss": rss, "fds": fds, "state": state // 1024, "answered": self.answered_total,
                "cpu": cpu, "heap": heap.get("in_use", -1), "heap_free": heap.get("free", -1),
-               "mmapped": heap.get("mmapped", -1)}
+               "mmapped": heap.get("mmapped", -1), "answers": heap.get("answers", -1)}
         self.samples.append(row)
-        self.csv.write("%.1f,%s,%d,%d,%.1f,%s,%d,%d,%d,%d,%.2f,%d,%d,%d\n" % (
+        self.csv.write("%.1f,%s,%d,%d,%.1f,%s,%d,%d,%d,%d,%.2f,%d,%d,%d,%d\n" % (
             row["t"], g.name, pid, g.life, row["age"], kind, rss, fds, row["state"], row["answered"], cpu,
-            row["heap"], row["heap_free"], row["mmapped"]))
+            row["heap"], row["heap_free"], row["mmapped"], row["answers"]))
         self.csv.flush()
 
     def heap(self, g):
@@ -864,6 +864,10 @@ class Soak:
         out = {}
         for m in re.finditer(r'^castgate_heap_bytes\{state="(\w+)"\} (\d+)$', text, re.M):
             out[m.group(1)] = int(m.group(2)) // 1024
+        # the M-22 memory of answers, every lane (the cache answer_memory caps)
+        held = [int(v) for v in re.findall(r'^castgate_lane_answers_held_bytes\{[^}]*\} (\d+)$', text, re.M)]
+        if held:
+            out["answers"] = sum(held) // 1024
         return out
 
     def schedule_age_sample(self, g, life):
@@ -1190,7 +1194,10 @@ def heap_trend(part):
     mt = statistics.fmean(x["t"] for x in got)
     var = sum((x["t"] - mt) ** 2 for x in got)
     out = []
-    for key, what in (("heap", "in use"), ("heap_free", "free in the arenas"), ("mmapped", "mapped")):
+    for key, what in (("heap", "in use"), ("heap_free", "free in the arenas"), ("mmapped", "mapped"),
+                      ("answers", "of it the M-22 answers held (capped by answer_memory)")):
+        if any(x.get(key, -1) < 0 for x in got):
+            continue
         m = statistics.fmean(x[key] for x in got)
         slope = 60.0 * sum((x["t"] - mt) * (x[key] - m) for x in got) / var if var else 0.0
         out.append("%s %+.1f kB/min (%d..%d kB)" % (what, slope, min(x[key] for x in got),
