@@ -297,10 +297,7 @@ static bool direct_frame(struct cg_ws *ws, bool binary, const void *data, size_t
         return false; /* wslay tries again and reports it */
     h[1] |= 0x80; /* MASK (RFC 6455 5.2) */
     cg__buf_append(&ws->out, h, hl + 4);
-    const uint8_t *src = data, *key = h + hl;
-    uint8_t *dst = ws->out.data + ws->out.len;
-    for (size_t i = 0; i < len; i++)
-        dst[i] = src[i] ^ key[i & 3];
+    cg__ws_mask_copy(ws->out.data + ws->out.len, data, len, h + hl, 0); /* 8 bytes a step */
     ws->out.len += len;
     return true;
 }
