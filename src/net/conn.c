@@ -12,12 +12,13 @@
  * record (SSL_MODE_RELEASE_BUFFERS did: 7 allocations of up to 16 KB per
  * message and connection). */
 #define IDLE_RELEASE_MS 1000
-/* Plaintext goes to SSL in pieces of at most this, each piece's records
+/* Plaintext goes to SSL in pieces of at most this (a 64 KB message stays
+ * one piece: split, it cost a second record and write), each piece's records
  * flushed to the socket before the next: the memory BIO never holds more
  * than a piece. A 4 MB message written whole grew the BIO to its whole
  * ciphertext by reallocation first (OpenSSL's BUF_MEM grows by a third,
  * copying and wiping the old buffer each time). */
-#define WRITE_CHUNK (64u << 10)
+#define WRITE_CHUNK (256u << 10)
 
 /* SSL_free_buffers is safe from CVE-2024-4741 from 3.0.14, 3.1.6, 3.2.2 and
  * 3.3.1 on; built against an older OpenSSL the buffers are released after

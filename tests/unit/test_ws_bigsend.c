@@ -5,7 +5,7 @@
  * Before: cg__conn_write handed the whole message to one SSL_write into the
  * connection's memory BIO, which grew by reallocation (a third at a time,
  * copying and wiping the old buffer) to the whole message's ciphertext before
- * any of it reached the socket. Now each piece of at most 64 KiB is written
+ * any of it reached the socket. Now each piece of at most 256 KiB is written
  * and flushed before the next, so the BIO stays about one piece large. */
 #include "testutil.h"
 
