@@ -6,7 +6,12 @@
  * connection's memory BIO, which grew by reallocation (a third at a time,
  * copying and wiping the old buffer) to the whole message's ciphertext before
  * any of it reached the socket. Now each piece of at most 256 KiB is written
- * and flushed before the next, so the BIO stays about one piece large. */
+ * and flushed before the next, so the BIO stays about one piece large.
+ * The client's own largest allocation while it sends is recorded too (malloc
+ * and realloc wrapped): before, ws/frames.c masked the whole message into a
+ * buffer of its size (8 MiB of room for 4 MiB) before writing any of it; a
+ * client's large frame is now masked and written a piece at a time. */
+// CG_WRAP: malloc realloc
 #include "testutil.h"
 
 #include <openssl/crypto.h>
@@ -21,6 +26,25 @@
 static char g_dir[256];
 static size_t g_largest; /* OpenSSL's largest malloc or realloc while counting */
 static bool g_counting;
+static size_t g_send_largest; /* any malloc or realloc inside the client's cg_ws_send */
+static bool g_in_send;
+
+void *__real_malloc(size_t n);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n)
+{
+    if (g_in_send && n > g_send_largest)
+        g_send_largest = n;
+    return __real_malloc(n);
+}
+void *__wrap_realloc(void *p, size_t n)
+{
+    if (g_in_send && n > g_send_largest)
+        g_send_largest = n;
+    return __real_realloc(p, n);
+}
 
 static void note(size_t n)
 {
@@ -76,7 +100,10 @@ static void cli_open(void *user, struct cg_ws *ws)
 {
     struct echo *e = user;
     g_counting = true; /* the handshake is done: what follows is the message */
-    assert_int_equal(cg_ws_send(ws, true, e->msg, SIZE), CG_OK);
+    g_in_send = true;
+    enum cg_err rc = cg_ws_send(ws, true, e->msg, SIZE);
+    g_in_send = false;
+    assert_int_equal(rc, CG_OK);
 }
 
 static void cli_message(void *user, struct cg_ws *ws, bool binary, const uint8_t *d, size_t n)
@@ -143,11 +170,13 @@ static void test_big_message_in_pieces(void **state)
     cg_ctx_free(e.ctx);
     free(e.msg);
     fprintf(stderr, "%ld echoes of %u bytes, %ld damaged; OpenSSL's largest allocation meanwhile: "
-            "%zu bytes\n", e.got, SIZE, e.bad, g_largest);
+            "%zu bytes; the largest inside the client's cg_ws_send: %zu bytes\n", e.got, SIZE,
+            e.bad, g_largest, g_send_largest);
     assert_int_equal(e.got, 1);
     assert_int_equal(e.bad, 0);
     /* a piece's records and a little more, never the message's */
     assert_true(g_largest < (1u << 20));
+    assert_true(g_send_largest < (1u << 20)); /* a piece, never the message */
 }
 
 static int group_setup(void **state)
