@@ -169,7 +169,11 @@ CG_API enum cg_err cg_mos_endpoint_config_set_limits(struct cg_mos_endpoint_conf
 CG_API enum cg_err cg_mos_endpoint_config_set_validate(struct cg_mos_endpoint_config *cfg,
                                                        bool on);
 
-#define CG_MOS_DEFAULT_ASYNC_VALIDATE 65536 /* bytes */
+/* 1 MiB: a message up to it is checked on the loop (under a millisecond,
+ * docs/validation.md); handing one to the low-priority threads costs a copy,
+ * two thread hand-offs and a wait for an idle CPU, which at 64 KiB (the
+ * default before) doubled a gateway's CPU per 64 KB message. */
+#define CG_MOS_DEFAULT_ASYNC_VALIDATE 1048576 /* bytes */
 
 /* Bounds on what the full check accepts, and where it runs (validation on):
  * before libxml2 sees a message, cg_mos_scan refuses a DOCTYPE or other

@@ -2,16 +2,25 @@
  * runs here at SCHED_IDLE and nice 19, so it only takes CPU the loop thread
  * does not want. libuv's own pool cannot be used for this: its threads also
  * do file system and DNS work for the loop, and a thread that lowered its
- * priority cannot raise it again without privileges. */
+ * priority cannot raise it again without privileges.
+ * A finished job is announced by a write to an eventfd the loop polls, never
+ * by uv_async_send: libuv 1.44 marks an async handle busy, writes its wakeup
+ * and then marks it done, and the loop thread it woke spins (pause, then
+ * sched_yield, again) until the sender has; a sender at SCHED_IDLE is
+ * preempted by any runnable thread, the woken loop first, so the loop burned
+ * its CPU waiting on it (14% of a gateway pair's CPU at the 2 MB relay
+ * figure, issue 13). One write(2) has no such window. */
 #define _GNU_SOURCE
 #include "core/core.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -21,7 +30,8 @@
 
 struct cg_bgpool {
     struct cg_ctx *ctx;
-    uv_async_t async; /* a job is done */
+    uv_poll_t poll; /* readable: a job is done (efd) */
+    int efd;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct cg_bgjob *todo_head, *todo_tail; /* FIFO */
@@ -98,7 +108,11 @@ static void *worker(void *arg)
         j->rc = CG_OK;
         pthread_mutex_lock(&p->mu);
         push(&p->done_head, &p->done_tail, j);
-        uv_async_send(&p->async); /* closed only after every thread joined */
+        pthread_mutex_unlock(&p->mu); /* the loop may take the list at once */
+        uint64_t one = 1; /* efd is closed only after every thread joined */
+        while (write(p->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+            ; /* EAGAIN: the counter is full, the loop wakes anyway */
+        pthread_mutex_lock(&p->mu);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -108,13 +122,12 @@ static void *worker(void *arg)
 static void settled(struct cg_bgpool *p)
 {
     if (p->pending > 0 && --p->pending == 0 && !p->stop)
-        uv_unref((uv_handle_t *)&p->async);
+        uv_unref((uv_handle_t *)&p->poll);
 }
 
 /* Loop thread: the finished jobs' done callbacks, in order. */
-static void on_async(uv_async_t *h)
+static void run_done(struct cg_bgpool *p)
 {
-    struct cg_bgpool *p = h->data;
     if (atomic_load(&p->prio_failed) && !p->prio_logged) {
         p->prio_logged = true;
         cg__log(p->ctx, CG_LOG_WARN, "core", "low-priority threads: cannot lower their "
@@ -132,9 +145,21 @@ static void on_async(uv_async_t *h)
     }
 }
 
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    struct cg_bgpool *p = h->data;
+    CG_UNUSED(status);
+    CG_UNUSED(events);
+    uint64_t n;
+    while (read(p->efd, &n, sizeof(n)) < 0 && errno == EINTR)
+        ; /* EAGAIN: nothing new, the list is taken anyway */
+    run_done(p);
+}
+
 static void on_closed(uv_handle_t *h)
 {
     struct cg_bgpool *p = h->data;
+    close(p->efd);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p);
@@ -155,13 +180,17 @@ enum cg_err cg__bgpool_new_opts(struct cg_ctx *ctx, void *uv_loop, const struct 
     p->idle = o->idle;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    if (uv_async_init(uv_loop, &p->async, on_async) != 0) {
+    p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (p->efd < 0 || uv_poll_init(uv_loop, &p->poll, p->efd) != 0) {
+        if (p->efd >= 0)
+            close(p->efd);
         pthread_mutex_destroy(&p->mu);
         pthread_cond_destroy(&p->cv);
         free(p);
         return CG_EINTERNAL;
     }
-    p->async.data = p;
+    p->poll.data = p;
+    uv_poll_start(&p->poll, UV_READABLE, on_poll);
     /* Signals stay with the loop thread (libuv's pool does the same). */
     sigset_t all, old;
     sigfillset(&all);
@@ -173,10 +202,10 @@ enum cg_err cg__bgpool_new_opts(struct cg_ctx *ctx, void *uv_loop, const struct 
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (p->nthreads == 0) {
-        uv_close((uv_handle_t *)&p->async, on_closed);
+        uv_close((uv_handle_t *)&p->poll, on_closed);
         return CG_EINTERNAL;
     }
-    uv_unref((uv_handle_t *)&p->async); /* an idle pool does not keep the loop running */
+    uv_unref((uv_handle_t *)&p->poll); /* an idle pool does not keep the loop running */
     *out = p;
     return CG_OK;
 }
@@ -199,7 +228,7 @@ enum cg_err cg__bgpool_queue(struct cg_bgpool *p, struct cg_bgjob *job)
     }
     pthread_mutex_unlock(&p->mu);
     if (!stopping && p->pending++ == 0)
-        uv_ref((uv_handle_t *)&p->async); /* like a uv_work_t: the loop runs until done */
+        uv_ref((uv_handle_t *)&p->poll); /* like a uv_work_t: the loop runs until done */
     return stopping ? CG_ECLOSED : CG_OK;
 }
 
@@ -214,13 +243,13 @@ void cg__bgpool_free(struct cg_bgpool *p)
     for (unsigned i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
     /* No thread left: what finished, then what never ran. */
-    on_async(&p->async);
+    run_done(p);
     struct cg_bgjob *j;
     while ((j = pop(&p->todo_head, &p->todo_tail)) != NULL) {
         settled(p);
         j->done(j, CG_ECLOSED);
     }
-    uv_close((uv_handle_t *)&p->async, on_closed);
+    uv_close((uv_handle_t *)&p->poll, on_closed);
 }
 
 static enum cg_err queue_on(struct cg_bgpool *p, struct cg_bgjob *job, cg__bg_work_fn work,

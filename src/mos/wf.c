@@ -20,6 +20,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define WF_INLINE 64
 #define WF_NAME_MAX 50000u    /* libxml2's XML_MAX_NAME_LENGTH (UTF-8 bytes) */
@@ -1171,6 +1172,47 @@ static bool end_tag(struct wf *s)
     return true;
 }
 
+/* Plain text runs, 8 bytes a step: how far from i every character is
+ * printable ASCII other than '<', '&' and ']' (4 UTF-16BE units or 8 UTF-8
+ * bytes a word; the rest goes through text()'s loop one character at a time).
+ * Each test works per lane (16 bits for UTF-16BE, 8 for UTF-8) with an
+ * addition that cannot carry into the next lane. */
+#define LANES16(x) (0x0001000100010001ull * (x))
+#define LANES8(x) (0x0101010101010101ull * (x))
+static inline bool plain16(uint64_t w)
+{
+    const uint64_t hi = LANES16(0x8000);
+    if ((w & LANES16(0x00FF)) != 0) /* a high byte (bytes 0, 2, 4, 6 of the load) */
+        return false;
+    uint64_t lo = (w >> 8) & LANES16(0x00FF); /* each unit's value, 0..0xFF */
+    if ((lo & LANES16(0x0080)) != 0 || ((lo + LANES16(0x7FE0)) & hi) != hi) /* < 0x80, >= 0x20 */
+        return false;
+    uint64_t lt = lo ^ LANES16('<'), amp = lo ^ LANES16('&'), rb = lo ^ LANES16(']');
+    return ((lt + LANES16(0x7FFF)) & (amp + LANES16(0x7FFF)) & (rb + LANES16(0x7FFF)) & hi) == hi;
+}
+static inline bool plain8(uint64_t w)
+{
+    const uint64_t hi = LANES8(0x80);
+    if ((w & hi) != 0 || ((w + LANES8(0x60)) & hi) != hi) /* < 0x80, >= 0x20 */
+        return false;
+    uint64_t lt = w ^ LANES8('<'), amp = w ^ LANES8('&'), rb = w ^ LANES8(']');
+    return ((lt + LANES8(0x7F)) & (amp + LANES8(0x7F)) & (rb + LANES8(0x7F)) & hi) == hi;
+}
+static size_t plain_run(const uint8_t *p, size_t i, size_t n, unsigned w)
+{
+    uint64_t v;
+    while (n - i >= 8) {
+        memcpy(&v, p + i, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        v = __builtin_bswap64(v);
+#endif
+        if (!(w == 2 ? plain16(v) : plain8(v)))
+            break;
+        i += 8;
+    }
+    return i;
+}
+
 /* [14] CharData with references, up to the next '<' or the end. */
 static bool text(struct wf *s)
 {
@@ -1178,6 +1220,9 @@ static bool text(struct wf *s)
     const size_t n = s->n;
     size_t i = s->i;
     while (i < n) {
+        i = plain_run(p, i, n, s->w);
+        if (i >= n)
+            break;
         unsigned c;
         size_t len = s->w;
         if (s->w == 1) {

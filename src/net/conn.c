@@ -12,6 +12,13 @@
  * record (SSL_MODE_RELEASE_BUFFERS did: 7 allocations of up to 16 KB per
  * message and connection). */
 #define IDLE_RELEASE_MS 1000
+/* Plaintext goes to SSL in pieces of at most this (a 64 KB message stays
+ * one piece: split, it cost a second record and write), each piece's records
+ * flushed to the socket before the next: the memory BIO never holds more
+ * than a piece. A 4 MB message written whole grew the BIO to its whole
+ * ciphertext by reallocation first (OpenSSL's BUF_MEM grows by a third,
+ * copying and wiping the old buffer each time). */
+#define WRITE_CHUNK (256u << 10)
 
 /* SSL_free_buffers is safe from CVE-2024-4741 from 3.0.14, 3.1.6, 3.2.2 and
  * 3.3.1 on; built against an older OpenSSL the buffers are released after
@@ -211,8 +218,9 @@ enum cg_err cg__conn_write(struct cg_conn *c, const void *data, size_t len)
              CG_ECLOSED);
     busy(c);
     const uint8_t *p = data;
-    while (len > 0) {
-        int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
+    enum cg_err rc = CG_OK;
+    while (len > 0 && rc == CG_OK) {
+        int chunk = len > WRITE_CHUNK ? (int)WRITE_CHUNK : (int)len;
         int n = SSL_write(c->ssl, p, chunk);
         if (n <= 0) {
             cg__tls_log_errors(c->ctx, CG_LOG_WARN, "TLS write");
@@ -220,8 +228,8 @@ enum cg_err cg__conn_write(struct cg_conn *c, const void *data, size_t len)
         }
         p += n;
         len -= (size_t)n;
+        rc = flush(c); /* the memory BIO holds one piece's records at most */
     }
-    enum cg_err rc = flush(c);
     pause_if_blocked(c);
     return rc;
 }

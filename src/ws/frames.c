@@ -259,12 +259,40 @@ void cg__ws_on_transport_closed(struct cg_ws *ws)
 
 /* ---- public ---- */
 
+/* A client's frame larger than this is masked and handed to TLS a piece of
+ * this size at a time (stream_masked). */
+#define STREAM_PIECE (256u << 10)
+
+/* A client's large frame (header h of hl bytes, its masking key last), masked
+ * a piece at a time into ws->out and written piece by piece: no buffer the
+ * size of the message (a 4 MB one cost a 4 MB buffer, fresh from the system
+ * and faulted in page by page, for every message). ws->out is empty. */
+static enum cg_err stream_masked(struct cg_ws *ws, const uint8_t *h, size_t hl, const void *data,
+                                 size_t len)
+{
+    CG_GUARD(cg__buf_reserve(&ws->out, hl + STREAM_PIECE));
+    cg__buf_append(&ws->out, h, hl); /* reserved: cannot fail */
+    const uint8_t *src = data;
+    enum cg_err rc = CG_OK;
+    for (size_t off = 0; off < len && rc == CG_OK;) {
+        size_t n = len - off < STREAM_PIECE ? len - off : STREAM_PIECE;
+        cg__ws_mask_copy(ws->out.data + ws->out.len, src + off, n, h + hl - 4, off);
+        ws->out.len += n;
+        off += n;
+        rc = cg__conn_write(ws->conn, ws->out.data, ws->out.len);
+        cg__buf_reset(&ws->out);
+    }
+    cg__buf_free(&ws->out); /* an idle connection keeps no big buffer */
+    return rc;
+}
+
 /* The common case of a send: nothing waits in wslay's queue and the peer
  * keeps up, so the frame (one piece; a client's masked as it is copied) goes
  * straight into the bytes of this send pass, without wslay's copy of the
  * message. Anything else (a queue, backpressure) goes through wslay, which
  * then keeps the order. */
-static bool direct_frame(struct cg_ws *ws, bool binary, const void *data, size_t len)
+static bool direct_frame(struct cg_ws *ws, bool binary, const void *data, size_t len,
+                         enum cg_err *streamed)
 {
     uint8_t h[14];
     size_t hl = 2;
@@ -284,9 +312,11 @@ static bool direct_frame(struct cg_ws *ws, bool binary, const void *data, size_t
     }
     uint64_t max = cg__conn_lim(ws->conn, CG_LIMIT_MAX_WRITE_QUEUE);
     size_t ml = ws->client ? 4 : 0;
+    bool stream = ws->client && len > STREAM_PIECE && ws->out.len == 0 && !ws->in_recv &&
+                  ws->conn->state == CG_CONN_WS;
     if (wslay_event_want_write(ws->wslay) || !wslay_event_get_write_enabled(ws->wslay) ||
         ws->conn->queued + ws->out.len + hl + ml + len > max ||
-        cg__buf_reserve(&ws->out, hl + ml + len) != CG_OK)
+        (!stream && cg__buf_reserve(&ws->out, hl + ml + len) != CG_OK))
         return false;
     if (!ws->client) {
         cg__buf_append(&ws->out, h, hl); /* reserved: cannot fail */
@@ -296,11 +326,12 @@ static bool direct_frame(struct cg_ws *ws, bool binary, const void *data, size_t
     if (mask_bytes(ws, h + hl, 4) != 0)
         return false; /* wslay tries again and reports it */
     h[1] |= 0x80; /* MASK (RFC 6455 5.2) */
+    if (stream) {
+        *streamed = stream_masked(ws, h, hl + 4, data, len);
+        return true;
+    }
     cg__buf_append(&ws->out, h, hl + 4);
-    const uint8_t *src = data, *key = h + hl;
-    uint8_t *dst = ws->out.data + ws->out.len;
-    for (size_t i = 0; i < len; i++)
-        dst[i] = src[i] ^ key[i & 3];
+    cg__ws_mask_copy(ws->out.data + ws->out.len, data, len, h + hl, 0); /* 8 bytes a step */
     ws->out.len += len;
     return true;
 }
@@ -311,12 +342,13 @@ enum cg_err cg_ws_send(struct cg_ws *ws, bool binary, const void *data, size_t l
     CG_CHECK(ws->open || ws->reported, CG_ESTATE);
     CG_CHECK(ws->conn->state == CG_CONN_WS && !wslay_event_get_close_sent(ws->wslay), CG_ECLOSED);
     CG_CHECK(len <= ws->max_msg, CG_ETOOBIG);
-    if (!direct_frame(ws, binary, data, len)) {
+    enum cg_err streamed = CG_OK; /* a large client frame written in pieces (stream_masked) */
+    if (!direct_frame(ws, binary, data, len, &streamed)) {
         struct wslay_event_msg m = {.opcode = binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME,
                                     .msg = data, .msg_length = len};
         CG_CHECK(wslay_event_queue_msg(ws->wslay, &m) == 0, CG_ENOMEM);
     }
-    enum cg_err rc = ws_flush(ws);
+    enum cg_err rc = streamed != CG_OK ? streamed : ws_flush(ws);
     if (rc == CG_ECLOSED)
         cg__conn_drain_and_close(ws->conn);
     return rc == CG_ECLOSED ? CG_OK : rc;

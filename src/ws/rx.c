@@ -30,9 +30,10 @@ static void fail(struct cg_ws_rx *rx, const struct cg_ws_rx_handler *h, void *us
     h->fail(user, code, why);
 }
 
-/* dst = src XOR the mask, the mask starting at payload offset off; 8 bytes a step. */
-static void unmask_copy(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t mask[4],
-                        uint64_t off)
+/* dst = src XOR the mask, the mask starting at payload offset off; 8 bytes a
+ * step (masking and unmasking are the same operation, RFC 6455 5.3). */
+void cg__ws_mask_copy(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t mask[4],
+                      uint64_t off)
 {
     uint8_t m[8];
     for (unsigned i = 0; i < 8; i++)
@@ -189,7 +190,7 @@ void cg__ws_rx_feed(struct cg_ws_rx *rx, const uint8_t *data, size_t len,
         size_t n = rx->remaining < len ? (size_t)rx->remaining : len;
         uint8_t *dst = (rx->op & 0x08) ? rx->ctl + rx->ctl_len : rx->msg.data + rx->msg.len;
         if (rx->masked)
-            unmask_copy(dst, data, n, rx->mask, rx->off);
+            cg__ws_mask_copy(dst, data, n, rx->mask, rx->off);
         else
             memcpy(dst, data, n);
         if (rx->op & 0x08)

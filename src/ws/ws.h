@@ -56,6 +56,11 @@ struct cg_ws_rx {
 
 void cg__ws_rx_init(struct cg_ws_rx *rx, bool server, uint64_t max_msg);
 void cg__ws_rx_free(struct cg_ws_rx *rx);
+/* dst = src XOR mask (RFC 6455 5.3), the mask's byte (off % 4) first: both
+ * masking a client's frame and unmasking one; 8 bytes a step. dst and src
+ * may be the same buffer, never overlap otherwise. */
+void cg__ws_mask_copy(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t mask[4],
+                      uint64_t off);
 /* Parses len bytes (any split: a frame may arrive a byte at a time). */
 void cg__ws_rx_feed(struct cg_ws_rx *rx, const uint8_t *data, size_t len,
                     const struct cg_ws_rx_handler *h, void *user);
