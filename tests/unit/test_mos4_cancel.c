@@ -8,6 +8,8 @@
  * lane's stats, and the next request takes its own answer; requests are
  * found by their callback and user; the open exchange of one cancelled in
  * flight is not counted as pending and is skipped at teardown. */
+// CG_LINK: faketransport.c
+#include "faketransport.h"
 #include "testutil.h"
 #include "mos4/mos4.h"
 
@@ -16,54 +18,7 @@
 #include <string.h>
 #include <uv.h>
 
-/* ---- a transport that keeps what is written ---- */
-
-struct fake {
-    char *w[64];
-    size_t n;
-};
-
-static enum cg_err fake_write(void *t, enum cg_mos_encoding to, const char *xml, size_t len)
-{
-    struct fake *k = t;
-    assert_int_equal(to, CG_MOS_UTF8); /* text frames */
-    assert_true(k->n < 64);
-    k->w[k->n] = malloc(len + 1);
-    assert_non_null(k->w[k->n]);
-    memcpy(k->w[k->n], xml, len);
-    k->w[k->n++][len] = '\0';
-    return CG_OK;
-}
-
-static void fake_close(void *t, uint16_t code, const char *why)
-{
-    (void)t, (void)code, (void)why;
-}
-
-static const char *fake_addr(const void *t)
-{
-    (void)t;
-    return "fake:1";
-}
-
-static const struct mos4_transport_ops fake_ops = {
-    .name = "fake", .write = fake_write, .close = fake_close, .peer_addr = fake_addr};
-
-/* How many writes contain needle. */
-static size_t written(const struct fake *k, const char *needle)
-{
-    size_t c = 0;
-    for (size_t i = 0; i < k->n; i++)
-        c += strstr(k->w[i], needle) != NULL;
-    return c;
-}
-
-static void fake_clear(struct fake *k)
-{
-    for (size_t i = 0; i < k->n; i++)
-        free(k->w[i]);
-    k->n = 0;
-}
+/* ---- the lanes' transport: faketransport.c ---- */
 
 /* ---- a device endpoint with one NCS peer, its ro OUT lane ---- */
 
@@ -87,7 +42,7 @@ struct cfix {
     struct cg_mos_endpoint ep;
     struct mos4_peer peer, *peers[1];
     struct mos4_lane *lane;
-    struct fake fake;
+    struct ft_fake fake;
 };
 
 static void cfix_init(struct cfix *f)
@@ -123,7 +78,7 @@ static void cfix_init(struct cfix *f)
 
 static void lane_up(struct cfix *f)
 {
-    cg__mos4_lane_attach(f->lane, &fake_ops, &f->fake);
+    cg__mos4_lane_attach(f->lane, &ft_ops, &f->fake);
     cg__mos4_lane_up(f->lane);
 }
 
@@ -140,7 +95,7 @@ static void cfix_free(struct cfix *f)
     }
     uv_run(cg_ctx_loop(f->ctx), UV_RUN_DEFAULT);
     cg_ctx_free(f->ctx);
-    fake_clear(&f->fake);
+    ft_clear(&f->fake);
 }
 
 static void answer(struct cfix *f, const char *msgid)
@@ -179,7 +134,7 @@ static void test_cancel_in_flight_never_written_again(void **state)
     struct done d1 = {0}, d2 = {0};
     forward(&f, "41", "RO-A", &d1);
     forward(&f, "42", "RO-B", &d2);
-    assert_int_equal(written(&f.fake, "RO-A"), 1);
+    assert_int_equal(ft_written(&f.fake, "RO-A"), 1);
     assert_int_equal(cg_mos_pending(&f.ep, "ncs", CG_MOS_CH_RO), 2);
     lane_down(&f);
     assert_int_equal(cg_mos_forward_cancel(&f.ep, "ncs", CG_MOS_CH_RO, on_done, &d1), CG_OK);
@@ -188,10 +143,10 @@ static void test_cancel_in_flight_never_written_again(void **state)
     assert_false(d1.reply);
     assert_int_equal(cg_mos_pending(&f.ep, "ncs", CG_MOS_CH_RO), 1);
     assert_int_equal(cg_mos_forward_cancel(&f.ep, "ncs", CG_MOS_CH_RO, on_done, &d1), CG_ENOTFOUND);
-    fake_clear(&f.fake);
+    ft_clear(&f.fake);
     lane_up(&f);
-    assert_int_equal(written(&f.fake, "RO-A"), 0); /* M-22's retry stops at the cancel */
-    assert_int_equal(written(&f.fake, "RO-B"), 1);
+    assert_int_equal(ft_written(&f.fake, "RO-A"), 0); /* M-22's retry stops at the cancel */
+    assert_int_equal(ft_written(&f.fake, "RO-B"), 1);
     answer(&f, "41"); /* the peer answers the cancelled one after all */
     assert_int_equal(d1.calls, 1);
     assert_int_equal(d2.calls, 0); /* not taken for RO-B's */
@@ -235,7 +190,7 @@ static void test_cancel_by_user_queued_and_open_exchange(void **state)
     assert_int_equal(cg_mos_forward_cancel(&f.ep, "ncs", (enum cg_mos_channel)0, on_done, &d1),
                      CG_EINVAL);
     /* RO-A in flight, lane up: cancelled, and nothing more is written until its exchange ends */
-    fake_clear(&f.fake);
+    ft_clear(&f.fake);
     assert_int_equal(cg_mos_forward_cancel(&f.ep, "ncs", CG_MOS_CH_RO, on_done, &d1), CG_OK);
     assert_int_equal(d1.status, CG_ECANCELED);
     assert_int_equal(f.fake.n, 0); /* RO-C waits (M-22), RO-B is gone */
@@ -259,10 +214,10 @@ static void test_cancel_open_exchange_ends_with_its_answer(void **state)
     forward(&f, "41", "RO-A", &d1);
     forward(&f, "42", "RO-B", &d2);
     assert_int_equal(cg_mos_forward_cancel(&f.ep, "ncs", CG_MOS_CH_RO, on_done, &d1), CG_OK);
-    assert_int_equal(written(&f.fake, "RO-B"), 0);
+    assert_int_equal(ft_written(&f.fake, "RO-B"), 0);
     answer(&f, "41");
-    assert_int_equal(written(&f.fake, "RO-B"), 1);
-    assert_int_equal(written(&f.fake, "<messageID>42</messageID>"), 1);
+    assert_int_equal(ft_written(&f.fake, "RO-B"), 1);
+    assert_int_equal(ft_written(&f.fake, "<messageID>42</messageID>"), 1);
     assert_int_equal(d1.calls, 1);
     assert_int_equal(d2.calls, 0);
     answer(&f, "42");
@@ -302,8 +257,8 @@ static void test_cancel_callback_sends_again(void **state)
     assert_int_equal(r.d.calls, 1);
     assert_int_equal(cg_mos_pending(&f.ep, "ncs", CG_MOS_CH_RO), 1);
     lane_up(&f);
-    assert_int_equal(written(&f.fake, "RO-C"), 0); /* cancelled before the lane came up */
-    assert_int_equal(written(&f.fake, "RO-D"), 1);
+    assert_int_equal(ft_written(&f.fake, "RO-C"), 0); /* cancelled before the lane came up */
+    assert_int_equal(ft_written(&f.fake, "RO-D"), 1);
     cfix_free(&f);
     assert_int_equal(r.next.calls, 1);
     assert_int_equal(r.next.status, CG_ECLOSED);

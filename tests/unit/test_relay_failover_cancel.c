@@ -9,6 +9,8 @@
  * started, its lanes get a fake transport that records what is written and
  * go up and down as lane.c would take them; failover_after_ms is 1, so the
  * switch comes on the loop's next turn. */
+// CG_LINK: faketransport.c
+#include "faketransport.h"
 #include "testutil.h"
 #include "mos4/mos4.h"
 #include "relay/relay.h"
@@ -18,51 +20,7 @@
 #include <string.h>
 #include <uv.h>
 
-struct fake {
-    char *w[64];
-    size_t n;
-};
-
-static enum cg_err fake_write(void *t, enum cg_mos_encoding to, const char *xml, size_t len)
-{
-    struct fake *k = t;
-    assert_int_equal(to, CG_MOS_UTF8); /* text frames */
-    assert_true(k->n < 64);
-    k->w[k->n] = malloc(len + 1);
-    assert_non_null(k->w[k->n]);
-    memcpy(k->w[k->n], xml, len);
-    k->w[k->n++][len] = '\0';
-    return CG_OK;
-}
-
-static void fake_close(void *t, uint16_t code, const char *why)
-{
-    (void)t, (void)code, (void)why;
-}
-
-static const char *fake_addr(const void *t)
-{
-    (void)t;
-    return "fake:1";
-}
-
-static const struct mos4_transport_ops fake_ops = {
-    .name = "fake", .write = fake_write, .close = fake_close, .peer_addr = fake_addr};
-
-static size_t written(const struct fake *k, const char *needle)
-{
-    size_t c = 0;
-    for (size_t i = 0; i < k->n; i++)
-        c += strstr(k->w[i], needle) != NULL;
-    return c;
-}
-
-static void fake_clear(struct fake *k)
-{
-    for (size_t i = 0; i < k->n; i++)
-        free(k->w[i]);
-    k->n = 0;
-}
+/* the lanes' transport: faketransport.c */
 
 static struct mos4_lane *lane(struct cg_mos_endpoint *ep, const char *peer, enum cg_mos_dir dir)
 {
@@ -71,9 +29,9 @@ static struct mos4_lane *lane(struct cg_mos_endpoint *ep, const char *peer, enum
     return &p->lanes[1][dir]; /* ro */
 }
 
-static void up(struct mos4_lane *l, struct fake *k)
+static void up(struct mos4_lane *l, struct ft_fake *k)
 {
-    cg__mos4_lane_attach(l, &fake_ops, k);
+    cg__mos4_lane_attach(l, &ft_ops, k);
     cg__mos4_lane_up(l);
 }
 
@@ -124,14 +82,14 @@ static void test_moved_request_never_reaches_the_primary_again(void **state)
     struct mos4_lane *gear_in = lane(gear_ep, "NCS", CG_MOS_IN);
     struct mos4_lane *a_out = lane(far_ep, "DEVA", CG_MOS_OUT);
     struct mos4_lane *b_out = lane(far_ep, "DEVB", CG_MOS_OUT);
-    struct fake gear = {0}, a = {0}, b = {0};
+    struct ft_fake gear = {0}, a = {0}, b = {0};
     up(gear_in, &gear);
     up(a_out, &a); /* the primary first: it is active and up */
     up(b_out, &b);
 
     message(gear_in, RO_REQ);
-    assert_int_equal(written(&a, "RO-7"), 1); /* to the active leg */
-    assert_int_equal(written(&b, "RO-7"), 0);
+    assert_int_equal(ft_written(&a, "RO-7"), 1); /* to the active leg */
+    assert_int_equal(ft_written(&b, "RO-7"), 0);
 
     cg__mos4_lane_gone(a_out); /* DEVA dies with the request in flight */
     struct cg_relay_stats st;
@@ -145,20 +103,20 @@ static void test_moved_request_never_reaches_the_primary_again(void **state)
     assert_int_equal(st.switches, 1);
     assert_int_equal(st.active, CG_RELAY_BUDDY);
     assert_int_equal(st.withdrawn, 1);
-    assert_int_equal(written(&b, "RO-7"), 1); /* moved, under its own messageID (M-22) */
-    assert_int_equal(written(&b, "<messageID>7</messageID>"), 1);
+    assert_int_equal(ft_written(&b, "RO-7"), 1); /* moved, under its own messageID (M-22) */
+    assert_int_equal(ft_written(&b, "<messageID>7</messageID>"), 1);
 
-    fake_clear(&a);
+    ft_clear(&a);
     up(a_out, &a); /* DEVA is back */
-    if (written(&a, "RO-7") != 0)
+    if (ft_written(&a, "RO-7") != 0)
         fail_msg("the request moved to the buddy was written to the primary again when it came "
-                 "back (%zu time(s)): it would reach both devices", written(&a, "RO-7"));
+                 "back (%zu time(s)): it would reach both devices", ft_written(&a, "RO-7"));
 
     message(b_out, ACK_B); /* the buddy's answer goes to the gear */
-    assert_int_equal(written(&gear, "from-the-buddy"), 1);
-    assert_int_equal(written(&gear, "<messageID>7</messageID>"), 1);
+    assert_int_equal(ft_written(&gear, "from-the-buddy"), 1);
+    assert_int_equal(ft_written(&gear, "<messageID>7</messageID>"), 1);
     message(a_out, ACK_A); /* the primary answers after all (it had it before it died) */
-    assert_int_equal(written(&gear, "from-the-primary"), 0); /* one answer per request */
+    assert_int_equal(ft_written(&gear, "from-the-primary"), 0); /* one answer per request */
     struct cg_mos_lane_stats ls;
     assert_int_equal(cg_mos_endpoint_lane_stats(far_ep, "DEVA", CG_MOS_CH_RO, CG_MOS_OUT, &ls),
                      CG_OK);
@@ -177,9 +135,9 @@ static void test_moved_request_never_reaches_the_primary_again(void **state)
     cg_mos_peer_config_free(deva);
     cg_mos_peer_config_free(devb);
     cg_relay_link_config_free(lc);
-    fake_clear(&gear);
-    fake_clear(&a);
-    fake_clear(&b);
+    ft_clear(&gear);
+    ft_clear(&a);
+    ft_clear(&b);
 }
 
 int main(void)
