@@ -759,7 +759,8 @@ class Soak:
         admin = {"A": ports.pop(), "B": ports.pop()}
         # the admin listener (/metrics: the heap beside RSS, docs/metrics.md)
         self.admin_auth = "Basic " + base64.b64encode(b"soak:soak-metrics").decode()
-        self.admin_ca = os.path.join(pki, "root-ca.pem")
+        # the TLS context for every heap sample (the PKI exists by now)
+        self.admin_ctx = ssl.create_default_context(cafile=os.path.join(pki, "root-ca.pem"))
         htpasswd = os.path.join(self.out, "admin.htpasswd")
         subprocess.run([a.castgate, "passwd", htpasswd, "soak"], input=b"soak-metrics\n", check=True,
                        stdout=subprocess.DEVNULL)
@@ -851,13 +852,12 @@ class Soak:
         """The gateway's castgate_heap_bytes from its /metrics, in kB ({} when it cannot be
         read: -1 in the CSV). A short blocking request on loopback."""
         port = getattr(g, "admin_port", None)
-        if port is None or not hasattr(self, "admin_ca"):
+        if port is None or getattr(self, "admin_ctx", None) is None:
             return {}
         try:
-            ctx = ssl.create_default_context(cafile=self.admin_ca)
             req = urllib.request.Request("https://localhost:%d/metrics" % port,
                                          headers={"Authorization": self.admin_auth})
-            with urllib.request.urlopen(req, context=ctx, timeout=2) as r:
+            with urllib.request.urlopen(req, context=self.admin_ctx, timeout=2) as r:
                 text = r.read().decode("utf-8", "replace")
         except (OSError, ValueError, ssl.SSLError):
             return {}
