@@ -1,6 +1,10 @@
 /* Low-priority worker threads (see core.h): CPU-heavy work a peer can cause
- * runs here at SCHED_IDLE and nice 19, so it only takes CPU the loop thread
- * does not want. libuv's own pool cannot be used for this: its threads also
+ * runs here at nice 10, below the loop thread: it preempts them when it wakes
+ * and gets about ten times their share of a CPU they both want. Not
+ * SCHED_IDLE (as until 2026-12-07): a peer waits on a password hash or a
+ * validation within a time limit, and SCHED_IDLE threads never ran while
+ * other processes kept every CPU busy, so each upgrade was answered 503
+ * after the 10 s header limit (test_auth_busy_machine.sh). libuv's own pool cannot be used for this: its threads also
  * do file system and DNS work for the loop, and a thread that lowered its
  * priority cannot raise it again without privileges.
  * A finished job is announced by a write to an eventfd the loop polls, never
@@ -213,7 +217,7 @@ enum cg_err cg__bgpool_new_opts(struct cg_ctx *ctx, void *uv_loop, const struct 
 enum cg_err cg__bgpool_new(struct cg_ctx *ctx, void *uv_loop, unsigned threads,
                            struct cg_bgpool **out)
 {
-    struct cg_bgpool_opts o = {threads, "cg-lowprio", 19, true};
+    struct cg_bgpool_opts o = {threads, "cg-lowprio", 10, false};
     return cg__bgpool_new_opts(ctx, uv_loop, &o, out);
 }
 

@@ -144,9 +144,11 @@ void cg__buf_consume(struct cg_buf *b, size_t n); /* drop n bytes from the front
 
 /* ---- low-priority worker threads (bgpool.c) ----
  * CPU-heavy work that a peer can make us do (password hashes, libxml2 over a
- * large message) runs on a few threads of the context at the lowest
- * scheduling priority (SCHED_IDLE, nice 19), so the loop thread, which serves
- * every lane, always wins the CPU over them (issue 12, denial of service).
+ * large message) runs on a few threads of the context at nice 10, so the
+ * loop thread, which serves every lane, wins the CPU over them (issue 12,
+ * denial of service), yet they are never starved when other processes fill
+ * the CPUs: a peer waits on their verdict within a time limit (SCHED_IDLE,
+ * used until 2026-12-07, starved them: test_auth_busy_machine.sh).
  * The pool starts on first use with cg__bg_threads_for(CPUs this process may
  * run on) threads and stops in cg_ctx_free. */
 struct cg_bgjob;
@@ -170,14 +172,13 @@ unsigned cg__bg_threads_for(long cpus);
 enum cg_err cg__bg_queue(struct cg_ctx *ctx, struct cg_bgjob *job, cg__bg_work_fn work,
                          cg__bg_done_fn done);
 /* The same on the context's front-door threads (a second pool, "cg-frontdoor",
- * as many threads, at nice 10 without SCHED_IDLE): TLS handshake steps of
- * server connections (net/frontdoor.c), kept apart from the password hashes
- * so a handshake never waits behind a queue of them, and never starved when
- * other processes fill the CPUs (a peer waits on it, within a time limit). */
+ * as many threads, also at nice 10): TLS handshake steps of server
+ * connections (net/frontdoor.c), kept apart from the password hashes so a
+ * handshake never waits behind a queue of them. */
 enum cg_err cg__bg_queue_front(struct cg_ctx *ctx, struct cg_bgjob *job, cg__bg_work_fn work,
                                cg__bg_done_fn done);
 /* A pool itself (ctx.c owns two per context): cg__bgpool_new makes the
- * hashes' kind (cg-lowprio, SCHED_IDLE and nice 19), _opts any. */
+ * hashes' kind (cg-lowprio, nice 10), _opts any. */
 struct cg_bgpool;
 struct cg_bgpool_opts {
     unsigned threads;

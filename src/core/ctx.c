@@ -161,7 +161,7 @@ static long usable_cpus(void)
     return sysconf(_SC_NPROCESSORS_ONLN);
 }
 
-/* Password hashes, large validations: the lowest priority there is. */
+/* Password hashes, large validations: nice 10, below the loop thread. */
 struct cg_bgpool *cg__ctx_bgpool(struct cg_ctx *ctx)
 {
     if (ctx->bg == NULL && !ctx->bg_closed &&
@@ -170,10 +170,9 @@ struct cg_bgpool *cg__ctx_bgpool(struct cg_ctx *ctx)
     return ctx->bg;
 }
 
-/* TLS handshakes: below the loop thread (nice 10: it preempts them when it
- * wakes, and gets about ten times their share of a CPU they both want), but
- * not SCHED_IDLE: a peer waits on a handshake within a time limit, and
- * SCHED_IDLE would starve it while other processes fill the CPUs. */
+/* TLS handshakes: below the loop thread at nice 10, like the pool above, but
+ * threads of their own so a burst of handshakes never queues a password
+ * check or a validation behind it, nor the reverse. */
 struct cg_bgpool *cg__ctx_frontpool(struct cg_ctx *ctx)
 {
     struct cg_bgpool_opts o = {cg__bg_threads_for(usable_cpus()), "cg-frontdoor", 10, false};

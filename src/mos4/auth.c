@@ -11,7 +11,7 @@
  *
  * A check is three steps: parse and decide what needs no hash (loop thread),
  * hash (cg__auth_check_async: the context's low-priority threads, core/bgpool.c,
- * at SCHED_IDLE and nice 19, so guessing cannot take the CPU from the loop;
+ * at nice 10, so guessing cannot take the CPU from the loop;
  * max_inflight at once; the job carries copies of everything, so the pool
  * thread never touches the struct), finish (loop thread: log, count, remember). Successes are
  * remembered by a keyed MAC of the header value for a few minutes.

@@ -468,8 +468,8 @@ void cg__mos4_nack_invalid(struct mos4_lane *l, const char *msgid, const char *w
 
 /* ---- validation (issue 13 item 5): the bounded pre-scan on the loop, then
  * libxml2 — on the loop for small messages, on the context's low-priority
- * threads (core/bgpool.c: SCHED_IDLE, nice 19; the loop wins the CPU over
- * them) for large ones. While a lane's message is on the pool, later
+ * threads (core/bgpool.c: nice 10; the loop wins the CPU over them) for
+ * large ones. While a lane's message is on the pool, later
  * messages on that lane wait (in order) and other lanes go on. ---- */
 
 struct mos4_vjob {

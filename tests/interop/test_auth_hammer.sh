@@ -59,7 +59,7 @@ for run in 1 2 3 4 5; do
   total=$((total + $(grep -c '"event":"reply"' "$T/send-$run.out")))
 done
 echo "    (information, not checked) 20 round trips + connect per run during the attack: ${ms[*]} ms"
-# Hashes run at the lowest priority (SCHED_IDLE): on a busy machine the guessers
+# Hashes run below the loop's priority (nice 10): on a busy machine the guessers
 # reach their lockout later. Let them go on until one is locked out and then
 # closed at accept (bounded; the checks below fail if it never happens).
 for _ in $(seq 1200); do
