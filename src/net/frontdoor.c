@@ -27,7 +27,11 @@
 
 struct hs_error {
     unsigned long code;
-    const char *file, *func; /* OpenSSL's static strings */
+    /* Copies: OpenSSL 3 keeps its own copies of these in the thread's error
+     * queue and frees them at that thread's next ERR_clear_error, which the
+     * pool thread's next step runs while the loop may still be restoring
+     * these (heap-use-after-free, test_frontdoor_errors.sh). */
+    char file[64], func[64];
     int line;
     char data[160];
 };
@@ -71,8 +75,8 @@ static void take_errors(struct cg_conn_hs *hs)
             continue; /* keep draining */
         struct hs_error *x = &hs->errors[hs->nerrors++];
         x->code = e;
-        x->file = file;
-        x->func = func;
+        snprintf(x->file, sizeof(x->file), "%s", file != NULL ? file : "");
+        snprintf(x->func, sizeof(x->func), "%s", func != NULL ? func : "");
         x->line = line;
         x->data[0] = '\0';
         if ((flags & ERR_TXT_STRING) && data != NULL)

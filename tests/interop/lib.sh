@@ -10,6 +10,8 @@ PASSED=0
 FAILED=0
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
+# CG_KEEP=1 in the environment keeps the test's directory (logs, configs)
+# and prints where it is, to read after a failure.
 cleanup() {
   local p i
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -22,7 +24,7 @@ cleanup() {
   done
   for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$T"
+  [ -n "${CG_KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
 }
 trap cleanup EXIT
 
