@@ -9,6 +9,7 @@
 # 0, started and stopped by this test) run throughout; a wrong password must
 # get its 401 and the right one its 101, never 503. No timing is asserted
 # beyond the server's own 10 s limit.
+# CG_SERIAL: its busy loops fill every CPU; nothing else runs beside it.
 . "$(dirname "$0")/lib.sh"
 
 start_auth_dev

@@ -9,6 +9,7 @@
 # others send plain HTTP) from 8 threads at once while busy loops keep the
 # CPUs full; the device must survive them, log them, and still serve a good
 # client afterwards.
+# CG_SERIAL: its busy loops fill every CPU; nothing else runs beside it.
 . "$(dirname "$0")/lib.sh"
 
 start_auth_dev
