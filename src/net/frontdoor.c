@@ -7,7 +7,7 @@
  * The loop keeps the socket: it reads ciphertext into the SSL's memory BIO
  * and asks the line (hsq.c) for a turn; a thread runs SSL_do_handshake over
  * it (OpenSSL's callbacks too: the OCSP staple and ticket keys, which tls/
- * guards for that) and the loop, told through the pool's uv_async, writes
+ * guards for that) and the loop, told through the pool's eventfd, writes
  * what SSL wrote and carries on as a loop handshake would: tls_done, or
  * tls_failed with OpenSSL's errors moved back onto the loop thread's queue.
  * While a step runs the thread owns the SSL and both BIOs: bytes that come
