@@ -402,10 +402,10 @@ struct cg_mos_peer_stats {
  * CG_ENOTFOUND. Callback-safe. */
 CG_API enum cg_err cg_mos_peer_stats(const struct cg_mos_endpoint *ep, const char *peer_id,
                                      struct cg_mos_peer_stats *out);
-/* The syncfs calls of fsync = interval (one per interval at most, on the
- * thread pool, shared by every endpoint of the process: not attributed to
- * a peer), since the process started, into *out. NULL: nothing. Any
- * thread. */
+/* The syncfs calls of fsync = interval (one per interval and filesystem at
+ * most, on the thread pool, shared by every endpoint of the process whose
+ * state directory is on that filesystem: not attributed to a peer), since
+ * the process started, into *out. NULL: nothing. Any thread. */
 CG_API void cg_mos_syncfs_stats(struct cg_histogram *out);
 /* ---- The journal for a gateway pair (issue 18, docs/redundancy.md) ----
  * Every record an IN lane's journal holds (a request accepted, an answer

@@ -588,17 +588,80 @@ bool cg__mos4_journal_record(const uint8_t *rec, size_t len, struct mos4_jrec *r
 
 /* ---- the fsync policy ----
  * ALWAYS: fdatasync after each record. INTERVAL: an endpoint that wrote
- * arms a one-shot timer; when it fires, one syncfs (the whole filesystem)
- * runs on the thread pool, shared by every endpoint of the process: an
- * endpoint whose writes are older than the start of a completed syncfs is
- * done without one of its own. So a gateway with hundreds of endpoints
- * syncs at most once per interval, and never on the loop thread. */
+ * arms a one-shot timer; when it fires, one syncfs of its state directory's
+ * filesystem runs on the thread pool, shared by every endpoint of the
+ * process whose state directory is on that filesystem: an endpoint whose
+ * last write is older than the start of a completed syncfs of its
+ * filesystem is done without one of its own. So a gateway with hundreds of
+ * endpoints syncs each filesystem at most once per interval, and never on
+ * the loop thread. Until 2026-12-07 a completed syncfs was compared with an
+ * endpoint's first unsynced write, so writes made after it began were
+ * taken as synced and never were, and any filesystem's syncfs counted for
+ * every endpoint (tests/unit/test_mos4_syncfs_last_write.c,
+ * test_mos4_syncfs_filesystems.c). */
 
-static _Atomic uint64_t sync_done_from_ms; /* start of the latest completed syncfs */
-static _Atomic bool sync_running;
+/* A filesystem holding a state directory, kept for the process's life: the
+ * endpoints of every context share it (loop threads, under syncfs_mu), and
+ * a sync job may outlive the endpoint that started it. */
+struct mos4_syncfs {
+    struct mos4_syncfs *next;
+    dev_t dev;
+    bool running;          /* a syncfs of it is on the thread pool */
+    uint64_t done_from_ms; /* the start of its latest completed syncfs */
+};
+static pthread_mutex_t syncfs_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct mos4_syncfs *syncfs_all;
+
+/* fd's filesystem, listed at first sight; NULL (errno set): unknown. */
+static struct mos4_syncfs *syncfs_of(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return NULL;
+    pthread_mutex_lock(&syncfs_mu);
+    struct mos4_syncfs *s = syncfs_all;
+    while (s != NULL && s->dev != st.st_dev)
+        s = s->next;
+    if (s == NULL && (s = calloc(1, sizeof(*s))) != NULL) {
+        s->dev = st.st_dev;
+        s->next = syncfs_all;
+        syncfs_all = s;
+    }
+    pthread_mutex_unlock(&syncfs_mu);
+    return s;
+}
+
+/* A completed syncfs of ep's filesystem began after ep's last write. */
+static bool sync_covers(const struct cg_mos_endpoint *ep)
+{
+    pthread_mutex_lock(&syncfs_mu);
+    bool covers = ep->syncfs->done_from_ms > ep->last_write_ms;
+    pthread_mutex_unlock(&syncfs_mu);
+    return covers;
+}
+
+/* True: fs was not being synced and the caller syncs it now. */
+static bool sync_claim(struct mos4_syncfs *fs)
+{
+    pthread_mutex_lock(&syncfs_mu);
+    bool idle = !fs->running;
+    fs->running = true;
+    pthread_mutex_unlock(&syncfs_mu);
+    return idle;
+}
+
+static void sync_release(struct mos4_syncfs *fs, bool done, uint64_t started_ms)
+{
+    pthread_mutex_lock(&syncfs_mu);
+    if (done)
+        fs->done_from_ms = started_ms;
+    fs->running = false;
+    pthread_mutex_unlock(&syncfs_mu);
+}
 
 struct sync_job {
     uv_work_t w;
+    struct mos4_syncfs *fs;
     int fd;
     uint64_t started_ms;
     int err;
@@ -615,11 +678,8 @@ static void sync_work(uv_work_t *w)
 static void sync_after(uv_work_t *w, int status)
 {
     struct sync_job *j = w->data;
-    (void)status;
-    if (j->err == 0)
-        sync_done_from_ms = j->started_ms;
+    sync_release(j->fs, status == 0 && j->err == 0, j->started_ms);
     close(j->fd);
-    sync_running = false;
     free(j);
 }
 
@@ -628,24 +688,24 @@ static void on_sync(uv_timer_t *t)
     struct cg_mos_endpoint *ep = t->data;
     if (!ep->dirty)
         return;
-    if (sync_done_from_ms > ep->dirty_since_ms) { /* someone's syncfs covered our writes */
+    if (sync_covers(ep)) { /* a syncfs of our filesystem began after our last write */
         ep->dirty = false;
         return;
     }
     uv_timer_start(&ep->sync_timer, on_sync, ep->cfg.fsync_interval_ms, 0); /* check again */
-    bool idle = false;
-    if (!atomic_compare_exchange_strong(&sync_running, &idle, true))
+    if (!sync_claim(ep->syncfs))
         return; /* one is running: the next check may find it covers us */
     struct sync_job *j = calloc(1, sizeof(*j));
     if (j != NULL && (j->fd = dup(ep->state_fd)) >= 0) {
         j->w.data = j;
+        j->fs = ep->syncfs;
         j->started_ms = cg__now_ms();
         if (uv_queue_work(cg_ctx_loop(ep->ctx), &j->w, sync_work, sync_after) == 0)
             return;
         close(j->fd);
     }
     free(j);
-    sync_running = false;
+    sync_release(ep->syncfs, false, 0);
     cg__log(ep->ctx, CG_LOG_ERROR, "mos", "cannot schedule a sync of %s", ep->cfg.state_dir);
 }
 
@@ -654,10 +714,10 @@ void cg__mos4_state_written(struct cg_mos_endpoint *ep, int fd)
     if (ep->cfg.fsync == CG_MOS_FSYNC_ALWAYS && fd >= 0 && fdatasync(fd) != 0)
         cg__log(ep->ctx, CG_LOG_ERROR, "mos", "fdatasync in %s failed: %s", ep->cfg.state_dir,
                 strerror(errno));
+    ep->last_write_ms = cg__now_ms(); /* a syncfs covers it only if it begins later */
     if (ep->dirty)
         return;
     ep->dirty = true;
-    ep->dirty_since_ms = cg__now_ms();
     if (ep->sync_timer_on)
         uv_timer_start(&ep->sync_timer, on_sync, ep->cfg.fsync_interval_ms, 0);
 }
@@ -666,6 +726,13 @@ void cg__mos4_sync_start(struct cg_mos_endpoint *ep)
 {
     if (ep->cfg.fsync != CG_MOS_FSYNC_INTERVAL || ep->state_fd < 0)
         return;
+    ep->syncfs = syncfs_of(ep->state_fd);
+    if (ep->syncfs == NULL) { /* never in practice: every record synced rather than none */
+        cg__log(ep->ctx, CG_LOG_WARN, "mos", "%s: cannot tell its filesystem (%s): fsync = always",
+                ep->cfg.state_dir, strerror(errno));
+        ep->cfg.fsync = CG_MOS_FSYNC_ALWAYS;
+        return;
+    }
     uv_timer_init(cg_ctx_loop(ep->ctx), &ep->sync_timer);
     ep->sync_timer.data = ep;
     ep->sync_timer_on = true;
@@ -684,7 +751,7 @@ void cg__mos4_sync_stop(struct cg_mos_endpoint *ep)
     if (!ep->sync_timer_on)
         return;
     /* what is written reaches the disk before we go */
-    if (ep->dirty && sync_done_from_ms <= ep->dirty_since_ms && syncfs(ep->state_fd) != 0)
+    if (ep->dirty && !sync_covers(ep) && syncfs(ep->state_fd) != 0)
         cg__log(ep->ctx, CG_LOG_ERROR, "mos", "syncing %s failed: %s", ep->cfg.state_dir,
                 strerror(errno));
     ep->dirty = false;

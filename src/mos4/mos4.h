@@ -250,6 +250,8 @@ struct cg_mos_request {
     struct mos4_jmark jmark; /* its journal record (a compaction keeps its place) */
 };
 
+struct mos4_syncfs; /* journal.c: a filesystem holding state directories */
+
 struct cg_mos_endpoint {
     struct cg_ctx *ctx;
     struct cg_mos_endpoint_config cfg;
@@ -266,7 +268,8 @@ struct cg_mos_endpoint {
     struct mos4_peer *removed; /* removed peers waiting for their timers to close */
     uv_timer_t sync_timer;     /* CG_MOS_FSYNC_INTERVAL */
     bool sync_timer_on, dirty;
-    uint64_t dirty_since_ms;   /* the first write not yet synced */
+    uint64_t last_write_ms;    /* the latest write: a syncfs begun later covers it */
+    struct mos4_syncfs *syncfs; /* the state directory's filesystem (journal.c) */
     int state_fd; /* the state directory, for syncfs; -1 if none */
     /* journal numbering and replication (journal.c, cg_mos_endpoint_set_journal_ops) */
     struct cg_mos_journal_ops jops;
