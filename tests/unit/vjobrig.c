@@ -47,18 +47,6 @@ static void on_request(void *user, struct cg_mos_request *req, const struct cg_m
     cg_ctx_stop(r->ctx);
 }
 
-static void add_peer(struct vj_rig *r)
-{
-    struct cg_mos_peer_config *pc = NULL;
-    assert_int_equal(cg_mos_peer_config_new("NCS", &pc), CG_OK);
-    assert_int_equal(cg_mos_peer_config_set_channels(pc, CG_MOS_CH_RO), CG_OK);
-    assert_int_equal(cg_mos_peer_config_set_legacy_dial(pc, "-", 0, 0, 0, CG_MOS_UTF8), CG_OK);
-    r->port = tu_free_port();
-    assert_int_equal(cg_mos_peer_config_set_legacy_listen(pc, "127.0.0.1", 0, r->port, 0), CG_OK);
-    assert_int_equal(cg_mos_endpoint_add_peer(r->ep, pc), CG_OK);
-    cg_mos_peer_config_free(pc);
-}
-
 void vj_start(struct vj_rig *r, size_t async_bytes, const struct cg_mos_handlers *h, void *user,
               int items)
 {
@@ -76,7 +64,7 @@ void vj_start(struct vj_rig *r, size_t async_bytes, const struct cg_mos_handlers
     }
     assert_int_equal(cg_mos_endpoint_new(r->ctx, ec, h, user, &r->ep), CG_OK);
     cg_mos_endpoint_config_free(ec);
-    add_peer(r);
+    r->port = tu_mos2_listen_peer(r->ep, "NCS");
     assert_int_equal(cg_mos_endpoint_start(r->ep), CG_OK);
     r->items = items;
     assert_int_equal(pthread_create(&r->sender, NULL, sender, r), 0);
