@@ -29,7 +29,7 @@
 int tr_pki_make(const char *what);
 /* Removes the directory. */
 int tr_pki_remove(void);
-/* The path of the PKI's file name; eight static buffers used in turn. */
+/* The path of the dev PKI's file called name; eight static buffers used in turn. */
 const char *tr_pki(const char *name);
 
 /* ---- a context and a TLS client ---- */
