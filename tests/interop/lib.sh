@@ -74,6 +74,26 @@ wait_port() { # wait_port PORT [SECONDS]
 # make_pki DIR OCSP_PORT: the dev PKI (root, intermediate, RSA + ECDSA leaves, negatives).
 make_pki() { bash "$SRC/scripts/dev-pki.sh" --dir "$1" --host localhost --ocsp-port "$2" >/dev/null; }
 
+# mos4_device_conf ID PORT STATE-DIR PEER CHANNELS [LINE...]: on stdout, the
+# configuration of a MOS 4.0 device endpoint (mosID ID) on 127.0.0.1:PORT
+# with the ECDSA certificate of the dev PKI in $P, auth = none (no login on a
+# test listener, M-05), no OCSP, its state in STATE-DIR, the LINEs (more
+# [endpoint] options) and one peer, PEER, on CHANNELS.
+mos4_device_conf() {
+  cat <<EOF
+[endpoint]
+role = mos
+id = $1
+listen = 127.0.0.1:$2
+auth = none  # no login on this test listener (M-05)
+cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
+ocsp = no
+state_dir = $3
+EOF
+  if [ $# -gt 5 ]; then printf '%s\n' "${@:6}"; fi
+  printf '[peer %s]\nchannels = %s\n' "$4" "$5"
+}
+
 # start_dev_and_gateway [GATEWAY_EXTRA [LINK_EXTRA]]: the common rig of the
 # gateway tests. A MOS 4.0 device endpoint (mosID DEV; auth = none: no login
 # on a test listener, M-05) on $WSS, and a gateway whose link "ncs" takes a
@@ -87,18 +107,7 @@ start_dev_for_gateway() {
   P=$T/pki
   make_pki "$P" "$(free_port)"
   RO=$(free_port); MOM=$(free_port); WSS=$(free_port)
-  cat >"$T/dev.conf" <<EOF
-[endpoint]
-role = mos
-id = DEV
-listen = 127.0.0.1:$WSS
-auth = none  # no login on this test listener (M-05)
-cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
-ocsp = no
-state_dir = $T/s-dev
-[peer NCS]
-channels = mom,ro
-EOF
+  mos4_device_conf DEV "$WSS" "$T/s-dev" NCS mom,ro >"$T/dev.conf"
   cat >"$T/gw.conf" <<EOF
 [gateway]
 state_dir = $T/s-gw
@@ -151,6 +160,51 @@ EOF
   local i
   for ((i = 0; i < 200; i++)); do grep -q '"listening"' "$T/dev.out" 2>/dev/null && break; sleep 0.05; done
   check "the device listens" grep -q '"listening"' "$T/dev.out"
+}
+
+# start_mos4_device ID PORT [EXTRA...]: a native MOS 4.0 device (castgate mos
+# serve, mos4_device_conf: mosID ID on 127.0.0.1:PORT, state in $T/s-ID) whose
+# one peer, NCS, uses ro. EXTRA goes to mos serve. Logs are appended to
+# $T/ID.{out,err} (a device started again keeps what the first one wrote);
+# sets PID_<ID>. Returns once it listens.
+start_mos4_device() {
+  local id=$1 port=$2; shift 2
+  mos4_device_conf "$id" "$port" "$T/s-$id" NCS ro >"$T/$id.conf"
+  "$CASTGATE" mos serve --config "$T/$id.conf" "$@" >>"$T/$id.out" 2>>"$T/$id.err" &
+  PIDS+=($!); eval "PID_$id=$!"; wait_port "$port"
+}
+
+# failover_link LEGACY-PORT PRIMARY-PORT BUDDY-PORT: the [link fo] section
+# of the failover tests on stdout: a legacy NCS (ncsID NCS) on LEGACY-PORT
+# (ro) shown one device, DEVA, which has a hot standby, DEVB (devices from
+# start_mos4_device on PRIMARY-PORT and BUDDY-PORT); redundancy = failover
+# after 1 s unreachable, failback after 3 s up.
+failover_link() {
+  cat <<EOF
+[link fo]
+legacy = ncs
+ncs_id = NCS
+mos_id = DEVA
+legacy_listen = 127.0.0.1:0,$1
+channels = ro
+url = wss://localhost:$2/mos/Communication
+ca = $P/root-ca.pem
+mos4_buddy = DEVB
+mos4_buddy_url = wss://localhost:$3/mos/Communication
+redundancy = failover
+failover_after_ms = 1000
+failback_after_ms = 3000
+EOF
+}
+
+# start_busy_loops: twice as many busy loops as CPUs (bash, nice 0) until
+# the test ends, to run a test on a machine whose CPUs are kept busy.
+start_busy_loops() {
+  local i
+  for ((i = 0; i < 2 * $(nproc); i++)); do
+    bash -c 'while :; do :; done' &
+    PIDS+=($!)
+  done
 }
 
 start_ocsp() { # start_ocsp PKI_DIR PORT

@@ -14,30 +14,15 @@
 
 start_auth_dev
 
-for ((i = 0; i < 2 * $(nproc); i++)); do
-  bash -c 'while :; do :; done' &
-  PIDS+=($!)
-done
+start_busy_loops
 
-python3 - "$DEV" "$P/root-ca.pem" >"$T/result" 2>&1 <<'PY'
-import base64, socket, ssl, sys
+PYTHONPATH="$SRC/tests/interop" python3 - "$DEV" "$P/root-ca.pem" >"$T/result" 2>&1 <<'PY'
+import ssl, sys
+from authclient import upgrade
 port, ca = int(sys.argv[1]), sys.argv[2]
 ctx = ssl.create_default_context(cafile=ca)
-def upgrade(password):
-    auth = base64.b64encode(b"ncs.castgate.demo:" + password).decode()
-    req = ("GET /mos/Communication?mosID=mos.castgate.demo&ncsID=ncs.castgate.demo&channel=ro HTTP/1.1\r\n"
-           "Host: localhost:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-           "Authorization: Basic %s\r\n\r\n" % (port, auth)).encode()
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
-            with ctx.wrap_socket(s, server_hostname="localhost") as t:
-                t.sendall(req)
-                return t.recv(64).split(b" ")[1].decode()
-    except (OSError, ssl.SSLError, IndexError) as e:
-        return "error:" + type(e).__name__
-print("wrong |", upgrade(b"wrong"))
-print("right |", upgrade(b"correct horse"))
+print("wrong |", upgrade(ctx, port, b"wrong"))
+print("right |", upgrade(ctx, port, b"correct horse"))
 PY
 cat "$T/result" | sed 's/^/    /'
 check "under load a wrong password gets its 401 (not 503)" grep -q '^wrong | 401$' "$T/result"

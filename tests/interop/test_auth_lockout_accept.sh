@@ -10,23 +10,11 @@
 
 start_auth_dev
 
-python3 - "$DEV" "$P/root-ca.pem" >"$T/result" 2>&1 <<'PY'
-import base64, socket, ssl, sys
+PYTHONPATH="$SRC/tests/interop" python3 - "$DEV" "$P/root-ca.pem" >"$T/result" 2>&1 <<'PY'
+import socket, ssl, sys
+from authclient import upgrade
 port, ca = int(sys.argv[1]), sys.argv[2]
 ctx = ssl.create_default_context(cafile=ca)
-def upgrade(src, password):
-    auth = base64.b64encode(b"ncs.castgate.demo:" + password).decode()
-    req = ("GET /mos/Communication?mosID=mos.castgate.demo&ncsID=ncs.castgate.demo&channel=ro HTTP/1.1\r\n"
-           "Host: localhost:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-           "Authorization: Basic %s\r\n\r\n" % (port, auth)).encode()
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=60, source_address=(src, 0)) as s:
-            with ctx.wrap_socket(s, server_hostname="localhost") as t:
-                t.sendall(req)
-                return t.recv(64).split(b" ")[1].decode()
-    except (OSError, ssl.SSLError, IndexError) as e:
-        return "error:" + type(e).__name__
 def hello_answer(src):
     """Bytes the server sends back for a ClientHello on a raw socket."""
     inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -53,10 +41,10 @@ def hello_answer(src):
         return "timeout, %d bytes" % len(got)
     return "%d bytes" % len(got)
 print("before_lockout_hello |", hello_answer("127.0.0.9"))
-print("wrong_passwords |", " ".join(upgrade("127.0.0.9", b"wrong %d" % i) for i in range(5)))
+print("wrong_passwords |", " ".join(upgrade(ctx, port, b"wrong %d" % i, "127.0.0.9") for i in range(5)))
 print("locked_hello |", " ".join(hello_answer("127.0.0.9") for _ in range(20)))
-print("locked_upgrade |", upgrade("127.0.0.9", b"correct horse"))
-print("other_address |", upgrade("127.0.0.10", b"wrong"))
+print("locked_upgrade |", upgrade(ctx, port, b"correct horse", "127.0.0.9"))
+print("other_address |", upgrade(ctx, port, b"wrong", "127.0.0.10"))
 print("other_address_hello |", hello_answer("127.0.0.10"))
 PY
 check "before the lockout a ClientHello gets a ServerHello" grep -q '^before_lockout_hello | [1-9]' "$T/result"

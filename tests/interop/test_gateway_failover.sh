@@ -41,42 +41,15 @@ bad_conf "the primary's ports for the buddy leg" "each leg needs its own ports" 
 bad_conf "buddy keys without a buddy" "without a buddy" < <(head_conf; echo "legacy_buddy_dial = 127.0.0.1:0,1")
 
 # ---- the far side: a device and its hot standby, native MOS 4.0 ----
-device() { # device ID PORT
-  cat >"$T/$1.conf" <<EOF2
-[endpoint]
-role = mos
-id = $1
-listen = 127.0.0.1:$2
-auth = none  # no login on this test listener (M-05)
-cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
-ocsp = no
-state_dir = $T/s-$1
-[peer NCS]
-channels = ro
-EOF2
-  # each answer held 20 ms: the run lasts seconds, so the kill lands in its middle
-  "$CASTGATE" mos serve --config "$T/$1.conf" --hold-ms 20 >>"$T/$1.out" 2>>"$T/$1.err" &
-  PIDS+=($!); eval "PID_$1=$!"; wait_port "$2"
-}
+# each answer held 20 ms: the run lasts seconds, so the kill lands in its middle
+device() { start_mos4_device "$1" "$2" --hold-ms 20; } # device ID PORT
 device DEVA "$WA"
 device DEVB "$WB"
 cat >"$T/gw.conf" <<EOF2
 [gateway]
 state_dir = $T/s-gw
 ack_timeout_ms = 2000
-[link fo]
-legacy = ncs
-ncs_id = NCS
-mos_id = DEVA
-legacy_listen = 127.0.0.1:0,$A
-channels = ro
-url = wss://localhost:$WA/mos/Communication
-ca = $P/root-ca.pem
-mos4_buddy = DEVB
-mos4_buddy_url = wss://localhost:$WB/mos/Communication
-redundancy = failover
-failover_after_ms = 1000
-failback_after_ms = 3000
+$(failover_link "$A" "$WA" "$WB")
 EOF2
 check "--check-config accepts the failover link" "$CASTGATE" run --config "$T/gw.conf" --check-config
 "$CASTGATE" run --config "$T/gw.conf" >"$T/gw.out" 2>"$T/gw.err" &

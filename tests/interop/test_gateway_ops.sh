@@ -60,24 +60,8 @@ legacy_dial = 127.0.0.1:0,$A
 EOF2
 
 # ---- the far side: three native MOS 4.0 devices ----
-device() { # device ID PORT
-  cat >"$T/$1.conf" <<EOF2
-[endpoint]
-role = mos
-id = $1
-listen = 127.0.0.1:$2
-auth = none  # no login on this test listener (M-05)
-cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
-ocsp = no
-state_dir = $T/s-$1
-[peer NCS]
-channels = ro
-EOF2
-  "$CASTGATE" mos serve --config "$T/$1.conf" >"$T/$1.out" 2>"$T/$1.err" &
-  PIDS+=($!); eval "PID_$1=$!"; wait_port "$2"
-}
-device DEV1 "$W1"
-device DEV2 "$W2"
+start_mos4_device DEV1 "$W1"
+start_mos4_device DEV2 "$W2"
 
 link() { # link NAME DEVICE-ID LEGACY-PORT WSS-PORT [heartbeat policy]
   cat <<EOF2
@@ -115,7 +99,7 @@ ncs --port "$B" --mos-id DEV2 --heartbeat --start 501 >"$T/hb-b.out"
 check "heartbeat = pass-or-answer, far side away: the gateway answers it" grep -q '"answer": true' "$T/hb-b.out"
 
 # ---- SIGHUP: link a keeps flowing while b is removed and c added ----
-device DEV3 "$W3"
+start_mos4_device DEV3 "$W3"
 ncs --port "$A" --mos-id DEV1 --count 300 --start 1000 >"$T/a1.out" & APID=$!; PIDS+=($APID)
 for _ in $(seq 500); do [ "$(grep -c '"ack"' "$T/a1.out")" -ge 50 ] && break; sleep 0.01; done
 { echo "[gateway]"; echo "state_dir = $T/s-gw"; echo "ack_timeout_ms = 2000"

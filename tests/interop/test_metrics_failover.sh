@@ -17,24 +17,8 @@ P=$T/pki
 make_pki "$P" "$(free_port)"
 WA=$(free_port); WB=$(free_port); A=$(free_port); GWP=$(free_port); AP=$(free_port)
 
-device() { # device ID PORT
-  cat >"$T/$1.conf" <<EOF2
-[endpoint]
-role = mos
-id = $1
-listen = 127.0.0.1:$2
-auth = none  # no login on this test listener (M-05)
-cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
-ocsp = no
-state_dir = $T/s-$1
-[peer NCS]
-channels = ro
-EOF2
-  "$CASTGATE" mos serve --config "$T/$1.conf" >>"$T/$1.out" 2>>"$T/$1.err" &
-  PIDS+=($!); eval "PID_$1=$!"; wait_port "$2"
-}
-device DEVA "$WA"
-device DEVB "$WB"
+start_mos4_device DEVA "$WA"
+start_mos4_device DEVB "$WB"
 
 (umask 077; echo 'sekret-admin-pw' >"$T/admin.pw")
 "$CASTGATE" passwd "$T/admin.htpasswd" admin <"$T/admin.pw" >/dev/null
@@ -47,19 +31,7 @@ ocsp = no
 state_dir = $T/s-gw
 admin_listen = 127.0.0.1:$AP
 admin_credentials = $T/admin.htpasswd
-[link fo]
-legacy = ncs
-ncs_id = NCS
-mos_id = DEVA
-legacy_listen = 127.0.0.1:0,$A
-channels = ro
-url = wss://localhost:$WA/mos/Communication
-ca = $P/root-ca.pem
-mos4_buddy = DEVB
-mos4_buddy_url = wss://localhost:$WB/mos/Communication
-redundancy = failover
-failover_after_ms = 1000
-failback_after_ms = 3000
+$(failover_link "$A" "$WA" "$WB")
 EOF2
 "$CASTGATE" run --config "$T/gw.conf" >"$T/gw.out" 2>"$T/gw.err" &
 GW=$!; PIDS+=($GW)
@@ -121,7 +93,7 @@ promtool check metrics <"$T/m.txt" >"$T/promtool.out" 2>&1; rc=$?
 check "promtool check metrics: exit 0 and nothing to say (exit $rc)" bash -c "[ $rc = 0 ] && [ ! -s '$T/promtool.out' ]"
 cat "$T/promtool.out"
 
-device DEVA "$WA"
+start_mos4_device DEVA "$WA"
 step "DEVA back for failback_after_ms: the primary is the active leg again" 90 \
   '[ "$(value "${ACT}\"primary\"}")" = 1 ]'
 check "castgate_link_active_leg: the buddy 0" test "$(value "${ACT}\"buddy\"}")" = 0

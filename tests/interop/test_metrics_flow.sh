@@ -24,19 +24,7 @@ W=$(free_port); W2=$(free_port); GWP=$(free_port); AP=$(free_port); RO=$(free_po
 for d in dev mute; do
   port=$W; id=DEV; ncs=NCS
   [ $d = mute ] && port=$W2 && id=DEV2 && ncs=NCS2
-  cat >"$T/$d.conf" <<EOF
-[endpoint]
-role = mos
-id = $id
-listen = 127.0.0.1:$port
-auth = none  # no login on this test listener (M-05)
-cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
-ocsp = no
-state_dir = $T/s-$d
-reused_id = nack
-[peer $ncs]
-channels = ro
-EOF
+  mos4_device_conf "$id" "$port" "$T/s-$d" "$ncs" ro "reused_id = nack" >"$T/$d.conf"
 done
 "$CASTGATE" mos serve --config "$T/dev.conf" >"$T/dev.out" 2>"$T/dev.err" &
 PIDS+=($!)

@@ -1,7 +1,8 @@
 /* A MOS 4.0 endpoint without a network, for the unit tests of the IN and
  * OUT lanes (src/mos4/flow.c, journal.c) and the flow core behind them
  * (test_flow_adapter.c, test_flow_deliver_nomem.c, test_flow_lane_stats.c,
- * test_flow_replay_many.c, test_mos4_inlane.c, test_mos4_journal_writes.c).
+ * test_flow_replay_many.c, test_mos4_inlane.c, test_mos4_journal_writes.c,
+ * test_mos4_journal_writev.c).
  *
  * A test links it with a "// CG_LINK: flowrig.c" line and lists
  * cg__mos4_lane_write in its "// CG_WRAP:" line: what the lanes write is then

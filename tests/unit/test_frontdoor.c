@@ -14,7 +14,8 @@
  * The server runs on the test thread's loop; the clients run in a thread of
  * their own and never call cmocka. The PKI comes from scripts/dev-pki.sh. */
 // CG_WRAP: SSL_do_handshake
-#include "testutil.h"
+// CG_LINK: tlsrig.c
+#include "tlsrig.h"
 #include "core/core.h" /* CG_UNUSED */
 
 #include <arpa/inet.h>
@@ -23,7 +24,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,47 +114,15 @@ static bool held_now(void)
     return h;
 }
 
-/* ---- fixture ---- */
-
-static char g_dir[256];
-static struct cg_ctx *g_ctx;
-static uv_loop_t *g_loop;
-static struct tu_log g_log;
-static SSL_CTX *g_cli;
-
-static const char *pki(const char *name)
-{
-    static char buf[4][512];
-    static int slot;
-    char *out = buf[slot++ & 3];
-    snprintf(out, sizeof(buf[0]), "%s/%s", g_dir, name);
-    return out;
-}
+/* ---- fixture (tlsrig.h: tr_ctx, tr_loop, tr_cli, tr_pki) ---- */
 
 static int group_setup(void **state)
 {
     CG_UNUSED(state);
     g_loop_thread = pthread_self();
-    signal(SIGPIPE, SIG_IGN);
-    snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-frontdoor-XXXXXX");
-    if (mkdtemp(g_dir) == NULL)
+    if (tr_setup("frontdoor") != 0)
         return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "bash '%s' --dir '%s' >/dev/null", tu_src_path("scripts/dev-pki.sh"),
-             g_dir);
-    if (system(cmd) != 0)
-        return -1;
-    g_cli = SSL_CTX_new(TLS_client_method());
-    if (g_cli == NULL || SSL_CTX_load_verify_locations(g_cli, pki("root-ca.pem"), NULL) != 1)
-        return -1;
-    SSL_CTX_set_verify(g_cli, SSL_VERIFY_PEER, NULL);
-    if (cg_ctx_new(&g_ctx) != CG_OK)
-        return -1;
-    g_loop = cg_ctx_loop(g_ctx);
-    if (getenv("CG_TEST_VERBOSE") != NULL)
-        cg_ctx_set_log(g_ctx, cg_log_stderr, NULL, CG_LOG_DEBUG);
-    else
-        cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
+    tr_log_reset();
     return 0;
 }
 
@@ -162,33 +130,7 @@ static int group_teardown(void **state)
 {
     CG_UNUSED(state);
     hold_release(); /* never leave a thread waiting */
-    SSL_CTX_free(g_cli);
-    cg_ctx_free(g_ctx); /* joins the threads; ASan then checks nothing leaked */
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void drain_loop(void)
-{
-    for (int i = 0; i < 4; i++)
-        uv_run(g_loop, UV_RUN_NOWAIT);
-}
-
-static void tick(uv_timer_t *t) { CG_UNUSED(t); }
-
-/* Runs the loop until pred() holds or ms pass; returns pred(). */
-static bool settle(bool (*pred)(void), uint64_t ms)
-{
-    uv_timer_t t;
-    uv_timer_init(g_loop, &t);
-    uv_timer_start(&t, tick, 10, 10);
-    uint64_t end = uv_now(g_loop) + ms;
-    while (!pred() && uv_now(g_loop) < end)
-        uv_run(g_loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&t, NULL);
-    uv_run(g_loop, UV_RUN_NOWAIT);
-    return pred();
+    return tr_teardown();
 }
 
 /* ---- the server: WebSocket echo at /ws, GET /hello ---- */
@@ -210,20 +152,11 @@ static const struct cg_ws_handlers echo_handlers = {.on_message = echo};
 
 static struct cg_server *echo_server_with(bool threads)
 {
-    struct cg_server_config *cfg = NULL;
+    struct cg_server_config *cfg = tr_server_config(true);
     struct cg_server *srv = NULL;
-    assert_int_equal(cg_server_config_new(&cfg), CG_OK);
     if (!threads)
         assert_int_equal(cg_server_config_set_handshake_threads(cfg, false), CG_OK);
-    assert_int_equal(cg_server_config_add_listen(cfg, "127.0.0.1", 0), CG_OK);
-    assert_int_equal(cg_server_config_add_cert(cfg, pki("server-rsa.chain.pem"),
-                                               pki("server-rsa.key")),
-                     CG_OK);
-    assert_int_equal(cg_server_config_add_cert(cfg, pki("server-ecdsa.chain.pem"),
-                                               pki("server-ecdsa.key")),
-                     CG_OK);
-    assert_int_equal(cg_server_config_set_ocsp(cfg, false, NULL), CG_OK);
-    assert_int_equal(cg_server_new(g_ctx, cfg, &srv), CG_OK);
+    assert_int_equal(cg_server_new(tr_ctx, cfg, &srv), CG_OK);
     cg_server_config_free(cfg);
     assert_int_equal(cg_server_add_http_route(srv, "/hello", CG_HTTP_GET, hello, NULL), CG_OK);
     assert_int_equal(cg_server_add_ws_route(srv, "/ws", &echo_handlers, NULL), CG_OK);
@@ -274,7 +207,7 @@ static bool lane_open(struct lane *l, uint16_t port)
                              "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
     l->ssl = NULL;
-    if ((l->fd = tcp_connect(port)) < 0 || (l->ssl = SSL_new(g_cli)) == NULL)
+    if ((l->fd = tcp_connect(port)) < 0 || (l->ssl = SSL_new(tr_cli)) == NULL)
         return false;
     SSL_set_fd(l->ssl, l->fd);
     SSL_set1_host(l->ssl, "localhost");
@@ -341,7 +274,7 @@ static bool raw_flush(struct raw *r)
 static bool raw_hello(struct raw *r, uint16_t port)
 {
     r->ssl = NULL;
-    if ((r->fd = tcp_connect(port)) < 0 || (r->ssl = SSL_new(g_cli)) == NULL)
+    if ((r->fd = tcp_connect(port)) < 0 || (r->ssl = SSL_new(tr_cli)) == NULL)
         return false;
     r->in = BIO_new(BIO_s_mem());
     r->out = BIO_new(BIO_s_mem());
@@ -395,12 +328,11 @@ static void raw_close(struct raw *r)
 
 struct job {
     uint16_t port;
-    uv_async_t done;
-    bool finished;
+    struct tr_client cl;
     bool lane_up, held, lane_during_hold, raw_done;
 };
 
-static void *client_main(void *arg)
+static void client_main(void *arg)
 {
     struct job *j = arg;
     struct lane l = {.fd = -1};
@@ -419,21 +351,6 @@ static void *client_main(void *arg)
     }
     raw_close(&r);
     lane_close(&l);
-    uv_async_send(&j->done);
-    return NULL;
-}
-
-static void on_client_done(uv_async_t *a)
-{
-    struct job *j = a->data;
-    j->finished = true;
-    cg_ctx_stop(g_ctx);
-}
-
-static void on_watchdog(uv_timer_t *t)
-{
-    CG_UNUSED(t);
-    cg_ctx_stop(g_ctx);
 }
 
 static void test_lane_answers_while_a_handshake_is_held(void **state)
@@ -443,21 +360,11 @@ static void test_lane_answers_while_a_handshake_is_held(void **state)
     atomic_store(&g_steps_off_loop, 0);
     struct cg_server *srv = echo_server();
     struct job j = {.port = cg_server_port(srv, 0)};
-    assert_int_equal(uv_async_init(g_loop, &j.done, on_client_done), 0);
-    j.done.data = &j;
-    uv_timer_t dog;
-    uv_timer_init(g_loop, &dog);
-    uv_timer_start(&dog, on_watchdog, 60000, 0);
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, client_main, &j), 0);
-    if (!j.finished)
-        assert_int_equal(cg_ctx_run(g_ctx), CG_OK);
-    pthread_join(th, NULL);
-    uv_close((uv_handle_t *)&dog, NULL);
-    uv_close((uv_handle_t *)&j.done, NULL);
+    tr_client_start(&j.cl, client_main, &j);
+    tr_client_finish(&j.cl, 60000);
     cg_server_free(srv);
-    drain_loop();
-    assert_true(j.finished);
+    tr_drain();
+    assert_true(j.cl.finished);
     assert_true(j.lane_up);
     assert_true(j.held);
     if (!j.lane_during_hold)
@@ -495,18 +402,18 @@ static void test_server_freed_while_a_handshake_is_held(void **state)
     hold_arm();
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, raw_main, &rj), 0);
-    bool held = settle(held_now, CLIENT_WAIT_S * 1000);
+    bool held = tr_settle(held_now, CLIENT_WAIT_S * 1000);
     bool timed_out;
     pthread_mutex_lock(&g_mu);
     timed_out = g_timed_out;
     pthread_mutex_unlock(&g_mu);
     cg_server_free(srv); /* the step still holds its connection and the TLS context */
-    drain_loop();
+    tr_drain();
     hold_release();
     pthread_join(th, NULL); /* the server closed the raw connection */
     raw_close(&rj.r);
     for (int i = 0; i < 50; i++) { /* the step's end frees what it held */
-        uv_run(g_loop, UV_RUN_NOWAIT);
+        uv_run(tr_loop, UV_RUN_NOWAIT);
         usleep(10000);
     }
     assert_true(rj.sent);
@@ -544,12 +451,12 @@ static void test_handshake_threads_off(void **state)
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, plain_main, &pj), 0);
     for (int i = 0; i < 3 * CLIENT_WAIT_S * 100 && !atomic_load(&pj.finished); i++) {
-        uv_run(g_loop, UV_RUN_NOWAIT); /* the client's handshake and GET /hello */
+        uv_run(tr_loop, UV_RUN_NOWAIT); /* the client's handshake and GET /hello */
         usleep(10000);
     }
     pthread_join(th, NULL);
     cg_server_free(srv);
-    drain_loop();
+    tr_drain();
     assert_true(pj.done);
     assert_true(atomic_load(&g_steps_on_loop) >= 2);
     assert_int_equal(atomic_load(&g_steps_off_loop), 0);

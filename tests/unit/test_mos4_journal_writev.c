@@ -5,8 +5,8 @@
  * cg__writev_all), and what is on disk is the whole record. System calls on
  * the journal's descriptor are counted through the linker's --wrap. */
 // CG_WRAP: cg__mos4_lane_write write writev
-#include "testutil.h"
-#include "mos4/mos4.h"
+// CG_LINK: flowrig.c
+#include "flowrig.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -61,87 +61,25 @@ ssize_t __wrap_writev(int fd, const struct iovec *iov, int cnt)
     return __real_writev(fd, cut, n);
 }
 
-/* ---- the lane sends (answers): caught, not kept ---- */
+/* ---- the endpoint (flowrig.h: "dev" with one IN lane from NCS "ncs1" on
+ * mom, what it sends caught), the journal option on: each request recorded
+ * as it arrives; the journal's system calls counted from here on ---- */
 
-enum cg_err __wrap_cg__mos4_lane_write(struct mos4_lane *l, const char *xml, size_t len);
-enum cg_err __wrap_cg__mos4_lane_write(struct mos4_lane *l, const char *xml, size_t len)
+static void fix_init(struct fr_ep *f, const char *dir)
 {
-    (void)l, (void)xml, (void)len;
-    return CG_OK;
-}
-
-/* ---- an endpoint (device "dev") with one IN lane from NCS "ncs1" on mom,
- * the journal option on: each request recorded as it arrives ---- */
-
-struct fix {
-    struct cg_ctx *ctx;
-    struct tu_log log;
-    struct cg_mos_endpoint ep;
-    struct mos4_peer peer;
-    struct mos4_lane *lane;
-    unsigned delivered;
-};
-
-static void on_request(void *user, struct cg_mos_request *req, const struct cg_mos_message *m)
-{
-    (void)m;
-    struct fix *f = user;
-    f->delivered++;
-    assert_int_equal(cg_mos_reply_ack(req, true, "applied"), CG_OK);
-}
-
-static void fix_init(struct fix *f, const char *dir)
-{
-    memset(f, 0, sizeof(*f));
-    assert_int_equal(cg_ctx_new(&f->ctx), CG_OK);
-    cg_ctx_set_log(f->ctx, tu_log_fn, &f->log, CG_LOG_WARN);
-    f->ep.ctx = f->ctx;
-    f->ep.cfg.role = CG_MOS_ROLE_MOS;
-    snprintf(f->ep.cfg.id, sizeof(f->ep.cfg.id), "dev");
-    f->ep.cfg.state_dir = (char *)dir;
-    f->ep.cfg.journal = true;
-    f->ep.cfg.redeliver = true;
-    f->ep.cfg.fsync = CG_MOS_FSYNC_NEVER;
-    f->ep.state_fd = -1;
-    f->ep.h.on_request = on_request;
-    f->ep.user = f;
-    f->peer.ep = &f->ep;
-    snprintf(f->peer.id, sizeof(f->peer.id), "ncs1");
-    f->lane = &f->peer.lanes[0][CG_MOS_IN];
-    f->lane->peer = &f->peer;
-    f->lane->ch = 0;
-    f->lane->dir = CG_MOS_IN;
-    f->lane->jfd = -1;
-    f->lane->up = true;
-    cg__mos4_journal_open(f->lane);
+    fr_mom_init(f);
+    fr_state(f, dir, true);
     assert_true(f->lane->jfd >= 0);
     g_lane = f->lane;
     jwrite = jwritev = jshort = 0;
 }
 
-static void fix_free(struct fix *f)
+static void fix_free(struct fr_ep *f)
 {
     g_lane = NULL;
     g_cap = 0;
     g_eintr = false;
-    cg__mos4_journal_close(f->lane);
-    f->peer.removed = true;
-    f->ep.cfg.journal = false;
-    cg__mos4_flow_free(f->lane);
-    cg_ctx_free(f->ctx);
-}
-
-static void mkdir_tmp(char *dir, size_t sz)
-{
-    snprintf(dir, sz, "/tmp/cg-test-jwritev-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-}
-
-static void rm_tmp(const char *dir)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    fr_free(f);
 }
 
 /* An roCreate with messageID id and a slug of `pad` bytes ('a'+id%26);
@@ -199,8 +137,8 @@ static void test_large_record_one_writev(void **state)
 {
     (void)state;
     char dir[64];
-    mkdir_tmp(dir, sizeof(dir));
-    struct fix f;
+    fr_mkdtemp(dir, sizeof(dir), "jwritev");
+    struct fr_ep f;
     fix_init(&f, dir);
     char *last = NULL;
     size_t n = 0;
@@ -211,14 +149,14 @@ static void test_large_record_one_writev(void **state)
     }
     print_message("10 records of %zu bytes and their answers: write(2) %u, writev(2) %u\n", n,
                   jwrite, jwritev);
-    assert_int_equal(f.delivered, 10);
+    assert_int_equal(f.app.delivered, 10);
     if (jwrite + jwritev != 20 || jwritev != 10)
         fail_msg("10 large records and 10 small ones: %u write(2) and %u writev(2) calls, "
                  "want 10 and 10", jwrite, jwritev);
     expect_on_disk(dir, "10", last, n);
     free(last);
     fix_free(&f);
-    rm_tmp(dir);
+    fr_rmdir(dir);
 }
 
 /* writev interrupted once, then cut to 3000 bytes a call (ending inside the
@@ -230,8 +168,8 @@ static void test_large_record_short_writes_looped(void **state)
     const size_t caps[] = {1, 100, 3000, 20100};
     for (size_t c = 0; c < CG_ARRAY_LEN(caps); c++) {
         char dir[64];
-        mkdir_tmp(dir, sizeof(dir));
-        struct fix f;
+        fr_mkdtemp(dir, sizeof(dir), "jwritev");
+        struct fr_ep f;
         fix_init(&f, dir);
         size_t n = 0;
         char *xml = big_request(7, caps[c] == 1 ? 9000 : 20000, &n);
@@ -239,7 +177,7 @@ static void test_large_record_short_writes_looped(void **state)
         g_eintr = true;
         cg__mos4_on_message(f.lane, false, (const uint8_t *)xml, n);
         g_cap = 0;
-        assert_int_equal(f.delivered, 1);
+        assert_int_equal(f.app.delivered, 1);
         assert_false(tu_log_has(&f.log, "cannot record"));
         if (jshort == 0)
             fail_msg("cap %zu: no writev(2) was cut short (%u write, %u writev)", caps[c],
@@ -247,7 +185,7 @@ static void test_large_record_short_writes_looped(void **state)
         expect_on_disk(dir, "7", xml, n);
         free(xml);
         fix_free(&f);
-        rm_tmp(dir);
+        fr_rmdir(dir);
     }
 }
 

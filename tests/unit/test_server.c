@@ -9,7 +9,8 @@
  *
  * The PKI comes from scripts/dev-pki.sh, run once into a temp dir. */
 // CG_WRAP: SSL_new BIO_new SSL_write wslay_event_context_server_init
-#include "testutil.h"
+// CG_LINK: tlsrig.c
+#include "tlsrig.h"
 #include "core/core.h" /* CG_ARRAY_LEN, CG_UNUSED */
 
 #include <arpa/inet.h>
@@ -17,7 +18,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,114 +83,35 @@ int __wrap_wslay_event_context_server_init(wslay_event_context_ptr *ctx,
     return __real_wslay_event_context_server_init(ctx, cb, user);
 }
 
-/* ---- fixture ---- */
-
-static char g_dir[256];
-static struct cg_ctx *g_ctx;
-static uv_loop_t *g_loop;
-static struct tu_log g_log;
-static SSL_CTX *g_cli; /* the test client's context: trusts the dev root only */
-
-static const char *pki(const char *name)
-{
-    static char buf[8][512];
-    static int slot;
-    char *out = buf[slot++ & 7];
-    snprintf(out, sizeof(buf[0]), "%s/%s", g_dir, name);
-    return out;
-}
+/* ---- fixture (tlsrig.h: tr_ctx, tr_loop, tr_cli, tr_log, tr_pki) ---- */
 
 static int group_setup(void **state)
 {
     (void)state;
     g_loop_thread = pthread_self();
-    signal(SIGPIPE, SIG_IGN); /* a peer that went away is an error, not a signal */
-    snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-server-XXXXXX");
-    if (mkdtemp(g_dir) == NULL)
-        return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "bash '%s' --dir '%s' >/dev/null", tu_src_path("scripts/dev-pki.sh"),
-             g_dir);
-    if (system(cmd) != 0)
-        return -1;
-    g_cli = SSL_CTX_new(TLS_client_method());
-    if (g_cli == NULL || SSL_CTX_load_verify_locations(g_cli, pki("root-ca.pem"), NULL) != 1)
-        return -1;
-    SSL_CTX_set_verify(g_cli, SSL_VERIFY_PEER, NULL);
-    if (cg_ctx_new(&g_ctx) != CG_OK)
-        return -1;
-    g_loop = cg_ctx_loop(g_ctx);
-    return 0;
+    return tr_setup("server");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    SSL_CTX_free(g_cli);
-    cg_ctx_free(g_ctx);
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tr_teardown();
 }
 
 static int test_setup(void **state)
 {
     (void)state;
-    memset(&g_log, 0, sizeof(g_log));
-    if (getenv("CG_TEST_VERBOSE") != NULL)
-        cg_ctx_set_log(g_ctx, cg_log_stderr, NULL, CG_LOG_DEBUG);
-    else
-        cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
+    tr_log_reset();
     fail_ssl_new = fail_bio_new_at = fail_ssl_write = fail_wslay_init = 0;
     ERR_clear_error();
     return 0;
-}
-
-/* Runs the loop without blocking until libuv has released closed handles. */
-static void drain_loop(void)
-{
-    for (int i = 0; i < 4; i++)
-        uv_run(g_loop, UV_RUN_NOWAIT);
-}
-
-static void tick(uv_timer_t *t) { CG_UNUSED(t); }
-
-/* Runs the loop until pred() holds or ms pass; returns pred(). */
-static bool settle(bool (*pred)(void), uint64_t ms)
-{
-    uv_timer_t t;
-    uv_timer_init(g_loop, &t);
-    uv_timer_start(&t, tick, 10, 10);
-    uint64_t end = uv_now(g_loop) + ms;
-    while (!pred() && uv_now(g_loop) < end)
-        uv_run(g_loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&t, NULL);
-    uv_run(g_loop, UV_RUN_NOWAIT);
-    return pred();
-}
-
-/* A configuration every exchange test starts from: 127.0.0.1, any port, the
- * RSA and ECDSA leaves, no OCSP fetches. */
-static struct cg_server_config *base_config(void)
-{
-    struct cg_server_config *cfg = NULL;
-    assert_int_equal(cg_server_config_new(&cfg), CG_OK);
-    assert_int_equal(cg_server_config_add_listen(cfg, "127.0.0.1", 0), CG_OK);
-    assert_int_equal(cg_server_config_add_cert(cfg, pki("server-rsa.chain.pem"),
-                                               pki("server-rsa.key")),
-                     CG_OK);
-    assert_int_equal(cg_server_config_add_cert(cfg, pki("server-ecdsa.chain.pem"),
-                                               pki("server-ecdsa.key")),
-                     CG_OK);
-    assert_int_equal(cg_server_config_set_ocsp(cfg, false, NULL), CG_OK);
-    return cfg;
 }
 
 /* cg_server_new from cfg (freed here); returns the result, *out the server. */
 static enum cg_err try_new(struct cg_server_config *cfg, struct cg_server **out)
 {
     *out = NULL;
-    enum cg_err rc = cg_server_new(g_ctx, cfg, out);
+    enum cg_err rc = cg_server_new(tr_ctx, cfg, out);
     cg_server_config_free(cfg);
     return rc;
 }
@@ -198,7 +119,7 @@ static enum cg_err try_new(struct cg_server_config *cfg, struct cg_server **out)
 static void free_server(struct cg_server *srv)
 {
     cg_server_free(srv);
-    drain_loop();
+    tr_drain();
 }
 
 /* ---- configuration ---- */
@@ -309,38 +230,38 @@ static void test_new_needs_cert_and_listener(void **state)
     struct cg_server *srv = NULL;
     assert_int_equal(try_new(config_with(NULL, NULL, true), &srv), CG_ECONFIG);
     assert_null(srv);
-    assert_int_equal(try_new(config_with(pki("server-rsa.chain.pem"), pki("server-rsa.key"), false),
+    assert_int_equal(try_new(config_with(tr_pki("server-rsa.chain.pem"), tr_pki("server-rsa.key"), false),
                              &srv),
                      CG_ECONFIG);
     assert_null(srv);
     assert_int_equal(cg_server_new(NULL, NULL, &srv), CG_EINVAL);
-    drain_loop();
+    tr_drain();
 }
 
 static void test_new_missing_file_named_in_log(void **state)
 {
     (void)state;
     struct cg_server *srv = NULL;
-    const char *chain = pki("no-such-chain.pem");
-    assert_int_equal(try_new(config_with(chain, pki("server-rsa.key"), true), &srv), CG_EFILE);
-    assert_true(tu_log_has(&g_log, "no-such-chain.pem"));
-    const char *key = pki("no-such.key");
-    assert_int_equal(try_new(config_with(pki("server-rsa.chain.pem"), key, true), &srv), CG_EFILE);
-    assert_true(tu_log_has(&g_log, "no-such.key"));
-    drain_loop();
+    const char *chain = tr_pki("no-such-chain.pem");
+    assert_int_equal(try_new(config_with(chain, tr_pki("server-rsa.key"), true), &srv), CG_EFILE);
+    assert_true(tu_log_has(&tr_log, "no-such-chain.pem"));
+    const char *key = tr_pki("no-such.key");
+    assert_int_equal(try_new(config_with(tr_pki("server-rsa.chain.pem"), key, true), &srv), CG_EFILE);
+    assert_true(tu_log_has(&tr_log, "no-such.key"));
+    tr_drain();
 }
 
 static void test_new_world_readable_key_refused(void **state)
 {
     (void)state; /* BCP B-13: keys stored securely */
     char cmd[1200];
-    const char *key = pki("readable.key");
-    snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 0644 '%s'", pki("server-rsa.key"), key, key);
+    const char *key = tr_pki("readable.key");
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 0644 '%s'", tr_pki("server-rsa.key"), key, key);
     assert_int_equal(system(cmd), 0);
     struct cg_server *srv = NULL;
-    assert_int_equal(try_new(config_with(pki("server-rsa.chain.pem"), key, true), &srv), CG_EPERM);
-    assert_true(tu_log_has(&g_log, "readable.key"));
-    drain_loop();
+    assert_int_equal(try_new(config_with(tr_pki("server-rsa.chain.pem"), key, true), &srv), CG_EPERM);
+    assert_true(tu_log_has(&tr_log, "readable.key"));
+    tr_drain();
 }
 
 /* A listening socket on a free loopback port; returns the fd. */
@@ -361,7 +282,7 @@ static void test_new_port_in_use(void **state)
     (void)state;
     uint16_t port = 0;
     int fd = occupy_port(&port);
-    struct cg_server_config *cfg = base_config();
+    struct cg_server_config *cfg = tr_server_config(true);
     assert_int_equal(cg_server_config_add_listen(cfg, "127.0.0.1", port), CG_OK);
     struct cg_server *srv = NULL;
     enum cg_err rc = try_new(cfg, &srv);
@@ -370,8 +291,8 @@ static void test_new_port_in_use(void **state)
         free_server(srv);
     assert_int_equal(rc, CG_ENET);
     assert_null(srv);
-    assert_true(tu_log_has(&g_log, "cannot bind 127.0.0.1"));
-    drain_loop();
+    assert_true(tu_log_has(&tr_log, "cannot bind 127.0.0.1"));
+    tr_drain();
 }
 
 /* ---- routes, start, ports ---- */
@@ -388,7 +309,7 @@ static void test_routes_start_and_port(void **state)
 {
     (void)state;
     struct cg_server *srv = NULL;
-    assert_int_equal(try_new(base_config(), &srv), CG_OK);
+    assert_int_equal(try_new(tr_server_config(true), &srv), CG_OK);
     assert_int_equal(cg_server_add_http_route(srv, "/a", CG_HTTP_GET, noop_handler, NULL), CG_OK);
     assert_int_equal(cg_server_add_http_route(srv, "/a", CG_HTTP_POST, noop_handler, NULL),
                      CG_EEXIST);
@@ -438,7 +359,7 @@ static bool tc_open(struct tc *t, uint16_t port)
     setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     if (t->fd < 0 || connect(t->fd, (struct sockaddr *)&a, sizeof(a)) != 0)
         goto fail;
-    t->ssl = SSL_new(g_cli);
+    t->ssl = SSL_new(tr_cli);
     if (t->ssl == NULL)
         goto fail;
     SSL_set_fd(t->ssl, t->fd);
@@ -553,8 +474,7 @@ static const char upgrade_req[] = "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrad
 struct job {
     uint16_t port;
     void (*script)(struct job *);
-    uv_async_t done;
-    bool finished; /* set on the loop thread when done fires */
+    struct tr_client cl;
     /* HTTP: requests, each on its own connection, read until EOF */
     const char *req[4];
     size_t nreq;
@@ -632,55 +552,30 @@ static void script_ws_wait_close(struct job *j)
     tc_close(&t, false);
 }
 
-static void *client_main(void *arg)
+static void client_main(void *arg)
 {
     struct job *j = arg;
     j->script(j);
-    uv_async_send(&j->done);
-    return NULL;
 }
 
-static void on_client_done(uv_async_t *a)
-{
-    struct job *j = a->data;
-    j->finished = true;
-    cg_ctx_stop(g_ctx);
-}
-
-static void on_watchdog(uv_timer_t *t)
-{
-    CG_UNUSED(t);
-    cg_ctx_stop(g_ctx);
-}
-
-static pthread_t client_start(struct job *j, struct cg_server *srv, void (*script)(struct job *))
+static void client_start(struct job *j, struct cg_server *srv, void (*script)(struct job *))
 {
     j->port = cg_server_port(srv, 0);
     j->script = script;
-    assert_int_equal(uv_async_init(g_loop, &j->done, on_client_done), 0);
-    j->done.data = j;
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, client_main, j), 0);
-    return th;
+    tr_client_start(&j->cl, client_main, j);
 }
 
 /* Runs the loop until the client thread says it is done (or 20 s). */
-static void client_finish(struct job *j, pthread_t th)
+static void client_finish(struct job *j)
 {
-    uv_timer_t dog;
-    uv_timer_init(g_loop, &dog);
-    uv_timer_start(&dog, on_watchdog, 20000, 0);
-    if (!j->finished) /* it may have finished while the test ran the loop */
-        assert_int_equal(cg_ctx_run(g_ctx), CG_OK);
-    pthread_join(th, NULL);
-    uv_close((uv_handle_t *)&dog, NULL);
-    uv_close((uv_handle_t *)&j->done, NULL);
-    drain_loop();
+    tr_client_finish(&j->cl, 20000);
+    tr_drain();
 }
 
 static void run_client(struct job *j, struct cg_server *srv, void (*script)(struct job *))
 {
-    client_finish(j, client_start(j, srv, script));
+    client_start(j, srv, script);
+    client_finish(j);
 }
 
 /* ---- handlers ---- */
@@ -744,7 +639,7 @@ static struct cg_server *echo_server(struct cg_server_config *cfg)
 {
     memset(&seen, 0, sizeof(seen));
     struct cg_server *srv = NULL;
-    assert_int_equal(try_new(cfg != NULL ? cfg : base_config(), &srv), CG_OK);
+    assert_int_equal(try_new(cfg != NULL ? cfg : tr_server_config(true), &srv), CG_OK);
     assert_int_equal(cg_server_add_http_route(srv, "/hello", CG_HTTP_GET | CG_HTTP_HEAD,
                                               hello_handler, NULL),
                      CG_OK);
@@ -786,9 +681,9 @@ static void test_https_get_served_with_hsts(void **state)
     assert_non_null(strstr(j.resp[1], "\r\nAllow: GET, HEAD\r\n"));
     assert_non_null(strstr(j.resp[1], "\r\nStrict-Transport-Security: max-age=31536000\r\n"));
     assert_true(strncmp(j.resp[2], "HTTP/1.1 404 Not Found\r\n", 24) == 0);
-    assert_true(tu_log_has(&g_log, "rejected 405: POST /hello")); /* B-24 */
+    assert_true(tu_log_has(&tr_log, "rejected 405: POST /hello")); /* B-24 */
     g_srv_for_pred = srv;
-    assert_true(settle(no_connections, 5000));
+    assert_true(tr_settle(no_connections, 5000));
     free_server(srv);
 }
 
@@ -809,7 +704,7 @@ static void test_ws_echo_and_close_1000(void **state)
     assert_true(j.got_close);
     assert_int_equal(j.close_code, 1000);
     assert_true(j.eof_after);
-    assert_true(settle(one_close, 5000));
+    assert_true(tr_settle(one_close, 5000));
     assert_int_equal(seen.opens, 1);
     assert_int_equal(seen.messages, 1);
     assert_int_equal(seen.closes, 1);
@@ -826,7 +721,7 @@ static void test_ws_dropped_tcp_reports_1006(void **state)
     struct job j = {0};
     run_client(&j, srv, script_ws_drop);
     assert_true(j.echoed);
-    assert_true(settle(one_close, 5000));
+    assert_true(tr_settle(one_close, 5000));
     assert_int_equal(seen.opens, 1);
     assert_int_equal(seen.closes, 1);
     assert_int_equal(seen.code, 1006);
@@ -838,7 +733,7 @@ static void test_ws_dropped_tcp_reports_1006(void **state)
 static void test_ws_send_over_max_message_is_too_big(void **state)
 {
     (void)state;
-    struct cg_server_config *cfg = base_config();
+    struct cg_server_config *cfg = tr_server_config(true);
     assert_int_equal(cg_server_config_set_limit(cfg, CG_LIMIT_MAX_WS_MESSAGE, 1024), CG_OK);
     struct cg_server *srv = echo_server(cfg);
     seen.probe_too_big = true;
@@ -856,13 +751,13 @@ static void test_server_free_closes_ws_with_1001(void **state)
     (void)state;
     struct cg_server *srv = echo_server(NULL);
     struct job j = {0};
-    pthread_t th = client_start(&j, srv, script_ws_wait_close);
-    assert_true(settle(one_message, 10000)); /* open, and the echo sent */
+    client_start(&j, srv, script_ws_wait_close);
+    assert_true(tr_settle(one_message, 10000)); /* open, and the echo sent */
     assert_int_equal(cg_server_connections(srv), 1);
     cg_server_free(srv); /* with the WebSocket open */
     assert_int_equal(seen.closes, 1);
     assert_int_equal(seen.code, 1001);
-    client_finish(&j, th);
+    client_finish(&j);
     assert_true(j.echoed);
     assert_true(j.got_close);
     assert_int_equal(j.close_code, 1001);
@@ -888,7 +783,7 @@ static void test_ssl_new_failure_closes_connection(void **state)
     assert_false(j.tls_ok[0]);
     assert_second_request_served(&j);
     g_srv_for_pred = srv;
-    assert_true(settle(no_connections, 5000));
+    assert_true(tr_settle(no_connections, 5000));
     free_server(srv);
 }
 
@@ -917,10 +812,10 @@ static void test_ssl_write_failure_during_response(void **state)
     assert_int_equal(fail_ssl_write, 0);
     assert_true(j.tls_ok[0]);
     assert_string_equal(j.resp[0], ""); /* closed without a response */
-    assert_true(tu_log_has(&g_log, "response failed"));
+    assert_true(tu_log_has(&tr_log, "response failed"));
     assert_second_request_served(&j);
     g_srv_for_pred = srv;
-    assert_true(settle(no_connections, 5000));
+    assert_true(tr_settle(no_connections, 5000));
     free_server(srv);
 }
 
@@ -936,7 +831,7 @@ static void test_wslay_init_failure_on_upgrade(void **state)
     assert_int_equal(seen.opens, 0);
     assert_int_equal(seen.closes, 0);
     g_srv_for_pred = srv;
-    assert_true(settle(no_connections, 5000));
+    assert_true(tr_settle(no_connections, 5000));
     /* The next upgrade works. */
     struct job k = {0};
     run_client(&k, srv, script_ws_close_1000);

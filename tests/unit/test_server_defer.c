@@ -6,7 +6,8 @@
  * goes away before the answer, and the header time limit, are handled with no
  * use after free (ASan); misuse is refused. No timing assertions: the loop
  * decides when to answer from what it has seen. */
-#include "testutil.h"
+// CG_LINK: tlsrig.c
+#include "tlsrig.h"
 #include "core/core.h"
 
 #include <arpa/inet.h>
@@ -14,7 +15,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,52 +23,21 @@
 #include <unistd.h>
 #include <uv.h>
 
-static char g_dir[256];
-static struct cg_ctx *g_ctx;
-static uv_loop_t *g_loop;
-static struct tu_log g_log;
-static SSL_CTX *g_cli;
-
-static const char *pki(const char *name)
-{
-    static char buf[4][512];
-    static int slot;
-    char *out = buf[slot++ & 3];
-    snprintf(out, sizeof(buf[0]), "%s/%s", g_dir, name);
-    return out;
-}
+/* ---- fixture (tlsrig.h: tr_ctx, tr_loop, tr_cli, tr_log, tr_pki) ---- */
 
 static int group_setup(void **state)
 {
     (void)state;
-    signal(SIGPIPE, SIG_IGN);
-    snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-defer-XXXXXX");
-    if (mkdtemp(g_dir) == NULL)
+    if (tr_setup("defer") != 0)
         return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "bash '%s' --dir '%s' >/dev/null", tu_src_path("scripts/dev-pki.sh"),
-             g_dir);
-    if (system(cmd) != 0)
-        return -1;
-    g_cli = SSL_CTX_new(TLS_client_method());
-    if (g_cli == NULL || SSL_CTX_load_verify_locations(g_cli, pki("root-ca.pem"), NULL) != 1)
-        return -1;
-    SSL_CTX_set_verify(g_cli, SSL_VERIFY_PEER, NULL);
-    if (cg_ctx_new(&g_ctx) != CG_OK)
-        return -1;
-    g_loop = cg_ctx_loop(g_ctx);
-    cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
+    tr_log_reset();
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    SSL_CTX_free(g_cli);
-    cg_ctx_free(g_ctx);
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tr_teardown();
 }
 
 /* ---- the server side: what the handlers saw, and the waiting upgrade ---- */
@@ -129,18 +98,12 @@ static void hello(void *user, const struct cg_http_request *req, struct cg_http_
 static struct cg_server *start_server(uint64_t header_ms)
 {
     memset(&s, 0, sizeof(s));
-    memset(&g_log, 0, sizeof(g_log));
-    struct cg_server_config *cfg = NULL;
-    assert_int_equal(cg_server_config_new(&cfg), CG_OK);
-    assert_int_equal(cg_server_config_add_listen(cfg, "127.0.0.1", 0), CG_OK);
-    assert_int_equal(cg_server_config_add_cert(cfg, pki("server-ecdsa.chain.pem"),
-                                               pki("server-ecdsa.key")),
-                     CG_OK);
-    assert_int_equal(cg_server_config_set_ocsp(cfg, false, NULL), CG_OK);
+    memset(&tr_log, 0, sizeof(tr_log));
+    struct cg_server_config *cfg = tr_server_config(false);
     if (header_ms != 0)
         assert_int_equal(cg_server_config_set_limit(cfg, CG_LIMIT_HEADER_MS, header_ms), CG_OK);
     struct cg_server *srv = NULL;
-    assert_int_equal(cg_server_new(g_ctx, cfg, &srv), CG_OK);
+    assert_int_equal(cg_server_new(tr_ctx, cfg, &srv), CG_OK);
     cg_server_config_free(cfg);
     assert_int_equal(cg_server_add_ws_route(srv, "/ws", &handlers, NULL), CG_OK);
     assert_int_equal(cg_server_add_http_route(srv, "/hello", CG_HTTP_GET, hello, NULL), CG_OK);
@@ -151,25 +114,11 @@ static struct cg_server *start_server(uint64_t header_ms)
 static void free_server(struct cg_server *srv)
 {
     cg_server_free(srv);
-    for (int i = 0; i < 4; i++)
-        uv_run(g_loop, UV_RUN_NOWAIT);
+    tr_drain();
 }
-
-static void tick(uv_timer_t *t) { (void)t; }
 
 /* Runs the loop until pred() holds (20 s at most: a hung test, not a timing check). */
-static bool run_until(bool (*pred)(void))
-{
-    uv_timer_t t;
-    uv_timer_init(g_loop, &t);
-    uv_timer_start(&t, tick, 10, 10);
-    uint64_t end = uv_now(g_loop) + 20000;
-    while (!pred() && uv_now(g_loop) < end)
-        uv_run(g_loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&t, NULL);
-    uv_run(g_loop, UV_RUN_NOWAIT);
-    return pred();
-}
+static bool run_until(bool (*pred)(void)) { return tr_settle(pred, 20000); }
 
 /* ---- the client thread ---- */
 
@@ -188,7 +137,7 @@ static bool tc_open(struct tc *t, uint16_t port)
     setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     if (t->fd < 0 || connect(t->fd, (struct sockaddr *)&a, sizeof(a)) != 0)
         return false;
-    t->ssl = SSL_new(g_cli);
+    t->ssl = SSL_new(tr_cli);
     SSL_set_fd(t->ssl, t->fd);
     SSL_set_tlsext_host_name(t->ssl, "localhost");
     return SSL_connect(t->ssl) == 1;
@@ -348,7 +297,7 @@ static void test_deferred_refusal_carries_late_headers(void **state)
     assert_non_null(strstr(j.head, "\r\nX-Early: added in on_upgrade\r\n"));
     assert_non_null(strstr(j.head, "\r\nConnection: close\r\n"));
     assert_int_equal(s.opens, 0);
-    assert_true(tu_log_has(&g_log, "rejected 401: GET /ws: decided later"));
+    assert_true(tu_log_has(&tr_log, "rejected 401: GET /ws: decided later"));
     g_srv = srv;
     assert_true(run_until(no_connections));
     free_server(srv);
@@ -383,7 +332,7 @@ static void test_header_time_limit_answers_503(void **state)
     pthread_join(th, NULL);
     assert_true(strncmp(j.head, "HTTP/1.1 503 Service Unavailable\r\n", 34) == 0);
     assert_non_null(strstr(j.head, "\r\nRetry-After: 1\r\n"));
-    assert_true(tu_log_has(&g_log, "the upgrade was not decided in time"));
+    assert_true(tu_log_has(&tr_log, "the upgrade was not decided in time"));
     assert_null(cg_upgrade_request(s.up));
     cg_upgrade_finish(s.up, 101, NULL);
     s.up = NULL;

@@ -156,14 +156,7 @@ static void start_mos(struct side *s)
     struct cg_mos_handlers h = {.on_request = on_request};
     assert_int_equal(cg_mos_endpoint_new(s->ctx, ec, &h, s, &s->ep), CG_OK);
     cg_mos_endpoint_config_free(ec);
-    struct cg_mos_peer_config *pc = NULL;
-    assert_int_equal(cg_mos_peer_config_new(peer, &pc), CG_OK);
-    assert_int_equal(cg_mos_peer_config_set_channels(pc, CG_MOS_CH_RO), CG_OK);
-    assert_int_equal(cg_mos_peer_config_set_legacy_dial(pc, "-", 0, 0, 0, CG_MOS_UTF8), CG_OK);
-    s->mos_port = tu_free_port();
-    assert_int_equal(cg_mos_peer_config_set_legacy_listen(pc, "127.0.0.1", 0, s->mos_port, 0), CG_OK);
-    assert_int_equal(cg_mos_endpoint_add_peer(s->ep, pc), CG_OK);
-    cg_mos_peer_config_free(pc);
+    s->mos_port = tu_mos2_listen_peer(s->ep, peer);
     assert_int_equal(cg_mos_endpoint_start(s->ep), CG_OK);
 }
 

@@ -78,6 +78,19 @@ uint16_t tu_free_port(void)
     return ntohs(a.sin_port);
 }
 
+uint16_t tu_mos2_listen_peer(struct cg_mos_endpoint *ep, const char *peer_id)
+{
+    struct cg_mos_peer_config *pc = NULL;
+    assert_int_equal(cg_mos_peer_config_new(peer_id, &pc), CG_OK);
+    assert_int_equal(cg_mos_peer_config_set_channels(pc, CG_MOS_CH_RO), CG_OK);
+    assert_int_equal(cg_mos_peer_config_set_legacy_dial(pc, "-", 0, 0, 0, CG_MOS_UTF8), CG_OK);
+    uint16_t port = tu_free_port();
+    assert_int_equal(cg_mos_peer_config_set_legacy_listen(pc, "127.0.0.1", 0, port, 0), CG_OK);
+    assert_int_equal(cg_mos_endpoint_add_peer(ep, pc), CG_OK);
+    cg_mos_peer_config_free(pc);
+    return port;
+}
+
 void tu_send_big_roreq(uint16_t port, int items)
 {
     int fd = -1;

@@ -34,6 +34,10 @@ uint8_t *tu_read(const char *path, size_t *len);
 /* A free TCP port on 127.0.0.1 (bound, read, closed). */
 uint16_t tu_free_port(void);
 
+/* Adds to ep the peer peer_id on ro whose MOS 2.x side (M-21) listens on a
+ * free port of 127.0.0.1 and never dials; returns the port. */
+uint16_t tu_mos2_listen_peer(struct cg_mos_endpoint *ep, const char *peer_id);
+
 /* On a thread of its own: connects to 127.0.0.1:port (retrying for 5 s),
  * writes one well-formed MOS 2.x roReq whose mosPayload holds items
  * <i>x</i> elements (UTF-8), then reads until the endpoint closes. */
