@@ -55,8 +55,33 @@ finish() {
   [ "$FAILED" -eq 0 ]
 }
 
+# free_port: a port no one listens on, BELOW the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range): a port the kernel handed out for bind(0)
+# could be taken again, before the test's server bound it, as the local port
+# of some other test's outgoing connection (seen: a Sofie NCS in
+# test_gateway_hotstandby.sh failed with EADDRINUSE on :::60511 under
+# ctest -j). Random, checked free on 127.0.0.1 and on ::.
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+  python3 - <<'PYFP'
+import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+top = max(min(lo, 65536) - 1, 12000)
+for _ in range(500):
+    p = random.randint(10000, top)
+    try:
+        for fam, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::")):
+            s = socket.socket(fam)
+            if fam == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind((addr, p))
+            s.close()
+    except OSError:
+        continue
+    print(p)
+    break
+else:
+    raise SystemExit("free_port: no free port found")
+PYFP
 }
 
 wait_port() { # wait_port PORT [SECONDS]
