@@ -745,7 +745,7 @@ static int check_pair_values(struct reader *r, const struct gwconf *g, const str
                     "own", p->listen);
     if (p->peer[0] && !pair_url_ok(p->peer))
         return fail(r, "[pair] peer must be a wss:// URL without user information (B-30; our "
-                    "login goes in user and password_file)", p->peer);
+                    "login goes in user and password_file)", NULL); /* it may hold a password */
     return check_pair_trust(r, p);
 }
 

@@ -242,6 +242,15 @@ static void test_refusals(void **state)
         {"node = 1\nlisten = 127.0.0.1:8444\n", "[pair]", "[pair] node 1 needs credentials"},
     };
     char lines[1024];
+    /* a password in the url is never printed back */
+    struct gwconf *c = calloc(1, sizeof(*c));
+    char err[1024];
+    char *leak = compose(GATEWAY, "node = 0\npeer = wss://u:secret@h:1/x\nuser = u\npassword_file = /p\n", "");
+    assert_int_not_equal(load(leak, c, err, sizeof(err)), 0);
+    assert_null(strstr(err, "secret"));
+    gwconf_free(c);
+    free(c);
+    free(leak);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         /* a case about a [pair] rule that gives no node gets node 0's keys, so
          * that only its own rule fails (the first case is about node itself) */
