@@ -95,7 +95,7 @@ static void lost(struct cg_pairlink *pl, struct pl_conn *c, enum cg_err why)
     pl->conn = NULL;
     c->pl = NULL;
     if (why != pl->last_close) {
-        cg__log(pl->ctx, c->open ? CG_LOG_WARN : CG_LOG_INFO, "pair",
+        cg__log(pl->ctx, CG_LOG_WARN, "pair",
                 "the connection to node %d %s: %s", 1 - pl->cfg.node,
                 c->open ? "closed" : "could not be opened", cg_strerror(why));
         pl->last_close = why;

@@ -403,7 +403,7 @@ static void test_wrong_password_never_connects(void **state)
     struct cg_wss_stats hs;
     assert_int_equal(cg_ws_client_handshake_stats(r->cli, &hs), CG_OK);
     assert_int_equal(hs.result[CG_WSS_OK], 0);
-    assert_true(hs.result[CG_WSS_HTTP_401] + hs.result[CG_WSS_HTTP_429] >= 2); /* it did dial */
+    assert_true(hs.result[CG_WSS_HTTP_401] >= 1); /* it did dial, and was refused */
     rig_free(r);
     free(r);
 }
