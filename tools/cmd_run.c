@@ -22,6 +22,7 @@
 #include "notify.h"
 #include "mos_build.h"
 #include "mos_config.h"
+#include "pair_build.h"
 #include "tool_util.h"
 
 #include <castgate/castgate.h>
@@ -716,6 +717,8 @@ static int start(struct gw *gw)
         return 1;
     }
     mosconf_warn_open("run", g);
+    if (pairb_check(gw->ctx, &gw->conf) != CG_OK) /* printed why */
+        return 1;
     warn_pair(&gw->conf);
     struct cg_relay_handlers h = {.configure_endpoint = configure_endpoint, .on_event = on_event};
     if (cg_relay_new(gw->ctx, gw->srv, &h, gw, &gw->relay) != CG_OK)
