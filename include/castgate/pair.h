@@ -139,6 +139,8 @@ struct cg_pairlink_state {
     uint64_t last_number;  /* active: the last given; standby: the last stored */
     uint64_t sent, received; /* messages over the connection, since start */
 };
+/* Copies it into *out: CG_OK, or CG_EINVAL (NULL). Loop thread; may be
+ * called from the handler. */
 CG_API enum cg_err cg_pairlink_get_state(const struct cg_pairlink *pl,
                                          struct cg_pairlink_state *out);
 
