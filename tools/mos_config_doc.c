@@ -42,7 +42,8 @@ void gwconf_help(FILE *f)
     for (size_t i = 0; i < mos_opt_nrows; i++)
         if (opt_in(&mos_opt_rows[i], true, "link"))
             help_row(f, &mos_opt_rows[i]);
-    fprintf(f, "  [pair]   (optional, at most one: node 0 or 1 of a gateway pair; not acted on yet)\n");
+    fprintf(f, "  [pair]   (optional, at most one: node 0 or 1 of a gateway pair; not acted "
+               "on yet)\n");
     for (size_t i = 0; i < mos_opt_nrows; i++)
         if (opt_in(&mos_opt_rows[i], true, "pair"))
             help_row(f, &mos_opt_rows[i]);

@@ -16,7 +16,8 @@
 #include <uv.h>
 
 #define DEFAULT_PATH "/castgate/pair"
-#define DEFAULT_MAX_RECORD (((size_t)16 << 20) - CG_PAIR_WIRE_HEAD) /* + head: CG_LIMIT_MAX_WS_MESSAGE */
+/* with its head, a message fits the engine's default CG_LIMIT_MAX_WS_MESSAGE */
+#define DEFAULT_MAX_RECORD (((size_t)16 << 20) - CG_PAIR_WIRE_HEAD)
 #define REDIAL_MIN_MS 100
 
 struct pl_conn {             /* one connection; freed at its on_close */
@@ -204,7 +205,8 @@ static void on_message(void *route_user, struct cg_ws *ws, bool binary, const ui
     struct cg_pair_msg m;
     const uint8_t *payload = NULL;
     size_t plen = 0;
-    if (!binary || cg__pair_msg_decode(data, len, pl->cfg.max_record, &m, &payload, &plen) != CG_OK) {
+    if (!binary ||
+        cg__pair_msg_decode(data, len, pl->cfg.max_record, &m, &payload, &plen) != CG_OK) {
         cg__log(pl->ctx, CG_LOG_WARN, "pair", "%s: a message that is not a pair message: closing",
                 cg_ws_peer(ws));
         drop(pl, binary ? 1002 : 1003, "not a pair message");
