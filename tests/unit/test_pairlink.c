@@ -40,6 +40,7 @@ struct node {
     uint64_t jlen;                 /* the last number held */
     uint64_t epoch_disk, regime;
     unsigned became, stood_down, resets, resyncs, halted, notes;
+    uint64_t fail_store_at; /* a STORE of this number fails (0: none) */
     bool connected;
 };
 
@@ -93,6 +94,8 @@ static enum cg_err on_event(void *user, const struct cg_pairlink_event *ev)
         n->connected = ev->up;
         break;
     case CG_PAIRLINK_EV_STORE:
+        if (ev->number == n->fail_store_at)
+            return CG_EIO; /* the disk refused it */
         keep(n, ev->number, ev->rec, ev->len);
         break;
     case CG_PAIRLINK_EV_RESET:
@@ -375,6 +378,57 @@ static void test_late_standby_resyncs(void **state)
     free(r);
 }
 
+/* A standby that cannot store a record halts before acknowledging it: the
+ * records after it are never acknowledged, so no gated record from there on
+ * is released (strict), and the link stays down. */
+static void drive_store_fails(uv_timer_t *timer)
+{
+    struct rig *r = timer->data;
+    struct test *t = &r->t;
+    if (t->phase > 0) { /* halted: give a wrong release time to show */
+        if (++t->phase > 50)
+            cg_ctx_stop(t->ctx);
+        return;
+    }
+    int a = t->made > 0 ? (t->n[0].became > t->n[0].stood_down ? 0 : 1) : active_node(r);
+    if (a < 0)
+        return;
+    make_records(r, a, 10);
+    if (t->n[1 - a].halted > 0 && t->made == t->want)
+        t->phase = 1;
+}
+
+static void test_store_failure_halts_before_the_ack(void **state)
+{
+    (void)state;
+    struct rig *r = calloc(1, sizeof(*r));
+    assert_non_null(r);
+    rig_new(r, "pair-secret");
+    r->t.want = 10;
+    r->t.n[0].fail_store_at = r->t.n[1].fail_store_at = 5; /* whichever is the standby */
+    node_start(r, 1, true);
+    node_start(r, 0, true);
+    rig_run(r, drive_store_fails);
+    struct test *t = &r->t;
+    int a = t->n[0].became > t->n[0].stood_down ? 0 : 1;
+    struct node *sb = &t->n[1 - a];
+    fprintf(stderr, "standby node %d halted %u, holds %llu; %llu of %llu gated released\n",
+            1 - a, sb->halted, (unsigned long long)sb->jlen, (unsigned long long)t->released,
+            (unsigned long long)t->gated_made);
+    assert_int_equal(t->made, t->want);
+    assert_int_equal(sb->halted, 1);
+    assert_int_equal(sb->jlen, 4);
+    assert_int_equal(t->released, 2); /* records 2 and 4; 6, 8 and 10 wait for an ACK never sent */
+    assert_int_equal(t->early_releases, 0);
+    struct cg_pairlink_state s;
+    assert_int_equal(cg_pairlink_get_state(sb->pl, &s), CG_OK);
+    assert_true(s.halted && !s.connected);
+    uint8_t rec[1] = {0};
+    assert_int_equal(cg_pairlink_record(sb->pl, 1, rec, 1, false, NULL), CG_ESTATE);
+    rig_free(r);
+    free(r);
+}
+
 /* A wrong password: node 1 refuses every upgrade (401, then 429 once the
  * address is locked out); no message crosses; each node stays on its own. */
 static void drive_wait(uv_timer_t *timer)
@@ -475,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_config_refused),
         cmocka_unit_test(test_records_reach_the_standby),
         cmocka_unit_test(test_late_standby_resyncs),
+        cmocka_unit_test(test_store_failure_halts_before_the_ack),
         cmocka_unit_test(test_wrong_password_never_connects),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
