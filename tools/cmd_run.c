@@ -22,6 +22,7 @@
 #include "notify.h"
 #include "mos_build.h"
 #include "mos_config.h"
+#include "pair_build.h"
 #include "tool_util.h"
 
 #include <castgate/castgate.h>
@@ -549,6 +550,20 @@ static void warn_fixed(const struct gwconf *old, const struct gwconf *now)
     if (what[0] != '\0')
         fprintf(stderr, "castgate run: reload: [gateway] %s changed: that takes a restart; the "
                 "running value stays\n", what);
+    gwconf_pair_changes(old, now, what, sizeof(what));
+    if (what[0] != '\0' || old->pair.present != now->pair.present)
+        fprintf(stderr, "castgate run: reload: [pair]%s%s changed: that takes a restart\n",
+                what[0] ? " " : "", what);
+}
+
+/* [pair] is read and checked (issue 18, docs/redundancy.md) but this
+ * version runs no pair: say so rather than let a site believe it has one. */
+static void warn_pair(const struct gwconf *c)
+{
+    if (c->pair.present)
+        fprintf(stderr, "castgate run: WARNING: [pair] (node %d) is checked but not acted on by "
+                "this version: this machine runs alone, with no standby and no replication\n",
+                c->pair.node);
 }
 
 static void reload(struct gw *gw)
@@ -702,6 +717,9 @@ static int start(struct gw *gw)
         return 1;
     }
     mosconf_warn_open("run", g);
+    if (pairb_check(gw->ctx, &gw->conf) != CG_OK) /* printed why */
+        return 1;
+    warn_pair(&gw->conf);
     struct cg_relay_handlers h = {.configure_endpoint = configure_endpoint, .on_event = on_event};
     if (cg_relay_new(gw->ctx, gw->srv, &h, gw, &gw->relay) != CG_OK)
         return 1;
@@ -762,7 +780,10 @@ int cmd_run(int argc, char **argv)
     uv_unref((uv_handle_t *)&gw->out_flush); /* never what keeps the loop running */
     rc = start(gw);
     if (rc == 0 && gw->check_only) {
-        printf("castgate run: %s is valid: %d link(s)\n", gw->path, gw->conf.nlinks);
+        printf("castgate run: %s is valid: %d link(s)", gw->path, gw->conf.nlinks);
+        if (gw->conf.pair.present)
+            printf(", pair node %d", gw->conf.pair.node);
+        printf("\n");
     } else if (rc == 0) {
         uv_signal_t *sigs[] = {&gw->sigint, &gw->sigterm, &gw->sighup};
         int nums[] = {SIGINT, SIGTERM, SIGHUP};

@@ -20,6 +20,7 @@
 #define P(f) offsetof(struct mosconf_peer, f), sizeof(((struct mosconf_peer *)0)->f)
 #define G(f) offsetof(struct gwconf, f), sizeof(((struct gwconf *)0)->f)
 #define L(f) offsetof(struct gwlink, f), sizeof(((struct gwlink *)0)->f)
+#define PR(f) offsetof(struct gwpair, f), sizeof(((struct gwpair *)0)->f)
 
 /* One constructor per type, as redis's createBoolConfig and friends. */
 #define TEXT(sect, name, field, def, flags, help)                                                  \
@@ -57,6 +58,7 @@ static const char *const removed_names[] = {"pass", "reject", "translate", "tran
 static const char *const heartbeat_names[] = {"pass", "pass-or-answer", "answer",
                                               NULL}; /* cg_relay_heartbeat */
 static const char *const redundancy_names[] = {"carry", "failover", NULL}; /* cg_relay_redundancy */
+static const char *const node_names[] = {"0", "1", NULL};                    /* gwpair.node */
 
 #define R OPT_RESTART
 const struct opt_row mos_opt_rows[] = {
@@ -174,6 +176,36 @@ const struct opt_row mos_opt_rows[] = {
            "failover: the active server unreachable this long (the other up): switch"),
     NUMBER("link", "failback_after_ms", L(failback_after_ms), 0, 86400000, 30000, 0,
            "failover: the primary back this long: switch back (0: never, the operator decides)"),
+    /* [pair] (issue 18, docs/redundancy.md): read and checked; not acted on yet */
+    CHOICE("pair", "node", PR(node), node_names, -1, R,
+           "0 or 1: which machine of the pair this is (node 0 dials node 1; the file may be the "
+           "same on both machines but for this line)"),
+    TEXT("pair", "listen", PR(listen), NULL, R,
+         "node 1: ADDR:PORT where node 0 connects (this machine's own address, not the virtual "
+         "one)"),
+    TEXT("pair", "path", PR(path), "/castgate/pair", R,
+         "node 1: the path of the replication connection"),
+    PATH("pair", "credentials", PR(credentials), R,
+         "node 1: htpasswd file node 0 logs in with (M-05; castgate passwd)"),
+    TEXT("pair", "peer", PR(peer), NULL, R,
+         "node 0: node 1's replication endpoint, wss://HOST:PORT/castgate/pair"),
+    PATH("pair", "ca", PR(ca), R, "node 0: trusted root(s) for node 1's certificate (B-14)"),
+    PATH("pair", "ca_dir", PR(ca_dir), R, "node 0: hashed directory of trusted roots"),
+    TEXT("pair", "pin", PR(pin), NULL, R, "node 0: SHA-256 of node 1's certificate (M-06)"),
+    TEXT("pair", "cert_name", PR(cert_name), NULL, R,
+         "node 0: the name node 1's certificate must carry instead of the peer url's host"),
+    TEXT("pair", "user", PR(user), NULL, R, "node 0: our user name at node 1 (M-05)"),
+    PATH("pair", "password_file", PR(password_file), R,
+         "node 0: file holding our password at node 1"),
+    NUMBER("pair", "heartbeat_ms", PR(heartbeat_ms), 10, 60000, 200, R,
+           "a heartbeat each way this often"),
+    NUMBER("pair", "takeover_after_ms", PR(takeover_after_ms), 30, 600000, 1000, R,
+           "the standby takes over when the active was silent this long (more than 2 x "
+           "heartbeat_ms)"),
+    FLAG("pair", "strict", PR(strict), 0, R,
+         "without a standby, hold answers until one is back (no: answer at once, degraded)"),
+    PATH("pair", "active_file", PR(active_file), R,
+         "a file that exists while this machine is active (for keepalived's track script)"),
 };
 #undef R
 const size_t mos_opt_nrows = sizeof(mos_opt_rows) / sizeof(mos_opt_rows[0]);
@@ -235,7 +267,9 @@ bool opt_in(const struct opt_row *r, bool gateway_file, const char *sect)
     if (strcmp(sect, "gateway") == 0)
         return !strcmp(r->section, "gateway") ||
                (!strcmp(r->section, "endpoint") && !(r->flags & OPT_NOT_GW));
-    return !strcmp(r->section, "link") || !strcmp(r->section, "peer");
+    if (strcmp(sect, "link") == 0)
+        return !strcmp(r->section, "link") || !strcmp(r->section, "peer");
+    return strcmp(r->section, sect) == 0; /* "pair" */
 }
 
 /* ---- reading ---- */
@@ -258,6 +292,7 @@ struct reader {
     struct mosconf_peer *peer; /* NULL: [endpoint] or [gateway] */
     struct gwconf *gw;         /* a gateway file */
     struct gwlink *link;       /* in [link NAME] */
+    bool in_pair;              /* in [pair] */
     struct cg_mos_endpoint_config *check; /* the library checks each value on it */
 };
 
@@ -376,9 +411,10 @@ static const struct opt_row *find_row(const char *sect, const char *key)
 /* Remembers where listen and auth were set, for check_auth's errors. */
 static int note_line(struct reader *r, const char *key, int rc)
 {
-    if (rc == 0 && r->link == NULL && r->peer == NULL && !strcmp(key, "listen"))
+    bool top = rc == 0 && r->link == NULL && r->peer == NULL && !r->in_pair;
+    if (top && !strcmp(key, "listen"))
         r->c->listen_line = r->line;
-    if (rc == 0 && r->link == NULL && r->peer == NULL && !strcmp(key, "auth"))
+    if (top && !strcmp(key, "auth"))
         r->c->auth_line = r->line;
     return rc;
 }
@@ -386,7 +422,10 @@ static int note_line(struct reader *r, const char *key, int rc)
 static int set_option(struct reader *r, const char *key, char *v)
 {
     const struct opt_row *row;
-    if (r->link != NULL) { /* [link]: its own options, then the [peer] ones */
+    if (r->in_pair) {
+        if ((row = find_row("pair", key)) != NULL)
+            return put(r, row, (char *)&r->gw->pair, v);
+    } else if (r->link != NULL) { /* [link]: its own options, then the [peer] ones */
         if ((row = find_row("link", key)) != NULL)
             return put(r, row, (char *)r->link, v);
         if ((row = find_row("peer", key)) != NULL)
@@ -416,14 +455,28 @@ static void defaults(const char *sect, char *base)
     }
 }
 
+/* [pair]: at most one (a machine is one node of one pair). */
+static int pair_section(struct reader *r)
+{
+    struct gwpair *p = &r->gw->pair;
+    if (p->present)
+        return fail(r, "a second [pair] section (a machine is one node of one pair)", NULL);
+    p->present = 1;
+    p->line = r->line;
+    r->in_pair = true;
+    return 0;
+}
+
 static int gw_section(struct reader *r, char *s)
 {
-    if (strcmp(s, "gateway") == 0) {
-        r->link = NULL;
+    r->link = NULL;
+    r->in_pair = false;
+    if (strcmp(s, "gateway") == 0)
         return 0;
-    }
+    if (strcmp(s, "pair") == 0)
+        return pair_section(r);
     if (strncmp(s, "link", 4) != 0 || !isspace((unsigned char)s[4]))
-        return fail(r, "unknown section (gateway or link NAME)", s);
+        return fail(r, "unknown section (gateway, link NAME or pair)", s);
     struct gwconf *g = r->gw;
     if (g->nlinks >= GWCONF_MAX_LINKS)
         return fail(r, "too many links", NULL);
@@ -636,12 +689,111 @@ static int check_links(struct reader *r, const struct gwconf *g)
     return 0;
 }
 
+/* ---- [pair] (issue 18, docs/redundancy.md "The gateway pair") ---- */
+
+/* "ADDR:PORT" with a port of 1..65535 (the other node must know it). */
+static bool addr_port_ok(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || colon == s || !isdigit((unsigned char)colon[1]))
+        return false;
+    char *end;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    return *end == '\0' && errno == 0 && port >= 1 && port <= 65535;
+}
+
+/* wss only (B-30), credentials never in the URL (M-05): user and password_file. */
+static bool pair_url_ok(const char *u)
+{
+    if (strncmp(u, "wss://", 6) != 0 || u[6] == '\0' || u[6] == '/')
+        return false;
+    size_t auth = strcspn(u + 6, "/?#");
+    return memchr(u + 6, '@', auth) == NULL;
+}
+
+/* The trust keys as the library will take them (the pin's form, the name's). */
+static int check_pair_trust(struct reader *r, const struct gwpair *p)
+{
+    struct cg_ws_client_config *cc = NULL;
+    if (cg_ws_client_config_new(&cc) != CG_OK)
+        return fail(r, "out of memory", NULL);
+    bool pin = !p->pin[0] || cg_ws_client_config_set_pin(cc, p->pin) == CG_OK;
+    bool name = !p->cert_name[0] || cg_ws_client_config_set_cert_name(cc, p->cert_name) == CG_OK;
+    cg_ws_client_config_free(cc);
+    if (!pin)
+        return fail(r, "[pair] pin must be 64 hex digits (colons allowed): the SHA-256 of node 1's "
+                    "certificate", p->pin);
+    if (!name)
+        return fail(r, "[pair] cert_name must be a DNS name (no wildcard) or an IP address",
+                    p->cert_name);
+    return 0;
+}
+
+/* The values given, whichever node this is (one file may serve both). */
+static int check_pair_values(struct reader *r, const struct gwconf *g, const struct gwpair *p)
+{
+    if (p->takeover_after_ms <= 2 * p->heartbeat_ms)
+        return fail(r, "[pair] takeover_after_ms must be more than 2 x heartbeat_ms (a late "
+                    "heartbeat is not a dead peer)", NULL);
+    if (p->path[0] != '/')
+        return fail(r, "[pair] path must start with /", p->path);
+    if (p->listen[0] && !addr_port_ok(p->listen))
+        return fail(r, "[pair] listen must be ADDR:PORT (port 1..65535)", p->listen);
+    if (p->listen[0] && (!strcmp(p->listen, g->g.listen) || !strcmp(p->listen, g->admin_listen)))
+        return fail(r, "[pair] listen is another listener's address: give the pair a port of its "
+                    "own", p->listen);
+    if (p->peer[0] && !pair_url_ok(p->peer))
+        return fail(r, "[pair] peer must be a wss:// URL without user information (B-30; our "
+                    "login goes in user and password_file)", NULL); /* it may hold a password */
+    return check_pair_trust(r, p);
+}
+
+/* What this node needs: node 0 dials, node 1 accepts. */
+static int check_pair_node(struct reader *r, const struct gwconf *g, const struct gwpair *p)
+{
+    if (p->node == 0) {
+        if (!p->peer[0])
+            return fail(r, "[pair] node 0 dials node 1: it needs peer = "
+                        "wss://HOST:PORT/castgate/pair", NULL);
+        if (!p->user[0] || !p->password_file[0])
+            return fail(r, "[pair] node 0 needs user and password_file (node 1 asks for "
+                        "credentials, M-05)", NULL);
+        return 0;
+    }
+    if (!p->listen[0])
+        return fail(r, "[pair] node 1 accepts node 0's connection: it needs listen = ADDR:PORT "
+                    "(this machine's own address)", NULL);
+    if (!p->credentials[0])
+        return fail(r, "[pair] node 1 needs credentials = FILE (htpasswd, made by castgate "
+                    "passwd): node 0 logs in (M-05)", NULL);
+    if (g->g.ncerts == 0)
+        return fail(r, "[pair] node 1's listener needs a [gateway] cert (TLS only, B-20)", NULL);
+    return 0;
+}
+
+static int check_pair(struct reader *r, const struct gwconf *g)
+{
+    const struct gwpair *p = &g->pair;
+    if (!p->present)
+        return 0;
+    r->line = p->line;
+    if (p->node < 0)
+        return fail(r, "[pair] needs node = 0 or 1 (0 on one machine, 1 on the other)", NULL);
+    if (!g->journal)
+        return fail(r, "[pair] needs journal = yes in [gateway]: the journal is what the pair "
+                    "replicates", NULL);
+    int rc = check_pair_values(r, g, p);
+    return rc != 0 ? rc : check_pair_node(r, g, p);
+}
+
 int gwconf_load(const char *path, struct gwconf *c)
 {
     memset(c, 0, sizeof(*c));
     struct reader r = {.path = path, .c = &c->g, .gw = c};
     int rc = begin(&r, &c->g);
     defaults("gateway", (char *)c);
+    defaults("pair", (char *)&c->pair);
     if (rc == 0)
         rc = read_file(&r);
     cg_mos_endpoint_config_free(r.check);
@@ -655,6 +807,8 @@ int gwconf_load(const char *path, struct gwconf *c)
         rc = check_link(&r, c, &c->links[i]);
     if (rc == 0)
         rc = check_links(&r, c);
+    if (rc == 0)
+        rc = check_pair(&r, c);
     return rc;
 }
 
@@ -677,20 +831,42 @@ static bool differs(const struct opt_row *row, const char *a, const char *b)
     return row->type != OPT_CERT && memcmp(a + row->off, b + row->off, row->size) != 0;
 }
 
-void gwconf_fixed_changes(const struct gwconf *old, const struct gwconf *now, char *out,
-                          size_t size)
+/* Where a row's field is in a gateway file's configuration. */
+static const char *row_base(const struct opt_row *row, const struct gwconf *c)
+{
+    if (strcmp(row->section, "gateway") == 0)
+        return (const char *)c;
+    if (strcmp(row->section, "pair") == 0)
+        return (const char *)&c->pair;
+    return (const char *)&c->g;
+}
+
+/* The restart rows of section sect ("gateway": with the endpoint-wide ones)
+ * that differ between old and now, as "a, b". */
+static void fixed_changes(const char *sect, const struct gwconf *old, const struct gwconf *now,
+                          char *out, size_t size)
 {
     size_t len = 0;
     out[0] = '\0';
     for (size_t i = 0; i < mos_opt_nrows; i++) {
         const struct opt_row *row = &mos_opt_rows[i];
-        if (!(row->flags & OPT_RESTART) || !opt_in(row, true, "gateway"))
+        if (!(row->flags & OPT_RESTART) || !opt_in(row, true, sect))
             continue;
-        bool gw = strcmp(row->section, "gateway") == 0;
-        if (!differs(row, gw ? (const char *)old : (const char *)&old->g,
-                     gw ? (const char *)now : (const char *)&now->g) || len >= size)
+        if (!differs(row, row_base(row, old), row_base(row, now)) || len >= size)
             continue;
         int w = snprintf(out + len, size - len, "%s%s", len ? ", " : "", row->name);
         len += w > 0 ? (size_t)w : 0;
     }
+}
+
+void gwconf_fixed_changes(const struct gwconf *old, const struct gwconf *now, char *out,
+                          size_t size)
+{
+    fixed_changes("gateway", old, now, out, size);
+}
+
+void gwconf_pair_changes(const struct gwconf *old, const struct gwconf *now, char *out,
+                         size_t size)
+{
+    fixed_changes("pair", old, now, out, size);
 }

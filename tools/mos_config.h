@@ -47,8 +47,8 @@ struct mosconf {
 };
 
 /* castgate run --config: [gateway] (the endpoint options that apply to the
- * whole gateway, and the journal) and one [link NAME] per legacy peer paired
- * with its MOS 4.0 peer. */
+ * whole gateway, and the journal), one [link NAME] per legacy peer paired
+ * with its MOS 4.0 peer, and at most one [pair]. */
 #define GWCONF_MAX_LINKS 2048
 
 struct gwlink {
@@ -70,6 +70,26 @@ struct gwlink {
     int line;               /* of the section header */
 };
 
+/* [pair] (issue 18, docs/redundancy.md "The gateway pair"): this machine
+ * as one node of an active/standby pair. One file may serve both machines
+ * but for node: node 0 dials node 1 (peer, its trust, user, password_file),
+ * node 1 accepts (listen, path, credentials, the [gateway] certificates);
+ * each uses its own keys and ignores the other's. Read and checked; the
+ * gateway does not act on it yet (phase 2). */
+struct gwpair {
+    int present;                  /* the file has a [pair] section */
+    int node;                     /* 0 or 1; -1: not given */
+    char listen[80], path[256];   /* node 1: where node 0 connects */
+    char credentials[1024];       /* node 1: htpasswd file node 0 logs in with (M-05) */
+    char peer[1024];              /* node 0: wss://HOST:PORT/PATH of node 1 */
+    char ca[1024], ca_dir[1024], pin[100], cert_name[256]; /* node 0: node 1's certificate */
+    char user[256], password_file[1024];                   /* node 0: our login at node 1 */
+    long heartbeat_ms, takeover_after_ms;
+    int strict;                   /* without a standby: hold answers (yes) or go on (no) */
+    char active_file[1024];       /* exists while this machine is active (keepalived) */
+    int line;                     /* of the section header */
+};
+
 struct gwconf {
     struct mosconf g; /* [gateway]: listen, cert, credentials, state_dir, timing, limits */
     int journal;
@@ -78,6 +98,7 @@ struct gwconf {
     char admin_listen[80], admin_credentials[1024]; /* tools/admin.c: /metrics */
     struct gwlink *links;
     int nlinks;
+    struct gwpair pair; /* [pair]; .present 0: a gateway on its own */
 };
 
 /* Reads a gateway file (defaults first) and checks it as a whole (IDs,
@@ -101,6 +122,10 @@ enum cg_err mosconf_apply(const struct mosconf *c, struct cg_mos_endpoint_config
  * restart rows) that differ between old and now, as "a, b"; "" for none. */
 void gwconf_fixed_changes(const struct gwconf *old, const struct gwconf *now, char *out,
                           size_t size);
+/* The same for [pair] (every [pair] option takes a restart): the names of
+ * those that differ, as "a, b"; "" for none. */
+void gwconf_pair_changes(const struct gwconf *old, const struct gwconf *now, char *out,
+                         size_t size);
 /* docs/options.md: the options as Markdown tables, from the table. */
 void mosconf_markdown(FILE *f);
 /* castgate.conf(5) in roff, generated from the same table (castgate config

@@ -42,6 +42,11 @@ void gwconf_help(FILE *f)
     for (size_t i = 0; i < mos_opt_nrows; i++)
         if (opt_in(&mos_opt_rows[i], true, "link"))
             help_row(f, &mos_opt_rows[i]);
+    fprintf(f, "  [pair]   (optional, at most one: node 0 or 1 of a gateway pair; not acted "
+               "on yet)\n");
+    for (size_t i = 0; i < mos_opt_nrows; i++)
+        if (opt_in(&mos_opt_rows[i], true, "pair"))
+            help_row(f, &mos_opt_rows[i]);
 }
 
 void mosconf_help(FILE *f)
@@ -50,8 +55,8 @@ void mosconf_help(FILE *f)
     const char *sect = "";
     for (size_t i = 0; i < mos_opt_nrows; i++) {
         const struct opt_row *r = &mos_opt_rows[i];
-        if (!strcmp(r->section, "gateway") || !strcmp(r->section, "link"))
-            continue;
+        if (strcmp(r->section, "endpoint") != 0 && strcmp(r->section, "peer") != 0)
+            continue; /* a gateway file's */
         if (strcmp(sect, r->section) != 0) {
             sect = r->section;
             fprintf(f, strcmp(sect, "peer") == 0 ? "  [peer PEER-ID]\n" : "  [%s]\n", sect);
@@ -139,6 +144,13 @@ void mosconf_man(FILE *f, const char *version)
     man_rows(f, true, "gateway");
     fputs(".SS [link NAME]\nOne per legacy peer; repeat.\n", f);
     man_rows(f, true, "link");
+    fputs(".SS [pair]\nOptional, at most one: this machine as node 0 or 1 of an active/standby "
+          "gateway pair. One file may serve both machines but for \\fBnode\\fR: node 0 dials "
+          "node 1 (\\fBpeer\\fR and its trust, \\fBuser\\fR, \\fBpassword_file\\fR), "
+          "node 1 accepts (\\fBlisten\\fR, \\fBpath\\fR, \\fBcredentials\\fR, the "
+          "\\fB[gateway]\\fR certificates). Needs \\fBjournal = yes\\fR. Read and checked; "
+          "this version does not act on it yet.\n", f);
+    man_rows(f, true, "pair");
     fputs(".SH ENDPOINT FILE\n.SS [endpoint]\n", f);
     man_rows(f, false, "endpoint");
     fputs(".SS [peer PEER\\-ID]\n", f);
@@ -190,6 +202,7 @@ void mosconf_markdown(FILE *f)
           "## Gateway file\n", f);
     md_rows(f, true, "gateway", "[gateway]");
     md_rows(f, true, "link", "[link NAME] (one per legacy peer)");
+    md_rows(f, true, "pair", "[pair] (optional, at most one: a gateway pair; not acted on yet)");
     fputs("\n## Endpoint file\n", f);
     md_rows(f, false, "endpoint", "[endpoint]");
     md_rows(f, false, "peer", "[peer PEER-ID] (one per peer)");

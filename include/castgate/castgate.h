@@ -14,5 +14,6 @@
 #include <castgate/relay.h>
 #include <castgate/stats.h>
 #include <castgate/front.h>
+#include <castgate/pair.h>
 
 #endif

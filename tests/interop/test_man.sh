@@ -36,8 +36,8 @@ fi
 check "castgate(1) COMMANDS = castgate --help" $CMP commands "$M/castgate.1" "$T/castgate.help" "${ign[@]}"
 "$CASTGATE" run --help >"$T/run.help"
 check "castgate-run(1) options = castgate run --help" $CMP flags "$M/castgate-run.1" "$T/run.help"
-check "castgate.conf(5) [gateway] and [link] = castgate run --help" \
-  $CMP conf "$T/castgate.conf.5" "$T/run.help" gateway link
+check "castgate.conf(5) [gateway], [link] and [pair] = castgate run --help" \
+  $CMP conf "$T/castgate.conf.5" "$T/run.help" gateway link pair
 "$CASTGATE" mos serve --help >"$T/mos.help"
 check "castgate.conf(5) [endpoint] and [peer] = castgate mos serve --help" \
   $CMP conf "$T/castgate.conf.5" "$T/mos.help" endpoint peer

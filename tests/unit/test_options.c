@@ -48,7 +48,8 @@ static void test_every_row_is_documented(void **state)
         snprintf(line, sizeof(line), "\n    %s ", r->name);
         snprintf(bi, sizeof(bi), ".BI \"%s = \"", r->name);
         snprintf(cell, sizeof(cell), "| `%s` |", r->name);
-        bool in_gw = opt_in(r, true, "gateway") || opt_in(r, true, "link");
+        bool in_gw = opt_in(r, true, "gateway") || opt_in(r, true, "link") ||
+                     opt_in(r, true, "pair");
         bool in_ep = opt_in(r, false, "endpoint") || opt_in(r, false, "peer");
         if ((in_gw && strstr(gw, line) == NULL) || (in_ep && strstr(ep, line) == NULL))
             fail_msg("%s is not in --help", r->name);
