@@ -557,16 +557,16 @@ static bool start_tls(struct cg_server *srv, struct cg_wconn *c)
     return true;
 }
 
-void cg__server_accept(struct cg_server *srv, uv_stream_t *listener)
+bool cg__server_accept(struct cg_server *srv, uv_stream_t *listener)
 {
     if (srv->accept_hook != NULL) {
         srv->accept_hook(srv->accept_user, listener);
-        return;
+        return true;
     }
     struct cg_wconn *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         cg__log(srv->ctx, CG_LOG_ERROR, "net", "out of memory: connection left in the backlog");
-        return;
+        return false;
     }
     c->srv = srv;
     c->stats = &srv->hs;
@@ -579,25 +579,26 @@ void cg__server_accept(struct cg_server *srv, uv_stream_t *listener)
     srv->nconns++;
     if (uv_accept(listener, (uv_stream_t *)&c->conn.tcp) != 0) {
         cg__conn_close(&c->conn, "accept failed");
-        return;
+        return true;
     }
     cg__conn_peer_name(&c->conn);
     memcpy(c->hp.req.peer, c->conn.peer, sizeof(c->conn.peer));
     if (srv->ngates > 0 && gated(srv, c->conn.peer)) {
         cg__wconn_count(c, CG_WSS_HTTP_429); /* locked out, as a 429 at the upgrade was */
         cg__conn_close(&c->conn, "locked out");
-        return;
+        return true;
     }
     if (srv->nconns > cg__lim(srv, CG_LIMIT_MAX_CONNECTIONS)) {
         cg__log(srv->ctx, CG_LOG_WARN, "net", "%s: refused: connection limit (%llu) reached",
                 c->conn.peer, (unsigned long long)cg__lim(srv, CG_LIMIT_MAX_CONNECTIONS));
         cg__conn_close(&c->conn, "connection limit");
-        return;
+        return true;
     }
     if (!start_tls(srv, c))
-        return;
+        return true;
     cg__conn_arm_timer(&c->conn, cg__lim(srv, CG_LIMIT_HANDSHAKE_MS));
     cg__conn_start(&c->conn);
+    return true;
 }
 
 /* ---- routes ---- */

@@ -5,6 +5,7 @@
 #ifndef CG_WSS_H
 #define CG_WSS_H
 
+#include "core/accept.h"
 #include "http/http.h"
 #include "net/net.h"
 
@@ -49,6 +50,10 @@ struct cg_route {
 
 struct cg_listener {
     uv_tcp_t tcp;
+    /* a few accepts per turn of the loop, so a flood waiting in the backlog
+     * (511) does not hold up the open lanes (core/accept.h, issue 12) */
+    struct cg_accept_pace pace;
+    int handles; /* tcp and pace.turn until both are closed */
     struct cg_server *srv;
     uint16_t port;
     bool open;
@@ -131,7 +136,9 @@ bool cg__wss_misdirected(const struct cg_conn *conn, const struct cg_http_reques
                          size_t whysz);
 
 /* server.c */
-void cg__server_accept(struct cg_server *srv, uv_stream_t *listener);
+/* Takes one connection from listener (uv_accept; the listener's pace calls
+ * it). False: no memory for it, left in the backlog for the next turn. */
+bool cg__server_accept(struct cg_server *srv, uv_stream_t *listener);
 /* What a request's head alone decides, before any of its content is read
  * (the answer to Expect: 100-continue, RFC 9110 §10.1.1). Returns 0 when a
  * route takes the request (or answers it as a CORS preflight, B-25), else
