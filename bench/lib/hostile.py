@@ -35,6 +35,7 @@ under 20 ms. Rounds interleave the phases; figures are medians of rounds.
 import base64
 import json
 import os
+import resource
 import shutil
 import socket
 import ssl
@@ -82,6 +83,20 @@ def runq_wait_s(p):
     except OSError:
         pass
     return total / 1e9
+
+
+def own_cpu_s(who):
+    """CPU seconds of this process (RUSAGE_SELF: the attackers' threads live here) or of its
+    reaped children (RUSAGE_CHILDREN: the probe, once it has exited)."""
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+def machine_busy_s():
+    """CPU seconds all CPUs spent in user, nice, system, irq and softirq so far (/proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v[:7]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def has_legacy_allow():
@@ -313,8 +328,10 @@ def phase(kind, gw, dev, mom, ro, wss_gw, rnd, big):
     th = threading.Thread(target=sample, daemon=True)
     th.start()
     c0, t0, q0 = B.cpu_seconds([gw]), time.monotonic(), runq_wait_s(gw) + runq_wait_s(dev)
+    a0, p0, m0 = own_cpu_s(resource.RUSAGE_SELF), own_cpu_s(resource.RUSAGE_CHILDREN), machine_busy_s()
     res = probe(mom, SECONDS)
     c1, t1, q1 = B.cpu_seconds([gw]), time.monotonic(), runq_wait_s(gw) + runq_wait_s(dev)
+    a1, p1, m1 = own_cpu_s(resource.RUSAGE_SELF), own_cpu_s(resource.RUSAGE_CHILDREN), machine_busy_s()
     done.set()
     th.join()
     counts = attack.stop() if attack else {}
@@ -330,7 +347,10 @@ def phase(kind, gw, dev, mom, ro, wss_gw, rnd, big):
     m.update({"cpu_cores": round((c1 - c0) / (t1 - t0), 3), "rss_mb": round(peak[0], 1),
               "cpu_cores_after": round((c3 - c2) / (t3 - t2), 3), "rss_mb_after": round(rss_mb(gw) or 0.0, 1),
               "attack_per_s": counts.get("attempts_per_s"),
-              "runq_wait_frac": round((q1 - q0) / (t1 - t0), 3)})
+              "runq_wait_frac": round((q1 - q0) / (t1 - t0), 3),
+              "attacker_cpu_cores": round((a1 - a0) / (t1 - t0), 3),
+              "probe_cpu_cores": round((p1 - p0) / (t1 - t0), 3),
+              "machine_busy_cores": round((m1 - m0) / (t1 - t0), 3)})
     if victim_ok is not None:
         m["victim_ok"] = victim_ok
     return m, counts
@@ -367,9 +387,11 @@ def main():
             m, counts = phase(kind, gw, dev, mom, ro, wss_gw, rnd, big)
             runs[kind].append((m, counts))
             B.log("  round %d %-8s: probe p50 %s us p99 %s us max %s us, %s msg/s, errors %s; gateway %s cores, "
-                  "%s MB (waiting for a CPU: %s of the time); after: %s cores, %s MB; attack %s" % (
+                  "%s MB (waiting for a CPU: %s of the time); attackers %s cores, probe %s cores, all CPUs %s busy; "
+                  "after: %s cores, %s MB; attack %s" % (
                       rnd + 1, kind, m["p50_us"], m["p99_us"], m["max_us"], m["msgs_per_s"], m["errors"],
-                      m["cpu_cores"], m["rss_mb"], m["runq_wait_frac"], m["cpu_cores_after"], m["rss_mb_after"],
+                      m["cpu_cores"], m["rss_mb"], m["runq_wait_frac"], m["attacker_cpu_cores"],
+                      m["probe_cpu_cores"], m["machine_busy_cores"], m["cpu_cores_after"], m["rss_mb_after"],
                       counts))
             if gw.poll() is not None:
                 raise RuntimeError("the gateway exited (%s) during %s" % (gw.returncode, kind))
