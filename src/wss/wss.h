@@ -6,6 +6,7 @@
 #define CG_WSS_H
 
 #include "core/accept.h"
+#include "wss/reflog.h"
 #include "http/http.h"
 #include "net/net.h"
 
@@ -85,6 +86,7 @@ struct cg_server {
     uint64_t hs_refused;       /* closed at accept: the address's handshake cap */
     unsigned hs_refused_quiet; /* since the last log line */
     uint64_t hs_refused_log_ms;
+    struct cg_reflog refusals; /* which refusals get a log line (reflog.h) */
     size_t nconns;
     bool started;
     bool freeing;
