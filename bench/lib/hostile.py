@@ -333,6 +333,7 @@ def attack_main(argv):
     priority by NICE, starts KIND's threads, creates READY_FILE, runs until SIGTERM, then prints
     its counts as one JSON line."""
     kind, nice, ready, port, rnd = argv[0], int(argv[1]), argv[2], int(argv[3]), int(argv[4])
+    parent = os.getppid()
     if nice:
         os.nice(nice)
     stop = threading.Event()
@@ -350,7 +351,8 @@ def attack_main(argv):
     a.start()
     open(ready, "w").close()
     while not stop.wait(0.2):
-        pass
+        if os.getppid() != parent:  # the part died without stopping us: stop anyway
+            break
     print(json.dumps(a.stop()), flush=True)
 
 
