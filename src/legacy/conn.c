@@ -5,6 +5,7 @@
  * configuration). What happens goes to the user through struct
  * cg_legacy_ops (legacy.h); this part names none of its users. */
 #include "legacy/legacy.h"
+#include "core/accept.h"
 #include "mos/mos.h"
 
 #include <limits.h>
@@ -61,6 +62,10 @@ struct cg_legacy_conn {
 
 struct cg_legacy_listener {
     uv_tcp_t tcp;
+    /* a few accepts per turn of the loop, so a flood waiting in the backlog
+     * does not hold up the lanes' bytes (core/accept.h, issue 12 item 6) */
+    struct cg_accept_pace pace;
+    int open_handles; /* tcp and pace.turn until both are closed */
     struct cg_legacy_params p;
     void *user;
     /* refusals: logged once per address and reason, and per minute; a few
@@ -440,17 +445,18 @@ static void keepalive(struct cg_legacy_conn *c)
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
-static void on_accept(uv_stream_t *s, int status)
+/* One connection from the backlog (core/accept.h paces them): refused at
+ * once, before a byte is read, or handed to its user. False: no memory for
+ * it, left in libuv for the next turn. */
+static bool take_conn(void *listener, uv_stream_t *s)
 {
-    struct cg_legacy_listener *ln = s->data;
-    if (status < 0)
-        return;
+    struct cg_legacy_listener *ln = listener;
     struct cg_legacy_conn *c = conn_new(&ln->p);
     if (c == NULL)
-        return;
+        return false;
     if (uv_accept(s, (uv_stream_t *)&c->tcp) != 0) {
         conn_close(c);
-        return;
+        return true;
     }
     int len = sizeof(c->addr);
     char ip[64] = "?";
@@ -464,14 +470,35 @@ static void on_accept(uv_stream_t *s, int status)
         if (why != NULL)
             log_refusal(ln, ip, why);
         conn_close(c);
-        return;
+        return true;
     }
     keepalive(c);
     c->user = user;
     conn_up(c);
+    return true;
 }
 
-static void listener_freed(uv_handle_t *h) { free(h->data); }
+static void on_accept(uv_stream_t *s, int status)
+{
+    struct cg_legacy_listener *ln = s->data;
+    if (status < 0)
+        return;
+    cg__accept_pace_ready(&ln->pace);
+}
+
+static void listener_handle_freed(struct cg_legacy_listener *ln)
+{
+    if (--ln->open_handles == 0)
+        free(ln);
+}
+
+static void listener_freed(uv_handle_t *h) { listener_handle_freed(h->data); }
+
+static void pace_freed(uv_handle_t *h)
+{
+    struct cg_accept_pace *pace = h->data;
+    listener_handle_freed(pace->user);
+}
 
 enum cg_err cg__legacy_listen(const struct cg_legacy_params *p, const char *addr, uint16_t port,
                               bool allow_any, void *user, struct cg_legacy_listener **out)
@@ -487,6 +514,8 @@ enum cg_err cg__legacy_listen(const struct cg_legacy_params *p, const char *addr
     ln->user = user;
     uv_tcp_init(cg_ctx_loop(p->ctx), &ln->tcp);
     ln->tcp.data = ln;
+    cg__accept_pace_init(&ln->pace, cg_ctx_loop(p->ctx), (uv_stream_t *)&ln->tcp, take_conn, ln);
+    ln->open_handles = 2;
     *out = ln; /* cg__legacy_unlisten closes it, listening or not */
     r = uv_tcp_bind(&ln->tcp, (struct sockaddr *)&ss, 0);
     if (r == 0)
@@ -505,4 +534,5 @@ enum cg_err cg__legacy_listen(const struct cg_legacy_params *p, const char *addr
 void cg__legacy_unlisten(struct cg_legacy_listener *ln)
 {
     uv_close((uv_handle_t *)&ln->tcp, listener_freed);
+    cg__accept_pace_close(&ln->pace, pace_freed);
 }

@@ -49,15 +49,31 @@ static void free_server(struct cg_server *s)
     free(s);
 }
 
-static void on_listener_closed(uv_handle_t *h)
+static void listener_handle_closed(struct cg_listener *l)
 {
-    struct cg_listener *l = h->data;
+    if (--l->handles > 0)
+        return;
     struct cg_server *s = l->srv;
     l->open = false;
     for (size_t i = 0; i < s->nlisteners; i++)
         if (s->listeners[i].open)
             return;
     free_server(s);
+}
+
+static void on_listener_closed(uv_handle_t *h) { listener_handle_closed(h->data); }
+
+static void on_pace_closed(uv_handle_t *h)
+{
+    struct cg_accept_pace *pace = h->data;
+    listener_handle_closed(pace->user);
+}
+
+/* The listener's pace (core/accept.h) hands over one connection at a time. */
+static bool take_conn(void *user, uv_stream_t *listener)
+{
+    struct cg_listener *l = user;
+    return cg__server_accept(l->srv, listener);
 }
 
 static enum cg_err copy_policy(struct cg_server *s, const struct cg_server_config *cfg)
@@ -86,6 +102,8 @@ static enum cg_err bind_one(struct cg_server *s, struct cg_listener *l, const ch
     CG_CHECK(r == 0, CG_EINVAL);
     uv_tcp_init(cg_ctx_loop(s->ctx), &l->tcp);
     l->tcp.data = l;
+    cg__accept_pace_init(&l->pace, cg_ctx_loop(s->ctx), (uv_stream_t *)&l->tcp, take_conn, l);
+    l->handles = 2;
     l->srv = s;
     l->open = true;
     r = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, v6 ? UV_TCP_IPV6ONLY : 0);
@@ -172,7 +190,7 @@ static void on_connection(uv_stream_t *l, int status)
         cg__log(lst->srv->ctx, CG_LOG_WARN, "net", "accept: %s", uv_strerror(status));
         return;
     }
-    cg__server_accept(lst->srv, l);
+    cg__accept_pace_ready(&lst->pace);
 }
 
 enum cg_err cg_server_start(struct cg_server *srv)
@@ -206,6 +224,7 @@ void cg_server_free(struct cg_server *srv)
         if (srv->listeners[i].open) {
             any = true;
             uv_close((uv_handle_t *)&srv->listeners[i].tcp, on_listener_closed);
+            cg__accept_pace_close(&srv->listeners[i].pace, on_pace_closed);
         }
     }
     if (!any)

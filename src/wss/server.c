@@ -22,16 +22,29 @@ static unsigned route_methods(const struct cg_route *rt)
     return rt == NULL ? 0 : rt->is_ws ? CG_HTTP_GET : rt->methods;
 }
 
-/* B-24: who, what, why — never headers, so never credentials. */
+/* B-24: who, what, why — never headers, so never credentials. The first
+ * refusal of an address for a status and reason has its line; the same again
+ * within a minute is counted onto that address's next line (wss/reflog.h:
+ * a guessing flood is not a log flood). Every refusal is counted here. */
 static void log_rejected(struct cg_wconn *c, int status, const char *reason)
 {
+    cg__wconn_count(c, cg_wss_result_of_http(status));
     const struct cg_http_request *r = &c->hp.req;
-    char method[sizeof(r->method) * 4], path[200];
+    char method[sizeof(r->method) * 4], path[200], what[CG_REFLOG_WHAT_MAX], more[96] = "", other[96] = "";
     cg__log_escape(method, sizeof(method), r->method, strlen(r->method));
     cg__log_escape(path, sizeof(path), r->path != NULL ? r->path : "", r->path != NULL ? strlen(r->path) : 0);
-    cg__log(c->conn.ctx, CG_LOG_WARN, "http", "%s: rejected %d: %s %s: %s", c->conn.peer, status,
-            method[0] ? method : "-", path[0] ? path : "-", reason);
-    cg__wconn_count(c, cg_wss_result_of_http(status)); /* every refusal is logged here */
+    if (snprintf(what, sizeof(what), "%s %s: %s", method[0] ? method : "-", path[0] ? path : "-", reason) < 0)
+        what[0] = '\0'; /* longer ones are cut: compared as cut */
+    struct cg_reflog_verdict v = cg__reflog_admit(&c->srv->refusals, c->conn.peer, status, what,
+                                                  cg__now_ms());
+    if (!v.log)
+        return;
+    if (v.more > 0)
+        snprintf(more, sizeof(more), " (%u more like it from this address since its last line)", v.more);
+    if (v.other > 0)
+        snprintf(other, sizeof(other), " (and %u earlier refusals of other addresses not logged)", v.other);
+    cg__log(c->conn.ctx, CG_LOG_WARN, "http", "%s: rejected %d: %s %s: %s%s%s", c->conn.peer, status,
+            method[0] ? method : "-", path[0] ? path : "-", reason, more, other);
 }
 
 static void send_response(struct cg_wconn *c, struct cg_http_response *res)
@@ -557,16 +570,16 @@ static bool start_tls(struct cg_server *srv, struct cg_wconn *c)
     return true;
 }
 
-void cg__server_accept(struct cg_server *srv, uv_stream_t *listener)
+bool cg__server_accept(struct cg_server *srv, uv_stream_t *listener)
 {
     if (srv->accept_hook != NULL) {
         srv->accept_hook(srv->accept_user, listener);
-        return;
+        return true;
     }
     struct cg_wconn *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         cg__log(srv->ctx, CG_LOG_ERROR, "net", "out of memory: connection left in the backlog");
-        return;
+        return false;
     }
     c->srv = srv;
     c->stats = &srv->hs;
@@ -579,25 +592,26 @@ void cg__server_accept(struct cg_server *srv, uv_stream_t *listener)
     srv->nconns++;
     if (uv_accept(listener, (uv_stream_t *)&c->conn.tcp) != 0) {
         cg__conn_close(&c->conn, "accept failed");
-        return;
+        return true;
     }
     cg__conn_peer_name(&c->conn);
     memcpy(c->hp.req.peer, c->conn.peer, sizeof(c->conn.peer));
     if (srv->ngates > 0 && gated(srv, c->conn.peer)) {
         cg__wconn_count(c, CG_WSS_HTTP_429); /* locked out, as a 429 at the upgrade was */
         cg__conn_close(&c->conn, "locked out");
-        return;
+        return true;
     }
     if (srv->nconns > cg__lim(srv, CG_LIMIT_MAX_CONNECTIONS)) {
         cg__log(srv->ctx, CG_LOG_WARN, "net", "%s: refused: connection limit (%llu) reached",
                 c->conn.peer, (unsigned long long)cg__lim(srv, CG_LIMIT_MAX_CONNECTIONS));
         cg__conn_close(&c->conn, "connection limit");
-        return;
+        return true;
     }
     if (!start_tls(srv, c))
-        return;
+        return true;
     cg__conn_arm_timer(&c->conn, cg__lim(srv, CG_LIMIT_HANDSHAKE_MS));
     cg__conn_start(&c->conn);
+    return true;
 }
 
 /* ---- routes ---- */

@@ -5,6 +5,8 @@
 #ifndef CG_WSS_H
 #define CG_WSS_H
 
+#include "core/accept.h"
+#include "wss/reflog.h"
 #include "http/http.h"
 #include "net/net.h"
 
@@ -49,6 +51,10 @@ struct cg_route {
 
 struct cg_listener {
     uv_tcp_t tcp;
+    /* a few accepts per turn of the loop, so a flood waiting in the backlog
+     * (511) does not hold up the open lanes (core/accept.h, issue 12) */
+    struct cg_accept_pace pace;
+    int handles; /* tcp and pace.turn until both are closed */
     struct cg_server *srv;
     uint16_t port;
     bool open;
@@ -80,6 +86,7 @@ struct cg_server {
     uint64_t hs_refused;       /* closed at accept: the address's handshake cap */
     unsigned hs_refused_quiet; /* since the last log line */
     uint64_t hs_refused_log_ms;
+    struct cg_reflog refusals; /* which refusals get a log line (reflog.h) */
     size_t nconns;
     bool started;
     bool freeing;
@@ -131,7 +138,9 @@ bool cg__wss_misdirected(const struct cg_conn *conn, const struct cg_http_reques
                          size_t whysz);
 
 /* server.c */
-void cg__server_accept(struct cg_server *srv, uv_stream_t *listener);
+/* Takes one connection from listener (uv_accept; the listener's pace calls
+ * it). False: no memory for it, left in the backlog for the next turn. */
+bool cg__server_accept(struct cg_server *srv, uv_stream_t *listener);
 /* What a request's head alone decides, before any of its content is read
  * (the answer to Expect: 100-continue, RFC 9110 §10.1.1). Returns 0 when a
  * route takes the request (or answers it as a CORS preflight, B-25), else
