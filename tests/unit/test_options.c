@@ -139,18 +139,10 @@ static int load_endpoint(const char *extra, struct mosconf *c, char *err, size_t
     FILE *f = fdopen(fd, "w");
     fprintf(f, "[endpoint]\nrole = ncs\nid = N\n%s\n", extra);
     fclose(f);
-    fflush(stderr);
-    FILE *t = tmpfile();
-    int saved = dup(2), tmp = t != NULL ? fileno(t) : -1;
-    assert_true(saved >= 0 && tmp >= 0);
-    dup2(tmp, 2);
+    struct tu_stderr cap;
+    tu_stderr_begin(&cap);
     int rc = mosconf_load(path, c);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    ssize_t n = pread(tmp, err, size - 1, 0);
-    err[n > 0 ? n : 0] = '\0';
-    fclose(t);
+    tu_stderr_end(&cap, err, size);
     unlink(path);
     return rc;
 }

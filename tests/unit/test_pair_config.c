@@ -49,18 +49,10 @@ static int load(const char *text, struct gwconf *c, char *err, size_t size)
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
-    fflush(stderr);
-    FILE *t = tmpfile();
-    int saved = dup(2), tmp = t != NULL ? fileno(t) : -1;
-    assert_true(saved >= 0 && tmp >= 0);
-    dup2(tmp, 2);
+    struct tu_stderr cap;
+    tu_stderr_begin(&cap);
     int rc = gwconf_load(path, c);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    ssize_t n = pread(tmp, err, size - 1, 0);
-    err[n > 0 ? n : 0] = '\0';
-    fclose(t);
+    tu_stderr_end(&cap, err, size);
     unlink(path);
     return rc;
 }

@@ -91,7 +91,7 @@ uint16_t tu_mos2_listen_peer(struct cg_mos_endpoint *ep, const char *peer_id)
     return port;
 }
 
-void tu_send_big_roreq(uint16_t port, int items)
+int tu_connect_loopback(uint16_t port)
 {
     int fd = -1;
     for (int i = 0; i < 100 && fd < 0; i++) {
@@ -104,6 +104,12 @@ void tu_send_big_roreq(uint16_t port, int items)
             usleep(50000);
         }
     }
+    return fd;
+}
+
+void tu_send_big_roreq(uint16_t port, int items)
+{
+    int fd = tu_connect_loopback(port);
     if (fd < 0)
         return;
     size_t cap = (size_t)items * 8 + 512, n = 0;
@@ -126,4 +132,40 @@ void tu_send_big_roreq(uint16_t port, int items)
         ;
     free(msg);
     close(fd);
+}
+
+void tu_stderr_begin(struct tu_stderr *cap)
+{
+    fflush(stderr);
+    cap->tmp = tmpfile();
+    cap->saved = dup(2);
+    assert_true(cap->tmp != NULL && cap->saved >= 0);
+    assert_true(dup2(fileno(cap->tmp), 2) >= 0);
+}
+
+void tu_stderr_end(struct tu_stderr *cap, char *out, size_t size)
+{
+    fflush(stderr);
+    dup2(cap->saved, 2);
+    close(cap->saved);
+    ssize_t n = pread(fileno(cap->tmp), out, size - 1, 0);
+    out[n > 0 ? n : 0] = '\0';
+    fclose(cap->tmp);
+}
+
+int tu_dev_pki_dir(char *dir)
+{
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "bash '%s' --dir '%s' >/dev/null", tu_src_path("scripts/dev-pki.sh"),
+             dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int tu_rm_rf(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
 }
