@@ -73,19 +73,13 @@ static int group_setup(void **state)
 {
     (void)state;
     snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-authnone-XXXXXX");
-    if (mkdtemp(g_dir) == NULL)
-        return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "bash '%s' --dir '%s' >/dev/null", tu_src_path("scripts/dev-pki.sh"), g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_dev_pki_dir(g_dir);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_rm_rf(g_dir);
 }
 
 int main(void)

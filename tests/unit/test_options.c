@@ -15,22 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *generated(void (*fn)(FILE *))
-{
-    FILE *f = tmpfile();
-    assert_non_null(f);
-    fn(f);
-    long len = ftell(f);
-    assert_true(len > 0);
-    char *text = malloc((size_t)len + 1);
-    assert_non_null(text);
-    rewind(f);
-    assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
-    text[len] = '\0';
-    fclose(f);
-    return text;
-}
-
 static void man(FILE *f)
 {
     mosconf_man(f, "test");
@@ -40,8 +24,8 @@ static void man(FILE *f)
 static void test_every_row_is_documented(void **state)
 {
     (void)state;
-    char *gw = generated(gwconf_help), *ep = generated(mosconf_help), *page = generated(man),
-         *md = generated(mosconf_markdown);
+    char *gw = tu_printed(gwconf_help), *ep = tu_printed(mosconf_help), *page = tu_printed(man),
+         *md = tu_printed(mosconf_markdown);
     for (size_t i = 0; i < mos_opt_nrows; i++) {
         const struct opt_row *r = &mos_opt_rows[i];
         char line[80], bi[80], cell[80];
@@ -79,7 +63,7 @@ static void test_every_row_is_documented(void **state)
 static void test_docs_options_md_is_current(void **state)
 {
     (void)state;
-    char *md = generated(mosconf_markdown);
+    char *md = tu_printed(mosconf_markdown);
     FILE *f = fopen(tu_src_path("docs/options.md"), "r");
     assert_non_null(f);
     static char committed[65536];

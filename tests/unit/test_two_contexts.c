@@ -164,17 +164,7 @@ static void start_mos(struct side *s)
 static void *mos_sender(void *arg)
 {
     struct side *s = arg;
-    int fd = -1;
-    for (int i = 0; i < 100 && fd < 0; i++) { /* the port opens when the context runs */
-        fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(s->mos_port),
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-            close(fd);
-            fd = -1;
-            usleep(50000);
-        }
-    }
+    int fd = tu_connect_loopback(s->mos_port); /* the port opens when the context runs */
     if (fd < 0)
         return NULL;
     char *msg = malloc(MOS_PAD + 512), buf[4096];
@@ -261,19 +251,13 @@ static int group_setup(void **state)
     (void)state;
     signal(SIGPIPE, SIG_IGN);
     snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-2ctx-XXXXXX");
-    if (mkdtemp(g_dir) == NULL)
-        return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "bash '%s' --dir '%s' >/dev/null", tu_src_path("scripts/dev-pki.sh"), g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_dev_pki_dir(g_dir);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_rm_rf(g_dir);
 }
 
 int main(void)

@@ -134,6 +134,22 @@ void tu_send_big_roreq(uint16_t port, int items)
     close(fd);
 }
 
+char *tu_printed(void (*fn)(FILE *))
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    fn(f);
+    long len = ftell(f);
+    assert_true(len > 0);
+    char *text = malloc((size_t)len + 1);
+    assert_non_null(text);
+    rewind(f);
+    assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
+    text[len] = '\0';
+    fclose(f);
+    return text;
+}
+
 void tu_stderr_begin(struct tu_stderr *cap)
 {
     fflush(stderr);

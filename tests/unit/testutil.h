@@ -58,6 +58,10 @@ struct tu_stderr {
 void tu_stderr_begin(struct tu_stderr *cap);
 void tu_stderr_end(struct tu_stderr *cap, char *out, size_t size);
 
+/* What fn writes to a FILE (a --help, a page), NUL-terminated; fails the
+ * test if it writes nothing. Caller frees. */
+char *tu_printed(void (*fn)(FILE *));
+
 /* A group's temporary folder: dir is a mkdtemp template ("/tmp/cg-x-XXXXXX"),
  * filled with the dev PKI (scripts/dev-pki.sh) by tu_dev_pki_dir; tu_rm_rf
  * removes it and all in it. Both return 0, or -1 (for a group setup or
