@@ -388,17 +388,10 @@ static bool reference(struct wf *s, int32_t *c)
         uint32_t v = 0;
         size_t digits = 0;
         for (;; digits++, s->i += s->w) {
-            unsigned ch = ahead(s, 0);
-            unsigned d;
-            if (ch >= '0' && ch <= '9')
-                d = ch - '0';
-            else if (hex && ch >= 'a' && ch <= 'f')
-                d = ch - 'a' + 10;
-            else if (hex && ch >= 'A' && ch <= 'F')
-                d = ch - 'A' + 10;
-            else
+            int d = cg__digitval((int)ahead(s, 0), hex ? 16 : 10);
+            if (d < 0)
                 break;
-            v = v * (hex ? 16 : 10) + d;
+            v = v * (hex ? 16 : 10) + (unsigned)d;
             if (v > 0x110000)
                 v = 0x110000;
         }
@@ -411,15 +404,11 @@ static bool reference(struct wf *s, int32_t *c)
         *c = (int32_t)v;
         return true;
     }
-    static const struct {
-        const char *name;
-        char ch;
-    } predefined[] = {{"lt", '<'}, {"gt", '>'}, {"amp", '&'}, {"apos", '\''}, {"quot", '"'}};
-    for (size_t k = 0; k < CG_ARRAY_LEN(predefined); k++) {
-        size_t n = strlen(predefined[k].name);
-        if (at_str(s, predefined[k].name) && ahead(s, n) == ';') {
-            skip_units(s, n + 1);
-            *c = predefined[k].ch;
+    for (size_t k = 0; k < CG_ARRAY_LEN(cg__mos_entities); k++) {
+        const struct cg__mos_entity *e = &cg__mos_entities[k];
+        if (at_str(s, e->name) && ahead(s, e->len) == ';') {
+            skip_units(s, e->len + 1);
+            *c = e->ch;
             return true;
         }
     }
