@@ -535,9 +535,11 @@ static bool pi(struct wf *s)
 /* The XML declaration                                                      */
 /* ------------------------------------------------------------------------ */
 
-/* Eq and an opening quote: the quote character, or 0 (error set). */
-static unsigned eq_quote(struct wf *s, const char *what)
+/* At a pseudo-attribute (version, encoding, standalone): its name, Eq and
+ * an opening quote; returns the quote character, or 0 (error set). */
+static unsigned eq_quote(struct wf *s, const char *name, const char *what)
 {
+    skip_units(s, strlen(name));
     skip_s(s);
     if (ahead(s, 0) != '=')
         return fail(s, what), 0;
@@ -570,8 +572,7 @@ static bool ascii_span_ieq(const struct wf *s, struct wf_span sp, const char *li
 static bool encoding_decl(struct wf *s)
 {
     static const char bad[] = "a malformed encoding declaration (production [80] EncodingDecl)";
-    skip_units(s, 8);
-    unsigned q = eq_quote(s, bad);
+    unsigned q = eq_quote(s, "encoding", bad);
     if (q == 0)
         return false;
     struct wf_span name = {s->i, 0};
@@ -607,8 +608,7 @@ static bool encoding_decl(struct wf *s)
 static bool sd_decl(struct wf *s)
 {
     static const char bad[] = "a malformed standalone declaration (production [32] SDDecl)";
-    skip_units(s, 10);
-    unsigned q = eq_quote(s, bad);
+    unsigned q = eq_quote(s, "standalone", bad);
     if (q == 0)
         return false;
     if (at_str(s, "yes"))
@@ -631,8 +631,7 @@ static bool xml_decl(struct wf *s)
     skip_s(s);
     if (!at_str(s, "version"))
         return fail(s, "the XML declaration has no version (production [24] VersionInfo)");
-    skip_units(s, 7);
-    unsigned q = eq_quote(s, bad);
+    unsigned q = eq_quote(s, "version", bad);
     if (q == 0)
         return false;
     if (!at_str(s, "1.0") || ahead(s, 3) != q)
