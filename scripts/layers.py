@@ -9,7 +9,8 @@
 2. net/ names none of its users: no file in src/net/ includes ws/, wss/ or
    http/ headers, calls a cg__ws_, cg__server_, cg__dial_ or cg__wconn_
    function, or names their types (struct cg_ws, cg_wconn, cg_dial,
-   cg_server, cg_ws_client) or a ->dial field.
+   cg_server, cg_ws_client) or a ->dial field, or includes the server's or
+   the client's public header (the limits it reads are castgate/limits.h).
 3. legacy/ (MOS 2.x over TCP) names none of its users: no file in
    src/legacy/ includes mos4/ or relay/ headers or calls a cg__mos4_ or
    cg__relay_ function (it reports through struct cg_legacy_ops).
@@ -48,6 +49,8 @@ for part in sorted(os.listdir(src)):
                 bad.append(f'src/net/{f}: includes {m.group(1)}: net/ must not know its users')
             for m in re.finditer(r'\bcg__(ws|server|dial|wconn)_\w+', text):
                 bad.append(f'src/net/{f}: names {m.group(0)}: report through struct cg_conn_ops')
+            for m in re.finditer(r'#include\s+<(castgate/(?:server|client)\.h)>', text):
+                bad.append(f'src/net/{f}: includes {m.group(1)}: the limits are in castgate/limits.h')
             for m in re.finditer(r'\bstruct\s+cg_(?:ws|wconn|dial|server|ws_client)\b|->dial\b', text):
                 bad.append(f'src/net/{f}: names {" ".join(m.group(0).split())}: net/ must not know its users')
         if part == 'legacy':

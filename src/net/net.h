@@ -19,7 +19,7 @@
 #include "core/core.h"
 #include "tls/tls.h"
 
-#include <castgate/server.h> /* enum cg_server_limit */
+#include <castgate/limits.h> /* enum cg_server_limit */
 #include <uv.h>
 
 enum cg_conn_state {

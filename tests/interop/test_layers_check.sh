@@ -55,9 +55,10 @@ expect includes "circle: src/a <-> src/b"
 r=$(tree net)
 printf 'struct cg_dial;\nstruct c2 { struct cg_dial *dial; };\nint cg__conn_is_client(struct c2 *c)\n{\n    return c->dial != NULL;\n}\n' \
   >"$r/src/net/user.c"
-printf 'struct cg_server;\nvoid cg__conn_x(struct cg_server *s);\n' >"$r/src/net/srv.h"
+printf '#include <castgate/server.h>\nstruct cg_server;\nvoid cg__conn_x(struct cg_server *s);\n' \
+  >"$r/src/net/srv.h"
 expect net "src/net/user.c: names struct cg_dial" "src/net/user.c: names ->dial" \
-  "src/net/srv.h: names struct cg_server"
+  "src/net/srv.h: names struct cg_server" "src/net/srv.h: includes castgate/server.h"
 
 [ "$fails" -eq 0 ] || { echo "FAIL: $fails"; exit 1; }
 echo "ok: layers.py refuses each made-up breach and passes the clean tree"
