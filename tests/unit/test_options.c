@@ -59,6 +59,48 @@ static void test_every_row_is_documented(void **state)
     free(md);
 }
 
+/* The other way round: every option line of a --help is a row of the
+ * section it stands under, so the help lists the table and nothing else. */
+static void help_lists_only_rows(const char *help, bool gateway_file)
+{
+    char sect[32] = "";
+    size_t lines = 0, rows = 0;
+    for (const char *l = help; *l != '\0';) {
+        const char *eol = strchr(l, '\n');
+        size_t n = eol != NULL ? (size_t)(eol - l) : strlen(l);
+        char name[64];
+        if (sscanf(l, "  [%31[a-z]", sect) == 1 && strncmp(l, "    ", 4) != 0) {
+            /* a section header: "  [gateway]", "  [link NAME]", "  [peer PEER-ID]" */
+        } else if (n > 4 && strncmp(l, "    ", 4) == 0 && l[4] != ' ' &&
+                   sscanf(l + 4, "%63s", name) == 1) {
+            const struct opt_row *found = NULL;
+            for (size_t i = 0; i < mos_opt_nrows && found == NULL; i++)
+                if (strcmp(mos_opt_rows[i].name, name) == 0 &&
+                    opt_in(&mos_opt_rows[i], gateway_file, sect))
+                    found = &mos_opt_rows[i];
+            if (found == NULL)
+                fail_msg("--help lists %s under [%s]: no such row", name, sect);
+            lines++;
+        }
+        l += n + (eol != NULL);
+    }
+    static const char *const gw[] = {"gateway", "link", "pair"}, *const ep[] = {"endpoint", "peer"};
+    for (size_t i = 0; i < mos_opt_nrows; i++)
+        for (size_t k = 0; k < (gateway_file ? 3 : 2); k++)
+            rows += opt_in(&mos_opt_rows[i], gateway_file, gateway_file ? gw[k] : ep[k]);
+    assert_int_equal(lines, rows);
+}
+
+static void test_help_lists_only_rows(void **state)
+{
+    (void)state;
+    char *gw = tu_printed(gwconf_help), *ep = tu_printed(mosconf_help);
+    help_lists_only_rows(gw, true);
+    help_lists_only_rows(ep, false);
+    free(gw);
+    free(ep);
+}
+
 /* docs/options.md is generated (castgate config --markdown > docs/options.md). */
 static void test_docs_options_md_is_current(void **state)
 {
@@ -219,6 +261,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_row_is_documented),
+        cmocka_unit_test(test_help_lists_only_rows),
         cmocka_unit_test(test_docs_options_md_is_current),
         cmocka_unit_test(test_choices_are_the_librarys_values),
         cmocka_unit_test(test_number_bounds_are_the_librarys),
