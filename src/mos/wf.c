@@ -664,10 +664,7 @@ static bool xml_decl(struct wf *s)
 
 static bool u_alpha(const char *c) { return (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z'); }
 static bool u_digit(const char *c) { return *c >= '0' && *c <= '9'; }
-static bool u_hex(const char *c)
-{
-    return u_digit(c) || (*c >= 'a' && *c <= 'f') || (*c >= 'A' && *c <= 'F');
-}
+static bool u_hex(const char *c) { return cg__hexval((unsigned char)*c) >= 0; }
 static bool u_unres(const char *c)
 {
     return u_alpha(c) || u_digit(c) || *c == '-' || *c == '.' || *c == '_' || *c == '~';
