@@ -364,6 +364,26 @@ static void test_info_fill(void **state)
     X509_free(x);
 }
 
+/* cg__cert_pem_append writes the certificate as PEM after what the buffer
+ * holds: the fixture's text exactly, twice for two calls (a chain file). */
+static void test_pem_append(void **state)
+{
+    (void)state;
+    X509 *x = fixed_cert();
+    struct cg_buf b;
+    cg__buf_init(&b, 0);
+    assert_int_equal(cg__buf_append(&b, "# chain\n", 8), CG_OK);
+    assert_int_equal(cg__cert_pem_append(&b, x), CG_OK);
+    assert_int_equal(cg__cert_pem_append(&b, x), CG_OK);
+    size_t one = strlen(fixed_pem);
+    assert_int_equal(b.len, 8 + 2 * one);
+    assert_memory_equal(b.data, "# chain\n", 8);
+    assert_memory_equal(b.data + 8, fixed_pem, one);
+    assert_memory_equal(b.data + 8 + one, fixed_pem, one);
+    cg__buf_free(&b);
+    X509_free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +395,7 @@ int main(void)
         cmocka_unit_test_setup(test_sha256_known_answer, setup),
         cmocka_unit_test_setup(test_parse_sha256_forms, setup),
         cmocka_unit_test_setup(test_info_fill, setup),
+        cmocka_unit_test(test_pem_append),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
