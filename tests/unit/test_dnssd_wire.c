@@ -786,6 +786,103 @@ static void test_soa_sections(void **state)
     cg__dnssd_msg_clear(&m);
 }
 
+/* A reply whose answer holds a CNAME and no SOA, and whose authority holds an
+ * A record before the SOA: the zone and its primary come from the authority's
+ * SOA (a name inside the zone, RFC 2136 §4); a reply with no SOA at all is
+ * CG_ENOTFOUND. */
+static void test_soa_after_other_records(void **state)
+{
+    (void)state;
+    ldns_rdf *q = dname("gw.example.test.");
+    struct cg__msg m;
+    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_SOA, 22, &m), CG_OK);
+    ldns_rdf_deep_free(q);
+    for (int with_soa = 1; with_soa >= 0; with_soa--) {
+        struct pk p;
+        pk_header(&p, 22, FLAGS_RESPONSE, 1, 1, with_soa ? 2 : 1, 0);
+        pk_name(&p, "gw.example.test");
+        pk_u16(&p, 6);
+        pk_u16(&p, 1);
+        pk_u16(&p, 0xc00c); /* answer: gw CNAME host.example.test. */
+        size_t at = pk_rr(&p, 5, 1, 60);
+        pk_name(&p, "host.example.test");
+        pk_rdlen(&p, at);
+        pk_name(&p, "example.test"); /* authority: an A record first */
+        at = pk_rr(&p, 1, 1, 60);
+        pk_raw(&p, "\xc0\x00\x02\x07", 4);
+        pk_rdlen(&p, at);
+        if (with_soa) {
+            pk_name(&p, "example.test");
+            at = pk_rr(&p, 6, 1, 3600);
+            pk_name(&p, "ns2.example.test");
+            pk_name(&p, "hostmaster.example.test");
+            for (int i = 0; i < 5; i++)
+                pk_u32(&p, 3600);
+            pk_rdlen(&p, at);
+        }
+        ldns_rdf *zone = NULL, *mname = NULL;
+        enum cg_err rc = cg__dnssd_read_soa(p.b, p.n, &m, &zone, &mname);
+        if (with_soa) {
+            assert_int_equal(rc, CG_OK);
+            assert_name(zone, "example.test.");
+            assert_name(mname, "ns2.example.test.");
+        } else {
+            assert_int_equal(rc, CG_ENOTFOUND);
+            assert_null(zone);
+            assert_null(mname);
+        }
+        ldns_rdf_deep_free(zone);
+        ldns_rdf_deep_free(mname);
+    }
+    cg__dnssd_msg_clear(&m);
+}
+
+/* Answers for another name than the question's, or of another type, are
+ * left out; a type that is asked for but not one browse reads (CNAME) gives
+ * no record and no error. */
+static void test_answers_for_other_names_skipped(void **state)
+{
+    (void)state;
+    ldns_rdf *q = dname("_mos._tcp.example.test.");
+    struct cg__msg m;
+    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_PTR, 0x77, &m), CG_OK);
+    struct pk p;
+    ptr_reply_start(&p, 0x77, 4);
+    pk_name(&p, "_http._tcp.example.test"); /* PTR for another service type */
+    size_t at = pk_rr(&p, 12, 1, 60);
+    pk_u8(&p, 5);
+    pk_raw(&p, "other", 5);
+    pk_u16(&p, 0xc00c);
+    pk_rdlen(&p, at);
+    pk_u16(&p, 0xc00c); /* ours */
+    at = pk_rr(&p, 12, 1, 60);
+    pk_u8(&p, 4);
+    pk_raw(&p, "mine", 4);
+    pk_u16(&p, 0xc00c);
+    pk_rdlen(&p, at);
+    pk_u16(&p, 0xc00c); /* our name, a TXT */
+    at = pk_rr(&p, 16, 1, 60);
+    pk_u8(&p, 3);
+    pk_raw(&p, "x=y", 3);
+    pk_rdlen(&p, at);
+    pk_u16(&p, 0xc00c); /* our name, a CNAME */
+    at = pk_rr(&p, 5, 1, 60);
+    pk_name(&p, "alias.example.test");
+    pk_rdlen(&p, at);
+    struct cg__recs r;
+    assert_int_equal(read_ptr(&p, &m, &r), CG_OK);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.v[0].text, "mine");
+    assert_name(r.v[0].dname, "mine._mos._tcp.example.test.");
+    cg__dnssd_recs_clear(&r);
+    assert_int_equal(cg__dnssd_read_answer(p.b, p.n, &m, q, LDNS_RR_TYPE_CNAME, &r), CG_OK);
+    assert_int_equal(r.n, 0);
+    assert_null(r.v);
+    cg__dnssd_recs_clear(&r);
+    ldns_rdf_deep_free(q);
+    cg__dnssd_msg_clear(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -800,6 +897,8 @@ int main(void)
         cmocka_unit_test(test_malformed_bodies),
         cmocka_unit_test(test_malformed_rdata),
         cmocka_unit_test(test_soa_sections),
+        cmocka_unit_test(test_soa_after_other_records),
+        cmocka_unit_test(test_answers_for_other_names_skipped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
