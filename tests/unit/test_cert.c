@@ -69,9 +69,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     cg_ctx_free(g_ctx);
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_rm_rf(g_dir);
 }
 
 static int setup(void **state)
@@ -282,6 +280,67 @@ static void test_issue_revoke_crl(void **state)
     assert_true(found);
     X509_CRL_free(crl);
     cg_ca_free(ca);
+}
+
+/* Revoking by the certificate's file marks its serial with the reason; a
+ * CA folder that lost its root, whose intermediate.pem is not the key's, or
+ * whose index has a bad line is refused and says which file and line. */
+static void test_revoke_file_and_broken_ca(void **state)
+{
+    (void)state;
+    struct cg_ca *ca = open_ca();
+    char s3[64];
+    issue(ca, "three.example", CG_KEY_ECDSA, "three", s3);
+    assert_int_equal(cg_ca_revoke_file(ca, p("three/server-ecdsa.pem"), 4), CG_OK);
+    struct cg_db db;
+    assert_int_equal(cg__db_load(p("ca/index.txt"), &db, NULL), CG_OK);
+    struct cg_db_row *r = cg__db_find(&db, s3);
+    assert_non_null(r);
+    assert_int_equal(r->status, 'R');
+    assert_non_null(strstr(r->revoked, ",superseded"));
+    cg__db_free(&db);
+    cg_ca_free(ca);
+
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", p("ca"), p("ca-broken"));
+    assert_int_equal(system(cmd), 0);
+    ca = NULL;
+    /* intermediate.pem replaced by the root: not the intermediate key's */
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", p("ca-broken/intermediate.pem"), p("keep.pem"));
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", p("ca-broken/root.pem"),
+             p("ca-broken/intermediate.pem"));
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(cg_ca_open(g_ctx, p("ca-broken"), NULL, &ca), CG_EKEYMISMATCH);
+    assert_null(ca);
+    assert_true(tu_log_has(&g_log, "intermediate.key does not match intermediate.pem"));
+    assert_int_equal(rename(p("keep.pem"), p("ca-broken/intermediate.pem")), 0);
+    /* a bad line in the index: revoking reads it, and names the line */
+    assert_int_equal(cg_ca_open(g_ctx, p("ca-broken"), NULL, &ca), CG_OK);
+    size_t len = 0, lines = 0;
+    uint8_t *index = tu_read(p("ca-broken/index.txt"), &len);
+    for (size_t i = 0; i < len; i++)
+        lines += index[i] == '\n';
+    free(index);
+    assert_true(lines >= 1); /* three.example at least */
+    FILE *f = fopen(p("ca-broken/index.txt"), "a");
+    assert_non_null(f);
+    fputs("not an index line\n", f);
+    fclose(f);
+    memset(&g_log, 0, sizeof(g_log));
+    assert_int_not_equal(cg_ca_revoke(ca, s3, 1), CG_OK);
+    assert_true(tu_log_has(&g_log, "index.txt: "));
+    char at[32];
+    snprintf(at, sizeof(at), "(line %zu)", lines + 1);
+    if (!tu_log_has(&g_log, at))
+        fail_msg("no %s in: %s", at, g_log.text);
+    cg_ca_free(ca);
+    ca = NULL;
+    /* no root.pem */
+    assert_int_equal(unlink(p("ca-broken/root.pem")), 0);
+    assert_int_equal(cg_ca_open(g_ctx, p("ca-broken"), NULL, &ca), CG_EFILE);
+    assert_null(ca);
+    assert_true(tu_log_has(&g_log, "root.pem: missing or not a certificate"));
 }
 
 static void test_issue_refusals_and_failures(void **state)
@@ -720,6 +779,7 @@ int main(void)
         cmocka_unit_test_setup(test_db_parse_and_format, setup),
         cmocka_unit_test_setup(test_host_rules, setup),
         cmocka_unit_test_setup(test_issue_revoke_crl, setup),
+        cmocka_unit_test_setup(test_revoke_file_and_broken_ca, setup),
         cmocka_unit_test_setup(test_issue_refusals_and_failures, setup),
         cmocka_unit_test_setup(test_ocsp_answers, setup),
         cmocka_unit_test_setup(test_ocsp_delegated_signer, setup),
