@@ -96,15 +96,24 @@ static char *rdf_str(const ldns_rdf *r)
     return s;
 }
 
+/* A query for name and type with id: what a reply is read against. */
+static struct cg__msg query(const char *name, ldns_rr_type type, uint16_t id)
+{
+    ldns_rdf *q = dname(name);
+    struct cg__msg m;
+    assert_int_equal(cg__dnssd_build_query(q, type, id, &m), CG_OK);
+    ldns_rdf_deep_free(q);
+    return m;
+}
+
 /* ---- building ---- */
 
 /* RFC 1035 §4.1.1-4.1.2: header, then QNAME QTYPE QCLASS; RD set, no EDNS. */
 static void test_query_bytes(void **state)
 {
     (void)state;
+    struct cg__msg m = query("_mos._tcp.example.test.", LDNS_RR_TYPE_PTR, 0x1234);
     ldns_rdf *q = dname("_mos._tcp.example.test.");
-    struct cg__msg m;
-    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_PTR, 0x1234, &m), CG_OK);
     static const uint8_t want[] = {
         0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* header */
         4,    '_',  'm',  'o',  's',  4,    '_',  't',  'c',  'p',  7,    'e',  'x',
@@ -425,10 +434,7 @@ static enum cg_err read_ptr(const struct pk *p, const struct cg__msg *m, struct 
 static void test_compressed_ptr_answers(void **state)
 {
     (void)state;
-    ldns_rdf *q = dname("_mos._tcp.example.test.");
-    struct cg__msg m;
-    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_PTR, 0x4242, &m), CG_OK);
-    ldns_rdf_deep_free(q);
+    struct cg__msg m = query("_mos._tcp.example.test.", LDNS_RR_TYPE_PTR, 0x4242);
     struct pk p;
     ptr_reply_start(&p, 0x4242, 3);
     /* 1: owner and target tail compressed to the question name */
@@ -473,9 +479,8 @@ static void test_compressed_ptr_answers(void **state)
 static void test_srv_txt_address_answers(void **state)
 {
     (void)state;
+    struct cg__msg m = query("a._mos._tcp.example.test.", LDNS_RR_TYPE_SRV, 7);
     ldns_rdf *q = dname("a._mos._tcp.example.test.");
-    struct cg__msg m;
-    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_SRV, 7, &m), CG_OK);
     struct pk p;
     pk_header(&p, 7, FLAGS_RESPONSE, 1, 5, 0, 0);
     pk_name(&p, "a._mos._tcp.example.test"); /* example.test. starts at 12+2+5+5 = 24 */
@@ -549,10 +554,7 @@ static void test_srv_txt_address_answers(void **state)
 static void test_reply_header_checks(void **state)
 {
     (void)state;
-    ldns_rdf *q = dname("_mos._tcp.example.test.");
-    struct cg__msg m;
-    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_PTR, 0x0101, &m), CG_OK);
-    ldns_rdf_deep_free(q);
+    struct cg__msg m = query("_mos._tcp.example.test.", LDNS_RR_TYPE_PTR, 0x0101);
     struct pk p;
     struct cg__recs r;
     ptr_reply_start(&p, 0x0101, 0);
@@ -601,10 +603,7 @@ static void test_reply_header_checks(void **state)
 static void test_malformed_bodies(void **state)
 {
     (void)state;
-    ldns_rdf *q = dname("_mos._tcp.example.test.");
-    struct cg__msg m;
-    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_PTR, 9, &m), CG_OK);
-    ldns_rdf_deep_free(q);
+    struct cg__msg m = query("_mos._tcp.example.test.", LDNS_RR_TYPE_PTR, 9);
     struct pk p;
     struct cg__recs r;
     size_t at;
@@ -715,9 +714,8 @@ static void test_malformed_bodies(void **state)
 static void test_malformed_rdata(void **state)
 {
     (void)state;
+    struct cg__msg m = query("a._mos._tcp.example.test.", LDNS_RR_TYPE_SRV, 11);
     ldns_rdf *q = dname("a._mos._tcp.example.test.");
-    struct cg__msg m;
-    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_SRV, 11, &m), CG_OK);
     struct pk p;
     struct cg__recs r;
     static const struct {
@@ -750,14 +748,41 @@ static void test_malformed_rdata(void **state)
     cg__dnssd_msg_clear(&m);
 }
 
+/* An SOA record after its owner name: primary mname, hostmaster, 3600 s for
+ * each of the five numbers. */
+static void pk_soa(struct pk *p, const char *mname)
+{
+    size_t at = pk_rr(p, 6, 1, 3600);
+    pk_name(p, mname);
+    pk_name(p, "hostmaster.example.test");
+    for (int i = 0; i < 5; i++)
+        pk_u32(p, 3600);
+    pk_rdlen(p, at);
+}
+
+/* Reads the SOA of reply p: the zone and primary it names, or (want_mname
+ * NULL) none: CG_ENOTFOUND with both outputs NULL. */
+static void expect_soa(const struct pk *p, const struct cg__msg *m, const char *want_zone,
+                       const char *want_mname)
+{
+    ldns_rdf *zone = NULL, *mname = NULL;
+    enum cg_err rc = cg__dnssd_read_soa(p->b, p->n, m, &zone, &mname);
+    assert_int_equal(rc, want_mname != NULL ? CG_OK : CG_ENOTFOUND);
+    if (want_mname != NULL) {
+        assert_name(zone, want_zone);
+        assert_name(mname, want_mname);
+    } else {
+        assert_true(zone == NULL && mname == NULL);
+    }
+    ldns_rdf_deep_free(zone);
+    ldns_rdf_deep_free(mname);
+}
+
 /* SOA in the answer (zone apex) wins over the authority section. */
 static void test_soa_sections(void **state)
 {
     (void)state;
-    ldns_rdf *q = dname("example.test.");
-    struct cg__msg m;
-    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_SOA, 21, &m), CG_OK);
-    ldns_rdf_deep_free(q);
+    struct cg__msg m = query("example.test.", LDNS_RR_TYPE_SOA, 21);
     struct pk p;
     pk_header(&p, 21, FLAGS_RESPONSE, 1, 1, 1, 0);
     pk_name(&p, "example.test");
@@ -765,19 +790,10 @@ static void test_soa_sections(void **state)
     pk_u16(&p, 1);
     for (int sec = 0; sec < 2; sec++) {
         pk_u16(&p, 0xc00c);
-        size_t at = pk_rr(&p, 6, 1, 3600);
-        pk_name(&p, sec == 0 ? "ns1.example.test" : "other.example.test");
-        pk_name(&p, "hostmaster.example.test");
-        for (int i = 0; i < 5; i++)
-            pk_u32(&p, 3600);
-        pk_rdlen(&p, at);
+        pk_soa(&p, sec == 0 ? "ns1.example.test" : "other.example.test");
     }
+    expect_soa(&p, &m, "example.test.", "ns1.example.test.");
     ldns_rdf *zone = NULL, *mname = NULL;
-    assert_int_equal(cg__dnssd_read_soa(p.b, p.n, &m, &zone, &mname), CG_OK);
-    assert_name(zone, "example.test.");
-    assert_name(mname, "ns1.example.test.");
-    ldns_rdf_deep_free(zone);
-    ldns_rdf_deep_free(mname);
     /* Another id: refused, outputs left NULL. */
     p.b[1] ^= 1;
     assert_int_equal(cg__dnssd_read_soa(p.b, p.n, &m, &zone, &mname), CG_EPROTO);
@@ -793,10 +809,7 @@ static void test_soa_sections(void **state)
 static void test_soa_after_other_records(void **state)
 {
     (void)state;
-    ldns_rdf *q = dname("gw.example.test.");
-    struct cg__msg m;
-    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_SOA, 22, &m), CG_OK);
-    ldns_rdf_deep_free(q);
+    struct cg__msg m = query("gw.example.test.", LDNS_RR_TYPE_SOA, 22);
     for (int with_soa = 1; with_soa >= 0; with_soa--) {
         struct pk p;
         pk_header(&p, 22, FLAGS_RESPONSE, 1, 1, with_soa ? 2 : 1, 0);
@@ -813,26 +826,9 @@ static void test_soa_after_other_records(void **state)
         pk_rdlen(&p, at);
         if (with_soa) {
             pk_name(&p, "example.test");
-            at = pk_rr(&p, 6, 1, 3600);
-            pk_name(&p, "ns2.example.test");
-            pk_name(&p, "hostmaster.example.test");
-            for (int i = 0; i < 5; i++)
-                pk_u32(&p, 3600);
-            pk_rdlen(&p, at);
+            pk_soa(&p, "ns2.example.test");
         }
-        ldns_rdf *zone = NULL, *mname = NULL;
-        enum cg_err rc = cg__dnssd_read_soa(p.b, p.n, &m, &zone, &mname);
-        if (with_soa) {
-            assert_int_equal(rc, CG_OK);
-            assert_name(zone, "example.test.");
-            assert_name(mname, "ns2.example.test.");
-        } else {
-            assert_int_equal(rc, CG_ENOTFOUND);
-            assert_null(zone);
-            assert_null(mname);
-        }
-        ldns_rdf_deep_free(zone);
-        ldns_rdf_deep_free(mname);
+        expect_soa(&p, &m, "example.test.", with_soa ? "ns2.example.test." : NULL);
     }
     cg__dnssd_msg_clear(&m);
 }
@@ -843,9 +839,8 @@ static void test_soa_after_other_records(void **state)
 static void test_answers_for_other_names_skipped(void **state)
 {
     (void)state;
+    struct cg__msg m = query("_mos._tcp.example.test.", LDNS_RR_TYPE_PTR, 0x77);
     ldns_rdf *q = dname("_mos._tcp.example.test.");
-    struct cg__msg m;
-    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_PTR, 0x77, &m), CG_OK);
     struct pk p;
     ptr_reply_start(&p, 0x77, 4);
     pk_name(&p, "_http._tcp.example.test"); /* PTR for another service type */
