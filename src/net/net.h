@@ -149,6 +149,13 @@ struct cg_conn {
     uint64_t last_io;   /* uv_now of the last read or write, for idle */
 };
 
+/* The connection is open for its user (a state after the handshake the user
+ * set, and not closing): it reads and may write. */
+static inline bool cg__conn_open(const struct cg_conn *c)
+{
+    return c->state == CG_CONN_HTTP || c->state == CG_CONN_UPGRADING || c->state == CG_CONN_WS;
+}
+
 static inline uint64_t cg__conn_lim(const struct cg_conn *c, enum cg_server_limit w)
 {
     return c->lim->v[w];
