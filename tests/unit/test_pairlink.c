@@ -20,16 +20,7 @@
 #define MAXREC 400
 #define BIG 300000 /* one record this large: many TLS records, one frame */
 
-static char g_dir[256];
 
-static const char *pki(const char *name)
-{
-    static char buf[4][512];
-    static int slot;
-    char *out = buf[slot++ & 3];
-    snprintf(out, sizeof(buf[0]), "%s/%s", g_dir, name);
-    return out;
-}
 
 struct node {
     int idx;
@@ -147,8 +138,8 @@ static struct cg_server *server(struct cg_ctx *ctx)
     struct cg_server *srv = NULL;
     assert_int_equal(cg_server_config_new(&sc), CG_OK);
     assert_int_equal(cg_server_config_add_listen(sc, "127.0.0.1", 0), CG_OK);
-    assert_int_equal(cg_server_config_add_cert(sc, pki("server-ecdsa.chain.pem"),
-                                               pki("server-ecdsa.key")), CG_OK);
+    assert_int_equal(cg_server_config_add_cert(sc, tu_in("server-ecdsa.chain.pem"),
+                                               tu_in("server-ecdsa.key")), CG_OK);
     assert_int_equal(cg_server_config_set_ocsp(sc, false, NULL), CG_OK);
     assert_int_equal(cg_server_new(ctx, sc, &srv), CG_OK);
     cg_server_config_free(sc);
@@ -161,7 +152,7 @@ static struct cg_ws_client *client(struct cg_ctx *ctx, const char *password)
     struct cg_ws_client_config *cc = NULL;
     struct cg_ws_client *cli = NULL;
     assert_int_equal(cg_ws_client_config_new(&cc), CG_OK);
-    assert_int_equal(cg_ws_client_config_set_trust(cc, pki("root-ca.pem"), NULL), CG_OK);
+    assert_int_equal(cg_ws_client_config_set_trust(cc, tu_in("root-ca.pem"), NULL), CG_OK);
     assert_int_equal(cg_ws_client_config_set_basic_auth(cc, "pair", password), CG_OK);
     assert_int_equal(cg_ws_client_new(ctx, cc, &cli), CG_OK);
     cg_ws_client_config_free(cc);
@@ -185,7 +176,7 @@ static struct rig *rig_new(const char *password, uint64_t want)
     r->t.want = want;
     assert_int_equal(cg_ctx_new(&r->t.ctx), CG_OK);
     r->srv = server(r->t.ctx);
-    assert_int_equal(cg_credentials_load(r->t.ctx, pki("pair.htpasswd"), &r->cred), CG_OK);
+    assert_int_equal(cg_credentials_load(r->t.ctx, tu_in("pair.htpasswd"), &r->cred), CG_OK);
     r->cli = client(r->t.ctx, password);
     snprintf(r->url, sizeof(r->url), "wss://localhost:%u/castgate/pair",
              (unsigned)cg_server_port(r->srv, 0));
@@ -499,16 +490,9 @@ static int group_setup(void **state)
 {
     (void)state;
     signal(SIGPIPE, SIG_IGN);
-    snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-pairlink-XXXXXX");
-    if (tu_dev_pki_dir(g_dir) != 0)
+    if (tu_group_pki(state) != 0)
         return -1;
-    return cg_passwd_set(pki("pair.htpasswd"), "pair", "pair-secret") == CG_OK ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    return tu_rm_rf(g_dir);
+    return cg_passwd_set(tu_in("pair.htpasswd"), "pair", "pair-secret") == CG_OK ? 0 : -1;
 }
 
 int main(void)
@@ -520,5 +504,5 @@ int main(void)
         cmocka_unit_test(test_store_failure_halts_before_the_ack),
         cmocka_unit_test(test_wrong_password_never_connects),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, tu_group_rm);
 }

@@ -24,16 +24,7 @@
 #define MOS_MESSAGES 200
 #define MOS_PAD 30000         /* bytes of filler per MOS 2.x message */
 
-static char g_dir[256];
 
-static const char *pki(const char *name)
-{
-    static __thread char buf[4][512];
-    static __thread int slot;
-    char *out = buf[slot++ & 3];
-    snprintf(out, sizeof(buf[0]), "%s/%s", g_dir, name);
-    return out;
-}
 
 struct side {
     int id;
@@ -105,7 +96,7 @@ static void start_ws(struct side *s)
     struct cg_server_config *sc = NULL;
     assert_int_equal(cg_server_config_new(&sc), CG_OK);
     assert_int_equal(cg_server_config_add_listen(sc, "127.0.0.1", 0), CG_OK);
-    assert_int_equal(cg_server_config_add_cert(sc, pki("server-ecdsa.chain.pem"), pki("server-ecdsa.key")), CG_OK);
+    assert_int_equal(cg_server_config_add_cert(sc, tu_in("server-ecdsa.chain.pem"), tu_in("server-ecdsa.key")), CG_OK);
     assert_int_equal(cg_server_config_set_ocsp(sc, false, NULL), CG_OK);
     assert_int_equal(cg_server_config_set_limit(sc, CG_LIMIT_MAX_WS_MESSAGE, 1u << 20), CG_OK);
     assert_int_equal(cg_server_new(s->ctx, sc, &s->srv), CG_OK);
@@ -115,7 +106,7 @@ static void start_ws(struct side *s)
     assert_int_equal(cg_server_start(s->srv), CG_OK);
     struct cg_ws_client_config *cc = NULL;
     assert_int_equal(cg_ws_client_config_new(&cc), CG_OK);
-    assert_int_equal(cg_ws_client_config_set_trust(cc, pki("root-ca.pem"), NULL), CG_OK);
+    assert_int_equal(cg_ws_client_config_set_trust(cc, tu_in("root-ca.pem"), NULL), CG_OK);
     assert_int_equal(cg_ws_client_config_set_limit(cc, CG_LIMIT_MAX_WS_MESSAGE, 1u << 20), CG_OK);
     assert_int_equal(cg_ws_client_new(s->ctx, cc, &s->cli), CG_OK);
     cg_ws_client_config_free(cc);
@@ -248,16 +239,8 @@ static void test_two_contexts_two_threads(void **state)
 
 static int group_setup(void **state)
 {
-    (void)state;
     signal(SIGPIPE, SIG_IGN);
-    snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-2ctx-XXXXXX");
-    return tu_dev_pki_dir(g_dir);
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    return tu_rm_rf(g_dir);
+    return tu_group_pki(state);
 }
 
 int main(void)
@@ -265,5 +248,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_contexts_two_threads),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, tu_group_rm);
 }

@@ -1,6 +1,8 @@
+#define _GNU_SOURCE /* program_invocation_short_name */
 #include "testutil.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -184,4 +186,40 @@ int tu_rm_rf(const char *dir)
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : -1;
+}
+
+char tu_group_dir[256];
+
+static void group_template(void)
+{
+    snprintf(tu_group_dir, sizeof(tu_group_dir), "/tmp/cg-%s-XXXXXX", program_invocation_short_name);
+}
+
+int tu_group_pki(void **state)
+{
+    (void)state;
+    group_template();
+    return tu_dev_pki_dir(tu_group_dir);
+}
+
+int tu_group_tmp(void **state)
+{
+    (void)state;
+    group_template();
+    return mkdtemp(tu_group_dir) != NULL ? 0 : -1;
+}
+
+int tu_group_rm(void **state)
+{
+    (void)state;
+    return tu_rm_rf(tu_group_dir);
+}
+
+const char *tu_in(const char *name)
+{
+    static __thread char buf[8][512];
+    static __thread unsigned slot;
+    char *out = buf[slot++ & 7];
+    snprintf(out, sizeof(buf[0]), "%s/%s", tu_group_dir, name);
+    return out;
 }

@@ -62,7 +62,18 @@ void tu_stderr_end(struct tu_stderr *cap, char *out, size_t size);
  * test if it writes nothing. Caller frees. */
 char *tu_printed(void (*fn)(FILE *));
 
-/* A group's temporary folder: dir is a mkdtemp template ("/tmp/cg-x-XXXXXX"),
+/* A group's temporary folder, for cmocka's group setup and teardown:
+ * tu_group_pki makes it ("/tmp/cg-PROGRAM-XXXXXX", unique) with the dev PKI
+ * in it, tu_group_tmp makes it empty, tu_group_rm removes it and all in it.
+ * tu_group_dir is its path; tu_in(name) the path of name in it (8 buffers
+ * per thread, used in turn). */
+extern char tu_group_dir[256];
+int tu_group_pki(void **state);
+int tu_group_tmp(void **state);
+int tu_group_rm(void **state);
+const char *tu_in(const char *name);
+
+/* Any temporary folder: dir is a mkdtemp template ("/tmp/cg-x-XXXXXX"),
  * filled with the dev PKI (scripts/dev-pki.sh) by tu_dev_pki_dir; tu_rm_rf
  * removes it and all in it. Both return 0, or -1 (for a group setup or
  * teardown). */
