@@ -183,8 +183,8 @@ int tu_dev_pki_dir(char *dir)
 
 int tu_rm_rf(const char *dir)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    char cmd[1100];
+    snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%s' 2>/dev/null; rm -rf '%s'", dir, dir);
     return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -192,7 +192,8 @@ char tu_group_dir[256];
 
 static void group_template(void)
 {
-    snprintf(tu_group_dir, sizeof(tu_group_dir), "/tmp/cg-%s-XXXXXX", program_invocation_short_name);
+    snprintf(tu_group_dir, sizeof(tu_group_dir), "/tmp/cg-%s-XXXXXX",
+             program_invocation_short_name);
 }
 
 int tu_group_pki(void **state)
@@ -217,9 +218,9 @@ int tu_group_rm(void **state)
 
 const char *tu_in(const char *name)
 {
-    static __thread char buf[8][512];
+    static __thread char buf[16][512];
     static __thread unsigned slot;
-    char *out = buf[slot++ & 7];
+    char *out = buf[slot++ & 15];
     snprintf(out, sizeof(buf[0]), "%s/%s", tu_group_dir, name);
     return out;
 }

@@ -65,8 +65,8 @@ char *tu_printed(void (*fn)(FILE *));
 /* A group's temporary folder, for cmocka's group setup and teardown:
  * tu_group_pki makes it ("/tmp/cg-PROGRAM-XXXXXX", unique) with the dev PKI
  * in it, tu_group_tmp makes it empty, tu_group_rm removes it and all in it.
- * tu_group_dir is its path; tu_in(name) the path of name in it (8 buffers
- * per thread, used in turn). */
+ * tu_group_dir is its path; tu_in(name) the path of name in it (16 buffers
+ * per thread, used in turn). tu_rm_rf makes what is in it writable first. */
 extern char tu_group_dir[256];
 int tu_group_pki(void **state);
 int tu_group_tmp(void **state);
