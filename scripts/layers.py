@@ -3,9 +3,10 @@
 
 1. The folder-level include graph has no circle (two parts that reach each
    other through #include "part/..."), and neither has the call graph: a
-   part uses a cg__ name (function, table or macro) of the part that
-   defines it; two parts that reach each other through such uses are a
-   circle even when no include shows it (a prototype written in place).
+   part uses a cg_ or cg__ function (or a cg__ table or macro) that another
+   part defines, outside comments; two parts that reach each other through
+   such uses are a circle even when no include shows it (a prototype
+   written in place, or a public function called back).
 2. net/ names none of its users: no file in src/net/ includes ws/, wss/ or
    http/ headers, calls a cg__ws_, cg__server_, cg__dial_ or cg__wconn_
    function, or names their types (struct cg_ws, cg_wconn, cg_dial,
@@ -28,7 +29,7 @@ edges, bad = {}, []
 texts = {}  # (part, file) -> text
 # A definition: at the start of a line, a type then the name and its
 # parameters and a body; or a table or variable given a value; or a macro.
-DEFINES = (re.compile(r'^[A-Za-z_][\w \t*]*?\b(cg__\w+)\s*\(([^;{}]*?)\)\s*\{', re.M),
+DEFINES = (re.compile(r'^[A-Za-z_][\w \t*]*?\b(cg_{1,2}\w+)\s*\(([^;{}]*?)\)\s*\{', re.M),
            re.compile(r'^[A-Za-z_][\w \t*]*?\b(cg__\w+)\s*(?:\[[^\]]*\]\s*)*=', re.M),
            re.compile(r'^#\s*define\s+(cg__\w+)', re.M))
 for part in sorted(os.listdir(src)):
@@ -71,8 +72,9 @@ for (part, f), text in texts.items():
         for m in rx.finditer(text):
             owner.setdefault(m.group(1), part)
 calls, why = {part: set() for part in edges}, {}
+COMMENT = re.compile(r'/\*.*?\*/|//[^\n]*', re.S)  # a name in a comment is no call
 for (part, f), text in sorted(texts.items()):
-    for m in re.finditer(r'\bcg__\w+', text):
+    for m in re.finditer(r'\bcg_{1,2}\w+', COMMENT.sub(' ', text)):
         o = owner.get(m.group(0))
         if o is not None and o != part:
             calls[part].add(o)

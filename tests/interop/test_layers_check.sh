@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scripts/layers.py can fail (issue 16): over small made-up trees it reports
 # a call circle between two parts that no include shows (a part declaring
-# another's function itself), an include circle, and net/ naming a user's
-# type or field; and it passes a tree whose calls only go down.
+# another's function itself, internal or public), an include circle, and
+# net/ naming a user's type or field or including its public header; and it
+# passes a tree whose calls only go down, and names in comments.
 # Reads and writes a temporary folder only: no process, no port.
 SRC=${CG_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 command -v python3 >/dev/null || { echo "SKIP: python3 not found"; exit 77; }
@@ -44,6 +45,21 @@ fi
 r=$(tree calls)
 printf 'void cg__b_g(void);\nvoid cg__a_up(void)\n{\n    cg__b_g();\n}\n' >"$r/src/a/up.c"
 expect calls "call circle: src/a <-> src/b" "src/a/up.c calls cg__b_g"
+
+# the same through a public function of b's that a calls back
+r=$(tree public)
+printf 'int cg_b_open(void)\n{\n    return 0;\n}\n' >"$r/src/b/pub.c"
+printf 'int cg_b_open(void);\nint cg__a_up(void)\n{\n    return cg_b_open();\n}\n' >"$r/src/a/up.c"
+expect public "call circle: src/a <-> src/b" "src/a/up.c calls cg_b_open"
+
+# a name in a comment is no call
+r=$(tree comment)
+printf '/* b calls cg__a_f; see also cg__b_g */\nvoid cg__a_g(void)\n{\n}\n' >"$r/src/a/up.c"
+if out=$(python3 "$SRC/scripts/layers.py" "$r"); then
+  echo "ok: a name in a comment is no call"
+else
+  echo "FAIL: a comment was taken as a call: $out"; fails=$((fails + 1))
+fi
 
 # an include circle
 r=$(tree includes)
