@@ -78,6 +78,7 @@ static enum cg_err field(struct cg_cur *c, char *dst, size_t dstsz, bool last)
     return CG_OK;
 }
 
+/* Upper case only: the index's serials are as openssl writes them. */
 static bool is_hex(const char *s)
 {
     if (*s == '\0')
@@ -189,10 +190,8 @@ enum cg_err cg__cert_norm_serial(const char *in, char out[CG_CERT_MAX_SERIAL_HEX
         if (*in == ':')
             continue;
         CG_CHECK(n + 1 < sizeof(digits), CG_EINVAL);
-        char ch = *in;
-        bool hex = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
-        CG_CHECK(hex, CG_EINVAL);
-        digits[n++] = ch;
+        CG_CHECK(cg__hexval((unsigned char)*in) >= 0, CG_EINVAL);
+        digits[n++] = *in;
     }
     digits[n] = '\0';
     CG_CHECK(n > 0, CG_EINVAL);

@@ -90,6 +90,7 @@ char *cg__strndup(const char *s, size_t n);    /* NULL on OOM */
 enum cg_err cg__str_replace(char **slot, const char *v);
 void cg__wipe_free(void *p, size_t n);         /* cleanse then free; NULL ok */
 int cg__hexval(int c);                         /* 0..15 for a hex digit, else -1 */
+int cg__digitval(int c, unsigned base);        /* c as a digit of base 10 or 16, else -1 */
 bool cg__ct_equal(const void *a, const void *b, size_t n); /* constant time */
 uint64_t cg__now_ms(void);                     /* monotonic milliseconds */
 /* Copies src into dst (size dstsz) and escapes anything that is not printable

@@ -12,35 +12,41 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+/* What a write(2) or writev(2) that returned n means: CG_OK (n bytes
+ * went), CG_EAGAIN (EINTR: call again) or CG_EIO with errno set (ENOSPC
+ * when it made no progress: the only reason it may). */
+static enum cg_err wrote(ssize_t n)
+{
+    if (n < 0 && errno == EINTR)
+        return CG_EAGAIN;
+    if (n == 0)
+        errno = ENOSPC;
+    return n > 0 ? CG_OK : CG_EIO;
+}
+
 enum cg_err cg__write_all(int fd, const void *data, size_t len)
 {
     const uint8_t *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = ENOSPC; /* write(2) made no progress: the only reason it may */
-            return CG_EIO;
+    for (ssize_t n; len > 0;) {
+        enum cg_err rc = wrote(n = write(fd, p, len));
+        if (rc == CG_OK) {
+            p += n;
+            len -= (size_t)n;
+        } else if (rc != CG_EAGAIN) {
+            return rc;
         }
-        p += n;
-        len -= (size_t)n;
     }
     return CG_OK;
 }
 
 enum cg_err cg__writev_all(int fd, struct iovec *iov, int cnt)
 {
-    while (cnt > 0) {
-        ssize_t n = writev(fd, iov, cnt);
-        if (n < 0 && errno == EINTR)
+    for (ssize_t n; cnt > 0;) {
+        enum cg_err rc = wrote(n = writev(fd, iov, cnt));
+        if (rc == CG_EAGAIN)
             continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = ENOSPC;
-            return CG_EIO;
-        }
+        if (rc != CG_OK)
+            return rc;
         size_t done = (size_t)n;
         for (; cnt > 0 && done >= iov->iov_len; iov++, cnt--)
             done -= iov->iov_len; /* pieces written whole */

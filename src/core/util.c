@@ -22,6 +22,12 @@ int cg__hexval(int c)
     return -1;
 }
 
+int cg__digitval(int c, unsigned base)
+{
+    int d = cg__hexval(c);
+    return d >= 0 && (unsigned)d < base ? d : -1;
+}
+
 char *cg__strndup(const char *s, size_t n)
 {
     char *d = malloc(n + 1);

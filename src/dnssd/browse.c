@@ -277,7 +277,7 @@ enum cg_err cg_dnssd_browse_new(struct cg_ctx *ctx, const struct cg_dnssd_browse
     b->ctx = ctx;
     b->fn = fn;
     b->user = user;
-    b->timeout_ms = opts->timeout_ms != 0 ? opts->timeout_ms : 2000;
+    b->timeout_ms = opts->timeout_ms != 0 ? opts->timeout_ms : CG_DNSSD_TIMEOUT_MS;
     enum cg_err rc = start(b, opts);
     if (rc != CG_OK) {
         b->fn = NULL;

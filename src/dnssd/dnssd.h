@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 
 #define CG_DNSSD_COMPONENT "dnssd"
+#define CG_DNSSD_TIMEOUT_MS 2000 /* a reply's wait when the options say 0 (register, browse) */
 #define CG_DNSSD_TXT_MAX 1300 /* whole TXT rdata: keeps the UPDATE in one UDP datagram */
 
 /* ---- names and TXT (msg.c) ---- */

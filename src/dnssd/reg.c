@@ -385,7 +385,7 @@ enum cg_err cg_dnssd_new(struct cg_ctx *ctx, const struct cg_dnssd_opts *opts,
     d->ctx = ctx;
     d->state_fn = state_fn;
     d->user = user;
-    d->timeout_ms = opts->timeout_ms != 0 ? opts->timeout_ms : 2000;
+    d->timeout_ms = opts->timeout_ms != 0 ? opts->timeout_ms : CG_DNSSD_TIMEOUT_MS;
     d->max_backoff_s = opts->max_backoff_s != 0 ? opts->max_backoff_s : 60;
     d->backoff_s = 1;
     d->keep_on_free = opts->keep_on_free != 0;

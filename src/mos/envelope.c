@@ -84,17 +84,11 @@ enum cg_mos_msgid cg_mos_message_id_parse(const char *s, uint32_t *value)
     uint64_t v = 0;
     bool big = false;
     for (; *s != 0; s++) {
-        unsigned d;
-        if (*s >= '0' && *s <= '9')
-            d = (unsigned)(*s - '0');
-        else if (base == 16 && *s >= 'a' && *s <= 'f')
-            d = (unsigned)(*s - 'a' + 10);
-        else if (base == 16 && *s >= 'A' && *s <= 'F')
-            d = (unsigned)(*s - 'A' + 10);
-        else
+        int d = cg__digitval((unsigned char)*s, base);
+        if (d < 0)
             return CG_MOS_MSGID_BAD;
         if (!big) {
-            v = v * base + d; /* v <= 2^31 here: no overflow */
+            v = v * base + (unsigned)d; /* v <= 2^31 here: no overflow */
             big = v > INT32_MAX;
         }
     }

@@ -27,6 +27,16 @@ static inline unsigned cg__mos_unit(const uint8_t *p, size_t i, unsigned w)
     return w == 1 ? p[i] : (unsigned)((p[i] << 8) | p[i + 1]);
 }
 
+/* The five predefined entities of XML (section 4.6; a MOS message has no
+ * DTD, so no others): their names without '&' and ';'. One table for the
+ * two readers, mos/wf.c (in either encoding) and mos/xmltext.c (bytes). */
+struct cg__mos_entity {
+    const char *name;
+    size_t len;
+    char ch;
+};
+extern const struct cg__mos_entity cg__mos_entities[5];
+
 /* Writes cp (a Unicode scalar value) as UTF-8 at o; returns the length, 0 if
  * room is too small. Inline: it is the converter's inner loop (conv.c);
  * xmltext.c uses it for entities. */

@@ -388,17 +388,10 @@ static bool reference(struct wf *s, int32_t *c)
         uint32_t v = 0;
         size_t digits = 0;
         for (;; digits++, s->i += s->w) {
-            unsigned ch = ahead(s, 0);
-            unsigned d;
-            if (ch >= '0' && ch <= '9')
-                d = ch - '0';
-            else if (hex && ch >= 'a' && ch <= 'f')
-                d = ch - 'a' + 10;
-            else if (hex && ch >= 'A' && ch <= 'F')
-                d = ch - 'A' + 10;
-            else
+            int d = cg__digitval((int)ahead(s, 0), hex ? 16 : 10);
+            if (d < 0)
                 break;
-            v = v * (hex ? 16 : 10) + d;
+            v = v * (hex ? 16 : 10) + (unsigned)d;
             if (v > 0x110000)
                 v = 0x110000;
         }
@@ -411,15 +404,11 @@ static bool reference(struct wf *s, int32_t *c)
         *c = (int32_t)v;
         return true;
     }
-    static const struct {
-        const char *name;
-        char ch;
-    } predefined[] = {{"lt", '<'}, {"gt", '>'}, {"amp", '&'}, {"apos", '\''}, {"quot", '"'}};
-    for (size_t k = 0; k < CG_ARRAY_LEN(predefined); k++) {
-        size_t n = strlen(predefined[k].name);
-        if (at_str(s, predefined[k].name) && ahead(s, n) == ';') {
-            skip_units(s, n + 1);
-            *c = predefined[k].ch;
+    for (size_t k = 0; k < CG_ARRAY_LEN(cg__mos_entities); k++) {
+        const struct cg__mos_entity *e = &cg__mos_entities[k];
+        if (at_str(s, e->name) && ahead(s, e->len) == ';') {
+            skip_units(s, e->len + 1);
+            *c = e->ch;
             return true;
         }
     }
@@ -546,9 +535,11 @@ static bool pi(struct wf *s)
 /* The XML declaration                                                      */
 /* ------------------------------------------------------------------------ */
 
-/* Eq and an opening quote: the quote character, or 0 (error set). */
-static unsigned eq_quote(struct wf *s, const char *what)
+/* At a pseudo-attribute (version, encoding, standalone): its name, Eq and
+ * an opening quote; returns the quote character, or 0 (error set). */
+static unsigned eq_quote(struct wf *s, const char *name, const char *what)
 {
+    skip_units(s, strlen(name));
     skip_s(s);
     if (ahead(s, 0) != '=')
         return fail(s, what), 0;
@@ -581,8 +572,7 @@ static bool ascii_span_ieq(const struct wf *s, struct wf_span sp, const char *li
 static bool encoding_decl(struct wf *s)
 {
     static const char bad[] = "a malformed encoding declaration (production [80] EncodingDecl)";
-    skip_units(s, 8);
-    unsigned q = eq_quote(s, bad);
+    unsigned q = eq_quote(s, "encoding", bad);
     if (q == 0)
         return false;
     struct wf_span name = {s->i, 0};
@@ -618,8 +608,7 @@ static bool encoding_decl(struct wf *s)
 static bool sd_decl(struct wf *s)
 {
     static const char bad[] = "a malformed standalone declaration (production [32] SDDecl)";
-    skip_units(s, 10);
-    unsigned q = eq_quote(s, bad);
+    unsigned q = eq_quote(s, "standalone", bad);
     if (q == 0)
         return false;
     if (at_str(s, "yes"))
@@ -642,8 +631,7 @@ static bool xml_decl(struct wf *s)
     skip_s(s);
     if (!at_str(s, "version"))
         return fail(s, "the XML declaration has no version (production [24] VersionInfo)");
-    skip_units(s, 7);
-    unsigned q = eq_quote(s, bad);
+    unsigned q = eq_quote(s, "version", bad);
     if (q == 0)
         return false;
     if (!at_str(s, "1.0") || ahead(s, 3) != q)
@@ -676,10 +664,7 @@ static bool xml_decl(struct wf *s)
 
 static bool u_alpha(const char *c) { return (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z'); }
 static bool u_digit(const char *c) { return *c >= '0' && *c <= '9'; }
-static bool u_hex(const char *c)
-{
-    return u_digit(c) || (*c >= 'a' && *c <= 'f') || (*c >= 'A' && *c <= 'F');
-}
+static bool u_hex(const char *c) { return cg__hexval((unsigned char)*c) >= 0; }
 static bool u_unres(const char *c)
 {
     return u_alpha(c) || u_digit(c) || *c == '-' || *c == '.' || *c == '_' || *c == '~';

@@ -4,18 +4,18 @@
 
 #include <string.h>
 
+const struct cg__mos_entity cg__mos_entities[5] = {
+    {"lt", 2, '<'}, {"gt", 2, '>'}, {"amp", 3, '&'}, {"apos", 4, '\''}, {"quot", 4, '"'}};
+
 /* Parses the entity at src[i] ('&'); returns its length, 0 if invalid. */
 static size_t entity(const uint8_t *src, size_t i, size_t n, uint32_t *cp)
 {
-    static const struct {
-        const char *name;
-        uint32_t cp;
-    } named[] = {{"lt;", '<'}, {"gt;", '>'}, {"amp;", '&'}, {"quot;", '"'}, {"apos;", '\''}};
-    for (size_t k = 0; k < CG_ARRAY_LEN(named); k++) {
-        size_t l = strlen(named[k].name);
-        if (n - i - 1 >= l && memcmp(src + i + 1, named[k].name, l) == 0) {
-            *cp = named[k].cp;
-            return l + 1;
+    for (size_t k = 0; k < CG_ARRAY_LEN(cg__mos_entities); k++) {
+        const struct cg__mos_entity *e = &cg__mos_entities[k];
+        if (n - i - 1 > e->len && memcmp(src + i + 1, e->name, e->len) == 0 &&
+            src[i + 1 + e->len] == ';') {
+            *cp = (uint8_t)e->ch;
+            return e->len + 2;
         }
     }
     if (n - i < 4 || src[i + 1] != '#')
@@ -29,17 +29,12 @@ static size_t entity(const uint8_t *src, size_t i, size_t n, uint32_t *cp)
     uint32_t v = 0;
     size_t digits = 0;
     for (; j < n && src[j] != ';'; j++, digits++) {
-        unsigned d;
-        uint8_t c = src[j];
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (base == 16 && (c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-            d = (unsigned)((c | 0x20) - 'a' + 10);
-        else
+        int d = cg__digitval(src[j], base);
+        if (d < 0)
             return 0;
         if (v > 0x10FFFF)
             return 0;
-        v = v * base + d;
+        v = v * base + (uint32_t)d;
     }
     if (j >= n || digits == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) ||
         (v < 0x20 && v != 0x9 && v != 0xA && v != 0xD))

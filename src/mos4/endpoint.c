@@ -317,6 +317,20 @@ enum cg_err cg_mos_peer_config_set_client(struct cg_mos_peer_config *pc,
     return CG_OK;
 }
 
+/* One side of a MOS 2.x peer (M-21): where (the host we dial, the address
+ * we listen on) and its lower, upper and query ports. */
+static enum cg_err legacy_side(struct cg_mos_peer_config *pc, char *where, size_t size,
+                               const char *text, uint16_t port[3], uint16_t lower, uint16_t upper,
+                               uint16_t query)
+{
+    pc->legacy = true;
+    snprintf(where, size, "%s", text);
+    port[0] = lower;
+    port[1] = upper;
+    port[2] = query;
+    return CG_OK;
+}
+
 enum cg_err cg_mos_peer_config_set_legacy_dial(struct cg_mos_peer_config *pc, const char *host,
                                                uint16_t lower, uint16_t upper, uint16_t query,
                                                enum cg_mos_encoding enc)
@@ -324,13 +338,9 @@ enum cg_err cg_mos_peer_config_set_legacy_dial(struct cg_mos_peer_config *pc, co
     CG_CHECK(pc != NULL && host != NULL && host[0] != '\0', CG_EINVAL);
     CG_CHECK(strlen(host) < sizeof(pc->legacy_host), CG_EINVAL);
     CG_CHECK(enc == CG_MOS_UCS2BE || enc == CG_MOS_UTF8, CG_EINVAL);
-    pc->legacy = true;
     pc->legacy_enc = enc;
-    snprintf(pc->legacy_host, sizeof(pc->legacy_host), "%s", host);
-    pc->dial_port[0] = lower;
-    pc->dial_port[1] = upper;
-    pc->dial_port[2] = query;
-    return CG_OK;
+    return legacy_side(pc, pc->legacy_host, sizeof(pc->legacy_host), host, pc->dial_port, lower,
+                       upper, query);
 }
 
 enum cg_err cg_mos_peer_config_set_legacy_listen(struct cg_mos_peer_config *pc, const char *addr,
@@ -339,12 +349,8 @@ enum cg_err cg_mos_peer_config_set_legacy_listen(struct cg_mos_peer_config *pc, 
     CG_CHECK(pc != NULL && addr != NULL && strlen(addr) < sizeof(pc->listen_addr), CG_EINVAL);
     uint8_t tmp[16];
     CG_CHECK(inet_pton(strchr(addr, ':') != NULL ? AF_INET6 : AF_INET, addr, tmp) == 1, CG_EINVAL);
-    pc->legacy = true;
-    snprintf(pc->listen_addr, sizeof(pc->listen_addr), "%s", addr);
-    pc->listen_port[0] = lower;
-    pc->listen_port[1] = upper;
-    pc->listen_port[2] = query;
-    return CG_OK;
+    return legacy_side(pc, pc->listen_addr, sizeof(pc->listen_addr), addr, pc->listen_port, lower,
+                       upper, query);
 }
 
 enum cg_err cg_mos_peer_config_set_legacy_allow(struct cg_mos_peer_config *pc, const char *list)

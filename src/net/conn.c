@@ -214,8 +214,7 @@ bool cg__conn_write_blocked(const struct cg_conn *c)
 
 enum cg_err cg__conn_write(struct cg_conn *c, const void *data, size_t len)
 {
-    CG_CHECK(c->state == CG_CONN_HTTP || c->state == CG_CONN_UPGRADING || c->state == CG_CONN_WS,
-             CG_ECLOSED);
+    CG_CHECK(cg__conn_open(c), CG_ECLOSED);
     busy(c);
     const uint8_t *p = data;
     enum cg_err rc = CG_OK;
@@ -276,8 +275,7 @@ static bool handshake(struct cg_conn *c)
         cg__log(c->ctx, CG_LOG_DEBUG, "tls", "%s: %s %s", c->peer, SSL_get_version(c->ssl),
                 SSL_get_cipher_name(c->ssl));
         c->ops->tls_done(c); /* sets the next state, or closes */
-        return c->state == CG_CONN_HTTP || c->state == CG_CONN_UPGRADING ||
-               c->state == CG_CONN_WS;
+        return cg__conn_open(c);
     }
     int e = SSL_get_error(c->ssl, r);
     flush(c); /* our flight, or an alert */
@@ -292,7 +290,7 @@ static void pump(struct cg_conn *c)
     if (c->state == CG_CONN_TLS && (c->hs != NULL || !handshake(c)))
         return; /* an offloaded handshake steps in frontdoor.c */
     uint8_t *buf = c->readbuf; /* the ciphertext was copied into net_in */
-    while (c->state == CG_CONN_HTTP || c->state == CG_CONN_UPGRADING || c->state == CG_CONN_WS) {
+    while (cg__conn_open(c)) {
         int n = SSL_read(c->ssl, buf, (int)c->readbuf_len);
         if (n > 0) {
             c->ops->data(c, buf, (size_t)n);

@@ -186,7 +186,7 @@ static void apply(struct cg_conn *c)
         cg__log(c->ctx, CG_LOG_DEBUG, "tls", "%s: %s %s (front door)", c->peer,
                 SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
         c->ops->tls_done(c); /* sets the next state, or closes */
-        if (c->state == CG_CONN_HTTP || c->state == CG_CONN_UPGRADING || c->state == CG_CONN_WS)
+        if (cg__conn_open(c))
             cg__conn_pump(c); /* application data that came with the Finished */
         if (eof && c->state != CG_CONN_CLOSED)
             cg__conn_close(c, "peer closed"); /* as on_read would have, after that data */

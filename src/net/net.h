@@ -19,7 +19,7 @@
 #include "core/core.h"
 #include "tls/tls.h"
 
-#include <castgate/server.h> /* enum cg_server_limit */
+#include <castgate/limits.h> /* enum cg_server_limit */
 #include <uv.h>
 
 enum cg_conn_state {
@@ -148,6 +148,13 @@ struct cg_conn {
     uv_timer_t idle;    /* releases the TLS record buffers once the connection is quiet */
     uint64_t last_io;   /* uv_now of the last read or write, for idle */
 };
+
+/* The connection is open for its user (a state after the handshake the user
+ * set, and not closing): it reads and may write. */
+static inline bool cg__conn_open(const struct cg_conn *c)
+{
+    return c->state == CG_CONN_HTTP || c->state == CG_CONN_UPGRADING || c->state == CG_CONN_WS;
+}
 
 static inline uint64_t cg__conn_lim(const struct cg_conn *c, enum cg_server_limit w)
 {

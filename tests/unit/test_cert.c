@@ -40,27 +40,16 @@ int __wrap_mkstemp(char *t);
 int __wrap_mkstemp(char *t) { return fail_mkstemp ? -1 : __real_mkstemp(t); }
 
 /* ---- fixture ---- */
-static char g_dir[256];
 static struct cg_ctx *g_ctx;
 static struct tu_log g_log;
 
-static const char *p(const char *name)
-{
-    static char buf[16][512];
-    static int slot;
-    char *out = buf[slot++ & 15];
-    snprintf(out, sizeof(buf[0]), "%s/%s", g_dir, name);
-    return out;
-}
 
 static int group_setup(void **state)
 {
-    (void)state;
-    snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-cert.XXXXXX");
-    if (mkdtemp(g_dir) == NULL || cg_ctx_new(&g_ctx) != CG_OK)
+    if (tu_group_tmp(state) != 0 || cg_ctx_new(&g_ctx) != CG_OK)
         return -1;
     struct cg_ca_init_opts o = {.name = "Unit", .ocsp_url = "http://127.0.0.1:1/"};
-    if (cg_ca_init(g_ctx, p("ca"), &o) != CG_OK)
+    if (cg_ca_init(g_ctx, tu_in("ca"), &o) != CG_OK)
         return -1;
     return 0;
 }
@@ -69,9 +58,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     cg_ctx_free(g_ctx);
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_group_rm(state);
 }
 
 static int setup(void **state)
@@ -87,7 +74,7 @@ static int setup(void **state)
 static struct cg_ca *open_ca(void)
 {
     struct cg_ca *ca = NULL;
-    assert_int_equal(cg_ca_open(g_ctx, p("ca"), NULL, &ca), CG_OK);
+    assert_int_equal(cg_ca_open(g_ctx, tu_in("ca"), NULL, &ca), CG_OK);
     return ca;
 }
 
@@ -96,7 +83,7 @@ static void issue(struct cg_ca *ca, const char *host, enum cg_key_type t, const 
 {
     const char *hosts[] = {host};
     struct cg_issue_opts o = {.hosts = hosts, .nhosts = 1, .type = t};
-    assert_int_equal(cg_ca_issue(ca, &o, p(out), serial, 64), CG_OK);
+    assert_int_equal(cg_ca_issue(ca, &o, tu_in(out), serial, 64), CG_OK);
 }
 
 /* ---- serials ---- */
@@ -231,10 +218,11 @@ static void test_issue_revoke_crl(void **state)
 {
     (void)state;
     struct cg_ca *ca = open_ca();
-    char s1[64], s2[64];
+    char s1[64], s2[64], s3[64];
     issue(ca, "one.example", CG_KEY_ECDSA, "one", s1);
     issue(ca, "two.example", CG_KEY_RSA, "two", s2);
-    X509 *x = cg__cert_read_one(p("one/server-ecdsa.pem"));
+    issue(ca, "three.example", CG_KEY_ECDSA, "three", s3);
+    X509 *x = cg__cert_read_one(tu_in("one/server-ecdsa.pem"));
     assert_non_null(x);
     assert_int_equal(X509_check_host(x, "one.example", 0, 0, NULL), 1);
     char *ocsp = NULL;
@@ -244,7 +232,7 @@ static void test_issue_revoke_crl(void **state)
     X509_email_free(urls);
     X509_free(x);
     struct stat st;
-    assert_int_equal(stat(p("one/server-ecdsa.key"), &st), 0);
+    assert_int_equal(stat(tu_in("one/server-ecdsa.key"), &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
 
     assert_int_equal(cg_ca_revoke(ca, s1, 1), CG_OK);
@@ -252,19 +240,24 @@ static void test_issue_revoke_crl(void **state)
     assert_true(tu_log_has(&g_log, "revoked already"));
     assert_int_equal(cg_ca_revoke(ca, "0x1", 0), CG_ENOTFOUND);
     assert_int_equal(cg_ca_revoke(ca, s2, 7), CG_EINVAL); /* reason 7 is unused */
-    assert_int_equal(cg_ca_revoke_file(ca, p("nope.pem"), 0), CG_ECERT);
+    assert_int_equal(cg_ca_revoke_file(ca, tu_in("nope.pem"), 0), CG_ECERT);
+    assert_int_equal(cg_ca_revoke_file(ca, tu_in("three/server-ecdsa.pem"), 4), CG_OK);
 
     struct cg_db db;
-    assert_int_equal(cg__db_load(p("ca/index.txt"), &db, NULL), CG_OK);
+    assert_int_equal(cg__db_load(tu_in("ca/index.txt"), &db, NULL), CG_OK);
     struct cg_db_row *r = cg__db_find(&db, s1);
     assert_non_null(r);
     assert_int_equal(r->status, 'R');
     assert_non_null(strstr(r->revoked, ",keyCompromise"));
     assert_int_equal(cg__db_find(&db, s2)->status, 'V');
+    r = cg__db_find(&db, s3); /* revoked by its file */
+    assert_non_null(r);
+    assert_int_equal(r->status, 'R');
+    assert_non_null(strstr(r->revoked, ",superseded"));
     cg__db_free(&db);
 
-    assert_int_equal(cg_ca_write_crl(ca, p("crl.pem"), 3), CG_OK);
-    BIO *bio = BIO_new_file(p("crl.pem"), "r");
+    assert_int_equal(cg_ca_write_crl(ca, tu_in("crl.pem"), 3), CG_OK);
+    BIO *bio = BIO_new_file(tu_in("crl.pem"), "r");
     X509_CRL *crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
     BIO_free(bio);
     assert_non_null(crl);
@@ -284,35 +277,83 @@ static void test_issue_revoke_crl(void **state)
     cg_ca_free(ca);
 }
 
+/* A CA folder that lost its root, whose intermediate.pem is not the key's,
+ * or whose index has a bad line is refused and says which file and line. */
+static void test_broken_ca_folder(void **state)
+{
+    (void)state;
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", tu_in("ca"), tu_in("ca-broken"));
+    assert_int_equal(system(cmd), 0);
+    struct cg_ca *ca = NULL;
+    /* intermediate.pem replaced by the root: not the intermediate key's */
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", tu_in("ca-broken/intermediate.pem"),
+             tu_in("keep.pem"));
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", tu_in("ca-broken/root.pem"),
+             tu_in("ca-broken/intermediate.pem"));
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(cg_ca_open(g_ctx, tu_in("ca-broken"), NULL, &ca), CG_EKEYMISMATCH);
+    assert_null(ca);
+    assert_true(tu_log_has(&g_log, "intermediate.key does not match intermediate.pem"));
+    assert_int_equal(rename(tu_in("keep.pem"), tu_in("ca-broken/intermediate.pem")), 0);
+    /* a bad line in the index: revoking reads it, and names the line */
+    assert_int_equal(cg_ca_open(g_ctx, tu_in("ca-broken"), NULL, &ca), CG_OK);
+    size_t len = 0, lines = 0;
+    uint8_t *index = tu_read(tu_in("ca-broken/index.txt"), &len);
+    for (size_t i = 0; i < len; i++)
+        lines += index[i] == '\n';
+    free(index);
+    assert_true(lines >= 1);
+    FILE *f = fopen(tu_in("ca-broken/index.txt"), "a");
+    assert_non_null(f);
+    fputs("not an index line\n", f);
+    fclose(f);
+    memset(&g_log, 0, sizeof(g_log));
+    assert_int_not_equal(cg_ca_revoke(ca, "01", 1), CG_OK);
+    assert_true(tu_log_has(&g_log, "index.txt: "));
+    char at[32];
+    snprintf(at, sizeof(at), "(line %zu)", lines + 1);
+    if (!tu_log_has(&g_log, at))
+        fail_msg("no %s in: %s", at, g_log.text);
+    cg_ca_free(ca);
+    ca = NULL;
+    /* no root.pem */
+    assert_int_equal(unlink(tu_in("ca-broken/root.pem")), 0);
+    assert_int_equal(cg_ca_open(g_ctx, tu_in("ca-broken"), NULL, &ca), CG_EFILE);
+    assert_null(ca);
+    assert_true(tu_log_has(&g_log, "root.pem: missing or not a certificate"));
+}
+
 static void test_issue_refusals_and_failures(void **state)
 {
     (void)state;
     struct cg_ca *ca = open_ca();
     const char *wild[] = {"*.example.com"};
     struct cg_issue_opts o = {.hosts = wild, .nhosts = 1};
-    assert_int_equal(cg_ca_issue(ca, &o, p("w"), NULL, 0), CG_EINVAL);
+    assert_int_equal(cg_ca_issue(ca, &o, tu_in("w"), NULL, 0), CG_EINVAL);
     assert_true(tu_log_has(&g_log, "refusing host '*.example.com': wildcard"));
     o.nhosts = 0;
-    assert_int_equal(cg_ca_issue(ca, &o, p("w"), NULL, 0), CG_EINVAL);
+    assert_int_equal(cg_ca_issue(ca, &o, tu_in("w"), NULL, 0), CG_EINVAL);
     const char *ok[] = {"ok.example"};
     o = (struct cg_issue_opts){.hosts = ok, .nhosts = 1};
     fail_x509_sign = 1;
-    assert_int_equal(cg_ca_issue(ca, &o, p("f"), NULL, 0), CG_ETLS);
+    assert_int_equal(cg_ca_issue(ca, &o, tu_in("f"), NULL, 0), CG_ETLS);
     fail_x509_sign = 0;
     fail_mkstemp = 1;
-    assert_int_equal(cg_ca_issue(ca, &o, p("f"), NULL, 0), CG_EIO);
+    assert_int_equal(cg_ca_issue(ca, &o, tu_in("f"), NULL, 0), CG_EIO);
     assert_int_equal(cg_ca_write_crl(ca, NULL, 0), CG_EIO);
     fail_mkstemp = 0;
     cg_ca_free(ca);
     /* ca init failure paths: no half-made CA is left behind marked complete. */
     fail_x509_sign = 1;
-    assert_int_equal(cg_ca_init(g_ctx, p("ca-fail"), NULL), CG_ETLS);
+    assert_int_equal(cg_ca_init(g_ctx, tu_in("ca-fail"), NULL), CG_ETLS);
     fail_x509_sign = 0;
     struct stat st;
-    assert_int_not_equal(stat(p("ca-fail/ca.conf"), &st), 0);
-    assert_int_equal(cg_ca_init(g_ctx, p("ca"), NULL), CG_EEXIST);
+    assert_int_not_equal(stat(tu_in("ca-fail/ca.conf"), &st), 0);
+    assert_int_equal(cg_ca_init(g_ctx, tu_in("ca"), NULL), CG_EEXIST);
     struct cg_ca *none = NULL;
-    assert_int_equal(cg_ca_open(g_ctx, p("ca-fail"), NULL, &none), CG_EFILE);
+    assert_int_equal(cg_ca_open(g_ctx, tu_in("ca-fail"), NULL, &none), CG_EFILE);
     assert_null(none);
     cg_ca_free(NULL);
 }
@@ -385,9 +426,9 @@ static void test_ocsp_answers(void **state)
     issue(ca, "bad.example", CG_KEY_ECDSA, "bad", s2);
     assert_int_equal(cg_ca_revoke(ca, s2, 0), CG_OK);
     struct cg_db db;
-    assert_int_equal(cg__db_load(p("ca/index.txt"), &db, NULL), CG_OK);
-    X509 *good = cg__cert_read_one(p("good/server-ecdsa.pem"));
-    X509 *bad = cg__cert_read_one(p("bad/server-ecdsa.pem"));
+    assert_int_equal(cg__db_load(tu_in("ca/index.txt"), &db, NULL), CG_OK);
+    X509 *good = cg__cert_read_one(tu_in("good/server-ecdsa.pem"));
+    X509 *bad = cg__cert_read_one(tu_in("bad/server-ecdsa.pem"));
     size_t len;
     int rs;
     uint8_t *req = make_request(good, ca->inter, true, &len);
@@ -455,15 +496,15 @@ static void test_ocsp_delegated_signer(void **state)
     struct cg_ca *ca = open_ca();
     char s1[64];
     issue(ca, "deleg.example", CG_KEY_ECDSA, "deleg", s1);
-    assert_int_equal(cg_ca_issue_ocsp_signer(ca, p("signer"), 0), CG_OK);
-    g_delegate = cg__cert_read_one(p("signer/ocsp-signer.pem"));
+    assert_int_equal(cg_ca_issue_ocsp_signer(ca, tu_in("signer"), 0), CG_OK);
+    g_delegate = cg__cert_read_one(tu_in("signer/ocsp-signer.pem"));
     assert_non_null(g_delegate);
     assert_true(X509_get_extended_key_usage(g_delegate) & XKU_OCSP_SIGN);
-    assert_int_equal(cg__cert_read_key(g_ctx, p("signer/ocsp-signer.key"), NULL, &g_delegate_key),
-                     CG_OK);
+    assert_int_equal(
+        cg__cert_read_key(g_ctx, tu_in("signer/ocsp-signer.key"), NULL, &g_delegate_key), CG_OK);
     struct cg_db db;
-    assert_int_equal(cg__db_load(p("ca/index.txt"), &db, NULL), CG_OK);
-    X509 *x = cg__cert_read_one(p("deleg/server-ecdsa.pem"));
+    assert_int_equal(cg__db_load(tu_in("ca/index.txt"), &db, NULL), CG_OK);
+    X509 *x = cg__cert_read_one(tu_in("deleg/server-ecdsa.pem"));
     size_t len;
     int rs;
     uint8_t *req = make_request(x, ca->inter, true, &len);
@@ -477,17 +518,17 @@ static void test_ocsp_delegated_signer(void **state)
     g_delegate_key = NULL;
     /* The responder refuses a signer that is not one (a server leaf) and a missing key. */
     struct cg_ocsp_responder *r = NULL;
-    struct cg_ocsp_responder_opts o = {.ca_dir = p("ca"), .addr = "127.0.0.1",
-                                       .signer_cert = p("deleg/server-ecdsa.pem"),
-                                       .signer_key = p("deleg/server-ecdsa.key")};
+    struct cg_ocsp_responder_opts o = {.ca_dir = tu_in("ca"), .addr = "127.0.0.1",
+                                       .signer_cert = tu_in("deleg/server-ecdsa.pem"),
+                                       .signer_key = tu_in("deleg/server-ecdsa.key")};
     assert_int_equal(cg_ocsp_responder_new(g_ctx, &o, &r), CG_ECERT);
     assert_true(tu_log_has(&g_log, "not an OCSP signer of this CA"));
-    o.signer_cert = p("signer/ocsp-signer.pem");
+    o.signer_cert = tu_in("signer/ocsp-signer.pem");
     o.signer_key = NULL;
     assert_int_equal(cg_ocsp_responder_new(g_ctx, &o, &r), CG_EINVAL);
-    o.signer_key = p("deleg/server-ecdsa.key");
+    o.signer_key = tu_in("deleg/server-ecdsa.key");
     assert_int_equal(cg_ocsp_responder_new(g_ctx, &o, &r), CG_EKEYMISMATCH);
-    o.signer_key = p("signer/ocsp-signer.key");
+    o.signer_key = tu_in("signer/ocsp-signer.key");
     assert_int_equal(cg_ocsp_responder_new(g_ctx, &o, &r), CG_OK);
     assert_true(tu_log_has(&g_log, "signing as the delegated signer"));
     cg_ocsp_responder_free(r);
@@ -533,13 +574,13 @@ static void test_responder_live(void **state)
 {
     (void)state;
     struct cg_ocsp_responder *r = NULL;
-    struct cg_ocsp_responder_opts o = {.ca_dir = p("ca"), .addr = "127.0.0.1"};
+    struct cg_ocsp_responder_opts o = {.ca_dir = tu_in("ca"), .addr = "127.0.0.1"};
     assert_int_equal(cg_ocsp_responder_new(g_ctx, &o, &r), CG_OK);
     assert_true(cg_ocsp_responder_port(r) > 0);
     struct cg_ca *ca = open_ca();
     char s1[64];
     issue(ca, "live.example", CG_KEY_ECDSA, "live", s1);
-    X509 *x = cg__cert_read_one(p("live/server-ecdsa.pem"));
+    X509 *x = cg__cert_read_one(tu_in("live/server-ecdsa.pem"));
     struct fetch f = {.port = cg_ocsp_responder_port(r)};
     f.req = make_request(x, ca->inter, true, &f.len);
     uv_work_t w;
@@ -557,7 +598,7 @@ static void test_responder_live(void **state)
     cg_ocsp_responder_free(r);
     uv_run(cg_ctx_loop(g_ctx), UV_RUN_DEFAULT);
     /* A missing CA directory or a busy port fail cleanly. */
-    o.ca_dir = p("no-such-ca");
+    o.ca_dir = tu_in("no-such-ca");
     assert_int_equal(cg_ocsp_responder_new(g_ctx, &o, &r), CG_EFILE);
     assert_null(r);
 }
@@ -569,63 +610,63 @@ static void test_store_install_and_expiry(void **state)
     struct cg_ca *ca = open_ca();
     char s[64];
     issue(ca, "store.example", CG_KEY_ECDSA, "st", s);
-    struct cg_cert_install_opts o = {.store_dir = p("store"),
-                                     .cert_file = p("st/server-ecdsa.chain.pem"),
-                                     .key_file = p("st/server-ecdsa.key"),
-                                     .ca_file = p("ca/root.pem"), .host = "store.example"};
+    struct cg_cert_install_opts o = {.store_dir = tu_in("store"),
+                                     .cert_file = tu_in("st/server-ecdsa.chain.pem"),
+                                     .key_file = tu_in("st/server-ecdsa.key"),
+                                     .ca_file = tu_in("ca/root.pem"), .host = "store.example"};
     assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_OK);
     struct cg_cert_info info[2];
     size_t n = 0;
-    assert_int_equal(cg_cert_store_list(g_ctx, p("store"), info, 2, &n), CG_OK);
+    assert_int_equal(cg_cert_store_list(g_ctx, tu_in("store"), info, 2, &n), CG_OK);
     assert_int_equal(n, 1);
     assert_string_equal(info[0].serial, s);
     assert_non_null(strstr(info[0].sans, "DNS:store.example"));
     assert_true(info[0].days_left > 390);
     /* The chain file holds leaf + intermediate, not the root. */
     STACK_OF(X509) *chain = NULL;
-    assert_int_equal(cg__cert_read_certs(g_ctx, p("store/ecdsa.chain.pem"), &chain), CG_OK);
+    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("store/ecdsa.chain.pem"), &chain), CG_OK);
     assert_int_equal(sk_X509_num(chain), 2);
     sk_X509_pop_free(chain, X509_free);
     long days = 0;
     memset(&g_log, 0, sizeof(g_log));
-    assert_int_equal(cg_cert_check_expiry(g_ctx, p("store/ecdsa.chain.pem"), &days), CG_OK);
+    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("store/ecdsa.chain.pem"), &days), CG_OK);
     assert_int_equal(g_log.lines, 0);
     /* 5 days left: the 7-day warning. */
     const char *hosts[] = {"soon.example"};
     struct cg_issue_opts io = {.hosts = hosts, .nhosts = 1, .days = 5};
-    assert_int_equal(cg_ca_issue(ca, &io, p("soon"), NULL, 0), CG_OK);
-    assert_int_equal(cg_cert_check_expiry(g_ctx, p("soon/server-ecdsa.pem"), &days), CG_OK);
+    assert_int_equal(cg_ca_issue(ca, &io, tu_in("soon"), NULL, 0), CG_OK);
+    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("soon/server-ecdsa.pem"), &days), CG_OK);
     assert_true(tu_log_has(&g_log, "expires within 7 days"));
     io.days = 20;
-    assert_int_equal(cg_ca_issue(ca, &io, p("soon"), NULL, 0), CG_OK);
-    assert_int_equal(cg_cert_check_expiry(g_ctx, p("soon/server-ecdsa.pem"), &days), CG_OK);
+    assert_int_equal(cg_ca_issue(ca, &io, tu_in("soon"), NULL, 0), CG_OK);
+    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("soon/server-ecdsa.pem"), &days), CG_OK);
     assert_true(tu_log_has(&g_log, "expires within 30 days"));
     io.days = 1;
-    assert_int_equal(cg_ca_issue(ca, &io, p("soon"), NULL, 0), CG_OK);
-    assert_int_equal(cg_cert_check_expiry(g_ctx, p("soon/server-ecdsa.pem"), &days), CG_OK);
+    assert_int_equal(cg_ca_issue(ca, &io, tu_in("soon"), NULL, 0), CG_OK);
+    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("soon/server-ecdsa.pem"), &days), CG_OK);
     assert_true(tu_log_has(&g_log, "expires within 1 day "));
     io.days = 2;
     io.not_before_offset_days = -5;
-    assert_int_equal(cg_ca_issue(ca, &io, p("soon"), NULL, 0), CG_OK);
-    assert_int_equal(cg_cert_check_expiry(g_ctx, p("soon/server-ecdsa.pem"), &days),
+    assert_int_equal(cg_ca_issue(ca, &io, tu_in("soon"), NULL, 0), CG_OK);
+    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("soon/server-ecdsa.pem"), &days),
                      CG_EEXPIRED);
-    assert_int_equal(cg_cert_check_expiry(g_ctx, p("nothing.pem"), NULL), CG_ECERT);
-    assert_int_equal(cg_cert_store_list(g_ctx, p("empty-store"), info, 2, &n), CG_ENOTFOUND);
+    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("nothing.pem"), NULL), CG_ECERT);
+    assert_int_equal(cg_cert_store_list(g_ctx, tu_in("empty-store"), info, 2, &n), CG_ENOTFOUND);
     /* A failed write leaves the installed certificate in place. */
     fail_mkstemp = 1;
     assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_EIO);
     fail_mkstemp = 0;
-    assert_int_equal(cg_cert_store_list(g_ctx, p("store"), info, 2, &n), CG_OK);
+    assert_int_equal(cg_cert_store_list(g_ctx, tu_in("store"), info, 2, &n), CG_OK);
     assert_string_equal(info[0].serial, s);
     /* A chain file: an intermediate that lapses first is named and counted. */
     struct cg_ca_init_opts short_ca = {.name = "Short", .inter_days = 3};
-    assert_int_equal(cg_ca_init(g_ctx, p("shortca"), &short_ca), CG_OK);
+    assert_int_equal(cg_ca_init(g_ctx, tu_in("shortca"), &short_ca), CG_OK);
     struct cg_ca *sca = NULL;
-    assert_int_equal(cg_ca_open(g_ctx, p("shortca"), NULL, &sca), CG_OK);
+    assert_int_equal(cg_ca_open(g_ctx, tu_in("shortca"), NULL, &sca), CG_OK);
     io = (struct cg_issue_opts){.hosts = hosts, .nhosts = 1};
-    assert_int_equal(cg_ca_issue(sca, &io, p("shortleaf"), NULL, 0), CG_OK);
+    assert_int_equal(cg_ca_issue(sca, &io, tu_in("shortleaf"), NULL, 0), CG_OK);
     memset(&g_log, 0, sizeof(g_log));
-    assert_int_equal(cg_cert_check_expiry(g_ctx, p("shortleaf/server-ecdsa.chain.pem"), &days),
+    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("shortleaf/server-ecdsa.chain.pem"), &days),
                      CG_OK);
     assert_true(days <= 3);
     assert_true(tu_log_has(&g_log, "intermediate /CN=Short Issuing CA expires within 7 days"));
@@ -638,52 +679,52 @@ static void test_trust_store_and_pins(void **state)
     (void)state;
     /* Two roots with the same subject share a hash: slots .0 and .1. */
     struct cg_ca_init_opts o = {.name = "Twin"};
-    assert_int_equal(cg_ca_init(g_ctx, p("twin1"), &o), CG_OK);
-    assert_int_equal(cg_ca_init(g_ctx, p("twin2"), &o), CG_OK);
-    assert_int_equal(cg_trust_add(g_ctx, p("trust"), p("twin1/root.pem")), CG_OK);
-    assert_int_equal(cg_trust_add(g_ctx, p("trust"), p("twin2/root.pem")), CG_OK);
-    assert_int_equal(cg_trust_add(g_ctx, p("trust"), p("twin1/root.pem")), CG_EEXIST);
-    assert_int_equal(cg_trust_add(g_ctx, p("trust"), p("ca/intermediate.pem")), CG_OK);
+    assert_int_equal(cg_ca_init(g_ctx, tu_in("twin1"), &o), CG_OK);
+    assert_int_equal(cg_ca_init(g_ctx, tu_in("twin2"), &o), CG_OK);
+    assert_int_equal(cg_trust_add(g_ctx, tu_in("trust"), tu_in("twin1/root.pem")), CG_OK);
+    assert_int_equal(cg_trust_add(g_ctx, tu_in("trust"), tu_in("twin2/root.pem")), CG_OK);
+    assert_int_equal(cg_trust_add(g_ctx, tu_in("trust"), tu_in("twin1/root.pem")), CG_EEXIST);
+    assert_int_equal(cg_trust_add(g_ctx, tu_in("trust"), tu_in("ca/intermediate.pem")), CG_OK);
     assert_true(tu_log_has(&g_log, "not self-signed"));
-    assert_int_equal(cg_trust_add(g_ctx, p("trust"), p("good/server-ecdsa.pem")), CG_ECERT);
+    assert_int_equal(cg_trust_add(g_ctx, tu_in("trust"), tu_in("good/server-ecdsa.pem")), CG_ECERT);
     struct cg_cert_info info[8];
     size_t n = 0;
-    assert_int_equal(cg_trust_list(g_ctx, p("trust"), info, 8, &n), CG_OK);
+    assert_int_equal(cg_trust_list(g_ctx, tu_in("trust"), info, 8, &n), CG_OK);
     assert_int_equal(n, 3);
     /* Removing slot .0 moves .1 into it, so OpenSSL still finds twin2. */
-    assert_int_equal(cg_trust_remove(g_ctx, p("trust"), p("twin1/root.pem")), CG_OK);
-    X509 *twin2 = cg__cert_read_one(p("twin2/root.pem"));
+    assert_int_equal(cg_trust_remove(g_ctx, tu_in("trust"), tu_in("twin1/root.pem")), CG_OK);
+    X509 *twin2 = cg__cert_read_one(tu_in("twin2/root.pem"));
     char path[600];
-    snprintf(path, sizeof(path), "%s/%08lx.0", p("trust"), X509_subject_name_hash(twin2));
+    snprintf(path, sizeof(path), "%s/%08lx.0", tu_in("trust"), X509_subject_name_hash(twin2));
     X509 *slot0 = cg__cert_read_one(path);
     assert_non_null(slot0);
     assert_int_equal(X509_cmp(slot0, twin2), 0);
     X509_free(slot0);
     char fp[100];
-    assert_int_equal(cg_cert_fingerprint(p("twin2/root.pem"), fp, sizeof(fp)), CG_OK);
-    assert_int_equal(cg_trust_remove(g_ctx, p("trust"), fp), CG_OK); /* by fingerprint */
-    assert_int_equal(cg_trust_remove(g_ctx, p("trust"), fp), CG_ENOTFOUND);
-    assert_int_equal(cg_trust_remove(g_ctx, p("trust"), "neither"), CG_EINVAL);
+    assert_int_equal(cg_cert_fingerprint(tu_in("twin2/root.pem"), fp, sizeof(fp)), CG_OK);
+    assert_int_equal(cg_trust_remove(g_ctx, tu_in("trust"), fp), CG_OK); /* by fingerprint */
+    assert_int_equal(cg_trust_remove(g_ctx, tu_in("trust"), fp), CG_ENOTFOUND);
+    assert_int_equal(cg_trust_remove(g_ctx, tu_in("trust"), "neither"), CG_EINVAL);
     X509_free(twin2);
 
     uint8_t pin[32], want[32];
     assert_int_equal(cg__cert_parse_sha256(fp, want), CG_OK);
-    assert_int_equal(cg_trust_pin_get(p("trust"), "peer", pin), CG_ENOTFOUND);
-    assert_int_equal(cg_trust_pin(g_ctx, p("trust"), "peer", fp), CG_OK);
-    assert_int_equal(cg_trust_pin(g_ctx, p("trust"), "peer:10541", fp), CG_OK);
-    assert_int_equal(cg_trust_pin_get(p("trust"), "peer", pin), CG_OK);
+    assert_int_equal(cg_trust_pin_get(tu_in("trust"), "peer", pin), CG_ENOTFOUND);
+    assert_int_equal(cg_trust_pin(g_ctx, tu_in("trust"), "peer", fp), CG_OK);
+    assert_int_equal(cg_trust_pin(g_ctx, tu_in("trust"), "peer:10541", fp), CG_OK);
+    assert_int_equal(cg_trust_pin_get(tu_in("trust"), "peer", pin), CG_OK);
     assert_memory_equal(pin, want, 32);
     /* A new pin replaces the old one of that peer. */
     const char *other = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-    assert_int_equal(cg_trust_pin(g_ctx, p("trust"), "peer", other), CG_OK);
-    assert_int_equal(cg_trust_pin_get(p("trust"), "peer", pin), CG_OK);
+    assert_int_equal(cg_trust_pin(g_ctx, tu_in("trust"), "peer", other), CG_OK);
+    assert_int_equal(cg_trust_pin_get(tu_in("trust"), "peer", pin), CG_OK);
     assert_int_equal(pin[1], 0x11);
-    assert_int_equal(cg_trust_pin_get(p("trust"), "peer:10541", pin), CG_OK);
+    assert_int_equal(cg_trust_pin_get(tu_in("trust"), "peer:10541", pin), CG_OK);
     assert_memory_equal(pin, want, 32);
-    assert_int_equal(cg_trust_pin_get(p("trust"), "pee", pin), CG_ENOTFOUND);
-    assert_int_equal(cg_trust_pin(g_ctx, p("trust"), "bad peer", other), CG_EINVAL);
-    assert_int_equal(cg_trust_pin(g_ctx, p("trust"), "peer", "12"), CG_EINVAL);
-    assert_int_equal(cg_trust_pin_get(p("trust"), "", pin), CG_EINVAL);
+    assert_int_equal(cg_trust_pin_get(tu_in("trust"), "pee", pin), CG_ENOTFOUND);
+    assert_int_equal(cg_trust_pin(g_ctx, tu_in("trust"), "bad peer", other), CG_EINVAL);
+    assert_int_equal(cg_trust_pin(g_ctx, tu_in("trust"), "peer", "12"), CG_EINVAL);
+    assert_int_equal(cg_trust_pin_get(tu_in("trust"), "", pin), CG_EINVAL);
     assert_int_equal(cg__cert_parse_sha256("zz", pin), CG_EINVAL);
 }
 
@@ -691,26 +732,26 @@ static void test_keys_and_files(void **state)
 {
     (void)state;
     struct cg_ca_init_opts o = {.passphrase = "s3cret", .key = CG_KEY_ECDSA};
-    assert_int_equal(cg_ca_init(g_ctx, p("enc"), &o), CG_OK);
+    assert_int_equal(cg_ca_init(g_ctx, tu_in("enc"), &o), CG_OK);
     struct cg_ca *ca = NULL;
-    assert_int_equal(cg_ca_open(g_ctx, p("enc"), "wrong", &ca), CG_EKEY);
+    assert_int_equal(cg_ca_open(g_ctx, tu_in("enc"), "wrong", &ca), CG_EKEY);
     assert_true(tu_log_has(&g_log, "wrong passphrase"));
-    assert_int_equal(cg_ca_open(g_ctx, p("enc"), NULL, &ca), CG_EKEY);
+    assert_int_equal(cg_ca_open(g_ctx, tu_in("enc"), NULL, &ca), CG_EKEY);
     assert_true(tu_log_has(&g_log, "no passphrase given"));
-    assert_int_equal(cg_ca_open(g_ctx, p("enc"), "s3cret", &ca), CG_OK);
+    assert_int_equal(cg_ca_open(g_ctx, tu_in("enc"), "s3cret", &ca), CG_OK);
     cg_ca_free(ca);
-    chmod(p("enc/intermediate.key"), 0640);
-    assert_int_equal(cg_ca_open(g_ctx, p("enc"), "s3cret", &ca), CG_EPERM);
+    chmod(tu_in("enc/intermediate.key"), 0640);
+    assert_int_equal(cg_ca_open(g_ctx, tu_in("enc"), "s3cret", &ca), CG_EPERM);
     assert_true(tu_log_has(&g_log, "readable or writable by group/others"));
     /* Atomic writes: mode as asked, no temp file left on failure. */
-    assert_int_equal(cg__cert_write_atomic(p("f.txt"), "abc", 3, 0600), CG_OK);
+    assert_int_equal(cg__cert_write_atomic(tu_in("f.txt"), "abc", 3, 0600), CG_OK);
     struct stat st;
-    assert_int_equal(stat(p("f.txt"), &st), 0);
+    assert_int_equal(stat(tu_in("f.txt"), &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    assert_int_equal(cg__cert_write_atomic(p("no/such/dir/f.txt"), "abc", 3, 0600), CG_EIO);
+    assert_int_equal(cg__cert_write_atomic(tu_in("no/such/dir/f.txt"), "abc", 3, 0600), CG_EIO);
     char small[8];
     assert_int_equal(cg__cert_path(small, sizeof(small), "directory", "name"), CG_ERANGE);
-    assert_int_equal(cg_cert_fingerprint(p("f.txt"), small, sizeof(small)), CG_EINVAL);
+    assert_int_equal(cg_cert_fingerprint(tu_in("f.txt"), small, sizeof(small)), CG_EINVAL);
 }
 
 int main(void)
@@ -720,6 +761,7 @@ int main(void)
         cmocka_unit_test_setup(test_db_parse_and_format, setup),
         cmocka_unit_test_setup(test_host_rules, setup),
         cmocka_unit_test_setup(test_issue_revoke_crl, setup),
+        cmocka_unit_test_setup(test_broken_ca_folder, setup),
         cmocka_unit_test_setup(test_issue_refusals_and_failures, setup),
         cmocka_unit_test_setup(test_ocsp_answers, setup),
         cmocka_unit_test_setup(test_ocsp_delegated_signer, setup),

@@ -40,26 +40,17 @@ static const char fixed_key[] =
 static const char fixed_fp[] = "5c:25:e3:82:da:1f:bb:93:26:22:34:bf:99:4f:4c:f3:"
                                "53:46:14:cb:4b:30:2f:f3:a1:e8:ff:ef:7f:45:56:69";
 
-static char g_dir[256];
 static struct cg_ctx *g_ctx;
 static struct tu_log g_log;
 
-static const char *p(const char *name)
-{
-    static char buf[8][512];
-    static int slot;
-    char *out = buf[slot++ & 7];
-    snprintf(out, sizeof(buf[0]), "%s/%s", g_dir, name);
-    return out;
-}
 
 static void put(const char *name, const char *text, mode_t mode)
 {
-    FILE *f = fopen(p(name), "w");
+    FILE *f = fopen(tu_in(name), "w");
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
-    assert_int_equal(chmod(p(name), mode), 0);
+    assert_int_equal(chmod(tu_in(name), mode), 0);
 }
 
 static X509 *fixed_cert(void)
@@ -73,9 +64,7 @@ static X509 *fixed_cert(void)
 
 static int group_setup(void **state)
 {
-    (void)state;
-    snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-cert-files.XXXXXX");
-    if (mkdtemp(g_dir) == NULL || cg_ctx_new(&g_ctx) != CG_OK)
+    if (tu_group_tmp(state) != 0 || cg_ctx_new(&g_ctx) != CG_OK)
         return -1;
     cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
     umask(022);
@@ -86,9 +75,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     cg_ctx_free(g_ctx);
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%s'; rm -rf '%s'", g_dir, g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_group_rm(state);
 }
 
 static int setup(void **state)
@@ -123,22 +110,22 @@ static void test_mkdirs(void **state)
 {
     (void)state;
     /* Missing parents are private (0700); the folder asked for gets mode. */
-    assert_int_equal(cg__cert_mkdirs(g_ctx, p("m/a/b/c"), 0755), CG_OK);
-    assert_int_equal(mode_of(p("m")), 0700);
-    assert_int_equal(mode_of(p("m/a")), 0700);
-    assert_int_equal(mode_of(p("m/a/b")), 0700);
-    assert_int_equal(mode_of(p("m/a/b/c")), 0755);
+    assert_int_equal(cg__cert_mkdirs(g_ctx, tu_in("m/a/b/c"), 0755), CG_OK);
+    assert_int_equal(mode_of(tu_in("m")), 0700);
+    assert_int_equal(mode_of(tu_in("m/a")), 0700);
+    assert_int_equal(mode_of(tu_in("m/a/b")), 0700);
+    assert_int_equal(mode_of(tu_in("m/a/b/c")), 0755);
     /* An existing folder is kept as it is; trailing slashes do not matter. */
-    assert_int_equal(chmod(p("m/a"), 0711), 0);
-    assert_int_equal(cg__cert_mkdirs(g_ctx, p("m/a///"), 0700), CG_OK);
-    assert_int_equal(mode_of(p("m/a")), 0711);
+    assert_int_equal(chmod(tu_in("m/a"), 0711), 0);
+    assert_int_equal(cg__cert_mkdirs(g_ctx, tu_in("m/a///"), 0700), CG_OK);
+    assert_int_equal(mode_of(tu_in("m/a")), 0711);
     assert_int_equal(g_log.lines, 0);
     /* A file in the way: named, with the reason. */
     put("m/file", "x", 0644);
-    assert_int_equal(cg__cert_mkdirs(g_ctx, p("m/file/sub"), 0755), CG_EFILE);
+    assert_int_equal(cg__cert_mkdirs(g_ctx, tu_in("m/file/sub"), 0755), CG_EFILE);
     assert_true(tu_log_has(&g_log, "cannot create"));
     assert_true(tu_log_has(&g_log, "m/file"));
-    assert_int_equal(cg__cert_mkdirs(g_ctx, p("m/file"), 0755), CG_EFILE);
+    assert_int_equal(cg__cert_mkdirs(g_ctx, tu_in("m/file"), 0755), CG_EFILE);
     assert_true(tu_log_has(&g_log, "Not a directory"));
     /* Too long, or empty. */
     char longp[1100];
@@ -151,9 +138,9 @@ static void test_mkdirs(void **state)
     assert_int_equal(cg__cert_mkdirs(g_ctx, "/", 0755), CG_OK);
     /* A parent that may not be written: the path that failed is named. */
     if (geteuid() != 0) {
-        assert_int_equal(cg__cert_mkdirs(g_ctx, p("locked"), 0500), CG_OK);
+        assert_int_equal(cg__cert_mkdirs(g_ctx, tu_in("locked"), 0500), CG_OK);
         memset(&g_log, 0, sizeof(g_log));
-        assert_int_equal(cg__cert_mkdirs(g_ctx, p("locked/inner/x"), 0755), CG_EFILE);
+        assert_int_equal(cg__cert_mkdirs(g_ctx, tu_in("locked/inner/x"), 0755), CG_EFILE);
         assert_true(tu_log_has(&g_log, "locked/inner: Permission denied"));
     }
 }
@@ -164,19 +151,19 @@ static void test_read_certs(void **state)
 {
     (void)state;
     STACK_OF(X509) *sk = NULL;
-    assert_int_equal(cg__cert_read_certs(g_ctx, p("none.pem"), &sk), CG_EFILE);
+    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("none.pem"), &sk), CG_EFILE);
     assert_true(tu_log_has(&g_log, "none.pem: cannot open"));
     put("text.pem", "hello\n", 0644);
-    assert_int_equal(cg__cert_read_certs(g_ctx, p("text.pem"), &sk), CG_ECERT);
+    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("text.pem"), &sk), CG_ECERT);
     assert_true(tu_log_has(&g_log, "text.pem: no PEM certificate in it"));
     put("key.pem", fixed_key, 0600); /* a key is not a certificate */
-    assert_int_equal(cg__cert_read_certs(g_ctx, p("key.pem"), &sk), CG_ECERT);
+    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("key.pem"), &sk), CG_ECERT);
     assert_null(sk);
     /* Several, in file order; text between PEM blocks is skipped. */
     char two[4096];
     snprintf(two, sizeof(two), "subject=whatever\n%s\n# comment\n%s", fixed_pem, fixed_pem);
     put("two.pem", two, 0644);
-    assert_int_equal(cg__cert_read_certs(g_ctx, p("two.pem"), &sk), CG_OK);
+    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("two.pem"), &sk), CG_OK);
     assert_int_equal(sk_X509_num(sk), 2);
     sk_X509_pop_free(sk, X509_free);
     /* A broken second block: the good ones before it are kept. */
@@ -185,17 +172,17 @@ static void test_read_certs(void **state)
              fixed_pem);
     put("broken.pem", broken, 0644);
     sk = NULL;
-    assert_int_equal(cg__cert_read_certs(g_ctx, p("broken.pem"), &sk), CG_OK);
+    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("broken.pem"), &sk), CG_OK);
     assert_int_equal(sk_X509_num(sk), 1);
     sk_X509_pop_free(sk, X509_free);
     assert_int_equal(ERR_peek_error(), 0); /* OpenSSL's queue left clean */
     /* read_one: the first certificate, or NULL without a queued error. */
-    X509 *x = cg__cert_read_one(p("two.pem"));
+    X509 *x = cg__cert_read_one(tu_in("two.pem"));
     assert_non_null(x);
     X509_free(x);
-    assert_null(cg__cert_read_one(p("text.pem")));
-    assert_null(cg__cert_read_one(p("none.pem")));
-    assert_null(cg__cert_read_one(g_dir)); /* a folder */
+    assert_null(cg__cert_read_one(tu_in("text.pem")));
+    assert_null(cg__cert_read_one(tu_in("none.pem")));
+    assert_null(cg__cert_read_one(tu_group_dir)); /* a folder */
     assert_int_equal(ERR_peek_error(), 0);
 }
 
@@ -206,34 +193,34 @@ static void test_read_key(void **state)
     (void)state;
     EVP_PKEY *k = NULL;
     put("k.key", fixed_key, 0600);
-    assert_int_equal(cg__cert_read_key(g_ctx, p("k.key"), NULL, &k), CG_OK);
+    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("k.key"), NULL, &k), CG_OK);
     X509 *x = fixed_cert();
     assert_int_equal(X509_check_private_key(x, k), 1);
     X509_free(x);
     EVP_PKEY_free(k);
     /* A passphrase given for an unencrypted key is simply not needed. */
-    assert_int_equal(cg__cert_read_key(g_ctx, p("k.key"), "unused", &k), CG_OK);
+    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("k.key"), "unused", &k), CG_OK);
     EVP_PKEY_free(k);
     static const mode_t loose[] = {0640, 0604, 0660, 0620, 0602, 0644, 0666};
     for (size_t i = 0; i < CG_ARRAY_LEN(loose); i++) {
-        chmod(p("k.key"), loose[i]);
+        chmod(tu_in("k.key"), loose[i]);
         memset(&g_log, 0, sizeof(g_log));
         k = NULL;
-        if (cg__cert_read_key(g_ctx, p("k.key"), NULL, &k) != CG_EPERM)
+        if (cg__cert_read_key(g_ctx, tu_in("k.key"), NULL, &k) != CG_EPERM)
             fail_msg("mode %o accepted", (unsigned)loose[i]);
         assert_null(k);
         assert_true(tu_log_has(&g_log, "chmod 600"));
     }
-    chmod(p("k.key"), 0400); /* read-only for the owner is fine */
-    assert_int_equal(cg__cert_read_key(g_ctx, p("k.key"), NULL, &k), CG_OK);
+    chmod(tu_in("k.key"), 0400); /* read-only for the owner is fine */
+    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("k.key"), NULL, &k), CG_OK);
     EVP_PKEY_free(k);
-    assert_int_equal(cg__cert_read_key(g_ctx, p("absent.key"), NULL, &k), CG_EFILE);
+    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("absent.key"), NULL, &k), CG_EFILE);
     assert_true(tu_log_has(&g_log, "absent.key: missing or not a file"));
-    assert_int_equal(cg__cert_read_key(g_ctx, g_dir, NULL, &k), CG_EFILE);
+    assert_int_equal(cg__cert_read_key(g_ctx, tu_group_dir, NULL, &k), CG_EFILE);
     /* A certificate where the key should be. */
     put("cert-as-key.key", fixed_pem, 0600);
     memset(&g_log, 0, sizeof(g_log));
-    assert_int_equal(cg__cert_read_key(g_ctx, p("cert-as-key.key"), NULL, &k), CG_EKEY);
+    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("cert-as-key.key"), NULL, &k), CG_EKEY);
     assert_true(tu_log_has(&g_log, "not a PEM private key"));
     assert_int_equal(ERR_peek_error(), 0);
 }
@@ -250,18 +237,18 @@ static void test_key_pem_round_trip(void **state)
     cg__buf_free(&b);
     assert_int_equal(cg__cert_key_pem(&b, k, "pass phrase"), CG_OK);
     assert_memory_equal(b.data, "-----BEGIN ENCRYPTED PRIVATE KEY-----\n", 38);
-    FILE *f = fopen(p("enc.key"), "w");
+    FILE *f = fopen(tu_in("enc.key"), "w");
     fwrite(b.data, 1, b.len, f);
     fclose(f);
-    chmod(p("enc.key"), 0600);
+    chmod(tu_in("enc.key"), 0600);
     cg__buf_free(&b);
     memset(&g_log, 0, sizeof(g_log));
-    assert_int_equal(cg__cert_read_key(g_ctx, p("enc.key"), NULL, &back), CG_EKEY);
+    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("enc.key"), NULL, &back), CG_EKEY);
     assert_true(tu_log_has(&g_log, "is encrypted: no passphrase given"));
-    assert_int_equal(cg__cert_read_key(g_ctx, p("enc.key"), "pass phrasE", &back), CG_EKEY);
+    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("enc.key"), "pass phrasE", &back), CG_EKEY);
     assert_true(tu_log_has(&g_log, "is encrypted: wrong passphrase"));
-    assert_int_equal(cg__cert_read_key(g_ctx, p("enc.key"), "", &back), CG_EKEY);
-    assert_int_equal(cg__cert_read_key(g_ctx, p("enc.key"), "pass phrase", &back), CG_OK);
+    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("enc.key"), "", &back), CG_EKEY);
+    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("enc.key"), "pass phrase", &back), CG_OK);
     assert_int_equal(EVP_PKEY_eq(k, back), 1);
     EVP_PKEY_free(back);
     EVP_PKEY_free(k);
@@ -298,12 +285,12 @@ static void test_sha256_known_answer(void **state)
     /* The public wrapper: needs 96 bytes. */
     put("fixed.pem", fixed_pem, 0644);
     char fp[96];
-    assert_int_equal(cg_cert_fingerprint(p("fixed.pem"), fp, sizeof(fp)), CG_OK);
+    assert_int_equal(cg_cert_fingerprint(tu_in("fixed.pem"), fp, sizeof(fp)), CG_OK);
     assert_string_equal(fp, fixed_fp);
-    assert_int_equal(cg_cert_fingerprint(p("fixed.pem"), fp, 95), CG_EINVAL);
-    assert_int_equal(cg_cert_fingerprint(p("nothing.pem"), fp, sizeof(fp)), CG_ECERT);
+    assert_int_equal(cg_cert_fingerprint(tu_in("fixed.pem"), fp, 95), CG_EINVAL);
+    assert_int_equal(cg_cert_fingerprint(tu_in("nothing.pem"), fp, sizeof(fp)), CG_ECERT);
     assert_int_equal(cg_cert_fingerprint(NULL, fp, sizeof(fp)), CG_EINVAL);
-    assert_int_equal(cg_cert_fingerprint(p("fixed.pem"), NULL, 96), CG_EINVAL);
+    assert_int_equal(cg_cert_fingerprint(tu_in("fixed.pem"), NULL, 96), CG_EINVAL);
 }
 
 static void test_parse_sha256_forms(void **state)
@@ -364,6 +351,26 @@ static void test_info_fill(void **state)
     X509_free(x);
 }
 
+/* cg__cert_pem_append writes the certificate as PEM after what the buffer
+ * holds: the fixture's text exactly, twice for two calls (a chain file). */
+static void test_pem_append(void **state)
+{
+    (void)state;
+    X509 *x = fixed_cert();
+    struct cg_buf b;
+    cg__buf_init(&b, 0);
+    assert_int_equal(cg__buf_append(&b, "# chain\n", 8), CG_OK);
+    assert_int_equal(cg__cert_pem_append(&b, x), CG_OK);
+    assert_int_equal(cg__cert_pem_append(&b, x), CG_OK);
+    size_t one = strlen(fixed_pem);
+    assert_int_equal(b.len, 8 + 2 * one);
+    assert_memory_equal(b.data, "# chain\n", 8);
+    assert_memory_equal(b.data + 8, fixed_pem, one);
+    assert_memory_equal(b.data + 8 + one, fixed_pem, one);
+    cg__buf_free(&b);
+    X509_free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +382,7 @@ int main(void)
         cmocka_unit_test_setup(test_sha256_known_answer, setup),
         cmocka_unit_test_setup(test_parse_sha256_forms, setup),
         cmocka_unit_test_setup(test_info_fill, setup),
+        cmocka_unit_test(test_pem_append),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

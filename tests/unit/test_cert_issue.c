@@ -12,30 +12,20 @@
 #include <string.h>
 #include <time.h>
 
-static char g_dir[256];
 static struct cg_ctx *g_ctx;
 static struct cg_ca *g_ca;
 static struct tu_log g_log;
 
-static const char *p(const char *name)
-{
-    static char buf[8][512];
-    static int slot;
-    char *out = buf[slot++ & 7];
-    snprintf(out, sizeof(buf[0]), "%s/%s", g_dir, name);
-    return out;
-}
 
 static int group_setup(void **state)
 {
-    (void)state;
-    snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-cert-issue.XXXXXX");
-    if (mkdtemp(g_dir) == NULL || cg_ctx_new(&g_ctx) != CG_OK)
+    if (tu_group_tmp(state) != 0 || cg_ctx_new(&g_ctx) != CG_OK)
         return -1;
     cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
     struct cg_ca_init_opts o = {.name = "Issue", .ocsp_url = "http://ocsp.example:8888/",
                                 .crl_url = "http://crl.example/issue.crl"};
-    if (cg_ca_init(g_ctx, p("ca"), &o) != CG_OK || cg_ca_open(g_ctx, p("ca"), NULL, &g_ca) != CG_OK)
+    if (cg_ca_init(g_ctx, tu_in("ca"), &o) != CG_OK ||
+        cg_ca_open(g_ctx, tu_in("ca"), NULL, &g_ca) != CG_OK)
         return -1;
     return 0;
 }
@@ -45,9 +35,7 @@ static int group_teardown(void **state)
     (void)state;
     cg_ca_free(g_ca);
     cg_ctx_free(g_ctx);
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_group_rm(state);
 }
 
 static int setup(void **state)
@@ -62,9 +50,9 @@ static X509 *issue(const char *const *hosts, size_t n, enum cg_key_type t, unsig
 {
     struct cg_issue_opts o = {.hosts = hosts, .nhosts = n, .type = t, .days = days,
                               .allow_ip = ip};
-    assert_int_equal(cg_ca_issue(g_ca, &o, p(dir), serial, 64), CG_OK);
+    assert_int_equal(cg_ca_issue(g_ca, &o, tu_in(dir), serial, 64), CG_OK);
     char path[600];
-    snprintf(path, sizeof(path), "%s/%s", p(dir),
+    snprintf(path, sizeof(path), "%s/%s", tu_in(dir),
              t == CG_KEY_RSA ? "server-rsa.pem" : "server-ecdsa.pem");
     X509 *x = cg__cert_read_one(path);
     assert_non_null(x);
@@ -207,7 +195,7 @@ static void test_leaf_files(void **state)
     X509 *x = issue(hosts, 1, CG_KEY_ECDSA, 0, false, "leaf-files", serial);
     /* The chain is leaf + intermediate; the copy under certs/ is the leaf. */
     STACK_OF(X509) *chain = NULL;
-    assert_int_equal(cg__cert_read_certs(g_ctx, p("leaf-files/server-ecdsa.chain.pem"), &chain),
+    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("leaf-files/server-ecdsa.chain.pem"), &chain),
                      CG_OK);
     assert_int_equal(sk_X509_num(chain), 2);
     assert_int_equal(X509_cmp(sk_X509_value(chain, 0), x), 0);
@@ -215,16 +203,17 @@ static void test_leaf_files(void **state)
     sk_X509_pop_free(chain, X509_free);
     char copy[128];
     snprintf(copy, sizeof(copy), "ca/certs/%s.pem", serial);
-    X509 *c = cg__cert_read_one(p(copy));
+    X509 *c = cg__cert_read_one(tu_in(copy));
     assert_non_null(c);
     assert_int_equal(X509_cmp(c, x), 0);
     X509_free(c);
     /* The key matches and is private (B-13). */
     EVP_PKEY *k = NULL;
-    assert_int_equal(cg__cert_read_key(g_ctx, p("leaf-files/server-ecdsa.key"), NULL, &k), CG_OK);
+    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("leaf-files/server-ecdsa.key"), NULL, &k),
+                     CG_OK);
     assert_int_equal(X509_check_private_key(x, k), 1);
     EVP_PKEY_free(k);
-    assert_int_equal(cg__check_private_file(p("leaf-files/server-ecdsa.key")), CG_OK);
+    assert_int_equal(cg__check_private_file(tu_in("leaf-files/server-ecdsa.key")), CG_OK);
     X509_free(x);
 }
 
@@ -280,8 +269,8 @@ static void test_root_and_intermediate(void **state)
 static void test_ocsp_signer(void **state)
 {
     (void)state;
-    assert_int_equal(cg_ca_issue_ocsp_signer(g_ca, p("signer"), 0), CG_OK);
-    X509 *x = cg__cert_read_one(p("signer/ocsp-signer.pem"));
+    assert_int_equal(cg_ca_issue_ocsp_signer(g_ca, tu_in("signer"), 0), CG_OK);
+    X509 *x = cg__cert_read_one(tu_in("signer/ocsp-signer.pem"));
     assert_non_null(x);
     assert_int_equal(X509_check_ca(x), 0);
     assert_int_equal(X509_get_key_usage(x), KU_DIGITAL_SIGNATURE);
@@ -294,7 +283,7 @@ static void test_ocsp_signer(void **state)
     X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
     assert_string_equal(cn, "Issue OCSP Signer");
     X509_free(x);
-    assert_int_equal(cg__check_private_file(p("signer/ocsp-signer.key")), CG_OK);
+    assert_int_equal(cg__check_private_file(tu_in("signer/ocsp-signer.key")), CG_OK);
 }
 
 /* ---- revocation and the CRL ---- */
@@ -366,9 +355,9 @@ static void test_revoke_reasons_and_crl(void **state)
     char keep[64];
     X509 *good = issue(hosts, 1, CG_KEY_ECDSA, 0, false, "leaf-r", keep);
     X509_free(good);
-    assert_int_equal(cg_ca_write_crl(g_ca, p("one.crl"), 0), CG_OK);
-    assert_int_equal(cg_ca_write_crl(g_ca, p("two.crl"), 30), CG_OK);
-    X509_CRL *crl = read_crl(p("one.crl"));
+    assert_int_equal(cg_ca_write_crl(g_ca, tu_in("one.crl"), 0), CG_OK);
+    assert_int_equal(cg_ca_write_crl(g_ca, tu_in("two.crl"), 30), CG_OK);
+    X509_CRL *crl = read_crl(tu_in("one.crl"));
     /* RFC 5280 §5.1.2.1: v2 (it has extensions); signed by the intermediate. */
     assert_int_equal(X509_CRL_get_version(crl), X509_CRL_VERSION_2);
     assert_int_equal(X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(g_ca->inter)),
@@ -388,7 +377,7 @@ static void test_revoke_reasons_and_crl(void **state)
     assert_null(crl_find(crl, keep));
     /* §5.2.3: the CRL number grows by one per CRL. */
     long n1 = crl_number(crl);
-    X509_CRL *crl2 = read_crl(p("two.crl"));
+    X509_CRL *crl2 = read_crl(tu_in("two.crl"));
     assert_int_equal(crl_number(crl2), n1 + 1);
     assert_int_equal(secs(X509_CRL_get0_nextUpdate(crl2)) - secs(X509_CRL_get0_lastUpdate(crl2)),
                      30LL * 86400);
@@ -452,21 +441,21 @@ static void test_init_refusals(void **state)
 {
     (void)state;
     struct cg_ca_init_opts o = {.ocsp_url = "https://ocsp.example/"};
-    assert_int_equal(cg_ca_init(g_ctx, p("bad1"), &o), CG_EINVAL);
+    assert_int_equal(cg_ca_init(g_ctx, tu_in("bad1"), &o), CG_EINVAL);
     o = (struct cg_ca_init_opts){.crl_url = "ftp://crl.example/x.crl"};
-    assert_int_equal(cg_ca_init(g_ctx, p("bad2"), &o), CG_EINVAL);
+    assert_int_equal(cg_ca_init(g_ctx, tu_in("bad2"), &o), CG_EINVAL);
     o = (struct cg_ca_init_opts){.name = "two\nlines"};
-    assert_int_equal(cg_ca_init(g_ctx, p("bad3"), &o), CG_EINVAL);
+    assert_int_equal(cg_ca_init(g_ctx, tu_in("bad3"), &o), CG_EINVAL);
     char longname[120];
     memset(longname, 'n', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
     o = (struct cg_ca_init_opts){.name = longname};
-    assert_int_equal(cg_ca_init(g_ctx, p("bad4"), &o), CG_EINVAL);
+    assert_int_equal(cg_ca_init(g_ctx, tu_in("bad4"), &o), CG_EINVAL);
     assert_true(tu_log_has(&g_log, "must be http:// URLs"));
     assert_int_equal(cg_ca_init(g_ctx, NULL, NULL), CG_EINVAL);
-    assert_int_equal(cg_ca_init(g_ctx, p("ca"), NULL), CG_EEXIST);
+    assert_int_equal(cg_ca_init(g_ctx, tu_in("ca"), NULL), CG_EEXIST);
     struct cg_ca *ca = NULL;
-    assert_int_equal(cg_ca_open(g_ctx, p("bad1"), NULL, &ca), CG_EFILE); /* nothing made */
+    assert_int_equal(cg_ca_open(g_ctx, tu_in("bad1"), NULL, &ca), CG_EFILE); /* nothing made */
     assert_int_equal(cg_ca_open(g_ctx, NULL, NULL, &ca), CG_EINVAL);
 }
 
@@ -476,22 +465,22 @@ static void test_issue_refusals(void **state)
     (void)state;
     const char *ip[] = {"192.0.2.9"};
     struct cg_issue_opts o = {.hosts = ip, .nhosts = 1};
-    assert_int_equal(cg_ca_issue(g_ca, &o, p("nope"), NULL, 0), CG_EINVAL);
+    assert_int_equal(cg_ca_issue(g_ca, &o, tu_in("nope"), NULL, 0), CG_EINVAL);
     assert_true(tu_log_has(&g_log, "refusing host '192.0.2.9': IP addresses"));
     const char *ctl[] = {"ok.example", "bad\x1b[2J.example"};
     o = (struct cg_issue_opts){.hosts = ctl, .nhosts = 2};
-    assert_int_equal(cg_ca_issue(g_ca, &o, p("nope"), NULL, 0), CG_EINVAL);
+    assert_int_equal(cg_ca_issue(g_ca, &o, tu_in("nope"), NULL, 0), CG_EINVAL);
     assert_true(tu_log_has(&g_log, "refusing host 'bad\\x1b[2J.example'"));
     o = (struct cg_issue_opts){.hosts = NULL, .nhosts = 1};
-    assert_int_equal(cg_ca_issue(g_ca, &o, p("nope"), NULL, 0), CG_EINVAL);
+    assert_int_equal(cg_ca_issue(g_ca, &o, tu_in("nope"), NULL, 0), CG_EINVAL);
     assert_true(tu_log_has(&g_log, "at least one --host"));
-    assert_int_equal(cg_ca_issue(NULL, &o, p("nope"), NULL, 0), CG_EINVAL);
-    assert_int_equal(cg_ca_issue(g_ca, NULL, p("nope"), NULL, 0), CG_EINVAL);
+    assert_int_equal(cg_ca_issue(NULL, &o, tu_in("nope"), NULL, 0), CG_EINVAL);
+    assert_int_equal(cg_ca_issue(g_ca, NULL, tu_in("nope"), NULL, 0), CG_EINVAL);
     /* A serial buffer too small is left alone rather than overrun. */
     const char *ok[] = {"small.example"};
     o = (struct cg_issue_opts){.hosts = ok, .nhosts = 1};
     char small[8] = "untouch";
-    assert_int_equal(cg_ca_issue(g_ca, &o, p("small"), small, sizeof(small)), CG_OK);
+    assert_int_equal(cg_ca_issue(g_ca, &o, tu_in("small"), small, sizeof(small)), CG_OK);
     assert_string_equal(small, "untouch");
 }
 

@@ -13,21 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char g_dir[256];
 static struct cg_ctx *g_ctx;
 static struct tu_log g_log;
 
 static const char fp_a[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 static const char fp_b[] = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
 
-static const char *p(const char *name)
-{
-    static char buf[8][512];
-    static int slot;
-    char *out = buf[slot++ & 7];
-    snprintf(out, sizeof(buf[0]), "%s/%s", g_dir, name);
-    return out;
-}
 
 static void put(const char *path, const char *text)
 {
@@ -47,9 +38,7 @@ static char *slurp(const char *path)
 
 static int group_setup(void **state)
 {
-    (void)state;
-    snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-cert-pins.XXXXXX");
-    if (mkdtemp(g_dir) == NULL || cg_ctx_new(&g_ctx) != CG_OK)
+    if (tu_group_tmp(state) != 0 || cg_ctx_new(&g_ctx) != CG_OK)
         return -1;
     cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
     return 0;
@@ -59,9 +48,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     cg_ctx_free(g_ctx);
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_group_rm(state);
 }
 
 /* ---- cg__pins_find: the text of a file ---- */
@@ -154,11 +141,11 @@ static void test_malformed_lines(void **state)
 static void test_pin_get_reads_crlf_file(void **state)
 {
     (void)state;
-    const char *store = p("crlf");
+    const char *store = tu_in("crlf");
     assert_int_equal(cg__cert_mkdirs(g_ctx, store, 0755), CG_OK);
     char t[800];
     snprintf(t, sizeof(t), "gw1.example:443 %s\r\ngw2 %s\r\n", fp_a, fp_b);
-    put(p("crlf/pins"), t);
+    put(tu_in("crlf/pins"), t);
     uint8_t pin[32];
     assert_int_equal(cg_trust_pin_get(store, "gw1.example:443", pin), CG_OK);
     assert_int_equal(pin[1], 0x11);
@@ -172,18 +159,18 @@ static void test_pin_get_reads_crlf_file(void **state)
 static void test_lookup_names_the_bad_line(void **state)
 {
     (void)state;
-    const char *store = p("bad");
+    const char *store = tu_in("bad");
     assert_int_equal(cg__cert_mkdirs(g_ctx, store, 0755), CG_OK);
     char t[800];
     snprintf(t, sizeof(t), "gw1 %s\r\n\r\ngw2 %.63s\r\n", fp_a, fp_b);
-    put(p("bad/pins"), t);
+    put(tu_in("bad/pins"), t);
     uint8_t pin[32];
     size_t line = 0;
     memset(&g_log, 0, sizeof(g_log));
     assert_int_equal(cg_trust_pin_lookup(g_ctx, store, "gw2", pin, &line), CG_EFILE);
     assert_int_equal(line, 3);
     char want[600];
-    snprintf(want, sizeof(want), "%s:3: ", p("bad/pins"));
+    snprintf(want, sizeof(want), "%s:3: ", tu_in("bad/pins"));
     assert_true(tu_log_has(&g_log, want));
     assert_false(tu_log_has(&g_log, "ffeeddcc")); /* never the pin itself */
     assert_int_equal(cg_trust_pin_get(store, "gw2", pin), CG_EFILE);
@@ -199,13 +186,13 @@ static void test_lookup_names_the_bad_line(void **state)
 static void test_pin_rewrites_crlf_file(void **state)
 {
     (void)state;
-    const char *store = p("rewrite");
+    const char *store = tu_in("rewrite");
     assert_int_equal(cg__cert_mkdirs(g_ctx, store, 0755), CG_OK);
     char t[800];
     snprintf(t, sizeof(t), "gw1 %s\r\nkeep %s\r\n", fp_a, fp_b);
-    put(p("rewrite/pins"), t);
+    put(tu_in("rewrite/pins"), t);
     assert_int_equal(cg_trust_pin(g_ctx, store, "gw1", fp_b), CG_OK);
-    char *got = slurp(p("rewrite/pins"));
+    char *got = slurp(tu_in("rewrite/pins"));
     char want[800];
     snprintf(want, sizeof(want), "keep %s\ngw1 %s\n", fp_b, fp_b);
     assert_string_equal(got, want);

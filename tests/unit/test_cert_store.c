@@ -12,19 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static char g_dir[256];
 static struct cg_ctx *g_ctx;
 static struct cg_ca *g_ca, *g_other;
 static struct tu_log g_log;
 
-static const char *p(const char *name)
-{
-    static char buf[16][512];
-    static int slot;
-    char *out = buf[slot++ & 15];
-    snprintf(out, sizeof(buf[0]), "%s/%s", g_dir, name);
-    return out;
-}
 
 static void issue(struct cg_ca *ca, const char *host, enum cg_key_type t, unsigned days,
                   long nb_days, const char *dir)
@@ -32,20 +23,19 @@ static void issue(struct cg_ca *ca, const char *host, enum cg_key_type t, unsign
     const char *hosts[] = {host};
     struct cg_issue_opts o = {.hosts = hosts, .nhosts = 1, .type = t, .days = days,
                               .not_before_offset_days = nb_days};
-    assert_int_equal(cg_ca_issue(ca, &o, p(dir), NULL, 0), CG_OK);
+    assert_int_equal(cg_ca_issue(ca, &o, tu_in(dir), NULL, 0), CG_OK);
 }
 
 static int group_setup(void **state)
 {
-    (void)state;
-    snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-cert-store.XXXXXX");
-    if (mkdtemp(g_dir) == NULL || cg_ctx_new(&g_ctx) != CG_OK)
+    if (tu_group_tmp(state) != 0 || cg_ctx_new(&g_ctx) != CG_OK)
         return -1;
     cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
     struct cg_ca_init_opts a = {.name = "Store"}, b = {.name = "Other"};
-    if (cg_ca_init(g_ctx, p("ca"), &a) != CG_OK || cg_ca_init(g_ctx, p("other"), &b) != CG_OK ||
-        cg_ca_open(g_ctx, p("ca"), NULL, &g_ca) != CG_OK ||
-        cg_ca_open(g_ctx, p("other"), NULL, &g_other) != CG_OK)
+    if (cg_ca_init(g_ctx, tu_in("ca"), &a) != CG_OK ||
+        cg_ca_init(g_ctx, tu_in("other"), &b) != CG_OK ||
+        cg_ca_open(g_ctx, tu_in("ca"), NULL, &g_ca) != CG_OK ||
+        cg_ca_open(g_ctx, tu_in("other"), NULL, &g_other) != CG_OK)
         return -1;
     return 0;
 }
@@ -56,9 +46,7 @@ static int group_teardown(void **state)
     cg_ca_free(g_ca);
     cg_ca_free(g_other);
     cg_ctx_free(g_ctx);
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_group_rm(state);
 }
 
 static int setup(void **state)
@@ -71,10 +59,10 @@ static int setup(void **state)
 static struct cg_cert_install_opts opts_for(const char *dir, const char *store)
 {
     static char cert[512], key[512];
-    snprintf(cert, sizeof(cert), "%s/%s/server-ecdsa.chain.pem", g_dir, dir);
-    snprintf(key, sizeof(key), "%s/%s/server-ecdsa.key", g_dir, dir);
-    struct cg_cert_install_opts o = {.store_dir = p(store), .cert_file = cert, .key_file = key,
-                                     .ca_file = p("ca/root.pem")};
+    snprintf(cert, sizeof(cert), "%s/%s/server-ecdsa.chain.pem", tu_group_dir, dir);
+    snprintf(key, sizeof(key), "%s/%s/server-ecdsa.key", tu_group_dir, dir);
+    struct cg_cert_install_opts o = {.store_dir = tu_in(store), .cert_file = cert, .key_file = key,
+                                     .ca_file = tu_in("ca/root.pem")};
     return o;
 }
 
@@ -108,38 +96,38 @@ static void test_install_writes_the_verified_path(void **state)
     assert_true(tu_log_has(&g_log, "/ecdsa.chain.pem"));
     /* leaf + intermediate, in that order; the root stays with the clients */
     STACK_OF(X509) *sk = NULL;
-    assert_int_equal(cg__cert_read_certs(g_ctx, p("store1/ecdsa.chain.pem"), &sk), CG_OK);
+    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("store1/ecdsa.chain.pem"), &sk), CG_OK);
     assert_int_equal(sk_X509_num(sk), 2);
     assert_int_equal(X509_cmp(sk_X509_value(sk, 1), g_ca->inter), 0);
-    X509 *leaf = cg__cert_read_one(p("s1/server-ecdsa.pem"));
+    X509 *leaf = cg__cert_read_one(tu_in("s1/server-ecdsa.pem"));
     assert_int_equal(X509_cmp(sk_X509_value(sk, 0), leaf), 0);
     X509_free(leaf);
     sk_X509_pop_free(sk, X509_free);
-    assert_int_equal(mode_of(p("store1")), 0700);
-    assert_int_equal(mode_of(p("store1/ecdsa.key")), 0600);
-    assert_int_equal(mode_of(p("store1/ecdsa.chain.pem")), 0644);
+    assert_int_equal(mode_of(tu_in("store1")), 0700);
+    assert_int_equal(mode_of(tu_in("store1/ecdsa.key")), 0600);
+    assert_int_equal(mode_of(tu_in("store1/ecdsa.chain.pem")), 0644);
     /* the RSA pair goes beside it (B-13: both kinds in one store) */
     char cert[512], key[512];
-    snprintf(cert, sizeof(cert), "%s", p("s1/server-rsa.pem")); /* leaf only ... */
-    snprintf(key, sizeof(key), "%s", p("s1/server-rsa.key"));
+    snprintf(cert, sizeof(cert), "%s", tu_in("s1/server-rsa.pem")); /* leaf only ... */
+    snprintf(key, sizeof(key), "%s", tu_in("s1/server-rsa.key"));
     o.cert_file = cert;
     o.key_file = key;
-    o.chain_file = p("ca/ca-chain.pem"); /* ... with intermediate + root given apart */
+    o.chain_file = tu_in("ca/ca-chain.pem"); /* ... with intermediate + root given apart */
     assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_OK);
-    assert_int_equal(count_pem(p("store1/rsa.chain.pem")), 2); /* the root left out */
+    assert_int_equal(count_pem(tu_in("store1/rsa.chain.pem")), 2); /* the root left out */
     struct cg_cert_info info[2];
     size_t n = 0;
-    assert_int_equal(cg_cert_store_list(g_ctx, p("store1"), info, 2, &n), CG_OK);
+    assert_int_equal(cg_cert_store_list(g_ctx, tu_in("store1"), info, 2, &n), CG_OK);
     assert_int_equal(n, 2);
     assert_string_equal(info[0].key_desc, "ECDSA prime256v1"); /* ecdsa first, then rsa */
     assert_string_equal(info[1].key_desc, "RSA-2048");
     assert_non_null(strstr(info[0].chain_file, "store1/ecdsa.chain.pem"));
     assert_non_null(strstr(info[1].key_file, "store1/rsa.key"));
     assert_string_equal(info[0].sans, "DNS:s1.example");
-    assert_int_equal(cg_cert_store_list(g_ctx, p("store1"), info, 1, &n), CG_OK);
+    assert_int_equal(cg_cert_store_list(g_ctx, tu_in("store1"), info, 1, &n), CG_OK);
     assert_int_equal(n, 1);
-    assert_int_equal(cg_cert_store_list(g_ctx, p("store1"), NULL, 0, &n), CG_ENOTFOUND);
-    assert_int_equal(cg_cert_store_list(g_ctx, p("store1"), NULL, 1, &n), CG_EINVAL);
+    assert_int_equal(cg_cert_store_list(g_ctx, tu_in("store1"), NULL, 0, &n), CG_ENOTFOUND);
+    assert_int_equal(cg_cert_store_list(g_ctx, tu_in("store1"), NULL, 1, &n), CG_EINVAL);
 }
 
 /* A chain file may repeat the leaf or carry a stray certificate: the store
@@ -150,8 +138,8 @@ static void test_install_drops_strays(void **state)
     issue(g_ca, "s2.example", CG_KEY_ECDSA, 0, 0, "s2");
     issue(g_other, "stray.example", CG_KEY_ECDSA, 0, 0, "stray");
     char text[16384] = "";
-    const char *parts[] = {p("s2/server-ecdsa.pem"), p("stray/server-ecdsa.pem"),
-                           p("ca/intermediate.pem"), p("other/intermediate.pem")};
+    const char *parts[] = {tu_in("s2/server-ecdsa.pem"), tu_in("stray/server-ecdsa.pem"),
+                           tu_in("ca/intermediate.pem"), tu_in("other/intermediate.pem")};
     for (size_t i = 0; i < CG_ARRAY_LEN(parts); i++) {
         uint8_t *d = NULL;
         size_t n = 0;
@@ -159,15 +147,15 @@ static void test_install_drops_strays(void **state)
         strncat(text, (char *)d, sizeof(text) - strlen(text) - 1);
         free(d);
     }
-    FILE *f = fopen(p("messy-chain.pem"), "w");
+    FILE *f = fopen(tu_in("messy-chain.pem"), "w");
     fputs(text, f);
     fclose(f);
     struct cg_cert_install_opts o = opts_for("s2", "store2");
-    o.cert_file = p("s2/server-ecdsa.pem");
-    o.chain_file = p("messy-chain.pem");
+    o.cert_file = tu_in("s2/server-ecdsa.pem");
+    o.chain_file = tu_in("messy-chain.pem");
     assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_OK);
     STACK_OF(X509) *sk = NULL;
-    assert_int_equal(cg__cert_read_certs(g_ctx, p("store2/ecdsa.chain.pem"), &sk), CG_OK);
+    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("store2/ecdsa.chain.pem"), &sk), CG_OK);
     assert_int_equal(sk_X509_num(sk), 2);
     assert_int_equal(X509_cmp(sk_X509_value(sk, 1), g_ca->inter), 0);
     sk_X509_pop_free(sk, X509_free);
@@ -181,7 +169,7 @@ static void test_install_refusals(void **state)
     struct cg_cert_install_opts o = opts_for("r", "store3");
     /* the key of another certificate */
     char other_key[512];
-    snprintf(other_key, sizeof(other_key), "%s", p("r2/server-ecdsa.key"));
+    snprintf(other_key, sizeof(other_key), "%s", tu_in("r2/server-ecdsa.key"));
     o.key_file = other_key;
     assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_EKEYMISMATCH);
     assert_true(tu_log_has(&g_log, "(mismatched key)"));
@@ -194,21 +182,21 @@ static void test_install_refusals(void **state)
     assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_OK);
     o.host = NULL;
     /* a root the operator does not trust */
-    o.ca_file = p("other/root.pem");
+    o.ca_file = tu_in("other/root.pem");
     memset(&g_log, 0, sizeof(g_log));
     assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_EVERIFY);
     assert_true(tu_log_has(&g_log, "chain does not verify (incomplete chain"));
     /* the leaf alone, no intermediate: incomplete, said so */
     o = opts_for("r", "store3");
     char leaf_only[512];
-    snprintf(leaf_only, sizeof(leaf_only), "%s", p("r/server-ecdsa.pem"));
+    snprintf(leaf_only, sizeof(leaf_only), "%s", tu_in("r/server-ecdsa.pem"));
     o.cert_file = leaf_only;
     memset(&g_log, 0, sizeof(g_log));
     assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_EVERIFY);
     assert_true(tu_log_has(&g_log, "give the intermediates as CHAIN"));
     /* roots that cannot be read */
     o = opts_for("r", "store3");
-    o.ca_file = p("no-such-roots.pem");
+    o.ca_file = tu_in("no-such-roots.pem");
     memset(&g_log, 0, sizeof(g_log));
     assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_EFILE);
     assert_true(tu_log_has(&g_log, "cannot load trusted roots from"));
@@ -237,7 +225,7 @@ static void test_install_dates(void **state)
     assert_true(tu_log_has(&g_log, "has expired (notAfter is past)"));
     size_t n = 9;
     struct cg_cert_info info[2];
-    assert_int_equal(cg_cert_store_list(g_ctx, p("store4"), info, 2, &n), CG_ENOTFOUND);
+    assert_int_equal(cg_cert_store_list(g_ctx, tu_in("store4"), info, 2, &n), CG_ENOTFOUND);
     assert_int_equal(n, 0);
     assert_true(tu_log_has(&g_log, "holds no certificate"));
 }
@@ -265,7 +253,7 @@ static void test_expiry_thresholds(void **state)
         snprintf(dir, sizeof(dir), "exp%zu", i);
         issue(g_ca, "exp.example", CG_KEY_ECDSA, cases[i].days, 0, dir);
         char path[512];
-        snprintf(path, sizeof(path), "%s/%s/server-ecdsa.pem", g_dir, dir);
+        snprintf(path, sizeof(path), "%s/%s/server-ecdsa.pem", tu_group_dir, dir);
         memset(&g_log, 0, sizeof(g_log));
         long days = -99;
         assert_int_equal(cg_cert_check_expiry(g_ctx, path, &days), CG_OK);
@@ -284,12 +272,12 @@ static void test_expiry_thresholds(void **state)
     issue(g_ca, "gone.example", CG_KEY_ECDSA, 1, -3, "gone");
     long days = 0;
     memset(&g_log, 0, sizeof(g_log));
-    assert_int_equal(cg_cert_check_expiry(g_ctx, p("gone/server-ecdsa.pem"), &days),
+    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("gone/server-ecdsa.pem"), &days),
                      CG_EEXPIRED);
     assert_int_equal(days, -2);
     assert_true(tu_log_has(&g_log, "server-ecdsa.pem has EXPIRED"));
     assert_int_equal(cg_cert_check_expiry(g_ctx, NULL, &days), CG_EINVAL);
-    assert_int_equal(cg_cert_check_expiry(g_ctx, p("nothing.pem"), NULL), CG_ECERT);
+    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("nothing.pem"), NULL), CG_ECERT);
 }
 
 /* In a chain file the soonest of leaf and intermediates counts. */
@@ -297,13 +285,13 @@ static void test_expiry_of_a_chain(void **state)
 {
     (void)state;
     struct cg_ca_init_opts so = {.name = "Brief", .inter_days = 10};
-    assert_int_equal(cg_ca_init(g_ctx, p("brief"), &so), CG_OK);
+    assert_int_equal(cg_ca_init(g_ctx, tu_in("brief"), &so), CG_OK);
     struct cg_ca *brief = NULL;
-    assert_int_equal(cg_ca_open(g_ctx, p("brief"), NULL, &brief), CG_OK);
+    assert_int_equal(cg_ca_open(g_ctx, tu_in("brief"), NULL, &brief), CG_OK);
     issue(brief, "leaf.example", CG_KEY_ECDSA, 100, 0, "brief-leaf");
     memset(&g_log, 0, sizeof(g_log));
     long days = 0;
-    assert_int_equal(cg_cert_check_expiry(g_ctx, p("brief-leaf/server-ecdsa.chain.pem"), &days),
+    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("brief-leaf/server-ecdsa.chain.pem"), &days),
                      CG_OK);
     assert_int_equal(days, 9); /* the intermediate's 10 days minus the skew */
     assert_true(tu_log_has(&g_log, "intermediate /CN=Brief Issuing CA expires within 30 days"));

@@ -14,18 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char g_dir[256];
 static struct cg_ctx *g_ctx;
 static struct tu_log g_log;
 
-static const char *p(const char *name)
-{
-    static char buf[8][512];
-    static int slot;
-    char *out = buf[slot++ & 7];
-    snprintf(out, sizeof(buf[0]), "%s/%s", g_dir, name);
-    return out;
-}
 
 /* A self-signed certificate named cn, a CA or not; written to file. */
 static X509 *make(const char *cn, bool ca, const char *file)
@@ -48,7 +39,7 @@ static X509 *make(const char *cn, bool ca, const char *file)
     X509_EXTENSION_free(e);
     assert_true(X509_sign(x, k, EVP_sha256()) > 0);
     EVP_PKEY_free(k);
-    FILE *f = fopen(p(file), "w");
+    FILE *f = fopen(tu_in(file), "w");
     assert_non_null(f);
     PEM_write_X509(f, x);
     fclose(f);
@@ -74,9 +65,7 @@ static void put(const char *path, const char *text)
 
 static int group_setup(void **state)
 {
-    (void)state;
-    snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-cert-trust.XXXXXX");
-    if (mkdtemp(g_dir) == NULL || cg_ctx_new(&g_ctx) != CG_OK)
+    if (tu_group_tmp(state) != 0 || cg_ctx_new(&g_ctx) != CG_OK)
         return -1;
     cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
     umask(022);
@@ -87,9 +76,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     cg_ctx_free(g_ctx);
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_group_rm(state);
 }
 
 static int setup(void **state)
@@ -126,19 +113,19 @@ static void test_slots_without_gaps(void **state)
 {
     (void)state;
     char store[512];
-    snprintf(store, sizeof(store), "%s", p("store1"));
+    snprintf(store, sizeof(store), "%s", tu_in("store1"));
     X509 *a = make("Same Root", true, "a.pem"), *b = make("Same Root", true, "b.pem"),
          *c = make("Same Root", true, "c.pem");
-    assert_int_equal(cg_trust_add(g_ctx, store, p("a.pem")), CG_OK);
-    assert_int_equal(cg_trust_add(g_ctx, store, p("b.pem")), CG_OK);
-    assert_int_equal(cg_trust_add(g_ctx, store, p("c.pem")), CG_OK);
+    assert_int_equal(cg_trust_add(g_ctx, store, tu_in("a.pem")), CG_OK);
+    assert_int_equal(cg_trust_add(g_ctx, store, tu_in("b.pem")), CG_OK);
+    assert_int_equal(cg_trust_add(g_ctx, store, tu_in("c.pem")), CG_OK);
     assert_slot_holds(store, a, 0, a);
     assert_slot_holds(store, a, 1, b);
     assert_slot_holds(store, a, 2, c);
     /* The file is the certificate's PEM, world-readable (roots are public). */
     char path[600];
     slot_name(path, sizeof(path), store, a, 0);
-    char *got = slurp(path), *want = slurp(p("a.pem"));
+    char *got = slurp(path), *want = slurp(tu_in("a.pem"));
     assert_string_equal(got, want);
     free(got);
     free(want);
@@ -148,19 +135,19 @@ static void test_slots_without_gaps(void **state)
     assert_int_equal(stat(store, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0755);
     /* The same root twice: refused, nothing added. */
-    assert_int_equal(cg_trust_add(g_ctx, store, p("b.pem")), CG_EEXIST);
+    assert_int_equal(cg_trust_add(g_ctx, store, tu_in("b.pem")), CG_EEXIST);
     assert_true(tu_log_has(&g_log, "/CN=Same Root is trusted already"));
     assert_slot_holds(store, a, 3, NULL);
     /* Removing the first: the last fills its slot (OpenSSL stops at a gap). */
-    assert_int_equal(cg_trust_remove(g_ctx, store, p("a.pem")), CG_OK);
+    assert_int_equal(cg_trust_remove(g_ctx, store, tu_in("a.pem")), CG_OK);
     assert_slot_holds(store, a, 0, c);
     assert_slot_holds(store, a, 1, b);
     assert_slot_holds(store, a, 2, NULL);
     /* Removing the last: just gone. */
-    assert_int_equal(cg_trust_remove(g_ctx, store, p("b.pem")), CG_OK);
+    assert_int_equal(cg_trust_remove(g_ctx, store, tu_in("b.pem")), CG_OK);
     assert_slot_holds(store, a, 0, c);
     assert_slot_holds(store, a, 1, NULL);
-    assert_int_equal(cg_trust_remove(g_ctx, store, p("b.pem")), CG_ENOTFOUND);
+    assert_int_equal(cg_trust_remove(g_ctx, store, tu_in("b.pem")), CG_ENOTFOUND);
     assert_true(tu_log_has(&g_log, "no such root in"));
     X509_free(a);
     X509_free(b);
@@ -171,15 +158,15 @@ static void test_add_refusals(void **state)
 {
     (void)state;
     char store[512];
-    snprintf(store, sizeof(store), "%s", p("store2"));
+    snprintf(store, sizeof(store), "%s", tu_in("store2"));
     X509 *leaf = make("Not A CA", false, "leaf.pem");
-    assert_int_equal(cg_trust_add(g_ctx, store, p("leaf.pem")), CG_ECERT);
+    assert_int_equal(cg_trust_add(g_ctx, store, tu_in("leaf.pem")), CG_ECERT);
     assert_true(tu_log_has(&g_log, "/CN=Not A CA is not a CA certificate"));
     assert_slot_holds(store, leaf, 0, NULL);
-    assert_int_equal(cg_trust_add(g_ctx, store, p("absent.pem")), CG_EFILE);
-    put(p("junk.pem"), "not pem\n");
-    assert_int_equal(cg_trust_add(g_ctx, store, p("junk.pem")), CG_ECERT);
-    assert_int_equal(cg_trust_add(g_ctx, NULL, p("leaf.pem")), CG_EINVAL);
+    assert_int_equal(cg_trust_add(g_ctx, store, tu_in("absent.pem")), CG_EFILE);
+    put(tu_in("junk.pem"), "not pem\n");
+    assert_int_equal(cg_trust_add(g_ctx, store, tu_in("junk.pem")), CG_ECERT);
+    assert_int_equal(cg_trust_add(g_ctx, NULL, tu_in("leaf.pem")), CG_EINVAL);
     assert_int_equal(cg_trust_add(g_ctx, store, NULL), CG_EINVAL);
     X509_free(leaf);
 }
@@ -189,15 +176,15 @@ static void test_bundle(void **state)
 {
     (void)state;
     char store[512];
-    snprintf(store, sizeof(store), "%s", p("store3"));
+    snprintf(store, sizeof(store), "%s", tu_in("store3"));
     X509 *r1 = make("Root One", true, "r1.pem"), *r2 = make("Root Two", true, "r2.pem");
-    char *t1 = slurp(p("r1.pem")), *t2 = slurp(p("r2.pem"));
+    char *t1 = slurp(tu_in("r1.pem")), *t2 = slurp(tu_in("r2.pem"));
     char both[8192];
     snprintf(both, sizeof(both), "%s%s", t1, t2);
-    put(p("bundle.pem"), both);
+    put(tu_in("bundle.pem"), both);
     free(t1);
     free(t2);
-    assert_int_equal(cg_trust_add(g_ctx, store, p("bundle.pem")), CG_OK);
+    assert_int_equal(cg_trust_add(g_ctx, store, tu_in("bundle.pem")), CG_OK);
     assert_slot_holds(store, r1, 0, r1);
     assert_slot_holds(store, r2, 0, r2);
     struct cg_cert_info info[4];
@@ -217,10 +204,10 @@ static void test_bundle(void **state)
     assert_int_equal(cg_trust_list(g_ctx, store, NULL, 0, &n), CG_OK);
     assert_int_equal(n, 0);
     assert_int_equal(cg_trust_list(g_ctx, store, NULL, 1, &n), CG_EINVAL);
-    assert_int_equal(cg_trust_list(g_ctx, p("no-store"), info, 4, &n), CG_EFILE);
+    assert_int_equal(cg_trust_list(g_ctx, tu_in("no-store"), info, 4, &n), CG_EFILE);
     /* Remove by fingerprint, in either spelling. */
     char fp[96];
-    assert_int_equal(cg_cert_fingerprint(p("r2.pem"), fp, sizeof(fp)), CG_OK);
+    assert_int_equal(cg_cert_fingerprint(tu_in("r2.pem"), fp, sizeof(fp)), CG_OK);
     char plain[65];
     size_t o = 0;
     for (const char *c = fp; *c; c++)
@@ -230,7 +217,7 @@ static void test_bundle(void **state)
     assert_int_equal(cg_trust_remove(g_ctx, store, plain), CG_OK);
     assert_slot_holds(store, r2, 0, NULL);
     assert_int_equal(cg_trust_remove(g_ctx, store, fp), CG_ENOTFOUND);
-    assert_int_equal(cg_trust_remove(g_ctx, p("no-store"), fp), CG_EFILE);
+    assert_int_equal(cg_trust_remove(g_ctx, tu_in("no-store"), fp), CG_EFILE);
     assert_int_equal(cg_trust_remove(g_ctx, store, "neither a file nor hex"), CG_EINVAL);
     assert_true(tu_log_has(&g_log, "neither a PEM certificate nor a SHA-256 fingerprint"));
     assert_int_equal(cg_trust_remove(g_ctx, store, NULL), CG_EINVAL);
@@ -243,10 +230,10 @@ static void test_listing_ignores_other_names(void **state)
 {
     (void)state;
     char store[512];
-    snprintf(store, sizeof(store), "%s", p("store4"));
+    snprintf(store, sizeof(store), "%s", tu_in("store4"));
     assert_int_equal(cg__cert_mkdirs(g_ctx, store, 0755), CG_OK);
     X509 *r = make("Listed", true, "listed.pem");
-    char *pem = slurp(p("listed.pem"));
+    char *pem = slurp(tu_in("listed.pem"));
     static const char *const entries[] = {"0a1b2c3d.0", "ffffffff.12"};
     static const char *const others[] = {"README",       "0A1B2C3D.0",  "0a1b2c3.0",
                                          "0a1b2c3d.",    "0a1b2c3d.0a", "0a1b2c3d0",
@@ -280,13 +267,13 @@ static void test_pin_file_format(void **state)
 {
     (void)state;
     char store[512];
-    snprintf(store, sizeof(store), "%s", p("pins1"));
+    snprintf(store, sizeof(store), "%s", tu_in("pins1"));
     assert_int_equal(cg_trust_pin(g_ctx, store, "gw1.example:443", fp_a), CG_OK);
-    char *text = slurp(p("pins1/pins"));
+    char *text = slurp(tu_in("pins1/pins"));
     assert_string_equal(text, "gw1.example:443 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
     free(text);
     struct stat st;
-    assert_int_equal(stat(p("pins1/pins"), &st), 0);
+    assert_int_equal(stat(tu_in("pins1/pins"), &st), 0);
     assert_int_equal(st.st_mode & 0777, 0644);
     /* Uppercase with colons is stored as plain lowercase. */
     char colons[100];
@@ -296,13 +283,13 @@ static void test_pin_file_format(void **state)
                               fp_b[i] - (fp_b[i] >= 'a' ? 32 : 0),
                               fp_b[i + 1] - (fp_b[i + 1] >= 'a' ? 32 : 0));
     assert_int_equal(cg_trust_pin(g_ctx, store, "gw2", colons), CG_OK);
-    text = slurp(p("pins1/pins"));
+    text = slurp(tu_in("pins1/pins"));
     assert_string_equal(text, "gw1.example:443 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
                               "gw2 ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100\n");
     free(text);
     /* Re-pinning a peer replaces its line (moved to the end); others stay. */
     assert_int_equal(cg_trust_pin(g_ctx, store, "gw1.example:443", fp_b), CG_OK);
-    text = slurp(p("pins1/pins"));
+    text = slurp(tu_in("pins1/pins"));
     assert_string_equal(text, "gw2 ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100\n"
                               "gw1.example:443 ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100\n");
     free(text);
@@ -322,11 +309,11 @@ static void test_pin_file_edited_by_hand(void **state)
 {
     (void)state;
     char store[512];
-    snprintf(store, sizeof(store), "%s", p("pins2"));
+    snprintf(store, sizeof(store), "%s", tu_in("pins2"));
     assert_int_equal(cg__cert_mkdirs(g_ctx, store, 0755), CG_OK);
     char text[600];
     snprintf(text, sizeof(text), "\n# my pins\nbroken zz\nkeep %s\n\nlast %s", fp_a, fp_b);
-    put(p("pins2/pins"), text);
+    put(tu_in("pins2/pins"), text);
     uint8_t pin[32];
     assert_int_equal(cg_trust_pin_get(store, "keep", pin), CG_OK);
     assert_int_equal(pin[1], 0x11);
@@ -335,7 +322,7 @@ static void test_pin_file_edited_by_hand(void **state)
     assert_int_equal(cg_trust_pin_get(store, "broken", pin), CG_EFILE);
     assert_int_equal(cg_trust_pin_get(store, "#", pin), CG_EFILE); /* "# my pins" */
     assert_int_equal(cg_trust_pin(g_ctx, store, "new", fp_a), CG_OK);
-    char *got = slurp(p("pins2/pins"));
+    char *got = slurp(tu_in("pins2/pins"));
     char want[600];
     snprintf(want, sizeof(want), "# my pins\nbroken zz\nkeep %s\nlast %s\nnew %s\n", fp_a, fp_b,
              fp_a);
@@ -347,7 +334,7 @@ static void test_pin_refusals(void **state)
 {
     (void)state;
     char store[512];
-    snprintf(store, sizeof(store), "%s", p("pins3"));
+    snprintf(store, sizeof(store), "%s", tu_in("pins3"));
     char l255[256], l256[257];
     memset(l255, 'p', 255);
     l255[255] = '\0';
@@ -374,7 +361,7 @@ static void test_pin_refusals(void **state)
     assert_int_equal(cg_trust_pin(g_ctx, store, "peer", NULL), CG_EINVAL);
     /* Nothing was written for the refused ones. */
     assert_int_equal(cg_trust_pin_get(store, "peer", pin), CG_ENOTFOUND);
-    assert_int_equal(cg_trust_pin_get(p("no-pins-here"), "peer", pin), CG_ENOTFOUND);
+    assert_int_equal(cg_trust_pin_get(tu_in("no-pins-here"), "peer", pin), CG_ENOTFOUND);
     assert_int_equal(cg_trust_pin_get(NULL, "peer", pin), CG_EINVAL);
     assert_int_equal(cg_trust_pin_get(store, "peer", NULL), CG_EINVAL);
 }

@@ -329,36 +329,27 @@ static void test_utf8(void **state)
 
 /* ---- files ---- */
 
-static char g_dir[] = "/tmp/cg-test-core-util-XXXXXX";
 
-static const char *path_in(const char *name)
-{
-    static char buf[4][512];
-    static int slot;
-    char *out = buf[slot++ & 3];
-    snprintf(out, sizeof(buf[0]), "%s/%s", g_dir, name);
-    return out;
-}
 
 static void test_read_file_edges(void **state)
 {
     (void)state;
     uint8_t *data = NULL;
     size_t len = 99;
-    int fd = open(path_in("empty"), O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    int fd = open(tu_in("empty"), O_CREAT | O_WRONLY | O_TRUNC, 0600);
     close(fd);
-    assert_int_equal(cg__read_file(path_in("empty"), 0, &data, &len), CG_OK);
+    assert_int_equal(cg__read_file(tu_in("empty"), 0, &data, &len), CG_OK);
     assert_int_equal(len, 0);
     assert_non_null(data);
     assert_int_equal(data[0], '\0');
     free(data);
-    assert_int_equal(cg__read_file(g_dir, 100, &data, &len), CG_EFILE);        /* a folder */
+    assert_int_equal(cg__read_file(tu_group_dir, 100, &data, &len), CG_EFILE);        /* a folder */
     assert_int_equal(cg__read_file("/dev/null", 100, &data, &len), CG_EFILE);  /* not regular */
     /* binary content comes back whole, NUL-terminated after len */
-    fd = open(path_in("bin"), O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    fd = open(tu_in("bin"), O_CREAT | O_WRONLY | O_TRUNC, 0600);
     assert_int_equal(write(fd, "a\0b\xff", 4), 4);
     close(fd);
-    assert_int_equal(cg__read_file(path_in("bin"), 4, &data, &len), CG_OK);
+    assert_int_equal(cg__read_file(tu_in("bin"), 4, &data, &len), CG_OK);
     assert_int_equal(len, 4);
     assert_memory_equal(data, "a\0b\xff\0", 5);
     free(data);
@@ -367,7 +358,7 @@ static void test_read_file_edges(void **state)
 static void test_private_and_mkdir(void **state)
 {
     (void)state;
-    int fd = open(path_in("key"), O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    int fd = open(tu_in("key"), O_CREAT | O_WRONLY | O_TRUNC, 0600);
     close(fd);
     static const struct {
         mode_t mode;
@@ -376,26 +367,26 @@ static void test_private_and_mkdir(void **state)
                  {0610, CG_EPERM}, {0601, CG_EPERM}, {0620, CG_EPERM}, {0602, CG_EPERM},
                  {0640, CG_EPERM}, {0604, CG_EPERM}, {0777, CG_EPERM}};
     for (size_t i = 0; i < CG_ARRAY_LEN(modes); i++) {
-        assert_int_equal(chmod(path_in("key"), modes[i].mode), 0);
-        if (cg__check_private_file(path_in("key")) != modes[i].want)
+        assert_int_equal(chmod(tu_in("key"), modes[i].mode), 0);
+        if (cg__check_private_file(tu_in("key")) != modes[i].want)
             fail_msg("mode %o", (unsigned)modes[i].mode);
     }
-    chmod(path_in("key"), 0600);
+    chmod(tu_in("key"), 0600);
     /* a symlink is judged by its target */
-    assert_int_equal(symlink(path_in("key"), path_in("link")), 0);
-    assert_int_equal(cg__check_private_file(path_in("link")), CG_OK);
+    assert_int_equal(symlink(tu_in("key"), tu_in("link")), 0);
+    assert_int_equal(cg__check_private_file(tu_in("link")), CG_OK);
     assert_int_equal(cg__check_private_file(NULL), CG_EINVAL);
-    assert_int_equal(cg__check_private_file(g_dir), CG_EFILE);
+    assert_int_equal(cg__check_private_file(tu_group_dir), CG_EFILE);
     /* mkdir -p: parents made, existing kept, a file in the way refused */
-    assert_int_equal(cg__mkdir_p(path_in("p/q/r"), 0700), CG_OK);
+    assert_int_equal(cg__mkdir_p(tu_in("p/q/r"), 0700), CG_OK);
     struct stat st;
-    assert_int_equal(stat(path_in("p/q/r"), &st), 0);
+    assert_int_equal(stat(tu_in("p/q/r"), &st), 0);
     assert_true(S_ISDIR(st.st_mode));
     assert_int_equal(st.st_mode & 0777, 0700);
-    assert_int_equal(cg__mkdir_p(path_in("p/q/r"), 0700), CG_OK);
-    assert_int_equal(cg__mkdir_p(path_in("p/q/"), 0700), CG_OK);
-    assert_int_equal(cg__mkdir_p(path_in("key/sub"), 0700), CG_EFILE);
-    assert_int_equal(cg__mkdir_p(path_in("key"), 0700), CG_EFILE);
+    assert_int_equal(cg__mkdir_p(tu_in("p/q/r"), 0700), CG_OK);
+    assert_int_equal(cg__mkdir_p(tu_in("p/q/"), 0700), CG_OK);
+    assert_int_equal(cg__mkdir_p(tu_in("key/sub"), 0700), CG_EFILE);
+    assert_int_equal(cg__mkdir_p(tu_in("key"), 0700), CG_EFILE);
     assert_int_equal(cg__mkdir_p("", 0700), CG_EINVAL);
     char *longp = malloc(5000);
     memset(longp, 'a', 4999);
@@ -426,47 +417,33 @@ static void test_write_all_and_replace(void **state)
     assert_int_equal(cg__write_all(-1, "x", 1), CG_EIO);
     assert_int_equal(errno, EBADF);
     /* replace: content, mode, over an existing file */
-    assert_int_equal(cg__file_replace(path_in("r.txt"), "one", 3, 0640, 0), CG_OK);
-    assert_int_equal(cg__file_replace(path_in("r.txt"), "second", 6, 0600, CG_FILE_SYNC), CG_OK);
+    assert_int_equal(cg__file_replace(tu_in("r.txt"), "one", 3, 0640, 0), CG_OK);
+    assert_int_equal(cg__file_replace(tu_in("r.txt"), "second", 6, 0600, CG_FILE_SYNC), CG_OK);
     uint8_t *data = NULL;
     size_t len = 0;
-    assert_int_equal(cg__read_file(path_in("r.txt"), 100, &data, &len), CG_OK);
+    assert_int_equal(cg__read_file(tu_in("r.txt"), 100, &data, &len), CG_OK);
     assert_string_equal((char *)data, "second");
     free(data);
     struct stat st;
-    assert_int_equal(stat(path_in("r.txt"), &st), 0);
+    assert_int_equal(stat(tu_in("r.txt"), &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    assert_int_equal(cg__file_replace(path_in("z.txt"), NULL, 0, 0644, 0), CG_OK);
-    assert_int_equal(stat(path_in("z.txt"), &st), 0);
+    assert_int_equal(cg__file_replace(tu_in("z.txt"), NULL, 0, 0644, 0), CG_OK);
+    assert_int_equal(stat(tu_in("z.txt"), &st), 0);
     assert_int_equal(st.st_size, 0);
     /* over a folder: refused, the temporary removed */
-    assert_int_equal(mkdir(path_in("adir"), 0700), 0);
-    assert_int_equal(cg__file_replace(path_in("adir"), "x", 1, 0600, 0), CG_EIO);
+    assert_int_equal(mkdir(tu_in("adir"), 0700), 0);
+    assert_int_equal(cg__file_replace(tu_in("adir"), "x", 1, 0600, 0), CG_EIO);
     assert_int_equal(errno, EISDIR);
     char cmd[600];
-    snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s' | grep '^\\.adir\\.')\"", g_dir);
+    snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s' | grep '^\\.adir\\.')\"", tu_group_dir);
     assert_int_equal(system(cmd), 0);
     /* a relative name (no folder part) is written in the current folder */
     char cwd[512];
     assert_non_null(getcwd(cwd, sizeof(cwd)));
-    assert_int_equal(chdir(g_dir), 0);
+    assert_int_equal(chdir(tu_group_dir), 0);
     assert_int_equal(cg__file_replace("rel.txt", "r", 1, 0600, CG_FILE_SYNC), CG_OK);
     assert_int_equal(chdir(cwd), 0);
-    assert_int_equal(stat(path_in("rel.txt"), &st), 0);
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return mkdtemp(g_dir) != NULL ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    assert_int_equal(stat(tu_in("rel.txt"), &st), 0);
 }
 
 int main(void)
@@ -484,5 +461,5 @@ int main(void)
         cmocka_unit_test(test_private_and_mkdir),
         cmocka_unit_test(test_write_all_and_replace),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, tu_group_tmp, tu_group_rm);
 }

@@ -96,15 +96,24 @@ static char *rdf_str(const ldns_rdf *r)
     return s;
 }
 
+/* A query for name and type with id: what a reply is read against. */
+static struct cg__msg query(const char *name, ldns_rr_type type, uint16_t id)
+{
+    ldns_rdf *q = dname(name);
+    struct cg__msg m;
+    assert_int_equal(cg__dnssd_build_query(q, type, id, &m), CG_OK);
+    ldns_rdf_deep_free(q);
+    return m;
+}
+
 /* ---- building ---- */
 
 /* RFC 1035 §4.1.1-4.1.2: header, then QNAME QTYPE QCLASS; RD set, no EDNS. */
 static void test_query_bytes(void **state)
 {
     (void)state;
+    struct cg__msg m = query("_mos._tcp.example.test.", LDNS_RR_TYPE_PTR, 0x1234);
     ldns_rdf *q = dname("_mos._tcp.example.test.");
-    struct cg__msg m;
-    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_PTR, 0x1234, &m), CG_OK);
     static const uint8_t want[] = {
         0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* header */
         4,    '_',  'm',  'o',  's',  4,    '_',  't',  'c',  'p',  7,    'e',  'x',
@@ -422,13 +431,52 @@ static enum cg_err read_ptr(const struct pk *p, const struct cg__msg *m, struct 
     return rc;
 }
 
+/* Answers for another name than the question's, or of another type, are
+ * left out; a type that is asked for but not one browse reads (CNAME) gives
+ * no record and no error. */
+static void other_names_skipped(const struct cg__msg *m)
+{
+    ldns_rdf *q = dname("_mos._tcp.example.test.");
+    struct pk p;
+    ptr_reply_start(&p, m->id, 4);
+    pk_name(&p, "_http._tcp.example.test"); /* PTR for another service type */
+    size_t at = pk_rr(&p, 12, 1, 60);
+    pk_u8(&p, 5);
+    pk_raw(&p, "other", 5);
+    pk_u16(&p, 0xc00c);
+    pk_rdlen(&p, at);
+    pk_u16(&p, 0xc00c); /* ours */
+    at = pk_rr(&p, 12, 1, 60);
+    pk_u8(&p, 4);
+    pk_raw(&p, "mine", 4);
+    pk_u16(&p, 0xc00c);
+    pk_rdlen(&p, at);
+    pk_u16(&p, 0xc00c); /* our name, a TXT */
+    at = pk_rr(&p, 16, 1, 60);
+    pk_u8(&p, 3);
+    pk_raw(&p, "x=y", 3);
+    pk_rdlen(&p, at);
+    pk_u16(&p, 0xc00c); /* our name, a CNAME */
+    at = pk_rr(&p, 5, 1, 60);
+    pk_name(&p, "alias.example.test");
+    pk_rdlen(&p, at);
+    struct cg__recs r;
+    assert_int_equal(read_ptr(&p, m, &r), CG_OK);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.v[0].text, "mine");
+    assert_name(r.v[0].dname, "mine._mos._tcp.example.test.");
+    cg__dnssd_recs_clear(&r);
+    assert_int_equal(cg__dnssd_read_answer(p.b, p.n, m, q, LDNS_RR_TYPE_CNAME, &r), CG_OK);
+    assert_int_equal(r.n, 0);
+    assert_null(r.v);
+    cg__dnssd_recs_clear(&r);
+    ldns_rdf_deep_free(q);
+}
+
 static void test_compressed_ptr_answers(void **state)
 {
     (void)state;
-    ldns_rdf *q = dname("_mos._tcp.example.test.");
-    struct cg__msg m;
-    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_PTR, 0x4242, &m), CG_OK);
-    ldns_rdf_deep_free(q);
+    struct cg__msg m = query("_mos._tcp.example.test.", LDNS_RR_TYPE_PTR, 0x4242);
     struct pk p;
     ptr_reply_start(&p, 0x4242, 3);
     /* 1: owner and target tail compressed to the question name */
@@ -466,6 +514,7 @@ static void test_compressed_ptr_answers(void **state)
     cg__dnssd_recs_clear(&r);
     assert_int_equal(r.n, 0);
     assert_null(r.v);
+    other_names_skipped(&m);
     cg__dnssd_msg_clear(&m);
 }
 
@@ -473,9 +522,8 @@ static void test_compressed_ptr_answers(void **state)
 static void test_srv_txt_address_answers(void **state)
 {
     (void)state;
+    struct cg__msg m = query("a._mos._tcp.example.test.", LDNS_RR_TYPE_SRV, 7);
     ldns_rdf *q = dname("a._mos._tcp.example.test.");
-    struct cg__msg m;
-    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_SRV, 7, &m), CG_OK);
     struct pk p;
     pk_header(&p, 7, FLAGS_RESPONSE, 1, 5, 0, 0);
     pk_name(&p, "a._mos._tcp.example.test"); /* example.test. starts at 12+2+5+5 = 24 */
@@ -549,10 +597,7 @@ static void test_srv_txt_address_answers(void **state)
 static void test_reply_header_checks(void **state)
 {
     (void)state;
-    ldns_rdf *q = dname("_mos._tcp.example.test.");
-    struct cg__msg m;
-    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_PTR, 0x0101, &m), CG_OK);
-    ldns_rdf_deep_free(q);
+    struct cg__msg m = query("_mos._tcp.example.test.", LDNS_RR_TYPE_PTR, 0x0101);
     struct pk p;
     struct cg__recs r;
     ptr_reply_start(&p, 0x0101, 0);
@@ -601,10 +646,7 @@ static void test_reply_header_checks(void **state)
 static void test_malformed_bodies(void **state)
 {
     (void)state;
-    ldns_rdf *q = dname("_mos._tcp.example.test.");
-    struct cg__msg m;
-    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_PTR, 9, &m), CG_OK);
-    ldns_rdf_deep_free(q);
+    struct cg__msg m = query("_mos._tcp.example.test.", LDNS_RR_TYPE_PTR, 9);
     struct pk p;
     struct cg__recs r;
     size_t at;
@@ -715,9 +757,8 @@ static void test_malformed_bodies(void **state)
 static void test_malformed_rdata(void **state)
 {
     (void)state;
+    struct cg__msg m = query("a._mos._tcp.example.test.", LDNS_RR_TYPE_SRV, 11);
     ldns_rdf *q = dname("a._mos._tcp.example.test.");
-    struct cg__msg m;
-    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_SRV, 11, &m), CG_OK);
     struct pk p;
     struct cg__recs r;
     static const struct {
@@ -750,14 +791,41 @@ static void test_malformed_rdata(void **state)
     cg__dnssd_msg_clear(&m);
 }
 
+/* An SOA record after its owner name: primary mname, hostmaster, 3600 s for
+ * each of the five numbers. */
+static void pk_soa(struct pk *p, const char *mname)
+{
+    size_t at = pk_rr(p, 6, 1, 3600);
+    pk_name(p, mname);
+    pk_name(p, "hostmaster.example.test");
+    for (int i = 0; i < 5; i++)
+        pk_u32(p, 3600);
+    pk_rdlen(p, at);
+}
+
+/* Reads the SOA of reply p: the zone and primary it names, or (want_mname
+ * NULL) none: CG_ENOTFOUND with both outputs NULL. */
+static void expect_soa(const struct pk *p, const struct cg__msg *m, const char *want_zone,
+                       const char *want_mname)
+{
+    ldns_rdf *zone = NULL, *mname = NULL;
+    enum cg_err rc = cg__dnssd_read_soa(p->b, p->n, m, &zone, &mname);
+    assert_int_equal(rc, want_mname != NULL ? CG_OK : CG_ENOTFOUND);
+    if (want_mname != NULL) {
+        assert_name(zone, want_zone);
+        assert_name(mname, want_mname);
+    } else {
+        assert_true(zone == NULL && mname == NULL);
+    }
+    ldns_rdf_deep_free(zone);
+    ldns_rdf_deep_free(mname);
+}
+
 /* SOA in the answer (zone apex) wins over the authority section. */
 static void test_soa_sections(void **state)
 {
     (void)state;
-    ldns_rdf *q = dname("example.test.");
-    struct cg__msg m;
-    assert_int_equal(cg__dnssd_build_query(q, LDNS_RR_TYPE_SOA, 21, &m), CG_OK);
-    ldns_rdf_deep_free(q);
+    struct cg__msg m = query("example.test.", LDNS_RR_TYPE_SOA, 21);
     struct pk p;
     pk_header(&p, 21, FLAGS_RESPONSE, 1, 1, 1, 0);
     pk_name(&p, "example.test");
@@ -765,24 +833,46 @@ static void test_soa_sections(void **state)
     pk_u16(&p, 1);
     for (int sec = 0; sec < 2; sec++) {
         pk_u16(&p, 0xc00c);
-        size_t at = pk_rr(&p, 6, 1, 3600);
-        pk_name(&p, sec == 0 ? "ns1.example.test" : "other.example.test");
-        pk_name(&p, "hostmaster.example.test");
-        for (int i = 0; i < 5; i++)
-            pk_u32(&p, 3600);
-        pk_rdlen(&p, at);
+        pk_soa(&p, sec == 0 ? "ns1.example.test" : "other.example.test");
     }
+    expect_soa(&p, &m, "example.test.", "ns1.example.test.");
     ldns_rdf *zone = NULL, *mname = NULL;
-    assert_int_equal(cg__dnssd_read_soa(p.b, p.n, &m, &zone, &mname), CG_OK);
-    assert_name(zone, "example.test.");
-    assert_name(mname, "ns1.example.test.");
-    ldns_rdf_deep_free(zone);
-    ldns_rdf_deep_free(mname);
     /* Another id: refused, outputs left NULL. */
     p.b[1] ^= 1;
     assert_int_equal(cg__dnssd_read_soa(p.b, p.n, &m, &zone, &mname), CG_EPROTO);
     assert_null(zone);
     assert_null(mname);
+    cg__dnssd_msg_clear(&m);
+}
+
+/* A reply whose answer holds a CNAME and no SOA, and whose authority holds an
+ * A record before the SOA: the zone and its primary come from the authority's
+ * SOA (a name inside the zone, RFC 2136 §4); a reply with no SOA at all is
+ * CG_ENOTFOUND. */
+static void test_soa_after_other_records(void **state)
+{
+    (void)state;
+    struct cg__msg m = query("gw.example.test.", LDNS_RR_TYPE_SOA, 22);
+    for (int with_soa = 1; with_soa >= 0; with_soa--) {
+        struct pk p;
+        pk_header(&p, 22, FLAGS_RESPONSE, 1, 1, with_soa ? 2 : 1, 0);
+        pk_name(&p, "gw.example.test");
+        pk_u16(&p, 6);
+        pk_u16(&p, 1);
+        pk_u16(&p, 0xc00c); /* answer: gw CNAME host.example.test. */
+        size_t at = pk_rr(&p, 5, 1, 60);
+        pk_name(&p, "host.example.test");
+        pk_rdlen(&p, at);
+        pk_name(&p, "example.test"); /* authority: an A record first */
+        at = pk_rr(&p, 1, 1, 60);
+        pk_raw(&p, "\xc0\x00\x02\x07", 4);
+        pk_rdlen(&p, at);
+        if (with_soa) {
+            pk_name(&p, "example.test");
+            pk_soa(&p, "ns2.example.test");
+        }
+        expect_soa(&p, &m, "example.test.", with_soa ? "ns2.example.test." : NULL);
+    }
     cg__dnssd_msg_clear(&m);
 }
 
@@ -800,6 +890,7 @@ int main(void)
         cmocka_unit_test(test_malformed_bodies),
         cmocka_unit_test(test_malformed_rdata),
         cmocka_unit_test(test_soa_sections),
+        cmocka_unit_test(test_soa_after_other_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

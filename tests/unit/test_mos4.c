@@ -498,6 +498,47 @@ static const struct mos4_msg *held_at(struct fixture *f, size_t i)
     return cg__mos4_msg(c->held[(c->hhead + i) % CG_FLOW_HELD_MAX].ref);
 }
 
+/* A MOS 2.x peer's two sides (M-21): the host we dial and the address we
+ * listen on, each with its lower, upper and query ports, as given; what a
+ * setter refuses leaves the configuration as it was. */
+static void test_legacy_sides(void **state)
+{
+    (void)state;
+    struct cg_mos_peer_config *pc = NULL;
+    assert_int_equal(cg_mos_peer_config_new("DEV", &pc), CG_OK);
+    assert_false(pc->legacy);
+    assert_int_equal(cg_mos_peer_config_set_legacy_dial(pc, "", 10540, 10541, 10542, CG_MOS_UTF8),
+                     CG_EINVAL);
+    enum cg_mos_encoding odd = (enum cg_mos_encoding)9;
+    assert_int_equal(cg_mos_peer_config_set_legacy_dial(pc, "gear", 1, 2, 3, odd), CG_EINVAL);
+    assert_int_equal(cg_mos_peer_config_set_legacy_listen(pc, "not-an-address", 1, 2, 3),
+                     CG_EINVAL);
+    assert_false(pc->legacy);
+    assert_int_equal(cg_mos_peer_config_set_legacy_dial(pc, "gear.example", 10540, 10541, 10542,
+                                                         CG_MOS_UTF8),
+                     CG_OK);
+    assert_true(pc->legacy);
+    assert_string_equal(pc->legacy_host, "gear.example");
+    assert_int_equal(pc->legacy_enc, CG_MOS_UTF8);
+    assert_int_equal(pc->dial_port[0], 10540);
+    assert_int_equal(pc->dial_port[1], 10541);
+    assert_int_equal(pc->dial_port[2], 10542);
+    assert_string_equal(pc->listen_addr, ""); /* the other side untouched */
+    assert_int_equal(cg_mos_peer_config_set_legacy_listen(pc, "::1", 20540, 20541, 0), CG_OK);
+    assert_string_equal(pc->listen_addr, "::1");
+    assert_int_equal(pc->listen_port[0], 20540);
+    assert_int_equal(pc->listen_port[1], 20541);
+    assert_int_equal(pc->listen_port[2], 0);
+    assert_int_equal(pc->dial_port[0], 10540);
+    char longhost[300];
+    memset(longhost, 'a', sizeof(longhost) - 1);
+    longhost[sizeof(longhost) - 1] = '\0';
+    assert_int_equal(cg_mos_peer_config_set_legacy_dial(pc, longhost, 1, 2, 3, CG_MOS_UTF8),
+                     CG_EINVAL);
+    assert_string_equal(pc->legacy_host, "gear.example");
+    cg_mos_peer_config_free(pc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -512,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_journal_format1),
         cmocka_unit_test(test_journal_replay),
         cmocka_unit_test(test_journal_without_option),
+        cmocka_unit_test(test_legacy_sides),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,16 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char g_dir[256];
 
-static const char *pki(const char *name)
-{
-    static char buf[4][512];
-    static int slot;
-    char *out = buf[slot++ & 3];
-    snprintf(out, sizeof(buf[0]), "%s/%s", g_dir, name);
-    return out;
-}
 
 static struct cg_server *server(struct cg_ctx *ctx)
 {
@@ -26,7 +17,7 @@ static struct cg_server *server(struct cg_ctx *ctx)
     struct cg_server *srv = NULL;
     assert_int_equal(cg_server_config_new(&sc), CG_OK);
     assert_int_equal(cg_server_config_add_listen(sc, "127.0.0.1", 0), CG_OK);
-    assert_int_equal(cg_server_config_add_cert(sc, pki("server-ecdsa.chain.pem"), pki("server-ecdsa.key")), CG_OK);
+    assert_int_equal(cg_server_config_add_cert(sc, tu_in("server-ecdsa.chain.pem"), tu_in("server-ecdsa.key")), CG_OK);
     assert_int_equal(cg_server_config_set_ocsp(sc, false, NULL), CG_OK);
     assert_int_equal(cg_server_new(ctx, sc, &srv), CG_OK);
     cg_server_config_free(sc);
@@ -69,29 +60,10 @@ static void test_listener_without_credentials_refused(void **state)
     assert_int_equal(cg_mos_endpoint_config_set_auth_none(NULL, true), CG_EINVAL);
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-authnone-XXXXXX");
-    if (mkdtemp(g_dir) == NULL)
-        return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "bash '%s' --dir '%s' >/dev/null", tu_src_path("scripts/dev-pki.sh"), g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_listener_without_credentials_refused),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, tu_group_pki, tu_group_rm);
 }

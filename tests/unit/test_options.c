@@ -15,22 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *generated(void (*fn)(FILE *))
-{
-    FILE *f = tmpfile();
-    assert_non_null(f);
-    fn(f);
-    long len = ftell(f);
-    assert_true(len > 0);
-    char *text = malloc((size_t)len + 1);
-    assert_non_null(text);
-    rewind(f);
-    assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
-    text[len] = '\0';
-    fclose(f);
-    return text;
-}
-
 static void man(FILE *f)
 {
     mosconf_man(f, "test");
@@ -40,8 +24,8 @@ static void man(FILE *f)
 static void test_every_row_is_documented(void **state)
 {
     (void)state;
-    char *gw = generated(gwconf_help), *ep = generated(mosconf_help), *page = generated(man),
-         *md = generated(mosconf_markdown);
+    char *gw = tu_printed(gwconf_help), *ep = tu_printed(mosconf_help), *page = tu_printed(man),
+         *md = tu_printed(mosconf_markdown);
     for (size_t i = 0; i < mos_opt_nrows; i++) {
         const struct opt_row *r = &mos_opt_rows[i];
         char line[80], bi[80], cell[80];
@@ -75,11 +59,53 @@ static void test_every_row_is_documented(void **state)
     free(md);
 }
 
+/* The other way round: every option line of a --help is a row of the
+ * section it stands under, so the help lists the table and nothing else. */
+static void help_lists_only_rows(const char *help, bool gateway_file)
+{
+    char sect[32] = "";
+    size_t lines = 0, rows = 0;
+    for (const char *l = help; *l != '\0';) {
+        const char *eol = strchr(l, '\n');
+        size_t n = eol != NULL ? (size_t)(eol - l) : strlen(l);
+        char name[64];
+        if (sscanf(l, "  [%31[a-z]", sect) == 1 && strncmp(l, "    ", 4) != 0) {
+            /* a section header: "  [gateway]", "  [link NAME]", "  [peer PEER-ID]" */
+        } else if (n > 4 && strncmp(l, "    ", 4) == 0 && l[4] != ' ' &&
+                   sscanf(l + 4, "%63s", name) == 1) {
+            const struct opt_row *found = NULL;
+            for (size_t i = 0; i < mos_opt_nrows && found == NULL; i++)
+                if (strcmp(mos_opt_rows[i].name, name) == 0 &&
+                    opt_in(&mos_opt_rows[i], gateway_file, sect))
+                    found = &mos_opt_rows[i];
+            if (found == NULL)
+                fail_msg("--help lists %s under [%s]: no such row", name, sect);
+            lines++;
+        }
+        l += n + (eol != NULL);
+    }
+    static const char *const gw[] = {"gateway", "link", "pair"}, *const ep[] = {"endpoint", "peer"};
+    for (size_t i = 0; i < mos_opt_nrows; i++)
+        for (size_t k = 0; k < (gateway_file ? 3 : 2); k++)
+            rows += opt_in(&mos_opt_rows[i], gateway_file, gateway_file ? gw[k] : ep[k]);
+    assert_int_equal(lines, rows);
+}
+
+static void test_help_lists_only_rows(void **state)
+{
+    (void)state;
+    char *gw = tu_printed(gwconf_help), *ep = tu_printed(mosconf_help);
+    help_lists_only_rows(gw, true);
+    help_lists_only_rows(ep, false);
+    free(gw);
+    free(ep);
+}
+
 /* docs/options.md is generated (castgate config --markdown > docs/options.md). */
 static void test_docs_options_md_is_current(void **state)
 {
     (void)state;
-    char *md = generated(mosconf_markdown);
+    char *md = tu_printed(mosconf_markdown);
     FILE *f = fopen(tu_src_path("docs/options.md"), "r");
     assert_non_null(f);
     static char committed[65536];
@@ -139,18 +165,10 @@ static int load_endpoint(const char *extra, struct mosconf *c, char *err, size_t
     FILE *f = fdopen(fd, "w");
     fprintf(f, "[endpoint]\nrole = ncs\nid = N\n%s\n", extra);
     fclose(f);
-    fflush(stderr);
-    FILE *t = tmpfile();
-    int saved = dup(2), tmp = t != NULL ? fileno(t) : -1;
-    assert_true(saved >= 0 && tmp >= 0);
-    dup2(tmp, 2);
+    struct tu_stderr cap;
+    tu_stderr_begin(&cap);
     int rc = mosconf_load(path, c);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    ssize_t n = pread(tmp, err, size - 1, 0);
-    err[n > 0 ? n : 0] = '\0';
-    fclose(t);
+    tu_stderr_end(&cap, err, size);
     unlink(path);
     return rc;
 }
@@ -243,6 +261,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_row_is_documented),
+        cmocka_unit_test(test_help_lists_only_rows),
         cmocka_unit_test(test_docs_options_md_is_current),
         cmocka_unit_test(test_choices_are_the_librarys_values),
         cmocka_unit_test(test_number_bounds_are_the_librarys),

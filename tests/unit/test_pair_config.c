@@ -49,18 +49,10 @@ static int load(const char *text, struct gwconf *c, char *err, size_t size)
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
-    fflush(stderr);
-    FILE *t = tmpfile();
-    int saved = dup(2), tmp = t != NULL ? fileno(t) : -1;
-    assert_true(saved >= 0 && tmp >= 0);
-    dup2(tmp, 2);
+    struct tu_stderr cap;
+    tu_stderr_begin(&cap);
     int rc = gwconf_load(path, c);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    ssize_t n = pread(tmp, err, size - 1, 0);
-    err[n > 0 ? n : 0] = '\0';
-    fclose(t);
+    tu_stderr_end(&cap, err, size);
     unlink(path);
     return rc;
 }
@@ -317,29 +309,13 @@ static void test_refusals_with_gateway(void **state)
 
 /* --help, castgate.conf(5) and docs/options.md have a [pair] part that
  * lists its rows (test_options checks every row is somewhere). */
-static char *generated(void (*fn)(FILE *))
-{
-    FILE *f = tmpfile();
-    assert_non_null(f);
-    fn(f);
-    long len = ftell(f);
-    assert_true(len > 0);
-    char *text = malloc((size_t)len + 1);
-    assert_non_null(text);
-    rewind(f);
-    assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
-    text[len] = '\0';
-    fclose(f);
-    return text;
-}
-
 static void man(FILE *f) { mosconf_man(f, "test"); }
 
 static void test_documented(void **state)
 {
     (void)state;
-    char *help = generated(gwconf_help), *ep = generated(mosconf_help), *page = generated(man),
-         *md = generated(mosconf_markdown);
+    char *help = tu_printed(gwconf_help), *ep = tu_printed(mosconf_help), *page = tu_printed(man),
+         *md = tu_printed(mosconf_markdown);
     const char *h = strstr(help, "\n  [pair]"), *p = strstr(page, "\n.SS [pair]"),
                *m = strstr(md, "\n### [pair]");
     if (h == NULL || p == NULL || m == NULL)

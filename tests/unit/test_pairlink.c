@@ -20,16 +20,7 @@
 #define MAXREC 400
 #define BIG 300000 /* one record this large: many TLS records, one frame */
 
-static char g_dir[256];
 
-static const char *pki(const char *name)
-{
-    static char buf[4][512];
-    static int slot;
-    char *out = buf[slot++ & 3];
-    snprintf(out, sizeof(buf[0]), "%s/%s", g_dir, name);
-    return out;
-}
 
 struct node {
     int idx;
@@ -147,8 +138,8 @@ static struct cg_server *server(struct cg_ctx *ctx)
     struct cg_server *srv = NULL;
     assert_int_equal(cg_server_config_new(&sc), CG_OK);
     assert_int_equal(cg_server_config_add_listen(sc, "127.0.0.1", 0), CG_OK);
-    assert_int_equal(cg_server_config_add_cert(sc, pki("server-ecdsa.chain.pem"),
-                                               pki("server-ecdsa.key")), CG_OK);
+    assert_int_equal(cg_server_config_add_cert(sc, tu_in("server-ecdsa.chain.pem"),
+                                               tu_in("server-ecdsa.key")), CG_OK);
     assert_int_equal(cg_server_config_set_ocsp(sc, false, NULL), CG_OK);
     assert_int_equal(cg_server_new(ctx, sc, &srv), CG_OK);
     cg_server_config_free(sc);
@@ -161,7 +152,7 @@ static struct cg_ws_client *client(struct cg_ctx *ctx, const char *password)
     struct cg_ws_client_config *cc = NULL;
     struct cg_ws_client *cli = NULL;
     assert_int_equal(cg_ws_client_config_new(&cc), CG_OK);
-    assert_int_equal(cg_ws_client_config_set_trust(cc, pki("root-ca.pem"), NULL), CG_OK);
+    assert_int_equal(cg_ws_client_config_set_trust(cc, tu_in("root-ca.pem"), NULL), CG_OK);
     assert_int_equal(cg_ws_client_config_set_basic_auth(cc, "pair", password), CG_OK);
     assert_int_equal(cg_ws_client_new(ctx, cc, &cli), CG_OK);
     cg_ws_client_config_free(cc);
@@ -177,17 +168,21 @@ struct rig {
     uv_timer_t drive, dog;
 };
 
-static void rig_new(struct rig *r, const char *password)
+/* A rig whose client dials with password; want: records to make. */
+static struct rig *rig_new(const char *password, uint64_t want)
 {
-    memset(r, 0, sizeof(*r));
+    struct rig *r = calloc(1, sizeof(*r));
+    assert_non_null(r);
+    r->t.want = want;
     assert_int_equal(cg_ctx_new(&r->t.ctx), CG_OK);
     r->srv = server(r->t.ctx);
-    assert_int_equal(cg_credentials_load(r->t.ctx, pki("pair.htpasswd"), &r->cred), CG_OK);
+    assert_int_equal(cg_credentials_load(r->t.ctx, tu_in("pair.htpasswd"), &r->cred), CG_OK);
     r->cli = client(r->t.ctx, password);
     snprintf(r->url, sizeof(r->url), "wss://localhost:%u/castgate/pair",
              (unsigned)cg_server_port(r->srv, 0));
     for (int i = 0; i < 2; i++)
         r->t.n[i] = (struct node){.idx = i, .t = &r->t};
+    return r;
 }
 
 static void node_start(struct rig *r, int i, bool strict)
@@ -232,6 +227,7 @@ static void rig_free(struct rig *r)
     cg_ctx_free(r->t.ctx); /* runs the loop for the handles to close */
     for (int i = 0; i < 2; i++)
         forget(&r->t.n[i]);
+    free(r);
 }
 
 static int active_node(struct rig *r)
@@ -267,6 +263,14 @@ static void make_records(struct rig *r, int a, unsigned per_tick)
     }
 }
 
+/* Every record made, the standby holds what active node a holds, and every
+ * gated record was released. */
+static bool caught_up(const struct test *t, int a)
+{
+    return t->made == t->want && t->n[1 - a].jlen == t->n[a].jlen &&
+           t->released == t->gated_made;
+}
+
 static void drive_replicate(uv_timer_t *timer)
 {
     struct rig *r = timer->data;
@@ -275,17 +279,14 @@ static void drive_replicate(uv_timer_t *timer)
     if (a < 0)
         return;
     make_records(r, a, 10);
-    if (t->made == t->want && t->n[1 - a].jlen == t->n[a].jlen && t->released == t->gated_made)
+    if (caught_up(t, a))
         cg_ctx_stop(t->ctx);
 }
 
 static void test_records_reach_the_standby(void **state)
 {
     (void)state;
-    struct rig *r = calloc(1, sizeof(*r));
-    assert_non_null(r);
-    rig_new(r, "pair-secret");
-    r->t.want = 200;
+    struct rig *r = rig_new("pair-secret", 200);
     node_start(r, 1, true);
     node_start(r, 0, true);
     rig_run(r, drive_replicate);
@@ -314,7 +315,6 @@ static void test_records_reach_the_standby(void **state)
     assert_int_equal(s.last_number, t->want);
     assert_int_equal(s.regime, act->epoch_disk);
     rig_free(r);
-    free(r);
 }
 
 /* Node 0 alone becomes active and records (degraded: released at once);
@@ -339,17 +339,14 @@ static void drive_late_standby(uv_timer_t *timer)
     if (active_node(r) != 0 || t->n[1].jlen < 60)
         return;
     make_records(r, 0, 10);
-    if (t->made == t->want && t->n[1].jlen == t->n[0].jlen && t->released == t->gated_made)
+    if (caught_up(t, 0))
         cg_ctx_stop(t->ctx);
 }
 
 static void test_late_standby_resyncs(void **state)
 {
     (void)state;
-    struct rig *r = calloc(1, sizeof(*r));
-    assert_non_null(r);
-    rig_new(r, "pair-secret");
-    r->t.want = 120;
+    struct rig *r = rig_new("pair-secret", 120);
     /* node 1's journal from an old regime: 3 records it must set aside */
     struct node *n1 = &r->t.n[1];
     n1->regime = n1->epoch_disk = 1;
@@ -375,7 +372,6 @@ static void test_late_standby_resyncs(void **state)
         assert_memory_equal(t->n[1].journal[i], t->n[0].journal[i], t->n[0].jlen_bytes[i]);
     assert_int_equal(t->released, t->gated_made);
     rig_free(r);
-    free(r);
 }
 
 /* A standby that cannot store a record halts before acknowledging it: the
@@ -401,10 +397,7 @@ static void drive_store_fails(uv_timer_t *timer)
 static void test_store_failure_halts_before_the_ack(void **state)
 {
     (void)state;
-    struct rig *r = calloc(1, sizeof(*r));
-    assert_non_null(r);
-    rig_new(r, "pair-secret");
-    r->t.want = 10;
+    struct rig *r = rig_new("pair-secret", 10);
     r->t.n[0].fail_store_at = r->t.n[1].fail_store_at = 5; /* whichever is the standby */
     node_start(r, 1, true);
     node_start(r, 0, true);
@@ -426,7 +419,6 @@ static void test_store_failure_halts_before_the_ack(void **state)
     uint8_t rec[1] = {0};
     assert_int_equal(cg_pairlink_record(sb->pl, 1, rec, 1, false, NULL), CG_ESTATE);
     rig_free(r);
-    free(r);
 }
 
 /* A wrong password: node 1 refuses every upgrade (401, then 429 once the
@@ -441,9 +433,7 @@ static void drive_wait(uv_timer_t *timer)
 static void test_wrong_password_never_connects(void **state)
 {
     (void)state;
-    struct rig *r = calloc(1, sizeof(*r));
-    assert_non_null(r);
-    rig_new(r, "not-the-password");
+    struct rig *r = rig_new("not-the-password", 0);
     node_start(r, 1, false);
     node_start(r, 0, false);
     rig_run(r, drive_wait);
@@ -459,16 +449,13 @@ static void test_wrong_password_never_connects(void **state)
     assert_int_equal(hs.result[CG_WSS_OK], 0);
     assert_true(hs.result[CG_WSS_HTTP_401] >= 1); /* it did dial, and was refused */
     rig_free(r);
-    free(r);
 }
 
 /* What the configuration must hold. */
 static void test_config_refused(void **state)
 {
     (void)state;
-    struct rig *r = calloc(1, sizeof(*r));
-    assert_non_null(r);
-    rig_new(r, "pair-secret");
+    struct rig *r = rig_new("pair-secret", 0);
     struct cg_pairlink *pl = NULL;
     struct cg_pairlink_config ok = {.node = 1, .heartbeat_ms = HB, .takeover_after_ms = TAKEOVER,
                                     .server = r->srv, .credentials = r->cred};
@@ -497,30 +484,15 @@ static void test_config_refused(void **state)
     cg_pairlink_free(pl);
     cg_pairlink_free(NULL);
     rig_free(r);
-    free(r);
 }
 
 static int group_setup(void **state)
 {
     (void)state;
     signal(SIGPIPE, SIG_IGN);
-    snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-pairlink-XXXXXX");
-    if (mkdtemp(g_dir) == NULL)
+    if (tu_group_pki(state) != 0)
         return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "bash '%s' --dir '%s' >/dev/null", tu_src_path("scripts/dev-pki.sh"),
-             g_dir);
-    if (system(cmd) != 0)
-        return -1;
-    return cg_passwd_set(pki("pair.htpasswd"), "pair", "pair-secret") == CG_OK ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return cg_passwd_set(tu_in("pair.htpasswd"), "pair", "pair-secret") == CG_OK ? 0 : -1;
 }
 
 int main(void)
@@ -532,5 +504,5 @@ int main(void)
         cmocka_unit_test(test_store_failure_halts_before_the_ack),
         cmocka_unit_test(test_wrong_password_never_connects),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, tu_group_rm);
 }

@@ -59,24 +59,13 @@ static const char *pki(const char *name)
     return out;
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
     snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-tls-XXXXXX");
     if (mkdtemp(g_dir) == NULL)
         return -1;
-    g_port = free_port();
+    g_port = tu_free_port();
     char cmd[2048];
     snprintf(cmd, sizeof(cmd), "bash '%s' --dir '%s' --ocsp-port %d >/dev/null",
              tu_src_path("scripts/dev-pki.sh"), g_dir, g_port);

@@ -24,16 +24,7 @@
 #define MOS_MESSAGES 200
 #define MOS_PAD 30000         /* bytes of filler per MOS 2.x message */
 
-static char g_dir[256];
 
-static const char *pki(const char *name)
-{
-    static __thread char buf[4][512];
-    static __thread int slot;
-    char *out = buf[slot++ & 3];
-    snprintf(out, sizeof(buf[0]), "%s/%s", g_dir, name);
-    return out;
-}
 
 struct side {
     int id;
@@ -105,7 +96,7 @@ static void start_ws(struct side *s)
     struct cg_server_config *sc = NULL;
     assert_int_equal(cg_server_config_new(&sc), CG_OK);
     assert_int_equal(cg_server_config_add_listen(sc, "127.0.0.1", 0), CG_OK);
-    assert_int_equal(cg_server_config_add_cert(sc, pki("server-ecdsa.chain.pem"), pki("server-ecdsa.key")), CG_OK);
+    assert_int_equal(cg_server_config_add_cert(sc, tu_in("server-ecdsa.chain.pem"), tu_in("server-ecdsa.key")), CG_OK);
     assert_int_equal(cg_server_config_set_ocsp(sc, false, NULL), CG_OK);
     assert_int_equal(cg_server_config_set_limit(sc, CG_LIMIT_MAX_WS_MESSAGE, 1u << 20), CG_OK);
     assert_int_equal(cg_server_new(s->ctx, sc, &s->srv), CG_OK);
@@ -115,7 +106,7 @@ static void start_ws(struct side *s)
     assert_int_equal(cg_server_start(s->srv), CG_OK);
     struct cg_ws_client_config *cc = NULL;
     assert_int_equal(cg_ws_client_config_new(&cc), CG_OK);
-    assert_int_equal(cg_ws_client_config_set_trust(cc, pki("root-ca.pem"), NULL), CG_OK);
+    assert_int_equal(cg_ws_client_config_set_trust(cc, tu_in("root-ca.pem"), NULL), CG_OK);
     assert_int_equal(cg_ws_client_config_set_limit(cc, CG_LIMIT_MAX_WS_MESSAGE, 1u << 20), CG_OK);
     assert_int_equal(cg_ws_client_new(s->ctx, cc, &s->cli), CG_OK);
     cg_ws_client_config_free(cc);
@@ -164,17 +155,7 @@ static void start_mos(struct side *s)
 static void *mos_sender(void *arg)
 {
     struct side *s = arg;
-    int fd = -1;
-    for (int i = 0; i < 100 && fd < 0; i++) { /* the port opens when the context runs */
-        fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(s->mos_port),
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-            close(fd);
-            fd = -1;
-            usleep(50000);
-        }
-    }
+    int fd = tu_connect_loopback(s->mos_port); /* the port opens when the context runs */
     if (fd < 0)
         return NULL;
     char *msg = malloc(MOS_PAD + 512), buf[4096];
@@ -258,22 +239,8 @@ static void test_two_contexts_two_threads(void **state)
 
 static int group_setup(void **state)
 {
-    (void)state;
     signal(SIGPIPE, SIG_IGN);
-    snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-2ctx-XXXXXX");
-    if (mkdtemp(g_dir) == NULL)
-        return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "bash '%s' --dir '%s' >/dev/null", tu_src_path("scripts/dev-pki.sh"), g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_group_pki(state);
 }
 
 int main(void)
@@ -281,5 +248,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_contexts_two_threads),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, tu_group_rm);
 }

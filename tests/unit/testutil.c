@@ -1,6 +1,8 @@
+#define _GNU_SOURCE /* program_invocation_short_name */
 #include "testutil.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -91,7 +93,7 @@ uint16_t tu_mos2_listen_peer(struct cg_mos_endpoint *ep, const char *peer_id)
     return port;
 }
 
-void tu_send_big_roreq(uint16_t port, int items)
+int tu_connect_loopback(uint16_t port)
 {
     int fd = -1;
     for (int i = 0; i < 100 && fd < 0; i++) {
@@ -104,6 +106,12 @@ void tu_send_big_roreq(uint16_t port, int items)
             usleep(50000);
         }
     }
+    return fd;
+}
+
+void tu_send_big_roreq(uint16_t port, int items)
+{
+    int fd = tu_connect_loopback(port);
     if (fd < 0)
         return;
     size_t cap = (size_t)items * 8 + 512, n = 0;
@@ -126,4 +134,93 @@ void tu_send_big_roreq(uint16_t port, int items)
         ;
     free(msg);
     close(fd);
+}
+
+char *tu_printed(void (*fn)(FILE *))
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    fn(f);
+    long len = ftell(f);
+    assert_true(len > 0);
+    char *text = malloc((size_t)len + 1);
+    assert_non_null(text);
+    rewind(f);
+    assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
+    text[len] = '\0';
+    fclose(f);
+    return text;
+}
+
+void tu_stderr_begin(struct tu_stderr *cap)
+{
+    fflush(stderr);
+    cap->tmp = tmpfile();
+    cap->saved = dup(2);
+    assert_true(cap->tmp != NULL && cap->saved >= 0);
+    assert_true(dup2(fileno(cap->tmp), 2) >= 0);
+}
+
+void tu_stderr_end(struct tu_stderr *cap, char *out, size_t size)
+{
+    fflush(stderr);
+    dup2(cap->saved, 2);
+    close(cap->saved);
+    ssize_t n = pread(fileno(cap->tmp), out, size - 1, 0);
+    out[n > 0 ? n : 0] = '\0';
+    fclose(cap->tmp);
+}
+
+int tu_dev_pki_dir(char *dir)
+{
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "bash '%s' --dir '%s' >/dev/null", tu_src_path("scripts/dev-pki.sh"),
+             dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int tu_rm_rf(const char *dir)
+{
+    char cmd[1100];
+    snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%s' 2>/dev/null; rm -rf '%s'", dir, dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+char tu_group_dir[256];
+
+static void group_template(void)
+{
+    snprintf(tu_group_dir, sizeof(tu_group_dir), "/tmp/cg-%s-XXXXXX",
+             program_invocation_short_name);
+}
+
+int tu_group_pki(void **state)
+{
+    (void)state;
+    group_template();
+    return tu_dev_pki_dir(tu_group_dir);
+}
+
+int tu_group_tmp(void **state)
+{
+    (void)state;
+    group_template();
+    return mkdtemp(tu_group_dir) != NULL ? 0 : -1;
+}
+
+int tu_group_rm(void **state)
+{
+    (void)state;
+    return tu_rm_rf(tu_group_dir);
+}
+
+const char *tu_in(const char *name)
+{
+    static __thread char buf[16][512];
+    static __thread unsigned slot;
+    char *out = buf[slot++ & 15];
+    snprintf(out, sizeof(buf[0]), "%s/%s", tu_group_dir, name);
+    return out;
 }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cmocka.h>
 
 #include <castgate/castgate.h>
@@ -42,5 +43,41 @@ uint16_t tu_mos2_listen_peer(struct cg_mos_endpoint *ep, const char *peer_id);
  * writes one well-formed MOS 2.x roReq whose mosPayload holds items
  * <i>x</i> elements (UTF-8), then reads until the endpoint closes. */
 void tu_send_big_roreq(uint16_t port, int items);
+
+/* Connects to 127.0.0.1:port, retrying for 5 s (the port opens when a
+ * context runs); the socket, or -1. */
+int tu_connect_loopback(uint16_t port);
+
+/* What a call prints on stderr (a configuration reader's refusals): begin
+ * sends stderr to a temporary file, end puts it back and copies what was
+ * printed into out (NUL-terminated, cut at size - 1). */
+struct tu_stderr {
+    FILE *tmp;
+    int saved;
+};
+void tu_stderr_begin(struct tu_stderr *cap);
+void tu_stderr_end(struct tu_stderr *cap, char *out, size_t size);
+
+/* What fn writes to a FILE (a --help, a page), NUL-terminated; fails the
+ * test if it writes nothing. Caller frees. */
+char *tu_printed(void (*fn)(FILE *));
+
+/* A group's temporary folder, for cmocka's group setup and teardown:
+ * tu_group_pki makes it ("/tmp/cg-PROGRAM-XXXXXX", unique) with the dev PKI
+ * in it, tu_group_tmp makes it empty, tu_group_rm removes it and all in it.
+ * tu_group_dir is its path; tu_in(name) the path of name in it (16 buffers
+ * per thread, used in turn). tu_rm_rf makes what is in it writable first. */
+extern char tu_group_dir[256];
+int tu_group_pki(void **state);
+int tu_group_tmp(void **state);
+int tu_group_rm(void **state);
+const char *tu_in(const char *name);
+
+/* Any temporary folder: dir is a mkdtemp template ("/tmp/cg-x-XXXXXX"),
+ * filled with the dev PKI (scripts/dev-pki.sh) by tu_dev_pki_dir; tu_rm_rf
+ * removes it and all in it. Both return 0, or -1 (for a group setup or
+ * teardown). */
+int tu_dev_pki_dir(char *dir);
+int tu_rm_rf(const char *dir);
 
 #endif

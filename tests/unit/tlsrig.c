@@ -14,20 +14,10 @@ int tr_pki_make(const char *what)
 {
     signal(SIGPIPE, SIG_IGN);
     snprintf(g_dir, sizeof(g_dir), "/tmp/cg-test-%s-XXXXXX", what);
-    if (mkdtemp(g_dir) == NULL)
-        return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "bash '%s' --dir '%s' >/dev/null", tu_src_path("scripts/dev-pki.sh"),
-             g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_dev_pki_dir(g_dir);
 }
 
-int tr_pki_remove(void)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+int tr_pki_remove(void) { return tu_rm_rf(g_dir); }
 
 const char *tr_pki(const char *name)
 {
