@@ -798,7 +798,7 @@ static void render_memory(struct out *o, const struct metrics *m)
          "resident memory the trims gave back (RSS before minus after each)");
     put(o, "castgate_heap_trim_released_bytes_total %llu\n", t->released);
     head(o, "castgate_heap_trim_seconds", "gauge",
-         "how long a trim took (on a low-priority thread): the last and the longest");
+         "how long a trim took (off the loop, on libuv's pool): the last and the longest");
     put(o, "castgate_heap_trim_seconds{which=\"last\"} %llu.%06llu\n", t->last_us / 1000000,
         t->last_us % 1000000);
     put(o, "castgate_heap_trim_seconds{which=\"max\"} %llu.%06llu\n", t->max_us / 1000000,

@@ -61,8 +61,8 @@ CG_API void *cg_ctx_loop(struct cg_ctx *ctx);
  * TLS library's small ones) keeps the pages of those blocks resident inside
  * malloc's arenas: glibc returns only the top of an arena by itself, so a
  * free page under a live block stays in the RSS until malloc_trim(0). Once
- * started, the context checks the heap every interval: on one of its
- * low-priority threads (never on the loop thread), it reads the arenas' free
+ * started, the context checks the heap every interval: on a thread of
+ * libuv's pool (never on the loop thread), it reads the arenas' free
  * bytes and, past min_free, calls malloc_trim(0), which gives every whole
  * free page back to the system (the addresses stay the arena's). A trim
  * that gave back at least min_release bytes of RSS brings the next check

@@ -160,7 +160,7 @@ void cg__trim_after(const struct cg__trim_policy *p, struct cg__trim_state *s, b
                     size_t released);
 /* ctx.c's hooks into heaptrim.c: the checks' state, stopped and freed by cg_ctx_free. */
 struct cg__heaptrim;
-void cg__heaptrim_free(struct cg__heaptrim *t); /* closes its timer; after the pools stopped */
+void cg__heaptrim_free(struct cg__heaptrim *t); /* freed once its timer closed, its check ended */
 /* The context's slot for them; NULL once cg_ctx_free began. */
 struct cg__heaptrim **cg__ctx_heaptrim_slot(struct cg_ctx *ctx);
 

@@ -73,7 +73,7 @@ void cg_ctx_free(struct cg_ctx *ctx)
     ctx->bg = NULL;
     cg__bgpool_free(ctx->front); /* a step's done may free a connection, a TLS server */
     ctx->front = NULL;
-    cg__heaptrim_free(ctx->trim); /* its job came back with the pools; the timer closes below */
+    cg__heaptrim_free(ctx->trim); /* its timer closes, its check ends, in the uv_run below */
     ctx->trim = NULL;
     if (ctx->owns_loop) {
         /* Objects free their handles with uv_close; let those callbacks run. */

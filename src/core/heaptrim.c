@@ -8,9 +8,9 @@
  * when none is) and the arena's free bytes rise 7 -> 27 MB. glibc gives back
  * only the top of an arena by itself; a free page below a live block stays
  * resident until malloc_trim(0), which madvises every whole free page away.
- * The check runs on a low-priority thread: mallinfo2 and malloc_trim walk
- * the arenas' free lists under their locks (the loop thread only waits for
- * that lock if it allocates meanwhile). */
+ * The check runs off the loop (libuv's pool, see on_timer): mallinfo2 and
+ * malloc_trim walk the arenas' free lists under their locks (the loop thread
+ * only waits for that lock if it allocates meanwhile). */
 #define _GNU_SOURCE
 #include "core/core.h"
 
@@ -54,23 +54,21 @@ void cg__trim_after(const struct cg__trim_policy *p, struct cg__trim_state *s, b
 
 /* ---- the checks on the context ---- */
 
-struct trim_job {
-    struct cg_bgjob bg; /* first */
-    struct cg__trim_policy pol; /* the pool thread's copy */
-    size_t free_bytes, released;
-    uint64_t us;
-    bool trimmed;
-};
-
 struct cg__heaptrim {
     uv_timer_t timer;
+    uv_work_t work;
     struct cg_ctx *ctx;
     struct cg__trim_policy pol;
     struct cg__trim_state st;
     struct cg_heap_trim_stats stats;
-    struct trim_job job;
-    bool busy;    /* job queued or running */
+    struct cg__trim_policy wpol; /* the worker's copy */
+    size_t released;             /* worker -> loop */
+    uint64_t us;
+    bool trimmed;
+    bool busy;    /* work queued or running */
     bool running; /* checks wanted (not stopped) */
+    bool freeing; /* cg_ctx_free: the last of timer close and work frees it */
+    bool closed;  /* the timer's close callback ran */
 };
 
 #if defined(__GLIBC__)
@@ -103,26 +101,24 @@ static size_t arena_free(void)
 #endif
 }
 
-/* On a pool thread: the job's own data only. */
-static void trim_work(struct cg_bgjob *bg)
+/* On a libuv pool thread: the worker's fields only. */
+static void trim_work(uv_work_t *w)
 {
-    struct trim_job *j = (struct trim_job *)bg;
-    j->free_bytes = arena_free();
-    j->trimmed = cg__trim_due(&j->pol, j->free_bytes);
-    j->released = 0;
-    j->us = 0;
-    if (!j->trimmed)
+    struct cg__heaptrim *t = w->data;
+    t->trimmed = cg__trim_due(&t->wpol, arena_free());
+    t->released = 0;
+    t->us = 0;
+    if (!t->trimmed)
         return;
     size_t before = rss_bytes();
     uint64_t t0 = now_us();
     malloc_trim(0);
-    j->us = now_us() - t0;
+    t->us = now_us() - t0;
     size_t after = rss_bytes();
-    j->released = before > after ? before - after : 0;
+    t->released = before > after ? before - after : 0;
 }
 #endif
 
-static void on_done(struct cg_bgjob *bg, enum cg_err rc);
 static void on_timer(uv_timer_t *h);
 
 static void rearm(struct cg__heaptrim *t)
@@ -132,15 +128,49 @@ static void rearm(struct cg__heaptrim *t)
         uv_timer_start(&t->timer, on_timer, t->st.interval_ms, 0);
 }
 
+static void maybe_free(struct cg__heaptrim *t)
+{
+    if (t->freeing && t->closed && !t->busy)
+        free(t);
+}
+
+/* Loop thread. UV_ECANCELED: cg_ctx_free took it off the queue. */
+static void on_done(uv_work_t *w, int status)
+{
+    struct cg__heaptrim *t = w->data;
+    t->busy = false;
+    if (status == 0) {
+        t->stats.checks++;
+        if (t->trimmed) {
+            t->stats.trims++;
+            t->stats.released += t->released;
+            t->stats.last_us = t->us;
+            if (t->us > t->stats.max_us)
+                t->stats.max_us = t->us;
+        }
+        cg__trim_after(&t->pol, &t->st, t->trimmed, t->released);
+    }
+    if (t->freeing)
+        maybe_free(t);
+    else
+        rearm(t);
+}
+
+/* libuv's pool, not the context's low-priority threads: malloc_trim holds an
+ * arena's lock while it walks it (about 1 ms in the soak), and a thread at
+ * nice 10 preempted while holding it would stall every allocation of the
+ * loop thread (a trim on the low-priority thread took up to 51 ms on the
+ * shared machine). The pool's threads run at the loop's priority; a check
+ * every 10 s or more delays its file work by no more than that. */
 static void on_timer(uv_timer_t *h)
 {
 #if defined(__GLIBC__)
     struct cg__heaptrim *t = h->data;
     if (t->busy || !t->running)
         return;
-    t->job.pol = t->pol;
-    if (cg__bg_queue(t->ctx, &t->job.bg, trim_work, on_done) != CG_OK) {
-        rearm(t); /* no thread now: try again later */
+    t->wpol = t->pol;
+    if (uv_queue_work(t->timer.loop, &t->work, trim_work, on_done) != 0) {
+        rearm(t); /* try again later */
         return;
     }
     t->busy = true;
@@ -149,33 +179,21 @@ static void on_timer(uv_timer_t *h)
 #endif
 }
 
-/* Loop thread. CG_ECLOSED: the pool stopped (cg_ctx_free), nothing more. */
-static void on_done(struct cg_bgjob *bg, enum cg_err rc)
+static void on_closed(uv_handle_t *h)
 {
-    struct trim_job *j = (struct trim_job *)bg;
-    struct cg__heaptrim *t = (struct cg__heaptrim *)((char *)j - offsetof(struct cg__heaptrim, job));
-    t->busy = false;
-    if (rc != CG_OK)
-        return;
-    t->stats.checks++;
-    if (j->trimmed) {
-        t->stats.trims++;
-        t->stats.released += j->released;
-        t->stats.last_us = j->us;
-        if (j->us > t->stats.max_us)
-            t->stats.max_us = j->us;
-    }
-    cg__trim_after(&t->pol, &t->st, j->trimmed, j->released);
-    rearm(t);
+    struct cg__heaptrim *t = h->data;
+    t->closed = true;
+    maybe_free(t);
 }
-
-static void on_closed(uv_handle_t *h) { free(h->data); }
 
 void cg__heaptrim_free(struct cg__heaptrim *t)
 {
     if (t == NULL)
         return;
-    t->running = false; /* the pools are stopped: no job is out any more */
+    t->running = false;
+    t->freeing = true;
+    if (t->busy)
+        uv_cancel((uv_req_t *)&t->work); /* not started: on_done with UV_ECANCELED */
     uv_close((uv_handle_t *)&t->timer, on_closed);
 }
 
@@ -189,6 +207,7 @@ static enum cg_err heaptrim_new(struct cg_ctx *ctx, struct cg__heaptrim **slot)
     }
     uv_unref((uv_handle_t *)&t->timer); /* never what keeps the loop running */
     t->timer.data = t;
+    t->work.data = t;
     t->ctx = ctx;
     *slot = t;
     return CG_OK;

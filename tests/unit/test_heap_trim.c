@@ -99,7 +99,7 @@ static void test_opts_checked(void **state)
     cg_ctx_free(ctx);
 }
 
-/* On a real loop: the timer fires, the trim runs on the low-priority thread
+/* On a real loop: the timer fires, the trim runs on libuv's pool
  * and its done callback counts it; stopping closes the timer. */
 static void on_poll(uv_timer_t *t)
 {
