@@ -472,7 +472,7 @@ static void tune_malloc(void)
 #endif
 }
 
-/* Free pages inside malloc's arenas given back on a low-priority thread
+/* Free pages inside malloc's arenas given back off the loop
  * (cg_ctx_heap_trim): glibc returns only an arena's top by itself. In the
  * 2-hour soak A's live heap was flat while its RSS grew +69.5 kB/min with
  * the arena's free bytes (7 -> 27 MB; docs/soak.md, issue 19). A check every
