@@ -788,6 +788,21 @@ static void render_memory(struct out *o, const struct metrics *m)
     put(o, "castgate_heap_bytes{state=\"in_use\"} %llu\n", m->mem.in_use);
     put(o, "castgate_heap_bytes{state=\"free\"} %llu\n", m->mem.free);
     put(o, "castgate_heap_bytes{state=\"mmapped\"} %llu\n", m->mem.mmapped);
+    if (!m->mem.have_trim)
+        return;
+    const struct cg_heap_trim_stats *t = &m->mem.trim;
+    head(o, "castgate_heap_trims_total", "counter",
+         "malloc_trim(0) calls: free pages inside the arenas given back to the system");
+    put(o, "castgate_heap_trims_total %llu\n", t->trims);
+    head(o, "castgate_heap_trim_released_bytes_total", "counter",
+         "resident memory the trims gave back (RSS before minus after each)");
+    put(o, "castgate_heap_trim_released_bytes_total %llu\n", t->released);
+    head(o, "castgate_heap_trim_seconds", "gauge",
+         "how long a trim took (off the loop, on libuv's pool): the last and the longest");
+    put(o, "castgate_heap_trim_seconds{which=\"last\"} %llu.%06llu\n", t->last_us / 1000000,
+        t->last_us % 1000000);
+    put(o, "castgate_heap_trim_seconds{which=\"max\"} %llu.%06llu\n", t->max_us / 1000000,
+        t->max_us % 1000000);
 }
 
 size_t metrics_render(const struct metrics *m, const char *version, char *buf, size_t sz)

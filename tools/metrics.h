@@ -99,6 +99,8 @@ struct metrics_memory {
     unsigned long long in_use;  /* malloc: bytes handed out from the arenas */
     unsigned long long free;    /* malloc: bytes free inside the arenas (fragmentation, top) */
     unsigned long long mmapped; /* malloc: bytes in blocks mapped one by one (large ones) */
+    bool have_trim;             /* cg_ctx_heap_trim runs: its counters */
+    struct cg_heap_trim_stats trim;
 };
 void metrics_memory(struct metrics *m, const struct metrics_memory *mem);
 

@@ -10,6 +10,8 @@
 
 #include <castgate/error.h>
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -53,6 +55,45 @@ CG_API void cg_ctx_stop(struct cg_ctx *ctx);
 
 /* The context's uv_loop_t *, for callers that add their own handles. */
 CG_API void *cg_ctx_loop(struct cg_ctx *ctx);
+
+/* Giving the C heap's free pages back (glibc only). A long-running process
+ * that frees many blocks of many sizes (messages of up to megabytes, the
+ * TLS library's small ones) keeps the pages of those blocks resident inside
+ * malloc's arenas: glibc returns only the top of an arena by itself, so a
+ * free page under a live block stays in the RSS until malloc_trim(0). Once
+ * started, the context checks the heap every interval: on a thread of
+ * libuv's pool (never on the loop thread), it reads the arenas' free
+ * bytes and, past min_free, calls malloc_trim(0), which gives every whole
+ * free page back to the system (the addresses stay the arena's). A trim
+ * that gave back at least min_release bytes of RSS brings the next check
+ * min_interval_ms later; one that gave back less doubles the wait, up to
+ * max_interval_ms. Figures and why: docs/soak.md (issue 19). */
+struct cg_heap_trim_opts {
+    unsigned min_interval_ms; /* at least 1 */
+    unsigned max_interval_ms; /* at least min_interval_ms */
+    size_t min_free;          /* free bytes in the arenas below which no trim is tried */
+    size_t min_release;       /* a trim giving back less (RSS) waits longer next time */
+};
+struct cg_heap_trim_stats {
+    unsigned long long checks;   /* checks run (a trim or not) */
+    unsigned long long trims;    /* malloc_trim(0) calls */
+    unsigned long long released; /* RSS given back by them, bytes (/proc/self/statm before and after) */
+    unsigned long long last_us;  /* how long the last trim took */
+    unsigned long long max_us;   /* the longest one */
+    unsigned long long interval_ms; /* the wait until the next check */
+};
+
+/* Starts the checks with the options o (copied), or changes the options of
+ * running checks (from the next check on); o NULL stops them. Loop thread,
+ * loop not inside cg_ctx_free. The timer does not keep cg_ctx_run running.
+ * Returns CG_OK, CG_EINVAL (ctx NULL, min_interval_ms 0 or above
+ * max_interval_ms), CG_ENOMEM, or CG_ENOTSUP where malloc_trim does not exist
+ * (not glibc). cg_ctx_free stops them. */
+CG_API enum cg_err cg_ctx_heap_trim(struct cg_ctx *ctx, const struct cg_heap_trim_opts *o);
+
+/* The checks' counters so far into *out (kept after they are stopped).
+ * Returns CG_OK, CG_EINVAL, or CG_ESTATE when they were never started. */
+CG_API enum cg_err cg_ctx_heap_trim_stats(const struct cg_ctx *ctx, struct cg_heap_trim_stats *out);
 
 /* The library's version string ("0.1.0"). */
 CG_API const char *cg_version(void);

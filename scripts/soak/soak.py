@@ -810,7 +810,7 @@ class Soak:
         self.me = Me(self)
         self.csv = open(os.path.join(self.out, "monitor.csv"), "w")
         self.csv.write("t_s,process,pid,life,age_s,kind,rss_kb,fds,state_kb,answered,cpu_s,"
-                       "heap_in_use_kb,heap_free_kb,heap_mmapped_kb,answers_held_kb\n")
+                       "heap_in_use_kb,heap_free_kb,heap_mmapped_kb,answers_held_kb,heap_trims,heap_trimmed_kb\n")
 
     def passive(self, i):
         return i % 5 == 0 or (self.args.links < 5 and i == self.args.links)
@@ -841,11 +841,14 @@ class Soak:
         row = {"t": now() - self.t0, "gw": g.name, "pid": pid, "life": g.life, "age": now() - g.started,
                "kind": kind, "rss": rss, "fds": fds, "state": state // 1024, "answered": self.answered_total,
                "cpu": cpu, "heap": heap.get("in_use", -1), "heap_free": heap.get("free", -1),
-               "mmapped": heap.get("mmapped", -1), "answers": heap.get("answers", -1)}
+               "mmapped": heap.get("mmapped", -1), "answers": heap.get("answers", -1),
+               "trims": heap.get("trims", -1), "trimmed": heap.get("trimmed", -1)}
+        # live: what the process holds (in use + mapped); RSS beyond it is free pages kept
+        row["live"] = row["heap"] + row["mmapped"] if min(row["heap"], row["mmapped"]) >= 0 else -1
         self.samples.append(row)
-        self.csv.write("%.1f,%s,%d,%d,%.1f,%s,%d,%d,%d,%d,%.2f,%d,%d,%d,%d\n" % (
+        self.csv.write("%.1f,%s,%d,%d,%.1f,%s,%d,%d,%d,%d,%.2f,%d,%d,%d,%d,%d,%d\n" % (
             row["t"], g.name, pid, g.life, row["age"], kind, rss, fds, row["state"], row["answered"], cpu,
-            row["heap"], row["heap_free"], row["mmapped"], row["answers"]))
+            row["heap"], row["heap_free"], row["mmapped"], row["answers"], row["trims"], row["trimmed"]))
         self.csv.flush()
 
     def heap(self, g):
@@ -868,6 +871,13 @@ class Soak:
         held = [int(v) for v in re.findall(r'^castgate_lane_answers_held_bytes\{[^}]*\} (\d+)$', text, re.M)]
         if held:
             out["answers"] = sum(held) // 1024
+        # free pages inside the arenas given back (cg_ctx_heap_trim, docs/metrics.md)
+        m = re.search(r'^castgate_heap_trims_total (\d+)$', text, re.M)
+        if m:
+            out["trims"] = int(m.group(1))
+        m = re.search(r'^castgate_heap_trim_released_bytes_total (\d+)$', text, re.M)
+        if m:
+            out["trimmed"] = int(m.group(1)) // 1024
         return out
 
     def schedule_age_sample(self, g, life):
@@ -918,7 +928,8 @@ class Soak:
             await asyncio.sleep(gap)
             kind = rot[k % len(rot)]
             k += 1
-            x = "A" if now() - self.t0 < self.args.minutes * 30 else "B"
+            x = self.args.victim if self.args.victim in ("A", "B") else (
+                "A" if now() - self.t0 < self.args.minutes * 30 else "B")
             kind = kind.replace("X", x)
             t = now()
             await self.fault(kind)
@@ -1191,10 +1202,12 @@ def heap_trend(part):
     got = [x for x in part if x.get("heap", -1) >= 0]
     if len(got) < 6:
         return ""
+    trims = [x for x in got if x.get("trims", -1) >= 0]
     mt = statistics.fmean(x["t"] for x in got)
     var = sum((x["t"] - mt) ** 2 for x in got)
     out = []
     for key, what in (("heap", "in use"), ("heap_free", "free in the arenas"), ("mmapped", "mapped"),
+                      ("live", "live (in use + mapped)"),
                       ("answers", "of it the M-22 answers held (capped by answer_memory)")):
         if any(x.get(key, -1) < 0 for x in got):
             continue
@@ -1202,6 +1215,9 @@ def heap_trend(part):
         slope = 60.0 * sum((x["t"] - mt) * (x[key] - m) for x in got) / var if var else 0.0
         out.append("%s %+.1f kB/min (%d..%d kB)" % (what, slope, min(x[key] for x in got),
                                                     max(x[key] for x in got)))
+    if len(trims) >= 2:  # counters: what the trims did over the judged part
+        out.append("trims %d, %d kB of RSS given back" % (trims[-1]["trims"] - trims[0]["trims"],
+                                                        trims[-1]["trimmed"] - trims[0]["trimmed"]))
     return "; ".join(out) + " over %d samples" % len(got)
 
 
@@ -1486,6 +1502,9 @@ def main():
     p.add_argument("--tol-fds", type=int, default=2)
     p.add_argument("--faults", default=env("SOAK_FAULTS", "wss-cut,kill,term,hup-A,hup-B,device-restart"),
                    help="the kinds of fault to inject (comma list; kill and term: of A, then of B)")
+    p.add_argument("--victim", default=env("SOAK_VICTIM", "half"), choices=("half", "A", "B"),
+                   help="the gateway kill-X/term-X hit: A in the first half and B after (half), or one "
+                        "of them all along (a diagnostic run: the other then has one lifetime)")
     p.add_argument("--seed", type=int, default=int(env("SOAK_SEED", "0")) or None)
     a = p.parse_args()
     # a short run scales the schedule down, so it still sees every kind of fault

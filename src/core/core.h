@@ -143,6 +143,27 @@ enum cg_err cg__buf_append(struct cg_buf *b, const void *p, size_t n);
 enum cg_err cg__buf_printf(struct cg_buf *b, const char *fmt, ...) CG_PRINTF(2, 3);
 void cg__buf_consume(struct cg_buf *b, size_t n); /* drop n bytes from the front */
 
+/* ---- giving the heap's free pages back (heaptrim.c, cg_ctx_heap_trim) ----
+ * Sans-I/O: when a check trims and how long until the next one. */
+struct cg__trim_policy {
+    uint64_t min_interval_ms, max_interval_ms;
+    size_t min_free, min_release;
+};
+struct cg__trim_state {
+    uint64_t interval_ms; /* until the next check */
+};
+void cg__trim_init(const struct cg__trim_policy *p, struct cg__trim_state *s);
+/* A check with free_bytes free in the arenas: trim? */
+bool cg__trim_due(const struct cg__trim_policy *p, size_t free_bytes);
+/* After a check: trimmed (or skipped for too little free), and the RSS it gave back. */
+void cg__trim_after(const struct cg__trim_policy *p, struct cg__trim_state *s, bool trimmed,
+                    size_t released);
+/* ctx.c's hooks into heaptrim.c: the checks' state, stopped and freed by cg_ctx_free. */
+struct cg__heaptrim;
+void cg__heaptrim_free(struct cg__heaptrim *t); /* freed once its timer closed, its check ended */
+/* The context's slot for them; NULL once cg_ctx_free began. */
+struct cg__heaptrim **cg__ctx_heaptrim_slot(struct cg_ctx *ctx);
+
 /* ---- low-priority worker threads (bgpool.c) ----
  * CPU-heavy work that a peer can make us do (password hashes, libxml2 over a
  * large message) runs on a few threads of the context at nice 10, so the

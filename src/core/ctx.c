@@ -23,6 +23,7 @@ struct cg_ctx {
     struct cg_bgpool *bg; /* low-priority threads (bgpool.c), on first use */
     struct cg_bgpool *front; /* front-door threads: TLS handshakes (net/frontdoor.c) */
     bool bg_closed;       /* cg_ctx_free began: no new pool */
+    struct cg__heaptrim *trim; /* cg_ctx_heap_trim's checks (heaptrim.c), when started */
 };
 
 static enum cg_err ctx_alloc(struct cg_ctx **out)
@@ -72,6 +73,8 @@ void cg_ctx_free(struct cg_ctx *ctx)
     ctx->bg = NULL;
     cg__bgpool_free(ctx->front); /* a step's done may free a connection, a TLS server */
     ctx->front = NULL;
+    cg__heaptrim_free(ctx->trim); /* its timer closes, its check ends, in the uv_run below */
+    ctx->trim = NULL;
     if (ctx->owns_loop) {
         /* Objects free their handles with uv_close; let those callbacks run. */
         uv_run(ctx->loop, UV_RUN_NOWAIT);
@@ -107,6 +110,11 @@ void cg_ctx_stop(struct cg_ctx *ctx)
 {
     if (ctx != NULL)
         uv_stop(ctx->loop);
+}
+
+struct cg__heaptrim **cg__ctx_heaptrim_slot(struct cg_ctx *ctx)
+{
+    return ctx != NULL && !ctx->bg_closed ? &ctx->trim : NULL;
 }
 
 void *cg_ctx_loop(struct cg_ctx *ctx) { return ctx != NULL ? ctx->loop : NULL; }

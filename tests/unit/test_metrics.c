@@ -215,10 +215,22 @@ static void test_memory(void **state)
     assert_non_null(strstr(out, "castgate_heap_bytes{state=\"in_use\"} 1000\n"));
     assert_non_null(strstr(out, "castgate_heap_bytes{state=\"free\"} 20\n"));
     assert_non_null(strstr(out, "castgate_heap_bytes{state=\"mmapped\"} 12884901888\n"));
+    assert_null(strstr(out, "castgate_heap_trim"));
+    mem.have_trim = true; /* cg_ctx_heap_trim's counters (issue 19) */
+    mem.trim = (struct cg_heap_trim_stats){.trims = 7, .released = 5u << 20, .last_us = 1500,
+                                           .max_us = 2012345};
+    metrics_memory(m, &mem);
+    render(m);
+    assert_non_null(strstr(out, "# TYPE castgate_heap_trims_total counter\n"
+                                "castgate_heap_trims_total 7\n"));
+    assert_non_null(strstr(out, "castgate_heap_trim_released_bytes_total 5242880\n"));
+    assert_non_null(strstr(out, "castgate_heap_trim_seconds{which=\"last\"} 0.001500\n"));
+    assert_non_null(strstr(out, "castgate_heap_trim_seconds{which=\"max\"} 2.012345\n"));
     mem.have_heap = false;
     metrics_memory(m, &mem);
     render(m);
     assert_non_null(strstr(out, "process_resident_memory_bytes 123456789\n"));
+    assert_null(strstr(out, "castgate_heap_trim"));
     assert_null(strstr(out, "castgate_heap_bytes"));
     metrics_free(m);
 }
