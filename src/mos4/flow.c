@@ -476,6 +476,9 @@ struct mos4_vjob {
     struct cg_bgjob bg; /* first: the pool hands this back */
     struct mos4_lane *lane; /* NULL once the lane is gone: the job only frees itself */
     enum cg_err rc;
+    struct cg_mos_scan_limits limits; /* the endpoint's, for the pre-scan */
+    bool prescan;                     /* CHECK_ALL: the pre-scan too */
+    struct cg__mos_verdict verdict;
     enum cg_mos_encoding enc;
     size_t len;
     char xml[]; /* a copy, in enc */
@@ -508,10 +511,14 @@ static void refuse_invalid(struct mos4_lane *l, const struct cg_mos_envelope *en
     cg__mos4_nack_invalid(l, env->message_id, "message is not well-formed XML");
 }
 
+static bool verdict_ok(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml, size_t len,
+                       const struct cg_mos_envelope *env, enum cg_err rc,
+                       const struct cg__mos_verdict *v);
+
 static void vjob_work(struct cg_bgjob *w)
 {
     struct mos4_vjob *j = (struct mos4_vjob *)w;
-    j->rc = cg__mos_validate_xml(j->enc, j->xml, j->len, NULL);
+    j->rc = cg__mos_check_fresh(j->enc, j->xml, j->len, &j->limits, j->prescan, &j->verdict);
 }
 
 /* Messages that waited behind a validation, in order, until another one
@@ -537,9 +544,13 @@ static void vjob_after(struct cg_bgjob *w, enum cg_err status)
     if (l != NULL) {
         l->vjob = NULL;
         struct cg_mos_envelope env;
-        if (status != CG_OK || j->rc != CG_OK) {
+        if (status != CG_OK) {
             if (cg_mos_envelope_parse(j->enc, j->xml, j->len, &env, NULL) == CG_OK)
-                refuse_invalid(l, &env, status != CG_OK ? CG_ECLOSED : j->rc);
+                refuse_invalid(l, &env, CG_ECLOSED);
+        } else if (j->rc != CG_OK) {
+            bool whole = cg_mos_envelope_parse(j->enc, j->xml, j->len, &env, NULL) == CG_OK;
+            if (whole || j->verdict.refused)
+                verdict_ok(l, j->enc, j->xml, j->len, whole ? &env : NULL, j->rc, &j->verdict);
         } else {
             take(l, j->enc, j->xml, j->len, CHECK_NONE);
         }
@@ -549,6 +560,27 @@ static void vjob_after(struct cg_bgjob *w, enum cg_err status)
 }
 
 #define SCAN_HEAD_BYTES 1024u /* past a refusal: where its element's name ends */
+
+/* A message the bounded pre-scan refused at byte at, for why: the sender
+ * gets a NACK with the reason. env: the envelope if known (else read here,
+ * from the head only, for the messageID and name). */
+static void refuse_scanned(struct mos4_lane *l, enum cg_mos_encoding enc, const void *msg,
+                           size_t len, const struct cg_mos_envelope *env, uint64_t at,
+                           const char *why)
+{
+    /* The head only, up to just past the refused markup: a whole parse of a
+     * 6 MB attack (its 200,000-attribute tag) cost one loop turn ~3 ms. */
+    struct cg_mos_envelope own;
+    size_t head = len - at > SCAN_HEAD_BYTES ? (size_t)at + SCAN_HEAD_BYTES : len;
+    if (env == NULL && cg__mos_envelope_head(enc, msg, head, &own) == CG_OK)
+        env = &own;
+    char nack[160];
+    lane_log(l, CG_LOG_WARN, "<%s> refused before parsing: %s (byte %llu of %zu)",
+             env != NULL && env->name[0] != '\0' ? env->name : "?", why, (unsigned long long)at,
+             len);
+    snprintf(nack, sizeof(nack), "message refused: %s", why);
+    cg__mos4_nack_invalid(l, env != NULL ? env->message_id : NULL, nack);
+}
 
 /* The bounded pre-scan on the message's own bytes (before a conversion, which
  * for a 6 MB attack costs more than the scan). False if refused: then the
@@ -562,23 +594,28 @@ static bool scan_ok(struct mos4_lane *l, enum cg_mos_encoding enc, const void *m
     const char *why = NULL;
     if (cg_mos_scan(enc, msg, len, &ep->cfg.xml, &at, &why) == CG_OK)
         return true;
-    /* The head only, up to just past the refused markup: a whole parse of a
-     * 6 MB attack (its 200,000-attribute tag) cost one loop turn ~3 ms. */
-    struct cg_mos_envelope own;
-    size_t head = len - at > SCAN_HEAD_BYTES ? (size_t)at + SCAN_HEAD_BYTES : len;
-    if (env == NULL && cg__mos_envelope_head(enc, msg, head, &own) == CG_OK)
-        env = &own;
-    char nack[160];
-    lane_log(l, CG_LOG_WARN, "<%s> refused before parsing: %s (byte %llu of %zu)",
-             env != NULL && env->name[0] != '\0' ? env->name : "?", why, (unsigned long long)at,
-             len);
-    snprintf(nack, sizeof(nack), "message refused: %s", why);
-    cg__mos4_nack_invalid(l, env != NULL ? env->message_id : NULL, nack);
+    refuse_scanned(l, enc, msg, len, env, at, why);
     return false;
 }
 
-/* Validates a fresh message. Returns true if it may go on now; false if it
- * was refused (and NACKed) or went to the thread pool (it goes on from
+/* The check's verdict on a message (cg__mos_check_fresh): true if it may go on. */
+static bool verdict_ok(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml, size_t len,
+                       const struct cg_mos_envelope *env, enum cg_err rc,
+                       const struct cg__mos_verdict *v)
+{
+    if (rc == CG_OK)
+        return true;
+    if (v->refused)
+        refuse_scanned(l, enc, xml, len, env, v->at, v->why);
+    else
+        refuse_invalid(l, env, rc);
+    return false;
+}
+
+/* Validates a fresh message: the pre-scan (CHECK_ALL) and the
+ * well-formedness check, in one pass where it passes
+ * (cg__mos_check_fresh). Returns true if it may go on now; false if it was
+ * refused (and NACKed) or went to the thread pool (it goes on from
  * vjob_after). */
 static bool validated(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml, size_t len,
                       const struct cg_mos_envelope *env, enum check check)
@@ -586,8 +623,6 @@ static bool validated(struct mos4_lane *l, enum cg_mos_encoding enc, const char 
     const struct cg_mos_endpoint *ep = l->peer->ep;
     if (!ep->cfg.validate || check == CHECK_NONE)
         return true;
-    if (check == CHECK_ALL && !scan_ok(l, enc, xml, len, env))
-        return false;
     if (len > ep->cfg.async_validate) {
         struct mos4_vjob *j = malloc(sizeof(*j) + len + 1);
         if (j != NULL) {
@@ -596,6 +631,8 @@ static bool validated(struct mos4_lane *l, enum cg_mos_encoding enc, const char 
             j->len = len;
             j->enc = enc;
             j->lane = l;
+            j->limits = ep->cfg.xml;
+            j->prescan = check == CHECK_ALL;
             if (cg__bg_queue(ep->ctx, &j->bg, vjob_work, vjob_after) == CG_OK) {
                 l->vjob = j;
                 return false;
@@ -604,12 +641,9 @@ static bool validated(struct mos4_lane *l, enum cg_mos_encoding enc, const char 
         }
         /* no memory or no pool: check it here rather than not at all */
     }
-    enum cg_err rc = cg__mos_validate_xml(enc, xml, len, NULL);
-    if (rc != CG_OK) {
-        refuse_invalid(l, env, rc);
-        return false;
-    }
-    return true;
+    struct cg__mos_verdict v;
+    enum cg_err rc = cg__mos_check_fresh(enc, xml, len, &ep->cfg.xml, check == CHECK_ALL, &v);
+    return verdict_ok(l, enc, xml, len, env, rc, &v);
 }
 
 /* A message arrived while one on this lane is being validated: it waits. */
