@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -480,7 +481,7 @@ struct mos4_vjob {
     bool prescan;                     /* CHECK_ALL: the pre-scan too */
     struct cg__mos_verdict verdict;
     enum cg_mos_encoding enc;
-    size_t len;
+    size_t len, cap; /* cap: room for xml (len + 1 at most) */
     char xml[]; /* a copy, in enc */
 };
 
@@ -514,6 +515,42 @@ static void refuse_invalid(struct mos4_lane *l, const struct cg_mos_envelope *en
 static bool verdict_ok(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml, size_t len,
                        const struct cg_mos_envelope *env, enum cg_err rc,
                        const struct cg__mos_verdict *v);
+
+/* One job's memory kept for the next large message, process-wide (one
+ * slot): a 2 MB roCreate's copy then lands in pages already mapped instead
+ * of fresh ones the kernel must fault in and clear (page faults were about a
+ * fifth of a gateway's CPU per 2 MB message, issue 13). One slot, at most
+ * VJOB_SPARE_MAX bytes: what it holds is bounded whatever the number of
+ * lanes or endpoints. Taken and given back with an atomic exchange: any
+ * loop thread may use it. */
+#define VJOB_SPARE_MAX ((size_t)16 << 20)
+static _Atomic(struct mos4_vjob *) vjob_spare;
+
+static struct mos4_vjob *vjob_alloc(size_t len)
+{
+    struct mos4_vjob *j = atomic_exchange(&vjob_spare, NULL);
+    if (j != NULL && j->cap >= len + 1)
+        return j;
+    free(j);
+    j = malloc(sizeof(*j) + len + 1);
+    if (j != NULL)
+        j->cap = len + 1;
+    return j;
+}
+
+/* Back into the slot (the larger of the two kept), or freed. */
+static void vjob_release(struct mos4_vjob *j)
+{
+    if (j->cap > VJOB_SPARE_MAX) {
+        free(j);
+        return;
+    }
+    struct mos4_vjob *old = atomic_exchange(&vjob_spare, j);
+    if (old != NULL && old->cap > j->cap) {
+        old = atomic_exchange(&vjob_spare, old);
+    }
+    free(old);
+}
 
 static void vjob_work(struct cg_bgjob *w)
 {
@@ -554,9 +591,11 @@ static void vjob_after(struct cg_bgjob *w, enum cg_err status)
         } else {
             take(l, j->enc, j->xml, j->len, CHECK_NONE);
         }
+        vjob_release(j); /* first: a message waiting may go to the pool in it */
         vwait_drain(l);
+        return;
     }
-    free(j);
+    vjob_release(j);
 }
 
 #define SCAN_HEAD_BYTES 1024u /* past a refusal: where its element's name ends */
@@ -624,7 +663,7 @@ static bool validated(struct mos4_lane *l, enum cg_mos_encoding enc, const char 
     if (!ep->cfg.validate || check == CHECK_NONE)
         return true;
     if (len > ep->cfg.async_validate) {
-        struct mos4_vjob *j = malloc(sizeof(*j) + len + 1);
+        struct mos4_vjob *j = vjob_alloc(len);
         if (j != NULL) {
             memcpy(j->xml, xml, len);
             j->xml[len] = '\0';
@@ -637,7 +676,7 @@ static bool validated(struct mos4_lane *l, enum cg_mos_encoding enc, const char 
                 l->vjob = j;
                 return false;
             }
-            free(j);
+            vjob_release(j);
         }
         /* no memory or no pool: check it here rather than not at all */
     }
