@@ -13,7 +13,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -95,7 +94,7 @@ static void unbusy(struct mos4_msg *m)
 static void free_pending(struct mos4_pending *p)
 {
     free(p->elem);
-    free(p->wire);
+    cg__mos4_spare_give(p->wire, p->wcap);
     free(p);
 }
 
@@ -481,7 +480,7 @@ struct mos4_vjob {
     bool prescan;                     /* CHECK_ALL: the pre-scan too */
     struct cg__mos_verdict verdict;
     enum cg_mos_encoding enc;
-    size_t len, cap; /* cap: room for xml (len + 1 at most) */
+    size_t len, cap; /* cap: the job's allocation, this struct included */
     char xml[]; /* a copy, in enc */
 };
 
@@ -516,41 +515,22 @@ static bool verdict_ok(struct mos4_lane *l, enum cg_mos_encoding enc, const char
                        const struct cg_mos_envelope *env, enum cg_err rc,
                        const struct cg__mos_verdict *v);
 
-/* One job's memory kept for the next large message, process-wide (one
- * slot): a 2 MB roCreate's copy then lands in pages already mapped instead
- * of fresh ones the kernel must fault in and clear (page faults were about a
- * fifth of a gateway's CPU per 2 MB message, issue 13). One slot, at most
- * VJOB_SPARE_MAX bytes: what it holds is bounded whatever the number of
- * lanes or endpoints. Taken and given back with an atomic exchange: any
- * loop thread may use it. */
-#define VJOB_SPARE_MAX ((size_t)16 << 20)
-static _Atomic(struct mos4_vjob *) vjob_spare;
-
+/* A job's memory: from the blocks kept for large messages (spare.c) when
+ * one is there, given back to them when the job is done. */
 static struct mos4_vjob *vjob_alloc(size_t len)
 {
-    struct mos4_vjob *j = atomic_exchange(&vjob_spare, NULL);
-    if (j != NULL && j->cap >= len + 1)
-        return j;
-    free(j);
-    j = malloc(sizeof(*j) + len + 1);
+    size_t cap = 0;
+    struct mos4_vjob *j = cg__mos4_spare_take(sizeof(*j) + len + 1, &cap);
+    if (j == NULL) {
+        cap = sizeof(*j) + len + 1;
+        j = malloc(cap);
+    }
     if (j != NULL)
-        j->cap = len + 1;
+        j->cap = cap;
     return j;
 }
 
-/* Back into the slot (the larger of the two kept), or freed. */
-static void vjob_release(struct mos4_vjob *j)
-{
-    if (j->cap > VJOB_SPARE_MAX) {
-        free(j);
-        return;
-    }
-    struct mos4_vjob *old = atomic_exchange(&vjob_spare, j);
-    if (old != NULL && old->cap > j->cap) {
-        old = atomic_exchange(&vjob_spare, old);
-    }
-    free(old);
-}
+static void vjob_release(struct mos4_vjob *j) { cg__mos4_spare_give(j, j->cap); }
 
 static void vjob_work(struct cg_bgjob *w)
 {
@@ -1133,6 +1113,8 @@ enum cg_err cg_mos_forward(struct cg_mos_endpoint *ep, const char *peer_id,
     return cg_mos_forward_message(ep, peer_id, &m, cb, user);
 }
 
+#define WRAP_ROOM 4096 /* the new envelope's head, in UCS-2BE at most */
+
 /* A forward is wrapped once, here, in the lane's encoding: our envelope
  * around the message's own element bytes, its messageID kept (M-11, M-22:
  * a retry sends the same bytes). Nothing is parsed again (issue 13 item 3). */
@@ -1153,15 +1135,18 @@ enum cg_err cg_mos_forward_message(struct cg_mos_endpoint *ep, const char *peer_
     snprintf(p->name, sizeof(p->name), "%s", m->env->name);
     struct cg_buf b;
     cg__buf_init(&b, 0);
+    /* a large one in a block kept for large messages, if one is there */
+    b.data = cg__mos4_spare_take(e->len + WRAP_ROOM, &b.cap);
     enum cg_err rc = cg__mos4_wrap_enc(l, cg__mos4_lane_enc(l), m->enc, m->xml + e->off, e->len,
                                        m->env->message_id, &b);
     if (rc != CG_OK) {
-        cg__buf_free(&b);
+        cg__mos4_spare_give(b.data, b.cap);
         free(p);
         return rc;
     }
     p->wire = b.data;
     p->wlen = b.len;
+    p->wcap = b.cap;
     p->cb = cb;
     p->user = user;
     return enqueue(l, p, true, m->env->message_id);
