@@ -162,7 +162,7 @@ static int32_t dec8(const uint8_t *p, size_t n, size_t i, size_t *len)
     return c;
 }
 
-static int32_t dec16(const uint8_t *p, size_t n, size_t i, size_t *len)
+static inline int32_t dec16(const uint8_t *p, size_t n, size_t i, size_t *len)
 {
     if (n - i < 2)
         return WF_BAD;
@@ -320,6 +320,10 @@ static bool ncname(struct wf *s, struct wf_span *sp)
                 i += 2;
         u8 += u8len(c) + (i - start) / s->w;
         s->i = i;
+        /* an ASCII character the loop stopped at is no NameChar: the name
+         * ends there, without decoding it again */
+        if (s->w == 1 ? i < s->n && p[i] < 0x80 : i + 1 < s->n && p[i] == 0 && p[i + 1] < 0x80)
+            break;
         c = peek(s, &len);
         if (c < 0 || !is_namech(c))
             break;
@@ -1263,19 +1267,20 @@ static bool element(struct wf *s)
             return false;
         if (s->i >= s->n)
             return fail(s, "the message ends before the root element is closed");
-        if (ahead(s, 1) == '/') {
+        unsigned c1 = ahead(s, 1); /* what follows '<' decides, read once */
+        if (c1 == '/') {
             if (!end_tag(s))
                 return false;
-        } else if (at_str(s, "<!--")) {
+        } else if (c1 == '!' && at_str(s, "<!--")) {
             if (!comment(s))
                 return false;
-        } else if (at_str(s, "<![CDATA[")) {
+        } else if (c1 == '!' && at_str(s, "<![CDATA[")) {
             if (!cdata(s))
                 return false;
-        } else if (ahead(s, 1) == '?') {
+        } else if (c1 == '?') {
             if (!pi(s))
                 return false;
-        } else if (ahead(s, 1) == '!') {
+        } else if (c1 == '!') {
             return declaration(s);
         } else if (!start_tag(s)) {
             return false;
