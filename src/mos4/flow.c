@@ -479,6 +479,8 @@ struct mos4_vjob {
     struct cg_mos_scan_limits limits; /* the endpoint's, for the pre-scan */
     bool prescan;                     /* CHECK_ALL: the pre-scan too */
     struct cg__mos_verdict verdict;
+    bool has_digest; /* IN: the element's digest, made on the loop while the pool checks */
+    uint8_t digest[CG_MOS4_DIGEST];
     enum cg_mos_encoding enc;
     size_t len, cap; /* cap: the job's allocation, this struct included */
     char xml[]; /* a copy, in enc */
@@ -569,7 +571,10 @@ static void vjob_after(struct cg_bgjob *w, enum cg_err status)
             if (whole || j->verdict.refused)
                 verdict_ok(l, j->enc, j->xml, j->len, whole ? &env : NULL, j->rc, &j->verdict);
         } else {
+            l->vdigest_set = j->has_digest;
+            memcpy(l->vdigest, j->digest, sizeof(l->vdigest));
             take(l, j->enc, j->xml, j->len, CHECK_NONE);
+            l->vdigest_set = false;
         }
         vjob_release(j); /* first: a message waiting may go to the pool in it */
         vwait_drain(l);
@@ -652,8 +657,16 @@ static bool validated(struct mos4_lane *l, enum cg_mos_encoding enc, const char 
             j->lane = l;
             j->limits = ep->cfg.xml;
             j->prescan = check == CHECK_ALL;
+            j->has_digest = false;
             if (cg__bg_queue(ep->ctx, &j->bg, vjob_work, vjob_after) == CG_OK) {
                 l->vjob = j;
+                /* the digest take needs once it is checked, made now, while the
+                 * pool checks (the loop would wait for it after; the pool never
+                 * reads these two fields, vjob_after runs on this thread) */
+                if (l->dir == CG_MOS_IN) {
+                    cg__mos4_digest(xml + env->element.off, env->element.len, j->digest);
+                    j->has_digest = true;
+                }
                 return false;
             }
             vjob_release(j);
@@ -829,10 +842,13 @@ static void take(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml,
     }
     *m = (struct mos4_msg){.xml = xml, .len = len, .enc = enc, .env = &env, .busy = 1};
     struct cg_flow_msg fm = {.env = &env, .ref = ref_of(m)};
-    if (l->dir == CG_MOS_IN)
+    if (l->dir == CG_MOS_IN && l->vdigest_set) /* made while the pool checked it */
+        memcpy(fm.digest, l->vdigest, sizeof(fm.digest));
+    else if (l->dir == CG_MOS_IN)
         cg__mos4_digest(xml + env.element.off, env.element.len, fm.digest);
     else
         fm.nack = cg__mos4_is_nack(env.name, xml, len);
+    l->vdigest_set = false;
     cg__flow_received(cg__mos4_flow(l), cg__now_ms(), flow_dir(l), &fm);
     cg__mos4_flow_apply(l);
     m->env = NULL;

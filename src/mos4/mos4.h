@@ -201,6 +201,8 @@ struct mos4_lane {
     /* a large message being validated on the thread pool, and what arrived
      * behind it on this lane (flow.c) */
     struct mos4_vjob *vjob;
+    bool vdigest_set;                     /* take: the digest of the message it is given, */
+    uint8_t vdigest[CG_MOS4_DIGEST];      /* made while the pool checked it (vjob_after) */
     struct mos4_vwait *vwait_head, *vwait_tail;
     size_t nvwait, vwait_bytes;
     uint64_t jlargest;             /* the largest record since the last compaction */
