@@ -94,7 +94,7 @@ static void unbusy(struct mos4_msg *m)
 static void free_pending(struct mos4_pending *p)
 {
     free(p->elem);
-    cg__mos4_spare_give(p->wire, p->wcap);
+    cg__mos_spare_give(p->wire, p->wcap);
     free(p);
 }
 
@@ -522,7 +522,7 @@ static bool verdict_ok(struct mos4_lane *l, enum cg_mos_encoding enc, const char
 static struct mos4_vjob *vjob_alloc(size_t len)
 {
     size_t cap = 0;
-    struct mos4_vjob *j = cg__mos4_spare_take(sizeof(*j) + len + 1, &cap);
+    struct mos4_vjob *j = cg__mos_spare_take(sizeof(*j) + len + 1, &cap);
     if (j == NULL) {
         cap = sizeof(*j) + len + 1;
         j = malloc(cap);
@@ -532,7 +532,7 @@ static struct mos4_vjob *vjob_alloc(size_t len)
     return j;
 }
 
-static void vjob_release(struct mos4_vjob *j) { cg__mos4_spare_give(j, j->cap); }
+static void vjob_release(struct mos4_vjob *j) { cg__mos_spare_give(j, j->cap); }
 
 static void vjob_work(struct cg_bgjob *w)
 {
@@ -1152,11 +1152,11 @@ enum cg_err cg_mos_forward_message(struct cg_mos_endpoint *ep, const char *peer_
     struct cg_buf b;
     cg__buf_init(&b, 0);
     /* a large one in a block kept for large messages, if one is there */
-    b.data = cg__mos4_spare_take(e->len + WRAP_ROOM, &b.cap);
+    b.data = cg__mos_spare_take(e->len + WRAP_ROOM, &b.cap);
     enum cg_err rc = cg__mos4_wrap_enc(l, cg__mos4_lane_enc(l), m->enc, m->xml + e->off, e->len,
                                        m->env->message_id, &b);
     if (rc != CG_OK) {
-        cg__mos4_spare_give(b.data, b.cap);
+        cg__mos_spare_give(b.data, b.cap);
         free(p);
         return rc;
     }

@@ -82,7 +82,7 @@ struct mos4_pending {
     char *elem; /* the message element, UTF-8 (cg_mos_send) */
     size_t len;
     uint8_t *wire; /* or the whole message, wrapped once in the lane's encoding (a forward) */
-    size_t wlen, wcap; /* wcap: wire's allocation (for cg__mos4_spare_give) */
+    size_t wlen, wcap; /* wcap: wire's allocation (for cg__mos_spare_give) */
     char name[64]; /* its element name, for logs */
     cg_mos_send_cb cb;
     void *user;
@@ -431,12 +431,6 @@ void cg__mos4_state_written(struct cg_mos_endpoint *ep, int fd); /* per the fsyn
 void cg__mos4_sync_start(struct cg_mos_endpoint *ep);
 void cg__mos4_sync_stop(struct cg_mos_endpoint *ep);
 /* flow.c: a message the core may keep, owning a copy of data (NULL: no memory). */
-/* Large blocks kept for the next large message (spare.c): a block of at
- * least need bytes (*cap its size) from the kept ones, or NULL (then
- * malloc). Give back any malloc'ed block of cap bytes (or NULL): kept or
- * freed. Bounded per process; any thread. */
-void *cg__mos4_spare_take(size_t need, size_t *cap);
-void cg__mos4_spare_give(void *p, size_t cap);
 struct mos4_msg *cg__mos4_msg_copy(const void *data, size_t len);
 void cg__mos4_msg_free(struct mos4_msg *m);
 

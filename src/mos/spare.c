@@ -1,6 +1,7 @@
 /* Large blocks kept for the next large message (issue 13): a 2 MB roCreate
- * through a gateway needs a few blocks of its size (the thread pool's copy
- * for the check, the forwarded message held until its answer); malloc hands
+ * through a gateway needs a few blocks of its size (the framer's buffer, the
+ * thread pool's copy for the check, the forwarded message held until its
+ * answer); malloc hands
  * blocks that large out as fresh mappings, which the kernel must fault in
  * and clear page by page and unmap again when they are freed, and that was
  * about a fifth of a gateway's CPU per 2 MB message. A block given back here
@@ -10,12 +11,12 @@
  * contexts: SPARE_SLOTS blocks per process, each of at most SPARE_MAX bytes,
  * only blocks of at least SPARE_MIN (smaller ones malloc serves from its own
  * free lists). A mutex guards the slots: any loop thread may take or give. */
-#include "mos4/mos4.h"
+#include "mos/mos.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 
-#define SPARE_SLOTS 2
+#define SPARE_SLOTS 3
 #define SPARE_MIN ((size_t)256 << 10)
 #define SPARE_MAX ((size_t)16 << 20)
 
@@ -25,7 +26,7 @@ static struct {
 } slots[SPARE_SLOTS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-void *cg__mos4_spare_take(size_t need, size_t *cap)
+void *cg__mos_spare_take(size_t need, size_t *cap)
 {
     void *p = NULL;
     *cap = 0;
@@ -45,7 +46,7 @@ void *cg__mos4_spare_take(size_t need, size_t *cap)
     return p;
 }
 
-void cg__mos4_spare_give(void *p, size_t cap)
+void cg__mos_spare_give(void *p, size_t cap)
 {
     if (p == NULL)
         return;
