@@ -1,24 +1,27 @@
-/* Large blocks kept for the next large message (issue 13): a 2 MB roCreate
+/* Large blocks kept for the next large message (issue 13): a big message
  * through a gateway needs a few blocks of its size (the framer's buffer, the
  * thread pool's copy for the check, the forwarded message held until its
- * answer); malloc hands
- * blocks that large out as fresh mappings, which the kernel must fault in
- * and clear page by page and unmap again when they are freed, and that was
- * about a fifth of a gateway's CPU per 2 MB message. A block given back here
- * is kept (mapped) for the next one instead.
+ * answer). castgate run has glibc map every block from 256 KiB up on its own
+ * and unmap it when freed (tools/cmd_run.c tune_malloc, issue 19), and
+ * smaller ones come from the top of the heap, trimmed when freed: either
+ * way each such block's pages are faulted in and cleared again for every
+ * message, which was about a fifth of a gateway's CPU per 2 MB message and
+ * a few percent at 64 KB. A block given back here is kept (mapped) for the
+ * next one instead.
  *
  * What is kept is bounded whatever the number of lanes, endpoints or
- * contexts: SPARE_SLOTS blocks per process, each of at most SPARE_MAX bytes,
- * only blocks of at least SPARE_MIN (smaller ones malloc serves from its own
- * free lists). A mutex guards the slots: any loop thread may take or give. */
+ * contexts (the memory rule of issue 19 holds): SPARE_SLOTS blocks per
+ * process, each of SPARE_MIN..SPARE_MAX bytes (a 2 MB roCreate's framer
+ * buffer, 8 MiB, fits), the largest ones given back kept. A mutex guards the
+ * slots: any loop thread may take or give. */
 #include "mos/mos.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 
 #define SPARE_SLOTS 3
-#define SPARE_MIN ((size_t)256 << 10)
-#define SPARE_MAX ((size_t)16 << 20)
+#define SPARE_MIN ((size_t)64 << 10)
+#define SPARE_MAX ((size_t)8 << 20)
 
 static struct {
     void *p;

@@ -1,6 +1,6 @@
 /* Unit tests for src/mos/spare.c (issue 13): the large blocks kept for the
  * next large message. A block given back is handed out again for a need it
- * covers; what is kept stays bounded (three blocks, each 256 KiB .. 16 MiB,
+ * covers; what is kept stays bounded (three blocks, each 64 KiB .. 8 MiB,
  * the larger ones kept); blocks outside the bounds are freed (ASan sees a
  * leak or a double free otherwise). */
 #include "testutil.h"
@@ -15,7 +15,7 @@ static void drain(void)
 {
     size_t cap;
     void *p;
-    while ((p = cg__mos_spare_take(256 * KIB, &cap)) != NULL)
+    while ((p = cg__mos_spare_take(64 * KIB, &cap)) != NULL)
         free(p);
 }
 
@@ -50,7 +50,7 @@ static void test_small_needs_not_served(void **state)
     void *p = block(1 * MIB);
     cg__mos_spare_give(p, 1 * MIB);
     size_t cap;
-    assert_null(cg__mos_spare_take(100 * KIB, &cap)); /* malloc serves those */
+    assert_null(cg__mos_spare_take(32 * KIB, &cap)); /* malloc serves those */
     assert_ptr_equal(cg__mos_spare_take(300 * KIB, &cap), p);
     free(p);
 }
@@ -59,12 +59,12 @@ static void test_out_of_bounds_freed(void **state)
 {
     (void)state;
     drain();
-    cg__mos_spare_give(block(100 * KIB), 100 * KIB); /* below: freed */
-    cg__mos_spare_give(block(17 * MIB), 17 * MIB);   /* above: freed */
+    cg__mos_spare_give(block(32 * KIB), 32 * KIB); /* below: freed */
+    cg__mos_spare_give(block(9 * MIB), 9 * MIB);     /* above: freed */
     cg__mos_spare_give(NULL, 0);
     size_t cap;
     assert_null(cg__mos_spare_take(256 * KIB, &cap));
-    assert_null(cg__mos_spare_take(17 * MIB, &cap));
+    assert_null(cg__mos_spare_take(9 * MIB, &cap));
 }
 
 static void test_three_largest_kept(void **state)
