@@ -114,20 +114,17 @@ static void *sender(void *arg)
     int n = snprintf(msg, 3 * ASYNC, "%s<roReq><roID>A1</roID></roReq></mos>", head);
     send_msg(fd, r->enc, msg, (size_t)n);
     r->answers += read_answer(fd, r->enc);
-    /* 2: the same element, past the threshold by spaces after it (the pool) */
-    n = snprintf(msg, 3 * ASYNC, "%s<roReq><roID>A1</roID></roReq>", head);
-    memset(msg + n, ' ', ASYNC);
-    n += ASYNC;
-    n += snprintf(msg + n, 3 * ASYNC - (size_t)n, "</mos>");
-    send_msg(fd, r->enc, msg, (size_t)n);
-    r->answers += read_answer(fd, r->enc);
-    /* 3: another element, same messageID, large too */
-    n = snprintf(msg, 3 * ASYNC, "%s<roReq><roID>A2</roID></roReq>", head);
-    memset(msg + n, ' ', ASYNC);
-    n += ASYNC;
-    n += snprintf(msg + n, 3 * ASYNC - (size_t)n, "</mos>");
-    send_msg(fd, r->enc, msg, (size_t)n);
-    r->answers += read_answer(fd, r->enc);
+    /* 2: the same element, past the threshold by spaces after it (the pool);
+     * 3: another element, same messageID, large too */
+    static const char *const ro[] = {"A1", "A2"};
+    for (int k = 0; k < 2; k++) {
+        n = snprintf(msg, 3 * ASYNC, "%s<roReq><roID>%s</roID></roReq>", head, ro[k]);
+        memset(msg + n, ' ', ASYNC);
+        n += ASYNC;
+        n += snprintf(msg + n, 3 * ASYNC - (size_t)n, "</mos>");
+        send_msg(fd, r->enc, msg, (size_t)n);
+        r->answers += read_answer(fd, r->enc);
+    }
     free(msg);
     char buf[256];
     while (read(fd, buf, sizeof(buf)) > 0) /* until the endpoint goes */
