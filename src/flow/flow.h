@@ -159,6 +159,7 @@ struct cg_flow_held {
 
 struct cg_flow_seen {
     char msgid[CG_FLOW_MSGID]; /* "" : free */
+    uint32_t key;              /* a hash of msgid, compared before it (find_seen) */
     uint8_t digest[CG_FLOW_DIGEST];
     bool has_digest, restored, answered;
     uint64_t answer; /* the answer's ref, when answered */

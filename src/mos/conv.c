@@ -4,6 +4,10 @@
  * resume. Invalid input is an error with its stream offset, never replaced. */
 #include "mos/mos.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -278,6 +282,18 @@ enum cg_err cg__mos_utf16_check(const void *data, size_t n, uint64_t *bad)
     const uint8_t *p = data;
     size_t i = 0;
     for (; i + 1 < n; i += 2) {
+#if defined(__SSE2__)
+        /* 8 units at a time (SSE2, every x86-64) while none is a surrogate:
+         * a unit's first byte, at an even offset, is D8..DF */
+        while (n - i >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+            __m128i sur = _mm_cmpeq_epi8(_mm_and_si128(v, _mm_set1_epi8((char)0xF8)),
+                                         _mm_set1_epi8((char)0xD8));
+            if ((_mm_movemask_epi8(sur) & 0x5555) != 0)
+                break;
+            i += 16;
+        }
+#endif
         /* 4 units at a time while none is a surrogate: in a little-endian
          * load the units' first (high) bytes are bytes 0, 2, 4 and 6; a
          * 16-bit lane of t is zero exactly where that byte is D8..DF */

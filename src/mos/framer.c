@@ -130,7 +130,16 @@ enum cg_err cg_mos_framer_space(struct cg_mos_framer *f, size_t min, uint8_t **d
         size_t c = f->cap != 0 ? f->cap : 4096;
         while (c < f->len + min)
             c = c > SIZE_MAX / 2 ? f->len + min : c * 2;
-        uint8_t *p = realloc(f->buf, c);
+        size_t got = 0; /* a large one: a block kept for large messages, if one is there */
+        uint8_t *p = cg__mos_spare_take(c, &got);
+        if (p != NULL) {
+            if (f->len > 0)
+                memcpy(p, f->buf, f->len);
+            free(f->buf);
+            c = got;
+        } else {
+            p = realloc(f->buf, c);
+        }
         CG_CHECK(p != NULL, CG_ENOMEM);
         f->buf = p;
         f->cap = c;
@@ -648,9 +657,11 @@ static size_t stag_run(struct cg_mos_framer *f, size_t i, size_t lim)
 
 /* Marks what the next feed may drop. When nothing is left alive and the
  * buffer grew past CG__MOS_FRAMER_KEEP for a big message, the buffer goes
- * back to the allocator: a connection that carried one 2 MB roCreate does not
- * hold 2 MB for the rest of its life (issue 19, the soak's memory rule: RSS
- * grew with every connection that had seen a big message). */
+ * back to the allocator, or to the few blocks kept for the next large message
+ * (spare.c: bounded per process, whatever the number of connections): a
+ * connection that carried one 2 MB roCreate does not hold 2 MB for the rest
+ * of its life (issue 19, the soak's memory rule: RSS grew with every
+ * connection that had seen a big message). */
 static void settle(struct cg_mos_framer *f)
 {
     if (f->in_msg && !f->discard)
@@ -661,7 +672,7 @@ static void settle(struct cg_mos_framer *f)
         f->head = f->pos;
     if (f->head == f->len && f->cap > CG__MOS_FRAMER_KEEP) {
         drop_dead(f);
-        free(f->buf);
+        cg__mos_spare_give(f->buf, f->cap); /* kept for the next large message, or freed */
         f->buf = NULL;
         f->cap = 0;
     }

@@ -182,6 +182,34 @@ enum cg_err cg__mos_xml_unescape(const uint8_t *src, size_t n, char *dst, size_t
 enum cg_err cg__mos_validate_xml(enum cg_mos_encoding enc, const void *msg, size_t len,
                                  uint64_t *err_offset);
 
+/* Large blocks kept for the next large message (spare.c): a block of at
+ * least need bytes (*cap its size) from the kept ones, or NULL (then
+ * malloc). Give back any malloc'ed block of cap bytes (or NULL): kept or
+ * freed. Bounded per process (3 blocks of 64 KiB..8 MiB); any thread. */
+void *cg__mos_spare_take(size_t need, size_t *cap);
+void cg__mos_spare_give(void *p, size_t cap);
+
+/* What the check of a fresh message decided (cg__mos_check_fresh). */
+struct cg__mos_verdict {
+    bool refused;  /* the pre-scan refused it (CG_EXML): at and why say where and why */
+    uint64_t at;   /* refused: the offset of the markup refused */
+    char why[80];  /* refused: cg_mos_scan's reason */
+};
+
+/* The check of a message not checked before, as it always was: with
+ * prescan, cg_mos_scan under limits (a refusal: CG_EXML, v->refused), then
+ * cg__mos_validate_xml. In one pass where the message passes (issue 13):
+ * wf.c runs first under limits, and wf.c refuses whatever cg_mos_scan
+ * refuses under the same limits (fuzz/fuzz_mos_wf.c checks this on every
+ * input, tests/unit/test_mos_check_fresh.c on a corpus), so a message it
+ * accepts (CG_OK) or finds well-formed but not one message (CG_EENVELOPE)
+ * passed the scan, and the check with the larger limits would say the same.
+ * Only a message it refuses is checked again the old way, for the same
+ * answer. Safe on any thread. */
+enum cg_err cg__mos_check_fresh(enum cg_mos_encoding enc, const void *msg, size_t len,
+                                const struct cg_mos_scan_limits *limits, bool prescan,
+                                struct cg__mos_verdict *v);
+
 /* The check validate.c did before wf.c, kept as the oracle for
  * fuzz/fuzz_mos_wf.c, the unit tests and bench/codec (never on the message
  * path): libxml2's SAX2 parser, any error or warning refused, then the MOS

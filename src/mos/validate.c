@@ -16,6 +16,7 @@
 #include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 struct vstate {
@@ -118,6 +119,23 @@ enum cg_err cg__mos_validate_xml(enum cg_mos_encoding enc, const void *msg, size
     /* the caller's pre-scan applied its limits: these only bound the arrays */
     const struct cg_mos_scan_limits most = {.max_attributes = 1000000, .max_depth = 1000000};
     return cg_mos_check(enc, msg, len, &most, err_offset, NULL);
+}
+
+enum cg_err cg__mos_check_fresh(enum cg_mos_encoding enc, const void *msg, size_t len,
+                                const struct cg_mos_scan_limits *limits, bool prescan,
+                                struct cg__mos_verdict *v)
+{
+    memset(v, 0, sizeof(*v));
+    enum cg_err rc = cg_mos_check(enc, msg, len, limits, NULL, NULL);
+    if (rc == CG_OK || rc == CG_EENVELOPE)
+        return rc; /* passed the scan too (see mos.h) */
+    const char *why = NULL;
+    if (prescan && cg_mos_scan(enc, msg, len, limits, &v->at, &why) != CG_OK) {
+        v->refused = true;
+        snprintf(v->why, sizeof(v->why), "%s", why != NULL ? why : "refused by the pre-scan");
+        return CG_EXML;
+    }
+    return cg__mos_validate_xml(enc, msg, len, NULL);
 }
 
 enum cg_err cg__mos_validate_libxml2(enum cg_mos_encoding enc, const void *msg, size_t len,

@@ -94,7 +94,7 @@ static void unbusy(struct mos4_msg *m)
 static void free_pending(struct mos4_pending *p)
 {
     free(p->elem);
-    free(p->wire);
+    cg__mos_spare_give(p->wire, p->wcap);
     free(p);
 }
 
@@ -476,8 +476,13 @@ struct mos4_vjob {
     struct cg_bgjob bg; /* first: the pool hands this back */
     struct mos4_lane *lane; /* NULL once the lane is gone: the job only frees itself */
     enum cg_err rc;
+    struct cg_mos_scan_limits limits; /* the endpoint's, for the pre-scan */
+    bool prescan;                     /* CHECK_ALL: the pre-scan too */
+    struct cg__mos_verdict verdict;
+    bool has_digest; /* IN: the element's digest, made on the loop while the pool checks */
+    uint8_t digest[CG_MOS4_DIGEST];
     enum cg_mos_encoding enc;
-    size_t len;
+    size_t len, cap; /* cap: the job's allocation, this struct included */
     char xml[]; /* a copy, in enc */
 };
 
@@ -508,10 +513,31 @@ static void refuse_invalid(struct mos4_lane *l, const struct cg_mos_envelope *en
     cg__mos4_nack_invalid(l, env->message_id, "message is not well-formed XML");
 }
 
+static bool verdict_ok(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml, size_t len,
+                       const struct cg_mos_envelope *env, enum cg_err rc,
+                       const struct cg__mos_verdict *v);
+
+/* A job's memory: from the blocks kept for large messages (spare.c) when
+ * one is there, given back to them when the job is done. */
+static struct mos4_vjob *vjob_alloc(size_t len)
+{
+    size_t cap = 0;
+    struct mos4_vjob *j = cg__mos_spare_take(sizeof(*j) + len + 1, &cap);
+    if (j == NULL) {
+        cap = sizeof(*j) + len + 1;
+        j = malloc(cap);
+    }
+    if (j != NULL)
+        j->cap = cap;
+    return j;
+}
+
+static void vjob_release(struct mos4_vjob *j) { cg__mos_spare_give(j, j->cap); }
+
 static void vjob_work(struct cg_bgjob *w)
 {
     struct mos4_vjob *j = (struct mos4_vjob *)w;
-    j->rc = cg__mos_validate_xml(j->enc, j->xml, j->len, NULL);
+    j->rc = cg__mos_check_fresh(j->enc, j->xml, j->len, &j->limits, j->prescan, &j->verdict);
 }
 
 /* Messages that waited behind a validation, in order, until another one
@@ -537,18 +563,48 @@ static void vjob_after(struct cg_bgjob *w, enum cg_err status)
     if (l != NULL) {
         l->vjob = NULL;
         struct cg_mos_envelope env;
-        if (status != CG_OK || j->rc != CG_OK) {
+        if (status != CG_OK) {
             if (cg_mos_envelope_parse(j->enc, j->xml, j->len, &env, NULL) == CG_OK)
-                refuse_invalid(l, &env, status != CG_OK ? CG_ECLOSED : j->rc);
+                refuse_invalid(l, &env, CG_ECLOSED);
+        } else if (j->rc != CG_OK) {
+            bool whole = cg_mos_envelope_parse(j->enc, j->xml, j->len, &env, NULL) == CG_OK;
+            if (whole || j->verdict.refused)
+                verdict_ok(l, j->enc, j->xml, j->len, whole ? &env : NULL, j->rc, &j->verdict);
         } else {
+            l->vdigest_set = j->has_digest;
+            memcpy(l->vdigest, j->digest, sizeof(l->vdigest));
             take(l, j->enc, j->xml, j->len, CHECK_NONE);
+            l->vdigest_set = false;
         }
+        vjob_release(j); /* first: a message waiting may go to the pool in it */
         vwait_drain(l);
+        return;
     }
-    free(j);
+    vjob_release(j);
 }
 
 #define SCAN_HEAD_BYTES 1024u /* past a refusal: where its element's name ends */
+
+/* A message the bounded pre-scan refused at byte at, for why: the sender
+ * gets a NACK with the reason. env: the envelope if known (else read here,
+ * from the head only, for the messageID and name). */
+static void refuse_scanned(struct mos4_lane *l, enum cg_mos_encoding enc, const void *msg,
+                           size_t len, const struct cg_mos_envelope *env, uint64_t at,
+                           const char *why)
+{
+    /* The head only, up to just past the refused markup: a whole parse of a
+     * 6 MB attack (its 200,000-attribute tag) cost one loop turn ~3 ms. */
+    struct cg_mos_envelope own;
+    size_t head = len - at > SCAN_HEAD_BYTES ? (size_t)at + SCAN_HEAD_BYTES : len;
+    if (env == NULL && cg__mos_envelope_head(enc, msg, head, &own) == CG_OK)
+        env = &own;
+    char nack[160];
+    lane_log(l, CG_LOG_WARN, "<%s> refused before parsing: %s (byte %llu of %zu)",
+             env != NULL && env->name[0] != '\0' ? env->name : "?", why, (unsigned long long)at,
+             len);
+    snprintf(nack, sizeof(nack), "message refused: %s", why);
+    cg__mos4_nack_invalid(l, env != NULL ? env->message_id : NULL, nack);
+}
 
 /* The bounded pre-scan on the message's own bytes (before a conversion, which
  * for a 6 MB attack costs more than the scan). False if refused: then the
@@ -562,23 +618,28 @@ static bool scan_ok(struct mos4_lane *l, enum cg_mos_encoding enc, const void *m
     const char *why = NULL;
     if (cg_mos_scan(enc, msg, len, &ep->cfg.xml, &at, &why) == CG_OK)
         return true;
-    /* The head only, up to just past the refused markup: a whole parse of a
-     * 6 MB attack (its 200,000-attribute tag) cost one loop turn ~3 ms. */
-    struct cg_mos_envelope own;
-    size_t head = len - at > SCAN_HEAD_BYTES ? (size_t)at + SCAN_HEAD_BYTES : len;
-    if (env == NULL && cg__mos_envelope_head(enc, msg, head, &own) == CG_OK)
-        env = &own;
-    char nack[160];
-    lane_log(l, CG_LOG_WARN, "<%s> refused before parsing: %s (byte %llu of %zu)",
-             env != NULL && env->name[0] != '\0' ? env->name : "?", why, (unsigned long long)at,
-             len);
-    snprintf(nack, sizeof(nack), "message refused: %s", why);
-    cg__mos4_nack_invalid(l, env != NULL ? env->message_id : NULL, nack);
+    refuse_scanned(l, enc, msg, len, env, at, why);
     return false;
 }
 
-/* Validates a fresh message. Returns true if it may go on now; false if it
- * was refused (and NACKed) or went to the thread pool (it goes on from
+/* The check's verdict on a message (cg__mos_check_fresh): true if it may go on. */
+static bool verdict_ok(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml, size_t len,
+                       const struct cg_mos_envelope *env, enum cg_err rc,
+                       const struct cg__mos_verdict *v)
+{
+    if (rc == CG_OK)
+        return true;
+    if (v->refused)
+        refuse_scanned(l, enc, xml, len, env, v->at, v->why);
+    else
+        refuse_invalid(l, env, rc);
+    return false;
+}
+
+/* Validates a fresh message: the pre-scan (CHECK_ALL) and the
+ * well-formedness check, in one pass where it passes
+ * (cg__mos_check_fresh). Returns true if it may go on now; false if it was
+ * refused (and NACKed) or went to the thread pool (it goes on from
  * vjob_after). */
 static bool validated(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml, size_t len,
                       const struct cg_mos_envelope *env, enum check check)
@@ -586,30 +647,35 @@ static bool validated(struct mos4_lane *l, enum cg_mos_encoding enc, const char 
     const struct cg_mos_endpoint *ep = l->peer->ep;
     if (!ep->cfg.validate || check == CHECK_NONE)
         return true;
-    if (check == CHECK_ALL && !scan_ok(l, enc, xml, len, env))
-        return false;
     if (len > ep->cfg.async_validate) {
-        struct mos4_vjob *j = malloc(sizeof(*j) + len + 1);
+        struct mos4_vjob *j = vjob_alloc(len);
         if (j != NULL) {
             memcpy(j->xml, xml, len);
             j->xml[len] = '\0';
             j->len = len;
             j->enc = enc;
             j->lane = l;
+            j->limits = ep->cfg.xml;
+            j->prescan = check == CHECK_ALL;
+            j->has_digest = false;
             if (cg__bg_queue(ep->ctx, &j->bg, vjob_work, vjob_after) == CG_OK) {
                 l->vjob = j;
+                /* the digest take needs once it is checked, made now, while the
+                 * pool checks (the loop would wait for it after; the pool never
+                 * reads these two fields, vjob_after runs on this thread) */
+                if (l->dir == CG_MOS_IN) {
+                    cg__mos4_digest(xml + env->element.off, env->element.len, j->digest);
+                    j->has_digest = true;
+                }
                 return false;
             }
-            free(j);
+            vjob_release(j);
         }
         /* no memory or no pool: check it here rather than not at all */
     }
-    enum cg_err rc = cg__mos_validate_xml(enc, xml, len, NULL);
-    if (rc != CG_OK) {
-        refuse_invalid(l, env, rc);
-        return false;
-    }
-    return true;
+    struct cg__mos_verdict v;
+    enum cg_err rc = cg__mos_check_fresh(enc, xml, len, &ep->cfg.xml, check == CHECK_ALL, &v);
+    return verdict_ok(l, enc, xml, len, env, rc, &v);
 }
 
 /* A message arrived while one on this lane is being validated: it waits. */
@@ -776,10 +842,13 @@ static void take(struct mos4_lane *l, enum cg_mos_encoding enc, const char *xml,
     }
     *m = (struct mos4_msg){.xml = xml, .len = len, .enc = enc, .env = &env, .busy = 1};
     struct cg_flow_msg fm = {.env = &env, .ref = ref_of(m)};
-    if (l->dir == CG_MOS_IN)
+    if (l->dir == CG_MOS_IN && l->vdigest_set) /* made while the pool checked it */
+        memcpy(fm.digest, l->vdigest, sizeof(fm.digest));
+    else if (l->dir == CG_MOS_IN)
         cg__mos4_digest(xml + env.element.off, env.element.len, fm.digest);
     else
         fm.nack = cg__mos4_is_nack(env.name, xml, len);
+    l->vdigest_set = false;
     cg__flow_received(cg__mos4_flow(l), cg__now_ms(), flow_dir(l), &fm);
     cg__mos4_flow_apply(l);
     m->env = NULL;
@@ -1060,6 +1129,8 @@ enum cg_err cg_mos_forward(struct cg_mos_endpoint *ep, const char *peer_id,
     return cg_mos_forward_message(ep, peer_id, &m, cb, user);
 }
 
+#define WRAP_ROOM 4096 /* the new envelope's head, in UCS-2BE at most */
+
 /* A forward is wrapped once, here, in the lane's encoding: our envelope
  * around the message's own element bytes, its messageID kept (M-11, M-22:
  * a retry sends the same bytes). Nothing is parsed again (issue 13 item 3). */
@@ -1080,15 +1151,18 @@ enum cg_err cg_mos_forward_message(struct cg_mos_endpoint *ep, const char *peer_
     snprintf(p->name, sizeof(p->name), "%s", m->env->name);
     struct cg_buf b;
     cg__buf_init(&b, 0);
+    /* a large one in a block kept for large messages, if one is there */
+    b.data = cg__mos_spare_take(e->len + WRAP_ROOM, &b.cap);
     enum cg_err rc = cg__mos4_wrap_enc(l, cg__mos4_lane_enc(l), m->enc, m->xml + e->off, e->len,
                                        m->env->message_id, &b);
     if (rc != CG_OK) {
-        cg__buf_free(&b);
+        cg__mos_spare_give(b.data, b.cap);
         free(p);
         return rc;
     }
     p->wire = b.data;
     p->wlen = b.len;
+    p->wcap = b.cap;
     p->cb = cb;
     p->user = user;
     return enqueue(l, p, true, m->env->message_id);

@@ -82,7 +82,7 @@ struct mos4_pending {
     char *elem; /* the message element, UTF-8 (cg_mos_send) */
     size_t len;
     uint8_t *wire; /* or the whole message, wrapped once in the lane's encoding (a forward) */
-    size_t wlen;
+    size_t wlen, wcap; /* wcap: wire's allocation (for cg__mos_spare_give) */
     char name[64]; /* its element name, for logs */
     cg_mos_send_cb cb;
     void *user;
@@ -201,6 +201,8 @@ struct mos4_lane {
     /* a large message being validated on the thread pool, and what arrived
      * behind it on this lane (flow.c) */
     struct mos4_vjob *vjob;
+    bool vdigest_set;                     /* take: the digest of the message it is given, */
+    uint8_t vdigest[CG_MOS4_DIGEST];      /* made while the pool checked it (vjob_after) */
     struct mos4_vwait *vwait_head, *vwait_tail;
     size_t nvwait, vwait_bytes;
     uint64_t jlargest;             /* the largest record since the last compaction */

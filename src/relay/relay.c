@@ -24,6 +24,13 @@ struct rep { /* one of our endpoints, shared by the links with its identity */
     struct cg_mos_endpoint *ep;
     int nlinks;
     bool started;
+    /* link_of's answer for one peer, valid while r->gen is cgen (issue 13:
+     * the scan of every link per message was ~5 % of a gateway's CPU at 200
+     * links) */
+    unsigned long cgen;
+    const char *cpeer; /* the link's own string (stable while cgen holds) */
+    struct rlink *ck;
+    int cleg;
     struct rep *next;
 };
 
@@ -64,6 +71,8 @@ struct cg_relay {
     struct rep *eps;
     struct rlink *links;
     unsigned long next_serial;
+    unsigned long gen; /* bumped by every change to the links or their legs (caches: link_of,
+                          struct forward); starts at 1, so a zero cgen never matches */
     unsigned inflight;
     bool started, draining, freeing;
     cg_relay_drained_cb drained;
@@ -73,6 +82,8 @@ struct cg_relay {
 struct forward {
     struct cg_relay *r;
     unsigned long serial;
+    struct rlink *k;   /* its link while r->gen is gen (else found again by serial) */
+    unsigned long gen;
     struct cg_mos_request *req;
     enum cg_relay_side from; /* for the NACK counters */
     enum cg_mos_channel ch;
@@ -112,14 +123,19 @@ static struct rlink *link_named(const struct cg_relay *r, const char *name)
 }
 
 /* The link and leg whose peer on e's side is peer (leg 0 first: under
- * failover leg 1 shares leg 0's peer on the side without a buddy). */
-static struct rlink *link_of(const struct cg_relay *r, const struct rep *e, const char *peer,
-                             int *leg)
+ * failover leg 1 shares leg 0's peer on the side without a buddy). The
+ * answer found is kept in e until the links change (r->gen). */
+static struct rlink *link_of(const struct cg_relay *r, struct rep *e, const char *peer, int *leg)
 {
+    if (e->cgen == r->gen && e->ck != NULL && strcmp(e->cpeer, peer) == 0) {
+        *leg = e->cleg;
+        return e->ck;
+    }
     for (struct rlink *k = r->links; k != NULL; k = k->next)
         for (int l = 0; l < k->nlegs; l++)
             if (k->leg[l].ep[e->side] == e && strcmp(k->leg[l].peer[e->side], peer) == 0) {
                 *leg = l;
+                e->cgen = r->gen, e->cpeer = k->leg[l].peer[e->side], e->ck = k, e->cleg = l;
                 return k;
             }
     return NULL;
@@ -132,6 +148,16 @@ static struct rlink *link_serial(const struct cg_relay *r, unsigned long serial)
             return k;
     return NULL;
 }
+
+/* A forward's link: the one it was made on while no link changed since
+ * (it still exists then), else found by serial (it may be gone). */
+static struct rlink *link_of_forward(const struct forward *f)
+{
+    return f->gen == f->r->gen ? f->k : link_serial(f->r, f->serial);
+}
+
+/* After any change to r->links or a link's legs: the caches above let go. */
+static void links_changed(struct cg_relay *r) { r->gen++; }
 
 /* ---- failover (CG_RELAY_FAILOVER): cg_fo decides, we carry it out ---- */
 
@@ -267,7 +293,7 @@ static void relay_done(void *user, enum cg_err status, const struct cg_mos_messa
 {
     struct forward *f = user;
     struct cg_relay *r = f->r;
-    struct rlink *k = link_serial(r, f->serial);
+    struct rlink *k = link_of_forward(f);
     r->inflight--;
     if (k != NULL)
         k->st.in_flight--;
@@ -452,7 +478,7 @@ static void fo_done(void *user, enum cg_err status, const struct cg_mos_message 
         f_release(f);
         return;
     }
-    struct rlink *k = link_serial(r, f->serial);
+    struct rlink *k = link_of_forward(f);
     if (k == NULL || k->fo == NULL) { /* cannot happen: links outlive their sends */
         if (!f->done)
             r->inflight--;
@@ -491,7 +517,7 @@ static enum cg_err forward_fo(struct cg_relay *r, struct rlink *k, struct cg_mos
     f->msg.env = &f->env;
     f->msg.xml = f->xml;
     f->msg.peer_id = NULL; /* borrowed from the endpoint: not kept */
-    f->r = r, f->serial = k->serial, f->req = req, f->ch = m->channel;
+    f->r = r, f->serial = k->serial, f->k = k, f->gen = r->gen, f->req = req, f->ch = m->channel;
     f->from = k->fo->side == CG_RELAY_MOS4 ? CG_RELAY_LEGACY : CG_RELAY_MOS4;
     enum cg_err rc = cg__fo_request(&k->fo->fo, now_ms(r), ci, (uint64_t)(uintptr_t)f);
     if (rc != CG_OK) {
@@ -519,7 +545,8 @@ static enum cg_err forward(struct cg_relay *r, struct rlink *k, int leg, enum cg
     struct forward *f = malloc(sizeof(*f));
     if (f == NULL)
         return CG_ENOMEM;
-    *f = (struct forward){.r = r, .serial = k->serial, .req = req, .ch = m->channel,
+    *f = (struct forward){.r = r, .serial = k->serial, .k = k, .gen = r->gen, .req = req,
+                          .ch = m->channel,
                           .from = to == CG_RELAY_MOS4 ? CG_RELAY_LEGACY : CG_RELAY_MOS4};
     r->inflight++;
     k->st.in_flight++;
@@ -724,6 +751,7 @@ static void leg_side_stop(struct cg_relay *r, struct rleg *L, enum cg_relay_side
         cg_mos_endpoint_remove_peer(e->ep, L->peer[side]);
     ep_drop(r, e);
     L->ep[side] = NULL;
+    links_changed(r);
 }
 
 /* Failover requests still queued in the module (never sent): dropped
@@ -808,6 +836,7 @@ enum cg_err cg_relay_add_link(struct cg_relay *r, const struct cg_relay_link_con
     }
     k->next = r->links;
     r->links = k;
+    links_changed(r);
     return CG_OK;
 }
 
@@ -907,6 +936,7 @@ enum cg_err cg_relay_link_add_buddy(struct cg_relay *r, const char *name,
     }
     k->leg[1] = B;
     k->nlegs = 2;
+    links_changed(r);
     if (k->fo != NULL) /* what is up already (an endpoint shared with another link) */
         for (int l = 0; l < 2; l++) {
             enum cg_relay_side s = k->fo->side;
@@ -928,6 +958,7 @@ enum cg_err cg_relay_remove_link(struct cg_relay *r, const char *name)
         for (pp = &r->links; *pp != k; pp = &(*pp)->next) /* the list may have changed meanwhile */
             ;
         *pp = k->next;
+        links_changed(r);
         link_free(k);
         drained_maybe(r);
         return CG_OK;
@@ -1009,6 +1040,7 @@ enum cg_err cg_relay_new(struct cg_ctx *ctx, struct cg_server *srv,
         return CG_ENOMEM;
     r->ctx = ctx;
     r->srv = srv;
+    r->gen = 1;
     if (handlers != NULL)
         r->h = *handlers;
     r->user = user;
@@ -1063,6 +1095,7 @@ void cg_relay_free(struct cg_relay *r)
         struct rlink *k = r->links;
         link_stop(r, k);
         r->links = k->next;
+        links_changed(r);
         link_free(k);
     }
     while (r->eps != NULL) { /* none left normally */

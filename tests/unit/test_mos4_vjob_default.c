@@ -8,7 +8,7 @@
  * relay's 64 KB figures (issue 13), and under load the check waited as long
  * as every CPU stayed busy. Checking 1 MiB on the loop takes under a
  * millisecond (docs/validation.md). */
-// CG_WRAP: cg__mos_validate_xml
+// CG_WRAP: cg__mos_check_fresh
 // CG_LINK: vjobrig.c
 #include "vjobrig.h"
 

@@ -3,7 +3,7 @@
  * touch the freed lane or endpoint when it comes back, nor deliver the
  * message to the application after cg_mos_endpoint_free. Under ASan a use
  * after free fails the test. A MOS 2.x port (M-21) feeds the message. */
-// CG_WRAP: cg__mos_validate_xml
+// CG_WRAP: cg__mos_check_fresh
 // CG_LINK: vjobrig.c
 #include "vjobrig.h"
 #include "mos4/mos4.h"

@@ -3,7 +3,7 @@
  * so a peer sending large messages cannot take the CPU from the loop that
  * serves every other lane (issue 12, denial of service). A MOS 2.x port
  * (M-21) feeds a 1.2 MB valid message; the endpoint answers it. */
-// CG_WRAP: cg__mos_validate_xml
+// CG_WRAP: cg__mos_check_fresh
 // CG_LINK: vjobrig.c
 #include "vjobrig.h"
 

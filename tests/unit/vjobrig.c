@@ -13,12 +13,15 @@
 struct vj_check vj_big;
 static pthread_t g_loop_thread;
 
-enum cg_err __real_cg__mos_validate_xml(enum cg_mos_encoding enc, const void *xml, size_t len,
-                                        uint64_t *err_offset);
-enum cg_err __wrap_cg__mos_validate_xml(enum cg_mos_encoding enc, const void *xml, size_t len,
-                                        uint64_t *err_offset);
-enum cg_err __wrap_cg__mos_validate_xml(enum cg_mos_encoding enc, const void *xml, size_t len,
-                                        uint64_t *err_offset)
+enum cg_err __real_cg__mos_check_fresh(enum cg_mos_encoding enc, const void *msg, size_t len,
+                                       const struct cg_mos_scan_limits *limits, bool prescan,
+                                       struct cg__mos_verdict *v);
+enum cg_err __wrap_cg__mos_check_fresh(enum cg_mos_encoding enc, const void *msg, size_t len,
+                                       const struct cg_mos_scan_limits *limits, bool prescan,
+                                       struct cg__mos_verdict *v);
+enum cg_err __wrap_cg__mos_check_fresh(enum cg_mos_encoding enc, const void *msg, size_t len,
+                                       const struct cg_mos_scan_limits *limits, bool prescan,
+                                       struct cg__mos_verdict *v)
 {
     if (len > 100000) { /* the large one */
         vj_big.seen = true;
@@ -26,7 +29,7 @@ enum cg_err __wrap_cg__mos_validate_xml(enum cg_mos_encoding enc, const void *xm
         vj_big.policy = sched_getscheduler(0);
         vj_big.nice = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
     }
-    return __real_cg__mos_validate_xml(enc, xml, len, err_offset);
+    return __real_cg__mos_check_fresh(enc, msg, len, limits, prescan, v);
 }
 
 /* ---- the endpoint and its sender ---- */

@@ -9,8 +9,8 @@
  * sends it one well-formed roReq of about items * 8 bytes
  * (tu_send_big_roreq) and reads until the endpoint closes.
  *
- * The rig wraps cg__mos_validate_xml (so a test that links it also lists
- * cg__mos_validate_xml in its "// CG_WRAP:" line) to record, in vj_big, on
+ * The rig wraps cg__mos_check_fresh (so a test that links it also lists
+ * cg__mos_check_fresh in its "// CG_WRAP:" line) to record, in vj_big, on
  * which thread and at what priority a message over 100,000 bytes was
  * checked. */
 #ifndef CG_VJOBRIG_H
