@@ -231,11 +231,36 @@ static size_t utf8_len(const uint8_t *p, size_t n, size_t i)
     return len;
 }
 
+/* Non-zero when one of the 8 bytes in w is not a plain string byte: a
+ * quote, a backslash, a control character or a non-ASCII byte. A borrow
+ * can mark bytes above a byte found, never below: whether there is one is
+ * exact, and so is the lowest mark (the first such byte on a little-endian
+ * machine; elsewhere the caller looks at the 8 one by one). */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+static inline uint64_t special8(uint64_t w)
+{
+    uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+    return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w) | w) & HIGHS;
+}
+
 static bool string(struct jp *x)
 {
     const uint8_t *p = x->p;
     size_t i = x->i + 1, n = x->n; /* after the opening quote */
-    while (i < n) {
+    for (;;) {
+        /* most bytes: 8 at a time (a string is most of a document) */
+        for (uint64_t w, sp; n - i >= 8; i += 8) {
+            memcpy(&w, p + i, 8);
+            if ((sp = special8(w)) != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                i += (size_t)__builtin_ctzll(sp) / 8; /* the lowest mark is exact */
+#endif
+                break;
+            }
+        }
+        if (i >= n)
+            return false;
         uint8_t c = p[i];
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') { /* most bytes */
             i++;
@@ -270,7 +295,6 @@ static bool string(struct jp *x)
             return false;
         i += l;
     }
-    return false;
 }
 
 static bool digits(struct jp *x)
@@ -507,8 +531,10 @@ static bool object(struct jp *x, int depth)
 {
     struct members m;
     bool track = x->out != NULL;
-    if (track)
-        memset(&m, 0, sizeof(m));
+    if (track) { /* a slot is absent while its first byte is 0 */
+        m.proto.first = m.host.first = m.port.first = m.secure.first = 0;
+        m.ws_href = false;
+    }
     x->i++; /* '{' */
     ws(x);
     if (x->i < x->n && x->p[x->i] == '}') {

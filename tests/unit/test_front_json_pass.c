@@ -176,6 +176,57 @@ static void test_bounds_and_errors(void **state)
     cg__buf_free(&out);
 }
 
+/* Strings are scanned 8 bytes at a time: an escape, a multi-byte UTF-8
+ * sequence, a raw control character or a stray byte >= 0x80 at every
+ * offset from a string's start (and a URL after such a string) is found
+ * exactly where it is (B-23: malformed is 400, well-formed passes). */
+static void test_string_bytes_at_every_offset(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *ins;
+        enum cg_err want;
+    } cases[] = {
+        {"\\\"", CG_OK},        {"\\n", CG_OK},     {"\\u00e9", CG_OK}, {"\xc3\xa9", CG_OK},
+        {"\xf0\x9f\x8e\xa5", CG_OK}, {"\\/", CG_OK}, {"\x01", CG_EHTTP},   {"\x1f", CG_EHTTP},
+        {"\x80", CG_EHTTP},       {"\xc3", CG_EHTTP},   {"\\x", CG_EHTTP},   {"\x7f", CG_OK},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        for (size_t pre = 0; pre < 20; pre++) {
+            for (size_t post = 0; post < 10; post += 3) {
+                char doc[200];
+                size_t n = 0;
+                memcpy(doc + n, "[\"", 2), n += 2;
+                memset(doc + n, 'a', pre), n += pre;
+                memcpy(doc + n, cases[c].ins, strlen(cases[c].ins)), n += strlen(cases[c].ins);
+                memset(doc + n, 'b', post), n += post;
+                const char *tail = "\", \"http://127.0.0.1:8080/p\"]";
+                memcpy(doc + n, tail, strlen(tail)), n += strlen(tail);
+                assert_int_equal(cg__front_json_check((uint8_t *)doc, n), cases[c].want);
+                struct cg_buf out;
+                cg__buf_init(&out, 0);
+                bool ch = false;
+                assert_int_equal(cg__front_json_rewrite(&RW, CG_FRONT_JSON_RESPONSE,
+                                                        (uint8_t *)doc, n, &out, &ch),
+                                 cases[c].want);
+                if (cases[c].want == CG_OK) { /* the string as it was, the URL rewritten */
+                    const char *rtail = "\", \"https://node.example.com:8443/p\"]";
+                    size_t keep = n - strlen(tail);
+                    assert_true(ch);
+                    assert_int_equal(out.len, keep + strlen(rtail));
+                    assert_memory_equal(out.data, doc, keep);
+                    assert_memory_equal(out.data + keep, rtail, strlen(rtail));
+                }
+                cg__buf_free(&out);
+            }
+        }
+    }
+    /* a string cut short inside a multi-byte sequence or an escape */
+    assert_int_equal(cg__front_json_check((const uint8_t *)"\"abcdefgh\xc3", 10), CG_EHTTP);
+    assert_int_equal(cg__front_json_check((const uint8_t *)"\"abcdefghij\\", 12), CG_EHTTP);
+    assert_int_equal(cg__front_json_check((const uint8_t *)"\"abcdefghijklmnop", 17), CG_EHTTP);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_secure_any_order),
         cmocka_unit_test(test_appends_to_out),
         cmocka_unit_test(test_bounds_and_errors),
+        cmocka_unit_test(test_string_bytes_at_every_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
