@@ -336,7 +336,8 @@ static void scratch_done(struct cg_buf *b)
 }
 
 /* The response head, and with it a whole body when there is one (a rewritten
- * JSON body: one TLS record and one write for the pair). */
+ * JSON body): both go to the cork, so one TLS record and one write for the
+ * pair when they fit one record, and the body is copied once. */
 static void send_head_body(struct fconn *fc, enum cg_front_framing framing, uint64_t length,
                            const struct cg_buf *body)
 {
@@ -350,12 +351,13 @@ static void send_head_body(struct fconn *fc, enum cg_front_framing framing, uint
     fc->head_sent = true;
     count(fc, cg_wss_result_of_http(fc->b->resp.status)); /* the backend's answer */
     enum cg_err rc = cg__front_response_head(&h, out);
-    if (rc == CG_OK && body != NULL)
-        rc = cg__buf_append(out, body->data, body->len);
-    if (rc == CG_OK)
+    if (rc == CG_OK) {
         to_client(fc, out->data, out->len);
-    else
+        if (body != NULL)
+            to_client(fc, body->data, body->len);
+    } else {
         cg__conn_close(&fc->conn, "response head failed");
+    }
     scratch_done(out);
 }
 
