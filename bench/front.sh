@@ -180,7 +180,8 @@ if command -v perf >/dev/null; then
   profile_front "${pid_ng%%,*}" "$CG_BENCH_DIR/front-perf-nginx.txt" "$p_ng"
   for w in castgate-front castgate-front-norewrite nginx; do
     prof=$CG_BENCH_DIR/front-perf-$w.txt
-    notes+=(--note "Profile of $w under the same load (front-perf-$w.txt, self time): kernel $(share '[kernel' "$prof"), libcrypto $(share libcrypto.so "$prof"), libssl $(share libssl.so "$prof"), libc $(share libc.so "$prof"), castgate (libcastgate) $(share libcastgate.so "$prof"), libuv $(share libuv.so "$prof"), nginx $(share nginx "$prof").")
+    dsos=$(awk '/^# by shared object:/ {on=1; next} /^#/ {on=0} on && NF >= 2 {printf "%s%s %s", sep, $2, $1; sep=", "}' "$prof")
+    notes+=(--note "Profile of $w under the same load (front-perf-$w.txt, self time by shared object): ${dsos:-none}.")
   done
 fi
 stop "$pid_cg"; stop "$pid_cn"; stop "$pid_ngm"; stop "$pid_bem"
