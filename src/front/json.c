@@ -43,10 +43,12 @@ static enum cg_err append_port(struct cg_buf *out, unsigned port)
     return cg__buf_append(out, t, 1 + cg__front_put_u(t + 1, port));
 }
 
+/* A-Z a-z 0-9 - . _ : [ ] as a bitmap of ASCII (every URL is checked). */
 static bool hostch(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == ':' || c == '[' || c == ']';
+    static const uint64_t set[2] = {UINT64_C(0x07ff600000000000), UINT64_C(0x07fffffeaffffffe)};
+    unsigned char u = (unsigned char)c;
+    return u < 128 && ((set[u >> 6] >> (u & 63)) & 1) != 0;
 }
 
 bool cg__front_authority_norm(const char *a, size_t n, bool secure, char *out, size_t outsz)
@@ -197,14 +199,22 @@ struct jp {
     size_t pos;
     bool changed;
     enum cg_err err; /* out's failure (the parse stops) */
+    bool esc;        /* the last string read had an escape */
     struct pubauth pub;
 };
 
-static void ws(struct jp *x)
+static void ws_run(struct jp *x)
 {
     while (x->i < x->n && (x->p[x->i] == ' ' || x->p[x->i] == '\t' || x->p[x->i] == '\n' ||
                            x->p[x->i] == '\r'))
         x->i++;
+}
+
+/* Between tokens; most documents have little whitespace there. */
+static inline void ws(struct jp *x)
+{
+    if (x->i < x->n && x->p[x->i] <= ' ')
+        ws_run(x);
 }
 
 static int hexv(uint8_t c)
@@ -248,6 +258,7 @@ static bool string(struct jp *x)
 {
     const uint8_t *p = x->p;
     size_t i = x->i + 1, n = x->n; /* after the opening quote */
+    x->esc = false;
     for (;;) {
         /* most bytes: 8 at a time (a string is most of a document) */
         for (uint64_t w, sp; n - i >= 8; i += 8) {
@@ -273,6 +284,7 @@ static bool string(struct jp *x)
         if (c < 0x20)
             return false;
         if (c == '\\') {
+            x->esc = true;
             if (i + 1 >= n)
                 return false;
             uint8_t e = p[i + 1];
@@ -379,10 +391,18 @@ static bool url_value(struct jp *x, size_t s)
     uint8_t c = (uint8_t)(x->p[s + 1] | 0x20);
     if (e - s < 7 || (c != 'h' && c != 'w'))
         return true;
-    char text[4096];
-    size_t tl;
-    if (!plain_text(x->p, s, e, text, sizeof(text), &tl) || !flush(x, s))
-        return x->err == CG_OK;
+    char buf[4096];
+    const char *text = buf;
+    size_t tl = e - s - 2;
+    if (!x->esc) { /* the text is the bytes between the quotes */
+        if (tl >= sizeof(buf))
+            return true;
+        text = (const char *)x->p + s + 1;
+    } else if (!plain_text(x->p, s, e, buf, sizeof(buf), &tl)) {
+        return true;
+    }
+    if (!flush(x, s))
+        return false;
     size_t before = x->out->len;
     enum cg_err rc = cg__buf_append(x->out, "\"", 1);
     if (rc == CG_OK && !url_rewrite(x->rw, &x->pub, text, tl, x->out)) {

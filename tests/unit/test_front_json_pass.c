@@ -227,6 +227,39 @@ static void test_string_bytes_at_every_offset(void **state)
     assert_int_equal(cg__front_json_check((const uint8_t *)"\"abcdefghijklmnop", 17), CG_EHTTP);
 }
 
+/* A URL string is looked at up to 4095 bytes of text (escaped or not): a
+ * longer one is left as it is. */
+static void test_long_url_strings(void **state)
+{
+    (void)state;
+    for (size_t len = 4094; len <= 4097; len++) {
+        for (int escaped = 0; escaped <= 1; escaped++) {
+            const char *pre = escaped ? "http:\\/\\/127.0.0.1:8080\\/" : "http://127.0.0.1:8080/";
+            size_t pl = strlen(pre), tl = escaped ? 22 : pl; /* text length of the prefix */
+            char *doc = malloc(len + 64);
+            assert_non_null(doc);
+            size_t n = 0;
+            doc[n++] = '"';
+            memcpy(doc + n, pre, pl), n += pl;
+            memset(doc + n, 'x', len - tl), n += len - tl;
+            doc[n++] = '"';
+            bool ch = true;
+            struct cg_buf out;
+            cg__buf_init(&out, 0);
+            assert_int_equal(cg__front_json_rewrite(&RW, CG_FRONT_JSON_RESPONSE, (uint8_t *)doc, n,
+                                                    &out, &ch),
+                             CG_OK);
+            assert_int_equal(ch, len <= 4095);
+            if (len <= 4095)
+                assert_memory_equal(out.data, "\"https://node.example.com:8443/x", 32);
+            else
+                assert_memory_equal(out.data, doc, n);
+            cg__buf_free(&out);
+            free(doc);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_appends_to_out),
         cmocka_unit_test(test_bounds_and_errors),
         cmocka_unit_test(test_string_bytes_at_every_offset),
+        cmocka_unit_test(test_long_url_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
