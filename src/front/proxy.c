@@ -139,20 +139,34 @@ static void refuse(struct fconn *fc, int status, const char *reason, unsigned al
     cg__conn_drain_and_close(&fc->conn);
 }
 
-/* A CORS preflight from a configured origin (B-25), answered here. */
+/* The connection waits for its next request (idle limit). */
+static void next_request(struct fconn *fc)
+{
+    cg__http_parser_reset(&fc->hp);
+    fc->request_started = false;
+    fc->continued = false;
+    cg__conn_arm_timer(&fc->conn, cg__conn_lim(&fc->conn, CG_LIMIT_IDLE_MS));
+}
+
+/* A CORS preflight from a configured origin (B-25), answered here. A
+ * keep-alive connection then takes its next request (browsers reuse it);
+ * one whose body is still to come (Expect: 100-continue) is closed. */
 static bool preflight(struct fconn *fc, unsigned methods)
 {
     const struct cg_http_request *r = &fc->hp.req;
     struct cg_http_response res;
     cg__http_response_init(&res);
     bool is = cg__http_preflight(r, &fc->f->srv->policy, methods, &res);
+    bool keep = is && r->keep_alive && fc->hp.complete;
     if (is) {
-        res.close = !r->keep_alive;
+        res.close = !keep;
         answer(fc, &res);
     }
     cg__http_response_free(&res);
-    if (is && !r->keep_alive)
+    if (is && !keep)
         cg__conn_drain_and_close(&fc->conn);
+    else if (is && fc->conn.state == CG_CONN_HTTP)
+        next_request(fc);
     return is;
 }
 
@@ -523,9 +537,7 @@ static void exchange_end(struct fconn *fc)
     }
     if (fc->conn.state != CG_CONN_HTTP)
         return;
-    cg__http_parser_reset(&fc->hp);
-    fc->request_started = false;
-    cg__conn_arm_timer(&fc->conn, cg__conn_lim(&fc->conn, CG_LIMIT_IDLE_MS));
+    next_request(fc);
     cg__conn_hold_reading(&fc->conn, false);
     if (fc->pending.len > 0) {
         struct cg_buf rest = fc->pending;
