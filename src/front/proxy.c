@@ -900,10 +900,8 @@ static void dispatch(struct fconn *fc)
 static void on_http_data(struct fconn *fc, const uint8_t *p, size_t n)
 {
     while (n > 0 && fc->conn.state == CG_CONN_HTTP && !fc->busy) {
-        if (!fc->request_started) {
-            fc->request_started = true; /* slowloris: the whole request within the limit */
-            cg__conn_arm_timer(&fc->conn, cg__conn_lim(&fc->conn, CG_LIMIT_HEADER_MS));
-        }
+        bool first = !fc->request_started;
+        fc->request_started = true;
         size_t used = cg__http_parser_feed(&fc->hp, p, n);
         p += used;
         n -= used;
@@ -912,6 +910,11 @@ static void on_http_data(struct fconn *fc, const uint8_t *p, size_t n)
             return;
         }
         if (!fc->hp.complete) {
+            /* slowloris: the whole request within the limit from its first
+             * bytes (now); a request whole in one read needs no timer of
+             * its own: the backend's is armed next */
+            if (first)
+                cg__conn_arm_timer(&fc->conn, cg__conn_lim(&fc->conn, CG_LIMIT_HEADER_MS));
             expect_continue(fc);
             return;
         }
