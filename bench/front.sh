@@ -14,7 +14,9 @@
 # The client (bench_frontload) keeps C connections, one request in flight on
 # each. Rates are compared per CPU second of the proxy process (= per core;
 # the backend's CPU is counted apart) and p99 side by side, per round.
-# Writes $CG_BENCH_DIR/front.json. BENCH_QUICK=1: one short round.
+# Writes $CG_BENCH_DIR/front.json. BENCH_QUICK=1: one short round;
+# BENCH_ROUNDS=N: N rounds (default 3). With perf installed, one more run of
+# each contender is profiled (front-perf-<contender>.txt, not in the figures).
 . "$(dirname "$0")/engine_lib.sh"
 
 LOADGEN=$BIN/bench_frontload
@@ -23,7 +25,7 @@ if [ ! -x "$LOADGEN" ]; then
 fi
 ROUNDS=$CG_BENCH_DIR/front.rounds.jsonl
 : >"$ROUNDS"
-if [ "$QUICK" = 1 ]; then R=1; SECS=2; WARM=0.5; else R=3; SECS=5; WARM=1; fi
+if [ "$QUICK" = 1 ]; then R=1; SECS=2; WARM=0.5; else R=${BENCH_ROUNDS:-3}; SECS=5; WARM=1; fi
 CONC=32
 echo "front: $R round(s) of ${SECS}s per figure, $CONC connections" >&2
 
@@ -148,11 +150,45 @@ for ((r = 1; r <= R; r++)); do
   run "$FIG" nginx "$r" "$cmd_ng" "$p_ng" "$pid_ng,$pid_be"
   run "$FIG" castgate-front-norewrite "$r" "$cmd_cn" "$p_cn" "$pid_cn,$pid_be"
 done
+# profile_front PID OUT PORT: perf record -g on one proxy process while
+# bench_frontload runs once more (not counted in the figures); OUT gets the
+# top of the profile by shared object and by symbol. Nothing without perf.
+profile_front() {
+  local pid=$1 out=$2 port=$3 perf_pid
+  command -v perf >/dev/null || return 0
+  perf record -F 1999 -g -o "$WORK/perf.data" -p "$pid" >/dev/null 2>&1 &
+  perf_pid=$!; BG_PIDS+=("$perf_pid")
+  sleep 0.5
+  "$LOADGEN" --port "$port" --path /x-nmos/node/v1.3/self --concurrency "$CONC" \
+    --seconds "$SECS" --warmup "$WARM" --tls 1.3 --pid "$pid" >"$WORK/perf-run.json" 2>/dev/null || true
+  kill -INT "$perf_pid" 2>/dev/null || true
+  wait "$perf_pid" 2>/dev/null || true
+  {
+    echo "# perf record -F 1999 -g -p <proxy> during one more bench_frontload run (port $port)"
+    echo "# run: $(cat "$WORK/perf-run.json")"
+    echo "# by shared object:"
+    perf report -i "$WORK/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -12 || true
+    echo "# by symbol (self time):"
+    perf report -i "$WORK/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -60 || true
+  } >"$out"
+  rm -f "$WORK/perf.data"
+}
+notes=()
+if command -v perf >/dev/null; then
+  profile_front "$pid_cg" "$CG_BENCH_DIR/front-perf-castgate-front.txt" "$p_cg"
+  profile_front "$pid_cn" "$CG_BENCH_DIR/front-perf-castgate-front-norewrite.txt" "$p_cn"
+  profile_front "${pid_ng%%,*}" "$CG_BENCH_DIR/front-perf-nginx.txt" "$p_ng"
+  for w in castgate-front castgate-front-norewrite nginx; do
+    prof=$CG_BENCH_DIR/front-perf-$w.txt
+    dsos=$(awk '/^# by shared object:/ {on=1; next} /^#/ {on=0} on && NF >= 2 {printf "%s%s %s", sep, $2, $1; sep=", "}' "$prof")
+    notes+=(--note "Profile of $w under the same load (front-perf-$w.txt, self time by shared object): ${dsos:-none}.")
+  done
+fi
 stop "$pid_cg"; stop "$pid_cn"; stop "$pid_ngm"; stop "$pid_bem"
 
 python3 "$ROOT/bench/front_part.py" "$ROUNDS" "$CG_BENCH_DIR/front.json" \
   --note "Backend: one plain nginx worker answering a 400-byte IS-04 Node API self document (http:// URLs naming itself); its CPU is server_cpu_s_by_pid[1] and is not counted in requests_per_proxy_cpu_s." \
   --note "castgate front rewrites that document (4 URLs and the api.endpoints entry become https on the public name); nginx passes it unchanged, so the like-for-like proxy comparison is castgate-front-norewrite against nginx." \
   --note "nginx: worker_processes 1, the same ECDSA chain, key, suites, server order, no tickets, no session cache, HSTS added, upstream keepalive 32; castgate front: pool = 32 idle backend connections, the same bound." \
-  --note "Issue 17 target: castgate front >= nginx's requests/s per core at a lower p99."
+  --note "Issue 17 target: castgate front >= nginx's requests/s per core at a lower p99." "${notes[@]}"
 echo "front: wrote $CG_BENCH_DIR/front.json" >&2

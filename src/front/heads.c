@@ -215,6 +215,10 @@ enum cg_err cg__front_response_head(const struct cg_front_resphead *h, struct cg
 {
     const struct cg_front_resp *r = h->r;
     const char *conn = cg__front_resp_get(r, "Connection");
+    /* The usual backend's "keep-alive" names only Keep-Alive, hop-by-hop
+     * anyway: no token list to look through for every header. */
+    if (conn != NULL && strcasecmp(conn, "keep-alive") == 0)
+        conn = NULL;
     char status[24];
     status[cg__front_put_u(status, (uint64_t)r->status)] = '\0'; /* 100..599 (upstream.c) */
     CG_GUARD(CAT(out, "HTTP/1.1 ", status, " ", reason(r->status), "\r\n"));

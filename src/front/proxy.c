@@ -139,20 +139,34 @@ static void refuse(struct fconn *fc, int status, const char *reason, unsigned al
     cg__conn_drain_and_close(&fc->conn);
 }
 
-/* A CORS preflight from a configured origin (B-25), answered here. */
+/* The connection waits for its next request (idle limit). */
+static void next_request(struct fconn *fc)
+{
+    cg__http_parser_reset(&fc->hp);
+    fc->request_started = false;
+    fc->continued = false;
+    cg__conn_arm_timer(&fc->conn, cg__conn_lim(&fc->conn, CG_LIMIT_IDLE_MS));
+}
+
+/* A CORS preflight from a configured origin (B-25), answered here. A
+ * keep-alive connection then takes its next request (browsers reuse it);
+ * one whose body is still to come (Expect: 100-continue) is closed. */
 static bool preflight(struct fconn *fc, unsigned methods)
 {
     const struct cg_http_request *r = &fc->hp.req;
     struct cg_http_response res;
     cg__http_response_init(&res);
     bool is = cg__http_preflight(r, &fc->f->srv->policy, methods, &res);
+    bool keep = is && r->keep_alive && fc->hp.complete;
     if (is) {
-        res.close = !r->keep_alive;
+        res.close = !keep;
         answer(fc, &res);
     }
     cg__http_response_free(&res);
-    if (is && !r->keep_alive)
+    if (is && !keep)
         cg__conn_drain_and_close(&fc->conn);
+    else if (is && fc->conn.state == CG_CONN_HTTP)
+        next_request(fc);
     return is;
 }
 
@@ -336,7 +350,8 @@ static void scratch_done(struct cg_buf *b)
 }
 
 /* The response head, and with it a whole body when there is one (a rewritten
- * JSON body: one TLS record and one write for the pair). */
+ * JSON body): both go to the cork, so one TLS record and one write for the
+ * pair when they fit one record, and the body is copied once. */
 static void send_head_body(struct fconn *fc, enum cg_front_framing framing, uint64_t length,
                            const struct cg_buf *body)
 {
@@ -350,12 +365,13 @@ static void send_head_body(struct fconn *fc, enum cg_front_framing framing, uint
     fc->head_sent = true;
     count(fc, cg_wss_result_of_http(fc->b->resp.status)); /* the backend's answer */
     enum cg_err rc = cg__front_response_head(&h, out);
-    if (rc == CG_OK && body != NULL)
-        rc = cg__buf_append(out, body->data, body->len);
-    if (rc == CG_OK)
+    if (rc == CG_OK) {
         to_client(fc, out->data, out->len);
-    else
+        if (body != NULL)
+            to_client(fc, body->data, body->len);
+    } else {
         cg__conn_close(&fc->conn, "response head failed");
+    }
     scratch_done(out);
 }
 
@@ -521,9 +537,7 @@ static void exchange_end(struct fconn *fc)
     }
     if (fc->conn.state != CG_CONN_HTTP)
         return;
-    cg__http_parser_reset(&fc->hp);
-    fc->request_started = false;
-    cg__conn_arm_timer(&fc->conn, cg__conn_lim(&fc->conn, CG_LIMIT_IDLE_MS));
+    next_request(fc);
     cg__conn_hold_reading(&fc->conn, false);
     if (fc->pending.len > 0) {
         struct cg_buf rest = fc->pending;
@@ -886,10 +900,8 @@ static void dispatch(struct fconn *fc)
 static void on_http_data(struct fconn *fc, const uint8_t *p, size_t n)
 {
     while (n > 0 && fc->conn.state == CG_CONN_HTTP && !fc->busy) {
-        if (!fc->request_started) {
-            fc->request_started = true; /* slowloris: the whole request within the limit */
-            cg__conn_arm_timer(&fc->conn, cg__conn_lim(&fc->conn, CG_LIMIT_HEADER_MS));
-        }
+        bool first = !fc->request_started;
+        fc->request_started = true;
         size_t used = cg__http_parser_feed(&fc->hp, p, n);
         p += used;
         n -= used;
@@ -898,6 +910,11 @@ static void on_http_data(struct fconn *fc, const uint8_t *p, size_t n)
             return;
         }
         if (!fc->hp.complete) {
+            /* slowloris: the whole request within the limit from its first
+             * bytes (now); a request whole in one read needs no timer of
+             * its own: the backend's is armed next */
+            if (first)
+                cg__conn_arm_timer(&fc->conn, cg__conn_lim(&fc->conn, CG_LIMIT_HEADER_MS));
             expect_continue(fc);
             return;
         }

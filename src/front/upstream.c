@@ -22,18 +22,27 @@ static int count(struct cg_front_resp *r, size_t n)
     return r->head_bytes > r->max_head ? fail(r, "response head too large") : 0;
 }
 
+/* src and a NUL appended to dst (one reservation: every header, every
+ * response). */
+static bool put_z(struct cg_buf *dst, const struct cg_buf *src)
+{
+    if (cg__buf_reserve(dst, src->len + 1) != CG_OK)
+        return false;
+    if (src->len > 0)
+        memcpy(dst->data + dst->len, src->data, src->len);
+    dst->data[dst->len + src->len] = 0;
+    dst->len += src->len + 1;
+    return true;
+}
+
 static int store(struct cg_front_resp *r)
 {
     if (r->nheaders >= 100)
         return fail(r, "too many response headers");
-    static const uint8_t nul = 0;
     if ((r->field.len > 0 && memchr(r->field.data, 0, r->field.len) != NULL) ||
         (r->value.len > 0 && memchr(r->value.data, 0, r->value.len) != NULL))
         return fail(r, "NUL in a response header"); /* an empty value has no buffer yet */
-    if (cg__buf_append(&r->names, r->field.data, r->field.len) != CG_OK ||
-        cg__buf_append(&r->names, &nul, 1) != CG_OK ||
-        cg__buf_append(&r->values, r->value.data, r->value.len) != CG_OK ||
-        cg__buf_append(&r->values, &nul, 1) != CG_OK)
+    if (!put_z(&r->names, &r->field) || !put_z(&r->values, &r->value))
         return fail(r, "response head too large");
     r->nheaders++;
     cg__buf_reset(&r->field);
