@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# The gateway pair with two castgate run processes (issue 18 item 3,
+# docs/redundancy.md "The gateway pair"): node 0 and node 1, one file each
+# (the same but for node and their own ports), a legacy NCS (scripted MOS
+# 2.x over TCP, M-21, stop-and-wait with retries under the same messageID,
+# M-22) and a MOS 4.0 device (castgate mos serve, DEV). The NCS dials a
+# stand-in for the virtual address (a TCP forwarder; the test moves it to
+# node 1's port at takeover, as keepalived would move the address). Node 0
+# starts alone and becomes active; node 1 joins as a standby: it holds its
+# links (its legacy port not bound, the device not dialled) and stores the
+# journal records node 0 replicates. Node 0 is SIGKILLed in the middle of
+# N numbered roReq; node 1 takes over. Checked: the NCS got an answer to
+# each request, in order; the device applied each exactly once, in order
+# (a raw arrival twice only for the request in flight at the kill, under
+# its own messageID: M-22); node 1 stored a request and an answer record
+# for each request node 0 answered before the kill, and read them when it
+# took over; the takeover time is printed.
+. "$(dirname "$0")/lib.sh"
+
+P=$T/pki
+make_pki "$P" "$(free_port)"
+WSS=$(free_port); A0=$(free_port); A1=$(free_port); V=$(free_port); PP=$(free_port)
+N=${PAIR_N:-300}
+mkdir -m 700 "$T/private"
+printf 'pairpw\n' | "$CASTGATE" passwd "$T/private/pair.htpasswd" pair >/dev/null
+printf 'pairpw\n' >"$T/private/pair.pw"
+chmod 600 "$T/private/pair.pw"
+
+conf() { # conf NODE LEGACY-PORT
+  cat <<EOF
+[gateway]
+state_dir = $T/s-$1
+journal = yes
+cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
+ocsp = no
+ack_timeout_ms = 2000
+[link ncs]
+legacy = ncs
+ncs_id = NCS
+mos_id = DEV
+legacy_listen = 127.0.0.1:0,$2
+channels = ro
+url = wss://localhost:$WSS/mos/Communication
+ca = $P/root-ca.pem
+[pair]
+node = $1
+listen = 127.0.0.1:$PP
+credentials = $T/private/pair.htpasswd
+peer = wss://localhost:$PP/castgate/pair
+ca = $P/root-ca.pem
+user = pair
+password_file = $T/private/pair.pw
+heartbeat_ms = 200
+takeover_after_ms = 1500
+active_file = $T/active-$1
+EOF
+}
+conf 0 "$A0" >"$T/n0.conf"
+conf 1 "$A1" >"$T/n1.conf"
+for n in 0 1; do
+  check "node $n: --check-config accepts its file" "$CASTGATE" run --config "$T/n$n.conf" --check-config
+done
+
+# the stand-in for the virtual address: 127.0.0.1:$V forwards each new
+# connection to the port in $T/vip.target
+move_vip() { echo "$1" >"$T/vip.new"; mv "$T/vip.new" "$T/vip.target"; } # atomically
+move_vip "$A0"
+cat >"$T/vip.py" <<'EOF'
+import socket, sys, threading
+port, target = int(sys.argv[1]), sys.argv[2]
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", port)); srv.listen(16)
+def pump(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+    except OSError:
+        pass
+    for s in (a, b):
+        try: s.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+while True:
+    c, _ = srv.accept()
+    try:
+        u = socket.create_connection(("127.0.0.1", int(open(target).read())))
+    except (OSError, ValueError):
+        c.close(); continue
+    threading.Thread(target=pump, args=(c, u), daemon=True).start()
+    threading.Thread(target=pump, args=(u, c), daemon=True).start()
+EOF
+python3 "$T/vip.py" "$V" "$T/vip.target" &
+PIDS+=($!); wait_port "$V"
+
+# the device holds each answer 20 ms: the run lasts seconds, the kill lands in its middle
+start_mos4_device DEV "$WSS" --hold-ms 20
+
+wait_until() { # wait_until SECONDS PYTHON-EXPR over the logs (wall clock: room for a loaded machine)
+  local end=$((SECONDS + $1)) expr=$2
+  while ((SECONDS < end)); do
+    python3 - "$T" "$expr" <<'EOF' && return 0
+import json, sys, os
+T, expr = sys.argv[1], sys.argv[2]
+def load(n):
+    p = os.path.join(T, n)
+    return [json.loads(l) for l in open(p) if l.startswith("{")] if os.path.exists(p) else []
+g0, g1, dev, n = load("n0.out"), load("n1.out"), load("DEV.out"), load("ncs.out")
+pair = lambda log, what: [x for x in log if x.get("event") == "pair" and x.get("what") == what]
+got = [int(x["messageID"]) for x in dev if x.get("message") == "roReq"]
+acks = [x["seq"] for x in n if x["event"] == "ack"]
+sys.exit(0 if eval(expr) else 1)
+EOF
+    sleep 0.1
+  done
+  echo "timed out waiting for: $expr" >&2
+  return 1
+}
+step() { local what=$1; shift; if wait_until "$@"; then ok "$what"; else bad "$what"; fi; }
+
+"$CASTGATE" run --config "$T/n0.conf" >"$T/n0.out" 2>"$T/n0.err" &
+G0=$!; PIDS+=($G0)
+step "node 0, alone, becomes active" 60 'pair(g0, "active")'
+check "node 0 created its active_file" test -e "$T/active-0"
+wait_port "$A0" 30
+"$CASTGATE" run --config "$T/n1.conf" >"$T/n1.out" 2>"$T/n1.err" &
+G1=$!; PIDS+=($G1)
+step "node 1 joins as a standby, connected to node 0" 60 \
+  'pair(g1, "standby") and pair(g1, "connected") and not pair(g1, "active")'
+check "the standby holds its links: its legacy port is not bound" \
+  bash -c "! ss -Hltn 'sport = :$A1' | grep -q ."
+check "the standby has no active_file" test ! -e "$T/active-1"
+
+python3 "$SRC/tests/interop/mos2peer.py" ncs --port "$V" --mos-id DEV --count "$N" --retry-s 3 \
+  >"$T/ncs.out" 2>"$T/ncs.err" &
+NCS=$!; PIDS+=($NCS)
+step "the device gets the first third of the requests" 120 "len(got) >= $N // 3"
+check "node 1 stayed a standby meanwhile" wait_until 1 'not pair(g1, "active")'
+python3 -c 'import json,sys; print(len([1 for l in open(sys.argv[1]) if "\"ack\"" in l]))' \
+  "$T/ncs.out" >"$T/acked-before"
+KILLED=$(date +%s.%N)
+kill -KILL "$G0"; wait "$G0" 2>/dev/null
+move_vip "$A1" # the virtual address moves to node 1
+step "node 1 takes over" 60 'pair(g1, "active")'
+TOOK=$(date +%s.%N)
+wait_port "$A1" 30
+check "node 1 created its active_file" test -e "$T/active-1"
+step "the NCS has its answers" 300 "len(acks) >= $N or any(x['event'] == 'done' for x in n)"
+kill "$NCS" 2>/dev/null; wait "$NCS" 2>/dev/null
+stop_pid "$G1"; grc=$?
+check "node 1 stops cleanly (exit status $grc)" test "$grc" = 0
+
+python3 - "$T" "$N" "$KILLED" "$TOOK" >"$T/verdict" <<'EOF'
+import json, sys, os
+T, N, killed, took = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+def load(n):
+    p = os.path.join(T, n)
+    return [json.loads(l) for l in open(p) if l.startswith("{")] if os.path.exists(p) else []
+g0, g1, dev, n = load("n0.out"), load("n1.out"), load("DEV.out"), load("ncs.out")
+fails = []
+def need(cond, why):
+    print(("ok   " if cond else "FAIL ") + why)
+    if not cond:
+        fails.append(why)
+acks = [x["seq"] for x in n if x["event"] == "ack"]
+need(acks == list(range(1, N + 1)), f"the NCS got an answer to each of its {N} requests, in order")
+got = [int(x["messageID"]) for x in dev if x.get("message") == "roReq"]
+twice = [k for i, k in enumerate(got) if i > 0 and got[i - 1] == k]
+once = [k for i, k in enumerate(got) if i == 0 or got[i - 1] != k]
+print(f"the device's raw arrivals: {len(got)}; twice in a row: {twice}")
+need(once == list(range(1, N + 1)), "the device applied every request, in order, none lost")
+need(len(twice) <= 1, "a request reached the device twice at most once (the one in flight at the "
+     "kill, under its own messageID, M-22)")
+before = int(open(os.path.join(T, "acked-before")).read())
+act = [x for x in g1 if x.get("event") == "pair" and x.get("what") == "active"]
+print(f"answered before the kill: at least {before}; node 1 at takeover: {act[:1]}")
+need(bool(act) and act[0]["stored"] > 0, "node 1 had stored records node 0 replicated")
+need(before > 0 and bool(act) and act[0]["stored"] >= 2 * before,
+     f"node 1 had stored at least a request and an answer record for each of the {before} requests "
+     "answered before the kill")
+import re
+err = open(os.path.join(T, "n1.err"), errors="replace").read()
+read = [(int(a), int(b)) for a, b in re.findall(r"NCS ro in: journal: (\d+) request\(s\), (\d+) answer", err)]
+print(f"node 1 read at takeover (requests, answers): {read}")
+need(bool(read) and read[0][0] >= before and read[0][1] >= before,
+     "taking over, node 1 read the replicated journal: the requests and answers node 0 had")
+print(f"takeover: node 1 active {took - killed:.2f} s after the SIGKILL (takeover_after_ms 1500; "
+      "the test's polling adds up to 0.1 s)")
+sys.exit(1 if fails else 0)
+EOF
+vrc=$?
+sed 's/^/    /' "$T/verdict"
+check "pair takeover: what the device and the NCS saw (above)" test "$vrc" = 0
+finish
