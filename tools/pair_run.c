@@ -38,6 +38,7 @@ struct pairrun {
     struct pairenv_rec *rs; /* a resync's records */
     size_t nrs, caprs;
     uint64_t stored, replayed;
+    uint64_t released; /* the answer gate: records up to this are on the standby (or need not be) */
     bool made_active_file, step_warned;
     enum cg_err record_warned;
     char epoch_path[2200];
@@ -90,8 +91,16 @@ static void appended(void *user, const char *peer_id, enum cg_mos_channel ch, ui
     size_t used = 0;
     uint64_t n = 0;
     enum cg_err rc = wrap(e, peer_id, ch, rec, len, &pr->buf, &pr->cap, &used);
-    if (rc == CG_OK)
+    if (rc == CG_OK) /* gated: its number is what the endpoints' answer gate waits for */
+        rc = cg_pairlink_record(pr->pl, number, pr->buf, used, number != 0, &n);
+    if (rc == CG_EFULL) { /* 4096 held for the standby: this one goes ungated; a later
+                              release covers it (the stream is in order) */
+        if (rc != pr->record_warned)
+            fprintf(stderr, "castgate run: pair: %d answers wait for the standby already: "
+                    "record %" PRIu64 " is sent without a place in the gate\n", 4096, number);
+        pr->record_warned = rc;
         rc = cg_pairlink_record(pr->pl, 0, pr->buf, used, false, &n);
+    }
     if (rc != CG_OK && rc != pr->record_warned) /* once per reason */
         fprintf(stderr, "castgate run: pair: journal record %" PRIu64 " not replicated: %s\n",
                 number, cg_strerror(rc));
@@ -101,6 +110,19 @@ static void appended(void *user, const char *peer_id, enum cg_mos_channel ch, ui
         fprintf(stderr, "castgate run: pair: ERROR: the journal numbered a record %" PRIu64
                 " and the pair %" PRIu64 ": out of step (a bug)\n", number, n);
     }
+}
+
+/* RELEASE: the records up to ref (a record's number) are on the standby,
+ * or no standby is there and strict is off: the answers the endpoints hold
+ * for them go (cg_mos_endpoint_release_answers; inside an endpoint's
+ * observer it only notes the count, and the answer that follows sees it). */
+static void release(struct pairrun *pr, uint64_t ref)
+{
+    if (ref <= pr->released)
+        return;
+    pr->released = ref;
+    for (size_t i = 0; i < pr->neps; i++)
+        cg_mos_endpoint_release_answers(pr->eps[i].ep, ref);
 }
 
 /* ---- the standby: STORE, RESET ---- */
@@ -319,8 +341,8 @@ static enum cg_err on_pair(void *user, const struct cg_pairlink_event *ev)
     case CG_PAIRLINK_EV_BECOME_ACTIVE:
     case CG_PAIRLINK_EV_STAND_DOWN:
     case CG_PAIRLINK_EV_HALTED: role_change(pr, ev); return CG_OK;
-    case CG_PAIRLINK_EV_RELEASE: /* nothing is gated yet */
-    case CG_PAIRLINK_EV_ABANDON: return CG_OK;
+    case CG_PAIRLINK_EV_RELEASE: release(pr, ev->ref); return CG_OK;
+    case CG_PAIRLINK_EV_ABANDON: return CG_OK; /* we stood down: the process stops */
     }
     return CG_OK;
 }
@@ -360,12 +382,19 @@ enum cg_err pairrun_attach(struct pairrun *pr, struct cg_relay *relay, uint64_t 
     if (rc == CG_OK && c.nomem)
         rc = CG_ENOMEM;
     static const struct cg_mos_journal_ops ops = {.appended = appended};
-    for (size_t i = 0; rc == CG_OK && i < c.n; i++) {
+    for (size_t i = 0; rc == CG_OK && i < c.n; i++)
         rc = cg_mos_endpoint_set_journal_counter(c.v[i].ep, &pr->counter);
-        if (rc == CG_OK && regime != 0)
+    if (regime != 0 && pr->counter > pr->released) /* taking over: what our journals hold */
+        pr->released = pr->counter;                 /* answers need wait for nobody */
+    for (size_t i = 0; rc == CG_OK && i < c.n; i++) {
+        if (regime != 0)
             rc = cg_mos_endpoint_set_journal_regime(c.v[i].ep, regime);
         if (rc == CG_OK)
             rc = cg_mos_endpoint_set_journal_ops(c.v[i].ep, &ops, &c.v[i]);
+        if (rc == CG_OK) /* answers wait for the standby (RELEASE) */
+            rc = cg_mos_endpoint_set_answer_gate(c.v[i].ep, true);
+        if (rc == CG_OK)
+            rc = cg_mos_endpoint_release_answers(c.v[i].ep, pr->released);
     }
     if (rc != CG_OK) {
         fprintf(stderr, "castgate run: pair: the endpoints' journals: %s\n", cg_strerror(rc));
@@ -473,8 +502,10 @@ void pairrun_free(struct pairrun *pr)
         return;
     active_file(pr, false);
     cg_pairlink_free(pr->pl);
-    for (size_t i = 0; i < pr->neps; i++) /* endpoints may outlive us by a little */
+    for (size_t i = 0; i < pr->neps; i++) { /* the relay is freed after us */
         cg_mos_endpoint_set_journal_ops(pr->eps[i].ep, NULL, NULL);
+        cg_mos_endpoint_set_journal_counter(pr->eps[i].ep, NULL);
+    }
     cg_server_free(pr->srv);
     cg_credentials_free(pr->cred);
     cg_ws_client_free(pr->client);
