@@ -3,12 +3,14 @@
 # one file per node, a stand-in for the virtual address, waiting on the logs.
 
 # pair_setup: P (the dev PKI), WSS (the device), A0 and A1 (each node's
-# legacy ro port), V (the virtual address), PP (node 1's pair listener); the
+# legacy ro port), L0 and L1 (each node's [gateway] listener), V (the
+# virtual address), PP (node 1's pair listener); the
 # pair's password for node 0 and credentials file for node 1.
 pair_setup() {
   P=$T/pki
   make_pki "$P" "$(free_port)"
   WSS=$(free_port); A0=$(free_port); A1=$(free_port); V=$(free_port); PP=$(free_port)
+  L0=$(free_port); L1=$(free_port)
   mkdir -m 700 "$T/private"
   printf 'pairpw\n' | "$CASTGATE" passwd "$T/private/pair.htpasswd" pair >/dev/null
   printf 'pairpw\n' >"$T/private/pair.pw"
@@ -17,11 +19,14 @@ pair_setup() {
 
 # pair_conf NODE LEGACY-PORT [PAIR-LINE...]: on stdout, node NODE's file: a
 # link "ncs" taking a legacy NCS (ncsID NCS) on LEGACY-PORT (ro) to the MOS
-# 4.0 device DEV on $WSS, journal = yes, and [pair] (heartbeat 200 ms,
+# 4.0 device DEV on $WSS, the [gateway] listener on L0 or L1 (held while a
+# standby, as the legacy port), journal = yes, and [pair] (heartbeat 200 ms,
 # takeover after 1500 ms, active_file $T/active-NODE) with the PAIR-LINEs.
 pair_conf() {
   cat <<EOF
 [gateway]
+listen = 127.0.0.1:$( [ "$1" = 0 ] && echo "$L0" || echo "$L1")
+auth = none  # no login on this test listener (M-05)
 state_dir = $T/s-$1
 journal = yes
 cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key

@@ -44,6 +44,7 @@ step "node 1 joins as a standby, connected to node 0" 60 \
   'pair(g1, "standby") and pair(g1, "connected") and not pair(g1, "active")'
 check "the standby holds its links: its legacy port is not bound" \
   bash -c "! ss -Hltn 'sport = :$A1' | grep -q ."
+check "nor its [gateway] listener" bash -c "! ss -Hltn 'sport = :$L1' | grep -q ."
 check "the standby has no active_file" test ! -e "$T/active-1"
 
 python3 "$SRC/tests/interop/mos2peer.py" ncs --port "$V" --mos-id DEV --count "$N" --retry-s 3 \
@@ -60,6 +61,7 @@ step "node 1 takes over" 60 'pair(g1, "active")'
 TOOK=$(date +%s.%N)
 wait_port "$A1" 30
 check "node 1 created its active_file" test -e "$T/active-1"
+check "node 1's [gateway] listener is open" wait_port "$L1" 30
 
 # node 0 comes back: a standby of node 1 (epoch 3), its old journals set aside
 "$CASTGATE" run --config "$T/n0.conf" >"$T/n0b.out" 2>"$T/n0b.err" &
