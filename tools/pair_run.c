@@ -286,10 +286,14 @@ static void active_file(struct pairrun *pr, bool on)
     const char *path = pr->c->pair.active_file;
     if (path[0] == '\0')
         return;
-    if (on) {
+    if (on) { /* our PID in it: a SIGKILLed active leaves the file, not a live process */
+        char pid[32];
+        int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd >= 0) {
+        bool ok = fd >= 0 && write(fd, pid, (size_t)n) == n;
+        if (fd >= 0)
             close(fd);
+        if (ok) {
             pr->made_active_file = true;
         } else {
             fprintf(stderr, "castgate run: pair: cannot create the active_file %s: %s\n", path,
@@ -477,6 +481,8 @@ enum cg_err pairrun_start(struct pairrun *pr)
     };
     if (cfg.epoch < regime)
         cfg.epoch = regime;
+    if (p->active_file[0] && unlink(p->active_file) == 0) /* a killed active's: we start a standby */
+        fprintf(stderr, "castgate run: pair: removed %s, left by an earlier run\n", p->active_file);
     enum cg_err rc = cg_pairlink_new(pr->ctx, &cfg, on_pair, pr, &pr->pl);
     if (rc == CG_OK && pr->srv != NULL)
         rc = cg_server_start(pr->srv);

@@ -14,7 +14,8 @@
  * The role (pair_env.h): a standby's links are built, not started; at
  * BECOME_ACTIVE the caller's serve hook builds them again (reading the
  * journals, replicated records included) and starts them, and the
- * active_file is created; STAND_DOWN and HALTED call the stop hook. */
+ * active_file is created with our PID in it (a stale one, left by a killed
+ * run, is removed at start: a node starts as a standby); STAND_DOWN and HALTED call the stop hook. */
 #ifndef CG_TOOLS_PAIR_RUN_H
 #define CG_TOOLS_PAIR_RUN_H
 

@@ -55,9 +55,9 @@ EOF
   if [ $# -gt 2 ]; then printf '%s\n' "${@:3}"; fi
 }
 
-# start_vip PORT: the stand-in for the virtual address: 127.0.0.1:$V
-# forwards each new connection to PORT, or to the one move_vip PORT names
-# later (as keepalived would move the address).
+# start_vip [HOST:]PORT: the stand-in for the virtual address: 127.0.0.1:$V
+# forwards each new connection to PORT (on HOST, default 127.0.0.1), or to
+# the one move_vip names later (as keepalived would move the address).
 move_vip() { echo "$1" >"$T/vip.new"; mv "$T/vip.new" "$T/vip.target"; } # atomically
 start_vip() {
   move_vip "$1"
@@ -81,7 +81,9 @@ def pump(a, b):
 while True:
     c, _ = srv.accept()
     try:
-        u = socket.create_connection(("127.0.0.1", int(open(target).read())))
+        t = open(target).read().strip()
+        host, _, p = t.rpartition(":")
+        u = socket.create_connection((host or "127.0.0.1", int(p)))
     except (OSError, ValueError):
         c.close(); continue
     threading.Thread(target=pump, args=(c, u), daemon=True).start()

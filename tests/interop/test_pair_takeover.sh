@@ -36,7 +36,8 @@ start_mos4_device DEV "$WSS" --hold-ms 20
 "$CASTGATE" run --config "$T/n0.conf" >"$T/n0.out" 2>"$T/n0.err" &
 G0=$!; PIDS+=($G0)
 step "node 0, alone, becomes active" 60 'pair(g0, "active")'
-check "node 0 created its active_file" test -e "$T/active-0"
+check "node 0 created its active_file, its PID in it (for keepalived's track script)" \
+  grep -qx "$G0" "$T/active-0"
 wait_port "$A0" 30
 "$CASTGATE" run --config "$T/n1.conf" >"$T/n1.out" 2>"$T/n1.err" &
 G1=$!; PIDS+=($G1)
@@ -66,8 +67,10 @@ check "node 1's [gateway] listener is open" wait_port "$L1" 30
 # node 0 comes back: a standby of node 1 (epoch 3), its old journals set aside
 "$CASTGATE" run --config "$T/n0.conf" >"$T/n0b.out" 2>"$T/n0b.err" &
 G0=$!; PIDS+=($G0)
+check "the killed node 0 left its active_file" test -e "$T/active-0"
 step "node 0 comes back as node 1's standby" 60 \
   'pair(load("n0b.out"), "connected") and not pair(load("n0b.out"), "active")'
+check "and removed the active_file the killed run left" test ! -e "$T/active-0"
 step "it sets its journals of the old regime aside and follows node 1's" 60 \
   '"journals set aside for regime 3" in open(T + "/n0b.err").read()'
 step "the device gets two thirds of the requests" 180 "len(got) >= 2 * $N // 3"
