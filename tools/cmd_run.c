@@ -764,6 +764,7 @@ static enum cg_err pair_serve(void *user, uint64_t epoch)
         gw->links = k->next;
         free(k);
     }
+    pairrun_detach(gw->pair); /* its endpoints go with the relay */
     cg_relay_free(gw->relay);
     gw->relay = NULL;
     enum cg_err rc = build_links(gw);

@@ -502,20 +502,30 @@ enum cg_err pairrun_start(struct pairrun *pr)
 
 bool pairrun_active(const struct pairrun *pr) { return pr != NULL && pr->role.serving; }
 
+void pairrun_detach(struct pairrun *pr)
+{
+    for (size_t i = 0; pr != NULL && i < pr->neps; i++) {
+        cg_mos_endpoint_set_journal_ops(pr->eps[i].ep, NULL, NULL);
+        cg_mos_endpoint_set_journal_counter(pr->eps[i].ep, NULL);
+    } /* the gate stays: what it holds goes with the endpoint, never unreplicated */
+    if (pr != NULL) {
+        free(pr->eps);
+        pr->eps = NULL;
+        pr->neps = 0;
+    }
+}
+
 void pairrun_free(struct pairrun *pr)
 {
     if (pr == NULL)
         return;
     active_file(pr, false);
     cg_pairlink_free(pr->pl);
-    for (size_t i = 0; i < pr->neps; i++) { /* the relay is freed after us */
-        cg_mos_endpoint_set_journal_ops(pr->eps[i].ep, NULL, NULL);
-        cg_mos_endpoint_set_journal_counter(pr->eps[i].ep, NULL);
-    }
+    pr->pl = NULL;
+    pairrun_detach(pr); /* the relay is freed after us */
     cg_server_free(pr->srv);
     cg_credentials_free(pr->cred);
     cg_ws_client_free(pr->client);
-    free(pr->eps);
     free(pr->rs);
     free(pr->buf);
     free(pr);

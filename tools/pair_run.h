@@ -43,6 +43,11 @@ enum cg_err pairrun_new(struct cg_ctx *ctx, const struct gwconf *c,
  * observer, and the lookup of a STORE's endpoint. regime non-zero: records
  * appended from now on carry it (taking over). */
 enum cg_err pairrun_attach(struct pairrun *pr, struct cg_relay *relay, uint64_t regime);
+/* Lets go of the endpoints pairrun_attach hooked (before their relay is
+ * freed): the observer and the shared count unset (the answer gate stays
+ * on: answers it holds are dropped with the endpoint, never sent
+ * unreplicated); none until the next pairrun_attach. */
+void pairrun_detach(struct pairrun *pr);
 /* Reads the epoch file and the journals' position, builds the link and
  * starts it (node 1's listener too). Prints why not. */
 enum cg_err pairrun_start(struct pairrun *pr);
