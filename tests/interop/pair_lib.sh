@@ -21,7 +21,8 @@ pair_setup() {
 # link "ncs" taking a legacy NCS (ncsID NCS) on LEGACY-PORT (ro) to the MOS
 # 4.0 device DEV on $WSS, the [gateway] listener on L0 or L1 (held while a
 # standby, as the legacy port), journal = yes, and [pair] (heartbeat 200 ms,
-# takeover after 1500 ms, active_file $T/active-NODE) with the PAIR-LINEs.
+# takeover after 1500 ms, active_file $T/active-NODE) with the PAIR-LINEs; node 0
+# dials node 1 on PAIR_PEER_PORT when set (a forwarder the test can cut), else $PP.
 pair_conf() {
   cat <<EOF
 [gateway]
@@ -44,7 +45,7 @@ ca = $P/root-ca.pem
 node = $1
 listen = 127.0.0.1:$PP
 credentials = $T/private/pair.htpasswd
-peer = wss://localhost:$PP/castgate/pair
+peer = wss://localhost:${PAIR_PEER_PORT:-$PP}/castgate/pair
 ca = $P/root-ca.pem
 user = pair
 password_file = $T/private/pair.pw
