@@ -8,7 +8,10 @@ static const uint8_t MAGIC[4] = {'C', 'G', 'E', '1'};
 
 static bool side_ok(int s) { return s == CG_RELAY_LEGACY || s == CG_RELAY_MOS4; }
 static bool role_ok(int r) { return r == CG_MOS_ROLE_NCS || r == CG_MOS_ROLE_MOS; }
-static bool channel_ok(int c) { return c == CG_MOS_CH_MOM || c == CG_MOS_CH_RO || c == CG_MOS_CH_AUX; }
+static bool channel_ok(int c)
+{
+    return c == CG_MOS_CH_MOM || c == CG_MOS_CH_RO || c == CG_MOS_CH_AUX;
+}
 
 size_t pairenv_size(const struct pairenv *e)
 {

@@ -481,7 +481,8 @@ enum cg_err pairrun_start(struct pairrun *pr)
     };
     if (cfg.epoch < regime)
         cfg.epoch = regime;
-    if (p->active_file[0] && unlink(p->active_file) == 0) /* a killed active's: we start a standby */
+    /* one a killed active left: we start a standby */
+    if (p->active_file[0] && unlink(p->active_file) == 0)
         fprintf(stderr, "castgate run: pair: removed %s, left by an earlier run\n", p->active_file);
     enum cg_err rc = cg_pairlink_new(pr->ctx, &cfg, on_pair, pr, &pr->pl);
     if (rc == CG_OK && pr->srv != NULL)

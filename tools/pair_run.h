@@ -15,7 +15,8 @@
  * BECOME_ACTIVE the caller's serve hook builds them again (reading the
  * journals, replicated records included) and starts them, and the
  * active_file is created with our PID in it (a stale one, left by a killed
- * run, is removed at start: a node starts as a standby); STAND_DOWN and HALTED call the stop hook. */
+ * run, is removed at start: a node starts as a standby); STAND_DOWN and
+ * HALTED call the stop hook. */
 #ifndef CG_TOOLS_PAIR_RUN_H
 #define CG_TOOLS_PAIR_RUN_H
 
