@@ -533,6 +533,9 @@ static void refresh_metrics(void *user)
     struct metrics_memory mem;
     read_memory(gw->ctx, &mem);
     metrics_memory(gw->metrics, &mem);
+    struct metrics_pair pair;
+    pairrun_metrics(gw->pair, &pair);
+    metrics_pair(gw->metrics, &pair);
     for (const struct gw_link *k = gw->links; k != NULL; k = k->next) {
         struct cg_relay_stats st;
         struct cg_mos_peer_stats p[2];

@@ -1,5 +1,6 @@
 /* castgate run's gateway pair; see pair_run.h. */
 #include "pair_run.h"
+#include "metrics.h"
 #include "pair_build.h"
 #include "pair_env.h"
 #include "tool_util.h"
@@ -502,6 +503,20 @@ enum cg_err pairrun_start(struct pairrun *pr)
 }
 
 bool pairrun_active(const struct pairrun *pr) { return pr != NULL && pr->role.serving; }
+
+void pairrun_metrics(const struct pairrun *pr, struct metrics_pair *out)
+{
+    struct cg_pairlink_state st;
+    *out = (struct metrics_pair){.present = pr != NULL};
+    if (pr == NULL || cg_pairlink_get_state(pr->pl, &st) != CG_OK)
+        return;
+    *out = (struct metrics_pair){.present = true, .node = pr->c->pair.node, .active = st.active,
+                                 .connected = st.connected, .standby_present = st.standby_present,
+                                 .epoch = st.epoch, .last_record = st.last_number,
+                                 .stored = pr->stored, .resent = pr->replayed};
+    for (size_t i = 0; i < pr->neps; i++)
+        out->answers_held += cg_mos_endpoint_answers_held(pr->eps[i].ep);
+}
 
 void pairrun_detach(struct pairrun *pr)
 {

@@ -52,6 +52,9 @@ void pairrun_detach(struct pairrun *pr);
 /* Reads the epoch file and the journals' position, builds the link and
  * starts it (node 1's listener too). Prints why not. */
 enum cg_err pairrun_start(struct pairrun *pr);
+/* Its figures for /metrics (metrics.h). */
+struct metrics_pair;
+void pairrun_metrics(const struct pairrun *pr, struct metrics_pair *out);
 /* Whether this node serves now. */
 bool pairrun_active(const struct pairrun *pr);
 /* Removes the active_file if we made it; frees everything. NULL: no-op. */
