@@ -4,7 +4,7 @@
   report.py bench/results/<stamp>
 
 Reads every <part>.json in that folder (any subset of relay, reconnect, codec,
-handshake, scale, echo, hostile) and parts.tsv (bench/run.sh's part status), adds the
+handshake, scale, echo, hostile, front, pair) and parts.tsv (bench/run.sh's part status), adds the
 machine (cores, CPU model, kernel, memory, tool versions, castgate commit) and
 writes bench/results/<stamp>.json, <stamp>.md (one table per part, targets
 met or not, notes) and <stamp>.png (gnuplot: latency percentiles per
@@ -19,7 +19,7 @@ import statistics
 import subprocess
 import sys
 
-ORDER = ["relay", "reconnect", "codec", "handshake", "scale", "echo", "hostile", "front"]
+ORDER = ["relay", "reconnect", "codec", "handshake", "scale", "echo", "hostile", "front", "pair"]
 # Metric columns in this order first; any other scalar metric follows.
 PREFERRED = ["msgs_per_s", "conns_per_s", "requests_per_s", "MB_per_s", "connections", "p50_us", "p99_us", "p999_us", "max_us",
              "added_p50_us", "added_p99_us", "added_p999_us", "p50_ms", "p99_ms", "max_ms", "rss_kb",

@@ -10,7 +10,7 @@
 # Each part is bench/<part>.sh; a failing part is reported, the rest still run.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-ALL_PARTS="relay reconnect codec handshake scale echo hostile front"
+ALL_PARTS="relay reconnect codec handshake scale echo hostile front pair"
 parts=${PARTS:-}
 [ -n "$parts" ] || parts=$ALL_PARTS
 for p in $parts; do

@@ -15,6 +15,7 @@ PKGS=(
   libcrypt-dev libldns-dev libavahi-client-dev libcmocka-dev valgrind
   testssl.sh curl bind9 bind9-dnsutils iproute2 avahi-daemon avahi-utils dbus-daemon python3 nginx
   debhelper devscripts lintian fakeroot dpkg-dev systemd man-db groff-base adduser prometheus chromium
+  keepalived
 )
 [ "${1:-}" = bench ] && PKGS+=(stunnel4 nginx libwebsockets-dev gnuplot-nox linux-perf)
 # Node.js runs the pinned npm peers (Sofie mos-connection, ws); a machine that

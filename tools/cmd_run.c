@@ -23,6 +23,7 @@
 #include "mos_build.h"
 #include "mos_config.h"
 #include "pair_build.h"
+#include "pair_run.h"
 #include "tool_util.h"
 
 #include <castgate/castgate.h>
@@ -64,6 +65,8 @@ struct gw {
     struct admin *admin;     /* the admin listener, when admin_listen is set */
     char last_problem[8][300]; /* the library's latest warnings, for a link's "why" */
     unsigned nproblem;
+    struct pairrun *pair;    /* [pair]: the replication link (pair_run.h); NULL alone */
+    int exit_code;           /* non-zero: the pair stopped us (stood down, halted) */
 };
 
 /* ---- what happens ---- */
@@ -530,6 +533,9 @@ static void refresh_metrics(void *user)
     struct metrics_memory mem;
     read_memory(gw->ctx, &mem);
     metrics_memory(gw->metrics, &mem);
+    struct metrics_pair pair;
+    pairrun_metrics(gw->pair, &pair);
+    metrics_pair(gw->metrics, &pair);
     for (const struct gw_link *k = gw->links; k != NULL; k = k->next) {
         struct cg_relay_stats st;
         struct cg_mos_peer_stats p[2];
@@ -570,16 +576,6 @@ static void warn_fixed(const struct gwconf *old, const struct gwconf *now)
     if (what[0] != '\0' || old->pair.present != now->pair.present)
         fprintf(stderr, "castgate run: reload: [pair]%s%s changed: that takes a restart\n",
                 what[0] ? " " : "", what);
-}
-
-/* [pair] is read and checked (issue 18, docs/redundancy.md) but this
- * version runs no pair: say so rather than let a site believe it has one. */
-static void warn_pair(const struct gwconf *c)
-{
-    if (c->pair.present)
-        fprintf(stderr, "castgate run: WARNING: [pair] (node %d) is checked but not acted on by "
-                "this version: this machine runs alone, with no standby and no replication\n",
-                c->pair.node);
 }
 
 static void reload(struct gw *gw)
@@ -628,6 +624,8 @@ static void reload(struct gw *gw)
     gwconf_free(&gw->conf);
     gw->conf = *now; /* the links array moves over */
     free(now);
+    if (gw->pair != NULL) /* new endpoints replicate too ([pair] itself takes a restart) */
+        pairrun_attach(gw->pair, gw->relay, 0);
     admin_reload(gw->admin, &gw->conf);
     metrics_reload(gw->metrics, true);
     note_certs(gw);
@@ -712,6 +710,8 @@ static void run_usage(FILE *f)
 
 static void teardown(struct gw *gw)
 {
+    pairrun_free(gw->pair); /* first: it unhooks the endpoints' journals */
+    gw->pair = NULL;
     while (gw->links != NULL) {
         struct gw_link *k = gw->links;
         gw->links = k->next;
@@ -725,6 +725,82 @@ static void teardown(struct gw *gw)
     gw->admin = NULL;
 }
 
+/* The relay and every link of the file, built, not started. */
+static enum cg_err build_links(struct gw *gw)
+{
+    struct cg_relay_handlers h = {.configure_endpoint = configure_endpoint, .on_event = on_event};
+    if (cg_relay_new(gw->ctx, gw->srv, &h, gw, &gw->relay) != CG_OK)
+        return CG_ENOMEM;
+    for (int i = gw->conf.nlinks - 1; i >= 0; i--) { /* links are pushed: keep the file's order */
+        enum cg_err rc = link_add(gw, &gw->conf.links[i]);
+        if (rc != CG_OK)
+            return rc;
+    }
+    return CG_OK;
+}
+
+/* The links serve: legacy ports bound, far sides dialled, the gateway
+ * listener open. */
+static enum cg_err start_links(struct gw *gw)
+{
+    enum cg_err rc = cg_relay_start(gw->relay);
+    if (rc != CG_OK) {
+        fprintf(stderr, "castgate run: cannot start the links: %s\n", cg_strerror(rc));
+        return rc;
+    }
+    if (gw->srv != NULL && (rc = cg_server_start(gw->srv)) != CG_OK)
+        fprintf(stderr, "castgate run: cannot listen on %s\n", gw->conf.g.listen);
+    return rc;
+}
+
+/* ---- the gateway pair (pair_run.h) ---- */
+
+/* Taking over: the links built again, so that their endpoints read the
+ * journals the standby filled (their memory of answers, the unanswered
+ * requests they send again, M-22), their records of the new regime, then
+ * started. */
+static enum cg_err pair_serve(void *user, uint64_t epoch)
+{
+    struct gw *gw = user;
+    while (gw->links != NULL) {
+        struct gw_link *k = gw->links;
+        gw->links = k->next;
+        free(k);
+    }
+    pairrun_detach(gw->pair); /* its endpoints go with the relay */
+    cg_relay_free(gw->relay);
+    gw->relay = NULL;
+    enum cg_err rc = build_links(gw);
+    if (rc == CG_OK)
+        rc = pairrun_attach(gw->pair, gw->relay, epoch);
+    if (rc == CG_OK)
+        rc = start_links(gw);
+    if (rc == CG_OK)
+        notify_links(gw);
+    return rc;
+}
+
+static void pair_stop(void *user, int code, const char *why)
+{
+    struct gw *gw = user;
+    fprintf(stderr, "castgate run: pair: %s: stopping (exit status %d)\n", why, code);
+    gw->exit_code = code;
+    cg_ctx_stop(gw->ctx);
+}
+
+/* A node of a pair starts as a standby: links built, held (nothing bound,
+ * nothing dialled) until the pair makes it active. */
+static enum cg_err start_pair(struct gw *gw)
+{
+    static const struct pairrun_hooks hooks = {.serve = pair_serve, .stop = pair_stop};
+    enum cg_err rc = pairrun_new(gw->ctx, &gw->conf, &hooks, gw, &gw->pair);
+    if (rc == CG_OK)
+        rc = pairrun_attach(gw->pair, gw->relay, 0);
+    if (rc == CG_OK)
+        rc = pairrun_start(gw->pair);
+    return rc;
+}
+
 static int start(struct gw *gw)
 {
     const struct mosconf *g = &gw->conf.g;
@@ -735,24 +811,12 @@ static int start(struct gw *gw)
     mosconf_warn_open("run", g);
     if (pairb_check(gw->ctx, &gw->conf) != CG_OK) /* printed why */
         return 1;
-    warn_pair(&gw->conf);
-    struct cg_relay_handlers h = {.configure_endpoint = configure_endpoint, .on_event = on_event};
-    if (cg_relay_new(gw->ctx, gw->srv, &h, gw, &gw->relay) != CG_OK)
+    if (build_links(gw) != CG_OK)
         return 1;
-    for (int i = gw->conf.nlinks - 1; i >= 0; i--) /* links are pushed: keep the file's order */
-        if (link_add(gw, &gw->conf.links[i]) != CG_OK)
-            return 1;
     if (gw->check_only)
         return 0;
-    enum cg_err rc = cg_relay_start(gw->relay);
-    if (rc != CG_OK) {
-        fprintf(stderr, "castgate run: cannot start the links: %s\n", cg_strerror(rc));
+    if ((gw->conf.pair.present ? start_pair(gw) : start_links(gw)) != CG_OK)
         return 1;
-    }
-    if (gw->srv != NULL && cg_server_start(gw->srv) != CG_OK) {
-        fprintf(stderr, "castgate run: cannot listen on %s\n", g->listen);
-        return 1;
-    }
     note_certs(gw);
     metrics_set_refresh(gw->metrics, refresh_metrics, gw);
     return admin_start(gw->ctx, &gw->conf, gw->metrics, &gw->admin) == CG_OK ? 0 : 1;
@@ -811,6 +875,9 @@ int cmd_run(int argc, char **argv)
             uv_signal_start(sigs[i], on_signal, nums[i]);
         }
         printf("{\"event\":\"running\",\"links\":%d", gw->conf.nlinks);
+        if (gw->pair != NULL)
+            printf(",\"pair_node\":%d,\"role\":\"%s\"", gw->conf.pair.node,
+                   pairrun_active(gw->pair) ? "active" : "standby");
         if (gw->srv != NULL)
             printf(",\"port\":%u", (unsigned)cg_server_port(gw->srv, 0));
         if (gw->admin != NULL)
@@ -828,6 +895,8 @@ int cmd_run(int argc, char **argv)
     uv_close((uv_handle_t *)&gw->out_flush, NULL);
     fflush(stdout);
     cg_ctx_free(gw->ctx);
+    if (rc == 0 && gw->exit_code != 0)
+        rc = gw->exit_code;
 out:
     metrics_free(gw->metrics);
     gwconf_free(&gw->conf);

@@ -78,6 +78,7 @@ struct metrics {
     unsigned nleaves;
     struct cg_histogram syncfs;
     struct metrics_memory mem;
+    struct metrics_pair pair;
 };
 
 static time_t now_of(const struct metrics *m) { return m->now != NULL ? m->now() : time(NULL); }
@@ -323,6 +324,7 @@ void metrics_listener(struct metrics *m, const char *listener, const struct cg_w
 void metrics_leaves_clear(struct metrics *m) { m->nleaves = 0; }
 void metrics_syncfs(struct metrics *m, const struct cg_histogram *h) { m->syncfs = *h; }
 void metrics_memory(struct metrics *m, const struct metrics_memory *mem) { m->mem = *mem; }
+void metrics_pair(struct metrics *m, const struct metrics_pair *p) { m->pair = *p; }
 
 void metrics_leaf(struct metrics *m, const char *listener, const struct cg_leaf_stats *leaf)
 {
@@ -773,6 +775,38 @@ static void render_lanes(struct out *o, const struct metrics *m)
 
 /* process_resident_memory_bytes is the name Prometheus' own client libraries
  * give the figure, so dashboards made for them read it as it is. */
+/* The gateway pair (issue 18): one series each, labelled with this node. */
+static void render_pair(struct out *o, const struct metrics *m)
+{
+    const struct metrics_pair *p = &m->pair;
+    if (!p->present)
+        return;
+    const struct {
+        const char *name, *type, *help;
+        unsigned long long v;
+    } rows[] = {
+        {"castgate_pair_active", "gauge", "1 while this node of the gateway pair serves (active)",
+         p->active},
+        {"castgate_pair_connected", "gauge", "1 while the replication connection to the other node "
+         "is open", p->connected},
+        {"castgate_pair_standby_present", "gauge", "active: 1 while a standby acknowledges the "
+         "records (0: degraded, or holding answers with strict)", p->standby_present},
+        {"castgate_pair_epoch", "gauge", "the greatest epoch this node has seen", p->epoch},
+        {"castgate_pair_last_record", "gauge", "active: the last record numbered; standby: the "
+         "last stored", p->last_record},
+        {"castgate_pair_records_stored_total", "counter", "records stored as the standby",
+         p->stored},
+        {"castgate_pair_records_resent_total", "counter", "records sent again to a standby that "
+         "was behind (resync)", p->resent},
+        {"castgate_pair_answers_held", "gauge", "answers waiting for the standby's "
+         "acknowledgement of their records", p->answers_held},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        head(o, rows[i].name, rows[i].type, rows[i].help);
+        put(o, "%s{node=\"%d\"} %llu\n", rows[i].name, p->node, rows[i].v);
+    }
+}
+
 static void render_memory(struct out *o, const struct metrics *m)
 {
     if (m->mem.have_rss) {
@@ -855,6 +889,7 @@ size_t metrics_render(const struct metrics *m, const char *version, char *buf, s
     render_journal(&o, m);
     render_lanes(&o, m);
     render_memory(&o, m);
+    render_pair(&o, m);
     return o.len;
 }
 

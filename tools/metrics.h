@@ -104,6 +104,21 @@ struct metrics_memory {
 };
 void metrics_memory(struct metrics *m, const struct metrics_memory *mem);
 
+/* A gateway pair (issue 18, docs/redundancy.md; tools/pair_run.c): this
+ * node's role and its replication, for castgate_pair_* (none without
+ * present). */
+struct metrics_pair {
+    bool present;
+    int node;                       /* 0 or 1 */
+    bool active, connected, standby_present;
+    unsigned long long epoch;       /* the greatest seen */
+    unsigned long long last_record; /* active: the last numbered; standby: the last stored */
+    unsigned long long stored;      /* records stored as the standby, since start */
+    unsigned long long resent;      /* records sent again to a standby behind (resync) */
+    unsigned long long answers_held; /* answers waiting for the standby now (the answer gate) */
+};
+void metrics_pair(struct metrics *m, const struct metrics_pair *p);
+
 /* The clock (default time()); tests set their own. */
 void metrics_set_clock(struct metrics *m, time_t (*now)(void));
 

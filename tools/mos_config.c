@@ -176,7 +176,7 @@ const struct opt_row mos_opt_rows[] = {
            "failover: the active server unreachable this long (the other up): switch"),
     NUMBER("link", "failback_after_ms", L(failback_after_ms), 0, 86400000, 30000, 0,
            "failover: the primary back this long: switch back (0: never, the operator decides)"),
-    /* [pair] (issue 18, docs/redundancy.md): read and checked; not acted on yet */
+    /* [pair] (issue 18, docs/redundancy.md; castgate run: tools/pair_run.c) */
     CHOICE("pair", "node", PR(node), node_names, -1, R,
            "0 or 1: which machine of the pair this is (node 0 dials node 1; the file may be the "
            "same on both machines but for this line)"),

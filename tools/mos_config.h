@@ -74,8 +74,8 @@ struct gwlink {
  * as one node of an active/standby pair. One file may serve both machines
  * but for node: node 0 dials node 1 (peer, its trust, user, password_file),
  * node 1 accepts (listen, path, credentials, the [gateway] certificates);
- * each uses its own keys and ignores the other's. Read and checked; the
- * gateway does not act on it yet (phase 2). */
+ * each uses its own keys and ignores the other's. castgate run acts on it
+ * (tools/pair_run.h). */
 struct gwpair {
     int present;                  /* the file has a [pair] section */
     int node;                     /* 0 or 1; -1: not given */

@@ -148,8 +148,9 @@ void mosconf_man(FILE *f, const char *version)
           "gateway pair. One file may serve both machines but for \\fBnode\\fR: node 0 dials "
           "node 1 (\\fBpeer\\fR and its trust, \\fBuser\\fR, \\fBpassword_file\\fR), "
           "node 1 accepts (\\fBlisten\\fR, \\fBpath\\fR, \\fBcredentials\\fR, the "
-          "\\fB[gateway]\\fR certificates). Needs \\fBjournal = yes\\fR. Read and checked; "
-          "this version does not act on it yet.\n", f);
+          "\\fB[gateway]\\fR certificates). Needs \\fBjournal = yes\\fR. A node starts as the "
+          "standby, its links held, and serves once the pair makes it active; see "
+          "docs/redundancy.md.\n", f);
     man_rows(f, true, "pair");
     fputs(".SH ENDPOINT FILE\n.SS [endpoint]\n", f);
     man_rows(f, false, "endpoint");
@@ -202,7 +203,7 @@ void mosconf_markdown(FILE *f)
           "## Gateway file\n", f);
     md_rows(f, true, "gateway", "[gateway]");
     md_rows(f, true, "link", "[link NAME] (one per legacy peer)");
-    md_rows(f, true, "pair", "[pair] (optional, at most one: a gateway pair; not acted on yet)");
+    md_rows(f, true, "pair", "[pair] (optional, at most one: a gateway pair)");
     fputs("\n## Endpoint file\n", f);
     md_rows(f, false, "endpoint", "[endpoint]");
     md_rows(f, false, "peer", "[peer PEER-ID] (one per peer)");

@@ -510,6 +510,27 @@ typedef void (*cg_mos_journal_read_cb)(void *user, const char *peer_id, enum cg_
 CG_API enum cg_err cg_mos_endpoint_journal_read(struct cg_mos_endpoint *ep, uint64_t from,
                                                 cg_mos_journal_read_cb cb, void *user);
 
+/* The answer gate of a pair's active (issue 18, docs/redundancy.md "What
+ * is replicated, and when the sender gets its answer"). On: what an IN lane
+ * writes to its peer in answer to a request (the answer, an ACK or NACK; not
+ * a heartbeat's answer) is held until cg_mos_endpoint_release_answers has
+ * released the journal's record count as it was when the answer was made
+ * (the answer's own record and every one before it: on the standby); held
+ * answers go in the order made. Off (the default): at once, and those held
+ * go now. Answers held when the endpoint is freed, or whose peer or lane is
+ * gone when released, are dropped: the sender repeats the request (M-22)
+ * and is answered from the journal's memory. CG_EINVAL for ep NULL. Loop
+ * thread; not from inside cg_mos_journal_ops.appended for off. */
+CG_API enum cg_err cg_mos_endpoint_set_answer_gate(struct cg_mos_endpoint *ep, bool on);
+/* Records numbered up to upto are on the standby: held answers made at
+ * that count or below go now (from inside cg_mos_journal_ops.appended: with
+ * the next answer or release). The count (the shared one when set) never
+ * goes back; upto below what was released already changes nothing.
+ * CG_EINVAL for ep NULL. Loop thread. */
+CG_API enum cg_err cg_mos_endpoint_release_answers(struct cg_mos_endpoint *ep, uint64_t upto);
+/* How many answers the gate holds now (0 for NULL). */
+CG_API size_t cg_mos_endpoint_answers_held(const struct cg_mos_endpoint *ep);
+
 /* Re-reads the credentials file (a SIGHUP reload); on error the previous
  * users stay. CG_ESTATE without a credentials file. */
 CG_API enum cg_err cg_mos_endpoint_reload_credentials(struct cg_mos_endpoint *ep);

@@ -327,6 +327,19 @@ CG_API enum cg_err cg_relay_remove_link(struct cg_relay *r, const char *name);
 /* Whether a link named name exists. Callback-safe. */
 CG_API bool cg_relay_has_link(const struct cg_relay *r, const char *name);
 
+/* One endpoint of the relay (one per side and identity, shared by the
+ * links with that identity): side, the role and ID we play there, and the
+ * endpoint itself (borrowed: it lives until the last link using it is
+ * removed or the relay is freed). */
+typedef void (*cg_relay_endpoint_fn)(void *user, enum cg_relay_side side, enum cg_mos_role role,
+                                     const char *our_id, struct cg_mos_endpoint *ep);
+/* Calls fn for each endpoint of the relay, in no set order: a gateway pair
+ * (issue 18, docs/redundancy.md) reaches the endpoints' journals through it
+ * (cg_mos_endpoint_set_journal_ops, _set_journal_counter, _journal_append,
+ * _journal_read). fn must not add or remove links. Returns CG_OK or
+ * CG_EINVAL (r or fn NULL). Callback-safe. */
+CG_API enum cg_err cg_relay_endpoints(struct cg_relay *r, cg_relay_endpoint_fn fn, void *user);
+
 /* Re-reads the credentials file of every MOS 4.0 endpoint
  * (cg_mos_endpoint_reload_credentials). Returns CG_OK or the first error;
  * the others are still reloaded. Not callback-safe. */

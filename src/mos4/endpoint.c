@@ -544,6 +544,7 @@ void cg_mos_endpoint_free(struct cg_mos_endpoint *ep)
     if (ep == NULL || ep->freeing)
         return;
     ep->freeing = true;
+    cg__mos4_gate_free(ep); /* held answers: their senders repeat (M-22) */
     cg__mos4_sync_stop(ep);
     for (size_t i = 0; i < ep->npeers; i++)
         for (int ch = 0; ch < CG_MOS4_NCH; ch++)

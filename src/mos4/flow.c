@@ -178,7 +178,8 @@ static void write_ack(struct mos4_lane *l, bool ok, const char *msgid, const cha
     cg__buf_init(&b, 0);
     cg__buf_init(&w, 0);
     if (ack_element(l->ch, ok, why, &b) == CG_OK &&
-        cg__mos4_wrap(l, (const char *)b.data, b.len, id_or_null(msgid), &w) == CG_OK)
+        cg__mos4_wrap(l, (const char *)b.data, b.len, id_or_null(msgid), &w) == CG_OK &&
+        !cg__mos4_gate_hold(l, (const char *)w.data, w.len)) /* a pair's answer gate */
         cg__mos4_lane_write(l, (const char *)w.data, w.len);
     cg__buf_free(&b);
     cg__buf_free(&w);
@@ -396,7 +397,8 @@ static void act(struct mos4_lane *from, const struct cg_flow_act *a)
     switch (a->kind) {
     case CG_FLOW_A_SEND_REQUEST: send_request(l, a); break;
     case CG_FLOW_A_SEND_ANSWER:
-        cg__mos4_lane_write(l, msg_of(a->answer)->xml, msg_of(a->answer)->len);
+        if (!cg__mos4_gate_hold(l, msg_of(a->answer)->xml, msg_of(a->answer)->len))
+            cg__mos4_lane_write(l, msg_of(a->answer)->xml, msg_of(a->answer)->len);
         break;
     case CG_FLOW_A_SEND_NACK: write_ack(l, false, a->msgid, a->text); break;
     case CG_FLOW_A_SEND_ACK: write_ack(l, true, a->msgid, NULL); break;

@@ -1183,10 +1183,13 @@ void cg__mos4_journal_numbered(struct cg_mos_endpoint *ep, uint64_t number, uint
 void cg__mos4_journal_tell(const struct mos4_lane *l, const struct mos4_jrec *r,
                            const void *bytes, size_t len)
 {
-    const struct cg_mos_endpoint *ep = l->peer->ep;
-    if (ep->jops.appended != NULL)
-        ep->jops.appended(ep->juser, l->peer->id, cg__mos4_ch_bit(l->ch), r->number, r->regime,
-                          bytes, len);
+    struct cg_mos_endpoint *ep = l->peer->ep;
+    if (ep->jops.appended == NULL)
+        return;
+    ep->in_tell = true; /* the answer gate does not write from inside (gate.c) */
+    ep->jops.appended(ep->juser, l->peer->id, cg__mos4_ch_bit(l->ch), r->number, r->regime,
+                      bytes, len);
+    ep->in_tell = false;
 }
 
 enum cg_err cg_mos_endpoint_set_journal_ops(struct cg_mos_endpoint *ep,

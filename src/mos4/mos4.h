@@ -280,6 +280,12 @@ struct cg_mos_endpoint {
     uint64_t *jcounter; /* a count shared with other endpoints (NULL: jnumber) */
     uint64_t jregime;   /* the regime records appended here carry (and a standby follows) */
     uint64_t jlast_regime; /* the greatest regime of a record given or read */
+    bool in_tell;          /* inside jops.appended (journal.c) */
+    /* the answer gate of a pair's active (gate.c, cg_mos_endpoint_set_answer_gate) */
+    bool gate_on;
+    uint64_t gate_released;  /* answers made at this count or below may go */
+    struct mos4_held *held_head, *held_tail; /* answers held, in order */
+    size_t nheld;
 };
 
 /* endpoint.c: the upgrade request's query (M-02), percent-decoded */
@@ -489,6 +495,11 @@ void cg__mos4_answer_text(const char *xml, size_t len, char *out, size_t outsz);
 enum cg_err cg__mos4_url_with_query(const struct mos4_lane *l, char **out);
 void cg__mos4_timer_closed(uv_handle_t *h); /* the last one frees the endpoint */
 void cg__mos4_free_endpoint(struct cg_mos_endpoint *ep);
+/* gate.c: true if the gate holds (a copy of) xml, the answer l writes to its
+ * peer, until its records are released; false: write it now. */
+bool cg__mos4_gate_hold(struct mos4_lane *l, const char *xml, size_t len);
+/* gate.c: the held answers dropped (the endpoint is freed). */
+void cg__mos4_gate_free(struct cg_mos_endpoint *ep);
 void cg__mos4_free_peer(struct mos4_peer *p);
 
 #endif

@@ -137,9 +137,9 @@ static void ask(struct cg_pair *p, uint64_t now)
 static void standby_record(struct cg_pair *p, uint64_t now, const struct cg_pair_msg *m)
 {
     if (m->base && m->seq > p->last_seq + 1) {
-        /* a resync from the first record the active still has: what lies
-         * between was compacted away there (answered and done). Never
-         * backwards: records we acknowledged stay. */
+        /* a replayed record (a resync) past the next expected one: what lies
+         * between was compacted away at the active (answered and done).
+         * Never backwards: records we acknowledged stay. */
         p->last_seq = m->seq - 1;
     }
     if (m->seq == p->last_seq + 1) {
@@ -268,7 +268,10 @@ void cg__pair_replay(struct cg_pair *p, uint64_t now_ms, uint64_t seq, uint64_t 
     if (p->role != CG_PAIR_ACTIVE || !p->standby_present)
         return;
     send(p, CG_PAIR_M_RECORD, seq, ref);
-    p->acts[(p->ahead + p->alen - 1) % CG_PAIR_ACTS].msg.base = p->replay_first;
+    /* every replayed record is a base: the active's journal may lack numbers
+     * inside what it replays as well as before it (a compaction drops the
+     * records of answered requests), and the standby skips to each */
+    p->acts[(p->ahead + p->alen - 1) % CG_PAIR_ACTS].msg.base = true;
     p->replay_first = false;
 }
 

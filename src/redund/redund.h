@@ -166,8 +166,11 @@ struct cg_pair_msg {
     uint64_t ref;           /* RECORD: the record */
     uint64_t regime;        /* the epoch of the active whose records the sender's journal holds
                                (an active: its own epoch) */
-    bool base;              /* RECORD: the first of a resync: the standby starts its journal
-                               afresh from it */
+    bool base;              /* RECORD: replayed (a resync; or the first record after a
+                               resync with nothing to replay): numbers before it that
+                               the standby lacks were compacted away at the active, it
+                               skips to it; the first of another regime's resync starts
+                               the standby's journal afresh */
     bool need;              /* HB from a standby: send me everything after .seq */
 };
 

@@ -971,6 +971,14 @@ bool cg_relay_has_link(const struct cg_relay *r, const char *name)
     return r != NULL && name != NULL && link_named(r, name) != NULL;
 }
 
+enum cg_err cg_relay_endpoints(struct cg_relay *r, cg_relay_endpoint_fn fn, void *user)
+{
+    CG_CHECK(r != NULL && fn != NULL, CG_EINVAL);
+    for (struct rep *e = r->eps; e != NULL; e = e->next)
+        fn(user, e->side, e->role, e->id, e->ep);
+    return CG_OK;
+}
+
 enum cg_err cg_relay_link_stats(const struct cg_relay *r, const char *name, struct cg_relay_stats *out)
 {
     CG_CHECK(r != NULL && name != NULL && out != NULL, CG_EINVAL);

@@ -4,8 +4,8 @@
 # for node and says which node it is; it reads the files each node's part
 # names (node 0's CA and password file, node 1's credentials) and names a
 # missing one; a broken [pair] rule is refused with file:line; castgate run
-# starts with it and says loudly that [pair] is not acted on yet (it opens no
-# pair listener).
+# starts node 1 alone as a standby (its pair listener open, its link held:
+# the legacy gear not dialled) and makes it active after takeover_after_ms.
 . "$(dirname "$0")/lib.sh"
 
 P=$T/pki
@@ -38,8 +38,6 @@ for n in 0 1; do
   check "node $n: --check-config accepts the file (exit $rc)" test "$rc" = 0 ||
     sed 's/^/    /' "$T/n$n.check"
   check "node $n: --check-config says which node" grep -q "is valid: 1 link(s), pair node $n" "$T/n$n.check"
-  check "node $n: and that [pair] is not acted on" \
-    grep -q "WARNING: \[pair\] (node $n) is checked but not acted on" "$T/n$n.check"
 done
 
 conf 0 "password_file = $T/private/none" >"$T/nopw.conf"
@@ -57,12 +55,29 @@ refused "a [pair] rule names the file and the [pair] line" \
 conf 0 "node = 3" >"$T/node.conf"
 refused "a bad node names its line" "node.conf:19: node must be 0 or 1: 3" "$T/node.conf"
 
-# The gateway runs with [pair] and says it runs alone.
+# Node 1 alone: a standby first (the pair listener open, the link held), active
+# once no active was heard for takeover_after_ms (1000 by default).
+printf 'takeover_after_ms = 3000\n' >>"$T/n1.conf"
+python3 - "$A" >"$T/gear.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+while True:
+    c, _ = s.accept()
+    print("dialled at", time.time(), flush=True)
+PY
+PIDS+=($!); wait_port "$A"
 "$CASTGATE" run --config "$T/n1.conf" >"$T/run.out" 2>"$T/run.log" &
 GW=$!; PIDS+=("$GW")
 for _ in $(seq 200); do grep -q '"running"' "$T/run.out" 2>/dev/null && break; sleep 0.05; done
-check "castgate run starts with [pair]" grep -q '"running"' "$T/run.out"
-check "and logs that this machine runs alone" grep -q "runs alone, with no standby and no replication" "$T/run.log"
-check "no pair listener is opened yet" bash -c "! ss -Hltn 'sport = :$PP' | grep -q ."
+check "castgate run starts with [pair], node 1 a standby" grep -q '"running".*"role":"standby"' "$T/run.out"
+check "its pair listener is open" wait_port "$PP" 10
+sleep 1
+check "the standby dialled nothing (its link is held)" test ! -s "$T/gear.out"
+for _ in $(seq 400); do grep -q '"what":"active"' "$T/run.out" 2>/dev/null && break; sleep 0.05; done
+check "alone, it becomes active (peer-silent)" grep -q '"what":"active","epoch":1,"why":"peer-silent"' "$T/run.out"
+for _ in $(seq 200); do [ -s "$T/gear.out" ] && break; sleep 0.05; done
+check "and then dials the legacy gear" test -s "$T/gear.out"
+check "the epoch is on disk" grep -qx 1 "$T/state-1/pair.epoch"
 check "it stops cleanly" stop_pid "$GW"
 finish

@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# The gateway pair with a virtual address moved by keepalived (VRRP), in
+# network namespaces (issue 18 item 3, docs/redundancy.md "keepalived"):
+# node 0 and node 1 each in a namespace of its own, with keepalived beside
+# it tracking castgate's active_file (the PID of a live active); the legacy
+# NCS and the MOS 4.0 device in a third namespace, on a bridge with the
+# two. The NCS dials the virtual address 10.77.0.50. The active is SIGKILLed
+# in the middle of N numbered roReq (default 1000); the standby takes over
+# and keepalived moves the address to it; the killed node is started again
+# (a standby) and the new active is SIGKILLed in turn. Checked: every request
+# answered in order and applied once, in order, by the device (a raw
+# arrival twice only for the request in flight at a kill, under its own
+# messageID, M-22); the address on the active's namespace after each
+# takeover; the time from each SIGKILL to the NCS's second answer after it
+# is printed
+# (the gear's view: castgate's takeover, the address's move, the NCS's
+# retry). Needs root (ip netns) and keepalived (scripts/deps.sh).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pair_lib.sh"
+
+need "root, for ip netns" test "$(id -u)" = 0
+need "keepalived (scripts/deps.sh)" command -v keepalived
+need "ip netns" ip netns list
+N=${PAIR_N:-1000}
+NS=(cgpa$$ cgpb$$ cgpc$$) # node 0, node 1, the gear
+netns_cleanup() {
+  cleanup
+  local n p
+  for n in "${NS[@]}"; do # anything this test started and left in its namespaces
+    for p in $(ip netns pids "$n" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+    ip netns del "$n" 2>/dev/null
+  done
+}
+trap netns_cleanup EXIT
+for n in "${NS[@]}"; do ip netns add "$n" && ip -n "$n" link set lo up; done
+ip -n "${NS[2]}" link add br0 type bridge
+ip -n "${NS[2]}" addr add 10.77.0.10/24 dev br0
+ip -n "${NS[2]}" link set br0 up
+for i in 0 1; do
+  ip link add eth0 netns "${NS[$i]}" type veth peer name "p$i$$" netns "${NS[2]}"
+  ip -n "${NS[2]}" link set "p$i$$" master br0 up
+  ip -n "${NS[$i]}" addr add "10.77.0.$((i + 1))/24" dev eth0
+  ip -n "${NS[$i]}" link set eth0 up
+done
+
+P=$T/pki
+make_pki "$P" "$(free_port)"
+mkdir -m 700 "$T/private"
+printf 'pairpw\n' | "$CASTGATE" passwd "$T/private/pair.htpasswd" pair >/dev/null
+printf 'pairpw\n' >"$T/private/pair.pw"
+chmod 600 "$T/private/pair.pw"
+
+for i in 0 1; do
+  cat >"$T/n$i.conf" <<EOF
+[gateway]
+state_dir = $T/s-$i
+journal = yes
+cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
+ocsp = no
+ack_timeout_ms = 2000
+[link ncs]
+legacy = ncs
+ncs_id = NCS
+mos_id = DEV
+legacy_listen = 0.0.0.0:0,10541
+channels = ro
+url = wss://10.77.0.10:9443/mos/Communication
+ca = $P/root-ca.pem
+cert_name = localhost
+[pair]
+node = $i
+listen = 10.77.0.2:8444
+credentials = $T/private/pair.htpasswd
+peer = wss://10.77.0.2:8444/castgate/pair
+ca = $P/root-ca.pem
+cert_name = localhost
+user = pair
+password_file = $T/private/pair.pw
+heartbeat_ms = 200
+takeover_after_ms = 1500
+active_file = $T/active-$i
+EOF
+  cat >"$T/track-$i.sh" <<EOF
+#!/bin/sh
+# castgate is active here: its active_file names a live process
+kill -0 "\$(cat '$T/active-$i' 2>/dev/null)" 2>/dev/null
+EOF
+  chmod 755 "$T/track-$i.sh"
+  cat >"$T/ka-$i.conf" <<EOF
+global_defs {
+  router_id cg_node$i
+  script_user root
+}
+vrrp_script castgate_active {
+  script "$T/track-$i.sh"
+  interval 1
+  fall 1
+  rise 1
+}
+vrrp_instance castgate {
+  state BACKUP
+  nopreempt
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  advert_int 1
+  unicast_src_ip 10.77.0.$((i + 1))
+  unicast_peer {
+    10.77.0.$((2 - i))
+  }
+  virtual_ipaddress {
+    10.77.0.50/24 dev eth0
+  }
+  track_script {
+    castgate_active
+  }
+}
+EOF
+done
+cat >"$T/dev.conf" <<EOF
+[endpoint]
+role = mos
+id = DEV
+listen = 0.0.0.0:9443
+auth = none  # no login on this test listener (M-05)
+cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
+ocsp = no
+state_dir = $T/s-DEV
+[peer NCS]
+channels = ro
+EOF
+# ip netns exec runs the command in place of itself: $! is the command's PID
+inns() { local n=$1; shift; ip netns exec "${NS[$n]}" "$@"; }
+ip netns exec "${NS[2]}" "$CASTGATE" mos serve --config "$T/dev.conf" --hold-ms 5 >"$T/DEV.out" 2>"$T/DEV.err" &
+PIDS+=($!)
+for i in 0 1; do
+  ip netns exec "${NS[$i]}" keepalived -n -l -P -f "$T/ka-$i.conf" -p "$T/ka-$i.pid" -r "$T/ka-$i-vrrp.pid" \
+    >"$T/ka-$i.log" 2>&1 &
+  PIDS+=($!)
+done
+node() { # node I LOG: castgate node I in its namespace; sets G<I>
+  ip netns exec "${NS[$1]}" "$CASTGATE" run --config "$T/n$1.conf" >>"$T/$2.out" 2>>"$T/$2.err" &
+  PIDS+=($!); eval "G$1=$!"
+}
+has_vip() { ip -n "${NS[$1]}" -4 addr show dev eth0 | grep -q 10.77.0.50; }
+wait_vip() { # wait_vip I: the address on node I's namespace within 60 s (VRRP: a few adverts)
+  local k
+  for ((k = 0; k < 600; k++)); do has_vip "$1" && return 0; sleep 0.1; done
+  return 1
+}
+
+node 0 n0
+step "node 0, alone, becomes active" 60 'pair(g0, "active")'
+node 1 n1
+step "node 1 joins as its standby" 60 'pair(g1, "connected") and not pair(g1, "active")'
+check "keepalived puts the virtual address on node 0" wait_vip 0
+check "and not on node 1" bash -c "! ip -n ${NS[1]} -4 addr show dev eth0 | grep -q 10.77.0.50"
+
+# the NCS in the gear's namespace; mos2peer dials 127.0.0.1: a forwarder there to the address
+V=10000
+echo "10.77.0.50:10541" >"$T/vip.target"
+start_vip_in() {
+  sed -n '/^import socket/,/^    threading.Thread(target=pump, args=(u, c)/p' "$SRC/tests/interop/pair_lib.sh" >"$T/fwd.py"
+  ip netns exec "${NS[2]}" python3 "$T/fwd.py" "$V" "$T/vip.target" &
+  PIDS+=($!)
+  local k
+  for ((k = 0; k < 100; k++)); do inns 2 ss -Hltn "sport = :$V" | grep -q . && return 0; sleep 0.05; done
+}
+start_vip_in
+ip netns exec "${NS[2]}" python3 "$SRC/tests/interop/mos2peer.py" ncs --port "$V" --mos-id DEV --count "$N" --retry-s 3 \
+  >"$T/ncs.out" 2>"$T/ncs.err" &
+NCS=$!; PIDS+=($NCS)
+
+acked() { grep -c '"ack"' "$T/ncs.out" 2>/dev/null || echo 0; }
+# kill_and_wait PID NEW-NODE NEW-LOG: the SIGKILL, then the gear's second answer after it (the
+# first may have been on its way before the kill)
+kill_and_wait() {
+  local before t0 t1 k
+  before=$(acked)
+  t0=$(date +%s.%N)
+  kill -KILL "$1"
+  for ((k = 0; k < 1200; k++)); do [ "$(acked)" -gt "$((before + 1))" ] && break; sleep 0.1; done
+  t1=$(date +%s.%N)
+  echo "$t0 $t1" >>"$T/takeovers"
+  check "node $2 is active after the SIGKILL" wait_until 60 "pair(load('$3.out'), 'active')"
+  check "the NCS is answered again" test "$(acked)" -gt "$((before + 1))"
+  check "the virtual address is on node $2 (and not on the killed one)" \
+    bash -c "$(declare -f has_vip); NS=(${NS[*]}); has_vip $2 && ! has_vip $((1 - $2))"
+  check "the killed node is gone" bash -c "! kill -0 $1 2>/dev/null"
+}
+step "the device gets the first third of the requests" 300 "len(got) >= $N // 3"
+kill_and_wait "$G0" 1 n1
+wait "$G0" 2>/dev/null
+node 0 n0b
+step "node 0 comes back as node 1's standby" 60 \
+  'pair(load("n0b.out"), "connected") and not pair(load("n0b.out"), "active")'
+step "the NCS is answered by node 1 for a while (a sixth of the requests more)" 300 \
+  "len(acks) >= $(acked) + $N // 6"
+kill_and_wait "$G1" 0 n0b
+wait "$G1" 2>/dev/null
+step "the NCS has all its answers" 600 "len(acks) >= $N or any(x['event'] == 'done' for x in n)"
+kill "$NCS" 2>/dev/null; wait "$NCS" 2>/dev/null
+stop_pid "$G0"; grc=$?
+check "node 0 stops cleanly (exit status $grc)" test "$grc" = 0
+
+python3 - "$T" "$N" >"$T/verdict" <<'EOF'
+import json, sys, os
+T, N = sys.argv[1], int(sys.argv[2])
+def load(n):
+    p = os.path.join(T, n)
+    return [json.loads(l) for l in open(p) if l.startswith("{")] if os.path.exists(p) else []
+dev, n = load("DEV.out"), load("ncs.out")
+fails = []
+def need(cond, why):
+    print(("ok   " if cond else "FAIL ") + why)
+    if not cond:
+        fails.append(why)
+acks = [x["seq"] for x in n if x["event"] == "ack"]
+need(acks == list(range(1, N + 1)), f"the NCS got an answer to each of its {N} requests, in order")
+got = [int(x["messageID"]) for x in dev if x.get("message") == "roReq"]
+twice = [k for i, k in enumerate(got) if i > 0 and got[i - 1] == k]
+once = [k for i, k in enumerate(got) if i == 0 or got[i - 1] != k]
+print(f"the device's raw arrivals: {len(got)}; twice in a row: {twice}")
+need(once == list(range(1, N + 1)), "the device applied every request, in order, none lost")
+need(len(twice) <= 2, "a request reached the device twice at most once per kill (the one in "
+     "flight, under its own messageID, M-22)")
+act = [x for x in load("n1.out") + load("n0b.out") if x.get("event") == "pair" and x.get("what") == "active"]
+print("takeovers:", [(x["node"], x["epoch"], x["why"], x["stored"]) for x in act])
+need(len(act) == 2 and all(x["stored"] > 0 for x in act),
+     "each takeover by a node that had stored the other's records")
+for k, line in enumerate(open(os.path.join(T, "takeovers"))):
+    t0, t1 = (float(x) for x in line.split())
+    print(f"kill {k + 1}: the NCS's second answer {t1 - t0:.2f} s after the SIGKILL (takeover_after_ms "
+          "1500, VRRP advert_int 1 s, the NCS's retry after 3 s, polled every 0.1 s)")
+sys.exit(1 if fails else 0)
+EOF
+vrc=$?
+sed 's/^/    /' "$T/verdict"
+check "pair in namespaces: what the device and the NCS saw (above)" test "$vrc" = 0
+finish
