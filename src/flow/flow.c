@@ -867,13 +867,24 @@ void cg__flow_unreadable(struct cg_flow *f, uint64_t now_ms, enum cg_flow_dir di
 
 /* ---- the caller's part ---- */
 
+/* Copies a ring of len elements of size el, starting at head in src (cap
+ * elements), into dst unrolled from its head: order kept, dst[0] the head. */
+static void ring_unroll(void *dst, const void *src, size_t head, size_t len, size_t cap, size_t el)
+{
+    size_t first = cap - head < len ? cap - head : len; /* up to the ring's end */
+    if (first > 0)
+        memcpy(dst, (const char *)src + head * el, first * el);
+    if (len > first)
+        memcpy((char *)dst + first * el, src, (len - first) * el);
+}
+
 struct cg_flow_out_req *cg__flow_queue_room(struct cg_flow *f, struct cg_flow_out_req *buf,
                                             size_t cap)
 {
     if (f == NULL || buf == NULL || cap < f->qlen || cap == 0)
         return NULL;
-    for (size_t i = 0; i < f->qlen; i++) /* the ring, unrolled from its head */
-        buf[i] = f->queue[(f->qhead + i) % f->qcap];
+    if (f->qlen > 0)
+        ring_unroll(buf, f->queue, f->qhead, f->qlen, f->qcap, sizeof(*buf));
     struct cg_flow_out_req *old = f->queue;
     f->queue = buf;
     f->qcap = cap;
@@ -890,8 +901,8 @@ struct cg_flow_held *cg__flow_held_room(struct cg_flow *f, struct cg_flow_held *
 {
     if (f == NULL || buf == NULL || cap < f->hlen || cap == 0)
         return NULL;
-    for (size_t i = 0; i < f->hlen; i++) /* the ring, unrolled from its head: order kept */
-        buf[i] = f->held[(f->hhead + i) % f->hcap];
+    if (f->hlen > 0)
+        ring_unroll(buf, f->held, f->hhead, f->hlen, f->hcap, sizeof(*buf));
     struct cg_flow_held *old = f->held;
     f->held = buf;
     f->hcap = cap;

@@ -217,12 +217,6 @@ static inline void ws(struct jp *x)
         ws_run(x);
 }
 
-static int hexv(uint8_t c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* One UTF-8 sequence at p[i] (RFC 3629: no overlongs, surrogates, > U+10FFFF). */
 static size_t utf8_len(const uint8_t *p, size_t n, size_t i)
 {
@@ -292,7 +286,7 @@ static bool string(struct jp *x)
                 if (i + 6 > n)
                     return false;
                 for (size_t k = 2; k < 6; k++)
-                    if (hexv(p[i + k]) < 0)
+                    if (cg__hexval(p[i + k]) < 0)
                         return false;
                 i += 6;
             } else if (e != '\0' && strchr("\"\\/bfnrt", e) != NULL) {

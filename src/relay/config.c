@@ -51,15 +51,22 @@ enum cg_err cg_relay_link_config_set_gear(struct cg_relay_link_config *lc, enum 
     return CG_OK;
 }
 
-enum cg_err cg_relay_link_config_set_path(struct cg_relay_link_config *lc, const char *path)
+/* A link's request path (its own or its buddy's): absolute, at most
+ * RELAY_PATH_MAX bytes; dst has room for RELAY_PATH_MAX + 1. */
+static enum cg_err copy_path(char *dst, const char *path)
 {
-    if (lc == NULL || path == NULL)
+    if (path == NULL)
         return CG_EINVAL;
     size_t n = strnlen(path, RELAY_PATH_MAX + 1);
     if (n == 0 || n > RELAY_PATH_MAX || path[0] != '/')
         return CG_EINVAL;
-    memcpy(lc->path, path, n + 1);
+    memcpy(dst, path, n + 1);
     return CG_OK;
+}
+
+enum cg_err cg_relay_link_config_set_path(struct cg_relay_link_config *lc, const char *path)
+{
+    return lc == NULL ? CG_EINVAL : copy_path(lc->path, path);
 }
 
 enum cg_err cg_relay_link_config_set_heartbeat(struct cg_relay_link_config *lc,
@@ -95,13 +102,7 @@ enum cg_err cg_relay_link_config_set_buddy(struct cg_relay_link_config *lc, enum
 
 enum cg_err cg_relay_link_config_set_buddy_path(struct cg_relay_link_config *lc, const char *path)
 {
-    if (lc == NULL || path == NULL)
-        return CG_EINVAL;
-    size_t n = strnlen(path, RELAY_PATH_MAX + 1);
-    if (n == 0 || n > RELAY_PATH_MAX || path[0] != '/')
-        return CG_EINVAL;
-    memcpy(lc->buddy_path, path, n + 1);
-    return CG_OK;
+    return lc == NULL ? CG_EINVAL : copy_path(lc->buddy_path, path);
 }
 
 #define RELAY_AFTER_MAX 86400000u /* a day, in ms */
