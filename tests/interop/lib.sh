@@ -256,3 +256,26 @@ start_serve() {
 
 # stop_pid PID: SIGTERM and wait; returns the process's exit status.
 stop_pid() { kill -TERM "$1" 2>/dev/null; wait "$1"; }
+
+# start_nmos_front [LINE...]: a dev PKI in $T/pki, the NMOS node + registry
+# fixture (nmos_fixture.py) and `castgate front` in front of it, each on a
+# free port, every process in PIDS. The front's config ($T/front.conf) has
+# listen, cert, backend, public = localhost and ocsp = off, then each
+# argument as a line of its own. Sets P (the PKI), BP (the backend's port),
+# FP (the front's) and FRONT (its PID).
+start_nmos_front() {
+  P=$T/pki
+  make_pki "$P" "$(free_port)"
+  BP=$(free_port); FP=$(free_port)
+  python3 "$SRC/tests/interop/nmos_fixture.py" "$BP" "$T/backend.log" 2>"$T/backend.err" &
+  PIDS+=($!)
+  wait_port "$BP"
+  {
+    printf '%s\n' "listen = 127.0.0.1:$FP" "cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key" \
+      "backend = 127.0.0.1:$BP" "public = localhost" "ocsp = off"
+    [ $# -eq 0 ] || printf '%s\n' "$@"
+  } >"$T/front.conf"
+  "$CASTGATE" front --config "$T/front.conf" >"$T/front.out" 2>"$T/front.err" &
+  FRONT=$!; PIDS+=($FRONT)
+  wait_port "$FP"
+}

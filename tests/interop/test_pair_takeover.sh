@@ -86,27 +86,17 @@ kill "$NCS" 2>/dev/null; wait "$NCS" 2>/dev/null
 stop_pid "$G0"; grc=$?
 check "node 0 stops cleanly (exit status $grc)" test "$grc" = 0
 
-python3 - "$T" "$N" "$KILLED" "$TOOK" "$KILLED2" "$TOOK2" >"$T/verdict" <<'EOF'
+PYTHONPATH="$SRC/tests/interop" python3 - "$T" "$N" "$KILLED" "$TOOK" "$KILLED2" "$TOOK2" >"$T/verdict" <<'EOF'
 import json, sys, os, re
 T, N = sys.argv[1], int(sys.argv[2])
 killed, took, killed2, took2 = (float(x) for x in sys.argv[3:7])
+from pairverdict import Verdict, load as load_in
 def load(n):
-    p = os.path.join(T, n)
-    return [json.loads(l) for l in open(p) if l.startswith("{")] if os.path.exists(p) else []
+    return load_in(T, n)
 g0, g1, dev, n = load("n0.out"), load("n1.out"), load("DEV.out"), load("ncs.out")
-fails = []
-def need(cond, why):
-    print(("ok   " if cond else "FAIL ") + why)
-    if not cond:
-        fails.append(why)
-acks = [x["seq"] for x in n if x["event"] == "ack"]
-need(acks == list(range(1, N + 1)), f"the NCS got an answer to each of its {N} requests, in order")
-got = [int(x["messageID"]) for x in dev if x.get("message") == "roReq"]
-twice = [k for i, k in enumerate(got) if i > 0 and got[i - 1] == k]
-once = [k for i, k in enumerate(got) if i == 0 or got[i - 1] != k]
-print(f"the device's raw arrivals: {len(got)}; twice in a row: {twice}")
-need(once == list(range(1, N + 1)), "the device applied every request, in order, none lost")
-need(len(twice) <= 1, "a request reached the device twice at most once (the one in flight at the "
+v = Verdict()
+need, fails = v.need, v.fails
+v.delivery(n, dev, N, 1, "a request reached the device twice at most once (the one in flight at the "
      "kill, under its own messageID, M-22)")
 before = int(open(os.path.join(T, "acked-before")).read())
 act = [x for x in g1 if x.get("event") == "pair" and x.get("what") == "active"]
