@@ -206,7 +206,6 @@ int cmd_mos_serve(int argc, char **argv)
             a->hold_ms = strtoull(argv[i + 1], NULL, 10);
     signal(SIGPIPE, SIG_IGN);
     cg_ctx_set_log(a->ctx, cg_log_stderr, NULL, CG_LOG_INFO);
-    mosconf_loop_slice(a->ctx, &a->conf, "castgate mos serve");
     struct cg_mos_handlers h = {.on_lane = on_lane, .on_request = on_request};
     int rc = run(a, &h);
     teardown(a);

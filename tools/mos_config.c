@@ -98,9 +98,6 @@ const struct opt_row mos_opt_rows[] = {
     LIB_NUMBER("validate_async_bytes", CG_MOS_OPT_ASYNC_VALIDATE_BYTES, 1, R,
                "validate larger messages off the event loop"),
     NUMBER("endpoint", "hsts", E(hsts), 0, 2147483647, 31536000, 0, "HSTS max-age (B-21)"),
-    NUMBER("endpoint", "loop_slice_us", E(loop_slice_us), 0, 100000, 100, R,
-           "CPU slice the event loop thread asks the kernel for (Linux 6.12+): a waking loop "
-           "preempts longer-slice work at once (0: the kernel's default; else 100..100000)"),
     LIB_CHOICE("reused_id", CG_MOS_OPT_REUSED_ID, reused_names, 0,
                "a known messageID with other content: deliver (as a new request) or nack"),
     LIB_NUMBER("answer_memory", CG_MOS_OPT_ANSWER_MEMORY, 1, R,
@@ -143,6 +140,9 @@ const struct opt_row mos_opt_rows[] = {
          "htpasswd file for the admin listener's Basic credentials (required with admin_listen)"),
     NUMBER("gateway", "drain_ms", G(drain_ms), 0, 600000, 10000, 0,
            "SIGTERM: wait this long at most for messages in flight"),
+    NUMBER("gateway", "loop_slice_us", G(loop_slice_us), 0, 100000, 100, R,
+           "CPU slice the event loop thread asks the kernel for (Linux 6.12+): a waking loop "
+           "preempts longer-slice work at once (0: the kernel's default; else 100..100000)"),
     CHOICE("link", "legacy", L(legacy), role_names, -1, 0,
            "ncs or mos: which legacy gear is on this side"),
     TEXT("link", "ncs_id", L(ncs_id), NULL, 0, "the NCS's ncsID"),
@@ -577,15 +577,6 @@ static int begin(struct reader *r, struct mosconf *c)
     return 0;
 }
 
-/* loop_slice_us: the kernel would make 1..99 into 100 without a word. */
-static int check_loop_slice(struct reader *r, const struct mosconf *c)
-{
-    if (c->loop_slice_us != 0 && c->loop_slice_us < 100)
-        return fail(r, "loop_slice_us must be 0 (the kernel's default) or 100..100000: the "
-                    "kernel allows no slice under 100 us", NULL);
-    return 0;
-}
-
 int mosconf_load(const char *path, struct mosconf *c)
 {
     struct reader r = {.path = path, .c = c};
@@ -597,22 +588,7 @@ int mosconf_load(const char *path, struct mosconf *c)
         rc = fail(&r, "[endpoint] needs role (ncs or mos) and id", NULL);
     if (rc == 0)
         rc = check_auth(&r, c);
-    if (rc == 0)
-        rc = check_loop_slice(&r, c);
     return rc;
-}
-
-void mosconf_loop_slice(struct cg_ctx *ctx, const struct mosconf *c, const char *prog)
-{
-    enum cg_err rc = cg_ctx_loop_slice(ctx, (unsigned)c->loop_slice_us);
-    if (c->loop_slice_us == 0)
-        return; /* the kernel's default: nothing to say */
-    if (rc == CG_OK)
-        fprintf(stderr, "%s: loop thread: CPU slice %ld us\n", prog, c->loop_slice_us);
-    else
-        fprintf(stderr, "%s: loop thread: CPU slice %ld us not set (%s): the kernel's default "
-                "slice (Linux 6.12 or later has per-thread slices)\n", prog, c->loop_slice_us,
-                rc == CG_ESTATE ? "the thread is not SCHED_OTHER or SCHED_BATCH" : cg_strerror(rc));
 }
 
 enum cg_err mosconf_apply(const struct mosconf *c, struct cg_mos_endpoint_config *ec)
@@ -826,12 +802,13 @@ int gwconf_load(const char *path, struct gwconf *c)
     cg_mos_endpoint_config_free(r.check);
     if (rc == 0 && c->journal && !c->g.state_dir[0])
         rc = fail(&r, "journal needs state_dir", NULL);
+    if (rc == 0 && c->loop_slice_us != 0 && c->loop_slice_us < 100)
+        rc = fail(&r, "loop_slice_us must be 0 (the kernel's default) or 100..100000: the "
+                  "kernel allows no slice under 100 us", NULL);
     if (rc == 0 && c->nlinks == 0)
         rc = fail(&r, "no [link NAME] section: nothing to relay", NULL);
     if (rc == 0)
         rc = check_auth(&r, &c->g);
-    if (rc == 0)
-        rc = check_loop_slice(&r, &c->g);
     for (int i = 0; rc == 0 && i < c->nlinks; i++)
         rc = check_link(&r, c, &c->links[i]);
     if (rc == 0)

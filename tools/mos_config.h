@@ -38,7 +38,6 @@ struct mosconf {
     int listen_line, auth_line;  /* where the file set them, for errors */
     int ocsp;
     long hsts;
-    long loop_slice_us; /* cg_ctx_loop_slice: 0 or 100..100000 */
     int removed_in_4; /* enum cg_relay_removed: pass or reject */
     /* The endpoint options the library knows by number, in its units (ms,
      * bytes, 0/1, an enum value); mosconf_apply sets them. */
@@ -96,6 +95,7 @@ struct gwconf {
     int journal;
     int fsync; /* enum cg_mos_fsync */
     long fsync_interval_ms, drain_ms;
+    long loop_slice_us; /* cg_ctx_loop_slice: 0 or 100..100000 */
     char admin_listen[80], admin_credentials[1024]; /* tools/admin.c: /metrics */
     struct gwlink *links;
     int nlinks;
@@ -105,11 +105,6 @@ struct gwconf {
 /* Reads a gateway file (defaults first) and checks it as a whole (IDs,
  * ports and paths that clash). On error prints "path:line: reason" and
  * returns -1. gwconf_free releases it (also after an error). */
-/* Asks for the loop thread's CPU slice c->loop_slice_us (cg_ctx_loop_slice,
- * on the calling thread: the one that runs the loop) and says on stderr,
- * as prog, what the kernel answered. */
-void mosconf_loop_slice(struct cg_ctx *ctx, const struct mosconf *c, const char *prog);
-
 int gwconf_load(const char *path, struct gwconf *c);
 void gwconf_free(struct gwconf *c);
 void gwconf_help(FILE *f);

@@ -240,7 +240,7 @@ static void test_loop_slice_values(void **state)
     struct gwconf *c = calloc(1, sizeof(*c));
     char err[512];
     assert_int_equal(load_gateway("auth = none", c, err, sizeof(err)), 0);
-    assert_int_equal(c->g.loop_slice_us, 100);
+    assert_int_equal(c->loop_slice_us, 100);
     const char *good[] = {"loop_slice_us = 0", "loop_slice_us = 100", "loop_slice_us = 100000"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         char line[80];
