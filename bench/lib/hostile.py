@@ -67,9 +67,6 @@ PASSWORD = "bench password"
 ATTRS = 200000
 
 NICES = [int(x) for x in os.environ.get("BENCH_HOSTILE_NICE", "0 19").split()]
-# The gateway's loop_slice_us (docs/gateway.md "The loop thread's slice"): unset, the
-# default (100); BENCH_HOSTILE_SLICE=0 for the kernel's default slice (an A/B, issue 12).
-SLICE = os.environ.get("BENCH_HOSTILE_SLICE", "")
 procs = None  # B.Procs(), made by main(): the attackers' child process imports this file too
 W = None      # the part's work directory (main)
 E = lambda s: s.encode("utf-16-be")  # noqa: E731
@@ -141,8 +138,7 @@ def configs(mom, ro, wss_gw, wss_dev, allow):
            "state_dir = %s/state-dev\n[peer NCS]\nchannels = mom,ro\nurl = wss://localhost:%d/mos/Communication\n"
            "ca = %s/root-ca.pem\nuser = dev\npassword_file = %s/dev.pw\n"
            % (wss_dev, pki, pki, W, W, wss_gw, pki, W))
-    gw = ("[gateway]\n" + ("loop_slice_us = %d\n" % int(SLICE) if SLICE else "") +
-          "state_dir = %s/state-gw\nlisten = 127.0.0.1:%d\n"
+    gw = ("[gateway]\nstate_dir = %s/state-gw\nlisten = 127.0.0.1:%d\n"
           "cert = %s/server-ecdsa.chain.pem %s/server-ecdsa.key\ncredentials = %s/gw.htpasswd\nocsp = no\n"
           "[link ncs]\nlegacy = ncs\nncs_id = NCS\nmos_id = DEV\nlegacy_listen = 127.0.0.1:%d,%d\n"
           "channels = mom,ro\nurl = wss://localhost:%d/mos/Communication\nca = %s/root-ca.pem\n"
