@@ -490,23 +490,6 @@ static void start_heap_trim(struct cg_ctx *ctx)
     cg_ctx_heap_trim(ctx, &o); /* CG_ENOTSUP without glibc: nothing to do */
 }
 
-/* The loop thread's CPU slice (cg_ctx_loop_slice, docs/gateway.md "The
- * loop thread's slice"): 100 us by default, so a lane's answer does not wait
- * behind a password hash's or another process's longer slice (issue 12,
- * bench part hostile). Said once at start, as the kernel answered. */
-static void start_loop_slice(struct cg_ctx *ctx, long slice_us)
-{
-    enum cg_err rc = cg_ctx_loop_slice(ctx, (unsigned)slice_us);
-    if (slice_us == 0)
-        return; /* the kernel's default: nothing to say */
-    if (rc == CG_OK)
-        fprintf(stderr, "castgate run: loop thread: CPU slice %ld us\n", slice_us);
-    else
-        fprintf(stderr, "castgate run: loop thread: CPU slice %ld us not set (%s): the kernel's "
-                "default slice (Linux 6.12 or later has per-thread slices)\n", slice_us,
-                rc == CG_ESTATE ? "the thread is not SCHED_OTHER or SCHED_BATCH" : cg_strerror(rc));
-}
-
 /* The process's memory for /metrics: RSS from /proc/self/statm, the heap
  * from mallinfo2 (glibc 2.33 and later), the trims' counters. */
 static void read_memory(struct cg_ctx *ctx, struct metrics_memory *mem)
@@ -869,10 +852,8 @@ int cmd_run(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     gw->journal = journal_stderr();
     cg_ctx_set_log(gw->ctx, on_log, gw, gw->check_only ? CG_LOG_ERROR : CG_LOG_INFO);
-    if (!gw->check_only) {
+    if (!gw->check_only)
         start_heap_trim(gw->ctx);
-        start_loop_slice(gw->ctx, gw->conf.loop_slice_us);
-    }
     uv_loop_t *loop = cg_ctx_loop(gw->ctx);
     uv_timer_init(loop, &gw->drain);
     gw->drain.data = gw;

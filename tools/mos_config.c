@@ -140,9 +140,6 @@ const struct opt_row mos_opt_rows[] = {
          "htpasswd file for the admin listener's Basic credentials (required with admin_listen)"),
     NUMBER("gateway", "drain_ms", G(drain_ms), 0, 600000, 10000, 0,
            "SIGTERM: wait this long at most for messages in flight"),
-    NUMBER("gateway", "loop_slice_us", G(loop_slice_us), 0, 100000, 100, R,
-           "CPU slice the event loop thread asks the kernel for (Linux 6.12+): a waking loop "
-           "preempts longer-slice work at once (0: the kernel's default; else 100..100000)"),
     CHOICE("link", "legacy", L(legacy), role_names, -1, 0,
            "ncs or mos: which legacy gear is on this side"),
     TEXT("link", "ncs_id", L(ncs_id), NULL, 0, "the NCS's ncsID"),
@@ -802,9 +799,6 @@ int gwconf_load(const char *path, struct gwconf *c)
     cg_mos_endpoint_config_free(r.check);
     if (rc == 0 && c->journal && !c->g.state_dir[0])
         rc = fail(&r, "journal needs state_dir", NULL);
-    if (rc == 0 && c->loop_slice_us != 0 && c->loop_slice_us < 100)
-        rc = fail(&r, "loop_slice_us must be 0 (the kernel's default) or 100..100000: the "
-                  "kernel allows no slice under 100 us", NULL);
     if (rc == 0 && c->nlinks == 0)
         rc = fail(&r, "no [link NAME] section: nothing to relay", NULL);
     if (rc == 0)

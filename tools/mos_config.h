@@ -95,7 +95,6 @@ struct gwconf {
     int journal;
     int fsync; /* enum cg_mos_fsync */
     long fsync_interval_ms, drain_ms;
-    long loop_slice_us; /* cg_ctx_loop_slice: 0 or 100..100000 */
     char admin_listen[80], admin_credentials[1024]; /* tools/admin.c: /metrics */
     struct gwlink *links;
     int nlinks;

@@ -95,21 +95,6 @@ CG_API enum cg_err cg_ctx_heap_trim(struct cg_ctx *ctx, const struct cg_heap_tri
  * Returns CG_OK, CG_EINVAL, or CG_ESTATE when they were never started. */
 CG_API enum cg_err cg_ctx_heap_trim_stats(const struct cg_ctx *ctx, struct cg_heap_trim_stats *out);
 
-/* Asks the kernel for a CPU slice of slice_us microseconds for the calling
- * thread: call it on the thread that runs cg_ctx_run. On Linux 6.12 and
- * later (EEVDF) a thread that wakes with a shorter slice than the one
- * running preempts it, so the loop gets a CPU at once when a busy machine
- * (password hashes on the context's low-priority threads, other processes)
- * would otherwise make it wait for a longer slice to end; the loop's work per
- * wakeup is short, so a short slice costs it nothing. The thread's policy and
- * nice value are kept; no privilege is needed. 0 gives the kernel's default
- * back. castgate run uses 100 ([gateway] loop_slice_us). Returns CG_OK,
- * CG_EINVAL (ctx NULL), CG_ERANGE (not 0 nor 100..100000), CG_ESTATE (the
- * thread is real-time, deadline or SCHED_IDLE: left alone) or CG_ENOTSUP
- * (the kernel has no per-thread slice or refused it: nothing changed that
- * matters). Why and the figures: docs/gateway.md "The loop thread's slice". */
-CG_API enum cg_err cg_ctx_loop_slice(struct cg_ctx *ctx, unsigned slice_us);
-
 /* The library's version string ("0.1.0"). */
 CG_API const char *cg_version(void);
 

@@ -88,9 +88,6 @@ static void lower_priority(struct cg_bgpool *p)
 {
     pid_t tid = (pid_t)syscall(SYS_gettid);
     struct sched_param sp = {.sched_priority = 0};
-    /* The kernel's default slice, whatever the thread that started this one
-     * asked for (cg_ctx_loop_slice): the loop's shorter one must win. */
-    (void)cg__thread_slice_set(0);
     bool ok = setpriority(PRIO_PROCESS, (id_t)tid, p->nice) == 0;
     if (p->idle)
         ok &= pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0;

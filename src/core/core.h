@@ -158,19 +158,6 @@ bool cg__trim_due(const struct cg__trim_policy *p, size_t free_bytes);
 /* After a check: trimmed (or skipped for too little free), and the RSS it gave back. */
 void cg__trim_after(const struct cg__trim_policy *p, struct cg__trim_state *s, bool trimmed,
                     size_t released);
-/* ---- a short CPU slice for the loop thread (loopslice.c, cg_ctx_loop_slice) ---- */
-/* CG_OK for 0 (the kernel's default) or 100..100000 us, else CG_ERANGE. */
-enum cg_err cg__loop_slice_check(unsigned slice_us);
-/* The calling thread's slice in ns as the kernel reports it (0 before Linux
- * 6.12); CG_ESTATE for a thread that is not SCHED_OTHER/SCHED_BATCH,
- * CG_ENOTSUP without sched_getattr. */
-enum cg_err cg__loop_slice_get(unsigned long long *slice_ns);
-/* Sets the calling thread's slice (what cg_ctx_loop_slice does; bgpool.c's
- * threads give back the default with 0, so a slice the loop thread set
- * before it started them, if the kernel copies it to new threads, never
- * puts a hash on an equal footing with the loop). */
-enum cg_err cg__thread_slice_set(unsigned slice_us);
-
 /* ctx.c's hooks into heaptrim.c: the checks' state, stopped and freed by cg_ctx_free. */
 struct cg__heaptrim;
 void cg__heaptrim_free(struct cg__heaptrim *t); /* freed once its timer closed, its check ended */

@@ -212,51 +212,6 @@ static void test_number_bounds_are_the_librarys(void **state)
     free(c);
 }
 
-/* Loads a gateway file: one link, then [gateway] with the line extra. */
-static int load_gateway(const char *extra, struct gwconf *c, char *err, size_t size)
-{
-    char path[] = "/tmp/cg_test_options_gw_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    fprintf(f, "[gateway]\n%s\n[link studio]\nlegacy = ncs\nncs_id = NCS.MAIN\nmos_id = GFX.A\n"
-            "legacy_listen = 127.0.0.1:10540,10541\nurl = wss://127.0.0.1:1/mos/Communication\n",
-            extra);
-    fclose(f);
-    struct tu_stderr cap;
-    tu_stderr_begin(&cap);
-    int rc = gwconf_load(path, c);
-    tu_stderr_end(&cap, err, size);
-    unlink(path);
-    gwconf_free(c);
-    return rc;
-}
-
-/* loop_slice_us (cg_ctx_loop_slice): 100 by default, 0 or 100..100000; the
- * kernel would silently make 1..99 into 100, so the file refuses them. */
-static void test_loop_slice_values(void **state)
-{
-    (void)state;
-    struct gwconf *c = calloc(1, sizeof(*c));
-    char err[512];
-    assert_int_equal(load_gateway("auth = none", c, err, sizeof(err)), 0);
-    assert_int_equal(c->loop_slice_us, 100);
-    const char *good[] = {"loop_slice_us = 0", "loop_slice_us = 100", "loop_slice_us = 100000"};
-    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        char line[80];
-        snprintf(line, sizeof(line), "auth = none\n%s", good[i]);
-        if (load_gateway(line, c, err, sizeof(err)) != 0)
-            fail_msg("%s refused: %s", good[i], err);
-    }
-    assert_int_not_equal(load_gateway("auth = none\nloop_slice_us = 99", c, err, sizeof(err)), 0);
-    assert_non_null(strstr(err, "loop_slice_us must be 0 (the kernel's default) or 100..100000"));
-    assert_int_not_equal(load_gateway("auth = none\nloop_slice_us = 1", c, err, sizeof(err)), 0);
-    assert_int_not_equal(load_gateway("auth = none\nloop_slice_us = 100001", c, err, sizeof(err)),
-                         0);
-    assert_non_null(strstr(err, "loop_slice_us must be 0..100000"));
-    free(c);
-}
-
 static void change(const struct opt_row *r, char *base)
 {
     if (r->lib != OPT_NONE)
@@ -280,7 +235,7 @@ static void test_reload_check_names_the_restart_rows(void **state)
     static const char restart[] =
         " listen state_dir journal fsync keepalive_s ack_timeout_ms retries reconnect_max_ms "
         "refused_backoff_max_ms max_message validate heartbeat_time silent_reset_s max_attributes "
-        "max_depth validate_async_bytes answer_memory loop_slice_us ";
+        "max_depth validate_async_bytes answer_memory ";
     gwconf_fixed_changes(a, a, what, sizeof(what));
     assert_string_equal(what, "");
     for (size_t i = 0; i < mos_opt_nrows; i++) {
@@ -308,7 +263,6 @@ int main(void)
         cmocka_unit_test(test_every_row_is_documented),
         cmocka_unit_test(test_help_lists_only_rows),
         cmocka_unit_test(test_docs_options_md_is_current),
-        cmocka_unit_test(test_loop_slice_values),
         cmocka_unit_test(test_choices_are_the_librarys_values),
         cmocka_unit_test(test_number_bounds_are_the_librarys),
         cmocka_unit_test(test_reload_check_names_the_restart_rows),
