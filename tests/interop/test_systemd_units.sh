@@ -25,8 +25,8 @@ done
 # the first line sets allow-list mode, later lines add or, with ~, remove;
 # groups expanded by systemd-analyze syscall-filter). Under ~@resources alone
 # setpriority (the hash and handshake threads at nice 10, src/core/bgpool.c)
-# and sched_setattr (the loop's slice, src/core/loopslice.c) failed with EPERM.
-NEEDED="setpriority sched_setattr sched_getattr sched_setscheduler getpriority"
+# and sched_setscheduler (its SCHED_IDLE option) failed with EPERM.
+NEEDED="setpriority sched_setscheduler getpriority sched_getscheduler"
 filter_allows() { # filter_allows UNIT: exit 0 when every NEEDED call passes
   python3 - "$1" "$NEEDED" <<'PY'
 import subprocess, sys
