@@ -288,17 +288,26 @@ static void active_file(struct pairrun *pr, bool on)
     if (path[0] == '\0')
         return;
     if (on) { /* our PID in it: a SIGKILLed active leaves the file, not a live process */
-        char pid[32];
+        /* Written beside it and renamed over it: keepalived's track script
+         * (dist/keepalived/castgate-active, every second) never reads a
+         * file truncated but not yet written, which would take the address
+         * away from the active. */
+        char pid[32], tmp[sizeof(pr->c->pair.active_file) + 32];
         int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         bool ok = fd >= 0 && write(fd, pid, (size_t)n) == n;
         if (fd >= 0)
-            close(fd);
+            ok &= close(fd) == 0;
+        ok = ok && rename(tmp, path) == 0;
+        int err = errno;
+        if (!ok)
+            unlink(tmp);
         if (ok) {
             pr->made_active_file = true;
         } else {
             fprintf(stderr, "castgate run: pair: cannot create the active_file %s: %s\n", path,
-                    strerror(errno));
+                    strerror(err));
         }
     } else if (pr->made_active_file) {
         unlink(path);

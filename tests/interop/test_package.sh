@@ -54,12 +54,15 @@ files=(/usr/bin/castgate "/usr/lib/$MA/libcastgate.so.0" "/usr/lib/$MA/libcastga
   /usr/share/man/man1/castgate-cert.1.gz /usr/share/man/man1/castgate-check.1.gz
   /usr/share/man/man5/castgate.conf.5.gz /usr/share/man/man3/libcastgate.3.gz
   /usr/share/doc/castgate/examples/gateway.conf /usr/share/doc/castgate/examples/low-port.conf
+  /usr/lib/castgate/castgate-active /usr/share/doc/castgate/examples/keepalived.conf.example
   /usr/share/doc/castgate/copyright /usr/share/doc/libcastgate0/copyright /usr/share/doc/libcastgate-dev/copyright)
 missing=()
 for f in "${files[@]}"; do [ -e "$f" ] || missing+=("$f"); done
 check "files where Debian policy puts them (${#files[@]} checked${missing[*]:+; missing: ${missing[*]}})" test ${#missing[@]} = 0
 check "the shared library is in libcastgate0, the .so link and .a in libcastgate-dev" bash -c \
   "dpkg -S /usr/lib/$MA/libcastgate.so.0 | grep -q '^libcastgate0:' && dpkg -S /usr/lib/$MA/libcastgate.a | grep -q '^libcastgate-dev:'"
+check "keepalived's track script is installed executable, root-owned (enable_script_security)" bash -c \
+  "test -x /usr/lib/castgate/castgate-active && [ \"\$(stat -c '%U %a' /usr/lib/castgate/castgate-active)\" = 'root 755' ]"
 check "no RPATH/RUNPATH in the installed program" bash -c "! readelf -d /usr/bin/castgate | grep -qE 'RPATH|RUNPATH'"
 check "the installed program runs: castgate --version" bash -c "/usr/bin/castgate --version | grep -q '^castgate '"
 check "the service user _castgate exists, without a login shell" bash -c \

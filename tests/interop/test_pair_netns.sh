@@ -2,7 +2,8 @@
 # The gateway pair with a virtual address moved by keepalived (VRRP), in
 # network namespaces (issue 18 item 3, docs/redundancy.md "keepalived"):
 # node 0 and node 1 each in a namespace of its own, with keepalived beside
-# it tracking castgate's active_file (the PID of a live active); the legacy
+# it (dist/keepalived/keepalived.conf.example, its addresses changed) tracking
+# castgate's active_file with dist/keepalived/castgate-active; the legacy
 # NCS and the MOS 4.0 device in a third namespace, on a bridge with the
 # two. The NCS dials the virtual address 10.77.0.50. The active is SIGKILLed
 # in the middle of N numbered roReq (default 1000); the standby takes over
@@ -30,6 +31,7 @@ netns_cleanup() {
     for p in $(ip netns pids "$n" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
     ip netns del "$n" 2>/dev/null
   done
+  [ -n "${KD:-}" ] && rm -rf "$KD"
 }
 trap netns_cleanup EXIT
 for n in "${NS[@]}"; do ip netns add "$n" && ip -n "$n" link set lo up; done
@@ -50,6 +52,13 @@ printf 'pairpw\n' | "$CASTGATE" passwd "$T/private/pair.htpasswd" pair >/dev/nul
 printf 'pairpw\n' >"$T/private/pair.pw"
 chmod 600 "$T/private/pair.pw"
 
+# keepalived's track script as shipped (dist/keepalived/castgate-active), in a
+# folder only root may write (the example's enable_script_security refuses a
+# script on a path others may write, such as a clone under /tmp), the
+# active files beside it, readable by the script's user (nobody).
+KD=$(mktemp -d /run/cg-ka.XXXXXX)
+chmod 755 "$KD"
+install -m 755 "$SRC/dist/keepalived/castgate-active" "$KD/"
 for i in 0 1; do
   cat >"$T/n$i.conf" <<EOF
 [gateway]
@@ -78,44 +87,15 @@ user = pair
 password_file = $T/private/pair.pw
 heartbeat_ms = 200
 takeover_after_ms = 1500
-active_file = $T/active-$i
+active_file = $KD/active-$i
 EOF
-  cat >"$T/track-$i.sh" <<EOF
-#!/bin/sh
-# castgate is active here: its active_file names a live process
-kill -0 "\$(cat '$T/active-$i' 2>/dev/null)" 2>/dev/null
-EOF
-  chmod 755 "$T/track-$i.sh"
-  cat >"$T/ka-$i.conf" <<EOF
-global_defs {
-  router_id cg_node$i
-  script_user root
-}
-vrrp_script castgate_active {
-  script "$T/track-$i.sh"
-  interval 1
-  fall 1
-  rise 1
-}
-vrrp_instance castgate {
-  state BACKUP
-  nopreempt
-  interface eth0
-  virtual_router_id 51
-  priority 100
-  advert_int 1
-  unicast_src_ip 10.77.0.$((i + 1))
-  unicast_peer {
-    10.77.0.$((2 - i))
-  }
-  virtual_ipaddress {
-    10.77.0.50/24 dev eth0
-  }
-  track_script {
-    castgate_active
-  }
-}
-EOF
+  # keepalived's configuration: the shipped example, its addresses and
+  # script line made this test's
+  sed -e "s|/usr/lib/castgate/castgate-active studio|$KD/castgate-active $KD/active-$i|" \
+    -e "s|10\.2\.0\.11|10.77.0.$((i + 1))|" -e "s|10\.2\.0\.12|10.77.0.$((2 - i))|" \
+    -e "s|10\.2\.0\.50/24|10.77.0.50/24|" "$SRC/dist/keepalived/keepalived.conf.example" >"$T/ka-$i.conf"
+  grep -q "script \"$KD/castgate-active $KD/active-$i\"" "$T/ka-$i.conf" &&
+    grep -q "10.77.0.50/24 dev eth0" "$T/ka-$i.conf" || { echo "the example keepalived.conf changed: fix the sed above" >&2; exit 1; }
 done
 cat >"$T/dev.conf" <<EOF
 [endpoint]
