@@ -11,9 +11,6 @@
 . "$(dirname "$0")/lib.sh"
 need "python3" python3 -c 'import socket'
 
-P=$T/pki
-make_pki "$P" "$(free_port)"
-BP=$(free_port); FP=$(free_port)
 cat >"$T/backend.py" <<'PY'
 import json, socket, sys, threading, time
 port = int(sys.argv[1])
@@ -75,22 +72,8 @@ while True:
     c, _ = s.accept()
     threading.Thread(target=handle, args=(c,), daemon=True).start()
 PY
-python3 "$T/backend.py" "$BP" 2>"$T/backend.err" &
-PIDS+=($!)
-wait_port "$BP"
-cat >"$T/front.conf" <<EOF
-listen = 127.0.0.1:$FP
-cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
-backend = 127.0.0.1:$BP
-public = localhost
-ocsp = off
-backend_timeout_ms = 1500
-max_json_bytes = 1048576
-${FRONT_EXTRA:-}
-EOF
-"$CASTGATE" front --config "$T/front.conf" >"$T/front.out" 2>"$T/front.err" &
-FRONT=$!; PIDS+=($FRONT)
-for ((i = 0; i < 200; i++)); do grep -q 'listening on port' "$T/front.out" 2>/dev/null && break; sleep 0.05; done
+start_front_backend "$T/backend.py"
+start_front ecdsa "" "backend_timeout_ms = 1500" "max_json_bytes = 1048576" "${FRONT_EXTRA:-}"
 U=https://localhost:$FP/x-nmos/node/v1.3
 C=(curl -s -o "$T/body" -D "$T/head" --cacert "$P/root-ca.pem" --max-time 20)
 status_is() { head -1 "$T/head" | grep -q " $1 "; }

@@ -11,9 +11,6 @@
 . "$(dirname "$0")/lib.sh"
 need "python3" python3 -c 'import ssl'
 
-P=$T/pki
-make_pki "$P" "$(free_port)"
-BP=$(free_port); FP=$(free_port)
 cat >"$T/backend.py" <<'PY'
 import json, socket, sys, threading
 port = int(sys.argv[1])
@@ -60,19 +57,8 @@ while True:
     c, _ = s.accept()
     threading.Thread(target=handle, args=(c,), daemon=True).start()
 PY
-python3 "$T/backend.py" "$BP" 2>"$T/backend.err" &
-PIDS+=($!)
-wait_port "$BP"
-cat >"$T/front.conf" <<EOF
-listen = 127.0.0.1:$FP
-cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
-backend = 127.0.0.1:$BP
-public = localhost
-ocsp = off
-EOF
-"$CASTGATE" front --config "$T/front.conf" >"$T/front.out" 2>"$T/front.err" &
-FRONT=$!; PIDS+=($FRONT)
-wait_port "$FP"
+start_front_backend "$T/backend.py"
+start_front ecdsa ""
 
 # One keep-alive connection; each line: SIZE CHUNKED -> a verdict line.
 python3 - "$FP" "$BP" "$P/root-ca.pem" >"$T/client.out" 2>&1 <<'PY'

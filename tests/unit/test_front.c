@@ -4,8 +4,7 @@
  * backend's responses over http-parser (Content-Length, chunked, until
  * close, HEAD, 1xx, 101, split at every byte) and the WebSocket frame
  * rewriter. */
-#include "testutil.h"
-#include "front/front.h"
+#include "frontjson.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,14 +121,7 @@ static void test_json_check(void **state)
 
 static char *rewrite(const char *in, enum cg_front_json_mode mode, bool *changed)
 {
-    struct cg_buf out;
-    cg__buf_init(&out, 0);
-    enum cg_err rc = cg__front_json_rewrite(&RW, mode, (const uint8_t *)in, strlen(in), &out,
-                                            changed);
-    assert_int_equal(rc, CG_OK);
-    char *s = cg__strndup((char *)out.data, out.len);
-    cg__buf_free(&out);
-    return s;
+    return fj_rewrite(&RW, mode, in, changed);
 }
 
 static void test_rewrite_node_self(void **state)
@@ -202,14 +194,8 @@ static void test_rewrite_subscription_secure(void **state)
 static void test_rewrite_refuses_bad_json(void **state)
 {
     (void)state;
-    struct cg_buf out;
-    cg__buf_init(&out, 0);
     bool ch;
-    const char *in = "{\"href\": \"http://127.0.0.1:8080/\"";
-    assert_int_equal(cg__front_json_rewrite(&RW, CG_FRONT_JSON_RESPONSE, (const uint8_t *)in,
-                                            strlen(in), &out, &ch),
-                     CG_EHTTP);
-    cg__buf_free(&out);
+    fj_rc_is(&RW, "{\"href\": \"http://127.0.0.1:8080/\"", 0, CG_EHTTP, &ch);
 }
 
 static void test_authority_norm(void **state)
