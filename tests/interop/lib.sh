@@ -289,14 +289,14 @@ stop_pid() { kill -TERM "$1" 2>/dev/null; wait "$1"; }
 
 # start_front_backend SCRIPT [ARG...]: a dev PKI in $T/pki (P), two free
 # ports, BP (the backend's) and FP (the front's), and the backend `python3
-# SCRIPT BP ARG...` (stderr in $T/backend.err) in PIDS; returns once BP
-# listens.
+# SCRIPT BP ARG...` (stderr in $T/backend.err; it may import httpbackend.py)
+# in PIDS; returns once BP listens.
 start_front_backend() {
   local script=$1; shift
   P=$T/pki
   make_pki "$P" "$(free_port)"
   BP=$(free_port); FP=$(free_port)
-  python3 "$script" "$BP" "$@" 2>"$T/backend.err" &
+  PYTHONPATH="$SRC/tests/interop" python3 "$script" "$BP" "$@" 2>"$T/backend.err" &
   PIDS+=($!)
   wait_port "$BP"
 }

@@ -12,18 +12,16 @@
 need "python3" python3 -c 'import socket'
 
 cat >"$T/backend.py" <<'PY'
-import json, socket, sys, threading, time
+import json, sys, time
+from httpbackend import read_head, serve
 port = int(sys.argv[1])
 def handle(c):
     f = c.makefile('rb')
     served = 0
     while True:
-        head = b''
-        while not head.endswith(b'\r\n\r\n'):
-            ch = f.read(1)
-            if not ch:
-                return
-            head += ch
+        head = read_head(f)
+        if head is None:
+            return
         n = int(([l.split(b':')[1] for l in head.split(b'\r\n') if l.lower().startswith(b'content-length')] or [b'0'])[0])
         f.read(n)
         path = head.split(b' ')[1].decode()
@@ -64,13 +62,7 @@ def one(c, path, port):
             c.sendall(b'%x\r\n%s\r\n' % (len(part), part))
         c.sendall(b'1\r\n]\r\n0\r\n\r\n')
 
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', port))
-s.listen(16)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=handle, args=(c,), daemon=True).start()
+serve(port, handle)
 PY
 start_front_backend "$T/backend.py"
 start_front ecdsa "" "backend_timeout_ms = 1500" "max_json_bytes = 1048576" "${FRONT_EXTRA:-}"

@@ -14,17 +14,15 @@ need "python3" python3 -c 'import ssl'
 
 BIG=$((256 * 1024 * 1024))
 cat >"$T/backend.py" <<'PY'
-import os, socket, sys, threading, time
+import os, sys, time
+from httpbackend import read_head, serve
 port, big, prog = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 def handle(c):
     f = c.makefile('rb')
     while True:
-        head = b''
-        while not head.endswith(b'\r\n\r\n'):
-            ch = f.read(1)
-            if not ch:
-                return
-            head += ch
+        head = read_head(f)
+        if head is None:
+            return
         if b'upgrade: websocket' in head.lower():
             c.sendall(b'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n'
                       b'Connection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n')
@@ -40,13 +38,7 @@ def handle(c):
                 os.replace(prog + '.tmp', prog)  # never read half-written
         else:
             c.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}')
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', port))
-s.listen(16)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=handle, args=(c,), daemon=True).start()
+serve(port, handle)
 PY
 echo 0 >"$T/progress"
 start_front_backend "$T/backend.py" "$BIG" "$T/progress"

@@ -12,7 +12,8 @@
 need "python3" python3 -c 'import ssl'
 
 cat >"$T/backend.py" <<'PY'
-import json, socket, sys, threading
+import json, sys
+from httpbackend import read_head, serve
 port = int(sys.argv[1])
 base = 'http://127.0.0.1:%d' % port
 
@@ -29,12 +30,9 @@ def doc(size):
 def handle(c):
     f = c.makefile('rb')
     while True:
-        head = b''
-        while not head.endswith(b'\r\n\r\n'):
-            ch = f.read(1)
-            if not ch:
-                return
-            head += ch
+        head = read_head(f)
+        if head is None:
+            return
         target = head.split(b' ')[1].decode()
         q = dict(kv.split('=') for kv in target.split('?', 1)[1].split('&'))
         body = doc(int(q['size']))
@@ -49,13 +47,7 @@ def handle(c):
             c.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n'
                       b'Content-Length: %d\r\n\r\n%s' % (len(body), body))
 
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', port))
-s.listen(16)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=handle, args=(c,), daemon=True).start()
+serve(port, handle)
 PY
 start_front_backend "$T/backend.py"
 start_front ecdsa ""
