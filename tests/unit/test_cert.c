@@ -46,7 +46,7 @@ static struct tu_log g_log;
 
 static int group_setup(void **state)
 {
-    if (tu_group_tmp(state) != 0 || cg_ctx_new(&g_ctx) != CG_OK)
+    if (tu_group_ctx(state, &g_ctx, &g_log) != 0)
         return -1;
     struct cg_ca_init_opts o = {.name = "Unit", .ocsp_url = "http://127.0.0.1:1/"};
     if (cg_ca_init(g_ctx, tu_in("ca"), &o) != CG_OK)
@@ -56,9 +56,7 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    (void)state;
-    cg_ctx_free(g_ctx);
-    return tu_group_rm(state);
+    return tu_group_ctx_rm(state, g_ctx);
 }
 
 static int setup(void **state)

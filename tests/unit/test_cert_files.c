@@ -64,18 +64,15 @@ static X509 *fixed_cert(void)
 
 static int group_setup(void **state)
 {
-    if (tu_group_tmp(state) != 0 || cg_ctx_new(&g_ctx) != CG_OK)
+    if (tu_group_ctx(state, &g_ctx, &g_log) != 0)
         return -1;
-    cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
     umask(022);
     return 0;
 }
 
 static int group_teardown(void **state)
 {
-    (void)state;
-    cg_ctx_free(g_ctx);
-    return tu_group_rm(state);
+    return tu_group_ctx_rm(state, g_ctx);
 }
 
 static int setup(void **state)

@@ -19,9 +19,8 @@ static struct tu_log g_log;
 
 static int group_setup(void **state)
 {
-    if (tu_group_tmp(state) != 0 || cg_ctx_new(&g_ctx) != CG_OK)
+    if (tu_group_ctx(state, &g_ctx, &g_log) != 0)
         return -1;
-    cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
     struct cg_ca_init_opts o = {.name = "Issue", .ocsp_url = "http://ocsp.example:8888/",
                                 .crl_url = "http://crl.example/issue.crl"};
     if (cg_ca_init(g_ctx, tu_in("ca"), &o) != CG_OK ||
@@ -32,10 +31,8 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    (void)state;
     cg_ca_free(g_ca);
-    cg_ctx_free(g_ctx);
-    return tu_group_rm(state);
+    return tu_group_ctx_rm(state, g_ctx);
 }
 
 static int setup(void **state)

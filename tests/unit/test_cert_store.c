@@ -28,9 +28,8 @@ static void issue(struct cg_ca *ca, const char *host, enum cg_key_type t, unsign
 
 static int group_setup(void **state)
 {
-    if (tu_group_tmp(state) != 0 || cg_ctx_new(&g_ctx) != CG_OK)
+    if (tu_group_ctx(state, &g_ctx, &g_log) != 0)
         return -1;
-    cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
     struct cg_ca_init_opts a = {.name = "Store"}, b = {.name = "Other"};
     if (cg_ca_init(g_ctx, tu_in("ca"), &a) != CG_OK ||
         cg_ca_init(g_ctx, tu_in("other"), &b) != CG_OK ||
@@ -42,11 +41,9 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    (void)state;
     cg_ca_free(g_ca);
     cg_ca_free(g_other);
-    cg_ctx_free(g_ctx);
-    return tu_group_rm(state);
+    return tu_group_ctx_rm(state, g_ctx);
 }
 
 static int setup(void **state)

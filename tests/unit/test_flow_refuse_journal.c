@@ -7,8 +7,10 @@
  * request answered once, as it was answered). Allocations fail on purpose
  * through the linker's --wrap, as in test_flow_deliver_nomem.c; what the
  * lane writes is caught by wrapping cg__mos4_lane_write. */
-// CG_WRAP: cg__mos4_lane_write calloc
+// CG_WRAP: cg__mos4_lane_write calloc malloc realloc
+// CG_LINK: allocrig.c
 #include "testutil.h"
+#include "allocrig.h"
 #include "flowfix.h"
 #include "mos4/mos4.h"
 
@@ -17,35 +19,7 @@
 #include <string.h>
 #include <uv.h>
 
-/* ---- allocation failures: the next `times` callocs of exactly `size`
- * bytes after `skip` more of that size ---- */
-struct fail {
-    size_t size;
-    unsigned skip, times, failed;
-};
-static struct fail fail_calloc[2];
-
-void *__real_calloc(size_t n, size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-
-static bool fails(struct fail *f, size_t size)
-{
-    if (f->times == 0 || size != f->size)
-        return false;
-    if (f->skip > 0) {
-        f->skip--;
-        return false;
-    }
-    f->times--;
-    f->failed++;
-    return true;
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    bool no = n == 1 && (fails(&fail_calloc[0], size) || fails(&fail_calloc[1], size));
-    return no ? NULL : __real_calloc(n, size);
-}
+/* Allocations fail on purpose through allocrig.c (ac_fail_calloc). */
 
 /* ---- what the lane writes ---- */
 
@@ -154,7 +128,7 @@ static void afix_init(struct afix *f, const char *dir, bool journal, bool redeli
 /* The process dies (what is at the application goes with it). */
 static void afix_free(struct afix *f)
 {
-    memset(fail_calloc, 0, sizeof(fail_calloc));
+    ac_fail_reset();
     f->app.cur = NULL;
     cg__mos4_journal_close(in_lane(f));
     for (int d = 0; d < 2; d++) {
@@ -211,11 +185,11 @@ static void rm_tmp(const char *dir)
  * refuses R2 with its own NACK (cg__flow_app_refuse). */
 static void refuse_r2(struct afix *f)
 {
-    fail_calloc[0] = (struct fail){.size = sizeof(struct cg_mos_request), .times = 1};
-    fail_calloc[1] = (struct fail){.size = sizeof(struct mos4_msg), .skip = 1, .times = 1};
+    ac_fail_calloc[0] = (struct ac_fail){.size = sizeof(struct cg_mos_request), .times = 1};
+    ac_fail_calloc[1] = (struct ac_fail){.size = sizeof(struct mos4_msg), .skip = 1, .times = 1};
     answer(f);
-    assert_int_equal(fail_calloc[0].failed, 1);
-    assert_int_equal(fail_calloc[1].failed, 1);
+    assert_int_equal(ac_fail_calloc[0].failed, 1);
+    assert_int_equal(ac_fail_calloc[1].failed, 1);
     /* the core's NACK (write_ack), not refuse_undelivered's answer */
     assert_int_equal(sent_count("<messageID>2</messageID>", "the request was not applied"), 1);
     assert_true(tu_log_has(&f->log, "messageID 2 not delivered"));

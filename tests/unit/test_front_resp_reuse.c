@@ -5,9 +5,9 @@
  * headers, status, framing), and a buffer grown past 4 KiB by an odd large
  * head is not kept with the pool. */
 // CG_WRAP: malloc calloc realloc
-// CG_LINK: allocount.c
+// CG_LINK: allocrig.c
 #include "testutil.h"
-#include "allocount.h"
+#include "allocrig.h"
 #include "front/front.h"
 
 #include <stdbool.h>

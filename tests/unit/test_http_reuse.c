@@ -6,9 +6,9 @@
  * Nothing of the previous request is left, the limits hold, and a buffer an
  * odd large request grew past 4 KiB is let go. */
 // CG_WRAP: malloc calloc realloc
-// CG_LINK: allocount.c
+// CG_LINK: allocrig.c
 #include "testutil.h"
-#include "allocount.h"
+#include "allocrig.h"
 #include "http/http.h"
 
 #include <stdbool.h>

@@ -8,9 +8,9 @@
  * need escaping, and with a head too long for the stack (taken on the heap,
  * same bytes). */
 // CG_WRAP: malloc calloc realloc
-// CG_LINK: allocount.c
+// CG_LINK: allocrig.c
 #include "testutil.h"
-#include "allocount.h"
+#include "allocrig.h"
 #include "mos4/mos4.h"
 
 #include <stdbool.h>

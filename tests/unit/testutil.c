@@ -216,6 +216,20 @@ int tu_group_rm(void **state)
     return tu_rm_rf(tu_group_dir);
 }
 
+int tu_group_ctx(void **state, struct cg_ctx **ctx, struct tu_log *log)
+{
+    if (tu_group_tmp(state) != 0 || cg_ctx_new(ctx) != CG_OK)
+        return -1;
+    cg_ctx_set_log(*ctx, tu_log_fn, log, CG_LOG_DEBUG);
+    return 0;
+}
+
+int tu_group_ctx_rm(void **state, struct cg_ctx *ctx)
+{
+    cg_ctx_free(ctx);
+    return tu_group_rm(state);
+}
+
 const char *tu_in(const char *name)
 {
     static __thread char buf[16][512];

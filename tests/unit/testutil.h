@@ -73,6 +73,12 @@ int tu_group_tmp(void **state);
 int tu_group_rm(void **state);
 const char *tu_in(const char *name);
 
+/* For a group setup and teardown: tu_group_tmp, then a new context in *ctx
+ * logging from CG_LOG_DEBUG up into log (0, or -1); tu_group_ctx_rm frees
+ * ctx, then tu_group_rm. */
+int tu_group_ctx(void **state, struct cg_ctx **ctx, struct tu_log *log);
+int tu_group_ctx_rm(void **state, struct cg_ctx *ctx);
+
 /* Any temporary folder: dir is a mkdtemp template ("/tmp/cg-x-XXXXXX"),
  * filled with the dev PKI (scripts/dev-pki.sh) by tu_dev_pki_dir; tu_rm_rf
  * removes it and all in it. Both return 0, or -1 (for a group setup or
