@@ -12,9 +12,9 @@
 
 /* The rewrite of in (its strlen bytes) into *out, a new buffer of bound max
  * (0: none) the caller frees with cg__buf_free; the rewrite's result. */
-static inline enum cg_err fj_rewrite_into(const struct cg_front_rw *rw, enum cg_front_json_mode mode,
-                                          const char *in, size_t max, struct cg_buf *out,
-                                          bool *changed)
+static inline enum cg_err fj_rewrite_into(const struct cg_front_rw *rw,
+                                          enum cg_front_json_mode mode, const char *in, size_t max,
+                                          struct cg_buf *out, bool *changed)
 {
     cg__buf_init(out, max);
     return cg__front_json_rewrite(rw, mode, (const uint8_t *)in, strlen(in), out, changed);

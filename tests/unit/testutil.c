@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,18 +217,30 @@ int tu_group_rm(void **state)
     return tu_rm_rf(tu_group_dir);
 }
 
-int tu_group_ctx(void **state, struct cg_ctx **ctx, struct tu_log *log)
+struct cg_ctx *tu_ctx;
+struct tu_log tu_ctx_log;
+
+int tu_group_ctx(void **state)
 {
-    if (tu_group_tmp(state) != 0 || cg_ctx_new(ctx) != CG_OK)
+    if (tu_group_tmp(state) != 0 || cg_ctx_new(&tu_ctx) != CG_OK)
         return -1;
-    cg_ctx_set_log(*ctx, tu_log_fn, log, CG_LOG_DEBUG);
+    cg_ctx_set_log(tu_ctx, tu_log_fn, &tu_ctx_log, CG_LOG_DEBUG);
     return 0;
 }
 
-int tu_group_ctx_rm(void **state, struct cg_ctx *ctx)
+int tu_group_ctx_rm(void **state)
 {
-    cg_ctx_free(ctx);
+    cg_ctx_free(tu_ctx);
+    tu_ctx = NULL;
     return tu_group_rm(state);
+}
+
+int tu_ctx_log_reset(void **state)
+{
+    (void)state;
+    memset(&tu_ctx_log, 0, sizeof(tu_ctx_log));
+    ERR_clear_error();
+    return 0;
 }
 
 const char *tu_in(const char *name)

@@ -73,11 +73,16 @@ int tu_group_tmp(void **state);
 int tu_group_rm(void **state);
 const char *tu_in(const char *name);
 
-/* For a group setup and teardown: tu_group_tmp, then a new context in *ctx
- * logging from CG_LOG_DEBUG up into log (0, or -1); tu_group_ctx_rm frees
- * ctx, then tu_group_rm. */
-int tu_group_ctx(void **state, struct cg_ctx **ctx, struct tu_log *log);
-int tu_group_ctx_rm(void **state, struct cg_ctx *ctx);
+/* A group's temporary folder and a context, as cmocka's group setup and
+ * teardown: tu_group_ctx is tu_group_tmp, then tu_ctx, a new context
+ * logging from CG_LOG_DEBUG up into tu_ctx_log; tu_group_ctx_rm frees
+ * tu_ctx, then tu_group_rm. tu_ctx_log_reset, as a test's setup, empties
+ * tu_ctx_log and OpenSSL's error queue. */
+extern struct cg_ctx *tu_ctx;
+extern struct tu_log tu_ctx_log;
+int tu_group_ctx(void **state);
+int tu_group_ctx_rm(void **state);
+int tu_ctx_log_reset(void **state);
 
 /* Any temporary folder: dir is a mkdtemp template ("/tmp/cg-x-XXXXXX"),
  * filled with the dev PKI (scripts/dev-pki.sh) by tu_dev_pki_dir; tu_rm_rf
