@@ -9,10 +9,9 @@
  * lane writes is caught by wrapping cg__mos4_lane_write. */
 // CG_WRAP: cg__mos4_lane_write calloc malloc realloc
 // CG_LINK: allocrig.c
-#include "testutil.h"
+#include "lanefix.h"
 #include "allocrig.h"
 #include "flowfix.h"
-#include "mos4/mos4.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,12 +87,7 @@ static struct mos4_lane *in_lane(struct afix *f) { return &f->peer.lanes[1][CG_M
 static void afix_init(struct afix *f, const char *dir, bool journal, bool redeliver)
 {
     memset(f, 0, sizeof(*f));
-    assert_int_equal(cg_ctx_new(&f->ctx), CG_OK);
-    cg_ctx_set_log(f->ctx, tu_log_fn, &f->log, CG_LOG_WARN);
-    struct cg_mos_endpoint_config *cfg = NULL;
-    assert_int_equal(cg_mos_endpoint_config_new(CG_MOS_ROLE_MOS, "dev", &cfg), CG_OK);
-    f->ep.cfg = *cfg;
-    free(cfg); /* its strings are NULL */
+    lf_init(&f->ctx, &f->log, CG_LOG_WARN, &f->ep, &f->peer, f->peers);
     f->ep.cfg.state_dir = (char *)dir;
     f->ep.cfg.journal = journal;
     f->ep.cfg.redeliver = redeliver;
@@ -101,25 +95,10 @@ static void afix_init(struct afix *f, const char *dir, bool journal, bool redeli
     f->ep.cfg.validate = false; /* no allocations of the checker between ours */
     f->ep.cfg.fsync = CG_MOS_FSYNC_NEVER;
     f->ep.state_fd = -1;
-    f->ep.ctx = f->ctx;
     f->ep.h.on_request = on_request;
     f->ep.user = &f->app;
-    f->peer.ep = &f->ep;
-    snprintf(f->peer.id, sizeof(f->peer.id), "ncs");
-    f->peer.channels = CG_MOS_CH_RO;
-    f->peers[0] = &f->peer;
-    f->ep.peers = f->peers;
-    f->ep.npeers = 1;
-    for (int d = 0; d < 2; d++) {
-        struct mos4_lane *l = &f->peer.lanes[1][d];
-        l->peer = &f->peer;
-        l->ch = 1;
-        l->dir = (enum cg_mos_dir)d;
-        l->jfd = -1;
-        l->up = true;
-        uv_timer_init(cg_ctx_loop(f->ctx), &l->ack_timer);
-        uv_timer_init(cg_ctx_loop(f->ctx), &l->idle_timer);
-    }
+    for (int d = 0; d < 2; d++)
+        f->peer.lanes[1][d].up = true;
     cg__mos4_journal_open(in_lane(f)); /* without the journal option: replayed here */
     if (journal)
         cg__mos4_replay(in_lane(f));
@@ -131,14 +110,7 @@ static void afix_free(struct afix *f)
     ac_fail_reset();
     f->app.cur = NULL;
     cg__mos4_journal_close(in_lane(f));
-    for (int d = 0; d < 2; d++) {
-        struct mos4_lane *l = &f->peer.lanes[1][d];
-        cg__mos4_flow_free(l);
-        uv_close((uv_handle_t *)&l->ack_timer, NULL);
-        uv_close((uv_handle_t *)&l->idle_timer, NULL);
-    }
-    uv_run(cg_ctx_loop(f->ctx), UV_RUN_DEFAULT);
-    cg_ctx_free(f->ctx);
+    lf_free(f->ctx, &f->peer);
     sent_clear();
 }
 
