@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <arpa/inet.h>
+#include <crypt.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -250,4 +252,27 @@ const char *tu_in(const char *name)
     char *out = buf[slot++ & 15];
     snprintf(out, sizeof(buf[0]), "%s/%s", tu_group_dir, name);
     return out;
+}
+
+void tu_hash(const char *prefix, unsigned long count, const char *pw, char *out, size_t size)
+{
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    struct crypt_data *cd = calloc(1, sizeof(*cd));
+    assert_non_null(cd);
+    assert_non_null(crypt_gensalt_rn(prefix, count, NULL, 0, salt, sizeof(salt)));
+    const char *h = crypt_r(pw, salt, cd);
+    assert_true(h != NULL && h[0] == '$');
+    snprintf(out, size, "%s", h);
+    free(cd);
+}
+
+void tu_users_file(const char *path, const char *prefix, const char *user, const char *pw)
+{
+    char h[256];
+    tu_hash(prefix, 0, pw, h, sizeof(h));
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%s:%s\n", user, h);
+    fclose(f);
+    assert_int_equal(chmod(path, 0600), 0);
 }

@@ -29,6 +29,14 @@ const char *tu_basic(const char *user_pass);
 const char *tu_src_path(const char *rel);
 const char *tu_shared_path(const char *rel);
 
+/* crypt(3): the hash of pw with a new salt of the method prefix ("$y$",
+ * "$6$", "$2b$"; count its cost, 0 the default) in out; fails the test
+ * without one. tu_users_file writes a credentials file (mode 0600) of one
+ * line, user:that hash. Through crypt_r and crypt_gensalt_rn: a test that
+ * wraps them sees these calls too. */
+void tu_hash(const char *prefix, unsigned long count, const char *pw, char *out, size_t size);
+void tu_users_file(const char *path, const char *prefix, const char *user, const char *pw);
+
 /* Reads a whole file; fails the test if it cannot. Caller frees. */
 uint8_t *tu_read(const char *path, size_t *len);
 
