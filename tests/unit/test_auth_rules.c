@@ -338,8 +338,8 @@ static void test_async_bounded_in_flight(void **state)
     assert_int_equal(start(a, "alice:alice-pw", "192.0.2.82", &ans[2]), CG_EFULL);
     assert_true(tu_log_has(logp, "192.0.2.82: 2 password checks in flight: try later"));
     char user[CG_AUTH_USER_MAX + 1]; /* malformed: refused (and counted) even when busy */
-    assert_int_equal(cg__auth_check_async(a, "Basic !", "192.0.2.83", user, sizeof(user), af_on_done,
-                                          &ans[2]),
+    assert_int_equal(cg__auth_check_async(a, "Basic !", "192.0.2.83", user, sizeof(user),
+                                          af_on_done, &ans[2]),
                      CG_EAUTH);
     af_wait_answers(ctx, ans, 2);
     assert_int_equal(ans[0].rc, CG_EAUTH);
