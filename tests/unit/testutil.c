@@ -112,6 +112,16 @@ int tu_connect_loopback(uint16_t port)
     return fd;
 }
 
+int tu_dial(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
 void tu_send_big_roreq(uint16_t port, int items)
 {
     int fd = tu_connect_loopback(port);

@@ -56,6 +56,10 @@ void tu_send_big_roreq(uint16_t port, int items);
  * context runs); the socket, or -1. */
 int tu_connect_loopback(uint16_t port);
 
+/* Connects to 127.0.0.1:port once, which must succeed (a port that
+ * listens already: the kernel completes it, accepted or not); the socket. */
+int tu_dial(uint16_t port);
+
 /* What a call prints on stderr (a configuration reader's refusals): begin
  * sends stderr to a temporary file, end puts it back and copies what was
  * printed into out (NUL-terminated, cut at size - 1). */
