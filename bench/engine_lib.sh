@@ -115,6 +115,23 @@ start_s_server() {
   wait_port "$port"
 }
 
+# nginx_tls: the TLS lines of an nginx server block, as every contender is
+# set up: the chain and key of key_files, the BCP-003-01 suites and order,
+# no tickets, no session cache (start_nginx, bench/front.sh).
+nginx_tls() {
+  cat <<EOF
+    ssl_certificate $CHAIN;
+    ssl_certificate_key $KEY;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ciphers $TLS12_SUITES;
+    ssl_prefer_server_ciphers on;
+    ssl_conf_command Ciphersuites $TLS13_SUITES;
+    ssl_conf_command NumTickets 0;
+    ssl_session_tickets off;
+    ssl_session_cache off;
+EOF
+}
+
 # start_nginx PORT KEYTYPE BACKEND_PORT WORKERS [HTPASSWD]: nginx terminating
 # TLS (same certificate, suites and order, no tickets, no session cache),
 # GET /status answered by nginx itself, everything else (the WebSocket
@@ -145,15 +162,7 @@ http {
   tcp_nodelay on;
   server {
     listen 127.0.0.1:$port ssl$reuse;
-    ssl_certificate $CHAIN;
-    ssl_certificate_key $KEY;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_ciphers $TLS12_SUITES;
-    ssl_prefer_server_ciphers on;
-    ssl_conf_command Ciphersuites $TLS13_SUITES;
-    ssl_conf_command NumTickets 0;
-    ssl_session_tickets off;
-    ssl_session_cache off;
+$(nginx_tls)
     location = /status { default_type application/json; return 200 '{"service":"nginx"}\n'; }
     location / {
       $auth

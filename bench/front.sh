@@ -94,15 +94,7 @@ http {
   upstream be { server 127.0.0.1:$BP; keepalive 32; }
   server {
     listen 127.0.0.1:$p_ng ssl;
-    ssl_certificate $CHAIN;
-    ssl_certificate_key $KEY;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_ciphers $TLS12_SUITES;
-    ssl_prefer_server_ciphers on;
-    ssl_conf_command Ciphersuites $TLS13_SUITES;
-    ssl_conf_command NumTickets 0;
-    ssl_session_tickets off;
-    ssl_session_cache off;
+$(nginx_tls)
     add_header Strict-Transport-Security "max-age=31536000" always;
     location / {
       proxy_pass http://be;
