@@ -284,6 +284,38 @@ step() {
   if wait_until "$@"; then ok "$what"; else bad "$what"; [ -z "$STEP_TAIL" ] || tail -5 "$STEP_TAIL"; fi
 }
 
+# start_refused_ncs PLAN: a wss peer that refuses as PLAN says (wsrefuser.py
+# --plan, on a free port, PORT, with the dev PKI in $P; each attempt a JSON
+# line in $T/attempts), and `castgate mos serve` as the NCS "NCS" dialing it
+# as its peer DEV on ro with a password (reconnect_max_ms = 1000,
+# refused_backoff_max_ms = 4000; logs in $T/ncs.{out,err}); sets NCS (its
+# PID).
+start_refused_ncs() {
+  P=$T/pki
+  make_pki "$P" "$(free_port)"
+  PORT=$(free_port)
+  python3 "$SRC/tests/interop/wsrefuser.py" --port "$PORT" --cert "$P/server-ecdsa.chain.pem" \
+    --key "$P/server-ecdsa.key" --plan "$1" --log "$T/attempts" 2>"$T/refuser.err" &
+  PIDS+=($!)
+  wait_port "$PORT"
+  echo 's3cret' >"$T/pw"
+  cat >"$T/ncs.conf" <<EOF
+[endpoint]
+role = ncs
+id = NCS
+reconnect_max_ms = 1000
+refused_backoff_max_ms = 4000
+[peer DEV]
+url = wss://localhost:$PORT/mos/Communication
+channels = ro
+ca = $P/root-ca.pem
+user = ncs
+password_file = $T/pw
+EOF
+  "$CASTGATE" mos serve --config "$T/ncs.conf" >"$T/ncs.out" 2>"$T/ncs.err" &
+  NCS=$!; PIDS+=($NCS)
+}
+
 # stop_pid PID: SIGTERM and wait; returns the process's exit status.
 stop_pid() { kill -TERM "$1" 2>/dev/null; wait "$1"; }
 
