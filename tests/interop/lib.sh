@@ -316,6 +316,25 @@ EOF
   NCS=$!; PIDS+=($NCS)
 }
 
+# fake_ncs_pki: what a test with the fake NCS needs: its node modules
+# (NODE_PATH; exit 77, skipped, without them) and the dev PKI in $T/pki (P).
+# start_fake_ncs PORT LOG [ARG...]: tests/interop/fake_ncs.js (npm ws, real
+# wss with the dev PKI's ECDSA certificate) on PORT, the ARGs its behaviour,
+# its output in LOG; in PIDS; returns once it listens.
+fake_ncs_pki() {
+  P=$T/pki
+  export NODE_PATH=$SRC/tests/interop/node_modules
+  [ -d "$NODE_PATH/ws" ] || { echo "no node modules (scripts/deps.sh)"; exit 77; }
+  make_pki "$P" "$(free_port)"
+}
+start_fake_ncs() {
+  local port=$1 log=$2; shift 2
+  node "$SRC/tests/interop/fake_ncs.js" --port "$port" --cert "$P/server-ecdsa.chain.pem" \
+    --key "$P/server-ecdsa.key" "$@" >"$log" 2>&1 &
+  PIDS+=($!)
+  wait_port "$port"
+}
+
 # stop_pid PID: SIGTERM and wait; returns the process's exit status.
 stop_pid() { kill -TERM "$1" 2>/dev/null; wait "$1"; }
 
