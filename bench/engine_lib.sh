@@ -115,6 +115,23 @@ start_s_server() {
   wait_port "$port"
 }
 
+# nginx_tls: the TLS lines of an nginx server block, as every contender is
+# set up: the chain and key of key_files, the BCP-003-01 suites and order,
+# no tickets, no session cache (start_nginx, bench/front.sh).
+nginx_tls() {
+  cat <<EOF
+    ssl_certificate $CHAIN;
+    ssl_certificate_key $KEY;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ciphers $TLS12_SUITES;
+    ssl_prefer_server_ciphers on;
+    ssl_conf_command Ciphersuites $TLS13_SUITES;
+    ssl_conf_command NumTickets 0;
+    ssl_session_tickets off;
+    ssl_session_cache off;
+EOF
+}
+
 # start_nginx PORT KEYTYPE BACKEND_PORT WORKERS [HTPASSWD]: nginx terminating
 # TLS (same certificate, suites and order, no tickets, no session cache),
 # GET /status answered by nginx itself, everything else (the WebSocket
@@ -145,15 +162,7 @@ http {
   tcp_nodelay on;
   server {
     listen 127.0.0.1:$port ssl$reuse;
-    ssl_certificate $CHAIN;
-    ssl_certificate_key $KEY;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_ciphers $TLS12_SUITES;
-    ssl_prefer_server_ciphers on;
-    ssl_conf_command Ciphersuites $TLS13_SUITES;
-    ssl_conf_command NumTickets 0;
-    ssl_session_tickets off;
-    ssl_session_cache off;
+$(nginx_tls)
     location = /status { default_type application/json; return 200 '{"service":"nginx"}\n'; }
     location / {
       $auth
@@ -209,28 +218,39 @@ PY
   echo "  $fig | $who | round $round: $(python3 -c 'import json,sys; m=json.loads(sys.argv[1]); print(", ".join(f"{k}={m[k]}" for k in ("conns_per_s","conns_per_server_cpu_s","msgs_per_s","msgs_per_server_cpu_s","p50_us","p99_us","conns_open","bytes_per_conn","server_cpu_util","client_cpu_util","failed") if k in m))' "$out")" >&2
 }
 
-# profile_castgate PID OUT -- WSLOAD_ARGS...: perf record -g on castgate while
-# bench_wsload runs once (not counted in the figures); OUT gets the top of the
-# profile by shared object and by symbol. Nothing happens without perf.
-profile_castgate() {
-  local pid=$1 out=$2
-  shift 3
+# perf_profile PID OUT TITLE -- LOAD...: perf record -g on PID while the load
+# command LOAD runs once (not counted in the figures); OUT gets "# TITLE",
+# the load's output as "# run:", and the top of the profile by shared object
+# and by symbol. Nothing happens without perf. Used by profile_castgate and
+# bench/front.sh.
+perf_profile() {
+  local pid=$1 out=$2 title=$3
+  shift 4
   command -v perf >/dev/null || return 0
   perf record -F 1999 -g -o "$WORK/perf.data" -p "$pid" >/dev/null 2>&1 &
   local perf_pid=$!
   BG_PIDS+=("$perf_pid")
   sleep 0.5
-  "$WSLOAD" "$@" >"$WORK/perf-run.json" 2>/dev/null || true
+  "$@" >"$WORK/perf-run.json" 2>/dev/null || true
   kill -INT "$perf_pid" 2>/dev/null || true
   wait "$perf_pid" 2>/dev/null || true
   {
-    echo "# perf record -F 1999 -g -p <castgate serve> during: bench_wsload $*"
+    echo "# $title"
     echo "# run: $(cat "$WORK/perf-run.json")"
     echo "# by shared object:"
     perf report -i "$WORK/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -12 || true
     echo "# by symbol (self time):"
     perf report -i "$WORK/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -60 || true
   } >"$out"
+}
+
+# profile_castgate PID OUT -- WSLOAD_ARGS...: perf_profile of castgate while
+# bench_wsload runs once.
+profile_castgate() {
+  local pid=$1 out=$2
+  shift 3
+  perf_profile "$pid" "$out" "perf record -F 1999 -g -p <castgate serve> during: bench_wsload $*" -- \
+    "$WSLOAD" "$@"
 }
 
 # share DSO FILE: the share of a shared object in a profile_castgate file ("?" if absent).

@@ -94,15 +94,7 @@ http {
   upstream be { server 127.0.0.1:$BP; keepalive 32; }
   server {
     listen 127.0.0.1:$p_ng ssl;
-    ssl_certificate $CHAIN;
-    ssl_certificate_key $KEY;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_ciphers $TLS12_SUITES;
-    ssl_prefer_server_ciphers on;
-    ssl_conf_command Ciphersuites $TLS13_SUITES;
-    ssl_conf_command NumTickets 0;
-    ssl_session_tickets off;
-    ssl_session_cache off;
+$(nginx_tls)
     add_header Strict-Transport-Security "max-age=31536000" always;
     location / {
       proxy_pass http://be;
@@ -154,23 +146,10 @@ done
 # bench_frontload runs once more (not counted in the figures); OUT gets the
 # top of the profile by shared object and by symbol. Nothing without perf.
 profile_front() {
-  local pid=$1 out=$2 port=$3 perf_pid
-  command -v perf >/dev/null || return 0
-  perf record -F 1999 -g -o "$WORK/perf.data" -p "$pid" >/dev/null 2>&1 &
-  perf_pid=$!; BG_PIDS+=("$perf_pid")
-  sleep 0.5
-  "$LOADGEN" --port "$port" --path /x-nmos/node/v1.3/self --concurrency "$CONC" \
-    --seconds "$SECS" --warmup "$WARM" --tls 1.3 --pid "$pid" >"$WORK/perf-run.json" 2>/dev/null || true
-  kill -INT "$perf_pid" 2>/dev/null || true
-  wait "$perf_pid" 2>/dev/null || true
-  {
-    echo "# perf record -F 1999 -g -p <proxy> during one more bench_frontload run (port $port)"
-    echo "# run: $(cat "$WORK/perf-run.json")"
-    echo "# by shared object:"
-    perf report -i "$WORK/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -12 || true
-    echo "# by symbol (self time):"
-    perf report -i "$WORK/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -60 || true
-  } >"$out"
+  local pid=$1 out=$2 port=$3
+  perf_profile "$pid" "$out" "perf record -F 1999 -g -p <proxy> during one more bench_frontload run (port $port)" -- \
+    "$LOADGEN" --port "$port" --path /x-nmos/node/v1.3/self --concurrency "$CONC" \
+    --seconds "$SECS" --warmup "$WARM" --tls 1.3 --pid "$pid"
   rm -f "$WORK/perf.data"
 }
 notes=()

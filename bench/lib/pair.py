@@ -17,7 +17,6 @@ killed node is started again (a standby) before the next round, so the roles
 alternate. Target: takeover p99 < 3 s (issue 18).
 """
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import benchlib as B  # noqa: E402
+
+sys.path.insert(0, os.path.join(B.ROOT, "tests", "interop"))
+from forwarder import Forwarder  # noqa: E402  (the pair tests' stand-in for the address)
 
 ROUNDS = 3 if B.QUICK else int(os.environ.get("BENCH_PAIR_ROUNDS", "20"))
 TAKEOVER_MS = 1500
@@ -58,45 +60,6 @@ class Lines:
         with self.lock:
             ts = [t for t, line in self.seen if key in line and t >= since]
         return ts[nth - 1] if len(ts) >= nth else None
-
-
-class Forwarder:
-    """127.0.0.1:port -> 127.0.0.1:target, each new connection to the target of the moment."""
-
-    def __init__(self, port, target):
-        self.target = target
-        self.srv = socket.socket()
-        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.srv.bind(("127.0.0.1", port))
-        self.srv.listen(16)
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @staticmethod
-    def _pump(a, b):
-        try:
-            while True:
-                d = a.recv(65536)
-                if not d:
-                    break
-                b.sendall(d)
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def _accept(self):
-        while True:
-            c, _ = self.srv.accept()
-            try:
-                u = socket.create_connection(("127.0.0.1", self.target))
-            except OSError:
-                c.close()
-                continue
-            threading.Thread(target=self._pump, args=(c, u), daemon=True).start()
-            threading.Thread(target=self._pump, args=(u, c), daemon=True).start()
 
 
 def write_configs(p):
@@ -172,7 +135,7 @@ def main():
     B.wait_listening([p["legacy"][0]])
     nodes[1] = start_node(1)
     wait(lambda: nodes[1][1].count('"what":"connected"') > 0, 60, "node 1 connected")
-    fwd = Forwarder(p["vip"], p["legacy"][0])
+    fwd = Forwarder(p["vip"], p["legacy"][0]).start()
     ncs = subprocess.Popen([sys.executable, MOS2PEER, "ncs", "--port", str(p["vip"]), "--mos-id", "DEV",
                             "--count", "100000000", "--retry-s", "1"], stdout=subprocess.PIPE,
                            stderr=open(os.path.join(W, "ncs.err"), "a"), text=True, bufsize=1)

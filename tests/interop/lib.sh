@@ -254,28 +254,127 @@ start_serve() {
   return 1
 }
 
+# wait_until SECONDS PYTHON-EXPR: until the expression holds over the test's
+# logs, looked at every 0.1 s (wall clock: room for a loaded machine). It
+# sees T, load(NAME) (the JSON lines of $T/NAME; testlogs.py) and the names
+# the Python lines in WAIT_NAMES define (set by the test, or by its family's
+# *_lib.sh). step WHAT SECONDS EXPR: wait_until, then ok, or FAIL and the
+# last lines of the log STEP_TAIL names (when it names one).
+WAIT_NAMES=
+STEP_TAIL=
+wait_until() {
+  local end=$((SECONDS + $1)) expr=$2
+  while ((SECONDS < end)); do
+    PYTHONPATH="$SRC/tests/interop" python3 - "$T" "$expr" "$WAIT_NAMES" <<'EOF' && return 0
+import json, os, sys
+from testlogs import load as load_in
+T, expr, names = sys.argv[1:4]
+def load(n):
+    return load_in(T, n)
+exec(names)
+sys.exit(0 if eval(expr) else 1)
+EOF
+    sleep 0.1
+  done
+  echo "timed out waiting for: $expr" >&2
+  return 1
+}
+step() {
+  local what=$1; shift
+  if wait_until "$@"; then ok "$what"; else bad "$what"; [ -z "$STEP_TAIL" ] || tail -5 "$STEP_TAIL"; fi
+}
+
+# start_refused_ncs PLAN: a wss peer that refuses as PLAN says (wsrefuser.py
+# --plan, on a free port, PORT, with the dev PKI in $P; each attempt a JSON
+# line in $T/attempts), and `castgate mos serve` as the NCS "NCS" dialing it
+# as its peer DEV on ro with a password (reconnect_max_ms = 1000,
+# refused_backoff_max_ms = 4000; logs in $T/ncs.{out,err}); sets NCS (its
+# PID).
+start_refused_ncs() {
+  P=$T/pki
+  make_pki "$P" "$(free_port)"
+  PORT=$(free_port)
+  python3 "$SRC/tests/interop/wsrefuser.py" --port "$PORT" --cert "$P/server-ecdsa.chain.pem" \
+    --key "$P/server-ecdsa.key" --plan "$1" --log "$T/attempts" 2>"$T/refuser.err" &
+  PIDS+=($!)
+  wait_port "$PORT"
+  echo 's3cret' >"$T/pw"
+  cat >"$T/ncs.conf" <<EOF
+[endpoint]
+role = ncs
+id = NCS
+reconnect_max_ms = 1000
+refused_backoff_max_ms = 4000
+[peer DEV]
+url = wss://localhost:$PORT/mos/Communication
+channels = ro
+ca = $P/root-ca.pem
+user = ncs
+password_file = $T/pw
+EOF
+  "$CASTGATE" mos serve --config "$T/ncs.conf" >"$T/ncs.out" 2>"$T/ncs.err" &
+  NCS=$!; PIDS+=($NCS)
+}
+
+# fake_ncs_pki: what a test with the fake NCS needs: its node modules
+# (NODE_PATH; exit 77, skipped, without them) and the dev PKI in $T/pki (P).
+# start_fake_ncs PORT LOG [ARG...]: tests/interop/fake_ncs.js (npm ws, real
+# wss with the dev PKI's ECDSA certificate) on PORT, the ARGs its behaviour,
+# its output in LOG; in PIDS; returns once it listens.
+fake_ncs_pki() {
+  P=$T/pki
+  export NODE_PATH=$SRC/tests/interop/node_modules
+  [ -d "$NODE_PATH/ws" ] || { echo "no node modules (scripts/deps.sh)"; exit 77; }
+  make_pki "$P" "$(free_port)"
+}
+start_fake_ncs() {
+  local port=$1 log=$2; shift 2
+  node "$SRC/tests/interop/fake_ncs.js" --port "$port" --cert "$P/server-ecdsa.chain.pem" \
+    --key "$P/server-ecdsa.key" "$@" >"$log" 2>&1 &
+  PIDS+=($!)
+  wait_port "$port"
+}
+
 # stop_pid PID: SIGTERM and wait; returns the process's exit status.
 stop_pid() { kill -TERM "$1" 2>/dev/null; wait "$1"; }
 
-# start_nmos_front [LINE...]: a dev PKI in $T/pki, the NMOS node + registry
-# fixture (nmos_fixture.py) and `castgate front` in front of it, each on a
-# free port, every process in PIDS. The front's config ($T/front.conf) has
-# listen, cert, backend, public = localhost and ocsp = off, then each
-# argument as a line of its own. Sets P (the PKI), BP (the backend's port),
-# FP (the front's) and FRONT (its PID).
-start_nmos_front() {
+# start_front_backend SCRIPT [ARG...]: a dev PKI in $T/pki (P), two free
+# ports, BP (the backend's) and FP (the front's), and the backend `python3
+# SCRIPT BP ARG...` (stderr in $T/backend.err; it may import httpbackend.py)
+# in PIDS; returns once BP listens.
+start_front_backend() {
+  local script=$1; shift
   P=$T/pki
   make_pki "$P" "$(free_port)"
   BP=$(free_port); FP=$(free_port)
-  python3 "$SRC/tests/interop/nmos_fixture.py" "$BP" "$T/backend.log" 2>"$T/backend.err" &
+  PYTHONPATH="$SRC/tests/interop" python3 "$script" "$BP" "$@" 2>"$T/backend.err" &
   PIDS+=($!)
   wait_port "$BP"
+}
+
+# start_front CERT SECTION [LINE...]: `castgate front` in front of that
+# backend. Its config, $T/front.conf: SECTION (a header such as "[front]",
+# or "" for none), listen on FP, the dev PKI's CERT (rsa or ecdsa) chain and
+# key, backend BP, public = localhost, ocsp = off, then each LINE as a line
+# of its own (a later line wins). Logs in $T/front.{out,err}; sets FRONT
+# (its PID, in PIDS); returns once it says it listens (10 s at most).
+start_front() {
+  local cert=$1 section=$2 i; shift 2
   {
-    printf '%s\n' "listen = 127.0.0.1:$FP" "cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key" \
+    [ -z "$section" ] || printf '%s\n' "$section"
+    printf '%s\n' "listen = 127.0.0.1:$FP" "cert = $P/server-$cert.chain.pem $P/server-$cert.key" \
       "backend = 127.0.0.1:$BP" "public = localhost" "ocsp = off"
     [ $# -eq 0 ] || printf '%s\n' "$@"
   } >"$T/front.conf"
   "$CASTGATE" front --config "$T/front.conf" >"$T/front.out" 2>"$T/front.err" &
   FRONT=$!; PIDS+=($FRONT)
-  wait_port "$FP"
+  for ((i = 0; i < 200; i++)); do grep -q 'listening on port' "$T/front.out" 2>/dev/null && break; sleep 0.05; done
+}
+
+# start_nmos_front CERT SECTION [LINE...]: start_front_backend with the NMOS
+# node + registry fixture (nmos_fixture.py, which logs every request it gets
+# in $T/backend.log), then start_front CERT SECTION LINE...
+start_nmos_front() {
+  start_front_backend "$SRC/tests/interop/nmos_fixture.py" "$T/backend.log"
+  start_front "$@"
 }

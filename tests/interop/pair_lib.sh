@@ -2,19 +2,24 @@
 # gateway pair"; sourced after lib.sh): the PKI, ports and pair password,
 # one file per node, a stand-in for the virtual address, waiting on the logs.
 
-# pair_setup: P (the dev PKI), WSS (the device), A0 and A1 (each node's
-# legacy ro port), L0 and L1 (each node's [gateway] listener), V (the
-# virtual address), PP (node 1's pair listener); the
-# pair's password for node 0 and credentials file for node 1.
-pair_setup() {
+# pair_pki: P (the dev PKI); the pair's password for node 0
+# ($T/private/pair.pw) and credentials file for node 1 (pair.htpasswd).
+pair_pki() {
   P=$T/pki
   make_pki "$P" "$(free_port)"
-  WSS=$(free_port); A0=$(free_port); A1=$(free_port); V=$(free_port); PP=$(free_port)
-  L0=$(free_port); L1=$(free_port)
   mkdir -m 700 "$T/private"
   printf 'pairpw\n' | "$CASTGATE" passwd "$T/private/pair.htpasswd" pair >/dev/null
   printf 'pairpw\n' >"$T/private/pair.pw"
   chmod 600 "$T/private/pair.pw"
+}
+
+# pair_setup: pair_pki, and the ports: WSS (the device), A0 and A1 (each
+# node's legacy ro port), L0 and L1 (each node's [gateway] listener), V (the
+# virtual address), PP (node 1's pair listener).
+pair_setup() {
+  pair_pki
+  WSS=$(free_port); A0=$(free_port); A1=$(free_port); V=$(free_port); PP=$(free_port)
+  L0=$(free_port); L1=$(free_port)
 }
 
 # pair_conf NODE LEGACY-PORT [PAIR-LINE...]: on stdout, node NODE's file: a
@@ -58,65 +63,21 @@ EOF
 
 # start_vip [HOST:]PORT: the stand-in for the virtual address: 127.0.0.1:$V
 # forwards each new connection to PORT (on HOST, default 127.0.0.1), or to
-# the one move_vip names later (as keepalived would move the address).
+# the one move_vip names later (as keepalived would move the address):
+# forwarder.py, reading $T/vip.target at each connection.
 move_vip() { echo "$1" >"$T/vip.new"; mv "$T/vip.new" "$T/vip.target"; } # atomically
 start_vip() {
   move_vip "$1"
-  cat >"$T/vip.py" <<'EOF'
-import socket, sys, threading
-port, target = int(sys.argv[1]), sys.argv[2]
-srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", port)); srv.listen(16)
-def pump(a, b):
-    try:
-        while True:
-            d = a.recv(65536)
-            if not d:
-                break
-            b.sendall(d)
-    except OSError:
-        pass
-    for s in (a, b):
-        try: s.shutdown(socket.SHUT_RDWR)
-        except OSError: pass
-while True:
-    c, _ = srv.accept()
-    try:
-        t = open(target).read().strip()
-        host, _, p = t.rpartition(":")
-        u = socket.create_connection((host or "127.0.0.1", int(p)))
-    except (OSError, ValueError):
-        c.close(); continue
-    threading.Thread(target=pump, args=(c, u), daemon=True).start()
-    threading.Thread(target=pump, args=(u, c), daemon=True).start()
-EOF
-  python3 "$T/vip.py" "$V" "$T/vip.target" &
+  python3 "$SRC/tests/interop/forwarder.py" "$V" "$T/vip.target" &
   PIDS+=($!); wait_port "$V"
 }
 
-# wait_until SECONDS PYTHON-EXPR over the logs (wall clock: room for a
-# loaded machine): g0, g1 (the nodes' lines), dev, n (the NCS's), pair(log,
-# what) (a node's "pair" events), got (the device's roReq messageIDs), acks
-# (the NCS's answered numbers). step WHAT SECONDS EXPR: ok or FAIL.
-wait_until() { # wait_until SECONDS PYTHON-EXPR over the logs (wall clock: room for a loaded machine)
-  local end=$((SECONDS + $1)) expr=$2
-  while ((SECONDS < end)); do
-    python3 - "$T" "$expr" <<'EOF' && return 0
-import json, sys, os
-T, expr = sys.argv[1], sys.argv[2]
-def load(n):
-    p = os.path.join(T, n)
-    return [json.loads(l) for l in open(p) if l.startswith("{")] if os.path.exists(p) else []
+# wait_until and step (lib.sh) over the pair's logs: g0, g1 (the nodes'
+# lines), dev, n (the NCS's), pair(log, what) (a node's "pair" events), got
+# (the device's roReq messageIDs), acks (the NCS's answered numbers).
+WAIT_NAMES='
 g0, g1, dev, n = load("n0.out"), load("n1.out"), load("DEV.out"), load("ncs.out")
 pair = lambda log, what: [x for x in log if x.get("event") == "pair" and x.get("what") == what]
 got = [int(x["messageID"]) for x in dev if x.get("message") == "roReq"]
 acks = [x["seq"] for x in n if x["event"] == "ack"]
-sys.exit(0 if eval(expr) else 1)
-EOF
-    sleep 0.1
-  done
-  echo "timed out waiting for: $expr" >&2
-  return 1
-}
-step() { local what=$1; shift; if wait_until "$@"; then ok "$what"; else bad "$what"; fi; }
-
+'

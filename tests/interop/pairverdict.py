@@ -1,30 +1,12 @@
 """What both gateway-pair tests judge (test_pair_takeover.sh, test_pair_netns.sh;
-issue 18 item 3): the JSON lines a process printed, and the delivery verdict
-counted on the raw arrivals at the device, before its M-22 memory answers a
+issue 18 item 3): the JSON lines a process printed and the checks
+(testlogs.py), and the delivery verdict counted on the raw arrivals at the device, before its M-22 memory answers a
 repeat."""
-import json
-import os
+from testlogs import Checks, load  # noqa: F401  (load: the pair tests import it from here)
 
 
-def load(folder, name):
-    """The JSON lines of folder/name ([] when the file is not there)."""
-    p = os.path.join(folder, name)
-    if not os.path.exists(p):
-        return []
-    with open(p) as f:
-        return [json.loads(line) for line in f if line.startswith("{")]
-
-
-class Verdict:
-    """Checks printed one a line ('ok   ...' or 'FAIL ...'); fails keeps the failed ones."""
-
-    def __init__(self):
-        self.fails = []
-
-    def need(self, cond, why):
-        print(("ok   " if cond else "FAIL ") + why)
-        if not cond:
-            self.fails.append(why)
+class Verdict(Checks):
+    """The checks (testlogs.Checks) and the delivery verdict of the pair's tests."""
 
     def delivery(self, ncs, dev, n, repeats_allowed, why_repeats):
         """The NCS got an answer to each of its n requests, in order; the device

@@ -11,22 +11,17 @@
 . "$(dirname "$0")/lib.sh"
 need "python3" python3 -c 'import socket'
 
-P=$T/pki
-make_pki "$P" "$(free_port)"
-BP=$(free_port); FP=$(free_port)
 cat >"$T/backend.py" <<'PY'
-import json, socket, sys, threading, time
+import json, sys, time
+from httpbackend import read_head, serve
 port = int(sys.argv[1])
 def handle(c):
     f = c.makefile('rb')
     served = 0
     while True:
-        head = b''
-        while not head.endswith(b'\r\n\r\n'):
-            ch = f.read(1)
-            if not ch:
-                return
-            head += ch
+        head = read_head(f)
+        if head is None:
+            return
         n = int(([l.split(b':')[1] for l in head.split(b'\r\n') if l.lower().startswith(b'content-length')] or [b'0'])[0])
         f.read(n)
         path = head.split(b' ')[1].decode()
@@ -67,30 +62,10 @@ def one(c, path, port):
             c.sendall(b'%x\r\n%s\r\n' % (len(part), part))
         c.sendall(b'1\r\n]\r\n0\r\n\r\n')
 
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', port))
-s.listen(16)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=handle, args=(c,), daemon=True).start()
+serve(port, handle)
 PY
-python3 "$T/backend.py" "$BP" 2>"$T/backend.err" &
-PIDS+=($!)
-wait_port "$BP"
-cat >"$T/front.conf" <<EOF
-listen = 127.0.0.1:$FP
-cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
-backend = 127.0.0.1:$BP
-public = localhost
-ocsp = off
-backend_timeout_ms = 1500
-max_json_bytes = 1048576
-${FRONT_EXTRA:-}
-EOF
-"$CASTGATE" front --config "$T/front.conf" >"$T/front.out" 2>"$T/front.err" &
-FRONT=$!; PIDS+=($FRONT)
-for ((i = 0; i < 200; i++)); do grep -q 'listening on port' "$T/front.out" 2>/dev/null && break; sleep 0.05; done
+start_front_backend "$T/backend.py"
+start_front ecdsa "" "backend_timeout_ms = 1500" "max_json_bytes = 1048576" "${FRONT_EXTRA:-}"
 U=https://localhost:$FP/x-nmos/node/v1.3
 C=(curl -s -o "$T/body" -D "$T/head" --cacert "$P/root-ca.pem" --max-time 20)
 status_is() { head -1 "$T/head" | grep -q " $1 "; }

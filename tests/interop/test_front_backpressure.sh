@@ -12,22 +12,17 @@
 . "$(dirname "$0")/lib.sh"
 need "python3" python3 -c 'import ssl'
 
-P=$T/pki
-make_pki "$P" "$(free_port)"
-BP=$(free_port); FP=$(free_port)
 BIG=$((256 * 1024 * 1024))
 cat >"$T/backend.py" <<'PY'
-import os, socket, sys, threading, time
+import os, sys, time
+from httpbackend import read_head, serve
 port, big, prog = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 def handle(c):
     f = c.makefile('rb')
     while True:
-        head = b''
-        while not head.endswith(b'\r\n\r\n'):
-            ch = f.read(1)
-            if not ch:
-                return
-            head += ch
+        head = read_head(f)
+        if head is None:
+            return
         if b'upgrade: websocket' in head.lower():
             c.sendall(b'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n'
                       b'Connection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n')
@@ -43,32 +38,13 @@ def handle(c):
                 os.replace(prog + '.tmp', prog)  # never read half-written
         else:
             c.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}')
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', port))
-s.listen(16)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=handle, args=(c,), daemon=True).start()
+serve(port, handle)
 PY
 echo 0 >"$T/progress"
-python3 "$T/backend.py" "$BP" "$BIG" "$T/progress" &
-PIDS+=($!)
-wait_port "$BP"
-cat >"$T/front.conf" <<EOF
-listen = 127.0.0.1:$FP
-cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
-backend = 127.0.0.1:$BP
-public = localhost
-ocsp = off
-write_queue = 1048576
-EOF
+start_front_backend "$T/backend.py" "$BIG" "$T/progress"
 # ASan keeps freed memory in quarantine (256 MiB by default): make it small
 # so the front's RSS means what it holds.
-ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=8" \
-  "$CASTGATE" front --config "$T/front.conf" >"$T/front.out" 2>"$T/front.err" &
-FRONT=$!; PIDS+=($FRONT)
-for ((i = 0; i < 200; i++)); do grep -q 'listening on port' "$T/front.out" 2>/dev/null && break; sleep 0.05; done
+ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=8" start_front ecdsa "" "write_queue = 1048576"
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$FRONT/status"; }
 # settle FILE: wait until the number in FILE stops moving (2 equal samples 1 s
 # apart) or reaches $2; at most 120 s.

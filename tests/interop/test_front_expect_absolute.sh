@@ -14,24 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 need "python3" python3 -c 'import http.server'
 
-P=$T/pki
-make_pki "$P" "$(free_port)"
-BP=$(free_port); FP=$(free_port)
-python3 "$SRC/tests/interop/nmos_fixture.py" "$BP" "$T/backend.log" 2>"$T/backend.err" &
-PIDS+=($!)
-wait_port "$BP"
-cat >"$T/front.conf" <<EOF
-[front]
-listen = 127.0.0.1:$FP
-cert = $P/server-rsa.chain.pem $P/server-rsa.key
-backend = 127.0.0.1:$BP
-public = localhost
-max_body_bytes = 65536
-ocsp = off
-EOF
-"$CASTGATE" front --config "$T/front.conf" >"$T/front.out" 2>"$T/front.err" &
-PIDS+=($!)
-for ((i = 0; i < 200; i++)); do grep -q 'listening on port' "$T/front.out" 2>/dev/null && break; sleep 0.05; done
+start_nmos_front rsa "[front]" "max_body_bytes = 65536"
 check "the front listens" grep -q "listening on port $FP" "$T/front.out"
 
 U=https://localhost:$FP

@@ -11,11 +11,9 @@
 . "$(dirname "$0")/lib.sh"
 need "python3" python3 -c 'import ssl'
 
-P=$T/pki
-make_pki "$P" "$(free_port)"
-BP=$(free_port); FP=$(free_port)
 cat >"$T/backend.py" <<'PY'
-import json, socket, sys, threading
+import json, sys
+from httpbackend import read_head, serve
 port = int(sys.argv[1])
 base = 'http://127.0.0.1:%d' % port
 
@@ -32,12 +30,9 @@ def doc(size):
 def handle(c):
     f = c.makefile('rb')
     while True:
-        head = b''
-        while not head.endswith(b'\r\n\r\n'):
-            ch = f.read(1)
-            if not ch:
-                return
-            head += ch
+        head = read_head(f)
+        if head is None:
+            return
         target = head.split(b' ')[1].decode()
         q = dict(kv.split('=') for kv in target.split('?', 1)[1].split('&'))
         body = doc(int(q['size']))
@@ -52,27 +47,10 @@ def handle(c):
             c.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n'
                       b'Content-Length: %d\r\n\r\n%s' % (len(body), body))
 
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', port))
-s.listen(16)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=handle, args=(c,), daemon=True).start()
+serve(port, handle)
 PY
-python3 "$T/backend.py" "$BP" 2>"$T/backend.err" &
-PIDS+=($!)
-wait_port "$BP"
-cat >"$T/front.conf" <<EOF
-listen = 127.0.0.1:$FP
-cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
-backend = 127.0.0.1:$BP
-public = localhost
-ocsp = off
-EOF
-"$CASTGATE" front --config "$T/front.conf" >"$T/front.out" 2>"$T/front.err" &
-FRONT=$!; PIDS+=($FRONT)
-wait_port "$FP"
+start_front_backend "$T/backend.py"
+start_front ecdsa ""
 
 # One keep-alive connection; each line: SIZE CHUNKED -> a verdict line.
 python3 - "$FP" "$BP" "$P/root-ca.pem" >"$T/client.out" 2>&1 <<'PY'

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 need "python3" python3 -c 'import ssl'
 
-start_nmos_front "cors_origin = https://ui.example.com"
+start_nmos_front ecdsa "" "cors_origin = https://ui.example.com"
 timeout 60 python3 - "$FP" "$P/root-ca.pem" >"$T/client.out" 2>&1 <<'PY'
 import socket, ssl, sys
 ctx = ssl.create_default_context(cafile=sys.argv[2])

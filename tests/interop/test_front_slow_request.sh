@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 need "python3" python3 -c 'import ssl'
 
-start_nmos_front "header_ms = 1000"
+start_nmos_front ecdsa "" "header_ms = 1000"
 timeout 120 python3 - "$FP" "$P/root-ca.pem" >"$T/client.out" 2>&1 <<'PY'
 import socket, ssl, sys
 ctx = ssl.create_default_context(cafile=sys.argv[2])

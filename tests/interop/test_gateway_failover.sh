@@ -55,30 +55,16 @@ check "--check-config accepts the failover link" "$CASTGATE" run --config "$T/gw
 "$CASTGATE" run --config "$T/gw.conf" >"$T/gw.out" 2>"$T/gw.err" &
 GW=$!; PIDS+=($GW); wait_port "$A"
 
-# wait_until SECONDS PYTHON-EXPR over the logs (wall clock: give a loaded machine room)
-wait_until() {
-  local end=$((SECONDS + $1)) expr=$2
-  while ((SECONDS < end)); do
-    python3 - "$T" "$expr" <<'EOF' && return 0
-import json, sys, os
-T, expr = sys.argv[1], sys.argv[2]
-def load(n):
-    p = os.path.join(T, n)
-    return [json.loads(l) for l in open(p) if l.startswith("{")] if os.path.exists(p) else []
+# wait_until and step (lib.sh) over the logs; a failed step shows the gateway's last lines
+WAIT_NAMES='
 gw, a, b, n = load("gw.out"), load("DEVA.out"), load("DEVB.out"), load("ncs.out")
 got = lambda log: [int(x["messageID"]) for x in log if x.get("message") == "roReq"]
 mark = int(open(T + "/mark").read()) if os.path.exists(T + "/mark") else 0
 active = [x for x in gw if x["event"] == "active"][mark:]
 links = [x for x in gw if x["event"] == "link"]
 acks = [x for x in n if x["event"] == "ack"]
-sys.exit(0 if eval(expr) else 1)
-EOF
-    sleep 0.1
-  done
-  echo "timed out waiting for: $expr" >&2
-  return 1
-}
-step() { local what=$1; shift; if wait_until "$@"; then ok "$what"; else bad "$what"; tail -5 "$T/gw.err"; fi; }
+'
+STEP_TAIL=$T/gw.err
 
 step "the far side is reachable" 60 'any(x["mos4"] == "up" for x in links)'
 python3 "$SRC/tests/interop/mos2peer.py" ncs --port "$A" --mos-id DEVA --count "$N" --retry-s 3 \
@@ -103,21 +89,18 @@ python3 "$SRC/tests/interop/mos2peer.py" ncs --port "$A" --mos-id DEVA --count 5
 stop_pid "$GW"; grc=$?
 check "the gateway stops cleanly (exit status $grc)" test "$grc" = 0
 
-python3 - "$T" "$N" >"$T/verdict" <<'EOF'
-import json, sys, os, collections
+PYTHONPATH="$SRC/tests/interop" python3 - "$T" "$N" >"$T/verdict" <<'EOF'
+import sys, os
+from testlogs import Checks, load as load_in
 T, N = sys.argv[1], int(sys.argv[2])
 def load(n):
-    p = os.path.join(T, n)
-    return [json.loads(l) for l in open(p) if l.startswith("{")] if os.path.exists(p) else []
+    return load_in(T, n)
 gw, a, b, n = load("gw.out"), load("DEVA.out"), load("DEVB.out"), load("ncs.out")
 got = lambda log: [int(x["messageID"]) for x in log if x.get("message") == "roReq"]
 amark = int(open(T + "/amark").read())
 gwerr = open(os.path.join(T, "gw.err"), errors="replace").read()
-fails = []
-def need(cond, why):
-    print(("ok   " if cond else "FAIL ") + why)
-    if not cond:
-        fails.append(why)
+v = Checks()
+need, fails = v.need, v.fails
 acks = [x["seq"] for x in n if x["event"] == "ack"]
 need(acks == list(range(1, N + 1)) + list(range(1001, 1051)),
      f"the NCS got an answer to each of its {N} + 50 requests, in order")

@@ -8,21 +8,11 @@
 #     ({"event":"no-messageid"} at 1, 10, 100, ...).
 . "$(dirname "$0")/lib.sh"
 
-P=$T/pki
-export NODE_PATH=$SRC/tests/interop/node_modules
-[ -d "$NODE_PATH/ws" ] || { echo "no node modules (scripts/deps.sh)"; exit 77; }
-make_pki "$P" "$(free_port)"
+fake_ncs_pki
 NCS=$(free_port); NCS2=$(free_port); GL=$(free_port); GU=$(free_port)
-start_ncs() { # start_ncs PORT LOG ARGS...
-  local port=$1 log=$2; shift 2
-  node "$SRC/tests/interop/fake_ncs.js" --port "$port" --cert "$P/server-ecdsa.chain.pem" \
-    --key "$P/server-ecdsa.key" "$@" >"$log" 2>&1 &
-  PIDS+=($!)
-  wait_port "$port"
-}
 
 # ---- 1 ----
-start_ncs "$NCS" "$T/ncs.out"
+start_fake_ncs "$NCS" "$T/ncs.out"
 cat >"$T/dev.conf" <<EOF
 [endpoint]
 role = mos
@@ -51,7 +41,7 @@ check "not a stall: the heartbeat sent once, the next request went out and was a
            [ \$(grep -c '\"event\":\"reply\"' '$T/send.out') = 2 ]"
 
 # ---- 2 ----
-start_ncs "$NCS2" "$T/ncs2.out" --answer ack
+start_fake_ncs "$NCS2" "$T/ncs2.out" --answer ack
 cat >"$T/gw.conf" <<EOF
 [gateway]
 state_dir = $T/s-gw

@@ -10,15 +10,9 @@
 #  - the device's own roReq goes on its ordinary (non-passive) ro socket.
 . "$(dirname "$0")/lib.sh"
 
-P=$T/pki
-export NODE_PATH=$SRC/tests/interop/node_modules
-[ -d "$NODE_PATH/ws" ] || { echo "no node modules (scripts/deps.sh)"; exit 77; }
-make_pki "$P" "$(free_port)"
+fake_ncs_pki
 NCS=$(free_port)
-node "$SRC/tests/interop/fake_ncs.js" --port "$NCS" --cert "$P/server-ecdsa.chain.pem" \
-  --key "$P/server-ecdsa.key" --answer ack --push-rocreate >"$T/ncs.out" 2>&1 &
-PIDS+=($!)
-wait_port "$NCS"
+start_fake_ncs "$NCS" "$T/ncs.out" --answer ack --push-rocreate
 for n in dev dev2; do
   cat >"$T/$n.conf" <<EOF
 [endpoint]

@@ -6,16 +6,10 @@
 # keepAlive at 1 s (scaled), one with silent_reset_s = 3, one without.
 . "$(dirname "$0")/lib.sh"
 
-P=$T/pki
-export NODE_PATH=$SRC/tests/interop/node_modules
-[ -d "$NODE_PATH/ws" ] || { echo "no node modules (scripts/deps.sh)"; exit 77; }
-make_pki "$P" "$(free_port)"
+fake_ncs_pki
 for n in on off; do
   port=$(free_port)
-  node "$SRC/tests/interop/fake_ncs.js" --port "$port" --cert "$P/server-ecdsa.chain.pem" \
-    --key "$P/server-ecdsa.key" --answer ack >"$T/ncs-$n.out" 2>&1 &
-  PIDS+=($!)
-  wait_port "$port"
+  start_fake_ncs "$port" "$T/ncs-$n.out" --answer ack
   cat >"$T/dev-$n.conf" <<EOF
 [endpoint]
 role = mos

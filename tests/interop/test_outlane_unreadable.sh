@@ -12,21 +12,11 @@
 #     budget (retries = 1), the next one gets a NACK containing the NCS's text.
 . "$(dirname "$0")/lib.sh"
 
-P=$T/pki
-export NODE_PATH=$SRC/tests/interop/node_modules
-[ -d "$NODE_PATH/ws" ] || { echo "no node modules (scripts/deps.sh)"; exit 77; }
-make_pki "$P" "$(free_port)"
+fake_ncs_pki
 NCS=$(free_port); NCS2=$(free_port); GL=$(free_port); GU=$(free_port)
-start_ncs() { # start_ncs PORT LOG ARGS...
-  local port=$1 log=$2; shift 2
-  node "$SRC/tests/interop/fake_ncs.js" --port "$port" --cert "$P/server-ecdsa.chain.pem" \
-    --key "$P/server-ecdsa.key" "$@" >"$log" 2>&1 &
-  PIDS+=($!)
-  wait_port "$port"
-}
 
 # ---- A: the library's own sender ----
-start_ncs "$NCS" "$T/ncs.out"
+start_fake_ncs "$NCS" "$T/ncs.out"
 cat >"$T/dev.conf" <<EOF
 [endpoint]
 role = mos
@@ -79,7 +69,7 @@ check "A: on ro the NACK is a roAck" v "d['ro_nack_is_roAck']"
 check "A: mos send exits 1 on the NACK" test "$src" = 1
 
 # ---- B: through the gateway to legacy gear ----
-start_ncs "$NCS2" "$T/ncs2.out" --silent-first 1
+start_fake_ncs "$NCS2" "$T/ncs2.out" --silent-first 1
 cat >"$T/gw.conf" <<EOF
 [gateway]
 state_dir = $T/s-gw

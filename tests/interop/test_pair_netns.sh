@@ -45,12 +45,7 @@ for i in 0 1; do
   ip -n "${NS[$i]}" link set eth0 up
 done
 
-P=$T/pki
-make_pki "$P" "$(free_port)"
-mkdir -m 700 "$T/private"
-printf 'pairpw\n' | "$CASTGATE" passwd "$T/private/pair.htpasswd" pair >/dev/null
-printf 'pairpw\n' >"$T/private/pair.pw"
-chmod 600 "$T/private/pair.pw"
+pair_pki
 
 # keepalived's track script as shipped (dist/keepalived/castgate-active), in a
 # folder only root may write (the example's enable_script_security refuses a
@@ -140,8 +135,7 @@ check "and not on node 1" bash -c "! ip -n ${NS[1]} -4 addr show dev eth0 | grep
 V=10000
 echo "10.77.0.50:10541" >"$T/vip.target"
 start_vip_in() {
-  sed -n '/^import socket/,/^    threading.Thread(target=pump, args=(u, c)/p' "$SRC/tests/interop/pair_lib.sh" >"$T/fwd.py"
-  ip netns exec "${NS[2]}" python3 "$T/fwd.py" "$V" "$T/vip.target" &
+  ip netns exec "${NS[2]}" python3 "$SRC/tests/interop/forwarder.py" "$V" "$T/vip.target" &
   PIDS+=($!)
   local k
   for ((k = 0; k < 100; k++)); do inns 2 ss -Hltn "sport = :$V" | grep -q . && return 0; sleep 0.05; done

@@ -16,11 +16,9 @@ pair_setup
 F=$(free_port)
 PAIR_PEER_PORT=$F pair_conf 0 "$A0" >"$T/n0.conf"
 pair_conf 1 "$A1" >"$T/n1.conf"
-start_vip "$PP" # the forwarder code; this one is the replication link's
-mv "$T/vip.target" "$T/link.target"
-kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null
+echo "$PP" >"$T/link.target" # the replication link: $F forwards to node 1's listener
 link_up() {
-  python3 "$T/vip.py" "$F" "$T/link.target" &
+  python3 "$SRC/tests/interop/forwarder.py" "$F" "$T/link.target" &
   LINK=$!; PIDS+=($LINK); wait_port "$F"
 }
 link_up

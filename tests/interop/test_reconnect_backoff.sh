@@ -12,29 +12,7 @@
 # (tests/unit/test_mos4_backoff.c).
 . "$(dirname "$0")/lib.sh"
 
-P=$T/pki
-make_pki "$P" "$(free_port)"
-PORT=$(free_port)
-python3 "$SRC/tests/interop/wsrefuser.py" --port "$PORT" --cert "$P/server-ecdsa.chain.pem" \
-  --key "$P/server-ecdsa.key" --plan 403x3,401x3,close --log "$T/attempts" 2>"$T/refuser.err" &
-PIDS+=($!)
-wait_port "$PORT"
-echo 's3cret' >"$T/pw"
-cat >"$T/ncs.conf" <<EOF2
-[endpoint]
-role = ncs
-id = NCS
-reconnect_max_ms = 1000
-refused_backoff_max_ms = 4000
-[peer DEV]
-url = wss://localhost:$PORT/mos/Communication
-channels = ro
-ca = $P/root-ca.pem
-user = ncs
-password_file = $T/pw
-EOF2
-"$CASTGATE" mos serve --config "$T/ncs.conf" >"$T/ncs.out" 2>"$T/ncs.err" &
-NCS=$!; PIDS+=($NCS)
+start_refused_ncs 403x3,401x3,close
 sleep 30
 kill "$NCS"; wait "$NCS" 2>/dev/null
 cat "$T/attempts" | tr '\n' ' '; echo

@@ -7,29 +7,7 @@
 # lower bounds of the delays are checked.
 . "$(dirname "$0")/lib.sh"
 
-P=$T/pki
-make_pki "$P" "$(free_port)"
-PORT=$(free_port)
-python3 "$SRC/tests/interop/wsrefuser.py" --port "$PORT" --cert "$P/server-ecdsa.chain.pem" \
-  --key "$P/server-ecdsa.key" --plan busyx4,403 --log "$T/attempts" 2>"$T/refuser.err" &
-PIDS+=($!)
-wait_port "$PORT"
-echo 's3cret' >"$T/pw"
-cat >"$T/ncs.conf" <<EOF2
-[endpoint]
-role = ncs
-id = NCS
-reconnect_max_ms = 1000
-refused_backoff_max_ms = 4000
-[peer DEV]
-url = wss://localhost:$PORT/mos/Communication
-channels = ro
-ca = $P/root-ca.pem
-user = ncs
-password_file = $T/pw
-EOF2
-"$CASTGATE" mos serve --config "$T/ncs.conf" >"$T/ncs.out" 2>"$T/ncs.err" &
-NCS=$!; PIDS+=($NCS)
+start_refused_ncs busyx4,403
 sleep 12
 kill "$NCS"; wait "$NCS" 2>/dev/null
 python3 - "$T/attempts" >"$T/verdict" <<'PY'

@@ -4,8 +4,7 @@
  * injected clock, the bounded address table, cg__auth_hash_line and the
  * cg_passwd_* file editing, and libcrypt failures. */
 // CG_WRAP: crypt_r crypt_gensalt_rn
-#include "testutil.h"
-#include "mos4/auth.h"
+#include "authfix.h"
 
 #include <crypt.h>
 #include <openssl/evp.h>
@@ -116,9 +115,7 @@ static int teardown_all(void **state)
 static int setup(void **state)
 {
     (void)state;
-    logp = calloc(1, sizeof(*logp));
-    assert_int_equal(cg_ctx_new(&ctx), CG_OK);
-    cg_ctx_set_log(ctx, tu_log_fn, logp, CG_LOG_DEBUG);
+    af_ctx_new(&ctx, &logp);
     fail_crypt = fail_gensalt = 0;
     crypt_calls = 0;
     return 0;
@@ -127,8 +124,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    cg_ctx_free(ctx);
-    free(logp);
+    af_ctx_free(ctx, logp);
     return 0;
 }
 

@@ -11,8 +11,7 @@
  * 17th identical upgrade that came before the first verdict got 503.
  * A wrong value shared by a burst still counts a failure for every waiter. */
 // CG_WRAP: crypt_r
-#include "testutil.h"
-#include "mos4/auth.h"
+#include "authfix.h"
 
 #include <crypt.h>
 #include <stdio.h>
@@ -35,20 +34,6 @@ char *__wrap_crypt_r(const char *phrase, const char *setting, struct crypt_data 
     return __real_crypt_r(phrase, setting, data);
 }
 
-struct answer {
-    unsigned calls;
-    enum cg_err rc;
-    char user[CG_AUTH_USER_MAX + 1];
-};
-
-static void on_done(void *user, enum cg_err rc, const char *name)
-{
-    struct answer *ans = user;
-    ans->calls++;
-    ans->rc = rc;
-    snprintf(ans->user, sizeof(ans->user), "%s", name != NULL ? name : "");
-}
-
 static char dir[64], users_path[128];
 static struct cg_ctx *ctx;
 static struct tu_log *logp;
@@ -59,22 +44,8 @@ static int setup(void **state)
     snprintf(dir, sizeof(dir), "/tmp/cg-test-authburst-XXXXXX");
     assert_non_null(mkdtemp(dir));
     snprintf(users_path, sizeof(users_path), "%s/users", dir);
-    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-    struct crypt_data *cd = calloc(1, sizeof(*cd));
-    assert_non_null(cd);
-    assert_non_null(crypt_gensalt_rn("$6$", 0, NULL, 0, salt, sizeof(salt)));
-    const char *h = crypt_r("alice-pw", salt, cd);
-    assert_non_null(h);
-    FILE *f = fopen(users_path, "w");
-    assert_non_null(f);
-    fprintf(f, "alice:%s\n", h);
-    fclose(f);
-    free(cd);
-    assert_int_equal(chmod(users_path, 0600), 0);
-    logp = calloc(1, sizeof(*logp));
-    assert_non_null(logp);
-    assert_int_equal(cg_ctx_new(&ctx), CG_OK);
-    cg_ctx_set_log(ctx, tu_log_fn, logp, CG_LOG_DEBUG);
+    tu_users_file(users_path, "$6$", "alice", "alice-pw");
+    af_ctx_new(&ctx, &logp);
     crypt_calls = 0;
     return 0;
 }
@@ -82,36 +53,22 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    cg_ctx_free(ctx);
-    free(logp);
+    af_ctx_free(ctx, logp);
     unlink(users_path);
     rmdir(dir);
     return 0;
-}
-
-/* Runs the loop until every answer in ans[0..n) came (no sleeping). */
-static void wait_answers(struct answer *ans, size_t n)
-{
-    for (;;) {
-        size_t got = 0;
-        for (size_t i = 0; i < n; i++)
-            got += ans[i].calls > 0;
-        if (got == n)
-            return;
-        uv_run(cg_ctx_loop(ctx), UV_RUN_ONCE);
-    }
 }
 
 /* BURST checks of one header before the loop runs (so before any verdict):
  * the returns in rc, the verdicts in ans; from naddr addresses in turn (a
  * device's lanes share one; a site's devices behind one account do not). */
 static void burst(struct cg_auth *a, const char *user_pass, int naddr, enum cg_err *rc,
-                  struct answer *ans)
+                  struct af_answer *ans)
 {
     for (int i = 0; i < BURST; i++) {
         char addr[32], user[CG_AUTH_USER_MAX + 1];
         snprintf(addr, sizeof(addr), "198.51.100.%d", i % naddr + 1);
-        rc[i] = cg__auth_check_async(a, tu_basic(user_pass), addr, user, sizeof(user), on_done,
+        rc[i] = cg__auth_check_async(a, tu_basic(user_pass), addr, user, sizeof(user), af_on_done,
                                      &ans[i]);
     }
 }
@@ -122,7 +79,7 @@ static void test_same_credentials_burst_all_wait(void **state)
     struct cg_auth *a = NULL;
     assert_int_equal(cg__auth_load(ctx, users_path, NULL, &a), CG_OK); /* max_inflight 2 */
     static enum cg_err rc[BURST];
-    static struct answer ans[BURST];
+    static struct af_answer ans[BURST];
     memset(ans, 0, sizeof(ans));
     burst(a, "alice:alice-pw", 1, rc, ans);
     unsigned refused = 0, first_refused = 0;
@@ -135,7 +92,7 @@ static void test_same_credentials_burst_all_wait(void **state)
                  refused, BURST, first_refused, cg_strerror(rc[first_refused - 1]));
     assert_false(tu_log_has(logp, "password checks in flight"));
     assert_int_equal(cg__auth_inflight(a), 1); /* one hash for all of them */
-    wait_answers(ans, BURST);
+    af_wait_answers(ctx, ans, BURST);
     for (int i = 0; i < BURST; i++) {
         assert_int_equal(ans[i].calls, 1);
         assert_int_equal(ans[i].rc, CG_OK);
@@ -153,12 +110,12 @@ static void test_wrong_burst_counts_every_waiter(void **state)
     struct cg_auth_limits lim = {.max_failures = 5};
     assert_int_equal(cg__auth_load(ctx, users_path, &lim, &a), CG_OK);
     static enum cg_err rc[BURST];
-    static struct answer ans[BURST];
+    static struct af_answer ans[BURST];
     memset(ans, 0, sizeof(ans));
     burst(a, "alice:guess", 40, rc, ans); /* 5 failures each */
     for (int i = 0; i < BURST; i++)
         assert_int_equal(rc[i], CG_EAGAIN);
-    wait_answers(ans, BURST);
+    af_wait_answers(ctx, ans, BURST);
     for (int i = 0; i < BURST; i++)
         assert_int_equal(ans[i].rc, CG_EAUTH);
     assert_int_equal(crypt_calls, 1);
@@ -166,7 +123,7 @@ static void test_wrong_burst_counts_every_waiter(void **state)
     assert_int_equal(st.lockouts, 40);
     char user[CG_AUTH_USER_MAX + 1];
     assert_int_equal(cg__auth_check_async(a, tu_basic("alice:alice-pw"), "198.51.100.1", user,
-                                          sizeof(user), on_done, &ans[0]),
+                                          sizeof(user), af_on_done, &ans[0]),
                      CG_ERATELIMIT);
     cg__auth_free(a);
 }
@@ -178,7 +135,7 @@ static void test_free_with_burst_waiting(void **state)
     struct cg_auth *a = NULL;
     assert_int_equal(cg__auth_load(ctx, users_path, NULL, &a), CG_OK);
     static enum cg_err rc[BURST];
-    static struct answer ans[BURST];
+    static struct af_answer ans[BURST];
     memset(ans, 0, sizeof(ans));
     burst(a, "alice:alice-pw", 1, rc, ans);
     cg__auth_free(a);

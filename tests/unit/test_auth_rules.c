@@ -8,8 +8,7 @@
  * - checks hash on the libuv thread pool with a bounded number in flight;
  *   freeing or reloading while a check is in flight is safe. */
 // CG_WRAP: crypt_r
-#include "testutil.h"
-#include "mos4/auth.h"
+#include "authfix.h"
 
 #include <crypt.h>
 #include <pthread.h>
@@ -48,14 +47,9 @@ static uint64_t fake_clock(void *user)
 
 static void add_user(FILE *f, const char *prefix, const char *user, const char *pw)
 {
-    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-    struct crypt_data *cd = calloc(1, sizeof(*cd));
-    assert_non_null(cd);
-    assert_non_null(crypt_gensalt_rn(prefix, 0, NULL, 0, salt, sizeof(salt)));
-    const char *h = crypt_r(pw, salt, cd);
-    assert_non_null(h);
+    char h[256];
+    tu_hash(prefix, 0, pw, h, sizeof(h));
     fprintf(f, "%s:%s\n", user, h);
-    free(cd);
 }
 
 static void write_users(bool with_bob)
@@ -90,9 +84,7 @@ static int setup(void **state)
 {
     (void)state;
     write_users(true);
-    logp = calloc(1, sizeof(*logp));
-    assert_int_equal(cg_ctx_new(&ctx), CG_OK);
-    cg_ctx_set_log(ctx, tu_log_fn, logp, CG_LOG_DEBUG);
+    af_ctx_new(&ctx, &logp);
     fake_now = 1000000;
     crypt_calls = crypt_calls_on_main = 0;
     main_thread = pthread_self();
@@ -102,8 +94,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    cg_ctx_free(ctx);
-    free(logp);
+    af_ctx_free(ctx, logp);
     return 0;
 }
 
@@ -294,50 +285,23 @@ static void test_remembered_still_locked_out(void **state)
 
 /* ---- on the thread pool ---- */
 
-struct answer {
-    int calls;
-    enum cg_err rc;
-    char user[CG_AUTH_USER_MAX + 1];
-};
-
-static void on_done(void *user, enum cg_err rc, const char *name)
-{
-    struct answer *ans = user;
-    ans->calls++;
-    ans->rc = rc;
-    snprintf(ans->user, sizeof(ans->user), "%s", name != NULL ? name : "");
-}
-
 static enum cg_err start(struct cg_auth *a, const char *user_pass, const char *addr,
-                         struct answer *ans)
+                         struct af_answer *ans)
 {
     char user[CG_AUTH_USER_MAX + 1];
     return cg__auth_check_async(a, user_pass != NULL ? tu_basic(user_pass) : NULL, addr, user,
-                                sizeof(user), on_done, ans);
-}
-
-/* Runs the loop until every answer in ans[0..n) came (no sleeping). */
-static void wait_answers(struct answer *ans, size_t n)
-{
-    for (;;) {
-        size_t got = 0;
-        for (size_t i = 0; i < n; i++)
-            got += ans[i].calls > 0;
-        if (got == n)
-            return;
-        uv_run(cg_ctx_loop(ctx), UV_RUN_ONCE);
-    }
+                                sizeof(user), af_on_done, ans);
 }
 
 static void test_async_hashes_off_the_loop(void **state)
 {
     (void)state;
     struct cg_auth *a = load(NULL);
-    struct answer ans = {0};
+    struct af_answer ans = {0};
     assert_int_equal(start(a, "alice:alice-pw", "192.0.2.70", &ans), CG_EAGAIN);
     assert_int_equal(ans.calls, 0); /* never from inside the call */
     assert_int_equal(cg__auth_inflight(a), 1);
-    wait_answers(&ans, 1);
+    af_wait_answers(ctx, &ans, 1);
     assert_int_equal(ans.calls, 1);
     assert_int_equal(ans.rc, CG_OK);
     assert_string_equal(ans.user, "alice");
@@ -347,7 +311,7 @@ static void test_async_hashes_off_the_loop(void **state)
     /* Remembered: answered at once, no hash. */
     char user[CG_AUTH_USER_MAX + 1];
     assert_int_equal(cg__auth_check_async(a, tu_basic("alice:alice-pw"), "192.0.2.71", user,
-                                          sizeof(user), on_done, &ans),
+                                          sizeof(user), af_on_done, &ans),
                      CG_OK);
     assert_string_equal(user, "alice");
     assert_int_equal(ans.calls, 1);
@@ -355,7 +319,7 @@ static void test_async_hashes_off_the_loop(void **state)
     /* Decided without hashing: missing and malformed headers. */
     assert_int_equal(start(a, NULL, "192.0.2.72", &ans), CG_EAUTH);
     assert_int_equal(cg__auth_check_async(a, "Basic !", "192.0.2.72", user, sizeof(user),
-                                          on_done, &ans),
+                                          af_on_done, &ans),
                      CG_EAUTH);
     assert_int_equal(cg__auth_check_async(a, "x", "192.0.2.72", user, sizeof(user), NULL, NULL),
                      CG_EINVAL);
@@ -368,22 +332,22 @@ static void test_async_bounded_in_flight(void **state)
     (void)state;
     struct cg_auth_limits lim = {.max_inflight = 2};
     struct cg_auth *a = load(&lim);
-    struct answer ans[3] = {{0}};
+    struct af_answer ans[3] = {{0}};
     assert_int_equal(start(a, "alice:guess1", "192.0.2.80", &ans[0]), CG_EAGAIN);
     assert_int_equal(start(a, "alice:guess2", "192.0.2.81", &ans[1]), CG_EAGAIN);
     assert_int_equal(start(a, "alice:alice-pw", "192.0.2.82", &ans[2]), CG_EFULL);
     assert_true(tu_log_has(logp, "192.0.2.82: 2 password checks in flight: try later"));
     char user[CG_AUTH_USER_MAX + 1]; /* malformed: refused (and counted) even when busy */
-    assert_int_equal(cg__auth_check_async(a, "Basic !", "192.0.2.83", user, sizeof(user), on_done,
-                                          &ans[2]),
+    assert_int_equal(cg__auth_check_async(a, "Basic !", "192.0.2.83", user, sizeof(user),
+                                          af_on_done, &ans[2]),
                      CG_EAUTH);
-    wait_answers(ans, 2);
+    af_wait_answers(ctx, ans, 2);
     assert_int_equal(ans[0].rc, CG_EAUTH);
     assert_int_equal(ans[1].rc, CG_EAUTH);
     assert_int_equal(ans[2].calls, 0);
     /* Room again; the refusal was not counted against 192.0.2.82. */
     assert_int_equal(start(a, "alice:alice-pw", "192.0.2.82", &ans[2]), CG_EAGAIN);
-    wait_answers(&ans[2], 1);
+    af_wait_answers(ctx, &ans[2], 1);
     assert_int_equal(ans[2].rc, CG_OK);
     cg__auth_free(a);
 }
@@ -393,12 +357,12 @@ static void test_async_same_header_hashed_once(void **state)
     (void)state; /* a peer opening mom, ro and aux at once: one hash, no 503 */
     struct cg_auth_limits lim = {.max_inflight = 1};
     struct cg_auth *a = load(&lim);
-    struct answer ans[3] = {{0}};
+    struct af_answer ans[3] = {{0}};
     assert_int_equal(start(a, "alice:alice-pw", "192.0.2.120", &ans[0]), CG_EAGAIN);
     assert_int_equal(start(a, "alice:alice-pw", "192.0.2.120", &ans[1]), CG_EAGAIN);
     assert_int_equal(start(a, "alice:alice-pw", "192.0.2.121", &ans[2]), CG_EAGAIN);
     assert_int_equal(cg__auth_inflight(a), 1);
-    wait_answers(ans, 3);
+    af_wait_answers(ctx, ans, 3);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(ans[i].calls, 1);
         assert_int_equal(ans[i].rc, CG_OK);
@@ -406,10 +370,10 @@ static void test_async_same_header_hashed_once(void **state)
     }
     assert_int_equal(crypt_calls, 1);
     /* The same wrong guess from five connections at once: one hash, five failures. */
-    struct answer bad[5] = {{0}};
+    struct af_answer bad[5] = {{0}};
     for (int i = 0; i < 5; i++)
         assert_int_equal(start(a, "alice:guess", "192.0.2.122", &bad[i]), CG_EAGAIN);
-    wait_answers(bad, 5);
+    af_wait_answers(ctx, bad, 5);
     for (int i = 0; i < 5; i++)
         assert_int_equal(bad[i].rc, CG_EAUTH);
     assert_int_equal(crypt_calls, 2);
@@ -422,12 +386,12 @@ static void test_async_failures_counted(void **state)
     (void)state;
     struct cg_auth *a = load(NULL);
     for (int i = 0; i < 5; i++) {
-        struct answer ans = {0};
+        struct af_answer ans = {0};
         assert_int_equal(start(a, "alice:guess", "192.0.2.90", &ans), CG_EAGAIN);
-        wait_answers(&ans, 1);
+        af_wait_answers(ctx, &ans, 1);
         assert_int_equal(ans.rc, CG_EAUTH);
     }
-    struct answer ans = {0};
+    struct af_answer ans = {0};
     assert_int_equal(start(a, "alice:alice-pw", "192.0.2.90", &ans), CG_ERATELIMIT);
     assert_true(tu_log_has(logp, "192.0.2.90: user 'alice': wrong password"));
     cg__auth_free(a);
@@ -437,7 +401,7 @@ static void test_async_free_while_hashing(void **state)
 {
     (void)state; /* the endpoint goes away with checks in flight: no use after free */
     struct cg_auth *a = load(NULL);
-    struct answer ans[2] = {{0}};
+    struct af_answer ans[2] = {{0}};
     assert_int_equal(start(a, "alice:alice-pw", "192.0.2.100", &ans[0]), CG_EAGAIN);
     assert_int_equal(start(a, "bob:bob-pw", "192.0.2.101", &ans[1]), CG_EAGAIN);
     cg__auth_free(a);
@@ -455,11 +419,11 @@ static void test_async_reload_while_hashing(void **state)
 {
     (void)state;
     struct cg_auth *a = load(NULL);
-    struct answer ans = {0};
+    struct af_answer ans = {0};
     assert_int_equal(start(a, "bob:bob-pw", "192.0.2.110", &ans), CG_EAGAIN);
     write_users(false);
     assert_int_equal(cg__auth_reload(a), CG_OK);
-    wait_answers(&ans, 1);
+    af_wait_answers(ctx, &ans, 1);
     assert_int_equal(ans.rc, CG_ESTATE); /* checked against the old file: try again */
     assert_true(tu_log_has(logp, "reloaded during the check"));
     assert_int_equal(cg__auth_cache_count(a), 0);

@@ -40,41 +40,27 @@ int __wrap_mkstemp(char *t);
 int __wrap_mkstemp(char *t) { return fail_mkstemp ? -1 : __real_mkstemp(t); }
 
 /* ---- fixture ---- */
-static struct cg_ctx *g_ctx;
-static struct tu_log g_log;
-
 
 static int group_setup(void **state)
 {
-    if (tu_group_tmp(state) != 0 || cg_ctx_new(&g_ctx) != CG_OK)
+    if (tu_group_ctx(state) != 0)
         return -1;
     struct cg_ca_init_opts o = {.name = "Unit", .ocsp_url = "http://127.0.0.1:1/"};
-    if (cg_ca_init(g_ctx, tu_in("ca"), &o) != CG_OK)
+    if (cg_ca_init(tu_ctx, tu_in("ca"), &o) != CG_OK)
         return -1;
     return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    cg_ctx_free(g_ctx);
-    return tu_group_rm(state);
 }
 
 static int setup(void **state)
 {
-    (void)state;
-    memset(&g_log, 0, sizeof(g_log));
-    cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
     fail_x509_sign = fail_ocsp_sign = fail_mkstemp = 0;
-    ERR_clear_error();
-    return 0;
+    return tu_ctx_log_reset(state);
 }
 
 static struct cg_ca *open_ca(void)
 {
     struct cg_ca *ca = NULL;
-    assert_int_equal(cg_ca_open(g_ctx, tu_in("ca"), NULL, &ca), CG_OK);
+    assert_int_equal(cg_ca_open(tu_ctx, tu_in("ca"), NULL, &ca), CG_OK);
     return ca;
 }
 
@@ -237,7 +223,7 @@ static void test_issue_revoke_crl(void **state)
 
     assert_int_equal(cg_ca_revoke(ca, s1, 1), CG_OK);
     assert_int_equal(cg_ca_revoke(ca, s1, 1), CG_OK); /* again: a warning, no change */
-    assert_true(tu_log_has(&g_log, "revoked already"));
+    assert_true(tu_log_has(&tu_ctx_log, "revoked already"));
     assert_int_equal(cg_ca_revoke(ca, "0x1", 0), CG_ENOTFOUND);
     assert_int_equal(cg_ca_revoke(ca, s2, 7), CG_EINVAL); /* reason 7 is unused */
     assert_int_equal(cg_ca_revoke_file(ca, tu_in("nope.pem"), 0), CG_ECERT);
@@ -293,12 +279,12 @@ static void test_broken_ca_folder(void **state)
     snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", tu_in("ca-broken/root.pem"),
              tu_in("ca-broken/intermediate.pem"));
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(cg_ca_open(g_ctx, tu_in("ca-broken"), NULL, &ca), CG_EKEYMISMATCH);
+    assert_int_equal(cg_ca_open(tu_ctx, tu_in("ca-broken"), NULL, &ca), CG_EKEYMISMATCH);
     assert_null(ca);
-    assert_true(tu_log_has(&g_log, "intermediate.key does not match intermediate.pem"));
+    assert_true(tu_log_has(&tu_ctx_log, "intermediate.key does not match intermediate.pem"));
     assert_int_equal(rename(tu_in("keep.pem"), tu_in("ca-broken/intermediate.pem")), 0);
     /* a bad line in the index: revoking reads it, and names the line */
-    assert_int_equal(cg_ca_open(g_ctx, tu_in("ca-broken"), NULL, &ca), CG_OK);
+    assert_int_equal(cg_ca_open(tu_ctx, tu_in("ca-broken"), NULL, &ca), CG_OK);
     size_t len = 0, lines = 0;
     uint8_t *index = tu_read(tu_in("ca-broken/index.txt"), &len);
     for (size_t i = 0; i < len; i++)
@@ -309,20 +295,20 @@ static void test_broken_ca_folder(void **state)
     assert_non_null(f);
     fputs("not an index line\n", f);
     fclose(f);
-    memset(&g_log, 0, sizeof(g_log));
+    memset(&tu_ctx_log, 0, sizeof(tu_ctx_log));
     assert_int_not_equal(cg_ca_revoke(ca, "01", 1), CG_OK);
-    assert_true(tu_log_has(&g_log, "index.txt: "));
+    assert_true(tu_log_has(&tu_ctx_log, "index.txt: "));
     char at[32];
     snprintf(at, sizeof(at), "(line %zu)", lines + 1);
-    if (!tu_log_has(&g_log, at))
-        fail_msg("no %s in: %s", at, g_log.text);
+    if (!tu_log_has(&tu_ctx_log, at))
+        fail_msg("no %s in: %s", at, tu_ctx_log.text);
     cg_ca_free(ca);
     ca = NULL;
     /* no root.pem */
     assert_int_equal(unlink(tu_in("ca-broken/root.pem")), 0);
-    assert_int_equal(cg_ca_open(g_ctx, tu_in("ca-broken"), NULL, &ca), CG_EFILE);
+    assert_int_equal(cg_ca_open(tu_ctx, tu_in("ca-broken"), NULL, &ca), CG_EFILE);
     assert_null(ca);
-    assert_true(tu_log_has(&g_log, "root.pem: missing or not a certificate"));
+    assert_true(tu_log_has(&tu_ctx_log, "root.pem: missing or not a certificate"));
 }
 
 static void test_issue_refusals_and_failures(void **state)
@@ -332,7 +318,7 @@ static void test_issue_refusals_and_failures(void **state)
     const char *wild[] = {"*.example.com"};
     struct cg_issue_opts o = {.hosts = wild, .nhosts = 1};
     assert_int_equal(cg_ca_issue(ca, &o, tu_in("w"), NULL, 0), CG_EINVAL);
-    assert_true(tu_log_has(&g_log, "refusing host '*.example.com': wildcard"));
+    assert_true(tu_log_has(&tu_ctx_log, "refusing host '*.example.com': wildcard"));
     o.nhosts = 0;
     assert_int_equal(cg_ca_issue(ca, &o, tu_in("w"), NULL, 0), CG_EINVAL);
     const char *ok[] = {"ok.example"};
@@ -347,13 +333,13 @@ static void test_issue_refusals_and_failures(void **state)
     cg_ca_free(ca);
     /* ca init failure paths: no half-made CA is left behind marked complete. */
     fail_x509_sign = 1;
-    assert_int_equal(cg_ca_init(g_ctx, tu_in("ca-fail"), NULL), CG_ETLS);
+    assert_int_equal(cg_ca_init(tu_ctx, tu_in("ca-fail"), NULL), CG_ETLS);
     fail_x509_sign = 0;
     struct stat st;
     assert_int_not_equal(stat(tu_in("ca-fail/ca.conf"), &st), 0);
-    assert_int_equal(cg_ca_init(g_ctx, tu_in("ca"), NULL), CG_EEXIST);
+    assert_int_equal(cg_ca_init(tu_ctx, tu_in("ca"), NULL), CG_EEXIST);
     struct cg_ca *none = NULL;
-    assert_int_equal(cg_ca_open(g_ctx, tu_in("ca-fail"), NULL, &none), CG_EFILE);
+    assert_int_equal(cg_ca_open(tu_ctx, tu_in("ca-fail"), NULL, &none), CG_EFILE);
     assert_null(none);
     cg_ca_free(NULL);
 }
@@ -501,7 +487,7 @@ static void test_ocsp_delegated_signer(void **state)
     assert_non_null(g_delegate);
     assert_true(X509_get_extended_key_usage(g_delegate) & XKU_OCSP_SIGN);
     assert_int_equal(
-        cg__cert_read_key(g_ctx, tu_in("signer/ocsp-signer.key"), NULL, &g_delegate_key), CG_OK);
+        cg__cert_read_key(tu_ctx, tu_in("signer/ocsp-signer.key"), NULL, &g_delegate_key), CG_OK);
     struct cg_db db;
     assert_int_equal(cg__db_load(tu_in("ca/index.txt"), &db, NULL), CG_OK);
     X509 *x = cg__cert_read_one(tu_in("deleg/server-ecdsa.pem"));
@@ -521,18 +507,18 @@ static void test_ocsp_delegated_signer(void **state)
     struct cg_ocsp_responder_opts o = {.ca_dir = tu_in("ca"), .addr = "127.0.0.1",
                                        .signer_cert = tu_in("deleg/server-ecdsa.pem"),
                                        .signer_key = tu_in("deleg/server-ecdsa.key")};
-    assert_int_equal(cg_ocsp_responder_new(g_ctx, &o, &r), CG_ECERT);
-    assert_true(tu_log_has(&g_log, "not an OCSP signer of this CA"));
+    assert_int_equal(cg_ocsp_responder_new(tu_ctx, &o, &r), CG_ECERT);
+    assert_true(tu_log_has(&tu_ctx_log, "not an OCSP signer of this CA"));
     o.signer_cert = tu_in("signer/ocsp-signer.pem");
     o.signer_key = NULL;
-    assert_int_equal(cg_ocsp_responder_new(g_ctx, &o, &r), CG_EINVAL);
+    assert_int_equal(cg_ocsp_responder_new(tu_ctx, &o, &r), CG_EINVAL);
     o.signer_key = tu_in("deleg/server-ecdsa.key");
-    assert_int_equal(cg_ocsp_responder_new(g_ctx, &o, &r), CG_EKEYMISMATCH);
+    assert_int_equal(cg_ocsp_responder_new(tu_ctx, &o, &r), CG_EKEYMISMATCH);
     o.signer_key = tu_in("signer/ocsp-signer.key");
-    assert_int_equal(cg_ocsp_responder_new(g_ctx, &o, &r), CG_OK);
-    assert_true(tu_log_has(&g_log, "signing as the delegated signer"));
+    assert_int_equal(cg_ocsp_responder_new(tu_ctx, &o, &r), CG_OK);
+    assert_true(tu_log_has(&tu_ctx_log, "signing as the delegated signer"));
     cg_ocsp_responder_free(r);
-    uv_run(cg_ctx_loop(g_ctx), UV_RUN_DEFAULT);
+    uv_run(cg_ctx_loop(tu_ctx), UV_RUN_DEFAULT);
     cg__db_free(&db);
     cg_ca_free(ca);
 }
@@ -575,7 +561,7 @@ static void test_responder_live(void **state)
     (void)state;
     struct cg_ocsp_responder *r = NULL;
     struct cg_ocsp_responder_opts o = {.ca_dir = tu_in("ca"), .addr = "127.0.0.1"};
-    assert_int_equal(cg_ocsp_responder_new(g_ctx, &o, &r), CG_OK);
+    assert_int_equal(cg_ocsp_responder_new(tu_ctx, &o, &r), CG_OK);
     assert_true(cg_ocsp_responder_port(r) > 0);
     struct cg_ca *ca = open_ca();
     char s1[64];
@@ -584,22 +570,22 @@ static void test_responder_live(void **state)
     struct fetch f = {.port = cg_ocsp_responder_port(r)};
     f.req = make_request(x, ca->inter, true, &f.len);
     uv_work_t w;
-    void *pair[2] = {g_ctx, &f}; /* the fetch runs on the pool; the loop serves it */
+    void *pair[2] = {tu_ctx, &f}; /* the fetch runs on the pool; the loop serves it */
     w.data = pair;
-    uv_queue_work(cg_ctx_loop(g_ctx), &w, work_cb, after_fetch);
-    cg_ctx_run(g_ctx);
+    uv_queue_work(cg_ctx_loop(tu_ctx), &w, work_cb, after_fetch);
+    cg_ctx_run(tu_ctx);
     assert_non_null(f.resp);
     assert_int_equal(OCSP_response_status(f.resp), OCSP_RESPONSE_STATUS_SUCCESSFUL);
     OCSP_RESPONSE_free(f.resp);
-    assert_true(tu_log_has(&g_log, "OCSP database loaded"));
+    assert_true(tu_log_has(&tu_ctx_log, "OCSP database loaded"));
     OPENSSL_free(f.req);
     X509_free(x);
     cg_ca_free(ca);
     cg_ocsp_responder_free(r);
-    uv_run(cg_ctx_loop(g_ctx), UV_RUN_DEFAULT);
+    uv_run(cg_ctx_loop(tu_ctx), UV_RUN_DEFAULT);
     /* A missing CA directory or a busy port fail cleanly. */
     o.ca_dir = tu_in("no-such-ca");
-    assert_int_equal(cg_ocsp_responder_new(g_ctx, &o, &r), CG_EFILE);
+    assert_int_equal(cg_ocsp_responder_new(tu_ctx, &o, &r), CG_EFILE);
     assert_null(r);
 }
 
@@ -614,62 +600,62 @@ static void test_store_install_and_expiry(void **state)
                                      .cert_file = tu_in("st/server-ecdsa.chain.pem"),
                                      .key_file = tu_in("st/server-ecdsa.key"),
                                      .ca_file = tu_in("ca/root.pem"), .host = "store.example"};
-    assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_OK);
+    assert_int_equal(cg_cert_store_install(tu_ctx, &o), CG_OK);
     struct cg_cert_info info[2];
     size_t n = 0;
-    assert_int_equal(cg_cert_store_list(g_ctx, tu_in("store"), info, 2, &n), CG_OK);
+    assert_int_equal(cg_cert_store_list(tu_ctx, tu_in("store"), info, 2, &n), CG_OK);
     assert_int_equal(n, 1);
     assert_string_equal(info[0].serial, s);
     assert_non_null(strstr(info[0].sans, "DNS:store.example"));
     assert_true(info[0].days_left > 390);
     /* The chain file holds leaf + intermediate, not the root. */
     STACK_OF(X509) *chain = NULL;
-    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("store/ecdsa.chain.pem"), &chain), CG_OK);
+    assert_int_equal(cg__cert_read_certs(tu_ctx, tu_in("store/ecdsa.chain.pem"), &chain), CG_OK);
     assert_int_equal(sk_X509_num(chain), 2);
     sk_X509_pop_free(chain, X509_free);
     long days = 0;
-    memset(&g_log, 0, sizeof(g_log));
-    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("store/ecdsa.chain.pem"), &days), CG_OK);
-    assert_int_equal(g_log.lines, 0);
+    memset(&tu_ctx_log, 0, sizeof(tu_ctx_log));
+    assert_int_equal(cg_cert_check_expiry(tu_ctx, tu_in("store/ecdsa.chain.pem"), &days), CG_OK);
+    assert_int_equal(tu_ctx_log.lines, 0);
     /* 5 days left: the 7-day warning. */
     const char *hosts[] = {"soon.example"};
     struct cg_issue_opts io = {.hosts = hosts, .nhosts = 1, .days = 5};
     assert_int_equal(cg_ca_issue(ca, &io, tu_in("soon"), NULL, 0), CG_OK);
-    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("soon/server-ecdsa.pem"), &days), CG_OK);
-    assert_true(tu_log_has(&g_log, "expires within 7 days"));
+    assert_int_equal(cg_cert_check_expiry(tu_ctx, tu_in("soon/server-ecdsa.pem"), &days), CG_OK);
+    assert_true(tu_log_has(&tu_ctx_log, "expires within 7 days"));
     io.days = 20;
     assert_int_equal(cg_ca_issue(ca, &io, tu_in("soon"), NULL, 0), CG_OK);
-    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("soon/server-ecdsa.pem"), &days), CG_OK);
-    assert_true(tu_log_has(&g_log, "expires within 30 days"));
+    assert_int_equal(cg_cert_check_expiry(tu_ctx, tu_in("soon/server-ecdsa.pem"), &days), CG_OK);
+    assert_true(tu_log_has(&tu_ctx_log, "expires within 30 days"));
     io.days = 1;
     assert_int_equal(cg_ca_issue(ca, &io, tu_in("soon"), NULL, 0), CG_OK);
-    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("soon/server-ecdsa.pem"), &days), CG_OK);
-    assert_true(tu_log_has(&g_log, "expires within 1 day "));
+    assert_int_equal(cg_cert_check_expiry(tu_ctx, tu_in("soon/server-ecdsa.pem"), &days), CG_OK);
+    assert_true(tu_log_has(&tu_ctx_log, "expires within 1 day "));
     io.days = 2;
     io.not_before_offset_days = -5;
     assert_int_equal(cg_ca_issue(ca, &io, tu_in("soon"), NULL, 0), CG_OK);
-    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("soon/server-ecdsa.pem"), &days),
+    assert_int_equal(cg_cert_check_expiry(tu_ctx, tu_in("soon/server-ecdsa.pem"), &days),
                      CG_EEXPIRED);
-    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("nothing.pem"), NULL), CG_ECERT);
-    assert_int_equal(cg_cert_store_list(g_ctx, tu_in("empty-store"), info, 2, &n), CG_ENOTFOUND);
+    assert_int_equal(cg_cert_check_expiry(tu_ctx, tu_in("nothing.pem"), NULL), CG_ECERT);
+    assert_int_equal(cg_cert_store_list(tu_ctx, tu_in("empty-store"), info, 2, &n), CG_ENOTFOUND);
     /* A failed write leaves the installed certificate in place. */
     fail_mkstemp = 1;
-    assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_EIO);
+    assert_int_equal(cg_cert_store_install(tu_ctx, &o), CG_EIO);
     fail_mkstemp = 0;
-    assert_int_equal(cg_cert_store_list(g_ctx, tu_in("store"), info, 2, &n), CG_OK);
+    assert_int_equal(cg_cert_store_list(tu_ctx, tu_in("store"), info, 2, &n), CG_OK);
     assert_string_equal(info[0].serial, s);
     /* A chain file: an intermediate that lapses first is named and counted. */
     struct cg_ca_init_opts short_ca = {.name = "Short", .inter_days = 3};
-    assert_int_equal(cg_ca_init(g_ctx, tu_in("shortca"), &short_ca), CG_OK);
+    assert_int_equal(cg_ca_init(tu_ctx, tu_in("shortca"), &short_ca), CG_OK);
     struct cg_ca *sca = NULL;
-    assert_int_equal(cg_ca_open(g_ctx, tu_in("shortca"), NULL, &sca), CG_OK);
+    assert_int_equal(cg_ca_open(tu_ctx, tu_in("shortca"), NULL, &sca), CG_OK);
     io = (struct cg_issue_opts){.hosts = hosts, .nhosts = 1};
     assert_int_equal(cg_ca_issue(sca, &io, tu_in("shortleaf"), NULL, 0), CG_OK);
-    memset(&g_log, 0, sizeof(g_log));
-    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("shortleaf/server-ecdsa.chain.pem"), &days),
+    memset(&tu_ctx_log, 0, sizeof(tu_ctx_log));
+    assert_int_equal(cg_cert_check_expiry(tu_ctx, tu_in("shortleaf/server-ecdsa.chain.pem"), &days),
                      CG_OK);
     assert_true(days <= 3);
-    assert_true(tu_log_has(&g_log, "intermediate /CN=Short Issuing CA expires within 7 days"));
+    assert_true(tu_log_has(&tu_ctx_log, "intermediate /CN=Short Issuing CA expires within 7 days"));
     cg_ca_free(sca);
     cg_ca_free(ca);
 }
@@ -679,20 +665,20 @@ static void test_trust_store_and_pins(void **state)
     (void)state;
     /* Two roots with the same subject share a hash: slots .0 and .1. */
     struct cg_ca_init_opts o = {.name = "Twin"};
-    assert_int_equal(cg_ca_init(g_ctx, tu_in("twin1"), &o), CG_OK);
-    assert_int_equal(cg_ca_init(g_ctx, tu_in("twin2"), &o), CG_OK);
-    assert_int_equal(cg_trust_add(g_ctx, tu_in("trust"), tu_in("twin1/root.pem")), CG_OK);
-    assert_int_equal(cg_trust_add(g_ctx, tu_in("trust"), tu_in("twin2/root.pem")), CG_OK);
-    assert_int_equal(cg_trust_add(g_ctx, tu_in("trust"), tu_in("twin1/root.pem")), CG_EEXIST);
-    assert_int_equal(cg_trust_add(g_ctx, tu_in("trust"), tu_in("ca/intermediate.pem")), CG_OK);
-    assert_true(tu_log_has(&g_log, "not self-signed"));
-    assert_int_equal(cg_trust_add(g_ctx, tu_in("trust"), tu_in("good/server-ecdsa.pem")), CG_ECERT);
+    assert_int_equal(cg_ca_init(tu_ctx, tu_in("twin1"), &o), CG_OK);
+    assert_int_equal(cg_ca_init(tu_ctx, tu_in("twin2"), &o), CG_OK);
+    assert_int_equal(cg_trust_add(tu_ctx, tu_in("trust"), tu_in("twin1/root.pem")), CG_OK);
+    assert_int_equal(cg_trust_add(tu_ctx, tu_in("trust"), tu_in("twin2/root.pem")), CG_OK);
+    assert_int_equal(cg_trust_add(tu_ctx, tu_in("trust"), tu_in("twin1/root.pem")), CG_EEXIST);
+    assert_int_equal(cg_trust_add(tu_ctx, tu_in("trust"), tu_in("ca/intermediate.pem")), CG_OK);
+    assert_true(tu_log_has(&tu_ctx_log, "not self-signed"));
+    assert_int_equal(cg_trust_add(tu_ctx, tu_in("trust"), tu_in("good/server-ecdsa.pem")), CG_ECERT);
     struct cg_cert_info info[8];
     size_t n = 0;
-    assert_int_equal(cg_trust_list(g_ctx, tu_in("trust"), info, 8, &n), CG_OK);
+    assert_int_equal(cg_trust_list(tu_ctx, tu_in("trust"), info, 8, &n), CG_OK);
     assert_int_equal(n, 3);
     /* Removing slot .0 moves .1 into it, so OpenSSL still finds twin2. */
-    assert_int_equal(cg_trust_remove(g_ctx, tu_in("trust"), tu_in("twin1/root.pem")), CG_OK);
+    assert_int_equal(cg_trust_remove(tu_ctx, tu_in("trust"), tu_in("twin1/root.pem")), CG_OK);
     X509 *twin2 = cg__cert_read_one(tu_in("twin2/root.pem"));
     char path[600];
     snprintf(path, sizeof(path), "%s/%08lx.0", tu_in("trust"), X509_subject_name_hash(twin2));
@@ -702,28 +688,28 @@ static void test_trust_store_and_pins(void **state)
     X509_free(slot0);
     char fp[100];
     assert_int_equal(cg_cert_fingerprint(tu_in("twin2/root.pem"), fp, sizeof(fp)), CG_OK);
-    assert_int_equal(cg_trust_remove(g_ctx, tu_in("trust"), fp), CG_OK); /* by fingerprint */
-    assert_int_equal(cg_trust_remove(g_ctx, tu_in("trust"), fp), CG_ENOTFOUND);
-    assert_int_equal(cg_trust_remove(g_ctx, tu_in("trust"), "neither"), CG_EINVAL);
+    assert_int_equal(cg_trust_remove(tu_ctx, tu_in("trust"), fp), CG_OK); /* by fingerprint */
+    assert_int_equal(cg_trust_remove(tu_ctx, tu_in("trust"), fp), CG_ENOTFOUND);
+    assert_int_equal(cg_trust_remove(tu_ctx, tu_in("trust"), "neither"), CG_EINVAL);
     X509_free(twin2);
 
     uint8_t pin[32], want[32];
     assert_int_equal(cg__cert_parse_sha256(fp, want), CG_OK);
     assert_int_equal(cg_trust_pin_get(tu_in("trust"), "peer", pin), CG_ENOTFOUND);
-    assert_int_equal(cg_trust_pin(g_ctx, tu_in("trust"), "peer", fp), CG_OK);
-    assert_int_equal(cg_trust_pin(g_ctx, tu_in("trust"), "peer:10541", fp), CG_OK);
+    assert_int_equal(cg_trust_pin(tu_ctx, tu_in("trust"), "peer", fp), CG_OK);
+    assert_int_equal(cg_trust_pin(tu_ctx, tu_in("trust"), "peer:10541", fp), CG_OK);
     assert_int_equal(cg_trust_pin_get(tu_in("trust"), "peer", pin), CG_OK);
     assert_memory_equal(pin, want, 32);
     /* A new pin replaces the old one of that peer. */
     const char *other = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-    assert_int_equal(cg_trust_pin(g_ctx, tu_in("trust"), "peer", other), CG_OK);
+    assert_int_equal(cg_trust_pin(tu_ctx, tu_in("trust"), "peer", other), CG_OK);
     assert_int_equal(cg_trust_pin_get(tu_in("trust"), "peer", pin), CG_OK);
     assert_int_equal(pin[1], 0x11);
     assert_int_equal(cg_trust_pin_get(tu_in("trust"), "peer:10541", pin), CG_OK);
     assert_memory_equal(pin, want, 32);
     assert_int_equal(cg_trust_pin_get(tu_in("trust"), "pee", pin), CG_ENOTFOUND);
-    assert_int_equal(cg_trust_pin(g_ctx, tu_in("trust"), "bad peer", other), CG_EINVAL);
-    assert_int_equal(cg_trust_pin(g_ctx, tu_in("trust"), "peer", "12"), CG_EINVAL);
+    assert_int_equal(cg_trust_pin(tu_ctx, tu_in("trust"), "bad peer", other), CG_EINVAL);
+    assert_int_equal(cg_trust_pin(tu_ctx, tu_in("trust"), "peer", "12"), CG_EINVAL);
     assert_int_equal(cg_trust_pin_get(tu_in("trust"), "", pin), CG_EINVAL);
     assert_int_equal(cg__cert_parse_sha256("zz", pin), CG_EINVAL);
 }
@@ -732,17 +718,17 @@ static void test_keys_and_files(void **state)
 {
     (void)state;
     struct cg_ca_init_opts o = {.passphrase = "s3cret", .key = CG_KEY_ECDSA};
-    assert_int_equal(cg_ca_init(g_ctx, tu_in("enc"), &o), CG_OK);
+    assert_int_equal(cg_ca_init(tu_ctx, tu_in("enc"), &o), CG_OK);
     struct cg_ca *ca = NULL;
-    assert_int_equal(cg_ca_open(g_ctx, tu_in("enc"), "wrong", &ca), CG_EKEY);
-    assert_true(tu_log_has(&g_log, "wrong passphrase"));
-    assert_int_equal(cg_ca_open(g_ctx, tu_in("enc"), NULL, &ca), CG_EKEY);
-    assert_true(tu_log_has(&g_log, "no passphrase given"));
-    assert_int_equal(cg_ca_open(g_ctx, tu_in("enc"), "s3cret", &ca), CG_OK);
+    assert_int_equal(cg_ca_open(tu_ctx, tu_in("enc"), "wrong", &ca), CG_EKEY);
+    assert_true(tu_log_has(&tu_ctx_log, "wrong passphrase"));
+    assert_int_equal(cg_ca_open(tu_ctx, tu_in("enc"), NULL, &ca), CG_EKEY);
+    assert_true(tu_log_has(&tu_ctx_log, "no passphrase given"));
+    assert_int_equal(cg_ca_open(tu_ctx, tu_in("enc"), "s3cret", &ca), CG_OK);
     cg_ca_free(ca);
     chmod(tu_in("enc/intermediate.key"), 0640);
-    assert_int_equal(cg_ca_open(g_ctx, tu_in("enc"), "s3cret", &ca), CG_EPERM);
-    assert_true(tu_log_has(&g_log, "readable or writable by group/others"));
+    assert_int_equal(cg_ca_open(tu_ctx, tu_in("enc"), "s3cret", &ca), CG_EPERM);
+    assert_true(tu_log_has(&tu_ctx_log, "readable or writable by group/others"));
     /* Atomic writes: mode as asked, no temp file left on failure. */
     assert_int_equal(cg__cert_write_atomic(tu_in("f.txt"), "abc", 3, 0600), CG_OK);
     struct stat st;
@@ -770,5 +756,5 @@ int main(void)
         cmocka_unit_test_setup(test_trust_store_and_pins, setup),
         cmocka_unit_test_setup(test_keys_and_files, setup),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, tu_group_ctx_rm);
 }

@@ -40,10 +40,6 @@ static const char fixed_key[] =
 static const char fixed_fp[] = "5c:25:e3:82:da:1f:bb:93:26:22:34:bf:99:4f:4c:f3:"
                                "53:46:14:cb:4b:30:2f:f3:a1:e8:ff:ef:7f:45:56:69";
 
-static struct cg_ctx *g_ctx;
-static struct tu_log g_log;
-
-
 static void put(const char *name, const char *text, mode_t mode)
 {
     FILE *f = fopen(tu_in(name), "w");
@@ -60,30 +56,6 @@ static X509 *fixed_cert(void)
     BIO_free(bio);
     assert_non_null(x);
     return x;
-}
-
-static int group_setup(void **state)
-{
-    if (tu_group_tmp(state) != 0 || cg_ctx_new(&g_ctx) != CG_OK)
-        return -1;
-    cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
-    umask(022);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    cg_ctx_free(g_ctx);
-    return tu_group_rm(state);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    memset(&g_log, 0, sizeof(g_log));
-    ERR_clear_error();
-    return 0;
 }
 
 /* ---- paths and folders ---- */
@@ -110,38 +82,38 @@ static void test_mkdirs(void **state)
 {
     (void)state;
     /* Missing parents are private (0700); the folder asked for gets mode. */
-    assert_int_equal(cg__cert_mkdirs(g_ctx, tu_in("m/a/b/c"), 0755), CG_OK);
+    assert_int_equal(cg__cert_mkdirs(tu_ctx, tu_in("m/a/b/c"), 0755), CG_OK);
     assert_int_equal(mode_of(tu_in("m")), 0700);
     assert_int_equal(mode_of(tu_in("m/a")), 0700);
     assert_int_equal(mode_of(tu_in("m/a/b")), 0700);
     assert_int_equal(mode_of(tu_in("m/a/b/c")), 0755);
     /* An existing folder is kept as it is; trailing slashes do not matter. */
     assert_int_equal(chmod(tu_in("m/a"), 0711), 0);
-    assert_int_equal(cg__cert_mkdirs(g_ctx, tu_in("m/a///"), 0700), CG_OK);
+    assert_int_equal(cg__cert_mkdirs(tu_ctx, tu_in("m/a///"), 0700), CG_OK);
     assert_int_equal(mode_of(tu_in("m/a")), 0711);
-    assert_int_equal(g_log.lines, 0);
+    assert_int_equal(tu_ctx_log.lines, 0);
     /* A file in the way: named, with the reason. */
     put("m/file", "x", 0644);
-    assert_int_equal(cg__cert_mkdirs(g_ctx, tu_in("m/file/sub"), 0755), CG_EFILE);
-    assert_true(tu_log_has(&g_log, "cannot create"));
-    assert_true(tu_log_has(&g_log, "m/file"));
-    assert_int_equal(cg__cert_mkdirs(g_ctx, tu_in("m/file"), 0755), CG_EFILE);
-    assert_true(tu_log_has(&g_log, "Not a directory"));
+    assert_int_equal(cg__cert_mkdirs(tu_ctx, tu_in("m/file/sub"), 0755), CG_EFILE);
+    assert_true(tu_log_has(&tu_ctx_log, "cannot create"));
+    assert_true(tu_log_has(&tu_ctx_log, "m/file"));
+    assert_int_equal(cg__cert_mkdirs(tu_ctx, tu_in("m/file"), 0755), CG_EFILE);
+    assert_true(tu_log_has(&tu_ctx_log, "Not a directory"));
     /* Too long, or empty. */
     char longp[1100];
     memset(longp, 'd', sizeof(longp) - 1);
     longp[0] = '/';
     longp[sizeof(longp) - 1] = '\0';
-    assert_int_equal(cg__cert_mkdirs(g_ctx, longp, 0755), CG_ERANGE);
-    assert_int_equal(cg__cert_mkdirs(g_ctx, "", 0755), CG_ERANGE);
+    assert_int_equal(cg__cert_mkdirs(tu_ctx, longp, 0755), CG_ERANGE);
+    assert_int_equal(cg__cert_mkdirs(tu_ctx, "", 0755), CG_ERANGE);
     /* "/" exists already. */
-    assert_int_equal(cg__cert_mkdirs(g_ctx, "/", 0755), CG_OK);
+    assert_int_equal(cg__cert_mkdirs(tu_ctx, "/", 0755), CG_OK);
     /* A parent that may not be written: the path that failed is named. */
     if (geteuid() != 0) {
-        assert_int_equal(cg__cert_mkdirs(g_ctx, tu_in("locked"), 0500), CG_OK);
-        memset(&g_log, 0, sizeof(g_log));
-        assert_int_equal(cg__cert_mkdirs(g_ctx, tu_in("locked/inner/x"), 0755), CG_EFILE);
-        assert_true(tu_log_has(&g_log, "locked/inner: Permission denied"));
+        assert_int_equal(cg__cert_mkdirs(tu_ctx, tu_in("locked"), 0500), CG_OK);
+        memset(&tu_ctx_log, 0, sizeof(tu_ctx_log));
+        assert_int_equal(cg__cert_mkdirs(tu_ctx, tu_in("locked/inner/x"), 0755), CG_EFILE);
+        assert_true(tu_log_has(&tu_ctx_log, "locked/inner: Permission denied"));
     }
 }
 
@@ -151,19 +123,19 @@ static void test_read_certs(void **state)
 {
     (void)state;
     STACK_OF(X509) *sk = NULL;
-    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("none.pem"), &sk), CG_EFILE);
-    assert_true(tu_log_has(&g_log, "none.pem: cannot open"));
+    assert_int_equal(cg__cert_read_certs(tu_ctx, tu_in("none.pem"), &sk), CG_EFILE);
+    assert_true(tu_log_has(&tu_ctx_log, "none.pem: cannot open"));
     put("text.pem", "hello\n", 0644);
-    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("text.pem"), &sk), CG_ECERT);
-    assert_true(tu_log_has(&g_log, "text.pem: no PEM certificate in it"));
+    assert_int_equal(cg__cert_read_certs(tu_ctx, tu_in("text.pem"), &sk), CG_ECERT);
+    assert_true(tu_log_has(&tu_ctx_log, "text.pem: no PEM certificate in it"));
     put("key.pem", fixed_key, 0600); /* a key is not a certificate */
-    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("key.pem"), &sk), CG_ECERT);
+    assert_int_equal(cg__cert_read_certs(tu_ctx, tu_in("key.pem"), &sk), CG_ECERT);
     assert_null(sk);
     /* Several, in file order; text between PEM blocks is skipped. */
     char two[4096];
     snprintf(two, sizeof(two), "subject=whatever\n%s\n# comment\n%s", fixed_pem, fixed_pem);
     put("two.pem", two, 0644);
-    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("two.pem"), &sk), CG_OK);
+    assert_int_equal(cg__cert_read_certs(tu_ctx, tu_in("two.pem"), &sk), CG_OK);
     assert_int_equal(sk_X509_num(sk), 2);
     sk_X509_pop_free(sk, X509_free);
     /* A broken second block: the good ones before it are kept. */
@@ -172,7 +144,7 @@ static void test_read_certs(void **state)
              fixed_pem);
     put("broken.pem", broken, 0644);
     sk = NULL;
-    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("broken.pem"), &sk), CG_OK);
+    assert_int_equal(cg__cert_read_certs(tu_ctx, tu_in("broken.pem"), &sk), CG_OK);
     assert_int_equal(sk_X509_num(sk), 1);
     sk_X509_pop_free(sk, X509_free);
     assert_int_equal(ERR_peek_error(), 0); /* OpenSSL's queue left clean */
@@ -193,35 +165,35 @@ static void test_read_key(void **state)
     (void)state;
     EVP_PKEY *k = NULL;
     put("k.key", fixed_key, 0600);
-    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("k.key"), NULL, &k), CG_OK);
+    assert_int_equal(cg__cert_read_key(tu_ctx, tu_in("k.key"), NULL, &k), CG_OK);
     X509 *x = fixed_cert();
     assert_int_equal(X509_check_private_key(x, k), 1);
     X509_free(x);
     EVP_PKEY_free(k);
     /* A passphrase given for an unencrypted key is simply not needed. */
-    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("k.key"), "unused", &k), CG_OK);
+    assert_int_equal(cg__cert_read_key(tu_ctx, tu_in("k.key"), "unused", &k), CG_OK);
     EVP_PKEY_free(k);
     static const mode_t loose[] = {0640, 0604, 0660, 0620, 0602, 0644, 0666};
     for (size_t i = 0; i < CG_ARRAY_LEN(loose); i++) {
         chmod(tu_in("k.key"), loose[i]);
-        memset(&g_log, 0, sizeof(g_log));
+        memset(&tu_ctx_log, 0, sizeof(tu_ctx_log));
         k = NULL;
-        if (cg__cert_read_key(g_ctx, tu_in("k.key"), NULL, &k) != CG_EPERM)
+        if (cg__cert_read_key(tu_ctx, tu_in("k.key"), NULL, &k) != CG_EPERM)
             fail_msg("mode %o accepted", (unsigned)loose[i]);
         assert_null(k);
-        assert_true(tu_log_has(&g_log, "chmod 600"));
+        assert_true(tu_log_has(&tu_ctx_log, "chmod 600"));
     }
     chmod(tu_in("k.key"), 0400); /* read-only for the owner is fine */
-    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("k.key"), NULL, &k), CG_OK);
+    assert_int_equal(cg__cert_read_key(tu_ctx, tu_in("k.key"), NULL, &k), CG_OK);
     EVP_PKEY_free(k);
-    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("absent.key"), NULL, &k), CG_EFILE);
-    assert_true(tu_log_has(&g_log, "absent.key: missing or not a file"));
-    assert_int_equal(cg__cert_read_key(g_ctx, tu_group_dir, NULL, &k), CG_EFILE);
+    assert_int_equal(cg__cert_read_key(tu_ctx, tu_in("absent.key"), NULL, &k), CG_EFILE);
+    assert_true(tu_log_has(&tu_ctx_log, "absent.key: missing or not a file"));
+    assert_int_equal(cg__cert_read_key(tu_ctx, tu_group_dir, NULL, &k), CG_EFILE);
     /* A certificate where the key should be. */
     put("cert-as-key.key", fixed_pem, 0600);
-    memset(&g_log, 0, sizeof(g_log));
-    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("cert-as-key.key"), NULL, &k), CG_EKEY);
-    assert_true(tu_log_has(&g_log, "not a PEM private key"));
+    memset(&tu_ctx_log, 0, sizeof(tu_ctx_log));
+    assert_int_equal(cg__cert_read_key(tu_ctx, tu_in("cert-as-key.key"), NULL, &k), CG_EKEY);
+    assert_true(tu_log_has(&tu_ctx_log, "not a PEM private key"));
     assert_int_equal(ERR_peek_error(), 0);
 }
 
@@ -242,18 +214,18 @@ static void test_key_pem_round_trip(void **state)
     fclose(f);
     chmod(tu_in("enc.key"), 0600);
     cg__buf_free(&b);
-    memset(&g_log, 0, sizeof(g_log));
-    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("enc.key"), NULL, &back), CG_EKEY);
-    assert_true(tu_log_has(&g_log, "is encrypted: no passphrase given"));
-    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("enc.key"), "pass phrasE", &back), CG_EKEY);
-    assert_true(tu_log_has(&g_log, "is encrypted: wrong passphrase"));
-    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("enc.key"), "", &back), CG_EKEY);
-    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("enc.key"), "pass phrase", &back), CG_OK);
+    memset(&tu_ctx_log, 0, sizeof(tu_ctx_log));
+    assert_int_equal(cg__cert_read_key(tu_ctx, tu_in("enc.key"), NULL, &back), CG_EKEY);
+    assert_true(tu_log_has(&tu_ctx_log, "is encrypted: no passphrase given"));
+    assert_int_equal(cg__cert_read_key(tu_ctx, tu_in("enc.key"), "pass phrasE", &back), CG_EKEY);
+    assert_true(tu_log_has(&tu_ctx_log, "is encrypted: wrong passphrase"));
+    assert_int_equal(cg__cert_read_key(tu_ctx, tu_in("enc.key"), "", &back), CG_EKEY);
+    assert_int_equal(cg__cert_read_key(tu_ctx, tu_in("enc.key"), "pass phrase", &back), CG_OK);
     assert_int_equal(EVP_PKEY_eq(k, back), 1);
     EVP_PKEY_free(back);
     EVP_PKEY_free(k);
     /* The passphrase never reaches the log. */
-    assert_false(tu_log_has(&g_log, "pass phras"));
+    assert_false(tu_log_has(&tu_ctx_log, "pass phras"));
     assert_int_equal(ERR_peek_error(), 0);
 }
 
@@ -374,15 +346,16 @@ static void test_pem_append(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_path, setup),
-        cmocka_unit_test_setup(test_mkdirs, setup),
-        cmocka_unit_test_setup(test_read_certs, setup),
-        cmocka_unit_test_setup(test_read_key, setup),
-        cmocka_unit_test_setup(test_key_pem_round_trip, setup),
-        cmocka_unit_test_setup(test_sha256_known_answer, setup),
-        cmocka_unit_test_setup(test_parse_sha256_forms, setup),
-        cmocka_unit_test_setup(test_info_fill, setup),
+        cmocka_unit_test_setup(test_path, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_mkdirs, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_read_certs, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_read_key, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_key_pem_round_trip, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_sha256_known_answer, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_parse_sha256_forms, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_info_fill, tu_ctx_log_reset),
         cmocka_unit_test(test_pem_append),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    umask(022);
+    return cmocka_run_group_tests(tests, tu_group_ctx, tu_group_ctx_rm);
 }

@@ -12,37 +12,24 @@
 #include <string.h>
 #include <time.h>
 
-static struct cg_ctx *g_ctx;
 static struct cg_ca *g_ca;
-static struct tu_log g_log;
-
 
 static int group_setup(void **state)
 {
-    if (tu_group_tmp(state) != 0 || cg_ctx_new(&g_ctx) != CG_OK)
+    if (tu_group_ctx(state) != 0)
         return -1;
-    cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
     struct cg_ca_init_opts o = {.name = "Issue", .ocsp_url = "http://ocsp.example:8888/",
                                 .crl_url = "http://crl.example/issue.crl"};
-    if (cg_ca_init(g_ctx, tu_in("ca"), &o) != CG_OK ||
-        cg_ca_open(g_ctx, tu_in("ca"), NULL, &g_ca) != CG_OK)
+    if (cg_ca_init(tu_ctx, tu_in("ca"), &o) != CG_OK ||
+        cg_ca_open(tu_ctx, tu_in("ca"), NULL, &g_ca) != CG_OK)
         return -1;
     return 0;
 }
 
 static int group_teardown(void **state)
 {
-    (void)state;
     cg_ca_free(g_ca);
-    cg_ctx_free(g_ctx);
-    return tu_group_rm(state);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    memset(&g_log, 0, sizeof(g_log));
-    return 0;
+    return tu_group_ctx_rm(state);
 }
 
 static X509 *issue(const char *const *hosts, size_t n, enum cg_key_type t, unsigned days,
@@ -195,7 +182,7 @@ static void test_leaf_files(void **state)
     X509 *x = issue(hosts, 1, CG_KEY_ECDSA, 0, false, "leaf-files", serial);
     /* The chain is leaf + intermediate; the copy under certs/ is the leaf. */
     STACK_OF(X509) *chain = NULL;
-    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("leaf-files/server-ecdsa.chain.pem"), &chain),
+    assert_int_equal(cg__cert_read_certs(tu_ctx, tu_in("leaf-files/server-ecdsa.chain.pem"), &chain),
                      CG_OK);
     assert_int_equal(sk_X509_num(chain), 2);
     assert_int_equal(X509_cmp(sk_X509_value(chain, 0), x), 0);
@@ -209,7 +196,7 @@ static void test_leaf_files(void **state)
     X509_free(c);
     /* The key matches and is private (B-13). */
     EVP_PKEY *k = NULL;
-    assert_int_equal(cg__cert_read_key(g_ctx, tu_in("leaf-files/server-ecdsa.key"), NULL, &k),
+    assert_int_equal(cg__cert_read_key(tu_ctx, tu_in("leaf-files/server-ecdsa.key"), NULL, &k),
                      CG_OK);
     assert_int_equal(X509_check_private_key(x, k), 1);
     EVP_PKEY_free(k);
@@ -441,22 +428,22 @@ static void test_init_refusals(void **state)
 {
     (void)state;
     struct cg_ca_init_opts o = {.ocsp_url = "https://ocsp.example/"};
-    assert_int_equal(cg_ca_init(g_ctx, tu_in("bad1"), &o), CG_EINVAL);
+    assert_int_equal(cg_ca_init(tu_ctx, tu_in("bad1"), &o), CG_EINVAL);
     o = (struct cg_ca_init_opts){.crl_url = "ftp://crl.example/x.crl"};
-    assert_int_equal(cg_ca_init(g_ctx, tu_in("bad2"), &o), CG_EINVAL);
+    assert_int_equal(cg_ca_init(tu_ctx, tu_in("bad2"), &o), CG_EINVAL);
     o = (struct cg_ca_init_opts){.name = "two\nlines"};
-    assert_int_equal(cg_ca_init(g_ctx, tu_in("bad3"), &o), CG_EINVAL);
+    assert_int_equal(cg_ca_init(tu_ctx, tu_in("bad3"), &o), CG_EINVAL);
     char longname[120];
     memset(longname, 'n', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
     o = (struct cg_ca_init_opts){.name = longname};
-    assert_int_equal(cg_ca_init(g_ctx, tu_in("bad4"), &o), CG_EINVAL);
-    assert_true(tu_log_has(&g_log, "must be http:// URLs"));
-    assert_int_equal(cg_ca_init(g_ctx, NULL, NULL), CG_EINVAL);
-    assert_int_equal(cg_ca_init(g_ctx, tu_in("ca"), NULL), CG_EEXIST);
+    assert_int_equal(cg_ca_init(tu_ctx, tu_in("bad4"), &o), CG_EINVAL);
+    assert_true(tu_log_has(&tu_ctx_log, "must be http:// URLs"));
+    assert_int_equal(cg_ca_init(tu_ctx, NULL, NULL), CG_EINVAL);
+    assert_int_equal(cg_ca_init(tu_ctx, tu_in("ca"), NULL), CG_EEXIST);
     struct cg_ca *ca = NULL;
-    assert_int_equal(cg_ca_open(g_ctx, tu_in("bad1"), NULL, &ca), CG_EFILE); /* nothing made */
-    assert_int_equal(cg_ca_open(g_ctx, NULL, NULL, &ca), CG_EINVAL);
+    assert_int_equal(cg_ca_open(tu_ctx, tu_in("bad1"), NULL, &ca), CG_EFILE); /* nothing made */
+    assert_int_equal(cg_ca_open(tu_ctx, NULL, NULL, &ca), CG_EINVAL);
 }
 
 /* B-11 reaches issuing: a refused name is logged escaped, nothing issued. */
@@ -466,14 +453,14 @@ static void test_issue_refusals(void **state)
     const char *ip[] = {"192.0.2.9"};
     struct cg_issue_opts o = {.hosts = ip, .nhosts = 1};
     assert_int_equal(cg_ca_issue(g_ca, &o, tu_in("nope"), NULL, 0), CG_EINVAL);
-    assert_true(tu_log_has(&g_log, "refusing host '192.0.2.9': IP addresses"));
+    assert_true(tu_log_has(&tu_ctx_log, "refusing host '192.0.2.9': IP addresses"));
     const char *ctl[] = {"ok.example", "bad\x1b[2J.example"};
     o = (struct cg_issue_opts){.hosts = ctl, .nhosts = 2};
     assert_int_equal(cg_ca_issue(g_ca, &o, tu_in("nope"), NULL, 0), CG_EINVAL);
-    assert_true(tu_log_has(&g_log, "refusing host 'bad\\x1b[2J.example'"));
+    assert_true(tu_log_has(&tu_ctx_log, "refusing host 'bad\\x1b[2J.example'"));
     o = (struct cg_issue_opts){.hosts = NULL, .nhosts = 1};
     assert_int_equal(cg_ca_issue(g_ca, &o, tu_in("nope"), NULL, 0), CG_EINVAL);
-    assert_true(tu_log_has(&g_log, "at least one --host"));
+    assert_true(tu_log_has(&tu_ctx_log, "at least one --host"));
     assert_int_equal(cg_ca_issue(NULL, &o, tu_in("nope"), NULL, 0), CG_EINVAL);
     assert_int_equal(cg_ca_issue(g_ca, NULL, tu_in("nope"), NULL, 0), CG_EINVAL);
     /* A serial buffer too small is left alone rather than overrun. */
@@ -487,15 +474,15 @@ static void test_issue_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_leaf_ecdsa, setup),
-        cmocka_unit_test_setup(test_leaf_rsa_and_ips, setup),
-        cmocka_unit_test_setup(test_leaf_files, setup),
-        cmocka_unit_test_setup(test_root_and_intermediate, setup),
-        cmocka_unit_test_setup(test_ocsp_signer, setup),
-        cmocka_unit_test_setup(test_revoke_reasons_and_crl, setup),
-        cmocka_unit_test_setup(test_revoke_refusals, setup),
-        cmocka_unit_test_setup(test_init_refusals, setup),
-        cmocka_unit_test_setup(test_issue_refusals, setup),
+        cmocka_unit_test_setup(test_leaf_ecdsa, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_leaf_rsa_and_ips, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_leaf_files, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_root_and_intermediate, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_ocsp_signer, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_revoke_reasons_and_crl, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_revoke_refusals, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_init_refusals, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_issue_refusals, tu_ctx_log_reset),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

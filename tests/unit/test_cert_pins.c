@@ -13,12 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static struct cg_ctx *g_ctx;
-static struct tu_log g_log;
-
 static const char fp_a[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 static const char fp_b[] = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
-
 
 static void put(const char *path, const char *text)
 {
@@ -34,21 +30,6 @@ static char *slurp(const char *path)
     uint8_t *d = NULL;
     assert_int_equal(cg__read_file(path, 1 << 20, &d, &n), CG_OK);
     return (char *)d;
-}
-
-static int group_setup(void **state)
-{
-    if (tu_group_tmp(state) != 0 || cg_ctx_new(&g_ctx) != CG_OK)
-        return -1;
-    cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    cg_ctx_free(g_ctx);
-    return tu_group_rm(state);
 }
 
 /* ---- cg__pins_find: the text of a file ---- */
@@ -142,7 +123,7 @@ static void test_pin_get_reads_crlf_file(void **state)
 {
     (void)state;
     const char *store = tu_in("crlf");
-    assert_int_equal(cg__cert_mkdirs(g_ctx, store, 0755), CG_OK);
+    assert_int_equal(cg__cert_mkdirs(tu_ctx, store, 0755), CG_OK);
     char t[800];
     snprintf(t, sizeof(t), "gw1.example:443 %s\r\ngw2 %s\r\n", fp_a, fp_b);
     put(tu_in("crlf/pins"), t);
@@ -152,7 +133,7 @@ static void test_pin_get_reads_crlf_file(void **state)
     assert_int_equal(cg_trust_pin_get(store, "gw2", pin), CG_OK);
     assert_int_equal(pin[1], 0xee);
     size_t line = 7;
-    assert_int_equal(cg_trust_pin_lookup(g_ctx, store, "gw2", pin, &line), CG_OK);
+    assert_int_equal(cg_trust_pin_lookup(tu_ctx, store, "gw2", pin, &line), CG_OK);
     assert_int_equal(line, 0);
 }
 
@@ -160,24 +141,24 @@ static void test_lookup_names_the_bad_line(void **state)
 {
     (void)state;
     const char *store = tu_in("bad");
-    assert_int_equal(cg__cert_mkdirs(g_ctx, store, 0755), CG_OK);
+    assert_int_equal(cg__cert_mkdirs(tu_ctx, store, 0755), CG_OK);
     char t[800];
     snprintf(t, sizeof(t), "gw1 %s\r\n\r\ngw2 %.63s\r\n", fp_a, fp_b);
     put(tu_in("bad/pins"), t);
     uint8_t pin[32];
     size_t line = 0;
-    memset(&g_log, 0, sizeof(g_log));
-    assert_int_equal(cg_trust_pin_lookup(g_ctx, store, "gw2", pin, &line), CG_EFILE);
+    memset(&tu_ctx_log, 0, sizeof(tu_ctx_log));
+    assert_int_equal(cg_trust_pin_lookup(tu_ctx, store, "gw2", pin, &line), CG_EFILE);
     assert_int_equal(line, 3);
     char want[600];
     snprintf(want, sizeof(want), "%s:3: ", tu_in("bad/pins"));
-    assert_true(tu_log_has(&g_log, want));
-    assert_false(tu_log_has(&g_log, "ffeeddcc")); /* never the pin itself */
+    assert_true(tu_log_has(&tu_ctx_log, want));
+    assert_false(tu_log_has(&tu_ctx_log, "ffeeddcc")); /* never the pin itself */
     assert_int_equal(cg_trust_pin_get(store, "gw2", pin), CG_EFILE);
     /* The other peer's line is good: it is read. */
-    assert_int_equal(cg_trust_pin_lookup(g_ctx, store, "gw1", pin, &line), CG_OK);
+    assert_int_equal(cg_trust_pin_lookup(tu_ctx, store, "gw1", pin, &line), CG_OK);
     assert_int_equal(line, 0);
-    assert_int_equal(cg_trust_pin_lookup(g_ctx, store, "gw3", pin, &line), CG_ENOTFOUND);
+    assert_int_equal(cg_trust_pin_lookup(tu_ctx, store, "gw3", pin, &line), CG_ENOTFOUND);
     assert_int_equal(line, 0);
 }
 
@@ -187,11 +168,11 @@ static void test_pin_rewrites_crlf_file(void **state)
 {
     (void)state;
     const char *store = tu_in("rewrite");
-    assert_int_equal(cg__cert_mkdirs(g_ctx, store, 0755), CG_OK);
+    assert_int_equal(cg__cert_mkdirs(tu_ctx, store, 0755), CG_OK);
     char t[800];
     snprintf(t, sizeof(t), "gw1 %s\r\nkeep %s\r\n", fp_a, fp_b);
     put(tu_in("rewrite/pins"), t);
-    assert_int_equal(cg_trust_pin(g_ctx, store, "gw1", fp_b), CG_OK);
+    assert_int_equal(cg_trust_pin(tu_ctx, store, "gw1", fp_b), CG_OK);
     char *got = slurp(tu_in("rewrite/pins"));
     char want[800];
     snprintf(want, sizeof(want), "keep %s\ngw1 %s\n", fp_b, fp_b);
@@ -211,5 +192,5 @@ int main(void)
         cmocka_unit_test(test_lookup_names_the_bad_line),
         cmocka_unit_test(test_pin_rewrites_crlf_file),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, tu_group_ctx, tu_group_ctx_rm);
 }

@@ -12,10 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static struct cg_ctx *g_ctx;
 static struct cg_ca *g_ca, *g_other;
-static struct tu_log g_log;
-
 
 static void issue(struct cg_ca *ca, const char *host, enum cg_key_type t, unsigned days,
                   long nb_days, const char *dir)
@@ -28,32 +25,22 @@ static void issue(struct cg_ca *ca, const char *host, enum cg_key_type t, unsign
 
 static int group_setup(void **state)
 {
-    if (tu_group_tmp(state) != 0 || cg_ctx_new(&g_ctx) != CG_OK)
+    if (tu_group_ctx(state) != 0)
         return -1;
-    cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
     struct cg_ca_init_opts a = {.name = "Store"}, b = {.name = "Other"};
-    if (cg_ca_init(g_ctx, tu_in("ca"), &a) != CG_OK ||
-        cg_ca_init(g_ctx, tu_in("other"), &b) != CG_OK ||
-        cg_ca_open(g_ctx, tu_in("ca"), NULL, &g_ca) != CG_OK ||
-        cg_ca_open(g_ctx, tu_in("other"), NULL, &g_other) != CG_OK)
+    if (cg_ca_init(tu_ctx, tu_in("ca"), &a) != CG_OK ||
+        cg_ca_init(tu_ctx, tu_in("other"), &b) != CG_OK ||
+        cg_ca_open(tu_ctx, tu_in("ca"), NULL, &g_ca) != CG_OK ||
+        cg_ca_open(tu_ctx, tu_in("other"), NULL, &g_other) != CG_OK)
         return -1;
     return 0;
 }
 
 static int group_teardown(void **state)
 {
-    (void)state;
     cg_ca_free(g_ca);
     cg_ca_free(g_other);
-    cg_ctx_free(g_ctx);
-    return tu_group_rm(state);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    memset(&g_log, 0, sizeof(g_log));
-    return 0;
+    return tu_group_ctx_rm(state);
 }
 
 static struct cg_cert_install_opts opts_for(const char *dir, const char *store)
@@ -92,11 +79,11 @@ static void test_install_writes_the_verified_path(void **state)
     issue(g_ca, "s1.example", CG_KEY_RSA, 0, 0, "s1");
     struct cg_cert_install_opts o = opts_for("s1", "store1");
     o.host = "s1.example";
-    assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_OK);
-    assert_true(tu_log_has(&g_log, "/ecdsa.chain.pem"));
+    assert_int_equal(cg_cert_store_install(tu_ctx, &o), CG_OK);
+    assert_true(tu_log_has(&tu_ctx_log, "/ecdsa.chain.pem"));
     /* leaf + intermediate, in that order; the root stays with the clients */
     STACK_OF(X509) *sk = NULL;
-    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("store1/ecdsa.chain.pem"), &sk), CG_OK);
+    assert_int_equal(cg__cert_read_certs(tu_ctx, tu_in("store1/ecdsa.chain.pem"), &sk), CG_OK);
     assert_int_equal(sk_X509_num(sk), 2);
     assert_int_equal(X509_cmp(sk_X509_value(sk, 1), g_ca->inter), 0);
     X509 *leaf = cg__cert_read_one(tu_in("s1/server-ecdsa.pem"));
@@ -113,21 +100,21 @@ static void test_install_writes_the_verified_path(void **state)
     o.cert_file = cert;
     o.key_file = key;
     o.chain_file = tu_in("ca/ca-chain.pem"); /* ... with intermediate + root given apart */
-    assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_OK);
+    assert_int_equal(cg_cert_store_install(tu_ctx, &o), CG_OK);
     assert_int_equal(count_pem(tu_in("store1/rsa.chain.pem")), 2); /* the root left out */
     struct cg_cert_info info[2];
     size_t n = 0;
-    assert_int_equal(cg_cert_store_list(g_ctx, tu_in("store1"), info, 2, &n), CG_OK);
+    assert_int_equal(cg_cert_store_list(tu_ctx, tu_in("store1"), info, 2, &n), CG_OK);
     assert_int_equal(n, 2);
     assert_string_equal(info[0].key_desc, "ECDSA prime256v1"); /* ecdsa first, then rsa */
     assert_string_equal(info[1].key_desc, "RSA-2048");
     assert_non_null(strstr(info[0].chain_file, "store1/ecdsa.chain.pem"));
     assert_non_null(strstr(info[1].key_file, "store1/rsa.key"));
     assert_string_equal(info[0].sans, "DNS:s1.example");
-    assert_int_equal(cg_cert_store_list(g_ctx, tu_in("store1"), info, 1, &n), CG_OK);
+    assert_int_equal(cg_cert_store_list(tu_ctx, tu_in("store1"), info, 1, &n), CG_OK);
     assert_int_equal(n, 1);
-    assert_int_equal(cg_cert_store_list(g_ctx, tu_in("store1"), NULL, 0, &n), CG_ENOTFOUND);
-    assert_int_equal(cg_cert_store_list(g_ctx, tu_in("store1"), NULL, 1, &n), CG_EINVAL);
+    assert_int_equal(cg_cert_store_list(tu_ctx, tu_in("store1"), NULL, 0, &n), CG_ENOTFOUND);
+    assert_int_equal(cg_cert_store_list(tu_ctx, tu_in("store1"), NULL, 1, &n), CG_EINVAL);
 }
 
 /* A chain file may repeat the leaf or carry a stray certificate: the store
@@ -153,9 +140,9 @@ static void test_install_drops_strays(void **state)
     struct cg_cert_install_opts o = opts_for("s2", "store2");
     o.cert_file = tu_in("s2/server-ecdsa.pem");
     o.chain_file = tu_in("messy-chain.pem");
-    assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_OK);
+    assert_int_equal(cg_cert_store_install(tu_ctx, &o), CG_OK);
     STACK_OF(X509) *sk = NULL;
-    assert_int_equal(cg__cert_read_certs(g_ctx, tu_in("store2/ecdsa.chain.pem"), &sk), CG_OK);
+    assert_int_equal(cg__cert_read_certs(tu_ctx, tu_in("store2/ecdsa.chain.pem"), &sk), CG_OK);
     assert_int_equal(sk_X509_num(sk), 2);
     assert_int_equal(X509_cmp(sk_X509_value(sk, 1), g_ca->inter), 0);
     sk_X509_pop_free(sk, X509_free);
@@ -171,44 +158,44 @@ static void test_install_refusals(void **state)
     char other_key[512];
     snprintf(other_key, sizeof(other_key), "%s", tu_in("r2/server-ecdsa.key"));
     o.key_file = other_key;
-    assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_EKEYMISMATCH);
-    assert_true(tu_log_has(&g_log, "(mismatched key)"));
+    assert_int_equal(cg_cert_store_install(tu_ctx, &o), CG_EKEYMISMATCH);
+    assert_true(tu_log_has(&tu_ctx_log, "(mismatched key)"));
     o = opts_for("r", "store3");
     /* B-42: the advertised host must be in the SAN; no partial wildcards */
     o.host = "other.example";
-    assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_ECERT);
-    assert_true(tu_log_has(&g_log, "does not name host 'other.example'"));
+    assert_int_equal(cg_cert_store_install(tu_ctx, &o), CG_ECERT);
+    assert_true(tu_log_has(&tu_ctx_log, "does not name host 'other.example'"));
     o.host = "R.EXAMPLE"; /* names compare without case */
-    assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_OK);
+    assert_int_equal(cg_cert_store_install(tu_ctx, &o), CG_OK);
     o.host = NULL;
     /* a root the operator does not trust */
     o.ca_file = tu_in("other/root.pem");
-    memset(&g_log, 0, sizeof(g_log));
-    assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_EVERIFY);
-    assert_true(tu_log_has(&g_log, "chain does not verify (incomplete chain"));
+    memset(&tu_ctx_log, 0, sizeof(tu_ctx_log));
+    assert_int_equal(cg_cert_store_install(tu_ctx, &o), CG_EVERIFY);
+    assert_true(tu_log_has(&tu_ctx_log, "chain does not verify (incomplete chain"));
     /* the leaf alone, no intermediate: incomplete, said so */
     o = opts_for("r", "store3");
     char leaf_only[512];
     snprintf(leaf_only, sizeof(leaf_only), "%s", tu_in("r/server-ecdsa.pem"));
     o.cert_file = leaf_only;
-    memset(&g_log, 0, sizeof(g_log));
-    assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_EVERIFY);
-    assert_true(tu_log_has(&g_log, "give the intermediates as CHAIN"));
+    memset(&tu_ctx_log, 0, sizeof(tu_ctx_log));
+    assert_int_equal(cg_cert_store_install(tu_ctx, &o), CG_EVERIFY);
+    assert_true(tu_log_has(&tu_ctx_log, "give the intermediates as CHAIN"));
     /* roots that cannot be read */
     o = opts_for("r", "store3");
     o.ca_file = tu_in("no-such-roots.pem");
-    memset(&g_log, 0, sizeof(g_log));
-    assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_EFILE);
-    assert_true(tu_log_has(&g_log, "cannot load trusted roots from"));
+    memset(&tu_ctx_log, 0, sizeof(tu_ctx_log));
+    assert_int_equal(cg_cert_store_install(tu_ctx, &o), CG_EFILE);
+    assert_true(tu_log_has(&tu_ctx_log, "cannot load trusted roots from"));
     /* B-13: a key others may read */
     o = opts_for("r", "store3");
     chmod(o.key_file, 0640);
-    assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_EPERM);
+    assert_int_equal(cg_cert_store_install(tu_ctx, &o), CG_EPERM);
     chmod(o.key_file, 0600);
     /* missing arguments */
     o.cert_file = NULL;
-    assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_EINVAL);
-    assert_int_equal(cg_cert_store_install(g_ctx, NULL), CG_EINVAL);
+    assert_int_equal(cg_cert_store_install(tu_ctx, &o), CG_EINVAL);
+    assert_int_equal(cg_cert_store_install(tu_ctx, NULL), CG_EINVAL);
 }
 
 /* Dates: not yet valid and expired are refused before anything is written. */
@@ -217,17 +204,17 @@ static void test_install_dates(void **state)
     (void)state;
     issue(g_ca, "future.example", CG_KEY_ECDSA, 30, 2, "future");
     struct cg_cert_install_opts o = opts_for("future", "store4");
-    assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_EEXPIRED);
-    assert_true(tu_log_has(&g_log, "is not yet valid (notBefore is in the future)"));
+    assert_int_equal(cg_cert_store_install(tu_ctx, &o), CG_EEXPIRED);
+    assert_true(tu_log_has(&tu_ctx_log, "is not yet valid (notBefore is in the future)"));
     issue(g_ca, "past.example", CG_KEY_ECDSA, 2, -5, "past");
     o = opts_for("past", "store4");
-    assert_int_equal(cg_cert_store_install(g_ctx, &o), CG_EEXPIRED);
-    assert_true(tu_log_has(&g_log, "has expired (notAfter is past)"));
+    assert_int_equal(cg_cert_store_install(tu_ctx, &o), CG_EEXPIRED);
+    assert_true(tu_log_has(&tu_ctx_log, "has expired (notAfter is past)"));
     size_t n = 9;
     struct cg_cert_info info[2];
-    assert_int_equal(cg_cert_store_list(g_ctx, tu_in("store4"), info, 2, &n), CG_ENOTFOUND);
+    assert_int_equal(cg_cert_store_list(tu_ctx, tu_in("store4"), info, 2, &n), CG_ENOTFOUND);
     assert_int_equal(n, 0);
-    assert_true(tu_log_has(&g_log, "holds no certificate"));
+    assert_true(tu_log_has(&tu_ctx_log, "holds no certificate"));
 }
 
 /* ---- expiry warnings ---- */
@@ -254,30 +241,30 @@ static void test_expiry_thresholds(void **state)
         issue(g_ca, "exp.example", CG_KEY_ECDSA, cases[i].days, 0, dir);
         char path[512];
         snprintf(path, sizeof(path), "%s/%s/server-ecdsa.pem", tu_group_dir, dir);
-        memset(&g_log, 0, sizeof(g_log));
+        memset(&tu_ctx_log, 0, sizeof(tu_ctx_log));
         long days = -99;
-        assert_int_equal(cg_cert_check_expiry(g_ctx, path, &days), CG_OK);
+        assert_int_equal(cg_cert_check_expiry(tu_ctx, path, &days), CG_OK);
         if (days != cases[i].want_days)
             fail_msg("%u days: %ld left", cases[i].days, days);
         if (cases[i].warning == NULL) {
-            assert_int_equal(g_log.lines, 0);
+            assert_int_equal(tu_ctx_log.lines, 0);
         } else {
-            if (!tu_log_has(&g_log, cases[i].warning))
+            if (!tu_log_has(&tu_ctx_log, cases[i].warning))
                 fail_msg("%u days: log lacks '%s': %s", cases[i].days, cases[i].warning,
-                         g_log.text);
-            assert_int_equal(g_log.lines, 1); /* one warning, the nearest mark */
+                         tu_ctx_log.text);
+            assert_int_equal(tu_ctx_log.lines, 1); /* one warning, the nearest mark */
         }
     }
     /* Expired: an error and CG_EEXPIRED, days negative. */
     issue(g_ca, "gone.example", CG_KEY_ECDSA, 1, -3, "gone");
     long days = 0;
-    memset(&g_log, 0, sizeof(g_log));
-    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("gone/server-ecdsa.pem"), &days),
+    memset(&tu_ctx_log, 0, sizeof(tu_ctx_log));
+    assert_int_equal(cg_cert_check_expiry(tu_ctx, tu_in("gone/server-ecdsa.pem"), &days),
                      CG_EEXPIRED);
     assert_int_equal(days, -2);
-    assert_true(tu_log_has(&g_log, "server-ecdsa.pem has EXPIRED"));
-    assert_int_equal(cg_cert_check_expiry(g_ctx, NULL, &days), CG_EINVAL);
-    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("nothing.pem"), NULL), CG_ECERT);
+    assert_true(tu_log_has(&tu_ctx_log, "server-ecdsa.pem has EXPIRED"));
+    assert_int_equal(cg_cert_check_expiry(tu_ctx, NULL, &days), CG_EINVAL);
+    assert_int_equal(cg_cert_check_expiry(tu_ctx, tu_in("nothing.pem"), NULL), CG_ECERT);
 }
 
 /* In a chain file the soonest of leaf and intermediates counts. */
@@ -285,30 +272,30 @@ static void test_expiry_of_a_chain(void **state)
 {
     (void)state;
     struct cg_ca_init_opts so = {.name = "Brief", .inter_days = 10};
-    assert_int_equal(cg_ca_init(g_ctx, tu_in("brief"), &so), CG_OK);
+    assert_int_equal(cg_ca_init(tu_ctx, tu_in("brief"), &so), CG_OK);
     struct cg_ca *brief = NULL;
-    assert_int_equal(cg_ca_open(g_ctx, tu_in("brief"), NULL, &brief), CG_OK);
+    assert_int_equal(cg_ca_open(tu_ctx, tu_in("brief"), NULL, &brief), CG_OK);
     issue(brief, "leaf.example", CG_KEY_ECDSA, 100, 0, "brief-leaf");
-    memset(&g_log, 0, sizeof(g_log));
+    memset(&tu_ctx_log, 0, sizeof(tu_ctx_log));
     long days = 0;
-    assert_int_equal(cg_cert_check_expiry(g_ctx, tu_in("brief-leaf/server-ecdsa.chain.pem"), &days),
+    assert_int_equal(cg_cert_check_expiry(tu_ctx, tu_in("brief-leaf/server-ecdsa.chain.pem"), &days),
                      CG_OK);
     assert_int_equal(days, 9); /* the intermediate's 10 days minus the skew */
-    assert_true(tu_log_has(&g_log, "intermediate /CN=Brief Issuing CA expires within 30 days"));
-    assert_false(tu_log_has(&g_log, "server-ecdsa.chain.pem expires")); /* the leaf is fine */
-    assert_int_equal(g_log.lines, 1);
+    assert_true(tu_log_has(&tu_ctx_log, "intermediate /CN=Brief Issuing CA expires within 30 days"));
+    assert_false(tu_log_has(&tu_ctx_log, "server-ecdsa.chain.pem expires")); /* the leaf is fine */
+    assert_int_equal(tu_ctx_log.lines, 1);
     cg_ca_free(brief);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_install_writes_the_verified_path, setup),
-        cmocka_unit_test_setup(test_install_drops_strays, setup),
-        cmocka_unit_test_setup(test_install_refusals, setup),
-        cmocka_unit_test_setup(test_install_dates, setup),
-        cmocka_unit_test_setup(test_expiry_thresholds, setup),
-        cmocka_unit_test_setup(test_expiry_of_a_chain, setup),
+        cmocka_unit_test_setup(test_install_writes_the_verified_path, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_install_drops_strays, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_install_refusals, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_install_dates, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_expiry_thresholds, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_expiry_of_a_chain, tu_ctx_log_reset),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

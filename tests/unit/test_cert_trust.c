@@ -14,10 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static struct cg_ctx *g_ctx;
-static struct tu_log g_log;
-
-
 /* A self-signed certificate named cn, a CA or not; written to file. */
 static X509 *make(const char *cn, bool ca, const char *file)
 {
@@ -63,29 +59,6 @@ static void put(const char *path, const char *text)
     fclose(f);
 }
 
-static int group_setup(void **state)
-{
-    if (tu_group_tmp(state) != 0 || cg_ctx_new(&g_ctx) != CG_OK)
-        return -1;
-    cg_ctx_set_log(g_ctx, tu_log_fn, &g_log, CG_LOG_DEBUG);
-    umask(022);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    cg_ctx_free(g_ctx);
-    return tu_group_rm(state);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    memset(&g_log, 0, sizeof(g_log));
-    return 0;
-}
-
 static void slot_name(char *out, size_t outsz, const char *store, X509 *x, int k)
 {
     snprintf(out, outsz, "%s/%08lx.%d", store, X509_subject_name_hash(x), k);
@@ -116,9 +89,9 @@ static void test_slots_without_gaps(void **state)
     snprintf(store, sizeof(store), "%s", tu_in("store1"));
     X509 *a = make("Same Root", true, "a.pem"), *b = make("Same Root", true, "b.pem"),
          *c = make("Same Root", true, "c.pem");
-    assert_int_equal(cg_trust_add(g_ctx, store, tu_in("a.pem")), CG_OK);
-    assert_int_equal(cg_trust_add(g_ctx, store, tu_in("b.pem")), CG_OK);
-    assert_int_equal(cg_trust_add(g_ctx, store, tu_in("c.pem")), CG_OK);
+    assert_int_equal(cg_trust_add(tu_ctx, store, tu_in("a.pem")), CG_OK);
+    assert_int_equal(cg_trust_add(tu_ctx, store, tu_in("b.pem")), CG_OK);
+    assert_int_equal(cg_trust_add(tu_ctx, store, tu_in("c.pem")), CG_OK);
     assert_slot_holds(store, a, 0, a);
     assert_slot_holds(store, a, 1, b);
     assert_slot_holds(store, a, 2, c);
@@ -135,20 +108,20 @@ static void test_slots_without_gaps(void **state)
     assert_int_equal(stat(store, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0755);
     /* The same root twice: refused, nothing added. */
-    assert_int_equal(cg_trust_add(g_ctx, store, tu_in("b.pem")), CG_EEXIST);
-    assert_true(tu_log_has(&g_log, "/CN=Same Root is trusted already"));
+    assert_int_equal(cg_trust_add(tu_ctx, store, tu_in("b.pem")), CG_EEXIST);
+    assert_true(tu_log_has(&tu_ctx_log, "/CN=Same Root is trusted already"));
     assert_slot_holds(store, a, 3, NULL);
     /* Removing the first: the last fills its slot (OpenSSL stops at a gap). */
-    assert_int_equal(cg_trust_remove(g_ctx, store, tu_in("a.pem")), CG_OK);
+    assert_int_equal(cg_trust_remove(tu_ctx, store, tu_in("a.pem")), CG_OK);
     assert_slot_holds(store, a, 0, c);
     assert_slot_holds(store, a, 1, b);
     assert_slot_holds(store, a, 2, NULL);
     /* Removing the last: just gone. */
-    assert_int_equal(cg_trust_remove(g_ctx, store, tu_in("b.pem")), CG_OK);
+    assert_int_equal(cg_trust_remove(tu_ctx, store, tu_in("b.pem")), CG_OK);
     assert_slot_holds(store, a, 0, c);
     assert_slot_holds(store, a, 1, NULL);
-    assert_int_equal(cg_trust_remove(g_ctx, store, tu_in("b.pem")), CG_ENOTFOUND);
-    assert_true(tu_log_has(&g_log, "no such root in"));
+    assert_int_equal(cg_trust_remove(tu_ctx, store, tu_in("b.pem")), CG_ENOTFOUND);
+    assert_true(tu_log_has(&tu_ctx_log, "no such root in"));
     X509_free(a);
     X509_free(b);
     X509_free(c);
@@ -160,14 +133,14 @@ static void test_add_refusals(void **state)
     char store[512];
     snprintf(store, sizeof(store), "%s", tu_in("store2"));
     X509 *leaf = make("Not A CA", false, "leaf.pem");
-    assert_int_equal(cg_trust_add(g_ctx, store, tu_in("leaf.pem")), CG_ECERT);
-    assert_true(tu_log_has(&g_log, "/CN=Not A CA is not a CA certificate"));
+    assert_int_equal(cg_trust_add(tu_ctx, store, tu_in("leaf.pem")), CG_ECERT);
+    assert_true(tu_log_has(&tu_ctx_log, "/CN=Not A CA is not a CA certificate"));
     assert_slot_holds(store, leaf, 0, NULL);
-    assert_int_equal(cg_trust_add(g_ctx, store, tu_in("absent.pem")), CG_EFILE);
+    assert_int_equal(cg_trust_add(tu_ctx, store, tu_in("absent.pem")), CG_EFILE);
     put(tu_in("junk.pem"), "not pem\n");
-    assert_int_equal(cg_trust_add(g_ctx, store, tu_in("junk.pem")), CG_ECERT);
-    assert_int_equal(cg_trust_add(g_ctx, NULL, tu_in("leaf.pem")), CG_EINVAL);
-    assert_int_equal(cg_trust_add(g_ctx, store, NULL), CG_EINVAL);
+    assert_int_equal(cg_trust_add(tu_ctx, store, tu_in("junk.pem")), CG_ECERT);
+    assert_int_equal(cg_trust_add(tu_ctx, NULL, tu_in("leaf.pem")), CG_EINVAL);
+    assert_int_equal(cg_trust_add(tu_ctx, store, NULL), CG_EINVAL);
     X509_free(leaf);
 }
 
@@ -184,12 +157,12 @@ static void test_bundle(void **state)
     put(tu_in("bundle.pem"), both);
     free(t1);
     free(t2);
-    assert_int_equal(cg_trust_add(g_ctx, store, tu_in("bundle.pem")), CG_OK);
+    assert_int_equal(cg_trust_add(tu_ctx, store, tu_in("bundle.pem")), CG_OK);
     assert_slot_holds(store, r1, 0, r1);
     assert_slot_holds(store, r2, 0, r2);
     struct cg_cert_info info[4];
     size_t n = 99;
-    assert_int_equal(cg_trust_list(g_ctx, store, info, 4, &n), CG_OK);
+    assert_int_equal(cg_trust_list(tu_ctx, store, info, 4, &n), CG_OK);
     assert_int_equal(n, 2);
     bool saw1 = false, saw2 = false;
     for (size_t i = 0; i < n; i++) {
@@ -199,12 +172,12 @@ static void test_bundle(void **state)
     }
     assert_true(saw1 && saw2);
     /* max bounds what is listed. */
-    assert_int_equal(cg_trust_list(g_ctx, store, info, 1, &n), CG_OK);
+    assert_int_equal(cg_trust_list(tu_ctx, store, info, 1, &n), CG_OK);
     assert_int_equal(n, 1);
-    assert_int_equal(cg_trust_list(g_ctx, store, NULL, 0, &n), CG_OK);
+    assert_int_equal(cg_trust_list(tu_ctx, store, NULL, 0, &n), CG_OK);
     assert_int_equal(n, 0);
-    assert_int_equal(cg_trust_list(g_ctx, store, NULL, 1, &n), CG_EINVAL);
-    assert_int_equal(cg_trust_list(g_ctx, tu_in("no-store"), info, 4, &n), CG_EFILE);
+    assert_int_equal(cg_trust_list(tu_ctx, store, NULL, 1, &n), CG_EINVAL);
+    assert_int_equal(cg_trust_list(tu_ctx, tu_in("no-store"), info, 4, &n), CG_EFILE);
     /* Remove by fingerprint, in either spelling. */
     char fp[96];
     assert_int_equal(cg_cert_fingerprint(tu_in("r2.pem"), fp, sizeof(fp)), CG_OK);
@@ -214,13 +187,13 @@ static void test_bundle(void **state)
         if (*c != ':')
             plain[o++] = (char)(*c >= 'a' ? *c - 32 : *c); /* and uppercase */
     plain[o] = '\0';
-    assert_int_equal(cg_trust_remove(g_ctx, store, plain), CG_OK);
+    assert_int_equal(cg_trust_remove(tu_ctx, store, plain), CG_OK);
     assert_slot_holds(store, r2, 0, NULL);
-    assert_int_equal(cg_trust_remove(g_ctx, store, fp), CG_ENOTFOUND);
-    assert_int_equal(cg_trust_remove(g_ctx, tu_in("no-store"), fp), CG_EFILE);
-    assert_int_equal(cg_trust_remove(g_ctx, store, "neither a file nor hex"), CG_EINVAL);
-    assert_true(tu_log_has(&g_log, "neither a PEM certificate nor a SHA-256 fingerprint"));
-    assert_int_equal(cg_trust_remove(g_ctx, store, NULL), CG_EINVAL);
+    assert_int_equal(cg_trust_remove(tu_ctx, store, fp), CG_ENOTFOUND);
+    assert_int_equal(cg_trust_remove(tu_ctx, tu_in("no-store"), fp), CG_EFILE);
+    assert_int_equal(cg_trust_remove(tu_ctx, store, "neither a file nor hex"), CG_EINVAL);
+    assert_true(tu_log_has(&tu_ctx_log, "neither a PEM certificate nor a SHA-256 fingerprint"));
+    assert_int_equal(cg_trust_remove(tu_ctx, store, NULL), CG_EINVAL);
     X509_free(r1);
     X509_free(r2);
 }
@@ -231,7 +204,7 @@ static void test_listing_ignores_other_names(void **state)
     (void)state;
     char store[512];
     snprintf(store, sizeof(store), "%s", tu_in("store4"));
-    assert_int_equal(cg__cert_mkdirs(g_ctx, store, 0755), CG_OK);
+    assert_int_equal(cg__cert_mkdirs(tu_ctx, store, 0755), CG_OK);
     X509 *r = make("Listed", true, "listed.pem");
     char *pem = slurp(tu_in("listed.pem"));
     static const char *const entries[] = {"0a1b2c3d.0", "ffffffff.12"};
@@ -252,7 +225,7 @@ static void test_listing_ignores_other_names(void **state)
     put(path, "not a certificate\n"); /* a hashed name that holds junk: skipped */
     struct cg_cert_info info[16];
     size_t n = 0;
-    assert_int_equal(cg_trust_list(g_ctx, store, info, 16, &n), CG_OK);
+    assert_int_equal(cg_trust_list(tu_ctx, store, info, 16, &n), CG_OK);
     assert_int_equal(n, CG_ARRAY_LEN(entries));
     free(pem);
     X509_free(r);
@@ -268,7 +241,7 @@ static void test_pin_file_format(void **state)
     (void)state;
     char store[512];
     snprintf(store, sizeof(store), "%s", tu_in("pins1"));
-    assert_int_equal(cg_trust_pin(g_ctx, store, "gw1.example:443", fp_a), CG_OK);
+    assert_int_equal(cg_trust_pin(tu_ctx, store, "gw1.example:443", fp_a), CG_OK);
     char *text = slurp(tu_in("pins1/pins"));
     assert_string_equal(text, "gw1.example:443 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
     free(text);
@@ -282,13 +255,13 @@ static void test_pin_file_format(void **state)
         o += (size_t)snprintf(colons + o, sizeof(colons) - o, "%s%c%c", i ? ":" : "",
                               fp_b[i] - (fp_b[i] >= 'a' ? 32 : 0),
                               fp_b[i + 1] - (fp_b[i + 1] >= 'a' ? 32 : 0));
-    assert_int_equal(cg_trust_pin(g_ctx, store, "gw2", colons), CG_OK);
+    assert_int_equal(cg_trust_pin(tu_ctx, store, "gw2", colons), CG_OK);
     text = slurp(tu_in("pins1/pins"));
     assert_string_equal(text, "gw1.example:443 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
                               "gw2 ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100\n");
     free(text);
     /* Re-pinning a peer replaces its line (moved to the end); others stay. */
-    assert_int_equal(cg_trust_pin(g_ctx, store, "gw1.example:443", fp_b), CG_OK);
+    assert_int_equal(cg_trust_pin(tu_ctx, store, "gw1.example:443", fp_b), CG_OK);
     text = slurp(tu_in("pins1/pins"));
     assert_string_equal(text, "gw2 ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100\n"
                               "gw1.example:443 ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100\n");
@@ -300,7 +273,7 @@ static void test_pin_file_format(void **state)
     /* A peer whose name is a prefix of another's is its own peer. */
     assert_int_equal(cg_trust_pin_get(store, "gw1.example", pin), CG_ENOTFOUND);
     assert_int_equal(cg_trust_pin_get(store, "gw", pin), CG_ENOTFOUND);
-    assert_true(tu_log_has(&g_log, "pinned gw1.example:443"));
+    assert_true(tu_log_has(&tu_ctx_log, "pinned gw1.example:443"));
 }
 
 /* A hand-edited file: blank lines dropped, other lines kept, a last line
@@ -310,7 +283,7 @@ static void test_pin_file_edited_by_hand(void **state)
     (void)state;
     char store[512];
     snprintf(store, sizeof(store), "%s", tu_in("pins2"));
-    assert_int_equal(cg__cert_mkdirs(g_ctx, store, 0755), CG_OK);
+    assert_int_equal(cg__cert_mkdirs(tu_ctx, store, 0755), CG_OK);
     char text[600];
     snprintf(text, sizeof(text), "\n# my pins\nbroken zz\nkeep %s\n\nlast %s", fp_a, fp_b);
     put(tu_in("pins2/pins"), text);
@@ -321,7 +294,7 @@ static void test_pin_file_edited_by_hand(void **state)
     assert_int_equal(pin[1], 0xee);
     assert_int_equal(cg_trust_pin_get(store, "broken", pin), CG_EFILE);
     assert_int_equal(cg_trust_pin_get(store, "#", pin), CG_EFILE); /* "# my pins" */
-    assert_int_equal(cg_trust_pin(g_ctx, store, "new", fp_a), CG_OK);
+    assert_int_equal(cg_trust_pin(tu_ctx, store, "new", fp_a), CG_OK);
     char *got = slurp(tu_in("pins2/pins"));
     char want[600];
     snprintf(want, sizeof(want), "# my pins\nbroken zz\nkeep %s\nlast %s\nnew %s\n", fp_a, fp_b,
@@ -340,25 +313,25 @@ static void test_pin_refusals(void **state)
     l255[255] = '\0';
     memset(l256, 'p', 256);
     l256[256] = '\0';
-    assert_int_equal(cg_trust_pin(g_ctx, store, l255, fp_a), CG_OK);
+    assert_int_equal(cg_trust_pin(tu_ctx, store, l255, fp_a), CG_OK);
     uint8_t pin[32];
     assert_int_equal(cg_trust_pin_get(store, l255, pin), CG_OK);
     const char *const bad_peers[] = {"", "a b", "a\tb", "a\nb", "a\x7f", "a\x01", l256};
     for (size_t i = 0; i < CG_ARRAY_LEN(bad_peers); i++) {
-        if (cg_trust_pin(g_ctx, store, bad_peers[i], fp_a) != CG_EINVAL)
+        if (cg_trust_pin(tu_ctx, store, bad_peers[i], fp_a) != CG_EINVAL)
             fail_msg("peer %zu accepted", i);
         assert_int_equal(cg_trust_pin_get(store, bad_peers[i], pin), CG_EINVAL);
     }
-    assert_int_equal(cg_trust_pin(g_ctx, store, NULL, fp_a), CG_EINVAL);
-    assert_int_equal(cg_trust_pin(g_ctx, NULL, "peer", fp_a), CG_EINVAL);
-    assert_true(tu_log_has(&g_log, "a pin needs a peer name without spaces"));
+    assert_int_equal(cg_trust_pin(tu_ctx, store, NULL, fp_a), CG_EINVAL);
+    assert_int_equal(cg_trust_pin(tu_ctx, NULL, "peer", fp_a), CG_EINVAL);
+    assert_true(tu_log_has(&tu_ctx_log, "a pin needs a peer name without spaces"));
     static const char *const bad_fps[] = {"", "00", "0011223344556677889900", "not hex at all",
                                           "00112233445566778899aabbccddeeff00112233445566778899aabbccddeef",
                                           "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff00"};
     for (size_t i = 0; i < CG_ARRAY_LEN(bad_fps); i++)
-        if (cg_trust_pin(g_ctx, store, "peer", bad_fps[i]) != CG_EINVAL)
+        if (cg_trust_pin(tu_ctx, store, "peer", bad_fps[i]) != CG_EINVAL)
             fail_msg("fingerprint '%s' accepted", bad_fps[i]);
-    assert_int_equal(cg_trust_pin(g_ctx, store, "peer", NULL), CG_EINVAL);
+    assert_int_equal(cg_trust_pin(tu_ctx, store, "peer", NULL), CG_EINVAL);
     /* Nothing was written for the refused ones. */
     assert_int_equal(cg_trust_pin_get(store, "peer", pin), CG_ENOTFOUND);
     assert_int_equal(cg_trust_pin_get(tu_in("no-pins-here"), "peer", pin), CG_ENOTFOUND);
@@ -369,13 +342,14 @@ static void test_pin_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_slots_without_gaps, setup),
-        cmocka_unit_test_setup(test_add_refusals, setup),
-        cmocka_unit_test_setup(test_bundle, setup),
-        cmocka_unit_test_setup(test_listing_ignores_other_names, setup),
-        cmocka_unit_test_setup(test_pin_file_format, setup),
-        cmocka_unit_test_setup(test_pin_file_edited_by_hand, setup),
-        cmocka_unit_test_setup(test_pin_refusals, setup),
+        cmocka_unit_test_setup(test_slots_without_gaps, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_add_refusals, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_bundle, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_listing_ignores_other_names, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_pin_file_format, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_pin_file_edited_by_hand, tu_ctx_log_reset),
+        cmocka_unit_test_setup(test_pin_refusals, tu_ctx_log_reset),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    umask(022);
+    return cmocka_run_group_tests(tests, tu_group_ctx, tu_group_ctx_rm);
 }

@@ -6,52 +6,20 @@
  * (the request handle, the answer's struct mos4_msg, the request's copy
  * kept for the journal's compaction). No network: what the lane writes is
  * caught by wrapping cg__mos4_lane_write. */
-// CG_WRAP: cg__mos4_lane_write calloc malloc
-// CG_LINK: flowrig.c
+// CG_WRAP: cg__mos4_lane_write calloc malloc realloc
+// CG_LINK: flowrig.c allocrig.c
 #include "flowrig.h"
+#include "allocrig.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- allocation failures: the next `times` of exactly `size` bytes after
- * `skip` more of that size (from castgate's code and this test's). ---- */
-struct fail {
-    size_t size;
-    unsigned skip, times, failed;
-};
-static struct fail fail_calloc[2], fail_malloc;
-
-void *__real_calloc(size_t n, size_t size);
-void *__real_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_malloc(size_t n);
-
-static bool fails(struct fail *f, size_t size)
-{
-    if (f->times == 0 || size != f->size)
-        return false;
-    if (f->skip > 0) {
-        f->skip--;
-        return false;
-    }
-    f->times--;
-    f->failed++;
-    return true;
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    bool no = n == 1 && (fails(&fail_calloc[0], size) || fails(&fail_calloc[1], size));
-    return no ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_malloc(size_t n) { return fails(&fail_malloc, n) ? NULL : __real_malloc(n); }
+/* Allocations fail on purpose through allocrig.c (ac_fail_calloc, ac_fail_malloc). */
 
 static void fail_none(void)
 {
-    memset(fail_calloc, 0, sizeof(fail_calloc));
-    memset(&fail_malloc, 0, sizeof(fail_malloc));
+    ac_fail_reset();
 }
 
 /* ---- a device "dev" with NCS peer "ncs" on ro, one request at a time
@@ -90,9 +58,9 @@ static void test_m22_handle_nomem_nacked_lane_moves_on(void **state)
     fr_request_n(&f, 1);
     fr_request_n(&f, 2);
     fr_expect_at_app(&f, 1);
-    fail_calloc[0] = (struct fail){.size = sizeof(struct cg_mos_request), .times = 1};
+    ac_fail_calloc[0] = (struct ac_fail){.size = sizeof(struct cg_mos_request), .times = 1};
     fr_answer(&f); /* R2's turn: its handle fails */
-    assert_int_equal(fail_calloc[0].failed, 1);
+    assert_int_equal(ac_fail_calloc[0].failed, 1);
     assert_null(f.app.cur);
     assert_int_equal(fr_sent_count_both("<messageID>2</messageID>", NOMEM_NACK), 1);
     assert_true(tu_log_has(&f.log, "messageID 2 not delivered"));
@@ -128,12 +96,12 @@ static void test_m22_handle_and_answer_nomem_still_nacked(void **state)
     fr_request_n(&f, 2);
     fr_request_n(&f, 3);
     fr_expect_at_app(&f, 1);
-    fail_calloc[0] = (struct fail){.size = sizeof(struct cg_mos_request), .times = 1};
+    ac_fail_calloc[0] = (struct ac_fail){.size = sizeof(struct cg_mos_request), .times = 1};
     /* the first is R1's answer (cg_mos_reply_ack), the second the NACK for R2 */
-    fail_calloc[1] = (struct fail){.size = sizeof(struct mos4_msg), .skip = 1, .times = 1};
+    ac_fail_calloc[1] = (struct ac_fail){.size = sizeof(struct mos4_msg), .skip = 1, .times = 1};
     fr_answer(&f);
-    assert_int_equal(fail_calloc[0].failed, 1);
-    assert_int_equal(fail_calloc[1].failed, 1);
+    assert_int_equal(ac_fail_calloc[0].failed, 1);
+    assert_int_equal(ac_fail_calloc[1].failed, 1);
     assert_int_equal(fr_sent_count_both("<messageID>2</messageID>", "out of memory"), 1);
     assert_true(tu_log_has(&f.log, "messageID 2 not delivered"));
     fr_expect_at_app(&f, 3); /* the lane moved on */
@@ -158,9 +126,9 @@ static void test_m22_journal_copy_nomem_nacked_lane_moves_on(void **state)
     afix_init(&f, dir);
     char xml[600];
     size_t len = fr_request_xml(xml, sizeof(xml), "ncs", "dev", "1", "R1");
-    fail_malloc = (struct fail){.size = len, .times = 1};
+    ac_fail_malloc = (struct ac_fail){.size = len, .times = 1};
     assert_int_equal(fr_request_n(&f, 1), len);
-    assert_int_equal(fail_malloc.failed, 1);
+    assert_int_equal(ac_fail_malloc.failed, 1);
     assert_int_equal(f.app.delivered, 0);
     assert_int_equal(fr_sent_count_both("<messageID>1</messageID>", NOMEM_NACK), 1);
     fr_request_n(&f, 2);

@@ -7,45 +7,18 @@
  * request answered once, as it was answered). Allocations fail on purpose
  * through the linker's --wrap, as in test_flow_deliver_nomem.c; what the
  * lane writes is caught by wrapping cg__mos4_lane_write. */
-// CG_WRAP: cg__mos4_lane_write calloc
-#include "testutil.h"
+// CG_WRAP: cg__mos4_lane_write calloc malloc realloc
+// CG_LINK: allocrig.c
+#include "lanefix.h"
+#include "allocrig.h"
 #include "flowfix.h"
-#include "mos4/mos4.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
-/* ---- allocation failures: the next `times` callocs of exactly `size`
- * bytes after `skip` more of that size ---- */
-struct fail {
-    size_t size;
-    unsigned skip, times, failed;
-};
-static struct fail fail_calloc[2];
-
-void *__real_calloc(size_t n, size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-
-static bool fails(struct fail *f, size_t size)
-{
-    if (f->times == 0 || size != f->size)
-        return false;
-    if (f->skip > 0) {
-        f->skip--;
-        return false;
-    }
-    f->times--;
-    f->failed++;
-    return true;
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    bool no = n == 1 && (fails(&fail_calloc[0], size) || fails(&fail_calloc[1], size));
-    return no ? NULL : __real_calloc(n, size);
-}
+/* Allocations fail on purpose through allocrig.c (ac_fail_calloc). */
 
 /* ---- what the lane writes ---- */
 
@@ -114,12 +87,7 @@ static struct mos4_lane *in_lane(struct afix *f) { return &f->peer.lanes[1][CG_M
 static void afix_init(struct afix *f, const char *dir, bool journal, bool redeliver)
 {
     memset(f, 0, sizeof(*f));
-    assert_int_equal(cg_ctx_new(&f->ctx), CG_OK);
-    cg_ctx_set_log(f->ctx, tu_log_fn, &f->log, CG_LOG_WARN);
-    struct cg_mos_endpoint_config *cfg = NULL;
-    assert_int_equal(cg_mos_endpoint_config_new(CG_MOS_ROLE_MOS, "dev", &cfg), CG_OK);
-    f->ep.cfg = *cfg;
-    free(cfg); /* its strings are NULL */
+    lf_init(&f->ctx, &f->log, CG_LOG_WARN, &f->ep, &f->peer, f->peers);
     f->ep.cfg.state_dir = (char *)dir;
     f->ep.cfg.journal = journal;
     f->ep.cfg.redeliver = redeliver;
@@ -127,25 +95,10 @@ static void afix_init(struct afix *f, const char *dir, bool journal, bool redeli
     f->ep.cfg.validate = false; /* no allocations of the checker between ours */
     f->ep.cfg.fsync = CG_MOS_FSYNC_NEVER;
     f->ep.state_fd = -1;
-    f->ep.ctx = f->ctx;
     f->ep.h.on_request = on_request;
     f->ep.user = &f->app;
-    f->peer.ep = &f->ep;
-    snprintf(f->peer.id, sizeof(f->peer.id), "ncs");
-    f->peer.channels = CG_MOS_CH_RO;
-    f->peers[0] = &f->peer;
-    f->ep.peers = f->peers;
-    f->ep.npeers = 1;
-    for (int d = 0; d < 2; d++) {
-        struct mos4_lane *l = &f->peer.lanes[1][d];
-        l->peer = &f->peer;
-        l->ch = 1;
-        l->dir = (enum cg_mos_dir)d;
-        l->jfd = -1;
-        l->up = true;
-        uv_timer_init(cg_ctx_loop(f->ctx), &l->ack_timer);
-        uv_timer_init(cg_ctx_loop(f->ctx), &l->idle_timer);
-    }
+    for (int d = 0; d < 2; d++)
+        f->peer.lanes[1][d].up = true;
     cg__mos4_journal_open(in_lane(f)); /* without the journal option: replayed here */
     if (journal)
         cg__mos4_replay(in_lane(f));
@@ -154,17 +107,10 @@ static void afix_init(struct afix *f, const char *dir, bool journal, bool redeli
 /* The process dies (what is at the application goes with it). */
 static void afix_free(struct afix *f)
 {
-    memset(fail_calloc, 0, sizeof(fail_calloc));
+    ac_fail_reset();
     f->app.cur = NULL;
     cg__mos4_journal_close(in_lane(f));
-    for (int d = 0; d < 2; d++) {
-        struct mos4_lane *l = &f->peer.lanes[1][d];
-        cg__mos4_flow_free(l);
-        uv_close((uv_handle_t *)&l->ack_timer, NULL);
-        uv_close((uv_handle_t *)&l->idle_timer, NULL);
-    }
-    uv_run(cg_ctx_loop(f->ctx), UV_RUN_DEFAULT);
-    cg_ctx_free(f->ctx);
+    lf_free(f->ctx, &f->peer);
     sent_clear();
 }
 
@@ -211,11 +157,11 @@ static void rm_tmp(const char *dir)
  * refuses R2 with its own NACK (cg__flow_app_refuse). */
 static void refuse_r2(struct afix *f)
 {
-    fail_calloc[0] = (struct fail){.size = sizeof(struct cg_mos_request), .times = 1};
-    fail_calloc[1] = (struct fail){.size = sizeof(struct mos4_msg), .skip = 1, .times = 1};
+    ac_fail_calloc[0] = (struct ac_fail){.size = sizeof(struct cg_mos_request), .times = 1};
+    ac_fail_calloc[1] = (struct ac_fail){.size = sizeof(struct mos4_msg), .skip = 1, .times = 1};
     answer(f);
-    assert_int_equal(fail_calloc[0].failed, 1);
-    assert_int_equal(fail_calloc[1].failed, 1);
+    assert_int_equal(ac_fail_calloc[0].failed, 1);
+    assert_int_equal(ac_fail_calloc[1].failed, 1);
     /* the core's NACK (write_ack), not refuse_undelivered's answer */
     assert_int_equal(sent_count("<messageID>2</messageID>", "the request was not applied"), 1);
     assert_true(tu_log_has(&f->log, "messageID 2 not delivered"));

@@ -4,8 +4,7 @@
  * backend's responses over http-parser (Content-Length, chunked, until
  * close, HEAD, 1xx, 101, split at every byte) and the WebSocket frame
  * rewriter. */
-#include "testutil.h"
-#include "front/front.h"
+#include "frontjson.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,14 +121,7 @@ static void test_json_check(void **state)
 
 static char *rewrite(const char *in, enum cg_front_json_mode mode, bool *changed)
 {
-    struct cg_buf out;
-    cg__buf_init(&out, 0);
-    enum cg_err rc = cg__front_json_rewrite(&RW, mode, (const uint8_t *)in, strlen(in), &out,
-                                            changed);
-    assert_int_equal(rc, CG_OK);
-    char *s = cg__strndup((char *)out.data, out.len);
-    cg__buf_free(&out);
-    return s;
+    return fj_rewrite(&RW, mode, in, changed);
 }
 
 static void test_rewrite_node_self(void **state)
@@ -202,14 +194,8 @@ static void test_rewrite_subscription_secure(void **state)
 static void test_rewrite_refuses_bad_json(void **state)
 {
     (void)state;
-    struct cg_buf out;
-    cg__buf_init(&out, 0);
     bool ch;
-    const char *in = "{\"href\": \"http://127.0.0.1:8080/\"";
-    assert_int_equal(cg__front_json_rewrite(&RW, CG_FRONT_JSON_RESPONSE, (const uint8_t *)in,
-                                            strlen(in), &out, &ch),
-                     CG_EHTTP);
-    cg__buf_free(&out);
+    fj_rc_is(&RW, "{\"href\": \"http://127.0.0.1:8080/\"", 0, CG_EHTTP, &ch);
 }
 
 static void test_authority_norm(void **state)
@@ -238,6 +224,24 @@ static void parse_request(struct cg_http_parser *hp, const char *text)
     assert_true(hp->complete);
 }
 
+/* What out holds, as a string; out freed. The caller frees the string. */
+static char *taken(struct cg_buf *out)
+{
+    char *s = cg__strndup((char *)out->data, out->len);
+    assert_non_null(s);
+    cg__buf_free(out);
+    return s;
+}
+
+/* The head h makes for the backend (the caller frees it). */
+static char *request_head(const struct cg_front_reqhead *h)
+{
+    struct cg_buf out;
+    cg__buf_init(&out, 0);
+    assert_int_equal(cg__front_request_head(h, &out), CG_OK);
+    return taken(&out);
+}
+
 static void test_request_head(void **state)
 {
     (void)state;
@@ -247,12 +251,9 @@ static void test_request_head(void **state)
                        "X-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\nAuthorization: "
                        "Basic eDp5\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
                        "Content-Length: 2\r\n\r\n{}");
-    struct cg_buf out;
-    cg__buf_init(&out, 0);
     struct cg_front_reqhead h = {.req = &hp.req, .backend = "127.0.0.1:8080",
                                  .client_ip = "::1", .pub_port = 8443, .body_len = 2};
-    assert_int_equal(cg__front_request_head(&h, &out), CG_OK);
-    char *s = cg__strndup((char *)out.data, out.len);
+    char *s = request_head(&h);
     assert_non_null(strstr(s, "PATCH /x?y=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"));
     assert_null(strstr(s, "X-Private"));
     assert_null(strstr(s, "Keep-Alive"));
@@ -265,7 +266,6 @@ static void test_request_head(void **state)
     assert_non_null(strstr(s, "Forwarded: for=\"[::1]\";proto=https;host=\"node.example.com\"\r\n"));
     assert_non_null(strstr(s, "Content-Length: 2\r\n\r\n"));
     free(s);
-    cg__buf_free(&out);
     cg__http_parser_free(&hp);
 }
 
@@ -276,17 +276,13 @@ static void test_upgrade_head_no_deflate(void **state)
     parse_request(&hp, "GET /s HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
                        "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n");
-    struct cg_buf out;
-    cg__buf_init(&out, 0);
     struct cg_front_reqhead h = {.req = &hp.req, .backend = "b:1", .client_ip = "1.2.3.4",
                                  .pub_port = 443, .upgrade = true};
-    assert_int_equal(cg__front_request_head(&h, &out), CG_OK);
-    char *s = cg__strndup((char *)out.data, out.len);
+    char *s = request_head(&h);
     assert_null(strstr(s, "permessage-deflate"));
     assert_non_null(strstr(s, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"));
     assert_non_null(strstr(s, "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n"));
     free(s);
-    cg__buf_free(&out);
     cg__http_parser_free(&hp);
 }
 
@@ -437,7 +433,7 @@ static void test_response_head(void **state)
     struct cg_buf out;
     cg__buf_init(&out, 0);
     assert_int_equal(cg__front_response_head(&h, &out), CG_OK);
-    char *s = cg__strndup((char *)out.data, out.len);
+    char *s = taken(&out);
     assert_non_null(strstr(s, "HTTP/1.1 201 Created\r\n"));
     assert_non_null(strstr(s, "Location: https://node.example.com:8443/a\r\n"));
     assert_null(strstr(s, "Allow-Origin: *"));
@@ -450,7 +446,6 @@ static void test_response_head(void **state)
     assert_non_null(strstr(s, "Date: "));
     assert_non_null(strstr(s, "Content-Length: 0\r\n\r\n"));
     free(s);
-    cg__buf_free(&out);
     cg__http_parser_free(&hp);
     cg__front_resp_free(&r);
 }

@@ -5,40 +5,15 @@
  * headers, status, framing), and a buffer grown past 4 KiB by an odd large
  * head is not kept with the pool. */
 // CG_WRAP: malloc calloc realloc
+// CG_LINK: allocrig.c
 #include "testutil.h"
+#include "allocrig.h"
 #include "front/front.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static bool counting;
-static unsigned n_alloc;
-
-void *__real_malloc(size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_malloc(size_t n)
-{
-    n_alloc += counting;
-    return __real_malloc(n);
-}
-
-void *__real_calloc(size_t k, size_t n);
-void *__wrap_calloc(size_t k, size_t n);
-void *__wrap_calloc(size_t k, size_t n)
-{
-    n_alloc += counting;
-    return __real_calloc(k, n);
-}
-
-void *__real_realloc(void *p, size_t n);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_realloc(void *p, size_t n)
-{
-    n_alloc += counting;
-    return __real_realloc(p, n);
-}
 
 /* What an nginx backend sends for the Node API self document. */
 static const char RESP_A[] = "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n"
@@ -67,12 +42,10 @@ static void test_next_response_allocates_nothing(void **state)
     cg__front_resp_reset(&r, NULL, 16384, false);
     feed_all(&r, RESP_A);
     for (int round = 0; round < 3; round++) {
-        n_alloc = 0;
-        counting = true;
+        ac_begin();
         cg__front_resp_reset(&r, NULL, 16384, false);
         feed_all(&r, round % 2 == 0 ? RESP_B : RESP_A);
-        counting = false;
-        assert_int_equal(n_alloc, 0);
+        assert_int_equal(ac_end(), 0);
     }
     /* The last one was RESP_B: nothing of RESP_A is left. */
     cg__front_resp_reset(&r, NULL, 16384, false);

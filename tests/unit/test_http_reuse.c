@@ -6,40 +6,15 @@
  * Nothing of the previous request is left, the limits hold, and a buffer an
  * odd large request grew past 4 KiB is let go. */
 // CG_WRAP: malloc calloc realloc
+// CG_LINK: allocrig.c
 #include "testutil.h"
+#include "allocrig.h"
 #include "http/http.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static bool counting;
-static unsigned n_alloc;
-
-void *__real_malloc(size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_malloc(size_t n)
-{
-    n_alloc += counting;
-    return __real_malloc(n);
-}
-
-void *__real_calloc(size_t k, size_t n);
-void *__wrap_calloc(size_t k, size_t n);
-void *__wrap_calloc(size_t k, size_t n)
-{
-    n_alloc += counting;
-    return __real_calloc(k, n);
-}
-
-void *__real_realloc(void *p, size_t n);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_realloc(void *p, size_t n)
-{
-    n_alloc += counting;
-    return __real_realloc(p, n);
-}
 
 static const char GET[] = "GET /x-nmos/node/v1.3/self HTTP/1.1\r\nHost: localhost\r\n\r\n";
 static const char POST[] = "POST /x-nmos/query/v1.3/subscriptions?a=1 HTTP/1.1\r\n"
@@ -63,11 +38,10 @@ static void test_next_request_allocates_only_its_strings(void **state)
     feed(&hp, POST);
     for (int round = 0; round < 4; round++) {
         const char *t = round % 2 == 0 ? GET : POST;
-        n_alloc = 0;
-        counting = true;
+        ac_begin();
         cg__http_parser_reset(&hp);
         feed(&hp, t);
-        counting = false;
+        unsigned n_alloc = ac_end();
         /* names and values of its headers, path, query */
         unsigned strings = 2 * (unsigned)hp.req.nheaders + 2;
         if (n_alloc != strings)

@@ -116,16 +116,6 @@ static unsigned count(const struct tu_log *log, const char *needle)
     return n;
 }
 
-static int dial(uint16_t port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    return fd;
-}
-
 /* Turns of the loop (never blocking) until cond or 10000 turns. */
 #define RUN_UNTIL(cond)                                                              \
     do {                                                                             \
@@ -173,12 +163,12 @@ static void test_flood_taken_a_few_per_turn(void **state)
     uint16_t port;
     rig_up(&r, &port);
     int fds[FLOOD + 1];
-    fds[0] = dial(port);
+    fds[0] = tu_dial(port);
     RUN_UNTIL(r.honest != NULL);
     assert_non_null(r.honest);
     r.max_in_poll = 0;
     for (int i = 1; i <= FLOOD; i++)
-        fds[i] = dial(port);
+        fds[i] = tu_dial(port);
     RUN_UNTIL(r.asked == FLOOD + 1);
     printf("flood: %u of %d connections asked about, at most %u in one poll phase\n",
            r.asked - 1, FLOOD, r.max_in_poll);
@@ -200,11 +190,11 @@ static void test_open_lane_read_between_turns(void **state)
     uint16_t port;
     rig_up(&r, &port);
     int fds[FLOOD + 1];
-    fds[0] = dial(port);
+    fds[0] = tu_dial(port);
     RUN_UNTIL(r.honest != NULL);
     assert_non_null(r.honest);
     for (int i = 1; i <= FLOOD; i++)
-        fds[i] = dial(port);
+        fds[i] = tu_dial(port);
     static const char msg[] = "<mos><mosID>DEV</mosID><ncsID>NCS</ncsID><messageID>1</messageID>"
                               "<heartbeat><time>2026-12-07T12:00:00</time></heartbeat></mos>";
     assert_int_equal(write(fds[0], msg, sizeof(msg) - 1), (ssize_t)(sizeof(msg) - 1));

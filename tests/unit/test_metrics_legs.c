@@ -2,35 +2,10 @@
  * item 4, docs/redundancy.md, docs/metrics.md): the leg series in the
  * Prometheus text and the status page's "active leg" column. The tools are
  * not in the library: the file is compiled into this test. */
-#include "testutil.h"
+#include "metricsfix.h"
 
-#include "../../tools/metrics.c"
-
-static char out[65536];
 static time_t fake_now = 1000000;
 static time_t fake_clock(void) { return fake_now; }
-
-static void render(const struct metrics *m)
-{
-    size_t n = metrics_render(m, "0.1.0", out, sizeof(out));
-    assert_true(n < sizeof(out));
-    assert_int_equal(strlen(out), n);
-}
-
-static void render_html(const struct metrics *m)
-{
-    size_t n = metrics_render_html(m, "0.1.0", out, sizeof(out));
-    assert_true(n < sizeof(out));
-    assert_int_equal(strlen(out), n);
-}
-
-static void has(const char *line)
-{
-    if (strstr(out, line) == NULL) {
-        print_error("missing: %s\n", line);
-        fail();
-    }
-}
 
 /* A failover link with a buddy on its MOS 4.0 side, the relay's counters in. */
 static struct metrics *failover_link(void)

@@ -3,28 +3,9 @@
  * per figure labelled with the node, of the declared type, and the text
  * promtool reads (checked by running it when it is installed). The tools are
  * not in the library: the file is compiled into this test. */
-#include "testutil.h"
-
-#include "../../tools/metrics.c"
+#include "metricsfix.h"
 
 #include <unistd.h>
-
-static char out[65536];
-
-static void render(const struct metrics *m)
-{
-    size_t n = metrics_render(m, "0.1.0", out, sizeof(out));
-    assert_true(n < sizeof(out));
-    assert_int_equal(strlen(out), n);
-}
-
-static void has(const char *line)
-{
-    if (strstr(out, line) == NULL) {
-        print_error("missing: %s\n", line);
-        fail();
-    }
-}
 
 static void test_no_pair_no_series(void **state)
 {

@@ -10,8 +10,7 @@
  * flight is not counted as pending and is skipped at teardown. */
 // CG_LINK: faketransport.c
 #include "faketransport.h"
-#include "testutil.h"
-#include "mos4/mos4.h"
+#include "lanefix.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,31 +47,9 @@ struct cfix {
 static void cfix_init(struct cfix *f)
 {
     memset(f, 0, sizeof(*f));
-    assert_int_equal(cg_ctx_new(&f->ctx), CG_OK);
-    cg_ctx_set_log(f->ctx, tu_log_fn, &f->log, CG_LOG_DEBUG);
-    struct cg_mos_endpoint_config *cfg = NULL;
-    assert_int_equal(cg_mos_endpoint_config_new(CG_MOS_ROLE_MOS, "dev", &cfg), CG_OK);
-    assert_int_equal(cg_mos_endpoint_config_set_timing(cfg, 30000, 60000, 3, 1000), CG_OK);
-    f->ep.cfg = *cfg;
-    free(cfg); /* its strings are NULL: nothing else to free */
-    f->ep.ctx = f->ctx;
-    f->peer.ep = &f->ep;
-    snprintf(f->peer.id, sizeof(f->peer.id), "ncs");
-    f->peer.channels = CG_MOS_CH_RO;
+    lf_init(&f->ctx, &f->log, CG_LOG_DEBUG, &f->ep, &f->peer, f->peers);
+    assert_int_equal(cg_mos_endpoint_config_set_timing(&f->ep.cfg, 30000, 60000, 3, 1000), CG_OK);
     f->peer.text_frames = true;
-    f->peers[0] = &f->peer;
-    f->ep.peers = f->peers;
-    f->ep.npeers = 1;
-    for (int d = 0; d < 2; d++) {
-        struct mos4_lane *l = &f->peer.lanes[1][d];
-        l->peer = &f->peer;
-        l->ch = 1;
-        l->dir = (enum cg_mos_dir)d;
-        l->jfd = -1;
-        uv_timer_init(cg_ctx_loop(f->ctx), &l->ack_timer);
-        uv_timer_init(cg_ctx_loop(f->ctx), &l->idle_timer);
-        uv_timer_init(cg_ctx_loop(f->ctx), &l->retry_timer);
-    }
     f->lane = &f->peer.lanes[1][CG_MOS_OUT];
 }
 
@@ -86,15 +63,7 @@ static void lane_down(struct cfix *f) { cg__mos4_lane_gone(f->lane); } /* not st
 
 static void cfix_free(struct cfix *f)
 {
-    for (int d = 0; d < 2; d++) {
-        struct mos4_lane *l = &f->peer.lanes[1][d];
-        cg__mos4_flow_free(l);
-        uv_close((uv_handle_t *)&l->ack_timer, NULL);
-        uv_close((uv_handle_t *)&l->idle_timer, NULL);
-        uv_close((uv_handle_t *)&l->retry_timer, NULL);
-    }
-    uv_run(cg_ctx_loop(f->ctx), UV_RUN_DEFAULT);
-    cg_ctx_free(f->ctx);
+    lf_free(f->ctx, &f->peer);
     ft_clear(&f->fake);
 }
 

@@ -8,40 +8,15 @@
  * need escaping, and with a head too long for the stack (taken on the heap,
  * same bytes). */
 // CG_WRAP: malloc calloc realloc
+// CG_LINK: allocrig.c
 #include "testutil.h"
+#include "allocrig.h"
 #include "mos4/mos4.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static bool counting;
-static unsigned n_alloc;
-
-void *__real_malloc(size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_malloc(size_t n)
-{
-    n_alloc += counting;
-    return __real_malloc(n);
-}
-
-void *__real_calloc(size_t k, size_t n);
-void *__wrap_calloc(size_t k, size_t n);
-void *__wrap_calloc(size_t k, size_t n)
-{
-    n_alloc += counting;
-    return __real_calloc(k, n);
-}
-
-void *__real_realloc(void *p, size_t n);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_realloc(void *p, size_t n)
-{
-    n_alloc += counting;
-    return __real_realloc(p, n);
-}
 
 static struct cg_mos_endpoint ep;
 static struct mos4_peer peer;
@@ -98,11 +73,9 @@ static unsigned check(const struct mos4_lane *l, enum cg_mos_encoding to,
     struct cg_buf want, got;
     reference(l, to, elem8, msgid, &want);
     cg__buf_init(&got, 0);
-    n_alloc = 0;
-    counting = true;
+    ac_begin();
     enum cg_err rc = cg__mos4_wrap_enc(l, to, from, elem, clen, msgid, &got);
-    counting = false;
-    unsigned made = n_alloc;
+    unsigned made = ac_end();
     assert_int_equal(rc, CG_OK);
     assert_int_equal(got.len, want.len);
     assert_memory_equal(got.data, want.data, want.len);

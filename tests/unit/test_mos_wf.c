@@ -4,8 +4,7 @@
  * the byte offset, and the verdict compared with libxml2's (the check it
  * replaced, cg__mos_validate_libxml2) unless the case is one of the
  * documented differences; every fixture in ../shared/fixtures/mos accepted. */
-#include "mosfix.h"
-#include "mos/mos.h"
+#include "wfcheck.h"
 
 #include <dirent.h>
 
@@ -15,12 +14,6 @@ static uint8_t *to16(const char *s, size_t n, size_t *n16)
     uint8_t *out = NULL;
     assert_int_equal(cg_mos_convert(CG_MOS_UTF8, s, n, &out, n16, NULL), CG_OK);
     return out;
-}
-
-static enum cg_err libxml2(enum cg_mos_encoding enc, const void *p, size_t n)
-{
-    enum cg_err rc = cg_mos_scan(enc, p, n, NULL, NULL, NULL);
-    return rc != CG_OK ? rc : cg__mos_validate_libxml2(enc, p, n, NULL);
 }
 
 enum diff { SAME, LENIENT }; /* LENIENT: libxml2 accepts, castgate refuses */
@@ -58,7 +51,7 @@ static void check_case(const struct wfcase *c, size_t idx)
         if (rc == CG_EXML && c->at != ANY && (u == 0 || ascii) && r.offset != c->at * (u + 1))
             fail_msg("case %zu (%s): offset %llu, want %zu", idx, u ? "utf-16be" : "utf-8",
                      (unsigned long long)r.offset, c->at * (u + 1));
-        enum cg_err old = libxml2(enc, p, n);
+        enum cg_err old = wf_libxml2(enc, p, n);
         if (c->diff == SAME && old != rc)
             fail_msg("case %zu (%s) %s: libxml2 %s, castgate %s", idx,
                      u ? "utf-16be" : "utf-8", c->xml, cg_errname(old), cg_errname(rc));
@@ -278,7 +271,7 @@ static void test_encoding_decl(void **state)
         enum cg_err rc = cg__mos_wf_check(cases[i].enc, p, len, NULL, &r);
         if (rc != cases[i].want)
             fail_msg("%s: %s (%s)", cases[i].name, cg_errname(rc), r.why);
-        enum cg_err old = libxml2(cases[i].enc, p, len);
+        enum cg_err old = wf_libxml2(cases[i].enc, p, len);
         if (cases[i].lenient) {
             assert_true(r.lenient);
             assert_int_equal(r.offset, 30 * (cases[i].enc == CG_MOS_UCS2BE ? 2 : 1));
@@ -295,7 +288,7 @@ static void test_encoding_decl(void **state)
     assert_int_equal(cg__mos_wf_check(CG_MOS_UTF8, sd, strlen(sd), NULL, &r), CG_EXML);
     assert_true(r.lenient);
     assert_int_equal(r.offset, 36);
-    assert_int_equal(libxml2(CG_MOS_UTF8, sd, strlen(sd)), CG_OK);
+    assert_int_equal(wf_libxml2(CG_MOS_UTF8, sd, strlen(sd)), CG_OK);
     /* U+0000 after the root: libxml2 stops reading there */
     const char nul[] = "<mos><roAck/></mos>\0";
     assert_int_equal(cg__mos_wf_check(CG_MOS_UTF8, nul, sizeof(nul) - 1, NULL, &r), CG_EXML);
@@ -319,7 +312,7 @@ static void test_encodings(void **state)
         assert_int_equal(cg__mos_wf_check(CG_MOS_UTF8, bad8[i], strlen(bad8[i]), NULL, &r),
                          CG_EXML);
         assert_non_null(strstr(r.why, "UTF-8"));
-        assert_int_equal(libxml2(CG_MOS_UTF8, bad8[i], strlen(bad8[i])), CG_EXML);
+        assert_int_equal(wf_libxml2(CG_MOS_UTF8, bad8[i], strlen(bad8[i])), CG_EXML);
     }
     /* UTF-16BE: a pair, a lone high, a lone low, a high at the end, an odd byte */
     const char *ok = "<mos><roAck>\xF0\x9F\x98\x80</roAck></mos>";
@@ -331,13 +324,13 @@ static void test_encodings(void **state)
     m[26] = 0x00; /* the low surrogate becomes "\0": a lone high */
     assert_int_equal(cg__mos_wf_check(CG_MOS_UCS2BE, m, n, NULL, &r), CG_EXML);
     assert_int_equal(r.offset, 24);
-    assert_int_equal(libxml2(CG_MOS_UCS2BE, m, n), CG_EXML);
+    assert_int_equal(wf_libxml2(CG_MOS_UCS2BE, m, n), CG_EXML);
     m[26] = save;
     m[24] = 0xDC; /* a lone low */
     assert_int_equal(cg__mos_wf_check(CG_MOS_UCS2BE, m, n, NULL, &r), CG_EXML);
     assert_non_null(strstr(r.why, "UTF-16"));
     assert_int_equal(r.offset, 24);
-    assert_int_equal(libxml2(CG_MOS_UCS2BE, m, n), CG_EXML);
+    assert_int_equal(wf_libxml2(CG_MOS_UCS2BE, m, n), CG_EXML);
     assert_int_equal(cg__mos_wf_check(CG_MOS_UCS2BE, m, n - 1, NULL, &r), CG_EXML);
     free(m);
 }
@@ -412,7 +405,7 @@ static void check_file(const char *path, bool ucs2)
     enum cg_err rc = cg_mos_check(enc, p, n, NULL, &at, &why);
     if (rc == CG_EXML)
         fail_msg("%s: %s at %llu", path, why, (unsigned long long)at);
-    enum cg_err old = libxml2(enc, p, n);
+    enum cg_err old = wf_libxml2(enc, p, n);
     if (rc != old)
         fail_msg("%s: castgate %s, libxml2 %s", path, cg_errname(rc), cg_errname(old));
     /* fragments (no envelope) are well-formed but not one message */

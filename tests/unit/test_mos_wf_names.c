@@ -5,36 +5,23 @@
  * others put at every offset, in a start and an end tag, in both encodings:
  * the verdict is libxml2's (the oracle, after the pre-scan, as in
  * test_mos_wf_runs.c). */
-#include "mosfix.h"
-#include "mos/mos.h"
-
-static enum cg_err oracle(enum cg_mos_encoding enc, const void *p, size_t n)
-{
-    enum cg_err rc = cg_mos_scan(enc, p, n, NULL, NULL, NULL);
-    return rc != CG_OK ? rc : cg__mos_validate_libxml2(enc, p, n, NULL);
-}
+#include "wfcheck.h"
 
 static size_t checked;
 
 static void check(const char *xml, size_t n8)
 {
     for (int u = 0; u < 2; u++) {
-        enum cg_mos_encoding enc = u ? CG_MOS_UCS2BE : CG_MOS_UTF8;
-        uint8_t *m16 = NULL;
-        size_t n = n8;
-        const void *p = xml;
-        if (u) {
-            assert_int_equal(cg_mos_convert(CG_MOS_UTF8, xml, n8, &m16, &n, NULL), CG_OK);
-            p = m16;
-        }
+        struct wf_msg m;
+        wf_msg_in(&m, u, xml, n8);
         struct cg__mos_wf_result r;
-        enum cg_err rc = cg__mos_wf_check(enc, p, n, NULL, &r);
-        enum cg_err want = oracle(enc, p, n);
+        enum cg_err rc = cg__mos_wf_check(m.enc, m.p, m.n, NULL, &r);
+        enum cg_err want = wf_libxml2(m.enc, m.p, m.n);
         if (rc != want && !(rc == CG_EXML && r.lenient))
-            fail_msg("%s %.*s: castgate %s (%s), libxml2 %s", u ? "utf-16be" : "utf-8", (int)n8,
-                     xml, cg_errname(rc), r.why, cg_errname(want));
+            fail_msg("%s %.*s: castgate %s (%s), libxml2 %s", m.name, (int)n8, xml,
+                     cg_errname(rc), r.why, cg_errname(want));
         checked++;
-        cg_mos_free(m16);
+        wf_msg_free(&m);
     }
 }
 

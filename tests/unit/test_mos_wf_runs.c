@@ -4,8 +4,7 @@
  * run of plain text with one other character (or markup) put at every
  * offset, in both encodings: the verdict is libxml2's, and a bad character
  * is reported where it stands. Guards the fast path; it passes before it. */
-#include "mosfix.h"
-#include "mos/mos.h"
+#include "wfcheck.h"
 
 #define RUN 48
 
@@ -34,40 +33,28 @@ static const struct odd odds[] = {
     {"\xf0\x9f\x8e\xac", CG_OK, false}, /* U+1F3AC: a surrogate pair in UTF-16BE */
 };
 
-static enum cg_err libxml2(enum cg_mos_encoding enc, const void *p, size_t n)
-{
-    enum cg_err rc = cg_mos_scan(enc, p, n, NULL, NULL, NULL);
-    return rc != CG_OK ? rc : cg__mos_validate_libxml2(enc, p, n, NULL);
-}
-
 static const char head[] = "<mos><mosID>m</mosID><ncsID>n</ncsID><roAck><roStatus>";
 static const char tail[] = "</roStatus></roAck></mos>";
 
 static void check(const char *xml, size_t n8, size_t odd_at, const struct odd *o)
 {
     for (int u = 0; u < 2; u++) {
-        enum cg_mos_encoding enc = u ? CG_MOS_UCS2BE : CG_MOS_UTF8;
-        uint8_t *m16 = NULL;
-        size_t n = n8;
-        const void *p = xml;
-        if (u) {
-            assert_int_equal(cg_mos_convert(CG_MOS_UTF8, xml, n8, &m16, &n, NULL), CG_OK);
-            p = m16;
-        }
+        struct wf_msg m;
+        wf_msg_in(&m, u, xml, n8);
         struct cg__mos_wf_result r;
-        enum cg_err rc = cg__mos_wf_check(enc, p, n, NULL, &r);
+        enum cg_err rc = cg__mos_wf_check(m.enc, m.p, m.n, NULL, &r);
         if (rc != o->want)
-            fail_msg("%s, odd text at %zu: %s (%s), want %s", u ? "utf-16be" : "utf-8", odd_at,
-                     cg_errname(rc), rc == CG_OK ? "" : r.why, cg_errname(o->want));
-        enum cg_err old = libxml2(enc, p, n);
+            fail_msg("%s, odd text at %zu: %s (%s), want %s", m.name, odd_at, cg_errname(rc),
+                     rc == CG_OK ? "" : r.why, cg_errname(o->want));
+        enum cg_err old = wf_libxml2(m.enc, m.p, m.n);
         if (old != rc)
-            fail_msg("%s, odd text at %zu: libxml2 %s, castgate %s", u ? "utf-16be" : "utf-8",
-                     odd_at, cg_errname(old), cg_errname(rc));
+            fail_msg("%s, odd text at %zu: libxml2 %s, castgate %s", m.name, odd_at,
+                     cg_errname(old), cg_errname(rc));
         /* all before the odd text is ASCII: its UTF-16BE offset is twice */
         if (rc == CG_EXML && o->at_it && r.offset != odd_at * (u + 1))
-            fail_msg("%s: reported at %llu, the bad character is at %zu", u ? "utf-16be" : "utf-8",
+            fail_msg("%s: reported at %llu, the bad character is at %zu", m.name,
                      (unsigned long long)r.offset, odd_at * (u + 1));
-        cg_mos_free(m16);
+        wf_msg_free(&m);
     }
 }
 

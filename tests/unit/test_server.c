@@ -342,61 +342,7 @@ static void test_routes_start_and_port(void **state)
 
 /* ---- the test client (runs in its own thread; never calls cmocka) ---- */
 
-struct tc {
-    int fd;
-    SSL *ssl;
-};
-
-/* TCP connect to 127.0.0.1:port and a verified TLS handshake for
- * "localhost". false when either fails (tc is cleaned up then). */
-static bool tc_open(struct tc *t, uint16_t port)
-{
-    t->ssl = NULL;
-    t->fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    if (t->fd < 0 || connect(t->fd, (struct sockaddr *)&a, sizeof(a)) != 0)
-        goto fail;
-    t->ssl = SSL_new(tr_cli);
-    if (t->ssl == NULL)
-        goto fail;
-    SSL_set_fd(t->ssl, t->fd);
-    SSL_set_tlsext_host_name(t->ssl, "localhost");
-    SSL_set1_host(t->ssl, "localhost");
-    if (SSL_connect(t->ssl) != 1)
-        goto fail;
-    return true;
-fail:
-    ERR_clear_error();
-    SSL_free(t->ssl);
-    if (t->fd >= 0)
-        close(t->fd);
-    t->ssl = NULL;
-    t->fd = -1;
-    return false;
-}
-
-/* Closes: with close_notify when polite, else the TCP connection just drops. */
-static void tc_close(struct tc *t, bool polite)
-{
-    if (t->ssl != NULL && polite)
-        SSL_shutdown(t->ssl);
-    SSL_free(t->ssl);
-    if (t->fd >= 0)
-        close(t->fd);
-    t->ssl = NULL;
-    t->fd = -1;
-    ERR_clear_error();
-}
-
-static bool tc_send(struct tc *t, const void *p, size_t n)
-{
-    return SSL_write(t->ssl, p, (int)n) == (int)n;
-}
-
-static bool tc_read_exact(struct tc *t, void *p, size_t n)
+static bool tc_read_exact(struct tr_conn *t, void *p, size_t n)
 {
     size_t got = 0;
     while (got < n) {
@@ -408,27 +354,8 @@ static bool tc_read_exact(struct tc *t, void *p, size_t n)
     return true;
 }
 
-/* Reads until EOF (or error) or until needle appears; returns the length,
- * the text NUL-terminated in buf. */
-static size_t tc_read(struct tc *t, char *buf, size_t cap, const char *needle)
-{
-    size_t len = 0;
-    buf[0] = '\0';
-    while (len + 1 < cap) {
-        int r = SSL_read(t->ssl, buf + len, (int)(cap - 1 - len));
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-        buf[len] = '\0';
-        if (needle != NULL && strstr(buf, needle) != NULL)
-            break;
-    }
-    ERR_clear_error();
-    return len;
-}
-
 /* A masked client frame (RFC 6455 §5.3), payload under 126 bytes. */
-static bool tc_send_frame(struct tc *t, uint8_t opcode, const void *payload, size_t n)
+static bool tc_send_frame(struct tr_conn *t, uint8_t opcode, const void *payload, size_t n)
 {
     static const uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
     uint8_t f[2 + 4 + 125];
@@ -439,7 +366,7 @@ static bool tc_send_frame(struct tc *t, uint8_t opcode, const void *payload, siz
     memcpy(f + 2, mask, 4);
     for (size_t i = 0; i < n; i++)
         f[6 + i] = ((const uint8_t *)payload)[i] ^ mask[i & 3];
-    return tc_send(t, f, 6 + n);
+    return tr_conn_send(t, f, 6 + n);
 }
 
 struct frame {
@@ -449,7 +376,7 @@ struct frame {
     size_t len;
 };
 
-static bool tc_read_frame(struct tc *t, struct frame *f)
+static bool tc_read_frame(struct tr_conn *t, struct frame *f)
 {
     uint8_t h[2];
     if (!tc_read_exact(t, h, 2))
@@ -492,30 +419,30 @@ struct job {
 static void script_http(struct job *j)
 {
     for (size_t i = 0; i < j->nreq; i++) {
-        struct tc t;
-        j->tls_ok[i] = tc_open(&t, j->port);
+        struct tr_conn t;
+        j->tls_ok[i] = tr_conn_open(&t, j->port, 5);
         if (!j->tls_ok[i])
             continue;
-        if (tc_send(&t, j->req[i], strlen(j->req[i])))
-            tc_read(&t, j->resp[i], sizeof(j->resp[i]), NULL);
-        tc_close(&t, true);
+        if (tr_conn_send(&t, j->req[i], strlen(j->req[i])))
+            tr_conn_read(&t, j->resp[i], sizeof(j->resp[i]), NULL);
+        tr_conn_close(&t, true);
     }
 }
 
 /* Upgrade, one binary message echoed; returns the open client or false. */
-static bool ws_open_and_echo(struct job *j, struct tc *t)
+static bool ws_open_and_echo(struct job *j, struct tr_conn *t)
 {
-    if (!tc_open(t, j->port))
+    if (!tr_conn_open(t, j->port, 5))
         return false;
-    if (!tc_send(t, upgrade_req, strlen(upgrade_req)) ||
-        tc_read(t, j->head, sizeof(j->head), "\r\n\r\n") == 0 ||
+    if (!tr_conn_send(t, upgrade_req, strlen(upgrade_req)) ||
+        tr_conn_read(t, j->head, sizeof(j->head), "\r\n\r\n") == 0 ||
         strstr(j->head, "101 Switching Protocols") == NULL)
         return true;
     j->echoed = tc_send_frame(t, 0x2, "\x01\x02hello", 7) && tc_read_frame(t, &j->echo);
     return true;
 }
 
-static void read_close(struct job *j, struct tc *t)
+static void read_close(struct job *j, struct tr_conn *t)
 {
     struct frame f;
     if (tc_read_frame(t, &f) && f.opcode == 0x8 && f.len >= 2) {
@@ -523,33 +450,33 @@ static void read_close(struct job *j, struct tc *t)
         j->close_code = (uint16_t)(f.data[0] << 8 | f.data[1]);
     }
     char rest[64];
-    j->eof_after = tc_read(t, rest, sizeof(rest), NULL) == 0;
+    j->eof_after = tr_conn_read(t, rest, sizeof(rest), NULL) == 0;
 }
 
 static void script_ws_close_1000(struct job *j)
 {
-    struct tc t;
+    struct tr_conn t;
     if (!ws_open_and_echo(j, &t))
         return;
     if (j->echoed && tc_send_frame(&t, 0x8, "\x03\xe8", 2))
         read_close(j, &t);
-    tc_close(&t, true);
+    tr_conn_close(&t, true);
 }
 
 static void script_ws_drop(struct job *j)
 {
-    struct tc t;
+    struct tr_conn t;
     if (ws_open_and_echo(j, &t))
-        tc_close(&t, false); /* no close frame, no close_notify: TCP FIN only */
+        tr_conn_close(&t, false); /* no close frame, no close_notify: TCP FIN only */
 }
 
 static void script_ws_wait_close(struct job *j)
 {
-    struct tc t;
+    struct tr_conn t;
     if (!ws_open_and_echo(j, &t))
         return;
     read_close(j, &t);
-    tc_close(&t, false);
+    tr_conn_close(&t, false);
 }
 
 static void client_main(void *arg)

@@ -122,58 +122,6 @@ static bool run_until(bool (*pred)(void)) { return tr_settle(pred, 20000); }
 
 /* ---- the client thread ---- */
 
-struct tc {
-    int fd;
-    SSL *ssl;
-};
-
-static bool tc_open(struct tc *t, uint16_t port)
-{
-    t->ssl = NULL;
-    t->fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    struct timeval tv = {.tv_sec = 20};
-    setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    if (t->fd < 0 || connect(t->fd, (struct sockaddr *)&a, sizeof(a)) != 0)
-        return false;
-    t->ssl = SSL_new(tr_cli);
-    SSL_set_fd(t->ssl, t->fd);
-    SSL_set_tlsext_host_name(t->ssl, "localhost");
-    return SSL_connect(t->ssl) == 1;
-}
-
-static void tc_close(struct tc *t)
-{
-    SSL_free(t->ssl);
-    if (t->fd >= 0)
-        close(t->fd);
-    t->ssl = NULL;
-    t->fd = -1;
-}
-
-static bool tc_send(struct tc *t, const void *p, size_t n)
-{
-    return SSL_write(t->ssl, p, (int)n) == (int)n;
-}
-
-/* Reads until needle, EOF or error; NUL-terminated. */
-static size_t tc_read(struct tc *t, char *buf, size_t cap, const char *needle)
-{
-    size_t len = 0;
-    buf[0] = '\0';
-    while (len + 1 < cap) {
-        int r = SSL_read(t->ssl, buf + len, (int)(cap - 1 - len));
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-        buf[len] = '\0';
-        if (needle != NULL && strstr(buf, needle) != NULL)
-            break;
-    }
-    return len;
-}
-
 static const char upgrade_req[] = "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
                                   "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
                                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
@@ -196,18 +144,18 @@ enum { SCRIPT_ACCEPT, SCRIPT_REFUSE, SCRIPT_VANISH, SCRIPT_WAIT };
 static void *client_main(void *arg)
 {
     struct job *j = arg;
-    struct tc a = {.fd = -1}, b = {.fd = -1};
-    if (!tc_open(&a, j->port) || !tc_send(&a, upgrade_req, strlen(upgrade_req)))
+    struct tr_conn a = {.fd = -1}, b = {.fd = -1};
+    if (!tr_conn_open(&a, j->port, 20) || !tr_conn_send(&a, upgrade_req, strlen(upgrade_req)))
         goto out;
     if (j->script == SCRIPT_ACCEPT) {
-        tc_send(&a, early_frame, sizeof(early_frame)); /* too early, but must not be lost */
+        tr_conn_send(&a, early_frame, sizeof(early_frame)); /* too early, but must not be lost */
         static const char get[] = "GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-        if (tc_open(&b, j->port) && tc_send(&b, get, strlen(get)))
-            tc_read(&b, j->hello, sizeof(j->hello), NULL);
+        if (tr_conn_open(&b, j->port, 20) && tr_conn_send(&b, get, strlen(get)))
+            tr_conn_read(&b, j->hello, sizeof(j->hello), NULL);
     }
     if (j->script == SCRIPT_VANISH)
         goto out; /* gone before the answer */
-    size_t n = tc_read(&a, j->head, sizeof(j->head), "\r\n\r\n");
+    size_t n = tr_conn_read(&a, j->head, sizeof(j->head), "\r\n\r\n");
     char *end = strstr(j->head, "\r\n\r\n");
     if (j->script == SCRIPT_ACCEPT && end != NULL) {
         size_t have = n - (size_t)(end + 4 - j->head);
@@ -221,8 +169,8 @@ static void *client_main(void *arg)
         }
     }
 out:
-    tc_close(&a);
-    tc_close(&b);
+    tr_conn_close(&a, false);
+    tr_conn_close(&b, false);
     ERR_clear_error();
     j->done = true;
     return NULL;

@@ -3,8 +3,7 @@
  * mos4_transport_ops only, so a transport that is neither a cg_ws nor a
  * MOS 2.x TCP connection carries the lane's traffic. What the fake is asked
  * to do is recorded. */
-#include "testutil.h"
-#include "mos4/mos4.h"
+#include "lanefix.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,34 +95,15 @@ static void on_request(void *user, struct cg_mos_request *req, const struct cg_m
 static void fix_init(struct fix *f, const struct mos4_transport_ops *ops)
 {
     memset(f, 0, sizeof(*f));
-    assert_int_equal(cg_ctx_new(&f->ctx), CG_OK);
-    cg_ctx_set_log(f->ctx, tu_log_fn, &f->log, CG_LOG_DEBUG);
-    struct cg_mos_endpoint_config *cfg = NULL;
-    assert_int_equal(cg_mos_endpoint_config_new(CG_MOS_ROLE_MOS, "dev", &cfg), CG_OK);
-    f->ep.cfg = *cfg;
-    free(cfg); /* its strings are NULL */
+    lf_init(&f->ctx, &f->log, CG_LOG_DEBUG, &f->ep, &f->peer, f->peers);
     f->ep.cfg.async_validate = SIZE_MAX; /* validated on the loop: no thread pool here */
     f->ep.cfg.silent_reset_ms = 1000;
     f->ep.state_fd = -1;
-    f->ep.ctx = f->ctx;
     f->ep.h.on_request = on_request;
     f->ep.user = f;
-    f->peer.ep = &f->ep;
-    snprintf(f->peer.id, sizeof(f->peer.id), "ncs");
-    f->peer.channels = CG_MOS_CH_RO;
     f->peer.text_frames = true;
-    f->peers[0] = &f->peer;
-    f->ep.peers = f->peers;
-    f->ep.npeers = 1;
     for (int d = 0; d < 2; d++) {
         struct mos4_lane *l = &f->peer.lanes[1][d];
-        l->peer = &f->peer;
-        l->ch = 1;
-        l->dir = (enum cg_mos_dir)d;
-        l->jfd = -1;
-        uv_timer_init(cg_ctx_loop(f->ctx), &l->ack_timer);
-        uv_timer_init(cg_ctx_loop(f->ctx), &l->idle_timer);
-        uv_timer_init(cg_ctx_loop(f->ctx), &l->retry_timer);
         cg__mos4_lane_attach(l, ops, d == CG_MOS_OUT ? &f->out : &f->in);
         cg__mos4_lane_up(l);
     }
@@ -131,18 +111,7 @@ static void fix_init(struct fix *f, const struct mos4_transport_ops *ops)
 
 static struct mos4_lane *lane(struct fix *f, enum cg_mos_dir d) { return &f->peer.lanes[1][d]; }
 
-static void fix_free(struct fix *f)
-{
-    for (int d = 0; d < 2; d++) {
-        struct mos4_lane *l = lane(f, (enum cg_mos_dir)d);
-        cg__mos4_flow_free(l);
-        uv_close((uv_handle_t *)&l->ack_timer, NULL);
-        uv_close((uv_handle_t *)&l->idle_timer, NULL);
-        uv_close((uv_handle_t *)&l->retry_timer, NULL);
-    }
-    uv_run(cg_ctx_loop(f->ctx), UV_RUN_DEFAULT);
-    cg_ctx_free(f->ctx);
-}
+static void fix_free(struct fix *f) { lf_free(f->ctx, &f->peer); }
 
 static void on_done(void *user, enum cg_err status, const struct cg_mos_message *reply)
 {

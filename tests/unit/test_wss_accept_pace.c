@@ -55,16 +55,6 @@ static void on_after_poll(uv_check_t *h)
         g_max_in_poll = n - g_at_prepare;
 }
 
-static int dial(uint16_t port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    return fd;
-}
-
 static void turns_until_connections(size_t want)
 {
     for (int i = 0; i < 10000 && cg_server_connections(g_srv) != want; i++)
@@ -94,7 +84,7 @@ static void test_flood_taken_a_few_per_turn(void **state)
 
     int fds[FLOOD];
     for (int i = 0; i < FLOOD; i++)
-        fds[i] = dial(cg_server_port(g_srv, 0));
+        fds[i] = tu_dial(cg_server_port(g_srv, 0));
     turns_until_connections(FLOOD);
     printf("%zu of %d connections taken, at most %zu in one poll phase\n",
            cg_server_connections(g_srv), FLOOD, g_max_in_poll);

@@ -2,12 +2,15 @@
 #include "testutil.h"
 
 #include <arpa/inet.h>
+#include <crypt.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -106,6 +109,16 @@ int tu_connect_loopback(uint16_t port)
             usleep(50000);
         }
     }
+    return fd;
+}
+
+int tu_dial(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
     return fd;
 }
 
@@ -216,6 +229,32 @@ int tu_group_rm(void **state)
     return tu_rm_rf(tu_group_dir);
 }
 
+struct cg_ctx *tu_ctx;
+struct tu_log tu_ctx_log;
+
+int tu_group_ctx(void **state)
+{
+    if (tu_group_tmp(state) != 0 || cg_ctx_new(&tu_ctx) != CG_OK)
+        return -1;
+    cg_ctx_set_log(tu_ctx, tu_log_fn, &tu_ctx_log, CG_LOG_DEBUG);
+    return 0;
+}
+
+int tu_group_ctx_rm(void **state)
+{
+    cg_ctx_free(tu_ctx);
+    tu_ctx = NULL;
+    return tu_group_rm(state);
+}
+
+int tu_ctx_log_reset(void **state)
+{
+    (void)state;
+    memset(&tu_ctx_log, 0, sizeof(tu_ctx_log));
+    ERR_clear_error();
+    return 0;
+}
+
 const char *tu_in(const char *name)
 {
     static __thread char buf[16][512];
@@ -223,4 +262,27 @@ const char *tu_in(const char *name)
     char *out = buf[slot++ & 15];
     snprintf(out, sizeof(buf[0]), "%s/%s", tu_group_dir, name);
     return out;
+}
+
+void tu_hash(const char *prefix, unsigned long count, const char *pw, char *out, size_t size)
+{
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    struct crypt_data *cd = calloc(1, sizeof(*cd));
+    assert_non_null(cd);
+    assert_non_null(crypt_gensalt_rn(prefix, count, NULL, 0, salt, sizeof(salt)));
+    const char *h = crypt_r(pw, salt, cd);
+    assert_true(h != NULL && h[0] == '$');
+    snprintf(out, size, "%s", h);
+    free(cd);
+}
+
+void tu_users_file(const char *path, const char *prefix, const char *user, const char *pw)
+{
+    char h[256];
+    tu_hash(prefix, 0, pw, h, sizeof(h));
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%s:%s\n", user, h);
+    fclose(f);
+    assert_int_equal(chmod(path, 0600), 0);
 }

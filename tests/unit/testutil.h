@@ -29,6 +29,14 @@ const char *tu_basic(const char *user_pass);
 const char *tu_src_path(const char *rel);
 const char *tu_shared_path(const char *rel);
 
+/* crypt(3): the hash of pw with a new salt of the method prefix ("$y$",
+ * "$6$", "$2b$"; count its cost, 0 the default) in out; fails the test
+ * without one. tu_users_file writes a credentials file (mode 0600) of one
+ * line, user:that hash. Through crypt_r and crypt_gensalt_rn: a test that
+ * wraps them sees these calls too. */
+void tu_hash(const char *prefix, unsigned long count, const char *pw, char *out, size_t size);
+void tu_users_file(const char *path, const char *prefix, const char *user, const char *pw);
+
 /* Reads a whole file; fails the test if it cannot. Caller frees. */
 uint8_t *tu_read(const char *path, size_t *len);
 
@@ -47,6 +55,10 @@ void tu_send_big_roreq(uint16_t port, int items);
 /* Connects to 127.0.0.1:port, retrying for 5 s (the port opens when a
  * context runs); the socket, or -1. */
 int tu_connect_loopback(uint16_t port);
+
+/* Connects to 127.0.0.1:port once, which must succeed (a port that
+ * listens already: the kernel completes it, accepted or not); the socket. */
+int tu_dial(uint16_t port);
 
 /* What a call prints on stderr (a configuration reader's refusals): begin
  * sends stderr to a temporary file, end puts it back and copies what was
@@ -72,6 +84,17 @@ int tu_group_pki(void **state);
 int tu_group_tmp(void **state);
 int tu_group_rm(void **state);
 const char *tu_in(const char *name);
+
+/* A group's temporary folder and a context, as cmocka's group setup and
+ * teardown: tu_group_ctx is tu_group_tmp, then tu_ctx, a new context
+ * logging from CG_LOG_DEBUG up into tu_ctx_log; tu_group_ctx_rm frees
+ * tu_ctx, then tu_group_rm. tu_ctx_log_reset, as a test's setup, empties
+ * tu_ctx_log and OpenSSL's error queue. */
+extern struct cg_ctx *tu_ctx;
+extern struct tu_log tu_ctx_log;
+int tu_group_ctx(void **state);
+int tu_group_ctx_rm(void **state);
+int tu_ctx_log_reset(void **state);
 
 /* Any temporary folder: dir is a mkdtemp template ("/tmp/cg-x-XXXXXX"),
  * filled with the dev PKI (scripts/dev-pki.sh) by tu_dev_pki_dir; tu_rm_rf

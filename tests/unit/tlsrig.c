@@ -1,10 +1,16 @@
 /* The dev PKI and a TLS client for the server tests: see tlsrig.h. */
 #include "tlsrig.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 /* ---- the dev PKI ---- */
 
@@ -144,4 +150,69 @@ void tr_client_finish(struct tr_client *c, uint64_t ms)
     pthread_join(c->th, NULL);
     uv_close((uv_handle_t *)&c->dog, NULL);
     uv_close((uv_handle_t *)&c->done, NULL);
+}
+
+/* ---- a blocking TLS connection ---- */
+
+bool tr_conn_open(struct tr_conn *c, uint16_t port, int timeout_s)
+{
+    c->ssl = NULL;
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct timeval tv = {.tv_sec = timeout_s};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+        goto fail;
+    c->ssl = SSL_new(tr_cli);
+    if (c->ssl == NULL)
+        goto fail;
+    SSL_set_fd(c->ssl, c->fd);
+    SSL_set_tlsext_host_name(c->ssl, "localhost");
+    SSL_set1_host(c->ssl, "localhost");
+    if (SSL_connect(c->ssl) != 1)
+        goto fail;
+    return true;
+fail:
+    ERR_clear_error();
+    SSL_free(c->ssl);
+    if (c->fd >= 0)
+        close(c->fd);
+    c->ssl = NULL;
+    c->fd = -1;
+    return false;
+}
+
+void tr_conn_close(struct tr_conn *c, bool polite)
+{
+    if (c->ssl != NULL && polite)
+        SSL_shutdown(c->ssl);
+    SSL_free(c->ssl);
+    if (c->fd >= 0)
+        close(c->fd);
+    c->ssl = NULL;
+    c->fd = -1;
+    ERR_clear_error();
+}
+
+bool tr_conn_send(struct tr_conn *c, const void *p, size_t n)
+{
+    return SSL_write(c->ssl, p, (int)n) == (int)n;
+}
+
+size_t tr_conn_read(struct tr_conn *c, char *buf, size_t cap, const char *needle)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    while (len + 1 < cap) {
+        int r = SSL_read(c->ssl, buf + len, (int)(cap - 1 - len));
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        buf[len] = '\0';
+        if (needle != NULL && strstr(buf, needle) != NULL)
+            break;
+    }
+    ERR_clear_error();
+    return len;
 }

@@ -79,4 +79,24 @@ void tr_client_start(struct tr_client *c, void (*fn)(void *arg), void *arg);
  * (tr_drain). */
 void tr_client_finish(struct tr_client *c, uint64_t ms);
 
+/* ---- a blocking TLS connection, for a client thread (never calls cmocka) ---- */
+
+struct tr_conn {
+    int fd;
+    SSL *ssl;
+};
+
+/* TCP to 127.0.0.1:port, reads timing out after timeout_s, then a TLS
+ * handshake through tr_cli that verifies the name "localhost". false when
+ * either fails (c is cleaned up then: fd -1, ssl NULL). */
+bool tr_conn_open(struct tr_conn *c, uint16_t port, int timeout_s);
+/* Closes: with close_notify when polite, else the TCP connection just
+ * drops. fd -1, ssl NULL after (closing again does nothing). */
+void tr_conn_close(struct tr_conn *c, bool polite);
+/* Writes all n bytes; false if it could not. */
+bool tr_conn_send(struct tr_conn *c, const void *p, size_t n);
+/* Reads until needle (NULL: none) appears, EOF or an error; returns the
+ * length, the text NUL-terminated in buf. */
+size_t tr_conn_read(struct tr_conn *c, char *buf, size_t cap, const char *needle);
+
 #endif
