@@ -427,6 +427,9 @@ static enum cg_err node1_server(struct pairrun *pr)
         rc = cg_server_config_add_cert(sc, c->g.cert[i], c->g.key[i]);
     if (rc == CG_OK)
         rc = cg_server_config_set_ocsp(sc, c->g.ocsp, NULL);
+    if (rc == CG_OK) /* the largest record node 0 sends (pair_build.h) */
+        rc = cg_server_config_set_limit(sc, CG_LIMIT_MAX_WS_MESSAGE,
+                                        pairb_max_record(c) + PAIRB_WIRE_ROOM);
     if (rc == CG_OK)
         rc = cg_server_new(pr->ctx, sc, &pr->srv);
     cg_server_config_free(sc);
@@ -446,7 +449,7 @@ enum cg_err pairrun_new(struct cg_ctx *ctx, const struct gwconf *c,
         return CG_ENOMEM;
     *pr = (struct pairrun){.ctx = ctx, .c = c, .hooks = *hooks, .user = user};
     snprintf(pr->epoch_path, sizeof(pr->epoch_path), "%s/pair.epoch", c->g.state_dir);
-    enum cg_err rc = c->pair.node == 0 ? pairb_client(ctx, &c->pair, &pr->client)
+    enum cg_err rc = c->pair.node == 0 ? pairb_client(ctx, c, &pr->client)
                                        : node1_server(pr);
     if (rc != CG_OK) {
         pairrun_free(pr);
@@ -474,6 +477,7 @@ enum cg_err pairrun_start(struct pairrun *pr)
         .epoch = read_epoch(pr->epoch_path),
         .regime = regime,
         .last_number = pr->counter,
+        .max_record = (size_t)pairb_max_record(pr->c), /* every record the journals make */
         .client = pr->client,
         .url = p->peer,
         .server = pr->srv,
