@@ -94,8 +94,9 @@ static void appended(void *user, const char *peer_id, enum cg_mos_channel ch, ui
     enum cg_err rc = wrap(e, peer_id, ch, rec, len, &pr->buf, &pr->cap, &used);
     if (rc == CG_OK) /* gated: its number is what the endpoints' answer gate waits for */
         rc = cg_pairlink_record(pr->pl, number, pr->buf, used, number != 0, &n);
-    if (rc == CG_EFULL) { /* 4096 held for the standby: this one goes ungated; a later
-                              release covers it (the stream is in order) */
+    if (rc == CG_EFULL) { /* all 4096 gated being released as this is made (a full ring
+                              otherwise gives its newest place to this one): it goes
+                              ungated; a later release covers it (the stream is in order) */
         if (rc != pr->record_warned)
             fprintf(stderr, "castgate run: pair: %d answers wait for the standby already: "
                     "record %" PRIu64 " is sent without a place in the gate\n", 4096, number);
