@@ -40,20 +40,24 @@ msg = ("<mos><mosID>DEV</mosID><ncsID>NCS</ncsID><messageID>1</messageID>"
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.settimeout(180)
 s.sendall(msg)
-end, buf = "</mos>".encode("utf-16-be"), b""
-while True:
+end, buf, done = "</mos>".encode("utf-16-be"), b"", False
+while not done:
     d = s.recv(65536)
     if not d:
         break
     buf += d
-    i = buf.find(end)
-    while i >= 0 and i % 2:
-        i = buf.find(end, i + 1)
-    if i >= 0:
-        ans = buf[: i + len(end)].decode("utf-16-be")
-        print(json.dumps({"event": "ack", "seq": 1, "bytes": len(msg),
-                          "messageID1": "<messageID>1</messageID>" in ans}), flush=True)
-        break
+    while True:  # each whole message received; the answer is the one with messageID 1
+        i = buf.find(end)
+        while i >= 0 and i % 2:
+            i = buf.find(end, i + 1)
+        if i < 0:
+            break
+        m, buf = buf[: i + len(end)].decode("utf-16-be"), buf[i + len(end):]
+        if "<messageID>1</messageID>" in m:
+            print(json.dumps({"event": "ack", "seq": 1, "bytes": len(msg),
+                              "messageID1": True}), flush=True)
+            done = True
+            break
 EOF
 NCS=$!; PIDS+=($NCS)
 step "the NCS gets the answer to its 17 MB request" 180 \
