@@ -23,13 +23,7 @@ done
 check "node 0's file is accepted" "$CASTGATE" run --config "$T/n0.conf" --check-config
 
 start_mos4_device DEV "$WSS"
-"$CASTGATE" run --config "$T/n0.conf" >"$T/n0.out" 2>"$T/n0.err" &
-G0=$!; PIDS+=($G0)
-step "node 0, alone, becomes active" 60 'pair(g0, "active")'
-wait_port "$A0" 30
-"$CASTGATE" run --config "$T/n1.conf" >"$T/n1.out" 2>"$T/n1.err" &
-G1=$!; PIDS+=($G1)
-step "node 1 joins as a standby" 60 'pair(g1, "connected") and not pair(g1, "active")'
+start_pair
 
 # the NCS: one roReq of ~17 MB in UCS-2BE, then its answer (ncs.out: "ack")
 python3 - "$A0" >"$T/ncs.out" 2>"$T/ncs.err" <<'EOF' &
