@@ -37,10 +37,23 @@ static enum cg_err client_config(const struct gwpair *p, struct cg_ws_client_con
     return rc;
 }
 
-enum cg_err pairb_client(struct cg_ctx *ctx, const struct gwpair *p, struct cg_ws_client **out)
+uint64_t pairb_max_record(const struct gwconf *c)
 {
+    int64_t m = c->g.opt[CG_MOS_OPT_MAX_MESSAGE];
+    uint64_t msg = m > 0 ? (uint64_t)m : CG_MOS_DEFAULT_MAX_MESSAGE; /* at most 2^30 */
+    uint64_t most = ((uint64_t)1 << 30) - PAIRB_WIRE_ROOM;
+    uint64_t r = 2 * msg + PAIRB_RECORD_ROOM;
+    return r < most ? r : most;
+}
+
+enum cg_err pairb_client(struct cg_ctx *ctx, const struct gwconf *c, struct cg_ws_client **out)
+{
+    const struct gwpair *p = &c->pair;
     struct cg_ws_client_config *cc = NULL;
     enum cg_err rc = cg_ws_client_config_new(&cc);
+    if (rc == CG_OK)
+        rc = cg_ws_client_config_set_limit(cc, CG_LIMIT_MAX_WS_MESSAGE,
+                                           pairb_max_record(c) + PAIRB_WIRE_ROOM);
     if (rc == CG_OK)
         rc = client_config(p, cc);
     if (rc == CG_OK)
@@ -80,7 +93,7 @@ enum cg_err pairb_check(struct cg_ctx *ctx, const struct gwconf *c)
     if (c->pair.node == 1)
         return check_node1(ctx, c);
     struct cg_ws_client *cli = NULL;
-    enum cg_err rc = pairb_client(ctx, &c->pair, &cli);
+    enum cg_err rc = pairb_client(ctx, c, &cli);
     cg_ws_client_free(cli);
     return rc;
 }

@@ -94,8 +94,9 @@ static void appended(void *user, const char *peer_id, enum cg_mos_channel ch, ui
     enum cg_err rc = wrap(e, peer_id, ch, rec, len, &pr->buf, &pr->cap, &used);
     if (rc == CG_OK) /* gated: its number is what the endpoints' answer gate waits for */
         rc = cg_pairlink_record(pr->pl, number, pr->buf, used, number != 0, &n);
-    if (rc == CG_EFULL) { /* 4096 held for the standby: this one goes ungated; a later
-                              release covers it (the stream is in order) */
+    if (rc == CG_EFULL) { /* all 4096 gated being released as this is made (a full ring
+                              otherwise gives its newest place to this one): it goes
+                              ungated; a later release covers it (the stream is in order) */
         if (rc != pr->record_warned)
             fprintf(stderr, "castgate run: pair: %d answers wait for the standby already: "
                     "record %" PRIu64 " is sent without a place in the gate\n", 4096, number);
@@ -436,6 +437,9 @@ static enum cg_err node1_server(struct pairrun *pr)
         rc = cg_server_config_add_cert(sc, c->g.cert[i], c->g.key[i]);
     if (rc == CG_OK)
         rc = cg_server_config_set_ocsp(sc, c->g.ocsp, NULL);
+    if (rc == CG_OK) /* the largest record node 0 sends (pair_build.h) */
+        rc = cg_server_config_set_limit(sc, CG_LIMIT_MAX_WS_MESSAGE,
+                                        pairb_max_record(c) + PAIRB_WIRE_ROOM);
     if (rc == CG_OK)
         rc = cg_server_new(pr->ctx, sc, &pr->srv);
     cg_server_config_free(sc);
@@ -455,7 +459,7 @@ enum cg_err pairrun_new(struct cg_ctx *ctx, const struct gwconf *c,
         return CG_ENOMEM;
     *pr = (struct pairrun){.ctx = ctx, .c = c, .hooks = *hooks, .user = user};
     snprintf(pr->epoch_path, sizeof(pr->epoch_path), "%s/pair.epoch", c->g.state_dir);
-    enum cg_err rc = c->pair.node == 0 ? pairb_client(ctx, &c->pair, &pr->client)
+    enum cg_err rc = c->pair.node == 0 ? pairb_client(ctx, c, &pr->client)
                                        : node1_server(pr);
     if (rc != CG_OK) {
         pairrun_free(pr);
@@ -483,6 +487,7 @@ enum cg_err pairrun_start(struct pairrun *pr)
         .epoch = read_epoch(pr->epoch_path),
         .regime = regime,
         .last_number = pr->counter,
+        .max_record = (size_t)pairb_max_record(pr->c), /* every record the journals make */
         .client = pr->client,
         .url = p->peer,
         .server = pr->srv,

@@ -118,8 +118,11 @@ CG_API void cg_pairlink_free(struct cg_pairlink *pl);
 
 /* Active: one journal record, numbered next (*number), sent to the standby
  * if one is there. gated: ref (non-zero) waits for a RELEASE (or ABANDON).
- * CG_ESTATE when not active or halted, CG_EFULL when 4096 are gated,
- * CG_ETOOBIG over max_record, CG_EINVAL. */
+ * Releases come in the order refs were gated, and a RELEASE covers every
+ * ref gated before it: with 4096 gated and unacknowledged, the newest gives
+ * way to ref and gets no RELEASE of its own. CG_ESTATE when not active or
+ * halted, CG_EFULL only while all 4096 are being released, CG_ETOOBIG over
+ * max_record, CG_EINVAL. */
 CG_API enum cg_err cg_pairlink_record(struct cg_pairlink *pl, uint64_t ref, const uint8_t *rec,
                                       size_t len, bool gated, uint64_t *number);
 /* During a RESYNC event only: record number sent again. CG_ESTATE outside

@@ -9,11 +9,22 @@
  * record before it are then on the standby. Held answers go in the order
  * they were made; one whose peer or lane is gone meanwhile is dropped (the
  * sender repeats the request, M-22, and the repeat is answered from the
- * journal's memory). */
+ * journal's memory).
+ *
+ * Held answers are bounded per IN lane (peer and channel), GATE_LANE_MAX: a
+ * sender keeps one request in flight per lane (M-22), so a lane holds one
+ * answer, or a few with its repeats and NACKs. Without a bound, a sender
+ * that does not wait, or one that repeats its request every few seconds,
+ * grew the list for as long as nothing released it (strict = yes with no
+ * standby: until one is back). One more than the bound is dropped, never
+ * sent unreplicated: its sender repeats the request (M-22). */
 #include "mos4.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define GATE_LANE_MAX 16
 
 struct mos4_held {
     struct mos4_held *next;
@@ -52,6 +63,16 @@ static void flush(struct cg_mos_endpoint *ep)
     }
 }
 
+/* GATE_LANE_MAX answers of l's lane held already. */
+static bool lane_full(const struct cg_mos_endpoint *ep, const struct mos4_lane *l)
+{
+    int n = 0;
+    for (const struct mos4_held *h = ep->held_head; h != NULL; h = h->next)
+        if (h->ch == l->ch && strcmp(h->peer, l->peer->id) == 0 && ++n >= GATE_LANE_MAX)
+            return true;
+    return false;
+}
+
 bool cg__mos4_gate_hold(struct mos4_lane *l, const char *xml, size_t len)
 {
     struct cg_mos_endpoint *ep = l->peer->ep;
@@ -62,6 +83,15 @@ bool cg__mos4_gate_hold(struct mos4_lane *l, const char *xml, size_t len)
     uint64_t need = count_now(ep);
     if (ep->held_head == NULL && need <= ep->gate_released)
         return false; /* its records are on the standby: at once */
+    if (lane_full(ep, l)) {
+        uint64_t n = ++ep->gate_dropped;
+        if ((n & (n - 1)) == 0) /* the 1st, 2nd, 4th, ...: no log flood */
+            cg__log(ep->ctx, CG_LOG_WARN, "mos", "%s: %d answers on %s wait for the standby "
+                    "already: one more dropped, not sent (the sender repeats the request, "
+                    "M-22); %" PRIu64 " dropped so far", l->peer->id, GATE_LANE_MAX,
+                    cg__mos4_ch_name(l->ch), n);
+        return true;
+    }
     struct mos4_held *h = malloc(sizeof(*h) + len);
     if (h == NULL) {
         cg__log(ep->ctx, CG_LOG_ERROR, "mos", "%s: out of memory holding an answer for the "

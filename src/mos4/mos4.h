@@ -286,6 +286,7 @@ struct cg_mos_endpoint {
     uint64_t gate_released;  /* answers made at this count or below may go */
     struct mos4_held *held_head, *held_tail; /* answers held, in order */
     size_t nheld;
+    uint64_t gate_dropped;   /* answers dropped: their lane held its bound already */
 };
 
 /* endpoint.c: the upgrade request's query (M-02), percent-decoded */

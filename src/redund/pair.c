@@ -244,7 +244,8 @@ enum cg_err cg__pair_record(struct cg_pair *p, uint64_t now_ms, uint64_t ref, bo
     CG_UNUSED(now_ms);
     CG_CHECK(ref != 0, CG_EINVAL);
     CG_CHECK(p->role == CG_PAIR_ACTIVE, CG_ESTATE);
-    CG_CHECK(!gated || p->glen < CG_PAIR_GATED, CG_EFULL);
+    /* full: the newest entry, not being released, gives way (below) */
+    CG_CHECK(!gated || p->glen < CG_PAIR_GATED || p->release_n < p->glen, CG_EFULL);
     uint64_t s = ++p->last_seq;
     if (seq != NULL)
         *seq = s;
@@ -256,7 +257,17 @@ enum cg_err cg__pair_record(struct cg_pair *p, uint64_t now_ms, uint64_t ref, bo
     }
     if (!gated)
         return CG_OK;
-    p->gated[(p->ghead + p->glen++) % CG_PAIR_GATED] = (struct cg_pair_gated){.seq = s, .ref = ref};
+    /* CG_PAIR_GATED unacknowledged (a slow standby): this one takes the
+     * newest entry's place. Releases come in order and are read as "every
+     * ref up to this one" (castgate run's answer gate), so its RELEASE
+     * covers the one replaced; what it must not do is go without a RELEASE
+     * (it was sent ungated before: answers made after it then waited for a
+     * later gated record, for ever with stop-and-wait senders, M-22). */
+    struct cg_pair_gated g = {.seq = s, .ref = ref};
+    if (p->glen == CG_PAIR_GATED)
+        p->gated[(p->ghead + p->glen - 1) % CG_PAIR_GATED] = g;
+    else
+        p->gated[(p->ghead + p->glen++) % CG_PAIR_GATED] = g;
     if (!p->standby_present && !p->cfg.strict)
         release_all(p); /* degraded: nobody to wait for (noted when the standby went) */
     return CG_OK;

@@ -262,8 +262,11 @@ bool cg__pair_action(struct cg_pair *p, struct cg_pair_act *a);
 /* A message from the peer (in order, as the replication channel delivers). */
 void cg__pair_rx(struct cg_pair *p, uint64_t now_ms, const struct cg_pair_msg *m);
 /* Active: a journal record ref (a request accepted, or an answer); gated:
- * ref may reach its sender only after a RELEASE. *seq: its number.
- * CG_ESTATE when not active, CG_EFULL when CG_PAIR_GATED are held. */
+ * ref may reach its sender only after a RELEASE. *seq: its number. With
+ * CG_PAIR_GATED held, the newest held gives way to ref: a RELEASE covers
+ * every ref gated before its own (releases are in order), and one replaced
+ * gets none of its own. CG_ESTATE when not active, CG_EFULL only while all
+ * CG_PAIR_GATED are being handed out as RELEASEs. */
 enum cg_err cg__pair_record(struct cg_pair *p, uint64_t now_ms, uint64_t ref, bool gated,
                             uint64_t *seq);
 /* Active, after RESYNC: one journal record re-sent under its number. */

@@ -61,6 +61,19 @@ EOF
   if [ $# -gt 2 ]; then printf '%s\n' "${@:3}"; fi
 }
 
+# start_pair: node 0 ($T/n0.conf) alone until it is active and its legacy
+# port $A0 listens, then node 1 ($T/n1.conf) until it is its standby; G0
+# and G1 their PIDs, logs $T/n0.* and $T/n1.*.
+start_pair() {
+  "$CASTGATE" run --config "$T/n0.conf" >"$T/n0.out" 2>"$T/n0.err" &
+  G0=$!; PIDS+=($G0)
+  step "node 0, alone, becomes active" 60 'pair(g0, "active")'
+  wait_port "$A0" 30
+  "$CASTGATE" run --config "$T/n1.conf" >"$T/n1.out" 2>"$T/n1.err" &
+  G1=$!; PIDS+=($G1)
+  step "node 1 joins as a standby" 60 'pair(g1, "connected") and not pair(g1, "active")'
+}
+
 # start_vip [HOST:]PORT: the stand-in for the virtual address: 127.0.0.1:$V
 # forwards each new connection to PORT (on HOST, default 127.0.0.1), or to
 # the one move_vip names later (as keepalived would move the address):

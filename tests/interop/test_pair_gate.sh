@@ -34,13 +34,7 @@ ncs() { # ncs START COUNT RETRY-S: numbered roReq to node 0's legacy port, into 
     --count "$2" --retry-s "$3" >>"$T/ncs.out" 2>>"$T/ncs.err"
 }
 
-"$CASTGATE" run --config "$T/n0.conf" >"$T/n0.out" 2>"$T/n0.err" &
-G0=$!; PIDS+=($G0)
-step "node 0, alone, becomes active" 60 'pair(g0, "active")'
-wait_port "$A0" 30
-"$CASTGATE" run --config "$T/n1.conf" >"$T/n1.out" 2>"$T/n1.err" &
-G1=$!; PIDS+=($G1)
-step "node 1 joins as a standby" 60 'pair(g1, "connected") and not pair(g1, "active")'
+start_pair
 ncs 1 20 10
 step "with the standby there, the NCS's requests are answered" 60 "acks == list(range(1, 21))"
 check "metrics: node 0 active, a standby present, nothing held" bash -c \

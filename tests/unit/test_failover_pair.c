@@ -271,6 +271,42 @@ static uint64_t exchange(struct harness *h, int a)
     return ans;
 }
 
+/* A slow standby: 4096 gated records not acknowledged yet. One more gated
+ * record still gets a RELEASE once the standby has it (the newest held gives
+ * way to it: a RELEASE covers every ref gated before its own). Fails before:
+ * "gated record 4097 with 4096 unacknowledged: ..." (CG_EFULL; castgate run
+ * then sent it ungated, and the answers made after it waited for some later
+ * gated record: with stop-and-wait senders, M-22, for ever). */
+static void test_gated_ring_full(void **state)
+{
+    (void)state;
+    struct harness *h = h_new(true);
+    run(h, 1000);
+    assert_int_equal(active_of(h), 0);
+    exchange(h, 0);
+    run(h, 100);
+    assert_int_equal(h->n[0].releases, 1);
+    uint64_t last = 0, seq = 0;
+    for (unsigned k = 0; k < CG_PAIR_GATED + 1; k++) { /* nothing delivered meanwhile */
+        last = ++h->next_ref;
+        enum cg_err rc = cg__pair_record(&h->n[0].p, h->now, last, true, &seq);
+        if (rc != CG_OK)
+            fail_msg("gated record %u with %u unacknowledged: %s", k + 1, k, cg_strerror(rc));
+        h->n[0].journal[seq] = last, h->n[0].jlen = seq;
+        apply(h, 0);
+    }
+    run(h, 100); /* stored and acknowledged: released (carry_out checks the standby has each) */
+    bool released = false;
+    for (size_t k = 0; k < h->nrel; k++)
+        released |= h->rel[k].ref == last;
+    if (!released)
+        fail_msg("the last gated record (ref %llu, seq %llu) was never released",
+                 (unsigned long long)last, (unsigned long long)seq);
+    assert_int_equal(h->n[0].p.glen, 0);
+    assert_int_equal(h->n[0].releases, 1 + CG_PAIR_GATED);
+    free(h);
+}
+
 /* At start both are standbys; after takeover_after the lower node leads and
  * the other follows (its empty journal takes the active's regime). */
 static void test_start_elects_one(void **state)
@@ -590,6 +626,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_start_elects_one),
+        cmocka_unit_test(test_gated_ring_full),
         cmocka_unit_test(test_start_more_journal_leads),
         cmocka_unit_test(test_answer_gated_on_standby_ack),
         cmocka_unit_test(test_standby_lost),

@@ -151,6 +151,41 @@ static void test_off_and_free(void **state)
     fix_free(&f, dir); /* 4's answer still held */
 }
 
+/* Bounded per lane (gate.c GATE_LANE_MAX, 16): a sender that does not wait
+ * for its answers (M-22), or one repeating its request, while nothing is
+ * released (strict = yes, no standby). Fails before the bound: "40 answers
+ * held for one lane" (every answer kept, for as long as nothing releases). */
+static void test_held_bounded_per_lane(void **state)
+{
+    (void)state;
+    struct fr_ep f;
+    char dir[64];
+    fix_init(&f, dir, sizeof(dir));
+    for (unsigned i = 1; i <= 40; i++)
+        fr_request_n(&f, i);
+    assert_int_equal(f.app.delivered, 40);
+    size_t held = cg_mos_endpoint_answers_held(&f.ep);
+    if (held != 16)
+        fail_msg("%zu answers held for one lane, 16 expected", held);
+    for (unsigned k = 0; k < 5; k++)
+        fr_request_n(&f, 1); /* repeats of the first: answered from memory, dropped too */
+    assert_int_equal(f.app.delivered, 40);
+    assert_int_equal(cg_mos_endpoint_answers_held(&f.ep), 16);
+    assert_int_equal(fr_nsent, 0);
+    assert_true(tu_log_has(&f.log, "dropped, not sent"));
+    /* released: the 16 held go, in the order made; the others were never sent */
+    assert_int_equal(cg_mos_endpoint_release_answers(&f.ep, g_last), CG_OK);
+    assert_int_equal(fr_nsent, 16);
+    for (unsigned i = 1; i <= 40; i++)
+        assert_int_equal(answers_to(i), i <= 16 ? 1 : 0);
+    assert_non_null(strstr(fr_sent[15], "<messageID>16</messageID>"));
+    /* a dropped answer's sender repeats: answered from memory, at once */
+    fr_request_n(&f, 40);
+    assert_int_equal(answers_to(40), 1);
+    assert_int_equal(f.app.delivered, 40);
+    fix_free(&f, dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +193,7 @@ int main(void)
         cmocka_unit_test(test_release_inside_observer),
         cmocka_unit_test(test_nack_held_heartbeat_not),
         cmocka_unit_test(test_off_and_free),
+        cmocka_unit_test(test_held_bounded_per_lane),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
