@@ -257,19 +257,49 @@ start_serve() {
 # stop_pid PID: SIGTERM and wait; returns the process's exit status.
 stop_pid() { kill -TERM "$1" 2>/dev/null; wait "$1"; }
 
+# start_nmos_fixture [ARG...]: the NMOS node + registry fixture
+# (nmos_fixture.py: IS-04 v1.3 Node, Registration and Query APIs, IS-05 v1.1;
+# plain HTTP and ws on 127.0.0.1) on a free port, the ARGs passed to it
+# (--expiry-ms N); $NMOS_FIXTURE runs instead of it when set (a deliberately
+# broken copy, to see a check fail). It logs every request it gets to
+# $T/backend.log. Sets BP (its port), FIX (its PID) and the fixture node's
+# ids NMOS_NODE, NMOS_DEVICE, NMOS_SENDER, NMOS_RECEIVER.
+start_nmos_fixture() {
+  BP=$(free_port)
+  python3 "${NMOS_FIXTURE:-$SRC/tests/interop/nmos_fixture.py}" "$BP" "$T/backend.log" "$@" \
+    2>"$T/backend.err" &
+  FIX=$!; PIDS+=($FIX)
+  eval "$(PYTHONPATH="$SRC/tests/interop" python3 -c 'import nmos_fixture as f
+print("NMOS_NODE=%s NMOS_DEVICE=%s NMOS_SENDER=%s NMOS_RECEIVER=%s" % (
+    f.NODE_ID, f.DEVICE_ID, f.SENDER_ID, f.RECEIVER_ID))')"
+  wait_port "$BP"
+}
+
+# tally FILE: the checks a helper program printed, one a line ("ok   - what"
+# or "FAIL - what: detail"), counted as the test's own; its other lines
+# (a traceback, say) are shown indented.
+tally() {
+  local line
+  while IFS= read -r line; do
+    case $line in
+      "ok   - "*) ok "${line#ok   - }" ;;
+      "FAIL - "*) bad "${line#FAIL - }" ;;
+      *) printf '    %s\n' "$line" ;;
+    esac
+  done <"$1"
+}
+
 # start_nmos_front [LINE...]: a dev PKI in $T/pki, the NMOS node + registry
-# fixture (nmos_fixture.py) and `castgate front` in front of it, each on a
+# fixture (start_nmos_fixture) and `castgate front` in front of it, each on a
 # free port, every process in PIDS. The front's config ($T/front.conf) has
 # listen, cert, backend, public = localhost and ocsp = off, then each
 # argument as a line of its own. Sets P (the PKI), BP (the backend's port),
-# FP (the front's) and FRONT (its PID).
+# FP (the front's), FRONT (its PID) and what start_nmos_fixture sets.
 start_nmos_front() {
   P=$T/pki
   make_pki "$P" "$(free_port)"
-  BP=$(free_port); FP=$(free_port)
-  python3 "$SRC/tests/interop/nmos_fixture.py" "$BP" "$T/backend.log" 2>"$T/backend.err" &
-  PIDS+=($!)
-  wait_port "$BP"
+  start_nmos_fixture
+  FP=$(free_port)
   {
     printf '%s\n' "listen = 127.0.0.1:$FP" "cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key" \
       "backend = 127.0.0.1:$BP" "public = localhost" "ocsp = off"
