@@ -164,7 +164,7 @@ class Front:
                 data = resp.read()
                 break
             except (http.client.RemoteDisconnected, http.client.CannotSendRequest,
-                    BrokenPipeError, ConnectionResetError):
+                    http.client.BadStatusLine, ConnectionError, ssl.SSLError):
                 self.conn.close()
                 self.conn = None
                 if attempt:  # a kept-alive connection the front had closed: once more
@@ -776,9 +776,10 @@ class Client:
         V.need(st['activation']['mode'] is None, 'IS-05 staged after an immediate activation: '
                'activation reset', st['activation'])
         it = ws.wait_item(lambda i: i['path'] == fx.SENDER_ID)
-        V.need(it and it['pre']['subscription']['active'] is False and
-               it['post']['subscription']['active'] is True and
-               it['pre']['version'] != it['post']['version'],
+        pre, post = (it or {}).get('pre', {}), (it or {}).get('post', {})
+        V.need(pre.get('subscription', {}).get('active') is False and
+               post.get('subscription', {}).get('active') is True and
+               pre.get('version') != post.get('version'),
                'websocket: the activation re-registered the sender: a grain with pre (inactive) '
                'and post (active)', it)
         r = f.get(self.ctx['manifest'] or s + 'transportfile')

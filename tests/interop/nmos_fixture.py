@@ -10,7 +10,8 @@ client can tell the way the AMWA specs say, for what it implements:
 - IS-04 v1.3 Registration API (RegistrationAPI.raml): POST /resource 201 +
   Location on create, 200 on update, 400 on a missing or invalid type/data
   (the required members of each resource type checked) or a parent not
-  registered, 409 for an id registered as another type; GET and DELETE
+  registered, 409 (the spec's Conflict) for an id registered as another
+  type; GET and DELETE
   /resource/{type}/{id} (204; a node's or device's children go with it), 404
   unknown; GET and POST /health/nodes/{id} (200 with health, 404 unknown);
   a node not heartbeated for --expiry-ms (default 12000, the spec's 12 s) is
@@ -933,7 +934,10 @@ def reg_post(h, qs, doc):
             if d[key] not in REG[ptype]:
                 return h.error(400, 'the %s %s is not registered' % (ptype[:-1], d[key]),
                                'register a resource\'s parent first (%s)' % key)
-        for other in TYPES:  # RegistrationAPI.raml v1.3 409: the id is another type's
+        # RegistrationAPI.raml v1.3 409 Conflict (Location: the existing resource)
+        # is for an id already registered otherwise (through another API version
+        # in the spec); this one-version fixture gives it for an id of another type.
+        for other in TYPES:
             if other != rtype and d['id'] in REG[other]:
                 return h.error(409, 'the id is registered as a %s' % other[:-1],
                                extra=[reg_location(other, d['id'])])
