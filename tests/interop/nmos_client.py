@@ -43,7 +43,6 @@ Usage: nmos_client.py --front HOST:PORT --ca FILE --inside HOST:PORT
                       [--expiry-ms N]"""
 import argparse
 import base64
-import hashlib
 import http.client
 import json
 import os
@@ -63,7 +62,6 @@ import nmos_fixture as fx  # noqa: E402  (the fixture node's ids)
 
 TS = re.compile(r'^[0-9]+:[0-9]+$')
 URL_RE = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*://[^\s"<>,]*')
-GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 X = '/x-nmos'
 
 
@@ -264,9 +262,8 @@ class Ws:
         self.status = int(lines[0].split()[1])
         hdrs = [tuple(x.strip() for x in ln.split(':', 1)) for ln in lines[1:] if ':' in ln]
         seen.headers(self.where + ' upgrade', hdrs)
-        want = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
         self.open = self.status == 101 and dict(
-            (k.lower(), v) for k, v in hdrs).get('sec-websocket-accept') == want
+            (k.lower(), v) for k, v in hdrs).get('sec-websocket-accept') == fx.ws_accept(key)
 
     def _more(self):
         d = self.s.recv(65536)
@@ -292,14 +289,7 @@ class Ws:
         return h[0] & 0x80, h[0] & 0x0F, self._need(n)
 
     def send(self, payload, opcode):
-        n, mask = len(payload), os.urandom(4)
-        if n < 126:
-            hdr = struct.pack('!BB', 0x80 | opcode, 0x80 | n)
-        elif n < 65536:
-            hdr = struct.pack('!BBH', 0x80 | opcode, 0x80 | 126, n)
-        else:
-            hdr = struct.pack('!BBQ', 0x80 | opcode, 0x80 | 127, n)
-        self.s.sendall(hdr + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+        self.s.sendall(fx.frame_bytes(payload, opcode, mask=os.urandom(4)))
 
     def message(self, timeout):
         """The next whole data message (opcode, bytes); None once the server closed."""

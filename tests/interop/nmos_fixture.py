@@ -596,15 +596,25 @@ def error_body(code, error, debug=None):  # the NMOS error schema (error.json)
 
 
 # ---- WebSocket (RFC 6455) ----
-def frame_bytes(payload, opcode=1, fin=True):
-    n, b0 = len(payload), (0x80 if fin else 0) | opcode
+def frame_bytes(payload, opcode=1, fin=True, mask=None):
+    """One frame (RFC 6455 section 5.2); a client's is masked with the 4
+    bytes of mask (nmos_client.py sends these)."""
+    n, b0, m = len(payload), (0x80 if fin else 0) | opcode, 0x80 if mask else 0
     if n < 126:
-        h = struct.pack('!BB', b0, n)
+        h = struct.pack('!BB', b0, m | n)
     elif n < 65536:
-        h = struct.pack('!BBH', b0, 126, n)
+        h = struct.pack('!BBH', b0, m | 126, n)
     else:
-        h = struct.pack('!BBQ', b0, 127, n)
+        h = struct.pack('!BBQ', b0, m | 127, n)
+    if mask:
+        return h + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
     return h + payload
+
+
+def ws_accept(key):
+    """Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 section 4.2.2)."""
+    return base64.b64encode(hashlib.sha1((key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
+                                         .encode()).digest()).decode()
 
 
 def read_frame(rfile):
@@ -794,13 +804,11 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- WebSocket upgrades ----
     def accept_ws(self):
-        key = self.headers.get('Sec-WebSocket-Key', '')
-        acc = base64.b64encode(hashlib.sha1((key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
-                                            .encode()).digest()).decode()
         self.send_response(101)
         self.send_header('Upgrade', 'websocket')
         self.send_header('Connection', 'Upgrade')
-        self.send_header('Sec-WebSocket-Accept', acc)
+        self.send_header('Sec-WebSocket-Accept',
+                         ws_accept(self.headers.get('Sec-WebSocket-Key', '')))
         self.end_headers()
         self.wfile.flush()
         self.close_connection = True
