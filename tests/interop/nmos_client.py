@@ -5,8 +5,9 @@ front` as a controller and a node would, over TLS only, and checks both
 what the specs say the APIs answer and that every URL it sees is on the
 front:
 
-- IS-04 Node API: self, the five collections, an item, a 404; api.endpoints[]
-  and href on the front; the device's IS-05 control href, followed.
+- IS-04 Node API: self, the five collections, an item, a 404, PUT a
+  receiver's target; api.endpoints[] and href on the front; the device's
+  IS-05 control href, followed.
 - IS-04 Registration API: node, device, source, flow, sender, receiver
   registered (201 + Location), the node updated (200), bad registrations
   refused (400 with an NMOS error body, 409 for an id of another type),
@@ -483,6 +484,17 @@ class Client:
         r = f.get('%s/node/v1.3/senders/%s' % (X, uuid.uuid4()))
         V.need(r.status == 404 and is_error_body(r.json, 404),
                'Node API senders/{unknown}: 404 with an NMOS error body', r.brief())
+        target = '%s/node/v1.3/receivers/%s/target' % (X, fx.RECEIVER_ID)
+        r = f.request('PUT', target, snd[0] if snd else {})
+        r2 = f.get('%s/node/v1.3/receivers/%s' % (X, fx.RECEIVER_ID))
+        r3 = f.request('PUT', target, {})
+        r4 = f.get('%s/node/v1.3/receivers/%s' % (X, fx.RECEIVER_ID))
+        V.need(r.status == 202 and (r.json or {}).get('id') == fx.SENDER_ID and
+               (r2.json or {}).get('subscription') == {'sender_id': fx.SENDER_ID, 'active': True}
+               and r3.status == 202 and (r4.json or {}).get('subscription') ==
+               {'sender_id': None, 'active': False},
+               'Node API PUT receivers/{id}/target: a sender -> 202, the receiver subscribed; '
+               '{} -> 202, unsubscribed', [r.brief(), r2.brief(), r3.brief(), r4.brief()])
 
     # ---- IS-04 Registration API ----
     def register(self, t, data):
