@@ -953,14 +953,6 @@ def reg_post(h, qs, doc):
     h.send(201 if created else 200, d, extra=[reg_location(rtype, d['id'])])
 
 
-def reg_get(h, rtype, rid, qs, doc):
-    with LOCK:
-        r = REG[rtype].get(rid)
-    if r is None:
-        return h.error(404, 'no such %s registered' % rtype[:-1], rid)
-    h.send(200, r['data'])
-
-
 def reg_del(h, rtype, rid, qs, doc):
     with LOCK:
         gone = reg_delete(rtype, rid)
@@ -1037,7 +1029,9 @@ def paged(rows, since, until, limit):
     return page, (since if since is not None else 0), until
 
 
-def query_item(h, rtype, rid, qs, doc):
+def registered(h, rtype, rid, qs, doc):
+    """A registered resource: Query API /{type}/{id}, Registration API GET
+    /resource/{type}/{id}; 404 with an error body otherwise."""
     with LOCK:
         r = REG[rtype].get(rid)
     if r is None:
@@ -1218,7 +1212,7 @@ ROUTES = [(re.compile(p), m) for p, m in [
     (r'/x-nmos/registration', {'GET': listing('v1.3/')}),
     (r'/x-nmos/registration/v1\.3', {'GET': listing('resource/', 'health/')}),
     (r'/x-nmos/registration/v1\.3/resource', {'POST': reg_post}),
-    (r'/x-nmos/registration/v1\.3/resource/' + T6 + '/' + ID, {'GET': reg_get,
+    (r'/x-nmos/registration/v1\.3/resource/' + T6 + '/' + ID, {'GET': registered,
                                                                 'DELETE': reg_del}),
     (r'/x-nmos/registration/v1\.3/health/nodes/' + ID,
      {'GET': health, 'POST': lambda h, rid, qs, doc: health(h, rid, qs, doc, beat=True)}),
@@ -1228,7 +1222,7 @@ ROUTES = [(re.compile(p), m) for p, m in [
     (r'/x-nmos/query/v1\.3/subscriptions', {'GET': sub_list, 'POST': sub_post}),
     (r'/x-nmos/query/v1\.3/subscriptions/' + ID, {'GET': sub_get, 'DELETE': sub_delete}),
     (r'/x-nmos/query/v1\.3/' + T6, {'GET': query_list}),
-    (r'/x-nmos/query/v1\.3/' + T6 + '/' + ID, {'GET': query_item}),
+    (r'/x-nmos/query/v1\.3/' + T6 + '/' + ID, {'GET': registered}),
     (r'/x-nmos/connection', {'GET': listing('v1.1/')}),
     (r'/x-nmos/connection/v1\.1', {'GET': listing('bulk/', 'single/')}),
     (r'/x-nmos/connection/v1\.1/bulk', {'GET': listing('senders/', 'receivers/')}),
