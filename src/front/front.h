@@ -150,7 +150,7 @@ struct cg_front_resphead {
     const struct cg_front_resp *r;
     const struct cg_http_request *req;
     const struct cg_http_policy *pol;
-    const struct cg_front_rw *rw;  /* NULL: Location is not rewritten */
+    const struct cg_front_rw *rw;  /* NULL: Location, Link are not rewritten */
     enum cg_front_framing framing;
     uint64_t length;               /* CG_FRONT_LENGTH */
     bool close;                    /* Connection: close */

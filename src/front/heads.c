@@ -211,6 +211,26 @@ static enum cg_err framing(const struct cg_front_resphead *h, struct cg_buf *out
     return cg__buf_append(out, "\r\n", 2);
 }
 
+/* "Link: <URI>; rel=..., <URI>; ..." (RFC 8288 §3): each <URI-Reference>
+ * rewritten as Location is, the rest byte for byte. The IS-04 Query API's
+ * paging links (rel="next", "prev", "first", "last") are absolute URLs on
+ * the backend. */
+static enum cg_err link_line(const struct cg_front_rw *rw, const char *name, const char *v,
+                             struct cg_buf *out)
+{
+    CG_GUARD(cg__buf_printf(out, "%s: ", name));
+    const char *lt, *gt;
+    while ((lt = strchr(v, '<')) != NULL && (gt = strchr(lt + 1, '>')) != NULL) {
+        CG_GUARD(cg__buf_append(out, v, (size_t)(lt + 1 - v)));
+        size_t n = (size_t)(gt - (lt + 1));
+        if (!cg__front_url_rewrite(rw, lt + 1, n, out))
+            CG_GUARD(cg__buf_append(out, lt + 1, n));
+        v = gt;
+    }
+    CG_GUARD(cg__buf_append(out, v, strlen(v)));
+    return cg__buf_append(out, "\r\n", 2);
+}
+
 enum cg_err cg__front_response_head(const struct cg_front_resphead *h, struct cg_buf *out)
 {
     const struct cg_front_resp *r = h->r;
@@ -231,6 +251,10 @@ enum cg_err cg__front_response_head(const struct cg_front_resphead *h, struct cg
             if (!cg__front_url_rewrite(h->rw, v, strlen(v), out))
                 CG_GUARD(cg__buf_append(out, v, strlen(v)));
             CG_GUARD(cg__buf_append(out, "\r\n", 2));
+            continue;
+        }
+        if (h->rw != NULL && strcasecmp(n, "Link") == 0) {
+            CG_GUARD(link_line(h->rw, n, v, out));
             continue;
         }
         CG_GUARD(add_line(out, n, v));

@@ -338,6 +338,38 @@ start_fake_ncs() {
 # stop_pid PID: SIGTERM and wait; returns the process's exit status.
 stop_pid() { kill -TERM "$1" 2>/dev/null; wait "$1"; }
 
+# start_nmos_fixture [ARG...]: the NMOS node + registry fixture
+# (nmos_fixture.py: IS-04 v1.3 Node, Registration and Query APIs, IS-05 v1.1;
+# plain HTTP and ws on 127.0.0.1) on a free port, the ARGs passed to it
+# (--expiry-ms N); $NMOS_FIXTURE runs instead of it when set (a deliberately
+# broken copy, to see a check fail). It logs every request it gets to
+# $T/backend.log. Sets BP (its port), FIX (its PID) and the fixture node's
+# ids NMOS_NODE, NMOS_DEVICE, NMOS_SENDER, NMOS_RECEIVER.
+start_nmos_fixture() {
+  BP=$(free_port)
+  python3 "${NMOS_FIXTURE:-$SRC/tests/interop/nmos_fixture.py}" "$BP" "$T/backend.log" "$@" \
+    2>"$T/backend.err" &
+  FIX=$!; PIDS+=($FIX)
+  eval "$(PYTHONPATH="$SRC/tests/interop" python3 -c 'import nmos_fixture as f
+print("NMOS_NODE=%s NMOS_DEVICE=%s NMOS_SENDER=%s NMOS_RECEIVER=%s" % (
+    f.NODE_ID, f.DEVICE_ID, f.SENDER_ID, f.RECEIVER_ID))')"
+  wait_port "$BP"
+}
+
+# tally FILE: the checks a helper program printed, one a line ("ok   - what"
+# or "FAIL - what: detail"), counted as the test's own; its other lines
+# (a traceback, say) are shown indented.
+tally() {
+  local line
+  while IFS= read -r line; do
+    case $line in
+      "ok   - "*) ok "${line#ok   - }" ;;
+      "FAIL - "*) bad "${line#FAIL - }" ;;
+      *) printf '    %s\n' "$line" ;;
+    esac
+  done <"$1"
+}
+
 # start_front_backend SCRIPT [ARG...]: a dev PKI in $T/pki (P), two free
 # ports, BP (the backend's) and FP (the front's), and the backend `python3
 # SCRIPT BP ARG...` (stderr in $T/backend.err; it may import httpbackend.py)
@@ -371,10 +403,13 @@ start_front() {
   for ((i = 0; i < 200; i++)); do grep -q 'listening on port' "$T/front.out" 2>/dev/null && break; sleep 0.05; done
 }
 
-# start_nmos_front CERT SECTION [LINE...]: start_front_backend with the NMOS
-# node + registry fixture (nmos_fixture.py, which logs every request it gets
-# in $T/backend.log), then start_front CERT SECTION LINE...
+# start_nmos_front CERT SECTION [LINE...]: a dev PKI in $T/pki (P), the NMOS
+# node + registry fixture (start_nmos_fixture: BP, FIX, the fixture's ids),
+# a free port FP, then start_front CERT SECTION LINE...
 start_nmos_front() {
-  start_front_backend "$SRC/tests/interop/nmos_fixture.py" "$T/backend.log"
+  P=$T/pki
+  make_pki "$P" "$(free_port)"
+  start_nmos_fixture
+  FP=$(free_port)
   start_front "$@"
 }

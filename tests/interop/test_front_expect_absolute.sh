@@ -9,8 +9,10 @@
 #  - absolute-form targets (RFC 9112 §3.2.2): accepted; the backend gets the
 #    origin-form path, and the authority (not a Host line that differs) as
 #    X-Forwarded-Host; another scheme than https is 400 from the front.
-# Backend: tests/interop/nmos_fixture.py (plain HTTP on loopback), which logs
-# every request it gets.
+# Backend: tests/interop/nmos_fixture.py (plain HTTP on loopback, lib.sh
+# start_nmos_fixture), which logs every request it gets; the PATCHes go to
+# its receiver's IS-05 staged endpoint with a 4 kB transport file (valid for
+# the fixture, which answers 200).
 . "$(dirname "$0")/lib.sh"
 need "python3" python3 -c 'import http.server'
 
@@ -18,7 +20,7 @@ start_nmos_front rsa "[front]" "max_body_bytes = 65536"
 check "the front listens" grep -q "listening on port $FP" "$T/front.out"
 
 U=https://localhost:$FP
-S=/x-nmos/connection/v1.1/single/senders/s1/staged
+S=/x-nmos/connection/v1.1/single/receivers/$NMOS_RECEIVER/staged
 C=(curl -s -o "$T/body" -D "$T/head" --cacert "$P/root-ca.pem" --max-time 60
    --expect100-timeout 20 -w '%{http_code} %{size_upload}\n')
 J=(-H 'Content-Type: application/json')
@@ -33,7 +35,8 @@ backend_saw() { grep -c -- "$1" "$T/backend.log" 2>/dev/null || true; }
 last_request() {
   python3 -c "import json,sys; r=json.loads(open(sys.argv[1]).read().splitlines()[-1]); h={k.lower(): v for k, v in r['headers']}; sys.exit(0 if ($1) else 1)" "$T/backend.log"
 }
-python3 -c 'import json; print(json.dumps({"master_enable": False, "pad": "x" * 4000}))' >"$T/staged.json"
+python3 -c 'import json; print(json.dumps({"master_enable": False, "transport_file": {
+    "data": "v=0\r\ns=pad\r\na=x-pad:" + "x" * 4000 + "\r\n", "type": "application/sdp"}}))' >"$T/staged.json"
 
 # ---- Expect ----
 "${C[@]}" -X PATCH "${J[@]}" "${E[@]}" --data-binary @"$T/staged.json" "$U$S" >"$T/w"

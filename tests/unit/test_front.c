@@ -421,6 +421,9 @@ static void test_response_head(void **state)
     const char *t = "HTTP/1.1 201 Created\r\nLocation: http://127.0.0.1:8080/a\r\nAccess-Control-"
                     "Allow-Origin: *\r\nKeep-Alive: timeout=5\r\nConnection: keep-alive, X-Hop\r\n"
                     "X-Hop: 1\r\nStrict-Transport-Security: max-age=1\r\nContent-Length: 0\r\n"
+                    "Link: <http://127.0.0.1:8080/x-nmos/query/v1.3/nodes/?paging.until=1%3A0&"
+                    "paging.limit=1>; rel=\"prev\", <http://elsewhere.example/x>; rel=\"other\", "
+                    "<ws://localhost:8080/s>; rel=\"next\"\r\n"
                     "X-Kept: yes\r\n\r\n";
     cg__front_resp_feed(&r, (const uint8_t *)t, strlen(t));
     struct cg_http_parser hp;
@@ -436,6 +439,12 @@ static void test_response_head(void **state)
     char *s = taken(&out);
     assert_non_null(strstr(s, "HTTP/1.1 201 Created\r\n"));
     assert_non_null(strstr(s, "Location: https://node.example.com:8443/a\r\n"));
+    /* RFC 8288 Link (IS-04 Query API paging rel="prev"/"next"): each
+     * <URI> on an inside authority rewritten, the rest byte for byte. */
+    assert_non_null(strstr(s, "Link: <https://node.example.com:8443/x-nmos/query/v1.3/nodes/?"
+                              "paging.until=1%3A0&paging.limit=1>; rel=\"prev\", "
+                              "<http://elsewhere.example/x>; rel=\"other\", "
+                              "<wss://node.example.com:8443/s>; rel=\"next\"\r\n"));
     assert_null(strstr(s, "Allow-Origin: *"));
     assert_non_null(strstr(s, "Access-Control-Allow-Origin: https://ui.example.com\r\n"));
     assert_null(strstr(s, "Keep-Alive"));
