@@ -27,9 +27,17 @@ enum cg_err cg__mirror_init(struct cg_mirror *m, const struct cg_mirror_config *
     return CG_OK;
 }
 
+/* When side s's absence counts as down for down_after: its down time, or
+ * the end of its grace after a release. */
+static uint64_t down_from(const struct cg_mirror *m, enum cg_relay_side s)
+{
+    return m->grace[s] > m->since[s] ? m->grace[s] : m->since[s];
+}
+
 static bool down_long(const struct cg_mirror *m, uint64_t now, enum cg_relay_side s)
 {
-    return !m->up[s] && now - m->since[s] >= m->cfg.down_after_ms;
+    uint64_t from = down_from(m, s);
+    return !m->up[s] && now >= from && now - from >= m->cfg.down_after_ms;
 }
 
 /* What the time and the sides say now. */
@@ -39,7 +47,8 @@ static void step(struct cg_mirror *m, uint64_t now)
         int cause = -1; /* the side down longest, past down_after; the legacy side at a tie */
         static const enum cg_relay_side order[] = {CG_RELAY_LEGACY, CG_RELAY_MOS4};
         for (size_t i = 0; i < CG_ARRAY_LEN(order); i++)
-            if (down_long(m, now, order[i]) && (cause < 0 || m->since[order[i]] < m->since[cause]))
+            if (down_long(m, now, order[i]) &&
+                (cause < 0 || down_from(m, order[i]) < down_from(m, (enum cg_relay_side)cause)))
                 cause = (int)order[i];
         if (cause < 0)
             return;
@@ -58,8 +67,10 @@ static void step(struct cg_mirror *m, uint64_t now)
         enum cg_relay_side x = m->held;
         m->holding = false;
         m->releases++;
-        m->up[x] = false; /* it was held down: its clock starts now */
+        m->up[x] = false; /* it was held down: down until its lanes come up, with a grace */
         m->since[x] = now;
+        m->grace[x] = now + (m->cfg.up_after_ms > CG_MIRROR_GRACE_MS ? m->cfg.up_after_ms
+                                                                      : CG_MIRROR_GRACE_MS);
         push(m, CG_MIRROR_A_RELEASE, x, y, now - m->since[y]);
     } else if (!m->up[y] && !m->cut && down_long(m, now, y)) {
         m->cut = true;
@@ -74,6 +85,8 @@ void cg__mirror_side(struct cg_mirror *m, uint64_t now_ms, enum cg_relay_side si
         return;
     if (m->holding && side == m->held)
         return; /* we hold it down: not an observation */
+    if (up)
+        m->grace[side] = 0; /* back: a later absence counts in full */
     if (up != m->up[side]) {
         m->up[side] = up;
         m->since[side] = now_ms;
@@ -95,9 +108,11 @@ uint64_t cg__mirror_deadline(const struct cg_mirror *m)
         return CG_MIRROR_NEVER;
     if (!m->holding) {
         uint64_t d = CG_MIRROR_NEVER;
-        for (int s = 0; s < 2; s++)
-            if (!m->up[s] && m->since[s] + m->cfg.down_after_ms < d)
-                d = m->since[s] + m->cfg.down_after_ms;
+        for (int s = 0; s < 2; s++) {
+            uint64_t at = down_from(m, (enum cg_relay_side)s) + m->cfg.down_after_ms;
+            if (!m->up[s] && at < d)
+                d = at;
+        }
         return d;
     }
     enum cg_relay_side y = other(m->held);

@@ -20,8 +20,10 @@
  *  - Holding: reports of the held side are not observations (we hold it
  *    down) and are ignored. When the cause side has been up for up_after_ms
  *    (continuously: hysteresis, so a flapping server does not flap the
- *    gear), the held side is RELEASED; its down clock starts then (it gets
- *    down_after_ms to come back before it could be a cause itself). If the
+ *    gear), the held side is RELEASED; it is down from then until its lanes
+ *    come up, and gets CG_MIRROR_GRACE_MS (or up_after_ms if longer) more
+ *    than down_after_ms to come back before its absence counts (the gear
+ *    redials on its own timer). If the
  *    cause side comes up and goes away again for down_after_ms while still
  *    held, the leg's requests are CANCELLED again (those that arrived
  *    meanwhile lost their sender's connection too).
@@ -39,6 +41,7 @@
 
 #define CG_MIRROR_NEVER UINT64_MAX
 #define CG_MIRROR_ACTS 8
+#define CG_MIRROR_GRACE_MS 10000u /* a released side's time to come back, beyond down_after */
 
 struct cg_mirror_config {
     uint64_t down_after_ms; /* a side down this long (continuously): the other is held (>= 1) */
@@ -62,6 +65,7 @@ struct cg_mirror {
     struct cg_mirror_config cfg;
     bool up[2];          /* by side, as last reported (a held side: false) */
     uint64_t since[2];   /* when up[] last changed (start: init time) */
+    uint64_t grace[2];   /* a released side: its absence counts from here on (0: none) */
     bool holding;
     enum cg_relay_side held; /* while holding */
     bool cut;            /* the cause's absence now was acted on (CANCEL given) */

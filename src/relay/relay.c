@@ -795,6 +795,24 @@ static void translate_and_forward(struct cg_relay *r, struct rlink *k, int leg, 
         nack(&k->st, req, "cannot forward: ", cg_strerror(rc));
 }
 
+/* leg_state = mirror: the other side of this leg is held (the side the
+ * request came from is back, not for leg_up_after_ms yet): nothing waits
+ * for a side that is away (a request waiting there is what its sender may
+ * give up on and send elsewhere, docs/redundancy.md), so it is refused at
+ * once; the sender tries again or elsewhere. */
+static void refuse_held(struct cg_relay *r, struct rlink *k, int leg, enum cg_relay_side from,
+                        struct cg_mos_request *req, const struct cg_mos_message *m)
+{
+    char name[80];
+    cg__log_escape(name, sizeof(name), m->env->name, strlen(m->env->name));
+    cg__log(r->ctx, CG_LOG_INFO, "relay", "link %s: %s leg: <%s> refused: the far side of the "
+            "leg is held (leg_state = mirror)", k->conf.name,
+            cg_relay_leg_name((enum cg_relay_leg)leg), name);
+    cg__relay_count_nack(&k->st, from, CG_RELAY_NACK_FORWARD, m->channel);
+    nack(&k->st, req, "the far side of this leg is unreachable (leg_state = mirror): ",
+         "not forwarded, not applied");
+}
+
 static void relay_request(void *user, struct cg_mos_request *req, const struct cg_mos_message *m)
 {
     struct rep *e = user;
@@ -836,10 +854,18 @@ static void relay_request(void *user, struct cg_mos_request *req, const struct c
         return;
     case RELAY_TRANSLATE:
     case RELAY_TRANSLATE_OR_PASS:
+        if (leg >= 0 && cg__mirror_held(k->mir[leg], to)) {
+            refuse_held(r, k, leg, e->side, req, m);
+            return;
+        }
         translate_and_forward(r, k, leg, act, req, m);
         return;
     case RELAY_FORWARD:
         break;
+    }
+    if (leg >= 0 && cg__mirror_held(k->mir[leg], to)) { /* leg_state = mirror (issue 18) */
+        refuse_held(r, k, leg, e->side, req, m);
+        return;
     }
     enum cg_err rc = forward(r, k, leg, to, req, m, m);
     if (rc != CG_OK)
@@ -1005,13 +1031,26 @@ static enum cg_err mirror_make(struct cg_relay *r, struct rlink *k)
             return m == NULL ? CG_ENOMEM : CG_EINVAL;
         }
         k->mir[l] = m;
+        size_t replayed = 0;
         for (int s = 0; s < 2; s++) {
             const struct rleg *L = &k->leg[l];
             bool up = L->ep[s] != NULL && any_up(L->ep[s], L->peer[s]);
             k->st.leg_up[l][s] = up;
             if (up)
                 cg__mirror_side(m, now, (enum cg_relay_side)s, true);
+            /* requests the journal brings back from the last run: their senders' connections
+             * ended with it (told "connection gone"): given up, as at a cut; a sender that
+             * repeats one (M-22) has it delivered as new */
+            size_t n = 0;
+            if (L->ep[s] != NULL && cg_mos_endpoint_abandon_in(L->ep[s]->ep, L->peer[s], &n) == CG_OK)
+                replayed += n;
         }
+        k->st.given_up += replayed;
+        if (replayed > 0)
+            cg__log(r->ctx, CG_LOG_WARN, "relay", "link %s: %s leg: %zu request(s) from the journal "
+                    "given up at the start (leg_state = mirror: their senders' connections ended "
+                    "with the last run; a repeat is delivered as new)", k->conf.name,
+                    cg_relay_leg_name((enum cg_relay_leg)l), replayed);
     }
     k->st.mirror = true;
     mirror_run(r, k);

@@ -145,13 +145,27 @@ static void test_release_after_up_after_only(void **state)
     cg__mirror_timer(&m, 5000 + UP + 100 + UP);
     assert_string_equal(drain(&m), "release M (L 2000)");
     assert_false(cg__mirror_held(&m, M));
-    /* the released side is down until its lanes come back: down_after from the release */
+    /* the released side is down until its lanes come back: it gets the grace and down_after */
     uint64_t rel = 5000 + UP + 100 + UP;
-    assert_int_equal(cg__mirror_deadline(&m), rel + DOWN);
+    assert_int_equal(cg__mirror_deadline(&m), rel + CG_MIRROR_GRACE_MS + DOWN);
     cg__mirror_side(&m, rel + 30, M, true);
     assert_int_equal(cg__mirror_deadline(&m), CG_MIRROR_NEVER);
     assert_string_equal(drain(&m), "");
     assert_int_equal(m.releases, 1);
+    /* a gear that does not come back after a release: its absence counts after the grace */
+    mk(&m, 0);
+    cg__mirror_side(&m, 10, L, true);
+    cg__mirror_side(&m, 100, L, false);
+    cg__mirror_timer(&m, 1100);
+    assert_string_equal(drain(&m), "hold M (L 1000); cancel L");
+    cg__mirror_side(&m, 2000, L, true);
+    cg__mirror_timer(&m, 2000 + UP);
+    assert_string_equal(drain(&m), "release M (L 2000)");
+    rel = 2000 + UP;
+    cg__mirror_timer(&m, rel + CG_MIRROR_GRACE_MS + DOWN - 1);
+    assert_string_equal(drain(&m), "");
+    cg__mirror_timer(&m, rel + CG_MIRROR_GRACE_MS + DOWN);
+    assert_string_equal(drain(&m), "hold L (M 11000); cancel M"); /* down since the release */
 }
 
 /* A server that flaps faster than up_after never releases the gear: the
