@@ -836,6 +836,11 @@ static void relay_request(void *user, struct cg_mos_request *req, const struct c
         return;
     }
     enum cg_relay_side to = e->side == CG_RELAY_MOS4 ? CG_RELAY_LEGACY : CG_RELAY_MOS4;
+    if (cg__mirror_held(k->mir[from_leg], e->side)) { /* taken in after its lane was closed (a
+                                                         large message checked off the loop) */
+        refuse_held(r, k, from_leg, e->side, req, m);
+        return;
+    }
     int leg = cg__relay_route(k->conf.redundancy, k->nlegs,
                               k->fo != NULL ? k->fo->side : CG_RELAY_LEGACY, e->side, from_leg);
     const struct rleg *L = &k->leg[leg >= 0 ? leg : (int)k->fo->fo.active];
