@@ -1031,9 +1031,11 @@ static enum cg_err mirror_make(struct cg_relay *r, struct rlink *k)
         if (k->mir[l] != NULL)
             continue;
         struct cg_mirror *m = malloc(sizeof(*m));
-        if (m == NULL || cg__mirror_init(m, &cfg, now) != CG_OK) {
+        if (m == NULL)
+            return CG_ENOMEM;
+        if (cg__mirror_init(m, &cfg, now) != CG_OK) { /* times checked by the config's setter */
             free(m);
-            return m == NULL ? CG_ENOMEM : CG_EINVAL;
+            return CG_EINVAL;
         }
         k->mir[l] = m;
         size_t replayed = 0;
