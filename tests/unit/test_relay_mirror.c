@@ -153,8 +153,7 @@ static void test_release_after_up_after_only(void **state)
     assert_string_equal(drain(&m), "");
     assert_int_equal(m.releases, 1);
     /* a gear that does not come back after a release: its absence counts after the grace */
-    mk(&m, 0);
-    cg__mirror_side(&m, 10, L, true);
+    both_up(&m);
     cg__mirror_side(&m, 100, L, false);
     cg__mirror_timer(&m, 1100);
     assert_string_equal(drain(&m), "hold M (L 1000); cancel L");
