@@ -94,6 +94,11 @@ enum cg_err cg_relay_leg_state_parse(const char *name, enum cg_relay_leg_state *
     return CG_OK;
 }
 
+bool cg__relay_waits_for_held(const char *name, size_t len)
+{
+    return name != NULL && len == 9 && memcmp(name, "heartbeat", 9) == 0;
+}
+
 bool cg__relay_mirrors(enum cg_relay_leg_state st, enum cg_relay_redundancy mode, int nlegs)
 {
     if (mode != CG_RELAY_CARRY) /* failover hides the legs from the gear: nothing to mirror */

@@ -796,10 +796,12 @@ static void translate_and_forward(struct cg_relay *r, struct rlink *k, int leg, 
 }
 
 /* leg_state = mirror: the other side of this leg is held (the side the
- * request came from is back, not for leg_up_after_ms yet): nothing waits
- * for a side that is away (a request waiting there is what its sender may
- * give up on and send elsewhere, docs/redundancy.md), so it is refused at
- * once; the sender tries again or elsewhere. */
+ * request came from is back, not for leg_up_after_ms yet): nothing but a
+ * heartbeat waits for a side that is away (a request waiting there is what
+ * its sender may give up on and send elsewhere, docs/redundancy.md), so it
+ * is refused at once; the sender tries again or elsewhere. A heartbeat
+ * waits for the release (or is given up at a cut): a NACK would read as an
+ * answer from the far side to a sender's link check. */
 static void refuse_held(struct cg_relay *r, struct rlink *k, int leg, enum cg_relay_side from,
                         struct cg_mos_request *req, const struct cg_mos_message *m)
 {
@@ -868,7 +870,8 @@ static void relay_request(void *user, struct cg_mos_request *req, const struct c
     case RELAY_FORWARD:
         break;
     }
-    if (leg >= 0 && cg__mirror_held(k->mir[leg], to)) { /* leg_state = mirror (issue 18) */
+    if (leg >= 0 && cg__mirror_held(k->mir[leg], to) && /* leg_state = mirror (issue 18) */
+        !cg__relay_waits_for_held(m->env->name, strlen(m->env->name))) {
         refuse_held(r, k, leg, e->side, req, m);
         return;
     }

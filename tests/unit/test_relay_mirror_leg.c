@@ -10,7 +10,8 @@
  * there again when the device is back) and forgotten on the gear's lane (the
  * gear's own repeat is a new request, forwarded once); while the gear is
  * held, a request from the device (back, not for leg_up_after_ms yet) is
- * refused at once with a NACK rather than left waiting; after
+ * refused at once with a NACK rather than left waiting (a heartbeat waits
+ * and goes once the gear is back); after
  * leg_up_after_ms the gear is released. The request-level decisions are
  * the mirror core's (test_relay_mirror.c) and the flow core's
  * (test_flow_abandon.c); across sockets, tests/interop/
@@ -57,6 +58,8 @@ static struct cg_mos_peer_config *peer(const char *id)
               "<roReq><roID>RO-7</roID></roReq></mos>"
 #define REQ_3 "<mos><mosID>DEV</mosID><ncsID>NCS</ncsID><messageID>3</messageID>" \
               "<roReq><roID>RO-3</roID></roReq></mos>"
+#define HB_4 "<mos><mosID>DEV</mosID><ncsID>NCS</ncsID><messageID>4</messageID>" \
+             "<heartbeat><time>2009-04-11T17:20:42</time></heartbeat></mos>"
 
 /* Runs the loop (without waiting for far timers) until held is what
  * cg_mos_peer_is_held says of peer, for up to 2 s. */
@@ -136,6 +139,9 @@ static void test_far_side_lost_gear_sees_it_and_the_request_is_given_up(void **s
     assert_int_equal(ft_written(&fin, "<messageID>3</messageID>"), 1);
     assert_int_equal(cg_relay_link_stats(r, "m", &st), CG_OK);
     assert_int_equal(st.nacks[CG_RELAY_MOS4][CG_RELAY_NACK_FORWARD][1], 1);
+    /* a heartbeat is not refused (a NACK would read as the gear's answer): it waits */
+    message(far_in, HB_4);
+    assert_int_equal(ft_written(&fin, "<messageID>4</messageID>"), 0);
 
     until_held(ctx, gear_ep, "NCS", false); /* the device up for leg_up_after_ms: released */
     assert_int_equal(cg_relay_link_stats(r, "m", &st), CG_OK);
@@ -144,6 +150,7 @@ static void test_far_side_lost_gear_sees_it_and_the_request_is_given_up(void **s
     ft_clear(&gin);
     up(gear_in, &gin);
     up(gear_out, &gout);
+    assert_int_equal(ft_written(&gout, "<heartbeat>"), 1); /* the heartbeat that waited */
     message(gear_in, REQ_7);
     assert_int_equal(ft_written(&fout, "RO-7"), 1);
     assert_int_equal(ft_written(&gin, "roAck"), 0); /* not answered from any memory */
@@ -190,6 +197,11 @@ static void test_leg_state_configuration(void **state)
     assert_true(cg__relay_mirrors(CG_RELAY_LEG_MIRROR, CG_RELAY_CARRY, 1));
     assert_false(cg__relay_mirrors(CG_RELAY_LEG_DEFAULT, CG_RELAY_FAILOVER, 2));
     assert_false(cg__relay_mirrors(CG_RELAY_LEG_MIRROR, CG_RELAY_FAILOVER, 2));
+    /* towards a held side only a heartbeat waits (M-10); the rest is refused at once */
+    assert_true(cg__relay_waits_for_held("heartbeat", 9));
+    assert_false(cg__relay_waits_for_held("roCreate", 8));
+    assert_false(cg__relay_waits_for_held("roElementStat", 13));
+    assert_false(cg__relay_waits_for_held(NULL, 0));
 }
 
 int main(void)
