@@ -27,33 +27,6 @@
 #include <string.h>
 #include <uv.h>
 
-static struct mos4_lane *lane(struct cg_mos_endpoint *ep, const char *peer, enum cg_mos_dir dir)
-{
-    struct mos4_peer *p = cg__mos4_peer(ep, peer);
-    assert_non_null(p);
-    return &p->lanes[1][dir]; /* ro */
-}
-
-static void up(struct mos4_lane *l, struct ft_fake *k)
-{
-    cg__mos4_lane_attach(l, &ft_ops, k);
-    cg__mos4_lane_up(l);
-}
-
-static void message(struct mos4_lane *l, const char *xml)
-{
-    cg__mos4_on_message(l, false, (const uint8_t *)xml, strlen(xml));
-}
-
-static struct cg_mos_peer_config *peer(const char *id)
-{
-    struct cg_mos_peer_config *pc = NULL;
-    assert_int_equal(cg_mos_peer_config_new(id, &pc), CG_OK);
-    assert_int_equal(cg_mos_peer_config_set_channels(pc, CG_MOS_CH_RO), CG_OK);
-    assert_int_equal(cg_mos_peer_config_set_text_frames(pc, true), CG_OK);
-    return pc;
-}
-
 #define REQ_7 "<mos><mosID>DEV</mosID><ncsID>NCS</ncsID><messageID>7</messageID>" \
               "<roReq><roID>RO-7</roID></roReq></mos>"
 #define REQ_3 "<mos><mosID>DEV</mosID><ncsID>NCS</ncsID><messageID>3</messageID>" \
@@ -86,25 +59,25 @@ static void test_far_side_lost_gear_sees_it_and_the_request_is_given_up(void **s
     assert_int_equal(cg_relay_link_config_new("m", &lc), CG_OK);
     assert_int_equal(cg_relay_link_config_set_gear(lc, CG_MOS_ROLE_NCS, "NCS", "DEV"), CG_OK);
     assert_int_equal(cg_relay_link_config_set_leg_state(lc, CG_RELAY_LEG_MIRROR, 1, 300), CG_OK);
-    struct cg_mos_peer_config *ncs = peer("NCS"), *dev = peer("DEV");
+    struct cg_mos_peer_config *ncs = ft_peer("NCS"), *dev = ft_peer("DEV");
     assert_int_equal(cg_relay_add_link(r, lc, ncs, dev), CG_OK);
     assert_int_equal(cg_relay_start(r), CG_OK); /* no URL, no legacy port: nothing dialled */
     struct cg_mos_endpoint *gear_ep = cg__relay_endpoint(r, "m", CG_RELAY_LEGACY);
     struct cg_mos_endpoint *far_ep = cg__relay_endpoint(r, "m", CG_RELAY_MOS4);
-    struct mos4_lane *gear_in = lane(gear_ep, "NCS", CG_MOS_IN);
-    struct mos4_lane *gear_out = lane(gear_ep, "NCS", CG_MOS_OUT);
-    struct mos4_lane *far_out = lane(far_ep, "DEV", CG_MOS_OUT);
-    struct mos4_lane *far_in = lane(far_ep, "DEV", CG_MOS_IN);
+    struct mos4_lane *gear_in = ft_lane(gear_ep, "NCS", CG_MOS_IN);
+    struct mos4_lane *gear_out = ft_lane(gear_ep, "NCS", CG_MOS_OUT);
+    struct mos4_lane *far_out = ft_lane(far_ep, "DEV", CG_MOS_OUT);
+    struct mos4_lane *far_in = ft_lane(far_ep, "DEV", CG_MOS_IN);
     struct ft_fake gin = {0}, gout = {0}, fout = {0}, fin = {0};
-    up(gear_in, &gin);
-    up(gear_out, &gout);
-    up(far_out, &fout);
-    up(far_in, &fin);
+    ft_up(gear_in, &gin);
+    ft_up(gear_out, &gout);
+    ft_up(far_out, &fout);
+    ft_up(far_in, &fin);
     struct cg_relay_stats st;
     assert_int_equal(cg_relay_link_stats(r, "m", &st), CG_OK);
     assert_true(st.mirror);
 
-    message(gear_in, REQ_7);
+    ft_message(gear_in, REQ_7);
     assert_int_equal(ft_written(&fout, "RO-7"), 1);
 
     cg__mos4_lane_gone(far_out); /* the device dies with the request in flight */
@@ -130,17 +103,17 @@ static void test_far_side_lost_gear_sees_it_and_the_request_is_given_up(void **s
 
     /* the device is back: the request given up is not written to it again */
     ft_clear(&fout);
-    up(far_out, &fout);
-    up(far_in, &fin);
+    ft_up(far_out, &fout);
+    ft_up(far_in, &fin);
     assert_int_equal(ft_written(&fout, "RO-7"), 0);
     /* within leg_up_after_ms the gear is still held: the device's request is refused at once */
-    message(far_in, REQ_3);
+    ft_message(far_in, REQ_3);
     assert_int_equal(ft_written(&fin, "leg_state = mirror"), 1);
     assert_int_equal(ft_written(&fin, "<messageID>3</messageID>"), 1);
     assert_int_equal(cg_relay_link_stats(r, "m", &st), CG_OK);
     assert_int_equal(st.nacks[CG_RELAY_MOS4][CG_RELAY_NACK_FORWARD][1], 1);
     /* a heartbeat is not refused (a NACK would read as the gear's answer): it waits */
-    message(far_in, HB_4);
+    ft_message(far_in, HB_4);
     assert_int_equal(ft_written(&fin, "<messageID>4</messageID>"), 0);
 
     until_held(ctx, gear_ep, "NCS", false); /* the device up for leg_up_after_ms: released */
@@ -148,10 +121,10 @@ static void test_far_side_lost_gear_sees_it_and_the_request_is_given_up(void **s
     assert_false(st.leg_held[0][CG_RELAY_LEGACY]);
     /* the gear reconnects and repeats 7 on its own (M-22): a new request, forwarded once */
     ft_clear(&gin);
-    up(gear_in, &gin);
-    up(gear_out, &gout);
+    ft_up(gear_in, &gin);
+    ft_up(gear_out, &gout);
     assert_int_equal(ft_written(&gout, "<heartbeat>"), 1); /* the heartbeat that waited */
-    message(gear_in, REQ_7);
+    ft_message(gear_in, REQ_7);
     assert_int_equal(ft_written(&fout, "RO-7"), 1);
     assert_int_equal(ft_written(&gin, "roAck"), 0); /* not answered from any memory */
 
