@@ -1,7 +1,7 @@
 /* A MOS 4.0 lane transport that keeps what is written (struct
  * mos4_transport_ops, src/mos4/mos4.h), for unit tests that drive the
  * endpoint's adapter without a network (test_mos4_cancel.c,
- * test_relay_failover_cancel.c). A test links it with a
+ * test_relay_failover_cancel.c, test_relay_mirror_leg.c). A test links it with a
  * "// CG_LINK: faketransport.c" line and gives &ft_ops and a struct
  * ft_fake as a lane's transport. Writes must be UTF-8 (text frames). */
 #ifndef CG_FAKETRANSPORT_H
