@@ -193,14 +193,21 @@ static void on_fo_timer(uv_timer_t *t)
 static void fo_timer_closed(uv_handle_t *h) { free(h->data); }
 
 /* The timer at the module's next deadline (cg__fo_deadline). */
-static void fo_arm(struct cg_relay *r, struct rlink *k)
+/* t runs cb at the absolute time d (UINT64_MAX: never; the failover and
+ * mirror cores' NEVER), or not at all while the link stops. */
+static void arm_at(struct cg_relay *r, const struct rlink *k, uv_timer_t *t, uv_timer_cb cb,
+                   uint64_t d)
 {
-    uint64_t d = cg__fo_deadline(&k->fo->fo), now = now_ms(r);
-    uv_timer_t *t = &k->fo->timer->t;
-    if (d == CG_FO_NEVER || k->stopping)
+    uint64_t now = now_ms(r);
+    if (d == UINT64_MAX || k->stopping)
         uv_timer_stop(t);
     else
-        uv_timer_start(t, on_fo_timer, d > now ? d - now : 0, 0);
+        uv_timer_start(t, cb, d > now ? d - now : 0, 0);
+}
+
+static void fo_arm(struct cg_relay *r, struct rlink *k)
+{
+    arm_at(r, k, &k->fo->timer->t, on_fo_timer, cg__fo_deadline(&k->fo->fo));
 }
 
 /* ---- leg_state = mirror (issue 18): the mirror core decides, we carry it out ---- */
@@ -227,15 +234,12 @@ static void mirror_arm(struct cg_relay *r, struct rlink *k)
 {
     if (k->mtimer == NULL)
         return;
-    uint64_t d = CG_MIRROR_NEVER, now = now_ms(r);
+    uint64_t d = CG_MIRROR_NEVER;
     for (int l = 0; l < k->nlegs; l++) {
         uint64_t dl = cg__mirror_deadline(k->mir[l]);
         d = dl < d ? dl : d;
     }
-    if (d == CG_MIRROR_NEVER || k->stopping)
-        uv_timer_stop(&k->mtimer->t);
-    else
-        uv_timer_start(&k->mtimer->t, on_mirror_timer, d > now ? d - now : 0, 0);
+    arm_at(r, k, &k->mtimer->t, on_mirror_timer, d);
 }
 
 static void emit_leg(struct cg_relay *r, struct rlink *k, int leg, const struct cg_mirror_act *a,
