@@ -1013,6 +1013,16 @@ static void link_free(struct rlink *k)
     free(k);
 }
 
+/* A link's timer (failover, mirror): it finds its link by serial when it
+ * fires, and is closed asynchronously (fo_timer_closed frees it). */
+static void timer_init(struct cg_relay *r, const struct rlink *k, struct fo_timer *t)
+{
+    t->r = r;
+    t->serial = k->serial;
+    uv_timer_init(cg_ctx_loop(r->ctx), &t->t); /* cannot fail on a live loop */
+    t->t.data = t;
+}
+
 /* leg_state = mirror: a core for each leg that has none yet (the timer
  * with the first), told what is up already. Only in a started relay: one
  * never started (a pair's standby, a configuration check) holds nothing and
@@ -1028,10 +1038,7 @@ static enum cg_err mirror_make(struct cg_relay *r, struct rlink *k)
         struct fo_timer *t = calloc(1, sizeof(*t));
         if (t == NULL)
             return CG_ENOMEM;
-        t->r = r;
-        t->serial = k->serial;
-        uv_timer_init(cg_ctx_loop(r->ctx), &t->t); /* cannot fail on a live loop */
-        t->t.data = t;
+        timer_init(r, k, t);
         k->mtimer = t;
     }
     for (int l = 0; l < k->nlegs; l++) {
@@ -1148,10 +1155,7 @@ static enum cg_err fo_make(struct cg_relay *r, struct rlink *k, enum cg_relay_si
     }
     fo->side = side;
     fo->timer = t;
-    t->r = r;
-    t->serial = k->serial;
-    uv_timer_init(cg_ctx_loop(r->ctx), &t->t); /* cannot fail on a live loop */
-    t->t.data = t;
+    timer_init(r, k, t);
     k->fo = fo;
     return CG_OK;
 }
