@@ -101,8 +101,9 @@ enum cg_relay_redundancy {
 /* What a leg's state does to the other side of the link (issue 18,
  * docs/redundancy.md "Mirroring a leg's state"). */
 enum cg_relay_leg_state {
-    /* MIRROR when the link carries a buddy leg (CG_RELAY_CARRY with
-     * cg_relay_link_add_buddy), KEEP otherwise. */
+    /* KEEP for now (meant to become MIRROR on a link that carries a buddy
+     * leg once tests/interop/test_gateway_hotstandby.sh passes with it:
+     * docs/redundancy.md "Mirroring a leg's state"). */
     CG_RELAY_LEG_DEFAULT = 0,
     /* Each side's connections stay up whatever the other side's state
      * (requests for a side that is away wait for it: M-22). */

