@@ -60,6 +60,15 @@ static void both_up(struct cg_mirror *m)
     assert_int_equal(cg__mirror_deadline(m), CG_MIRROR_NEVER);
 }
 
+/* Both up, then the legacy side lost at 100: held at 1100. */
+static void lost_legacy(struct cg_mirror *m)
+{
+    both_up(m);
+    cg__mirror_side(m, 100, L, false);
+    cg__mirror_timer(m, 100 + DOWN);
+    assert_string_equal(drain(m), "hold M (L 1000); cancel L");
+}
+
 static void test_init_refuses_zero_times(void **state)
 {
     (void)state;
@@ -96,10 +105,7 @@ static void test_legacy_down_holds_mos4_then_cancels(void **state)
 {
     (void)state;
     struct cg_mirror m;
-    both_up(&m);
-    cg__mirror_side(&m, 100, L, false);
-    cg__mirror_timer(&m, 100 + DOWN);
-    assert_string_equal(drain(&m), "hold M (L 1000); cancel L");
+    lost_legacy(&m);
     assert_true(cg__mirror_held(&m, M));
     assert_false(cg__mirror_held(&m, L));
     assert_int_equal(m.holds, 1);
@@ -130,10 +136,7 @@ static void test_release_after_up_after_only(void **state)
 {
     (void)state;
     struct cg_mirror m;
-    both_up(&m);
-    cg__mirror_side(&m, 100, L, false);
-    cg__mirror_timer(&m, 1100);
-    drain(&m);
+    lost_legacy(&m);
     cg__mirror_side(&m, 5000, L, true);
     assert_int_equal(cg__mirror_deadline(&m), 5000 + UP);
     cg__mirror_timer(&m, 5000 + UP - 1);
@@ -174,10 +177,7 @@ static void test_flapping_server_does_not_flap_the_gear(void **state)
 {
     (void)state;
     struct cg_mirror m;
-    both_up(&m);
-    cg__mirror_side(&m, 100, L, false);
-    cg__mirror_timer(&m, 1100);
-    drain(&m);
+    lost_legacy(&m);
     for (uint64_t t = 2000; t < 60000; t += 1500) {
         cg__mirror_side(&m, t, L, true);
         cg__mirror_timer(&m, t + 1000);
@@ -196,10 +196,7 @@ static void test_second_absence_cancels_again_once(void **state)
 {
     (void)state;
     struct cg_mirror m;
-    both_up(&m);
-    cg__mirror_side(&m, 100, L, false);
-    cg__mirror_timer(&m, 1100);
-    drain(&m);
+    lost_legacy(&m);
     cg__mirror_side(&m, 3000, L, true);
     cg__mirror_side(&m, 3500, L, false);
     assert_int_equal(cg__mirror_deadline(&m), 3500 + DOWN);
