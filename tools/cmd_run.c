@@ -130,6 +130,21 @@ static void event_active(const struct cg_relay_event *ev)
     printf("}\n");
 }
 
+/* leg_state = mirror (issue 18): a side of a leg held, released, or its
+ * requests given up, and why. */
+static void event_leg(const struct cg_relay_event *ev)
+{
+    printf("{\"event\":\"leg\",\"link\":");
+    tool_json_string(ev->link);
+    printf(",\"leg\":\"%s\",\"side\":\"%s\",\"what\":\"%s\",\"cause\":\"%s\",\"for_ms\":%llu,"
+           "\"count\":%lu,\"peer\":", cg_relay_leg_name(ev->leg),
+           ev->side == CG_RELAY_MOS4 ? "mos4" : "legacy", ev->why != NULL ? ev->why : "?",
+           ev->cause == CG_RELAY_MOS4 ? "mos4" : "legacy", (unsigned long long)ev->for_ms,
+           ev->count);
+    tool_json_string(ev->peer_id);
+    printf("}\n");
+}
+
 static void event_lane(const struct cg_relay_event *ev)
 {
     printf("{\"event\":\"lane\",\"link\":");
@@ -189,6 +204,8 @@ static void count_event(const struct gw *gw, const struct cg_relay_event *ev)
         metrics_active(gw->metrics, ev->link, ev->side, ev->leg, ev->was, ev->why,
                        (unsigned long long)ev->for_ms);
         break;
+    case CG_RELAY_EV_LEG: /* leg_state = mirror: no metric yet (the link's state shows it) */
+        break;
     }
 }
 
@@ -228,6 +245,9 @@ static void on_event(void *user, const struct cg_relay_event *ev)
         break;
     case CG_RELAY_EV_ACTIVE:
         event_active(ev);
+        break;
+    case CG_RELAY_EV_LEG:
+        event_leg(ev);
         break;
     }
     uv_timer_stop(&gw->out_flush);
@@ -322,6 +342,10 @@ static enum cg_err link_build(const struct gwlink *conf, struct cg_relay_link_co
         rc = cg_relay_link_config_set_redundancy(
             *lc, (enum cg_relay_redundancy)conf->redundancy, (uint64_t)conf->failover_after_ms,
             conf->failback_after_ms == 0 ? CG_RELAY_NEVER : (uint64_t)conf->failback_after_ms);
+    if (rc == CG_OK)
+        rc = cg_relay_link_config_set_leg_state(*lc, (enum cg_relay_leg_state)conf->leg_state,
+                                                (uint64_t)conf->leg_down_after_ms,
+                                                (uint64_t)conf->leg_up_after_ms);
     *gear = (struct mosconf_peer){0};
     *far = conf->p;
     snprintf(gear->id, sizeof(gear->id), "%s", gear_id);

@@ -58,6 +58,7 @@ static const char *const removed_names[] = {"pass", "reject", "translate", "tran
 static const char *const heartbeat_names[] = {"pass", "pass-or-answer", "answer",
                                               NULL}; /* cg_relay_heartbeat */
 static const char *const redundancy_names[] = {"carry", "failover", NULL}; /* cg_relay_redundancy */
+static const char *const leg_state_names[] = {"default", "keep", "mirror", NULL}; /* cg_relay_leg_state */
 static const char *const node_names[] = {"0", "1", NULL};                    /* gwpair.node */
 
 #define R OPT_RESTART
@@ -176,6 +177,16 @@ const struct opt_row mos_opt_rows[] = {
            "failover: the active server unreachable this long (the other up): switch"),
     NUMBER("link", "failback_after_ms", L(failback_after_ms), 0, 86400000, 30000, 0,
            "failover: the primary back this long: switch back (0: never, the operator decides)"),
+    CHOICE("link", "leg_state", L(leg_state), leg_state_names, CG_RELAY_LEG_DEFAULT, 0,
+           "mirror (a leg behaves as a wire for its gear: one side of it down, the other side's "
+           "connections of that leg are closed and refused and its requests given up; "
+           "docs/redundancy.md; its interop scenario does not pass yet), keep (connections stay "
+           "up; requests wait for a side that is away) or default (keep)"),
+    NUMBER("link", "leg_down_after_ms", L(leg_down_after_ms), 1, 86400000, 1000, 0,
+           "leg_state mirror: one side of a leg down this long: hold the other (keep it well "
+           "below the gear's answer timeout)"),
+    NUMBER("link", "leg_up_after_ms", L(leg_up_after_ms), 1, 86400000, 2000, 0,
+           "leg_state mirror: the lost side back this long: release the other (hysteresis)"),
     /* [pair] (issue 18, docs/redundancy.md; castgate run: tools/pair_run.c) */
     CHOICE("pair", "node", PR(node), node_names, -1, R,
            "0 or 1: which machine of the pair this is (node 0 dials node 1; the file may be the "
@@ -634,6 +645,15 @@ static int check_buddy(struct reader *r, const struct gwlink *k, const char *wha
     return 0;
 }
 
+/* leg_state = mirror mirrors legs the gear sees (issue 18). */
+static int check_leg_state(struct reader *r, const struct gwlink *k, const char *what)
+{
+    if (k->leg_state == CG_RELAY_LEG_MIRROR && k->redundancy == CG_RELAY_FAILOVER)
+        return fail(r, "leg_state = mirror needs redundancy = carry: under failover the gear "
+                    "sees one peer, whose state the failover decides", what);
+    return 0;
+}
+
 /* One link on its own. */
 static int check_link(struct reader *r, const struct gwconf *g, struct gwlink *k)
 {
@@ -661,7 +681,8 @@ static int check_link(struct reader *r, const struct gwconf *g, struct gwlink *k
     }
     if (k->path[0] != '/')
         return fail(r, "path must start with /", k->path);
-    return check_buddy(r, k, what);
+    int rc = check_buddy(r, k, what);
+    return rc != 0 ? rc : check_leg_state(r, k, what);
 }
 
 /* Links against each other: the same pair twice, or two of our MOS 4.0

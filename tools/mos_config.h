@@ -66,6 +66,8 @@ struct gwlink {
     char buddy_path[256];                    /* "": path + "/buddy" */
     int redundancy;                          /* enum cg_relay_redundancy */
     long failover_after_ms, failback_after_ms; /* failback 0: never (the operator) */
+    int leg_state;                           /* enum cg_relay_leg_state */
+    long leg_down_after_ms, leg_up_after_ms;
     struct mosconf_peer p;  /* the [peer] options: url, mode, channels, trust, legacy_* */
     int line;               /* of the section header */
 };

@@ -385,6 +385,37 @@ CG_API enum cg_err cg_mos_endpoint_add_peer(struct cg_mos_endpoint *ep,
  * CG_ECLOSED, an unanswered request of it is dropped), the others go on.
  * CG_ENOTFOUND for an unknown ID. */
 CG_API enum cg_err cg_mos_endpoint_remove_peer(struct cg_mos_endpoint *ep, const char *peer_id);
+/* Holds the peer peer_id down, or releases it (issue 18, leg_state =
+ * mirror: a relay whose other side lost its server makes this side see the
+ * loss, as a wire to that server would; docs/redundancy.md "Mirroring a
+ * leg's state"). hold true: every lane of it is closed (on_lane says down),
+ * nothing is dialled to it, and it is refused until released: a MOS 2.x
+ * peer's ports stop listening (its connects are refused, as a dead
+ * server's machine refuses them), a MOS 4.0 peer's upgrades are answered
+ * 503 with Retry-After: 1. hold false: its ports listen and its lanes are
+ * dialled again at once (the backoff starts over). Requests queued towards
+ * it stay queued (cg_mos_forward_cancel withdraws them); what it sent us is
+ * cg_mos_endpoint_abandon_in's. CG_OK (also when it was so already),
+ * CG_ENOTFOUND, CG_EINVAL; on release, a port that cannot listen again is
+ * logged and its error returned (the others are started). */
+CG_API enum cg_err cg_mos_endpoint_hold_peer(struct cg_mos_endpoint *ep, const char *peer_id,
+                                             bool hold);
+/* Whether peer_id is held (cg_mos_endpoint_hold_peer). */
+CG_API bool cg_mos_peer_is_held(const struct cg_mos_endpoint *ep, const char *peer_id);
+/* The peer peer_id was told its connection is gone (issue 18, leg_state =
+ * mirror: its lanes closed by cg_mos_endpoint_hold_peer or by its own
+ * loss): on each IN lane of it that is down, every request it sent that is
+ * not answered yet is given up, never answered nor delivered later: the held
+ * ones and the one the application has. Each one's journal record is
+ * closed and its messageID forgotten (an F record, replicated to a pair's
+ * standby like any other): neither a restart nor a standby taking over
+ * delivers it, and a repeat the peer makes later on its own is a new
+ * request. The request the application has stays the application's to
+ * dispose of: its answer (cg_mos_reply*) is then dropped, written and
+ * recorded nowhere. IN lanes that are up are left alone. *count (may be
+ * NULL): how many requests were given up. CG_OK, CG_ENOTFOUND, CG_EINVAL. */
+CG_API enum cg_err cg_mos_endpoint_abandon_in(struct cg_mos_endpoint *ep, const char *peer_id,
+                                              size_t *count);
 /* Whether the lane to peer_id on channel in direction dir is connected. */
 CG_API bool cg_mos_lane_is_up(const struct cg_mos_endpoint *ep, const char *peer_id,
                               enum cg_mos_channel channel, enum cg_mos_dir dir);

@@ -98,9 +98,31 @@ enum cg_relay_redundancy {
 };
 #define CG_RELAY_NEVER UINT64_MAX /* failback_after_ms: never by itself */
 
+/* What a leg's state does to the other side of the link (issue 18,
+ * docs/redundancy.md "Mirroring a leg's state"). */
+enum cg_relay_leg_state {
+    /* KEEP for now (meant to become MIRROR on a link that carries a buddy
+     * leg once tests/interop/test_gateway_hotstandby.sh passes with it:
+     * docs/redundancy.md "Mirroring a leg's state"). */
+    CG_RELAY_LEG_DEFAULT = 0,
+    /* Each side's connections stay up whatever the other side's state
+     * (requests for a side that is away wait for it: M-22). */
+    CG_RELAY_LEG_KEEP,
+    /* A leg behaves as a wire for its gear: when one side of it has been
+     * down for leg_down_after_ms, the other side's connections of that leg
+     * are closed and refused until the first has been back for
+     * leg_up_after_ms, and the leg's requests not answered yet are given up
+     * on both sides (their senders were told "connection gone"), never
+     * delivered later. Not with CG_RELAY_FAILOVER. */
+    CG_RELAY_LEG_MIRROR,
+};
+
 /* "carry" or "failover" to the enum. CG_OK or CG_EINVAL (NULL, unknown
  * name). Pure; callback-safe. */
 CG_API enum cg_err cg_relay_redundancy_parse(const char *name, enum cg_relay_redundancy *out);
+/* "default", "keep" or "mirror" to the enum. CG_OK or CG_EINVAL. Pure;
+ * callback-safe. */
+CG_API enum cg_err cg_relay_leg_state_parse(const char *name, enum cg_relay_leg_state *out);
 /* "primary" or "buddy" ("?" outside the enum). Pure; callback-safe. */
 CG_API const char *cg_relay_leg_name(enum cg_relay_leg leg);
 
@@ -163,6 +185,18 @@ CG_API enum cg_err cg_relay_link_config_set_redundancy(struct cg_relay_link_conf
                                                        uint64_t failover_after_ms,
                                                        uint64_t failback_after_ms);
 
+/* The link's leg state (above): how long one side of a leg must have been
+ * down (continuously) before the other side is held (down_after_ms,
+ * 1..86400000; keep it well below the gear's answer timeout, so that a
+ * request the gear gives up on is given up here first), and how long it
+ * must have been back (continuously) before the other side is released
+ * (up_after_ms, 1..86400000; hysteresis). Returns CG_OK or CG_EINVAL.
+ * Callback-safe. */
+CG_API enum cg_err cg_relay_link_config_set_leg_state(struct cg_relay_link_config *lc,
+                                                      enum cg_relay_leg_state state,
+                                                      uint64_t down_after_ms,
+                                                      uint64_t up_after_ms);
+
 /* ---- events ---- */
 
 enum cg_relay_event_kind {
@@ -185,6 +219,11 @@ enum cg_relay_event_kind {
      * unreachable for for_ms while the other was up), "primary-back" (the
      * primary was back for for_ms) or "forced". peer_id: the new leg's peer. */
     CG_RELAY_EV_ACTIVE,
+    /* Leg state (CG_RELAY_LEG_MIRROR): what ("held", "released" or
+     * "given-up") happened to side of leg (peer_id: its peer) because the
+     * other side (cause) was down (held, given-up) or back (released) for
+     * for_ms; count: for "given-up", the requests given up. */
+    CG_RELAY_EV_LEG,
 };
 
 /* Everything in an event is borrowed for the duration of the callback. */
@@ -201,8 +240,9 @@ struct cg_relay_event {
     unsigned long count;    /* NO_MESSAGEID */
     enum cg_relay_leg leg;  /* LANE, LINK, REQUEST: the leg of peer_id; ACTIVE: the one now active */
     enum cg_relay_leg was;  /* ACTIVE: the leg active before */
-    const char *why;        /* ACTIVE: "unreachable", "primary-back" or "forced" */
-    uint64_t for_ms;        /* ACTIVE: how long the reason held */
+    const char *why;        /* ACTIVE: "unreachable", "primary-back" or "forced"; LEG: what */
+    uint64_t for_ms;        /* ACTIVE, LEG: how long the reason held */
+    enum cg_relay_side cause; /* LEG: the side whose state decided */
 };
 
 struct cg_relay_handlers {
@@ -266,6 +306,13 @@ struct cg_relay_stats {
      * (roAck roStatus, mosAck statusDescription) relayed as they are (they
      * are also in nacks[][CG_RELAY_NACK_PEER] when the roAck/mosAck is not OK) */
     uint64_t buddy_declined;
+    /* Leg state (CG_RELAY_LEG_MIRROR): which side of which leg is held now
+     * ([leg][side]), how often a side was held, and how many requests were
+     * given up (their senders told "connection gone"). */
+    bool mirror;              /* the link mirrors its legs' state */
+    bool leg_held[2][2];
+    uint64_t holds;
+    uint64_t given_up;
 };
 
 /* ---- the relay ---- */

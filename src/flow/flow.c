@@ -622,7 +622,7 @@ static void accept(struct cg_flow *f, const struct cg_flow_held *h, bool repeat)
 
 static void next_held(struct cg_flow *f, uint64_t now)
 {
-    while (f->in_state == CG_FLOW_IN_IDLE && !f->jwait && f->hlen > 0 &&
+    while (f->in_state == CG_FLOW_IN_IDLE && !f->jwait && !f->abandon_pending && f->hlen > 0 &&
            (f->up[CG_FLOW_IN] || f->cfg.journal) && room(f)) {
         struct cg_flow_held h = f->held[f->hhead];
         f->hhead = (f->hhead + 1) % f->hcap;
@@ -817,6 +817,61 @@ enum cg_err cg__flow_app_refuse(struct cg_flow *f, uint64_t now_ms, uint64_t tok
     nack(f, now_ms, h->msgid, "castgate: %.100s; the request was not applied", w);
     f->in_state = CG_FLOW_IN_IDLE;
     next_held(f, now_ms);
+    return CG_OK;
+}
+
+/* ---- the sender told its connection is gone (issue 18, leg_state = mirror) ---- */
+
+/* One request given up: its record closed and its messageID forgotten (the
+ * condition of cg__flow_app_refuse: a record exists). */
+static void forget_record(struct cg_flow *f, const struct cg_flow_held *h, bool recorded)
+{
+    if (!recorded)
+        return;
+    struct cg_flow_act *a = emit(f, CG_FLOW_A_JOURNAL_ANSWER, CG_FLOW_IN);
+    a->forget = true;
+    copy_id(a->msgid, h->msgid);
+    memcpy(a->digest, h->digest, CG_FLOW_DIGEST);
+}
+
+/* The held ones, oldest first, while the action queue has room (resume()
+ * goes on). Held requests were recorded when accepted (journal option:
+ * without it the lane going down dropped them already). */
+static void abandon_held(struct cg_flow *f)
+{
+    while (f->hlen > 0 && room(f)) {
+        struct cg_flow_held h = f->held[f->hhead];
+        f->hhead = (f->hhead + 1) % f->hcap;
+        f->hlen--;
+        forget_record(f, &h, f->cfg.journal);
+        release(f, CG_FLOW_IN, h.ref);
+    }
+    f->abandon_pending = f->hlen > 0;
+}
+
+enum cg_err cg__flow_abandon_in(struct cg_flow *f, uint64_t now_ms, const char *why, size_t *out)
+{
+    CG_CHECK(f != NULL && out != NULL, CG_EINVAL);
+    CG_CHECK(!f->up[CG_FLOW_IN] && !f->jwait, CG_ESTATE);
+    f->now = now_ms;
+    size_t n = f->hlen;
+    const char *w = why != NULL ? why : "?";
+    if (f->in_state == CG_FLOW_IN_APP) {
+        const struct cg_flow_held *h = &f->cur;
+        struct cg_flow_seen *s = h->has_id ? find_seen(f, h->msgid) : NULL;
+        if (s != NULL)
+            clear_seen(f, s);
+        forget_record(f, h, f->cfg.record && (f->cfg.journal || h->has_id));
+        flog(f, CG_FLOW_IN, CG_LOG_WARN, "<%s> messageID %s given up (%.100s): never answered "
+             "nor delivered again; a repeat is a new request", h->name, h->msgid, w);
+        f->in_state = CG_FLOW_IN_IDLE; /* cur_token is stale from here */
+        n++;
+    }
+    if (f->hlen > 0)
+        flog(f, CG_FLOW_IN, CG_LOG_WARN, "%zu held request(s) given up (%.100s): never delivered",
+             f->hlen, w);
+    abandon_held(f);
+    *out = n;
     return CG_OK;
 }
 
@@ -1271,6 +1326,11 @@ static bool not_held(struct cg_flow *f, uint64_t now, const struct cg_flow_held 
 static void resume(struct cg_flow *f)
 {
     f->more = false;
+    if (f->abandon_pending) {
+        abandon_held(f);
+        if (f->abandon_pending)
+            return;
+    }
     if (!evict_answers(f))
         return;
     if (f->convert_pending) {

@@ -229,6 +229,7 @@ struct cg_flow {
     size_t ahead, alen;
     bool more;              /* work stopped for room in acts[]: resumed as they are drained */
     bool convert_pending;   /* replay_done's conversion of replayed requests not finished */
+    bool abandon_pending;   /* cg__flow_abandon_in's held requests not all given up yet */
     uint64_t now;           /* the time of the last event (for resuming) */
     bool overflow;          /* more than CG_FLOW_ACTS actions in one event: a bug */
     struct cg_flow_act spill; /* where an overflowing action lands */
@@ -354,6 +355,22 @@ enum cg_err cg__flow_app_answer_sized(struct cg_flow *f, uint64_t now_ms, uint64
  * the one at the application. */
 enum cg_err cg__flow_app_refuse(struct cg_flow *f, uint64_t now_ms, uint64_t token,
                                 const char *why);
+
+/* The IN lane's sender was told that its connection is gone (issue 18,
+ * leg_state = mirror, docs/redundancy.md "Mirroring a leg's state"): the
+ * lane is down, closed by us or by the peer, and every request it sent that
+ * is not answered yet is given up, never delivered or answered later: the
+ * one at the application (its token goes stale: an answer to it is refused
+ * with CG_ESTATE) and each held one, in order. Each one's record is closed
+ * and its messageID forgotten (JOURNAL_ANSWER with answer 0 and .forget,
+ * where a record exists: as cg__flow_app_refuse), so neither a journal
+ * replay, nor a standby that took the journal over, delivers it, and a
+ * repeat the sender makes on its own later is delivered as new. Held refs
+ * are RELEASEd. No NACK is written (nobody hears it). A long held list goes
+ * on as the actions are drained. *out: how many were given up. CG_ESTATE
+ * (nothing done) while the IN lane is up (an answer could still reach the
+ * sender) or a JOURNAL_REQUEST awaits its result; CG_EINVAL. */
+enum cg_err cg__flow_abandon_in(struct cg_flow *f, uint64_t now_ms, const char *why, size_t *out);
 
 /* The outcome of the last JOURNAL_REQUEST (why: errno text on failure). */
 void cg__flow_journal_result(struct cg_flow *f, uint64_t now_ms, bool ok, const char *why);

@@ -443,7 +443,7 @@ static enum cg_err make_client(struct mos4_peer *p, const struct cg_mos_peer_con
 
 static enum cg_err start_peer(struct mos4_peer *p)
 {
-    if (p->legacy)
+    if (p->legacy && !p->held)
         CG_GUARD(cg__mos4_legacy_listen(p));
     for (int ch = 0; ch < CG_MOS4_NCH; ch++)
         for (int d = 0; d < 2; d++)
@@ -520,6 +520,39 @@ enum cg_err cg_mos_endpoint_remove_peer(struct cg_mos_endpoint *ep, const char *
     p->next_removed = ep->removed; /* freed when its last timer has closed */
     ep->removed = p;
     return CG_OK;
+}
+
+enum cg_err cg_mos_endpoint_hold_peer(struct cg_mos_endpoint *ep, const char *peer_id, bool hold)
+{
+    CG_CHECK(ep != NULL && peer_id != NULL && !ep->freeing, CG_EINVAL);
+    struct mos4_peer *p = cg__mos4_peer(ep, peer_id);
+    CG_CHECK(p != NULL, CG_ENOTFOUND);
+    if (p->held == hold)
+        return CG_OK;
+    p->held = hold;
+    cg__log(ep->ctx, CG_LOG_WARN, "mos", "peer %s %s", p->id,
+            hold ? "held: its lanes closed and refused until released (the far side of its leg "
+                   "is down)"
+                 : "released: its lanes may come up again");
+    enum cg_err rc = CG_OK;
+    if (p->legacy && hold)
+        cg__mos4_legacy_unlisten(p); /* its connects refused, as by a dead server's machine */
+    else if (p->legacy && ep->started)
+        rc = cg__mos4_legacy_listen(p); /* logged when it cannot */
+    for (int ch = 0; ch < CG_MOS4_NCH; ch++)
+        for (int d = 0; d < 2; d++) {
+            if (hold)
+                cg__mos4_lane_hold(&p->lanes[ch][d]);
+            else
+                cg__mos4_lane_release(&p->lanes[ch][d]);
+        }
+    return rc;
+}
+
+bool cg_mos_peer_is_held(const struct cg_mos_endpoint *ep, const char *peer_id)
+{
+    const struct mos4_peer *p = ep != NULL && peer_id != NULL ? cg__mos4_peer(ep, peer_id) : NULL;
+    return p != NULL && p->held;
 }
 
 bool cg_mos_lane_is_up(const struct cg_mos_endpoint *ep, const char *peer_id,
@@ -768,6 +801,10 @@ static int pick_lane(struct cg_mos_endpoint *ep, const struct mos4_query *q, str
     struct mos4_peer *p = cg__mos4_peer(ep, we_mos ? q->ncs_id : q->mos_id);
     if (p == NULL)
         return refuse(res, 400, "unknown peer ID");
+    if (p->held) { /* issue 18, leg_state = mirror: as if the server behind us were gone */
+        cg_http_response_add_header(res, "Retry-After", "1");
+        return refuse(res, 503, "held: the far side of this leg is down; try again later");
+    }
     int ch = strcmp(q->channel, "mom") == 0 ? 0 : strcmp(q->channel, "ro") == 0 ? 1
            : strcmp(q->channel, "aux") == 0 ? 2 : -1;
     if (ch < 0)

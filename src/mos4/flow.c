@@ -939,6 +939,13 @@ static enum cg_err reply_wire(struct cg_mos_request *req, struct cg_buf b)
                              .kept = true}; /* the buffer is the answer's now */
     if (l->current == req) /* before the journal's compaction reads what is open */
         l->current = NULL;
+    if (req->given_up) { /* cg_mos_endpoint_abandon_in: its sender is gone; the core refuses it */
+        struct cg_mos_request **pp = &l->abandoned;
+        while (*pp != NULL && *pp != req)
+            pp = &(*pp)->next_abandoned;
+        if (*pp == req)
+            *pp = req->next_abandoned;
+    }
     enum cg_err rc = cg__flow_app_answer_sized(cg__mos4_flow(l), cg__now_ms(), req->token,
                                                ref_of(ans), ans->len);
     if (rc != CG_OK) { /* the endpoint is going away: the request went with it */
@@ -1023,6 +1030,12 @@ static void free_in(struct mos4_lane *l, struct cg_flow *f)
         free(l->current->wire);
     free(l->current);
     l->current = NULL;
+    while (l->abandoned != NULL) { /* given up, never disposed of by the application */
+        struct cg_mos_request *r = l->abandoned;
+        l->abandoned = r->next_abandoned;
+        free(r->wire);
+        free(r);
+    }
 }
 
 void cg__mos4_flow_free(struct mos4_lane *l)
@@ -1193,6 +1206,38 @@ enum cg_err cg_mos_forward_cancel(struct cg_mos_endpoint *ep, const char *peer_i
         return rc;
     }
     return CG_ENOTFOUND;
+}
+
+/* Issue 18, leg_state = mirror: the peer's senders were told their
+ * connection is gone; what they sent and is not answered yet is given up
+ * lane by lane (cg__flow_abandon_in: records closed, IDs forgotten). */
+enum cg_err cg_mos_endpoint_abandon_in(struct cg_mos_endpoint *ep, const char *peer_id,
+                                       size_t *count)
+{
+    CG_CHECK(ep != NULL && peer_id != NULL && !ep->freeing, CG_EINVAL);
+    struct mos4_peer *peer = cg__mos4_peer(ep, peer_id);
+    CG_CHECK(peer != NULL, CG_ENOTFOUND);
+    size_t total = 0;
+    for (int ch = 0; ch < CG_MOS4_NCH; ch++) {
+        struct mos4_lane *l = &peer->lanes[ch][CG_MOS_IN];
+        size_t n = 0;
+        if (!peer->flow_on[ch] || l->up ||
+            cg__flow_abandon_in(cg__mos4_flow(l), cg__now_ms(),
+                                "the connection of its sender is gone", &n) != CG_OK)
+            continue;
+        struct cg_mos_request *req = l->current;
+        if (req != NULL) { /* the application's still; its answer goes nowhere */
+            l->current = NULL; /* a compaction must not keep its record open */
+            req->given_up = true;
+            req->next_abandoned = l->abandoned;
+            l->abandoned = req;
+        }
+        total += n;
+        cg__mos4_flow_apply(l); /* the records closed, the held ones let go of */
+    }
+    if (count != NULL)
+        *count = total;
+    return CG_OK;
 }
 
 size_t cg_mos_pending(const struct cg_mos_endpoint *ep, const char *peer_id,

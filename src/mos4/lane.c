@@ -28,7 +28,7 @@ static void on_retry(uv_timer_t *t) { dial(LANE_OF(t, retry_timer)); }
 static void schedule_dial(struct mos4_lane *l, enum mos4_outcome o)
 {
     const struct cg_mos_endpoint *ep = l->peer->ep;
-    if (!l->we_dial || ep->freeing || !ep->started || l->peer->removed)
+    if (!l->we_dial || ep->freeing || !ep->started || l->peer->removed || l->peer->held)
         return;
     uint16_t r = 0;
     RAND_bytes((unsigned char *)&r, sizeof(r));
@@ -200,6 +200,12 @@ static void on_ws_open(void *user, struct cg_ws *ws)
     struct mos4_lane *l = cg_ws_user(ws);
     if (l == NULL)
         return;
+    if (l->peer->held) { /* accepted before the hold (a deferred login): not let in */
+        if (l->t == ws)
+            l->t = NULL;
+        cg__mos4_wss_transport.close(ws, 1013, "held: the far side of this leg is down");
+        return;
+    }
     if (l->t != NULL && l->t != ws) { /* the peer connected again: the new one wins */
         void *old = l->t;
         const struct mos4_transport_ops *ops = l->tops;
@@ -281,13 +287,37 @@ static void on_replay(uv_timer_t *t) { cg__mos4_replay(LANE_OF(t, ack_timer)); }
 
 void cg__mos4_lane_start(struct mos4_lane *l)
 {
-    if (l->we_dial && l->t == NULL)
+    if (l->we_dial && l->t == NULL && !l->peer->held)
         dial(l);
     /* Journaled requests go to the application on the next turn of the loop,
      * once every peer added with this one exists. (An IN lane has no answer
      * timeout: its ack_timer is free for this.) */
     if (l->dir == CG_MOS_IN && l->peer->flow_on[l->ch] && l->peer->flow[l->ch].hlen > 0)
         uv_timer_start(&l->ack_timer, on_replay, 0, 0);
+}
+
+void cg__mos4_lane_hold(struct mos4_lane *l)
+{
+    uv_timer_stop(&l->retry_timer);
+    if (l->t == NULL)
+        return;
+    void *t = l->t;
+    const struct mos4_transport_ops *ops = l->tops;
+    l->failed = MOS4_DOWN;
+    lane_lost(l); /* detached first: the close reaches no lane */
+    ops->close(t, 1001, "held: the far side of this leg is down");
+}
+
+void cg__mos4_lane_release(struct mos4_lane *l)
+{
+    const struct cg_mos_endpoint *ep = l->peer->ep;
+    if (!l->we_dial || l->t != NULL || !ep->started || ep->freeing || l->peer->removed)
+        return;
+    cg__mos4_backoff_reset(&l->backoff); /* not the peer's refusal: at once */
+    l->attempt = 0;
+    l->last_why[0] = '\0';
+    uv_timer_stop(&l->retry_timer);
+    dial(l);
 }
 
 void cg__mos4_lane_close(struct mos4_lane *l)

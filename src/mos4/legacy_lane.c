@@ -43,6 +43,12 @@ static const struct mos4_transport_ops legacy_transport = {
 static void on_up(void *user, struct cg_legacy_conn *c)
 {
     struct mos4_lane *l = user;
+    if (l->peer->held) { /* connected as the peer was held: not let in */
+        if (l->t == c)
+            l->t = NULL;
+        cg__legacy_close(c);
+        return;
+    }
     if (l->t != NULL && l->t != c) {
         struct cg_legacy_conn *old = l->t;
         l->t = NULL;
@@ -100,6 +106,10 @@ static void *on_accept(void *listen_user, const struct sockaddr *sa, const char 
     const struct mos4_peer *p = l->peer;
     if (p->ep->freeing)
         return NULL;
+    if (p->held) {
+        *why = "held: the far side of this leg is down (leg_state = mirror)";
+        return NULL;
+    }
     if (!cg__mos4_allow_match(&p->allow, sa)) {
         *why = "address not in legacy_allow";
         return NULL;

@@ -194,6 +194,9 @@ struct mos4_lane {
     uv_timer_t ack_timer;   /* OUT: the core's T_ACK; IN: the journal's replay on start */
     /* IN: the request at the application (its handle), for compaction and free */
     struct cg_mos_request *current;
+    /* IN: requests the application still has that were given up
+     * (cg_mos_endpoint_abandon_in): freed with the lane if never answered */
+    struct cg_mos_request *abandoned;
     /* the journal of accepted requests and their answers (journal.c) */
     int jfd;                       /* -1: none */
     uint64_t jsize, jsize_compact; /* bytes now, and just after the last compaction */
@@ -237,6 +240,7 @@ struct mos4_peer {
     unsigned flow_depth[CG_MOS4_NCH]; /* nested drains of the core's actions */
     unsigned open_timers; /* this peer's lane timers not yet closed */
     bool removed;         /* cg_mos_endpoint_remove_peer: freed with its last timer */
+    bool held;            /* cg_mos_endpoint_hold_peer: lanes closed and refused */
     struct mos4_peer *next_removed;
 };
 
@@ -250,6 +254,8 @@ struct cg_mos_request {
     size_t wlen;
     uint8_t digest[CG_MOS4_DIGEST];
     struct mos4_jmark jmark; /* its journal record (a compaction keeps its place) */
+    bool given_up; /* cg_mos_endpoint_abandon_in: on its lane's abandoned list */
+    struct cg_mos_request *next_abandoned;
 };
 
 struct mos4_syncfs; /* journal.c: a filesystem holding state directories */
@@ -315,6 +321,10 @@ const char *cg__mos4_ncs_id(const struct mos4_lane *l);
 void cg__mos4_lane_init(struct mos4_lane *l, struct mos4_peer *p, int ch, enum cg_mos_dir dir);
 void cg__mos4_lane_start(struct mos4_lane *l);
 void cg__mos4_lane_close(struct mos4_lane *l); /* for free: stops timers, closes the transport */
+/* The peer held (cg_mos_endpoint_hold_peer): the connection closed (the lane
+ * down), no dialling until released; released: dialled now where we dial. */
+void cg__mos4_lane_hold(struct mos4_lane *l);
+void cg__mos4_lane_release(struct mos4_lane *l);
 extern const struct cg_ws_handlers cg__mos4_ws_handlers;
 enum cg_err cg__mos4_lane_write(struct mos4_lane *l, const char *xml, size_t len);
 void cg__mos4_touch_tx(struct mos4_lane *l);

@@ -29,6 +29,9 @@ enum cg_err cg_relay_link_config_new(const char *name, struct cg_relay_link_conf
     lc->redundancy = CG_RELAY_CARRY;
     lc->failover_after_ms = 3000;   /* docs/redundancy.md */
     lc->failback_after_ms = 30000;
+    lc->leg_state = CG_RELAY_LEG_DEFAULT;
+    lc->leg_down_after_ms = 1000; /* docs/redundancy.md "Mirroring a leg's state" */
+    lc->leg_up_after_ms = 2000;
     *out = lc;
     return CG_OK;
 }
@@ -120,5 +123,21 @@ enum cg_err cg_relay_link_config_set_redundancy(struct cg_relay_link_config *lc,
     lc->redundancy = mode;
     lc->failover_after_ms = failover_after_ms;
     lc->failback_after_ms = failback_after_ms;
+    return CG_OK;
+}
+
+enum cg_err cg_relay_link_config_set_leg_state(struct cg_relay_link_config *lc,
+                                               enum cg_relay_leg_state state,
+                                               uint64_t down_after_ms, uint64_t up_after_ms)
+{
+    if (lc == NULL || (state != CG_RELAY_LEG_DEFAULT && state != CG_RELAY_LEG_KEEP &&
+                       state != CG_RELAY_LEG_MIRROR))
+        return CG_EINVAL;
+    if (down_after_ms == 0 || down_after_ms > RELAY_AFTER_MAX || up_after_ms == 0 ||
+        up_after_ms > RELAY_AFTER_MAX)
+        return CG_EINVAL;
+    lc->leg_state = state;
+    lc->leg_down_after_ms = down_after_ms;
+    lc->leg_up_after_ms = up_after_ms;
     return CG_OK;
 }

@@ -84,6 +84,29 @@ enum cg_err cg_relay_redundancy_parse(const char *name, enum cg_relay_redundancy
     return CG_OK;
 }
 
+enum cg_err cg_relay_leg_state_parse(const char *name, enum cg_relay_leg_state *out)
+{
+    static const char *const names[] = {"default", "keep", "mirror"};
+    int i = name_index(names, sizeof(names) / sizeof(names[0]), name);
+    if (i < 0 || out == NULL)
+        return CG_EINVAL;
+    *out = (enum cg_relay_leg_state)i;
+    return CG_OK;
+}
+
+bool cg__relay_waits_for_held(const char *name, size_t len)
+{
+    return name != NULL && len == 9 && memcmp(name, "heartbeat", 9) == 0;
+}
+
+bool cg__relay_mirrors(enum cg_relay_leg_state st, enum cg_relay_redundancy mode, int nlegs)
+{
+    if (mode != CG_RELAY_CARRY) /* failover hides the legs from the gear: nothing to mirror */
+        return false;
+    (void)nlegs; /* the default is keep until the mirror's interop scenario passes (issue 18) */
+    return st == CG_RELAY_LEG_MIRROR;
+}
+
 const char *cg_relay_leg_name(enum cg_relay_leg leg)
 {
     return leg == CG_RELAY_PRIMARY ? "primary" : leg == CG_RELAY_BUDDY ? "buddy" : "?";

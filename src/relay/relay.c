@@ -5,10 +5,14 @@
  * policies (policy.c decides). A link whose peer has a buddy (issue 18,
  * docs/redundancy.md) has two legs, each a pair of peers: carried end to end
  * each on its own, or under failover the requests towards the side with the
- * buddy go through the sans-I/O failover core (src/redund/failover.c). */
+ * buddy go through the sans-I/O failover core (src/redund/failover.c).
+ * Under leg_state = mirror each leg's state reaches the other side through
+ * the sans-I/O mirror core (mirror.c): a side held, released, the leg's
+ * requests given up. */
 #include "core/core.h"
 #include "mos4/mos4.h"
 #include "redund/redund.h"
+#include "relay/mirror.h"
 #include "relay/relay.h"
 
 #include <stdio.h>
@@ -52,12 +56,20 @@ struct fo_timer { /* closed asynchronously: outlives the link */
     unsigned long serial;
 };
 
+struct forward;
+
 struct rlink {
     struct cg_relay_link_config conf;
     unsigned long serial; /* forwards find their link by it: links may go while they run */
     struct rleg leg[2];
     int nlegs;
     struct rfo *fo;       /* NULL unless failover with a buddy leg */
+    /* leg_state = mirror (issue 18): a core per leg, one timer at the sooner deadline, the
+     * carried forwards in flight (to give them up at a cut) */
+    struct cg_mirror *mir[2];
+    struct fo_timer *mtimer;
+    bool mrunning;            /* inside mirror_run: a nested call leaves the actions to it */
+    struct forward *fwd;      /* carried forwards not completed yet */
     bool stopping;
     struct cg_relay_stats st;
     struct rlink *next;
@@ -87,6 +99,10 @@ struct forward {
     struct cg_mos_request *req;
     enum cg_relay_side from; /* for the NACK counters */
     enum cg_mos_channel ch;
+    /* carried forwards: listed on their link (rlink.fwd) for a mirror's cut */
+    int leg;
+    bool listed, giving_up;
+    struct forward *prev, *next;
     /* failover only: the request is sent after its callback, maybe twice */
     int pending;             /* sends not completed yet */
     struct fsend *send[2];   /* by leg: its send there not completed yet (for a CANCEL) */
@@ -177,14 +193,149 @@ static void on_fo_timer(uv_timer_t *t)
 static void fo_timer_closed(uv_handle_t *h) { free(h->data); }
 
 /* The timer at the module's next deadline (cg__fo_deadline). */
-static void fo_arm(struct cg_relay *r, struct rlink *k)
+/* t runs cb at the absolute time d (UINT64_MAX: never; the failover and
+ * mirror cores' NEVER), or not at all while the link stops. */
+static void arm_at(struct cg_relay *r, const struct rlink *k, uv_timer_t *t, uv_timer_cb cb,
+                   uint64_t d)
 {
-    uint64_t d = cg__fo_deadline(&k->fo->fo), now = now_ms(r);
-    uv_timer_t *t = &k->fo->timer->t;
-    if (d == CG_FO_NEVER || k->stopping)
+    uint64_t now = now_ms(r);
+    if (d == UINT64_MAX || k->stopping)
         uv_timer_stop(t);
     else
-        uv_timer_start(t, on_fo_timer, d > now ? d - now : 0, 0);
+        uv_timer_start(t, cb, d > now ? d - now : 0, 0);
+}
+
+static void fo_arm(struct cg_relay *r, struct rlink *k)
+{
+    arm_at(r, k, &k->fo->timer->t, on_fo_timer, cg__fo_deadline(&k->fo->fo));
+}
+
+/* ---- leg_state = mirror (issue 18): the mirror core decides, we carry it out ---- */
+
+static void relay_done(void *user, enum cg_err status, const struct cg_mos_message *reply);
+static void mirror_run(struct cg_relay *r, struct rlink *k);
+
+static const char *side_name(enum cg_relay_side s) { return s == CG_RELAY_MOS4 ? "mos4" : "legacy"; }
+
+static void on_mirror_timer(uv_timer_t *t)
+{
+    struct fo_timer *ft = t->data;
+    struct rlink *k = link_serial(ft->r, ft->serial);
+    if (k == NULL || k->stopping)
+        return;
+    uint64_t now = now_ms(ft->r);
+    for (int l = 0; l < k->nlegs; l++)
+        cg__mirror_timer(k->mir[l], now);
+    mirror_run(ft->r, k);
+}
+
+/* The timer at the legs' sooner deadline. */
+static void mirror_arm(struct cg_relay *r, struct rlink *k)
+{
+    if (k->mtimer == NULL)
+        return;
+    uint64_t d = CG_MIRROR_NEVER;
+    for (int l = 0; l < k->nlegs; l++) {
+        uint64_t dl = cg__mirror_deadline(k->mir[l]);
+        d = dl < d ? dl : d;
+    }
+    arm_at(r, k, &k->mtimer->t, on_mirror_timer, d);
+}
+
+static void emit_leg(struct cg_relay *r, struct rlink *k, int leg, const struct cg_mirror_act *a,
+                     const char *what, unsigned long count)
+{
+    struct cg_relay_event ev = {.kind = CG_RELAY_EV_LEG, .link = k->conf.name, .side = a->side,
+                                .peer_id = k->leg[leg].peer[a->side], .leg = (enum cg_relay_leg)leg,
+                                .why = what, .for_ms = a->for_ms, .cause = a->cause,
+                                .count = count};
+    emit(r, &ev);
+}
+
+/* CANCEL: every request of the leg not answered yet is given up, on both
+ * sides (docs/redundancy.md "Mirroring a leg's state"): first on the IN
+ * lanes they came in on (their records closed, their messageIDs forgotten:
+ * no replay, no standby delivers them), then each forward is withdrawn from
+ * the OUT lane it waits on (cg_mos_forward_cancel: never sent there again,
+ * a late answer dropped); relay_done hears CG_ECANCELED and its answer goes
+ * nowhere. Every lane of the leg is down here (the cause by its loss, the
+ * other side held). */
+static void mirror_give_up(struct cg_relay *r, struct rlink *k, int leg, const struct cg_mirror_act *a)
+{
+    struct rleg *L = &k->leg[leg];
+    size_t total = 0;
+    for (int s = 0; s < 2; s++) {
+        size_t n = 0;
+        if (L->ep[s] != NULL && cg_mos_endpoint_abandon_in(L->ep[s]->ep, L->peer[s], &n) == CG_OK)
+            total += n;
+    }
+    unsigned withdrawn = 0;
+    for (;;) { /* from the head each time: a cancel completes (and frees) its forward */
+        struct forward *f = k->fwd;
+        while (f != NULL && (f->leg != leg || f->giving_up))
+            f = f->next;
+        if (f == NULL)
+            break;
+        f->giving_up = true;
+        enum cg_relay_side to = f->from == CG_RELAY_LEGACY ? CG_RELAY_MOS4 : CG_RELAY_LEGACY;
+        enum cg_err rc = cg_mos_forward_cancel(L->ep[to]->ep, L->peer[to], f->ch, relay_done, f);
+        if (rc == CG_OK)
+            withdrawn++;
+        else /* cannot be: a listed forward is queued or in flight */
+            cg__log(r->ctx, CG_LOG_ERROR, "relay", "link %s: a request of the %s leg cannot be "
+                    "withdrawn from its %s lane (%s): it may still be delivered", k->conf.name,
+                    cg_relay_leg_name((enum cg_relay_leg)leg), side_name(to), cg_strerror(rc));
+    }
+    k->st.given_up += total;
+    cg__log(r->ctx, total > 0 || withdrawn > 0 ? CG_LOG_WARN : CG_LOG_INFO, "relay",
+            "link %s: %s leg: its %s side down for %llu ms: %zu request(s) given up, %u withdrawn "
+            "from the lanes they waited on (their senders' connections are gone: never "
+            "delivered later)", k->conf.name, cg_relay_leg_name((enum cg_relay_leg)leg),
+            side_name(a->cause), (unsigned long long)a->for_ms, total, withdrawn);
+    emit_leg(r, k, leg, a, "given-up", (unsigned long)total);
+}
+
+static void mirror_hold(struct cg_relay *r, struct rlink *k, int leg, const struct cg_mirror_act *a,
+                        bool hold)
+{
+    struct rleg *L = &k->leg[leg];
+    k->st.leg_held[leg][a->side] = hold;
+    if (hold)
+        k->st.holds++;
+    cg__log(r->ctx, CG_LOG_WARN, "relay", "link %s: %s leg: its %s side %s (its %s side %s for "
+            "%llu ms)", k->conf.name, cg_relay_leg_name((enum cg_relay_leg)leg), side_name(a->side),
+            hold ? "held: connections closed and refused" : "released", side_name(a->cause),
+            hold ? "down" : "back", (unsigned long long)a->for_ms);
+    enum cg_err rc = cg_mos_endpoint_hold_peer(L->ep[a->side]->ep, L->peer[a->side], hold);
+    if (rc != CG_OK)
+        cg__log(r->ctx, CG_LOG_ERROR, "relay", "link %s: %s leg: its %s side not %s: %s",
+                k->conf.name, cg_relay_leg_name((enum cg_relay_leg)leg), side_name(a->side),
+                hold ? "held" : "fully released", cg_strerror(rc));
+    emit_leg(r, k, leg, a, hold ? "held" : "released", 0);
+}
+
+/* Carries out the legs' actions in order; a call from inside one of them
+ * (a held side's lanes going down reach on_lane) leaves them to the outer one. */
+static void mirror_run(struct cg_relay *r, struct rlink *k)
+{
+    if (k->mrunning || k->mtimer == NULL || k->stopping)
+        return;
+    k->mrunning = true;
+    for (bool more = true; more;) {
+        more = false;
+        for (int l = 0; l < k->nlegs; l++) {
+            struct cg_mirror_act a;
+            while (cg__mirror_action(k->mir[l], &a)) {
+                more = true;
+                if (a.kind == CG_MIRROR_A_CANCEL)
+                    mirror_give_up(r, k, l, &a);
+                else
+                    mirror_hold(r, k, l, &a, a.kind == CG_MIRROR_A_HOLD);
+            }
+        }
+    }
+    k->mrunning = false;
+    mirror_arm(r, k);
 }
 
 /* ---- lanes and links up/down ---- */
@@ -234,6 +385,10 @@ static void on_lane(void *user, const char *peer, enum cg_mos_channel ch, enum c
     if (k->fo != NULL && e->side == k->fo->side && !k->stopping) { /* reachability decides */
         cg__fo_side(&k->fo->fo, now_ms(r), (enum cg_fo_peer)leg, now);
         fo_run(r, k, 0, CG_OK, NULL);
+    }
+    if (k->mir[leg] != NULL && !k->stopping) { /* leg_state = mirror */
+        cg__mirror_side(k->mir[leg], now_ms(r), e->side, now);
+        mirror_run(r, k);
     }
 }
 
@@ -289,17 +444,36 @@ static void answer_request(struct rlink *k, struct forward *f, enum cg_err statu
     }
 }
 
+static void fwd_unlist(struct rlink *k, struct forward *f)
+{
+    if (k == NULL || !f->listed)
+        return;
+    if (f->prev != NULL)
+        f->prev->next = f->next;
+    else
+        k->fwd = f->next;
+    if (f->next != NULL)
+        f->next->prev = f->prev;
+    f->listed = false;
+}
+
 static void relay_done(void *user, enum cg_err status, const struct cg_mos_message *reply)
 {
     struct forward *f = user;
     struct cg_relay *r = f->r;
     struct rlink *k = link_of_forward(f);
+    fwd_unlist(k, f);
     r->inflight--;
     if (k != NULL)
         k->st.in_flight--;
     if (reply != NULL)
         note_answer(k, reply);
-    answer_request(k, f, status, reply);
+    if (status == CG_ECANCELED) /* a mirror's cut (mirror_give_up): the request was given up
+                                   on its own lane already; this answer is written nowhere */
+        cg_mos_reply_ack(f->req, false, "castgate: given up: the connection of this leg was lost; "
+                         "not applied by castgate");
+    else
+        answer_request(k, f, status, reply);
     free(f);
     drained_maybe(r);
 }
@@ -547,12 +721,17 @@ static enum cg_err forward(struct cg_relay *r, struct rlink *k, int leg, enum cg
         return CG_ENOMEM;
     *f = (struct forward){.r = r, .serial = k->serial, .k = k, .gen = r->gen, .req = req,
                           .ch = m->channel,
-                          .from = to == CG_RELAY_MOS4 ? CG_RELAY_LEGACY : CG_RELAY_MOS4};
+                          .from = to == CG_RELAY_MOS4 ? CG_RELAY_LEGACY : CG_RELAY_MOS4,
+                          .leg = leg, .listed = true, .next = k->fwd};
+    if (k->fwd != NULL)
+        k->fwd->prev = f;
+    k->fwd = f;
     r->inflight++;
     k->st.in_flight++;
     struct rleg *L = &k->leg[leg];
     enum cg_err rc = cg_mos_forward_message(L->ep[to]->ep, L->peer[to], send, relay_done, f);
     if (rc != CG_OK) {
+        fwd_unlist(k, f);
         r->inflight--;
         k->st.in_flight--;
         free(f);
@@ -620,6 +799,26 @@ static void translate_and_forward(struct cg_relay *r, struct rlink *k, int leg, 
         nack(&k->st, req, "cannot forward: ", cg_strerror(rc));
 }
 
+/* leg_state = mirror: the other side of this leg is held (the side the
+ * request came from is back, not for leg_up_after_ms yet): nothing but a
+ * heartbeat waits for a side that is away (a request waiting there is what
+ * its sender may give up on and send elsewhere, docs/redundancy.md), so it
+ * is refused at once; the sender tries again or elsewhere. A heartbeat
+ * waits for the release (or is given up at a cut): a NACK would read as an
+ * answer from the far side to a sender's link check. */
+static void refuse_held(struct cg_relay *r, struct rlink *k, int leg, enum cg_relay_side from,
+                        struct cg_mos_request *req, const struct cg_mos_message *m)
+{
+    char name[80];
+    cg__log_escape(name, sizeof(name), m->env->name, strlen(m->env->name));
+    cg__log(r->ctx, CG_LOG_INFO, "relay", "link %s: %s leg: <%s> refused: the far side of the "
+            "leg is held (leg_state = mirror)", k->conf.name,
+            cg_relay_leg_name((enum cg_relay_leg)leg), name);
+    cg__relay_count_nack(&k->st, from, CG_RELAY_NACK_FORWARD, m->channel);
+    nack(&k->st, req, "the far side of this leg is unreachable (leg_state = mirror): ",
+         "not forwarded, not applied");
+}
+
 static void relay_request(void *user, struct cg_mos_request *req, const struct cg_mos_message *m)
 {
     struct rep *e = user;
@@ -643,6 +842,11 @@ static void relay_request(void *user, struct cg_mos_request *req, const struct c
         return;
     }
     enum cg_relay_side to = e->side == CG_RELAY_MOS4 ? CG_RELAY_LEGACY : CG_RELAY_MOS4;
+    if (cg__mirror_held(k->mir[from_leg], e->side)) { /* taken in after its lane was closed (a
+                                                         large message checked off the loop) */
+        refuse_held(r, k, from_leg, e->side, req, m);
+        return;
+    }
     int leg = cg__relay_route(k->conf.redundancy, k->nlegs,
                               k->fo != NULL ? k->fo->side : CG_RELAY_LEGACY, e->side, from_leg);
     const struct rleg *L = &k->leg[leg >= 0 ? leg : (int)k->fo->fo.active];
@@ -661,10 +865,19 @@ static void relay_request(void *user, struct cg_mos_request *req, const struct c
         return;
     case RELAY_TRANSLATE:
     case RELAY_TRANSLATE_OR_PASS:
+        if (leg >= 0 && cg__mirror_held(k->mir[leg], to)) {
+            refuse_held(r, k, leg, e->side, req, m);
+            return;
+        }
         translate_and_forward(r, k, leg, act, req, m);
         return;
     case RELAY_FORWARD:
         break;
+    }
+    if (leg >= 0 && cg__mirror_held(k->mir[leg], to) && /* leg_state = mirror (issue 18) */
+        !cg__relay_waits_for_held(m->env->name, strlen(m->env->name))) {
+        refuse_held(r, k, leg, e->side, req, m);
+        return;
     }
     enum cg_err rc = forward(r, k, leg, to, req, m, m);
     if (rc != CG_OK)
@@ -785,12 +998,84 @@ static void link_stop(struct cg_relay *r, struct rlink *k)
         uv_timer_stop(&k->fo->timer->t);
         uv_close((uv_handle_t *)&k->fo->timer->t, fo_timer_closed);
     }
+    if (k->mtimer != NULL) {
+        uv_timer_stop(&k->mtimer->t);
+        uv_close((uv_handle_t *)&k->mtimer->t, fo_timer_closed);
+        k->mtimer = NULL;
+    }
 }
 
 static void link_free(struct rlink *k)
 {
     free(k->fo);
+    free(k->mir[0]);
+    free(k->mir[1]);
     free(k);
+}
+
+/* A link's timer (failover, mirror): it finds its link by serial when it
+ * fires, and is closed asynchronously (fo_timer_closed frees it). */
+static void timer_init(struct cg_relay *r, const struct rlink *k, struct fo_timer *t)
+{
+    t->r = r;
+    t->serial = k->serial;
+    uv_timer_init(cg_ctx_loop(r->ctx), &t->t); /* cannot fail on a live loop */
+    t->t.data = t;
+}
+
+/* leg_state = mirror: a core for each leg that has none yet (the timer
+ * with the first), told what is up already. Only in a started relay: one
+ * never started (a pair's standby, a configuration check) holds nothing and
+ * gives nothing up (its journals are the active's copy). */
+static enum cg_err mirror_make(struct cg_relay *r, struct rlink *k)
+{
+    if (!r->started || !cg__relay_mirrors(k->conf.leg_state, k->conf.redundancy, k->nlegs))
+        return CG_OK;
+    struct cg_mirror_config cfg = {.down_after_ms = k->conf.leg_down_after_ms,
+                                   .up_after_ms = k->conf.leg_up_after_ms};
+    uint64_t now = now_ms(r);
+    if (k->mtimer == NULL) {
+        struct fo_timer *t = calloc(1, sizeof(*t));
+        if (t == NULL)
+            return CG_ENOMEM;
+        timer_init(r, k, t);
+        k->mtimer = t;
+    }
+    for (int l = 0; l < k->nlegs; l++) {
+        if (k->mir[l] != NULL)
+            continue;
+        struct cg_mirror *m = malloc(sizeof(*m));
+        if (m == NULL)
+            return CG_ENOMEM;
+        if (cg__mirror_init(m, &cfg, now) != CG_OK) { /* times checked by the config's setter */
+            free(m);
+            return CG_EINVAL;
+        }
+        k->mir[l] = m;
+        size_t replayed = 0;
+        for (int s = 0; s < 2; s++) {
+            const struct rleg *L = &k->leg[l];
+            bool up = L->ep[s] != NULL && any_up(L->ep[s], L->peer[s]);
+            k->st.leg_up[l][s] = up;
+            if (up)
+                cg__mirror_side(m, now, (enum cg_relay_side)s, true);
+            /* requests the journal brings back from the last run: their senders' connections
+             * ended with it (told "connection gone"): given up, as at a cut; a sender that
+             * repeats one (M-22) has it delivered as new */
+            size_t n = 0;
+            if (L->ep[s] != NULL && cg_mos_endpoint_abandon_in(L->ep[s]->ep, L->peer[s], &n) == CG_OK)
+                replayed += n;
+        }
+        k->st.given_up += replayed;
+        if (replayed > 0)
+            cg__log(r->ctx, CG_LOG_WARN, "relay", "link %s: %s leg: %zu request(s) from the journal "
+                    "given up at the start (leg_state = mirror: their senders' connections ended "
+                    "with the last run; a repeat is delivered as new)", k->conf.name,
+                    cg_relay_leg_name((enum cg_relay_leg)l), replayed);
+    }
+    k->st.mirror = true;
+    mirror_run(r, k);
+    return CG_OK;
 }
 
 enum cg_err cg_relay_add_link(struct cg_relay *r, const struct cg_relay_link_config *lc,
@@ -804,6 +1089,8 @@ enum cg_err cg_relay_add_link(struct cg_relay *r, const struct cg_relay_link_con
     const char *gear_id = gear_ncs ? lc->ncs_id : lc->mos_id;
     const char *far_id = gear_ncs ? lc->mos_id : lc->ncs_id;
     CG_CHECK(!strcmp(gear_peer->id, gear_id) && !strcmp(far_peer->id, far_id), CG_EINVAL);
+    /* a failover link shows the gear one peer: its legs' state is the module's */
+    CG_CHECK(lc->leg_state != CG_RELAY_LEG_MIRROR || lc->redundancy == CG_RELAY_CARRY, CG_EINVAL);
     struct rlink *k = calloc(1, sizeof(*k));
     if (k == NULL)
         return CG_ENOMEM;
@@ -837,6 +1124,9 @@ enum cg_err cg_relay_add_link(struct cg_relay *r, const struct cg_relay_link_con
     k->next = r->links;
     r->links = k;
     links_changed(r);
+    if (mirror_make(r, k) != CG_OK) /* only memory: the link stays, unmirrored, and says so */
+        cg__log(r->ctx, CG_LOG_ERROR, "relay", "link %s: out of memory: its leg state is not "
+                "mirrored (leg_state = keep)", k->conf.name);
     return CG_OK;
 }
 
@@ -865,10 +1155,7 @@ static enum cg_err fo_make(struct cg_relay *r, struct rlink *k, enum cg_relay_si
     }
     fo->side = side;
     fo->timer = t;
-    t->r = r;
-    t->serial = k->serial;
-    uv_timer_init(cg_ctx_loop(r->ctx), &t->t); /* cannot fail on a live loop */
-    t->t.data = t;
+    timer_init(r, k, t);
     k->fo = fo;
     return CG_OK;
 }
@@ -937,6 +1224,9 @@ enum cg_err cg_relay_link_add_buddy(struct cg_relay *r, const char *name,
     k->leg[1] = B;
     k->nlegs = 2;
     links_changed(r);
+    if (mirror_make(r, k) != CG_OK)
+        cg__log(r->ctx, CG_LOG_ERROR, "relay", "link %s: out of memory: its leg state is not "
+                "(fully) mirrored", k->conf.name);
     if (k->fo != NULL) /* what is up already (an endpoint shared with another link) */
         for (int l = 0; l < 2; l++) {
             enum cg_relay_side s = k->fo->side;
@@ -1066,6 +1356,10 @@ enum cg_err cg_relay_start(struct cg_relay *r)
             CG_GUARD(cg_mos_endpoint_start(e->ep));
             e->started = true;
         }
+    for (struct rlink *k = r->links; k != NULL; k = k->next) /* from the start on */
+        if (mirror_make(r, k) != CG_OK)
+            cg__log(r->ctx, CG_LOG_ERROR, "relay", "link %s: out of memory: its leg state is "
+                    "not mirrored (leg_state = keep)", k->conf.name);
     return CG_OK;
 }
 

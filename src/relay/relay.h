@@ -25,6 +25,8 @@ struct cg_relay_link_config {
     char buddy_path[RELAY_PATH_MAX + 1]; /* "": path + "/buddy" */
     enum cg_relay_redundancy redundancy;
     uint64_t failover_after_ms, failback_after_ms;
+    enum cg_relay_leg_state leg_state; /* issue 18: docs/redundancy.md "Mirroring a leg's state" */
+    uint64_t leg_down_after_ms, leg_up_after_ms;
 };
 
 /* What the relay does with one request. */
@@ -75,6 +77,16 @@ enum relay_answer cg__relay_classify_answer(const char *name, const char *xml, s
  * with the buddy under failover). Pure. */
 int cg__relay_route(enum cg_relay_redundancy mode, int nlegs, enum cg_relay_side buddy_side,
                     enum cg_relay_side from, int from_leg);
+
+/* leg_state = mirror: whether a request named name (len bytes) towards a
+ * held side waits for the release (a heartbeat, M-10: it carries no state,
+ * and a NACK would tell the sender's link check that the far side answers)
+ * rather than being refused at once (everything else: a request that waits
+ * may be given up by its sender and sent elsewhere). Pure. */
+bool cg__relay_waits_for_held(const char *name, size_t len);
+/* Whether a link mirrors its legs' state: its leg_state, its redundancy
+ * and how many legs it has (the default mirrors a carried buddy leg). Pure. */
+bool cg__relay_mirrors(enum cg_relay_leg_state st, enum cg_relay_redundancy mode, int nlegs);
 
 /* stats.c: one NACK to a request from side, for reason, on channel
  * (enum cg_mos_channel: 1, 2, 4; others are not counted). Pure. */

@@ -8,29 +8,44 @@
 # legacy_buddy) and gateway 2 (legacy = mos: the device, mos4_buddy), joined
 # over wss in MOS 4.0 passive mode. The main NCS is SIGKILLed in the middle
 # of 500 numbered roCreates (NCS -> device) while the device sends numbered
-# roElementStat (device -> NCS), and started again later. Run as shipped and
-# with mos-connection's offspecFailover, as the baseline.
+# roElementStat (device -> NCS), and started again later. Scenarios: as
+# shipped and with mos-connection's offspecFailover under leg_state = keep
+# (the default: the legs' connections stay up whatever the far side's
+# state), and, asked for by HS_SCENARIOS, "mirror" and "mirror-offspec"
+# under leg_state = mirror (docs/redundancy.md "Mirroring a leg's state":
+# not finished, its first run failed).
 #
-# Checked, as the baseline (what the device sees must be the same as without
-# gateways): every roCreate number reaches the device in order, a number
-# twice only where the sending NCS changed, each number at most once from
-# each NCS (counted raw at the device: the gateways add no copy); the
-# roCreates come from the main, then the buddy, under their own IDs; the
-# device sends to the primary, the secondary after the kill, the primary
-# again; the buddy's "Buddy server cannot respond because main server is
-# available" reaches the device unchanged (roAck roStatus, empty roID), as
-# many as the buddy sent, and never a castgate NACK in its place; every
-# roElementStat an NCS received is one the device wrote on that NCS's link
-# (its messageID: no request crosses to the other leg); nothing reported
-# done that no NCS applied; a roElementStat applied twice only as
+# Checked in every scenario, as the baseline (what the device sees must be
+# the same as without gateways): every roCreate number reaches the device in
+# order, a number twice only where the sending NCS changed, each number at
+# most once from each NCS (counted raw at the device: the gateways add no
+# copy); the roCreates come from the main, then the buddy, under their own
+# IDs; the device sends to the primary, the secondary after the kill, the
+# primary again; the buddy's "Buddy server cannot respond because main
+# server is available" reaches the device unchanged (roAck roStatus, empty
+# roID), as many as the buddy sent, and never a castgate NACK in its place;
+# every roElementStat an NCS received is one the device wrote on that NCS's
+# link (its messageID: no request crosses to the other leg); nothing
+# reported done that no NCS applied; both gateways stop cleanly (exit status
+# 0, so no sanitizer report).
+# With leg_state = mirror, also: every roElementStat applied exactly once
+# (raw counts in the NCSs' logs, every process, before any dedup: none twice)
+# and in order (the main's, then the buddy's, then the restarted main's, one
+# increasing sequence); a roCreate twice only as in the baseline (at most
+# one, the first the buddy sent, which the device had from the main just
+# before the kill); the device saw its primary link go down after the kill
+# and come up after the restart, as in the baseline; both gateways held and
+# released the primary leg (gateway 1 its MOS 4.0 side, gateway 2 the
+# device's side); no castgate NACK reached the device at all.
+# With leg_state = keep, a roElementStat is applied twice only as
 # docs/redundancy.md finding 2 says MOS allows it (at most one: the one in
 # flight on the primary link at the kill, applied by the buddy under the
 # device's own re-send with a new messageID, and by the restarted main
 # under its first messageID, from the copy gateway 1 held for the main,
-# M-22; never by the killed main); both gateways stop cleanly (exit status
-# 0, so no sanitizer report). Figures (declines, failures, switch times) are
-# printed. HS_RO=N changes the count; HS_KEEP=DIR keeps the logs;
-# HS_SCENARIOS="shipped" runs one scenario.
+# M-22; never by the killed main). Figures (declines, failures, switch
+# times) are printed. HS_RO=N changes the count; HS_KEEP=DIR keeps the
+# logs; HS_SCENARIOS="shipped offspec" (the default; also mirror,
+# mirror-offspec) chooses.
 . "$(dirname "$0")/hotstandby_lib.sh"
 
 P=$T/pki
@@ -40,10 +55,11 @@ N_RO=${HS_RO:-500}     # numbered roCreates, NCS -> device
 HS_EXIT_MS=400000      # how long each node program may run
 HS_POLL=0.2            # seconds between looks at the logs
 
-# gateways DIR: gateway 2 (device side, the wss listener) and gateway 1 (NCS
-# side, dials out: passive-inside), each with a buddy leg (redundancy = carry)
+# gateways DIR LEG-STATE: gateway 2 (device side, the wss listener) and
+# gateway 1 (NCS side, dials out: passive-inside), each with a buddy leg
+# (redundancy = carry), leg_state LEG-STATE (mirror or keep)
 gateways() {
-  local dir=$1
+  local dir=$1 ls=$2
   cat >"$dir/gw1.conf" <<EOF2
 # NCS side: the main connects to G1*, the buddy to G1B*; we connect to theirs
 [gateway]
@@ -58,6 +74,7 @@ legacy_buddy = hs.ncs.buddy
 legacy_buddy_listen = 127.0.0.1:$G1BL,$G1BU
 legacy_buddy_dial = 127.0.0.1:$BL,$BU
 redundancy = carry
+leg_state = $ls
 channels = mom,ro
 url = wss://localhost:$WSS/mos/Communication
 ca = $P/root-ca.pem
@@ -81,6 +98,7 @@ mos4_buddy = hs.ncs.buddy
 legacy_buddy_dial = 127.0.0.1:$DL,$DU
 legacy_buddy_listen = 127.0.0.1:$G2BL,$G2BU
 redundancy = carry
+leg_state = $ls
 channels = mom,ro
 mode = passive-outside
 EOF2
@@ -92,14 +110,14 @@ EOF2
   wait_port "$G1U" && wait_port "$G1BU"
 }
 
-# scenario NAME [DEVICE-EXTRA...]: one run in $T/NAME
+# scenario NAME LEG-STATE [DEVICE-EXTRA...]: one run in $T/NAME
 scenario() {
-  local name=$1; shift
+  local name=$1 ls=$2; shift 2
   D=$T/$name
   mkdir -p "$D"
   local v
   for v in DL DU DQ ML MU MQ BL BU BQ G1L G1U G1BL G1BU G2L G2U G2BL G2BU WSS; do eval "$v=$(free_port)"; done
-  gateways "$D"
+  gateways "$D" "$ls"
   local DEV BUDDY MAIN
   hs_device "$G2L" "$G2U" "$G2BL" "$G2BU" "$@" # the device's NCS links: to gateway 2
   ncs_main() { hs_ncs main "$1" "$G1L" "$G1U" "${@:2}"; } # the NCSs dial gateway 1
@@ -112,7 +130,7 @@ scenario() {
   stop_pid "$GW2"; local rc2=$?
   check "$name: gateway 1 stops cleanly (exit status $rc1)" test "$rc1" = 0
   check "$name: gateway 2 stops cleanly (exit status $rc2)" test "$rc2" = 0
-  N_RO=$N_RO python3 -c "$HS_PRE$PRE$VERDICT" "$D" "$name" >"$D/verdict" 2>&1
+  N_RO=$N_RO LEG_STATE=$ls python3 -c "$HS_PRE$PRE$VERDICT" "$D" "$name" >"$D/verdict" 2>&1
   local rc=$?
   sed 's/^/    /' "$D/verdict"
   check "$name: what the device sees through the gateways matches the baseline (above)" test "$rc" = 0
@@ -157,24 +175,42 @@ need(not cross["primary"] and not cross["secondary"],
      "every roElementStat an NCS received is one the device wrote on that NCS`s link (no request crosses legs)")
 n_dec = answers_checked(sent, applied, declined)
 twice = [n for n, w in applied.items() if len(w) > 1]
-# docs/redundancy.md finding 2: the device gave up on the request in flight on its primary link
-# (two sends under one messageID, then its own answer timeout) and re-sent it to the secondary
-# under a new messageID (mos-connection prepares each send afresh); gateway 1 still held the
-# first copy for the main (M-22: retried under its messageID until answered) and gave it to the
-# restarted main, which could not recognise it (its memory did not survive the kill; the
-# buddy`s copy has another messageID). No MOS message withdraws a request, so no gateway learns
-# that the device gave it up: nothing else may be applied twice.
+LS = os.environ.get("LEG_STATE", "keep")
 on = lambda n, link: {x["messageID"] for x in wo if num(x["roID"]) == n and x["via"] == link}
-def held_copy(n):
-    c = copies[n]
-    main, bud = {m for p, m in c if p == "main2"}, {m for p, m in c if p == "buddy"}
-    return (sorted(p for p, _ in c) == ["buddy", "main2"] and main <= on(n, "primary") and
-            bud <= on(n, "secondary") and not on(n, "primary") & on(n, "secondary"))
 print("  applied twice, by which NCS process under which messageID:", {n: copies[n] for n in twice},
       {n: {"primary": sorted(on(n, "primary")), "secondary": sorted(on(n, "secondary"))} for n in twice})
-need(len(twice) <= 1 and all(held_copy(n) for n in twice),
-     "applied twice only as finding 2 allows (at most one: the buddy under the device`s re-send, "
-     "the restarted main under the first messageID from gateway 1`s held copy, M-22)")
+if LS == "mirror":
+    # docs/redundancy.md "Mirroring a leg`s state": the request in flight at the kill was given
+    # up on both gateways when they closed the leg (the device told "connection gone"), so only
+    # the device`s own re-send on its secondary is applied; nothing waits for the main.
+    need(not twice, "every roElementStat applied at most once (raw: no number twice in any NCS`s log)")
+    order = [num(x["roID"]) for log in (m1, b, m2) for x in ev(log, "recv", type="roElementStat")
+             if x.get("roID", "").startswith("HS-STAT") and not x.get("declined")]
+    need(all(a < c for a, c in zip(order, order[1:])),
+         "applied in order: the main`s, then the buddy`s, then the restarted main`s, one increasing sequence")
+    need(all(len(applied.get(n, [])) == 1 for n, x in sent.items() if x["ok"]),
+         "every roElementStat the device reported done was applied exactly once")
+    mb = [seq[i] for i in range(1, len(seq)) if seq[i] == seq[i - 1] and
+          src[i - 1] == "hs.ncs.main" and src[i] == "hs.ncs.buddy"]
+    need(len(rep) <= 1 and rep == mb,
+         "a roCreate twice only as in the baseline (at most one: the first the buddy sent, the main`s copy "
+         "acknowledged by the device just before the kill)")
+else:
+    # docs/redundancy.md finding 2: the device gave up on the request in flight on its primary link
+    # (two sends under one messageID, then its own answer timeout) and re-sent it to the secondary
+    # under a new messageID (mos-connection prepares each send afresh); gateway 1 still held the
+    # first copy for the main (M-22: retried under its messageID until answered) and gave it to the
+    # restarted main, which could not recognise it (its memory did not survive the kill; the
+    # buddy`s copy has another messageID). With leg_state = keep the legs` connections stay up, so
+    # no gateway learns that the device gave it up: nothing else may be applied twice.
+    def held_copy(n):
+        c = copies[n]
+        main, bud = {m for p, m in c if p == "main2"}, {m for p, m in c if p == "buddy"}
+        return (sorted(p for p, _ in c) == ["buddy", "main2"] and main <= on(n, "primary") and
+                bud <= on(n, "secondary") and not on(n, "primary") & on(n, "secondary"))
+    need(len(twice) <= 1 and all(held_copy(n) for n in twice),
+         "applied twice only as finding 2 allows (at most one: the buddy under the device`s re-send, "
+         "the restarted main under the first messageID from gateway 1`s held copy, M-22)")
 win = ev(d, "wire-in")
 dec = [x for x in win if x.get("roStatus", "").startswith("Buddy server")]
 print(f"  declines sent by the buddy: {n_dec}; seen by the device: {len(dec)}, e.g. {dec[0] if dec else None}")
@@ -194,12 +230,44 @@ print("  the device saw its primary link down while sending (the baseline: yes; 
 print("  device link states (t ms, primary, secondary, current):", collapse([c[1:] for c in conns])[:8])
 legs = [(x.get("leg", "primary"), x["what"]) for x in ev(g1, "link")]
 print("  gateway 1 link events (leg, what):", collapse(legs)[:10])
+lg = {k: [(x["leg"], x["side"], x["what"], x["count"]) for x in ev(g, "leg")] for k, g in (("1", g1), ("2", g2))}
+for k in lg:
+    print(f"  gateway {k} leg state events (leg, side, what, requests given up):", lg[k][:12])
+m2n = [x for x in ev(m2, "sent") if not x["ok"] and "castgate" in x.get("status", "") + x.get("error", "")]
+m2e = [x.get("status") or x.get("error") for x in m2n[:1]]
+print(f"  the restarted main`s roCreates refused by a gateway while the leg was held: {len(m2n)}, e.g. {m2e}")
+if LS == "mirror":
+    need(not ours, "no castgate NACK reached the device")
+    lst = [x for x in ev(d, "listening") if "epoch" in x]
+    t0 = lst[0]["epoch"] - lst[0]["t"] if lst else 0
+    kill_t = int(open(os.path.join(D, "kill")).read()) - t0
+    restart_t = int(open(os.path.join(D, "restart")).read()) - t0
+    downs = [t for t, p, _, _ in conns if not p and kill_t <= t < restart_t]
+    ups = [t for t, p, _, _ in conns if p and t >= restart_t]
+    print(f"  the device`s primary link: down at the kill + {downs[0] - kill_t if downs else None} ms, "
+          f"up at the restart + {ups[0] - restart_t if ups else None} ms")
+    need(bool(lst) and bool(downs), "the device saw its primary link go down after the kill (as in the baseline)")
+    last = [c for c in conns if c[0] <= stop_t][-1:]
+    need(bool(ups) and bool(last) and last[0][1],
+         "the device saw its primary link come up after the restart, up when it stopped sending")
+    # (the gateways stop after the gear: holds at the very end are the gear going away)
+    seq_of = lambda k, leg, side: [w for l, sd, w, _ in lg[k] if l == leg and sd == side and w != "given-up"]
+    held_released = lambda ws: "held" in ws and "released" in ws[ws.index("held") + 1:]
+    need(held_released(seq_of("1", "primary", "mos4")),
+         "gateway 1 held its primary leg`s MOS 4.0 side and released it later")
+    need(held_released(seq_of("2", "primary", "legacy")),
+         "gateway 2 held the device`s primary link and released it later")
 sys.exit(1 if fails else 0)
 '
+# The mirror scenarios are not run by default: their first run (2026-12-07
+# 19:01, shipped) failed at "the device's roElementStat go to the primary
+# again" (docs/redundancy.md "Mirroring a leg's state", not finished).
 for sc in ${HS_SCENARIOS:-shipped offspec}; do
   case $sc in
-  shipped) scenario shipped ;;
-  offspec) scenario offspec --offspec-failover ;;
+  shipped) scenario shipped keep ;;
+  offspec) scenario offspec keep --offspec-failover ;;
+  mirror) scenario mirror mirror ;;
+  mirror-offspec) scenario mirror-offspec mirror --offspec-failover ;;
   *) echo "unknown scenario $sc" >&2; exit 2 ;;
   esac
 done

@@ -30,6 +30,33 @@ static const char *ft_addr(const void *t)
 const struct mos4_transport_ops ft_ops = {
     .name = "fake", .write = ft_write, .close = ft_close, .peer_addr = ft_addr};
 
+struct mos4_lane *ft_lane(struct cg_mos_endpoint *ep, const char *peer_id, enum cg_mos_dir dir)
+{
+    struct mos4_peer *p = cg__mos4_peer(ep, peer_id);
+    assert_non_null(p);
+    return &p->lanes[1][dir]; /* ro */
+}
+
+void ft_up(struct mos4_lane *l, struct ft_fake *k)
+{
+    cg__mos4_lane_attach(l, &ft_ops, k);
+    cg__mos4_lane_up(l);
+}
+
+void ft_message(struct mos4_lane *l, const char *xml)
+{
+    cg__mos4_on_message(l, false, (const uint8_t *)xml, strlen(xml));
+}
+
+struct cg_mos_peer_config *ft_peer(const char *id)
+{
+    struct cg_mos_peer_config *pc = NULL;
+    assert_int_equal(cg_mos_peer_config_new(id, &pc), CG_OK);
+    assert_int_equal(cg_mos_peer_config_set_channels(pc, CG_MOS_CH_RO), CG_OK);
+    assert_int_equal(cg_mos_peer_config_set_text_frames(pc, true), CG_OK);
+    return pc;
+}
+
 size_t ft_written(const struct ft_fake *k, const char *needle)
 {
     size_t c = 0;

@@ -20,34 +20,7 @@
 #include <string.h>
 #include <uv.h>
 
-/* the lanes' transport: faketransport.c */
-
-static struct mos4_lane *lane(struct cg_mos_endpoint *ep, const char *peer, enum cg_mos_dir dir)
-{
-    struct mos4_peer *p = cg__mos4_peer(ep, peer);
-    assert_non_null(p);
-    return &p->lanes[1][dir]; /* ro */
-}
-
-static void up(struct mos4_lane *l, struct ft_fake *k)
-{
-    cg__mos4_lane_attach(l, &ft_ops, k);
-    cg__mos4_lane_up(l);
-}
-
-static void message(struct mos4_lane *l, const char *xml)
-{
-    cg__mos4_on_message(l, false, (const uint8_t *)xml, strlen(xml));
-}
-
-static struct cg_mos_peer_config *peer(const char *id)
-{
-    struct cg_mos_peer_config *pc = NULL;
-    assert_int_equal(cg_mos_peer_config_new(id, &pc), CG_OK);
-    assert_int_equal(cg_mos_peer_config_set_channels(pc, CG_MOS_CH_RO), CG_OK);
-    assert_int_equal(cg_mos_peer_config_set_text_frames(pc, true), CG_OK);
-    return pc;
-}
+/* the lanes' transport and the helpers ft_lane, ft_up, ft_message, ft_peer: faketransport.c */
 
 #define RO_REQ "<mos><mosID>DEVA</mosID><ncsID>NCS</ncsID><messageID>7</messageID>" \
                "<roReq><roID>RO-7</roID></roReq></mos>"
@@ -74,20 +47,20 @@ static void test_moved_request_never_reaches_the_primary_again(void **state)
     assert_int_equal(cg_relay_link_config_set_buddy(lc, CG_RELAY_MOS4, "DEVB"), CG_OK);
     assert_int_equal(cg_relay_link_config_set_redundancy(lc, CG_RELAY_FAILOVER, 1, CG_RELAY_NEVER),
                      CG_OK);
-    struct cg_mos_peer_config *ncs = peer("NCS"), *deva = peer("DEVA"), *devb = peer("DEVB");
+    struct cg_mos_peer_config *ncs = ft_peer("NCS"), *deva = ft_peer("DEVA"), *devb = ft_peer("DEVB");
     assert_int_equal(cg_relay_add_link(r, lc, ncs, deva), CG_OK);
     assert_int_equal(cg_relay_link_add_buddy(r, "fo", NULL, devb), CG_OK);
     struct cg_mos_endpoint *gear_ep = cg__relay_endpoint(r, "fo", CG_RELAY_LEGACY);
     struct cg_mos_endpoint *far_ep = cg__relay_endpoint(r, "fo", CG_RELAY_MOS4);
-    struct mos4_lane *gear_in = lane(gear_ep, "NCS", CG_MOS_IN);
-    struct mos4_lane *a_out = lane(far_ep, "DEVA", CG_MOS_OUT);
-    struct mos4_lane *b_out = lane(far_ep, "DEVB", CG_MOS_OUT);
+    struct mos4_lane *gear_in = ft_lane(gear_ep, "NCS", CG_MOS_IN);
+    struct mos4_lane *a_out = ft_lane(far_ep, "DEVA", CG_MOS_OUT);
+    struct mos4_lane *b_out = ft_lane(far_ep, "DEVB", CG_MOS_OUT);
     struct ft_fake gear = {0}, a = {0}, b = {0};
-    up(gear_in, &gear);
-    up(a_out, &a); /* the primary first: it is active and up */
-    up(b_out, &b);
+    ft_up(gear_in, &gear);
+    ft_up(a_out, &a); /* the primary first: it is active and up */
+    ft_up(b_out, &b);
 
-    message(gear_in, RO_REQ);
+    ft_message(gear_in, RO_REQ);
     assert_int_equal(ft_written(&a, "RO-7"), 1); /* to the active leg */
     assert_int_equal(ft_written(&b, "RO-7"), 0);
 
@@ -107,15 +80,15 @@ static void test_moved_request_never_reaches_the_primary_again(void **state)
     assert_int_equal(ft_written(&b, "<messageID>7</messageID>"), 1);
 
     ft_clear(&a);
-    up(a_out, &a); /* DEVA is back */
+    ft_up(a_out, &a); /* DEVA is back */
     if (ft_written(&a, "RO-7") != 0)
         fail_msg("the request moved to the buddy was written to the primary again when it came "
                  "back (%zu time(s)): it would reach both devices", ft_written(&a, "RO-7"));
 
-    message(b_out, ACK_B); /* the buddy's answer goes to the gear */
+    ft_message(b_out, ACK_B); /* the buddy's answer goes to the gear */
     assert_int_equal(ft_written(&gear, "from-the-buddy"), 1);
     assert_int_equal(ft_written(&gear, "<messageID>7</messageID>"), 1);
-    message(a_out, ACK_A); /* the primary answers after all (it had it before it died) */
+    ft_message(a_out, ACK_A); /* the primary answers after all (it had it before it died) */
     assert_int_equal(ft_written(&gear, "from-the-primary"), 0); /* one answer per request */
     struct cg_mos_lane_stats ls;
     assert_int_equal(cg_mos_endpoint_lane_stats(far_ep, "DEVA", CG_MOS_CH_RO, CG_MOS_OUT, &ls),

@@ -97,7 +97,9 @@ async function main() {
   c.wireLogger(conn, o);
   wireTap(conn);
   await conn.init();
-  emit({ event: 'listening', role: 'device', id: o.id, lower: o.lower, upper: o.upper, query: o.query });
+  // epoch: the wall clock now, so a verdict can place the test's kill and restart times
+  // (date +%s%3N) on this log's t
+  emit({ event: 'listening', role: 'device', id: o.id, lower: o.lower, upper: o.upper, query: o.query, epoch: Date.now() });
   const link = (id, lower, upper) => ({
     id, host: o.host, timeout: o.timeout, heartbeatInterval: o.heartbeatMs,
     ports: { lower, upper, query: upper }, dontUseQueryPort: true,

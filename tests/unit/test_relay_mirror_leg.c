@@ -1,0 +1,187 @@
+/* leg_state = mirror in the relay (issue 18, docs/redundancy.md "Mirroring
+ * a leg's state"), without a network: the relay is started with peers that
+ * have no URL (nothing is dialled) and its lanes get a fake transport
+ * (faketransport.c) that go up and down as lane.c would take them;
+ * leg_down_after_ms is 1, so a cut comes on the loop's next turn.
+ * The gear (an NCS) sends a request; the far side (the device) dies with it
+ * in flight. Then: the gear's connections of the leg are closed and its
+ * peer refused (it sees the far side go, as over a wire); the request is
+ * given up on both sides: withdrawn from the device's lane (not written
+ * there again when the device is back) and forgotten on the gear's lane (the
+ * gear's own repeat is a new request, forwarded once); while the gear is
+ * held, a request from the device (back, not for leg_up_after_ms yet) is
+ * refused at once with a NACK rather than left waiting (a heartbeat waits
+ * and goes once the gear is back); after
+ * leg_up_after_ms the gear is released. The request-level decisions are
+ * the mirror core's (test_relay_mirror.c) and the flow core's
+ * (test_flow_abandon.c); across sockets, tests/interop/
+ * test_gateway_hotstandby.sh. */
+// CG_LINK: faketransport.c
+#include "faketransport.h"
+#include "testutil.h"
+#include "mos4/mos4.h"
+#include "relay/relay.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#define REQ_7 "<mos><mosID>DEV</mosID><ncsID>NCS</ncsID><messageID>7</messageID>" \
+              "<roReq><roID>RO-7</roID></roReq></mos>"
+#define REQ_3 "<mos><mosID>DEV</mosID><ncsID>NCS</ncsID><messageID>3</messageID>" \
+              "<roReq><roID>RO-3</roID></roReq></mos>"
+#define HB_4 "<mos><mosID>DEV</mosID><ncsID>NCS</ncsID><messageID>4</messageID>" \
+             "<heartbeat><time>2009-04-11T17:20:42</time></heartbeat></mos>"
+
+/* Runs the loop (without waiting for far timers) until held is what
+ * cg_mos_peer_is_held says of peer, for up to 2 s. */
+static void until_held(struct cg_ctx *ctx, struct cg_mos_endpoint *ep, const char *peer_id, bool held)
+{
+    for (int i = 0; i < 2000 && cg_mos_peer_is_held(ep, peer_id) != held; i++) {
+        uv_sleep(1);
+        uv_run(cg_ctx_loop(ctx), UV_RUN_NOWAIT);
+    }
+    if (cg_mos_peer_is_held(ep, peer_id) != held)
+        fail_msg("%s not %s after 2 s", peer_id, held ? "held" : "released");
+}
+
+static void test_far_side_lost_gear_sees_it_and_the_request_is_given_up(void **state)
+{
+    (void)state;
+    struct cg_ctx *ctx = NULL;
+    struct tu_log log = {0};
+    struct cg_relay *r = NULL;
+    assert_int_equal(cg_ctx_new(&ctx), CG_OK);
+    cg_ctx_set_log(ctx, tu_log_fn, &log, CG_LOG_DEBUG);
+    assert_int_equal(cg_relay_new(ctx, NULL, NULL, NULL, &r), CG_OK);
+    struct cg_relay_link_config *lc = NULL;
+    assert_int_equal(cg_relay_link_config_new("m", &lc), CG_OK);
+    assert_int_equal(cg_relay_link_config_set_gear(lc, CG_MOS_ROLE_NCS, "NCS", "DEV"), CG_OK);
+    assert_int_equal(cg_relay_link_config_set_leg_state(lc, CG_RELAY_LEG_MIRROR, 1, 300), CG_OK);
+    struct cg_mos_peer_config *ncs = ft_peer("NCS"), *dev = ft_peer("DEV");
+    assert_int_equal(cg_relay_add_link(r, lc, ncs, dev), CG_OK);
+    assert_int_equal(cg_relay_start(r), CG_OK); /* no URL, no legacy port: nothing dialled */
+    struct cg_mos_endpoint *gear_ep = cg__relay_endpoint(r, "m", CG_RELAY_LEGACY);
+    struct cg_mos_endpoint *far_ep = cg__relay_endpoint(r, "m", CG_RELAY_MOS4);
+    struct mos4_lane *gear_in = ft_lane(gear_ep, "NCS", CG_MOS_IN);
+    struct mos4_lane *gear_out = ft_lane(gear_ep, "NCS", CG_MOS_OUT);
+    struct mos4_lane *far_out = ft_lane(far_ep, "DEV", CG_MOS_OUT);
+    struct mos4_lane *far_in = ft_lane(far_ep, "DEV", CG_MOS_IN);
+    struct ft_fake gin = {0}, gout = {0}, fout = {0}, fin = {0};
+    ft_up(gear_in, &gin);
+    ft_up(gear_out, &gout);
+    ft_up(far_out, &fout);
+    ft_up(far_in, &fin);
+    struct cg_relay_stats st;
+    assert_int_equal(cg_relay_link_stats(r, "m", &st), CG_OK);
+    assert_true(st.mirror);
+
+    ft_message(gear_in, REQ_7);
+    assert_int_equal(ft_written(&fout, "RO-7"), 1);
+
+    cg__mos4_lane_gone(far_out); /* the device dies with the request in flight */
+    cg__mos4_lane_gone(far_in);
+    until_held(ctx, gear_ep, "NCS", true);
+    assert_false(gear_in->up); /* the gear's connections of the leg closed */
+    assert_false(gear_out->up);
+    assert_false(cg_mos_peer_is_held(far_ep, "DEV"));
+    assert_int_equal(cg_relay_link_stats(r, "m", &st), CG_OK);
+    assert_true(st.leg_held[0][CG_RELAY_LEGACY]);
+    assert_false(st.leg_held[0][CG_RELAY_MOS4]);
+    assert_int_equal(st.holds, 1);
+    assert_int_equal(st.given_up, 1);
+    assert_int_equal(st.in_flight, 0);
+    assert_int_equal(cg_relay_inflight(r), 0);
+    struct cg_mos_lane_stats ls;
+    assert_int_equal(cg_mos_endpoint_lane_stats(far_ep, "DEV", CG_MOS_CH_RO, CG_MOS_OUT, &ls), CG_OK);
+    assert_int_equal(ls.cancelled, 1);
+    assert_int_equal(ls.queued, 0);
+    assert_true(tu_log_has(&log, "given up"));
+    /* nothing was answered to the gear: its connection is gone */
+    assert_int_equal(ft_written(&gin, "roAck"), 0);
+
+    /* the device is back: the request given up is not written to it again */
+    ft_clear(&fout);
+    ft_up(far_out, &fout);
+    ft_up(far_in, &fin);
+    assert_int_equal(ft_written(&fout, "RO-7"), 0);
+    /* within leg_up_after_ms the gear is still held: the device's request is refused at once */
+    ft_message(far_in, REQ_3);
+    assert_int_equal(ft_written(&fin, "leg_state = mirror"), 1);
+    assert_int_equal(ft_written(&fin, "<messageID>3</messageID>"), 1);
+    assert_int_equal(cg_relay_link_stats(r, "m", &st), CG_OK);
+    assert_int_equal(st.nacks[CG_RELAY_MOS4][CG_RELAY_NACK_FORWARD][1], 1);
+    /* a heartbeat is not refused (a NACK would read as the gear's answer): it waits */
+    ft_message(far_in, HB_4);
+    assert_int_equal(ft_written(&fin, "<messageID>4</messageID>"), 0);
+
+    until_held(ctx, gear_ep, "NCS", false); /* the device up for leg_up_after_ms: released */
+    assert_int_equal(cg_relay_link_stats(r, "m", &st), CG_OK);
+    assert_false(st.leg_held[0][CG_RELAY_LEGACY]);
+    /* the gear reconnects and repeats 7 on its own (M-22): a new request, forwarded once */
+    ft_clear(&gin);
+    ft_up(gear_in, &gin);
+    ft_up(gear_out, &gout);
+    assert_int_equal(ft_written(&gout, "<heartbeat>"), 1); /* the heartbeat that waited */
+    ft_message(gear_in, REQ_7);
+    assert_int_equal(ft_written(&fout, "RO-7"), 1);
+    assert_int_equal(ft_written(&gin, "roAck"), 0); /* not answered from any memory */
+
+    cg_relay_free(r);
+    cg_ctx_free(ctx);
+    cg_mos_peer_config_free(ncs);
+    cg_mos_peer_config_free(dev);
+    cg_relay_link_config_free(lc);
+    ft_clear(&gin);
+    ft_clear(&gout);
+    ft_clear(&fout);
+    ft_clear(&fin);
+}
+
+/* The configuration: names, bounds, which links mirror by default. */
+static void test_leg_state_configuration(void **state)
+{
+    (void)state;
+    enum cg_relay_leg_state s = CG_RELAY_LEG_KEEP;
+    assert_int_equal(cg_relay_leg_state_parse("mirror", &s), CG_OK);
+    assert_int_equal(s, CG_RELAY_LEG_MIRROR);
+    assert_int_equal(cg_relay_leg_state_parse("keep", &s), CG_OK);
+    assert_int_equal(s, CG_RELAY_LEG_KEEP);
+    assert_int_equal(cg_relay_leg_state_parse("default", &s), CG_OK);
+    assert_int_equal(s, CG_RELAY_LEG_DEFAULT);
+    assert_int_equal(cg_relay_leg_state_parse("Mirror", &s), CG_EINVAL);
+    assert_int_equal(cg_relay_leg_state_parse(NULL, &s), CG_EINVAL);
+    struct cg_relay_link_config *lc = NULL;
+    assert_int_equal(cg_relay_link_config_new("x", &lc), CG_OK);
+    assert_int_equal(cg_relay_link_config_set_leg_state(lc, CG_RELAY_LEG_MIRROR, 0, 1), CG_EINVAL);
+    assert_int_equal(cg_relay_link_config_set_leg_state(lc, CG_RELAY_LEG_MIRROR, 1, 0), CG_EINVAL);
+    assert_int_equal(cg_relay_link_config_set_leg_state(lc, CG_RELAY_LEG_MIRROR, 86400001, 1),
+                     CG_EINVAL);
+    assert_int_equal(cg_relay_link_config_set_leg_state(lc, (enum cg_relay_leg_state)3, 1, 1),
+                     CG_EINVAL);
+    assert_int_equal(cg_relay_link_config_set_leg_state(lc, CG_RELAY_LEG_MIRROR, 86400000, 1),
+                     CG_OK);
+    cg_relay_link_config_free(lc);
+    /* the default keeps (for now); failover never mirrors (the gear sees one peer) */
+    assert_false(cg__relay_mirrors(CG_RELAY_LEG_DEFAULT, CG_RELAY_CARRY, 1));
+    assert_false(cg__relay_mirrors(CG_RELAY_LEG_DEFAULT, CG_RELAY_CARRY, 2));
+    assert_false(cg__relay_mirrors(CG_RELAY_LEG_KEEP, CG_RELAY_CARRY, 2));
+    assert_true(cg__relay_mirrors(CG_RELAY_LEG_MIRROR, CG_RELAY_CARRY, 1));
+    assert_false(cg__relay_mirrors(CG_RELAY_LEG_DEFAULT, CG_RELAY_FAILOVER, 2));
+    assert_false(cg__relay_mirrors(CG_RELAY_LEG_MIRROR, CG_RELAY_FAILOVER, 2));
+    /* towards a held side only a heartbeat waits (M-10); the rest is refused at once */
+    assert_true(cg__relay_waits_for_held("heartbeat", 9));
+    assert_false(cg__relay_waits_for_held("roCreate", 8));
+    assert_false(cg__relay_waits_for_held("roElementStat", 13));
+    assert_false(cg__relay_waits_for_held(NULL, 0));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_far_side_lost_gear_sees_it_and_the_request_is_given_up),
+        cmocka_unit_test(test_leg_state_configuration),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
