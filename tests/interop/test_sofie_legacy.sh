@@ -24,6 +24,7 @@ timeout 170 node "$S/legacy-ncs.js" --id castgate.legacy.ncs --dev-id castgate.l
   --lower "$NL" --upper "$NU" --query "$NQ" --dev-lower "$DL" --dev-upper "$DU" --dev-query "$DQ" \
   --script profile0-4 --count 100 --numbered --big-rocreate 2000000 \
   --wait-incoming-ms 15000 --exit-when-done --linger-ms 1000 \
+  --await-types mosObj=5,roElementStat=3,mosItemReplace=1,roReq=1 --await-ms 60000 \
   >"$T/ncs.out" 2>"$T/ncs.err"
 NCS_RC=$?
 check "legacy-ncs exits 0 when its script is done (rc $NCS_RC)" test "$NCS_RC" = 0

@@ -1,6 +1,8 @@
 /* See faketransport.h. */
 #include "faketransport.h"
 
+#include <castgate/relay.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +57,19 @@ struct cg_mos_peer_config *ft_peer(const char *id)
     assert_int_equal(cg_mos_peer_config_set_channels(pc, CG_MOS_CH_RO), CG_OK);
     assert_int_equal(cg_mos_peer_config_set_text_frames(pc, true), CG_OK);
     return pc;
+}
+
+void ft_relay(const char *link, const char *ncs_id, const char *mos_id, struct tu_log *log,
+              struct cg_ctx **ctx, struct cg_relay **r, struct cg_relay_link_config **lc)
+{
+    *ctx = NULL;
+    *r = NULL;
+    *lc = NULL;
+    assert_int_equal(cg_ctx_new(ctx), CG_OK);
+    cg_ctx_set_log(*ctx, tu_log_fn, log, CG_LOG_DEBUG);
+    assert_int_equal(cg_relay_new(*ctx, NULL, NULL, NULL, r), CG_OK);
+    assert_int_equal(cg_relay_link_config_new(link, lc), CG_OK);
+    assert_int_equal(cg_relay_link_config_set_gear(*lc, CG_MOS_ROLE_NCS, ncs_id, mos_id), CG_OK);
 }
 
 size_t ft_written(const struct ft_fake *k, const char *needle)

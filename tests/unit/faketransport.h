@@ -31,6 +31,14 @@ void ft_up(struct mos4_lane *l, struct ft_fake *k);
 void ft_message(struct mos4_lane *l, const char *xml);
 struct cg_mos_peer_config *ft_peer(const char *id);
 
+/* A context logging into *log (debug and up), a relay on it without
+ * handlers, and a link configuration named link for an NCS gear ncs_id with
+ * the device mos_id (the caller adds to it, then cg_relay_add_link). */
+struct cg_relay;
+struct cg_relay_link_config;
+void ft_relay(const char *link, const char *ncs_id, const char *mos_id, struct tu_log *log,
+              struct cg_ctx **ctx, struct cg_relay **r, struct cg_relay_link_config **lc);
+
 /* How many writes contain needle. */
 size_t ft_written(const struct ft_fake *k, const char *needle);
 /* Frees the writes kept so far. */

@@ -35,15 +35,11 @@
 static void test_moved_request_never_reaches_the_primary_again(void **state)
 {
     (void)state;
-    struct cg_ctx *ctx = NULL;
+    struct cg_ctx *ctx;
     struct tu_log log = {0};
-    struct cg_relay *r = NULL;
-    assert_int_equal(cg_ctx_new(&ctx), CG_OK);
-    cg_ctx_set_log(ctx, tu_log_fn, &log, CG_LOG_DEBUG);
-    assert_int_equal(cg_relay_new(ctx, NULL, NULL, NULL, &r), CG_OK);
-    struct cg_relay_link_config *lc = NULL;
-    assert_int_equal(cg_relay_link_config_new("fo", &lc), CG_OK);
-    assert_int_equal(cg_relay_link_config_set_gear(lc, CG_MOS_ROLE_NCS, "NCS", "DEVA"), CG_OK);
+    struct cg_relay *r;
+    struct cg_relay_link_config *lc;
+    ft_relay("fo", "NCS", "DEVA", &log, &ctx, &r, &lc);
     assert_int_equal(cg_relay_link_config_set_buddy(lc, CG_RELAY_MOS4, "DEVB"), CG_OK);
     assert_int_equal(cg_relay_link_config_set_redundancy(lc, CG_RELAY_FAILOVER, 1, CG_RELAY_NEVER),
                      CG_OK);

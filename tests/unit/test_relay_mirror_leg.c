@@ -49,15 +49,11 @@ static void until_held(struct cg_ctx *ctx, struct cg_mos_endpoint *ep, const cha
 static void test_far_side_lost_gear_sees_it_and_the_request_is_given_up(void **state)
 {
     (void)state;
-    struct cg_ctx *ctx = NULL;
+    struct cg_ctx *ctx;
     struct tu_log log = {0};
-    struct cg_relay *r = NULL;
-    assert_int_equal(cg_ctx_new(&ctx), CG_OK);
-    cg_ctx_set_log(ctx, tu_log_fn, &log, CG_LOG_DEBUG);
-    assert_int_equal(cg_relay_new(ctx, NULL, NULL, NULL, &r), CG_OK);
-    struct cg_relay_link_config *lc = NULL;
-    assert_int_equal(cg_relay_link_config_new("m", &lc), CG_OK);
-    assert_int_equal(cg_relay_link_config_set_gear(lc, CG_MOS_ROLE_NCS, "NCS", "DEV"), CG_OK);
+    struct cg_relay *r;
+    struct cg_relay_link_config *lc;
+    ft_relay("m", "NCS", "DEV", &log, &ctx, &r, &lc);
     assert_int_equal(cg_relay_link_config_set_leg_state(lc, CG_RELAY_LEG_MIRROR, 1, 300), CG_OK);
     struct cg_mos_peer_config *ncs = ft_peer("NCS"), *dev = ft_peer("DEV");
     assert_int_equal(cg_relay_add_link(r, lc, ncs, dev), CG_OK);
