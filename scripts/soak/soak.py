@@ -810,7 +810,8 @@ class Soak:
         self.me = Me(self)
         self.csv = open(os.path.join(self.out, "monitor.csv"), "w")
         self.csv.write("t_s,process,pid,life,age_s,kind,rss_kb,fds,state_kb,answered,cpu_s,"
-                       "heap_in_use_kb,heap_free_kb,heap_mmapped_kb,answers_held_kb,heap_trims,heap_trimmed_kb\n")
+                       "heap_in_use_kb,heap_free_kb,heap_mmapped_kb,answers_held_kb,heap_trims,heap_trimmed_kb,"
+                       "rss_file_kb,rss_brk_kb,rss_arenas_kb,rss_stacks_kb,rss_anon_other_kb\n")
 
     def passive(self, i):
         return i % 5 == 0 or (self.args.links < 5 and i == self.args.links)
@@ -838,17 +839,20 @@ class Soak:
             for fn in files:
                 state += fsize(os.path.join(root, fn))
         heap = self.heap(g)
+        split = rss_split(pid)
         row = {"t": now() - self.t0, "gw": g.name, "pid": pid, "life": g.life, "age": now() - g.started,
                "kind": kind, "rss": rss, "fds": fds, "state": state // 1024, "answered": self.answered_total,
                "cpu": cpu, "heap": heap.get("in_use", -1), "heap_free": heap.get("free", -1),
                "mmapped": heap.get("mmapped", -1), "answers": heap.get("answers", -1),
                "trims": heap.get("trims", -1), "trimmed": heap.get("trimmed", -1)}
+        row.update(split)
         # live: what the process holds (in use + mapped); RSS beyond it is free pages kept
         row["live"] = row["heap"] + row["mmapped"] if min(row["heap"], row["mmapped"]) >= 0 else -1
         self.samples.append(row)
-        self.csv.write("%.1f,%s,%d,%d,%.1f,%s,%d,%d,%d,%d,%.2f,%d,%d,%d,%d,%d,%d\n" % (
+        self.csv.write("%.1f,%s,%d,%d,%.1f,%s,%d,%d,%d,%d,%.2f,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d\n" % (
             row["t"], g.name, pid, g.life, row["age"], kind, rss, fds, row["state"], row["answered"], cpu,
-            row["heap"], row["heap_free"], row["mmapped"], row["answers"], row["trims"], row["trimmed"]))
+            row["heap"], row["heap_free"], row["mmapped"], row["answers"], row["trims"], row["trimmed"],
+            row["rss_file"], row["rss_brk"], row["rss_arenas"], row["rss_stacks"], row["rss_anon_other"]))
         self.csv.flush()
 
     def heap(self, g):
@@ -1195,6 +1199,61 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
+ARENA_ALIGN = 64 << 20  # glibc: a thread arena's heaps are HEAP_MAX_SIZE (64 MiB) aligned
+
+
+def rss_split(pid):
+    """Where the process's resident pages are, from /proc/PID/smaps (kB): file
+    pages (the program, libraries), the main arena ([heap], brk), the other
+    malloc arenas (anonymous, 64 MiB aligned), thread stacks (anonymous, right
+    above a guard page of their own) and the rest of the anonymous pages (blocks
+    malloc mapped one by one, libraries' own mappings). -1 each when unreadable.
+    What RSS gains that malloc's figures do not follow shows in one of them."""
+    out = {"rss_file": 0, "rss_brk": 0, "rss_arenas": 0, "rss_stacks": 0, "rss_anon_other": 0}
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            text = f.read()
+    except OSError:
+        return {k: -1 for k in out}
+    prev_end, prev_guard = None, False
+    vma = None
+
+    def flush(v):
+        if v is None:
+            return
+        start, end, perms, path, rss, guarded = v
+        if path and not path.startswith("["):
+            out["rss_file"] += rss
+        elif path == "[heap]":
+            out["rss_brk"] += rss
+        elif path.startswith("[stack"):
+            out["rss_stacks"] += rss
+        elif path:
+            out["rss_anon_other"] += rss  # [vdso], [vvar] ...
+        elif start % ARENA_ALIGN == 0 and (end - start) <= ARENA_ALIGN:
+            out["rss_arenas"] += rss
+        elif guarded:
+            out["rss_stacks"] += rss
+        else:
+            out["rss_anon_other"] += rss
+
+    for line in text.splitlines():
+        head = line.split(None, 5)
+        if head and "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            flush(vma)
+            lo, hi = (int(x, 16) for x in head[0].split("-"))
+            path = head[5].strip() if len(head) > 5 else ""
+            guarded = prev_guard and prev_end == lo and not path
+            vma = [lo, hi, head[1], path, 0, guarded]
+            # a thread stack's guard: an inaccessible anonymous page right below it
+            prev_guard = head[1].startswith("---") and not path and hi - lo <= 64 << 10
+            prev_end = hi
+        elif line.startswith("Rss:") and vma is not None:
+            vma[4] = int(line.split()[1])
+    flush(vma)
+    return out
+
+
 def heap_trend(part):
     """Slopes (kB/min) and ranges of the heap figures over the judged samples: in use (a
     leak or an uncapped cache grows it), free inside the arenas (fragmentation grows it),
@@ -1208,7 +1267,10 @@ def heap_trend(part):
     out = []
     for key, what in (("heap", "in use"), ("heap_free", "free in the arenas"), ("mmapped", "mapped"),
                       ("live", "live (in use + mapped)"),
-                      ("answers", "of it the M-22 answers held (capped by answer_memory)")):
+                      ("answers", "of it the M-22 answers held (capped by answer_memory)"),
+                      ("rss_brk", "RSS in the main arena"), ("rss_arenas", "RSS in the other arenas"),
+                      ("rss_anon_other", "RSS anonymous elsewhere (mapped blocks)"),
+                      ("rss_stacks", "RSS in thread stacks"), ("rss_file", "RSS of files")):
         if any(x.get(key, -1) < 0 for x in got):
             continue
         m = statistics.fmean(x[key] for x in got)
