@@ -39,6 +39,18 @@ enum cg_err cg__buf_reserve(struct cg_buf *b, size_t extra)
     return CG_OK;
 }
 
+void cg__buf_fit(struct cg_buf *b)
+{
+    size_t want = b->len != 0 ? b->len : 1;
+    if (b->data == NULL || b->cap <= want)
+        return;
+    uint8_t *p = realloc(b->data, want);
+    if (p == NULL)
+        return; /* the larger block stays: still correct */
+    b->data = p;
+    b->cap = want;
+}
+
 enum cg_err cg__buf_append(struct cg_buf *b, const void *p, size_t n)
 {
     if (n == 0)

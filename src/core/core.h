@@ -142,6 +142,9 @@ enum cg_err cg__buf_reserve(struct cg_buf *b, size_t extra); /* CG_ETOOBIG past 
 enum cg_err cg__buf_append(struct cg_buf *b, const void *p, size_t n);
 enum cg_err cg__buf_printf(struct cg_buf *b, const char *fmt, ...) CG_PRINTF(2, 3);
 void cg__buf_consume(struct cg_buf *b, size_t n); /* drop n bytes from the front */
+/* Memory given back down to what b holds (at least 1 byte), for a buffer
+ * kept long after it was built; never fails (kept as it is when realloc does). */
+void cg__buf_fit(struct cg_buf *b);
 
 /* ---- giving the heap's free pages back (heaptrim.c, cg_ctx_heap_trim) ----
  * Sans-I/O: when a check trims and how long until the next one. */
