@@ -1,10 +1,10 @@
-/* Unit tests for src/mos/spare.c (issue 13): the large blocks kept for the
+/* Unit tests for src/core/spare.c (issue 13): the large blocks kept for the
  * next large message. A block given back is handed out again for a need it
  * covers; what is kept stays bounded (three blocks, each 64 KiB .. 8 MiB,
  * the larger ones kept); blocks outside the bounds are freed (ASan sees a
  * leak or a double free otherwise). */
 #include "testutil.h"
-#include "mos/mos.h"
+#include "core/core.h"
 
 #include <stdlib.h>
 
@@ -15,7 +15,7 @@ static void drain(void)
 {
     size_t cap;
     void *p;
-    while ((p = cg__mos_spare_take(64 * KIB, &cap)) != NULL)
+    while ((p = cg__spare_take(64 * KIB, &cap)) != NULL)
         free(p);
 }
 
@@ -32,14 +32,14 @@ static void test_given_back_taken_again(void **state)
     (void)state;
     drain();
     size_t cap = 1;
-    assert_null(cg__mos_spare_take(1 * MIB, &cap));
+    assert_null(cg__spare_take(1 * MIB, &cap));
     assert_int_equal(cap, 0);
     void *p = block(4 * MIB);
-    cg__mos_spare_give(p, 4 * MIB);
-    assert_null(cg__mos_spare_take(5 * MIB, &cap)); /* too small for that */
-    assert_ptr_equal(cg__mos_spare_take(3 * MIB, &cap), p);
+    cg__spare_give(p, 4 * MIB);
+    assert_null(cg__spare_take(5 * MIB, &cap)); /* too small for that */
+    assert_ptr_equal(cg__spare_take(3 * MIB, &cap), p);
     assert_int_equal(cap, 4 * MIB);
-    assert_null(cg__mos_spare_take(1 * MIB, &cap)); /* taken: gone from the slots */
+    assert_null(cg__spare_take(1 * MIB, &cap)); /* taken: gone from the slots */
     free(p);
 }
 
@@ -48,10 +48,10 @@ static void test_small_needs_not_served(void **state)
     (void)state;
     drain();
     void *p = block(1 * MIB);
-    cg__mos_spare_give(p, 1 * MIB);
+    cg__spare_give(p, 1 * MIB);
     size_t cap;
-    assert_null(cg__mos_spare_take(32 * KIB, &cap)); /* malloc serves those */
-    assert_ptr_equal(cg__mos_spare_take(300 * KIB, &cap), p);
+    assert_null(cg__spare_take(32 * KIB, &cap)); /* malloc serves those */
+    assert_ptr_equal(cg__spare_take(300 * KIB, &cap), p);
     free(p);
 }
 
@@ -59,12 +59,12 @@ static void test_out_of_bounds_freed(void **state)
 {
     (void)state;
     drain();
-    cg__mos_spare_give(block(32 * KIB), 32 * KIB); /* below: freed */
-    cg__mos_spare_give(block(9 * MIB), 9 * MIB);     /* above: freed */
-    cg__mos_spare_give(NULL, 0);
+    cg__spare_give(block(32 * KIB), 32 * KIB); /* below: freed */
+    cg__spare_give(block(9 * MIB), 9 * MIB);     /* above: freed */
+    cg__spare_give(NULL, 0);
     size_t cap;
-    assert_null(cg__mos_spare_take(256 * KIB, &cap));
-    assert_null(cg__mos_spare_take(9 * MIB, &cap));
+    assert_null(cg__spare_take(256 * KIB, &cap));
+    assert_null(cg__spare_take(9 * MIB, &cap));
 }
 
 static void test_three_largest_kept(void **state)
@@ -73,20 +73,20 @@ static void test_three_largest_kept(void **state)
     drain();
     void *a = block(1 * MIB), *b = block(2 * MIB), *c = block(3 * MIB), *d = block(4 * MIB);
     void *e = block(512 * KIB);
-    cg__mos_spare_give(a, 1 * MIB);
-    cg__mos_spare_give(b, 2 * MIB);
-    cg__mos_spare_give(c, 3 * MIB);
-    cg__mos_spare_give(d, 4 * MIB);   /* a (the smallest) freed */
-    cg__mos_spare_give(e, 512 * KIB); /* smaller than all: freed */
+    cg__spare_give(a, 1 * MIB);
+    cg__spare_give(b, 2 * MIB);
+    cg__spare_give(c, 3 * MIB);
+    cg__spare_give(d, 4 * MIB);   /* a (the smallest) freed */
+    cg__spare_give(e, 512 * KIB); /* smaller than all: freed */
     size_t cap, total = 0;
     void *got[3];
     for (int i = 0; i < 3; i++) {
-        got[i] = cg__mos_spare_take(256 * KIB, &cap);
+        got[i] = cg__spare_take(256 * KIB, &cap);
         assert_non_null(got[i]);
         assert_true(got[i] == b || got[i] == c || got[i] == d);
         total += cap;
     }
-    assert_null(cg__mos_spare_take(256 * KIB, &cap));
+    assert_null(cg__spare_take(256 * KIB, &cap));
     assert_int_equal(total, 9 * MIB);
     for (int i = 0; i < 3; i++)
         free(got[i]);

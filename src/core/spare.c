@@ -14,7 +14,7 @@
  * process, each of SPARE_MIN..SPARE_MAX bytes (a 2 MB roCreate's framer
  * buffer, 8 MiB, fits), the largest ones given back kept. A mutex guards the
  * slots: any loop thread may take or give. */
-#include "mos/mos.h"
+#include "core/core.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -29,7 +29,7 @@ static struct {
 } slots[SPARE_SLOTS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-void *cg__mos_spare_take(size_t need, size_t *cap)
+void *cg__spare_take(size_t need, size_t *cap)
 {
     void *p = NULL;
     *cap = 0;
@@ -49,7 +49,7 @@ void *cg__mos_spare_take(size_t need, size_t *cap)
     return p;
 }
 
-void cg__mos_spare_give(void *p, size_t cap)
+void cg__spare_give(void *p, size_t cap)
 {
     if (p == NULL)
         return;
