@@ -41,6 +41,9 @@ SIZES = [("1 KB", ["--size", "1024"], 200, 1200),
 EVENTS = ["raw_syscalls:sys_enter", "context-switches", "cpu-migrations", "sched:sched_wakeup",
           "page-faults", "syscalls:sys_enter_*"]
 CASTGATE_EXTRA = ["journal = no", "fsync = interval"]
+# entry points that callgrind_annotate shows with their callees' cost: not self cost
+ROOTS = re.compile(r"^(\(below main\)|main|cmd_run|cg_ctx_run|uv_run|__libc_start_main\S*|clone3?|start_thread|"
+                   r"worker|0x[0-9a-f]+ \(ld-linux[^)]*\))( \(.*\))?$")
 
 
 def perf_start(pid, path):
@@ -116,7 +119,7 @@ def callgrind_counts(cont, names, size_args, n1, n2, base):
         fa_, fb_ = functions(fa), functions(fb)
         total = (fb_.pop("*total*", 0) - fa_.pop("*total*", 0)) / (n2 - n1)
         by = {k: (fb_.get(k, 0) - fa_.get(k, 0)) / (n2 - n1) for k in set(fa_) | set(fb_)}
-        by = {k: v for k, v in by.items() if v < 0.9 * total}  # callgrind's own roots (main, ...)
+        by = {k: v for k, v in by.items() if not ROOTS.match(k)}  # callgrind_annotate lists these inclusive
         top = sorted(by.items(), key=lambda kv: -kv[1])[:25]
         out[name] = {"Ir_per_msg": round(total), "top": [(k, round(v)) for k, v in top]}
     return out
@@ -160,36 +163,42 @@ def start_pair(kind, dev_port, dev_ports):
     return c, ["castgate A (NCS side)", "castgate B (device side)"]
 
 
-ROWS = [("syscalls", "system calls, all"), ("sys:read", "read"), ("sys:write", "write"),
+ROWS = [("syscalls", "system calls"), ("sys:read", "read"), ("sys:write", "write"),
         ("sys:readv", "readv"), ("sys:writev", "writev"), ("sys:recvfrom", "recvfrom"),
         ("sys:sendto", "sendto"), ("sys:recvmsg", "recvmsg"), ("sys:sendmsg", "sendmsg"),
         ("sys:epoll_wait", "epoll_wait"), ("sys:epoll_pwait", "epoll_pwait"), ("sys:epoll_ctl", "epoll_ctl"),
         ("sys:poll", "poll"), ("sys:futex", "futex"), ("sys:fdatasync", "fdatasync"),
-        ("sys:fsync", "fsync"), ("sys:lseek", "lseek"), ("sys:pwrite64", "pwrite64"),
-        ("sys:mmap", "mmap"), ("sys:munmap", "munmap"), ("sys:brk", "brk"), ("sys:madvise", "madvise"),
-        ("sys:mremap", "mremap"),
+        ("sys:fsync", "fsync"), ("sys:syncfs", "syncfs"), ("sys:mmap", "mmap"), ("sys:munmap", "munmap"),
+        ("sys:brk", "brk"), ("sys:madvise", "madvise"), ("sys:mremap", "mremap"),
         ("context-switches", "context switches"), ("sched:sched_wakeup", "wake-ups issued"),
         ("cpu-migrations", "CPU migrations"), ("page-faults", "page faults")]
 
 
-def table(results):
+def table(results, grind):
+    """Per size: each castgate gateway, the castgate pair, the stunnel pair and their ratio."""
     lines = []
     for size in results:
-        cg, st = results[size]["castgate"], results[size]["stunnel"]
-        cols = list(cg) + list(st)
-        lines.append("\n%s, per message (stop-and-wait, one channel)\n" % size)
-        lines.append("| count | " + " | ".join(cols) + " | castgate pair | stunnel pair |")
-        lines.append("|---" * (len(cols) + 3) + "|")
+        cg, st = results[size].get("castgate", {}), results[size].get("stunnel", {})
+        lines.append("\n**%s** (per message, stop-and-wait, one channel)\n" % size)
+        lines.append("| per message | " + " | ".join(cg) + " | castgate pair | stunnel pair | castgate / stunnel |")
+        lines.append("| --- " * (len(cg) + 4) + "|")
         keys = [k for k, _ in ROWS]
         others = sorted({k for side in (cg, st) for who in side for k in side[who]
                          if k.startswith("sys:") and k not in keys})
         for key, label in ROWS + [(k, k[4:]) for k in others]:
-            vals = [side[who].get(key, 0.0) for side in (cg, st) for who in side]
-            if all(abs(v) < 0.05 for v in vals):
-                continue
-            pc = sum(cg[w].get(key, 0.0) for w in cg)
+            each = [cg[w].get(key, 0.0) for w in cg]
+            pc = sum(each)
             ps = sum(st[w].get(key, 0.0) for w in st)
-            lines.append("| %s | %s | %.1f | %.1f |" % (label, " | ".join("%.1f" % v for v in vals), pc, ps))
+            if all(abs(v) < 0.05 for v in each + [ps]):
+                continue
+            ratio = "%.2f×" % (pc / ps) if abs(ps) >= 0.5 else "-"
+            lines.append("| %s | %s | %.1f | %.1f | %s |" % (label, " | ".join("%.1f" % v for v in each), pc, ps, ratio))
+        g = grind.get(size, {})
+        if "castgate" in g and "stunnel" in g:
+            each = [g["castgate"][w]["Ir_per_msg"] for w in g["castgate"]]
+            ps = sum(v["Ir_per_msg"] for v in g["stunnel"].values())
+            lines.append("| user-space instructions (callgrind) | %s | {:,} | {:,} | %.2f× |".format(sum(each), ps)
+                         % (" | ".join("{:,}".format(v) for v in each), sum(each) / ps))
     return "\n".join(lines)
 
 
@@ -245,7 +254,7 @@ def main():
     with open(out, "w") as f:
         json.dump({"per_message": results, "callgrind": grind}, f, indent=1)
     if not a.no_perf:
-        print(table(results))
+        print(table(results, grind))
     for label in grind:
         print("\n%s, user-space instructions per message (callgrind)\n" % label)
         for kind, sides in grind[label].items():
