@@ -36,14 +36,15 @@ void *cg__spare_take(size_t need, size_t *cap)
     if (need < SPARE_MIN || need > SPARE_MAX)
         return NULL;
     pthread_mutex_lock(&lock);
-    for (int i = 0; i < SPARE_SLOTS; i++) {
-        if (slots[i].p != NULL && slots[i].cap >= need) {
-            p = slots[i].p;
-            *cap = slots[i].cap;
-            slots[i].p = NULL;
-            slots[i].cap = 0;
-            break;
-        }
+    int best = -1; /* the smallest that fits: a big block stays for a big need */
+    for (int i = 0; i < SPARE_SLOTS; i++)
+        if (slots[i].p != NULL && slots[i].cap >= need && (best < 0 || slots[i].cap < slots[best].cap))
+            best = i;
+    if (best >= 0) {
+        p = slots[best].p;
+        *cap = slots[best].cap;
+        slots[best].p = NULL;
+        slots[best].cap = 0;
     }
     pthread_mutex_unlock(&lock);
     return p;

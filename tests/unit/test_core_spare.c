@@ -92,6 +92,24 @@ static void test_three_largest_kept(void **state)
         free(got[i]);
 }
 
+/* The smallest kept block that covers a need is handed out: a WebSocket
+ * sender's 256 KiB masking piece does not take the 4 MiB block the next large
+ * message's reading needs (issue 13, ws/frames.c stream_masked). */
+static void test_smallest_that_fits(void **state)
+{
+    (void)state;
+    drain();
+    size_t cap;
+    void *big = block(4 * MIB), *small = block(300 * KIB);
+    cg__spare_give(big, 4 * MIB);
+    cg__spare_give(small, 300 * KIB);
+    assert_ptr_equal(cg__spare_take(256 * KIB, &cap), small);
+    assert_int_equal(cap, 300 * KIB);
+    assert_ptr_equal(cg__spare_take(256 * KIB, &cap), big); /* the only one left */
+    free(small);
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -99,6 +117,7 @@ int main(void)
         cmocka_unit_test(test_small_needs_not_served),
         cmocka_unit_test(test_out_of_bounds_freed),
         cmocka_unit_test(test_three_largest_kept),
+        cmocka_unit_test(test_smallest_that_fits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
