@@ -233,13 +233,18 @@ static void on_event(void *user, const struct cg_relay_event *ev)
     case CG_RELAY_EV_LINK:
         event_link(gw, ev);
         break;
-    case CG_RELAY_EV_REQUEST:
-        snprintf(extra, sizeof(extra), ",\"from\":\"%s\",\"link\":\"%.200s\"",
-                 ev->side == CG_RELAY_MOS4 ? "mos4" : "legacy", ev->link != NULL ? ev->link : "");
+    case CG_RELAY_EV_REQUEST: { /* ,"from":"mos4|legacy","link":"<at most 200 bytes>" */
+        const char *link = ev->link != NULL ? ev->link : "";
+        size_t n = strnlen(link, 200);
+        char *p = stpcpy(extra, ev->side == CG_RELAY_MOS4 ? ",\"from\":\"mos4\",\"link\":\""
+                                                          : ",\"from\":\"legacy\",\"link\":\"");
+        memcpy(p, link, n);
+        memcpy(p + n, "\"", 2);
         mosb_write_message("relay", ev->message, extra);
         if (!uv_is_active((uv_handle_t *)&gw->out_flush))
             uv_timer_start(&gw->out_flush, on_out_flush, OUT_FLUSH_MS, 0);
         return;
+    }
     case CG_RELAY_EV_NO_MESSAGEID:
         event_idless(ev);
         break;

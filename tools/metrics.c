@@ -27,6 +27,7 @@ struct mlegs {
 
 struct mlink {
     char name[128];
+    uint32_t hash; /* name_hash(name): compared before the name (issue 13) */
     bool up[2];
     time_t since[2]; /* when the side last went up or down (or was first seen) */
     unsigned long relayed[2], idless;
@@ -94,12 +95,31 @@ void metrics_free(struct metrics *m)
     free(m);
 }
 
+/* FNV-1a of the first 127 bytes of a link's name (what name[] keeps): a
+ * lookup compares it before the name, so with 200 links a relayed message's
+ * two lookups cost 400 integer compares, not 400 strcmp calls (issue 13). */
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < 127 && s[i] != '\0'; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static void set_text(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static struct mlink *find(struct metrics *m, const char *link, bool add)
 {
     if (link == NULL)
         return NULL;
+    uint32_t h = name_hash(link);
     for (size_t i = 0; i < m->n; i++)
-        if (strcmp(m->links[i].name, link) == 0)
+        if (m->links[i].hash == h && strcmp(m->links[i].name, link) == 0)
             return &m->links[i];
     if (!add)
         return NULL;
@@ -112,7 +132,8 @@ static struct mlink *find(struct metrics *m, const char *link, bool add)
     }
     struct mlink *k = &m->links[m->n++];
     *k = (struct mlink){0};
-    snprintf(k->name, sizeof(k->name), "%s", link);
+    set_text(k->name, sizeof(k->name), link);
+    k->hash = h;
     k->since[0] = k->since[1] = now_of(m);
     return k;
 }
@@ -144,8 +165,8 @@ void metrics_last_message(struct metrics *m, const char *link, enum metrics_from
     if (k == NULL)
         return;
     int s = from == METRICS_FROM_MOS4;
-    snprintf(k->last[s].name, sizeof(k->last[s].name), "%s", name != NULL ? name : "");
-    snprintf(k->last[s].id, sizeof(k->last[s].id), "%s", message_id != NULL ? message_id : "");
+    set_text(k->last[s].name, sizeof(k->last[s].name), name != NULL ? name : "");
+    set_text(k->last[s].id, sizeof(k->last[s].id), message_id != NULL ? message_id : "");
     k->last[s].at = now_of(m);
 }
 

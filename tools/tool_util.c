@@ -31,25 +31,80 @@ int tool_parse_addr(const char *s, char *host, size_t hsz, uint16_t *port, size_
 
 void tool_json_string(const char *s)
 {
+    struct tool_line l = {.f = stdout};
+    tool_line_json(&l, s);
+    tool_line_end(&l);
+}
+
+void tool_line_put(struct tool_line *l, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        if (l->n == sizeof(l->b))
+            tool_line_end(l);
+        size_t k = sizeof(l->b) - l->n < n ? sizeof(l->b) - l->n : n;
+        memcpy(l->b + l->n, c, k);
+        l->n += k, c += k, n -= k;
+    }
+}
+
+void tool_line_str(struct tool_line *l, const char *s) { tool_line_put(l, s, strlen(s)); }
+
+void tool_line_dec(struct tool_line *l, unsigned long long v)
+{
+    char t[20];
+    size_t n = sizeof(t);
+    do
+        t[--n] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    tool_line_put(l, t + n, sizeof(t) - n);
+}
+
+/* The escape of c, or NULL when c goes as it is; esc: room for "\\u00XX". */
+static const char *json_escape(unsigned char c, char esc[7])
+{
+    static const char hex[] = "0123456789abcdef";
+    if (c == '"' || c == '\\') {
+        esc[0] = '\\', esc[1] = (char)c, esc[2] = '\0';
+        return esc;
+    }
+    if (c == '\n')
+        return "\\n";
+    if (c == '\r')
+        return "\\r";
+    if (c == '\t')
+        return "\\t";
+    if (c >= 0x20 && c != 0x7F)
+        return NULL;
+    memcpy(esc, "\\u00", 4);
+    esc[4] = hex[c >> 4], esc[5] = hex[c & 15], esc[6] = '\0';
+    return esc;
+}
+
+void tool_line_json(struct tool_line *l, const char *s)
+{
     if (s == NULL) {
-        fputs("null", stdout);
+        tool_line_put(l, "null", 4);
         return;
     }
-    putchar('"');
-    for (; *s != 0; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", stdout);
-        else if (c == '\r')
-            fputs("\\r", stdout);
-        else if (c == '\t')
-            fputs("\\t", stdout);
-        else if (c < 0x20 || c == 0x7F)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
+    tool_line_put(l, "\"", 1);
+    const char *run = s; /* characters that go as they are, written in one piece */
+    char esc[7];
+    for (; *s != '\0'; s++) {
+        const char *e = json_escape((unsigned char)*s, esc);
+        if (e == NULL)
+            continue;
+        tool_line_put(l, run, (size_t)(s - run));
+        tool_line_str(l, e);
+        run = s + 1;
     }
-    putchar('"');
+    tool_line_put(l, run, (size_t)(s - run));
+    tool_line_put(l, "\"", 1);
+}
+
+void tool_line_end(struct tool_line *l)
+{
+    if (l->n > 0)
+        fwrite(l->b, 1, l->n, l->f);
+    l->n = 0;
 }

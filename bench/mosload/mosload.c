@@ -5,6 +5,7 @@
  *                        (--size BYTES | --file MOS-FILE) [--kind ro|mom|alt]
  *                        --duration S [--warmup S] [--id-base N]
  *                        [--mos-id ID] [--ncs-id ID]    ("%d" in an ID: the channel's index)
+ *                        [--count N]
  *   bench_mosload respond --port P[,P...] [--host ADDR]
  *
  * client: N channels, channel k a TCP connection to port k % (number of ports).
@@ -19,7 +20,10 @@
  * one JSON line: messages/s,
  * p50/p90/p99/p99.9/max in microseconds, errors (wrong, negative or missing
  * answers, lost connections) and how many channels had an answer in the
- * window. Exit status 1 when no message was answered.
+ * window. Exit status 1 when no message was answered. --count N stops after
+ * N answered messages (bench/relay_why.sh counts system calls and
+ * instructions per message over an exact number of them; use with
+ * --warmup 0 and a --duration long enough).
  *
  * respond: a MOS device listening on every port; answers each request with a
  * positive roAck (ro* messages, mosItemReplace) or mosAck (others), carrying
@@ -57,6 +61,7 @@ static void usage(void)
     fprintf(stderr, "usage: bench_mosload client --port P[,P...] [--host ADDR] --channels N\n"
                     "                     (--size BYTES | --file MOS-FILE) [--kind ro|mom|alt]\n"
                     "                     --duration S [--warmup S] [--id-base N] [--mos-id ID] [--ncs-id ID]\n"
+                    "                     [--count N]\n"
                     "       bench_mosload respond --port P[,P...] [--host ADDR]\n");
     exit(2);
 }
@@ -275,7 +280,7 @@ static struct {
     int nports, channels;
     long size;
     double duration, warmup;
-    uint64_t id_base;
+    uint64_t id_base, count;
 } opt = {.host = "127.0.0.1", .kind = "ro", .mos_id = "bench.device", .ncs_id = "bench.ncs",
          .duration = 10, .warmup = 2, .id_base = 1};
 
@@ -532,6 +537,8 @@ static void ch_read(struct channel *c, uint64_t *t)
             st.done++;
             c->answered++;
             st.bytes += c->total;
+            if (opt.count > 0 && st.done >= opt.count)
+                st.t_end = *t; /* no request after this one */
         }
         c->seq++;
         return;
@@ -829,6 +836,8 @@ int main(int argc, char **argv)
             opt.mos_id = v;
         else if (!strcmp(a, "--ncs-id"))
             opt.ncs_id = v;
+        else if (!strcmp(a, "--count"))
+            opt.count = strtoull(v, NULL, 10);
         else
             usage();
     }

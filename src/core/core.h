@@ -86,6 +86,10 @@ uint8_t *cg__ctx_scratch(struct cg_ctx *ctx, enum cg_scratch which, size_t *len)
 /* ---- memory and strings (util.c) ---- */
 char *cg__strdup(const char *s);               /* NULL on NULL or OOM */
 char *cg__strndup(const char *s, size_t n);    /* NULL on OOM */
+/* src (NULL: "") into dst[size] (size > 0), cut to size - 1 bytes, always
+ * ended: snprintf(dst, size, "%s", src) without printf's cost on the
+ * relay's per-message path (issue 13). */
+void cg__str_copy(char *dst, size_t size, const char *src);
 /* Replaces *slot with a copy of v (NULL: none), freeing the old string. */
 enum cg_err cg__str_replace(char **slot, const char *v);
 void cg__wipe_free(void *p, size_t n);         /* cleanse then free; NULL ok */
@@ -145,6 +149,14 @@ void cg__buf_consume(struct cg_buf *b, size_t n); /* drop n bytes from the front
 /* Memory given back down to what b holds (at least 1 byte), for a buffer
  * kept long after it was built; never fails (kept as it is when realloc does). */
 void cg__buf_fit(struct cg_buf *b);
+
+/* Large blocks kept for the next large message (spare.c): a block of at
+ * least need bytes (*cap its size) from the kept ones, or NULL (then
+ * malloc). Give back any malloc'ed block of cap bytes (or NULL): kept or
+ * freed. Bounded per process (3 blocks of 64 KiB..8 MiB); any thread. Used
+ * by the MOS framer, the flow's copies and the WebSocket receiver. */
+void *cg__spare_take(size_t need, size_t *cap);
+void cg__spare_give(void *p, size_t cap);
 
 /* ---- giving the heap's free pages back (heaptrim.c, cg_ctx_heap_trim) ----
  * Sans-I/O: when a check trims and how long until the next one. */

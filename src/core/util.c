@@ -9,6 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
+void cg__str_copy(char *dst, size_t size, const char *src)
+{
+    size_t n = src != NULL ? strnlen(src, size - 1) : 0;
+    memcpy(dst, src != NULL ? src : "", n);
+    dst[n] = '\0';
+}
+
 char *cg__strdup(const char *s) { return s != NULL ? cg__strndup(s, strlen(s)) : NULL; }
 
 int cg__hexval(int c)

@@ -131,7 +131,7 @@ enum cg_err cg_mos_framer_space(struct cg_mos_framer *f, size_t min, uint8_t **d
         while (c < f->len + min)
             c = c > SIZE_MAX / 2 ? f->len + min : c * 2;
         size_t got = 0; /* a large one: a block kept for large messages, if one is there */
-        uint8_t *p = cg__mos_spare_take(c, &got);
+        uint8_t *p = cg__spare_take(c, &got);
         if (p != NULL) {
             if (f->len > 0)
                 memcpy(p, f->buf, f->len);
@@ -672,7 +672,7 @@ static void settle(struct cg_mos_framer *f)
         f->head = f->pos;
     if (f->head == f->len && f->cap > CG__MOS_FRAMER_KEEP) {
         drop_dead(f);
-        cg__mos_spare_give(f->buf, f->cap); /* kept for the next large message, or freed */
+        cg__spare_give(f->buf, f->cap); /* kept for the next large message, or freed */
         f->buf = NULL;
         f->cap = 0;
     }

@@ -182,12 +182,6 @@ enum cg_err cg__mos_xml_unescape(const uint8_t *src, size_t n, char *dst, size_t
 enum cg_err cg__mos_validate_xml(enum cg_mos_encoding enc, const void *msg, size_t len,
                                  uint64_t *err_offset);
 
-/* Large blocks kept for the next large message (spare.c): a block of at
- * least need bytes (*cap its size) from the kept ones, or NULL (then
- * malloc). Give back any malloc'ed block of cap bytes (or NULL): kept or
- * freed. Bounded per process (3 blocks of 64 KiB..8 MiB); any thread. */
-void *cg__mos_spare_take(size_t need, size_t *cap);
-void cg__mos_spare_give(void *p, size_t cap);
 
 /* What the check of a fresh message decided (cg__mos_check_fresh). */
 struct cg__mos_verdict {

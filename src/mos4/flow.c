@@ -94,7 +94,7 @@ static void unbusy(struct mos4_msg *m)
 static void free_pending(struct mos4_pending *p)
 {
     free(p->elem);
-    cg__mos_spare_give(p->wire, p->wcap);
+    cg__spare_give(p->wire, p->wcap);
     free(p);
 }
 
@@ -278,8 +278,8 @@ static void deliver(struct mos4_lane *l, const struct cg_flow_act *a)
     if (env == NULL && cg_mos_envelope_parse(m->enc, m->xml, m->len, &own, NULL) == CG_OK)
         env = &own;
     *req = (struct cg_mos_request){.lane = l, .token = a->token, .has_msgid = a->msgid[0] != '\0'};
-    snprintf(req->msgid, sizeof(req->msgid), "%s", a->msgid);
-    snprintf(req->name, sizeof(req->name), "%s", env != NULL ? env->name : "?");
+    cg__str_copy(req->msgid, sizeof(req->msgid), a->msgid);
+    cg__str_copy(req->name, sizeof(req->name), env != NULL ? env->name : "?");
     memcpy(req->digest, a->digest, CG_MOS4_DIGEST);
     req->jmark = m->jmark; /* its journal record's place, for compaction */
     if (l->jfd >= 0 && l->peer->ep->cfg.journal) { /* compaction (without the option: its ID) */
@@ -525,7 +525,7 @@ static bool verdict_ok(struct mos4_lane *l, enum cg_mos_encoding enc, const char
 static struct mos4_vjob *vjob_alloc(size_t len)
 {
     size_t cap = 0;
-    struct mos4_vjob *j = cg__mos_spare_take(sizeof(*j) + len + 1, &cap);
+    struct mos4_vjob *j = cg__spare_take(sizeof(*j) + len + 1, &cap);
     if (j == NULL) {
         cap = sizeof(*j) + len + 1;
         j = malloc(cap);
@@ -535,7 +535,7 @@ static struct mos4_vjob *vjob_alloc(size_t len)
     return j;
 }
 
-static void vjob_release(struct mos4_vjob *j) { cg__mos_spare_give(j, j->cap); }
+static void vjob_release(struct mos4_vjob *j) { cg__spare_give(j, j->cap); }
 
 static void vjob_work(struct cg_bgjob *w)
 {
@@ -1170,15 +1170,15 @@ enum cg_err cg_mos_forward_message(struct cg_mos_endpoint *ep, const char *peer_
     CG_CHECK(strlen(m->env->message_id) < CG_FLOW_MSGID, CG_ETOOBIG);
     struct mos4_pending *p = calloc(1, sizeof(*p));
     CG_CHECK(p != NULL, CG_ENOMEM);
-    snprintf(p->name, sizeof(p->name), "%s", m->env->name);
+    cg__str_copy(p->name, sizeof(p->name), m->env->name);
     struct cg_buf b;
     cg__buf_init(&b, 0);
     /* a large one in a block kept for large messages, if one is there */
-    b.data = cg__mos_spare_take(e->len + WRAP_ROOM, &b.cap);
+    b.data = cg__spare_take(e->len + WRAP_ROOM, &b.cap);
     enum cg_err rc = cg__mos4_wrap_enc(l, cg__mos4_lane_enc(l), m->enc, m->xml + e->off, e->len,
                                        m->env->message_id, &b);
     if (rc != CG_OK) {
-        cg__mos_spare_give(b.data, b.cap);
+        cg__spare_give(b.data, b.cap);
         free(p);
         return rc;
     }

@@ -99,7 +99,7 @@ bool cg__mos4_gate_hold(struct mos4_lane *l, const char *xml, size_t len)
         return true;
     }
     *h = (struct mos4_held){.need = need, .ch = l->ch, .len = len};
-    snprintf(h->peer, sizeof(h->peer), "%s", l->peer->id);
+    cg__str_copy(h->peer, sizeof(h->peer), l->peer->id);
     memcpy(h->xml, xml, len);
     if (ep->held_tail != NULL)
         ep->held_tail->next = h;

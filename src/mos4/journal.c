@@ -219,30 +219,70 @@ void cg__mos4_digest(const void *data, size_t len, uint8_t out[CG_MOS4_DIGEST])
 
 static const char *enc_token(enum cg_mos_encoding e) { return e == CG_MOS_UCS2BE ? "ucs2be" : "utf8"; }
 
-/* The header up to and with "\n" into h (JOURNAL_HEADER_MAX); its length, or 0. */
+/* v in decimal at p (no leading zeros); the end. */
+static char *put_dec(char *p, uint64_t v)
+{
+    char t[20];
+    size_t n = 0;
+    do
+        t[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n > 0)
+        *p++ = t[--n];
+    return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* The header up to and with "\n" into h (JOURNAL_HEADER_MAX); its length, or 0.
+ * Spelled by hand, not by snprintf: two records a relayed message, and two
+ * snprintf calls a record were most of a record's cost (bench/relay_why.sh,
+ * issue 13). Up to the regime it takes at most 92 bytes (two 20-digit lengths,
+ * two 19-digit numbers); with the digest and checksum it must stay under
+ * JOURNAL_HEADER_MAX, checked before those, as before. */
 static size_t header(const struct mos4_jrec *r, char h[JOURNAL_HEADER_MAX])
 {
+    static const char hex[] = "0123456789abcdef";
     size_t idlen = r->msgid != NULL ? strlen(r->msgid) : 0;
     if (r->number > JOURNAL_NUMBER_MAX || r->regime > JOURNAL_NUMBER_MAX)
         return 0;
-    int n = snprintf(h, JOURNAL_HEADER_MAX, "%c %d %zu %zu %s %" PRIu64 " %" PRIu64 " ", r->kind,
-                     r->msgid != NULL, idlen, r->len,
-                     enc_token(cg__mos4_enc_of(r->data, r->len)), /* as they are */
-                     r->number, r->regime);
-    if (n <= 0 || (size_t)n >= JOURNAL_HEADER_MAX - 2 * CG_MOS4_DIGEST - 11)
+    char *p = h;
+    *p++ = r->kind;
+    *p++ = ' ';
+    *p++ = r->msgid != NULL ? '1' : '0';
+    *p++ = ' ';
+    p = put_dec(p, idlen);
+    *p++ = ' ';
+    p = put_dec(p, r->len);
+    *p++ = ' ';
+    p = put_str(p, enc_token(cg__mos4_enc_of(r->data, r->len))); /* as they are */
+    *p++ = ' ';
+    p = put_dec(p, r->number);
+    *p++ = ' ';
+    p = put_dec(p, r->regime);
+    *p++ = ' ';
+    if ((size_t)(p - h) >= JOURNAL_HEADER_MAX - 2 * CG_MOS4_DIGEST - 11)
         return 0;
-    if (r->has_digest) /* room checked above; two records a request: no snprintf per byte */
-        for (size_t i = 0; i < CG_MOS4_DIGEST; i++, n += 2) {
-            h[n] = "0123456789abcdef"[r->digest[i] >> 4];
-            h[n + 1] = "0123456789abcdef"[r->digest[i] & 15];
+    if (r->has_digest)
+        for (size_t i = 0; i < CG_MOS4_DIGEST; i++) {
+            *p++ = hex[r->digest[i] >> 4];
+            *p++ = hex[r->digest[i] & 15];
         }
     else
-        h[n++] = '-';
-    uint32_t crc = cg__mos4_crc32c(0, h, (size_t)n);
+        *p++ = '-';
+    uint32_t crc = cg__mos4_crc32c(0, h, (size_t)(p - h));
     crc = cg__mos4_crc32c(crc, r->msgid != NULL ? r->msgid : "", idlen);
     crc = cg__mos4_crc32c(crc, r->data, r->len);
-    n += snprintf(h + n, JOURNAL_HEADER_MAX - (size_t)n, " %08x\n", (unsigned)crc);
-    return (size_t)n;
+    *p++ = ' ';
+    for (int shift = 28; shift >= 0; shift -= 4)
+        *p++ = hex[(crc >> shift) & 15];
+    *p++ = '\n';
+    return (size_t)(p - h);
 }
 
 enum cg_err cg__mos4_journal_encode(struct cg_buf *b, const struct mos4_jrec *r)

@@ -82,7 +82,7 @@ struct mos4_pending {
     char *elem; /* the message element, UTF-8 (cg_mos_send) */
     size_t len;
     uint8_t *wire; /* or the whole message, wrapped once in the lane's encoding (a forward) */
-    size_t wlen, wcap; /* wcap: wire's allocation (for cg__mos_spare_give) */
+    size_t wlen, wcap; /* wcap: wire's allocation (for cg__spare_give) */
     char name[64]; /* its element name, for logs */
     cg_mos_send_cb cb;
     void *user;

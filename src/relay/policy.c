@@ -162,8 +162,13 @@ static size_t find_ascii(const struct units *u, size_t from, const char *s)
 /* Whether the text content of the first <field> of u is the decline. */
 static bool field_declines(const struct units *u, const char *field)
 {
-    char open[40];
-    snprintf(open, sizeof(open), "<%s>", field);
+    char open[40]; /* "<field>", spelled without snprintf (per answer, issue 13) */
+    size_t fl = strlen(field);
+    if (fl + 3 > sizeof(open))
+        return false;
+    open[0] = '<';
+    memcpy(open + 1, field, fl);
+    memcpy(open + 1 + fl, ">", 2);
     size_t i = find_ascii(u, 0, open);
     if (i == u->n)
         return false;

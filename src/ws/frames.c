@@ -270,6 +270,16 @@ void cg__ws_on_transport_closed(struct cg_ws *ws)
 static enum cg_err stream_masked(struct cg_ws *ws, const uint8_t *h, size_t hl, const void *data,
                                  size_t len)
 {
+    size_t max = ws->out.max;
+    if (ws->out.cap < hl + STREAM_PIECE) { /* the piece in a kept block (core/spare.c): its
+                                            * pages are not mapped afresh for each message */
+        size_t cap = 0;
+        uint8_t *p = cg__spare_take(hl + STREAM_PIECE, &cap);
+        if (p != NULL) {
+            cg__buf_free(&ws->out);
+            ws->out.data = p, ws->out.cap = cap;
+        }
+    }
     CG_GUARD(cg__buf_reserve(&ws->out, hl + STREAM_PIECE));
     cg__buf_append(&ws->out, h, hl); /* reserved: cannot fail */
     const uint8_t *src = data;
@@ -282,7 +292,8 @@ static enum cg_err stream_masked(struct cg_ws *ws, const uint8_t *h, size_t hl, 
         rc = cg__conn_write(ws->conn, ws->out.data, ws->out.len);
         cg__buf_reset(&ws->out);
     }
-    cg__buf_free(&ws->out); /* an idle connection keeps no big buffer */
+    cg__spare_give(ws->out.data, ws->out.cap); /* an idle connection keeps no big buffer */
+    cg__buf_init(&ws->out, max);
     return rc;
 }
 

@@ -108,6 +108,8 @@ static bool start_frame(struct cg_ws_rx *rx, const struct cg_ws_rx_handler *h, v
     }
     if (!control && len > rx->max_msg - rx->msg.len)
         return fail(rx, h, user, 1009, "message over the size limit"), false;
+    if (!control && rx->msg.data == NULL) /* a large one: into a kept block (core/spare.c) */
+        rx->msg.data = cg__spare_take((size_t)len, &rx->msg.cap);
     if (!control && cg__buf_reserve(&rx->msg, (size_t)len) != CG_OK)
         return fail(rx, h, user, 1011, "no memory for the message"), false;
     rx->op = op;
@@ -153,9 +155,10 @@ static void end_frame(struct cg_ws_rx *rx, const struct cg_ws_rx_handler *h, voi
         bool binary = rx->msg_op == CG_WS_OP_BINARY;
         rx->msg_op = 0;
         h->message(user, binary, rx->msg.data, rx->msg.len);
-        if (rx->msg.cap > KEEP_MAX)
-            cg__buf_free(&rx->msg); /* no big buffer kept by an idle connection */
-        else
+        if (rx->msg.cap > KEEP_MAX) { /* no big buffer kept by an idle connection: */
+            cg__spare_give(rx->msg.data, rx->msg.cap); /* the process keeps a few */
+            cg__buf_init(&rx->msg, 0);
+        } else
             cg__buf_reset(&rx->msg);
     }
 }

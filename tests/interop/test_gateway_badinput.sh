@@ -50,7 +50,7 @@ PIDS+=($!); wait_port "$WSS"
 "$CASTGATE" run --config "$T/gw.conf" >"$T/gw.out" 2>"$T/gw.err" &
 GW=$!; PIDS+=($GW); wait_port "$RO"
 
-python3 - "$RO" "$MOM" "$TRO" "$SRC/../shared/fixtures/mos/spec/legacy" >"$T/result" <<'PY'
+python3 - "$RO" "$MOM" "$TRO" "${CG_SHARED_DIR:-$SRC/../shared}/fixtures/mos/spec/legacy" >"$T/result" <<'PY'
 import re, socket, sys
 ro, mom, tro, legacy = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 E = lambda s: s.encode("utf-16-be")

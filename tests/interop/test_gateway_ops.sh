@@ -164,7 +164,7 @@ for _ in $(seq 100); do grep -q 'reload: certificates' "$T/gw2.err" && break; sl
 check "SIGHUP re-reads the listener's certificates (for new connections)" \
   grep -q 'reload: certificates reloaded' "$T/gw2.err"
 "$CASTGATE" mos send --config "$T/ncs.conf" --peer SLOW --channel ro --timeout 20 \
-  "$SRC/../shared/fixtures/mos/spec/roReq.xml" >"$T/send.out" 2>"$T/send.err" & SPID=$!; PIDS+=($SPID)
+  "${CG_SHARED_DIR:-$SRC/../shared}/fixtures/mos/spec/roReq.xml" >"$T/send.out" 2>"$T/send.err" & SPID=$!; PIDS+=($SPID)
 for _ in $(seq 200); do grep -q '"got"' "$T/slow.out" && break; sleep 0.02; done
 t0=$(date +%s%N)
 kill -TERM "$GW2"; wait "$GW2"; grc=$?
@@ -181,7 +181,7 @@ PIDS+=($!); wait_port "$DEVP"
 "$CASTGATE" run --config "$T/gw2.conf" >>"$T/gw2.out" 2>"$T/gw2b.err" &
 GW2=$!; PIDS+=($GW2); wait_port "$GW2P"
 "$CASTGATE" mos send --config "$T/ncs.conf" --peer SLOW --channel ro --timeout 5 \
-  "$SRC/../shared/fixtures/mos/spec/roReq.xml" >/dev/null 2>&1 & PIDS+=($!)
+  "${CG_SHARED_DIR:-$SRC/../shared}/fixtures/mos/spec/roReq.xml" >/dev/null 2>&1 & PIDS+=($!)
 for _ in $(seq 200); do grep -q '"got"' "$T/stuck.out" && break; sleep 0.02; done
 t0=$(date +%s%N)
 kill -TERM "$GW2"; wait "$GW2"; grc=$?

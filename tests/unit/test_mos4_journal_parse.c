@@ -216,6 +216,63 @@ static void test_record_by_hand(void **state)
     cg__buf_free(&b);
 }
 
+/* The writer's header, byte for byte, against the format spelled with
+ * printf: kinds, no ID and a long one, UTF-8 and UCS-2BE data, no digest,
+ * numbers and regimes from 0 to their maximum (INT64_MAX) at every width.
+ * The writer spells it by hand (two records a message: no printf on the
+ * relay's path, issue 13); this holds it to the one spelling. */
+static void test_writer_spelling(void **state)
+{
+    (void)state;
+    static const uint64_t nums[] = {0, 1, 9, 10, 99, 100, 12345, 4294967296ull,
+                                    999999999999999999ull, 1000000000000000000ull,
+                                    (uint64_t)INT64_MAX};
+    static const char *const ids[] = {NULL, "7", "0x1F", "123456789012345678901234567890"};
+    static const uint8_t ucs[] = {0, '<', 0, 'm', 0, '/', 0, '>'};
+    for (size_t i = 0; i < CG_ARRAY_LEN(nums); i++)
+        for (size_t k = 0; k < 2 * CG_ARRAY_LEN(ids); k++) {
+            const char *id = ids[k % CG_ARRAY_LEN(ids)];
+            bool wide = k >= CG_ARRAY_LEN(ids), dg = (i + k) % 3 != 0;
+            struct mos4_jrec r = {.kind = "RAF"[(i + k) % 3], .msgid = id,
+                                  .data = wide ? ucs : (const uint8_t *)"<a/>x",
+                                  .len = wide ? sizeof(ucs) : 5, .has_digest = dg,
+                                  .number = nums[i],
+                                  .regime = nums[CG_ARRAY_LEN(nums) - 1 - i]};
+            memcpy(r.digest, digest, CG_MOS4_DIGEST);
+            char h[200];
+            int n = snprintf(h, sizeof(h), "%c %d %zu %zu %s %llu %llu %s", r.kind, id != NULL,
+                             id != NULL ? strlen(id) : 0, r.len, wide ? "ucs2be" : "utf8",
+                             (unsigned long long)r.number, (unsigned long long)r.regime,
+                             dg ? dig : "-");
+            uint32_t v = cg__mos4_crc32c(0, h, (size_t)n); /* up to the space before the crc */
+            v = cg__mos4_crc32c(v, id != NULL ? id : "", id != NULL ? strlen(id) : 0);
+            v = cg__mos4_crc32c(v, r.data, r.len);
+            snprintf(h + n, sizeof(h) - (size_t)n, " %08x\n", (unsigned)v);
+            struct cg_buf want, w;
+            cg__buf_init(&want, 0);
+            cg__buf_init(&w, 0);
+            assert_int_equal(cg__buf_append(&want, h, strlen(h)), CG_OK);
+            assert_int_equal(cg__buf_append(&want, id != NULL ? id : "", id != NULL ? strlen(id) : 0),
+                             CG_OK);
+            assert_int_equal(cg__buf_append(&want, r.data, r.len), CG_OK);
+            assert_int_equal(cg__buf_append(&want, "\n", 1), CG_OK);
+            assert_int_equal(cg__mos4_journal_encode(&w, &r), CG_OK);
+            if (w.len != want.len || memcmp(w.data, want.data, w.len) != 0)
+                fail_msg("number %llu, id %s, wide %d: wrote %.*s, want %.*s",
+                         (unsigned long long)r.number, id != NULL ? id : "(none)", wide,
+                         (int)w.len, (const char *)w.data, (int)want.len, (const char *)want.data);
+            cg__buf_free(&want);
+            cg__buf_free(&w);
+        }
+    struct mos4_jrec big = {.kind = 'R', .data = (const uint8_t *)"", .number = (uint64_t)INT64_MAX + 1};
+    struct cg_buf w;
+    cg__buf_init(&w, 0);
+    assert_int_equal(cg__mos4_journal_encode(&w, &big), CG_ERANGE); /* past the maximum */
+    big.number = 0, big.regime = (uint64_t)INT64_MAX + 1;
+    assert_int_equal(cg__mos4_journal_encode(&w, &big), CG_ERANGE);
+    cg__buf_free(&w);
+}
+
 /* The other forms a format-3 header may take. */
 static void test_accepted_forms(void **state)
 {
@@ -572,7 +629,7 @@ int main(void)
         cmocka_unit_test(test_every_cut),        cmocka_unit_test(test_bad_checksum),
         cmocka_unit_test(test_lengths),          cmocka_unit_test(test_header_spelling),
         cmocka_unit_test(test_nul_bytes),        cmocka_unit_test(test_magic_lines),
-        cmocka_unit_test(test_format1_edges),
+        cmocka_unit_test(test_format1_edges),    cmocka_unit_test(test_writer_spelling),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -24,22 +24,27 @@
 static size_t g_largest; /* OpenSSL's largest malloc or realloc while counting */
 static bool g_counting;
 static size_t g_send_largest; /* any malloc or realloc inside the client's cg_ws_send */
-static bool g_in_send;
+static size_t g_send2_largest; /* the same in its second send */
+static bool g_in_send, g_second;
 
 void *__real_malloc(size_t n);
 void *__real_realloc(void *p, size_t n);
 void *__wrap_malloc(size_t n);
 void *__wrap_realloc(void *p, size_t n);
+static void in_send(size_t n)
+{
+    size_t *m = g_second ? &g_send2_largest : &g_send_largest;
+    if (g_in_send && n > *m)
+        *m = n;
+}
 void *__wrap_malloc(size_t n)
 {
-    if (g_in_send && n > g_send_largest)
-        g_send_largest = n;
+    in_send(n);
     return __real_malloc(n);
 }
 void *__wrap_realloc(void *p, size_t n)
 {
-    if (g_in_send && n > g_send_largest)
-        g_send_largest = n;
+    in_send(n);
     return __real_realloc(p, n);
 }
 
@@ -53,6 +58,9 @@ struct echo {
     struct we_echo we;
     long got, bad;
     uint8_t *msg;
+    struct cg_ws *ws;
+    uv_timer_t again; /* the second send, from the loop (not inside a receive: that one is not
+                       * streamed) */
 };
 
 static void cli_open(void *user, struct cg_ws *ws)
@@ -65,12 +73,28 @@ static void cli_open(void *user, struct cg_ws *ws)
     assert_int_equal(rc, CG_OK);
 }
 
+static void send_again(uv_timer_t *t)
+{
+    struct echo *e = t->data;
+    g_second = g_in_send = true;
+    enum cg_err rc = cg_ws_send(e->ws, true, e->msg, SIZE);
+    g_in_send = false;
+    assert_int_equal(rc, CG_OK);
+}
+
+/* The echo of the first message: the same again, from the loop (issue 13: its
+ * masking piece comes from the blocks kept for large messages, core/spare.c,
+ * not from a fresh mapping); of the second: done. */
 static void cli_message(void *user, struct cg_ws *ws, bool binary, const uint8_t *d, size_t n)
 {
     struct echo *e = user;
     if (!binary || n != SIZE || memcmp(d, e->msg, n) != 0)
         e->bad++;
-    e->got++;
+    if (++e->got == 1) {
+        e->ws = ws;
+        uv_timer_start(&e->again, send_again, 0, 0);
+        return;
+    }
     g_counting = false;
     cg_ws_close(ws, 1000, "done");
 }
@@ -95,17 +119,22 @@ static void test_big_message_in_pieces(void **state)
     static const struct cg_ws_handlers ch = {.on_open = cli_open, .on_message = cli_message,
                                              .on_close = cli_close};
     we_start(&e.we, &ch, &e);
+    uv_timer_init(cg_ctx_loop(e.we.ctx), &e.again);
+    e.again.data = &e;
     we_run(&e.we);
+    uv_close((uv_handle_t *)&e.again, NULL);
+    uv_run(cg_ctx_loop(e.we.ctx), UV_RUN_NOWAIT);
     we_free(&e.we);
     free(e.msg);
     fprintf(stderr, "%ld echoes of %u bytes, %ld damaged; OpenSSL's largest allocation meanwhile: "
-            "%zu bytes; the largest inside the client's cg_ws_send: %zu bytes\n", e.got, SIZE,
-            e.bad, g_largest, g_send_largest);
-    assert_int_equal(e.got, 1);
+            "%zu bytes; the largest inside the client's cg_ws_send: %zu bytes, in its second: %zu\n",
+            e.got, SIZE, e.bad, g_largest, g_send_largest, g_send2_largest);
+    assert_int_equal(e.got, 2);
     assert_int_equal(e.bad, 0);
     /* a piece's records and a little more, never the message's */
     assert_true(g_largest < (1u << 20));
     assert_true(g_send_largest < (1u << 20)); /* a piece, never the message */
+    assert_true(g_send2_largest < (64u << 10)); /* the piece's block kept from the first */
 }
 
 int main(void)

@@ -21,6 +21,7 @@ struct rec {
     char reason[130];
     bool stop_after_message;
     struct cg_ws_rx *rx;
+    const uint8_t *at; /* where the last message was */
 };
 
 static void on_message(void *user, bool binary, const uint8_t *data, size_t len)
@@ -32,6 +33,7 @@ static void on_message(void *user, bool binary, const uint8_t *data, size_t len)
     if (len > 0)
         memcpy(r->data, data, len);
     r->len = len;
+    r->at = data;
     if (r->stop_after_message)
         r->rx->done = true;
 }
@@ -379,6 +381,40 @@ static void test_buffer_kept_or_freed(void **state)
     free(r);
 }
 
+/* A large message's buffer goes back to the process's kept blocks
+ * (core/spare.c) when the message is done, and the next large message is
+ * read into a kept block: its pages are not faulted in and cleared again for
+ * each message (issue 13: bench/relay_why.sh counted 1,025 page faults per
+ * 4 MB message on the gateway that receives it over wss). The connection
+ * itself still keeps no big buffer. */
+static void test_large_buffer_kept_for_the_next(void **state)
+{
+    (void)state;
+    static uint8_t payload[150000], w[150100];
+    size_t cap = 0;
+    void *p;
+    while ((p = cg__spare_take(64 << 10, &cap)) != NULL) /* none kept yet */
+        free(p);
+    struct cg_ws_rx rx;
+    struct rec *r = rec_new(&rx, true, 1 << 20);
+    size_t n = frame(w, true, CG_WS_OP_BINARY, true, payload, sizeof(payload), 0);
+    cg__ws_rx_feed(&rx, w, n, &handler, r);
+    assert_int_equal(r->messages, 1);
+    assert_null(rx.msg.data); /* the idle connection keeps none */
+    p = cg__spare_take(sizeof(payload), &cap);
+    assert_non_null(p); /* kept for the next large message */
+    assert_ptr_equal(p, r->at);
+    cg__spare_give(p, cap);
+    cg__ws_rx_feed(&rx, w, n, &handler, r);
+    assert_int_equal(r->messages, 2);
+    assert_ptr_equal(r->at, p); /* the next one read into it */
+    assert_memory_equal(r->data, payload, sizeof(payload));
+    cg__ws_rx_free(&rx);
+    free(r);
+    while ((p = cg__spare_take(64 << 10, &cap)) != NULL)
+        free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_close_frames),
         cmocka_unit_test(test_owner_stops),
         cmocka_unit_test(test_buffer_kept_or_freed),
+        cmocka_unit_test(test_large_buffer_kept_for_the_next),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

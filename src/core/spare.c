@@ -14,7 +14,7 @@
  * process, each of SPARE_MIN..SPARE_MAX bytes (a 2 MB roCreate's framer
  * buffer, 8 MiB, fits), the largest ones given back kept. A mutex guards the
  * slots: any loop thread may take or give. */
-#include "mos/mos.h"
+#include "core/core.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -29,27 +29,28 @@ static struct {
 } slots[SPARE_SLOTS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-void *cg__mos_spare_take(size_t need, size_t *cap)
+void *cg__spare_take(size_t need, size_t *cap)
 {
     void *p = NULL;
     *cap = 0;
     if (need < SPARE_MIN || need > SPARE_MAX)
         return NULL;
     pthread_mutex_lock(&lock);
-    for (int i = 0; i < SPARE_SLOTS; i++) {
-        if (slots[i].p != NULL && slots[i].cap >= need) {
-            p = slots[i].p;
-            *cap = slots[i].cap;
-            slots[i].p = NULL;
-            slots[i].cap = 0;
-            break;
-        }
+    int best = -1; /* the smallest that fits: a big block stays for a big need */
+    for (int i = 0; i < SPARE_SLOTS; i++)
+        if (slots[i].p != NULL && slots[i].cap >= need && (best < 0 || slots[i].cap < slots[best].cap))
+            best = i;
+    if (best >= 0) {
+        p = slots[best].p;
+        *cap = slots[best].cap;
+        slots[best].p = NULL;
+        slots[best].cap = 0;
     }
     pthread_mutex_unlock(&lock);
     return p;
 }
 
-void cg__mos_spare_give(void *p, size_t cap)
+void cg__spare_give(void *p, size_t cap)
 {
     if (p == NULL)
         return;
