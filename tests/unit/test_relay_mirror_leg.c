@@ -12,7 +12,9 @@
  * held, a request from the device (back, not for leg_up_after_ms yet) is
  * refused at once with a NACK rather than left waiting (a heartbeat waits
  * and goes once the gear is back); after
- * leg_up_after_ms the gear is released. The request-level decisions are
+ * leg_up_after_ms the gear is released. A heartbeat the gear sent after the
+ * far side was lost, still waiting when the gear is held, is answered just
+ * before the gear's connections close. The request-level decisions are
  * the mirror core's (test_relay_mirror.c) and the flow core's
  * (test_flow_abandon.c); across sockets, tests/interop/
  * test_gateway_hotstandby.sh. */
