@@ -530,7 +530,9 @@ static bool is_new(struct cg_flow *f, uint64_t now, const struct cg_flow_held *h
         flog(f, CG_FLOW_IN, CG_LOG_INFO, "messageID %s again: answered again from memory",
              h->msgid);
         f->stats.repeats_answered++;
-        if (!fresh && f->cfg.record) { /* a journaled repeat: closed with the answer it got */
+        if ((!fresh && f->cfg.record) || s->unrecorded) { /* a journaled repeat: closed with
+                                                             the answer it got; an unrecorded
+                                                             answer: its record asked again */
             struct cg_flow_act *a = emit(f, CG_FLOW_A_JOURNAL_ANSWER, CG_FLOW_IN);
             a->answer = s->answer;
             copy_id(a->msgid, h->msgid);
@@ -774,6 +776,32 @@ void cg__flow_journal_result(struct cg_flow *f, uint64_t now_ms, bool ok, const 
     nack(f, now_ms, f->jp.msgid, "castgate: cannot record the request (%s); send it again later",
          why != NULL ? why : "?");
     next_held(f, now_ms);
+}
+
+void cg__flow_answer_recorded(struct cg_flow *f, uint64_t now_ms, const struct cg_flow_act *a,
+                              bool ok, const char *why)
+{
+    if (f == NULL || a == NULL || a->kind != CG_FLOW_A_JOURNAL_ANSWER || a->answer == 0)
+        return;
+    f->now = now_ms;
+    struct cg_flow_seen *s = a->msgid[0] != '\0' ? find_seen(f, a->msgid) : NULL;
+    if (s != NULL && s->answer == a->answer)
+        s->unrecorded = !ok;
+    if (ok)
+        return;
+    f->stats.answers_unrecorded++;
+    for (size_t i = 0; i < f->alen; i++) { /* its SEND_ANSWER, queued behind it */
+        struct cg_flow_act *q = &f->acts[(f->ahead + i) % CG_FLOW_ACTS];
+        if (q->kind != CG_FLOW_A_SEND_ANSWER || q->answer != a->answer)
+            continue;
+        q->kind = CG_FLOW_A_LOG;
+        q->level = CG_LOG_ERROR;
+        snprintf(q->text, sizeof(q->text), "answer to messageID %.40s not sent: its journal "
+                 "record cannot be written (%.60s); %s", a->msgid[0] != '\0' ? a->msgid : "(none)",
+                 why != NULL ? why : "?", s != NULL ? "a repeat (M-22) is answered once it is"
+                                                    : "it has no messageID: given up");
+        break;
+    }
 }
 
 enum cg_err cg__flow_app_answer(struct cg_flow *f, uint64_t now_ms, uint64_t token,

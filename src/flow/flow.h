@@ -167,6 +167,8 @@ struct cg_flow_seen {
     uint64_t seq;    /* when it was answered (f->answer_seq then; 0: not told) */
     bool evicted;    /* answered, its answer let go of (cfg.answer_memory): a repeat is
                         refused with a NACK, never delivered again (M-22) */
+    bool unrecorded; /* answered, its record not written (cg__flow_answer_recorded): not sent;
+                        a repeat asks for the record again */
 };
 
 /* Counters (read-only for the caller; never reset by the core). RTT: from
@@ -192,6 +194,7 @@ struct cg_flow_stats {
     uint64_t answers_held_bytes; /* bytes of the answers the M-22 memory holds now (computed) */
     uint64_t answers_evicted;    /* answers let go of for cfg.answer_memory (their IDs stay) */
     uint64_t repeats_not_held;   /* repeats of those refused with a NACK (answer not held) */
+    uint64_t answers_unrecorded; /* answers not sent: their journal record failed */
 };
 
 struct cg_flow {
@@ -374,6 +377,17 @@ enum cg_err cg__flow_abandon_in(struct cg_flow *f, uint64_t now_ms, const char *
 
 /* The outcome of the last JOURNAL_REQUEST (why: errno text on failure). */
 void cg__flow_journal_result(struct cg_flow *f, uint64_t now_ms, bool ok, const char *why);
+/* The outcome of a JOURNAL_ANSWER action a (with an answer; not .forget),
+ * told while it is being carried out, before the next action is taken.
+ * Failed (why: errno text): the answer is not on disk, so it is not sent as
+ * one that is (a restart, or a pair's standby, would deliver the request
+ * again): the SEND_ANSWER of the same answer queued behind it is withdrawn
+ * (a LOG action in its place). The answer stays in the memory of messageIDs
+ * marked unrecorded: a repeat of the request (M-22) asks for the record
+ * again (JOURNAL_ANSWER, then SEND_ANSWER) and is answered once it is
+ * written; it is never delivered again. ok: the mark is cleared. */
+void cg__flow_answer_recorded(struct cg_flow *f, uint64_t now_ms, const struct cg_flow_act *a,
+                              bool ok, const char *why);
 
 /* Journal replay, before the lanes come up, in journal order: a request
  * recorded (ref kept by the caller until RELEASEd; the caller gives room

@@ -360,9 +360,15 @@ static void journal_answer(struct mos4_lane *l, const struct cg_flow_act *a)
         return;
     }
     struct mos4_msg *m = a->answer != 0 ? msg_of(a->answer) : NULL;
-    if (cg__mos4_journal_answer(l, id_or_null(a->msgid), a->digest, m != NULL ? m->xml : "",
-                                m != NULL ? m->len : 0) && m != NULL)
+    errno = 0;
+    bool ok = cg__mos4_journal_answer(l, id_or_null(a->msgid), a->digest, m != NULL ? m->xml : "",
+                                      m != NULL ? m->len : 0);
+    if (ok && m != NULL)
         m->jmark = l->jlast;
+    /* not on disk: not sent as if it were (the core withdraws its SEND_ANSWER; a repeat asks
+       again, M-22) */
+    cg__flow_answer_recorded(cg__mos4_flow(l), cg__now_ms(), a, ok,
+                             ok ? NULL : strerror(errno != 0 ? errno : EIO));
 }
 
 static bool closing(const struct mos4_peer *p) { return p->ep->freeing || p->removed; }

@@ -99,6 +99,11 @@ bool cg__relay_waits_for_held(const char *name, size_t len)
     return name != NULL && len == 9 && memcmp(name, "heartbeat", 9) == 0;
 }
 
+bool cg__relay_answered_at_hold(const char *name, size_t len)
+{
+    return cg__relay_waits_for_held(name, len); /* the same set: the heartbeat only */
+}
+
 bool cg__relay_mirrors(enum cg_relay_leg_state st, enum cg_relay_redundancy mode, int nlegs)
 {
     if (mode != CG_RELAY_CARRY) /* failover hides the legs from the gear: nothing to mirror */

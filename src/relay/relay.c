@@ -102,6 +102,8 @@ struct forward {
     /* carried forwards: listed on their link (rlink.fwd) for a mirror's cut */
     int leg;
     bool listed, giving_up;
+    bool answer_at_hold;  /* cg__relay_answered_at_hold: a heartbeat, answered if its side is held */
+    bool answering;       /* mirror_answer_held: withdrawn to be answered, not given up */
     struct forward *prev, *next;
     /* failover only: the request is sent after its callback, maybe twice */
     int pending;             /* sends not completed yet */
@@ -295,10 +297,39 @@ static void mirror_give_up(struct cg_relay *r, struct rlink *k, int leg, const s
     emit_leg(r, k, leg, a, "given-up", (unsigned long)total);
 }
 
+/* HOLD, before the close: the heartbeats the held side sent that still wait
+ * on the leg (they came after the far side was lost, before the hold) are
+ * withdrawn from the lane they wait on and answered on the held side's own
+ * lanes, still up (cg__relay_answered_at_hold, docs/redundancy.md
+ * "Mirroring a leg's state"). Returns how many. */
+static unsigned mirror_answer_held(struct rlink *k, int leg, enum cg_relay_side held)
+{
+    struct rleg *L = &k->leg[leg];
+    unsigned n = 0;
+    for (;;) { /* from the head each time: a cancel completes (and frees) its forward */
+        struct forward *f = k->fwd;
+        while (f != NULL && (f->leg != leg || f->giving_up || f->from != held || !f->answer_at_hold))
+            f = f->next;
+        if (f == NULL)
+            return n;
+        f->giving_up = f->answering = true;
+        enum cg_relay_side to = held == CG_RELAY_LEGACY ? CG_RELAY_MOS4 : CG_RELAY_LEGACY;
+        if (cg_mos_forward_cancel(L->ep[to]->ep, L->peer[to], f->ch, relay_done, f) == CG_OK)
+            n++;
+    }
+}
+
 static void mirror_hold(struct cg_relay *r, struct rlink *k, int leg, const struct cg_mirror_act *a,
                         bool hold)
 {
     struct rleg *L = &k->leg[leg];
+    if (hold) {
+        unsigned n = mirror_answer_held(k, leg, a->side);
+        if (n > 0)
+            cg__log(r->ctx, CG_LOG_INFO, "relay", "link %s: %s leg: %u heartbeat(s) of its %s side "
+                    "answered before its connections close (sent after the far side was lost)",
+                    k->conf.name, cg_relay_leg_name((enum cg_relay_leg)leg), n, side_name(a->side));
+    }
     k->st.leg_held[leg][a->side] = hold;
     if (hold)
         k->st.holds++;
@@ -468,8 +499,10 @@ static void relay_done(void *user, enum cg_err status, const struct cg_mos_messa
         k->st.in_flight--;
     if (reply != NULL)
         note_answer(k, reply);
-    if (status == CG_ECANCELED) /* a mirror's cut (mirror_give_up): the request was given up
-                                   on its own lane already; this answer is written nowhere */
+    if (status == CG_ECANCELED && f->answering) /* mirror_answer_held: its lane still up */
+        cg_mos_reply_heartbeat(f->req);
+    else if (status == CG_ECANCELED) /* a mirror's cut (mirror_give_up): the request was given
+                                        up on its own lane already; this answer goes nowhere */
         cg_mos_reply_ack(f->req, false, "castgate: given up: the connection of this leg was lost; "
                          "not applied by castgate");
     else
@@ -722,7 +755,9 @@ static enum cg_err forward(struct cg_relay *r, struct rlink *k, int leg, enum cg
     *f = (struct forward){.r = r, .serial = k->serial, .k = k, .gen = r->gen, .req = req,
                           .ch = m->channel,
                           .from = to == CG_RELAY_MOS4 ? CG_RELAY_LEGACY : CG_RELAY_MOS4,
-                          .leg = leg, .listed = true, .next = k->fwd};
+                          .leg = leg, .listed = true, .next = k->fwd,
+                          .answer_at_hold = cg__relay_answered_at_hold(m->env->name,
+                                                                       strlen(m->env->name))};
     if (k->fwd != NULL)
         k->fwd->prev = f;
     k->fwd = f;

@@ -84,6 +84,14 @@ int cg__relay_route(enum cg_relay_redundancy mode, int nlegs, enum cg_relay_side
  * rather than being refused at once (everything else: a request that waits
  * may be given up by its sender and sent elsewhere). Pure. */
 bool cg__relay_waits_for_held(const char *name, size_t len);
+/* leg_state = mirror: whether a request named name (len bytes) that the
+ * side about to be held sent, and that still waits on the leg, is answered
+ * before that side's connections are closed (a heartbeat, M-10: over a wire
+ * the gear could not have sent it after the far server died; gear that
+ * keeps an unanswered heartbeat across its own failover may wait for its
+ * answer for ever, docs/redundancy.md) rather than given up unanswered
+ * (everything else: its sender's timeout decides, as over a wire). Pure. */
+bool cg__relay_answered_at_hold(const char *name, size_t len);
 /* Whether a link mirrors its legs' state: its leg_state, its redundancy
  * and how many legs it has (the default mirrors a carried buddy leg). Pure. */
 bool cg__relay_mirrors(enum cg_relay_leg_state st, enum cg_relay_redundancy mode, int nlegs);
