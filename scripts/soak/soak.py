@@ -28,9 +28,11 @@ most one per lane per fault; any other repeat, and any NACK, fails the run.
 Faults rotate: wss cut (ss -K), SIGKILL + restart of a gateway, restart of a
 tenth of the legacy devices, SIGHUP with an unchanged file (every link must
 keep running), SIGTERM (drain) + restart. Gateway A takes the SIGKILLs and
-SIGTERMs in the first half of the run and B in the second, so each gateway has
-one lifetime of at least half the run: that is where "RSS and fds flat" is
-judged (see judge_memory).
+SIGTERMs in the first sixth of the run and B in the last sixth (--victim ends;
+in between the other faults go on), so each gateway has one lifetime of five
+sixths of the run: that is where "RSS and fds flat" is judged (see
+judge_memory). --victim half (A in the first half, B in the second: lifetimes
+of half the run) was the schedule until 2026-12-07.
 
 Faults come one at a time, aimed so that about half the run is spent between
 a fault and its recovery (--in-fault-target); the summary reports the share of
@@ -47,6 +49,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import math
 import os
 import random
 import re
@@ -908,11 +911,26 @@ class Soak:
 
     # ---- faults
     def rotation(self):
-        """The fault order: the gateway that takes SIGKILL/SIGTERM is A in the first half, B after.
+        """The fault order; X: the gateway that takes SIGKILL/SIGTERM (victim()).
         --faults keeps only the kinds it names (kill and term stand for kill-X and term-X)."""
         rot = ["wss-cut", "kill-X", "device-restart", "hup-A", "term-X", "wss-cut", "device-restart", "hup-B"]
         keep = set(self.args.faults.split(","))
         return [k for k in rot if k in keep or k.split("-")[0] in keep]
+
+    def victim(self, t):
+        """Who takes kill-X/term-X at t s into the run: None for nobody (the fault
+        slot goes to the next kind). ends: A in the first sixth, B in the last
+        sixth, nobody between, so each gateway lives five sixths of the run
+        without a restart of its own: the memory verdict's window (judge_memory)
+        is then about two thirds of the run, not a third (the 2-hour run of
+        2026-12-07T1648 judged 40 minutes of B, where the swings of the live
+        heap alone moved a least-squares slope by more than 100 kB/min)."""
+        run = self.args.minutes * 60.0
+        if self.args.victim in ("A", "B"):
+            return self.args.victim
+        if self.args.victim == "half":
+            return "A" if t < run / 2 else "B"
+        return "A" if t < run / 6 else ("B" if t >= run * 5 / 6 else None)
 
     async def faults_loop(self, until):
         """Faults aimed at the traffic: one at a time (the next only once every
@@ -930,11 +948,16 @@ class Soak:
             if now() + gap > until - self.args.fault_min_s / 2:
                 return
             await asyncio.sleep(gap)
+            x = self.victim(now() - self.t0)
             kind = rot[k % len(rot)]
             k += 1
-            x = self.args.victim if self.args.victim in ("A", "B") else (
-                "A" if now() - self.t0 < self.args.minutes * 30 else "B")
-            kind = kind.replace("X", x)
+            while x is None and kind.endswith("-X") and any(not r.endswith("-X") for r in rot):
+                kind = rot[k % len(rot)]  # nobody to kill or stop now: the next kind
+                k += 1
+            if x is None and kind.endswith("-X"):
+                await asyncio.sleep(1.0)  # only kill/term chosen (--faults) and nobody now
+                continue
+            kind = kind.replace("X", x or "")
             t = now()
             await self.fault(kind)
             info = self.windows[self.window][2]
@@ -1287,8 +1310,9 @@ def judge_memory(samples, soak):
     """RSS and fds flat?
 
     A restart resets a process, so samples are only compared within one process
-    lifetime. Gateway A takes every SIGKILL/SIGTERM in the first half and B in
-    the second, so each gateway has one lifetime spanning at least half the run
+    lifetime. Gateway A takes every SIGKILL/SIGTERM in the first sixth of the
+    run and B in the last sixth (Soak.victim), so each gateway has one lifetime
+    spanning five sixths of the run
     (B: start .. its first restart; A: its last restart .. end) under all the
     other faults (cuts, reloads, device restarts, the other gateway's
     restarts). In that lifetime the first third of its 30 s samples is
@@ -1338,15 +1362,19 @@ def judge_memory(samples, soak):
         mr = statistics.fmean(x["rss"] for x in judged_part)
         var = sum((x["t"] - mt) ** 2 for x in judged_part)
         slope = 60.0 * sum((x["t"] - mt) * (x["rss"] - mr) for x in judged_part) / var if var else 0.0
+        # for information: the slope's standard error from the residuals (the
+        # samples are not independent, so the true uncertainty is larger)
+        resid = sum((x["rss"] - mr - slope / 60.0 * (x["t"] - mt)) ** 2 for x in judged_part)
+        se = 60.0 * math.sqrt(resid / (len(judged_part) - 2) / var) if var and len(judged_part) > 2 else 0.0
         rss_bad, fd_bad = slope > soak.args.max_slope_kb_min, grew(f2, f3, tol_fd, 0)
         heap_line = heap_trend(judged_part)
         ok &= not rss_bad and not fd_bad
         lines.append(
             "gateway %s life %d (pid %d, %.1f min, %d samples every %g s; judged after a %.0f s warm-up, %d samples): "
-            "RSS slope %+.1f kB/min (%s; limit %g), median %d kB -> %d kB over the two halves; fds %g -> %g (%s); "
+            "RSS slope %+.1f kB/min (%s; limit %g; standard error %.1f), median %d kB -> %d kB over the two halves; fds %g -> %g (%s); "
             "min..max RSS %d..%d kB, fds %d..%d; state dir %g -> %g kB" % (
                 name, life, ss[0]["pid"], (ss[-1]["t"] - ss[0]["t"]) / 60.0, n, soak.args.sample_s, warm,
-                len(judged_part), slope, "GREW" if rss_bad else "flat", soak.args.max_slope_kb_min, r2, r3,
+                len(judged_part), slope, "GREW" if rss_bad else "flat", soak.args.max_slope_kb_min, se, r2, r3,
                 f2, f3, "GREW" if fd_bad else "flat", min(s["rss"] for s in ss), max(s["rss"] for s in ss),
                 min(s["fds"] for s in ss), max(s["fds"] for s in ss), st2, st3))
         if heap_line:
@@ -1564,8 +1592,9 @@ def main():
     p.add_argument("--tol-fds", type=int, default=2)
     p.add_argument("--faults", default=env("SOAK_FAULTS", "wss-cut,kill,term,hup-A,hup-B,device-restart"),
                    help="the kinds of fault to inject (comma list; kill and term: of A, then of B)")
-    p.add_argument("--victim", default=env("SOAK_VICTIM", "half"), choices=("half", "A", "B"),
-                   help="the gateway kill-X/term-X hit: A in the first half and B after (half), or one "
+    p.add_argument("--victim", default=env("SOAK_VICTIM", "ends"), choices=("ends", "half", "A", "B"),
+                   help="the gateway kill-X/term-X hit: A in the first sixth and B in the last (ends), "
+                        "A in the first half and B after (half), or one "
                         "of them all along (a diagnostic run: the other then has one lifetime)")
     p.add_argument("--seed", type=int, default=int(env("SOAK_SEED", "0")) or None)
     a = p.parse_args()
