@@ -180,8 +180,9 @@ const struct opt_row mos_opt_rows[] = {
     CHOICE("link", "leg_state", L(leg_state), leg_state_names, CG_RELAY_LEG_DEFAULT, 0,
            "mirror (a leg behaves as a wire for its gear: one side of it down, the other side's "
            "connections of that leg are closed and refused and its requests given up; "
-           "docs/redundancy.md; opt-in), keep (connections stay "
-           "up; requests wait for a side that is away) or default (keep)"),
+           "docs/redundancy.md), keep (connections stay "
+           "up; requests wait for a side that is away) or default (mirror on a carried link "
+           "with a buddy, keep on one without)"),
     NUMBER("link", "leg_down_after_ms", L(leg_down_after_ms), 1, 86400000, 1000, 0,
            "leg_state mirror: one side of a leg down this long: hold the other (keep it well "
            "below the gear's answer timeout)"),

@@ -108,8 +108,13 @@ bool cg__relay_mirrors(enum cg_relay_leg_state st, enum cg_relay_redundancy mode
 {
     if (mode != CG_RELAY_CARRY) /* failover hides the legs from the gear: nothing to mirror */
         return false;
-    (void)nlegs; /* the default is keep until the mirror's interop scenario passes (issue 18) */
-    return st == CG_RELAY_LEG_MIRROR;
+    if (st != CG_RELAY_LEG_DEFAULT)
+        return st == CG_RELAY_LEG_MIRROR;
+    /* The default: mirror where the gear has a buddy to go to (it must see its
+     * main go, as it would on a wire: test_gateway_hotstandby.sh compares the
+     * device's view with a run without gateways), keep on a link with one
+     * server (the gateway holds its requests through the outage). Issue 18. */
+    return nlegs >= 2;
 }
 
 const char *cg_relay_leg_name(enum cg_relay_leg leg)

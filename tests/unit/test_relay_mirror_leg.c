@@ -229,9 +229,12 @@ static void test_leg_state_configuration(void **state)
     assert_int_equal(cg_relay_link_config_set_leg_state(lc, CG_RELAY_LEG_MIRROR, 86400000, 1),
                      CG_OK);
     cg_relay_link_config_free(lc);
-    /* the default keeps (for now); failover never mirrors (the gear sees one peer) */
+    /* the default: a carried link with a buddy leg mirrors (its gear has another server to
+     * go to, and must see this one go: issue 18, test_gateway_hotstandby.sh); a link with
+     * one server keeps (the gateway holds its requests through the outage); failover never
+     * mirrors (the gear sees one peer) */
     assert_false(cg__relay_mirrors(CG_RELAY_LEG_DEFAULT, CG_RELAY_CARRY, 1));
-    assert_false(cg__relay_mirrors(CG_RELAY_LEG_DEFAULT, CG_RELAY_CARRY, 2));
+    assert_true(cg__relay_mirrors(CG_RELAY_LEG_DEFAULT, CG_RELAY_CARRY, 2));
     assert_false(cg__relay_mirrors(CG_RELAY_LEG_KEEP, CG_RELAY_CARRY, 2));
     assert_true(cg__relay_mirrors(CG_RELAY_LEG_MIRROR, CG_RELAY_CARRY, 1));
     assert_false(cg__relay_mirrors(CG_RELAY_LEG_DEFAULT, CG_RELAY_FAILOVER, 2));
