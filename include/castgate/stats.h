@@ -98,6 +98,10 @@ struct cg_auth_stats {
     uint64_t failures;       /* wrong or malformed credentials (each counts towards a lockout) */
     uint64_t lockouts;       /* addresses locked out after repeated failures */
     uint64_t locked_refused; /* attempts refused because the address was locked out */
+    uint64_t hashes;         /* password hashes started (credentials not remembered; ~0.1 s each) */
+    uint64_t busy_refused;   /* refused 503: as many hashes as allowed in flight already */
+    uint64_t budget_refused; /* refused 503: the budget of hashes for credentials not
+                                remembered was spent (issue 12 item 4) */
 };
 
 /* ---- a journal (M-22), per peer: the sum of its lanes ---- */

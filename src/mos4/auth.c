@@ -72,6 +72,8 @@ struct cg_auth {
     uint64_t window_ms;
     uint64_t lockout_ms;
     unsigned max_inflight;
+    bool budget_on;            /* hashes for unknown credentials are budgeted */
+    struct cg_tbucket budget;  /* of them (loop thread) */
     uint64_t cache_ttl_ms;
     struct cg_auth_users users;
     unsigned generation;        /* bumped by every reload */
@@ -365,6 +367,10 @@ enum cg_err cg__auth_load(struct cg_ctx *ctx, const char *path, const struct cg_
     a->window_ms = 1000u * (uint64_t)(lim != NULL && lim->window_s != 0 ? lim->window_s : 60);
     a->lockout_ms = 1000u * (uint64_t)(lim != NULL && lim->lockout_s != 0 ? lim->lockout_s : 300);
     a->max_inflight = lim != NULL && lim->max_inflight != 0 ? lim->max_inflight : 2;
+    unsigned rate = lim != NULL && lim->hash_rate != 0 ? lim->hash_rate : CG_AUTH_DEFAULT_HASH_RATE;
+    unsigned burst = lim != NULL && lim->hash_burst != 0 ? lim->hash_burst : CG_AUTH_DEFAULT_HASH_BURST;
+    a->budget_on = rate != CG_AUTH_NO_BUDGET;
+    cg__tbucket_init(&a->budget, rate, burst, cg__now_ms());
     a->cache_ttl_ms = 1000u * (uint64_t)(lim != NULL && lim->cache_ttl_s != 0 ? lim->cache_ttl_s : 300);
     a->cache_size = lim != NULL && lim->cache_entries != 0 ? lim->cache_entries : 64;
     a->clock = default_clock;
@@ -420,6 +426,8 @@ void cg__auth_set_clock(struct cg_auth *a, uint64_t (*now_ms)(void *user), void 
 {
     a->clock = now_ms != NULL ? now_ms : default_clock;
     a->clock_user = user;
+    /* the budget starts full on the new clock */
+    cg__tbucket_init(&a->budget, a->budget.rate, (uint32_t)(a->budget.cap / 1000), a->clock(user));
 }
 
 size_t cg__auth_peer_count(const struct cg_auth *a)
@@ -873,9 +881,10 @@ static enum cg_err check_fast(struct cg_auth *a, const char *authorization, cons
     return CG_OK;
 }
 
-/* "Too many checks in flight" (503): the first, then one line a minute with
- * the count in between, so a guessing flood does not become a log flood. */
-static void busy_log(struct cg_auth *a, const char *addr)
+/* "Too many checks in flight" or "budget spent" (503): the first, then one
+ * line a minute with the count in between, so a guessing flood does not
+ * become a log flood. Never the user name or anything from the header. */
+static void busy_log(struct cg_auth *a, const char *addr, bool budget)
 {
     uint64_t now = a->clock(a->clock_user);
     if (a->busy_log_ms != 0 && now - a->busy_log_ms < CG_AUTH_BUSY_LOG_MS) {
@@ -885,8 +894,13 @@ static void busy_log(struct cg_auth *a, const char *addr)
     char more[48] = "";
     if (a->busy_quiet > 0)
         snprintf(more, sizeof(more), " (%u more since the last line)", a->busy_quiet);
-    cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %u password checks in flight: try later%s; "
-            "logged once a minute", addr, a->inflight, more);
+    if (budget)
+        cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: password check budget spent (%u a second, "
+                "burst %u, for credentials not remembered): try later%s; logged once a minute",
+                addr, (unsigned)a->budget.rate, (unsigned)(a->budget.cap / 1000), more);
+    else
+        cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %u password checks in flight: try later%s; "
+                "logged once a minute", addr, a->inflight, more);
     a->busy_log_ms = now != 0 ? now : 1;
     a->busy_quiet = 0;
 }
@@ -909,9 +923,19 @@ static enum cg_err check(struct cg_auth *a, const char *authorization, const cha
         peer_fail(a, addr, a->clock(a->clock_user));
     CG_TRY(rc);
     if (done != NULL && a->inflight >= a->max_inflight) {
-        busy_log(a, addr);
+        a->st.busy_refused++;
+        busy_log(a, addr, false);
         CG_ENSURE(false, CG_EFULL); /* not counted: the peer did nothing wrong */
     }
+    /* The budget (issue 12 item 4): what credentials nobody has proved yet
+     * may cost, whoever sends them. A remembered success or a join on a
+     * running hash came back above without touching it. */
+    if (done != NULL && a->budget_on && !cg__tbucket_take(&a->budget, a->clock(a->clock_user))) {
+        a->st.budget_refused++;
+        busy_log(a, addr, true);
+        CG_ENSURE(false, CG_EFULL); /* not counted either */
+    }
+    a->st.hashes++;
     memcpy(j->mac, mac, sizeof(mac));
     if (done != NULL) {
         j->w[0].done = done;
