@@ -1,10 +1,12 @@
 /* The budget of password hashes (src/mos4/auth.c, issue 12 item 4): guessers
  * from many addresses, each under its lockout, cost at most auth_hash_burst
- * hashes at once and auth_hash_rate a second after that, whoever they are;
- * over it a check is CG_EFULL (the upgrade's 503 + Retry-After), counted and
- * logged once a minute. A remembered success and a check that joins a
- * running hash of the same value never take from the budget. The clock is
- * the test's (cg__auth_set_clock); the loop runs only to collect verdicts. */
+ * hashes at once and auth_hash_rate a second after that, whoever they are.
+ * Past it a check waits in line (arrival order, at most rate x 5 s of them)
+ * for a token; past that it is CG_EFULL (the upgrade's 503 + Retry-After).
+ * Counted, logged once a minute. A remembered success and a check that joins
+ * a running or held hash of the same value never take from the budget. The
+ * budget's clock is the test's (cg__auth_set_clock); the loop runs to
+ * collect verdicts and to let the line's timer move it. */
 #include "authfix.h"
 
 #include <string.h>
@@ -64,59 +66,79 @@ static unsigned count(const struct tu_log *log, const char *needle)
     return n;
 }
 
-static void test_burst_then_rate(void **state)
+/* Runs the loop until ans has its answer (the timer moves the line). */
+static void wait_one(struct rig *r, struct af_answer *ans) { af_wait_answers(r->ctx, ans, 1); }
+
+static void test_burst_then_line_then_503(void **state)
 {
     (void)state;
     struct rig r;
-    rig_up(&r, 2, 3);
+    rig_up(&r, 2, 3); /* the line: 2 a second x 5 s = 10 */
     static struct af_answer ans[64];
     unsigned n = 0;
     for (; n < 3; n++)
-        assert_int_equal(guess(&r, n, &ans[n]), CG_EAGAIN); /* the burst */
-    for (; n < 40; n++) {
-        assert_int_equal(guess(&r, n, &ans[n]), CG_EFULL); /* spent: no hash */
-        fake_now += 10;                                     /* 370 ms in all */
-    }
+        assert_int_equal(guess(&r, n, &ans[n]), CG_EAGAIN); /* the burst: hashing */
+    for (; n < 13; n++)
+        assert_int_equal(guess(&r, n, &ans[n]), CG_EAGAIN); /* held in line */
+    for (; n < 40; n++)
+        assert_int_equal(guess(&r, n, &ans[n]), CG_EFULL); /* line full: 503, no hash */
     struct cg_auth_stats st = cg__auth_stats(r.a);
     assert_int_equal(st.hashes, 3);
-    assert_int_equal(st.budget_refused, 37);
+    assert_int_equal(st.budget_held, 10);
+    assert_int_equal(st.budget_refused, 27);
     assert_int_equal(st.busy_refused, 0);
-    assert_int_equal(st.failures, 0); /* a refusal for the budget is not the peer's failure */
+    assert_int_equal(st.failures, 0); /* the budget is not the peer's failure */
     assert_int_equal(count(r.log, "password check budget spent"), 1);
     assert_false(tu_log_has(r.log, "wrong 1")); /* nothing from the header */
-    fake_now += 130; /* 500 ms after the burst: one token at 2 a second */
+    af_wait_answers(r.ctx, ans, 3);
+    for (unsigned i = 0; i < 3; i++)
+        assert_int_equal(ans[i].rc, CG_EAUTH);
+    for (unsigned i = 3; i < 13; i++)
+        assert_int_equal(ans[i].calls, 0); /* no token yet on the test's clock */
+    assert_int_equal(cg__auth_stats(r.a).hashes, 3);
+
+    fake_now += 500; /* one token: the first held, in arrival order */
+    wait_one(&r, &ans[3]);
+    assert_int_equal(ans[3].rc, CG_EAUTH);
+    assert_int_equal(ans[4].calls, 0);
+    assert_int_equal(cg__auth_stats(r.a).hashes, 4);
+
+    fake_now += 500; /* a token is there, but a newcomer waits behind the line */
     assert_int_equal(guess(&r, n++, &ans[40]), CG_EAGAIN);
-    assert_int_equal(guess(&r, n++, &ans[41]), CG_EFULL);
-    fake_now += 60000; /* a minute on: the bucket is full again (3), one more line */
-    for (int i = 0; i < 3; i++)
-        assert_int_equal(guess(&r, n++, &ans[42 + i]), CG_EAGAIN);
-    assert_int_equal(guess(&r, n++, &ans[45]), CG_EFULL);
+    assert_int_equal(cg__auth_stats(r.a).budget_held, 11);
+    wait_one(&r, &ans[4]);
+    assert_int_equal(ans[40].calls, 0);
+
+    fake_now += 60000; /* a minute on: 3 tokens (the burst) for the next 3 */
+    af_wait_answers(r.ctx, &ans[5], 3);
+    assert_int_equal(ans[8].calls, 0);
+    assert_int_equal(cg__auth_stats(r.a).hashes, 8);
+    assert_int_equal(guess(&r, n++, &ans[41]), CG_EAGAIN); /* room in line again */
     assert_int_equal(count(r.log, "password check budget spent"), 2);
     assert_true(tu_log_has(r.log, "(37 more since the last line)"));
-    static const size_t hashed[] = {0, 1, 2, 40, 42, 43, 44};
-    for (size_t i = 0; i < sizeof(hashed) / sizeof(hashed[0]); i++) {
-        af_wait_answers(r.ctx, &ans[hashed[i]], 1);
-        assert_int_equal(ans[hashed[i]].rc, CG_EAUTH);
-    }
-    assert_int_equal(cg__auth_stats(r.a).hashes, 7);
-    assert_int_equal(cg__auth_stats(r.a).failures, 7);
-    rig_down(&r);
+    rig_down(&r); /* 6 still held: each hears CG_ECLOSED, none leaks */
+    for (unsigned i = 8; i < 13; i++)
+        assert_int_equal(ans[i].rc, CG_ECLOSED);
+    assert_int_equal(ans[40].rc, CG_ECLOSED);
 }
 
 static void test_remembered_login_never_waits(void **state)
 {
     (void)state;
     struct rig r;
-    rig_up(&r, 1, 1);
+    rig_up(&r, 1, 1); /* the line: 5 */
     char user[CG_AUTH_USER_MAX + 1];
-    struct af_answer first = {0}, guessed = {0};
+    struct af_answer first = {0};
+    static struct af_answer guessed[6];
     assert_int_equal(cg__auth_check_async(r.a, tu_basic("alice:right"), "198.51.100.7", user,
                                           sizeof(user), af_on_done, &first),
                      CG_EAGAIN); /* the budget's one token */
-    af_wait_answers(r.ctx, &first, 1);
+    wait_one(&r, &first);
     assert_int_equal(first.rc, CG_OK);
-    assert_int_equal(guess(&r, 1, &guessed), CG_EFULL); /* spent: guessers wait */
-    for (int i = 0; i < 100; i++) { /* the device's lanes reconnect: no hash, no 503 */
+    for (unsigned i = 0; i < 5; i++)
+        assert_int_equal(guess(&r, i, &guessed[i]), CG_EAGAIN); /* guessers wait in line */
+    assert_int_equal(guess(&r, 5, &guessed[5]), CG_EFULL);
+    for (int i = 0; i < 100; i++) { /* the device's lanes reconnect: no hash, no wait */
         memset(user, 0, sizeof(user));
         assert_int_equal(cg__auth_check_async(r.a, tu_basic("alice:right"), "198.51.100.7", user,
                                               sizeof(user), af_on_done, &first),
@@ -126,28 +148,36 @@ static void test_remembered_login_never_waits(void **state)
     assert_int_equal(first.calls, 1); /* answered at once, never through done */
     struct cg_auth_stats st = cg__auth_stats(r.a);
     assert_int_equal(st.hashes, 1);
+    assert_int_equal(st.budget_held, 5);
     assert_int_equal(st.budget_refused, 1);
     rig_down(&r);
 }
 
-static void test_joining_a_running_hash_is_free(void **state)
+static void test_joining_a_running_or_held_hash_is_free(void **state)
 {
     (void)state;
     struct rig r;
     rig_up(&r, 1, 1);
     char user[CG_AUTH_USER_MAX + 1];
+    struct af_answer g = {0};
     static struct af_answer ans[20];
-    /* a device's lanes with a new password all at once: one hash, one token */
+    assert_int_equal(guess(&r, 1, &g), CG_EAGAIN); /* takes the one token */
+    /* a device's lanes with a new password all at once: one held check,
+     * the others join it: one hash, one token, one place in line */
     for (int i = 0; i < 20; i++)
         assert_int_equal(cg__auth_check_async(r.a, tu_basic("alice:right"), "198.51.100.8", user,
                                               sizeof(user), af_on_done, &ans[i]),
                          CG_EAGAIN);
+    struct cg_auth_stats st = cg__auth_stats(r.a);
+    assert_int_equal(st.budget_held, 1);
+    assert_int_equal(st.hashes, 1);
+    fake_now += 1000;
     af_wait_answers(r.ctx, ans, 20);
     for (int i = 0; i < 20; i++)
         assert_int_equal(ans[i].rc, CG_OK);
-    struct cg_auth_stats st = cg__auth_stats(r.a);
-    assert_int_equal(st.hashes, 1);
-    assert_int_equal(st.budget_refused, 0);
+    wait_one(&r, &g);
+    assert_int_equal(cg__auth_stats(r.a).hashes, 2);
+    assert_int_equal(cg__auth_stats(r.a).budget_refused, 0);
     rig_down(&r);
 }
 
@@ -174,19 +204,20 @@ static void test_defaults(void **state)
     unsigned n = 0;
     for (; n < CG_AUTH_DEFAULT_HASH_BURST; n++)
         assert_int_equal(guess(&r, n, &ans[n]), CG_EAGAIN);
-    assert_int_equal(guess(&r, n, &ans[n]), CG_EFULL);
+    assert_int_equal(guess(&r, n, &ans[n]), CG_EAGAIN); /* held */
+    assert_int_equal(cg__auth_stats(r.a).budget_held, 1);
     fake_now += 1000 / CG_AUTH_DEFAULT_HASH_RATE;
-    assert_int_equal(guess(&r, n, &ans[n]), CG_EAGAIN);
     af_wait_answers(r.ctx, ans, CG_AUTH_DEFAULT_HASH_BURST + 1);
+    assert_int_equal(cg__auth_stats(r.a).hashes, CG_AUTH_DEFAULT_HASH_BURST + 1);
     rig_down(&r);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_burst_then_rate),
+        cmocka_unit_test(test_burst_then_line_then_503),
         cmocka_unit_test(test_remembered_login_never_waits),
-        cmocka_unit_test(test_joining_a_running_hash_is_free),
+        cmocka_unit_test(test_joining_a_running_or_held_hash_is_free),
         cmocka_unit_test(test_no_budget),
         cmocka_unit_test(test_defaults),
     };
