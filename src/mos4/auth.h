@@ -77,9 +77,10 @@ typedef void (*cg__auth_done_fn)(void *done_user, enum cg_err rc, const char *us
  * loop never waits for it nor competes with it for a CPU. Returns what is
  * known at once: CG_OK from a remembered success (*user set), CG_EAUTH
  * (missing or malformed), CG_ERATELIMIT, CG_EFULL (max_inflight hashes
- * already running or queued, or the hash budget spent: answer 503 with
+ * already running or queued, or the hash budget spent and its line full: 503 with
  * Retry-After, not counted as a failure), CG_EINVAL, CG_ENOMEM; or CG_EAGAIN: the
- * hash runs and done(done_user, ...) follows on the loop thread exactly once.
+ * hash runs, or waits in the budget's line (a timer on the context's loop
+ * moves it), and done(done_user, ...) follows on the loop thread exactly once.
  * A peer may disconnect meanwhile: the verdict is still counted. Loop thread
  * only; a needs a context. */
 enum cg_err cg__auth_check_async(struct cg_auth *a, const char *authorization,
