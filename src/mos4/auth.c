@@ -914,6 +914,7 @@ static void budget_arm(struct cg_auth *a)
             free(x);
             return;
         }
+        uv_unref((uv_handle_t *)&x->t); /* the held upgrades' connections keep the loop alive */
         x->t.data = x;
         x->a = a;
         a->timer = x;

@@ -25,7 +25,11 @@ struct rig {
     struct cg_ctx *ctx;
     struct tu_log *log;
     struct cg_auth *a;
+    uv_timer_t alive; /* the line's timer does not keep a loop alive (a server's
+                         connections do): this stands in for them */
 };
+
+static void tick(uv_timer_t *t) { (void)t; }
 
 static void rig_up(struct rig *r, unsigned rate, unsigned burst)
 {
@@ -39,10 +43,13 @@ static void rig_up(struct rig *r, unsigned rate, unsigned burst)
     assert_int_equal(cg__auth_load(r->ctx, r->path, &lim, &r->a), CG_OK);
     fake_now = 5000000;
     cg__auth_set_clock(r->a, fake_clock, NULL);
+    uv_timer_init(cg_ctx_loop(r->ctx), &r->alive);
+    uv_timer_start(&r->alive, tick, 5, 5);
 }
 
 static void rig_down(struct rig *r)
 {
+    uv_close((uv_handle_t *)&r->alive, NULL);
     cg__auth_free(r->a);
     af_ctx_free(r->ctx, r->log);
     unlink(r->path);
