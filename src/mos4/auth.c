@@ -99,8 +99,10 @@ struct cg_auth {
     size_t cache_size;
     struct cg_auth_job *jobs; /* hashing on the pool */
     unsigned inflight;
-    uint64_t busy_log_ms; /* last "checks in flight" line (0: none yet) */
-    unsigned busy_quiet;  /* busy refusals since that line */
+    /* [0] "checks in flight", [1] "budget spent": each kind's last line (0:
+     * none yet) and refusals since, so one kind never hides the other */
+    uint64_t busy_log_ms[2];
+    unsigned busy_quiet[2];
     uint64_t (*clock)(void *user);
     void *clock_user;
     struct cg_auth_stats st; /* cg__auth_stats */
@@ -1001,13 +1003,15 @@ static enum cg_err check_fast(struct cg_auth *a, const char *authorization, cons
 static void busy_log(struct cg_auth *a, const char *addr, bool budget)
 {
     uint64_t now = a->clock(a->clock_user);
-    if (a->busy_log_ms != 0 && now - a->busy_log_ms < CG_AUTH_BUSY_LOG_MS) {
-        a->busy_quiet++;
+    uint64_t *last = &a->busy_log_ms[budget];
+    unsigned *quiet = &a->busy_quiet[budget];
+    if (*last != 0 && now - *last < CG_AUTH_BUSY_LOG_MS) {
+        (*quiet)++;
         return;
     }
     char more[48] = "";
-    if (a->busy_quiet > 0)
-        snprintf(more, sizeof(more), " (%u more since the last line)", a->busy_quiet);
+    if (*quiet > 0)
+        snprintf(more, sizeof(more), " (%u more since the last line)", *quiet);
     if (budget)
         cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: password check budget spent (%u a second, "
                 "burst %u, for credentials not remembered): checks wait in line, past %u "
@@ -1016,8 +1020,8 @@ static void busy_log(struct cg_auth *a, const char *addr, bool budget)
     else
         cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %u password checks in flight: try later%s; "
                 "logged once a minute", addr, a->inflight, more);
-    a->busy_log_ms = now != 0 ? now : 1;
-    a->busy_quiet = 0;
+    *last = now != 0 ? now : 1;
+    *quiet = 0;
 }
 
 static enum cg_err check(struct cg_auth *a, const char *authorization, const char *peer_addr,

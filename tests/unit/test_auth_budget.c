@@ -188,6 +188,45 @@ static void test_joining_a_running_or_held_hash_is_free(void **state)
     rig_down(&r);
 }
 
+/* "Checks in flight" and "budget spent" are logged apart, once a minute each:
+ * a busy line first must not hide the budget's (seen in a gateway's log
+ * during a password attack: only the busy line, the budget silent). */
+static void test_busy_line_does_not_hide_budget_line(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cg-test-budget2-XXXXXX", path[96], user[CG_AUTH_USER_MAX + 1];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/users", dir);
+    tu_users_file(path, "$6$", "alice", "right");
+    struct cg_ctx *ctx = NULL;
+    struct tu_log *log = NULL;
+    af_ctx_new(&ctx, &log);
+    struct cg_auth *a = NULL;
+    struct cg_auth_limits lim = {.max_inflight = 1, .max_failures = 1000, .hash_rate = 1,
+                                 .hash_burst = 1};
+    assert_int_equal(cg__auth_load(ctx, path, &lim, &a), CG_OK);
+    fake_now = 7000000;
+    cg__auth_set_clock(a, fake_clock, NULL);
+    static struct af_answer ans[3];
+    assert_int_equal(cg__auth_check_async(a, tu_basic("alice:w1"), "192.0.2.1", user,
+                                          sizeof(user), af_on_done, &ans[0]),
+                     CG_EAGAIN); /* the token; the one place in flight */
+    assert_int_equal(cg__auth_check_async(a, tu_basic("alice:w2"), "192.0.2.2", user,
+                                          sizeof(user), af_on_done, &ans[1]),
+                     CG_EFULL); /* busy */
+    af_wait_answers(ctx, ans, 1);
+    assert_int_equal(cg__auth_check_async(a, tu_basic("alice:w3"), "192.0.2.3", user,
+                                          sizeof(user), af_on_done, &ans[2]),
+                     CG_EAGAIN); /* held for the budget */
+    assert_int_equal(count(log, "password checks in flight"), 1);
+    assert_int_equal(count(log, "password check budget spent"), 1);
+    cg__auth_free(a); /* ans[2] hears CG_ECLOSED */
+    assert_int_equal(ans[2].rc, CG_ECLOSED);
+    af_ctx_free(ctx, log);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_no_budget(void **state)
 {
     (void)state;
@@ -225,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_burst_then_line_then_503),
         cmocka_unit_test(test_remembered_login_never_waits),
         cmocka_unit_test(test_joining_a_running_or_held_hash_is_free),
+        cmocka_unit_test(test_busy_line_does_not_hide_budget_line),
         cmocka_unit_test(test_no_budget),
         cmocka_unit_test(test_defaults),
     };
