@@ -463,6 +463,17 @@ static void wss_failures(struct out *o, const char *failures, const char *key, c
     }
 }
 
+#define AUTH_FAMILIES 7
+
+/* The a-th counter of the castgate_auth_* families, in their order. */
+static uint64_t auth_counter(const struct cg_auth_stats *st, int a)
+{
+    const uint64_t v[AUTH_FAMILIES] = {st->failures,     st->lockouts,       st->locked_refused,
+                                       st->hashes,       st->busy_refused,   st->budget_held,
+                                       st->budget_refused};
+    return v[a];
+}
+
 static void render_listeners(struct out *o, const struct metrics *m)
 {
     head(o, "castgate_wss_handshakes_total", "counter",
@@ -476,23 +487,26 @@ static void render_listeners(struct out *o, const struct metrics *m)
     for (unsigned i = 0; i < m->nlisteners; i++)
         wss_failures(o, "castgate_wss_handshake_failures_total", "listener", m->listeners[i].name,
                      &m->listeners[i].hs);
-    static const char *const names[3] = {"castgate_auth_failures_total",
-                                         "castgate_auth_lockouts_total",
-                                         "castgate_auth_locked_refusals_total"};
-    static const char *const helps[3] = {
+    static const char *const names[AUTH_FAMILIES] = {
+        "castgate_auth_failures_total", "castgate_auth_lockouts_total",
+        "castgate_auth_locked_refusals_total", "castgate_auth_hashes_total",
+        "castgate_auth_busy_refusals_total", "castgate_auth_budget_held_total",
+        "castgate_auth_budget_refusals_total"};
+    static const char *const helps[AUTH_FAMILIES] = {
         "wrong or malformed Basic credentials (M-05)",
         "addresses locked out after repeated failures (M-05)",
-        "attempts refused while the address was locked out (M-05)"};
-    for (int a = 0; a < 3; a++) {
+        "attempts refused while the address was locked out (M-05)",
+        "password hashes started (credentials not remembered, no hash of them running)",
+        "attempts refused 503: as many password hashes in flight as allowed",
+        "checks that waited in line for the password hash budget (auth_hash_rate)",
+        "attempts refused 503: the password hash budget spent and its line full"};
+    for (int a = 0; a < AUTH_FAMILIES; a++) {
         head(o, names[a], "counter", helps[a]);
         for (unsigned i = 0; i < m->nlisteners; i++) {
-            const struct cg_auth_stats *st = &m->listeners[i].auth;
             if (!m->listeners[i].has_auth)
                 continue;
             labels(o, names[a], "listener", m->listeners[i].name, NULL);
-            put(o, "%llu\n", (unsigned long long)(a == 0   ? st->failures
-                                                  : a == 1 ? st->lockouts
-                                                           : st->locked_refused));
+            put(o, "%llu\n", (unsigned long long)auth_counter(&m->listeners[i].auth, a));
         }
     }
 }

@@ -88,6 +88,12 @@ const struct opt_row mos_opt_rows[] = {
     LIB_NUMBER("refused_backoff_max_ms", CG_MOS_OPT_REFUSED_BACKOFF_MAX_MS, 1, R,
                "reconnect backoff cap while a peer refuses: HTTP 4xx, certificate, closes at once"),
     LIB_NUMBER("max_message", CG_MOS_OPT_MAX_MESSAGE, 1, R, "largest message in bytes"),
+    LIB_NUMBER("auth_hash_rate", CG_MOS_OPT_AUTH_HASH_RATE, 1, R,
+               "password hashes a second for credentials not remembered, whoever sends them (0: "
+               "no budget); past it an upgrade waits in line (rate x 5 s of them), then 503 + "
+               "Retry-After; a remembered login never waits"),
+    LIB_NUMBER("auth_hash_burst", CG_MOS_OPT_AUTH_HASH_BURST, 1, R,
+               "password hashes at once above auth_hash_rate (a restart's first logins)"),
     FLAG("endpoint", "ocsp", E(ocsp), 1, 0, "staple OCSP responses (B-12)"),
     LIB_FLAG("validate", CG_MOS_OPT_VALIDATE, R, "check every message is well-formed XML"),
     LIB_CHOICE("heartbeat_time", CG_MOS_OPT_HEARTBEAT_TIME, time_names, R,

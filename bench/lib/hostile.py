@@ -67,6 +67,9 @@ PASSWORD = "bench password"
 ATTRS = 200000
 
 NICES = [int(x) for x in os.environ.get("BENCH_HOSTILE_NICE", "0 19").split()]
+# More [gateway] lines for an A/B on one build, "\n" between lines: e.g.
+# BENCH_HOSTILE_GW_EXTRA="auth_hash_rate = 0" turns the password hash budget off.
+GW_EXTRA = os.environ.get("BENCH_HOSTILE_GW_EXTRA", "").replace("\\n", "\n")
 procs = None  # B.Procs(), made by main(): the attackers' child process imports this file too
 W = None      # the part's work directory (main)
 E = lambda s: s.encode("utf-16-be")  # noqa: E731
@@ -139,11 +142,12 @@ def configs(mom, ro, wss_gw, wss_dev, allow):
            "ca = %s/root-ca.pem\nuser = dev\npassword_file = %s/dev.pw\n"
            % (wss_dev, pki, pki, W, W, wss_gw, pki, W))
     gw = ("[gateway]\nstate_dir = %s/state-gw\nlisten = 127.0.0.1:%d\n"
-          "cert = %s/server-ecdsa.chain.pem %s/server-ecdsa.key\ncredentials = %s/gw.htpasswd\nocsp = no\n"
+          "cert = %s/server-ecdsa.chain.pem %s/server-ecdsa.key\ncredentials = %s/gw.htpasswd\nocsp = no\n%s"
           "[link ncs]\nlegacy = ncs\nncs_id = NCS\nmos_id = DEV\nlegacy_listen = 127.0.0.1:%d,%d\n"
           "channels = mom,ro\nurl = wss://localhost:%d/mos/Communication\nca = %s/root-ca.pem\n"
           "user = ncs\npassword_file = %s/ncs.pw\n%s"
-          % (W, wss_gw, pki, pki, W, mom, ro, wss_dev, pki, W, "legacy_allow = 127.0.0.1\n" if allow else ""))
+          % (W, wss_gw, pki, pki, W, GW_EXTRA + "\n" if GW_EXTRA else "", mom, ro, wss_dev, pki, W,
+             "legacy_allow = 127.0.0.1\n" if allow else ""))
     for name, text in (("device.conf", dev), ("gw.conf", gw)):
         with open(os.path.join(W, name), "w") as f:
             f.write(text)
@@ -524,6 +528,7 @@ def main():
                      "command": " ".join(os.path.basename(a) if a == MOSLOAD else a for a in probe_cmd(mom, SECONDS))
                      .replace(str(mom), "<mom port>") + "  |  castgate run --config hostile-gw.conf",
                      "params": {"seconds": SECONDS, "rounds": ROUNDS, "after_s": AFTER_S, "attacker_nice": nice,
+                                "gateway_extra": GW_EXTRA or None,
                                 "legacy_allow": allow if kind == "flood" else None},
                      "metrics": med, "attack": [c for _, c in runs[key_of(kind, nice)]]})
     quiet_runs = [m.get("p99_us") for m, _ in runs.get("quiet", [])]

@@ -306,6 +306,12 @@ enum cg_mos_option {
     CG_MOS_OPT_ASYNC_VALIDATE_BYTES = 11, /* 1..2^30, default CG_MOS_DEFAULT_ASYNC_VALIDATE */
     CG_MOS_OPT_REUSED_ID = 12,            /* enum cg_mos_reused, default DELIVER */
     CG_MOS_OPT_ANSWER_MEMORY = 13,        /* 0..2^30 bytes, default CG_MOS_DEFAULT_ANSWER_MEMORY */
+    /* The budget of password hashes for credentials not remembered (a token
+     * bucket, whoever asks; issue 12 item 4): past it an upgrade waits in
+     * line for its turn (rate x 5 s of them), past that 503 with Retry-After
+     * before any hash. A remembered success never waits. */
+    CG_MOS_OPT_AUTH_HASH_RATE = 14,       /* 0 (no budget) or 1..100000 a second, default 4 */
+    CG_MOS_OPT_AUTH_HASH_BURST = 15,      /* 1..100000, default 16 */
     CG_MOS_OPT_COUNT                      /* not an option: how many there are (grows) */
 };
 /* What each option means is said at its named setter (set_timing,

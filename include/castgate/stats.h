@@ -98,6 +98,11 @@ struct cg_auth_stats {
     uint64_t failures;       /* wrong or malformed credentials (each counts towards a lockout) */
     uint64_t lockouts;       /* addresses locked out after repeated failures */
     uint64_t locked_refused; /* attempts refused because the address was locked out */
+    uint64_t hashes;         /* password hashes started (credentials not remembered; ~0.1 s each) */
+    uint64_t busy_refused;   /* refused 503: as many hashes as allowed in flight already */
+    uint64_t budget_held;    /* checks that waited in line for the budget of hashes for
+                                credentials not remembered (issue 12 item 4) */
+    uint64_t budget_refused; /* refused 503: that budget spent and its line full */
 };
 
 /* ---- a journal (M-22), per peer: the sum of its lanes ---- */

@@ -179,6 +179,23 @@ void cg__heaptrim_free(struct cg__heaptrim *t); /* freed once its timer closed, 
 /* The context's slot for them; NULL once cg_ctx_free began. */
 struct cg__heaptrim **cg__ctx_heaptrim_slot(struct cg_ctx *ctx);
 
+/* ---- a token bucket (tbucket.c), sans-I/O ----
+ * rate_per_s tokens a second refill it up to burst (0 counts as 1); it
+ * starts full. now_ms is the caller's monotonic clock (tests inject it). */
+struct cg_tbucket {
+    uint32_t rate;    /* tokens a second (0: never refills) */
+    uint64_t cap;     /* burst, in thousandths of a token */
+    uint64_t level;   /* in thousandths */
+    uint64_t last_ms; /* the last refill */
+};
+void cg__tbucket_init(struct cg_tbucket *b, uint32_t rate_per_s, uint32_t burst, uint64_t now_ms);
+/* Takes one token: false (nothing taken) when there is none. */
+bool cg__tbucket_take(struct cg_tbucket *b, uint64_t now_ms);
+/* Milliseconds until a token is there (0: now; UINT64_MAX: never, rate 0). */
+uint64_t cg__tbucket_wait_ms(struct cg_tbucket *b, uint64_t now_ms);
+/* Whole tokens there now. */
+unsigned cg__tbucket_tokens(struct cg_tbucket *b, uint64_t now_ms);
+
 /* ---- low-priority worker threads (bgpool.c) ----
  * CPU-heavy work that a peer can make us do (password hashes, libxml2 over a
  * large message) runs on a few threads of the context at nice 10, so the

@@ -183,9 +183,10 @@ struct cg_bgpool *cg__ctx_bgpool(struct cg_ctx *ctx)
  * check or a validation behind it, nor the reverse. */
 struct cg_bgpool *cg__ctx_frontpool(struct cg_ctx *ctx)
 {
+    if (ctx->front != NULL || ctx->bg_closed)
+        return ctx->front; /* asked per handshake step: no system call here */
     struct cg_bgpool_opts o = {cg__bg_threads_for(usable_cpus()), "cg-frontdoor", 10, false};
-    if (ctx->front == NULL && !ctx->bg_closed &&
-        cg__bgpool_new_opts(ctx, ctx->loop, &o, &ctx->front) != CG_OK)
+    if (cg__bgpool_new_opts(ctx, ctx->loop, &o, &ctx->front) != CG_OK)
         ctx->front = NULL;
     return ctx->front;
 }

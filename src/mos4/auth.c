@@ -26,12 +26,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #define CG_AUTH_MAX_FILE (1u << 20)
 #define CG_AUTH_PEERS 1024
 #define CG_AUTH_ADDR_MAX 64
 #define LOG_USER_MAX (CG_AUTH_USER_MAX * 4 + 1)
 #define CG_AUTH_BUSY_LOG_MS 60000u
+/* Checks held for the budget: as many as it clears in this time at its rate
+ * (so none waits much longer, well inside the server's 10 s limit). */
+#define CG_AUTH_BUDGET_WAIT_S 5u
+#define CG_AUTH_BUDGET_WAIT_MAX 4096u
 
 /* A yescrypt hash of a random password at the default cost: the unknown-user
  * path runs crypt_r against it so it costs what a known user costs. */
@@ -65,6 +70,13 @@ struct cg_auth_cached {
 
 struct cg_auth_job;
 
+/* The budget's timer: allocated apart, so cg__auth_free can close it and
+ * its close callback free it after a is gone. */
+struct cg_auth_timer {
+    uv_timer_t t;
+    struct cg_auth *a; /* NULL once a is freed */
+};
+
 struct cg_auth {
     struct cg_ctx *ctx;
     char *path;
@@ -72,6 +84,11 @@ struct cg_auth {
     uint64_t window_ms;
     uint64_t lockout_ms;
     unsigned max_inflight;
+    bool budget_on;            /* hashes for unknown credentials are budgeted */
+    struct cg_tbucket budget;  /* of them (loop thread) */
+    struct cg_auth_job *whead, *wtail; /* held for the budget, in arrival order */
+    unsigned nwait, max_wait;
+    struct cg_auth_timer *timer; /* wakes the held ones; NULL until needed */
     uint64_t cache_ttl_ms;
     struct cg_auth_users users;
     unsigned generation;        /* bumped by every reload */
@@ -82,8 +99,10 @@ struct cg_auth {
     size_t cache_size;
     struct cg_auth_job *jobs; /* hashing on the pool */
     unsigned inflight;
-    uint64_t busy_log_ms; /* last "checks in flight" line (0: none yet) */
-    unsigned busy_quiet;  /* busy refusals since that line */
+    /* [0] "checks in flight", [1] "budget spent": each kind's last line (0:
+     * none yet) and refusals since, so one kind never hides the other */
+    uint64_t busy_log_ms[2];
+    unsigned busy_quiet[2];
     uint64_t (*clock)(void *user);
     void *clock_user;
     struct cg_auth_stats st; /* cg__auth_stats */
@@ -365,6 +384,12 @@ enum cg_err cg__auth_load(struct cg_ctx *ctx, const char *path, const struct cg_
     a->window_ms = 1000u * (uint64_t)(lim != NULL && lim->window_s != 0 ? lim->window_s : 60);
     a->lockout_ms = 1000u * (uint64_t)(lim != NULL && lim->lockout_s != 0 ? lim->lockout_s : 300);
     a->max_inflight = lim != NULL && lim->max_inflight != 0 ? lim->max_inflight : 2;
+    unsigned rate = lim != NULL && lim->hash_rate != 0 ? lim->hash_rate : CG_AUTH_DEFAULT_HASH_RATE;
+    unsigned burst = lim != NULL && lim->hash_burst != 0 ? lim->hash_burst : CG_AUTH_DEFAULT_HASH_BURST;
+    a->budget_on = rate != CG_AUTH_NO_BUDGET;
+    uint64_t hold = a->budget_on ? (uint64_t)rate * CG_AUTH_BUDGET_WAIT_S : 0;
+    a->max_wait = hold < 1 ? 1 : hold > CG_AUTH_BUDGET_WAIT_MAX ? CG_AUTH_BUDGET_WAIT_MAX : (unsigned)hold;
+    cg__tbucket_init(&a->budget, rate, burst, cg__now_ms());
     a->cache_ttl_ms = 1000u * (uint64_t)(lim != NULL && lim->cache_ttl_s != 0 ? lim->cache_ttl_s : 300);
     a->cache_size = lim != NULL && lim->cache_entries != 0 ? lim->cache_entries : 64;
     a->clock = default_clock;
@@ -403,11 +428,17 @@ enum cg_err cg__auth_reload(struct cg_auth *a)
 
 static void jobs_detach(struct cg_auth *a);
 
+static void on_timer_closed(uv_handle_t *h) { free(h->data); }
+
 void cg__auth_free(struct cg_auth *a)
 {
     if (a == NULL)
         return;
     jobs_detach(a);
+    if (a->timer != NULL) {
+        a->timer->a = NULL;
+        uv_close((uv_handle_t *)&a->timer->t, on_timer_closed);
+    }
     users_clear(&a->users);
     free(a->path);
     free(a->peers);
@@ -420,6 +451,8 @@ void cg__auth_set_clock(struct cg_auth *a, uint64_t (*now_ms)(void *user), void 
 {
     a->clock = now_ms != NULL ? now_ms : default_clock;
     a->clock_user = user;
+    /* the budget starts full on the new clock */
+    cg__tbucket_init(&a->budget, a->budget.rate, (uint32_t)(a->budget.cap / 1000), a->clock(user));
 }
 
 size_t cg__auth_peer_count(const struct cg_auth *a)
@@ -647,6 +680,8 @@ struct cg_auth_job {
     struct cg_bgjob bg; /* first: the pool hands this back */
     struct cg_auth *a; /* NULL once cg__auth_free came first */
     struct cg_auth_job *prev, *next;
+    struct cg_auth_job *wnext; /* held for the budget: the next held */
+    bool held;                 /* waits for the budget, not on the pool yet */
     struct cg_auth_waiter *w; /* cap of them, nw used */
     unsigned nw, cap;
     unsigned generation; /* of the users the hash was taken from */
@@ -785,6 +820,8 @@ static void job_finish(struct cg_auth *a, struct cg_auth_job *j)
 
 static void on_work(struct cg_bgjob *b) { job_hash((struct cg_auth_job *)b); }
 
+static void budget_pump(struct cg_auth *a);
+
 /* cg__auth_free with checks in flight: each caller hears CG_ECLOSED now; the
  * job (run or not) ends in on_work_done, which frees it. */
 static void jobs_detach(struct cg_auth *a)
@@ -796,7 +833,11 @@ static void jobs_detach(struct cg_auth *a)
         j->prev = j->next = NULL;
         for (unsigned i = 0; i < j->nw; i++)
             j->w[i].done(j->w[i].done_user, CG_ECLOSED, NULL);
+        if (j->held)
+            job_free(j); /* never on the pool: nobody else will */
     }
+    a->whead = a->wtail = NULL;
+    a->nwait = 0;
     a->inflight = 0;
 }
 
@@ -818,20 +859,103 @@ static void on_work_done(struct cg_bgjob *b, enum cg_err status)
         j->next->prev = j->prev;
     a->inflight--;
     job_finish(a, j);
+    budget_pump(a); /* room in flight: a held check may start */
     for (unsigned i = 0; i < j->nw; i++) /* each may free a: not used after */
         j->w[i].done(j->w[i].done_user, j->w[i].rc, j->w[i].rc == CG_OK ? j->user : NULL);
     job_free(j);
 }
 
-static enum cg_err job_queue(struct cg_auth *a, struct cg_auth_job *j)
+/* Into a->jobs, where checks of the same value find it (join_same). */
+static void job_link(struct cg_auth *a, struct cg_auth_job *j)
 {
-    CG_GUARD(cg__bg_queue(a->ctx, &j->bg, on_work, on_work_done));
     j->next = a->jobs;
     if (a->jobs != NULL)
         a->jobs->prev = j;
     a->jobs = j;
+}
+
+/* Onto the pool (a held job is linked already). */
+static enum cg_err job_queue(struct cg_auth *a, struct cg_auth_job *j)
+{
+    CG_GUARD(cg__bg_queue(a->ctx, &j->bg, on_work, on_work_done));
+    if (!j->held)
+        job_link(a, j);
+    j->held = false;
     a->inflight++;
+    a->st.hashes++;
     return CG_OK;
+}
+
+/* ---- checks held for the budget ----
+ *
+ * Past the budget a check waits in line (arrival order, at most max_wait:
+ * what the rate clears in CG_AUTH_BUDGET_WAIT_S) instead of 503 at once: a
+ * new peer's first login gets its turn, and a guesser that waits for its
+ * answer, as a client does, tries no faster than the budget lets it
+ * (without the line it came back at once with 503 and cost the loop and the
+ * front door a TLS handshake each time: ~300 a second from 16 guessers in
+ * bench hostile). The line moves when a token is due (the timer) and when a
+ * hash ends (room in flight). */
+
+static void on_budget_timer(uv_timer_t *t)
+{
+    struct cg_auth_timer *x = t->data;
+    if (x->a != NULL)
+        budget_pump(x->a);
+}
+
+/* Wakes the line when the next token is due. Without a context (or memory
+ * for the timer) the line moves only when a hash ends. */
+static void budget_arm(struct cg_auth *a)
+{
+    if (a->ctx == NULL)
+        return;
+    if (a->timer == NULL) {
+        struct cg_auth_timer *x = calloc(1, sizeof(*x));
+        if (x == NULL || uv_timer_init(cg_ctx_loop(a->ctx), &x->t) != 0) {
+            free(x);
+            return;
+        }
+        uv_unref((uv_handle_t *)&x->t); /* the held upgrades' connections keep the loop alive */
+        x->t.data = x;
+        x->a = a;
+        a->timer = x;
+    }
+    uint64_t ms = cg__tbucket_wait_ms(&a->budget, a->clock(a->clock_user));
+    uv_timer_start(&a->timer->t, on_budget_timer, ms == 0 ? 1 : ms > 60000 ? 60000 : ms, 0);
+}
+
+/* The held checks that may start now do; the timer for the rest. */
+static void budget_pump(struct cg_auth *a)
+{
+    while (a->whead != NULL && a->inflight < a->max_inflight &&
+           cg__tbucket_take(&a->budget, a->clock(a->clock_user))) {
+        struct cg_auth_job *j = a->whead;
+        if (job_queue(a, j) != CG_OK)
+            return; /* no thread (the context is going): held until cg__auth_free */
+        a->whead = j->wnext;
+        if (a->whead == NULL)
+            a->wtail = NULL;
+        j->wnext = NULL;
+        a->nwait--;
+    }
+    if (a->whead != NULL && a->inflight < a->max_inflight)
+        budget_arm(a);
+}
+
+static void budget_hold(struct cg_auth *a, struct cg_auth_job *j)
+{
+    j->held = true;
+    job_link(a, j);
+    if (a->wtail != NULL)
+        a->wtail->wnext = j;
+    else
+        a->whead = j;
+    a->wtail = j;
+    a->nwait++;
+    a->st.budget_held++;
+    if (a->inflight < a->max_inflight)
+        budget_arm(a);
 }
 
 /* A check of the same header value already hashing, with room to wait on
@@ -873,22 +997,31 @@ static enum cg_err check_fast(struct cg_auth *a, const char *authorization, cons
     return CG_OK;
 }
 
-/* "Too many checks in flight" (503): the first, then one line a minute with
- * the count in between, so a guessing flood does not become a log flood. */
-static void busy_log(struct cg_auth *a, const char *addr)
+/* "Too many checks in flight" or "budget spent" (503): the first, then one
+ * line a minute with the count in between, so a guessing flood does not
+ * become a log flood. Never the user name or anything from the header. */
+static void busy_log(struct cg_auth *a, const char *addr, bool budget)
 {
     uint64_t now = a->clock(a->clock_user);
-    if (a->busy_log_ms != 0 && now - a->busy_log_ms < CG_AUTH_BUSY_LOG_MS) {
-        a->busy_quiet++;
+    uint64_t *last = &a->busy_log_ms[budget];
+    unsigned *quiet = &a->busy_quiet[budget];
+    if (*last != 0 && now - *last < CG_AUTH_BUSY_LOG_MS) {
+        (*quiet)++;
         return;
     }
     char more[48] = "";
-    if (a->busy_quiet > 0)
-        snprintf(more, sizeof(more), " (%u more since the last line)", a->busy_quiet);
-    cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %u password checks in flight: try later%s; "
-            "logged once a minute", addr, a->inflight, more);
-    a->busy_log_ms = now != 0 ? now : 1;
-    a->busy_quiet = 0;
+    if (*quiet > 0)
+        snprintf(more, sizeof(more), " (%u more since the last line)", *quiet);
+    if (budget)
+        cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: password check budget spent (%u a second, "
+                "burst %u, for credentials not remembered): checks wait in line, past %u "
+                "waiting 503%s; logged once a minute", addr, (unsigned)a->budget.rate,
+                (unsigned)(a->budget.cap / 1000), a->max_wait, more);
+    else
+        cg__log(a->ctx, CG_LOG_WARN, "auth", "%s: %u password checks in flight: try later%s; "
+                "logged once a minute", addr, a->inflight, more);
+    *last = now != 0 ? now : 1;
+    *quiet = 0;
 }
 
 static enum cg_err check(struct cg_auth *a, const char *authorization, const char *peer_addr,
@@ -909,16 +1042,35 @@ static enum cg_err check(struct cg_auth *a, const char *authorization, const cha
         peer_fail(a, addr, a->clock(a->clock_user));
     CG_TRY(rc);
     if (done != NULL && a->inflight >= a->max_inflight) {
-        busy_log(a, addr);
+        a->st.busy_refused++;
+        busy_log(a, addr, false);
         CG_ENSURE(false, CG_EFULL); /* not counted: the peer did nothing wrong */
+    }
+    /* The budget (issue 12 item 4): what credentials nobody has proved yet
+     * may cost, whoever sends them. A remembered success or a join on a
+     * running or held hash came back above without touching it. Behind
+     * others held, a check waits its turn even when a token is there. */
+    bool hold = false;
+    if (done != NULL && a->budget_on &&
+        (a->whead != NULL || !cg__tbucket_take(&a->budget, a->clock(a->clock_user)))) {
+        busy_log(a, addr, true);
+        if (a->nwait >= a->max_wait) {
+            a->st.budget_refused++;
+            CG_ENSURE(false, CG_EFULL); /* not counted either */
+        }
+        hold = true;
     }
     memcpy(j->mac, mac, sizeof(mac));
     if (done != NULL) {
         j->w[0].done = done;
         j->w[0].done_user = done_user;
-        CG_TRY(job_queue(a, j));
+        if (hold)
+            budget_hold(a, j);
+        else
+            CG_TRY(job_queue(a, j));
         return CG_EAGAIN;
     }
+    a->st.hashes++;
     job_hash(j); /* synchronous: on this thread */
     job_finish(a, j);
     rc = j->w[0].rc;

@@ -6,10 +6,12 @@
  * readable by group or others. Wrong or missing credentials: 401. A peer
  * address with too many failures in a window is refused for a while
  * (CG_ERATELIMIT, answered 429) whatever it sends. Hashes (~0.1 s for
- * yescrypt) run on the context's low-priority threads (SCHED_IDLE, nice 19;
- * core/bgpool.c) with a bounded number in flight, so the loop thread always
- * wins the CPU over them; a
- * success is remembered for a few minutes (keyed MAC of the header value).
+ * yescrypt) run on the context's low-priority threads (nice 10;
+ * core/bgpool.c) with a bounded number in flight and a budget (token bucket:
+ * so many a second, whoever asks), so guessers from many addresses cannot
+ * keep a CPU busy; a
+ * success is remembered for a few minutes (keyed MAC of the header value)
+ * and never waits for the budget.
  * Comparison of the computed hash is constant time; passwords are wiped
  * after use; nothing secret is logged.
  */
@@ -25,11 +27,20 @@ struct cg_auth_limits {
     unsigned window_s;      /* the score drains fully in this time; 0: 60 */
     unsigned lockout_s;     /* 0: 300 */
     unsigned max_inflight;  /* asynchronous hashes running or queued; 0: 2 */
+    /* The budget of asynchronous hashes (a token bucket, issue 12 item 4):
+     * hash_rate a second on average, hash_burst at once; 0: the defaults;
+     * hash_rate CG_AUTH_NO_BUDGET: none. Remembered successes and checks
+     * that join a running hash of the same value never take from it. */
+    unsigned hash_rate;
+    unsigned hash_burst;
     unsigned cache_ttl_s;   /* a success is remembered this long; 0: 300 */
     unsigned cache_entries; /* successes remembered at most; 0: 64 */
 };
 
 #define CG_AUTH_MAC_LEN 32 /* HMAC-SHA256 */
+#define CG_AUTH_DEFAULT_HASH_RATE 4
+#define CG_AUTH_DEFAULT_HASH_BURST 16
+#define CG_AUTH_NO_BUDGET 0xFFFFFFFFu
 
 /* Loads the credential file. CG_EFILE (missing, unreadable, malformed line:
  * logged with the line number, never the hash), CG_EPERM (mode), CG_ENOMEM. */
@@ -66,8 +77,10 @@ typedef void (*cg__auth_done_fn)(void *done_user, enum cg_err rc, const char *us
  * loop never waits for it nor competes with it for a CPU. Returns what is
  * known at once: CG_OK from a remembered success (*user set), CG_EAUTH
  * (missing or malformed), CG_ERATELIMIT, CG_EFULL (max_inflight hashes
- * already running or queued: answer 503 with Retry-After, not counted), CG_EINVAL, CG_ENOMEM; or CG_EAGAIN: the
- * hash runs and done(done_user, ...) follows on the loop thread exactly once.
+ * already running or queued, or the hash budget spent and its line full: 503 with
+ * Retry-After, not counted as a failure), CG_EINVAL, CG_ENOMEM; or CG_EAGAIN: the
+ * hash runs, or waits in the budget's line (a timer on the context's loop
+ * moves it), and done(done_user, ...) follows on the loop thread exactly once.
  * A peer may disconnect meanwhile: the verdict is still counted. Loop thread
  * only; a needs a context. */
 enum cg_err cg__auth_check_async(struct cg_auth *a, const char *authorization,

@@ -57,6 +57,11 @@ static const struct option_row options[CG_MOS_OPT_COUNT] = {
     /* issue 19: the M-22 memory of answers, per IN lane */
     [CG_MOS_OPT_ANSWER_MEMORY] = {FIELD(answer_memory), 0, 1 << 30, CG_MOS_DEFAULT_ANSWER_MEMORY,
                                   false, CG_ERANGE},
+    /* issue 12 item 4: what unauthenticated peers may cost in hashes */
+    [CG_MOS_OPT_AUTH_HASH_RATE] = {FIELD(auth_hash_rate), 1, 100000, CG_AUTH_DEFAULT_HASH_RATE, true,
+                                   CG_ERANGE},
+    [CG_MOS_OPT_AUTH_HASH_BURST] = {FIELD(auth_hash_burst), 1, 100000, CG_AUTH_DEFAULT_HASH_BURST,
+                                    false, CG_ERANGE},
 };
 #undef FIELD
 
@@ -413,8 +418,12 @@ enum cg_err cg_mos_endpoint_new(struct cg_ctx *ctx, const struct cg_mos_endpoint
         rc = CG_ECONFIG; /* a journal lives in the state directory */
     if (rc == CG_OK)
         rc = open_state_dir(ep);
-    if (rc == CG_OK && ep->cfg.credentials != NULL)
-        rc = cg__auth_load(ctx, ep->cfg.credentials, NULL, &ep->auth);
+    if (rc == CG_OK && ep->cfg.credentials != NULL) {
+        struct cg_auth_limits lim = {
+            .hash_rate = cfg->auth_hash_rate != 0 ? cfg->auth_hash_rate : CG_AUTH_NO_BUDGET,
+            .hash_burst = cfg->auth_hash_burst};
+        rc = cg__auth_load(ctx, ep->cfg.credentials, &lim, &ep->auth);
+    }
     if (rc != CG_OK) {
         if (ep->state_fd >= 0)
             close(ep->state_fd);

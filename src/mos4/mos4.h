@@ -58,6 +58,8 @@ struct cg_mos_endpoint_config {
     enum cg_mos_time_form heartbeat_form; /* the <time> of heartbeats we write (M-24) */
     uint32_t silent_reset_ms; /* a wss lane with nothing received this long is reset; 0: never */
     size_t answer_memory;     /* byte budget of an IN lane's remembered answers (M-22, issue 19) */
+    uint32_t auth_hash_rate;  /* hashes a second for credentials not remembered; 0: no budget */
+    uint32_t auth_hash_burst; /* at once */
 };
 
 struct cg_mos_peer_config {

@@ -28,4 +28,8 @@ void cg__relay_auth_add(struct cg_auth_stats *a, const struct cg_auth_stats *b)
     a->failures += b->failures;
     a->lockouts += b->lockouts;
     a->locked_refused += b->locked_refused;
+    a->hashes += b->hashes;
+    a->busy_refused += b->busy_refused;
+    a->budget_held += b->budget_held;
+    a->budget_refused += b->budget_refused;
 }

@@ -162,7 +162,7 @@ start_dev_and_gateway() {
 # PKI's ECDSA certificate; its one peer, ncs.castgate.demo (mom, ro), logs in
 # with the password "correct horse" (the credentials file $T/dev.htpasswd).
 # Sets P, DEV and DEV_PID; logs in $T/dev.{out,err}; waits until the device
-# listens and checks that it does.
+# listens and checks that it does. AUTH_DEV_EXTRA: more [endpoint] lines.
 start_auth_dev() {
   P=$T/pki
   make_pki "$P" "$(free_port)"
@@ -177,6 +177,7 @@ cert = $P/server-ecdsa.chain.pem $P/server-ecdsa.key
 credentials = $T/dev.htpasswd
 ocsp = no
 state_dir = $T/s-dev
+${AUTH_DEV_EXTRA:-}
 [peer ncs.castgate.demo]
 channels = mom,ro
 EOF

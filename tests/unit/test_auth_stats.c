@@ -20,7 +20,7 @@ static void test_failures_and_lockouts_are_counted(void **state)
     struct cg_credentials *cred = NULL;
     assert_int_equal(cg_ctx_new(&ctx), CG_OK);
     assert_int_equal(cg_credentials_load(ctx, file, &cred), CG_OK);
-    struct cg_auth_stats st = {1, 1, 1};
+    struct cg_auth_stats st = {1, 1, 1, 1, 1, 1, 1};
     assert_int_equal(cg_credentials_stats(cred, &st), CG_OK);
     assert_int_equal(st.failures + st.lockouts + st.locked_refused, 0);
 

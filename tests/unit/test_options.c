@@ -235,7 +235,7 @@ static void test_reload_check_names_the_restart_rows(void **state)
     static const char restart[] =
         " listen state_dir journal fsync keepalive_s ack_timeout_ms retries reconnect_max_ms "
         "refused_backoff_max_ms max_message validate heartbeat_time silent_reset_s max_attributes "
-        "max_depth validate_async_bytes answer_memory ";
+        "max_depth validate_async_bytes answer_memory auth_hash_rate auth_hash_burst ";
     gwconf_fixed_changes(a, a, what, sizeof(what));
     assert_string_equal(what, "");
     for (size_t i = 0; i < mos_opt_nrows; i++) {
