@@ -44,9 +44,16 @@ void cg__buf_fit(struct cg_buf *b)
     size_t want = b->len != 0 ? b->len : 1;
     if (b->data == NULL || b->cap <= want)
         return;
-    uint8_t *p = realloc(b->data, want);
+    /* A new block and a copy, not realloc: shrunk in place, the block would
+     * keep its spot and leave its tail as a free fragment beside it, and a
+     * buffer kept long (an answer in the M-22 memory) would pin both in the
+     * arena. The soak's gateway B with realloc: heap in use 149 -> 116 MB,
+     * free in the arenas 14-35 -> 41-63 MB (issue 19). */
+    uint8_t *p = malloc(want);
     if (p == NULL)
         return; /* the larger block stays: still correct */
+    memcpy(p, b->data, b->len);
+    free(b->data);
     b->data = p;
     b->cap = want;
 }
