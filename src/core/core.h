@@ -147,7 +147,8 @@ enum cg_err cg__buf_append(struct cg_buf *b, const void *p, size_t n);
 enum cg_err cg__buf_printf(struct cg_buf *b, const char *fmt, ...) CG_PRINTF(2, 3);
 void cg__buf_consume(struct cg_buf *b, size_t n); /* drop n bytes from the front */
 /* Memory given back down to what b holds (at least 1 byte), for a buffer
- * kept long after it was built; a new block of that size and a copy; never fails (kept as it is without memory). */
+ * kept long after it was built: a new block of that size and a copy; never
+ * fails (kept as it is when there is no memory). */
 void cg__buf_fit(struct cg_buf *b);
 
 /* Large blocks kept for the next large message (spare.c): a block of at
