@@ -38,6 +38,7 @@ struct pairrun {
     size_t cap;
     struct pairenv_rec *rs; /* a resync's records */
     size_t nrs, caprs;
+    enum cg_err rs_err;     /* a resync's read: the first record it could not keep */
     uint64_t stored, replayed;
     uint64_t released; /* the answer gate: records up to this are on the standby (or need not be) */
     bool made_active_file, step_warned;
@@ -194,35 +195,61 @@ static void read_one(void *user, const char *peer_id, enum cg_mos_channel ch, ui
     if (pr->nrs == pr->caprs) {
         size_t cap = pr->caprs ? 2 * pr->caprs : 64;
         struct pairenv_rec *v = realloc(pr->rs, cap * sizeof(*v));
-        if (v == NULL)
+        if (v == NULL) { /* a record not replayed is a read failure, never a gap */
+            if (pr->rs_err == CG_OK)
+                pr->rs_err = CG_ENOMEM;
             return;
+        }
         pr->rs = v;
         pr->caprs = cap;
     }
     struct pairenv_rec *r = &pr->rs[pr->nrs];
     *r = (struct pairenv_rec){.number = number};
     size_t cap = 0;
-    if (wrap(e, peer_id, ch, rec, len, &r->env, &cap, &r->len) == CG_OK)
+    enum cg_err rc = wrap(e, peer_id, ch, rec, len, &r->env, &cap, &r->len);
+    if (rc == CG_OK) {
         pr->nrs++;
-    else
+    } else {
         free(r->env);
+        if (pr->rs_err == CG_OK)
+            pr->rs_err = rc;
+    }
 }
 
+/* Every journal is read before anything is sent: a journal that cannot be
+ * read (EIO, a file cut short, no memory) is not a compaction gap, and
+ * replaying the others as bases would tell the standby to skip its records
+ * (acknowledged answers lost at a takeover). cg_pairlink_resync_failed
+ * instead: the standby stays behind and asks again. */
 static void resync(struct pairrun *pr, uint64_t from)
 {
     pr->nrs = 0;
+    pr->rs_err = CG_OK;
     for (size_t i = 0; i < pr->neps; i++) {
         enum cg_err rc = cg_mos_endpoint_journal_read(pr->eps[i].ep, from, read_one, &pr->eps[i]);
         if (rc != CG_OK)
             fprintf(stderr, "castgate run: pair: resync: a journal of %s cannot be read: %s\n",
                     pr->eps[i].id, cg_strerror(rc));
+        if (rc != CG_OK && pr->rs_err == CG_OK)
+            pr->rs_err = rc;
     }
     pairenv_sort(pr->rs, pr->nrs);
     size_t sent = 0;
     for (size_t i = 0; i < pr->nrs; i++) {
-        if (cg_pairlink_replay(pr->pl, pr->rs[i].number, pr->rs[i].env, pr->rs[i].len) == CG_OK)
+        enum cg_err rc = pr->rs_err != CG_OK ? pr->rs_err
+                         : cg_pairlink_replay(pr->pl, pr->rs[i].number, pr->rs[i].env,
+                                              pr->rs[i].len);
+        if (rc == CG_OK)
             sent++;
+        else if (pr->rs_err == CG_OK)
+            pr->rs_err = rc; /* the rest is not sent either: no base past it */
         free(pr->rs[i].env);
+    }
+    if (pr->rs_err != CG_OK) {
+        fprintf(stderr, "castgate run: pair: resync from record %" PRIu64 " FAILED (%s) after "
+                "%zu record(s): the standby stays behind and asks again\n", from,
+                cg_strerror(pr->rs_err), sent);
+        cg_pairlink_resync_failed(pr->pl, pr->rs_err);
     }
     pr->replayed += sent;
     fprintf(stderr, "castgate run: pair: resync from record %" PRIu64 ": %zu record(s) sent "
@@ -527,7 +554,9 @@ void pairrun_metrics(const struct pairrun *pr, struct metrics_pair *out)
     *out = (struct metrics_pair){.present = true, .node = pr->c->pair.node, .active = st.active,
                                  .connected = st.connected, .standby_present = st.standby_present,
                                  .epoch = st.epoch, .last_record = st.last_number,
-                                 .stored = pr->stored, .resent = pr->replayed};
+                                 .stored = pr->stored, .resent = pr->replayed,
+                                 .standby_behind = st.standby_behind,
+                                 .resync_failures = st.resync_failures};
     for (size_t i = 0; i < pr->neps; i++)
         out->answers_held += cg_mos_endpoint_answers_held(pr->eps[i].ep);
 }
