@@ -289,6 +289,22 @@ static uint64_t exchange(struct harness *h, int a)
     return ans;
 }
 
+/* Node 0 active with node 1 its standby, one exchange (1, 2) acknowledged,
+ * then the link cut and `lost` more exchanges made (3 on), which the standby
+ * never sees; the link still cut. */
+static struct harness *h_behind(bool strict, int lost)
+{
+    struct harness *h = h_new(strict);
+    run(h, 1000);
+    exchange(h, 0);
+    run(h, 100);
+    assert_int_equal(h->n[1].jlen, 2);
+    cut(h, false);
+    for (int i = 0; i < lost; i++)
+        exchange(h, 0);
+    return h;
+}
+
 /* A slow standby: 4096 gated records not acknowledged yet. One more gated
  * record still gets a RELEASE once the standby has it (the newest held gives
  * way to it: a RELEASE covers every ref gated before its own). Fails before:
@@ -503,12 +519,7 @@ static void test_stale_active_refused(void **state)
 static void test_gap_asks_resync(void **state)
 {
     (void)state;
-    struct harness *h = h_new(false);
-    run(h, 1000);
-    exchange(h, 0);
-    run(h, 100);
-    cut(h, false);
-    exchange(h, 0); /* lost on the way: the standby never sees 3, 4 */
+    struct harness *h = h_behind(false, 1); /* the standby never sees 3, 4 */
     cut(h, true);
     exchange(h, 0); /* 5, 6 arrive first */
     deliver_one(h, 1);
@@ -527,13 +538,7 @@ static void test_gap_asks_resync(void **state)
 static void test_resync_over_compacted_holes(void **state)
 {
     (void)state;
-    struct harness *h = h_new(false);
-    run(h, 1000);
-    exchange(h, 0);
-    run(h, 100);
-    cut(h, false);
-    for (int i = 0; i < 3; i++)
-        exchange(h, 0); /* 3..8, lost on the way */
+    struct harness *h = h_behind(false, 3); /* 3..8 lost on the way */
     h->n[0].journal[3] = h->n[0].journal[5] = h->n[0].journal[7] = 0; /* compacted away */
     cut(h, true);
     run(h, 2000);
@@ -556,14 +561,7 @@ static void test_resync_over_compacted_holes(void **state)
 static void test_resync_read_failure_is_no_gap(void **state)
 {
     (void)state;
-    struct harness *h = h_new(true);
-    run(h, 1000);
-    exchange(h, 0);
-    run(h, 100);
-    assert_int_equal(h->n[1].jlen, 2);
-    cut(h, false);
-    for (int i = 0; i < 3; i++)
-        exchange(h, 0); /* 3..8, lost on the way */
+    struct harness *h = h_behind(true, 3); /* 3..8 lost on the way */
     h->n[0].unreadable = 1;
     cut(h, true);
     run(h, 50); /* the standby asks from 3; the read fails */
@@ -589,12 +587,7 @@ static void test_resync_read_failure_is_no_gap(void **state)
 static void test_resync_read_failure_degrades(void **state)
 {
     (void)state;
-    struct harness *h = h_new(false);
-    run(h, 1000);
-    exchange(h, 0);
-    run(h, 100);
-    cut(h, false);
-    exchange(h, 0); /* 3, 4 lost */
+    struct harness *h = h_behind(false, 1); /* 3, 4 lost */
     h->n[0].unreadable = 1;
     cut(h, true);
     run(h, 50);
