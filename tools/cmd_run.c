@@ -754,10 +754,19 @@ static void teardown(struct gw *gw)
     gw->admin = NULL;
 }
 
+/* The relay frees ep (a link stopped at a reload, or the relay freed): the
+ * pair lets go of it first (pair_run.c, "Endpoint pointers and reloads"). */
+static void endpoint_gone(void *user, struct cg_mos_endpoint *ep)
+{
+    struct gw *gw = user;
+    pairrun_forget(gw->pair, ep);
+}
+
 /* The relay and every link of the file, built, not started. */
 static enum cg_err build_links(struct gw *gw)
 {
-    struct cg_relay_handlers h = {.configure_endpoint = configure_endpoint, .on_event = on_event};
+    struct cg_relay_handlers h = {.configure_endpoint = configure_endpoint, .on_event = on_event,
+                                  .endpoint_gone = endpoint_gone};
     if (cg_relay_new(gw->ctx, gw->srv, &h, gw, &gw->relay) != CG_OK)
         return CG_ENOMEM;
     for (int i = gw->conf.nlinks - 1; i >= 0; i--) { /* links are pushed: keep the file's order */

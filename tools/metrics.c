@@ -833,6 +833,11 @@ static void render_pair(struct out *o, const struct metrics *m)
          p->stored},
         {"castgate_pair_records_resent_total", "counter", "records sent again to a standby that "
          "was behind (resync)", p->resent},
+        {"castgate_pair_standby_behind", "gauge", "active: 1 while a resync whose journal read "
+         "failed has left the standby behind (degraded, or holding answers with strict)",
+         p->standby_behind},
+        {"castgate_pair_resync_failures_total", "counter", "resyncs whose journal read failed "
+         "(not a compaction): nothing skipped, the standby asks again", p->resync_failures},
         {"castgate_pair_answers_held", "gauge", "answers waiting for the standby's "
          "acknowledgement of their records", p->answers_held},
     };

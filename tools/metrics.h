@@ -115,6 +115,8 @@ struct metrics_pair {
     unsigned long long last_record; /* active: the last numbered; standby: the last stored */
     unsigned long long stored;      /* records stored as the standby, since start */
     unsigned long long resent;      /* records sent again to a standby behind (resync) */
+    bool standby_behind;            /* active: a resync failed, the standby not caught up */
+    unsigned long long resync_failures; /* resyncs whose journal read failed */
     unsigned long long answers_held; /* answers waiting for the standby now (the answer gate) */
 };
 void metrics_pair(struct metrics *m, const struct metrics_pair *p);

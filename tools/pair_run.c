@@ -18,8 +18,19 @@ struct pr_ep { /* one endpoint of the relay, the observer's user */
     enum cg_relay_side side;
     enum cg_mos_role role;
     char id[PAIRENV_ID_MAX + 1];
-    struct cg_mos_endpoint *ep;
+    struct cg_mos_endpoint *ep; /* NULL once the relay freed it (pairrun_forget) */
 };
+
+/* Endpoint pointers and reloads: pr->eps holds the relay's endpoints as of
+ * the last pairrun_attach, and each endpoint holds a pointer to its pr_ep
+ * (the observer's user) and to pr->counter. A reload frees endpoints (a
+ * link stopped) before pairrun_attach collects them again, and an endpoint
+ * whose timers are still closing is freed later still. So the relay tells
+ * us before it frees one (its endpoint_gone handler, castgate run's
+ * cmd_run.c): pairrun_forget unhooks it and leaves its entry with ep NULL,
+ * which every loop skips; entries never move while an endpoint points at
+ * them (pairrun_attach points every endpoint at the new array before it
+ * frees the old). */
 
 struct pairrun {
     struct cg_ctx *ctx;
@@ -38,6 +49,7 @@ struct pairrun {
     size_t cap;
     struct pairenv_rec *rs; /* a resync's records */
     size_t nrs, caprs;
+    enum cg_err rs_err;     /* a resync's read: the first record it could not keep */
     uint64_t stored, replayed;
     uint64_t released; /* the answer gate: records up to this are on the standby (or need not be) */
     bool made_active_file, step_warned;
@@ -124,7 +136,8 @@ static void release(struct pairrun *pr, uint64_t ref)
         return;
     pr->released = ref;
     for (size_t i = 0; i < pr->neps; i++)
-        cg_mos_endpoint_release_answers(pr->eps[i].ep, ref);
+        if (pr->eps[i].ep != NULL)
+            cg_mos_endpoint_release_answers(pr->eps[i].ep, ref);
 }
 
 /* ---- the standby: STORE, RESET ---- */
@@ -133,7 +146,7 @@ static struct pr_ep *endpoint_of(struct pairrun *pr, const struct pairenv *env)
 {
     for (size_t i = 0; i < pr->neps; i++) {
         struct pr_ep *e = &pr->eps[i];
-        if (e->side == env->side && e->role == env->role && strlen(e->id) == env->our_len &&
+        if (e->ep != NULL && e->side == env->side && e->role == env->role && strlen(e->id) == env->our_len &&
             memcmp(e->id, env->our_id, env->our_len) == 0)
             return e;
     }
@@ -172,6 +185,8 @@ static enum cg_err reset(struct pairrun *pr, uint64_t regime)
 {
     enum cg_err first = CG_OK;
     for (size_t i = 0; i < pr->neps; i++) {
+        if (pr->eps[i].ep == NULL)
+            continue;
         enum cg_err rc = cg_mos_endpoint_journal_set_aside(pr->eps[i].ep, regime);
         if (rc != CG_OK && first == CG_OK)
             first = rc;
@@ -194,35 +209,63 @@ static void read_one(void *user, const char *peer_id, enum cg_mos_channel ch, ui
     if (pr->nrs == pr->caprs) {
         size_t cap = pr->caprs ? 2 * pr->caprs : 64;
         struct pairenv_rec *v = realloc(pr->rs, cap * sizeof(*v));
-        if (v == NULL)
+        if (v == NULL) { /* a record not replayed is a read failure, never a gap */
+            if (pr->rs_err == CG_OK)
+                pr->rs_err = CG_ENOMEM;
             return;
+        }
         pr->rs = v;
         pr->caprs = cap;
     }
     struct pairenv_rec *r = &pr->rs[pr->nrs];
     *r = (struct pairenv_rec){.number = number};
     size_t cap = 0;
-    if (wrap(e, peer_id, ch, rec, len, &r->env, &cap, &r->len) == CG_OK)
+    enum cg_err rc = wrap(e, peer_id, ch, rec, len, &r->env, &cap, &r->len);
+    if (rc == CG_OK) {
         pr->nrs++;
-    else
+    } else {
         free(r->env);
+        if (pr->rs_err == CG_OK)
+            pr->rs_err = rc;
+    }
 }
 
+/* Every journal is read before anything is sent: a journal that cannot be
+ * read (EIO, a file cut short, no memory) is not a compaction gap, and
+ * replaying the others as bases would tell the standby to skip its records
+ * (acknowledged answers lost at a takeover). cg_pairlink_resync_failed
+ * instead: the standby stays behind and asks again. */
 static void resync(struct pairrun *pr, uint64_t from)
 {
     pr->nrs = 0;
+    pr->rs_err = CG_OK;
     for (size_t i = 0; i < pr->neps; i++) {
+        if (pr->eps[i].ep == NULL)
+            continue;
         enum cg_err rc = cg_mos_endpoint_journal_read(pr->eps[i].ep, from, read_one, &pr->eps[i]);
         if (rc != CG_OK)
             fprintf(stderr, "castgate run: pair: resync: a journal of %s cannot be read: %s\n",
                     pr->eps[i].id, cg_strerror(rc));
+        if (rc != CG_OK && pr->rs_err == CG_OK)
+            pr->rs_err = rc;
     }
     pairenv_sort(pr->rs, pr->nrs);
     size_t sent = 0;
     for (size_t i = 0; i < pr->nrs; i++) {
-        if (cg_pairlink_replay(pr->pl, pr->rs[i].number, pr->rs[i].env, pr->rs[i].len) == CG_OK)
+        enum cg_err rc = pr->rs_err != CG_OK ? pr->rs_err
+                         : cg_pairlink_replay(pr->pl, pr->rs[i].number, pr->rs[i].env,
+                                              pr->rs[i].len);
+        if (rc == CG_OK)
             sent++;
+        else if (pr->rs_err == CG_OK)
+            pr->rs_err = rc; /* the rest is not sent either: no base past it */
         free(pr->rs[i].env);
+    }
+    if (pr->rs_err != CG_OK) {
+        fprintf(stderr, "castgate run: pair: resync from record %" PRIu64 " FAILED (%s) after "
+                "%zu record(s): the standby stays behind and asks again\n", from,
+                cg_strerror(pr->rs_err), sent);
+        cg_pairlink_resync_failed(pr->pl, pr->rs_err);
     }
     pr->replayed += sent;
     fprintf(stderr, "castgate run: pair: resync from record %" PRIu64 ": %zu record(s) sent "
@@ -396,30 +439,46 @@ enum cg_err pairrun_attach(struct pairrun *pr, struct cg_relay *relay, uint64_t 
     enum cg_err rc = cg_relay_endpoints(relay, collect_one, &c);
     if (rc == CG_OK && c.nomem)
         rc = CG_ENOMEM;
+    if (rc != CG_OK) { /* nothing changed yet */
+        fprintf(stderr, "castgate run: pair: the endpoints' journals: %s\n", cg_strerror(rc));
+        free(c.v);
+        return rc;
+    }
     static const struct cg_mos_journal_ops ops = {.appended = appended};
     for (size_t i = 0; rc == CG_OK && i < c.n; i++)
         rc = cg_mos_endpoint_set_journal_counter(c.v[i].ep, &pr->counter);
     if (regime != 0 && pr->counter > pr->released) /* taking over: what our journals hold */
         pr->released = pr->counter;                 /* answers need wait for nobody */
-    for (size_t i = 0; rc == CG_OK && i < c.n; i++) {
-        if (regime != 0)
-            rc = cg_mos_endpoint_set_journal_regime(c.v[i].ep, regime);
+    for (size_t i = 0; i < c.n; i++) {
+        /* every endpoint's observer points into the new array, even after an
+         * error: none may keep a pointer into the old one, freed below */
+        enum cg_err e = cg_mos_endpoint_set_journal_ops(c.v[i].ep, &ops, &c.v[i]);
+        if (e == CG_OK && regime != 0)
+            e = cg_mos_endpoint_set_journal_regime(c.v[i].ep, regime);
+        if (e == CG_OK) /* answers wait for the standby (RELEASE) */
+            e = cg_mos_endpoint_set_answer_gate(c.v[i].ep, true);
+        if (e == CG_OK)
+            e = cg_mos_endpoint_release_answers(c.v[i].ep, pr->released);
         if (rc == CG_OK)
-            rc = cg_mos_endpoint_set_journal_ops(c.v[i].ep, &ops, &c.v[i]);
-        if (rc == CG_OK) /* answers wait for the standby (RELEASE) */
-            rc = cg_mos_endpoint_set_answer_gate(c.v[i].ep, true);
-        if (rc == CG_OK)
-            rc = cg_mos_endpoint_release_answers(c.v[i].ep, pr->released);
-    }
-    if (rc != CG_OK) {
-        fprintf(stderr, "castgate run: pair: the endpoints' journals: %s\n", cg_strerror(rc));
-        free(c.v);
-        return rc;
+            rc = e;
     }
     free(pr->eps);
     pr->eps = c.v;
     pr->neps = c.n;
-    return CG_OK;
+    if (rc != CG_OK)
+        fprintf(stderr, "castgate run: pair: the endpoints' journals: %s\n", cg_strerror(rc));
+    return rc;
+}
+
+void pairrun_forget(struct pairrun *pr, struct cg_mos_endpoint *ep)
+{
+    for (size_t i = 0; pr != NULL && ep != NULL && i < pr->neps; i++) {
+        if (pr->eps[i].ep != ep)
+            continue;
+        cg_mos_endpoint_set_journal_ops(ep, NULL, NULL);
+        cg_mos_endpoint_set_journal_counter(ep, NULL);
+        pr->eps[i].ep = NULL;
+    }
 }
 
 static enum cg_err node1_server(struct pairrun *pr)
@@ -475,6 +534,8 @@ enum cg_err pairrun_start(struct pairrun *pr)
     uint64_t regime = 0;
     for (size_t i = 0; i < pr->neps; i++) {
         uint64_t last, r;
+        if (pr->eps[i].ep == NULL)
+            continue;
         cg_mos_endpoint_journal_position(pr->eps[i].ep, &last, &r);
         if (r > regime)
             regime = r;
@@ -527,14 +588,19 @@ void pairrun_metrics(const struct pairrun *pr, struct metrics_pair *out)
     *out = (struct metrics_pair){.present = true, .node = pr->c->pair.node, .active = st.active,
                                  .connected = st.connected, .standby_present = st.standby_present,
                                  .epoch = st.epoch, .last_record = st.last_number,
-                                 .stored = pr->stored, .resent = pr->replayed};
+                                 .stored = pr->stored, .resent = pr->replayed,
+                                 .standby_behind = st.standby_behind,
+                                 .resync_failures = st.resync_failures};
     for (size_t i = 0; i < pr->neps; i++)
-        out->answers_held += cg_mos_endpoint_answers_held(pr->eps[i].ep);
+        if (pr->eps[i].ep != NULL)
+            out->answers_held += cg_mos_endpoint_answers_held(pr->eps[i].ep);
 }
 
 void pairrun_detach(struct pairrun *pr)
 {
     for (size_t i = 0; pr != NULL && i < pr->neps; i++) {
+        if (pr->eps[i].ep == NULL)
+            continue; /* freed by the relay, unhooked then */
         cg_mos_endpoint_set_journal_ops(pr->eps[i].ep, NULL, NULL);
         cg_mos_endpoint_set_journal_counter(pr->eps[i].ep, NULL);
     } /* the gate stays: what it holds goes with the endpoint, never unreplicated */

@@ -44,6 +44,11 @@ enum cg_err pairrun_new(struct cg_ctx *ctx, const struct gwconf *c,
  * observer, and the lookup of a STORE's endpoint. regime non-zero: records
  * appended from now on carry it (taking over). */
 enum cg_err pairrun_attach(struct pairrun *pr, struct cg_relay *relay, uint64_t regime);
+/* The relay frees ep (its endpoint_gone handler): unhooked (observer and
+ * count unset) and never used again; NULL pr or an endpoint not attached:
+ * nothing. Without it pr would keep a freed endpoint from a reload's
+ * link_free until the next pairrun_attach. */
+void pairrun_forget(struct pairrun *pr, struct cg_mos_endpoint *ep);
 /* Lets go of the endpoints pairrun_attach hooked (before their relay is
  * freed): the observer and the shared count unset (the answer gate stays
  * on: answers it holds are dropped with the endpoint, never sent

@@ -73,7 +73,9 @@ enum cg_pairlink_event_kind {
     CG_PAIRLINK_EV_RESET = 2,      /* standby: set the journal aside; a new one follows
                                       regime .epoch; an error stops the link */
     CG_PAIRLINK_EV_RESYNC = 3,     /* active: cg_pairlink_replay every record numbered
-                                      .number or more, in order, before returning */
+                                      .number or more, in order, before returning; a
+                                      journal that cannot be read (not a compaction):
+                                      cg_pairlink_resync_failed instead */
     CG_PAIRLINK_EV_PERSIST_EPOCH = 4, /* write .epoch durably before returning; an error
                                          stops the link */
     CG_PAIRLINK_EV_BECOME_ACTIVE = 5, /* serve from now on, as epoch .epoch (.why) */
@@ -81,7 +83,8 @@ enum cg_pairlink_event_kind {
     CG_PAIRLINK_EV_RELEASE = 7,    /* active: the gated record .ref is on the standby (or no
                                       standby is there and strict is off): its answer may go */
     CG_PAIRLINK_EV_ABANDON = 8,    /* the gated .ref must never go (we stood down) */
-    CG_PAIRLINK_EV_NOTE = 9,       /* .why: standby-lost, standby-back, stale, gap */
+    CG_PAIRLINK_EV_NOTE = 9,       /* .why: standby-lost, standby-back, stale, gap,
+                                      resync-failed, caught-up */
     CG_PAIRLINK_EV_HALTED = 10,    /* the link stopped for good (.rc: what the handler
                                       returned); restart the process */
 };
@@ -130,6 +133,15 @@ CG_API enum cg_err cg_pairlink_record(struct cg_pairlink *pl, uint64_t ref, cons
 CG_API enum cg_err cg_pairlink_replay(struct cg_pairlink *pl, uint64_t number,
                                       const uint8_t *rec, size_t len);
 
+/* During a RESYNC event only: the journal could not be read from the
+ * RESYNC's number on (an I/O error, a file cut short, no memory: not records
+ * compacted away). Nothing more of this resync is sent and the standby is
+ * never told to skip what was not read: it stays behind (answers released
+ * degraded, or held when strict) and asks again; NOTE resync-failed, a
+ * warning logged, counted in the state's resync_failures. CG_ESTATE outside
+ * a RESYNC, CG_EINVAL. */
+CG_API enum cg_err cg_pairlink_resync_failed(struct cg_pairlink *pl, enum cg_err why);
+
 /* Where the link stands now. */
 struct cg_pairlink_state {
     bool active;           /* serving */
@@ -141,6 +153,8 @@ struct cg_pairlink_state {
     uint64_t regime;       /* of our journal */
     uint64_t last_number;  /* active: the last given; standby: the last stored */
     uint64_t sent, received; /* messages over the connection, since start */
+    bool standby_behind;     /* active: a resync failed and the standby has not caught up */
+    uint64_t resync_failures; /* cg_pairlink_resync_failed calls, since start */
 };
 /* Copies it into *out: CG_OK, or CG_EINVAL (NULL). Loop thread; may be
  * called from the handler. */

@@ -257,6 +257,12 @@ struct cg_relay_handlers {
                                       const char *our_id, struct cg_mos_endpoint_config *cfg);
     /* Events (above). NULL: none. May call callback-safe functions. */
     void (*on_event)(void *user, const struct cg_relay_event *ev);
+    /* Called just before the relay frees an endpoint it created (its last
+     * link removed, or cg_relay_free), no longer listed by
+     * cg_relay_endpoints: whoever kept the pointer, or gave the endpoint
+     * pointers of its own (journal ops, counter), lets go of them here.
+     * NULL: nobody is told. Must not call relay functions. */
+    void (*endpoint_gone)(void *user, struct cg_mos_endpoint *ep);
 };
 
 /* Why a request was answered with a NACK (counted in struct cg_relay_stats). */

@@ -54,6 +54,7 @@ struct cg_pairlink {
     size_t bufcap;
     enum cg_err last_close;  /* logged once until it changes */
     uint64_t sent, received;
+    uint64_t resync_failures;
 };
 
 static uint64_t now_ms(const struct cg_pairlink *pl) { return uv_now(cg_ctx_loop(pl->ctx)); }
@@ -590,6 +591,19 @@ enum cg_err cg_pairlink_replay(struct cg_pairlink *pl, uint64_t number, const ui
     return CG_OK;
 }
 
+enum cg_err cg_pairlink_resync_failed(struct cg_pairlink *pl, enum cg_err why)
+{
+    CG_CHECK(pl != NULL, CG_EINVAL);
+    CG_CHECK(pl->in_resync && !pl->halted, CG_ESTATE);
+    pl->resync_failures++;
+    cg__log(pl->ctx, CG_LOG_WARN, "pair", "resync from record %llu: the journal cannot be "
+            "read (%s): the standby stays behind and asks again", (unsigned long long)
+            pl->resync_from, cg_strerror(why));
+    cg__pair_resync_failed(&pl->core, now_ms(pl), pl->resync_from);
+    drain(pl);
+    return CG_OK;
+}
+
 enum cg_err cg_pairlink_get_state(const struct cg_pairlink *pl, struct cg_pairlink_state *out)
 {
     CG_CHECK(pl != NULL && out != NULL, CG_EINVAL);
@@ -603,6 +617,8 @@ enum cg_err cg_pairlink_get_state(const struct cg_pairlink *pl, struct cg_pairli
         .last_number = pl->core.last_seq,
         .sent = pl->sent,
         .received = pl->received,
+        .standby_behind = pl->core.role == CG_PAIR_ACTIVE && pl->core.behind,
+        .resync_failures = pl->resync_failures,
     };
     return CG_OK;
 }

@@ -98,6 +98,7 @@ static void become_active(struct cg_pair *p, uint64_t now)
     struct cg_pair_act *a = push(p, CG_PAIR_A_BECOME_ACTIVE);
     a->epoch = e, a->why = CG_PAIR_R_PEER_SILENT, a->seq = p->last_seq;
     p->standby_present = false;
+    p->behind = false;
     p->acked = 0;
     send_hb(p, now, false); /* at once: a live old active hears it and stands down */
 }
@@ -117,6 +118,7 @@ static void stand_down(struct cg_pair *p, uint64_t now, uint64_t epoch)
     release_all(p);
     p->asked = false;
     p->standby_present = false;
+    p->behind = false;
     p->quiet_since = now;
 }
 
@@ -190,6 +192,7 @@ static void resync(struct cg_pair *p, uint64_t from)
     struct cg_pair_act *a = push(p, CG_PAIR_A_RESYNC);
     a->seq = from, a->epoch = p->epoch;
     p->replay_first = true;
+    p->replay_broken = false;
 }
 
 static void rx_active(struct cg_pair *p, uint64_t now, const struct cg_pair_msg *m)
@@ -217,6 +220,10 @@ static void rx_active(struct cg_pair *p, uint64_t now, const struct cg_pair_msg 
     if ((m->kind == CG_PAIR_M_ACK || m->kind == CG_PAIR_M_HB) && m->regime == p->epoch &&
         m->seq <= p->last_seq && m->seq > p->acked) {
         p->acked = m->seq;
+        if (p->behind && p->acked >= p->behind_upto) {
+            p->behind = false; /* what the failed read left out is on the standby now */
+            note(p, CG_PAIR_R_CAUGHT_UP, p->acked);
+        }
         release_upto(p, p->acked);
     }
 }
@@ -268,15 +275,16 @@ enum cg_err cg__pair_record(struct cg_pair *p, uint64_t now_ms, uint64_t ref, bo
         p->gated[(p->ghead + p->glen - 1) % CG_PAIR_GATED] = g;
     else
         p->gated[(p->ghead + p->glen++) % CG_PAIR_GATED] = g;
-    if (!p->standby_present && !p->cfg.strict)
-        release_all(p); /* degraded: nobody to wait for (noted when the standby went) */
+    if ((!p->standby_present || p->behind) && !p->cfg.strict)
+        release_all(p); /* degraded: nobody to wait for (noted when the standby went, or
+                           when its resync failed) */
     return CG_OK;
 }
 
 void cg__pair_replay(struct cg_pair *p, uint64_t now_ms, uint64_t seq, uint64_t ref)
 {
     CG_UNUSED(now_ms);
-    if (p->role != CG_PAIR_ACTIVE || !p->standby_present)
+    if (p->role != CG_PAIR_ACTIVE || !p->standby_present || p->replay_broken)
         return;
     send(p, CG_PAIR_M_RECORD, seq, ref);
     /* every replayed record is a base: the active's journal may lack numbers
@@ -284,6 +292,23 @@ void cg__pair_replay(struct cg_pair *p, uint64_t now_ms, uint64_t seq, uint64_t 
      * records of answered requests), and the standby skips to each */
     p->acts[(p->ahead + p->alen - 1) % CG_PAIR_ACTS].msg.base = true;
     p->replay_first = false;
+}
+
+void cg__pair_resync_failed(struct cg_pair *p, uint64_t now_ms, uint64_t from)
+{
+    CG_UNUSED(now_ms);
+    if (p->role != CG_PAIR_ACTIVE)
+        return;
+    /* Not a compaction gap: no base may tell the standby to skip what the
+     * read left out. Records replayed before the failure were real and
+     * stay; the next one sent shows the standby a gap, and it asks again. */
+    p->replay_first = false;
+    p->replay_broken = true;
+    p->behind = true;
+    p->behind_upto = p->last_seq;
+    note(p, CG_PAIR_R_RESYNC_FAILED, from);
+    if (!p->cfg.strict)
+        release_all(p); /* degraded, as without a standby */
 }
 
 static bool i_should_lead(const struct cg_pair *p, uint64_t now)
@@ -357,6 +382,8 @@ const char *cg__pair_reason_name(enum cg_pair_reason why)
     case CG_PAIR_R_STANDBY_BACK: return "standby-back";
     case CG_PAIR_R_STALE: return "stale";
     case CG_PAIR_R_GAP: return "gap";
+    case CG_PAIR_R_RESYNC_FAILED: return "resync-failed";
+    case CG_PAIR_R_CAUGHT_UP: return "caught-up";
     }
     return "?";
 }

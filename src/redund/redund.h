@@ -190,6 +190,11 @@ enum cg_pair_reason {
     CG_PAIR_R_STANDBY_BACK, /* NOTE: a standby is heard again */
     CG_PAIR_R_STALE,        /* NOTE: a record from an older epoch refused */
     CG_PAIR_R_GAP,          /* NOTE: a record past the next expected one refused (resync asked) */
+    CG_PAIR_R_RESYNC_FAILED, /* NOTE (active): the journal could not be read for a resync
+                                (.seq: from): the standby stays behind, asks again; degraded
+                                (or holding, strict) until it has caught up */
+    CG_PAIR_R_CAUGHT_UP,    /* NOTE (active): the standby behind since a failed resync has
+                               acknowledged everything up to the failure (.seq) */
 };
 
 enum cg_pair_act_kind {
@@ -204,7 +209,9 @@ enum cg_pair_act_kind {
     CG_PAIR_A_ABANDON,       /* a gated .ref must not be sent (we stood down) */
     CG_PAIR_A_RESYNC,        /* active: re-send journal records from .seq (the first one it
                                 has if compaction dropped .seq) to the last, with
-                                cg__pair_replay, before the next event */
+                                cg__pair_replay, before the next event; or, when the journal
+                                cannot be read (an error, not a compaction), call
+                                cg__pair_resync_failed instead of replaying the rest */
     CG_PAIR_A_PERSIST_EPOCH, /* write .epoch durably before carrying out the next action */
     CG_PAIR_A_BECOME_ACTIVE, /* serve now (.epoch, .why): the journal's regime becomes .epoch
                                 (persist it); unanswered requests in it go out again (M-22) */
@@ -245,6 +252,11 @@ struct cg_pair {
     size_t ghead, glen;
     size_t release_n;        /* gated entries to hand out as RELEASE (or ABANDON) */
     bool replay_first;       /* the next cg__pair_replay starts a resync (base) */
+    bool replay_broken;      /* the resync under way failed: no more replays in it */
+    bool behind;             /* a resync failed: the standby lacks records up to behind_upto
+                                (it asks again); degraded, or holding when strict, until
+                                its acknowledgement reaches them */
+    uint64_t behind_upto;
     bool abandon;
     uint64_t hb_next;
     struct cg_pair_act acts[CG_PAIR_ACTS];
@@ -271,6 +283,14 @@ enum cg_err cg__pair_record(struct cg_pair *p, uint64_t now_ms, uint64_t ref, bo
                             uint64_t *seq);
 /* Active, after RESYNC: one journal record re-sent under its number. */
 void cg__pair_replay(struct cg_pair *p, uint64_t now_ms, uint64_t seq, uint64_t ref);
+/* Active, after RESYNC from `from`: the journal could not be read (an I/O
+ * error, a file cut short, no memory), which is not a compaction: the
+ * records not replayed are not skipped. The rest of this resync is dropped
+ * (later replays ignored), the next record is not a base (the standby sees
+ * a gap and asks again after takeover_after), a NOTE RESYNC_FAILED; the
+ * standby counts as behind (answers released degraded, or held when strict)
+ * until it acknowledges our last record as of now (NOTE CAUGHT_UP). */
+void cg__pair_resync_failed(struct cg_pair *p, uint64_t now_ms, uint64_t from);
 void cg__pair_timer(struct cg_pair *p, uint64_t now_ms);
 uint64_t cg__pair_deadline(const struct cg_pair *p);
 const char *cg__pair_reason_name(enum cg_pair_reason why);

@@ -931,6 +931,8 @@ static void ep_drop(struct cg_relay *r, struct rep *e)
     while (*pp != e)
         pp = &(*pp)->next;
     *pp = e->next;
+    if (r->h.endpoint_gone != NULL) /* those holding it let go first (castgate run's pair) */
+        r->h.endpoint_gone(r->user, e->ep);
     cg_mos_endpoint_free(e->ep);
     free(e);
 }
@@ -1438,6 +1440,8 @@ void cg_relay_free(struct cg_relay *r)
     while (r->eps != NULL) { /* none left normally */
         struct rep *e = r->eps;
         r->eps = e->next;
+        if (r->h.endpoint_gone != NULL)
+            r->h.endpoint_gone(r->user, e->ep);
         cg_mos_endpoint_free(e->ep);
         free(e);
     }

@@ -26,7 +26,8 @@ static void test_pair_series(void **state)
     assert_non_null(m);
     struct metrics_pair p = {.present = true, .node = 1, .active = true, .connected = false,
                              .standby_present = false, .epoch = 7, .last_record = 1234,
-                             .stored = 600, .resent = 81, .answers_held = 3};
+                             .stored = 600, .resent = 81, .answers_held = 3,
+                             .standby_behind = true, .resync_failures = 2};
     metrics_pair(m, &p);
     render(m);
     has("# TYPE castgate_pair_active gauge\ncastgate_pair_active{node=\"1\"} 1\n");
@@ -37,6 +38,9 @@ static void test_pair_series(void **state)
     has("# TYPE castgate_pair_records_stored_total counter\n"
         "castgate_pair_records_stored_total{node=\"1\"} 600\n");
     has("castgate_pair_records_resent_total{node=\"1\"} 81\n");
+    has("# TYPE castgate_pair_standby_behind gauge\ncastgate_pair_standby_behind{node=\"1\"} 1\n");
+    has("# TYPE castgate_pair_resync_failures_total counter\n"
+        "castgate_pair_resync_failures_total{node=\"1\"} 2\n");
     has("# TYPE castgate_pair_answers_held gauge\ncastgate_pair_answers_held{node=\"1\"} 3\n");
     /* promtool's lint, where it is installed (scripts/deps.sh: prometheus) */
     if (system("command -v promtool >/dev/null 2>&1") == 0) {

@@ -32,6 +32,7 @@ struct node {
     uint64_t epoch_disk, regime;
     unsigned became, stood_down, resets, resyncs, halted, notes;
     uint64_t fail_store_at; /* a STORE of this number fails (0: none) */
+    unsigned fail_resyncs;  /* the next RESYNCs whose journal read fails */
     bool connected;
 };
 
@@ -96,6 +97,11 @@ static enum cg_err on_event(void *user, const struct cg_pairlink_event *ev)
         break;
     case CG_PAIRLINK_EV_RESYNC:
         n->resyncs++;
+        if (n->fail_resyncs > 0) { /* the journal cannot be read: nothing replayed */
+            n->fail_resyncs--;
+            assert_int_equal(cg_pairlink_resync_failed(n->pl, CG_EIO), CG_OK);
+            break;
+        }
         for (uint64_t i = ev->number; i <= n->jlen; i++)
             assert_int_equal(cg_pairlink_replay(n->pl, i, n->journal[i], n->jlen_bytes[i]), CG_OK);
         break;
@@ -343,10 +349,10 @@ static void drive_late_standby(uv_timer_t *timer)
         cg_ctx_stop(t->ctx);
 }
 
-static void test_late_standby_resyncs(void **state)
+static void late_standby(unsigned fail_resyncs)
 {
-    (void)state;
     struct rig *r = rig_new("pair-secret", 120);
+    r->t.n[0].fail_resyncs = fail_resyncs;
     /* node 1's journal from an old regime: 3 records it must set aside */
     struct node *n1 = &r->t.n[1];
     n1->regime = n1->epoch_disk = 1;
@@ -371,7 +377,26 @@ static void test_late_standby_resyncs(void **state)
     for (uint64_t i = 1; i <= t->want; i++)
         assert_memory_equal(t->n[1].journal[i], t->n[0].journal[i], t->n[0].jlen_bytes[i]);
     assert_int_equal(t->released, t->gated_made);
+    struct cg_pairlink_state s;
+    assert_int_equal(cg_pairlink_get_state(t->n[0].pl, &s), CG_OK);
+    assert_int_equal(s.resync_failures, fail_resyncs);
+    assert_false(s.standby_behind); /* caught up */
     rig_free(r);
+}
+
+static void test_late_standby_resyncs(void **state)
+{
+    (void)state;
+    late_standby(0);
+}
+
+/* The active's first resync cannot read its journal
+ * (cg_pairlink_resync_failed): the standby is not told to skip anything,
+ * asks again, and ends with every record (issue 18, review defect 1). */
+static void test_resync_read_failure_retried(void **state)
+{
+    (void)state;
+    late_standby(1);
 }
 
 /* A standby that cannot store a record halts before acknowledging it: the
@@ -479,6 +504,8 @@ static void test_config_refused(void **state)
     uint8_t rec[4] = {1, 2, 3, 4};
     assert_int_equal(cg_pairlink_record(pl, 1, rec, sizeof(rec), true, NULL), CG_ESTATE);
     assert_int_equal(cg_pairlink_replay(pl, 1, rec, sizeof(rec)), CG_ESTATE);
+    assert_int_equal(cg_pairlink_resync_failed(pl, CG_EIO), CG_ESTATE);
+    assert_int_equal(cg_pairlink_resync_failed(NULL, CG_EIO), CG_EINVAL);
     assert_int_equal(cg_pairlink_start(pl), CG_OK);
     assert_int_equal(cg_pairlink_start(pl), CG_ESTATE);
     cg_pairlink_free(pl);
@@ -501,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_config_refused),
         cmocka_unit_test(test_records_reach_the_standby),
         cmocka_unit_test(test_late_standby_resyncs),
+        cmocka_unit_test(test_resync_read_failure_retried),
         cmocka_unit_test(test_store_failure_halts_before_the_ack),
         cmocka_unit_test(test_wrong_password_never_connects),
     };

@@ -293,10 +293,85 @@ static void test_relay_api(void **state)
     cg_ctx_free(ctx);
 }
 
+/* endpoint_gone (issue 18, review defect "endpoint pointers go stale across
+ * a reload"): castgate run's pair keeps the relay's endpoints (and gives
+ * them pointers of its own); the relay tells it before it frees one, when
+ * its last link goes and at cg_relay_free, and only then. */
+struct gone {
+    struct cg_mos_endpoint *ep[8], *gone[8];
+    int nep, ngone;
+};
+
+static void list_ep(void *user, enum cg_relay_side side, enum cg_mos_role role, const char *our_id,
+                    struct cg_mos_endpoint *ep)
+{
+    (void)side, (void)role, (void)our_id;
+    struct gone *g = user;
+    assert_true(g->nep < 8);
+    g->ep[g->nep++] = ep;
+}
+
+static void on_gone(void *user, struct cg_mos_endpoint *ep)
+{
+    struct gone *g = user;
+    assert_true(g->ngone < 8);
+    g->gone[g->ngone++] = ep;
+}
+
+static bool listed(struct cg_relay *r, const struct cg_mos_endpoint *ep)
+{
+    struct gone now = {0};
+    assert_int_equal(cg_relay_endpoints(r, list_ep, &now), CG_OK);
+    for (int i = 0; i < now.nep; i++)
+        if (now.ep[i] == ep)
+            return true;
+    return false;
+}
+
+static void test_endpoint_gone(void **state)
+{
+    (void)state;
+    struct cg_ctx *ctx = NULL;
+    struct cg_relay *r = NULL;
+    struct gone g = {0};
+    struct cg_relay_handlers h = {.endpoint_gone = on_gone};
+    assert_int_equal(cg_ctx_new(&ctx), CG_OK);
+    assert_int_equal(cg_relay_new(ctx, NULL, &h, &g, &r), CG_OK);
+    struct cg_relay_link_config *a = link_conf("a", "NCS1", "MOS1"), *b = link_conf("b", "NCS1", "MOS2");
+    struct cg_mos_peer_config *gear = peer("NCS1"), *far = peer("MOS1"), *far2 = peer("MOS2");
+    assert_int_equal(cg_relay_add_link(r, a, gear, far), CG_OK);
+    assert_int_equal(cg_relay_add_link(r, b, gear, far2), CG_OK);
+    struct cg_mos_endpoint *mos4 = cg__relay_endpoint(r, "a", CG_RELAY_MOS4);
+    struct cg_mos_endpoint *leg_a = cg__relay_endpoint(r, "a", CG_RELAY_LEGACY);
+    struct cg_mos_endpoint *leg_b = cg__relay_endpoint(r, "b", CG_RELAY_LEGACY);
+    assert_ptr_equal(cg__relay_endpoint(r, "b", CG_RELAY_MOS4), mos4); /* shared */
+    assert_int_equal(g.ngone, 0);
+    /* link b stopped (a reload's link_free): its own endpoint goes, the shared one stays */
+    assert_int_equal(cg_relay_remove_link(r, "b"), CG_OK);
+    assert_int_equal(g.ngone, 1);
+    assert_ptr_equal(g.gone[0], leg_b);
+    assert_true(listed(r, mos4) && listed(r, leg_a));
+    /* link a: both of its endpoints */
+    assert_int_equal(cg_relay_remove_link(r, "a"), CG_OK);
+    assert_int_equal(g.ngone, 3);
+    assert_true((g.gone[1] == mos4 && g.gone[2] == leg_a) || (g.gone[1] == leg_a && g.gone[2] == mos4));
+    /* and at cg_relay_free, for the endpoints still there */
+    assert_int_equal(cg_relay_add_link(r, a, gear, far), CG_OK);
+    cg_relay_free(r);
+    assert_int_equal(g.ngone, 5);
+    cg_mos_peer_config_free(gear);
+    cg_mos_peer_config_free(far);
+    cg_mos_peer_config_free(far2);
+    cg_relay_link_config_free(a);
+    cg_relay_link_config_free(b);
+    cg_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heartbeat_policy),
+        cmocka_unit_test(test_endpoint_gone),
         cmocka_unit_test(test_removed_policy_from_legacy),
         cmocka_unit_test(test_removed_policy_not_from_mos4),
         cmocka_unit_test(test_after_translation),
