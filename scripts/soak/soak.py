@@ -37,7 +37,8 @@ of half the run) was the schedule until 2026-12-07.
 Faults come one at a time, aimed so that about half the run is spent between
 a fault and its recovery (--in-fault-target); the summary reports the share of
 messages in flight during a fault. RSS is judged by its slope after a
-warm-up (--max-slope-kb-min, 20 kB/min).
+warm-up (--max-slope-kb-min, 20 kB/min); samples taken at rest (Soak.rest:
+every --rest-every-s, no traffic, drained) are reported beside it.
 
 Exit status: 0 when nothing was lost, applied twice, out of order, misrouted,
 corrupted, NACKed or answered wrongly, every repeat was explained by a fault,
@@ -527,6 +528,9 @@ class Sender:
                 await self.exchange(last[0])
             nxt = last[0] + 1 if last is not None else 1
             while not self.soak.stop_traffic and not self.stale():
+                if not self.soak.go.is_set():  # a rest (Soak.rest): nothing new until it ends
+                    await self.soak.go.wait()
+                    continue
                 st.note("S", lane.ch, nxt)
                 await self.exchange(nxt)
                 nxt += 1
@@ -729,6 +733,8 @@ class Soak:
         self.window = 0
         self.windows = [("(no fault)", 0.0, {})]
         self.stop_traffic = False
+        self.go = None  # asyncio.Event, set while lanes may send (cleared at a rest)
+        self.rests = []  # (t, seconds to drain, settled)
         self.shutting_down = False
         self.failures = []
         self.answered_total = 0
@@ -942,7 +948,13 @@ class Soak:
         rot = self.rotation()
         k = 0
         covered = 0.0
+        next_rest = self.t0 + self.args.rest_every_s if self.args.rest_every_s > 0 else None
         while rot:
+            if next_rest is not None and now() >= next_rest and now() + 90 < until:
+                rested = await self.rest()
+                next_rest = now() + self.args.rest_every_s
+                if rested is None:
+                    continue
             want = covered / self.args.in_fault_target - (now() - self.t0)
             gap = min(self.args.fault_max_s, max(self.args.fault_min_s, want)) * random.uniform(0.8, 1.2)
             if now() + gap > until - self.args.fault_min_s / 2:
@@ -964,6 +976,33 @@ class Soak:
             while "recovery_s" not in info and now() - t < 60 and now() < until:
                 await asyncio.sleep(0.2)
             covered += info.get("recovery_s", now() - t)
+
+    async def rest(self):
+        """A rest: no new messages, every lane's last one answered, then
+        --rest-settle-s of nothing (the gateways' heap checks run every 10 s and
+        give free pages back), then one sample of each gateway (kind "rest"), then
+        traffic again. What a process holds at rest is what it keeps: caches at
+        their caps, fragmentation, a leak; not the messages in flight, whose
+        coming and going moves RSS by megabytes between 30 s samples (issue 19).
+        Returns the seconds the lanes took to drain, None if they did not."""
+        t = now()
+        self.go.clear()
+        log("rest: no new messages; waiting for every lane's last answer")
+        drained = None
+        while now() - t < 60:
+            if not any(ln.outstanding for ln in self.lanes()):
+                drained = now() - t
+                break
+            await asyncio.sleep(0.2)
+        if drained is not None:
+            await asyncio.sleep(self.args.rest_settle_s)
+            for g in self.gw.values():
+                self.sample(g, "rest")
+        self.rests.append((round(t - self.t0, 1), None if drained is None else round(drained, 2)))
+        log("rest: %s; traffic again" % ("sampled after %.1f s to drain and %g s at rest" % (
+            drained, self.args.rest_settle_s) if drained is not None else "a lane did not drain in 60 s: no sample"))
+        self.go.set()
+        return drained
 
     async def fault(self, kind):
         t = now()
@@ -1046,6 +1085,8 @@ class Soak:
                 loop.default_exception_handler(ctx)
         loop.set_exception_handler(on_error)
         self.main_task = asyncio.current_task()
+        self.go = asyncio.Event()
+        self.go.set()
         for x in self.gears:
             if x.role == "dev":
                 await x.start()
@@ -1306,6 +1347,19 @@ def heap_trend(part):
     return "; ".join(out) + " over %d samples" % len(got)
 
 
+def rss_slope(part):
+    """The least-squares slope of RSS over time (kB/min) and, for information, its
+    standard error from the residuals (the samples are not independent, so the
+    true uncertainty is larger)."""
+    mt = statistics.fmean(x["t"] for x in part)
+    mr = statistics.fmean(x["rss"] for x in part)
+    var = sum((x["t"] - mt) ** 2 for x in part)
+    slope = 60.0 * sum((x["t"] - mt) * (x["rss"] - mr) for x in part) / var if var else 0.0
+    resid = sum((x["rss"] - mr - slope / 60.0 * (x["t"] - mt)) ** 2 for x in part)
+    se = 60.0 * math.sqrt(resid / (len(part) - 2) / var) if var and len(part) > 2 else 0.0
+    return slope, se
+
+
 def judge_memory(samples, soak):
     """RSS and fds flat?
 
@@ -1344,6 +1398,12 @@ def judge_memory(samples, soak):
         # the warm-up: --warmup-s and at least the first third of the lifetime
         warm = max(soak.args.warmup_s, ss[n // 3]["age"] if n else 0.0)
         judged_part = [x for x in ss if x["age"] >= warm]
+        # the samples at rest (Soak.rest) of that lifetime after the warm-up, for information
+        # (what the process keeps without the messages in flight; not the verdict's: at rest
+        # B's RSS still moved by 4 MB sd in a 12-minute check run, and 7 such samples judge a
+        # slope less well than every 30 s sample does)
+        at_rest = [x for x in samples if x["gw"] == name and x["kind"] == "rest" and x["life"] == life
+                   and x["age"] >= warm]
         mine = len(judged_part) >= 6
         judged &= mine
         if not mine:
@@ -1358,14 +1418,14 @@ def judge_memory(samples, soak):
         # The verdict on RSS: its least-squares slope after the warm-up, in kB
         # per minute (a slope of 20 kB/min is 29 MB a day if it keeps going);
         # the medians of the two halves are shown for information.
-        mt = statistics.fmean(x["t"] for x in judged_part)
-        mr = statistics.fmean(x["rss"] for x in judged_part)
-        var = sum((x["t"] - mt) ** 2 for x in judged_part)
-        slope = 60.0 * sum((x["t"] - mt) * (x["rss"] - mr) for x in judged_part) / var if var else 0.0
-        # for information: the slope's standard error from the residuals (the
-        # samples are not independent, so the true uncertainty is larger)
-        resid = sum((x["rss"] - mr - slope / 60.0 * (x["t"] - mt)) ** 2 for x in judged_part)
-        se = 60.0 * math.sqrt(resid / (len(judged_part) - 2) / var) if var and len(judged_part) > 2 else 0.0
+        slope, se = rss_slope(judged_part)
+        rest_line = ""
+        if len(at_rest) >= 3:
+            rslope, rse = rss_slope(at_rest)
+            rest_line = ("gateway %s life %d, RSS at rest (information: %d samples after the warm-up, each "
+                         "after every lane drained and %g s without traffic): slope %+.1f kB/min (standard "
+                         "error %.1f), %s kB" % (name, life, len(at_rest), soak.args.rest_settle_s, rslope,
+                                                 rse, " ".join(str(x["rss"]) for x in at_rest)))
         rss_bad, fd_bad = slope > soak.args.max_slope_kb_min, grew(f2, f3, tol_fd, 0)
         heap_line = heap_trend(judged_part)
         ok &= not rss_bad and not fd_bad
@@ -1377,6 +1437,8 @@ def judge_memory(samples, soak):
                 len(judged_part), slope, "GREW" if rss_bad else "flat", soak.args.max_slope_kb_min, se, r2, r3,
                 f2, f3, "GREW" if fd_bad else "flat", min(s["rss"] for s in ss), max(s["rss"] for s in ss),
                 min(s["fds"] for s in ss), max(s["fds"] for s in ss), st2, st3))
+        if rest_line:
+            lines.append(rest_line)
         if heap_line:
             lines.append("gateway %s life %d, the heap (information, from /metrics): %s" % (name, life, heap_line))
         ages = [s for s in samples if s["gw"] == name and s["kind"] == "age"]
@@ -1587,6 +1649,10 @@ def main():
     p.add_argument("--final-wait-s", type=float, default=180.0)
     p.add_argument("--warmup-s", type=float, default=float(env("SOAK_WARMUP_S", "300")),
                    help="RSS/fds are judged after this warm-up (and after the first third of the lifetime)")
+    p.add_argument("--rest-every-s", type=float, default=float(env("SOAK_REST_EVERY_S", "600")),
+                   help="a rest this often (no new messages, drained, sampled at rest; 0: none)")
+    p.add_argument("--rest-settle-s", type=float, default=float(env("SOAK_REST_SETTLE_S", "20")),
+                   help="how long a rest waits, drained, before it samples")
     p.add_argument("--tol-pct", type=float, default=5.0)
     p.add_argument("--tol-rss-kb", type=int, default=2048)
     p.add_argument("--tol-fds", type=int, default=2)
