@@ -80,23 +80,8 @@ static bool room(struct cg_flow *f)
     return false;
 }
 
-/* src (NULL: "") into dst[size], cut, always ended: snprintf's "%s" without
- * its cost (per message, issue 13). */
-static void copy_text(char *dst, size_t size, const char *src)
-{
-    size_t n = src != NULL ? strnlen(src, size - 1) : 0;
-    if (n > 0)
-        memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-static void copy_id(char *dst, const char *src)
-{
-    size_t n = src != NULL ? strnlen(src, CG_FLOW_MSGID - 1) : 0; /* cut, never overrun */
-    if (n > 0)
-        memcpy(dst, src, n);
-    dst[n] = '\0';
-}
+/* A messageID into one of our ID fields: cut, never overrun (cg__str_copy). */
+static void copy_id(char *dst, const char *src) { cg__str_copy(dst, CG_FLOW_MSGID, src); }
 
 static void wrote(struct cg_flow *f, enum cg_flow_dir dir, uint64_t now) { f->last_tx[dir] = now; }
 
@@ -204,7 +189,7 @@ static void complete(struct cg_flow *f, uint64_t now, enum cg_err status, uint64
     a->answer = answer;
     a->status = status;
     copy_id(a->msgid, p->msgid);
-    copy_text(a->text, sizeof(a->text), text != NULL ? text : "");
+    cg__str_copy(a->text, sizeof(a->text), text != NULL ? text : "");
     copy_id(f->last_answered, p->msgid); /* to recognise a retry's second answer */
     count_outcome(f, now, status);
     pop_inflight(f, now);
@@ -300,7 +285,7 @@ enum cg_err cg__flow_send(struct cg_flow *f, uint64_t now_ms, uint64_t ref, cons
     struct cg_flow_out_req *p = &f->queue[(f->qhead + f->qlen++) % f->qcap];
     memset(p, 0, sizeof(*p));
     p->ref = ref;
-    copy_text(p->name, sizeof(p->name), name);
+    cg__str_copy(p->name, sizeof(p->name), name);
     p->keep_id = keep_id;
     if (keep_id)
         copy_id(p->msgid, msgid);
@@ -735,7 +720,7 @@ static void on_request(struct cg_flow *f, uint64_t now, const struct cg_flow_msg
         return;
     }
     copy_id(h.msgid, h.has_id ? env->message_id : NULL);
-    copy_text(h.name, sizeof(h.name), env->name);
+    cg__str_copy(h.name, sizeof(h.name), env->name);
     memcpy(h.digest, m->digest, CG_FLOW_DIGEST);
     bool repeat = false;
     if (!is_new(f, now, &h, true, &repeat))
@@ -1151,7 +1136,7 @@ void cg__flow_replay_request(struct cg_flow *f, uint64_t ref, const char *msgid,
     struct cg_flow_held h = {.ref = ref, .replayed = true};
     h.has_id = msgid != NULL && msgid[0] != '\0' && strlen(msgid) < CG_FLOW_MSGID;
     copy_id(h.msgid, h.has_id ? msgid : NULL);
-    copy_text(h.name, sizeof(h.name), name != NULL ? name : "");
+    cg__str_copy(h.name, sizeof(h.name), name != NULL ? name : "");
     if (digest != NULL)
         memcpy(h.digest, digest, CG_FLOW_DIGEST);
     push_held(f, &h);
