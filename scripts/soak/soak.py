@@ -734,7 +734,6 @@ class Soak:
         self.windows = [("(no fault)", 0.0, {})]
         self.stop_traffic = False
         self.go = None  # asyncio.Event, set while lanes may send (cleared at a rest)
-        self.rests = []  # (t, seconds to drain, settled)
         self.shutting_down = False
         self.failures = []
         self.answered_total = 0
@@ -951,10 +950,8 @@ class Soak:
         next_rest = self.t0 + self.args.rest_every_s if self.args.rest_every_s > 0 else None
         while rot:
             if next_rest is not None and now() >= next_rest and now() + 90 < until:
-                rested = await self.rest()
+                await self.rest()
                 next_rest = now() + self.args.rest_every_s
-                if rested is None:
-                    continue
             want = covered / self.args.in_fault_target - (now() - self.t0)
             gap = min(self.args.fault_max_s, max(self.args.fault_min_s, want)) * random.uniform(0.8, 1.2)
             if now() + gap > until - self.args.fault_min_s / 2:
@@ -983,8 +980,7 @@ class Soak:
         give free pages back), then one sample of each gateway (kind "rest"), then
         traffic again. What a process holds at rest is what it keeps: caches at
         their caps, fragmentation, a leak; not the messages in flight, whose
-        coming and going moves RSS by megabytes between 30 s samples (issue 19).
-        Returns the seconds the lanes took to drain, None if they did not."""
+        coming and going moves RSS by megabytes between 30 s samples (issue 19)."""
         t = now()
         self.go.clear()
         log("rest: no new messages; waiting for every lane's last answer")
@@ -998,11 +994,9 @@ class Soak:
             await asyncio.sleep(self.args.rest_settle_s)
             for g in self.gw.values():
                 self.sample(g, "rest")
-        self.rests.append((round(t - self.t0, 1), None if drained is None else round(drained, 2)))
         log("rest: %s; traffic again" % ("sampled after %.1f s to drain and %g s at rest" % (
             drained, self.args.rest_settle_s) if drained is not None else "a lane did not drain in 60 s: no sample"))
         self.go.set()
-        return drained
 
     async def fault(self, kind):
         t = now()
@@ -1326,8 +1320,6 @@ def heap_trend(part):
     if len(got) < 6:
         return ""
     trims = [x for x in got if x.get("trims", -1) >= 0]
-    mt = statistics.fmean(x["t"] for x in got)
-    var = sum((x["t"] - mt) ** 2 for x in got)
     out = []
     for key, what in (("heap", "in use"), ("heap_free", "free in the arenas"), ("mmapped", "mapped"),
                       ("live", "live (in use + mapped)"),
@@ -1337,8 +1329,7 @@ def heap_trend(part):
                       ("rss_stacks", "RSS in thread stacks"), ("rss_file", "RSS of files")):
         if any(x.get(key, -1) < 0 for x in got):
             continue
-        m = statistics.fmean(x[key] for x in got)
-        slope = 60.0 * sum((x["t"] - mt) * (x[key] - m) for x in got) / var if var else 0.0
+        slope, _ = slope_of(got, key)
         out.append("%s %+.1f kB/min (%d..%d kB)" % (what, slope, min(x[key] for x in got),
                                                     max(x[key] for x in got)))
     if len(trims) >= 2:  # counters: what the trims did over the judged part
@@ -1347,15 +1338,15 @@ def heap_trend(part):
     return "; ".join(out) + " over %d samples" % len(got)
 
 
-def rss_slope(part):
-    """The least-squares slope of RSS over time (kB/min) and, for information, its
-    standard error from the residuals (the samples are not independent, so the
-    true uncertainty is larger)."""
+def slope_of(part, key="rss"):
+    """The least-squares slope of part's key over time (kB/min) and, for
+    information, its standard error from the residuals (the samples are not
+    independent, so the true uncertainty is larger)."""
     mt = statistics.fmean(x["t"] for x in part)
-    mr = statistics.fmean(x["rss"] for x in part)
+    mr = statistics.fmean(x[key] for x in part)
     var = sum((x["t"] - mt) ** 2 for x in part)
-    slope = 60.0 * sum((x["t"] - mt) * (x["rss"] - mr) for x in part) / var if var else 0.0
-    resid = sum((x["rss"] - mr - slope / 60.0 * (x["t"] - mt)) ** 2 for x in part)
+    slope = 60.0 * sum((x["t"] - mt) * (x[key] - mr) for x in part) / var if var else 0.0
+    resid = sum((x[key] - mr - slope / 60.0 * (x["t"] - mt)) ** 2 for x in part)
     se = 60.0 * math.sqrt(resid / (len(part) - 2) / var) if var and len(part) > 2 else 0.0
     return slope, se
 
@@ -1418,10 +1409,10 @@ def judge_memory(samples, soak):
         # The verdict on RSS: its least-squares slope after the warm-up, in kB
         # per minute (a slope of 20 kB/min is 29 MB a day if it keeps going);
         # the medians of the two halves are shown for information.
-        slope, se = rss_slope(judged_part)
+        slope, se = slope_of(judged_part)
         rest_line = ""
         if len(at_rest) >= 3:
-            rslope, rse = rss_slope(at_rest)
+            rslope, rse = slope_of(at_rest)
             rest_line = ("gateway %s life %d, RSS at rest (information: %d samples after the warm-up, each "
                          "after every lane drained and %g s without traffic): slope %+.1f kB/min (standard "
                          "error %.1f), %s kB" % (name, life, len(at_rest), soak.args.rest_settle_s, rslope,
